@@ -1,0 +1,212 @@
+"""Fixtures for the QEMU driver tests: the test image, a driver on a temporary state
+directory, and finalizers that kill every QEMU started under it (by PID) and remove the
+taps the tests made, whatever happened.
+
+Guests run under TCG with no NIC (or a tap nobody bridges): nothing here touches bridges
+or the host's network.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tinystack.compute.context import CallContext
+from tinystack.compute.virt.driver import FlavorMeta, ImageMeta, InstanceMeta
+from tinystack.compute.virt.qemu.driver import QemuDriver, QemuSettings
+from tinystack.compute.virt.qemu.imagecache import FileImageSource
+from tinystack.guest import build, hostdeps, scripts
+
+READY = scripts.READY_MARKER
+TEST_TAP_PREFIX = "tapc0ffee"
+#: network namespaces the tests make (hosts standing in a namespace) start with this
+TEST_NETNS_PREFIX = TEST_TAP_PREFIX + "-ns"
+
+
+def _skip_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "the QEMU driver needs root (taps)"
+    if shutil.which("qemu-system-x86_64") is None or shutil.which("qemu-img") is None:
+        return "qemu-system-x86_64 / qemu-img are not installed"
+    missing = hostdeps.missing_packages(hostdeps.BUILD_PACKAGES)
+    if missing:
+        return "cannot build the test image: missing " + ", ".join(missing)
+    return None
+
+
+SKIP = _skip_reason()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "compute_qemu" in str(item.fspath) and "test_factory" not in str(item.fspath):
+            item.add_marker(pytest.mark.root)
+            if SKIP:
+                item.add_marker(pytest.mark.skip(reason=SKIP))
+
+
+def qemu_pids_under(path: Path) -> list[int]:
+    """PIDs of QEMU processes whose command line mentions ``path``."""
+    found = []
+    needle = str(path)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args and b"qemu" in args[0] and any(needle.encode() in a for a in args):
+            found.append(int(entry.name))
+    return found
+
+
+def kill_qemus_under(path: Path) -> list[int]:
+    pids = qemu_pids_under(path)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 10
+    while qemu_pids_under(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pids
+
+
+def remove_test_taps() -> list[str]:
+    removed = []
+    for dev in Path("/sys/class/net").iterdir():
+        if dev.name.startswith(TEST_TAP_PREFIX):
+            subprocess.run(["ip", "link", "del", "dev", dev.name], capture_output=True)
+            removed.append(dev.name)
+    return removed
+
+
+def remove_test_namespaces() -> list[str]:
+    """Delete the tests' network namespaces (kill the QEMUs in them first)."""
+    removed = []
+    netns = Path("/run/netns")
+    for entry in sorted(netns.iterdir()) if netns.is_dir() else []:
+        if entry.name.startswith(TEST_NETNS_PREFIX):
+            subprocess.run(["ip", "netns", "delete", entry.name], capture_output=True)
+            removed.append(entry.name)
+    return removed
+
+
+@pytest.fixture(scope="session")
+def test_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    result = build.build_test_image(tmp_path_factory.mktemp("tsq-image"))
+    return result.image
+
+
+@pytest.fixture(scope="session")
+def images(test_image: Path) -> FileImageSource:
+    source = FileImageSource()
+    source.add("img-test", test_image)
+    source.add("img-test-2", test_image)
+    return source
+
+
+class Harness:
+    def __init__(self, state: Path, source: FileImageSource) -> None:
+        self.state = state
+        self.source = source
+        self.ctx = CallContext.internal()
+        self.driver = self.new_driver()
+
+    def settings(self) -> QemuSettings:
+        return QemuSettings(
+            state_dir=self.state,
+            accel="tcg",
+            force_config_drive=True,
+            soft_reboot_timeout=30,
+            vnc_port_min=15900,
+            vnc_port_max=15999,
+        )
+
+    def new_driver(self) -> QemuDriver:
+        driver = QemuDriver("qemu-test-host", self.settings(), self.source)
+        driver.init_host(self.ctx, "qemu-test-host")
+        return driver
+
+    def instance(
+        self,
+        uuid: str,
+        hostname: str,
+        *,
+        memory_mb: int = 256,
+        image: str = "img-test",
+        root_gb: int = 1,
+        ephemeral_gb: int = 0,
+        swap: int = 0,
+        user_data: str | None = None,
+    ) -> InstanceMeta:
+        return InstanceMeta(
+            uuid=uuid,
+            name=f"instance-{hostname}",
+            hostname=hostname,
+            project_id="p-test",
+            user_id="u-test",
+            flavor=FlavorMeta(
+                flavorid=f"f-{memory_mb}",
+                name=f"test.{memory_mb}",
+                vcpus=1,
+                memory_mb=memory_mb,
+                root_gb=root_gb,
+                ephemeral_gb=ephemeral_gb,
+                swap=swap,
+            ),
+            image=ImageMeta(id=image, disk_format="qcow2"),
+            user_data=user_data,
+        )
+
+    def console(self, inst: InstanceMeta) -> str:
+        return self.driver.get_console_output(self.ctx, inst)
+
+    def wait_console(
+        self, inst: InstanceMeta, pattern: str, count: int = 1, timeout: float = 45
+    ) -> list[str]:
+        """Wait until ``pattern`` appears ``count`` times on the console; the matches."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            found = regex.findall(self.console(inst))
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                tail = self.console(inst)[-2500:]
+                raise AssertionError(f"{pattern!r} x{count} not seen in {timeout}s:\n{tail}")
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory, images: FileImageSource) -> Iterator[Harness]:
+    state = tmp_path_factory.mktemp("tsq-state")
+    try:
+        yield Harness(state, images)
+    finally:
+        cleanup_state(state)
+
+
+def cleanup_state(state: Path) -> None:
+    """Kill the QEMUs of ``state`` by PID, remove the test taps, namespaces and short
+    socket paths."""
+    kill_qemus_under(state)
+    remove_test_taps()
+    remove_test_namespaces()
+    short = QemuSettings(state_dir=state).short_socket_dir
+    instances = state / "instances"
+    if short.is_dir() and instances.is_dir():
+        uuids = {p.name for p in instances.iterdir()}
+        for sock in short.iterdir():
+            if sock.name.split(".")[0] in uuids:
+                sock.unlink(missing_ok=True)

@@ -1,0 +1,184 @@
+"""L3: SNAT to an outside host, floating IPs, security groups on them, metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from tests.network_dataplane.conftest import Cloud, has_dnsmasq
+from tests.network_dataplane.support import wait_for
+
+
+class Topology:
+    def __init__(self, cloud: Cloud, cidr: str) -> None:
+        self.cloud = cloud
+        self.public, self.public_subnet = cloud.public_network()
+        self.net, self.subnet = cloud.network(cidr)
+        self.router = cloud.create(
+            "router", name=f"{cloud.tag}-r", external_gateway_info={"network_id": self.public["id"]}
+        )
+        cloud.call(
+            "PUT",
+            f"/routers/{self.router['id']}/add_router_interface",
+            {"subnet_id": self.subnet["id"]},
+            expect=200,
+        )
+        self.router = cloud.get("router", self.router["id"])
+        self.gw_ip = self.router["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
+        self.port = cloud.server_port(self.net["id"])
+        self.guest = cloud.guest(self.port)
+        assert cloud.wait_active(self.port["id"])
+        if has_dnsmasq():
+            assert self.guest.dhcp().get("ip") == self.guest.fixed_ip
+        else:
+            self.guest.static(f"{self.guest.fixed_ip}/24", self.subnet["gateway_ip"])
+        self.outside = cloud.outside_host()
+
+    def teardown(self) -> None:
+        cloud = self.cloud
+        for fip in cloud.call("GET", "/floatingips", admin=True)["floatingips"]:
+            if (
+                fip["router_id"] == self.router["id"]
+                or fip["floating_network_id"] == self.public["id"]
+            ):
+                cloud.delete(f"/floatingips/{fip['id']}")
+        cloud.delete(f"/ports/{self.port['id']}")
+        cloud.call(
+            "PUT",
+            f"/routers/{self.router['id']}/remove_router_interface",
+            {"subnet_id": self.subnet["id"]},
+            admin=True,
+            expect=200,
+        )
+        cloud.delete(f"/routers/{self.router['id']}")
+        cloud.delete(f"/networks/{self.net['id']}")
+        cloud.delete(f"/networks/{self.public['id']}")
+
+
+@pytest.fixture
+def topo(fresh: Cloud) -> Iterator[Topology]:
+    topo = Topology(fresh, "10.62.0.0/24")
+    yield topo
+    fresh.destroy_namespaces()
+    topo.teardown()
+
+
+def test_snat_floating_ip_and_security_groups(topo: Topology) -> None:
+    cloud, guest, outside = topo.cloud, topo.guest, topo.outside
+    ns = cloud.opts.router_namespace_prefix + topo.router["id"]
+    # SNAT: the outside host sees the router's external address
+    outside.serve_tcp(7000)
+    assert guest.eventually_pings("203.0.113.1"), cloud.plane.l3 and ns
+    assert guest.tcp("203.0.113.1", 7000, "out") == f"{topo.gw_ip} out"
+    # a floating IP: reachable only once the security group lets it
+    guest.serve_tcp(8000)
+    fip = cloud.create("floatingip", floating_network_id=topo.public["id"], port_id=topo.port["id"])
+    address = fip["floating_ip_address"]
+    assert wait_for(lambda: cloud.get("floatingip", fip["id"])["status"] == "ACTIVE", 10)
+    assert not outside.ping(address, wait=1), "the default group let ping in"
+    group = topo.port["security_groups"][0]
+    started = time.monotonic()
+    icmp = cloud.create(
+        "security_group_rule",
+        path="security-group-rules",
+        security_group_id=group,
+        direction="ingress",
+        protocol="icmp",
+    )
+    assert wait_for(lambda: "-p icmp" in cloud.ingress_rules(topo.port["id"]), 1.0, 0.01)
+    assert time.monotonic() - started < 1.0, "the rule took more than a second"
+    assert outside.eventually_pings(address, timeout=5, wait=0.2)
+    assert outside.tcp(address, 8000, "in") is None
+    cloud.create(
+        "security_group_rule",
+        path="security-group-rules",
+        security_group_id=group,
+        direction="ingress",
+        protocol="tcp",
+        port_range_min=8000,
+        port_range_max=8000,
+    )
+    assert wait_for(lambda: outside.tcp(address, 8000, "in") == "203.0.113.1 in", 5)
+    # SNAT of the guest's own traffic now uses its floating IP
+    assert guest.tcp("203.0.113.1", 7000, "via-fip") == f"{address} via-fip"
+    started = time.monotonic()
+    cloud.delete(f"/security-group-rules/{icmp['id']}")
+    assert wait_for(lambda: "-p icmp" not in cloud.ingress_rules(topo.port["id"]), 1.0, 0.01)
+    assert time.monotonic() - started < 1.0, "the removal took more than a second"
+    assert not outside.ping(address, wait=0.5)
+    # disassociating the floating IP cuts it
+    cloud.call("PUT", f"/floatingips/{fip['id']}", {"floatingip": {"port_id": None}}, expect=200)
+    assert wait_for(lambda: outside.tcp(address, 8000, "gone") is None, 5)
+    assert wait_for(lambda: cloud.get("floatingip", fip["id"])["status"] == "DOWN", 5)
+    assert guest.tcp("203.0.113.1", 7000, "back") == f"{topo.gw_ip} back"
+
+
+class FakeMetadata:
+    """A compute metadata API stand-in that echoes the headers it got."""
+
+    def __init__(self) -> None:
+        seen: list[dict[str, Any]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+                body = json.dumps({"path": self.path, "instance": self.headers["X-Instance-ID"]})
+                data = body.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.seen = seen
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_metadata_through_the_router(topo: Topology) -> None:
+    cloud, guest = topo.cloud, topo.guest
+    fake = FakeMetadata()
+    try:
+        cloud.set_metadata_url(fake.url)
+
+        def fetch() -> str:
+            return guest.sh(
+                "busybox",
+                "wget",
+                "-q",
+                "-O",
+                "-",
+                "http://169.254.169.254/openstack/latest/meta_data.json",
+                check=False,
+            )
+
+        body = wait_for(fetch, 10, 0.2)
+        assert json.loads(body) == {
+            "path": "/openstack/latest/meta_data.json",
+            "instance": topo.port["device_id"],
+        }
+        headers = fake.seen[-1]
+        assert headers["x-instance-id"] == topo.port["device_id"]
+        assert headers["x-tenant-id"] == cloud.project
+        assert headers["x-forwarded-for"] == guest.fixed_ip
+        expected = hmac.new(b"s3cret", topo.port["device_id"].encode(), hashlib.sha256)
+        assert headers["x-instance-id-signature"] == expected.hexdigest()
+    finally:
+        fake.close()

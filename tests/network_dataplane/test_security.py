@@ -1,0 +1,135 @@
+"""Anti-spoofing and security group details on one tenant network."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.network_dataplane.conftest import Cloud, has_dnsmasq
+from tests.network_dataplane.support import Guest, wait_for
+
+
+@pytest.fixture
+def pair(fresh: Cloud) -> Iterator[tuple[Cloud, dict, list[Guest]]]:
+    cloud = fresh
+    net, subnet = cloud.network("10.64.0.0/24")
+    ports = [cloud.server_port(net["id"]) for _ in range(2)]
+    guests = [cloud.guest(p) for p in ports]
+    for guest in guests:
+        assert cloud.wait_active(guest.port["id"])
+        guest.static(f"{guest.fixed_ip}/24", subnet["gateway_ip"])
+    assert guests[0].eventually_pings(guests[1].fixed_ip)
+    yield cloud, net, guests
+    cloud.destroy_namespaces()
+    for port in ports:
+        cloud.delete(f"/ports/{port['id']}")
+    cloud.delete(f"/networks/{net['id']}")
+
+
+def test_spoofed_source_address_and_mac_are_dropped(pair: tuple[Cloud, dict, list[Guest]]) -> None:
+    cloud, _net, (a, b) = pair
+    spoofed = "10.64.0.250"
+    a.sh("ip", "addr", "flush", "dev", "eth0")
+    a.sh("ip", "addr", "add", f"{spoofed}/24", "dev", "eth0")
+    assert not a.ping(b.fixed_ip), "a spoofed source address got through"
+    # allowing the address on the port (allowed_address_pairs) lets it through
+    cloud.call(
+        "PUT",
+        f"/ports/{a.port['id']}",
+        {"port": {"allowed_address_pairs": [{"ip_address": spoofed}]}},
+        admin=True,
+        expect=200,
+    )
+    assert a.eventually_pings(b.fixed_ip, timeout=5)
+    cloud.call(
+        "PUT",
+        f"/ports/{a.port['id']}",
+        {"port": {"allowed_address_pairs": []}},
+        admin=True,
+        expect=200,
+    )
+    assert wait_for(lambda: not a.ping(b.fixed_ip, wait=0.3), 5)
+    a.sh("ip", "addr", "flush", "dev", "eth0")
+    a.sh("ip", "addr", "add", f"{a.fixed_ip}/24", "dev", "eth0")
+    assert a.eventually_pings(b.fixed_ip)
+    # a spoofed MAC with the right address is dropped too
+    a.sh("ip", "link", "set", "eth0", "address", "fa:16:3e:00:00:01")
+    a.sh("ip", "neigh", "flush", "all")
+    b.sh("ip", "neigh", "flush", "all")
+    assert not a.ping(b.fixed_ip, count=2)
+    a.sh("ip", "link", "set", "eth0", "address", a.port["mac_address"])
+    assert a.eventually_pings(b.fixed_ip)
+
+
+def test_rogue_dhcp_server_in_a_guest_is_blocked(
+    pair: tuple[Cloud, dict, list[Guest]], tmp_path: Path
+) -> None:
+    cloud, net, (a, _b) = pair
+    conf, leases = tmp_path / "udhcpd.conf", tmp_path / "udhcpd.leases"
+    conf.write_text(
+        "start 10.64.0.200\nend 10.64.0.210\ninterface eth0\n"
+        f"lease_file {leases}\noption subnet 255.255.255.0\n"
+    )
+    leases.touch()
+    a.spawn("busybox", "udhcpd", "-f", str(conf))
+    port = cloud.server_port(net["id"])
+    victim = cloud.guest(port)
+    assert cloud.wait_active(port["id"])
+    lease = victim.dhcp(timeout=4)
+    if has_dnsmasq():
+        assert lease.get("ip") == victim.fixed_ip, lease
+    else:
+        assert lease == {}, f"the rogue DHCP server answered: {lease}"
+    cloud.destroy_namespaces_of([victim])
+    cloud.delete(f"/ports/{port['id']}")
+
+
+def test_remote_group_membership(pair: tuple[Cloud, dict, list[Guest]]) -> None:
+    cloud, net, (a, b) = pair
+    # b in a group of its own that only admits members of a third group
+    other = cloud.create("security_group", path="security-groups", name=f"{cloud.tag}-other")
+    friends = cloud.create("security_group", path="security-groups", name=f"{cloud.tag}-friends")
+    cloud.create(
+        "security_group_rule",
+        path="security-group-rules",
+        security_group_id=other["id"],
+        direction="ingress",
+        protocol="icmp",
+        remote_group_id=friends["id"],
+    )
+    cloud.call(
+        "PUT",
+        f"/ports/{b.port['id']}",
+        {"port": {"security_groups": [other["id"]]}},
+        admin=True,
+        expect=200,
+    )
+    assert wait_for(lambda: not a.ping(b.fixed_ip, wait=0.3), 5)
+    # a joins "friends": it may ping b again
+    groups = a.port["security_groups"] + [friends["id"]]
+    cloud.call(
+        "PUT",
+        f"/ports/{a.port['id']}",
+        {"port": {"security_groups": groups}},
+        admin=True,
+        expect=200,
+    )
+    assert a.eventually_pings(b.fixed_ip, timeout=5)
+    cloud.call(
+        "PUT",
+        f"/ports/{a.port['id']}",
+        {"port": {"security_groups": a.port["security_groups"]}},
+        admin=True,
+        expect=200,
+    )
+    cloud.call(
+        "PUT",
+        f"/ports/{b.port['id']}",
+        {"port": {"security_groups": b.port["security_groups"]}},
+        admin=True,
+        expect=200,
+    )
+    cloud.delete(f"/security-groups/{other['id']}", admin=False)
+    cloud.delete(f"/security-groups/{friends['id']}", admin=False)

@@ -1,0 +1,234 @@
+"""The ``tinystack`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="A whole OpenStack cloud in one small, fast Python package.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+identity_app = typer.Typer(help="Identity maintenance commands.", no_args_is_help=True)
+app.add_typer(identity_app, name="identity")
+image_app = typer.Typer(help="Guest image commands.", no_args_is_help=True)
+app.add_typer(image_app, name="image")
+
+ConfigFile = Annotated[str | None, typer.Option("--config-file", help="tinystack.conf to read.")]
+StateDir = Annotated[
+    str | None, typer.Option("--state-dir", help="Where the cloud keeps its state.")
+]
+
+
+def _conf(config_file: str | None, state_dir: str | None) -> object:
+    from tinystack.common.config import make_conf
+
+    if config_file is None and os.environ.get("TINYSTACK_CONFIG"):
+        config_file = os.environ["TINYSTACK_CONFIG"]
+    conf = make_conf([], config_file)
+    if state_dir:
+        conf.set_override("state_dir", state_dir)
+    return conf
+
+
+def _log(msg: str) -> None:
+    typer.echo(f"[{time.strftime('%H:%M:%S')}] {msg}", err=True)
+
+
+@app.command()
+def up(
+    config_file: ConfigFile = None,
+    state_dir: StateDir = None,
+    services: Annotated[
+        str | None, typer.Option(help="Comma-separated services to run (default: all).")
+    ] = None,
+    debug: Annotated[bool, typer.Option(help="Verbose logging.")] = False,
+) -> None:
+    """Run every enabled service in one process until Ctrl-C."""
+    from tinystack.deploy import registry
+
+    conf = _conf(config_file, state_dir)
+    if services:
+        conf.set_override("enabled_services", services.split(","))  # type: ignore[attr-defined]
+    elif not conf.enabled_services:  # type: ignore[attr-defined]
+        conf.set_override("enabled_services", registry.available())  # type: ignore[attr-defined]
+    _run(conf, None, debug)
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="The service to run (identity, placement, ...).")],
+    config_file: ConfigFile = None,
+    state_dir: StateDir = None,
+    debug: Annotated[bool, typer.Option(help="Verbose logging.")] = False,
+) -> None:
+    """Run one service in this process (the distributed mode).
+
+    Every process of a cloud reads the same tinystack.conf (database URLs, transport_url,
+    ports) and the same Fernet keys and secrets.json.
+    """
+    conf = _conf(config_file, state_dir)
+    _run(conf, service, debug)
+
+
+def _run(conf: object, only: str | None, debug: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from tinystack.deploy.runner import Cloud
+
+    started = time.monotonic()
+    cloud = Cloud(conf, progress=_log)  # type: ignore[arg-type]
+    _log(f"state directory {cloud.state_dir}")
+    cloud.prepare(only)
+    pidfile = cloud.state_dir / (f"tinystack-{only}.pid" if only else "tinystack.pid")
+
+    def ready() -> None:
+        pidfile.write_text(str(os.getpid()))
+        _log(f"ready in {time.monotonic() - started:.2f}s")
+        for svc in cloud.services:
+            typer.echo(f"  {svc.spec.service_type:<14} {svc.url}")
+        for svc in cloud.services:
+            for extra in svc.listeners:
+                typer.echo(f"  {extra.name:<14} http://{extra.host}:{extra.port}")
+        if cloud.clouds_yaml:
+            typer.echo(f"\n  clouds.yaml: {cloud.clouds_yaml}")
+            typer.echo(f"  export OS_CLIENT_CONFIG_FILE={cloud.clouds_yaml}")
+            typer.echo("  openstack --os-cloud tinystack-admin token issue")
+        sys.stdout.flush()
+
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(cloud.serve(ready))
+    finally:
+        pidfile.unlink(missing_ok=True)
+        _log("stopped")
+
+
+def _loop_factory():  # type: ignore[no-untyped-def]
+    try:
+        import uvloop
+
+        return uvloop.new_event_loop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return None
+
+
+@app.command()
+def status(config_file: ConfigFile = None, state_dir: StateDir = None) -> None:
+    """Show whether the cloud is running and which APIs answer."""
+    from tinystack.common import config as cfg_mod
+    from tinystack.deploy import registry
+
+    conf = _conf(config_file, state_dir)
+    sdir = cfg_mod.state_dir(conf)  # type: ignore[arg-type]
+    pidfile = sdir / "tinystack.pid"
+    pid = int(pidfile.read_text()) if pidfile.exists() else None
+    alive = pid is not None and Path(f"/proc/{pid}").exists()
+    typer.echo(f"state directory: {sdir}")
+    typer.echo(f"process: {'running, pid ' + str(pid) if alive else 'not running'}")
+    host = cfg_mod.public_host(conf)  # type: ignore[arg-type]
+    ok = alive
+    for name in conf.enabled_services or registry.available():  # type: ignore[attr-defined]
+        spec = registry.load(name)
+        cfg_mod.register_service_opts(conf, spec.name, spec.default_port)  # type: ignore[arg-type]
+        url = f"http://{host}:{getattr(conf, spec.name).port}/"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                code = resp.status
+        except urllib.error.HTTPError as exc:
+            code = exc.code
+        except OSError:
+            code = 0
+        healthy = code in (200, 300)
+        ok = ok and healthy
+        typer.echo(f"  {spec.service_type:<14} {url:<32} {'up' if healthy else 'down'}")
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def doctor() -> None:
+    """Report what this host can do: root, QEMU and acceleration, dnsmasq, radvd, namespaces."""
+    checks = {
+        "python": sys.version.split()[0],
+        "root": os.geteuid() == 0,
+        "qemu-system-x86_64": shutil.which("qemu-system-x86_64") or False,
+        "qemu-img": shutil.which("qemu-img") or False,
+        "kvm device": os.path.exists("/dev/kvm"),
+        "dnsmasq": shutil.which("dnsmasq") or False,
+        "radvd (IPv6 router advertisements)": shutil.which("radvd") or False,
+        "ip (iproute2)": shutil.which("ip") or False,
+        "iptables": shutil.which("iptables") or False,
+        "network namespaces": os.path.isdir("/var/run/netns") or os.geteuid() == 0,
+    }
+    data_plane = bool(checks["root"] and checks["ip (iproute2)"] and checks["iptables"])
+    virt = "tcg" if checks["qemu-system-x86_64"] else "none"
+    if checks["kvm device"] and checks["qemu-system-x86_64"]:
+        virt = "kvm (probed at start; falls back to tcg)"
+    for key, value in checks.items():
+        mark = "ok" if value else "--"
+        typer.echo(f"  [{mark}] {key}: {value}")
+    typer.echo(f"  data plane: {'real' if data_plane else 'emulated'}; virtualisation: {virt}")
+
+
+@identity_app.command("rotate-keys")
+def rotate_keys(config_file: ConfigFile = None, state_dir: StateDir = None) -> None:
+    """Rotate the Fernet keys: stage a new key and promote the staged one."""
+    from tinystack.common import config as cfg_mod
+    from tinystack.common.auth.keys import KeyRepository
+
+    conf = _conf(config_file, state_dir)
+    repo = KeyRepository(cfg_mod.key_repository(conf))  # type: ignore[arg-type]
+    primary = repo.rotate(conf.token.max_active_keys)  # type: ignore[attr-defined]
+    typer.echo(json.dumps({"primary_key": primary, "repository": str(repo.path)}))
+
+
+@image_app.command("build-test")
+def image_build_test(
+    output: Annotated[
+        str | None,
+        typer.Option(help="Directory for tinystack-test.qcow2 (default: the image bootstrap dir)."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Rebuild even if up to date.")] = False,
+    install: Annotated[
+        bool, typer.Option(help="apt-get install missing Debian packages (as root).")
+    ] = True,
+    config_file: ConfigFile = None,
+    state_dir: StateDir = None,
+) -> None:
+    """Build the CirrOS-like test guest image from Debian packages."""
+    from tinystack.guest import build, hostdeps
+
+    if output is None:
+        from tinystack.image import conf as image_conf
+
+        conf = _conf(config_file, state_dir)
+        image_conf.register_opts(conf)  # type: ignore[arg-type]
+        output = str(image_conf.bootstrap_image_dir(conf))  # type: ignore[arg-type]
+    try:
+        hostdeps.ensure_packages(hostdeps.BUILD_PACKAGES, install=install, log=_log)
+        result = build.build_test_image(Path(output).expanduser(), force=force, log=_log)
+    except (RuntimeError, OSError) as exc:  # MissingHostPackages, BuildError, KernelError
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps({"image": str(result.image), "built": result.built}))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

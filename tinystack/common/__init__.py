@@ -1,0 +1,1 @@
+"""Cross-service plumbing: config, db, api, auth, policy, rpc. Imports no service."""

@@ -1,0 +1,1 @@
+"""The HTTP layer shared by every service: app factory, errors, auth dependencies."""

@@ -1,0 +1,105 @@
+"""OpenStack error bodies, one style per API family.
+
+Every service's API answers errors in the shape its upstream clients parse:
+identity ``{"error": {...}}``, compute ``{"itemNotFound": {...}}``, network
+``{"NeutronError": {...}}``, placement ``{"errors": [...]}``, and so on. The
+app factory renders every error, including framework ones (404 for unknown
+routes, 405, body validation), through the service's style.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+ErrorRenderer = Callable[[int, str, str, str | None, str], Response]
+
+STATUS_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    409: "Conflict",
+    410: "Gone",
+    412: "Precondition Failed",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
+    416: "Requested Range Not Satisfiable",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+}
+
+_COMPUTE_KEYS = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    406: "notAcceptable",
+    409: "conflictingRequest",
+    413: "overLimit",
+    415: "badMediaType",
+    429: "overLimit",
+    501: "notImplemented",
+    503: "serviceUnavailable",
+}
+
+
+def _headers(status: int) -> dict[str, str] | None:
+    if status == 401:
+        return {"WWW-Authenticate": 'Keystone uri="/"'}
+    return None
+
+
+def identity(status: int, title: str, message: str, code: str | None, request_id: str) -> Response:
+    body = {"error": {"code": status, "message": message, "title": title}}
+    return JSONResponse(body, status_code=status, headers=_headers(status))
+
+
+def compute(status: int, title: str, message: str, code: str | None, request_id: str) -> Response:
+    key = _COMPUTE_KEYS.get(status, "computeFault")
+    return JSONResponse({key: {"code": status, "message": message}}, status_code=status)
+
+
+def volume(status: int, title: str, message: str, code: str | None, request_id: str) -> Response:
+    return compute(status, title, message, code, request_id)
+
+
+def network(status: int, title: str, message: str, code: str | None, request_id: str) -> Response:
+    kind = code or title.replace(" ", "")
+    body = {"NeutronError": {"type": kind, "message": message, "detail": ""}}
+    return JSONResponse(body, status_code=status)
+
+
+def placement(status: int, title: str, message: str, code: str | None, request_id: str) -> Response:
+    error: dict[str, Any] = {
+        "status": status,
+        "title": title,
+        "detail": message,
+        "code": code or "placement.undefined_code",
+        "request_id": request_id,
+    }
+    return JSONResponse({"errors": [error]}, status_code=status)
+
+
+def image(status: int, title: str, message: str, code: str | None, request_id: str) -> Response:
+    # Glance answers with webob's plain error pages.
+    text = f"{status} {title}\n\n{message}\n\n   "
+    return PlainTextResponse(text, status_code=status, headers=_headers(status))
+
+
+STYLES: dict[str, ErrorRenderer] = {
+    "identity": identity,
+    "compute": compute,
+    "volume": volume,
+    "network": network,
+    "placement": placement,
+    "image": image,
+}

@@ -1,0 +1,204 @@
+"""A keystone-style session: service token, endpoint lookup, one pooled HTTP client."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from tinystack.common.service import CatalogEntry, ServiceCredentials
+
+LOG = logging.getLogger(__name__)
+
+#: re-issue the service token this many seconds before it expires
+EXPIRY_MARGIN = 120.0
+
+
+class ClientError(Exception):
+    """Another service answered with an error (or could not be reached: status 0)."""
+
+    def __init__(self, service: str, status: int, message: str, body: Any = None) -> None:
+        self.service = service
+        self.status = status
+        self.message = message
+        self.body = body
+        super().__init__(f"{service} answered {status}: {message}")
+
+
+class ClientNotFound(ClientError):
+    pass
+
+
+class ClientConflict(ClientError):
+    pass
+
+
+class EndpointNotFound(ClientError):
+    def __init__(self, service_type: str) -> None:
+        super().__init__(service_type, 0, f"no {service_type} endpoint in the catalog")
+
+
+def _error_message(response: httpx.Response) -> tuple[str, Any]:
+    """The human message of an OpenStack error body, whatever the service's style."""
+    try:
+        body = response.json()
+    except (ValueError, json.JSONDecodeError):
+        return response.text.strip()[:500] or response.reason_phrase, None
+    if isinstance(body, dict):
+        if isinstance(body.get("errors"), list) and body["errors"]:
+            first = body["errors"][0]
+            return str(first.get("detail") or first.get("title")), body
+        for value in body.values():
+            if isinstance(value, dict) and "message" in value:
+                return str(value["message"]), body
+    return response.text[:500], body
+
+
+def _parse_expiry(raw: str | None) -> float:
+    if not raw:
+        return time.time() + 3600
+    text = raw.replace("Z", "+00:00")
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return time.time() + 3600
+
+
+class Session:
+    """Authenticated HTTP to the other services of the cloud; safe to share between threads."""
+
+    def __init__(
+        self,
+        auth_url: str,
+        credentials: ServiceCredentials | None,
+        catalog: Iterable[CatalogEntry] = (),
+        *,
+        timeout: float = 60.0,
+        max_connections: int = 64,
+    ) -> None:
+        self.auth_url = auth_url.rstrip("/")
+        self.credentials = credentials
+        self._catalog = {entry.service_type: entry.url.rstrip("/") for entry in catalog}
+        self._http = httpx.Client(
+            timeout=timeout,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+        )
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._expires = 0.0
+        self._token_catalog: dict[str, str] = {}
+
+    # -- endpoints -----------------------------------------------------------------------------
+    def has_service(self, service_type: str) -> bool:
+        return service_type in self._catalog or service_type in self._token_catalog
+
+    def endpoint(self, service_type: str) -> str:
+        url = self._catalog.get(service_type) or self._token_catalog.get(service_type)
+        if url is None and self.credentials is not None and not self._catalog:
+            self.token()  # the token's catalog may know it
+            url = self._token_catalog.get(service_type)
+        if url is None:
+            raise EndpointNotFound(service_type)
+        return url
+
+    # -- the service token ---------------------------------------------------------------------
+    def token(self, *, refresh: bool = False) -> str:
+        with self._lock:
+            if not refresh and self._token and time.time() < self._expires - EXPIRY_MARGIN:
+                return self._token
+            self._token, self._expires = self._authenticate()
+            return self._token
+
+    def _authenticate(self) -> tuple[str, float]:
+        if self.credentials is None or not self.auth_url:
+            raise ClientError("identity", 0, "this service has no credentials to authenticate")
+        c = self.credentials
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": c.username,
+                            "domain": {"name": c.domain_name},
+                            "password": c.password,
+                        }
+                    },
+                },
+                "scope": {"project": {"name": c.project_name, "domain": {"name": c.domain_name}}},
+            }
+        }
+        try:
+            response = self._http.post(f"{self.auth_url}/auth/tokens", json=body)
+        except httpx.HTTPError as exc:
+            raise ClientError("identity", 0, f"cannot reach identity: {exc}") from exc
+        if response.status_code != 201:
+            message, payload = _error_message(response)
+            raise ClientError("identity", response.status_code, message, payload)
+        token_body = response.json().get("token", {})
+        self._remember_catalog(token_body.get("catalog") or [])
+        return response.headers["x-subject-token"], _parse_expiry(token_body.get("expires_at"))
+
+    def _remember_catalog(self, catalog: list[dict[str, Any]]) -> None:
+        found = {}
+        for service in catalog:
+            for ep in service.get("endpoints", []):
+                if ep.get("interface") == "public" and service.get("type"):
+                    found[service["type"]] = str(ep["url"]).rstrip("/")
+        self._token_catalog = found
+
+    # -- requests ------------------------------------------------------------------------------
+    def request(
+        self,
+        service_type: str,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        content: bytes | Iterable[bytes] | None = None,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        token: str | None = None,
+        ok: tuple[int, ...] = (200, 201, 202, 204),
+    ) -> httpx.Response:
+        """Send a request to ``service_type``; raise :class:`ClientError` unless ``ok``.
+
+        ``token`` is a user's token to act as that user; without it the service
+        token is used (and re-issued once if the service answers 401).
+        """
+        url = self.endpoint(service_type) + path
+        send_headers = dict(headers or {})
+        use_service_token = token is None
+        for attempt in (1, 2):
+            send_headers["X-Auth-Token"] = token if token is not None else self.token()
+            try:
+                response = self._http.request(
+                    method,
+                    url,
+                    json=json_body,
+                    content=content,
+                    params=params,
+                    headers=send_headers,
+                )
+            except httpx.HTTPError as exc:
+                raise ClientError(service_type, 0, f"cannot reach {service_type}: {exc}") from exc
+            if response.status_code == 401 and use_service_token and attempt == 1:
+                self.token(refresh=True)
+                continue
+            break
+        if response.status_code not in ok:
+            message, payload = _error_message(response)
+            cls = {404: ClientNotFound, 409: ClientConflict}.get(response.status_code, ClientError)
+            raise cls(service_type, response.status_code, message, payload)
+        return response
+
+    def close(self) -> None:
+        self._http.close()

@@ -1,0 +1,115 @@
+"""Configuration: one ``tinystack.conf`` with a section per service (oslo.config).
+
+Options shared by every service live here; a service registers its own group
+through :func:`register_service_opts` plus whatever extra options it needs.
+Nothing is read at import time: callers build a :class:`cfg.ConfigOpts` with
+:func:`make_conf` and pass it down explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from oslo_config import cfg
+
+DEFAULT_OPTS = [
+    cfg.StrOpt(
+        "state_dir",
+        default=os.environ.get("TINYSTACK_STATE_DIR", "~/.local/share/tinystack"),
+        help="Directory holding databases, keys, images and runtime files.",
+    ),
+    cfg.StrOpt("bind_host", default="127.0.0.1", help="Address the API servers listen on."),
+    cfg.StrOpt(
+        "public_host",
+        default="",
+        help="Host name or address used in catalog URLs (defaults to bind_host).",
+    ),
+    cfg.StrOpt("region", default="RegionOne", help="Region name used in the catalog."),
+    cfg.StrOpt(
+        "transport_url",
+        default="inproc://",
+        help="RPC transport: inproc:// (embedded) or rabbit://user:pass@host:5672/.",
+    ),
+    cfg.ListOpt(
+        "enabled_services",
+        default=[],
+        help="Services run by `tinystack up` (empty: every installed service).",
+    ),
+    cfg.IntOpt("api_threads", default=64, help="Worker threads for sync API handlers."),
+    cfg.StrOpt(
+        "auth_url",
+        default="",
+        help="Identity v3 URL, for services running without identity in their process "
+        "(defaults to the identity port on public_host).",
+    ),
+]
+
+TOKEN_OPTS = [
+    cfg.IntOpt("expiration", default=3600, help="Token lifetime in seconds."),
+    cfg.StrOpt(
+        "key_repository",
+        default="",
+        help="Fernet key repository (defaults to <state_dir>/fernet-keys).",
+    ),
+    cfg.IntOpt("max_active_keys", default=3, min=2, help="Keys kept by rotation."),
+    cfg.IntOpt(
+        "allow_expired_window",
+        default=172800,
+        help="Seconds an expired token may still be fetched with allow_expired.",
+    ),
+]
+
+
+def register_common_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(DEFAULT_OPTS)
+    conf.register_opts(TOKEN_OPTS, group="token")
+
+
+def register_service_opts(conf: cfg.ConfigOpts, service: str, default_port: int) -> None:
+    """Register the options every service has: its port and its database."""
+    opts = [
+        cfg.PortOpt("port", default=default_port, help=f"Port of the {service} API."),
+        cfg.StrOpt(
+            "connection",
+            default="",
+            secret=True,
+            help=f"SQLAlchemy URL of the {service} database "
+            f"(defaults to SQLite in the state directory).",
+        ),
+    ]
+    conf.register_opts(opts, group=service)
+
+
+def make_conf(args: list[str] | None = None, config_file: str | None = None) -> cfg.ConfigOpts:
+    conf = cfg.ConfigOpts()
+    register_common_opts(conf)
+    files = [config_file] if config_file else []
+    conf(args or [], project="tinystack", default_config_files=files, validate_default_values=True)
+    return conf
+
+
+def state_dir(conf: cfg.ConfigOpts) -> Path:
+    path = Path(os.path.expanduser(conf.state_dir))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def key_repository(conf: cfg.ConfigOpts) -> Path:
+    if conf.token.key_repository:
+        return Path(os.path.expanduser(conf.token.key_repository))
+    return state_dir(conf) / "fernet-keys"
+
+
+def public_host(conf: cfg.ConfigOpts) -> str:
+    host: str = conf.public_host or conf.bind_host
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return host
+
+
+def database_url(conf: cfg.ConfigOpts, service: str) -> str:
+    url: str = getattr(conf, service).connection
+    if url:
+        return url
+    return f"sqlite:///{state_dir(conf) / (service + '.sqlite')}"

@@ -1,0 +1,147 @@
+"""Database access: one :class:`Database` per service, SQLite/MariaDB/PostgreSQL by URL.
+
+SQLite (the embedded default) runs in WAL mode. Concurrent writers inside one
+process are serialized by a lock and every write transaction starts with
+``BEGIN IMMEDIATE`` with a long busy timeout, so a write waits for another
+process's write instead of failing with "database is locked". On MariaDB and
+PostgreSQL, :meth:`Database.write` retries transactions that lost a deadlock or
+a serialization race.
+
+The service layer owns transactions: handlers never see a session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from importlib import resources
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+LOG = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# MySQL 1213 deadlock, 1205 lock wait timeout; PostgreSQL 40001/40P01.
+_RETRYABLE = ("1213", "1205", "40001", "40P01", "deadlock", "could not serialize")
+
+
+class Base(DeclarativeBase):
+    """Shared declarative base; each service keeps its own tables and metadata."""
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    code = getattr(exc.orig, "sqlstate", None) or ""
+    return any(marker in text or marker == code for marker in _RETRYABLE)
+
+
+class Database:
+    """An engine plus reader/writer sessions for one service."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self._write_lock = threading.RLock() if self.is_sqlite else None
+        self.engine = self._make_engine(url, echo)
+        self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def _make_engine(self, url: str, echo: bool) -> Engine:
+        if not self.is_sqlite:
+            kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+            if url.startswith("mysql"):
+                kwargs["isolation_level"] = "READ COMMITTED"
+            return create_engine(url, echo=echo, **kwargs)
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 60},
+            poolclass=StaticPool if memory else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Take transaction control away from the driver: we emit BEGIN ourselves.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            if not memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            if conn.get_execution_options().get("tinystack_write"):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+
+        return engine
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A read session. Closing it ends the transaction; loaded objects stay readable."""
+        with self._sessions() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[Session]:
+        """A write transaction, committed on success and rolled back on error."""
+        lock = self._write_lock or contextlib.nullcontext()
+        with lock:
+            bind = self.engine.execution_options(tinystack_write=True)
+            with Session(bind=bind, expire_on_commit=False) as session:
+                with session.begin():
+                    yield session
+
+    def write(self, fn: Callable[[Session], T], *, attempts: int = 5) -> T:
+        """Run ``fn`` in a write transaction, retrying lost deadlocks/serialization races."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.writer() as session:
+                    return fn(session)
+            except OperationalError as exc:
+                if attempt == attempts or not _is_retryable(exc):
+                    raise
+                LOG.debug("retrying transaction after %s", exc)
+                time.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def migrate(db: Database, package: str, version_table: str) -> bool:
+    """Bring the schema to head with the Alembic scripts in ``package``.
+
+    Returns True when migrations ran. Each service has its own version table so
+    several services may share one database server schema.
+    """
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    location = str(resources.files(package))
+    cfg = Config()
+    cfg.set_main_option("script_location", location)
+    cfg.set_main_option("version_table", version_table)
+    script = ScriptDirectory.from_config(cfg)
+    head = script.get_current_head()
+    lock = db._write_lock or contextlib.nullcontext()
+    with lock, db.engine.begin() as conn:
+        ctx = MigrationContext.configure(conn, opts={"version_table": version_table})
+        if ctx.get_current_revision() == head:
+            return False
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return True

@@ -1,0 +1,72 @@
+"""RPC client: ``call`` (request/reply) and ``cast`` (fire and forget)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from .exceptions import InvalidTarget, RPCError, failure_from_dict
+from .target import Target, parse_version
+from .transport import Transport, make_request
+
+
+class RPCClient:
+    """Sends requests to ``target``; cheap to build, thread-safe, immutable.
+
+    ``target.version`` is the API version requested from the server's endpoints and
+    ``timeout`` the default number of seconds a :meth:`call` waits for its reply.
+    """
+
+    def __init__(self, transport: Transport, target: Target, timeout: float = 60) -> None:
+        if not target.topic:
+            raise InvalidTarget("an RPC client target needs a topic")
+        self.transport = transport
+        self.target = target
+        self.timeout = timeout
+
+    def prepare(
+        self,
+        server: str | None = None,
+        fanout: bool | None = None,
+        timeout: float | None = None,
+        version: str | None = None,
+    ) -> RPCClient:
+        """A client like this one with some attributes overridden (None keeps them)."""
+        changes: dict[str, Any] = {}
+        if server is not None:
+            changes["server"] = server
+        if fanout is not None:
+            changes["fanout"] = fanout
+        if version is not None:
+            parse_version(version)
+            changes["version"] = version
+        target = replace(self.target, **changes) if changes else self.target
+        return RPCClient(self.transport, target, self.timeout if timeout is None else timeout)
+
+    def call(self, ctxt: dict[str, Any], method: str, /, **kwargs: Any) -> Any:
+        """Run ``method(ctxt, **kwargs)`` on one server and return its result.
+
+        Raises :class:`MessagingTimeout` when no reply arrives within the timeout,
+        :class:`RemoteError` (or its subclasses :class:`NoSuchMethod` and
+        :class:`UnsupportedVersion`) when the server failed.
+        """
+        if self.target.fanout:
+            raise InvalidTarget("a fanout target can only be cast to")
+        request = make_request(ctxt, method, kwargs, self.target.version)
+        reply = self.transport.call(self.target, request, self.timeout)
+        if "failure" in reply:
+            failure = reply["failure"]
+            if not isinstance(failure, dict):
+                raise RPCError(f"malformed RPC failure reply to {method}")
+            raise failure_from_dict(failure)
+        if "result" not in reply:
+            raise RPCError(f"malformed RPC reply to {method}")
+        return reply["result"]
+
+    def cast(self, ctxt: dict[str, Any], method: str, /, **kwargs: Any) -> None:
+        """Run ``method(ctxt, **kwargs)`` on one server (every server if fanout), async."""
+        request = make_request(ctxt, method, kwargs, self.target.version)
+        self.transport.cast(self.target, request)
+
+    def __repr__(self) -> str:
+        return f"RPCClient({self.target!r}, timeout={self.timeout})"

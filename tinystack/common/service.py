@@ -1,0 +1,109 @@
+"""What a service offers the deployment, and what the deployment gives it.
+
+Each service package has a ``service.py`` exposing ``SERVICE``, an instance of
+a :class:`ServiceSpec` subclass. The deployment (``tinystack.deploy``) is the
+only code that knows every service; services never import each other.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any
+
+from oslo_config import cfg
+from starlette.types import ASGIApp
+
+from tinystack.common.auth.revocation import RevocationList
+from tinystack.common.auth.tokens import TokenCodec
+from tinystack.common.db import Database
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One service in the catalog: its type, name and public URL."""
+
+    service_type: str
+    name: str
+    url: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceCredentials:
+    """The service user a service authenticates as when it calls other services."""
+
+    username: str
+    password: str
+    project_name: str = "service"
+    domain_name: str = "Default"
+
+
+@dataclass
+class Runtime:
+    """Everything a running service needs, built by the deployment."""
+
+    conf: cfg.ConfigOpts
+    token_codec: TokenCodec
+    revocations: RevocationList
+    db: Database | None = None
+    #: Identity's public v3 URL, for services that call other services.
+    auth_url: str = ""
+    credentials: ServiceCredentials | None = None
+    catalog: list[CatalogEntry] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Listener:
+    """A server a service runs next to its API (compute's metadata API, for instance)."""
+
+    name: str
+    host: str
+    port: int
+    app: ASGIApp
+
+
+@dataclass(frozen=True)
+class BootstrapInfo:
+    """What the first start of a cloud needs to know (used by identity's bootstrap)."""
+
+    admin_password: str
+    demo_password: str
+    region: str
+    catalog: list[CatalogEntry]
+    service_users: dict[str, ServiceCredentials]
+
+
+class ServiceSpec(abc.ABC):
+    #: the section name in tinystack.conf and the database file name
+    name: str
+    #: the catalog service type (identity, compute, placement, image, network, ...)
+    service_type: str
+    #: the upstream code name shown in the catalog (keystone, nova, ...)
+    catalog_name: str
+    default_port: int
+    #: path appended to http://host:port for the catalog URL ("/v3", "", ...)
+    url_suffix: str = ""
+    #: Python package holding Alembic scripts, or None for a service without tables
+    migrations: str | None = None
+
+    def register_opts(self, conf: cfg.ConfigOpts) -> None:  # noqa: B027
+        """Register service-specific options (port and connection are registered for you)."""
+
+    @abc.abstractmethod
+    def create_app(self, runtime: Runtime) -> ASGIApp:
+        """Build the service's ASGI application."""
+
+    def extra_listeners(self, runtime: Runtime) -> list[Listener]:
+        """Servers to run besides the API (called after :meth:`create_app`); none by default."""
+        return []
+
+    def bootstrap(self, runtime: Runtime, info: BootstrapInfo) -> None:  # noqa: B027
+        """Idempotently create the service's initial state on first start."""
+
+    def start(self, runtime: Runtime) -> None:  # noqa: B027
+        """Start background workers (agents, periodic tasks). Called after bootstrap."""
+
+    def stop(self, runtime: Runtime) -> None:  # noqa: B027
+        """Stop what :meth:`start` started."""

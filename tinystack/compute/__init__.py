@@ -1,0 +1,14 @@
+"""Compute (Nova): the API with microversions, conductor, scheduler and compute agents.
+
+The boot path, each hop with one job:
+
+``api/servers.py`` (authorize, validate, render) → ``services/servers.py`` (quotas,
+instance rows, the instance action) → RPC cast to the conductor
+(``conductor/manager.py``, build flow as tasks) → RPC call to the scheduler
+(``scheduler/manager.py``: allocation candidates from placement, filters, weighers,
+the placement claim) → RPC cast to the compute agent of the chosen host
+(``agent/``: ports, the virt driver, state transitions, instance action events).
+
+Workers run as threads of the service process in the embedded mode; one process
+can run many fake compute hosts (``agent/group.py``).
+"""

@@ -1,0 +1,1 @@
+"""The compute agent: one :class:`ComputeManager` per host, many hosts per process."""

@@ -1,0 +1,261 @@
+"""Build and delete: the agent side of server create and server delete."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.orm import Session
+
+from tinystack.common.clients.session import ClientError
+from tinystack.compute import exception, models, states
+from tinystack.compute.agent.base import AgentBase
+from tinystack.compute.context import CallContext
+from tinystack.compute.services import instance_actions, instances
+from tinystack.compute.services import ports as network
+from tinystack.compute.services.common import utcnow
+from tinystack.compute.virt.driver import DriverError
+
+LOG = logging.getLogger(__name__)
+BUILD_EVENT = "compute__do_build_and_run_instance"
+T = states.Task
+
+
+class BuildAborted(Exception):
+    """The instance was deleted (or otherwise taken away) while it was being built."""
+
+
+class BuildMixin(AgentBase):
+    def build_and_run_instance(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        request_spec: dict[str, Any],
+        host_list: list[dict[str, Any]],
+        attempt: int = 1,
+        node: str | None = None,
+        scheduled: dict[str, Any] | None = None,
+    ) -> None:
+        ctx = CallContext.from_dict(ctxt)
+        started = utcnow()
+        with self.instance_lock(instance_uuid):
+            try:
+                self._build(ctx, instance_uuid, request_spec, node, scheduled, started)
+            except BuildAborted:
+                LOG.info("build of %s aborted: the instance is being deleted", instance_uuid)
+                self._cleanup_build(ctx, instance_uuid, delete_allocations=True)
+            except Exception as exc:
+                LOG.warning("build of %s failed on %s: %s", instance_uuid, self.host, exc)
+                self._cleanup_build(ctx, instance_uuid, delete_allocations=True)
+                self._after_failure(
+                    ctx, instance_uuid, request_spec, host_list, attempt, exc, started
+                )
+            finally:
+                self.deps.changed(instance_uuid)
+
+    def _assign(
+        self,
+        ctx: CallContext,
+        uuid: str,
+        node: str | None,
+        scheduled: dict[str, Any] | None,
+        task_state: str,
+    ) -> models.Instance:
+        """First write of a build: this host, the scheduler's event, the next task state."""
+        zone = self.zone()
+
+        def write(session: Session) -> models.Instance:
+            row = instances.save_in(
+                session,
+                uuid,
+                {
+                    "host": self.host,
+                    "node": node or self.host,
+                    "launched_on": self.host,
+                    "availability_zone": func.coalesce(models.Instance.availability_zone, zone),
+                    "task_state": task_state,
+                },
+                expected_task_state=[T.SCHEDULING],
+                expected_vm_state=[states.BUILDING],
+            )
+            if scheduled:
+                instance_actions.event_finish_in(
+                    session,
+                    ctx,
+                    uuid,
+                    scheduled["event"],
+                    started=datetime.fromisoformat(scheduled["started"]),
+                    host=self.host,
+                )
+            return row
+
+        try:
+            return self.deps.db.write(write)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskState) as exc:
+            raise BuildAborted() from exc
+
+    def _build(
+        self,
+        ctx: CallContext,
+        uuid: str,
+        spec: dict[str, Any],
+        node: str | None,
+        scheduled: dict[str, Any] | None,
+        started: Any,
+    ) -> None:
+        needs_ports = network.wants_ports(self.deps.network, spec.get("requested_networks"))
+        first = T.NETWORKING if needs_ports else T.SPAWNING
+        inst = self._assign(ctx, uuid, node, scheduled, first)
+        vifs: list[dict[str, Any]] = []
+        if needs_ports:
+            try:
+                vifs = network.allocate(self.deps.network, ctx, inst, self.host)
+                inst = self.save(
+                    uuid,
+                    {"task_state": T.SPAWNING, "network_info": vifs},
+                    expected_task_state=[T.NETWORKING],
+                )
+            except (exception.InstanceNotFound, exception.UnexpectedTaskState) as exc:
+                network.deallocate(self.deps.network, ctx, vifs)
+                raise BuildAborted() from exc
+        keys = self._expect_plugging(uuid, vifs)
+        self.driver.spawn(ctx, self.meta(inst), instances.vifs(inst), None)
+        self._wait_plugging(uuid, keys)
+        power = self.power_state(ctx, inst)
+
+        def finish(session: Session) -> None:
+            instances.save_in(
+                session,
+                uuid,
+                {
+                    "vm_state": states.ACTIVE,
+                    "task_state": None,
+                    "power_state": power,
+                    "launched_at": utcnow(),
+                    "progress": 0,
+                },
+                expected_task_state=[T.SPAWNING],
+            )
+            instance_actions.event_finish_in(
+                session,
+                ctx,
+                uuid,
+                BUILD_EVENT,
+                host=self.host,
+                started=started,
+                finish_action=True,
+            )
+
+        try:
+            self.deps.db.write(finish)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskState) as exc:
+            raise BuildAborted() from exc
+
+    def _expect_plugging(self, uuid: str, vifs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        if not vifs or not int(self.deps.opts.vif_plugging_timeout):
+            return []
+        if not self.driver.capabilities.get("waits_for_vif_plugged"):
+            return []  # as upstream: only drivers that plug real interfaces wait
+        waiting = [f"network-vif-plugged-{v['id']}" for v in vifs if not v.get("active")]
+        return self.waiters.expect(uuid, waiting) if waiting else []
+
+    def _wait_plugging(self, uuid: str, keys: list[tuple[str, str]]) -> None:
+        if not keys:
+            return
+        result = self.waiters.wait(keys, float(self.deps.opts.vif_plugging_timeout))
+        missing = [name for (_, name), status in result.items() if status is None]
+        failed = [name for (_, name), status in result.items() if status == "failed"]
+        if failed or (missing and self.deps.opts.vif_plugging_is_fatal):
+            raise exception.RescheduledBuild(
+                f"Virtual Interface creation failed: {', '.join(failed or missing)}"
+            )
+        if missing:
+            LOG.warning("%s: no %s in time; carrying on", uuid, ", ".join(missing))
+
+    def _cleanup_build(self, ctx: CallContext, uuid: str, *, delete_allocations: bool) -> None:
+        try:
+            inst = self.load(uuid, read_deleted=True)
+        except exception.InstanceNotFound:
+            return
+        try:
+            self.driver.destroy(ctx, self.meta(inst), instances.vifs(inst))
+        except Exception:
+            LOG.exception("cannot clean up the failed build of %s", uuid)
+        network.deallocate(self.deps.network, ctx, list(inst.network_info or []))
+        if delete_allocations:
+            self.delete_allocations(uuid)
+
+    def _after_failure(
+        self,
+        ctx: CallContext,
+        uuid: str,
+        spec: dict[str, Any],
+        host_list: list[dict[str, Any]],
+        attempt: int,
+        error: Exception,
+        started: Any,
+    ) -> None:
+        retry = (
+            bool(host_list)
+            and attempt < int(self.deps.opts.max_attempts)
+            and isinstance(error, DriverError | exception.RescheduledBuild | ClientError)
+        )
+
+        def write(session: Session) -> None:
+            updates: dict[str, Any] = {"network_info": []}
+            if retry:
+                updates.update(host=None, node=None, task_state=T.SCHEDULING)
+            else:
+                updates.update(vm_state=states.ERROR, task_state=None)
+            try:
+                instances.save_in(session, uuid, updates)
+            except exception.InstanceNotFound:
+                return
+            instances.add_fault(session, uuid, error, host=self.host)
+            instance_actions.event_finish_in(
+                session,
+                ctx,
+                uuid,
+                BUILD_EVENT,
+                error=error,
+                host=self.host,
+                started=started,
+                finish_action=not retry,
+            )
+
+        self.deps.db.write(write)
+        if retry:
+            self.deps.conductor.build_instances(ctx, [uuid], spec, [host_list], attempt + 1)
+
+    # -- delete --------------------------------------------------------------------------------
+    def terminate_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        with self.operation(ctxt, instance_uuid, "compute_terminate_instance") as ctx:
+            inst = self.load(instance_uuid)
+            self.driver.destroy(ctx, self.meta(inst), instances.vifs(inst))
+            network.deallocate(self.deps.network, ctx, list(inst.network_info or []))
+            self.delete_allocations(instance_uuid)
+            mark_deleted(self.deps.db, ctx, instance_uuid)
+
+
+def mark_deleted(db: Any, ctx: CallContext, uuid: str) -> None:
+    """Soft-delete the row, as upstream: it stays readable for actions and changes-since."""
+    now = utcnow()
+
+    def write(session: Session) -> None:
+        instances.save_in(
+            session,
+            uuid,
+            {
+                "vm_state": states.DELETED,
+                "task_state": None,
+                "power_state": states.NOSTATE,
+                "terminated_at": now,
+                "deleted_at": now,
+                "deleted": True,
+            },
+        )
+        instance_actions.finish(session, ctx, uuid)
+
+    db.write(write)

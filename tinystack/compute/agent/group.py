@@ -1,0 +1,218 @@
+"""Many compute hosts in one process: shared worker pool, one heartbeat, one power sync.
+
+Each host is a :class:`ComputeManager` with its own driver, listening on
+``Target("compute", server=host)``. Messages of every host run on one thread pool,
+so a thousand fake hosts cost a thousand subscriptions, not a thousand threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid as uuidlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from tinystack.common.clients.session import ClientError
+from tinystack.common.rpc import Dispatcher, IncomingMessage, Listener, Target
+from tinystack.compute import models, rpcapi
+from tinystack.compute.agent import resource_tracker
+from tinystack.compute.agent.manager import ComputeManager
+from tinystack.compute.context import CallContext
+from tinystack.compute.services import hosts
+from tinystack.compute.services.common import Deps
+from tinystack.compute.virt.driver import ComputeDriver
+from tinystack.compute.virt.fake import FakeDriver
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HostSize:
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+
+    @classmethod
+    def parse(cls, text: str) -> HostSize:
+        try:
+            vcpus, memory, disk = (int(p) for p in text.split(":"))
+        except ValueError:
+            raise ValueError(f"fake host size {text!r} is not VCPUS:MEMORY_MB:DISK_GB") from None
+        return cls(vcpus, memory, disk)
+
+
+def fake_drivers(opts: Any) -> list[FakeDriver]:
+    count = int(opts.fake_hosts)
+    prefix = str(opts.fake_host_prefix)
+    sizes = [HostSize.parse(s) for s in opts.fake_host_sizes] or [HostSize(8, 16384, 200)]
+    failing = set(opts.fake_fail_spawn_hosts)
+    drivers = []
+    for n in range(1, count + 1):
+        size = sizes[(n - 1) % len(sizes)]
+        name = f"{prefix}-{n}"
+        drivers.append(
+            FakeDriver(
+                name,
+                vcpus=size.vcpus,
+                memory_mb=size.memory_mb,
+                local_gb=size.disk_gb,
+                spawn_delay=float(opts.fake_spawn_delay),
+                action_delay=float(opts.fake_action_delay),
+                fail_spawn=name in failing,
+            )
+        )
+    return drivers
+
+
+class AgentGroup:
+    def __init__(self, deps: Deps, drivers: list[ComputeDriver], hostnames: list[str]) -> None:
+        self.deps = deps
+        self.drivers = drivers
+        self.hostnames = hostnames
+        self.managers: dict[str, ComputeManager] = {}
+        self._listeners: list[Listener] = []
+        self._executor: ThreadPoolExecutor | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._service_ids: list[int] = []
+
+    # -- start-up ------------------------------------------------------------------------------
+    def start(self) -> None:
+        ctx = CallContext.internal()
+        opts = self.deps.opts
+        known = hosts.node_uuids(self.deps.db, self.hostnames)
+        specs = []
+        for driver, host in zip(self.drivers, self.hostnames, strict=True):
+            driver.init_host(ctx, host)
+            node_uuid = known.get(host) or str(uuidlib.uuid4())
+            self.managers[host] = ComputeManager(self.deps, host, node_uuid, driver)
+            specs.append(
+                hosts.NodeSpec(
+                    host=host,
+                    node_uuid=node_uuid,
+                    resources=driver.get_available_resource(ctx),
+                    cpu_allocation_ratio=float(opts.cpu_allocation_ratio),
+                    ram_allocation_ratio=float(opts.ram_allocation_ratio),
+                    disk_allocation_ratio=float(opts.disk_allocation_ratio),
+                )
+            )
+        hosts.register_nodes(self.deps.db, specs)
+        self._report_all(specs)
+        self._recover()
+        self._executor = ThreadPoolExecutor(
+            max_workers=int(opts.agent_threads), thread_name_prefix="compute-agent"
+        )
+        transport = self.deps.transport
+        for host, manager in self.managers.items():
+            handler = self._handler(Dispatcher([manager]))
+            self._listeners.append(
+                transport.listen(Target(rpcapi.COMPUTE_TOPIC, server=host), handler)
+            )
+        self._service_ids = [
+            s.id
+            for s in hosts.list_services(self.deps.db, binary=hosts.COMPUTE_BINARY)
+            if s.host in self.managers
+        ]
+        self._thread = threading.Thread(target=self._periodic, name="compute-periodic", daemon=True)
+        self._thread.start()
+
+    def _handler(self, dispatcher: Dispatcher) -> Callable[[IncomingMessage], None]:
+        def handle(message: IncomingMessage) -> None:
+            executor = self._executor
+            if executor is None:
+                LOG.warning("compute agents stopped: dropping %s", message.method)
+                return
+            try:
+                executor.submit(dispatcher.handle, message)
+            except RuntimeError:
+                LOG.warning("compute agents stopping: dropping %s", message.method)
+
+        return handle
+
+    def _report_all(self, specs: list[hosts.NodeSpec]) -> None:
+        disabled = {
+            s.host
+            for s in hosts.list_services(self.deps.db, binary=hosts.COMPUTE_BINARY)
+            if s.disabled
+        }
+
+        def report(spec: hosts.NodeSpec) -> None:
+            manager = self.managers[spec.host]
+            try:
+                resource_tracker.report(
+                    self.deps.placement,
+                    spec.node_uuid,
+                    spec.resources,
+                    manager.driver,
+                    self.deps.opts,
+                    spec.host in disabled,
+                )
+            except ClientError as exc:
+                LOG.error("cannot report %s to placement: %s", spec.host, exc)
+
+        if len(specs) <= 4:
+            for spec in specs:
+                report(spec)
+            return
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="compute-report") as pool:
+            list(pool.map(report, specs))
+
+    def _instances_by_host(self) -> dict[str, list[models.Instance]]:
+        found: dict[str, list[models.Instance]] = {h: [] for h in self.managers}
+        names = list(self.managers)
+        with self.deps.db.reader() as session:
+            for start in range(0, len(names), 500):
+                chunk = names[start : start + 500]
+                for inst in session.scalars(
+                    select(models.Instance).where(
+                        models.Instance.host.in_(chunk), models.Instance.deleted.is_(False)
+                    )
+                ):
+                    if inst.host is not None:
+                        found[inst.host].append(inst)
+        return found
+
+    def _recover(self) -> None:
+        for host, rows in self._instances_by_host().items():
+            if rows:
+                self.managers[host].recover(rows)
+
+    # -- periodic tasks ------------------------------------------------------------------------
+    def _periodic(self) -> None:
+        opts = self.deps.opts
+        interval = int(opts.report_interval)
+        sync_every = int(opts.sync_power_state_interval)
+        waited = 0.0
+        while not self._stop.wait(interval):
+            try:
+                hosts.heartbeat(self.deps.db, self._service_ids)
+            except Exception:
+                LOG.exception("compute heartbeat failed")
+            waited += interval
+            if sync_every > 0 and waited >= sync_every:
+                waited = 0.0
+                self.sync_power_states()
+
+    def sync_power_states(self) -> None:
+        try:
+            for host, rows in self._instances_by_host().items():
+                if rows:
+                    self.managers[host].sync_power_states(rows)
+        except Exception:
+            LOG.exception("power state sync failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        for listener in self._listeners:
+            listener.stop()
+        self._listeners.clear()
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=False)
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,293 @@
+"""Resize and cold migration, agent side: prep (dest), resize (source), finish (dest),
+confirm (source), revert (dest) and finish revert (source)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tinystack.common.clients.session import ClientError
+from tinystack.compute import exception, models, states
+from tinystack.compute.agent.images import ImagesMixin
+from tinystack.compute.services import instance_actions, instances, migrations
+from tinystack.compute.virt.driver import FlavorMeta, MigrationMeta
+
+LOG = logging.getLogger(__name__)
+T = states.Task
+
+
+def _meta(mig: models.Migration) -> MigrationMeta:
+    return MigrationMeta(
+        uuid=mig.uuid,
+        source_host=mig.source_compute or "",
+        dest_host=mig.dest_compute or "",
+        migration_type=mig.migration_type,
+    )
+
+
+def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "flavor": flavor,
+        "flavorid": flavor["flavorid"],
+        "vcpus": flavor["vcpus"],
+        "memory_mb": flavor["memory_mb"],
+    }
+
+
+class MigrateMixin(ImagesMixin):
+    def _fail_migration(self, migration_uuid: str) -> None:
+        try:
+            migrations.update(self.deps.db, migration_uuid, status="error")
+        except exception.MigrationNotFound:
+            pass
+
+    def _bind_ports(self, inst: models.Instance, host: str) -> None:
+        if not self.deps.network.available():
+            return
+        for vif in inst.network_info or []:
+            try:
+                self.deps.network.update_port(vif["id"], {"binding:host_id": host})
+            except ClientError as exc:
+                LOG.warning("cannot rebind port %s to %s: %s", vif.get("id"), host, exc)
+
+    def prep_resize(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        migration_uuid: str,
+        new_flavor: dict[str, Any],
+    ) -> None:
+        """On the destination: take the migration and ask the source to hand over."""
+        done = False
+        with self.operation(ctxt, instance_uuid, "compute_prep_resize") as ctx:
+            inst = self.load(instance_uuid)
+            mig = migrations.update(
+                self.deps.db,
+                migration_uuid,
+                dest_compute=self.host,
+                dest_node=self.driver.get_available_resource(ctx).hypervisor_hostname,
+                dest_host="127.0.0.1",
+            )
+            if mig.source_compute is None or inst.host is None:
+                raise exception.InstanceInvalidState("resize", instance_uuid, "host", None)
+            self.deps.agents.cast(
+                ctx,
+                inst.host,
+                "resize_instance",
+                instance_uuid=instance_uuid,
+                migration_uuid=migration_uuid,
+                new_flavor=new_flavor,
+            )
+            done = True
+        if not done:
+            self._fail_migration(migration_uuid)
+
+    def resize_instance(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        migration_uuid: str,
+        new_flavor: dict[str, Any],
+    ) -> None:
+        """On the source: power off and hand the disks to the destination."""
+        done = False
+        with self.operation(ctxt, instance_uuid, "compute_resize_instance") as ctx:
+            mig = migrations.update(self.deps.db, migration_uuid, status="migrating")
+            inst = self.save(
+                instance_uuid,
+                {"task_state": T.RESIZE_MIGRATING},
+                expected_task_state=[T.RESIZE_PREP],
+            )
+            disk_info = self.driver.migrate_disk_and_power_off(
+                ctx,
+                self.meta(inst),
+                _meta(mig),
+                FlavorMeta.from_dict(new_flavor),
+                instances.vifs(inst),
+            )
+            migrations.update(self.deps.db, migration_uuid, status="post-migrating")
+            self.save(
+                instance_uuid,
+                {"task_state": T.RESIZE_MIGRATED},
+                expected_task_state=[T.RESIZE_MIGRATING],
+            )
+            self.deps.agents.cast(
+                ctx,
+                mig.dest_compute or self.host,
+                "finish_resize",
+                instance_uuid=instance_uuid,
+                migration_uuid=migration_uuid,
+                disk_info=disk_info,
+                new_flavor=new_flavor,
+            )
+            done = True
+        if not done:
+            self._fail_migration(migration_uuid)
+
+    def finish_resize(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        migration_uuid: str,
+        disk_info: dict[str, Any],
+        new_flavor: dict[str, Any],
+    ) -> None:
+        """On the destination: the instance now lives here, with its new flavor."""
+        done = False
+        with self.operation(ctxt, instance_uuid, "compute_finish_resize") as ctx:
+            inst = self.load(instance_uuid)
+            mig = migrations.get(self.deps.db, migration_uuid)
+            old_flavor = dict(inst.flavor)
+            old_vm_state = inst.vm_state
+            sysmeta = {**(inst.system_metadata or {}), "old_vm_state": old_vm_state}
+            inst = self.save(
+                instance_uuid,
+                {
+                    "task_state": T.RESIZE_FINISH,
+                    "host": self.host,
+                    "node": mig.dest_node,
+                    "old_flavor": old_flavor,
+                    "new_flavor": new_flavor,
+                    "system_metadata": sysmeta,
+                    **_flavor_columns(new_flavor),
+                },
+                expected_task_state=[T.RESIZE_MIGRATED],
+            )
+            self._bind_ports(inst, self.host)
+            power_on = old_vm_state != states.STOPPED
+            self.driver.finish_migration(
+                ctx, self.meta(inst), _meta(mig), disk_info, instances.vifs(inst), power_on
+            )
+
+            def write(session: Session) -> None:
+                instances.save_in(
+                    session,
+                    instance_uuid,
+                    {
+                        "vm_state": states.RESIZED,
+                        "task_state": None,
+                        "power_state": self.power_state(ctx, inst),
+                    },
+                    expected_task_state=[T.RESIZE_FINISH],
+                )
+                migrations.update_in(session, migration_uuid, status="finished")
+                instance_actions.finish(session, ctx, instance_uuid)
+
+            self.deps.db.write(write)
+            done = True
+        if not done:
+            self._fail_migration(migration_uuid)
+
+    def confirm_resize(self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str) -> None:
+        """On the source: forget the old copy and release its resources."""
+        with self.operation(ctxt, instance_uuid, "compute_confirm_resize") as ctx:
+            inst = self.load(instance_uuid)
+            mig = migrations.get(self.deps.db, migration_uuid)
+            self.driver.confirm_migration(ctx, self.meta(inst), _meta(mig), instances.vifs(inst))
+            self.delete_allocations(migration_uuid)
+            old_vm_state = (inst.system_metadata or {}).get("old_vm_state")
+            sysmeta = {k: v for k, v in (inst.system_metadata or {}).items() if k != "old_vm_state"}
+            vm_state = states.STOPPED if old_vm_state == states.STOPPED else states.ACTIVE
+
+            def write(session: Session) -> None:
+                instances.save_in(
+                    session,
+                    instance_uuid,
+                    {
+                        "vm_state": vm_state,
+                        "task_state": None,
+                        "old_flavor": None,
+                        "new_flavor": None,
+                        "system_metadata": sysmeta,
+                    },
+                )
+                migrations.update_in(session, migration_uuid, status="confirmed")
+                instance_actions.finish(session, ctx, instance_uuid)
+
+            self.deps.db.write(write)
+
+    def revert_resize(self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str) -> None:
+        """On the destination: drop the new copy and hand back to the source."""
+        with self.operation(ctxt, instance_uuid, "compute_revert_resize") as ctx:
+            inst = self.load(instance_uuid)
+            mig = migrations.get(self.deps.db, migration_uuid)
+            self.driver.destroy(ctx, self.meta(inst), instances.vifs(inst))
+            self.deps.agents.cast(
+                ctx,
+                mig.source_compute or self.host,
+                "finish_revert_resize",
+                instance_uuid=instance_uuid,
+                migration_uuid=migration_uuid,
+            )
+
+    def finish_revert_resize(
+        self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str
+    ) -> None:
+        """On the source: the instance is back, with its old flavor and allocations."""
+        with self.operation(ctxt, instance_uuid, "compute_finish_revert_resize") as ctx:
+            inst = self.load(instance_uuid)
+            mig = migrations.get(self.deps.db, migration_uuid)
+            self._swap_allocations_back(inst, migration_uuid)
+            old_flavor = inst.old_flavor or inst.flavor
+            old_vm_state = (inst.system_metadata or {}).get("old_vm_state")
+            sysmeta = {k: v for k, v in (inst.system_metadata or {}).items() if k != "old_vm_state"}
+            inst = self.save(
+                instance_uuid,
+                {
+                    "host": self.host,
+                    "node": mig.source_node,
+                    "old_flavor": None,
+                    "new_flavor": None,
+                    "system_metadata": sysmeta,
+                    **_flavor_columns(old_flavor),
+                },
+            )
+            self._bind_ports(inst, self.host)
+            power_on = old_vm_state != states.STOPPED
+            self.driver.finish_revert_migration(
+                ctx, self.meta(inst), _meta(mig), instances.vifs(inst), power_on
+            )
+            vm_state = states.ACTIVE if power_on else states.STOPPED
+
+            def write(session: Session) -> None:
+                instances.save_in(
+                    session,
+                    instance_uuid,
+                    {
+                        "vm_state": vm_state,
+                        "task_state": None,
+                        "power_state": self.power_state(ctx, inst),
+                    },
+                )
+                migrations.update_in(session, migration_uuid, status="reverted")
+                instance_actions.finish(session, ctx, instance_uuid)
+
+            self.deps.db.write(write)
+
+    def _swap_allocations_back(self, inst: models.Instance, migration_uuid: str) -> None:
+        placement = self.deps.placement
+        held = placement.get_allocations(migration_uuid)
+        if not held.get("allocations"):
+            return
+        current = placement.get_allocations(inst.uuid)
+        ok = placement.replace_allocations(
+            {
+                inst.uuid: {
+                    "allocations": held["allocations"],
+                    "project_id": inst.project_id,
+                    "user_id": inst.user_id,
+                    "consumer_generation": current.get("consumer_generation"),
+                },
+                migration_uuid: {
+                    "allocations": {},
+                    "project_id": held.get("project_id", inst.project_id),
+                    "user_id": held.get("user_id", inst.user_id),
+                    "consumer_generation": held.get("consumer_generation"),
+                    "consumer_type": "MIGRATION",
+                },
+            }
+        )
+        if not ok:
+            raise exception.ComputeUnavailable("placement refused to restore the allocations")

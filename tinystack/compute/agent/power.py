@@ -1,0 +1,171 @@
+"""Power and life-cycle operations: stop, start, reboot, pause, suspend, rescue, and friends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tinystack.compute import states
+from tinystack.compute.agent.base import AgentBase
+from tinystack.compute.context import CallContext
+from tinystack.compute.services import instance_actions, instances
+from tinystack.compute.virt.driver import ImageMeta
+
+T = states.Task
+
+
+class PowerMixin(AgentBase):
+    def finish_operation(
+        self,
+        ctx: CallContext,
+        uuid: str,
+        updates: dict[str, Any],
+        expected_task_state: Any,
+    ) -> None:
+        """Apply the final state and close the action in one write."""
+
+        def write(session: Session) -> None:
+            instances.save_in(
+                session,
+                uuid,
+                {"task_state": None, **updates},
+                expected_task_state=expected_task_state,
+            )
+            instance_actions.finish(session, ctx, uuid)
+
+        self.deps.db.write(write)
+
+    def stop_instance(
+        self, ctxt: dict[str, Any], instance_uuid: str, clean_shutdown: bool = True
+    ) -> None:
+        with self.operation(ctxt, instance_uuid, "compute_stop_instance") as ctx:
+            inst = self.load(instance_uuid)
+            self.driver.power_off(ctx, self.meta(inst), timeout=60 if clean_shutdown else 0)
+            self.finish_operation(
+                ctx,
+                instance_uuid,
+                {"vm_state": states.STOPPED, "power_state": self.power_state(ctx, inst)},
+                [T.POWERING_OFF],
+            )
+
+    def start_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        with self.operation(ctxt, instance_uuid, "compute_start_instance") as ctx:
+            inst = self.load(instance_uuid)
+            self.driver.power_on(ctx, self.meta(inst), instances.vifs(inst))
+            self.finish_operation(
+                ctx,
+                instance_uuid,
+                {"vm_state": states.ACTIVE, "power_state": self.power_state(ctx, inst)},
+                [T.POWERING_ON],
+            )
+
+    def reboot_instance(self, ctxt: dict[str, Any], instance_uuid: str, reboot_type: str) -> None:
+        hard = reboot_type.upper() == "HARD"
+        with self.operation(ctxt, instance_uuid, "compute_reboot_instance") as ctx:
+            started = T.REBOOT_STARTED_HARD if hard else T.REBOOT_STARTED
+            pending = (
+                [T.REBOOTING_HARD, T.REBOOT_PENDING_HARD]
+                if hard
+                else [
+                    T.REBOOTING,
+                    T.REBOOT_PENDING,
+                ]
+            )
+            inst = self.save(instance_uuid, {"task_state": started}, expected_task_state=pending)
+            self.driver.reboot(ctx, self.meta(inst), instances.vifs(inst), hard)
+            self.finish_operation(
+                ctx,
+                instance_uuid,
+                {"vm_state": states.ACTIVE, "power_state": self.power_state(ctx, inst)},
+                [started],
+            )
+
+    def _simple(
+        self,
+        ctxt: dict[str, Any],
+        uuid: str,
+        event: str,
+        call: str,
+        vm_state: str,
+        task_state: str,
+    ) -> None:
+        with self.operation(ctxt, uuid, event) as ctx:
+            inst = self.load(uuid)
+            method = getattr(self.driver, call)
+            if call in ("resume",):
+                method(ctx, self.meta(inst), instances.vifs(inst))
+            else:
+                method(ctx, self.meta(inst))
+            self.finish_operation(
+                ctx,
+                uuid,
+                {"vm_state": vm_state, "power_state": self.power_state(ctx, inst)},
+                [task_state],
+            )
+
+    def pause_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self._simple(
+            ctxt, instance_uuid, "compute_pause_instance", "pause", states.PAUSED, T.PAUSING
+        )
+
+    def unpause_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self._simple(
+            ctxt, instance_uuid, "compute_unpause_instance", "unpause", states.ACTIVE, T.UNPAUSING
+        )
+
+    def suspend_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self._simple(
+            ctxt,
+            instance_uuid,
+            "compute_suspend_instance",
+            "suspend",
+            states.SUSPENDED,
+            T.SUSPENDING,
+        )
+
+    def resume_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self._simple(
+            ctxt, instance_uuid, "compute_resume_instance", "resume", states.ACTIVE, T.RESUMING
+        )
+
+    def rescue_instance(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        rescue_password: str | None = None,
+        rescue_image_ref: str | None = None,
+    ) -> None:
+        with self.operation(ctxt, instance_uuid, "compute_rescue_instance") as ctx:
+            inst = self.load(instance_uuid)
+            image = ImageMeta(id=rescue_image_ref) if rescue_image_ref else None
+            self.driver.rescue(ctx, self.meta(inst), instances.vifs(inst), image, rescue_password)
+            self.finish_operation(
+                ctx,
+                instance_uuid,
+                {"vm_state": states.RESCUED, "power_state": self.power_state(ctx, inst)},
+                [T.RESCUING],
+            )
+
+    def unrescue_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self._simple(
+            ctxt,
+            instance_uuid,
+            "compute_unrescue_instance",
+            "unrescue",
+            states.ACTIVE,
+            T.UNRESCUING,
+        )
+
+    def trigger_crash_dump(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        with self.operation(
+            ctxt, instance_uuid, "compute_trigger_crash_dump", revert_task_state=False
+        ) as ctx:
+            inst = self.load(instance_uuid)
+            self.driver.trigger_crash_dump(ctx, self.meta(inst))
+
+    def set_admin_password(self, ctxt: dict[str, Any], instance_uuid: str, new_pass: str) -> None:
+        with self.operation(ctxt, instance_uuid, "compute_set_admin_password", reraise=True) as ctx:
+            inst = self.load(instance_uuid)
+            self.driver.set_admin_password(ctx, self.meta(inst), new_pass)
+            self.finish_operation(ctx, instance_uuid, {}, [T.UPDATING_PASSWORD])

@@ -1,0 +1,82 @@
+"""Remote consoles (``/servers/{id}/remote-consoles``, 2.6+) and console auth tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body
+from starlette.responses import Response
+
+from tinystack.common.exceptions import BadRequest, NotFound
+from tinystack.compute import exception
+from tinystack.compute.api.common import (
+    ContextDep,
+    DepsDep,
+    VersionDep,
+    body_part,
+    json_response,
+    policies,
+)
+from tinystack.compute.context import CallContext
+from tinystack.compute.services import server_actions, servers
+
+router = APIRouter(tags=["consoles"])
+REMOTE = "os_compute_api:os-remote-consoles"
+TOKENS = "os_compute_api:os-console-auth-tokens"
+PROTOCOLS = {
+    "vnc": ("novnc", "xvpvnc"),
+    "spice": ("spice-html5",),
+    "serial": ("serial",),
+    "rdp": ("rdp-html5",),
+    "mks": ("webmks",),
+}
+
+
+@router.post("/servers/{server_id}/remote-consoles", openapi_extra=policies(REMOTE))
+def create_console(
+    server_id: str,
+    ctx: ContextDep,
+    deps: DepsDep,
+    version: VersionDep,
+    body: dict[str, Any] = Body(...),
+) -> Response:
+    if version < (2, 6):
+        raise NotFound("The resource could not be found.")
+    call = CallContext.from_request(ctx)
+    inst = servers.get(deps, call, server_id)
+    ctx.can(REMOTE, servers.target(inst))
+    data = body_part(body, "remote_console")
+    protocol, kind = data.get("protocol"), data.get("type")
+    allowed = dict(PROTOCOLS)
+    if version < (2, 8):
+        allowed.pop("mks")
+    if set(data) - {"protocol", "type"} or protocol not in allowed:
+        raise BadRequest(f"Invalid input for field/attribute protocol. Value: {protocol}.")
+    if kind not in [t for types in allowed.values() for t in types]:
+        raise BadRequest(f"Invalid input for field/attribute type. Value: {kind}.")
+    if kind not in allowed[str(protocol)]:
+        raise BadRequest(f"Unsupported console type {kind} for protocol {protocol}.")
+    if protocol == "rdp":
+        raise BadRequest("Unavailable console type rdp-html5.")
+    if protocol != "vnc":
+        raise exception.ConsoleTypeUnavailable(str(kind))
+    url = server_actions.console_url(deps, call, inst.uuid, "vnc", str(kind))
+    return json_response({"remote_console": {"protocol": protocol, "type": kind, "url": url}})
+
+
+@router.get("/os-console-auth-tokens/{console_token}", openapi_extra=policies(TOKENS))
+def show_token(console_token: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
+    ctx.can(TOKENS, {})
+    row = server_actions.console_token(deps, console_token)
+    if version < (2, 31) and row.console_type != "rdp-html5":
+        raise BadRequest(f"The type of the console token is not supported: {row.console_type}")
+    return json_response(
+        {
+            "console": {
+                "instance_uuid": row.instance_uuid,
+                "host": row.host,
+                "port": row.port,
+                "internal_access_path": row.internal_access_path,
+            }
+        }
+    )

@@ -1,0 +1,101 @@
+"""``POST /os-server-external-events``: other services (networking) report to compute."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body
+from starlette.responses import Response
+
+from tinystack.common.exceptions import BadRequest
+from tinystack.compute import exception
+from tinystack.compute.api.common import ContextDep, DepsDep, VersionDep, json_response, policies
+from tinystack.compute.api.microversion import Version
+from tinystack.compute.context import CallContext
+from tinystack.compute.services import instances
+
+router = APIRouter(tags=["external events"])
+P = "os_compute_api:os-server-external-events:create"
+STATUSES = ("failed", "completed", "in-progress")
+
+
+def _names(version: Version) -> list[str]:
+    names = [
+        "network-changed",
+        "network-vif-plugged",
+        "network-vif-unplugged",
+        "network-vif-deleted",
+    ]
+    if version >= (2, 51):
+        names.append("volume-extended")
+    if version >= (2, 76):
+        names.append("power-update")
+    if version >= (2, 82):
+        names.append("accelerator-request-bound")
+    if version >= (2, 93):
+        names.append("volume-reimaged")
+    return names
+
+
+def _validate(event: Any, version: Version) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        raise BadRequest("Invalid input for field/attribute events.")
+    extra = sorted(set(event) - {"name", "server_uuid", "status", "tag"})
+    if extra:
+        raise BadRequest(f"Additional properties are not allowed ({extra[0]!r} was unexpected)")
+    if event.get("name") not in _names(version):
+        raise BadRequest(f"Invalid input for field/attribute name. Value: {event.get('name')}.")
+    if not isinstance(event.get("server_uuid"), str):
+        raise BadRequest("Invalid input for field/attribute server_uuid.")
+    status = event.get("status", "completed")
+    if status not in STATUSES:
+        raise BadRequest(f"Invalid input for field/attribute status. Value: {status}.")
+    tag = event.get("tag")
+    if tag is not None and (not isinstance(tag, str) or len(tag) > 255):
+        raise BadRequest("Invalid input for field/attribute tag.")
+    if event["name"] == "power-update" and tag not in ("POWER_ON", "POWER_OFF"):
+        raise BadRequest(f"Invalid input for field/attribute tag. Value: {tag}.")
+    return {**event, "status": status}
+
+
+@router.post("/os-server-external-events", openapi_extra=policies(P))
+def create_events(
+    ctx: ContextDep, deps: DepsDep, version: VersionDep, body: dict[str, Any] = Body(...)
+) -> Response:
+    ctx.can(P, {})
+    events = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(events, list) or not events or set(body) != {"events"}:
+        raise BadRequest("Invalid input for field/attribute events.")
+    checked = [_validate(e, version) for e in events]
+    call = CallContext.from_request(ctx)
+    results = []
+    for event in checked:
+        result = dict(event)
+        try:
+            inst = instances.get(deps.db, event["server_uuid"])
+        except exception.InstanceNotFound:
+            result.update(code=404, status="failed")
+            results.append(result)
+            continue
+        if not inst.host:
+            result.update(code=422, status="failed")
+            results.append(result)
+            continue
+        deps.agents.cast(
+            call,
+            inst.host,
+            "external_instance_event",
+            instance_uuid=inst.uuid,
+            name=event["name"],
+            tag=event.get("tag"),
+            status=event["status"],
+        )
+        result["code"] = 200
+        results.append(result)
+    status = 200 if all(r["code"] == 200 for r in results) else 207
+    if all(r["code"] == 404 for r in results):
+        status = 404
+        return json_response(
+            {"itemNotFound": {"code": 404, "message": "No instances found for any event"}}, 404
+        )
+    return json_response({"events": results}, status)

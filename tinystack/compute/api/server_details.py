@@ -1,0 +1,216 @@
+"""Per-server sub-resources: ips, diagnostics, security groups, migrations, password,
+topology and volume attachments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body
+from starlette.responses import Response
+
+from tinystack.common.clients.session import ClientError
+from tinystack.common.exceptions import BadRequest, Conflict, NotFound
+from tinystack.common.rpc import MessagingTimeout, RemoteError
+from tinystack.compute.api import servers_view
+from tinystack.compute.api.common import ContextDep, DepsDep, VersionDep, json_response, policies
+from tinystack.compute.context import CallContext
+from tinystack.compute.services import servers
+
+router = APIRouter(tags=["server details"])
+
+
+def _load(ctx: Any, deps: Any, server_id: str, rule: str) -> Any:
+    inst = servers.get(deps, CallContext.from_request(ctx), server_id)
+    ctx.can(rule, servers.target(inst))
+    return inst
+
+
+@router.get("/servers/{server_id}/ips", openapi_extra=policies("os_compute_api:ips:index"))
+def list_ips(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    inst = _load(ctx, deps, server_id, "os_compute_api:ips:index")
+    return json_response({"addresses": servers_view.addresses(inst)})
+
+
+@router.get(
+    "/servers/{server_id}/ips/{network_label}", openapi_extra=policies("os_compute_api:ips:show")
+)
+def show_ips(server_id: str, network_label: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    inst = _load(ctx, deps, server_id, "os_compute_api:ips:show")
+    found = servers_view.addresses(inst)
+    if network_label not in found:
+        raise NotFound("Instance is not a member of specified network")
+    return json_response({network_label: found[network_label]})
+
+
+@router.get(
+    "/servers/{server_id}/diagnostics",
+    openapi_extra=policies("os_compute_api:os-server-diagnostics"),
+)
+def diagnostics(server_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
+    inst = _load(ctx, deps, server_id, "os_compute_api:os-server-diagnostics")
+    if not inst.host:
+        raise Conflict(f"Instance {inst.uuid} is not ready")
+    try:
+        data = deps.agents.call(
+            CallContext.from_request(ctx), inst.host, "get_diagnostics", instance_uuid=inst.uuid
+        )
+    except (RemoteError, MessagingTimeout) as exc:
+        raise Conflict(f"Instance {inst.uuid} is not ready") from exc
+    if version < (2, 48):
+        legacy = {f"cpu{c['id']}_time": c["time"] for c in data.get("cpu_details", [])}
+        legacy["memory"] = data.get("memory_details", {}).get("maximum", 0) * 1024
+        return json_response(legacy)
+    return json_response(data)
+
+
+@router.get(
+    "/servers/{server_id}/os-security-groups",
+    openapi_extra=policies("os_compute_api:os-security-groups:list"),
+)
+def server_security_groups(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    inst = _load(ctx, deps, server_id, "os_compute_api:os-security-groups:list")
+    groups: list[dict[str, Any]] = []
+    if deps.network.available():
+        try:
+            known = deps.network.list_security_groups(project_id=inst.project_id)
+        except ClientError:
+            known = []
+        for group in known:
+            if group.get("name") in (inst.security_groups or []) or group.get("id") in (
+                inst.security_groups or []
+            ):
+                groups.append(
+                    {
+                        "id": group["id"],
+                        "name": group.get("name"),
+                        "description": group.get("description", ""),
+                        "tenant_id": group.get("project_id") or group.get("tenant_id"),
+                        "rules": [],
+                    }
+                )
+    else:
+        groups = [
+            {"id": name, "name": name, "description": "", "tenant_id": inst.project_id, "rules": []}
+            for name in inst.security_groups or []
+        ]
+    return json_response({"security_groups": groups})
+
+
+@router.get(
+    "/servers/{server_id}/migrations",
+    openapi_extra=policies("os_compute_api:servers:migrations:index"),
+)
+def server_migrations(
+    server_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
+) -> Response:
+    if version < (2, 23):
+        raise NotFound("The resource could not be found.")
+    _load(ctx, deps, server_id, "os_compute_api:servers:migrations:index")
+    return json_response({"migrations": []})
+
+
+@router.get(
+    "/servers/{server_id}/migrations/{migration_id}",
+    openapi_extra=policies("os_compute_api:servers:migrations:show"),
+)
+def server_migration(
+    server_id: str, migration_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
+) -> Response:
+    if version < (2, 23):
+        raise NotFound("The resource could not be found.")
+    inst = _load(ctx, deps, server_id, "os_compute_api:servers:migrations:show")
+    raise NotFound(
+        f"In-progress live migration {migration_id} is not found for server {inst.uuid}."
+    )
+
+
+@router.post(
+    "/servers/{server_id}/migrations/{migration_id}/action",
+    openapi_extra=policies("os_compute_api:servers:migrations:force_complete"),
+)
+def force_complete(
+    server_id: str,
+    migration_id: str,
+    ctx: ContextDep,
+    deps: DepsDep,
+    version: VersionDep,
+    body: dict[str, Any] = Body(...),
+) -> Response:
+    if version < (2, 22):
+        raise NotFound("The resource could not be found.")
+    inst = _load(ctx, deps, server_id, "os_compute_api:servers:migrations:force_complete")
+    if "force_complete" not in body:
+        raise BadRequest(f"There is no such action: {next(iter(body), '')}")
+    raise Conflict(
+        f"Cannot 'force_complete' instance {inst.uuid} while it is in task_state {inst.task_state}"
+    )
+
+
+@router.delete(
+    "/servers/{server_id}/migrations/{migration_id}",
+    openapi_extra=policies("os_compute_api:servers:migrations:delete"),
+)
+def abort_migration(
+    server_id: str, migration_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
+) -> Response:
+    if version < (2, 24):
+        raise NotFound("The resource could not be found.")
+    inst = _load(ctx, deps, server_id, "os_compute_api:servers:migrations:delete")
+    raise NotFound(
+        f"In-progress live migration {migration_id} is not found for server {inst.uuid}."
+    )
+
+
+@router.get(
+    "/servers/{server_id}/os-server-password",
+    openapi_extra=policies("os_compute_api:os-server-password:show"),
+)
+def show_password(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    inst = _load(ctx, deps, server_id, "os_compute_api:os-server-password:show")
+    return json_response({"password": (inst.system_metadata or {}).get("password", "")})
+
+
+@router.delete(
+    "/servers/{server_id}/os-server-password",
+    status_code=204,
+    openapi_extra=policies("os_compute_api:os-server-password:clear"),
+)
+def clear_password(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    inst = _load(ctx, deps, server_id, "os_compute_api:os-server-password:clear")
+    sysmeta = {k: v for k, v in (inst.system_metadata or {}).items() if k != "password"}
+    servers.update(deps, CallContext.from_request(ctx), inst.uuid, {"system_metadata": sysmeta})
+    return Response(status_code=204)
+
+
+@router.get(
+    "/servers/{server_id}/topology",
+    openapi_extra=policies("compute:server:topology:index", "compute:server:topology:host:index"),
+)
+def topology(server_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
+    if version < (2, 78):
+        raise NotFound("The resource could not be found.")
+    _load(ctx, deps, server_id, "compute:server:topology:index")
+    return json_response({"nodes": [], "pagesize_kb": None})
+
+
+@router.get(
+    "/servers/{server_id}/os-volume_attachments",
+    openapi_extra=policies("os_compute_api:os-volumes-attachments:index"),
+)
+def list_volume_attachments(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    _load(ctx, deps, server_id, "os_compute_api:os-volumes-attachments:index")
+    return json_response({"volumeAttachments": []})
+
+
+@router.post(
+    "/servers/{server_id}/os-volume_attachments",
+    openapi_extra=policies("os_compute_api:os-volumes-attachments:create"),
+)
+def attach_volume(
+    server_id: str, ctx: ContextDep, deps: DepsDep, body: dict[str, Any] = Body(...)
+) -> Response:
+    _load(ctx, deps, server_id, "os_compute_api:os-volumes-attachments:create")
+    volume = (
+        (body.get("volumeAttachment") or {}).get("volumeId") if isinstance(body, dict) else None
+    )
+    raise NotFound(f"Volume {volume} could not be found.")

@@ -1,0 +1,1 @@
+"""The conductor: multi-step flows (build, resize and cold migration, unshelve) as tasks."""

@@ -1,0 +1,1 @@
+"""Conductor flows written as :class:`~tinystack.compute.conductor.tasks.base.Task` objects."""

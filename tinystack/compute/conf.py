@@ -1,0 +1,259 @@
+"""Options of the ``[compute]`` section of tinystack.conf."""
+
+from __future__ import annotations
+
+import logging
+
+from oslo_config import cfg
+
+LOG = logging.getLogger(__name__)
+
+GROUP = "compute"
+
+DEFAULT_FILTERS = [
+    "ComputeFilter",
+    "AvailabilityZoneFilter",
+    "ComputeCapabilitiesFilter",
+    "ImagePropertiesFilter",
+    "AggregateInstanceExtraSpecsFilter",
+    "ServerGroupAntiAffinityFilter",
+    "ServerGroupAffinityFilter",
+    "SameHostFilter",
+    "DifferentHostFilter",
+]
+DEFAULT_WEIGHERS = [
+    "RAMWeigher",
+    "CPUWeigher",
+    "DiskWeigher",
+    "ServerGroupSoftAffinityWeigher",
+    "ServerGroupSoftAntiAffinityWeigher",
+]
+
+#: what ``[compute] enabled_workers`` may name
+WORKERS = ("conductor", "scheduler", "agent")
+
+HOST_OPTS = [
+    cfg.StrOpt(
+        "host",
+        default="",
+        help="This host's name for the compute agent (a driver's one host) and the "
+        "nova-conductor/nova-scheduler service records (default: hostname).",
+    ),
+    cfg.ListOpt(
+        "enabled_workers",
+        default=list(WORKERS),
+        help="Background workers this process runs, among conductor, scheduler and agent "
+        "(e.g. agent alone: a second compute host on the same transport and database). "
+        "The API and the metadata API are served either way.",
+    ),
+    cfg.StrOpt(
+        "compute_driver",
+        default="auto",
+        help="The virt driver of this process's compute host: 'fake' (``fake_hosts`` "
+        "in-memory hosts), 'qemu', 'auto' (qemu as root with QEMU installed, else one fake "
+        "host), or 'module:function' returning a ComputeDriver for one host, "
+        "called as function(deps, host).",
+    ),
+    cfg.IntOpt(
+        "fake_hosts",
+        default=1,
+        min=0,
+        help="Fake compute hosts this process runs (the fake virt driver).",
+    ),
+    cfg.StrOpt("fake_host_prefix", default="fake-compute", help="Fake hosts are PREFIX-N."),
+    cfg.ListOpt(
+        "fake_host_sizes",
+        default=["8:16384:200"],
+        help="VCPUS:MEMORY_MB:DISK_GB of the fake hosts, cycled over the hosts "
+        "(e.g. 8:16384:200,2:4096:40 gives hosts of two sizes).",
+    ),
+    cfg.FloatOpt("fake_spawn_delay", default=0.0, min=0, help="Seconds a fake spawn takes."),
+    cfg.FloatOpt(
+        "fake_action_delay", default=0.0, min=0, help="Seconds other fake operations take."
+    ),
+    cfg.ListOpt(
+        "fake_fail_spawn_hosts",
+        default=[],
+        help="Fake hosts whose spawns fail (to exercise rescheduling).",
+    ),
+    cfg.FloatOpt("cpu_allocation_ratio", default=4.0, min=0.0, help="VCPU allocation ratio."),
+    cfg.FloatOpt("ram_allocation_ratio", default=1.0, min=0.0, help="MEMORY_MB allocation ratio."),
+    cfg.FloatOpt("disk_allocation_ratio", default=1.0, min=0.0, help="DISK_GB allocation ratio."),
+    cfg.IntOpt("reserved_host_cpus", default=0, min=0, help="VCPUs reserved for the host."),
+    cfg.IntOpt("reserved_host_memory_mb", default=512, min=0, help="MiB reserved for the host."),
+    cfg.IntOpt("reserved_host_disk_mb", default=0, min=0, help="Disk MiB reserved for the host."),
+    cfg.IntOpt("report_interval", default=10, min=1, help="Seconds between service heartbeats."),
+    cfg.IntOpt(
+        "service_down_time",
+        default=60,
+        min=1,
+        help="Seconds without a heartbeat after which a service is down.",
+    ),
+    cfg.IntOpt(
+        "sync_power_state_interval",
+        default=600,
+        help="Seconds between power state syncs with the driver (<= 0 disables).",
+    ),
+    cfg.IntOpt(
+        "vif_plugging_timeout",
+        default=300,
+        min=0,
+        help="Seconds a build waits for network-vif-plugged events (0: do not wait).",
+    ),
+    cfg.BoolOpt(
+        "vif_plugging_is_fatal",
+        default=True,
+        help="Fail the build when network-vif-plugged does not arrive in time.",
+    ),
+    cfg.IntOpt(
+        "agent_threads",
+        default=8,
+        min=1,
+        help="Worker threads shared by the compute agents of this process (fewer threads "
+        "contend less for the interpreter; raise it for drivers with slow operations).",
+    ),
+]
+
+SCHEDULER_OPTS = [
+    cfg.ListOpt("scheduler_enabled_filters", default=DEFAULT_FILTERS, help="Filters, in order."),
+    cfg.ListOpt("scheduler_weighers", default=DEFAULT_WEIGHERS, help="Weighers."),
+    cfg.FloatOpt("ram_weight_multiplier", default=1.0, help="Positive: spread on free RAM."),
+    cfg.FloatOpt("cpu_weight_multiplier", default=1.0, help="Positive: spread on free VCPUs."),
+    cfg.FloatOpt("disk_weight_multiplier", default=1.0, help="Positive: spread on free disk."),
+    cfg.FloatOpt("soft_affinity_weight_multiplier", default=1.0, help="Soft affinity weight."),
+    cfg.FloatOpt(
+        "soft_anti_affinity_weight_multiplier", default=1.0, help="Soft anti-affinity weight."
+    ),
+    cfg.IntOpt("host_subset_size", default=1, min=1, help="Pick randomly among the N best hosts."),
+    cfg.IntOpt(
+        "max_placement_results",
+        default=50,
+        min=1,
+        help="Allocation candidates asked of placement per request (upstream: 1000). When "
+        "none of them fits (filters, lost claims) and placement had more, the scheduler asks "
+        "for ten times as many, up to 10,000, so a small value costs correctness nothing.",
+    ),
+    cfg.IntOpt(
+        "max_attempts",
+        default=3,
+        min=1,
+        help="Hosts tried for a build (the chosen one plus alternates) before ERROR.",
+    ),
+    cfg.FloatOpt(
+        "host_cache_seconds",
+        default=2.0,
+        min=0.0,
+        help="How long the scheduler trusts its cached view of hosts and aggregates.",
+    ),
+    cfg.IntOpt("scheduler_threads", default=4, min=1, help="Scheduler worker threads."),
+    cfg.IntOpt("conductor_threads", default=4, min=1, help="Conductor worker threads."),
+]
+
+API_OPTS = [
+    cfg.StrOpt("default_availability_zone", default="nova", help="AZ of hosts in no AZ."),
+    cfg.StrOpt(
+        "internal_service_availability_zone",
+        default="internal",
+        help="AZ shown for services other than nova-compute.",
+    ),
+    cfg.StrOpt(
+        "default_schedule_zone",
+        default="",
+        help="AZ given to servers created without one (empty: any).",
+    ),
+    cfg.IntOpt("max_limit", default=1000, min=1, help="Largest page of a list."),
+    cfg.BoolOpt(
+        "allow_resize_to_same_host",
+        default=True,
+        help="Let a resize or migration land on the instance's current host.",
+    ),
+    cfg.StrOpt(
+        "instance_name_template", default="instance-%08x", help="Instance name on the host."
+    ),
+    cfg.StrOpt(
+        "novncproxy_base_url",
+        default="http://127.0.0.1:6080/vnc_auto.html",
+        help="Base URL of VNC console links.",
+    ),
+    cfg.IntOpt("console_token_ttl", default=600, min=1, help="Seconds a console token is valid."),
+    cfg.IntOpt(
+        "image_cache_seconds",
+        default=5,
+        min=0,
+        help="Seconds the API reuses an image lookup for one project.",
+    ),
+    cfg.IntOpt("rpc_timeout", default=60, min=1, help="Seconds an RPC call waits."),
+    cfg.FloatOpt(
+        "api_settle_seconds",
+        default=0.5,
+        min=0.0,
+        help="How long a create, action or delete request lingers for its work to finish "
+        "before answering (the response is the same; clients that poll right after it see "
+        "the outcome instead of an intermediate state). 0 answers at once, as upstream.",
+    ),
+    cfg.StrOpt("policy_file", default="", help="A policy.yaml overriding the defaults."),
+]
+
+QUOTA_OPTS = [
+    cfg.IntOpt("quota_instances", default=10, min=-1, help="Servers per project."),
+    cfg.IntOpt("quota_cores", default=20, min=-1, help="VCPUs per project."),
+    cfg.IntOpt("quota_ram", default=51200, min=-1, help="MiB of RAM per project."),
+    cfg.IntOpt("quota_metadata_items", default=128, min=-1, help="Metadata items per server."),
+    cfg.IntOpt("quota_injected_files", default=5, min=-1, help="Injected files per server."),
+    cfg.IntOpt("quota_injected_file_content_bytes", default=10240, min=-1, help="Bytes per file."),
+    cfg.IntOpt(
+        "quota_injected_file_path_length", default=255, min=-1, help="Injected path length."
+    ),
+    cfg.IntOpt("quota_key_pairs", default=100, min=-1, help="Key pairs per user."),
+    cfg.IntOpt("quota_server_groups", default=10, min=-1, help="Server groups per project."),
+    cfg.IntOpt("quota_server_group_members", default=10, min=-1, help="Servers per server group."),
+]
+
+METADATA_OPTS = [
+    cfg.StrOpt(
+        "metadata_listen",
+        default="",
+        help="Address the metadata API listens on (empty: [DEFAULT] bind_host).",
+    ),
+    cfg.PortOpt(
+        "metadata_listen_port",
+        default=8775,
+        help="Port of the metadata API (the network service's metadata proxy forwards to it).",
+    ),
+    cfg.StrOpt(
+        "metadata_proxy_shared_secret",
+        default="",
+        secret=True,
+        help="Key of the HMAC-SHA256 X-Instance-ID-Signature the metadata proxy sends; "
+        "must equal [network] metadata_proxy_shared_secret. A deployment generates one "
+        "(secrets.json) when neither is set. Empty outside a deployment: signatures are "
+        "still required, keyed with the empty string.",
+    ),
+    cfg.IntOpt(
+        "metadata_cache_expiration",
+        default=15,
+        min=0,
+        help="Seconds the metadata API reuses what it read of an instance (0: no cache).",
+    ),
+]
+
+ALL_OPTS = HOST_OPTS + SCHEDULER_OPTS + API_OPTS + QUOTA_OPTS + METADATA_OPTS
+
+
+def _driver_opts() -> list[cfg.Opt]:
+    """Options the QEMU driver declares for the [compute] section, when it is installed."""
+    try:
+        from tinystack.compute.virt.qemu.conf import QEMU_OPTS
+    except Exception:  # noqa: BLE001 - the driver is optional; compute runs without it
+        LOG.debug("the QEMU driver's options are not available", exc_info=True)
+        return []
+    names = {opt.name for opt in ALL_OPTS}
+    return [opt for opt in QEMU_OPTS if opt.name not in names]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(ALL_OPTS + _driver_opts(), group=GROUP)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    return [(GROUP, ALL_OPTS + _driver_opts())]

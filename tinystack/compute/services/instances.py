@@ -1,0 +1,227 @@
+"""Instance rows: load, optimistic save on task_state/vm_state, faults, driver views."""
+
+from __future__ import annotations
+
+import traceback as tb
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tinystack.common.db import Database
+from tinystack.common.exceptions import TinystackError
+from tinystack.compute import exception, models
+from tinystack.compute.services.common import utcnow
+from tinystack.compute.virt.driver import VIF, FlavorMeta, ImageMeta, InstanceMeta, SubnetMeta
+
+_ANY = object()
+
+
+def get(db: Database, uuid: str, *, read_deleted: bool = False) -> models.Instance:
+    with db.reader() as session:
+        return load(session, uuid, read_deleted=read_deleted)
+
+
+def load(session: Session, uuid: str, *, read_deleted: bool = False) -> models.Instance:
+    query = select(models.Instance).where(models.Instance.uuid == uuid)
+    if not read_deleted:
+        query = query.where(models.Instance.deleted.is_(False))
+    found = session.scalars(query).first()
+    if found is None:
+        raise exception.InstanceNotFound(uuid)
+    return found
+
+
+def save(
+    db: Database,
+    uuid: str,
+    updates: dict[str, Any],
+    *,
+    expected_task_state: Any = _ANY,
+    expected_vm_state: Any = _ANY,
+) -> models.Instance:
+    """Apply ``updates`` if the instance is in the expected states; return the new row.
+
+    ``expected_*`` is one value or a list of values (``None`` included). A row in
+    another state raises :class:`UnexpectedTaskState` (or
+    :class:`UnexpectedDeleting` when it is being deleted) and changes nothing.
+    """
+
+    def write(session: Session) -> models.Instance:
+        return save_in(
+            session,
+            uuid,
+            updates,
+            expected_task_state=expected_task_state,
+            expected_vm_state=expected_vm_state,
+        )
+
+    return db.write(write)
+
+
+def _condition(column: Any, expected: Any) -> Any:
+    values = list(expected) if isinstance(expected, list | tuple | set) else [expected]
+    named = [v for v in values if v is not None]
+    clause = column.in_(named) if named else None
+    if None in values:
+        clause = column.is_(None) if clause is None else (clause | column.is_(None))
+    return clause
+
+
+def save_in(
+    session: Session,
+    uuid: str,
+    updates: dict[str, Any],
+    *,
+    expected_task_state: Any = _ANY,
+    expected_vm_state: Any = _ANY,
+) -> models.Instance:
+    table = models.Instance
+    values = {"updated_at": utcnow(), **updates}
+    stmt = update(table).where(table.uuid == uuid, table.deleted.is_(False))
+    if expected_task_state is not _ANY:
+        stmt = stmt.where(_condition(table.task_state, expected_task_state))
+    if expected_vm_state is not _ANY:
+        stmt = stmt.where(_condition(table.vm_state, expected_vm_state))
+    result = session.execute(stmt.values(**values).execution_options(synchronize_session=False))
+    row = session.scalars(
+        select(table).where(table.uuid == uuid).execution_options(populate_existing=True)
+    ).first()
+    if row is None or (row.deleted and not updates.get("deleted")):
+        raise exception.InstanceNotFound(uuid)
+    if getattr(result, "rowcount", 1) == 0:
+        if row.task_state == "deleting":
+            raise exception.UnexpectedDeleting(uuid, expected_task_state, row.task_state)
+        raise exception.UnexpectedTaskState(uuid, expected_task_state, row.task_state)
+    return row
+
+
+def add_fault(
+    session: Session,
+    uuid: str,
+    error: BaseException | str,
+    *,
+    host: str | None = None,
+    code: int | None = None,
+    details: str | None = None,
+) -> None:
+    """Record why an instance failed, as upstream's instance faults do."""
+    if isinstance(error, BaseException):
+        message = getattr(error, "message", None) or str(error) or type(error).__name__
+        if code is None:
+            code = error.status if isinstance(error, TinystackError) else 500
+        if details is None:
+            details = "".join(tb.format_exception(error)) if code == 500 else message
+        if code == 500 and not isinstance(error, TinystackError):
+            message = type(error).__name__
+            details = details or str(error)
+    else:
+        message = error
+    session.add(
+        models.InstanceFault(
+            instance_uuid=uuid,
+            code=code or 500,
+            message=message[:255],
+            details=details,
+            host=host,
+            created_at=utcnow(),
+        )
+    )
+
+
+def latest_faults(session: Session, uuids: Iterable[str]) -> dict[str, models.InstanceFault]:
+    wanted = list(uuids)
+    found: dict[str, models.InstanceFault] = {}
+    if not wanted:
+        return found
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = session.scalars(
+            select(models.InstanceFault)
+            .where(models.InstanceFault.instance_uuid.in_(chunk))
+            .order_by(models.InstanceFault.id)
+        )
+        for row in rows:
+            found[row.instance_uuid] = row
+    return found
+
+
+def as_vif(vif: dict[str, Any]) -> VIF:
+    """The driver's view of one entry of an instance's stored ``network_info``."""
+    return VIF(
+        id=vif["id"],
+        address=vif.get("address", ""),
+        network_id=vif.get("network_id", ""),
+        network_label=vif.get("network_label", ""),
+        fixed_ips=tuple(ip["ip_address"] for ip in vif.get("fixed_ips", [])),
+        active=bool(vif.get("active", True)),
+        tag=vif.get("tag"),
+        floating_ips=tuple(vif.get("floating_ips") or ()),
+        subnets=tuple(_subnet(s) for s in vif.get("subnets") or [] if s.get("cidr")),
+        mtu=int(vif["mtu"]) if vif.get("mtu") else None,
+    )
+
+
+def _subnet(subnet: dict[str, Any]) -> SubnetMeta:
+    return SubnetMeta(
+        id=str(subnet.get("id", "")),
+        cidr=str(subnet["cidr"]),
+        gateway_ip=subnet.get("gateway_ip") or None,
+        enable_dhcp=bool(subnet.get("enable_dhcp", True)),
+        dns_nameservers=tuple(subnet.get("dns_nameservers") or ()),
+        host_routes=tuple(
+            (str(r["destination"]), str(r["nexthop"])) for r in subnet.get("host_routes") or []
+        ),
+        ipv6_address_mode=subnet.get("ipv6_address_mode") or None,
+    )
+
+
+def vifs(instance: models.Instance) -> list[VIF]:
+    return [as_vif(vif) for vif in instance.network_info or []]
+
+
+def image_meta(instance: models.Instance) -> ImageMeta | None:
+    if not instance.image_ref:
+        return None
+    props = instance.system_metadata.get("image_properties") or {}
+    return ImageMeta(
+        id=instance.image_ref,
+        name=str(instance.system_metadata.get("image_name", "")),
+        disk_format=instance.system_metadata.get("image_disk_format"),
+        container_format=instance.system_metadata.get("image_container_format"),
+        min_disk=int(instance.system_metadata.get("image_min_disk") or 0),
+        min_ram=int(instance.system_metadata.get("image_min_ram") or 0),
+        properties=dict(props),
+    )
+
+
+def meta(instance: models.Instance, flavor: dict[str, Any] | None = None) -> InstanceMeta:
+    """The driver's view of an instance (``flavor`` overrides its current flavor)."""
+    return InstanceMeta(
+        uuid=instance.uuid,
+        name=instance_name(instance),
+        hostname=instance.hostname or "",
+        project_id=instance.project_id,
+        user_id=instance.user_id,
+        flavor=FlavorMeta.from_dict(flavor or instance.flavor),
+        image=image_meta(instance),
+        user_data=instance.user_data,
+        key_data=instance.key_data,
+        metadata=dict(instance.user_metadata or {}),
+        display_name=instance.display_name or "",
+        key_name=instance.key_name or "",
+        availability_zone=instance.availability_zone or "",
+        launch_index=int(instance.launch_index or 0),
+        reservation_id=instance.reservation_id or "",
+        security_groups=tuple(instance.security_groups or ()),
+        internal_id=int(instance.id or 0),
+        root_device_name=instance.root_device_name or "",
+    )
+
+
+def instance_name(instance: models.Instance, template: str = "instance-%08x") -> str:
+    try:
+        return template % instance.id
+    except (TypeError, ValueError):
+        return f"instance-{instance.id:08x}"

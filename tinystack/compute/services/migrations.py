@@ -1,0 +1,136 @@
+"""Migration records (resize, cold migration): create, advance, list."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tinystack.common.db import Database
+from tinystack.common.exceptions import BadRequest
+from tinystack.compute import exception, models
+from tinystack.compute.services.common import utcnow
+
+#: statuses of a resize or cold migration still under way
+IN_PROGRESS = ("pre-migrating", "migrating", "post-migrating", "confirming", "reverting")
+
+
+def create(
+    db: Database,
+    inst: models.Instance,
+    *,
+    migration_type: str,
+    old_flavor_id: int | None,
+    new_flavor_id: int | None,
+    user_id: str | None,
+    project_id: str | None,
+) -> models.Migration:
+    def write(session: Session) -> models.Migration:
+        now = utcnow()
+        row = models.Migration(
+            uuid=str(uuidlib.uuid4()),
+            instance_uuid=inst.uuid,
+            source_compute=inst.host,
+            source_node=inst.node,
+            status="pre-migrating",
+            migration_type=migration_type,
+            old_flavor_id=old_flavor_id,
+            new_flavor_id=new_flavor_id,
+            user_id=user_id,
+            project_id=project_id,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+    return db.write(write)
+
+
+def update(db: Database, migration_uuid: str, **values: Any) -> models.Migration:
+    def write(session: Session) -> models.Migration:
+        return update_in(session, migration_uuid, **values)
+
+    return db.write(write)
+
+
+def update_in(session: Session, migration_uuid: str, **values: Any) -> models.Migration:
+    row = session.scalars(
+        select(models.Migration).where(models.Migration.uuid == migration_uuid)
+    ).first()
+    if row is None:
+        raise exception.MigrationNotFound(migration_uuid)
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.updated_at = utcnow()
+    return row
+
+
+def get(db: Database, migration_uuid: str) -> models.Migration:
+    with db.reader() as session:
+        row = session.scalars(
+            select(models.Migration).where(models.Migration.uuid == migration_uuid)
+        ).first()
+    if row is None:
+        raise exception.MigrationNotFound(migration_uuid)
+    return row
+
+
+def latest_for(
+    db: Database, instance_uuid: str, statuses: tuple[str, ...]
+) -> models.Migration | None:
+    with db.reader() as session:
+        return session.scalars(
+            select(models.Migration)
+            .where(
+                models.Migration.instance_uuid == instance_uuid,
+                models.Migration.status.in_(statuses),
+            )
+            .order_by(models.Migration.id.desc())
+        ).first()
+
+
+def list_migrations(
+    db: Database,
+    *,
+    instance_uuid: str | None = None,
+    host: str | None = None,
+    status: str | None = None,
+    migration_type: str | None = None,
+    project_id: str | None = None,
+    user_id: str | None = None,
+    changes_since: datetime | None = None,
+    changes_before: datetime | None = None,
+    limit: int | None = None,
+    marker: str | None = None,
+) -> list[models.Migration]:
+    table = models.Migration
+    with db.reader() as session:
+        query = select(table)
+        if instance_uuid:
+            query = query.where(table.instance_uuid == instance_uuid)
+        if host:
+            query = query.where((table.source_compute == host) | (table.dest_compute == host))
+        if status:
+            query = query.where(table.status == status)
+        if migration_type:
+            query = query.where(table.migration_type == migration_type)
+        if project_id:
+            query = query.where(table.project_id == project_id)
+        if user_id:
+            query = query.where(table.user_id == user_id)
+        if changes_since is not None:
+            query = query.where(table.updated_at >= changes_since)
+        if changes_before is not None:
+            query = query.where(table.updated_at <= changes_before)
+        rows = list(session.scalars(query.order_by(table.created_at.desc(), table.id.desc())))
+    if marker is not None:
+        ids = [r.uuid for r in rows]
+        if marker not in ids:
+            raise BadRequest(f"Marker {marker} could not be found.")
+        rows = rows[ids.index(marker) + 1 :]
+    return rows[:limit] if limit is not None else rows

@@ -1,0 +1,360 @@
+"""The virt driver interface: what a compute agent asks of a hypervisor.
+
+Every method takes the caller's :class:`CallContext` first, then the instance it
+concerns (as an :class:`InstanceMeta` value object, never a database row), then
+its own arguments. Every driver implements every method: a driver that cannot do
+something raises :class:`DriverNotSupported`, which the agent reports as upstream does.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tinystack.compute.context import CallContext
+
+
+class DriverError(Exception):
+    """The hypervisor failed an operation."""
+
+
+class DriverNotSupported(DriverError):
+    """The driver does not implement this operation."""
+
+
+class InstanceNotOnHost(DriverError):
+    """The hypervisor does not know the instance."""
+
+
+@dataclass(frozen=True)
+class FlavorMeta:
+    flavorid: str
+    name: str
+    vcpus: int
+    memory_mb: int
+    root_gb: int
+    ephemeral_gb: int = 0
+    swap: int = 0
+    extra_specs: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FlavorMeta:
+        return cls(
+            flavorid=str(data.get("flavorid", "")),
+            name=str(data.get("name", "")),
+            vcpus=int(data.get("vcpus", 0)),
+            memory_mb=int(data.get("memory_mb", 0)),
+            root_gb=int(data.get("root_gb", 0)),
+            ephemeral_gb=int(data.get("ephemeral_gb", 0)),
+            swap=int(data.get("swap") or 0),
+            extra_specs=dict(data.get("extra_specs") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    id: str
+    name: str = ""
+    disk_format: str | None = None
+    container_format: str | None = None
+    size: int = 0
+    min_disk: int = 0
+    min_ram: int = 0
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SubnetMeta:
+    """A subnet of one of an instance's fixed IPs, as the network service described it."""
+
+    id: str
+    cidr: str
+    gateway_ip: str | None = None
+    enable_dhcp: bool = True
+    dns_nameservers: tuple[str, ...] = ()
+    #: (destination CIDR, nexthop) pairs
+    host_routes: tuple[tuple[str, str], ...] = ()
+    ipv6_address_mode: str | None = None
+
+
+@dataclass(frozen=True)
+class VIF:
+    """One network interface of an instance (a port)."""
+
+    id: str
+    address: str
+    network_id: str
+    network_label: str = ""
+    fixed_ips: tuple[str, ...] = ()
+    active: bool = True
+    tag: str | None = None
+    floating_ips: tuple[str, ...] = ()
+    #: the subnets of ``fixed_ips`` when known (the instance's stored network info)
+    subnets: tuple[SubnetMeta, ...] = ()
+    mtu: int | None = None
+
+
+@dataclass(frozen=True)
+class InstanceMeta:
+    uuid: str
+    name: str
+    hostname: str
+    project_id: str
+    user_id: str
+    flavor: FlavorMeta
+    image: ImageMeta | None = None
+    user_data: str | None = None
+    key_data: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    # what the metadata service and the config drive also show
+    display_name: str = ""
+    key_name: str = ""
+    availability_zone: str = ""
+    launch_index: int = 0
+    reservation_id: str = ""
+    security_groups: tuple[str, ...] = ()
+    #: the database id (EC2-style ids are derived from it)
+    internal_id: int = 0
+    root_device_name: str = ""
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    """What the hypervisor says about an instance."""
+
+    power_state: int
+    internal_id: str = ""
+
+
+@dataclass(frozen=True)
+class HostResources:
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+    hypervisor_type: str
+    hypervisor_version: int
+    hypervisor_hostname: str
+    host_ip: str = "127.0.0.1"
+    cpu_info: dict[str, Any] = field(default_factory=dict)
+    supported_instances: tuple[tuple[str, str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ConsoleInfo:
+    host: str
+    port: int
+    internal_access_path: str | None = None
+
+
+@dataclass(frozen=True)
+class DiskImage:
+    """A snapshot's data, streamed by the agent to the image service."""
+
+    disk_format: str
+    container_format: str
+    chunks: Iterator[bytes]
+
+
+@dataclass(frozen=True)
+class MigrationMeta:
+    uuid: str
+    source_host: str
+    dest_host: str
+    migration_type: str
+
+
+class ComputeDriver(abc.ABC):
+    """One hypervisor (one compute host)."""
+
+    #: feature flags the agent and scheduler look at; ``waits_for_vif_plugged`` makes a
+    #: build wait for ``network-vif-plugged`` events of ports that are not yet active
+    capabilities: dict[str, bool] = {}
+
+    # -- the host ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def init_host(self, context: CallContext, host: str) -> None:
+        """Prepare the hypervisor; called once when the agent starts."""
+
+    @abc.abstractmethod
+    def get_available_resource(self, context: CallContext) -> HostResources:
+        """The host's resources as the resource tracker reports them."""
+
+    @abc.abstractmethod
+    def list_instances(self, context: CallContext) -> list[str]:
+        """The uuids of the instances the hypervisor runs."""
+
+    @abc.abstractmethod
+    def recover_instance(
+        self, context: CallContext, instance: InstanceMeta, power_state: int
+    ) -> None:
+        """Re-attach to an instance the database places on this host, after a restart."""
+
+    @abc.abstractmethod
+    def get_info(self, context: CallContext, instance: InstanceMeta) -> InstanceInfo:
+        """The instance's power state; raises :class:`InstanceNotOnHost`."""
+
+    # -- life cycle ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def spawn(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        admin_password: str | None,
+    ) -> None:
+        """Create and start the instance from its image."""
+
+    @abc.abstractmethod
+    def destroy(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        destroy_disks: bool = True,
+    ) -> None:
+        """Stop and remove the instance (a missing instance is not an error)."""
+
+    @abc.abstractmethod
+    def rebuild(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        admin_password: str | None,
+    ) -> None:
+        """Recreate the instance's root disk from ``instance.image`` and start it."""
+
+    @abc.abstractmethod
+    def reboot(
+        self, context: CallContext, instance: InstanceMeta, network_info: list[VIF], hard: bool
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def power_off(self, context: CallContext, instance: InstanceMeta, timeout: int = 0) -> None: ...
+
+    @abc.abstractmethod
+    def power_on(
+        self, context: CallContext, instance: InstanceMeta, network_info: list[VIF]
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def pause(self, context: CallContext, instance: InstanceMeta) -> None: ...
+
+    @abc.abstractmethod
+    def unpause(self, context: CallContext, instance: InstanceMeta) -> None: ...
+
+    @abc.abstractmethod
+    def suspend(self, context: CallContext, instance: InstanceMeta) -> None: ...
+
+    @abc.abstractmethod
+    def resume(
+        self, context: CallContext, instance: InstanceMeta, network_info: list[VIF]
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def trigger_crash_dump(self, context: CallContext, instance: InstanceMeta) -> None: ...
+
+    @abc.abstractmethod
+    def set_admin_password(
+        self, context: CallContext, instance: InstanceMeta, new_password: str
+    ) -> None: ...
+
+    # -- images and rescue ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def snapshot(self, context: CallContext, instance: InstanceMeta) -> DiskImage:
+        """The instance's root disk as image data."""
+
+    @abc.abstractmethod
+    def rescue(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        rescue_image: ImageMeta | None,
+        rescue_password: str | None,
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def unrescue(self, context: CallContext, instance: InstanceMeta) -> None: ...
+
+    # -- resize and cold migration -------------------------------------------------------------
+    @abc.abstractmethod
+    def migrate_disk_and_power_off(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        migration: MigrationMeta,
+        flavor: FlavorMeta,
+        network_info: list[VIF],
+    ) -> dict[str, Any]:
+        """Power off on the source and hand the disks over; returns disk info."""
+
+    @abc.abstractmethod
+    def finish_migration(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        migration: MigrationMeta,
+        disk_info: dict[str, Any],
+        network_info: list[VIF],
+        power_on: bool,
+    ) -> None:
+        """Bring the instance up on the destination with its new flavor."""
+
+    @abc.abstractmethod
+    def confirm_migration(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        migration: MigrationMeta,
+        network_info: list[VIF],
+    ) -> None:
+        """Remove what is left on the source after a confirmed resize."""
+
+    @abc.abstractmethod
+    def finish_revert_migration(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        migration: MigrationMeta,
+        network_info: list[VIF],
+        power_on: bool,
+    ) -> None:
+        """Bring the instance back up on the source with its old flavor."""
+
+    # -- consoles and diagnostics --------------------------------------------------------------
+    @abc.abstractmethod
+    def get_console_output(self, context: CallContext, instance: InstanceMeta) -> str: ...
+
+    @abc.abstractmethod
+    def get_vnc_console(self, context: CallContext, instance: InstanceMeta) -> ConsoleInfo: ...
+
+    @abc.abstractmethod
+    def get_diagnostics(self, context: CallContext, instance: InstanceMeta) -> dict[str, Any]: ...
+
+    # -- devices -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def attach_interface(self, context: CallContext, instance: InstanceMeta, vif: VIF) -> None: ...
+
+    @abc.abstractmethod
+    def detach_interface(self, context: CallContext, instance: InstanceMeta, vif: VIF) -> None: ...
+
+    @abc.abstractmethod
+    def attach_volume(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        connection_info: dict[str, Any],
+        mountpoint: str,
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def detach_volume(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        connection_info: dict[str, Any],
+        mountpoint: str,
+    ) -> None: ...

@@ -1,0 +1,468 @@
+"""The fake virt driver: an in-memory hypervisor with configurable delays and failures.
+
+One :class:`FakeDriver` is one fake host; a process can run a thousand of them.
+Failures are injected per method with :meth:`FakeDriver.inject_failure` (tests) or
+for every spawn with ``fail_spawn`` (the ``[compute] fake_fail_spawn_hosts`` option).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tinystack.compute import states
+from tinystack.compute.context import CallContext
+from tinystack.compute.virt.driver import (
+    VIF,
+    ComputeDriver,
+    ConsoleInfo,
+    DiskImage,
+    DriverError,
+    FlavorMeta,
+    HostResources,
+    ImageMeta,
+    InstanceInfo,
+    InstanceMeta,
+    InstanceNotOnHost,
+    MigrationMeta,
+)
+
+#: a tiny but valid qcow2 header, so snapshots pass the image service's format checks
+_QCOW2_HEADER = (
+    b"QFI\xfb"
+    + (3).to_bytes(4, "big")
+    + bytes(8)
+    + (0).to_bytes(4, "big")
+    + (16).to_bytes(4, "big")
+    + (1024 * 1024 * 1024).to_bytes(8, "big")
+    + bytes(72)
+)
+
+
+@dataclass
+class FakeInstance:
+    uuid: str
+    name: str
+    power_state: int
+    flavor: FlavorMeta
+    image_id: str | None
+    console: list[str] = field(default_factory=list)
+    vifs: dict[str, VIF] = field(default_factory=dict)
+    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rescued: bool = False
+    admin_password: str | None = None
+
+
+@dataclass
+class _Failure:
+    exc: Exception
+    remaining: int | None
+
+
+class FakeDriver(ComputeDriver):
+    capabilities = {
+        "waits_for_vif_plugged": False,
+        "supports_migrate_to_same_host": True,
+        "supports_attach_interface": True,
+        "supports_device_tagging": True,
+        "supports_tagged_attach_interface": True,
+        "supports_multiattach": True,
+        "supports_trusted_certs": True,
+        "supports_image_type_qcow2": True,
+        "supports_image_type_raw": True,
+        "supports_image_type_iso": True,
+    }
+
+    def __init__(
+        self,
+        hostname: str,
+        *,
+        vcpus: int = 8,
+        memory_mb: int = 16384,
+        local_gb: int = 200,
+        spawn_delay: float = 0.0,
+        action_delay: float = 0.0,
+        fail_spawn: bool = False,
+    ) -> None:
+        self.hostname = hostname
+        self.vcpus = vcpus
+        self.memory_mb = memory_mb
+        self.local_gb = local_gb
+        self.spawn_delay = spawn_delay
+        self.action_delay = action_delay
+        self.fail_spawn = fail_spawn
+        self.instances: dict[str, FakeInstance] = {}
+        self._failures: dict[str, _Failure] = {}
+        self._lock = threading.Lock()
+
+    # -- failure injection ---------------------------------------------------------------------
+    def inject_failure(self, method: str, exc: Exception, count: int | None = 1) -> None:
+        """Make the next ``count`` calls of ``method`` raise ``exc`` (None: every call)."""
+        with self._lock:
+            self._failures[method] = _Failure(exc, count)
+
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._failures.clear()
+
+    def _maybe_fail(self, method: str) -> None:
+        with self._lock:
+            failure = self._failures.get(method)
+            if failure is None:
+                return
+            if failure.remaining is not None:
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    del self._failures[method]
+        raise failure.exc
+
+    def _act(self, method: str, delay: float | None = None) -> None:
+        self._maybe_fail(method)
+        wait = self.action_delay if delay is None else delay
+        if wait:
+            time.sleep(wait)
+
+    def _get(self, instance: InstanceMeta) -> FakeInstance:
+        found = self.instances.get(instance.uuid)
+        if found is None:
+            raise InstanceNotOnHost(f"instance {instance.uuid} is not on {self.hostname}")
+        return found
+
+    def _log(self, inst: FakeInstance, line: str) -> None:
+        inst.console.append(f"[{time.strftime('%H:%M:%S')}] {line}")
+
+    # -- the host ------------------------------------------------------------------------------
+    def init_host(self, context: CallContext, host: str) -> None:
+        self.hostname = host
+
+    def get_available_resource(self, context: CallContext) -> HostResources:
+        return HostResources(
+            vcpus=self.vcpus,
+            memory_mb=self.memory_mb,
+            local_gb=self.local_gb,
+            hypervisor_type="fake",
+            hypervisor_version=1000,
+            hypervisor_hostname=self.hostname,
+            cpu_info={
+                "arch": "x86_64",
+                "model": "fake",
+                "vendor": "tinystack",
+                "topology": {"cells": 1, "sockets": 1, "cores": self.vcpus, "threads": 1},
+                "features": [],
+            },
+            supported_instances=(("x86_64", "fake", "hvm"), ("i686", "fake", "hvm")),
+        )
+
+    def list_instances(self, context: CallContext) -> list[str]:
+        return list(self.instances)
+
+    def recover_instance(
+        self, context: CallContext, instance: InstanceMeta, power_state: int
+    ) -> None:
+        if instance.uuid in self.instances:
+            return
+        inst = FakeInstance(
+            uuid=instance.uuid,
+            name=instance.name,
+            power_state=power_state,
+            flavor=instance.flavor,
+            image_id=instance.image.id if instance.image else None,
+        )
+        self._log(inst, "re-attached after a restart of the compute service")
+        self.instances[instance.uuid] = inst
+
+    def get_info(self, context: CallContext, instance: InstanceMeta) -> InstanceInfo:
+        inst = self._get(instance)
+        return InstanceInfo(power_state=inst.power_state, internal_id=inst.name)
+
+    # -- life cycle ----------------------------------------------------------------------------
+    def spawn(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        admin_password: str | None,
+    ) -> None:
+        if self.fail_spawn:
+            raise DriverError(f"fake spawn failure on {self.hostname}")
+        self._act("spawn", self.spawn_delay)
+        inst = FakeInstance(
+            uuid=instance.uuid,
+            name=instance.name,
+            power_state=states.RUNNING,
+            flavor=instance.flavor,
+            image_id=instance.image.id if instance.image else None,
+            vifs={v.id: v for v in network_info},
+            admin_password=admin_password,
+        )
+        self._log(inst, f"fake BIOS: booting {instance.hostname} ({instance.uuid})")
+        self._log(inst, f"Linux version 6.1.0-fake: {instance.flavor.vcpus} CPU(s)")
+        self._log(inst, f"Memory: {instance.flavor.memory_mb}MB available")
+        for vif in network_info:
+            self._log(inst, f"eth: {vif.address} {' '.join(vif.fixed_ips)}")
+        self._log(inst, "cloud-init: reading metadata")
+        self._log(inst, f"{instance.hostname} login:")
+        self.instances[instance.uuid] = inst
+
+    def destroy(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        destroy_disks: bool = True,
+    ) -> None:
+        self._act("destroy")
+        self.instances.pop(instance.uuid, None)
+
+    def rebuild(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        admin_password: str | None,
+    ) -> None:
+        self._act("rebuild", self.spawn_delay)
+        inst = self.instances.get(instance.uuid)
+        if inst is None:
+            self.spawn(context, instance, network_info, admin_password)
+            return
+        inst.image_id = instance.image.id if instance.image else None
+        inst.power_state = states.RUNNING
+        inst.flavor = instance.flavor
+        self._log(inst, f"rebuilt from image {inst.image_id}")
+
+    def reboot(
+        self, context: CallContext, instance: InstanceMeta, network_info: list[VIF], hard: bool
+    ) -> None:
+        self._act("reboot")
+        inst = self._get(instance)
+        inst.power_state = states.RUNNING
+        self._log(inst, f"{'hard' if hard else 'soft'} reboot")
+
+    def power_off(self, context: CallContext, instance: InstanceMeta, timeout: int = 0) -> None:
+        self._act("power_off")
+        inst = self._get(instance)
+        inst.power_state = states.SHUTDOWN
+        self._log(inst, "powered off")
+
+    def power_on(
+        self, context: CallContext, instance: InstanceMeta, network_info: list[VIF]
+    ) -> None:
+        self._act("power_on")
+        inst = self._get(instance)
+        inst.power_state = states.RUNNING
+        self._log(inst, "powered on")
+
+    def pause(self, context: CallContext, instance: InstanceMeta) -> None:
+        self._act("pause")
+        self._get(instance).power_state = states.POWER_PAUSED
+
+    def unpause(self, context: CallContext, instance: InstanceMeta) -> None:
+        self._act("unpause")
+        self._get(instance).power_state = states.RUNNING
+
+    def suspend(self, context: CallContext, instance: InstanceMeta) -> None:
+        self._act("suspend")
+        self._get(instance).power_state = states.POWER_SUSPENDED
+
+    def resume(self, context: CallContext, instance: InstanceMeta, network_info: list[VIF]) -> None:
+        self._act("resume")
+        self._get(instance).power_state = states.RUNNING
+
+    def trigger_crash_dump(self, context: CallContext, instance: InstanceMeta) -> None:
+        self._act("trigger_crash_dump")
+        self._log(self._get(instance), "NMI received: crash dump triggered")
+
+    def set_admin_password(
+        self, context: CallContext, instance: InstanceMeta, new_password: str
+    ) -> None:
+        self._act("set_admin_password")
+        self._get(instance).admin_password = new_password
+
+    # -- images and rescue ---------------------------------------------------------------------
+    def snapshot(self, context: CallContext, instance: InstanceMeta) -> DiskImage:
+        self._act("snapshot")
+        inst = self._get(instance)
+        digest = hashlib.sha256(f"{inst.uuid}:{inst.image_id}".encode()).digest()
+
+        def chunks() -> Iterator[bytes]:
+            yield _QCOW2_HEADER
+            yield digest * 16
+
+        return DiskImage(disk_format="qcow2", container_format="bare", chunks=chunks())
+
+    def rescue(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        rescue_image: ImageMeta | None,
+        rescue_password: str | None,
+    ) -> None:
+        self._act("rescue")
+        inst = self._get(instance)
+        inst.rescued = True
+        inst.power_state = states.RUNNING
+        self._log(inst, "booted the rescue image")
+
+    def unrescue(self, context: CallContext, instance: InstanceMeta) -> None:
+        self._act("unrescue")
+        inst = self._get(instance)
+        inst.rescued = False
+        inst.power_state = states.RUNNING
+
+    # -- resize and cold migration -------------------------------------------------------------
+    def migrate_disk_and_power_off(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        migration: MigrationMeta,
+        flavor: FlavorMeta,
+        network_info: list[VIF],
+    ) -> dict[str, Any]:
+        self._act("migrate_disk_and_power_off")
+        inst = self._get(instance)
+        inst.power_state = states.SHUTDOWN
+        return {"image_id": inst.image_id, "console": list(inst.console)}
+
+    def finish_migration(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        migration: MigrationMeta,
+        disk_info: dict[str, Any],
+        network_info: list[VIF],
+        power_on: bool,
+    ) -> None:
+        self._act("finish_migration")
+        inst = FakeInstance(
+            uuid=instance.uuid,
+            name=instance.name,
+            power_state=states.RUNNING if power_on else states.SHUTDOWN,
+            flavor=instance.flavor,
+            image_id=disk_info.get("image_id"),
+            console=list(disk_info.get("console", [])),
+            vifs={v.id: v for v in network_info},
+        )
+        self._log(inst, f"migrated from {migration.source_host}")
+        self.instances[instance.uuid] = inst
+
+    def confirm_migration(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        migration: MigrationMeta,
+        network_info: list[VIF],
+    ) -> None:
+        self._act("confirm_migration")
+        if migration.source_host != migration.dest_host:
+            self.instances.pop(instance.uuid, None)
+
+    def finish_revert_migration(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        migration: MigrationMeta,
+        network_info: list[VIF],
+        power_on: bool,
+    ) -> None:
+        self._act("finish_revert_migration")
+        inst = self.instances.get(instance.uuid)
+        if inst is None:
+            inst = FakeInstance(
+                uuid=instance.uuid,
+                name=instance.name,
+                power_state=states.SHUTDOWN,
+                flavor=instance.flavor,
+                image_id=instance.image.id if instance.image else None,
+            )
+            self.instances[instance.uuid] = inst
+        inst.flavor = instance.flavor
+        inst.power_state = states.RUNNING if power_on else states.SHUTDOWN
+        self._log(inst, "resize reverted")
+
+    # -- consoles and diagnostics --------------------------------------------------------------
+    def get_console_output(self, context: CallContext, instance: InstanceMeta) -> str:
+        self._maybe_fail("get_console_output")
+        return "\n".join(self._get(instance).console)
+
+    def get_vnc_console(self, context: CallContext, instance: InstanceMeta) -> ConsoleInfo:
+        self._maybe_fail("get_vnc_console")
+        self._get(instance)
+        return ConsoleInfo(host="127.0.0.1", port=5900)
+
+    def get_diagnostics(self, context: CallContext, instance: InstanceMeta) -> dict[str, Any]:
+        self._maybe_fail("get_diagnostics")
+        inst = self._get(instance)
+        return {
+            "state": states.POWER_STATE_NAMES.get(inst.power_state, "pending"),
+            # the API's enumeration has no "fake" (upstream's fake says libvirt too)
+            "driver": "libvirt",
+            "hypervisor": "fake",
+            "hypervisor_os": "fake-os",
+            "uptime": 46664,
+            "config_drive": False,
+            "num_cpus": inst.flavor.vcpus,
+            "num_nics": len(inst.vifs),
+            "num_disks": 1,
+            "cpu_details": [{"id": i, "time": 17300000000, "utilisation": 15} for i in range(1)],
+            "nic_details": [
+                {
+                    "mac_address": vif.address,
+                    "rx_octets": 2070139,
+                    "rx_errors": 0,
+                    "rx_drop": 0,
+                    "rx_packets": 26701,
+                    "rx_rate": None,
+                    "tx_octets": 140208,
+                    "tx_errors": 0,
+                    "tx_drop": 0,
+                    "tx_packets": 662,
+                    "tx_rate": None,
+                }
+                for vif in inst.vifs.values()
+            ],
+            "disk_details": [
+                {
+                    "read_bytes": 262144,
+                    "read_requests": 112,
+                    "write_bytes": 5778432,
+                    "write_requests": 488,
+                    "errors_count": 1,
+                }
+            ],
+            "memory_details": {"maximum": inst.flavor.memory_mb // 1024 or 1, "used": 0},
+        }
+
+    # -- devices -------------------------------------------------------------------------------
+    def attach_interface(self, context: CallContext, instance: InstanceMeta, vif: VIF) -> None:
+        self._act("attach_interface")
+        self._get(instance).vifs[vif.id] = vif
+
+    def detach_interface(self, context: CallContext, instance: InstanceMeta, vif: VIF) -> None:
+        self._act("detach_interface")
+        self._get(instance).vifs.pop(vif.id, None)
+
+    def attach_volume(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        connection_info: dict[str, Any],
+        mountpoint: str,
+    ) -> None:
+        self._act("attach_volume")
+        self._get(instance).volumes[mountpoint] = dict(connection_info)
+
+    def detach_volume(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        connection_info: dict[str, Any],
+        mountpoint: str,
+    ) -> None:
+        self._act("detach_volume")
+        self._get(instance).volumes.pop(mountpoint, None)

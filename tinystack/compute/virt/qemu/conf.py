@@ -1,0 +1,63 @@
+"""Options of the QEMU driver, in the ``[compute]`` section (registered by compute's conf)."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+QEMU_OPTS = [
+    cfg.StrOpt(
+        "accel",
+        default="auto",
+        choices=["auto", "kvm", "tcg"],
+        help="QEMU acceleration: kvm, tcg, or auto (KVM only when the test guest actually "
+        "boots under it; probed once per host and cached in <state_dir>/accel-probe.json).",
+    ),
+    cfg.StrOpt(
+        "instances_path",
+        default="",
+        help="Where the QEMU driver keeps instance directories (default <state_dir>/instances).",
+    ),
+    cfg.StrOpt(
+        "image_cache_path",
+        default="",
+        help="Where the QEMU driver caches base images (default <state_dir>/image-cache).",
+    ),
+    cfg.IntOpt(
+        "image_cache_max_age",
+        default=86400,
+        min=0,
+        help="Seconds an unused cached base image is kept before the cleanup removes it.",
+    ),
+    cfg.BoolOpt(
+        "force_config_drive",
+        default=False,
+        help="Give every instance a config drive, asked for or not.",
+    ),
+    cfg.IntOpt(
+        "soft_reboot_timeout",
+        default=60,
+        min=0,
+        help="Seconds a soft reboot (ACPI ctrl-alt-delete) may take before a hard reset.",
+    ),
+    cfg.StrOpt(
+        "host_namespace",
+        default="",
+        help="Run this host's guests inside this network namespace: their taps are created "
+        "there and QEMU runs there (tests, simulated hosts); empty: the root namespace. The "
+        "namespace must exist.",
+    ),
+    cfg.StrOpt(
+        "qemu_binary",
+        default="",
+        help="The qemu-system-x86_64 to run (default: the one on PATH).",
+    ),
+    cfg.StrOpt("vnc_listen", default="127.0.0.1", help="Address QEMU's VNC servers listen on."),
+    cfg.PortOpt("vnc_port_min", default=5900, help="First VNC port given to instances."),
+    cfg.PortOpt("vnc_port_max", default=6399, help="Last VNC port given to instances."),
+    cfg.IntOpt(
+        "vnc_websocket_offset",
+        default=1000,
+        min=1,
+        help="An instance's VNC websocket port is its VNC port plus this offset.",
+    ),
+]

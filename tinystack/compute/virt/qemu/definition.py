@@ -1,0 +1,186 @@
+"""An instance as the driver keeps it on disk, and the QEMU command line made from it.
+
+``<instances>/<uuid>/instance.json`` holds everything needed to start the guest
+again (power on, resume, adoption after a restart): flavor, disks, NICs, the config
+drive, the VNC port, the rescue disk. The command line is rebuilt from it at every
+start, so a change of acceleration or of QEMU takes effect on the next power on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFINITION_FILE = "instance.json"
+ROOT_DISK = "disk.qcow2"
+EPHEMERAL_DISK = "disk.eph0"
+SWAP_DISK = "disk.swap"
+CONFIG_DRIVE = "disk.config"
+RESCUE_DISK = "disk.rescue"
+CONSOLE_LOG = "console.log"
+PIDFILE = "qemu.pid"
+STATE_FILE = "memory.state"
+#: sun_path holds 108 bytes; longer socket paths move to a short directory
+MAX_SOCKET_PATH = 100
+
+
+@dataclass
+class Nic:
+    port_id: str
+    mac: str
+    tap: str
+    network_id: str = ""
+
+    @property
+    def netdev_id(self) -> str:
+        return f"net-{self.port_id[:11]}"
+
+    @property
+    def device_id(self) -> str:
+        return f"nic-{self.port_id[:11]}"
+
+
+@dataclass
+class Definition:
+    uuid: str
+    name: str
+    hostname: str
+    flavor: dict[str, Any]
+    image_id: str | None = None
+    #: the cached base image of the root disk (path, format)
+    base: str | None = None
+    base_format: str = "qcow2"
+    #: the image boots as a CD-ROM and the root disk starts blank (ISO images)
+    boot_iso: bool = False
+    ephemeral: bool = False
+    swap: bool = False
+    config_drive: bool = False
+    nics: list[Nic] = field(default_factory=list)
+    vnc_port: int | None = None
+    qmp_socket: str = ""
+    qmp_events_socket: str = ""
+    #: {"image_id", "base", "base_format"} while the instance is rescued
+    rescue: dict[str, Any] | None = None
+    #: ``user`` gives the guest QEMU's restricted user-mode network (tests, no taps)
+    user_network: bool = False
+
+    @property
+    def vcpus(self) -> int:
+        return max(1, int(self.flavor.get("vcpus") or 1))
+
+    @property
+    def memory_mb(self) -> int:
+        return max(16, int(self.flavor.get("memory_mb") or 64))
+
+    def images_in_use(self) -> set[str]:
+        found = {self.image_id} if self.image_id else set()
+        if self.rescue and self.rescue.get("image_id"):
+            found.add(str(self.rescue["image_id"]))
+        return found
+
+    # -- persistence ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Definition:
+        data = dict(data)
+        data["nics"] = [Nic(**n) for n in data.get("nics", [])]
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def save(self, directory: Path) -> None:
+        tmp = directory / f".{DEFINITION_FILE}.part"
+        tmp.write_text(json.dumps(self.to_dict(), indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, directory / DEFINITION_FILE)
+
+    @classmethod
+    def load(cls, directory: Path) -> Definition | None:
+        try:
+            data = json.loads((directory / DEFINITION_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        return cls.from_dict(data)
+
+
+def esc(value: object) -> str:
+    """A value inside a QEMU ``key=value,...`` option (commas are doubled)."""
+    return str(value).replace(",", ",,")
+
+
+def socket_paths(directory: Path, uuid: str, short_dir: Path) -> tuple[str, str]:
+    """The two QMP socket paths of an instance (in its directory when they fit)."""
+    main, events = directory / "qmp.sock", directory / "qmp-events.sock"
+    if len(str(events)) <= MAX_SOCKET_PATH:
+        return str(main), str(events)
+    return str(short_dir / f"{uuid}.qmp"), str(short_dir / f"{uuid}.qmpev")
+
+
+def command(
+    defn: Definition,
+    directory: Path,
+    *,
+    binary: str,
+    accel: str,
+    vnc_listen: str,
+    websocket_offset: int,
+    incoming: Path | None = None,
+) -> list[str]:
+    """The full ``qemu-system-x86_64`` command line of the instance."""
+    d = directory
+    cmd = [binary, "-name", f"guest={defn.name},debug-threads=off", "-uuid", defn.uuid]
+    cmd += ["-machine", "pc", "-accel", accel]
+    cmd += ["-cpu", "host" if accel == "kvm" else "max"]
+    cmd += ["-m", str(defn.memory_mb), "-smp", str(defn.vcpus)]
+    cmd += ["-nodefaults", "-no-user-config", "-rtc", "base=utc"]
+    cmd += ["-daemonize", "-pidfile", str(d / PIDFILE)]
+    for sock, ident in ((defn.qmp_socket, "qmp"), (defn.qmp_events_socket, "qmpev")):
+        cmd += ["-chardev", f"socket,id={ident},path={esc(sock)},server=on,wait=off"]
+        cmd += ["-mon", f"chardev={ident},mode=control"]
+    cmd += ["-chardev", f"file,id=serial0,path={esc(d / CONSOLE_LOG)},append=on"]
+    cmd += ["-serial", "chardev:serial0"]
+    if defn.vnc_port is not None:
+        display = defn.vnc_port - 5900
+        websocket = defn.vnc_port + websocket_offset
+        cmd += ["-vga", "std", "-vnc", f"{vnc_listen}:{display},websocket={websocket}"]
+    else:
+        cmd += ["-display", "none"]
+
+    disks: list[tuple[Path, str]] = []
+    if defn.rescue:
+        disks.append((d / RESCUE_DISK, "qcow2"))
+    disks.append((d / ROOT_DISK, "qcow2"))
+    if defn.ephemeral:
+        disks.append((d / EPHEMERAL_DISK, "raw"))
+    if defn.swap:
+        disks.append((d / SWAP_DISK, "raw"))
+    for n, (path, fmt) in enumerate(disks):
+        cmd += ["-drive", f"file={esc(path)},if=none,id=drive-vd{chr(97 + n)},format={fmt}"]
+        device = f"virtio-blk-pci,drive=drive-vd{chr(97 + n)},id=vd{chr(97 + n)}"
+        if n == 0 and not (defn.boot_iso and not defn.rescue):
+            device += ",bootindex=1"
+        cmd += ["-device", device]
+    if defn.boot_iso and defn.base and not defn.rescue:
+        cmd += ["-drive", f"file={esc(defn.base)},if=none,id=drive-cd0,media=cdrom,format=raw"]
+        cmd += ["-device", "ide-cd,drive=drive-cd0,bus=ide.0,unit=0,bootindex=1"]
+    if defn.config_drive:
+        cmd += ["-drive", f"file={esc(d / CONFIG_DRIVE)},if=none,id=drive-config,media=cdrom,"]
+        cmd[-1] += "format=raw,readonly=on"
+        cmd += ["-device", "ide-cd,drive=drive-config,bus=ide.1,unit=0"]
+
+    if defn.user_network:
+        cmd += ["-netdev", "user,id=net-user,restrict=on"]
+        cmd += ["-device", "virtio-net-pci,netdev=net-user,id=nic-user"]
+    for nic in defn.nics:
+        cmd += ["-netdev", f"tap,id={nic.netdev_id},ifname={nic.tap},script=no,downscript=no"]
+        cmd += [
+            "-device",
+            f"virtio-net-pci,netdev={nic.netdev_id},id={nic.device_id},mac={nic.mac}",
+        ]
+    if incoming is not None:
+        cmd += ["-incoming", f"exec:cat {shlex.quote(str(incoming))}"]
+    return cmd

@@ -1,0 +1,33 @@
+"""The services tinystack can run, in start order, imported only when enabled."""
+
+from __future__ import annotations
+
+import importlib
+
+from tinystack.common.service import ServiceSpec
+
+# name -> module holding SERVICE; order is start (and bootstrap) order.
+SERVICES: dict[str, str] = {
+    "identity": "tinystack.identity.service",
+    "placement": "tinystack.placement.service",
+    "image": "tinystack.image.service",
+    "compute": "tinystack.compute.service",
+    "network": "tinystack.network.service",
+}
+
+
+def available() -> list[str]:
+    """Services whose package is present in this installation."""
+    names = []
+    for name, module in SERVICES.items():
+        if importlib.util.find_spec(module) is not None:
+            names.append(name)
+    return names
+
+
+def load(name: str) -> ServiceSpec:
+    if name not in SERVICES:
+        raise KeyError(f"unknown service {name!r}; known: {', '.join(SERVICES)}")
+    module = importlib.import_module(SERVICES[name])
+    spec: ServiceSpec = module.SERVICE
+    return spec

@@ -1,0 +1,251 @@
+"""Run a whole cloud in one process: every enabled service's API on one event loop.
+
+Start-up order: configuration, Fernet keys, passwords, per-service database
+migrations, identity bootstrap (idempotent: reconciles the catalog with the
+current ports), every service's own bootstrap, the API servers (and the services'
+extra listeners, such as compute's metadata API), then the services' background
+workers. SIGINT/SIGTERM stop everything cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from oslo_config import cfg
+from starlette.types import ASGIApp
+
+from tinystack.common import config
+from tinystack.common.auth.keys import KeyRepository
+from tinystack.common.auth.poller import RevocationPoller
+from tinystack.common.auth.revocation import RevocationList
+from tinystack.common.auth.tokens import TokenCodec
+from tinystack.common.db import Database, migrate
+from tinystack.common.service import (
+    BootstrapInfo,
+    CatalogEntry,
+    Listener,
+    Runtime,
+    ServiceCredentials,
+    ServiceSpec,
+)
+from tinystack.deploy import clouds, registry, secrets
+
+LOG = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the runner."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+#: the secrets.json entry shared by the metadata proxy (network) and API (compute)
+METADATA_SECRET = "metadata_proxy_shared_secret"
+
+
+def share_metadata_secret(conf: cfg.ConfigOpts, generated: str) -> None:
+    """Give ``[network]`` and ``[compute] metadata_proxy_shared_secret`` one value.
+
+    A value configured in either section becomes the other's default; with neither set
+    both default to ``generated`` (from secrets.json). Sections not registered (service
+    not enabled) are skipped.
+    """
+    groups = [
+        g for g in ("compute", "network") if g in conf and METADATA_SECRET in getattr(conf, g)
+    ]
+    configured = [str(getattr(conf, g).metadata_proxy_shared_secret or "") for g in groups]
+    chosen = next((v for v in configured if v), generated)
+    if len({v for v in configured if v}) > 1:
+        LOG.warning("[compute] and [network] metadata_proxy_shared_secret differ")
+    for group in groups:
+        conf.set_default(METADATA_SECRET, chosen, group=group)
+
+
+@dataclass
+class RunningService:
+    spec: ServiceSpec
+    runtime: Runtime
+    app: ASGIApp
+    port: int
+    url: str
+    listeners: list[Listener] = field(default_factory=list)
+
+
+@dataclass
+class Cloud:
+    conf: cfg.ConfigOpts
+    progress: Progress = print
+    services: list[RunningService] = field(default_factory=list)
+    state_dir: Path = field(init=False)
+    clouds_yaml: Path | None = None
+    poller: RevocationPoller | None = None
+
+    def __post_init__(self) -> None:
+        self.state_dir = config.state_dir(self.conf)
+
+    @property
+    def auth_url(self) -> str:
+        identity = next(s for s in self.services if s.spec.name == "identity")
+        return identity.url
+
+    def prepare(self, only: str | None = None) -> None:
+        """Everything before serving: keys, secrets, databases, bootstrap.
+
+        ``only`` runs a single service (the distributed mode's ``tinystack serve``);
+        the catalog still lists every enabled service.
+        """
+        conf = self.conf
+        everything = list(conf.enabled_services or registry.available())
+        if only is None and "identity" not in everything:
+            raise SystemExit("the identity service must be enabled")
+        if only is not None and only not in everything:
+            everything.append(only)
+        all_specs = [registry.load(n) for n in everything]
+        for spec in all_specs:
+            config.register_service_opts(conf, spec.name, spec.default_port)
+            spec.register_opts(conf)
+        names = [only] if only else everything
+        specs = [registry.load(n) for n in names]
+
+        keys = KeyRepository(config.key_repository(conf))
+        if keys.setup():
+            self.progress(f"created Fernet keys in {keys.path}")
+        codec = TokenCodec(keys)
+        revocations = RevocationList()
+        passwords = secrets.load_or_create(
+            self.state_dir, [s.name for s in all_specs] + [METADATA_SECRET]
+        )
+        share_metadata_secret(conf, passwords[METADATA_SECRET])
+
+        host = config.public_host(conf)
+        catalog = []
+        for spec in all_specs:
+            port = getattr(conf, spec.name).port
+            url = f"http://{host}:{port}{spec.url_suffix}"
+            catalog.append(CatalogEntry(spec.service_type, spec.catalog_name, url))
+        urls = {spec.name: entry.url for spec, entry in zip(all_specs, catalog, strict=True)}
+        users = {
+            s.name: ServiceCredentials(username=s.catalog_name, password=passwords[s.name])
+            for s in all_specs
+        }
+        auth_url = conf.auth_url or urls.get("identity") or ""
+        if "identity" not in names:
+            self.poller = RevocationPoller(auth_url, users[names[0]], revocations)
+
+        for spec in specs:
+            entry_url = urls[spec.name]
+            started = time.monotonic()
+            db = None
+            if spec.migrations:
+                db = Database(config.database_url(conf, spec.name))
+                if migrate(db, spec.migrations, f"alembic_version_{spec.name}"):
+                    self.progress(f"{spec.name}: database migrated")
+            runtime = Runtime(
+                conf=conf,
+                token_codec=codec,
+                revocations=revocations,
+                db=db,
+                auth_url=auth_url,
+                credentials=users[spec.name],
+                catalog=catalog,
+            )
+            app = spec.create_app(runtime)
+            port = getattr(conf, spec.name).port
+            listeners = spec.extra_listeners(runtime)
+            self.services.append(RunningService(spec, runtime, app, port, entry_url, listeners))
+            LOG.debug("%s prepared in %.2fs", spec.name, time.monotonic() - started)
+
+        info = BootstrapInfo(
+            admin_password=passwords["admin"],
+            demo_password=passwords["demo"],
+            region=conf.region,
+            catalog=catalog,
+            service_users=users,
+        )
+        for svc in self.services:
+            svc.spec.bootstrap(svc.runtime, info)
+        if "identity" in names:
+            self.clouds_yaml = clouds.write(self.state_dir, auth_url, passwords, conf.region)
+
+    def _endpoints(self) -> list[tuple[str, str, int, ASGIApp]]:
+        """(name, host, port, app) of every server: the APIs, then the extra listeners."""
+        found = [(s.spec.name, str(self.conf.bind_host), s.port, s.app) for s in self.services]
+        for svc in self.services:
+            found += [(f"{svc.spec.name} {x.name}", x.host, x.port, x.app) for x in svc.listeners]
+        return found
+
+    def _check_ports(self) -> None:
+        taken: dict[int, str] = {}
+        for name, host, port, _ in self._endpoints():
+            if port in taken:
+                raise SystemExit(f"{name}: port {port} is also configured for {taken[port]}")
+            taken[port] = name
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind((host, port))
+                except OSError as exc:
+                    raise SystemExit(f"{name}: cannot listen on {host}:{port}: {exc}") from None
+
+    async def serve(self, ready: Callable[[], None] | None = None) -> None:
+        """Serve every API until a signal arrives, then stop workers and servers."""
+        import anyio.to_thread
+
+        self._check_ports()
+        anyio.to_thread.current_default_thread_limiter().total_tokens = self.conf.api_threads
+        servers = []
+        for _, host, port, app in self._endpoints():
+            cfg_ = uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                http="httptools",
+                server_header=False,
+            )
+            servers.append(_Server(cfg_))
+        loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            for server in servers:
+                server.should_exit = True
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop)
+        tasks = [asyncio.create_task(s.serve()) for s in servers]
+        while not all(s.started for s in servers):
+            if any(t.done() for t in tasks):
+                stop()
+                break
+            await asyncio.sleep(0.01)
+        else:
+            if self.poller is not None:
+                self.poller.start()
+            for svc in self.services:
+                await asyncio.to_thread(svc.spec.start, svc.runtime)
+            if ready:
+                ready()
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            if self.poller is not None:
+                self.poller.stop()
+            for svc in reversed(self.services):
+                await asyncio.to_thread(svc.spec.stop, svc.runtime)
+                if svc.runtime.db is not None:
+                    svc.runtime.db.dispose()

@@ -1,0 +1,36 @@
+"""``GET /v3/OS-REVOKE/events``: what validators in other processes poll."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+
+from tinystack.common.api.deps import ContextDep
+from tinystack.common.exceptions import ValidationError
+from tinystack.identity.api.common import StateDep, authorize
+from tinystack.identity.core import revoke
+from tinystack.identity.core.state import isotime
+
+router = APIRouter(tags=["revoke"])
+
+
+@router.get("/v3/OS-REVOKE/events")
+def list_events(
+    request: Request, ctx: ContextDep, st: StateDep, since: str | None = None
+) -> dict[str, Any]:
+    authorize(ctx, "identity:list_revoke_events", {})
+    since_ts = None
+    if since:
+        try:
+            since_ts = datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            raise ValidationError(f"Invalid since: {since}") from None
+    events = []
+    for event in revoke.list_events(st, since_ts):
+        event["issued_before"] = isotime(event["issued_before"])
+        event["revoked_at"] = isotime(event["revoked_at"])
+        events.append(event)
+    return {"events": events, "links": {"self": str(request.url), "previous": None, "next": None}}

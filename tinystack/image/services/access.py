@@ -1,0 +1,95 @@
+"""Who may see an image, and policy checks on images with upstream's 404-versus-403 rule.
+
+Visibility first (upstream does it in its database layer): admins see every
+image; others see public and community images, their project's images, and
+shared images their project is a member of (in any member status for a direct
+lookup; lists take ``member_status``, default accepted). Policy then decides
+what the caller may do; a denied action on an image the caller cannot even
+``get_image`` answers 404, so nothing leaks about images one cannot see.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tinystack.common.auth.context import RequestContext
+from tinystack.common.exceptions import NotFound, PolicyNotAuthorized
+from tinystack.image import models, policies
+from tinystack.image.services.common import get_row
+
+
+def not_found(image_id: str) -> NotFound:
+    return NotFound(f"No image found with ID {image_id}")
+
+
+def member_of(session: Session, image_id: str, project_id: str | None) -> models.ImageMember | None:
+    if project_id is None:
+        return None
+    member: models.ImageMember | None = session.get(models.ImageMember, (image_id, project_id))
+    return member
+
+
+def is_visible(session: Session, ctx: RequestContext, image: models.Image) -> bool:
+    if ctx.is_admin or image.owner is None:
+        return True
+    if image.visibility in ("public", "community"):
+        return True
+    if ctx.project_id is not None and ctx.project_id == image.owner:
+        return True
+    if image.visibility == "shared":
+        return member_of(session, image.id, ctx.project_id) is not None
+    return False
+
+
+def load(session: Session, ctx: RequestContext, image_id: str) -> models.Image:
+    """The image, if it exists and the caller can see it; 404 otherwise."""
+    image = get_row(session, image_id)
+    if image is None or not is_visible(session, ctx, image):
+        raise not_found(image_id)
+    return image
+
+
+def target(ctx: RequestContext, image: models.Image) -> dict[str, Any]:
+    member = None
+    if image.visibility == "shared" and ctx.project_id != image.owner:
+        member = ctx.project_id
+    return {
+        "project_id": image.owner,
+        "owner": image.owner,
+        "visibility": image.visibility,
+        "member_id": member,
+        "id": image.id,
+        "image_id": image.id,
+        "status": image.status,
+    }
+
+
+def authorize(ctx: RequestContext, rule: str, image: models.Image) -> None:
+    """Enforce ``rule`` on ``image``: 403 if the caller may see it, 404 if not."""
+    tgt = target(ctx, image)
+    if ctx.allowed(rule, tgt):
+        return
+    if rule == policies.GET_IMAGE or not ctx.allowed(policies.GET_IMAGE, tgt):
+        raise not_found(image.id)
+    raise PolicyNotAuthorized(f"You are not authorized to perform the requested action: {rule}.")
+
+
+def load_authorized(
+    session: Session, ctx: RequestContext, image_id: str, rule: str
+) -> models.Image:
+    image = load(session, ctx, image_id)
+    authorize(ctx, rule, image)
+    return image
+
+
+def visible_member_rows(
+    session: Session, ctx: RequestContext, image: models.Image
+) -> list[models.ImageMember]:
+    """The memberships the caller may know about: all for the owner and admins, else its own."""
+    query = select(models.ImageMember).where(models.ImageMember.image_id == image.id)
+    if not ctx.is_admin and ctx.project_id != image.owner:
+        query = query.where(models.ImageMember.member == (ctx.project_id or ""))
+    return list(session.execute(query.order_by(models.ImageMember.created_at)).scalars())

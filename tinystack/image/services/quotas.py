@@ -1,0 +1,91 @@
+"""Per-project limits with upstream's unified-limits names.
+
+The limits come from the ``[image]`` options (the same for every project, like
+Keystone registered limits); usage is counted from the image database. Sizes
+are MiB, as upstream: ``image_size_total`` counts the data of every image that
+has some, ``image_stage_total`` the staged data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oslo_config import cfg
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tinystack.common.exceptions import RequestEntityTooLarge
+from tinystack.image import models
+from tinystack.image.services.common import UPLOADING_STATUSES
+
+MiB = 1024 * 1024
+NAMES = ("image_size_total", "image_stage_total", "image_count_total", "image_count_uploading")
+
+
+@dataclass(frozen=True)
+class Usage:
+    name: str
+    limit: int
+    usage: int
+
+
+def limit(conf: cfg.ConfigOpts, name: str, project_id: str | None) -> int:
+    value: int = getattr(conf.image, name)
+    return value
+
+
+def usage(session: Session, name: str, owner: str | None) -> int:
+    """Current usage: a count, or MiB (rounded down, as upstream) for the size limits."""
+    images = models.Image
+    if name in ("image_size_total", "image_stage_total"):
+        return bytes_used(session, name, owner) // MiB
+    query = select(func.count()).where(images.owner == owner, images.deleted.is_(False))
+    if name == "image_count_uploading":
+        query = query.where(images.status.in_(UPLOADING_STATUSES))
+    elif name != "image_count_total":
+        raise KeyError(name)
+    return int(session.execute(query).scalar_one())
+
+
+def bytes_used(session: Session, name: str, owner: str | None) -> int:
+    total: int | None
+    if name == "image_stage_total":
+        stage = models.ImageStage
+        total = session.execute(
+            select(func.coalesce(func.sum(stage.size), 0)).where(stage.owner == owner)
+        ).scalar_one()
+    else:
+        images = models.Image
+        total = session.execute(
+            select(func.coalesce(func.sum(images.size), 0)).where(
+                images.owner == owner, images.deleted.is_(False), images.location.is_not(None)
+            )
+        ).scalar_one()
+    return int(total or 0)
+
+
+def enforce(
+    session: Session, conf: cfg.ConfigOpts, name: str, owner: str | None, delta: int = 0
+) -> None:
+    """Raise 413 when ``owner``'s usage plus ``delta`` would exceed the limit."""
+    cap = limit(conf, name, owner)
+    if cap < 0:
+        return
+    used = usage(session, name, owner)
+    if used + delta > cap:
+        raise RequestEntityTooLarge(
+            f"Project {owner} is over a limit for [Resource {name} is over limit of {cap} "
+            f"with current usage {used} and delta {delta}]"
+        )
+
+
+def remaining_bytes(session: Session, conf: cfg.ConfigOpts, name: str, owner: str | None) -> int:
+    """How many more bytes of data ``owner`` may store (or stage); -1 when unlimited."""
+    cap = limit(conf, name, owner)
+    if cap < 0:
+        return -1
+    return max(0, cap * MiB - bytes_used(session, name, owner))
+
+
+def report(session: Session, conf: cfg.ConfigOpts, owner: str | None) -> list[Usage]:
+    return [Usage(name, limit(conf, name, owner), usage(session, name, owner)) for name in NAMES]

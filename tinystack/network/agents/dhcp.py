@@ -1,0 +1,424 @@
+"""The DHCP agent: dnsmasq in a ``qdhcp-<network>`` namespace per network with DHCP.
+
+For each network with a DHCP-enabled subnet to serve the agent makes (or adopts) its DHCP
+port (``create_dhcp_port``, device id ``dhcp<uuid5(host)>-<network>``), plugs a veth
+``tap<port>``/``ns-<port>`` whose host end the L2 agent wires into the network's bridge,
+and runs dnsmasq with static host entries (MAC -> address, host name), the router, DNS
+servers, host routes (classless static routes) and the MTU. Port changes rewrite the
+host and option files and send dnsmasq SIGHUP; subnet changes restart it. Files live in
+``<state>/dhcp/<network>/`` (leases included).
+
+IPv6 follows the subnet's ``ipv6_address_mode`` as upstream's dnsmasq driver does:
+``dhcpv6-stateful`` (or no mode at all) gets a static range and ``mac,[address],name``
+host entries; ``dhcpv6-stateless`` gets a static range too, which only answers
+information requests (DNS servers as ``option6:dns-server``); ``slaac`` nothing. The DHCP
+port holds its addresses on every DHCP-enabled subnet (EUI-64 ones included); its
+namespace end accepts no router advertisements, and dnsmasq sends none (the router's
+radvd does).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import shutil
+import signal
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tinystack.network.agent_rpc import DHCP_AGENT, DHCP_AGENT_TOPIC, DhcpAgentEndpoint
+from tinystack.network.agents import ip_lib
+from tinystack.network.agents.base import Agent, AgentContext, write_if_changed
+from tinystack.network.agents.ip_lib import CommandError, IpLib
+from tinystack.network.agents.metadata import ProxyProcess
+
+LOG = logging.getLogger(__name__)
+Ctxt = dict[str, Any]
+METADATA_IP = "169.254.169.254"
+SLAAC, STATELESS, STATEFUL = "slaac", "dhcpv6-stateless", "dhcpv6-stateful"
+
+
+def available() -> bool:
+    return shutil.which("dnsmasq") is not None
+
+
+def served(subnet: dict[str, Any]) -> bool:
+    """Whether dnsmasq answers on ``subnet`` (DHCP-enabled IPv4, DHCPv6 stateful or
+    stateless; SLAAC subnets only give the DHCP port an address)."""
+    if not subnet.get("enable_dhcp"):
+        return False
+    if int(subnet["ip_version"]) == 4:
+        return True
+    if ipaddress.ip_network(subnet["cidr"]).prefixlen > 64:
+        return False
+    return subnet.get("ipv6_address_mode") in (None, STATEFUL, STATELESS)
+
+
+def stateful(subnet: dict[str, Any]) -> bool:
+    """An IPv6 subnet whose addresses dnsmasq hands out (stateful, or no mode at all)."""
+    return int(subnet["ip_version"]) == 6 and subnet.get("ipv6_address_mode") in (
+        None,
+        STATEFUL,
+    )
+
+
+class DhcpEndpoint(DhcpAgentEndpoint):
+    def __init__(self, agent: DhcpAgent) -> None:
+        self.agent = agent
+
+    def port_update(self, ctxt: Ctxt, port: dict[str, Any]) -> None:
+        self.agent.mark(str(port.get("network_id", "")))
+
+    def port_delete(self, ctxt: Ctxt, port_id: str, network_id: str) -> None:
+        self.agent.mark(network_id)
+
+    def network_update(self, ctxt: Ctxt, network_id: str) -> None:
+        self.agent.mark(network_id)
+
+    def network_delete(self, ctxt: Ctxt, network_id: str) -> None:
+        self.agent.mark(network_id, deleted=True)
+
+
+class DhcpAgent(Agent):
+    agent_type = DHCP_AGENT
+    binary = "tinystack-dhcp-agent"
+    topic = DHCP_AGENT_TOPIC
+
+    def __init__(self, ctx: AgentContext, metadata_socket: Path | None = None) -> None:
+        super().__init__(ctx)
+        self.metadata_socket = metadata_socket
+        self.reaper = ip_lib.Reaper()
+        self.root = ctx.state_dir / "dhcp"
+        self.prefix = str(ctx.opts.dhcp_namespace_prefix)
+        self.device_prefix = "dhcp" + str(uuid.uuid5(uuid.NAMESPACE_DNS, ctx.host)) + "-"
+        self.networks: dict[str, dict[str, Any]] = {}  # network id -> summary
+        self._dirty: set[str] = set()
+        self._deleted: set[str] = set()
+
+    def endpoints(self) -> list[object]:
+        return [DhcpEndpoint(self)]
+
+    def mark(self, network_id: str, deleted: bool = False) -> None:
+        if not network_id:
+            return
+        with self.lock:
+            (self._deleted if deleted else self._dirty).add(network_id)
+        self.wake()
+
+    def configurations(self) -> dict[str, Any]:
+        return {
+            "dhcp_driver": "dnsmasq",
+            "networks": len(self.networks),
+            "subnets": sum(n["subnets"] for n in self.networks.values()),
+            "ports": sum(n["ports"] for n in self.networks.values()),
+        }
+
+    # -- loop ----------------------------------------------------------------------------
+
+    def process(self, full: bool) -> None:
+        with self.lock:
+            dirty, self._dirty = self._dirty, set()
+            deleted, self._deleted = self._deleted, set()
+        for net in deleted:
+            self.teardown(net, release=False)
+        if full:
+            infos = self.plugin.get_active_networks_info({}, self.host)
+            wanted = {n["id"] for n in infos}
+            for net in self._existing() - wanted:
+                self.teardown(net)
+            for info in infos:
+                self._configure_safely(info)
+            return
+        for net in sorted(dirty - deleted):
+            info = self.plugin.get_network_info({}, net, self.host)
+            if info is None:
+                if net in self.networks or net in self._existing():
+                    self.teardown(net)
+                continue
+            self._configure_safely(info)
+
+    def _configure_safely(self, info: dict[str, Any]) -> None:
+        try:
+            self.configure(info)
+        except (CommandError, OSError):
+            LOG.exception("cannot serve DHCP on network %s", info.get("id"))
+            with self.lock:
+                self._dirty.add(info["id"])
+
+    def _existing(self) -> set[str]:
+        found = {n[len(self.prefix) :] for n in ip_lib.netns_list() if n.startswith(self.prefix)}
+        if self.root.exists():
+            found |= {p.name for p in self.root.iterdir() if p.is_dir()}
+        return found
+
+    def namespace(self, net: str) -> str:
+        return self.prefix + net
+
+    # -- one network ---------------------------------------------------------------------
+
+    def configure(self, info: dict[str, Any]) -> None:
+        net = info["id"]
+        enabled = [s for s in info["subnets"] if s.get("enable_dhcp")]
+        subnets = [s for s in enabled if served(s)]
+        if not subnets or not info.get("admin_state_up", True):
+            self.teardown(net)
+            return
+        port = self._dhcp_port(info, enabled)
+        ns = self.namespace(net)
+        ip_lib.netns_add(ns)
+        dev = "ns-" + port["id"][:11]
+        nsip = IpLib(ns)
+        mtu = info.get("mtu") or 1500
+        if not nsip.exists(dev):
+            tap = "tap" + port["id"][:11]
+            if self.ctx.ip.exists(tap):
+                self.ctx.ip.delete_link(tap)
+            self.ctx.ip.add_veth(tap, dev, ns, mtu=mtu, peer_mac=port["mac_address"])
+            self.ctx.ip.disable_ipv6(tap)
+            self.ctx.ip.set_link(tap, up=True)
+            nsip.write_proc(f"/proc/sys/net/ipv6/conf/{dev}/accept_ra", "0")
+            nsip.set_link(dev, up=True)
+        by_id = {s["id"]: s for s in enabled}
+        wanted = []
+        for fixed in port["fixed_ips"]:
+            subnet = by_id.get(fixed["subnet_id"])
+            if subnet is not None:
+                prefix = ipaddress.ip_network(subnet["cidr"]).prefixlen
+                wanted.append(f"{fixed['ip_address']}/{prefix}")
+        metadata = bool(self.opts.enable_isolated_metadata) and not self._has_router(info)
+        metadata = metadata and self.metadata_socket is not None
+        if metadata:
+            wanted.append(f"{METADATA_IP}/32")
+        nsip.sync_addresses(dev, wanted)
+        directory = self.root / net
+        directory.mkdir(parents=True, exist_ok=True)
+        dnsmasq = Dnsmasq(directory, ns, dev, self.opts, metadata)
+        dnsmasq.update(info, subnets, port, mtu)
+        proxy = self._proxy(net)
+        if metadata:
+            proxy.ensure(self.reaper)
+        else:
+            proxy.stop(self.reaper)
+        self.networks[net] = {
+            "subnets": len(subnets),
+            "ports": len(info["ports"]),
+            "port_id": port["id"],
+        }
+
+    def _has_router(self, info: dict[str, Any]) -> bool:
+        return any(
+            str(p["device_owner"]).startswith("network:router_interface") for p in info["ports"]
+        )
+
+    def _dhcp_port(self, info: dict[str, Any], subnets: list[dict[str, Any]]) -> dict[str, Any]:
+        device_id = self.device_prefix + info["id"]
+        wanted = {s["id"] for s in subnets}
+        for port in info["ports"]:
+            if port["device_owner"] == "network:dhcp" and port["device_id"] == device_id:
+                if wanted <= {ip["subnet_id"] for ip in port["fixed_ips"]}:
+                    return dict(port)
+        request = {
+            "network_id": info["id"],
+            "device_id": device_id,
+            "name": "",
+            "fixed_ips": [{"subnet_id": s} for s in sorted(wanted)],
+        }
+        port = self.plugin.create_dhcp_port({}, request, self.host)
+        return dict(port)
+
+    def _proxy(self, net: str) -> ProxyProcess:
+        args = [
+            f"--bind={METADATA_IP}",
+            "--port=80",
+            f"--socket={self.metadata_socket}",
+            f"--network-id={net}",
+        ]
+        return ProxyProcess(self.root / net, self.namespace(net), args)
+
+    def teardown(self, net: str, release: bool = True) -> None:
+        directory = self.root / net
+        self._proxy(net).stop(self.reaper)
+        Dnsmasq(directory, self.namespace(net), "", self.opts).stop()
+        ns = self.namespace(net)
+        if ip_lib.netns_exists(ns):
+            for name in IpLib(ns).link_names():
+                if name.startswith("ns-"):
+                    IpLib(ns).delete_link(name)
+            ip_lib.netns_delete(ns)
+        shutil.rmtree(directory, ignore_errors=True)
+        self.networks.pop(net, None)
+        if release:
+            try:
+                self.plugin.release_dhcp_port({}, net, self.device_prefix + net, self.host)
+            except Exception:  # noqa: BLE001 - the network may be gone
+                LOG.debug("release_dhcp_port %s failed", net, exc_info=True)
+
+    def cleanup(self) -> None:
+        for net in self._existing():
+            self.teardown(net, release=False)
+
+
+class Dnsmasq:
+    """One dnsmasq: its files, its command line, start/reload/stop by pid file."""
+
+    def __init__(
+        self, directory: Path, namespace: str, device: str, opts: Any, metadata: bool = False
+    ) -> None:
+        self.metadata = metadata
+        self.dir = directory
+        self.namespace = namespace
+        self.device = device
+        self.opts = opts
+        self.pid_file = directory / "pid"
+        self.hosts_file = directory / "host"
+        self.opts_file = directory / "opts"
+        self.addn_hosts = directory / "addn_hosts"
+        self.leases = directory / "leases"
+        self.cmd_file = directory / "cmdline"
+
+    @property
+    def marker(self) -> str:
+        return f"--pid-file={self.pid_file}"
+
+    def pid(self) -> int | None:
+        pid = ip_lib.read_pid(self.pid_file)
+        if pid is not None and ip_lib.pid_alive(pid, self.marker):
+            return pid
+        return None
+
+    def update(
+        self, info: dict[str, Any], subnets: list[dict[str, Any]], port: dict[str, Any], mtu: int
+    ) -> None:
+        changed = False
+        changed |= write_if_changed(self.hosts_file, self._hosts(info, subnets))
+        changed |= write_if_changed(self.addn_hosts, self._addn_hosts(info, subnets))
+        changed |= write_if_changed(self.opts_file, self._options(info, subnets, port))
+        cmd = self._command(subnets, mtu)
+        text = "\0".join(cmd)
+        pid = self.pid()
+        old = self.cmd_file.read_text() if self.cmd_file.exists() else ""
+        if pid is None or old != text:
+            if pid is not None:
+                ip_lib.stop_pid(pid, self.marker)
+            self.leases.touch()
+            ip_lib.execute(cmd, namespace=self.namespace)
+            self.cmd_file.write_text(text)
+            LOG.info("dnsmasq started in %s", self.namespace)
+        elif changed:
+            os.kill(pid, signal.SIGHUP)
+
+    def stop(self) -> None:
+        pid = self.pid()
+        if pid is not None:
+            ip_lib.stop_pid(pid, self.marker)
+
+    def _command(self, subnets: list[dict[str, Any]], mtu: int) -> list[str]:
+        lease = int(self.opts.dhcp_lease_duration)
+        cmd = [
+            "dnsmasq",
+            "--no-hosts",
+            "--no-resolv",
+            "--port=0",
+            "--user=root",
+            "--group=root",
+            "--conf-file=/dev/null",
+            self.marker,
+            f"--dhcp-hostsfile={self.hosts_file}",
+            f"--addn-hosts={self.addn_hosts}",
+            f"--dhcp-optsfile={self.opts_file}",
+            f"--dhcp-leasefile={self.leases}",
+            "--dhcp-match=set:ipxe,175",
+            "--bind-interfaces",
+            f"--interface={self.device}",
+            f"--domain={self.opts.dns_domain}",
+            f"--dhcp-option-force=option:mtu,{mtu}",
+        ]
+        size = 0
+        for subnet in sorted(subnets, key=lambda s: s["id"]):
+            network = ipaddress.ip_network(subnet["cidr"])
+            size += min(network.num_addresses, 65536)
+            mask = network.netmask if network.version == 4 else network.prefixlen
+            cmd.append(
+                f"--dhcp-range=set:subnet-{subnet['id']},{network.network_address},static,"
+                f"{mask},{lease}s"
+            )
+        cmd.append(f"--dhcp-lease-max={min(size, 65536)}")
+        return cmd
+
+    def _hosts(self, info: dict[str, Any], subnets: list[dict[str, Any]]) -> str:
+        by_id = {s["id"]: s for s in subnets}
+        lines = []
+        for port in sorted(info["ports"], key=lambda p: p["id"]):
+            tag = f",set:port-{port['id']}" if port.get("extra_dhcp_opts") else ""
+            for fixed in port["fixed_ips"]:
+                subnet = by_id.get(fixed["subnet_id"])
+                if subnet is None:
+                    continue
+                address = fixed["ip_address"]
+                name = hostname(address)
+                if int(subnet["ip_version"]) == 4:
+                    lines.append(f"{port['mac_address']}{tag},{name},{address}")
+                elif stateful(subnet):
+                    lines.append(f"{port['mac_address']}{tag},[{address}],{name}")
+                elif tag:  # stateless: no address, only the port's own options
+                    lines.append(f"{port['mac_address']}{tag}")
+        return "".join(line + "\n" for line in lines)
+
+    def _addn_hosts(self, info: dict[str, Any], subnets: list[dict[str, Any]]) -> str:
+        ids = {s["id"] for s in subnets}
+        domain = self.opts.dns_domain
+        lines = []
+        for port in sorted(info["ports"], key=lambda p: p["id"]):
+            for fixed in port["fixed_ips"]:
+                if fixed["subnet_id"] in ids:
+                    name = hostname(fixed["ip_address"])
+                    lines.append(f"{fixed['ip_address']}\t{name}.{domain} {name}")
+        return "".join(line + "\n" for line in lines)
+
+    def _options(
+        self, info: dict[str, Any], subnets: list[dict[str, Any]], port: dict[str, Any]
+    ) -> str:
+        lines = []
+        dhcp_ip = {ip["subnet_id"]: ip["ip_address"] for ip in port["fixed_ips"]}
+        isolated = not any(
+            str(p["device_owner"]).startswith("network:router_interface") for p in info["ports"]
+        )
+        for subnet in sorted(subnets, key=lambda s: s["id"]):
+            tag = f"tag:subnet-{subnet['id']}"
+            version = int(subnet["ip_version"])
+            dns = list(subnet.get("dns_nameservers") or []) or list(self.opts.dnsmasq_dns_servers)
+            dns = [d for d in dns if ipaddress.ip_address(d).version == version]
+            if version == 6:
+                if dns:
+                    text = ",".join(f"[{d}]" for d in dns)
+                    lines.append(f"{tag},option6:dns-server,{text}")
+                continue
+            if dns:
+                lines.append(f"{tag},option:dns-server,{','.join(dns)}")
+            routes = [(r["destination"], r["nexthop"]) for r in subnet.get("host_routes") or []]
+            if self.metadata and isolated and subnet["id"] in dhcp_ip:
+                routes.append((f"{METADATA_IP}/32", dhcp_ip[subnet["id"]]))
+            gateway = subnet.get("gateway_ip")
+            if routes:
+                if gateway and not any(d == "0.0.0.0/0" for d, _ in routes):
+                    routes.append(("0.0.0.0/0", gateway))
+                text = ",".join(f"{d},{h}" for d, h in routes)
+                lines.append(f"{tag},option:classless-static-route,{text}")
+                lines.append(f"{tag},249,{text}")
+            if gateway:
+                lines.append(f"{tag},option:router,{gateway}")
+            else:
+                lines.append(f"{tag},option:router")
+        for item in sorted(info["ports"], key=lambda p: p["id"]):
+            for opt in item.get("extra_dhcp_opts") or []:
+                six = int(opt.get("ip_version", 4)) == 6
+                name = str(opt["opt_name"])
+                key = f"option6:{name}" if six else name if name.isdigit() else f"option:{name}"
+                lines.append(f"tag:port-{item['id']},{key},{opt['opt_value']}")
+        return "".join(line + "\n" for line in lines)
+
+
+def hostname(address: str) -> str:
+    return "host-" + address.replace(".", "-").replace(":", "-")

@@ -1,0 +1,339 @@
+"""The L3 agent: a ``qrouter-<router>`` namespace per router.
+
+Each router interface is a veth ``tap<port>``/``qr-<port>`` (the L2 agent wires the host
+end into the tenant bridge) holding the subnet's gateway address; the external gateway
+is ``tap<port>``/``qg-<port>`` on the external network's bridge with the router's
+external address, its floating IPs (/32) and a default route to the external subnet's
+gateway. Forwarding is enabled inside the namespace only. The nat table of the
+namespace is rewritten as a whole on every change: SNAT of the internal subnets out of
+``qg-`` (``enable_snat``), a DNAT/SNAT pair per floating IP, and the REDIRECT of
+169.254.169.254:80 to the metadata proxy. Extra routes are kernel routes with ``proto
+static``. New external addresses are announced with gratuitous ARP.
+
+IPv6: a ``qr-`` interface holds its IPv6 subnets' gateway addresses too, and the IPv6
+subnets with ``ipv6_ra_mode`` are advertised by a radvd per router (:mod:`radvd`; skipped
+with a warning when radvd is not installed). IPv6 is routed without NAT; floating IPs
+are IPv4 only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tinystack.network.agent_rpc import L3_AGENT, L3_AGENT_TOPIC, L3AgentEndpoint
+from tinystack.network.agents import ip_lib, iptables, radvd
+from tinystack.network.agents.base import Agent, AgentContext
+from tinystack.network.agents.ip_lib import CommandError, IpLib, Reaper
+from tinystack.network.agents.metadata import ProxyProcess
+
+LOG = logging.getLogger(__name__)
+Ctxt = dict[str, Any]
+METADATA_IP = "169.254.169.254"
+
+
+class L3Endpoint(L3AgentEndpoint):
+    def __init__(self, agent: L3Agent) -> None:
+        self.agent = agent
+
+    def routers_updated(self, ctxt: Ctxt, routers: list[str]) -> None:
+        self.agent.mark(routers)
+
+    def router_deleted(self, ctxt: Ctxt, router_id: str) -> None:
+        self.agent.mark([router_id], deleted=True)
+
+
+def _cidr(address: str, subnets: list[dict[str, Any]], subnet_id: str) -> str | None:
+    for subnet in subnets:
+        if subnet["id"] == subnet_id:
+            return f"{address}/{ipaddress.ip_network(subnet['cidr']).prefixlen}"
+    return None
+
+
+class L3Agent(Agent):
+    agent_type = L3_AGENT
+    binary = "tinystack-l3-agent"
+    topic = L3_AGENT_TOPIC
+
+    def __init__(self, ctx: AgentContext, metadata_socket: Path | None = None) -> None:
+        super().__init__(ctx)
+        self.prefix = str(ctx.opts.router_namespace_prefix)
+        self.root = ctx.state_dir / "l3"
+        self.metadata_socket = metadata_socket
+        self.routers: dict[str, dict[str, Any]] = {}  # id -> summary (networks, fips)
+        self.reaper = Reaper()
+        self._dirty: set[str] = set()
+        self._deleted: set[str] = set()
+        self.has_radvd = radvd.available()
+        if not self.has_radvd:
+            LOG.warning("radvd not found: routers send no IPv6 router advertisements")
+
+    def endpoints(self) -> list[object]:
+        return [L3Endpoint(self)]
+
+    def mark(self, router_ids: list[str], deleted: bool = False) -> None:
+        with self.lock:
+            (self._deleted if deleted else self._dirty).update(router_ids)
+        self.wake()
+
+    def configurations(self) -> dict[str, Any]:
+        return {
+            "agent_mode": "legacy",
+            "routers": len(self.routers),
+            "floating_ips": sum(len(r["floatingips"]) for r in self.routers.values()),
+            "interfaces": sum(len(r["networks"]) for r in self.routers.values()),
+            "ex_gw_ports": sum(1 for r in self.routers.values() if r["gateway"]),
+            "metadata_proxy": self.metadata_socket is not None,
+        }
+
+    def networks_of(self, router_id: str) -> list[str] | None:
+        found = self.routers.get(router_id)
+        return list(found["networks"]) if found else None
+
+    # -- loop ----------------------------------------------------------------------------
+
+    def process(self, full: bool) -> None:
+        with self.lock:
+            dirty, self._dirty = self._dirty, set()
+            deleted, self._deleted = self._deleted, set()
+        for rid in deleted:
+            self.teardown(rid)
+        if full:
+            routers = self.plugin.sync_routers({}, self.host)
+            wanted = {r["id"] for r in routers}
+            for rid in self._existing() - wanted:
+                self.teardown(rid)
+        elif dirty - deleted:
+            routers = self.plugin.sync_routers({}, self.host, sorted(dirty - deleted))
+            for rid in (dirty - deleted) - {r["id"] for r in routers}:
+                self.teardown(rid)
+        else:
+            return
+        for router in routers:
+            try:
+                self.configure(router)
+            except (CommandError, OSError):
+                LOG.exception("cannot configure router %s", router["id"])
+                with self.lock:
+                    self._dirty.add(router["id"])
+
+    def _existing(self) -> set[str]:
+        found = {n[len(self.prefix) :] for n in ip_lib.netns_list() if n.startswith(self.prefix)}
+        if self.root.exists():
+            found |= {p.name for p in self.root.iterdir() if p.is_dir()}
+        return found | set(self.routers)
+
+    # -- one router ----------------------------------------------------------------------
+
+    def configure(self, router: dict[str, Any]) -> None:
+        rid = router["id"]
+        if not router.get("admin_state_up", True):
+            self.teardown(rid)
+            return
+        ns = self.prefix + rid
+        created = ip_lib.netns_add(ns)
+        nsip = IpLib(ns)
+        if created or rid not in self.routers:
+            nsip.write_proc("/proc/sys/net/ipv4/ip_forward", "1")
+            nsip.write_proc("/proc/sys/net/ipv6/conf/all/forwarding", "1")
+        wanted_devs: set[str] = set()
+        internal: list[tuple[str, str]] = []  # (qr device, cidr)
+        advertised: list[radvd.RaInterface] = []
+        for port in router.get("_interfaces", []):
+            dev = "qr-" + port["id"][:11]
+            wanted_devs.add(dev)
+            self._plug(port, dev, ns)
+            addrs = [
+                c
+                for ip in port["fixed_ips"]
+                if (c := _cidr(ip["ip_address"], port["subnets"], ip["subnet_id"]))
+            ]
+            nsip.sync_addresses(dev, addrs)
+            internal += [(dev, s["cidr"]) for s in port["subnets"]]
+            advertised.append(radvd.RaInterface(dev, port.get("mtu") or 1500, port["subnets"]))
+        gw = router.get("gw_port")
+        fips = [f for f in router.get("_floatingips", []) if f.get("port_id")]
+        announce: list[tuple[str, str]] = []
+        gw_dev = None
+        gw_ips: list[str] = []
+        if gw:
+            gw_dev = "qg-" + gw["id"][:11]
+            wanted_devs.add(gw_dev)
+            self._plug(gw, gw_dev, ns)
+            addrs = [
+                c
+                for ip in gw["fixed_ips"]
+                if (c := _cidr(ip["ip_address"], gw["subnets"], ip["subnet_id"]))
+            ]
+            gw_ips = [a.split("/")[0] for a in addrs if ":" not in a]
+            addrs += [f"{f['floating_ip_address']}/32" for f in fips]
+            added = nsip.sync_addresses(gw_dev, addrs)
+            announce = [(gw_dev, a.split("/")[0]) for a in added if ":" not in a]
+        for name in nsip.link_names():
+            if name.startswith(("qr-", "qg-")) and name not in wanted_devs:
+                nsip.delete_link(name)
+        self._routes(nsip, router, gw, gw_dev)
+        if self.has_radvd:
+            self._radvd(rid).update(advertised, self.reaper)
+        self._nat(ns, router, gw_dev, gw_ips, internal, fips)
+        if self.metadata_socket is not None and internal:
+            self._ensure_proxy(rid, ns)
+        else:
+            self._stop_proxy(rid)
+        for dev, address in announce:
+            self._garp(ns, dev, address)
+        self._report_fips(rid, router.get("_floatingips", []))
+        before = set((self.routers.get(rid) or {}).get("addresses", []))
+        current = {f["floating_ip_address"] for f in fips}
+        for address in sorted(before - current):
+            self._forget_connections(ns, address)
+        self.routers[rid] = {
+            "addresses": sorted(current),
+            "networks": sorted({p["network_id"] for p in router.get("_interfaces", [])}),
+            "floatingips": [f["id"] for f in fips],
+            "gateway": bool(gw),
+        }
+
+    def _plug(self, port: dict[str, Any], dev: str, ns: str) -> None:
+        nsip = IpLib(ns)
+        mtu = port.get("mtu") or 1500
+        if nsip.exists(dev):
+            return
+        tap = "tap" + port["id"][:11]
+        if self.ctx.ip.exists(tap):
+            self.ctx.ip.delete_link(tap)
+        self.ctx.ip.add_veth(tap, dev, ns, mtu=mtu, peer_mac=port["mac_address"])
+        self.ctx.ip.disable_ipv6(tap)
+        self.ctx.ip.set_link(tap, up=True)
+        nsip.set_link(dev, up=True)
+
+    def _routes(
+        self, nsip: IpLib, router: dict[str, Any], gw: dict[str, Any] | None, gw_dev: str | None
+    ) -> None:
+        gateway = None
+        if gw and gw_dev:
+            gateway = next(
+                (
+                    s["gateway_ip"]
+                    for s in gw["subnets"]
+                    if s.get("gateway_ip") and s["ip_version"] == 4
+                ),
+                None,
+            )
+        if gateway:
+            nsip.route_replace("default", gateway, "dev", str(gw_dev))
+        elif any(r.get("dst") == "default" for r in nsip.routes()):
+            nsip.route_delete("default")
+        wanted = {(r["destination"], r["nexthop"]) for r in router.get("routes") or []}
+        for route in nsip.routes("proto", "static"):
+            dst = route.get("dst", "")
+            dst = dst if "/" in dst or dst == "default" else f"{dst}/32"
+            if (dst, route.get("gateway")) not in wanted:
+                nsip.route_delete(dst, "proto", "static")
+        for dest, hop in sorted(wanted):
+            if ":" not in dest:
+                nsip.route_replace(dest, hop, "proto", "static")
+
+    def _nat(
+        self,
+        ns: str,
+        router: dict[str, Any],
+        gw_dev: str | None,
+        gw_ips: list[str],
+        internal: list[tuple[str, str]],
+        fips: list[dict[str, Any]],
+    ) -> None:
+        pre: list[str] = []
+        out: list[str] = []
+        post: list[str] = []
+        if self.metadata_socket is not None:
+            pre.append(
+                f"-d {METADATA_IP}/32 -i qr-+ -p tcp -m tcp --dport 80 "
+                f"-j REDIRECT --to-ports {int(self.opts.metadata_port)}"
+            )
+        if gw_dev:
+            for fip in sorted(fips, key=lambda f: f["floating_ip_address"]):
+                floating, fixed = fip["floating_ip_address"], fip["fixed_ip_address"]
+                pre.append(f"-d {floating}/32 -j DNAT --to-destination {fixed}")
+                out.append(f"-d {floating}/32 -j DNAT --to-destination {fixed}")
+                post.append(f"-s {fixed}/32 -o {gw_dev} -j SNAT --to-source {floating}")
+            snat = (router.get("external_gateway_info") or {}).get("enable_snat", True)
+            if snat and gw_ips:
+                for _dev, cidr in sorted(set(internal)):
+                    if ipaddress.ip_network(cidr).version == 4:
+                        post.append(f"-s {cidr} -o {gw_dev} -j SNAT --to-source {gw_ips[0]}")
+        tables = {"nat": {"PREROUTING": pre, "OUTPUT": out, "POSTROUTING": post}}
+        iptables.restore_tables(ns, 4, tables)
+
+    def _garp(self, ns: str, dev: str, address: str) -> None:
+        if shutil.which("arping") and not _is_busybox("arping"):
+            cmd = ["arping", "-U", "-c", "1", "-I", dev, address]
+        elif shutil.which("busybox"):
+            cmd = ["busybox", "arping", "-U", "-c", "1", "-s", address, "-I", dev, address]
+        else:
+            return
+        self.reaper.spawn(cmd, namespace=ns)
+
+    def _forget_connections(self, ns: str, address: str) -> None:
+        """Drop the tracked connections of a floating IP that went away (needs conntrack)."""
+        if shutil.which("conntrack"):
+            ip_lib.execute(["conntrack", "-D", "-d", address], namespace=ns, check=False)
+
+    def _report_fips(self, rid: str, fips: list[dict[str, Any]]) -> None:
+        statuses = {}
+        for fip in fips:
+            status = "ACTIVE" if fip.get("port_id") else "DOWN"
+            if fip.get("status") != status:
+                statuses[fip["id"]] = status
+        if statuses:
+            self.plugin.update_floatingip_statuses({}, rid, statuses)
+
+    # -- metadata proxy ------------------------------------------------------------------
+
+    def _proxy(self, rid: str) -> ProxyProcess:
+        args = [
+            f"--port={int(self.opts.metadata_port)}",
+            f"--socket={self.metadata_socket}",
+            f"--router-id={rid}",
+        ]
+        return ProxyProcess(self.root / rid, self.prefix + rid, args)
+
+    def _ensure_proxy(self, rid: str, ns: str) -> None:
+        self._proxy(rid).ensure(self.reaper)
+
+    def _stop_proxy(self, rid: str) -> None:
+        self._proxy(rid).stop(self.reaper)
+
+    def _radvd(self, rid: str) -> radvd.Radvd:
+        return radvd.Radvd(self.root / rid, self.prefix + rid)
+
+    # -- teardown ------------------------------------------------------------------------
+
+    def teardown(self, rid: str) -> None:
+        self._stop_proxy(rid)
+        self._radvd(rid).stop(self.reaper)
+        ns = self.prefix + rid
+        if ip_lib.netns_exists(ns):
+            nsip = IpLib(ns)
+            for name in nsip.link_names():
+                if name.startswith(("qr-", "qg-")):
+                    nsip.delete_link(name)
+            ip_lib.netns_delete(ns)
+        shutil.rmtree(self.root / rid, ignore_errors=True)
+        self.routers.pop(rid, None)
+
+    def stop(self) -> None:
+        super().stop()
+        self.reaper.wait()
+
+    def cleanup(self) -> None:
+        for rid in self._existing():
+            self.teardown(rid)
+
+
+def _is_busybox(name: str) -> bool:
+    path = shutil.which(name)
+    return bool(path) and Path(str(path)).resolve().name == "busybox"

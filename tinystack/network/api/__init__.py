@@ -1,0 +1,1 @@
+"""The Networking v2.0 API: one module per resource."""

@@ -1,0 +1,30 @@
+"""``/v2.0/availability_zones``: zones offered for networks and routers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tinystack.common.api.deps import ContextDep
+from tinystack.network.api.common import ServicesDep
+from tinystack.network.api.enforcement import simple_check
+from tinystack.network.exceptions import http_bad_request
+
+router = APIRouter(tags=["availability_zones"])
+FILTERS = ("name", "resource", "state")
+
+
+@router.get("/v2.0/availability_zones")
+def list_availability_zones(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
+    simple_check(ctx, "get_availability_zone")({})
+    params = request.query_params
+    unknown = [k for k in params if k not in FILTERS and k != "fields"]
+    if unknown:
+        raise http_bad_request(f"{unknown} is invalid attribute for filtering")
+    zones = svc.agents.availability_zones()
+    for key in FILTERS:
+        wanted = params.getlist(key)
+        if wanted:
+            zones = [z for z in zones if z[key] in wanted]
+    return JSONResponse({"availability_zones": zones})

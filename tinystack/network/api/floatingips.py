@@ -1,0 +1,95 @@
+"""``/v2.0/floatingips``: floating IPs of external networks and their port associations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tinystack.common.api.deps import ContextDep
+from tinystack.network.api.common import (
+    JsonBody,
+    Resource,
+    ServicesDep,
+    fields_of,
+    list_params,
+    max_limit,
+    render_list,
+    render_one,
+    revision,
+    unwrap,
+    validate,
+)
+from tinystack.network.api.enforcement import make_check
+from tinystack.network.api.models import Body, Description, Owned, owner
+
+router = APIRouter(tags=["floatingips"])
+
+FLOATINGIP = Resource(
+    singular="floatingip",
+    plural="floatingips",
+    filters=frozenset(
+        """
+            id project_id tenant_id floating_network_id floating_ip_address port_id
+            fixed_ip_address router_id status description revision_number created_at
+            updated_at
+            """.split()
+    ),
+    sort_keys=frozenset(
+        """
+            id project_id tenant_id floating_network_id floating_ip_address fixed_ip_address
+            router_id status created_at updated_at
+            """.split()
+    ),
+    defaults={"tags": []},
+)
+
+
+class FloatingIPUpdate(Body):
+    port_id: str | None = None
+    fixed_ip_address: str | None = None
+    description: str | None = Description
+
+
+class FloatingIPCreate(Owned, FloatingIPUpdate):
+    floating_network_id: str
+    floating_ip_address: str | None = None
+    subnet_id: str | None = None
+    tags: list[str] | None = None
+
+
+@router.get("/v2.0/floatingips")
+def list_floatingips(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
+    params = list_params(request, FLOATINGIP, max_limit(svc))
+    items = svc.floatingips.list_items(ctx, params.query)
+    return render_list(request, ctx, FLOATINGIP, items, params)
+
+
+@router.post("/v2.0/floatingips", status_code=201)
+def create_floatingip(ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+    values = owner(validate(FloatingIPCreate, unwrap(body, FLOATINGIP, bulk=False)[0][0]))
+    created = svc.floatingips.create(ctx, values, make_check(ctx, FLOATINGIP, "create"))
+    return render_one(ctx, FLOATINGIP, created, 201, hide_missing=False)
+
+
+@router.get("/v2.0/floatingips/{fip_id}")
+def show_floatingip(fip_id: str, request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
+    item = svc.floatingips.show(ctx, fip_id)
+    return render_one(ctx, FLOATINGIP, item, fields=fields_of(request))
+
+
+@router.put("/v2.0/floatingips/{fip_id}")
+def update_floatingip(
+    fip_id: str, request: Request, ctx: ContextDep, svc: ServicesDep, body: JsonBody
+) -> Response:
+    values = validate(FloatingIPUpdate, unwrap(body, FLOATINGIP, bulk=False)[0][0])
+    check = make_check(ctx, FLOATINGIP, "update", values)
+    updated = svc.floatingips.update(ctx, fip_id, values, check, revision(request))
+    return render_one(ctx, FLOATINGIP, updated, hide_missing=False)
+
+
+@router.delete("/v2.0/floatingips/{fip_id}", status_code=204)
+def delete_floatingip(fip_id: str, request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
+    check = make_check(ctx, FLOATINGIP, "delete", {})
+    svc.floatingips.delete(ctx, fip_id, check, revision(request))
+    return Response(status_code=204)

@@ -1,0 +1,85 @@
+"""``/v2.0/security-group-rules``: rules are created and deleted, never updated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tinystack.common.api.deps import ContextDep
+from tinystack.network.api.common import (
+    JsonBody,
+    Resource,
+    ServicesDep,
+    fields_of,
+    list_params,
+    max_limit,
+    render_list,
+    render_many,
+    render_one,
+    unwrap,
+    validate,
+)
+from tinystack.network.api.enforcement import make_check
+from tinystack.network.api.models import Description, Int, Owned, owner
+
+router = APIRouter(tags=["security-group-rules"])
+
+RULE = Resource(
+    singular="security_group_rule",
+    plural="security_group_rules",
+    path="security-group-rules",
+    filters=frozenset(
+        """
+            id security_group_id project_id tenant_id direction ethertype protocol
+            port_range_min port_range_max remote_ip_prefix remote_group_id description
+            revision_number normalized_cidr belongs_to_default_sg created_at updated_at
+            """.split()
+    ),
+    defaults={"ethertype": "IPv4"},
+)
+
+
+class RuleCreate(Owned):
+    security_group_id: str
+    direction: str | None = None
+    ethertype: str | None = None
+    protocol: Any = None
+    port_range_min: Int | None = None
+    port_range_max: Int | None = None
+    remote_ip_prefix: str | None = None
+    remote_group_id: str | None = None
+    description: str | None = Description
+
+
+@router.get("/v2.0/security-group-rules")
+def list_security_group_rules(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
+    params = list_params(request, RULE, max_limit(svc))
+    items = svc.security_group_rules.list_items(ctx, params.query)
+    return render_list(request, ctx, RULE, items, params)
+
+
+@router.post("/v2.0/security-group-rules", status_code=201)
+def create_security_group_rule(ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+    items, bulk = unwrap(body, RULE)
+    values = [owner(validate(RuleCreate, item)) for item in items]
+    created = svc.security_group_rules.create_bulk(ctx, values, make_check(ctx, RULE, "create"))
+    if bulk:
+        return render_many(ctx, RULE, created)
+    return render_one(ctx, RULE, created[0], 201, hide_missing=False)
+
+
+@router.get("/v2.0/security-group-rules/{rule_id}")
+def show_security_group_rule(
+    rule_id: str, request: Request, ctx: ContextDep, svc: ServicesDep
+) -> Response:
+    item = svc.security_group_rules.show(ctx, rule_id)
+    return render_one(ctx, RULE, item, fields=fields_of(request))
+
+
+@router.delete("/v2.0/security-group-rules/{rule_id}", status_code=204)
+def delete_security_group_rule(rule_id: str, ctx: ContextDep, svc: ServicesDep) -> Response:
+    svc.security_group_rules.delete(ctx, rule_id, make_check(ctx, RULE, "delete", {}))
+    return Response(status_code=204)

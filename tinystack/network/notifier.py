@@ -1,0 +1,253 @@
+"""Telling others about changes: agents over RPC casts, compute over its REST API.
+
+Compute learns that a port of a server was wired (``network-vif-plugged``),
+unwired (``network-vif-unplugged``) or deleted (``network-vif-deleted``) through
+``POST /os-server-external-events``, authenticated as the network service's
+user. Events are batched for ``send_events_interval`` seconds, as upstream does.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from tinystack.common.rpc import RPCClient, Target, Transport
+from tinystack.common.service import CatalogEntry, ServiceCredentials
+from tinystack.network.agent_rpc import DHCP_AGENT_TOPIC, L2_AGENT_TOPIC, L3_AGENT_TOPIC
+
+LOG = logging.getLogger(__name__)
+COMPUTE_OWNER_PREFIX = "compute:"
+
+
+class ComputeNotifier(abc.ABC):
+    """Delivers server external events to compute."""
+
+    @abc.abstractmethod
+    def notify(self, events: list[dict[str, Any]]) -> None:
+        """Queue events (each with name, server_uuid, tag, status) for delivery."""
+
+    def start(self) -> None:  # noqa: B027
+        """Start background delivery."""
+
+    def stop(self) -> None:  # noqa: B027
+        """Deliver what is queued and stop."""
+
+
+class NullComputeNotifier(ComputeNotifier):
+    def notify(self, events: list[dict[str, Any]]) -> None:
+        pass
+
+
+class RestComputeNotifier(ComputeNotifier):
+    """Batches events and posts them to compute with a token of the service user."""
+
+    def __init__(
+        self,
+        auth_url: str,
+        credentials: ServiceCredentials,
+        compute_url: str,
+        interval: float = 2.0,
+        timeout: float = 10.0,
+    ) -> None:
+        self.auth_url = auth_url.rstrip("/")
+        self.credentials = credentials
+        self.compute_url = compute_url.rstrip("/")
+        self.interval = interval
+        self.client = httpx.Client(timeout=timeout)
+        self._pending: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._token: tuple[str, float] | None = None
+
+    def notify(self, events: list[dict[str, Any]]) -> None:
+        if not events:
+            return
+        with self._lock:
+            self._pending.extend(events)
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="compute-notifier", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.flush()
+        self.client.close()
+
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wake.wait()
+            if self._stopping:
+                return
+            time.sleep(self.interval)
+            self._wake.clear()
+            self.flush()
+
+    def flush(self) -> bool:
+        """Send every queued event now; True when they were accepted."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return True
+        try:
+            return self._post(batch)
+        except httpx.HTTPError as exc:
+            LOG.warning("could not notify compute of %d events: %s", len(batch), exc)
+            return False
+
+    def _post(self, batch: list[dict[str, Any]]) -> bool:
+        url = f"{self.compute_url}/os-server-external-events"
+        for attempt in range(2):
+            headers = {"X-Auth-Token": self._get_token(refresh=attempt > 0)}
+            resp = self.client.post(url, json={"events": batch}, headers=headers)
+            if resp.status_code == 401 and attempt == 0:
+                continue
+            if resp.status_code in (200, 207):
+                return True
+            if resp.status_code == 404:
+                LOG.debug("compute knows none of the servers of %d events", len(batch))
+                return True
+            LOG.warning(
+                "compute rejected %d events: %s %s", len(batch), resp.status_code, resp.text[:200]
+            )
+            return False
+        return False
+
+    def _get_token(self, refresh: bool = False) -> str:
+        if self._token and not refresh and self._token[1] > time.time() + 60:
+            return self._token[0]
+        creds = self.credentials
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": creds.username,
+                            "domain": {"name": creds.domain_name},
+                            "password": creds.password,
+                        }
+                    },
+                },
+                "scope": {
+                    "project": {"name": creds.project_name, "domain": {"name": creds.domain_name}}
+                },
+            }
+        }
+        resp = self.client.post(f"{self.auth_url}/auth/tokens", json=body)
+        resp.raise_for_status()
+        token = resp.headers["x-subject-token"]
+        self._token = (token, time.time() + 3000)
+        return token
+
+
+def compute_url(catalog: list[CatalogEntry]) -> str | None:
+    return next((e.url for e in catalog if e.service_type == "compute"), None)
+
+
+def make_compute_notifier(
+    auth_url: str,
+    credentials: ServiceCredentials | None,
+    catalog: list[CatalogEntry],
+    interval: float,
+) -> ComputeNotifier:
+    """The REST notifier when compute is in the catalog, else one that drops events."""
+    url = compute_url(catalog)
+    if not url or not auth_url or credentials is None:
+        return NullComputeNotifier()
+    return RestComputeNotifier(auth_url, credentials, url, interval=interval)
+
+
+def vif_event(port: dict[str, Any], name: str, status: str = "completed") -> dict[str, Any] | None:
+    """The external event for a port of a server, or None for other ports."""
+    if not str(port.get("device_owner", "")).startswith(COMPUTE_OWNER_PREFIX):
+        return None
+    if not port.get("device_id"):
+        return None
+    return {"name": name, "server_uuid": port["device_id"], "tag": port["id"], "status": status}
+
+
+class Events:
+    """The service layer's :class:`EventSink`: agent casts plus compute notifications."""
+
+    def __init__(
+        self, transport: Transport | None, compute: ComputeNotifier, notify_compute: bool = True
+    ) -> None:
+        self.compute = compute
+        self.notify_compute = notify_compute
+        self._l2 = self._dhcp = self._l3 = None
+        if transport is not None:
+            self._l2 = RPCClient(transport, Target(L2_AGENT_TOPIC, fanout=True))
+            self._dhcp = RPCClient(transport, Target(DHCP_AGENT_TOPIC, fanout=True))
+            self._l3 = RPCClient(transport, Target(L3_AGENT_TOPIC, fanout=True))
+
+    @staticmethod
+    def _cast(client: RPCClient | None, method: str, **kwargs: Any) -> None:
+        if client is None:
+            return
+        try:
+            client.cast({}, method, **kwargs)
+        except Exception:  # noqa: BLE001 - agents resync; an API call must not fail for this
+            LOG.warning("could not cast %s to agents", method, exc_info=True)
+
+    def port_changed(self, port: dict[str, Any]) -> None:
+        public = {k: v for k, v in port.items() if not k.startswith("_")}
+        self._cast(self._l2, "port_update", port=public)
+        self._cast(self._dhcp, "port_update", port=public)
+
+    def port_deleted(self, port: dict[str, Any]) -> None:
+        self._cast(self._l2, "port_delete", port_id=port["id"], network_id=port["network_id"])
+        self._cast(self._dhcp, "port_delete", port_id=port["id"], network_id=port["network_id"])
+        if self.notify_compute:
+            event = vif_event(port, "network-vif-deleted")
+            if event:
+                self.compute.notify([event])
+
+    def network_changed(self, network_id: str) -> None:
+        self._cast(self._l2, "network_update", network_id=network_id)
+        self._cast(self._dhcp, "network_update", network_id=network_id)
+
+    def network_deleted(self, network_id: str) -> None:
+        self._cast(self._l2, "network_delete", network_id=network_id)
+        self._cast(self._dhcp, "network_delete", network_id=network_id)
+
+    def security_groups_changed(self, group_ids: list[str]) -> None:
+        self._cast(self._l2, "security_groups_changed", security_groups=group_ids)
+
+    def tunnel_update(self, tunnel_ip: str, tunnel_type: str, host: str | None) -> None:
+        self._cast(
+            self._l2, "tunnel_update", tunnel_ip=tunnel_ip, tunnel_type=tunnel_type, host=host
+        )
+
+    def routers_changed(self, router_ids: list[str]) -> None:
+        self._cast(self._l3, "routers_updated", routers=router_ids)
+
+    def router_deleted(self, router_id: str) -> None:
+        self._cast(self._l3, "router_deleted", router_id=router_id)
+
+    def port_status_changed(self, port: dict[str, Any], old: str, new: str) -> None:
+        if not self.notify_compute or old == new:
+            return
+        if new == "ACTIVE":
+            event = vif_event(port, "network-vif-plugged")
+        elif new == "ERROR":
+            event = vif_event(port, "network-vif-plugged", "failed")
+        elif old == "ACTIVE" and new == "DOWN":
+            event = vif_event(port, "network-vif-unplugged")
+        else:
+            event = None
+        if event:
+            self.compute.notify([event])

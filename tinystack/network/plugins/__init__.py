@@ -1,0 +1,1 @@
+"""Server-side drivers: type drivers allocate segments, mechanism drivers bind ports."""

@@ -1,0 +1,45 @@
+"""Network policy rules: upstream Neutron's names and current (secure RBAC) defaults."""
+
+from __future__ import annotations
+
+from oslo_policy import policy
+
+from tinystack.network.policies import (
+    address_scopes,
+    agents,
+    availability_zones,
+    base,
+    floatingips,
+    network_ip_availability,
+    networks,
+    ports,
+    quotas,
+    rbac_policies,
+    routers,
+    security_group_rules,
+    security_groups,
+    subnetpools,
+    subnets,
+)
+
+_MODULES = (
+    base,
+    networks,
+    subnets,
+    subnetpools,
+    address_scopes,
+    ports,
+    routers,
+    floatingips,
+    security_groups,
+    security_group_rules,
+    rbac_policies,
+    quotas,
+    network_ip_availability,
+    agents,
+    availability_zones,
+)
+
+
+def list_rules() -> list[policy.RuleDefault]:
+    return [r for module in _MODULES for r in module.RULES]

@@ -1,0 +1,179 @@
+"""The networks of a fresh cloud: ``public`` (external, flat), the demo's ``private`` and a router.
+
+Project ids come from identity over its REST API (as the network service
+user), so this runs once the APIs serve. It is idempotent: what exists (by
+name) is kept, and once the public network and the router exist identity is
+not asked at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from tinystack.common.service import ServiceCredentials
+from tinystack.network import models
+from tinystack.network.services import Services, listing
+from tinystack.network.services.common import allow_all, internal_context
+
+LOG = logging.getLogger(__name__)
+ProjectLookup = Callable[[str], str | None]
+
+
+def identity_lookup(auth_url: str, creds: ServiceCredentials) -> ProjectLookup:
+    """Resolve project names in the default domain through identity's API."""
+    base = auth_url.rstrip("/")
+    state: dict[str, str] = {}
+
+    def token(client: httpx.Client) -> str:
+        if "token" not in state:
+            body = {
+                "auth": {
+                    "identity": {
+                        "methods": ["password"],
+                        "password": {
+                            "user": {
+                                "name": creds.username,
+                                "domain": {"name": creds.domain_name},
+                                "password": creds.password,
+                            }
+                        },
+                    },
+                    "scope": {
+                        "project": {
+                            "name": creds.project_name,
+                            "domain": {"name": creds.domain_name},
+                        }
+                    },
+                }
+            }
+            resp = client.post(f"{base}/auth/tokens", json=body)
+            resp.raise_for_status()
+            state["token"] = resp.headers["x-subject-token"]
+        return state["token"]
+
+    def lookup(name: str) -> str | None:
+        with httpx.Client(timeout=30) as client:
+            headers = {"X-Auth-Token": token(client)}
+            resp = client.get(
+                f"{base}/projects", params={"name": name, "domain_id": "default"}, headers=headers
+            )
+            resp.raise_for_status()
+            projects = resp.json().get("projects", [])
+        return str(projects[0]["id"]) if projects else None
+
+    return lookup
+
+
+def _done(services: Services) -> bool:
+    opts = services.deps.opts
+    with services.deps.db.reader() as session:
+        public = session.scalars(
+            select(models.Network.id).where(
+                models.Network.name == opts.public_network, models.Network.external.is_(True)
+            )
+        ).first()
+        router = session.scalars(
+            select(models.Router.id).where(models.Router.name == opts.router_name)
+        ).first()
+    return public is not None and router is not None
+
+
+def _find(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return items[0] if items else None
+
+
+def bootstrap(services: Services, lookup: ProjectLookup) -> bool:
+    """Create what is missing; False when it was all there already."""
+    opts = services.deps.opts
+    if not opts.bootstrap_networks or _done(services):
+        return False
+    admin_project = lookup(opts.admin_project)
+    demo_project = lookup(opts.demo_project)
+    if admin_project is None:
+        LOG.warning("project %s not found: no public network created", opts.admin_project)
+        return False
+    public = _public_network(services, admin_project)
+    if demo_project is None:
+        LOG.warning("project %s not found: no private network created", opts.demo_project)
+        return True
+    _private_topology(services, demo_project, public)
+    return True
+
+
+def _public_network(services: Services, project_id: str) -> dict[str, Any]:
+    opts = services.deps.opts
+    ctx = internal_context(project_id)
+    query = listing.ListQuery(filters={"name": [opts.public_network], "router:external": ["true"]})
+    net = _find(services.networks.list_items(ctx, query))
+    if net is None:
+        net = services.networks.create(
+            ctx,
+            {
+                "name": opts.public_network,
+                "project_id": project_id,
+                "router:external": True,
+                "provider:network_type": "flat",
+                "provider:physical_network": opts.public_physical_network,
+            },
+            allow_all,
+        )
+    if not net["subnets"]:
+        start, _, end = opts.floating_range.partition("-")
+        services.subnets.create(
+            ctx,
+            {
+                "name": f"{opts.public_network}-subnet",
+                "network_id": net["id"],
+                "project_id": project_id,
+                "ip_version": 4,
+                "cidr": opts.public_cidr,
+                "gateway_ip": opts.public_gateway,
+                "allocation_pools": [{"start": start.strip(), "end": end.strip()}],
+                "enable_dhcp": False,
+            },
+            allow_all,
+        )
+    return net
+
+
+def _private_topology(services: Services, project_id: str, public: dict[str, Any]) -> None:
+    opts = services.deps.opts
+    ctx = internal_context(project_id)
+    query = listing.ListQuery(filters={"name": [opts.private_network], "project_id": [project_id]})
+    net = _find(services.networks.list_items(ctx, query))
+    if net is None:
+        net = services.networks.create(
+            ctx, {"name": opts.private_network, "project_id": project_id}, allow_all
+        )
+    subnet_id = net["subnets"][0] if net["subnets"] else None
+    if subnet_id is None:
+        subnet = services.subnets.create(
+            ctx,
+            {
+                "name": f"{opts.private_network}-subnet",
+                "network_id": net["id"],
+                "project_id": project_id,
+                "ip_version": 4,
+                "cidr": opts.private_cidr,
+            },
+            allow_all,
+        )
+        subnet_id = subnet["id"]
+    query = listing.ListQuery(filters={"name": [opts.router_name], "project_id": [project_id]})
+    router = _find(services.routers.list_items(ctx, query))
+    if router is None:
+        router = services.routers.create(
+            ctx,
+            {
+                "name": opts.router_name,
+                "project_id": project_id,
+                "external_gateway_info": {"network_id": public["id"]},
+            },
+            allow_all,
+        )
+        services.router_interfaces.add(ctx, router["id"], {"subnet_id": subnet_id}, allow_all)

@@ -1,0 +1,523 @@
+"""Ports: addresses from IPAM, security groups, address pairs and the host binding."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from tinystack.common.auth.context import RequestContext
+from tinystack.common.exceptions import BadRequest
+from tinystack.network import ipam, models
+from tinystack.network.exceptions import conflict, in_use, not_found
+from tinystack.network.services import listing, port_attrs, port_ips, quotas
+from tinystack.network.services.common import (
+    Deps,
+    bump,
+    check_revision,
+    init_standard,
+    new_id,
+    owner_fields,
+    project_of,
+    rbac_targets,
+    standard_attrs,
+)
+from tinystack.network.services.networks import segments_of, visible_network
+from tinystack.network.services.security_groups import ensure_default
+
+Check = Callable[[dict[str, Any]], None]
+L3_OWNERS = (*ipam.ROUTER_OWNERS, "network:floatingip")
+SPEC = listing.ListSpec(
+    resource="port",
+    model=models.Port,
+    columns={
+        "id": models.Port.id,
+        "name": models.Port.name,
+        "project_id": models.Port.project_id,
+        "tenant_id": models.Port.project_id,
+        "network_id": models.Port.network_id,
+        "admin_state_up": models.Port.admin_state_up,
+        "status": models.Port.status,
+        "mac_address": models.Port.mac_address,
+        "device_id": models.Port.device_id,
+        "device_owner": models.Port.device_owner,
+        "port_security_enabled": models.Port.port_security_enabled,
+        "binding:host_id": models.Port.binding_host_id,
+        "binding:vif_type": models.Port.binding_vif_type,
+        "binding:vnic_type": models.Port.binding_vnic_type,
+        "description": models.Port.description,
+        "revision_number": models.Port.revision_number,
+    },
+    converters={
+        "admin_state_up": listing.to_bool,
+        "port_security_enabled": listing.to_bool,
+        "revision_number": listing.to_int,
+    },
+    sortable=frozenset(
+        """
+            id name project_id tenant_id network_id status mac_address device_id device_owner
+            """.split()
+    ),
+)
+
+
+def visible_clause(ctx: RequestContext) -> Any:
+    """Own ports and ports on networks the caller owns (admins see every port)."""
+    if ctx.is_admin:
+        return True
+    project = project_of(ctx)
+    owned = select(models.Network.id).where(models.Network.project_id == project)
+    return or_(models.Port.project_id == project, models.Port.network_id.in_(owned))
+
+
+def _fixed_ip_filter(values: list[str]) -> Any:
+    """``fixed_ips=ip_address=X`` / ``subnet_id=Y`` / ``ip_address_substr=Z`` as SQL."""
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for value in values:
+        key, _, item = str(value).partition("=")
+        if key not in ("ip_address", "subnet_id", "ip_address_substr") or not item:
+            raise listing.invalid_input(f"Invalid fixed_ips filter '{value}'")
+        wanted[key].append(item)
+    stmt = select(models.IPAllocation.port_id)
+    if wanted.get("ip_address"):
+        stmt = stmt.where(models.IPAllocation.ip_address.in_(wanted["ip_address"]))
+    if wanted.get("subnet_id"):
+        stmt = stmt.where(models.IPAllocation.subnet_id.in_(wanted["subnet_id"]))
+    for substr in wanted.get("ip_address_substr", []):
+        stmt = stmt.where(models.IPAllocation.ip_address.contains(substr))
+    return models.Port.id.in_(stmt)
+
+
+class Ports:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def render(
+        self, session: Session, rows: Sequence[models.Port], ctx: RequestContext
+    ) -> list[dict[str, Any]]:
+        ids = [r.id for r in rows]
+        ips = port_ips.current(session, ids)
+        groups: dict[str, list[str]] = defaultdict(list)
+        net_ids = list({r.network_id for r in rows})
+        owners: dict[str, str] = {}
+        shared: set[str] = set()
+        if ids:
+            stmt = select(models.PortSecurityGroup).where(models.PortSecurityGroup.port_id.in_(ids))
+            for binding in session.scalars(stmt):
+                groups[binding.port_id].append(binding.security_group_id)
+            owners = dict(
+                session.execute(
+                    select(models.Network.id, models.Network.project_id).where(
+                        models.Network.id.in_(net_ids)
+                    )
+                ).all()
+            )
+            shared = set(
+                session.scalars(
+                    select(models.RbacPolicy.object_id).where(
+                        models.RbacPolicy.object_type == "network",
+                        models.RbacPolicy.action == "access_as_shared",
+                        models.RbacPolicy.object_id.in_(net_ids),
+                        models.RbacPolicy.target_project.in_(rbac_targets(ctx)),
+                    )
+                )
+            )
+        return [
+            self.one(
+                r, ips[r.id], sorted(groups[r.id]), owners.get(r.network_id), r.network_id in shared
+            )
+            for r in rows
+        ]
+
+    @staticmethod
+    def one(
+        row: models.Port,
+        fixed_ips: list[port_ips.FixedIp],
+        groups: list[str],
+        network_owner: str | None,
+        shared: bool,
+    ) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "name": row.name,
+            "network_id": row.network_id,
+            **owner_fields(row.project_id),
+            "mac_address": row.mac_address,
+            "admin_state_up": row.admin_state_up,
+            "status": row.status,
+            "device_id": row.device_id,
+            "device_owner": row.device_owner,
+            "fixed_ips": [ip.as_dict() for ip in fixed_ips],
+            "security_groups": groups,
+            "allowed_address_pairs": list(row.allowed_address_pairs or []),
+            "extra_dhcp_opts": list(row.extra_dhcp_opts or []),
+            "port_security_enabled": row.port_security_enabled,
+            "binding:host_id": row.binding_host_id,
+            "binding:vif_type": row.binding_vif_type,
+            "binding:vif_details": dict(row.binding_vif_details or {}),
+            "binding:vnic_type": row.binding_vnic_type,
+            "binding:profile": dict(row.binding_profile or {}),
+            "ip_allocation": "immediate",
+            **standard_attrs(row),
+            "_policy": {
+                "network:project_id": network_owner,
+                "network:tenant_id": network_owner,
+                "shared": shared,
+            },
+        }
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[dict[str, Any]]:
+        stmt = select(models.Port).where(visible_clause(ctx))
+        filters = dict(query.filters)
+        if "fixed_ips" in filters:
+            stmt = stmt.where(_fixed_ip_filter(filters.pop("fixed_ips")))
+        if "security_groups" in filters:
+            groups = select(models.PortSecurityGroup.port_id).where(
+                models.PortSecurityGroup.security_group_id.in_(filters.pop("security_groups"))
+            )
+            stmt = stmt.where(models.Port.id.in_(groups))
+        query = listing.ListQuery(
+            filters=filters,
+            sorts=query.sorts,
+            limit=query.limit,
+            marker=query.marker,
+            page_reverse=query.page_reverse,
+            tag_filters=query.tag_filters,
+        )
+        with self.deps.db.reader() as session:
+            return listing.run(
+                session, SPEC, stmt, query, lambda s, rows: self.render(s, rows, ctx)
+            )
+
+    def visible(self, session: Session, ctx: RequestContext, port_id: str) -> models.Port:
+        row = session.get(models.Port, port_id)
+        if row is None:
+            raise not_found("port", port_id)
+        if ctx.is_admin or row.project_id == project_of(ctx):
+            return row
+        net = session.get(models.Network, row.network_id)
+        if net is None or net.project_id != project_of(ctx):
+            raise not_found("port", port_id)
+        return row
+
+    def show(self, ctx: RequestContext, port_id: str) -> dict[str, Any]:
+        with self.deps.db.reader() as session:
+            return self.render(session, [self.visible(session, ctx, port_id)], ctx)[0]
+
+    # -- create ------------------------------------------------------------------------------
+
+    def create(self, ctx: RequestContext, values: dict[str, Any], check: Check) -> dict[str, Any]:
+        return self.create_bulk(ctx, [values], check)[0]
+
+    def create_bulk(
+        self, ctx: RequestContext, items: list[dict[str, Any]], check: Check
+    ) -> list[dict[str, Any]]:
+        def tx(session: Session) -> list[dict[str, Any]]:
+            created = [self._create(session, ctx, values, check) for values in items]
+            for project_id in {port["project_id"] for port in created}:  # counted already
+                quotas.enforce(session, self.deps.opts, project_id, {"port": 0})
+            return created
+
+        created = self.deps.db.write(tx)
+        for port in created:
+            self.deps.default_groups.add(port["project_id"])
+            self.deps.events.port_changed(port)
+        return created
+
+    def _create(
+        self, session: Session, ctx: RequestContext, values: dict[str, Any], check: Check
+    ) -> dict[str, Any]:
+        net = visible_network(session, ctx, str(values.get("network_id") or ""))
+        project_id = values.get("project_id") or project_of(ctx)
+        shared = self._shared(session, net.id, ctx)
+        owner = str(values.get("device_owner") or "")
+        check(
+            {
+                **values,
+                **owner_fields(project_id),
+                "device_owner": owner,
+                "network:project_id": net.project_id,
+                "network:tenant_id": net.project_id,
+                "shared": shared,
+            }
+        )
+        security = bool(values.get("port_security_enabled", net.port_security_enabled))
+        row = models.Port(
+            id=values.get("id") or new_id(),
+            project_id=project_id,
+            network_id=net.id,
+            name=values.get("name") or "",
+            admin_state_up=values.get("admin_state_up", True),
+            status="DOWN",
+            device_id=str(values.get("device_id") or ""),
+            device_owner=owner,
+            port_security_enabled=security,
+            binding_host_id=str(values.get("binding:host_id") or ""),
+            binding_vnic_type=port_attrs.check_vnic_type(values.get("binding:vnic_type", "normal")),
+            binding_profile=dict(values.get("binding:profile") or {}),
+            extra_dhcp_opts=port_attrs.check_dhcp_opts(values.get("extra_dhcp_opts") or []),
+            tags=sorted(set(values.get("tags") or [])),
+        )
+        init_standard(row, values.get("description"))
+        row.mac_address = self._mac(session, net.id, values.get("mac_address"))
+        pairs = port_attrs.check_address_pairs(values.get("allowed_address_pairs") or [])
+        if pairs and not security:
+            raise conflict(
+                "AddressPairAndPortSecurityRequired",
+                "Port Security must be enabled in order to have allowed address pairs on a port.",
+            )
+        row.allowed_address_pairs = port_attrs.fill_pair_macs(pairs, row.mac_address)
+        groups = self._groups(session, ctx, row, values, security)
+        session.add(row)
+        session.flush()
+        fixed = self._allocate(session, row, values.get("fixed_ips"))
+        if groups and not fixed and "security_groups" in values:
+            raise _sg_requires_security()
+        for group_id in groups:
+            session.add(models.PortSecurityGroup(port_id=row.id, security_group_id=group_id))
+        self.deps.binder.bind(session, row, segments_of(session, [net.id])[net.id])
+        session.flush()
+        return self.one(row, fixed, sorted(groups), net.project_id, shared)
+
+    def _shared(self, session: Session, network_id: str, ctx: RequestContext) -> bool:
+        stmt = select(models.RbacPolicy.id).where(
+            models.RbacPolicy.object_type == "network",
+            models.RbacPolicy.object_id == network_id,
+            models.RbacPolicy.action == "access_as_shared",
+            models.RbacPolicy.target_project.in_(rbac_targets(ctx)),
+        )
+        return session.scalars(stmt).first() is not None
+
+    def _mac(self, session: Session, network_id: str, requested: Any, port_id: str = "") -> str:
+        if requested:
+            mac = port_attrs.check_mac(requested)
+            if port_attrs.mac_in_use(session, network_id, mac, port_id or None):
+                raise port_attrs.mac_conflict(network_id, mac)
+            return mac
+        for _ in range(16):
+            mac = port_attrs.random_mac(self.deps.opts.base_mac)
+            if not port_attrs.mac_in_use(session, network_id, mac):
+                return mac
+        raise port_attrs.mac_conflict(network_id, "(generated)")
+
+    def _groups(
+        self,
+        session: Session,
+        ctx: RequestContext,
+        row: models.Port,
+        values: dict[str, Any],
+        security: bool,
+    ) -> list[str]:
+        if "security_groups" in values and values["security_groups"] is not None:
+            groups = port_attrs.check_security_groups(
+                session, ctx, row.project_id, values["security_groups"]
+            )
+            if groups and not security:
+                raise _sg_requires_security()
+            return groups
+        if not security or row.device_owner.startswith("network:") or not row.project_id:
+            return []
+        return [ensure_default(session, row.project_id)]
+
+    def _allocate(
+        self, session: Session, row: models.Port, requested: Any
+    ) -> list[port_ips.FixedIp]:
+        allocator = ipam.Allocator(session, serialized=self.deps.db.is_sqlite)
+        subnets = port_ips.network_subnets(session, row.network_id)
+        if requested is None:
+            return port_ips.allocate_default(allocator, subnets, row)
+        requests = port_ips.parse_requests(
+            subnets,
+            row.network_id,
+            requested,
+            row.device_owner,
+            self.deps.opts.max_fixed_ips_per_port,
+        )
+        fixed = port_ips.allocate_requested(allocator, requests, row)
+        return fixed + port_ips.auto_addresses(allocator, subnets, row, requests)
+
+    # -- update ------------------------------------------------------------------------------
+
+    def update(
+        self,
+        ctx: RequestContext,
+        port_id: str,
+        values: dict[str, Any],
+        check: Check,
+        revision: int | None = None,
+    ) -> dict[str, Any]:
+        def tx(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
+            row = self.visible(session, ctx, port_id)
+            before = self.render(session, [row], ctx)[0]
+            check({**before, **before["_policy"]})
+            check_revision(row, revision)
+            self._apply(session, ctx, row, values, before)
+            bump(row)
+            session.flush()
+            return before, self.render(session, [row], ctx)[0]
+
+        before, after = self.deps.db.write(tx)
+        self.deps.events.port_changed(after)
+        if before["device_id"] != after["device_id"] and before["status"] == "ACTIVE":
+            self.deps.events.port_status_changed(before, "ACTIVE", "DOWN")
+        return after
+
+    def _apply(
+        self,
+        session: Session,
+        ctx: RequestContext,
+        row: models.Port,
+        values: dict[str, Any],
+        before: dict[str, Any],
+    ) -> None:
+        for attr in ("name", "admin_state_up", "device_id", "device_owner", "description"):
+            if attr in values:
+                setattr(row, attr, values[attr] if values[attr] is not None else "")
+        if "mac_address" in values and values["mac_address"] != row.mac_address:
+            if row.binding_vif_type not in ("unbound", "binding_failed"):
+                raise in_use(
+                    "PortBound",
+                    f"Unable to complete operation on port {row.id}, port is already bound, "
+                    f"port type: {row.binding_vif_type}, old_mac {row.mac_address}, "
+                    f"new_mac {values['mac_address']}.",
+                )
+            row.mac_address = self._mac(session, row.network_id, values["mac_address"], row.id)
+        if "port_security_enabled" in values:
+            row.port_security_enabled = bool(values["port_security_enabled"])
+        if "extra_dhcp_opts" in values:
+            row.extra_dhcp_opts = port_attrs.check_dhcp_opts(values["extra_dhcp_opts"] or [])
+        if "allowed_address_pairs" in values:
+            pairs = port_attrs.check_address_pairs(values["allowed_address_pairs"] or [])
+            row.allowed_address_pairs = port_attrs.fill_pair_macs(pairs, row.mac_address)
+        if row.allowed_address_pairs and not row.port_security_enabled:
+            raise conflict(
+                "AddressPairAndPortSecurityRequired",
+                "Port Security must be enabled in order to have allowed address pairs on a port.",
+            )
+        if "fixed_ips" in values:
+            self._update_ips(session, row, values["fixed_ips"])
+        self._update_groups(session, ctx, row, values, before)
+        rebind = False
+        for attr, column in (
+            ("binding:host_id", "binding_host_id"),
+            ("binding:vnic_type", "binding_vnic_type"),
+            ("binding:profile", "binding_profile"),
+        ):
+            if attr in values:
+                value = values[attr]
+                if attr == "binding:vnic_type":
+                    value = port_attrs.check_vnic_type(value)
+                elif attr == "binding:profile":
+                    value = dict(value or {})
+                else:
+                    value = str(value or "")
+                rebind = rebind or getattr(row, column) != value
+                setattr(row, column, value)
+        if rebind:
+            self.deps.binder.bind(
+                session, row, segments_of(session, [row.network_id])[row.network_id]
+            )
+
+    def _update_ips(self, session: Session, row: models.Port, requested: Any) -> None:
+        allocator = ipam.Allocator(session, serialized=self.deps.db.is_sqlite)
+        subnets = port_ips.network_subnets(session, row.network_id)
+        requests = port_ips.parse_requests(
+            subnets,
+            row.network_id,
+            requested or [],
+            row.device_owner,
+            self.deps.opts.max_fixed_ips_per_port,
+        )
+        fixed = port_ips.update(session, allocator, row, requests)
+        kept = {(ip.subnet_id, ip.ip_address) for ip in fixed}
+        stmt = select(models.FloatingIP).where(models.FloatingIP.port_id == row.id)
+        for fip in session.scalars(stmt):
+            if not any(ip == fip.fixed_ip_address for _, ip in kept):
+                fip.port_id = fip.fixed_ip_address = fip.router_id = None
+                bump(fip)
+
+    def _update_groups(
+        self,
+        session: Session,
+        ctx: RequestContext,
+        row: models.Port,
+        values: dict[str, Any],
+        before: dict[str, Any],
+    ) -> None:
+        groups = before["security_groups"]
+        if "security_groups" in values:
+            groups = port_attrs.check_security_groups(
+                session, ctx, row.project_id, values["security_groups"] or []
+            )
+        if groups and not row.port_security_enabled:
+            raise conflict(
+                "PortSecurityPortHasSecurityGroup",
+                "Port has security group associated. Cannot disable port security or IP "
+                "address until security group is removed.",
+            )
+        if sorted(groups) == sorted(before["security_groups"]):
+            return
+        for binding in session.scalars(
+            select(models.PortSecurityGroup).where(models.PortSecurityGroup.port_id == row.id)
+        ):
+            session.delete(binding)
+        session.flush()
+        for group_id in groups:
+            session.add(models.PortSecurityGroup(port_id=row.id, security_group_id=group_id))
+
+    # -- delete ------------------------------------------------------------------------------
+
+    def delete(
+        self,
+        ctx: RequestContext,
+        port_id: str,
+        check: Check,
+        revision: int | None = None,
+    ) -> None:
+        def tx(session: Session) -> dict[str, Any]:
+            row = self.visible(session, ctx, port_id)
+            current = self.render(session, [row], ctx)[0]
+            check({**current, **current["_policy"]})
+            check_revision(row, revision)
+            if row.device_owner in L3_OWNERS and self._l3_owner_exists(session, row):
+                raise in_use(
+                    "ServicePortInUse",
+                    f"Port {row.id} cannot be deleted directly via the port API: "
+                    f"has device owner {row.device_owner}.",
+                )
+            delete_port(session, row)
+            return current
+
+        deleted = self.deps.db.write(tx)
+        self.deps.events.port_deleted(deleted)
+
+    @staticmethod
+    def _l3_owner_exists(session: Session, row: models.Port) -> bool:
+        if row.device_owner == "network:floatingip":
+            return session.get(models.FloatingIP, row.device_id) is not None
+        return session.get(models.Router, row.device_id) is not None
+
+
+def delete_port(session: Session, row: models.Port) -> None:
+    """Delete a port, first disassociating floating IPs from it."""
+    session.execute(
+        update(models.FloatingIP)
+        .where(models.FloatingIP.port_id == row.id)
+        .values(port_id=None, fixed_ip_address=None, router_id=None, status="DOWN")
+    )
+    session.delete(row)
+
+
+def _sg_requires_security() -> Exception:
+    return BadRequest(
+        "Port security must be enabled and port must have an IP address in order to use "
+        "security groups.",
+        code="PortSecurityAndIPRequiredForSecurityGroups",
+    )

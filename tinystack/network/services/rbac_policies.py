@@ -1,0 +1,198 @@
+"""RBAC policies: sharing networks, security groups, address scopes and subnet pools."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tinystack.common.auth.context import RequestContext
+from tinystack.network import models
+from tinystack.network.exceptions import conflict, in_use, invalid_input, not_found
+from tinystack.network.services import listing, quotas
+from tinystack.network.services.common import Deps, new_id, owner_fields, project_of
+
+Check = Callable[[dict[str, Any]], None]
+OBJECTS: dict[str, tuple[Any, str, tuple[str, ...]]] = {
+    "network": (models.Network, "network", ("access_as_shared", "access_as_external")),
+    "security_group": (models.SecurityGroup, "security_group", ("access_as_shared",)),
+    "address_scope": (models.AddressScope, "address_scope", ("access_as_shared",)),
+    "subnetpool": (models.SubnetPool, "subnetpool", ("access_as_shared",)),
+}
+SPEC = listing.ListSpec(
+    resource="rbac_policy",
+    model=models.RbacPolicy,
+    columns={
+        "id": models.RbacPolicy.id,
+        "project_id": models.RbacPolicy.project_id,
+        "tenant_id": models.RbacPolicy.project_id,
+        "object_type": models.RbacPolicy.object_type,
+        "object_id": models.RbacPolicy.object_id,
+        "action": models.RbacPolicy.action,
+        "target_tenant": models.RbacPolicy.target_project,
+        "target_project": models.RbacPolicy.target_project,
+    },
+    sortable=frozenset({"id", "project_id", "tenant_id", "object_type", "object_id", "action"}),
+)
+
+
+def render(session: Session, rows: Sequence[models.RbacPolicy]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": r.id,
+            **owner_fields(r.project_id),
+            "object_type": r.object_type,
+            "object_id": r.object_id,
+            "action": r.action,
+            "target_tenant": r.target_project,
+        }
+        for r in rows
+    ]
+
+
+class RbacPolicies:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def _visible(self, session: Session, ctx: RequestContext, policy_id: str) -> models.RbacPolicy:
+        row = session.get(models.RbacPolicy, policy_id)
+        if row is None or not (ctx.is_admin or row.project_id == project_of(ctx)):
+            raise not_found("rbac_policy", policy_id)
+        return row
+
+    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[dict[str, Any]]:
+        stmt = select(models.RbacPolicy)
+        if not ctx.is_admin:
+            stmt = stmt.where(models.RbacPolicy.project_id == project_of(ctx))
+        with self.deps.db.reader() as session:
+            return listing.run(session, SPEC, stmt, query, render)
+
+    def show(self, ctx: RequestContext, policy_id: str) -> dict[str, Any]:
+        with self.deps.db.reader() as session:
+            return render(session, [self._visible(session, ctx, policy_id)])[0]
+
+    def _object(self, session: Session, ctx: RequestContext, kind: Any, object_id: Any) -> Any:
+        if kind not in OBJECTS:
+            raise invalid_input(f"'{kind}' is not in {sorted(OBJECTS)}")
+        model, resource, _actions = OBJECTS[kind]
+        row = session.get(model, str(object_id or ""))
+        if row is None or not (ctx.is_admin or row.project_id == project_of(ctx)):
+            raise not_found(resource, str(object_id))
+        return row
+
+    def create(self, ctx: RequestContext, values: dict[str, Any], check: Check) -> dict[str, Any]:
+        project_id = values.get("project_id") or project_of(ctx)
+        check({**values, **owner_fields(project_id)})
+        kind, action = values.get("object_type"), values.get("action")
+        target = values.get("target_tenant", values.get("target_project"))
+        if not target:
+            raise invalid_input("target_tenant is required")
+
+        def tx(session: Session) -> dict[str, Any]:
+            obj = self._object(session, ctx, kind, values.get("object_id"))
+            if action not in OBJECTS[str(kind)][2]:
+                raise invalid_input(f"'{action}' is not in {list(OBJECTS[str(kind)][2])}")
+            quotas.enforce(session, self.deps.opts, project_id, {"rbac_policy": 1})
+            self._check_duplicate(session, str(kind), obj.id, str(action), str(target))
+            row = models.RbacPolicy(
+                id=new_id(),
+                project_id=project_id,
+                object_type=str(kind),
+                object_id=obj.id,
+                action=str(action),
+                target_project=str(target),
+            )
+            session.add(row)
+            if kind == "network" and action == "access_as_external":
+                obj.external = True
+            session.flush()
+            return render(session, [row])[0]
+
+        created = self.deps.db.write(tx)
+        self._notify(created)
+        return created
+
+    @staticmethod
+    def _check_duplicate(
+        session: Session, kind: str, object_id: str, action: str, target: str
+    ) -> None:
+        exists = session.scalars(
+            select(models.RbacPolicy.id).where(
+                models.RbacPolicy.object_type == kind,
+                models.RbacPolicy.object_id == object_id,
+                models.RbacPolicy.action == action,
+                models.RbacPolicy.target_project == target,
+            )
+        ).first()
+        if exists is not None:
+            raise conflict(
+                "DuplicateRbacPolicy", "An RBAC policy already exists with those values."
+            )
+
+    def update(
+        self, ctx: RequestContext, policy_id: str, values: dict[str, Any], check: Check
+    ) -> dict[str, Any]:
+        def tx(session: Session) -> dict[str, Any]:
+            row = self._visible(session, ctx, policy_id)
+            check(render(session, [row])[0])
+            target = values.get("target_tenant", values.get("target_project"))
+            if target and target != row.target_project:
+                self._check_unused(session, row)
+                self._check_duplicate(
+                    session, row.object_type, row.object_id, row.action, str(target)
+                )
+                row.target_project = str(target)
+            session.flush()
+            return render(session, [row])[0]
+
+        updated = self.deps.db.write(tx)
+        self._notify(updated)
+        return updated
+
+    def delete(self, ctx: RequestContext, policy_id: str, check: Check) -> None:
+        def tx(session: Session) -> dict[str, Any]:
+            row = self._visible(session, ctx, policy_id)
+            rendered = render(session, [row])[0]
+            check(rendered)
+            self._check_unused(session, row)
+            session.delete(row)
+            return rendered
+
+        self._notify(self.deps.db.write(tx))
+
+    @staticmethod
+    def _check_unused(session: Session, row: models.RbacPolicy) -> None:
+        """Other projects' ports on a network must keep the access that lets them exist."""
+        if row.object_type != "network" or row.action != "access_as_shared":
+            return
+        others = select(models.RbacPolicy.id).where(
+            models.RbacPolicy.object_type == "network",
+            models.RbacPolicy.object_id == row.object_id,
+            models.RbacPolicy.action == "access_as_shared",
+            models.RbacPolicy.id != row.id,
+            models.RbacPolicy.target_project == "*",
+        )
+        if session.scalars(others).first() is not None:
+            return
+        net = session.get(models.Network, row.object_id)
+        owner = net.project_id if net is not None else ""
+        stmt = select(models.Port.id).where(
+            models.Port.network_id == row.object_id,
+            models.Port.project_id.not_in([owner, ""]),
+        )
+        if row.target_project != "*":
+            stmt = stmt.where(models.Port.project_id == row.target_project)
+        if session.scalars(stmt).first() is not None:
+            raise in_use(
+                "RbacPolicyInUse",
+                f"RBAC policy on object {row.object_id} cannot be removed because other "
+                "objects depend on it.",
+            )
+
+    def _notify(self, policy: dict[str, Any]) -> None:
+        if policy["object_type"] == "network":
+            self.deps.events.network_changed(policy["object_id"])
+        elif policy["object_type"] == "security_group":
+            self.deps.events.security_groups_changed([policy["object_id"]])

@@ -1,0 +1,361 @@
+"""Subnets: validated address ranges of a network, optionally carved from a subnet pool."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from tinystack.common.auth.context import RequestContext
+from tinystack.network import ipam, models
+from tinystack.network.exceptions import invalid_input, not_found, subnet_in_use
+from tinystack.network.services import listing, quotas
+from tinystack.network.services import subnet_validation as checks
+from tinystack.network.services.common import (
+    Deps,
+    apply_fields,
+    bump,
+    check_revision,
+    init_standard,
+    new_id,
+    owner_fields,
+    project_of,
+    rbac_targets,
+    standard_attrs,
+)
+from tinystack.network.services.networks import AUTO_DELETE_OWNERS, is_shared_for, visible_network
+from tinystack.network.services.subnetpools import allocate_prefix, default_pool, visible_pool
+
+Check = Callable[[dict[str, Any]], None]
+SPEC = listing.ListSpec(
+    resource="subnet",
+    model=models.Subnet,
+    columns={
+        "id": models.Subnet.id,
+        "name": models.Subnet.name,
+        "project_id": models.Subnet.project_id,
+        "tenant_id": models.Subnet.project_id,
+        "network_id": models.Subnet.network_id,
+        "ip_version": models.Subnet.ip_version,
+        "cidr": models.Subnet.cidr,
+        "gateway_ip": models.Subnet.gateway_ip,
+        "enable_dhcp": models.Subnet.enable_dhcp,
+        "ipv6_ra_mode": models.Subnet.ipv6_ra_mode,
+        "ipv6_address_mode": models.Subnet.ipv6_address_mode,
+        "subnetpool_id": models.Subnet.subnetpool_id,
+        "description": models.Subnet.description,
+        "revision_number": models.Subnet.revision_number,
+    },
+    converters={
+        "ip_version": listing.to_int,
+        "enable_dhcp": listing.to_bool,
+        "revision_number": listing.to_int,
+        "router:external": listing.to_bool,
+    },
+    sortable=frozenset({"id", "name", "project_id", "tenant_id", "network_id", "cidr"}),
+)
+
+
+def visible_clause(ctx: RequestContext) -> Any:
+    """Own subnets, subnets of own networks and of networks shared or external to the caller."""
+    if ctx.is_admin:
+        return True
+    project = project_of(ctx)
+    owned = select(models.Network.id).where(models.Network.project_id == project)
+    granted = select(models.RbacPolicy.object_id).where(
+        models.RbacPolicy.object_type == "network",
+        models.RbacPolicy.target_project.in_(rbac_targets(ctx)),
+    )
+    return or_(
+        models.Subnet.project_id == project,
+        models.Subnet.network_id.in_(owned),
+        models.Subnet.network_id.in_(granted),
+    )
+
+
+def visible_subnet(session: Session, ctx: RequestContext, subnet_id: str) -> models.Subnet:
+    row = session.get(models.Subnet, subnet_id)
+    if row is None:
+        raise not_found("subnet", subnet_id)
+    if ctx.is_admin or row.project_id == project_of(ctx):
+        return row
+    try:
+        visible_network(session, ctx, row.network_id)
+    except Exception:
+        raise not_found("subnet", subnet_id) from None
+    return row
+
+
+class Subnets:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def render(
+        self, session: Session, rows: Sequence[models.Subnet], ctx: RequestContext
+    ) -> list[dict[str, Any]]:
+        net_ids = list({r.network_id for r in rows})
+        nets = {}
+        shared: set[str] = set()
+        if net_ids:
+            nets = {
+                n.id: n
+                for n in session.scalars(
+                    select(models.Network).where(models.Network.id.in_(net_ids))
+                )
+            }
+            shared = set(
+                session.scalars(
+                    select(models.RbacPolicy.object_id).where(
+                        models.RbacPolicy.object_type == "network",
+                        models.RbacPolicy.action == "access_as_shared",
+                        models.RbacPolicy.object_id.in_(net_ids),
+                        models.RbacPolicy.target_project.in_(rbac_targets(ctx)),
+                    )
+                )
+            )
+        return [self._one(r, nets.get(r.network_id), r.network_id in shared) for r in rows]
+
+    @staticmethod
+    def _one(row: models.Subnet, net: models.Network | None, shared: bool) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "name": row.name,
+            **owner_fields(row.project_id),
+            "network_id": row.network_id,
+            "ip_version": row.ip_version,
+            "cidr": row.cidr,
+            "gateway_ip": row.gateway_ip,
+            "allocation_pools": list(row.allocation_pools or []),
+            "dns_nameservers": list(row.dns_nameservers or []),
+            "host_routes": list(row.host_routes or []),
+            "enable_dhcp": row.enable_dhcp,
+            "ipv6_ra_mode": row.ipv6_ra_mode,
+            "ipv6_address_mode": row.ipv6_address_mode,
+            "subnetpool_id": row.subnetpool_id,
+            "service_types": list(row.service_types or []),
+            "router:external": bool(net and net.external),
+            **standard_attrs(row),
+            "_policy": {
+                "network:project_id": net.project_id if net else None,
+                "network:tenant_id": net.project_id if net else None,
+                "shared": shared,
+            },
+        }
+
+    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[dict[str, Any]]:
+        stmt = select(models.Subnet).where(visible_clause(ctx))
+        with self.deps.db.reader() as session:
+            return listing.run(
+                session, SPEC, stmt, query, lambda s, rows: self.render(s, rows, ctx)
+            )
+
+    def show(self, ctx: RequestContext, subnet_id: str) -> dict[str, Any]:
+        with self.deps.db.reader() as session:
+            return self.render(session, [visible_subnet(session, ctx, subnet_id)], ctx)[0]
+
+    # -- create ------------------------------------------------------------------------------
+
+    def create(self, ctx: RequestContext, values: dict[str, Any], check: Check) -> dict[str, Any]:
+        return self.create_bulk(ctx, [values], check)[0]
+
+    def create_bulk(
+        self, ctx: RequestContext, items: list[dict[str, Any]], check: Check
+    ) -> list[dict[str, Any]]:
+        def tx(session: Session) -> list[dict[str, Any]]:
+            rows = [self._create(session, ctx, v, check) for v in items]
+            for project_id in {r.project_id for r in rows}:  # the new rows count already
+                quotas.enforce(session, self.deps.opts, project_id, {"subnet": 0})
+            session.flush()
+            return self.render(session, rows, ctx)
+
+        created = self.deps.db.write(tx)
+        for network_id in {s["network_id"] for s in created}:
+            self.deps.events.network_changed(network_id)
+        return created
+
+    def _create(
+        self, session: Session, ctx: RequestContext, values: dict[str, Any], check: Check
+    ) -> models.Subnet:
+        if not values.get("network_id"):
+            raise invalid_input("network_id is required")
+        net = visible_network(session, ctx, str(values["network_id"]))
+        project_id = values.get("project_id") or project_of(ctx)
+        check(
+            {
+                **values,
+                **owner_fields(project_id),
+                "network:project_id": net.project_id,
+                "network:tenant_id": net.project_id,
+                "shared": is_shared_for(session, net.id, ctx),
+                "router:external": net.external,
+            }
+        )
+        cidr, pool_id, version = self._cidr(session, ctx, values)
+        subnet_net = checks.check_cidr(cidr, version)
+        siblings = session.scalars(
+            select(models.Subnet.cidr).where(models.Subnet.network_id == net.id)
+        ).all()
+        if checks.overlapping(subnet_net, list(siblings)):
+            raise invalid_input(
+                f"Requested subnet with cidr: {subnet_net} for network: {net.id} overlaps "
+                "with another subnet"
+            )
+        if "gateway_ip" in values:
+            gateway = checks.check_gateway(subnet_net, values["gateway_ip"])
+        else:
+            gateway = checks.default_gateway(subnet_net)
+        ra, address = checks.check_ipv6_modes(values, subnet_net)
+        pools_raw = values.get("allocation_pools")
+        if pools_raw:
+            pools = checks.check_pools(subnet_net, pools_raw, gateway)
+        else:
+            pools = ipam.default_pools(str(subnet_net), gateway)
+        opts = self.deps.opts
+        row = models.Subnet(
+            id=new_id(),
+            project_id=project_id,
+            network_id=net.id,
+            name=values.get("name") or "",
+            ip_version=version,
+            cidr=str(subnet_net),
+            gateway_ip=gateway,
+            enable_dhcp=values.get("enable_dhcp", True),
+            ipv6_ra_mode=ra,
+            ipv6_address_mode=address,
+            subnetpool_id=pool_id,
+            allocation_pools=pools,
+            dns_nameservers=checks.check_nameservers(
+                values.get("dns_nameservers") or [], opts.max_dns_nameservers
+            ),
+            host_routes=checks.check_routes(
+                values.get("host_routes") or [], version, opts.max_subnet_host_routes
+            ),
+            service_types=list(values.get("service_types") or []),
+            tags=sorted(set(values.get("tags") or [])),
+        )
+        init_standard(row, values.get("description"))
+        session.add(row)
+        session.flush()
+        if ipam.is_auto_address(row):
+            self._address_existing_ports(session, row)
+        return row
+
+    def _cidr(
+        self, session: Session, ctx: RequestContext, values: dict[str, Any]
+    ) -> tuple[str, str | None, int]:
+        """(CIDR, subnet pool, IP version): given, or allocated from a (default) pool."""
+        pool_id = values.get("subnetpool_id")
+        pool = None
+        if pool_id:
+            pool = visible_pool(session, ctx, str(pool_id))
+        elif values.get("use_default_subnet_pool"):
+            version = checks.check_version(values.get("ip_version"))
+            pool = default_pool(session, ctx, version)
+        cidr = values.get("cidr")
+        if pool is None:
+            if not cidr:
+                raise invalid_input("A cidr must be specified in the absence of a subnet pool")
+            if values.get("prefixlen") is not None:
+                raise invalid_input("prefixlen requires a subnet pool")
+            return str(cidr), None, checks.check_version(values.get("ip_version"))
+        if values.get("ip_version") not in (None, pool.ip_version):
+            raise invalid_input(
+                f"Cannot allocate IPv{values.get('ip_version')} subnet from "
+                f"IPv{pool.ip_version} subnet pool"
+            )
+        if cidr is not None:
+            cidr = str(checks.check_cidr(cidr, pool.ip_version))
+        prefixlen = values.get("prefixlen")
+        length = listing.to_int(prefixlen) if prefixlen is not None else None
+        return allocate_prefix(session, pool, cidr, length), pool.id, pool.ip_version
+
+    def _address_existing_ports(self, session: Session, subnet: models.Subnet) -> None:
+        ports = session.scalars(
+            select(models.Port).where(models.Port.network_id == subnet.network_id)
+        ).all()
+        allocator = ipam.Allocator(session, serialized=self.deps.db.is_sqlite)
+        for port in ports:
+            if port.device_owner in ipam.ROUTER_OWNERS or port.device_owner == "network:dhcp":
+                continue
+            allocator.allocate_specific(subnet, ipam.eui64(subnet.cidr, port.mac_address), port.id)
+
+    # -- update / delete ---------------------------------------------------------------------
+
+    def update(
+        self,
+        ctx: RequestContext,
+        subnet_id: str,
+        values: dict[str, Any],
+        check: Check,
+        revision: int | None = None,
+    ) -> dict[str, Any]:
+        def tx(session: Session) -> dict[str, Any]:
+            row = visible_subnet(session, ctx, subnet_id)
+            current = self.render(session, [row], ctx)[0]
+            check({**current, **current["_policy"]})
+            check_revision(row, revision)
+            self._apply(row, values)
+            bump(row)
+            session.flush()
+            return self.render(session, [row], ctx)[0]
+
+        result = self.deps.db.write(tx)
+        self.deps.events.network_changed(result["network_id"])
+        return result
+
+    def _apply(self, row: models.Subnet, values: dict[str, Any]) -> None:
+        net = ipaddress.ip_network(row.cidr)
+        opts = self.deps.opts
+        apply_fields(
+            row,
+            values,
+            {
+                "name": "name",
+                "description": "description",
+                "enable_dhcp": "enable_dhcp",
+                "service_types": "service_types",
+            },
+        )
+        gateway = row.gateway_ip
+        if "gateway_ip" in values:
+            gateway = checks.check_gateway(net, values["gateway_ip"])
+        if "allocation_pools" in values:
+            row.allocation_pools = checks.check_pools(net, values["allocation_pools"], gateway)
+        elif gateway is not None and gateway != row.gateway_ip:
+            checks.check_pools(net, row.allocation_pools, gateway)
+        row.gateway_ip = gateway
+        if "dns_nameservers" in values:
+            row.dns_nameservers = checks.check_nameservers(
+                values["dns_nameservers"] or [], opts.max_dns_nameservers, row.id
+            )
+        if "host_routes" in values:
+            row.host_routes = checks.check_routes(
+                values["host_routes"] or [], row.ip_version, opts.max_subnet_host_routes, row.id
+            )
+
+    def delete(
+        self, ctx: RequestContext, subnet_id: str, check: Check, revision: int | None = None
+    ) -> None:
+        def tx(session: Session) -> str:
+            row = visible_subnet(session, ctx, subnet_id)
+            current = self.render(session, [row], ctx)[0]
+            check({**current, **current["_policy"]})
+            check_revision(row, revision)
+            owners = session.execute(
+                select(models.Port.device_owner, models.IPAllocation.ip_address)
+                .join(models.IPAllocation, models.IPAllocation.port_id == models.Port.id)
+                .where(models.IPAllocation.subnet_id == row.id)
+            ).all()
+            auto = ipam.is_auto_address(row)
+            for owner, _ip in owners:
+                if owner in AUTO_DELETE_OWNERS or (auto and owner not in ipam.ROUTER_OWNERS):
+                    continue
+                raise subnet_in_use(row.id)
+            session.delete(row)
+            return row.network_id
+
+        network_id = self.deps.db.write(tx)
+        self.deps.events.network_changed(network_id)

@@ -1,0 +1,1 @@
+"""Placement service layer: one module per resource; each function owns its transaction."""
