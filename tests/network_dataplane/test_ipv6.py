@@ -246,6 +246,20 @@ def stack(fresh: Cloud) -> Iterator[list[DualStack]]:
         item.teardown()
 
 
+def diagnose(topo: DualStack, guest: Guest) -> str:
+    """What a failed router-advertisement wait shows: radvd's log, the router's and the
+    guest's IPv6 state."""
+    log = topo.radvd_conf.with_name("radvd.log")
+    return "\n".join(
+        [
+            f"guest addresses: {global_v6(guest)}",
+            "guest: " + guest.sh("ip", "-6", "addr", "show", "dev", "eth0"),
+            "router: " + in_ns(topo.router_ns, "ip", "-6", "addr", check=False),
+            "radvd.log: " + (log.read_text() if log.exists() else "(none)"),
+        ]
+    )
+
+
 def radvd_conf(topo: DualStack) -> str:
     assert wait_for(topo.radvd_conf.exists, 10), "no radvd.conf"
     return topo.radvd_conf.read_text()
@@ -342,7 +356,7 @@ def test_dhcpv6_stateless_serves_options_and_slaac_addresses(
     assert dhcp6(guest, "info").get("dns") == ["fd00:73::53"]
     assert dhcp6(guest, "stateful", timeout=3).get("addresses") in (None, [])
     want = v6_of(guest.port)
-    assert wait_for(lambda: global_v6(guest) == {want}, 15, 0.2), global_v6(guest)
+    assert wait_for(lambda: global_v6(guest) == {want}, 15, 0.2), diagnose(topo, guest)
     assert time.monotonic() - started < 30
 
 

@@ -1,7 +1,7 @@
 """Router advertisements of a router namespace: radvd, as Neutron's ``agent/linux/ra.py``.
 
 One radvd per router runs inside ``qrouter-<router>`` (``radvd -n -C <dir>/radvd.conf
--p <dir>/radvd.pid``, started with ``ip netns exec`` and tracked by its pid like the
+-p <dir>/radvd-daemon.pid``, started with ``ip netns exec`` and tracked by its pid like the
 metadata proxy), advertising on each ``qr-`` interface the IPv6 subnets whose
 ``ipv6_ra_mode`` is set:
 
@@ -109,12 +109,16 @@ class Radvd:
         self.dir = directory
         self.namespace = namespace
         self.conf = directory / "radvd.conf"
+        #: our record of the pid we started, written atomically
         self.pid_file = directory / "radvd.pid"
+        #: radvd's own pid file: radvd writes it, reads it back and exits when it does
+        #: not hold its pid, so nothing else may ever write (or truncate) it
+        self.daemon_pid_file = directory / "radvd-daemon.pid"
         self.log = directory / "radvd.log"
 
     @property
     def marker(self) -> str:
-        return str(self.pid_file)
+        return str(self.conf)
 
     def pid(self) -> int | None:
         pid = ip_lib.read_pid(self.pid_file)
@@ -132,15 +136,17 @@ class Radvd:
         changed = write_if_changed(self.conf, text)
         pid = self.pid()
         if pid is None:
-            cmd = ["radvd", "-n", "-C", str(self.conf), "-p", str(self.pid_file)]
+            self.daemon_pid_file.unlink(missing_ok=True)
+            cmd = ["radvd", "-n", "-C", str(self.conf), "-p", str(self.daemon_pid_file)]
             cmd += ["-m", "logfile", "-l", str(self.log)]
             with open(self.log, "ab") as log:
                 pid = reaper.start(cmd, self.namespace, log)
-            self.pid_file.write_text(str(pid))
+            write_if_changed(self.pid_file, str(pid))
             LOG.info("radvd started in %s", self.namespace)
         elif changed:
             os.kill(pid, signal.SIGHUP)
 
     def stop(self, reaper: ip_lib.Reaper) -> None:
         ip_lib.stop_daemon(self.pid_file, self.marker, reaper)
+        self.daemon_pid_file.unlink(missing_ok=True)
         self.conf.unlink(missing_ok=True)
