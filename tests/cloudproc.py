@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests import osc_fork
 from tinystack.deploy import registry
 
 BIN = Path(sys.executable).parent
@@ -116,13 +117,7 @@ class CloudProcess:
     def osc_raw(
         self, *args: str, cloud: str = "tinystack-admin"
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(BIN / "openstack"), "--os-cloud", cloud, *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return osc_fork.run(["--os-cloud", cloud, *args], self.env, timeout=120)
 
     def osc(self, *args: str, cloud: str = "tinystack-admin") -> Any:
         """Run an openstack CLI command; JSON output is parsed. Raises on failure."""
