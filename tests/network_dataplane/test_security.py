@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,3 +136,111 @@ def test_remote_group_membership(pair: tuple[Cloud, dict, list[Guest]]) -> None:
     )
     cloud.delete(f"/security-groups/{other['id']}", admin=False)
     cloud.delete(f"/security-groups/{friends['id']}", admin=False)
+
+
+#: answers every line of a connection with ``<peer address> <line>``
+LINE_SERVER = textwrap.dedent(
+    """\
+    import socketserver, sys
+    class H(socketserver.StreamRequestHandler):
+        def handle(self):
+            for line in self.rfile:
+                reply = f"{self.client_address[0]} {line.decode().strip()}\\n"
+                self.wfile.write(reply.encode())
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    socketserver.ThreadingTCPServer(("0.0.0.0", int(sys.argv[1])), H).serve_forever()
+    """
+)
+
+#: holds one TCP connection; sends each stdin line over it and prints the answer
+HELD_CLIENT = textwrap.dedent(
+    """\
+    import socket, sys
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+    s.settimeout(float(sys.argv[3]))
+    for line in sys.stdin:
+        try:
+            s.sendall(line.encode())
+            print(s.recv(200).decode().strip() or "closed", flush=True)
+        except OSError:
+            print("timeout", flush=True)
+    """
+)
+
+
+def tracked(address: str, port: int) -> list[str]:
+    """Connection tracking entries to ``address:port`` (any zone)."""
+    from pyroute2 import Conntrack
+
+    with Conntrack() as ct:
+        return [
+            str(e.tuple_orig)
+            for e in ct.dump_entries()
+            if e.tuple_orig.daddr == address and e.tuple_orig.dport == port
+        ]
+
+
+def test_removing_a_rule_ends_the_connections_it_allowed(
+    pair: tuple[Cloud, dict, list[Guest]],
+) -> None:
+    cloud, _net, (a, b) = pair
+    group = cloud.create("security_group", path="security-groups", name=f"{cloud.tag}-held")
+
+    def rule(**body: object) -> str:
+        made = cloud.create(
+            "security_group_rule",
+            path="security-group-rules",
+            security_group_id=group["id"],
+            direction="ingress",
+            **body,
+        )
+        return str(made["id"])
+
+    tcp = rule(protocol="tcp", port_range_min=5000, port_range_max=5000)
+    icmp = rule(protocol="icmp")
+    cloud.call(
+        "PUT", f"/ports/{b.port['id']}", {"port": {"security_groups": [group["id"]]}}, expect=200
+    )
+    assert wait_for(lambda: "--dport 5000" in cloud.ingress_rules(b.port["id"]), 5)
+    b.spawn(sys.executable, "-c", LINE_SERVER, "5000")
+    assert wait_for(lambda: a.tcp(b.fixed_ip, 5000, "probe") is not None, 10)
+    client = subprocess.Popen(
+        ["ip", "netns", "exec", a.name, sys.executable, "-c", HELD_CLIENT, b.fixed_ip, "5000", "2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    a.procs.append(client)  # type: ignore[arg-type]
+    assert client.stdin is not None and client.stdout is not None
+
+    def exchange(text: str) -> str:
+        assert client.stdin is not None and client.stdout is not None
+        client.stdin.write(text + "\n")
+        client.stdin.flush()
+        return client.stdout.readline().strip()
+
+    try:
+        assert exchange("one") == f"{a.fixed_ip} one"
+        # another rule goes: the connection it did not carry lives on (tracked anew)
+        cloud.delete(f"/security-group-rules/{icmp}", admin=False)
+        assert wait_for(lambda: "icmp" not in cloud.ingress_rules(b.port["id"]), 5)
+        assert not a.ping(b.fixed_ip, wait=0.5)
+        assert exchange("two") == f"{a.fixed_ip} two"
+        # the rule that allowed it goes: the established connection ends with it
+        cloud.delete(f"/security-group-rules/{tcp}", admin=False)
+        assert wait_for(lambda: "5000" not in cloud.ingress_rules(b.port["id"]), 5)
+        # the agent deletes the tracked connections right after it changed the rules
+        assert wait_for(lambda: not tracked(b.fixed_ip, 5000), 5)
+        assert exchange("three") == "timeout", "an established connection outlived its rule"
+        assert a.tcp(b.fixed_ip, 5000, "new") is None
+    finally:
+        client.kill()
+        client.wait()
+        cloud.call(
+            "PUT",
+            f"/ports/{b.port['id']}",
+            {"port": {"security_groups": b.port["security_groups"]}},
+            admin=True,
+            expect=200,
+        )
+        cloud.delete(f"/security-groups/{group['id']}", admin=False)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tinystack.network.agent_rpc import L2_AGENT_TOPIC, LINUXBRIDGE_AGENT, L2AgentEndpoint
-from tinystack.network.agents import iptables
+from tinystack.network.agents import conntrack, iptables
 from tinystack.network.agents.base import Agent, AgentContext, JsonState, LinkWatcher
 from tinystack.network.agents.firewall import FilteredPort, FirewallRules, trusted
 from tinystack.network.agents.ip_lib import CommandError
@@ -95,6 +95,8 @@ class LinuxBridgeAgent(Agent):
         self.state.data.setdefault("zones", {})
         self.chains = iptables.ChainSet(ctx.chain_prefix, ctx.namespace)
         self.rules = FirewallRules(self.chains)
+        #: the rules each port's chains last held (to end connections a rule no longer allows)
+        self.port_rules: dict[conntrack.FlowKey, frozenset[str]] = {}
         self.devices: dict[str, Device] = {}
         self.ignored: set[str] = set()
         self.peers: set[str] = set()
@@ -484,6 +486,12 @@ class LinuxBridgeAgent(Agent):
         groups = info["security_groups"]
         desired = self.rules.build(ports, groups, info["sg_member_ips"], zones)
         self.chains.apply(desired)
+        rules = conntrack.port_rules(desired, ports, self.chains.chain)
+        revoked = conntrack.revoked(self.port_rules, rules)
+        self.port_rules = rules
+        if revoked:
+            ended = conntrack.forget_revoked(self.ctx.namespace, revoked, ports, zones)
+            LOG.debug("%d connections ended by removed security group rules", ended)
         self.remote_groups = {
             r["remote_group_id"] for rules in groups.values() for r in rules if r["remote_group_id"]
         }

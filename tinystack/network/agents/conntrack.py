@@ -1,0 +1,155 @@
+"""Ending the connections a security group change no longer allows.
+
+The port chains accept ``RELATED,ESTABLISHED`` traffic before any group rule, so
+without this a connection opened while a rule allowed it would outlive the rule (as
+Neutron's ``ip_conntrack`` manager prevents). After each firewall update the L2 agent
+compares, per port, IP version and direction, the rules that applied before and after
+(a remote group's member addresses count as rules of the ports that use the group);
+where one went away, the connection tracking entries of that port are deleted from its
+network's conntrack zone: for ingress, connections *to* the port's addresses, for
+egress, connections *from* them. The next packet of a connection that is still allowed
+is tracked anew by the rules (TCP is picked up mid-stream); one that is not is dropped.
+
+Entries are dumped and deleted over ctnetlink (pyroute2's ``Conntrack``) in the agent's
+namespace. Only rules that went away matter: a port that appears, stops being filtered
+or gains rules loses nothing, and after an agent restart the first update compares
+against nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import logging
+import socket
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from pyroute2 import Conntrack
+from pyroute2.netlink.exceptions import NetlinkError
+
+from tinystack.network.agents import ip_lib
+from tinystack.network.agents.firewall import FilteredPort
+from tinystack.network.agents.iptables import TableState
+
+LOG = logging.getLogger(__name__)
+INGRESS, EGRESS = "ingress", "egress"
+#: (port id, IP version, direction)
+FlowKey = tuple[str, int, str]
+FAMILIES = {4: socket.AF_INET, 6: socket.AF_INET6}
+
+
+def port_rules(
+    desired: Mapping[int, Mapping[str, TableState]],
+    ports: Iterable[FilteredPort],
+    chain: Callable[[str], str],
+) -> dict[FlowKey, frozenset[str]]:
+    """The rules each filtered port's ingress and egress chains hold in ``desired``,
+    with the member addresses of the remote groups they jump to."""
+    remote = (chain("RI"), chain("RE"))
+    out: dict[FlowKey, frozenset[str]] = {}
+    for family, tables in desired.items():
+        filt = tables.get("filter")
+        if filt is None:
+            continue
+        chains = filt.chains
+        for port in ports:
+            if not port.filtered:
+                continue
+            key = port.port_id[:11]
+            for direction, name in ((INGRESS, chain("I" + key)), (EGRESS, chain("O" + key))):
+                rules: set[str] = set()
+                for rule in chains.get(name, []):
+                    rules.add(rule)
+                    target = rule.rsplit("-j ", 1)[-1]
+                    if target.startswith(remote):
+                        rules.update(f"{rule} | {member}" for member in chains.get(target, []))
+                out[(port.port_id, family, direction)] = frozenset(rules)
+    return out
+
+
+def revoked(
+    before: Mapping[FlowKey, frozenset[str]], after: Mapping[FlowKey, frozenset[str]]
+) -> list[FlowKey]:
+    """The flows of ports still filtered that lost at least one rule."""
+    return sorted(key for key, rules in after.items() if key in before and before[key] - rules)
+
+
+def port_addresses(port: FilteredPort, family: int) -> set[str]:
+    """The port's host addresses of ``family`` (fixed IPs and single-address pairs)."""
+    found = list(port.fixed_ips)
+    found += [str(p.get("ip_address") or "") for p in port.allowed_address_pairs]
+    out = set()
+    for item in found:
+        if not item:
+            continue
+        net = ipaddress.ip_network(item, strict=False)
+        if net.version == family and net.num_addresses == 1:
+            out.add(str(net.network_address))
+    return out
+
+
+def forget(
+    namespace: str | None, zone: int, family: int, direction: str, addresses: set[str]
+) -> int:
+    """Delete the entries of ``zone`` going to (ingress) or coming from (egress)
+    ``addresses``; returns how many were deleted."""
+    if not addresses:
+        return 0
+    wanted = {ipaddress.ip_address(a) for a in addresses}
+    field = "daddr" if direction == INGRESS else "saddr"
+
+    def work() -> int:
+        with contextlib.closing(Conntrack(nfgen_family=FAMILIES[family])) as ct:
+            doomed = [
+                entry.tuple_orig
+                for entry in ct.dump_entries()
+                if (entry.zone or 0) == zone and _address(entry.tuple_orig, field) in wanted
+            ]
+            gone = 0
+            for orig in doomed:
+                try:
+                    ct.entry("del", tuple_orig=orig, zone=zone)
+                    gone += 1
+                except NetlinkError as exc:
+                    if exc.code != errno.ENOENT:  # it ended on its own meanwhile
+                        raise
+            return gone
+
+    return ip_lib.in_namespace(namespace, work)
+
+
+def _address(orig: Any, field: str) -> Any:
+    value = getattr(orig, field, None)
+    try:
+        return ipaddress.ip_address(value) if value else None
+    except ValueError:
+        return None
+
+
+def forget_revoked(
+    namespace: str | None,
+    keys: Iterable[FlowKey],
+    ports: Iterable[FilteredPort],
+    zones: Mapping[str, int],
+) -> int:
+    """:func:`forget` each revoked flow of ``ports``; failures are logged, not raised
+    (the rules are already in place)."""
+    by_id = {p.port_id: p for p in ports}
+    total = 0
+    for port_id, family, direction in keys:
+        port = by_id.get(port_id)
+        if port is None or port.network_id not in zones:
+            continue
+        try:
+            total += forget(
+                namespace,
+                zones[port.network_id],
+                family,
+                direction,
+                port_addresses(port, family),
+            )
+        except (NetlinkError, OSError):
+            LOG.exception("cannot delete the conntrack entries of port %s", port_id)
+    return total
