@@ -27,7 +27,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 host-deps:
 	@if [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			python3 python3-venv python3-dev gcc iproute2 iptables dnsmasq-base radvd \
+			python3 python3-venv python3-dev gcc iproute2 iptables nftables dnsmasq-base radvd \
 			iputils-arping iputils-ping linux-image-cloud-amd64 busybox-static dropbear-bin grub-pc-bin \
 			grub-common xorriso mtools qemu-utils qemu-system-x86 >/dev/null; \
 	else echo "not root: install python3-venv yourself (or run: sudo make host-deps)"; fi

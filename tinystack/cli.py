@@ -169,6 +169,7 @@ def doctor() -> None:
         "kvm device": os.path.exists("/dev/kvm"),
         "dnsmasq": shutil.which("dnsmasq") or False,
         "radvd (IPv6 router advertisements)": shutil.which("radvd") or False,
+        "nft (ARP anti-spoofing)": shutil.which("nft") or False,
         "ip (iproute2)": shutil.which("ip") or False,
         "iptables": shutil.which("iptables") or False,
         "network namespaces": os.path.isdir("/var/run/netns") or os.geteuid() == 0,

@@ -29,6 +29,7 @@ from tests.network_dataplane.support import (
 )
 from tests.support import make_runtime, make_token
 from tinystack.common.service import Runtime
+from tinystack.network.agents import arp_protect
 from tinystack.network.agents.dataplane import DataPlane
 from tinystack.network.agents.iptables import ChainSet
 from tinystack.network.service import SERVICE, WORKERS_KEY
@@ -278,12 +279,17 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
             cloud.destroy_namespaces()
             cloud.stop()
             left_rules = cloud.chain_rules(4) + cloud.chain_rules(6)
+            table = arp_protect.table_name(cloud.chain_prefix)
+            if arp_protect.available() and table in run(["nft", "list", "tables", "bridge"]):
+                left_rules.append(f"nft table bridge {table}")
         else:
             left_rules = []
         left = cleanup_tagged(tag)
         if cloud is not None:
             for prefix in (cloud.chain_prefix, cloud.chain_prefix + "N"):
                 ChainSet(prefix).remove_all()
+            if arp_protect.available():
+                arp_protect.remove(None, arp_protect.table_name(cloud.chain_prefix))
         assert not left, f"left behind: {left}"
         assert not left_rules, f"rules left behind: {left_rules}"
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.network_dataplane.conftest import Cloud, has_dnsmasq
-from tests.network_dataplane.support import Guest, wait_for
+from tests.network_dataplane.support import Guest, run, wait_for
+from tinystack.network.agents import arp_protect
 
 
 @pytest.fixture
@@ -244,3 +247,68 @@ def test_removing_a_rule_ends_the_connections_it_allowed(
             expect=200,
         )
         cloud.delete(f"/security-groups/{group['id']}", admin=False)
+
+
+#: sends ARP replies "<claimed IP> is at <my MAC>" to a neighbour, from eth0
+ARP_CLAIM = textwrap.dedent(
+    """\
+    import socket, struct, sys, time
+    claimed, to_mac, to_ip, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind(("eth0", 0))
+    mine = bytes.fromhex(open("/sys/class/net/eth0/address").read().strip().replace(":", ""))
+    theirs = bytes.fromhex(to_mac.replace(":", ""))
+    arp = struct.pack(
+        "!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 2,
+        mine, socket.inet_aton(claimed), theirs, socket.inet_aton(to_ip),
+    )
+    for _ in range(count):
+        s.send(theirs + mine + struct.pack("!H", 0x0806) + arp)
+        time.sleep(0.1)
+    """
+)
+
+
+def neighbour_mac(guest: Guest, address: str) -> str | None:
+    entries = json.loads(guest.sh("ip", "-j", "neigh", "show", address, "dev", "eth0") or "[]")
+    return next((str(e["lladdr"]) for e in entries if e.get("lladdr")), None)
+
+
+@pytest.mark.skipif(not arp_protect.available(), reason="nft (package nftables) missing")
+def test_a_guest_cannot_answer_arp_for_another_address(
+    pair: tuple[Cloud, dict, list[Guest]],
+) -> None:
+    cloud, net, (a, b) = pair
+    port = cloud.server_port(net["id"])
+    try:
+        c = cloud.guest(port)
+        assert cloud.wait_active(port["id"])
+        c.static(f"{c.fixed_ip}/24", None)
+        assert b.eventually_pings(c.fixed_ip)
+        assert neighbour_mac(b, c.fixed_ip) == port["mac_address"]
+
+        def claim() -> str | None:
+            time.sleep(1.1)  # past the neighbour entry's locktime
+            a.sh(
+                sys.executable, "-c", ARP_CLAIM, c.fixed_ip, b.port["mac_address"], b.fixed_ip, "5"
+            )
+            return neighbour_mac(b, c.fixed_ip)
+
+        assert claim() == port["mac_address"], "a guest's ARP reply for another address got through"
+        assert b.ping(c.fixed_ip)
+        # control: without port security the same replies take c's address over
+        cloud.call(
+            "PUT",
+            f"/ports/{a.port['id']}",
+            {"port": {"security_groups": [], "port_security_enabled": False}},
+            admin=True,
+            expect=200,
+        )
+        table = arp_protect.table_name(cloud.chain_prefix)
+        assert wait_for(
+            lambda: a.port["id"][:11] not in run(["nft", "list", "table", "bridge", table]), 5
+        )
+        assert wait_for(lambda: claim() == a.port["mac_address"], 5, 0), "the claim itself failed"
+    finally:
+        cloud.destroy_namespaces()
+        cloud.delete(f"/ports/{port['id']}")

@@ -30,6 +30,7 @@ from tests.cloudproc import CloudProcess
 from tests.compute_qemu.conftest import cleanup_state
 from tests.network_dataplane.support import Namespace, cleanup_tagged, run, tools_missing, wait_for
 from tinystack.guest import build, hostdeps
+from tinystack.network.agents import arp_protect
 from tinystack.network.agents.iptables import ChainSet
 
 PUBLIC_CIDR = "203.0.113.0/24"
@@ -277,6 +278,8 @@ def cloud_fixture(
                 run(["ip", "link", "delete", link], check=False)
         for prefix in ("T" + tag[1:], "T" + tag[1:] + "N"):
             ChainSet(prefix).remove_all()
+        if arp_protect.available():
+            arp_protect.remove(None, arp_protect.table_name("T" + tag[1:]))
         if vhost:
             subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, timeout=60)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tinystack.network.agent_rpc import L2_AGENT_TOPIC, LINUXBRIDGE_AGENT, L2AgentEndpoint
-from tinystack.network.agents import conntrack, iptables
+from tinystack.network.agents import arp_protect, conntrack, iptables
 from tinystack.network.agents.base import Agent, AgentContext, JsonState, LinkWatcher
 from tinystack.network.agents.firewall import FilteredPort, FirewallRules, trusted
 from tinystack.network.agents.ip_lib import CommandError
@@ -97,6 +97,10 @@ class LinuxBridgeAgent(Agent):
         self.rules = FirewallRules(self.chains)
         #: the rules each port's chains last held (to end connections a rule no longer allows)
         self.port_rules: dict[conntrack.FlowKey, frozenset[str]] = {}
+        self.arp_table = arp_protect.table_name(ctx.chain_prefix)
+        self.arp_script = ""
+        if not arp_protect.available():
+            LOG.warning("nft not found (package nftables): no ARP anti-spoofing")
         self.devices: dict[str, Device] = {}
         self.ignored: set[str] = set()
         self.peers: set[str] = set()
@@ -486,6 +490,11 @@ class LinuxBridgeAgent(Agent):
         groups = info["security_groups"]
         desired = self.rules.build(ports, groups, info["sg_member_ips"], zones)
         self.chains.apply(desired)
+        if arp_protect.available():
+            script = arp_protect.render(self.arp_table, ports)
+            if script != self.arp_script:
+                arp_protect.apply(self.ctx.namespace, self.arp_table, ports)
+                self.arp_script = script
         rules = conntrack.port_rules(desired, ports, self.chains.chain)
         revoked = conntrack.revoked(self.port_rules, rules)
         self.port_rules = rules
@@ -510,3 +519,6 @@ class LinuxBridgeAgent(Agent):
         self.state.save()
         self.chains.remove_all()
         iptables.ChainSet(self.ctx.chain_prefix + "N", self.ctx.namespace).remove_all()
+        if arp_protect.available():
+            arp_protect.remove(self.ctx.namespace, self.arp_table)
+        self.arp_script = ""
