@@ -180,3 +180,33 @@ def test_listing_another_projects_groups_creates_its_default(api: Api) -> None:
     ]
     again = api.get("/v2.0/security-groups", api.admin(), project_id=project).json()
     assert [g["id"] for g in again["security_groups"]] == [groups["security_groups"][0]["id"]]
+
+
+def test_stateless_groups(api: Api) -> None:
+    stateless = api.create("security_group", path="security-groups", name="nat", stateful=False)
+    assert stateless["stateful"] is False
+    stateful = api.create("security_group", path="security-groups", name="web")
+    net = api.network()
+    api.subnet(net["id"], "10.9.0.0/24")
+    # a port's groups are all stateful or all stateless
+    body = {"port": {"network_id": net["id"], "security_groups": [stateful["id"], stateless["id"]]}}
+    resp = api.post("/v2.0/ports", body)
+    assert resp.status_code == 409 and error_type(resp) == "SecurityGroupConflict"
+    assert api.get(f"/v2.0/ports?network_id={net['id']}").json()["ports"] == []
+    port = api.port(net["id"], security_groups=[stateless["id"]])
+    both = {"port": {"security_groups": [stateless["id"], stateful["id"]]}}
+    resp = api.put(f"/v2.0/ports/{port['id']}", both)
+    assert resp.status_code == 409 and error_type(resp) == "SecurityGroupConflict"
+    # a group in use keeps its statefulness; an unused one may change it
+    flip = {"security_group": {"stateful": True}}
+    resp = api.put(f"/v2.0/security-groups/{stateless['id']}", flip)
+    assert resp.status_code == 409 and error_type(resp) == "SecurityGroupInUse"
+    resp = api.put(f"/v2.0/security-groups/{stateless['id']}", {"security_group": {"name": "n"}})
+    assert resp.status_code == 200
+    resp = api.put(
+        f"/v2.0/security-groups/{stateful['id']}", {"security_group": {"stateful": False}}
+    )
+    assert resp.status_code == 200 and resp.json()["security_group"]["stateful"] is False
+    # now both stateless: they go together
+    resp = api.put(f"/v2.0/ports/{port['id']}", both)
+    assert resp.status_code == 200

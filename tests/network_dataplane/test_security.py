@@ -312,3 +312,70 @@ def test_a_guest_cannot_answer_arp_for_another_address(
     finally:
         cloud.destroy_namespaces()
         cloud.delete(f"/ports/{port['id']}")
+
+
+def test_stateless_groups_need_rules_for_replies(pair: tuple[Cloud, dict, list[Guest]]) -> None:
+    cloud, _net, (a, b) = pair
+    made: list[str] = []
+
+    def group(stateful: bool) -> str:
+        sg = cloud.create(
+            "security_group",
+            path="security-groups",
+            name=f"{cloud.tag}-{'stateful' if stateful else 'stateless'}",
+            stateful=stateful,
+        )
+        made.append(sg["id"])
+        cloud.create(
+            "security_group_rule",
+            path="security-group-rules",
+            security_group_id=sg["id"],
+            direction="ingress",
+            protocol="tcp",
+            port_range_min=5000,
+            port_range_max=5000,
+        )
+        return str(sg["id"])
+
+    def use(group_id: str) -> None:
+        for guest in (a, b):
+            cloud.call(
+                "PUT",
+                f"/ports/{guest.port['id']}",
+                {"port": {"security_groups": [group_id]}},
+                expect=200,
+            )
+
+    try:
+        stateful, stateless = group(True), group(False)
+        b.spawn(sys.executable, "-c", LINE_SERVER, "5000")
+        # stateful: the ingress rule on b is enough, b's answers are tracked replies
+        use(stateful)
+        assert wait_for(lambda: a.tcp(b.fixed_ip, 5000, "tracked") is not None, 10)
+        # stateless: the same rule lets a's packets in, but b's answers need a rule at a
+        use(stateless)
+        assert wait_for(lambda: "ESTABLISHED" not in cloud.ingress_rules(a.port["id"]), 5)
+        assert a.tcp(b.fixed_ip, 5000, "untracked") is None
+        cloud.create(
+            "security_group_rule",
+            path="security-group-rules",
+            security_group_id=stateless,
+            direction="ingress",
+            protocol="tcp",
+            remote_ip_prefix=f"{b.fixed_ip}/32",
+        )
+        assert wait_for(lambda: a.tcp(b.fixed_ip, 5000, "untracked") is not None, 5)
+        before = len(tracked(b.fixed_ip, 5000))
+        assert a.tcp(b.fixed_ip, 5000, "again") is not None
+        assert len(tracked(b.fixed_ip, 5000)) == before, "a stateless flow was tracked"
+    finally:
+        for guest in (a, b):
+            cloud.call(
+                "PUT",
+                f"/ports/{guest.port['id']}",
+                {"port": {"security_groups": guest.port["security_groups"]}},
+                admin=True,
+                expect=200,
+            )
+        for group_id in made:
+            cloud.delete(f"/security-groups/{group_id}", admin=False)

@@ -19,8 +19,12 @@ Layout of the chains (``P`` is the configured prefix), filter table, IPv4 and IP
 
 Raw table: ``PREROUTING -j P-PRE`` puts each network's bridged traffic in its own
 conntrack zone (``-i brq… -j CT --zone N``), so overlapping tenant addresses never share
-connection tracking entries. Ports of network devices (``network:*`` owners) and ports
-with port security disabled pass unfiltered.
+connection tracking entries. Ports whose groups are stateless (``stateful: false``) are
+not tracked at all (``CT --notrack`` for traffic from their tap and to their addresses)
+and their chains have no ``ESTABLISHED`` rules: replies need rules of their own.
+
+Ports of network devices (``network:*`` owners) and ports with port security disabled
+pass unfiltered.
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ class FilteredPort:
     allowed_address_pairs: list[dict[str, Any]] = field(default_factory=list)
     security_groups: list[str] = field(default_factory=list)
     filtered: bool = True
+    #: False when the port's groups are stateless: its traffic is not tracked
+    stateful: bool = True
 
 
 def trusted(device_owner: str) -> bool:
@@ -94,11 +100,25 @@ class FirewallRules:
         for family in self.chains.families:
             filt = self._filter(family, ports, groups, members)
             raw = TableState(
-                chains={self.c("PRE"): self._zones(zones)},
+                chains={self.c("PRE"): self._untracked(family, ports) + self._zones(zones)},
                 jumps=[("PREROUTING", f"-j {self.c('PRE')}")],
             )
             out[family] = {"filter": filt, "raw": raw}
         return out
+
+    def _untracked(self, family: int, ports: list[FilteredPort]) -> list[str]:
+        """Traffic from and to ports in stateless groups bypasses connection tracking
+        (before the zone rules: a packet marked untracked keeps no zone)."""
+        out = []
+        for port in ports:
+            if not port.filtered or port.stateful:
+                continue
+            out.append(f"-m physdev --physdev-in {port.device} -j CT --notrack")
+            bridge = "brq" + port.network_id[:11]
+            for ip in port.fixed_ips:
+                if _version(ip) == family:
+                    out.append(f"-i {bridge} -d {_host(ip)} -j CT --notrack")
+        return _dedupe(out)
 
     def _zones(self, zones: Mapping[str, int]) -> list[str]:
         return [
@@ -131,8 +151,8 @@ class FirewallRules:
             chains[fwd].append(f"{phys_in} -j {egress}")
             chains[inbound].append(f"{phys_out} -j {ingress}")
             rules = [r for g in port.security_groups for r in groups.get(g, [])]
-            chains[ingress] = self._ingress(family, rules, used_remote)
-            chains[egress] = self._egress(family, spoof, rules, used_remote)
+            chains[ingress] = self._ingress(family, rules, used_remote, port.stateful)
+            chains[egress] = self._egress(family, spoof, rules, used_remote, port.stateful)
             chains[spoof] = self._spoof(family, port)
         chains[fwd].append(f"-j {inbound}")
         for direction, group in sorted(used_remote):
@@ -148,15 +168,20 @@ class FirewallRules:
         return self.c(("RI" if direction == "ingress" else "RE") + str(family) + group[:12])
 
     def _ingress(
-        self, family: int, rules: list[dict[str, Any]], used: set[tuple[str, str]]
+        self,
+        family: int,
+        rules: list[dict[str, Any]],
+        used: set[tuple[str, str]],
+        stateful: bool = True,
     ) -> list[str]:
-        out = ["-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"]
+        out = ["-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"] if stateful else []
         if family == 4:
             out.append("-p udp -m udp --sport 67 --dport 68 -j ACCEPT")
         else:
             out += [f"-p ipv6-icmp -m icmp6 --icmpv6-type {t} -j ACCEPT" for t in ICMP6_IN]
             out.append("-p udp -m udp --sport 547 --dport 546 -j ACCEPT")
-        out.append("-m conntrack --ctstate INVALID -j DROP")
+        if stateful:
+            out.append("-m conntrack --ctstate INVALID -j DROP")
         for rule in rules:
             if rule.get("direction") != "ingress":
                 continue
@@ -173,7 +198,12 @@ class FirewallRules:
         return _dedupe(out)
 
     def _egress(
-        self, family: int, spoof: str, rules: list[dict[str, Any]], used: set[tuple[str, str]]
+        self,
+        family: int,
+        spoof: str,
+        rules: list[dict[str, Any]],
+        used: set[tuple[str, str]],
+        stateful: bool = True,
     ) -> list[str]:
         allow = self.c("ALLOW")
         if family == 4:
@@ -196,10 +226,11 @@ class FirewallRules:
                 f"-p udp -m udp --sport 546 --dport 547 -j {allow}",
                 "-p udp -m udp --sport 547 --dport 546 -j DROP",
             ]
-        out += [
-            f"-m conntrack --ctstate RELATED,ESTABLISHED -j {allow}",
-            "-m conntrack --ctstate INVALID -j DROP",
-        ]
+        if stateful:
+            out += [
+                f"-m conntrack --ctstate RELATED,ESTABLISHED -j {allow}",
+                "-m conntrack --ctstate INVALID -j DROP",
+            ]
         for rule in rules:
             if rule.get("direction") != "egress":
                 continue

@@ -479,6 +479,7 @@ class LinuxBridgeAgent(Agent):
                     allowed_address_pairs=list(found.get("allowed_address_pairs") or []),
                     security_groups=list(found.get("security_groups") or []),
                     filtered=bool(found.get("port_security_enabled", True)),
+                    stateful=bool(found.get("stateful", True)),
                 )
             )
         for dev, device in self.devices.items():

@@ -301,11 +301,21 @@ class AgentSync:
                 {r["remote_group_id"] for rs in rules.values() for r in rs if r["remote_group_id"]}
             )
             members = self._members(session, remote)
-        return {
-            "devices": {p["id"]: self._device(p) for p in rendered},
-            "security_groups": rules,
-            "sg_member_ips": members,
-        }
+            stateless = set(
+                session.scalars(
+                    select(models.SecurityGroup.id).where(
+                        models.SecurityGroup.id.in_(group_ids),
+                        models.SecurityGroup.stateful.is_(False),
+                    )
+                )
+            )
+        found: dict[str, dict[str, Any]] = {}
+        for port in rendered:
+            device = self._device(port)
+            # a port's groups are all stateful or all stateless (the API refuses a mix)
+            device["stateful"] = not stateless.intersection(port["security_groups"])
+            found[port["id"]] = device
+        return {"devices": found, "security_groups": rules, "sg_member_ips": members}
 
     def security_group_rules(self, devices: list[str]) -> dict[str, Any]:
         """Per port, its groups' rules with remote groups expanded into addresses."""

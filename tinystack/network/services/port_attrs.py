@@ -149,4 +149,9 @@ def check_security_groups(
         )
         if not visible:
             raise not_found("security_group", group_id)
+    if len({bool(rows[g].stateful) for g in ids}) > 1:
+        raise conflict(
+            "SecurityGroupConflict",
+            "Stateful and stateless security groups cannot be applied to the same port.",
+        )
     return ids

@@ -223,6 +223,9 @@ class SecurityGroups:
                     "SecurityGroupCannotUpdateDefault",
                     "Updating default security group not allowed.",
                 )
+            if "stateful" in values and bool(values["stateful"]) != bool(row.stateful):
+                if group_in_use(session, row.id):  # its ports' firewalls depend on it
+                    raise in_use("SecurityGroupInUse", f"Security Group {row.id} in use.")
             changed = apply_fields(
                 row, values, {"name": "name", "description": "description", "stateful": "stateful"}
             )
@@ -253,12 +256,7 @@ class SecurityGroups:
                         "Insufficient rights for removing default security group.",
                     )
                 session.delete(default)
-            used = session.scalars(
-                select(models.PortSecurityGroup.port_id).where(
-                    models.PortSecurityGroup.security_group_id == row.id
-                )
-            ).first()
-            if used is not None:
+            if group_in_use(session, row.id):
                 raise in_use("SecurityGroupInUse", f"Security Group {row.id} in use.")
             session.execute(
                 delete(models.RbacPolicy).where(
@@ -271,3 +269,13 @@ class SecurityGroups:
 
         self.deps.default_groups.discard(self.deps.db.write(tx))
         self.deps.events.security_groups_changed([group_id])
+
+
+def group_in_use(session: Session, group_id: str) -> bool:
+    """Whether any port uses the group."""
+    used = session.scalars(
+        select(models.PortSecurityGroup.port_id).where(
+            models.PortSecurityGroup.security_group_id == group_id
+        )
+    ).first()
+    return used is not None
