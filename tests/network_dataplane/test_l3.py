@@ -121,6 +121,51 @@ def test_snat_floating_ip_and_security_groups(topo: Topology) -> None:
     assert guest.tcp("203.0.113.1", 7000, "back") == f"{topo.gw_ip} back"
 
 
+def test_floating_ip_hairpin(topo: Topology) -> None:
+    """A neighbour on the guest's own network reaches the guest by its floating IP."""
+    cloud, guest = topo.cloud, topo.guest
+    port = cloud.server_port(topo.net["id"])
+    group = cloud.create("security_group", path="security-groups", name=f"{cloud.tag}-hairpin")
+    try:
+        neighbour = cloud.guest(port)
+        assert cloud.wait_active(port["id"])
+        neighbour.static(f"{neighbour.fixed_ip}/24", topo.subnet["gateway_ip"])
+        cloud.create(
+            "security_group_rule",
+            path="security-group-rules",
+            security_group_id=group["id"],
+            direction="ingress",
+            protocol="tcp",
+            port_range_min=8001,
+            port_range_max=8001,
+        )
+        groups = [*topo.port["security_groups"], group["id"]]
+        cloud.call(
+            "PUT", f"/ports/{topo.port['id']}", {"port": {"security_groups": groups}}, expect=200
+        )
+        guest.serve_tcp(8001)
+        fip = cloud.create(
+            "floatingip", floating_network_id=topo.public["id"], port_id=topo.port["id"]
+        )
+        address = fip["floating_ip_address"]
+        assert wait_for(lambda: cloud.get("floatingip", fip["id"])["status"] == "ACTIVE", 10)
+        # the answer must come back through the router: the guest sees the gateway address
+        assert wait_for(lambda: neighbour.tcp(address, 8001, "hairpin") is not None, 5)
+        assert neighbour.tcp(address, 8001, "hairpin") == f"{topo.gw_ip} hairpin"
+        # the outside still sees itself (no hairpin SNAT for traffic from the gateway)
+        assert topo.outside.tcp(address, 8001, "in") == "203.0.113.1 in"
+    finally:
+        cloud.call(
+            "PUT",
+            f"/ports/{topo.port['id']}",
+            {"port": {"security_groups": topo.port["security_groups"]}},
+            admin=True,
+            expect=200,
+        )
+        cloud.delete(f"/ports/{port['id']}")
+        cloud.delete(f"/security-groups/{group['id']}", admin=False)
+
+
 class FakeMetadata:
     """A compute metadata API stand-in that echoes the headers it got."""
 

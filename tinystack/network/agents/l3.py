@@ -6,8 +6,11 @@ is ``tap<port>``/``qg-<port>`` on the external network's bridge with the router'
 external address, its floating IPs (/32) and a default route to the external subnet's
 gateway. Forwarding is enabled inside the namespace only. The nat table of the
 namespace is rewritten as a whole on every change: SNAT of the internal subnets out of
-``qg-`` (``enable_snat``), a DNAT/SNAT pair per floating IP, and the REDIRECT of
-169.254.169.254:80 to the metadata proxy. Extra routes are kernel routes with ``proto
+``qg-`` (``enable_snat``), a DNAT/SNAT pair per floating IP, hairpin SNAT (a floating
+IP reached from inside is answered through the router: packets not marked as coming
+in on ``qg-`` that were DNATed leave with the gateway address), and the REDIRECT of
+169.254.169.254:80 to the metadata proxy. Removing a floating IP deletes the tracked
+connections to it (:mod:`conntrack`). Extra routes are kernel routes with ``proto
 static``. New external addresses are announced with gratuitous ARP.
 
 IPv6: a ``qr-`` interface holds its IPv6 subnets' gateway addresses too, and the IPv6
@@ -24,8 +27,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from pyroute2.netlink.exceptions import NetlinkError
+
 from tinystack.network.agent_rpc import L3_AGENT, L3_AGENT_TOPIC, L3AgentEndpoint
-from tinystack.network.agents import ip_lib, iptables, radvd
+from tinystack.network.agents import conntrack, ip_lib, iptables, radvd
 from tinystack.network.agents.base import Agent, AgentContext
 from tinystack.network.agents.ip_lib import CommandError, IpLib, Reaper
 from tinystack.network.agents.metadata import ProxyProcess
@@ -33,6 +38,8 @@ from tinystack.network.agents.metadata import ProxyProcess
 LOG = logging.getLogger(__name__)
 Ctxt = dict[str, Any]
 METADATA_IP = "169.254.169.254"
+#: marks packets that came in through the gateway (qg-) interface, as upstream's 0x2
+EXTERNAL_MARK = "0x2/0xffff"
 
 
 class L3Endpoint(L3AgentEndpoint):
@@ -249,6 +256,7 @@ class L3Agent(Agent):
         pre: list[str] = []
         out: list[str] = []
         post: list[str] = []
+        mangle: list[str] = []
         if self.metadata_socket is not None:
             pre.append(
                 f"-d {METADATA_IP}/32 -i qr-+ -p tcp -m tcp --dport 80 "
@@ -265,7 +273,19 @@ class L3Agent(Agent):
                 for _dev, cidr in sorted(set(internal)):
                     if ipaddress.ip_network(cidr).version == 4:
                         post.append(f"-s {cidr} -o {gw_dev} -j SNAT --to-source {gw_ips[0]}")
-        tables = {"nat": {"PREROUTING": pre, "OUTPUT": out, "POSTROUTING": post}}
+            if fips and gw_ips:
+                # hairpin: a floating IP reached from an internal network is translated
+                # back in there; the source becomes the gateway address, so the answer
+                # comes back through the router rather than straight from the neighbour
+                mangle.append(f"-i {gw_dev} -j MARK --set-xmark {EXTERNAL_MARK}")
+                post.append(
+                    f"-m mark ! --mark {EXTERNAL_MARK} -m conntrack --ctstate DNAT "
+                    f"-j SNAT --to-source {gw_ips[0]}"
+                )
+        tables = {
+            "nat": {"PREROUTING": pre, "OUTPUT": out, "POSTROUTING": post},
+            "mangle": {"PREROUTING": mangle},
+        }
         iptables.restore_tables(ns, 4, tables)
 
     def _garp(self, ns: str, dev: str, address: str) -> None:
@@ -278,9 +298,11 @@ class L3Agent(Agent):
         self.reaper.spawn(cmd, namespace=ns)
 
     def _forget_connections(self, ns: str, address: str) -> None:
-        """Drop the tracked connections of a floating IP that went away (needs conntrack)."""
-        if shutil.which("conntrack"):
-            ip_lib.execute(["conntrack", "-D", "-d", address], namespace=ns, check=False)
+        """Drop the tracked connections to a floating IP that went away."""
+        try:
+            conntrack.forget(ns, 0, 4, conntrack.INGRESS, {address})
+        except (OSError, NetlinkError):
+            LOG.exception("cannot delete the tracked connections of %s", address)
 
     def _report_fips(self, rid: str, fips: list[dict[str, Any]]) -> None:
         statuses = {}
