@@ -29,6 +29,7 @@ from tinystack.compute import models, states
 from tinystack.compute.metadata import api as metadata_api
 from tinystack.compute.metadata import content
 from tinystack.compute.service import SERVICE
+from tinystack.compute.services import instances
 from tinystack.compute.services.common import utcnow
 from tinystack.compute.virt.qemu import configdrive
 from tinystack.deploy import runner
@@ -275,6 +276,7 @@ def test_openstack_listings(client: TestClient, server: models.Instance) -> None
     assert text(client, server, "/openstack/latest").splitlines() == [
         "meta_data.json",
         "user_data",
+        "password",
         "vendor_data.json",
         "network_data.json",
         "vendor_data2.json",
@@ -289,6 +291,29 @@ def test_openstack_listings(client: TestClient, server: models.Instance) -> None
     assert as_json(client, server, "/openstack/latest/vendor_data.json") == {}
     assert as_json(client, server, "/openstack/latest/vendor_data2.json") == {}
     assert as_json(client, server, "/openstack/2016-10-06/vendor_data2.json") == {}
+
+
+def test_password_is_posted_once(client: TestClient, runtime: Runtime) -> None:
+    inst = add_instance(runtime, display_name="pw", hostname="pw")
+    url = "/openstack/latest/password"
+    assert text(client, inst, url) == ""
+    get(client, inst, "/openstack/2012-08-10/password", 404)  # before 2013-04-04
+    assert "password" not in text(client, inst, "/openstack/2012-08-10").splitlines()
+    too_big = client.post(url, content=b"x" * 257, headers=signed(inst))
+    assert too_big.status_code == 400
+    encrypted = "c2VjcmV0IGVuY3J5cHRlZCB3aXRoIHRoZSBndWVzdCdzIGtleQ=="
+    assert client.post(url, content=encrypted, headers=signed(inst)).status_code == 200
+    assert text(client, inst, url) == encrypted
+    again = client.post(url, content=b"other", headers=signed(inst))
+    assert again.status_code == 409
+    assert text(client, inst, "/openstack/2013-04-04/password") == encrypted
+    # what the compute API's os-server-password returns and clears
+    assert runtime.db is not None
+    assert instances.password(runtime.db, inst.uuid) == encrypted
+    # only the password file takes a POST; an unsigned one is refused like a GET
+    assert client.post("/openstack/latest/meta_data.json", headers=signed(inst)).status_code == 405
+    unsigned = client.post(url, content=b"x", headers={"X-Instance-ID": inst.uuid})
+    assert unsigned.status_code == 403
 
 
 # -- EC2 layout ---------------------------------------------------------------------------------
@@ -429,7 +454,6 @@ def test_unknown_and_deleted_instances(
         "/openstack/2099-01-01",
         "/openstack/latest/nope",
         "/openstack/latest/meta_data.json/x",
-        "/openstack/latest/password",
         "/openstack/latest/../../../../etc/passwd",
         "/ec2/latest/meta-data.json",
     ],
@@ -464,7 +488,9 @@ def test_config_drive_has_the_apis_content(
     configdrive.write_tree(root, data.instance, list(data.vifs), admin_password="pw")
     for version in content.OPENSTACK_VERSIONS:
         d = root / "openstack" / version
+        # the drive is read-only: no password file to post to
         listed = text(client, server, f"/openstack/{version}").splitlines()
+        listed = [n for n in listed if n != "password"]
         assert sorted(p.name for p in d.iterdir()) == sorted(listed)
         for name in listed:
             served = get(client, server, f"/openstack/{version}/{name}").content

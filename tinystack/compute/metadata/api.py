@@ -12,6 +12,11 @@ instance 404, and any path outside the trees 404.
 ``/openstack[/<version>[/<file>]]`` is the OpenStack layout, everything else the EC2
 one: ``/`` (versions), ``/<version>/`` (meta-data/, user-data, dynamic/) and the
 meta-data tree below it (directories listed with a trailing ``/``).
+
+``/openstack/<version>/password`` (from 2013-04-04) is the one writable file: a guest
+POSTs its password there once, encrypted with its own key pair (as cloudbase-init
+does), for ``GET /servers/{id}/os-server-password`` to hand out. A second POST while
+one is set gets 409 and a body over 256 bytes 400; the file is never cached.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
+from anyio import from_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,6 +46,10 @@ LOG = logging.getLogger(__name__)
 TEXT = "text/plain"
 JSON = "application/json"
 BAD_SIGNATURE = "Invalid proxy request signature."
+PASSWORD = "password"
+PASSWORD_SINCE = "2013-04-04"
+#: upstream's limit on a posted password
+MAX_PASSWORD = 256
 
 
 def sign(secret: str, instance_id: str) -> str:
@@ -149,9 +159,33 @@ class MetadataHandler:
             return _text(BAD_SIGNATURE, 403)
         path = posixpath.normpath("/" + str(request.path_params.get("path", "")))
         tokens = [t for t in path.split("/") if t]
+        is_password = (
+            len(tokens) == 3
+            and tokens[0] == "openstack"
+            and tokens[2] == PASSWORD
+            and tokens[1] in content.OPENSTACK_VERSIONS
+            and content.since(tokens[1], PASSWORD_SINCE)
+        )
+        if is_password:
+            return self.password(instance_id, request)
+        if request.method != "GET":
+            return _text("Method Not Allowed", 405)
         if tokens and tokens[0] == "openstack":
             return self.openstack(data, tokens[1:])
         return self.ec2(data, tokens)
+
+    def password(self, instance_id: str, request: Request) -> Response:
+        try:
+            if request.method == "GET":
+                return _text(instances.password(self.db, instance_id))
+            body = request.state.body
+            if len(body) > MAX_PASSWORD:
+                return _text("Request is too large.", 400)
+            if not instances.set_password_once(self.db, instance_id, body.decode(errors="replace")):
+                return _text("A password is already set.", 409)
+        except exception.InstanceNotFound:
+            return _not_found()
+        return _text("")
 
     @staticmethod
     def openstack(data: InstanceData, tokens: list[str]) -> Response:
@@ -162,7 +196,10 @@ class MetadataHandler:
             return _not_found()
         if not rest:
             has_user_data = content.user_data_bytes(data.instance.user_data) is not None
-            return _text("\n".join(content.openstack_files(version, has_user_data)))
+            files = content.openstack_files(version, has_user_data)
+            if content.since(version, PASSWORD_SINCE):  # upstream lists it after user_data
+                files.insert(files.index(content.USER_DATA) + 1 if has_user_data else 1, PASSWORD)
+            return _text("\n".join(files))
         body = content.openstack_file(rest[0], version, data.instance, list(data.vifs))
         if body is None:
             return _not_found()
@@ -194,6 +231,9 @@ def create_app(
     handler = MetadataHandler(db, secret, name_template=name_template, cache_seconds=cache_seconds)
 
     def serve(request: Request) -> Response:
+        # a sync endpoint (run in the thread pool); a posted password's body is read
+        # through the event loop that serves the request
+        request.state.body = from_thread.run(request.body) if request.method == "POST" else b""
         return handler(request)
 
-    return Starlette(routes=[Route("/{path:path}", serve, methods=["GET"])])
+    return Starlette(routes=[Route("/{path:path}", serve, methods=["GET", "POST"])])

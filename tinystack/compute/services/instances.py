@@ -225,3 +225,33 @@ def instance_name(instance: models.Instance, template: str = "instance-%08x") ->
         return template % instance.id
     except (TypeError, ValueError):
         return f"instance-{instance.id:08x}"
+
+
+#: system_metadata key of the password a guest posts to the metadata service
+PASSWORD_KEY = "password"
+
+
+def password(db: Database, uuid: str) -> str:
+    """The password the guest posted (encrypted with its key by the guest), or ""."""
+    return str((get(db, uuid).system_metadata or {}).get(PASSWORD_KEY) or "")
+
+
+def set_password_once(db: Database, uuid: str, value: str) -> bool:
+    """Store the guest's password unless one is set already; False if one was."""
+
+    def write(session: Session) -> bool:
+        row = session.scalars(
+            select(models.Instance)
+            .where(models.Instance.uuid == uuid, models.Instance.deleted.is_(False))
+            .with_for_update()
+        ).first()
+        if row is None:
+            raise exception.InstanceNotFound(uuid)
+        sysmeta = dict(row.system_metadata or {})
+        if sysmeta.get(PASSWORD_KEY):
+            return False
+        sysmeta[PASSWORD_KEY] = value
+        save_in(session, uuid, {"system_metadata": sysmeta})
+        return True
+
+    return db.write(write)
