@@ -123,6 +123,23 @@ def test_cli_security_groups(cloud: CloudProcess) -> None:
         cloud=DEMO,
     )
     assert dup.returncode != 0 and "already exists" in dup.stderr
+    # a stateless group cannot join a stateful one on a port
+    stateless = _name("nat")
+    made = cloud.osc("security", "group", "create", "--stateless", stateless, cloud=DEMO)
+    assert made["stateful"] is False
+    mixed = cloud.osc_raw(
+        "port",
+        "create",
+        "--network",
+        "private",
+        "--security-group",
+        group,
+        "--security-group",
+        stateless,
+        _name("mixed"),
+        cloud=DEMO,
+    )
+    assert mixed.returncode != 0 and "stateless" in mixed.stderr, mixed.stderr
 
 
 def test_cli_rbac_tags_quotas_and_lists(cloud: CloudProcess) -> None:
