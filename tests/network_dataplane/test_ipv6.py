@@ -404,3 +404,41 @@ def test_guest_cannot_advertise_routes_or_spoof_v6(fresh: Cloud, stack: list[Dua
     )
     assert wait_for(advertise, 5, 0.3), "the advertisement itself does not work"
     assert time.monotonic() - started < 30
+
+
+@needs_radvd
+def test_ipv6_extra_routes(fresh: Cloud, stack: list[DualStack]) -> None:
+    topo = DualStack(fresh, 75, "slaac")
+    stack.append(topo)
+    hop, other = topo.guest(), topo.guest()
+    for guest in (hop, other):
+        ready = partial(_has_only, guest, {v6_of(guest.port)})
+        assert wait_for(ready, 15, 0.2), diagnose(topo, guest)
+    assert topo.router is not None
+    path = f"/routers/{topo.router['id']}"
+    nexthop = v6_of(hop.port)
+    routes = [
+        {"destination": "fd00:99::/64", "nexthop": nexthop},
+        {"destination": "10.99.0.0/24", "nexthop": hop.fixed_ip},
+    ]
+
+    def static(version: str) -> list[str]:
+        out = in_ns(topo.router_ns, "ip", version, "route", "show", "proto", "static")
+        return out.split()[:3]
+
+    try:
+        fresh.call("PUT", path, {"router": {"routes": routes}}, admin=True, expect=200)
+        assert wait_for(lambda: static("-6") == ["fd00:99::/64", "via", nexthop], 5)
+        assert static("-4") == ["10.99.0.0/24", "via", hop.fixed_ip]
+        # the prefix is routed to the guest holding an address in it
+        hop.sh("ip", "addr", "add", "fd00:99::1/128", "dev", "lo")
+        pairs = {"allowed_address_pairs": [{"ip_address": "fd00:99::/64"}]}
+        fresh.call("PUT", f"/ports/{hop.port['id']}", {"port": pairs}, admin=True, expect=200)
+        assert other.eventually_pings("fd00:99::1", timeout=10)
+        fresh.call("PUT", path, {"router": {"routes": routes[1:]}}, admin=True, expect=200)
+        assert wait_for(lambda: static("-6") == [], 5)
+        assert static("-4") == ["10.99.0.0/24", "via", hop.fixed_ip]
+        assert not other.ping("fd00:99::1", wait=0.5)
+    finally:
+        fresh.call("PUT", path, {"router": {"routes": []}}, admin=True, expect=200)
+    assert wait_for(lambda: static("-4") == [], 5)

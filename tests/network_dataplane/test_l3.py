@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.network_dataplane.conftest import Cloud, has_dnsmasq
-from tests.network_dataplane.support import wait_for
+from tests.network_dataplane.support import in_ns, wait_for
 
 
 class Topology:
@@ -164,6 +164,32 @@ def test_floating_ip_hairpin(topo: Topology) -> None:
         )
         cloud.delete(f"/ports/{port['id']}")
         cloud.delete(f"/security-groups/{group['id']}", admin=False)
+
+
+def test_extra_routes(topo: Topology) -> None:
+    """A router's extra route sends a prefix to a guest that owns it."""
+    cloud, guest = topo.cloud, topo.guest
+    ns = cloud.opts.router_namespace_prefix + topo.router["id"]
+    port = cloud.server_port(topo.net["id"], allowed_address_pairs=[{"ip_address": "10.99.0.0/24"}])
+    try:
+        hop = cloud.guest(port)
+        assert cloud.wait_active(port["id"])
+        hop.static(f"{hop.fixed_ip}/24", topo.subnet["gateway_ip"])
+        hop.sh("ip", "addr", "add", "10.99.0.1/32", "dev", "lo")
+        assert guest.eventually_pings(hop.fixed_ip)
+        assert not guest.ping("10.99.0.1", wait=0.5)
+        routes = [{"destination": "10.99.0.0/24", "nexthop": hop.fixed_ip}]
+        path = f"/routers/{topo.router['id']}"
+        cloud.call("PUT", path, {"router": {"routes": routes}}, expect=200)
+        assert guest.eventually_pings("10.99.0.1", timeout=5)
+        static = in_ns(ns, "ip", "route", "show", "proto", "static")
+        assert static.split() == ["10.99.0.0/24", "via", hop.fixed_ip, "dev", static.split()[4]]
+        cloud.call("PUT", path, {"router": {"routes": []}}, expect=200)
+        assert wait_for(lambda: not in_ns(ns, "ip", "route", "show", "proto", "static"), 5)
+        assert not guest.ping("10.99.0.1", wait=0.5)
+    finally:
+        cloud.call("PUT", f"/routers/{topo.router['id']}", {"router": {"routes": []}}, admin=True)
+        cloud.delete(f"/ports/{port['id']}")
 
 
 class FakeMetadata:

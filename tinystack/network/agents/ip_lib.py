@@ -568,13 +568,14 @@ class IpLib:
             ipr.addr("replace", index=index, **_address(cidr))
 
     @_off_event_loop
-    def routes(self, *selector: str) -> list[dict[str, Any]]:
-        """IPv4 routes of the main table (``ip -j route show [proto P] [dev D]`` shapes)."""
+    def routes(self, *selector: str, version: int = 4) -> list[dict[str, Any]]:
+        """Routes of the main table (``ip [-6] -j route show [proto P] [dev D]`` shapes)."""
         options = _route_options(selector)
         table = options.get("table", RT_TABLE_MAIN)
+        family = socket.AF_INET6 if version == 6 else socket.AF_INET
         with self._rtnl("route show", *selector) as ipr:
             names = {m["index"]: str(m.get("ifname")) for m in ipr.link("dump")}
-            msgs = ipr.route("dump", family=socket.AF_INET)
+            msgs = ipr.route("dump", family=family)
         out = []
         for msg in msgs:
             if (msg.get("table") or msg["table"]) != table:

@@ -234,15 +234,19 @@ class L3Agent(Agent):
             nsip.route_replace("default", gateway, "dev", str(gw_dev))
         elif any(r.get("dst") == "default" for r in nsip.routes()):
             nsip.route_delete("default")
-        wanted = {(r["destination"], r["nexthop"]) for r in router.get("routes") or []}
-        for route in nsip.routes("proto", "static"):
-            dst = route.get("dst", "")
-            dst = dst if "/" in dst or dst == "default" else f"{dst}/32"
-            if (dst, route.get("gateway")) not in wanted:
-                nsip.route_delete(dst, "proto", "static")
-        for dest, hop in sorted(wanted):
-            if ":" not in dest:
-                nsip.route_replace(dest, hop, "proto", "static")
+        wanted = {_route_key(r["destination"], r["nexthop"]) for r in router.get("routes") or []}
+        have = set()
+        for version in (4, 6):
+            for route in nsip.routes("proto", "static", version=version):
+                dst = str(route.get("dst", ""))
+                dst = ("0.0.0.0/0" if version == 4 else "::/0") if dst == "default" else dst
+                key = _route_key(dst, str(route.get("gateway") or ""))
+                if key in wanted:
+                    have.add(key)
+                else:
+                    nsip.route_delete(key[0], "proto", "static")
+        for dest, hop in sorted(wanted - have):
+            nsip.route_replace(dest, hop, "proto", "static")
 
     def _nat(
         self,
@@ -359,3 +363,12 @@ class L3Agent(Agent):
 def _is_busybox(name: str) -> bool:
     path = shutil.which(name)
     return bool(path) and Path(str(path)).resolve().name == "busybox"
+
+
+def _route_key(destination: str, nexthop: str) -> tuple[str, str]:
+    """An extra route in one spelling: the CIDR and next hop as ipaddress prints them."""
+    dest = str(ipaddress.ip_network(destination, strict=False))
+    try:
+        return dest, str(ipaddress.ip_address(nexthop))
+    except ValueError:
+        return dest, nexthop
