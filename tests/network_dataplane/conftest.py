@@ -167,6 +167,16 @@ class Cloud:
         out = self.call("POST", f"/{path or kind + 's'}", {kind: body}, admin, expect=201)
         return out[kind]
 
+    def rule(self, group_id: str, direction: str = "ingress", **body: Any) -> Any:
+        """A security group rule (``protocol``, ``port_range_min``, ... in ``body``)."""
+        return self.create(
+            "security_group_rule",
+            path="security-group-rules",
+            security_group_id=group_id,
+            direction=direction,
+            **body,
+        )
+
     def get(self, kind: str, item_id: str) -> Any:
         path = {"security_group_rule": "security-group-rules"}.get(kind, kind + "s")
         return self.call("GET", f"/{path}/{item_id}", admin=True, expect=200)[kind]

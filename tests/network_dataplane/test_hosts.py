@@ -149,11 +149,8 @@ def test_vlan_network_on_the_physical_bridge(fresh: Cloud) -> None:
     outside.sh("ip", "addr", "add", "10.68.0.250/24", "dev", "eth0.142")
     outside.sh("ip", "link", "set", "eth0.142", "up")
     assert outside.eventually_pings(guest.fixed_ip)
-    cloud.create(
-        "security_group_rule",
-        path="security-group-rules",
-        security_group_id=port["security_groups"][0],
-        direction="ingress",
+    cloud.rule(
+        port["security_groups"][0],
         protocol="icmp",
         remote_ip_prefix="10.68.0.250/32",
     )

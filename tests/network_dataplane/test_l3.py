@@ -86,22 +86,16 @@ def test_snat_floating_ip_and_security_groups(topo: Topology) -> None:
     assert not outside.ping(address, wait=1), "the default group let ping in"
     group = topo.port["security_groups"][0]
     started = time.monotonic()
-    icmp = cloud.create(
-        "security_group_rule",
-        path="security-group-rules",
-        security_group_id=group,
-        direction="ingress",
+    icmp = cloud.rule(
+        group,
         protocol="icmp",
     )
     assert wait_for(lambda: "-p icmp" in cloud.ingress_rules(topo.port["id"]), 1.0, 0.01)
     assert time.monotonic() - started < 1.0, "the rule took more than a second"
     assert outside.eventually_pings(address, timeout=5, wait=0.2)
     assert outside.tcp(address, 8000, "in") is None
-    cloud.create(
-        "security_group_rule",
-        path="security-group-rules",
-        security_group_id=group,
-        direction="ingress",
+    cloud.rule(
+        group,
         protocol="tcp",
         port_range_min=8000,
         port_range_max=8000,
@@ -130,11 +124,8 @@ def test_floating_ip_hairpin(topo: Topology) -> None:
         neighbour = cloud.guest(port)
         assert cloud.wait_active(port["id"])
         neighbour.static(f"{neighbour.fixed_ip}/24", topo.subnet["gateway_ip"])
-        cloud.create(
-            "security_group_rule",
-            path="security-group-rules",
-            security_group_id=group["id"],
-            direction="ingress",
+        cloud.rule(
+            group["id"],
             protocol="tcp",
             port_range_min=8001,
             port_range_max=8001,

@@ -97,11 +97,8 @@ def test_remote_group_membership(pair: tuple[Cloud, dict, list[Guest]]) -> None:
     # b in a group of its own that only admits members of a third group
     other = cloud.create("security_group", path="security-groups", name=f"{cloud.tag}-other")
     friends = cloud.create("security_group", path="security-groups", name=f"{cloud.tag}-friends")
-    cloud.create(
-        "security_group_rule",
-        path="security-group-rules",
-        security_group_id=other["id"],
-        direction="ingress",
+    cloud.rule(
+        other["id"],
         protocol="icmp",
         remote_group_id=friends["id"],
     )
@@ -190,11 +187,8 @@ def test_removing_a_rule_ends_the_connections_it_allowed(
     group = cloud.create("security_group", path="security-groups", name=f"{cloud.tag}-held")
 
     def rule(**body: object) -> str:
-        made = cloud.create(
-            "security_group_rule",
-            path="security-group-rules",
-            security_group_id=group["id"],
-            direction="ingress",
+        made = cloud.rule(
+            group["id"],
             **body,
         )
         return str(made["id"])
@@ -326,11 +320,8 @@ def test_stateless_groups_need_rules_for_replies(pair: tuple[Cloud, dict, list[G
             stateful=stateful,
         )
         made.append(sg["id"])
-        cloud.create(
-            "security_group_rule",
-            path="security-group-rules",
-            security_group_id=sg["id"],
-            direction="ingress",
+        cloud.rule(
+            sg["id"],
             protocol="tcp",
             port_range_min=5000,
             port_range_max=5000,
@@ -356,11 +347,8 @@ def test_stateless_groups_need_rules_for_replies(pair: tuple[Cloud, dict, list[G
         use(stateless)
         assert wait_for(lambda: "ESTABLISHED" not in cloud.ingress_rules(a.port["id"]), 5)
         assert a.tcp(b.fixed_ip, 5000, "untracked") is None
-        cloud.create(
-            "security_group_rule",
-            path="security-group-rules",
-            security_group_id=stateless,
-            direction="ingress",
+        cloud.rule(
+            stateless,
             protocol="tcp",
             remote_ip_prefix=f"{b.fixed_ip}/32",
         )
