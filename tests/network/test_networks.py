@@ -128,6 +128,30 @@ def test_external_network(api: Api) -> None:
     assert resp.status_code == 403
 
 
+def test_deleting_an_external_network_takes_its_loose_floating_ips(api: Api) -> None:
+    net, _subnet = api.external_network()
+    loose = api.create("floatingip", floating_network_id=net["id"])
+    inner = api.network()
+    api.subnet(inner["id"], "10.31.0.0/24")
+    router = api.create("router", external_gateway_info={"network_id": net["id"]})
+    body = {
+        "subnet_id": api.get(f"/v2.0/subnets?network_id={inner['id']}").json()["subnets"][0]["id"]
+    }
+    assert api.put(f"/v2.0/routers/{router['id']}/add_router_interface", body).status_code == 200
+    port = api.port(inner["id"])
+    bound = api.create("floatingip", floating_network_id=net["id"], port_id=port["id"])
+    # an associated floating IP (and the router's gateway) keep the network in use
+    resp = api.delete(f"/v2.0/networks/{net['id']}", api.admin())
+    assert resp.status_code == 409 and error_type(resp) == "NetworkInUse"
+    assert api.get(f"/v2.0/floatingips/{loose['id']}").status_code == 200
+    api.delete(f"/v2.0/floatingips/{bound['id']}")
+    api.put(f"/v2.0/routers/{router['id']}/remove_router_interface", body)
+    api.delete(f"/v2.0/routers/{router['id']}")
+    assert api.delete(f"/v2.0/networks/{net['id']}", api.admin()).status_code == 204
+    assert api.get(f"/v2.0/floatingips/{loose['id']}").status_code == 404
+    assert api.get(f"/v2.0/ports?network_id={net['id']}", api.admin()).json()["ports"] == []
+
+
 def test_filters_fields_sorting_and_pagination(api: Api) -> None:
     for name in ("c", "a", "d", "b", "e"):
         api.network(name=name, description=f"net {name}")

@@ -88,8 +88,13 @@ def test_bad_rules(api: Api) -> None:
         ),
         (
             {"protocol": "tcp", "port_range_min": 0, "port_range_max": 70000},
-            "SecurityGroupInvalidPortRange",
+            "SecurityGroupInvalidPortValue",
         ),
+        (
+            {"protocol": "tcp", "port_range_min": -16, "port_range_max": 80},
+            "SecurityGroupInvalidPortValue",
+        ),
+        ({"protocol": "tcp", "port_range_max": 6}, "SecurityGroupInvalidPortRange"),
         ({"port_range_min": 22, "port_range_max": 22}, "SecurityGroupProtocolRequiredWithPorts"),
         (
             {"protocol": "gre", "port_range_min": 1, "port_range_max": 2},
@@ -210,3 +215,14 @@ def test_stateless_groups(api: Api) -> None:
     # now both stateless: they go together
     resp = api.put(f"/v2.0/ports/{port['id']}", both)
     assert resp.status_code == 200
+
+
+def test_only_one_group_is_named_default(api: Api) -> None:
+    resp = api.post("/v2.0/security-groups", {"security_group": {"name": "default"}})
+    assert resp.status_code == 409 and error_type(resp) == "SecurityGroupDefaultAlreadyExists"
+    other = api.create("security_group", path="security-groups", name="other")
+    renamed = {"security_group": {"name": "default"}}
+    resp = api.put(f"/v2.0/security-groups/{other['id']}", renamed)
+    assert resp.status_code == 409 and error_type(resp) == "SecurityGroupDefaultAlreadyExists"
+    groups = api.get("/v2.0/security-groups?name=default").json()["security_groups"]
+    assert len(groups) == 1

@@ -183,6 +183,19 @@ def test_extra_routes(topo: Topology) -> None:
         cloud.delete(f"/ports/{port['id']}")
 
 
+def test_admin_down_router_keeps_its_ports_but_forwards_nothing(topo: Topology) -> None:
+    cloud, guest = topo.cloud, topo.guest
+    path = f"/routers/{topo.router['id']}"
+    assert guest.eventually_pings("203.0.113.1")
+    cloud.call("PUT", path, {"router": {"admin_state_up": False}}, expect=200)
+    assert wait_for(lambda: not guest.ping(topo.subnet["gateway_ip"], wait=0.3), 5)
+    assert not guest.ping("203.0.113.1", wait=0.5)
+    ports = cloud.call("GET", f"/ports?device_id={topo.router['id']}", admin=True)["ports"]
+    assert len(ports) == 2 and {p["status"] for p in ports} == {"ACTIVE"}, ports
+    cloud.call("PUT", path, {"router": {"admin_state_up": True}}, expect=200)
+    assert guest.eventually_pings("203.0.113.1", timeout=10)
+
+
 class FakeMetadata:
     """A compute metadata API stand-in that echoes the headers it got."""
 

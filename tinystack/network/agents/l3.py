@@ -137,22 +137,23 @@ class L3Agent(Agent):
 
     def configure(self, router: dict[str, Any]) -> None:
         rid = router["id"]
-        if not router.get("admin_state_up", True):
-            self.teardown(rid)
-            return
+        # an administratively down router keeps its ports plugged (they are ACTIVE, as
+        # upstream reports them) but forwards nothing: its interfaces are down inside
+        # the namespace, forwarding is off, no advertisements, no metadata proxy
+        admin_up = bool(router.get("admin_state_up", True))
         ns = self.prefix + rid
-        created = ip_lib.netns_add(ns)
+        ip_lib.netns_add(ns)
         nsip = IpLib(ns)
-        if created or rid not in self.routers:
-            nsip.write_proc("/proc/sys/net/ipv4/ip_forward", "1")
-            nsip.write_proc("/proc/sys/net/ipv6/conf/all/forwarding", "1")
+        forwarding = "1" if admin_up else "0"
+        nsip.write_proc("/proc/sys/net/ipv4/ip_forward", forwarding)
+        nsip.write_proc("/proc/sys/net/ipv6/conf/all/forwarding", forwarding)
         wanted_devs: set[str] = set()
         internal: list[tuple[str, str]] = []  # (qr device, cidr)
         advertised: list[radvd.RaInterface] = []
         for port in router.get("_interfaces", []):
             dev = "qr-" + port["id"][:11]
             wanted_devs.add(dev)
-            self._plug(port, dev, ns)
+            self._plug(port, dev, ns, admin_up)
             addrs = [
                 c
                 for ip in port["fixed_ips"]
@@ -169,7 +170,7 @@ class L3Agent(Agent):
         if gw:
             gw_dev = "qg-" + gw["id"][:11]
             wanted_devs.add(gw_dev)
-            self._plug(gw, gw_dev, ns)
+            self._plug(gw, gw_dev, ns, admin_up)
             addrs = [
                 c
                 for ip in gw["fixed_ips"]
@@ -182,17 +183,18 @@ class L3Agent(Agent):
         for name in nsip.link_names():
             if name.startswith(("qr-", "qg-")) and name not in wanted_devs:
                 nsip.delete_link(name)
-        self._routes(nsip, router, gw, gw_dev)
+        if admin_up:  # routes through down links cannot be added (nor are they used)
+            self._routes(nsip, router, gw, gw_dev)
         if self.has_radvd:
-            self._radvd(rid).update(advertised, self.reaper)
+            self._radvd(rid).update(advertised if admin_up else [], self.reaper)
         self._nat(ns, router, gw_dev, gw_ips, internal, fips)
-        if self.metadata_socket is not None and internal:
+        if self.metadata_socket is not None and internal and admin_up:
             self._ensure_proxy(rid, ns)
         else:
             self._stop_proxy(rid)
-        for dev, address in announce:
+        for dev, address in announce if admin_up else []:
             self._garp(ns, dev, address)
-        self._report_fips(rid, router.get("_floatingips", []))
+        self._report_fips(rid, router.get("_floatingips", []), admin_up)
         before = set((self.routers.get(rid) or {}).get("addresses", []))
         current = {f["floating_ip_address"] for f in fips}
         for address in sorted(before - current):
@@ -204,10 +206,11 @@ class L3Agent(Agent):
             "gateway": bool(gw),
         }
 
-    def _plug(self, port: dict[str, Any], dev: str, ns: str) -> None:
+    def _plug(self, port: dict[str, Any], dev: str, ns: str, up: bool = True) -> None:
         nsip = IpLib(ns)
         mtu = port.get("mtu") or 1500
         if nsip.exists(dev):
+            nsip.set_link(dev, up=up)
             return
         tap = "tap" + port["id"][:11]
         if self.ctx.ip.exists(tap):
@@ -215,7 +218,7 @@ class L3Agent(Agent):
         self.ctx.ip.add_veth(tap, dev, ns, mtu=mtu, peer_mac=port["mac_address"])
         self.ctx.ip.disable_ipv6(tap)
         self.ctx.ip.set_link(tap, up=True)
-        nsip.set_link(dev, up=True)
+        nsip.set_link(dev, up=up)
 
     def _routes(
         self, nsip: IpLib, router: dict[str, Any], gw: dict[str, Any] | None, gw_dev: str | None
@@ -308,10 +311,10 @@ class L3Agent(Agent):
         except (OSError, NetlinkError):
             LOG.exception("cannot delete the tracked connections of %s", address)
 
-    def _report_fips(self, rid: str, fips: list[dict[str, Any]]) -> None:
+    def _report_fips(self, rid: str, fips: list[dict[str, Any]], admin_up: bool = True) -> None:
         statuses = {}
         for fip in fips:
-            status = "ACTIVE" if fip.get("port_id") else "DOWN"
+            status = "ACTIVE" if fip.get("port_id") and admin_up else "DOWN"
             if fip.get("status") != status:
                 statuses[fip["id"]] = status
         if statuses:

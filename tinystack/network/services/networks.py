@@ -435,8 +435,21 @@ class Networks:
             ports = session.scalars(
                 select(models.Port).where(models.Port.network_id == network_id)
             ).all()
-            if any(p.device_owner not in AUTO_DELETE_OWNERS for p in ports):
+            # floating IPs of an external network that are not associated go with it
+            loose = session.scalars(
+                select(models.FloatingIP).where(
+                    models.FloatingIP.floating_network_id == network_id,
+                    models.FloatingIP.port_id.is_(None),
+                )
+            ).all()
+            loose_ports = {f.floating_port_id for f in loose}
+            if any(
+                p.device_owner not in AUTO_DELETE_OWNERS and p.id not in loose_ports for p in ports
+            ):
                 raise network_in_use(network_id)
+            for fip in loose:
+                session.delete(fip)
+            session.flush()
             for port in ports:
                 session.delete(port)
             session.flush()

@@ -189,10 +189,15 @@ def _ports(number: int | None, low: Any, high: Any) -> tuple[int | None, int | N
             "SCTP, DCCP, ICMP and ICMPV6 protocols.",
             code="SecurityGroupInvalidProtocolForPortRange",
         )
-    if low is None or high is None or not 1 <= low <= high <= 65535:
+    for value in (low, high):
+        if value is not None and not 1 <= value <= 65535:
+            raise BadRequest(
+                f"Invalid value for port {value}: ports are 1 to 65535.",
+                code="SecurityGroupInvalidPortValue",
+            )
+    if low is None or high is None or low > high:
         raise BadRequest(
-            "For TCP/UDP protocols, port_range_min must be <= port_range_max and both "
-            "within 1-65535",
+            "For TCP/UDP protocols, port_range_min must be <= port_range_max.",
             code="SecurityGroupInvalidPortRange",
         )
     return low, high

@@ -187,6 +187,8 @@ class SecurityGroups:
 
         def tx(session: Session) -> dict[str, Any]:
             ensure_default(session, project_id)
+            if values.get("name") == DEFAULT_NAME:  # the project's default exists now
+                raise default_exists()
             quotas.enforce(session, self.deps.opts, project_id, {"security_group": 1})
             group = create_group(
                 session, project_id, values.get("name") or "", values.get("description") or ""
@@ -223,6 +225,8 @@ class SecurityGroups:
                     "SecurityGroupCannotUpdateDefault",
                     "Updating default security group not allowed.",
                 )
+            if values.get("name") == DEFAULT_NAME and row.name != DEFAULT_NAME:
+                raise default_exists()
             if "stateful" in values and bool(values["stateful"]) != bool(row.stateful):
                 if group_in_use(session, row.id):  # its ports' firewalls depend on it
                     raise in_use("SecurityGroupInUse", f"Security Group {row.id} in use.")
@@ -279,3 +283,8 @@ def group_in_use(session: Session, group_id: str) -> bool:
         )
     ).first()
     return used is not None
+
+
+def default_exists() -> Exception:
+    """Another group named ``default``: each project has exactly one."""
+    return conflict("SecurityGroupDefaultAlreadyExists", "Default security group already exists.")
