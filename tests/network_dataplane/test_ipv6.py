@@ -442,3 +442,44 @@ def test_ipv6_extra_routes(fresh: Cloud, stack: list[DualStack]) -> None:
     finally:
         fresh.call("PUT", path, {"router": {"routes": []}}, admin=True, expect=200)
     assert wait_for(lambda: static("-4") == [], 5)
+
+
+@needs_radvd
+def test_ipv6_through_the_external_gateway(fresh: Cloud, stack: list[DualStack]) -> None:
+    public, _ = fresh.public_network()
+    try:
+        fresh.create(
+            "subnet",
+            admin=True,
+            network_id=public["id"],
+            cidr="2001:db8:ee::/64",
+            ip_version=6,
+            gateway_ip="2001:db8:ee::1",
+            enable_dhcp=False,
+        )
+        topo = DualStack(fresh, 76, "slaac")
+        stack.append(topo)
+        assert topo.router is not None
+        gateway = {"external_gateway_info": {"network_id": public["id"]}}
+        path = f"/routers/{topo.router['id']}"
+        router = fresh.call("PUT", path, {"router": gateway}, admin=True, expect=200)["router"]
+        fixed = router["external_gateway_info"]["external_fixed_ips"]
+        qg_v6 = next(ip["ip_address"] for ip in fixed if ":" in ip["ip_address"])
+        guest = topo.guest()
+        want = {v6_of(guest.port)}
+        assert wait_for(partial(_has_only, guest, want), 15, 0.2), diagnose(topo, guest)
+        # the router's IPv6 default route leads to the external subnet's gateway
+        default = partial(in_ns, topo.router_ns, "ip", "-6", "route", "show", "default")
+        assert wait_for(lambda: "via 2001:db8:ee::1 " in default(), 5), default()
+        # a host out there (routing the tenant prefix back to the router) is reached
+        outside = fresh.outside_host()
+        outside.sh("ip", "addr", "add", "2001:db8:ee::1/64", "dev", "eth0", "nodad")
+        outside.sh("ip", "-6", "route", "add", "fd00:76::/64", "via", qg_v6)
+        assert guest.eventually_pings("2001:db8:ee::1", timeout=10)
+        fresh.call("PUT", path, {"router": {"external_gateway_info": {}}}, admin=True, expect=200)
+        assert wait_for(lambda: not default().strip(), 5), default()
+    finally:
+        for topo in stack:
+            topo.teardown()
+        stack.clear()
+        fresh.delete(f"/networks/{public['id']}")

@@ -15,8 +15,9 @@ static``. New external addresses are announced with gratuitous ARP.
 
 IPv6: a ``qr-`` interface holds its IPv6 subnets' gateway addresses too, and the IPv6
 subnets with ``ipv6_ra_mode`` are advertised by a radvd per router (:mod:`radvd`; skipped
-with a warning when radvd is not installed). IPv6 is routed without NAT; floating IPs
-are IPv4 only.
+with a warning when radvd is not installed). An IPv6 subnet on the external network
+gives ``qg-`` its address and the router an IPv6 default route. IPv6 is routed without
+NAT; floating IPs are IPv4 only.
 """
 
 from __future__ import annotations
@@ -223,20 +224,21 @@ class L3Agent(Agent):
     def _routes(
         self, nsip: IpLib, router: dict[str, Any], gw: dict[str, Any] | None, gw_dev: str | None
     ) -> None:
-        gateway = None
-        if gw and gw_dev:
-            gateway = next(
-                (
-                    s["gateway_ip"]
-                    for s in gw["subnets"]
-                    if s.get("gateway_ip") and s["ip_version"] == 4
-                ),
-                None,
-            )
-        if gateway:
-            nsip.route_replace("default", gateway, "dev", str(gw_dev))
-        elif any(r.get("dst") == "default" for r in nsip.routes()):
-            nsip.route_delete("default")
+        for version, default in ((4, "0.0.0.0/0"), (6, "::/0")):
+            gateway = None
+            if gw and gw_dev:
+                gateway = next(
+                    (
+                        s["gateway_ip"]
+                        for s in gw["subnets"]
+                        if s.get("gateway_ip") and s["ip_version"] == version
+                    ),
+                    None,
+                )
+            if gateway:
+                nsip.route_replace(default, gateway, "dev", str(gw_dev))
+            elif any(r.get("dst") == "default" for r in nsip.routes(version=version)):
+                nsip.route_delete(default)
         wanted = {_route_key(r["destination"], r["nexthop"]) for r in router.get("routes") or []}
         have = set()
         for version in (4, 6):
