@@ -9,7 +9,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=$ROOT/.venv-tempest
 [ -x "$VENV/bin/tempest" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q tempest==47.0.0; }
 WS=$STATE/tempest
-[ -d "$WS" ] || "$VENV/bin/tempest" init "$WS" >/dev/null
+NAME=tinystack-$(echo "$WS" | md5sum | cut -c1-8)   # tempest registers workspaces by name
+if [ ! -d "$WS" ]; then
+    "$VENV/bin/tempest" workspace remove --name "$NAME" >/dev/null 2>&1 || true
+    "$VENV/bin/tempest" init --name "$NAME" "$WS" >/dev/null
+fi
 # what the cloud has: services, networking extensions, public network, images, flavors
 "$ROOT/.venv/bin/python" "$ROOT/tools/tempest_conf.py" "$STATE" > "$WS/etc/tempest.conf"
 cd "$WS" && "$VENV/bin/tempest" run --regex "$REGEX" --concurrency 2
