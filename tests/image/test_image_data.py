@@ -508,7 +508,10 @@ def test_partial_files_of_a_crash_are_cleaned_at_start(api: Api, tmp_path: Path)
 def test_import_tasks(api: Api) -> None:
     good = api.create(disk_format="qcow2")
     stage(api, good["id"], imagefiles.qcow2())
-    do_import(api, good["id"], GLANCE_DIRECT)
+    started = api.client.post(
+        f"/v2/images/{good['id']}/import", json=GLANCE_DIRECT, headers=api.headers()
+    )
+    assert started.status_code == 202
     bad = api.create(disk_format="qcow2")
     stage(api, bad["id"], imagefiles.raw(5000))
     do_import(api, bad["id"], GLANCE_DIRECT)
@@ -519,6 +522,10 @@ def test_import_tasks(api: Api) -> None:
     assert task["input"]["import_req"] == GLANCE_DIRECT
     assert task["image_id"] == good["id"] and task["result"] == {"image_id": good["id"]}
     assert task["expires_at"] is not None
+    # the import request's id, under Glance's key and its api-ref's spelling
+    request_id = started.headers["x-openstack-request-id"]
+    assert task["request_id"] == task["request-id"] == request_id
+    assert task["user_id"] == task["user"]
     [failed] = api.client.get(f"/v2/images/{bad['id']}/tasks", headers=api.headers()).json()[
         "tasks"
     ]

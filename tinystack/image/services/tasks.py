@@ -64,10 +64,14 @@ def _time(value: dt.datetime | None) -> str | None:
 
 
 def _view(task: models.ImageTask) -> dict[str, Any]:
+    # Glance answers with request_id/user_id (what Tempest checks); its api-ref sample
+    # spells them request-id/user: both are given
     return {
         "id": task.id,
         "image_id": task.image_id,
+        "request_id": task.request_id,
         "request-id": task.request_id,
+        "user_id": task.user_id,
         "user": task.user_id,
         "type": task.type,
         "status": task.status,
