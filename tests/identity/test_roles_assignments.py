@@ -95,7 +95,9 @@ def test_implied_roles(cloud: Cloud) -> None:
     rules = cloud.ok("GET", "/v3/role_inferences")["role_inferences"]
     by_prior = {r["prior_role"]["id"]: [i["id"] for i in r["implies"]] for r in rules}
     assert by_prior[a["id"]] == [b["id"]] and by_prior[b["id"]] == [c["id"]]
-    assert by_prior[cloud.role_id("admin")] == [cloud.role_id("member")]
+    # upstream's default hierarchy: admin => manager => member => reader
+    assert by_prior[cloud.role_id("admin")] == [cloud.role_id("manager")]
+    assert by_prior[cloud.role_id("manager")] == [cloud.role_id("member")]
     # Loops are refused, directly or through a chain; admin cannot be implied.
     assert_error(cloud.put(f"/v3/roles/{c['id']}/implies/{a['id']}"), 403)
     assert_error(cloud.put(f"/v3/roles/{a['id']}/implies/{a['id']}"), 403)
@@ -302,6 +304,7 @@ def test_role_assignments_effective(cloud: Cloud) -> None:
     s = _scenario(cloud)
     user, group = s["user"], s["group"]
     admin, member, reader = (cloud.role_id(n) for n in ("admin", "member", "reader"))
+    manager = cloud.role_id("manager")
     rows = cloud.ok("GET", f"/v3/role_assignments?user.id={user['id']}&effective")[
         "role_assignments"
     ]
@@ -315,6 +318,7 @@ def test_role_assignments_effective(cloud: Cloud) -> None:
         (reader, "project", s["project"]["id"]),
         (reader, "domain", s["domain"]["id"]),
         (admin, "project", s["child"]["id"]),
+        (manager, "project", s["child"]["id"]),
         (member, "project", s["child"]["id"]),
         (reader, "project", s["child"]["id"]),
     }
@@ -346,7 +350,7 @@ def test_role_assignments_effective(cloud: Cloud) -> None:
         "GET",
         f"/v3/role_assignments?effective&user.id={user['id']}&scope.project.id={s['child']['id']}",
     )["role_assignments"]
-    assert {r["role"]["id"] for r in rows} == {admin, member, reader}
+    assert {r["role"]["id"] for r in rows} == {admin, manager, member, reader}
     rows = cloud.ok("GET", f"/v3/role_assignments?effective&scope.project.id={s['project']['id']}")
     assert {(r["user"]["id"], r["role"]["id"]) for r in rows["role_assignments"]} == {
         (user["id"], member),

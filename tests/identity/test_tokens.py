@@ -100,7 +100,7 @@ def test_domain_scope(cloud: Cloud) -> None:
     for ref in ({"id": domain["id"]}, {"name": domain["name"]}):
         _, token = cloud.login(user["id"], scope={"domain": ref})
         assert token["domain"] == {"id": domain["id"], "name": domain["name"]}
-        assert {r["name"] for r in token["roles"]} == {"admin", "member", "reader"}
+        assert {r["name"] for r in token["roles"]} == {"admin", "manager", "member", "reader"}
         assert "project" not in token and "is_domain" not in token
         assert "catalog" in token
 

@@ -20,8 +20,10 @@ from tinystack.identity.core import catalog, passwords
 from tinystack.identity.core.assignments import SYSTEM
 from tinystack.identity.core.state import IdentityState, new_id, utcnow
 
-ROLES = ("admin", "member", "reader", "service")
-IMPLIES = (("admin", "member"), ("member", "reader"))
+ROLES = ("admin", "manager", "member", "reader", "service")
+#: upstream's default role hierarchy (keystone-manage bootstrap): admin => manager =>
+#: member => reader (a cloud bootstrapped before keeps its admin => member as well)
+IMPLIES = (("admin", "manager"), ("manager", "member"), ("member", "reader"))
 
 
 def _role(session: Session, name: str) -> models.Role:
