@@ -152,3 +152,12 @@ def test_microversion_headers_and_errors(client: TestClient, runtime: Runtime) -
     assert bad.status_code == 400
     assert "badRequest" in bad.json()
     assert "x-openstack-request-id" in bad.headers
+
+
+def test_every_collection_is_known_to_the_project_id_stripper(app: Any) -> None:
+    """``/v2.1/{project_id}/...`` URLs are recognised by their first segment; a collection
+    missing from the list would lose its first segment as if it were a project id."""
+    from tinystack.compute.api.microversion import COLLECTIONS
+
+    firsts = {r.path.split("/")[2] for r in routes(app) if r.path.startswith("/v2.1/")}
+    assert firsts - COLLECTIONS == set()

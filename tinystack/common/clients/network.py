@@ -18,6 +18,23 @@ class NetworkClient:
     def available(self) -> bool:
         return self.session.has_service("network")
 
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        params: Any = None,
+        ok: tuple[int, ...] = (200, 201, 202, 204),
+    ) -> dict[str, Any]:
+        """Any request; the decoded answer ({} when it has no body)."""
+        response = self.session.request(
+            "network", method, path, json_body=body, params=params, token=token, ok=ok
+        )
+        result: dict[str, Any] = response.json() if response.content else {}
+        return result
+
     def _get(self, path: str, params: Any = None, token: str | None = None) -> dict[str, Any]:
         response = self.session.request("network", "GET", path, params=params, token=token)
         result: dict[str, Any] = response.json()

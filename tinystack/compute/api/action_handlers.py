@@ -16,6 +16,7 @@ from tinystack.compute.api.schemas import parse_hostname
 from tinystack.compute.api.server_actions import (
     REBUILD_GATES,
     ActionRequest,
+    AddFloatingIpBody,
     BackupBody,
     ConsoleOutputBody,
     CreateImageBody,
@@ -24,6 +25,7 @@ from tinystack.compute.api.server_actions import (
     PasswordBody,
     RebootBody,
     RebuildBody,
+    RemoveFloatingIpBody,
     RescueBody,
     ResetStateBody,
     ResizeBody,
@@ -32,6 +34,7 @@ from tinystack.compute.api.server_actions import (
     VncBody,
     action,
 )
+from tinystack.compute.services import network_proxies as proxies
 from tinystack.compute.services import server_actions as actions
 from tinystack.compute.services import server_moves as moves
 from tinystack.compute.services import servers
@@ -311,6 +314,30 @@ def add_security_group(req: ActionRequest) -> None:
 )
 def remove_security_group(req: ActionRequest) -> None:
     actions.change_security_group(req.deps, req.call, req.uuid, req.body.name, add=False)
+
+
+# -- floating IPs (the proxy API, before 2.44) -------------------------------------------------
+@action(
+    "addFloatingIp",
+    "os_compute_api:os-floating-ips:add",
+    max_version="2.43",
+    schema=AddFloatingIpBody,
+    nullable=False,
+)
+def add_floating_ip(req: ActionRequest) -> None:
+    fixed = str(req.body.fixed_address) if req.body.fixed_address else None
+    proxies.associate(req.deps, req.call, req.uuid, str(req.body.address), fixed)
+
+
+@action(
+    "removeFloatingIp",
+    "os_compute_api:os-floating-ips:remove",
+    max_version="2.43",
+    schema=RemoveFloatingIpBody,
+    nullable=False,
+)
+def remove_floating_ip(req: ActionRequest) -> None:
+    proxies.disassociate(req.deps, req.call, req.uuid, str(req.body.address))
 
 
 # -- admin ------------------------------------------------------------------------------------

@@ -240,7 +240,9 @@ COLLECTIONS = {
     "os-availability-zone", "os-hypervisors", "os-services", "os-aggregates",
     "os-server-groups", "os-migrations", "os-simple-tenant-usage",
     "os-server-external-events", "os-console-auth-tokens", "images", "os-hosts",
-    "os-instance_usage_audit_log", "extensions", "",
+    "os-instance_usage_audit_log", "extensions", "os-security-groups",
+    "os-security-group-rules", "os-floating-ips", "os-floating-ip-pools", "os-networks",
+    "os-tenant-networks", "",
 }  # fmt: skip
 URL_PROJECT_KEY = "compute_url_project"
 

@@ -32,6 +32,7 @@ MODULES = [
     "hosts",
     "instance_usage_audit_log",
     "extensions",
+    "network_proxies",
 ]
 
 

@@ -32,6 +32,7 @@ from tinystack.compute.api.schemas import (
     BoolLike,
     Description,
     Fqdn,
+    IPAddress,
     IPv4,
     IPv6,
     Metadata,
@@ -202,6 +203,15 @@ class ResetStateBody(Strict):
 
 class SecurityGroupBody(BaseModel):
     name: str = Field(min_length=1)
+
+
+class AddFloatingIpBody(Strict):
+    address: IPAddress
+    fixed_address: IPAddress | None = None
+
+
+class RemoveFloatingIpBody(Strict):
+    address: IPAddress
 
 
 class MigrateBody(Strict):

@@ -1,0 +1,125 @@
+"""The compute API's network proxies (2.1-2.35) against a real network service."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.compute.conftest import SERVICES, Env, MakeEnv
+
+
+@pytest.fixture(scope="module")
+def net_env(make_env: MakeEnv) -> Env:
+    return make_env("", [*SERVICES, "network"])
+
+
+def test_security_groups_through_compute(net_env: Env) -> None:
+    demo = net_env.demo.at("2.1")
+    made = demo.post(
+        "/os-security-groups",
+        {"security_group": {"name": "web", "description": "http"}},
+        200,
+    ).json()["security_group"]
+    assert made["name"] == "web" and made["description"] == "http" and made["tenant_id"]
+    assert made["rules"] == []  # the new group's egress rules are not Nova's business
+    gid = made["id"]
+    listed = demo.get("/os-security-groups").json()["security_groups"]
+    assert {"default", "web"} <= {g["name"] for g in listed}
+    renamed = demo.put(f"/os-security-groups/{gid}", {"security_group": {"name": "www"}}, 200)
+    assert renamed.json()["security_group"]["name"] == "www"
+    rule = {"parent_group_id": gid, "ip_protocol": "tcp", "from_port": 80, "to_port": 80}
+    created = demo.post(
+        "/os-security-group-rules", {"security_group_rule": {**rule, "cidr": "10.0.0.0/8"}}, 200
+    ).json()["security_group_rule"]
+    assert created["ip_range"] == {"cidr": "10.0.0.0/8"} and created["group"] == {}
+    assert (created["from_port"], created["to_port"], created["ip_protocol"]) == (80, 80, "tcp")
+    dup = demo.post(
+        "/os-security-group-rules", {"security_group_rule": {**rule, "cidr": "10.0.0.0/8"}}
+    )
+    assert dup.status_code == 400
+    default = next(g for g in listed if g["name"] == "default")
+    by_group = demo.post(
+        "/os-security-group-rules",
+        {
+            "security_group_rule": {
+                **rule,
+                "from_port": 22,
+                "to_port": 22,
+                "group_id": default["id"],
+            }
+        },
+        200,
+    ).json()["security_group_rule"]
+    assert by_group["group"]["name"] == "default" and by_group["ip_range"] == {}
+    icmp = demo.post(
+        "/os-security-group-rules",
+        {
+            "security_group_rule": {
+                "parent_group_id": gid,
+                "ip_protocol": "icmp",
+                "from_port": -1,
+                "to_port": -1,
+            }
+        },  # fmt: skip
+        200,
+    ).json()["security_group_rule"]
+    assert (icmp["from_port"], icmp["to_port"]) == (-1, -1)
+    shown = demo.get(f"/os-security-groups/{gid}").json()["security_group"]
+    assert {r["id"] for r in shown["rules"]} == {created["id"], by_group["id"], icmp["id"]}
+    # bad input is 400, unknown groups 404, and nothing is left half made
+    for bad in (
+        {**rule, "from_port": 90, "to_port": 80},
+        {**rule, "from_port": -16},
+        {**rule, "ip_protocol": "bogus"},
+        {**rule, "from_port": "abc"},
+    ):
+        assert (
+            demo.post("/os-security-group-rules", {"security_group_rule": bad}).status_code == 400
+        )
+    missing = {**rule, "parent_group_id": "6fa2f5a4-9bcd-4e3c-8a5d-0f61f8f2a8c1"}
+    assert (
+        demo.post("/os-security-group-rules", {"security_group_rule": missing}).status_code == 404
+    )
+    assert len(demo.get(f"/os-security-groups/{gid}").json()["security_group"]["rules"]) == 3
+    empty = demo.post("/os-security-groups", {"security_group": {"name": " ", "description": ""}})
+    assert empty.status_code == 400
+    demo.delete(f"/os-security-group-rules/{created['id']}", 202)
+    demo.delete(f"/os-security-group-rules/{created['id']}", 404)
+    assert demo.delete(f"/os-security-groups/{default['id']}").status_code == 400
+    demo.delete(f"/os-security-groups/{gid}", 202)
+    demo.get(f"/os-security-groups/{gid}", 404)
+    demo.delete("/os-security-groups/", 404)
+    # gone from 2.36 on
+    net_env.demo.at("2.36").get("/os-security-groups", 404)
+
+
+def test_floating_ips_and_networks_through_compute(net_env: Env) -> None:
+    demo = net_env.demo.at("2.1")
+    assert demo.get("/os-floating-ip-pools").json() == {"floating_ip_pools": [{"name": "public"}]}
+    fip = demo.post("/os-floating-ips", None, 200).json()["floating_ip"]
+    assert fip["pool"] == "public" and fip["instance_id"] is None and fip["fixed_ip"] is None
+    assert fip["id"] in {f["id"] for f in demo.get("/os-floating-ips").json()["floating_ips"]}
+    nets = {n["label"]: n for n in demo.get("/os-tenant-networks").json()["networks"]}
+    server = net_env.boot(demo, networks=[{"uuid": nets["private"]["id"]}])
+    groups = demo.get(f"/servers/{server['id']}/os-security-groups").json()["security_groups"]
+    assert [g["name"] for g in groups] == ["default"]
+    action = f"/servers/{server['id']}/action"
+    demo.post(action, {"addFloatingIp": {"address": fip["ip"]}}, 202)
+    bound = demo.get(f"/os-floating-ips/{fip['id']}").json()["floating_ip"]
+    assert bound["instance_id"] == server["id"] and bound["fixed_ip"]
+    assert demo.post(action, {"addFloatingIp": {"address": fip["ip"]}}).status_code == 400
+    assert demo.post(action, {"addFloatingIp": {"address": "192.0.2.99"}}).status_code == 404
+    demo.post(action, {"removeFloatingIp": {"address": fip["ip"]}}, 202)
+    assert demo.get(f"/os-floating-ips/{fip['id']}").json()["floating_ip"]["instance_id"] is None
+    assert demo.post(action, {"removeFloatingIp": {"address": fip["ip"]}}).status_code == 400
+    net_env.demo.at("2.44").post(action, {"addFloatingIp": {"address": fip["ip"]}}, 404)
+    demo.delete(f"/os-floating-ips/{fip['id']}", 202)
+    demo.get(f"/os-floating-ips/{fip['id']}", 404)
+    assert demo.post("/os-floating-ips", {"pool": "nope"}).status_code == 404
+    demo.delete(f"/servers/{server['id']}", 204)
+    # networks, as Nova's old proxy shows them
+    assert nets["private"]["cidr"]
+    shown = demo.get(f"/os-tenant-networks/{nets['private']['id']}").json()["network"]
+    assert shown == nets["private"]
+    admin = net_env.compute.at("2.1")
+    assert "public" in {n["label"] for n in admin.get("/os-networks").json()["networks"]}
+    net_env.demo.at("2.36").get("/os-tenant-networks", 404)

@@ -1,0 +1,225 @@
+"""The network proxy APIs of microversions 2.1-2.35: ``os-security-groups``,
+``os-security-group-rules``, ``os-floating-ips``, ``os-floating-ip-pools``,
+``os-networks`` and ``os-tenant-networks`` (404 from 2.36, as upstream), and a server's
+``os-security-groups`` (every version). The work is in
+:mod:`tinystack.compute.services.network_proxies`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Request
+from pydantic import BaseModel, Field, ValidationError
+from starlette.responses import Response
+
+from tinystack.common.exceptions import BadRequest, NotFound
+from tinystack.compute.api.common import (
+    ContextDep,
+    DepsDep,
+    Strict,
+    VersionDep,
+    body_part,
+    json_response,
+    policies,
+)
+from tinystack.compute.api.microversion import Version
+from tinystack.compute.context import CallContext
+from tinystack.compute.services import network_proxies as proxies
+from tinystack.compute.services import servers
+
+router = APIRouter(tags=["network proxies"])
+SG = "os_compute_api:os-security-groups:%s"
+FIP = "os_compute_api:os-floating-ips:%s"
+LAST = Version(2, 35)
+
+
+class GroupBody(Strict):
+    name: str = Field(min_length=1, max_length=255)
+    description: str = Field(max_length=255)
+
+
+class GroupUpdate(Strict):
+    name: str | None = Field(None, min_length=1, max_length=255)
+    description: str | None = Field(None, max_length=255)
+
+
+class RuleBody(Strict):
+    parent_group_id: str
+    ip_protocol: str | None = None
+    from_port: int | str | None = None
+    to_port: int | str | None = None
+    cidr: str | None = None
+    group_id: str | None = None
+
+
+def _proxy(ctx: Any, version: Version, rule: str) -> CallContext:
+    if version > LAST:
+        raise NotFound("The resource could not be found.")
+    ctx.can(rule, {"project_id": ctx.project_id})
+    return CallContext.from_request(ctx)
+
+
+def _parse(model: type[BaseModel], part: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(part)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise BadRequest(f"Invalid input for field/attribute {field}. {first['msg']}") from exc
+
+
+# -- security groups -------------------------------------------------------------------------
+
+
+@router.get("/os-security-groups", openapi_extra=policies(SG % "get"))
+def list_groups(request: Request, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
+    call = _proxy(ctx, version, SG % "get")
+    everyone = ctx.is_admin and request.query_params.get("all_tenants") not in (None, "0", "false")
+    groups = proxies.list_security_groups(deps, call, all_tenants=everyone)
+    return json_response({"security_groups": groups})
+
+
+@router.post("/os-security-groups", openapi_extra=policies(SG % "create"))
+def create_group(
+    ctx: ContextDep, deps: DepsDep, version: VersionDep, body: Any = Body(None)
+) -> Response:
+    call = _proxy(ctx, version, SG % "create")
+    values = _parse(GroupBody, body_part(body, "security_group"))
+    if not values.name.strip():
+        raise BadRequest("Security group name cannot be empty.")
+    group = proxies.create_security_group(deps, call, values.name, values.description)
+    return json_response({"security_group": group})
+
+
+@router.get("/os-security-groups/{group_id}", openapi_extra=policies(SG % "show"))
+def show_group(group_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
+    call = _proxy(ctx, version, SG % "show")
+    return json_response({"security_group": proxies.get_security_group(deps, call, group_id)})
+
+
+@router.put("/os-security-groups/{group_id}", openapi_extra=policies(SG % "update"))
+def update_group(
+    group_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep, body: Any = Body(None)
+) -> Response:
+    call = _proxy(ctx, version, SG % "update")
+    values = _parse(GroupUpdate, body_part(body, "security_group"))
+    changes = values.model_dump(exclude_none=True)
+    group = proxies.update_security_group(deps, call, group_id, changes)
+    return json_response({"security_group": group})
+
+
+@router.delete("/os-security-groups/{group_id}", openapi_extra=policies(SG % "delete"))
+def delete_group(group_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
+    call = _proxy(ctx, version, SG % "delete")
+    proxies.delete_security_group(deps, call, group_id)
+    return Response(status_code=202)
+
+
+@router.post("/os-security-group-rules", openapi_extra=policies(SG % "rule:create"))
+def create_rule(
+    ctx: ContextDep, deps: DepsDep, version: VersionDep, body: Any = Body(None)
+) -> Response:
+    call = _proxy(ctx, version, SG % "rule:create")
+    values = _parse(RuleBody, body_part(body, "security_group_rule"))
+    rule = proxies.create_rule(deps, call, values.model_dump())
+    return json_response({"security_group_rule": rule})
+
+
+@router.delete("/os-security-group-rules/{rule_id}", openapi_extra=policies(SG % "rule:delete"))
+def delete_rule(rule_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
+    call = _proxy(ctx, version, SG % "rule:delete")
+    proxies.delete_rule(deps, call, rule_id)
+    return Response(status_code=202)
+
+
+@router.get("/servers/{server_id}/os-security-groups", openapi_extra=policies(SG % "list"))
+def server_groups(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    call = CallContext.from_request(ctx)
+    inst = servers.get(deps, call, server_id)
+    ctx.can(SG % "list", servers.target(inst))
+    if not deps.network.available():
+        return json_response({"security_groups": []})
+    groups = proxies.server_security_groups(deps, call, inst.uuid)
+    return json_response({"security_groups": groups})
+
+
+# -- floating IPs -----------------------------------------------------------------------------
+
+
+@router.get("/os-floating-ips", openapi_extra=policies(FIP % "list"))
+def list_floating_ips(ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
+    call = _proxy(ctx, version, FIP % "list")
+    return json_response({"floating_ips": proxies.list_floating_ips(deps, call)})
+
+
+@router.post("/os-floating-ips", openapi_extra=policies(FIP % "create"))
+def create_floating_ip(
+    ctx: ContextDep, deps: DepsDep, version: VersionDep, body: Any = Body(None)
+) -> Response:
+    call = _proxy(ctx, version, FIP % "create")
+    pool = body.get("pool") if isinstance(body, dict) else None
+    if pool is not None and not isinstance(pool, str):
+        raise BadRequest("Invalid input for field/attribute pool.")
+    return json_response({"floating_ip": proxies.create_floating_ip(deps, call, pool)})
+
+
+@router.get("/os-floating-ips/{fip_id}", openapi_extra=policies(FIP % "show"))
+def show_floating_ip(fip_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
+    call = _proxy(ctx, version, FIP % "show")
+    return json_response({"floating_ip": proxies.get_floating_ip(deps, call, fip_id)})
+
+
+@router.delete("/os-floating-ips/{fip_id}", openapi_extra=policies(FIP % "delete"))
+def delete_floating_ip(
+    fip_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
+) -> Response:
+    call = _proxy(ctx, version, FIP % "delete")
+    proxies.delete_floating_ip(deps, call, fip_id)
+    return Response(status_code=202)
+
+
+@router.get(
+    "/os-floating-ip-pools", openapi_extra=policies("os_compute_api:os-floating-ip-pools:list")
+)
+def floating_ip_pools(ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
+    call = _proxy(ctx, version, "os_compute_api:os-floating-ip-pools:list")
+    pools = [{"name": name} for name in proxies.floating_ip_pools(deps, call)]
+    return json_response({"floating_ip_pools": pools})
+
+
+# -- networks ---------------------------------------------------------------------------------
+
+
+def _networks(ctx: Any, deps: Any, version: Version, rule: str) -> Response:
+    call = _proxy(ctx, version, rule)
+    return json_response({"networks": proxies.list_networks(deps, call)})
+
+
+def _network(ctx: Any, deps: Any, version: Version, rule: str, network_id: str) -> Response:
+    call = _proxy(ctx, version, rule)
+    return json_response({"network": proxies.get_network(deps, call, network_id)})
+
+
+@router.get("/os-networks", openapi_extra=policies("os_compute_api:os-networks:list"))
+def list_networks(ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
+    return _networks(ctx, deps, version, "os_compute_api:os-networks:list")
+
+
+@router.get("/os-networks/{network_id}", openapi_extra=policies("os_compute_api:os-networks:view"))
+def show_network(network_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
+    return _network(ctx, deps, version, "os_compute_api:os-networks:view", network_id)
+
+
+@router.get("/os-tenant-networks", openapi_extra=policies("os_compute_api:os-tenant-networks:list"))
+def list_tenant_networks(ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
+    return _networks(ctx, deps, version, "os_compute_api:os-tenant-networks:list")
+
+
+@router.get(
+    "/os-tenant-networks/{network_id}",
+    openapi_extra=policies("os_compute_api:os-tenant-networks:show"),
+)
+def show_tenant_network(
+    network_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
+) -> Response:
+    return _network(ctx, deps, version, "os_compute_api:os-tenant-networks:show", network_id)
