@@ -75,6 +75,10 @@ def test_security_groups_through_compute(net_env: Env) -> None:
         assert (
             demo.post("/os-security-group-rules", {"security_group_rule": bad}).status_code == 400
         )
+    not_uuid = {**rule, "parent_group_id": "not-a-uuid"}
+    assert (
+        demo.post("/os-security-group-rules", {"security_group_rule": not_uuid}).status_code == 400
+    )
     missing = {**rule, "parent_group_id": "6fa2f5a4-9bcd-4e3c-8a5d-0f61f8f2a8c1"}
     assert (
         demo.post("/os-security-group-rules", {"security_group_rule": missing}).status_code == 404
@@ -110,7 +114,7 @@ def test_floating_ips_and_networks_through_compute(net_env: Env) -> None:
     assert demo.post(action, {"addFloatingIp": {"address": "192.0.2.99"}}).status_code == 404
     demo.post(action, {"removeFloatingIp": {"address": fip["ip"]}}, 202)
     assert demo.get(f"/os-floating-ips/{fip['id']}").json()["floating_ip"]["instance_id"] is None
-    assert demo.post(action, {"removeFloatingIp": {"address": fip["ip"]}}).status_code == 400
+    assert demo.post(action, {"removeFloatingIp": {"address": fip["ip"]}}).status_code == 409
     net_env.demo.at("2.44").post(action, {"addFloatingIp": {"address": fip["ip"]}}, 404)
     demo.delete(f"/os-floating-ips/{fip['id']}", 202)
     demo.get(f"/os-floating-ips/{fip['id']}", 404)

@@ -12,11 +12,12 @@ become Nova's: not found is 404, anything refused is 400.
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from typing import Any
 
 from tinystack.common.clients.network import NetworkClient
 from tinystack.common.clients.session import ClientError, ClientNotFound
-from tinystack.common.exceptions import BadRequest, Forbidden, NotFound
+from tinystack.common.exceptions import BadRequest, Conflict, Forbidden, NotFound
 from tinystack.compute.context import CallContext
 from tinystack.compute.services.common import Deps
 
@@ -131,6 +132,10 @@ def delete_security_group(deps: Deps, ctx: CallContext, group_id: str) -> None:
 def create_rule(deps: Deps, ctx: CallContext, values: dict[str, Any]) -> dict[str, Any]:
     """``values``: parent_group_id, ip_protocol, from_port, to_port, cidr, group_id."""
     parent = str(values["parent_group_id"])
+    try:
+        uuid.UUID(parent)
+    except ValueError as exc:
+        raise BadRequest("Security group id should be uuid") from exc
     get_security_group(deps, ctx, parent)  # 404 for an unknown group, before anything else
     protocol = values.get("ip_protocol")
     rule: dict[str, Any] = {"security_group_id": parent, "direction": "ingress"}
@@ -301,7 +306,7 @@ def disassociate(deps: Deps, ctx: CallContext, server_id: str, address: str) -> 
     fip = _fip_by_address(deps, ctx, address)
     ports = {p["id"] for p in _call(deps, ctx, "GET", "/v2.0/ports", device_id=server_id)["ports"]}
     if fip.get("port_id") not in ports:
-        raise BadRequest(f"Floating IP {address} is not associated with instance {server_id}.")
+        raise Conflict(f"Floating IP {address} is not associated with instance {server_id}.")
     _call(deps, ctx, "PUT", f"/v2.0/floatingips/{fip['id']}", {"floatingip": {"port_id": None}})
 
 
