@@ -28,9 +28,9 @@ def test_security_groups_through_compute(net_env: Env) -> None:
     assert renamed.json()["security_group"]["name"] == "www"
     rule = {"parent_group_id": gid, "ip_protocol": "tcp", "from_port": 80, "to_port": 80}
     created = demo.post(
-        "/os-security-group-rules", {"security_group_rule": {**rule, "cidr": "10.0.0.0/8"}}, 200
+        "/os-security-group-rules", {"security_group_rule": {**rule, "cidr": "10.1.2.3/8"}}, 200
     ).json()["security_group_rule"]
-    assert created["ip_range"] == {"cidr": "10.0.0.0/8"} and created["group"] == {}
+    assert created["ip_range"] == {"cidr": "10.1.2.3/8"} and created["group"] == {}
     assert (created["from_port"], created["to_port"], created["ip_protocol"]) == (80, 80, "tcp")
     dup = demo.post(
         "/os-security-group-rules", {"security_group_rule": {**rule, "cidr": "10.0.0.0/8"}}

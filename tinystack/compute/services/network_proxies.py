@@ -151,7 +151,7 @@ def create_rule(deps: Deps, ctx: CallContext, values: dict[str, Any]) -> dict[st
             net = ipaddress.ip_network(str(cidr or "0.0.0.0/0"), strict=False)
         except ValueError as exc:
             raise BadRequest(f"Invalid CIDR {cidr}.") from exc
-        rule["remote_ip_prefix"] = str(net)
+        rule["remote_ip_prefix"] = str(cidr or net)  # as given, as upstream keeps it
         rule["ethertype"] = "IPv6" if net.version == 6 else "IPv4"
     if protocol is not None:
         name = str(protocol).lower()
