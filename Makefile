@@ -23,19 +23,30 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@($(call PIP_INSTALL,-e '.[test]'))
 	@touch $@ $(VENV)/.installed
 
-## Packages a fresh Debian/Ubuntu needs (run as root; `sudo make host-deps` otherwise).
+## Packages a fresh Debian/Ubuntu needs: as root, the missing ones are installed (the
+## real data plane, QEMU, the test image's inputs); otherwise nothing is (emulated mode).
+HOST_PACKAGES = python3 python3-venv python3-dev gcc iproute2 iptables nftables dnsmasq-base \
+	radvd iputils-arping iputils-ping linux-image-cloud-amd64 busybox-static dropbear-bin \
+	grub-pc-bin grub-common xorriso mtools qemu-utils qemu-system-x86
+
 host-deps:
-	@if [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			python3 python3-venv python3-dev gcc iproute2 iptables nftables dnsmasq-base radvd \
-			iputils-arping iputils-ping linux-image-cloud-amd64 busybox-static dropbear-bin grub-pc-bin \
-			grub-common xorriso mtools qemu-utils qemu-system-x86 >/dev/null; \
-	else echo "not root: install python3-venv yourself (or run: sudo make host-deps)"; fi
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		missing=""; \
+		for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+		if [ -n "$$missing" ]; then \
+			echo "installing:$$missing"; \
+			apt-get update -qq; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
+				|| echo "warning: could not install:$$missing" >&2; \
+		fi; \
+	elif ! $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null; then \
+		echo "not root: install python3-venv yourself (or run: sudo make host-deps)"; \
+	fi
 
 ## Start the whole cloud in one process (Ctrl-C stops it; state persists in STATE_DIR).
 ## As root with QEMU: real guests from the test image (built on first use) and the Linux
 ## data plane; otherwise the fake driver and the emulated network (the log says which).
-up: $(VENV)/.installed
+up: host-deps $(VENV)/.installed
 	@$(BIN)/tinystack image build-test --state-dir $(STATE_DIR) \
 		|| echo "test image not built: servers need an image you upload yourself"
 	$(BIN)/tinystack up --state-dir $(STATE_DIR)
