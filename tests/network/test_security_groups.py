@@ -226,3 +226,19 @@ def test_only_one_group_is_named_default(api: Api) -> None:
     assert resp.status_code == 409 and error_type(resp) == "SecurityGroupDefaultAlreadyExists"
     groups = api.get("/v2.0/security-groups?name=default").json()["security_groups"]
     assert len(groups) == 1
+
+
+def test_a_router_port_does_not_hide_the_missing_default_group(api: Api) -> None:
+    """A project whose first port is a network device's (a router interface made by the
+    admin, as bootstrap does) still gets its default group when its groups are listed."""
+    net = api.network(api.headers(PROJECT_B))
+    body = {
+        "port": {
+            "network_id": net["id"],
+            "project_id": PROJECT_B,
+            "device_owner": "network:router_interface",
+        }
+    }
+    assert api.post("/v2.0/ports", body, api.admin()).status_code == 201
+    groups = api.get("/v2.0/security-groups", api.headers(PROJECT_B)).json()["security_groups"]
+    assert [g["name"] for g in groups] == ["default"]

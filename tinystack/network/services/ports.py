@@ -227,7 +227,7 @@ class Ports:
 
         created = self.deps.db.write(tx)
         for port in created:
-            self.deps.default_groups.add(port["project_id"])
+            # (no note in default_groups: network:* ports do not make the default group)
             self.deps.events.port_changed(port)
         return created
 
