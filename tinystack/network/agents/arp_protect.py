@@ -45,17 +45,8 @@ def _macs(port: FilteredPort) -> list[str]:
 
 
 def _ipv4(port: FilteredPort) -> list[str]:
-    found = {"0.0.0.0"}
-    for item in [
-        *port.fixed_ips,
-        *(str(p.get("ip_address") or "") for p in port.allowed_address_pairs),
-    ]:
-        if not item:
-            continue
-        net = ipaddress.ip_network(item, strict=False)
-        if net.version == 4:
-            found.add(str(net.network_address) if net.num_addresses == 1 else str(net))
-    return sorted(found, key=lambda a: ipaddress.ip_network(a))
+    nets = {ipaddress.ip_network("0.0.0.0/32"), *port.networks(4)}
+    return [str(n.network_address) if n.num_addresses == 1 else str(n) for n in sorted(nets)]
 
 
 def render(table: str, ports: Iterable[FilteredPort]) -> str:

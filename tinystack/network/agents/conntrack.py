@@ -10,10 +10,10 @@ network's conntrack zone: for ingress, connections *to* the port's addresses, fo
 egress, connections *from* them. The next packet of a connection that is still allowed
 is tracked anew by the rules (TCP is picked up mid-stream); one that is not is dropped.
 
-Entries are dumped and deleted over ctnetlink (pyroute2's ``Conntrack``) in the agent's
-namespace. Only rules that went away matter: a port that appears, stops being filtered
-or gains rules loses nothing, and after an agent restart the first update compares
-against nothing.
+Entries are dumped (once per IP version and update) and deleted over ctnetlink
+(pyroute2's ``Conntrack``) in the agent's namespace. Only rules that went away matter:
+a port that appears, stops being filtered or gains rules loses nothing, and after an
+agent restart the first update compares against nothing.
 """
 
 from __future__ import annotations
@@ -78,37 +78,30 @@ def revoked(
 
 def port_addresses(port: FilteredPort, family: int) -> set[str]:
     """The port's host addresses of ``family`` (fixed IPs and single-address pairs)."""
-    found = list(port.fixed_ips)
-    found += [str(p.get("ip_address") or "") for p in port.allowed_address_pairs]
-    out = set()
-    for item in found:
-        if not item:
-            continue
-        net = ipaddress.ip_network(item, strict=False)
-        if net.version == family and net.num_addresses == 1:
-            out.add(str(net.network_address))
-    return out
+    return {str(n.network_address) for n in port.networks(family) if n.num_addresses == 1}
 
 
-def forget(
-    namespace: str | None, zone: int, family: int, direction: str, addresses: set[str]
-) -> int:
-    """Delete the entries of ``zone`` going to (ingress) or coming from (egress)
-    ``addresses``; returns how many were deleted."""
-    if not addresses:
+#: an entry to end: (zone, "daddr" or "saddr" of its original direction, address)
+Target = tuple[int, str, Any]
+
+
+def forget(namespace: str | None, family: int, targets: Iterable[Target]) -> int:
+    """Delete the entries of ``family`` matching any of ``targets`` (one dump of the
+    table, however many targets); returns how many were deleted."""
+    wanted = {(zone, field, ipaddress.ip_address(address)) for zone, field, address in targets}
+    if not wanted:
         return 0
-    wanted = {ipaddress.ip_address(a) for a in addresses}
-    field = "daddr" if direction == INGRESS else "saddr"
+
+    def matches(entry: Any) -> bool:
+        zone = entry.zone or 0
+        orig = entry.tuple_orig
+        return any((zone, f, _address(orig, f)) in wanted for f in ("daddr", "saddr"))
 
     def work() -> int:
         with contextlib.closing(Conntrack(nfgen_family=FAMILIES[family])) as ct:
-            doomed = [
-                entry.tuple_orig
-                for entry in ct.dump_entries()
-                if (entry.zone or 0) == zone and _address(entry.tuple_orig, field) in wanted
-            ]
+            doomed = [(e.tuple_orig, e.zone or 0) for e in ct.dump_entries() if matches(e)]
             gone = 0
-            for orig in doomed:
+            for orig, zone in doomed:
                 try:
                     ct.entry("del", tuple_orig=orig, zone=zone)
                     gone += 1
@@ -134,22 +127,24 @@ def forget_revoked(
     ports: Iterable[FilteredPort],
     zones: Mapping[str, int],
 ) -> int:
-    """:func:`forget` each revoked flow of ``ports``; failures are logged, not raised
-    (the rules are already in place)."""
+    """:func:`forget` the revoked flows of ``ports``: ingress ends connections *to* the
+    port's addresses, egress those *from* them. Failures are logged, not raised (the
+    rules are already in place)."""
     by_id = {p.port_id: p for p in ports}
-    total = 0
+    targets: dict[int, set[Target]] = {}
     for port_id, family, direction in keys:
         port = by_id.get(port_id)
         if port is None or port.network_id not in zones:
             continue
+        field = "daddr" if direction == INGRESS else "saddr"
+        zone = zones[port.network_id]
+        targets.setdefault(family, set()).update(
+            (zone, field, address) for address in port_addresses(port, family)
+        )
+    total = 0
+    for family, wanted in sorted(targets.items()):
         try:
-            total += forget(
-                namespace,
-                zones[port.network_id],
-                family,
-                direction,
-                port_addresses(port, family),
-            )
+            total += forget(namespace, family, wanted)
         except (NetlinkError, OSError):
-            LOG.exception("cannot delete the conntrack entries of port %s", port_id)
+            LOG.exception("cannot delete the conntrack entries of IPv%d ports", family)
     return total

@@ -58,6 +58,15 @@ class FilteredPort:
     #: False when the port's groups are stateless: its traffic is not tracked
     stateful: bool = True
 
+    def networks(self, family: int) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """The port's fixed IPs and allowed address pairs of ``family``, as networks."""
+        found = [
+            *self.fixed_ips,
+            *(str(p.get("ip_address") or "") for p in self.allowed_address_pairs),
+        ]
+        nets = [ipaddress.ip_network(item, strict=False) for item in found if item]
+        return [n for n in nets if n.version == family]
+
 
 def trusted(device_owner: str) -> bool:
     return device_owner.startswith("network:")

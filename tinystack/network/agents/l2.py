@@ -99,7 +99,8 @@ class LinuxBridgeAgent(Agent):
         self.port_rules: dict[conntrack.FlowKey, frozenset[str]] = {}
         self.arp_table = arp_protect.table_name(ctx.chain_prefix)
         self.arp_script = ""
-        if not arp_protect.available():
+        self.has_nft = arp_protect.available()
+        if not self.has_nft:
             LOG.warning("nft not found (package nftables): no ARP anti-spoofing")
         self.devices: dict[str, Device] = {}
         self.ignored: set[str] = set()
@@ -491,7 +492,7 @@ class LinuxBridgeAgent(Agent):
         groups = info["security_groups"]
         desired = self.rules.build(ports, groups, info["sg_member_ips"], zones)
         self.chains.apply(desired)
-        if arp_protect.available():
+        if self.has_nft:
             script = arp_protect.render(self.arp_table, ports)
             if script != self.arp_script:
                 arp_protect.apply(self.ctx.namespace, self.arp_table, ports)
@@ -520,6 +521,6 @@ class LinuxBridgeAgent(Agent):
         self.state.save()
         self.chains.remove_all()
         iptables.ChainSet(self.ctx.chain_prefix + "N", self.ctx.namespace).remove_all()
-        if arp_protect.available():
+        if self.has_nft:
             arp_protect.remove(self.ctx.namespace, self.arp_table)
         self.arp_script = ""

@@ -309,7 +309,7 @@ class L3Agent(Agent):
     def _forget_connections(self, ns: str, address: str) -> None:
         """Drop the tracked connections to a floating IP that went away."""
         try:
-            conntrack.forget(ns, 0, 4, conntrack.INGRESS, {address})
+            conntrack.forget(ns, 4, [(0, "daddr", address)])
         except (OSError, NetlinkError):
             LOG.exception("cannot delete the tracked connections of %s", address)
 
