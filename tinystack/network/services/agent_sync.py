@@ -296,19 +296,13 @@ class AgentSync:
             ports = [p for p in (find_port(session, d) for d in devices) if p is not None]
             rendered = self.services.ports.render(session, ports, ADMIN)
             group_ids = sorted({g for p in rendered for g in p["security_groups"]})
-            rules = self._rules(session, group_ids)
+            stateful = self._stateful(session, group_ids)
+            rules = self._rules(session, group_ids, stateful)
             remote = sorted(
                 {r["remote_group_id"] for rs in rules.values() for r in rs if r["remote_group_id"]}
             )
             members = self._members(session, remote)
-            stateless = set(
-                session.scalars(
-                    select(models.SecurityGroup.id).where(
-                        models.SecurityGroup.id.in_(group_ids),
-                        models.SecurityGroup.stateful.is_(False),
-                    )
-                )
-            )
+        stateless = {g for g, flag in stateful.items() if not flag}
         found: dict[str, dict[str, Any]] = {}
         for port in rendered:
             device = self._device(port)
@@ -357,17 +351,23 @@ class AgentSync:
         }
 
     @staticmethod
-    def _rules(session: Session, group_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    def _stateful(session: Session, group_ids: list[str]) -> dict[str, bool]:
+        if not group_ids:
+            return {}
+        rows = session.execute(
+            select(models.SecurityGroup.id, models.SecurityGroup.stateful).where(
+                models.SecurityGroup.id.in_(group_ids)
+            )
+        ).all()
+        return {str(group_id): bool(flag) for group_id, flag in rows}
+
+    @staticmethod
+    def _rules(
+        session: Session, group_ids: list[str], stateful: dict[str, bool]
+    ) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {g: [] for g in group_ids}
         if not group_ids:
             return out
-        stateful = dict(
-            session.execute(
-                select(models.SecurityGroup.id, models.SecurityGroup.stateful).where(
-                    models.SecurityGroup.id.in_(group_ids)
-                )
-            ).all()
-        )
         stmt = select(models.SecurityGroupRule).where(
             models.SecurityGroupRule.security_group_id.in_(group_ids)
         )
