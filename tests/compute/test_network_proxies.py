@@ -86,6 +86,9 @@ def test_security_groups_through_compute(net_env: Env) -> None:
     assert len(demo.get(f"/os-security-groups/{gid}").json()["security_group"]["rules"]) == 3
     empty = demo.post("/os-security-groups", {"security_group": {"name": " ", "description": ""}})
     assert empty.status_code == 400
+    for bad_body in ({"name": "", "description": ""}, {"name": "x"}, {"name": "x", "bogus": 1}):
+        resp = demo.post("/os-security-groups", {"security_group": bad_body})
+        assert resp.status_code == 400, (bad_body, resp.text)
     demo.delete(f"/os-security-group-rules/{created['id']}", 202)
     demo.delete(f"/os-security-group-rules/{created['id']}", 404)
     assert demo.delete(f"/os-security-groups/{default['id']}").status_code == 400

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, NotFound
@@ -59,15 +59,6 @@ def _proxy(ctx: Any, version: Version, rule: str) -> CallContext:
     return CallContext.from_request(ctx)
 
 
-def _parse(model: type[BaseModel], part: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(part)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ())) or "body"
-        raise BadRequest(f"Invalid input for field/attribute {field}. {first['msg']}") from exc
-
-
 # -- security groups -------------------------------------------------------------------------
 
 
@@ -84,7 +75,7 @@ def create_group(
     ctx: ContextDep, deps: DepsDep, version: VersionDep, body: Any = Body(None)
 ) -> Response:
     call = _proxy(ctx, version, SG % "create")
-    values = _parse(GroupBody, body_part(body, "security_group"))
+    values = GroupBody.model_validate(body_part(body, "security_group"))
     if not values.name.strip():
         raise BadRequest("Security group name cannot be empty.")
     group = proxies.create_security_group(deps, call, values.name, values.description)
@@ -102,7 +93,7 @@ def update_group(
     group_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep, body: Any = Body(None)
 ) -> Response:
     call = _proxy(ctx, version, SG % "update")
-    values = _parse(GroupUpdate, body_part(body, "security_group"))
+    values = GroupUpdate.model_validate(body_part(body, "security_group"))
     changes = values.model_dump(exclude_none=True)
     group = proxies.update_security_group(deps, call, group_id, changes)
     return json_response({"security_group": group})
@@ -120,7 +111,7 @@ def create_rule(
     ctx: ContextDep, deps: DepsDep, version: VersionDep, body: Any = Body(None)
 ) -> Response:
     call = _proxy(ctx, version, SG % "rule:create")
-    values = _parse(RuleBody, body_part(body, "security_group_rule"))
+    values = RuleBody.model_validate(body_part(body, "security_group_rule"))
     rule = proxies.create_rule(deps, call, values.model_dump())
     return json_response({"security_group_rule": rule})
 

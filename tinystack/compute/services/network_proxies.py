@@ -136,7 +136,7 @@ def create_rule(deps: Deps, ctx: CallContext, values: dict[str, Any]) -> dict[st
         uuid.UUID(parent)
     except ValueError as exc:
         raise BadRequest("Security group id should be uuid") from exc
-    get_security_group(deps, ctx, parent)  # 404 for an unknown group, before anything else
+    _call(deps, ctx, "GET", f"/v2.0/security-groups/{parent}")  # 404 before anything else
     protocol = values.get("ip_protocol")
     rule: dict[str, Any] = {"security_group_id": parent, "direction": "ingress"}
     cidr = values.get("cidr")
@@ -223,8 +223,14 @@ def _networks_by_id(deps: Deps, ctx: CallContext, ids: set[str]) -> dict[str, di
     return {n["id"]: n for n in nets}
 
 
-def _fip_views(deps: Deps, ctx: CallContext, fips: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    nets = _networks_by_id(deps, ctx, {f["floating_network_id"] for f in fips})
+def _fip_views(
+    deps: Deps,
+    ctx: CallContext,
+    fips: list[dict[str, Any]],
+    nets: dict[str, dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    if nets is None:
+        nets = _networks_by_id(deps, ctx, {f["floating_network_id"] for f in fips})
     ports = {f["port_id"] for f in fips if f.get("port_id")}
     devices: dict[str, str] = {}
     if ports:
@@ -269,7 +275,7 @@ def create_floating_ip(deps: Deps, ctx: CallContext, pool: str | None) -> dict[s
         raise NotFound(f"Floating IP pool not found: {pool}" if pool else "No floating IP pool.")
     body = {"floatingip": {"floating_network_id": chosen["id"]}}
     fip = _call(deps, ctx, "POST", "/v2.0/floatingips", body)["floatingip"]
-    return _fip_views(deps, ctx, [fip])[0]
+    return _fip_views(deps, ctx, [fip], {chosen["id"]: chosen})[0]
 
 
 def delete_floating_ip(deps: Deps, ctx: CallContext, fip_id: str) -> None:
@@ -313,21 +319,25 @@ def disassociate(deps: Deps, ctx: CallContext, server_id: str, address: str) -> 
 # -- networks ---------------------------------------------------------------------------------
 
 
-def _cidr(deps: Deps, ctx: CallContext, net: dict[str, Any]) -> str | None:
-    subnets = net.get("subnets") or []
-    if not subnets:
-        return None
-    found = _call(deps, ctx, "GET", "/v2.0/subnets", id=subnets[:1])["subnets"]
-    return str(found[0]["cidr"]) if found else None
+def _network_views(
+    deps: Deps, ctx: CallContext, nets: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Nova's ``id``/``label``/``cidr`` (the first subnet's), one subnet query for all."""
+    firsts = {n["id"]: n["subnets"][0] for n in nets if n.get("subnets")}
+    cidrs: dict[str, str] = {}
+    if firsts:
+        found = _call(deps, ctx, "GET", "/v2.0/subnets", id=sorted(set(firsts.values())))
+        cidrs = {sub["id"]: str(sub["cidr"]) for sub in found["subnets"]}
+    return [
+        {"id": n["id"], "label": n.get("name") or "", "cidr": cidrs.get(firsts.get(n["id"], ""))}
+        for n in nets
+    ]
 
 
 def list_networks(deps: Deps, ctx: CallContext) -> list[dict[str, Any]]:
-    nets = _call(deps, ctx, "GET", "/v2.0/networks")["networks"]
-    return [
-        {"id": n["id"], "label": n.get("name") or "", "cidr": _cidr(deps, ctx, n)} for n in nets
-    ]
+    return _network_views(deps, ctx, _call(deps, ctx, "GET", "/v2.0/networks")["networks"])
 
 
 def get_network(deps: Deps, ctx: CallContext, network_id: str) -> dict[str, Any]:
     net = _call(deps, ctx, "GET", f"/v2.0/networks/{network_id}")["network"]
-    return {"id": net["id"], "label": net.get("name") or "", "cidr": _cidr(deps, ctx, net)}
+    return _network_views(deps, ctx, [net])[0]
