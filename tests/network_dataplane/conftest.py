@@ -167,6 +167,10 @@ class Cloud:
         out = self.call("POST", f"/{path or kind + 's'}", {kind: body}, admin, expect=201)
         return out[kind]
 
+    def update_port(self, port_id: str, admin: bool = False, **values: Any) -> Any:
+        """PUT ``values`` on a port (expecting 200); the updated port."""
+        return self.call("PUT", f"/ports/{port_id}", {"port": values}, admin, expect=200)["port"]
+
     def rule(self, group_id: str, direction: str = "ingress", **body: Any) -> Any:
         """A security group rule (``protocol``, ``port_range_min``, ... in ``body``)."""
         return self.create(

@@ -131,9 +131,7 @@ def test_floating_ip_hairpin(topo: Topology) -> None:
             port_range_max=8001,
         )
         groups = [*topo.port["security_groups"], group["id"]]
-        cloud.call(
-            "PUT", f"/ports/{topo.port['id']}", {"port": {"security_groups": groups}}, expect=200
-        )
+        cloud.update_port(topo.port["id"], security_groups=groups)
         guest.serve_tcp(8001)
         fip = cloud.create(
             "floatingip", floating_network_id=topo.public["id"], port_id=topo.port["id"]
@@ -146,13 +144,7 @@ def test_floating_ip_hairpin(topo: Topology) -> None:
         # the outside still sees itself (no hairpin SNAT for traffic from the gateway)
         assert topo.outside.tcp(address, 8001, "in") == "203.0.113.1 in"
     finally:
-        cloud.call(
-            "PUT",
-            f"/ports/{topo.port['id']}",
-            {"port": {"security_groups": topo.port["security_groups"]}},
-            admin=True,
-            expect=200,
-        )
+        cloud.update_port(topo.port["id"], admin=True, security_groups=topo.port["security_groups"])
         cloud.delete(f"/ports/{port['id']}")
         cloud.delete(f"/security-groups/{group['id']}", admin=False)
 

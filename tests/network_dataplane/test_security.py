@@ -41,21 +41,9 @@ def test_spoofed_source_address_and_mac_are_dropped(pair: tuple[Cloud, dict, lis
     a.sh("ip", "addr", "add", f"{spoofed}/24", "dev", "eth0")
     assert not a.ping(b.fixed_ip), "a spoofed source address got through"
     # allowing the address on the port (allowed_address_pairs) lets it through
-    cloud.call(
-        "PUT",
-        f"/ports/{a.port['id']}",
-        {"port": {"allowed_address_pairs": [{"ip_address": spoofed}]}},
-        admin=True,
-        expect=200,
-    )
+    cloud.update_port(a.port["id"], admin=True, allowed_address_pairs=[{"ip_address": spoofed}])
     assert a.eventually_pings(b.fixed_ip, timeout=5)
-    cloud.call(
-        "PUT",
-        f"/ports/{a.port['id']}",
-        {"port": {"allowed_address_pairs": []}},
-        admin=True,
-        expect=200,
-    )
+    cloud.update_port(a.port["id"], admin=True, allowed_address_pairs=[])
     assert wait_for(lambda: not a.ping(b.fixed_ip, wait=0.3), 5)
     a.sh("ip", "addr", "flush", "dev", "eth0")
     a.sh("ip", "addr", "add", f"{a.fixed_ip}/24", "dev", "eth0")
@@ -102,38 +90,14 @@ def test_remote_group_membership(pair: tuple[Cloud, dict, list[Guest]]) -> None:
         protocol="icmp",
         remote_group_id=friends["id"],
     )
-    cloud.call(
-        "PUT",
-        f"/ports/{b.port['id']}",
-        {"port": {"security_groups": [other["id"]]}},
-        admin=True,
-        expect=200,
-    )
+    cloud.update_port(b.port["id"], admin=True, security_groups=[other["id"]])
     assert wait_for(lambda: not a.ping(b.fixed_ip, wait=0.3), 5)
     # a joins "friends": it may ping b again
     groups = a.port["security_groups"] + [friends["id"]]
-    cloud.call(
-        "PUT",
-        f"/ports/{a.port['id']}",
-        {"port": {"security_groups": groups}},
-        admin=True,
-        expect=200,
-    )
+    cloud.update_port(a.port["id"], admin=True, security_groups=groups)
     assert a.eventually_pings(b.fixed_ip, timeout=5)
-    cloud.call(
-        "PUT",
-        f"/ports/{a.port['id']}",
-        {"port": {"security_groups": a.port["security_groups"]}},
-        admin=True,
-        expect=200,
-    )
-    cloud.call(
-        "PUT",
-        f"/ports/{b.port['id']}",
-        {"port": {"security_groups": b.port["security_groups"]}},
-        admin=True,
-        expect=200,
-    )
+    cloud.update_port(a.port["id"], admin=True, security_groups=a.port["security_groups"])
+    cloud.update_port(b.port["id"], admin=True, security_groups=b.port["security_groups"])
     cloud.delete(f"/security-groups/{other['id']}", admin=False)
     cloud.delete(f"/security-groups/{friends['id']}", admin=False)
 
@@ -195,9 +159,7 @@ def test_removing_a_rule_ends_the_connections_it_allowed(
 
     tcp = rule(protocol="tcp", port_range_min=5000, port_range_max=5000)
     icmp = rule(protocol="icmp")
-    cloud.call(
-        "PUT", f"/ports/{b.port['id']}", {"port": {"security_groups": [group["id"]]}}, expect=200
-    )
+    cloud.update_port(b.port["id"], security_groups=[group["id"]])
     assert wait_for(lambda: "--dport 5000" in cloud.ingress_rules(b.port["id"]), 5)
     b.spawn(sys.executable, "-c", LINE_SERVER, "5000")
     assert wait_for(lambda: a.tcp(b.fixed_ip, 5000, "probe") is not None, 10)
@@ -233,13 +195,7 @@ def test_removing_a_rule_ends_the_connections_it_allowed(
     finally:
         client.kill()
         client.wait()
-        cloud.call(
-            "PUT",
-            f"/ports/{b.port['id']}",
-            {"port": {"security_groups": b.port["security_groups"]}},
-            admin=True,
-            expect=200,
-        )
+        cloud.update_port(b.port["id"], admin=True, security_groups=b.port["security_groups"])
         cloud.delete(f"/security-groups/{group['id']}", admin=False)
 
 
@@ -291,13 +247,7 @@ def test_a_guest_cannot_answer_arp_for_another_address(
         assert claim() == port["mac_address"], "a guest's ARP reply for another address got through"
         assert b.ping(c.fixed_ip)
         # control: without port security the same replies take c's address over
-        cloud.call(
-            "PUT",
-            f"/ports/{a.port['id']}",
-            {"port": {"security_groups": [], "port_security_enabled": False}},
-            admin=True,
-            expect=200,
-        )
+        cloud.update_port(a.port["id"], admin=True, security_groups=[], port_security_enabled=False)
         table = arp_protect.table_name(cloud.chain_prefix)
         assert wait_for(
             lambda: a.port["id"][:11] not in run(["nft", "list", "table", "bridge", table]), 5
@@ -330,12 +280,7 @@ def test_stateless_groups_need_rules_for_replies(pair: tuple[Cloud, dict, list[G
 
     def use(group_id: str) -> None:
         for guest in (a, b):
-            cloud.call(
-                "PUT",
-                f"/ports/{guest.port['id']}",
-                {"port": {"security_groups": [group_id]}},
-                expect=200,
-            )
+            cloud.update_port(guest.port["id"], security_groups=[group_id])
 
     try:
         stateful, stateless = group(True), group(False)
@@ -358,12 +303,8 @@ def test_stateless_groups_need_rules_for_replies(pair: tuple[Cloud, dict, list[G
         assert len(tracked(b.fixed_ip, 5000)) == before, "a stateless flow was tracked"
     finally:
         for guest in (a, b):
-            cloud.call(
-                "PUT",
-                f"/ports/{guest.port['id']}",
-                {"port": {"security_groups": guest.port["security_groups"]}},
-                admin=True,
-                expect=200,
+            cloud.update_port(
+                guest.port["id"], admin=True, security_groups=guest.port["security_groups"]
             )
         for group_id in made:
             cloud.delete(f"/security-groups/{group_id}", admin=False)
