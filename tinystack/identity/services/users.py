@@ -11,9 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import Conflict, NotFound, Unauthorized, ValidationError
+from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
-from tinystack.identity.core import passwords, revoke
-from tinystack.identity.core.state import IdentityState, new_id, utcnow
+from tinystack.identity.services import passwords, revoke
+from tinystack.identity.services.deps import Deps
 
 USER_OPTIONS = {
     "ignore_change_password_upon_first_use",
@@ -40,8 +41,8 @@ def get_group(session: Session, group_id: str) -> models.Group:
     return group
 
 
-def _rounds(st: IdentityState) -> int:
-    return int(st.conf.identity.password_hash_rounds)
+def _rounds(deps: Deps) -> int:
+    return deps.opts.password_hash_rounds
 
 
 def _check_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -51,21 +52,21 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _password_fields(st: IdentityState, password: str | None) -> dict[str, Any]:
+def _password_fields(deps: Deps, password: str | None) -> dict[str, Any]:
     if password is None:
         return {"password_hash": None, "password_created_at": None, "password_expires_at": None}
     now = utcnow()
-    expiry_days = st.conf.identity.password_expires_days
+    expiry_days = deps.opts.password_expires_days
     return {
-        "password_hash": passwords.hash_password(password, _rounds(st)),
+        "password_hash": passwords.hash_password(password, _rounds(deps)),
         "password_created_at": now,
         "password_expires_at": now + timedelta(days=expiry_days) if expiry_days else None,
     }
 
 
-def create(st: IdentityState, data: dict[str, Any]) -> models.User:
+def create(deps: Deps, data: dict[str, Any]) -> models.User:
     # Hash outside the transaction: bcrypt is slow and must not hold the write lock.
-    pw = _password_fields(st, data.get("password"))
+    pw = _password_fields(deps, data.get("password"))
 
     def tx(session: Session) -> models.User:
         domain_id = data.get("domain_id") or "default"
@@ -80,7 +81,7 @@ def create(st: IdentityState, data: dict[str, Any]) -> models.User:
                 f"found with name {data['name']} at domain ID {domain_id}."
             )
         user = models.User(
-            id=new_id(),
+            id=new_hex_id(),
             name=data["name"],
             domain_id=domain_id,
             enabled=data.get("enabled", True),
@@ -96,13 +97,13 @@ def create(st: IdentityState, data: dict[str, Any]) -> models.User:
         return user
 
     try:
-        return st.db.write(tx)
+        return deps.db.write(tx)
     except IntegrityError:
         raise Conflict(f"Duplicate entry found with name {data['name']}.") from None
 
 
-def list_users(st: IdentityState, filters: dict[str, Any]) -> list[models.User]:
-    with st.db.reader() as session:
+def list_users(deps: Deps, filters: dict[str, Any]) -> list[models.User]:
+    with deps.db.reader() as session:
         query = select(models.User).order_by(models.User.name)
         for key in ("name", "domain_id", "enabled"):
             if filters.get(key) is not None:
@@ -110,13 +111,13 @@ def list_users(st: IdentityState, filters: dict[str, Any]) -> list[models.User]:
         return list(session.scalars(query))
 
 
-def show(st: IdentityState, user_id: str) -> models.User:
-    with st.db.reader() as session:
+def show(deps: Deps, user_id: str) -> models.User:
+    with deps.db.reader() as session:
         return get(session, user_id)
 
 
-def update(st: IdentityState, user_id: str, data: dict[str, Any]) -> models.User:
-    pw = _password_fields(st, data["password"]) if "password" in data else None
+def update(deps: Deps, user_id: str, data: dict[str, Any]) -> models.User:
+    pw = _password_fields(deps, data["password"]) if "password" in data else None
 
     def tx(session: Session) -> tuple[models.User, list[Any]]:
         user = get(session, user_id)
@@ -155,14 +156,14 @@ def update(st: IdentityState, user_id: str, data: dict[str, Any]) -> models.User
         session.flush()
         return user, events
 
-    user, events = st.db.write(tx)
-    revoke.publish(st, events)
-    st.cache.clear()
+    user, events = deps.db.write(tx)
+    revoke.publish(deps, events)
+    deps.cache.clear()
     return user
 
 
-def change_password(st: IdentityState, user_id: str, original: str, new: str) -> None:
-    with st.db.reader() as session:
+def change_password(deps: Deps, user_id: str, original: str, new: str) -> None:
+    with deps.db.reader() as session:
         user = get(session, user_id)
         domain = session.get(models.Domain, user.domain_id)
         # As upstream, the original password authenticates the user: a disabled user (or
@@ -176,7 +177,7 @@ def change_password(st: IdentityState, user_id: str, original: str, new: str) ->
             raise Unauthorized("The request you have made requires authentication.")
         if user.options.get("lock_password"):
             raise ValidationError("You cannot change your password at this time.")
-    pw = _password_fields(st, new)
+    pw = _password_fields(deps, new)
 
     def tx(session: Session) -> list[Any]:
         user = get(session, user_id)
@@ -184,10 +185,10 @@ def change_password(st: IdentityState, user_id: str, original: str, new: str) ->
             setattr(user, key, value)
         return [revoke.record(session, user_id=user_id)]
 
-    revoke.publish(st, st.db.write(tx))
+    revoke.publish(deps, deps.db.write(tx))
 
 
-def delete(st: IdentityState, user_id: str) -> None:
+def delete(deps: Deps, user_id: str) -> None:
     def tx(session: Session) -> list[Any]:
         user = get(session, user_id)
         session.execute(sa.delete(models.Assignment).where(models.Assignment.actor_id == user_id))
@@ -205,13 +206,13 @@ def delete(st: IdentityState, user_id: str) -> None:
         session.delete(user)
         return [event]
 
-    revoke.publish(st, st.db.write(tx))
+    revoke.publish(deps, deps.db.write(tx))
 
 
 # -- groups ----------------------------------------------------------------------------------
 
 
-def create_group(st: IdentityState, data: dict[str, Any]) -> models.Group:
+def create_group(deps: Deps, data: dict[str, Any]) -> models.Group:
     def tx(session: Session) -> models.Group:
         domain_id = data.get("domain_id") or "default"
         if session.get(models.Domain, domain_id) is None:
@@ -225,7 +226,7 @@ def create_group(st: IdentityState, data: dict[str, Any]) -> models.Group:
                 f"found with name {data['name']} at domain ID {domain_id}."
             )
         group = models.Group(
-            id=new_id(),
+            id=new_hex_id(),
             name=data["name"],
             domain_id=domain_id,
             description=data.get("description", ""),
@@ -235,13 +236,13 @@ def create_group(st: IdentityState, data: dict[str, Any]) -> models.Group:
         return group
 
     try:
-        return st.db.write(tx)
+        return deps.db.write(tx)
     except IntegrityError:
         raise Conflict(f"Duplicate entry found with name {data['name']}.") from None
 
 
-def list_groups(st: IdentityState, filters: dict[str, Any]) -> list[models.Group]:
-    with st.db.reader() as session:
+def list_groups(deps: Deps, filters: dict[str, Any]) -> list[models.Group]:
+    with deps.db.reader() as session:
         query = select(models.Group).order_by(models.Group.name)
         for key in ("name", "domain_id"):
             if filters.get(key) is not None:
@@ -249,12 +250,12 @@ def list_groups(st: IdentityState, filters: dict[str, Any]) -> list[models.Group
         return list(session.scalars(query))
 
 
-def show_group(st: IdentityState, group_id: str) -> models.Group:
-    with st.db.reader() as session:
+def show_group(deps: Deps, group_id: str) -> models.Group:
+    with deps.db.reader() as session:
         return get_group(session, group_id)
 
 
-def update_group(st: IdentityState, group_id: str, data: dict[str, Any]) -> models.Group:
+def update_group(deps: Deps, group_id: str, data: dict[str, Any]) -> models.Group:
     def tx(session: Session) -> models.Group:
         group = get_group(session, group_id)
         if "domain_id" in data and data["domain_id"] != group.domain_id:
@@ -272,10 +273,10 @@ def update_group(st: IdentityState, group_id: str, data: dict[str, Any]) -> mode
             group.extra = {**group.extra, **data["extra"]}
         return group
 
-    return st.db.write(tx)
+    return deps.db.write(tx)
 
 
-def delete_group(st: IdentityState, group_id: str) -> None:
+def delete_group(deps: Deps, group_id: str) -> None:
     def tx(session: Session) -> list[Any]:
         group = get_group(session, group_id)
         members = session.scalars(
@@ -288,11 +289,11 @@ def delete_group(st: IdentityState, group_id: str) -> None:
         session.delete(group)
         return events
 
-    revoke.publish(st, st.db.write(tx))
+    revoke.publish(deps, deps.db.write(tx))
 
 
-def group_users(st: IdentityState, group_id: str) -> list[models.User]:
-    with st.db.reader() as session:
+def group_users(deps: Deps, group_id: str) -> list[models.User]:
+    with deps.db.reader() as session:
         get_group(session, group_id)
         query = (
             select(models.User)
@@ -303,8 +304,8 @@ def group_users(st: IdentityState, group_id: str) -> list[models.User]:
         return list(session.scalars(query))
 
 
-def user_groups(st: IdentityState, user_id: str) -> list[models.Group]:
-    with st.db.reader() as session:
+def user_groups(deps: Deps, user_id: str) -> list[models.Group]:
+    with deps.db.reader() as session:
         get(session, user_id)
         query = (
             select(models.Group)
@@ -317,25 +318,25 @@ def user_groups(st: IdentityState, user_id: str) -> list[models.Group]:
         return list(session.scalars(query))
 
 
-def add_member(st: IdentityState, group_id: str, user_id: str) -> None:
+def add_member(deps: Deps, group_id: str, user_id: str) -> None:
     def tx(session: Session) -> None:
         get_group(session, group_id)
         get(session, user_id)
         if session.get(models.UserGroupMembership, (user_id, group_id)) is None:
             session.add(models.UserGroupMembership(user_id=user_id, group_id=group_id))
 
-    st.db.write(tx)
+    deps.db.write(tx)
 
 
-def check_member(st: IdentityState, group_id: str, user_id: str) -> None:
-    with st.db.reader() as session:
+def check_member(deps: Deps, group_id: str, user_id: str) -> None:
+    with deps.db.reader() as session:
         get_group(session, group_id)
         get(session, user_id)
         if session.get(models.UserGroupMembership, (user_id, group_id)) is None:
             raise NotFound(f"User {user_id} is not a member of group {group_id}.")
 
 
-def remove_member(st: IdentityState, group_id: str, user_id: str) -> None:
+def remove_member(deps: Deps, group_id: str, user_id: str) -> None:
     def tx(session: Session) -> list[Any]:
         get_group(session, group_id)
         get(session, user_id)
@@ -345,4 +346,4 @@ def remove_member(st: IdentityState, group_id: str, user_id: str) -> None:
         session.delete(row)
         return [revoke.record(session, user_id=user_id)]
 
-    revoke.publish(st, st.db.write(tx))
+    revoke.publish(deps, deps.db.write(tx))

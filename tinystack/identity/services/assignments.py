@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import Forbidden, NotFound
 from tinystack.identity import models
-from tinystack.identity.core import revoke, roles
-from tinystack.identity.core.state import IdentityState
+from tinystack.identity.services import revoke, roles
+from tinystack.identity.services.deps import Deps
 
 SYSTEM = "system"
 
@@ -162,7 +162,7 @@ def _key(grant: Grant) -> tuple[str, str, str, str, bool]:
     return (grant.type, grant.actor_id, grant.target_id, grant.role_id, grant.inherited)
 
 
-def create_grant(st: IdentityState, grant: Grant) -> None:
+def create_grant(deps: Deps, grant: Grant) -> None:
     def tx(session: Session) -> None:
         _check_grant_refs(session, grant)
         if session.get(models.Assignment, _key(grant)) is None:
@@ -176,12 +176,12 @@ def create_grant(st: IdentityState, grant: Grant) -> None:
                 )
             )
 
-    st.db.write(tx)
-    st.cache.clear()
+    deps.db.write(tx)
+    deps.cache.clear()
 
 
-def check_grant(st: IdentityState, grant: Grant) -> None:
-    with st.db.reader() as session:
+def check_grant(deps: Deps, grant: Grant) -> None:
+    with deps.db.reader() as session:
         _check_grant_refs(session, grant)
         if session.get(models.Assignment, _key(grant)) is None:
             raise NotFound(
@@ -190,7 +190,7 @@ def check_grant(st: IdentityState, grant: Grant) -> None:
             )
 
 
-def delete_grant(st: IdentityState, grant: Grant) -> None:
+def delete_grant(deps: Deps, grant: Grant) -> None:
     def tx(session: Session) -> list[Any]:
         _check_grant_refs(session, grant)
         row = session.get(models.Assignment, _key(grant))
@@ -213,13 +213,13 @@ def delete_grant(st: IdentityState, grant: Grant) -> None:
                 events.append(revoke.record(session, user_id=user_id))
         return events
 
-    revoke.publish(st, st.db.write(tx))
+    revoke.publish(deps, deps.db.write(tx))
 
 
 def list_grants(
-    st: IdentityState, actor: str, actor_id: str, target: str, target_id: str, inherited: bool
+    deps: Deps, actor: str, actor_id: str, target: str, target_id: str, inherited: bool
 ) -> list[models.Role]:
-    with st.db.reader() as session:
+    with deps.db.reader() as session:
         probe = Grant(actor, actor_id, target, target_id, "x", inherited)
         actor_model = models.User if actor == "user" else models.Group
         if session.get(actor_model, actor_id) is None:
@@ -286,16 +286,16 @@ def has_system_role(session: Session, user_id: str) -> bool:
 # -- what a user may scope to (read transactions for the API) --------------------------------
 
 
-def user_projects(st: IdentityState, user_id: str) -> list[models.Project]:
-    with st.db.reader() as session:
+def user_projects(deps: Deps, user_id: str) -> list[models.Project]:
+    with deps.db.reader() as session:
         return projects_for_user(session, user_id)
 
 
-def user_domains(st: IdentityState, user_id: str) -> list[models.Domain]:
-    with st.db.reader() as session:
+def user_domains(deps: Deps, user_id: str) -> list[models.Domain]:
+    with deps.db.reader() as session:
         return domains_for_user(session, user_id)
 
 
-def user_has_system_role(st: IdentityState, user_id: str) -> bool:
-    with st.db.reader() as session:
+def user_has_system_role(deps: Deps, user_id: str) -> bool:
+    with deps.db.reader() as session:
         return has_system_role(session, user_id)

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
+from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.core import assignments, revoke
-from tinystack.identity.core.state import IdentityState, new_id
+from tinystack.identity.services import assignments, revoke
+from tinystack.identity.services.deps import Deps
 
 MAX_TAGS = 80
 #: upstream's [resource] max_project_tree_depth: levels of projects under a domain
@@ -82,7 +83,7 @@ def _check_enabled_change(session: Session, project: models.Project, enabled: bo
             )
 
 
-def create(st: IdentityState, data: dict[str, Any]) -> models.Project:
+def create(deps: Deps, data: dict[str, Any]) -> models.Project:
     if data.get("is_domain"):
         raise ValidationError("Projects acting as domains are not supported; create a domain.")
 
@@ -115,7 +116,7 @@ def create(st: IdentityState, data: dict[str, Any]) -> models.Project:
                 f"domain : {data['name']}."
             )
         project = models.Project(
-            id=new_id(),
+            id=new_hex_id(),
             name=data["name"],
             domain_id=domain_id,
             parent_id=parent_id or None,
@@ -129,13 +130,13 @@ def create(st: IdentityState, data: dict[str, Any]) -> models.Project:
         return project
 
     try:
-        return st.db.write(tx)
+        return deps.db.write(tx)
     except IntegrityError:
         raise Conflict(f"Duplicate project name {data['name']}.") from None
 
 
-def list_projects(st: IdentityState, filters: dict[str, Any]) -> list[models.Project]:
-    with st.db.reader() as session:
+def list_projects(deps: Deps, filters: dict[str, Any]) -> list[models.Project]:
+    with deps.db.reader() as session:
         query = select(models.Project).order_by(models.Project.name)
         for key in ("name", "domain_id", "parent_id", "enabled"):
             if filters.get(key) is not None:
@@ -161,21 +162,21 @@ def _filter_tags(projects: list[models.Project], filters: dict[str, Any]) -> lis
     return projects
 
 
-def domain_of(st: IdentityState, project_id: str) -> str | None:
+def domain_of(deps: Deps, project_id: str) -> str | None:
     """The domain of a project, or None when there is no such project."""
-    with st.db.reader() as session:
+    with deps.db.reader() as session:
         project = session.get(models.Project, project_id)
         return project.domain_id if project is not None else None
 
 
-def show(st: IdentityState, project_id: str) -> models.Project:
-    with st.db.reader() as session:
+def show(deps: Deps, project_id: str) -> models.Project:
+    with deps.db.reader() as session:
         return get(session, project_id)
 
 
-def parents_as_ids(st: IdentityState, project_id: str) -> dict[str, Any] | None:
+def parents_as_ids(deps: Deps, project_id: str) -> dict[str, Any] | None:
     """Parents nested from the nearest up to the domain, as upstream shows them."""
-    with st.db.reader() as session:
+    with deps.db.reader() as session:
         project = get(session, project_id)
         chain = [*assignments.ancestors(session, project_id), project.domain_id]
     tree: dict[str, Any] | None = None
@@ -184,9 +185,9 @@ def parents_as_ids(st: IdentityState, project_id: str) -> dict[str, Any] | None:
     return tree
 
 
-def subtree_as_ids(st: IdentityState, project_id: str) -> dict[str, Any] | None:
+def subtree_as_ids(deps: Deps, project_id: str) -> dict[str, Any] | None:
     """Descendants nested by level; None for a leaf."""
-    with st.db.reader() as session:
+    with deps.db.reader() as session:
         get(session, project_id)
         children: dict[str, list[str]] = {}
         frontier = [project_id]
@@ -207,7 +208,7 @@ def subtree_as_ids(st: IdentityState, project_id: str) -> dict[str, Any] | None:
     return nest(project_id)
 
 
-def update(st: IdentityState, project_id: str, data: dict[str, Any]) -> models.Project:
+def update(deps: Deps, project_id: str, data: dict[str, Any]) -> models.Project:
     def tx(session: Session) -> tuple[models.Project, list[Any]]:
         project = get(session, project_id)
         events = []
@@ -238,13 +239,13 @@ def update(st: IdentityState, project_id: str, data: dict[str, Any]) -> models.P
         session.flush()
         return project, events
 
-    project, events = st.db.write(tx)
-    revoke.publish(st, events)
-    st.cache.clear()
+    project, events = deps.db.write(tx)
+    revoke.publish(deps, events)
+    deps.cache.clear()
     return project
 
 
-def delete(st: IdentityState, project_id: str) -> None:
+def delete(deps: Deps, project_id: str) -> None:
     def tx(session: Session) -> list[Any]:
         project = get(session, project_id)
         children = select(func.count()).where(models.Project.parent_id == project_id)
@@ -257,33 +258,33 @@ def delete(st: IdentityState, project_id: str) -> None:
         session.delete(project)
         return [event]
 
-    revoke.publish(st, st.db.write(tx))
+    revoke.publish(deps, deps.db.write(tx))
 
 
 # -- project tags ----------------------------------------------------------------------------
 
 
-def set_tags(st: IdentityState, project_id: str, tags: list[str]) -> list[str]:
+def set_tags(deps: Deps, project_id: str, tags: list[str]) -> list[str]:
     def tx(session: Session) -> list[str]:
         project = get(session, project_id)
         _set_tags(project, tags)
         session.flush()
         return [t.name for t in project.tags]
 
-    return st.db.write(tx)
+    return deps.db.write(tx)
 
 
-def add_tag(st: IdentityState, project_id: str, tag: str) -> None:
+def add_tag(deps: Deps, project_id: str, tag: str) -> None:
     def tx(session: Session) -> None:
         project = get(session, project_id)
         names = [t.name for t in project.tags]
         if tag not in names:
             _set_tags(project, [*names, tag])
 
-    st.db.write(tx)
+    deps.db.write(tx)
 
 
-def remove_tag(st: IdentityState, project_id: str, tag: str) -> None:
+def remove_tag(deps: Deps, project_id: str, tag: str) -> None:
     def tx(session: Session) -> None:
         project = get(session, project_id)
         names = [t.name for t in project.tags]
@@ -291,15 +292,15 @@ def remove_tag(st: IdentityState, project_id: str, tag: str) -> None:
             raise NotFound(f"Tag {tag} not found on project {project_id}.")
         _set_tags(project, [n for n in names if n != tag])
 
-    st.db.write(tx)
+    deps.db.write(tx)
 
 
 # -- domains ---------------------------------------------------------------------------------
 
 
-def create_domain(st: IdentityState, data: dict[str, Any]) -> models.Domain:
+def create_domain(deps: Deps, data: dict[str, Any]) -> models.Domain:
     def tx(session: Session) -> models.Domain:
-        domain_id = data.get("explicit_domain_id") or new_id()
+        domain_id = data.get("explicit_domain_id") or new_hex_id()
         if session.scalars(
             select(models.Domain.id).where(models.Domain.name == data["name"])
         ).first():
@@ -318,13 +319,13 @@ def create_domain(st: IdentityState, data: dict[str, Any]) -> models.Domain:
         return domain
 
     try:
-        return st.db.write(tx)
+        return deps.db.write(tx)
     except IntegrityError:
         raise Conflict(f"Duplicate entry found with name {data['name']}.") from None
 
 
-def list_domains(st: IdentityState, name: str | None, enabled: bool | None) -> list[models.Domain]:
-    with st.db.reader() as session:
+def list_domains(deps: Deps, name: str | None, enabled: bool | None) -> list[models.Domain]:
+    with deps.db.reader() as session:
         query = select(models.Domain).order_by(models.Domain.name)
         if name is not None:
             query = query.where(models.Domain.name == name)
@@ -333,12 +334,12 @@ def list_domains(st: IdentityState, name: str | None, enabled: bool | None) -> l
         return list(session.scalars(query))
 
 
-def show_domain(st: IdentityState, domain_id: str) -> models.Domain:
-    with st.db.reader() as session:
+def show_domain(deps: Deps, domain_id: str) -> models.Domain:
+    with deps.db.reader() as session:
         return get_domain(session, domain_id)
 
 
-def update_domain(st: IdentityState, domain_id: str, data: dict[str, Any]) -> models.Domain:
+def update_domain(deps: Deps, domain_id: str, data: dict[str, Any]) -> models.Domain:
     def tx(session: Session) -> tuple[models.Domain, list[Any]]:
         domain = get_domain(session, domain_id)
         events = []
@@ -369,9 +370,9 @@ def update_domain(st: IdentityState, domain_id: str, data: dict[str, Any]) -> mo
             domain.extra = {**domain.extra, **data["extra"]}
         return domain, events
 
-    domain, events = st.db.write(tx)
-    revoke.publish(st, events)
-    st.cache.clear()
+    domain, events = deps.db.write(tx)
+    revoke.publish(deps, events)
+    deps.cache.clear()
     return domain
 
 
@@ -437,7 +438,7 @@ def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def delete_domain(st: IdentityState, domain_id: str) -> None:
+def delete_domain(deps: Deps, domain_id: str) -> None:
     def tx(session: Session) -> list[RevocationEvent]:
         domain = get_domain(session, domain_id)
         if domain.enabled:
@@ -446,5 +447,5 @@ def delete_domain(st: IdentityState, domain_id: str) -> None:
         session.delete(domain)
         return events
 
-    revoke.publish(st, st.db.write(tx))
-    st.cache.clear()
+    revoke.publish(deps, deps.db.write(tx))
+    deps.cache.clear()
