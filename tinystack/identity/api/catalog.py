@@ -33,11 +33,7 @@ def create_region(
     request: Request, ctx: ContextDep, deps: DepsDep, body: RegionBody
 ) -> dict[str, Any]:
     authorize(ctx, "identity:create_region", {})
-    return {
-        "region": render_region(
-            request, catalog.create_region(deps, body.region.fields_and_extra())
-        )
-    }
+    return {"region": render_region(request, catalog.create_region(deps, body.region.attributes()))}
 
 
 @router.put("/v3/regions/{region_id}", status_code=201)
@@ -45,7 +41,7 @@ def create_region_with_id(
     request: Request, ctx: ContextDep, deps: DepsDep, region_id: str, body: RegionBody
 ) -> dict[str, Any]:
     authorize(ctx, "identity:create_region", {})
-    data = body.region.fields_and_extra()
+    data = body.region.attributes()
     if data.get("id") not in (None, region_id):
         raise ValidationError("The region id in the body must match the URL.")
     data["id"] = region_id
@@ -73,7 +69,7 @@ def update_region(
     request: Request, ctx: ContextDep, deps: DepsDep, region_id: str, body: RegionUpdateBody
 ) -> dict[str, Any]:
     authorize(ctx, "identity:update_region", {})
-    region = catalog.update_region(deps, region_id, body.region.fields_and_extra(region_id))
+    region = catalog.update_region(deps, region_id, body.region.attributes(region_id))
     return {"region": render_region(request, region)}
 
 
@@ -92,7 +88,7 @@ def create_service(
     request: Request, ctx: ContextDep, deps: DepsDep, body: ServiceBody
 ) -> dict[str, Any]:
     authorize(ctx, "identity:create_service", {})
-    service = catalog.create_service(deps, body.service.fields_and_extra())
+    service = catalog.create_service(deps, body.service.attributes())
     return {"service": render_service(request, service)}
 
 
@@ -121,7 +117,7 @@ def update_service(
     request: Request, ctx: ContextDep, deps: DepsDep, service_id: str, body: ServiceUpdateBody
 ) -> dict[str, Any]:
     authorize(ctx, "identity:update_service", {})
-    service = catalog.update_service(deps, service_id, body.service.fields_and_extra(service_id))
+    service = catalog.update_service(deps, service_id, body.service.attributes(service_id))
     return {"service": render_service(request, service)}
 
 

@@ -12,7 +12,7 @@ from tinystack.common.api.deps import ContextDep
 from tinystack.identity.api.deps import DepsDep, authorize, read_route
 from tinystack.identity.api.schemas import DomainBody, DomainUpdateBody
 from tinystack.identity.api.views import collection, render_domain
-from tinystack.identity.services import projects
+from tinystack.identity.services import domains
 
 router = APIRouter(tags=["domains"])
 
@@ -26,11 +26,7 @@ def create_domain(
     request: Request, ctx: ContextDep, deps: DepsDep, body: DomainBody
 ) -> dict[str, Any]:
     authorize(ctx, "identity:create_domain", {})
-    return {
-        "domain": render_domain(
-            request, projects.create_domain(deps, body.domain.fields_and_extra())
-        )
-    }
+    return {"domain": render_domain(request, domains.create(deps, body.domain.attributes()))}
 
 
 @read_route(router, "/v3/domains")
@@ -42,14 +38,14 @@ def list_domains(
     enabled: bool | None = None,
 ) -> dict[str, Any]:
     authorize(ctx, "identity:list_domains", {})
-    return collection(request, "domains", projects.list_domains(deps, name, enabled), render_domain)
+    return collection(request, "domains", domains.list_domains(deps, name, enabled), render_domain)
 
 
 @read_route(router, "/v3/domains/{domain_id}")
 def show_domain(request: Request, ctx: ContextDep, deps: DepsDep, domain_id: str) -> dict[str, Any]:
     # A project-scoped user may read the domain its project is in (project_domain_id).
     authorize(ctx, "identity:get_domain", _target(domain_id))
-    return {"domain": render_domain(request, projects.show_domain(deps, domain_id))}
+    return {"domain": render_domain(request, domains.show(deps, domain_id))}
 
 
 @router.patch("/v3/domains/{domain_id}")
@@ -57,12 +53,12 @@ def update_domain(
     request: Request, ctx: ContextDep, deps: DepsDep, domain_id: str, body: DomainUpdateBody
 ) -> dict[str, Any]:
     authorize(ctx, "identity:update_domain", _target(domain_id))
-    domain = projects.update_domain(deps, domain_id, body.domain.fields_and_extra(domain_id))
+    domain = domains.update(deps, domain_id, body.domain.attributes(domain_id))
     return {"domain": render_domain(request, domain)}
 
 
 @router.delete("/v3/domains/{domain_id}", status_code=204)
 def delete_domain(ctx: ContextDep, deps: DepsDep, domain_id: str) -> Response:
     authorize(ctx, "identity:delete_domain", _target(domain_id))
-    projects.delete_domain(deps, domain_id)
+    domains.delete(deps, domain_id)
     return Response(status_code=204)

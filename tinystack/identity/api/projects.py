@@ -10,16 +10,16 @@ from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.exceptions import NotFound
-from tinystack.identity import models
 from tinystack.identity.api.deps import DepsDep, authorize, domain_target, read_route
 from tinystack.identity.api.schemas import ProjectBody, ProjectUpdateBody, TagsBody
 from tinystack.identity.api.views import base_url, collection, render_project
 from tinystack.identity.services import projects
+from tinystack.identity.services.records import Project, ProjectFilters
 
 router = APIRouter(tags=["projects"])
 
 
-def _target(p: models.Project) -> dict[str, Any]:
+def _target(p: Project) -> dict[str, Any]:
     return {"target": {"project": {"id": p.id, "domain_id": p.domain_id}, "domain_id": p.domain_id}}
 
 
@@ -31,7 +31,7 @@ def _split(value: str | None) -> list[str] | None:
 def create_project(
     request: Request, ctx: ContextDep, deps: DepsDep, body: ProjectBody
 ) -> dict[str, Any]:
-    data = body.project.fields_and_extra()
+    data = body.project.attributes()
     authorize(
         ctx,
         "identity:create_project",
@@ -57,15 +57,15 @@ def list_projects(
     # As upstream: the caller's own domain is the target, so a domain-scoped reader may
     # list, and sees only its domain; project-scoped tokens have no domain and are refused.
     authorize(ctx, "identity:list_projects", domain_target(ctx))
-    filters = {
+    filters: ProjectFilters = {
         "name": name,
         "domain_id": domain_id,
         "parent_id": parent_id,
         "enabled": enabled,
         "tags": _split(tags),
-        "tags-any": _split(tags_any),
-        "not-tags": _split(not_tags),
-        "not-tags-any": _split(not_tags_any),
+        "tags_any": _split(tags_any),
+        "not_tags": _split(not_tags),
+        "not_tags_any": _split(not_tags_any),
     }
     items = projects.list_projects(deps, filters)
     if ctx.domain_id:
@@ -97,7 +97,7 @@ def update_project(
     request: Request, ctx: ContextDep, deps: DepsDep, project_id: str, body: ProjectUpdateBody
 ) -> dict[str, Any]:
     authorize(ctx, "identity:update_project", _target(projects.show(deps, project_id)))
-    data = body.project.fields_and_extra(project_id)
+    data = body.project.attributes(project_id)
     return {"project": render_project(request, projects.update(deps, project_id, data))}
 
 
@@ -112,7 +112,7 @@ def delete_project(ctx: ContextDep, deps: DepsDep, project_id: str) -> Response:
 def list_tags(ctx: ContextDep, deps: DepsDep, project_id: str) -> dict[str, Any]:
     project = projects.show(deps, project_id)
     authorize(ctx, "identity:list_project_tags", _target(project))
-    return {"tags": [t.name for t in project.tags]}
+    return {"tags": list(project.tags)}
 
 
 @router.put("/v3/projects/{project_id}/tags")
@@ -134,7 +134,7 @@ def delete_tags(ctx: ContextDep, deps: DepsDep, project_id: str) -> Response:
 def check_tag(ctx: ContextDep, deps: DepsDep, project_id: str, tag: str) -> Response:
     project = projects.show(deps, project_id)
     authorize(ctx, "identity:get_project_tag", _target(project))
-    if tag not in [t.name for t in project.tags]:
+    if tag not in project.tags:
         raise NotFound(f"Tag {tag} not found on project {project_id}.")
     return Response(status_code=204)
 

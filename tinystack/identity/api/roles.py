@@ -24,7 +24,7 @@ def _target(domain_id: str | None) -> dict[str, Any]:
 
 @router.post("/v3/roles", status_code=201)
 def create_role(request: Request, ctx: ContextDep, deps: DepsDep, body: RoleBody) -> dict[str, Any]:
-    data = body.role.fields_and_extra()
+    data = body.role.attributes()
     authorize(ctx, "identity:create_role", _target(data.get("domain_id")))
     return {"role": render_role(request, roles.create(deps, data))}
 
@@ -54,9 +54,7 @@ def update_role(
 ) -> dict[str, Any]:
     authorize(ctx, "identity:update_role", _target(roles.show(deps, role_id).domain_id))
     return {
-        "role": render_role(
-            request, roles.update(deps, role_id, body.role.fields_and_extra(role_id))
-        )
+        "role": render_role(request, roles.update(deps, role_id, body.role.attributes(role_id)))
     }
 
 

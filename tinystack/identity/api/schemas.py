@@ -8,11 +8,20 @@ endpoints are kept as Keystone's ``extra`` (:class:`Open`); the other bodies ref
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
 from tinystack.common.exceptions import ValidationError
+from tinystack.identity.services.records import (
+    DomainFields,
+    GroupFields,
+    ProjectFields,
+    RegionFields,
+    RoleFields,
+    ServiceFields,
+    UserFields,
+)
 
 Name = Annotated[StrictStr, Field(min_length=1, max_length=255)]
 #: Keystone limits project and domain names to 64 characters.
@@ -169,10 +178,16 @@ class RegionCreate(Open):
     description: str | None = None
     parent_region_id: RegionId | None = None
 
+    def attributes(self, object_id: str | None = None) -> RegionFields:
+        return cast(RegionFields, self.fields_and_extra(object_id))
+
 
 class RegionUpdate(Open):
     description: str | None = None
     parent_region_id: RegionId | None = None
+
+    def attributes(self, object_id: str | None = None) -> RegionFields:
+        return cast(RegionFields, self.fields_and_extra(object_id))
 
 
 class ServiceCreate(Open):
@@ -180,6 +195,9 @@ class ServiceCreate(Open):
     name: Name | None = None
     description: str | None = None
     enabled: Bool = True
+
+    def attributes(self, object_id: str | None = None) -> ServiceFields:
+        return cast(ServiceFields, self.fields_and_extra(object_id))
 
 
 class ServiceUpdate(Open):
@@ -189,6 +207,9 @@ class ServiceUpdate(Open):
     name: Name | None = None
     description: str | None = None
     enabled: Bool | None = None
+
+    def attributes(self, object_id: str | None = None) -> ServiceFields:
+        return cast(ServiceFields, self.fields_and_extra(object_id))
 
 
 class EndpointCreate(Open):
@@ -247,6 +268,9 @@ class UserCreate(Open):
     description: str | None = None
     options: dict[str, Any] | None = None
 
+    def attributes(self, object_id: str | None = None) -> UserFields:
+        return cast(UserFields, self.fields_and_extra(object_id))
+
 
 class UserUpdate(Open):
     NOT_NULL = ("name", "enabled")
@@ -258,6 +282,9 @@ class UserUpdate(Open):
     default_project_id: Id | None = None
     description: str | None = None
     options: dict[str, Any] | None = None
+
+    def attributes(self, object_id: str | None = None) -> UserFields:
+        return cast(UserFields, self.fields_and_extra(object_id))
 
 
 class UserBody(Strict):
@@ -285,6 +312,9 @@ class GroupCreate(Open):
     domain_id: Id | None = None
     description: str | None = None
 
+    def attributes(self, object_id: str | None = None) -> GroupFields:
+        return cast(GroupFields, self.fields_and_extra(object_id))
+
 
 class GroupUpdate(Open):
     NOT_NULL = ("name",)
@@ -292,6 +322,9 @@ class GroupUpdate(Open):
     name: Name | None = None
     domain_id: Id | None = None
     description: str | None = None
+
+    def attributes(self, object_id: str | None = None) -> GroupFields:
+        return cast(GroupFields, self.fields_and_extra(object_id))
 
 
 class GroupBody(Strict):
@@ -314,6 +347,9 @@ class ProjectCreate(Open):
     is_domain: Bool = False
     tags: list[str] = Field(default_factory=list)
 
+    def attributes(self, object_id: str | None = None) -> ProjectFields:
+        return cast(ProjectFields, self.fields_and_extra(object_id))
+
 
 class ProjectUpdate(Open):
     NOT_NULL = ("name", "enabled")
@@ -325,6 +361,9 @@ class ProjectUpdate(Open):
     enabled: Bool | None = None
     is_domain: Bool | None = None
     tags: list[str] | None = None
+
+    def attributes(self, object_id: str | None = None) -> ProjectFields:
+        return cast(ProjectFields, self.fields_and_extra(object_id))
 
 
 class ProjectBody(Strict):
@@ -349,6 +388,9 @@ class DomainCreate(Open):
     explicit_domain_id: Id | None = None
     tags: list[str] = Field(default_factory=list)
 
+    def attributes(self, object_id: str | None = None) -> DomainFields:
+        return cast(DomainFields, self.fields_and_extra(object_id))
+
 
 class DomainUpdate(Open):
     NOT_NULL = ("name", "enabled")
@@ -357,6 +399,9 @@ class DomainUpdate(Open):
     description: str | None = None
     enabled: Bool | None = None
     tags: list[str] | None = None
+
+    def attributes(self, object_id: str | None = None) -> DomainFields:
+        return cast(DomainFields, self.fields_and_extra(object_id))
 
 
 class DomainBody(Strict):
@@ -376,6 +421,9 @@ class RoleCreate(Open):
     description: str | None = None
     options: dict[str, Any] | None = None
 
+    def attributes(self, object_id: str | None = None) -> RoleFields:
+        return cast(RoleFields, self.fields_and_extra(object_id))
+
 
 class RoleUpdate(Open):
     NOT_NULL = ("name",)
@@ -384,6 +432,9 @@ class RoleUpdate(Open):
     domain_id: Id | None = None
     description: str | None = None
     options: dict[str, Any] | None = None
+
+    def attributes(self, object_id: str | None = None) -> RoleFields:
+        return cast(RoleFields, self.fields_and_extra(object_id))
 
 
 class RoleBody(Strict):

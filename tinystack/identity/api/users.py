@@ -9,22 +9,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.identity import models
 from tinystack.identity.api.deps import DepsDep, authorize, domain_target, read_route
 from tinystack.identity.api.schemas import PasswordBody, UserBody, UserUpdateBody
 from tinystack.identity.api.views import collection, render_group, render_project, render_user
 from tinystack.identity.services import assignments, users
+from tinystack.identity.services.records import User
 
 router = APIRouter(tags=["users"])
 
 
-def _target(u: models.User) -> dict[str, Any]:
+def _target(u: User) -> dict[str, Any]:
     return {"target": {"user": {"id": u.id, "domain_id": u.domain_id}, "domain_id": u.domain_id}}
 
 
 @router.post("/v3/users", status_code=201)
 def create_user(request: Request, ctx: ContextDep, deps: DepsDep, body: UserBody) -> dict[str, Any]:
-    data = body.user.fields_and_extra()
+    data = body.user.attributes()
     authorize(
         ctx,
         "identity:create_user",
@@ -48,7 +48,7 @@ def list_users(
     # As upstream: the caller's own domain is the target, so a domain-scoped reader may
     # list, and sees only its domain; project-scoped tokens have no domain and are refused.
     authorize(ctx, "identity:list_users", domain_target(ctx))
-    items = users.list_users(deps, {"name": name, "domain_id": domain_id, "enabled": enabled})
+    items = users.list_users(deps, name, domain_id, enabled)
     if ctx.domain_id:
         items = [u for u in items if u.domain_id == ctx.domain_id]
     return collection(request, "users", items, render_user)
@@ -67,9 +67,7 @@ def update_user(
 ) -> dict[str, Any]:
     authorize(ctx, "identity:update_user", _target(users.show(deps, user_id)))
     return {
-        "user": render_user(
-            request, users.update(deps, user_id, body.user.fields_and_extra(user_id))
-        )
+        "user": render_user(request, users.update(deps, user_id, body.user.attributes(user_id)))
     }
 
 

@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from tinystack.common.timeutils import isotime_micro
 from tinystack.identity import models
+from tinystack.identity.services.records import Domain, Group, Project, User
 
 T = TypeVar("T")
 
@@ -30,7 +31,7 @@ def collection(
     }
 
 
-def render_user(request: Request, u: models.User) -> dict[str, Any]:
+def render_user(request: Request, u: User) -> dict[str, Any]:
     body = {
         **u.extra,
         "id": u.id,
@@ -50,7 +51,7 @@ def render_user(request: Request, u: models.User) -> dict[str, Any]:
     return body
 
 
-def render_group(request: Request, g: models.Group) -> dict[str, Any]:
+def render_group(request: Request, g: Group) -> dict[str, Any]:
     return {
         **g.extra,
         "id": g.id,
@@ -61,7 +62,7 @@ def render_group(request: Request, g: models.Group) -> dict[str, Any]:
     }
 
 
-def render_project(request: Request, p: models.Project) -> dict[str, Any]:
+def render_project(request: Request, p: Project) -> dict[str, Any]:
     return {
         **p.extra,
         "id": p.id,
@@ -71,13 +72,13 @@ def render_project(request: Request, p: models.Project) -> dict[str, Any]:
         "description": p.description or "",
         "enabled": p.enabled,
         "is_domain": False,
-        "tags": [t.name for t in p.tags],
+        "tags": list(p.tags),
         "options": {},
         "links": link(request, f"/v3/projects/{p.id}"),
     }
 
 
-def render_domain(request: Request, d: models.Domain) -> dict[str, Any]:
+def render_domain(request: Request, d: Domain) -> dict[str, Any]:
     return {
         **d.extra,
         "id": d.id,

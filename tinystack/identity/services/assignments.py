@@ -8,15 +8,16 @@ domain applies to every project in it; on a project, to its whole subtree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Forbidden, NotFound
 from tinystack.identity import models
-from tinystack.identity.services import revoke, roles
+from tinystack.identity.services import convert, revoke, roles
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.records import Domain, Project, Role
 
 SYSTEM = "system"
 
@@ -191,7 +192,7 @@ def check_grant(deps: Deps, grant: Grant) -> None:
 
 
 def delete_grant(deps: Deps, grant: Grant) -> None:
-    def tx(session: Session) -> list[Any]:
+    def tx(session: Session) -> list[RevocationEvent]:
         _check_grant_refs(session, grant)
         row = session.get(models.Assignment, _key(grant))
         if row is None:
@@ -203,7 +204,7 @@ def delete_grant(deps: Deps, grant: Grant) -> None:
         users = (
             [grant.actor_id] if grant.actor == "user" else group_members(session, grant.actor_id)
         )
-        events = []
+        events: list[RevocationEvent] = []
         for user_id in users:
             if grant.target == "project" and not grant.inherited:
                 events.append(revoke.record(session, user_id=user_id, project_id=grant.target_id))
@@ -218,7 +219,7 @@ def delete_grant(deps: Deps, grant: Grant) -> None:
 
 def list_grants(
     deps: Deps, actor: str, actor_id: str, target: str, target_id: str, inherited: bool
-) -> list[models.Role]:
+) -> list[Role]:
     with deps.db.reader() as session:
         probe = Grant(actor, actor_id, target, target_id, "x", inherited)
         actor_model = models.User if actor == "user" else models.Group
@@ -235,7 +236,7 @@ def list_grants(
             )
             .order_by(models.Role.name)
         )
-        return list(session.scalars(query))
+        return [convert.role(r) for r in session.scalars(query)]
 
 
 def projects_for_user(session: Session, user_id: str) -> list[models.Project]:
@@ -286,14 +287,14 @@ def has_system_role(session: Session, user_id: str) -> bool:
 # -- what a user may scope to (read transactions for the API) --------------------------------
 
 
-def user_projects(deps: Deps, user_id: str) -> list[models.Project]:
+def user_projects(deps: Deps, user_id: str) -> list[Project]:
     with deps.db.reader() as session:
-        return projects_for_user(session, user_id)
+        return [convert.project(p) for p in projects_for_user(session, user_id)]
 
 
-def user_domains(deps: Deps, user_id: str) -> list[models.Domain]:
+def user_domains(deps: Deps, user_id: str) -> list[Domain]:
     with deps.db.reader() as session:
-        return domains_for_user(session, user_id)
+        return [convert.domain(d) for d in domains_for_user(session, user_id)]
 
 
 def user_has_system_role(deps: Deps, user_id: str) -> bool:

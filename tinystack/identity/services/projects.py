@@ -1,8 +1,6 @@
-"""Projects (with parent hierarchy and tags) and domains."""
+"""Projects, with their parent hierarchy and tags."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import func, select
@@ -13,8 +11,9 @@ from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.services import assignments, revoke
+from tinystack.identity.services import assignments, convert, revoke
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.records import IdTree, Project, ProjectFields, ProjectFilters
 
 MAX_TAGS = 80
 #: upstream's [resource] max_project_tree_depth: levels of projects under a domain
@@ -28,14 +27,7 @@ def get(session: Session, project_id: str) -> models.Project:
     return project
 
 
-def get_domain(session: Session, domain_id: str) -> models.Domain:
-    domain = session.get(models.Domain, domain_id)
-    if domain is None:
-        raise NotFound(f"Could not find domain: {domain_id}.")
-    return domain
-
-
-def _check_tags(tags: list[str]) -> list[str]:
+def check_tags(tags: list[str]) -> list[str]:
     if len(tags) > MAX_TAGS:
         raise ValidationError(f"A project can have at most {MAX_TAGS} tags.")
     for tag in tags:
@@ -45,7 +37,7 @@ def _check_tags(tags: list[str]) -> list[str]:
 
 
 def _set_tags(project: models.Project, tags: list[str]) -> None:
-    project.tags = [models.ProjectTag(name=t) for t in _check_tags(tags)]
+    project.tags = [models.ProjectTag(name=t) for t in check_tags(tags)]
 
 
 # -- projects --------------------------------------------------------------------------------
@@ -83,11 +75,11 @@ def _check_enabled_change(session: Session, project: models.Project, enabled: bo
             )
 
 
-def create(deps: Deps, data: dict[str, Any]) -> models.Project:
+def create(deps: Deps, data: ProjectFields) -> Project:
     if data.get("is_domain"):
         raise ValidationError("Projects acting as domains are not supported; create a domain.")
 
-    def tx(session: Session) -> models.Project:
+    def tx(session: Session) -> Project:
         parent_id = data.get("parent_id")
         domain_id = data.get("domain_id")
         if parent_id and session.get(models.Domain, parent_id) is not None:
@@ -127,7 +119,7 @@ def create(deps: Deps, data: dict[str, Any]) -> models.Project:
         _set_tags(project, data.get("tags") or [])
         session.add(project)
         session.flush()
-        return project
+        return convert.project(project)
 
     try:
         return deps.db.write(tx)
@@ -135,30 +127,30 @@ def create(deps: Deps, data: dict[str, Any]) -> models.Project:
         raise Conflict(f"Duplicate project name {data['name']}.") from None
 
 
-def list_projects(deps: Deps, filters: dict[str, Any]) -> list[models.Project]:
+def list_projects(deps: Deps, filters: ProjectFilters) -> list[Project]:
     with deps.db.reader() as session:
         query = select(models.Project).order_by(models.Project.name)
-        for key in ("name", "domain_id", "parent_id", "enabled"):
-            if filters.get(key) is not None:
-                query = query.where(getattr(models.Project, key) == filters[key])
-        if filters.get("ids") is not None:
-            query = query.where(models.Project.id.in_(filters["ids"]))
-        projects = list(session.scalars(query))
+        if filters.get("name") is not None:
+            query = query.where(models.Project.name == filters["name"])
+        if filters.get("domain_id") is not None:
+            query = query.where(models.Project.domain_id == filters["domain_id"])
+        if filters.get("parent_id") is not None:
+            query = query.where(models.Project.parent_id == filters["parent_id"])
+        if filters.get("enabled") is not None:
+            query = query.where(models.Project.enabled == filters["enabled"])
+        projects = [convert.project(p) for p in session.scalars(query)]
     return _filter_tags(projects, filters)
 
 
-def _filter_tags(projects: list[models.Project], filters: dict[str, Any]) -> list[models.Project]:
-    def names(p: models.Project) -> set[str]:
-        return {t.name for t in p.tags}
-
-    if filters.get("tags"):
-        projects = [p for p in projects if set(filters["tags"]) <= names(p)]
-    if filters.get("tags-any"):
-        projects = [p for p in projects if set(filters["tags-any"]) & names(p)]
-    if filters.get("not-tags"):
-        projects = [p for p in projects if not set(filters["not-tags"]) <= names(p)]
-    if filters.get("not-tags-any"):
-        projects = [p for p in projects if not set(filters["not-tags-any"]) & names(p)]
+def _filter_tags(projects: list[Project], filters: ProjectFilters) -> list[Project]:
+    if tags := filters.get("tags"):
+        projects = [p for p in projects if set(tags) <= set(p.tags)]
+    if tags_any := filters.get("tags_any"):
+        projects = [p for p in projects if set(tags_any) & set(p.tags)]
+    if not_tags := filters.get("not_tags"):
+        projects = [p for p in projects if not set(not_tags) <= set(p.tags)]
+    if not_tags_any := filters.get("not_tags_any"):
+        projects = [p for p in projects if not set(not_tags_any) & set(p.tags)]
     return projects
 
 
@@ -169,49 +161,49 @@ def domain_of(deps: Deps, project_id: str) -> str | None:
         return project.domain_id if project is not None else None
 
 
-def show(deps: Deps, project_id: str) -> models.Project:
+def show(deps: Deps, project_id: str) -> Project:
     with deps.db.reader() as session:
-        return get(session, project_id)
+        return convert.project(get(session, project_id))
 
 
-def parents_as_ids(deps: Deps, project_id: str) -> dict[str, Any] | None:
+def parents_as_ids(deps: Deps, project_id: str) -> IdTree | None:
     """Parents nested from the nearest up to the domain, as upstream shows them."""
     with deps.db.reader() as session:
         project = get(session, project_id)
         chain = [*assignments.ancestors(session, project_id), project.domain_id]
-    tree: dict[str, Any] | None = None
+    tree: IdTree | None = None
     for parent_id in reversed(chain):
         tree = {parent_id: tree}
     return tree
 
 
-def subtree_as_ids(deps: Deps, project_id: str) -> dict[str, Any] | None:
+def subtree_as_ids(deps: Deps, project_id: str) -> IdTree | None:
     """Descendants nested by level; None for a leaf."""
     with deps.db.reader() as session:
         get(session, project_id)
         children: dict[str, list[str]] = {}
         frontier = [project_id]
         while frontier:
-            rows = session.execute(
+            found = session.execute(
                 select(models.Project.id, models.Project.parent_id).where(
                     models.Project.parent_id.in_(frontier)
                 )
             ).all()
-            for child_id, parent_id in rows:
+            for child_id, parent_id in found:
                 children.setdefault(str(parent_id), []).append(child_id)
-            frontier = [child_id for child_id, _ in rows]
+            frontier = [child_id for child_id, _ in found]
 
-    def nest(node: str) -> dict[str, Any] | None:
+    def nest(node: str) -> IdTree | None:
         kids = children.get(node)
         return {kid: nest(kid) for kid in kids} if kids else None
 
     return nest(project_id)
 
 
-def update(deps: Deps, project_id: str, data: dict[str, Any]) -> models.Project:
-    def tx(session: Session) -> tuple[models.Project, list[Any]]:
+def update(deps: Deps, project_id: str, data: ProjectFields) -> Project:
+    def tx(session: Session) -> tuple[Project, list[RevocationEvent]]:
         project = get(session, project_id)
-        events = []
+        events: list[RevocationEvent] = []
         if "domain_id" in data and data["domain_id"] != project.domain_id:
             raise ValidationError("Update of `domain_id` is not allowed.")
         if "parent_id" in data and data["parent_id"] != (project.parent_id or project.domain_id):
@@ -237,7 +229,7 @@ def update(deps: Deps, project_id: str, data: dict[str, Any]) -> models.Project:
         if data.get("extra"):
             project.extra = {**project.extra, **data["extra"]}
         session.flush()
-        return project, events
+        return convert.project(project), events
 
     project, events = deps.db.write(tx)
     revoke.publish(deps, events)
@@ -246,7 +238,7 @@ def update(deps: Deps, project_id: str, data: dict[str, Any]) -> models.Project:
 
 
 def delete(deps: Deps, project_id: str) -> None:
-    def tx(session: Session) -> list[Any]:
+    def tx(session: Session) -> list[RevocationEvent]:
         project = get(session, project_id)
         children = select(func.count()).where(models.Project.parent_id == project_id)
         if session.scalar(children):
@@ -293,159 +285,3 @@ def remove_tag(deps: Deps, project_id: str, tag: str) -> None:
         _set_tags(project, [n for n in names if n != tag])
 
     deps.db.write(tx)
-
-
-# -- domains ---------------------------------------------------------------------------------
-
-
-def create_domain(deps: Deps, data: dict[str, Any]) -> models.Domain:
-    def tx(session: Session) -> models.Domain:
-        domain_id = data.get("explicit_domain_id") or new_hex_id()
-        if session.scalars(
-            select(models.Domain.id).where(models.Domain.name == data["name"])
-        ).first():
-            raise Conflict(f"Duplicate entry found with name {data['name']}.")
-        if session.get(models.Domain, domain_id) is not None:
-            raise Conflict(f"Duplicate entry found with ID {domain_id}.")
-        domain = models.Domain(
-            id=domain_id,
-            name=data["name"],
-            description=data.get("description", ""),
-            enabled=data.get("enabled", True),
-            extra=data.get("extra") or {},
-            tags=_check_tags(data.get("tags") or []),
-        )
-        session.add(domain)
-        return domain
-
-    try:
-        return deps.db.write(tx)
-    except IntegrityError:
-        raise Conflict(f"Duplicate entry found with name {data['name']}.") from None
-
-
-def list_domains(deps: Deps, name: str | None, enabled: bool | None) -> list[models.Domain]:
-    with deps.db.reader() as session:
-        query = select(models.Domain).order_by(models.Domain.name)
-        if name is not None:
-            query = query.where(models.Domain.name == name)
-        if enabled is not None:
-            query = query.where(models.Domain.enabled.is_(enabled))
-        return list(session.scalars(query))
-
-
-def show_domain(deps: Deps, domain_id: str) -> models.Domain:
-    with deps.db.reader() as session:
-        return get_domain(session, domain_id)
-
-
-def update_domain(deps: Deps, domain_id: str, data: dict[str, Any]) -> models.Domain:
-    def tx(session: Session) -> tuple[models.Domain, list[Any]]:
-        domain = get_domain(session, domain_id)
-        events = []
-        if "name" in data and data["name"] != domain.name:
-            clash = select(models.Domain.id).where(models.Domain.name == data["name"])
-            if session.scalars(clash).first():
-                raise Conflict(f"Duplicate entry found with name {data['name']}.")
-            domain.name = data["name"]
-        if "description" in data:
-            domain.description = data["description"]
-        if "enabled" in data:
-            if domain_id == "default" and not data["enabled"]:
-                raise ValidationError("The default domain cannot be disabled.")
-            if domain.enabled and not data["enabled"]:
-                events.append(revoke.record(session, domain_id=domain_id))
-                project_ids = session.scalars(
-                    select(models.Project.id).where(models.Project.domain_id == domain_id)
-                )
-                events += [revoke.record(session, project_id=p) for p in project_ids]
-                user_ids = session.scalars(
-                    select(models.User.id).where(models.User.domain_id == domain_id)
-                )
-                events += [revoke.record(session, user_id=u) for u in user_ids]
-            domain.enabled = data["enabled"]
-        if "tags" in data:
-            domain.tags = _check_tags(data["tags"] or [])
-        if data.get("extra"):
-            domain.extra = {**domain.extra, **data["extra"]}
-        return domain, events
-
-    domain, events = deps.db.write(tx)
-    revoke.publish(deps, events)
-    deps.cache.clear()
-    return domain
-
-
-def _purge_domain(session: Session, domain_id: str) -> list[RevocationEvent]:
-    """Delete everything a domain owns, as upstream does, and revoke its tokens."""
-    project_ids = list(
-        session.scalars(select(models.Project.id).where(models.Project.domain_id == domain_id))
-    )
-    user_ids = list(
-        session.scalars(select(models.User.id).where(models.User.domain_id == domain_id))
-    )
-    group_ids = list(
-        session.scalars(select(models.Group.id).where(models.Group.domain_id == domain_id))
-    )
-    role_ids = list(
-        session.scalars(select(models.Role.id).where(models.Role.domain_id == domain_id))
-    )
-    events = [revoke.record(session, domain_id=domain_id)]
-    events += [revoke.record(session, project_id=p) for p in project_ids]
-    events += [revoke.record(session, user_id=u) for u in user_ids]
-    events += [revoke.record(session, role_id=r) for r in role_ids]
-    a = models.Assignment
-    session.execute(
-        sa.delete(a).where(a.type.in_(("UserDomain", "GroupDomain")), a.target_id == domain_id)
-    )
-    for chunk in _chunks(project_ids):
-        session.execute(
-            sa.delete(a).where(a.type.in_(("UserProject", "GroupProject")), a.target_id.in_(chunk))
-        )
-        session.execute(sa.delete(models.ProjectTag).where(models.ProjectTag.project_id.in_(chunk)))
-    for chunk in _chunks([*user_ids, *group_ids]):
-        session.execute(sa.delete(a).where(a.actor_id.in_(chunk)))
-    implied = models.ImpliedRole
-    for chunk in _chunks(role_ids):
-        session.execute(sa.delete(a).where(a.role_id.in_(chunk)))
-        session.execute(
-            sa.delete(implied).where(
-                implied.prior_role_id.in_(chunk) | implied.implied_role_id.in_(chunk)
-            )
-        )
-    membership = models.UserGroupMembership
-    for chunk in _chunks(user_ids):
-        session.execute(sa.delete(membership).where(membership.user_id.in_(chunk)))
-        session.execute(
-            sa.delete(models.ApplicationCredential).where(
-                models.ApplicationCredential.user_id.in_(chunk)
-            )
-        )
-    for chunk in _chunks(group_ids):
-        session.execute(sa.delete(membership).where(membership.group_id.in_(chunk)))
-    # Children reference parents: cut the links first so one DELETE works on every engine.
-    session.execute(
-        sa.update(models.Project)
-        .where(models.Project.domain_id == domain_id)
-        .values(parent_id=None)
-    )
-    for model in (models.Project, models.User, models.Group, models.Role):
-        session.execute(sa.delete(model).where(model.domain_id == domain_id))
-    return events
-
-
-def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
-
-
-def delete_domain(deps: Deps, domain_id: str) -> None:
-    def tx(session: Session) -> list[RevocationEvent]:
-        domain = get_domain(session, domain_id)
-        if domain.enabled:
-            raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
-        events = _purge_domain(session, domain_id)
-        session.delete(domain)
-        return events
-
-    revoke.publish(deps, deps.db.write(tx))
-    deps.cache.clear()

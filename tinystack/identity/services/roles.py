@@ -97,7 +97,7 @@ def update(deps: Deps, role_id: str, data: dict[str, Any]) -> models.Role:
 
     def tx(session: Session) -> tuple[models.Role, list[RevocationEvent]]:
         role = get(session, role_id)
-        events = []
+        events: list[RevocationEvent] = []
         if role.options.get("immutable") and (options or {}).get("immutable") is not False:
             raise Forbidden(f"Role {role_id} is immutable.")
         if "domain_id" in data and data["domain_id"] != role.domain_id:

@@ -1,20 +1,23 @@
-"""Users, passwords, groups and group membership."""
+"""Users and their passwords; the groups a user is in."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tinystack.common.exceptions import Conflict, NotFound, Unauthorized, ValidationError
+from tinystack.common.auth.revocation import RevocationEvent
+from tinystack.common.exceptions import Conflict, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
-from tinystack.identity.services import passwords, revoke
+from tinystack.identity.exception import AuthFailed
+from tinystack.identity.services import convert, passwords, revoke
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.records import JSON, Group, User, UserFields
 
 USER_OPTIONS = {
     "ignore_change_password_upon_first_use",
@@ -34,41 +37,44 @@ def get(session: Session, user_id: str) -> models.User:
     return user
 
 
-def get_group(session: Session, group_id: str) -> models.Group:
-    group = session.get(models.Group, group_id)
-    if group is None:
-        raise NotFound(f"Could not find group: {group_id}.")
-    return group
-
-
-def _rounds(deps: Deps) -> int:
-    return deps.opts.password_hash_rounds
-
-
-def _check_options(options: dict[str, Any]) -> dict[str, Any]:
+def _check_options(options: dict[str, JSON]) -> dict[str, JSON]:
     unknown = set(options) - USER_OPTIONS
     if unknown:
         raise ValidationError(f"Invalid user options: {', '.join(sorted(unknown))}.")
     return options
 
 
-def _password_fields(deps: Deps, password: str | None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Password:
+    """A password's columns, hashed outside the transaction (bcrypt is slow)."""
+
+    password_hash: str | None = None
+    password_created_at: datetime | None = None
+    password_expires_at: datetime | None = None
+
+    def apply(self, user: models.User) -> None:
+        user.password_hash = self.password_hash
+        user.password_created_at = self.password_created_at
+        user.password_expires_at = self.password_expires_at
+
+
+def _password(deps: Deps, password: str | None) -> _Password:
     if password is None:
-        return {"password_hash": None, "password_created_at": None, "password_expires_at": None}
+        return _Password()
     now = utcnow()
     expiry_days = deps.opts.password_expires_days
-    return {
-        "password_hash": passwords.hash_password(password, _rounds(deps)),
-        "password_created_at": now,
-        "password_expires_at": now + timedelta(days=expiry_days) if expiry_days else None,
-    }
+    return _Password(
+        password_hash=passwords.hash_password(password, deps.opts.password_hash_rounds),
+        password_created_at=now,
+        password_expires_at=now + timedelta(days=expiry_days) if expiry_days else None,
+    )
 
 
-def create(deps: Deps, data: dict[str, Any]) -> models.User:
+def create(deps: Deps, data: UserFields) -> User:
     # Hash outside the transaction: bcrypt is slow and must not hold the write lock.
-    pw = _password_fields(deps, data.get("password"))
+    pw = _password(deps, data.get("password"))
 
-    def tx(session: Session) -> models.User:
+    def tx(session: Session) -> User:
         domain_id = data.get("domain_id") or "default"
         if session.get(models.Domain, domain_id) is None:
             raise NotFound(f"Could not find domain: {domain_id}.")
@@ -90,11 +96,11 @@ def create(deps: Deps, data: dict[str, Any]) -> models.User:
             options=_check_options(data.get("options") or {}),
             extra=data.get("extra") or {},
             created_at=utcnow(),
-            **pw,
         )
+        pw.apply(user)
         session.add(user)
         session.flush()
-        return user
+        return convert.user(user)
 
     try:
         return deps.db.write(tx)
@@ -102,26 +108,31 @@ def create(deps: Deps, data: dict[str, Any]) -> models.User:
         raise Conflict(f"Duplicate entry found with name {data['name']}.") from None
 
 
-def list_users(deps: Deps, filters: dict[str, Any]) -> list[models.User]:
+def list_users(
+    deps: Deps, name: str | None, domain_id: str | None, enabled: bool | None
+) -> list[User]:
     with deps.db.reader() as session:
         query = select(models.User).order_by(models.User.name)
-        for key in ("name", "domain_id", "enabled"):
-            if filters.get(key) is not None:
-                query = query.where(getattr(models.User, key) == filters[key])
-        return list(session.scalars(query))
+        if name is not None:
+            query = query.where(models.User.name == name)
+        if domain_id is not None:
+            query = query.where(models.User.domain_id == domain_id)
+        if enabled is not None:
+            query = query.where(models.User.enabled == enabled)
+        return [convert.user(u) for u in session.scalars(query)]
 
 
-def show(deps: Deps, user_id: str) -> models.User:
+def show(deps: Deps, user_id: str) -> User:
     with deps.db.reader() as session:
-        return get(session, user_id)
+        return convert.user(get(session, user_id))
 
 
-def update(deps: Deps, user_id: str, data: dict[str, Any]) -> models.User:
-    pw = _password_fields(deps, data["password"]) if "password" in data else None
+def update(deps: Deps, user_id: str, data: UserFields) -> User:
+    pw = _password(deps, data["password"]) if "password" in data else None
 
-    def tx(session: Session) -> tuple[models.User, list[Any]]:
+    def tx(session: Session) -> tuple[User, list[RevocationEvent]]:
         user = get(session, user_id)
-        events = []
+        events: list[RevocationEvent] = []
         if "domain_id" in data and data["domain_id"] != user.domain_id:
             raise ValidationError("Update of `domain_id` is not allowed.")
         if "name" in data and data["name"] != user.name:
@@ -148,13 +159,12 @@ def update(deps: Deps, user_id: str, data: dict[str, Any]) -> models.User:
             opts = {**user.options, **_check_options(data["options"] or {})}
             user.options = {k: v for k, v in opts.items() if v is not None}
         if pw is not None:
-            for key, value in pw.items():
-                setattr(user, key, value)
+            pw.apply(user)
             events.append(revoke.record(session, user_id=user_id))
         if data.get("extra"):
             user.extra = {**user.extra, **data["extra"]}
         session.flush()
-        return user, events
+        return convert.user(user), events
 
     user, events = deps.db.write(tx)
     revoke.publish(deps, events)
@@ -174,22 +184,21 @@ def change_password(deps: Deps, user_id: str, original: str, new: str) -> None:
             or not domain.enabled
             or not passwords.check_password(original, user.password_hash)
         ):
-            raise Unauthorized("The request you have made requires authentication.")
+            raise AuthFailed()
         if user.options.get("lock_password"):
             raise ValidationError("You cannot change your password at this time.")
-    pw = _password_fields(deps, new)
+    pw = _password(deps, new)
 
-    def tx(session: Session) -> list[Any]:
+    def tx(session: Session) -> list[RevocationEvent]:
         user = get(session, user_id)
-        for key, value in pw.items():
-            setattr(user, key, value)
+        pw.apply(user)
         return [revoke.record(session, user_id=user_id)]
 
     revoke.publish(deps, deps.db.write(tx))
 
 
 def delete(deps: Deps, user_id: str) -> None:
-    def tx(session: Session) -> list[Any]:
+    def tx(session: Session) -> list[RevocationEvent]:
         user = get(session, user_id)
         session.execute(sa.delete(models.Assignment).where(models.Assignment.actor_id == user_id))
         session.execute(
@@ -209,102 +218,7 @@ def delete(deps: Deps, user_id: str) -> None:
     revoke.publish(deps, deps.db.write(tx))
 
 
-# -- groups ----------------------------------------------------------------------------------
-
-
-def create_group(deps: Deps, data: dict[str, Any]) -> models.Group:
-    def tx(session: Session) -> models.Group:
-        domain_id = data.get("domain_id") or "default"
-        if session.get(models.Domain, domain_id) is None:
-            raise NotFound(f"Could not find domain: {domain_id}.")
-        clash = select(models.Group.id).where(
-            models.Group.domain_id == domain_id, models.Group.name == data["name"]
-        )
-        if session.scalars(clash).first():
-            raise Conflict(
-                f"Conflict occurred attempting to store group - Duplicate entry "
-                f"found with name {data['name']} at domain ID {domain_id}."
-            )
-        group = models.Group(
-            id=new_hex_id(),
-            name=data["name"],
-            domain_id=domain_id,
-            description=data.get("description", ""),
-            extra=data.get("extra") or {},
-        )
-        session.add(group)
-        return group
-
-    try:
-        return deps.db.write(tx)
-    except IntegrityError:
-        raise Conflict(f"Duplicate entry found with name {data['name']}.") from None
-
-
-def list_groups(deps: Deps, filters: dict[str, Any]) -> list[models.Group]:
-    with deps.db.reader() as session:
-        query = select(models.Group).order_by(models.Group.name)
-        for key in ("name", "domain_id"):
-            if filters.get(key) is not None:
-                query = query.where(getattr(models.Group, key) == filters[key])
-        return list(session.scalars(query))
-
-
-def show_group(deps: Deps, group_id: str) -> models.Group:
-    with deps.db.reader() as session:
-        return get_group(session, group_id)
-
-
-def update_group(deps: Deps, group_id: str, data: dict[str, Any]) -> models.Group:
-    def tx(session: Session) -> models.Group:
-        group = get_group(session, group_id)
-        if "domain_id" in data and data["domain_id"] != group.domain_id:
-            raise ValidationError("Update of `domain_id` is not allowed.")
-        if "name" in data and data["name"] != group.name:
-            clash = select(models.Group.id).where(
-                models.Group.domain_id == group.domain_id, models.Group.name == data["name"]
-            )
-            if session.scalars(clash).first():
-                raise Conflict(f"Duplicate entry found with name {data['name']}.")
-            group.name = data["name"]
-        if "description" in data:
-            group.description = data["description"]
-        if data.get("extra"):
-            group.extra = {**group.extra, **data["extra"]}
-        return group
-
-    return deps.db.write(tx)
-
-
-def delete_group(deps: Deps, group_id: str) -> None:
-    def tx(session: Session) -> list[Any]:
-        group = get_group(session, group_id)
-        members = session.scalars(
-            select(models.UserGroupMembership.user_id).where(
-                models.UserGroupMembership.group_id == group_id
-            )
-        ).all()
-        session.execute(sa.delete(models.Assignment).where(models.Assignment.actor_id == group_id))
-        events = [revoke.record(session, user_id=u) for u in members]
-        session.delete(group)
-        return events
-
-    revoke.publish(deps, deps.db.write(tx))
-
-
-def group_users(deps: Deps, group_id: str) -> list[models.User]:
-    with deps.db.reader() as session:
-        get_group(session, group_id)
-        query = (
-            select(models.User)
-            .join(models.UserGroupMembership, models.UserGroupMembership.user_id == models.User.id)
-            .where(models.UserGroupMembership.group_id == group_id)
-            .order_by(models.User.name)
-        )
-        return list(session.scalars(query))
-
-
-def user_groups(deps: Deps, user_id: str) -> list[models.Group]:
+def user_groups(deps: Deps, user_id: str) -> list[Group]:
     with deps.db.reader() as session:
         get(session, user_id)
         query = (
@@ -315,35 +229,4 @@ def user_groups(deps: Deps, user_id: str) -> list[models.Group]:
             .where(models.UserGroupMembership.user_id == user_id)
             .order_by(models.Group.name)
         )
-        return list(session.scalars(query))
-
-
-def add_member(deps: Deps, group_id: str, user_id: str) -> None:
-    def tx(session: Session) -> None:
-        get_group(session, group_id)
-        get(session, user_id)
-        if session.get(models.UserGroupMembership, (user_id, group_id)) is None:
-            session.add(models.UserGroupMembership(user_id=user_id, group_id=group_id))
-
-    deps.db.write(tx)
-
-
-def check_member(deps: Deps, group_id: str, user_id: str) -> None:
-    with deps.db.reader() as session:
-        get_group(session, group_id)
-        get(session, user_id)
-        if session.get(models.UserGroupMembership, (user_id, group_id)) is None:
-            raise NotFound(f"User {user_id} is not a member of group {group_id}.")
-
-
-def remove_member(deps: Deps, group_id: str, user_id: str) -> None:
-    def tx(session: Session) -> list[Any]:
-        get_group(session, group_id)
-        get(session, user_id)
-        row = session.get(models.UserGroupMembership, (user_id, group_id))
-        if row is None:
-            raise NotFound(f"User {user_id} is not a member of group {group_id}.")
-        session.delete(row)
-        return [revoke.record(session, user_id=user_id)]
-
-    revoke.publish(deps, deps.db.write(tx))
+        return [convert.group(g) for g in session.scalars(query)]
