@@ -13,8 +13,6 @@ from tinystack.common.exceptions import ValidationError
 from tinystack.identity.api.deps import DepsDep, authorize, read_route
 from tinystack.identity.api.schemas import (
     EndpointBody,
-    EndpointCreate,
-    EndpointUpdate,
     EndpointUpdateBody,
     RegionBody,
     RegionUpdateBody,
@@ -131,24 +129,12 @@ def delete_service(ctx: ContextDep, deps: DepsDep, service_id: str) -> Response:
 # -- endpoints -------------------------------------------------------------------------------
 
 
-def _endpoint_data(
-    model: EndpointCreate | EndpointUpdate, endpoint_id: str | None = None
-) -> dict[str, Any]:
-    data = model.fields_and_extra(endpoint_id)
-    region = data.pop("region", None)
-    if region is not None and "region_id" not in data:
-        # The legacy `region` attribute creates a missing region, as Keystone does.
-        data["region_id"] = region
-        data["create_region"] = True
-    return data
-
-
 @router.post("/v3/endpoints", status_code=201)
 def create_endpoint(
     request: Request, ctx: ContextDep, deps: DepsDep, body: EndpointBody
 ) -> dict[str, Any]:
     authorize(ctx, "identity:create_endpoint", {})
-    endpoint = catalog.create_endpoint(deps, _endpoint_data(body.endpoint))
+    endpoint = catalog.create_endpoint(deps, body.endpoint.attributes())
     return {"endpoint": render_endpoint(request, endpoint)}
 
 
@@ -162,8 +148,8 @@ def list_endpoints(
     region_id: str | None = None,
 ) -> dict[str, Any]:
     authorize(ctx, "identity:list_endpoints", {})
-    filters = {"service_id": service_id, "interface": interface, "region_id": region_id}
-    return collection(request, "endpoints", catalog.list_endpoints(deps, filters), render_endpoint)
+    items = catalog.list_endpoints(deps, service_id, interface, region_id)
+    return collection(request, "endpoints", items, render_endpoint)
 
 
 @read_route(router, "/v3/endpoints/{endpoint_id}")
@@ -179,9 +165,7 @@ def update_endpoint(
     request: Request, ctx: ContextDep, deps: DepsDep, endpoint_id: str, body: EndpointUpdateBody
 ) -> dict[str, Any]:
     authorize(ctx, "identity:update_endpoint", {})
-    endpoint = catalog.update_endpoint(
-        deps, endpoint_id, _endpoint_data(body.endpoint, endpoint_id)
-    )
+    endpoint = catalog.update_endpoint(deps, endpoint_id, body.endpoint.attributes(endpoint_id))
     return {"endpoint": render_endpoint(request, endpoint)}
 
 

@@ -9,10 +9,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.identity import models
 from tinystack.identity.api.deps import DepsDep, authorize, read_route
 from tinystack.identity.api.schemas import RoleBody, RoleUpdateBody
-from tinystack.identity.api.views import base_url, collection, render_role, role_ref
+from tinystack.identity.api.views import (
+    base_url,
+    collection,
+    render_inference,
+    render_role,
+    role_ref,
+)
 from tinystack.identity.services import roles
 
 router = APIRouter(tags=["roles"])
@@ -65,13 +70,6 @@ def delete_role(ctx: ContextDep, deps: DepsDep, role_id: str) -> Response:
     return Response(status_code=204)
 
 
-def _inference(request: Request, prior: models.Role, implied: list[models.Role]) -> dict[str, Any]:
-    return {
-        "prior_role": role_ref(request, prior),
-        "implies": [role_ref(request, r) for r in implied],
-    }
-
-
 @router.put("/v3/roles/{prior_role_id}/implies/{implied_role_id}", status_code=201)
 def create_implied(
     request: Request, ctx: ContextDep, deps: DepsDep, prior_role_id: str, implied_role_id: str
@@ -117,10 +115,10 @@ def list_implied(
     request: Request, ctx: ContextDep, deps: DepsDep, prior_role_id: str
 ) -> dict[str, Any]:
     authorize(ctx, "identity:list_implied_roles", {})
-    prior, implied = roles.list_implied(deps, prior_role_id)
-    path = f"/v3/roles/{prior.id}/implies"
+    inference = roles.list_implied(deps, prior_role_id)
+    path = f"/v3/roles/{inference.prior.id}/implies"
     return {
-        "role_inference": _inference(request, prior, implied),
+        "role_inference": render_inference(request, inference),
         "links": {"self": base_url(request) + path},
     }
 
@@ -128,5 +126,5 @@ def list_implied(
 @read_route(router, "/v3/role_inferences")
 def list_inferences(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     authorize(ctx, "identity:list_role_inference_rules", {})
-    rules = [_inference(request, p, i) for p, i in roles.list_all_implied(deps)]
+    rules = [render_inference(request, i) for i in roles.list_all_implied(deps)]
     return {"role_inferences": rules, "links": {"self": str(request.url)}}

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from starlette.requests import Request
 
-from tinystack.common.timeutils import isotime_micro
+from tinystack.common.timeutils import from_timestamp, isotime_micro
 from tinystack.identity import models
-from tinystack.identity.services.records import Domain, Group, Project, User
+from tinystack.identity.services.records import (
+    CatalogService,
+    Domain,
+    Endpoint,
+    Group,
+    NameRef,
+    Project,
+    Region,
+    Role,
+    RoleInference,
+    Service,
+    Token,
+    User,
+)
 
 T = TypeVar("T")
 
@@ -91,7 +105,7 @@ def render_domain(request: Request, d: Domain) -> dict[str, Any]:
     }
 
 
-def render_role(request: Request, r: models.Role) -> dict[str, Any]:
+def render_role(request: Request, r: Role) -> dict[str, Any]:
     return {
         **r.extra,
         "id": r.id,
@@ -103,7 +117,7 @@ def render_role(request: Request, r: models.Role) -> dict[str, Any]:
     }
 
 
-def role_ref(request: Request, r: models.Role) -> dict[str, Any]:
+def role_ref(request: Request, r: Role) -> dict[str, Any]:
     return {"id": r.id, "name": r.name, "links": link(request, f"/v3/roles/{r.id}")}
 
 
@@ -127,7 +141,7 @@ def render_application_credential(
     }
 
 
-def render_region(request: Request, r: models.Region) -> dict[str, Any]:
+def render_region(request: Request, r: Region) -> dict[str, Any]:
     return {
         **r.extra,
         "id": r.id,
@@ -137,7 +151,7 @@ def render_region(request: Request, r: models.Region) -> dict[str, Any]:
     }
 
 
-def render_service(request: Request, s: models.Service) -> dict[str, Any]:
+def render_service(request: Request, s: Service) -> dict[str, Any]:
     body = {
         **s.extra,
         "id": s.id,
@@ -152,7 +166,7 @@ def render_service(request: Request, s: models.Service) -> dict[str, Any]:
     return body
 
 
-def render_endpoint(request: Request, e: models.Endpoint) -> dict[str, Any]:
+def render_endpoint(request: Request, e: Endpoint) -> dict[str, Any]:
     return {
         **e.extra,
         "id": e.id,
@@ -164,3 +178,79 @@ def render_endpoint(request: Request, e: models.Endpoint) -> dict[str, Any]:
         "enabled": e.enabled,
         "links": link(request, f"/v3/endpoints/{e.id}"),
     }
+
+
+def render_inference(request: Request, inference: RoleInference) -> dict[str, Any]:
+    return {
+        "prior_role": role_ref(request, inference.prior),
+        "implies": [role_ref(request, r) for r in inference.implies],
+    }
+
+
+# -- tokens -----------------------------------------------------------------------------------
+
+
+def _isotime(value: datetime | None) -> str | None:
+    return isotime_micro(value) if value is not None else None
+
+
+def _named(ref: NameRef) -> dict[str, Any]:
+    return {
+        "id": ref.id,
+        "name": ref.name,
+        "domain": {"id": ref.domain_id, "name": ref.domain_name},
+    }
+
+
+def render_catalog(catalog: Iterable[CatalogService]) -> list[dict[str, Any]]:
+    return [
+        {
+            "endpoints": [
+                {
+                    "id": ep.id,
+                    "interface": ep.interface,
+                    "region": ep.region_id,
+                    "region_id": ep.region_id,
+                    "url": ep.url,
+                }
+                for ep in service.endpoints
+            ],
+            "id": service.id,
+            "type": service.type,
+            "name": service.name,
+        }
+        for service in catalog
+    ]
+
+
+def render_token(token: Token) -> dict[str, Any]:
+    payload = token.payload
+    body: dict[str, Any] = {
+        "methods": list(payload.methods),
+        "user": {
+            **_named(token.user),
+            "password_expires_at": _isotime(token.user.password_expires_at),
+        },
+        "audit_ids": list(payload.audit_ids),
+        "expires_at": isotime_micro(from_timestamp(payload.expires_at)),
+        "issued_at": isotime_micro(from_timestamp(payload.issued_at)),
+    }
+    if token.project is not None:
+        body["project"] = _named(token.project)
+        body["is_domain"] = False
+    elif token.domain is not None:
+        body["domain"] = {"id": token.domain.id, "name": token.domain.name}
+    elif payload.system:
+        body["system"] = {"all": True}
+    if payload.scoped:
+        body["roles"] = [{"id": rid, "name": name} for rid, name in payload.roles]
+        if token.catalog is not None:
+            body["catalog"] = render_catalog(token.catalog)
+    if token.application_credential is not None:
+        cred = token.application_credential
+        body["application_credential"] = {
+            "id": cred.id,
+            "restricted": cred.restricted,
+            "name": cred.name,
+        }
+    return {"token": body}

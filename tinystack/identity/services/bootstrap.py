@@ -154,5 +154,5 @@ def bootstrap(deps: Deps, info: BootstrapInfo) -> bool:
 
     first = deps.db.write(tx)
     catalog.reconcile(deps, info.region, info.catalog)
-    deps.cache.clear()
+    deps.clear_caches()
     return first

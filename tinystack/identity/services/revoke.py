@@ -27,7 +27,7 @@ def publish(deps: Deps, events: list[RevocationEvent]) -> None:
     for event in events:
         deps.revocations.add(event)
     if events:
-        deps.cache.clear()
+        deps.clear_caches()
 
 
 def revoke(deps: Deps, **fields: str | None) -> None:
