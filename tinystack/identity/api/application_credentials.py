@@ -28,13 +28,9 @@ def create(
 ) -> dict[str, Any]:
     authorize(ctx, "identity:create_application_credential", _target(user_id))
     assert ctx.payload is not None
-    data = body.application_credential.model_dump(exclude_unset=True)
-    if body.application_credential.roles is not None:
-        data["roles"] = [r.model_dump(exclude_none=True) for r in body.application_credential.roles]
-    cred, secret = app_creds.create(deps, user_id, ctx.payload, data)
-    return {
-        "application_credential": {**render_application_credential(request, cred), "secret": secret}
-    }
+    new = app_creds.create(deps, user_id, ctx.payload, body.application_credential.attributes())
+    rendered = render_application_credential(request, new.credential)
+    return {"application_credential": {**rendered, "secret": new.secret}}
 
 
 @read_route(router, PATH)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter
@@ -10,7 +11,7 @@ from starlette.requests import Request
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.exceptions import ValidationError
 from tinystack.identity.api.deps import DepsDep, authorize, read_route
-from tinystack.identity.api.views import base_url
+from tinystack.identity.api.views import base_url, render_assignment
 from tinystack.identity.services import projects, role_assignments
 from tinystack.identity.services.role_assignments import Filters
 
@@ -78,10 +79,10 @@ def list_role_assignments(request: Request, ctx: ContextDep, deps: DepsDep) -> d
         # target domain, so only system readers and admins pass the reader check.
         target = {"target": {"domain_id": ctx.domain_id}} if ctx.domain_id else {}
         authorize(ctx, "identity:list_role_assignments", target)
-        f.within_domain = ctx.domain_id
-    rows = role_assignments.list_assignments(deps, f)
+        f = replace(f, within_domain=ctx.domain_id)
+    listing = role_assignments.list_assignments(deps, f)
     base = base_url(request)
     return {
-        "role_assignments": [role_assignments.render(r, f, base) for r in rows],
+        "role_assignments": [render_assignment(r, listing.names, base) for r in listing.rows],
         "links": {"self": str(request.url), "previous": None, "next": None},
     }

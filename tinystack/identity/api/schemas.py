@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_
 
 from tinystack.common.exceptions import ValidationError
 from tinystack.identity.services.records import (
+    AppCredFields,
     DomainFields,
     EndpointFields,
     GroupFields,
@@ -479,6 +480,12 @@ class AppCredCreate(Strict):
     roles: list[RoleRef] | None = None
     unrestricted: Bool = False
     access_rules: list[dict[str, Any]] | None = None
+
+    def attributes(self) -> AppCredFields:
+        data = self.model_dump(exclude_unset=True)
+        if self.roles is not None:
+            data["roles"] = [r.model_dump(exclude_none=True) for r in self.roles]
+        return cast(AppCredFields, data)
 
 
 class AppCredBody(Strict):

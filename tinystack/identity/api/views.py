@@ -8,9 +8,11 @@ from typing import Any, TypeVar
 
 from starlette.requests import Request
 
+from tinystack.common.auth.revocation import MATCH_FIELDS, RevocationEvent
 from tinystack.common.timeutils import from_timestamp, isotime_micro
-from tinystack.identity import models
+from tinystack.identity.services.assignments import SYSTEM
 from tinystack.identity.services.records import (
+    ApplicationCredential,
     CatalogService,
     Domain,
     Endpoint,
@@ -24,6 +26,7 @@ from tinystack.identity.services.records import (
     Token,
     User,
 )
+from tinystack.identity.services.role_assignments import Names, Row
 
 T = TypeVar("T")
 
@@ -121,9 +124,7 @@ def role_ref(request: Request, r: Role) -> dict[str, Any]:
     return {"id": r.id, "name": r.name, "links": link(request, f"/v3/roles/{r.id}")}
 
 
-def render_application_credential(
-    request: Request, c: models.ApplicationCredential
-) -> dict[str, Any]:
+def render_application_credential(request: Request, c: ApplicationCredential) -> dict[str, Any]:
     return {
         "id": c.id,
         "name": c.name,
@@ -133,9 +134,7 @@ def render_application_credential(
         "expires_at": c.expires_at.isoformat() if c.expires_at else None,
         "unrestricted": c.unrestricted,
         "system": None,
-        "roles": [
-            {"id": r["id"], "name": r["name"], "domain_id": r.get("domain_id")} for r in c.roles
-        ],
+        "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id} for r in c.roles],
         "access_rules": list(c.access_rules),
         "links": link(request, f"/v3/users/{c.user_id}/application_credentials/{c.id}"),
     }
@@ -254,3 +253,61 @@ def render_token(token: Token) -> dict[str, Any]:
             "name": cred.name,
         }
     return {"token": body}
+
+
+def render_revocation_event(event: RevocationEvent) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "issued_before": isotime_micro(from_timestamp(event.issued_before)),
+        "revoked_at": isotime_micro(from_timestamp(event.revoked_at)),
+    }
+    for name in MATCH_FIELDS:
+        value = getattr(event, name)
+        if value is not None:
+            body[name] = value
+    return body
+
+
+# -- role assignments -------------------------------------------------------------------------
+
+
+def render_assignment(row: Row, names: Names | None, base: str) -> dict[str, Any]:
+    def ref(kind: str, obj_id: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": obj_id}
+        if names is not None and (kind, obj_id) in names.refs:
+            name, domain_id = names.refs[(kind, obj_id)]
+            out["name"] = name
+            if domain_id is not None or kind in ("user", "group", "project"):
+                domain_name = names.domains.get(domain_id) if domain_id is not None else None
+                out["domain"] = {"id": domain_id, "name": domain_name}
+        return out
+
+    scope: dict[str, Any]
+    if row.target == "system" or row.target_id == SYSTEM:
+        scope = {"system": {"all": True}}
+    else:
+        scope = {row.target: ref(row.target, row.target_id)}
+    if row.inherited or row.inherited_from:
+        scope["OS-INHERIT:inherited_to"] = "projects"
+    body: dict[str, Any] = {
+        "role": ref("role", row.role_id),
+        "scope": scope,
+        row.actor: ref(row.actor, row.actor_id),
+    }
+    src_target, src_id = row.inherited_from or (row.target, row.target_id)
+    actor = ("groups", row.via_group) if row.via_group else (row.actor + "s", row.actor_id)
+    role = row.prior_role or row.role_id
+    prefix = "/v3/OS-INHERIT" if row.inherited_from or row.inherited else "/v3"
+    if src_target == "system":
+        path = f"/v3/system/{actor[0]}/{actor[1]}/roles/{role}"
+    else:
+        path = f"{prefix}/{src_target}s/{src_id}/{actor[0]}/{actor[1]}/roles/{role}"
+        if row.inherited_from or row.inherited:
+            path += "/inherited_to_projects"
+    links = {"assignment": base + path}
+    if row.via_group:
+        links["membership"] = f"{base}/v3/groups/{row.via_group}/users/{row.actor_id}"
+    if row.prior_role:
+        # Upstream's link names the implied role first (sic).
+        links["prior_role"] = f"{base}/v3/prior_role/{row.role_id}/implies/{row.prior_role}"
+    body["links"] = links
+    return body
