@@ -9,7 +9,7 @@ import httpx
 from tinystack.common.auth.poller import RevocationPoller
 from tinystack.common.auth.revocation import RevocationList
 from tinystack.common.clients.session import Session
-from tinystack.common.service import ServiceCredentials
+from tinystack.common.cloud import ServiceCredentials
 
 EVENT = {"user_id": "u1", "issued_before": "2026-01-01T00:00:00.000000Z"}
 

@@ -29,15 +29,9 @@ from tinystack.common.auth.poller import RevocationPoller
 from tinystack.common.auth.revocation import RevocationList
 from tinystack.common.auth.tokens import TokenCodec
 from tinystack.common.clients.session import Session
+from tinystack.common.cloud import BootstrapInfo, CatalogEntry, ServiceCredentials
 from tinystack.common.db import Database, migrate
-from tinystack.common.service import (
-    BootstrapInfo,
-    CatalogEntry,
-    Listener,
-    Runtime,
-    ServiceCredentials,
-    ServiceSpec,
-)
+from tinystack.common.service import Listener, Runtime, ServiceSpec
 from tinystack.deploy import clouds, registry, secrets
 
 LOG = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from tinystack.common.service import CatalogEntry, ServiceCredentials
+from tinystack.common.cloud import CatalogEntry, ServiceCredentials
 
 LOG = logging.getLogger(__name__)
 
