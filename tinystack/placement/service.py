@@ -15,11 +15,12 @@ from starlette.types import ASGIApp
 from tinystack.common.api import errors
 from tinystack.common.api.app import create_app as create_base_app
 from tinystack.common.api.app import request_id
+from tinystack.common.api.microversion import MicroversionMiddleware
 from tinystack.common.policy import Policy
 from tinystack.common.service import Runtime, ServiceSpec
 from tinystack.placement import policies
 from tinystack.placement.api import routers
-from tinystack.placement.api.microversion import MAX_VERSION, MicroversionMiddleware
+from tinystack.placement.api.versions import MAX_VERSION, PLACEMENT, ErrorCodeMiddleware
 from tinystack.placement.objects import resource_class, trait
 from tinystack.placement.objects.store import Options, Store
 
@@ -114,7 +115,8 @@ class PlacementService(ServiceSpec):
 
         app.add_exception_handler(405, method_not_allowed)
         # Inside the request-id middleware (index 0), so version errors carry the id too.
-        app.user_middleware.insert(1, Middleware(MicroversionMiddleware))
+        app.user_middleware.insert(1, Middleware(MicroversionMiddleware, PLACEMENT))
+        app.user_middleware.insert(2, Middleware(ErrorCodeMiddleware))
         return app
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import AfterValidator
 from starlette.responses import Response
 
+from tinystack.common.api.microversion import since
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import Body, Generation, Uuid
 from tinystack.placement.objects import aggregate as agg_obj
@@ -39,17 +40,15 @@ def _send(req: PlacementRequest, generation: int, aggregates: list[str]) -> Resp
     return req.respond(body)
 
 
-@router.get(_PATH)
+@router.get(_PATH, openapi_extra=since("1.1"))
 def get_aggregates(uuid: str, req: PlacementReq) -> Response:
-    req.require("1.1")
     req.can(policies.LIST)
     provider, aggregates = agg_obj.get_for_provider(req.store, uuid)
     return _send(req, provider.generation, aggregates)
 
 
-@router.put(_PATH)
+@router.put(_PATH, openapi_extra=since("1.1"))
 def set_aggregates(uuid: str, req: PlacementReq) -> Response:
-    req.require("1.1")
     req.can(policies.UPDATE)
     req.require_json()
     rp_obj.get(req.store, uuid)  # a missing provider is a 404 before any body problem

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement import exception
 from tinystack.placement.api import params
@@ -219,9 +220,8 @@ def _serialize_summaries(
     return result
 
 
-@router.get("/allocation_candidates")
+@router.get("/allocation_candidates", openapi_extra=since("1.10"))
 def list_allocation_candidates(req: PlacementReq) -> Response:
-    req.require("1.10")
     req.can(policies.LIST)
     pattern = _check_keys(req)
     wide = _wide_params(req)

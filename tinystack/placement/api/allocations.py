@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from pydantic import Field
 from starlette.responses import Response
 
+from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement.api import params
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
@@ -158,9 +159,8 @@ def set_allocations_for_consumer(consumer_uuid: str, req: PlacementReq) -> Respo
     return req.no_content()
 
 
-@router.post("/allocations")
+@router.post("/allocations", openapi_extra=since("1.13"))
 def set_allocations(req: PlacementReq) -> Response:
-    req.require("1.13")
     req.can(policies.ALLOC_MANAGE)
     req.require_json()
     schema = POST_SCHEMAS[consumer_schema(req)]

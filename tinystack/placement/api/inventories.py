@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import Field
 from starlette.responses import Response
 
+from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import NotFound
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import Body, BoundedInt, Generation, Ratio, ResourceClassName
@@ -123,9 +124,8 @@ def set_inventories(uuid: str, req: PlacementReq) -> Response:
     return _send_all(req, provider.generation, current)
 
 
-@router.delete(_PATH)
+@router.delete(_PATH, openapi_extra=since("1.5", absent=405))
 def delete_inventories(uuid: str, req: PlacementReq) -> Response:
-    req.require("1.5", status=405)
     req.can(policies.DELETE)
     inv_obj.delete_all(req.store, uuid)
     return req.no_content()

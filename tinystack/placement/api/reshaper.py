@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import Field
 from starlette.responses import Response
 
+from tinystack.common.api.microversion import since
 from tinystack.placement.api.allocations import (
     ConsumerV1_28,
     ConsumerV1_34,
@@ -38,9 +39,8 @@ class ReshapeV1_38(ReshapeV1_30):
     allocations: dict[UuidKey, ConsumerV1_38]  # type: ignore[assignment]
 
 
-@router.post("/reshaper")
+@router.post("/reshaper", openapi_extra=since("1.30"))
 def reshape(req: PlacementReq) -> Response:
-    req.require("1.30")
     req.can(policies.RESHAPE)
     req.require_json()
     schema: type[ReshapeV1_30] = ReshapeV1_30

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from tinystack.common.api.microversion import since
 from tinystack.placement.api.request import NO_STAMP, PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import Body, CustomName
 from tinystack.placement.objects import resource_class as rc_obj
@@ -26,9 +27,8 @@ def serialize(req: PlacementRequest, rc: ResourceClass) -> dict[str, object]:
     return {"name": rc.name, "links": [{"rel": "self", "href": _url(req, rc.name)}]}
 
 
-@router.get("/resource_classes")
+@router.get("/resource_classes", openapi_extra=since("1.2"))
 def list_resource_classes(req: PlacementReq) -> Response:
-    req.require("1.2")
     req.can(policies.LIST)
     classes = rc_obj.list_all(req.store)
     modified = max((c.updated_at or c.created_at for c in classes if c.created_at), default=None)
@@ -37,9 +37,8 @@ def list_resource_classes(req: PlacementReq) -> Response:
     )
 
 
-@router.post("/resource_classes")
+@router.post("/resource_classes", openapi_extra=since("1.2"))
 def create_resource_class(req: PlacementReq) -> Response:
-    req.require("1.2")
     req.can(policies.CREATE)
     req.require_json()
     body = req.body(ResourceClassBody)
@@ -47,17 +46,15 @@ def create_resource_class(req: PlacementReq) -> Response:
     return req.no_content(201, location=_url(req, rc.name))
 
 
-@router.get("/resource_classes/{name}")
+@router.get("/resource_classes/{name}", openapi_extra=since("1.2"))
 def get_resource_class(name: str, req: PlacementReq) -> Response:
-    req.require("1.2")
     req.can(policies.SHOW)
     rc = rc_obj.get(req.store, name)
     return req.respond(serialize(req, rc), last_modified=rc.updated_at or rc.created_at)
 
 
-@router.put("/resource_classes/{name}")
+@router.put("/resource_classes/{name}", openapi_extra=since("1.2"))
 def update_resource_class(name: str, req: PlacementReq) -> Response:
-    req.require("1.2")
     req.can(policies.UPDATE)
     if not req.at_least("1.7"):
         req.require_json()
@@ -69,9 +66,8 @@ def update_resource_class(name: str, req: PlacementReq) -> Response:
     return req.no_content(201 if created else 204, location=_url(req, rc.name))
 
 
-@router.delete("/resource_classes/{name}")
+@router.delete("/resource_classes/{name}", openapi_extra=since("1.2"))
 def delete_resource_class(name: str, req: PlacementReq) -> Response:
-    req.require("1.2")
     req.can(policies.DELETE)
     rc_obj.delete(req.store, name)
     return req.no_content()

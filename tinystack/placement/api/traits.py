@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import Field
 from starlette.responses import Response
 
+from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement.api import params
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
@@ -51,25 +52,22 @@ def _filter(req: PlacementRequest) -> TraitFilter:
     return flt
 
 
-@router.get("/traits")
+@router.get("/traits", openapi_extra=since("1.6"))
 def list_traits(req: PlacementReq) -> Response:
-    req.require("1.6")
     req.can(policies.TRAITS_LIST)
     traits = trait_obj.list_all(req.store, _filter(req))
     return req.respond({"traits": [t.name for t in traits]}, last_modified=_modified(traits))
 
 
-@router.get("/traits/{name}")
+@router.get("/traits/{name}", openapi_extra=since("1.6"))
 def get_trait(name: str, req: PlacementReq) -> Response:
-    req.require("1.6")
     req.can(policies.TRAITS_SHOW)
     trait = trait_obj.get(req.store, name)
     return req.no_content(last_modified=trait.created_at)
 
 
-@router.put("/traits/{name}")
+@router.put("/traits/{name}", openapi_extra=since("1.6"))
 def put_trait(name: str, req: PlacementReq) -> Response:
-    req.require("1.6")
     req.can(policies.TRAITS_UPDATE)
     if not params.is_custom(name):
         raise BadRequest(
@@ -84,9 +82,8 @@ def put_trait(name: str, req: PlacementReq) -> Response:
     )
 
 
-@router.delete("/traits/{name}")
+@router.delete("/traits/{name}", openapi_extra=since("1.6"))
 def delete_trait(name: str, req: PlacementReq) -> Response:
-    req.require("1.6")
     req.can(policies.TRAITS_DELETE)
     trait_obj.delete(req.store, name)
     return req.no_content()
@@ -97,17 +94,15 @@ def _send(req: PlacementRequest, generation: int, traits: list[Trait]) -> Respon
     return req.respond(body, last_modified=_modified(traits))
 
 
-@router.get(_RP_PATH)
+@router.get(_RP_PATH, openapi_extra=since("1.6"))
 def list_provider_traits(uuid: str, req: PlacementReq) -> Response:
-    req.require("1.6")
     req.can(policies.RP_TRAIT_LIST)
     provider, traits = trait_obj.get_for_provider(req.store, uuid)
     return _send(req, provider.generation, traits)
 
 
-@router.put(_RP_PATH)
+@router.put(_RP_PATH, openapi_extra=since("1.6"))
 def update_provider_traits(uuid: str, req: PlacementReq) -> Response:
-    req.require("1.6")
     req.can(policies.RP_TRAIT_UPDATE)
     req.require_json()
     body = req.body(SetProviderTraits)
@@ -117,9 +112,8 @@ def update_provider_traits(uuid: str, req: PlacementReq) -> Response:
     return _send(req, provider.generation, traits)
 
 
-@router.delete(_RP_PATH)
+@router.delete(_RP_PATH, openapi_extra=since("1.6"))
 def delete_provider_traits(uuid: str, req: PlacementReq) -> Response:
-    req.require("1.6")
     req.can(policies.RP_TRAIT_DELETE)
     trait_obj.set_for_provider(req.store, uuid, [], None)
     return req.no_content()

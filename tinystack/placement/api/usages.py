@@ -7,6 +7,7 @@ import re
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
 from tinystack.placement.objects import usage as usage_obj
@@ -37,9 +38,8 @@ def _id_param(req: PlacementRequest, key: str) -> str | None:
     return value
 
 
-@router.get("/usages")
+@router.get("/usages", openapi_extra=since("1.9"))
 def get_total_usages(req: PlacementReq) -> Response:
-    req.require("1.9")
     project_id = req.one("project_id")
     req.can(policies.TOTAL_USAGES, {"project_id": project_id})
     by_type = req.at_least("1.38")
