@@ -11,9 +11,9 @@ from starlette.responses import Response
 from tinystack.common.api.microversion import since
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import Body, Generation, Uuid
-from tinystack.placement.objects import aggregate as agg_obj
-from tinystack.placement.objects import resource_provider as rp_obj
 from tinystack.placement.policies import aggregate as policies
+from tinystack.placement.services import aggregate as agg_obj
+from tinystack.placement.services import resource_provider as rp_obj
 
 router = APIRouter()
 _PATH = "/resource_providers/{uuid}/aggregates"
@@ -43,7 +43,7 @@ def _send(req: PlacementRequest, generation: int, aggregates: list[str]) -> Resp
 @router.get(_PATH, openapi_extra=since("1.1"))
 def get_aggregates(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.LIST)
-    provider, aggregates = agg_obj.get_for_provider(req.store, uuid)
+    provider, aggregates = agg_obj.get_for_provider(req.deps, uuid)
     return _send(req, provider.generation, aggregates)
 
 
@@ -51,7 +51,7 @@ def get_aggregates(uuid: str, req: PlacementReq) -> Response:
 def set_aggregates(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.UPDATE)
     req.require_json()
-    rp_obj.get(req.store, uuid)  # a missing provider is a 404 before any body problem
+    rp_obj.get(req.deps, uuid)  # a missing provider is a 404 before any body problem
     generation: int | None = None
     if req.at_least("1.19"):
         body = req.body(SetAggregates)
@@ -59,6 +59,6 @@ def set_aggregates(uuid: str, req: PlacementReq) -> Response:
     else:
         aggregates = req.validate(AggregateList, req.json())
     provider, current = agg_obj.set_for_provider(
-        req.store, uuid, aggregates, generation, bump=generation is not None
+        req.deps, uuid, aggregates, generation, bump=generation is not None
     )
     return _send(req, provider.generation, current)

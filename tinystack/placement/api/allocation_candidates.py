@@ -14,13 +14,13 @@ from tinystack.common.exceptions import BadRequest
 from tinystack.placement import exception
 from tinystack.placement.api import params
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
-from tinystack.placement.objects import candidates as ac_obj
-from tinystack.placement.objects.candidate_request import (
+from tinystack.placement.policies import allocation_candidate as policies
+from tinystack.placement.services import candidates as ac_obj
+from tinystack.placement.services.candidate_request import (
     Candidates,
     RequestGroup,
     RequestWideParams,
 )
-from tinystack.placement.policies import allocation_candidate as policies
 
 router = APIRouter()
 _LIMIT = re.compile(r"^[1-9][0-9]*$")
@@ -237,7 +237,7 @@ def list_allocation_candidates(req: PlacementReq) -> Response:
             'The "group_policy" parameter is required when specifying more than one '
             '"resources{N}" parameter.'
         )
-    found = ac_obj.find(req.store, list(groups.values()), wide, req.at_least("1.29"))
+    found = ac_obj.find(req.deps, list(groups.values()), wide, req.at_least("1.29"))
     requested = {rc for g in groups.values() for rc in g.resources}
     body = {
         "allocation_requests": _serialize_requests(req, found),

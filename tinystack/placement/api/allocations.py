@@ -28,9 +28,9 @@ from tinystack.placement.api.schemas import (
     Uuid,
     UuidKey,
 )
-from tinystack.placement.objects import allocation as alloc_obj
-from tinystack.placement.objects.allocation import ConsumerRequest
 from tinystack.placement.policies import allocation as policies
+from tinystack.placement.services import allocation as alloc_obj
+from tinystack.placement.services.allocation import ConsumerRequest
 
 router = APIRouter()
 Resources = Annotated[dict[ResourceClassName, Amount], Field(min_length=1)]
@@ -130,7 +130,7 @@ def to_request(req: PlacementRequest, uuid: str, body: Body) -> ConsumerRequest:
 @router.get("/allocations/{consumer_uuid}")
 def list_for_consumer(consumer_uuid: str, req: PlacementReq) -> Response:
     req.can(policies.ALLOC_LIST)
-    found = alloc_obj.get_for_consumer(req.store, consumer_uuid)
+    found = alloc_obj.get_for_consumer(req.deps, consumer_uuid)
     body: dict[str, Any] = {
         "allocations": {
             rp: {"generation": generation, "resources": resources}
@@ -155,7 +155,7 @@ def set_allocations_for_consumer(consumer_uuid: str, req: PlacementReq) -> Respo
         raise BadRequest(f"Malformed consumer_uuid: {consumer_uuid}")
     uuid = params.normalize_uuid(consumer_uuid)
     body = req.body(_put_schema(req))
-    alloc_obj.replace(req.store, [to_request(req, uuid, body)])
+    alloc_obj.replace(req.deps, [to_request(req, uuid, body)])
     return req.no_content()
 
 
@@ -165,21 +165,21 @@ def set_allocations(req: PlacementReq) -> Response:
     req.require_json()
     schema = POST_SCHEMAS[consumer_schema(req)]
     data: dict[str, Body] = req.validate(schema, req.json())  # type: ignore[arg-type]
-    alloc_obj.replace(req.store, [to_request(req, uuid, body) for uuid, body in data.items()])
+    alloc_obj.replace(req.deps, [to_request(req, uuid, body) for uuid, body in data.items()])
     return req.no_content()
 
 
 @router.delete("/allocations/{consumer_uuid}")
 def delete_allocations(consumer_uuid: str, req: PlacementReq) -> Response:
     req.can(policies.ALLOC_DELETE)
-    alloc_obj.delete_for_consumer(req.store, consumer_uuid)
+    alloc_obj.delete_for_consumer(req.deps, consumer_uuid)
     return req.no_content()
 
 
 @router.get("/resource_providers/{uuid}/allocations")
 def list_for_resource_provider(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.RP_ALLOC_LIST)
-    found = alloc_obj.get_for_provider(req.store, uuid)
+    found = alloc_obj.get_for_provider(req.deps, uuid)
     show_generation = req.at_least("1.28")
     allocations: dict[str, Any] = {}
     for consumer, (generation, resources) in found.allocations.items():

@@ -12,11 +12,11 @@ from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import NotFound
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import Body, BoundedInt, Generation, Ratio, ResourceClassName
-from tinystack.placement.objects import inventory as inv_obj
-from tinystack.placement.objects import resource_provider as rp_obj
-from tinystack.placement.objects.inventory import Inventory
-from tinystack.placement.objects.store import MAX_INT
 from tinystack.placement.policies import inventory as policies
+from tinystack.placement.services import inventory as inv_obj
+from tinystack.placement.services import resource_provider as rp_obj
+from tinystack.placement.services.inventory import Inventory
+from tinystack.placement.services.rows import MAX_INT
 
 router = APIRouter()
 _PATH = "/resource_providers/{uuid}/inventories"
@@ -93,7 +93,7 @@ def _send_one(
 @router.get(_PATH)
 def get_inventories(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.LIST)
-    provider, inventories = inv_obj.get_all(req.store, uuid)
+    provider, inventories = inv_obj.get_all(req.deps, uuid)
     return _send_all(req, provider.generation, inventories)
 
 
@@ -101,11 +101,11 @@ def get_inventories(uuid: str, req: PlacementReq) -> Response:
 def create_inventory(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.CREATE)
     req.require_json()
-    rp_obj.get(req.store, uuid)  # a missing provider is a 404 before any body problem
+    rp_obj.get(req.deps, uuid)  # a missing provider is a 404 before any body problem
     body = req.body(CreateInventory)
     inventory = body.to_inventory(body.resource_class)
     inv_obj.check_capacity([inventory], uuid, req.at_least("1.26"), "create")
-    provider, created = inv_obj.add(req.store, uuid, inventory)
+    provider, created = inv_obj.add(req.deps, uuid, inventory)
     location = req.url(f"/resource_providers/{uuid}/inventories/{body.resource_class}")
     return _send_one(req, provider.generation, created, 201, location=location)
 
@@ -114,12 +114,12 @@ def create_inventory(uuid: str, req: PlacementReq) -> Response:
 def set_inventories(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.UPDATE)
     req.require_json()
-    rp_obj.get(req.store, uuid)  # a missing provider is a 404 before any body problem
+    rp_obj.get(req.deps, uuid)  # a missing provider is a 404 before any body problem
     body = req.body(SetInventories)
     inventories = [fields.to_inventory(rc) for rc, fields in body.inventories.items()]
     inv_obj.check_capacity(inventories, uuid, req.at_least("1.26"))
     provider, current = inv_obj.set_all(
-        req.store, uuid, body.resource_provider_generation, inventories
+        req.deps, uuid, body.resource_provider_generation, inventories
     )
     return _send_all(req, provider.generation, current)
 
@@ -127,14 +127,14 @@ def set_inventories(uuid: str, req: PlacementReq) -> Response:
 @router.delete(_PATH, openapi_extra=since("1.5", absent=405))
 def delete_inventories(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.DELETE)
-    inv_obj.delete_all(req.store, uuid)
+    inv_obj.delete_all(req.deps, uuid)
     return req.no_content()
 
 
 @router.get(_PATH + "/{resource_class}")
 def get_inventory(uuid: str, resource_class: str, req: PlacementReq) -> Response:
     req.can(policies.SHOW)
-    provider, inventories = inv_obj.get_all(req.store, uuid)
+    provider, inventories = inv_obj.get_all(req.deps, uuid)
     inventory = inventories.get(resource_class)
     if inventory is None:
         raise NotFound(f"No inventory of class {resource_class} for {uuid}")
@@ -145,12 +145,12 @@ def get_inventory(uuid: str, resource_class: str, req: PlacementReq) -> Response
 def update_inventory(uuid: str, resource_class: str, req: PlacementReq) -> Response:
     req.can(policies.UPDATE)
     req.require_json()
-    rp_obj.get(req.store, uuid)  # a missing provider is a 404 before any body problem
+    rp_obj.get(req.deps, uuid)  # a missing provider is a 404 before any body problem
     body = req.body(UpdateInventory)
     inventory = body.to_inventory(resource_class)
     inv_obj.check_capacity([inventory], uuid, req.at_least("1.26"))
     provider, updated = inv_obj.update_one(
-        req.store, uuid, body.resource_provider_generation, inventory
+        req.deps, uuid, body.resource_provider_generation, inventory
     )
     return _send_one(req, provider.generation, updated)
 
@@ -158,5 +158,5 @@ def update_inventory(uuid: str, resource_class: str, req: PlacementReq) -> Respo
 @router.delete(_PATH + "/{resource_class}")
 def delete_inventory(uuid: str, resource_class: str, req: PlacementReq) -> Response:
     req.can(policies.DELETE)
-    inv_obj.delete_one(req.store, uuid, resource_class)
+    inv_obj.delete_one(req.deps, uuid, resource_class)
     return req.no_content()

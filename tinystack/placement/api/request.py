@@ -31,8 +31,9 @@ from tinystack.common.exceptions import (
     NotFound,
     UnsupportedMediaType,
 )
+from tinystack.placement.api.deps import get_deps
 from tinystack.placement.api.versions import Version, version_of
-from tinystack.placement.objects.store import Store
+from tinystack.placement.services.deps import Deps
 
 M = TypeVar("M")
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
@@ -141,7 +142,7 @@ class PlacementRequest:
         self.ctx = ctx
         self.version: Version = version_of(request)
         self.raw_body = raw_body
-        self.store: Store = request.app.state.placement_store
+        self.deps: Deps = get_deps(request)
 
     # -- authorize and version gates -------------------------------------------------
     def can(self, rule: str, target: dict[str, Any] | None = None) -> None:

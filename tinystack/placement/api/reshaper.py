@@ -18,9 +18,9 @@ from tinystack.placement.api.allocations import (
 from tinystack.placement.api.inventories import SetInventories
 from tinystack.placement.api.request import PlacementReq
 from tinystack.placement.api.schemas import Body, UuidKey
-from tinystack.placement.objects import inventory as inv_obj
-from tinystack.placement.objects import reshaper as reshaper_obj
 from tinystack.placement.policies import reshaper as policies
+from tinystack.placement.services import inventory as inv_obj
+from tinystack.placement.services import reshaper as reshaper_obj
 
 router = APIRouter()
 Inventories = Annotated[dict[UuidKey, SetInventories], Field(min_length=1)]
@@ -55,5 +55,5 @@ def reshape(req: PlacementReq) -> Response:
         inv_obj.check_capacity(invs, uuid, reserved_can_be_total=True)
         inventories[uuid] = (data.resource_provider_generation, invs)
     requests = [to_request(req, consumer, alloc) for consumer, alloc in body.allocations.items()]
-    reshaper_obj.reshape(req.store, inventories, requests)
+    reshaper_obj.reshape(req.deps, inventories, requests)
     return req.no_content()

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tinystack.placement.api import params
-from tinystack.placement.objects.store import MAX_FLOAT, MAX_INT
+from tinystack.placement.services.rows import MAX_FLOAT, MAX_INT
 
 
 class Body(BaseModel):

@@ -13,9 +13,9 @@ from tinystack.common.exceptions import BadRequest
 from tinystack.placement.api import params
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import Body, Generation
-from tinystack.placement.objects import trait as trait_obj
-from tinystack.placement.objects.trait import Trait, TraitFilter
 from tinystack.placement.policies import trait as policies
+from tinystack.placement.services import trait as trait_obj
+from tinystack.placement.services.trait import Trait, TraitFilter
 
 router = APIRouter()
 _RP_PATH = "/resource_providers/{uuid}/traits"
@@ -55,14 +55,14 @@ def _filter(req: PlacementRequest) -> TraitFilter:
 @router.get("/traits", openapi_extra=since("1.6"))
 def list_traits(req: PlacementReq) -> Response:
     req.can(policies.TRAITS_LIST)
-    traits = trait_obj.list_all(req.store, _filter(req))
+    traits = trait_obj.list_all(req.deps, _filter(req))
     return req.respond({"traits": [t.name for t in traits]}, last_modified=_modified(traits))
 
 
 @router.get("/traits/{name}", openapi_extra=since("1.6"))
 def get_trait(name: str, req: PlacementReq) -> Response:
     req.can(policies.TRAITS_SHOW)
-    trait = trait_obj.get(req.store, name)
+    trait = trait_obj.get(req.deps, name)
     return req.no_content(last_modified=trait.created_at)
 
 
@@ -74,7 +74,7 @@ def put_trait(name: str, req: PlacementReq) -> Response:
             "The trait is invalid. A valid trait must be no longer than 255 characters, start "
             'with the prefix "CUSTOM_" and use following characters: "A"-"Z", "0"-"9" and "_"'
         )
-    trait, created = trait_obj.ensure(req.store, name)
+    trait, created = trait_obj.ensure(req.deps, name)
     return req.no_content(
         201 if created else 204,
         location=req.url(f"/traits/{trait.name}"),
@@ -85,7 +85,7 @@ def put_trait(name: str, req: PlacementReq) -> Response:
 @router.delete("/traits/{name}", openapi_extra=since("1.6"))
 def delete_trait(name: str, req: PlacementReq) -> Response:
     req.can(policies.TRAITS_DELETE)
-    trait_obj.delete(req.store, name)
+    trait_obj.delete(req.deps, name)
     return req.no_content()
 
 
@@ -97,7 +97,7 @@ def _send(req: PlacementRequest, generation: int, traits: list[Trait]) -> Respon
 @router.get(_RP_PATH, openapi_extra=since("1.6"))
 def list_provider_traits(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.RP_TRAIT_LIST)
-    provider, traits = trait_obj.get_for_provider(req.store, uuid)
+    provider, traits = trait_obj.get_for_provider(req.deps, uuid)
     return _send(req, provider.generation, traits)
 
 
@@ -107,7 +107,7 @@ def update_provider_traits(uuid: str, req: PlacementReq) -> Response:
     req.require_json()
     body = req.body(SetProviderTraits)
     provider, traits = trait_obj.set_for_provider(
-        req.store, uuid, body.traits, body.resource_provider_generation
+        req.deps, uuid, body.traits, body.resource_provider_generation
     )
     return _send(req, provider.generation, traits)
 
@@ -115,5 +115,5 @@ def update_provider_traits(uuid: str, req: PlacementReq) -> Response:
 @router.delete(_RP_PATH, openapi_extra=since("1.6"))
 def delete_provider_traits(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.RP_TRAIT_DELETE)
-    trait_obj.set_for_provider(req.store, uuid, [], None)
+    trait_obj.set_for_provider(req.deps, uuid, [], None)
     return req.no_content()
