@@ -19,7 +19,7 @@ from tinystack.common.api.microversion import MicroversionMiddleware
 from tinystack.common.policy import Policy
 from tinystack.common.service import Runtime, ServiceSpec
 from tinystack.placement import policies
-from tinystack.placement.api import routers
+from tinystack.placement.api.router import router
 from tinystack.placement.api.versions import MAX_VERSION, PLACEMENT, ErrorCodeMiddleware
 from tinystack.placement.conf import Options, register_opts
 from tinystack.placement.services import resource_class, trait
@@ -58,11 +58,10 @@ class PlacementService(ServiceSpec):
             },
         )
         table: list[tuple[re.Pattern[str], set[str]]] = []
-        for router in routers():
-            app.include_router(router)
-            for route in router.routes:
-                if isinstance(route, APIRoute):
-                    table.append((route.path_regex, set(route.methods or ())))
+        app.include_router(router)
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                table.append((route.path_regex, set(route.methods or ())))
 
         def method_not_allowed(request: Request, exc: Exception) -> Response:
             """405 naming every method of the path (the router names one route's only)."""

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter
-from pydantic import AfterValidator
 from starlette.responses import Response
 
-from tinystack.common.api.microversion import since
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
-from tinystack.placement.api.schemas import Body, Generation, Uuid
+from tinystack.placement.api.schemas import AggregateList, SetAggregates
 from tinystack.placement.policies import aggregate as policies
 from tinystack.placement.services import aggregate as agg_obj
 from tinystack.placement.services import resource_provider as rp_obj
-
-router = APIRouter()
-_PATH = "/resource_providers/{uuid}/aggregates"
-
-
-def _unique(values: list[str]) -> list[str]:
-    if len(set(values)) != len(values):
-        raise ValueError("has non-unique elements")
-    return values
-
-
-AggregateList = Annotated[list[Uuid], AfterValidator(_unique)]
-
-
-class SetAggregates(Body):
-    aggregates: AggregateList
-    resource_provider_generation: Generation
 
 
 def _send(req: PlacementRequest, generation: int, aggregates: list[str]) -> Response:
@@ -40,14 +18,12 @@ def _send(req: PlacementRequest, generation: int, aggregates: list[str]) -> Resp
     return req.respond(body)
 
 
-@router.get(_PATH, openapi_extra=since("1.1"))
 def get_aggregates(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.LIST)
     provider, aggregates = agg_obj.get_for_provider(req.deps, uuid)
     return _send(req, provider.generation, aggregates)
 
 
-@router.put(_PATH, openapi_extra=since("1.1"))
 def set_aggregates(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.UPDATE)
     req.require_json()

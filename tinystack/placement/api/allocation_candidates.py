@@ -6,10 +6,8 @@ import functools
 import re
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
-from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement import exception
 from tinystack.placement.api import params
@@ -22,7 +20,6 @@ from tinystack.placement.services.candidate_request import (
     RequestWideParams,
 )
 
-router = APIRouter()
 _LIMIT = re.compile(r"^[1-9][0-9]*$")
 
 
@@ -220,7 +217,6 @@ def _serialize_summaries(
     return result
 
 
-@router.get("/allocation_candidates", openapi_extra=since("1.10"))
 def list_allocation_candidates(req: PlacementReq) -> Response:
     req.can(policies.LIST)
     pattern = _check_keys(req)

@@ -8,87 +8,28 @@ ignored ``mappings`` (1.34), plus the consumer type (1.38).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter
-from pydantic import Field
 from starlette.responses import Response
 
-from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement.api import params
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import (
-    Amount,
+    POST_SCHEMAS,
     Body,
-    ConsumerType,
-    ExternalId,
-    Mappings,
-    ResourceClassName,
-    Uuid,
-    UuidKey,
+    ConsumerV1_13,
+    ConsumerV1_28,
+    ConsumerV1_34,
+    ConsumerV1_38,
+    ProviderAllocation,
+    PutV1_0,
+    PutV1_8,
+    PutV1_12,
 )
 from tinystack.placement.policies import allocation as policies
 from tinystack.placement.services import allocation as alloc_obj
 from tinystack.placement.services.allocation import ConsumerRequest
-
-router = APIRouter()
-Resources = Annotated[dict[ResourceClassName, Amount], Field(min_length=1)]
-
-
-class ProviderRef(Body):
-    uuid: Uuid
-
-
-class ListAllocation(Body):
-    resource_provider: ProviderRef
-    resources: Resources
-
-
-class PutV1_0(Body):
-    allocations: Annotated[list[ListAllocation], Field(min_length=1)]
-
-
-class PutV1_8(PutV1_0):
-    project_id: ExternalId
-    user_id: ExternalId
-
-
-class ProviderAllocation(Body):
-    generation: int | None = None
-    resources: Resources
-
-
-class PutV1_12(Body):
-    allocations: Annotated[dict[UuidKey, ProviderAllocation], Field(min_length=1)]
-    project_id: ExternalId
-    user_id: ExternalId
-
-
-class ConsumerV1_13(Body):
-    """One consumer in POST /allocations (and the reshaper); empty allocations delete."""
-
-    allocations: dict[UuidKey, ProviderAllocation]
-    project_id: ExternalId
-    user_id: ExternalId
-
-
-class ConsumerV1_28(ConsumerV1_13):
-    consumer_generation: int | None
-
-
-class ConsumerV1_34(ConsumerV1_28):
-    mappings: Mappings | None = None
-
-
-class ConsumerV1_38(ConsumerV1_34):
-    consumer_type: ConsumerType
-
-
-POST_SCHEMAS: dict[type[ConsumerV1_13], object] = {
-    schema: Annotated[dict[UuidKey, schema], Field(min_length=1)]  # type: ignore[valid-type]
-    for schema in (ConsumerV1_13, ConsumerV1_28, ConsumerV1_34, ConsumerV1_38)
-}
 
 
 def consumer_schema(req: PlacementRequest) -> type[ConsumerV1_13]:
@@ -127,7 +68,6 @@ def to_request(req: PlacementRequest, uuid: str, body: Body) -> ConsumerRequest:
     )
 
 
-@router.get("/allocations/{consumer_uuid}")
 def list_for_consumer(consumer_uuid: str, req: PlacementReq) -> Response:
     req.can(policies.ALLOC_LIST)
     found = alloc_obj.get_for_consumer(req.deps, consumer_uuid)
@@ -147,7 +87,6 @@ def list_for_consumer(consumer_uuid: str, req: PlacementReq) -> Response:
     return req.respond(body, last_modified=found.last_modified)
 
 
-@router.put("/allocations/{consumer_uuid}")
 def set_allocations_for_consumer(consumer_uuid: str, req: PlacementReq) -> Response:
     req.can(policies.ALLOC_UPDATE)
     req.require_json()
@@ -159,7 +98,6 @@ def set_allocations_for_consumer(consumer_uuid: str, req: PlacementReq) -> Respo
     return req.no_content()
 
 
-@router.post("/allocations", openapi_extra=since("1.13"))
 def set_allocations(req: PlacementReq) -> Response:
     req.can(policies.ALLOC_MANAGE)
     req.require_json()
@@ -169,14 +107,12 @@ def set_allocations(req: PlacementReq) -> Response:
     return req.no_content()
 
 
-@router.delete("/allocations/{consumer_uuid}")
 def delete_allocations(consumer_uuid: str, req: PlacementReq) -> Response:
     req.can(policies.ALLOC_DELETE)
     alloc_obj.delete_for_consumer(req.deps, consumer_uuid)
     return req.no_content()
 
 
-@router.get("/resource_providers/{uuid}/allocations")
 def list_for_resource_provider(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.RP_ALLOC_LIST)
     found = alloc_obj.get_for_provider(req.deps, uuid)

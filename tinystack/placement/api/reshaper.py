@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter
-from pydantic import Field
 from starlette.responses import Response
 
-from tinystack.common.api.microversion import since
-from tinystack.placement.api.allocations import (
-    ConsumerV1_28,
-    ConsumerV1_34,
-    ConsumerV1_38,
-    to_request,
-)
-from tinystack.placement.api.inventories import SetInventories
+from tinystack.placement.api.allocations import to_request
 from tinystack.placement.api.request import PlacementReq
-from tinystack.placement.api.schemas import Body, UuidKey
+from tinystack.placement.api.schemas import ReshapeV1_30, ReshapeV1_34, ReshapeV1_38
 from tinystack.placement.policies import reshaper as policies
 from tinystack.placement.services import inventory as inv_obj
 from tinystack.placement.services import reshaper as reshaper_obj
 
-router = APIRouter()
-Inventories = Annotated[dict[UuidKey, SetInventories], Field(min_length=1)]
 
-
-class ReshapeV1_30(Body):
-    inventories: Inventories
-    allocations: dict[UuidKey, ConsumerV1_28]
-
-
-class ReshapeV1_34(ReshapeV1_30):
-    allocations: dict[UuidKey, ConsumerV1_34]  # type: ignore[assignment]
-
-
-class ReshapeV1_38(ReshapeV1_30):
-    allocations: dict[UuidKey, ConsumerV1_38]  # type: ignore[assignment]
-
-
-@router.post("/reshaper", openapi_extra=since("1.30"))
 def reshape(req: PlacementReq) -> Response:
     req.can(policies.RESHAPE)
     req.require_json()

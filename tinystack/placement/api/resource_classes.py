@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
-from tinystack.common.api.microversion import since
 from tinystack.placement.api.request import NO_STAMP, PlacementReq, PlacementRequest
-from tinystack.placement.api.schemas import Body, CustomName
+from tinystack.placement.api.schemas import ResourceClassBody
 from tinystack.placement.policies import resource_class as policies
 from tinystack.placement.services import resource_class as rc_obj
 from tinystack.placement.services.resource_class import ResourceClass
-
-router = APIRouter()
-
-
-class ResourceClassBody(Body):
-    name: CustomName
 
 
 def _url(req: PlacementRequest, name: str) -> str:
@@ -27,7 +19,6 @@ def serialize(req: PlacementRequest, rc: ResourceClass) -> dict[str, object]:
     return {"name": rc.name, "links": [{"rel": "self", "href": _url(req, rc.name)}]}
 
 
-@router.get("/resource_classes", openapi_extra=since("1.2"))
 def list_resource_classes(req: PlacementReq) -> Response:
     req.can(policies.LIST)
     classes = rc_obj.list_all(req.deps)
@@ -37,7 +28,6 @@ def list_resource_classes(req: PlacementReq) -> Response:
     )
 
 
-@router.post("/resource_classes", openapi_extra=since("1.2"))
 def create_resource_class(req: PlacementReq) -> Response:
     req.can(policies.CREATE)
     req.require_json()
@@ -46,14 +36,12 @@ def create_resource_class(req: PlacementReq) -> Response:
     return req.no_content(201, location=_url(req, rc.name))
 
 
-@router.get("/resource_classes/{name}", openapi_extra=since("1.2"))
 def get_resource_class(name: str, req: PlacementReq) -> Response:
     req.can(policies.SHOW)
     rc = rc_obj.get(req.deps, name)
     return req.respond(serialize(req, rc), last_modified=rc.updated_at or rc.created_at)
 
 
-@router.put("/resource_classes/{name}", openapi_extra=since("1.2"))
 def update_resource_class(name: str, req: PlacementReq) -> Response:
     req.can(policies.UPDATE)
     if not req.at_least("1.7"):
@@ -66,7 +54,6 @@ def update_resource_class(name: str, req: PlacementReq) -> Response:
     return req.no_content(201 if created else 204, location=_url(req, rc.name))
 
 
-@router.delete("/resource_classes/{name}", openapi_extra=since("1.2"))
 def delete_resource_class(name: str, req: PlacementReq) -> Response:
     req.can(policies.DELETE)
     rc_obj.delete(req.deps, name)

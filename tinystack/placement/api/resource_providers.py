@@ -3,38 +3,21 @@
 from __future__ import annotations
 
 import uuid as uuidlib
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter
-from pydantic import Field
 from starlette.responses import Response
 
 from tinystack.placement.api import params
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
-from tinystack.placement.api.schemas import Body, Uuid
+from tinystack.placement.api.schemas import (
+    CreateProvider,
+    CreateProviderV1_14,
+    UpdateProvider,
+    UpdateProviderV1_14,
+)
 from tinystack.placement.policies import resource_provider as policies
 from tinystack.placement.services import resource_provider as rp_obj
 from tinystack.placement.services.resource_provider import Provider, ProviderFilter
-
-router = APIRouter()
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class CreateProvider(Body):
-    name: Name
-    uuid: Uuid | None = None
-
-
-class CreateProviderV1_14(CreateProvider):
-    parent_provider_uuid: Uuid | None = None
-
-
-class UpdateProvider(Body):
-    name: Name
-
-
-class UpdateProviderV1_14(UpdateProvider):
-    parent_provider_uuid: Uuid | None = None
 
 
 def provider_url(req: PlacementRequest, uuid: str) -> str:
@@ -86,7 +69,6 @@ def _list_filter(req: PlacementRequest) -> ProviderFilter:
     return flt
 
 
-@router.get("/resource_providers")
 def list_resource_providers(req: PlacementReq) -> Response:
     req.can(policies.LIST)
     providers = rp_obj.list_all(req.deps, _list_filter(req))
@@ -96,7 +78,6 @@ def list_resource_providers(req: PlacementReq) -> Response:
     )
 
 
-@router.post("/resource_providers")
 def create_resource_provider(req: PlacementReq) -> Response:
     req.can(policies.CREATE)
     req.require_json()
@@ -114,7 +95,6 @@ def create_resource_provider(req: PlacementReq) -> Response:
     return req.no_content(201, location=location)
 
 
-@router.get("/resource_providers/{uuid}")
 def get_resource_provider(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.SHOW)
     provider = rp_obj.get(req.deps, uuid)
@@ -123,7 +103,6 @@ def get_resource_provider(uuid: str, req: PlacementReq) -> Response:
     )
 
 
-@router.put("/resource_providers/{uuid}")
 def update_resource_provider(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.UPDATE)
     req.require_json()
@@ -139,7 +118,6 @@ def update_resource_provider(uuid: str, req: PlacementReq) -> Response:
     return req.respond(serialize(req, provider), last_modified=provider.updated_at)
 
 
-@router.delete("/resource_providers/{uuid}")
 def delete_resource_provider(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.DELETE)
     rp_obj.delete(req.deps, uuid)

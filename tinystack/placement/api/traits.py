@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter
-from pydantic import Field
 from starlette.responses import Response
 
-from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement.api import params
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
-from tinystack.placement.api.schemas import Body, Generation
+from tinystack.placement.api.schemas import SetProviderTraits
 from tinystack.placement.policies import trait as policies
 from tinystack.placement.services import trait as trait_obj
 from tinystack.placement.services.trait import Trait, TraitFilter
-
-router = APIRouter()
-_RP_PATH = "/resource_providers/{uuid}/traits"
-TraitName = Annotated[str, Field(min_length=1, max_length=255)]
-
-
-class SetProviderTraits(Body):
-    traits: list[TraitName]
-    resource_provider_generation: Generation
 
 
 def _modified(traits: list[Trait]) -> object:
@@ -52,21 +38,18 @@ def _filter(req: PlacementRequest) -> TraitFilter:
     return flt
 
 
-@router.get("/traits", openapi_extra=since("1.6"))
 def list_traits(req: PlacementReq) -> Response:
     req.can(policies.TRAITS_LIST)
     traits = trait_obj.list_all(req.deps, _filter(req))
     return req.respond({"traits": [t.name for t in traits]}, last_modified=_modified(traits))
 
 
-@router.get("/traits/{name}", openapi_extra=since("1.6"))
 def get_trait(name: str, req: PlacementReq) -> Response:
     req.can(policies.TRAITS_SHOW)
     trait = trait_obj.get(req.deps, name)
     return req.no_content(last_modified=trait.created_at)
 
 
-@router.put("/traits/{name}", openapi_extra=since("1.6"))
 def put_trait(name: str, req: PlacementReq) -> Response:
     req.can(policies.TRAITS_UPDATE)
     if not params.is_custom(name):
@@ -82,7 +65,6 @@ def put_trait(name: str, req: PlacementReq) -> Response:
     )
 
 
-@router.delete("/traits/{name}", openapi_extra=since("1.6"))
 def delete_trait(name: str, req: PlacementReq) -> Response:
     req.can(policies.TRAITS_DELETE)
     trait_obj.delete(req.deps, name)
@@ -94,14 +76,12 @@ def _send(req: PlacementRequest, generation: int, traits: list[Trait]) -> Respon
     return req.respond(body, last_modified=_modified(traits))
 
 
-@router.get(_RP_PATH, openapi_extra=since("1.6"))
 def list_provider_traits(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.RP_TRAIT_LIST)
     provider, traits = trait_obj.get_for_provider(req.deps, uuid)
     return _send(req, provider.generation, traits)
 
 
-@router.put(_RP_PATH, openapi_extra=since("1.6"))
 def update_provider_traits(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.RP_TRAIT_UPDATE)
     req.require_json()
@@ -112,7 +92,6 @@ def update_provider_traits(uuid: str, req: PlacementReq) -> Response:
     return _send(req, provider.generation, traits)
 
 
-@router.delete(_RP_PATH, openapi_extra=since("1.6"))
 def delete_provider_traits(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.RP_TRAIT_DELETE)
     trait_obj.set_for_provider(req.deps, uuid, [], None)

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
-from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
 from tinystack.placement.policies import usage as policies
 from tinystack.placement.services import usage as usage_obj
 
-router = APIRouter()
 _CONSUMER_TYPE = re.compile(r"^([A-Z0-9_]+|all|unknown)$")
 
 
-@router.get("/resource_providers/{uuid}/usages")
 def list_usages(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.PROVIDER_USAGES)
     provider, usages = usage_obj.for_provider(req.deps, uuid)
@@ -38,7 +34,6 @@ def _id_param(req: PlacementRequest, key: str) -> str | None:
     return value
 
 
-@router.get("/usages", openapi_extra=since("1.9"))
 def get_total_usages(req: PlacementReq) -> Response:
     project_id = req.one("project_id")
     req.can(policies.TOTAL_USAGES, {"project_id": project_id})
