@@ -8,9 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from tinystack.placement import models
-from tinystack.placement.objects.consumer import UNKNOWN_TYPE
-from tinystack.placement.objects.resource_provider import Provider, get_in_session
-from tinystack.placement.objects.store import Store
+from tinystack.placement.services.consumer import UNKNOWN_TYPE
+from tinystack.placement.services.deps import Deps
+from tinystack.placement.services.resource_provider import Provider, get_in_session
 
 _INV = models.INV_TBL
 _ALLOC = models.ALLOC_TBL
@@ -20,9 +20,9 @@ _USER = models.USER_TBL
 _CTYPE = models.CONSUMER_TYPE_TBL
 
 
-def for_provider(store: Store, uuid: str) -> tuple[Provider, dict[str, int]]:
+def for_provider(deps: Deps, uuid: str) -> tuple[Provider, dict[str, int]]:
     """Usage of every class the provider has inventory of (0 when nothing is allocated)."""
-    with store.read() as session:
+    with deps.read() as session:
         provider = get_in_session(session, uuid)
         used = (
             sa.select(sa.func.coalesce(sa.func.sum(_ALLOC.c.used), 0))
@@ -38,7 +38,7 @@ def for_provider(store: Store, uuid: str) -> tuple[Provider, dict[str, int]]:
             )
         )
         usages = {
-            store.resource_classes.name_of(session, rc_id): int(amount) for rc_id, amount in rows
+            deps.resource_classes.name_of(session, rc_id): int(amount) for rc_id, amount in rows
         }
     return provider, usages
 
@@ -55,20 +55,20 @@ def _scoped(sel: sa.Select[Any], project_id: str, user_id: str | None) -> sa.Sel
     return sel
 
 
-def totals(store: Store, project_id: str, user_id: str | None) -> dict[str, int]:
+def totals(deps: Deps, project_id: str, user_id: str | None) -> dict[str, int]:
     """Sum of allocations per class for a project (and user): ``GET /usages`` before 1.38."""
     sel = _scoped(
         sa.select(_ALLOC.c.resource_class_id, sa.func.sum(_ALLOC.c.used)), project_id, user_id
     ).group_by(_ALLOC.c.resource_class_id)
-    with store.read() as session:
+    with deps.read() as session:
         return {
-            store.resource_classes.name_of(session, rc): int(amount)
+            deps.resource_classes.name_of(session, rc): int(amount)
             for rc, amount in session.execute(sel)
         }
 
 
 def totals_by_type(
-    store: Store, project_id: str, user_id: str | None, consumer_type: str | None
+    deps: Deps, project_id: str, user_id: str | None, consumer_type: str | None
 ) -> dict[str, dict[str, int]]:
     """``GET /usages`` from 1.38: per consumer type, with ``consumer_count``.
 
@@ -76,10 +76,10 @@ def totals_by_type(
     """
     consumers = sa.func.count(sa.distinct(_ALLOC.c.consumer_id))
     if consumer_type == "all":
-        usage = totals(store, project_id, user_id)
+        usage = totals(deps, project_id, user_id)
         if not usage:
             return {}
-        with store.read() as session:
+        with deps.read() as session:
             count = session.scalar(_scoped(sa.select(consumers), project_id, user_id))
         return {"all": usage | {"consumer_count": int(count or 0)}}
 
@@ -98,9 +98,9 @@ def totals_by_type(
     )
     counts = by_type(consumers).group_by(_CTYPE.c.name)
     result: dict[str, dict[str, int]] = defaultdict(dict)
-    with store.read() as session:
+    with deps.read() as session:
         for name, rc, amount in session.execute(amounts):
-            result[name or UNKNOWN_TYPE][store.resource_classes.name_of(session, rc)] = int(amount)
+            result[name or UNKNOWN_TYPE][deps.resource_classes.name_of(session, rc)] = int(amount)
         for name, count in session.execute(counts):
             result[name or UNKNOWN_TYPE]["consumer_count"] = int(count)
     return dict(result)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.timeutils import utcnow
 from tinystack.placement import models
 from tinystack.placement.exception import (
     CannotDeleteParent,
@@ -22,8 +23,9 @@ from tinystack.placement.exception import (
     ProviderNotFound,
     ResourceClassNotFound,
 )
-from tinystack.placement.objects import filters
-from tinystack.placement.objects.store import Store, bump_generation, insert_id, utcnow
+from tinystack.placement.services import filters
+from tinystack.placement.services.deps import Deps
+from tinystack.placement.services.rows import bump_generation, insert_id
 
 _RP = models.RP_TBL
 _ROOT = _RP.alias("root_rp")
@@ -92,8 +94,8 @@ def get_in_session(session: Session, uuid: str) -> Provider:
     return _provider(row)
 
 
-def get(store: Store, uuid: str) -> Provider:
-    with store.read() as session:
+def get(deps: Deps, uuid: str) -> Provider:
+    with deps.read() as session:
         return get_in_session(session, uuid)
 
 
@@ -122,9 +124,9 @@ def lock_provider(
     return provider
 
 
-def list_all(store: Store, flt: ProviderFilter) -> list[Provider]:
-    with store.read() as session:
-        clauses = _filter_clauses(store, session, flt)
+def list_all(deps: Deps, flt: ProviderFilter) -> list[Provider]:
+    with deps.read() as session:
+        clauses = _filter_clauses(deps, session, flt)
         if clauses is None:
             return []
         rows = session.execute(_select().where(*clauses).order_by(_RP.c.id))
@@ -132,7 +134,7 @@ def list_all(store: Store, flt: ProviderFilter) -> list[Provider]:
 
 
 def _filter_clauses(
-    store: Store, session: Session, flt: ProviderFilter
+    deps: Deps, session: Session, flt: ProviderFilter
 ) -> list[filters.Clause] | None:
     """The WHERE clauses for a provider listing; None when nothing can match."""
     clauses: list[filters.Clause] = []
@@ -146,10 +148,10 @@ def _filter_clauses(
             return None
         clauses.append(_RP.c.root_provider_id == root_id)
     if flt.required or flt.forbidden_traits:
-        from tinystack.placement.objects.trait import trait_ids
+        from tinystack.placement.services.trait import trait_ids
 
         names = {t for s in flt.required for t in s} | flt.forbidden_traits
-        ids = trait_ids(store, session, names, 'Invalid trait(s) in "required" parameter: ')
+        ids = trait_ids(deps, session, names, 'Invalid trait(s) in "required" parameter: ')
         clauses += filters.has_traits(_RP.c.id, [{ids[t] for t in s} for s in flt.required])
         if flt.forbidden_traits:
             clauses.append(filters.lacks_traits(_RP.c.id, {ids[t] for t in flt.forbidden_traits}))
@@ -163,7 +165,7 @@ def _filter_clauses(
         if bad:
             clauses.append(~filters.in_any_aggregate(_RP.c.id, bad.values()))
     for rc_name, amount in flt.resources.items():
-        rc_id = store.resource_classes.id_of(session, rc_name)
+        rc_id = deps.resource_classes.id_of(session, rc_name)
         if rc_id is None:
             raise ResourceClassNotFound(rc_name, "Invalid resource class in resources parameter: ")
         clauses.append(filters.has_capacity(_RP.c.id, rc_id, amount))
@@ -185,7 +187,7 @@ def _check_unique(session: Session, name: str, uuid: str | None, own_id: int | N
         raise DuplicateName(f"Conflicting resource provider {', '.join(dupes)} already exists.")
 
 
-def create(store: Store, name: str, uuid: str, parent_uuid: str | None = None) -> Provider:
+def create(deps: Deps, name: str, uuid: str, parent_uuid: str | None = None) -> Provider:
     def _create(session: Session) -> Provider:
         _check_unique(session, name, uuid, None)
         parent: Provider | None = None
@@ -228,7 +230,7 @@ def create(store: Store, name: str, uuid: str, parent_uuid: str | None = None) -
             updated_at=None,
         )
 
-    return store.write(_create)
+    return deps.write(_create)
 
 
 def _subtree_ids(session: Session, provider: Provider) -> set[int]:
@@ -282,7 +284,7 @@ def _reparent(
 
 
 def update(
-    store: Store,
+    deps: Deps,
     uuid: str,
     name: str,
     parent_uuid: object = UNSET,
@@ -298,10 +300,10 @@ def update(
         session.execute(_RP.update().where(_RP.c.id == provider.id).values(**values))
         return get_in_session(session, uuid)
 
-    return store.write(_update)
+    return deps.write(_update)
 
 
-def delete(store: Store, uuid: str) -> None:
+def delete(deps: Deps, uuid: str) -> None:
     def _delete(session: Session) -> None:
         try:
             provider = get_in_session(session, uuid)
@@ -336,7 +338,7 @@ def delete(store: Store, uuid: str) -> None:
                 "providers."
             ) from None
 
-    store.write(_delete)
+    deps.write(_delete)
 
 
 def has_trees(session: Session) -> bool:

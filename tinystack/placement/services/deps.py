@@ -1,7 +1,7 @@
-"""The service layer's handle on its database: transactions, retries and name caches.
+"""The service layer's dependency bundle: database transactions, retries, options, caches.
 
-Every public function in ``placement.objects`` takes a :class:`Store` and owns
-its transaction: reads run in :meth:`Store.read`, writes in :meth:`Store.write`,
+Every public function in ``placement.services`` takes a :class:`Deps` and owns
+its transaction: reads run in :meth:`Deps.read`, writes in :meth:`Deps.write`,
 which re-runs the whole transaction when a generation compare-and-swap lost a
 race (:class:`RetryTransaction`) and turns persistent losing into a 409
 ``placement.concurrent_update``.
@@ -9,46 +9,24 @@ race (:class:`RetryTransaction`) and turns persistent losing into a 409
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tinystack.common.db import Database
 from tinystack.placement import models
+from tinystack.placement.conf import Options
 from tinystack.placement.exception import ConcurrentUpdate, RetryTransaction
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
-
-#: the largest value an integer inventory field may take (a signed 32-bit int)
-MAX_INT = 2147483647
-#: the largest allocation ratio (a single precision float's maximum)
-MAX_FLOAT = 3.40282e38
-
-
-def utcnow() -> datetime:
-    """Naive UTC: what the DateTime columns store on every backend."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-@dataclass(frozen=True)
-class Options:
-    incomplete_project_id: str = "00000000-0000-0000-0000-000000000000"
-    incomplete_user_id: str = "00000000-0000-0000-0000-000000000000"
-    conflict_retries: int = 10
-    max_candidates: int = -1
-    randomize_candidates: bool = False
 
 
 class NameCache:
@@ -105,7 +83,9 @@ class NameCache:
         self._loaded = 0.0
 
 
-class Store:
+class Deps:
+    """The one dependency bundle: the database, the options and the name caches."""
+
     def __init__(self, db: Database, options: Options | None = None) -> None:
         self.db = db
         self.options = options or Options()
@@ -139,31 +119,3 @@ class Store:
             conflict_message
             or "Another process changed the same resources at the same time; please retry."
         )
-
-
-def insert_id(session: Session, stmt: sa.Insert) -> int:
-    """Execute an INSERT and return the new row's primary key."""
-    result = cast("CursorResult[Any]", session.execute(stmt))
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
-
-
-@functools.cache
-def _bump_statement(table: sa.Table) -> sa.Update:
-    return (
-        table.update()
-        .where(table.c.id == sa.bindparam("row_id"), table.c.generation == sa.bindparam("old"))
-        .values(generation=sa.bindparam("new"), updated_at=sa.bindparam("now"))
-    )
-
-
-def bump_generation(session: Session, table: sa.Table, id_: int, generation: int) -> int:
-    """Compare-and-swap ``generation`` on one row; ask for a retry when it moved."""
-    result = session.execute(
-        _bump_statement(table),
-        {"row_id": id_, "old": generation, "new": generation + 1, "now": utcnow()},
-    )
-    if getattr(result, "rowcount", 1) != 1:
-        raise RetryTransaction()
-    return generation + 1

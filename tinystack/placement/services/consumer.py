@@ -9,8 +9,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tinystack.common.timeutils import utcnow
 from tinystack.placement import models
-from tinystack.placement.objects.store import Store, insert_id, utcnow
+from tinystack.placement.services.deps import Deps
+from tinystack.placement.services.rows import insert_id
 
 _CONSUMER = models.CONSUMER_TBL
 _PROJECT = models.PROJECT_TBL
@@ -62,38 +64,38 @@ def get_many(session: Session, uuids: Iterable[str]) -> dict[str, Consumer]:
     return {row.uuid: Consumer(**row._mapping) for row in rows}
 
 
-def _ensure_external(store: Store, session: Session, table: sa.Table, external_id: str) -> int:
+def _ensure_external(deps: Deps, session: Session, table: sa.Table, external_id: str) -> int:
     """Id of the project/user row for a Keystone id, inserting it on first sight."""
     key = (table.name, external_id)
-    cached = store.external_ids.get(key)
+    cached = deps.external_ids.get(key)
     if cached is not None:
         return cached
     found = session.scalar(sa.select(table.c.id).where(table.c.external_id == external_id))
     if found is not None:
-        store.external_ids[key] = found
+        deps.external_ids[key] = found
         return int(found)
     return insert_id(session, table.insert().values(external_id=external_id, created_at=utcnow()))
 
 
-def ensure_project(store: Store, session: Session, external_id: str) -> int:
-    return _ensure_external(store, session, _PROJECT, external_id)
+def ensure_project(deps: Deps, session: Session, external_id: str) -> int:
+    return _ensure_external(deps, session, _PROJECT, external_id)
 
 
-def ensure_user(store: Store, session: Session, external_id: str) -> int:
-    return _ensure_external(store, session, _USER, external_id)
+def ensure_user(deps: Deps, session: Session, external_id: str) -> int:
+    return _ensure_external(deps, session, _USER, external_id)
 
 
-def ensure_type(store: Store, session: Session, name: str) -> int:
-    found = store.consumer_types.id_of(session, name)
+def ensure_type(deps: Deps, session: Session, name: str) -> int:
+    found = deps.consumer_types.id_of(session, name)
     if found is not None:
         return found
     new_id = insert_id(session, _CTYPE.insert().values(name=name, created_at=utcnow()))
-    store.consumer_types.invalidate()
+    deps.consumer_types.invalidate()
     return new_id
 
 
-def type_name(store: Store, session: Session, type_id: int | None) -> str:
-    return UNKNOWN_TYPE if type_id is None else store.consumer_types.name_of(session, type_id)
+def type_name(deps: Deps, session: Session, type_id: int | None) -> str:
+    return UNKNOWN_TYPE if type_id is None else deps.consumer_types.name_of(session, type_id)
 
 
 def delete_unused(session: Session, uuids: Iterable[str]) -> None:

@@ -27,16 +27,16 @@ from sqlalchemy.sql.elements import BindParameter
 
 from tinystack.placement import models
 from tinystack.placement.exception import ResourceClassNotFound
-from tinystack.placement.objects import filters
-from tinystack.placement.objects.candidate_request import (
+from tinystack.placement.services import filters
+from tinystack.placement.services.candidate_request import (
     AllocationRequest,
     Candidates,
     RequestGroup,
     RequestWideParams,
     Summary,
 )
-from tinystack.placement.objects.store import Store
-from tinystack.placement.objects.trait import trait_ids
+from tinystack.placement.services.deps import Deps
+from tinystack.placement.services.trait import trait_ids
 
 _RP = models.RP_TBL
 _INV = models.INV_TBL
@@ -65,7 +65,7 @@ class ResolvedGroup:
 class Search:
     """Everything a search needs, resolved once."""
 
-    store: Store
+    deps: Deps
     session: Session
     groups: list[ResolvedGroup]
     params: RequestWideParams
@@ -90,37 +90,37 @@ class _Node:
 
 
 def find(
-    store: Store, groups: list[RequestGroup], params: RequestWideParams, nested_aware: bool
+    deps: Deps, groups: list[RequestGroup], params: RequestWideParams, nested_aware: bool
 ) -> Candidates:
-    with store.read() as session:
-        search = _resolve(store, session, groups, params, nested_aware)
+    with deps.read() as session:
+        search = _resolve(deps, session, groups, params, nested_aware)
         direct, trees = _direct_possible(search)
         if direct:
             found = _direct(search, trees)
         else:
-            from tinystack.placement.objects.candidate_trees import search_trees
+            from tinystack.placement.services.candidate_trees import search_trees
 
             found = _render(search, search_trees(search))
-        if store.options.randomize_candidates:
+        if deps.options.randomize_candidates:
             random.shuffle(found.allocation_requests)
         return found
 
 
 def _resolve(
-    store: Store,
+    deps: Deps,
     session: Session,
     groups: list[RequestGroup],
     params: RequestWideParams,
     nested_aware: bool,
 ) -> Search:
     names = {rc for g in groups for rc in g.resources}
-    rc_ids = store.resource_classes.ids_of(session, names)
+    rc_ids = deps.resource_classes.ids_of(session, names)
     for name in sorted(names - rc_ids.keys()):
         raise ResourceClassNotFound(name, "Invalid resource class in resources parameter: ")
     traits = {t for g in groups for any_of in g.required_traits for t in any_of}
     traits |= {t for g in groups for t in g.forbidden_traits}
     traits |= params.root_required | params.root_forbidden
-    t_ids = trait_ids(store, session, traits)
+    t_ids = trait_ids(deps, session, traits)
     resolved = [
         ResolvedGroup(
             group=g,
@@ -131,16 +131,16 @@ def _resolve(
         for g in groups
     ]
     limit = params.limit
-    cap = store.options.max_candidates
+    cap = deps.options.max_candidates
     if cap >= 0:
         limit = cap if limit is None else min(limit, cap)
     return Search(
-        store=store,
+        deps=deps,
         session=session,
         groups=resolved,
         params=params,
         nested_aware=nested_aware,
-        limit=None if store.options.randomize_candidates else limit,
+        limit=None if deps.options.randomize_candidates else limit,
         root_required={t_ids[t] for t in params.root_required},
         root_forbidden={t_ids[t] for t in params.root_forbidden},
     )
@@ -330,7 +330,7 @@ def _render(
 
     ``nodes``, when given, are every provider of the trees the requests use.
     """
-    session, store = search.session, search.store
+    session, deps = search.session, search.deps
     if not raw:
         return Candidates()
     used_ids = {rp for resources, _ in raw for rp, _, _ in resources}
@@ -346,10 +346,10 @@ def _render(
     if missing:
         rows = session.execute(sa.select(_RP.c.id, _RP.c.uuid).where(_RP.c.id.in_(missing)))
         uuid_of |= dict(rows.all())
-    names = store.resource_classes.names(session)
+    names = deps.resource_classes.names(session)
 
     def rc_name(rc: int) -> str:
-        return names.get(rc) or store.resource_classes.name_of(session, rc)
+        return names.get(rc) or deps.resource_classes.name_of(session, rc)
 
     result = Candidates()
     for resources, mappings in raw:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from tinystack.common.timeutils import utcnow
 from tinystack.placement import models
-from tinystack.placement.objects.resource_provider import Provider, get_in_session, lock_provider
-from tinystack.placement.objects.store import Store, insert_id, utcnow
+from tinystack.placement.services.deps import Deps
+from tinystack.placement.services.resource_provider import Provider, get_in_session, lock_provider
+from tinystack.placement.services.rows import insert_id
 
 _AGG = models.AGG_TBL
 _RPA = models.RP_AGG_TBL
@@ -23,8 +25,8 @@ def _uuids(session: Session, provider_id: int) -> list[str]:
     return list(session.scalars(sel))
 
 
-def get_for_provider(store: Store, uuid: str) -> tuple[Provider, list[str]]:
-    with store.read() as session:
+def get_for_provider(deps: Deps, uuid: str) -> tuple[Provider, list[str]]:
+    with deps.read() as session:
         provider = get_in_session(session, uuid)
         return provider, _uuids(session, provider.id)
 
@@ -42,7 +44,7 @@ def ensure_aggregates(session: Session, uuids: set[str]) -> dict[str, int]:
 
 
 def set_for_provider(
-    store: Store, uuid: str, aggregates: list[str], generation: int | None, bump: bool
+    deps: Deps, uuid: str, aggregates: list[str], generation: int | None, bump: bool
 ) -> tuple[Provider, list[str]]:
     """Replace a provider's aggregates; from 1.19 the generation is checked and bumped."""
 
@@ -75,7 +77,7 @@ def set_for_provider(
             provider = provider.bumped(session)
         return provider, list(dict.fromkeys(aggregates))
 
-    return store.write(
+    return deps.write(
         _set,
         conflict_message="Resource provider's generation already changed. Please update the "
         "generation and try again.",

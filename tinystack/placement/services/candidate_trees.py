@@ -24,15 +24,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tinystack.placement import models
-from tinystack.placement.objects import filters
-from tinystack.placement.objects.candidates import (
+from tinystack.placement.services import filters
+from tinystack.placement.services.candidates import (
     RawRequest,
     ResolvedGroup,
     Search,
     inventory_state,
     sharing_provider_ids,
 )
-from tinystack.placement.objects.resource_provider import has_trees
+from tinystack.placement.services.resource_provider import has_trees
 
 _RP = models.RP_TBL
 _RPA = models.RP_AGG_TBL

@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
+from tinystack.common.timeutils import utcnow
 from tinystack.placement import models
 from tinystack.placement.exception import TraitNotFound
-from tinystack.placement.objects.resource_provider import Provider, lock_provider
-from tinystack.placement.objects.store import Store, insert_id, utcnow
+from tinystack.placement.services.deps import Deps
+from tinystack.placement.services.resource_provider import Provider, lock_provider
+from tinystack.placement.services.rows import insert_id
 
 CUSTOM_PREFIX = "CUSTOM_"
 _TRAIT = models.TRAIT_TBL
@@ -36,7 +38,7 @@ class TraitFilter:
     associated: bool | None = None
 
 
-def sync_standard(store: Store) -> None:
+def sync_standard(deps: Deps) -> None:
     """Insert the standard traits this os-traits knows and the table lacks."""
     standard = set(os_traits.get_traits())
 
@@ -47,18 +49,18 @@ def sync_standard(store: Store) -> None:
             now = utcnow()
             session.execute(_TRAIT.insert(), [{"name": n, "created_at": now} for n in missing])
 
-    with store.read() as session:
+    with deps.read() as session:
         existing = set(session.scalars(sa.select(_TRAIT.c.name)))
     if standard - existing:
-        store.write(_sync)
-    store.traits.invalidate()
+        deps.write(_sync)
+    deps.traits.invalidate()
 
 
 def _trait(row: sa.Row) -> Trait:
     return Trait(row.id, row.name, row.created_at, row.updated_at)
 
 
-def list_all(store: Store, filters: TraitFilter) -> list[Trait]:
+def list_all(deps: Deps, filters: TraitFilter) -> list[Trait]:
     sel = sa.select(_TRAIT).order_by(_TRAIT.c.name)
     if filters.names is not None:
         sel = sel.where(_TRAIT.c.name.in_(filters.names))
@@ -67,19 +69,19 @@ def list_all(store: Store, filters: TraitFilter) -> list[Trait]:
     if filters.associated is not None:
         used = sa.select(_RPT.c.trait_id).where(_RPT.c.trait_id == _TRAIT.c.id).exists()
         sel = sel.where(used if filters.associated else ~used)
-    with store.read() as session:
+    with deps.read() as session:
         return [_trait(r) for r in session.execute(sel)]
 
 
-def get(store: Store, name: str) -> Trait:
-    with store.read() as session:
+def get(deps: Deps, name: str) -> Trait:
+    with deps.read() as session:
         row = session.execute(sa.select(_TRAIT).where(_TRAIT.c.name == name)).first()
     if row is None:
         raise NotFound(f"No such trait(s): {name}.")
     return _trait(row)
 
 
-def ensure(store: Store, name: str) -> tuple[Trait, bool]:
+def ensure(deps: Deps, name: str) -> tuple[Trait, bool]:
     """Get or create a custom trait; the flag says whether it was created."""
 
     def _ensure(session: Session) -> tuple[Trait, bool]:
@@ -90,12 +92,12 @@ def ensure(store: Store, name: str) -> tuple[Trait, bool]:
         new_id = insert_id(session, _TRAIT.insert().values(name=name, created_at=now))
         return Trait(new_id, name, now), True
 
-    result = store.write(_ensure)
-    store.traits.invalidate()
+    result = deps.write(_ensure)
+    deps.traits.invalidate()
     return result
 
 
-def delete(store: Store, name: str) -> None:
+def delete(deps: Deps, name: str) -> None:
     def _delete(session: Session) -> None:
         trait_id = session.scalar(sa.select(_TRAIT.c.id).where(_TRAIT.c.name == name))
         if trait_id is None:
@@ -106,16 +108,16 @@ def delete(store: Store, name: str) -> None:
             raise Conflict(f"The trait {name} is in use by a resource provider.")
         session.execute(_TRAIT.delete().where(_TRAIT.c.id == trait_id))
 
-    store.write(_delete)
-    store.traits.invalidate()
+    deps.write(_delete)
+    deps.traits.invalidate()
 
 
 def trait_ids(
-    store: Store, session: Session, names: Iterable[str], prefix: str = ""
+    deps: Deps, session: Session, names: Iterable[str], prefix: str = ""
 ) -> dict[str, int]:
     """Ids of the named traits; 400 naming the ones that do not exist."""
     wanted = set(names)
-    found = store.traits.ids_of(session, wanted)
+    found = deps.traits.ids_of(session, wanted)
     missing = wanted - found.keys()
     if missing:
         raise TraitNotFound(missing, prefix)
@@ -138,10 +140,10 @@ def provider_traits(session: Session, provider_ids: Iterable[int]) -> dict[int, 
     return result
 
 
-def get_for_provider(store: Store, uuid: str) -> tuple[Provider, list[Trait]]:
-    from tinystack.placement.objects.resource_provider import get_in_session
+def get_for_provider(deps: Deps, uuid: str) -> tuple[Provider, list[Trait]]:
+    from tinystack.placement.services.resource_provider import get_in_session
 
-    with store.read() as session:
+    with deps.read() as session:
         provider = get_in_session(session, uuid)
         sel = (
             sa.select(_TRAIT)
@@ -153,13 +155,13 @@ def get_for_provider(store: Store, uuid: str) -> tuple[Provider, list[Trait]]:
 
 
 def set_for_provider(
-    store: Store, uuid: str, names: list[str], generation: int | None
+    deps: Deps, uuid: str, names: list[str], generation: int | None
 ) -> tuple[Provider, list[Trait]]:
     """Replace a provider's traits; ``generation`` (when given) must match the provider's."""
 
     def _set(session: Session) -> tuple[Provider, list[Trait]]:
         provider = lock_provider(session, uuid, generation)
-        wanted = trait_ids(store, session, names) if names else {}
+        wanted = trait_ids(deps, session, names) if names else {}
         existing = set(
             session.scalars(
                 sa.select(_RPT.c.trait_id).where(_RPT.c.resource_provider_id == provider.id)
@@ -189,7 +191,7 @@ def set_for_provider(
         )
         return provider, [_trait(r) for r in rows]
 
-    return store.write(
+    return deps.write(
         _set,
         conflict_message="Resource provider's generation already changed. Please update the "
         "generation and try again.",

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
+from tinystack.common.timeutils import utcnow
 from tinystack.placement import models
-from tinystack.placement.objects.store import Store, utcnow
+from tinystack.placement.services.deps import Deps
 
 #: user-defined classes get ids from here up; standard ones keep their library order below
 MIN_CUSTOM_ID = 10000
@@ -30,7 +31,7 @@ class ResourceClass:
         return self.id < MIN_CUSTOM_ID
 
 
-def sync_standard(store: Store) -> None:
+def sync_standard(deps: Deps) -> None:
     """Insert the standard classes this os-resource-classes knows and the table lacks."""
 
     def _sync(session: Session) -> None:
@@ -43,19 +44,19 @@ def sync_standard(store: Store) -> None:
         if rows:
             session.execute(_RC.insert(), rows)
 
-    with store.read() as session:
+    with deps.read() as session:
         existing = set(session.scalars(sa.select(_RC.c.name)))
     if set(orc.STANDARDS) - existing:
-        store.write(_sync)
-    store.resource_classes.invalidate()
+        deps.write(_sync)
+    deps.resource_classes.invalidate()
 
 
 def _row(row: sa.Row) -> ResourceClass:
     return ResourceClass(row.id, row.name, row.created_at, row.updated_at)
 
 
-def list_all(store: Store) -> list[ResourceClass]:
-    with store.read() as session:
+def list_all(deps: Deps) -> list[ResourceClass]:
+    with deps.read() as session:
         rows = session.execute(sa.select(_RC).order_by(_RC.c.id)).all()
     return [_row(r) for r in rows]
 
@@ -67,8 +68,8 @@ def _get(session: Session, name: str) -> ResourceClass:
     return _row(row)
 
 
-def get(store: Store, name: str) -> ResourceClass:
-    with store.read() as session:
+def get(deps: Deps, name: str) -> ResourceClass:
+    with deps.read() as session:
         return _get(session, name)
 
 
@@ -82,16 +83,16 @@ def _insert(session: Session, name: str) -> ResourceClass:
     return ResourceClass(new_id, name, now, None)
 
 
-def create(store: Store, name: str) -> ResourceClass:
+def create(deps: Deps, name: str) -> ResourceClass:
     """Create a custom class; 409 when it exists (a racing creator retries and sees it)."""
     if name in orc.STANDARDS:
         raise Conflict(f"Conflicting resource class already exists: {name}")
-    created = store.write(lambda session: _insert(session, name))
-    store.resource_classes.invalidate()
+    created = deps.write(lambda session: _insert(session, name))
+    deps.resource_classes.invalidate()
     return created
 
 
-def ensure(store: Store, name: str) -> tuple[ResourceClass, bool]:
+def ensure(deps: Deps, name: str) -> tuple[ResourceClass, bool]:
     """Get or create a custom class; the flag says whether it was created."""
 
     def _ensure(session: Session) -> tuple[ResourceClass, bool]:
@@ -100,12 +101,12 @@ def ensure(store: Store, name: str) -> tuple[ResourceClass, bool]:
             return _row(row), False
         return _insert(session, name), True
 
-    result = store.write(_ensure)
-    store.resource_classes.invalidate()
+    result = deps.write(_ensure)
+    deps.resource_classes.invalidate()
     return result
 
 
-def rename(store: Store, name: str, new_name: str) -> ResourceClass:
+def rename(deps: Deps, name: str, new_name: str) -> ResourceClass:
     def _rename(session: Session) -> ResourceClass:
         current = _get(session, name)
         if current.standard:
@@ -118,12 +119,12 @@ def rename(store: Store, name: str, new_name: str) -> ResourceClass:
         )
         return ResourceClass(current.id, new_name, current.created_at, now)
 
-    renamed = store.write(_rename)
-    store.resource_classes.invalidate()
+    renamed = deps.write(_rename)
+    deps.resource_classes.invalidate()
     return renamed
 
 
-def delete(store: Store, name: str) -> None:
+def delete(deps: Deps, name: str) -> None:
     def _delete(session: Session) -> None:
         current = _get(session, name)
         if current.standard:
@@ -142,5 +143,5 @@ def delete(store: Store, name: str) -> None:
             )
         session.execute(_RC.delete().where(_RC.c.id == current.id))
 
-    store.write(_delete)
-    store.resource_classes.invalidate()
+    deps.write(_delete)
+    deps.resource_classes.invalidate()

@@ -10,18 +10,18 @@ from tinystack.placement.exception import (
     ConcurrentUpdate,
     ProviderNotFound,
 )
-from tinystack.placement.objects import allocation as alloc_obj
-from tinystack.placement.objects import inventory as inv_obj
-from tinystack.placement.objects.allocation import ConsumerRequest
-from tinystack.placement.objects.inventory import Inventory
-from tinystack.placement.objects.resource_provider import Provider, get_in_session
-from tinystack.placement.objects.store import Store
+from tinystack.placement.services import allocation as alloc_obj
+from tinystack.placement.services import inventory as inv_obj
+from tinystack.placement.services.allocation import ConsumerRequest
+from tinystack.placement.services.deps import Deps
+from tinystack.placement.services.inventory import Inventory
+from tinystack.placement.services.resource_provider import Provider, get_in_session
 
 #: provider uuid -> (the generation the caller saw, the provider's complete new inventory)
 NewInventories = dict[str, tuple[int, list[Inventory]]]
 
 
-def reshape(store: Store, inventories: NewInventories, requests: list[ConsumerRequest]) -> None:
+def reshape(deps: Deps, inventories: NewInventories, requests: list[ConsumerRequest]) -> None:
     """Set inventories and allocations together; inventory is only removed at the very end.
 
     First every provider gets the union of its old and new inventory, then the
@@ -47,10 +47,10 @@ def reshape(store: Store, inventories: NewInventories, requests: list[ConsumerRe
                 )
             providers[uuid] = provider
         for uuid, (_gen, invs) in inventories.items():
-            providers[uuid] = inv_obj.reshape_write(store, session, providers[uuid], invs, False)
-        touched = alloc_obj.write_allocations(store, session, requests, known=providers)
+            providers[uuid] = inv_obj.reshape_write(deps, session, providers[uuid], invs, False)
+        touched = alloc_obj.write_allocations(deps, session, requests, known=providers)
         providers.update({u: p for u, p in touched.items() if u in providers})
         for uuid, (_gen, invs) in inventories.items():
-            inv_obj.reshape_write(store, session, providers[uuid], invs, True)
+            inv_obj.reshape_write(deps, session, providers[uuid], invs, True)
 
-    store.write(_reshape)
+    deps.write(_reshape)

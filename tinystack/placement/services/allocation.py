@@ -20,12 +20,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import BadRequest, NotFound
+from tinystack.common.timeutils import utcnow
 from tinystack.placement import models
 from tinystack.placement.exception import ConcurrentUpdate, InvalidInventory, RetryTransaction
-from tinystack.placement.objects import consumer as consumer_obj
-from tinystack.placement.objects import resource_provider as rp_obj
-from tinystack.placement.objects.resource_provider import Provider
-from tinystack.placement.objects.store import Store, utcnow
+from tinystack.placement.services import consumer as consumer_obj
+from tinystack.placement.services import resource_provider as rp_obj
+from tinystack.placement.services.deps import Deps
+from tinystack.placement.services.resource_provider import Provider
 
 LOG = logging.getLogger(__name__)
 _ALLOC = models.ALLOC_TBL
@@ -71,17 +72,17 @@ class _Claim:
     amounts: list[int] = field(default_factory=list)
 
 
-def replace(store: Store, requests: list[ConsumerRequest]) -> None:
+def replace(deps: Deps, requests: list[ConsumerRequest]) -> None:
     """Replace the allocations of every consumer in ``requests`` atomically."""
-    store.write(
-        lambda session: write_allocations(store, session, requests),
+    deps.write(
+        lambda session: write_allocations(deps, session, requests),
         conflict_message="Inventory and/or allocations changed while attempting to allocate: "
         "Another thread concurrently updated the data. Please retry your update",
     )
 
 
 def write_allocations(
-    store: Store,
+    deps: Deps,
     session: Session,
     requests: list[ConsumerRequest],
     known: dict[str, Provider] | None = None,
@@ -92,7 +93,7 @@ def write_allocations(
     """
     consumers = consumer_obj.get_many(session, [r.uuid for r in requests])
     _check_consumer_generations(requests, consumers)
-    rc_ids = _class_ids(store, session, requests)
+    rc_ids = _class_ids(deps, session, requests)
     providers = _providers(session, requests, known or {})
     existing = _existing(session, [r.uuid for r in requests])
     involved = {p for r in requests for p in r.allocations}
@@ -103,7 +104,7 @@ def write_allocations(
     for uuid in sorted(involved, key=lambda u: providers[u].id):
         providers[uuid] = providers[uuid].bumped(session)
     claims = _claims(requests, providers, rc_ids)
-    _check_capacity(store, session, claims, existing, providers)
+    _check_capacity(deps, session, claims, existing, providers)
     if existing:
         session.execute(_ALLOC.delete().where(_ALLOC.c.consumer_id.in_(list(existing))))
     now = utcnow()
@@ -121,7 +122,7 @@ def write_allocations(
     ]
     if rows:
         session.execute(_ALLOC.insert(), rows)
-    _write_consumers(store, session, requests, consumers)
+    _write_consumers(deps, session, requests, consumers)
     return providers
 
 
@@ -143,9 +144,9 @@ def _check_consumer_generations(
             )
 
 
-def _class_ids(store: Store, session: Session, requests: list[ConsumerRequest]) -> dict[str, int]:
+def _class_ids(deps: Deps, session: Session, requests: list[ConsumerRequest]) -> dict[str, int]:
     names = {rc for r in requests for res in r.allocations.values() for rc in res}
-    found = store.resource_classes.ids_of(session, names)
+    found = deps.resource_classes.ids_of(session, names)
     missing = names - found.keys()
     if missing:
         who = f" for consumer {requests[0].uuid}:" if len(requests) == 1 else ""
@@ -220,7 +221,7 @@ _INVENTORY_USAGE = sa.select(
 
 
 def _check_capacity(
-    store: Store,
+    deps: Deps,
     session: Session,
     claims: dict[tuple[int, int], _Claim],
     existing: dict[str, list[tuple[int, str, int, int]]],
@@ -240,7 +241,7 @@ def _check_capacity(
             own[(rp_id, rc_id)] += amount
     uuid_of = {p.id: p.uuid for p in providers.values()}
     for key, claim in sorted(claims.items()):
-        rc_name = store.resource_classes.name_of(session, key[1])
+        rc_name = deps.resource_classes.name_of(session, key[1])
         where = f"'{rc_name}' on resource provider '{uuid_of[key[0]]}'"
         inv = inventories.get(key)
         if inv is None:
@@ -262,7 +263,7 @@ def _check_capacity(
 
 
 def _write_consumers(
-    store: Store,
+    deps: Deps,
     session: Session,
     requests: list[ConsumerRequest],
     consumers: dict[str, consumer_obj.Consumer],
@@ -276,15 +277,15 @@ def _write_consumers(
             emptied.append(request.uuid)
             if current is None:
                 continue
-        project = request.project_id or store.options.incomplete_project_id
-        user = request.user_id or store.options.incomplete_user_id
+        project = request.project_id or deps.options.incomplete_project_id
+        user = request.user_id or deps.options.incomplete_user_id
         values: dict[str, object] = {
-            "project_id": consumer_obj.ensure_project(store, session, project),
-            "user_id": consumer_obj.ensure_user(store, session, user),
+            "project_id": consumer_obj.ensure_project(deps, session, project),
+            "user_id": consumer_obj.ensure_user(deps, session, user),
         }
         if request.consumer_type is not None:
             values["consumer_type_id"] = consumer_obj.ensure_type(
-                store, session, request.consumer_type
+                deps, session, request.consumer_type
             )
         if current is None:
             session.execute(
@@ -301,7 +302,7 @@ def _write_consumers(
     consumer_obj.delete_unused(session, emptied)
 
 
-def get_for_consumer(store: Store, uuid: str) -> ConsumerAllocations:
+def get_for_consumer(deps: Deps, uuid: str) -> ConsumerAllocations:
     sel = (
         sa.select(
             _RP.c.uuid,
@@ -314,13 +315,13 @@ def get_for_consumer(store: Store, uuid: str) -> ConsumerAllocations:
         .where(_ALLOC.c.consumer_id == uuid)
     )
     result = ConsumerAllocations()
-    with store.read() as session:
+    with deps.read() as session:
         rows = session.execute(sel).all()
         if not rows:
             return result
         for rp_uuid, generation, rc_id, used, created in rows:
             _gen, resources = result.allocations.setdefault(rp_uuid, (generation, {}))
-            resources[store.resource_classes.name_of(session, rc_id)] = used
+            resources[deps.resource_classes.name_of(session, rc_id)] = used
             if created and (result.last_modified is None or created > result.last_modified):
                 result.last_modified = created
         consumer = consumer_obj.get_many(session, [uuid]).get(uuid)
@@ -328,7 +329,7 @@ def get_for_consumer(store: Store, uuid: str) -> ConsumerAllocations:
             result.project_id = consumer.project_external_id
             result.user_id = consumer.user_external_id
             result.generation = consumer.generation
-            result.consumer_type = consumer_obj.type_name(store, session, consumer.consumer_type_id)
+            result.consumer_type = consumer_obj.type_name(deps, session, consumer.consumer_type_id)
     return result
 
 
@@ -340,8 +341,8 @@ class ProviderAllocations:
     last_modified: datetime | None = None
 
 
-def get_for_provider(store: Store, uuid: str) -> ProviderAllocations:
-    with store.read() as session:
+def get_for_provider(deps: Deps, uuid: str) -> ProviderAllocations:
+    with deps.read() as session:
         provider = rp_obj.get_in_session(session, uuid)
         rows = session.execute(
             sa.select(
@@ -357,17 +358,17 @@ def get_for_provider(store: Store, uuid: str) -> ProviderAllocations:
         result = ProviderAllocations(provider, {})
         for consumer, generation, rc_id, used, created in rows:
             _gen, resources = result.allocations.setdefault(consumer, (generation, {}))
-            resources[store.resource_classes.name_of(session, rc_id)] = used
+            resources[deps.resource_classes.name_of(session, rc_id)] = used
             if created and (result.last_modified is None or created > result.last_modified):
                 result.last_modified = created
     return result
 
 
-def delete_for_consumer(store: Store, uuid: str) -> None:
+def delete_for_consumer(deps: Deps, uuid: str) -> None:
     def _delete(session: Session) -> None:
         deleted = session.execute(_ALLOC.delete().where(_ALLOC.c.consumer_id == uuid))
         if not getattr(deleted, "rowcount", 0):
             raise NotFound(f"No allocations for consumer '{uuid}'")
         session.execute(_CONSUMER.delete().where(_CONSUMER.c.uuid == uuid))
 
-    store.write(_delete)
+    deps.write(_delete)

@@ -10,14 +10,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import BadRequest, NotFound
+from tinystack.common.timeutils import utcnow
 from tinystack.placement import models
 from tinystack.placement.exception import (
     ConcurrentUpdate,
     InvalidInventoryCapacity,
     InventoryInUse,
 )
-from tinystack.placement.objects.resource_provider import Provider, get_in_session, lock_provider
-from tinystack.placement.objects.store import MAX_INT, Store, utcnow
+from tinystack.placement.services.deps import Deps
+from tinystack.placement.services.resource_provider import Provider, get_in_session, lock_provider
+from tinystack.placement.services.rows import MAX_INT
 
 LOG = logging.getLogger(__name__)
 _INV = models.INV_TBL
@@ -69,11 +71,11 @@ def check_capacity(
             )
 
 
-def _rows(store: Store, session: Session, provider_id: int) -> dict[str, Inventory]:
+def _rows(deps: Deps, session: Session, provider_id: int) -> dict[str, Inventory]:
     rows = session.execute(sa.select(_INV).where(_INV.c.resource_provider_id == provider_id))
     result = {}
     for row in rows:
-        name = store.resource_classes.name_of(session, row.resource_class_id)
+        name = deps.resource_classes.name_of(session, row.resource_class_id)
         result[name] = Inventory(
             resource_class=name,
             total=row.total,
@@ -88,14 +90,14 @@ def _rows(store: Store, session: Session, provider_id: int) -> dict[str, Invento
     return result
 
 
-def get_all(store: Store, uuid: str) -> tuple[Provider, dict[str, Inventory]]:
-    with store.read() as session:
+def get_all(deps: Deps, uuid: str) -> tuple[Provider, dict[str, Inventory]]:
+    with deps.read() as session:
         provider = get_in_session(session, uuid)
-        return provider, _rows(store, session, provider.id)
+        return provider, _rows(deps, session, provider.id)
 
 
-def _class_id(store: Store, session: Session, provider: Provider, name: str) -> int:
-    rc_id = store.resource_classes.id_of(session, name)
+def _class_id(deps: Deps, session: Session, provider: Provider, name: str) -> int:
+    rc_id = deps.resource_classes.id_of(session, name)
     if rc_id is None:
         raise BadRequest(
             f"Unknown resource class in inventory for resource provider {provider.uuid}: "
@@ -114,7 +116,7 @@ def _usage(session: Session, provider_id: int, rc_ids: list[int]) -> dict[int, i
 
 
 def _write(
-    store: Store, session: Session, provider: Provider, wanted: list[Inventory], replace_all: bool
+    deps: Deps, session: Session, provider: Provider, wanted: list[Inventory], replace_all: bool
 ) -> None:
     """Make the provider's inventory ``wanted`` (plus the untouched rest unless replace_all)."""
     existing = {
@@ -125,12 +127,12 @@ def _write(
             )
         )
     }
-    by_id = {_class_id(store, session, provider, inv.resource_class): inv for inv in wanted}
+    by_id = {_class_id(deps, session, provider, inv.resource_class): inv for inv in wanted}
     to_delete = set(existing) - set(by_id) if replace_all else set()
     if to_delete:
         in_use = _usage(session, provider.id, sorted(to_delete))
         if in_use:
-            names = ", ".join(store.resource_classes.name_of(session, rc) for rc in sorted(in_use))
+            names = ", ".join(deps.resource_classes.name_of(session, rc) for rc in sorted(in_use))
             raise InventoryInUse(
                 f"update conflict: Inventory for '{names}' on resource provider "
                 f"'{provider.uuid}' in use."
@@ -164,38 +166,38 @@ def _write(
 
 
 def set_all(
-    store: Store, uuid: str, generation: int, inventories: list[Inventory]
+    deps: Deps, uuid: str, generation: int, inventories: list[Inventory]
 ) -> tuple[Provider, dict[str, Inventory]]:
     """Replace all of a provider's inventory (PUT .../inventories)."""
 
     def _set(session: Session) -> tuple[Provider, dict[str, Inventory]]:
         provider = lock_provider(session, uuid, generation, GENERATION_CONFLICT)
-        _write(store, session, provider, inventories, replace_all=True)
+        _write(deps, session, provider, inventories, replace_all=True)
         provider = provider.bumped(session)
-        return provider, _rows(store, session, provider.id)
+        return provider, _rows(deps, session, provider.id)
 
-    return store.write(_set, conflict_message=GENERATION_CONFLICT)
+    return deps.write(_set, conflict_message=GENERATION_CONFLICT)
 
 
-def delete_all(store: Store, uuid: str) -> None:
+def delete_all(deps: Deps, uuid: str) -> None:
     def _delete(session: Session) -> None:
         provider = lock_provider(session, uuid, None)
-        _write(store, session, provider, [], replace_all=True)
+        _write(deps, session, provider, [], replace_all=True)
         provider.bumped(session)
 
-    store.write(
+    deps.write(
         _delete,
         conflict_message=f"Unable to delete inventory for resource provider {uuid} because the "
         "inventory was updated by another process. Please retry your request.",
     )
 
 
-def add(store: Store, uuid: str, inventory: Inventory) -> tuple[Provider, Inventory]:
+def add(deps: Deps, uuid: str, inventory: Inventory) -> tuple[Provider, Inventory]:
     """Add inventory of a class the provider does not have yet (POST .../inventories)."""
 
     def _add(session: Session) -> tuple[Provider, Inventory]:
         provider = lock_provider(session, uuid, None)
-        rc_id = _class_id(store, session, provider, inventory.resource_class)
+        rc_id = _class_id(deps, session, provider, inventory.resource_class)
         exists = session.scalar(
             sa.select(_INV.c.id).where(
                 _INV.c.resource_provider_id == provider.id, _INV.c.resource_class_id == rc_id
@@ -206,38 +208,36 @@ def add(store: Store, uuid: str, inventory: Inventory) -> tuple[Provider, Invent
                 f"Update conflict: Inventory for {inventory.resource_class} on resource "
                 f"provider {uuid} already exists."
             )
-        _write(store, session, provider, [inventory], replace_all=False)
-        return provider.bumped(session), _rows(store, session, provider.id)[
-            inventory.resource_class
-        ]
+        _write(deps, session, provider, [inventory], replace_all=False)
+        return provider.bumped(session), _rows(deps, session, provider.id)[inventory.resource_class]
 
-    return store.write(_add)
+    return deps.write(_add)
 
 
 def update_one(
-    store: Store, uuid: str, generation: int, inventory: Inventory
+    deps: Deps, uuid: str, generation: int, inventory: Inventory
 ) -> tuple[Provider, Inventory]:
     """Update the inventory of one class (PUT .../inventories/{class})."""
 
     def _update(session: Session) -> tuple[Provider, Inventory]:
         provider = lock_provider(session, uuid, generation, GENERATION_CONFLICT)
-        current = _rows(store, session, provider.id)
+        current = _rows(deps, session, provider.id)
         if inventory.resource_class not in current:
             raise BadRequest(
                 "No inventory record with resource class for resource provider "
                 f"{uuid}: No inventory of class {inventory.resource_class} found."
             )
-        _write(store, session, provider, [inventory], replace_all=False)
+        _write(deps, session, provider, [inventory], replace_all=False)
         updated = replace(inventory, created_at=current[inventory.resource_class].created_at)
         return provider.bumped(session), replace(updated, updated_at=utcnow())
 
-    return store.write(_update, conflict_message=GENERATION_CONFLICT)
+    return deps.write(_update, conflict_message=GENERATION_CONFLICT)
 
 
-def delete_one(store: Store, uuid: str, resource_class: str) -> None:
+def delete_one(deps: Deps, uuid: str, resource_class: str) -> None:
     def _delete(session: Session) -> None:
         provider = lock_provider(session, uuid, None)
-        rc_id = store.resource_classes.id_of(session, resource_class)
+        rc_id = deps.resource_classes.id_of(session, resource_class)
         row_id = None
         if rc_id is not None:
             row_id = session.scalar(
@@ -258,14 +258,14 @@ def delete_one(store: Store, uuid: str, resource_class: str) -> None:
         session.execute(_INV.delete().where(_INV.c.id == row_id))
         provider.bumped(session)
 
-    store.write(_delete)
+    deps.write(_delete)
 
 
 def reshape_write(
-    store: Store, session: Session, provider: Provider, inventories: list[Inventory], final: bool
+    deps: Deps, session: Session, provider: Provider, inventories: list[Inventory], final: bool
 ) -> Provider:
     """Reshaper's inventory steps: first the union of old and new, at the end exactly new."""
     if not final and not inventories:
         return provider
-    _write(store, session, provider, inventories, replace_all=final)
+    _write(deps, session, provider, inventories, replace_all=final)
     return provider.bumped(session)
