@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.identity import models
-from tinystack.identity.core import assignments, roles
-from tinystack.identity.core.assignments import SYSTEM
-from tinystack.identity.core.state import IdentityState
+from tinystack.identity.services import assignments, roles
+from tinystack.identity.services.assignments import SYSTEM
+from tinystack.identity.services.deps import Deps
 
 
 @dataclass(frozen=True)
@@ -138,8 +138,8 @@ def _in_domain(session: Session, row: Row, domain_id: str) -> bool:
     return False
 
 
-def list_assignments(st: IdentityState, f: Filters) -> list[Row]:
-    with st.db.reader() as session:
+def list_assignments(deps: Deps, f: Filters) -> list[Row]:
+    with deps.db.reader() as session:
         rows = _raw(session)
         if f.effective:
             rows = _expand_implied(

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
+from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.core import revoke
-from tinystack.identity.core.state import IdentityState, new_id
+from tinystack.identity.services import revoke
+from tinystack.identity.services.deps import Deps
 
 #: upstream's [assignment] prohibited_implied_role default
 PROHIBITED_IMPLIED = ("admin",)
@@ -36,7 +37,7 @@ def find_by_name(session: Session, name: str, domain_id: str | None = None) -> m
     return session.scalars(query).first()
 
 
-def create(st: IdentityState, data: dict[str, Any]) -> models.Role:
+def create(deps: Deps, data: dict[str, Any]) -> models.Role:
     def tx(session: Session) -> models.Role:
         name = data["name"]
         domain_id = data.get("domain_id")
@@ -45,7 +46,7 @@ def create(st: IdentityState, data: dict[str, Any]) -> models.Role:
         if domain_id is not None and session.get(models.Domain, domain_id) is None:
             raise NotFound(f"Could not find domain: {domain_id}.")
         role = models.Role(
-            id=data.get("id") or new_id(),
+            id=data.get("id") or new_hex_id(),
             name=name,
             domain_id=domain_id,
             description=data.get("description"),
@@ -57,13 +58,13 @@ def create(st: IdentityState, data: dict[str, Any]) -> models.Role:
         return role
 
     try:
-        return st.db.write(tx)
+        return deps.db.write(tx)
     except IntegrityError:
         raise Conflict(f"Duplicate entry found with name {data['name']}.") from None
 
 
-def list_roles(st: IdentityState, name: str | None, domain_id: str | None) -> list[models.Role]:
-    with st.db.reader() as session:
+def list_roles(deps: Deps, name: str | None, domain_id: str | None) -> list[models.Role]:
+    with deps.db.reader() as session:
         query = select(models.Role).order_by(models.Role.name)
         if name is not None:
             query = query.where(models.Role.name == name)
@@ -75,8 +76,8 @@ def list_roles(st: IdentityState, name: str | None, domain_id: str | None) -> li
         return list(session.scalars(query))
 
 
-def show(st: IdentityState, role_id: str) -> models.Role:
-    with st.db.reader() as session:
+def show(deps: Deps, role_id: str) -> models.Role:
+    with deps.db.reader() as session:
         return get(session, role_id)
 
 
@@ -91,12 +92,12 @@ def _check_options(options: dict[str, Any] | None) -> dict[str, Any]:
     return options
 
 
-def update(st: IdentityState, role_id: str, data: dict[str, Any]) -> models.Role:
+def update(deps: Deps, role_id: str, data: dict[str, Any]) -> models.Role:
     options = _check_options(data.get("options")) if "options" in data else None
 
     def tx(session: Session) -> tuple[models.Role, list[RevocationEvent]]:
         role = get(session, role_id)
-        events = []
+        events: list[RevocationEvent] = []
         if role.options.get("immutable") and (options or {}).get("immutable") is not False:
             raise Forbidden(f"Role {role_id} is immutable.")
         if "domain_id" in data and data["domain_id"] != role.domain_id:
@@ -116,13 +117,13 @@ def update(st: IdentityState, role_id: str, data: dict[str, Any]) -> models.Role
             role.extra = {**role.extra, **data["extra"]}
         return role, events
 
-    role, events = st.db.write(tx)
-    revoke.publish(st, events)
-    st.cache.clear()
+    role, events = deps.db.write(tx)
+    revoke.publish(deps, events)
+    deps.cache.clear()
     return role
 
 
-def delete(st: IdentityState, role_id: str) -> None:
+def delete(deps: Deps, role_id: str) -> None:
     def tx(session: Session) -> list[Any]:
         role = get(session, role_id)
         if role.options.get("immutable"):
@@ -150,7 +151,7 @@ def delete(st: IdentityState, role_id: str) -> None:
         session.delete(role)
         return [event]
 
-    revoke.publish(st, st.db.write(tx))
+    revoke.publish(deps, deps.db.write(tx))
 
 
 # -- implied roles ---------------------------------------------------------------------------
@@ -179,9 +180,7 @@ def expand(session: Session, role_ids: set[str]) -> set[str]:
     return result
 
 
-def create_implied(
-    st: IdentityState, prior_id: str, implied_id: str
-) -> tuple[models.Role, models.Role]:
+def create_implied(deps: Deps, prior_id: str, implied_id: str) -> tuple[models.Role, models.Role]:
     def tx(session: Session) -> tuple[models.Role, models.Role]:
         prior, implied = get(session, prior_id), get(session, implied_id)
         if implied.name in PROHIBITED_IMPLIED:
@@ -196,22 +195,20 @@ def create_implied(
             session.add(models.ImpliedRole(prior_role_id=prior_id, implied_role_id=implied_id))
         return prior, implied
 
-    result = st.db.write(tx)
-    st.cache.clear()
+    result = deps.db.write(tx)
+    deps.cache.clear()
     return result
 
 
-def get_implied(
-    st: IdentityState, prior_id: str, implied_id: str
-) -> tuple[models.Role, models.Role]:
-    with st.db.reader() as session:
+def get_implied(deps: Deps, prior_id: str, implied_id: str) -> tuple[models.Role, models.Role]:
+    with deps.db.reader() as session:
         prior, implied = get(session, prior_id), get(session, implied_id)
         if session.get(models.ImpliedRole, (prior_id, implied_id)) is None:
             raise NotFound(f"{prior_id} does not imply {implied_id}.")
         return prior, implied
 
 
-def delete_implied(st: IdentityState, prior_id: str, implied_id: str) -> None:
+def delete_implied(deps: Deps, prior_id: str, implied_id: str) -> None:
     def tx(session: Session) -> list[Any]:
         get(session, prior_id)
         get(session, implied_id)
@@ -221,17 +218,17 @@ def delete_implied(st: IdentityState, prior_id: str, implied_id: str) -> None:
         session.delete(row)
         return [revoke.record(session, role_id=prior_id)]
 
-    revoke.publish(st, st.db.write(tx))
+    revoke.publish(deps, deps.db.write(tx))
 
 
-def list_implied(st: IdentityState, prior_id: str) -> tuple[models.Role, list[models.Role]]:
-    with st.db.reader() as session:
+def list_implied(deps: Deps, prior_id: str) -> tuple[models.Role, list[models.Role]]:
+    with deps.db.reader() as session:
         prior = get(session, prior_id)
         graph = implications(session)
         return prior, [get(session, rid) for rid in graph.get(prior_id, [])]
 
 
-def list_all_implied(st: IdentityState) -> list[tuple[models.Role, list[models.Role]]]:
-    with st.db.reader() as session:
+def list_all_implied(deps: Deps) -> list[tuple[models.Role, list[models.Role]]]:
+    with deps.db.reader() as session:
         graph = implications(session)
         return [(get(session, p), [get(session, i) for i in imps]) for p, imps in graph.items()]

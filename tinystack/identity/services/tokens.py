@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.tokens import TokenPayload
 from tinystack.common.exceptions import Forbidden, NotFound, Unauthorized, ValidationError
+from tinystack.common.timeutils import from_timestamp, isotime_micro, utcnow
 from tinystack.identity import models
-from tinystack.identity.core import assignments, catalog, passwords, revoke
-from tinystack.identity.core.state import IdentityState, isotime, utcnow
+from tinystack.identity.services import assignments, catalog, passwords, revoke
+from tinystack.identity.services.deps import Deps
 
 AUTH_FAILED = "The request you have made requires authentication."
 METHODS = ("password", "token", "application_credential")
@@ -115,14 +116,14 @@ def _application_credential(session: Session, data: dict[str, Any]) -> Identity:
     )
 
 
-def _token(st: IdentityState, data: dict[str, Any], scope: Any) -> Identity:
+def _token(deps: Deps, data: dict[str, Any], scope: Any) -> Identity:
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         raise ValidationError("token auth requires an id")
     try:
-        payload = st.codec.decode(data["id"])
+        payload = deps.codec.decode(data["id"])
     except NotFound:
         raise Unauthorized(AUTH_FAILED) from None
-    if st.revocations.is_revoked(payload):
+    if deps.revocations.is_revoked(payload):
         raise Unauthorized(AUTH_FAILED)
     wants_scope = isinstance(scope, dict) and bool({"project", "domain", "system"} & set(scope))
     if payload.system and isinstance(scope, dict) and {"project", "domain"} & set(scope):
@@ -228,7 +229,7 @@ def _roles(session: Session, ident: Identity, scope: dict[str, Any]) -> tuple[tu
     return tuple(assignments.role_pairs(session, role_ids))
 
 
-def authenticate(st: IdentityState, auth: dict[str, Any]) -> TokenPayload:
+def authenticate(deps: Deps, auth: dict[str, Any]) -> TokenPayload:
     """Validate an ``auth`` request body and return the payload of a new token."""
     identity = auth.get("identity")
     if not isinstance(identity, dict) or not isinstance(identity.get("methods"), list):
@@ -241,8 +242,8 @@ def authenticate(st: IdentityState, auth: dict[str, Any]) -> TokenPayload:
             raise ValidationError(f"'{method}' is required by the listed methods")
     # The token method is checked without the database.
     scope = auth.get("scope")
-    ident = _token(st, identity["token"], scope) if "token" in methods else None
-    with st.db.reader() as session:
+    ident = _token(deps, identity["token"], scope) if "token" in methods else None
+    with deps.db.reader() as session:
         if "password" in methods:
             found = _password(session, identity["password"])
             if ident is not None and ident.user_id != found.user_id:
@@ -270,7 +271,7 @@ def authenticate(st: IdentityState, auth: dict[str, Any]) -> TokenPayload:
             project = session.get(models.Project, token_scope["project_id"])
             token_scope["project_domain_id"] = project.domain_id if project else None
     now = time.time()
-    expires = now + st.token_ttl
+    expires = now + deps.opts.token_expiration
     if ident.expires_at is not None:
         expires = min(expires, ident.expires_at)
     payload = TokenPayload(
@@ -289,32 +290,30 @@ def authenticate(st: IdentityState, auth: dict[str, Any]) -> TokenPayload:
     return payload
 
 
-def validate_subject(
-    st: IdentityState, token: str | None, allow_expired: bool = False
-) -> TokenPayload:
+def validate_subject(deps: Deps, token: str | None, allow_expired: bool = False) -> TokenPayload:
     if not token:
         raise NotFound("Could not find token: X-Subject-Token is missing.")
-    window = st.conf.token.allow_expired_window if allow_expired else 0
-    payload = st.codec.decode(token, allow_expired_window=window)
-    if st.revocations.is_revoked(payload):
+    window = deps.opts.allow_expired_window if allow_expired else 0
+    payload = deps.codec.decode(token, allow_expired_window=window)
+    if deps.revocations.is_revoked(payload):
         raise NotFound("Could not recognize Fernet token")
     return payload
 
 
-def revoke_token(st: IdentityState, payload: TokenPayload) -> None:
-    revoke.revoke(st, audit_id=payload.audit_id)
+def revoke_token(deps: Deps, payload: TokenPayload) -> None:
+    revoke.revoke(deps, audit_id=payload.audit_id)
 
 
 # -- rendering -------------------------------------------------------------------------------
 
 
-def _names(st: IdentityState, kind: str, obj_id: str) -> dict[str, Any]:
+def _names(deps: Deps, kind: str, obj_id: str) -> dict[str, Any]:
     """{"id", "name", "domain": {...}} for a user or project, cached."""
     key = (kind, obj_id)
-    cached = st.cache.get(key)
+    cached = deps.cache.get(key)
     if cached is not None:
         return dict(cached)
-    with st.db.reader() as session:
+    with deps.db.reader() as session:
         models_by_kind: dict[str, Any] = {
             "user": models.User,
             "project": models.Project,
@@ -328,39 +327,38 @@ def _names(st: IdentityState, kind: str, obj_id: str) -> dict[str, Any]:
             domain = session.get(models.Domain, obj.domain_id)
             ref["domain"] = {"id": obj.domain_id, "name": domain.name if domain else None}
         if kind == "user":
-            ref["password_expires_at"] = isotime(obj.password_expires_at)
-    st.cache.put(key, ref)
+            expires = obj.password_expires_at
+            ref["password_expires_at"] = isotime_micro(expires) if expires else None
+    deps.cache.put(key, ref)
     return dict(ref)
 
 
-def render(
-    st: IdentityState, payload: TokenPayload, *, with_catalog: bool = True
-) -> dict[str, Any]:
+def render(deps: Deps, payload: TokenPayload, *, with_catalog: bool = True) -> dict[str, Any]:
     token: dict[str, Any] = {
         "methods": list(payload.methods),
-        "user": _names(st, "user", payload.user_id),
+        "user": _names(deps, "user", payload.user_id),
         "audit_ids": list(payload.audit_ids),
-        "expires_at": isotime(payload.expires_at),
-        "issued_at": isotime(payload.issued_at),
+        "expires_at": isotime_micro(from_timestamp(payload.expires_at)),
+        "issued_at": isotime_micro(from_timestamp(payload.issued_at)),
     }
     if payload.project_id:
-        token["project"] = _names(st, "project", payload.project_id)
+        token["project"] = _names(deps, "project", payload.project_id)
         token["is_domain"] = False
     elif payload.domain_id:
-        token["domain"] = _names(st, "domain", payload.domain_id)
+        token["domain"] = _names(deps, "domain", payload.domain_id)
     elif payload.system:
         token["system"] = {"all": True}
     if payload.scoped:
         token["roles"] = [{"id": rid, "name": name} for rid, name in payload.roles]
         if with_catalog:
-            token["catalog"] = catalog.token_catalog(st)
+            token["catalog"] = catalog.token_catalog(deps)
     if payload.app_cred_id:
         token["application_credential"] = {"id": payload.app_cred_id, "restricted": True}
-        cred_name = st.cache.get(("app_cred", payload.app_cred_id))
+        cred_name = deps.cache.get(("app_cred", payload.app_cred_id))
         if cred_name is None:
-            with st.db.reader() as session:
+            with deps.db.reader() as session:
                 cred = session.get(models.ApplicationCredential, payload.app_cred_id)
                 cred_name = (cred.name, not cred.unrestricted) if cred else ("", True)
-            st.cache.put(("app_cred", payload.app_cred_id), cred_name)
+            deps.cache.put(("app_cred", payload.app_cred_id), cred_name)
         token["application_credential"].update(name=cred_name[0], restricted=cred_name[1])
     return {"token": token}

@@ -8,15 +8,16 @@ domain applies to every project in it; on a project, to its whole subtree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Forbidden, NotFound
 from tinystack.identity import models
-from tinystack.identity.core import revoke, roles
-from tinystack.identity.core.state import IdentityState
+from tinystack.identity.services import convert, revoke, roles
+from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.records import Domain, Project, Role
 
 SYSTEM = "system"
 
@@ -162,7 +163,7 @@ def _key(grant: Grant) -> tuple[str, str, str, str, bool]:
     return (grant.type, grant.actor_id, grant.target_id, grant.role_id, grant.inherited)
 
 
-def create_grant(st: IdentityState, grant: Grant) -> None:
+def create_grant(deps: Deps, grant: Grant) -> None:
     def tx(session: Session) -> None:
         _check_grant_refs(session, grant)
         if session.get(models.Assignment, _key(grant)) is None:
@@ -176,12 +177,12 @@ def create_grant(st: IdentityState, grant: Grant) -> None:
                 )
             )
 
-    st.db.write(tx)
-    st.cache.clear()
+    deps.db.write(tx)
+    deps.cache.clear()
 
 
-def check_grant(st: IdentityState, grant: Grant) -> None:
-    with st.db.reader() as session:
+def check_grant(deps: Deps, grant: Grant) -> None:
+    with deps.db.reader() as session:
         _check_grant_refs(session, grant)
         if session.get(models.Assignment, _key(grant)) is None:
             raise NotFound(
@@ -190,8 +191,8 @@ def check_grant(st: IdentityState, grant: Grant) -> None:
             )
 
 
-def delete_grant(st: IdentityState, grant: Grant) -> None:
-    def tx(session: Session) -> list[Any]:
+def delete_grant(deps: Deps, grant: Grant) -> None:
+    def tx(session: Session) -> list[RevocationEvent]:
         _check_grant_refs(session, grant)
         row = session.get(models.Assignment, _key(grant))
         if row is None:
@@ -203,7 +204,7 @@ def delete_grant(st: IdentityState, grant: Grant) -> None:
         users = (
             [grant.actor_id] if grant.actor == "user" else group_members(session, grant.actor_id)
         )
-        events = []
+        events: list[RevocationEvent] = []
         for user_id in users:
             if grant.target == "project" and not grant.inherited:
                 events.append(revoke.record(session, user_id=user_id, project_id=grant.target_id))
@@ -213,13 +214,13 @@ def delete_grant(st: IdentityState, grant: Grant) -> None:
                 events.append(revoke.record(session, user_id=user_id))
         return events
 
-    revoke.publish(st, st.db.write(tx))
+    revoke.publish(deps, deps.db.write(tx))
 
 
 def list_grants(
-    st: IdentityState, actor: str, actor_id: str, target: str, target_id: str, inherited: bool
-) -> list[models.Role]:
-    with st.db.reader() as session:
+    deps: Deps, actor: str, actor_id: str, target: str, target_id: str, inherited: bool
+) -> list[Role]:
+    with deps.db.reader() as session:
         probe = Grant(actor, actor_id, target, target_id, "x", inherited)
         actor_model = models.User if actor == "user" else models.Group
         if session.get(actor_model, actor_id) is None:
@@ -235,7 +236,7 @@ def list_grants(
             )
             .order_by(models.Role.name)
         )
-        return list(session.scalars(query))
+        return [convert.role(r) for r in session.scalars(query)]
 
 
 def projects_for_user(session: Session, user_id: str) -> list[models.Project]:
@@ -286,16 +287,16 @@ def has_system_role(session: Session, user_id: str) -> bool:
 # -- what a user may scope to (read transactions for the API) --------------------------------
 
 
-def user_projects(st: IdentityState, user_id: str) -> list[models.Project]:
-    with st.db.reader() as session:
-        return projects_for_user(session, user_id)
+def user_projects(deps: Deps, user_id: str) -> list[Project]:
+    with deps.db.reader() as session:
+        return [convert.project(p) for p in projects_for_user(session, user_id)]
 
 
-def user_domains(st: IdentityState, user_id: str) -> list[models.Domain]:
-    with st.db.reader() as session:
-        return domains_for_user(session, user_id)
+def user_domains(deps: Deps, user_id: str) -> list[Domain]:
+    with deps.db.reader() as session:
+        return [convert.domain(d) for d in domains_for_user(session, user_id)]
 
 
-def user_has_system_role(st: IdentityState, user_id: str) -> bool:
-    with st.db.reader() as session:
+def user_has_system_role(deps: Deps, user_id: str) -> bool:
+    with deps.db.reader() as session:
         return has_system_role(session, user_id)

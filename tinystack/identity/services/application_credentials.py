@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.tokens import TokenPayload
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
+from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
-from tinystack.identity.core import assignments, passwords, revoke, roles
-from tinystack.identity.core.state import IdentityState, new_id, utcnow
+from tinystack.identity.services import assignments, passwords, revoke, roles
+from tinystack.identity.services.deps import Deps
 
 
 def _new_secret() -> str:
@@ -29,19 +30,19 @@ def get(session: Session, user_id: str, cred_id: str) -> models.ApplicationCrede
 
 
 def create(
-    st: IdentityState, user_id: str, token: TokenPayload, data: dict[str, Any]
+    deps: Deps, user_id: str, token: TokenPayload, data: dict[str, Any]
 ) -> tuple[models.ApplicationCredential, str]:
     if token.user_id != user_id:
         raise Forbidden("Application credentials can only be created for your own user.")
     if token.project_id is None:
         raise ValidationError("Application credentials need a project-scoped token.")
     if token.app_cred_id is not None:
-        with st.db.reader() as session:
+        with deps.db.reader() as session:
             parent = session.get(models.ApplicationCredential, token.app_cred_id)
             if parent is None or not parent.unrestricted:
                 raise Forbidden("A restricted application credential cannot create another.")
     secret = data.get("secret") or _new_secret()
-    secret_hash = passwords.hash_password(secret, int(st.conf.identity.password_hash_rounds))
+    secret_hash = passwords.hash_password(secret, deps.opts.password_hash_rounds)
     expires_at: datetime | None = data.get("expires_at")
     if expires_at is not None:
         if expires_at.tzinfo is not None:
@@ -78,7 +79,7 @@ def create(
             for r in session.scalars(select(models.Role).where(models.Role.id.in_(wanted)))
         ]
         cred = models.ApplicationCredential(
-            id=new_id(),
+            id=new_hex_id(),
             name=data["name"],
             user_id=user_id,
             project_id=token.project_id,
@@ -93,13 +94,11 @@ def create(
         session.add(cred)
         return cred
 
-    return st.db.write(tx), secret
+    return deps.db.write(tx), secret
 
 
-def list_for_user(
-    st: IdentityState, user_id: str, name: str | None
-) -> list[models.ApplicationCredential]:
-    with st.db.reader() as session:
+def list_for_user(deps: Deps, user_id: str, name: str | None) -> list[models.ApplicationCredential]:
+    with deps.db.reader() as session:
         if session.get(models.User, user_id) is None:
             raise NotFound(f"Could not find user: {user_id}.")
         query = select(models.ApplicationCredential).where(
@@ -110,12 +109,12 @@ def list_for_user(
         return list(session.scalars(query.order_by(models.ApplicationCredential.name)))
 
 
-def show(st: IdentityState, user_id: str, cred_id: str) -> models.ApplicationCredential:
-    with st.db.reader() as session:
+def show(deps: Deps, user_id: str, cred_id: str) -> models.ApplicationCredential:
+    with deps.db.reader() as session:
         return get(session, user_id, cred_id)
 
 
-def delete(st: IdentityState, user_id: str, cred_id: str, token: TokenPayload) -> None:
+def delete(deps: Deps, user_id: str, cred_id: str, token: TokenPayload) -> None:
     def tx(session: Session) -> list[Any]:
         cred = get(session, user_id, cred_id)
         if token.app_cred_id is not None:
@@ -125,4 +124,4 @@ def delete(st: IdentityState, user_id: str, cred_id: str, token: TokenPayload) -
         session.delete(cred)
         return [revoke.record(session, app_cred_id=cred_id)]
 
-    revoke.publish(st, st.db.write(tx))
+    revoke.publish(deps, deps.db.write(tx))

@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.service import BootstrapInfo
+from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
-from tinystack.identity.core import catalog, passwords
-from tinystack.identity.core.assignments import SYSTEM
-from tinystack.identity.core.state import IdentityState, new_id, utcnow
+from tinystack.identity.services import catalog, passwords
+from tinystack.identity.services.assignments import SYSTEM
+from tinystack.identity.services.deps import Deps
 
 ROLES = ("admin", "manager", "member", "reader", "service")
 #: upstream's default role hierarchy (keystone-manage bootstrap): admin => manager =>
@@ -31,7 +32,7 @@ def _role(session: Session, name: str) -> models.Role:
         select(models.Role).where(models.Role.name == name, models.Role.domain_id.is_(None))
     ).first()
     if role is None:
-        role = models.Role(id=new_id(), name=name, options={}, extra={})
+        role = models.Role(id=new_hex_id(), name=name, options={}, extra={})
         session.add(role)
         session.flush()
     return role
@@ -45,7 +46,7 @@ def _project(session: Session, name: str, description: str) -> models.Project:
     ).first()
     if project is None:
         project = models.Project(
-            id=new_id(),
+            id=new_hex_id(),
             name=name,
             domain_id="default",
             description=description,
@@ -67,8 +68,8 @@ def _grant(session: Session, kind: str, actor_id: str, target_id: str, role: mod
         )
 
 
-def _missing_users(st: IdentityState, names: list[str]) -> list[str]:
-    with st.db.reader() as session:
+def _missing_users(deps: Deps, names: list[str]) -> list[str]:
+    with deps.db.reader() as session:
         existing = set(
             session.scalars(
                 select(models.User.name).where(
@@ -79,13 +80,13 @@ def _missing_users(st: IdentityState, names: list[str]) -> list[str]:
     return [n for n in names if n not in existing]
 
 
-def bootstrap(st: IdentityState, info: BootstrapInfo) -> bool:
+def bootstrap(deps: Deps, info: BootstrapInfo) -> bool:
     """Create what is missing; return True when this was a first start."""
     wanted: dict[str, str] = {"admin": info.admin_password, "demo": info.demo_password}
     for creds in info.service_users.values():
         wanted[creds.username] = creds.password
-    missing = _missing_users(st, list(wanted))
-    rounds = int(st.conf.identity.password_hash_rounds)
+    missing = _missing_users(deps, list(wanted))
+    rounds = deps.opts.password_hash_rounds
     with ThreadPoolExecutor(max_workers=2) as pool:
         hashes = dict(
             zip(
@@ -128,7 +129,7 @@ def bootstrap(st: IdentityState, info: BootstrapInfo) -> bool:
             ).first()
             if user is None:
                 user = models.User(
-                    id=new_id(),
+                    id=new_hex_id(),
                     name=name,
                     domain_id="default",
                     enabled=True,
@@ -151,7 +152,7 @@ def bootstrap(st: IdentityState, info: BootstrapInfo) -> bool:
                 _grant(session, "UserProject", user.id, projects["service"].id, role[name])
         return first
 
-    first = st.db.write(tx)
-    catalog.reconcile(st, info.region, info.catalog)
-    st.cache.clear()
+    first = deps.db.write(tx)
+    catalog.reconcile(deps, info.region, info.catalog)
+    deps.cache.clear()
     return first

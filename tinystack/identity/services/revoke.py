@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.revocation import MATCH_FIELDS, RevocationEvent
 from tinystack.identity import models
-from tinystack.identity.core.state import IdentityState
+from tinystack.identity.services.deps import Deps
 
 FIELDS = MATCH_FIELDS
 
@@ -23,16 +23,16 @@ def record(session: Session, **fields: str | None) -> RevocationEvent:
     return RevocationEvent(issued_before=now, revoked_at=now, **fields)
 
 
-def publish(st: IdentityState, events: list[RevocationEvent]) -> None:
+def publish(deps: Deps, events: list[RevocationEvent]) -> None:
     for event in events:
-        st.revocations.add(event)
+        deps.revocations.add(event)
     if events:
-        st.cache.clear()
+        deps.cache.clear()
 
 
-def revoke(st: IdentityState, **fields: str | None) -> None:
-    event = st.db.write(lambda s: record(s, **fields))
-    publish(st, [event])
+def revoke(deps: Deps, **fields: str | None) -> None:
+    event = deps.db.write(lambda s: record(s, **fields))
+    publish(deps, [event])
 
 
 def _to_event(row: models.RevocationEvent) -> RevocationEvent:
@@ -43,23 +43,23 @@ def _to_event(row: models.RevocationEvent) -> RevocationEvent:
     )
 
 
-def load(st: IdentityState) -> None:
+def load(deps: Deps) -> None:
     """Load live events at start, dropping those older than any valid token."""
-    horizon = time.time() - st.token_ttl - st.conf.token.allow_expired_window
+    horizon = time.time() - deps.opts.token_expiration - deps.opts.allow_expired_window
 
     def purge(session: Session) -> None:
         session.execute(
             delete(models.RevocationEvent).where(models.RevocationEvent.issued_before < horizon)
         )
 
-    st.db.write(purge)
-    with st.db.reader() as session:
+    deps.db.write(purge)
+    with deps.db.reader() as session:
         rows = session.scalars(select(models.RevocationEvent)).all()
-        st.revocations.replace(_to_event(r) for r in rows)
+        deps.revocations.replace(_to_event(r) for r in rows)
 
 
-def list_events(st: IdentityState, since: float | None) -> list[dict[str, Any]]:
-    with st.db.reader() as session:
+def list_events(deps: Deps, since: float | None) -> list[dict[str, Any]]:
+    with deps.db.reader() as session:
         query = select(models.RevocationEvent).order_by(models.RevocationEvent.id)
         if since is not None:
             query = query.where(models.RevocationEvent.revoked_at >= since)

@@ -9,19 +9,20 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound, ValidationError
 from tinystack.common.service import CatalogEntry
+from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.core.state import IdentityState, new_id
+from tinystack.identity.services.deps import Deps
 
 INTERFACES = ("public", "internal", "admin")
 _CATALOG_KEY = ("catalog",)
 
 
-def token_catalog(st: IdentityState) -> list[dict[str, Any]]:
+def token_catalog(deps: Deps) -> list[dict[str, Any]]:
     """The catalog as tokens show it: enabled services with their enabled endpoints."""
-    cached = st.cache.get(_CATALOG_KEY)
+    cached = deps.cache.get(_CATALOG_KEY)
     if cached is not None:
         return list(cached)
-    with st.db.reader() as session:
+    with deps.db.reader() as session:
         services = session.scalars(select(models.Service).where(models.Service.enabled)).all()
         endpoints = session.scalars(select(models.Endpoint).where(models.Endpoint.enabled)).all()
         by_service: dict[str, list[dict[str, Any]]] = {}
@@ -44,12 +45,12 @@ def token_catalog(st: IdentityState) -> list[dict[str, Any]]:
             }
             for s in services
         ]
-    st.cache.put(_CATALOG_KEY, result)
+    deps.cache.put(_CATALOG_KEY, result)
     return list(result)
 
 
-def _invalidate(st: IdentityState) -> None:
-    st.cache.clear()
+def _invalidate(deps: Deps) -> None:
+    deps.cache.clear()
 
 
 # -- regions ---------------------------------------------------------------------------------
@@ -62,9 +63,9 @@ def get_region(session: Session, region_id: str) -> models.Region:
     return region
 
 
-def create_region(st: IdentityState, data: dict[str, Any]) -> models.Region:
+def create_region(deps: Deps, data: dict[str, Any]) -> models.Region:
     def tx(session: Session) -> models.Region:
-        region_id = data.get("id") or new_id()
+        region_id = data.get("id") or new_hex_id()
         if session.get(models.Region, region_id) is not None:
             raise Conflict(f"Duplicate ID, {region_id}.")
         parent = data.get("parent_region_id")
@@ -80,23 +81,23 @@ def create_region(st: IdentityState, data: dict[str, Any]) -> models.Region:
         session.add(region)
         return region
 
-    return st.db.write(tx)
+    return deps.db.write(tx)
 
 
-def list_regions(st: IdentityState, parent_region_id: str | None) -> list[models.Region]:
-    with st.db.reader() as session:
+def list_regions(deps: Deps, parent_region_id: str | None) -> list[models.Region]:
+    with deps.db.reader() as session:
         query = select(models.Region).order_by(models.Region.id)
         if parent_region_id is not None:
             query = query.where(models.Region.parent_region_id == parent_region_id)
         return list(session.scalars(query))
 
 
-def show_region(st: IdentityState, region_id: str) -> models.Region:
-    with st.db.reader() as session:
+def show_region(deps: Deps, region_id: str) -> models.Region:
+    with deps.db.reader() as session:
         return get_region(session, region_id)
 
 
-def update_region(st: IdentityState, region_id: str, data: dict[str, Any]) -> models.Region:
+def update_region(deps: Deps, region_id: str, data: dict[str, Any]) -> models.Region:
     def tx(session: Session) -> models.Region:
         region = get_region(session, region_id)
         if "parent_region_id" in data:
@@ -116,12 +117,12 @@ def update_region(st: IdentityState, region_id: str, data: dict[str, Any]) -> mo
             region.extra = {**region.extra, **data["extra"]}
         return region
 
-    region = st.db.write(tx)
-    _invalidate(st)
+    region = deps.db.write(tx)
+    _invalidate(deps)
     return region
 
 
-def delete_region(st: IdentityState, region_id: str) -> None:
+def delete_region(deps: Deps, region_id: str) -> None:
     """Delete a region and its child regions, as upstream does; refuse while endpoints use them."""
 
     def tx(session: Session) -> None:
@@ -145,8 +146,8 @@ def delete_region(st: IdentityState, region_id: str) -> None:
             session.delete(get_region(session, rid))
             session.flush()
 
-    st.db.write(tx)
-    _invalidate(st)
+    deps.db.write(tx)
+    _invalidate(deps)
 
 
 # -- services --------------------------------------------------------------------------------
@@ -159,10 +160,10 @@ def get_service(session: Session, service_id: str) -> models.Service:
     return service
 
 
-def create_service(st: IdentityState, data: dict[str, Any]) -> models.Service:
+def create_service(deps: Deps, data: dict[str, Any]) -> models.Service:
     def tx(session: Session) -> models.Service:
         service = models.Service(
-            id=new_id(),
+            id=new_hex_id(),
             type=data["type"],
             name=data.get("name"),
             description=data.get("description"),
@@ -172,13 +173,13 @@ def create_service(st: IdentityState, data: dict[str, Any]) -> models.Service:
         session.add(service)
         return service
 
-    service = st.db.write(tx)
-    _invalidate(st)
+    service = deps.db.write(tx)
+    _invalidate(deps)
     return service
 
 
-def list_services(st: IdentityState, type_: str | None, name: str | None) -> list[models.Service]:
-    with st.db.reader() as session:
+def list_services(deps: Deps, type_: str | None, name: str | None) -> list[models.Service]:
+    with deps.db.reader() as session:
         query = select(models.Service).order_by(models.Service.type)
         if type_ is not None:
             query = query.where(models.Service.type == type_)
@@ -187,12 +188,12 @@ def list_services(st: IdentityState, type_: str | None, name: str | None) -> lis
         return list(session.scalars(query))
 
 
-def show_service(st: IdentityState, service_id: str) -> models.Service:
-    with st.db.reader() as session:
+def show_service(deps: Deps, service_id: str) -> models.Service:
+    with deps.db.reader() as session:
         return get_service(session, service_id)
 
 
-def update_service(st: IdentityState, service_id: str, data: dict[str, Any]) -> models.Service:
+def update_service(deps: Deps, service_id: str, data: dict[str, Any]) -> models.Service:
     def tx(session: Session) -> models.Service:
         service = get_service(session, service_id)
         for key in ("type", "name", "description", "enabled"):
@@ -202,12 +203,12 @@ def update_service(st: IdentityState, service_id: str, data: dict[str, Any]) -> 
             service.extra = {**service.extra, **data["extra"]}
         return service
 
-    service = st.db.write(tx)
-    _invalidate(st)
+    service = deps.db.write(tx)
+    _invalidate(deps)
     return service
 
 
-def delete_service(st: IdentityState, service_id: str) -> None:
+def delete_service(deps: Deps, service_id: str) -> None:
     def tx(session: Session) -> None:
         service = get_service(session, service_id)
         for ep in session.scalars(
@@ -216,8 +217,8 @@ def delete_service(st: IdentityState, service_id: str) -> None:
             session.delete(ep)
         session.delete(service)
 
-    st.db.write(tx)
-    _invalidate(st)
+    deps.db.write(tx)
+    _invalidate(deps)
 
 
 # -- endpoints -------------------------------------------------------------------------------
@@ -244,11 +245,11 @@ def _check_endpoint(session: Session, data: dict[str, Any]) -> None:
         session.flush()
 
 
-def create_endpoint(st: IdentityState, data: dict[str, Any]) -> models.Endpoint:
+def create_endpoint(deps: Deps, data: dict[str, Any]) -> models.Endpoint:
     def tx(session: Session) -> models.Endpoint:
         _check_endpoint(session, data)
         endpoint = models.Endpoint(
-            id=new_id(),
+            id=new_hex_id(),
             service_id=data["service_id"],
             interface=data["interface"],
             url=data["url"],
@@ -259,13 +260,13 @@ def create_endpoint(st: IdentityState, data: dict[str, Any]) -> models.Endpoint:
         session.add(endpoint)
         return endpoint
 
-    endpoint = st.db.write(tx)
-    _invalidate(st)
+    endpoint = deps.db.write(tx)
+    _invalidate(deps)
     return endpoint
 
 
-def list_endpoints(st: IdentityState, filters: dict[str, str | None]) -> list[models.Endpoint]:
-    with st.db.reader() as session:
+def list_endpoints(deps: Deps, filters: dict[str, str | None]) -> list[models.Endpoint]:
+    with deps.db.reader() as session:
         query = select(models.Endpoint)
         for key in ("service_id", "interface", "region_id"):
             if filters.get(key) is not None:
@@ -273,12 +274,12 @@ def list_endpoints(st: IdentityState, filters: dict[str, str | None]) -> list[mo
         return list(session.scalars(query))
 
 
-def show_endpoint(st: IdentityState, endpoint_id: str) -> models.Endpoint:
-    with st.db.reader() as session:
+def show_endpoint(deps: Deps, endpoint_id: str) -> models.Endpoint:
+    with deps.db.reader() as session:
         return get_endpoint(session, endpoint_id)
 
 
-def update_endpoint(st: IdentityState, endpoint_id: str, data: dict[str, Any]) -> models.Endpoint:
+def update_endpoint(deps: Deps, endpoint_id: str, data: dict[str, Any]) -> models.Endpoint:
     def tx(session: Session) -> models.Endpoint:
         endpoint = get_endpoint(session, endpoint_id)
         _check_endpoint(session, data)
@@ -289,23 +290,23 @@ def update_endpoint(st: IdentityState, endpoint_id: str, data: dict[str, Any]) -
             endpoint.extra = {**endpoint.extra, **data["extra"]}
         return endpoint
 
-    endpoint = st.db.write(tx)
-    _invalidate(st)
+    endpoint = deps.db.write(tx)
+    _invalidate(deps)
     return endpoint
 
 
-def delete_endpoint(st: IdentityState, endpoint_id: str) -> None:
+def delete_endpoint(deps: Deps, endpoint_id: str) -> None:
     def tx(session: Session) -> None:
         session.delete(get_endpoint(session, endpoint_id))
 
-    st.db.write(tx)
-    _invalidate(st)
+    deps.db.write(tx)
+    _invalidate(deps)
 
 
 # -- bootstrap -------------------------------------------------------------------------------
 
 
-def reconcile(st: IdentityState, region: str, entries: list[CatalogEntry]) -> None:
+def reconcile(deps: Deps, region: str, entries: list[CatalogEntry]) -> None:
     """Make the catalog list each running service once, at its current URL (idempotent)."""
 
     def tx(session: Session) -> None:
@@ -318,7 +319,7 @@ def reconcile(st: IdentityState, region: str, entries: list[CatalogEntry]) -> No
             ).first()
             if service is None:
                 service = models.Service(
-                    id=new_id(),
+                    id=new_hex_id(),
                     type=entry.service_type,
                     name=entry.name,
                     enabled=True,
@@ -341,7 +342,7 @@ def reconcile(st: IdentityState, region: str, entries: list[CatalogEntry]) -> No
                 if ep is None:
                     session.add(
                         models.Endpoint(
-                            id=new_id(),
+                            id=new_hex_id(),
                             service_id=service.id,
                             interface=interface,
                             url=entry.url,
@@ -353,5 +354,5 @@ def reconcile(st: IdentityState, region: str, entries: list[CatalogEntry]) -> No
                 elif ep.url != entry.url:
                     ep.url = entry.url
 
-    st.db.write(tx)
-    _invalidate(st)
+    deps.db.write(tx)
+    _invalidate(deps)
