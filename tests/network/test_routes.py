@@ -141,7 +141,7 @@ def test_other_projects_resources_are_not_found(api: Api) -> None:
 
 
 def test_every_policy_rule_used_by_routes_is_registered(api: Api) -> None:
-    names = api.services.deps  # noqa: F841 - the app is built
+    names = api.services  # noqa: F841 - the app is built
     policy = api.client.app.state.policy  # type: ignore[attr-defined]
     registered = policy.rule_names()
     for action in ("create", "get", "update", "delete"):

@@ -22,8 +22,8 @@ from starlette.responses import JSONResponse, Response
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.network.api.enforcement import Enforcement
-from tinystack.network.exceptions import http_bad_request, not_found
-from tinystack.network.services import Services
+from tinystack.network.exception import http_bad_request, not_found
+from tinystack.network.services.deps import Deps
 from tinystack.network.services.listing import TAG_FILTERS, ListQuery
 
 #: query parameters that are never filters
@@ -48,14 +48,6 @@ class Resource:
     @property
     def url(self) -> str:
         return f"/v2.0/{self.path or self.plural}"
-
-
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.network
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(_services)]
 
 
 async def read_json(request: Request) -> Any:
@@ -304,5 +296,5 @@ def fields_of(request: Request) -> list[str]:
     return [f for f in request.query_params.getlist("fields") if f]
 
 
-def max_limit(services: Services) -> int:
-    return int(services.deps.opts.pagination_max_limit)
+def max_limit(deps: Deps) -> int:
+    return deps.opts.pagination_max_limit

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.exceptions import not_found
+from tinystack.network.exception import not_found
 
 router = APIRouter(tags=["extensions"])
 UPDATED = "2026-01-01T00:00:00-00:00"

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tinystack.network.exceptions import invalid_input
+from tinystack.network.exception import invalid_input
 
 #: integers the databases can store
 Int = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]

@@ -13,7 +13,6 @@ from tinystack.common.api.deps import ContextDep
 from tinystack.network.api.common import (
     JsonBody,
     Resource,
-    ServicesDep,
     fields_of,
     list_params,
     max_limit,
@@ -24,6 +23,7 @@ from tinystack.network.api.common import (
     unwrap,
     validate,
 )
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import make_check
 from tinystack.network.api.models import Body, Description, Int, Name, Owned, owner
 
@@ -70,39 +70,37 @@ class NetworkCreate(Owned, NetworkUpdate):
 
 
 @router.get("/v2.0/networks")
-def list_networks(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    params = list_params(request, NETWORK, max_limit(svc))
-    return render_list(request, ctx, NETWORK, svc.networks.list_items(ctx, params.query), params)
+def list_networks(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    params = list_params(request, NETWORK, max_limit(deps))
+    return render_list(request, ctx, NETWORK, deps.networks.list_items(ctx, params.query), params)
 
 
 @router.post("/v2.0/networks", status_code=201)
-def create_network(ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+def create_network(ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     items, bulk = unwrap(body, NETWORK)
     values = [owner(validate(NetworkCreate, item)) for item in items]
-    created = svc.networks.create_bulk(ctx, values, make_check(ctx, NETWORK, "create"))
+    created = deps.networks.create_bulk(ctx, values, make_check(ctx, NETWORK, "create"))
     if bulk:
         return render_many(ctx, NETWORK, created)
     return render_one(ctx, NETWORK, created[0], 201, hide_missing=False)
 
 
 @router.get("/v2.0/networks/{network_id}")
-def show_network(network_id: str, request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    return render_one(ctx, NETWORK, svc.networks.show(ctx, network_id), fields=fields_of(request))
+def show_network(network_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    return render_one(ctx, NETWORK, deps.networks.show(ctx, network_id), fields=fields_of(request))
 
 
 @router.put("/v2.0/networks/{network_id}")
 def update_network(
-    network_id: str, request: Request, ctx: ContextDep, svc: ServicesDep, body: JsonBody
+    network_id: str, request: Request, ctx: ContextDep, deps: DepsDep, body: JsonBody
 ) -> Response:
     values = validate(NetworkUpdate, unwrap(body, NETWORK, bulk=False)[0][0])
     check = make_check(ctx, NETWORK, "update", values)
-    updated = svc.networks.update(ctx, network_id, values, check, revision(request))
+    updated = deps.networks.update(ctx, network_id, values, check, revision(request))
     return render_one(ctx, NETWORK, updated, hide_missing=False)
 
 
 @router.delete("/v2.0/networks/{network_id}", status_code=204)
-def delete_network(
-    network_id: str, request: Request, ctx: ContextDep, svc: ServicesDep
-) -> Response:
-    svc.networks.delete(ctx, network_id, make_check(ctx, NETWORK, "delete", {}), revision(request))
+def delete_network(network_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    deps.networks.delete(ctx, network_id, make_check(ctx, NETWORK, "delete", {}), revision(request))
     return Response(status_code=204)

@@ -13,7 +13,6 @@ from tinystack.common.api.deps import ContextDep
 from tinystack.network.api.common import (
     JsonBody,
     Resource,
-    ServicesDep,
     fields_of,
     list_params,
     max_limit,
@@ -24,6 +23,7 @@ from tinystack.network.api.common import (
     unwrap,
     validate,
 )
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import make_check
 from tinystack.network.api.models import Body, Description, Name, Owned, owner
 
@@ -82,37 +82,37 @@ class PortCreate(Owned, PortUpdate):
 
 
 @router.get("/v2.0/ports")
-def list_ports(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    params = list_params(request, PORT, max_limit(svc))
-    return render_list(request, ctx, PORT, svc.ports.list_items(ctx, params.query), params)
+def list_ports(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    params = list_params(request, PORT, max_limit(deps))
+    return render_list(request, ctx, PORT, deps.ports.list_items(ctx, params.query), params)
 
 
 @router.post("/v2.0/ports", status_code=201)
-def create_port(ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+def create_port(ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     items, bulk = unwrap(body, PORT)
     values = [owner(validate(PortCreate, item)) for item in items]
-    created = svc.ports.create_bulk(ctx, values, make_check(ctx, PORT, "create"))
+    created = deps.ports.create_bulk(ctx, values, make_check(ctx, PORT, "create"))
     if bulk:
         return render_many(ctx, PORT, created)
     return render_one(ctx, PORT, created[0], 201, hide_missing=False)
 
 
 @router.get("/v2.0/ports/{port_id}")
-def show_port(port_id: str, request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    return render_one(ctx, PORT, svc.ports.show(ctx, port_id), fields=fields_of(request))
+def show_port(port_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    return render_one(ctx, PORT, deps.ports.show(ctx, port_id), fields=fields_of(request))
 
 
 @router.put("/v2.0/ports/{port_id}")
 def update_port(
-    port_id: str, request: Request, ctx: ContextDep, svc: ServicesDep, body: JsonBody
+    port_id: str, request: Request, ctx: ContextDep, deps: DepsDep, body: JsonBody
 ) -> Response:
     values = validate(PortUpdate, unwrap(body, PORT, bulk=False)[0][0])
     check = make_check(ctx, PORT, "update", values)
-    updated = svc.ports.update(ctx, port_id, values, check, revision(request))
+    updated = deps.ports.update(ctx, port_id, values, check, revision(request))
     return render_one(ctx, PORT, updated, hide_missing=False)
 
 
 @router.delete("/v2.0/ports/{port_id}", status_code=204)
-def delete_port(port_id: str, request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    svc.ports.delete(ctx, port_id, make_check(ctx, PORT, "delete", {}), revision(request))
+def delete_port(port_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    deps.ports.delete(ctx, port_id, make_check(ctx, PORT, "delete", {}), revision(request))
     return Response(status_code=204)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.network import models
-from tinystack.network.exceptions import in_use, not_found
+from tinystack.network.exception import in_use, not_found
 from tinystack.network.services import listing
 from tinystack.network.services.common import (
-    Deps,
     apply_fields,
     bump,
     check_revision,
@@ -27,6 +26,9 @@ from tinystack.network.services.common import (
     visible_clause,
 )
 from tinystack.network.services.subnet_validation import check_version
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 Check = Callable[[dict[str, Any]], None]
 SHARED = "access_as_shared"

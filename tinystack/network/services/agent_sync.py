@@ -22,7 +22,7 @@ from tinystack.network.services.networks import segments_of
 from tinystack.network.services.routers import GATEWAY, INTERFACE_OWNERS
 
 if TYPE_CHECKING:
-    from tinystack.network.services import Services
+    from tinystack.network.services.deps import Deps
 
 ADMIN = internal_context()
 #: what the L3 agent learns about each subnet of a router port (radvd needs the modes)
@@ -57,9 +57,9 @@ def _public(item: dict[str, Any]) -> dict[str, Any]:
 
 
 class AgentSync:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Deps) -> None:
         self.services = services
-        self.deps = services.deps
+        self.deps = services
 
     # -- L2 ----------------------------------------------------------------------------------
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import NotFound
 from tinystack.network import models
-from tinystack.network.exceptions import invalid_input, not_found
+from tinystack.network.exception import invalid_input, not_found
 from tinystack.network.services import listing
-from tinystack.network.services.common import Deps, isotime, new_id, now
+from tinystack.network.services.common import isotime, new_id, now
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 #: agent type -> the resource its availability zone serves
 ZONE_RESOURCES = {"DHCP agent": "network", "L3 agent": "router"}

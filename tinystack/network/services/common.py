@@ -1,96 +1,19 @@
-"""What the network service layer shares: collaborators, time, ids, standard attributes."""
+"""What the network service layer shares: time, ids, standard attributes, RBAC visibility."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
 import uuid
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from oslo_config import cfg
 from sqlalchemy import or_, select, true
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.auth.tokens import TokenPayload
-from tinystack.common.db import Database
 from tinystack.network import models
-from tinystack.network.exceptions import not_found, revision_mismatch
-
-if TYPE_CHECKING:
-    from tinystack.network.plugins.binding import PortBinder
-    from tinystack.network.plugins.manager import TypeManager
-
-
-class EventSink(Protocol):
-    """Where the service layer reports changes: agents (RPC casts) and compute."""
-
-    def port_changed(self, port: dict[str, Any]) -> None: ...
-
-    def port_deleted(self, port: dict[str, Any]) -> None: ...
-
-    def network_changed(self, network_id: str) -> None: ...
-
-    def network_deleted(self, network_id: str) -> None: ...
-
-    def security_groups_changed(self, group_ids: list[str]) -> None: ...
-
-    def routers_changed(self, router_ids: list[str]) -> None: ...
-
-    def router_deleted(self, router_id: str) -> None: ...
-
-    def tunnel_update(self, tunnel_ip: str, tunnel_type: str, host: str | None) -> None: ...
-
-    def port_status_changed(self, port: dict[str, Any], old: str, new: str) -> None: ...
-
-
-class NullEvents:
-    """An :class:`EventSink` that drops everything (no agents, no compute)."""
-
-    def port_changed(self, port: dict[str, Any]) -> None:
-        pass
-
-    def port_deleted(self, port: dict[str, Any]) -> None:
-        pass
-
-    def network_changed(self, network_id: str) -> None:
-        pass
-
-    def network_deleted(self, network_id: str) -> None:
-        pass
-
-    def security_groups_changed(self, group_ids: list[str]) -> None:
-        pass
-
-    def routers_changed(self, router_ids: list[str]) -> None:
-        pass
-
-    def router_deleted(self, router_id: str) -> None:
-        pass
-
-    def tunnel_update(self, tunnel_ip: str, tunnel_type: str, host: str | None) -> None:
-        pass
-
-    def port_status_changed(self, port: dict[str, Any], old: str, new: str) -> None:
-        pass
-
-
-@dataclass
-class Deps:
-    """The network service's collaborators, built once per app."""
-
-    db: Database
-    conf: cfg.ConfigOpts
-    types: TypeManager
-    binder: PortBinder
-    events: EventSink = field(default_factory=NullEvents)
-    #: projects whose default security group is known to exist
-    default_groups: set[str] = field(default_factory=set)
-
-    @property
-    def opts(self) -> Any:
-        return self.conf.network
+from tinystack.network.exception import not_found, revision_mismatch
 
 
 def now() -> dt.datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import NotFound
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import bad_request, conflict, ip_generation_failure, not_found
+from tinystack.network.exception import bad_request, conflict, ip_generation_failure, not_found
 from tinystack.network.services import listing, port_ips, quotas
 from tinystack.network.services.common import (
-    Deps,
     bump,
     check_revision,
     init_standard,
@@ -28,6 +27,9 @@ from tinystack.network.services.networks import visible_network
 from tinystack.network.services.port_attrs import random_mac
 from tinystack.network.services.ports import Ports
 from tinystack.network.services.routers import routers_by_gateway
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 Check = Callable[[dict[str, Any]], None]
 OWNER = "network:floatingip"

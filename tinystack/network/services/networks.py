@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.network import models
-from tinystack.network.exceptions import conflict, invalid_input, network_in_use, not_found
+from tinystack.network.exception import conflict, invalid_input, network_in_use, not_found
 from tinystack.network.plugins.type_base import (
     NETWORK_TYPE,
     PHYSICAL_NETWORK,
@@ -21,7 +21,6 @@ from tinystack.network.plugins.type_base import (
 from tinystack.network.services import listing, quotas
 from tinystack.network.services.agents import check_zones, zone_names
 from tinystack.network.services.common import (
-    Deps,
     apply_fields,
     bump,
     check_revision,
@@ -33,6 +32,9 @@ from tinystack.network.services.common import (
     standard_attrs,
     visible_clause,
 )
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 Check = Callable[[dict[str, Any]], None]
 SHARED, EXTERNAL = "access_as_shared", "access_as_external"

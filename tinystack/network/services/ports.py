@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import conflict, in_use, not_found
+from tinystack.network.exception import conflict, in_use, not_found
 from tinystack.network.services import listing, port_attrs, port_ips, quotas
 from tinystack.network.services.common import (
-    Deps,
     bump,
     check_revision,
     init_standard,
@@ -27,6 +26,9 @@ from tinystack.network.services.common import (
 )
 from tinystack.network.services.networks import segments_of, visible_network
 from tinystack.network.services.security_groups import ensure_default
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 Check = Callable[[dict[str, Any]], None]
 L3_OWNERS = (*ipam.ROUTER_OWNERS, "network:floatingip")

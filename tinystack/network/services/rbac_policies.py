@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.network import models
-from tinystack.network.exceptions import conflict, in_use, invalid_input, not_found
+from tinystack.network.exception import conflict, in_use, invalid_input, not_found
 from tinystack.network.services import listing, quotas
-from tinystack.network.services.common import Deps, new_id, owner_fields, project_of
+from tinystack.network.services.common import new_id, owner_fields, project_of
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 Check = Callable[[dict[str, Any]], None]
 OBJECTS: dict[str, tuple[Any, str, tuple[str, ...]]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import NotFound
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import bad_request, conflict, in_use
+from tinystack.network.exception import bad_request, conflict, in_use
 from tinystack.network.services import port_ips
-from tinystack.network.services.common import Deps, bump, init_standard, new_id, owner_fields
+from tinystack.network.services.common import bump, init_standard, new_id, owner_fields
 from tinystack.network.services.port_attrs import random_mac
 from tinystack.network.services.ports import Ports, delete_port
 from tinystack.network.services.routers import (
@@ -25,6 +25,9 @@ from tinystack.network.services.routers import (
     visible_router,
 )
 from tinystack.network.services.subnets import visible_subnet
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 Check = Callable[[dict[str, Any]], None]
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import bad_request, conflict, in_use, invalid_input, not_found
+from tinystack.network.exception import bad_request, conflict, in_use, invalid_input, not_found
 from tinystack.network.services import listing, port_ips, quotas
 from tinystack.network.services.agents import check_zones, zone_names
 from tinystack.network.services.common import (
-    Deps,
     bump,
     check_revision,
     init_standard,
@@ -28,6 +27,9 @@ from tinystack.network.services.common import (
 from tinystack.network.services.networks import visible_network
 from tinystack.network.services.port_attrs import random_mac
 from tinystack.network.services.ports import delete_port
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 Check = Callable[[dict[str, Any]], None]
 GATEWAY = "network:router_gateway"

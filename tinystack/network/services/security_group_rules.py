@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.network import models
-from tinystack.network.exceptions import conflict, invalid_input, not_found
+from tinystack.network.exception import conflict, invalid_input, not_found
 from tinystack.network.services import listing, quotas
 from tinystack.network.services.common import (
-    Deps,
     init_standard,
     isotime,
     new_id,
@@ -24,6 +23,9 @@ from tinystack.network.services.common import (
     rbac_targets,
 )
 from tinystack.network.services.security_groups import visible_group
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 Check = Callable[[dict[str, Any]], None]
 PROTOCOL_NUMBERS = {

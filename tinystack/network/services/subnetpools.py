@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import bad_request, in_use, invalid_input, not_found
+from tinystack.network.exception import bad_request, in_use, invalid_input, not_found
 from tinystack.network.services import listing, quotas
 from tinystack.network.services.address_scopes import set_shared, visible_scope
 from tinystack.network.services.common import (
-    Deps,
     apply_fields,
     bump,
     check_revision,
@@ -29,6 +28,9 @@ from tinystack.network.services.common import (
     standard_attrs,
     visible_clause,
 )
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 Check = Callable[[dict[str, Any]], None]
 SHARED = "access_as_shared"

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import invalid_input, not_found, subnet_in_use
+from tinystack.network.exception import invalid_input, not_found, subnet_in_use
 from tinystack.network.services import listing, quotas
 from tinystack.network.services import subnet_validation as checks
 from tinystack.network.services.common import (
-    Deps,
     apply_fields,
     bump,
     check_revision,
@@ -28,6 +27,9 @@ from tinystack.network.services.common import (
 )
 from tinystack.network.services.networks import AUTO_DELETE_OWNERS, is_shared_for, visible_network
 from tinystack.network.services.subnetpools import allocate_prefix, default_pool, visible_pool
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 Check = Callable[[dict[str, Any]], None]
 SPEC = listing.ListSpec(
