@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 
 from tests.network.conftest import PROJECT_B, Api
 from tinystack.network.api.extensions import EXTENSIONS
-from tinystack.network.services.common import internal_context
+from tinystack.network.services.authz import internal_context
 
 PUBLIC = {("GET", "/")}
 

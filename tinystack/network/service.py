@@ -23,7 +23,7 @@ from tinystack.common.rpc import Transport, get_transport
 from tinystack.common.service import Runtime, ServiceSpec
 from tinystack.network import conf as network_conf
 from tinystack.network import policies
-from tinystack.network.api.router import JsonSuffix, include_routers
+from tinystack.network.api.router import JsonSuffix, include_routes
 from tinystack.network.conf import Options
 from tinystack.network.notifier import ComputeNotifier, Events, make_compute_notifier
 from tinystack.network.rpc import RpcServers
@@ -94,7 +94,7 @@ class NetworkService(ServiceSpec):
             "network": build_deps(runtime),
         }
         app = create_app(title="tinystack network", version="2.0", style="network", state=state)
-        include_routers(app)
+        include_routes(app)
         app.add_middleware(JsonSuffix)
         return app
 

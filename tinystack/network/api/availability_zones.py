@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -11,11 +10,9 @@ from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import simple_check
 from tinystack.network.exception import http_bad_request
 
-router = APIRouter(tags=["availability_zones"])
 FILTERS = ("name", "resource", "state")
 
 
-@router.get("/v2.0/availability_zones")
 def list_availability_zones(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, "get_availability_zone")({})
     params = request.query_params

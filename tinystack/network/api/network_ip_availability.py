@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.api.common import fields_of
 from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import simple_check
+from tinystack.network.api.list_params import fields_of
 from tinystack.network.exception import http_bad_request
 
-router = APIRouter(tags=["network-ip-availabilities"])
 FILTERS = {"network_id", "network_name", "project_id", "tenant_id", "ip_version"}
 RULE = "get_network_ip_availability"
 
 
-@router.get("/v2.0/network-ip-availabilities")
 def list_availabilities(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, RULE)({})
     params = request.query_params
@@ -32,7 +29,6 @@ def list_availabilities(request: Request, ctx: ContextDep, deps: DepsDep) -> Res
     return JSONResponse({"network_ip_availabilities": items})
 
 
-@router.get("/v2.0/network-ip-availabilities/{network_id}")
 def show_availability(network_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, RULE)({})
     return JSONResponse({"network_ip_availability": deps.ip_availability.show(network_id)})

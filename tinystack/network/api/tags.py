@@ -5,21 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.auth.context import RequestContext
 from tinystack.network import models
-from tinystack.network.api.common import JsonBody
+from tinystack.network.api.bodies import JsonBody
 from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import simple_check
 from tinystack.network.exception import http_bad_request, not_found
-from tinystack.network.services.common import get_row
 from tinystack.network.services.deps import Deps
-
-router = APIRouter(tags=["tags"])
+from tinystack.network.services.standard_attrs import get_row
 
 #: URL collection -> (service attribute, resource name, table)
 TAGGABLE: dict[str, tuple[str, str, Any]] = {
@@ -49,13 +46,11 @@ def _authorize(
     return lambda session, rid: get_row(session, model, name, rid)
 
 
-@router.get("/v2.0/{resources}/{resource_id}/tags")
 def list_tags(resources: str, resource_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     find = _authorize(ctx, deps, resources, resource_id, "get")
     return JSONResponse({"tags": deps.tags.list_items(find, resource_id)})
 
 
-@router.put("/v2.0/{resources}/{resource_id}/tags")
 def replace_tags(
     resources: str, resource_id: str, ctx: ContextDep, deps: DepsDep, body: JsonBody
 ) -> Response:
@@ -65,14 +60,12 @@ def replace_tags(
     return JSONResponse({"tags": deps.tags.replace(find, resource_id, body["tags"])})
 
 
-@router.delete("/v2.0/{resources}/{resource_id}/tags", status_code=204)
 def clear_tags(resources: str, resource_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     find = _authorize(ctx, deps, resources, resource_id, "delete")
     deps.tags.clear(find, resource_id)
     return Response(status_code=204)
 
 
-@router.get("/v2.0/{resources}/{resource_id}/tags/{tag}", status_code=204)
 def check_tag(
     resources: str, resource_id: str, tag: str, ctx: ContextDep, deps: DepsDep
 ) -> Response:
@@ -81,14 +74,12 @@ def check_tag(
     return Response(status_code=204)
 
 
-@router.put("/v2.0/{resources}/{resource_id}/tags/{tag}", status_code=201)
 def add_tag(resources: str, resource_id: str, tag: str, ctx: ContextDep, deps: DepsDep) -> Response:
     find = _authorize(ctx, deps, resources, resource_id, "update")
     deps.tags.add(find, resource_id, tag)
     return Response(status_code=201)
 
 
-@router.delete("/v2.0/{resources}/{resource_id}/tags/{tag}", status_code=204)
 def remove_tag(
     resources: str, resource_id: str, tag: str, ctx: ContextDep, deps: DepsDep
 ) -> Response:

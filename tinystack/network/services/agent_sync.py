@@ -17,9 +17,10 @@ from tinystack.network.plugins.mech_linuxbridge import AGENT_TYPE as LINUXBRIDGE
 from tinystack.network.plugins.mech_linuxbridge import bridge_name
 from tinystack.network.services import listing
 from tinystack.network.services.agents import alive
-from tinystack.network.services.common import allow_all, bump, internal_context
+from tinystack.network.services.authz import allow_all, internal_context
 from tinystack.network.services.networks import segments_of
 from tinystack.network.services.routers import GATEWAY, INTERFACE_OWNERS
+from tinystack.network.services.standard_attrs import bump
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import NotFound
+from tinystack.common.timeutils import new_uuid, utcnow
 from tinystack.network import models
 from tinystack.network.exception import invalid_input, not_found
 from tinystack.network.services import listing
-from tinystack.network.services.common import isotime, new_id, now
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
@@ -38,7 +38,7 @@ SPEC = listing.ListSpec(
 
 
 def alive(opts: Any, heartbeat: dt.datetime) -> bool:
-    return (now() - heartbeat).total_seconds() <= int(opts.agent_down_time)
+    return (utcnow(whole_seconds=True) - heartbeat).total_seconds() <= int(opts.agent_down_time)
 
 
 def zone_names(session: Session, opts: Any, resource: str) -> set[str]:
@@ -132,10 +132,10 @@ class Agents:
                     models.Agent.agent_type == agent_type, models.Agent.host == host
                 )
             ).first()
-            stamp = now()
+            stamp = utcnow(whole_seconds=True)
             if row is None:
                 row = models.Agent(
-                    id=new_id(),
+                    id=new_uuid(),
                     agent_type=agent_type,
                     host=host,
                     admin_state_up=True,
@@ -176,5 +176,4 @@ class Agents:
 
 
 def _stamp(value: dt.datetime | None) -> str | None:
-    text = isotime(value)
-    return text.replace("T", " ").rstrip("Z") if text else None
+    return f"{value:%Y-%m-%d %H:%M:%S}" if value is not None else None

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from tinystack.common.service import ServiceCredentials
 from tinystack.network import models
 from tinystack.network.services import listing
-from tinystack.network.services.common import allow_all, internal_context
+from tinystack.network.services.authz import allow_all, internal_context
 from tinystack.network.services.deps import Deps
 
 LOG = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tinystack.network import ipam, models
 from tinystack.network.exception import not_found
 from tinystack.network.services import listing
-from tinystack.network.services.common import owner_fields
+from tinystack.network.services.standard_attrs import owner_fields
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select, update
@@ -11,26 +11,25 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.timeutils import new_uuid
 from tinystack.network import ipam, models
 from tinystack.network.exception import conflict, in_use, not_found
 from tinystack.network.services import listing, port_attrs, port_ips, quotas
-from tinystack.network.services.common import (
+from tinystack.network.services.authz import Check
+from tinystack.network.services.networks import segments_of, visible_network
+from tinystack.network.services.security_groups import ensure_default
+from tinystack.network.services.standard_attrs import (
     bump,
     check_revision,
     init_standard,
-    new_id,
     owner_fields,
-    project_of,
-    rbac_targets,
     standard_attrs,
 )
-from tinystack.network.services.networks import segments_of, visible_network
-from tinystack.network.services.security_groups import ensure_default
+from tinystack.network.services.visibility import project_of, rbac_targets
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
 
-Check = Callable[[dict[str, Any]], None]
 L3_OWNERS = (*ipam.ROUTER_OWNERS, "network:floatingip")
 SPEC = listing.ListSpec(
     resource="port",
@@ -252,7 +251,7 @@ class Ports:
         )
         security = bool(values.get("port_security_enabled", net.port_security_enabled))
         row = models.Port(
-            id=values.get("id") or new_id(),
+            id=values.get("id") or new_uuid(),
             project_id=project_id,
             network_id=net.id,
             name=values.get("name") or "",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
@@ -11,23 +11,18 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import models
 from tinystack.network.exception import conflict, invalid_input, not_found
 from tinystack.network.services import listing, quotas
-from tinystack.network.services.common import (
-    init_standard,
-    isotime,
-    new_id,
-    owner_fields,
-    project_of,
-    rbac_targets,
-)
+from tinystack.network.services.authz import Check
 from tinystack.network.services.security_groups import visible_group
+from tinystack.network.services.standard_attrs import init_standard, owner_fields
+from tinystack.network.services.visibility import project_of, rbac_targets
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
 
-Check = Callable[[dict[str, Any]], None]
 PROTOCOL_NUMBERS = {
     "ah": 51,
     "dccp": 33,
@@ -308,7 +303,7 @@ class SecurityGroupRules:
             session, group.id, direction, ethertype, protocol, low, high, prefix, remote_group
         )
         row = models.SecurityGroupRule(
-            id=new_id(),
+            id=new_uuid(),
             project_id=project_id,
             security_group_id=group.id,
             direction=direction,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -11,28 +11,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.timeutils import new_uuid
 from tinystack.network import models
 from tinystack.network.exception import conflict, in_use, not_found
 from tinystack.network.services import listing, quotas
 from tinystack.network.services.address_scopes import set_shared
-from tinystack.network.services.common import (
+from tinystack.network.services.authz import Check
+from tinystack.network.services.standard_attrs import (
     apply_fields,
     bump,
     check_revision,
     init_standard,
-    new_id,
     owner_fields,
-    project_of,
-    shared_for,
-    shared_ids,
     standard_attrs,
-    visible_clause,
 )
+from tinystack.network.services.visibility import project_of, shared_for, shared_ids, visible_clause
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
 
-Check = Callable[[dict[str, Any]], None]
 SHARED = "access_as_shared"
 DEFAULT_NAME = "default"
 SPEC = listing.ListSpec(
@@ -64,7 +61,7 @@ def new_rule(
     remote_group_id: str | None = None,
 ) -> models.SecurityGroupRule:
     rule = models.SecurityGroupRule(
-        id=new_id(),
+        id=new_uuid(),
         project_id=group.project_id,
         security_group_id=group.id,
         direction=direction,
@@ -81,7 +78,7 @@ def create_group(
 ) -> models.SecurityGroup:
     """A group with upstream's default rules: all egress; for a default group also all
     ingress from members of the group itself."""
-    group = models.SecurityGroup(id=new_id(), project_id=project_id, name=name, tags=[])
+    group = models.SecurityGroup(id=new_uuid(), project_id=project_id, name=name, tags=[])
     init_standard(group, description)
     session.add(group)
     session.flush()

@@ -10,14 +10,13 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import NotFound
 from tinystack.network.exception import invalid_input
-from tinystack.network.services.common import set_tags
+from tinystack.network.services.standard_attrs import set_tags
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
 
 #: a visible row of the resource, or a 404
 Finder = Callable[[Session, str], Any]
-Check = Callable[[dict[str, Any]], None]
 MAX_TAG_LENGTH = 255
 _BAD = re.compile(r"[,/]")
 
