@@ -17,6 +17,7 @@ from tinystack.network.exception import conflict, in_use, not_found
 from tinystack.network.services import listing, quotas
 from tinystack.network.services.address_scopes import set_shared
 from tinystack.network.services.authz import Check
+from tinystack.network.services.group_rules import render_rules
 from tinystack.network.services.standard_attrs import (
     apply_fields,
     bump,
@@ -140,8 +141,6 @@ class SecurityGroups:
         rows: Sequence[models.SecurityGroup],
         ctx: RequestContext | None = None,
     ) -> list[dict[str, Any]]:
-        from tinystack.network.services.security_group_rules import render_rules
-
         ids = [r.id for r in rows]
         rules: dict[str, list[dict[str, Any]]] = defaultdict(list)
         if ids:
