@@ -11,7 +11,8 @@ from starlette.responses import Response
 from tinystack.common.exceptions import BadRequest, Conflict
 from tinystack.compute import states
 from tinystack.compute.api import servers_view
-from tinystack.compute.api.common import gate, json_response
+from tinystack.compute.api.bodies import gate
+from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import parse_hostname
 from tinystack.compute.api.server_actions import (
     REBUILD_GATES,

@@ -18,15 +18,11 @@ from starlette.responses import Response
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute import models
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    Strict,
-    VersionDep,
-    json_response,
-    policies,
-)
+from tinystack.compute.api.bodies import Strict
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import MAX_VERSION, Version
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import (
     Base64,
     BoolLike,
@@ -42,7 +38,7 @@ from tinystack.compute.api.schemas import (
 )
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import servers
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 
 router = APIRouter(tags=["server actions"])
 
