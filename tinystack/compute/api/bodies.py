@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute.api.microversion import Version
-
-
-class Strict(BaseModel):
-    """A request body part that refuses unknown keys (upstream's additionalProperties)."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 def body_part(body: Any, key: str) -> dict[str, Any]:

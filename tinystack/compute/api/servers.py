@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute.api import servers_view
-from tinystack.compute.api.bodies import Strict, body_part, gate, unexpected
+from tinystack.compute.api.bodies import body_part, gate, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
 from tinystack.compute.api.openapi import policies
@@ -28,6 +28,7 @@ from tinystack.compute.api.schemas import (
     Metadata,
     Name,
     PositiveInt,
+    Strict,
     Tag,
     Uuid,
     is_uuid,
