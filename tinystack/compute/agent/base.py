@@ -14,9 +14,10 @@ from tinystack.common.rpc import Target
 from tinystack.compute import exception, models, rpcapi
 from tinystack.compute.agent.events import EventWaiters
 from tinystack.compute.context import CallContext
+from tinystack.compute.objects import InstanceMeta
 from tinystack.compute.services import availability_zones, instance_actions, instances
 from tinystack.compute.services.common import Deps
-from tinystack.compute.virt.driver import ComputeDriver, InstanceMeta
+from tinystack.compute.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from tinystack.common.clients.session import ClientError
 from tinystack.compute import exception, models, states
 from tinystack.compute.agent.images import ImagesMixin
+from tinystack.compute.objects import FlavorMeta, MigrationMeta
 from tinystack.compute.services import instance_actions, instances, migrations
-from tinystack.compute.virt.driver import FlavorMeta, MigrationMeta
 
 LOG = logging.getLogger(__name__)
 T = states.Task

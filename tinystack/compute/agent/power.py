@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from tinystack.compute import states
 from tinystack.compute.agent.base import AgentBase
 from tinystack.compute.context import CallContext
+from tinystack.compute.objects import ImageMeta
 from tinystack.compute.services import instance_actions, instances
-from tinystack.compute.virt.driver import ImageMeta
 
 T = states.Task
 

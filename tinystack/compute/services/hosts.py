@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest, Conflict
 from tinystack.compute import exception, models
+from tinystack.compute.objects import HostResources
 from tinystack.compute.services.common import utcnow
-from tinystack.compute.virt.driver import HostResources
 
 COMPUTE_BINARY = "nova-compute"
 

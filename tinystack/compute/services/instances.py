@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from tinystack.common.db import Database
 from tinystack.common.exceptions import TinystackError
 from tinystack.compute import exception, models
+from tinystack.compute.objects import VIF, FlavorMeta, ImageMeta, InstanceMeta, SubnetMeta
 from tinystack.compute.services.common import utcnow
-from tinystack.compute.virt.driver import VIF, FlavorMeta, ImageMeta, InstanceMeta, SubnetMeta
 
 _ANY = object()
 
