@@ -1,4 +1,11 @@
-"""What every operation family of the compute agent shares: the host, its driver, helpers."""
+"""The agent context: what every operation family of one compute host's agent shares.
+
+One :class:`AgentContext` per host: its name and node, its driver, the service's
+:class:`Deps` (database, options, clients, the conductor and agent RPC clients), the
+per-instance locks and the external-event waiters. The families (``build.py``,
+``power.py``, ``images.py``, ``migrate.py``, ``devices.py``, ``recovery.py``) each hold
+the context and nothing else; the RPC endpoint (``manager.py``) delegates to them.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +14,19 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from tinystack.common.clients.session import ClientError
-from tinystack.common.rpc import Target
-from tinystack.compute import exception, models, rpcapi
+from tinystack.compute import exception, models
 from tinystack.compute.agent.events import EventWaiters
 from tinystack.compute.context import CallContext
+from tinystack.compute.objects import InstanceMeta
 from tinystack.compute.services import availability_zones, instance_actions, instances
 from tinystack.compute.services.common import Deps
-from tinystack.compute.virt.driver import ComputeDriver, InstanceMeta
+from tinystack.compute.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
 
@@ -25,32 +35,36 @@ class OperationFailed(Exception):
     """Raised inside an operation to end it with a recorded failure but no traceback log."""
 
 
-class AgentBase:
-    """State of one compute host's agent; the operation mixins build on it."""
+class InstanceLocks:
+    """Operations on one instance run one at a time, as upstream's per-instance lock."""
 
-    target = Target(rpcapi.COMPUTE_TOPIC, version=rpcapi.COMPUTE_VERSION)
-
-    def __init__(self, deps: Deps, host: str, node_uuid: str, driver: ComputeDriver) -> None:
-        self.deps = deps
-        self.host = host
-        self.node_uuid = node_uuid
-        self.driver = driver
-        self.waiters = EventWaiters()
+    def __init__(self) -> None:
         self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        self._guard = threading.Lock()
 
-    # -- helpers -------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def instance_lock(self, uuid: str) -> Iterator[None]:
-        """Operations on one instance run one at a time, as upstream's per-instance lock."""
-        with self._locks_guard:
+    def hold(self, uuid: str) -> Iterator[None]:
+        with self._guard:
             lock = self._locks.setdefault(uuid, threading.Lock())
         with lock:
             yield
-        with self._locks_guard:
+        with self._guard:
             if not lock.locked() and self._locks.get(uuid) is lock:
                 self._locks.pop(uuid, None)
 
+
+@dataclass
+class AgentContext:
+    """One compute host's agent state, shared by its operation families."""
+
+    deps: Deps
+    host: str
+    node_uuid: str
+    driver: ComputeDriver
+    waiters: EventWaiters = field(default_factory=EventWaiters)
+    locks: InstanceLocks = field(default_factory=InstanceLocks)
+
+    # -- helpers -------------------------------------------------------------------------------
     def zone(self) -> str:
         """This host's availability zone (cached briefly)."""
         found = self.deps.zone_cache.get(self.host)
@@ -90,7 +104,7 @@ class AgentBase:
     ) -> Iterator[CallContext]:
         """Run one instance operation: locked, recorded as an action event, faults on error."""
         ctx = CallContext.from_dict(ctxt)
-        with self.instance_lock(uuid):
+        with self.locks.hold(uuid):
             try:
                 with instance_actions.record(self.deps.db, ctx, uuid, event, self.host):
                     yield ctx
@@ -106,6 +120,26 @@ class AgentBase:
                     raise
             finally:
                 self.deps.changed(uuid)
+
+    def finish_operation(
+        self,
+        ctx: CallContext,
+        uuid: str,
+        updates: dict[str, Any],
+        expected_task_state: Any,
+    ) -> None:
+        """Apply the final state and close the action in one write."""
+
+        def write(session: Session) -> None:
+            instances.save_in(
+                session,
+                uuid,
+                {"task_state": None, **updates},
+                expected_task_state=expected_task_state,
+            )
+            instance_actions.finish(session, ctx, uuid)
+
+        self.deps.db.write(write)
 
     def record_fault(
         self, uuid: str, exc: BaseException, *, revert_task_state: bool = True
