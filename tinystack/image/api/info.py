@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.image import policies
 from tinystack.image.api.common import ImagesDep
+from tinystack.image.policies import info as info_rules
 
 router = APIRouter(tags=["info"])
 
@@ -37,7 +37,7 @@ def stores_info(ctx: ContextDep, images: ImagesDep) -> Response:
 
 @router.get("/v2/info/stores/detail")
 def stores_info_detail(ctx: ContextDep, images: ImagesDep) -> Response:
-    ctx.can(policies.STORES_INFO_DETAIL, {"project_id": ctx.project_id})
+    ctx.can(info_rules.STORES_INFO_DETAIL, {"project_id": ctx.project_id})
     view = {**_store_view(images), "type": "file", "weight": 0, "properties": {}}
     return JSONResponse({"stores": [view]})
 

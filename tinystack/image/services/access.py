@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import NotFound, PolicyNotAuthorized
-from tinystack.image import models, policies
+from tinystack.image import models
+from tinystack.image.policies import images as image_rules
 from tinystack.image.services.common import get_row
 
 
@@ -72,7 +73,7 @@ def authorize(ctx: RequestContext, rule: str, image: models.Image) -> None:
     tgt = target(ctx, image)
     if ctx.allowed(rule, tgt):
         return
-    if rule == policies.GET_IMAGE or not ctx.allowed(policies.GET_IMAGE, tgt):
+    if rule == image_rules.GET_IMAGE or not ctx.allowed(image_rules.GET_IMAGE, tgt):
         raise not_found(image.id)
     raise PolicyNotAuthorized(f"You are not authorized to perform the requested action: {rule}.")
 

@@ -35,7 +35,8 @@ from tinystack.common.exceptions import (
     RequestEntityTooLarge,
     TinystackError,
 )
-from tinystack.image import format_inspector, models, policies
+from tinystack.image import format_inspector, models
+from tinystack.image.policies import images as image_rules
 from tinystack.image.services import access, quotas, tasks
 from tinystack.image.services.common import (
     Deps,
@@ -278,7 +279,9 @@ class ImageData:
         staging: bool,
     ) -> Reservation:
         image = access.load(session, ctx, image_id)
-        access.authorize(ctx, policies.MODIFY_IMAGE if staging else policies.UPLOAD_IMAGE, image)
+        access.authorize(
+            ctx, image_rules.MODIFY_IMAGE if staging else image_rules.UPLOAD_IMAGE, image
+        )
         new_status = "uploading" if staging else "saving"
         if image.status != "queued":
             raise transition_error(image.status, new_status)
@@ -339,7 +342,7 @@ class ImageData:
 
     def tasks(self, ctx: RequestContext, image_id: str) -> list[dict[str, Any]]:
         with self.deps.db.reader() as session:
-            image = access.load_authorized(session, ctx, image_id, policies.GET_IMAGE)
+            image = access.load_authorized(session, ctx, image_id, image_rules.GET_IMAGE)
             return tasks.for_image(session, image.id)
 
     def _check_import_body(self, body: Any) -> str:
@@ -377,7 +380,7 @@ class ImageData:
         for attr in ("container_format", "disk_format"):
             if not getattr(image, attr):
                 raise Conflict(f"'{attr}' needs to be set before import")
-        access.authorize(ctx, policies.MODIFY_IMAGE, image)
+        access.authorize(ctx, image_rules.MODIFY_IMAGE, image)
         stage = session.get(models.ImageStage, image_id)
         if stage is None:
             raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
@@ -441,7 +444,7 @@ class ImageData:
                 raise Forbidden(
                     "The requested image has been deactivated. Image data download is forbidden."
                 )
-            access.authorize(ctx, policies.DOWNLOAD_IMAGE, image)
+            access.authorize(ctx, image_rules.DOWNLOAD_IMAGE, image)
             location, size, checksum = image.location, image.size or 0, image.checksum
         if not location:
             return None

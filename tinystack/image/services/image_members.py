@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, Conflict, Forbidden, NotFound
-from tinystack.image import models, policies
+from tinystack.image import models
+from tinystack.image.policies import image_members as member_rules
 from tinystack.image.services import access
 from tinystack.image.services.common import Deps, MemberRecord, enforce_count, utcnow
 
@@ -59,7 +60,7 @@ class ImageMembers:
     def _member(
         self, session: Session, ctx: RequestContext, image: models.Image, member_id: str
     ) -> models.ImageMember:
-        access.authorize(ctx, policies.GET_MEMBER, image)
+        access.authorize(ctx, member_rules.GET_MEMBER, image)
         rows = [m for m in access.visible_member_rows(session, ctx, image) if m.member == member_id]
         if not rows:
             raise NotFound(f"{member_id} not found in the member list of the image {image.id}.")
@@ -71,7 +72,7 @@ class ImageMembers:
         def txn(session: Session) -> MemberRecord:
             image = access.load(session, ctx, image_id)
             _shared_only(image)
-            access.authorize(ctx, policies.ADD_MEMBER, image)
+            access.authorize(ctx, member_rules.ADD_MEMBER, image)
             if session.get(models.ImageMember, (image_id, member_id)) is not None:
                 raise Conflict(f"Member {member_id} is duplicated for image {image_id}")
             count = session.execute(
@@ -96,7 +97,7 @@ class ImageMembers:
         with self.deps.db.reader() as session:
             image = access.load(session, ctx, image_id)
             _shared_only(image)
-            access.authorize(ctx, policies.GET_MEMBERS, image)
+            access.authorize(ctx, member_rules.GET_MEMBERS, image)
             rows = access.visible_member_rows(session, ctx, image)
             return [MemberRecord.from_model(m) for m in rows]
 
@@ -116,7 +117,7 @@ class ImageMembers:
             image = access.load(session, ctx, image_id)
             _shared_only(image)
             member = self._member(session, ctx, image, member_id)
-            access.authorize(ctx, policies.MODIFY_MEMBER, image)
+            access.authorize(ctx, member_rules.MODIFY_MEMBER, image)
             member.status = status
             member.updated_at = utcnow()
             session.flush()
@@ -129,7 +130,7 @@ class ImageMembers:
             image = access.load(session, ctx, image_id)
             _shared_only(image)
             member = self._member(session, ctx, image, member_id)
-            access.authorize(ctx, policies.DELETE_MEMBER, image)
+            access.authorize(ctx, member_rules.DELETE_MEMBER, image)
             session.delete(member)
 
         self.deps.db.write(txn)

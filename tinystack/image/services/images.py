@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, PolicyNotAuthorized
-from tinystack.image import models, policies, validation
+from tinystack.image import models, validation
+from tinystack.image.policies import images as image_rules
 from tinystack.image.services import access, listing, quotas
 from tinystack.image.services.common import Deps, ImageRecord, enforce_count, utcnow
 from tinystack.image.store.base import StoreError
@@ -34,13 +35,13 @@ class Images:
 
     def show(self, ctx: RequestContext, image_id: str) -> ImageRecord:
         with self.deps.db.reader() as session:
-            image = access.load_authorized(session, ctx, image_id, policies.GET_IMAGE)
+            image = access.load_authorized(session, ctx, image_id, image_rules.GET_IMAGE)
             return ImageRecord.from_model(image)
 
     def list(
         self, ctx: RequestContext, pairs: Sequence[tuple[str, str]]
     ) -> tuple[list[ImageRecord], str | None]:
-        ctx.can(policies.GET_IMAGES, {"project_id": ctx.project_id})
+        ctx.can(image_rules.GET_IMAGES, {"project_id": ctx.project_id})
         opts = self.deps.opts
         query = listing.parse(
             pairs, default_limit=opts.limit_param_default, max_limit=opts.api_limit_max
@@ -56,12 +57,12 @@ class Images:
         owner = attrs.get("owner", ctx.project_id)
         visibility = attrs.get("visibility", "shared")
         target = {"project_id": owner, "owner": owner, "visibility": visibility}
-        if not ctx.allowed(policies.ADD_IMAGE, target):
+        if not ctx.allowed(image_rules.ADD_IMAGE, target):
             if owner != ctx.project_id:
                 raise PolicyNotAuthorized(
                     f"You are not permitted to create images owned by '{owner}'"
                 )
-            ctx.can(policies.ADD_IMAGE, target)
+            ctx.can(image_rules.ADD_IMAGE, target)
         _authorize_visibility(ctx, visibility, target)
         enforce_count(self.deps.opts.image_property_quota, len(request.properties), "properties")
         enforce_count(self.deps.opts.image_tag_quota, len(request.tags), "tags")
@@ -121,7 +122,7 @@ class Images:
         name = change.name
         if name == "visibility" and change.op != "remove":
             _authorize_visibility(ctx, change.value, access.target(ctx, image))
-        access.authorize(ctx, policies.MODIFY_IMAGE, image)
+        access.authorize(ctx, image_rules.MODIFY_IMAGE, image)
         if name == "owner" and change.op != "remove" and not ctx.is_admin:
             raise Forbidden("Owner can't be updated by non admin.")
         if name == "tags":
@@ -143,7 +144,7 @@ class Images:
 
     def delete(self, ctx: RequestContext, image_id: str) -> None:
         def txn(session: Session) -> tuple[str | None, str | None]:
-            image = access.load_authorized(session, ctx, image_id, policies.DELETE_IMAGE)
+            image = access.load_authorized(session, ctx, image_id, image_rules.DELETE_IMAGE)
             if image.protected:
                 raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
             stage = session.get(models.ImageStage, image_id)
@@ -172,10 +173,10 @@ class Images:
                     LOG.exception("could not delete the data of image %s at %s", image_id, loc)
 
     def deactivate(self, ctx: RequestContext, image_id: str) -> None:
-        self._toggle(ctx, image_id, policies.DEACTIVATE, "active", "deactivated")
+        self._toggle(ctx, image_id, image_rules.DEACTIVATE, "active", "deactivated")
 
     def reactivate(self, ctx: RequestContext, image_id: str) -> None:
-        self._toggle(ctx, image_id, policies.REACTIVATE, "deactivated", "active")
+        self._toggle(ctx, image_id, image_rules.REACTIVATE, "deactivated", "active")
 
     def _toggle(self, ctx: RequestContext, image_id: str, rule: str, old: str, new: str) -> None:
         def txn(session: Session) -> None:
@@ -195,7 +196,7 @@ class Images:
         validation.check_tag(tag)
 
         def txn(session: Session) -> None:
-            image = access.load_authorized(session, ctx, image_id, policies.MODIFY_IMAGE)
+            image = access.load_authorized(session, ctx, image_id, image_rules.MODIFY_IMAGE)
             values = [t.value for t in image.tags]
             if tag in values:
                 return
@@ -208,7 +209,7 @@ class Images:
 
     def delete_tag(self, ctx: RequestContext, image_id: str, tag: str) -> None:
         def txn(session: Session) -> None:
-            image = access.load_authorized(session, ctx, image_id, policies.MODIFY_IMAGE)
+            image = access.load_authorized(session, ctx, image_id, image_rules.MODIFY_IMAGE)
             found = [t for t in image.tags if t.value == tag]
             if not found:
                 raise NotFound(f"Tag {tag} not found on image {image_id}.")
@@ -227,9 +228,9 @@ class Images:
 def _authorize_visibility(ctx: RequestContext, visibility: str, target: dict[str, Any]) -> None:
     tgt = {**target, "visibility": visibility}
     if visibility == "public":
-        ctx.can(policies.PUBLICIZE_IMAGE, tgt)
+        ctx.can(image_rules.PUBLICIZE_IMAGE, tgt)
     elif visibility == "community":
-        ctx.can(policies.COMMUNITIZE_IMAGE, tgt)
+        ctx.can(image_rules.COMMUNITIZE_IMAGE, tgt)
 
 
 def _set_tags(image: models.Image, tags: list[str]) -> None:
