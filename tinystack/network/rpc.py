@@ -7,8 +7,8 @@ from typing import Any
 
 from tinystack.common.rpc import RPCServer, Target, Transport
 from tinystack.network.agent_rpc import API_VERSION, PLUGIN_TOPIC, REPORTS_TOPIC
-from tinystack.network.services import Services
 from tinystack.network.services.agent_sync import AgentSync
+from tinystack.network.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
 Ctxt = dict[str, Any]
@@ -19,7 +19,7 @@ class PluginEndpoint:
 
     target = Target("", version=API_VERSION)
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Deps) -> None:
         self.sync = AgentSync(services)
         self.services = services
 
@@ -87,7 +87,7 @@ class PluginEndpoint:
         self, ctxt: Ctxt, tunnel_ip: str, tunnel_type: str = "vxlan", host: str | None = None
     ) -> dict[str, Any]:
         tunnels = self.sync.tunnels(exclude_ip=tunnel_ip)
-        self.services.deps.events.tunnel_update(tunnel_ip, tunnel_type, host)
+        self.services.events.tunnel_update(tunnel_ip, tunnel_type, host)
         return {"tunnels": tunnels}
 
     def get_ports(self, ctxt: Ctxt, filters: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -99,7 +99,7 @@ class ReportsEndpoint:
 
     target = Target("", version=API_VERSION)
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Deps) -> None:
         self.services = services
 
     def report_state(self, ctxt: Ctxt, agent_state: dict[str, Any], time: Any = None) -> str:
@@ -110,7 +110,7 @@ class ReportsEndpoint:
 class RpcServers:
     """The two RPC servers of the network service, started and stopped together."""
 
-    def __init__(self, transport: Transport, services: Services, host: str | None = None) -> None:
+    def __init__(self, transport: Transport, services: Deps, host: str | None = None) -> None:
         self.servers = [
             RPCServer(transport, Target(PLUGIN_TOPIC, server=host), [PluginEndpoint(services)]),
             RPCServer(transport, Target(REPORTS_TOPIC, server=host), [ReportsEndpoint(services)]),
