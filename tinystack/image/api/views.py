@@ -1,58 +1,15 @@
-"""Dependencies and rendering shared by the image API modules."""
+"""How the image API renders the service layer's records (Glance's JSON)."""
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+import datetime as dt
+from typing import Any
 
-from fastapi import Depends
-from starlette.requests import Request
-
-from tinystack.common.exceptions import BadRequest
-from tinystack.image.services.common import ImageRecord, MemberRecord
-from tinystack.image.services.image_data import ImageData
-from tinystack.image.services.image_members import ImageMembers
-from tinystack.image.services.images import Images
+from tinystack.common.timeutils import isotime
+from tinystack.image.services.records import ImageRecord, MemberRecord, TaskRecord
 
 IMAGE_SCHEMA = "/v2/schemas/image"
 MEMBER_SCHEMA = "/v2/schemas/member"
-
-
-def _images(request: Request) -> Images:
-    images: Images = request.app.state.images
-    return images
-
-
-def _image_data(request: Request) -> ImageData:
-    data: ImageData = request.app.state.image_data
-    return data
-
-
-def _members(request: Request) -> ImageMembers:
-    members: ImageMembers = request.app.state.image_members
-    return members
-
-
-ImagesDep = Annotated[Images, Depends(_images)]
-ImageDataDep = Annotated[ImageData, Depends(_image_data)]
-MembersDep = Annotated[ImageMembers, Depends(_members)]
-
-
-async def read_json(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        raise BadRequest("Body expected in request.")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("Malformed JSON in request body.") from None
-
-
-JsonBody = Annotated[Any, Depends(read_json)]
-
-
-def isotime(value: Any) -> str:
-    return f"{value:%Y-%m-%dT%H:%M:%S}Z"
 
 
 def image_href(image_id: str, sub: str = "") -> str:
@@ -98,4 +55,33 @@ def render_member(member: MemberRecord) -> dict[str, Any]:
         "created_at": isotime(member.created_at),
         "updated_at": isotime(member.updated_at),
         "schema": MEMBER_SCHEMA,
+    }
+
+
+def _task_time(value: dt.datetime | None) -> str | None:
+    # Glance's task times carry microseconds and no zone designator
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value else None
+
+
+def render_task(task: TaskRecord) -> dict[str, Any]:
+    # Glance answers with request_id/user_id (what Tempest checks); its api-ref sample
+    # spells them request-id/user: both are given
+    return {
+        "id": task.id,
+        "image_id": task.image_id,
+        "request_id": task.request_id,
+        "request-id": task.request_id,
+        "user_id": task.user_id,
+        "user": task.user_id,
+        "type": task.type,
+        "status": task.status,
+        "owner": task.owner,
+        "expires_at": _task_time(task.expires_at),
+        "created_at": _task_time(task.created_at),
+        "updated_at": _task_time(task.updated_at),
+        "deleted_at": None,
+        "deleted": False,
+        "input": task.input,
+        "result": task.result,
+        "message": task.message,
     }

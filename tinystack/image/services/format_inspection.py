@@ -19,12 +19,13 @@ Rules (upstream's, a little stricter for ``raw``):
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from oslo_utils.imageutils import format_inspector as fi
 
-from tinystack.common.exceptions import BadRequest
+from tinystack.image.exception import InvalidImageData
 
 LOG = logging.getLogger(__name__)
 
@@ -34,8 +35,13 @@ PIECE = 64 * 1024
 RAW_COMPATIBLE = frozenset({"gpt", "iso"})
 
 
-class InvalidImageData(BadRequest):
-    """The uploaded data does not match the image's disk format, or is unsafe."""
+class InspectionData(TypedDict):
+    """An :class:`Inspection` as the staged data's JSON column keeps it."""
+
+    formats: list[str]
+    size: int
+    virtual_sizes: dict[str, int]
+    failures: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ class Inspection:
     #: format -> why it is unsafe (failed safety checks or broken structure)
     failures: dict[str, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> InspectionData:
         return {
             "formats": list(self.formats),
             "size": self.size,
@@ -58,7 +64,8 @@ class Inspection:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Inspection:
+    def from_dict(cls, data: Mapping[str, Any]) -> Inspection:
+        """Read back :meth:`to_dict` (from the JSON column, hence untyped values)."""
         return cls(
             formats=tuple(data.get("formats") or ("raw",)),
             size=int(data.get("size", 0)),

@@ -85,11 +85,24 @@ PATCH_MEDIA_TYPES = {
 PATCH_OPS = ("add", "remove", "replace")
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class CreateRequest:
-    attrs: dict[str, Any]
-    properties: dict[str, str]
-    tags: list[str]
+    """A checked create body: base attributes (defaults applied), properties and tags."""
+
+    id: str | None = None
+    name: str | None = None
+    visibility: str = "shared"
+    #: the owner the body names (``owner_given``), else the caller's project
+    owner: str | None = None
+    owner_given: bool = False
+    protected: bool = False
+    os_hidden: bool = False
+    disk_format: str | None = None
+    container_format: str | None = None
+    min_disk: int = 0
+    min_ram: int = 0
+    properties: dict[str, str] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,12 +114,12 @@ class Change:
     draft: int = 10
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Formats:
     """The disk and container formats this cloud accepts."""
 
-    disk: list[str] = field(default_factory=list)
-    container: list[str] = field(default_factory=list)
+    disk: tuple[str, ...] = ()
+    container: tuple[str, ...] = ()
 
 
 def _bad(name: str, reason: str) -> BadRequest:
@@ -181,7 +194,7 @@ def check_not_reserved(name: str) -> None:
         raise Forbidden(f"Attribute '{name}' is reserved.")
 
 
-def parse_create(body: Any, formats: Formats) -> CreateRequest:
+def parse_create(body: object, formats: Formats) -> CreateRequest:
     """Split a create body into base attributes, free-form properties and tags."""
     if not isinstance(body, dict):
         raise BadRequest("Provided object does not match schema 'image': not an object")
@@ -202,10 +215,24 @@ def parse_create(body: Any, formats: Formats) -> CreateRequest:
         else:
             check_property(key, value)
             properties[key] = value
-    return CreateRequest(attrs, properties, tags)
+    return CreateRequest(
+        id=attrs.get("id"),
+        name=attrs.get("name"),
+        visibility=attrs.get("visibility", "shared"),
+        owner=attrs.get("owner"),
+        owner_given="owner" in attrs,
+        protected=attrs.get("protected", False),
+        os_hidden=attrs.get("os_hidden", False),
+        disk_format=attrs.get("disk_format"),
+        container_format=attrs.get("container_format"),
+        min_disk=attrs.get("min_disk", 0),
+        min_ram=attrs.get("min_ram", 0),
+        properties=properties,
+        tags=tuple(tags),
+    )
 
 
-def parse_patch(body: Any, draft: int, formats: Formats) -> list[Change]:
+def parse_patch(body: object, draft: int, formats: Formats) -> list[Change]:
     """Turn a JSON-patch body into validated changes (the paths are one level deep)."""
     if not isinstance(body, list):
         raise BadRequest("Request body must be a JSON array of operation objects.")
