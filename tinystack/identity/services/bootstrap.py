@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tinystack.common.service import BootstrapInfo
+from tinystack.common.cloud import BootstrapInfo
 from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
 from tinystack.identity.services import catalog, passwords

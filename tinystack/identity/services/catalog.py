@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound, ValidationError
-from tinystack.common.service import CatalogEntry
+from tinystack.common.cloud import CatalogEntry
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
 from tinystack.identity.services import convert
