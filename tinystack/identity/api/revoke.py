@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 
 from tinystack.common.api.deps import ContextDep
@@ -14,10 +13,7 @@ from tinystack.identity.api.deps import DepsDep, authorize
 from tinystack.identity.api.views import render_revocation_event
 from tinystack.identity.services import revoke
 
-router = APIRouter(tags=["revoke"])
 
-
-@router.get("/v3/OS-REVOKE/events")
 def list_events(
     request: Request, ctx: ContextDep, deps: DepsDep, since: str | None = None
 ) -> dict[str, Any]:

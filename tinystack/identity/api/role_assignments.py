@@ -5,17 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.exceptions import ValidationError
-from tinystack.identity.api.deps import DepsDep, authorize, read_route
+from tinystack.identity.api.deps import DepsDep, authorize
 from tinystack.identity.api.views import base_url, render_assignment
 from tinystack.identity.services import projects, role_assignments
 from tinystack.identity.services.role_assignments import Filters
-
-router = APIRouter(tags=["role_assignments"])
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -42,7 +39,6 @@ def _check_combinations(f: Filters, system: bool) -> None:
         )
 
 
-@read_route(router, "/v3/role_assignments")
 def list_role_assignments(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     q = request.query_params
     f = Filters(

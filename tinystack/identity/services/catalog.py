@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tinystack.common.exceptions import BadRequest, Conflict, NotFound, ValidationError
 from tinystack.common.cloud import CatalogEntry
+from tinystack.common.exceptions import BadRequest, Conflict, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
 from tinystack.identity.services import convert
