@@ -9,7 +9,6 @@ the region and a catalog entry for every running service.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -120,7 +119,7 @@ def bootstrap(deps: Deps, info: BootstrapInfo) -> bool:
             "service": _project(session, "service", "Project of the service users."),
             "demo": _project(session, "demo", "Demo project for a regular user."),
         }
-        users: dict[str, Any] = {}
+        users: dict[str, models.User] = {}
         for name in wanted:
             user = session.scalars(
                 select(models.User).where(
