@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.common.timeutils import utcnow
 from tinystack.placement import models
-from tinystack.placement.exception import TraitNotFound
 from tinystack.placement.services.deps import Deps
-from tinystack.placement.services.resource_provider import Provider, lock_provider
+from tinystack.placement.services.names import trait_ids
+from tinystack.placement.services.resource_provider import Provider, get_in_session, lock_provider
 from tinystack.placement.services.rows import insert_id
 
 CUSTOM_PREFIX = "CUSTOM_"
@@ -112,18 +112,6 @@ def delete(deps: Deps, name: str) -> None:
     deps.traits.invalidate()
 
 
-def trait_ids(
-    deps: Deps, session: Session, names: Iterable[str], prefix: str = ""
-) -> dict[str, int]:
-    """Ids of the named traits; 400 naming the ones that do not exist."""
-    wanted = set(names)
-    found = deps.traits.ids_of(session, wanted)
-    missing = wanted - found.keys()
-    if missing:
-        raise TraitNotFound(missing, prefix)
-    return found
-
-
 def provider_traits(session: Session, provider_ids: Iterable[int]) -> dict[int, set[str]]:
     """Trait names of each provider (providers without traits are absent)."""
     ids = list(provider_ids)
@@ -141,8 +129,6 @@ def provider_traits(session: Session, provider_ids: Iterable[int]) -> dict[int, 
 
 
 def get_for_provider(deps: Deps, uuid: str) -> tuple[Provider, list[Trait]]:
-    from tinystack.placement.services.resource_provider import get_in_session
-
     with deps.read() as session:
         provider = get_in_session(session, uuid)
         sel = (
