@@ -31,6 +31,7 @@ from tinystack.common.exceptions import (
     NotFound,
     UnsupportedMediaType,
 )
+from tinystack.common.timeutils import utcnow
 from tinystack.placement.api.deps import get_deps
 from tinystack.placement.api.versions import Version, version_of
 from tinystack.placement.services.deps import Deps
@@ -130,7 +131,7 @@ def _accepts_json(accept: str) -> bool:
 
 
 def http_date(moment: datetime | None) -> str:
-    moment = moment or datetime.now(UTC)
+    moment = moment or utcnow()
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return format_datetime(moment.astimezone(UTC), usegmt=True)

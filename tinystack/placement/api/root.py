@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.timeutils import utcnow
 from tinystack.placement.api.request import http_date
 from tinystack.placement.api.versions import MAX_VERSION, MIN_VERSION, version_of
 
@@ -27,5 +27,5 @@ def home(request: Request) -> Response:
     response = Response(json.dumps(data).encode(), media_type="application/json")
     if version_of(request).matches("1.15"):
         response.headers["cache-control"] = "no-cache"
-        response.headers["last-modified"] = http_date(datetime.now(UTC))
+        response.headers["last-modified"] = http_date(utcnow())
     return response

@@ -19,7 +19,7 @@ MIN_CUSTOM_ID = 10000
 _RC = models.RC_TBL
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResourceClass:
     id: int
     name: str

@@ -34,7 +34,7 @@ _PARENT = _RP.alias("parent_rp")
 UNSET = object()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Provider:
     id: int
     uuid: str

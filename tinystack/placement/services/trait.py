@@ -23,7 +23,7 @@ _TRAIT = models.TRAIT_TBL
 _RPT = models.RP_TRAIT_TBL
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Trait:
     id: int
     name: str
