@@ -228,7 +228,8 @@ class PlacementRequest:
     # -- output ---------------------------------------------------------------------
     def url(self, path: str) -> str:
         """A link as upstream renders them in bodies: relative to the host."""
-        return self.request.scope.get("root_path", "") + path
+        root: str = self.request.scope.get("root_path", "")
+        return root + path
 
     def absolute(self, path: str) -> str:
         """A ``Location``: absolute, as webob makes it upstream."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import os_traits
 import sqlalchemy as sa
@@ -56,7 +57,7 @@ def sync_standard(deps: Deps) -> None:
     deps.traits.invalidate()
 
 
-def _trait(row: sa.Row) -> Trait:
+def _trait(row: sa.Row[Any]) -> Trait:
     return Trait(row.id, row.name, row.created_at, row.updated_at)
 
 
