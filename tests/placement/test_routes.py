@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tinystack.common.api.microversion import OPENAPI_KEY, declared
+from tinystack.placement.api.microversion import MAX_VERSION, MIN_VERSION, Version
 from tinystack.placement.api.router import router
-from tinystack.placement.api.versions import MAX_VERSION, MIN_VERSION, Version
 
 from .conftest import Api
 

@@ -6,7 +6,7 @@ import re
 import uuid as uuidlib
 
 from tinystack.common.exceptions import BadRequest
-from tinystack.placement.api.versions import Version
+from tinystack.placement.api.microversion import Version
 from tinystack.placement.exception import QUERYPARAM_BAD_VALUE
 
 UUID_PATTERN = r"^[0-9a-fA-F-]{36}$"

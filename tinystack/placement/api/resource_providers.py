@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from tinystack.common.timeutils import new_uuid
 from tinystack.placement.api import params
-from tinystack.placement.api.request import PlacementReq, PlacementRequest
+from tinystack.placement.api.deps import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import (
     CreateProvider,
     CreateProviderV1_14,

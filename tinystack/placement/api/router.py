@@ -21,9 +21,9 @@ from tinystack.placement.api import inventories as inv
 from tinystack.placement.api import reshaper as resh
 from tinystack.placement.api import resource_classes as rc
 from tinystack.placement.api import resource_providers as rp
-from tinystack.placement.api import root, usages
 from tinystack.placement.api import schemas as s
 from tinystack.placement.api import traits as tr
+from tinystack.placement.api import usages, versions
 
 router = APIRouter()
 RP = "/resource_providers/{uuid}"
@@ -51,7 +51,7 @@ def route(
 
 
 # fmt: off
-route("GET",    "/",                     root.home)
+route("GET",    "/",                     versions.home)
 route("GET",    "/resource_providers",   rp.list_resource_providers)
 route("POST",   "/resource_providers",   rp.create_resource_provider, body=s.PROVIDER_CREATE)
 route("GET",    RP,                      rp.get_resource_provider)
