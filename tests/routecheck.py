@@ -34,12 +34,14 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from tinystack.common.api.microversion import OPENAPI_KEY
+
 #: the openapi_extra key of declared policies (compute's ``policies(...)``)
 POLICIES_KEY = "x-policies"
 #: the openapi_extra key of a route that checks no rule on purpose
 PUBLIC_KEY = "x-public"
 #: the openapi_extra key written by ``tinystack.common.api.microversion.since``
-MICROVERSION_KEY = "x-openstack-microversion"
+MICROVERSION_KEY = OPENAPI_KEY
 WRITE_METHODS = ("POST", "PUT", "PATCH")
 
 Route = tuple[str, str]  # (method, path)

@@ -88,10 +88,10 @@ BODILESS: dict[str, set[Route]] = {
     "compute": {("PUT", "/v2.1/servers/{server_id}/tags/{tag}")},
     "network": {("PUT", "/v2.0/{resources}/{resource_id}/tags/{tag}")},
 }
-#: the services with microversions: where their table is
-VERSION_TABLES = {
-    "placement": ("tinystack.placement.api.microversion", "VERSIONS"),
-    "compute": ("tinystack.compute.api.microversion", "VERSIONS"),
+#: the services with microversions: where their ``Microversions`` is
+MICROVERSIONS = {
+    "placement": ("tinystack.placement.api.versions", "PLACEMENT"),
+    "compute": ("tinystack.compute.api.microversion", "COMPUTE"),
 }
 
 _NO_POLICIES = "routes declare no policy rules (openapi_extra x-policies)"
@@ -99,10 +99,7 @@ _NO_BODIES = "write routes without a request model in the OpenAPI document"
 ROUTE_XFAIL: dict[tuple[str, str], str] = {
     ("identity", "policies"): _NO_POLICIES,
     ("placement", "policies"): _NO_POLICIES,
-    ("placement", "microversions"): "handlers call req.require(...) instead of since(...)",
-    ("placement", "request-bodies"): _NO_BODIES,
     ("image", "policies"): _NO_POLICIES,
-    ("image", "request-bodies"): _NO_BODIES,
     ("compute", "duplicates"): "GET /v2.1/servers/{server_id}/os-security-groups is twice",
     ("compute", "microversions"): "handlers gate on `version < (2, N)`, no since(...)",
     ("network", "policies"): _NO_POLICIES,
@@ -134,9 +131,9 @@ def service_app(service: str, tmp_path_factory: pytest.TempPathFactory) -> FastA
 def route_rules(service: str) -> RouteRules:
     policies = importlib.import_module(f"tinystack.{service}.policies")
     versions = None
-    if service in VERSION_TABLES:
-        module, name = VERSION_TABLES[service]
-        versions = list(getattr(importlib.import_module(module), name))
+    if service in MICROVERSIONS:
+        module, name = MICROVERSIONS[service]
+        versions = list(getattr(importlib.import_module(module), name).versions)
     return RouteRules(
         rules=frozenset(rule.name for rule in policies.list_rules()),
         public=frozenset(PUBLIC[service]),
@@ -152,8 +149,8 @@ def test_routes(service: str, check: str, tmp_path_factory: pytest.TempPathFacto
 
 # -- (ii) no hand-written dict[str, Any] at the service layer and on RPC ----------------------
 DICT_XFAIL = {
-    "identity": "identity/core takes and returns dict[str, Any]",
-    "image": "image/services takes dict[str, Any] bodies",
+    "identity": "identity/services takes and returns dict[str, Any]",
+    "image": "image/services/format_inspection.py Inspection.from_dict takes a dict",
     "compute": "compute services, rpcapi and RPC endpoints pass dict[str, Any]",
     "network": "network services return rendered dict[str, Any] items",
 }
