@@ -343,6 +343,34 @@ def test_known_oversized_module(path: str) -> None:
     assert module_lengths().get(path, 0) <= MAX_MODULE_LINES
 
 
+# -- one service-token session ---------------------------------------------------------------
+#: the one Keystone password-auth implementation (identity serves the route itself)
+TOKEN_CLIENT = "common/clients/session.py"
+TOKEN_XFAIL = {
+    "network/notifier.py": "the compute notifier issues its own service token",
+    "network/services/bootstrap.py": "the bootstrap project lookup issues its own token",
+}
+
+
+def token_requesters() -> list[str]:
+    """Modules outside identity that name ``/auth/tokens`` (they ask for a token)."""
+    return [
+        rel
+        for rel, text in _sources()
+        if "/auth/tokens" in text and not rel.startswith("identity/") and rel != TOKEN_CLIENT
+    ]
+
+
+def test_only_the_session_asks_keystone_for_tokens() -> None:
+    unexpected = set(token_requesters()) - set(TOKEN_XFAIL)
+    assert not unexpected, f"use tinystack.common.clients.session.Session: {sorted(unexpected)}"
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=xfail(r)) for p, r in TOKEN_XFAIL.items()])
+def test_known_token_requester(path: str) -> None:
+    assert path not in token_requesters()
+
+
 # -- (iv) policy defaults through the oslo.policy.policies entry points -----------------------
 ENTRY_POINT_GROUP = "oslo.policy.policies"
 
