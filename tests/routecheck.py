@@ -2,10 +2,10 @@
 report what breaks the shape (docs/SHAPE.md).
 
 - **policies**: every route declares the policy rules it checks,
-  ``openapi_extra={"x-policies": [...]}`` (compute's ``policies(...)``), and every rule is
+  ``openapi_extra=policies(...)`` (``tinystack.common.api.openapi``), and every rule is
   registered by the service's ``policies.list_rules()``; a route without a rule (version
-  documents, proxies that authorize elsewhere) is ``x-public`` or in the caller's
-  explicit allow-list.
+  documents, proxies that authorize elsewhere) is ``openapi_extra=PUBLIC`` or in the
+  caller's explicit allow-list.
 - **duplicates**: no route can never be reached because an earlier one with the same
   method matches its whole path (an exact duplicate, or a path parameter shadowing a
   literal: ``/servers/{id}`` registered before ``/servers/detail``).
@@ -35,11 +35,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from tinystack.common.api.microversion import OPENAPI_KEY
+from tinystack.common.api.openapi import POLICIES_KEY, PUBLIC_KEY
 
-#: the openapi_extra key of declared policies (compute's ``policies(...)``)
-POLICIES_KEY = "x-policies"
-#: the openapi_extra key of a route that checks no rule on purpose
-PUBLIC_KEY = "x-public"
 #: the openapi_extra key written by ``tinystack.common.api.microversion.since``
 MICROVERSION_KEY = OPENAPI_KEY
 WRITE_METHODS = ("POST", "PUT", "PATCH")
