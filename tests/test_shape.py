@@ -90,7 +90,7 @@ BODILESS: dict[str, set[Route]] = {
 }
 #: the services with microversions: where their ``Microversions`` is
 MICROVERSIONS = {
-    "placement": ("tinystack.placement.api.versions", "PLACEMENT"),
+    "placement": ("tinystack.placement.api.microversion", "PLACEMENT"),
     "compute": ("tinystack.compute.api.microversion", "COMPUTE"),
 }
 
@@ -98,7 +98,6 @@ _NO_POLICIES = "routes declare no policy rules (openapi_extra x-policies)"
 _NO_BODIES = "write routes without a request model in the OpenAPI document"
 ROUTE_XFAIL: dict[tuple[str, str], str] = {
     ("identity", "policies"): _NO_POLICIES,
-    ("placement", "policies"): _NO_POLICIES,
     ("image", "policies"): _NO_POLICIES,
     ("compute", "duplicates"): "GET /v2.1/servers/{server_id}/os-security-groups is twice",
     ("compute", "microversions"): "handlers gate on `version < (2, N)`, no since(...)",
