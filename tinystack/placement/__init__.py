@@ -5,8 +5,8 @@ The one service shape (docs/SHAPE.md):
 - ``service.py``: ``SERVICE``, the ServiceSpec (options, app, standard classes/traits);
   ``conf.py``: ``[placement]`` options and the typed ``Options``; ``exception.py``;
   ``models.py`` + ``migrations/``; ``policies/`` (``list_rules()``, upstream names).
-- ``api/router.py``: THE route table, one line a route: path, handler, the microversions
-  it exists at (``since``) and the request models of its body. ``api/schemas.py``: every
+- ``api/router.py``: THE route table, one line a route: path, handler, policy rule, the
+  microversions it exists at (``since``), its body models. ``api/schemas.py``: every
   request model and their validation (400s worded as upstream's jsonschema ones);
   ``api/deps.py``: ``PlacementReq`` (caller, version, body, renderers) and ``DepsDep``;
   ``api/microversion.py``: the version table, configuring
