@@ -4,9 +4,9 @@ Each route names the policy rules it checks (``x-policies`` in /openapi.json, re
 the route meta-test): upstream Glance's names, checked by the handler when the target
 is the caller's project, else by the service layer on the loaded image
 (``services/access.py``). ``PUBLIC`` routes need no token; ``AUTHENTICATED`` ones need a
-token and check no rule (as upstream). ``body`` declares a write route's request body
-for the OpenAPI document (:mod:`tinystack.image.api.schemas`); the handlers read and
-check it themselves.
+token and check no rule (as upstream); both are ``x-public`` (no rule of their own).
+``body`` declares a write route's request body for the OpenAPI document
+(:mod:`tinystack.image.api.schemas`); the handlers read and check it themselves.
 """
 
 from __future__ import annotations
@@ -118,10 +118,10 @@ ROUTES = (
 def include_routers(app: FastAPI) -> None:
     for route in ROUTES:
         extra: dict[str, Any] = {}
-        if route.rules is PUBLIC:
-            extra["x-public"] = True
-        elif route.rules:
+        if route.rules:
             extra["x-policies"] = list(route.rules)
+        else:  # checks no rule of its own, on purpose (routecheck's x-public)
+            extra["x-public"] = True
         if route.body is not None:
             extra.update(route.body.openapi())
         app.add_api_route(
