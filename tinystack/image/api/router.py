@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from fastapi import FastAPI
 
+from tinystack.common.api import openapi
 from tinystack.image.api import (
     image_data,
     image_members,
@@ -117,11 +118,7 @@ ROUTES = (
 
 def include_routers(app: FastAPI) -> None:
     for route in ROUTES:
-        extra: dict[str, Any] = {}
-        if route.rules:
-            extra["x-policies"] = list(route.rules)
-        else:  # checks no rule of its own, on purpose (routecheck's x-public)
-            extra["x-public"] = True
+        extra = openapi.policies(*route.rules) if route.rules else dict(openapi.PUBLIC)
         if route.body is not None:
             extra.update(route.body.openapi())
         app.add_api_route(
