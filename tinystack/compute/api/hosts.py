@@ -10,8 +10,9 @@ from starlette.responses import Response
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.deps import ContextDep, DepsDep
 from tinystack.compute.api.microversion import Version, VersionDep
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
+from tinystack.compute.api.schemas import HostUpdateRequest
 from tinystack.compute.services import os_hosts
 from tinystack.compute.services.deps import Deps
 
@@ -65,7 +66,9 @@ def _switch(body: dict[str, Any], key: str) -> bool | None:
     return raw.lower() == "enable"
 
 
-@router.put("/os-hosts/{host_name}", openapi_extra=policies(P % "update"))
+@router.put(
+    "/os-hosts/{host_name}", openapi_extra=policies(P % "update") | request_model(HostUpdateRequest)
+)
 def update_host(
     host_name: str,
     ctx: ContextDep,

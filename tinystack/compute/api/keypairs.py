@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Body
 from starlette.requests import Request
@@ -14,21 +14,14 @@ from tinystack.compute import models
 from tinystack.compute.api.bodies import body_part, gate
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.query import limit_and_marker, reject_unknown
 from tinystack.compute.api.rendering import json_response, next_link, plain_time
-from tinystack.compute.api.schemas import Name, Strict
+from tinystack.compute.api.schemas import KeypairCreate, KeypairCreateRequest
 from tinystack.compute.services import keypairs
 
 router = APIRouter(tags=["keypairs"])
 P = "os_compute_api:os-keypairs:%s"
-
-
-class KeypairCreate(Strict):
-    name: Name
-    public_key: str | None = None
-    type: Literal["ssh", "x509"] = "ssh"
-    user_id: str | None = None
 
 
 def _check_name(name: str, version: Version) -> None:
@@ -97,7 +90,9 @@ def show_keypair(
     return json_response({"keypair": view})
 
 
-@router.post("/os-keypairs", openapi_extra=policies(P % "create"))
+@router.post(
+    "/os-keypairs", openapi_extra=policies(P % "create") | request_model(KeypairCreateRequest)
+)
 def create_keypair(
     ctx: ContextDep, deps: DepsDep, version: VersionDep, body: dict[str, Any] = Body(...)
 ) -> Response:

@@ -13,9 +13,10 @@ from tinystack.compute import models
 from tinystack.compute.api.bodies import body_part, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.query import bool_param, reject_unknown
 from tinystack.compute.api.rendering import json_response
+from tinystack.compute.api.schemas import ServerGroupCreateRequest
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import server_groups
 
@@ -98,7 +99,10 @@ def list_groups(request: Request, ctx: ContextDep, deps: DepsDep, version: Versi
     return json_response({"server_groups": [_view(g, m, version) for g, m in rows]})
 
 
-@router.post("/os-server-groups", openapi_extra=policies(P % "create"))
+@router.post(
+    "/os-server-groups",
+    openapi_extra=policies(P % "create") | request_model(ServerGroupCreateRequest),
+)
 def create_group(
     ctx: ContextDep, deps: DepsDep, version: VersionDep, body: dict[str, Any] = Body(...)
 ) -> Response:

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import logging
 import uuid as uuidlib
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Body
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.query import reject_unknown
 from tinystack.compute.api.rendering import isotime, json_response
-from tinystack.compute.api.schemas import BoolLike, Strict
+from tinystack.compute.api.schemas import LegacyUpdate, ServiceUpdate, ServiceUpdateRequest
 from tinystack.compute.services import os_services
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.os_services import ServiceRecord
@@ -53,19 +52,6 @@ def list_services(
         deps, host=request.query_params.get("host"), binary=request.query_params.get("binary")
     )
     return json_response({"services": [_view(s, version) for s in rows]})
-
-
-class ServiceUpdate(Strict):
-    status: Literal["enabled", "disabled"] | None = None
-    disabled_reason: str | None = Field(None, min_length=1, max_length=255)
-    forced_down: BoolLike | None = None
-
-
-class LegacyUpdate(Strict):
-    host: str = Field(min_length=1, max_length=255)
-    binary: str = Field(min_length=1, max_length=255)
-    disabled_reason: str | None = Field(None, min_length=1, max_length=255)
-    forced_down: BoolLike | None = None
 
 
 def _update_by_id(
@@ -118,7 +104,10 @@ def _legacy(deps: Deps, action: str, body: dict[str, Any], version: Version) -> 
     return {"service": result}
 
 
-@router.put("/os-services/{service_id}", openapi_extra=policies(P % "update"))
+@router.put(
+    "/os-services/{service_id}",
+    openapi_extra=policies(P % "update") | request_model(ServiceUpdateRequest),
+)
 def update_service(
     service_id: str,
     ctx: ContextDep,
