@@ -11,7 +11,6 @@ from starlette.responses import Response
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
-from tinystack.compute import models
 from tinystack.compute.api.bodies import body_part, gate, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
@@ -28,6 +27,7 @@ from tinystack.compute.api.schemas import (
     TenantBody,
 )
 from tinystack.compute.services import extra_specs, flavors
+from tinystack.compute.services.flavors import FlavorRecord
 
 router = APIRouter(tags=["flavors"])
 MANAGE = "os_compute_api:os-flavor-manage:%s"
@@ -36,7 +36,7 @@ ACCESS = "os_compute_api:os-flavor-access"
 
 
 def _view(
-    request: Request, flavor: models.Flavor, version: Version, extra_specs: bool
+    request: Request, flavor: FlavorRecord, version: Version, extra_specs: bool
 ) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": flavor.flavorid,
@@ -174,19 +174,19 @@ def create_flavor(
     data = body_part(body, "flavor")
     gate(data, version, {"description": (2, 55)})
     model = FlavorCreate.model_validate(data)
-    values = {
-        "name": model.name,
-        "id": model.id,
-        "ram": model.ram,
-        "vcpus": model.vcpus,
-        "disk": model.disk,
-        "OS-FLV-EXT-DATA:ephemeral": model.ephemeral or 0,
-        "swap": model.swap or 0,
-        "rxtx_factor": model.rxtx_factor or 1.0,
-        "os-flavor-access:is_public": True if model.is_public is None else model.is_public,
-        "description": model.description,
-    }
-    flavor = flavors.create(deps.db, values)
+    spec = flavors.FlavorSpec(
+        name=model.name,
+        flavorid=model.id,
+        vcpus=model.vcpus,
+        memory_mb=model.ram,
+        root_gb=model.disk,
+        ephemeral_gb=model.ephemeral or 0,
+        swap=model.swap or 0,
+        rxtx_factor=model.rxtx_factor or 1.0,
+        is_public=True if model.is_public is None else model.is_public,
+        description=model.description,
+    )
+    flavor = flavors.create(deps.db, spec)
     return json_response({"flavor": _view(request, flavor, version, _show_specs(ctx, version))})
 
 

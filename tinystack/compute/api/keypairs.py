@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
-from tinystack.compute import models
 from tinystack.compute.api.bodies import body_part, gate
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
@@ -19,6 +18,7 @@ from tinystack.compute.api.query import limit_and_marker, reject_unknown
 from tinystack.compute.api.rendering import json_response, next_link, plain_time
 from tinystack.compute.api.schemas import KeypairCreate, KeypairCreateRequest
 from tinystack.compute.services import keypairs
+from tinystack.compute.services.keypairs import KeyPairRecord
 
 router = APIRouter(tags=["keypairs"])
 P = "os_compute_api:os-keypairs:%s"
@@ -33,7 +33,7 @@ def _check_name(name: str, version: Version) -> None:
         )
 
 
-def _view(kp: models.KeyPair, version: Version) -> dict[str, Any]:
+def _view(kp: KeyPairRecord, version: Version) -> dict[str, Any]:
     view: dict[str, Any] = {
         "name": kp.name,
         "public_key": kp.public_key,
