@@ -1,4 +1,9 @@
-"""A keystone-style session: service token, endpoint lookup, one pooled HTTP client."""
+"""A keystone-style session: service token, endpoint lookup, one pooled HTTP client.
+
+This is the one implementation of Keystone password authentication and the cached
+service token: every service-to-service call and every poller goes through a
+:class:`Session` (never a hand-written ``POST /v3/auth/tokens``).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,12 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
 import httpx
 
-from tinystack.common.service import CatalogEntry, ServiceCredentials
+from tinystack.common.cloud import CatalogEntry, ServiceCredentials
+from tinystack.common.timeutils import parse_isotime
 
 LOG = logging.getLogger(__name__)
 
@@ -63,9 +68,8 @@ def _error_message(response: httpx.Response) -> tuple[str, Any]:
 def _parse_expiry(raw: str | None) -> float:
     if not raw:
         return time.time() + 3600
-    text = raw.replace("Z", "+00:00")
     try:
-        return datetime.fromisoformat(text).timestamp()
+        return parse_isotime(raw).timestamp()
     except ValueError:
         return time.time() + 3600
 
@@ -101,7 +105,11 @@ class Session:
         return service_type in self._catalog or service_type in self._token_catalog
 
     def endpoint(self, service_type: str) -> str:
+        """The public URL of ``service_type``: from the catalog given, else from the catalog
+        of the service token; identity is always reachable at ``auth_url``."""
         url = self._catalog.get(service_type) or self._token_catalog.get(service_type)
+        if url is None and service_type == "identity" and self.auth_url:
+            return self.auth_url
         if url is None and self.credentials is not None and not self._catalog:
             self.token()  # the token's catalog may know it
             url = self._token_catalog.get(service_type)

@@ -38,9 +38,9 @@ from starlette.routing import Route
 from tinystack.common.db import Database
 from tinystack.compute import exception
 from tinystack.compute.metadata import content
+from tinystack.compute.objects import VIF, InstanceMeta
 from tinystack.compute.services import instances
 from tinystack.compute.services.common import TTLCache
-from tinystack.compute.virt.driver import VIF, InstanceMeta
 
 LOG = logging.getLogger(__name__)
 TEXT = "text/plain"

@@ -16,7 +16,7 @@ from tinystack.common.exceptions import BadRequest, Conflict
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
 from tinystack.compute.conf import Options
-from tinystack.compute.virt.driver import HostResources
+from tinystack.compute.objects import HostResources
 
 COMPUTE_BINARY = "nova-compute"
 

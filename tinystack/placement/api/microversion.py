@@ -1,4 +1,4 @@
-"""Placement microversions: the one list of versions and the negotiation middleware.
+"""Placement microversions: the one list of versions, configuring the common negotiation.
 
 A request names its version with ``OpenStack-API-Version: placement X.Y`` (or
 ``latest``); without the header it gets the minimum, 1.0. A malformed value is
@@ -11,15 +11,20 @@ for older versions the middleware drops it.
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Depends
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-SERVICE_TYPE = "placement"
-HEADER = "openstack-api-version"
-STATE_KEY = "placement_microversion"
+from tinystack.common.api.microversion import (
+    MICROVERSION_PARSE,
+    Microversions,
+    Version,
+    VersionError,
+)
+
+__all__ = ["MAX_VERSION", "MIN_VERSION", "PLACEMENT", "VERSIONS", "Version", "VersionDep"]
 
 # The canonical list: one line per version, what it added.
 VERSIONS = [
@@ -65,122 +70,61 @@ VERSIONS = [
     "1.39",  # any-traits (in:) in required
 ]
 
-_FORMAT = re.compile(r"^\d+\.\d+$")
+STATE_KEY = "placement_microversion"
 
 
-@dataclass(frozen=True, order=True)
-class Version:
-    major: int
-    minor: int
-
-    @classmethod
-    def parse(cls, text: str) -> Version:
-        if not _FORMAT.match(text):
-            raise ValueError(f"invalid version string: {text}")
-        major, minor = text.split(".")
-        return cls(int(major), int(minor))
-
-    def __str__(self) -> str:
-        return f"{self.major}.{self.minor}"
-
-    def matches(self, minimum: str, maximum: str | None = None) -> bool:
-        """Whether this version is within [minimum, maximum] (maximum: the latest)."""
-        if self < Version.parse(minimum):
-            return False
-        return maximum is None or self <= Version.parse(maximum)
-
-
-MIN_VERSION = Version.parse(VERSIONS[0])
-MAX_VERSION = Version.parse(VERSIONS[-1])
-_KNOWN = {Version.parse(v) for v in VERSIONS}
-
-
-class VersionError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def negotiate(values: list[str]) -> Version:
-    """The version requested by the ``OpenStack-API-Version`` header values."""
-    wanted = None
-    for item in reversed(",".join(values).split(",")):
-        parts = item.strip().split(None, 1)
-        if len(parts) == 2 and parts[0].lower() == SERVICE_TYPE:
-            wanted = parts[1].strip()
-            break
-    if wanted is None:
-        return MIN_VERSION
-    if wanted == "latest":
-        return MAX_VERSION
-    try:
-        version = Version.parse(wanted)
-    except ValueError as exc:
-        raise VersionError(400, f"Invalid microversion: {exc}") from None
-    if version not in _KNOWN:
-        raise VersionError(406, f"Unacceptable version header: {wanted}")
-    return version
-
-
-def version_of(request: Request) -> Version:
-    version: Version = request.scope.get("state", {}).get(STATE_KEY, MIN_VERSION)
-    return version
-
-
-def _error_body(status: int, message: str, request_id: str) -> bytes:
+def _error_body(versions: Microversions, exc: VersionError, request_id: str) -> bytes:
     error: dict[str, object] = {
-        "status": status,
-        "title": "Not Acceptable" if status == 406 else "Bad Request",
-        "detail": message,
+        "status": exc.status,
+        "title": "Not Acceptable" if exc.status == 406 else "Bad Request",
+        "detail": (
+            f"Unacceptable version header: {exc.requested}"
+            if exc.status == 406
+            else f"Invalid microversion: invalid version string: {exc.requested}"
+        ),
         "request_id": request_id,
     }
-    if status == 406:
-        error["max_version"] = str(MAX_VERSION)
-        error["min_version"] = str(MIN_VERSION)
+    if exc.status == 406:
+        error["max_version"] = str(versions.maximum)
+        error["min_version"] = str(versions.minimum)
     return json.dumps({"errors": [error]}).encode()
 
 
-class MicroversionMiddleware:
-    """Negotiate the version, then stamp the response headers (and fix old error bodies)."""
+PLACEMENT = Microversions(
+    service_type="placement",
+    versions=tuple(VERSIONS),
+    error_body=_error_body,
+    grammar=MICROVERSION_PARSE,
+    header="openstack-api-version",
+    state_key=STATE_KEY,
+)
+MIN_VERSION = PLACEMENT.minimum
+MAX_VERSION = PLACEMENT.maximum
+_ERROR_CODES = Version(1, 23)
+
+
+def version_of(request: Request) -> Version:
+    return PLACEMENT.current(request)
+
+
+VersionDep = Annotated[Version, Depends(PLACEMENT.current)]
+
+
+class ErrorCodeMiddleware:
+    """Error bodies gained their ``code`` at 1.23: drop it for older versions."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or PLACEMENT.of_scope(scope) >= _ERROR_CODES:
             await self.app(scope, receive, send)
             return
-        values = [v.decode("latin-1") for k, v in scope["headers"] if k == b"openstack-api-version"]
-        state = scope.setdefault("state", {})
-        try:
-            version = negotiate(values)
-        except VersionError as exc:
-            body = _error_body(exc.status, exc.message, str(state.get("request_id", "")))
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": exc.status,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            return
-        state[STATE_KEY] = version
-        stamp = [
-            (HEADER.encode(), f"{SERVICE_TYPE} {version}".encode()),
-            (b"vary", HEADER.encode()),
-        ]
-        strip_code = version < Version(1, 23)
         held: list[Message] = []
 
-        async def send_stamped(message: Message) -> None:
+        async def send_without_code(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *stamp]
-                if strip_code and message["status"] >= 400:
+                if message["status"] >= 400:
                     held.append(message)
                     return
             elif held:
@@ -190,7 +134,7 @@ class MicroversionMiddleware:
                 return
             await send(message)
 
-        await self.app(scope, receive, send_stamped)
+        await self.app(scope, receive, send_without_code)
 
 
 async def _send_without_code(messages: list[Message], send: Send) -> None:
