@@ -95,7 +95,7 @@ class AgentContext:
     @contextlib.contextmanager
     def operation(
         self,
-        ctxt: dict[str, Any],
+        ctx: CallContext,
         uuid: str,
         event: str,
         *,
@@ -103,7 +103,6 @@ class AgentContext:
         reraise: bool = False,
     ) -> Iterator[CallContext]:
         """Run one instance operation: locked, recorded as an action event, faults on error."""
-        ctx = CallContext.from_dict(ctxt)
         with self.locks.hold(uuid):
             try:
                 with instance_actions.record(self.deps.db, ctx, uuid, event, self.host):

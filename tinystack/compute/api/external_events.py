@@ -81,14 +81,8 @@ def create_events(
             result.update(code=422, status="failed")
             results.append(result)
             continue
-        deps.agents.cast(
-            call,
-            inst.host,
-            "external_instance_event",
-            instance_uuid=inst.uuid,
-            name=event["name"],
-            tag=event.get("tag"),
-            status=event["status"],
+        deps.agents.external_instance_event(
+            call, inst.host, inst.uuid, event["name"], event.get("tag"), event["status"]
         )
         result["code"] = 200
         results.append(result)
