@@ -120,7 +120,7 @@ class MetadataHandler:
         self.db = db
         self.secret = secret
         self.name_template = name_template
-        self.cache = TTLCache(cache_seconds)
+        self.cache: TTLCache[InstanceData] = TTLCache(cache_seconds)
 
     def instance(self, uuid: str) -> InstanceData | None:
         found: InstanceData | None = self.cache.get(uuid)

@@ -22,7 +22,7 @@ from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
 from tinystack.compute.rpcapi import ComputeAgentAPI
 from tinystack.compute.services import instance_actions, instances, servers
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 
 T = states.Task
 
