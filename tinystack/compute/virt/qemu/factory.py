@@ -19,8 +19,9 @@ from typing import Any
 from tinystack.common import config
 from tinystack.compute.virt.driver import ComputeDriver, DriverError
 from tinystack.compute.virt.fake import FakeDriver
-from tinystack.compute.virt.qemu.driver import QemuDriver, QemuSettings
+from tinystack.compute.virt.qemu.driver import QemuDriver
 from tinystack.compute.virt.qemu.imagecache import ServiceImageSource
+from tinystack.compute.virt.qemu.settings import QemuSettings
 from tinystack.guest.build import IMAGE_FILE
 
 LOG = logging.getLogger(__name__)
