@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
 from tinystack.compute import exception, models, states
-from tinystack.compute.agent.context import AgentContext
+from tinystack.compute.agent.context import AgentContext, InstanceChanges
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import DiskInfo, FlavorMeta, MigrationMeta
 from tinystack.compute.services import instance_actions, instances, migrations
@@ -28,7 +28,7 @@ def _meta(mig: models.Migration) -> MigrationMeta:
     )
 
 
-def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
+def _flavor_columns(flavor: dict[str, Any]) -> InstanceChanges:
     """An instance's columns for its (stored copy of a) flavor."""
     return {
         "flavor": flavor,
