@@ -442,7 +442,7 @@ class QemuDriver(ComputeDriver):
             finally:
                 if paused:
                     self.vm.qmp(defn, "cont")
-            f = open(target, "rb")  # noqa: SIM115 - closed by the generator
+            f = open(target, "rb")  # closed by the generator below
             target.unlink()  # the open file keeps the data; nothing is left behind
 
         def chunks() -> Iterator[bytes]:

@@ -40,7 +40,7 @@ def available(binary: str = "") -> tuple[bool, str]:
 def _bootstrap_dir(conf: Any) -> Path:
     try:
         configured = str(conf.image.bootstrap_image_dir or "")
-    except Exception:  # noqa: BLE001 - the image options live in another service
+    except Exception:  # the image options live in another service
         configured = ""
     if configured:
         return Path(configured).expanduser()

@@ -105,7 +105,7 @@ class Machines:
                 cache_file=self.settings.accel_cache_file,
             )
             accel, reason = decision.accel, f"{decision.reason} ({decision.source})"
-        except Exception as exc:  # noqa: BLE001 - a failed probe must not stop the host
+        except Exception as exc:  # a failed probe must not stop the host
             accel, reason = "tcg", f"KVM probe failed: {exc}"
         with self._accel_lock:
             self._accel, self._accel_reason = accel, reason
