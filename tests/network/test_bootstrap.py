@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tests.network.conftest import Api
-from tinystack.network import agent_rpc
+from tinystack.network import rpcapi
+from tinystack.network.payloads import AgentState
 from tinystack.network.service import SERVICE, WORKERS_KEY
 from tinystack.network.services import bootstrap
 
@@ -41,8 +42,8 @@ def test_start_and_stop_serve_rpc(api: Api) -> None:
     SERVICE.start(runtime)
     try:
         workers = runtime.extra[WORKERS_KEY]
-        reports = agent_rpc.ReportsApi(workers.transport, timeout=10)
-        state = {"agent_type": agent_rpc.L3_AGENT, "host": "h", "binary": "l3", "topic": "l3"}
+        reports = rpcapi.ReportsApi(workers.transport, timeout=10)
+        state = AgentState(agent_type=rpcapi.L3_AGENT, host="h", binary="l3", topic="l3")
         assert reports.report_state({}, state) == "alive"
     finally:
         SERVICE.stop(runtime)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tinystack.network.agents import conntrack
 from tinystack.network.agents.firewall import FilteredPort, FirewallRules
 from tinystack.network.agents.iptables import ChainSet
+from tinystack.network.payloads import AddressPair, GroupMembers, SecurityGroupRule
 
 A, B = "aaaaaaaa-1111", "bbbbbbbb-2222"
 
 
 def rules_of(
-    groups: dict[str, list[dict[str, Any]]],
-    members: dict[str, Any],
+    groups: Mapping[str, Sequence[SecurityGroupRule]],
+    members: dict[str, GroupMembers],
     group_of_a: str = "g",
     group_of_b: str = "g",
 ) -> Any:
@@ -26,8 +28,8 @@ def rules_of(
     return conntrack.port_rules(desired, ports, chains.chain)
 
 
-def rule(direction: str, **extra: Any) -> dict[str, Any]:
-    return {"direction": direction, "ethertype": "IPv4", "remote_group_id": None, **extra}
+def rule(direction: str, **extra: Any) -> SecurityGroupRule:
+    return SecurityGroupRule(id="r", security_group_id="g", direction=direction, **extra)
 
 
 def test_only_lost_rules_revoke_and_only_for_their_direction() -> None:
@@ -49,8 +51,8 @@ def test_only_lost_rules_revoke_and_only_for_their_direction() -> None:
 def test_a_member_leaving_a_remote_group_revokes_the_ports_using_it() -> None:
     from_g = rule("ingress", remote_group_id="g")
     groups = {"g": [from_g], "other": []}
-    both = rules_of(groups, {"g": {"IPv4": ["10.0.0.10", "10.0.0.99"]}}, "g", "other")
-    one = rules_of(groups, {"g": {"IPv4": ["10.0.0.10"]}}, "g", "other")
+    both = rules_of(groups, {"g": GroupMembers(ipv4=("10.0.0.10", "10.0.0.99"))}, "g", "other")
+    one = rules_of(groups, {"g": GroupMembers(ipv4=("10.0.0.10",))}, "g", "other")
     assert conntrack.revoked(both, one) == [(A, 4, "ingress")]
     assert conntrack.revoked(one, both) == []
 
@@ -62,7 +64,7 @@ def test_port_addresses_are_host_addresses_of_the_family() -> None:
         "n",
         "fa:16:3e:00:00:01",
         ["10.0.0.5", "fd00::5"],
-        allowed_address_pairs=[{"ip_address": "10.0.0.6/32"}, {"ip_address": "10.1.0.0/24"}],
+        allowed_address_pairs=[AddressPair("10.0.0.6/32"), AddressPair("10.1.0.0/24")],
     )
     assert conntrack.port_addresses(port, 4) == {"10.0.0.5", "10.0.0.6"}
     assert conntrack.port_addresses(port, 6) == {"fd00::5"}

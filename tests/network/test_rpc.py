@@ -1,6 +1,6 @@
 """The agent RPC interface, over the in-process transport and over RabbitMQ.
 
-An agent-side client (:mod:`tinystack.network.agent_rpc`) talks to the service's
+An agent-side client (:mod:`tinystack.network.rpcapi`) talks to the service's
 endpoints; agent endpoints receive the service's fanout casts; compute gets
 vif-plugged/unplugged events when ports go up and down.
 """
@@ -13,13 +13,23 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import kombu
 import pytest
+from kombu.connection import Connection
 
 from tests.network.conftest import Api
 from tinystack.common.rpc import RPCServer, Target, Transport, get_transport
-from tinystack.network import agent_rpc
+from tinystack.network import rpcapi
 from tinystack.network.notifier import ComputeNotifier, Events
+from tinystack.network.payloads import (
+    AgentState,
+    DeviceDetails,
+    DeviceStatus,
+    DhcpPortRequest,
+    FixedIP,
+    FloatingIPStatuses,
+    PortChange,
+    Tunnel,
+)
 from tinystack.network.rpc import RpcServers
 
 HOST = "compute-1"
@@ -35,29 +45,32 @@ class FakeCompute(ComputeNotifier):
         self.events.extend(events)
 
 
-class L2Agent(agent_rpc.L2AgentEndpoint):
+class L2Agent(rpcapi.L2AgentHandler):
     def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.calls: list[tuple[str, dict[str, object]]] = []
         self.seen = threading.Event()
 
-    def _record(self, name: str, **kwargs: Any) -> None:
+    def _record(self, name: str, **kwargs: object) -> None:
         self.calls.append((name, kwargs))
         self.seen.set()
 
-    def port_update(self, ctxt: dict[str, Any], port: dict[str, Any]) -> None:
+    def port_update(self, port: PortChange) -> None:
         self._record("port_update", port=port)
 
-    def port_delete(self, ctxt: dict[str, Any], port_id: str, network_id: str) -> None:
+    def port_delete(self, port_id: str, network_id: str) -> None:
         self._record("port_delete", port_id=port_id)
 
-    def network_update(self, ctxt: dict[str, Any], network_id: str) -> None:
+    def network_update(self, network_id: str) -> None:
         self._record("network_update", network_id=network_id)
 
-    def network_delete(self, ctxt: dict[str, Any], network_id: str) -> None:
+    def network_delete(self, network_id: str) -> None:
         self._record("network_delete", network_id=network_id)
 
-    def security_groups_changed(self, ctxt: dict[str, Any], security_groups: list[str]) -> None:
+    def security_groups_changed(self, security_groups: list[str]) -> None:
         self._record("security_groups_changed", security_groups=security_groups)
+
+    def tunnel_update(self, tunnel: Tunnel, tunnel_type: str) -> None:
+        self._record("tunnel_update", tunnel=tunnel, tunnel_type=tunnel_type)
 
 
 def _listening() -> bool:
@@ -69,14 +82,14 @@ def _listening() -> bool:
 
 
 def _cleanup_rabbit(exchange: str) -> None:
-    queues = [agent_rpc.PLUGIN_TOPIC, agent_rpc.REPORTS_TOPIC]
+    queues = [rpcapi.PLUGIN_TOPIC, rpcapi.REPORTS_TOPIC]
     queues += [f"{q}.{HOST}" for q in queues]
     exchanges = [exchange] + [
-        f"{t}_fanout"
-        for t in (agent_rpc.PLUGIN_TOPIC, agent_rpc.REPORTS_TOPIC, agent_rpc.L2_AGENT_TOPIC)
+        f"{t}_fanout" for t in (rpcapi.PLUGIN_TOPIC, rpcapi.REPORTS_TOPIC, rpcapi.L2_AGENT_TOPIC)
     ]
-    with kombu.Connection("amqp://guest:guest@127.0.0.1:5672//", connect_timeout=2) as conn:
-        for name in queues + [f"{agent_rpc.L2_AGENT_TOPIC}.agent"]:
+    url = "amqp://guest:guest@127.0.0.1:5672//"
+    with Connection(url, connect_timeout=2) as conn:  # type: ignore[no-untyped-call]
+        for name in queues + [f"{rpcapi.L2_AGENT_TOPIC}.agent"]:
             channel = conn.channel()
             try:
                 channel.queue_delete(name)
@@ -108,8 +121,11 @@ def transport(request: pytest.FixtureRequest) -> Iterator[Transport]:
     _cleanup_rabbit(exchange)
 
 
+Wired = tuple[Api, rpcapi.PluginApi, "FakeCompute", "L2Agent"]
+
+
 @pytest.fixture
-def wired(api: Api, transport: Transport) -> Iterator[tuple[Api, Any, FakeCompute, L2Agent]]:
+def wired(api: Api, transport: Transport) -> Iterator[Wired]:
     """The service serving RPC on ``transport``, an L2 agent listening to its casts."""
     services = api.services
     compute = FakeCompute()
@@ -117,10 +133,11 @@ def wired(api: Api, transport: Transport) -> Iterator[tuple[Api, Any, FakeComput
     servers = RpcServers(transport, services, host=HOST)
     servers.start()
     agent = L2Agent()
-    agent_server = RPCServer(transport, Target(agent_rpc.L2_AGENT_TOPIC, server="agent"), [agent])
+    endpoint = rpcapi.L2AgentEndpoint(agent)
+    agent_server = RPCServer(transport, Target(rpcapi.L2_AGENT_TOPIC, server="agent"), [endpoint])
     agent_server.start()
     try:
-        yield api, agent_rpc.PluginApi(transport, timeout=20), compute, agent
+        yield api, rpcapi.PluginApi(transport, timeout=20), compute, agent
     finally:
         agent_server.stop()
         agent_server.wait()
@@ -144,37 +161,39 @@ def test_report_state_registers_agents(api: Api, transport: Transport) -> None:
     servers = RpcServers(transport, api.services, host=HOST)
     servers.start()
     try:
-        reports = agent_rpc.ReportsApi(transport, timeout=20)
-        state = {
-            "agent_type": agent_rpc.LINUXBRIDGE_AGENT,
-            "host": HOST,
-            "binary": "lb-agent",
-            "topic": agent_rpc.L2_AGENT_TOPIC,
-            "start_flag": True,
-            "configurations": {"tunnel_types": ["vxlan"], "interface_mappings": {}},
-        }
+        reports = rpcapi.ReportsApi(transport, timeout=20)
+        state = AgentState(
+            agent_type=rpcapi.LINUXBRIDGE_AGENT,
+            host=HOST,
+            binary="lb-agent",
+            topic=rpcapi.L2_AGENT_TOPIC,
+            start_flag=True,
+            configurations={"tunnel_types": ["vxlan"], "interface_mappings": {}},
+        )
         assert reports.report_state({}, state) == "alive"
         assert reports.report_state({}, state) == "alive"
     finally:
         servers.stop()
     agents = api.get("/v2.0/agents", api.admin()).json()["agents"]
     assert [(a["agent_type"], a["host"], a["alive"]) for a in agents] == [
-        (agent_rpc.LINUXBRIDGE_AGENT, HOST, True)
+        (rpcapi.LINUXBRIDGE_AGENT, HOST, True)
     ]
 
 
-def test_device_lifecycle_and_compute_events(wired: Any) -> None:
+def test_device_lifecycle_and_compute_events(wired: Wired) -> None:
     api, plugin, compute, agent = wired
     port, subnet = _server_port(api)
     assert agent.seen.wait(10)
-    assert any(name == "port_update" for name, _ in agent.calls)
+    updates = [kw["port"] for name, kw in agent.calls if name == "port_update"]
+    assert PortChange(port["id"], port["network_id"], tuple(port["security_groups"])) in updates
     details = plugin.get_device_details({}, "tap" + port["id"][:11], "agent-1", HOST)
-    assert details["port_id"] == port["id"] and details["network_type"] == "vxlan"
-    assert details["segmentation_id"] == 1 and details["mac_address"] == port["mac_address"]
-    assert details["fixed_ips"] == port["fixed_ips"] and details["mtu"] == 1450
-    assert details["bridge_name"] == "brq" + port["network_id"][:11]
+    assert details.port_id == port["id"] and details.network_type == "vxlan"
+    assert details.segmentation_id == 1 and details.mac_address == port["mac_address"]
+    assert details.fixed_ips == tuple(FixedIP(**ip) for ip in port["fixed_ips"])
+    assert details.mtu == 1450
+    assert details.bridge_name == "brq" + port["network_id"][:11]
     assert api.get(f"/v2.0/ports/{port['id']}").json()["port"]["status"] == "BUILD"
-    assert plugin.update_device_up({}, port["id"], "agent-1", HOST)["exists"] is True
+    assert plugin.update_device_up({}, port["id"], "agent-1", HOST).exists is True
     assert api.get(f"/v2.0/ports/{port['id']}").json()["port"]["status"] == "ACTIVE"
     assert compute.events == [
         {
@@ -186,40 +205,39 @@ def test_device_lifecycle_and_compute_events(wired: Any) -> None:
     ]
     plugin.update_device_down({}, port["id"], "agent-1", HOST)
     assert compute.events[-1]["name"] == "network-vif-unplugged"
-    assert plugin.update_device_down({}, "tapnothere", "agent-1", HOST) == {
-        "device": "tapnothere",
-        "exists": False,
-    }
-    assert plugin.get_device_details({}, "tapnothere", "agent-1", HOST) == {"device": "tapnothere"}
+    assert plugin.update_device_down({}, "tapnothere", "agent-1", HOST) == DeviceStatus(
+        device="tapnothere", exists=False
+    )
+    missing = plugin.get_device_details({}, "tapnothere", "agent-1", HOST)
+    assert missing == DeviceDetails(device="tapnothere") and not missing.exists
     listed = plugin.get_devices_details_list({}, [port["id"]], "agent-1", HOST)
-    assert listed[0]["device_owner"] == "compute:nova"
-    assert [p["port_id"] for p in plugin.get_ports_for_host({}, HOST)] == [port["id"]]
+    assert listed[0].device_owner == "compute:nova"
+    assert [p.port_id for p in plugin.get_ports_for_host({}, HOST)] == [port["id"]]
     api.delete(f"/v2.0/ports/{port['id']}", api.admin())
     assert compute.events[-1]["name"] == "network-vif-deleted"
 
 
-def test_dhcp_interface(wired: Any) -> None:
+def test_dhcp_interface(wired: Wired) -> None:
     api, plugin, _compute, _agent = wired
     port, subnet = _server_port(api)
     networks = plugin.get_active_networks_info({}, HOST)
-    assert [n["id"] for n in networks] == [port["network_id"]]
-    assert networks[0]["subnets"][0]["cidr"] == "10.0.0.0/24"
-    assert [p["id"] for p in networks[0]["ports"]] == [port["id"]]
-    dhcp = plugin.create_dhcp_port(
-        {}, {"network_id": port["network_id"], "device_id": f"dhcp-{HOST}"}, HOST
-    )
-    assert dhcp["device_owner"] == "network:dhcp" and dhcp["fixed_ips"]
-    again = plugin.create_dhcp_port(
-        {}, {"network_id": port["network_id"], "device_id": f"dhcp-{HOST}"}, HOST
-    )
-    assert again["id"] == dhcp["id"]
+    assert [n.id for n in networks] == [port["network_id"]]
+    assert networks[0].subnets[0].cidr == "10.0.0.0/24"
+    assert [p.id for p in networks[0].ports] == [port["id"]]
+    request = DhcpPortRequest(network_id=port["network_id"], device_id=f"dhcp-{HOST}")
+    dhcp = plugin.create_dhcp_port({}, request, HOST)
+    assert dhcp.device_owner == "network:dhcp" and dhcp.fixed_ips
+    again = plugin.create_dhcp_port({}, request, HOST)
+    assert again.id == dhcp.id
     info = plugin.get_network_info({}, port["network_id"], HOST)
-    assert {p["device_owner"] for p in info["ports"]} == {"compute:nova", "network:dhcp"}
+    assert info is not None
+    assert {p.device_owner for p in info.ports} == {"compute:nova", "network:dhcp"}
+    assert plugin.get_network_info({}, "no-such-network", HOST) is None
     plugin.release_dhcp_port({}, port["network_id"], f"dhcp-{HOST}", HOST)
-    assert api.get(f"/v2.0/ports/{dhcp['id']}", api.admin()).status_code == 404
+    assert api.get(f"/v2.0/ports/{dhcp.id}", api.admin()).status_code == 404
 
 
-def test_l3_interface(wired: Any) -> None:
+def test_l3_interface(wired: Wired) -> None:
     api, plugin, _compute, _agent = wired
     port, subnet = _server_port(api)
     public, _ = api.external_network()
@@ -227,29 +245,35 @@ def test_l3_interface(wired: Any) -> None:
     api.put(f"/v2.0/routers/{router['id']}/add_router_interface", {"subnet_id": subnet["id"]})
     fip = api.create("floatingip", floating_network_id=public["id"], port_id=port["id"])
     routers = plugin.sync_routers({}, HOST)
-    assert [r["id"] for r in routers] == [router["id"]]
+    assert [r.id for r in routers] == [router["id"]]
     synced = routers[0]
-    assert synced["gw_port"]["network_id"] == public["id"]
-    assert synced["_interfaces"][0]["subnets"][0]["gateway_ip"] == "10.0.0.1"
-    assert synced["_floatingips"][0]["id"] == fip["id"]
-    assert plugin.sync_routers({}, HOST, [router["id"]])[0]["id"] == router["id"]
-    assert [f["id"] for f in plugin.get_floatingips_for_host({}, HOST)] == [fip["id"]]
+    assert synced.gw_port is not None and synced.gw_port.network_id == public["id"]
+    assert synced.interfaces[0].subnets[0].gateway_ip == "10.0.0.1"
+    assert synced.floatingips[0].id == fip["id"] and synced.enable_snat
+    assert plugin.sync_routers({}, HOST, [router["id"]])[0].id == router["id"]
+    assert [f.id for f in plugin.get_floatingips_for_host({}, HOST)] == [fip["id"]]
     assert plugin.get_external_network_id({}, HOST) == public["id"]
-    plugin.update_floatingip_statuses({}, router["id"], {fip["id"]: "ACTIVE"})
+    address = port["fixed_ips"][0]["ip_address"]
+    found = plugin.get_ports({}, [port["network_id"]], address)
+    assert [(p.id, p.device_id, p.project_id) for p in found] == [
+        (port["id"], "server-1", "project-a")
+    ]
+    assert plugin.get_ports({}, [port["network_id"]], "10.0.0.250") == []
+    plugin.update_floatingip_statuses({}, router["id"], FloatingIPStatuses({fip["id"]: "ACTIVE"}))
     assert api.get(f"/v2.0/floatingips/{fip['id']}").json()["floatingip"]["status"] == "ACTIVE"
 
 
-def test_security_group_rules_for_devices(wired: Any) -> None:
+def test_security_group_rules_for_devices(wired: Wired) -> None:
     api, plugin, _compute, _agent = wired
     port, _subnet = _server_port(api)
     info = plugin.security_group_info_for_devices({}, [port["id"]])
     group_id = port["security_groups"][0]
-    assert info["devices"][port["id"]]["security_groups"] == [group_id]
-    assert len(info["security_groups"][group_id]) == 4
-    assert info["sg_member_ips"][group_id]["IPv4"] == [port["fixed_ips"][0]["ip_address"]]
-    rules = plugin.security_group_rules_for_devices({}, [port["id"]])[port["id"]]
-    ingress = [r for r in rules["security_group_rules"] if r["direction"] == "ingress"]
-    assert [r["remote_ip_prefix"] for r in ingress] == [port["fixed_ips"][0]["ip_address"] + "/32"]
+    assert info.devices[port["id"]].security_groups == (group_id,)
+    assert len(info.security_groups[group_id]) == 4
+    assert info.sg_member_ips[group_id].ipv4 == (port["fixed_ips"][0]["ip_address"],)
+    rules = plugin.security_group_rules_for_devices({}, [port["id"]]).devices[port["id"]]
+    ingress = [r for r in rules.security_group_rules if r.direction == "ingress"]
+    assert [r.remote_ip_prefix for r in ingress] == [port["fixed_ips"][0]["ip_address"] + "/32"]
     api.create(
         "security_group_rule",
         path="security-group-rules",
@@ -262,7 +286,7 @@ def test_security_group_rules_for_devices(wired: Any) -> None:
     assert any(name == "security_groups_changed" for name, _ in _wait_calls(_agent, 3))
 
 
-def _wait_calls(agent: L2Agent, count: int) -> list[tuple[str, dict[str, Any]]]:
+def _wait_calls(agent: L2Agent, count: int) -> list[tuple[str, dict[str, object]]]:
     for _ in range(100):
         if len(agent.calls) >= count and any(
             n == "security_groups_changed" for n, _ in agent.calls
@@ -271,3 +295,36 @@ def _wait_calls(agent: L2Agent, count: int) -> list[tuple[str, dict[str, Any]]]:
         agent.seen.clear()
         agent.seen.wait(0.1)
     return agent.calls
+
+
+def test_tunnel_sync_tells_the_other_agents(api: Api, transport: Transport) -> None:
+    servers = RpcServers(transport, api.services, host=HOST)
+    services = api.services
+    services.deps.events = Events(transport, FakeCompute())
+    servers.start()
+    agent = L2Agent()
+    endpoint = rpcapi.L2AgentEndpoint(agent)
+    agent_server = RPCServer(transport, Target(rpcapi.L2_AGENT_TOPIC, server="agent"), [endpoint])
+    agent_server.start()
+    try:
+        reports = rpcapi.ReportsApi(transport, timeout=20)
+        for host, ip in (("h1", "192.0.2.1"), ("h2", "192.0.2.2")):
+            state = AgentState(
+                agent_type=rpcapi.LINUXBRIDGE_AGENT,
+                host=host,
+                binary="lb-agent",
+                topic=rpcapi.L2_AGENT_TOPIC,
+                configurations={"tunneling_ip": ip},
+            )
+            assert reports.report_state({}, state) == "alive"
+        plugin = rpcapi.PluginApi(transport, timeout=20)
+        found = plugin.tunnel_sync({}, "192.0.2.1", "vxlan", "h1")
+        assert found.tunnels == (Tunnel(ip_address="192.0.2.2", host="h2"),)
+        assert agent.seen.wait(10)
+        assert agent.calls == [
+            ("tunnel_update", {"tunnel": Tunnel("192.0.2.1", "h1"), "tunnel_type": "vxlan"})
+        ]
+    finally:
+        agent_server.stop()
+        agent_server.wait()
+        servers.stop()

@@ -14,7 +14,8 @@ Layout:
 * ``ipam.py``: allocation pools and duplicate-free address allocation;
 * ``plugins/``: type drivers (flat, vlan, vxlan, local) behind ``TypeDriver`` and the
   linuxbridge mechanism driver behind ``MechanismDriver``;
-* ``rpc.py`` (service side) and ``agent_rpc.py`` (agent side): the agent RPC interface;
+* ``rpcapi.py`` (typed clients and agent endpoints), ``payloads.py`` (what they carry)
+  and ``rpc.py`` (the service's endpoints): the agent RPC interface;
 * ``notifier.py``: RPC casts to agents and server external events to compute;
 * ``agents/``: the Linux data plane (L2 linuxbridge, DHCP, L3, metadata agents), run as
   threads of the service when ``[network] dataplane`` is ``linux`` (see its docstring);

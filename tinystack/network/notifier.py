@@ -16,9 +16,10 @@ from typing import Any
 
 import httpx
 
-from tinystack.common.rpc import RPCClient, Target, Transport
+from tinystack.common.rpc import Transport
 from tinystack.common.service import CatalogEntry, ServiceCredentials
-from tinystack.network.agent_rpc import DHCP_AGENT_TOPIC, L2_AGENT_TOPIC, L3_AGENT_TOPIC
+from tinystack.network.payloads import PortChange, Tunnel
+from tinystack.network.rpcapi import AgentNotifier
 
 LOG = logging.getLogger(__name__)
 COMPUTE_OWNER_PREFIX = "compute:"
@@ -188,55 +189,48 @@ class Events:
     ) -> None:
         self.compute = compute
         self.notify_compute = notify_compute
-        self._l2 = self._dhcp = self._l3 = None
-        if transport is not None:
-            self._l2 = RPCClient(transport, Target(L2_AGENT_TOPIC, fanout=True))
-            self._dhcp = RPCClient(transport, Target(DHCP_AGENT_TOPIC, fanout=True))
-            self._l3 = RPCClient(transport, Target(L3_AGENT_TOPIC, fanout=True))
-
-    @staticmethod
-    def _cast(client: RPCClient | None, method: str, **kwargs: Any) -> None:
-        if client is None:
-            return
-        try:
-            client.cast({}, method, **kwargs)
-        except Exception:  # noqa: BLE001 - agents resync; an API call must not fail for this
-            LOG.warning("could not cast %s to agents", method, exc_info=True)
+        self.agents = AgentNotifier(transport) if transport is not None else None
 
     def port_changed(self, port: dict[str, Any]) -> None:
-        public = {k: v for k, v in port.items() if not k.startswith("_")}
-        self._cast(self._l2, "port_update", port=public)
-        self._cast(self._dhcp, "port_update", port=public)
+        if self.agents is not None:
+            change = PortChange(
+                id=port["id"],
+                network_id=port["network_id"],
+                security_groups=tuple(port.get("security_groups") or ()),
+            )
+            self.agents.port_update(change)
 
     def port_deleted(self, port: dict[str, Any]) -> None:
-        self._cast(self._l2, "port_delete", port_id=port["id"], network_id=port["network_id"])
-        self._cast(self._dhcp, "port_delete", port_id=port["id"], network_id=port["network_id"])
+        if self.agents is not None:
+            self.agents.port_delete(port["id"], port["network_id"])
         if self.notify_compute:
             event = vif_event(port, "network-vif-deleted")
             if event:
                 self.compute.notify([event])
 
     def network_changed(self, network_id: str) -> None:
-        self._cast(self._l2, "network_update", network_id=network_id)
-        self._cast(self._dhcp, "network_update", network_id=network_id)
+        if self.agents is not None:
+            self.agents.network_update(network_id)
 
     def network_deleted(self, network_id: str) -> None:
-        self._cast(self._l2, "network_delete", network_id=network_id)
-        self._cast(self._dhcp, "network_delete", network_id=network_id)
+        if self.agents is not None:
+            self.agents.network_delete(network_id)
 
     def security_groups_changed(self, group_ids: list[str]) -> None:
-        self._cast(self._l2, "security_groups_changed", security_groups=group_ids)
+        if self.agents is not None:
+            self.agents.security_groups_changed(group_ids)
 
     def tunnel_update(self, tunnel_ip: str, tunnel_type: str, host: str | None) -> None:
-        self._cast(
-            self._l2, "tunnel_update", tunnel_ip=tunnel_ip, tunnel_type=tunnel_type, host=host
-        )
+        if self.agents is not None:
+            self.agents.tunnel_update(Tunnel(ip_address=tunnel_ip, host=host), tunnel_type)
 
     def routers_changed(self, router_ids: list[str]) -> None:
-        self._cast(self._l3, "routers_updated", routers=router_ids)
+        if self.agents is not None:
+            self.agents.routers_updated(router_ids)
 
     def router_deleted(self, router_id: str) -> None:
-        self._cast(self._l3, "router_deleted", router_id=router_id)
+        if self.agents is not None:
+            self.agents.router_deleted(router_id)
 
     def port_status_changed(self, port: dict[str, Any], old: str, new: str) -> None:
         if not self.notify_compute or old == new:

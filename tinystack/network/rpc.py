@@ -1,17 +1,26 @@
-"""The network service's RPC endpoints (the server side of :mod:`agent_rpc`)."""
+"""The network service's RPC endpoints (the server side of :mod:`tinystack.network.rpcapi`).
+
+Each method decodes its payload arguments, asks :class:`AgentSync` (which answers with
+payloads) and encodes the result; nothing but payloads and scalars crosses the bus.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from tinystack.common.rpc import RPCServer, Target, Transport
-from tinystack.network.agent_rpc import API_VERSION, PLUGIN_TOPIC, REPORTS_TOPIC
-from tinystack.network.services.agent_sync import AgentSync
+from tinystack.common.rpc.payload import JSON
+from tinystack.network.payloads import (
+    AgentState,
+    DhcpPortRequest,
+    FloatingIPStatuses,
+    TunnelSync,
+)
+from tinystack.network.rpcapi import API_VERSION, PLUGIN_TOPIC, REPORTS_TOPIC, Ctxt
 from tinystack.network.services.deps import Deps
+from tinystack.network.services.agent_sync import AgentSync
 
 LOG = logging.getLogger(__name__)
-Ctxt = dict[str, Any]
 
 
 class PluginEndpoint:
@@ -25,73 +34,71 @@ class PluginEndpoint:
 
     def get_device_details(
         self, ctxt: Ctxt, device: str, agent_id: str = "", host: str | None = None
-    ) -> dict[str, Any]:
-        return self.sync.device_details(device, host)
+    ) -> JSON:
+        return self.sync.device_details(device, host).to_primitive()
 
     def get_devices_details_list(
         self, ctxt: Ctxt, devices: list[str], agent_id: str = "", host: str | None = None
-    ) -> list[dict[str, Any]]:
-        return [self.sync.device_details(d, host) for d in devices]
+    ) -> list[JSON]:
+        return [self.sync.device_details(d, host).to_primitive() for d in devices]
 
     def update_device_up(
         self, ctxt: Ctxt, device: str, agent_id: str = "", host: str | None = None
-    ) -> dict[str, Any]:
-        return self.sync.set_status(device, "ACTIVE")
+    ) -> JSON:
+        return self.sync.set_status(device, "ACTIVE").to_primitive()
 
     def update_device_down(
         self, ctxt: Ctxt, device: str, agent_id: str = "", host: str | None = None
-    ) -> dict[str, Any]:
-        return self.sync.set_status(device, "DOWN")
+    ) -> JSON:
+        return self.sync.set_status(device, "DOWN").to_primitive()
 
-    def get_ports_for_host(self, ctxt: Ctxt, host: str) -> list[dict[str, Any]]:
-        return self.sync.ports_for_host(host)
+    def get_ports_for_host(self, ctxt: Ctxt, host: str) -> list[JSON]:
+        return [d.to_primitive() for d in self.sync.ports_for_host(host)]
 
-    def security_group_info_for_devices(self, ctxt: Ctxt, devices: list[str]) -> dict[str, Any]:
-        return self.sync.security_group_info(devices)
+    def security_group_info_for_devices(self, ctxt: Ctxt, devices: list[str]) -> JSON:
+        return self.sync.security_group_info(devices).to_primitive()
 
-    def security_group_rules_for_devices(self, ctxt: Ctxt, devices: list[str]) -> dict[str, Any]:
-        return self.sync.security_group_rules(devices)
+    def security_group_rules_for_devices(self, ctxt: Ctxt, devices: list[str]) -> JSON:
+        return self.sync.security_group_rules(devices).to_primitive()
 
-    def get_active_networks_info(self, ctxt: Ctxt, host: str = "") -> list[dict[str, Any]]:
-        return self.sync.networks_info()
+    def get_active_networks_info(self, ctxt: Ctxt, host: str = "") -> list[JSON]:
+        return [n.to_primitive() for n in self.sync.networks_info()]
 
-    def get_network_info(
-        self, ctxt: Ctxt, network_id: str, host: str = ""
-    ) -> dict[str, Any] | None:
+    def get_network_info(self, ctxt: Ctxt, network_id: str, host: str = "") -> JSON:
         found = self.sync.networks_info([network_id])
-        return found[0] if found else None
+        return found[0].to_primitive() if found else None
 
-    def create_dhcp_port(self, ctxt: Ctxt, port: dict[str, Any], host: str) -> dict[str, Any]:
-        return self.sync.create_dhcp_port(port, host)
+    def create_dhcp_port(self, ctxt: Ctxt, port: JSON, host: str) -> JSON:
+        request = DhcpPortRequest.from_primitive(port)
+        return self.sync.create_dhcp_port(request, host).to_primitive()
 
     def release_dhcp_port(self, ctxt: Ctxt, network_id: str, device_id: str, host: str) -> None:
         self.sync.release_dhcp_port(network_id, device_id)
 
     def sync_routers(
         self, ctxt: Ctxt, host: str, router_ids: list[str] | None = None
-    ) -> list[dict[str, Any]]:
-        return self.sync.sync_routers(router_ids)
+    ) -> list[JSON]:
+        return [r.to_primitive() for r in self.sync.sync_routers(router_ids)]
 
-    def get_floatingips_for_host(self, ctxt: Ctxt, host: str) -> list[dict[str, Any]]:
-        return self.sync.floatingips_for_host(host)
+    def get_floatingips_for_host(self, ctxt: Ctxt, host: str) -> list[JSON]:
+        return [f.to_primitive() for f in self.sync.floatingips_for_host(host)]
 
-    def update_floatingip_statuses(
-        self, ctxt: Ctxt, router_id: str, fip_statuses: dict[str, str]
-    ) -> None:
-        self.services.floatingips.set_statuses(fip_statuses)
+    def update_floatingip_statuses(self, ctxt: Ctxt, router_id: str, fip_statuses: JSON) -> None:
+        statuses = FloatingIPStatuses.from_primitive(fip_statuses).statuses
+        self.services.floatingips.set_statuses(dict(statuses))
 
     def get_external_network_id(self, ctxt: Ctxt, host: str = "") -> str | None:
         return self.sync.external_network_id()
 
     def tunnel_sync(
         self, ctxt: Ctxt, tunnel_ip: str, tunnel_type: str = "vxlan", host: str | None = None
-    ) -> dict[str, Any]:
+    ) -> JSON:
         tunnels = self.sync.tunnels(exclude_ip=tunnel_ip)
         self.services.events.tunnel_update(tunnel_ip, tunnel_type, host)
-        return {"tunnels": tunnels}
+        return TunnelSync(tunnels=tuple(tunnels)).to_primitive()
 
-    def get_ports(self, ctxt: Ctxt, filters: dict[str, list[Any]]) -> list[dict[str, Any]]:
-        return self.sync.ports(filters)
+    def get_ports(self, ctxt: Ctxt, network_ids: list[str], ip_address: str) -> list[JSON]:
+        return [p.to_primitive() for p in self.sync.ports_with_address(network_ids, ip_address)]
 
 
 class ReportsEndpoint:
@@ -102,8 +109,19 @@ class ReportsEndpoint:
     def __init__(self, services: Deps) -> None:
         self.services = services
 
-    def report_state(self, ctxt: Ctxt, agent_state: dict[str, Any], time: Any = None) -> str:
-        self.services.agents.report_state(agent_state)
+    def report_state(self, ctxt: Ctxt, agent_state: JSON, time: str | None = None) -> str:
+        state = AgentState.from_primitive(agent_state)
+        heartbeat: dict[str, JSON] = {
+            "agent_type": state.agent_type,
+            "binary": state.binary,
+            "host": state.host,
+            "topic": state.topic,
+            "configurations": dict(state.configurations),
+            "start_flag": state.start_flag,
+        }
+        if state.availability_zone is not None:
+            heartbeat["availability_zone"] = state.availability_zone
+        self.services.agents.report_state(heartbeat)
         return "alive"
 
 

@@ -38,9 +38,7 @@ def table_name(prefix: str) -> str:
 
 def _macs(port: FilteredPort) -> list[str]:
     macs = [port.mac.lower()]
-    macs += [
-        str(p["mac_address"]).lower() for p in port.allowed_address_pairs if p.get("mac_address")
-    ]
+    macs += [p.mac_address.lower() for p in port.allowed_address_pairs if p.mac_address]
     return sorted(set(macs))
 
 

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from tinystack.common.rpc import RPCServer, Target, Transport
-from tinystack.network.agent_rpc import PluginApi, ReportsApi
+from tinystack.common.rpc.payload import JSON
 from tinystack.network.agents.ip_lib import NETNS_DIR, IpLib
+from tinystack.network.payloads import AgentState
+from tinystack.network.rpcapi import PluginApi, ReportsApi
 
 LOG = logging.getLogger(__name__)
 CLONE_NEWNET = 0x40000000
@@ -155,18 +157,18 @@ class Agent(abc.ABC):
 
     # -- heartbeats ----------------------------------------------------------------------
 
-    def configurations(self) -> dict[str, Any]:
+    def configurations(self) -> dict[str, JSON]:
         return {}
 
     def report(self, start_flag: bool = False) -> None:
-        state = {
-            "agent_type": self.agent_type,
-            "binary": self.binary,
-            "host": self.host,
-            "topic": self.topic or "N/A",
-            "configurations": self.configurations(),
-            "start_flag": start_flag,
-        }
+        state = AgentState(
+            agent_type=self.agent_type,
+            binary=self.binary,
+            host=self.host,
+            topic=self.topic or "N/A",
+            configurations=self.configurations(),
+            start_flag=start_flag,
+        )
         self.reports.report_state({}, state)
 
     def after_report(self) -> None:  # noqa: B027

@@ -25,17 +25,24 @@ import os
 import shutil
 import signal
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinystack.network.agent_rpc import DHCP_AGENT, DHCP_AGENT_TOPIC, DhcpAgentEndpoint
+from tinystack.common.rpc.payload import JSON
 from tinystack.network.agents import ip_lib
 from tinystack.network.agents.base import Agent, AgentContext, write_if_changed
 from tinystack.network.agents.ip_lib import CommandError, IpLib
 from tinystack.network.agents.metadata import ProxyProcess
+from tinystack.network.payloads import DhcpPortRequest, NetworkInfo, PortChange, PortInfo, Subnet
+from tinystack.network.rpcapi import (
+    DHCP_AGENT,
+    DHCP_AGENT_TOPIC,
+    DhcpAgentEndpoint,
+    DhcpAgentHandler,
+)
 
 LOG = logging.getLogger(__name__)
-Ctxt = dict[str, Any]
 METADATA_IP = "169.254.169.254"
 SLAAC, STATELESS, STATEFUL = "slaac", "dhcpv6-stateless", "dhcpv6-stateful"
 
@@ -44,41 +51,47 @@ def available() -> bool:
     return shutil.which("dnsmasq") is not None
 
 
-def served(subnet: dict[str, Any]) -> bool:
+def served(subnet: Subnet) -> bool:
     """Whether dnsmasq answers on ``subnet`` (DHCP-enabled IPv4, DHCPv6 stateful or
     stateless; SLAAC subnets only give the DHCP port an address)."""
-    if not subnet.get("enable_dhcp"):
+    if not subnet.enable_dhcp:
         return False
-    if int(subnet["ip_version"]) == 4:
+    if subnet.ip_version == 4:
         return True
-    if ipaddress.ip_network(subnet["cidr"]).prefixlen > 64:
+    if ipaddress.ip_network(subnet.cidr).prefixlen > 64:
         return False
-    return subnet.get("ipv6_address_mode") in (None, STATEFUL, STATELESS)
+    return subnet.ipv6_address_mode in (None, STATEFUL, STATELESS)
 
 
-def stateful(subnet: dict[str, Any]) -> bool:
+def stateful(subnet: Subnet) -> bool:
     """An IPv6 subnet whose addresses dnsmasq hands out (stateful, or no mode at all)."""
-    return int(subnet["ip_version"]) == 6 and subnet.get("ipv6_address_mode") in (
-        None,
-        STATEFUL,
-    )
+    return subnet.ip_version == 6 and subnet.ipv6_address_mode in (None, STATEFUL)
 
 
-class DhcpEndpoint(DhcpAgentEndpoint):
+class DhcpHandler(DhcpAgentHandler):
     def __init__(self, agent: DhcpAgent) -> None:
         self.agent = agent
 
-    def port_update(self, ctxt: Ctxt, port: dict[str, Any]) -> None:
-        self.agent.mark(str(port.get("network_id", "")))
+    def port_update(self, port: PortChange) -> None:
+        self.agent.mark(port.network_id)
 
-    def port_delete(self, ctxt: Ctxt, port_id: str, network_id: str) -> None:
+    def port_delete(self, port_id: str, network_id: str) -> None:
         self.agent.mark(network_id)
 
-    def network_update(self, ctxt: Ctxt, network_id: str) -> None:
+    def network_update(self, network_id: str) -> None:
         self.agent.mark(network_id)
 
-    def network_delete(self, ctxt: Ctxt, network_id: str) -> None:
+    def network_delete(self, network_id: str) -> None:
         self.agent.mark(network_id, deleted=True)
+
+
+@dataclass(frozen=True)
+class ServedNetwork:
+    """What the agent serves on a network (reported in its heartbeats)."""
+
+    subnets: int
+    ports: int
+    port_id: str
 
 
 class DhcpAgent(Agent):
@@ -93,12 +106,12 @@ class DhcpAgent(Agent):
         self.root = ctx.state_dir / "dhcp"
         self.prefix = str(ctx.opts.dhcp_namespace_prefix)
         self.device_prefix = "dhcp" + str(uuid.uuid5(uuid.NAMESPACE_DNS, ctx.host)) + "-"
-        self.networks: dict[str, dict[str, Any]] = {}  # network id -> summary
+        self.networks: dict[str, ServedNetwork] = {}
         self._dirty: set[str] = set()
         self._deleted: set[str] = set()
 
     def endpoints(self) -> list[object]:
-        return [DhcpEndpoint(self)]
+        return [DhcpAgentEndpoint(DhcpHandler(self))]
 
     def mark(self, network_id: str, deleted: bool = False) -> None:
         if not network_id:
@@ -107,12 +120,12 @@ class DhcpAgent(Agent):
             (self._deleted if deleted else self._dirty).add(network_id)
         self.wake()
 
-    def configurations(self) -> dict[str, Any]:
+    def configurations(self) -> dict[str, JSON]:
         return {
             "dhcp_driver": "dnsmasq",
             "networks": len(self.networks),
-            "subnets": sum(n["subnets"] for n in self.networks.values()),
-            "ports": sum(n["ports"] for n in self.networks.values()),
+            "subnets": sum(n.subnets for n in self.networks.values()),
+            "ports": sum(n.ports for n in self.networks.values()),
         }
 
     # -- loop ----------------------------------------------------------------------------
@@ -125,27 +138,27 @@ class DhcpAgent(Agent):
             self.teardown(net, release=False)
         if full:
             infos = self.plugin.get_active_networks_info({}, self.host)
-            wanted = {n["id"] for n in infos}
+            wanted = {n.id for n in infos}
             for net in self._existing() - wanted:
                 self.teardown(net)
             for info in infos:
                 self._configure_safely(info)
             return
         for net in sorted(dirty - deleted):
-            info = self.plugin.get_network_info({}, net, self.host)
-            if info is None:
+            found = self.plugin.get_network_info({}, net, self.host)
+            if found is None:
                 if net in self.networks or net in self._existing():
                     self.teardown(net)
                 continue
-            self._configure_safely(info)
+            self._configure_safely(found)
 
-    def _configure_safely(self, info: dict[str, Any]) -> None:
+    def _configure_safely(self, info: NetworkInfo) -> None:
         try:
             self.configure(info)
         except (CommandError, OSError):
-            LOG.exception("cannot serve DHCP on network %s", info.get("id"))
+            LOG.exception("cannot serve DHCP on network %s", info.id)
             with self.lock:
-                self._dirty.add(info["id"])
+                self._dirty.add(info.id)
 
     def _existing(self) -> set[str]:
         found = {n[len(self.prefix) :] for n in ip_lib.netns_list() if n.startswith(self.prefix)}
@@ -158,35 +171,35 @@ class DhcpAgent(Agent):
 
     # -- one network ---------------------------------------------------------------------
 
-    def configure(self, info: dict[str, Any]) -> None:
-        net = info["id"]
-        enabled = [s for s in info["subnets"] if s.get("enable_dhcp")]
+    def configure(self, info: NetworkInfo) -> None:
+        net = info.id
+        enabled = [s for s in info.subnets if s.enable_dhcp]
         subnets = [s for s in enabled if served(s)]
-        if not subnets or not info.get("admin_state_up", True):
+        if not subnets or not info.admin_state_up:
             self.teardown(net)
             return
         port = self._dhcp_port(info, enabled)
         ns = self.namespace(net)
         ip_lib.netns_add(ns)
-        dev = "ns-" + port["id"][:11]
+        dev = "ns-" + port.id[:11]
         nsip = IpLib(ns)
-        mtu = info.get("mtu") or 1500
+        mtu = info.mtu or 1500
         if not nsip.exists(dev):
-            tap = "tap" + port["id"][:11]
+            tap = "tap" + port.id[:11]
             if self.ctx.ip.exists(tap):
                 self.ctx.ip.delete_link(tap)
-            self.ctx.ip.add_veth(tap, dev, ns, mtu=mtu, peer_mac=port["mac_address"])
+            self.ctx.ip.add_veth(tap, dev, ns, mtu=mtu, peer_mac=port.mac_address)
             self.ctx.ip.disable_ipv6(tap)
             self.ctx.ip.set_link(tap, up=True)
             nsip.write_proc(f"/proc/sys/net/ipv6/conf/{dev}/accept_ra", "0")
             nsip.set_link(dev, up=True)
-        by_id = {s["id"]: s for s in enabled}
+        by_id = {s.id: s for s in enabled}
         wanted = []
-        for fixed in port["fixed_ips"]:
-            subnet = by_id.get(fixed["subnet_id"])
+        for fixed in port.fixed_ips:
+            subnet = by_id.get(fixed.subnet_id)
             if subnet is not None:
-                prefix = ipaddress.ip_network(subnet["cidr"]).prefixlen
-                wanted.append(f"{fixed['ip_address']}/{prefix}")
+                prefix = ipaddress.ip_network(subnet.cidr).prefixlen
+                wanted.append(f"{fixed.ip_address}/{prefix}")
         metadata = bool(self.opts.enable_isolated_metadata) and not self._has_router(info)
         metadata = metadata and self.metadata_socket is not None
         if metadata:
@@ -201,32 +214,22 @@ class DhcpAgent(Agent):
             proxy.ensure(self.reaper)
         else:
             proxy.stop(self.reaper)
-        self.networks[net] = {
-            "subnets": len(subnets),
-            "ports": len(info["ports"]),
-            "port_id": port["id"],
-        }
+        self.networks[net] = ServedNetwork(len(subnets), len(info.ports), port.id)
 
-    def _has_router(self, info: dict[str, Any]) -> bool:
-        return any(
-            str(p["device_owner"]).startswith("network:router_interface") for p in info["ports"]
+    def _has_router(self, info: NetworkInfo) -> bool:
+        return any(p.device_owner.startswith("network:router_interface") for p in info.ports)
+
+    def _dhcp_port(self, info: NetworkInfo, subnets: list[Subnet]) -> PortInfo:
+        device_id = self.device_prefix + info.id
+        wanted = {s.id for s in subnets}
+        for port in info.ports:
+            if port.device_owner == "network:dhcp" and port.device_id == device_id:
+                if wanted <= {ip.subnet_id for ip in port.fixed_ips}:
+                    return port
+        request = DhcpPortRequest(
+            network_id=info.id, device_id=device_id, name="", subnet_ids=tuple(sorted(wanted))
         )
-
-    def _dhcp_port(self, info: dict[str, Any], subnets: list[dict[str, Any]]) -> dict[str, Any]:
-        device_id = self.device_prefix + info["id"]
-        wanted = {s["id"] for s in subnets}
-        for port in info["ports"]:
-            if port["device_owner"] == "network:dhcp" and port["device_id"] == device_id:
-                if wanted <= {ip["subnet_id"] for ip in port["fixed_ips"]}:
-                    return dict(port)
-        request = {
-            "network_id": info["id"],
-            "device_id": device_id,
-            "name": "",
-            "fixed_ips": [{"subnet_id": s} for s in sorted(wanted)],
-        }
-        port = self.plugin.create_dhcp_port({}, request, self.host)
-        return dict(port)
+        return self.plugin.create_dhcp_port({}, request, self.host)
 
     def _proxy(self, net: str) -> ProxyProcess:
         args = [
@@ -288,9 +291,7 @@ class Dnsmasq:
             return pid
         return None
 
-    def update(
-        self, info: dict[str, Any], subnets: list[dict[str, Any]], port: dict[str, Any], mtu: int
-    ) -> None:
+    def update(self, info: NetworkInfo, subnets: list[Subnet], port: PortInfo, mtu: int) -> None:
         changed = False
         changed |= write_if_changed(self.hosts_file, self._hosts(info, subnets))
         changed |= write_if_changed(self.addn_hosts, self._addn_hosts(info, subnets))
@@ -314,7 +315,7 @@ class Dnsmasq:
         if pid is not None:
             ip_lib.stop_pid(pid, self.marker)
 
-    def _command(self, subnets: list[dict[str, Any]], mtu: int) -> list[str]:
+    def _command(self, subnets: list[Subnet], mtu: int) -> list[str]:
         lease = int(self.opts.dhcp_lease_duration)
         cmd = [
             "dnsmasq",
@@ -336,59 +337,57 @@ class Dnsmasq:
             f"--dhcp-option-force=option:mtu,{mtu}",
         ]
         size = 0
-        for subnet in sorted(subnets, key=lambda s: s["id"]):
-            network = ipaddress.ip_network(subnet["cidr"])
+        for subnet in sorted(subnets, key=lambda s: s.id):
+            network = ipaddress.ip_network(subnet.cidr)
             size += min(network.num_addresses, 65536)
             mask = network.netmask if network.version == 4 else network.prefixlen
             cmd.append(
-                f"--dhcp-range=set:subnet-{subnet['id']},{network.network_address},static,"
+                f"--dhcp-range=set:subnet-{subnet.id},{network.network_address},static,"
                 f"{mask},{lease}s"
             )
         cmd.append(f"--dhcp-lease-max={min(size, 65536)}")
         return cmd
 
-    def _hosts(self, info: dict[str, Any], subnets: list[dict[str, Any]]) -> str:
-        by_id = {s["id"]: s for s in subnets}
+    def _hosts(self, info: NetworkInfo, subnets: list[Subnet]) -> str:
+        by_id = {s.id: s for s in subnets}
         lines = []
-        for port in sorted(info["ports"], key=lambda p: p["id"]):
-            tag = f",set:port-{port['id']}" if port.get("extra_dhcp_opts") else ""
-            for fixed in port["fixed_ips"]:
-                subnet = by_id.get(fixed["subnet_id"])
+        for port in sorted(info.ports, key=lambda p: p.id):
+            tag = f",set:port-{port.id}" if port.extra_dhcp_opts else ""
+            for fixed in port.fixed_ips:
+                subnet = by_id.get(fixed.subnet_id)
                 if subnet is None:
                     continue
-                address = fixed["ip_address"]
+                address = fixed.ip_address
                 name = hostname(address)
-                if int(subnet["ip_version"]) == 4:
-                    lines.append(f"{port['mac_address']}{tag},{name},{address}")
+                if subnet.ip_version == 4:
+                    lines.append(f"{port.mac_address}{tag},{name},{address}")
                 elif stateful(subnet):
-                    lines.append(f"{port['mac_address']}{tag},[{address}],{name}")
+                    lines.append(f"{port.mac_address}{tag},[{address}],{name}")
                 elif tag:  # stateless: no address, only the port's own options
-                    lines.append(f"{port['mac_address']}{tag}")
+                    lines.append(f"{port.mac_address}{tag}")
         return "".join(line + "\n" for line in lines)
 
-    def _addn_hosts(self, info: dict[str, Any], subnets: list[dict[str, Any]]) -> str:
-        ids = {s["id"] for s in subnets}
+    def _addn_hosts(self, info: NetworkInfo, subnets: list[Subnet]) -> str:
+        ids = {s.id for s in subnets}
         domain = self.opts.dns_domain
         lines = []
-        for port in sorted(info["ports"], key=lambda p: p["id"]):
-            for fixed in port["fixed_ips"]:
-                if fixed["subnet_id"] in ids:
-                    name = hostname(fixed["ip_address"])
-                    lines.append(f"{fixed['ip_address']}\t{name}.{domain} {name}")
+        for port in sorted(info.ports, key=lambda p: p.id):
+            for fixed in port.fixed_ips:
+                if fixed.subnet_id in ids:
+                    name = hostname(fixed.ip_address)
+                    lines.append(f"{fixed.ip_address}\t{name}.{domain} {name}")
         return "".join(line + "\n" for line in lines)
 
-    def _options(
-        self, info: dict[str, Any], subnets: list[dict[str, Any]], port: dict[str, Any]
-    ) -> str:
+    def _options(self, info: NetworkInfo, subnets: list[Subnet], port: PortInfo) -> str:
         lines = []
-        dhcp_ip = {ip["subnet_id"]: ip["ip_address"] for ip in port["fixed_ips"]}
+        dhcp_ip = {ip.subnet_id: ip.ip_address for ip in port.fixed_ips}
         isolated = not any(
-            str(p["device_owner"]).startswith("network:router_interface") for p in info["ports"]
+            p.device_owner.startswith("network:router_interface") for p in info.ports
         )
-        for subnet in sorted(subnets, key=lambda s: s["id"]):
-            tag = f"tag:subnet-{subnet['id']}"
-            version = int(subnet["ip_version"])
-            dns = list(subnet.get("dns_nameservers") or []) or list(self.opts.dnsmasq_dns_servers)
+        for subnet in sorted(subnets, key=lambda s: s.id):
+            tag = f"tag:subnet-{subnet.id}"
+            version = subnet.ip_version
+            dns = list(subnet.dns_nameservers) or list(self.opts.dnsmasq_dns_servers)
             dns = [d for d in dns if ipaddress.ip_address(d).version == version]
             if version == 6:
                 if dns:
@@ -397,10 +396,10 @@ class Dnsmasq:
                 continue
             if dns:
                 lines.append(f"{tag},option:dns-server,{','.join(dns)}")
-            routes = [(r["destination"], r["nexthop"]) for r in subnet.get("host_routes") or []]
-            if self.metadata and isolated and subnet["id"] in dhcp_ip:
-                routes.append((f"{METADATA_IP}/32", dhcp_ip[subnet["id"]]))
-            gateway = subnet.get("gateway_ip")
+            routes = [(r.destination, r.nexthop) for r in subnet.host_routes]
+            if self.metadata and isolated and subnet.id in dhcp_ip:
+                routes.append((f"{METADATA_IP}/32", dhcp_ip[subnet.id]))
+            gateway = subnet.gateway_ip
             if routes:
                 if gateway and not any(d == "0.0.0.0/0" for d, _ in routes):
                     routes.append(("0.0.0.0/0", gateway))
@@ -411,12 +410,12 @@ class Dnsmasq:
                 lines.append(f"{tag},option:router,{gateway}")
             else:
                 lines.append(f"{tag},option:router")
-        for item in sorted(info["ports"], key=lambda p: p["id"]):
-            for opt in item.get("extra_dhcp_opts") or []:
-                six = int(opt.get("ip_version", 4)) == 6
-                name = str(opt["opt_name"])
+        for item in sorted(info.ports, key=lambda p: p.id):
+            for opt in item.extra_dhcp_opts:
+                six = opt.ip_version == 6
+                name = opt.opt_name
                 key = f"option6:{name}" if six else name if name.isdigit() else f"option:{name}"
-                lines.append(f"tag:port-{item['id']},{key},{opt['opt_value']}")
+                lines.append(f"tag:port-{item.id},{key},{opt.opt_value}")
         return "".join(line + "\n" for line in lines)
 
 

@@ -30,11 +30,11 @@ pass unfiltered.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from tinystack.network.agents.iptables import ChainSet, TableState
+from tinystack.network.payloads import AddressPair, GroupMembers, SecurityGroupRule
 
 ETHERTYPES = {4: "IPv4", 6: "IPv6"}
 PORT_PROTOCOLS = {"tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp", "sctp": "sctp"}
@@ -52,7 +52,7 @@ class FilteredPort:
     network_id: str
     mac: str
     fixed_ips: list[str]
-    allowed_address_pairs: list[dict[str, Any]] = field(default_factory=list)
+    allowed_address_pairs: list[AddressPair] = field(default_factory=list)
     security_groups: list[str] = field(default_factory=list)
     filtered: bool = True
     #: False when the port's groups are stateless: its traffic is not tracked
@@ -62,7 +62,7 @@ class FilteredPort:
         """The port's fixed IPs and allowed address pairs of ``family``, as networks."""
         found = [
             *self.fixed_ips,
-            *(str(p.get("ip_address") or "") for p in self.allowed_address_pairs),
+            *(p.ip_address for p in self.allowed_address_pairs),
         ]
         nets = [ipaddress.ip_network(item, strict=False) for item in found if item]
         return [n for n in nets if n.version == family]
@@ -100,8 +100,8 @@ class FirewallRules:
     def build(
         self,
         ports: Iterable[FilteredPort],
-        groups: Mapping[str, list[dict[str, Any]]],
-        members: Mapping[str, Mapping[str, list[str]]],
+        groups: Mapping[str, Sequence[SecurityGroupRule]],
+        members: Mapping[str, GroupMembers],
         zones: Mapping[str, int],
     ) -> dict[int, dict[str, TableState]]:
         ports = sorted(ports, key=lambda p: p.device)
@@ -139,8 +139,8 @@ class FirewallRules:
         self,
         family: int,
         ports: list[FilteredPort],
-        groups: Mapping[str, list[dict[str, Any]]],
-        members: Mapping[str, Mapping[str, list[str]]],
+        groups: Mapping[str, Sequence[SecurityGroupRule]],
+        members: Mapping[str, GroupMembers],
     ) -> TableState:
         c = self.c
         fwd, inbound = c("FWD"), c("IN")
@@ -165,7 +165,7 @@ class FirewallRules:
             chains[spoof] = self._spoof(family, port)
         chains[fwd].append(f"-j {inbound}")
         for direction, group in sorted(used_remote):
-            ips = members.get(group, {}).get(ETHERTYPES[family], [])
+            ips = members.get(group, GroupMembers()).of(ETHERTYPES[family])
             name = self._remote_chain(direction, family, group)
             if direction == "ingress":
                 chains[name] = [f"-s {_host(ip)} -j ACCEPT" for ip in ips]
@@ -179,7 +179,7 @@ class FirewallRules:
     def _ingress(
         self,
         family: int,
-        rules: list[dict[str, Any]],
+        rules: list[SecurityGroupRule],
         used: set[tuple[str, str]],
         stateful: bool = True,
     ) -> list[str]:
@@ -192,12 +192,12 @@ class FirewallRules:
         if stateful:
             out.append("-m conntrack --ctstate INVALID -j DROP")
         for rule in rules:
-            if rule.get("direction") != "ingress":
+            if rule.direction != "ingress":
                 continue
             match = rule_match(rule, family, "-s")
             if match is None:
                 continue
-            group = rule.get("remote_group_id")
+            group = rule.remote_group_id
             if group:
                 used.add(("ingress", group))
                 out.append(f"{match}-j {self._remote_chain('ingress', family, group)}".strip())
@@ -210,7 +210,7 @@ class FirewallRules:
         self,
         family: int,
         spoof: str,
-        rules: list[dict[str, Any]],
+        rules: list[SecurityGroupRule],
         used: set[tuple[str, str]],
         stateful: bool = True,
     ) -> list[str]:
@@ -241,12 +241,12 @@ class FirewallRules:
                 "-m conntrack --ctstate INVALID -j DROP",
             ]
         for rule in rules:
-            if rule.get("direction") != "egress":
+            if rule.direction != "egress":
                 continue
             match = rule_match(rule, family, "-d")
             if match is None:
                 continue
-            group = rule.get("remote_group_id")
+            group = rule.remote_group_id
             if group:
                 used.add(("egress", group))
                 out.append(f"{match}-j {self._remote_chain('egress', family, group)}".strip())
@@ -260,9 +260,8 @@ class FirewallRules:
         if family == 6:
             pairs.append((link_local(port.mac), port.mac))
         for pair in port.allowed_address_pairs:
-            address = str(pair.get("ip_address") or "")
-            if address:
-                pairs.append((address, str(pair.get("mac_address") or port.mac)))
+            if pair.ip_address:
+                pairs.append((pair.ip_address, pair.mac_address or port.mac))
         out = [
             f"-s {_host(ip)} -m mac --mac-source {mac.lower()} -j RETURN"
             for ip, mac in pairs
@@ -272,20 +271,20 @@ class FirewallRules:
         return _dedupe(out)
 
 
-def rule_match(rule: dict[str, Any], family: int, remote_flag: str) -> str | None:
+def rule_match(rule: SecurityGroupRule, family: int, remote_flag: str) -> str | None:
     """The iptables match of a group rule (ending with a space), or None if not for
     ``family``."""
-    if rule.get("ethertype", "IPv4") != ETHERTYPES[family]:
+    if rule.ethertype != ETHERTYPES[family]:
         return None
     parts: list[str] = []
-    prefix = rule.get("remote_ip_prefix")
+    prefix = rule.remote_ip_prefix
     if prefix:
         if _version(prefix) != family:
             return None
         if ipaddress.ip_network(prefix, strict=False).prefixlen:
             parts += [remote_flag, _host(prefix)]
-    proto = rule.get("protocol")
-    low, high = rule.get("port_range_min"), rule.get("port_range_max")
+    proto = rule.protocol
+    low, high = rule.port_range_min, rule.port_range_max
     if proto is not None and str(proto).lower() not in ("any", ""):
         name = str(proto).lower()
         if name in ICMP4 | ICMP6:

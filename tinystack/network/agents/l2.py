@@ -12,19 +12,26 @@ a restarted agent adopts it and removes only its own leftovers.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from tinystack.network.agent_rpc import L2_AGENT_TOPIC, LINUXBRIDGE_AGENT, L2AgentEndpoint
+from tinystack.common.rpc.payload import JSON
 from tinystack.network.agents import arp_protect, conntrack, iptables
 from tinystack.network.agents.base import Agent, AgentContext, JsonState, LinkWatcher
 from tinystack.network.agents.firewall import FilteredPort, FirewallRules, trusted
 from tinystack.network.agents.ip_lib import CommandError
+from tinystack.network.payloads import DeviceDetails, PortChange, SecurityGroupInfo, Tunnel
+from tinystack.network.rpcapi import (
+    L2_AGENT_TOPIC,
+    LINUXBRIDGE_AGENT,
+    L2AgentEndpoint,
+    L2AgentHandler,
+)
 
 LOG = logging.getLogger(__name__)
-Ctxt = dict[str, Any]
 
 
 def parse_mappings(entries: list[str]) -> dict[str, str]:
@@ -51,29 +58,27 @@ class Device:
     signature: tuple[Any, ...]
 
 
-class L2Endpoint(L2AgentEndpoint):
+class L2Handler(L2AgentHandler):
     def __init__(self, agent: LinuxBridgeAgent) -> None:
         self.agent = agent
 
-    def port_update(self, ctxt: Ctxt, port: dict[str, Any]) -> None:
-        self.agent.mark_port(port.get("id", ""), port.get("security_groups") or [])
+    def port_update(self, port: PortChange) -> None:
+        self.agent.mark_port(port.id, list(port.security_groups))
 
-    def port_delete(self, ctxt: Ctxt, port_id: str, network_id: str) -> None:
+    def port_delete(self, port_id: str, network_id: str) -> None:
         self.agent.mark_deleted(port_id)
 
-    def network_update(self, ctxt: Ctxt, network_id: str) -> None:
+    def network_update(self, network_id: str) -> None:
         self.agent.mark_network(network_id)
 
-    def network_delete(self, ctxt: Ctxt, network_id: str) -> None:
+    def network_delete(self, network_id: str) -> None:
         self.agent.mark_network(network_id, deleted=True)
 
-    def security_groups_changed(self, ctxt: Ctxt, security_groups: list[str]) -> None:
+    def security_groups_changed(self, security_groups: list[str]) -> None:
         self.agent.mark_firewall()
 
-    def tunnel_update(
-        self, ctxt: Ctxt, tunnel_ip: str, tunnel_type: str = "vxlan", host: str | None = None
-    ) -> None:
-        self.agent.add_peer(tunnel_ip)
+    def tunnel_update(self, tunnel: Tunnel, tunnel_type: str) -> None:
+        self.agent.add_peer(tunnel.ip_address)
 
 
 class LinuxBridgeAgent(Agent):
@@ -115,7 +120,7 @@ class LinuxBridgeAgent(Agent):
         self.watcher = LinkWatcher(ctx.namespace, self.wake)
 
     def endpoints(self) -> list[object]:
-        return [L2Endpoint(self)]
+        return [L2AgentEndpoint(L2Handler(self))]
 
     def start(self) -> None:
         self.watcher.start()
@@ -162,10 +167,10 @@ class LinuxBridgeAgent(Agent):
 
     # -- heartbeat -----------------------------------------------------------------------
 
-    def configurations(self) -> dict[str, Any]:
-        conf: dict[str, Any] = {
-            "bridge_mappings": self.bridge_mappings,
-            "interface_mappings": self.interface_mappings,
+    def configurations(self) -> dict[str, JSON]:
+        conf: dict[str, JSON] = {
+            "bridge_mappings": dict(self.bridge_mappings),
+            "interface_mappings": dict(self.interface_mappings),
             "tunnel_types": ["vxlan"],
             "devices": len(self.devices),
             "l2_population": False,
@@ -179,7 +184,7 @@ class LinuxBridgeAgent(Agent):
         if not self.local_ip:
             return
         found = self.plugin.tunnel_sync({}, self.local_ip, "vxlan", self.host)
-        peers = {t["ip_address"] for t in found.get("tunnels", []) if t.get("ip_address")}
+        peers = {t.ip_address for t in found.tunnels if t.ip_address}
         peers.discard(self.local_ip)
         with self.lock:
             if peers != self.peers:
@@ -250,8 +255,8 @@ class LinuxBridgeAgent(Agent):
             return up, down, changed
         details = self.plugin.get_devices_details_list({}, fetch, self.agent_id, self.host)
         for item in details:
-            dev = str(item.get("device", ""))
-            if not item.get("port_id") or item["port_id"] in deleted:
+            dev = item.device
+            if not item.exists or item.port_id in deleted:
                 self.ignored.add(dev)
                 if self.devices.pop(dev, None) is not None:
                     self._unplug(dev)
@@ -261,11 +266,11 @@ class LinuxBridgeAgent(Agent):
             try:
                 device = self._wire(dev, item)
             except (CommandError, ValueError) as exc:
-                LOG.error("cannot wire %s (port %s): %s", dev, item["port_id"], exc)
+                LOG.error("cannot wire %s (port %s): %s", dev, item.port_id, exc)
                 continue
             old = self.devices.get(dev)
             self.devices[dev] = device
-            settled = item.get("status") == ("ACTIVE" if device.admin_up else "DOWN")
+            settled = item.status == ("ACTIVE" if device.admin_up else "DOWN")
             if old is not None and old.signature == device.signature and settled:
                 continue
             (up if device.admin_up else down).append(dev)
@@ -274,29 +279,27 @@ class LinuxBridgeAgent(Agent):
 
     # -- wiring --------------------------------------------------------------------------
 
-    def _wire(self, dev: str, item: dict[str, Any]) -> Device:
+    def _wire(self, dev: str, item: DeviceDetails) -> Device:
         bridge = self._ensure_network(item)
-        admin_up = bool(item.get("admin_state_up", True))
-        mtu = item.get("mtu")
+        admin_up = item.admin_state_up
+        mtu = item.mtu
         if self.ip.master_of(dev) != bridge:
             self.ip.disable_ipv6(dev)
             self.ip.set_link(dev, master=bridge, mtu=mtu, up=admin_up)
         else:
             self.ip.set_link(dev, mtu=mtu, up=admin_up)
-        filtered = bool(item.get("port_security_enabled", True)) and not trusted(
-            str(item.get("device_owner") or "")
-        )
+        filtered = item.port_security_enabled and not trusted(item.device_owner)
         signature = (
-            item["network_id"],
+            item.network_id,
             admin_up,
             filtered,
             mtu,
-            item.get("mac_address"),
-            tuple(ip["ip_address"] for ip in item.get("fixed_ips", [])),
-            tuple(sorted(item.get("security_groups") or [])),
-            repr(item.get("allowed_address_pairs")),
+            item.mac_address,
+            tuple(ip.ip_address for ip in item.fixed_ips),
+            tuple(sorted(item.security_groups)),
+            item.allowed_address_pairs,
         )
-        return Device(item["port_id"], item["network_id"], bridge, filtered, admin_up, signature)
+        return Device(item.port_id, item.network_id, bridge, filtered, admin_up, signature)
 
     def _unplug(self, dev: str) -> None:
         try:
@@ -304,18 +307,18 @@ class LinuxBridgeAgent(Agent):
         except CommandError:
             LOG.debug("cannot unplug %s", dev, exc_info=True)
 
-    def _ensure_network(self, item: dict[str, Any]) -> str:
-        net = str(item["network_id"])
-        bridge = str(item.get("bridge_name") or "brq" + net[:11])
-        kind = str(item.get("network_type") or "local")
-        seg = int(item.get("segmentation_id") or 0)
-        mtu = item.get("mtu")
+    def _ensure_network(self, item: DeviceDetails) -> str:
+        net = item.network_id
+        bridge = item.bridge_name or "brq" + net[:11]
+        kind = item.network_type or "local"
+        seg = int(item.segmentation_id or 0)
+        mtu = item.mtu
         segment_dev: str | None = None
         parent = ""
         if kind == "vxlan" and self.local_ip:
             segment_dev = f"vxlan-{seg}"
         elif kind in ("vlan", "flat"):
-            parent = self._physical_interface(str(item.get("physical_network") or ""))
+            parent = self._physical_interface(item.physical_network or "")
             segment_dev = vlan_device(parent, seg) if kind == "vlan" else parent
         elif kind not in ("local", "vxlan"):
             raise ValueError(f"network type {kind} is not supported")
@@ -382,8 +385,6 @@ class LinuxBridgeAgent(Agent):
         uplink = str(self.opts.public_nat_interface or "")
         if not uplink:
             return
-        import ipaddress
-
         cidr = str(ipaddress.ip_interface(address).network)
         self.ip.write_proc("/proc/sys/net/ipv4/ip_forward", "1")
         nat = iptables.ChainSet(self.ctx.chain_prefix + "N", self.ctx.namespace, False)
@@ -462,25 +463,25 @@ class LinuxBridgeAgent(Agent):
 
     def _refresh_firewall(self) -> None:
         filtered = {d.port_id: dev for dev, d in self.devices.items() if d.filtered}
-        info: dict[str, Any] = {"devices": {}, "security_groups": {}, "sg_member_ips": {}}
+        info = SecurityGroupInfo()
         if filtered:
             info = self.plugin.security_group_info_for_devices({}, sorted(filtered))
         ports: list[FilteredPort] = []
         for port_id, dev in filtered.items():
-            found = info["devices"].get(port_id)
+            found = info.devices.get(port_id)
             if found is None:
                 continue
             ports.append(
                 FilteredPort(
                     port_id=port_id,
                     device=dev,
-                    network_id=found["network_id"],
-                    mac=found["mac_address"],
-                    fixed_ips=list(found["fixed_ips"]),
-                    allowed_address_pairs=list(found.get("allowed_address_pairs") or []),
-                    security_groups=list(found.get("security_groups") or []),
-                    filtered=bool(found.get("port_security_enabled", True)),
-                    stateful=bool(found.get("stateful", True)),
+                    network_id=found.network_id,
+                    mac=found.mac_address,
+                    fixed_ips=list(found.fixed_ips),
+                    allowed_address_pairs=list(found.allowed_address_pairs),
+                    security_groups=list(found.security_groups),
+                    filtered=found.port_security_enabled,
+                    stateful=found.stateful,
                 )
             )
         for dev, device in self.devices.items():
@@ -489,8 +490,8 @@ class LinuxBridgeAgent(Agent):
                     FilteredPort(device.port_id, dev, device.network_id, "", [], filtered=False)
                 )
         zones = {net: self._zone(net) for net in self.state.data["networks"]}
-        groups = info["security_groups"]
-        desired = self.rules.build(ports, groups, info["sg_member_ips"], zones)
+        groups = info.security_groups
+        desired = self.rules.build(ports, groups, info.sg_member_ips, zones)
         self.chains.apply(desired)
         if self.has_nft:
             script = arp_protect.render(self.arp_table, ports)
@@ -504,7 +505,7 @@ class LinuxBridgeAgent(Agent):
             ended = conntrack.forget_revoked(self.ctx.namespace, revoked, ports, zones)
             LOG.debug("%d connections ended by removed security group rules", ended)
         self.remote_groups = {
-            r["remote_group_id"] for rules in groups.values() for r in rules if r["remote_group_id"]
+            r.remote_group_id for rules in groups.values() for r in rules if r.remote_group_id
         }
 
     # -- teardown ------------------------------------------------------------------------

@@ -25,40 +25,60 @@ from __future__ import annotations
 import ipaddress
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pyroute2.netlink.exceptions import NetlinkError
 
-from tinystack.network.agent_rpc import L3_AGENT, L3_AGENT_TOPIC, L3AgentEndpoint
+from tinystack.common.rpc.payload import JSON
 from tinystack.network.agents import conntrack, ip_lib, iptables, radvd
 from tinystack.network.agents.base import Agent, AgentContext
 from tinystack.network.agents.ip_lib import CommandError, IpLib, Reaper
 from tinystack.network.agents.metadata import ProxyProcess
+from tinystack.network.payloads import (
+    FloatingIP,
+    FloatingIPStatuses,
+    RouterInfo,
+    RouterPort,
+    Subnet,
+)
+from tinystack.network.rpcapi import L3_AGENT, L3_AGENT_TOPIC, L3AgentEndpoint, L3AgentHandler
 
 LOG = logging.getLogger(__name__)
-Ctxt = dict[str, Any]
 METADATA_IP = "169.254.169.254"
 #: marks packets that came in through the gateway (qg-) interface, as upstream's 0x2
 EXTERNAL_MARK = "0x2/0xffff"
 
 
-class L3Endpoint(L3AgentEndpoint):
+class L3Handler(L3AgentHandler):
     def __init__(self, agent: L3Agent) -> None:
         self.agent = agent
 
-    def routers_updated(self, ctxt: Ctxt, routers: list[str]) -> None:
+    def routers_updated(self, routers: list[str]) -> None:
         self.agent.mark(routers)
 
-    def router_deleted(self, ctxt: Ctxt, router_id: str) -> None:
+    def router_deleted(self, router_id: str) -> None:
         self.agent.mark([router_id], deleted=True)
 
 
-def _cidr(address: str, subnets: list[dict[str, Any]], subnet_id: str) -> str | None:
-    for subnet in subnets:
-        if subnet["id"] == subnet_id:
-            return f"{address}/{ipaddress.ip_network(subnet['cidr']).prefixlen}"
-    return None
+@dataclass(frozen=True)
+class ConfiguredRouter:
+    """What the agent set up for a router (reported in heartbeats, diffed on updates)."""
+
+    addresses: list[str]  # floating IPs held
+    networks: list[str]  # networks of its interfaces
+    floatingips: list[str]
+    gateway: bool
+
+
+def _cidrs(port: RouterPort) -> list[str]:
+    """The port's addresses with the prefix length of their subnets."""
+    prefixes = {s.id: ipaddress.ip_network(s.cidr).prefixlen for s in port.subnets}
+    return [
+        f"{ip.ip_address}/{prefixes[ip.subnet_id]}"
+        for ip in port.fixed_ips
+        if ip.subnet_id in prefixes
+    ]
 
 
 class L3Agent(Agent):
@@ -71,7 +91,7 @@ class L3Agent(Agent):
         self.prefix = str(ctx.opts.router_namespace_prefix)
         self.root = ctx.state_dir / "l3"
         self.metadata_socket = metadata_socket
-        self.routers: dict[str, dict[str, Any]] = {}  # id -> summary (networks, fips)
+        self.routers: dict[str, ConfiguredRouter] = {}
         self.reaper = Reaper()
         self._dirty: set[str] = set()
         self._deleted: set[str] = set()
@@ -80,26 +100,26 @@ class L3Agent(Agent):
             LOG.warning("radvd not found: routers send no IPv6 router advertisements")
 
     def endpoints(self) -> list[object]:
-        return [L3Endpoint(self)]
+        return [L3AgentEndpoint(L3Handler(self))]
 
     def mark(self, router_ids: list[str], deleted: bool = False) -> None:
         with self.lock:
             (self._deleted if deleted else self._dirty).update(router_ids)
         self.wake()
 
-    def configurations(self) -> dict[str, Any]:
+    def configurations(self) -> dict[str, JSON]:
         return {
             "agent_mode": "legacy",
             "routers": len(self.routers),
-            "floating_ips": sum(len(r["floatingips"]) for r in self.routers.values()),
-            "interfaces": sum(len(r["networks"]) for r in self.routers.values()),
-            "ex_gw_ports": sum(1 for r in self.routers.values() if r["gateway"]),
+            "floating_ips": sum(len(r.floatingips) for r in self.routers.values()),
+            "interfaces": sum(len(r.networks) for r in self.routers.values()),
+            "ex_gw_ports": sum(1 for r in self.routers.values() if r.gateway),
             "metadata_proxy": self.metadata_socket is not None,
         }
 
     def networks_of(self, router_id: str) -> list[str] | None:
         found = self.routers.get(router_id)
-        return list(found["networks"]) if found else None
+        return list(found.networks) if found else None
 
     # -- loop ----------------------------------------------------------------------------
 
@@ -111,12 +131,12 @@ class L3Agent(Agent):
             self.teardown(rid)
         if full:
             routers = self.plugin.sync_routers({}, self.host)
-            wanted = {r["id"] for r in routers}
+            wanted = {r.id for r in routers}
             for rid in self._existing() - wanted:
                 self.teardown(rid)
         elif dirty - deleted:
             routers = self.plugin.sync_routers({}, self.host, sorted(dirty - deleted))
-            for rid in (dirty - deleted) - {r["id"] for r in routers}:
+            for rid in (dirty - deleted) - {r.id for r in routers}:
                 self.teardown(rid)
         else:
             return
@@ -124,9 +144,9 @@ class L3Agent(Agent):
             try:
                 self.configure(router)
             except (CommandError, OSError):
-                LOG.exception("cannot configure router %s", router["id"])
+                LOG.exception("cannot configure router %s", router.id)
                 with self.lock:
-                    self._dirty.add(router["id"])
+                    self._dirty.add(router.id)
 
     def _existing(self) -> set[str]:
         found = {n[len(self.prefix) :] for n in ip_lib.netns_list() if n.startswith(self.prefix)}
@@ -136,12 +156,12 @@ class L3Agent(Agent):
 
     # -- one router ----------------------------------------------------------------------
 
-    def configure(self, router: dict[str, Any]) -> None:
-        rid = router["id"]
+    def configure(self, router: RouterInfo) -> None:
+        rid = router.id
         # an administratively down router keeps its ports plugged (they are ACTIVE, as
         # upstream reports them) but forwards nothing: its interfaces are down inside
         # the namespace, forwarding is off, no advertisements, no metadata proxy
-        admin_up = bool(router.get("admin_state_up", True))
+        admin_up = router.admin_state_up
         ns = self.prefix + rid
         ip_lib.netns_add(ns)
         nsip = IpLib(ns)
@@ -151,34 +171,25 @@ class L3Agent(Agent):
         wanted_devs: set[str] = set()
         internal: list[tuple[str, str]] = []  # (qr device, cidr)
         advertised: list[radvd.RaInterface] = []
-        for port in router.get("_interfaces", []):
-            dev = "qr-" + port["id"][:11]
+        for port in router.interfaces:
+            dev = "qr-" + port.id[:11]
             wanted_devs.add(dev)
             self._plug(port, dev, ns, admin_up)
-            addrs = [
-                c
-                for ip in port["fixed_ips"]
-                if (c := _cidr(ip["ip_address"], port["subnets"], ip["subnet_id"]))
-            ]
-            nsip.sync_addresses(dev, addrs)
-            internal += [(dev, s["cidr"]) for s in port["subnets"]]
-            advertised.append(radvd.RaInterface(dev, port.get("mtu") or 1500, port["subnets"]))
-        gw = router.get("gw_port")
-        fips = [f for f in router.get("_floatingips", []) if f.get("port_id")]
+            nsip.sync_addresses(dev, _cidrs(port))
+            internal += [(dev, s.cidr) for s in port.subnets]
+            advertised.append(radvd.RaInterface(dev, port.mtu or 1500, list(port.subnets)))
+        gw = router.gw_port
+        fips = [f for f in router.floatingips if f.port_id]
         announce: list[tuple[str, str]] = []
         gw_dev = None
         gw_ips: list[str] = []
         if gw:
-            gw_dev = "qg-" + gw["id"][:11]
+            gw_dev = "qg-" + gw.id[:11]
             wanted_devs.add(gw_dev)
             self._plug(gw, gw_dev, ns, admin_up)
-            addrs = [
-                c
-                for ip in gw["fixed_ips"]
-                if (c := _cidr(ip["ip_address"], gw["subnets"], ip["subnet_id"]))
-            ]
+            addrs = _cidrs(gw)
             gw_ips = [a.split("/")[0] for a in addrs if ":" not in a]
-            addrs += [f"{f['floating_ip_address']}/32" for f in fips]
+            addrs += [f"{f.floating_ip_address}/32" for f in fips]
             added = nsip.sync_addresses(gw_dev, addrs)
             announce = [(gw_dev, a.split("/")[0]) for a in added if ":" not in a]
         for name in nsip.link_names():
@@ -195,51 +206,45 @@ class L3Agent(Agent):
             self._stop_proxy(rid)
         for dev, address in announce if admin_up else []:
             self._garp(ns, dev, address)
-        self._report_fips(rid, router.get("_floatingips", []), admin_up)
-        before = set((self.routers.get(rid) or {}).get("addresses", []))
-        current = {f["floating_ip_address"] for f in fips}
+        self._report_fips(rid, router.floatingips, admin_up)
+        previous = self.routers.get(rid)
+        before = set(previous.addresses) if previous is not None else set()
+        current = {f.floating_ip_address for f in fips}
         for address in sorted(before - current):
             self._forget_connections(ns, address)
-        self.routers[rid] = {
-            "addresses": sorted(current),
-            "networks": sorted({p["network_id"] for p in router.get("_interfaces", [])}),
-            "floatingips": [f["id"] for f in fips],
-            "gateway": bool(gw),
-        }
+        self.routers[rid] = ConfiguredRouter(
+            addresses=sorted(current),
+            networks=sorted({p.network_id for p in router.interfaces}),
+            floatingips=[f.id for f in fips],
+            gateway=gw is not None,
+        )
 
-    def _plug(self, port: dict[str, Any], dev: str, ns: str, up: bool = True) -> None:
+    def _plug(self, port: RouterPort, dev: str, ns: str, up: bool = True) -> None:
         nsip = IpLib(ns)
-        mtu = port.get("mtu") or 1500
+        mtu = port.mtu or 1500
         if nsip.exists(dev):
             nsip.set_link(dev, up=up)
             return
-        tap = "tap" + port["id"][:11]
+        tap = "tap" + port.id[:11]
         if self.ctx.ip.exists(tap):
             self.ctx.ip.delete_link(tap)
-        self.ctx.ip.add_veth(tap, dev, ns, mtu=mtu, peer_mac=port["mac_address"])
+        self.ctx.ip.add_veth(tap, dev, ns, mtu=mtu, peer_mac=port.mac_address)
         self.ctx.ip.disable_ipv6(tap)
         self.ctx.ip.set_link(tap, up=True)
         nsip.set_link(dev, up=up)
 
     def _routes(
-        self, nsip: IpLib, router: dict[str, Any], gw: dict[str, Any] | None, gw_dev: str | None
+        self, nsip: IpLib, router: RouterInfo, gw: RouterPort | None, gw_dev: str | None
     ) -> None:
         for version, default in ((4, "0.0.0.0/0"), (6, "::/0")):
             gateway = None
             if gw and gw_dev:
-                gateway = next(
-                    (
-                        s["gateway_ip"]
-                        for s in gw["subnets"]
-                        if s.get("gateway_ip") and s["ip_version"] == version
-                    ),
-                    None,
-                )
+                gateway = _gateway(gw.subnets, version)
             if gateway:
                 nsip.route_replace(default, gateway, "dev", str(gw_dev))
             elif any(r.get("dst") == "default" for r in nsip.routes(version=version)):
                 nsip.route_delete(default)
-        wanted = {_route_key(r["destination"], r["nexthop"]) for r in router.get("routes") or []}
+        wanted = {_route_key(r.destination, r.nexthop) for r in router.routes}
         have = set()
         for version in (4, 6):
             for route in nsip.routes("proto", "static", version=version):
@@ -256,11 +261,11 @@ class L3Agent(Agent):
     def _nat(
         self,
         ns: str,
-        router: dict[str, Any],
+        router: RouterInfo,
         gw_dev: str | None,
         gw_ips: list[str],
         internal: list[tuple[str, str]],
-        fips: list[dict[str, Any]],
+        fips: list[FloatingIP],
     ) -> None:
         pre: list[str] = []
         out: list[str] = []
@@ -272,13 +277,12 @@ class L3Agent(Agent):
                 f"-j REDIRECT --to-ports {int(self.opts.metadata_port)}"
             )
         if gw_dev:
-            for fip in sorted(fips, key=lambda f: f["floating_ip_address"]):
-                floating, fixed = fip["floating_ip_address"], fip["fixed_ip_address"]
+            for fip in sorted(fips, key=lambda f: f.floating_ip_address):
+                floating, fixed = fip.floating_ip_address, fip.fixed_ip_address
                 pre.append(f"-d {floating}/32 -j DNAT --to-destination {fixed}")
                 out.append(f"-d {floating}/32 -j DNAT --to-destination {fixed}")
                 post.append(f"-s {fixed}/32 -o {gw_dev} -j SNAT --to-source {floating}")
-            snat = (router.get("external_gateway_info") or {}).get("enable_snat", True)
-            if snat and gw_ips:
+            if router.enable_snat and gw_ips:
                 for _dev, cidr in sorted(set(internal)):
                     if ipaddress.ip_network(cidr).version == 4:
                         post.append(f"-s {cidr} -o {gw_dev} -j SNAT --to-source {gw_ips[0]}")
@@ -313,14 +317,14 @@ class L3Agent(Agent):
         except (OSError, NetlinkError):
             LOG.exception("cannot delete the tracked connections of %s", address)
 
-    def _report_fips(self, rid: str, fips: list[dict[str, Any]], admin_up: bool = True) -> None:
+    def _report_fips(self, rid: str, fips: tuple[FloatingIP, ...], admin_up: bool = True) -> None:
         statuses = {}
         for fip in fips:
-            status = "ACTIVE" if fip.get("port_id") and admin_up else "DOWN"
-            if fip.get("status") != status:
-                statuses[fip["id"]] = status
+            status = "ACTIVE" if fip.port_id and admin_up else "DOWN"
+            if fip.status != status:
+                statuses[fip.id] = status
         if statuses:
-            self.plugin.update_floatingip_statuses({}, rid, statuses)
+            self.plugin.update_floatingip_statuses({}, rid, FloatingIPStatuses(statuses))
 
     # -- metadata proxy ------------------------------------------------------------------
 
@@ -363,6 +367,11 @@ class L3Agent(Agent):
     def cleanup(self) -> None:
         for rid in self._existing():
             self.teardown(rid)
+
+
+def _gateway(subnets: tuple[Subnet, ...], version: int) -> str | None:
+    """The gateway of the first subnet of ``version`` that has one."""
+    return next((s.gateway_ip for s in subnets if s.gateway_ip and s.ip_version == version), None)
 
 
 def _is_busybox(name: str) -> bool:

@@ -19,15 +19,16 @@ import socketserver
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 
 import httpx
 
-from tinystack.network.agent_rpc import METADATA_AGENT
+from tinystack.common.rpc.payload import JSON
 from tinystack.network.agents import ip_lib
 from tinystack.network.agents.base import Agent, AgentContext
+from tinystack.network.rpcapi import METADATA_AGENT
 
 LOG = logging.getLogger(__name__)
 HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"}
@@ -46,6 +47,14 @@ def socket_path(state_dir: Path, host: str) -> Path:
         return path
     digest = hashlib.sha1(str(state_dir).encode()).hexdigest()[:12]
     return Path("/tmp") / f"tinystack-md-{digest}.sock"
+
+
+@dataclass(frozen=True)
+class Instance:
+    """The server behind a guest's address: its id (the port's device) and project."""
+
+    device_id: str
+    project_id: str
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -92,7 +101,7 @@ class MetadataAgent(Agent):
         self.url = ctx.metadata_url.rstrip("/")
         self.poll_interval = 3600.0
         self.client = httpx.Client(timeout=60)
-        self._cache: dict[tuple[str, str], tuple[float, dict[str, str] | None]] = {}
+        self._cache: dict[tuple[str, str], tuple[float, Instance | None]] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -122,7 +131,7 @@ class MetadataAgent(Agent):
     def process(self, full: bool) -> None:
         pass
 
-    def configurations(self) -> dict[str, Any]:
+    def configurations(self) -> dict[str, JSON]:
         return {"metadata_proxy_socket": str(self.socket), "nova_metadata_url": self.url}
 
     # -- requests ------------------------------------------------------------------------
@@ -151,9 +160,9 @@ class MetadataAgent(Agent):
         forward.update(
             {
                 "X-Forwarded-For": address,
-                "X-Instance-ID": instance["device_id"],
-                "X-Tenant-ID": instance["project_id"],
-                "X-Instance-ID-Signature": sign(self.secret, instance["device_id"]),
+                "X-Instance-ID": instance.device_id,
+                "X-Tenant-ID": instance.project_id,
+                "X-Instance-ID-Signature": sign(self.secret, instance.device_id),
             }
         )
         try:
@@ -168,7 +177,7 @@ class MetadataAgent(Agent):
         ]
         return resp.status_code, out, resp.content
 
-    def lookup(self, router_id: str, address: str, network_id: str = "") -> dict[str, str] | None:
+    def lookup(self, router_id: str, address: str, network_id: str = "") -> Instance | None:
         """The instance (device_id, project_id) with ``address`` behind ``router_id`` (or on
         ``network_id``, for a proxy in a DHCP namespace)."""
         if not (router_id or network_id) or not address:
@@ -179,17 +188,15 @@ class MetadataAgent(Agent):
             return cached[1]
         if router_id:
             routers = self.plugin.sync_routers({}, self.host, [router_id])
-            networks = sorted({p["network_id"] for r in routers for p in r.get("_interfaces", [])})
+            networks = sorted({p.network_id for r in routers for p in r.interfaces})
         else:
             networks = [network_id]
         found = None
         if networks:
-            ports = self.plugin.get_ports(
-                {}, {"network_id": networks, "fixed_ips": [f"ip_address={address}"]}
-            )
-            ports.sort(key=lambda p: not str(p.get("device_owner", "")).startswith("compute:"))
-            if ports and ports[0].get("device_id"):
-                found = {"device_id": ports[0]["device_id"], "project_id": ports[0]["project_id"]}
+            ports = self.plugin.get_ports({}, networks, address)
+            ports.sort(key=lambda p: not p.device_owner.startswith("compute:"))
+            if ports and ports[0].device_id:
+                found = Instance(ports[0].device_id, ports[0].project_id)
         self._cache[key] = (time.monotonic() + CACHE_SECONDS, found)
         return found
 

@@ -24,10 +24,10 @@ import shutil
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tinystack.network.agents import ip_lib
 from tinystack.network.agents.base import write_if_changed
+from tinystack.network.payloads import Subnet
 
 LOG = logging.getLogger(__name__)
 SLAAC, STATELESS, STATEFUL = "slaac", "dhcpv6-stateless", "dhcpv6-stateful"
@@ -48,17 +48,17 @@ class RaInterface:
 
     device: str
     mtu: int = 1500
-    subnets: list[dict[str, Any]] = field(default_factory=list)
+    subnets: list[Subnet] = field(default_factory=list)
 
 
-def ra_subnets(subnets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def ra_subnets(subnets: list[Subnet]) -> list[Subnet]:
     """The IPv6 subnets of an interface that want router advertisements."""
     return [
         s
         for s in subnets
-        if int(s.get("ip_version", 4)) == 6
-        and s.get("ipv6_ra_mode") in (SLAAC, STATELESS, STATEFUL)
-        and ipaddress.ip_network(s["cidr"]).prefixlen <= 64
+        if s.ip_version == 6
+        and s.ipv6_ra_mode in (SLAAC, STATELESS, STATEFUL)
+        and ipaddress.ip_network(s.cidr).prefixlen <= 64
     ]
 
 
@@ -66,10 +66,10 @@ def render(interfaces: list[RaInterface]) -> str:
     """radvd.conf for ``interfaces`` (those without subnets to advertise are left out)."""
     blocks = []
     for iface in sorted(interfaces, key=lambda i: i.device):
-        subnets = sorted(ra_subnets(iface.subnets), key=lambda s: s["cidr"])
+        subnets = sorted(ra_subnets(iface.subnets), key=lambda s: s.cidr)
         if not subnets:
             continue
-        modes = {s["ipv6_ra_mode"] for s in subnets}
+        modes = {s.ipv6_ra_mode for s in subnets}
         lines = [
             f"interface {ip_lib.check_name(iface.device)}",
             "{",
@@ -83,15 +83,15 @@ def render(interfaces: list[RaInterface]) -> str:
         ]
         dns: list[str] = []
         for subnet in subnets:
-            for server in subnet.get("dns_nameservers") or []:
+            for server in subnet.dns_nameservers:
                 if ipaddress.ip_address(server).version == 6 and server not in dns:
                     dns.append(str(ipaddress.ip_address(server)))
         if dns:
             lines.append(f"    RDNSS {' '.join(dns[:MAX_RDNSS])} {{}};")
         for subnet in subnets:
-            autonomous = "off" if subnet["ipv6_ra_mode"] == STATEFUL else "on"
+            autonomous = "off" if subnet.ipv6_ra_mode == STATEFUL else "on"
             lines += [
-                f"    prefix {ipaddress.ip_network(subnet['cidr'])}",
+                f"    prefix {ipaddress.ip_network(subnet.cidr)}",
                 "    {",
                 "        AdvOnLink on;",
                 f"        AdvAutonomous {autonomous};",

@@ -1,18 +1,43 @@
 """What agents learn from the service: device details, DHCP networks, routers, rules.
 
-Agents are trusted: these functions see every project's resources.
+Agents are trusted: these functions see every project's resources. Every public
+method answers with the payloads of :mod:`tinystack.network.payloads`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.network import models
+from tinystack.network.payloads import (
+    AddressPair,
+    DeviceDetails,
+    DeviceRules,
+    DeviceStatus,
+    DhcpPortRequest,
+    ExtraDhcpOpt,
+    FirewallPort,
+    FixedIP,
+    FloatingIP,
+    GroupMembers,
+    NetworkInfo,
+    PortInfo,
+    PortRules,
+    Route,
+    RouterInfo,
+    RouterPort,
+    SecurityGroupInfo,
+    SecurityGroupRule,
+    Subnet,
+    Tunnel,
+)
 from tinystack.network.plugins.mech_linuxbridge import AGENT_TYPE as LINUXBRIDGE_AGENT
 from tinystack.network.plugins.mech_linuxbridge import bridge_name
 from tinystack.network.services import listing
@@ -26,20 +51,11 @@ if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
 
 ADMIN = internal_context()
-#: what the L3 agent learns about each subnet of a router port (radvd needs the modes)
-ROUTER_SUBNET_KEYS = (
-    "id",
-    "cidr",
-    "gateway_ip",
-    "ip_version",
-    "network_id",
-    "ipv6_ra_mode",
-    "ipv6_address_mode",
-    "dns_nameservers",
-)
+#: a rendered resource of the service layer (what its list/show functions return)
+Rendered = Mapping[str, Any]
 
 
-def find_port(session: Session, device: str) -> models.Port | None:
+def _find_port(session: Session, device: str) -> models.Port | None:
     """A port by id, by ``tap<id prefix>`` device name, or by MAC address."""
     port = session.get(models.Port, device)
     if port is not None:
@@ -53,8 +69,99 @@ def find_port(session: Session, device: str) -> models.Port | None:
     return None
 
 
-def _public(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if not k.startswith("_")}
+# -- rendered resources -> payloads ------------------------------------------------------------
+
+
+def _fixed_ips(items: Iterable[Rendered]) -> tuple[FixedIP, ...]:
+    return tuple(FixedIP(str(ip["subnet_id"]), str(ip["ip_address"])) for ip in items)
+
+
+def _pairs(items: Iterable[Rendered] | None) -> tuple[AddressPair, ...]:
+    return tuple(
+        AddressPair(str(p.get("ip_address") or ""), p.get("mac_address")) for p in items or []
+    )
+
+
+def _subnet(s: Rendered) -> Subnet:
+    return Subnet(
+        id=s["id"],
+        network_id=s["network_id"],
+        cidr=s["cidr"],
+        ip_version=int(s["ip_version"]),
+        gateway_ip=s.get("gateway_ip"),
+        enable_dhcp=bool(s.get("enable_dhcp")),
+        ipv6_ra_mode=s.get("ipv6_ra_mode"),
+        ipv6_address_mode=s.get("ipv6_address_mode"),
+        dns_nameservers=tuple(s.get("dns_nameservers") or ()),
+        host_routes=tuple(
+            Route(str(r["destination"]), str(r["nexthop"])) for r in s.get("host_routes") or ()
+        ),
+    )
+
+
+def _port_info(p: Rendered) -> PortInfo:
+    return PortInfo(
+        id=p["id"],
+        network_id=p["network_id"],
+        project_id=p.get("project_id") or "",
+        mac_address=p["mac_address"],
+        device_owner=p.get("device_owner") or "",
+        device_id=p.get("device_id") or "",
+        name=p.get("name") or "",
+        status=p.get("status") or "",
+        admin_state_up=bool(p.get("admin_state_up", True)),
+        fixed_ips=_fixed_ips(p.get("fixed_ips") or ()),
+        extra_dhcp_opts=tuple(
+            ExtraDhcpOpt(
+                str(o["opt_name"]),
+                None if o.get("opt_value") is None else str(o["opt_value"]),
+                int(o.get("ip_version", 4)),
+            )
+            for o in p.get("extra_dhcp_opts") or ()
+        ),
+    )
+
+
+def _router_port(p: Rendered, subnets: Mapping[str, Subnet], mtu: int | None) -> RouterPort:
+    return RouterPort(
+        id=p["id"],
+        network_id=p["network_id"],
+        mac_address=p["mac_address"],
+        device_owner=p.get("device_owner") or "",
+        fixed_ips=_fixed_ips(p["fixed_ips"]),
+        subnets=tuple(
+            subnets[ip["subnet_id"]] for ip in p["fixed_ips"] if ip["subnet_id"] in subnets
+        ),
+        mtu=mtu,
+    )
+
+
+def _floatingip(f: Rendered) -> FloatingIP:
+    return FloatingIP(
+        id=f["id"],
+        floating_ip_address=f["floating_ip_address"],
+        floating_network_id=f.get("floating_network_id") or "",
+        project_id=f.get("project_id") or "",
+        fixed_ip_address=f.get("fixed_ip_address"),
+        port_id=f.get("port_id"),
+        router_id=f.get("router_id"),
+        status=f.get("status") or "DOWN",
+    )
+
+
+def _firewall_port(port: Rendered, stateful: bool) -> FirewallPort:
+    return FirewallPort(
+        device=port["id"],
+        port_id=port["id"],
+        network_id=port["network_id"],
+        mac_address=port["mac_address"],
+        fixed_ips=tuple(str(ip["ip_address"]) for ip in port["fixed_ips"]),
+        allowed_address_pairs=_pairs(port["allowed_address_pairs"]),
+        port_security_enabled=bool(port["port_security_enabled"]),
+        security_groups=tuple(port["security_groups"]),
+        device_owner=port["device_owner"] or "",
+        stateful=stateful,
+    )
 
 
 class AgentSync:
@@ -64,11 +171,11 @@ class AgentSync:
 
     # -- L2 ----------------------------------------------------------------------------------
 
-    def device_details(self, device: str, host: str | None) -> dict[str, Any]:
-        def tx(session: Session) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
-            port = find_port(session, device)
+    def device_details(self, device: str, host: str | None) -> DeviceDetails:
+        def tx(session: Session) -> tuple[DeviceDetails, dict[str, Any] | None, str]:
+            port = _find_port(session, device)
             if port is None:
-                return {"device": device}, None, ""
+                return DeviceDetails(device=device), None, ""
             old = port.status
             if port.status == "DOWN" and port.admin_state_up:
                 port.status = "BUILD"
@@ -81,39 +188,40 @@ class AgentSync:
             self.deps.events.port_status_changed(port, old, port["status"])
         return details
 
+    @staticmethod
     def _details(
-        self, session: Session, port: models.Port, rendered: dict[str, Any], device: str
-    ) -> dict[str, Any]:
+        session: Session, port: models.Port, rendered: Rendered, device: str
+    ) -> DeviceDetails:
         net = session.get(models.Network, port.network_id)
         segments = segments_of(session, [port.network_id])[port.network_id]
         segment = segments[0] if segments else None
-        return {
-            "device": device,
-            "port_id": port.id,
-            "network_id": port.network_id,
-            "mac_address": port.mac_address,
-            "admin_state_up": port.admin_state_up,
-            "status": port.status,
-            "network_type": segment.network_type if segment else "local",
-            "physical_network": segment.physical_network if segment else None,
-            "segmentation_id": segment.segmentation_id if segment else None,
-            "mtu": net.mtu if net is not None else None,
-            "fixed_ips": rendered["fixed_ips"],
-            "device_owner": port.device_owner,
-            "device_id": port.device_id,
-            "allowed_address_pairs": rendered["allowed_address_pairs"],
-            "port_security_enabled": port.port_security_enabled,
-            "security_groups": rendered["security_groups"],
-            "host": port.binding_host_id,
-            "vif_type": port.binding_vif_type,
-            "vif_details": rendered["binding:vif_details"],
-            "profile": rendered["binding:profile"],
-            "bridge_name": bridge_name(port.network_id),
-        }
+        return DeviceDetails(
+            device=device,
+            port_id=port.id,
+            network_id=port.network_id,
+            mac_address=port.mac_address,
+            admin_state_up=port.admin_state_up,
+            status=port.status,
+            network_type=segment.network_type if segment else "local",
+            physical_network=segment.physical_network if segment else None,
+            segmentation_id=segment.segmentation_id if segment else None,
+            mtu=net.mtu if net is not None else None,
+            fixed_ips=_fixed_ips(rendered["fixed_ips"]),
+            device_owner=port.device_owner,
+            device_id=port.device_id,
+            allowed_address_pairs=_pairs(rendered["allowed_address_pairs"]),
+            port_security_enabled=port.port_security_enabled,
+            security_groups=tuple(rendered["security_groups"]),
+            host=port.binding_host_id,
+            vif_type=port.binding_vif_type,
+            vif_details=rendered["binding:vif_details"],
+            profile=rendered["binding:profile"],
+            bridge_name=bridge_name(port.network_id),
+        )
 
-    def set_status(self, device: str, status: str) -> dict[str, Any]:
+    def set_status(self, device: str, status: str) -> DeviceStatus:
         def tx(session: Session) -> tuple[dict[str, Any] | None, str]:
-            port = find_port(session, device)
+            port = _find_port(session, device)
             if port is None:
                 return None, ""
             old = port.status
@@ -124,12 +232,12 @@ class AgentSync:
 
         port, old = self.deps.db.write(tx)
         if port is None:
-            return {"device": device, "exists": False}
+            return DeviceStatus(device=device, exists=False)
         if old != status:
             self.deps.events.port_status_changed(port, old, status)
-        return {"device": device, "exists": True, "port_id": port["id"]}
+        return DeviceStatus(device=device, exists=True, port_id=port["id"])
 
-    def ports_for_host(self, host: str) -> list[dict[str, Any]]:
+    def ports_for_host(self, host: str) -> list[DeviceDetails]:
         with self.deps.db.reader() as session:
             rows = session.scalars(
                 select(models.Port).where(models.Port.binding_host_id == host)
@@ -139,7 +247,7 @@ class AgentSync:
 
     # -- DHCP --------------------------------------------------------------------------------
 
-    def networks_info(self, network_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    def networks_info(self, network_ids: list[str] | None = None) -> list[NetworkInfo]:
         """Networks with at least one DHCP-enabled subnet, with their subnets and ports."""
         svc = self.services
         subnet_filters: dict[str, list[Any]] = {"enable_dhcp": ["true"]}
@@ -152,18 +260,28 @@ class AgentSync:
         nets = svc.networks.list_items(ADMIN, listing.ListQuery(filters={"id": ids}))
         all_subnets = svc.subnets.list_items(ADMIN, listing.ListQuery(filters={"network_id": ids}))
         ports = svc.ports.list_items(ADMIN, listing.ListQuery(filters={"network_id": ids}))
-        by_net: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(
-            lambda: {"subnets": [], "ports": []}
-        )
+        net_subnets: dict[str, list[Subnet]] = defaultdict(list)
+        net_ports: dict[str, list[PortInfo]] = defaultdict(list)
         for subnet in all_subnets:
-            by_net[subnet["network_id"]]["subnets"].append(_public(subnet))
+            net_subnets[subnet["network_id"]].append(_subnet(subnet))
         for port in ports:
-            by_net[port["network_id"]]["ports"].append(_public(port))
-        return [{**_public(net), **by_net[net["id"]]} for net in nets]
+            net_ports[port["network_id"]].append(_port_info(port))
+        return [
+            NetworkInfo(
+                id=net["id"],
+                admin_state_up=bool(net.get("admin_state_up", True)),
+                mtu=net.get("mtu"),
+                subnets=tuple(net_subnets[net["id"]]),
+                ports=tuple(net_ports[net["id"]]),
+            )
+            for net in nets
+        ]
 
-    def create_dhcp_port(self, port: dict[str, Any], host: str) -> dict[str, Any]:
-        network_id = str(port.get("network_id") or "")
-        device_id = str(port.get("device_id") or "")
+    def create_dhcp_port(self, request: DhcpPortRequest, host: str) -> PortInfo:
+        network_id, device_id = request.network_id, request.device_id
+        wanted = None
+        if request.subnet_ids is not None:
+            wanted = [{"subnet_id": s} for s in request.subnet_ids]
         existing = self.services.ports.list_items(
             ADMIN,
             listing.ListQuery(filters={"network_id": [network_id], "device_id": [device_id]}),
@@ -171,29 +289,25 @@ class AgentSync:
         if existing and device_id:
             found = existing[0]
             have = {ip["subnet_id"] for ip in found["fixed_ips"]}
-            missing = [
-                ip
-                for ip in port.get("fixed_ips") or []
-                if ip.get("subnet_id") and ip["subnet_id"] not in have
-            ]
+            missing = [ip for ip in wanted or [] if ip["subnet_id"] not in have]
             if missing:  # a subnet added after the port: it gets an address there too
                 fixed = [*found["fixed_ips"], *missing]
                 found = self.services.ports.update(
                     ADMIN, found["id"], {"fixed_ips": fixed}, allow_all
                 )
-            return _public(found)
+            return _port_info(found)
         net = self.services.networks.show(ADMIN, network_id)
-        values = {
+        values: dict[str, Any] = {
             "network_id": network_id,
             "device_id": device_id,
             "device_owner": "network:dhcp",
             "project_id": net["project_id"],
             "binding:host_id": host,
-            "name": str(port.get("name") or ""),
+            "name": request.name,
         }
-        if port.get("fixed_ips") is not None:
-            values["fixed_ips"] = port["fixed_ips"]
-        return _public(self.services.ports.create(ADMIN, values, allow_all))
+        if wanted is not None:
+            values["fixed_ips"] = wanted
+        return _port_info(self.services.ports.create(ADMIN, values, allow_all))
 
     def release_dhcp_port(self, network_id: str, device_id: str) -> None:
         ports = self.services.ports.list_items(
@@ -205,7 +319,7 @@ class AgentSync:
 
     # -- L3 ----------------------------------------------------------------------------------
 
-    def sync_routers(self, router_ids: list[str] | None) -> list[dict[str, Any]]:
+    def sync_routers(self, router_ids: list[str] | None) -> list[RouterInfo]:
         svc = self.services
         filters: dict[str, list[Any]] = {"id": list(router_ids)} if router_ids else {}
         routers = svc.routers.list_items(ADMIN, listing.ListQuery(filters=filters))
@@ -215,57 +329,64 @@ class AgentSync:
         ports = svc.ports.list_items(ADMIN, listing.ListQuery(filters={"device_id": ids}))
         subnet_ids = sorted({ip["subnet_id"] for p in ports for ip in p["fixed_ips"]})
         subnets = {
-            s["id"]: {k: s.get(k) for k in ROUTER_SUBNET_KEYS}
+            s["id"]: _subnet(s)
             for s in svc.subnets.list_items(ADMIN, listing.ListQuery(filters={"id": subnet_ids}))
         }
         fips = svc.floatingips.list_items(ADMIN, listing.ListQuery(filters={"router_id": ids}))
         with self.deps.db.reader() as session:
-            mtus = dict(
-                session.execute(
+            mtus: dict[str, int | None] = {
+                str(net_id): mtu
+                for net_id, mtu in session.execute(
                     select(models.Network.id, models.Network.mtu).where(
                         models.Network.id.in_({p["network_id"] for p in ports})
                     )
-                ).all()
-            )
-        for port in ports:
-            port["mtu"] = mtus.get(port["network_id"])
+                )
+            }
         out = []
         for router in routers:
-            mine = [p for p in ports if p["device_id"] == router["id"]]
-            item = dict(router)
-            item["_interfaces"] = [
-                self._with_subnets(p, subnets)
-                for p in mine
-                if p["device_owner"] in INTERFACE_OWNERS
+            mine = [
+                _router_port(p, subnets, mtus.get(p["network_id"]))
+                for p in ports
+                if p["device_id"] == router["id"]
             ]
-            gateway = [self._with_subnets(p, subnets) for p in mine if p["device_owner"] == GATEWAY]
-            item["gw_port"] = gateway[0] if gateway else None
-            item["_floatingips"] = [f for f in fips if f["router_id"] == router["id"]]
-            out.append(item)
+            gateway = [p for p in mine if p.device_owner == GATEWAY]
+            out.append(
+                RouterInfo(
+                    id=router["id"],
+                    admin_state_up=bool(router.get("admin_state_up", True)),
+                    enable_snat=bool(
+                        (router.get("external_gateway_info") or {}).get("enable_snat", True)
+                    ),
+                    routes=tuple(
+                        Route(str(r["destination"]), str(r["nexthop"]))
+                        for r in router.get("routes") or ()
+                    ),
+                    interfaces=tuple(p for p in mine if p.device_owner in INTERFACE_OWNERS),
+                    gw_port=gateway[0] if gateway else None,
+                    floatingips=tuple(
+                        _floatingip(f) for f in fips if f["router_id"] == router["id"]
+                    ),
+                )
+            )
         return out
 
-    @staticmethod
-    def _with_subnets(port: dict[str, Any], subnets: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        item = _public(port)
-        item["subnets"] = [
-            subnets[ip["subnet_id"]] for ip in port["fixed_ips"] if ip["subnet_id"] in subnets
-        ]
-        return item
-
-    def floatingips_for_host(self, host: str) -> list[dict[str, Any]]:
+    def floatingips_for_host(self, host: str) -> list[FloatingIP]:
         with self.deps.db.reader() as session:
             stmt = (
                 select(models.FloatingIP)
                 .join(models.Port, models.Port.id == models.FloatingIP.port_id)
                 .where(models.Port.binding_host_id == host)
             )
-            return self.services.floatingips.render(session, session.scalars(stmt).all())
+            rendered = self.services.floatingips.render(session, session.scalars(stmt).all())
+        return [_floatingip(f) for f in rendered]
 
-    def ports(self, filters: dict[str, list[Any]]) -> list[dict[str, Any]]:
-        query = listing.ListQuery(filters={k: list(v) for k, v in filters.items()})
-        return [_public(p) for p in self.services.ports.list_items(ADMIN, query)]
+    def ports_with_address(self, network_ids: list[str], ip_address: str) -> list[PortInfo]:
+        """The ports on ``network_ids`` with the fixed IP ``ip_address`` (metadata agent)."""
+        filters = {"network_id": list(network_ids), "fixed_ips": [f"ip_address={ip_address}"]}
+        query = listing.ListQuery(filters=filters)
+        return [_port_info(p) for p in self.services.ports.list_items(ADMIN, query)]
 
-    def tunnels(self, exclude_ip: str | None = None) -> list[dict[str, Any]]:
+    def tunnels(self, exclude_ip: str | None = None) -> list[Tunnel]:
         """VTEPs (``tunneling_ip`` in their configurations) of the live Linux bridge agents."""
         opts = self.deps.opts
         with self.deps.db.reader() as session:
@@ -273,14 +394,14 @@ class AgentSync:
                 select(models.Agent).where(models.Agent.agent_type == LINUXBRIDGE_AGENT)
             ).all()
             found = [
-                {"ip_address": ip, "host": row.host}
+                Tunnel(ip_address=str(ip), host=row.host)
                 for row in rows
                 if row.admin_state_up
                 and alive(opts, row.heartbeat_timestamp)
                 and (ip := (row.configurations or {}).get("tunneling_ip"))
                 and ip != exclude_ip
             ]
-        return sorted(found, key=lambda t: (t["ip_address"], t["host"]))
+        return sorted(found, key=lambda t: (t.ip_address, t.host or ""))
 
     def external_network_id(self) -> str | None:
         with self.deps.db.reader() as session:
@@ -291,131 +412,116 @@ class AgentSync:
 
     # -- security groups ---------------------------------------------------------------------
 
-    def security_group_info(self, devices: list[str]) -> dict[str, Any]:
+    def security_group_info(self, devices: list[str]) -> SecurityGroupInfo:
         """Ports, the rules of their groups and the member addresses of remote groups."""
         with self.deps.db.reader() as session:
-            ports = [p for p in (find_port(session, d) for d in devices) if p is not None]
+            ports = [p for p in (_find_port(session, d) for d in devices) if p is not None]
             rendered = self.services.ports.render(session, ports, ADMIN)
             group_ids = sorted({g for p in rendered for g in p["security_groups"]})
-            stateful = self._stateful(session, group_ids)
-            rules = self._rules(session, group_ids, stateful)
+            stateful = _stateful(session, group_ids)
+            rules = _rules(session, group_ids, stateful)
             remote = sorted(
-                {r["remote_group_id"] for rs in rules.values() for r in rs if r["remote_group_id"]}
+                {r.remote_group_id for rs in rules.values() for r in rs if r.remote_group_id}
             )
-            members = self._members(session, remote)
+            members = _members(session, remote)
         stateless = {g for g, flag in stateful.items() if not flag}
-        found: dict[str, dict[str, Any]] = {}
-        for port in rendered:
-            device = self._device(port)
-            # a port's groups are all stateful or all stateless (the API refuses a mix)
-            device["stateful"] = not stateless.intersection(port["security_groups"])
-            found[port["id"]] = device
-        return {"devices": found, "security_groups": rules, "sg_member_ips": members}
+        # a port's groups are all stateful or all stateless (the API refuses a mix)
+        found = {
+            port["id"]: _firewall_port(port, not stateless.intersection(port["security_groups"]))
+            for port in rendered
+        }
+        return SecurityGroupInfo(
+            devices=found,
+            security_groups={g: tuple(rs) for g, rs in rules.items()},
+            sg_member_ips=members,
+        )
 
-    def security_group_rules(self, devices: list[str]) -> dict[str, Any]:
+    def security_group_rules(self, devices: list[str]) -> DeviceRules:
         """Per port, its groups' rules with remote groups expanded into addresses."""
         info = self.security_group_info(devices)
         out = {}
-        for port_id, device in info["devices"].items():
-            expanded: list[dict[str, Any]] = []
-            for group_id in device["security_groups"]:
-                for rule in info["security_groups"].get(group_id, []):
-                    expanded.extend(self._expand(rule, info["sg_member_ips"]))
-            out[port_id] = {**device, "security_group_rules": expanded}
-        return out
+        for port_id, device in info.devices.items():
+            expanded: list[SecurityGroupRule] = []
+            for group_id in device.security_groups:
+                for rule in info.security_groups.get(group_id, ()):
+                    expanded.extend(_expand(rule, info.sg_member_ips))
+            out[port_id] = PortRules(port=device, security_group_rules=tuple(expanded))
+        return DeviceRules(devices=out)
 
-    @staticmethod
-    def _expand(
-        rule: dict[str, Any], members: dict[str, dict[str, list[str]]]
-    ) -> list[dict[str, Any]]:
-        group = rule.get("remote_group_id")
-        if not group:
-            return [rule]
-        out = []
-        for ip in members.get(group, {}).get(rule["ethertype"], []):
-            prefix = str(ipaddress.ip_network(ip, strict=False))
-            out.append({**rule, "remote_ip_prefix": prefix})
-        return out
 
-    @staticmethod
-    def _device(port: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "device": port["id"],
-            "port_id": port["id"],
-            "network_id": port["network_id"],
-            "mac_address": port["mac_address"],
-            "fixed_ips": [ip["ip_address"] for ip in port["fixed_ips"]],
-            "allowed_address_pairs": port["allowed_address_pairs"],
-            "port_security_enabled": port["port_security_enabled"],
-            "security_groups": port["security_groups"],
-            "device_owner": port["device_owner"],
-        }
+def _expand(
+    rule: SecurityGroupRule, members: Mapping[str, GroupMembers]
+) -> list[SecurityGroupRule]:
+    group = rule.remote_group_id
+    if not group:
+        return [rule]
+    found = members.get(group, GroupMembers())
+    return [
+        dataclasses.replace(rule, remote_ip_prefix=str(ipaddress.ip_network(ip, strict=False)))
+        for ip in found.of(rule.ethertype)
+    ]
 
-    @staticmethod
-    def _stateful(session: Session, group_ids: list[str]) -> dict[str, bool]:
-        if not group_ids:
-            return {}
-        rows = session.execute(
-            select(models.SecurityGroup.id, models.SecurityGroup.stateful).where(
-                models.SecurityGroup.id.in_(group_ids)
-            )
-        ).all()
-        return {str(group_id): bool(flag) for group_id, flag in rows}
 
-    @staticmethod
-    def _rules(
-        session: Session, group_ids: list[str], stateful: dict[str, bool]
-    ) -> dict[str, list[dict[str, Any]]]:
-        out: dict[str, list[dict[str, Any]]] = {g: [] for g in group_ids}
-        if not group_ids:
-            return out
-        stmt = select(models.SecurityGroupRule).where(
-            models.SecurityGroupRule.security_group_id.in_(group_ids)
+def _stateful(session: Session, group_ids: list[str]) -> dict[str, bool]:
+    if not group_ids:
+        return {}
+    rows = session.execute(
+        select(models.SecurityGroup.id, models.SecurityGroup.stateful).where(
+            models.SecurityGroup.id.in_(group_ids)
         )
-        for r in session.scalars(stmt):
-            out[r.security_group_id].append(
-                {
-                    "id": r.id,
-                    "security_group_id": r.security_group_id,
-                    "direction": r.direction,
-                    "ethertype": r.ethertype,
-                    "protocol": r.protocol,
-                    "port_range_min": r.port_range_min,
-                    "port_range_max": r.port_range_max,
-                    "remote_ip_prefix": r.remote_ip_prefix,
-                    "remote_group_id": r.remote_group_id,
-                    "stateful": stateful.get(r.security_group_id, True),
-                }
-            )
-        return out
+    ).all()
+    return {str(group_id): bool(flag) for group_id, flag in rows}
 
-    @staticmethod
-    def _members(session: Session, group_ids: list[str]) -> dict[str, dict[str, list[str]]]:
-        out: dict[str, dict[str, list[str]]] = {g: {"IPv4": [], "IPv6": []} for g in group_ids}
-        if not group_ids:
-            return out
-        stmt = (
-            select(models.PortSecurityGroup.security_group_id, models.IPAllocation.ip_address)
-            .join(
-                models.IPAllocation, models.IPAllocation.port_id == models.PortSecurityGroup.port_id
-            )
-            .where(models.PortSecurityGroup.security_group_id.in_(group_ids))
-        )
-        for group_id, ip in session.execute(stmt):
-            version = ipaddress.ip_address(ip).version
-            out[group_id][f"IPv{version}"].append(ip)
-        pairs = (
-            select(models.PortSecurityGroup.security_group_id, models.Port.allowed_address_pairs)
-            .join(models.Port, models.Port.id == models.PortSecurityGroup.port_id)
-            .where(models.PortSecurityGroup.security_group_id.in_(group_ids))
-        )
-        for group_id, allowed in session.execute(pairs):  # members too, as upstream has it
-            for pair in allowed or []:
-                address = str(pair.get("ip_address") or "")
-                if address:
-                    version = ipaddress.ip_network(address, strict=False).version
-                    out[group_id][f"IPv{version}"].append(address)
-        for entry in out.values():
-            entry["IPv4"] = sorted(set(entry["IPv4"]))
-            entry["IPv6"] = sorted(set(entry["IPv6"]))
+
+def _rules(
+    session: Session, group_ids: list[str], stateful: dict[str, bool]
+) -> dict[str, list[SecurityGroupRule]]:
+    out: dict[str, list[SecurityGroupRule]] = {g: [] for g in group_ids}
+    if not group_ids:
         return out
+    stmt = select(models.SecurityGroupRule).where(
+        models.SecurityGroupRule.security_group_id.in_(group_ids)
+    )
+    for r in session.scalars(stmt):
+        out[r.security_group_id].append(
+            SecurityGroupRule(
+                id=r.id,
+                security_group_id=r.security_group_id,
+                direction=r.direction,
+                ethertype=r.ethertype,
+                protocol=r.protocol,
+                port_range_min=r.port_range_min,
+                port_range_max=r.port_range_max,
+                remote_ip_prefix=r.remote_ip_prefix,
+                remote_group_id=r.remote_group_id,
+                stateful=stateful.get(r.security_group_id, True),
+            )
+        )
+    return out
+
+
+def _members(session: Session, group_ids: list[str]) -> dict[str, GroupMembers]:
+    found: dict[str, dict[int, set[str]]] = {g: {4: set(), 6: set()} for g in group_ids}
+    if not group_ids:
+        return {}
+    stmt = (
+        select(models.PortSecurityGroup.security_group_id, models.IPAllocation.ip_address)
+        .join(models.IPAllocation, models.IPAllocation.port_id == models.PortSecurityGroup.port_id)
+        .where(models.PortSecurityGroup.security_group_id.in_(group_ids))
+    )
+    for group_id, ip in session.execute(stmt):
+        found[group_id][ipaddress.ip_address(ip).version].add(ip)
+    pairs = (
+        select(models.PortSecurityGroup.security_group_id, models.Port.allowed_address_pairs)
+        .join(models.Port, models.Port.id == models.PortSecurityGroup.port_id)
+        .where(models.PortSecurityGroup.security_group_id.in_(group_ids))
+    )
+    for group_id, allowed in session.execute(pairs):  # members too, as upstream has it
+        for pair in allowed or []:
+            address = str(pair.get("ip_address") or "")
+            if address:
+                found[group_id][ipaddress.ip_network(address, strict=False).version].add(address)
+    return {
+        g: GroupMembers(ipv4=tuple(sorted(v[4])), ipv6=tuple(sorted(v[6])))
+        for g, v in found.items()
+    }
