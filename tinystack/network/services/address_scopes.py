@@ -13,7 +13,7 @@ from tinystack.common.timeutils import new_uuid
 from tinystack.network import models
 from tinystack.network.exception import in_use, not_found
 from tinystack.network.services import listing
-from tinystack.network.services.authz import Check
+from tinystack.network.services.authz import Check, Target
 from tinystack.network.services.standard_attrs import (
     apply_fields,
     bump,
@@ -115,7 +115,9 @@ class AddressScopes:
         with self.deps.db.reader() as session:
             return self.render(session, [visible_scope(session, ctx, scope_id)], ctx)[0]
 
-    def create(self, ctx: RequestContext, values: dict[str, Any], check: Check) -> dict[str, Any]:
+    def create(
+        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
+    ) -> dict[str, Any]:
         project_id = values.get("project_id") or project_of(ctx)
         check({**values, **owner_fields(project_id)})
         version = check_version(values.get("ip_version"))
@@ -142,7 +144,7 @@ class AddressScopes:
         ctx: RequestContext,
         scope_id: str,
         values: dict[str, Any],
-        check: Check,
+        check: Check[Target],
         revision: int | None = None,
     ) -> dict[str, Any]:
         def tx(session: Session) -> dict[str, Any]:
@@ -162,7 +164,7 @@ class AddressScopes:
         return self.deps.db.write(tx)
 
     def delete(
-        self, ctx: RequestContext, scope_id: str, check: Check, revision: int | None = None
+        self, ctx: RequestContext, scope_id: str, check: Check[Target], revision: int | None = None
     ) -> None:
         def tx(session: Session) -> None:
             row = visible_scope(session, ctx, scope_id)
