@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tinystack.common.timeutils import isotime
-from tinystack.network.services.records import NetworkRecord
+from tinystack.network.services.records import AddressScopeRecord, NetworkRecord
 
 
 def owner(project_id: str) -> dict[str, str]:
@@ -42,3 +42,18 @@ def network_view(net: NetworkRecord) -> dict[str, Any]:
     else:
         out.update(provider.as_provider())
     return out
+
+
+def address_scope_view(scope: AddressScopeRecord) -> dict[str, Any]:
+    return {
+        "id": scope.id,
+        "name": scope.name,
+        **owner(scope.project_id),
+        "ip_version": scope.ip_version,
+        "shared": scope.shared,
+        "description": scope.description,
+        "created_at": isotime(scope.created_at),
+        "updated_at": isotime(scope.updated_at),
+        "revision_number": scope.revision_number,
+        "tags": list(scope.tags),
+    }

@@ -42,3 +42,18 @@ class NetworkRecord:
         if len(self.segments) > 1:
             return None
         return self.segments[0] if self.segments else Segment("local")
+
+
+@dataclass(frozen=True, slots=True)
+class AddressScopeRecord:
+    id: str
+    name: str
+    project_id: str
+    ip_version: int
+    #: shared with the caller's project (or every project)
+    shared: bool
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
