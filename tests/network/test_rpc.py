@@ -300,7 +300,7 @@ def _wait_calls(agent: L2Agent, count: int) -> list[tuple[str, dict[str, object]
 def test_tunnel_sync_tells_the_other_agents(api: Api, transport: Transport) -> None:
     servers = RpcServers(transport, api.services, host=HOST)
     services = api.services
-    services.deps.events = Events(transport, FakeCompute())
+    services.events = Events(transport, FakeCompute())
     servers.start()
     agent = L2Agent()
     endpoint = rpcapi.L2AgentEndpoint(agent)
