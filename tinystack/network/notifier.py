@@ -14,8 +14,7 @@ import threading
 import time
 from typing import Any
 
-import httpx
-
+from tinystack.common.clients.session import ClientError, Session
 from tinystack.common.rpc import Transport
 from tinystack.common.service import CatalogEntry, ServiceCredentials
 from tinystack.network.payloads import PortChange, Tunnel
@@ -45,7 +44,7 @@ class NullComputeNotifier(ComputeNotifier):
 
 
 class RestComputeNotifier(ComputeNotifier):
-    """Batches events and posts them to compute with a token of the service user."""
+    """Batches events and posts them to compute with the service token of ``session``."""
 
     def __init__(
         self,
@@ -55,17 +54,14 @@ class RestComputeNotifier(ComputeNotifier):
         interval: float = 2.0,
         timeout: float = 10.0,
     ) -> None:
-        self.auth_url = auth_url.rstrip("/")
-        self.credentials = credentials
-        self.compute_url = compute_url.rstrip("/")
+        catalog = [CatalogEntry("compute", "nova", compute_url)]
+        self.session = Session(auth_url, credentials, catalog, timeout=timeout, max_connections=4)
         self.interval = interval
-        self.client = httpx.Client(timeout=timeout)
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._token: tuple[str, float] | None = None
 
     def notify(self, events: list[dict[str, Any]]) -> None:
         if not events:
@@ -86,7 +82,7 @@ class RestComputeNotifier(ComputeNotifier):
             self._thread.join(timeout=10)
             self._thread = None
         self.flush()
-        self.client.close()
+        self.session.close()
 
     def _run(self) -> None:
         while not self._stopping:
@@ -104,55 +100,22 @@ class RestComputeNotifier(ComputeNotifier):
         if not batch:
             return True
         try:
-            return self._post(batch)
-        except httpx.HTTPError as exc:
-            LOG.warning("could not notify compute of %d events: %s", len(batch), exc)
-            return False
-
-    def _post(self, batch: list[dict[str, Any]]) -> bool:
-        url = f"{self.compute_url}/os-server-external-events"
-        for attempt in range(2):
-            headers = {"X-Auth-Token": self._get_token(refresh=attempt > 0)}
-            resp = self.client.post(url, json={"events": batch}, headers=headers)
-            if resp.status_code == 401 and attempt == 0:
-                continue
-            if resp.status_code in (200, 207):
-                return True
-            if resp.status_code == 404:
-                LOG.debug("compute knows none of the servers of %d events", len(batch))
-                return True
-            LOG.warning(
-                "compute rejected %d events: %s %s", len(batch), resp.status_code, resp.text[:200]
+            resp = self.session.request(
+                "compute",
+                "POST",
+                "/os-server-external-events",
+                json_body={"events": batch},
+                ok=(200, 207, 404),
             )
+        except ClientError as exc:
+            if exc.status:
+                LOG.warning("compute rejected %d events: %s %s", len(batch), exc.status, exc)
+            else:
+                LOG.warning("could not notify compute of %d events: %s", len(batch), exc)
             return False
-        return False
-
-    def _get_token(self, refresh: bool = False) -> str:
-        if self._token and not refresh and self._token[1] > time.time() + 60:
-            return self._token[0]
-        creds = self.credentials
-        body = {
-            "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {
-                        "user": {
-                            "name": creds.username,
-                            "domain": {"name": creds.domain_name},
-                            "password": creds.password,
-                        }
-                    },
-                },
-                "scope": {
-                    "project": {"name": creds.project_name, "domain": {"name": creds.domain_name}}
-                },
-            }
-        }
-        resp = self.client.post(f"{self.auth_url}/auth/tokens", json=body)
-        resp.raise_for_status()
-        token = resp.headers["x-subject-token"]
-        self._token = (token, time.time() + 3000)
-        return token
+        if resp.status_code == 404:
+            LOG.debug("compute knows none of the servers of %d events", len(batch))
+        return True
 
 
 def compute_url(catalog: list[CatalogEntry]) -> str | None:
