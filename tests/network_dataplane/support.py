@@ -44,7 +44,7 @@ def run(cmd: list[str], check: bool = True, timeout: float = 30, **kw: Any) -> s
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}: {proc.returncode} {proc.stderr.strip()}")
-    return proc.stdout
+    return str(proc.stdout)
 
 
 def in_ns(ns: str, *cmd: str, check: bool = True, timeout: float = 30) -> str:

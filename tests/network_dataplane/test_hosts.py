@@ -121,16 +121,12 @@ def test_vlan_network_on_the_physical_bridge(fresh: Cloud) -> None:
     cloud = fresh
     if not _kernel_has_vlan(cloud.namespace("vlanprobe")):
         pytest.skip("this kernel has no 802.1Q VLAN devices (CONFIG_VLAN_8021Q)")
-    net = cloud.create(
-        "network",
-        admin=True,
-        name=f"{cloud.tag}-vlan",
-        **{
-            "provider:network_type": "vlan",
-            "provider:physical_network": "public",
-            "provider:segmentation_id": 142,
-        },
-    )
+    provider: dict[str, Any] = {
+        "provider:network_type": "vlan",
+        "provider:physical_network": "public",
+        "provider:segmentation_id": 142,
+    }
+    net = cloud.create("network", admin=True, name=f"{cloud.tag}-vlan", **provider)
     cloud.create(
         "subnet",
         admin=True,

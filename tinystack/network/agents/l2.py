@@ -239,7 +239,7 @@ class LinuxBridgeAgent(Agent):
         for dev in down:
             try:
                 self.plugin.update_device_down({}, dev, self.agent_id, self.host)
-            except Exception:  # noqa: BLE001 - the port may be gone already
+            except Exception:  # the port may be gone already
                 LOG.debug("update_device_down %s failed", dev, exc_info=True)
         if fdb_dirty:
             self._sync_fdb()
