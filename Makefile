@@ -54,6 +54,7 @@ up: host-deps $(VENV)/.installed
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check tinystack tests benchmarks tools
 	$(BIN)/ruff format --check tinystack tests benchmarks tools
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy

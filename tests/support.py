@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 from tinystack.common import config
@@ -24,7 +25,11 @@ IMPLIED = {"admin": ["admin", "member", "reader"], "member": ["member", "reader"
 
 
 def make_runtime(
-    tmp_path: Path, spec: ServiceSpec, *, db_url: str | None = None, overrides: dict | None = None
+    tmp_path: Path,
+    spec: ServiceSpec,
+    *,
+    db_url: str | None = None,
+    overrides: Mapping[str, object] | None = None,
 ) -> Runtime:
     conf = config.make_conf([])
     conf.set_override("state_dir", str(tmp_path))

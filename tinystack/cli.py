@@ -10,10 +10,14 @@ import shutil
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from oslo_config import cfg
 
 app = typer.Typer(
     help="A whole OpenStack cloud in one small, fast Python package.",
@@ -31,7 +35,7 @@ StateDir = Annotated[
 ]
 
 
-def _conf(config_file: str | None, state_dir: str | None) -> object:
+def _conf(config_file: str | None, state_dir: str | None) -> cfg.ConfigOpts:
     from tinystack.common.config import make_conf
 
     if config_file is None and os.environ.get("TINYSTACK_CONFIG"):
@@ -60,9 +64,9 @@ def up(
 
     conf = _conf(config_file, state_dir)
     if services:
-        conf.set_override("enabled_services", services.split(","))  # type: ignore[attr-defined]
-    elif not conf.enabled_services:  # type: ignore[attr-defined]
-        conf.set_override("enabled_services", registry.available())  # type: ignore[attr-defined]
+        conf.set_override("enabled_services", services.split(","))
+    elif not conf.enabled_services:
+        conf.set_override("enabled_services", registry.available())
     _run(conf, None, debug)
 
 
@@ -82,7 +86,7 @@ def serve(
     _run(conf, service, debug)
 
 
-def _run(conf: object, only: str | None, debug: bool) -> None:
+def _run(conf: cfg.ConfigOpts, only: str | None, debug: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -90,7 +94,7 @@ def _run(conf: object, only: str | None, debug: bool) -> None:
     from tinystack.deploy.runner import Cloud
 
     started = time.monotonic()
-    cloud = Cloud(conf, progress=_log)  # type: ignore[arg-type]
+    cloud = Cloud(conf, progress=_log)
     _log(f"state directory {cloud.state_dir}")
     cloud.prepare(only)
     pidfile = cloud.state_dir / (f"tinystack-{only}.pid" if only else "tinystack.pid")
@@ -117,13 +121,12 @@ def _run(conf: object, only: str | None, debug: bool) -> None:
         _log("stopped")
 
 
-def _loop_factory():  # type: ignore[no-untyped-def]
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     try:
         import uvloop
-
-        return uvloop.new_event_loop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         return None
+    return uvloop.new_event_loop
 
 
 @app.command()
@@ -133,17 +136,17 @@ def status(config_file: ConfigFile = None, state_dir: StateDir = None) -> None:
     from tinystack.deploy import registry
 
     conf = _conf(config_file, state_dir)
-    sdir = cfg_mod.state_dir(conf)  # type: ignore[arg-type]
+    sdir = cfg_mod.state_dir(conf)
     pidfile = sdir / "tinystack.pid"
     pid = int(pidfile.read_text()) if pidfile.exists() else None
     alive = pid is not None and Path(f"/proc/{pid}").exists()
     typer.echo(f"state directory: {sdir}")
     typer.echo(f"process: {'running, pid ' + str(pid) if alive else 'not running'}")
-    host = cfg_mod.public_host(conf)  # type: ignore[arg-type]
+    host = cfg_mod.public_host(conf)
     ok = alive
-    for name in conf.enabled_services or registry.available():  # type: ignore[attr-defined]
+    for name in conf.enabled_services or registry.available():
         spec = registry.load(name)
-        cfg_mod.register_service_opts(conf, spec.name, spec.default_port)  # type: ignore[arg-type]
+        cfg_mod.register_service_opts(conf, spec.name, spec.default_port)
         url = f"http://{host}:{getattr(conf, spec.name).port}/"
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
@@ -191,8 +194,8 @@ def rotate_keys(config_file: ConfigFile = None, state_dir: StateDir = None) -> N
     from tinystack.common.auth.keys import KeyRepository
 
     conf = _conf(config_file, state_dir)
-    repo = KeyRepository(cfg_mod.key_repository(conf))  # type: ignore[arg-type]
-    primary = repo.rotate(conf.token.max_active_keys)  # type: ignore[attr-defined]
+    repo = KeyRepository(cfg_mod.key_repository(conf))
+    primary = repo.rotate(conf.token.max_active_keys)
     typer.echo(json.dumps({"primary_key": primary, "repository": str(repo.path)}))
 
 
@@ -216,8 +219,8 @@ def image_build_test(
         from tinystack.image import conf as image_conf
 
         conf = _conf(config_file, state_dir)
-        image_conf.register_opts(conf)  # type: ignore[arg-type]
-        output = str(image_conf.bootstrap_image_dir(conf))  # type: ignore[arg-type]
+        image_conf.register_opts(conf)
+        output = str(image_conf.bootstrap_image_dir(conf))
     try:
         hostdeps.ensure_packages(hostdeps.BUILD_PACKAGES, install=install, log=_log)
         result = build.build_test_image(Path(output).expanduser(), force=force, log=_log)

@@ -67,7 +67,7 @@ def test_recovery_fails_builds_finishes_deletes_and_readopts(
     running = add(deps)
     rebooting = add(deps, task_state=states.Task.REBOOTING)
     rows = [load(deps, u) for u in (building, deleting, running, rebooting)]
-    manager.recover(rows)
+    manager.recovery.recover(rows)
     failed = load(deps, building)
     assert failed.vm_state == states.ERROR and failed.task_state is None
     with deps.db.reader() as session:
@@ -76,7 +76,7 @@ def test_recovery_fails_builds_finishes_deletes_and_readopts(
     assert load(deps, deleting).deleted
     assert load(deps, rebooting).task_state is None
     ctx = CallContext.internal()
-    info = manager.driver.get_info(ctx, manager.meta(load(deps, running)))
+    info = manager.agent.driver.get_info(ctx, manager.agent.meta(load(deps, running)))
     assert info.power_state == states.RUNNING
 
 
@@ -85,8 +85,10 @@ def test_power_sync_follows_the_hypervisor(deps: Deps, manager: ComputeManager) 
     paused = add(deps, vm_state=states.PAUSED, power_state=states.POWER_PAUSED)
     busy = add(deps, task_state=states.Task.REBOOTING)
     ctx = CallContext.internal()
-    manager.driver.recover_instance(ctx, manager.meta(load(deps, paused)), states.RUNNING)
-    manager.sync_power_states([load(deps, u) for u in (gone, paused, busy)])
+    manager.agent.driver.recover_instance(
+        ctx, manager.agent.meta(load(deps, paused)), states.RUNNING
+    )
+    manager.recovery.sync_power_states([load(deps, u) for u in (gone, paused, busy)])
     stopped = load(deps, gone)
     assert stopped.power_state == states.SHUTDOWN and stopped.vm_state == states.STOPPED
     assert load(deps, paused).power_state == states.RUNNING
@@ -96,11 +98,11 @@ def test_power_sync_follows_the_hypervisor(deps: Deps, manager: ComputeManager) 
 def test_failure_injection(manager: ComputeManager, deps: Deps) -> None:
     from tinystack.compute.virt.driver import DriverError
 
-    driver = manager.driver
+    driver = manager.agent.driver
     assert isinstance(driver, FakeDriver)
     driver.inject_failure("power_off", DriverError("boom"), count=1)
     sid = add(deps)
-    meta = manager.meta(load(deps, sid))
+    meta = manager.agent.meta(load(deps, sid))
     ctx = CallContext.internal()
     driver.recover_instance(ctx, meta, states.RUNNING)
     with pytest.raises(DriverError):

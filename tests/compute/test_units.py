@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import abc
 import inspect
+from dataclasses import fields
 
 import pytest
+from oslo_config import cfg
 
+from tinystack.compute import conf as compute_conf
 from tinystack.compute import states
 from tinystack.compute.api import microversion as mv
 from tinystack.compute.virt.driver import ComputeDriver
@@ -151,3 +154,20 @@ def test_extra_spec_validation(name: str, value: str, ok: bool) -> None:
     else:
         with pytest.raises(BadRequest):
             extra_specs.validate(name, value)
+
+
+def test_options_name_every_compute_option() -> None:
+    """``Options`` has one typed attribute per ``[compute]`` option, read with its value."""
+    conf = cfg.ConfigOpts()
+    compute_conf.register_opts(conf)
+    conf([])
+    conf.set_override("fake_hosts", 7, group="compute")
+    conf.set_override("fake_fail_spawn_hosts", ["a", "b"], group="compute")
+    registered = {
+        name for _group, opts in compute_conf.list_opts() for name in (o.name for o in opts)
+    }
+    assert registered <= {f.name for f in fields(compute_conf.Options)}
+    opts = compute_conf.Options.from_conf(conf)
+    assert opts.fake_hosts == 7
+    assert opts.fake_fail_spawn_hosts == ("a", "b")
+    assert opts.max_limit == 1000

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tinystack.compute.context import CallContext
-from tinystack.compute.virt.driver import FlavorMeta, ImageMeta, InstanceMeta
+from tinystack.compute.objects import FlavorMeta, ImageMeta, InstanceMeta
 from tinystack.compute.virt.qemu.driver import QemuDriver, QemuSettings
 from tinystack.compute.virt.qemu.imagecache import FileImageSource
 from tinystack.guest import build, hostdeps, scripts

@@ -23,14 +23,8 @@ import pytest
 
 from tests.compute_qemu.conftest import READY, TEST_TAP_PREFIX, Harness
 from tinystack.compute import states
-from tinystack.compute.virt.driver import (
-    VIF,
-    DriverError,
-    ImageMeta,
-    InstanceMeta,
-    InstanceNotOnHost,
-    MigrationMeta,
-)
+from tinystack.compute.objects import VIF, ImageMeta, InstanceMeta, MigrationMeta
+from tinystack.compute.virt.driver import DriverError, InstanceNotOnHost
 from tinystack.compute.virt.qemu import process
 from tinystack.compute.virt.qemu.definition import Definition
 from tinystack.compute.virt.qemu.qmp import command as qmp

@@ -23,7 +23,8 @@ from tests.compute_qemu.conftest import (
     kill_qemus_under,
 )
 from tinystack.compute import states
-from tinystack.compute.virt.driver import VIF, DriverError
+from tinystack.compute.objects import VIF
+from tinystack.compute.virt.driver import DriverError
 from tinystack.compute.virt.qemu import net, process
 from tinystack.compute.virt.qemu.definition import Definition
 from tinystack.compute.virt.qemu.driver import QemuDriver

@@ -112,15 +112,15 @@ def test_build_output(built_image: build.BuildResult) -> None:
 
 
 def test_image_service_sees_a_qcow2(built_image: build.BuildResult) -> None:
-    from tinystack.image import format_inspector
+    from tinystack.image.services import format_inspection
 
-    inspector = format_inspector.StreamInspector()
+    inspector = format_inspection.StreamInspector()
     with open(built_image.image, "rb") as f:
         while chunk := f.read(1 << 22):
             inspector.feed(chunk)
     inspection = inspector.finish()
     assert inspection.formats == ("qcow2",)
-    assert (format_inspector.verdict(inspection, "qcow2", "bare") or 0) > 0
+    assert (format_inspection.verdict(inspection, "qcow2", "bare") or 0) > 0
 
 
 def test_second_build_is_skipped(built_image: build.BuildResult) -> None:

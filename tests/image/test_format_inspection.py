@@ -6,12 +6,8 @@ import pytest
 
 from tests.image import imagefiles
 from tests.image.conftest import Api, MakeApi
-from tinystack.image.format_inspector import (
-    Inspection,
-    InvalidImageData,
-    StreamInspector,
-    verdict,
-)
+from tinystack.image.exception import InvalidImageData
+from tinystack.image.services.format_inspection import Inspection, StreamInspector, verdict
 
 MiB = 1024 * 1024
 

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from tests.support import make_runtime, make_token
 from tinystack.common.service import Runtime
-from tinystack.network.service import SERVICE, build_services
-from tinystack.network.services import Services
+from tinystack.network.service import SERVICE, build_deps
+from tinystack.network.services.deps import Deps
 
 PROJECT_A = "project-a"
 PROJECT_B = "project-b"
@@ -28,8 +28,8 @@ class Api:
         self._tokens: dict[tuple[str, str], str] = {}
 
     @property
-    def services(self) -> Services:
-        return build_services(self.runtime)
+    def services(self) -> Deps:
+        return build_deps(self.runtime)
 
     def headers(self, project: str = PROJECT_A, role: str = "member") -> dict[str, str]:
         key = (project, role)

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 
 from tests.network.conftest import PROJECT_B, Api
 from tinystack.network.api.extensions import EXTENSIONS
-from tinystack.network.services.common import internal_context
+from tinystack.network.services.authz import internal_context
 
 PUBLIC = {("GET", "/")}
 
@@ -141,7 +141,7 @@ def test_other_projects_resources_are_not_found(api: Api) -> None:
 
 
 def test_every_policy_rule_used_by_routes_is_registered(api: Api) -> None:
-    names = api.services.deps  # noqa: F841 - the app is built
+    names = api.services  # noqa: F841 - the app is built
     policy = api.client.app.state.policy  # type: ignore[attr-defined]
     registered = policy.rule_names()
     for action in ("create", "get", "update", "delete"):

@@ -129,7 +129,7 @@ def wired(api: Api, transport: Transport) -> Iterator[Wired]:
     """The service serving RPC on ``transport``, an L2 agent listening to its casts."""
     services = api.services
     compute = FakeCompute()
-    services.deps.events = Events(transport, compute)
+    services.events = Events(transport, compute)
     servers = RpcServers(transport, services, host=HOST)
     servers.start()
     agent = L2Agent()

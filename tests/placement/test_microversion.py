@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tinystack.placement.api.microversion import VERSIONS, Version, negotiate
+from tinystack.placement.api.versions import PLACEMENT, VERSIONS, Version
 
 from .conftest import Api
 
@@ -29,7 +29,7 @@ def test_versions_are_sequential() -> None:
     ],
 )
 def test_negotiate(header: list[str], expected: str) -> None:
-    assert str(negotiate(header)) == expected
+    assert str(PLACEMENT.negotiate(header)) == expected
 
 
 def test_root_is_public_and_describes_versions(api: Api) -> None:

@@ -16,27 +16,17 @@ from starlette.types import ASGIApp
 
 from tinystack.common.auth.revocation import RevocationList
 from tinystack.common.auth.tokens import TokenCodec
+from tinystack.common.cloud import BootstrapInfo, CatalogEntry, ServiceCredentials
 from tinystack.common.db import Database
 
-
-@dataclass(frozen=True)
-class CatalogEntry:
-    """One service in the catalog: its type, name and public URL."""
-
-    service_type: str
-    name: str
-    url: str
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class ServiceCredentials:
-    """The service user a service authenticates as when it calls other services."""
-
-    username: str
-    password: str
-    project_name: str = "service"
-    domain_name: str = "Default"
+__all__ = [
+    "BootstrapInfo",
+    "CatalogEntry",
+    "Listener",
+    "Runtime",
+    "ServiceCredentials",
+    "ServiceSpec",
+]
 
 
 @dataclass
@@ -62,17 +52,6 @@ class Listener:
     host: str
     port: int
     app: ASGIApp
-
-
-@dataclass(frozen=True)
-class BootstrapInfo:
-    """What the first start of a cloud needs to know (used by identity's bootstrap)."""
-
-    admin_password: str
-    demo_password: str
-    region: str
-    catalog: list[CatalogEntry]
-    service_users: dict[str, ServiceCredentials]
 
 
 class ServiceSpec(abc.ABC):

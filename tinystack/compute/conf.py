@@ -1,8 +1,11 @@
-"""Options of the ``[compute]`` section of tinystack.conf."""
+"""Options of the ``[compute]`` section of tinystack.conf and :class:`Options`, their typed view."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
 
 from oslo_config import cfg
 
@@ -257,3 +260,126 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return [(GROUP, ALL_OPTS + _driver_opts())]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The ``[compute]`` options, typed: one attribute per option (read once per process).
+
+    The QEMU driver"s options are here too, with their defaults when the driver is not
+    installed. Nothing outside this module reads ``conf.compute.<name>``.
+    """
+
+    # host
+    host: str = ""
+    enabled_workers: tuple[str, ...] = WORKERS
+    compute_driver: str = "auto"
+    fake_hosts: int = 1
+    fake_host_prefix: str = "fake-compute"
+    fake_host_sizes: tuple[str, ...] = ("8:16384:200",)
+    fake_spawn_delay: float = 0.0
+    fake_action_delay: float = 0.0
+    fake_fail_spawn_hosts: tuple[str, ...] = ()
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+    reserved_host_cpus: int = 0
+    reserved_host_memory_mb: int = 512
+    reserved_host_disk_mb: int = 0
+    report_interval: int = 10
+    service_down_time: int = 60
+    sync_power_state_interval: int = 600
+    vif_plugging_timeout: int = 300
+    vif_plugging_is_fatal: bool = True
+    agent_threads: int = 8
+
+    # scheduler
+    scheduler_enabled_filters: tuple[str, ...] = tuple(DEFAULT_FILTERS)
+    scheduler_weighers: tuple[str, ...] = tuple(DEFAULT_WEIGHERS)
+    ram_weight_multiplier: float = 1.0
+    cpu_weight_multiplier: float = 1.0
+    disk_weight_multiplier: float = 1.0
+    soft_affinity_weight_multiplier: float = 1.0
+    soft_anti_affinity_weight_multiplier: float = 1.0
+    host_subset_size: int = 1
+    max_placement_results: int = 50
+    max_attempts: int = 3
+    host_cache_seconds: float = 2.0
+    scheduler_threads: int = 4
+    conductor_threads: int = 4
+
+    # API
+    default_availability_zone: str = "nova"
+    internal_service_availability_zone: str = "internal"
+    default_schedule_zone: str = ""
+    max_limit: int = 1000
+    allow_resize_to_same_host: bool = True
+    instance_name_template: str = "instance-%08x"
+    novncproxy_base_url: str = "http://127.0.0.1:6080/vnc_auto.html"
+    console_token_ttl: int = 600
+    image_cache_seconds: int = 5
+    rpc_timeout: int = 60
+    api_settle_seconds: float = 0.5
+    policy_file: str = ""
+
+    # quota
+    quota_instances: int = 10
+    quota_cores: int = 20
+    quota_ram: int = 51200
+    quota_metadata_items: int = 128
+    quota_injected_files: int = 5
+    quota_injected_file_content_bytes: int = 10240
+    quota_injected_file_path_length: int = 255
+    quota_key_pairs: int = 100
+    quota_server_groups: int = 10
+    quota_server_group_members: int = 10
+
+    # metadata API
+    metadata_listen: str = ""
+    metadata_listen_port: int = 8775
+    metadata_proxy_shared_secret: str = ""
+    metadata_cache_expiration: int = 15
+
+    # QEMU driver
+    accel: str = "auto"
+    instances_path: str = ""
+    image_cache_path: str = ""
+    image_cache_max_age: int = 86400
+    force_config_drive: bool = False
+    soft_reboot_timeout: int = 60
+    host_namespace: str = ""
+    qemu_binary: str = ""
+    vnc_listen: str = "127.0.0.1"
+    vnc_port_min: int = 5900
+    vnc_port_max: int = 6399
+    vnc_websocket_offset: int = 1000
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
+        """The options of ``conf``'s ``[compute]`` section (see :func:`register_opts`)."""
+        section = conf[GROUP]
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            try:
+                raw = section[item.name]
+            except cfg.NoSuchOptError:
+                continue  # a QEMU option, the driver not being installed: its default
+            values[item.name] = _CONVERT[str(item.type)](raw)
+        return cls(**values)
+
+
+def _text(raw: Any) -> str:
+    return "" if raw is None else str(raw)
+
+
+def _names(raw: Any) -> tuple[str, ...]:
+    return tuple(str(value) for value in raw or ())
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "str": _text,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "tuple[str, ...]": _names,
+}

@@ -17,6 +17,7 @@ from tinystack.common.clients.session import Session
 from tinystack.common.policy import Policy
 from tinystack.common.rpc import RPCServer, Target
 from tinystack.common.service import BootstrapInfo, Listener, Runtime, ServiceSpec
+from tinystack.common.timeutils import TTLCache
 from tinystack.compute import conf as compute_conf
 from tinystack.compute import policies, rpcapi
 from tinystack.compute.agent.group import AgentGroup, fake_drivers
@@ -25,7 +26,7 @@ from tinystack.compute.api.router import include_routers
 from tinystack.compute.conductor.manager import ConductorManager
 from tinystack.compute.scheduler.manager import SchedulerManager
 from tinystack.compute.services import flavors, hosts
-from tinystack.compute.services.common import Deps, TTLCache
+from tinystack.compute.services.deps import Deps
 from tinystack.compute.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class Workers:
         self.heartbeat.start()
 
 
-def enabled_workers(opts: Any) -> set[str]:
+def enabled_workers(opts: compute_conf.Options) -> set[str]:
     """``[compute] enabled_workers`` as a set; unknown names are a configuration error."""
     wanted = {str(w).strip() for w in opts.enabled_workers or [] if str(w).strip()}
     unknown = sorted(wanted - set(compute_conf.WORKERS))

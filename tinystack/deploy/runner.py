@@ -28,15 +28,10 @@ from tinystack.common.auth.keys import KeyRepository
 from tinystack.common.auth.poller import RevocationPoller
 from tinystack.common.auth.revocation import RevocationList
 from tinystack.common.auth.tokens import TokenCodec
+from tinystack.common.clients.session import Session
+from tinystack.common.cloud import BootstrapInfo, CatalogEntry, ServiceCredentials
 from tinystack.common.db import Database, migrate
-from tinystack.common.service import (
-    BootstrapInfo,
-    CatalogEntry,
-    Listener,
-    Runtime,
-    ServiceCredentials,
-    ServiceSpec,
-)
+from tinystack.common.service import Listener, Runtime, ServiceSpec
 from tinystack.deploy import clouds, registry, secrets
 
 LOG = logging.getLogger(__name__)
@@ -142,7 +137,8 @@ class Cloud:
         }
         auth_url = conf.auth_url or urls.get("identity") or ""
         if "identity" not in names:
-            self.poller = RevocationPoller(auth_url, users[names[0]], revocations)
+            session = Session(auth_url, users[names[0]], timeout=10.0, max_connections=1)
+            self.poller = RevocationPoller(session, revocations)
 
         for spec in specs:
             entry_url = urls[spec.name]

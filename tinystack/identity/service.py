@@ -8,28 +8,12 @@ from oslo_config import cfg
 from tinystack.common.api.app import create_app
 from tinystack.common.policy import Policy
 from tinystack.common.service import BootstrapInfo, Runtime, ServiceSpec
+from tinystack.identity import conf as identity_conf
 from tinystack.identity import policies
 from tinystack.identity.api import errors
 from tinystack.identity.api.router import ROUTERS
-from tinystack.identity.core import bootstrap, revoke
-from tinystack.identity.core.state import IdentityState
-
-OPTS = [
-    cfg.IntOpt(
-        "password_hash_rounds",
-        default=12,
-        min=4,
-        max=31,
-        help="bcrypt cost factor for password and secret hashes.",
-    ),
-    cfg.IntOpt(
-        "password_expires_days",
-        default=0,
-        min=0,
-        help="Days until a new password expires (0: never).",
-    ),
-    cfg.StrOpt("policy_file", default="", help="A policy.yaml overriding the defaults."),
-]
+from tinystack.identity.services import bootstrap, revoke
+from tinystack.identity.services.deps import Deps
 
 
 class IdentityService(ServiceSpec):
@@ -41,30 +25,35 @@ class IdentityService(ServiceSpec):
     migrations = "tinystack.identity.migrations"
 
     def register_opts(self, conf: cfg.ConfigOpts) -> None:
-        conf.register_opts(OPTS, group="identity")
+        identity_conf.register_opts(conf)
 
-    def state(self, runtime: Runtime) -> IdentityState:
-        state = runtime.extra.get("identity")
-        if state is None:
+    def deps(self, runtime: Runtime) -> Deps:
+        deps: Deps | None = runtime.extra.get("identity")
+        if deps is None:
             assert runtime.db is not None
-            state = IdentityState(
-                runtime.conf, runtime.db, runtime.token_codec, runtime.revocations
+            deps = Deps(
+                opts=identity_conf.Options.from_conf(runtime.conf),
+                db=runtime.db,
+                codec=runtime.token_codec,
+                revocations=runtime.revocations,
             )
-            revoke.load(state)
-            runtime.extra["identity"] = state
-        return state
+            revoke.load(deps)
+            runtime.extra["identity"] = deps
+        return deps
 
     def create_app(self, runtime: Runtime) -> FastAPI:
-        conf = runtime.conf
+        deps = self.deps(runtime)
         app = create_app(
             title="tinystack identity",
             version="3.14",
             style="identity",
             state={
-                "identity": self.state(runtime),
+                "identity": deps,
                 "token_codec": runtime.token_codec,
                 "revocations": runtime.revocations,
-                "policy": Policy(conf, policies.list_rules(), conf.identity.policy_file or None),
+                "policy": Policy(
+                    runtime.conf, policies.list_rules(), deps.opts.policy_file or None
+                ),
             },
         )
         for router in ROUTERS:
@@ -73,7 +62,7 @@ class IdentityService(ServiceSpec):
         return app
 
     def bootstrap(self, runtime: Runtime, info: BootstrapInfo) -> None:
-        bootstrap.bootstrap(self.state(runtime), info)
+        bootstrap.bootstrap(self.deps(runtime), info)
 
 
 SERVICE = IdentityService()

@@ -2,10 +2,12 @@
 
 Quota names are upstream's unified-limits names. Sizes in quotas are MiB as
 upstream (``image_size_total``, ``image_stage_total``); ``-1`` means unlimited.
+The rest of the service reads them through :class:`Options`, built once.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from oslo_config import cfg
@@ -126,3 +128,63 @@ def bootstrap_image_dir(conf: cfg.ConfigOpts) -> Path:
     if configured:
         return Path(configured).expanduser()
     return config.state_dir(conf) / "bootstrap-images"
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The ``[image]`` options, typed; the two directories are resolved to paths."""
+
+    store_dir: Path
+    image_size_total: int
+    image_count_total: int
+    image_stage_total: int
+    image_count_uploading: int
+    image_size_cap: int
+    image_member_quota: int
+    image_property_quota: int
+    image_tag_quota: int
+    limit_param_default: int
+    api_limit_max: int
+    hashing_algorithm: str
+    require_image_format_match: bool
+    enabled_import_methods: tuple[str, ...]
+    disk_formats: tuple[str, ...]
+    container_formats: tuple[str, ...]
+    bootstrap_images: tuple[str, ...]
+    bootstrap_image_dir: Path
+    io_chunk_size: int
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
+        group = conf.image
+        return cls(
+            store_dir=store_dir(conf),
+            image_size_total=int(group.image_size_total),
+            image_count_total=int(group.image_count_total),
+            image_stage_total=int(group.image_stage_total),
+            image_count_uploading=int(group.image_count_uploading),
+            image_size_cap=int(group.image_size_cap),
+            image_member_quota=int(group.image_member_quota),
+            image_property_quota=int(group.image_property_quota),
+            image_tag_quota=int(group.image_tag_quota),
+            limit_param_default=int(group.limit_param_default),
+            api_limit_max=int(group.api_limit_max),
+            hashing_algorithm=str(group.hashing_algorithm),
+            require_image_format_match=bool(group.require_image_format_match),
+            enabled_import_methods=tuple(group.enabled_import_methods),
+            disk_formats=tuple(group.disk_formats),
+            container_formats=tuple(group.container_formats),
+            bootstrap_images=tuple(group.bootstrap_images),
+            bootstrap_image_dir=bootstrap_image_dir(conf),
+            io_chunk_size=int(group.io_chunk_size),
+        )
+
+    def quota_limit(self, name: str) -> int:
+        """The limit of one unified-limits quota (``image_size_total`` ...); -1: unlimited."""
+        limits = {
+            "image_size_total": self.image_size_total,
+            "image_count_total": self.image_count_total,
+            "image_stage_total": self.image_stage_total,
+            "image_count_uploading": self.image_count_uploading,
+        }
+        return limits[name]

@@ -14,11 +14,9 @@ from tinystack.common.service import BootstrapInfo, Runtime, ServiceSpec
 from tinystack.image import conf as image_conf
 from tinystack.image import policies
 from tinystack.image.api.router import include_routers
+from tinystack.image.conf import Options
 from tinystack.image.services import bootstrap
-from tinystack.image.services.common import Deps
-from tinystack.image.services.image_data import ImageData
-from tinystack.image.services.image_members import ImageMembers
-from tinystack.image.services.images import Images
+from tinystack.image.services.deps import Deps
 from tinystack.image.store import FileStore
 
 LOG = logging.getLogger(__name__)
@@ -29,12 +27,11 @@ STALE_PARTIAL_SECONDS = 3600
 def build_deps(runtime: Runtime) -> Deps:
     if runtime.db is None:
         raise RuntimeError("the image service needs its database")
-    conf = runtime.conf
-    root = image_conf.store_dir(conf)
-    chunk = conf.image.io_chunk_size
+    opts = Options.from_conf(runtime.conf)
+    root, chunk = opts.store_dir, opts.io_chunk_size
     store = FileStore(root, chunk_size=chunk)
     staging = FileStore(root / "staging", chunk_size=chunk)
-    return Deps(db=runtime.db, store=store, staging=staging, conf=conf)
+    return Deps(db=runtime.db, opts=opts, store=store, staging=staging)
 
 
 class ImageService(ServiceSpec):
@@ -54,10 +51,7 @@ class ImageService(ServiceSpec):
             "token_codec": runtime.token_codec,
             "revocations": runtime.revocations,
             "policy": Policy(runtime.conf, policies.list_rules()),
-            "image_deps": deps,
-            "images": Images(deps),
-            "image_data": ImageData(deps),
-            "image_members": ImageMembers(deps),
+            "deps": deps,
         }
         app = create_app(title="tinystack image", version="2.17", style="image", state=state)
         include_routers(app)

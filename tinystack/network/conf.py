@@ -8,6 +8,9 @@ any). Quotas are per project, ``-1`` meaning unlimited.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from typing import Any
+
 from oslo_config import cfg
 
 GROUP = "network"
@@ -219,3 +222,85 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return [(GROUP, OPTS)]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The ``[network]`` options, typed; list options are tuples."""
+
+    type_drivers: tuple[str, ...]
+    tenant_network_types: tuple[str, ...]
+    flat_networks: tuple[str, ...]
+    network_vlan_ranges: tuple[str, ...]
+    vni_ranges: tuple[str, ...]
+    global_physnet_mtu: int
+    physical_network_mtus: tuple[str, ...]
+    base_mac: str
+    max_fixed_ips_per_port: int
+    max_dns_nameservers: int
+    max_subnet_host_routes: int
+    max_routes: int
+    require_agent_for_binding: bool
+    agent_down_time: int
+    default_availability_zones: tuple[str, ...]
+    enable_snat_by_default: bool
+    pagination_max_limit: int
+    send_events_interval: float
+    notify_compute_on_port_status_changes: bool
+    quota_network: int
+    quota_subnet: int
+    quota_subnetpool: int
+    quota_port: int
+    quota_router: int
+    quota_floatingip: int
+    quota_security_group: int
+    quota_security_group_rule: int
+    quota_rbac_policy: int
+    bootstrap_networks: bool
+    public_network: str
+    public_physical_network: str
+    public_cidr: str
+    public_gateway: str
+    floating_range: str
+    private_network: str
+    private_cidr: str
+    router_name: str
+    admin_project: str
+    demo_project: str
+    dataplane: str
+    dataplane_agents: tuple[str, ...]
+    host: str
+    host_namespace: str
+    bridge_mappings: tuple[str, ...]
+    physical_interface_mappings: tuple[str, ...]
+    local_ip: str
+    vxlan_udp_port: int
+    router_namespace_prefix: str
+    dhcp_namespace_prefix: str
+    firewall_chain_prefix: str
+    report_interval: float
+    resync_interval: float
+    dhcp_lease_duration: int
+    dns_domain: str
+    dnsmasq_dns_servers: tuple[str, ...]
+    enable_isolated_metadata: bool
+    metadata_proxy_shared_secret: str
+    nova_metadata_url: str
+    metadata_port: int
+    public_bridge_address: str
+    public_nat_interface: str
+    dataplane_cleanup_on_stop: bool
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
+        group = conf[GROUP]
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            value = group[item.name]
+            values[item.name] = tuple(value) if isinstance(value, list) else value
+        return cls(**values)
+
+    def quota(self, resource: str) -> int:
+        """The default quota of ``resource`` (``quota_<resource>``)."""
+        value: int = getattr(self, f"quota_{resource}")
+        return value

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tinystack.network import models
-from tinystack.network.exceptions import invalid_input, ip_already_allocated
+from tinystack.network.exception import invalid_input, ip_already_allocated
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -17,7 +17,7 @@ from tinystack.network.payloads import (
     TunnelSync,
 )
 from tinystack.network.rpcapi import API_VERSION, PLUGIN_TOPIC, REPORTS_TOPIC, Ctxt
-from tinystack.network.services import Services
+from tinystack.network.services.deps import Deps
 from tinystack.network.services.agent_sync import AgentSync
 
 LOG = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ class PluginEndpoint:
 
     target = Target("", version=API_VERSION)
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Deps) -> None:
         self.sync = AgentSync(services)
         self.services = services
 
@@ -94,7 +94,7 @@ class PluginEndpoint:
         self, ctxt: Ctxt, tunnel_ip: str, tunnel_type: str = "vxlan", host: str | None = None
     ) -> JSON:
         tunnels = self.sync.tunnels(exclude_ip=tunnel_ip)
-        self.services.deps.events.tunnel_update(tunnel_ip, tunnel_type, host)
+        self.services.events.tunnel_update(tunnel_ip, tunnel_type, host)
         return TunnelSync(tunnels=tuple(tunnels)).to_primitive()
 
     def get_ports(self, ctxt: Ctxt, network_ids: list[str], ip_address: str) -> list[JSON]:
@@ -106,7 +106,7 @@ class ReportsEndpoint:
 
     target = Target("", version=API_VERSION)
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Deps) -> None:
         self.services = services
 
     def report_state(self, ctxt: Ctxt, agent_state: JSON, time: str | None = None) -> str:
@@ -128,7 +128,7 @@ class ReportsEndpoint:
 class RpcServers:
     """The two RPC servers of the network service, started and stopped together."""
 
-    def __init__(self, transport: Transport, services: Services, host: str | None = None) -> None:
+    def __init__(self, transport: Transport, services: Deps, host: str | None = None) -> None:
         self.servers = [
             RPCServer(transport, Target(PLUGIN_TOPIC, server=host), [PluginEndpoint(services)]),
             RPCServer(transport, Target(REPORTS_TOPIC, server=host), [ReportsEndpoint(services)]),

@@ -23,17 +23,15 @@ from tinystack.common.rpc import Transport, get_transport
 from tinystack.common.service import Runtime, ServiceSpec
 from tinystack.network import conf as network_conf
 from tinystack.network import policies
-from tinystack.network.api.router import JsonSuffix, include_routers
+from tinystack.network.api.router import JsonSuffix, include_routes
+from tinystack.network.conf import Options
 from tinystack.network.notifier import ComputeNotifier, Events, make_compute_notifier
-from tinystack.network.plugins.binding import PortBinder
-from tinystack.network.plugins.manager import TypeManager
 from tinystack.network.rpc import RpcServers
-from tinystack.network.services import Services
 from tinystack.network.services import bootstrap as bootstrap_networks
-from tinystack.network.services.common import Deps
+from tinystack.network.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
-SERVICES_KEY = "network.services"
+DEPS_KEY = "network.deps"
 WORKERS_KEY = "network.workers"
 
 
@@ -49,7 +47,7 @@ def start_dataplane(runtime: Runtime, transport: Transport) -> Any:
     """The Linux agents of this host when ``[network] dataplane`` asks for them."""
     from tinystack.network.agents import dataplane
 
-    opts = runtime.conf.network
+    opts = build_deps(runtime).opts
     run, reason = dataplane.probe(str(opts.dataplane))
     if run and opts.dataplane == "auto" and not runtime.auth_url:
         run, reason = False, "dataplane = auto: not part of a deployment (no identity URL)"
@@ -65,18 +63,16 @@ def start_dataplane(runtime: Runtime, transport: Transport) -> Any:
     return plane
 
 
-def build_services(runtime: Runtime) -> Services:
+def build_deps(runtime: Runtime) -> Deps:
     """The service layer of this runtime (built once, shared by the app and the workers)."""
-    existing = runtime.extra.get(SERVICES_KEY)
-    if isinstance(existing, Services):
+    existing = runtime.extra.get(DEPS_KEY)
+    if isinstance(existing, Deps):
         return existing
     if runtime.db is None:
         raise RuntimeError("the network service needs its database")
-    opts = runtime.conf.network
-    deps = Deps(db=runtime.db, conf=runtime.conf, types=TypeManager(opts), binder=PortBinder(opts))
-    services = Services.build(deps)
-    runtime.extra[SERVICES_KEY] = services
-    return services
+    deps = Deps.build(runtime.db, Options.from_conf(runtime.conf))
+    runtime.extra[DEPS_KEY] = deps
+    return deps
 
 
 class NetworkService(ServiceSpec):
@@ -95,24 +91,24 @@ class NetworkService(ServiceSpec):
             "token_codec": runtime.token_codec,
             "revocations": runtime.revocations,
             "policy": Policy(runtime.conf, policies.list_rules()),
-            "network": build_services(runtime),
+            "network": build_deps(runtime),
         }
         app = create_app(title="tinystack network", version="2.0", style="network", state=state)
-        include_routers(app)
+        include_routes(app)
         app.add_middleware(JsonSuffix)
         return app
 
     def start(self, runtime: Runtime) -> None:
-        services = build_services(runtime)
-        opts = runtime.conf.network
+        deps = build_deps(runtime)
+        opts = deps.opts
         transport = get_transport(runtime.conf.transport_url)
         compute = make_compute_notifier(
             runtime.auth_url, runtime.credentials, runtime.catalog, opts.send_events_interval
         )
-        services.deps.events = Events(
+        deps.events = Events(
             transport, compute, notify_compute=opts.notify_compute_on_port_status_changes
         )
-        servers = RpcServers(transport, services)
+        servers = RpcServers(transport, deps)
         servers.start()
         compute.start()
         workers = Workers(transport, servers, compute)
@@ -124,7 +120,7 @@ class NetworkService(ServiceSpec):
         if runtime.auth_url and runtime.credentials is not None:
             try:
                 lookup = bootstrap_networks.identity_lookup(runtime.auth_url, runtime.credentials)
-                if bootstrap_networks.bootstrap(services, lookup):
+                if bootstrap_networks.bootstrap(deps, lookup):
                     LOG.info("created the bootstrap networks")
             except Exception:  # noqa: BLE001 - the API still serves without them
                 LOG.exception("could not create the bootstrap networks")
@@ -134,7 +130,7 @@ class NetworkService(ServiceSpec):
         if not isinstance(workers, Workers):
             return
         if workers.dataplane is not None:
-            workers.dataplane.stop(cleanup=bool(runtime.conf.network.dataplane_cleanup_on_stop))
+            workers.dataplane.stop(cleanup=build_deps(runtime).opts.dataplane_cleanup_on_stop)
         workers.servers.stop()
         workers.compute.stop()
         workers.transport.close()

@@ -15,54 +15,15 @@ from starlette.types import ASGIApp
 from tinystack.common.api import errors
 from tinystack.common.api.app import create_app as create_base_app
 from tinystack.common.api.app import request_id
+from tinystack.common.api.microversion import MicroversionMiddleware
 from tinystack.common.policy import Policy
 from tinystack.common.service import Runtime, ServiceSpec
 from tinystack.placement import policies
-from tinystack.placement.api import routers
-from tinystack.placement.api.microversion import MAX_VERSION, MicroversionMiddleware
-from tinystack.placement.objects import resource_class, trait
-from tinystack.placement.objects.store import Options, Store
-
-OPTS = [
-    cfg.StrOpt(
-        "incomplete_consumer_project_id",
-        default="00000000-0000-0000-0000-000000000000",
-        help="Project recorded for allocations written before microversion 1.8 (no project).",
-    ),
-    cfg.StrOpt(
-        "incomplete_consumer_user_id",
-        default="00000000-0000-0000-0000-000000000000",
-        help="User recorded for allocations written before microversion 1.8 (no user).",
-    ),
-    cfg.IntOpt(
-        "allocation_conflict_retry_count",
-        default=10,
-        min=1,
-        help="How many times a write that lost a generation race is retried before a 409.",
-    ),
-    cfg.IntOpt(
-        "max_allocation_candidates",
-        default=-1,
-        help="Most allocation candidates computed for one request (-1: no limit).",
-    ),
-    cfg.BoolOpt(
-        "randomize_allocation_candidates",
-        default=False,
-        help="Shuffle allocation candidates (and sample randomly when a limit is given).",
-    ),
-    cfg.StrOpt("policy_file", default="", help="A policy.yaml overriding the defaults."),
-]
-
-
-def options(conf: cfg.ConfigOpts) -> Options:
-    group = conf.placement
-    return Options(
-        incomplete_project_id=group.incomplete_consumer_project_id,
-        incomplete_user_id=group.incomplete_consumer_user_id,
-        conflict_retries=group.allocation_conflict_retry_count,
-        max_candidates=group.max_allocation_candidates,
-        randomize_candidates=group.randomize_allocation_candidates,
-    )
+from tinystack.placement.api.router import router
+from tinystack.placement.api.versions import MAX_VERSION, PLACEMENT, ErrorCodeMiddleware
+from tinystack.placement.conf import Options, register_opts
+from tinystack.placement.services import resource_class, trait
+from tinystack.placement.services.deps import Deps
 
 
 class PlacementService(ServiceSpec):
@@ -74,16 +35,17 @@ class PlacementService(ServiceSpec):
     migrations = "tinystack.placement.migrations"
 
     def register_opts(self, conf: cfg.ConfigOpts) -> None:
-        conf.register_opts(OPTS, group="placement")
+        register_opts(conf)
 
     def create_app(self, runtime: Runtime) -> ASGIApp:
         if runtime.db is None:
             raise RuntimeError("placement needs its database")
         self.register_opts(runtime.conf)
-        store = Store(runtime.db, options(runtime.conf))
-        resource_class.sync_standard(store)
-        trait.sync_standard(store)
-        policy_file = runtime.conf.placement.policy_file or None
+        options = Options.from_conf(runtime.conf)
+        deps = Deps(runtime.db, options)
+        resource_class.sync_standard(deps)
+        trait.sync_standard(deps)
+        policy_file = options.policy_file or None
         app: FastAPI = create_base_app(
             title="tinystack placement",
             version=str(MAX_VERSION),
@@ -92,15 +54,14 @@ class PlacementService(ServiceSpec):
                 "token_codec": runtime.token_codec,
                 "revocations": runtime.revocations,
                 "policy": Policy(runtime.conf, policies.list_rules(), policy_file),
-                "placement_store": store,
+                "placement_deps": deps,
             },
         )
         table: list[tuple[re.Pattern[str], set[str]]] = []
-        for router in routers():
-            app.include_router(router)
-            for route in router.routes:
-                if isinstance(route, APIRoute):
-                    table.append((route.path_regex, set(route.methods or ())))
+        app.include_router(router)
+        for route in router.routes:
+            if isinstance(route, APIRoute):
+                table.append((route.path_regex, set(route.methods or ())))
 
         def method_not_allowed(request: Request, exc: Exception) -> Response:
             """405 naming every method of the path (the router names one route's only)."""
@@ -114,7 +75,8 @@ class PlacementService(ServiceSpec):
 
         app.add_exception_handler(405, method_not_allowed)
         # Inside the request-id middleware (index 0), so version errors carry the id too.
-        app.user_middleware.insert(1, Middleware(MicroversionMiddleware))
+        app.user_middleware.insert(1, Middleware(MicroversionMiddleware, PLACEMENT))
+        app.user_middleware.insert(2, Middleware(ErrorCodeMiddleware))
         return app
 
 

@@ -2,21 +2,19 @@
 
 In the embedded deployment identity and every other service share one
 :class:`RevocationList`. A service running in its own process instead polls
-identity's ``GET /v3/OS-REVOKE/events`` with its service user's token.
+identity's ``GET /v3/OS-REVOKE/events`` through its service :class:`Session` (the one
+service-token implementation: password auth, cached token, re-issued on 401).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
-
-import httpx
 
 from tinystack.common.auth.revocation import MATCH_FIELDS, RevocationEvent, RevocationList
-from tinystack.common.service import ServiceCredentials
+from tinystack.common.clients.session import ClientError, Session
 
 LOG = logging.getLogger(__name__)
 
@@ -25,9 +23,13 @@ def _ts(value: str) -> float:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
-def parse_events(body: dict[str, Any]) -> list[RevocationEvent]:
+def parse_events(body: Mapping[str, object]) -> list[RevocationEvent]:
+    """The events of an ``OS-REVOKE/events`` response body."""
+    items = body.get("events", [])
+    if not isinstance(items, list):
+        raise ValueError("OS-REVOKE/events: 'events' is not a list")
     events = []
-    for item in body.get("events", []):
+    for item in items:
         events.append(
             RevocationEvent(
                 issued_before=_ts(item["issued_before"]),
@@ -39,49 +41,35 @@ def parse_events(body: dict[str, Any]) -> list[RevocationEvent]:
 
 
 class RevocationPoller:
-    def __init__(self, auth_url: str, creds: ServiceCredentials, revocations: RevocationList,
-                 interval: float = 2.0) -> None:  # fmt: skip
-        self.auth_url = auth_url.rstrip("/")
-        self.creds = creds
+    """Replaces ``revocations`` with identity's events every ``interval`` seconds.
+
+    The poller owns ``session`` and closes it when stopped.
+    """
+
+    def __init__(
+        self, session: Session, revocations: RevocationList, interval: float = 2.0
+    ) -> None:
+        self.session = session
         self.revocations = revocations
         self.interval = interval
-        self._token: str | None = None
-        self._token_expires = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _service_token(self, client: httpx.Client) -> str:
-        if self._token and time.time() < self._token_expires - 60:
-            return self._token
-        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-            "name": self.creds.username, "domain": {"name": self.creds.domain_name},
-            "password": self.creds.password}}},
-            "scope": {"project": {"name": self.creds.project_name,
-                                  "domain": {"name": self.creds.domain_name}}}}}  # fmt: skip
-        resp = client.post(f"{self.auth_url}/auth/tokens?nocatalog", json=body)
-        resp.raise_for_status()
-        self._token = resp.headers["x-subject-token"]
-        self._token_expires = _ts(resp.json()["token"]["expires_at"])
-        return self._token
-
-    def poll_once(self, client: httpx.Client) -> int:
-        token = self._service_token(client)
-        resp = client.get(f"{self.auth_url}/OS-REVOKE/events", headers={"X-Auth-Token": token})
-        resp.raise_for_status()
+    def poll_once(self) -> int:
+        resp = self.session.request("identity", "GET", "/OS-REVOKE/events", ok=(200,))
         events = parse_events(resp.json())
         self.revocations.replace(events)
         return len(events)
 
     def _run(self) -> None:
-        with httpx.Client(timeout=10) as client:
-            while not self._stop.is_set():
-                try:
-                    self.poll_once(client)
-                except (httpx.HTTPError, KeyError, ValueError) as exc:
-                    LOG.warning("could not refresh revocation events from %s: %s",
-                                self.auth_url, exc)  # fmt: skip
-                    self._token = None
-                self._stop.wait(self.interval)
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except (ClientError, KeyError, TypeError, ValueError) as exc:
+                LOG.warning(
+                    "could not refresh revocation events from %s: %s", self.session.auth_url, exc
+                )
+            self._stop.wait(self.interval)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="revocation-poller", daemon=True)
@@ -91,3 +79,4 @@ class RevocationPoller:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.session.close()

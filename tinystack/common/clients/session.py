@@ -1,4 +1,9 @@
-"""A keystone-style session: service token, endpoint lookup, one pooled HTTP client."""
+"""A keystone-style session: service token, endpoint lookup, one pooled HTTP client.
+
+This is the one implementation of Keystone password authentication and the cached
+service token: every service-to-service call and every poller goes through a
+:class:`Session` (never a hand-written ``POST /v3/auth/tokens``).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from tinystack.common.service import CatalogEntry, ServiceCredentials
+from tinystack.common.cloud import CatalogEntry, ServiceCredentials
 
 LOG = logging.getLogger(__name__)
 
@@ -101,7 +106,11 @@ class Session:
         return service_type in self._catalog or service_type in self._token_catalog
 
     def endpoint(self, service_type: str) -> str:
+        """The public URL of ``service_type``: from the catalog given, else from the catalog
+        of the service token; identity is always reachable at ``auth_url``."""
         url = self._catalog.get(service_type) or self._token_catalog.get(service_type)
+        if url is None and service_type == "identity" and self.auth_url:
+            return self.auth_url
         if url is None and self.credentials is not None and not self._catalog:
             self.token()  # the token's catalog may know it
             url = self._token_catalog.get(service_type)

@@ -43,7 +43,7 @@ class Dispatcher:
             raise NoSuchMethod(method)
         found_incompatible = False
         for endpoint in self.endpoints:
-            func = getattr(endpoint, method, None)
+            func: object = getattr(endpoint, method, None)
             if func is None or not callable(func):
                 continue
             if version_is_compatible(endpoint_version(endpoint), version):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
 from tinystack.compute import exception, models, states
-from tinystack.compute.agent.base import AgentBase
+from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import instance_actions, instances
 from tinystack.compute.services import ports as network
@@ -27,7 +27,12 @@ class BuildAborted(Exception):
     """The instance was deleted (or otherwise taken away) while it was being built."""
 
 
-class BuildMixin(AgentBase):
+class BuildOps:
+    """Build and delete."""
+
+    def __init__(self, agent: AgentContext) -> None:
+        self.agent = agent
+
     def build_and_run_instance(
         self,
         ctxt: dict[str, Any],
@@ -40,20 +45,20 @@ class BuildMixin(AgentBase):
     ) -> None:
         ctx = CallContext.from_dict(ctxt)
         started = utcnow()
-        with self.instance_lock(instance_uuid):
+        with self.agent.locks.hold(instance_uuid):
             try:
                 self._build(ctx, instance_uuid, request_spec, node, scheduled, started)
             except BuildAborted:
                 LOG.info("build of %s aborted: the instance is being deleted", instance_uuid)
                 self._cleanup_build(ctx, instance_uuid, delete_allocations=True)
             except Exception as exc:
-                LOG.warning("build of %s failed on %s: %s", instance_uuid, self.host, exc)
+                LOG.warning("build of %s failed on %s: %s", instance_uuid, self.agent.host, exc)
                 self._cleanup_build(ctx, instance_uuid, delete_allocations=True)
                 self._after_failure(
                     ctx, instance_uuid, request_spec, host_list, attempt, exc, started
                 )
             finally:
-                self.deps.changed(instance_uuid)
+                self.agent.deps.changed(instance_uuid)
 
     def _assign(
         self,
@@ -64,16 +69,16 @@ class BuildMixin(AgentBase):
         task_state: str,
     ) -> models.Instance:
         """First write of a build: this host, the scheduler's event, the next task state."""
-        zone = self.zone()
+        zone = self.agent.zone()
 
         def write(session: Session) -> models.Instance:
             row = instances.save_in(
                 session,
                 uuid,
                 {
-                    "host": self.host,
-                    "node": node or self.host,
-                    "launched_on": self.host,
+                    "host": self.agent.host,
+                    "node": node or self.agent.host,
+                    "launched_on": self.agent.host,
                     "availability_zone": func.coalesce(models.Instance.availability_zone, zone),
                     "task_state": task_state,
                 },
@@ -87,12 +92,12 @@ class BuildMixin(AgentBase):
                     uuid,
                     scheduled["event"],
                     started=datetime.fromisoformat(scheduled["started"]),
-                    host=self.host,
+                    host=self.agent.host,
                 )
             return row
 
         try:
-            return self.deps.db.write(write)
+            return self.agent.deps.db.write(write)
         except (exception.InstanceNotFound, exception.UnexpectedTaskState) as exc:
             raise BuildAborted() from exc
 
@@ -105,25 +110,25 @@ class BuildMixin(AgentBase):
         scheduled: dict[str, Any] | None,
         started: Any,
     ) -> None:
-        needs_ports = network.wants_ports(self.deps.network, spec.get("requested_networks"))
+        needs_ports = network.wants_ports(self.agent.deps.network, spec.get("requested_networks"))
         first = T.NETWORKING if needs_ports else T.SPAWNING
         inst = self._assign(ctx, uuid, node, scheduled, first)
         vifs: list[dict[str, Any]] = []
         if needs_ports:
             try:
-                vifs = network.allocate(self.deps.network, ctx, inst, self.host)
-                inst = self.save(
+                vifs = network.allocate(self.agent.deps.network, ctx, inst, self.agent.host)
+                inst = self.agent.save(
                     uuid,
                     {"task_state": T.SPAWNING, "network_info": vifs},
                     expected_task_state=[T.NETWORKING],
                 )
             except (exception.InstanceNotFound, exception.UnexpectedTaskState) as exc:
-                network.deallocate(self.deps.network, ctx, vifs)
+                network.deallocate(self.agent.deps.network, ctx, vifs)
                 raise BuildAborted() from exc
         keys = self._expect_plugging(uuid, vifs)
-        self.driver.spawn(ctx, self.meta(inst), instances.vifs(inst), None)
+        self.agent.driver.spawn(ctx, self.agent.meta(inst), instances.vifs(inst), None)
         self._wait_plugging(uuid, keys)
-        power = self.power_state(ctx, inst)
+        power = self.agent.power_state(ctx, inst)
 
         def finish(session: Session) -> None:
             instances.save_in(
@@ -143,31 +148,31 @@ class BuildMixin(AgentBase):
                 ctx,
                 uuid,
                 BUILD_EVENT,
-                host=self.host,
+                host=self.agent.host,
                 started=started,
                 finish_action=True,
             )
 
         try:
-            self.deps.db.write(finish)
+            self.agent.deps.db.write(finish)
         except (exception.InstanceNotFound, exception.UnexpectedTaskState) as exc:
             raise BuildAborted() from exc
 
     def _expect_plugging(self, uuid: str, vifs: list[dict[str, Any]]) -> list[tuple[str, str]]:
-        if not vifs or not int(self.deps.opts.vif_plugging_timeout):
+        if not vifs or not int(self.agent.deps.opts.vif_plugging_timeout):
             return []
-        if not self.driver.capabilities.get("waits_for_vif_plugged"):
+        if not self.agent.driver.capabilities.get("waits_for_vif_plugged"):
             return []  # as upstream: only drivers that plug real interfaces wait
         waiting = [f"network-vif-plugged-{v['id']}" for v in vifs if not v.get("active")]
-        return self.waiters.expect(uuid, waiting) if waiting else []
+        return self.agent.waiters.expect(uuid, waiting) if waiting else []
 
     def _wait_plugging(self, uuid: str, keys: list[tuple[str, str]]) -> None:
         if not keys:
             return
-        result = self.waiters.wait(keys, float(self.deps.opts.vif_plugging_timeout))
+        result = self.agent.waiters.wait(keys, float(self.agent.deps.opts.vif_plugging_timeout))
         missing = [name for (_, name), status in result.items() if status is None]
         failed = [name for (_, name), status in result.items() if status == "failed"]
-        if failed or (missing and self.deps.opts.vif_plugging_is_fatal):
+        if failed or (missing and self.agent.deps.opts.vif_plugging_is_fatal):
             raise exception.RescheduledBuild(
                 f"Virtual Interface creation failed: {', '.join(failed or missing)}"
             )
@@ -176,16 +181,16 @@ class BuildMixin(AgentBase):
 
     def _cleanup_build(self, ctx: CallContext, uuid: str, *, delete_allocations: bool) -> None:
         try:
-            inst = self.load(uuid, read_deleted=True)
+            inst = self.agent.load(uuid, read_deleted=True)
         except exception.InstanceNotFound:
             return
         try:
-            self.driver.destroy(ctx, self.meta(inst), instances.vifs(inst))
+            self.agent.driver.destroy(ctx, self.agent.meta(inst), instances.vifs(inst))
         except Exception:
             LOG.exception("cannot clean up the failed build of %s", uuid)
-        network.deallocate(self.deps.network, ctx, list(inst.network_info or []))
+        network.deallocate(self.agent.deps.network, ctx, list(inst.network_info or []))
         if delete_allocations:
-            self.delete_allocations(uuid)
+            self.agent.delete_allocations(uuid)
 
     def _after_failure(
         self,
@@ -199,7 +204,7 @@ class BuildMixin(AgentBase):
     ) -> None:
         retry = (
             bool(host_list)
-            and attempt < int(self.deps.opts.max_attempts)
+            and attempt < int(self.agent.deps.opts.max_attempts)
             and isinstance(error, DriverError | exception.RescheduledBuild | ClientError)
         )
 
@@ -213,30 +218,30 @@ class BuildMixin(AgentBase):
                 instances.save_in(session, uuid, updates)
             except exception.InstanceNotFound:
                 return
-            instances.add_fault(session, uuid, error, host=self.host)
+            instances.add_fault(session, uuid, error, host=self.agent.host)
             instance_actions.event_finish_in(
                 session,
                 ctx,
                 uuid,
                 BUILD_EVENT,
                 error=error,
-                host=self.host,
+                host=self.agent.host,
                 started=started,
                 finish_action=not retry,
             )
 
-        self.deps.db.write(write)
+        self.agent.deps.db.write(write)
         if retry:
-            self.deps.conductor.build_instances(ctx, [uuid], spec, [host_list], attempt + 1)
+            self.agent.deps.conductor.build_instances(ctx, [uuid], spec, [host_list], attempt + 1)
 
     # -- delete --------------------------------------------------------------------------------
     def terminate_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        with self.operation(ctxt, instance_uuid, "compute_terminate_instance") as ctx:
-            inst = self.load(instance_uuid)
-            self.driver.destroy(ctx, self.meta(inst), instances.vifs(inst))
-            network.deallocate(self.deps.network, ctx, list(inst.network_info or []))
-            self.delete_allocations(instance_uuid)
-            mark_deleted(self.deps.db, ctx, instance_uuid)
+        with self.agent.operation(ctxt, instance_uuid, "compute_terminate_instance") as ctx:
+            inst = self.agent.load(instance_uuid)
+            self.agent.driver.destroy(ctx, self.agent.meta(inst), instances.vifs(inst))
+            network.deallocate(self.agent.deps.network, ctx, list(inst.network_info or []))
+            self.agent.delete_allocations(instance_uuid)
+            mark_deleted(self.agent.deps.db, ctx, instance_uuid)
 
 
 def mark_deleted(db: Any, ctx: CallContext, uuid: str) -> None:

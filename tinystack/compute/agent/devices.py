@@ -7,7 +7,7 @@ from typing import Any
 
 from tinystack.common.clients.session import ClientError
 from tinystack.compute import exception, states
-from tinystack.compute.agent.migrate import MigrateMixin
+from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import instance_actions, instances
 from tinystack.compute.services import ports as network
@@ -15,13 +15,18 @@ from tinystack.compute.services import ports as network
 LOG = logging.getLogger(__name__)
 
 
-class DevicesMixin(MigrateMixin):
+class DeviceOps:
+    """Consoles, diagnostics, interfaces and external events."""
+
+    def __init__(self, agent: AgentContext) -> None:
+        self.agent = agent
+
     def get_console_output(
         self, ctxt: dict[str, Any], instance_uuid: str, length: int | None = None
     ) -> str:
         ctx = CallContext.from_dict(ctxt)
-        inst = self.load(instance_uuid)
-        output = self.driver.get_console_output(ctx, self.meta(inst))
+        inst = self.agent.load(instance_uuid)
+        output = self.agent.driver.get_console_output(ctx, self.agent.meta(inst))
         if length is not None and length >= 0:
             lines = output.splitlines(keepends=True)
             output = "".join(lines[-length:]) if length else ""
@@ -29,14 +34,14 @@ class DevicesMixin(MigrateMixin):
 
     def get_vnc_console(self, ctxt: dict[str, Any], instance_uuid: str) -> dict[str, Any]:
         ctx = CallContext.from_dict(ctxt)
-        inst = self.load(instance_uuid)
-        info = self.driver.get_vnc_console(ctx, self.meta(inst))
+        inst = self.agent.load(instance_uuid)
+        info = self.agent.driver.get_vnc_console(ctx, self.agent.meta(inst))
         return {"host": info.host, "port": info.port, "path": info.internal_access_path}
 
     def get_diagnostics(self, ctxt: dict[str, Any], instance_uuid: str) -> dict[str, Any]:
         ctx = CallContext.from_dict(ctxt)
-        inst = self.load(instance_uuid)
-        return self.driver.get_diagnostics(ctx, self.meta(inst))
+        inst = self.agent.load(instance_uuid)
+        return self.agent.driver.get_diagnostics(ctx, self.agent.meta(inst))
 
     def attach_interface(
         self,
@@ -49,44 +54,50 @@ class DevicesMixin(MigrateMixin):
     ) -> dict[str, Any]:
         """Create (or adopt) a port, bind it here and plug it; returns the new VIF."""
         result: dict[str, Any] = {}
-        with self.operation(
+        with self.agent.operation(
             ctxt, instance_uuid, "compute_attach_interface", revert_task_state=False, reraise=True
         ) as ctx:
-            inst = self.load(instance_uuid)
+            inst = self.agent.load(instance_uuid)
             if not network_id and not port_id:
-                network_id = network.choose_auto_network(self.deps.network, ctx, inst.project_id)
+                network_id = network.choose_auto_network(
+                    self.agent.deps.network, ctx, inst.project_id
+                )
                 if network_id is None:
                     raise exception.NetworkError("No network available to attach an interface.")
             req = {"network_id": network_id, "port_id": port_id, "fixed_ip": fixed_ip, "tag": tag}
             vif = network._one_port(
-                self.deps.network,
+                self.agent.deps.network,
                 ctx,
                 inst,
-                self.host,
+                self.agent.host,
                 inst.availability_zone or "nova",
                 req,
                 None,
             )
             try:
-                self.driver.attach_interface(ctx, self.meta(inst), instances.as_vif(vif))
+                self.agent.driver.attach_interface(
+                    ctx, self.agent.meta(inst), instances.as_vif(vif)
+                )
             except Exception:
-                network.deallocate(self.deps.network, ctx, [vif])
+                network.deallocate(self.agent.deps.network, ctx, [vif])
                 raise
-            self.save(instance_uuid, {"network_info": [*(inst.network_info or []), vif]})
+            self.agent.save(instance_uuid, {"network_info": [*(inst.network_info or []), vif]})
             result = vif
         return result
 
     def detach_interface(self, ctxt: dict[str, Any], instance_uuid: str, port_id: str) -> None:
-        with self.operation(
+        with self.agent.operation(
             ctxt, instance_uuid, "compute_detach_interface", revert_task_state=False
         ) as ctx:
-            inst = self.load(instance_uuid)
+            inst = self.agent.load(instance_uuid)
             remaining = [v for v in inst.network_info or [] if v["id"] != port_id]
             gone = [v for v in inst.network_info or [] if v["id"] == port_id]
             for vif in gone:
-                self.driver.detach_interface(ctx, self.meta(inst), instances.as_vif(vif))
-            network.deallocate(self.deps.network, ctx, gone)
-            self.save(instance_uuid, {"network_info": remaining})
+                self.agent.driver.detach_interface(
+                    ctx, self.agent.meta(inst), instances.as_vif(vif)
+                )
+            network.deallocate(self.agent.deps.network, ctx, gone)
+            self.agent.save(instance_uuid, {"network_info": remaining})
 
     def external_instance_event(
         self,
@@ -99,7 +110,7 @@ class DevicesMixin(MigrateMixin):
     ) -> None:
         ctx = CallContext.from_dict(ctxt)
         key = f"{name}-{tag}" if tag else name
-        if name == "network-vif-plugged" and self.waiters.deliver(instance_uuid, key, status):
+        if name == "network-vif-plugged" and self.agent.waiters.deliver(instance_uuid, key, status):
             return
         if name in ("network-changed", "network-vif-deleted", "network-vif-unplugged"):
             self._refresh_network(instance_uuid)
@@ -108,20 +119,20 @@ class DevicesMixin(MigrateMixin):
 
     def _refresh_network(self, uuid: str) -> None:
         try:
-            inst = self.load(uuid)
-            vifs = network.refresh(self.deps.network, inst)
-            self.save(uuid, {"network_info": vifs})
+            inst = self.agent.load(uuid)
+            vifs = network.refresh(self.agent.deps.network, inst)
+            self.agent.save(uuid, {"network_info": vifs})
         except (exception.InstanceNotFound, ClientError) as exc:
             LOG.info("cannot refresh the network info of %s: %s", uuid, exc)
 
     def _power_update(self, ctx: CallContext, uuid: str, target: str | None) -> None:
         event = "compute_power_update"
-        with instance_actions.record(self.deps.db, ctx, uuid, event, self.host):
-            inst = self.load(uuid)
-            meta = self.meta(inst)
+        with instance_actions.record(self.agent.deps.db, ctx, uuid, event, self.agent.host):
+            inst = self.agent.load(uuid)
+            meta = self.agent.meta(inst)
             if target == "POWER_OFF" and inst.vm_state == states.ACTIVE:
-                self.driver.power_off(ctx, meta)
-                self.save(uuid, {"vm_state": states.STOPPED, "power_state": states.SHUTDOWN})
+                self.agent.driver.power_off(ctx, meta)
+                self.agent.save(uuid, {"vm_state": states.STOPPED, "power_state": states.SHUTDOWN})
             elif target == "POWER_ON" and inst.vm_state == states.STOPPED:
-                self.driver.power_on(ctx, meta, instances.vifs(inst))
-                self.save(uuid, {"vm_state": states.ACTIVE, "power_state": states.RUNNING})
+                self.agent.driver.power_on(ctx, meta, instances.vifs(inst))
+                self.agent.save(uuid, {"vm_state": states.ACTIVE, "power_state": states.RUNNING})

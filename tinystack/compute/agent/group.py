@@ -148,7 +148,7 @@ class AgentGroup:
                     self.deps.placement,
                     spec.node_uuid,
                     spec.resources,
-                    manager.driver,
+                    manager.agent.driver,
                     self.deps.opts,
                     spec.host in disabled,
                 )
@@ -180,7 +180,7 @@ class AgentGroup:
     def _recover(self) -> None:
         for host, rows in self._instances_by_host().items():
             if rows:
-                self.managers[host].recover(rows)
+                self.managers[host].recovery.recover(rows)
 
     # -- periodic tasks ------------------------------------------------------------------------
     def _periodic(self) -> None:
@@ -202,7 +202,7 @@ class AgentGroup:
         try:
             for host, rows in self._instances_by_host().items():
                 if rows:
-                    self.managers[host].sync_power_states(rows)
+                    self.managers[host].recovery.sync_power_states(rows)
         except Exception:
             LOG.exception("power state sync failed")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from tinystack.common.clients.session import ClientError
 from tinystack.compute import states
-from tinystack.compute.agent.power import PowerMixin
+from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import instances
 from tinystack.compute.services import ports as network
@@ -17,23 +17,28 @@ LOG = logging.getLogger(__name__)
 T = states.Task
 
 
-class ImagesMixin(PowerMixin):
+class ImageOps:
+    """Snapshots, shelve, unshelve and rebuild."""
+
+    def __init__(self, agent: AgentContext) -> None:
+        self.agent = agent
+
     def _upload_snapshot(
         self, ctx: CallContext, uuid: str, image_id: str, pending: str, uploading: str
     ) -> None:
-        inst = self.save(uuid, {"task_state": pending})
-        data = self.driver.snapshot(ctx, self.meta(inst))
-        self.save(uuid, {"task_state": uploading}, expected_task_state=[pending])
-        image = self.deps.image.get(image_id)
+        inst = self.agent.save(uuid, {"task_state": pending})
+        data = self.agent.driver.snapshot(ctx, self.agent.meta(inst))
+        self.agent.save(uuid, {"task_state": uploading}, expected_task_state=[pending])
+        image = self.agent.deps.image.get(image_id)
         if image is not None and image.get("disk_format") != data.disk_format:
-            self.deps.image.update(
+            self.agent.deps.image.update(
                 image_id,
                 [
                     {"op": "replace", "path": "/disk_format", "value": data.disk_format},
                     {"op": "replace", "path": "/container_format", "value": data.container_format},
                 ],
             )
-        self.deps.image.upload(image_id, b"".join(data.chunks))
+        self.agent.deps.image.upload(image_id, b"".join(data.chunks))
 
     def snapshot_instance(
         self,
@@ -46,11 +51,11 @@ class ImagesMixin(PowerMixin):
         """createImage, or createBackup when ``rotation`` is given."""
         ok = False
         event = "compute_snapshot_instance" if rotation is None else "compute_backup_instance"
-        with self.operation(ctxt, instance_uuid, event) as ctx:
+        with self.agent.operation(ctxt, instance_uuid, event) as ctx:
             self._upload_snapshot(
                 ctx, instance_uuid, image_id, T.IMAGE_PENDING_UPLOAD, T.IMAGE_UPLOADING
             )
-            self.finish_operation(ctx, instance_uuid, {}, [T.IMAGE_UPLOADING])
+            self.agent.finish_operation(ctx, instance_uuid, {}, [T.IMAGE_UPLOADING])
             ok = True
         if not ok:
             self._drop_image(image_id)
@@ -70,13 +75,13 @@ class ImagesMixin(PowerMixin):
             "sort_dir": "desc",
         }
         try:
-            images = self.deps.image.list_images(filters, token=token)
+            images = self.agent.deps.image.list_images(filters, token=token)
         except ClientError as exc:
             LOG.warning("cannot list the backups of %s: %s", uuid, exc)
             return
         for image in images[rotation:]:
             try:
-                self.deps.image.delete(str(image["id"]), token=token)
+                self.agent.deps.image.delete(str(image["id"]), token=token)
             except ClientError as exc:
                 LOG.warning("cannot delete backup %s: %s", image["id"], exc)
 
@@ -84,7 +89,7 @@ class ImagesMixin(PowerMixin):
         if not image_id:
             return
         try:
-            self.deps.image.delete(image_id)
+            self.agent.deps.image.delete(image_id)
         except ClientError as exc:
             LOG.warning("cannot delete image %s: %s", image_id, exc)
 
@@ -98,9 +103,11 @@ class ImagesMixin(PowerMixin):
         offload: bool = True,
     ) -> None:
         shelved = False
-        with self.operation(ctxt, instance_uuid, "compute_shelve_instance") as ctx:
-            inst = self.load(instance_uuid)
-            self.driver.power_off(ctx, self.meta(inst), timeout=60 if clean_shutdown else 0)
+        with self.agent.operation(ctxt, instance_uuid, "compute_shelve_instance") as ctx:
+            inst = self.agent.load(instance_uuid)
+            self.agent.driver.power_off(
+                ctx, self.agent.meta(inst), timeout=60 if clean_shutdown else 0
+            )
             self._upload_snapshot(
                 ctx,
                 instance_uuid,
@@ -110,9 +117,11 @@ class ImagesMixin(PowerMixin):
             )
             sysmeta = dict(inst.system_metadata or {})
             sysmeta.update(
-                shelved_at=utcnow().isoformat(), shelved_image_id=image_id, shelved_host=self.host
+                shelved_at=utcnow().isoformat(),
+                shelved_image_id=image_id,
+                shelved_host=self.agent.host,
             )
-            self.finish_operation(
+            self.agent.finish_operation(
                 ctx,
                 instance_uuid,
                 {
@@ -126,7 +135,7 @@ class ImagesMixin(PowerMixin):
         if not shelved:
             self._drop_image(image_id)
         elif offload:
-            self.save(
+            self.agent.save(
                 instance_uuid,
                 {"task_state": T.SHELVING_OFFLOADING},
                 expected_task_state=[None],
@@ -135,12 +144,12 @@ class ImagesMixin(PowerMixin):
             self.shelve_offload_instance(ctxt, instance_uuid)
 
     def shelve_offload_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        with self.operation(ctxt, instance_uuid, "compute_shelve_offload_instance") as ctx:
-            inst = self.load(instance_uuid)
-            self.driver.destroy(ctx, self.meta(inst), instances.vifs(inst))
+        with self.agent.operation(ctxt, instance_uuid, "compute_shelve_offload_instance") as ctx:
+            inst = self.agent.load(instance_uuid)
+            self.agent.driver.destroy(ctx, self.agent.meta(inst), instances.vifs(inst))
             self._unbind_ports(inst.network_info or [])
-            self.delete_allocations(instance_uuid)
-            self.finish_operation(
+            self.agent.delete_allocations(instance_uuid)
+            self.agent.finish_operation(
                 ctx,
                 instance_uuid,
                 {
@@ -153,33 +162,37 @@ class ImagesMixin(PowerMixin):
             )
 
     def _unbind_ports(self, vifs: list[dict[str, Any]]) -> None:
-        if not self.deps.network.available():
+        if not self.agent.deps.network.available():
             return
         for vif in vifs:
             try:
-                self.deps.network.update_port(vif["id"], {"binding:host_id": ""})
+                self.agent.deps.network.update_port(vif["id"], {"binding:host_id": ""})
             except ClientError as exc:
                 LOG.warning("cannot unbind port %s: %s", vif.get("id"), exc)
 
     def unshelve_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
         """Spawn a shelved-offloaded instance from its snapshot (the conductor placed it)."""
-        with self.operation(ctxt, instance_uuid, "compute_unshelve_instance") as ctx:
-            inst = self.load(instance_uuid)
+        with self.agent.operation(ctxt, instance_uuid, "compute_unshelve_instance") as ctx:
+            inst = self.agent.load(instance_uuid)
             sysmeta = dict(inst.system_metadata or {})
             image_id = sysmeta.pop("shelved_image_id", None)
             for key in ("shelved_at", "shelved_host"):
                 sysmeta.pop(key, None)
             for vif in inst.network_info or []:
-                if self.deps.network.available():
-                    self.deps.network.update_port(vif["id"], {"binding:host_id": self.host})
-            self.save(instance_uuid, {"task_state": T.SPAWNING}, expected_task_state=[T.UNSHELVING])
-            self.driver.spawn(ctx, self.meta(inst), instances.vifs(inst), None)
-            self.finish_operation(
+                if self.agent.deps.network.available():
+                    self.agent.deps.network.update_port(
+                        vif["id"], {"binding:host_id": self.agent.host}
+                    )
+            self.agent.save(
+                instance_uuid, {"task_state": T.SPAWNING}, expected_task_state=[T.UNSHELVING]
+            )
+            self.agent.driver.spawn(ctx, self.agent.meta(inst), instances.vifs(inst), None)
+            self.agent.finish_operation(
                 ctx,
                 instance_uuid,
                 {
                     "vm_state": states.ACTIVE,
-                    "power_state": self.power_state(ctx, inst),
+                    "power_state": self.agent.power_state(ctx, inst),
                     "system_metadata": sysmeta,
                 },
                 [T.SPAWNING],
@@ -188,19 +201,19 @@ class ImagesMixin(PowerMixin):
 
     def unshelve_on_host(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
         """Unshelve an instance that was shelved but never offloaded: power it on."""
-        with self.operation(ctxt, instance_uuid, "compute_unshelve_instance") as ctx:
-            inst = self.load(instance_uuid)
+        with self.agent.operation(ctxt, instance_uuid, "compute_unshelve_instance") as ctx:
+            inst = self.agent.load(instance_uuid)
             sysmeta = dict(inst.system_metadata or {})
             image_id = sysmeta.pop("shelved_image_id", None)
             for key in ("shelved_at", "shelved_host"):
                 sysmeta.pop(key, None)
-            self.driver.power_on(ctx, self.meta(inst), instances.vifs(inst))
-            self.finish_operation(
+            self.agent.driver.power_on(ctx, self.agent.meta(inst), instances.vifs(inst))
+            self.agent.finish_operation(
                 ctx,
                 instance_uuid,
                 {
                     "vm_state": states.ACTIVE,
-                    "power_state": self.power_state(ctx, inst),
+                    "power_state": self.agent.power_state(ctx, inst),
                     "system_metadata": sysmeta,
                 },
                 [T.UNSHELVING],
@@ -215,24 +228,26 @@ class ImagesMixin(PowerMixin):
         orig_vm_state: str,
         admin_password: str | None = None,
     ) -> None:
-        with self.operation(ctxt, instance_uuid, "compute_rebuild_instance") as ctx:
-            inst = self.save(
+        with self.agent.operation(ctxt, instance_uuid, "compute_rebuild_instance") as ctx:
+            inst = self.agent.save(
                 instance_uuid,
                 {"task_state": T.REBUILD_SPAWNING},
                 expected_task_state=[T.REBUILDING],
             )
-            self.driver.rebuild(ctx, self.meta(inst), instances.vifs(inst), admin_password)
+            self.agent.driver.rebuild(
+                ctx, self.agent.meta(inst), instances.vifs(inst), admin_password
+            )
             vm_state = states.ACTIVE
             if orig_vm_state == states.STOPPED:
-                self.driver.power_off(ctx, self.meta(inst))
+                self.agent.driver.power_off(ctx, self.agent.meta(inst))
                 vm_state = states.STOPPED
-            vifs = network.refresh(self.deps.network, inst) if inst.network_info else []
-            self.finish_operation(
+            vifs = network.refresh(self.agent.deps.network, inst) if inst.network_info else []
+            self.agent.finish_operation(
                 ctx,
                 instance_uuid,
                 {
                     "vm_state": vm_state,
-                    "power_state": self.power_state(ctx, inst),
+                    "power_state": self.agent.power_state(ctx, inst),
                     "launched_at": utcnow(),
                     "network_info": vifs,
                 },

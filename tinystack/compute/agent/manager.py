@@ -1,85 +1,216 @@
-"""One compute host's agent: the RPC endpoint assembled from its operation families."""
+"""One compute host's agent: the RPC endpoint, delegating to its operation families.
+
+The families share one :class:`AgentContext` (host, node, driver, deps, locks, event
+waiters): build and delete (``build.py``), power (``power.py``), images and shelve
+(``images.py``), resize and migration (``migrate.py``), consoles, interfaces and events
+(``devices.py``), start-up recovery and power sync (``recovery.py``).
+"""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from tinystack.compute import exception, states
-from tinystack.compute.agent import build
-from tinystack.compute.agent.build import BuildMixin
-from tinystack.compute.agent.devices import DevicesMixin
-from tinystack.compute.context import CallContext
-from tinystack.compute.services import instances
+from tinystack.common.rpc import Target
+from tinystack.compute import rpcapi
+from tinystack.compute.agent.build import BuildOps
+from tinystack.compute.agent.context import AgentContext
+from tinystack.compute.agent.devices import DeviceOps
+from tinystack.compute.agent.images import ImageOps
+from tinystack.compute.agent.migrate import MigrateOps
+from tinystack.compute.agent.power import PowerOps
+from tinystack.compute.agent.recovery import RecoveryOps
 from tinystack.compute.services.common import Deps
 from tinystack.compute.virt.driver import ComputeDriver
 
-LOG = logging.getLogger(__name__)
 
+class ComputeManager:
+    """The RPC endpoint of one compute host (``Target('compute', server=host)``)."""
 
-class ComputeManager(BuildMixin, DevicesMixin):
-    """build/delete (``build.py``), power (``power.py``), images and shelve (``images.py``),
-    resize and migration (``migrate.py``), consoles, interfaces and events (``devices.py``)."""
+    target = Target(rpcapi.COMPUTE_TOPIC, version=rpcapi.COMPUTE_VERSION)
 
     def __init__(self, deps: Deps, host: str, node_uuid: str, driver: ComputeDriver) -> None:
-        super().__init__(deps, host, node_uuid, driver)
+        self.agent = AgentContext(deps, host, node_uuid, driver)
+        self.builds = BuildOps(self.agent)
+        self.power = PowerOps(self.agent)
+        self.images = ImageOps(self.agent)
+        self.moves = MigrateOps(self.agent)
+        self.devices = DeviceOps(self.agent)
+        self.recovery = RecoveryOps(self.agent)
 
-    # -- start-up recovery ---------------------------------------------------------------------
-    def recover(self, rows: list[Any]) -> None:
-        """Bring instances the database places here back in line after a restart.
+    # -- Build and delete ----------------------------------------------------------------------
+    def build_and_run_instance(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        request_spec: dict[str, Any],
+        host_list: list[dict[str, Any]],
+        attempt: int = 1,
+        node: str | None = None,
+        scheduled: dict[str, Any] | None = None,
+    ) -> None:
+        self.builds.build_and_run_instance(
+            ctxt, instance_uuid, request_spec, host_list, attempt, node, scheduled
+        )
 
-        Builds that were under way fail (ERROR, allocations removed); deletes finish;
-        other interrupted operations lose their task state; the driver re-attaches to
-        what should be running.
-        """
-        ctx = CallContext.internal()
-        for inst in rows:
-            try:
-                self._recover_one(ctx, inst)
-            except Exception:
-                LOG.exception("cannot recover instance %s on %s", inst.uuid, self.host)
+    def terminate_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self.builds.terminate_instance(ctxt, instance_uuid)
 
-    def _recover_one(self, ctx: CallContext, inst: Any) -> None:
-        if inst.vm_state == states.BUILDING:
-            error = exception.RescheduledBuild(
-                "The compute service restarted while the instance was building."
-            )
-            self.driver.destroy(ctx, self.meta(inst), [])
-            self.delete_allocations(inst.uuid)
+    # -- Power ---------------------------------------------------------------------------------
+    def stop_instance(
+        self, ctxt: dict[str, Any], instance_uuid: str, clean_shutdown: bool = True
+    ) -> None:
+        self.power.stop_instance(ctxt, instance_uuid, clean_shutdown)
 
-            def write(session: Any) -> None:
-                instances.save_in(
-                    session, inst.uuid, {"vm_state": states.ERROR, "task_state": None}
-                )
-                instances.add_fault(session, inst.uuid, error, host=self.host, code=500)
+    def start_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self.power.start_instance(ctxt, instance_uuid)
 
-            self.deps.db.write(write)
-            return
-        if inst.task_state == states.Task.DELETING:
-            self.driver.destroy(ctx, self.meta(inst), instances.vifs(inst))
-            self.delete_allocations(inst.uuid)
-            build.mark_deleted(self.deps.db, ctx, inst.uuid)
-            return
-        self.driver.recover_instance(ctx, self.meta(inst), inst.power_state)
-        if inst.task_state is not None:
-            self.save(inst.uuid, {"task_state": None})
+    def reboot_instance(self, ctxt: dict[str, Any], instance_uuid: str, reboot_type: str) -> None:
+        self.power.reboot_instance(ctxt, instance_uuid, reboot_type)
 
-    # -- periodic: power state sync ------------------------------------------------------------
-    def sync_power_states(self, rows: list[Any]) -> None:
-        ctx = CallContext.internal()
-        for inst in rows:
-            if inst.task_state is not None:
-                continue
-            try:
-                power = self.driver.get_info(ctx, self.meta(inst)).power_state
-            except Exception:
-                power = states.SHUTDOWN if inst.vm_state != states.ERROR else inst.power_state
-            if power == inst.power_state:
-                continue
-            updates: dict[str, Any] = {"power_state": power}
-            if inst.vm_state == states.ACTIVE and power in (states.SHUTDOWN, states.CRASHED):
-                updates["vm_state"] = states.STOPPED
-            try:
-                self.save(inst.uuid, updates, expected_task_state=[None])
-            except (exception.InstanceNotFound, exception.UnexpectedTaskState):
-                continue
+    def pause_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self.power.pause_instance(ctxt, instance_uuid)
+
+    def unpause_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self.power.unpause_instance(ctxt, instance_uuid)
+
+    def suspend_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self.power.suspend_instance(ctxt, instance_uuid)
+
+    def resume_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self.power.resume_instance(ctxt, instance_uuid)
+
+    def rescue_instance(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        rescue_password: str | None = None,
+        rescue_image_ref: str | None = None,
+    ) -> None:
+        self.power.rescue_instance(ctxt, instance_uuid, rescue_password, rescue_image_ref)
+
+    def unrescue_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self.power.unrescue_instance(ctxt, instance_uuid)
+
+    def trigger_crash_dump(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self.power.trigger_crash_dump(ctxt, instance_uuid)
+
+    def set_admin_password(self, ctxt: dict[str, Any], instance_uuid: str, new_pass: str) -> None:
+        self.power.set_admin_password(ctxt, instance_uuid, new_pass)
+
+    # -- Images, shelve and rebuild ------------------------------------------------------------
+    def snapshot_instance(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        image_id: str,
+        backup_type: str | None = None,
+        rotation: int | None = None,
+    ) -> None:
+        self.images.snapshot_instance(ctxt, instance_uuid, image_id, backup_type, rotation)
+
+    def shelve_instance(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        image_id: str,
+        clean_shutdown: bool = True,
+        offload: bool = True,
+    ) -> None:
+        self.images.shelve_instance(ctxt, instance_uuid, image_id, clean_shutdown, offload)
+
+    def shelve_offload_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self.images.shelve_offload_instance(ctxt, instance_uuid)
+
+    def unshelve_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self.images.unshelve_instance(ctxt, instance_uuid)
+
+    def unshelve_on_host(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+        self.images.unshelve_on_host(ctxt, instance_uuid)
+
+    def rebuild_instance(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        orig_vm_state: str,
+        admin_password: str | None = None,
+    ) -> None:
+        self.images.rebuild_instance(ctxt, instance_uuid, orig_vm_state, admin_password)
+
+    # -- Resize and cold migration -------------------------------------------------------------
+    def prep_resize(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        migration_uuid: str,
+        new_flavor: dict[str, Any],
+    ) -> None:
+        self.moves.prep_resize(ctxt, instance_uuid, migration_uuid, new_flavor)
+
+    def resize_instance(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        migration_uuid: str,
+        new_flavor: dict[str, Any],
+    ) -> None:
+        self.moves.resize_instance(ctxt, instance_uuid, migration_uuid, new_flavor)
+
+    def finish_resize(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        migration_uuid: str,
+        disk_info: dict[str, Any],
+        new_flavor: dict[str, Any],
+    ) -> None:
+        self.moves.finish_resize(ctxt, instance_uuid, migration_uuid, disk_info, new_flavor)
+
+    def confirm_resize(self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str) -> None:
+        self.moves.confirm_resize(ctxt, instance_uuid, migration_uuid)
+
+    def revert_resize(self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str) -> None:
+        self.moves.revert_resize(ctxt, instance_uuid, migration_uuid)
+
+    def finish_revert_resize(
+        self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str
+    ) -> None:
+        self.moves.finish_revert_resize(ctxt, instance_uuid, migration_uuid)
+
+    # -- Consoles, interfaces and events -------------------------------------------------------
+    def get_console_output(
+        self, ctxt: dict[str, Any], instance_uuid: str, length: int | None = None
+    ) -> str:
+        return self.devices.get_console_output(ctxt, instance_uuid, length)
+
+    def get_vnc_console(self, ctxt: dict[str, Any], instance_uuid: str) -> dict[str, Any]:
+        return self.devices.get_vnc_console(ctxt, instance_uuid)
+
+    def get_diagnostics(self, ctxt: dict[str, Any], instance_uuid: str) -> dict[str, Any]:
+        return self.devices.get_diagnostics(ctxt, instance_uuid)
+
+    def attach_interface(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        network_id: str | None,
+        port_id: str | None,
+        fixed_ip: str | None,
+        tag: str | None = None,
+    ) -> dict[str, Any]:
+        return self.devices.attach_interface(
+            ctxt, instance_uuid, network_id, port_id, fixed_ip, tag
+        )
+
+    def detach_interface(self, ctxt: dict[str, Any], instance_uuid: str, port_id: str) -> None:
+        self.devices.detach_interface(ctxt, instance_uuid, port_id)
+
+    def external_instance_event(
+        self,
+        ctxt: dict[str, Any],
+        instance_uuid: str,
+        name: str,
+        tag: str | None,
+        status: str = "completed",
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        self.devices.external_instance_event(ctxt, instance_uuid, name, tag, status, data)

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
 from tinystack.compute import exception, models, states
-from tinystack.compute.agent.images import ImagesMixin
+from tinystack.compute.agent.context import AgentContext
+from tinystack.compute.objects import FlavorMeta, MigrationMeta
 from tinystack.compute.services import instance_actions, instances, migrations
-from tinystack.compute.virt.driver import FlavorMeta, MigrationMeta
 
 LOG = logging.getLogger(__name__)
 T = states.Task
@@ -36,19 +36,24 @@ def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class MigrateMixin(ImagesMixin):
+class MigrateOps:
+    """Resize and cold migration, both ends."""
+
+    def __init__(self, agent: AgentContext) -> None:
+        self.agent = agent
+
     def _fail_migration(self, migration_uuid: str) -> None:
         try:
-            migrations.update(self.deps.db, migration_uuid, status="error")
+            migrations.update(self.agent.deps.db, migration_uuid, status="error")
         except exception.MigrationNotFound:
             pass
 
     def _bind_ports(self, inst: models.Instance, host: str) -> None:
-        if not self.deps.network.available():
+        if not self.agent.deps.network.available():
             return
         for vif in inst.network_info or []:
             try:
-                self.deps.network.update_port(vif["id"], {"binding:host_id": host})
+                self.agent.deps.network.update_port(vif["id"], {"binding:host_id": host})
             except ClientError as exc:
                 LOG.warning("cannot rebind port %s to %s: %s", vif.get("id"), host, exc)
 
@@ -61,18 +66,18 @@ class MigrateMixin(ImagesMixin):
     ) -> None:
         """On the destination: take the migration and ask the source to hand over."""
         done = False
-        with self.operation(ctxt, instance_uuid, "compute_prep_resize") as ctx:
-            inst = self.load(instance_uuid)
+        with self.agent.operation(ctxt, instance_uuid, "compute_prep_resize") as ctx:
+            inst = self.agent.load(instance_uuid)
             mig = migrations.update(
-                self.deps.db,
+                self.agent.deps.db,
                 migration_uuid,
-                dest_compute=self.host,
-                dest_node=self.driver.get_available_resource(ctx).hypervisor_hostname,
+                dest_compute=self.agent.host,
+                dest_node=self.agent.driver.get_available_resource(ctx).hypervisor_hostname,
                 dest_host="127.0.0.1",
             )
             if mig.source_compute is None or inst.host is None:
                 raise exception.InstanceInvalidState("resize", instance_uuid, "host", None)
-            self.deps.agents.cast(
+            self.agent.deps.agents.cast(
                 ctx,
                 inst.host,
                 "resize_instance",
@@ -93,29 +98,29 @@ class MigrateMixin(ImagesMixin):
     ) -> None:
         """On the source: power off and hand the disks to the destination."""
         done = False
-        with self.operation(ctxt, instance_uuid, "compute_resize_instance") as ctx:
-            mig = migrations.update(self.deps.db, migration_uuid, status="migrating")
-            inst = self.save(
+        with self.agent.operation(ctxt, instance_uuid, "compute_resize_instance") as ctx:
+            mig = migrations.update(self.agent.deps.db, migration_uuid, status="migrating")
+            inst = self.agent.save(
                 instance_uuid,
                 {"task_state": T.RESIZE_MIGRATING},
                 expected_task_state=[T.RESIZE_PREP],
             )
-            disk_info = self.driver.migrate_disk_and_power_off(
+            disk_info = self.agent.driver.migrate_disk_and_power_off(
                 ctx,
-                self.meta(inst),
+                self.agent.meta(inst),
                 _meta(mig),
                 FlavorMeta.from_dict(new_flavor),
                 instances.vifs(inst),
             )
-            migrations.update(self.deps.db, migration_uuid, status="post-migrating")
-            self.save(
+            migrations.update(self.agent.deps.db, migration_uuid, status="post-migrating")
+            self.agent.save(
                 instance_uuid,
                 {"task_state": T.RESIZE_MIGRATED},
                 expected_task_state=[T.RESIZE_MIGRATING],
             )
-            self.deps.agents.cast(
+            self.agent.deps.agents.cast(
                 ctx,
-                mig.dest_compute or self.host,
+                mig.dest_compute or self.agent.host,
                 "finish_resize",
                 instance_uuid=instance_uuid,
                 migration_uuid=migration_uuid,
@@ -136,17 +141,17 @@ class MigrateMixin(ImagesMixin):
     ) -> None:
         """On the destination: the instance now lives here, with its new flavor."""
         done = False
-        with self.operation(ctxt, instance_uuid, "compute_finish_resize") as ctx:
-            inst = self.load(instance_uuid)
-            mig = migrations.get(self.deps.db, migration_uuid)
+        with self.agent.operation(ctxt, instance_uuid, "compute_finish_resize") as ctx:
+            inst = self.agent.load(instance_uuid)
+            mig = migrations.get(self.agent.deps.db, migration_uuid)
             old_flavor = dict(inst.flavor)
             old_vm_state = inst.vm_state
             sysmeta = {**(inst.system_metadata or {}), "old_vm_state": old_vm_state}
-            inst = self.save(
+            inst = self.agent.save(
                 instance_uuid,
                 {
                     "task_state": T.RESIZE_FINISH,
-                    "host": self.host,
+                    "host": self.agent.host,
                     "node": mig.dest_node,
                     "old_flavor": old_flavor,
                     "new_flavor": new_flavor,
@@ -155,10 +160,10 @@ class MigrateMixin(ImagesMixin):
                 },
                 expected_task_state=[T.RESIZE_MIGRATED],
             )
-            self._bind_ports(inst, self.host)
+            self._bind_ports(inst, self.agent.host)
             power_on = old_vm_state != states.STOPPED
-            self.driver.finish_migration(
-                ctx, self.meta(inst), _meta(mig), disk_info, instances.vifs(inst), power_on
+            self.agent.driver.finish_migration(
+                ctx, self.agent.meta(inst), _meta(mig), disk_info, instances.vifs(inst), power_on
             )
 
             def write(session: Session) -> None:
@@ -168,25 +173,27 @@ class MigrateMixin(ImagesMixin):
                     {
                         "vm_state": states.RESIZED,
                         "task_state": None,
-                        "power_state": self.power_state(ctx, inst),
+                        "power_state": self.agent.power_state(ctx, inst),
                     },
                     expected_task_state=[T.RESIZE_FINISH],
                 )
                 migrations.update_in(session, migration_uuid, status="finished")
                 instance_actions.finish(session, ctx, instance_uuid)
 
-            self.deps.db.write(write)
+            self.agent.deps.db.write(write)
             done = True
         if not done:
             self._fail_migration(migration_uuid)
 
     def confirm_resize(self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str) -> None:
         """On the source: forget the old copy and release its resources."""
-        with self.operation(ctxt, instance_uuid, "compute_confirm_resize") as ctx:
-            inst = self.load(instance_uuid)
-            mig = migrations.get(self.deps.db, migration_uuid)
-            self.driver.confirm_migration(ctx, self.meta(inst), _meta(mig), instances.vifs(inst))
-            self.delete_allocations(migration_uuid)
+        with self.agent.operation(ctxt, instance_uuid, "compute_confirm_resize") as ctx:
+            inst = self.agent.load(instance_uuid)
+            mig = migrations.get(self.agent.deps.db, migration_uuid)
+            self.agent.driver.confirm_migration(
+                ctx, self.agent.meta(inst), _meta(mig), instances.vifs(inst)
+            )
+            self.agent.delete_allocations(migration_uuid)
             old_vm_state = (inst.system_metadata or {}).get("old_vm_state")
             sysmeta = {k: v for k, v in (inst.system_metadata or {}).items() if k != "old_vm_state"}
             vm_state = states.STOPPED if old_vm_state == states.STOPPED else states.ACTIVE
@@ -206,17 +213,17 @@ class MigrateMixin(ImagesMixin):
                 migrations.update_in(session, migration_uuid, status="confirmed")
                 instance_actions.finish(session, ctx, instance_uuid)
 
-            self.deps.db.write(write)
+            self.agent.deps.db.write(write)
 
     def revert_resize(self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str) -> None:
         """On the destination: drop the new copy and hand back to the source."""
-        with self.operation(ctxt, instance_uuid, "compute_revert_resize") as ctx:
-            inst = self.load(instance_uuid)
-            mig = migrations.get(self.deps.db, migration_uuid)
-            self.driver.destroy(ctx, self.meta(inst), instances.vifs(inst))
-            self.deps.agents.cast(
+        with self.agent.operation(ctxt, instance_uuid, "compute_revert_resize") as ctx:
+            inst = self.agent.load(instance_uuid)
+            mig = migrations.get(self.agent.deps.db, migration_uuid)
+            self.agent.driver.destroy(ctx, self.agent.meta(inst), instances.vifs(inst))
+            self.agent.deps.agents.cast(
                 ctx,
-                mig.source_compute or self.host,
+                mig.source_compute or self.agent.host,
                 "finish_revert_resize",
                 instance_uuid=instance_uuid,
                 migration_uuid=migration_uuid,
@@ -226,17 +233,17 @@ class MigrateMixin(ImagesMixin):
         self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str
     ) -> None:
         """On the source: the instance is back, with its old flavor and allocations."""
-        with self.operation(ctxt, instance_uuid, "compute_finish_revert_resize") as ctx:
-            inst = self.load(instance_uuid)
-            mig = migrations.get(self.deps.db, migration_uuid)
+        with self.agent.operation(ctxt, instance_uuid, "compute_finish_revert_resize") as ctx:
+            inst = self.agent.load(instance_uuid)
+            mig = migrations.get(self.agent.deps.db, migration_uuid)
             self._swap_allocations_back(inst, migration_uuid)
             old_flavor = inst.old_flavor or inst.flavor
             old_vm_state = (inst.system_metadata or {}).get("old_vm_state")
             sysmeta = {k: v for k, v in (inst.system_metadata or {}).items() if k != "old_vm_state"}
-            inst = self.save(
+            inst = self.agent.save(
                 instance_uuid,
                 {
-                    "host": self.host,
+                    "host": self.agent.host,
                     "node": mig.source_node,
                     "old_flavor": None,
                     "new_flavor": None,
@@ -244,10 +251,10 @@ class MigrateMixin(ImagesMixin):
                     **_flavor_columns(old_flavor),
                 },
             )
-            self._bind_ports(inst, self.host)
+            self._bind_ports(inst, self.agent.host)
             power_on = old_vm_state != states.STOPPED
-            self.driver.finish_revert_migration(
-                ctx, self.meta(inst), _meta(mig), instances.vifs(inst), power_on
+            self.agent.driver.finish_revert_migration(
+                ctx, self.agent.meta(inst), _meta(mig), instances.vifs(inst), power_on
             )
             vm_state = states.ACTIVE if power_on else states.STOPPED
 
@@ -258,16 +265,16 @@ class MigrateMixin(ImagesMixin):
                     {
                         "vm_state": vm_state,
                         "task_state": None,
-                        "power_state": self.power_state(ctx, inst),
+                        "power_state": self.agent.power_state(ctx, inst),
                     },
                 )
                 migrations.update_in(session, migration_uuid, status="reverted")
                 instance_actions.finish(session, ctx, instance_uuid)
 
-            self.deps.db.write(write)
+            self.agent.deps.db.write(write)
 
     def _swap_allocations_back(self, inst: models.Instance, migration_uuid: str) -> None:
-        placement = self.deps.placement
+        placement = self.agent.deps.placement
         held = placement.get_allocations(migration_uuid)
         if not held.get("allocations"):
             return

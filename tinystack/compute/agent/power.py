@@ -4,65 +4,49 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from tinystack.compute import states
-from tinystack.compute.agent.base import AgentBase
-from tinystack.compute.context import CallContext
-from tinystack.compute.services import instance_actions, instances
-from tinystack.compute.virt.driver import ImageMeta
+from tinystack.compute.agent.context import AgentContext
+from tinystack.compute.objects import ImageMeta
+from tinystack.compute.services import instances
 
 T = states.Task
 
 
-class PowerMixin(AgentBase):
-    def finish_operation(
-        self,
-        ctx: CallContext,
-        uuid: str,
-        updates: dict[str, Any],
-        expected_task_state: Any,
-    ) -> None:
-        """Apply the final state and close the action in one write."""
+class PowerOps:
+    """Power and life-cycle operations."""
 
-        def write(session: Session) -> None:
-            instances.save_in(
-                session,
-                uuid,
-                {"task_state": None, **updates},
-                expected_task_state=expected_task_state,
-            )
-            instance_actions.finish(session, ctx, uuid)
-
-        self.deps.db.write(write)
+    def __init__(self, agent: AgentContext) -> None:
+        self.agent = agent
 
     def stop_instance(
         self, ctxt: dict[str, Any], instance_uuid: str, clean_shutdown: bool = True
     ) -> None:
-        with self.operation(ctxt, instance_uuid, "compute_stop_instance") as ctx:
-            inst = self.load(instance_uuid)
-            self.driver.power_off(ctx, self.meta(inst), timeout=60 if clean_shutdown else 0)
-            self.finish_operation(
+        with self.agent.operation(ctxt, instance_uuid, "compute_stop_instance") as ctx:
+            inst = self.agent.load(instance_uuid)
+            self.agent.driver.power_off(
+                ctx, self.agent.meta(inst), timeout=60 if clean_shutdown else 0
+            )
+            self.agent.finish_operation(
                 ctx,
                 instance_uuid,
-                {"vm_state": states.STOPPED, "power_state": self.power_state(ctx, inst)},
+                {"vm_state": states.STOPPED, "power_state": self.agent.power_state(ctx, inst)},
                 [T.POWERING_OFF],
             )
 
     def start_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        with self.operation(ctxt, instance_uuid, "compute_start_instance") as ctx:
-            inst = self.load(instance_uuid)
-            self.driver.power_on(ctx, self.meta(inst), instances.vifs(inst))
-            self.finish_operation(
+        with self.agent.operation(ctxt, instance_uuid, "compute_start_instance") as ctx:
+            inst = self.agent.load(instance_uuid)
+            self.agent.driver.power_on(ctx, self.agent.meta(inst), instances.vifs(inst))
+            self.agent.finish_operation(
                 ctx,
                 instance_uuid,
-                {"vm_state": states.ACTIVE, "power_state": self.power_state(ctx, inst)},
+                {"vm_state": states.ACTIVE, "power_state": self.agent.power_state(ctx, inst)},
                 [T.POWERING_ON],
             )
 
     def reboot_instance(self, ctxt: dict[str, Any], instance_uuid: str, reboot_type: str) -> None:
         hard = reboot_type.upper() == "HARD"
-        with self.operation(ctxt, instance_uuid, "compute_reboot_instance") as ctx:
+        with self.agent.operation(ctxt, instance_uuid, "compute_reboot_instance") as ctx:
             started = T.REBOOT_STARTED_HARD if hard else T.REBOOT_STARTED
             pending = (
                 [T.REBOOTING_HARD, T.REBOOT_PENDING_HARD]
@@ -72,12 +56,14 @@ class PowerMixin(AgentBase):
                     T.REBOOT_PENDING,
                 ]
             )
-            inst = self.save(instance_uuid, {"task_state": started}, expected_task_state=pending)
-            self.driver.reboot(ctx, self.meta(inst), instances.vifs(inst), hard)
-            self.finish_operation(
+            inst = self.agent.save(
+                instance_uuid, {"task_state": started}, expected_task_state=pending
+            )
+            self.agent.driver.reboot(ctx, self.agent.meta(inst), instances.vifs(inst), hard)
+            self.agent.finish_operation(
                 ctx,
                 instance_uuid,
-                {"vm_state": states.ACTIVE, "power_state": self.power_state(ctx, inst)},
+                {"vm_state": states.ACTIVE, "power_state": self.agent.power_state(ctx, inst)},
                 [started],
             )
 
@@ -90,17 +76,17 @@ class PowerMixin(AgentBase):
         vm_state: str,
         task_state: str,
     ) -> None:
-        with self.operation(ctxt, uuid, event) as ctx:
-            inst = self.load(uuid)
-            method = getattr(self.driver, call)
+        with self.agent.operation(ctxt, uuid, event) as ctx:
+            inst = self.agent.load(uuid)
+            method = getattr(self.agent.driver, call)
             if call in ("resume",):
-                method(ctx, self.meta(inst), instances.vifs(inst))
+                method(ctx, self.agent.meta(inst), instances.vifs(inst))
             else:
-                method(ctx, self.meta(inst))
-            self.finish_operation(
+                method(ctx, self.agent.meta(inst))
+            self.agent.finish_operation(
                 ctx,
                 uuid,
-                {"vm_state": vm_state, "power_state": self.power_state(ctx, inst)},
+                {"vm_state": vm_state, "power_state": self.agent.power_state(ctx, inst)},
                 [task_state],
             )
 
@@ -136,14 +122,16 @@ class PowerMixin(AgentBase):
         rescue_password: str | None = None,
         rescue_image_ref: str | None = None,
     ) -> None:
-        with self.operation(ctxt, instance_uuid, "compute_rescue_instance") as ctx:
-            inst = self.load(instance_uuid)
+        with self.agent.operation(ctxt, instance_uuid, "compute_rescue_instance") as ctx:
+            inst = self.agent.load(instance_uuid)
             image = ImageMeta(id=rescue_image_ref) if rescue_image_ref else None
-            self.driver.rescue(ctx, self.meta(inst), instances.vifs(inst), image, rescue_password)
-            self.finish_operation(
+            self.agent.driver.rescue(
+                ctx, self.agent.meta(inst), instances.vifs(inst), image, rescue_password
+            )
+            self.agent.finish_operation(
                 ctx,
                 instance_uuid,
-                {"vm_state": states.RESCUED, "power_state": self.power_state(ctx, inst)},
+                {"vm_state": states.RESCUED, "power_state": self.agent.power_state(ctx, inst)},
                 [T.RESCUING],
             )
 
@@ -158,14 +146,16 @@ class PowerMixin(AgentBase):
         )
 
     def trigger_crash_dump(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        with self.operation(
+        with self.agent.operation(
             ctxt, instance_uuid, "compute_trigger_crash_dump", revert_task_state=False
         ) as ctx:
-            inst = self.load(instance_uuid)
-            self.driver.trigger_crash_dump(ctx, self.meta(inst))
+            inst = self.agent.load(instance_uuid)
+            self.agent.driver.trigger_crash_dump(ctx, self.agent.meta(inst))
 
     def set_admin_password(self, ctxt: dict[str, Any], instance_uuid: str, new_pass: str) -> None:
-        with self.operation(ctxt, instance_uuid, "compute_set_admin_password", reraise=True) as ctx:
-            inst = self.load(instance_uuid)
-            self.driver.set_admin_password(ctx, self.meta(inst), new_pass)
-            self.finish_operation(ctx, instance_uuid, {}, [T.UPDATING_PASSWORD])
+        with self.agent.operation(
+            ctxt, instance_uuid, "compute_set_admin_password", reraise=True
+        ) as ctx:
+            inst = self.agent.load(instance_uuid)
+            self.agent.driver.set_admin_password(ctx, self.agent.meta(inst), new_pass)
+            self.agent.finish_operation(ctx, instance_uuid, {}, [T.UPDATING_PASSWORD])

@@ -12,8 +12,9 @@ import math
 from typing import Any
 
 from tinystack.common.clients.placement import PlacementClient
+from tinystack.compute.objects import HostResources
 from tinystack.compute.scheduler.request_spec import DISABLED_TRAIT
-from tinystack.compute.virt.driver import ComputeDriver, HostResources
+from tinystack.compute.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
 

@@ -9,18 +9,12 @@ from pydantic import Field
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, NotFound
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    Strict,
-    VersionDep,
-    body_part,
-    json_response,
-    plain_time,
-    policies,
-    unexpected,
-)
+from tinystack.compute.api.bodies import body_part, unexpected
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.rendering import json_response, plain_time
+from tinystack.compute.api.schemas import Strict
 from tinystack.compute.services import aggregates
 from tinystack.compute.services.aggregates import AggregateView
 

@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from tinystack.compute.api.common import ContextDep, DepsDep, json_response, policies
+from tinystack.compute.api.deps import ContextDep, DepsDep
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.rendering import json_response
 from tinystack.compute.services import availability_zones
 
 router = APIRouter(tags=["availability zones"])

@@ -9,14 +9,10 @@ from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute import exception
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    VersionDep,
-    body_part,
-    json_response,
-    policies,
-)
+from tinystack.compute.api.bodies import body_part
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.rendering import json_response
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import server_actions, servers
 

@@ -8,7 +8,9 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from tinystack.common.exceptions import NotFound
-from tinystack.compute.api.common import ContextDep, json_response, policies
+from tinystack.compute.api.deps import ContextDep
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.rendering import json_response
 
 router = APIRouter(tags=["extensions"])
 RULE = "os_compute_api:extensions"

@@ -9,8 +9,10 @@ from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute import exception
-from tinystack.compute.api.common import ContextDep, DepsDep, VersionDep, json_response, policies
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.rendering import json_response
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import instances
 

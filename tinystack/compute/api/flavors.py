@@ -13,23 +13,20 @@ from starlette.responses import Response
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute import models
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    Strict,
-    VersionDep,
-    body_part,
-    bool_param,
-    gate,
-    json_response,
-    limit_and_marker,
-    link,
-    next_link,
-    policies,
-    unexpected,
-)
+from tinystack.compute.api.bodies import body_part, gate, unexpected
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.schemas import BoolLike, Description, Name, NonNegativeInt, PositiveInt
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.query import bool_param, limit_and_marker
+from tinystack.compute.api.rendering import json_response, link, next_link
+from tinystack.compute.api.schemas import (
+    BoolLike,
+    Description,
+    Name,
+    NonNegativeInt,
+    PositiveInt,
+    Strict,
+)
 from tinystack.compute.services import extra_specs, flavors
 
 router = APIRouter(tags=["flavors"])

@@ -10,10 +10,12 @@ from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, NotFound, NotImplementedYet
 from tinystack.compute import models
-from tinystack.compute.api.common import ContextDep, DepsDep, json_response, policies
+from tinystack.compute.api.deps import ContextDep, DepsDep
 from tinystack.compute.api.microversion import Version, VersionDep
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.rendering import json_response
 from tinystack.compute.services import availability_zones, hosts
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 
 router = APIRouter(tags=["hosts"])
 P = "os_compute_api:os-hosts:%s"

@@ -12,20 +12,13 @@ from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute import models
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    VersionDep,
-    base_url,
-    bool_param,
-    json_response,
-    limit_and_marker,
-    policies,
-    reject_unknown,
-)
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.query import bool_param, limit_and_marker, reject_unknown
+from tinystack.compute.api.rendering import base_url, json_response
 from tinystack.compute.services import hosts
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 
 router = APIRouter(tags=["hypervisors"])
 P = "os_compute_api:os-hypervisors:%s"

@@ -14,20 +14,14 @@ from starlette.responses import Response
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, Forbidden, NotFound
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    base_url,
-    json_response,
-    limit_and_marker,
-    next_link,
-    parse_time,
-    policies,
-)
+from tinystack.compute.api.deps import ContextDep, DepsDep
 from tinystack.compute.api.microversion import Version, VersionDep
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.query import limit_and_marker, parse_time
+from tinystack.compute.api.rendering import base_url, json_response, next_link
 from tinystack.compute.api.schemas import _metadata
 from tinystack.compute.context import CallContext
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 
 router = APIRouter(tags=["images"])
 

@@ -12,17 +12,10 @@ from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute import exception, models
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    VersionDep,
-    base_url,
-    json_response,
-    limit_and_marker,
-    parse_time,
-    policies,
-    reject_unknown,
-)
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.query import limit_and_marker, parse_time, reject_unknown
+from tinystack.compute.api.rendering import base_url, json_response
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import instance_actions, servers
 

@@ -14,9 +14,12 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
-from tinystack.compute.api.common import ContextDep, DepsDep, json_response, policies
+from tinystack.common.timeutils import utcnow
+from tinystack.compute.api.deps import ContextDep, DepsDep
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.rendering import json_response
 from tinystack.compute.services import hosts
-from tinystack.compute.services.common import Deps, utcnow
+from tinystack.compute.services.deps import Deps
 
 router = APIRouter(tags=["instance usage audit log"])
 P = "os_compute_api:os-instance-usage-audit-log:%s"

@@ -11,17 +11,12 @@ from starlette.responses import Response
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.common.rpc import MessagingTimeout, RemoteError
 from tinystack.compute import states
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    Strict,
-    VersionDep,
-    body_part,
-    json_response,
-    policies,
-)
+from tinystack.compute.api.bodies import body_part
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.schemas import IPAddress, Tag, Uuid
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.rendering import json_response
+from tinystack.compute.api.schemas import IPAddress, Strict, Tag, Uuid
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import instance_actions, servers
 

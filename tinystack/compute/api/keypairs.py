@@ -11,22 +11,13 @@ from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute import models
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    Strict,
-    VersionDep,
-    body_part,
-    gate,
-    json_response,
-    limit_and_marker,
-    next_link,
-    plain_time,
-    policies,
-    reject_unknown,
-)
+from tinystack.compute.api.bodies import body_part, gate
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.schemas import Name
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.query import limit_and_marker, reject_unknown
+from tinystack.compute.api.rendering import json_response, next_link, plain_time
+from tinystack.compute.api.schemas import Name, Strict
 from tinystack.compute.services import keypairs
 
 router = APIRouter(tags=["keypairs"])

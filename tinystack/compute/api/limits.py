@@ -8,14 +8,10 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    VersionDep,
-    json_response,
-    policies,
-    reject_unknown,
-)
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.query import reject_unknown
+from tinystack.compute.api.rendering import json_response
 from tinystack.compute.services import quotas
 
 router = APIRouter(tags=["limits"])

@@ -1,4 +1,8 @@
-"""Compute API microversions: the one table, header parsing, response headers.
+"""Compute API microversions: the table and URL handling; the rest is common.
+
+:mod:`tinystack.common.api.microversion` negotiates; this module configures it for
+compute (nova's header dialect, the legacy header, nova's error bodies) and adds what
+only compute has: the ``/v2/`` API and project ids in URLs.
 
 A request names its version with ``OpenStack-API-Version: compute X.Y`` (2.27+;
 it wins over) ``X-OpenStack-Nova-API-Version: X.Y``; no header means 2.1, and
@@ -9,12 +13,19 @@ Every versioned response says which version it used.
 from __future__ import annotations
 
 import json
-import re
-from typing import Annotated, NamedTuple
+from typing import Annotated
 
 from fastapi import Depends
-from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tinystack.common.api.microversion import NOVA, Microversions, Version, VersionError
+from tinystack.common.api.microversion import MicroversionMiddleware as CommonMiddleware
+
+__all__ = [
+    "COLLECTIONS", "COMPUTE", "HEADER", "LEGACY_HEADER", "MAX_VERSION", "MIN_VERSION",
+    "MicroversionMiddleware", "URL_PROJECT_KEY", "VERSIONS", "Version", "VersionDep",
+    "VersionError", "negotiate",
+]  # fmt: skip
 
 # One entry per microversion, oldest first. Say what changed.
 VERSIONS = [
@@ -117,73 +128,66 @@ VERSIONS = [
 ]
 
 
-class Version(NamedTuple):
-    major: int
-    minor: int
-
-    def __str__(self) -> str:
-        return f"{self.major}.{self.minor}"
-
-    @classmethod
-    def parse(cls, text: str) -> Version:
-        major, minor = text.split(".")
-        return cls(int(major), int(minor))
-
-
-MIN_VERSION = Version.parse(VERSIONS[0])
-MAX_VERSION = Version.parse(VERSIONS[-1])
-_FORMAT = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
 HEADER = "OpenStack-API-Version"
 LEGACY_HEADER = "X-OpenStack-Nova-API-Version"
 STATE_KEY = "compute_version"
 
 
-class VersionError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        self.status = status
-        self.message = message
-        super().__init__(message)
+def _error_body(versions: Microversions, exc: VersionError, request_id: str) -> bytes:
+    if exc.status == 406:
+        key = "notAcceptable"
+        message = (
+            f"Version {exc.version} is not supported by the API. Minimum is "
+            f"{versions.minimum} and maximum is {versions.maximum}."
+        )
+    else:
+        key = "badRequest"
+        message = (
+            f"API Version String {exc.requested} is of invalid format. "
+            "Must be of format MajorNum.MinorNum."
+        )
+    return json.dumps({key: {"code": exc.status, "message": message}}).encode()
 
 
-def _requested(headers: dict[str, str]) -> str | None:
-    new = headers.get(HEADER.lower())
-    if new:
-        for part in new.split(","):
-            words = part.strip().split()
-            if len(words) == 2 and words[0].lower() == "compute":
-                return words[1]
-    legacy = headers.get(LEGACY_HEADER.lower())
-    return legacy.strip() if legacy else None
+COMPUTE = Microversions(
+    service_type="compute",
+    versions=tuple(VERSIONS),
+    error_body=_error_body,
+    grammar=NOVA,
+    header=HEADER,
+    legacy_header=LEGACY_HEADER,
+    state_key=STATE_KEY,
+)
+MIN_VERSION = COMPUTE.minimum
+MAX_VERSION = COMPUTE.maximum
 
 
 def negotiate(headers: dict[str, str]) -> Version:
-    text = _requested(headers)
-    if text is None:
-        return MIN_VERSION
-    if text.lower() == "latest":
-        return MAX_VERSION
-    match = _FORMAT.match(text)
-    if match is None:
-        raise VersionError(
-            400,
-            f"API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum.",
-        )
-    version = Version(int(match.group(1)), int(match.group(2)))
-    if not MIN_VERSION <= version <= MAX_VERSION:
-        raise VersionError(
-            406,
-            f"Version {version} is not supported by the API. Minimum is {MIN_VERSION} "
-            f"and maximum is {MAX_VERSION}.",
-        )
-    return version
+    """The version asked for by (lower-cased) request headers; VersionError if none."""
+    values = [headers[HEADER.lower()]] if HEADER.lower() in headers else []
+    legacy = [headers[LEGACY_HEADER.lower()]] if LEGACY_HEADER.lower() in headers else []
+    return COMPUTE.negotiate(values, legacy)
+
+
+def _request_id(scope: Scope) -> list[tuple[bytes, bytes]]:
+    request_id = scope.get("state", {}).get("request_id")
+    if isinstance(request_id, str):
+        # nova also names the request id after itself
+        return [(b"x-compute-request-id", request_id.encode())]
+    return []
 
 
 class MicroversionMiddleware:
-    """Negotiates the version of every request under the versioned prefix."""
+    """Negotiates the version of every request under the versioned prefix.
+
+    ``/v2/...`` is served as 2.1 without negotiation; ``/v2.1/{project_id}/...`` loses
+    its project id (kept in the scope state) before routing.
+    """
 
     def __init__(self, app: ASGIApp, prefix: str = "/v2.1/") -> None:
         self.app = app
         self.prefix = prefix
+        self.versioned = CommonMiddleware(app, COMPUTE, extra_headers=_request_id)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -195,32 +199,8 @@ class MicroversionMiddleware:
         if not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        try:
-            version = negotiate(headers)
-        except VersionError as exc:
-            await _error(send, exc.status, exc.message)
-            return
-        state = scope.setdefault("state", {})
-        state[STATE_KEY] = version
-        _strip_project(scope, self.prefix, state)
-        extra = [
-            (HEADER.encode(), f"compute {version}".encode()),
-            (LEGACY_HEADER.encode(), str(version).encode()),
-            (b"vary", f"{HEADER}, {LEGACY_HEADER}".encode()),
-        ]
-
-        request_id = state.get("request_id")
-        if isinstance(request_id, str):
-            # nova also names the request id after itself
-            extra.append((b"x-compute-request-id", request_id.encode()))
-
-        async def send_with_version(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        await self.app(scope, receive, send_with_version)
+        _strip_project(scope, self.prefix, scope.setdefault("state", {}))
+        await self.versioned(scope, receive, send)
 
     async def _legacy(self, scope: Scope, receive: Receive, send: Send) -> None:
         """``/v2/...``: the v2.0-compatible API, served as 2.1 whatever is asked."""
@@ -259,25 +239,4 @@ def _strip_project(scope: Scope, prefix: str, state: dict[str, object]) -> None:
         scope["raw_path"] = scope["path"].encode()
 
 
-async def _error(send: Send, status: int, message: str) -> None:
-    key = "notAcceptable" if status == 406 else "badRequest"
-    body = json.dumps({key: {"code": status, "message": message}}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-def _version(request: Request) -> Version:
-    found = getattr(request.state, STATE_KEY, None)
-    return found if isinstance(found, Version) else MIN_VERSION
-
-
-VersionDep = Annotated[Version, Depends(_version)]
+VersionDep = Annotated[Version, Depends(COMPUTE.current)]

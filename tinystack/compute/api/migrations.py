@@ -10,19 +10,11 @@ from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute import models
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    VersionDep,
-    base_url,
-    json_response,
-    limit_and_marker,
-    parse_time,
-    plain_time,
-    policies,
-    reject_unknown,
-)
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.query import limit_and_marker, parse_time, reject_unknown
+from tinystack.compute.api.rendering import base_url, json_response, plain_time
 from tinystack.compute.services import migrations
 
 router = APIRouter(tags=["migrations"])

@@ -13,16 +13,12 @@ from pydantic import Field
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, NotFound
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    Strict,
-    VersionDep,
-    body_part,
-    json_response,
-    policies,
-)
+from tinystack.compute.api.bodies import body_part
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.rendering import json_response
+from tinystack.compute.api.schemas import Strict
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import network_proxies as proxies
 from tinystack.compute.services import servers

@@ -1,4 +1,4 @@
-"""Field types of the compute request bodies, with upstream's JSON-schema rules."""
+"""The compute request bodies: field types with upstream's JSON-schema rules, and models."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import base64
 import ipaddress
 import re
 import uuid as uuidlib
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 _TRUE = {"true", "1", "on", "yes", "t", "y"}
 _FALSE = {"false", "0", "off", "no", "f", "n"}
@@ -142,3 +142,107 @@ def parse_hostname(value: str, fqdn: bool) -> str:
     if not 2 <= len(value) <= 63:
         raise ValueError("hostname must be 2 to 63 characters")
     return _hostname(value)
+
+
+class Strict(BaseModel):
+    """A request body part that refuses unknown keys (upstream's additionalProperties)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- server actions (``POST /servers/{id}/action``) --------------------------------------------
+class RebootBody(Strict):
+    type: Literal["HARD", "Hard", "hard", "SOFT", "Soft", "soft"]
+
+
+class ResizeBody(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    flavorRef: str | int
+    disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
+
+
+class CreateImageBody(Strict):
+    name: Name
+    metadata: Metadata | None = None
+
+
+class BackupBody(Strict):
+    name: Name
+    backup_type: str
+    rotation: NonNegativeInt
+    metadata: Metadata | None = None
+
+
+class RescueBody(Strict):
+    adminPass: str | None = None
+    rescue_image_ref: Uuid | None = None
+
+
+class LockBody(Strict):
+    locked_reason: str | None = Field(None, min_length=1, max_length=255)
+
+
+class ConsoleOutputBody(Strict):
+    length: int | str | None = None
+
+
+class VncBody(Strict):
+    type: Literal["novnc", "xvpvnc"]
+
+
+class PasswordBody(Strict):
+    adminPass: str
+
+
+class ResetStateBody(Strict):
+    state: Literal["active", "error"]
+
+
+class SecurityGroupBody(BaseModel):
+    name: str = Field(min_length=1)
+
+
+class AddFloatingIpBody(Strict):
+    address: IPAddress
+    fixed_address: IPAddress | None = None
+
+
+class RemoveFloatingIpBody(Strict):
+    address: IPAddress
+
+
+class MigrateBody(Strict):
+    host: Fqdn | None = None
+
+
+class UnshelveBody(Strict):
+    availability_zone: str | None = None
+    host: str | None = None
+
+
+class RebuildBody(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    imageRef: Uuid
+    name: Name | None = None
+    adminPass: str | None = None
+    metadata: Metadata | None = None
+    preserve_ephemeral: BoolLike | None = None
+    disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
+    accessIPv4: IPv4 | None = None
+    accessIPv6: IPv6 | None = None
+    personality: list[dict[str, Any]] | None = None
+    description: Description = None
+    key_name: str | None = None
+    user_data: Base64 | None = None
+    trusted_image_certificates: list[str] | None = None
+    hostname: str | None = None
+
+
+REBUILD_GATES = {
+    "description": (2, 19),
+    "key_name": (2, 54),
+    "user_data": (2, 57),
+    "trusted_image_certificates": (2, 63),
+    "hostname": (2, 90),
+    "personality": (2, -57),
+}

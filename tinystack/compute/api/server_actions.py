@@ -1,68 +1,54 @@
-"""``POST /servers/{id}/action``: one explicit registry of actions.
+"""``POST /servers/{id}/action``: the action table and the one route that dispatches on it.
 
-Each entry maps an action name to its handler, microversion range, policy rule and
-body schema, so ``"pause"`` is found by reading :data:`ACTIONS`, not by grepping.
+:data:`ACTIONS` maps each action name to its handler (in
+:mod:`tinystack.compute.api.action_handlers`), policy rule, microversion range and body
+model (in :mod:`tinystack.compute.api.schemas`), so ``"pause"`` is found by reading the
+table, not by grepping.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
-from tinystack.compute import models
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    Strict,
-    VersionDep,
-    json_response,
-    policies,
-)
+from tinystack.compute import states
+from tinystack.compute.api import action_handlers as h
+from tinystack.compute.api.action_handlers import ActionRequest
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import MAX_VERSION, Version
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import (
-    Base64,
-    BoolLike,
-    Description,
-    Fqdn,
-    IPAddress,
-    IPv4,
-    IPv6,
-    Metadata,
-    Name,
-    NonNegativeInt,
-    Uuid,
+    AddFloatingIpBody,
+    BackupBody,
+    ConsoleOutputBody,
+    CreateImageBody,
+    LockBody,
+    MigrateBody,
+    PasswordBody,
+    RebootBody,
+    RebuildBody,
+    RemoveFloatingIpBody,
+    RescueBody,
+    ResetStateBody,
+    ResizeBody,
+    SecurityGroupBody,
+    VncBody,
 )
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import servers
-from tinystack.compute.services.common import Deps
 
 router = APIRouter(tags=["server actions"])
 
-
-@dataclass
-class ActionRequest:
-    request: Request
-    ctx: RequestContext
-    call: CallContext
-    deps: Deps
-    version: Version
-    instance: models.Instance
-    body: Any
-
-    @property
-    def uuid(self) -> str:
-        return self.instance.uuid
-
-
 Handler = Callable[[ActionRequest], Response | dict[str, Any] | None]
+S = "os_compute_api:servers:%s"
 
 
 @dataclass(frozen=True)
@@ -79,33 +65,127 @@ class Action:
     settled: servers.Settled | None = servers.idle
 
 
-ACTIONS: dict[str, Action] = {}
+def _resize_confirmed(vm_state: str, task_state: str | None) -> bool:
+    return vm_state != states.RESIZED
 
 
-def action(
-    name: str,
-    policy: str,
-    *,
-    min_version: str = "2.1",
-    max_version: str | None = None,
-    schema: type[BaseModel] | None = None,
-    nullable: bool = True,
-    settled: servers.Settled | None = servers.idle,
-) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        ACTIONS[name] = Action(
-            name=name,
-            handler=fn,
-            policy=policy,
-            min_version=Version.parse(min_version),
-            max_version=Version.parse(max_version) if max_version else MAX_VERSION,
-            schema=schema,
-            nullable=nullable,
-            settled=settled,
-        )
-        return fn
+def _shelved(vm_state: str, task_state: str | None) -> bool:
+    return vm_state == states.SHELVED_OFFLOADED or (vm_state != states.SHELVED and not task_state)
 
-    return register
+
+ACTIONS: dict[str, Action] = {
+    action.name: action
+    for action in (
+        Action("reboot", h.reboot, S % "reboot", schema=RebootBody, nullable=False),
+        Action("os-stop", h.stop, S % "stop"),
+        Action("os-start", h.start, S % "start"),
+        Action("pause", h.pause, "os_compute_api:os-pause-server:pause"),
+        Action("unpause", h.unpause, "os_compute_api:os-pause-server:unpause"),
+        Action("suspend", h.suspend, "os_compute_api:os-suspend-server:suspend"),
+        Action("resume", h.resume, "os_compute_api:os-suspend-server:resume"),
+        Action(
+            "trigger_crash_dump",
+            h.trigger_crash_dump,
+            S % "trigger_crash_dump",
+            min_version=Version(2, 17),
+        ),
+        Action("lock", h.lock, "os_compute_api:os-lock-server:lock", schema=LockBody, settled=None),
+        Action("unlock", h.unlock, "os_compute_api:os-lock-server:unlock", settled=None),
+        Action("rescue", h.rescue, "os_compute_api:os-rescue", schema=RescueBody),
+        Action("unrescue", h.unrescue, "os_compute_api:os-unrescue"),
+        Action("rebuild", h.rebuild, S % "rebuild", schema=RebuildBody, nullable=False),
+        Action("resize", h.resize, S % "resize", schema=ResizeBody, nullable=False),
+        Action("confirmResize", h.confirm_resize, S % "confirm_resize", settled=_resize_confirmed),
+        Action("revertResize", h.revert_resize, S % "revert_resize"),
+        Action(
+            "migrate", h.migrate, "os_compute_api:os-migrate-server:migrate", schema=MigrateBody
+        ),
+        Action(
+            "createImage",
+            h.create_image,
+            S % "create_image",
+            schema=CreateImageBody,
+            nullable=False,
+        ),
+        Action(
+            "createBackup",
+            h.create_backup,
+            "os_compute_api:os-create-backup",
+            schema=BackupBody,
+            nullable=False,
+        ),
+        Action("shelve", h.shelve, "os_compute_api:os-shelve:shelve", settled=_shelved),
+        Action("shelveOffload", h.shelve_offload, "os_compute_api:os-shelve:shelve_offload"),
+        Action("unshelve", h.unshelve, "os_compute_api:os-shelve:unshelve"),
+        Action(
+            "os-getConsoleOutput",
+            h.console_output,
+            "os_compute_api:os-console-output",
+            schema=ConsoleOutputBody,
+            nullable=False,
+        ),
+        Action(
+            "os-getVNCConsole",
+            h.vnc_console,
+            "os_compute_api:os-remote-consoles",
+            schema=VncBody,
+            nullable=False,
+        ),
+        Action(
+            "changePassword",
+            h.change_password,
+            "os_compute_api:os-admin-password",
+            schema=PasswordBody,
+            nullable=False,
+        ),
+        Action(
+            "addSecurityGroup",
+            h.add_security_group,
+            "os_compute_api:os-security-groups:add",
+            schema=SecurityGroupBody,
+            nullable=False,
+        ),
+        Action(
+            "removeSecurityGroup",
+            h.remove_security_group,
+            "os_compute_api:os-security-groups:remove",
+            schema=SecurityGroupBody,
+            nullable=False,
+        ),
+        Action(
+            "addFloatingIp",
+            h.add_floating_ip,
+            "os_compute_api:os-floating-ips:add",
+            max_version=Version(2, 43),
+            schema=AddFloatingIpBody,
+            nullable=False,
+        ),
+        Action(
+            "removeFloatingIp",
+            h.remove_floating_ip,
+            "os_compute_api:os-floating-ips:remove",
+            max_version=Version(2, 43),
+            schema=RemoveFloatingIpBody,
+            nullable=False,
+        ),
+        Action(
+            "os-resetState",
+            h.reset_state,
+            "os_compute_api:os-admin-actions:reset_state",
+            schema=ResetStateBody,
+            nullable=False,
+        ),
+        Action(
+            "injectNetworkInfo",
+            h.inject_network_info,
+            "os_compute_api:os-admin-actions:inject_network_info",
+            settled=None,
+        ),
+        Action("forceDelete", h.force_delete, "os_compute_api:os-deferred-delete:force"),
+        Action("restore", h.restore, "os_compute_api:os-deferred-delete:restore"),
+        Action("evacuate", h.evacuate, "os_compute_api:os-evacuate"),
+    )
+}
 
 
 @router.post(
@@ -151,105 +231,3 @@ def server_action(
     if result is None:
         return Response(status_code=202)
     return json_response(result, 202)
-
-
-# -- body schemas used by the handlers --------------------------------------------------------
-class RebootBody(Strict):
-    type: Literal["HARD", "Hard", "hard", "SOFT", "Soft", "soft"]
-
-
-class ResizeBody(Strict):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    flavorRef: str | int
-    disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
-
-
-class CreateImageBody(Strict):
-    name: Name
-    metadata: Metadata | None = None
-
-
-class BackupBody(Strict):
-    name: Name
-    backup_type: str
-    rotation: NonNegativeInt
-    metadata: Metadata | None = None
-
-
-class RescueBody(Strict):
-    adminPass: str | None = None
-    rescue_image_ref: Uuid | None = None
-
-
-class LockBody(Strict):
-    locked_reason: str | None = Field(None, min_length=1, max_length=255)
-
-
-class ConsoleOutputBody(Strict):
-    length: int | str | None = None
-
-
-class VncBody(Strict):
-    type: Literal["novnc", "xvpvnc"]
-
-
-class PasswordBody(Strict):
-    adminPass: str
-
-
-class ResetStateBody(Strict):
-    state: Literal["active", "error"]
-
-
-class SecurityGroupBody(BaseModel):
-    name: str = Field(min_length=1)
-
-
-class AddFloatingIpBody(Strict):
-    address: IPAddress
-    fixed_address: IPAddress | None = None
-
-
-class RemoveFloatingIpBody(Strict):
-    address: IPAddress
-
-
-class MigrateBody(Strict):
-    host: Fqdn | None = None
-
-
-class UnshelveBody(Strict):
-    availability_zone: str | None = None
-    host: str | None = None
-
-
-class RebuildBody(Strict):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    imageRef: Uuid
-    name: Name | None = None
-    adminPass: str | None = None
-    metadata: Metadata | None = None
-    preserve_ephemeral: BoolLike | None = None
-    disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
-    accessIPv4: IPv4 | None = None
-    accessIPv6: IPv6 | None = None
-    personality: list[dict[str, Any]] | None = None
-    description: Description = None
-    key_name: str | None = None
-    user_data: Base64 | None = None
-    trusted_image_certificates: list[str] | None = None
-    hostname: str | None = None
-
-
-REBUILD_GATES = {
-    "description": (2, 19),
-    "key_name": (2, 54),
-    "user_data": (2, 57),
-    "trusted_image_certificates": (2, 63),
-    "hostname": (2, 90),
-    "personality": (2, -57),
-}
-
-
-# The handlers register themselves on import.
-from tinystack.compute.api import action_handlers  # noqa: E402, F401

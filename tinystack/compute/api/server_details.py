@@ -12,7 +12,9 @@ from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.common.rpc import MessagingTimeout, RemoteError
 from tinystack.compute.api import servers_view
-from tinystack.compute.api.common import ContextDep, DepsDep, VersionDep, json_response, policies
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.rendering import json_response
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import servers
 

@@ -10,18 +10,12 @@ from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute import models
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    VersionDep,
-    body_part,
-    bool_param,
-    json_response,
-    policies,
-    reject_unknown,
-    unexpected,
-)
+from tinystack.compute.api.bodies import body_part, unexpected
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.query import bool_param, reject_unknown
+from tinystack.compute.api.rendering import json_response
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import server_groups
 

@@ -9,16 +9,11 @@ from starlette.requests import Request
 from tinystack.common.exceptions import BadRequest, Forbidden
 from tinystack.compute import states
 from tinystack.compute.api import servers_view
-from tinystack.compute.api.common import (
-    bool_param,
-    limit_and_marker,
-    next_link,
-    parse_time,
-    reject_unknown,
-)
 from tinystack.compute.api.microversion import Version
+from tinystack.compute.api.query import bool_param, limit_and_marker, parse_time, reject_unknown
+from tinystack.compute.api.rendering import next_link
 from tinystack.compute.services import server_list
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.server_list import ListQuery
 
 P = "os_compute_api:servers:%s"

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, NotFound
-from tinystack.compute.api.common import ContextDep, DepsDep, json_response, policies
+from tinystack.compute.api.deps import ContextDep, DepsDep
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import _metadata
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import servers

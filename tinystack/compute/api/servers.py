@@ -12,19 +12,11 @@ from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute.api import servers_view
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    Strict,
-    VersionDep,
-    body_part,
-    gate,
-    json_response,
-    link,
-    policies,
-    unexpected,
-)
+from tinystack.compute.api.bodies import body_part, gate, unexpected
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.rendering import json_response, link
 from tinystack.compute.api.schemas import (
     Base64,
     BoolLike,
@@ -36,6 +28,7 @@ from tinystack.compute.api.schemas import (
     Metadata,
     Name,
     PositiveInt,
+    Strict,
     Tag,
     Uuid,
     is_uuid,

@@ -9,10 +9,10 @@ from typing import Any
 from starlette.requests import Request
 
 from tinystack.compute import models, states
-from tinystack.compute.api.common import isotime, link, plain_time
 from tinystack.compute.api.microversion import Version
+from tinystack.compute.api.rendering import isotime, link, plain_time
 from tinystack.compute.services import server_groups, server_list, servers
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.instances import instance_name, latest_faults
 
 SERVERS = "os_compute_api:servers:%s"

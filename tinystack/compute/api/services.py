@@ -15,20 +15,14 @@ from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute import models
 from tinystack.compute.agent import resource_tracker
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    Strict,
-    VersionDep,
-    isotime,
-    json_response,
-    policies,
-    reject_unknown,
-)
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.schemas import BoolLike
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.query import reject_unknown
+from tinystack.compute.api.rendering import isotime, json_response
+from tinystack.compute.api.schemas import BoolLike, Strict
 from tinystack.compute.services import availability_zones, hosts
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
 router = APIRouter(tags=["services"])

@@ -11,19 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import models, states
-from tinystack.compute.api.common import (
-    ContextDep,
-    DepsDep,
-    VersionDep,
-    base_url,
-    bool_param,
-    json_response,
-    limit_and_marker,
-    plain_time,
-    policies,
-)
-from tinystack.compute.services.common import Deps, utcnow
+from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
+from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.query import bool_param, limit_and_marker
+from tinystack.compute.api.rendering import base_url, json_response, plain_time
+from tinystack.compute.services.deps import Deps
 
 router = APIRouter(tags=["usage"])
 P = "os_compute_api:os-simple-tenant-usage:%s"

@@ -8,8 +8,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinystack.compute.api.common import base_url, json_response
 from tinystack.compute.api.microversion import MAX_VERSION, MIN_VERSION
+from tinystack.compute.api.rendering import base_url, json_response
 
 router = APIRouter(tags=["versions"])
 PUBLIC = {"x-public": True}

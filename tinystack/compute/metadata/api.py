@@ -38,9 +38,9 @@ from starlette.routing import Route
 from tinystack.common.db import Database
 from tinystack.compute import exception
 from tinystack.compute.metadata import content
+from tinystack.compute.objects import VIF, InstanceMeta
 from tinystack.compute.services import instances
 from tinystack.compute.services.common import TTLCache
-from tinystack.compute.virt.driver import VIF, InstanceMeta
 
 LOG = logging.getLogger(__name__)
 TEXT = "text/plain"
@@ -120,7 +120,7 @@ class MetadataHandler:
         self.db = db
         self.secret = secret
         self.name_template = name_template
-        self.cache = TTLCache(cache_seconds)
+        self.cache: TTLCache[InstanceData] = TTLCache(cache_seconds)
 
     def instance(self, uuid: str) -> InstanceData | None:
         found: InstanceData | None = self.cache.get(uuid)

@@ -14,7 +14,7 @@ import json
 import os
 from typing import Any
 
-from tinystack.compute.virt.driver import VIF, InstanceMeta, SubnetMeta
+from tinystack.compute.objects import VIF, InstanceMeta, SubnetMeta
 
 OPENSTACK_VERSIONS = (
     "2012-08-10",

@@ -11,10 +11,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
-from tinystack.common.exceptions import BadRequest, Conflict
+from tinystack.common.exceptions import BadRequest, Conflict, NotFound
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
 from tinystack.compute.services import hosts
-from tinystack.compute.services.common import Deps, utcnow
+from tinystack.compute.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
 AZ_KEY = "availability_zone"
@@ -193,7 +194,7 @@ def remove_host(deps: Deps, aggregate_id: str, host: str) -> AggregateView:
         row = _load(session, aggregate_id)
         found = session.get(models.AggregateHost, (row.id, host))
         if found is None:
-            raise exception.NotFound(f"Cannot remove host {host} in aggregate {row.id}")
+            raise NotFound(f"Cannot remove host {host} in aggregate {row.id}")
         session.delete(found)
         row.updated_at = utcnow()
         session.flush()

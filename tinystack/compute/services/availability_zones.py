@@ -11,7 +11,7 @@ from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute import models
 from tinystack.compute.services import hosts
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
-from tinystack.compute.services.common import utcnow
 
 #: (flavorid, name, vcpus, memory_mb, root_gb), as devstack creates them
 DEFAULT_FLAVORS = [

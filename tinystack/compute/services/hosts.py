@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest, Conflict
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
-from tinystack.compute.services.common import utcnow
-from tinystack.compute.virt.driver import HostResources
+from tinystack.compute.conf import Options
+from tinystack.compute.objects import HostResources
 
 COMPUTE_BINARY = "nova-compute"
 
@@ -32,7 +33,7 @@ class NodeSpec:
     disk_allocation_ratio: float
 
 
-def service_up_checker(opts: Any) -> Callable[[models.Service], bool]:
+def service_up_checker(opts: Options) -> Callable[[models.Service], bool]:
     limit = timedelta(seconds=int(opts.service_down_time))
     now = utcnow()
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.db import Database
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
 from tinystack.compute.context import CallContext
-from tinystack.compute.services.common import utcnow
 
 LOG = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.db import Database
 from tinystack.common.exceptions import TinystackError
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
-from tinystack.compute.services.common import utcnow
-from tinystack.compute.virt.driver import VIF, FlavorMeta, ImageMeta, InstanceMeta, SubnetMeta
+from tinystack.compute.objects import VIF, FlavorMeta, ImageMeta, InstanceMeta, SubnetMeta
 
 _ANY = object()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -16,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest, Conflict
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
+from tinystack.compute.conf import Options
 from tinystack.compute.services import quotas
-from tinystack.compute.services.common import utcnow
 
 
 def _invalid(reason: str) -> BadRequest:
@@ -82,7 +82,7 @@ def generate(key_type: str) -> tuple[str, str]:
 
 def create(
     db: Database,
-    opts: Any,
+    opts: Options,
     *,
     user_id: str,
     project_id: str,

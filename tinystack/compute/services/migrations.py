@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
-from tinystack.compute.services.common import utcnow
 
 #: statuses of a resize or cold migration still under way
 IN_PROGRESS = ("pre-migrating", "migrating", "post-migrating", "confirming", "reverting")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute import exception, models
+from tinystack.compute.conf import Options
 
 #: resource -> the [compute] option holding its default (None: deprecated, fixed default)
 RESOURCES: dict[str, str | None] = {
@@ -55,14 +56,14 @@ def hidden_for(version: tuple[int, int]) -> tuple[str, ...]:
     return hidden
 
 
-def config_defaults(opts: Any) -> dict[str, int]:
+def config_defaults(opts: Options) -> dict[str, int]:
     values = {}
     for resource, option in RESOURCES.items():
         values[resource] = int(getattr(opts, option)) if option else DEPRECATED_DEFAULTS[resource]
     return values
 
 
-def class_limits(session: Session, opts: Any, class_name: str = "default") -> dict[str, int]:
+def class_limits(session: Session, opts: Options, class_name: str = "default") -> dict[str, int]:
     limits = config_defaults(opts)
     for row in session.scalars(
         select(models.QuotaClass).where(models.QuotaClass.class_name == class_name)
@@ -73,7 +74,7 @@ def class_limits(session: Session, opts: Any, class_name: str = "default") -> di
 
 
 def limits_in(
-    session: Session, opts: Any, project_id: str, user_id: str | None = None
+    session: Session, opts: Options, project_id: str, user_id: str | None = None
 ) -> dict[str, int]:
     limits = class_limits(session, opts)
     rows = session.scalars(
@@ -140,7 +141,7 @@ def _over(limit: int, used: int, requested: int) -> bool:
 
 def check_instances(
     session: Session,
-    opts: Any,
+    opts: Options,
     project_id: str,
     user_id: str,
     *,
@@ -171,7 +172,7 @@ def check_instances(
 
 
 def check_resize(
-    session: Session, opts: Any, project_id: str, user_id: str, *, cores: int, ram: int
+    session: Session, opts: Options, project_id: str, user_id: str, *, cores: int, ram: int
 ) -> None:
     """Raise QuotaExceeded if growing by ``cores``/``ram`` does not fit."""
     if cores <= 0 and ram <= 0:
@@ -189,13 +190,15 @@ def check_resize(
         )
 
 
-def check_metadata(opts: Any, limits: dict[str, int] | None, metadata: dict[str, Any]) -> None:
+def check_metadata(opts: Options, limits: dict[str, int] | None, metadata: dict[str, Any]) -> None:
     allowed = (limits or {}).get("metadata_items", int(opts.quota_metadata_items))
     if 0 <= allowed < len(metadata):
         raise exception.QuotaExceeded(f"Quota exceeded for metadata_items: {allowed}")
 
 
-def check_simple(session: Session, opts: Any, project_id: str, user_id: str, resource: str) -> None:
+def check_simple(
+    session: Session, opts: Options, project_id: str, user_id: str, resource: str
+) -> None:
     """One more key pair or server group."""
     limits = limits_in(session, opts, project_id, user_id)
     used = usage_in(session, project_id, user_id if resource == "key_pairs" else None)
@@ -207,7 +210,7 @@ def check_simple(session: Session, opts: Any, project_id: str, user_id: str, res
 
 # -- the quota API ----------------------------------------------------------------------------
 def show(
-    db: Database, opts: Any, project_id: str, user_id: str | None = None, usages: bool = False
+    db: Database, opts: Options, project_id: str, user_id: str | None = None, usages: bool = False
 ) -> dict[str, Any]:
     with db.reader() as session:
         limits = limits_in(session, opts, project_id, user_id)
@@ -221,14 +224,14 @@ def show(
     }
 
 
-def defaults(db: Database, opts: Any) -> dict[str, int]:
+def defaults(db: Database, opts: Options) -> dict[str, int]:
     with db.reader() as session:
         return class_limits(session, opts)
 
 
 def update(
     db: Database,
-    opts: Any,
+    opts: Options,
     project_id: str,
     values: dict[str, int],
     *,
@@ -263,7 +266,7 @@ def update(
 
 
 def _validate(
-    session: Session, opts: Any, project_id: str, user_id: str | None, values: dict[str, int]
+    session: Session, opts: Options, project_id: str, user_id: str | None, values: dict[str, int]
 ) -> None:
     used = usage_in(session, project_id, user_id)
     project_limits = limits_in(session, opts, project_id) if user_id else {}
@@ -293,7 +296,7 @@ def delete_all(db: Database, project_id: str, user_id: str | None = None) -> Non
 
 
 def update_class(
-    db: Database, opts: Any, class_name: str, values: dict[str, int]
+    db: Database, opts: Options, class_name: str, values: dict[str, int]
 ) -> dict[str, int]:
     def write(session: Session) -> dict[str, int]:
         for resource, limit in values.items():
@@ -315,7 +318,7 @@ def update_class(
     return db.write(write)
 
 
-def show_class(db: Database, opts: Any, class_name: str) -> dict[str, int]:
+def show_class(db: Database, opts: Options, class_name: str) -> dict[str, int]:
     with db.reader() as session:
         return class_limits(session, opts, class_name)
 

@@ -21,7 +21,7 @@ from tinystack.common.rpc import MessagingTimeout, RemoteError
 from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import instance_actions, instances, servers
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 
 T = states.Task
 

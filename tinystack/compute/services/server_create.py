@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, Conflict, Forbidden
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import (
@@ -25,7 +26,7 @@ from tinystack.compute.services import (
     quotas,
     server_groups,
 )
-from tinystack.compute.services.common import Deps, utcnow
+from tinystack.compute.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
 _ALNUM = string.ascii_lowercase + string.digits

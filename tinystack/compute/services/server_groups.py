@@ -10,17 +10,18 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
+from tinystack.compute.conf import Options
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import quotas
-from tinystack.compute.services.common import utcnow
 
 POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
 
 
 def create(
     db: Database,
-    opts: Any,
+    opts: Options,
     ctx: CallContext,
     name: str,
     policy: str,
@@ -128,7 +129,7 @@ def for_hint(db: Database, ctx: CallContext, group_id: Any) -> dict[str, Any] | 
 
 
 def check_members_quota(
-    session: Session, opts: Any, group_uuid: str, adding: int, ctx: CallContext
+    session: Session, opts: Options, group_uuid: str, adding: int, ctx: CallContext
 ) -> None:
     limits = quotas.limits_in(session, opts, ctx.project_id or "", ctx.user_id)
     allowed = limits["server_group_members"]

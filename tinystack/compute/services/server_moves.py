@@ -24,7 +24,7 @@ from tinystack.compute.services import (
     server_create,
     servers,
 )
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.server_actions import begin
 
 LOG = logging.getLogger(__name__)

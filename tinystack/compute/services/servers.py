@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, NotFound
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import hosts, instance_actions, instances, ports, quotas
-from tinystack.compute.services.common import Deps, utcnow
+from tinystack.compute.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
 T = states.Task

@@ -16,20 +16,18 @@ from typing import Any
 
 from tinystack.compute import states
 from tinystack.compute.context import CallContext
-from tinystack.compute.virt.driver import (
+from tinystack.compute.objects import (
     VIF,
-    ComputeDriver,
     ConsoleInfo,
     DiskImage,
-    DriverError,
     FlavorMeta,
     HostResources,
     ImageMeta,
     InstanceInfo,
     InstanceMeta,
-    InstanceNotOnHost,
     MigrationMeta,
 )
+from tinystack.compute.virt.driver import ComputeDriver, DriverError, InstanceNotOnHost
 
 #: a tiny but valid qcow2 header, so snapshots pass the image service's format checks
 _QCOW2_HEADER = (

@@ -9,15 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.identity.api.common import (
-    StateDep,
-    authorize,
-    collection,
-    read_route,
-)
-from tinystack.identity.api.roles import render_role
-from tinystack.identity.core import assignments, projects
-from tinystack.identity.core.assignments import SYSTEM, Grant
+from tinystack.identity.api.deps import DepsDep, authorize, read_route
+from tinystack.identity.api.views import collection, render_role
+from tinystack.identity.services import assignments, projects
+from tinystack.identity.services.assignments import SYSTEM, Grant
 
 router = APIRouter(tags=["grants"])
 Target = Literal["projects", "domains"]
@@ -25,10 +20,10 @@ Actor = Literal["users", "groups"]
 INHERIT = "/v3/OS-INHERIT"
 
 
-def _policy_target(st: StateDep, target: str, target_id: str) -> dict[str, Any]:
+def _policy_target(deps: DepsDep, target: str, target_id: str) -> dict[str, Any]:
     if target == "domains":
         return {"target": {"domain": {"id": target_id}}, "domain_id": target_id}
-    domain_id = projects.domain_of(st, target_id)
+    domain_id = projects.domain_of(deps, target_id)
     return {
         "target": {"project": {"id": target_id, "domain_id": domain_id}},
         "domain_id": domain_id,
@@ -48,58 +43,64 @@ def _routes(prefix: str, inherited: bool) -> None:
     @router.put(path + "/{role_id}" + suffix, status_code=204)
     def create_grant(
         ctx: ContextDep,
-        st: StateDep,
+        deps: DepsDep,
         target: Target,
         target_id: str,
         actor: Actor,
         actor_id: str,
         role_id: str,
     ) -> Response:
-        authorize(ctx, "identity:create_grant", _policy_target(st, target, target_id))
-        assignments.create_grant(st, _grant(target, target_id, actor, actor_id, role_id, inherited))
+        authorize(ctx, "identity:create_grant", _policy_target(deps, target, target_id))
+        assignments.create_grant(
+            deps, _grant(target, target_id, actor, actor_id, role_id, inherited)
+        )
         return Response(status_code=204)
 
     @read_route(router, path + "/{role_id}" + suffix, status_code=204)
     def check_grant(
         ctx: ContextDep,
-        st: StateDep,
+        deps: DepsDep,
         target: Target,
         target_id: str,
         actor: Actor,
         actor_id: str,
         role_id: str,
     ) -> Response:
-        authorize(ctx, "identity:check_grant", _policy_target(st, target, target_id))
-        assignments.check_grant(st, _grant(target, target_id, actor, actor_id, role_id, inherited))
+        authorize(ctx, "identity:check_grant", _policy_target(deps, target, target_id))
+        assignments.check_grant(
+            deps, _grant(target, target_id, actor, actor_id, role_id, inherited)
+        )
         return Response(status_code=204)
 
     @router.delete(path + "/{role_id}" + suffix, status_code=204)
     def revoke_grant(
         ctx: ContextDep,
-        st: StateDep,
+        deps: DepsDep,
         target: Target,
         target_id: str,
         actor: Actor,
         actor_id: str,
         role_id: str,
     ) -> Response:
-        authorize(ctx, "identity:revoke_grant", _policy_target(st, target, target_id))
-        assignments.delete_grant(st, _grant(target, target_id, actor, actor_id, role_id, inherited))
+        authorize(ctx, "identity:revoke_grant", _policy_target(deps, target, target_id))
+        assignments.delete_grant(
+            deps, _grant(target, target_id, actor, actor_id, role_id, inherited)
+        )
         return Response(status_code=204)
 
     @read_route(router, path + suffix)
     def list_grants(
         request: Request,
         ctx: ContextDep,
-        st: StateDep,
+        deps: DepsDep,
         target: Target,
         target_id: str,
         actor: Actor,
         actor_id: str,
     ) -> dict[str, Any]:
-        authorize(ctx, "identity:list_grants", _policy_target(st, target, target_id))
+        authorize(ctx, "identity:list_grants", _policy_target(deps, target, target_id))
         items = assignments.list_grants(
-            st, actor.rstrip("s"), actor_id, target.rstrip("s"), target_id, inherited
+            deps, actor.rstrip("s"), actor_id, target.rstrip("s"), target_id, inherited
         )
         return collection(request, "roles", items, render_role)
 
@@ -110,35 +111,35 @@ _routes(INHERIT, True)
 
 @router.put("/v3/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
 def create_system_grant(
-    ctx: ContextDep, st: StateDep, actor: Actor, actor_id: str, role_id: str
+    ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str, role_id: str
 ) -> Response:
     authorize(ctx, f"identity:create_system_grant_for_{actor.rstrip('s')}", {})
-    assignments.create_grant(st, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id))
+    assignments.create_grant(deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id))
     return Response(status_code=204)
 
 
 @read_route(router, "/v3/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
 def check_system_grant(
-    ctx: ContextDep, st: StateDep, actor: Actor, actor_id: str, role_id: str
+    ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str, role_id: str
 ) -> Response:
     authorize(ctx, f"identity:check_system_grant_for_{actor.rstrip('s')}", {})
-    assignments.check_grant(st, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id))
+    assignments.check_grant(deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id))
     return Response(status_code=204)
 
 
 @router.delete("/v3/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
 def revoke_system_grant(
-    ctx: ContextDep, st: StateDep, actor: Actor, actor_id: str, role_id: str
+    ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str, role_id: str
 ) -> Response:
     authorize(ctx, f"identity:revoke_system_grant_for_{actor.rstrip('s')}", {})
-    assignments.delete_grant(st, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id))
+    assignments.delete_grant(deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id))
     return Response(status_code=204)
 
 
 @read_route(router, "/v3/system/{actor}/{actor_id}/roles")
 def list_system_grants(
-    request: Request, ctx: ContextDep, st: StateDep, actor: Actor, actor_id: str
+    request: Request, ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str
 ) -> dict[str, Any]:
     authorize(ctx, f"identity:list_system_grants_for_{actor.rstrip('s')}", {})
-    items = assignments.list_grants(st, actor.rstrip("s"), actor_id, "system", SYSTEM, False)
+    items = assignments.list_grants(deps, actor.rstrip("s"), actor_id, "system", SYSTEM, False)
     return collection(request, "roles", items, render_role)

@@ -10,16 +10,16 @@ from starlette.requests import Request
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.exceptions import ValidationError
-from tinystack.identity.api.common import StateDep, authorize
-from tinystack.identity.core import revoke
-from tinystack.identity.core.state import isotime
+from tinystack.common.timeutils import from_timestamp, isotime_micro
+from tinystack.identity.api.deps import DepsDep, authorize
+from tinystack.identity.services import revoke
 
 router = APIRouter(tags=["revoke"])
 
 
 @router.get("/v3/OS-REVOKE/events")
 def list_events(
-    request: Request, ctx: ContextDep, st: StateDep, since: str | None = None
+    request: Request, ctx: ContextDep, deps: DepsDep, since: str | None = None
 ) -> dict[str, Any]:
     authorize(ctx, "identity:list_revoke_events", {})
     since_ts = None
@@ -29,8 +29,8 @@ def list_events(
         except ValueError:
             raise ValidationError(f"Invalid since: {since}") from None
     events = []
-    for event in revoke.list_events(st, since_ts):
-        event["issued_before"] = isotime(event["issued_before"])
-        event["revoked_at"] = isotime(event["revoked_at"])
+    for event in revoke.list_events(deps, since_ts):
+        event["issued_before"] = isotime_micro(from_timestamp(event["issued_before"]))
+        event["revoked_at"] = isotime_micro(from_timestamp(event["revoked_at"]))
         events.append(event)
     return {"events": events, "links": {"self": str(request.url), "previous": None, "next": None}}

@@ -9,14 +9,10 @@ from starlette.requests import Request
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.exceptions import ValidationError
-from tinystack.identity.api.common import (
-    StateDep,
-    authorize,
-    base_url,
-    read_route,
-)
-from tinystack.identity.core import projects, role_assignments
-from tinystack.identity.core.role_assignments import Filters
+from tinystack.identity.api.deps import DepsDep, authorize, read_route
+from tinystack.identity.api.views import base_url
+from tinystack.identity.services import projects, role_assignments
+from tinystack.identity.services.role_assignments import Filters
 
 router = APIRouter(tags=["role_assignments"])
 
@@ -46,7 +42,7 @@ def _check_combinations(f: Filters, system: bool) -> None:
 
 
 @read_route(router, "/v3/role_assignments")
-def list_role_assignments(request: Request, ctx: ContextDep, st: StateDep) -> dict[str, Any]:
+def list_role_assignments(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     q = request.query_params
     f = Filters(
         user_id=q.get("user.id"),
@@ -65,7 +61,7 @@ def list_role_assignments(request: Request, ctx: ContextDep, st: StateDep) -> di
         # As upstream: the tree's root project is the target, for domain-scoped readers.
         target: dict[str, Any] = {}
         if f.project_id:
-            project = projects.show(st, f.project_id)
+            project = projects.show(deps, f.project_id)
             target = {
                 "target": {
                     "project": {"id": project.id, "domain_id": project.domain_id},
@@ -83,7 +79,7 @@ def list_role_assignments(request: Request, ctx: ContextDep, st: StateDep) -> di
         target = {"target": {"domain_id": ctx.domain_id}} if ctx.domain_id else {}
         authorize(ctx, "identity:list_role_assignments", target)
         f.within_domain = ctx.domain_id
-    rows = role_assignments.list_assignments(st, f)
+    rows = role_assignments.list_assignments(deps, f)
     base = base_url(request)
     return {
         "role_assignments": [role_assignments.render(r, f, base) for r in rows],

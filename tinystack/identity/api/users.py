@@ -9,92 +9,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.identity import models
-from tinystack.identity.api.common import (
-    Bool,
-    Id,
-    Name,
-    Open,
-    StateDep,
-    Strict,
-    authorize,
-    collection,
-    domain_target,
-    link,
-    read_route,
-)
-from tinystack.identity.api.groups import render_group
-from tinystack.identity.api.projects import render_project
-from tinystack.identity.core import assignments, users
-from tinystack.identity.core.state import isotime
+from tinystack.identity.api.deps import DepsDep, authorize, domain_target, read_route
+from tinystack.identity.api.schemas import PasswordBody, UserBody, UserUpdateBody
+from tinystack.identity.api.views import collection, render_group, render_project, render_user
+from tinystack.identity.services import assignments, users
+from tinystack.identity.services.records import User
 
 router = APIRouter(tags=["users"])
 
 
-class UserCreate(Open):
-    name: Name
-    domain_id: Id | None = None
-    password: str | None = None
-    enabled: Bool = True
-    default_project_id: Id | None = None
-    description: str | None = None
-    options: dict[str, Any] | None = None
-
-
-class UserUpdate(Open):
-    NOT_NULL = ("name", "enabled")
-
-    name: Name | None = None
-    domain_id: Id | None = None
-    password: str | None = None
-    enabled: Bool | None = None
-    default_project_id: Id | None = None
-    description: str | None = None
-    options: dict[str, Any] | None = None
-
-
-class UserBody(Strict):
-    user: UserCreate
-
-
-class UserUpdateBody(Strict):
-    user: UserUpdate
-
-
-class PasswordChange(Strict):
-    original_password: str
-    password: str
-
-
-class PasswordBody(Strict):
-    user: PasswordChange
-
-
-def render_user(request: Request, u: models.User) -> dict[str, Any]:
-    body = {
-        **u.extra,
-        "id": u.id,
-        "name": u.name,
-        "domain_id": u.domain_id,
-        "enabled": u.enabled,
-        "password_expires_at": isotime(u.password_expires_at),
-        "options": dict(u.options),
-        "links": link(request, f"/v3/users/{u.id}"),
-    }
-    if u.default_project_id:
-        body["default_project_id"] = u.default_project_id
-    if u.description is not None:
-        body["description"] = u.description
-    return body
-
-
-def _target(u: models.User) -> dict[str, Any]:
+def _target(u: User) -> dict[str, Any]:
     return {"target": {"user": {"id": u.id, "domain_id": u.domain_id}, "domain_id": u.domain_id}}
 
 
 @router.post("/v3/users", status_code=201)
-def create_user(request: Request, ctx: ContextDep, st: StateDep, body: UserBody) -> dict[str, Any]:
-    data = body.user.fields_and_extra()
+def create_user(request: Request, ctx: ContextDep, deps: DepsDep, body: UserBody) -> dict[str, Any]:
+    data = body.user.attributes()
     authorize(
         ctx,
         "identity:create_user",
@@ -103,14 +33,14 @@ def create_user(request: Request, ctx: ContextDep, st: StateDep, body: UserBody)
             "domain_id": data.get("domain_id"),
         },
     )
-    return {"user": render_user(request, users.create(st, data))}
+    return {"user": render_user(request, users.create(deps, data))}
 
 
 @read_route(router, "/v3/users")
 def list_users(
     request: Request,
     ctx: ContextDep,
-    st: StateDep,
+    deps: DepsDep,
     name: str | None = None,
     domain_id: str | None = None,
     enabled: bool | None = None,
@@ -118,41 +48,41 @@ def list_users(
     # As upstream: the caller's own domain is the target, so a domain-scoped reader may
     # list, and sees only its domain; project-scoped tokens have no domain and are refused.
     authorize(ctx, "identity:list_users", domain_target(ctx))
-    items = users.list_users(st, {"name": name, "domain_id": domain_id, "enabled": enabled})
+    items = users.list_users(deps, name, domain_id, enabled)
     if ctx.domain_id:
         items = [u for u in items if u.domain_id == ctx.domain_id]
     return collection(request, "users", items, render_user)
 
 
 @read_route(router, "/v3/users/{user_id}")
-def show_user(request: Request, ctx: ContextDep, st: StateDep, user_id: str) -> dict[str, Any]:
-    user = users.show(st, user_id)
+def show_user(request: Request, ctx: ContextDep, deps: DepsDep, user_id: str) -> dict[str, Any]:
+    user = users.show(deps, user_id)
     authorize(ctx, "identity:get_user", _target(user))
     return {"user": render_user(request, user)}
 
 
 @router.patch("/v3/users/{user_id}")
 def update_user(
-    request: Request, ctx: ContextDep, st: StateDep, user_id: str, body: UserUpdateBody
+    request: Request, ctx: ContextDep, deps: DepsDep, user_id: str, body: UserUpdateBody
 ) -> dict[str, Any]:
-    authorize(ctx, "identity:update_user", _target(users.show(st, user_id)))
+    authorize(ctx, "identity:update_user", _target(users.show(deps, user_id)))
     return {
-        "user": render_user(request, users.update(st, user_id, body.user.fields_and_extra(user_id)))
+        "user": render_user(request, users.update(deps, user_id, body.user.attributes(user_id)))
     }
 
 
 @router.delete("/v3/users/{user_id}", status_code=204)
-def delete_user(ctx: ContextDep, st: StateDep, user_id: str) -> Response:
-    authorize(ctx, "identity:delete_user", _target(users.show(st, user_id)))
-    users.delete(st, user_id)
+def delete_user(ctx: ContextDep, deps: DepsDep, user_id: str) -> Response:
+    authorize(ctx, "identity:delete_user", _target(users.show(deps, user_id)))
+    users.delete(deps, user_id)
     return Response(status_code=204)
 
 
 @router.post("/v3/users/{user_id}/password", status_code=204)
-def change_password(st: StateDep, user_id: str, body: PasswordBody) -> Response:
+def change_password(deps: DepsDep, user_id: str, body: PasswordBody) -> Response:
     # Unauthenticated, as upstream: the original password is the credential, and a user
     # whose password expired can get no token to change it with.
-    users.change_password(st, user_id, body.user.original_password, body.user.password)
+    users.change_password(deps, user_id, body.user.original_password, body.user.password)
     return Response(status_code=204)
 
 
@@ -160,14 +90,14 @@ def change_password(st: StateDep, user_id: str, body: PasswordBody) -> Response:
 def user_projects(
     request: Request,
     ctx: ContextDep,
-    st: StateDep,
+    deps: DepsDep,
     user_id: str,
     enabled: bool | None = None,
     name: str | None = None,
 ) -> dict[str, Any]:
-    user = users.show(st, user_id)
+    user = users.show(deps, user_id)
     authorize(ctx, "identity:list_user_projects", _target(user))
-    items = assignments.user_projects(st, user_id)
+    items = assignments.user_projects(deps, user_id)
     items = [
         p
         for p in items
@@ -177,7 +107,7 @@ def user_projects(
 
 
 @read_route(router, "/v3/users/{user_id}/groups")
-def user_groups(request: Request, ctx: ContextDep, st: StateDep, user_id: str) -> dict[str, Any]:
-    user = users.show(st, user_id)
+def user_groups(request: Request, ctx: ContextDep, deps: DepsDep, user_id: str) -> dict[str, Any]:
+    user = users.show(deps, user_id)
     authorize(ctx, "identity:list_groups_for_user", _target(user))
-    return collection(request, "groups", users.user_groups(st, user_id), render_group)
+    return collection(request, "groups", users.user_groups(deps, user_id), render_group)

@@ -8,10 +8,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from tinystack.identity.api.common import (
-    base_url,
-    read_route,
-)
+from tinystack.identity.api.deps import read_route
+from tinystack.identity.api.views import base_url
 
 router = APIRouter(tags=["versions"])
 UPDATED = "2024-04-01T00:00:00Z"

@@ -5,6 +5,7 @@ event loop chunk by chunk and handed to a worker thread in batches of a few
 MiB (hashing, inspection and the file write happen there, overlapping with
 reading the next batch), so memory stays flat whatever the image size.
 Downloads stream from the store one chunk at a time with ``Range`` support.
+Handlers only; routes are in :mod:`tinystack.image.api.router`.
 """
 
 from __future__ import annotations
@@ -15,17 +16,16 @@ import re
 from collections.abc import AsyncIterator
 
 import anyio.to_thread
-from fastapi import APIRouter
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.exceptions import BadRequest, RangeNotSatisfiable, UnsupportedMediaType
-from tinystack.image.api.common import ImageDataDep, JsonBody
+from tinystack.image.api.deps import DepsDep, ImageImportBody
+from tinystack.image.api.views import render_task
+from tinystack.image.services import image_data, tasks
 from tinystack.image.services.image_data import Transfer, UploadRequest, parse_md5
 from tinystack.image.store.base import DataReader
-
-router = APIRouter(tags=["image data"])
 
 #: bytes gathered from the socket before a batch is handed to the worker thread
 BATCH_BYTES = 4 * 1024 * 1024
@@ -98,27 +98,22 @@ async def _receive(request: Request, transfer: Transfer) -> Response:
     return Response(status_code=204)
 
 
-@router.put("/v2/images/{image_id}/file", status_code=204)
-async def upload_image(
-    image_id: str, request: Request, ctx: ContextDep, data: ImageDataDep
-) -> Response:
+async def upload_image(image_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     params = upload_request(request)
-    transfer = await anyio.to_thread.run_sync(data.begin_upload, ctx, image_id, params)
+    begin = image_data.begin_upload
+    transfer = await anyio.to_thread.run_sync(begin, deps, ctx, image_id, params)
     return await _receive(request, transfer)
 
 
-@router.put("/v2/images/{image_id}/stage", status_code=204)
-async def stage_image(
-    image_id: str, request: Request, ctx: ContextDep, data: ImageDataDep
-) -> Response:
+async def stage_image(image_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     params = upload_request(request)
-    transfer = await anyio.to_thread.run_sync(data.begin_stage, ctx, image_id, params)
+    begin = image_data.begin_stage
+    transfer = await anyio.to_thread.run_sync(begin, deps, ctx, image_id, params)
     return await _receive(request, transfer)
 
 
-@router.post("/v2/images/{image_id}/import", status_code=202)
-def import_image(image_id: str, ctx: ContextDep, data: ImageDataDep, body: JsonBody) -> Response:
-    data.import_image(ctx, image_id, body)
+def import_image(image_id: str, ctx: ContextDep, deps: DepsDep, body: ImageImportBody) -> Response:
+    image_data.import_image(deps, ctx, image_id, body)
     return Response(status_code=202)
 
 
@@ -146,12 +141,9 @@ async def _stream(reader: DataReader) -> AsyncIterator[bytes]:
         reader.close()
 
 
-@router.get("/v2/images/{image_id}/file")
-def download_image(
-    image_id: str, request: Request, ctx: ContextDep, data: ImageDataDep
-) -> Response:
+def download_image(image_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     byte_range = parse_range(request.headers.get("range"))
-    download = data.open_download(ctx, image_id, byte_range)
+    download = image_data.open_download(deps, ctx, image_id, byte_range)
     if download is None:
         return Response(status_code=204)
     reader = download.reader
@@ -168,6 +160,6 @@ def download_image(
     )
 
 
-@router.get("/v2/images/{image_id}/tasks")
-def image_tasks(image_id: str, ctx: ContextDep, data: ImageDataDep) -> Response:
-    return JSONResponse({"tasks": data.tasks(ctx, image_id)})
+def image_tasks(image_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    records = tasks.list_for_image(deps, ctx, image_id)
+    return JSONResponse({"tasks": [render_task(t) for t in records]})

@@ -1,42 +1,39 @@
-"""``/v2/images/{image_id}/members``: share an image with other projects."""
+"""``/v2/images/{image_id}/members``: share an image with other projects (handlers only)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.image.api.common import JsonBody, MembersDep, render_member
+from tinystack.image.api.deps import DepsDep, MemberCreateBody, MemberUpdateBody
+from tinystack.image.api.views import render_member
+from tinystack.image.services import image_members
 
-router = APIRouter(tags=["image members"])
 
-
-@router.get("/v2/images/{image_id}/members")
-def list_members(image_id: str, ctx: ContextDep, members: MembersDep) -> Response:
-    records = members.list(ctx, image_id)
+def list_members(image_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    records = image_members.list_members(deps, ctx, image_id)
     return JSONResponse(
         {"members": [render_member(m) for m in records], "schema": "/v2/schemas/members"}
     )
 
 
-@router.post("/v2/images/{image_id}/members")
-def create_member(image_id: str, ctx: ContextDep, members: MembersDep, body: JsonBody) -> Response:
-    return JSONResponse(render_member(members.create(ctx, image_id, body)))
-
-
-@router.get("/v2/images/{image_id}/members/{member_id}")
-def show_member(image_id: str, member_id: str, ctx: ContextDep, members: MembersDep) -> Response:
-    return JSONResponse(render_member(members.show(ctx, image_id, member_id)))
-
-
-@router.put("/v2/images/{image_id}/members/{member_id}")
-def update_member(
-    image_id: str, member_id: str, ctx: ContextDep, members: MembersDep, body: JsonBody
+def create_member(
+    image_id: str, ctx: ContextDep, deps: DepsDep, member_id: MemberCreateBody
 ) -> Response:
-    return JSONResponse(render_member(members.update(ctx, image_id, member_id, body)))
+    return JSONResponse(render_member(image_members.create(deps, ctx, image_id, member_id)))
 
 
-@router.delete("/v2/images/{image_id}/members/{member_id}", status_code=204)
-def delete_member(image_id: str, member_id: str, ctx: ContextDep, members: MembersDep) -> Response:
-    members.delete(ctx, image_id, member_id)
+def show_member(image_id: str, member_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    return JSONResponse(render_member(image_members.show(deps, ctx, image_id, member_id)))
+
+
+def update_member(
+    image_id: str, member_id: str, ctx: ContextDep, deps: DepsDep, status: MemberUpdateBody
+) -> Response:
+    record = image_members.update(deps, ctx, image_id, member_id, status)
+    return JSONResponse(render_member(record))
+
+
+def delete_member(image_id: str, member_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    image_members.delete(deps, ctx, image_id, member_id)
     return Response(status_code=204)

@@ -1,20 +1,18 @@
-"""``/v2/info/*``: import methods, stores and quota usage (discovery)."""
+"""``/v2/info/*``: import methods, stores and quota usage (discovery; handlers only)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.image import policies
-from tinystack.image.api.common import ImagesDep
+from tinystack.image.api.deps import DepsDep
+from tinystack.image.policies import info as info_rules
+from tinystack.image.services import quotas
+from tinystack.image.services.deps import Deps
 
-router = APIRouter(tags=["info"])
 
-
-@router.get("/v2/info/import")
-def import_info(ctx: ContextDep, images: ImagesDep) -> Response:
-    methods = list(images.deps.opts.enabled_import_methods)
+def import_info(ctx: ContextDep, deps: DepsDep) -> Response:
+    methods = list(deps.opts.enabled_import_methods)
     body = {
         "import-methods": {
             "description": "Import methods available.",
@@ -25,24 +23,23 @@ def import_info(ctx: ContextDep, images: ImagesDep) -> Response:
     return JSONResponse(body)
 
 
-def _store_view(images: ImagesDep) -> dict[str, object]:
-    store = images.deps.store
+def _store_view(deps: Deps) -> dict[str, object]:
+    store = deps.store
     return {"id": store.id, "description": store.description, "default": True}
 
 
-@router.get("/v2/info/stores")
-def stores_info(ctx: ContextDep, images: ImagesDep) -> Response:
-    return JSONResponse({"stores": [_store_view(images)]})
+def stores_info(ctx: ContextDep, deps: DepsDep) -> Response:
+    return JSONResponse({"stores": [_store_view(deps)]})
 
 
-@router.get("/v2/info/stores/detail")
-def stores_info_detail(ctx: ContextDep, images: ImagesDep) -> Response:
-    ctx.can(policies.STORES_INFO_DETAIL, {"project_id": ctx.project_id})
-    view = {**_store_view(images), "type": "file", "weight": 0, "properties": {}}
+def stores_info_detail(ctx: ContextDep, deps: DepsDep) -> Response:
+    ctx.can(info_rules.STORES_INFO_DETAIL, {"project_id": ctx.project_id})
+    view = {**_store_view(deps), "type": "file", "weight": 0, "properties": {}}
     return JSONResponse({"stores": [view]})
 
 
-@router.get("/v2/info/usage")
-def usage_info(ctx: ContextDep, images: ImagesDep) -> Response:
-    usage = {u.name: {"limit": u.limit, "usage": u.usage} for u in images.usage(ctx)}
+def usage_info(ctx: ContextDep, deps: DepsDep) -> Response:
+    usage = {
+        u.name: {"limit": u.limit, "usage": u.usage} for u in quotas.report(deps, ctx.project_id)
+    }
     return JSONResponse({"usage": usage})

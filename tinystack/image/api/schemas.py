@@ -1,132 +1,141 @@
-"""``/v2/schemas/image(s)`` and ``/v2/schemas/member(s)``: the JSON schemas clients read.
+"""The request bodies of the image API, as pydantic models for the OpenAPI document.
 
-openstacksdk and the CLI use these to tell base attributes from free-form
-properties, so the property list matches upstream Glance's.
+Glance checks its bodies itself, with its own statuses (403 for a read-only or
+reserved attribute) and messages, so the handlers read the raw body
+(``api/deps.py``) and check it with ``services/image_attributes.py``; these
+models describe the same bodies so that ``/openapi.json`` says what every write
+route accepts. Each :class:`RequestBody` is declared on its route in ``router.py``
+(``openapi_extra``), media type by media type: image PATCH takes the JSON-patch
+media types, uploads take ``application/octet-stream`` and stream it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from fastapi import APIRouter
-from starlette.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, RootModel
 
-from tinystack.common.api.deps import ContextDep
-from tinystack.image.api.common import ImagesDep
-from tinystack.image.validation import STATUSES, UUID_RE, VISIBILITIES, Formats
+from tinystack.image.services.image_attributes import PATCH_MEDIA_TYPES, UUID_RE
 
-router = APIRouter(tags=["schemas"])
+_INT32 = 2**31 - 1
 
 
-def _prop(kind: str | list[str], description: str, **extra: Any) -> dict[str, Any]:
-    return {"type": kind, "description": description, **extra}
+class ImageCreate(BaseModel):
+    """``POST /v2/images``: base attributes; any other key is a string-valued property."""
+
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"additionalProperties": {"type": "string"}}
+    )
+
+    id: str | None = Field(None, pattern=UUID_RE.pattern)
+    name: str | None = Field(None, max_length=255)
+    visibility: Literal["community", "public", "private", "shared"] | None = None
+    protected: bool | None = None
+    os_hidden: bool | None = None
+    owner: str | None = Field(None, max_length=255)
+    container_format: str | None = None
+    disk_format: str | None = None
+    min_ram: int | None = Field(None, ge=0, le=_INT32)
+    min_disk: int | None = Field(None, ge=0, le=_INT32)
+    tags: list[str] | None = None
 
 
-def _readonly(kind: str | list[str], description: str, **extra: Any) -> dict[str, Any]:
-    return _prop(kind, description, readOnly=True, **extra)
+class PatchOperation(BaseModel):
+    """One change of ``application/openstack-images-v2.1-json-patch`` (RFC 6902 subset)."""
+
+    op: Literal["add", "remove", "replace"]
+    path: str = Field(description="A JSON pointer to one attribute, such as /name.")
+    value: JsonValue = None
 
 
-def image_properties(formats: Formats) -> dict[str, Any]:
-    location = {
-        "type": "object",
-        "properties": {
-            "url": {"type": "string", "maxLength": 255},
-            "metadata": {"type": "object"},
-        },
-        "required": ["url", "metadata"],
-    }
-    return {
-        "id": _prop("string", "Image identifier (a UUID).", pattern=UUID_RE.pattern),
-        "name": _prop(["null", "string"], "Display name of the image.", maxLength=255),
-        "status": _readonly("string", "Where the image is in its life cycle.", enum=list(STATUSES)),
-        "visibility": _prop("string", "Who can see the image.", enum=list(VISIBILITIES)),
-        "protected": _prop("boolean", "When true the image cannot be deleted."),
-        "os_hidden": _prop("boolean", "When true the image is left out of default lists."),
-        "checksum": _readonly(["null", "string"], "MD5 of the image data.", maxLength=32),
-        "os_hash_algo": _readonly(["null", "string"], "Algorithm of os_hash_value.", maxLength=64),
-        "os_hash_value": _readonly(["null", "string"], "Digest of the image data.", maxLength=128),
-        "owner": _prop(["null", "string"], "Project owning the image.", maxLength=255),
-        "size": _readonly(["null", "integer"], "Size of the image data in bytes."),
-        "virtual_size": _readonly(["null", "integer"], "Size of the virtual disk in bytes."),
-        "container_format": _prop(
-            ["null", "string"], "Container format of the data.", enum=[None, *formats.container]
-        ),
-        "disk_format": _prop(
-            ["null", "string"], "Disk format of the data.", enum=[None, *formats.disk]
-        ),
-        "created_at": _readonly("string", "When the image was created."),
-        "updated_at": _readonly("string", "When the image was last changed."),
-        "tags": _prop("array", "Labels of the image.", items={"type": "string", "maxLength": 255}),
-        "direct_url": _readonly("string", "URL of the data in its store."),
-        "min_ram": _prop("integer", "RAM (MiB) needed to boot the image."),
-        "min_disk": _prop("integer", "Disk (GiB) needed to boot the image."),
-        "self": _readonly("string", "URL of the image."),
-        "file": _readonly("string", "URL of the image data."),
-        "stores": _readonly("string", "Stores holding the image data (comma separated)."),
-        "schema": _readonly("string", "URL of this schema."),
-        "locations": _prop("array", "Where the image data is kept.", items=location),
-    }
+class PatchOperationV20(BaseModel):
+    """One change of the deprecated ``application/openstack-images-v2.0-json-patch``."""
+
+    add: str | None = None
+    remove: str | None = None
+    replace: str | None = None
+    value: JsonValue = None
 
 
-def image_schema(formats: Formats) -> dict[str, Any]:
-    return {
-        "name": "image",
-        "properties": image_properties(formats),
-        "additionalProperties": {"type": "string"},
-        "links": [
-            {"rel": "self", "href": "{self}"},
-            {"rel": "enclosure", "href": "{file}"},
-            {"rel": "describedby", "href": "{schema}"},
-        ],
-    }
+class ImagePatch(RootModel[list[PatchOperation]]):
+    """``PATCH /v2/images/{image_id}``."""
 
 
-def collection_schema(name: str, item: dict[str, Any], paged: bool) -> dict[str, Any]:
-    properties: dict[str, Any] = {name: {"type": "array", "items": item}}
-    links = [{"rel": "describedby", "href": "{schema}"}]
-    if paged:
-        properties.update(first={"type": "string"}, next={"type": "string"})
-        links = [{"rel": "first", "href": "{first}"}, {"rel": "next", "href": "{next}"}, *links]
-    properties["schema"] = {"type": "string"}
-    return {"name": name, "properties": properties, "links": links}
+class ImagePatchV20(RootModel[list[PatchOperationV20]]):
+    """``PATCH /v2/images/{image_id}`` with the v2.0 media type."""
 
 
-MEMBER_SCHEMA: dict[str, Any] = {
-    "name": "member",
-    "properties": {
-        "created_at": {"type": "string", "description": "When the membership was created."},
-        "image_id": {
-            "type": "string",
-            "description": "The shared image.",
-            "pattern": UUID_RE.pattern,
-        },
-        "member_id": {"type": "string", "description": "The project the image is shared with."},
-        "schema": {"type": "string", "readOnly": True},
-        "status": {
-            "type": "string",
-            "description": "Whether the member accepted the image.",
-            "enum": ["pending", "accepted", "rejected"],
-        },
-        "updated_at": {"type": "string", "description": "When the membership last changed."},
-    },
-}
+class MemberCreate(BaseModel):
+    """``POST /v2/images/{image_id}/members``: the project to share the image with."""
+
+    member: str = Field(min_length=1, max_length=255)
 
 
-@router.get("/v2/schemas/image")
-def get_image_schema(ctx: ContextDep, images: ImagesDep) -> Response:
-    return JSONResponse(image_schema(images.deps.formats))
+class MemberUpdate(BaseModel):
+    """``PUT /v2/images/{image_id}/members/{member_id}``: the member's answer."""
+
+    status: Literal["pending", "accepted", "rejected"]
 
 
-@router.get("/v2/schemas/images")
-def get_images_schema(ctx: ContextDep, images: ImagesDep) -> Response:
-    return JSONResponse(collection_schema("images", image_schema(images.deps.formats), True))
+class ImportMethod(BaseModel):
+    name: str = Field(description="An enabled import method (see /v2/info/import).")
 
 
-@router.get("/v2/schemas/member")
-def get_member_schema(ctx: ContextDep) -> Response:
-    return JSONResponse(MEMBER_SCHEMA)
+class ImageImport(BaseModel):
+    """``POST /v2/images/{image_id}/import``."""
+
+    method: ImportMethod
+    stores: list[str] | None = None
+    all_stores: bool | None = None
+    all_stores_must_succeed: bool | None = None
 
 
-@router.get("/v2/schemas/members")
-def get_members_schema(ctx: ContextDep) -> Response:
-    return JSONResponse(collection_schema("members", MEMBER_SCHEMA, False))
+@dataclass(frozen=True)
+class RequestBody:
+    """A route's request body: a model per media type (None: raw bytes)."""
+
+    content: tuple[tuple[str, type[BaseModel] | None], ...]
+
+    def openapi(self) -> dict[str, Any]:
+        """The operation's ``requestBody``, for the route's ``openapi_extra``."""
+        content: dict[str, Any] = {}
+        for media_type, model in self.content:
+            if model is None:
+                schema: dict[str, Any] = {"type": "string", "format": "binary"}
+            else:
+                schema = _inline_refs(model.model_json_schema())
+            content[media_type] = {"schema": schema}
+        return {"requestBody": {"required": True, "content": content}}
+
+
+def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with its ``$defs`` inlined (OpenAPI resolves refs from the document root)."""
+    defs: dict[str, Any] = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+def _json(model: type[BaseModel]) -> RequestBody:
+    return RequestBody((("application/json", model),))
+
+
+_PATCH_MODELS: dict[int, type[BaseModel]] = {10: ImagePatch, 4: ImagePatchV20}
+
+IMAGE_CREATE = _json(ImageCreate)
+IMAGE_PATCH = RequestBody(tuple((m, _PATCH_MODELS[d]) for m, d in PATCH_MEDIA_TYPES.items()))
+IMAGE_DATA = RequestBody((("application/octet-stream", None),))
+IMAGE_IMPORT = _json(ImageImport)
+MEMBER_CREATE = _json(MemberCreate)
+MEMBER_UPDATE = _json(MemberUpdate)

@@ -1,12 +1,12 @@
-"""Version discovery: ``GET /`` (300 Multiple Choices, as upstream) and ``GET /versions``."""
+"""Version discovery: ``GET /`` (300 Multiple Choices, as upstream) and ``GET /versions``.
+
+Handlers only; routes are in :mod:`tinystack.image.api.router`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-
-router = APIRouter(tags=["versions"])
 
 CURRENT = "2.17"
 #: every Image v2 minor version this implementation answers to (no cache API: 2.14, 2.16)
@@ -40,17 +40,13 @@ def versions_body(request: Request) -> dict[str, object]:
     }
 
 
-@router.get("/")
 def root(request: Request) -> Response:
     return JSONResponse(versions_body(request), status_code=300)
 
 
-@router.get("/versions")
 def versions(request: Request) -> Response:
     return JSONResponse(versions_body(request))
 
 
-@router.get("/v2")
-@router.get("/v2/")
 def v2_root(request: Request) -> Response:
     return JSONResponse(versions_body(request), status_code=300)

@@ -1,4 +1,10 @@
-"""Who may see an image, and policy checks on images with upstream's 404-versus-403 rule.
+"""Loading images, who may see them, and policy on images with upstream's 404-versus-403 rule.
+
+Glance authorizes here, in the service layer, because the target of every image
+rule is the image itself (owner, visibility, the caller's membership): it must
+be loaded (or, on create, its owner and visibility known) first. Every image rule
+goes through :func:`authorize` or :func:`authorize_new`; handlers check only the
+rules whose target is the caller's project (``get_images``, ``stores_info_detail``).
 
 Visibility first (upstream does it in its database layer): admins see every
 image; others see public and community images, their project's images, and
@@ -10,19 +16,25 @@ what the caller may do; a denied action on an image the caller cannot even
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.exceptions import NotFound, PolicyNotAuthorized
-from tinystack.image import models, policies
-from tinystack.image.services.common import get_row
+from tinystack.common.exceptions import PolicyNotAuthorized
+from tinystack.image import models
+from tinystack.image.exception import ImageNotFound
+from tinystack.image.policies import images as image_rules
+
+#: a policy target: the image's owner, visibility, status and the caller's membership
+Target = dict[str, str | None]
 
 
-def not_found(image_id: str) -> NotFound:
-    return NotFound(f"No image found with ID {image_id}")
+def get_row(session: Session, image_id: str) -> models.Image | None:
+    """The image row, unless it is deleted (whoever asks)."""
+    image: models.Image | None = session.execute(
+        select(models.Image).where(models.Image.id == image_id, models.Image.deleted.is_(False))
+    ).scalar_one_or_none()
+    return image
 
 
 def member_of(session: Session, image_id: str, project_id: str | None) -> models.ImageMember | None:
@@ -48,11 +60,11 @@ def load(session: Session, ctx: RequestContext, image_id: str) -> models.Image:
     """The image, if it exists and the caller can see it; 404 otherwise."""
     image = get_row(session, image_id)
     if image is None or not is_visible(session, ctx, image):
-        raise not_found(image_id)
+        raise ImageNotFound(image_id)
     return image
 
 
-def target(ctx: RequestContext, image: models.Image) -> dict[str, Any]:
+def target(ctx: RequestContext, image: models.Image) -> Target:
     member = None
     if image.visibility == "shared" and ctx.project_id != image.owner:
         member = ctx.project_id
@@ -72,8 +84,8 @@ def authorize(ctx: RequestContext, rule: str, image: models.Image) -> None:
     tgt = target(ctx, image)
     if ctx.allowed(rule, tgt):
         return
-    if rule == policies.GET_IMAGE or not ctx.allowed(policies.GET_IMAGE, tgt):
-        raise not_found(image.id)
+    if rule == image_rules.GET_IMAGE or not ctx.allowed(image_rules.GET_IMAGE, tgt):
+        raise ImageNotFound(image.id)
     raise PolicyNotAuthorized(f"You are not authorized to perform the requested action: {rule}.")
 
 
@@ -83,6 +95,25 @@ def load_authorized(
     image = load(session, ctx, image_id)
     authorize(ctx, rule, image)
     return image
+
+
+def authorize_new(ctx: RequestContext, owner: str | None, visibility: str) -> None:
+    """``add_image`` (and the visibility rules) for an image about to be created."""
+    tgt: Target = {"project_id": owner, "owner": owner, "visibility": visibility}
+    if not ctx.allowed(image_rules.ADD_IMAGE, tgt):
+        if owner != ctx.project_id:
+            raise PolicyNotAuthorized(f"You are not permitted to create images owned by '{owner}'")
+        ctx.can(image_rules.ADD_IMAGE, tgt)
+    authorize_visibility(ctx, visibility, tgt)
+
+
+def authorize_visibility(ctx: RequestContext, visibility: str, tgt: Target) -> None:
+    """Making an image public or community takes its own rule."""
+    changed = {**tgt, "visibility": visibility}
+    if visibility == "public":
+        ctx.can(image_rules.PUBLICIZE_IMAGE, changed)
+    elif visibility == "community":
+        ctx.can(image_rules.COMMUNITIZE_IMAGE, changed)
 
 
 def visible_member_rows(

@@ -11,15 +11,15 @@ registered is left alone, so this is idempotent.
 from __future__ import annotations
 
 import logging
-import uuid
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tinystack.image import conf as image_conf
-from tinystack.image import format_inspector, models
-from tinystack.image.services.common import Deps, utcnow
+from tinystack.common import timeutils
+from tinystack.image import models
+from tinystack.image.services import format_inspection
+from tinystack.image.services.deps import Deps
 from tinystack.image.services.sink import DataSink, Digest
 
 LOG = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ IMAGE_SUFFIXES = (".qcow2", ".img", ".raw", ".iso", ".vmdk", ".vhd", ".vhdx")
 def candidates(deps: Deps) -> list[Path]:
     """The configured image files, then those found in the bootstrap directory."""
     paths = [Path(raw).expanduser() for raw in deps.opts.bootstrap_images]
-    folder = image_conf.bootstrap_image_dir(deps.conf)
+    folder = deps.opts.bootstrap_image_dir
     if folder.is_dir():
         paths += sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     return paths
@@ -63,7 +63,7 @@ def _registered(deps: Deps, name: str) -> bool:
 
 
 def register_file(deps: Deps, path: Path, name: str) -> str:
-    image_id = str(uuid.uuid4())
+    image_id = timeutils.new_uuid()
     sink = DataSink(
         deps.store.open_writer(image_id),
         hash_algo=deps.opts.hashing_algorithm,
@@ -76,7 +76,7 @@ def register_file(deps: Deps, path: Path, name: str) -> str:
                 sink.write([chunk])
         digest = sink.finish()
         disk_format = _disk_format(digest)
-        virtual_size = format_inspector.verdict(digest.inspection, disk_format, "bare")
+        virtual_size = format_inspection.verdict(digest.inspection, disk_format, "bare")
         location = sink.writer.commit()
     except BaseException:
         sink.close()
@@ -84,7 +84,7 @@ def register_file(deps: Deps, path: Path, name: str) -> str:
         raise
 
     def txn(session: Session) -> None:
-        now = utcnow()
+        now = timeutils.utcnow()
         session.add(
             models.Image(
                 id=image_id,

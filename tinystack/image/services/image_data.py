@@ -17,13 +17,14 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from tinystack.common import timeutils
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import (
     BadRequest,
@@ -35,17 +36,16 @@ from tinystack.common.exceptions import (
     RequestEntityTooLarge,
     TinystackError,
 )
-from tinystack.image import format_inspector, models, policies
-from tinystack.image.services import access, quotas, tasks
-from tinystack.image.services.common import (
-    Deps,
-    get_row,
-    lock_status,
-    transition_error,
-    utcnow,
-)
+from tinystack.common.rpc.payload import JSON
+from tinystack.image import models
+from tinystack.image.exception import InvalidImageStatusTransition
+from tinystack.image.policies import images as image_rules
+from tinystack.image.services import access, format_inspection, quotas, tasks
+from tinystack.image.services.access import get_row
+from tinystack.image.services.deps import Deps
+from tinystack.image.services.records import Download
 from tinystack.image.services.sink import DataSink, Digest
-from tinystack.image.store.base import DataNotFound, DataReader, Store, StoreError
+from tinystack.image.store.base import DataNotFound, Store, StoreError
 
 LOG = logging.getLogger(__name__)
 MiB = 1024 * 1024
@@ -69,14 +69,25 @@ class UploadRequest:
         return self.declared_size if self.declared_size is not None else self.content_length
 
 
-@dataclass(frozen=True)
-class Download:
-    reader: DataReader
-    #: the whole image's size; the reader covers ``offset`` .. ``offset + reader.size``
-    image_size: int
-    offset: int
-    checksum: str | None
-    partial: bool
+@dataclass(frozen=True, slots=True)
+class ImportRequest:
+    """A checked ``POST .../import`` body."""
+
+    method: str
+    #: the body as the client sent it, recorded in the import task's input
+    body: Mapping[str, JSON]
+
+
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """What an import takes over: the staged data and what its verdict needs."""
+
+    task_id: str
+    location: str
+    #: the staged data's inspection, as its JSON column holds it
+    inspection: Mapping[str, Any]
+    disk_format: str | None
+    container_format: str | None
 
 
 def parse_md5(value: str | None) -> str | None:
@@ -127,25 +138,25 @@ class Reservation:
 class Transfer:
     """One upload or stage in progress; see the module docstring."""
 
-    def __init__(self, data: ImageData, reservation: Reservation, request: UploadRequest) -> None:
-        self.data = data
+    def __init__(self, deps: Deps, reservation: Reservation, request: UploadRequest) -> None:
+        self.deps = deps
         self.image_id = reservation.image_id
         self.disk_format = reservation.disk_format
         self.container_format = reservation.container_format
         self.request = request
         self.staging = reservation.staging
         self.status = "uploading" if self.staging else "saving"
-        self.store: Store = data.deps.staging if self.staging else data.deps.store
+        self.store: Store = deps.staging if self.staging else deps.store
         self._done = False
         try:
             writer = self.store.open_writer(self.image_id)
         except BaseException:
             self._done = True
-            data.deps.db.write(self._restore)
+            deps.db.write(self._restore)
             raise
         self.sink = DataSink(
             writer,
-            hash_algo=data.deps.opts.hashing_algorithm,
+            hash_algo=deps.opts.hashing_algorithm,
             max_bytes=reservation.max_bytes,
             too_large=reservation.too_large,
         )
@@ -159,18 +170,18 @@ class Transfer:
             self._verify(digest)
             virtual_size = None
             if not self.staging:
-                virtual_size = format_inspector.verdict(
+                virtual_size = format_inspection.verdict(
                     digest.inspection,
                     self.disk_format,
                     self.container_format,
-                    require_match=self.data.deps.opts.require_image_format_match,
+                    require_match=self.deps.opts.require_image_format_match,
                 )
             location = self.sink.writer.commit()
         except BaseException:
             self.abort()
             raise
         try:
-            self.data.deps.db.write(lambda s: self._record(s, digest, virtual_size, location))
+            self.deps.db.write(lambda s: self._record(s, digest, virtual_size, location))
         except BaseException:
             _forget(self.store, location)
             self.abort()
@@ -199,7 +210,7 @@ class Transfer:
                 f"Image {self.image_id} could not be found after upload. The image may have "
                 "been deleted during the upload, cleaning up the chunks uploaded."
             )
-        image.updated_at = utcnow()
+        image.updated_at = timeutils.utcnow()
         image.size = digest.size
         if self.staging:
             session.add(
@@ -212,7 +223,7 @@ class Transfer:
                     os_hash_algo=digest.os_hash_algo,
                     os_hash_value=digest.os_hash_value,
                     inspection=digest.inspection.to_dict(),
-                    created_at=utcnow(),
+                    created_at=timeutils.utcnow(),
                 )
             )
             return
@@ -222,7 +233,7 @@ class Transfer:
         image.os_hash_algo = digest.os_hash_algo
         image.os_hash_value = digest.os_hash_value
         image.location = location
-        image.store = self.data.deps.store.id
+        image.store = self.deps.store.id
 
     def abort(self) -> None:
         """Discard the data and put the image back in ``queued``; idempotent."""
@@ -233,13 +244,13 @@ class Transfer:
         try:
             self.sink.writer.abort()
         finally:
-            self.data.deps.db.write(self._restore)
+            self.deps.db.write(self._restore)
 
     def _restore(self, session: Session) -> None:
         session.execute(
             update(models.Image)
             .where(models.Image.id == self.image_id, models.Image.status == self.status)
-            .values(status="queued", size=None, virtual_size=None, updated_at=utcnow())
+            .values(status="queued", size=None, virtual_size=None, updated_at=timeutils.utcnow())
             .execution_options(synchronize_session=False)
         )
 
@@ -251,208 +262,229 @@ def _forget(store: Store, location: str) -> None:
         LOG.exception("could not remove image data at %s", location)
 
 
-class ImageData:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-
-    # -- upload and stage -----------------------------------------------------
-
-    def begin_upload(self, ctx: RequestContext, image_id: str, request: UploadRequest) -> Transfer:
-        if request.store is not None and request.store != self.deps.store.id:
-            raise BadRequest(f"Unknown store {request.store!r}.")
-        reservation = self.deps.db.write(lambda s: self._begin(s, ctx, image_id, request, False))
-        return Transfer(self, reservation, request)
-
-    def begin_stage(self, ctx: RequestContext, image_id: str, request: UploadRequest) -> Transfer:
-        if "glance-direct" not in self.deps.opts.enabled_import_methods:
-            raise NotFound("'glance-direct' method is not available at this site.")
-        reservation = self.deps.db.write(lambda s: self._begin(s, ctx, image_id, request, True))
-        return Transfer(self, reservation, request)
-
-    def _begin(
-        self,
-        session: Session,
-        ctx: RequestContext,
-        image_id: str,
-        request: UploadRequest,
-        staging: bool,
-    ) -> Reservation:
-        image = access.load(session, ctx, image_id)
-        access.authorize(ctx, policies.MODIFY_IMAGE if staging else policies.UPLOAD_IMAGE, image)
-        new_status = "uploading" if staging else "saving"
-        if image.status != "queued":
-            raise transition_error(image.status, new_status)
-        if not staging:
-            missing = [a for a in ("disk_format", "container_format") if not getattr(image, a)]
-            if missing:
-                noun = "Property" if len(missing) == 1 else "Properties"
-                raise BadRequest(f"{noun} {', '.join(missing)} must be set prior to saving data.")
-        cap = self.deps.opts.image_size_cap
-        expected = request.expected_size
-        if expected is not None and expected > cap:
-            raise RequestEntityTooLarge(f"The incoming image is too large: {expected} > {cap}")
-        quota = "image_stage_total" if staging else "image_size_total"
-        quotas.enforce(session, self.deps.conf, quota, image.owner, (expected or 0) // MiB)
-        if not lock_status(session, image_id, ("queued",), new_status):
-            raise transition_error(image.status, new_status)
-        quotas.enforce(session, self.deps.conf, "image_count_uploading", image.owner)
-        remaining = quotas.remaining_bytes(session, self.deps.conf, quota, image.owner)
-        max_bytes = cap if remaining < 0 else min(cap, remaining)
-        too_large = (
-            f"Image exceeds the storage quota ({quota})"
-            if max_bytes < cap
-            else f"The incoming image is too large: more than {cap} bytes"
+def _lock_status(session: Session, image_id: str, expected: tuple[str, ...], new: str) -> bool:
+    """Atomically move an image from one of ``expected`` statuses to ``new``."""
+    result = session.execute(
+        update(models.Image)
+        .where(
+            models.Image.id == image_id,
+            models.Image.deleted.is_(False),
+            models.Image.status.in_(expected),
         )
-        return Reservation(
-            image.id, image.disk_format, image.container_format, staging, max_bytes, too_large
+        .values(status=new, updated_at=timeutils.utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+# -- upload and stage ---------------------------------------------------------
+
+
+def begin_upload(
+    deps: Deps, ctx: RequestContext, image_id: str, request: UploadRequest
+) -> Transfer:
+    if request.store is not None and request.store != deps.store.id:
+        raise BadRequest(f"Unknown store {request.store!r}.")
+    reservation = deps.db.write(lambda s: _begin(deps, s, ctx, image_id, request, False))
+    return Transfer(deps, reservation, request)
+
+
+def begin_stage(deps: Deps, ctx: RequestContext, image_id: str, request: UploadRequest) -> Transfer:
+    if "glance-direct" not in deps.opts.enabled_import_methods:
+        raise NotFound("'glance-direct' method is not available at this site.")
+    reservation = deps.db.write(lambda s: _begin(deps, s, ctx, image_id, request, True))
+    return Transfer(deps, reservation, request)
+
+
+def _begin(
+    deps: Deps,
+    session: Session,
+    ctx: RequestContext,
+    image_id: str,
+    request: UploadRequest,
+    staging: bool,
+) -> Reservation:
+    image = access.load(session, ctx, image_id)
+    rule = image_rules.MODIFY_IMAGE if staging else image_rules.UPLOAD_IMAGE
+    access.authorize(ctx, rule, image)
+    new_status = "uploading" if staging else "saving"
+    if image.status != "queued":
+        raise InvalidImageStatusTransition(image.status, new_status)
+    if not staging:
+        missing = [a for a in ("disk_format", "container_format") if not getattr(image, a)]
+        if missing:
+            noun = "Property" if len(missing) == 1 else "Properties"
+            raise BadRequest(f"{noun} {', '.join(missing)} must be set prior to saving data.")
+    opts = deps.opts
+    cap = opts.image_size_cap
+    expected = request.expected_size
+    if expected is not None and expected > cap:
+        raise RequestEntityTooLarge(f"The incoming image is too large: {expected} > {cap}")
+    quota = "image_stage_total" if staging else "image_size_total"
+    quotas.enforce(session, opts, quota, image.owner, (expected or 0) // MiB)
+    if not _lock_status(session, image_id, ("queued",), new_status):
+        raise InvalidImageStatusTransition(image.status, new_status)
+    quotas.enforce(session, opts, "image_count_uploading", image.owner)
+    remaining = quotas.remaining_bytes(session, opts, quota, image.owner)
+    max_bytes = cap if remaining < 0 else min(cap, remaining)
+    too_large = (
+        f"Image exceeds the storage quota ({quota})"
+        if max_bytes < cap
+        else f"The incoming image is too large: more than {cap} bytes"
+    )
+    return Reservation(
+        image.id, image.disk_format, image.container_format, staging, max_bytes, too_large
+    )
+
+
+# -- import -------------------------------------------------------------------
+
+
+def parse_import(deps: Deps, body: object) -> ImportRequest:
+    """Check a ``POST .../import`` body against the enabled methods and the stores."""
+    if not isinstance(body, dict):
+        raise BadRequest("Import request requires a 'method' field.")
+    method = body.get("method")
+    if not isinstance(method, dict):
+        raise BadRequest("Import request requires a 'method' field.")
+    name = method.get("name")
+    if name is None:
+        raise BadRequest("Import request requires a 'name' field.")
+    if name not in deps.opts.enabled_import_methods:
+        raise BadRequest(f"Unknown import method name '{name}'.")
+    for flag in ("all_stores", "all_stores_must_succeed"):
+        if flag in body and not isinstance(body[flag], bool):
+            raise BadRequest(f"'{flag}' must be boolean value only")
+    stores = body.get("stores")
+    if stores is not None:
+        if not isinstance(stores, list) or not all(isinstance(s, str) for s in stores):
+            raise BadRequest("'stores' must be a list of store identifiers")
+        unknown = [s for s in stores if s != deps.store.id]
+        if unknown:
+            raise Conflict(f"Unknown scheme '{unknown[0]}' found in stores")
+    return ImportRequest(str(name), body)
+
+
+def import_image(deps: Deps, ctx: RequestContext, image_id: str, request: ImportRequest) -> None:
+    """Take the staged data over (glance-direct): the image becomes active, or queued again."""
+    staged = deps.db.write(lambda s: _begin_import(deps, s, ctx, image_id, request))
+    task_id = staged.task_id
+    try:
+        virtual_size = format_inspection.verdict(
+            format_inspection.Inspection.from_dict(staged.inspection),
+            staged.disk_format,
+            staged.container_format,
+            require_match=deps.opts.require_image_format_match,
         )
+        location = deps.store.adopt(deps.staging, staged.location, image_id)
+    except BaseException as exc:
+        reason = _reason(exc)
+        deps.db.write(lambda s: _fail_import(deps, s, image_id, task_id, reason))
+        _forget(deps.staging, staged.location)
+        raise
+    try:
+        deps.db.write(lambda s: _finish_import(deps, s, image_id, task_id, location, virtual_size))
+    except BaseException as exc:
+        reason = _reason(exc)
+        _forget(deps.store, location)
+        deps.db.write(lambda s: tasks.finish(s, task_id, reason))
+        raise
 
-    # -- import ---------------------------------------------------------------
 
-    def import_image(self, ctx: RequestContext, image_id: str, body: Any) -> None:
-        method = self._check_import_body(body)
-        stage = self.deps.db.write(lambda s: self._begin_import(s, ctx, image_id, method, body))
-        task_id = stage["task_id"]
-        opts = self.deps.opts
-        try:
-            virtual_size = format_inspector.verdict(
-                format_inspector.Inspection.from_dict(stage["inspection"]),
-                stage["disk_format"],
-                stage["container_format"],
-                require_match=opts.require_image_format_match,
-            )
-            location = self.deps.store.adopt(self.deps.staging, stage["location"], image_id)
-        except BaseException as exc:
-            reason = _reason(exc)
-            self.deps.db.write(lambda s: self._fail_import(s, image_id, task_id, reason))
-            _forget(self.deps.staging, stage["location"])
-            raise
-        try:
-            self.deps.db.write(
-                lambda s: self._finish_import(s, image_id, task_id, location, virtual_size)
-            )
-        except BaseException as exc:
-            reason = _reason(exc)
-            _forget(self.deps.store, location)
-            self.deps.db.write(lambda s: tasks.finish(s, task_id, reason))
-            raise
+def _begin_import(
+    deps: Deps, session: Session, ctx: RequestContext, image_id: str, request: ImportRequest
+) -> _Staged:
+    image = access.load(session, ctx, image_id)
+    quotas.enforce(session, deps.opts, "image_size_total", image.owner)
+    if image.status == "active":
+        raise Conflict("Image with status active cannot be target for import")
+    if image.status != "uploading":
+        raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
+    for attr in ("container_format", "disk_format"):
+        if not getattr(image, attr):
+            raise Conflict(f"'{attr}' needs to be set before import")
+    access.authorize(ctx, image_rules.MODIFY_IMAGE, image)
+    stage = session.get(models.ImageStage, image_id)
+    if stage is None:
+        raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
+    if not _lock_status(session, image_id, ("uploading",), "importing"):
+        raise Conflict(f"Image {image_id} is being imported already")
+    return _Staged(
+        task_id=tasks.start(session, ctx, image_id, request.body, deps.store.id),
+        location=stage.location,
+        inspection=stage.inspection,
+        disk_format=image.disk_format,
+        container_format=image.container_format,
+    )
 
-    def tasks(self, ctx: RequestContext, image_id: str) -> list[dict[str, Any]]:
-        with self.deps.db.reader() as session:
-            image = access.load_authorized(session, ctx, image_id, policies.GET_IMAGE)
-            return tasks.for_image(session, image.id)
 
-    def _check_import_body(self, body: Any) -> str:
-        if not isinstance(body, dict):
-            raise BadRequest("Import request requires a 'method' field.")
-        method = body.get("method")
-        if not isinstance(method, dict):
-            raise BadRequest("Import request requires a 'method' field.")
-        name = method.get("name")
-        if name is None:
-            raise BadRequest("Import request requires a 'name' field.")
-        if name not in self.deps.opts.enabled_import_methods:
-            raise BadRequest(f"Unknown import method name '{name}'.")
-        for flag in ("all_stores", "all_stores_must_succeed"):
-            if flag in body and not isinstance(body[flag], bool):
-                raise BadRequest(f"'{flag}' must be boolean value only")
-        stores = body.get("stores")
-        if stores is not None:
-            if not isinstance(stores, list) or not all(isinstance(s, str) for s in stores):
-                raise BadRequest("'stores' must be a list of store identifiers")
-            unknown = [s for s in stores if s != self.deps.store.id]
-            if unknown:
-                raise Conflict(f"Unknown scheme '{unknown[0]}' found in stores")
-        return str(name)
-
-    def _begin_import(
-        self, session: Session, ctx: RequestContext, image_id: str, method: str, body: Any
-    ) -> dict[str, Any]:
-        image = access.load(session, ctx, image_id)
-        quotas.enforce(session, self.deps.conf, "image_size_total", image.owner)
-        if image.status == "active":
-            raise Conflict("Image with status active cannot be target for import")
-        if image.status != "uploading":
-            raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
-        for attr in ("container_format", "disk_format"):
-            if not getattr(image, attr):
-                raise Conflict(f"'{attr}' needs to be set before import")
-        access.authorize(ctx, policies.MODIFY_IMAGE, image)
-        stage = session.get(models.ImageStage, image_id)
-        if stage is None:
-            raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
-        if not lock_status(session, image_id, ("uploading",), "importing"):
-            raise Conflict(f"Image {image_id} is being imported already")
-        task_input = {"image_id": image_id, "import_req": body, "backend": [self.deps.store.id]}
-        return {
-            "task_id": tasks.start(session, ctx, image_id, task_input),
-            "location": stage.location,
-            "inspection": stage.inspection,
-            "disk_format": image.disk_format,
-            "container_format": image.container_format,
-        }
-
-    def _fail_import(self, session: Session, image_id: str, task_id: str, reason: str) -> None:
-        tasks.finish(session, task_id, reason)
-        image = get_row(session, image_id)
-        session.query(models.ImageStage).filter_by(image_id=image_id).delete()
-        if image is not None and image.status == "importing":
-            image.status = "queued"
-            image.size = None
-            image.updated_at = utcnow()
-            _set_property(image, "os_glance_failed_import", self.deps.store.id)
-            _set_property(image, "os_glance_importing_to_stores", "")
-
-    def _finish_import(
-        self,
-        session: Session,
-        image_id: str,
-        task_id: str,
-        location: str,
-        virtual_size: int | None,
-    ) -> None:
-        image = get_row(session, image_id)
-        stage = session.get(models.ImageStage, image_id)
-        if image is None or image.status != "importing" or stage is None:
-            raise Gone(f"Image {image_id} was deleted during its import.")
-        image.status = "active"
-        image.size = stage.size
-        image.virtual_size = virtual_size
-        image.checksum = stage.checksum
-        image.os_hash_algo = stage.os_hash_algo
-        image.os_hash_value = stage.os_hash_value
-        image.location = location
-        image.store = self.deps.store.id
-        image.updated_at = utcnow()
+def _fail_import(deps: Deps, session: Session, image_id: str, task_id: str, reason: str) -> None:
+    tasks.finish(session, task_id, reason)
+    image = get_row(session, image_id)
+    session.query(models.ImageStage).filter_by(image_id=image_id).delete()
+    if image is not None and image.status == "importing":
+        image.status = "queued"
+        image.size = None
+        image.updated_at = timeutils.utcnow()
+        _set_property(image, "os_glance_failed_import", deps.store.id)
         _set_property(image, "os_glance_importing_to_stores", "")
-        _set_property(image, "os_glance_failed_import", "")
-        session.delete(stage)
-        tasks.finish(session, task_id, None)
 
-    # -- download -------------------------------------------------------------
 
-    def open_download(
-        self, ctx: RequestContext, image_id: str, byte_range: tuple[int | None, int | None] | None
-    ) -> Download | None:
-        """The data to send, or None when the image has none (204)."""
-        with self.deps.db.reader() as session:
-            image = access.load(session, ctx, image_id)
-            if image.status == "deactivated" and not ctx.is_admin:
-                raise Forbidden(
-                    "The requested image has been deactivated. Image data download is forbidden."
-                )
-            access.authorize(ctx, policies.DOWNLOAD_IMAGE, image)
-            location, size, checksum = image.location, image.size or 0, image.checksum
-        if not location:
-            return None
-        offset, length = 0, None
-        if byte_range is not None:
-            offset, length = resolve_range(byte_range[0], byte_range[1], size)
-        try:
-            reader = self.deps.store.open_reader(location, offset, length)
-        except DataNotFound:
-            return None
-        return Download(reader, size, offset, checksum, partial=byte_range is not None)
+def _finish_import(
+    deps: Deps,
+    session: Session,
+    image_id: str,
+    task_id: str,
+    location: str,
+    virtual_size: int | None,
+) -> None:
+    image = get_row(session, image_id)
+    stage = session.get(models.ImageStage, image_id)
+    if image is None or image.status != "importing" or stage is None:
+        raise Gone(f"Image {image_id} was deleted during its import.")
+    image.status = "active"
+    image.size = stage.size
+    image.virtual_size = virtual_size
+    image.checksum = stage.checksum
+    image.os_hash_algo = stage.os_hash_algo
+    image.os_hash_value = stage.os_hash_value
+    image.location = location
+    image.store = deps.store.id
+    image.updated_at = timeutils.utcnow()
+    _set_property(image, "os_glance_importing_to_stores", "")
+    _set_property(image, "os_glance_failed_import", "")
+    session.delete(stage)
+    tasks.finish(session, task_id, None)
+
+
+# -- download -----------------------------------------------------------------
+
+
+def open_download(
+    deps: Deps,
+    ctx: RequestContext,
+    image_id: str,
+    byte_range: tuple[int | None, int | None] | None,
+) -> Download | None:
+    """The data to send, or None when the image has none (204)."""
+    with deps.db.reader() as session:
+        image = access.load(session, ctx, image_id)
+        if image.status == "deactivated" and not ctx.is_admin:
+            raise Forbidden(
+                "The requested image has been deactivated. Image data download is forbidden."
+            )
+        access.authorize(ctx, image_rules.DOWNLOAD_IMAGE, image)
+        location, size, checksum = image.location, image.size or 0, image.checksum
+    if not location:
+        return None
+    offset, length = 0, None
+    if byte_range is not None:
+        offset, length = resolve_range(byte_range[0], byte_range[1], size)
+    try:
+        reader = deps.store.open_reader(location, offset, length)
+    except DataNotFound:
+        return None
+    return Download(reader, size, offset, checksum, partial=byte_range is not None)
 
 
 def _reason(exc: BaseException) -> str:

@@ -9,26 +9,23 @@ A member sees only its own membership; the owner sees them all.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tinystack.common import timeutils
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, Conflict, Forbidden, NotFound
-from tinystack.image import models, policies
-from tinystack.image.services import access
-from tinystack.image.services.common import Deps, MemberRecord, enforce_count, utcnow
+from tinystack.image import models
+from tinystack.image.policies import image_members as member_rules
+from tinystack.image.services import access, quotas
+from tinystack.image.services.deps import Deps
+from tinystack.image.services.records import MemberRecord
 
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
 
 
-def _shared_only(image: models.Image) -> None:
-    if image.visibility != "shared":
-        raise Forbidden("Only shared images have members.")
-
-
-def parse_member_id(body: Any) -> str:
+def parse_member_id(body: object) -> str:
+    """The project of a ``POST .../members`` body (``{"member": "<project id>"}``)."""
     if not isinstance(body, dict):
         raise BadRequest('Expected a member in the form: {"member": "image_id"}')
     if "member" not in body:
@@ -41,7 +38,8 @@ def parse_member_id(body: Any) -> str:
     return member
 
 
-def parse_status(body: Any) -> str:
+def parse_status(body: object) -> str:
+    """The status of a ``PUT .../members/{member_id}`` body (``{"status": "accepted"}``)."""
     if not isinstance(body, dict):
         raise BadRequest('Expected a status in the form: {"status": "status"}')
     if "status" not in body:
@@ -52,84 +50,88 @@ def parse_status(body: Any) -> str:
     return str(status)
 
 
-class ImageMembers:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
+def _shared_only(image: models.Image) -> None:
+    if image.visibility != "shared":
+        raise Forbidden("Only shared images have members.")
 
-    def _member(
-        self, session: Session, ctx: RequestContext, image: models.Image, member_id: str
-    ) -> models.ImageMember:
-        access.authorize(ctx, policies.GET_MEMBER, image)
-        rows = [m for m in access.visible_member_rows(session, ctx, image) if m.member == member_id]
-        if not rows:
-            raise NotFound(f"{member_id} not found in the member list of the image {image.id}.")
-        return rows[0]
 
-    def create(self, ctx: RequestContext, image_id: str, body: Any) -> MemberRecord:
-        member_id = parse_member_id(body)
+def _member(
+    session: Session, ctx: RequestContext, image: models.Image, member_id: str
+) -> models.ImageMember:
+    access.authorize(ctx, member_rules.GET_MEMBER, image)
+    rows = [m for m in access.visible_member_rows(session, ctx, image) if m.member == member_id]
+    if not rows:
+        raise NotFound(f"{member_id} not found in the member list of the image {image.id}.")
+    return rows[0]
 
-        def txn(session: Session) -> MemberRecord:
-            image = access.load(session, ctx, image_id)
+
+def create(deps: Deps, ctx: RequestContext, image_id: str, member_id: str) -> MemberRecord:
+    def txn(session: Session) -> MemberRecord:
+        image = access.load(session, ctx, image_id)
+        _shared_only(image)
+        access.authorize(ctx, member_rules.ADD_MEMBER, image)
+        if session.get(models.ImageMember, (image_id, member_id)) is not None:
+            raise Conflict(f"Member {member_id} is duplicated for image {image_id}")
+        count = session.execute(
+            select(func.count()).where(models.ImageMember.image_id == image_id)
+        ).scalar_one()
+        quotas.enforce_count(deps.opts.image_member_quota, int(count) + 1, "image members")
+        now = timeutils.utcnow()
+        member = models.ImageMember(
+            image_id=image_id,
+            member=member_id,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(member)
+        session.flush()
+        return MemberRecord.from_model(member)
+
+    return deps.db.write(txn)
+
+
+def list_members(deps: Deps, ctx: RequestContext, image_id: str) -> list[MemberRecord]:
+    with deps.db.reader() as session:
+        image = access.load(session, ctx, image_id)
+        _shared_only(image)
+        access.authorize(ctx, member_rules.GET_MEMBERS, image)
+        rows = access.visible_member_rows(session, ctx, image)
+        return [MemberRecord.from_model(m) for m in rows]
+
+
+def show(deps: Deps, ctx: RequestContext, image_id: str, member_id: str) -> MemberRecord:
+    with deps.db.reader() as session:
+        image = access.load(session, ctx, image_id)
+        try:
             _shared_only(image)
-            access.authorize(ctx, policies.ADD_MEMBER, image)
-            if session.get(models.ImageMember, (image_id, member_id)) is not None:
-                raise Conflict(f"Member {member_id} is duplicated for image {image_id}")
-            count = session.execute(
-                select(func.count()).where(models.ImageMember.image_id == image_id)
-            ).scalar_one()
-            enforce_count(self.deps.opts.image_member_quota, int(count) + 1, "image members")
-            now = utcnow()
-            member = models.ImageMember(
-                image_id=image_id,
-                member=member_id,
-                status="pending",
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(member)
-            session.flush()
-            return MemberRecord.from_model(member)
+            return MemberRecord.from_model(_member(session, ctx, image, member_id))
+        except Forbidden as exc:  # do not reveal what one may not see
+            raise NotFound(exc.message) from None
 
-        return self.deps.db.write(txn)
 
-    def list(self, ctx: RequestContext, image_id: str) -> list[MemberRecord]:
-        with self.deps.db.reader() as session:
-            image = access.load(session, ctx, image_id)
-            _shared_only(image)
-            access.authorize(ctx, policies.GET_MEMBERS, image)
-            rows = access.visible_member_rows(session, ctx, image)
-            return [MemberRecord.from_model(m) for m in rows]
+def update(
+    deps: Deps, ctx: RequestContext, image_id: str, member_id: str, status: str
+) -> MemberRecord:
+    def txn(session: Session) -> MemberRecord:
+        image = access.load(session, ctx, image_id)
+        _shared_only(image)
+        member = _member(session, ctx, image, member_id)
+        access.authorize(ctx, member_rules.MODIFY_MEMBER, image)
+        member.status = status
+        member.updated_at = timeutils.utcnow()
+        session.flush()
+        return MemberRecord.from_model(member)
 
-    def show(self, ctx: RequestContext, image_id: str, member_id: str) -> MemberRecord:
-        with self.deps.db.reader() as session:
-            image = access.load(session, ctx, image_id)
-            try:
-                _shared_only(image)
-                return MemberRecord.from_model(self._member(session, ctx, image, member_id))
-            except Forbidden as exc:  # do not reveal what one may not see
-                raise NotFound(exc.message) from None
+    return deps.db.write(txn)
 
-    def update(self, ctx: RequestContext, image_id: str, member_id: str, body: Any) -> MemberRecord:
-        status = parse_status(body)
 
-        def txn(session: Session) -> MemberRecord:
-            image = access.load(session, ctx, image_id)
-            _shared_only(image)
-            member = self._member(session, ctx, image, member_id)
-            access.authorize(ctx, policies.MODIFY_MEMBER, image)
-            member.status = status
-            member.updated_at = utcnow()
-            session.flush()
-            return MemberRecord.from_model(member)
+def delete(deps: Deps, ctx: RequestContext, image_id: str, member_id: str) -> None:
+    def txn(session: Session) -> None:
+        image = access.load(session, ctx, image_id)
+        _shared_only(image)
+        member = _member(session, ctx, image, member_id)
+        access.authorize(ctx, member_rules.DELETE_MEMBER, image)
+        session.delete(member)
 
-        return self.deps.db.write(txn)
-
-    def delete(self, ctx: RequestContext, image_id: str, member_id: str) -> None:
-        def txn(session: Session) -> None:
-            image = access.load(session, ctx, image_id)
-            _shared_only(image)
-            member = self._member(session, ctx, image, member_id)
-            access.authorize(ctx, policies.DELETE_MEMBER, image)
-            session.delete(member)
-
-        self.deps.db.write(txn)
+    deps.db.write(txn)

@@ -22,8 +22,8 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.image import models
 from tinystack.image.services import access
-from tinystack.image.services.common import ImageRecord
-from tinystack.image.validation import VISIBILITIES
+from tinystack.image.services.image_attributes import VISIBILITIES
+from tinystack.image.services.records import ImageRecord
 
 SORT_KEYS = (
     "name",
@@ -174,9 +174,14 @@ def _split_values(value: str) -> list[str]:
     return next(csv.reader([value], skipinitialspace=True), [])
 
 
+def _column(key: str) -> ColumnElement[Any]:
+    column: ColumnElement[Any] = getattr(Images, key)
+    return column
+
+
 def _condition(key: str, value: str) -> ColumnElement[bool]:
     if key in IN_FILTERS:
-        column = getattr(Images, key)
+        column = _column(key)
         op, operand = split_filter_op(value)
         if op == "in":
             return column.in_(_split_values(operand))
@@ -186,7 +191,7 @@ def _condition(key: str, value: str) -> ColumnElement[bool]:
     if key in ("created_at", "updated_at"):
         return _time_condition(key, value)
     if key in RANGE_FILTERS:
-        column = getattr(Images, key[:-4])
+        column = _column(key[:-4])
         bound = _int(key, value, "Unable to filter on a range with a non-numeric value.")
         return column >= bound if key.endswith("_min") else column <= bound
     if key in BOOL_FILTERS:
@@ -194,11 +199,11 @@ def _condition(key: str, value: str) -> ColumnElement[bool]:
             raise BadRequest(
                 f"Invalid value '{value}' for '{key}' filter. Valid values are 'true' or 'false'."
             )
-        return getattr(Images, key).is_(value.lower() == "true")
+        return _column(key).is_(value.lower() == "true")
     if key in INT_FILTERS:
-        return getattr(Images, key) == _int(key, value, f"Invalid value for {key}.")
+        return _column(key) == _int(key, value, f"Invalid value for {key}.")
     if key in EQ_FILTERS:
-        return getattr(Images, key) == value
+        return _column(key) == value
     return _has_property(key, value)
 
 
@@ -219,7 +224,7 @@ def _time_condition(key: str, value: str) -> ColumnElement[bool]:
     when = _parse_time(operand)
     if when is None:
         raise BadRequest(f'Bad "{key}" query filter format. Use ISO 8601 DateTime notation.')
-    column = getattr(Images, key)
+    column = _column(key)
     # Times are shown to the second, so a whole-second bound stands for that whole second.
     step = dt.timedelta(seconds=1) if when.microsecond == 0 else dt.timedelta(microseconds=1)
     after = when + step
@@ -272,7 +277,7 @@ def _access(ctx: RequestContext, query: ListQuery) -> list[ColumnElement[bool]]:
 
 
 def _sort_column(key: str) -> Any:
-    column = getattr(Images, key)
+    column = _column(key)
     if key in NULL_SORT:
         return func.coalesce(column, NULL_SORT[key])
     return column
@@ -357,7 +362,7 @@ def _records(session: Session, rows: Sequence[Any]) -> list[ImageRecord]:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             properties=properties.get(row["id"], {}),
-            tags=tags.get(row["id"], []),
+            tags=tuple(tags.get(row["id"], ())),
         )
         for row in rows
     ]

@@ -1,37 +1,36 @@
-"""Per-project limits with upstream's unified-limits names.
+"""Limits: per-project quotas with upstream's unified-limits names, and per-image counts.
 
-The limits come from the ``[image]`` options (the same for every project, like
-Keystone registered limits); usage is counted from the image database. Sizes
+The project limits come from the ``[image]`` options (the same for every project,
+like Keystone registered limits); usage is counted from the image database. Sizes
 are MiB, as upstream: ``image_size_total`` counts the data of every image that
 has some, ``image_stage_total`` the staged data.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from oslo_config import cfg
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import RequestEntityTooLarge
 from tinystack.image import models
-from tinystack.image.services.common import UPLOADING_STATUSES
+from tinystack.image.conf import Options
+from tinystack.image.services.deps import Deps
+from tinystack.image.services.records import Usage
 
 MiB = 1024 * 1024
 NAMES = ("image_size_total", "image_stage_total", "image_count_total", "image_count_uploading")
+#: statuses in which an image counts as "being uploaded" for image_count_uploading
+UPLOADING_STATUSES = ("saving", "uploading", "importing")
 
 
-@dataclass(frozen=True)
-class Usage:
-    name: str
-    limit: int
-    usage: int
+def within_limit(limit: int, count: int) -> bool:
+    return limit < 0 or count <= limit
 
 
-def limit(conf: cfg.ConfigOpts, name: str, project_id: str | None) -> int:
-    value: int = getattr(conf.image, name)
-    return value
+def enforce_count(limit: int, count: int, what: str) -> None:
+    """Raise 413 when ``count`` things exceed a -1-means-unlimited ``limit``."""
+    if not within_limit(limit, count):
+        raise RequestEntityTooLarge(f"Maximum number of {what} exceeded: {count} > {limit}")
 
 
 def usage(session: Session, name: str, owner: str | None) -> int:
@@ -64,11 +63,9 @@ def bytes_used(session: Session, name: str, owner: str | None) -> int:
     return int(total or 0)
 
 
-def enforce(
-    session: Session, conf: cfg.ConfigOpts, name: str, owner: str | None, delta: int = 0
-) -> None:
+def enforce(session: Session, opts: Options, name: str, owner: str | None, delta: int = 0) -> None:
     """Raise 413 when ``owner``'s usage plus ``delta`` would exceed the limit."""
-    cap = limit(conf, name, owner)
+    cap = opts.quota_limit(name)
     if cap < 0:
         return
     used = usage(session, name, owner)
@@ -79,13 +76,17 @@ def enforce(
         )
 
 
-def remaining_bytes(session: Session, conf: cfg.ConfigOpts, name: str, owner: str | None) -> int:
+def remaining_bytes(session: Session, opts: Options, name: str, owner: str | None) -> int:
     """How many more bytes of data ``owner`` may store (or stage); -1 when unlimited."""
-    cap = limit(conf, name, owner)
+    cap = opts.quota_limit(name)
     if cap < 0:
         return -1
     return max(0, cap * MiB - bytes_used(session, name, owner))
 
 
-def report(session: Session, conf: cfg.ConfigOpts, owner: str | None) -> list[Usage]:
-    return [Usage(name, limit(conf, name, owner), usage(session, name, owner)) for name in NAMES]
+def report(deps: Deps, owner: str | None) -> list[Usage]:
+    """Every quota's limit and ``owner``'s usage (``GET /v2/info/usage``)."""
+    with deps.db.reader() as session:
+        return [
+            Usage(name, deps.opts.quota_limit(name), usage(session, name, owner)) for name in NAMES
+        ]

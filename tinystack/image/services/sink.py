@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from tinystack.common.exceptions import RequestEntityTooLarge
-from tinystack.image.format_inspector import Inspection, StreamInspector
+from tinystack.image.services.format_inspection import Inspection, StreamInspector
 from tinystack.image.store.base import StoreWriter
 
 

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.api.common import (
-    JsonBody,
-    Resource,
-    ServicesDep,
-    fields_of,
-    list_params,
-    max_limit,
-    render_list,
-    render_one,
-    revision,
-    unwrap,
-    validate,
-)
+from tinystack.network.api.bodies import JsonBody, revision, unwrap, validate
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import make_check
-from tinystack.network.api.models import Body, Description, Int, Name, Owned, owner
-
-router = APIRouter(tags=["address-scopes"])
+from tinystack.network.api.list_params import fields_of, list_params, max_limit
+from tinystack.network.api.resource import Resource
+from tinystack.network.api.schemas import AddressScopeCreate, AddressScopeUpdate, owner
+from tinystack.network.api.views import render_list, render_one
 
 ADDRESS_SCOPE = Resource(
     singular="address_scope",
@@ -39,53 +28,35 @@ ADDRESS_SCOPE = Resource(
 )
 
 
-class AddressScopeUpdate(Body):
-    name: str | None = Name
-    description: str | None = Description
-    shared: bool | None = None
-
-
-class AddressScopeCreate(Owned, AddressScopeUpdate):
-    ip_version: Int
-    tags: list[str] | None = None
-
-
-@router.get("/v2.0/address-scopes")
-def list_address_scopes(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    params = list_params(request, ADDRESS_SCOPE, max_limit(svc))
-    items = svc.address_scopes.list_items(ctx, params.query)
+def list_address_scopes(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    params = list_params(request, ADDRESS_SCOPE, max_limit(deps))
+    items = deps.address_scopes.list_items(ctx, params.query)
     return render_list(request, ctx, ADDRESS_SCOPE, items, params)
 
 
-@router.post("/v2.0/address-scopes", status_code=201)
-def create_address_scope(ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+def create_address_scope(ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     values = owner(validate(AddressScopeCreate, unwrap(body, ADDRESS_SCOPE, bulk=False)[0][0]))
-    created = svc.address_scopes.create(ctx, values, make_check(ctx, ADDRESS_SCOPE, "create"))
+    created = deps.address_scopes.create(ctx, values, make_check(ctx, ADDRESS_SCOPE, "create"))
     return render_one(ctx, ADDRESS_SCOPE, created, 201, hide_missing=False)
 
 
-@router.get("/v2.0/address-scopes/{scope_id}")
-def show_address_scope(
-    scope_id: str, request: Request, ctx: ContextDep, svc: ServicesDep
-) -> Response:
-    item = svc.address_scopes.show(ctx, scope_id)
+def show_address_scope(scope_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    item = deps.address_scopes.show(ctx, scope_id)
     return render_one(ctx, ADDRESS_SCOPE, item, fields=fields_of(request))
 
 
-@router.put("/v2.0/address-scopes/{scope_id}")
 def update_address_scope(
-    scope_id: str, request: Request, ctx: ContextDep, svc: ServicesDep, body: JsonBody
+    scope_id: str, request: Request, ctx: ContextDep, deps: DepsDep, body: JsonBody
 ) -> Response:
     values = validate(AddressScopeUpdate, unwrap(body, ADDRESS_SCOPE, bulk=False)[0][0])
     check = make_check(ctx, ADDRESS_SCOPE, "update", values)
-    updated = svc.address_scopes.update(ctx, scope_id, values, check, revision(request))
+    updated = deps.address_scopes.update(ctx, scope_id, values, check, revision(request))
     return render_one(ctx, ADDRESS_SCOPE, updated, hide_missing=False)
 
 
-@router.delete("/v2.0/address-scopes/{scope_id}", status_code=204)
 def delete_address_scope(
-    scope_id: str, request: Request, ctx: ContextDep, svc: ServicesDep
+    scope_id: str, request: Request, ctx: ContextDep, deps: DepsDep
 ) -> Response:
     check = make_check(ctx, ADDRESS_SCOPE, "delete", {})
-    svc.address_scopes.delete(ctx, scope_id, check, revision(request))
+    deps.address_scopes.delete(ctx, scope_id, check, revision(request))
     return Response(status_code=204)

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.api.common import (
-    JsonBody,
-    Resource,
-    ServicesDep,
-    fields_of,
-    list_params,
-    max_limit,
-    render_list,
-    render_one,
-    unwrap,
-    validate,
-)
+from tinystack.network.api.bodies import JsonBody, unwrap, validate
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import simple_check
-from tinystack.network.api.models import Body
-
-router = APIRouter(tags=["agents"])
+from tinystack.network.api.list_params import fields_of, list_params, max_limit
+from tinystack.network.api.resource import Resource
+from tinystack.network.api.schemas import AgentUpdate
+from tinystack.network.api.views import render_list, render_one
 
 AGENT = Resource(
     singular="agent",
@@ -35,32 +25,23 @@ AGENT = Resource(
 )
 
 
-class AgentUpdate(Body):
-    admin_state_up: bool | None = None
-    description: str | None = None
+def list_agents(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    params = list_params(request, AGENT, max_limit(deps))
+    return render_list(request, ctx, AGENT, deps.agents.list_items(params.query), params)
 
 
-@router.get("/v2.0/agents")
-def list_agents(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    params = list_params(request, AGENT, max_limit(svc))
-    return render_list(request, ctx, AGENT, svc.agents.list_items(params.query), params)
-
-
-@router.get("/v2.0/agents/{agent_id}")
-def show_agent(agent_id: str, request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
+def show_agent(agent_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, "get_agent")({})
-    return render_one(ctx, AGENT, svc.agents.show(agent_id), fields=fields_of(request))
+    return render_one(ctx, AGENT, deps.agents.show(agent_id), fields=fields_of(request))
 
 
-@router.put("/v2.0/agents/{agent_id}")
-def update_agent(agent_id: str, ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+def update_agent(agent_id: str, ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     simple_check(ctx, "update_agent")({})
     values = validate(AgentUpdate, unwrap(body, AGENT, bulk=False)[0][0])
-    return render_one(ctx, AGENT, svc.agents.update(agent_id, values))
+    return render_one(ctx, AGENT, deps.agents.update(agent_id, values))
 
 
-@router.delete("/v2.0/agents/{agent_id}", status_code=204)
-def delete_agent(agent_id: str, ctx: ContextDep, svc: ServicesDep) -> Response:
+def delete_agent(agent_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, "delete_agent")({})
-    svc.agents.delete(agent_id)
+    deps.agents.delete(agent_id)
     return Response(status_code=204)

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.api.common import ServicesDep
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import simple_check
-from tinystack.network.exceptions import http_bad_request
+from tinystack.network.exception import http_bad_request
 
-router = APIRouter(tags=["availability_zones"])
 FILTERS = ("name", "resource", "state")
 
 
-@router.get("/v2.0/availability_zones")
-def list_availability_zones(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
+def list_availability_zones(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, "get_availability_zone")({})
     params = request.query_params
     unknown = [k for k in params if k not in FILTERS and k != "fields"]
     if unknown:
         raise http_bad_request(f"{unknown} is invalid attribute for filtering")
-    zones = svc.agents.availability_zones()
+    zones = deps.agents.availability_zones()
     for key in FILTERS:
         wanted = params.getlist(key)
         if wanted:

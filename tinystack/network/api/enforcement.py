@@ -15,13 +15,12 @@ those keys share one evaluation.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import Forbidden, PolicyNotAuthorized
+from tinystack.network.services.authz import Check
 
-Check = Callable[[dict[str, Any]], None]
 MISSING = object()
 _SUBSTITUTION = re.compile(r"%\(([^)]+)\)s")
 _FIELD = re.compile(r"field:[^:\s()]+:([^=\s()]+)=")

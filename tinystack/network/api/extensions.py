@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.exceptions import not_found
+from tinystack.network.exception import not_found
 
-router = APIRouter(tags=["extensions"])
 UPDATED = "2026-01-01T00:00:00-00:00"
 
 #: alias -> (name, description)
@@ -81,12 +79,10 @@ def _render(alias: str) -> dict[str, object]:
     }
 
 
-@router.get("/v2.0/extensions")
 def list_extensions(ctx: ContextDep) -> Response:
     return JSONResponse({"extensions": [_render(a) for a in sorted(EXTENSIONS)]})
 
 
-@router.get("/v2.0/extensions/{alias}")
 def show_extension(alias: str, ctx: ContextDep) -> Response:
     if alias not in EXTENSIONS:
         raise not_found("extension", alias)

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.api.common import (
-    JsonBody,
-    Resource,
-    ServicesDep,
-    fields_of,
-    list_params,
-    max_limit,
-    render_list,
-    render_one,
-    revision,
-    unwrap,
-    validate,
-)
+from tinystack.network.api.bodies import JsonBody, revision, unwrap, validate
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import make_check
-from tinystack.network.api.models import Body, Description, Owned, owner
-
-router = APIRouter(tags=["floatingips"])
+from tinystack.network.api.list_params import fields_of, list_params, max_limit
+from tinystack.network.api.resource import Resource
+from tinystack.network.api.schemas import FloatingIPCreate, FloatingIPUpdate, owner
+from tinystack.network.api.views import render_list, render_one
 
 FLOATINGIP = Resource(
     singular="floatingip",
@@ -45,51 +34,33 @@ FLOATINGIP = Resource(
 )
 
 
-class FloatingIPUpdate(Body):
-    port_id: str | None = None
-    fixed_ip_address: str | None = None
-    description: str | None = Description
-
-
-class FloatingIPCreate(Owned, FloatingIPUpdate):
-    floating_network_id: str
-    floating_ip_address: str | None = None
-    subnet_id: str | None = None
-    tags: list[str] | None = None
-
-
-@router.get("/v2.0/floatingips")
-def list_floatingips(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    params = list_params(request, FLOATINGIP, max_limit(svc))
-    items = svc.floatingips.list_items(ctx, params.query)
+def list_floatingips(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    params = list_params(request, FLOATINGIP, max_limit(deps))
+    items = deps.floatingips.list_items(ctx, params.query)
     return render_list(request, ctx, FLOATINGIP, items, params)
 
 
-@router.post("/v2.0/floatingips", status_code=201)
-def create_floatingip(ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+def create_floatingip(ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     values = owner(validate(FloatingIPCreate, unwrap(body, FLOATINGIP, bulk=False)[0][0]))
-    created = svc.floatingips.create(ctx, values, make_check(ctx, FLOATINGIP, "create"))
+    created = deps.floatingips.create(ctx, values, make_check(ctx, FLOATINGIP, "create"))
     return render_one(ctx, FLOATINGIP, created, 201, hide_missing=False)
 
 
-@router.get("/v2.0/floatingips/{fip_id}")
-def show_floatingip(fip_id: str, request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    item = svc.floatingips.show(ctx, fip_id)
+def show_floatingip(fip_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    item = deps.floatingips.show(ctx, fip_id)
     return render_one(ctx, FLOATINGIP, item, fields=fields_of(request))
 
 
-@router.put("/v2.0/floatingips/{fip_id}")
 def update_floatingip(
-    fip_id: str, request: Request, ctx: ContextDep, svc: ServicesDep, body: JsonBody
+    fip_id: str, request: Request, ctx: ContextDep, deps: DepsDep, body: JsonBody
 ) -> Response:
     values = validate(FloatingIPUpdate, unwrap(body, FLOATINGIP, bulk=False)[0][0])
     check = make_check(ctx, FLOATINGIP, "update", values)
-    updated = svc.floatingips.update(ctx, fip_id, values, check, revision(request))
+    updated = deps.floatingips.update(ctx, fip_id, values, check, revision(request))
     return render_one(ctx, FLOATINGIP, updated, hide_missing=False)
 
 
-@router.delete("/v2.0/floatingips/{fip_id}", status_code=204)
-def delete_floatingip(fip_id: str, request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
+def delete_floatingip(fip_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     check = make_check(ctx, FLOATINGIP, "delete", {})
-    svc.floatingips.delete(ctx, fip_id, check, revision(request))
+    deps.floatingips.delete(ctx, fip_id, check, revision(request))
     return Response(status_code=204)

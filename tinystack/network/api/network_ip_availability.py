@@ -2,36 +2,33 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.api.common import ServicesDep, fields_of
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import simple_check
-from tinystack.network.exceptions import http_bad_request
+from tinystack.network.api.list_params import fields_of
+from tinystack.network.exception import http_bad_request
 
-router = APIRouter(tags=["network-ip-availabilities"])
 FILTERS = {"network_id", "network_name", "project_id", "tenant_id", "ip_version"}
 RULE = "get_network_ip_availability"
 
 
-@router.get("/v2.0/network-ip-availabilities")
-def list_availabilities(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
+def list_availabilities(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, RULE)({})
     params = request.query_params
     unknown = [k for k in params if k not in FILTERS and k != "fields"]
     if unknown:
         raise http_bad_request(f"{unknown} is invalid attribute for filtering")
     filters = {k: params.getlist(k) for k in FILTERS if params.getlist(k)}
-    items = svc.ip_availability.list_items(filters)
+    items = deps.ip_availability.list_items(filters)
     fields = fields_of(request)
     if fields:
         items = [{k: v for k, v in i.items() if k in fields} for i in items]
     return JSONResponse({"network_ip_availabilities": items})
 
 
-@router.get("/v2.0/network-ip-availabilities/{network_id}")
-def show_availability(network_id: str, ctx: ContextDep, svc: ServicesDep) -> Response:
+def show_availability(network_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, RULE)({})
-    return JSONResponse({"network_ip_availability": svc.ip_availability.show(network_id)})
+    return JSONResponse({"network_ip_availability": deps.ip_availability.show(network_id)})

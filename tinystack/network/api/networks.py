@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.api.common import (
-    JsonBody,
-    Resource,
-    ServicesDep,
-    fields_of,
-    list_params,
-    max_limit,
-    render_list,
-    render_many,
-    render_one,
-    revision,
-    unwrap,
-    validate,
-)
+from tinystack.network.api.bodies import JsonBody, revision, unwrap, validate
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import make_check
-from tinystack.network.api.models import Body, Description, Int, Name, Owned, owner
-
-router = APIRouter(tags=["networks"])
+from tinystack.network.api.list_params import fields_of, list_params, max_limit
+from tinystack.network.api.resource import Resource
+from tinystack.network.api.schemas import NetworkCreate, NetworkUpdate, owner
+from tinystack.network.api.views import render_list, render_many, render_one
 
 NETWORK = Resource(
     singular="network",
@@ -50,59 +35,33 @@ NETWORK = Resource(
 )
 
 
-class NetworkUpdate(Body):
-    name: str | None = Name
-    description: str | None = Description
-    admin_state_up: bool | None = None
-    shared: bool | None = None
-    router_external: bool | None = Field(default=None, alias="router:external")
-    mtu: Int | None = None
-    port_security_enabled: bool | None = None
-    network_type: str | None = Field(default=None, alias="provider:network_type")
-    physical_network: str | None = Field(default=None, alias="provider:physical_network")
-    segmentation_id: Int | None = Field(default=None, alias="provider:segmentation_id")
-    segments: list[dict[str, Any]] | None = None
+def list_networks(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    params = list_params(request, NETWORK, max_limit(deps))
+    return render_list(request, ctx, NETWORK, deps.networks.list_items(ctx, params.query), params)
 
 
-class NetworkCreate(Owned, NetworkUpdate):
-    availability_zone_hints: list[str] | None = None
-    tags: list[str] | None = None
-
-
-@router.get("/v2.0/networks")
-def list_networks(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    params = list_params(request, NETWORK, max_limit(svc))
-    return render_list(request, ctx, NETWORK, svc.networks.list_items(ctx, params.query), params)
-
-
-@router.post("/v2.0/networks", status_code=201)
-def create_network(ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+def create_network(ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     items, bulk = unwrap(body, NETWORK)
     values = [owner(validate(NetworkCreate, item)) for item in items]
-    created = svc.networks.create_bulk(ctx, values, make_check(ctx, NETWORK, "create"))
+    created = deps.networks.create_bulk(ctx, values, make_check(ctx, NETWORK, "create"))
     if bulk:
         return render_many(ctx, NETWORK, created)
     return render_one(ctx, NETWORK, created[0], 201, hide_missing=False)
 
 
-@router.get("/v2.0/networks/{network_id}")
-def show_network(network_id: str, request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    return render_one(ctx, NETWORK, svc.networks.show(ctx, network_id), fields=fields_of(request))
+def show_network(network_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    return render_one(ctx, NETWORK, deps.networks.show(ctx, network_id), fields=fields_of(request))
 
 
-@router.put("/v2.0/networks/{network_id}")
 def update_network(
-    network_id: str, request: Request, ctx: ContextDep, svc: ServicesDep, body: JsonBody
+    network_id: str, request: Request, ctx: ContextDep, deps: DepsDep, body: JsonBody
 ) -> Response:
     values = validate(NetworkUpdate, unwrap(body, NETWORK, bulk=False)[0][0])
     check = make_check(ctx, NETWORK, "update", values)
-    updated = svc.networks.update(ctx, network_id, values, check, revision(request))
+    updated = deps.networks.update(ctx, network_id, values, check, revision(request))
     return render_one(ctx, NETWORK, updated, hide_missing=False)
 
 
-@router.delete("/v2.0/networks/{network_id}", status_code=204)
-def delete_network(
-    network_id: str, request: Request, ctx: ContextDep, svc: ServicesDep
-) -> Response:
-    svc.networks.delete(ctx, network_id, make_check(ctx, NETWORK, "delete", {}), revision(request))
+def delete_network(network_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    deps.networks.delete(ctx, network_id, make_check(ctx, NETWORK, "delete", {}), revision(request))
     return Response(status_code=204)

@@ -4,63 +4,54 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.api.common import JsonBody, ServicesDep
+from tinystack.network.api.bodies import JsonBody
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import simple_check
-from tinystack.network.exceptions import http_bad_request
-
-router = APIRouter(tags=["quotas"])
+from tinystack.network.exception import http_bad_request
 
 
 def _target(project_id: str) -> dict[str, Any]:
     return {"project_id": project_id, "tenant_id": project_id}
 
 
-@router.get("/v2.0/quotas")
-def list_quotas(ctx: ContextDep, svc: ServicesDep) -> Response:
+def list_quotas(ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, "update_quota")({})
-    return JSONResponse({"quotas": svc.quotas.list_items()})
+    return JSONResponse({"quotas": deps.quotas.list_items()})
 
 
-@router.get("/v2.0/quotas/tenant")
 def show_own_project(ctx: ContextDep) -> Response:
     return JSONResponse({"tenant": {"tenant_id": ctx.project_id}})
 
 
-@router.get("/v2.0/quotas/{project_id}")
-def show_quota(project_id: str, ctx: ContextDep, svc: ServicesDep) -> Response:
+def show_quota(project_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, "get_quota")(_target(project_id))
-    return JSONResponse({"quota": svc.quotas.show(project_id)})
+    return JSONResponse({"quota": deps.quotas.show(project_id)})
 
 
-@router.get("/v2.0/quotas/{project_id}/default")
-def show_default_quota(project_id: str, ctx: ContextDep, svc: ServicesDep) -> Response:
+def show_default_quota(project_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, "get_quota")(_target(project_id))
-    return JSONResponse({"quota": svc.quotas.defaults()})
+    return JSONResponse({"quota": deps.quotas.defaults()})
 
 
-@router.get("/v2.0/quotas/{project_id}/details")
-def show_quota_details(project_id: str, ctx: ContextDep, svc: ServicesDep) -> Response:
+def show_quota_details(project_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, "get_quota")(_target(project_id))
-    return JSONResponse({"quota": svc.quotas.details(project_id)})
+    return JSONResponse({"quota": deps.quotas.details(project_id)})
 
 
-@router.put("/v2.0/quotas/{project_id}")
-def update_quota(project_id: str, ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+def update_quota(project_id: str, ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     simple_check(ctx, "update_quota")(_target(project_id))
     if not isinstance(body, dict) or not isinstance(body.get("quota"), dict):
         raise http_bad_request("Unable to find 'quota' in request body")
     values = dict(body["quota"])
     values.pop("force", None)
     values.pop("check_limit", None)
-    return JSONResponse({"quota": svc.quotas.update(project_id, values)})
+    return JSONResponse({"quota": deps.quotas.update(project_id, values)})
 
 
-@router.delete("/v2.0/quotas/{project_id}", status_code=204)
-def delete_quota(project_id: str, ctx: ContextDep, svc: ServicesDep) -> Response:
+def delete_quota(project_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, "delete_quota")(_target(project_id))
-    svc.quotas.delete(project_id)
+    deps.quotas.delete(project_id)
     return Response(status_code=204)

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.api.common import (
-    JsonBody,
-    Resource,
-    ServicesDep,
-    fields_of,
-    list_params,
-    max_limit,
-    render_list,
-    render_one,
-    unwrap,
-    validate,
-)
+from tinystack.network.api.bodies import JsonBody, unwrap, validate
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import make_check
-from tinystack.network.api.models import Body, Owned, owner
-
-router = APIRouter(tags=["rbac-policies"])
+from tinystack.network.api.list_params import fields_of, list_params, max_limit
+from tinystack.network.api.resource import Resource
+from tinystack.network.api.schemas import RbacCreate, RbacUpdate, owner
+from tinystack.network.api.views import render_list, render_one
 
 RBAC_POLICY = Resource(
     singular="rbac_policy",
@@ -37,49 +26,29 @@ RBAC_POLICY = Resource(
 )
 
 
-class RbacUpdate(Body):
-    target_tenant: str | None = Field(default=None, max_length=255)
-    target_project: str | None = Field(default=None, max_length=255)
-
-
-class RbacCreate(Owned, RbacUpdate):
-    object_type: str
-    object_id: str
-    action: str
-
-
-@router.get("/v2.0/rbac-policies")
-def list_rbac_policies(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    params = list_params(request, RBAC_POLICY, max_limit(svc))
-    items = svc.rbac_policies.list_items(ctx, params.query)
+def list_rbac_policies(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    params = list_params(request, RBAC_POLICY, max_limit(deps))
+    items = deps.rbac_policies.list_items(ctx, params.query)
     return render_list(request, ctx, RBAC_POLICY, items, params)
 
 
-@router.post("/v2.0/rbac-policies", status_code=201)
-def create_rbac_policy(ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+def create_rbac_policy(ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     values = owner(validate(RbacCreate, unwrap(body, RBAC_POLICY, bulk=False)[0][0]))
-    created = svc.rbac_policies.create(ctx, values, make_check(ctx, RBAC_POLICY, "create"))
+    created = deps.rbac_policies.create(ctx, values, make_check(ctx, RBAC_POLICY, "create"))
     return render_one(ctx, RBAC_POLICY, created, 201, hide_missing=False)
 
 
-@router.get("/v2.0/rbac-policies/{policy_id}")
-def show_rbac_policy(
-    policy_id: str, request: Request, ctx: ContextDep, svc: ServicesDep
-) -> Response:
-    item = svc.rbac_policies.show(ctx, policy_id)
+def show_rbac_policy(policy_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    item = deps.rbac_policies.show(ctx, policy_id)
     return render_one(ctx, RBAC_POLICY, item, fields=fields_of(request))
 
 
-@router.put("/v2.0/rbac-policies/{policy_id}")
-def update_rbac_policy(
-    policy_id: str, ctx: ContextDep, svc: ServicesDep, body: JsonBody
-) -> Response:
+def update_rbac_policy(policy_id: str, ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     values = validate(RbacUpdate, unwrap(body, RBAC_POLICY, bulk=False)[0][0])
     check = make_check(ctx, RBAC_POLICY, "update", values)
-    return render_one(ctx, RBAC_POLICY, svc.rbac_policies.update(ctx, policy_id, values, check))
+    return render_one(ctx, RBAC_POLICY, deps.rbac_policies.update(ctx, policy_id, values, check))
 
 
-@router.delete("/v2.0/rbac-policies/{policy_id}", status_code=204)
-def delete_rbac_policy(policy_id: str, ctx: ContextDep, svc: ServicesDep) -> Response:
-    svc.rbac_policies.delete(ctx, policy_id, make_check(ctx, RBAC_POLICY, "delete", {}))
+def delete_rbac_policy(policy_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    deps.rbac_policies.delete(ctx, policy_id, make_check(ctx, RBAC_POLICY, "delete", {}))
     return Response(status_code=204)

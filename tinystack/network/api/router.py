@@ -1,10 +1,19 @@
-"""The network API's route table, plus the ``.json`` suffix upstream also accepts."""
+"""The network API's route table: every route, one line each, in matching order.
+
+Resource modules hold the handlers; write routes name their request model (``schemas``),
+which ``/openapi.json`` describes while the handlers keep parsing bodies themselves
+(Neutron's envelopes, bulk lists and 400 error messages). ``/v2.0/networks.json`` is
+served as ``/v2.0/networks`` (older clients add the suffix).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,33 +41,136 @@ from tinystack.network.api import (
     versions,
 )
 
-MODULES = (
-    versions,
-    extensions,
-    networks,
-    subnets,
-    subnetpools,
-    address_scopes,
-    ports,
-    routers,
-    floatingips,
-    security_groups,
-    security_group_rules,
-    quotas,
-    rbac_policies,
-    network_ip_availability,
-    agents,
-    availability_zones,
-    tags,
-)
-
-
 LOG = logging.getLogger(__name__)
 
 
-def include_routers(app: FastAPI) -> None:
-    for module in MODULES:
-        app.include_router(module.router)
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str
+    handler: Callable[..., Response]
+    status: int | None = None
+    body: type[BaseModel] | None = None
+
+
+def get(path: str, handler: Callable[..., Response], status: int | None = None) -> Route:
+    return Route("GET", path, handler, status)
+
+
+def delete(path: str, handler: Callable[..., Response], status: int | None = None) -> Route:
+    return Route("DELETE", path, handler, status)
+
+
+def post(path: str, handler: Callable[..., Response], status: int | None = None) -> Route:
+    return Route("POST", path, handler, status)
+
+
+def put(path: str, handler: Callable[..., Response], status: int | None = None) -> Route:
+    return Route("PUT", path, handler, status)
+
+
+ROUTES: tuple[Route, ...] = (
+    get("/", versions.list_versions),
+    get("/v2.0", versions.show_version),
+    get("/v2.0/", versions.show_version),
+    get("/v2.0/extensions", extensions.list_extensions),
+    get("/v2.0/extensions/{alias}", extensions.show_extension),
+    get("/v2.0/networks", networks.list_networks),
+    post("/v2.0/networks", networks.create_network, 201),
+    get("/v2.0/networks/{network_id}", networks.show_network),
+    put("/v2.0/networks/{network_id}", networks.update_network),
+    delete("/v2.0/networks/{network_id}", networks.delete_network, 204),
+    get("/v2.0/subnets", subnets.list_subnets),
+    post("/v2.0/subnets", subnets.create_subnet, 201),
+    get("/v2.0/subnets/{subnet_id}", subnets.show_subnet),
+    put("/v2.0/subnets/{subnet_id}", subnets.update_subnet),
+    delete("/v2.0/subnets/{subnet_id}", subnets.delete_subnet, 204),
+    get("/v2.0/subnetpools", subnetpools.list_subnetpools),
+    post("/v2.0/subnetpools", subnetpools.create_subnetpool, 201),
+    get("/v2.0/subnetpools/{pool_id}", subnetpools.show_subnetpool),
+    put("/v2.0/subnetpools/{pool_id}", subnetpools.update_subnetpool),
+    delete("/v2.0/subnetpools/{pool_id}", subnetpools.delete_subnetpool, 204),
+    put("/v2.0/subnetpools/{pool_id}/add_prefixes", subnetpools.add_prefixes),
+    put("/v2.0/subnetpools/{pool_id}/remove_prefixes", subnetpools.remove_prefixes),
+    get("/v2.0/address-scopes", address_scopes.list_address_scopes),
+    post("/v2.0/address-scopes", address_scopes.create_address_scope, 201),
+    get("/v2.0/address-scopes/{scope_id}", address_scopes.show_address_scope),
+    put("/v2.0/address-scopes/{scope_id}", address_scopes.update_address_scope),
+    delete("/v2.0/address-scopes/{scope_id}", address_scopes.delete_address_scope, 204),
+    get("/v2.0/ports", ports.list_ports),
+    post("/v2.0/ports", ports.create_port, 201),
+    get("/v2.0/ports/{port_id}", ports.show_port),
+    put("/v2.0/ports/{port_id}", ports.update_port),
+    delete("/v2.0/ports/{port_id}", ports.delete_port, 204),
+    get("/v2.0/routers", routers.list_routers),
+    post("/v2.0/routers", routers.create_router, 201),
+    get("/v2.0/routers/{router_id}", routers.show_router),
+    put("/v2.0/routers/{router_id}", routers.update_router),
+    delete("/v2.0/routers/{router_id}", routers.delete_router, 204),
+    put("/v2.0/routers/{router_id}/add_router_interface", routers.add_router_interface),
+    put("/v2.0/routers/{router_id}/remove_router_interface", routers.remove_router_interface),
+    put("/v2.0/routers/{router_id}/add_extraroutes", routers.add_extraroutes),
+    put("/v2.0/routers/{router_id}/remove_extraroutes", routers.remove_extraroutes),
+    get("/v2.0/floatingips", floatingips.list_floatingips),
+    post("/v2.0/floatingips", floatingips.create_floatingip, 201),
+    get("/v2.0/floatingips/{fip_id}", floatingips.show_floatingip),
+    put("/v2.0/floatingips/{fip_id}", floatingips.update_floatingip),
+    delete("/v2.0/floatingips/{fip_id}", floatingips.delete_floatingip, 204),
+    get("/v2.0/security-groups", security_groups.list_security_groups),
+    post("/v2.0/security-groups", security_groups.create_security_group, 201),
+    get("/v2.0/security-groups/{group_id}", security_groups.show_security_group),
+    put("/v2.0/security-groups/{group_id}", security_groups.update_security_group),
+    delete("/v2.0/security-groups/{group_id}", security_groups.delete_security_group, 204),
+    get("/v2.0/security-group-rules", security_group_rules.list_security_group_rules),
+    post("/v2.0/security-group-rules", security_group_rules.create_security_group_rule, 201),
+    get("/v2.0/security-group-rules/{rule_id}", security_group_rules.show_security_group_rule),
+    delete(
+        "/v2.0/security-group-rules/{rule_id}", security_group_rules.delete_security_group_rule, 204
+    ),
+    get("/v2.0/quotas", quotas.list_quotas),
+    get("/v2.0/quotas/tenant", quotas.show_own_project),
+    get("/v2.0/quotas/{project_id}", quotas.show_quota),
+    get("/v2.0/quotas/{project_id}/default", quotas.show_default_quota),
+    get("/v2.0/quotas/{project_id}/details", quotas.show_quota_details),
+    put("/v2.0/quotas/{project_id}", quotas.update_quota),
+    delete("/v2.0/quotas/{project_id}", quotas.delete_quota, 204),
+    get("/v2.0/rbac-policies", rbac_policies.list_rbac_policies),
+    post("/v2.0/rbac-policies", rbac_policies.create_rbac_policy, 201),
+    get("/v2.0/rbac-policies/{policy_id}", rbac_policies.show_rbac_policy),
+    put("/v2.0/rbac-policies/{policy_id}", rbac_policies.update_rbac_policy),
+    delete("/v2.0/rbac-policies/{policy_id}", rbac_policies.delete_rbac_policy, 204),
+    get("/v2.0/network-ip-availabilities", network_ip_availability.list_availabilities),
+    get("/v2.0/network-ip-availabilities/{network_id}", network_ip_availability.show_availability),
+    get("/v2.0/agents", agents.list_agents),
+    get("/v2.0/agents/{agent_id}", agents.show_agent),
+    put("/v2.0/agents/{agent_id}", agents.update_agent),
+    delete("/v2.0/agents/{agent_id}", agents.delete_agent, 204),
+    get("/v2.0/availability_zones", availability_zones.list_availability_zones),
+    get("/v2.0/{resources}/{resource_id}/tags", tags.list_tags),
+    put("/v2.0/{resources}/{resource_id}/tags", tags.replace_tags),
+    delete("/v2.0/{resources}/{resource_id}/tags", tags.clear_tags, 204),
+    get("/v2.0/{resources}/{resource_id}/tags/{tag}", tags.check_tag, 204),
+    put("/v2.0/{resources}/{resource_id}/tags/{tag}", tags.add_tag, 201),
+    delete("/v2.0/{resources}/{resource_id}/tags/{tag}", tags.remove_tag, 204),
+)
+
+
+def _tag(path: str) -> str:
+    if "/tags" in path:
+        return "tags"
+    parts = path.split("/")
+    return parts[2] if len(parts) > 2 and parts[2] else "versions"
+
+
+def include_routes(app: FastAPI) -> None:
+    for route in ROUTES:
+        app.add_api_route(
+            route.path,
+            route.handler,
+            methods=[route.method],
+            status_code=route.status,
+            tags=[_tag(route.path)],
+        )
 
     @app.exception_handler(IntegrityError)
     def _integrity_error(request: Request, exc: IntegrityError) -> Response:

@@ -4,29 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.api.common import (
-    JsonBody,
-    Resource,
-    ServicesDep,
-    fields_of,
-    list_params,
-    max_limit,
-    render_list,
-    render_one,
-    revision,
-    unwrap,
-    validate,
-)
+from tinystack.network.api.bodies import JsonBody, revision, unwrap, validate
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import make_check, simple_check
-from tinystack.network.api.models import Body, Description, Name, Owned, owner
-from tinystack.network.exceptions import http_bad_request
-
-router = APIRouter(tags=["routers"])
+from tinystack.network.api.list_params import fields_of, list_params, max_limit
+from tinystack.network.api.resource import Resource
+from tinystack.network.api.schemas import Interface, RouterCreate, RouterUpdate, Routes, owner
+from tinystack.network.api.views import render_list, render_one
+from tinystack.network.exception import http_bad_request
 
 ROUTER = Resource(
     singular="router",
@@ -47,30 +36,6 @@ ROUTER = Resource(
 )
 
 
-class RouterUpdate(Body):
-    name: str | None = Name
-    description: str | None = Description
-    admin_state_up: bool | None = None
-    external_gateway_info: dict[str, Any] | None = None
-    routes: list[Any] | None = None
-    distributed: bool | None = None
-    ha: bool | None = None
-
-
-class RouterCreate(Owned, RouterUpdate):
-    availability_zone_hints: list[str] | None = None
-    tags: list[str] | None = None
-
-
-class Interface(Body):
-    subnet_id: str | None = None
-    port_id: str | None = None
-
-
-class Routes(Body):
-    routes: list[Any]
-
-
 def _gateway(values: dict[str, Any]) -> dict[str, Any]:
     info = values.get("external_gateway_info")
     if info:
@@ -81,69 +46,58 @@ def _gateway(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-@router.get("/v2.0/routers")
-def list_routers(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    params = list_params(request, ROUTER, max_limit(svc))
-    return render_list(request, ctx, ROUTER, svc.routers.list_items(ctx, params.query), params)
+def list_routers(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    params = list_params(request, ROUTER, max_limit(deps))
+    return render_list(request, ctx, ROUTER, deps.routers.list_items(ctx, params.query), params)
 
 
-@router.post("/v2.0/routers", status_code=201)
-def create_router(ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+def create_router(ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     values = _gateway(owner(validate(RouterCreate, unwrap(body, ROUTER, bulk=False)[0][0])))
-    created = svc.routers.create(ctx, values, make_check(ctx, ROUTER, "create"))
+    created = deps.routers.create(ctx, values, make_check(ctx, ROUTER, "create"))
     return render_one(ctx, ROUTER, created, 201, hide_missing=False)
 
 
-@router.get("/v2.0/routers/{router_id}")
-def show_router(router_id: str, request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    return render_one(ctx, ROUTER, svc.routers.show(ctx, router_id), fields=fields_of(request))
+def show_router(router_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    return render_one(ctx, ROUTER, deps.routers.show(ctx, router_id), fields=fields_of(request))
 
 
-@router.put("/v2.0/routers/{router_id}")
 def update_router(
-    router_id: str, request: Request, ctx: ContextDep, svc: ServicesDep, body: JsonBody
+    router_id: str, request: Request, ctx: ContextDep, deps: DepsDep, body: JsonBody
 ) -> Response:
     values = _gateway(validate(RouterUpdate, unwrap(body, ROUTER, bulk=False)[0][0]))
     check = make_check(ctx, ROUTER, "update", values)
-    updated = svc.routers.update(ctx, router_id, values, check, revision(request))
+    updated = deps.routers.update(ctx, router_id, values, check, revision(request))
     return render_one(ctx, ROUTER, updated, hide_missing=False)
 
 
-@router.delete("/v2.0/routers/{router_id}", status_code=204)
-def delete_router(router_id: str, request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    svc.routers.delete(ctx, router_id, make_check(ctx, ROUTER, "delete", {}), revision(request))
+def delete_router(router_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    deps.routers.delete(ctx, router_id, make_check(ctx, ROUTER, "delete", {}), revision(request))
     return Response(status_code=204)
 
 
-@router.put("/v2.0/routers/{router_id}/add_router_interface")
 def add_router_interface(
-    router_id: str, ctx: ContextDep, svc: ServicesDep, body: JsonBody
+    router_id: str, ctx: ContextDep, deps: DepsDep, body: JsonBody
 ) -> Response:
     values = validate(Interface, body)
     check = simple_check(ctx, "add_router_interface")
-    return JSONResponse(svc.router_interfaces.add(ctx, router_id, values, check))
+    return JSONResponse(deps.router_interfaces.add(ctx, router_id, values, check))
 
 
-@router.put("/v2.0/routers/{router_id}/remove_router_interface")
 def remove_router_interface(
-    router_id: str, ctx: ContextDep, svc: ServicesDep, body: JsonBody
+    router_id: str, ctx: ContextDep, deps: DepsDep, body: JsonBody
 ) -> Response:
     values = validate(Interface, body)
     check = simple_check(ctx, "remove_router_interface")
-    return JSONResponse(svc.router_interfaces.remove(ctx, router_id, values, check))
+    return JSONResponse(deps.router_interfaces.remove(ctx, router_id, values, check))
 
 
-@router.put("/v2.0/routers/{router_id}/add_extraroutes")
-def add_extraroutes(router_id: str, ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+def add_extraroutes(router_id: str, ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     routes = validate(Routes, unwrap(body, ROUTER, bulk=False)[0][0])["routes"]
     check = simple_check(ctx, "add_extraroutes")
-    return render_one(ctx, ROUTER, svc.routers.change_routes(ctx, router_id, routes, True, check))
+    return render_one(ctx, ROUTER, deps.routers.change_routes(ctx, router_id, routes, True, check))
 
 
-@router.put("/v2.0/routers/{router_id}/remove_extraroutes")
-def remove_extraroutes(
-    router_id: str, ctx: ContextDep, svc: ServicesDep, body: JsonBody
-) -> Response:
+def remove_extraroutes(router_id: str, ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     routes = validate(Routes, unwrap(body, ROUTER, bulk=False)[0][0])["routes"]
     check = simple_check(ctx, "remove_extraroutes")
-    return render_one(ctx, ROUTER, svc.routers.change_routes(ctx, router_id, routes, False, check))
+    return render_one(ctx, ROUTER, deps.routers.change_routes(ctx, router_id, routes, False, check))

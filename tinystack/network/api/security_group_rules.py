@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.api.common import (
-    JsonBody,
-    Resource,
-    ServicesDep,
-    fields_of,
-    list_params,
-    max_limit,
-    render_list,
-    render_many,
-    render_one,
-    unwrap,
-    validate,
-)
+from tinystack.network.api.bodies import JsonBody, unwrap, validate
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import make_check
-from tinystack.network.api.models import Description, Int, Owned, owner
-
-router = APIRouter(tags=["security-group-rules"])
+from tinystack.network.api.list_params import fields_of, list_params, max_limit
+from tinystack.network.api.resource import Resource
+from tinystack.network.api.schemas import RuleCreate, owner
+from tinystack.network.api.views import render_list, render_many, render_one
 
 RULE = Resource(
     singular="security_group_rule",
@@ -42,44 +29,28 @@ RULE = Resource(
 )
 
 
-class RuleCreate(Owned):
-    security_group_id: str
-    direction: str | None = None
-    ethertype: str | None = None
-    protocol: Any = None
-    port_range_min: Int | None = None
-    port_range_max: Int | None = None
-    remote_ip_prefix: str | None = None
-    remote_group_id: str | None = None
-    description: str | None = Description
-
-
-@router.get("/v2.0/security-group-rules")
-def list_security_group_rules(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    params = list_params(request, RULE, max_limit(svc))
-    items = svc.security_group_rules.list_items(ctx, params.query)
+def list_security_group_rules(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    params = list_params(request, RULE, max_limit(deps))
+    items = deps.security_group_rules.list_items(ctx, params.query)
     return render_list(request, ctx, RULE, items, params)
 
 
-@router.post("/v2.0/security-group-rules", status_code=201)
-def create_security_group_rule(ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+def create_security_group_rule(ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     items, bulk = unwrap(body, RULE)
     values = [owner(validate(RuleCreate, item)) for item in items]
-    created = svc.security_group_rules.create_bulk(ctx, values, make_check(ctx, RULE, "create"))
+    created = deps.security_group_rules.create_bulk(ctx, values, make_check(ctx, RULE, "create"))
     if bulk:
         return render_many(ctx, RULE, created)
     return render_one(ctx, RULE, created[0], 201, hide_missing=False)
 
 
-@router.get("/v2.0/security-group-rules/{rule_id}")
 def show_security_group_rule(
-    rule_id: str, request: Request, ctx: ContextDep, svc: ServicesDep
+    rule_id: str, request: Request, ctx: ContextDep, deps: DepsDep
 ) -> Response:
-    item = svc.security_group_rules.show(ctx, rule_id)
+    item = deps.security_group_rules.show(ctx, rule_id)
     return render_one(ctx, RULE, item, fields=fields_of(request))
 
 
-@router.delete("/v2.0/security-group-rules/{rule_id}", status_code=204)
-def delete_security_group_rule(rule_id: str, ctx: ContextDep, svc: ServicesDep) -> Response:
-    svc.security_group_rules.delete(ctx, rule_id, make_check(ctx, RULE, "delete", {}))
+def delete_security_group_rule(rule_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    deps.security_group_rules.delete(ctx, rule_id, make_check(ctx, RULE, "delete", {}))
     return Response(status_code=204)

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.api.common import (
-    JsonBody,
-    Resource,
-    ServicesDep,
-    fields_of,
-    list_params,
-    max_limit,
-    render_list,
-    render_one,
-    revision,
-    unwrap,
-    validate,
-)
+from tinystack.network.api.bodies import JsonBody, revision, unwrap, validate
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import make_check
-from tinystack.network.api.models import Body, Description, Name, Owned, owner
-
-router = APIRouter(tags=["security-groups"])
+from tinystack.network.api.list_params import fields_of, list_params, max_limit
+from tinystack.network.api.resource import Resource
+from tinystack.network.api.schemas import SecurityGroupCreate, SecurityGroupUpdate, owner
+from tinystack.network.api.views import render_list, render_one
 
 SECURITY_GROUP = Resource(
     singular="security_group",
@@ -42,53 +31,38 @@ SECURITY_GROUP = Resource(
 )
 
 
-class SecurityGroupUpdate(Body):
-    name: str | None = Name
-    description: str | None = Description
-    stateful: bool | None = None
-
-
-class SecurityGroupCreate(Owned, SecurityGroupUpdate):
-    tags: list[str] | None = None
-
-
-@router.get("/v2.0/security-groups")
-def list_security_groups(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    params = list_params(request, SECURITY_GROUP, max_limit(svc))
-    items = svc.security_groups.list_items(ctx, params.query)
+def list_security_groups(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    params = list_params(request, SECURITY_GROUP, max_limit(deps))
+    items = deps.security_groups.list_items(ctx, params.query)
     return render_list(request, ctx, SECURITY_GROUP, items, params)
 
 
-@router.post("/v2.0/security-groups", status_code=201)
-def create_security_group(ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+def create_security_group(ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     values = owner(validate(SecurityGroupCreate, unwrap(body, SECURITY_GROUP, bulk=False)[0][0]))
     check = make_check(ctx, SECURITY_GROUP, "create")
-    created = svc.security_groups.create(ctx, values, check)
+    created = deps.security_groups.create(ctx, values, check)
     return render_one(ctx, SECURITY_GROUP, created, 201, hide_missing=False)
 
 
-@router.get("/v2.0/security-groups/{group_id}")
 def show_security_group(
-    group_id: str, request: Request, ctx: ContextDep, svc: ServicesDep
+    group_id: str, request: Request, ctx: ContextDep, deps: DepsDep
 ) -> Response:
-    item = svc.security_groups.show(ctx, group_id)
+    item = deps.security_groups.show(ctx, group_id)
     return render_one(ctx, SECURITY_GROUP, item, fields=fields_of(request))
 
 
-@router.put("/v2.0/security-groups/{group_id}")
 def update_security_group(
-    group_id: str, request: Request, ctx: ContextDep, svc: ServicesDep, body: JsonBody
+    group_id: str, request: Request, ctx: ContextDep, deps: DepsDep, body: JsonBody
 ) -> Response:
     values = validate(SecurityGroupUpdate, unwrap(body, SECURITY_GROUP, bulk=False)[0][0])
     check = make_check(ctx, SECURITY_GROUP, "update", values)
-    updated = svc.security_groups.update(ctx, group_id, values, check, revision(request))
+    updated = deps.security_groups.update(ctx, group_id, values, check, revision(request))
     return render_one(ctx, SECURITY_GROUP, updated, hide_missing=False)
 
 
-@router.delete("/v2.0/security-groups/{group_id}", status_code=204)
 def delete_security_group(
-    group_id: str, request: Request, ctx: ContextDep, svc: ServicesDep
+    group_id: str, request: Request, ctx: ContextDep, deps: DepsDep
 ) -> Response:
     check = make_check(ctx, SECURITY_GROUP, "delete", {})
-    svc.security_groups.delete(ctx, group_id, check, revision(request))
+    deps.security_groups.delete(ctx, group_id, check, revision(request))
     return Response(status_code=204)

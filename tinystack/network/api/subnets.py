@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.api.common import (
-    JsonBody,
-    Resource,
-    ServicesDep,
-    fields_of,
-    list_params,
-    max_limit,
-    render_list,
-    render_many,
-    render_one,
-    revision,
-    unwrap,
-    validate,
-)
+from tinystack.network.api.bodies import JsonBody, revision, unwrap, validate
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import make_check
-from tinystack.network.api.models import Body, Description, Int, Name, Owned, owner
-
-router = APIRouter(tags=["subnets"])
+from tinystack.network.api.list_params import fields_of, list_params, max_limit
+from tinystack.network.api.resource import Resource
+from tinystack.network.api.schemas import SubnetCreate, SubnetUpdate, owner
+from tinystack.network.api.views import render_list, render_many, render_one
 
 SUBNET = Resource(
     singular="subnet",
@@ -49,61 +35,33 @@ SUBNET = Resource(
 )
 
 
-class SubnetUpdate(Body):
-    name: str | None = Name
-    description: str | None = Description
-    gateway_ip: str | None = None
-    allocation_pools: list[Any] | None = None
-    dns_nameservers: list[Any] | None = None
-    host_routes: list[Any] | None = None
-    enable_dhcp: bool | None = None
-    service_types: list[str] | None = None
+def list_subnets(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    params = list_params(request, SUBNET, max_limit(deps))
+    return render_list(request, ctx, SUBNET, deps.subnets.list_items(ctx, params.query), params)
 
 
-class SubnetCreate(Owned, SubnetUpdate):
-    network_id: str
-    ip_version: Int | None = None
-    cidr: str | None = None
-    ipv6_ra_mode: str | None = None
-    ipv6_address_mode: str | None = None
-    subnetpool_id: str | None = None
-    use_default_subnet_pool: bool | None = None
-    prefixlen: Int | None = None
-    tags: list[str] | None = None
-
-
-@router.get("/v2.0/subnets")
-def list_subnets(request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    params = list_params(request, SUBNET, max_limit(svc))
-    return render_list(request, ctx, SUBNET, svc.subnets.list_items(ctx, params.query), params)
-
-
-@router.post("/v2.0/subnets", status_code=201)
-def create_subnet(ctx: ContextDep, svc: ServicesDep, body: JsonBody) -> Response:
+def create_subnet(ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     items, bulk = unwrap(body, SUBNET)
     values = [owner(validate(SubnetCreate, item)) for item in items]
-    created = svc.subnets.create_bulk(ctx, values, make_check(ctx, SUBNET, "create"))
+    created = deps.subnets.create_bulk(ctx, values, make_check(ctx, SUBNET, "create"))
     if bulk:
         return render_many(ctx, SUBNET, created)
     return render_one(ctx, SUBNET, created[0], 201, hide_missing=False)
 
 
-@router.get("/v2.0/subnets/{subnet_id}")
-def show_subnet(subnet_id: str, request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    return render_one(ctx, SUBNET, svc.subnets.show(ctx, subnet_id), fields=fields_of(request))
+def show_subnet(subnet_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    return render_one(ctx, SUBNET, deps.subnets.show(ctx, subnet_id), fields=fields_of(request))
 
 
-@router.put("/v2.0/subnets/{subnet_id}")
 def update_subnet(
-    subnet_id: str, request: Request, ctx: ContextDep, svc: ServicesDep, body: JsonBody
+    subnet_id: str, request: Request, ctx: ContextDep, deps: DepsDep, body: JsonBody
 ) -> Response:
     values = validate(SubnetUpdate, unwrap(body, SUBNET, bulk=False)[0][0])
     check = make_check(ctx, SUBNET, "update", values)
-    updated = svc.subnets.update(ctx, subnet_id, values, check, revision(request))
+    updated = deps.subnets.update(ctx, subnet_id, values, check, revision(request))
     return render_one(ctx, SUBNET, updated, hide_missing=False)
 
 
-@router.delete("/v2.0/subnets/{subnet_id}", status_code=204)
-def delete_subnet(subnet_id: str, request: Request, ctx: ContextDep, svc: ServicesDep) -> Response:
-    svc.subnets.delete(ctx, subnet_id, make_check(ctx, SUBNET, "delete", {}), revision(request))
+def delete_subnet(subnet_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    deps.subnets.delete(ctx, subnet_id, make_check(ctx, SUBNET, "delete", {}), revision(request))
     return Response(status_code=204)

@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.auth.context import RequestContext
 from tinystack.network import models
-from tinystack.network.api.common import JsonBody, ServicesDep
+from tinystack.network.api.bodies import JsonBody
+from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import simple_check
-from tinystack.network.exceptions import http_bad_request, not_found
-from tinystack.network.services import Services
-from tinystack.network.services.common import get_row
-
-router = APIRouter(tags=["tags"])
+from tinystack.network.exception import http_bad_request, not_found
+from tinystack.network.services.deps import Deps
+from tinystack.network.services.standard_attrs import get_row
 
 #: URL collection -> (service attribute, resource name, table)
 TAGGABLE: dict[str, tuple[str, str, Any]] = {
@@ -34,13 +32,13 @@ TAGGABLE: dict[str, tuple[str, str, Any]] = {
 
 
 def _authorize(
-    ctx: RequestContext, svc: Services, resources: str, resource_id: str, action: str
+    ctx: RequestContext, deps: Deps, resources: str, resource_id: str, action: str
 ) -> Callable[[Session, str], Any]:
     """Check the caller may see the resource and change (or read) its tags; the row finder."""
     if resources not in TAGGABLE:
         raise not_found(resources, resource_id)
     attr, name, model = TAGGABLE[resources]
-    item = getattr(svc, attr).show(ctx, resource_id)
+    item = getattr(deps, attr).show(ctx, resource_id)
     target = {**item, **item.get("_policy", {})}
     if not ctx.allowed(f"get_{name}", target):
         raise not_found(name, resource_id)
@@ -48,51 +46,43 @@ def _authorize(
     return lambda session, rid: get_row(session, model, name, rid)
 
 
-@router.get("/v2.0/{resources}/{resource_id}/tags")
-def list_tags(resources: str, resource_id: str, ctx: ContextDep, svc: ServicesDep) -> Response:
-    find = _authorize(ctx, svc, resources, resource_id, "get")
-    return JSONResponse({"tags": svc.tags.list_items(find, resource_id)})
+def list_tags(resources: str, resource_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    find = _authorize(ctx, deps, resources, resource_id, "get")
+    return JSONResponse({"tags": deps.tags.list_items(find, resource_id)})
 
 
-@router.put("/v2.0/{resources}/{resource_id}/tags")
 def replace_tags(
-    resources: str, resource_id: str, ctx: ContextDep, svc: ServicesDep, body: JsonBody
+    resources: str, resource_id: str, ctx: ContextDep, deps: DepsDep, body: JsonBody
 ) -> Response:
     if not isinstance(body, dict) or "tags" not in body:
         raise http_bad_request("Invalid input for tags: the body must be {'tags': [...]}")
-    find = _authorize(ctx, svc, resources, resource_id, "update")
-    return JSONResponse({"tags": svc.tags.replace(find, resource_id, body["tags"])})
+    find = _authorize(ctx, deps, resources, resource_id, "update")
+    return JSONResponse({"tags": deps.tags.replace(find, resource_id, body["tags"])})
 
 
-@router.delete("/v2.0/{resources}/{resource_id}/tags", status_code=204)
-def clear_tags(resources: str, resource_id: str, ctx: ContextDep, svc: ServicesDep) -> Response:
-    find = _authorize(ctx, svc, resources, resource_id, "delete")
-    svc.tags.clear(find, resource_id)
+def clear_tags(resources: str, resource_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    find = _authorize(ctx, deps, resources, resource_id, "delete")
+    deps.tags.clear(find, resource_id)
     return Response(status_code=204)
 
 
-@router.get("/v2.0/{resources}/{resource_id}/tags/{tag}", status_code=204)
 def check_tag(
-    resources: str, resource_id: str, tag: str, ctx: ContextDep, svc: ServicesDep
+    resources: str, resource_id: str, tag: str, ctx: ContextDep, deps: DepsDep
 ) -> Response:
-    find = _authorize(ctx, svc, resources, resource_id, "get")
-    svc.tags.has(find, resource_id, tag)
+    find = _authorize(ctx, deps, resources, resource_id, "get")
+    deps.tags.has(find, resource_id, tag)
     return Response(status_code=204)
 
 
-@router.put("/v2.0/{resources}/{resource_id}/tags/{tag}", status_code=201)
-def add_tag(
-    resources: str, resource_id: str, tag: str, ctx: ContextDep, svc: ServicesDep
-) -> Response:
-    find = _authorize(ctx, svc, resources, resource_id, "update")
-    svc.tags.add(find, resource_id, tag)
+def add_tag(resources: str, resource_id: str, tag: str, ctx: ContextDep, deps: DepsDep) -> Response:
+    find = _authorize(ctx, deps, resources, resource_id, "update")
+    deps.tags.add(find, resource_id, tag)
     return Response(status_code=201)
 
 
-@router.delete("/v2.0/{resources}/{resource_id}/tags/{tag}", status_code=204)
 def remove_tag(
-    resources: str, resource_id: str, tag: str, ctx: ContextDep, svc: ServicesDep
+    resources: str, resource_id: str, tag: str, ctx: ContextDep, deps: DepsDep
 ) -> Response:
-    find = _authorize(ctx, svc, resources, resource_id, "delete")
-    svc.tags.remove(find, resource_id, tag)
+    find = _authorize(ctx, deps, resources, resource_id, "delete")
+    deps.tags.remove(find, resource_id, tag)
     return Response(status_code=204)

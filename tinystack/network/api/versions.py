@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
-
-router = APIRouter(tags=["versions"])
 
 COLLECTIONS = [
     ("network", "networks"),
@@ -22,15 +19,12 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.get("/")
 def list_versions(request: Request) -> Response:
     href = f"{_base(request)}/v2.0/"
     version = {"id": "v2.0", "status": "CURRENT", "links": [{"rel": "self", "href": href}]}
     return JSONResponse({"versions": [version]})
 
 
-@router.get("/v2.0")
-@router.get("/v2.0/")
 def show_version(request: Request, ctx: ContextDep) -> Response:
     base = _base(request)
     resources = [

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.network import models
+from tinystack.network.conf import Options
 from tinystack.network.plugins.mech_base import (
     Binding,
     BindingRequest,
@@ -23,7 +23,7 @@ BINDING_FAILED = "binding_failed"
 
 
 class PortBinder:
-    def __init__(self, opts: Any, drivers: list[MechanismDriver] | None = None) -> None:
+    def __init__(self, opts: Options, drivers: list[MechanismDriver] | None = None) -> None:
         self.opts = opts
         self.drivers = drivers if drivers is not None else [LinuxBridgeMechanism()]
 

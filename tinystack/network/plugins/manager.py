@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
-from tinystack.network.exceptions import invalid_input, no_network_available
+from tinystack.network.conf import Options
+from tinystack.network.exception import invalid_input, no_network_available
 from tinystack.network.plugins.type_base import Segment, TypeDriver
 from tinystack.network.plugins.type_flat import FlatTypeDriver
 from tinystack.network.plugins.type_local import LocalTypeDriver
@@ -22,7 +21,7 @@ DRIVERS: dict[str, type[TypeDriver]] = {
 
 
 class TypeManager:
-    def __init__(self, opts: Any) -> None:
+    def __init__(self, opts: Options) -> None:
         self.drivers: dict[str, TypeDriver] = {}
         for name in opts.type_drivers:
             if name not in DRIVERS:

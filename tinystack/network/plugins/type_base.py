@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tinystack.network import models
-from tinystack.network.exceptions import invalid_input
+from tinystack.network.conf import Options
+from tinystack.network.exception import invalid_input
 
 NETWORK_TYPE = "provider:network_type"
 PHYSICAL_NETWORK = "provider:physical_network"
@@ -45,7 +46,7 @@ class TypeDriver(abc.ABC):
 
     network_type: str
 
-    def __init__(self, opts: Any) -> None:
+    def __init__(self, opts: Options) -> None:
         self.opts = opts
 
     @abc.abstractmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from tinystack.network.exceptions import in_use
+from tinystack.network.exception import in_use
 from tinystack.network.plugins.type_base import Segment, TypeDriver, claim, require
 
 

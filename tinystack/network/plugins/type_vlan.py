@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
-from tinystack.network.exceptions import in_use, no_network_available
+from tinystack.network.conf import Options
+from tinystack.network.exception import in_use, no_network_available
 from tinystack.network.plugins.type_base import (
     Segment,
     TypeDriver,
@@ -35,7 +34,7 @@ def parse_vlan_ranges(entries: list[str]) -> dict[str, list[tuple[int, int]]]:
 class VlanTypeDriver(TypeDriver):
     network_type = "vlan"
 
-    def __init__(self, opts: Any) -> None:
+    def __init__(self, opts: Options) -> None:
         super().__init__(opts)
         self.ranges = parse_vlan_ranges(list(opts.network_vlan_ranges))
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
-from tinystack.network.exceptions import in_use, no_network_available
+from tinystack.network.conf import Options
+from tinystack.network.exception import in_use, no_network_available
 from tinystack.network.plugins.type_base import (
     Segment,
     TypeDriver,
@@ -24,7 +23,7 @@ VXLAN_OVERHEAD = 50
 class VxlanTypeDriver(TypeDriver):
     network_type = "vxlan"
 
-    def __init__(self, opts: Any) -> None:
+    def __init__(self, opts: Options) -> None:
         super().__init__(opts)
         self.ranges = [parse_range(e, MIN_VNI, MAX_VNI, "VNI") for e in opts.vni_ranges]
 

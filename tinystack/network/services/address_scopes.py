@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.timeutils import new_uuid
 from tinystack.network import models
-from tinystack.network.exceptions import in_use, not_found
+from tinystack.network.exception import in_use, not_found
 from tinystack.network.services import listing
-from tinystack.network.services.common import (
-    Deps,
+from tinystack.network.services.authz import Check
+from tinystack.network.services.standard_attrs import (
     apply_fields,
     bump,
     check_revision,
     init_standard,
-    new_id,
     owner_fields,
-    project_of,
-    shared_for,
-    shared_ids,
     standard_attrs,
-    visible_clause,
 )
 from tinystack.network.services.subnet_validation import check_version
+from tinystack.network.services.visibility import project_of, shared_for, shared_ids, visible_clause
 
-Check = Callable[[dict[str, Any]], None]
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
+
 SHARED = "access_as_shared"
 SPEC = listing.ListSpec(
     resource="address_scope",
@@ -58,7 +57,7 @@ def set_shared(session: Session, object_type: str, row: Any, shared: bool) -> No
     if shared and existing is None:
         session.add(
             models.RbacPolicy(
-                id=new_id(),
+                id=new_uuid(),
                 project_id=row.project_id,
                 object_type=object_type,
                 object_id=row.id,
@@ -123,7 +122,7 @@ class AddressScopes:
 
         def tx(session: Session) -> dict[str, Any]:
             row = models.AddressScope(
-                id=new_id(),
+                id=new_uuid(),
                 project_id=project_id,
                 name=values.get("name") or "",
                 ip_version=version,

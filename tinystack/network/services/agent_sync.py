@@ -42,12 +42,13 @@ from tinystack.network.plugins.mech_linuxbridge import AGENT_TYPE as LINUXBRIDGE
 from tinystack.network.plugins.mech_linuxbridge import bridge_name
 from tinystack.network.services import listing
 from tinystack.network.services.agents import alive
-from tinystack.network.services.common import allow_all, bump, internal_context
+from tinystack.network.services.authz import allow_all, internal_context
 from tinystack.network.services.networks import segments_of
 from tinystack.network.services.routers import GATEWAY, INTERFACE_OWNERS
+from tinystack.network.services.standard_attrs import bump
 
 if TYPE_CHECKING:
-    from tinystack.network.services import Services
+    from tinystack.network.services.deps import Deps
 
 ADMIN = internal_context()
 #: a rendered resource of the service layer (what its list/show functions return)
@@ -164,9 +165,9 @@ def _firewall_port(port: Rendered, stateful: bool) -> FirewallPort:
 
 
 class AgentSync:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Deps) -> None:
         self.services = services
-        self.deps = services.deps
+        self.deps = services
 
     # -- L2 ----------------------------------------------------------------------------------
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import NotFound
+from tinystack.common.timeutils import new_uuid, utcnow
 from tinystack.network import models
-from tinystack.network.exceptions import invalid_input, not_found
+from tinystack.network.exception import invalid_input, not_found
 from tinystack.network.services import listing
-from tinystack.network.services.common import Deps, isotime, new_id, now
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 #: agent type -> the resource its availability zone serves
 ZONE_RESOURCES = {"DHCP agent": "network", "L3 agent": "router"}
@@ -35,7 +38,7 @@ SPEC = listing.ListSpec(
 
 
 def alive(opts: Any, heartbeat: dt.datetime) -> bool:
-    return (now() - heartbeat).total_seconds() <= int(opts.agent_down_time)
+    return (utcnow(whole_seconds=True) - heartbeat).total_seconds() <= int(opts.agent_down_time)
 
 
 def zone_names(session: Session, opts: Any, resource: str) -> set[str]:
@@ -129,10 +132,10 @@ class Agents:
                     models.Agent.agent_type == agent_type, models.Agent.host == host
                 )
             ).first()
-            stamp = now()
+            stamp = utcnow(whole_seconds=True)
             if row is None:
                 row = models.Agent(
-                    id=new_id(),
+                    id=new_uuid(),
                     agent_type=agent_type,
                     host=host,
                     admin_state_up=True,
@@ -173,5 +176,4 @@ class Agents:
 
 
 def _stamp(value: dt.datetime | None) -> str | None:
-    text = isotime(value)
-    return text.replace("T", " ").rstrip("Z") if text else None
+    return f"{value:%Y-%m-%d %H:%M:%S}" if value is not None else None

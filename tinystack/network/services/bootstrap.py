@@ -17,8 +17,9 @@ from sqlalchemy import select
 from tinystack.common.clients.session import Session
 from tinystack.common.service import CatalogEntry, ServiceCredentials
 from tinystack.network import models
-from tinystack.network.services import Services, listing
-from tinystack.network.services.common import allow_all, internal_context
+from tinystack.network.services import listing
+from tinystack.network.services.authz import allow_all, internal_context
+from tinystack.network.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
 ProjectLookup = Callable[[str], str | None]
@@ -39,9 +40,9 @@ def identity_lookup(auth_url: str, creds: ServiceCredentials) -> ProjectLookup:
     return lookup
 
 
-def _done(services: Services) -> bool:
-    opts = services.deps.opts
-    with services.deps.db.reader() as session:
+def _done(services: Deps) -> bool:
+    opts = services.opts
+    with services.db.reader() as session:
         public = session.scalars(
             select(models.Network.id).where(
                 models.Network.name == opts.public_network, models.Network.external.is_(True)
@@ -57,9 +58,9 @@ def _find(items: list[dict[str, Any]]) -> dict[str, Any] | None:
     return items[0] if items else None
 
 
-def bootstrap(services: Services, lookup: ProjectLookup) -> bool:
+def bootstrap(services: Deps, lookup: ProjectLookup) -> bool:
     """Create what is missing; False when it was all there already."""
-    opts = services.deps.opts
+    opts = services.opts
     if not opts.bootstrap_networks or _done(services):
         return False
     admin_project = lookup(opts.admin_project)
@@ -75,8 +76,8 @@ def bootstrap(services: Services, lookup: ProjectLookup) -> bool:
     return True
 
 
-def _public_network(services: Services, project_id: str) -> dict[str, Any]:
-    opts = services.deps.opts
+def _public_network(services: Deps, project_id: str) -> dict[str, Any]:
+    opts = services.opts
     ctx = internal_context(project_id)
     query = listing.ListQuery(filters={"name": [opts.public_network], "router:external": ["true"]})
     net = _find(services.networks.list_items(ctx, query))
@@ -111,8 +112,8 @@ def _public_network(services: Services, project_id: str) -> dict[str, Any]:
     return net
 
 
-def _private_topology(services: Services, project_id: str, public: dict[str, Any]) -> None:
-    opts = services.deps.opts
+def _private_topology(services: Deps, project_id: str, public: dict[str, Any]) -> None:
+    opts = services.opts
     ctx = internal_context(project_id)
     query = listing.ListQuery(filters={"name": [opts.private_network], "project_id": [project_id]})
     net = _find(services.networks.list_items(ctx, query))

@@ -3,33 +3,35 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import NotFound
+from tinystack.common.timeutils import new_uuid
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import bad_request, conflict, ip_generation_failure, not_found
+from tinystack.network.exception import bad_request, conflict, ip_generation_failure, not_found
 from tinystack.network.services import listing, port_ips, quotas
-from tinystack.network.services.common import (
-    Deps,
-    bump,
-    check_revision,
-    init_standard,
-    new_id,
-    owner_fields,
-    project_of,
-    standard_attrs,
-)
+from tinystack.network.services.authz import Check
 from tinystack.network.services.networks import visible_network
 from tinystack.network.services.port_attrs import random_mac
 from tinystack.network.services.ports import Ports
 from tinystack.network.services.routers import routers_by_gateway
+from tinystack.network.services.standard_attrs import (
+    bump,
+    check_revision,
+    init_standard,
+    owner_fields,
+    standard_attrs,
+)
+from tinystack.network.services.visibility import project_of
 
-Check = Callable[[dict[str, Any]], None]
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
+
 OWNER = "network:floatingip"
 SPEC = listing.ListSpec(
     resource="floatingip",
@@ -124,7 +126,7 @@ class FloatingIPs:
             if not net.external:
                 raise bad_request("floatingip", f"Network {net.id} is not a valid external network")
             quotas.enforce(session, self.deps.opts, project_id, {"floatingip": 1})
-            row = models.FloatingIP(id=new_id(), project_id=project_id, status="DOWN")
+            row = models.FloatingIP(id=new_uuid(), project_id=project_id, status="DOWN")
             row.floating_network_id = net.id
             row.tags = sorted(set(values.get("tags") or []))
             init_standard(row, values.get("description"))
@@ -149,7 +151,7 @@ class FloatingIPs:
         self, session: Session, network_id: str, fip_id: str, values: dict[str, Any]
     ) -> models.Port:
         port = models.Port(
-            id=new_id(),
+            id=new_uuid(),
             project_id="",
             network_id=network_id,
             name="",

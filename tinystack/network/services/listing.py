@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, and_, false, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from tinystack.network.exceptions import invalid_input, not_found
+from tinystack.network.exception import invalid_input, not_found
 
 Item = dict[str, Any]
 Matcher = Callable[[Any, list[Any]], bool]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import not_found
+from tinystack.network.exception import not_found
 from tinystack.network.services import listing
-from tinystack.network.services.common import Deps, owner_fields
+from tinystack.network.services.standard_attrs import owner_fields
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 
 class NetworkIpAvailability:

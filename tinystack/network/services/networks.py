@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.timeutils import new_uuid
 from tinystack.network import models
-from tinystack.network.exceptions import conflict, invalid_input, network_in_use, not_found
+from tinystack.network.exception import conflict, invalid_input, network_in_use, not_found
 from tinystack.network.plugins.type_base import (
     NETWORK_TYPE,
     PHYSICAL_NETWORK,
@@ -20,21 +21,20 @@ from tinystack.network.plugins.type_base import (
 )
 from tinystack.network.services import listing, quotas
 from tinystack.network.services.agents import check_zones, zone_names
-from tinystack.network.services.common import (
-    Deps,
+from tinystack.network.services.authz import Check
+from tinystack.network.services.standard_attrs import (
     apply_fields,
     bump,
     check_revision,
     init_standard,
-    new_id,
     owner_fields,
-    project_of,
-    rbac_targets,
     standard_attrs,
-    visible_clause,
 )
+from tinystack.network.services.visibility import project_of, rbac_targets, visible_clause
 
-Check = Callable[[dict[str, Any]], None]
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
+
 SHARED, EXTERNAL = "access_as_shared", "access_as_external"
 #: ports deleted with their network instead of keeping it in use
 AUTO_DELETE_OWNERS = ("network:dhcp",)
@@ -131,7 +131,7 @@ def add_rbac(session: Session, network: models.Network, action: str, target: str
     if exists is None:
         session.add(
             models.RbacPolicy(
-                id=new_id(),
+                id=new_uuid(),
                 project_id=network.project_id,
                 object_type="network",
                 object_id=network.id,
@@ -288,7 +288,7 @@ class Networks:
         hints = list(values.get("availability_zone_hints") or [])
         check_zones(hints, zone_names(session, self.deps.opts, "network"))
         row = models.Network(
-            id=new_id(),
+            id=new_uuid(),
             project_id=project_id,
             name=values.get("name") or "",
             admin_state_up=values.get("admin_state_up", True),
@@ -307,7 +307,7 @@ class Networks:
         for index, seg in enumerate(segments):
             session.add(
                 models.NetworkSegment(
-                    id=new_id(),
+                    id=new_uuid(),
                     network_id=row.id,
                     network_type=seg.network_type,
                     physical_network=seg.physical_network,

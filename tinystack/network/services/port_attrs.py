@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import conflict, invalid_input, not_found
-from tinystack.network.services.common import project_of, rbac_targets
+from tinystack.network.exception import conflict, invalid_input, not_found
+from tinystack.network.services.visibility import project_of, rbac_targets
 
 MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 VNIC_TYPES = (

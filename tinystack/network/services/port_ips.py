@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import invalid_input, ip_generation_failure
+from tinystack.network.exception import invalid_input, ip_generation_failure
 
 
 @dataclass(frozen=True)

@@ -3,32 +3,33 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.timeutils import new_uuid
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import conflict, in_use, not_found
+from tinystack.network.exception import conflict, in_use, not_found
 from tinystack.network.services import listing, port_attrs, port_ips, quotas
-from tinystack.network.services.common import (
-    Deps,
+from tinystack.network.services.authz import Check
+from tinystack.network.services.networks import segments_of, visible_network
+from tinystack.network.services.security_groups import ensure_default
+from tinystack.network.services.standard_attrs import (
     bump,
     check_revision,
     init_standard,
-    new_id,
     owner_fields,
-    project_of,
-    rbac_targets,
     standard_attrs,
 )
-from tinystack.network.services.networks import segments_of, visible_network
-from tinystack.network.services.security_groups import ensure_default
+from tinystack.network.services.visibility import project_of, rbac_targets
 
-Check = Callable[[dict[str, Any]], None]
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
+
 L3_OWNERS = (*ipam.ROUTER_OWNERS, "network:floatingip")
 SPEC = listing.ListSpec(
     resource="port",
@@ -250,7 +251,7 @@ class Ports:
         )
         security = bool(values.get("port_security_enabled", net.port_security_enabled))
         row = models.Port(
-            id=values.get("id") or new_id(),
+            id=values.get("id") or new_uuid(),
             project_id=project_id,
             network_id=net.id,
             name=values.get("name") or "",

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tinystack.network import models
 from tinystack.network.conf import QUOTA_DEFAULTS
-from tinystack.network.exceptions import invalid_input, over_quota
-from tinystack.network.services.common import Deps
+from tinystack.network.exception import invalid_input, over_quota
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 COUNTED: dict[str, Any] = {
     "network": models.Network,

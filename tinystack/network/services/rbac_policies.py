@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.timeutils import new_uuid
 from tinystack.network import models
-from tinystack.network.exceptions import conflict, in_use, invalid_input, not_found
+from tinystack.network.exception import conflict, in_use, invalid_input, not_found
 from tinystack.network.services import listing, quotas
-from tinystack.network.services.common import Deps, new_id, owner_fields, project_of
+from tinystack.network.services.authz import Check
+from tinystack.network.services.standard_attrs import owner_fields
+from tinystack.network.services.visibility import project_of
 
-Check = Callable[[dict[str, Any]], None]
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
+
 OBJECTS: dict[str, tuple[Any, str, tuple[str, ...]]] = {
     "network": (models.Network, "network", ("access_as_shared", "access_as_external")),
     "security_group": (models.SecurityGroup, "security_group", ("access_as_shared",)),
@@ -97,7 +102,7 @@ class RbacPolicies:
             quotas.enforce(session, self.deps.opts, project_id, {"rbac_policy": 1})
             self._check_duplicate(session, str(kind), obj.id, str(action), str(target))
             row = models.RbacPolicy(
-                id=new_id(),
+                id=new_uuid(),
                 project_id=project_id,
                 object_type=str(kind),
                 object_id=obj.id,

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import NotFound
+from tinystack.common.timeutils import new_uuid
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import bad_request, conflict, in_use
+from tinystack.network.exception import bad_request, conflict, in_use
 from tinystack.network.services import port_ips
-from tinystack.network.services.common import Deps, bump, init_standard, new_id, owner_fields
+from tinystack.network.services.authz import Check
 from tinystack.network.services.port_attrs import random_mac
 from tinystack.network.services.ports import Ports, delete_port
 from tinystack.network.services.routers import (
@@ -24,9 +24,11 @@ from tinystack.network.services.routers import (
     interface_ports,
     visible_router,
 )
+from tinystack.network.services.standard_attrs import bump, init_standard, owner_fields
 from tinystack.network.services.subnets import visible_subnet
 
-Check = Callable[[dict[str, Any]], None]
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 
 def _overlap_check(session: Session, router: models.Router, subnet: models.Subnet) -> None:
@@ -91,7 +93,7 @@ class RouterInterfaces:
             raise bad_request("router", "Subnet for router interface must have a gateway IP")
         _overlap_check(session, router, subnet)
         port = models.Port(
-            id=new_id(),
+            id=new_uuid(),
             project_id=router.project_id,
             network_id=subnet.network_id,
             name="",

@@ -4,32 +4,34 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.timeutils import new_uuid
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import bad_request, conflict, in_use, invalid_input, not_found
+from tinystack.network.exception import bad_request, conflict, in_use, invalid_input, not_found
 from tinystack.network.services import listing, port_ips, quotas
 from tinystack.network.services.agents import check_zones, zone_names
-from tinystack.network.services.common import (
-    Deps,
-    bump,
-    check_revision,
-    init_standard,
-    new_id,
-    owner_fields,
-    project_of,
-    standard_attrs,
-)
+from tinystack.network.services.authz import Check
 from tinystack.network.services.networks import visible_network
 from tinystack.network.services.port_attrs import random_mac
 from tinystack.network.services.ports import delete_port
+from tinystack.network.services.standard_attrs import (
+    bump,
+    check_revision,
+    init_standard,
+    owner_fields,
+    standard_attrs,
+)
+from tinystack.network.services.visibility import project_of
 
-Check = Callable[[dict[str, Any]], None]
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
+
 GATEWAY = "network:router_gateway"
 INTERFACE = "network:router_interface"
 INTERFACE_OWNERS = (INTERFACE, "network:router_interface_distributed")
@@ -167,7 +169,7 @@ class Routers:
             hints = list(values.get("availability_zone_hints") or [])
             check_zones(hints, zone_names(session, self.deps.opts, "router"))
             row = models.Router(
-                id=new_id(),
+                id=new_uuid(),
                 project_id=project_id,
                 name=values.get("name") or "",
                 admin_state_up=values.get("admin_state_up", True),
@@ -269,7 +271,7 @@ class Routers:
         if row.gw_port_id:
             self._clear_gateway(session, row)
         port = models.Port(
-            id=new_id(),
+            id=new_uuid(),
             project_id="",
             network_id=net.id,
             name="",

@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.timeutils import new_uuid
 from tinystack.network import models
-from tinystack.network.exceptions import conflict, invalid_input, not_found
+from tinystack.network.exception import conflict, invalid_input, not_found
 from tinystack.network.services import listing, quotas
-from tinystack.network.services.common import (
-    Deps,
-    init_standard,
-    isotime,
-    new_id,
-    owner_fields,
-    project_of,
-    rbac_targets,
-)
+from tinystack.network.services.authz import Check
+from tinystack.network.services.group_rules import normalized_cidr, render_rules
 from tinystack.network.services.security_groups import visible_group
+from tinystack.network.services.standard_attrs import init_standard, owner_fields
+from tinystack.network.services.visibility import project_of, rbac_targets
 
-Check = Callable[[dict[str, Any]], None]
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
+
 PROTOCOL_NUMBERS = {
     "ah": 51,
     "dccp": 33,
@@ -78,55 +75,6 @@ SPEC = listing.ListSpec(
     },
     sortable=frozenset({"id", "security_group_id", "project_id", "direction", "ethertype"}),
 )
-
-
-def normalized_cidr(prefix: str | None) -> str | None:
-    return str(ipaddress.ip_network(prefix, strict=False)) if prefix else None
-
-
-def render_rules(
-    session: Session, rows: Sequence[models.SecurityGroupRule]
-) -> list[dict[str, Any]]:
-    group_ids = list({r.security_group_id for r in rows})
-    defaults: set[str] = set()
-    owners: dict[str, str] = {}
-    if group_ids:
-        defaults = set(
-            session.scalars(
-                select(models.DefaultSecurityGroup.security_group_id).where(
-                    models.DefaultSecurityGroup.security_group_id.in_(group_ids)
-                )
-            )
-        )
-        owners = dict(
-            session.execute(
-                select(models.SecurityGroup.id, models.SecurityGroup.project_id).where(
-                    models.SecurityGroup.id.in_(group_ids)
-                )
-            ).all()
-        )
-    return [
-        {
-            "id": r.id,
-            "security_group_id": r.security_group_id,
-            **owner_fields(r.project_id),
-            "direction": r.direction,
-            "ethertype": r.ethertype,
-            "protocol": r.protocol,
-            "port_range_min": r.port_range_min,
-            "port_range_max": r.port_range_max,
-            "remote_ip_prefix": r.remote_ip_prefix,
-            "normalized_cidr": normalized_cidr(r.remote_ip_prefix),
-            "remote_group_id": r.remote_group_id,
-            "belongs_to_default_sg": r.security_group_id in defaults,
-            "description": r.description,
-            "created_at": isotime(r.created_at),
-            "updated_at": isotime(r.updated_at),
-            "revision_number": r.revision_number,
-            "_policy": {"security_group:project_id": owners.get(r.security_group_id)},
-        }
-        for r in rows
-    ]
 
 
 def _protocol(raw: Any, ethertype: str) -> tuple[str | None, int | None]:
@@ -306,7 +254,7 @@ class SecurityGroupRules:
             session, group.id, direction, ethertype, protocol, low, high, prefix, remote_group
         )
         row = models.SecurityGroupRule(
-            id=new_id(),
+            id=new_uuid(),
             project_id=project_id,
             security_group_id=group.id,
             direction=direction,

@@ -3,34 +3,34 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.timeutils import new_uuid
 from tinystack.network import models
-from tinystack.network.exceptions import conflict, in_use, not_found
+from tinystack.network.exception import conflict, in_use, not_found
 from tinystack.network.services import listing, quotas
 from tinystack.network.services.address_scopes import set_shared
-from tinystack.network.services.common import (
-    Deps,
+from tinystack.network.services.authz import Check
+from tinystack.network.services.group_rules import render_rules
+from tinystack.network.services.standard_attrs import (
     apply_fields,
     bump,
     check_revision,
     init_standard,
-    new_id,
     owner_fields,
-    project_of,
-    shared_for,
-    shared_ids,
     standard_attrs,
-    visible_clause,
 )
+from tinystack.network.services.visibility import project_of, shared_for, shared_ids, visible_clause
 
-Check = Callable[[dict[str, Any]], None]
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
+
 SHARED = "access_as_shared"
 DEFAULT_NAME = "default"
 SPEC = listing.ListSpec(
@@ -62,7 +62,7 @@ def new_rule(
     remote_group_id: str | None = None,
 ) -> models.SecurityGroupRule:
     rule = models.SecurityGroupRule(
-        id=new_id(),
+        id=new_uuid(),
         project_id=group.project_id,
         security_group_id=group.id,
         direction=direction,
@@ -79,7 +79,7 @@ def create_group(
 ) -> models.SecurityGroup:
     """A group with upstream's default rules: all egress; for a default group also all
     ingress from members of the group itself."""
-    group = models.SecurityGroup(id=new_id(), project_id=project_id, name=name, tags=[])
+    group = models.SecurityGroup(id=new_uuid(), project_id=project_id, name=name, tags=[])
     init_standard(group, description)
     session.add(group)
     session.flush()
@@ -141,8 +141,6 @@ class SecurityGroups:
         rows: Sequence[models.SecurityGroup],
         ctx: RequestContext | None = None,
     ) -> list[dict[str, Any]]:
-        from tinystack.network.services.security_group_rules import render_rules
-
         ids = [r.id for r in rows]
         rules: dict[str, list[dict[str, Any]]] = defaultdict(list)
         if ids:

@@ -7,7 +7,7 @@ from typing import Any
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.network import ipam
-from tinystack.network.exceptions import conflict, invalid_input
+from tinystack.network.exception import conflict, invalid_input
 
 IPV6_MODES = ("slaac", "dhcpv6-stateful", "dhcpv6-stateless")
 

@@ -3,34 +3,33 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.timeutils import new_uuid
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import bad_request, in_use, invalid_input, not_found
+from tinystack.network.exception import bad_request, in_use, invalid_input, not_found
 from tinystack.network.services import listing, quotas
 from tinystack.network.services.address_scopes import set_shared, visible_scope
-from tinystack.network.services.common import (
-    Deps,
+from tinystack.network.services.authz import Check
+from tinystack.network.services.standard_attrs import (
     apply_fields,
     bump,
     check_revision,
     init_standard,
-    new_id,
     owner_fields,
-    project_of,
-    shared_for,
-    shared_ids,
     standard_attrs,
-    visible_clause,
 )
+from tinystack.network.services.visibility import project_of, shared_for, shared_ids, visible_clause
 
-Check = Callable[[dict[str, Any]], None]
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
+
 SHARED = "access_as_shared"
 BOUNDS = {4: (8, 32), 6: (64, 128)}
 SPEC = listing.ListSpec(
@@ -197,7 +196,7 @@ class SubnetPools:
         def tx(session: Session) -> dict[str, Any]:
             quotas.enforce(session, self.deps.opts, project_id, {"subnetpool": 1})
             row = models.SubnetPool(
-                id=new_id(),
+                id=new_uuid(),
                 project_id=project_id,
                 name=values.get("name") or "",
                 ip_version=version,

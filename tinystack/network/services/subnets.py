@@ -3,33 +3,34 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.timeutils import new_uuid
 from tinystack.network import ipam, models
-from tinystack.network.exceptions import invalid_input, not_found, subnet_in_use
+from tinystack.network.exception import invalid_input, not_found, subnet_in_use
 from tinystack.network.services import listing, quotas
 from tinystack.network.services import subnet_validation as checks
-from tinystack.network.services.common import (
-    Deps,
+from tinystack.network.services.authz import Check
+from tinystack.network.services.networks import AUTO_DELETE_OWNERS, is_shared_for, visible_network
+from tinystack.network.services.standard_attrs import (
     apply_fields,
     bump,
     check_revision,
     init_standard,
-    new_id,
     owner_fields,
-    project_of,
-    rbac_targets,
     standard_attrs,
 )
-from tinystack.network.services.networks import AUTO_DELETE_OWNERS, is_shared_for, visible_network
 from tinystack.network.services.subnetpools import allocate_prefix, default_pool, visible_pool
+from tinystack.network.services.visibility import project_of, rbac_targets
 
-Check = Callable[[dict[str, Any]], None]
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
+
 SPEC = listing.ListSpec(
     resource="subnet",
     model=models.Subnet,
@@ -215,7 +216,7 @@ class Subnets:
             pools = ipam.default_pools(str(subnet_net), gateway)
         opts = self.deps.opts
         row = models.Subnet(
-            id=new_id(),
+            id=new_uuid(),
             project_id=project_id,
             network_id=net.id,
             name=values.get("name") or "",

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import NotFound
-from tinystack.network.exceptions import invalid_input
-from tinystack.network.services.common import Deps, set_tags
+from tinystack.network.exception import invalid_input
+from tinystack.network.services.standard_attrs import set_tags
+
+if TYPE_CHECKING:
+    from tinystack.network.services.deps import Deps
 
 #: a visible row of the resource, or a 404
 Finder = Callable[[Session, str], Any]
-Check = Callable[[dict[str, Any]], None]
 MAX_TAG_LENGTH = 255
 _BAD = re.compile(r"[,/]")
 

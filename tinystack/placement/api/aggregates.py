@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter
-from pydantic import AfterValidator
 from starlette.responses import Response
 
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
-from tinystack.placement.api.schemas import Body, Generation, Uuid
-from tinystack.placement.objects import aggregate as agg_obj
-from tinystack.placement.objects import resource_provider as rp_obj
+from tinystack.placement.api.schemas import AggregateList, SetAggregates
 from tinystack.placement.policies import aggregate as policies
-
-router = APIRouter()
-_PATH = "/resource_providers/{uuid}/aggregates"
-
-
-def _unique(values: list[str]) -> list[str]:
-    if len(set(values)) != len(values):
-        raise ValueError("has non-unique elements")
-    return values
-
-
-AggregateList = Annotated[list[Uuid], AfterValidator(_unique)]
-
-
-class SetAggregates(Body):
-    aggregates: AggregateList
-    resource_provider_generation: Generation
+from tinystack.placement.services import aggregate as agg_obj
+from tinystack.placement.services import resource_provider as rp_obj
 
 
 def _send(req: PlacementRequest, generation: int, aggregates: list[str]) -> Response:
@@ -39,20 +18,16 @@ def _send(req: PlacementRequest, generation: int, aggregates: list[str]) -> Resp
     return req.respond(body)
 
 
-@router.get(_PATH)
 def get_aggregates(uuid: str, req: PlacementReq) -> Response:
-    req.require("1.1")
     req.can(policies.LIST)
-    provider, aggregates = agg_obj.get_for_provider(req.store, uuid)
+    provider, aggregates = agg_obj.get_for_provider(req.deps, uuid)
     return _send(req, provider.generation, aggregates)
 
 
-@router.put(_PATH)
 def set_aggregates(uuid: str, req: PlacementReq) -> Response:
-    req.require("1.1")
     req.can(policies.UPDATE)
     req.require_json()
-    rp_obj.get(req.store, uuid)  # a missing provider is a 404 before any body problem
+    rp_obj.get(req.deps, uuid)  # a missing provider is a 404 before any body problem
     generation: int | None = None
     if req.at_least("1.19"):
         body = req.body(SetAggregates)
@@ -60,6 +35,6 @@ def set_aggregates(uuid: str, req: PlacementReq) -> Response:
     else:
         aggregates = req.validate(AggregateList, req.json())
     provider, current = agg_obj.set_for_provider(
-        req.store, uuid, aggregates, generation, bump=generation is not None
+        req.deps, uuid, aggregates, generation, bump=generation is not None
     )
     return _send(req, provider.generation, current)

@@ -6,22 +6,20 @@ import functools
 import re
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement import exception
 from tinystack.placement.api import params
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
-from tinystack.placement.objects import candidates as ac_obj
-from tinystack.placement.objects.candidate_request import (
+from tinystack.placement.policies import allocation_candidate as policies
+from tinystack.placement.services import candidates as ac_obj
+from tinystack.placement.services.candidate_request import (
     Candidates,
     RequestGroup,
     RequestWideParams,
 )
-from tinystack.placement.policies import allocation_candidate as policies
 
-router = APIRouter()
 _LIMIT = re.compile(r"^[1-9][0-9]*$")
 
 
@@ -219,9 +217,7 @@ def _serialize_summaries(
     return result
 
 
-@router.get("/allocation_candidates")
 def list_allocation_candidates(req: PlacementReq) -> Response:
-    req.require("1.10")
     req.can(policies.LIST)
     pattern = _check_keys(req)
     wide = _wide_params(req)
@@ -237,7 +233,7 @@ def list_allocation_candidates(req: PlacementReq) -> Response:
             'The "group_policy" parameter is required when specifying more than one '
             '"resources{N}" parameter.'
         )
-    found = ac_obj.find(req.store, list(groups.values()), wide, req.at_least("1.29"))
+    found = ac_obj.find(req.deps, list(groups.values()), wide, req.at_least("1.29"))
     requested = {rc for g in groups.values() for rc in g.resources}
     body = {
         "allocation_requests": _serialize_requests(req, found),

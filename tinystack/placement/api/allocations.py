@@ -8,86 +8,28 @@ ignored ``mappings`` (1.34), plus the consumer type (1.38).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter
-from pydantic import Field
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement.api import params
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import (
-    Amount,
+    POST_SCHEMAS,
     Body,
-    ConsumerType,
-    ExternalId,
-    Mappings,
-    ResourceClassName,
-    Uuid,
-    UuidKey,
+    ConsumerV1_13,
+    ConsumerV1_28,
+    ConsumerV1_34,
+    ConsumerV1_38,
+    ProviderAllocation,
+    PutV1_0,
+    PutV1_8,
+    PutV1_12,
 )
-from tinystack.placement.objects import allocation as alloc_obj
-from tinystack.placement.objects.allocation import ConsumerRequest
 from tinystack.placement.policies import allocation as policies
-
-router = APIRouter()
-Resources = Annotated[dict[ResourceClassName, Amount], Field(min_length=1)]
-
-
-class ProviderRef(Body):
-    uuid: Uuid
-
-
-class ListAllocation(Body):
-    resource_provider: ProviderRef
-    resources: Resources
-
-
-class PutV1_0(Body):
-    allocations: Annotated[list[ListAllocation], Field(min_length=1)]
-
-
-class PutV1_8(PutV1_0):
-    project_id: ExternalId
-    user_id: ExternalId
-
-
-class ProviderAllocation(Body):
-    generation: int | None = None
-    resources: Resources
-
-
-class PutV1_12(Body):
-    allocations: Annotated[dict[UuidKey, ProviderAllocation], Field(min_length=1)]
-    project_id: ExternalId
-    user_id: ExternalId
-
-
-class ConsumerV1_13(Body):
-    """One consumer in POST /allocations (and the reshaper); empty allocations delete."""
-
-    allocations: dict[UuidKey, ProviderAllocation]
-    project_id: ExternalId
-    user_id: ExternalId
-
-
-class ConsumerV1_28(ConsumerV1_13):
-    consumer_generation: int | None
-
-
-class ConsumerV1_34(ConsumerV1_28):
-    mappings: Mappings | None = None
-
-
-class ConsumerV1_38(ConsumerV1_34):
-    consumer_type: ConsumerType
-
-
-POST_SCHEMAS: dict[type[ConsumerV1_13], object] = {
-    schema: Annotated[dict[UuidKey, schema], Field(min_length=1)]  # type: ignore[valid-type]
-    for schema in (ConsumerV1_13, ConsumerV1_28, ConsumerV1_34, ConsumerV1_38)
-}
+from tinystack.placement.services import allocation as alloc_obj
+from tinystack.placement.services.allocation import ConsumerRequest
 
 
 def consumer_schema(req: PlacementRequest) -> type[ConsumerV1_13]:
@@ -126,10 +68,9 @@ def to_request(req: PlacementRequest, uuid: str, body: Body) -> ConsumerRequest:
     )
 
 
-@router.get("/allocations/{consumer_uuid}")
 def list_for_consumer(consumer_uuid: str, req: PlacementReq) -> Response:
     req.can(policies.ALLOC_LIST)
-    found = alloc_obj.get_for_consumer(req.store, consumer_uuid)
+    found = alloc_obj.get_for_consumer(req.deps, consumer_uuid)
     body: dict[str, Any] = {
         "allocations": {
             rp: {"generation": generation, "resources": resources}
@@ -146,7 +87,6 @@ def list_for_consumer(consumer_uuid: str, req: PlacementReq) -> Response:
     return req.respond(body, last_modified=found.last_modified)
 
 
-@router.put("/allocations/{consumer_uuid}")
 def set_allocations_for_consumer(consumer_uuid: str, req: PlacementReq) -> Response:
     req.can(policies.ALLOC_UPDATE)
     req.require_json()
@@ -154,32 +94,28 @@ def set_allocations_for_consumer(consumer_uuid: str, req: PlacementReq) -> Respo
         raise BadRequest(f"Malformed consumer_uuid: {consumer_uuid}")
     uuid = params.normalize_uuid(consumer_uuid)
     body = req.body(_put_schema(req))
-    alloc_obj.replace(req.store, [to_request(req, uuid, body)])
+    alloc_obj.replace(req.deps, [to_request(req, uuid, body)])
     return req.no_content()
 
 
-@router.post("/allocations")
 def set_allocations(req: PlacementReq) -> Response:
-    req.require("1.13")
     req.can(policies.ALLOC_MANAGE)
     req.require_json()
     schema = POST_SCHEMAS[consumer_schema(req)]
     data: dict[str, Body] = req.validate(schema, req.json())  # type: ignore[arg-type]
-    alloc_obj.replace(req.store, [to_request(req, uuid, body) for uuid, body in data.items()])
+    alloc_obj.replace(req.deps, [to_request(req, uuid, body) for uuid, body in data.items()])
     return req.no_content()
 
 
-@router.delete("/allocations/{consumer_uuid}")
 def delete_allocations(consumer_uuid: str, req: PlacementReq) -> Response:
     req.can(policies.ALLOC_DELETE)
-    alloc_obj.delete_for_consumer(req.store, consumer_uuid)
+    alloc_obj.delete_for_consumer(req.deps, consumer_uuid)
     return req.no_content()
 
 
-@router.get("/resource_providers/{uuid}/allocations")
 def list_for_resource_provider(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.RP_ALLOC_LIST)
-    found = alloc_obj.get_for_provider(req.store, uuid)
+    found = alloc_obj.get_for_provider(req.deps, uuid)
     show_generation = req.at_least("1.28")
     allocations: dict[str, Any] = {}
     for consumer, (generation, resources) in found.allocations.items():

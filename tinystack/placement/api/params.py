@@ -6,7 +6,7 @@ import re
 import uuid as uuidlib
 
 from tinystack.common.exceptions import BadRequest
-from tinystack.placement.api.microversion import Version
+from tinystack.placement.api.versions import Version
 
 UUID_PATTERN = r"^[0-9a-fA-F-]{36}$"
 RC_PATTERN = r"^[A-Z0-9_]+$"

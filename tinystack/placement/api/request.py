@@ -1,9 +1,10 @@
 """What every Placement handler gets: the caller, the microversion, the body and the renderers.
 
 Handlers declare one parameter ``req: PlacementReq`` and then, in order,
-authorize (``req.can``), check the version (``req.require``), validate
-(``req.body(Model)`` / ``req.check_query``), call the service layer and
-render (``req.respond`` / ``req.no_content``).
+authorize (``req.can``), validate (``req.body(Model)`` / ``req.check_query``),
+call the service layer and render (``req.respond`` / ``req.no_content``).
+Building ``req`` already checked the versions the route declares
+(``openapi_extra=since("1.x")``): outside them the handler does not exist.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
+from tinystack.common.api.microversion import declared
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import (
     BadRequest,
@@ -29,8 +31,9 @@ from tinystack.common.exceptions import (
     NotFound,
     UnsupportedMediaType,
 )
-from tinystack.placement.api.microversion import Version, version_of
-from tinystack.placement.objects.store import Store
+from tinystack.placement.api.deps import get_deps
+from tinystack.placement.api.versions import Version, version_of
+from tinystack.placement.services.deps import Deps
 
 M = TypeVar("M")
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
@@ -139,17 +142,18 @@ class PlacementRequest:
         self.ctx = ctx
         self.version: Version = version_of(request)
         self.raw_body = raw_body
-        self.store: Store = request.app.state.placement_store
+        self.deps: Deps = get_deps(request)
 
     # -- authorize and version gates -------------------------------------------------
     def can(self, rule: str, target: dict[str, Any] | None = None) -> None:
         self.ctx.can(rule, target or {"project_id": self.ctx.project_id})
 
-    def require(self, minimum: str, maximum: str | None = None, status: int = 404) -> None:
-        """Below ``minimum`` (or above ``maximum``) the handler does not exist: 404/405."""
-        if self.version.matches(minimum, maximum):
+    def require_declared(self) -> None:
+        """Outside the versions its route declares (``since``) a handler does not exist."""
+        bounds = declared(self.request.scope.get("route"))
+        if bounds is None or self.version in bounds:
             return
-        if status == 405:
+        if bounds.absent == 405:
             raise MethodNotAllowed("The method specified is not allowed for this resource.")
         raise NotFound("The resource could not be found.")
 
@@ -275,7 +279,9 @@ async def _placement_request(request: Request, ctx: ContextDep) -> PlacementRequ
         accept = request.headers.get("accept")
         if accept and not _accepts_json(accept):
             raise NotAcceptable("Only application/json is provided")
-    return PlacementRequest(request, ctx, raw)
+    req = PlacementRequest(request, ctx, raw)
+    req.require_declared()
+    return req
 
 
 PlacementReq = Annotated[PlacementRequest, Depends(_placement_request)]

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from tinystack.placement.api.request import NO_STAMP, PlacementReq, PlacementRequest
-from tinystack.placement.api.schemas import Body, CustomName
-from tinystack.placement.objects import resource_class as rc_obj
-from tinystack.placement.objects.resource_class import ResourceClass
+from tinystack.placement.api.schemas import ResourceClassBody
 from tinystack.placement.policies import resource_class as policies
-
-router = APIRouter()
-
-
-class ResourceClassBody(Body):
-    name: CustomName
+from tinystack.placement.services import resource_class as rc_obj
+from tinystack.placement.services.resource_class import ResourceClass
 
 
 def _url(req: PlacementRequest, name: str) -> str:
@@ -26,52 +19,42 @@ def serialize(req: PlacementRequest, rc: ResourceClass) -> dict[str, object]:
     return {"name": rc.name, "links": [{"rel": "self", "href": _url(req, rc.name)}]}
 
 
-@router.get("/resource_classes")
 def list_resource_classes(req: PlacementReq) -> Response:
-    req.require("1.2")
     req.can(policies.LIST)
-    classes = rc_obj.list_all(req.store)
+    classes = rc_obj.list_all(req.deps)
     modified = max((c.updated_at or c.created_at for c in classes if c.created_at), default=None)
     return req.respond(
         {"resource_classes": [serialize(req, c) for c in classes]}, last_modified=modified
     )
 
 
-@router.post("/resource_classes")
 def create_resource_class(req: PlacementReq) -> Response:
-    req.require("1.2")
     req.can(policies.CREATE)
     req.require_json()
     body = req.body(ResourceClassBody)
-    rc = rc_obj.create(req.store, body.name)
+    rc = rc_obj.create(req.deps, body.name)
     return req.no_content(201, location=_url(req, rc.name))
 
 
-@router.get("/resource_classes/{name}")
 def get_resource_class(name: str, req: PlacementReq) -> Response:
-    req.require("1.2")
     req.can(policies.SHOW)
-    rc = rc_obj.get(req.store, name)
+    rc = rc_obj.get(req.deps, name)
     return req.respond(serialize(req, rc), last_modified=rc.updated_at or rc.created_at)
 
 
-@router.put("/resource_classes/{name}")
 def update_resource_class(name: str, req: PlacementReq) -> Response:
-    req.require("1.2")
     req.can(policies.UPDATE)
     if not req.at_least("1.7"):
         req.require_json()
         body = req.body(ResourceClassBody)
-        rc = rc_obj.rename(req.store, name, body.name)
+        rc = rc_obj.rename(req.deps, name, body.name)
         return req.respond(serialize(req, rc), last_modified=NO_STAMP)
     req.validate(ResourceClassBody, {"name": name})
-    rc, created = rc_obj.ensure(req.store, name)
+    rc, created = rc_obj.ensure(req.deps, name)
     return req.no_content(201 if created else 204, location=_url(req, rc.name))
 
 
-@router.delete("/resource_classes/{name}")
 def delete_resource_class(name: str, req: PlacementReq) -> Response:
-    req.require("1.2")
     req.can(policies.DELETE)
-    rc_obj.delete(req.store, name)
+    rc_obj.delete(req.deps, name)
     return req.no_content()

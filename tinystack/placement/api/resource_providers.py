@@ -3,38 +3,21 @@
 from __future__ import annotations
 
 import uuid as uuidlib
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter
-from pydantic import Field
 from starlette.responses import Response
 
 from tinystack.placement.api import params
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
-from tinystack.placement.api.schemas import Body, Uuid
-from tinystack.placement.objects import resource_provider as rp_obj
-from tinystack.placement.objects.resource_provider import Provider, ProviderFilter
+from tinystack.placement.api.schemas import (
+    CreateProvider,
+    CreateProviderV1_14,
+    UpdateProvider,
+    UpdateProviderV1_14,
+)
 from tinystack.placement.policies import resource_provider as policies
-
-router = APIRouter()
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class CreateProvider(Body):
-    name: Name
-    uuid: Uuid | None = None
-
-
-class CreateProviderV1_14(CreateProvider):
-    parent_provider_uuid: Uuid | None = None
-
-
-class UpdateProvider(Body):
-    name: Name
-
-
-class UpdateProviderV1_14(UpdateProvider):
-    parent_provider_uuid: Uuid | None = None
+from tinystack.placement.services import resource_provider as rp_obj
+from tinystack.placement.services.resource_provider import Provider, ProviderFilter
 
 
 def provider_url(req: PlacementRequest, uuid: str) -> str:
@@ -86,17 +69,15 @@ def _list_filter(req: PlacementRequest) -> ProviderFilter:
     return flt
 
 
-@router.get("/resource_providers")
 def list_resource_providers(req: PlacementReq) -> Response:
     req.can(policies.LIST)
-    providers = rp_obj.list_all(req.store, _list_filter(req))
+    providers = rp_obj.list_all(req.deps, _list_filter(req))
     modified = max((p.updated_at or p.created_at for p in providers if p.created_at), default=None)
     return req.respond(
         {"resource_providers": [serialize(req, p) for p in providers]}, last_modified=modified
     )
 
 
-@router.post("/resource_providers")
 def create_resource_provider(req: PlacementReq) -> Response:
     req.can(policies.CREATE)
     req.require_json()
@@ -105,7 +86,7 @@ def create_resource_provider(req: PlacementReq) -> Response:
     parent = getattr(body, "parent_provider_uuid", None)
     if parent is not None:
         parent = params.normalize_uuid(parent)
-    provider = rp_obj.create(req.store, body.name, uuid, parent)
+    provider = rp_obj.create(req.deps, body.name, uuid, parent)
     location = provider_url(req, provider.uuid)
     if req.at_least("1.20"):
         return req.respond(
@@ -114,33 +95,30 @@ def create_resource_provider(req: PlacementReq) -> Response:
     return req.no_content(201, location=location)
 
 
-@router.get("/resource_providers/{uuid}")
 def get_resource_provider(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.SHOW)
-    provider = rp_obj.get(req.store, uuid)
+    provider = rp_obj.get(req.deps, uuid)
     return req.respond(
         serialize(req, provider), last_modified=provider.updated_at or provider.created_at
     )
 
 
-@router.put("/resource_providers/{uuid}")
 def update_resource_provider(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.UPDATE)
     req.require_json()
-    rp_obj.get(req.store, uuid)
+    rp_obj.get(req.deps, uuid)
     body = req.body(UpdateProviderV1_14 if req.at_least("1.14") else UpdateProvider)
     parent: object = rp_obj.UNSET
     if "parent_provider_uuid" in body.model_fields_set:
         value = getattr(body, "parent_provider_uuid", None)
         parent = params.normalize_uuid(value) if value is not None else None
     provider = rp_obj.update(
-        req.store, uuid, body.name, parent, allow_reparenting=req.at_least("1.37")
+        req.deps, uuid, body.name, parent, allow_reparenting=req.at_least("1.37")
     )
     return req.respond(serialize(req, provider), last_modified=provider.updated_at)
 
 
-@router.delete("/resource_providers/{uuid}")
 def delete_resource_provider(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.DELETE)
-    rp_obj.delete(req.store, uuid)
+    rp_obj.delete(req.deps, uuid)
     return req.no_content()

@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinystack.placement.api.microversion import MAX_VERSION, MIN_VERSION, version_of
 from tinystack.placement.api.request import http_date
+from tinystack.placement.api.versions import MAX_VERSION, MIN_VERSION, version_of
 
-router = APIRouter()
 
-
-@router.get("/")
 def home(request: Request) -> Response:
     data = {
         "versions": [

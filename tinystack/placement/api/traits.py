@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter
-from pydantic import Field
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement.api import params
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
-from tinystack.placement.api.schemas import Body, Generation
-from tinystack.placement.objects import trait as trait_obj
-from tinystack.placement.objects.trait import Trait, TraitFilter
+from tinystack.placement.api.schemas import SetProviderTraits
 from tinystack.placement.policies import trait as policies
-
-router = APIRouter()
-_RP_PATH = "/resource_providers/{uuid}/traits"
-TraitName = Annotated[str, Field(min_length=1, max_length=255)]
-
-
-class SetProviderTraits(Body):
-    traits: list[TraitName]
-    resource_provider_generation: Generation
+from tinystack.placement.services import trait as trait_obj
+from tinystack.placement.services.trait import Trait, TraitFilter
 
 
 def _modified(traits: list[Trait]) -> object:
@@ -51,32 +38,26 @@ def _filter(req: PlacementRequest) -> TraitFilter:
     return flt
 
 
-@router.get("/traits")
 def list_traits(req: PlacementReq) -> Response:
-    req.require("1.6")
     req.can(policies.TRAITS_LIST)
-    traits = trait_obj.list_all(req.store, _filter(req))
+    traits = trait_obj.list_all(req.deps, _filter(req))
     return req.respond({"traits": [t.name for t in traits]}, last_modified=_modified(traits))
 
 
-@router.get("/traits/{name}")
 def get_trait(name: str, req: PlacementReq) -> Response:
-    req.require("1.6")
     req.can(policies.TRAITS_SHOW)
-    trait = trait_obj.get(req.store, name)
+    trait = trait_obj.get(req.deps, name)
     return req.no_content(last_modified=trait.created_at)
 
 
-@router.put("/traits/{name}")
 def put_trait(name: str, req: PlacementReq) -> Response:
-    req.require("1.6")
     req.can(policies.TRAITS_UPDATE)
     if not params.is_custom(name):
         raise BadRequest(
             "The trait is invalid. A valid trait must be no longer than 255 characters, start "
             'with the prefix "CUSTOM_" and use following characters: "A"-"Z", "0"-"9" and "_"'
         )
-    trait, created = trait_obj.ensure(req.store, name)
+    trait, created = trait_obj.ensure(req.deps, name)
     return req.no_content(
         201 if created else 204,
         location=req.url(f"/traits/{trait.name}"),
@@ -84,11 +65,9 @@ def put_trait(name: str, req: PlacementReq) -> Response:
     )
 
 
-@router.delete("/traits/{name}")
 def delete_trait(name: str, req: PlacementReq) -> Response:
-    req.require("1.6")
     req.can(policies.TRAITS_DELETE)
-    trait_obj.delete(req.store, name)
+    trait_obj.delete(req.deps, name)
     return req.no_content()
 
 
@@ -97,29 +76,23 @@ def _send(req: PlacementRequest, generation: int, traits: list[Trait]) -> Respon
     return req.respond(body, last_modified=_modified(traits))
 
 
-@router.get(_RP_PATH)
 def list_provider_traits(uuid: str, req: PlacementReq) -> Response:
-    req.require("1.6")
     req.can(policies.RP_TRAIT_LIST)
-    provider, traits = trait_obj.get_for_provider(req.store, uuid)
+    provider, traits = trait_obj.get_for_provider(req.deps, uuid)
     return _send(req, provider.generation, traits)
 
 
-@router.put(_RP_PATH)
 def update_provider_traits(uuid: str, req: PlacementReq) -> Response:
-    req.require("1.6")
     req.can(policies.RP_TRAIT_UPDATE)
     req.require_json()
     body = req.body(SetProviderTraits)
     provider, traits = trait_obj.set_for_provider(
-        req.store, uuid, body.traits, body.resource_provider_generation
+        req.deps, uuid, body.traits, body.resource_provider_generation
     )
     return _send(req, provider.generation, traits)
 
 
-@router.delete(_RP_PATH)
 def delete_provider_traits(uuid: str, req: PlacementReq) -> Response:
-    req.require("1.6")
     req.can(policies.RP_TRAIT_DELETE)
-    trait_obj.set_for_provider(req.store, uuid, [], None)
+    trait_obj.set_for_provider(req.deps, uuid, [], None)
     return req.no_content()

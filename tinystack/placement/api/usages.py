@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement.api.request import PlacementReq, PlacementRequest
-from tinystack.placement.objects import usage as usage_obj
 from tinystack.placement.policies import usage as policies
+from tinystack.placement.services import usage as usage_obj
 
-router = APIRouter()
 _CONSUMER_TYPE = re.compile(r"^([A-Z0-9_]+|all|unknown)$")
 
 
-@router.get("/resource_providers/{uuid}/usages")
 def list_usages(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.PROVIDER_USAGES)
-    provider, usages = usage_obj.for_provider(req.store, uuid)
+    provider, usages = usage_obj.for_provider(req.deps, uuid)
     return req.respond({"resource_provider_generation": provider.generation, "usages": usages})
 
 
@@ -37,9 +34,7 @@ def _id_param(req: PlacementRequest, key: str) -> str | None:
     return value
 
 
-@router.get("/usages")
 def get_total_usages(req: PlacementReq) -> Response:
-    req.require("1.9")
     project_id = req.one("project_id")
     req.can(policies.TOTAL_USAGES, {"project_id": project_id})
     by_type = req.at_least("1.38")
@@ -50,11 +45,11 @@ def get_total_usages(req: PlacementReq) -> Response:
     assert project_id is not None
     user_id = _id_param(req, "user_id")
     if not by_type:
-        return req.respond({"usages": usage_obj.totals(req.store, project_id, user_id)})
+        return req.respond({"usages": usage_obj.totals(req.deps, project_id, user_id)})
     consumer_type = req.one("consumer_type")
     if consumer_type is not None and not _CONSUMER_TYPE.match(consumer_type):
         raise BadRequest(
             f"Invalid query string parameters: '{consumer_type}' is not a valid consumer type"
         )
-    usages = usage_obj.totals_by_type(req.store, project_id, user_id, consumer_type)
+    usages = usage_obj.totals_by_type(req.deps, project_id, user_id, consumer_type)
     return req.respond({"usages": usages})

@@ -27,7 +27,8 @@ from tinystack.compute.metadata.content import (
     openstack_files,
     user_data_bytes,
 )
-from tinystack.compute.virt.driver import VIF, DriverError, InstanceMeta
+from tinystack.compute.objects import VIF, InstanceMeta
+from tinystack.compute.virt.driver import DriverError
 
 __all__ = [
     "EC2_VERSIONS",

@@ -40,20 +40,22 @@ from typing import Any
 
 from tinystack.compute import states
 from tinystack.compute.context import CallContext
-from tinystack.compute.virt.driver import (
+from tinystack.compute.objects import (
     VIF,
-    ComputeDriver,
     ConsoleInfo,
     DiskImage,
-    DriverError,
-    DriverNotSupported,
     FlavorMeta,
     HostResources,
     ImageMeta,
     InstanceInfo,
     InstanceMeta,
-    InstanceNotOnHost,
     MigrationMeta,
+)
+from tinystack.compute.virt.driver import (
+    ComputeDriver,
+    DriverError,
+    DriverNotSupported,
+    InstanceNotOnHost,
 )
 from tinystack.compute.virt.qemu import configdrive, disks, host, net, process
 from tinystack.compute.virt.qemu.definition import (

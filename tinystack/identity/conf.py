@@ -1,0 +1,63 @@
+"""Options of the ``[identity]`` section (and the ``[token]`` ones identity reads), typed.
+
+:class:`Options` is read once when the service's :class:`~.services.deps.Deps` is built;
+nothing else in identity reads ``conf.identity`` or ``conf.token``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oslo_config import cfg
+
+GROUP = "identity"
+
+OPTS = [
+    cfg.IntOpt(
+        "password_hash_rounds",
+        default=12,
+        min=4,
+        max=31,
+        help="bcrypt cost factor for password and secret hashes.",
+    ),
+    cfg.IntOpt(
+        "password_expires_days",
+        default=0,
+        min=0,
+        help="Days until a new password expires (0: never).",
+    ),
+    cfg.StrOpt("policy_file", default="", help="A policy.yaml overriding the defaults."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    return [(GROUP, OPTS)]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    #: bcrypt cost factor of password and application credential secret hashes
+    password_hash_rounds: int
+    #: days until a new password expires; 0: never
+    password_expires_days: int
+    #: a policy.yaml overriding the defaults; "" for none
+    policy_file: str
+    #: token lifetime in seconds ([token] expiration)
+    token_expiration: int
+    #: seconds an expired token may still be fetched with allow_expired
+    allow_expired_window: int
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
+        group = conf.identity
+        return cls(
+            password_hash_rounds=int(group.password_hash_rounds),
+            password_expires_days=int(group.password_expires_days),
+            policy_file=str(group.policy_file or ""),
+            token_expiration=int(conf.token.expiration),
+            allow_expired_window=int(conf.token.allow_expired_window),
+        )

@@ -1,0 +1,358 @@
+"""The service catalog: regions, services and endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tinystack.common.exceptions import BadRequest, Conflict, NotFound, ValidationError
+from tinystack.common.service import CatalogEntry
+from tinystack.common.timeutils import new_hex_id
+from tinystack.identity import models
+from tinystack.identity.services.deps import Deps
+
+INTERFACES = ("public", "internal", "admin")
+_CATALOG_KEY = ("catalog",)
+
+
+def token_catalog(deps: Deps) -> list[dict[str, Any]]:
+    """The catalog as tokens show it: enabled services with their enabled endpoints."""
+    cached = deps.cache.get(_CATALOG_KEY)
+    if cached is not None:
+        return list(cached)
+    with deps.db.reader() as session:
+        services = session.scalars(select(models.Service).where(models.Service.enabled)).all()
+        endpoints = session.scalars(select(models.Endpoint).where(models.Endpoint.enabled)).all()
+        by_service: dict[str, list[dict[str, Any]]] = {}
+        for ep in endpoints:
+            by_service.setdefault(ep.service_id, []).append(
+                {
+                    "id": ep.id,
+                    "interface": ep.interface,
+                    "region": ep.region_id,
+                    "region_id": ep.region_id,
+                    "url": ep.url,
+                }
+            )
+        result = [
+            {
+                "endpoints": by_service.get(s.id, []),
+                "id": s.id,
+                "type": s.type,
+                "name": s.name or "",
+            }
+            for s in services
+        ]
+    deps.cache.put(_CATALOG_KEY, result)
+    return list(result)
+
+
+def _invalidate(deps: Deps) -> None:
+    deps.cache.clear()
+
+
+# -- regions ---------------------------------------------------------------------------------
+
+
+def get_region(session: Session, region_id: str) -> models.Region:
+    region = session.get(models.Region, region_id)
+    if region is None:
+        raise NotFound(f"Could not find region: {region_id}.")
+    return region
+
+
+def create_region(deps: Deps, data: dict[str, Any]) -> models.Region:
+    def tx(session: Session) -> models.Region:
+        region_id = data.get("id") or new_hex_id()
+        if session.get(models.Region, region_id) is not None:
+            raise Conflict(f"Duplicate ID, {region_id}.")
+        parent = data.get("parent_region_id")
+        if parent is not None:
+            if session.get(models.Region, parent) is None:
+                raise NotFound(f"Could not find region: {parent}.")
+        region = models.Region(
+            id=region_id,
+            description=data.get("description") or "",
+            parent_region_id=parent,
+            extra=data.get("extra") or {},
+        )
+        session.add(region)
+        return region
+
+    return deps.db.write(tx)
+
+
+def list_regions(deps: Deps, parent_region_id: str | None) -> list[models.Region]:
+    with deps.db.reader() as session:
+        query = select(models.Region).order_by(models.Region.id)
+        if parent_region_id is not None:
+            query = query.where(models.Region.parent_region_id == parent_region_id)
+        return list(session.scalars(query))
+
+
+def show_region(deps: Deps, region_id: str) -> models.Region:
+    with deps.db.reader() as session:
+        return get_region(session, region_id)
+
+
+def update_region(deps: Deps, region_id: str, data: dict[str, Any]) -> models.Region:
+    def tx(session: Session) -> models.Region:
+        region = get_region(session, region_id)
+        if "parent_region_id" in data:
+            parent = data["parent_region_id"]
+            if parent is not None:
+                if parent == region_id or session.get(models.Region, parent) is None:
+                    raise BadRequest(f"Invalid parent region: {parent}.")
+                cursor: str | None = parent
+                while cursor is not None:
+                    if cursor == region_id:
+                        raise BadRequest("The update would create a region loop.")
+                    cursor = get_region(session, cursor).parent_region_id
+            region.parent_region_id = parent
+        if "description" in data:
+            region.description = data["description"] or ""
+        if data.get("extra"):
+            region.extra = {**region.extra, **data["extra"]}
+        return region
+
+    region = deps.db.write(tx)
+    _invalidate(deps)
+    return region
+
+
+def delete_region(deps: Deps, region_id: str) -> None:
+    """Delete a region and its child regions, as upstream does; refuse while endpoints use them."""
+
+    def tx(session: Session) -> None:
+        get_region(session, region_id)
+        tree = [region_id]
+        frontier = [region_id]
+        while frontier:
+            children = list(
+                session.scalars(
+                    select(models.Region.id).where(models.Region.parent_region_id.in_(frontier))
+                )
+            )
+            frontier = [c for c in children if c not in tree]
+            tree += frontier
+        used = session.scalars(
+            select(models.Endpoint.region_id).where(models.Endpoint.region_id.in_(tree))
+        ).first()
+        if used is not None:
+            raise Conflict(f"Region {used} is used by endpoints and cannot be deleted.")
+        for rid in reversed(tree):
+            session.delete(get_region(session, rid))
+            session.flush()
+
+    deps.db.write(tx)
+    _invalidate(deps)
+
+
+# -- services --------------------------------------------------------------------------------
+
+
+def get_service(session: Session, service_id: str) -> models.Service:
+    service = session.get(models.Service, service_id)
+    if service is None:
+        raise NotFound(f"Could not find service: {service_id}.")
+    return service
+
+
+def create_service(deps: Deps, data: dict[str, Any]) -> models.Service:
+    def tx(session: Session) -> models.Service:
+        service = models.Service(
+            id=new_hex_id(),
+            type=data["type"],
+            name=data.get("name"),
+            description=data.get("description"),
+            enabled=data.get("enabled", True),
+            extra=data.get("extra") or {},
+        )
+        session.add(service)
+        return service
+
+    service = deps.db.write(tx)
+    _invalidate(deps)
+    return service
+
+
+def list_services(deps: Deps, type_: str | None, name: str | None) -> list[models.Service]:
+    with deps.db.reader() as session:
+        query = select(models.Service).order_by(models.Service.type)
+        if type_ is not None:
+            query = query.where(models.Service.type == type_)
+        if name is not None:
+            query = query.where(models.Service.name == name)
+        return list(session.scalars(query))
+
+
+def show_service(deps: Deps, service_id: str) -> models.Service:
+    with deps.db.reader() as session:
+        return get_service(session, service_id)
+
+
+def update_service(deps: Deps, service_id: str, data: dict[str, Any]) -> models.Service:
+    def tx(session: Session) -> models.Service:
+        service = get_service(session, service_id)
+        for key in ("type", "name", "description", "enabled"):
+            if key in data:
+                setattr(service, key, data[key])
+        if data.get("extra"):
+            service.extra = {**service.extra, **data["extra"]}
+        return service
+
+    service = deps.db.write(tx)
+    _invalidate(deps)
+    return service
+
+
+def delete_service(deps: Deps, service_id: str) -> None:
+    def tx(session: Session) -> None:
+        service = get_service(session, service_id)
+        for ep in session.scalars(
+            select(models.Endpoint).where(models.Endpoint.service_id == service_id)
+        ):
+            session.delete(ep)
+        session.delete(service)
+
+    deps.db.write(tx)
+    _invalidate(deps)
+
+
+# -- endpoints -------------------------------------------------------------------------------
+
+
+def get_endpoint(session: Session, endpoint_id: str) -> models.Endpoint:
+    endpoint = session.get(models.Endpoint, endpoint_id)
+    if endpoint is None:
+        raise NotFound(f"Could not find endpoint: {endpoint_id}.")
+    return endpoint
+
+
+def _check_endpoint(session: Session, data: dict[str, Any]) -> None:
+    if "interface" in data and data["interface"] not in INTERFACES:
+        raise ValidationError(f"Invalid interface {data['interface']!r}.")
+    if "service_id" in data:
+        if session.get(models.Service, data["service_id"]) is None:
+            raise BadRequest(f"Could not find service: {data['service_id']}.")
+    region = data.get("region_id")
+    if region is not None and session.get(models.Region, region) is None:
+        if not data.get("create_region"):
+            raise BadRequest(f"Could not find region: {region}.")
+        session.add(models.Region(id=region, description="", extra={}))
+        session.flush()
+
+
+def create_endpoint(deps: Deps, data: dict[str, Any]) -> models.Endpoint:
+    def tx(session: Session) -> models.Endpoint:
+        _check_endpoint(session, data)
+        endpoint = models.Endpoint(
+            id=new_hex_id(),
+            service_id=data["service_id"],
+            interface=data["interface"],
+            url=data["url"],
+            region_id=data.get("region_id"),
+            enabled=data.get("enabled", True),
+            extra=data.get("extra") or {},
+        )
+        session.add(endpoint)
+        return endpoint
+
+    endpoint = deps.db.write(tx)
+    _invalidate(deps)
+    return endpoint
+
+
+def list_endpoints(deps: Deps, filters: dict[str, str | None]) -> list[models.Endpoint]:
+    with deps.db.reader() as session:
+        query = select(models.Endpoint)
+        for key in ("service_id", "interface", "region_id"):
+            if filters.get(key) is not None:
+                query = query.where(getattr(models.Endpoint, key) == filters[key])
+        return list(session.scalars(query))
+
+
+def show_endpoint(deps: Deps, endpoint_id: str) -> models.Endpoint:
+    with deps.db.reader() as session:
+        return get_endpoint(session, endpoint_id)
+
+
+def update_endpoint(deps: Deps, endpoint_id: str, data: dict[str, Any]) -> models.Endpoint:
+    def tx(session: Session) -> models.Endpoint:
+        endpoint = get_endpoint(session, endpoint_id)
+        _check_endpoint(session, data)
+        for key in ("service_id", "interface", "url", "region_id", "enabled"):
+            if key in data:
+                setattr(endpoint, key, data[key])
+        if data.get("extra"):
+            endpoint.extra = {**endpoint.extra, **data["extra"]}
+        return endpoint
+
+    endpoint = deps.db.write(tx)
+    _invalidate(deps)
+    return endpoint
+
+
+def delete_endpoint(deps: Deps, endpoint_id: str) -> None:
+    def tx(session: Session) -> None:
+        session.delete(get_endpoint(session, endpoint_id))
+
+    deps.db.write(tx)
+    _invalidate(deps)
+
+
+# -- bootstrap -------------------------------------------------------------------------------
+
+
+def reconcile(deps: Deps, region: str, entries: list[CatalogEntry]) -> None:
+    """Make the catalog list each running service once, at its current URL (idempotent)."""
+
+    def tx(session: Session) -> None:
+        if session.get(models.Region, region) is None:
+            session.add(models.Region(id=region, description="", extra={}))
+            session.flush()
+        for entry in entries:
+            service = session.scalars(
+                select(models.Service).where(models.Service.type == entry.service_type)
+            ).first()
+            if service is None:
+                service = models.Service(
+                    id=new_hex_id(),
+                    type=entry.service_type,
+                    name=entry.name,
+                    enabled=True,
+                    description=entry.description or None,
+                    extra={},
+                )
+                session.add(service)
+                session.flush()
+            existing = {
+                ep.interface: ep
+                for ep in session.scalars(
+                    select(models.Endpoint).where(
+                        models.Endpoint.service_id == service.id,
+                        models.Endpoint.region_id == region,
+                    )
+                )
+            }
+            for interface in INTERFACES:
+                ep = existing.get(interface)
+                if ep is None:
+                    session.add(
+                        models.Endpoint(
+                            id=new_hex_id(),
+                            service_id=service.id,
+                            interface=interface,
+                            url=entry.url,
+                            region_id=region,
+                            enabled=True,
+                            extra={},
+                        )
+                    )
+                elif ep.url != entry.url:
+                    ep.url = entry.url
+
+    deps.db.write(tx)
+    _invalidate(deps)

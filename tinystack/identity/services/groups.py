@@ -1,0 +1,147 @@
+"""Groups and group membership."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tinystack.common.auth.revocation import RevocationEvent
+from tinystack.common.exceptions import Conflict, NotFound, ValidationError
+from tinystack.common.timeutils import new_hex_id
+from tinystack.identity import models
+from tinystack.identity.services import convert, revoke, users
+from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.records import Group, GroupFields, User
+
+
+def get(session: Session, group_id: str) -> models.Group:
+    group = session.get(models.Group, group_id)
+    if group is None:
+        raise NotFound(f"Could not find group: {group_id}.")
+    return group
+
+
+def create(deps: Deps, data: GroupFields) -> Group:
+    def tx(session: Session) -> Group:
+        domain_id = data.get("domain_id") or "default"
+        if session.get(models.Domain, domain_id) is None:
+            raise NotFound(f"Could not find domain: {domain_id}.")
+        clash = select(models.Group.id).where(
+            models.Group.domain_id == domain_id, models.Group.name == data["name"]
+        )
+        if session.scalars(clash).first():
+            raise Conflict(
+                f"Conflict occurred attempting to store group - Duplicate entry "
+                f"found with name {data['name']} at domain ID {domain_id}."
+            )
+        group = models.Group(
+            id=new_hex_id(),
+            name=data["name"],
+            domain_id=domain_id,
+            description=data.get("description", ""),
+            extra=data.get("extra") or {},
+        )
+        session.add(group)
+        return convert.group(group)
+
+    try:
+        return deps.db.write(tx)
+    except IntegrityError:
+        raise Conflict(f"Duplicate entry found with name {data['name']}.") from None
+
+
+def list_groups(deps: Deps, name: str | None, domain_id: str | None) -> list[Group]:
+    with deps.db.reader() as session:
+        query = select(models.Group).order_by(models.Group.name)
+        if name is not None:
+            query = query.where(models.Group.name == name)
+        if domain_id is not None:
+            query = query.where(models.Group.domain_id == domain_id)
+        return [convert.group(g) for g in session.scalars(query)]
+
+
+def show(deps: Deps, group_id: str) -> Group:
+    with deps.db.reader() as session:
+        return convert.group(get(session, group_id))
+
+
+def update(deps: Deps, group_id: str, data: GroupFields) -> Group:
+    def tx(session: Session) -> Group:
+        group = get(session, group_id)
+        if "domain_id" in data and data["domain_id"] != group.domain_id:
+            raise ValidationError("Update of `domain_id` is not allowed.")
+        if "name" in data and data["name"] != group.name:
+            clash = select(models.Group.id).where(
+                models.Group.domain_id == group.domain_id, models.Group.name == data["name"]
+            )
+            if session.scalars(clash).first():
+                raise Conflict(f"Duplicate entry found with name {data['name']}.")
+            group.name = data["name"]
+        if "description" in data:
+            group.description = data["description"]
+        if data.get("extra"):
+            group.extra = {**group.extra, **data["extra"]}
+        return convert.group(group)
+
+    return deps.db.write(tx)
+
+
+def delete(deps: Deps, group_id: str) -> None:
+    def tx(session: Session) -> list[RevocationEvent]:
+        group = get(session, group_id)
+        members = session.scalars(
+            select(models.UserGroupMembership.user_id).where(
+                models.UserGroupMembership.group_id == group_id
+            )
+        ).all()
+        session.execute(sa.delete(models.Assignment).where(models.Assignment.actor_id == group_id))
+        events = [revoke.record(session, user_id=u) for u in members]
+        session.delete(group)
+        return events
+
+    revoke.publish(deps, deps.db.write(tx))
+
+
+def members(deps: Deps, group_id: str) -> list[User]:
+    with deps.db.reader() as session:
+        get(session, group_id)
+        query = (
+            select(models.User)
+            .join(models.UserGroupMembership, models.UserGroupMembership.user_id == models.User.id)
+            .where(models.UserGroupMembership.group_id == group_id)
+            .order_by(models.User.name)
+        )
+        return [convert.user(u) for u in session.scalars(query)]
+
+
+def add_member(deps: Deps, group_id: str, user_id: str) -> None:
+    def tx(session: Session) -> None:
+        get(session, group_id)
+        users.get(session, user_id)
+        if session.get(models.UserGroupMembership, (user_id, group_id)) is None:
+            session.add(models.UserGroupMembership(user_id=user_id, group_id=group_id))
+
+    deps.db.write(tx)
+
+
+def check_member(deps: Deps, group_id: str, user_id: str) -> None:
+    with deps.db.reader() as session:
+        get(session, group_id)
+        users.get(session, user_id)
+        if session.get(models.UserGroupMembership, (user_id, group_id)) is None:
+            raise NotFound(f"User {user_id} is not a member of group {group_id}.")
+
+
+def remove_member(deps: Deps, group_id: str, user_id: str) -> None:
+    def tx(session: Session) -> list[RevocationEvent]:
+        get(session, group_id)
+        users.get(session, user_id)
+        row = session.get(models.UserGroupMembership, (user_id, group_id))
+        if row is None:
+            raise NotFound(f"User {user_id} is not a member of group {group_id}.")
+        session.delete(row)
+        return [revoke.record(session, user_id=user_id)]
+
+    revoke.publish(deps, deps.db.write(tx))

@@ -1,0 +1,11 @@
+"""Discovery rules: ``/v2/info/*``."""
+
+from __future__ import annotations
+
+from tinystack.image.policies.base import ADMIN, rule
+
+STORES_INFO_DETAIL = "stores_info_detail"
+
+RULES = [
+    rule(STORES_INFO_DETAIL, ADMIN, "Show store details.", "GET", "/v2/info/stores/detail"),
+]

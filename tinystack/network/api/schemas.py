@@ -1,0 +1,212 @@
+"""Request models of every write route: strict, with upstream attribute names.
+
+The handlers validate each item of Neutron's envelopes (``{"network": {...}}`` or, for
+bulk creates, ``{"networks": [...]}``) with the item models; the ``*Request`` envelopes
+are what ``/openapi.json`` shows as each route's body.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tinystack.network.exception import invalid_input
+
+#: integers the databases can store
+Int = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+Name = Field(default=None, max_length=255)
+Description = Field(default=None, max_length=255)
+
+
+class Body(BaseModel):
+    """Unknown attributes are rejected, as upstream does."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+
+
+class Owned(Body):
+    project_id: str | None = Field(default=None, max_length=255)
+    tenant_id: str | None = Field(default=None, max_length=255)
+
+
+def owner(values: dict[str, Any]) -> dict[str, Any]:
+    """Fold ``tenant_id`` into ``project_id`` (they must agree when both are given)."""
+    tenant = values.pop("tenant_id", None)
+    if tenant is not None:
+        if values.get("project_id") not in (None, tenant):
+            raise invalid_input("'project_id' and 'tenant_id' do not match")
+        values["project_id"] = tenant
+    return values
+
+
+class NetworkUpdate(Body):
+    name: str | None = Name
+    description: str | None = Description
+    admin_state_up: bool | None = None
+    shared: bool | None = None
+    router_external: bool | None = Field(default=None, alias="router:external")
+    mtu: Int | None = None
+    port_security_enabled: bool | None = None
+    network_type: str | None = Field(default=None, alias="provider:network_type")
+    physical_network: str | None = Field(default=None, alias="provider:physical_network")
+    segmentation_id: Int | None = Field(default=None, alias="provider:segmentation_id")
+    segments: list[dict[str, Any]] | None = None
+
+
+class NetworkCreate(Owned, NetworkUpdate):
+    availability_zone_hints: list[str] | None = None
+    tags: list[str] | None = None
+
+
+class SubnetUpdate(Body):
+    name: str | None = Name
+    description: str | None = Description
+    gateway_ip: str | None = None
+    allocation_pools: list[Any] | None = None
+    dns_nameservers: list[Any] | None = None
+    host_routes: list[Any] | None = None
+    enable_dhcp: bool | None = None
+    service_types: list[str] | None = None
+
+
+class SubnetCreate(Owned, SubnetUpdate):
+    network_id: str
+    ip_version: Int | None = None
+    cidr: str | None = None
+    ipv6_ra_mode: str | None = None
+    ipv6_address_mode: str | None = None
+    subnetpool_id: str | None = None
+    use_default_subnet_pool: bool | None = None
+    prefixlen: Int | None = None
+    tags: list[str] | None = None
+
+
+class SubnetPoolUpdate(Body):
+    name: str | None = Name
+    description: str | None = Description
+    prefixes: list[str] | None = None
+    default_prefixlen: Int | None = None
+    min_prefixlen: Int | None = None
+    max_prefixlen: Int | None = None
+    default_quota: Int | None = None
+    address_scope_id: str | None = None
+    is_default: bool | None = None
+
+
+class SubnetPoolCreate(Owned, SubnetPoolUpdate):
+    prefixes: list[str]
+    shared: bool | None = None
+    tags: list[str] | None = None
+
+
+class Prefixes(Body):
+    prefixes: list[Any]
+
+
+class AddressScopeUpdate(Body):
+    name: str | None = Name
+    description: str | None = Description
+    shared: bool | None = None
+
+
+class AddressScopeCreate(Owned, AddressScopeUpdate):
+    ip_version: Int
+    tags: list[str] | None = None
+
+
+class PortUpdate(Body):
+    name: str | None = Name
+    description: str | None = Description
+    admin_state_up: bool | None = None
+    mac_address: str | None = None
+    fixed_ips: list[Any] | None = None
+    device_id: str | None = Field(default=None, max_length=255)
+    device_owner: str | None = Field(default=None, max_length=255)
+    security_groups: list[str] | None = None
+    allowed_address_pairs: list[Any] | None = None
+    port_security_enabled: bool | None = None
+    extra_dhcp_opts: list[Any] | None = None
+    host_id: str | None = Field(default=None, alias="binding:host_id", max_length=255)
+    vnic_type: str | None = Field(default=None, alias="binding:vnic_type")
+    profile: dict[str, Any] | None = Field(default=None, alias="binding:profile")
+
+
+class PortCreate(Owned, PortUpdate):
+    network_id: str
+    tags: list[str] | None = None
+
+
+class RouterUpdate(Body):
+    name: str | None = Name
+    description: str | None = Description
+    admin_state_up: bool | None = None
+    external_gateway_info: dict[str, Any] | None = None
+    routes: list[Any] | None = None
+    distributed: bool | None = None
+    ha: bool | None = None
+
+
+class RouterCreate(Owned, RouterUpdate):
+    availability_zone_hints: list[str] | None = None
+    tags: list[str] | None = None
+
+
+class Interface(Body):
+    subnet_id: str | None = None
+    port_id: str | None = None
+
+
+class Routes(Body):
+    routes: list[Any]
+
+
+class FloatingIPUpdate(Body):
+    port_id: str | None = None
+    fixed_ip_address: str | None = None
+    description: str | None = Description
+
+
+class FloatingIPCreate(Owned, FloatingIPUpdate):
+    floating_network_id: str
+    floating_ip_address: str | None = None
+    subnet_id: str | None = None
+    tags: list[str] | None = None
+
+
+class SecurityGroupUpdate(Body):
+    name: str | None = Name
+    description: str | None = Description
+    stateful: bool | None = None
+
+
+class SecurityGroupCreate(Owned, SecurityGroupUpdate):
+    tags: list[str] | None = None
+
+
+class RuleCreate(Owned):
+    security_group_id: str
+    direction: str | None = None
+    ethertype: str | None = None
+    protocol: Any = None
+    port_range_min: Int | None = None
+    port_range_max: Int | None = None
+    remote_ip_prefix: str | None = None
+    remote_group_id: str | None = None
+    description: str | None = Description
+
+
+class RbacUpdate(Body):
+    target_tenant: str | None = Field(default=None, max_length=255)
+    target_project: str | None = Field(default=None, max_length=255)
+
+
+class RbacCreate(Owned, RbacUpdate):
+    object_type: str
+    object_id: str
+    action: str
+
+
+class AgentUpdate(Body):
+    admin_state_up: bool | None = None
+    description: str | None = None

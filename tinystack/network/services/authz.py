@@ -1,0 +1,35 @@
+"""Authorization as the service layer sees it: the ``Check`` the API hands in.
+
+A service calls ``check(target)`` once it has the resource the caller acts on (loaded,
+or about to be created); the API builds the check from upstream's rule names
+(``api/enforcement.py``). The service's own work (agents' RPC, the bootstrap) runs
+with :func:`internal_context` and :func:`allow_all`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tinystack.common.auth.context import RequestContext
+from tinystack.common.auth.tokens import TokenPayload
+
+#: a policy check on a target (the resource's attributes as the API renders them)
+Check = Callable[[dict[str, Any]], None]
+
+
+def internal_context(project_id: str | None = None) -> RequestContext:
+    """An admin context for the service's own work (RPC from agents, bootstrap)."""
+    payload = TokenPayload(
+        user_id="network-internal",
+        methods=("internal",),
+        expires_at=time.time() + 86400 * 365,
+        project_id=project_id,
+        roles=(("admin", "admin"), ("member", "member"), ("reader", "reader")),
+    )
+    return RequestContext(request_id="req-network-internal", payload=payload)
+
+
+def allow_all(target: dict[str, Any]) -> None:
+    """A policy check that allows everything (the service acting on its own)."""
