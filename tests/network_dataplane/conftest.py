@@ -32,6 +32,7 @@ from tinystack.common.timeutils import new_hex_id, new_uuid
 from tinystack.network.agents import arp_protect
 from tinystack.network.agents.dataplane import DataPlane
 from tinystack.network.agents.iptables import ChainSet
+from tinystack.network.conf import Options
 from tinystack.network.service import SERVICE, WORKERS_KEY
 
 PUBLIC_CIDR = "203.0.113.0/24"
@@ -112,8 +113,8 @@ class Cloud:
     # -- service -------------------------------------------------------------------------
 
     @property
-    def opts(self) -> Any:
-        return self.runtime.conf.network
+    def opts(self) -> Options:
+        return Options.from_conf(self.runtime.conf)
 
     @property
     def plane(self) -> DataPlane:

@@ -17,8 +17,8 @@ from tinystack.network.payloads import (
     TunnelSync,
 )
 from tinystack.network.rpcapi import API_VERSION, PLUGIN_TOPIC, REPORTS_TOPIC, Ctxt
-from tinystack.network.services.deps import Deps
 from tinystack.network.services.agent_sync import AgentSync
+from tinystack.network.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
 
