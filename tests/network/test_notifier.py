@@ -17,6 +17,7 @@ from tinystack.network.notifier import (
     Events,
     NullComputeNotifier,
     RestComputeNotifier,
+    ServerEvent,
     make_compute_notifier,
     vif_event,
 )
@@ -120,7 +121,7 @@ def test_events_are_posted_with_a_service_token(fake: FakeCloud) -> None:
     assert auth["identity"]["password"]["user"]["name"] == "neutron"
     assert auth["scope"]["project"]["name"] == "service"
     fake.reject_next = 1
-    notifier.notify([vif_event(_port(), "network-vif-deleted") or {}])
+    notifier.notify([ServerEvent("network-vif-deleted", "server-1", "port-1")])
     assert notifier.flush()
     assert fake.events[-1][0] == "token-2"
     notifier.stop()
@@ -130,7 +131,7 @@ def test_background_delivery(fake: FakeCloud) -> None:
     notifier = RestComputeNotifier(f"{fake.url}/v3", CREDS, f"{fake.url}/v2.1", interval=0.05)
     notifier.start()
     started = time.monotonic()
-    notifier.notify([vif_event(_port(), "network-vif-plugged") or {}])
+    notifier.notify([ServerEvent("network-vif-plugged", "server-1", "port-1")])
     assert fake.received.wait(5)
     assert time.monotonic() - started >= 0.05
     notifier.stop()
@@ -144,11 +145,14 @@ def test_no_compute_no_notifier() -> None:
     assert isinstance(notifier, RestComputeNotifier)
     assert make_compute_notifier("", None, catalog, 1).__class__ is NullComputeNotifier
     assert vif_event(_port(owner="network:router_interface"), "network-vif-plugged") is None
+    assert vif_event(_port(), "network-vif-deleted") == ServerEvent(
+        "network-vif-deleted", "server-1", "port-1", "completed"
+    )
 
 
 def test_unreachable_compute_is_not_fatal() -> None:
     notifier = RestComputeNotifier("http://127.0.0.1:9/v3", CREDS, "http://127.0.0.1:9/v2.1", 0)
-    notifier.notify([vif_event(_port(), "network-vif-plugged") or {}])
+    notifier.notify([ServerEvent("network-vif-plugged", "server-1", "port-1")])
     assert notifier.flush() is False
     notifier.stop()
 

@@ -12,6 +12,8 @@ import abc
 import logging
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from tinystack.common.clients.session import ClientError, Session
@@ -24,12 +26,31 @@ LOG = logging.getLogger(__name__)
 COMPUTE_OWNER_PREFIX = "compute:"
 
 
+@dataclass(frozen=True, slots=True)
+class ServerEvent:
+    """A server external event (``network-vif-plugged`` ...) about port ``tag``."""
+
+    name: str
+    server_uuid: str
+    tag: str
+    status: str = "completed"
+
+    def as_body(self) -> dict[str, str]:
+        """The event as ``POST /os-server-external-events`` lists it."""
+        return {
+            "name": self.name,
+            "server_uuid": self.server_uuid,
+            "tag": self.tag,
+            "status": self.status,
+        }
+
+
 class ComputeNotifier(abc.ABC):
     """Delivers server external events to compute."""
 
     @abc.abstractmethod
-    def notify(self, events: list[dict[str, Any]]) -> None:
-        """Queue events (each with name, server_uuid, tag, status) for delivery."""
+    def notify(self, events: list[ServerEvent]) -> None:
+        """Queue events for delivery."""
 
     def start(self) -> None:  # noqa: B027
         """Start background delivery."""
@@ -39,7 +60,7 @@ class ComputeNotifier(abc.ABC):
 
 
 class NullComputeNotifier(ComputeNotifier):
-    def notify(self, events: list[dict[str, Any]]) -> None:
+    def notify(self, events: list[ServerEvent]) -> None:
         pass
 
 
@@ -57,13 +78,13 @@ class RestComputeNotifier(ComputeNotifier):
         catalog = [CatalogEntry("compute", "nova", compute_url)]
         self.session = Session(auth_url, credentials, catalog, timeout=timeout, max_connections=4)
         self.interval = interval
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[ServerEvent] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
 
-    def notify(self, events: list[dict[str, Any]]) -> None:
+    def notify(self, events: list[ServerEvent]) -> None:
         if not events:
             return
         with self._lock:
@@ -104,7 +125,7 @@ class RestComputeNotifier(ComputeNotifier):
                 "compute",
                 "POST",
                 "/os-server-external-events",
-                json_body={"events": batch},
+                json_body={"events": [event.as_body() for event in batch]},
                 ok=(200, 207, 404),
             )
         except ClientError as exc:
@@ -135,13 +156,13 @@ def make_compute_notifier(
     return RestComputeNotifier(auth_url, credentials, url, interval=interval)
 
 
-def vif_event(port: dict[str, Any], name: str, status: str = "completed") -> dict[str, Any] | None:
+def vif_event(port: Mapping[str, Any], name: str, status: str = "completed") -> ServerEvent | None:
     """The external event for a port of a server, or None for other ports."""
     if not str(port.get("device_owner", "")).startswith(COMPUTE_OWNER_PREFIX):
         return None
     if not port.get("device_id"):
         return None
-    return {"name": name, "server_uuid": port["device_id"], "tag": port["id"], "status": status}
+    return ServerEvent(name, str(port["device_id"]), str(port["id"]), status)
 
 
 class Events:
