@@ -16,7 +16,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -169,7 +169,7 @@ class Agent(abc.ABC):
         self._spawn(self._run, "worker")
         self._spawn(self._report_loop, "report")
 
-    def _spawn(self, target: Any, name: str) -> None:
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=f"{self.binary}-{name}", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -272,7 +272,7 @@ def enter_namespace(name: str) -> None:
 class LinkWatcher:
     """Calls ``callback`` on every rtnetlink link event of a namespace (taps appearing)."""
 
-    def __init__(self, namespace: str | None, callback: Any) -> None:
+    def __init__(self, namespace: str | None, callback: Callable[[], None]) -> None:
         self.namespace = namespace
         self.callback = callback
         self._stopping = threading.Event()

@@ -55,7 +55,7 @@ class Device:
     bridge: str
     filtered: bool
     admin_up: bool
-    signature: tuple[Any, ...]
+    signature: tuple[object, ...]
 
 
 class L2Handler(L2AgentHandler):
