@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body
-from pydantic import Field
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
@@ -14,26 +13,18 @@ from tinystack.compute import states
 from tinystack.compute.api.bodies import body_part
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
-from tinystack.compute.api.schemas import IPAddress, Strict, Tag, Uuid
+from tinystack.compute.api.schemas import (
+    AttachBody,
+    InterfaceAttachRequest,
+)
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import instance_actions, servers
 
 router = APIRouter(tags=["interfaces"])
 P = "os_compute_api:os-attach-interfaces:%s"
 ATTACHABLE = [states.ACTIVE, states.PAUSED, states.STOPPED, states.SUSPENDED]
-
-
-class FixedIp(Strict):
-    ip_address: IPAddress
-
-
-class AttachBody(Strict):
-    net_id: Uuid | None = None
-    port_id: Uuid | None = None
-    fixed_ips: list[FixedIp] | None = Field(None, min_length=1, max_length=1)
-    tag: Tag | None = None
 
 
 def _view(vif: dict[str, Any], version: Version) -> dict[str, Any]:
@@ -79,7 +70,10 @@ def show_interface(
     raise NotFound(f"Instance {inst.uuid} is not attached to port {port_id}.")
 
 
-@router.post("/servers/{server_id}/os-interface", openapi_extra=policies(P % "create"))
+@router.post(
+    "/servers/{server_id}/os-interface",
+    openapi_extra=policies(P % "create") | request_model(InterfaceAttachRequest),
+)
 def attach_interface(
     server_id: str,
     ctx: ContextDep,

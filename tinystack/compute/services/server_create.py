@@ -27,6 +27,7 @@ from tinystack.compute.services import (
     server_groups,
 )
 from tinystack.compute.services.deps import Deps
+from tinystack.compute.services.flavors import FlavorRecord
 
 LOG = logging.getLogger(__name__)
 _ALNUM = string.ascii_lowercase + string.digits
@@ -133,7 +134,7 @@ def lookup_image(deps: Deps, ctx: CallContext, image_id: str) -> dict[str, Any]:
     return dict(image)
 
 
-def _check_image(image: dict[str, Any], flavor: models.Flavor, is_bfv: bool) -> None:
+def _check_image(image: dict[str, Any], flavor: FlavorRecord, is_bfv: bool) -> None:
     if image.get("status") != "active":
         raise BadRequest(f"Image {image['id']} is not active.")
     if flavor.memory_mb < int(image.get("min_ram") or 0):
