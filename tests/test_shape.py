@@ -97,7 +97,6 @@ MICROVERSIONS = {
 _NO_POLICIES = "routes declare no policy rules (openapi_extra x-policies)"
 _NO_BODIES = "write routes without a request model in the OpenAPI document"
 ROUTE_XFAIL: dict[tuple[str, str], str] = {
-    ("image", "policies"): _NO_POLICIES,
     ("compute", "duplicates"): "GET /v2.1/servers/{server_id}/os-security-groups is twice",
     ("compute", "microversions"): "handlers gate on `version < (2, N)`, no since(...)",
     ("network", "policies"): _NO_POLICIES,
@@ -147,7 +146,6 @@ def test_routes(service: str, check: str, tmp_path_factory: pytest.TempPathFacto
 
 # -- (ii) no hand-written dict[str, Any] at the service layer and on RPC ----------------------
 DICT_XFAIL = {
-    "image": "image/services/format_inspection.py Inspection.from_dict takes a dict",
     "compute": "compute services, rpcapi and RPC endpoints pass dict[str, Any]",
     "network": "network services return rendered dict[str, Any] items",
 }
