@@ -1,16 +1,15 @@
 """The route table: every route declares its policy rules and request body (routecheck),
-and the rules a route declares are the rules its handler checks."""
+and the rules a route declares are the rules its handler (or the service function it
+hands the request context to) checks."""
 
 from __future__ import annotations
 
-import ast
-import inspect
-import textwrap
 from typing import Any
 
 from fastapi.routing import APIRoute
 
 from tests.identity.conftest import Cloud
+from tests.identity.policy_scan import checked_rules
 from tests.routecheck import RouteRules, check, endpoints
 from tinystack.common.api.openapi import POLICIES_KEY, PUBLIC_KEY
 from tinystack.identity import policies
@@ -46,39 +45,16 @@ def test_routecheck(cloud: Cloud) -> None:
     check(_app(cloud), RouteRules(rules=rules, bodiless=frozenset(NO_BODY)))
 
 
-def _checked_rules(handler: Any) -> set[str]:
-    """The rule names a handler passes to authorize() or _subject(), actors expanded."""
-    found: set[str] = set()
-    tree = ast.parse(textwrap.dedent(inspect.getsource(handler)))
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
-            continue
-        if node.func.id == "authorize":
-            arg = node.args[1]
-        elif node.func.id == "_subject":
-            arg = node.args[3]
-        else:
-            continue
-        if isinstance(arg, ast.Constant):
-            found.add(str(arg.value))
-        else:
-            assert isinstance(arg, ast.JoinedStr)
-            template = "".join(
-                str(v.value) if isinstance(v, ast.Constant) else "{}" for v in arg.values
-            )
-            found |= {template.format(actor) for actor in ("user", "group")}
-    return found
-
-
-def test_declared_rules_are_the_checked_rules(cloud: Cloud) -> None:
+def test_declared_rules_are_thechecked_rules(cloud: Cloud) -> None:
     seen = 0
     for ep in endpoints(_app(cloud)):
+        assert ep.endpoint is not None
         declared = set(ep.extra.get(POLICIES_KEY) or ())
         if ep.extra.get(PUBLIC_KEY):
             assert ep.route in PUBLIC, f"{ep} is declared public"
-            assert not _checked_rules(ep.endpoint)
+            assert not checked_rules(ep.endpoint)
             continue
-        assert declared == _checked_rules(ep.endpoint), ep
+        assert declared == checked_rules(ep.endpoint), ep
         seen += 1
     assert seen > 100
 

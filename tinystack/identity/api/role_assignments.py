@@ -56,17 +56,10 @@ def list_role_assignments(request: Request, ctx: ContextDep, deps: DepsDep) -> d
     _check_combinations(f, q.get("scope.system") is not None)
     if f.include_subtree:
         # As upstream: the tree's root project is the target, for domain-scoped readers.
-        target: dict[str, Any] = {}
         if f.project_id:
-            project = projects.show(deps, f.project_id)
-            target = {
-                "target": {
-                    "project": {"id": project.id, "domain_id": project.domain_id},
-                    "domain_id": project.domain_id,
-                }
-            }
-        authorize(ctx, "identity:list_role_assignments_for_tree", target)
-        if not f.project_id:
+            projects.authorized(deps, ctx, "identity:list_role_assignments_for_tree", f.project_id)
+        else:
+            authorize(ctx, "identity:list_role_assignments_for_tree", {})
             raise ValidationError(
                 "scope.project.id must be specified if include_subtree is also specified"
             )
