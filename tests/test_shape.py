@@ -153,8 +153,8 @@ DICT_XFAIL = {
 }
 #: the service layer's directories (identity and placement until they rename theirs)
 SERVICE_LAYERS = ("services", "core", "objects")
-#: modules of typed RPC clients (network's is still agent_rpc.py)
-RPC_MODULES = ("rpcapi.py", "agent_rpc.py")
+#: modules of typed RPC clients
+RPC_MODULES = ("rpcapi.py",)
 _DICTS = {"dict", "Dict", "Mapping", "MutableMapping"}
 
 
@@ -343,10 +343,7 @@ def test_known_oversized_module(path: str) -> None:
 # -- one service-token session ---------------------------------------------------------------
 #: the one Keystone password-auth implementation (identity serves the route itself)
 TOKEN_CLIENT = "common/clients/session.py"
-TOKEN_XFAIL = {
-    "network/notifier.py": "the compute notifier issues its own service token",
-    "network/services/bootstrap.py": "the bootstrap project lookup issues its own token",
-}
+TOKEN_XFAIL: dict[str, str] = {}
 
 
 def token_requesters() -> list[str]:
