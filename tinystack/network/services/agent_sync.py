@@ -267,11 +267,11 @@ class AgentSync:
             net_ports[port["network_id"]].append(_port_info(port))
         return [
             NetworkInfo(
-                id=net["id"],
-                admin_state_up=bool(net.get("admin_state_up", True)),
-                mtu=net.get("mtu"),
-                subnets=tuple(net_subnets[net["id"]]),
-                ports=tuple(net_ports[net["id"]]),
+                id=net.id,
+                admin_state_up=net.admin_state_up,
+                mtu=net.mtu,
+                subnets=tuple(net_subnets[net.id]),
+                ports=tuple(net_ports[net.id]),
             )
             for net in nets
         ]
@@ -298,7 +298,7 @@ class AgentSync:
             "network_id": network_id,
             "device_id": device_id,
             "device_owner": "network:dhcp",
-            "project_id": net["project_id"],
+            "project_id": net.project_id,
             "binding:host_id": host,
             "name": request.name,
         }
