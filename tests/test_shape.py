@@ -151,8 +151,8 @@ DICT_XFAIL = {
 }
 #: the service layer's directories (identity and placement until they rename theirs)
 SERVICE_LAYERS = ("services", "core", "objects")
-#: modules of typed RPC clients (network's is still agent_rpc.py)
-RPC_MODULES = ("rpcapi.py", "agent_rpc.py")
+#: modules of typed RPC clients
+RPC_MODULES = ("rpcapi.py",)
 _DICTS = {"dict", "Dict", "Mapping", "MutableMapping"}
 
 
