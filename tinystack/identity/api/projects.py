@@ -70,11 +70,18 @@ def show_project(
     parents_as_ids: str | None = None,
     subtree_as_ids: str | None = None,
 ) -> dict[str, Any]:
-    body = render_project(request, projects.show(deps, ctx, project_id))
+    tree = projects.show(
+        deps,
+        ctx,
+        project_id,
+        parents=parents_as_ids is not None,
+        subtree=subtree_as_ids is not None,
+    )
+    body = render_project(request, tree.project)
     if parents_as_ids is not None:
-        body["parents"] = projects.parents_as_ids(deps, project_id)
+        body["parents"] = tree.parents
     if subtree_as_ids is not None:
-        body["subtree"] = projects.subtree_as_ids(deps, project_id)
+        body["subtree"] = tree.subtree
     return {"project": body}
 
 

@@ -15,7 +15,13 @@ from tinystack.identity import models
 from tinystack.identity.services import assignments, convert, revoke
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.policy import enforce, project_target
-from tinystack.identity.services.records import IdTree, Project, ProjectFields, ProjectFilters
+from tinystack.identity.services.records import (
+    IdTree,
+    Project,
+    ProjectFields,
+    ProjectFilters,
+    ProjectTree,
+)
 
 MAX_TAGS = 80
 #: upstream's [resource] max_project_tree_depth: levels of projects under a domain
@@ -169,11 +175,19 @@ def authorized(deps: Deps, ctx: RequestContext, rule: str, project_id: str) -> P
     return project
 
 
-def show(deps: Deps, ctx: RequestContext, project_id: str) -> Project:
-    return authorized(deps, ctx, "identity:get_project", project_id)
+def show(
+    deps: Deps, ctx: RequestContext, project_id: str, *, parents: bool, subtree: bool
+) -> ProjectTree:
+    """A project, and (``parents_as_ids``/``subtree_as_ids``) the ids around it."""
+    project = authorized(deps, ctx, "identity:get_project", project_id)
+    return ProjectTree(
+        project=project,
+        parents=_parents_as_ids(deps, project_id) if parents else None,
+        subtree=_subtree_as_ids(deps, project_id) if subtree else None,
+    )
 
 
-def parents_as_ids(deps: Deps, project_id: str) -> IdTree | None:
+def _parents_as_ids(deps: Deps, project_id: str) -> IdTree | None:
     """Parents nested from the nearest up to the domain, as upstream shows them."""
     with deps.db.reader() as session:
         project = get(session, project_id)
@@ -184,7 +198,7 @@ def parents_as_ids(deps: Deps, project_id: str) -> IdTree | None:
     return tree
 
 
-def subtree_as_ids(deps: Deps, project_id: str) -> IdTree | None:
+def _subtree_as_ids(deps: Deps, project_id: str) -> IdTree | None:
     """Descendants nested by level; None for a leaf."""
     with deps.db.reader() as session:
         get(session, project_id)

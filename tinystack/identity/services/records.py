@@ -49,6 +49,15 @@ class Project:
 
 
 @dataclass(frozen=True, slots=True)
+class ProjectTree:
+    """A project with the ids above and below it, when asked for (None: not asked, or none)."""
+
+    project: Project
+    parents: IdTree | None
+    subtree: IdTree | None
+
+
+@dataclass(frozen=True, slots=True)
 class User:
     id: str
     name: str
