@@ -190,7 +190,7 @@ def check_resize(
         )
 
 
-def check_metadata(opts: Options, limits: dict[str, int] | None, metadata: dict[str, Any]) -> None:
+def check_metadata(opts: Options, limits: dict[str, int] | None, metadata: dict[str, str]) -> None:
     allowed = (limits or {}).get("metadata_items", int(opts.quota_metadata_items))
     if 0 <= allowed < len(metadata):
         raise exception.QuotaExceeded(f"Quota exceeded for metadata_items: {allowed}")

@@ -35,7 +35,7 @@ def get(deps: Deps, ctx: CallContext, uuid: str, *, read_deleted: bool = False) 
     return inst
 
 
-def target(inst: models.Instance) -> dict[str, Any]:
+def target(inst: models.Instance) -> dict[str, str]:
     return {"project_id": inst.project_id, "user_id": inst.user_id}
 
 
