@@ -99,8 +99,6 @@ _NO_BODIES = "write routes without a request model in the OpenAPI document"
 ROUTE_XFAIL: dict[tuple[str, str], str] = {
     ("identity", "policies"): _NO_POLICIES,
     ("image", "policies"): _NO_POLICIES,
-    ("compute", "duplicates"): "GET /v2.1/servers/{server_id}/os-security-groups is twice",
-    ("compute", "microversions"): "handlers gate on `version < (2, N)`, no since(...)",
     ("network", "policies"): _NO_POLICIES,
     ("network", "request-bodies"): _NO_BODIES,
 }

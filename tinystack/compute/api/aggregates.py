@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.bodies import body_part, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
@@ -157,7 +158,9 @@ def aggregate_action(
 @router.post(
     "/os-aggregates/{aggregate_id}/images",
     status_code=202,
-    openapi_extra=policies("compute:aggregates:images") | request_model(AggregateImagesRequest),
+    openapi_extra=since("2.81")
+    | policies("compute:aggregates:images")
+    | request_model(AggregateImagesRequest),
 )
 def cache_images(
     aggregate_id: str,

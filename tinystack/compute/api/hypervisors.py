@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
@@ -127,7 +128,9 @@ def list_hypervisors_detail(
     return json_response(_list(request, ctx, deps, version, detail=True))
 
 
-@router.get("/os-hypervisors/statistics", openapi_extra=policies(P % "statistics"))
+@router.get(
+    "/os-hypervisors/statistics", openapi_extra=since("2.1", "2.87") | policies(P % "statistics")
+)
 def hypervisor_statistics(ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
     if version >= (2, 88):
         raise NotFound("The resource could not be found.")
@@ -159,7 +162,10 @@ def show_hypervisor(
     return json_response({"hypervisor": _view(hv, version, detail=True, with_servers=with_servers)})
 
 
-@router.get("/os-hypervisors/{hypervisor_id}/uptime", openapi_extra=policies(P % "uptime"))
+@router.get(
+    "/os-hypervisors/{hypervisor_id}/uptime",
+    openapi_extra=since("2.1", "2.87") | policies(P % "uptime"),
+)
 def hypervisor_uptime(
     hypervisor_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
 ) -> Response:
@@ -172,7 +178,9 @@ def hypervisor_uptime(
     return json_response({"hypervisor": view})
 
 
-@router.get("/os-hypervisors/{pattern}/search", openapi_extra=policies(P % "search"))
+@router.get(
+    "/os-hypervisors/{pattern}/search", openapi_extra=since("2.1", "2.52") | policies(P % "search")
+)
 def search_hypervisors(
     pattern: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
 ) -> Response:
@@ -183,7 +191,10 @@ def search_hypervisors(
     return json_response({"hypervisors": [_view(hv, version, detail=False) for hv in found]})
 
 
-@router.get("/os-hypervisors/{pattern}/servers", openapi_extra=policies(P % "servers"))
+@router.get(
+    "/os-hypervisors/{pattern}/servers",
+    openapi_extra=since("2.1", "2.52") | policies(P % "servers"),
+)
 def hypervisor_servers(
     pattern: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
 ) -> Response:

@@ -28,7 +28,6 @@ from tinystack.compute.api.schemas import (
 )
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import network_proxies as proxies
-from tinystack.compute.services import servers
 
 router = APIRouter(tags=["network proxies"])
 SG = "os_compute_api:os-security-groups:%s"
@@ -114,17 +113,6 @@ def delete_rule(rule_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDe
     call = _proxy(ctx, version, SG % "rule:delete")
     proxies.delete_rule(deps, call, rule_id)
     return Response(status_code=202)
-
-
-@router.get("/servers/{server_id}/os-security-groups", openapi_extra=policies(SG % "list"))
-def server_groups(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
-    call = CallContext.from_request(ctx)
-    inst = servers.get(deps, call, server_id)
-    ctx.can(SG % "list", servers.target(inst))
-    if not deps.network.available():
-        return json_response({"security_groups": []})
-    groups = proxies.server_security_groups(deps, call, inst.uuid)
-    return json_response({"security_groups": groups})
 
 
 # -- floating IPs -----------------------------------------------------------------------------

@@ -204,15 +204,6 @@ def delete_rule(deps: Deps, ctx: CallContext, rule_id: str) -> None:
     _call(deps, ctx, "DELETE", f"/v2.0/security-group-rules/{rule_id}")
 
 
-def server_security_groups(deps: Deps, ctx: CallContext, server_id: str) -> list[dict[str, Any]]:
-    ports = _call(deps, ctx, "GET", "/v2.0/ports", device_id=server_id)["ports"]
-    ids = sorted({g for p in ports for g in p.get("security_groups") or []})
-    if not ids:
-        return []
-    groups = _call(deps, ctx, "GET", "/v2.0/security-groups", id=ids)["security_groups"]
-    return _views(deps, ctx, groups)
-
-
 # -- floating IPs ----------------------------------------------------------------------------
 
 

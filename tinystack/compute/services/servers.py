@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete as sql_delete
@@ -351,3 +352,35 @@ def delete_tag(deps: Deps, ctx: CallContext, uuid: str, tag: str | None) -> None
         instances.save_in(session, uuid, {})
 
     deps.db.write(write)
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupRef:
+    """A security group an instance was given, as the network service knows it."""
+
+    id: str
+    name: str | None
+    description: str
+    tenant_id: str | None
+
+
+def security_groups(deps: Deps, inst: models.Instance) -> list[SecurityGroupRef]:
+    """The instance's security groups (by name or id) among its project's; by name alone
+    when there is no network service."""
+    wanted = inst.security_groups or []
+    if not deps.network.available():
+        return [SecurityGroupRef(name, name, "", inst.project_id) for name in wanted]
+    try:
+        known = deps.network.list_security_groups(project_id=inst.project_id)
+    except ClientError:
+        known = []
+    return [
+        SecurityGroupRef(
+            group["id"],
+            group.get("name"),
+            group.get("description", ""),
+            group.get("project_id") or group.get("tenant_id"),
+        )
+        for group in known
+        if group.get("name") in wanted or group.get("id") in wanted
+    ]
