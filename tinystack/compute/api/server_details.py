@@ -168,8 +168,7 @@ def show_password(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
 )
 def clear_password(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     inst = _load(ctx, deps, server_id, "os_compute_api:os-server-password:clear")
-    sysmeta = {k: v for k, v in (inst.system_metadata or {}).items() if k != "password"}
-    servers.update(deps, CallContext.from_request(ctx), inst.uuid, {"system_metadata": sysmeta})
+    servers.clear_password(deps, CallContext.from_request(ctx), inst.uuid)
     return Response(status_code=204)
 
 

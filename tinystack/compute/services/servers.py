@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
 from collections.abc import Callable
@@ -127,9 +128,42 @@ def check_state(
         raise exception.InstanceInvalidState(action, inst.uuid, "task_state", inst.task_state)
 
 
-def update(deps: Deps, ctx: CallContext, uuid: str, values: dict[str, Any]) -> models.Instance:
+class Keep(enum.Enum):
+    """A field of :class:`ServerChanges` left as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class ServerChanges:
+    """What ``PUT /servers/{id}`` changes (:data:`KEEP`: unchanged)."""
+
+    display_name: str | Keep = KEEP
+    display_description: str | None | Keep = KEEP
+    access_ip_v4: str | Keep = KEEP
+    access_ip_v6: str | Keep = KEEP
+    auto_disk_config: bool | Keep = KEEP
+    hostname: str | Keep = KEEP
+
+
+def update(deps: Deps, ctx: CallContext, uuid: str, changes: ServerChanges) -> models.Instance:
     inst = get(deps, ctx, uuid)
+    values = {
+        name: value
+        for name in ServerChanges.__dataclass_fields__
+        if (value := getattr(changes, name)) is not KEEP
+    }
     return instances.save(deps.db, inst.uuid, values)
+
+
+def clear_password(deps: Deps, ctx: CallContext, uuid: str) -> None:
+    """Forget the password the guest posted (``os-server-password``)."""
+    inst = get(deps, ctx, uuid)
+    sysmeta = {k: v for k, v in (inst.system_metadata or {}).items() if k != "password"}
+    instances.save(deps.db, inst.uuid, {"system_metadata": sysmeta})
 
 
 def host_statuses(deps: Deps, rows: list[models.Instance]) -> dict[str, str]:
