@@ -220,3 +220,21 @@ def test_agents_zones_and_ip_availability(api: Api) -> None:
     assert api.delete(f"/v2.0/agents/{listed[0]['id']}", api.admin()).status_code == 204
     ctx = internal_context()
     assert ctx.is_admin
+
+
+def test_openapi_describes_every_write_body(api: Api) -> None:
+    """Every POST/PUT route with a body names its request model in /openapi.json."""
+    doc = api.client.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    bodiless = {("put", "/v2.0/{resources}/{resource_id}/tags/{tag}")}
+    checked = 0
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            if method not in ("post", "put") or (method, path) in bodiless:
+                continue
+            ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            assert ref.rsplit("/", 1)[-1] in schemas, (method, path)
+            checked += 1
+    assert checked >= 28
+    network = schemas["NetworkCreate"]["properties"]
+    assert "router:external" in network and "provider:network_type" in network

@@ -97,16 +97,16 @@ def attach_interface(
         raise Conflict(f"Instance {inst.uuid} is not ready")
     instance_actions.record_start(deps.db, call, inst.uuid, instance_actions.ATTACH_INTERFACE)
     try:
-        vif = deps.agents.call(
+        attached = deps.agents.attach_interface(
             call,
             inst.host,
-            "attach_interface",
-            instance_uuid=inst.uuid,
+            inst.uuid,
             network_id=model.net_id,
             port_id=model.port_id,
             fixed_ip=model.fixed_ips[0].ip_address if model.fixed_ips else None,
             tag=model.tag,
         )
+        vif: dict[str, Any] = attached.vif
     except RemoteError as exc:
         if exc.exc_type in ("ClientConflict", "Conflict"):
             raise Conflict(exc.message) from exc
@@ -133,7 +133,5 @@ def detach_interface(server_id: str, port_id: str, ctx: ContextDep, deps: DepsDe
     if port_id not in {v["id"] for v in inst.network_info or []}:
         raise NotFound(f"Port {port_id} is not attached")
     instance_actions.record_start(deps.db, call, inst.uuid, instance_actions.DETACH_INTERFACE)
-    deps.agents.cast(
-        call, inst.host or "", "detach_interface", instance_uuid=inst.uuid, port_id=port_id
-    )
+    deps.agents.detach_interface(call, inst.host or "", inst.uuid, port_id)
     return Response(status_code=202)

@@ -54,9 +54,8 @@ def diagnostics(server_id: str, ctx: ContextDep, deps: DepsDep, version: Version
     if not inst.host:
         raise Conflict(f"Instance {inst.uuid} is not ready")
     try:
-        data = deps.agents.call(
-            CallContext.from_request(ctx), inst.host, "get_diagnostics", instance_uuid=inst.uuid
-        )
+        report = deps.agents.get_diagnostics(CallContext.from_request(ctx), inst.host, inst.uuid)
+        data: dict[str, Any] = report.data
     except (RemoteError, MessagingTimeout) as exc:
         raise Conflict(f"Instance {inst.uuid} is not ready") from exc
     if version < (2, 48):

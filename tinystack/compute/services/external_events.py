@@ -40,14 +40,8 @@ def deliver(deps: Deps, ctx: CallContext, events: Sequence[ExternalEvent]) -> li
         if not inst.host:
             outcomes.append(NO_HOST)
             continue
-        deps.agents.cast(
-            ctx,
-            inst.host,
-            "external_instance_event",
-            instance_uuid=inst.uuid,
-            name=event.name,
-            tag=event.tag,
-            status=event.status,
+        deps.agents.external_instance_event(
+            ctx, inst.host, inst.uuid, event.name, event.tag, event.status
         )
         outcomes.append(DELIVERED)
     return outcomes

@@ -15,13 +15,15 @@ those keys share one evaluation.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import Forbidden, PolicyNotAuthorized
-from tinystack.network.services.authz import Check
+from tinystack.network.services.authz import Check, Target
 
 MISSING = object()
+R = TypeVar("R")
 _SUBSTITUTION = re.compile(r"%\(([^)]+)\)s")
 _FIELD = re.compile(r"field:[^:\s()]+:([^=\s()]+)=")
 _RULE = re.compile(r"rule:([\w:.-]+)")
@@ -90,7 +92,7 @@ def make_check(
     res: Any,
     action: str,
     values: dict[str, Any] | None = None,
-) -> Check:
+) -> Check[Target]:
     """The policy check the service calls with the target it built.
 
     ``values`` are the attributes the request sets (updates); for creates they
@@ -114,6 +116,26 @@ def make_check(
     return check
 
 
+def authorize_create(ctx: RequestContext, res: Any, items: list[dict[str, Any]]) -> None:
+    """``create_<resource>`` (and its attribute rules) on each item the request creates.
+
+    The target is the item as requested, owned by its ``project_id`` or the caller's.
+    """
+    check = make_check(ctx, res, "create")
+    for values in items:
+        project_id = values.get("project_id") or ctx.project_id or ""
+        check({**values, "project_id": project_id, "tenant_id": project_id})
+
+
+def on_view(check: Check[Target], view: Callable[[R], Target]) -> Check[R]:
+    """``check`` applied to the rendered view of a record (how Neutron's rules read it)."""
+
+    def check_record(record: R) -> None:
+        check(view(record))
+
+    return check_record
+
+
 def _enforce_attr(enf: Enforcement, rule: str, value: Any, target: dict[str, Any]) -> None:
     if rule in enf.names:
         enf.enforce(rule, target)
@@ -128,7 +150,7 @@ def _enforce_attr(enf: Enforcement, rule: str, value: Any, target: dict[str, Any
             enf.enforce(nested, target)
 
 
-def simple_check(ctx: RequestContext, rule: str) -> Check:
+def simple_check(ctx: RequestContext, rule: str) -> Check[Target]:
     def check(target: dict[str, Any]) -> None:
         try:
             ctx.can(rule, {**target, **target.get("_policy", {})})

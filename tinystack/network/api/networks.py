@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.network.api.bodies import JsonBody, revision, unwrap, validate
 from tinystack.network.api.deps import DepsDep
-from tinystack.network.api.enforcement import make_check
+from tinystack.network.api.enforcement import authorize_create, make_check, on_view
 from tinystack.network.api.list_params import fields_of, list_params, max_limit
+from tinystack.network.api.rendering import render_list, render_many, render_one
 from tinystack.network.api.resource import Resource
 from tinystack.network.api.schemas import NetworkCreate, NetworkUpdate, owner
-from tinystack.network.api.views import render_list, render_many, render_one
+from tinystack.network.api.views import network_view
+from tinystack.network.services.networks import (
+    PROVIDER_KEYS,
+    NetworkChanges,
+    NetworkSpec,
+    RequestedSegment,
+)
 
 NETWORK = Resource(
     singular="network",
@@ -35,33 +44,74 @@ NETWORK = Resource(
 )
 
 
+def _spec(values: dict[str, Any]) -> NetworkSpec:
+    provider = None
+    if any(values.get(k) is not None for k in PROVIDER_KEYS):
+        provider = RequestedSegment(*(values.get(k) for k in PROVIDER_KEYS))
+    segments = tuple(
+        RequestedSegment(*(raw.get(k) for k in PROVIDER_KEYS))
+        for raw in values.get("segments") or ()
+    )
+    return NetworkSpec(
+        project_id=values.get("project_id"),
+        name=values.get("name"),
+        description=values.get("description"),
+        admin_state_up=values.get("admin_state_up"),
+        port_security_enabled=values.get("port_security_enabled"),
+        shared=bool(values.get("shared")),
+        external=bool(values.get("router:external")),
+        mtu=values.get("mtu"),
+        availability_zone_hints=tuple(values.get("availability_zone_hints") or ()),
+        tags=tuple(values.get("tags") or ()),
+        provider=provider,
+        segments=segments,
+    )
+
+
+def _changes(values: dict[str, Any]) -> NetworkChanges:
+    return NetworkChanges(
+        name=values.get("name"),
+        description=values.get("description"),
+        admin_state_up=values.get("admin_state_up"),
+        port_security_enabled=values.get("port_security_enabled"),
+        mtu=values.get("mtu"),
+        shared=values.get("shared"),
+        external=values.get("router:external"),
+        touches_provider=any(k in values for k in (*PROVIDER_KEYS, "segments")),
+    )
+
+
 def list_networks(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     params = list_params(request, NETWORK, max_limit(deps))
-    return render_list(request, ctx, NETWORK, deps.networks.list_items(ctx, params.query), params)
+    items = [network_view(n) for n in deps.networks.list_items(ctx, params.query)]
+    return render_list(request, ctx, NETWORK, items, params)
 
 
 def create_network(ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     items, bulk = unwrap(body, NETWORK)
     values = [owner(validate(NetworkCreate, item)) for item in items]
-    created = deps.networks.create_bulk(ctx, values, make_check(ctx, NETWORK, "create"))
+    authorize_create(ctx, NETWORK, values)
+    created = [network_view(n) for n in deps.networks.create_bulk(ctx, [_spec(v) for v in values])]
     if bulk:
         return render_many(ctx, NETWORK, created)
     return render_one(ctx, NETWORK, created[0], 201, hide_missing=False)
 
 
 def show_network(network_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
-    return render_one(ctx, NETWORK, deps.networks.show(ctx, network_id), fields=fields_of(request))
+    network = network_view(deps.networks.show(ctx, network_id))
+    return render_one(ctx, NETWORK, network, fields=fields_of(request))
 
 
 def update_network(
     network_id: str, request: Request, ctx: ContextDep, deps: DepsDep, body: JsonBody
 ) -> Response:
     values = validate(NetworkUpdate, unwrap(body, NETWORK, bulk=False)[0][0])
-    check = make_check(ctx, NETWORK, "update", values)
-    updated = deps.networks.update(ctx, network_id, values, check, revision(request))
-    return render_one(ctx, NETWORK, updated, hide_missing=False)
+    check = on_view(make_check(ctx, NETWORK, "update", values), network_view)
+    updated = deps.networks.update(ctx, network_id, _changes(values), check, revision(request))
+    return render_one(ctx, NETWORK, network_view(updated), hide_missing=False)
 
 
 def delete_network(network_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
-    deps.networks.delete(ctx, network_id, make_check(ctx, NETWORK, "delete", {}), revision(request))
+    check = on_view(make_check(ctx, NETWORK, "delete", {}), network_view)
+    deps.networks.delete(ctx, network_id, check, revision(request))
     return Response(status_code=204)

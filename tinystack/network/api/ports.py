@@ -10,9 +10,9 @@ from tinystack.network.api.bodies import JsonBody, revision, unwrap, validate
 from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import make_check
 from tinystack.network.api.list_params import fields_of, list_params, max_limit
+from tinystack.network.api.rendering import render_list, render_many, render_one
 from tinystack.network.api.resource import Resource
 from tinystack.network.api.schemas import PortCreate, PortUpdate, owner
-from tinystack.network.api.views import render_list, render_many, render_one
 
 PORT = Resource(
     singular="port",

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
@@ -40,8 +42,10 @@ from tinystack.network.api import (
     tags,
     versions,
 )
+from tinystack.network.api import schemas as s
 
 LOG = logging.getLogger(__name__)
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,6 @@ class Route:
     path: str
     handler: Callable[..., Response]
     status: int | None = None
-    body: type[BaseModel] | None = None
 
 
 def get(path: str, handler: Callable[..., Response], status: int | None = None) -> Route:
@@ -155,11 +158,65 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+#: the request model of every write route with a body (``PUT .../tags/{tag}`` has none)
+BODIES: dict[Callable[..., Response], type[BaseModel]] = {
+    networks.create_network: s.NetworkCreateRequest,
+    networks.update_network: s.NetworkUpdateRequest,
+    subnets.create_subnet: s.SubnetCreateRequest,
+    subnets.update_subnet: s.SubnetUpdateRequest,
+    subnetpools.create_subnetpool: s.SubnetPoolCreateRequest,
+    subnetpools.update_subnetpool: s.SubnetPoolUpdateRequest,
+    subnetpools.add_prefixes: s.Prefixes,
+    subnetpools.remove_prefixes: s.Prefixes,
+    address_scopes.create_address_scope: s.AddressScopeCreateRequest,
+    address_scopes.update_address_scope: s.AddressScopeUpdateRequest,
+    ports.create_port: s.PortCreateRequest,
+    ports.update_port: s.PortUpdateRequest,
+    routers.create_router: s.RouterCreateRequest,
+    routers.update_router: s.RouterUpdateRequest,
+    routers.add_router_interface: s.Interface,
+    routers.remove_router_interface: s.Interface,
+    routers.add_extraroutes: s.RoutesRequest,
+    routers.remove_extraroutes: s.RoutesRequest,
+    floatingips.create_floatingip: s.FloatingIPCreateRequest,
+    floatingips.update_floatingip: s.FloatingIPUpdateRequest,
+    security_groups.create_security_group: s.SecurityGroupCreateRequest,
+    security_groups.update_security_group: s.SecurityGroupUpdateRequest,
+    security_group_rules.create_security_group_rule: s.RuleCreateRequest,
+    quotas.update_quota: s.QuotaUpdateRequest,
+    rbac_policies.create_rbac_policy: s.RbacCreateRequest,
+    rbac_policies.update_rbac_policy: s.RbacUpdateRequest,
+    agents.update_agent: s.AgentUpdateRequest,
+    tags.replace_tags: s.TagsReplace,
+}
+
+
 def _tag(path: str) -> str:
     if "/tags" in path:
         return "tags"
     parts = path.split("/")
     return parts[2] if len(parts) > 2 and parts[2] else "versions"
+
+
+def _request_body(model: type[BaseModel] | None) -> dict[str, Any] | None:
+    if model is None:
+        return None
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document plus the request models of ``BODIES`` (the handlers parse the
+    bodies themselves, for Neutron's envelopes and error messages, so FastAPI does not)."""
+    if app.openapi_schema is None:
+        doc = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        known = doc.setdefault("components", {}).setdefault("schemas", {})
+        for model in BODIES.values():
+            schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+            known.update(schema.pop("$defs", {}))
+            known[model.__name__] = schema
+        app.openapi_schema = doc
+    return app.openapi_schema
 
 
 def include_routes(app: FastAPI) -> None:
@@ -170,7 +227,9 @@ def include_routes(app: FastAPI) -> None:
             methods=[route.method],
             status_code=route.status,
             tags=[_tag(route.path)],
+            openapi_extra=_request_body(BODIES.get(route.handler)),
         )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.exception_handler(IntegrityError)
     def _integrity_error(request: Request, exc: IntegrityError) -> Response:

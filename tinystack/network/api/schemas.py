@@ -210,3 +210,116 @@ class RbacCreate(Owned, RbacUpdate):
 class AgentUpdate(Body):
     admin_state_up: bool | None = None
     description: str | None = None
+
+
+class QuotaUpdate(Body):
+    network: Int | None = None
+    subnet: Int | None = None
+    subnetpool: Int | None = None
+    port: Int | None = None
+    router: Int | None = None
+    floatingip: Int | None = None
+    security_group: Int | None = None
+    security_group_rule: Int | None = None
+    rbac_policy: Int | None = None
+    force: bool | None = None
+    check_limit: bool | None = None
+
+
+class TagsReplace(Body):
+    tags: list[str]
+
+
+# -- envelopes: the bodies /openapi.json shows --------------------------------------------
+
+
+class NetworkCreateRequest(Body):
+    network: NetworkCreate | None = None
+    networks: list[NetworkCreate] | None = None
+
+
+class NetworkUpdateRequest(Body):
+    network: NetworkUpdate
+
+
+class SubnetCreateRequest(Body):
+    subnet: SubnetCreate | None = None
+    subnets: list[SubnetCreate] | None = None
+
+
+class SubnetUpdateRequest(Body):
+    subnet: SubnetUpdate
+
+
+class SubnetPoolCreateRequest(Body):
+    subnetpool: SubnetPoolCreate
+
+
+class SubnetPoolUpdateRequest(Body):
+    subnetpool: SubnetPoolUpdate
+
+
+class AddressScopeCreateRequest(Body):
+    address_scope: AddressScopeCreate
+
+
+class AddressScopeUpdateRequest(Body):
+    address_scope: AddressScopeUpdate
+
+
+class PortCreateRequest(Body):
+    port: PortCreate | None = None
+    ports: list[PortCreate] | None = None
+
+
+class PortUpdateRequest(Body):
+    port: PortUpdate
+
+
+class RouterCreateRequest(Body):
+    router: RouterCreate
+
+
+class RouterUpdateRequest(Body):
+    router: RouterUpdate
+
+
+class RoutesRequest(Body):
+    router: Routes
+
+
+class FloatingIPCreateRequest(Body):
+    floatingip: FloatingIPCreate
+
+
+class FloatingIPUpdateRequest(Body):
+    floatingip: FloatingIPUpdate
+
+
+class SecurityGroupCreateRequest(Body):
+    security_group: SecurityGroupCreate
+
+
+class SecurityGroupUpdateRequest(Body):
+    security_group: SecurityGroupUpdate
+
+
+class RuleCreateRequest(Body):
+    security_group_rule: RuleCreate | None = None
+    security_group_rules: list[RuleCreate] | None = None
+
+
+class RbacCreateRequest(Body):
+    rbac_policy: RbacCreate
+
+
+class RbacUpdateRequest(Body):
+    rbac_policy: RbacUpdate
+
+
+class AgentUpdateRequest(Body):
+    agent: AgentUpdate
+
+
+class QuotaUpdateRequest(Body):
+    quota: QuotaUpdate

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.timeutils import new_uuid
+from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import models
 from tinystack.network.exception import in_use, not_found
 from tinystack.network.services import listing
 from tinystack.network.services.authz import Check
+from tinystack.network.services.records import AddressScopeRecord
 from tinystack.network.services.standard_attrs import (
-    apply_fields,
     bump,
     check_revision,
     init_standard,
-    owner_fields,
-    standard_attrs,
 )
 from tinystack.network.services.subnet_validation import check_version
 from tinystack.network.services.visibility import project_of, shared_for, shared_ids, visible_clause
@@ -42,7 +41,41 @@ SPEC = listing.ListSpec(
     },
     converters={"ip_version": listing.to_int, "shared": listing.to_bool},
     sortable=frozenset({"id", "name", "project_id", "tenant_id", "ip_version"}),
+    getters={
+        "id": lambda s: s.id,
+        "name": lambda s: s.name,
+        "project_id": lambda s: s.project_id,
+        "tenant_id": lambda s: s.project_id,
+        "ip_version": lambda s: s.ip_version,
+        "shared": lambda s: s.shared,
+        "description": lambda s: s.description,
+        "revision_number": lambda s: s.revision_number,
+        "created_at": lambda s: isotime(s.created_at),
+        "updated_at": lambda s: isotime(s.updated_at),
+        "tags": lambda s: s.tags,
+    },
 )
+
+
+@dataclass(frozen=True, slots=True)
+class AddressScopeSpec:
+    """An address scope to create; None: the default."""
+
+    ip_version: int
+    project_id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    shared: bool = False
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AddressScopeChanges:
+    """An update of an address scope; None: unchanged."""
+
+    name: str | None = None
+    description: str | None = None
+    shared: bool | None = None
 
 
 def set_shared(session: Session, object_type: str, row: Any, shared: bool) -> None:
@@ -84,56 +117,60 @@ class AddressScopes:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def render(
+    def records(
         self,
         session: Session,
         rows: Sequence[models.AddressScope],
         ctx: RequestContext | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[AddressScopeRecord]:
         shared = shared_for(session, "address_scope", [r.id for r in rows], ctx)
         return [
-            {
-                "id": r.id,
-                "name": r.name,
-                **owner_fields(r.project_id),
-                "ip_version": r.ip_version,
-                "shared": r.id in shared,
-                **standard_attrs(r),
-            }
+            AddressScopeRecord(
+                id=r.id,
+                name=r.name,
+                project_id=r.project_id,
+                ip_version=r.ip_version,
+                shared=r.id in shared,
+                description=r.description,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                revision_number=r.revision_number,
+                tags=tuple(r.tags or ()),
+            )
             for r in rows
         ]
 
-    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[dict[str, Any]]:
+    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[AddressScopeRecord]:
         clause = visible_clause(models.AddressScope, "address_scope", ctx, (SHARED,))
         with self.deps.db.reader() as session:
             stmt = select(models.AddressScope).where(clause)
             return listing.run(
-                session, SPEC, stmt, query, lambda s, rows: self.render(s, rows, ctx)
+                session, SPEC, stmt, query, lambda s, rows: self.records(s, rows, ctx)
             )
 
-    def show(self, ctx: RequestContext, scope_id: str) -> dict[str, Any]:
+    def show(self, ctx: RequestContext, scope_id: str) -> AddressScopeRecord:
         with self.deps.db.reader() as session:
-            return self.render(session, [visible_scope(session, ctx, scope_id)], ctx)[0]
+            return self.records(session, [visible_scope(session, ctx, scope_id)], ctx)[0]
 
-    def create(self, ctx: RequestContext, values: dict[str, Any], check: Check) -> dict[str, Any]:
-        project_id = values.get("project_id") or project_of(ctx)
-        check({**values, **owner_fields(project_id)})
-        version = check_version(values.get("ip_version"))
+    def create(self, ctx: RequestContext, spec: AddressScopeSpec) -> AddressScopeRecord:
+        """Create an address scope (the API authorized the request already)."""
+        project_id = spec.project_id or project_of(ctx)
+        version = check_version(spec.ip_version)
 
-        def tx(session: Session) -> dict[str, Any]:
+        def tx(session: Session) -> AddressScopeRecord:
             row = models.AddressScope(
                 id=new_uuid(),
                 project_id=project_id,
-                name=values.get("name") or "",
+                name=spec.name or "",
                 ip_version=version,
-                tags=sorted(set(values.get("tags") or [])),
+                tags=sorted(set(spec.tags)),
             )
-            init_standard(row, values.get("description"))
+            init_standard(row, spec.description)
             session.add(row)
             session.flush()
-            set_shared(session, "address_scope", row, bool(values.get("shared")))
+            set_shared(session, "address_scope", row, spec.shared)
             session.flush()
-            return self.render(session, [row], ctx)[0]
+            return self.records(session, [row], ctx)[0]
 
         return self.deps.db.write(tx)
 
@@ -141,32 +178,41 @@ class AddressScopes:
         self,
         ctx: RequestContext,
         scope_id: str,
-        values: dict[str, Any],
-        check: Check,
+        changes: AddressScopeChanges,
+        check: Check[AddressScopeRecord],
         revision: int | None = None,
-    ) -> dict[str, Any]:
-        def tx(session: Session) -> dict[str, Any]:
+    ) -> AddressScopeRecord:
+        def tx(session: Session) -> AddressScopeRecord:
             row = visible_scope(session, ctx, scope_id)
-            current = self.render(session, [row], ctx)[0]
+            current = self.records(session, [row], ctx)[0]
             check(current)
             check_revision(row, revision)
-            changed = apply_fields(row, values, {"name": "name", "description": "description"})
-            if "shared" in values and bool(values["shared"]) != current["shared"]:
-                set_shared(session, "address_scope", row, bool(values["shared"]))
+            changed = False
+            for column in ("name", "description"):
+                value = getattr(changes, column)
+                if value is not None and getattr(row, column) != value:
+                    setattr(row, column, value)
+                    changed = True
+            if changes.shared is not None and changes.shared != current.shared:
+                set_shared(session, "address_scope", row, changes.shared)
                 changed = True
             if changed:
                 bump(row)
             session.flush()
-            return self.render(session, [row], ctx)[0]
+            return self.records(session, [row], ctx)[0]
 
         return self.deps.db.write(tx)
 
     def delete(
-        self, ctx: RequestContext, scope_id: str, check: Check, revision: int | None = None
+        self,
+        ctx: RequestContext,
+        scope_id: str,
+        check: Check[AddressScopeRecord],
+        revision: int | None = None,
     ) -> None:
         def tx(session: Session) -> None:
             row = visible_scope(session, ctx, scope_id)
-            check(self.render(session, [row], ctx)[0])
+            check(self.records(session, [row], ctx)[0])
             check_revision(row, revision)
             used = session.scalars(
                 select(models.SubnetPool.id).where(models.SubnetPool.address_scope_id == row.id)

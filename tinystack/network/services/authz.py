@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.auth.tokens import TokenPayload
 
-#: a policy check on a target (the resource's attributes as the API renders them)
-Check = Callable[[dict[str, Any]], None]
+T = TypeVar("T")
+#: a policy target as upstream's rules read it (resources not yet on records)
+Target = dict[str, Any]
+#: a policy check on a target: a record (the API renders it) or a :data:`Target`
+Check = Callable[[T], None]
 
 
 def internal_context(project_id: str | None = None) -> RequestContext:
@@ -31,5 +34,5 @@ def internal_context(project_id: str | None = None) -> RequestContext:
     return RequestContext(request_id="req-network-internal", payload=payload)
 
 
-def allow_all(target: dict[str, Any]) -> None:
+def allow_all(target: object) -> None:
     """A policy check that allows everything (the service acting on its own)."""

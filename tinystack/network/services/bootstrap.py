@@ -10,61 +10,34 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
-import httpx
 from sqlalchemy import select
 
-from tinystack.common.service import ServiceCredentials
+from tinystack.common.clients.session import Session
+from tinystack.common.cloud import CatalogEntry, ServiceCredentials
 from tinystack.network import models
 from tinystack.network.services import listing
 from tinystack.network.services.authz import allow_all, internal_context
 from tinystack.network.services.deps import Deps
+from tinystack.network.services.networks import NetworkSpec, RequestedSegment
+from tinystack.network.services.records import NetworkRecord
 
+T = TypeVar("T")
 LOG = logging.getLogger(__name__)
 ProjectLookup = Callable[[str], str | None]
 
 
 def identity_lookup(auth_url: str, creds: ServiceCredentials) -> ProjectLookup:
-    """Resolve project names in the default domain through identity's API."""
-    base = auth_url.rstrip("/")
-    state: dict[str, str] = {}
-
-    def token(client: httpx.Client) -> str:
-        if "token" not in state:
-            body = {
-                "auth": {
-                    "identity": {
-                        "methods": ["password"],
-                        "password": {
-                            "user": {
-                                "name": creds.username,
-                                "domain": {"name": creds.domain_name},
-                                "password": creds.password,
-                            }
-                        },
-                    },
-                    "scope": {
-                        "project": {
-                            "name": creds.project_name,
-                            "domain": {"name": creds.domain_name},
-                        }
-                    },
-                }
-            }
-            resp = client.post(f"{base}/auth/tokens", json=body)
-            resp.raise_for_status()
-            state["token"] = resp.headers["x-subject-token"]
-        return state["token"]
+    """Resolve project names in the default domain through identity's API, with the
+    service token of one session kept by the returned function."""
+    session = Session(auth_url, creds, [CatalogEntry("identity", "keystone", auth_url)])
 
     def lookup(name: str) -> str | None:
-        with httpx.Client(timeout=30) as client:
-            headers = {"X-Auth-Token": token(client)}
-            resp = client.get(
-                f"{base}/projects", params={"name": name, "domain_id": "default"}, headers=headers
-            )
-            resp.raise_for_status()
-            projects = resp.json().get("projects", [])
+        resp = session.request(
+            "identity", "GET", "/projects", params={"name": name, "domain_id": "default"}
+        )
+        projects = resp.json().get("projects", [])
         return str(projects[0]["id"]) if projects else None
 
     return lookup
@@ -84,7 +57,7 @@ def _done(services: Deps) -> bool:
     return public is not None and router is not None
 
 
-def _find(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _find(items: list[T]) -> T | None:
     return items[0] if items else None
 
 
@@ -106,7 +79,7 @@ def bootstrap(services: Deps, lookup: ProjectLookup) -> bool:
     return True
 
 
-def _public_network(services: Deps, project_id: str) -> dict[str, Any]:
+def _public_network(services: Deps, project_id: str) -> NetworkRecord:
     opts = services.opts
     ctx = internal_context(project_id)
     query = listing.ListQuery(filters={"name": [opts.public_network], "router:external": ["true"]})
@@ -114,22 +87,20 @@ def _public_network(services: Deps, project_id: str) -> dict[str, Any]:
     if net is None:
         net = services.networks.create(
             ctx,
-            {
-                "name": opts.public_network,
-                "project_id": project_id,
-                "router:external": True,
-                "provider:network_type": "flat",
-                "provider:physical_network": opts.public_physical_network,
-            },
-            allow_all,
+            NetworkSpec(
+                name=opts.public_network,
+                project_id=project_id,
+                external=True,
+                provider=RequestedSegment("flat", opts.public_physical_network),
+            ),
         )
-    if not net["subnets"]:
+    if not net.subnets:
         start, _, end = opts.floating_range.partition("-")
         services.subnets.create(
             ctx,
             {
                 "name": f"{opts.public_network}-subnet",
-                "network_id": net["id"],
+                "network_id": net.id,
                 "project_id": project_id,
                 "ip_version": 4,
                 "cidr": opts.public_cidr,
@@ -142,22 +113,22 @@ def _public_network(services: Deps, project_id: str) -> dict[str, Any]:
     return net
 
 
-def _private_topology(services: Deps, project_id: str, public: dict[str, Any]) -> None:
+def _private_topology(services: Deps, project_id: str, public: NetworkRecord) -> None:
     opts = services.opts
     ctx = internal_context(project_id)
     query = listing.ListQuery(filters={"name": [opts.private_network], "project_id": [project_id]})
     net = _find(services.networks.list_items(ctx, query))
     if net is None:
         net = services.networks.create(
-            ctx, {"name": opts.private_network, "project_id": project_id}, allow_all
+            ctx, NetworkSpec(name=opts.private_network, project_id=project_id)
         )
-    subnet_id = net["subnets"][0] if net["subnets"] else None
+    subnet_id = net.subnets[0] if net.subnets else None
     if subnet_id is None:
         subnet = services.subnets.create(
             ctx,
             {
                 "name": f"{opts.private_network}-subnet",
-                "network_id": net["id"],
+                "network_id": net.id,
                 "project_id": project_id,
                 "ip_version": 4,
                 "cidr": opts.private_cidr,
@@ -173,7 +144,7 @@ def _private_topology(services: Deps, project_id: str, public: dict[str, Any]) -
             {
                 "name": opts.router_name,
                 "project_id": project_id,
-                "external_gateway_info": {"network_id": public["id"]},
+                "external_gateway_info": {"network_id": public.id},
             },
             allow_all,
         )

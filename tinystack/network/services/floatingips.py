@@ -15,7 +15,7 @@ from tinystack.common.timeutils import new_uuid
 from tinystack.network import ipam, models
 from tinystack.network.exception import bad_request, conflict, ip_generation_failure, not_found
 from tinystack.network.services import listing, port_ips, quotas
-from tinystack.network.services.authz import Check
+from tinystack.network.services.authz import Check, Target
 from tinystack.network.services.networks import visible_network
 from tinystack.network.services.port_attrs import random_mac
 from tinystack.network.services.ports import Ports
@@ -117,7 +117,9 @@ class FloatingIPs:
         with self.deps.db.reader() as session:
             return self.render(session, [self._visible(session, ctx, fip_id)])[0]
 
-    def create(self, ctx: RequestContext, values: dict[str, Any], check: Check) -> dict[str, Any]:
+    def create(
+        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
+    ) -> dict[str, Any]:
         project_id = values.get("project_id") or project_of(ctx)
         check({**values, **owner_fields(project_id)})
 
@@ -256,7 +258,7 @@ class FloatingIPs:
         ctx: RequestContext,
         fip_id: str,
         values: dict[str, Any],
-        check: Check,
+        check: Check[Target],
         revision: int | None = None,
     ) -> dict[str, Any]:
         def tx(session: Session) -> tuple[str | None, dict[str, Any]]:
@@ -285,7 +287,7 @@ class FloatingIPs:
         return result
 
     def delete(
-        self, ctx: RequestContext, fip_id: str, check: Check, revision: int | None = None
+        self, ctx: RequestContext, fip_id: str, check: Check[Target], revision: int | None = None
     ) -> None:
         def tx(session: Session) -> str | None:
             row = self._visible(session, ctx, fip_id)

@@ -9,9 +9,9 @@ as upstream's emulated helpers do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, false, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -19,6 +19,10 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from tinystack.network.exception import invalid_input, not_found
 
 Item = dict[str, Any]
+#: what a list returns: a record (resources on records) or a rendered dict
+R = TypeVar("R")
+#: API attribute name -> its value on a record (filters and sorts done in Python)
+Getters = Mapping[str, Callable[[Any], Any]]
 Matcher = Callable[[Any, list[Any]], bool]
 TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
 _TRUE = {"1", "t", "true", "on", "y", "yes"}
@@ -78,6 +82,15 @@ class ListSpec:
     sortable: frozenset[str] = frozenset({"id", "name"})
     #: custom matchers for list/dict attributes filtered in Python
     matchers: dict[str, Matcher] = field(default_factory=dict)
+    #: how records expose API attributes (None: the items are rendered dicts)
+    getters: Getters | None = None
+
+    def value(self, item: Any, attr: str) -> tuple[bool, Any]:
+        """(whether ``item`` has the API attribute ``attr``, its value)."""
+        if self.getters is None:
+            return (attr in item, item.get(attr))
+        getter = self.getters.get(attr)
+        return (False, None) if getter is None else (True, getter(item))
 
 
 def convert_filters(spec: ListSpec, raw: dict[str, list[str]]) -> dict[str, list[Any]]:
@@ -93,9 +106,9 @@ def run(
     spec: ListSpec,
     stmt: Select[Any],
     query: ListQuery,
-    render: Callable[[Session, Sequence[Any]], list[Item]],
-) -> list[Item]:
-    """Rows of ``stmt`` (already restricted to what the caller may see) as rendered items."""
+    render: Callable[[Session, Sequence[Any]], list[R]],
+) -> list[R]:
+    """Rows of ``stmt`` (already restricted to what the caller may see) as items."""
     filters = convert_filters(spec, query.filters)
     python_filters = {}
     for attr, values in filters.items():
@@ -113,9 +126,10 @@ def run(
     rows = session.scalars(stmt).unique().all()
     items = [i for i in render(session, rows) if _matches(spec, i, python_filters)]
     if query.tag_filters:
-        items = [i for i in items if _tags_match(i.get("tags", []), query.tag_filters)]
-    items = sort_items(items, sorts)
-    return paginate(items, query)
+        tags = query.tag_filters
+        items = [i for i in items if _tags_match(spec.value(i, "tags")[1] or [], tags)]
+    items = sort_items(items, sorts, spec)
+    return paginate(items, query, spec)
 
 
 def _sql_page(
@@ -124,8 +138,8 @@ def _sql_page(
     stmt: Select[Any],
     query: ListQuery,
     sorts: list[tuple[str, bool]],
-    render: Callable[[Session, Sequence[Any]], list[Item]],
-) -> list[Item]:
+    render: Callable[[Session, Sequence[Any]], list[R]],
+) -> list[R]:
     reverse = query.page_reverse and query.limit is not None
     order = [(spec.columns[k], asc != reverse) for k, asc in sorts]
     if query.limit is not None and query.marker:
@@ -152,16 +166,16 @@ def _after(marker: Any, order: list[tuple[InstrumentedAttribute[Any], bool]]) ->
     return or_(*clauses)
 
 
-def _matches(spec: ListSpec, item: Item, filters: dict[str, list[Any]]) -> bool:
+def _matches(spec: ListSpec, item: Any, filters: dict[str, list[Any]]) -> bool:
     for attr, values in filters.items():
-        if attr not in item:
+        present, actual = spec.value(item, attr)
+        if not present:
             return False
-        actual = item[attr]
         matcher = spec.matchers.get(attr)
         if matcher is not None:
             if not matcher(actual, values):
                 return False
-        elif isinstance(actual, list):
+        elif isinstance(actual, (list, tuple)):
             if not any(v in actual for v in values):
                 return False
         elif actual not in values:
@@ -169,7 +183,7 @@ def _matches(spec: ListSpec, item: Item, filters: dict[str, list[Any]]) -> bool:
     return True
 
 
-def _tags_match(tags: list[str], filters: dict[str, list[str]]) -> bool:
+def _tags_match(tags: Sequence[str], filters: dict[str, list[str]]) -> bool:
     have = set(tags)
     for kind, wanted in filters.items():
         want = set(wanted)
@@ -187,28 +201,31 @@ def _tags_match(tags: list[str], filters: dict[str, list[str]]) -> bool:
 def _sort_value(value: Any) -> tuple[int, Any]:
     if value is None:
         return (0, "")
+    if isinstance(value, tuple):
+        return (1, str(list(value)))
     if isinstance(value, (list, dict)):
         return (1, str(value))
     return (1, value)
 
 
-def sort_items(items: list[Item], sorts: list[tuple[str, bool]]) -> list[Item]:
+def sort_items(items: list[R], sorts: list[tuple[str, bool]], spec: ListSpec) -> list[R]:
     for key, asc in reversed(sorts):
 
-        def value(item: Item, key: str = key) -> tuple[int, Any]:
-            return _sort_value(item.get(key))
+        def value(item: R, key: str = key) -> tuple[int, Any]:
+            return _sort_value(spec.value(item, key)[1])
 
         items = sorted(items, key=value, reverse=not asc)
     return items
 
 
-def paginate(items: list[Item], query: ListQuery) -> list[Item]:
+def paginate(items: list[R], query: ListQuery, spec: ListSpec) -> list[R]:
     """Upstream's emulated pagination: an unknown marker yields an empty page."""
     limit = query.limit
     if limit is None:
         return items
     if query.marker:
-        index = next((n for n, i in enumerate(items) if i.get("id") == query.marker), None)
+        marker = query.marker
+        index = next((n for n, i in enumerate(items) if spec.value(i, "id")[1] == marker), None)
         if index is None:
             return []
     else:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.timeutils import new_uuid
+from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import models
 from tinystack.network.exception import conflict, invalid_input, network_in_use, not_found
 from tinystack.network.plugins.type_base import (
@@ -22,14 +23,8 @@ from tinystack.network.plugins.type_base import (
 from tinystack.network.services import listing, quotas
 from tinystack.network.services.agents import check_zones, zone_names
 from tinystack.network.services.authz import Check
-from tinystack.network.services.standard_attrs import (
-    apply_fields,
-    bump,
-    check_revision,
-    init_standard,
-    owner_fields,
-    standard_attrs,
-)
+from tinystack.network.services.records import NetworkRecord
+from tinystack.network.services.standard_attrs import bump, check_revision, init_standard
 from tinystack.network.services.visibility import project_of, rbac_targets, visible_clause
 
 if TYPE_CHECKING:
@@ -67,26 +62,88 @@ SPEC = listing.ListSpec(
         SEGMENTATION_ID: listing.to_int_or_none,
     },
     sortable=frozenset({"id", "name", "project_id", "tenant_id", "status", "mtu"}),
+    getters={
+        "id": lambda n: n.id,
+        "name": lambda n: n.name,
+        "project_id": lambda n: n.project_id,
+        "tenant_id": lambda n: n.project_id,
+        "admin_state_up": lambda n: n.admin_state_up,
+        "status": lambda n: n.status,
+        "shared": lambda n: n.shared,
+        "router:external": lambda n: n.external,
+        "mtu": lambda n: n.mtu,
+        "port_security_enabled": lambda n: n.port_security_enabled,
+        "description": lambda n: n.description,
+        "subnets": lambda n: n.subnets,
+        "revision_number": lambda n: n.revision_number,
+        "availability_zone_hints": lambda n: n.availability_zone_hints,
+        NETWORK_TYPE: lambda n: n.provider.network_type if n.provider else None,
+        PHYSICAL_NETWORK: lambda n: n.provider.physical_network if n.provider else None,
+        SEGMENTATION_ID: lambda n: n.provider.segmentation_id if n.provider else None,
+        "created_at": lambda n: isotime(n.created_at),
+        "updated_at": lambda n: isotime(n.updated_at),
+        "tags": lambda n: n.tags,
+    },
 )
 
 
-def requested_segments(values: dict[str, Any]) -> list[Segment]:
+@dataclass(frozen=True, slots=True)
+class RequestedSegment:
+    """A provider segment as a client gave it (checked when the network is created)."""
+
+    network_type: object = None
+    physical_network: object = None
+    segmentation_id: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSpec:
+    """A network to create; None: the default."""
+
+    project_id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    admin_state_up: bool | None = None
+    port_security_enabled: bool | None = None
+    shared: bool = False
+    external: bool = False
+    mtu: int | None = None
+    availability_zone_hints: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    #: the provider:* attributes, when any was given
+    provider: RequestedSegment | None = None
+    #: multi-provider segments, when given
+    segments: tuple[RequestedSegment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkChanges:
+    """An update of a network; None: unchanged."""
+
+    name: str | None = None
+    description: str | None = None
+    admin_state_up: bool | None = None
+    port_security_enabled: bool | None = None
+    mtu: int | None = None
+    shared: bool | None = None
+    external: bool | None = None
+    #: provider attributes or segments were given (never updatable)
+    touches_provider: bool = False
+
+
+def requested_segments(spec: NetworkSpec) -> list[Segment]:
     """The provider segment(s) an admin asked for (empty: allocate a tenant segment)."""
-    provider = {k: values[k] for k in PROVIDER_KEYS if values.get(k) is not None}
-    segments = values.get("segments")
-    if provider and segments:
+    if spec.provider is not None and spec.segments:
         raise invalid_input("Segments and provider values cannot both be set")
-    if provider:
-        segments = [provider]
     out = []
-    for raw in segments or []:
-        if not raw.get(NETWORK_TYPE):
+    for raw in (spec.provider,) if spec.provider is not None else spec.segments:
+        if not raw.network_type:
             raise invalid_input("provider:network_type required")
-        seg_id = raw.get(SEGMENTATION_ID)
+        seg_id = raw.segmentation_id
         out.append(
             Segment(
-                str(raw[NETWORK_TYPE]),
-                raw.get(PHYSICAL_NETWORK) or None,
+                str(raw.network_type),
+                str(raw.physical_network) if raw.physical_network else None,
                 listing.to_int(seg_id) if seg_id is not None else None,
             )
         )
@@ -163,11 +220,12 @@ class Networks:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    # -- rendering ---------------------------------------------------------------------------
+    # -- records ---------------------------------------------------------------------------
 
-    def render(
+    def records(
         self, session: Session, rows: Sequence[models.Network], ctx: RequestContext
-    ) -> list[dict[str, Any]]:
+    ) -> list[NetworkRecord]:
+        """``rows`` as records: one query each for subnets, segments and sharing."""
         ids = [r.id for r in rows]
         subnets: dict[str, list[str]] = defaultdict(list)
         scopes: dict[tuple[str, int], set[str | None]] = defaultdict(set)
@@ -183,9 +241,9 @@ class Networks:
                 .where(models.Subnet.network_id.in_(ids))
                 .order_by(models.Subnet.created_at, models.Subnet.id)
             )
-            for net_id, subnet_id, version, scope in session.execute(stmt):
+            for net_id, subnet_id, version, scope_id in session.execute(stmt):
                 subnets[net_id].append(subnet_id)
-                scopes[(net_id, version)].add(scope)
+                scopes[(net_id, version)].add(scope_id)
         segments = segments_of(session, ids)
         shared = set()
         if ids:
@@ -199,111 +257,99 @@ class Networks:
                     )
                 )
             )
-        zones = list(self.deps.opts.default_availability_zones)
-        return [
-            self._one(r, subnets[r.id], segments[r.id], r.id in shared, scopes, zones) for r in rows
-        ]
+        zones = tuple(self.deps.opts.default_availability_zones)
 
-    def _one(
-        self,
-        row: models.Network,
-        subnet_ids: list[str],
-        segments: list[Segment],
-        shared: bool,
-        scopes: dict[tuple[str, int], set[str | None]],
-        zones: list[str],
-    ) -> dict[str, Any]:
-        def scope(version: int) -> str | None:
-            found = scopes.get((row.id, version), set())
+        def scope(net_id: str, version: int) -> str | None:
+            found = scopes.get((net_id, version), set())
             return next(iter(found)) if len(found) == 1 else None
 
-        out: dict[str, Any] = {
-            "id": row.id,
-            "name": row.name,
-            **owner_fields(row.project_id),
-            "admin_state_up": row.admin_state_up,
-            "status": row.status,
-            "subnets": subnet_ids,
-            "shared": shared,
-            "router:external": row.external,
-            "mtu": row.mtu,
-            "port_security_enabled": row.port_security_enabled,
-            "availability_zone_hints": list(row.availability_zone_hints or []),
-            "availability_zones": list(row.availability_zone_hints or []) or zones,
-            "ipv4_address_scope": scope(4),
-            "ipv6_address_scope": scope(6),
-            "l2_adjacency": True,
-            **standard_attrs(row),
-        }
-        if len(segments) > 1:
-            out["segments"] = [s.as_provider() for s in segments]
-        else:
-            seg = segments[0] if segments else Segment("local")
-            out.update(seg.as_provider())
-        return out
+        return [
+            NetworkRecord(
+                id=r.id,
+                name=r.name,
+                project_id=r.project_id,
+                admin_state_up=r.admin_state_up,
+                status=r.status,
+                subnets=tuple(subnets[r.id]),
+                shared=r.id in shared,
+                external=r.external,
+                mtu=r.mtu,
+                port_security_enabled=r.port_security_enabled,
+                availability_zone_hints=tuple(r.availability_zone_hints or ()),
+                availability_zones=tuple(r.availability_zone_hints or ()) or zones,
+                ipv4_address_scope=scope(r.id, 4),
+                ipv6_address_scope=scope(r.id, 6),
+                segments=tuple(segments[r.id]),
+                description=r.description,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                revision_number=r.revision_number,
+                tags=tuple(r.tags or ()),
+            )
+            for r in rows
+        ]
 
-    def _render_one(self, session: Session, row: models.Network, ctx: RequestContext) -> Any:
-        return self.render(session, [row], ctx)[0]
+    def _record(self, session: Session, row: models.Network, ctx: RequestContext) -> NetworkRecord:
+        return self.records(session, [row], ctx)[0]
 
     # -- queries -----------------------------------------------------------------------------
 
-    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[dict[str, Any]]:
+    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[NetworkRecord]:
         stmt = select(models.Network).where(
             visible_clause(models.Network, "network", ctx, (SHARED, EXTERNAL))
         )
         with self.deps.db.reader() as session:
             return listing.run(
-                session, SPEC, stmt, query, lambda s, rows: self.render(s, rows, ctx)
+                session, SPEC, stmt, query, lambda s, rows: self.records(s, rows, ctx)
             )
 
-    def show(self, ctx: RequestContext, network_id: str) -> dict[str, Any]:
+    def show(self, ctx: RequestContext, network_id: str) -> NetworkRecord:
         with self.deps.db.reader() as session:
-            return self._render_one(session, visible_network(session, ctx, network_id), ctx)
+            return self._record(session, visible_network(session, ctx, network_id), ctx)
 
     # -- changes -----------------------------------------------------------------------------
 
-    def create(self, ctx: RequestContext, values: dict[str, Any], check: Check) -> dict[str, Any]:
-        return self.create_bulk(ctx, [values], check)[0]
+    def create(self, ctx: RequestContext, spec: NetworkSpec) -> NetworkRecord:
+        return self.create_bulk(ctx, [spec])[0]
 
-    def create_bulk(
-        self, ctx: RequestContext, items: list[dict[str, Any]], check: Check
-    ) -> list[dict[str, Any]]:
-        def tx(session: Session) -> list[dict[str, Any]]:
-            rows = [self._create(session, ctx, values, check) for values in items]
+    def create_bulk(self, ctx: RequestContext, specs: list[NetworkSpec]) -> list[NetworkRecord]:
+        """Create networks (the API authorized each from its request already)."""
+
+        def tx(session: Session) -> list[NetworkRecord]:
+            rows = [self._create(session, ctx, spec) for spec in specs]
             for project_id in {row.project_id for row in rows}:  # the new rows count already
                 quotas.enforce(session, self.deps.opts, project_id, {"network": 0})
             session.flush()
-            return self.render(session, rows, ctx)
+            return self.records(session, rows, ctx)
 
         created = self.deps.db.write(tx)
         for net in created:
-            self.deps.events.network_changed(net["id"])
+            self.deps.events.network_changed(net.id)
         return created
 
-    def _create(
-        self, session: Session, ctx: RequestContext, values: dict[str, Any], check: Check
-    ) -> models.Network:
-        project_id = values.get("project_id") or project_of(ctx)
-        check({**values, **owner_fields(project_id)})
-        hints = list(values.get("availability_zone_hints") or [])
+    def _create(self, session: Session, ctx: RequestContext, spec: NetworkSpec) -> models.Network:
+        project_id = spec.project_id or project_of(ctx)
+        hints = list(spec.availability_zone_hints)
         check_zones(hints, zone_names(session, self.deps.opts, "network"))
         row = models.Network(
             id=new_uuid(),
             project_id=project_id,
-            name=values.get("name") or "",
-            admin_state_up=values.get("admin_state_up", True),
+            name=spec.name or "",
+            admin_state_up=True if spec.admin_state_up is None else spec.admin_state_up,
             status="ACTIVE",
-            port_security_enabled=values.get("port_security_enabled", True),
-            external=bool(values.get("router:external", False)),
+            port_security_enabled=(
+                True if spec.port_security_enabled is None else spec.port_security_enabled
+            ),
+            external=spec.external,
             availability_zone_hints=hints,
-            tags=sorted(set(values.get("tags") or [])),
+            tags=sorted(set(spec.tags)),
             mtu=0,
         )
-        init_standard(row, values.get("description"))
+        init_standard(row, spec.description)
         session.add(row)
         session.flush()
         types = self.deps.types
-        segments = types.create_segments(session, row.id, requested_segments(values))
+        segments = types.create_segments(session, row.id, requested_segments(spec))
         for index, seg in enumerate(segments):
             session.add(
                 models.NetworkSegment(
@@ -315,8 +361,8 @@ class Networks:
                     segment_index=index,
                 )
             )
-        row.mtu = self._mtu(values.get("mtu"), types.mtu(segments))
-        if values.get("shared"):
+        row.mtu = self._mtu(spec.mtu, types.mtu(segments))
+        if spec.shared:
             add_rbac(session, row, SHARED)
         if row.external:
             add_rbac(session, row, EXTERNAL)
@@ -337,41 +383,37 @@ class Networks:
         self,
         ctx: RequestContext,
         network_id: str,
-        values: dict[str, Any],
-        check: Check,
+        changes: NetworkChanges,
+        check: Check[NetworkRecord],
         revision: int | None = None,
-    ) -> dict[str, Any]:
-        def tx(session: Session) -> dict[str, Any]:
+    ) -> NetworkRecord:
+        def tx(session: Session) -> NetworkRecord:
             row = visible_network(session, ctx, network_id)
-            current = self._render_one(session, row, ctx)
+            current = self._record(session, row, ctx)
             check(current)
             check_revision(row, revision)
-            if any(k in values for k in (*PROVIDER_KEYS, "segments")):
+            if changes.touches_provider:
                 raise invalid_input("Plugin does not support updating provider attributes")
-            changed = apply_fields(
-                row,
-                values,
-                {
-                    "name": "name",
-                    "admin_state_up": "admin_state_up",
-                    "description": "description",
-                    "port_security_enabled": "port_security_enabled",
-                },
-            )
-            if "mtu" in values and values["mtu"] != row.mtu:
+            changed = False
+            for column in ("name", "admin_state_up", "description", "port_security_enabled"):
+                value = getattr(changes, column)
+                if value is not None and getattr(row, column) != value:
+                    setattr(row, column, value)
+                    changed = True
+            if changes.mtu is not None and changes.mtu != row.mtu:
                 segments = segments_of(session, [row.id])[row.id]
-                row.mtu = self._mtu(values["mtu"], self.deps.types.mtu(segments))
+                row.mtu = self._mtu(changes.mtu, self.deps.types.mtu(segments))
                 changed = True
-            if "shared" in values and bool(values["shared"]) != current["shared"]:
-                self._set_shared(session, row, bool(values["shared"]))
+            if changes.shared is not None and changes.shared != current.shared:
+                self._set_shared(session, row, changes.shared)
                 changed = True
-            if "router:external" in values and bool(values["router:external"]) != row.external:
-                self._set_external(session, row, bool(values["router:external"]))
+            if changes.external is not None and changes.external != row.external:
+                self._set_external(session, row, changes.external)
                 changed = True
             if changed:
                 bump(row)
             session.flush()
-            return self._render_one(session, row, ctx)
+            return self._record(session, row, ctx)
 
         result = self.deps.db.write(tx)
         self.deps.events.network_changed(network_id)
@@ -426,11 +468,15 @@ class Networks:
         )
 
     def delete(
-        self, ctx: RequestContext, network_id: str, check: Check, revision: int | None = None
+        self,
+        ctx: RequestContext,
+        network_id: str,
+        check: Check[NetworkRecord],
+        revision: int | None = None,
     ) -> None:
         def tx(session: Session) -> None:
             row = visible_network(session, ctx, network_id)
-            check(self._render_one(session, row, ctx))
+            check(self._record(session, row, ctx))
             check_revision(row, revision)
             ports = session.scalars(
                 select(models.Port).where(models.Port.network_id == network_id)

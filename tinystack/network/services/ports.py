@@ -13,9 +13,9 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.common.timeutils import new_uuid
 from tinystack.network import ipam, models
-from tinystack.network.exception import conflict, in_use, not_found
+from tinystack.network.exception import conflict, in_use, invalid_input, not_found
 from tinystack.network.services import listing, port_attrs, port_ips, quotas
-from tinystack.network.services.authz import Check
+from tinystack.network.services.authz import Check, Target
 from tinystack.network.services.networks import segments_of, visible_network
 from tinystack.network.services.security_groups import ensure_default
 from tinystack.network.services.standard_attrs import (
@@ -80,7 +80,7 @@ def _fixed_ip_filter(values: list[str]) -> Any:
     for value in values:
         key, _, item = str(value).partition("=")
         if key not in ("ip_address", "subnet_id", "ip_address_substr") or not item:
-            raise listing.invalid_input(f"Invalid fixed_ips filter '{value}'")
+            raise invalid_input(f"Invalid fixed_ips filter '{value}'")
         wanted[key].append(item)
     stmt = select(models.IPAllocation.port_id)
     if wanted.get("ip_address"):
@@ -214,11 +214,13 @@ class Ports:
 
     # -- create ------------------------------------------------------------------------------
 
-    def create(self, ctx: RequestContext, values: dict[str, Any], check: Check) -> dict[str, Any]:
+    def create(
+        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
+    ) -> dict[str, Any]:
         return self.create_bulk(ctx, [values], check)[0]
 
     def create_bulk(
-        self, ctx: RequestContext, items: list[dict[str, Any]], check: Check
+        self, ctx: RequestContext, items: list[dict[str, Any]], check: Check[Target]
     ) -> list[dict[str, Any]]:
         def tx(session: Session) -> list[dict[str, Any]]:
             created = [self._create(session, ctx, values, check) for values in items]
@@ -233,7 +235,7 @@ class Ports:
         return created
 
     def _create(
-        self, session: Session, ctx: RequestContext, values: dict[str, Any], check: Check
+        self, session: Session, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
     ) -> dict[str, Any]:
         net = visible_network(session, ctx, str(values.get("network_id") or ""))
         project_id = values.get("project_id") or project_of(ctx)
@@ -351,7 +353,7 @@ class Ports:
         ctx: RequestContext,
         port_id: str,
         values: dict[str, Any],
-        check: Check,
+        check: Check[Target],
         revision: int | None = None,
     ) -> dict[str, Any]:
         def tx(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -479,7 +481,7 @@ class Ports:
         self,
         ctx: RequestContext,
         port_id: str,
-        check: Check,
+        check: Check[Target],
         revision: int | None = None,
     ) -> None:
         def tx(session: Session) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from tinystack.common.timeutils import new_uuid
 from tinystack.network import models
 from tinystack.network.exception import conflict, in_use, invalid_input, not_found
 from tinystack.network.services import listing, quotas
-from tinystack.network.services.authz import Check
+from tinystack.network.services.authz import Check, Target
 from tinystack.network.services.standard_attrs import owner_fields
 from tinystack.network.services.visibility import project_of
 
@@ -87,7 +87,9 @@ class RbacPolicies:
             raise not_found(resource, str(object_id))
         return row
 
-    def create(self, ctx: RequestContext, values: dict[str, Any], check: Check) -> dict[str, Any]:
+    def create(
+        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
+    ) -> dict[str, Any]:
         project_id = values.get("project_id") or project_of(ctx)
         check({**values, **owner_fields(project_id)})
         kind, action = values.get("object_type"), values.get("action")
@@ -137,7 +139,7 @@ class RbacPolicies:
             )
 
     def update(
-        self, ctx: RequestContext, policy_id: str, values: dict[str, Any], check: Check
+        self, ctx: RequestContext, policy_id: str, values: dict[str, Any], check: Check[Target]
     ) -> dict[str, Any]:
         def tx(session: Session) -> dict[str, Any]:
             row = self._visible(session, ctx, policy_id)
@@ -156,7 +158,7 @@ class RbacPolicies:
         self._notify(updated)
         return updated
 
-    def delete(self, ctx: RequestContext, policy_id: str, check: Check) -> None:
+    def delete(self, ctx: RequestContext, policy_id: str, check: Check[Target]) -> None:
         def tx(session: Session) -> dict[str, Any]:
             row = self._visible(session, ctx, policy_id)
             rendered = render(session, [row])[0]

@@ -14,7 +14,7 @@ from tinystack.common.timeutils import new_uuid
 from tinystack.network import ipam, models
 from tinystack.network.exception import bad_request, conflict, in_use
 from tinystack.network.services import port_ips
-from tinystack.network.services.authz import Check
+from tinystack.network.services.authz import Check, Target
 from tinystack.network.services.port_attrs import random_mac
 from tinystack.network.services.ports import Ports, delete_port
 from tinystack.network.services.routers import (
@@ -63,7 +63,7 @@ class RouterInterfaces:
         self.ports = ports
 
     def add(
-        self, ctx: RequestContext, router_id: str, body: dict[str, Any], check: Check
+        self, ctx: RequestContext, router_id: str, body: dict[str, Any], check: Check[Target]
     ) -> dict[str, Any]:
         subnet_id, port_id = body.get("subnet_id"), body.get("port_id")
         if subnet_id and port_id:
@@ -144,7 +144,7 @@ class RouterInterfaces:
     # -- remove ------------------------------------------------------------------------------
 
     def remove(
-        self, ctx: RequestContext, router_id: str, body: dict[str, Any], check: Check
+        self, ctx: RequestContext, router_id: str, body: dict[str, Any], check: Check[Target]
     ) -> dict[str, Any]:
         subnet_id, port_id = body.get("subnet_id"), body.get("port_id")
         if not subnet_id and not port_id:

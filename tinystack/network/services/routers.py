@@ -16,7 +16,7 @@ from tinystack.network import ipam, models
 from tinystack.network.exception import bad_request, conflict, in_use, invalid_input, not_found
 from tinystack.network.services import listing, port_ips, quotas
 from tinystack.network.services.agents import check_zones, zone_names
-from tinystack.network.services.authz import Check
+from tinystack.network.services.authz import Check, Target
 from tinystack.network.services.networks import visible_network
 from tinystack.network.services.port_attrs import random_mac
 from tinystack.network.services.ports import delete_port
@@ -157,7 +157,9 @@ class Routers:
         with self.deps.db.reader() as session:
             return self.render(session, [visible_router(session, ctx, router_id)])[0]
 
-    def create(self, ctx: RequestContext, values: dict[str, Any], check: Check) -> dict[str, Any]:
+    def create(
+        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
+    ) -> dict[str, Any]:
         project_id = values.get("project_id") or project_of(ctx)
         check({**values, **owner_fields(project_id)})
         for attr in ("distributed", "ha"):
@@ -197,7 +199,7 @@ class Routers:
         ctx: RequestContext,
         router_id: str,
         values: dict[str, Any],
-        check: Check,
+        check: Check[Target],
         revision: int | None = None,
     ) -> dict[str, Any]:
         def tx(session: Session) -> dict[str, Any]:
@@ -225,7 +227,7 @@ class Routers:
         return result
 
     def change_routes(
-        self, ctx: RequestContext, router_id: str, routes: Any, add: bool, check: Check
+        self, ctx: RequestContext, router_id: str, routes: Any, add: bool, check: Check[Target]
     ) -> dict[str, Any]:
         """extraroute-atomic: add or remove some static routes."""
 
@@ -340,7 +342,7 @@ class Routers:
     # -- delete ------------------------------------------------------------------------------
 
     def delete(
-        self, ctx: RequestContext, router_id: str, check: Check, revision: int | None = None
+        self, ctx: RequestContext, router_id: str, check: Check[Target], revision: int | None = None
     ) -> None:
         def tx(session: Session) -> None:
             row = visible_router(session, ctx, router_id)

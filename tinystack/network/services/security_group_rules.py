@@ -14,7 +14,7 @@ from tinystack.common.timeutils import new_uuid
 from tinystack.network import models
 from tinystack.network.exception import conflict, invalid_input, not_found
 from tinystack.network.services import listing, quotas
-from tinystack.network.services.authz import Check
+from tinystack.network.services.authz import Check, Target
 from tinystack.network.services.group_rules import normalized_cidr, render_rules
 from tinystack.network.services.security_groups import visible_group
 from tinystack.network.services.standard_attrs import init_standard, owner_fields
@@ -207,11 +207,13 @@ class SecurityGroupRules:
         with self.deps.db.reader() as session:
             return render_rules(session, [self._visible(session, ctx, rule_id)])[0]
 
-    def create(self, ctx: RequestContext, values: dict[str, Any], check: Check) -> dict[str, Any]:
+    def create(
+        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
+    ) -> dict[str, Any]:
         return self.create_bulk(ctx, [values], check)[0]
 
     def create_bulk(
-        self, ctx: RequestContext, items: list[dict[str, Any]], check: Check
+        self, ctx: RequestContext, items: list[dict[str, Any]], check: Check[Target]
     ) -> list[dict[str, Any]]:
         def tx(session: Session) -> list[dict[str, Any]]:
             rows = [self._create(session, ctx, v, check) for v in items]
@@ -225,7 +227,7 @@ class SecurityGroupRules:
         return created
 
     def _create(
-        self, session: Session, ctx: RequestContext, values: dict[str, Any], check: Check
+        self, session: Session, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
     ) -> models.SecurityGroupRule:
         group_id = values.get("security_group_id")
         if not group_id:
@@ -303,7 +305,7 @@ class SecurityGroupRules:
                     f"Security group rule already exists. Rule id is {r.id}.",
                 )
 
-    def delete(self, ctx: RequestContext, rule_id: str, check: Check) -> None:
+    def delete(self, ctx: RequestContext, rule_id: str, check: Check[Target]) -> None:
         def tx(session: Session) -> str:
             row = self._visible(session, ctx, rule_id)
             rendered = render_rules(session, [row])[0]

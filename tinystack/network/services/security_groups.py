@@ -16,7 +16,7 @@ from tinystack.network import models
 from tinystack.network.exception import conflict, in_use, not_found
 from tinystack.network.services import listing, quotas
 from tinystack.network.services.address_scopes import set_shared
-from tinystack.network.services.authz import Check
+from tinystack.network.services.authz import Check, Target
 from tinystack.network.services.group_rules import render_rules
 from tinystack.network.services.standard_attrs import (
     apply_fields,
@@ -179,7 +179,9 @@ class SecurityGroups:
         with self.deps.db.reader() as session:
             return self.render(session, [visible_group(session, ctx, group_id)], ctx)[0]
 
-    def create(self, ctx: RequestContext, values: dict[str, Any], check: Check) -> dict[str, Any]:
+    def create(
+        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
+    ) -> dict[str, Any]:
         project_id = values.get("project_id") or project_of(ctx)
         check({**values, **owner_fields(project_id)})
 
@@ -205,7 +207,7 @@ class SecurityGroups:
         ctx: RequestContext,
         group_id: str,
         values: dict[str, Any],
-        check: Check,
+        check: Check[Target],
         revision: int | None = None,
     ) -> dict[str, Any]:
         def tx(session: Session) -> dict[str, Any]:
@@ -244,7 +246,7 @@ class SecurityGroups:
         return result
 
     def delete(
-        self, ctx: RequestContext, group_id: str, check: Check, revision: int | None = None
+        self, ctx: RequestContext, group_id: str, check: Check[Target], revision: int | None = None
     ) -> None:
         def tx(session: Session) -> str:
             row = visible_group(session, ctx, group_id)

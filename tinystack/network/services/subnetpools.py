@@ -16,7 +16,7 @@ from tinystack.network import ipam, models
 from tinystack.network.exception import bad_request, in_use, invalid_input, not_found
 from tinystack.network.services import listing, quotas
 from tinystack.network.services.address_scopes import set_shared, visible_scope
-from tinystack.network.services.authz import Check
+from tinystack.network.services.authz import Check, Target
 from tinystack.network.services.standard_attrs import (
     apply_fields,
     bump,
@@ -89,7 +89,7 @@ def default_pool(session: Session, ctx: RequestContext, version: int) -> models.
     for row in rows:
         try:
             return visible_pool(session, ctx, row.id)
-        except Exception:  # noqa: BLE001 - invisible default pools are skipped
+        except Exception:  # invisible default pools are skipped
             continue
     raise bad_request("subnets", f"No default subnetpool found for IPv{version}")
 
@@ -187,7 +187,9 @@ class SubnetPools:
         with self.deps.db.reader() as session:
             return self.render(session, [visible_pool(session, ctx, pool_id)], ctx)[0]
 
-    def create(self, ctx: RequestContext, values: dict[str, Any], check: Check) -> dict[str, Any]:
+    def create(
+        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
+    ) -> dict[str, Any]:
         project_id = values.get("project_id") or project_of(ctx)
         check({**values, **owner_fields(project_id)})
         prefixes = parse_prefixes(values.get("prefixes"))
@@ -285,7 +287,7 @@ class SubnetPools:
         ctx: RequestContext,
         pool_id: str,
         values: dict[str, Any],
-        check: Check,
+        check: Check[Target],
         revision: int | None = None,
     ) -> dict[str, Any]:
         def tx(session: Session) -> dict[str, Any]:
@@ -328,7 +330,7 @@ class SubnetPools:
         row.prefixes = [str(n) for n in new]
 
     def change_prefixes(
-        self, ctx: RequestContext, pool_id: str, prefixes: Any, add: bool, check: Check
+        self, ctx: RequestContext, pool_id: str, prefixes: Any, add: bool, check: Check[Target]
     ) -> list[str]:
         def tx(session: Session) -> list[str]:
             row = visible_pool(session, ctx, pool_id)
@@ -373,7 +375,7 @@ class SubnetPools:
         return ipam.collapse(left)
 
     def delete(
-        self, ctx: RequestContext, pool_id: str, check: Check, revision: int | None = None
+        self, ctx: RequestContext, pool_id: str, check: Check[Target], revision: int | None = None
     ) -> None:
         def tx(session: Session) -> None:
             row = visible_pool(session, ctx, pool_id)

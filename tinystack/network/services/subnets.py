@@ -15,7 +15,7 @@ from tinystack.network import ipam, models
 from tinystack.network.exception import invalid_input, not_found, subnet_in_use
 from tinystack.network.services import listing, quotas
 from tinystack.network.services import subnet_validation as checks
-from tinystack.network.services.authz import Check
+from tinystack.network.services.authz import Check, Target
 from tinystack.network.services.networks import AUTO_DELETE_OWNERS, is_shared_for, visible_network
 from tinystack.network.services.standard_attrs import (
     apply_fields,
@@ -159,11 +159,13 @@ class Subnets:
 
     # -- create ------------------------------------------------------------------------------
 
-    def create(self, ctx: RequestContext, values: dict[str, Any], check: Check) -> dict[str, Any]:
+    def create(
+        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
+    ) -> dict[str, Any]:
         return self.create_bulk(ctx, [values], check)[0]
 
     def create_bulk(
-        self, ctx: RequestContext, items: list[dict[str, Any]], check: Check
+        self, ctx: RequestContext, items: list[dict[str, Any]], check: Check[Target]
     ) -> list[dict[str, Any]]:
         def tx(session: Session) -> list[dict[str, Any]]:
             rows = [self._create(session, ctx, v, check) for v in items]
@@ -178,7 +180,7 @@ class Subnets:
         return created
 
     def _create(
-        self, session: Session, ctx: RequestContext, values: dict[str, Any], check: Check
+        self, session: Session, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
     ) -> models.Subnet:
         if not values.get("network_id"):
             raise invalid_input("network_id is required")
@@ -290,7 +292,7 @@ class Subnets:
         ctx: RequestContext,
         subnet_id: str,
         values: dict[str, Any],
-        check: Check,
+        check: Check[Target],
         revision: int | None = None,
     ) -> dict[str, Any]:
         def tx(session: Session) -> dict[str, Any]:
@@ -338,7 +340,7 @@ class Subnets:
             )
 
     def delete(
-        self, ctx: RequestContext, subnet_id: str, check: Check, revision: int | None = None
+        self, ctx: RequestContext, subnet_id: str, check: Check[Target], revision: int | None = None
     ) -> None:
         def tx(session: Session) -> str:
             row = visible_subnet(session, ctx, subnet_id)

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import NotFound
+from tinystack.network import models
 from tinystack.network.exception import invalid_input
-from tinystack.network.services.standard_attrs import set_tags
+from tinystack.network.services.standard_attrs import get_row, set_tags
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
 
-#: a visible row of the resource, or a 404
-Finder = Callable[[Session, str], Any]
+#: resource name -> its table (the taggable resources)
+TABLES: dict[str, Any] = {
+    "network": models.Network,
+    "subnet": models.Subnet,
+    "port": models.Port,
+    "router": models.Router,
+    "floatingip": models.FloatingIP,
+    "security_group": models.SecurityGroup,
+    "subnetpool": models.SubnetPool,
+    "address_scope": models.AddressScope,
+}
 MAX_TAG_LENGTH = 255
 _BAD = re.compile(r"[,/]")
 
@@ -33,43 +42,47 @@ def check_tags(tags: Any) -> list[str]:
     return [check_tag(t) for t in tags]
 
 
+def _row(session: Session, resource: str, resource_id: str) -> Any:
+    return get_row(session, TABLES[resource], resource, resource_id)
+
+
 class Tags:
-    """Tag operations; the caller supplies how to find the row and authorize the change."""
+    """Tag operations on ``resource`` (a key of :data:`TABLES`); the API authorized them."""
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def list_items(self, find: Finder, resource_id: str) -> list[str]:
+    def list_items(self, resource: str, resource_id: str) -> list[str]:
         with self.deps.db.reader() as session:
-            return list(find(session, resource_id).tags or [])
+            return list(_row(session, resource, resource_id).tags or [])
 
-    def has(self, find: Finder, resource_id: str, tag: str) -> None:
-        if tag not in self.list_items(find, resource_id):
+    def has(self, resource: str, resource_id: str, tag: str) -> None:
+        if tag not in self.list_items(resource, resource_id):
             raise NotFound(f"Tag {tag} could not be found for {resource_id}.", code="TagNotFound")
 
-    def replace(self, find: Finder, resource_id: str, tags: Any) -> list[str]:
+    def replace(self, resource: str, resource_id: str, tags: Any) -> list[str]:
         clean = check_tags(tags)
 
         def tx(session: Session) -> list[str]:
-            row = find(session, resource_id)
+            row = _row(session, resource, resource_id)
             set_tags(row, clean)
             return list(row.tags)
 
         return self.deps.db.write(tx)
 
-    def add(self, find: Finder, resource_id: str, tag: str) -> None:
+    def add(self, resource: str, resource_id: str, tag: str) -> None:
         check_tag(tag)
 
         def tx(session: Session) -> None:
-            row = find(session, resource_id)
+            row = _row(session, resource, resource_id)
             if tag not in (row.tags or []):
                 set_tags(row, [*(row.tags or []), tag])
 
         self.deps.db.write(tx)
 
-    def remove(self, find: Finder, resource_id: str, tag: str) -> None:
+    def remove(self, resource: str, resource_id: str, tag: str) -> None:
         def tx(session: Session) -> None:
-            row = find(session, resource_id)
+            row = _row(session, resource, resource_id)
             if tag not in (row.tags or []):
                 raise NotFound(
                     f"Tag {tag} could not be found for {resource_id}.", code="TagNotFound"
@@ -78,9 +91,9 @@ class Tags:
 
         self.deps.db.write(tx)
 
-    def clear(self, find: Finder, resource_id: str) -> None:
+    def clear(self, resource: str, resource_id: str) -> None:
         def tx(session: Session) -> None:
-            row = find(session, resource_id)
+            row = _row(session, resource, resource_id)
             if row.tags:
                 set_tags(row, [])
 

@@ -1,0 +1,59 @@
+"""What the network service layer returns: frozen records, detached from the database.
+
+The API renders them (``api/views.py``) and applies Neutron's field-level policy to the
+rendered view; agents get them as RPC payloads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from tinystack.network.plugins.type_base import Segment
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRecord:
+    id: str
+    name: str
+    project_id: str
+    admin_state_up: bool
+    status: str
+    subnets: tuple[str, ...]
+    #: shared with the caller's project (or every project)
+    shared: bool
+    external: bool
+    mtu: int
+    port_security_enabled: bool
+    availability_zone_hints: tuple[str, ...]
+    availability_zones: tuple[str, ...]
+    ipv4_address_scope: str | None
+    ipv6_address_scope: str | None
+    segments: tuple[Segment, ...]
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
+
+    @property
+    def provider(self) -> Segment | None:
+        """The single segment (the provider:* attributes); None with several segments."""
+        if len(self.segments) > 1:
+            return None
+        return self.segments[0] if self.segments else Segment("local")
+
+
+@dataclass(frozen=True, slots=True)
+class AddressScopeRecord:
+    id: str
+    name: str
+    project_id: str
+    ip_version: int
+    #: shared with the caller's project (or every project)
+    shared: bool
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
