@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from tinystack.common.timeutils import isotime
-from tinystack.network.services.records import AddressScopeRecord, NetworkRecord
+from tinystack.network.services.records import (
+    AddressScopeRecord,
+    NetworkRecord,
+    RbacPolicyRecord,
+)
 
 
 def owner(project_id: str) -> dict[str, str]:
@@ -56,4 +60,15 @@ def address_scope_view(scope: AddressScopeRecord) -> dict[str, Any]:
         "updated_at": isotime(scope.updated_at),
         "revision_number": scope.revision_number,
         "tags": list(scope.tags),
+    }
+
+
+def rbac_policy_view(policy: RbacPolicyRecord) -> dict[str, Any]:
+    return {
+        "id": policy.id,
+        **owner(policy.project_id),
+        "object_type": policy.object_type,
+        "object_id": policy.object_id,
+        "action": policy.action,
+        "target_tenant": policy.target_project,
     }

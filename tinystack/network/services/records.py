@@ -57,3 +57,13 @@ class AddressScopeRecord:
     updated_at: dt.datetime
     revision_number: int
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RbacPolicyRecord:
+    id: str
+    project_id: str
+    object_type: str
+    object_id: str
+    action: str
+    target_project: str
