@@ -3,11 +3,14 @@ upstream's responses). Field-level policy then filters the view (``rendering.py`
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from tinystack.common.timeutils import isotime
 from tinystack.network.services.records import (
     AddressScopeRecord,
+    AgentRecord,
+    AvailabilityZoneRecord,
     NetworkRecord,
     RbacPolicyRecord,
 )
@@ -72,3 +75,31 @@ def rbac_policy_view(policy: RbacPolicyRecord) -> dict[str, Any]:
         "action": policy.action,
         "target_tenant": policy.target_project,
     }
+
+
+def _agent_time(value: dt.datetime | None) -> str | None:
+    """Agents' times as upstream shows them: ``2024-05-01 12:00:00``."""
+    return f"{value:%Y-%m-%d %H:%M:%S}" if value is not None else None
+
+
+def agent_view(agent: AgentRecord) -> dict[str, Any]:
+    return {
+        "id": agent.id,
+        "agent_type": agent.agent_type,
+        "binary": agent.binary,
+        "host": agent.host,
+        "topic": agent.topic,
+        "admin_state_up": agent.admin_state_up,
+        "alive": agent.alive,
+        "availability_zone": agent.availability_zone,
+        "configurations": dict(agent.configurations),
+        "resource_versions": dict(agent.resource_versions),
+        "description": agent.description,
+        "created_at": _agent_time(agent.created_at),
+        "started_at": _agent_time(agent.started_at),
+        "heartbeat_timestamp": _agent_time(agent.heartbeat_timestamp),
+    }
+
+
+def availability_zone_view(zone: AvailabilityZoneRecord) -> dict[str, Any]:
+    return {"name": zone.name, "resource": zone.resource, "state": zone.state}

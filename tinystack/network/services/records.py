@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from tinystack.common.rpc.payload import JSON
 from tinystack.network.plugins.type_base import Segment
 
 
@@ -67,3 +68,30 @@ class RbacPolicyRecord:
     object_id: str
     action: str
     target_project: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    id: str
+    agent_type: str
+    binary: str
+    host: str
+    topic: str
+    admin_state_up: bool
+    alive: bool
+    availability_zone: str | None
+    configurations: dict[str, JSON]
+    resource_versions: dict[str, JSON]
+    description: str | None
+    created_at: dt.datetime | None
+    started_at: dt.datetime | None
+    heartbeat_timestamp: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityZoneRecord:
+    name: str
+    #: network or router
+    resource: str
+    #: available or unavailable
+    state: str
