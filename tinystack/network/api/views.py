@@ -11,6 +11,7 @@ from tinystack.network.services.records import (
     AddressScopeRecord,
     AgentRecord,
     AvailabilityZoneRecord,
+    NetworkIpAvailabilityRecord,
     NetworkRecord,
     RbacPolicyRecord,
 )
@@ -103,3 +104,24 @@ def agent_view(agent: AgentRecord) -> dict[str, Any]:
 
 def availability_zone_view(zone: AvailabilityZoneRecord) -> dict[str, Any]:
     return {"name": zone.name, "resource": zone.resource, "state": zone.state}
+
+
+def network_ip_availability_view(item: NetworkIpAvailabilityRecord) -> dict[str, Any]:
+    return {
+        "network_id": item.network_id,
+        "network_name": item.network_name,
+        **owner(item.project_id),
+        "total_ips": item.total_ips,
+        "used_ips": item.used_ips,
+        "subnet_ip_availability": [
+            {
+                "subnet_id": s.subnet_id,
+                "subnet_name": s.subnet_name,
+                "cidr": s.cidr,
+                "ip_version": s.ip_version,
+                "total_ips": s.total_ips,
+                "used_ips": s.used_ips,
+            }
+            for s in item.subnets
+        ],
+    }

@@ -95,3 +95,44 @@ class AvailabilityZoneRecord:
     resource: str
     #: available or unavailable
     state: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetIpAvailability:
+    subnet_id: str
+    subnet_name: str
+    cidr: str
+    ip_version: int
+    total_ips: int
+    used_ips: int
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkIpAvailabilityRecord:
+    network_id: str
+    network_name: str
+    project_id: str
+    subnets: tuple[SubnetIpAvailability, ...]
+
+    @property
+    def total_ips(self) -> int:
+        return sum(s.total_ips for s in self.subnets)
+
+    @property
+    def used_ips(self) -> int:
+        return sum(s.used_ips for s in self.subnets)
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaRecord:
+    """A project's limits (resource -> limit, -1: unlimited)."""
+
+    project_id: str
+    limits: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaUsage:
+    limit: int
+    used: int
+    reserved: int = 0
