@@ -244,7 +244,7 @@ def ports_with(port_ids: list[str], text: str) -> set[str]:
 
 def agent_host(api: Neutron, wanted: str | None) -> str:
     agents = api.call("GET", "/agents?agent_type=Linux%20bridge%20agent")["agents"]
-    hosts = sorted({a["host"] for a in agents if a.get("alive", True)})
+    hosts: list[str] = sorted({str(a["host"]) for a in agents if a.get("alive", True)})
     if wanted:
         if wanted not in hosts:
             raise SystemExit(f"no live Linux bridge agent on {wanted} (have {hosts})")

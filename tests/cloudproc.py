@@ -74,7 +74,7 @@ class CloudProcess:
     def start(self, timeout: float = 60) -> float:
         """Start and wait for identity to answer; returns the seconds it took."""
         started = time.monotonic()
-        log = open(self.log_file, "ab")  # noqa: SIM115 - owned by the process
+        log = open(self.log_file, "ab")  # owned by the child process, closed with it
         self.proc = subprocess.Popen(
             [str(BIN / "tinystack"), "up", "--config-file", str(self.conf_file)],
             stdout=log,

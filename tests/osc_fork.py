@@ -47,7 +47,7 @@ def _warm() -> None:
         for ep in entry_points(group=group):
             try:
                 ep.load()
-            except Exception:  # noqa: BLE001,S112 - a broken plugin only fails its command
+            except Exception:  # a broken plugin only fails its own command
                 continue
     shell.OpenStackShell()  # fills stevedore's in-memory entry-point cache
 
@@ -72,7 +72,7 @@ def _child(argv: list[str], env: dict[str, str], out: int, err: int) -> None:
             code = int(main(argv) or 0)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:  # noqa: BLE001 - report, never return into the server loop
+    except BaseException:  # report it; never return into the server loop
         import traceback
 
         traceback.print_exc()

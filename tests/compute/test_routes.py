@@ -21,6 +21,7 @@ with warnings.catch_warnings():
 from tests.support import make_runtime, make_token
 from tinystack.common.service import Runtime
 from tinystack.compute import policies
+from tinystack.compute.api.openapi import REQUEST_MODEL
 from tinystack.compute.api.server_actions import ACTIONS
 from tinystack.compute.service import SERVICE
 
@@ -161,3 +162,23 @@ def test_every_collection_is_known_to_the_project_id_stripper(app: Any) -> None:
 
     firsts = {r.path.split("/")[2] for r in routes(app) if r.path.startswith("/v2.1/")}
     assert firsts - COLLECTIONS == set()
+
+
+def test_every_write_route_declares_its_request_body(app: Any, client: TestClient) -> None:
+    """Every POST/PUT/PATCH route names its request model, and /openapi.json describes it."""
+    document = client.get("/openapi.json").json()
+    for route in routes(app):
+        if not (route.methods or set()) & {"POST", "PUT", "PATCH"}:
+            continue
+        extra = route.openapi_extra or {}
+        assert REQUEST_MODEL in extra, f"{route.path} declares no request model"
+        for method in route.methods or ():
+            operation = document["paths"][route.path][method.lower()]
+            if extra[REQUEST_MODEL] is None:
+                continue
+            schema = operation["requestBody"]["content"]["application/json"]["schema"]
+            assert "properties" in schema or "oneOf" in schema or "anyOf" in schema, route.path
+            assert "$defs" not in str(schema), route.path
+    action = document["paths"]["/v2.1/servers/{server_id}/action"]["post"]
+    bodies = action["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    assert {name for body in bodies for name in body["properties"]} == set(ACTIONS)

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from tinystack.compute import conf as compute_conf
-from tinystack.compute.scheduler import filters, weights
+from tinystack.compute.objects import RequestSpec
+from tinystack.compute.scheduler import filters, request_spec, weights
 from tinystack.compute.scheduler.filters.extra_specs_ops import match
 from tinystack.compute.scheduler.filters.same_host import RESOLVED
 from tinystack.compute.scheduler.host_state import HostState, NodeFacts
-from tinystack.compute.scheduler.request_spec import RequestSpec
 
 
 def host(
@@ -203,10 +203,15 @@ def test_request_spec_resources_and_traits() -> None:
             },
         }
     )
-    assert s.resources() == {"VCPU": 2, "MEMORY_MB": 2048, "DISK_GB": 17, "CUSTOM_GPU": 1}
-    assert s.traits() == ["!COMPUTE_STATUS_DISABLED", "!CUSTOM_SLOW", "HW_CPU_X86_AVX"]
+    assert request_spec.resources(s) == {
+        "VCPU": 2,
+        "MEMORY_MB": 2048,
+        "DISK_GB": 17,
+        "CUSTOM_GPU": 1,
+    }
+    assert request_spec.traits(s) == ["!COMPUTE_STATUS_DISABLED", "!CUSTOM_SLOW", "HW_CPU_X86_AVX"]
     bfv = spec(flavor={"vcpus": 1, "memory_mb": 1, "root_gb": 10}, is_bfv=True)
-    assert "DISK_GB" not in bfv.resources()
+    assert "DISK_GB" not in request_spec.resources(bfv)
 
 
 def test_unknown_plugins_are_refused() -> None:
@@ -214,3 +219,48 @@ def test_unknown_plugins_are_refused() -> None:
         filters.load(["NoSuchFilter"])
     with pytest.raises(ValueError):
         weights.load(["NoSuchWeigher"], _opts())
+
+
+def test_request_spec_round_trips_on_the_wire_and_in_the_database() -> None:
+    stored: dict[str, Any] = {
+        "project_id": "p",
+        "user_id": "u",
+        "flavor": {
+            "id": 3,
+            "flavorid": "42",
+            "name": "m1.small",
+            "vcpus": 1,
+            "memory_mb": 2048,
+            "root_gb": 20,
+            "ephemeral_gb": 0,
+            "swap": 0,
+            "rxtx_factor": 1.0,
+            "vcpu_weight": None,
+            "is_public": True,
+            "disabled": False,
+            "description": None,
+            "extra_specs": {"hw:cpu_policy": "shared"},
+        },
+        "image": {
+            "id": "i",
+            "properties": {"hw_architecture": "x86_64"},
+            "min_ram": 0,
+            "min_disk": 1,
+        },
+        "availability_zone": "az1",
+        "scheduler_hints": {"same_host": ["i1"]},
+        "group": {"uuid": "g", "policy": "anti-affinity", "rules": {"max_server_per_host": 2}},
+        "force_hosts": ["h1"],
+        "force_nodes": [],
+        "requested_destination": {"host": "h1", "node": None},
+        "num_instances": 2,
+        "is_bfv": False,
+        "ignore_hosts": [],
+        "requested_networks": [{"network_id": "n", "port_id": None, "fixed_ip": None, "tag": "t"}],
+        "security_groups": ["default"],
+    }
+    s = RequestSpec.from_dict(stored)
+    assert s.to_dict() == stored
+    assert RequestSpec.from_primitive(s.to_primitive()) == s
+    auto = RequestSpec.from_dict({**stored, "requested_networks": "auto"})
+    assert RequestSpec.from_primitive(auto.to_primitive()).networks() == "auto"

@@ -16,13 +16,15 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import FlavorMeta, ImageMeta, InstanceMeta
-from tinystack.compute.virt.qemu.driver import QemuDriver, QemuSettings
+from tinystack.compute.virt.qemu.driver import QemuDriver
 from tinystack.compute.virt.qemu.imagecache import FileImageSource
+from tinystack.compute.virt.qemu.settings import QemuSettings
 from tinystack.guest import build, hostdeps, scripts
 
 READY = scripts.READY_MARKER
@@ -174,8 +176,9 @@ class Harness:
 
     def wait_console(
         self, inst: InstanceMeta, pattern: str, count: int = 1, timeout: float = 45
-    ) -> list[str]:
-        """Wait until ``pattern`` appears ``count`` times on the console; the matches."""
+    ) -> list[Any]:
+        """Wait until ``pattern`` appears ``count`` times on the console; the matches (strings,
+        or tuples of the groups when the pattern has several)."""
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
         while True:

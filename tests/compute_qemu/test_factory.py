@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ def test_settings_from_conf(tmp_path: Path) -> None:
 def test_auto_falls_back_to_fake_without_root(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(factory.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     driver = factory.auto_driver(make_deps(tmp_path), "host-a")
     assert isinstance(driver, FakeDriver) and driver.hostname == "host-a"
     assert "fake driver, because not running as root" in caplog.text

@@ -38,7 +38,7 @@ def assert_error(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, (response.status_code, response.text)
     body = response.json()
     assert set(body) == {"error"}, body
-    error = body["error"]
+    error: dict[str, Any] = body["error"]
     assert error["code"] == status
     assert isinstance(error["message"], str) and error["message"]
     assert isinstance(error["title"], str) and error["title"]
@@ -81,7 +81,8 @@ class Cloud:
             token = self.admin
         if token is not None:
             headers["X-Auth-Token"] = token
-        return self.client.request(method, path, headers=headers, **kwargs)
+        response: httpx.Response = self.client.request(method, path, headers=headers, **kwargs)
+        return response
 
     def get(self, path: str, token: Any = ADMIN, **kw: Any) -> httpx.Response:
         return self.call("GET", path, token, **kw)
@@ -133,11 +134,13 @@ class Cloud:
 
     def domain(self, name: str | None = None, **fields: Any) -> dict[str, Any]:
         body = {"domain": {"name": name or unique("dom"), **fields}}
-        return self.ok("POST", "/v3/domains", status=201, json=body)["domain"]
+        created: dict[str, Any] = self.ok("POST", "/v3/domains", status=201, json=body)["domain"]
+        return created
 
     def project(self, name: str | None = None, **fields: Any) -> dict[str, Any]:
         body = {"project": {"name": name or unique("proj"), **fields}}
-        return self.ok("POST", "/v3/projects", status=201, json=body)["project"]
+        created: dict[str, Any] = self.ok("POST", "/v3/projects", status=201, json=body)["project"]
+        return created
 
     def user(
         self, name: str | None = None, password: str | None = "secret", **fields: Any
@@ -145,15 +148,20 @@ class Cloud:
         data: dict[str, Any] = {"name": name or unique("user"), **fields}
         if password is not None:
             data["password"] = password
-        return self.ok("POST", "/v3/users", status=201, json={"user": data})["user"]
+        created: dict[str, Any] = self.ok("POST", "/v3/users", status=201, json={"user": data})[
+            "user"
+        ]
+        return created
 
     def group(self, name: str | None = None, **fields: Any) -> dict[str, Any]:
         body = {"group": {"name": name or unique("grp"), **fields}}
-        return self.ok("POST", "/v3/groups", status=201, json=body)["group"]
+        created: dict[str, Any] = self.ok("POST", "/v3/groups", status=201, json=body)["group"]
+        return created
 
     def role(self, name: str | None = None, **fields: Any) -> dict[str, Any]:
         body = {"role": {"name": name or unique("role"), **fields}}
-        return self.ok("POST", "/v3/roles", status=201, json=body)["role"]
+        created: dict[str, Any] = self.ok("POST", "/v3/roles", status=201, json=body)["role"]
+        return created
 
     def role_id(self, name: str) -> str:
         return self.ids["role:" + name]

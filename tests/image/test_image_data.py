@@ -371,14 +371,16 @@ def stage(api: Api, image_id: str, data: bytes, headers: dict[str, str] | None =
         content=data,
         headers={**(headers or api.headers()), **OCTET},
     )
-    return resp.status_code
+    status: int = resp.status_code
+    return status
 
 
 def do_import(api: Api, image_id: str, body: object, headers: dict[str, str] | None = None) -> int:
     resp = api.client.post(
         f"/v2/images/{image_id}/import", json=body, headers=headers or api.headers()
     )
-    return resp.status_code
+    status: int = resp.status_code
+    return status
 
 
 GLANCE_DIRECT = {"method": {"name": "glance-direct"}}

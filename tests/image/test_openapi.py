@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.image.conftest import Api
+from tinystack.image import policies
 from tinystack.image.api import schemas
 
 #: write routes Glance defines without a body
@@ -55,3 +56,40 @@ def test_a_malformed_body_is_still_glance_400(api: Api) -> None:
     )
     assert resp.status_code == 400
     assert "Malformed JSON in request body." in resp.text
+
+
+#: routes that check no policy rule of their own (as upstream): version discovery needs
+#: no token, the JSON schemas and the discovery documents need one
+NO_RULE = {
+    ("GET", "/"),
+    ("GET", "/versions"),
+    ("GET", "/v2"),
+    ("GET", "/v2/"),
+    ("GET", "/v2/schemas/image"),
+    ("GET", "/v2/schemas/images"),
+    ("GET", "/v2/schemas/member"),
+    ("GET", "/v2/schemas/members"),
+    ("GET", "/v2/info/import"),
+    ("GET", "/v2/info/stores"),
+    ("GET", "/v2/info/usage"),
+}
+
+
+def test_every_route_names_its_registered_policy_rules(api: Api) -> None:
+    registered = {rule.name for rule in policies.list_rules()}
+    doc = api.client.get("/openapi.json").json()
+    undeclared, unknown, public = [], [], set()
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            key = (method.upper(), path)
+            if operation.get("x-public"):
+                public.add(key)
+                continue
+            declared = operation.get("x-policies", [])
+            if not declared:
+                undeclared.append(key)
+            unknown += [(key, rule) for rule in declared if rule not in registered]
+    assert undeclared == [] and unknown == []
+    assert public == NO_RULE
+    image = doc["paths"]["/v2/images/{image_id}"]
+    assert image["patch"]["x-policies"] == ["modify_image", "publicize_image", "communitize_image"]

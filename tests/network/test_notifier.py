@@ -1,4 +1,5 @@
-"""Compute notifications: server external events posted with a service token (fake servers)."""
+"""Compute notifications: server external events posted with a service token (fake servers),
+and the bootstrap's project lookup through the same kind of session."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from tinystack.network.notifier import (
     Events,
     NullComputeNotifier,
     RestComputeNotifier,
+    ServerEvent,
     make_compute_notifier,
     vif_event,
 )
+from tinystack.network.services.bootstrap import identity_lookup
 
 CREDS = ServiceCredentials(username="neutron", password="secret")
 
@@ -29,6 +32,7 @@ class FakeCloud:
     def __init__(self) -> None:
         self.tokens: list[dict[str, Any]] = []
         self.events: list[tuple[str, list[dict[str, Any]]]] = []
+        self.lookups: list[tuple[str, str]] = []
         self.reject_next = 0
         self.received = threading.Event()
         cloud = self
@@ -37,13 +41,28 @@ class FakeCloud:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
+                if self.path.startswith("/v3/projects?"):
+                    cloud.lookups.append((self.headers["X-Auth-Token"], self.path))
+                    found = [{"id": "p-1", "name": "demo"}] if "name=demo" in self.path else []
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(json.dumps({"projects": found}).encode())
+                    return
+                self.send_response(404)
+                self.end_headers()
+
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if self.path == "/v3/auth/tokens":
                     cloud.tokens.append(body)
+                    token = json.dumps({"token": {"expires_at": "2999-01-01T00:00:00Z"}})
                     self.send_response(201)
                     self.send_header("X-Subject-Token", f"token-{len(cloud.tokens)}")
+                    self.send_header("Content-Type", "application/json")
                     self.end_headers()
+                    self.wfile.write(token.encode())
                     return
                 if self.path == "/v2.1/os-server-external-events":
                     if cloud.reject_next:
@@ -102,7 +121,7 @@ def test_events_are_posted_with_a_service_token(fake: FakeCloud) -> None:
     assert auth["identity"]["password"]["user"]["name"] == "neutron"
     assert auth["scope"]["project"]["name"] == "service"
     fake.reject_next = 1
-    notifier.notify([vif_event(_port(), "network-vif-deleted") or {}])
+    notifier.notify([ServerEvent("network-vif-deleted", "server-1", "port-1")])
     assert notifier.flush()
     assert fake.events[-1][0] == "token-2"
     notifier.stop()
@@ -112,7 +131,7 @@ def test_background_delivery(fake: FakeCloud) -> None:
     notifier = RestComputeNotifier(f"{fake.url}/v3", CREDS, f"{fake.url}/v2.1", interval=0.05)
     notifier.start()
     started = time.monotonic()
-    notifier.notify([vif_event(_port(), "network-vif-plugged") or {}])
+    notifier.notify([ServerEvent("network-vif-plugged", "server-1", "port-1")])
     assert fake.received.wait(5)
     assert time.monotonic() - started >= 0.05
     notifier.stop()
@@ -126,10 +145,22 @@ def test_no_compute_no_notifier() -> None:
     assert isinstance(notifier, RestComputeNotifier)
     assert make_compute_notifier("", None, catalog, 1).__class__ is NullComputeNotifier
     assert vif_event(_port(owner="network:router_interface"), "network-vif-plugged") is None
+    assert vif_event(_port(), "network-vif-deleted") == ServerEvent(
+        "network-vif-deleted", "server-1", "port-1", "completed"
+    )
 
 
 def test_unreachable_compute_is_not_fatal() -> None:
     notifier = RestComputeNotifier("http://127.0.0.1:9/v3", CREDS, "http://127.0.0.1:9/v2.1", 0)
-    notifier.notify([vif_event(_port(), "network-vif-plugged") or {}])
+    notifier.notify([ServerEvent("network-vif-plugged", "server-1", "port-1")])
     assert notifier.flush() is False
     notifier.stop()
+
+
+def test_bootstrap_looks_projects_up_with_one_service_token(fake: FakeCloud) -> None:
+    lookup = identity_lookup(f"{fake.url}/v3", CREDS)
+    assert lookup("demo") == "p-1"
+    assert lookup("nobody") is None
+    assert len(fake.tokens) == 1
+    assert [token for token, _ in fake.lookups] == ["token-1", "token-1"]
+    assert "domain_id=default" in fake.lookups[0][1]

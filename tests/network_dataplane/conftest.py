@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,9 +28,11 @@ from tests.network_dataplane.support import (
 )
 from tests.support import make_runtime, make_token
 from tinystack.common.service import Runtime
+from tinystack.common.timeutils import new_hex_id, new_uuid
 from tinystack.network.agents import arp_protect
 from tinystack.network.agents.dataplane import DataPlane
 from tinystack.network.agents.iptables import ChainSet
+from tinystack.network.conf import Options
 from tinystack.network.service import SERVICE, WORKERS_KEY
 
 PUBLIC_CIDR = "203.0.113.0/24"
@@ -112,8 +113,8 @@ class Cloud:
     # -- service -------------------------------------------------------------------------
 
     @property
-    def opts(self) -> Any:
-        return self.runtime.conf.network
+    def opts(self) -> Options:
+        return Options.from_conf(self.runtime.conf)
 
     @property
     def plane(self) -> DataPlane:
@@ -200,7 +201,7 @@ class Cloud:
             network_id=network_id,
             project_id=self.project,
             device_owner="compute:nova",
-            device_id=str(uuid.uuid4()),
+            device_id=new_uuid(),
             **{"binding:host_id": host or self.host},
             **body,
         )
@@ -212,16 +213,12 @@ class Cloud:
         return bool(wait_for(lambda: self.port_status(port_id) == "ACTIVE", timeout))
 
     def public_network(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        net = self.create(
-            "network",
-            admin=True,
-            name=f"{self.tag}-public",
-            **{
-                "router:external": True,
-                "provider:network_type": "flat",
-                "provider:physical_network": "public",
-            },
-        )
+        provider: dict[str, Any] = {
+            "router:external": True,
+            "provider:network_type": "flat",
+            "provider:physical_network": "public",
+        }
+        net = self.create("network", admin=True, name=f"{self.tag}-public", **provider)
         subnet = self.create(
             "subnet",
             admin=True,
@@ -283,7 +280,7 @@ class Cloud:
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     if SKIP:
         pytest.skip(SKIP)
-    tag = "t" + uuid.uuid4().hex[:5]
+    tag = "t" + new_hex_id()[:5]
     cloud = None
     try:
         cloud = Cloud(tmp_path_factory.mktemp("dataplane"), tag)

@@ -9,14 +9,17 @@ when a test fails.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +47,7 @@ def run(cmd: list[str], check: bool = True, timeout: float = 30, **kw: Any) -> s
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}: {proc.returncode} {proc.stderr.strip()}")
-    return proc.stdout
+    return str(proc.stdout)
 
 
 def in_ns(ns: str, *cmd: str, check: bool = True, timeout: float = 30) -> str:
@@ -270,3 +273,34 @@ def cleanup_tagged(tag: str) -> list[str]:
             left.append(f"link {link}")
             run(["ip", "link", "delete", link], check=False)
     return left
+
+
+class FakeMetadata:
+    """A compute metadata API stand-in that echoes the headers it got."""
+
+    def __init__(self) -> None:
+        seen: list[dict[str, Any]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+                body = json.dumps({"path": self.path, "instance": self.headers["X-Instance-ID"]})
+                data = body.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.seen = seen
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

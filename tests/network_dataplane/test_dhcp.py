@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.network_dataplane.conftest import Cloud, has_dnsmasq
-from tests.network_dataplane.support import wait_for
+from tests.network_dataplane.support import FakeMetadata, wait_for
 from tinystack.network.agents import ip_lib
+from tinystack.network.conf import Options
 
 pytestmark = pytest.mark.skipif(not has_dnsmasq(), reason="dnsmasq (dnsmasq-base) missing")
 
@@ -82,10 +85,12 @@ def test_options_reload_and_removal(fresh: Cloud) -> None:
 
 
 def test_isolated_network_metadata_through_the_dhcp_namespace(fresh: Cloud) -> None:
-    from tests.network_dataplane.test_l3 import FakeMetadata
-
     cloud = fresh
-    cloud.runtime.conf.set_override("enable_isolated_metadata", True, group="network")
+    dhcp = cloud.plane.dhcp
+    assert dhcp is not None
+    options = dhcp.opts
+    assert isinstance(options, Options)
+    dhcp.opts = dataclasses.replace(options, enable_isolated_metadata=True)
     fake = FakeMetadata()
     try:
         cloud.set_metadata_url(fake.url)
@@ -117,5 +122,5 @@ def test_isolated_network_metadata_through_the_dhcp_namespace(fresh: Cloud) -> N
         cloud.delete(f"/ports/{port['id']}")
         cloud.delete(f"/networks/{net['id']}")
     finally:
-        cloud.runtime.conf.clear_override("enable_isolated_metadata", group="network")
+        dhcp.opts = options
         fake.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,19 +12,6 @@ from tests.network_dataplane.conftest import UNDERLAY, Cloud, has_dnsmasq
 from tests.network_dataplane.support import Namespace, run, wait_for
 from tinystack.network.agents.dataplane import DataPlane
 from tinystack.network.agents.ip_lib import IpLib
-
-
-class Overlay:
-    """The cloud's [network] options with some values replaced (another host's)."""
-
-    def __init__(self, opts: Any, **values: Any) -> None:
-        self._opts = opts
-        self._values = values
-
-    def __getattr__(self, name: str) -> Any:
-        if name in self._values:
-            return self._values[name]
-        return getattr(self._opts, name)
 
 
 @pytest.fixture
@@ -36,7 +24,10 @@ def second_host(fresh: Cloud) -> Iterator[tuple[Namespace, DataPlane]]:
     vtep = UNDERLAY.format(n=cloud.subnet_octet, h=2)
     host_ns.sh("ip", "addr", "add", f"{vtep}/24", "dev", "eth0")
     host_ns.sh("ip", "link", "set", "eth0", "up")
-    opts = Overlay(cloud.opts, local_ip=vtep, bridge_mappings=[], host_namespace=host_ns.name)
+    # the cloud's options with another host's values
+    opts = dataclasses.replace(
+        cloud.opts, local_ip=vtep, bridge_mappings=(), host_namespace=host_ns.name
+    )
     plane = DataPlane(
         opts,
         cloud.runtime.extra["network.workers"].transport,
@@ -121,16 +112,12 @@ def test_vlan_network_on_the_physical_bridge(fresh: Cloud) -> None:
     cloud = fresh
     if not _kernel_has_vlan(cloud.namespace("vlanprobe")):
         pytest.skip("this kernel has no 802.1Q VLAN devices (CONFIG_VLAN_8021Q)")
-    net = cloud.create(
-        "network",
-        admin=True,
-        name=f"{cloud.tag}-vlan",
-        **{
-            "provider:network_type": "vlan",
-            "provider:physical_network": "public",
-            "provider:segmentation_id": 142,
-        },
-    )
+    provider: dict[str, Any] = {
+        "provider:network_type": "vlan",
+        "provider:physical_network": "public",
+        "provider:segmentation_id": 142,
+    }
+    net = cloud.create("network", admin=True, name=f"{cloud.tag}-vlan", **provider)
     cloud.create(
         "subnet",
         admin=True,

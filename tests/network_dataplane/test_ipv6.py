@@ -138,7 +138,7 @@ def default_v6(guest: Guest) -> list[dict[str, Any]]:
 
 
 def v6_of(port: dict[str, Any]) -> str:
-    return next(ip["ip_address"] for ip in port["fixed_ips"] if ":" in ip["ip_address"])
+    return str(next(ip["ip_address"] for ip in port["fixed_ips"] if ":" in ip["ip_address"]))
 
 
 def dhcp6(guest: Guest, mode: str, timeout: float = 10) -> dict[str, Any]:
@@ -204,12 +204,12 @@ class DualStack:
     @property
     def router_ns(self) -> str:
         assert self.router is not None
-        return str(self.cloud.opts.router_namespace_prefix) + self.router["id"]
+        return str(self.cloud.opts.router_namespace_prefix) + str(self.router["id"])
 
     @property
     def radvd_conf(self) -> Path:
         assert self.router is not None
-        return self.cloud.plane.ctx.state_dir / "l3" / self.router["id"] / "radvd.conf"
+        return self.cloud.plane.ctx.state_dir / "l3" / str(self.router["id"]) / "radvd.conf"
 
     def router_port(self) -> dict[str, Any]:
         assert self.router is not None

@@ -5,16 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
 from tests.network_dataplane.conftest import Cloud, has_dnsmasq
-from tests.network_dataplane.support import in_ns, wait_for
+from tests.network_dataplane.support import FakeMetadata, in_ns, wait_for
 
 
 class Topology:
@@ -186,37 +183,6 @@ def test_admin_down_router_keeps_its_ports_but_forwards_nothing(topo: Topology) 
     assert len(ports) == 2 and {p["status"] for p in ports} == {"ACTIVE"}, ports
     cloud.call("PUT", path, {"router": {"admin_state_up": True}}, expect=200)
     assert guest.eventually_pings("203.0.113.1", timeout=10)
-
-
-class FakeMetadata:
-    """A compute metadata API stand-in that echoes the headers it got."""
-
-    def __init__(self) -> None:
-        seen: list[dict[str, Any]] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
-                body = json.dumps({"path": self.path, "instance": self.headers["X-Instance-ID"]})
-                data = body.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.seen = seen
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def test_metadata_through_the_router(topo: Topology) -> None:

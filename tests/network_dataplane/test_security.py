@@ -9,6 +9,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,9 +17,12 @@ from tests.network_dataplane.conftest import Cloud, has_dnsmasq
 from tests.network_dataplane.support import Guest, run, wait_for
 from tinystack.network.agents import arp_protect
 
+#: a cloud, the guests' network and two guests on it
+Pair = tuple[Cloud, dict[str, Any], list[Guest]]
+
 
 @pytest.fixture
-def pair(fresh: Cloud) -> Iterator[tuple[Cloud, dict, list[Guest]]]:
+def pair(fresh: Cloud) -> Iterator[Pair]:
     cloud = fresh
     net, subnet = cloud.network("10.64.0.0/24")
     ports = [cloud.server_port(net["id"]) for _ in range(2)]
@@ -34,7 +38,7 @@ def pair(fresh: Cloud) -> Iterator[tuple[Cloud, dict, list[Guest]]]:
     cloud.delete(f"/networks/{net['id']}")
 
 
-def test_spoofed_source_address_and_mac_are_dropped(pair: tuple[Cloud, dict, list[Guest]]) -> None:
+def test_spoofed_source_address_and_mac_are_dropped(pair: Pair) -> None:
     cloud, _net, (a, b) = pair
     spoofed = "10.64.0.250"
     a.sh("ip", "addr", "flush", "dev", "eth0")
@@ -57,9 +61,7 @@ def test_spoofed_source_address_and_mac_are_dropped(pair: tuple[Cloud, dict, lis
     assert a.eventually_pings(b.fixed_ip)
 
 
-def test_rogue_dhcp_server_in_a_guest_is_blocked(
-    pair: tuple[Cloud, dict, list[Guest]], tmp_path: Path
-) -> None:
+def test_rogue_dhcp_server_in_a_guest_is_blocked(pair: Pair, tmp_path: Path) -> None:
     cloud, net, (a, _b) = pair
     conf, leases = tmp_path / "udhcpd.conf", tmp_path / "udhcpd.leases"
     conf.write_text(
@@ -80,7 +82,7 @@ def test_rogue_dhcp_server_in_a_guest_is_blocked(
     cloud.delete(f"/ports/{port['id']}")
 
 
-def test_remote_group_membership(pair: tuple[Cloud, dict, list[Guest]]) -> None:
+def test_remote_group_membership(pair: Pair) -> None:
     cloud, net, (a, b) = pair
     # b in a group of its own that only admits members of a third group
     other = cloud.create("security_group", path="security-groups", name=f"{cloud.tag}-other")
@@ -145,12 +147,12 @@ def tracked(address: str, port: int) -> list[str]:
 
 
 def test_removing_a_rule_ends_the_connections_it_allowed(
-    pair: tuple[Cloud, dict, list[Guest]],
+    pair: Pair,
 ) -> None:
     cloud, _net, (a, b) = pair
     group = cloud.create("security_group", path="security-groups", name=f"{cloud.tag}-held")
 
-    def rule(**body: object) -> str:
+    def rule(**body: Any) -> str:
         made = cloud.rule(
             group["id"],
             **body,
@@ -226,7 +228,7 @@ def neighbour_mac(guest: Guest, address: str) -> str | None:
 
 @pytest.mark.skipif(not arp_protect.available(), reason="nft (package nftables) missing")
 def test_a_guest_cannot_answer_arp_for_another_address(
-    pair: tuple[Cloud, dict, list[Guest]],
+    pair: Pair,
 ) -> None:
     cloud, net, (a, b) = pair
     port = cloud.server_port(net["id"])
@@ -258,7 +260,7 @@ def test_a_guest_cannot_answer_arp_for_another_address(
         cloud.delete(f"/ports/{port['id']}")
 
 
-def test_stateless_groups_need_rules_for_replies(pair: tuple[Cloud, dict, list[Guest]]) -> None:
+def test_stateless_groups_need_rules_for_replies(pair: Pair) -> None:
     cloud, _net, (a, b) = pair
     made: list[str] = []
 

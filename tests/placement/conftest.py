@@ -84,7 +84,7 @@ class Api:
         body: dict[str, Any] = {"name": name or f"rp-{uuid.uuid4().hex[:8]}"}
         if parent:
             body["parent_provider_uuid"] = parent
-        rp = self.post("/resource_providers", body, version="1.39", status=200).json()["uuid"]
+        rp: str = self.post("/resource_providers", body, version="1.39", status=200).json()["uuid"]
         if inventory:
             self.set_inventory(rp, inventory)
         if traits:

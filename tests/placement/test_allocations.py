@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,7 @@ def test_consumer_generations_from_1_28(api: Api, rp: str) -> None:
 
 def test_mappings_and_consumer_type(api: Api, rp: str) -> None:
     consumer = new_id()
-    body = {
+    body: dict[str, Any] = {
         "allocations": {rp: {"resources": {"VCPU": 1}}},
         "project_id": "p",
         "user_id": "u",
@@ -131,7 +132,7 @@ def test_over_capacity_may_shrink(api: Api, rp: str) -> None:
 
 def test_post_allocations(api: Api, rp: str) -> None:
     one, two = new_id(), new_id()
-    body = {
+    body: dict[str, dict[str, Any]] = {
         one: {"allocations": {rp: {"resources": {"VCPU": 2}}}, "project_id": "p",
               "user_id": "u", "consumer_generation": None, "consumer_type": "INSTANCE"},
         two: {"allocations": {rp: {"resources": {"VCPU": 3}}}, "project_id": "p",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tinystack.placement.api.versions import PLACEMENT, VERSIONS, Version
+from tinystack.placement.api.microversion import PLACEMENT, VERSIONS, Version
 
 from .conftest import Api
 

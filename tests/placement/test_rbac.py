@@ -31,7 +31,7 @@ def _api_routes(routes: list[Any]) -> list[APIRoute]:
 
 
 def _routes(app: Any) -> list[tuple[str, str]]:
-    return [(m, r.path) for r in _api_routes(app.routes) for m in sorted(r.methods)]
+    return [(m, r.path) for r in _api_routes(app.routes) for m in sorted(r.methods or ())]
 
 
 def _url(path: str) -> str:

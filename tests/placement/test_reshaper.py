@@ -14,7 +14,7 @@ def reshape(api: Api, body: object, **kw: Any) -> Any:
 
 
 def test_only_the_service_role_reshapes(api: Api) -> None:
-    body = {"inventories": {}, "allocations": {}}
+    body: dict[str, object] = {"inventories": {}, "allocations": {}}
     api.post("/reshaper", body, status=403)
     reshape(api, body, status=400)
 

@@ -1,12 +1,18 @@
-"""The route table: every write route documents its body, versioned routes declare it."""
+"""The route table: rules, versions and bodies declared, and declared as checked."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from tests.routecheck import RouteRules, check
 from tinystack.common.api.microversion import OPENAPI_KEY, declared
-from tinystack.placement.api.router import router
-from tinystack.placement.api.versions import MAX_VERSION, MIN_VERSION, Version
+from tinystack.common.api.openapi import POLICIES_KEY
+from tinystack.common.auth.context import RequestContext
+from tinystack.placement import policies
+from tinystack.placement.api.microversion import MAX_VERSION, MIN_VERSION, PLACEMENT, Version
+from tinystack.placement.api.router import ROUTES, router
 
 from .conftest import Api
 
@@ -64,3 +70,39 @@ def test_a_route_before_its_version_does_not_exist(api: Api) -> None:
     api.get("/allocation_candidates?resources=VCPU:1", version="1.9", status=404)
     api.request("DELETE", "/resource_providers/ffffffff-ffff-ffff-ffff-ffffffffffff/inventories",
                 version="1.4", status=405)  # fmt: skip
+
+
+def test_the_route_meta_test(app: Any) -> None:
+    check(
+        app,
+        RouteRules(
+            rules=frozenset(rule.name for rule in policies.list_rules()),
+            public=frozenset({("GET", "/")}),
+            versions=PLACEMENT.versions,
+            bodiless=frozenset(NO_BODY),
+        ),
+    )
+
+
+def test_each_route_checks_the_rule_it_declares(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    checked: list[str] = []
+    real_can = RequestContext.can
+
+    def can(self: RequestContext, rule: str, target: dict[str, Any] | None = None) -> None:
+        checked.append(rule)
+        real_can(self, rule, target)
+
+    monkeypatch.setattr(RequestContext, "can", can)
+    token = api.token_for(["reader"])
+    for route in ROUTES:
+        if route.rule is None:
+            continue
+        path = route.path.replace("{uuid}", "11111111-1111-1111-1111-111111111111")
+        path = path.replace("{consumer_uuid}", "22222222-2222-2222-2222-222222222222")
+        path = path.replace("{resource_class}", "VCPU").replace("{name}", "CUSTOM_FOO")
+        if path == "/usages":
+            path += "?project_id=p"
+        checked.clear()
+        api.request(route.method, path, json={}, token=token, status=403)
+        assert checked == [route.rule], (route.method, route.path)
+        assert route.openapi()[POLICIES_KEY] == [route.rule]

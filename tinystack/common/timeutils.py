@@ -39,6 +39,15 @@ def isotime_micro(value: datetime) -> str:
     return f"{naive_utc(value):%Y-%m-%dT%H:%M:%S.%f}Z"
 
 
+def parse_isotime(text: str) -> datetime:
+    """An ISO 8601 time (``...Z``, ``...+02:00`` or naive, taken as UTC) as aware UTC.
+
+    ValueError when ``text`` is not one.
+    """
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def from_timestamp(value: float) -> datetime:
     """A POSIX timestamp as naive UTC."""
     return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)

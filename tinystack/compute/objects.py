@@ -1,19 +1,27 @@
 """Compute's value objects: what the agent, the virt drivers, the services and the
-metadata service hand each other about an instance, a flavor, an image, a port or a host.
+metadata service hand each other about an instance, a flavor, an image, a port or a host,
+and the payloads that carry them between compute's workers over RPC.
 
 Frozen dataclasses built from database rows by ``services/instances.py``; drivers and the
-metadata service read them and never see a database row.
+metadata service read them and never see a database row. The ones that cross RPC derive
+from :class:`~tinystack.common.rpc.payload.Payload` (``to_primitive``/``from_primitive``);
+bump a payload's ``VERSION`` when its fields change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from tinystack.common.rpc.payload import JSON, Payload
 
 
 @dataclass(frozen=True)
-class FlavorMeta:
+class FlavorMeta(Payload):
+    """A flavor as copied into an instance (it survives the flavor's deletion)."""
+
     flavorid: str
     name: str
     vcpus: int
@@ -22,9 +30,17 @@ class FlavorMeta:
     ephemeral_gb: int = 0
     swap: int = 0
     extra_specs: dict[str, str] = field(default_factory=dict)
+    #: the flavor's database id (None in copies older than it)
+    id: int | None = None
+    rxtx_factor: float = 1.0
+    vcpu_weight: int | None = None
+    is_public: bool = True
+    disabled: bool = False
+    description: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FlavorMeta:
+        """From the copy an instance stores (``instances.flavor``, ``new_flavor``)."""
         return cls(
             flavorid=str(data.get("flavorid", "")),
             name=str(data.get("name", "")),
@@ -34,11 +50,36 @@ class FlavorMeta:
             ephemeral_gb=int(data.get("ephemeral_gb", 0)),
             swap=int(data.get("swap") or 0),
             extra_specs=dict(data.get("extra_specs") or {}),
+            id=data.get("id"),
+            rxtx_factor=float(data.get("rxtx_factor", 1.0)),
+            vcpu_weight=data.get("vcpu_weight"),
+            is_public=bool(data.get("is_public", True)),
+            disabled=bool(data.get("disabled", False)),
+            description=data.get("description"),
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The copy an instance stores, as ``services/flavors.snapshot`` writes it."""
+        return {
+            "id": self.id,
+            "flavorid": self.flavorid,
+            "name": self.name,
+            "vcpus": self.vcpus,
+            "memory_mb": self.memory_mb,
+            "root_gb": self.root_gb,
+            "ephemeral_gb": self.ephemeral_gb,
+            "swap": self.swap,
+            "rxtx_factor": self.rxtx_factor,
+            "vcpu_weight": self.vcpu_weight,
+            "is_public": self.is_public,
+            "disabled": self.disabled,
+            "description": self.description,
+            "extra_specs": dict(self.extra_specs),
+        }
 
 
 @dataclass(frozen=True)
-class ImageMeta:
+class ImageMeta(Payload):
     id: str
     name: str = ""
     disk_format: str | None = None
@@ -126,7 +167,7 @@ class HostResources:
 
 
 @dataclass(frozen=True)
-class ConsoleInfo:
+class ConsoleInfo(Payload):
     host: str
     port: int
     internal_access_path: str | None = None
@@ -147,3 +188,231 @@ class MigrationMeta:
     source_host: str
     dest_host: str
     migration_type: str
+
+
+@dataclass(frozen=True)
+class DiskInfo(Payload):
+    """What a resize's source driver hands the destination's driver (only drivers read it)."""
+
+    data: dict[str, JSON] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Diagnostics(Payload):
+    """A driver's diagnostics report, in the API's (microversion 2.48) shape."""
+
+    data: dict[str, JSON] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AttachedInterface(Payload):
+    """A newly attached interface: its entry of the instance's network info, as stored."""
+
+    vif: dict[str, JSON] = field(default_factory=dict)
+
+
+# -- what crosses RPC between the API, the conductor, the scheduler and the agents -----------
+@dataclass(frozen=True)
+class NetworkRequest(Payload):
+    """One entry of a create request's ``networks``."""
+
+    network_id: str | None = None
+    port_id: str | None = None
+    fixed_ip: str | None = None
+    tag: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "network_id": self.network_id,
+            "port_id": self.port_id,
+            "fixed_ip": self.fixed_ip,
+            "tag": self.tag,
+        }
+
+
+@dataclass(frozen=True)
+class ServerGroupMeta(Payload):
+    """The ``group`` scheduler hint's server group."""
+
+    uuid: str
+    policy: str
+    rules: dict[str, JSON] = field(default_factory=dict)
+    #: the hosts of its members, filled in by the scheduler while it decides
+    hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Destination(Payload):
+    """A host (and node) the caller asked for."""
+
+    host: str | None = None
+    node: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestSpec(Payload):
+    """What the scheduler is asked, built once by the API (``services/server_create.py``).
+
+    Stored with the instance as :meth:`to_dict` (``instances.request_spec``), so moves
+    schedule the instance again as it was created.
+    """
+
+    project_id: str
+    user_id: str
+    flavor: FlavorMeta
+    image: ImageMeta | None = None
+    availability_zone: str | None = None
+    scheduler_hints: dict[str, JSON] = field(default_factory=dict)
+    group: ServerGroupMeta | None = None
+    force_hosts: tuple[str, ...] = ()
+    force_nodes: tuple[str, ...] = ()
+    requested_destination: Destination | None = None
+    ignore_hosts: tuple[str, ...] = ()
+    num_instances: int = 1
+    is_bfv: bool = False
+    #: the explicit ``networks`` of the request, else None
+    requested_networks: tuple[NetworkRequest, ...] | None = None
+    #: ``"auto"`` or ``"none"`` when the request said so instead of listing networks
+    network_mode: str | None = None
+    security_groups: tuple[str, ...] = ()
+
+    @property
+    def extra_specs(self) -> dict[str, str]:
+        return dict(self.flavor.extra_specs)
+
+    @property
+    def image_properties(self) -> dict[str, Any]:
+        return dict(self.image.properties) if self.image else {}
+
+    def hint_list(self, name: str) -> list[str]:
+        value = self.scheduler_hints.get(name)
+        if value is None:
+            return []
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+    def networks(self) -> list[dict[str, Any]] | str | None:
+        """The request's networks as the network allocation reads them."""
+        if self.requested_networks is not None:
+            return [n.to_dict() for n in self.requested_networks]
+        return self.network_mode
+
+    def to_dict(self) -> dict[str, Any]:
+        """The form stored with the instance."""
+        image = self.image
+        group = self.group
+        dest = self.requested_destination
+        return {
+            "project_id": self.project_id,
+            "user_id": self.user_id,
+            "flavor": self.flavor.to_dict(),
+            "image": {
+                "id": image.id,
+                "properties": dict(image.properties),
+                "min_ram": image.min_ram,
+                "min_disk": image.min_disk,
+            }
+            if image
+            else None,
+            "availability_zone": self.availability_zone,
+            "scheduler_hints": dict(self.scheduler_hints),
+            "group": {"uuid": group.uuid, "policy": group.policy, "rules": dict(group.rules)}
+            if group
+            else None,
+            "force_hosts": list(self.force_hosts),
+            "force_nodes": list(self.force_nodes),
+            "requested_destination": {"host": dest.host, "node": dest.node} if dest else None,
+            "num_instances": self.num_instances,
+            "is_bfv": self.is_bfv,
+            "ignore_hosts": list(self.ignore_hosts),
+            "requested_networks": self.networks(),
+            "security_groups": list(self.security_groups),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RequestSpec:
+        """From the form stored with the instance."""
+        image = data.get("image")
+        group = data.get("group")
+        dest = data.get("requested_destination")
+        networks = data.get("requested_networks")
+        return cls(
+            project_id=str(data.get("project_id") or ""),
+            user_id=str(data.get("user_id") or ""),
+            flavor=FlavorMeta.from_dict(dict(data.get("flavor") or {})),
+            image=ImageMeta(
+                id=str(image.get("id") or ""),
+                min_ram=int(image.get("min_ram") or 0),
+                min_disk=int(image.get("min_disk") or 0),
+                properties=dict(image.get("properties") or {}),
+            )
+            if image
+            else None,
+            availability_zone=data.get("availability_zone"),
+            scheduler_hints=dict(data.get("scheduler_hints") or {}),
+            group=ServerGroupMeta(
+                uuid=str(group["uuid"]),
+                policy=str(group.get("policy") or ""),
+                rules=dict(group.get("rules") or {}),
+                hosts=tuple(group.get("hosts") or ()),
+            )
+            if group
+            else None,
+            force_hosts=tuple(data.get("force_hosts") or ()),
+            force_nodes=tuple(data.get("force_nodes") or ()),
+            requested_destination=Destination(host=dest.get("host"), node=dest.get("node"))
+            if dest
+            else None,
+            ignore_hosts=tuple(data.get("ignore_hosts") or ()),
+            num_instances=int(data.get("num_instances") or 1),
+            is_bfv=bool(data.get("is_bfv")),
+            requested_networks=tuple(NetworkRequest(**n) for n in networks)
+            if isinstance(networks, list)
+            else None,
+            network_mode=networks if isinstance(networks, str) else None,
+            security_groups=tuple(data.get("security_groups") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class MoveRequest(Payload):
+    """How to schedule an existing instance again (resize, cold migration, unshelve)."""
+
+    ignore_hosts: tuple[str, ...] = ()
+    #: try the instance's own host when no other fits (resize to the same host allowed)
+    same_host_last: bool = False
+    requested_destination: Destination | None = None
+    availability_zone: str | None = None
+
+
+@dataclass(frozen=True)
+class Selection(Payload):
+    """A host the scheduler chose (and claimed, for the first of a list) for an instance."""
+
+    host: str
+    nodename: str
+    compute_node_uuid: str
+    #: the placement allocation request behind the choice: provider -> {"resources": ...}
+    allocations: dict[str, dict[str, JSON]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HostList(Payload):
+    """For one instance: the chosen host then its alternates (or only alternates)."""
+
+    selections: tuple[Selection, ...] = ()
+
+
+@dataclass(frozen=True)
+class Destinations(Payload):
+    """The scheduler's answer: one :class:`HostList` per instance, in order."""
+
+    host_lists: tuple[HostList, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScheduledEvent(Payload):
+    """The conductor's scheduling event, for the agent to record with the host assignment."""
+
+    event: str
+    started: datetime
+    finished: datetime

@@ -1,29 +1,57 @@
 """Typed RPC clients of compute's workers: conductor, scheduler and compute agents.
 
+Every argument and result is a payload of :mod:`tinystack.compute.objects` (sent as its
+``to_primitive()``, read back with ``from_primitive()``) or a plain scalar; the endpoint
+methods (``conductor/manager.py``, ``scheduler/manager.py``, ``agent/manager.py``) take
+the same names. The caller's :class:`CallContext` travels as the transport's context
+(:meth:`CallContext.to_dict`), not as an argument.
+
 Versions (bump the minor for additions, the major for incompatible changes):
 
-* conductor 1.0: build_instances, migrate_server, unshelve_instance
-* scheduler 1.0: select_destinations
-* compute 1.0: the instance life cycle methods below
-
-Arguments are JSON values (the wire format); contexts travel as
-:meth:`CallContext.to_dict`.
+* conductor 1.0: build_instances, migrate_server, unshelve_instance (dict arguments)
+* conductor 2.0: the same, with RequestSpec, Destinations, MoveRequest and FlavorMeta payloads
+* scheduler 1.0: select_destinations (a dict request spec, lists of dict selections)
+* scheduler 2.0: select_destinations(RequestSpec) -> Destinations
+* compute 1.0: the instance life cycle methods below (dict arguments)
+* compute 2.0: the same, with payloads (HostList, ScheduledEvent, FlavorMeta, DiskInfo;
+  ConsoleInfo, Diagnostics and AttachedInterface results); no ``data`` on external events
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from tinystack.common.rpc import RPCClient, Target, Transport
+from tinystack.common.rpc.payload import JSON
 from tinystack.compute.context import CallContext
+from tinystack.compute.objects import (
+    AttachedInterface,
+    ConsoleInfo,
+    Destinations,
+    Diagnostics,
+    DiskInfo,
+    FlavorMeta,
+    HostList,
+    MoveRequest,
+    RequestSpec,
+    ScheduledEvent,
+)
 
 CONDUCTOR_TOPIC = "compute-conductor"
 SCHEDULER_TOPIC = "compute-scheduler"
 COMPUTE_TOPIC = "compute"
 
-CONDUCTOR_VERSION = "1.0"
-SCHEDULER_VERSION = "1.0"
-COMPUTE_VERSION = "1.0"
+CONDUCTOR_VERSION = "2.0"
+SCHEDULER_VERSION = "2.0"
+COMPUTE_VERSION = "2.0"
+
+RPCContext: TypeAlias = dict[str, JSON]
+"""The transport's context of a request: a :meth:`CallContext.to_dict`."""
+
+
+def _ctxt(ctx: CallContext) -> RPCContext:
+    data: RPCContext = ctx.to_dict()
+    return data
 
 
 class ConductorAPI:
@@ -36,17 +64,17 @@ class ConductorAPI:
         self,
         ctx: CallContext,
         instance_uuids: list[str],
-        request_spec: dict[str, Any],
-        host_lists: list[list[dict[str, Any]]] | None = None,
+        request_spec: RequestSpec,
+        host_lists: Destinations | None = None,
         attempt: int = 1,
     ) -> None:
         """Schedule (or, with ``host_lists``, retry on alternates) and build instances."""
         self.client.cast(
-            ctx.to_dict(),
+            _ctxt(ctx),
             "build_instances",
             instance_uuids=instance_uuids,
-            request_spec=request_spec,
-            host_lists=host_lists,
+            request_spec=request_spec.to_primitive(),
+            host_lists=host_lists.to_primitive() if host_lists is not None else None,
             attempt=attempt,
         )
 
@@ -54,27 +82,22 @@ class ConductorAPI:
         self,
         ctx: CallContext,
         instance_uuid: str,
-        request_spec: dict[str, Any],
-        new_flavor: dict[str, Any] | None,
+        move: MoveRequest,
+        new_flavor: FlavorMeta | None,
         migration_type: str,
     ) -> None:
         self.client.cast(
-            ctx.to_dict(),
+            _ctxt(ctx),
             "migrate_server",
             instance_uuid=instance_uuid,
-            request_spec=request_spec,
-            new_flavor=new_flavor,
+            move=move.to_primitive(),
+            new_flavor=new_flavor.to_primitive() if new_flavor is not None else None,
             migration_type=migration_type,
         )
 
-    def unshelve_instance(
-        self, ctx: CallContext, instance_uuid: str, request_spec: dict[str, Any]
-    ) -> None:
+    def unshelve_instance(self, ctx: CallContext, instance_uuid: str, move: MoveRequest) -> None:
         self.client.cast(
-            ctx.to_dict(),
-            "unshelve_instance",
-            instance_uuid=instance_uuid,
-            request_spec=request_spec,
+            _ctxt(ctx), "unshelve_instance", instance_uuid=instance_uuid, move=move.to_primitive()
         )
 
 
@@ -87,20 +110,20 @@ class SchedulerAPI:
     def select_destinations(
         self,
         ctx: CallContext,
-        request_spec: dict[str, Any],
+        request_spec: RequestSpec,
         instance_uuids: list[str],
         *,
         claim: bool = True,
-    ) -> list[list[dict[str, Any]]]:
+    ) -> Destinations:
         """For each instance, the chosen host (claimed in placement) then alternates."""
-        result: list[list[dict[str, Any]]] = self.client.call(
-            ctx.to_dict(),
+        result: JSON = self.client.call(
+            _ctxt(ctx),
             "select_destinations",
-            request_spec=request_spec,
+            request_spec=request_spec.to_primitive(),
             instance_uuids=instance_uuids,
             claim=claim,
         )
-        return result
+        return Destinations.from_primitive(result)
 
 
 class ComputeAgentAPI:
@@ -109,37 +132,304 @@ class ComputeAgentAPI:
     def __init__(self, transport: Transport, timeout: float = 60) -> None:
         self.client = RPCClient(transport, Target(COMPUTE_TOPIC, version=COMPUTE_VERSION), timeout)
 
-    def cast(self, ctx: CallContext, host: str, method: str, **kwargs: Any) -> None:
-        self.client.prepare(server=host).cast(ctx.to_dict(), method, **kwargs)
+    def _cast(self, ctx: CallContext, host: str, method: str, **kwargs: JSON) -> None:
+        self.client.prepare(server=host).cast(_ctxt(ctx), method, **kwargs)
 
-    def call(
-        self, ctx: CallContext, host: str, method: str, timeout: float | None = None, **kwargs: Any
+    def _call(
+        self, ctx: CallContext, host: str, method: str, timeout: float | None = None, **kwargs: JSON
     ) -> Any:
-        return self.client.prepare(server=host, timeout=timeout).call(
-            ctx.to_dict(), method, **kwargs
-        )
+        return self.client.prepare(server=host, timeout=timeout).call(_ctxt(ctx), method, **kwargs)
 
+    # -- build and delete ----------------------------------------------------------------------
     def build_and_run_instance(
         self,
         ctx: CallContext,
         host: str,
         instance_uuid: str,
-        request_spec: dict[str, Any],
-        host_list: list[dict[str, Any]],
+        request_spec: RequestSpec,
+        host_list: HostList,
         attempt: int,
         node: str | None = None,
-        scheduled: dict[str, Any] | None = None,
+        scheduled: ScheduledEvent | None = None,
     ) -> None:
-        """``scheduled`` is the conductor's event ({event, started, finished}) for the agent
-        to record with the host assignment."""
-        self.cast(
+        """``host_list`` holds the alternates; ``scheduled`` is the conductor's event for the
+        agent to record with the host assignment."""
+        self._cast(
             ctx,
             host,
             "build_and_run_instance",
             instance_uuid=instance_uuid,
-            request_spec=request_spec,
-            host_list=host_list,
+            request_spec=request_spec.to_primitive(),
+            host_list=host_list.to_primitive(),
             attempt=attempt,
             node=node,
-            scheduled=scheduled,
+            scheduled=scheduled.to_primitive() if scheduled is not None else None,
+        )
+
+    def terminate_instance(self, ctx: CallContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctx, host, "terminate_instance", instance_uuid=instance_uuid)
+
+    # -- power ---------------------------------------------------------------------------------
+    def stop_instance(
+        self, ctx: CallContext, host: str, instance_uuid: str, clean_shutdown: bool = True
+    ) -> None:
+        self._cast(
+            ctx, host, "stop_instance", instance_uuid=instance_uuid, clean_shutdown=clean_shutdown
+        )
+
+    def start_instance(self, ctx: CallContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctx, host, "start_instance", instance_uuid=instance_uuid)
+
+    def reboot_instance(
+        self, ctx: CallContext, host: str, instance_uuid: str, reboot_type: str
+    ) -> None:
+        self._cast(
+            ctx, host, "reboot_instance", instance_uuid=instance_uuid, reboot_type=reboot_type
+        )
+
+    def pause_instance(self, ctx: CallContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctx, host, "pause_instance", instance_uuid=instance_uuid)
+
+    def unpause_instance(self, ctx: CallContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctx, host, "unpause_instance", instance_uuid=instance_uuid)
+
+    def suspend_instance(self, ctx: CallContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctx, host, "suspend_instance", instance_uuid=instance_uuid)
+
+    def resume_instance(self, ctx: CallContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctx, host, "resume_instance", instance_uuid=instance_uuid)
+
+    def rescue_instance(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        rescue_password: str | None = None,
+        rescue_image_ref: str | None = None,
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "rescue_instance",
+            instance_uuid=instance_uuid,
+            rescue_password=rescue_password,
+            rescue_image_ref=rescue_image_ref,
+        )
+
+    def unrescue_instance(self, ctx: CallContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctx, host, "unrescue_instance", instance_uuid=instance_uuid)
+
+    def trigger_crash_dump(self, ctx: CallContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctx, host, "trigger_crash_dump", instance_uuid=instance_uuid)
+
+    def set_admin_password(
+        self, ctx: CallContext, host: str, instance_uuid: str, new_pass: str
+    ) -> None:
+        """A call: the caller learns whether the driver could do it."""
+        self._call(ctx, host, "set_admin_password", instance_uuid=instance_uuid, new_pass=new_pass)
+
+    # -- images, shelve and rebuild ------------------------------------------------------------
+    def snapshot_instance(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        image_id: str,
+        backup_type: str | None = None,
+        rotation: int | None = None,
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "snapshot_instance",
+            instance_uuid=instance_uuid,
+            image_id=image_id,
+            backup_type=backup_type,
+            rotation=rotation,
+        )
+
+    def shelve_instance(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        image_id: str,
+        clean_shutdown: bool = True,
+        offload: bool = True,
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "shelve_instance",
+            instance_uuid=instance_uuid,
+            image_id=image_id,
+            clean_shutdown=clean_shutdown,
+            offload=offload,
+        )
+
+    def shelve_offload_instance(self, ctx: CallContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctx, host, "shelve_offload_instance", instance_uuid=instance_uuid)
+
+    def unshelve_instance(self, ctx: CallContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctx, host, "unshelve_instance", instance_uuid=instance_uuid)
+
+    def unshelve_on_host(self, ctx: CallContext, host: str, instance_uuid: str) -> None:
+        self._cast(ctx, host, "unshelve_on_host", instance_uuid=instance_uuid)
+
+    def rebuild_instance(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        orig_vm_state: str,
+        admin_password: str | None = None,
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "rebuild_instance",
+            instance_uuid=instance_uuid,
+            orig_vm_state=orig_vm_state,
+            admin_password=admin_password,
+        )
+
+    # -- resize and cold migration -------------------------------------------------------------
+    def prep_resize(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        migration_uuid: str,
+        new_flavor: FlavorMeta,
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "prep_resize",
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
+            new_flavor=new_flavor.to_primitive(),
+        )
+
+    def resize_instance(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        migration_uuid: str,
+        new_flavor: FlavorMeta,
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "resize_instance",
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
+            new_flavor=new_flavor.to_primitive(),
+        )
+
+    def finish_resize(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        migration_uuid: str,
+        disk_info: DiskInfo,
+        new_flavor: FlavorMeta,
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "finish_resize",
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
+            disk_info=disk_info.to_primitive(),
+            new_flavor=new_flavor.to_primitive(),
+        )
+
+    def confirm_resize(
+        self, ctx: CallContext, host: str, instance_uuid: str, migration_uuid: str
+    ) -> None:
+        self._cast(
+            ctx, host, "confirm_resize", instance_uuid=instance_uuid, migration_uuid=migration_uuid
+        )
+
+    def revert_resize(
+        self, ctx: CallContext, host: str, instance_uuid: str, migration_uuid: str
+    ) -> None:
+        self._cast(
+            ctx, host, "revert_resize", instance_uuid=instance_uuid, migration_uuid=migration_uuid
+        )
+
+    def finish_revert_resize(
+        self, ctx: CallContext, host: str, instance_uuid: str, migration_uuid: str
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "finish_revert_resize",
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
+        )
+
+    # -- consoles, interfaces and events -------------------------------------------------------
+    def get_console_output(
+        self, ctx: CallContext, host: str, instance_uuid: str, length: int | None = None
+    ) -> str:
+        return str(
+            self._call(ctx, host, "get_console_output", instance_uuid=instance_uuid, length=length)
+        )
+
+    def get_vnc_console(self, ctx: CallContext, host: str, instance_uuid: str) -> ConsoleInfo:
+        result = self._call(ctx, host, "get_vnc_console", instance_uuid=instance_uuid)
+        return ConsoleInfo.from_primitive(result)
+
+    def get_diagnostics(self, ctx: CallContext, host: str, instance_uuid: str) -> Diagnostics:
+        result = self._call(ctx, host, "get_diagnostics", instance_uuid=instance_uuid)
+        return Diagnostics.from_primitive(result)
+
+    def attach_interface(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        network_id: str | None,
+        port_id: str | None,
+        fixed_ip: str | None,
+        tag: str | None = None,
+    ) -> AttachedInterface:
+        result = self._call(
+            ctx,
+            host,
+            "attach_interface",
+            instance_uuid=instance_uuid,
+            network_id=network_id,
+            port_id=port_id,
+            fixed_ip=fixed_ip,
+            tag=tag,
+        )
+        return AttachedInterface.from_primitive(result)
+
+    def detach_interface(
+        self, ctx: CallContext, host: str, instance_uuid: str, port_id: str
+    ) -> None:
+        self._cast(ctx, host, "detach_interface", instance_uuid=instance_uuid, port_id=port_id)
+
+    def external_instance_event(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        name: str,
+        tag: str | None,
+        status: str = "completed",
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "external_instance_event",
+            instance_uuid=instance_uuid,
+            name=name,
+            tag=tag,
+            status=status,
         )

@@ -6,6 +6,7 @@ that the kernel has built in (``modules.builtin``) needs nothing.
 
 from __future__ import annotations
 
+import gzip
 import lzma
 import re
 import shutil
@@ -174,8 +175,6 @@ def module_bytes(modules_dir: Path, relpath: str) -> bytes:
     if relpath.endswith(".xz"):
         return lzma.decompress(path.read_bytes())
     if relpath.endswith(".gz"):
-        import gzip
-
         return gzip.decompress(path.read_bytes())
     if relpath.endswith(".zst"):
         zstd = shutil.which("zstd")

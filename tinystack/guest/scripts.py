@@ -30,7 +30,7 @@ SHUTDOWN_MARKER = "TINYSTACK-GUEST-SHUTDOWN"
 KERNEL_CMDLINE = "console=tty0 console=ttyS0,115200n8"
 
 #: password of the CirrOS-style unprivileged user (ssh with a password works for it)
-CIRROS_PASSWORD = "gocubsgo"  # noqa: S105 - CirrOS' well-known default, test guests only
+CIRROS_PASSWORD = "gocubsgo"  # CirrOS' well-known default, test guests only
 
 INIT = f"""#!/bin/sh
 # tinystack test guest: PID 1 until busybox init takes over (see /etc/inittab)

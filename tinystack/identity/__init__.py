@@ -1,1 +1,30 @@
-"""Identity v3 (Keystone): users, projects, roles, the catalog and Fernet tokens."""
+"""Identity v3 (Keystone): users, groups, projects, domains, roles, grants, the catalog,
+application credentials and Fernet tokens.
+
+Layout (the one shape of every service, ``docs/SHAPE.md``):
+
+- ``service.py``: ``SERVICE``; builds the one :class:`services.deps.Deps` (database,
+  typed ``conf.Options``, the token codec, the revocation list, rendering caches), the
+  app and the first-start bootstrap.
+- ``conf.py``: the ``[identity]`` options and ``Options`` (with the ``[token]`` values
+  identity reads); ``exception.py``: identity's errors; ``models.py``/``migrations/``:
+  the tables; ``policies/``: upstream rule names, one module per resource.
+- ``api/``: ``router.py`` is the route table; one handler module per resource
+  (``auth``, ``catalog``, ``domains``, ``projects``, ``users``, ``groups``, ``roles``,
+  ``grants``, ``role_assignments``, ``application_credentials``, ``revoke``,
+  ``versions``); ``schemas.py`` holds the request bodies (unknown attributes of most
+  resources become Keystone's ``extra``), ``views.py`` renders records as Keystone's
+  JSON, ``deps.py`` gives handlers ``DepsDep`` and ``authorize``; ``errors.py`` answers
+  database errors caused by the input with 400/409.
+- ``services/``: one module per resource, each function owning its transaction and
+  returning frozen records (``records.py``; ``convert.py`` is where rows become
+  records). ``tokens.py`` authenticates and describes tokens (names and the catalog
+  cached in ``Deps``), ``assignments.py`` computes effective roles, ``revoke.py``
+  persists revocation events and feeds the in-memory list every validator checks.
+  Handlers authorize with upstream's targets before calling the service layer.
+
+Worked example, a token validation: ``GET /v3/auth/tokens`` → ``api/auth.validate_token``
+→ ``services/tokens.validate_subject`` (Fernet decode, revocation check) → policy
+``identity:validate_token`` → ``services/tokens.describe`` (cached names and catalog)
+→ ``api/views.render_token``.
+"""

@@ -11,7 +11,7 @@ from tinystack.common.service import BootstrapInfo, Runtime, ServiceSpec
 from tinystack.identity import conf as identity_conf
 from tinystack.identity import policies
 from tinystack.identity.api import errors
-from tinystack.identity.api.router import ROUTERS
+from tinystack.identity.api.router import include_routes
 from tinystack.identity.services import bootstrap, revoke
 from tinystack.identity.services.deps import Deps
 
@@ -56,8 +56,7 @@ class IdentityService(ServiceSpec):
                 ),
             },
         )
-        for router in ROUTERS:
-            app.include_router(router)
+        include_routes(app)
         errors.install(app)
         return app
 

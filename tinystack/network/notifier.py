@@ -12,10 +12,11 @@ import abc
 import logging
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
+from tinystack.common.clients.session import ClientError, Session
 from tinystack.common.rpc import Transport
 from tinystack.common.service import CatalogEntry, ServiceCredentials
 from tinystack.network.payloads import PortChange, Tunnel
@@ -25,12 +26,31 @@ LOG = logging.getLogger(__name__)
 COMPUTE_OWNER_PREFIX = "compute:"
 
 
+@dataclass(frozen=True, slots=True)
+class ServerEvent:
+    """A server external event (``network-vif-plugged`` ...) about port ``tag``."""
+
+    name: str
+    server_uuid: str
+    tag: str
+    status: str = "completed"
+
+    def as_body(self) -> dict[str, str]:
+        """The event as ``POST /os-server-external-events`` lists it."""
+        return {
+            "name": self.name,
+            "server_uuid": self.server_uuid,
+            "tag": self.tag,
+            "status": self.status,
+        }
+
+
 class ComputeNotifier(abc.ABC):
     """Delivers server external events to compute."""
 
     @abc.abstractmethod
-    def notify(self, events: list[dict[str, Any]]) -> None:
-        """Queue events (each with name, server_uuid, tag, status) for delivery."""
+    def notify(self, events: list[ServerEvent]) -> None:
+        """Queue events for delivery."""
 
     def start(self) -> None:  # noqa: B027
         """Start background delivery."""
@@ -40,12 +60,12 @@ class ComputeNotifier(abc.ABC):
 
 
 class NullComputeNotifier(ComputeNotifier):
-    def notify(self, events: list[dict[str, Any]]) -> None:
+    def notify(self, events: list[ServerEvent]) -> None:
         pass
 
 
 class RestComputeNotifier(ComputeNotifier):
-    """Batches events and posts them to compute with a token of the service user."""
+    """Batches events and posts them to compute with the service token of ``session``."""
 
     def __init__(
         self,
@@ -55,19 +75,16 @@ class RestComputeNotifier(ComputeNotifier):
         interval: float = 2.0,
         timeout: float = 10.0,
     ) -> None:
-        self.auth_url = auth_url.rstrip("/")
-        self.credentials = credentials
-        self.compute_url = compute_url.rstrip("/")
+        catalog = [CatalogEntry("compute", "nova", compute_url)]
+        self.session = Session(auth_url, credentials, catalog, timeout=timeout, max_connections=4)
         self.interval = interval
-        self.client = httpx.Client(timeout=timeout)
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[ServerEvent] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._token: tuple[str, float] | None = None
 
-    def notify(self, events: list[dict[str, Any]]) -> None:
+    def notify(self, events: list[ServerEvent]) -> None:
         if not events:
             return
         with self._lock:
@@ -86,7 +103,7 @@ class RestComputeNotifier(ComputeNotifier):
             self._thread.join(timeout=10)
             self._thread = None
         self.flush()
-        self.client.close()
+        self.session.close()
 
     def _run(self) -> None:
         while not self._stopping:
@@ -104,55 +121,22 @@ class RestComputeNotifier(ComputeNotifier):
         if not batch:
             return True
         try:
-            return self._post(batch)
-        except httpx.HTTPError as exc:
-            LOG.warning("could not notify compute of %d events: %s", len(batch), exc)
-            return False
-
-    def _post(self, batch: list[dict[str, Any]]) -> bool:
-        url = f"{self.compute_url}/os-server-external-events"
-        for attempt in range(2):
-            headers = {"X-Auth-Token": self._get_token(refresh=attempt > 0)}
-            resp = self.client.post(url, json={"events": batch}, headers=headers)
-            if resp.status_code == 401 and attempt == 0:
-                continue
-            if resp.status_code in (200, 207):
-                return True
-            if resp.status_code == 404:
-                LOG.debug("compute knows none of the servers of %d events", len(batch))
-                return True
-            LOG.warning(
-                "compute rejected %d events: %s %s", len(batch), resp.status_code, resp.text[:200]
+            resp = self.session.request(
+                "compute",
+                "POST",
+                "/os-server-external-events",
+                json_body={"events": [event.as_body() for event in batch]},
+                ok=(200, 207, 404),
             )
+        except ClientError as exc:
+            if exc.status:
+                LOG.warning("compute rejected %d events: %s %s", len(batch), exc.status, exc)
+            else:
+                LOG.warning("could not notify compute of %d events: %s", len(batch), exc)
             return False
-        return False
-
-    def _get_token(self, refresh: bool = False) -> str:
-        if self._token and not refresh and self._token[1] > time.time() + 60:
-            return self._token[0]
-        creds = self.credentials
-        body = {
-            "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {
-                        "user": {
-                            "name": creds.username,
-                            "domain": {"name": creds.domain_name},
-                            "password": creds.password,
-                        }
-                    },
-                },
-                "scope": {
-                    "project": {"name": creds.project_name, "domain": {"name": creds.domain_name}}
-                },
-            }
-        }
-        resp = self.client.post(f"{self.auth_url}/auth/tokens", json=body)
-        resp.raise_for_status()
-        token = resp.headers["x-subject-token"]
-        self._token = (token, time.time() + 3000)
-        return token
+        if resp.status_code == 404:
+            LOG.debug("compute knows none of the servers of %d events", len(batch))
+        return True
 
 
 def compute_url(catalog: list[CatalogEntry]) -> str | None:
@@ -172,13 +156,13 @@ def make_compute_notifier(
     return RestComputeNotifier(auth_url, credentials, url, interval=interval)
 
 
-def vif_event(port: dict[str, Any], name: str, status: str = "completed") -> dict[str, Any] | None:
+def vif_event(port: Mapping[str, Any], name: str, status: str = "completed") -> ServerEvent | None:
     """The external event for a port of a server, or None for other ports."""
     if not str(port.get("device_owner", "")).startswith(COMPUTE_OWNER_PREFIX):
         return None
     if not port.get("device_id"):
         return None
-    return {"name": name, "server_uuid": port["device_id"], "tag": port["id"], "status": status}
+    return ServerEvent(name, str(port["device_id"]), str(port["id"]), status)
 
 
 class Events:

@@ -28,9 +28,9 @@ class PluginEndpoint:
 
     target = Target("", version=API_VERSION)
 
-    def __init__(self, services: Deps) -> None:
-        self.sync = AgentSync(services)
-        self.services = services
+    def __init__(self, deps: Deps) -> None:
+        self.sync = AgentSync(deps)
+        self.deps = deps
 
     def get_device_details(
         self, ctxt: Ctxt, device: str, agent_id: str = "", host: str | None = None
@@ -85,7 +85,7 @@ class PluginEndpoint:
 
     def update_floatingip_statuses(self, ctxt: Ctxt, router_id: str, fip_statuses: JSON) -> None:
         statuses = FloatingIPStatuses.from_primitive(fip_statuses).statuses
-        self.services.floatingips.set_statuses(dict(statuses))
+        self.deps.floatingips.set_statuses(dict(statuses))
 
     def get_external_network_id(self, ctxt: Ctxt, host: str = "") -> str | None:
         return self.sync.external_network_id()
@@ -94,7 +94,7 @@ class PluginEndpoint:
         self, ctxt: Ctxt, tunnel_ip: str, tunnel_type: str = "vxlan", host: str | None = None
     ) -> JSON:
         tunnels = self.sync.tunnels(exclude_ip=tunnel_ip)
-        self.services.events.tunnel_update(tunnel_ip, tunnel_type, host)
+        self.deps.events.tunnel_update(tunnel_ip, tunnel_type, host)
         return TunnelSync(tunnels=tuple(tunnels)).to_primitive()
 
     def get_ports(self, ctxt: Ctxt, network_ids: list[str], ip_address: str) -> list[JSON]:
@@ -106,22 +106,22 @@ class ReportsEndpoint:
 
     target = Target("", version=API_VERSION)
 
-    def __init__(self, services: Deps) -> None:
-        self.services = services
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
 
     def report_state(self, ctxt: Ctxt, agent_state: JSON, time: str | None = None) -> str:
         state = AgentState.from_primitive(agent_state)
-        self.services.agents.report_state(state)
+        self.deps.agents.report_state(state)
         return "alive"
 
 
 class RpcServers:
     """The two RPC servers of the network service, started and stopped together."""
 
-    def __init__(self, transport: Transport, services: Deps, host: str | None = None) -> None:
+    def __init__(self, transport: Transport, deps: Deps, host: str | None = None) -> None:
         self.servers = [
-            RPCServer(transport, Target(PLUGIN_TOPIC, server=host), [PluginEndpoint(services)]),
-            RPCServer(transport, Target(REPORTS_TOPIC, server=host), [ReportsEndpoint(services)]),
+            RPCServer(transport, Target(PLUGIN_TOPIC, server=host), [PluginEndpoint(deps)]),
+            RPCServer(transport, Target(REPORTS_TOPIC, server=host), [ReportsEndpoint(deps)]),
         ]
 
     def start(self) -> None:

@@ -210,7 +210,7 @@ class AgentNotifier:
     def _cast(client: RPCClient, method: str, **kwargs: JSON) -> None:
         try:
             client.cast({}, method, **kwargs)
-        except Exception:  # noqa: BLE001 - agents resync; an API call must not fail for this
+        except Exception:  # agents resync; an API call must not fail for this
             LOG.warning("could not cast %s to agents", method, exc_info=True)
 
     def port_update(self, port: PortChange) -> None:

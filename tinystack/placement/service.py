@@ -19,8 +19,9 @@ from tinystack.common.api.microversion import MicroversionMiddleware
 from tinystack.common.policy import Policy
 from tinystack.common.service import Runtime, ServiceSpec
 from tinystack.placement import policies
+from tinystack.placement.api.deps import STATE_KEY
+from tinystack.placement.api.microversion import MAX_VERSION, PLACEMENT, ErrorCodeMiddleware
 from tinystack.placement.api.router import router
-from tinystack.placement.api.versions import MAX_VERSION, PLACEMENT, ErrorCodeMiddleware
 from tinystack.placement.conf import Options, register_opts
 from tinystack.placement.services import resource_class, trait
 from tinystack.placement.services.deps import Deps
@@ -54,7 +55,7 @@ class PlacementService(ServiceSpec):
                 "token_codec": runtime.token_codec,
                 "revocations": runtime.revocations,
                 "policy": Policy(runtime.conf, policies.list_rules(), policy_file),
-                "placement_deps": deps,
+                STATE_KEY: deps,
             },
         )
         table: list[tuple[re.Pattern[str], set[str]]] = []

@@ -11,16 +11,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from datetime import datetime
 
 from tinystack.common.auth.revocation import MATCH_FIELDS, RevocationEvent, RevocationList
 from tinystack.common.clients.session import ClientError, Session
+from tinystack.common.timeutils import parse_isotime
 
 LOG = logging.getLogger(__name__)
 
 
 def _ts(value: str) -> float:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return parse_isotime(value).timestamp()
 
 
 def parse_events(body: Mapping[str, object]) -> list[RevocationEvent]:

@@ -12,12 +12,12 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import Any
 
 import httpx
 
 from tinystack.common.cloud import CatalogEntry, ServiceCredentials
+from tinystack.common.timeutils import parse_isotime
 
 LOG = logging.getLogger(__name__)
 
@@ -68,9 +68,8 @@ def _error_message(response: httpx.Response) -> tuple[str, Any]:
 def _parse_expiry(raw: str | None) -> float:
     if not raw:
         return time.time() + 3600
-    text = raw.replace("Z", "+00:00")
     try:
-        return datetime.fromisoformat(text).timestamp()
+        return parse_isotime(raw).timestamp()
     except ValueError:
         return time.time() + 3600
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -13,6 +12,7 @@ from tinystack.common.clients.session import ClientError
 from tinystack.compute import exception, models, states
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.context import CallContext
+from tinystack.compute.objects import Destinations, HostList, RequestSpec, ScheduledEvent
 from tinystack.compute.services import instance_actions, instances
 from tinystack.compute.services import ports as network
 from tinystack.compute.services.common import utcnow
@@ -35,15 +35,15 @@ class BuildOps:
 
     def build_and_run_instance(
         self,
-        ctxt: dict[str, Any],
+        ctx: CallContext,
         instance_uuid: str,
-        request_spec: dict[str, Any],
-        host_list: list[dict[str, Any]],
+        request_spec: RequestSpec,
+        host_list: HostList,
         attempt: int = 1,
         node: str | None = None,
-        scheduled: dict[str, Any] | None = None,
+        scheduled: ScheduledEvent | None = None,
     ) -> None:
-        ctx = CallContext.from_dict(ctxt)
+        """Build on this host; on failure, hand the build back for ``host_list``'s alternates."""
         started = utcnow()
         with self.agent.locks.hold(instance_uuid):
             try:
@@ -65,7 +65,7 @@ class BuildOps:
         ctx: CallContext,
         uuid: str,
         node: str | None,
-        scheduled: dict[str, Any] | None,
+        scheduled: ScheduledEvent | None,
         task_state: str,
     ) -> models.Instance:
         """First write of a build: this host, the scheduler's event, the next task state."""
@@ -90,8 +90,8 @@ class BuildOps:
                     session,
                     ctx,
                     uuid,
-                    scheduled["event"],
-                    started=datetime.fromisoformat(scheduled["started"]),
+                    scheduled.event,
+                    started=scheduled.started,
                     host=self.agent.host,
                 )
             return row
@@ -105,12 +105,12 @@ class BuildOps:
         self,
         ctx: CallContext,
         uuid: str,
-        spec: dict[str, Any],
+        spec: RequestSpec,
         node: str | None,
-        scheduled: dict[str, Any] | None,
+        scheduled: ScheduledEvent | None,
         started: Any,
     ) -> None:
-        needs_ports = network.wants_ports(self.agent.deps.network, spec.get("requested_networks"))
+        needs_ports = network.wants_ports(self.agent.deps.network, spec.networks())
         first = T.NETWORKING if needs_ports else T.SPAWNING
         inst = self._assign(ctx, uuid, node, scheduled, first)
         vifs: list[dict[str, Any]] = []
@@ -196,14 +196,14 @@ class BuildOps:
         self,
         ctx: CallContext,
         uuid: str,
-        spec: dict[str, Any],
-        host_list: list[dict[str, Any]],
+        spec: RequestSpec,
+        host_list: HostList,
         attempt: int,
         error: Exception,
         started: Any,
     ) -> None:
         retry = (
-            bool(host_list)
+            bool(host_list.selections)
             and attempt < int(self.agent.deps.opts.max_attempts)
             and isinstance(error, DriverError | exception.RescheduledBuild | ClientError)
         )
@@ -232,11 +232,13 @@ class BuildOps:
 
         self.agent.deps.db.write(write)
         if retry:
-            self.agent.deps.conductor.build_instances(ctx, [uuid], spec, [host_list], attempt + 1)
+            self.agent.deps.conductor.build_instances(
+                ctx, [uuid], spec, Destinations((host_list,)), attempt + 1
+            )
 
     # -- delete --------------------------------------------------------------------------------
-    def terminate_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        with self.agent.operation(ctxt, instance_uuid, "compute_terminate_instance") as ctx:
+    def terminate_instance(self, ctx: CallContext, instance_uuid: str) -> None:
+        with self.agent.operation(ctx, instance_uuid, "compute_terminate_instance") as ctx:
             inst = self.agent.load(instance_uuid)
             self.agent.driver.destroy(ctx, self.agent.meta(inst), instances.vifs(inst))
             network.deallocate(self.agent.deps.network, ctx, list(inst.network_info or []))

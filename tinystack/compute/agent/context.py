@@ -15,7 +15,8 @@ import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,25 @@ LOG = logging.getLogger(__name__)
 
 class OperationFailed(Exception):
     """Raised inside an operation to end it with a recorded failure but no traceback log."""
+
+
+class InstanceChanges(TypedDict, total=False):
+    """The columns of an instance that the agent's operations write."""
+
+    vm_state: str
+    task_state: str | None
+    power_state: int
+    host: str | None
+    node: str | None
+    launched_at: datetime
+    network_info: list[dict[str, Any]]
+    system_metadata: dict[str, Any]
+    flavor: dict[str, Any]
+    flavorid: str
+    vcpus: int
+    memory_mb: int
+    old_flavor: dict[str, Any] | None
+    new_flavor: dict[str, Any] | None
 
 
 class InstanceLocks:
@@ -78,13 +98,14 @@ class AgentContext:
     def load(self, uuid: str, *, read_deleted: bool = False) -> models.Instance:
         return instances.get(self.deps.db, uuid, read_deleted=read_deleted)
 
-    def meta(self, inst: models.Instance, flavor: dict[str, Any] | None = None) -> InstanceMeta:
-        meta = instances.meta(inst, flavor)
+    def meta(self, inst: models.Instance) -> InstanceMeta:
+        """The instance as the driver sees it (named by ``instance_name_template``)."""
+        meta = instances.meta(inst)
         template = self.deps.opts.instance_name_template
         return dataclasses.replace(meta, name=instances.instance_name(inst, template))
 
-    def save(self, uuid: str, updates: dict[str, Any], **expected: Any) -> models.Instance:
-        return instances.save(self.deps.db, uuid, updates, **expected)
+    def save(self, uuid: str, updates: InstanceChanges, **expected: Any) -> models.Instance:
+        return instances.save(self.deps.db, uuid, dict(updates), **expected)
 
     def power_state(self, ctx: CallContext, inst: models.Instance) -> int:
         try:
@@ -95,7 +116,7 @@ class AgentContext:
     @contextlib.contextmanager
     def operation(
         self,
-        ctxt: dict[str, Any],
+        ctx: CallContext,
         uuid: str,
         event: str,
         *,
@@ -103,7 +124,6 @@ class AgentContext:
         reraise: bool = False,
     ) -> Iterator[CallContext]:
         """Run one instance operation: locked, recorded as an action event, faults on error."""
-        ctx = CallContext.from_dict(ctxt)
         with self.locks.hold(uuid):
             try:
                 with instance_actions.record(self.deps.db, ctx, uuid, event, self.host):
@@ -125,7 +145,7 @@ class AgentContext:
         self,
         ctx: CallContext,
         uuid: str,
-        updates: dict[str, Any],
+        updates: InstanceChanges,
         expected_task_state: Any,
     ) -> None:
         """Apply the final state and close the action in one write."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from tinystack.common.clients.session import ClientError
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.context import CallContext
+from tinystack.compute.objects import AttachedInterface, ConsoleInfo, Diagnostics
 from tinystack.compute.services import instance_actions, instances
 from tinystack.compute.services import ports as network
 
@@ -22,9 +22,8 @@ class DeviceOps:
         self.agent = agent
 
     def get_console_output(
-        self, ctxt: dict[str, Any], instance_uuid: str, length: int | None = None
+        self, ctx: CallContext, instance_uuid: str, length: int | None = None
     ) -> str:
-        ctx = CallContext.from_dict(ctxt)
         inst = self.agent.load(instance_uuid)
         output = self.agent.driver.get_console_output(ctx, self.agent.meta(inst))
         if length is not None and length >= 0:
@@ -32,30 +31,27 @@ class DeviceOps:
             output = "".join(lines[-length:]) if length else ""
         return output
 
-    def get_vnc_console(self, ctxt: dict[str, Any], instance_uuid: str) -> dict[str, Any]:
-        ctx = CallContext.from_dict(ctxt)
+    def get_vnc_console(self, ctx: CallContext, instance_uuid: str) -> ConsoleInfo:
         inst = self.agent.load(instance_uuid)
-        info = self.agent.driver.get_vnc_console(ctx, self.agent.meta(inst))
-        return {"host": info.host, "port": info.port, "path": info.internal_access_path}
+        return self.agent.driver.get_vnc_console(ctx, self.agent.meta(inst))
 
-    def get_diagnostics(self, ctxt: dict[str, Any], instance_uuid: str) -> dict[str, Any]:
-        ctx = CallContext.from_dict(ctxt)
+    def get_diagnostics(self, ctx: CallContext, instance_uuid: str) -> Diagnostics:
         inst = self.agent.load(instance_uuid)
-        return self.agent.driver.get_diagnostics(ctx, self.agent.meta(inst))
+        return Diagnostics(self.agent.driver.get_diagnostics(ctx, self.agent.meta(inst)))
 
     def attach_interface(
         self,
-        ctxt: dict[str, Any],
+        ctx: CallContext,
         instance_uuid: str,
         network_id: str | None,
         port_id: str | None,
         fixed_ip: str | None,
         tag: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> AttachedInterface:
         """Create (or adopt) a port, bind it here and plug it; returns the new VIF."""
-        result: dict[str, Any] = {}
+        result = AttachedInterface()
         with self.agent.operation(
-            ctxt, instance_uuid, "compute_attach_interface", revert_task_state=False, reraise=True
+            ctx, instance_uuid, "compute_attach_interface", revert_task_state=False, reraise=True
         ) as ctx:
             inst = self.agent.load(instance_uuid)
             if not network_id and not port_id:
@@ -82,12 +78,12 @@ class DeviceOps:
                 network.deallocate(self.agent.deps.network, ctx, [vif])
                 raise
             self.agent.save(instance_uuid, {"network_info": [*(inst.network_info or []), vif]})
-            result = vif
+            result = AttachedInterface(vif)
         return result
 
-    def detach_interface(self, ctxt: dict[str, Any], instance_uuid: str, port_id: str) -> None:
+    def detach_interface(self, ctx: CallContext, instance_uuid: str, port_id: str) -> None:
         with self.agent.operation(
-            ctxt, instance_uuid, "compute_detach_interface", revert_task_state=False
+            ctx, instance_uuid, "compute_detach_interface", revert_task_state=False
         ) as ctx:
             inst = self.agent.load(instance_uuid)
             remaining = [v for v in inst.network_info or [] if v["id"] != port_id]
@@ -101,14 +97,12 @@ class DeviceOps:
 
     def external_instance_event(
         self,
-        ctxt: dict[str, Any],
+        ctx: CallContext,
         instance_uuid: str,
         name: str,
         tag: str | None,
         status: str = "completed",
-        data: dict[str, Any] | None = None,
     ) -> None:
-        ctx = CallContext.from_dict(ctxt)
         key = f"{name}-{tag}" if tag else name
         if name == "network-vif-plugged" and self.agent.waiters.deliver(instance_uuid, key, status):
             return

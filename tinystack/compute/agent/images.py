@@ -42,7 +42,7 @@ class ImageOps:
 
     def snapshot_instance(
         self,
-        ctxt: dict[str, Any],
+        ctx: CallContext,
         instance_uuid: str,
         image_id: str,
         backup_type: str | None = None,
@@ -51,7 +51,7 @@ class ImageOps:
         """createImage, or createBackup when ``rotation`` is given."""
         ok = False
         event = "compute_snapshot_instance" if rotation is None else "compute_backup_instance"
-        with self.agent.operation(ctxt, instance_uuid, event) as ctx:
+        with self.agent.operation(ctx, instance_uuid, event) as ctx:
             self._upload_snapshot(
                 ctx, instance_uuid, image_id, T.IMAGE_PENDING_UPLOAD, T.IMAGE_UPLOADING
             )
@@ -60,7 +60,7 @@ class ImageOps:
         if not ok:
             self._drop_image(image_id)
         elif rotation is not None:
-            token = CallContext.from_dict(ctxt).token
+            token = ctx.token
             self._rotate_backups(instance_uuid, backup_type or "", rotation, token)
 
     def _rotate_backups(
@@ -96,14 +96,14 @@ class ImageOps:
     # -- shelve --------------------------------------------------------------------------------
     def shelve_instance(
         self,
-        ctxt: dict[str, Any],
+        ctx: CallContext,
         instance_uuid: str,
         image_id: str,
         clean_shutdown: bool = True,
         offload: bool = True,
     ) -> None:
         shelved = False
-        with self.agent.operation(ctxt, instance_uuid, "compute_shelve_instance") as ctx:
+        with self.agent.operation(ctx, instance_uuid, "compute_shelve_instance") as ctx:
             inst = self.agent.load(instance_uuid)
             self.agent.driver.power_off(
                 ctx, self.agent.meta(inst), timeout=60 if clean_shutdown else 0
@@ -141,10 +141,10 @@ class ImageOps:
                 expected_task_state=[None],
                 expected_vm_state=[states.SHELVED],
             )
-            self.shelve_offload_instance(ctxt, instance_uuid)
+            self.shelve_offload_instance(ctx, instance_uuid)
 
-    def shelve_offload_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        with self.agent.operation(ctxt, instance_uuid, "compute_shelve_offload_instance") as ctx:
+    def shelve_offload_instance(self, ctx: CallContext, instance_uuid: str) -> None:
+        with self.agent.operation(ctx, instance_uuid, "compute_shelve_offload_instance") as ctx:
             inst = self.agent.load(instance_uuid)
             self.agent.driver.destroy(ctx, self.agent.meta(inst), instances.vifs(inst))
             self._unbind_ports(inst.network_info or [])
@@ -170,9 +170,9 @@ class ImageOps:
             except ClientError as exc:
                 LOG.warning("cannot unbind port %s: %s", vif.get("id"), exc)
 
-    def unshelve_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+    def unshelve_instance(self, ctx: CallContext, instance_uuid: str) -> None:
         """Spawn a shelved-offloaded instance from its snapshot (the conductor placed it)."""
-        with self.agent.operation(ctxt, instance_uuid, "compute_unshelve_instance") as ctx:
+        with self.agent.operation(ctx, instance_uuid, "compute_unshelve_instance") as ctx:
             inst = self.agent.load(instance_uuid)
             sysmeta = dict(inst.system_metadata or {})
             image_id = sysmeta.pop("shelved_image_id", None)
@@ -199,9 +199,9 @@ class ImageOps:
             )
         self._drop_image(image_id)
 
-    def unshelve_on_host(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+    def unshelve_on_host(self, ctx: CallContext, instance_uuid: str) -> None:
         """Unshelve an instance that was shelved but never offloaded: power it on."""
-        with self.agent.operation(ctxt, instance_uuid, "compute_unshelve_instance") as ctx:
+        with self.agent.operation(ctx, instance_uuid, "compute_unshelve_instance") as ctx:
             inst = self.agent.load(instance_uuid)
             sysmeta = dict(inst.system_metadata or {})
             image_id = sysmeta.pop("shelved_image_id", None)
@@ -223,12 +223,12 @@ class ImageOps:
     # -- rebuild -------------------------------------------------------------------------------
     def rebuild_instance(
         self,
-        ctxt: dict[str, Any],
+        ctx: CallContext,
         instance_uuid: str,
         orig_vm_state: str,
         admin_password: str | None = None,
     ) -> None:
-        with self.agent.operation(ctxt, instance_uuid, "compute_rebuild_instance") as ctx:
+        with self.agent.operation(ctx, instance_uuid, "compute_rebuild_instance") as ctx:
             inst = self.agent.save(
                 instance_uuid,
                 {"task_state": T.REBUILD_SPAWNING},

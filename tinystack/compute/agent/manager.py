@@ -8,9 +8,8 @@ waiters): build and delete (``build.py``), power (``power.py``), images and shel
 
 from __future__ import annotations
 
-from typing import Any
-
 from tinystack.common.rpc import Target
+from tinystack.common.rpc.payload import JSON
 from tinystack.compute import rpcapi
 from tinystack.compute.agent.build import BuildOps
 from tinystack.compute.agent.context import AgentContext
@@ -19,6 +18,8 @@ from tinystack.compute.agent.images import ImageOps
 from tinystack.compute.agent.migrate import MigrateOps
 from tinystack.compute.agent.power import PowerOps
 from tinystack.compute.agent.recovery import RecoveryOps
+from tinystack.compute.context import CallContext
+from tinystack.compute.objects import DiskInfo, FlavorMeta, HostList, RequestSpec, ScheduledEvent
 from tinystack.compute.services.common import Deps
 from tinystack.compute.virt.driver import ComputeDriver
 
@@ -40,177 +41,212 @@ class ComputeManager:
     # -- Build and delete ----------------------------------------------------------------------
     def build_and_run_instance(
         self,
-        ctxt: dict[str, Any],
+        ctxt: rpcapi.RPCContext,
         instance_uuid: str,
-        request_spec: dict[str, Any],
-        host_list: list[dict[str, Any]],
+        request_spec: JSON,
+        host_list: JSON,
         attempt: int = 1,
         node: str | None = None,
-        scheduled: dict[str, Any] | None = None,
+        scheduled: JSON = None,
     ) -> None:
         self.builds.build_and_run_instance(
-            ctxt, instance_uuid, request_spec, host_list, attempt, node, scheduled
+            CallContext.from_dict(ctxt),
+            instance_uuid,
+            RequestSpec.from_primitive(request_spec),
+            HostList.from_primitive(host_list),
+            attempt,
+            node,
+            ScheduledEvent.from_primitive(scheduled) if scheduled is not None else None,
         )
 
-    def terminate_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        self.builds.terminate_instance(ctxt, instance_uuid)
+    def terminate_instance(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> None:
+        self.builds.terminate_instance(CallContext.from_dict(ctxt), instance_uuid)
 
     # -- Power ---------------------------------------------------------------------------------
     def stop_instance(
-        self, ctxt: dict[str, Any], instance_uuid: str, clean_shutdown: bool = True
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, clean_shutdown: bool = True
     ) -> None:
-        self.power.stop_instance(ctxt, instance_uuid, clean_shutdown)
+        self.power.stop_instance(CallContext.from_dict(ctxt), instance_uuid, clean_shutdown)
 
-    def start_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        self.power.start_instance(ctxt, instance_uuid)
+    def start_instance(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> None:
+        self.power.start_instance(CallContext.from_dict(ctxt), instance_uuid)
 
-    def reboot_instance(self, ctxt: dict[str, Any], instance_uuid: str, reboot_type: str) -> None:
-        self.power.reboot_instance(ctxt, instance_uuid, reboot_type)
+    def reboot_instance(
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, reboot_type: str
+    ) -> None:
+        self.power.reboot_instance(CallContext.from_dict(ctxt), instance_uuid, reboot_type)
 
-    def pause_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        self.power.pause_instance(ctxt, instance_uuid)
+    def pause_instance(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> None:
+        self.power.pause_instance(CallContext.from_dict(ctxt), instance_uuid)
 
-    def unpause_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        self.power.unpause_instance(ctxt, instance_uuid)
+    def unpause_instance(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> None:
+        self.power.unpause_instance(CallContext.from_dict(ctxt), instance_uuid)
 
-    def suspend_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        self.power.suspend_instance(ctxt, instance_uuid)
+    def suspend_instance(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> None:
+        self.power.suspend_instance(CallContext.from_dict(ctxt), instance_uuid)
 
-    def resume_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        self.power.resume_instance(ctxt, instance_uuid)
+    def resume_instance(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> None:
+        self.power.resume_instance(CallContext.from_dict(ctxt), instance_uuid)
 
     def rescue_instance(
         self,
-        ctxt: dict[str, Any],
+        ctxt: rpcapi.RPCContext,
         instance_uuid: str,
         rescue_password: str | None = None,
         rescue_image_ref: str | None = None,
     ) -> None:
-        self.power.rescue_instance(ctxt, instance_uuid, rescue_password, rescue_image_ref)
+        self.power.rescue_instance(
+            CallContext.from_dict(ctxt), instance_uuid, rescue_password, rescue_image_ref
+        )
 
-    def unrescue_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        self.power.unrescue_instance(ctxt, instance_uuid)
+    def unrescue_instance(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> None:
+        self.power.unrescue_instance(CallContext.from_dict(ctxt), instance_uuid)
 
-    def trigger_crash_dump(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        self.power.trigger_crash_dump(ctxt, instance_uuid)
+    def trigger_crash_dump(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> None:
+        self.power.trigger_crash_dump(CallContext.from_dict(ctxt), instance_uuid)
 
-    def set_admin_password(self, ctxt: dict[str, Any], instance_uuid: str, new_pass: str) -> None:
-        self.power.set_admin_password(ctxt, instance_uuid, new_pass)
+    def set_admin_password(
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, new_pass: str
+    ) -> None:
+        self.power.set_admin_password(CallContext.from_dict(ctxt), instance_uuid, new_pass)
 
     # -- Images, shelve and rebuild ------------------------------------------------------------
     def snapshot_instance(
         self,
-        ctxt: dict[str, Any],
+        ctxt: rpcapi.RPCContext,
         instance_uuid: str,
         image_id: str,
         backup_type: str | None = None,
         rotation: int | None = None,
     ) -> None:
-        self.images.snapshot_instance(ctxt, instance_uuid, image_id, backup_type, rotation)
+        self.images.snapshot_instance(
+            CallContext.from_dict(ctxt), instance_uuid, image_id, backup_type, rotation
+        )
 
     def shelve_instance(
         self,
-        ctxt: dict[str, Any],
+        ctxt: rpcapi.RPCContext,
         instance_uuid: str,
         image_id: str,
         clean_shutdown: bool = True,
         offload: bool = True,
     ) -> None:
-        self.images.shelve_instance(ctxt, instance_uuid, image_id, clean_shutdown, offload)
+        self.images.shelve_instance(
+            CallContext.from_dict(ctxt), instance_uuid, image_id, clean_shutdown, offload
+        )
 
-    def shelve_offload_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        self.images.shelve_offload_instance(ctxt, instance_uuid)
+    def shelve_offload_instance(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> None:
+        self.images.shelve_offload_instance(CallContext.from_dict(ctxt), instance_uuid)
 
-    def unshelve_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        self.images.unshelve_instance(ctxt, instance_uuid)
+    def unshelve_instance(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> None:
+        self.images.unshelve_instance(CallContext.from_dict(ctxt), instance_uuid)
 
-    def unshelve_on_host(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        self.images.unshelve_on_host(ctxt, instance_uuid)
+    def unshelve_on_host(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> None:
+        self.images.unshelve_on_host(CallContext.from_dict(ctxt), instance_uuid)
 
     def rebuild_instance(
         self,
-        ctxt: dict[str, Any],
+        ctxt: rpcapi.RPCContext,
         instance_uuid: str,
         orig_vm_state: str,
         admin_password: str | None = None,
     ) -> None:
-        self.images.rebuild_instance(ctxt, instance_uuid, orig_vm_state, admin_password)
+        self.images.rebuild_instance(
+            CallContext.from_dict(ctxt), instance_uuid, orig_vm_state, admin_password
+        )
 
     # -- Resize and cold migration -------------------------------------------------------------
     def prep_resize(
-        self,
-        ctxt: dict[str, Any],
-        instance_uuid: str,
-        migration_uuid: str,
-        new_flavor: dict[str, Any],
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, migration_uuid: str, new_flavor: JSON
     ) -> None:
-        self.moves.prep_resize(ctxt, instance_uuid, migration_uuid, new_flavor)
+        self.moves.prep_resize(
+            CallContext.from_dict(ctxt),
+            instance_uuid,
+            migration_uuid,
+            FlavorMeta.from_primitive(new_flavor),
+        )
 
     def resize_instance(
-        self,
-        ctxt: dict[str, Any],
-        instance_uuid: str,
-        migration_uuid: str,
-        new_flavor: dict[str, Any],
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, migration_uuid: str, new_flavor: JSON
     ) -> None:
-        self.moves.resize_instance(ctxt, instance_uuid, migration_uuid, new_flavor)
+        self.moves.resize_instance(
+            CallContext.from_dict(ctxt),
+            instance_uuid,
+            migration_uuid,
+            FlavorMeta.from_primitive(new_flavor),
+        )
 
     def finish_resize(
         self,
-        ctxt: dict[str, Any],
+        ctxt: rpcapi.RPCContext,
         instance_uuid: str,
         migration_uuid: str,
-        disk_info: dict[str, Any],
-        new_flavor: dict[str, Any],
+        disk_info: JSON,
+        new_flavor: JSON,
     ) -> None:
-        self.moves.finish_resize(ctxt, instance_uuid, migration_uuid, disk_info, new_flavor)
+        self.moves.finish_resize(
+            CallContext.from_dict(ctxt),
+            instance_uuid,
+            migration_uuid,
+            DiskInfo.from_primitive(disk_info),
+            FlavorMeta.from_primitive(new_flavor),
+        )
 
-    def confirm_resize(self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str) -> None:
-        self.moves.confirm_resize(ctxt, instance_uuid, migration_uuid)
+    def confirm_resize(
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, migration_uuid: str
+    ) -> None:
+        self.moves.confirm_resize(CallContext.from_dict(ctxt), instance_uuid, migration_uuid)
 
-    def revert_resize(self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str) -> None:
-        self.moves.revert_resize(ctxt, instance_uuid, migration_uuid)
+    def revert_resize(
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, migration_uuid: str
+    ) -> None:
+        self.moves.revert_resize(CallContext.from_dict(ctxt), instance_uuid, migration_uuid)
 
     def finish_revert_resize(
-        self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, migration_uuid: str
     ) -> None:
-        self.moves.finish_revert_resize(ctxt, instance_uuid, migration_uuid)
+        self.moves.finish_revert_resize(CallContext.from_dict(ctxt), instance_uuid, migration_uuid)
 
     # -- Consoles, interfaces and events -------------------------------------------------------
     def get_console_output(
-        self, ctxt: dict[str, Any], instance_uuid: str, length: int | None = None
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, length: int | None = None
     ) -> str:
-        return self.devices.get_console_output(ctxt, instance_uuid, length)
+        return self.devices.get_console_output(CallContext.from_dict(ctxt), instance_uuid, length)
 
-    def get_vnc_console(self, ctxt: dict[str, Any], instance_uuid: str) -> dict[str, Any]:
-        return self.devices.get_vnc_console(ctxt, instance_uuid)
+    def get_vnc_console(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> JSON:
+        return self.devices.get_vnc_console(
+            CallContext.from_dict(ctxt), instance_uuid
+        ).to_primitive()
 
-    def get_diagnostics(self, ctxt: dict[str, Any], instance_uuid: str) -> dict[str, Any]:
-        return self.devices.get_diagnostics(ctxt, instance_uuid)
+    def get_diagnostics(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> JSON:
+        return self.devices.get_diagnostics(
+            CallContext.from_dict(ctxt), instance_uuid
+        ).to_primitive()
 
     def attach_interface(
         self,
-        ctxt: dict[str, Any],
+        ctxt: rpcapi.RPCContext,
         instance_uuid: str,
         network_id: str | None,
         port_id: str | None,
         fixed_ip: str | None,
         tag: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> JSON:
         return self.devices.attach_interface(
-            ctxt, instance_uuid, network_id, port_id, fixed_ip, tag
-        )
+            CallContext.from_dict(ctxt), instance_uuid, network_id, port_id, fixed_ip, tag
+        ).to_primitive()
 
-    def detach_interface(self, ctxt: dict[str, Any], instance_uuid: str, port_id: str) -> None:
-        self.devices.detach_interface(ctxt, instance_uuid, port_id)
+    def detach_interface(self, ctxt: rpcapi.RPCContext, instance_uuid: str, port_id: str) -> None:
+        self.devices.detach_interface(CallContext.from_dict(ctxt), instance_uuid, port_id)
 
     def external_instance_event(
         self,
-        ctxt: dict[str, Any],
+        ctxt: rpcapi.RPCContext,
         instance_uuid: str,
         name: str,
         tag: str | None,
         status: str = "completed",
-        data: dict[str, Any] | None = None,
     ) -> None:
-        self.devices.external_instance_event(ctxt, instance_uuid, name, tag, status, data)
+        self.devices.external_instance_event(
+            CallContext.from_dict(ctxt), instance_uuid, name, tag, status
+        )

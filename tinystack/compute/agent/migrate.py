@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
 from tinystack.compute import exception, models, states
-from tinystack.compute.agent.context import AgentContext
-from tinystack.compute.objects import FlavorMeta, MigrationMeta
+from tinystack.compute.agent.context import AgentContext, InstanceChanges
+from tinystack.compute.context import CallContext
+from tinystack.compute.objects import DiskInfo, FlavorMeta, MigrationMeta
 from tinystack.compute.services import instance_actions, instances, migrations
 
 LOG = logging.getLogger(__name__)
@@ -27,7 +28,8 @@ def _meta(mig: models.Migration) -> MigrationMeta:
     )
 
 
-def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
+def _flavor_columns(flavor: dict[str, Any]) -> InstanceChanges:
+    """An instance's columns for its (stored copy of a) flavor."""
     return {
         "flavor": flavor,
         "flavorid": flavor["flavorid"],
@@ -59,14 +61,14 @@ class MigrateOps:
 
     def prep_resize(
         self,
-        ctxt: dict[str, Any],
+        ctx: CallContext,
         instance_uuid: str,
         migration_uuid: str,
-        new_flavor: dict[str, Any],
+        new_flavor: FlavorMeta,
     ) -> None:
         """On the destination: take the migration and ask the source to hand over."""
         done = False
-        with self.agent.operation(ctxt, instance_uuid, "compute_prep_resize") as ctx:
+        with self.agent.operation(ctx, instance_uuid, "compute_prep_resize") as ctx:
             inst = self.agent.load(instance_uuid)
             mig = migrations.update(
                 self.agent.deps.db,
@@ -77,13 +79,8 @@ class MigrateOps:
             )
             if mig.source_compute is None or inst.host is None:
                 raise exception.InstanceInvalidState("resize", instance_uuid, "host", None)
-            self.agent.deps.agents.cast(
-                ctx,
-                inst.host,
-                "resize_instance",
-                instance_uuid=instance_uuid,
-                migration_uuid=migration_uuid,
-                new_flavor=new_flavor,
+            self.agent.deps.agents.resize_instance(
+                ctx, inst.host, instance_uuid, migration_uuid, new_flavor
             )
             done = True
         if not done:
@@ -91,25 +88,25 @@ class MigrateOps:
 
     def resize_instance(
         self,
-        ctxt: dict[str, Any],
+        ctx: CallContext,
         instance_uuid: str,
         migration_uuid: str,
-        new_flavor: dict[str, Any],
+        new_flavor: FlavorMeta,
     ) -> None:
         """On the source: power off and hand the disks to the destination."""
         done = False
-        with self.agent.operation(ctxt, instance_uuid, "compute_resize_instance") as ctx:
+        with self.agent.operation(ctx, instance_uuid, "compute_resize_instance") as ctx:
             mig = migrations.update(self.agent.deps.db, migration_uuid, status="migrating")
             inst = self.agent.save(
                 instance_uuid,
                 {"task_state": T.RESIZE_MIGRATING},
                 expected_task_state=[T.RESIZE_PREP],
             )
-            disk_info = self.agent.driver.migrate_disk_and_power_off(
+            handed_over = self.agent.driver.migrate_disk_and_power_off(
                 ctx,
                 self.agent.meta(inst),
                 _meta(mig),
-                FlavorMeta.from_dict(new_flavor),
+                new_flavor,
                 instances.vifs(inst),
             )
             migrations.update(self.agent.deps.db, migration_uuid, status="post-migrating")
@@ -118,14 +115,13 @@ class MigrateOps:
                 {"task_state": T.RESIZE_MIGRATED},
                 expected_task_state=[T.RESIZE_MIGRATING],
             )
-            self.agent.deps.agents.cast(
+            self.agent.deps.agents.finish_resize(
                 ctx,
                 mig.dest_compute or self.agent.host,
-                "finish_resize",
-                instance_uuid=instance_uuid,
-                migration_uuid=migration_uuid,
-                disk_info=disk_info,
-                new_flavor=new_flavor,
+                instance_uuid,
+                migration_uuid,
+                DiskInfo(handed_over),
+                new_flavor,
             )
             done = True
         if not done:
@@ -133,15 +129,15 @@ class MigrateOps:
 
     def finish_resize(
         self,
-        ctxt: dict[str, Any],
+        ctx: CallContext,
         instance_uuid: str,
         migration_uuid: str,
-        disk_info: dict[str, Any],
-        new_flavor: dict[str, Any],
+        disk_info: DiskInfo,
+        new_flavor: FlavorMeta,
     ) -> None:
         """On the destination: the instance now lives here, with its new flavor."""
         done = False
-        with self.agent.operation(ctxt, instance_uuid, "compute_finish_resize") as ctx:
+        with self.agent.operation(ctx, instance_uuid, "compute_finish_resize") as ctx:
             inst = self.agent.load(instance_uuid)
             mig = migrations.get(self.agent.deps.db, migration_uuid)
             old_flavor = dict(inst.flavor)
@@ -154,16 +150,21 @@ class MigrateOps:
                     "host": self.agent.host,
                     "node": mig.dest_node,
                     "old_flavor": old_flavor,
-                    "new_flavor": new_flavor,
+                    "new_flavor": new_flavor.to_dict(),
                     "system_metadata": sysmeta,
-                    **_flavor_columns(new_flavor),
+                    **_flavor_columns(new_flavor.to_dict()),
                 },
                 expected_task_state=[T.RESIZE_MIGRATED],
             )
             self._bind_ports(inst, self.agent.host)
             power_on = old_vm_state != states.STOPPED
             self.agent.driver.finish_migration(
-                ctx, self.agent.meta(inst), _meta(mig), disk_info, instances.vifs(inst), power_on
+                ctx,
+                self.agent.meta(inst),
+                _meta(mig),
+                disk_info.data,
+                instances.vifs(inst),
+                power_on,
             )
 
             def write(session: Session) -> None:
@@ -185,9 +186,9 @@ class MigrateOps:
         if not done:
             self._fail_migration(migration_uuid)
 
-    def confirm_resize(self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str) -> None:
+    def confirm_resize(self, ctx: CallContext, instance_uuid: str, migration_uuid: str) -> None:
         """On the source: forget the old copy and release its resources."""
-        with self.agent.operation(ctxt, instance_uuid, "compute_confirm_resize") as ctx:
+        with self.agent.operation(ctx, instance_uuid, "compute_confirm_resize") as ctx:
             inst = self.agent.load(instance_uuid)
             mig = migrations.get(self.agent.deps.db, migration_uuid)
             self.agent.driver.confirm_migration(
@@ -215,25 +216,21 @@ class MigrateOps:
 
             self.agent.deps.db.write(write)
 
-    def revert_resize(self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str) -> None:
+    def revert_resize(self, ctx: CallContext, instance_uuid: str, migration_uuid: str) -> None:
         """On the destination: drop the new copy and hand back to the source."""
-        with self.agent.operation(ctxt, instance_uuid, "compute_revert_resize") as ctx:
+        with self.agent.operation(ctx, instance_uuid, "compute_revert_resize") as ctx:
             inst = self.agent.load(instance_uuid)
             mig = migrations.get(self.agent.deps.db, migration_uuid)
             self.agent.driver.destroy(ctx, self.agent.meta(inst), instances.vifs(inst))
-            self.agent.deps.agents.cast(
-                ctx,
-                mig.source_compute or self.agent.host,
-                "finish_revert_resize",
-                instance_uuid=instance_uuid,
-                migration_uuid=migration_uuid,
+            self.agent.deps.agents.finish_revert_resize(
+                ctx, mig.source_compute or self.agent.host, instance_uuid, migration_uuid
             )
 
     def finish_revert_resize(
-        self, ctxt: dict[str, Any], instance_uuid: str, migration_uuid: str
+        self, ctx: CallContext, instance_uuid: str, migration_uuid: str
     ) -> None:
         """On the source: the instance is back, with its old flavor and allocations."""
-        with self.agent.operation(ctxt, instance_uuid, "compute_finish_revert_resize") as ctx:
+        with self.agent.operation(ctx, instance_uuid, "compute_finish_revert_resize") as ctx:
             inst = self.agent.load(instance_uuid)
             mig = migrations.get(self.agent.deps.db, migration_uuid)
             self._swap_allocations_back(inst, migration_uuid)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tinystack.compute import states
 from tinystack.compute.agent.context import AgentContext
+from tinystack.compute.context import CallContext
 from tinystack.compute.objects import ImageMeta
 from tinystack.compute.services import instances
 
@@ -19,9 +18,9 @@ class PowerOps:
         self.agent = agent
 
     def stop_instance(
-        self, ctxt: dict[str, Any], instance_uuid: str, clean_shutdown: bool = True
+        self, ctx: CallContext, instance_uuid: str, clean_shutdown: bool = True
     ) -> None:
-        with self.agent.operation(ctxt, instance_uuid, "compute_stop_instance") as ctx:
+        with self.agent.operation(ctx, instance_uuid, "compute_stop_instance") as ctx:
             inst = self.agent.load(instance_uuid)
             self.agent.driver.power_off(
                 ctx, self.agent.meta(inst), timeout=60 if clean_shutdown else 0
@@ -33,8 +32,8 @@ class PowerOps:
                 [T.POWERING_OFF],
             )
 
-    def start_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
-        with self.agent.operation(ctxt, instance_uuid, "compute_start_instance") as ctx:
+    def start_instance(self, ctx: CallContext, instance_uuid: str) -> None:
+        with self.agent.operation(ctx, instance_uuid, "compute_start_instance") as ctx:
             inst = self.agent.load(instance_uuid)
             self.agent.driver.power_on(ctx, self.agent.meta(inst), instances.vifs(inst))
             self.agent.finish_operation(
@@ -44,9 +43,9 @@ class PowerOps:
                 [T.POWERING_ON],
             )
 
-    def reboot_instance(self, ctxt: dict[str, Any], instance_uuid: str, reboot_type: str) -> None:
+    def reboot_instance(self, ctx: CallContext, instance_uuid: str, reboot_type: str) -> None:
         hard = reboot_type.upper() == "HARD"
-        with self.agent.operation(ctxt, instance_uuid, "compute_reboot_instance") as ctx:
+        with self.agent.operation(ctx, instance_uuid, "compute_reboot_instance") as ctx:
             started = T.REBOOT_STARTED_HARD if hard else T.REBOOT_STARTED
             pending = (
                 [T.REBOOTING_HARD, T.REBOOT_PENDING_HARD]
@@ -69,14 +68,14 @@ class PowerOps:
 
     def _simple(
         self,
-        ctxt: dict[str, Any],
+        ctx: CallContext,
         uuid: str,
         event: str,
         call: str,
         vm_state: str,
         task_state: str,
     ) -> None:
-        with self.agent.operation(ctxt, uuid, event) as ctx:
+        with self.agent.operation(ctx, uuid, event) as ctx:
             inst = self.agent.load(uuid)
             method = getattr(self.agent.driver, call)
             if call in ("resume",):
@@ -90,19 +89,19 @@ class PowerOps:
                 [task_state],
             )
 
-    def pause_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+    def pause_instance(self, ctx: CallContext, instance_uuid: str) -> None:
         self._simple(
-            ctxt, instance_uuid, "compute_pause_instance", "pause", states.PAUSED, T.PAUSING
+            ctx, instance_uuid, "compute_pause_instance", "pause", states.PAUSED, T.PAUSING
         )
 
-    def unpause_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+    def unpause_instance(self, ctx: CallContext, instance_uuid: str) -> None:
         self._simple(
-            ctxt, instance_uuid, "compute_unpause_instance", "unpause", states.ACTIVE, T.UNPAUSING
+            ctx, instance_uuid, "compute_unpause_instance", "unpause", states.ACTIVE, T.UNPAUSING
         )
 
-    def suspend_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+    def suspend_instance(self, ctx: CallContext, instance_uuid: str) -> None:
         self._simple(
-            ctxt,
+            ctx,
             instance_uuid,
             "compute_suspend_instance",
             "suspend",
@@ -110,19 +109,19 @@ class PowerOps:
             T.SUSPENDING,
         )
 
-    def resume_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+    def resume_instance(self, ctx: CallContext, instance_uuid: str) -> None:
         self._simple(
-            ctxt, instance_uuid, "compute_resume_instance", "resume", states.ACTIVE, T.RESUMING
+            ctx, instance_uuid, "compute_resume_instance", "resume", states.ACTIVE, T.RESUMING
         )
 
     def rescue_instance(
         self,
-        ctxt: dict[str, Any],
+        ctx: CallContext,
         instance_uuid: str,
         rescue_password: str | None = None,
         rescue_image_ref: str | None = None,
     ) -> None:
-        with self.agent.operation(ctxt, instance_uuid, "compute_rescue_instance") as ctx:
+        with self.agent.operation(ctx, instance_uuid, "compute_rescue_instance") as ctx:
             inst = self.agent.load(instance_uuid)
             image = ImageMeta(id=rescue_image_ref) if rescue_image_ref else None
             self.agent.driver.rescue(
@@ -135,9 +134,9 @@ class PowerOps:
                 [T.RESCUING],
             )
 
-    def unrescue_instance(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+    def unrescue_instance(self, ctx: CallContext, instance_uuid: str) -> None:
         self._simple(
-            ctxt,
+            ctx,
             instance_uuid,
             "compute_unrescue_instance",
             "unrescue",
@@ -145,16 +144,16 @@ class PowerOps:
             T.UNRESCUING,
         )
 
-    def trigger_crash_dump(self, ctxt: dict[str, Any], instance_uuid: str) -> None:
+    def trigger_crash_dump(self, ctx: CallContext, instance_uuid: str) -> None:
         with self.agent.operation(
-            ctxt, instance_uuid, "compute_trigger_crash_dump", revert_task_state=False
+            ctx, instance_uuid, "compute_trigger_crash_dump", revert_task_state=False
         ) as ctx:
             inst = self.agent.load(instance_uuid)
             self.agent.driver.trigger_crash_dump(ctx, self.agent.meta(inst))
 
-    def set_admin_password(self, ctxt: dict[str, Any], instance_uuid: str, new_pass: str) -> None:
+    def set_admin_password(self, ctx: CallContext, instance_uuid: str, new_pass: str) -> None:
         with self.agent.operation(
-            ctxt, instance_uuid, "compute_set_admin_password", reraise=True
+            ctx, instance_uuid, "compute_set_admin_password", reraise=True
         ) as ctx:
             inst = self.agent.load(instance_uuid)
             self.agent.driver.set_admin_password(ctx, self.agent.meta(inst), new_pass)

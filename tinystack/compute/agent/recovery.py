@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tinystack.compute import exception, states
+from tinystack.compute import exception, models, states
 from tinystack.compute.agent import build
-from tinystack.compute.agent.context import AgentContext
+from tinystack.compute.agent.context import AgentContext, InstanceChanges
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import instances
 
@@ -20,7 +20,7 @@ class RecoveryOps:
     def __init__(self, agent: AgentContext) -> None:
         self.agent = agent
 
-    def recover(self, rows: list[Any]) -> None:
+    def recover(self, rows: list[models.Instance]) -> None:
         """Bring instances the database places here back in line after a restart.
 
         Builds that were under way fail (ERROR, allocations removed); deletes finish;
@@ -34,7 +34,7 @@ class RecoveryOps:
             except Exception:
                 LOG.exception("cannot recover instance %s on %s", inst.uuid, self.agent.host)
 
-    def _recover_one(self, ctx: CallContext, inst: Any) -> None:
+    def _recover_one(self, ctx: CallContext, inst: models.Instance) -> None:
         if inst.vm_state == states.BUILDING:
             error = exception.RescheduledBuild(
                 "The compute service restarted while the instance was building."
@@ -60,7 +60,7 @@ class RecoveryOps:
             self.agent.save(inst.uuid, {"task_state": None})
 
     # -- periodic: power state sync ------------------------------------------------------------
-    def sync_power_states(self, rows: list[Any]) -> None:
+    def sync_power_states(self, rows: list[models.Instance]) -> None:
         ctx = CallContext.internal()
         for inst in rows:
             if inst.task_state is not None:
@@ -71,7 +71,7 @@ class RecoveryOps:
                 power = states.SHUTDOWN if inst.vm_state != states.ERROR else inst.power_state
             if power == inst.power_state:
                 continue
-            updates: dict[str, Any] = {"power_state": power}
+            updates: InstanceChanges = {"power_state": power}
             if inst.vm_state == states.ACTIVE and power in (states.SHUTDOWN, states.CRASHED):
                 updates["vm_state"] = states.STOPPED
             try:

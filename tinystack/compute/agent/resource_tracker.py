@@ -31,7 +31,7 @@ CAPABILITY_TRAITS = {
 }
 
 
-def inventories(res: HostResources, opts: Any) -> dict[str, dict[str, Any]]:
+def inventories(res: HostResources, opts: Any) -> dict[str, dict[str, int | float]]:
     disk_reserved = math.ceil(int(opts.reserved_host_disk_mb) / 1024)
     return {
         "VCPU": {

@@ -5,30 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body
-from pydantic import Field
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.bodies import body_part, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response, plain_time
-from tinystack.compute.api.schemas import Strict
+from tinystack.compute.api.schemas import (
+    AggregateActionRequest,
+    AggregateCreate,
+    AggregateCreateRequest,
+    AggregateImagesRequest,
+    AggregateUpdateRequest,
+    HostBody,
+)
 from tinystack.compute.services import aggregates
 from tinystack.compute.services.aggregates import AggregateView
 
 router = APIRouter(tags=["aggregates"])
 P = "os_compute_api:os-aggregates:%s"
-
-
-class AggregateCreate(Strict):
-    name: str = Field(min_length=1, max_length=255)
-    availability_zone: str | None = Field(None, min_length=1, max_length=255)
-
-
-class HostBody(Strict):
-    host: str = Field(min_length=1, max_length=255)
 
 
 def _view(agg: AggregateView, version: Version, full: bool = True) -> dict[str, Any]:
@@ -63,7 +60,9 @@ def list_aggregates(ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Resp
     return json_response({"aggregates": [_view(a, version) for a in aggregates.list_all(deps)]})
 
 
-@router.post("/os-aggregates", openapi_extra=policies(P % "create"))
+@router.post(
+    "/os-aggregates", openapi_extra=policies(P % "create") | request_model(AggregateCreateRequest)
+)
 def create_aggregate(
     ctx: ContextDep, deps: DepsDep, version: VersionDep, body: dict[str, Any] = Body(...)
 ) -> Response:
@@ -82,7 +81,10 @@ def show_aggregate(
     return json_response({"aggregate": _view(aggregates.get(deps, aggregate_id), version)})
 
 
-@router.put("/os-aggregates/{aggregate_id}", openapi_extra=policies(P % "update"))
+@router.put(
+    "/os-aggregates/{aggregate_id}",
+    openapi_extra=policies(P % "update") | request_model(AggregateUpdateRequest),
+)
 def update_aggregate(
     aggregate_id: str,
     ctx: ContextDep,
@@ -118,7 +120,8 @@ def delete_aggregate(aggregate_id: str, ctx: ContextDep, deps: DepsDep) -> Respo
 
 @router.post(
     "/os-aggregates/{aggregate_id}/action",
-    openapi_extra=policies(P % "add_host", P % "remove_host", P % "set_metadata"),
+    openapi_extra=policies(P % "add_host", P % "remove_host", P % "set_metadata")
+    | request_model(AggregateActionRequest),
 )
 def aggregate_action(
     aggregate_id: str,
@@ -154,7 +157,7 @@ def aggregate_action(
 @router.post(
     "/os-aggregates/{aggregate_id}/images",
     status_code=202,
-    openapi_extra=policies("compute:aggregates:images"),
+    openapi_extra=policies("compute:aggregates:images") | request_model(AggregateImagesRequest),
 )
 def cache_images(
     aggregate_id: str,

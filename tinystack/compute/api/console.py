@@ -11,8 +11,9 @@ from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute import exception
 from tinystack.compute.api.bodies import body_part
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
+from tinystack.compute.api.schemas import RemoteConsoleRequest
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import server_actions, servers
 
@@ -28,7 +29,10 @@ PROTOCOLS = {
 }
 
 
-@router.post("/servers/{server_id}/remote-consoles", openapi_extra=policies(REMOTE))
+@router.post(
+    "/servers/{server_id}/remote-consoles",
+    openapi_extra=policies(REMOTE) | request_model(RemoteConsoleRequest),
+)
 def create_console(
     server_id: str,
     ctx: ContextDep,

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
-from tinystack.compute import exception
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
+from tinystack.compute.api.schemas import ExternalEventsRequest
 from tinystack.compute.context import CallContext
-from tinystack.compute.services import instances
+from tinystack.compute.services import external_events
 
 router = APIRouter(tags=["external events"])
 P = "os_compute_api:os-server-external-events:create"
@@ -60,7 +60,9 @@ def _validate(event: Any, version: Version) -> dict[str, Any]:
     return {**event, "status": status}
 
 
-@router.post("/os-server-external-events", openapi_extra=policies(P))
+@router.post(
+    "/os-server-external-events", openapi_extra=policies(P) | request_model(ExternalEventsRequest)
+)
 def create_events(
     ctx: ContextDep, deps: DepsDep, version: VersionDep, body: dict[str, Any] = Body(...)
 ) -> Response:
@@ -69,30 +71,21 @@ def create_events(
     if not isinstance(events, list) or not events or set(body) != {"events"}:
         raise BadRequest("Invalid input for field/attribute events.")
     checked = [_validate(e, version) for e in events]
-    call = CallContext.from_request(ctx)
+    outcomes = external_events.deliver(
+        deps,
+        CallContext.from_request(ctx),
+        [
+            external_events.ExternalEvent(e["name"], e["server_uuid"], e["status"], e.get("tag"))
+            for e in checked
+        ],
+    )
     results = []
-    for event in checked:
+    for event, code in zip(checked, outcomes, strict=True):
         result = dict(event)
-        try:
-            inst = instances.get(deps.db, event["server_uuid"])
-        except exception.InstanceNotFound:
-            result.update(code=404, status="failed")
-            results.append(result)
-            continue
-        if not inst.host:
-            result.update(code=422, status="failed")
-            results.append(result)
-            continue
-        deps.agents.cast(
-            call,
-            inst.host,
-            "external_instance_event",
-            instance_uuid=inst.uuid,
-            name=event["name"],
-            tag=event.get("tag"),
-            status=event["status"],
-        )
-        result["code"] = 200
+        if code == external_events.DELIVERED:
+            result["code"] = code
+        else:
+            result.update(code=code, status="failed")
         results.append(result)
     status = 200 if all(r["code"] == 200 for r in results) else 207
     if all(r["code"] == 404 for r in results):

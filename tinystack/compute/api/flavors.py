@@ -3,79 +3,40 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Body
-from pydantic import BeforeValidator, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
-from tinystack.compute import models
 from tinystack.compute.api.bodies import body_part, gate, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.query import bool_param, limit_and_marker
 from tinystack.compute.api.rendering import json_response, link, next_link
 from tinystack.compute.api.schemas import (
-    BoolLike,
-    Description,
-    Name,
-    NonNegativeInt,
-    PositiveInt,
-    Strict,
+    ExtraSpecItemRequest,
+    ExtraSpecsRequest,
+    FlavorActionRequest,
+    FlavorCreate,
+    FlavorCreateRequest,
+    FlavorUpdateRequest,
+    TenantBody,
 )
 from tinystack.compute.services import extra_specs, flavors
+from tinystack.compute.services.flavors import FlavorRecord
 
 router = APIRouter(tags=["flavors"])
 MANAGE = "os_compute_api:os-flavor-manage:%s"
 SPECS = "os_compute_api:os-flavor-extra-specs:%s"
 ACCESS = "os_compute_api:os-flavor-access"
-MAX_INT = 0x7FFFFFFF
-
-
-def _flavor_id(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValueError("must be a string or a number")
-    if isinstance(value, int | float):
-        value = str(value)
-    if not isinstance(value, str) or not re.fullmatch(r"(?! )[a-zA-Z0-9. _-]+(?<! )", value):
-        raise ValueError(f"{value!r} is not a valid flavor id")
-    return value
-
-
-def _rxtx(value: Any) -> Any:
-    if isinstance(value, str):
-        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
-            raise ValueError(f"{value!r} is not a number")
-        value = float(value)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ValueError("must be a positive number")
-    return float(value)
-
-
-class FlavorCreate(Strict):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    name: Name
-    id: Annotated[str | None, BeforeValidator(_flavor_id)] = None
-    ram: Annotated[PositiveInt, Field(le=MAX_INT)]
-    vcpus: Annotated[PositiveInt, Field(le=MAX_INT)]
-    disk: Annotated[NonNegativeInt, Field(le=MAX_INT)]
-    ephemeral: Annotated[NonNegativeInt, Field(le=MAX_INT)] | None = Field(
-        None, alias="OS-FLV-EXT-DATA:ephemeral"
-    )
-    swap: Annotated[NonNegativeInt, Field(le=MAX_INT)] | None = None
-    rxtx_factor: Annotated[float, BeforeValidator(_rxtx)] | None = None
-    is_public: BoolLike | None = Field(None, alias="os-flavor-access:is_public")
-    description: Description = None
 
 
 def _view(
-    request: Request, flavor: models.Flavor, version: Version, extra_specs: bool
+    request: Request, flavor: FlavorRecord, version: Version, extra_specs: bool
 ) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": flavor.flavorid,
@@ -199,7 +160,9 @@ def show_flavor(
     return json_response({"flavor": _view(request, flavor, version, _show_specs(ctx, version))})
 
 
-@router.post("/flavors", openapi_extra=policies(MANAGE % "create"))
+@router.post(
+    "/flavors", openapi_extra=policies(MANAGE % "create") | request_model(FlavorCreateRequest)
+)
 def create_flavor(
     request: Request,
     ctx: ContextDep,
@@ -211,23 +174,26 @@ def create_flavor(
     data = body_part(body, "flavor")
     gate(data, version, {"description": (2, 55)})
     model = FlavorCreate.model_validate(data)
-    values = {
-        "name": model.name,
-        "id": model.id,
-        "ram": model.ram,
-        "vcpus": model.vcpus,
-        "disk": model.disk,
-        "OS-FLV-EXT-DATA:ephemeral": model.ephemeral or 0,
-        "swap": model.swap or 0,
-        "rxtx_factor": model.rxtx_factor or 1.0,
-        "os-flavor-access:is_public": True if model.is_public is None else model.is_public,
-        "description": model.description,
-    }
-    flavor = flavors.create(deps.db, values)
+    spec = flavors.FlavorSpec(
+        name=model.name,
+        flavorid=model.id,
+        vcpus=model.vcpus,
+        memory_mb=model.ram,
+        root_gb=model.disk,
+        ephemeral_gb=model.ephemeral or 0,
+        swap=model.swap or 0,
+        rxtx_factor=model.rxtx_factor or 1.0,
+        is_public=True if model.is_public is None else model.is_public,
+        description=model.description,
+    )
+    flavor = flavors.create(deps.db, spec)
     return json_response({"flavor": _view(request, flavor, version, _show_specs(ctx, version))})
 
 
-@router.put("/flavors/{flavor_id}", openapi_extra=policies(MANAGE % "update"))
+@router.put(
+    "/flavors/{flavor_id}",
+    openapi_extra=policies(MANAGE % "update") | request_model(FlavorUpdateRequest),
+)
 def update_flavor(
     request: Request,
     flavor_id: str,
@@ -287,7 +253,10 @@ def _validate_specs(specs: dict[str, str], version: Version) -> None:
             extra_specs.validate(key, value)
 
 
-@router.post("/flavors/{flavor_id}/os-extra_specs", openapi_extra=policies(SPECS % "create"))
+@router.post(
+    "/flavors/{flavor_id}/os-extra_specs",
+    openapi_extra=policies(SPECS % "create") | request_model(ExtraSpecsRequest),
+)
 def create_extra_specs(
     flavor_id: str,
     ctx: ContextDep,
@@ -312,7 +281,10 @@ def show_extra_spec(flavor_id: str, key: str, ctx: ContextDep, deps: DepsDep) ->
     return json_response({key: specs[key]})
 
 
-@router.put("/flavors/{flavor_id}/os-extra_specs/{key}", openapi_extra=policies(SPECS % "update"))
+@router.put(
+    "/flavors/{flavor_id}/os-extra_specs/{key}",
+    openapi_extra=policies(SPECS % "update") | request_model(ExtraSpecItemRequest),
+)
 def update_extra_spec(
     flavor_id: str,
     key: str,
@@ -354,13 +326,10 @@ def list_access(flavor_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     return json_response(_access(deps, flavor_id))
 
 
-class TenantBody(Strict):
-    tenant: str = Field(min_length=1, max_length=255)
-
-
 @router.post(
     "/flavors/{flavor_id}/action",
-    openapi_extra=policies(ACCESS + ":add_tenant_access", ACCESS + ":remove_tenant_access"),
+    openapi_extra=policies(ACCESS + ":add_tenant_access", ACCESS + ":remove_tenant_access")
+    | request_model(FlavorActionRequest),
 )
 def flavor_action(
     flavor_id: str,

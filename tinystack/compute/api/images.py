@@ -16,10 +16,10 @@ from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, Forbidden, NotFound
 from tinystack.compute.api.deps import ContextDep, DepsDep
 from tinystack.compute.api.microversion import Version, VersionDep
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.query import limit_and_marker, parse_time
 from tinystack.compute.api.rendering import base_url, json_response, next_link
-from tinystack.compute.api.schemas import _metadata
+from tinystack.compute.api.schemas import MetadataRequest, MetaItemRequest, _metadata
 from tinystack.compute.context import CallContext
 from tinystack.compute.services.deps import Deps
 
@@ -295,7 +295,9 @@ def list_metadata(image_id: str, ctx: ContextDep, deps: DepsDep, version: Versio
     return json_response({"metadata": properties(_load(deps, ctx, image_id))})
 
 
-@router.post("/images/{image_id}/metadata", openapi_extra=policies())
+@router.post(
+    "/images/{image_id}/metadata", openapi_extra=policies() | request_model(MetadataRequest)
+)
 def update_metadata(
     image_id: str,
     ctx: ContextDep,
@@ -310,7 +312,9 @@ def update_metadata(
     return json_response({"metadata": properties(saved)})
 
 
-@router.put("/images/{image_id}/metadata", openapi_extra=policies())
+@router.put(
+    "/images/{image_id}/metadata", openapi_extra=policies() | request_model(MetadataRequest)
+)
 def replace_metadata(
     image_id: str,
     ctx: ContextDep,
@@ -335,7 +339,9 @@ def show_metadata_item(
     return json_response({"meta": {key: props[key]}})
 
 
-@router.put("/images/{image_id}/metadata/{key}", openapi_extra=policies())
+@router.put(
+    "/images/{image_id}/metadata/{key}", openapi_extra=policies() | request_model(MetaItemRequest)
+)
 def set_metadata_item(
     image_id: str,
     key: str,

@@ -11,13 +11,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, NotFound
-from tinystack.compute import exception, models
+from tinystack.compute import exception
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.openapi import policies
 from tinystack.compute.api.query import limit_and_marker, parse_time, reject_unknown
 from tinystack.compute.api.rendering import base_url, json_response
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import instance_actions, servers
+from tinystack.compute.services.instance_actions import ActionRecord, EventRecord
 
 router = APIRouter(tags=["instance actions"])
 P = "os_compute_api:os-instance-actions:%s"
@@ -27,7 +28,7 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat(timespec="microseconds") if value is not None else None
 
 
-def _action(row: models.InstanceAction, with_updated: bool) -> dict[str, Any]:
+def _action(row: ActionRecord, with_updated: bool) -> dict[str, Any]:
     view = {
         "action": row.action,
         "instance_uuid": row.instance_uuid,
@@ -113,7 +114,7 @@ def show_action(
 
 
 def _event(
-    row: models.InstanceActionEvent, project: str, full: bool, version: Any, details: bool
+    row: EventRecord, project: str, full: bool, version: Any, details: bool
 ) -> dict[str, Any]:
     view: dict[str, Any] = {
         "event": row.event,

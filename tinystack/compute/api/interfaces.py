@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body
-from pydantic import Field
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
@@ -14,26 +13,18 @@ from tinystack.compute import states
 from tinystack.compute.api.bodies import body_part
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
-from tinystack.compute.api.schemas import IPAddress, Strict, Tag, Uuid
+from tinystack.compute.api.schemas import (
+    AttachBody,
+    InterfaceAttachRequest,
+)
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import instance_actions, servers
 
 router = APIRouter(tags=["interfaces"])
 P = "os_compute_api:os-attach-interfaces:%s"
 ATTACHABLE = [states.ACTIVE, states.PAUSED, states.STOPPED, states.SUSPENDED]
-
-
-class FixedIp(Strict):
-    ip_address: IPAddress
-
-
-class AttachBody(Strict):
-    net_id: Uuid | None = None
-    port_id: Uuid | None = None
-    fixed_ips: list[FixedIp] | None = Field(None, min_length=1, max_length=1)
-    tag: Tag | None = None
 
 
 def _view(vif: dict[str, Any], version: Version) -> dict[str, Any]:
@@ -79,7 +70,10 @@ def show_interface(
     raise NotFound(f"Instance {inst.uuid} is not attached to port {port_id}.")
 
 
-@router.post("/servers/{server_id}/os-interface", openapi_extra=policies(P % "create"))
+@router.post(
+    "/servers/{server_id}/os-interface",
+    openapi_extra=policies(P % "create") | request_model(InterfaceAttachRequest),
+)
 def attach_interface(
     server_id: str,
     ctx: ContextDep,
@@ -103,16 +97,16 @@ def attach_interface(
         raise Conflict(f"Instance {inst.uuid} is not ready")
     instance_actions.record_start(deps.db, call, inst.uuid, instance_actions.ATTACH_INTERFACE)
     try:
-        vif = deps.agents.call(
+        attached = deps.agents.attach_interface(
             call,
             inst.host,
-            "attach_interface",
-            instance_uuid=inst.uuid,
+            inst.uuid,
             network_id=model.net_id,
             port_id=model.port_id,
             fixed_ip=model.fixed_ips[0].ip_address if model.fixed_ips else None,
             tag=model.tag,
         )
+        vif: dict[str, Any] = attached.vif
     except RemoteError as exc:
         if exc.exc_type in ("ClientConflict", "Conflict"):
             raise Conflict(exc.message) from exc
@@ -139,7 +133,5 @@ def detach_interface(server_id: str, port_id: str, ctx: ContextDep, deps: DepsDe
     if port_id not in {v["id"] for v in inst.network_info or []}:
         raise NotFound(f"Port {port_id} is not attached")
     instance_actions.record_start(deps.db, call, inst.uuid, instance_actions.DETACH_INTERFACE)
-    deps.agents.cast(
-        call, inst.host or "", "detach_interface", instance_uuid=inst.uuid, port_id=port_id
-    )
+    deps.agents.detach_interface(call, inst.host or "", inst.uuid, port_id)
     return Response(status_code=202)

@@ -3,32 +3,25 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
-from tinystack.compute import models
 from tinystack.compute.api.bodies import body_part, gate
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.query import limit_and_marker, reject_unknown
 from tinystack.compute.api.rendering import json_response, next_link, plain_time
-from tinystack.compute.api.schemas import Name, Strict
+from tinystack.compute.api.schemas import KeypairCreate, KeypairCreateRequest
 from tinystack.compute.services import keypairs
+from tinystack.compute.services.keypairs import KeyPairRecord
 
 router = APIRouter(tags=["keypairs"])
 P = "os_compute_api:os-keypairs:%s"
-
-
-class KeypairCreate(Strict):
-    name: Name
-    public_key: str | None = None
-    type: Literal["ssh", "x509"] = "ssh"
-    user_id: str | None = None
 
 
 def _check_name(name: str, version: Version) -> None:
@@ -40,7 +33,7 @@ def _check_name(name: str, version: Version) -> None:
         )
 
 
-def _view(kp: models.KeyPair, version: Version) -> dict[str, Any]:
+def _view(kp: KeyPairRecord, version: Version) -> dict[str, Any]:
     view: dict[str, Any] = {
         "name": kp.name,
         "public_key": kp.public_key,
@@ -97,7 +90,9 @@ def show_keypair(
     return json_response({"keypair": view})
 
 
-@router.post("/os-keypairs", openapi_extra=policies(P % "create"))
+@router.post(
+    "/os-keypairs", openapi_extra=policies(P % "create") | request_model(KeypairCreateRequest)
+)
 def create_keypair(
     ctx: ContextDep, deps: DepsDep, version: VersionDep, body: dict[str, Any] = Body(...)
 ) -> Response:

@@ -9,19 +9,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
-from tinystack.compute import models
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
 from tinystack.compute.api.openapi import policies
 from tinystack.compute.api.query import limit_and_marker, parse_time, reject_unknown
 from tinystack.compute.api.rendering import base_url, json_response, plain_time
 from tinystack.compute.services import migrations
+from tinystack.compute.services.migrations import MigrationRecord
 
 router = APIRouter(tags=["migrations"])
 P = "os_compute_api:os-migrations:%s"
 
 
-def _view(row: models.Migration, version: Version, show_host: bool) -> dict[str, Any]:
+def _view(row: MigrationRecord, version: Version, show_host: bool) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": row.id,
         "source_node": row.source_node if show_host else None,

@@ -9,16 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
-from pydantic import Field
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.bodies import body_part
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
-from tinystack.compute.api.schemas import Strict
+from tinystack.compute.api.schemas import (
+    FloatingIpCreateRequest,
+    GroupBody,
+    GroupUpdate,
+    RuleBody,
+    SecurityGroupCreateRequest,
+    SecurityGroupRuleRequest,
+    SecurityGroupUpdateRequest,
+)
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import network_proxies as proxies
 from tinystack.compute.services import servers
@@ -27,25 +34,6 @@ router = APIRouter(tags=["network proxies"])
 SG = "os_compute_api:os-security-groups:%s"
 FIP = "os_compute_api:os-floating-ips:%s"
 LAST = Version(2, 35)
-
-
-class GroupBody(Strict):
-    name: str = Field(min_length=1, max_length=255)
-    description: str = Field(max_length=255)
-
-
-class GroupUpdate(Strict):
-    name: str | None = Field(None, min_length=1, max_length=255)
-    description: str | None = Field(None, max_length=255)
-
-
-class RuleBody(Strict):
-    parent_group_id: str
-    ip_protocol: str | None = None
-    from_port: int | str | None = None
-    to_port: int | str | None = None
-    cidr: str | None = None
-    group_id: str | None = None
 
 
 def _proxy(ctx: Any, version: Version, rule: str) -> CallContext:
@@ -66,7 +54,10 @@ def list_groups(request: Request, ctx: ContextDep, deps: DepsDep, version: Versi
     return json_response({"security_groups": groups})
 
 
-@router.post("/os-security-groups", openapi_extra=policies(SG % "create"))
+@router.post(
+    "/os-security-groups",
+    openapi_extra=policies(SG % "create") | request_model(SecurityGroupCreateRequest),
+)
 def create_group(
     ctx: ContextDep, deps: DepsDep, version: VersionDep, body: Any = Body(None)
 ) -> Response:
@@ -84,7 +75,10 @@ def show_group(group_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDe
     return json_response({"security_group": proxies.get_security_group(deps, call, group_id)})
 
 
-@router.put("/os-security-groups/{group_id}", openapi_extra=policies(SG % "update"))
+@router.put(
+    "/os-security-groups/{group_id}",
+    openapi_extra=policies(SG % "update") | request_model(SecurityGroupUpdateRequest),
+)
 def update_group(
     group_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep, body: Any = Body(None)
 ) -> Response:
@@ -102,7 +96,10 @@ def delete_group(group_id: str, ctx: ContextDep, deps: DepsDep, version: Version
     return Response(status_code=202)
 
 
-@router.post("/os-security-group-rules", openapi_extra=policies(SG % "rule:create"))
+@router.post(
+    "/os-security-group-rules",
+    openapi_extra=policies(SG % "rule:create") | request_model(SecurityGroupRuleRequest),
+)
 def create_rule(
     ctx: ContextDep, deps: DepsDep, version: VersionDep, body: Any = Body(None)
 ) -> Response:
@@ -139,7 +136,10 @@ def list_floating_ips(ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Re
     return json_response({"floating_ips": proxies.list_floating_ips(deps, call)})
 
 
-@router.post("/os-floating-ips", openapi_extra=policies(FIP % "create"))
+@router.post(
+    "/os-floating-ips",
+    openapi_extra=policies(FIP % "create") | request_model(FloatingIpCreateRequest),
+)
 def create_floating_ip(
     ctx: ContextDep, deps: DepsDep, version: VersionDep, body: Any = Body(None)
 ) -> Response:

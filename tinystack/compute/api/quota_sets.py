@@ -12,9 +12,10 @@ from tinystack.common.exceptions import BadRequest
 from tinystack.compute.api.bodies import body_part, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.query import bool_param, reject_unknown
 from tinystack.compute.api.rendering import json_response
+from tinystack.compute.api.schemas import QuotaClassSetRequest, QuotaSetRequest
 from tinystack.compute.services import quotas
 
 router = APIRouter(tags=["quotas"])
@@ -90,7 +91,10 @@ def show_quota_defaults(
     return json_response({"quota_set": _format(values, quotas.hidden_for(version), tenant_id)})
 
 
-@router.put("/os-quota-sets/{tenant_id}", openapi_extra=policies(P % "update"))
+@router.put(
+    "/os-quota-sets/{tenant_id}",
+    openapi_extra=policies(P % "update") | request_model(QuotaSetRequest),
+)
 def update_quotas(
     request: Request,
     tenant_id: str,
@@ -134,7 +138,10 @@ def show_quota_class(
     return json_response({"quota_class_set": _format(values, _class_hidden(version), class_name)})
 
 
-@router.put("/os-quota-class-sets/{class_name}", openapi_extra=policies(C % "update"))
+@router.put(
+    "/os-quota-class-sets/{class_name}",
+    openapi_extra=policies(C % "update") | request_model(QuotaClassSetRequest),
+)
 def update_quota_class(
     class_name: str,
     ctx: ContextDep,

@@ -8,7 +8,7 @@ import re
 import uuid as uuidlib
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
 _TRUE = {"true", "1", "on", "yes", "t", "y"}
 _FALSE = {"false", "0", "off", "no", "f", "n"}
@@ -246,3 +246,370 @@ REBUILD_GATES = {
     "hostname": (2, 90),
     "personality": (2, -57),
 }
+
+
+# -- aggregates --------------------------------------------------------------------------------
+class AggregateCreate(Strict):
+    name: str = Field(min_length=1, max_length=255)
+    availability_zone: str | None = Field(None, min_length=1, max_length=255)
+
+
+class HostBody(Strict):
+    host: str = Field(min_length=1, max_length=255)
+
+
+# -- flavors -----------------------------------------------------------------------------------
+MAX_INT = 0x7FFFFFFF
+
+
+def _flavor_id(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("must be a string or a number")
+    if isinstance(value, int | float):
+        value = str(value)
+    if not isinstance(value, str) or not re.fullmatch(r"(?! )[a-zA-Z0-9. _-]+(?<! )", value):
+        raise ValueError(f"{value!r} is not a valid flavor id")
+    return value
+
+
+def _rxtx(value: Any) -> Any:
+    if isinstance(value, str):
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
+            raise ValueError(f"{value!r} is not a number")
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError("must be a positive number")
+    return float(value)
+
+
+class FlavorCreate(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: Name
+    id: Annotated[str | None, BeforeValidator(_flavor_id)] = None
+    ram: Annotated[PositiveInt, Field(le=MAX_INT)]
+    vcpus: Annotated[PositiveInt, Field(le=MAX_INT)]
+    disk: Annotated[NonNegativeInt, Field(le=MAX_INT)]
+    ephemeral: Annotated[NonNegativeInt, Field(le=MAX_INT)] | None = Field(
+        None, alias="OS-FLV-EXT-DATA:ephemeral"
+    )
+    swap: Annotated[NonNegativeInt, Field(le=MAX_INT)] | None = None
+    rxtx_factor: Annotated[float, BeforeValidator(_rxtx)] | None = None
+    is_public: BoolLike | None = Field(None, alias="os-flavor-access:is_public")
+    description: Description = None
+
+
+class TenantBody(Strict):
+    tenant: str = Field(min_length=1, max_length=255)
+
+
+# -- interfaces --------------------------------------------------------------------------------
+class FixedIp(Strict):
+    ip_address: IPAddress
+
+
+class AttachBody(Strict):
+    net_id: Uuid | None = None
+    port_id: Uuid | None = None
+    fixed_ips: list[FixedIp] | None = Field(None, min_length=1, max_length=1)
+    tag: Tag | None = None
+
+
+# -- key pairs ---------------------------------------------------------------------------------
+class KeypairCreate(Strict):
+    name: Name
+    public_key: str | None = None
+    type: Literal["ssh", "x509"] = "ssh"
+    user_id: str | None = None
+
+
+# -- network proxies (before 2.36) -------------------------------------------------------------
+class GroupBody(Strict):
+    name: str = Field(min_length=1, max_length=255)
+    description: str = Field(max_length=255)
+
+
+class GroupUpdate(Strict):
+    name: str | None = Field(None, min_length=1, max_length=255)
+    description: str | None = Field(None, max_length=255)
+
+
+class RuleBody(Strict):
+    parent_group_id: str
+    ip_protocol: str | None = None
+    from_port: int | str | None = None
+    to_port: int | str | None = None
+    cidr: str | None = None
+    group_id: str | None = None
+
+
+# -- servers -----------------------------------------------------------------------------------
+class NetworkItem(Strict):
+    uuid: str | None = None
+    port: Uuid | None = None
+    fixed_ip: IPAddress | None = None
+    tag: Tag | None = None
+
+
+class SecurityGroupRef(Strict):
+    name: Name
+
+
+class BlockDevice(Strict):
+    source_type: Literal["volume", "image", "snapshot", "blank"] | None = None
+    uuid: str | None = Field(None, min_length=1, max_length=255)
+    image_id: Uuid | None = None
+    destination_type: Literal["local", "volume"] | None = None
+    guest_format: str | None = Field(None, max_length=255)
+    device_type: str | None = Field(None, max_length=255)
+    disk_bus: str | None = Field(None, max_length=255)
+    boot_index: int | str | None = None
+    virtual_name: str | None = Field(None, max_length=255)
+    volume_id: Uuid | None = None
+    snapshot_id: Uuid | None = None
+    volume_size: PositiveInt | None = None
+    device_name: str | None = Field(None, min_length=1, max_length=255)
+    delete_on_termination: BoolLike | None = None
+    no_device: Any = None
+    connection_info: str | None = None
+    tag: Tag | None = None
+    volume_type: str | None = Field(None, max_length=255)
+
+
+class ServerCreate(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: Name
+    flavorRef: str | int
+    imageRef: str | None = None
+    adminPass: str | None = None
+    metadata: Metadata | None = None
+    networks: list[NetworkItem] | Literal["auto", "none"] | None = None
+    disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
+    accessIPv4: IPv4 | None = None
+    accessIPv6: IPv6 | None = None
+    personality: list[dict[str, Any]] | None = None
+    availability_zone: Name | None = None
+    block_device_mapping: list[dict[str, Any]] | None = None
+    block_device_mapping_v2: list[BlockDevice] | None = None
+    config_drive: BoolLike | None = None
+    key_name: Name | None = None
+    min_count: PositiveInt | None = None
+    max_count: PositiveInt | None = None
+    return_reservation_id: BoolLike | None = None
+    security_groups: list[SecurityGroupRef] | None = None
+    user_data: Base64 | None = None
+    description: Description = None
+    tags: list[Tag] | None = Field(None, max_length=50)
+    trusted_image_certificates: list[str] | None = Field(None, min_length=1, max_length=50)
+    host: Fqdn | None = None
+    hypervisor_hostname: Fqdn | None = None
+    hostname: str | None = None
+
+
+class ServerUpdate(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: Name | None = None
+    disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
+    accessIPv4: IPv4 | None = None
+    accessIPv6: IPv6 | None = None
+    description: Description = None
+    hostname: str | None = None
+
+
+# -- compute services --------------------------------------------------------------------------
+class ServiceUpdate(Strict):
+    status: Literal["enabled", "disabled"] | None = None
+    disabled_reason: str | None = Field(None, min_length=1, max_length=255)
+    forced_down: BoolLike | None = None
+
+
+class LegacyUpdate(Strict):
+    host: str = Field(min_length=1, max_length=255)
+    binary: str = Field(min_length=1, max_length=255)
+    disabled_reason: str | None = Field(None, min_length=1, max_length=255)
+    forced_down: BoolLike | None = None
+
+
+# -- whole request bodies, as /openapi.json describes them -------------------------------------
+# The handlers check bodies in upstream's order with upstream's messages (some rules depend on
+# the microversion); these models say what each write route accepts.
+StrMap = dict[str, str]
+
+
+class AggregateCreateRequest(Strict):
+    aggregate: AggregateCreate
+
+
+class AggregateUpdate(Strict):
+    name: str | None = Field(None, min_length=1, max_length=255)
+    availability_zone: str | None = Field(None, min_length=1, max_length=255)
+
+
+class AggregateUpdateRequest(Strict):
+    aggregate: AggregateUpdate
+
+
+class AggregateMetadata(Strict):
+    metadata: dict[str, str | None]
+
+
+class AggregateActionRequest(Strict):
+    """One of ``add_host``, ``remove_host`` or ``set_metadata``."""
+
+    add_host: HostBody | None = None
+    remove_host: HostBody | None = None
+    set_metadata: AggregateMetadata | None = None
+
+
+class CachedImage(Strict):
+    id: Uuid
+
+
+class AggregateImagesRequest(Strict):
+    cache: list[CachedImage] = Field(min_length=1)
+
+
+class RemoteConsole(Strict):
+    protocol: Literal["vnc", "spice", "rdp", "serial", "mks"]
+    type: str
+
+
+class RemoteConsoleRequest(Strict):
+    remote_console: RemoteConsole
+
+
+class ExternalEvent(Strict):
+    name: str
+    server_uuid: str
+    status: Literal["failed", "completed", "in-progress"] = "completed"
+    tag: str | None = Field(None, max_length=255)
+
+
+class ExternalEventsRequest(Strict):
+    events: list[ExternalEvent] = Field(min_length=1)
+
+
+class FlavorCreateRequest(Strict):
+    flavor: FlavorCreate
+
+
+class FlavorUpdate(Strict):
+    description: str | None = Field(max_length=65535)
+
+
+class FlavorUpdateRequest(Strict):
+    flavor: FlavorUpdate
+
+
+class ExtraSpecsRequest(Strict):
+    extra_specs: StrMap
+
+
+class FlavorActionRequest(Strict):
+    """One of ``addTenantAccess`` or ``removeTenantAccess``."""
+
+    addTenantAccess: TenantBody | None = None
+    removeTenantAccess: TenantBody | None = None
+
+
+class HostUpdateRequest(Strict):
+    status: Literal["enable", "disable"] | None = None
+    maintenance_mode: Literal["enable", "disable"] | None = None
+
+
+class MetadataRequest(Strict):
+    metadata: StrMap
+
+
+class MetaItemRequest(Strict):
+    """``{"meta": {key: value}}``: one item, its key that of the URL."""
+
+    meta: StrMap
+
+
+class InterfaceAttachRequest(Strict):
+    interfaceAttachment: AttachBody
+
+
+class KeypairCreateRequest(Strict):
+    keypair: KeypairCreate
+
+
+class SecurityGroupCreateRequest(Strict):
+    security_group: GroupBody
+
+
+class SecurityGroupUpdateRequest(Strict):
+    security_group: GroupUpdate
+
+
+class SecurityGroupRuleRequest(Strict):
+    security_group_rule: RuleBody
+
+
+class FloatingIpCreateRequest(BaseModel):
+    pool: str | None = None
+
+
+class QuotaSetRequest(Strict):
+    """Limits by resource name (-1: unlimited); ``force`` skips the usage check."""
+
+    quota_set: dict[str, int | bool | str]
+
+
+class QuotaClassSetRequest(Strict):
+    quota_class_set: dict[str, int]
+
+
+class ForceCompleteRequest(Strict):
+    force_complete: None
+
+
+class VolumeAttachment(BaseModel):
+    volumeId: Uuid
+    device: str | None = None
+    tag: Tag | None = None
+
+
+class VolumeAttachRequest(Strict):
+    volumeAttachment: VolumeAttachment
+
+
+class ServerGroupCreate(Strict):
+    name: FreeName
+    #: before 2.64: a list of one policy
+    policies: list[str] | None = None
+    #: from 2.64
+    policy: str | None = None
+    rules: dict[str, int] | None = None
+
+
+class ServerGroupCreateRequest(Strict):
+    server_group: ServerGroupCreate
+
+
+class TagsRequest(Strict):
+    tags: list[Tag] = Field(max_length=50)
+
+
+class ServerCreateRequest(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    server: ServerCreate
+    scheduler_hints: dict[str, Any] | None = Field(None, alias="os:scheduler_hints")
+    legacy_scheduler_hints: dict[str, Any] | None = Field(None, alias="OS-SCH-HNT:scheduler_hints")
+
+
+class ServerUpdateRequest(Strict):
+    server: ServerUpdate
+
+
+class ServiceUpdateRequest(RootModel[ServiceUpdate | LegacyUpdate]):
+    """From 2.53 a :class:`ServiceUpdate` by id; before, a :class:`LegacyUpdate` by action."""
+
+
+class ExtraSpecItemRequest(RootModel[StrMap]):
+    """``{key: value}``: one extra spec, its key that of the URL."""

@@ -23,7 +23,7 @@ from tinystack.compute.api import action_handlers as h
 from tinystack.compute.api.action_handlers import ActionRequest
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import MAX_VERSION, Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_schema
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import (
     AddFloatingIpBody,
@@ -188,9 +188,30 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+def _action_bodies() -> dict[str, Any]:
+    """The route's body in /openapi.json: one of the actions of :data:`ACTIONS`, each an
+    object with the action's name as its only key."""
+    bodies = []
+    for action in ACTIONS.values():
+        value: dict[str, Any] = {}
+        if action.schema is not None:
+            value = action.schema.model_json_schema()
+            if action.nullable:
+                value = {"anyOf": [value, {"type": "null"}]}
+        bodies.append(
+            {
+                "type": "object",
+                "properties": {action.name: value},
+                "required": [action.name],
+                "additionalProperties": False,
+            }
+        )
+    return request_schema("ServerAction", {"oneOf": bodies})
+
+
 @router.post(
     "/servers/{server_id}/action",
-    openapi_extra={**policies(), "x-action-registry": True},
+    openapi_extra={**policies(), "x-action-registry": True, **_action_bodies()},
 )
 def server_action(
     request: Request,

@@ -13,8 +13,9 @@ from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.common.rpc import MessagingTimeout, RemoteError
 from tinystack.compute.api import servers_view
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
+from tinystack.compute.api.schemas import ForceCompleteRequest, VolumeAttachRequest
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import servers
 
@@ -53,9 +54,8 @@ def diagnostics(server_id: str, ctx: ContextDep, deps: DepsDep, version: Version
     if not inst.host:
         raise Conflict(f"Instance {inst.uuid} is not ready")
     try:
-        data = deps.agents.call(
-            CallContext.from_request(ctx), inst.host, "get_diagnostics", instance_uuid=inst.uuid
-        )
+        report = deps.agents.get_diagnostics(CallContext.from_request(ctx), inst.host, inst.uuid)
+        data: dict[str, Any] = report.data
     except (RemoteError, MessagingTimeout) as exc:
         raise Conflict(f"Instance {inst.uuid} is not ready") from exc
     if version < (2, 48):
@@ -128,7 +128,8 @@ def server_migration(
 
 @router.post(
     "/servers/{server_id}/migrations/{migration_id}/action",
-    openapi_extra=policies("os_compute_api:servers:migrations:force_complete"),
+    openapi_extra=policies("os_compute_api:servers:migrations:force_complete")
+    | request_model(ForceCompleteRequest),
 )
 def force_complete(
     server_id: str,
@@ -206,7 +207,8 @@ def list_volume_attachments(server_id: str, ctx: ContextDep, deps: DepsDep) -> R
 
 @router.post(
     "/servers/{server_id}/os-volume_attachments",
-    openapi_extra=policies("os_compute_api:os-volumes-attachments:create"),
+    openapi_extra=policies("os_compute_api:os-volumes-attachments:create")
+    | request_model(VolumeAttachRequest),
 )
 def attach_volume(
     server_id: str, ctx: ContextDep, deps: DepsDep, body: dict[str, Any] = Body(...)

@@ -9,21 +9,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
-from tinystack.compute import models
 from tinystack.compute.api.bodies import body_part, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.query import bool_param, reject_unknown
 from tinystack.compute.api.rendering import json_response
+from tinystack.compute.api.schemas import ServerGroupCreateRequest
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import server_groups
+from tinystack.compute.services.server_groups import ServerGroupRecord
 
 router = APIRouter(tags=["server groups"])
 P = "os_compute_api:os-server-groups:%s"
 
 
-def _view(group: models.InstanceGroup, members: list[str], version: Version) -> dict[str, Any]:
+def _view(group: ServerGroupRecord, version: Version) -> dict[str, Any]:
     view: dict[str, Any] = {"id": group.uuid, "name": group.name}
     if version >= (2, 64):
         view["policy"] = group.policy
@@ -31,14 +32,14 @@ def _view(group: models.InstanceGroup, members: list[str], version: Version) -> 
     else:
         view["policies"] = [group.policy]
         view["metadata"] = {}
-    view["members"] = list(members)
+    view["members"] = list(group.members)
     if version >= (2, 13):
         view["project_id"] = group.project_id
         view["user_id"] = group.user_id
     return view
 
 
-def _parse(data: dict[str, Any], version: Version) -> tuple[str, str, dict[str, Any]]:
+def _parse(data: dict[str, Any], version: Version) -> tuple[str, str, dict[str, int]]:
     allowed = {"name", "policy", "rules"} if version >= (2, 64) else {"name", "policies"}
     extra = sorted(set(data) - allowed)
     if extra:
@@ -49,7 +50,7 @@ def _parse(data: dict[str, Any], version: Version) -> tuple[str, str, dict[str, 
     valid = ["affinity", "anti-affinity"]
     if version >= (2, 15):
         valid += ["soft-affinity", "soft-anti-affinity"]
-    rules: dict[str, Any] = {}
+    rules: dict[str, int] = {}
     if version >= (2, 64):
         policy = data.get("policy")
         if policy not in valid:
@@ -95,33 +96,34 @@ def list_groups(request: Request, ctx: ContextDep, deps: DepsDep, version: Versi
         raise BadRequest("limit and offset must not be negative")
     limit = min(limit if limit is not None else int(deps.opts.max_limit), int(deps.opts.max_limit))
     rows = server_groups.list_groups(deps.db, project, limit=limit, offset=offset or 0)
-    return json_response({"server_groups": [_view(g, m, version) for g, m in rows]})
+    return json_response({"server_groups": [_view(g, version) for g in rows]})
 
 
-@router.post("/os-server-groups", openapi_extra=policies(P % "create"))
+@router.post(
+    "/os-server-groups",
+    openapi_extra=policies(P % "create") | request_model(ServerGroupCreateRequest),
+)
 def create_group(
     ctx: ContextDep, deps: DepsDep, version: VersionDep, body: dict[str, Any] = Body(...)
 ) -> Response:
     ctx.can(P % "create", {"project_id": ctx.project_id, "user_id": ctx.user_id})
     name, policy, rules = _parse(body_part(body, "server_group"), version)
-    group, members = server_groups.create(
+    group = server_groups.create(
         deps.db, deps.opts, CallContext.from_request(ctx), name, policy, rules
     )
-    return json_response({"server_group": _view(group, members, version)})
+    return json_response({"server_group": _view(group, version)})
 
 
 @router.get("/os-server-groups/{group_id}", openapi_extra=policies(P % "show"))
 def show_group(group_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
-    group, members = server_groups.get(deps.db, group_id)
+    group = server_groups.get(deps.db, group_id)
     ctx.can(P % "show", {"project_id": group.project_id, "user_id": group.user_id})
-    return json_response({"server_group": _view(group, members, version)})
+    return json_response({"server_group": _view(group, version)})
 
 
 @router.delete(
     "/os-server-groups/{group_id}", status_code=204, openapi_extra=policies(P % "delete")
 )
 def delete_group(group_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
-    group, _ = server_groups.get(deps.db, group_id)
-    ctx.can(P % "delete", {"project_id": group.project_id, "user_id": group.user_id})
-    server_groups.delete_group(deps.db, group_id)
+    server_groups.delete_group(deps.db, ctx, group_id)
     return Response(status_code=204)

@@ -9,9 +9,9 @@ from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.deps import ContextDep, DepsDep
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
-from tinystack.compute.api.schemas import _metadata
+from tinystack.compute.api.schemas import MetadataRequest, MetaItemRequest, _metadata
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import servers
 
@@ -47,7 +47,10 @@ def list_metadata(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     return json_response({"metadata": dict(inst.user_metadata or {})})
 
 
-@router.post("/servers/{server_id}/metadata", openapi_extra=policies(P % "create"))
+@router.post(
+    "/servers/{server_id}/metadata",
+    openapi_extra=policies(P % "create") | request_model(MetadataRequest),
+)
 def merge_metadata(
     server_id: str, ctx: ContextDep, deps: DepsDep, body: dict[str, Any] = Body(...)
 ) -> Response:
@@ -59,7 +62,10 @@ def merge_metadata(
     return json_response({"metadata": merged})
 
 
-@router.put("/servers/{server_id}/metadata", openapi_extra=policies(P % "update_all"))
+@router.put(
+    "/servers/{server_id}/metadata",
+    openapi_extra=policies(P % "update_all") | request_model(MetadataRequest),
+)
 def replace_metadata(
     server_id: str, ctx: ContextDep, deps: DepsDep, body: dict[str, Any] = Body(...)
 ) -> Response:
@@ -80,7 +86,10 @@ def show_metadata_item(server_id: str, key: str, ctx: ContextDep, deps: DepsDep)
     return json_response({"meta": {key: meta[key]}})
 
 
-@router.put("/servers/{server_id}/metadata/{key}", openapi_extra=policies(P % "update"))
+@router.put(
+    "/servers/{server_id}/metadata/{key}",
+    openapi_extra=policies(P % "update") | request_model(MetaItemRequest),
+)
 def set_metadata_item(
     server_id: str, key: str, ctx: ContextDep, deps: DepsDep, body: dict[str, Any] = Body(...)
 ) -> Response:

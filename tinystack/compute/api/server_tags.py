@@ -11,8 +11,9 @@ from starlette.responses import Response
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
+from tinystack.compute.api.schemas import TagsRequest
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import servers
 
@@ -44,7 +45,10 @@ def list_tags(server_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDe
     return json_response({"tags": servers.tags(deps, inst.uuid)})
 
 
-@router.put("/servers/{server_id}/tags", openapi_extra=policies(P % "update_all"))
+@router.put(
+    "/servers/{server_id}/tags",
+    openapi_extra=policies(P % "update_all") | request_model(TagsRequest),
+)
 def replace_tags(
     server_id: str,
     ctx: ContextDep,
@@ -89,7 +93,9 @@ def check_tag(
     return Response(status_code=204)
 
 
-@router.put("/servers/{server_id}/tags/{tag}", openapi_extra=policies(P % "update"))
+@router.put(
+    "/servers/{server_id}/tags/{tag}", openapi_extra=policies(P % "update") | request_model(None)
+)
 def add_tag(
     request: Request,
     server_id: str,

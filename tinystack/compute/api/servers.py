@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Body
-from pydantic import ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,22 +14,13 @@ from tinystack.compute.api import servers_view
 from tinystack.compute.api.bodies import body_part, gate, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response, link
 from tinystack.compute.api.schemas import (
-    Base64,
-    BoolLike,
-    Description,
-    Fqdn,
-    IPAddress,
-    IPv4,
-    IPv6,
-    Metadata,
-    Name,
-    PositiveInt,
-    Strict,
-    Tag,
-    Uuid,
+    ServerCreate,
+    ServerCreateRequest,
+    ServerUpdate,
+    ServerUpdateRequest,
     is_uuid,
     parse_hostname,
 )
@@ -41,80 +31,6 @@ from tinystack.compute.services.server_create import CreateRequest, NetworkReque
 
 router = APIRouter(tags=["servers"])
 P = "os_compute_api:servers:%s"
-
-
-class NetworkItem(Strict):
-    uuid: str | None = None
-    port: Uuid | None = None
-    fixed_ip: IPAddress | None = None
-    tag: Tag | None = None
-
-
-class SecurityGroupRef(Strict):
-    name: Name
-
-
-class BlockDevice(Strict):
-    source_type: Literal["volume", "image", "snapshot", "blank"] | None = None
-    uuid: str | None = Field(None, min_length=1, max_length=255)
-    image_id: Uuid | None = None
-    destination_type: Literal["local", "volume"] | None = None
-    guest_format: str | None = Field(None, max_length=255)
-    device_type: str | None = Field(None, max_length=255)
-    disk_bus: str | None = Field(None, max_length=255)
-    boot_index: int | str | None = None
-    virtual_name: str | None = Field(None, max_length=255)
-    volume_id: Uuid | None = None
-    snapshot_id: Uuid | None = None
-    volume_size: PositiveInt | None = None
-    device_name: str | None = Field(None, min_length=1, max_length=255)
-    delete_on_termination: BoolLike | None = None
-    no_device: Any = None
-    connection_info: str | None = None
-    tag: Tag | None = None
-    volume_type: str | None = Field(None, max_length=255)
-
-
-class ServerCreate(Strict):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    name: Name
-    flavorRef: str | int
-    imageRef: str | None = None
-    adminPass: str | None = None
-    metadata: Metadata | None = None
-    networks: list[NetworkItem] | Literal["auto", "none"] | None = None
-    disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
-    accessIPv4: IPv4 | None = None
-    accessIPv6: IPv6 | None = None
-    personality: list[dict[str, Any]] | None = None
-    availability_zone: Name | None = None
-    block_device_mapping: list[dict[str, Any]] | None = None
-    block_device_mapping_v2: list[BlockDevice] | None = None
-    config_drive: BoolLike | None = None
-    key_name: Name | None = None
-    min_count: PositiveInt | None = None
-    max_count: PositiveInt | None = None
-    return_reservation_id: BoolLike | None = None
-    security_groups: list[SecurityGroupRef] | None = None
-    user_data: Base64 | None = None
-    description: Description = None
-    tags: list[Tag] | None = Field(None, max_length=50)
-    trusted_image_certificates: list[str] | None = Field(None, min_length=1, max_length=50)
-    host: Fqdn | None = None
-    hypervisor_hostname: Fqdn | None = None
-    hostname: str | None = None
-
-
-class ServerUpdate(Strict):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    name: Name | None = None
-    disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
-    accessIPv4: IPv4 | None = None
-    accessIPv6: IPv6 | None = None
-    description: Description = None
-    hostname: str | None = None
 
 
 CREATE_GATES = {
@@ -248,7 +164,8 @@ def _create_request(body: dict[str, Any], version: Version) -> tuple[CreateReque
         P % "create:attach_volume",
         P % "create:trusted_certs",
         P % "create:zero_disk_flavor",
-    ),
+    )
+    | request_model(ServerCreateRequest),
 )
 def create_server(
     request: Request,
@@ -319,7 +236,10 @@ def show_server(
     return render_one(request, ctx, deps, version, inst)
 
 
-@router.put("/servers/{server_id}", openapi_extra=policies(P % "update"))
+@router.put(
+    "/servers/{server_id}",
+    openapi_extra=policies(P % "update") | request_model(ServerUpdateRequest),
+)
 def update_server(
     request: Request,
     server_id: str,

@@ -11,9 +11,10 @@ from starlette.requests import Request
 from tinystack.compute import models, states
 from tinystack.compute.api.microversion import Version
 from tinystack.compute.api.rendering import isotime, link, plain_time
-from tinystack.compute.services import server_groups, server_list, servers
+from tinystack.compute.services import server_extras
 from tinystack.compute.services.deps import Deps
-from tinystack.compute.services.instances import instance_name, latest_faults
+from tinystack.compute.services.instances import instance_name
+from tinystack.compute.services.server_extras import FaultRecord
 
 SERVERS = "os_compute_api:servers:%s"
 PROGRESS_STATUSES = ("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING")
@@ -32,7 +33,7 @@ class ViewOptions:
     host_status_unknown_only: bool | None
     default_zone: str
     tags: dict[str, list[str]] = field(default_factory=dict)
-    faults: dict[str, models.InstanceFault] = field(default_factory=dict)
+    faults: dict[str, FaultRecord] = field(default_factory=dict)
     host_statuses: dict[str, str] = field(default_factory=dict)
     #: server group uuids per instance, for show/update/rebuild from 2.71
     server_groups: dict[str, list[str]] | None = None
@@ -108,7 +109,7 @@ def image_view(request: Request, inst: models.Instance) -> dict[str, Any] | str:
     }
 
 
-def fault_view(fault: models.InstanceFault, is_admin: bool) -> dict[str, Any]:
+def fault_view(fault: FaultRecord, is_admin: bool) -> dict[str, Any]:
     view: dict[str, Any] = {
         "code": fault.code,
         "created": isotime(fault.created_at),
@@ -228,23 +229,22 @@ def view_options(
         unknown_only = False
     elif ctx.allowed(SERVERS % "show:host_status:unknown-only", target):
         unknown_only = True
-    uuids = [r.uuid for r in rows]
-    with deps.db.reader() as session:
-        faults = latest_faults(
-            session, [r.uuid for r in rows if r.vm_state == "error" or r.deleted]
-        )
-    opts = ViewOptions(
+    extras = server_extras.gather(
+        deps,
+        rows,
+        tags=version >= (2, 26),
+        host_status=unknown_only is not None,
+        groups=with_groups and version >= (2, 71),
+    )
+    return ViewOptions(
         version=version,
         is_admin=ctx.is_admin,
         extended_attributes=extended,
         extra_specs=extra_specs,
         host_status_unknown_only=unknown_only,
         default_zone=deps.opts.default_availability_zone,
-        tags=server_list.tags_for(deps.db, uuids) if version >= (2, 26) else {},
-        faults=faults,
-        host_statuses=servers.host_statuses(deps, rows) if unknown_only is not None else {},
+        tags=extras.tags,
+        faults=extras.faults,
+        host_statuses=extras.host_statuses,
+        server_groups=extras.server_groups,
     )
-    if with_groups and version >= (2, 71):
-        found = server_groups.groups_of(deps.db, uuids)
-        opts.server_groups = {u: [found[u]] for u in uuids if u in found}
-    return opts

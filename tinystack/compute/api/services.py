@@ -4,46 +4,36 @@ from __future__ import annotations
 
 import logging
 import uuid as uuidlib
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Body
-from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinystack.common.clients.session import ClientError
-from tinystack.common.exceptions import BadRequest, NotFound
-from tinystack.compute import models
-from tinystack.compute.agent import resource_tracker
+from tinystack.common.exceptions import BadRequest
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
+from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.query import reject_unknown
 from tinystack.compute.api.rendering import isotime, json_response
-from tinystack.compute.api.schemas import BoolLike, Strict
-from tinystack.compute.services import availability_zones, hosts
+from tinystack.compute.api.schemas import LegacyUpdate, ServiceUpdate, ServiceUpdateRequest
+from tinystack.compute.services import os_services
 from tinystack.compute.services.deps import Deps
+from tinystack.compute.services.os_services import ServiceRecord
 
 LOG = logging.getLogger(__name__)
 router = APIRouter(tags=["services"])
 P = "os_compute_api:os-services:%s"
 
 
-def _view(
-    deps: Deps, svc: models.Service, version: Version, zones: dict[str, str]
-) -> dict[str, Any]:
-    opts = deps.opts
-    if svc.binary == hosts.COMPUTE_BINARY:
-        zone = zones.get(svc.host, opts.default_availability_zone)
-    else:
-        zone = opts.internal_service_availability_zone
+def _view(svc: ServiceRecord, version: Version) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": svc.uuid if version >= (2, 53) else svc.id,
         "binary": svc.binary,
         "host": svc.host,
-        "zone": zone,
+        "zone": svc.zone,
         "status": "disabled" if svc.disabled else "enabled",
-        "state": "up" if hosts.service_up_checker(opts)(svc) else "down",
+        "state": "up" if svc.up else "down",
         "updated_at": isotime(svc.updated_at),
         "disabled_reason": svc.disabled_reason,
     }
@@ -58,38 +48,10 @@ def list_services(
 ) -> Response:
     ctx.can(P % "list", {})
     reject_unknown(request, {"host", "binary"}, version)
-    rows = hosts.list_services(
-        deps.db,
-        host=request.query_params.get("host"),
-        binary=request.query_params.get("binary"),
+    rows = os_services.list_services(
+        deps, host=request.query_params.get("host"), binary=request.query_params.get("binary")
     )
-    zones = availability_zones.host_zones(deps.db, deps.opts.default_availability_zone)
-    return json_response({"services": [_view(deps, s, version, zones) for s in rows]})
-
-
-def _sync_trait(deps: Deps, svc: models.Service) -> None:
-    if svc.binary != hosts.COMPUTE_BINARY:
-        return
-    node_uuid = hosts.node_uuids(deps.db, [svc.host]).get(svc.host)
-    if node_uuid is None:
-        return
-    try:
-        resource_tracker.set_disabled(deps.placement, node_uuid, svc.disabled)
-    except ClientError as exc:
-        LOG.warning("cannot update the disabled trait of %s: %s", svc.host, exc)
-
-
-class ServiceUpdate(Strict):
-    status: Literal["enabled", "disabled"] | None = None
-    disabled_reason: str | None = Field(None, min_length=1, max_length=255)
-    forced_down: BoolLike | None = None
-
-
-class LegacyUpdate(Strict):
-    host: str = Field(min_length=1, max_length=255)
-    binary: str = Field(min_length=1, max_length=255)
-    disabled_reason: str | None = Field(None, min_length=1, max_length=255)
-    forced_down: BoolLike | None = None
+    return json_response({"services": [_view(s, version) for s in rows]})
 
 
 def _update_by_id(
@@ -106,60 +68,46 @@ def _update_by_id(
         )
     if model.disabled_reason is not None and model.status != "disabled":
         raise BadRequest("Specifying 'disabled_reason' with status 'enabled' is invalid.")
-    try:
-        svc = hosts.get_service(deps.db, service_id)
-    except NotFound:
-        raise NotFound(f"Service {service_id} not found.") from None
-    if svc.binary != hosts.COMPUTE_BINARY:
-        raise BadRequest(
-            f"Updating a {svc.binary} service is not supported. Only nova-compute services "
-            f"can be updated."
-        )
-    disabled = None if model.status is None else model.status == "disabled"
-    svc = hosts.set_status(
-        deps.db,
-        str(svc.id),
-        disabled=disabled,
+    svc = os_services.update(
+        deps,
+        service_id,
+        disabled=None if model.status is None else model.status == "disabled",
         disabled_reason=model.disabled_reason,
         forced_down=model.forced_down,
     )
-    _sync_trait(deps, svc)
-    zones = availability_zones.host_zones(deps.db, deps.opts.default_availability_zone)
-    return {"service": _view(deps, svc, version, zones)}
+    return {"service": _view(svc, version)}
 
 
 def _legacy(deps: Deps, action: str, body: dict[str, Any], version: Version) -> dict[str, Any]:
     model = LegacyUpdate.model_validate(body)
     if model.forced_down is not None and action != "force-down":
         raise BadRequest("Additional properties are not allowed ('forced_down' was unexpected)")
-    try:
-        svc = hosts.find_service(deps.db, model.host, model.binary)
-    except NotFound:
-        raise NotFound("Unknown service") from None
-    result: dict[str, Any] = {"host": svc.host, "binary": svc.binary}
+    reason = model.disabled_reason if action == "disable-log-reason" else None
+    os_services.legacy_update(
+        deps,
+        model.host,
+        model.binary,
+        action,
+        reason=reason,
+        forced_down=model.forced_down,
+        allow_force_down=version >= (2, 11),
+    )
+    result: dict[str, Any] = {"host": model.host, "binary": model.binary}
     if action == "enable":
-        svc = hosts.set_status(deps.db, str(svc.id), disabled=False)
         result["status"] = "enabled"
     elif action in ("disable", "disable-log-reason"):
-        reason = model.disabled_reason if action == "disable-log-reason" else None
-        if action == "disable-log-reason" and not reason:
-            raise BadRequest("Missing disabled reason field")
-        svc = hosts.set_status(deps.db, str(svc.id), disabled=True, disabled_reason=reason)
         result["status"] = "disabled"
         if reason:
             result["disabled_reason"] = reason
-    elif action == "force-down" and version >= (2, 11):
-        if model.forced_down is None:
-            raise BadRequest("Missing forced_down field")
-        svc = hosts.set_status(deps.db, str(svc.id), forced_down=model.forced_down)
-        result["forced_down"] = model.forced_down
     else:
-        raise NotFound(f"Unknown action {action}")
-    _sync_trait(deps, svc)
+        result["forced_down"] = model.forced_down
     return {"service": result}
 
 
-@router.put("/os-services/{service_id}", openapi_extra=policies(P % "update"))
+@router.put(
+    "/os-services/{service_id}",
+    openapi_extra=policies(P % "update") | request_model(ServiceUpdateRequest),
+)
 def update_service(
     service_id: str,
     ctx: ContextDep,
@@ -185,13 +133,5 @@ def delete_service(
             raise BadRequest(f"Invalid uuid {service_id}") from None
     elif not service_id.isdigit():
         raise BadRequest(f"Invalid service id {service_id}")
-    found = hosts.get_service(deps.db, service_id)
-    node_uuid = hosts.node_uuids(deps.db, [found.host]).get(found.host)
-    svc = hosts.delete_service(deps.db, service_id)
-    if svc.binary == hosts.COMPUTE_BINARY:
-        if node_uuid:
-            try:
-                deps.placement.delete_provider(node_uuid)
-            except ClientError as exc:
-                LOG.warning("cannot delete the provider of %s: %s", svc.host, exc)
+    os_services.delete(deps, service_id)
     return Response(status_code=204)

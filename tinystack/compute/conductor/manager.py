@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select
 
 from tinystack.common.rpc import Target
+from tinystack.common.rpc.payload import JSON
 from tinystack.compute import exception, models, rpcapi, states
 from tinystack.compute.conductor.tasks.build import BuildFlow, fail_builds
 from tinystack.compute.conductor.tasks.migrate import MigrationFlow, UnshelveFlow
 from tinystack.compute.context import CallContext
+from tinystack.compute.objects import Destinations, FlavorMeta, MoveRequest, RequestSpec
 from tinystack.compute.services.common import Deps, utcnow
 
 LOG = logging.getLogger(__name__)
@@ -26,34 +27,40 @@ class ConductorManager:
 
     def build_instances(
         self,
-        ctxt: dict[str, Any],
+        ctxt: rpcapi.RPCContext,
         instance_uuids: list[str],
-        request_spec: dict[str, Any],
-        host_lists: list[list[dict[str, Any]]] | None = None,
+        request_spec: JSON,
+        host_lists: JSON = None,
         attempt: int = 1,
     ) -> None:
+        """``request_spec`` a :class:`RequestSpec`, ``host_lists`` None or
+        :class:`Destinations` (a retry on alternates)."""
         flow = BuildFlow(self.deps, CallContext.from_dict(ctxt))
+        spec = RequestSpec.from_primitive(request_spec)
         if host_lists is None:
-            flow.run(instance_uuids, request_spec)
+            flow.run(instance_uuids, spec)
         else:
-            flow.retry(instance_uuids, request_spec, host_lists, attempt)
+            flow.retry(instance_uuids, spec, Destinations.from_primitive(host_lists), attempt)
 
     def migrate_server(
         self,
-        ctxt: dict[str, Any],
+        ctxt: rpcapi.RPCContext,
         instance_uuid: str,
-        request_spec: dict[str, Any],
-        new_flavor: dict[str, Any] | None,
+        move: JSON,
+        new_flavor: JSON,
         migration_type: str,
     ) -> None:
+        """``move`` a :class:`MoveRequest`, ``new_flavor`` None or a :class:`FlavorMeta`."""
+        flavor = FlavorMeta.from_primitive(new_flavor) if new_flavor is not None else None
         MigrationFlow(self.deps, CallContext.from_dict(ctxt)).run(
-            instance_uuid, request_spec, new_flavor, migration_type
+            instance_uuid, MoveRequest.from_primitive(move), flavor, migration_type
         )
 
-    def unshelve_instance(
-        self, ctxt: dict[str, Any], instance_uuid: str, request_spec: dict[str, Any]
-    ) -> None:
-        UnshelveFlow(self.deps, CallContext.from_dict(ctxt)).run(instance_uuid, request_spec)
+    def unshelve_instance(self, ctxt: rpcapi.RPCContext, instance_uuid: str, move: JSON) -> None:
+        """``move`` a :class:`MoveRequest`."""
+        UnshelveFlow(self.deps, CallContext.from_dict(ctxt)).run(
+            instance_uuid, MoveRequest.from_primitive(move)
+        )
 
     # -- start-up recovery ---------------------------------------------------------------------
     def recover(self, older_than: float) -> int:

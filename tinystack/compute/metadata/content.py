@@ -14,6 +14,7 @@ import json
 import os
 from typing import Any
 
+from tinystack.common.rpc.payload import JSON
 from tinystack.compute.objects import VIF, InstanceMeta, SubnetMeta
 
 OPENSTACK_VERSIONS = (
@@ -91,7 +92,7 @@ def openstack_files(version: str, has_user_data: bool) -> list[str]:
 
 def meta_data(
     instance: InstanceMeta, admin_password: str | None = None, version: str = "latest"
-) -> dict[str, Any]:
+) -> dict[str, JSON]:
     """``openstack/<version>/meta_data.json``."""
     data: dict[str, Any] = {
         "uuid": instance.uuid,
@@ -164,15 +165,15 @@ def _network(n: int, link: str, vif: VIF, address: str) -> tuple[dict[str, Any],
     return entry, list(subnet.dns_nameservers)
 
 
-def network_data(vifs: list[VIF], mtu: int | None = None) -> dict[str, Any]:
+def network_data(vifs: list[VIF], mtu: int | None = None) -> dict[str, JSON]:
     """``openstack/<version>/network_data.json``: one link per port, one network per fixed
     IP (a port without addresses gets a DHCP entry), the DNS servers of their subnets."""
-    links: list[dict[str, Any]] = []
-    networks: list[dict[str, Any]] = []
+    links: list[JSON] = []
+    networks: list[JSON] = []
     dns: list[str] = []
     for vif in vifs:
         link_id = f"tap{vif.id[:11]}"
-        link: dict[str, Any] = {
+        link: dict[str, JSON] = {
             "id": link_id,
             "vif_id": vif.id,
             "type": "bridge",
@@ -199,7 +200,7 @@ def network_data(vifs: list[VIF], mtu: int | None = None) -> dict[str, Any]:
                 continue
             networks.append(entry)
             dns += [s for s in servers if s not in dns]
-    services = [{"type": "dns", "address": a} for a in dns]
+    services: list[JSON] = [{"type": "dns", "address": a} for a in dns]
     return {"links": links, "networks": networks, "services": services}
 
 
@@ -229,7 +230,7 @@ def _block_device_mapping(instance: InstanceMeta) -> dict[str, str]:
 
 def ec2_meta_data(
     instance: InstanceMeta, vifs: list[VIF], version: str = "latest"
-) -> dict[str, Any]:
+) -> dict[str, JSON]:
     """``<version>/meta-data`` of the EC2 API (``ec2/<version>/meta-data.json`` on the
     config drive). ``public-keys`` entries carry their listing name in ``_name``."""
     fixed = next((a for v in vifs for a in v.fixed_ips if ":" not in a), "")
@@ -265,7 +266,7 @@ def ec2_meta_data(
     return data
 
 
-def ec2_tree(instance: InstanceMeta, vifs: list[VIF], version: str = "latest") -> dict[str, Any]:
+def ec2_tree(instance: InstanceMeta, vifs: list[VIF], version: str = "latest") -> dict[str, JSON]:
     """``<version>/`` of the EC2 API: meta-data, user-data (when given) and dynamic."""
     tree: dict[str, Any] = {"meta-data": ec2_meta_data(instance, vifs, version)}
     user_data = user_data_bytes(instance.user_data)

@@ -7,16 +7,21 @@ import random
 import threading
 import time
 from collections import Counter, deque
+from dataclasses import replace
 from typing import Any
+
+from sqlalchemy import select
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.rpc import Target
-from tinystack.compute import exception, rpcapi
+from tinystack.common.rpc.payload import JSON
+from tinystack.compute import exception, models, rpcapi
+from tinystack.compute.objects import Destination, Destinations, HostList, RequestSpec, Selection
 from tinystack.compute.scheduler import filters as filter_plugins
+from tinystack.compute.scheduler import request_spec
 from tinystack.compute.scheduler import weights as weight_plugins
 from tinystack.compute.scheduler.filters.same_host import RESOLVED
 from tinystack.compute.scheduler.host_state import HostCache, HostState
-from tinystack.compute.scheduler.request_spec import RequestSpec
 from tinystack.compute.services import server_groups
 from tinystack.compute.services.common import Deps
 
@@ -43,26 +48,25 @@ class SchedulerManager:
     # -- RPC -----------------------------------------------------------------------------------
     def select_destinations(
         self,
-        ctxt: dict[str, Any],
-        request_spec: dict[str, Any],
+        ctxt: rpcapi.RPCContext,
+        request_spec: JSON,
         instance_uuids: list[str],
         claim: bool = True,
-    ) -> list[list[dict[str, Any]]]:
+    ) -> JSON:
+        """A :class:`Destinations` for a :class:`RequestSpec` (both as primitives)."""
         started = time.perf_counter()
-        spec = RequestSpec.from_dict(request_spec)
+        spec = RequestSpec.from_primitive(request_spec)
         try:
-            result = self._select(spec, instance_uuids, claim)
+            result = Destinations(tuple(self._select(spec, instance_uuids, claim)))
         finally:
             elapsed = (time.perf_counter() - started) * 1000
             with self._timing_lock:
                 self.timings.append(elapsed)
             LOG.debug("scheduled %d instance(s) in %.1f ms", len(instance_uuids), elapsed)
-        return result
+        return result.to_primitive()
 
     # -- the algorithm -------------------------------------------------------------------------
-    def _select(
-        self, spec: RequestSpec, instance_uuids: list[str], claim: bool
-    ) -> list[list[dict[str, Any]]]:
+    def _select(self, spec: RequestSpec, instance_uuids: list[str], claim: bool) -> list[HostList]:
         """Pick hosts among ``max_placement_results`` candidates; if that is not enough and
         placement had more, look again among ten times as many (up to 10,000)."""
         limit = int(self.deps.opts.max_placement_results)
@@ -74,17 +78,17 @@ class SchedulerManager:
 
     def _select_among(
         self, spec: RequestSpec, instance_uuids: list[str], claim: bool, limit: int
-    ) -> list[list[dict[str, Any]]]:
+    ) -> list[HostList]:
         hosts, truncated = self._candidates(spec, limit)
         widen = truncated and limit < 10000
         if not hosts:
-            LOG.info("no allocation candidates for %s", spec.resources())
+            LOG.info("no allocation candidates for %s", request_spec.resources(spec))
             raise exception.NoValidHost("There are not enough hosts available.")
-        self._prepare_hints(spec, instance_uuids, hosts)
+        spec = self._prepare_hints(spec, instance_uuids, hosts)
         forced = bool(spec.force_hosts or spec.force_nodes)
-        resources = spec.resources()
+        resources = request_spec.resources(spec)
         max_attempts = int(self.deps.opts.max_attempts)
-        results: list[list[dict[str, Any]]] = []
+        results: list[HostList] = []
         claimed: list[str] = []
         try:
             for uuid in instance_uuids:
@@ -100,10 +104,10 @@ class SchedulerManager:
                     raise exception.NoValidHost("There are not enough hosts available.")
                 claimed.append(uuid)
                 chosen.consume(resources)
-                self._note_member(spec, chosen)
+                spec = self._note_member(spec, chosen)
                 alternates = [h for h in ordered if h is not chosen and h in hosts]
                 alternates = alternates[: max_attempts - 1]
-                results.append([_selection(chosen)] + [_selection(a) for a in alternates])
+                results.append(HostList((_selection(chosen), *(_selection(a) for a in alternates))))
         except (exception.NoValidHost, _Truncated):
             if claim:
                 for uuid in claimed:
@@ -113,7 +117,7 @@ class SchedulerManager:
 
     def _candidates(self, spec: RequestSpec, limit: int) -> tuple[list[HostState], bool]:
         """The candidate hosts, and whether placement may have had more than ``limit``."""
-        resources = spec.resources()
+        resources = request_spec.resources(spec)
         member_of: list[str] = []
         if spec.availability_zone:
             default = spec.availability_zone == self.deps.opts.default_availability_zone
@@ -130,7 +134,7 @@ class SchedulerManager:
         try:
             found = self.deps.placement.allocation_candidates(
                 resources,
-                required=spec.traits(),
+                required=request_spec.traits(spec),
                 member_of=member_of,
                 in_tree=in_tree,
                 limit=limit,
@@ -166,9 +170,9 @@ class SchedulerManager:
 
     def _destination_node(self, spec: RequestSpec) -> str | None:
         """The node to restrict candidates to ("" when the asked host does not exist)."""
-        dest = spec.requested_destination or {}
-        host = dest.get("host") or (spec.force_hosts[0] if spec.force_hosts else None)
-        node = dest.get("node") or (spec.force_nodes[0] if spec.force_nodes else None)
+        dest = spec.requested_destination or Destination()
+        host = dest.host or (spec.force_hosts[0] if spec.force_hosts else None)
+        node = dest.node or (spec.force_nodes[0] if spec.force_nodes else None)
         if not host and not node:
             return None
         if host:
@@ -183,27 +187,24 @@ class SchedulerManager:
 
     def _prepare_hints(
         self, spec: RequestSpec, instance_uuids: list[str], hosts: list[HostState]
-    ) -> None:
-        if spec.group:
-            members = server_groups.member_hosts(
-                self.deps.db, spec.group["uuid"], exclude=instance_uuids
-            )
-            spec.group["hosts"] = sorted(set(members))
+    ) -> RequestSpec:
+        """The spec with its group's member hosts and its host hints' hosts resolved."""
+        group = spec.group
+        if group:
+            members = server_groups.member_hosts(self.deps.db, group.uuid, exclude=instance_uuids)
+            group = replace(group, hosts=tuple(sorted(set(members))))
             counts = Counter(members)
             for host in hosts:
                 host.group_members = counts.get(host.host, 0)
-        resolved: dict[str, list[str]] = {}
+        resolved: dict[str, JSON] = {}
         for hint in ("same_host", "different_host"):
             uuids = spec.hint_list(hint)
             if uuids:
-                resolved[hint] = self._hosts_of(uuids)
-        spec.scheduler_hints[RESOLVED] = resolved
+                resolved[hint] = list(self._hosts_of(uuids))
+        hints = {**spec.scheduler_hints, RESOLVED: resolved}
+        return replace(spec, group=group, scheduler_hints=hints)
 
     def _hosts_of(self, uuids: list[str]) -> list[str]:
-        from sqlalchemy import select
-
-        from tinystack.compute import models
-
         with self.deps.db.reader() as session:
             rows = session.scalars(
                 select(models.Instance.host).where(
@@ -212,12 +213,14 @@ class SchedulerManager:
             )
             return [h for h in rows if h]
 
-    def _note_member(self, spec: RequestSpec, chosen: HostState) -> None:
-        if spec.group:
-            chosen.group_members += 1
-            hosts = spec.group.setdefault("hosts", [])
-            if chosen.host not in hosts:
-                hosts.append(chosen.host)
+    def _note_member(self, spec: RequestSpec, chosen: HostState) -> RequestSpec:
+        group = spec.group
+        if not group:
+            return spec
+        chosen.group_members += 1
+        if chosen.host in group.hosts:
+            return spec
+        return replace(spec, group=replace(group, hosts=(*group.hosts, chosen.host)))
 
     def _passes(self, host: HostState, spec: RequestSpec, resources: dict[str, int]) -> bool:
         if any(host.free(rc) < amount for rc, amount in resources.items() if rc in host.capacity):
@@ -287,10 +290,10 @@ class SchedulerManager:
             LOG.warning("cannot remove the allocations of %s: %s", uuid, exc)
 
 
-def _selection(host: HostState) -> dict[str, Any]:
-    return {
-        "host": host.host,
-        "nodename": host.facts.nodename,
-        "compute_node_uuid": host.uuid,
-        "allocation_request": host.allocation_request,
-    }
+def _selection(host: HostState) -> Selection:
+    return Selection(
+        host=host.host,
+        nodename=host.facts.nodename,
+        compute_node_uuid=host.uuid,
+        allocations=dict(host.allocation_request.get("allocations", {})),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -14,6 +15,7 @@ from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
+from tinystack.compute.services.records import from_row
 
 #: (flavorid, name, vcpus, memory_mb, root_gb), as devstack creates them
 DEFAULT_FLAVORS = [
@@ -34,7 +36,43 @@ class Viewer:
     is_admin: bool
 
 
-def snapshot(flavor: models.Flavor) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class FlavorRecord:
+    id: int
+    flavorid: str
+    name: str
+    memory_mb: int
+    vcpus: int
+    root_gb: int
+    ephemeral_gb: int
+    swap: int
+    rxtx_factor: float
+    vcpu_weight: int | None
+    disabled: bool
+    is_public: bool
+    description: str | None
+    extra_specs: dict[str, str]
+    created_at: datetime
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FlavorSpec:
+    """A new flavor (``flavorid`` None or "auto": a generated UUID)."""
+
+    name: str
+    flavorid: str | None
+    vcpus: int
+    memory_mb: int
+    root_gb: int
+    ephemeral_gb: int
+    swap: int
+    rxtx_factor: float
+    is_public: bool
+    description: str | None
+
+
+def snapshot(flavor: FlavorRecord) -> dict[str, Any]:
     """The flavor as copied into an instance (it survives the flavor's deletion)."""
     return {
         "id": flavor.id,
@@ -92,14 +130,15 @@ def load(session: Session, flavorid: str, viewer: Viewer | None = None) -> model
     return flavor
 
 
-def get(db: Database, flavorid: str, viewer: Viewer | None = None) -> models.Flavor:
+def get(db: Database, flavorid: str, viewer: Viewer | None = None) -> FlavorRecord:
     with db.reader() as session:
-        return load(session, flavorid, viewer)
+        return from_row(FlavorRecord, load(session, flavorid, viewer))
 
 
-def get_by_id(db: Database, internal_id: int) -> models.Flavor | None:
+def get_by_id(db: Database, internal_id: int) -> FlavorRecord | None:
     with db.reader() as session:
-        return session.get(models.Flavor, internal_id)
+        found = session.get(models.Flavor, internal_id)
+        return None if found is None else from_row(FlavorRecord, found)
 
 
 def list_flavors(
@@ -114,7 +153,7 @@ def list_flavors(
     sort_dir: str = "asc",
     limit: int | None = None,
     marker: str | None = None,
-) -> list[models.Flavor]:
+) -> list[FlavorRecord]:
     """Flavors visible to ``viewer``; ``is_public`` None means public and private."""
     table = models.Flavor
     with db.reader() as session:
@@ -134,7 +173,10 @@ def list_flavors(
             query = query.where(table.is_public.is_(True) | table.id.in_(shared))
         column = getattr(table, sort_key)
         order = column.desc() if sort_dir == "desc" else column.asc()
-        rows = list(session.scalars(query.order_by(order, table.id.asc())))
+        rows = [
+            from_row(FlavorRecord, row)
+            for row in session.scalars(query.order_by(order, table.id.asc()))
+        ]
     if marker is not None:
         ids = [f.flavorid for f in rows]
         if marker not in ids:
@@ -143,46 +185,46 @@ def list_flavors(
     return rows[:limit] if limit is not None else rows
 
 
-def create(db: Database, data: dict[str, Any]) -> models.Flavor:
-    flavorid = data.get("id")
+def create(db: Database, spec: FlavorSpec) -> FlavorRecord:
+    flavorid = spec.flavorid
     if flavorid in (None, "auto"):
         flavorid = str(uuidlib.uuid4())
 
-    def write(session: Session) -> models.Flavor:
-        if session.scalars(select(models.Flavor).where(models.Flavor.name == data["name"])).first():
-            raise Conflict(f"Flavor with name {data['name']} already exists.")
+    def write(session: Session) -> FlavorRecord:
+        if session.scalars(select(models.Flavor).where(models.Flavor.name == spec.name)).first():
+            raise Conflict(f"Flavor with name {spec.name} already exists.")
         if session.scalars(select(models.Flavor).where(models.Flavor.flavorid == flavorid)).first():
             raise Conflict(f"Flavor with ID {flavorid} already exists.")
         flavor = models.Flavor(
             flavorid=str(flavorid),
-            name=data["name"],
-            vcpus=data["vcpus"],
-            memory_mb=data["ram"],
-            root_gb=data["disk"],
-            ephemeral_gb=data.get("OS-FLV-EXT-DATA:ephemeral") or 0,
-            swap=data.get("swap") or 0,
-            rxtx_factor=data.get("rxtx_factor") or 1.0,
-            is_public=data.get("os-flavor-access:is_public", True),
-            description=data.get("description"),
+            name=spec.name,
+            vcpus=spec.vcpus,
+            memory_mb=spec.memory_mb,
+            root_gb=spec.root_gb,
+            ephemeral_gb=spec.ephemeral_gb,
+            swap=spec.swap,
+            rxtx_factor=spec.rxtx_factor,
+            is_public=spec.is_public,
+            description=spec.description,
             created_at=utcnow(),
             extra_specs={},
         )
         session.add(flavor)
         session.flush()
-        return flavor
+        return from_row(FlavorRecord, flavor)
 
     try:
         return db.write(write)
     except IntegrityError:
-        raise Conflict(f"Flavor with name {data['name']} already exists.") from None
+        raise Conflict(f"Flavor with name {spec.name} already exists.") from None
 
 
-def update_description(db: Database, flavorid: str, description: str | None) -> models.Flavor:
-    def write(session: Session) -> models.Flavor:
+def update_description(db: Database, flavorid: str, description: str | None) -> FlavorRecord:
+    def write(session: Session) -> FlavorRecord:
         flavor = load(session, flavorid)
         flavor.description = description
         flavor.updated_at = utcnow()
-        return flavor
+        return from_row(FlavorRecord, flavor)
 
     return db.write(write)
 

@@ -6,8 +6,8 @@ import contextlib
 import logging
 import traceback as tb
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,8 +16,41 @@ from tinystack.common.db import Database
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
 from tinystack.compute.context import CallContext
+from tinystack.compute.services.records import from_row
 
 LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    action: str
+    instance_uuid: str
+    request_id: str
+    user_id: str | None
+    project_id: str | None
+    start_time: datetime
+    message: str | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    event: str
+    start_time: datetime
+    finish_time: datetime | None
+    result: str | None
+    traceback: str | None
+    host: str | None
+    details: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpan:
+    """When one event started and finished (None: still running)."""
+
+    start: datetime
+    finish: datetime | None
+
 
 # upstream's action names
 CREATE = "create"
@@ -190,7 +223,7 @@ def list_for(
     marker: str | None = None,
     changes_since: datetime | None = None,
     changes_before: datetime | None = None,
-) -> list[models.InstanceAction]:
+) -> list[ActionRecord]:
     with db.reader() as session:
         query = select(models.InstanceAction).where(models.InstanceAction.instance_uuid == uuid)
         if changes_since is not None:
@@ -200,7 +233,7 @@ def list_for(
         query = query.order_by(
             models.InstanceAction.created_at.desc(), models.InstanceAction.id.desc()
         )
-        rows = list(session.scalars(query))
+        rows = [from_row(ActionRecord, row) for row in session.scalars(query)]
     if marker is not None:
         ids = [r.request_id for r in rows]
         if marker not in ids:
@@ -213,7 +246,7 @@ def list_for(
 
 def get_with_events(
     db: Database, uuid: str, request_id: str
-) -> tuple[models.InstanceAction, list[models.InstanceActionEvent]]:
+) -> tuple[ActionRecord, list[EventRecord]]:
     with db.reader() as session:
         action = session.scalars(
             select(models.InstanceAction).where(
@@ -223,17 +256,18 @@ def get_with_events(
         ).first()
         if action is None:
             raise exception.ActionNotFound(request_id, uuid)
-        events = list(
-            session.scalars(
+        events = [
+            from_row(EventRecord, row)
+            for row in session.scalars(
                 select(models.InstanceActionEvent)
                 .where(models.InstanceActionEvent.action_id == action.id)
                 .order_by(models.InstanceActionEvent.id.desc())
             )
-        )
-    return action, events
+        ]
+        return from_row(ActionRecord, action), events
 
 
-def event_durations(db: Database, event: str, since: datetime) -> list[dict[str, Any]]:
+def event_durations(db: Database, event: str, since: datetime) -> list[EventSpan]:
     """Start and finish times of one kind of event (for benchmarks and diagnostics)."""
     with db.reader() as session:
         rows = session.execute(
@@ -244,4 +278,4 @@ def event_durations(db: Database, event: str, since: datetime) -> list[dict[str,
                 models.InstanceActionEvent.start_time >= since,
             )
         ).all()
-    return [{"start": r[0], "finish": r[1]} for r in rows]
+    return [EventSpan(start, finish) for start, finish in rows]

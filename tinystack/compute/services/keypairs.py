@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -80,6 +82,31 @@ def generate(key_type: str) -> tuple[str, str]:
     return private, public + " Generated-by-Nova"
 
 
+@dataclass(frozen=True, slots=True)
+class KeyPairRecord:
+    id: int
+    name: str
+    user_id: str
+    fingerprint: str
+    public_key: str
+    type: str
+    created_at: datetime
+    updated_at: datetime | None
+
+
+def _record(row: models.KeyPair) -> KeyPairRecord:
+    return KeyPairRecord(
+        id=row.id,
+        name=row.name,
+        user_id=row.user_id,
+        fingerprint=row.fingerprint,
+        public_key=row.public_key,
+        type=row.type,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
 def create(
     db: Database,
     opts: Options,
@@ -89,13 +116,13 @@ def create(
     name: str,
     key_type: str,
     public_key: str | None,
-) -> tuple[models.KeyPair, str | None]:
+) -> tuple[KeyPairRecord, str | None]:
     private = None
     if public_key is None:
         private, public_key = generate(key_type)
     fp = fingerprint(public_key, key_type)
 
-    def write(session: Session) -> models.KeyPair:
+    def write(session: Session) -> KeyPairRecord:
         quotas.check_simple(session, opts, project_id, user_id, "key_pairs")
         exists = session.scalars(
             select(models.KeyPair).where(
@@ -114,7 +141,7 @@ def create(
         )
         session.add(row)
         session.flush()
-        return row
+        return _record(row)
 
     try:
         return db.write(write), private
@@ -122,7 +149,7 @@ def create(
         raise Conflict(f"Key pair '{name}' already exists.") from None
 
 
-def get(db: Database, user_id: str, name: str) -> models.KeyPair:
+def get(db: Database, user_id: str, name: str) -> KeyPairRecord:
     with db.reader() as session:
         found = session.scalars(
             select(models.KeyPair).where(
@@ -131,20 +158,21 @@ def get(db: Database, user_id: str, name: str) -> models.KeyPair:
         ).first()
     if found is None:
         raise exception.KeypairNotFound(name, user_id)
-    return found
+    return _record(found)
 
 
 def list_for(
     db: Database, user_id: str, *, limit: int | None = None, marker: str | None = None
-) -> list[models.KeyPair]:
+) -> list[KeyPairRecord]:
     with db.reader() as session:
-        rows = list(
-            session.scalars(
+        rows = [
+            _record(row)
+            for row in session.scalars(
                 select(models.KeyPair)
                 .where(models.KeyPair.user_id == user_id)
                 .order_by(models.KeyPair.name)
             )
-        )
+        ]
     if marker is not None:
         names = [r.name for r in rows]
         if marker not in names:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid as uuidlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,28 @@ from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
+from tinystack.compute.services.records import from_row
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationRecord:
+    id: int
+    uuid: str
+    instance_uuid: str
+    source_compute: str | None
+    dest_compute: str | None
+    source_node: str | None
+    dest_node: str | None
+    dest_host: str | None
+    old_flavor_id: int | None
+    new_flavor_id: int | None
+    status: str
+    migration_type: str
+    user_id: str | None
+    project_id: str | None
+    created_at: datetime
+    updated_at: datetime | None
+
 
 #: statuses of a resize or cold migration still under way
 IN_PROGRESS = ("pre-migrating", "migrating", "post-migrating", "confirming", "reverting")
@@ -107,7 +130,7 @@ def list_migrations(
     changes_before: datetime | None = None,
     limit: int | None = None,
     marker: str | None = None,
-) -> list[models.Migration]:
+) -> list[MigrationRecord]:
     table = models.Migration
     with db.reader() as session:
         query = select(table)
@@ -127,7 +150,10 @@ def list_migrations(
             query = query.where(table.updated_at >= changes_since)
         if changes_before is not None:
             query = query.where(table.updated_at <= changes_before)
-        rows = list(session.scalars(query.order_by(table.created_at.desc(), table.id.desc())))
+        rows = [
+            from_row(MigrationRecord, row)
+            for row in session.scalars(query.order_by(table.created_at.desc(), table.id.desc()))
+        ]
     if marker is not None:
         ids = [r.uuid for r in rows]
         if marker not in ids:

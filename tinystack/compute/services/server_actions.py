@@ -20,6 +20,7 @@ from tinystack.common.exceptions import BadRequest, Conflict, NotFound, NotImple
 from tinystack.common.rpc import MessagingTimeout, RemoteError
 from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
+from tinystack.compute.rpcapi import ComputeAgentAPI
 from tinystack.compute.services import instance_actions, instances, servers
 from tinystack.compute.services.deps import Deps
 
@@ -67,10 +68,6 @@ def begin(
         raise exception.InstanceInvalidState(action, uuid, "task_state", exc.actual) from None
 
 
-def _cast(deps: Deps, ctx: CallContext, inst: models.Instance, method: str, **kw: Any) -> None:
-    deps.agents.cast(ctx, inst.host or "", method, instance_uuid=inst.uuid, **kw)
-
-
 def reboot(deps: Deps, ctx: CallContext, uuid: str, reboot_type: str) -> None:
     hard = reboot_type.upper() == "HARD"
     if hard:
@@ -95,18 +92,18 @@ def reboot(deps: Deps, ctx: CallContext, uuid: str, reboot_type: str) -> None:
             new_task_state=T.REBOOTING,
             record="reboot",
         )
-    _cast(deps, ctx, inst, "reboot_instance", reboot_type="HARD" if hard else "SOFT")
+    deps.agents.reboot_instance(ctx, inst.host or "", inst.uuid, "HARD" if hard else "SOFT")
 
 
 _SIMPLE = {
     # action: (allowed vm_states, new task_state, instance action, agent method)
-    "stop": ([states.ACTIVE, states.ERROR], T.POWERING_OFF, "stop", "stop_instance"),
-    "start": ([states.STOPPED], T.POWERING_ON, "start", "start_instance"),
-    "pause": ([states.ACTIVE], T.PAUSING, "pause", "pause_instance"),
-    "unpause": ([states.PAUSED], T.UNPAUSING, "unpause", "unpause_instance"),
-    "suspend": ([states.ACTIVE], T.SUSPENDING, "suspend", "suspend_instance"),
-    "resume": ([states.SUSPENDED], T.RESUMING, "resume", "resume_instance"),
-    "unrescue": ([states.RESCUED], T.UNRESCUING, "unrescue", "unrescue_instance"),
+    "stop": ([states.ACTIVE, states.ERROR], T.POWERING_OFF, "stop", ComputeAgentAPI.stop_instance),
+    "start": ([states.STOPPED], T.POWERING_ON, "start", ComputeAgentAPI.start_instance),
+    "pause": ([states.ACTIVE], T.PAUSING, "pause", ComputeAgentAPI.pause_instance),
+    "unpause": ([states.PAUSED], T.UNPAUSING, "unpause", ComputeAgentAPI.unpause_instance),
+    "suspend": ([states.ACTIVE], T.SUSPENDING, "suspend", ComputeAgentAPI.suspend_instance),
+    "resume": ([states.SUSPENDED], T.RESUMING, "resume", ComputeAgentAPI.resume_instance),
+    "unrescue": ([states.RESCUED], T.UNRESCUING, "unrescue", ComputeAgentAPI.unrescue_instance),
 }
 
 
@@ -115,7 +112,7 @@ def simple(deps: Deps, ctx: CallContext, uuid: str, action: str) -> None:
     inst = begin(
         deps, ctx, uuid, action, vm_states=vm_states, new_task_state=task_state, record=record
     )
-    _cast(deps, ctx, inst, method)
+    method(deps.agents, ctx, inst.host or "", inst.uuid)
 
 
 def rescue(
@@ -131,7 +128,7 @@ def rescue(
         new_task_state=T.RESCUING,
         record="rescue",
     )
-    _cast(deps, ctx, inst, "rescue_instance", rescue_password=password, rescue_image_ref=image_ref)
+    deps.agents.rescue_instance(ctx, inst.host or "", inst.uuid, password, image_ref)
     return password
 
 
@@ -142,7 +139,7 @@ def trigger_crash_dump(deps: Deps, ctx: CallContext, uuid: str) -> None:
     if not inst.host:
         raise Conflict(f"Instance {uuid} is not ready")
     instance_actions.record_start(deps.db, ctx, uuid, instance_actions.TRIGGER_CRASH_DUMP)
-    _cast(deps, ctx, inst, "trigger_crash_dump")
+    deps.agents.trigger_crash_dump(ctx, inst.host or "", inst.uuid)
 
 
 def change_password(deps: Deps, ctx: CallContext, uuid: str, password: str) -> None:
@@ -156,9 +153,7 @@ def change_password(deps: Deps, ctx: CallContext, uuid: str, password: str) -> N
         record=instance_actions.CHANGE_PASSWORD,
     )
     try:
-        deps.agents.call(
-            ctx, inst.host or "", "set_admin_password", instance_uuid=uuid, new_pass=password
-        )
+        deps.agents.set_admin_password(ctx, inst.host or "", uuid, password)
     except (RemoteError, MessagingTimeout) as exc:
         instances.save(deps.db, uuid, {"task_state": None})
         if isinstance(exc, RemoteError) and "NotSupported" in exc.exc_type:
@@ -214,9 +209,7 @@ def _ready(deps: Deps, ctx: CallContext, uuid: str) -> models.Instance:
 def console_output(deps: Deps, ctx: CallContext, uuid: str, length: int | None) -> str:
     inst = _ready(deps, ctx, uuid)
     try:
-        output: str = deps.agents.call(
-            ctx, inst.host or "", "get_console_output", instance_uuid=uuid, length=length
-        )
+        output = deps.agents.get_console_output(ctx, inst.host or "", uuid, length)
     except RemoteError as exc:
         if exc.exc_type == "InstanceNotOnHost":
             raise Conflict(f"Instance {uuid} is not ready") from exc
@@ -229,7 +222,7 @@ def console_url(deps: Deps, ctx: CallContext, uuid: str, protocol: str, kind: st
         raise exception.ConsoleTypeUnavailable(kind)
     inst = _ready(deps, ctx, uuid)
     try:
-        info = deps.agents.call(ctx, inst.host or "", "get_vnc_console", instance_uuid=uuid)
+        info = deps.agents.get_vnc_console(ctx, inst.host or "", uuid)
     except RemoteError as exc:
         raise Conflict(f"Instance {uuid} is not ready") from exc
     token = secrets.token_hex(16)
@@ -239,9 +232,9 @@ def console_url(deps: Deps, ctx: CallContext, uuid: str, protocol: str, kind: st
             models.ConsoleAuthToken(
                 token_hash=hashlib.sha256(token.encode()).hexdigest(),
                 console_type=kind,
-                host=info["host"],
-                port=int(info["port"]),
-                internal_access_path=info.get("path"),
+                host=info.host,
+                port=int(info.port),
+                internal_access_path=info.internal_access_path,
                 instance_uuid=uuid,
                 expires=time.time() + int(deps.opts.console_token_ttl),
             )

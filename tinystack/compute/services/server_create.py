@@ -7,7 +7,7 @@ import random
 import re
 import string
 import uuid as uuidlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +18,14 @@ from tinystack.common.exceptions import BadRequest, Conflict, Forbidden
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
+from tinystack.compute.objects import (
+    Destination,
+    FlavorMeta,
+    ImageMeta,
+    RequestSpec,
+    ServerGroupMeta,
+)
+from tinystack.compute.objects import NetworkRequest as NetworkRequest
 from tinystack.compute.services import (
     availability_zones,
     flavors,
@@ -27,25 +35,10 @@ from tinystack.compute.services import (
     server_groups,
 )
 from tinystack.compute.services.deps import Deps
+from tinystack.compute.services.flavors import FlavorRecord
 
 LOG = logging.getLogger(__name__)
 _ALNUM = string.ascii_lowercase + string.digits
-
-
-@dataclass
-class NetworkRequest:
-    network_id: str | None = None
-    port_id: str | None = None
-    fixed_ip: str | None = None
-    tag: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "network_id": self.network_id,
-            "port_id": self.port_id,
-            "fixed_ip": self.fixed_ip,
-            "tag": self.tag,
-        }
 
 
 @dataclass
@@ -133,7 +126,7 @@ def lookup_image(deps: Deps, ctx: CallContext, image_id: str) -> dict[str, Any]:
     return dict(image)
 
 
-def _check_image(image: dict[str, Any], flavor: models.Flavor, is_bfv: bool) -> None:
+def _check_image(image: dict[str, Any], flavor: FlavorRecord, is_bfv: bool) -> None:
     if image.get("status") != "active":
         raise BadRequest(f"Image {image['id']} is not active.")
     if flavor.memory_mb < int(image.get("min_ram") or 0):
@@ -269,36 +262,36 @@ def _build_spec(
     group: dict[str, Any] | None,
     num: int,
     is_bfv: bool,
-) -> dict[str, Any]:
-    networks: Any = req.networks
-    if isinstance(networks, list):
-        networks = [n.to_dict() for n in networks]
-    return {
-        "project_id": ctx.project_id,
-        "user_id": ctx.user_id,
-        "flavor": flavor,
-        "image": {
-            "id": image["id"],
-            "properties": image_properties(image),
-            "min_ram": image.get("min_ram"),
-            "min_disk": image.get("min_disk"),
-        }
+) -> RequestSpec:
+    networks = req.networks
+    return RequestSpec(
+        project_id=ctx.project_id or "",
+        user_id=ctx.user_id or "",
+        flavor=FlavorMeta.from_dict(flavor),
+        image=ImageMeta(
+            id=image["id"],
+            properties=image_properties(image),
+            min_ram=int(image.get("min_ram") or 0),
+            min_disk=int(image.get("min_disk") or 0),
+        )
         if image
         else None,
-        "availability_zone": req.availability_zone,
-        "scheduler_hints": dict(req.scheduler_hints),
-        "group": group,
-        "force_hosts": [req.forced_host] if req.forced_host else [],
-        "force_nodes": [req.forced_node] if req.forced_node else [],
-        "requested_destination": {"host": req.host, "node": req.hypervisor_hostname}
+        availability_zone=req.availability_zone,
+        scheduler_hints=dict(req.scheduler_hints),
+        group=ServerGroupMeta(group["uuid"], group["policy"], dict(group["rules"]))
+        if group
+        else None,
+        force_hosts=(req.forced_host,) if req.forced_host else (),
+        force_nodes=(req.forced_node,) if req.forced_node else (),
+        requested_destination=Destination(req.host, req.hypervisor_hostname)
         if (req.host or req.hypervisor_hostname)
         else None,
-        "num_instances": num,
-        "is_bfv": is_bfv,
-        "ignore_hosts": [],
-        "requested_networks": networks,
-        "security_groups": req.security_groups or ["default"],
-    }
+        num_instances=num,
+        is_bfv=is_bfv,
+        requested_networks=tuple(networks) if isinstance(networks, list) else None,
+        network_mode=networks if isinstance(networks, str) else None,
+        security_groups=tuple(req.security_groups or ["default"]),
+    )
 
 
 def create(deps: Deps, ctx: CallContext, req: CreateRequest) -> CreateResult:
@@ -340,6 +333,7 @@ def create(deps: Deps, ctx: CallContext, req: CreateRequest) -> CreateResult:
     resv = reservation_id()
 
     def write(session: Session) -> list[models.Instance]:
+        nonlocal spec
         keypair = _keypair(session, ctx, req.key_name)
         count = quotas.check_instances(
             session,
@@ -353,7 +347,7 @@ def create(deps: Deps, ctx: CallContext, req: CreateRequest) -> CreateResult:
         )
         if group is not None:
             server_groups.check_members_quota(session, opts, group["uuid"], count, ctx)
-        spec["num_instances"] = count
+        spec = replace(spec, num_instances=count)
         made = []
         for index in range(count):
             inst = _new_instance(req, ctx, flavor_snap, image, keypair, spec, resv, index, count)
@@ -378,7 +372,7 @@ def _new_instance(
     flavor: dict[str, Any],
     image: dict[str, Any] | None,
     keypair: models.KeyPair | None,
-    spec: dict[str, Any],
+    spec: RequestSpec,
     resv: str,
     index: int,
     count: int,
@@ -429,7 +423,7 @@ def _new_instance(
         system_metadata=system_metadata,
         network_info=[],
         security_groups=list(req.security_groups or ["default"]),
-        request_spec=spec,
+        request_spec=spec.to_dict(),
         trusted_certs=req.trusted_certs,
         root_device_name="/dev/vda",
         created_at=now,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid as uuidlib
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest
 from tinystack.common.timeutils import utcnow
@@ -17,6 +19,31 @@ from tinystack.compute.context import CallContext
 from tinystack.compute.services import quotas
 
 POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
+DELETE_RULE = "os_compute_api:os-server-groups:delete"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerGroupRecord:
+    uuid: str
+    name: str
+    user_id: str
+    project_id: str
+    policy: str
+    rules: dict[str, Any]
+    #: uuids of the group's (not deleted) instances
+    members: tuple[str, ...]
+
+
+def _record(group: models.InstanceGroup, members: list[str]) -> ServerGroupRecord:
+    return ServerGroupRecord(
+        uuid=group.uuid,
+        name=group.name,
+        user_id=group.user_id,
+        project_id=group.project_id,
+        policy=group.policy,
+        rules=dict(group.rules or {}),
+        members=tuple(members),
+    )
 
 
 def create(
@@ -25,9 +52,9 @@ def create(
     ctx: CallContext,
     name: str,
     policy: str,
-    rules: dict[str, Any],
-) -> tuple[models.InstanceGroup, list[str]]:
-    def write(session: Session) -> models.InstanceGroup:
+    rules: dict[str, int],
+) -> ServerGroupRecord:
+    def write(session: Session) -> ServerGroupRecord:
         quotas.check_simple(session, opts, ctx.project_id or "", ctx.user_id or "", "server_groups")
         group = models.InstanceGroup(
             uuid=str(uuidlib.uuid4()),
@@ -40,9 +67,9 @@ def create(
         )
         session.add(group)
         session.flush()
-        return group
+        return _record(group, [])
 
-    return db.write(write), []
+    return db.write(write)
 
 
 def _load(session: Session, group_id: str) -> models.InstanceGroup:
@@ -74,10 +101,10 @@ def _members(session: Session, group_ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
-def get(db: Database, group_id: str) -> tuple[models.InstanceGroup, list[str]]:
+def get(db: Database, group_id: str) -> ServerGroupRecord:
     with db.reader() as session:
         group = _load(session, group_id)
-        return group, _members(session, [group.id])[group.id]
+        return _record(group, _members(session, [group.id])[group.id])
 
 
 def list_groups(
@@ -86,7 +113,7 @@ def list_groups(
     *,
     limit: int | None = None,
     offset: int = 0,
-) -> list[tuple[models.InstanceGroup, list[str]]]:
+) -> list[ServerGroupRecord]:
     """Groups of ``project_id`` (every project's when None)."""
     with db.reader() as session:
         query = select(models.InstanceGroup).order_by(models.InstanceGroup.id)
@@ -96,12 +123,15 @@ def list_groups(
         if limit is not None:
             groups = groups[:limit]
         members = _members(session, [g.id for g in groups])
-    return [(g, members[g.id]) for g in groups]
+    return [_record(g, members[g.id]) for g in groups]
 
 
-def delete_group(db: Database, group_id: str) -> None:
+def delete_group(db: Database, ctx: RequestContext, group_id: str) -> None:
+    """Delete the group if ``ctx`` may (``os-server-groups:delete`` on its owner)."""
+
     def write(session: Session) -> None:
         group = _load(session, group_id)
+        ctx.can(DELETE_RULE, {"project_id": group.project_id, "user_id": group.user_id})
         session.execute(
             delete(models.InstanceGroupMember).where(
                 models.InstanceGroupMember.group_id == group.id

@@ -4,7 +4,7 @@ shelve and unshelve."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, Conflict
 from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
+from tinystack.compute.objects import Destination, FlavorMeta, MoveRequest
 from tinystack.compute.services import (
     availability_zones,
     flavors,
@@ -75,7 +76,9 @@ def resize(
         # as upstream: the disk config of a resize is the one asked for, else MANUAL
         updates={"progress": 0, "auto_disk_config": auto_disk_config},
     )
-    deps.conductor.migrate_server(ctx, uuid, _move_spec(deps, inst), snapshot, "resize")
+    deps.conductor.migrate_server(
+        ctx, uuid, _move_spec(deps, inst), FlavorMeta.from_dict(snapshot), "resize"
+    )
 
 
 def migrate(deps: Deps, ctx: CallContext, uuid: str, host: str | None) -> None:
@@ -99,20 +102,15 @@ def migrate(deps: Deps, ctx: CallContext, uuid: str, host: str | None) -> None:
     )
     spec = _move_spec(deps, inst, prefer_other_host=True)
     if host:
-        spec["requested_destination"] = {"host": host}
-        spec["same_host_last"] = False
+        spec = replace(spec, requested_destination=Destination(host=host), same_host_last=False)
     deps.conductor.migrate_server(ctx, uuid, spec, None, "migration")
 
 
-def _move_spec(
-    deps: Deps, inst: models.Instance, prefer_other_host: bool = False
-) -> dict[str, Any]:
+def _move_spec(deps: Deps, inst: models.Instance, prefer_other_host: bool = False) -> MoveRequest:
     same_host = bool(deps.opts.allow_resize_to_same_host)
-    spec: dict[str, Any] = {"ignore_hosts": [], "same_host_last": False}
     if not same_host or prefer_other_host:
-        spec["ignore_hosts"] = [inst.host] if inst.host else []
-        spec["same_host_last"] = same_host
-    return spec
+        return MoveRequest(ignore_hosts=(inst.host,) if inst.host else (), same_host_last=same_host)
+    return MoveRequest()
 
 
 def _resize_migration(deps: Deps, inst: models.Instance) -> models.Migration:
@@ -137,9 +135,7 @@ def confirm_resize(deps: Deps, ctx: CallContext, uuid: str) -> None:
         check_locked=True,
     )
     migrations.update(deps.db, mig.uuid, status="confirming")
-    deps.agents.cast(
-        ctx, mig.source_compute or "", "confirm_resize", instance_uuid=uuid, migration_uuid=mig.uuid
-    )
+    deps.agents.confirm_resize(ctx, mig.source_compute or "", uuid, mig.uuid)
 
 
 def revert_resize(deps: Deps, ctx: CallContext, uuid: str) -> None:
@@ -156,13 +152,7 @@ def revert_resize(deps: Deps, ctx: CallContext, uuid: str) -> None:
         record=instance_actions.REVERT_RESIZE,
     )
     migrations.update(deps.db, mig.uuid, status="reverting")
-    deps.agents.cast(
-        ctx,
-        mig.dest_compute or inst.host or "",
-        "revert_resize",
-        instance_uuid=uuid,
-        migration_uuid=mig.uuid,
-    )
+    deps.agents.revert_resize(ctx, mig.dest_compute or inst.host or "", uuid, mig.uuid)
 
 
 # -- rebuild ----------------------------------------------------------------------------------
@@ -233,14 +223,7 @@ def rebuild(deps: Deps, ctx: CallContext, uuid: str, req: RebuildRequest) -> mod
         record=instance_actions.REBUILD,
         updates=updates,
     )
-    deps.agents.cast(
-        ctx,
-        inst.host or "",
-        "rebuild_instance",
-        instance_uuid=uuid,
-        orig_vm_state=orig_vm_state,
-        admin_password=req.admin_password,
-    )
+    deps.agents.rebuild_instance(ctx, inst.host or "", uuid, orig_vm_state, req.admin_password)
     return inst
 
 
@@ -316,7 +299,7 @@ def create_image(
     except Exception:
         deps.image.delete(image_id)
         raise
-    deps.agents.cast(ctx, inst.host, "snapshot_instance", instance_uuid=uuid, image_id=image_id)
+    deps.agents.snapshot_instance(ctx, inst.host or "", uuid, image_id)
     return image_id
 
 
@@ -350,15 +333,7 @@ def create_backup(
         deps.image.delete(image_id)
         raise
     # the agent uploads, then keeps the ``rotation`` newest backups of this type
-    deps.agents.cast(
-        ctx,
-        inst.host,
-        "snapshot_instance",
-        instance_uuid=uuid,
-        image_id=image_id,
-        backup_type=backup_type,
-        rotation=rotation,
-    )
+    deps.agents.snapshot_instance(ctx, inst.host or "", uuid, image_id, backup_type, rotation)
     return image_id
 
 
@@ -381,7 +356,7 @@ def shelve(deps: Deps, ctx: CallContext, uuid: str) -> None:
     except Exception:
         deps.image.delete(image_id)
         raise
-    deps.agents.cast(ctx, inst.host or "", "shelve_instance", instance_uuid=uuid, image_id=image_id)
+    deps.agents.shelve_instance(ctx, inst.host or "", uuid, image_id)
 
 
 def shelve_offload(deps: Deps, ctx: CallContext, uuid: str) -> None:
@@ -394,7 +369,7 @@ def shelve_offload(deps: Deps, ctx: CallContext, uuid: str) -> None:
         new_task_state=T.SHELVING_OFFLOADING,
         record=instance_actions.SHELVE_OFFLOAD,
     )
-    deps.agents.cast(ctx, inst.host or "", "shelve_offload_instance", instance_uuid=uuid)
+    deps.agents.shelve_offload_instance(ctx, inst.host or "", uuid)
 
 
 def unshelve(
@@ -403,21 +378,21 @@ def unshelve(
     inst = servers.get(deps, ctx, uuid)
     servers.check_lock(ctx, inst)
     servers.check_state(inst, "unshelve", [states.SHELVED, states.SHELVED_OFFLOADED], [None])
-    spec: dict[str, Any] = {}
+    spec = MoveRequest()
     if zone is not ... and zone is not None:
         if inst.vm_state != states.SHELVED_OFFLOADED:
             raise Conflict(
                 f"The unshelve action on instance {uuid} requires a shelved offloaded state"
             )
         availability_zones.check_requested(deps, zone)
-        spec["availability_zone"] = zone
+        spec = replace(spec, availability_zone=zone)
     if host:
         if inst.vm_state != states.SHELVED_OFFLOADED:
             raise Conflict(
                 f"The unshelve action on instance {uuid} requires a shelved offloaded state"
             )
         hosts.find_service(deps.db, host, hosts.COMPUTE_BINARY)
-        spec["requested_destination"] = {"host": host}
+        spec = replace(spec, requested_destination=Destination(host=host))
     updates: dict[str, Any] = {}
     if zone is None:
         request_spec = dict(inst.request_spec or {})
@@ -439,6 +414,6 @@ def unshelve(
         need_host=False,
     )
     if inst.vm_state == states.SHELVED:
-        deps.agents.cast(ctx, inst.host or "", "unshelve_on_host", instance_uuid=uuid)
+        deps.agents.unshelve_on_host(ctx, inst.host or "", uuid)
     else:
         deps.conductor.unshelve_instance(ctx, uuid, spec)

@@ -177,7 +177,7 @@ def delete(deps: Deps, ctx: CallContext, uuid: str, *, force: bool = False) -> N
     if agent_host is None:
         local_delete(deps, ctx, inst)
         return
-    deps.agents.cast(ctx, agent_host, "terminate_instance", instance_uuid=uuid)
+    deps.agents.terminate_instance(ctx, agent_host, uuid)
 
 
 def _live_host(deps: Deps, inst: models.Instance) -> str | None:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.identity.api.deps import DepsDep, authorize, read_route
+from tinystack.identity.api.deps import DepsDep, authorize
 from tinystack.identity.api.schemas import AppCredBody
 from tinystack.identity.api.views import collection, render_application_credential
 from tinystack.identity.services import application_credentials as app_creds
 
-router = APIRouter(tags=["application_credentials"])
 PATH = "/v3/users/{user_id}/application_credentials"
 
 
@@ -22,22 +20,16 @@ def _target(user_id: str) -> dict[str, Any]:
     return {"target": {"user": {"id": user_id}}}
 
 
-@router.post(PATH, status_code=201)
 def create(
     request: Request, ctx: ContextDep, deps: DepsDep, user_id: str, body: AppCredBody
 ) -> dict[str, Any]:
     authorize(ctx, "identity:create_application_credential", _target(user_id))
     assert ctx.payload is not None
-    data = body.application_credential.model_dump(exclude_unset=True)
-    if body.application_credential.roles is not None:
-        data["roles"] = [r.model_dump(exclude_none=True) for r in body.application_credential.roles]
-    cred, secret = app_creds.create(deps, user_id, ctx.payload, data)
-    return {
-        "application_credential": {**render_application_credential(request, cred), "secret": secret}
-    }
+    new = app_creds.create(deps, user_id, ctx.payload, body.application_credential.attributes())
+    rendered = render_application_credential(request, new.credential)
+    return {"application_credential": {**rendered, "secret": new.secret}}
 
 
-@read_route(router, PATH)
 def list_creds(
     request: Request, ctx: ContextDep, deps: DepsDep, user_id: str, name: str | None = None
 ) -> dict[str, Any]:
@@ -46,7 +38,6 @@ def list_creds(
     return collection(request, "application_credentials", items, render_application_credential)
 
 
-@read_route(router, PATH + "/{cred_id}")
 def show(
     request: Request, ctx: ContextDep, deps: DepsDep, user_id: str, cred_id: str
 ) -> dict[str, Any]:
@@ -58,7 +49,6 @@ def show(
     }
 
 
-@router.delete(PATH + "/{cred_id}", status_code=204)
 def delete(ctx: ContextDep, deps: DepsDep, user_id: str, cred_id: str) -> Response:
     authorize(ctx, "identity:delete_application_credential", _target(user_id))
     assert ctx.payload is not None

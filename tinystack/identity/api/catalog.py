@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.exceptions import ValidationError
-from tinystack.identity.api.deps import DepsDep, authorize, read_route
+from tinystack.identity.api.deps import DepsDep, authorize
 from tinystack.identity.api.schemas import (
     EndpointBody,
-    EndpointCreate,
-    EndpointUpdate,
     EndpointUpdateBody,
     RegionBody,
     RegionUpdateBody,
@@ -24,11 +21,9 @@ from tinystack.identity.api.schemas import (
 from tinystack.identity.api.views import collection, render_endpoint, render_region, render_service
 from tinystack.identity.services import catalog
 
-router = APIRouter(tags=["catalog"])
 # -- regions ---------------------------------------------------------------------------------
 
 
-@router.post("/v3/regions", status_code=201)
 def create_region(
     request: Request, ctx: ContextDep, deps: DepsDep, body: RegionBody
 ) -> dict[str, Any]:
@@ -36,7 +31,6 @@ def create_region(
     return {"region": render_region(request, catalog.create_region(deps, body.region.attributes()))}
 
 
-@router.put("/v3/regions/{region_id}", status_code=201)
 def create_region_with_id(
     request: Request, ctx: ContextDep, deps: DepsDep, region_id: str, body: RegionBody
 ) -> dict[str, Any]:
@@ -48,7 +42,6 @@ def create_region_with_id(
     return {"region": render_region(request, catalog.create_region(deps, data))}
 
 
-@read_route(router, "/v3/regions")
 def list_regions(
     request: Request, ctx: ContextDep, deps: DepsDep, parent_region_id: str | None = None
 ) -> dict[str, Any]:
@@ -58,13 +51,11 @@ def list_regions(
     )
 
 
-@read_route(router, "/v3/regions/{region_id}")
 def show_region(request: Request, ctx: ContextDep, deps: DepsDep, region_id: str) -> dict[str, Any]:
     authorize(ctx, "identity:get_region", {})
     return {"region": render_region(request, catalog.show_region(deps, region_id))}
 
 
-@router.patch("/v3/regions/{region_id}")
 def update_region(
     request: Request, ctx: ContextDep, deps: DepsDep, region_id: str, body: RegionUpdateBody
 ) -> dict[str, Any]:
@@ -73,7 +64,6 @@ def update_region(
     return {"region": render_region(request, region)}
 
 
-@router.delete("/v3/regions/{region_id}", status_code=204)
 def delete_region(ctx: ContextDep, deps: DepsDep, region_id: str) -> Response:
     authorize(ctx, "identity:delete_region", {})
     catalog.delete_region(deps, region_id)
@@ -83,7 +73,6 @@ def delete_region(ctx: ContextDep, deps: DepsDep, region_id: str) -> Response:
 # -- services --------------------------------------------------------------------------------
 
 
-@router.post("/v3/services", status_code=201)
 def create_service(
     request: Request, ctx: ContextDep, deps: DepsDep, body: ServiceBody
 ) -> dict[str, Any]:
@@ -92,7 +81,6 @@ def create_service(
     return {"service": render_service(request, service)}
 
 
-@read_route(router, "/v3/services")
 def list_services(
     request: Request,
     ctx: ContextDep,
@@ -104,7 +92,6 @@ def list_services(
     return collection(request, "services", catalog.list_services(deps, type, name), render_service)
 
 
-@read_route(router, "/v3/services/{service_id}")
 def show_service(
     request: Request, ctx: ContextDep, deps: DepsDep, service_id: str
 ) -> dict[str, Any]:
@@ -112,7 +99,6 @@ def show_service(
     return {"service": render_service(request, catalog.show_service(deps, service_id))}
 
 
-@router.patch("/v3/services/{service_id}")
 def update_service(
     request: Request, ctx: ContextDep, deps: DepsDep, service_id: str, body: ServiceUpdateBody
 ) -> dict[str, Any]:
@@ -121,7 +107,6 @@ def update_service(
     return {"service": render_service(request, service)}
 
 
-@router.delete("/v3/services/{service_id}", status_code=204)
 def delete_service(ctx: ContextDep, deps: DepsDep, service_id: str) -> Response:
     authorize(ctx, "identity:delete_service", {})
     catalog.delete_service(deps, service_id)
@@ -131,28 +116,14 @@ def delete_service(ctx: ContextDep, deps: DepsDep, service_id: str) -> Response:
 # -- endpoints -------------------------------------------------------------------------------
 
 
-def _endpoint_data(
-    model: EndpointCreate | EndpointUpdate, endpoint_id: str | None = None
-) -> dict[str, Any]:
-    data = model.fields_and_extra(endpoint_id)
-    region = data.pop("region", None)
-    if region is not None and "region_id" not in data:
-        # The legacy `region` attribute creates a missing region, as Keystone does.
-        data["region_id"] = region
-        data["create_region"] = True
-    return data
-
-
-@router.post("/v3/endpoints", status_code=201)
 def create_endpoint(
     request: Request, ctx: ContextDep, deps: DepsDep, body: EndpointBody
 ) -> dict[str, Any]:
     authorize(ctx, "identity:create_endpoint", {})
-    endpoint = catalog.create_endpoint(deps, _endpoint_data(body.endpoint))
+    endpoint = catalog.create_endpoint(deps, body.endpoint.attributes())
     return {"endpoint": render_endpoint(request, endpoint)}
 
 
-@read_route(router, "/v3/endpoints")
 def list_endpoints(
     request: Request,
     ctx: ContextDep,
@@ -162,11 +133,10 @@ def list_endpoints(
     region_id: str | None = None,
 ) -> dict[str, Any]:
     authorize(ctx, "identity:list_endpoints", {})
-    filters = {"service_id": service_id, "interface": interface, "region_id": region_id}
-    return collection(request, "endpoints", catalog.list_endpoints(deps, filters), render_endpoint)
+    items = catalog.list_endpoints(deps, service_id, interface, region_id)
+    return collection(request, "endpoints", items, render_endpoint)
 
 
-@read_route(router, "/v3/endpoints/{endpoint_id}")
 def show_endpoint(
     request: Request, ctx: ContextDep, deps: DepsDep, endpoint_id: str
 ) -> dict[str, Any]:
@@ -174,18 +144,14 @@ def show_endpoint(
     return {"endpoint": render_endpoint(request, catalog.show_endpoint(deps, endpoint_id))}
 
 
-@router.patch("/v3/endpoints/{endpoint_id}")
 def update_endpoint(
     request: Request, ctx: ContextDep, deps: DepsDep, endpoint_id: str, body: EndpointUpdateBody
 ) -> dict[str, Any]:
     authorize(ctx, "identity:update_endpoint", {})
-    endpoint = catalog.update_endpoint(
-        deps, endpoint_id, _endpoint_data(body.endpoint, endpoint_id)
-    )
+    endpoint = catalog.update_endpoint(deps, endpoint_id, body.endpoint.attributes(endpoint_id))
     return {"endpoint": render_endpoint(request, endpoint)}
 
 
-@router.delete("/v3/endpoints/{endpoint_id}", status_code=204)
 def delete_endpoint(ctx: ContextDep, deps: DepsDep, endpoint_id: str) -> Response:
     authorize(ctx, "identity:delete_endpoint", {})
     catalog.delete_endpoint(deps, endpoint_id)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from starlette.requests import Request
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.identity.services.deps import Deps
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _deps(request: Request) -> Deps:
@@ -37,22 +34,6 @@ def authorize(ctx: RequestContext, rule: str, target: dict[str, Any] | None = No
     missing attribute makes such a check fail, as upstream's targets do.
     """
     ctx.can(rule, _prune(target or {}))
-
-
-def read_route(router: APIRouter, path: str, **kwargs: Any) -> Callable[[F], F]:
-    """Serve GET and HEAD with one handler, as Keystone does.
-
-    Two routes rather than one with two methods, so the OpenAPI schema has one operation
-    (GET) with a unique id; HEAD stays out of the schema.
-    """
-
-    def register(endpoint: F) -> F:
-        router.add_api_route(path, endpoint, methods=["GET"], **kwargs)
-        head = {**kwargs, "include_in_schema": False}
-        router.add_api_route(path, endpoint, methods=["HEAD"], **head)
-        return endpoint
-
-    return register
 
 
 def domain_target(ctx: RequestContext) -> dict[str, Any]:

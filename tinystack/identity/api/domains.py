@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.identity.api.deps import DepsDep, authorize, read_route
+from tinystack.identity.api.deps import DepsDep, authorize
 from tinystack.identity.api.schemas import DomainBody, DomainUpdateBody
 from tinystack.identity.api.views import collection, render_domain
 from tinystack.identity.services import domains
-
-router = APIRouter(tags=["domains"])
 
 
 def _target(domain_id: str) -> dict[str, Any]:
     return {"target": {"domain": {"id": domain_id}}, "domain_id": domain_id}
 
 
-@router.post("/v3/domains", status_code=201)
 def create_domain(
     request: Request, ctx: ContextDep, deps: DepsDep, body: DomainBody
 ) -> dict[str, Any]:
@@ -29,7 +25,6 @@ def create_domain(
     return {"domain": render_domain(request, domains.create(deps, body.domain.attributes()))}
 
 
-@read_route(router, "/v3/domains")
 def list_domains(
     request: Request,
     ctx: ContextDep,
@@ -41,14 +36,12 @@ def list_domains(
     return collection(request, "domains", domains.list_domains(deps, name, enabled), render_domain)
 
 
-@read_route(router, "/v3/domains/{domain_id}")
 def show_domain(request: Request, ctx: ContextDep, deps: DepsDep, domain_id: str) -> dict[str, Any]:
     # A project-scoped user may read the domain its project is in (project_domain_id).
     authorize(ctx, "identity:get_domain", _target(domain_id))
     return {"domain": render_domain(request, domains.show(deps, domain_id))}
 
 
-@router.patch("/v3/domains/{domain_id}")
 def update_domain(
     request: Request, ctx: ContextDep, deps: DepsDep, domain_id: str, body: DomainUpdateBody
 ) -> dict[str, Any]:
@@ -57,7 +50,6 @@ def update_domain(
     return {"domain": render_domain(request, domain)}
 
 
-@router.delete("/v3/domains/{domain_id}", status_code=204)
 def delete_domain(ctx: ContextDep, deps: DepsDep, domain_id: str) -> Response:
     authorize(ctx, "identity:delete_domain", _target(domain_id))
     domains.delete(deps, domain_id)

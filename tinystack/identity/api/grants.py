@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.identity.api.deps import DepsDep, authorize, read_route
+from tinystack.identity.api.deps import DepsDep, authorize
 from tinystack.identity.api.views import collection, render_role
 from tinystack.identity.services import assignments, projects
 from tinystack.identity.services.assignments import SYSTEM, Grant
 
-router = APIRouter(tags=["grants"])
 Target = Literal["projects", "domains"]
 Actor = Literal["users", "groups"]
-INHERIT = "/v3/OS-INHERIT"
 
 
 def _policy_target(deps: DepsDep, target: str, target_id: str) -> dict[str, Any]:
@@ -31,85 +28,127 @@ def _policy_target(deps: DepsDep, target: str, target_id: str) -> dict[str, Any]
 
 
 def _grant(
-    target: str, target_id: str, actor: str, actor_id: str, role_id: str, inherited: bool = False
+    target: str, target_id: str, actor: str, actor_id: str, role_id: str, inherited: bool
 ) -> Grant:
     return Grant(actor.rstrip("s"), actor_id, target.rstrip("s"), target_id, role_id, inherited)
 
 
-def _routes(prefix: str, inherited: bool) -> None:
-    path = prefix + "/{target}/{target_id}/{actor}/{actor_id}/roles"
-    suffix = "/inherited_to_projects" if inherited else ""
-
-    @router.put(path + "/{role_id}" + suffix, status_code=204)
-    def create_grant(
-        ctx: ContextDep,
-        deps: DepsDep,
-        target: Target,
-        target_id: str,
-        actor: Actor,
-        actor_id: str,
-        role_id: str,
-    ) -> Response:
-        authorize(ctx, "identity:create_grant", _policy_target(deps, target, target_id))
-        assignments.create_grant(
-            deps, _grant(target, target_id, actor, actor_id, role_id, inherited)
-        )
-        return Response(status_code=204)
-
-    @read_route(router, path + "/{role_id}" + suffix, status_code=204)
-    def check_grant(
-        ctx: ContextDep,
-        deps: DepsDep,
-        target: Target,
-        target_id: str,
-        actor: Actor,
-        actor_id: str,
-        role_id: str,
-    ) -> Response:
-        authorize(ctx, "identity:check_grant", _policy_target(deps, target, target_id))
-        assignments.check_grant(
-            deps, _grant(target, target_id, actor, actor_id, role_id, inherited)
-        )
-        return Response(status_code=204)
-
-    @router.delete(path + "/{role_id}" + suffix, status_code=204)
-    def revoke_grant(
-        ctx: ContextDep,
-        deps: DepsDep,
-        target: Target,
-        target_id: str,
-        actor: Actor,
-        actor_id: str,
-        role_id: str,
-    ) -> Response:
-        authorize(ctx, "identity:revoke_grant", _policy_target(deps, target, target_id))
-        assignments.delete_grant(
-            deps, _grant(target, target_id, actor, actor_id, role_id, inherited)
-        )
-        return Response(status_code=204)
-
-    @read_route(router, path + suffix)
-    def list_grants(
-        request: Request,
-        ctx: ContextDep,
-        deps: DepsDep,
-        target: Target,
-        target_id: str,
-        actor: Actor,
-        actor_id: str,
-    ) -> dict[str, Any]:
-        authorize(ctx, "identity:list_grants", _policy_target(deps, target, target_id))
-        items = assignments.list_grants(
-            deps, actor.rstrip("s"), actor_id, target.rstrip("s"), target_id, inherited
-        )
-        return collection(request, "roles", items, render_role)
+def create_grant(
+    ctx: ContextDep,
+    deps: DepsDep,
+    target: Target,
+    target_id: str,
+    actor: Actor,
+    actor_id: str,
+    role_id: str,
+) -> Response:
+    authorize(ctx, "identity:create_grant", _policy_target(deps, target, target_id))
+    assignments.create_grant(deps, _grant(target, target_id, actor, actor_id, role_id, False))
+    return Response(status_code=204)
 
 
-_routes("/v3", False)
-_routes(INHERIT, True)
+def check_grant(
+    ctx: ContextDep,
+    deps: DepsDep,
+    target: Target,
+    target_id: str,
+    actor: Actor,
+    actor_id: str,
+    role_id: str,
+) -> Response:
+    authorize(ctx, "identity:check_grant", _policy_target(deps, target, target_id))
+    assignments.check_grant(deps, _grant(target, target_id, actor, actor_id, role_id, False))
+    return Response(status_code=204)
 
 
-@router.put("/v3/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
+def revoke_grant(
+    ctx: ContextDep,
+    deps: DepsDep,
+    target: Target,
+    target_id: str,
+    actor: Actor,
+    actor_id: str,
+    role_id: str,
+) -> Response:
+    authorize(ctx, "identity:revoke_grant", _policy_target(deps, target, target_id))
+    assignments.delete_grant(deps, _grant(target, target_id, actor, actor_id, role_id, False))
+    return Response(status_code=204)
+
+
+def list_grants(
+    request: Request,
+    ctx: ContextDep,
+    deps: DepsDep,
+    target: Target,
+    target_id: str,
+    actor: Actor,
+    actor_id: str,
+) -> dict[str, Any]:
+    authorize(ctx, "identity:list_grants", _policy_target(deps, target, target_id))
+    items = assignments.list_grants(
+        deps, actor.rstrip("s"), actor_id, target.rstrip("s"), target_id, False
+    )
+    return collection(request, "roles", items, render_role)
+
+
+def create_inherited_grant(
+    ctx: ContextDep,
+    deps: DepsDep,
+    target: Target,
+    target_id: str,
+    actor: Actor,
+    actor_id: str,
+    role_id: str,
+) -> Response:
+    authorize(ctx, "identity:create_grant", _policy_target(deps, target, target_id))
+    assignments.create_grant(deps, _grant(target, target_id, actor, actor_id, role_id, True))
+    return Response(status_code=204)
+
+
+def check_inherited_grant(
+    ctx: ContextDep,
+    deps: DepsDep,
+    target: Target,
+    target_id: str,
+    actor: Actor,
+    actor_id: str,
+    role_id: str,
+) -> Response:
+    authorize(ctx, "identity:check_grant", _policy_target(deps, target, target_id))
+    assignments.check_grant(deps, _grant(target, target_id, actor, actor_id, role_id, True))
+    return Response(status_code=204)
+
+
+def revoke_inherited_grant(
+    ctx: ContextDep,
+    deps: DepsDep,
+    target: Target,
+    target_id: str,
+    actor: Actor,
+    actor_id: str,
+    role_id: str,
+) -> Response:
+    authorize(ctx, "identity:revoke_grant", _policy_target(deps, target, target_id))
+    assignments.delete_grant(deps, _grant(target, target_id, actor, actor_id, role_id, True))
+    return Response(status_code=204)
+
+
+def list_inherited_grants(
+    request: Request,
+    ctx: ContextDep,
+    deps: DepsDep,
+    target: Target,
+    target_id: str,
+    actor: Actor,
+    actor_id: str,
+) -> dict[str, Any]:
+    authorize(ctx, "identity:list_grants", _policy_target(deps, target, target_id))
+    items = assignments.list_grants(
+        deps, actor.rstrip("s"), actor_id, target.rstrip("s"), target_id, True
+    )
+    return collection(request, "roles", items, render_role)
+
+
 def create_system_grant(
     ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str, role_id: str
 ) -> Response:
@@ -118,7 +157,6 @@ def create_system_grant(
     return Response(status_code=204)
 
 
-@read_route(router, "/v3/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
 def check_system_grant(
     ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str, role_id: str
 ) -> Response:
@@ -127,7 +165,6 @@ def check_system_grant(
     return Response(status_code=204)
 
 
-@router.delete("/v3/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
 def revoke_system_grant(
     ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str, role_id: str
 ) -> Response:
@@ -136,7 +173,6 @@ def revoke_system_grant(
     return Response(status_code=204)
 
 
-@read_route(router, "/v3/system/{actor}/{actor_id}/roles")
 def list_system_grants(
     request: Request, ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str
 ) -> dict[str, Any]:

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.identity.api.deps import DepsDep, authorize, domain_target, read_route
+from tinystack.identity.api.deps import DepsDep, authorize, domain_target
 from tinystack.identity.api.schemas import GroupBody, GroupUpdateBody
 from tinystack.identity.api.views import collection, render_group, render_user
 from tinystack.identity.services import groups
 from tinystack.identity.services.records import Group
-
-router = APIRouter(tags=["groups"])
 
 
 def _target(g: Group) -> dict[str, Any]:
     return {"target": {"group": {"id": g.id, "domain_id": g.domain_id}}, "domain_id": g.domain_id}
 
 
-@router.post("/v3/groups", status_code=201)
 def create_group(
     request: Request, ctx: ContextDep, deps: DepsDep, body: GroupBody
 ) -> dict[str, Any]:
@@ -35,7 +31,6 @@ def create_group(
     return {"group": render_group(request, groups.create(deps, data))}
 
 
-@read_route(router, "/v3/groups")
 def list_groups(
     request: Request,
     ctx: ContextDep,
@@ -52,14 +47,12 @@ def list_groups(
     return collection(request, "groups", items, render_group)
 
 
-@read_route(router, "/v3/groups/{group_id}")
 def show_group(request: Request, ctx: ContextDep, deps: DepsDep, group_id: str) -> dict[str, Any]:
     group = groups.show(deps, group_id)
     authorize(ctx, "identity:get_group", _target(group))
     return {"group": render_group(request, group)}
 
 
-@router.patch("/v3/groups/{group_id}")
 def update_group(
     request: Request, ctx: ContextDep, deps: DepsDep, group_id: str, body: GroupUpdateBody
 ) -> dict[str, Any]:
@@ -68,34 +61,29 @@ def update_group(
     return {"group": render_group(request, group)}
 
 
-@router.delete("/v3/groups/{group_id}", status_code=204)
 def delete_group(ctx: ContextDep, deps: DepsDep, group_id: str) -> Response:
     authorize(ctx, "identity:delete_group", _target(groups.show(deps, group_id)))
     groups.delete(deps, group_id)
     return Response(status_code=204)
 
 
-@read_route(router, "/v3/groups/{group_id}/users")
 def list_members(request: Request, ctx: ContextDep, deps: DepsDep, group_id: str) -> dict[str, Any]:
     authorize(ctx, "identity:list_users_in_group", _target(groups.show(deps, group_id)))
     return collection(request, "users", groups.members(deps, group_id), render_user)
 
 
-@router.put("/v3/groups/{group_id}/users/{user_id}", status_code=204)
 def add_member(ctx: ContextDep, deps: DepsDep, group_id: str, user_id: str) -> Response:
     authorize(ctx, "identity:add_user_to_group", _target(groups.show(deps, group_id)))
     groups.add_member(deps, group_id, user_id)
     return Response(status_code=204)
 
 
-@read_route(router, "/v3/groups/{group_id}/users/{user_id}", status_code=204)
 def check_member(ctx: ContextDep, deps: DepsDep, group_id: str, user_id: str) -> Response:
     authorize(ctx, "identity:check_user_in_group", _target(groups.show(deps, group_id)))
     groups.check_member(deps, group_id, user_id)
     return Response(status_code=204)
 
 
-@router.delete("/v3/groups/{group_id}/users/{user_id}", status_code=204)
 def remove_member(ctx: ContextDep, deps: DepsDep, group_id: str, user_id: str) -> Response:
     authorize(ctx, "identity:remove_user_from_group", _target(groups.show(deps, group_id)))
     groups.remove_member(deps, group_id, user_id)

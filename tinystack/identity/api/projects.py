@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import Body, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.exceptions import NotFound
-from tinystack.identity.api.deps import DepsDep, authorize, domain_target, read_route
+from tinystack.identity.api.deps import DepsDep, authorize, domain_target
 from tinystack.identity.api.schemas import ProjectBody, ProjectUpdateBody, TagsBody
 from tinystack.identity.api.views import base_url, collection, render_project
 from tinystack.identity.services import projects
 from tinystack.identity.services.records import Project, ProjectFilters
-
-router = APIRouter(tags=["projects"])
 
 
 def _target(p: Project) -> dict[str, Any]:
@@ -27,7 +25,6 @@ def _split(value: str | None) -> list[str] | None:
     return [t for t in value.split(",") if t] if value else None
 
 
-@router.post("/v3/projects", status_code=201)
 def create_project(
     request: Request, ctx: ContextDep, deps: DepsDep, body: ProjectBody
 ) -> dict[str, Any]:
@@ -40,7 +37,6 @@ def create_project(
     return {"project": render_project(request, projects.create(deps, data))}
 
 
-@read_route(router, "/v3/projects")
 def list_projects(
     request: Request,
     ctx: ContextDep,
@@ -73,7 +69,6 @@ def list_projects(
     return collection(request, "projects", items, render_project)
 
 
-@read_route(router, "/v3/projects/{project_id}")
 def show_project(
     request: Request,
     ctx: ContextDep,
@@ -92,7 +87,6 @@ def show_project(
     return {"project": body}
 
 
-@router.patch("/v3/projects/{project_id}")
 def update_project(
     request: Request, ctx: ContextDep, deps: DepsDep, project_id: str, body: ProjectUpdateBody
 ) -> dict[str, Any]:
@@ -101,21 +95,18 @@ def update_project(
     return {"project": render_project(request, projects.update(deps, project_id, data))}
 
 
-@router.delete("/v3/projects/{project_id}", status_code=204)
 def delete_project(ctx: ContextDep, deps: DepsDep, project_id: str) -> Response:
     authorize(ctx, "identity:delete_project", _target(projects.show(deps, project_id)))
     projects.delete(deps, project_id)
     return Response(status_code=204)
 
 
-@read_route(router, "/v3/projects/{project_id}/tags")
 def list_tags(ctx: ContextDep, deps: DepsDep, project_id: str) -> dict[str, Any]:
     project = projects.show(deps, project_id)
     authorize(ctx, "identity:list_project_tags", _target(project))
     return {"tags": list(project.tags)}
 
 
-@router.put("/v3/projects/{project_id}/tags")
 def replace_tags(
     ctx: ContextDep, deps: DepsDep, project_id: str, body: TagsBody = Body(...)
 ) -> dict[str, Any]:
@@ -123,14 +114,12 @@ def replace_tags(
     return {"tags": projects.set_tags(deps, project_id, body.tags)}
 
 
-@router.delete("/v3/projects/{project_id}/tags", status_code=204)
 def delete_tags(ctx: ContextDep, deps: DepsDep, project_id: str) -> Response:
     authorize(ctx, "identity:delete_project_tags", _target(projects.show(deps, project_id)))
     projects.set_tags(deps, project_id, [])
     return Response(status_code=204)
 
 
-@read_route(router, "/v3/projects/{project_id}/tags/{tag}")
 def check_tag(ctx: ContextDep, deps: DepsDep, project_id: str, tag: str) -> Response:
     project = projects.show(deps, project_id)
     authorize(ctx, "identity:get_project_tag", _target(project))
@@ -139,7 +128,6 @@ def check_tag(ctx: ContextDep, deps: DepsDep, project_id: str, tag: str) -> Resp
     return Response(status_code=204)
 
 
-@router.put("/v3/projects/{project_id}/tags/{tag}", status_code=201)
 def add_tag(
     request: Request, ctx: ContextDep, deps: DepsDep, project_id: str, tag: str
 ) -> Response:
@@ -149,7 +137,6 @@ def add_tag(
     return Response(status_code=201, headers={"Location": location})
 
 
-@router.delete("/v3/projects/{project_id}/tags/{tag}", status_code=204)
 def remove_tag(ctx: ContextDep, deps: DepsDep, project_id: str, tag: str) -> Response:
     authorize(ctx, "identity:delete_project_tag", _target(projects.show(deps, project_id)))
     projects.remove_tag(deps, project_id, tag)

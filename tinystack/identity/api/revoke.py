@@ -5,19 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.exceptions import ValidationError
-from tinystack.common.timeutils import from_timestamp, isotime_micro
 from tinystack.identity.api.deps import DepsDep, authorize
+from tinystack.identity.api.views import render_revocation_event
 from tinystack.identity.services import revoke
 
-router = APIRouter(tags=["revoke"])
 
-
-@router.get("/v3/OS-REVOKE/events")
 def list_events(
     request: Request, ctx: ContextDep, deps: DepsDep, since: str | None = None
 ) -> dict[str, Any]:
@@ -28,9 +24,5 @@ def list_events(
             since_ts = datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()
         except ValueError:
             raise ValidationError(f"Invalid since: {since}") from None
-    events = []
-    for event in revoke.list_events(deps, since_ts):
-        event["issued_before"] = isotime_micro(from_timestamp(event["issued_before"]))
-        event["revoked_at"] = isotime_micro(from_timestamp(event["revoked_at"]))
-        events.append(event)
+    events = [render_revocation_event(e) for e in revoke.list_events(deps, since_ts)]
     return {"events": events, "links": {"self": str(request.url), "previous": None, "next": None}}

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.exceptions import ValidationError
-from tinystack.identity.api.deps import DepsDep, authorize, read_route
-from tinystack.identity.api.views import base_url
+from tinystack.identity.api.deps import DepsDep, authorize
+from tinystack.identity.api.views import base_url, render_assignment
 from tinystack.identity.services import projects, role_assignments
 from tinystack.identity.services.role_assignments import Filters
-
-router = APIRouter(tags=["role_assignments"])
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -41,7 +39,6 @@ def _check_combinations(f: Filters, system: bool) -> None:
         )
 
 
-@read_route(router, "/v3/role_assignments")
 def list_role_assignments(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     q = request.query_params
     f = Filters(
@@ -78,10 +75,10 @@ def list_role_assignments(request: Request, ctx: ContextDep, deps: DepsDep) -> d
         # target domain, so only system readers and admins pass the reader check.
         target = {"target": {"domain_id": ctx.domain_id}} if ctx.domain_id else {}
         authorize(ctx, "identity:list_role_assignments", target)
-        f.within_domain = ctx.domain_id
-    rows = role_assignments.list_assignments(deps, f)
+        f = replace(f, within_domain=ctx.domain_id)
+    listing = role_assignments.list_assignments(deps, f)
     base = base_url(request)
     return {
-        "role_assignments": [role_assignments.render(r, f, base) for r in rows],
+        "role_assignments": [render_assignment(r, listing.names, base) for r in listing.rows],
         "links": {"self": str(request.url), "previous": None, "next": None},
     }

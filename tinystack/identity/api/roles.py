@@ -4,32 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.identity import models
-from tinystack.identity.api.deps import DepsDep, authorize, read_route
+from tinystack.identity.api.deps import DepsDep, authorize
 from tinystack.identity.api.schemas import RoleBody, RoleUpdateBody
-from tinystack.identity.api.views import base_url, collection, render_role, role_ref
+from tinystack.identity.api.views import (
+    base_url,
+    collection,
+    render_inference,
+    render_role,
+    role_ref,
+)
 from tinystack.identity.services import roles
-
-router = APIRouter(tags=["roles"])
 
 
 def _target(domain_id: str | None) -> dict[str, Any]:
     return {"target": {"role": {"domain_id": domain_id}, "domain_id": domain_id}}
 
 
-@router.post("/v3/roles", status_code=201)
 def create_role(request: Request, ctx: ContextDep, deps: DepsDep, body: RoleBody) -> dict[str, Any]:
     data = body.role.attributes()
     authorize(ctx, "identity:create_role", _target(data.get("domain_id")))
     return {"role": render_role(request, roles.create(deps, data))}
 
 
-@read_route(router, "/v3/roles")
 def list_roles(
     request: Request,
     ctx: ContextDep,
@@ -41,14 +41,12 @@ def list_roles(
     return collection(request, "roles", roles.list_roles(deps, name, domain_id), render_role)
 
 
-@read_route(router, "/v3/roles/{role_id}")
 def show_role(request: Request, ctx: ContextDep, deps: DepsDep, role_id: str) -> dict[str, Any]:
     role = roles.show(deps, role_id)
     authorize(ctx, "identity:get_role", _target(role.domain_id))
     return {"role": render_role(request, role)}
 
 
-@router.patch("/v3/roles/{role_id}")
 def update_role(
     request: Request, ctx: ContextDep, deps: DepsDep, role_id: str, body: RoleUpdateBody
 ) -> dict[str, Any]:
@@ -58,21 +56,12 @@ def update_role(
     }
 
 
-@router.delete("/v3/roles/{role_id}", status_code=204)
 def delete_role(ctx: ContextDep, deps: DepsDep, role_id: str) -> Response:
     authorize(ctx, "identity:delete_role", _target(roles.show(deps, role_id).domain_id))
     roles.delete(deps, role_id)
     return Response(status_code=204)
 
 
-def _inference(request: Request, prior: models.Role, implied: list[models.Role]) -> dict[str, Any]:
-    return {
-        "prior_role": role_ref(request, prior),
-        "implies": [role_ref(request, r) for r in implied],
-    }
-
-
-@router.put("/v3/roles/{prior_role_id}/implies/{implied_role_id}", status_code=201)
 def create_implied(
     request: Request, ctx: ContextDep, deps: DepsDep, prior_role_id: str, implied_role_id: str
 ) -> dict[str, Any]:
@@ -83,7 +72,6 @@ def create_implied(
     return {"role_inference": body, "links": {"self": base_url(request) + path}}
 
 
-@router.get("/v3/roles/{prior_role_id}/implies/{implied_role_id}")
 def get_implied(
     request: Request, ctx: ContextDep, deps: DepsDep, prior_role_id: str, implied_role_id: str
 ) -> dict[str, Any]:
@@ -94,7 +82,6 @@ def get_implied(
     return {"role_inference": body, "links": {"self": base_url(request) + path}}
 
 
-@router.head("/v3/roles/{prior_role_id}/implies/{implied_role_id}", status_code=204)
 def check_implied(
     ctx: ContextDep, deps: DepsDep, prior_role_id: str, implied_role_id: str
 ) -> Response:
@@ -103,7 +90,6 @@ def check_implied(
     return Response(status_code=204)
 
 
-@router.delete("/v3/roles/{prior_role_id}/implies/{implied_role_id}", status_code=204)
 def delete_implied(
     ctx: ContextDep, deps: DepsDep, prior_role_id: str, implied_role_id: str
 ) -> Response:
@@ -112,21 +98,19 @@ def delete_implied(
     return Response(status_code=204)
 
 
-@read_route(router, "/v3/roles/{prior_role_id}/implies")
 def list_implied(
     request: Request, ctx: ContextDep, deps: DepsDep, prior_role_id: str
 ) -> dict[str, Any]:
     authorize(ctx, "identity:list_implied_roles", {})
-    prior, implied = roles.list_implied(deps, prior_role_id)
-    path = f"/v3/roles/{prior.id}/implies"
+    inference = roles.list_implied(deps, prior_role_id)
+    path = f"/v3/roles/{inference.prior.id}/implies"
     return {
-        "role_inference": _inference(request, prior, implied),
+        "role_inference": render_inference(request, inference),
         "links": {"self": base_url(request) + path},
     }
 
 
-@read_route(router, "/v3/role_inferences")
 def list_inferences(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     authorize(ctx, "identity:list_role_inference_rules", {})
-    rules = [_inference(request, p, i) for p, i in roles.list_all_implied(deps)]
+    rules = [render_inference(request, i) for i in roles.list_all_implied(deps)]
     return {"role_inferences": rules, "links": {"self": str(request.url)}}

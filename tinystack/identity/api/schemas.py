@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_
 
 from tinystack.common.exceptions import ValidationError
 from tinystack.identity.services.records import (
+    AppCredFields,
     DomainFields,
+    EndpointFields,
     GroupFields,
     ProjectFields,
     RegionFields,
@@ -212,6 +214,16 @@ class ServiceUpdate(Open):
         return cast(ServiceFields, self.fields_and_extra(object_id))
 
 
+def _endpoint_attributes(model: Open, endpoint_id: str | None) -> EndpointFields:
+    data = model.fields_and_extra(endpoint_id)
+    region = data.pop("region", None)
+    if region is not None and "region_id" not in data:
+        # The legacy `region` attribute creates a missing region, as Keystone does.
+        data["region_id"] = region
+        data["create_region"] = True
+    return cast(EndpointFields, data)
+
+
 class EndpointCreate(Open):
     service_id: Id
     interface: Interface
@@ -219,6 +231,9 @@ class EndpointCreate(Open):
     region_id: RegionId | None = None
     region: RegionId | None = None
     enabled: Bool = True
+
+    def attributes(self, object_id: str | None = None) -> EndpointFields:
+        return _endpoint_attributes(self, object_id)
 
 
 class EndpointUpdate(Open):
@@ -230,6 +245,9 @@ class EndpointUpdate(Open):
     region_id: RegionId | None = None
     region: RegionId | None = None
     enabled: Bool | None = None
+
+    def attributes(self, object_id: str | None = None) -> EndpointFields:
+        return _endpoint_attributes(self, object_id)
 
 
 class RegionBody(Strict):
@@ -462,6 +480,12 @@ class AppCredCreate(Strict):
     roles: list[RoleRef] | None = None
     unrestricted: Bool = False
     access_rules: list[dict[str, Any]] | None = None
+
+    def attributes(self) -> AppCredFields:
+        data = self.model_dump(exclude_unset=True)
+        if self.roles is not None:
+            data["roles"] = [r.model_dump(exclude_none=True) for r in self.roles]
+        return cast(AppCredFields, data)
 
 
 class AppCredBody(Strict):

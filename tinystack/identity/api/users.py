@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.identity.api.deps import DepsDep, authorize, domain_target, read_route
+from tinystack.identity.api.deps import DepsDep, authorize, domain_target
 from tinystack.identity.api.schemas import PasswordBody, UserBody, UserUpdateBody
 from tinystack.identity.api.views import collection, render_group, render_project, render_user
 from tinystack.identity.services import assignments, users
 from tinystack.identity.services.records import User
-
-router = APIRouter(tags=["users"])
 
 
 def _target(u: User) -> dict[str, Any]:
     return {"target": {"user": {"id": u.id, "domain_id": u.domain_id}, "domain_id": u.domain_id}}
 
 
-@router.post("/v3/users", status_code=201)
 def create_user(request: Request, ctx: ContextDep, deps: DepsDep, body: UserBody) -> dict[str, Any]:
     data = body.user.attributes()
     authorize(
@@ -36,7 +32,6 @@ def create_user(request: Request, ctx: ContextDep, deps: DepsDep, body: UserBody
     return {"user": render_user(request, users.create(deps, data))}
 
 
-@read_route(router, "/v3/users")
 def list_users(
     request: Request,
     ctx: ContextDep,
@@ -54,14 +49,12 @@ def list_users(
     return collection(request, "users", items, render_user)
 
 
-@read_route(router, "/v3/users/{user_id}")
 def show_user(request: Request, ctx: ContextDep, deps: DepsDep, user_id: str) -> dict[str, Any]:
     user = users.show(deps, user_id)
     authorize(ctx, "identity:get_user", _target(user))
     return {"user": render_user(request, user)}
 
 
-@router.patch("/v3/users/{user_id}")
 def update_user(
     request: Request, ctx: ContextDep, deps: DepsDep, user_id: str, body: UserUpdateBody
 ) -> dict[str, Any]:
@@ -71,14 +64,12 @@ def update_user(
     }
 
 
-@router.delete("/v3/users/{user_id}", status_code=204)
 def delete_user(ctx: ContextDep, deps: DepsDep, user_id: str) -> Response:
     authorize(ctx, "identity:delete_user", _target(users.show(deps, user_id)))
     users.delete(deps, user_id)
     return Response(status_code=204)
 
 
-@router.post("/v3/users/{user_id}/password", status_code=204)
 def change_password(deps: DepsDep, user_id: str, body: PasswordBody) -> Response:
     # Unauthenticated, as upstream: the original password is the credential, and a user
     # whose password expired can get no token to change it with.
@@ -86,7 +77,6 @@ def change_password(deps: DepsDep, user_id: str, body: PasswordBody) -> Response
     return Response(status_code=204)
 
 
-@read_route(router, "/v3/users/{user_id}/projects")
 def user_projects(
     request: Request,
     ctx: ContextDep,
@@ -106,7 +96,6 @@ def user_projects(
     return collection(request, "projects", items, render_project)
 
 
-@read_route(router, "/v3/users/{user_id}/groups")
 def user_groups(request: Request, ctx: ContextDep, deps: DepsDep, user_id: str) -> dict[str, Any]:
     user = users.show(deps, user_id)
     authorize(ctx, "identity:list_groups_for_user", _target(user))

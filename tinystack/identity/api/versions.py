@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from tinystack.identity.api.deps import read_route
 from tinystack.identity.api.views import base_url
 
-router = APIRouter(tags=["versions"])
 UPDATED = "2024-04-01T00:00:00Z"
 
 
@@ -27,12 +24,9 @@ def _v3(request: Request) -> dict[str, Any]:
     }
 
 
-@read_route(router, "/")
 def versions(request: Request) -> JSONResponse:
     return JSONResponse({"versions": {"values": [_v3(request)]}}, status_code=300)
 
 
-@read_route(router, "/v3")
-@read_route(router, "/v3/", include_in_schema=False)
 def version_v3(request: Request) -> dict[str, Any]:
     return {"version": _v3(request)}

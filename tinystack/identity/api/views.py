@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from starlette.requests import Request
 
-from tinystack.common.timeutils import isotime_micro
-from tinystack.identity import models
-from tinystack.identity.services.records import Domain, Group, Project, User
+from tinystack.common.auth.revocation import MATCH_FIELDS, RevocationEvent
+from tinystack.common.timeutils import from_timestamp, isotime_micro
+from tinystack.identity.services.assignments import SYSTEM
+from tinystack.identity.services.records import (
+    ApplicationCredential,
+    CatalogService,
+    Domain,
+    Endpoint,
+    Group,
+    NameRef,
+    Project,
+    Region,
+    Role,
+    RoleInference,
+    Service,
+    Token,
+    User,
+)
+from tinystack.identity.services.role_assignments import Names, Row
 
 T = TypeVar("T")
 
@@ -91,7 +108,7 @@ def render_domain(request: Request, d: Domain) -> dict[str, Any]:
     }
 
 
-def render_role(request: Request, r: models.Role) -> dict[str, Any]:
+def render_role(request: Request, r: Role) -> dict[str, Any]:
     return {
         **r.extra,
         "id": r.id,
@@ -103,13 +120,11 @@ def render_role(request: Request, r: models.Role) -> dict[str, Any]:
     }
 
 
-def role_ref(request: Request, r: models.Role) -> dict[str, Any]:
+def role_ref(request: Request, r: Role) -> dict[str, Any]:
     return {"id": r.id, "name": r.name, "links": link(request, f"/v3/roles/{r.id}")}
 
 
-def render_application_credential(
-    request: Request, c: models.ApplicationCredential
-) -> dict[str, Any]:
+def render_application_credential(request: Request, c: ApplicationCredential) -> dict[str, Any]:
     return {
         "id": c.id,
         "name": c.name,
@@ -119,15 +134,13 @@ def render_application_credential(
         "expires_at": c.expires_at.isoformat() if c.expires_at else None,
         "unrestricted": c.unrestricted,
         "system": None,
-        "roles": [
-            {"id": r["id"], "name": r["name"], "domain_id": r.get("domain_id")} for r in c.roles
-        ],
+        "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id} for r in c.roles],
         "access_rules": list(c.access_rules),
         "links": link(request, f"/v3/users/{c.user_id}/application_credentials/{c.id}"),
     }
 
 
-def render_region(request: Request, r: models.Region) -> dict[str, Any]:
+def render_region(request: Request, r: Region) -> dict[str, Any]:
     return {
         **r.extra,
         "id": r.id,
@@ -137,7 +150,7 @@ def render_region(request: Request, r: models.Region) -> dict[str, Any]:
     }
 
 
-def render_service(request: Request, s: models.Service) -> dict[str, Any]:
+def render_service(request: Request, s: Service) -> dict[str, Any]:
     body = {
         **s.extra,
         "id": s.id,
@@ -152,7 +165,7 @@ def render_service(request: Request, s: models.Service) -> dict[str, Any]:
     return body
 
 
-def render_endpoint(request: Request, e: models.Endpoint) -> dict[str, Any]:
+def render_endpoint(request: Request, e: Endpoint) -> dict[str, Any]:
     return {
         **e.extra,
         "id": e.id,
@@ -164,3 +177,137 @@ def render_endpoint(request: Request, e: models.Endpoint) -> dict[str, Any]:
         "enabled": e.enabled,
         "links": link(request, f"/v3/endpoints/{e.id}"),
     }
+
+
+def render_inference(request: Request, inference: RoleInference) -> dict[str, Any]:
+    return {
+        "prior_role": role_ref(request, inference.prior),
+        "implies": [role_ref(request, r) for r in inference.implies],
+    }
+
+
+# -- tokens -----------------------------------------------------------------------------------
+
+
+def _isotime(value: datetime | None) -> str | None:
+    return isotime_micro(value) if value is not None else None
+
+
+def _named(ref: NameRef) -> dict[str, Any]:
+    return {
+        "id": ref.id,
+        "name": ref.name,
+        "domain": {"id": ref.domain_id, "name": ref.domain_name},
+    }
+
+
+def render_catalog(catalog: Iterable[CatalogService]) -> list[dict[str, Any]]:
+    return [
+        {
+            "endpoints": [
+                {
+                    "id": ep.id,
+                    "interface": ep.interface,
+                    "region": ep.region_id,
+                    "region_id": ep.region_id,
+                    "url": ep.url,
+                }
+                for ep in service.endpoints
+            ],
+            "id": service.id,
+            "type": service.type,
+            "name": service.name,
+        }
+        for service in catalog
+    ]
+
+
+def render_token(token: Token) -> dict[str, Any]:
+    payload = token.payload
+    body: dict[str, Any] = {
+        "methods": list(payload.methods),
+        "user": {
+            **_named(token.user),
+            "password_expires_at": _isotime(token.user.password_expires_at),
+        },
+        "audit_ids": list(payload.audit_ids),
+        "expires_at": isotime_micro(from_timestamp(payload.expires_at)),
+        "issued_at": isotime_micro(from_timestamp(payload.issued_at)),
+    }
+    if token.project is not None:
+        body["project"] = _named(token.project)
+        body["is_domain"] = False
+    elif token.domain is not None:
+        body["domain"] = {"id": token.domain.id, "name": token.domain.name}
+    elif payload.system:
+        body["system"] = {"all": True}
+    if payload.scoped:
+        body["roles"] = [{"id": rid, "name": name} for rid, name in payload.roles]
+        if token.catalog is not None:
+            body["catalog"] = render_catalog(token.catalog)
+    if token.application_credential is not None:
+        cred = token.application_credential
+        body["application_credential"] = {
+            "id": cred.id,
+            "restricted": cred.restricted,
+            "name": cred.name,
+        }
+    return {"token": body}
+
+
+def render_revocation_event(event: RevocationEvent) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "issued_before": isotime_micro(from_timestamp(event.issued_before)),
+        "revoked_at": isotime_micro(from_timestamp(event.revoked_at)),
+    }
+    for name in MATCH_FIELDS:
+        value = getattr(event, name)
+        if value is not None:
+            body[name] = value
+    return body
+
+
+# -- role assignments -------------------------------------------------------------------------
+
+
+def render_assignment(row: Row, names: Names | None, base: str) -> dict[str, Any]:
+    def ref(kind: str, obj_id: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": obj_id}
+        if names is not None and (kind, obj_id) in names.refs:
+            name, domain_id = names.refs[(kind, obj_id)]
+            out["name"] = name
+            if domain_id is not None or kind in ("user", "group", "project"):
+                domain_name = names.domains.get(domain_id) if domain_id is not None else None
+                out["domain"] = {"id": domain_id, "name": domain_name}
+        return out
+
+    scope: dict[str, Any]
+    if row.target == "system" or row.target_id == SYSTEM:
+        scope = {"system": {"all": True}}
+    else:
+        scope = {row.target: ref(row.target, row.target_id)}
+    if row.inherited or row.inherited_from:
+        scope["OS-INHERIT:inherited_to"] = "projects"
+    body: dict[str, Any] = {
+        "role": ref("role", row.role_id),
+        "scope": scope,
+        row.actor: ref(row.actor, row.actor_id),
+    }
+    src_target, src_id = row.inherited_from or (row.target, row.target_id)
+    actor = ("groups", row.via_group) if row.via_group else (row.actor + "s", row.actor_id)
+    role = row.prior_role or row.role_id
+    prefix = "/v3/OS-INHERIT" if row.inherited_from or row.inherited else "/v3"
+    if src_target == "system":
+        path = f"/v3/system/{actor[0]}/{actor[1]}/roles/{role}"
+    else:
+        path = f"{prefix}/{src_target}s/{src_id}/{actor[0]}/{actor[1]}/roles/{role}"
+        if row.inherited_from or row.inherited:
+            path += "/inherited_to_projects"
+    links = {"assignment": base + path}
+    if row.via_group:
+        links["membership"] = f"{base}/v3/groups/{row.via_group}/users/{row.actor_id}"
+    if row.prior_role:
+        # Upstream's link names the implied role first (sic).
+        links["prior_role"] = f"{base}/v3/prior_role/{row.role_id}/implies/{row.prior_role}"
+    body["links"] = links
+    return body

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import base64
 import os
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.auth.tokens import TokenPayload
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
-from tinystack.common.timeutils import new_hex_id, utcnow
+from tinystack.common.timeutils import naive_utc, new_hex_id, utcnow
 from tinystack.identity import models
-from tinystack.identity.services import assignments, passwords, revoke, roles
+from tinystack.identity.services import assignments, convert, passwords, revoke, roles
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.records import (
+    AppCredFields,
+    ApplicationCredential,
+    NewApplicationCredential,
+)
 
 
 def _new_secret() -> str:
@@ -30,8 +35,8 @@ def get(session: Session, user_id: str, cred_id: str) -> models.ApplicationCrede
 
 
 def create(
-    deps: Deps, user_id: str, token: TokenPayload, data: dict[str, Any]
-) -> tuple[models.ApplicationCredential, str]:
+    deps: Deps, user_id: str, token: TokenPayload, data: AppCredFields
+) -> NewApplicationCredential:
     if token.user_id != user_id:
         raise Forbidden("Application credentials can only be created for your own user.")
     if token.project_id is None:
@@ -45,14 +50,13 @@ def create(
     secret_hash = passwords.hash_password(secret, deps.opts.password_hash_rounds)
     expires_at: datetime | None = data.get("expires_at")
     if expires_at is not None:
-        if expires_at.tzinfo is not None:
-            expires_at = expires_at.astimezone(UTC).replace(tzinfo=None)
+        expires_at = naive_utc(expires_at)
         if expires_at < utcnow():
             raise ValidationError(
                 "The expiration time of an application credential is in the past."
             )
 
-    def tx(session: Session) -> models.ApplicationCredential:
+    def tx(session: Session) -> ApplicationCredential:
         clash = select(models.ApplicationCredential.id).where(
             models.ApplicationCredential.user_id == user_id,
             models.ApplicationCredential.name == data["name"],
@@ -92,12 +96,12 @@ def create(
             created_at=utcnow(),
         )
         session.add(cred)
-        return cred
+        return convert.application_credential(cred)
 
-    return deps.db.write(tx), secret
+    return NewApplicationCredential(credential=deps.db.write(tx), secret=secret)
 
 
-def list_for_user(deps: Deps, user_id: str, name: str | None) -> list[models.ApplicationCredential]:
+def list_for_user(deps: Deps, user_id: str, name: str | None) -> list[ApplicationCredential]:
     with deps.db.reader() as session:
         if session.get(models.User, user_id) is None:
             raise NotFound(f"Could not find user: {user_id}.")
@@ -106,16 +110,17 @@ def list_for_user(deps: Deps, user_id: str, name: str | None) -> list[models.App
         )
         if name is not None:
             query = query.where(models.ApplicationCredential.name == name)
-        return list(session.scalars(query.order_by(models.ApplicationCredential.name)))
+        query = query.order_by(models.ApplicationCredential.name)
+        return [convert.application_credential(c) for c in session.scalars(query)]
 
 
-def show(deps: Deps, user_id: str, cred_id: str) -> models.ApplicationCredential:
+def show(deps: Deps, user_id: str, cred_id: str) -> ApplicationCredential:
     with deps.db.reader() as session:
-        return get(session, user_id, cred_id)
+        return convert.application_credential(get(session, user_id, cred_id))
 
 
 def delete(deps: Deps, user_id: str, cred_id: str, token: TokenPayload) -> None:
-    def tx(session: Session) -> list[Any]:
+    def tx(session: Session) -> list[RevocationEvent]:
         cred = get(session, user_id, cred_id)
         if token.app_cred_id is not None:
             parent = session.get(models.ApplicationCredential, token.app_cred_id)

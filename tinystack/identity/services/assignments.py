@@ -178,7 +178,7 @@ def create_grant(deps: Deps, grant: Grant) -> None:
             )
 
     deps.db.write(tx)
-    deps.cache.clear()
+    deps.clear_caches()
 
 
 def check_grant(deps: Deps, grant: Grant) -> None:

@@ -9,12 +9,11 @@ the region and a catalog entry for every running service.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tinystack.common.service import BootstrapInfo
+from tinystack.common.cloud import BootstrapInfo
 from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
 from tinystack.identity.services import catalog, passwords
@@ -120,7 +119,7 @@ def bootstrap(deps: Deps, info: BootstrapInfo) -> bool:
             "service": _project(session, "service", "Project of the service users."),
             "demo": _project(session, "demo", "Demo project for a regular user."),
         }
-        users: dict[str, Any] = {}
+        users: dict[str, models.User] = {}
         for name in wanted:
             user = session.scalars(
                 select(models.User).where(
@@ -154,5 +153,5 @@ def bootstrap(deps: Deps, info: BootstrapInfo) -> bool:
 
     first = deps.db.write(tx)
     catalog.reconcile(deps, info.region, info.catalog)
-    deps.cache.clear()
+    deps.clear_caches()
     return first

@@ -2,55 +2,57 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tinystack.common.cloud import CatalogEntry
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound, ValidationError
-from tinystack.common.service import CatalogEntry
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
+from tinystack.identity.services import convert
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.records import (
+    CatalogEndpoint,
+    CatalogService,
+    Endpoint,
+    EndpointFields,
+    Region,
+    RegionFields,
+    Service,
+    ServiceFields,
+)
 
 INTERFACES = ("public", "internal", "admin")
 _CATALOG_KEY = ("catalog",)
 
 
-def token_catalog(deps: Deps) -> list[dict[str, Any]]:
+def token_catalog(deps: Deps) -> tuple[CatalogService, ...]:
     """The catalog as tokens show it: enabled services with their enabled endpoints."""
-    cached = deps.cache.get(_CATALOG_KEY)
+    cached = deps.catalog_cache.get(_CATALOG_KEY)
     if cached is not None:
-        return list(cached)
+        return cached
     with deps.db.reader() as session:
         services = session.scalars(select(models.Service).where(models.Service.enabled)).all()
         endpoints = session.scalars(select(models.Endpoint).where(models.Endpoint.enabled)).all()
-        by_service: dict[str, list[dict[str, Any]]] = {}
+        by_service: dict[str, list[CatalogEndpoint]] = {}
         for ep in endpoints:
             by_service.setdefault(ep.service_id, []).append(
-                {
-                    "id": ep.id,
-                    "interface": ep.interface,
-                    "region": ep.region_id,
-                    "region_id": ep.region_id,
-                    "url": ep.url,
-                }
+                CatalogEndpoint(
+                    id=ep.id, interface=ep.interface, region_id=ep.region_id, url=ep.url
+                )
             )
-        result = [
-            {
-                "endpoints": by_service.get(s.id, []),
-                "id": s.id,
-                "type": s.type,
-                "name": s.name or "",
-            }
+        result = tuple(
+            CatalogService(
+                id=s.id, type=s.type, name=s.name or "", endpoints=tuple(by_service.get(s.id, ()))
+            )
             for s in services
-        ]
-    deps.cache.put(_CATALOG_KEY, result)
-    return list(result)
+        )
+    deps.catalog_cache.put(_CATALOG_KEY, result)
+    return result
 
 
 def _invalidate(deps: Deps) -> None:
-    deps.cache.clear()
+    deps.clear_caches()
 
 
 # -- regions ---------------------------------------------------------------------------------
@@ -63,8 +65,8 @@ def get_region(session: Session, region_id: str) -> models.Region:
     return region
 
 
-def create_region(deps: Deps, data: dict[str, Any]) -> models.Region:
-    def tx(session: Session) -> models.Region:
+def create_region(deps: Deps, data: RegionFields) -> Region:
+    def tx(session: Session) -> Region:
         region_id = data.get("id") or new_hex_id()
         if session.get(models.Region, region_id) is not None:
             raise Conflict(f"Duplicate ID, {region_id}.")
@@ -79,26 +81,26 @@ def create_region(deps: Deps, data: dict[str, Any]) -> models.Region:
             extra=data.get("extra") or {},
         )
         session.add(region)
-        return region
+        return convert.region(region)
 
     return deps.db.write(tx)
 
 
-def list_regions(deps: Deps, parent_region_id: str | None) -> list[models.Region]:
+def list_regions(deps: Deps, parent_region_id: str | None) -> list[Region]:
     with deps.db.reader() as session:
         query = select(models.Region).order_by(models.Region.id)
         if parent_region_id is not None:
             query = query.where(models.Region.parent_region_id == parent_region_id)
-        return list(session.scalars(query))
+        return [convert.region(r) for r in session.scalars(query)]
 
 
-def show_region(deps: Deps, region_id: str) -> models.Region:
+def show_region(deps: Deps, region_id: str) -> Region:
     with deps.db.reader() as session:
-        return get_region(session, region_id)
+        return convert.region(get_region(session, region_id))
 
 
-def update_region(deps: Deps, region_id: str, data: dict[str, Any]) -> models.Region:
-    def tx(session: Session) -> models.Region:
+def update_region(deps: Deps, region_id: str, data: RegionFields) -> Region:
+    def tx(session: Session) -> Region:
         region = get_region(session, region_id)
         if "parent_region_id" in data:
             parent = data["parent_region_id"]
@@ -115,7 +117,7 @@ def update_region(deps: Deps, region_id: str, data: dict[str, Any]) -> models.Re
             region.description = data["description"] or ""
         if data.get("extra"):
             region.extra = {**region.extra, **data["extra"]}
-        return region
+        return convert.region(region)
 
     region = deps.db.write(tx)
     _invalidate(deps)
@@ -160,8 +162,8 @@ def get_service(session: Session, service_id: str) -> models.Service:
     return service
 
 
-def create_service(deps: Deps, data: dict[str, Any]) -> models.Service:
-    def tx(session: Session) -> models.Service:
+def create_service(deps: Deps, data: ServiceFields) -> Service:
+    def tx(session: Session) -> Service:
         service = models.Service(
             id=new_hex_id(),
             type=data["type"],
@@ -171,37 +173,37 @@ def create_service(deps: Deps, data: dict[str, Any]) -> models.Service:
             extra=data.get("extra") or {},
         )
         session.add(service)
-        return service
+        return convert.service(service)
 
     service = deps.db.write(tx)
     _invalidate(deps)
     return service
 
 
-def list_services(deps: Deps, type_: str | None, name: str | None) -> list[models.Service]:
+def list_services(deps: Deps, type_: str | None, name: str | None) -> list[Service]:
     with deps.db.reader() as session:
         query = select(models.Service).order_by(models.Service.type)
         if type_ is not None:
             query = query.where(models.Service.type == type_)
         if name is not None:
             query = query.where(models.Service.name == name)
-        return list(session.scalars(query))
+        return [convert.service(s) for s in session.scalars(query)]
 
 
-def show_service(deps: Deps, service_id: str) -> models.Service:
+def show_service(deps: Deps, service_id: str) -> Service:
     with deps.db.reader() as session:
-        return get_service(session, service_id)
+        return convert.service(get_service(session, service_id))
 
 
-def update_service(deps: Deps, service_id: str, data: dict[str, Any]) -> models.Service:
-    def tx(session: Session) -> models.Service:
+def update_service(deps: Deps, service_id: str, data: ServiceFields) -> Service:
+    def tx(session: Session) -> Service:
         service = get_service(session, service_id)
         for key in ("type", "name", "description", "enabled"):
             if key in data:
                 setattr(service, key, data[key])
         if data.get("extra"):
             service.extra = {**service.extra, **data["extra"]}
-        return service
+        return convert.service(service)
 
     service = deps.db.write(tx)
     _invalidate(deps)
@@ -231,7 +233,7 @@ def get_endpoint(session: Session, endpoint_id: str) -> models.Endpoint:
     return endpoint
 
 
-def _check_endpoint(session: Session, data: dict[str, Any]) -> None:
+def _check_endpoint(session: Session, data: EndpointFields) -> None:
     if "interface" in data and data["interface"] not in INTERFACES:
         raise ValidationError(f"Invalid interface {data['interface']!r}.")
     if "service_id" in data:
@@ -245,8 +247,8 @@ def _check_endpoint(session: Session, data: dict[str, Any]) -> None:
         session.flush()
 
 
-def create_endpoint(deps: Deps, data: dict[str, Any]) -> models.Endpoint:
-    def tx(session: Session) -> models.Endpoint:
+def create_endpoint(deps: Deps, data: EndpointFields) -> Endpoint:
+    def tx(session: Session) -> Endpoint:
         _check_endpoint(session, data)
         endpoint = models.Endpoint(
             id=new_hex_id(),
@@ -258,29 +260,34 @@ def create_endpoint(deps: Deps, data: dict[str, Any]) -> models.Endpoint:
             extra=data.get("extra") or {},
         )
         session.add(endpoint)
-        return endpoint
+        return convert.endpoint(endpoint)
 
     endpoint = deps.db.write(tx)
     _invalidate(deps)
     return endpoint
 
 
-def list_endpoints(deps: Deps, filters: dict[str, str | None]) -> list[models.Endpoint]:
+def list_endpoints(
+    deps: Deps, service_id: str | None, interface: str | None, region_id: str | None
+) -> list[Endpoint]:
     with deps.db.reader() as session:
         query = select(models.Endpoint)
-        for key in ("service_id", "interface", "region_id"):
-            if filters.get(key) is not None:
-                query = query.where(getattr(models.Endpoint, key) == filters[key])
-        return list(session.scalars(query))
+        if service_id is not None:
+            query = query.where(models.Endpoint.service_id == service_id)
+        if interface is not None:
+            query = query.where(models.Endpoint.interface == interface)
+        if region_id is not None:
+            query = query.where(models.Endpoint.region_id == region_id)
+        return [convert.endpoint(e) for e in session.scalars(query)]
 
 
-def show_endpoint(deps: Deps, endpoint_id: str) -> models.Endpoint:
+def show_endpoint(deps: Deps, endpoint_id: str) -> Endpoint:
     with deps.db.reader() as session:
-        return get_endpoint(session, endpoint_id)
+        return convert.endpoint(get_endpoint(session, endpoint_id))
 
 
-def update_endpoint(deps: Deps, endpoint_id: str, data: dict[str, Any]) -> models.Endpoint:
-    def tx(session: Session) -> models.Endpoint:
+def update_endpoint(deps: Deps, endpoint_id: str, data: EndpointFields) -> Endpoint:
+    def tx(session: Session) -> Endpoint:
         endpoint = get_endpoint(session, endpoint_id)
         _check_endpoint(session, data)
         for key in ("service_id", "interface", "url", "region_id", "enabled"):
@@ -288,7 +295,7 @@ def update_endpoint(deps: Deps, endpoint_id: str, data: dict[str, Any]) -> model
                 setattr(endpoint, key, data[key])
         if data.get("extra"):
             endpoint.extra = {**endpoint.extra, **data["extra"]}
-        return endpoint
+        return convert.endpoint(endpoint)
 
     endpoint = deps.db.write(tx)
     _invalidate(deps)

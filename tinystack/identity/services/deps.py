@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from tinystack.common.auth.revocation import RevocationList
 from tinystack.common.auth.tokens import TokenCodec
 from tinystack.common.db import Database
 from tinystack.common.timeutils import TTLCache
 from tinystack.identity.conf import Options
+from tinystack.identity.services.records import AppCredRef, CatalogService, NameRef
 
-#: Renderings (names, the catalog) are cached this long; identity's own writes clear the
-#: cache, the TTL bounds staleness when several identity processes share one database.
+#: Token renderings (names, the catalog) are cached this long; identity's own writes clear
+#: the caches, the TTL bounds staleness when several identity processes share one database.
 CACHE_TTL = 5.0
 CACHE_MAX_ENTRIES = 10000
-
-
-def _cache() -> TTLCache[Any]:
-    return TTLCache(CACHE_TTL, CACHE_MAX_ENTRIES)
 
 
 @dataclass
@@ -27,4 +23,19 @@ class Deps:
     db: Database
     codec: TokenCodec
     revocations: RevocationList
-    cache: TTLCache[Any] = field(default_factory=_cache)
+    #: users, projects and domains as tokens name them, by (kind, id)
+    names: TTLCache[NameRef] = field(default_factory=lambda: TTLCache(CACHE_TTL, CACHE_MAX_ENTRIES))
+    #: the token catalog (one entry)
+    catalog_cache: TTLCache[tuple[CatalogService, ...]] = field(
+        default_factory=lambda: TTLCache(CACHE_TTL, CACHE_MAX_ENTRIES)
+    )
+    #: application credentials as tokens name them, by id
+    app_creds: TTLCache[AppCredRef] = field(
+        default_factory=lambda: TTLCache(CACHE_TTL, CACHE_MAX_ENTRIES)
+    )
+
+    def clear_caches(self) -> None:
+        """Forget every cached rendering (after a write that may change one)."""
+        self.names.clear()
+        self.catalog_cache.clear()
+        self.app_creds.clear()

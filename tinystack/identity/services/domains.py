@@ -98,7 +98,7 @@ def update(deps: Deps, domain_id: str, data: DomainFields) -> Domain:
 
     domain, events = deps.db.write(tx)
     revoke.publish(deps, events)
-    deps.cache.clear()
+    deps.clear_caches()
     return domain
 
 
@@ -174,4 +174,4 @@ def delete(deps: Deps, domain_id: str) -> None:
         return events
 
     revoke.publish(deps, deps.db.write(tx))
-    deps.cache.clear()
+    deps.clear_caches()

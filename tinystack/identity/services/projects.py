@@ -233,7 +233,7 @@ def update(deps: Deps, project_id: str, data: ProjectFields) -> Project:
 
     project, events = deps.db.write(tx)
     revoke.publish(deps, events)
-    deps.cache.clear()
+    deps.clear_caches()
     return project
 
 

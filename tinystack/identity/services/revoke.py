@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -27,7 +26,7 @@ def publish(deps: Deps, events: list[RevocationEvent]) -> None:
     for event in events:
         deps.revocations.add(event)
     if events:
-        deps.cache.clear()
+        deps.clear_caches()
 
 
 def revoke(deps: Deps, **fields: str | None) -> None:
@@ -58,17 +57,9 @@ def load(deps: Deps) -> None:
         deps.revocations.replace(_to_event(r) for r in rows)
 
 
-def list_events(deps: Deps, since: float | None) -> list[dict[str, Any]]:
+def list_events(deps: Deps, since: float | None) -> list[RevocationEvent]:
     with deps.db.reader() as session:
         query = select(models.RevocationEvent).order_by(models.RevocationEvent.id)
         if since is not None:
             query = query.where(models.RevocationEvent.revoked_at >= since)
-        rows = session.scalars(query).all()
-        return [
-            {
-                "issued_before": r.issued_before,
-                "revoked_at": r.revoked_at,
-                **{f: getattr(r, f) for f in FIELDS if getattr(r, f) is not None},
-            }
-            for r in rows
-        ]
+        return [_to_event(r) for r in session.scalars(query)]

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.identity import models
 from tinystack.identity.services import assignments, roles
-from tinystack.identity.services.assignments import SYSTEM
 from tinystack.identity.services.deps import Deps
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     actor: str  # user | group
     actor_id: str
@@ -28,7 +27,7 @@ class Row:
     inherited_from: tuple[str, str] | None = None
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Filters:
     user_id: str | None = None
     group_id: str | None = None
@@ -42,7 +41,22 @@ class Filters:
     include_names: bool = False
     #: a domain-scoped caller sees only assignments on its domain and the domain's projects
     within_domain: str | None = None
-    names: dict[Any, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """Names of what the listed assignments refer to (``include_names``)."""
+
+    #: (kind, id) -> (name, domain id) of users, groups, roles, projects and domains
+    refs: Mapping[tuple[str, str], tuple[str | None, str | None]]
+    #: domain id -> name, of every domain
+    domains: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    rows: tuple[Row, ...]
+    names: Names | None
 
 
 def _raw(session: Session) -> list[Row]:
@@ -138,7 +152,7 @@ def _in_domain(session: Session, row: Row, domain_id: str) -> bool:
     return False
 
 
-def list_assignments(deps: Deps, f: Filters) -> list[Row]:
+def list_assignments(deps: Deps, f: Filters) -> Listing:
     with deps.db.reader() as session:
         rows = _raw(session)
         if f.effective:
@@ -150,74 +164,30 @@ def list_assignments(deps: Deps, f: Filters) -> list[Row]:
         result = [r for r in rows if _matches(session, r, f)]
         if f.within_domain is not None:
             result = [r for r in result if _in_domain(session, r, f.within_domain)]
-        if f.include_names:
-            f.names = _names(session, result)
-        return result
+        names = _names(session, result) if f.include_names else None
+        return Listing(rows=tuple(result), names=names)
 
 
-def _names(session: Session, rows: list[Row]) -> dict[Any, Any]:
-    names: dict[Any, Any] = {}
+def _names(session: Session, rows: list[Row]) -> Names:
+    refs: dict[tuple[str, str], tuple[str | None, str | None]] = {}
     domains = {d.id: d.name for d in session.scalars(select(models.Domain))}
     for row in rows:
-        actor_model: type[models.User | models.Group] = (
-            models.User if row.actor == "user" else models.Group
-        )
-        refs: tuple[tuple[str, str, type[models.User | models.Group | models.Role]], ...] = (
-            (row.actor, row.actor_id, actor_model),
-            ("role", row.role_id, models.Role),
-        )
-        for kind, obj_id, model in refs:
-            if (kind, obj_id) not in names:
-                obj: Any = session.get(model, obj_id)
-                if obj is not None:
-                    names[(kind, obj_id)] = (obj.name, getattr(obj, "domain_id", None))
-        if row.target == "project" and ("project", row.target_id) not in names:
+        if (row.actor, row.actor_id) not in refs:
+            actor: models.User | models.Group | None = (
+                session.get(models.User, row.actor_id)
+                if row.actor == "user"
+                else session.get(models.Group, row.actor_id)
+            )
+            if actor is not None:
+                refs[(row.actor, row.actor_id)] = (actor.name, actor.domain_id)
+        if ("role", row.role_id) not in refs:
+            role = session.get(models.Role, row.role_id)
+            if role is not None:
+                refs[("role", row.role_id)] = (role.name, role.domain_id)
+        if row.target == "project" and ("project", row.target_id) not in refs:
             project = session.get(models.Project, row.target_id)
             if project is not None:
-                names[("project", row.target_id)] = (project.name, project.domain_id)
+                refs[("project", row.target_id)] = (project.name, project.domain_id)
         if row.target == "domain":
-            names[("domain", row.target_id)] = (domains.get(row.target_id), None)
-    names["_domains"] = domains
-    return names
-
-
-def render(row: Row, f: Filters, base: str) -> dict[str, Any]:
-    def ref(kind: str, obj_id: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": obj_id}
-        if f.include_names and (kind, obj_id) in f.names:
-            name, domain_id = f.names[(kind, obj_id)]
-            out["name"] = name
-            if domain_id is not None or kind in ("user", "group", "project"):
-                out["domain"] = {"id": domain_id, "name": f.names["_domains"].get(domain_id)}
-        return out
-
-    scope: dict[str, Any]
-    if row.target == "system" or row.target_id == SYSTEM:
-        scope = {"system": {"all": True}}
-    else:
-        scope = {row.target: ref(row.target, row.target_id)}
-    if row.inherited or row.inherited_from:
-        scope["OS-INHERIT:inherited_to"] = "projects"
-    body: dict[str, Any] = {
-        "role": ref("role", row.role_id),
-        "scope": scope,
-        row.actor: ref(row.actor, row.actor_id),
-    }
-    src_target, src_id = row.inherited_from or (row.target, row.target_id)
-    actor = ("groups", row.via_group) if row.via_group else (row.actor + "s", row.actor_id)
-    role = row.prior_role or row.role_id
-    prefix = "/v3/OS-INHERIT" if row.inherited_from or row.inherited else "/v3"
-    if src_target == "system":
-        path = f"/v3/system/{actor[0]}/{actor[1]}/roles/{role}"
-    else:
-        path = f"{prefix}/{src_target}s/{src_id}/{actor[0]}/{actor[1]}/roles/{role}"
-        if row.inherited_from or row.inherited:
-            path += "/inherited_to_projects"
-    links = {"assignment": base + path}
-    if row.via_group:
-        links["membership"] = f"{base}/v3/groups/{row.via_group}/users/{row.actor_id}"
-    if row.prior_role:
-        # Upstream's link names the implied role first (sic).
-        links["prior_role"] = f"{base}/v3/prior_role/{row.role_id}/implies/{row.prior_role}"
-    body["links"] = links
-    return body
+            refs[("domain", row.target_id)] = (domains.get(row.target_id), None)
+    return Names(refs=refs, domains=domains)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,8 +11,9 @@ from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.services import revoke
+from tinystack.identity.services import convert, revoke
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.records import JSON, Role, RoleFields, RoleInference
 
 #: upstream's [assignment] prohibited_implied_role default
 PROHIBITED_IMPLIED = ("admin",)
@@ -37,8 +36,8 @@ def find_by_name(session: Session, name: str, domain_id: str | None = None) -> m
     return session.scalars(query).first()
 
 
-def create(deps: Deps, data: dict[str, Any]) -> models.Role:
-    def tx(session: Session) -> models.Role:
+def create(deps: Deps, data: RoleFields) -> Role:
+    def tx(session: Session) -> Role:
         name = data["name"]
         domain_id = data.get("domain_id")
         if find_by_name(session, name, domain_id) is not None:
@@ -55,7 +54,7 @@ def create(deps: Deps, data: dict[str, Any]) -> models.Role:
         )
         session.add(role)
         session.flush()
-        return role
+        return convert.role(role)
 
     try:
         return deps.db.write(tx)
@@ -63,7 +62,7 @@ def create(deps: Deps, data: dict[str, Any]) -> models.Role:
         raise Conflict(f"Duplicate entry found with name {data['name']}.") from None
 
 
-def list_roles(deps: Deps, name: str | None, domain_id: str | None) -> list[models.Role]:
+def list_roles(deps: Deps, name: str | None, domain_id: str | None) -> list[Role]:
     with deps.db.reader() as session:
         query = select(models.Role).order_by(models.Role.name)
         if name is not None:
@@ -73,15 +72,15 @@ def list_roles(deps: Deps, name: str | None, domain_id: str | None) -> list[mode
             if domain_id is None
             else models.Role.domain_id == domain_id
         )
-        return list(session.scalars(query))
+        return [convert.role(r) for r in session.scalars(query)]
 
 
-def show(deps: Deps, role_id: str) -> models.Role:
+def show(deps: Deps, role_id: str) -> Role:
     with deps.db.reader() as session:
-        return get(session, role_id)
+        return convert.role(get(session, role_id))
 
 
-def _check_options(options: dict[str, Any] | None) -> dict[str, Any]:
+def _check_options(options: dict[str, JSON] | None) -> dict[str, JSON]:
     options = options or {}
     unknown = set(options) - ROLE_OPTIONS
     if unknown:
@@ -92,10 +91,10 @@ def _check_options(options: dict[str, Any] | None) -> dict[str, Any]:
     return options
 
 
-def update(deps: Deps, role_id: str, data: dict[str, Any]) -> models.Role:
+def update(deps: Deps, role_id: str, data: RoleFields) -> Role:
     options = _check_options(data.get("options")) if "options" in data else None
 
-    def tx(session: Session) -> tuple[models.Role, list[RevocationEvent]]:
+    def tx(session: Session) -> tuple[Role, list[RevocationEvent]]:
         role = get(session, role_id)
         events: list[RevocationEvent] = []
         if role.options.get("immutable") and (options or {}).get("immutable") is not False:
@@ -115,16 +114,16 @@ def update(deps: Deps, role_id: str, data: dict[str, Any]) -> models.Role:
             role.options = {k: v for k, v in merged.items() if v is not None}
         if data.get("extra"):
             role.extra = {**role.extra, **data["extra"]}
-        return role, events
+        return convert.role(role), events
 
     role, events = deps.db.write(tx)
     revoke.publish(deps, events)
-    deps.cache.clear()
+    deps.clear_caches()
     return role
 
 
 def delete(deps: Deps, role_id: str) -> None:
-    def tx(session: Session) -> list[Any]:
+    def tx(session: Session) -> list[RevocationEvent]:
         role = get(session, role_id)
         if role.options.get("immutable"):
             raise Forbidden(f"Role {role_id} is immutable.")
@@ -180,8 +179,8 @@ def expand(session: Session, role_ids: set[str]) -> set[str]:
     return result
 
 
-def create_implied(deps: Deps, prior_id: str, implied_id: str) -> tuple[models.Role, models.Role]:
-    def tx(session: Session) -> tuple[models.Role, models.Role]:
+def create_implied(deps: Deps, prior_id: str, implied_id: str) -> tuple[Role, Role]:
+    def tx(session: Session) -> tuple[Role, Role]:
         prior, implied = get(session, prior_id), get(session, implied_id)
         if implied.name in PROHIBITED_IMPLIED:
             raise Forbidden(f"{implied_id} cannot be an implied roles.")
@@ -193,23 +192,23 @@ def create_implied(deps: Deps, prior_id: str, implied_id: str) -> tuple[models.R
             )
         if session.get(models.ImpliedRole, (prior_id, implied_id)) is None:
             session.add(models.ImpliedRole(prior_role_id=prior_id, implied_role_id=implied_id))
-        return prior, implied
+        return convert.role(prior), convert.role(implied)
 
     result = deps.db.write(tx)
-    deps.cache.clear()
+    deps.clear_caches()
     return result
 
 
-def get_implied(deps: Deps, prior_id: str, implied_id: str) -> tuple[models.Role, models.Role]:
+def get_implied(deps: Deps, prior_id: str, implied_id: str) -> tuple[Role, Role]:
     with deps.db.reader() as session:
         prior, implied = get(session, prior_id), get(session, implied_id)
         if session.get(models.ImpliedRole, (prior_id, implied_id)) is None:
             raise NotFound(f"{prior_id} does not imply {implied_id}.")
-        return prior, implied
+        return convert.role(prior), convert.role(implied)
 
 
 def delete_implied(deps: Deps, prior_id: str, implied_id: str) -> None:
-    def tx(session: Session) -> list[Any]:
+    def tx(session: Session) -> list[RevocationEvent]:
         get(session, prior_id)
         get(session, implied_id)
         row = session.get(models.ImpliedRole, (prior_id, implied_id))
@@ -221,14 +220,19 @@ def delete_implied(deps: Deps, prior_id: str, implied_id: str) -> None:
     revoke.publish(deps, deps.db.write(tx))
 
 
-def list_implied(deps: Deps, prior_id: str) -> tuple[models.Role, list[models.Role]]:
+def list_implied(deps: Deps, prior_id: str) -> RoleInference:
     with deps.db.reader() as session:
         prior = get(session, prior_id)
         graph = implications(session)
-        return prior, [get(session, rid) for rid in graph.get(prior_id, [])]
+        return _inference(session, prior, graph.get(prior_id, []))
 
 
-def list_all_implied(deps: Deps) -> list[tuple[models.Role, list[models.Role]]]:
+def list_all_implied(deps: Deps) -> list[RoleInference]:
     with deps.db.reader() as session:
         graph = implications(session)
-        return [(get(session, p), [get(session, i) for i in imps]) for p, imps in graph.items()]
+        return [_inference(session, get(session, p), imps) for p, imps in graph.items()]
+
+
+def _inference(session: Session, prior: models.Role, implied_ids: list[str]) -> RoleInference:
+    implies = tuple(convert.role(get(session, rid)) for rid in implied_ids)
+    return RoleInference(prior=convert.role(prior), implies=implies)

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.tokens import TokenPayload
 from tinystack.common.exceptions import Forbidden, NotFound, Unauthorized, ValidationError
-from tinystack.common.timeutils import from_timestamp, isotime_micro, utcnow
+from tinystack.common.timeutils import utcnow
 from tinystack.identity import models
+from tinystack.identity.exception import AuthFailed
 from tinystack.identity.services import assignments, catalog, passwords, revoke
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.records import AppCredRef, IssuedToken, JSONObject, NameRef, Token
 
-AUTH_FAILED = "The request you have made requires authentication."
 METHODS = ("password", "token", "application_credential")
 
 
@@ -43,7 +44,7 @@ def _domain_ref(session: Session, ref: dict[str, Any]) -> models.Domain:
     else:
         raise ValidationError("A domain reference needs an id or a name.")
     if domain is None:
-        raise Unauthorized(AUTH_FAILED)
+        raise AuthFailed()
     return domain
 
 
@@ -63,14 +64,14 @@ def _user_ref(session: Session, ref: dict[str, Any]) -> models.User:
     else:
         raise ValidationError("A user reference needs an id or a name.")
     if user is None:
-        raise Unauthorized(AUTH_FAILED)
+        raise AuthFailed()
     return user
 
 
 def _check_user_enabled(session: Session, user: models.User) -> None:
     domain = session.get(models.Domain, user.domain_id)
     if not user.enabled or domain is None or not domain.enabled:
-        raise Unauthorized(AUTH_FAILED)
+        raise AuthFailed()
 
 
 def _password(session: Session, data: dict[str, Any]) -> Identity:
@@ -82,7 +83,7 @@ def _password(session: Session, data: dict[str, Any]) -> Identity:
         raise ValidationError("password must be a string")
     _check_user_enabled(session, user)
     if not passwords.check_password(password, user.password_hash):
-        raise Unauthorized(AUTH_FAILED)
+        raise AuthFailed()
     if user.password_expires_at is not None and user.password_expires_at < utcnow():
         raise Unauthorized("The password is expired and needs to be changed for user.")
     return Identity(user_id=user.id, methods=("password",))
@@ -103,12 +104,12 @@ def _application_credential(session: Session, data: dict[str, Any]) -> Identity:
     else:
         raise ValidationError("application_credential requires an id, or a name and a user")
     if cred is None or not passwords.check_password(data["secret"], cred.secret_hash):
-        raise Unauthorized(AUTH_FAILED)
+        raise AuthFailed()
     if cred.expires_at is not None and cred.expires_at < utcnow():
-        raise Unauthorized(AUTH_FAILED)
+        raise AuthFailed()
     owner = session.get(models.User, cred.user_id)
     if owner is None:
-        raise Unauthorized(AUTH_FAILED)
+        raise AuthFailed()
     _check_user_enabled(session, owner)
     expires = cred.expires_at.timestamp() if cred.expires_at else None
     return Identity(
@@ -122,9 +123,9 @@ def _token(deps: Deps, data: dict[str, Any], scope: Any) -> Identity:
     try:
         payload = deps.codec.decode(data["id"])
     except NotFound:
-        raise Unauthorized(AUTH_FAILED) from None
+        raise AuthFailed() from None
     if deps.revocations.is_revoked(payload):
-        raise Unauthorized(AUTH_FAILED)
+        raise AuthFailed()
     wants_scope = isinstance(scope, dict) and bool({"project", "domain", "system"} & set(scope))
     if payload.system and isinstance(scope, dict) and {"project", "domain"} & set(scope):
         raise Forbidden(
@@ -158,10 +159,10 @@ def _project_ref(session: Session, ref: dict[str, Any]) -> models.Project:
     else:
         raise ValidationError("A project scope needs an id, or a name and a domain.")
     if project is None:
-        raise Unauthorized(AUTH_FAILED)
+        raise AuthFailed()
     owner = session.get(models.Domain, project.domain_id)
     if not project.enabled or owner is None or not owner.enabled:
-        raise Unauthorized(AUTH_FAILED)
+        raise AuthFailed()
     return project
 
 
@@ -206,7 +207,7 @@ def _scope(session: Session, ident: Identity, scope: Any) -> dict[str, Any]:
             raise ValidationError("domain scope must be an object")
         domain = _domain_ref(session, ref)
         if not domain.enabled:
-            raise Unauthorized(AUTH_FAILED)
+            raise AuthFailed()
         return {"domain_id": domain.id}
     if kind == "system":
         if ref != {"all": True}:
@@ -225,12 +226,14 @@ def _roles(session: Session, ident: Identity, scope: dict[str, Any]) -> tuple[tu
         granted = {r["id"] for r in ident.app_cred.roles}
         role_ids &= granted
     if not role_ids:
-        raise Unauthorized(AUTH_FAILED)
+        raise AuthFailed()
     return tuple(assignments.role_pairs(session, role_ids))
 
 
-def authenticate(deps: Deps, auth: dict[str, Any]) -> TokenPayload:
+def authenticate(deps: Deps, body: JSONObject) -> TokenPayload:
     """Validate an ``auth`` request body and return the payload of a new token."""
+    # The body is checked here, key by key, with upstream's messages.
+    auth: dict[str, Any] = dict(body)
     identity = auth.get("identity")
     if not isinstance(identity, dict) or not isinstance(identity.get("methods"), list):
         raise ValidationError("'identity' with a list of 'methods' is required")
@@ -247,23 +250,23 @@ def authenticate(deps: Deps, auth: dict[str, Any]) -> TokenPayload:
         if "password" in methods:
             found = _password(session, identity["password"])
             if ident is not None and ident.user_id != found.user_id:
-                raise Unauthorized(AUTH_FAILED)
+                raise AuthFailed()
             ident = ident or found
             ident.methods = tuple(dict.fromkeys([*ident.methods, "password"]))
         if "application_credential" in methods:
             cred_ident = _application_credential(session, identity["application_credential"])
             # Every method must authenticate the same user, as upstream checks.
             if ident is not None and ident.user_id != cred_ident.user_id:
-                raise Unauthorized(AUTH_FAILED)
+                raise AuthFailed()
             ident = cred_ident
         assert ident is not None
         if ident.app_cred_id and ident.app_cred is None:
             ident.app_cred = session.get(models.ApplicationCredential, ident.app_cred_id)
             if ident.app_cred is None:
-                raise Unauthorized(AUTH_FAILED)
+                raise AuthFailed()
         user = session.get(models.User, ident.user_id)
         if user is None:
-            raise Unauthorized(AUTH_FAILED)
+            raise AuthFailed()
         _check_user_enabled(session, user)
         token_scope = _scope(session, ident, scope)
         token_roles = _roles(session, ident, token_scope)
@@ -290,7 +293,14 @@ def authenticate(deps: Deps, auth: dict[str, Any]) -> TokenPayload:
     return payload
 
 
-def validate_subject(deps: Deps, token: str | None, allow_expired: bool = False) -> TokenPayload:
+def issue(deps: Deps, body: JSONObject, *, with_catalog: bool) -> IssuedToken:
+    """Authenticate an ``auth`` request body; a new token and what it shows."""
+    payload = authenticate(deps, body)
+    return IssuedToken(id=deps.codec.encode(payload), token=describe(deps, payload, with_catalog))
+
+
+def validate_subject(deps: Deps, token: str | None, *, allow_expired: bool) -> TokenPayload:
+    """The payload of the subject token of ``/v3/auth/tokens``; 404 when it is not valid."""
     if not token:
         raise NotFound("Could not find token: X-Subject-Token is missing.")
     window = deps.opts.allow_expired_window if allow_expired else 0
@@ -304,61 +314,89 @@ def revoke_token(deps: Deps, payload: TokenPayload) -> None:
     revoke.revoke(deps, audit_id=payload.audit_id)
 
 
-# -- rendering -------------------------------------------------------------------------------
+# -- what a token shows ----------------------------------------------------------------------
 
 
-def _names(deps: Deps, kind: str, obj_id: str) -> dict[str, Any]:
-    """{"id", "name", "domain": {...}} for a user or project, cached."""
-    key = (kind, obj_id)
-    cached = deps.cache.get(key)
+def _user_names(deps: Deps, user_id: str) -> NameRef:
+    cached = deps.names.get(("user", user_id))
     if cached is not None:
-        return dict(cached)
+        return cached
     with deps.db.reader() as session:
-        models_by_kind: dict[str, Any] = {
-            "user": models.User,
-            "project": models.Project,
-            "domain": models.Domain,
-        }
-        obj: Any = session.get(models_by_kind[kind], obj_id)
-        if obj is None:
-            raise NotFound(f"Could not find {kind}: {obj_id}.")
-        ref: dict[str, Any] = {"id": obj.id, "name": obj.name}
-        if kind != "domain":
-            domain = session.get(models.Domain, obj.domain_id)
-            ref["domain"] = {"id": obj.domain_id, "name": domain.name if domain else None}
-        if kind == "user":
-            expires = obj.password_expires_at
-            ref["password_expires_at"] = isotime_micro(expires) if expires else None
-    deps.cache.put(key, ref)
-    return dict(ref)
+        user = session.get(models.User, user_id)
+        if user is None:
+            raise NotFound(f"Could not find user: {user_id}.")
+        domain = session.get(models.Domain, user.domain_id)
+        ref = NameRef(
+            id=user.id,
+            name=user.name,
+            domain_id=user.domain_id,
+            domain_name=domain.name if domain else None,
+            password_expires_at=user.password_expires_at,
+        )
+    deps.names.put(("user", user_id), ref)
+    return ref
 
 
-def render(deps: Deps, payload: TokenPayload, *, with_catalog: bool = True) -> dict[str, Any]:
-    token: dict[str, Any] = {
-        "methods": list(payload.methods),
-        "user": _names(deps, "user", payload.user_id),
-        "audit_ids": list(payload.audit_ids),
-        "expires_at": isotime_micro(from_timestamp(payload.expires_at)),
-        "issued_at": isotime_micro(from_timestamp(payload.issued_at)),
-    }
-    if payload.project_id:
-        token["project"] = _names(deps, "project", payload.project_id)
-        token["is_domain"] = False
-    elif payload.domain_id:
-        token["domain"] = _names(deps, "domain", payload.domain_id)
-    elif payload.system:
-        token["system"] = {"all": True}
-    if payload.scoped:
-        token["roles"] = [{"id": rid, "name": name} for rid, name in payload.roles]
-        if with_catalog:
-            token["catalog"] = catalog.token_catalog(deps)
-    if payload.app_cred_id:
-        token["application_credential"] = {"id": payload.app_cred_id, "restricted": True}
-        cred_name = deps.cache.get(("app_cred", payload.app_cred_id))
-        if cred_name is None:
-            with deps.db.reader() as session:
-                cred = session.get(models.ApplicationCredential, payload.app_cred_id)
-                cred_name = (cred.name, not cred.unrestricted) if cred else ("", True)
-            deps.cache.put(("app_cred", payload.app_cred_id), cred_name)
-        token["application_credential"].update(name=cred_name[0], restricted=cred_name[1])
-    return {"token": token}
+def _project_names(deps: Deps, project_id: str) -> NameRef:
+    cached = deps.names.get(("project", project_id))
+    if cached is not None:
+        return cached
+    with deps.db.reader() as session:
+        project = session.get(models.Project, project_id)
+        if project is None:
+            raise NotFound(f"Could not find project: {project_id}.")
+        domain = session.get(models.Domain, project.domain_id)
+        ref = NameRef(
+            id=project.id,
+            name=project.name,
+            domain_id=project.domain_id,
+            domain_name=domain.name if domain else None,
+        )
+    deps.names.put(("project", project_id), ref)
+    return ref
+
+
+def _domain_names(deps: Deps, domain_id: str) -> NameRef:
+    cached = deps.names.get(("domain", domain_id))
+    if cached is not None:
+        return cached
+    with deps.db.reader() as session:
+        domain = session.get(models.Domain, domain_id)
+        if domain is None:
+            raise NotFound(f"Could not find domain: {domain_id}.")
+        ref = NameRef(id=domain.id, name=domain.name)
+    deps.names.put(("domain", domain_id), ref)
+    return ref
+
+
+def _app_cred_names(deps: Deps, app_cred_id: str) -> AppCredRef:
+    cached = deps.app_creds.get(app_cred_id)
+    if cached is not None:
+        return cached
+    with deps.db.reader() as session:
+        cred = session.get(models.ApplicationCredential, app_cred_id)
+        ref = AppCredRef(
+            id=app_cred_id,
+            name=cred.name if cred else "",
+            restricted=not cred.unrestricted if cred else True,
+        )
+    deps.app_creds.put(app_cred_id, ref)
+    return ref
+
+
+def describe(deps: Deps, payload: TokenPayload, with_catalog: bool = True) -> Token:
+    """A token's payload with the names it shows (cached: validation is the hot path)."""
+    return Token(
+        payload=payload,
+        user=_user_names(deps, payload.user_id),
+        project=_project_names(deps, payload.project_id) if payload.project_id else None,
+        domain=(
+            _domain_names(deps, payload.domain_id)
+            if payload.domain_id and not payload.project_id
+            else None
+        ),
+        catalog=catalog.token_catalog(deps) if payload.scoped and with_catalog else None,
+        application_credential=(
+            _app_cred_names(deps, payload.app_cred_id) if payload.app_cred_id else None
+        ),
+    )

@@ -168,7 +168,7 @@ def update(deps: Deps, user_id: str, data: UserFields) -> User:
 
     user, events = deps.db.write(tx)
     revoke.publish(deps, events)
-    deps.cache.clear()
+    deps.clear_caches()
     return user
 
 

@@ -1,1 +1,1 @@
-"""The Image v2 HTTP API: one module per resource, assembled by :mod:`router`."""
+"""The Image v2 HTTP API: one handler module per resource; ``router.py`` is the route table."""

@@ -5,11 +5,10 @@ Handlers only; routes are in :mod:`tinystack.image.api.router`.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from tinystack.common.api import pagination
 from tinystack.common.api.deps import ContextDep
 from tinystack.image.api.deps import DepsDep, ImageCreateBody, ImagePatchBody
 from tinystack.image.api.views import image_href, render_image
@@ -21,14 +20,14 @@ def list_images(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     ctx.can(image_rules.GET_IMAGES, {"project_id": ctx.project_id})
     pairs = request.query_params.multi_items()
     records, next_marker = images.list_images(deps, ctx, pairs)
-    kept = [(k, v) for k, v in pairs if k != "marker"]
+    links = pagination.first_next("/v2/images", pairs, next_marker)
     body: dict[str, object] = {
         "images": [render_image(r) for r in records],
-        "first": "/v2/images" + (f"?{urlencode(kept)}" if kept else ""),
+        "first": links["first"],
         "schema": "/v2/schemas/images",
     }
-    if next_marker is not None:
-        body["next"] = "/v2/images?" + urlencode([*kept, ("marker", next_marker)])
+    if "next" in links:
+        body["next"] = links["next"]
     return JSONResponse(body)
 
 

@@ -1,1 +1,6 @@
-"""The image service layer: each call authorizes, checks state and runs its own transaction."""
+"""The image service layer: one module per resource; each public function takes ``Deps``,
+runs its own transaction and returns frozen records (``records.py``).
+
+Image policy is enforced here rather than in the handlers, on the loaded image
+(``access.py``): the target of every Glance image rule is the image itself.
+"""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from oslo_utils.imageutils import format_inspector as fi
 
@@ -64,13 +64,25 @@ class Inspection:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Inspection:
-        """Read back :meth:`to_dict` (from the JSON column, hence untyped values)."""
+    def from_dict(cls, data: Mapping[str, object]) -> Inspection:
+        """Read back :meth:`to_dict` (from the JSON column, hence checked as it is read)."""
+        formats = data.get("formats")
+        size = data.get("size", 0)
+        virtual_sizes = data.get("virtual_sizes")
+        failures = data.get("failures")
         return cls(
-            formats=tuple(data.get("formats") or ("raw",)),
-            size=int(data.get("size", 0)),
-            virtual_sizes={k: int(v) for k, v in (data.get("virtual_sizes") or {}).items()},
-            failures=dict(data.get("failures") or {}),
+            formats=tuple(str(f) for f in formats)
+            if isinstance(formats, list) and formats
+            else ("raw",),
+            size=int(size) if isinstance(size, int | float | str) else 0,
+            virtual_sizes=(
+                {str(k): int(v) for k, v in virtual_sizes.items()}
+                if isinstance(virtual_sizes, dict)
+                else {}
+            ),
+            failures=(
+                {str(k): str(v) for k, v in failures.items()} if isinstance(failures, dict) else {}
+            ),
         )
 
 

@@ -19,7 +19,6 @@ import binascii
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -85,7 +84,7 @@ class _Staged:
     task_id: str
     location: str
     #: the staged data's inspection, as its JSON column holds it
-    inspection: Mapping[str, Any]
+    inspection: Mapping[str, object]
     disk_format: str | None
     container_format: str | None
 

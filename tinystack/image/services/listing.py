@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from tinystack.common.api import pagination
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.image import models
@@ -76,7 +77,13 @@ def parse(pairs: Sequence[tuple[str, str]], *, default_limit: int, max_limit: in
             new_sort = value
         else:
             params[key] = value
-    query = ListQuery(limit=_limit(params.pop("limit", None), default_limit, max_limit))
+    limit = pagination.parse_limit(
+        params.pop("limit", None),
+        default=default_limit,
+        maximum=max_limit,
+        rules=pagination.GLANCE,
+    )
+    query = ListQuery(limit=limit)
     query.marker = params.pop("marker", None)
     query.member_status = params.pop("member_status", "accepted")
     if query.member_status not in MEMBER_STATUSES:
@@ -96,18 +103,6 @@ def parse(pairs: Sequence[tuple[str, str]], *, default_limit: int, max_limit: in
     query.conditions = [_condition(key, value) for key, value in params.items()]
     query.conditions.extend(_has_tag(tag) for tag in tags)
     return query
-
-
-def _limit(raw: str | None, default: int, maximum: int) -> int:
-    if raw is None:
-        return min(default, maximum)
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest("limit param must be an integer") from None
-    if value < 0:
-        raise BadRequest("limit param must be positive")
-    return min(value, maximum)
 
 
 def _sort_key(key: str) -> str:
@@ -288,7 +283,7 @@ def _after_marker(session: Session, ctx: RequestContext, query: ListQuery) -> Co
     try:
         marker = access.load(session, ctx, query.marker)
     except NotFound:
-        raise BadRequest(f"Marker {query.marker} could not be found.") from None
+        raise pagination.marker_not_found(query.marker) from None
     branches = []
     equal: list[ColumnElement[bool]] = []
     for key, direction in query.sort:
@@ -317,8 +312,7 @@ def list_images(
     stmt = select(*Images.__table__.columns).where(*where).order_by(*order).limit(query.limit)
     rows = session.execute(stmt).mappings().all()
     records = _records(session, rows)
-    next_marker = records[-1].id if records and len(records) == query.limit else None
-    return records, next_marker
+    return records, pagination.next_marker(records, lambda r: r.id, query.limit)
 
 
 def _records(session: Session, rows: Sequence[Any]) -> list[ImageRecord]:

@@ -16,9 +16,10 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tinystack.common.rpc import RPCServer, Target, Transport
 from tinystack.common.rpc.payload import JSON
@@ -31,11 +32,78 @@ CLONE_NEWNET = 0x40000000
 RTMGRP_LINK = 1
 
 
+class AgentOptions(Protocol):
+    """The ``[network]`` options the agents read (the service's typed options have them)."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def host_namespace(self) -> str: ...
+
+    @property
+    def dataplane_agents(self) -> Sequence[str]: ...
+
+    @property
+    def firewall_chain_prefix(self) -> str: ...
+
+    @property
+    def report_interval(self) -> float: ...
+
+    @property
+    def resync_interval(self) -> float: ...
+
+    @property
+    def bridge_mappings(self) -> Sequence[str]: ...
+
+    @property
+    def physical_interface_mappings(self) -> Sequence[str]: ...
+
+    @property
+    def local_ip(self) -> str: ...
+
+    @property
+    def vxlan_udp_port(self) -> int: ...
+
+    @property
+    def public_physical_network(self) -> str: ...
+
+    @property
+    def public_bridge_address(self) -> str: ...
+
+    @property
+    def public_nat_interface(self) -> str: ...
+
+    @property
+    def dhcp_namespace_prefix(self) -> str: ...
+
+    @property
+    def dhcp_lease_duration(self) -> int: ...
+
+    @property
+    def dns_domain(self) -> str: ...
+
+    @property
+    def dnsmasq_dns_servers(self) -> Sequence[str]: ...
+
+    @property
+    def enable_isolated_metadata(self) -> bool: ...
+
+    @property
+    def router_namespace_prefix(self) -> str: ...
+
+    @property
+    def metadata_port(self) -> int: ...
+
+    @property
+    def metadata_proxy_shared_secret(self) -> str: ...
+
+
 @dataclass
 class AgentContext:
     """What an agent is given: options, the RPC transport, its host and directories."""
 
-    opts: Any  # the [network] option group
+    opts: AgentOptions
     transport: Transport
     host: str
     state_dir: Path
@@ -101,7 +169,7 @@ class Agent(abc.ABC):
         self._spawn(self._run, "worker")
         self._spawn(self._report_loop, "report")
 
-    def _spawn(self, target: Any, name: str) -> None:
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=f"{self.binary}-{name}", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -140,7 +208,7 @@ class Agent(abc.ABC):
                 if full:
                     next_resync = time.monotonic() + float(self.opts.resync_interval)
                     self.synced.set()
-            except Exception:  # noqa: BLE001 - resync after any failure
+            except Exception:  # resync after any failure
                 failures += 1
                 LOG.exception("%s on %s: processing failed; full resync", self.binary, self.host)
                 with self.lock:
@@ -181,7 +249,7 @@ class Agent(abc.ABC):
                 self.report(start_flag=first)
                 first = False
                 self.after_report()
-            except Exception:  # noqa: BLE001 - keep reporting
+            except Exception:  # keep reporting
                 LOG.warning("%s on %s: report_state failed", self.binary, self.host, exc_info=True)
             self._stopping.wait(float(self.opts.report_interval))
 
@@ -204,7 +272,7 @@ def enter_namespace(name: str) -> None:
 class LinkWatcher:
     """Calls ``callback`` on every rtnetlink link event of a namespace (taps appearing)."""
 
-    def __init__(self, namespace: str | None, callback: Any) -> None:
+    def __init__(self, namespace: str | None, callback: Callable[[], None]) -> None:
         self.namespace = namespace
         self.callback = callback
         self._stopping = threading.Event()

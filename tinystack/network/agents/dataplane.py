@@ -8,11 +8,10 @@ import shutil
 import socket
 import zlib
 from pathlib import Path
-from typing import Any
 
 from tinystack.common.rpc import Transport
 from tinystack.network.agents import dhcp, iptables
-from tinystack.network.agents.base import Agent, AgentContext
+from tinystack.network.agents.base import Agent, AgentContext, AgentOptions
 from tinystack.network.agents.dhcp import DhcpAgent
 from tinystack.network.agents.l2 import LinuxBridgeAgent
 from tinystack.network.agents.l3 import L3Agent
@@ -47,7 +46,7 @@ class DataPlane:
 
     def __init__(
         self,
-        opts: Any,
+        opts: AgentOptions,
         transport: Transport,
         state_dir: Path,
         *,
@@ -118,5 +117,5 @@ class DataPlane:
                 continue
             try:
                 agent.cleanup()
-            except Exception:  # noqa: BLE001 - clean up what can be
+            except Exception:  # clean up what can be
                 LOG.exception("cleanup of %s failed", agent.binary)

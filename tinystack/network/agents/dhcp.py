@@ -27,11 +27,10 @@ import signal
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tinystack.common.rpc.payload import JSON
 from tinystack.network.agents import ip_lib
-from tinystack.network.agents.base import Agent, AgentContext, write_if_changed
+from tinystack.network.agents.base import Agent, AgentContext, AgentOptions, write_if_changed
 from tinystack.network.agents.ip_lib import CommandError, IpLib
 from tinystack.network.agents.metadata import ProxyProcess
 from tinystack.network.payloads import DhcpPortRequest, NetworkInfo, PortChange, PortInfo, Subnet
@@ -255,7 +254,7 @@ class DhcpAgent(Agent):
         if release:
             try:
                 self.plugin.release_dhcp_port({}, net, self.device_prefix + net, self.host)
-            except Exception:  # noqa: BLE001 - the network may be gone
+            except Exception:  # the network may be gone
                 LOG.debug("release_dhcp_port %s failed", net, exc_info=True)
 
     def cleanup(self) -> None:
@@ -267,7 +266,12 @@ class Dnsmasq:
     """One dnsmasq: its files, its command line, start/reload/stop by pid file."""
 
     def __init__(
-        self, directory: Path, namespace: str, device: str, opts: Any, metadata: bool = False
+        self,
+        directory: Path,
+        namespace: str,
+        device: str,
+        opts: AgentOptions,
+        metadata: bool = False,
     ) -> None:
         self.metadata = metadata
         self.dir = directory

@@ -120,7 +120,7 @@ def _in_thread(func: Callable[[], T], namespace: str | None = None) -> T:
             if namespace is not None:
                 pr_netns.setns(str(NETNS_DIR / namespace), flags=0)
             result.append(func())
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+        except BaseException as exc:  # handed to the caller
             failure.append(exc)
 
     thread = threading.Thread(target=run, name=f"netns-{namespace or ''}", daemon=True)

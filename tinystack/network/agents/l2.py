@@ -55,7 +55,7 @@ class Device:
     bridge: str
     filtered: bool
     admin_up: bool
-    signature: tuple[Any, ...]
+    signature: tuple[object, ...]
 
 
 class L2Handler(L2AgentHandler):
@@ -239,7 +239,7 @@ class LinuxBridgeAgent(Agent):
         for dev in down:
             try:
                 self.plugin.update_device_down({}, dev, self.agent_id, self.host)
-            except Exception:  # noqa: BLE001 - the port may be gone already
+            except Exception:  # the port may be gone already
                 LOG.debug("update_device_down %s failed", dev, exc_info=True)
         if fdb_dirty:
             self._sync_fdb()

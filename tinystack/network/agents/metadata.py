@@ -18,7 +18,6 @@ import os
 import socketserver
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from tinystack.common.rpc.payload import JSON
+from tinystack.common.timeutils import TTLCache
 from tinystack.network.agents import ip_lib
 from tinystack.network.agents.base import Agent, AgentContext
 from tinystack.network.rpcapi import METADATA_AGENT
@@ -101,7 +101,8 @@ class MetadataAgent(Agent):
         self.url = ctx.metadata_url.rstrip("/")
         self.poll_interval = 3600.0
         self.client = httpx.Client(timeout=60)
-        self._cache: dict[tuple[str, str], tuple[float, Instance | None]] = {}
+        #: lookups by (router or network, address), misses included
+        self._cache: TTLCache[tuple[Instance | None]] = TTLCache(CACHE_SECONDS)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -145,7 +146,7 @@ class MetadataAgent(Agent):
         network_id = lower.get("x-neutron-network-id", "")
         try:
             instance = self.lookup(router_id, address, network_id)
-        except Exception:  # noqa: BLE001 - the guest gets a 500, the log the cause
+        except Exception:  # the guest gets a 500, the log the cause
             LOG.exception("metadata lookup for %s on router %s failed", address, router_id)
             return 500, [("Content-Type", "text/plain")], b"Internal error\n"
         if instance is None:
@@ -184,8 +185,8 @@ class MetadataAgent(Agent):
             return None
         key = (router_id or network_id, address)
         cached = self._cache.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+        if cached is not None:
+            return cached[0]
         if router_id:
             routers = self.plugin.sync_routers({}, self.host, [router_id])
             networks = sorted({p.network_id for r in routers for p in r.interfaces})
@@ -197,7 +198,7 @@ class MetadataAgent(Agent):
             ports.sort(key=lambda p: not p.device_owner.startswith("compute:"))
             if ports and ports[0].device_id:
                 found = Instance(ports[0].device_id, ports[0].project_id)
-        self._cache[key] = (time.monotonic() + CACHE_SECONDS, found)
+        self._cache.put(key, (found,))
         return found
 
 

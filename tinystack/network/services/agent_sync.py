@@ -165,9 +165,8 @@ def _firewall_port(port: Rendered, stateful: bool) -> FirewallPort:
 
 
 class AgentSync:
-    def __init__(self, services: Deps) -> None:
-        self.services = services
-        self.deps = services
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
 
     # -- L2 ----------------------------------------------------------------------------------
 
@@ -180,7 +179,7 @@ class AgentSync:
             if port.status == "DOWN" and port.admin_state_up:
                 port.status = "BUILD"
                 bump(port)
-            rendered = self.services.ports.render(session, [port], ADMIN)[0]
+            rendered = self.deps.ports.render(session, [port], ADMIN)[0]
             return self._details(session, port, rendered, device), rendered, old
 
         details, port, old = self.deps.db.write(tx)
@@ -228,7 +227,7 @@ class AgentSync:
             if old != status:
                 port.status = status
                 bump(port)
-            return self.services.ports.render(session, [port], ADMIN)[0], old
+            return self.deps.ports.render(session, [port], ADMIN)[0], old
 
         port, old = self.deps.db.write(tx)
         if port is None:
@@ -242,14 +241,14 @@ class AgentSync:
             rows = session.scalars(
                 select(models.Port).where(models.Port.binding_host_id == host)
             ).all()
-            rendered = self.services.ports.render(session, rows, ADMIN)
+            rendered = self.deps.ports.render(session, rows, ADMIN)
             return [self._details(session, r, p, r.id) for r, p in zip(rows, rendered, strict=True)]
 
     # -- DHCP --------------------------------------------------------------------------------
 
     def networks_info(self, network_ids: list[str] | None = None) -> list[NetworkInfo]:
         """Networks with at least one DHCP-enabled subnet, with their subnets and ports."""
-        svc = self.services
+        svc = self.deps
         subnet_filters: dict[str, list[Any]] = {"enable_dhcp": ["true"]}
         if network_ids is not None:
             subnet_filters["network_id"] = list(network_ids)
@@ -282,7 +281,7 @@ class AgentSync:
         wanted = None
         if request.subnet_ids is not None:
             wanted = [{"subnet_id": s} for s in request.subnet_ids]
-        existing = self.services.ports.list_items(
+        existing = self.deps.ports.list_items(
             ADMIN,
             listing.ListQuery(filters={"network_id": [network_id], "device_id": [device_id]}),
         )
@@ -292,11 +291,9 @@ class AgentSync:
             missing = [ip for ip in wanted or [] if ip["subnet_id"] not in have]
             if missing:  # a subnet added after the port: it gets an address there too
                 fixed = [*found["fixed_ips"], *missing]
-                found = self.services.ports.update(
-                    ADMIN, found["id"], {"fixed_ips": fixed}, allow_all
-                )
+                found = self.deps.ports.update(ADMIN, found["id"], {"fixed_ips": fixed}, allow_all)
             return _port_info(found)
-        net = self.services.networks.show(ADMIN, network_id)
+        net = self.deps.networks.show(ADMIN, network_id)
         values: dict[str, Any] = {
             "network_id": network_id,
             "device_id": device_id,
@@ -307,20 +304,20 @@ class AgentSync:
         }
         if wanted is not None:
             values["fixed_ips"] = wanted
-        return _port_info(self.services.ports.create(ADMIN, values, allow_all))
+        return _port_info(self.deps.ports.create(ADMIN, values, allow_all))
 
     def release_dhcp_port(self, network_id: str, device_id: str) -> None:
-        ports = self.services.ports.list_items(
+        ports = self.deps.ports.list_items(
             ADMIN,
             listing.ListQuery(filters={"network_id": [network_id], "device_id": [device_id]}),
         )
         for port in ports:
-            self.services.ports.delete(ADMIN, port["id"], allow_all)
+            self.deps.ports.delete(ADMIN, port["id"], allow_all)
 
     # -- L3 ----------------------------------------------------------------------------------
 
     def sync_routers(self, router_ids: list[str] | None) -> list[RouterInfo]:
-        svc = self.services
+        svc = self.deps
         filters: dict[str, list[Any]] = {"id": list(router_ids)} if router_ids else {}
         routers = svc.routers.list_items(ADMIN, listing.ListQuery(filters=filters))
         if not routers:
@@ -377,14 +374,14 @@ class AgentSync:
                 .join(models.Port, models.Port.id == models.FloatingIP.port_id)
                 .where(models.Port.binding_host_id == host)
             )
-            rendered = self.services.floatingips.render(session, session.scalars(stmt).all())
+            rendered = self.deps.floatingips.render(session, session.scalars(stmt).all())
         return [_floatingip(f) for f in rendered]
 
     def ports_with_address(self, network_ids: list[str], ip_address: str) -> list[PortInfo]:
         """The ports on ``network_ids`` with the fixed IP ``ip_address`` (metadata agent)."""
         filters = {"network_id": list(network_ids), "fixed_ips": [f"ip_address={ip_address}"]}
         query = listing.ListQuery(filters=filters)
-        return [_port_info(p) for p in self.services.ports.list_items(ADMIN, query)]
+        return [_port_info(p) for p in self.deps.ports.list_items(ADMIN, query)]
 
     def tunnels(self, exclude_ip: str | None = None) -> list[Tunnel]:
         """VTEPs (``tunneling_ip`` in their configurations) of the live Linux bridge agents."""
@@ -416,7 +413,7 @@ class AgentSync:
         """Ports, the rules of their groups and the member addresses of remote groups."""
         with self.deps.db.reader() as session:
             ports = [p for p in (_find_port(session, d) for d in devices) if p is not None]
-            rendered = self.services.ports.render(session, ports, ADMIN)
+            rendered = self.deps.ports.render(session, ports, ADMIN)
             group_ids = sorted({g for p in rendered for g in p["security_groups"]})
             stateful = _stateful(session, group_ids)
             rules = _rules(session, group_ids, stateful)

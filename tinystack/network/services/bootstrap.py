@@ -12,10 +12,10 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
-import httpx
 from sqlalchemy import select
 
-from tinystack.common.service import ServiceCredentials
+from tinystack.common.clients.session import Session
+from tinystack.common.service import CatalogEntry, ServiceCredentials
 from tinystack.network import models
 from tinystack.network.services import listing
 from tinystack.network.services.authz import allow_all, internal_context
@@ -29,45 +29,15 @@ ProjectLookup = Callable[[str], str | None]
 
 
 def identity_lookup(auth_url: str, creds: ServiceCredentials) -> ProjectLookup:
-    """Resolve project names in the default domain through identity's API."""
-    base = auth_url.rstrip("/")
-    state: dict[str, str] = {}
-
-    def token(client: httpx.Client) -> str:
-        if "token" not in state:
-            body = {
-                "auth": {
-                    "identity": {
-                        "methods": ["password"],
-                        "password": {
-                            "user": {
-                                "name": creds.username,
-                                "domain": {"name": creds.domain_name},
-                                "password": creds.password,
-                            }
-                        },
-                    },
-                    "scope": {
-                        "project": {
-                            "name": creds.project_name,
-                            "domain": {"name": creds.domain_name},
-                        }
-                    },
-                }
-            }
-            resp = client.post(f"{base}/auth/tokens", json=body)
-            resp.raise_for_status()
-            state["token"] = resp.headers["x-subject-token"]
-        return state["token"]
+    """Resolve project names in the default domain through identity's API, with the
+    service token of one session kept by the returned function."""
+    session = Session(auth_url, creds, [CatalogEntry("identity", "keystone", auth_url)])
 
     def lookup(name: str) -> str | None:
-        with httpx.Client(timeout=30) as client:
-            headers = {"X-Auth-Token": token(client)}
-            resp = client.get(
-                f"{base}/projects", params={"name": name, "domain_id": "default"}, headers=headers
-            )
-            resp.raise_for_status()
-            projects = resp.json().get("projects", [])
+        resp = session.request(
+            "identity", "GET", "/projects", params={"name": name, "domain_id": "default"}
+        )
+        projects = resp.json().get("projects", [])
         return str(projects[0]["id"]) if projects else None
 
     return lookup

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from tinystack.placement.api.request import PlacementReq, PlacementRequest
+from tinystack.placement.api.deps import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import AggregateList, SetAggregates
 from tinystack.placement.policies import aggregate as policies
 from tinystack.placement.services import aggregate as agg_obj

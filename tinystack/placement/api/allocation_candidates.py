@@ -11,7 +11,7 @@ from starlette.responses import Response
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement import exception
 from tinystack.placement.api import params
-from tinystack.placement.api.request import PlacementReq, PlacementRequest
+from tinystack.placement.api.deps import PlacementReq, PlacementRequest
 from tinystack.placement.policies import allocation_candidate as policies
 from tinystack.placement.services import candidates as ac_obj
 from tinystack.placement.services.candidate_request import (

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement.api import params
-from tinystack.placement.api.request import PlacementReq, PlacementRequest
+from tinystack.placement.api.deps import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import (
     POST_SCHEMAS,
     Body,

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from tinystack.common.exceptions import NotFound
-from tinystack.placement.api.request import PlacementReq, PlacementRequest
+from tinystack.placement.api.deps import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import CreateInventory, SetInventories, UpdateInventory
 from tinystack.placement.policies import inventory as policies
 from tinystack.placement.services import inventory as inv_obj

@@ -6,7 +6,8 @@ import re
 import uuid as uuidlib
 
 from tinystack.common.exceptions import BadRequest
-from tinystack.placement.api.versions import Version
+from tinystack.placement.api.microversion import Version
+from tinystack.placement.exception import QUERYPARAM_BAD_VALUE
 
 UUID_PATTERN = r"^[0-9a-fA-F-]{36}$"
 RC_PATTERN = r"^[A-Z0-9_]+$"
@@ -118,8 +119,6 @@ def root_required(value: str) -> tuple[set[str], set[str]]:
     wanted = {t for any_of in all_of for t in any_of}
     conflicts = wanted & forbidden
     if conflicts:
-        from tinystack.placement.exception import QUERYPARAM_BAD_VALUE
-
         raise BadRequest(
             "Conflicting required and forbidden traits found in root_required: "
             + ", ".join(sorted(conflicts)),

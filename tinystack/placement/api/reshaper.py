@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from tinystack.placement.api.allocations import to_request
-from tinystack.placement.api.request import PlacementReq
+from tinystack.placement.api.deps import PlacementReq
 from tinystack.placement.api.schemas import ReshapeV1_30, ReshapeV1_34, ReshapeV1_38
 from tinystack.placement.policies import reshaper as policies
 from tinystack.placement.services import inventory as inv_obj

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from tinystack.placement.api.request import NO_STAMP, PlacementReq, PlacementRequest
+from tinystack.placement.api.deps import NO_STAMP, PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import ResourceClassBody
 from tinystack.placement.policies import resource_class as policies
 from tinystack.placement.services import resource_class as rc_obj

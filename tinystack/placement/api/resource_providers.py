@@ -7,8 +7,9 @@ from typing import Any
 
 from starlette.responses import Response
 
+from tinystack.common.timeutils import new_uuid
 from tinystack.placement.api import params
-from tinystack.placement.api.request import PlacementReq, PlacementRequest
+from tinystack.placement.api.deps import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import (
     CreateProvider,
     CreateProviderV1_14,
@@ -82,7 +83,7 @@ def create_resource_provider(req: PlacementReq) -> Response:
     req.can(policies.CREATE)
     req.require_json()
     body = req.body(CreateProviderV1_14 if req.at_least("1.14") else CreateProvider)
-    uuid = str(uuidlib.UUID(body.uuid)) if body.uuid else str(uuidlib.uuid4())
+    uuid = str(uuidlib.UUID(body.uuid)) if body.uuid else new_uuid()
     parent = getattr(body, "parent_provider_uuid", None)
     if parent is not None:
         parent = params.normalize_uuid(parent)

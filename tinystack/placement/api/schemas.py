@@ -8,10 +8,11 @@ models (:func:`request_body`) so ``/openapi.json`` describes every body.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, TypeVar, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from tinystack.common.exceptions import BadRequest
 from tinystack.placement.api import params
 from tinystack.placement.services.inventory import Inventory
 from tinystack.placement.services.rows import MAX_FLOAT, MAX_INT
@@ -44,6 +45,95 @@ BoundedInt = Annotated[int, Field(le=MAX_INT)]
 Ratio = Annotated[float, Field(le=MAX_FLOAT)]
 #: request group suffix (``""``: the unsuffixed group) -> providers (1.34; accepted, ignored)
 Mappings = Annotated[dict[str, Annotated[list[Uuid], Field(min_length=1)]], Field(min_length=1)]
+
+
+# -- validation, worded as upstream's jsonschema errors ------------------------------------
+M = TypeVar("M")
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def validate(schema: type[M], data: Any) -> M:
+    """``data`` as ``schema`` (a model, or any type pydantic validates); 400 if it is not."""
+    try:
+        if isinstance(schema, type) and issubclass(schema, BaseModel):
+            return schema.model_validate(data)
+        result: M = _adapter(schema).validate_python(data, strict=True)
+        return result
+    except ValidationError as exc:
+        raise BadRequest(f"JSON does not validate: {_describe(exc)}") from None
+
+
+def _adapter(schema: Any) -> TypeAdapter[Any]:
+    adapter = _ADAPTERS.get(schema)
+    if adapter is None:
+        adapter = _ADAPTERS[schema] = TypeAdapter(schema)
+    return adapter
+
+
+_JSON_TYPES = {
+    "int": "integer",
+    "float": "number",
+    "string": "string",
+    "list": "array",
+    "dict": "object",
+    "model": "object",
+    "bool": "boolean",
+}
+
+
+def _jsonschema_message(err: Any) -> str:
+    """One pydantic error, worded as the jsonschema error upstream Placement reports."""
+    kind, value, ctx = err.get("type", ""), err.get("input"), err.get("ctx") or {}
+    loc = err.get("loc", ())
+    if kind == "missing":
+        return f"'{loc[-1]}' is a required property\n\nFailed validating 'required' in schema"
+    if kind == "extra_forbidden":
+        return (
+            f"Additional properties are not allowed ('{loc[-1]}' was unexpected)\n\n"
+            "Failed validating 'additionalProperties' in schema"
+        )
+    if kind == "value_error" and "is not a 'uuid'" in str(err.get("msg")):
+        return f"{value!r} is not a 'uuid'\n\nFailed validating 'format' in schema"
+    if kind == "string_pattern_mismatch":
+        if loc and loc[-1] == "[key]":
+            return (
+                f"'{value}' does not match any of the regexes\n\n"
+                "Failed validating 'additionalProperties' in schema"
+            )
+        return f"{value!r} does not match {ctx.get('pattern')!r}\n\nFailed validating 'pattern'"
+    if kind == "string_too_short":
+        return f"{value!r} is too short\n\nFailed validating 'minLength' in schema"
+    if kind == "string_too_long":
+        return f"{value!r} is too long\n\nFailed validating 'maxLength' in schema"
+    if kind == "too_short":
+        if isinstance(value, dict):
+            return f"{value} does not have enough properties\n\nFailed validating 'minProperties'"
+        return f"{value} should be non-empty\n\nFailed validating 'minItems' in schema"
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = ctx.get("ge", ctx.get("gt"))
+        return (
+            f"{value} is less than the minimum of {bound}\n\n"
+            f"Failed validating 'minimum' in {_schema_path(loc)}"
+        )
+    if kind in ("less_than_equal", "less_than"):
+        bound = ctx.get("le", ctx.get("lt"))
+        return (
+            f"{value} is greater than the maximum of {bound}\n\n"
+            "Failed validating 'maximum' in schema"
+        )
+    if kind.endswith("_type") or kind in ("model_attributes_type", "dict_type"):
+        wanted = _JSON_TYPES.get(kind.split("_")[0], "object")
+        return f"{value!r} is not of type '{wanted}'\n\nFailed validating 'type' in schema"
+    where = ".".join(str(p) for p in loc)
+    return f"{where}: {err.get('msg')}" if where else str(err.get("msg"))
+
+
+def _schema_path(loc: tuple[Any, ...]) -> str:
+    return "schema" + "".join(f"['properties']['{p}']" for p in loc if isinstance(p, str))
+
+
+def _describe(exc: ValidationError) -> str:
+    return _jsonschema_message(exc.errors()[0])
 
 
 # -- resource_providers --------------------------------------------------------------

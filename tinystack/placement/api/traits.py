@@ -6,7 +6,7 @@ from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.placement.api import params
-from tinystack.placement.api.request import PlacementReq, PlacementRequest
+from tinystack.placement.api.deps import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import SetProviderTraits
 from tinystack.placement.policies import trait as policies
 from tinystack.placement.services import trait as trait_obj

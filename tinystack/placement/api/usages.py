@@ -7,7 +7,7 @@ import re
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
-from tinystack.placement.api.request import PlacementReq, PlacementRequest
+from tinystack.placement.api.deps import PlacementReq, PlacementRequest
 from tinystack.placement.policies import usage as policies
 from tinystack.placement.services import usage as usage_obj
 

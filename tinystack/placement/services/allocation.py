@@ -52,7 +52,7 @@ class ConsumerRequest:
     consumer_type: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ConsumerAllocations:
     """What ``GET /allocations/{consumer}`` shows."""
 
@@ -314,26 +314,31 @@ def get_for_consumer(deps: Deps, uuid: str) -> ConsumerAllocations:
         .join(_RP, _RP.c.id == _ALLOC.c.resource_provider_id)
         .where(_ALLOC.c.consumer_id == uuid)
     )
-    result = ConsumerAllocations()
+    allocations: dict[str, tuple[int, dict[str, int]]] = {}
+    last_modified: datetime | None = None
     with deps.read() as session:
         rows = session.execute(sel).all()
         if not rows:
-            return result
+            return ConsumerAllocations()
         for rp_uuid, generation, rc_id, used, created in rows:
-            _gen, resources = result.allocations.setdefault(rp_uuid, (generation, {}))
+            _gen, resources = allocations.setdefault(rp_uuid, (generation, {}))
             resources[deps.resource_classes.name_of(session, rc_id)] = used
-            if created and (result.last_modified is None or created > result.last_modified):
-                result.last_modified = created
+            if created and (last_modified is None or created > last_modified):
+                last_modified = created
         consumer = consumer_obj.get_many(session, [uuid]).get(uuid)
-        if consumer is not None:
-            result.project_id = consumer.project_external_id
-            result.user_id = consumer.user_external_id
-            result.generation = consumer.generation
-            result.consumer_type = consumer_obj.type_name(deps, session, consumer.consumer_type_id)
-    return result
+        if consumer is None:
+            return ConsumerAllocations(allocations, last_modified=last_modified)
+        return ConsumerAllocations(
+            allocations,
+            project_id=consumer.project_external_id,
+            user_id=consumer.user_external_id,
+            generation=consumer.generation,
+            consumer_type=consumer_obj.type_name(deps, session, consumer.consumer_type_id),
+            last_modified=last_modified,
+        )
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ProviderAllocations:
     provider: Provider
     #: consumer uuid -> (consumer generation, {class: used})
@@ -355,13 +360,14 @@ def get_for_provider(deps: Deps, uuid: str) -> ProviderAllocations:
             .outerjoin(_CONSUMER, _CONSUMER.c.uuid == _ALLOC.c.consumer_id)
             .where(_ALLOC.c.resource_provider_id == provider.id)
         ).all()
-        result = ProviderAllocations(provider, {})
+        allocations: dict[str, tuple[int | None, dict[str, int]]] = {}
+        last_modified: datetime | None = None
         for consumer, generation, rc_id, used, created in rows:
-            _gen, resources = result.allocations.setdefault(consumer, (generation, {}))
+            _gen, resources = allocations.setdefault(consumer, (generation, {}))
             resources[deps.resource_classes.name_of(session, rc_id)] = used
-            if created and (result.last_modified is None or created > result.last_modified):
-                result.last_modified = created
-    return result
+            if created and (last_modified is None or created > last_modified):
+                last_modified = created
+    return ProviderAllocations(provider, allocations, last_modified)
 
 
 def delete_for_consumer(deps: Deps, uuid: str) -> None:

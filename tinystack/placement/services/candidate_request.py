@@ -38,7 +38,7 @@ class RequestWideParams:
     same_subtrees: list[set[str]] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Summary:
     """One provider in ``provider_summaries``."""
 
@@ -50,7 +50,7 @@ class Summary:
     traits: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class AllocationRequest:
     #: provider uuid -> class -> amount
     allocations: dict[str, dict[str, int]]
@@ -58,7 +58,7 @@ class AllocationRequest:
     mappings: dict[str, list[str]]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Candidates:
     allocation_requests: list[AllocationRequest] = field(default_factory=list)
     provider_summaries: dict[str, Summary] = field(default_factory=dict)

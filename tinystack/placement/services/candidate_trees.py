@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from tinystack.placement import models
 from tinystack.placement.services import filters
-from tinystack.placement.services.candidates import (
+from tinystack.placement.services.candidate_search import (
     RawRequest,
     ResolvedGroup,
     Search,

@@ -23,7 +23,6 @@ from typing import Any
 import os_traits
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import BindParameter
 
 from tinystack.placement import models
 from tinystack.placement.exception import ResourceClassNotFound
@@ -35,50 +34,21 @@ from tinystack.placement.services.candidate_request import (
     RequestWideParams,
     Summary,
 )
+from tinystack.placement.services.candidate_search import (
+    RawRequest,
+    ResolvedGroup,
+    Search,
+    inventory_state,
+    param,
+)
+from tinystack.placement.services.candidate_trees import search_trees
 from tinystack.placement.services.deps import Deps
-from tinystack.placement.services.trait import trait_ids
+from tinystack.placement.services.names import trait_ids
 
 _RP = models.RP_TBL
 _INV = models.INV_TBL
 _RPT = models.RP_TRAIT_TBL
 _TRAIT = models.TRAIT_TBL
-
-#: an allocation request in ids: [(provider id, class id, amount)], {suffix: [provider id]}
-RawRequest = tuple[list[tuple[int, int, int]], dict[str, list[int]]]
-
-
-@dataclass
-class ResolvedGroup:
-    """A request group with names resolved to internal ids."""
-
-    group: RequestGroup
-    resources: dict[int, int]
-    required: list[set[int]]
-    forbidden: set[int]
-
-    @property
-    def suffix(self) -> str:
-        return self.group.suffix
-
-
-@dataclass
-class Search:
-    """Everything a search needs, resolved once."""
-
-    deps: Deps
-    session: Session
-    groups: list[ResolvedGroup]
-    params: RequestWideParams
-    nested_aware: bool
-    limit: int | None
-    root_required: set[int]
-    root_forbidden: set[int]
-
-    def root_clauses(self, root_col: sa.ColumnElement[int]) -> list[filters.Clause]:
-        clauses = filters.has_traits(root_col, [{t} for t in self.root_required])
-        if self.root_forbidden:
-            clauses.append(filters.lacks_traits(root_col, self.root_forbidden))
-        return clauses
 
 
 @dataclass
@@ -98,8 +68,6 @@ def find(
         if direct:
             found = _direct(search, trees)
         else:
-            from tinystack.placement.services.candidate_trees import search_trees
-
             found = _render(search, search_trees(search))
         if deps.options.randomize_candidates:
             random.shuffle(found.allocation_requests)
@@ -146,15 +114,6 @@ def _resolve(
     )
 
 
-def sharing_provider_ids(session: Session) -> set[int]:
-    sel = (
-        sa.select(_RPT.c.resource_provider_id)
-        .join(_TRAIT, _TRAIT.c.id == _RPT.c.trait_id)
-        .where(_TRAIT.c.name == os_traits.MISC_SHARES_VIA_AGGREGATE)
-    )
-    return set(session.scalars(sel))
-
-
 # Whether sharing providers and provider trees exist at all: one round trip.
 _TOPOLOGY = sa.select(
     sa.select(_RPT.c.resource_provider_id)
@@ -174,10 +133,6 @@ def _direct_possible(search: Search) -> tuple[bool, bool]:
     return not sharing and (search.groups[0].group.use_same_provider or not trees), trees
 
 
-def _param(name: str, expanding: bool = False) -> BindParameter[Any]:
-    return sa.bindparam(name, type_=sa.Integer, expanding=expanding)
-
-
 @functools.lru_cache(maxsize=256)
 def _direct_statement(
     classes: int,
@@ -192,19 +147,19 @@ def _direct_statement(
     """The direct search for one shape of request, built once (values are bound later)."""
     rp_id, root_id = _RP.c.id, _RP.c.root_provider_id
     clauses = [
-        filters.has_capacity(rp_id, _param(f"rc{i}"), _param(f"amount{i}")) for i in range(classes)
+        filters.has_capacity(rp_id, param(f"rc{i}"), param(f"amount{i}")) for i in range(classes)
     ]
-    clauses += filters.has_traits(rp_id, [_param(f"req{i}", True) for i in range(required)])
+    clauses += filters.has_traits(rp_id, [param(f"req{i}", True) for i in range(required)])
     if forbidden:
-        clauses.append(filters.lacks_traits(rp_id, _param("forbidden", True)))
-    clauses += [filters.in_any_aggregate(rp_id, _param(f"agg{i}", True)) for i in range(member_of)]
+        clauses.append(filters.lacks_traits(rp_id, param("forbidden", True)))
+    clauses += [filters.in_any_aggregate(rp_id, param(f"agg{i}", True)) for i in range(member_of)]
     if bad_aggs:
-        clauses.append(~filters.in_any_aggregate(rp_id, _param("bad_aggs", True)))
+        clauses.append(~filters.in_any_aggregate(rp_id, param("bad_aggs", True)))
     if in_tree:
-        clauses.append(root_id == _param("tree_root"))
-    clauses += filters.has_traits(root_id, [_param(f"root{i}", True) for i in range(root_required)])
+        clauses.append(root_id == param("tree_root"))
+    clauses += filters.has_traits(root_id, [param(f"root{i}", True) for i in range(root_required)])
     if root_forbidden:
-        clauses.append(filters.lacks_traits(root_id, _param("root_forbidden", True)))
+        clauses.append(filters.lacks_traits(root_id, param("root_forbidden", True)))
     return sa.select(rp_id, _RP.c.uuid, root_id).where(*clauses).order_by(rp_id)
 
 
@@ -267,7 +222,7 @@ def _direct(search: Search, trees: bool) -> Candidates:
 
 
 _TREES = sa.select(_RP.c.id, _RP.c.uuid, _RP.c.parent_provider_id, _RP.c.root_provider_id).where(
-    _RP.c.root_provider_id.in_(_param("ids", True))
+    _RP.c.root_provider_id.in_(param("ids", True))
 )
 
 
@@ -280,36 +235,10 @@ def _trees(session: Session, root_ids: Iterable[int]) -> dict[int, _Node]:
     return nodes
 
 
-_INVENTORY_STATE = sa.select(
-    _INV.c.resource_provider_id,
-    _INV.c.resource_class_id,
-    _INV.c.total,
-    _INV.c.reserved,
-    _INV.c.allocation_ratio,
-    _INV.c.max_unit,
-    filters.used_amount(_INV.c.resource_provider_id, _INV.c.resource_class_id),
-).where(_INV.c.resource_provider_id.in_(_param("ids", True)))
-
-
-def inventory_state(
-    session: Session, provider_ids: Iterable[int]
-) -> dict[int, dict[int, tuple[int, int, int]]]:
-    """Per provider and class: (capacity, used, max_unit)."""
-    result: dict[int, dict[int, tuple[int, int, int]]] = {}
-    ids = sorted(set(provider_ids))
-    if not ids:
-        return result
-    rows = session.execute(_INVENTORY_STATE, {"ids": ids})
-    for rp_id, rc_id, total, reserved, ratio, max_unit, used in rows:
-        capacity = int((total - reserved) * ratio)
-        result.setdefault(rp_id, {})[rc_id] = (capacity, int(used), max_unit)
-    return result
-
-
 _TRAIT_NAMES = (
     sa.select(_RPT.c.resource_provider_id, _TRAIT.c.name)
     .join(_TRAIT, _TRAIT.c.id == _RPT.c.trait_id)
-    .where(_RPT.c.resource_provider_id.in_(_param("ids", True)))
+    .where(_RPT.c.resource_provider_id.in_(param("ids", True)))
     .order_by(_TRAIT.c.id)
 )
 

@@ -23,7 +23,7 @@ _ALLOC = models.ALLOC_TBL
 UNKNOWN_TYPE = "unknown"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Consumer:
     id: int
     uuid: str

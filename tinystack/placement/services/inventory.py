@@ -27,7 +27,7 @@ _ALLOC = models.ALLOC_TBL
 GENERATION_CONFLICT = "resource provider generation conflict"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Inventory:
     resource_class: str
     total: int

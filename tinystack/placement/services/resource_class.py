@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import os_resource_classes as orc
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ MIN_CUSTOM_ID = 10000
 _RC = models.RC_TBL
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResourceClass:
     id: int
     name: str
@@ -51,7 +52,7 @@ def sync_standard(deps: Deps) -> None:
     deps.resource_classes.invalidate()
 
 
-def _row(row: sa.Row) -> ResourceClass:
+def _row(row: sa.Row[Any]) -> ResourceClass:
     return ResourceClass(row.id, row.name, row.created_at, row.updated_at)
 
 

@@ -25,6 +25,7 @@ from tinystack.placement.exception import (
 )
 from tinystack.placement.services import filters
 from tinystack.placement.services.deps import Deps
+from tinystack.placement.services.names import trait_ids
 from tinystack.placement.services.rows import bump_generation, insert_id
 
 _RP = models.RP_TBL
@@ -33,7 +34,7 @@ _PARENT = _RP.alias("parent_rp")
 UNSET = object()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Provider:
     id: int
     uuid: str
@@ -148,8 +149,6 @@ def _filter_clauses(
             return None
         clauses.append(_RP.c.root_provider_id == root_id)
     if flt.required or flt.forbidden_traits:
-        from tinystack.placement.services.trait import trait_ids
-
         names = {t for s in flt.required for t in s} | flt.forbidden_traits
         ids = trait_ids(deps, session, names, 'Invalid trait(s) in "required" parameter: ')
         clauses += filters.has_traits(_RP.c.id, [{ids[t] for t in s} for s in flt.required])

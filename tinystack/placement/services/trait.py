@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import os_traits
 import sqlalchemy as sa
@@ -13,9 +14,9 @@ from sqlalchemy.orm import Session
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.common.timeutils import utcnow
 from tinystack.placement import models
-from tinystack.placement.exception import TraitNotFound
 from tinystack.placement.services.deps import Deps
-from tinystack.placement.services.resource_provider import Provider, lock_provider
+from tinystack.placement.services.names import trait_ids
+from tinystack.placement.services.resource_provider import Provider, get_in_session, lock_provider
 from tinystack.placement.services.rows import insert_id
 
 CUSTOM_PREFIX = "CUSTOM_"
@@ -23,7 +24,7 @@ _TRAIT = models.TRAIT_TBL
 _RPT = models.RP_TRAIT_TBL
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Trait:
     id: int
     name: str
@@ -56,7 +57,7 @@ def sync_standard(deps: Deps) -> None:
     deps.traits.invalidate()
 
 
-def _trait(row: sa.Row) -> Trait:
+def _trait(row: sa.Row[Any]) -> Trait:
     return Trait(row.id, row.name, row.created_at, row.updated_at)
 
 
@@ -112,18 +113,6 @@ def delete(deps: Deps, name: str) -> None:
     deps.traits.invalidate()
 
 
-def trait_ids(
-    deps: Deps, session: Session, names: Iterable[str], prefix: str = ""
-) -> dict[str, int]:
-    """Ids of the named traits; 400 naming the ones that do not exist."""
-    wanted = set(names)
-    found = deps.traits.ids_of(session, wanted)
-    missing = wanted - found.keys()
-    if missing:
-        raise TraitNotFound(missing, prefix)
-    return found
-
-
 def provider_traits(session: Session, provider_ids: Iterable[int]) -> dict[int, set[str]]:
     """Trait names of each provider (providers without traits are absent)."""
     ids = list(provider_ids)
@@ -141,8 +130,6 @@ def provider_traits(session: Session, provider_ids: Iterable[int]) -> dict[int, 
 
 
 def get_for_provider(deps: Deps, uuid: str) -> tuple[Provider, list[Trait]]:
-    from tinystack.placement.services.resource_provider import get_in_session
-
     with deps.read() as session:
         provider = get_in_session(session, uuid)
         sel = (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -13,6 +12,7 @@ from tinystack.common.rpc import MessagingTimeout, RemoteError
 from tinystack.compute import exception, states
 from tinystack.compute.conductor.tasks.base import Task
 from tinystack.compute.context import CallContext
+from tinystack.compute.objects import Destinations, HostList, RequestSpec, ScheduledEvent
 from tinystack.compute.services import instance_actions, instances
 from tinystack.compute.services.common import Deps, utcnow
 
@@ -66,13 +66,13 @@ def remote_reason(exc: BaseException) -> BaseException:
     return exc
 
 
-class ScheduleTask(Task[list[list[dict[str, Any]]]]):
+class ScheduleTask(Task[Destinations]):
     """Ask the scheduler for hosts; it claims them in placement."""
 
-    def __init__(self, deps: Deps, ctx: CallContext, uuids: list[str], spec: dict[str, Any]):
+    def __init__(self, deps: Deps, ctx: CallContext, uuids: list[str], spec: RequestSpec):
         self.deps, self.ctx, self.uuids, self.spec = deps, ctx, uuids, spec
 
-    def _execute(self) -> list[list[dict[str, Any]]]:
+    def _execute(self) -> Destinations:
         return self.deps.scheduler.select_destinations(self.ctx, self.spec, self.uuids)
 
 
@@ -89,24 +89,24 @@ class CastBuildTask(Task[None]):
         deps: Deps,
         ctx: CallContext,
         uuid: str,
-        spec: dict[str, Any],
-        host_list: list[dict[str, Any]],
+        spec: RequestSpec,
+        host_list: HostList,
         attempt: int,
-        scheduled: dict[str, Any],
+        scheduled: ScheduledEvent,
     ) -> None:
         self.deps, self.ctx, self.uuid, self.spec = deps, ctx, uuid, spec
         self.host_list, self.attempt, self.scheduled = host_list, attempt, scheduled
 
     def _execute(self) -> None:
-        chosen, alternates = self.host_list[0], self.host_list[1:]
+        chosen, *alternates = self.host_list.selections
         self.deps.agents.build_and_run_instance(
             self.ctx,
-            chosen["host"],
+            chosen.host,
             self.uuid,
             self.spec,
-            alternates,
+            HostList(tuple(alternates)),
             attempt=self.attempt,
-            node=chosen["nodename"],
+            node=chosen.nodename,
             scheduled=self.scheduled,
         )
 
@@ -117,8 +117,8 @@ class CastBuildTask(Task[None]):
             LOG.warning("cannot remove the allocations of %s: %s", self.uuid, err)
 
 
-def _scheduled(event: str, started: datetime) -> dict[str, Any]:
-    return {"event": event, "started": started.isoformat(), "finished": utcnow().isoformat()}
+def _scheduled(event: str, started: datetime) -> ScheduledEvent:
+    return ScheduledEvent(event=event, started=started, finished=utcnow())
 
 
 class BuildFlow:
@@ -128,7 +128,7 @@ class BuildFlow:
         self.deps = deps
         self.ctx = ctx
 
-    def run(self, uuids: list[str], spec: dict[str, Any]) -> None:
+    def run(self, uuids: list[str], spec: RequestSpec) -> None:
         started = utcnow()
         try:
             selections = ScheduleTask(self.deps, self.ctx, uuids, spec).execute()
@@ -138,7 +138,7 @@ class BuildFlow:
             fail_builds(self.deps, self.ctx, uuids, reason, event=SCHEDULE_EVENT, started=started)
             return
         scheduled = _scheduled(SCHEDULE_EVENT, started)
-        for uuid, host_list in zip(uuids, selections, strict=True):
+        for uuid, host_list in zip(uuids, selections.host_lists, strict=True):
             try:
                 CastBuildTask(self.deps, self.ctx, uuid, spec, host_list, 1, scheduled).execute()
             except Exception as exc:
@@ -147,27 +147,26 @@ class BuildFlow:
     def retry(
         self,
         uuids: list[str],
-        spec: dict[str, Any],
-        host_lists: list[list[dict[str, Any]]],
+        spec: RequestSpec,
+        host_lists: Destinations,
         attempt: int,
     ) -> None:
         """Rebuild on an alternate host (the previous host failed the build)."""
-        for uuid, alternates in zip(uuids, host_lists, strict=True):
+        for uuid, alternates in zip(uuids, host_lists.host_lists, strict=True):
             started = utcnow()
-            remaining = list(alternates)
+            remaining = list(alternates.selections)
             chosen = None
             while remaining:
                 candidate = remaining.pop(0)
-                allocations = candidate.get("allocation_request", {}).get("allocations", {})
                 try:
                     ok = self.deps.placement.claim(
                         uuid,
-                        allocations,
-                        project_id=spec.get("project_id") or "",
-                        user_id=spec.get("user_id") or "",
+                        dict(candidate.allocations),
+                        project_id=spec.project_id,
+                        user_id=spec.user_id,
                     )
                 except ClientError as exc:
-                    LOG.warning("claim on alternate %s failed: %s", candidate["host"], exc)
+                    LOG.warning("claim on alternate %s failed: %s", candidate.host, exc)
                     ok = False
                 if ok:
                     chosen = candidate
@@ -181,8 +180,9 @@ class BuildFlow:
                 continue
             scheduled = _scheduled(RETRY_EVENT, started)
             try:
+                host_list = HostList((chosen, *remaining))
                 CastBuildTask(
-                    self.deps, self.ctx, uuid, spec, [chosen, *remaining], attempt, scheduled
+                    self.deps, self.ctx, uuid, spec, host_list, attempt, scheduled
                 ).execute()
             except Exception as exc:
                 fail_builds(self.deps, self.ctx, [uuid], exc, event=RETRY_EVENT, started=started)

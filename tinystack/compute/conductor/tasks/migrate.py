@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from tinystack.compute import exception, models, states
 from tinystack.compute.conductor.tasks.base import Task
 from tinystack.compute.conductor.tasks.build import remote_reason
 from tinystack.compute.context import CallContext
+from tinystack.compute.objects import FlavorMeta, MoveRequest, RequestSpec, Selection
 from tinystack.compute.services import instance_actions, instances, migrations
 from tinystack.compute.services.common import Deps, utcnow
 
@@ -40,52 +42,49 @@ class MoveAllocationsTask(Task[None]):
         )
 
 
-class SelectDestinationTask(Task[dict[str, Any]]):
+class SelectDestinationTask(Task[Selection]):
     def __init__(
         self,
         deps: Deps,
         ctx: CallContext,
         inst: models.Instance,
-        spec: dict[str, Any],
+        spec: RequestSpec,
         try_same_host_last: bool,
     ) -> None:
         self.deps, self.ctx, self.inst, self.spec = deps, ctx, inst, spec
         self.try_same_host_last = try_same_host_last
 
-    def _execute(self) -> dict[str, Any]:
+    def _select(self, spec: RequestSpec) -> Selection:
+        found = self.deps.scheduler.select_destinations(self.ctx, spec, [self.inst.uuid])
+        return found.host_lists[0].selections[0]
+
+    def _execute(self) -> Selection:
         try:
-            return self.deps.scheduler.select_destinations(self.ctx, self.spec, [self.inst.uuid])[
-                0
-            ][0]
+            return self._select(self.spec)
         except Exception as exc:
-            if not self.try_same_host_last or not self.spec.get("ignore_hosts"):
+            if not self.try_same_host_last or not self.spec.ignore_hosts:
                 raise
             LOG.debug("no other host for %s (%s): trying its own", self.inst.uuid, exc)
-            spec = {**self.spec, "ignore_hosts": []}
-            return self.deps.scheduler.select_destinations(self.ctx, spec, [self.inst.uuid])[0][0]
+            return self._select(replace(self.spec, ignore_hosts=()))
 
 
-def _spec_for(
-    inst: models.Instance, flavor: dict[str, Any], base: dict[str, Any]
-) -> dict[str, Any]:
-    spec = dict(inst.request_spec or {})
-    spec.update(
-        {
-            "flavor": flavor,
-            "num_instances": 1,
-            "project_id": inst.project_id,
-            "user_id": inst.user_id,
-            "force_hosts": [],
-            "force_nodes": [],
-            "requested_destination": base.get("requested_destination"),
-            "ignore_hosts": list(base.get("ignore_hosts") or []),
-        }
+def _spec_for(inst: models.Instance, flavor: FlavorMeta, move: MoveRequest) -> RequestSpec:
+    """The instance's stored request spec, for one instance of ``flavor``, moved as asked."""
+    spec = RequestSpec.from_dict(inst.request_spec or {})
+    return replace(
+        spec,
+        flavor=flavor,
+        num_instances=1,
+        project_id=inst.project_id,
+        user_id=inst.user_id,
+        force_hosts=(),
+        force_nodes=(),
+        requested_destination=move.requested_destination,
+        ignore_hosts=move.ignore_hosts,
+        availability_zone=move.availability_zone
+        if move.availability_zone is not None
+        else spec.availability_zone,
     )
-    if base.get("availability_zone") is not None:
-        spec["availability_zone"] = base["availability_zone"]
-    if spec.get("availability_zone") is None and inst.availability_zone and base.get("pin_az"):
-        spec["availability_zone"] = inst.availability_zone
-    return spec
 
 
 class MigrationFlow:
@@ -95,36 +94,36 @@ class MigrationFlow:
     def run(
         self,
         uuid: str,
-        base_spec: dict[str, Any],
-        new_flavor: dict[str, Any] | None,
+        move: MoveRequest,
+        new_flavor: FlavorMeta | None,
         migration_type: str,
     ) -> None:
         started = utcnow()
         inst = instances.get(self.deps.db, uuid)
-        flavor = new_flavor or dict(inst.flavor)
+        flavor = new_flavor or FlavorMeta.from_dict(dict(inst.flavor))
         migration = migrations.create(
             self.deps.db,
             inst,
             migration_type=migration_type,
             old_flavor_id=(inst.flavor or {}).get("id"),
-            new_flavor_id=flavor.get("id"),
+            new_flavor_id=flavor.id,
             user_id=self.ctx.user_id,
             project_id=inst.project_id,
         )
-        spec = _spec_for(inst, flavor, base_spec)
-        move = MoveAllocationsTask(self.deps, inst, migration)
+        spec = _spec_for(inst, flavor, move)
+        moving = MoveAllocationsTask(self.deps, inst, migration)
         try:
-            move.execute()
+            moving.execute()
             try:
                 dest = SelectDestinationTask(
                     self.deps,
                     self.ctx,
                     inst,
                     spec,
-                    try_same_host_last=bool(base_spec.get("same_host_last")),
+                    try_same_host_last=move.same_host_last,
                 ).execute()
             except Exception as exc:
-                move.rollback(exc)
+                moving.rollback(exc)
                 raise
         except Exception as exc:
             self._fail(uuid, migration.uuid, remote_reason(exc), started)
@@ -132,21 +131,14 @@ class MigrationFlow:
 
         def write(session: Session) -> None:
             migrations.update_in(
-                session, migration.uuid, dest_compute=dest["host"], dest_node=dest["nodename"]
+                session, migration.uuid, dest_compute=dest.host, dest_node=dest.nodename
             )
             instance_actions.event_finish_in(
-                session, self.ctx, uuid, MIGRATE_EVENT, started=started, host=dest["host"]
+                session, self.ctx, uuid, MIGRATE_EVENT, started=started, host=dest.host
             )
 
         self.deps.db.write(write)
-        self.deps.agents.cast(
-            self.ctx,
-            dest["host"],
-            "prep_resize",
-            instance_uuid=uuid,
-            migration_uuid=migration.uuid,
-            new_flavor=flavor,
-        )
+        self.deps.agents.prep_resize(self.ctx, dest.host, uuid, migration.uuid, flavor)
 
     def _fail(
         self, uuid: str, migration_uuid: str, error: BaseException, started: datetime
@@ -179,10 +171,10 @@ class UnshelveFlow:
     def __init__(self, deps: Deps, ctx: CallContext) -> None:
         self.deps, self.ctx = deps, ctx
 
-    def run(self, uuid: str, base_spec: dict[str, Any]) -> None:
+    def run(self, uuid: str, move: MoveRequest) -> None:
         started = utcnow()
         inst = instances.get(self.deps.db, uuid)
-        spec = _spec_for(inst, dict(inst.flavor), base_spec)
+        spec = _spec_for(inst, FlavorMeta.from_dict(dict(inst.flavor)), move)
         try:
             dest = SelectDestinationTask(self.deps, self.ctx, inst, spec, False).execute()
         except Exception as exc:
@@ -210,12 +202,12 @@ class UnshelveFlow:
             return
 
         def write(session: Session) -> None:
-            updates: dict[str, Any] = {"host": dest["host"], "node": dest["nodename"]}
-            if base_spec.get("availability_zone"):
-                updates["availability_zone"] = base_spec["availability_zone"]
+            updates: dict[str, Any] = {"host": dest.host, "node": dest.nodename}
+            if move.availability_zone:
+                updates["availability_zone"] = move.availability_zone
             instances.save_in(session, uuid, updates, expected_task_state=[T.UNSHELVING])
             instance_actions.event_finish_in(
-                session, self.ctx, uuid, UNSHELVE_EVENT, started=started, host=dest["host"]
+                session, self.ctx, uuid, UNSHELVE_EVENT, started=started, host=dest.host
             )
 
         try:
@@ -226,4 +218,4 @@ class UnshelveFlow:
             except ClientError:
                 pass
             return
-        self.deps.agents.cast(self.ctx, dest["host"], "unshelve_instance", instance_uuid=uuid)
+        self.deps.agents.unshelve_instance(self.ctx, dest.host, uuid)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import abc
 import importlib
 
+from tinystack.compute.objects import RequestSpec
 from tinystack.compute.scheduler.host_state import HostState
-from tinystack.compute.scheduler.request_spec import RequestSpec
 
 #: filter class name -> module under this package
 REGISTRY = {

@@ -6,10 +6,10 @@ host passes if, for every such key, one of its aggregates has a matching value.
 
 from __future__ import annotations
 
+from tinystack.compute.objects import RequestSpec
 from tinystack.compute.scheduler.filters import BaseFilter
 from tinystack.compute.scheduler.filters.extra_specs_ops import match
 from tinystack.compute.scheduler.host_state import HostState
-from tinystack.compute.scheduler.request_spec import RequestSpec
 
 SCOPE = "aggregate_instance_extra_specs"
 

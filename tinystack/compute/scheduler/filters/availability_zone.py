@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from tinystack.compute.objects import RequestSpec
 from tinystack.compute.scheduler.filters import BaseFilter
 from tinystack.compute.scheduler.host_state import HostState
-from tinystack.compute.scheduler.request_spec import RequestSpec
 
 
 class AvailabilityZoneFilter(BaseFilter):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from tinystack.compute.objects import RequestSpec
 from tinystack.compute.scheduler.filters import BaseFilter
 from tinystack.compute.scheduler.filters.same_host import hint_hosts
 from tinystack.compute.scheduler.host_state import HostState
-from tinystack.compute.scheduler.request_spec import RequestSpec
 
 
 class DifferentHostFilter(BaseFilter):

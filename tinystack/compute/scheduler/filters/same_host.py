@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from tinystack.compute.objects import RequestSpec
 from tinystack.compute.scheduler.filters import BaseFilter
 from tinystack.compute.scheduler.host_state import HostState
-from tinystack.compute.scheduler.request_spec import RequestSpec
 
 #: hint -> the hosts of the instances it names, filled in by the scheduler manager
 RESOLVED = "_resolved_hosts"
 
 
 def hint_hosts(spec: RequestSpec, hint: str) -> list[str] | None:
-    resolved = spec.scheduler_hints.get(RESOLVED, {})
+    resolved = spec.scheduler_hints.get(RESOLVED)
     if not spec.hint_list(hint):
         return None
-    return list(resolved.get(hint, []))
+    hosts = resolved.get(hint) if isinstance(resolved, dict) else None
+    return [str(h) for h in hosts] if isinstance(hosts, list) else []
 
 
 class SameHostFilter(BaseFilter):

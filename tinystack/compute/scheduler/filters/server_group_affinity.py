@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from tinystack.compute.objects import RequestSpec
 from tinystack.compute.scheduler.filters import BaseFilter
 from tinystack.compute.scheduler.host_state import HostState
-from tinystack.compute.scheduler.request_spec import RequestSpec
 
 
 class ServerGroupAffinityFilter(BaseFilter):
     def host_passes(self, host: HostState, spec: RequestSpec) -> bool:
         group = spec.group
-        if not group or group.get("policy") != "affinity":
+        if not group or group.policy != "affinity":
             return True
-        hosts = group.get("hosts") or []
+        hosts = group.hosts
         return not hosts or host.host in hosts

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from tinystack.compute.objects import RequestSpec
 from tinystack.compute.scheduler.filters import BaseFilter
 from tinystack.compute.scheduler.host_state import HostState
-from tinystack.compute.scheduler.request_spec import RequestSpec
 
 
 class ServerGroupAntiAffinityFilter(BaseFilter):
@@ -12,7 +12,7 @@ class ServerGroupAntiAffinityFilter(BaseFilter):
 
     def host_passes(self, host: HostState, spec: RequestSpec) -> bool:
         group = spec.group
-        if not group or group.get("policy") != "anti-affinity":
+        if not group or group.policy != "anti-affinity":
             return True
-        limit = int((group.get("rules") or {}).get("max_server_per_host", 1))
+        limit = int(str(group.rules.get("max_server_per_host", 1)))
         return host.group_members < limit

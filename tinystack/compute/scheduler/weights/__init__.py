@@ -10,8 +10,8 @@ import abc
 import importlib
 from typing import Any
 
+from tinystack.compute.objects import RequestSpec
 from tinystack.compute.scheduler.host_state import HostState
-from tinystack.compute.scheduler.request_spec import RequestSpec
 
 REGISTRY = {
     "RAMWeigher": "ram",

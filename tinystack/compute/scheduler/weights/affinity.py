@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tinystack.compute.objects import RequestSpec
 from tinystack.compute.scheduler.host_state import HostState
-from tinystack.compute.scheduler.request_spec import RequestSpec
 from tinystack.compute.scheduler.weights import BaseWeigher
 
 
@@ -11,7 +11,7 @@ class ServerGroupSoftAffinityWeigher(BaseWeigher):
     multiplier_option = "soft_affinity_weight_multiplier"
 
     def raw_weight(self, host: HostState, spec: RequestSpec) -> float:
-        if not spec.group or spec.group.get("policy") != "soft-affinity":
+        if not spec.group or spec.group.policy != "soft-affinity":
             return 0.0
         return float(host.group_members)
 
@@ -20,6 +20,6 @@ class ServerGroupSoftAntiAffinityWeigher(BaseWeigher):
     multiplier_option = "soft_anti_affinity_weight_multiplier"
 
     def raw_weight(self, host: HostState, spec: RequestSpec) -> float:
-        if not spec.group or spec.group.get("policy") != "soft-anti-affinity":
+        if not spec.group or spec.group.policy != "soft-anti-affinity":
             return 0.0
         return -float(host.group_members)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tinystack.compute.objects import RequestSpec
 from tinystack.compute.scheduler.host_state import HostState
-from tinystack.compute.scheduler.request_spec import RequestSpec
 from tinystack.compute.scheduler.weights import BaseWeigher
 
 

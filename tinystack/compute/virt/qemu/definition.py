@@ -15,6 +15,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinystack.compute.objects import VIF, FlavorMeta
+from tinystack.compute.virt.qemu import net
+
 DEFINITION_FILE = "instance.json"
 ROOT_DISK = "disk.qcow2"
 EPHEMERAL_DISK = "disk.eph0"
@@ -184,3 +187,22 @@ def command(
     if incoming is not None:
         cmd += ["-incoming", f"exec:cat {shlex.quote(str(incoming))}"]
     return cmd
+
+
+def nic_for(vif: VIF) -> Nic:
+    """The NIC of a port."""
+    return Nic(port_id=vif.id, mac=vif.address, tap=net.tap_name(vif.id), network_id=vif.network_id)
+
+
+def flavor_record(flavor: FlavorMeta) -> dict[str, Any]:
+    """The flavor as a definition keeps it."""
+    return {
+        "flavorid": flavor.flavorid,
+        "name": flavor.name,
+        "vcpus": flavor.vcpus,
+        "memory_mb": flavor.memory_mb,
+        "root_gb": flavor.root_gb,
+        "ephemeral_gb": flavor.ephemeral_gb,
+        "swap": flavor.swap,
+        "extra_specs": dict(flavor.extra_specs),
+    }

@@ -19,8 +19,9 @@ from typing import Any
 from tinystack.common import config
 from tinystack.compute.virt.driver import ComputeDriver, DriverError
 from tinystack.compute.virt.fake import FakeDriver
-from tinystack.compute.virt.qemu.driver import QemuDriver, QemuSettings
+from tinystack.compute.virt.qemu.driver import QemuDriver
 from tinystack.compute.virt.qemu.imagecache import ServiceImageSource
+from tinystack.compute.virt.qemu.settings import QemuSettings
 from tinystack.guest.build import IMAGE_FILE
 
 LOG = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def available(binary: str = "") -> tuple[bool, str]:
 def _bootstrap_dir(conf: Any) -> Path:
     try:
         configured = str(conf.image.bootstrap_image_dir or "")
-    except Exception:  # noqa: BLE001 - the image options live in another service
+    except Exception:  # the image options live in another service
         configured = ""
     if configured:
         return Path(configured).expanduser()
