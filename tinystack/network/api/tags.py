@@ -11,7 +11,7 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.network.api.bodies import JsonBody
 from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import simple_check
-from tinystack.network.api.views import address_scope_view, network_view
+from tinystack.network.api.views import address_scope_view, network_view, security_group_view
 from tinystack.network.exception import http_bad_request, not_found
 from tinystack.network.services.authz import Target
 from tinystack.network.services.deps import Deps
@@ -25,7 +25,7 @@ TAGGABLE: dict[str, tuple[str, Callable[[Deps, RequestContext, str], Target]]] =
     "floatingips": ("floatingip", lambda deps, ctx, rid: deps.floatingips.show(ctx, rid)),
     "security-groups": (
         "security_group",
-        lambda deps, ctx, rid: deps.security_groups.show(ctx, rid),
+        lambda deps, ctx, rid: security_group_view(deps.security_groups.show(ctx, rid)),
     ),
     "subnetpools": ("subnetpool", lambda deps, ctx, rid: deps.subnetpools.show(ctx, rid)),
     "address-scopes": (

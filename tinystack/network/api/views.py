@@ -14,6 +14,8 @@ from tinystack.network.services.records import (
     NetworkIpAvailabilityRecord,
     NetworkRecord,
     RbacPolicyRecord,
+    SecurityGroupRecord,
+    SecurityGroupRuleRecord,
 )
 
 
@@ -124,4 +126,43 @@ def network_ip_availability_view(item: NetworkIpAvailabilityRecord) -> dict[str,
             }
             for s in item.subnets
         ],
+    }
+
+
+def security_group_rule_view(rule: SecurityGroupRuleRecord) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "security_group_id": rule.security_group_id,
+        **owner(rule.project_id),
+        "direction": rule.direction,
+        "ethertype": rule.ethertype,
+        "protocol": rule.protocol,
+        "port_range_min": rule.port_range_min,
+        "port_range_max": rule.port_range_max,
+        "remote_ip_prefix": rule.remote_ip_prefix,
+        "normalized_cidr": rule.normalized_cidr,
+        "remote_group_id": rule.remote_group_id,
+        "belongs_to_default_sg": rule.belongs_to_default_sg,
+        "description": rule.description,
+        "created_at": isotime(rule.created_at),
+        "updated_at": isotime(rule.updated_at),
+        "revision_number": rule.revision_number,
+        # (also shown inside a group's security_group_rules, as it always was)
+        "_policy": {"security_group:project_id": rule.group_project_id},
+    }
+
+
+def security_group_view(group: SecurityGroupRecord) -> dict[str, Any]:
+    return {
+        "id": group.id,
+        "name": group.name,
+        **owner(group.project_id),
+        "stateful": group.stateful,
+        "shared": group.shared,
+        "security_group_rules": [security_group_rule_view(r) for r in group.rules],
+        "description": group.description,
+        "created_at": isotime(group.created_at),
+        "updated_at": isotime(group.updated_at),
+        "revision_number": group.revision_number,
+        "tags": list(group.tags),
     }

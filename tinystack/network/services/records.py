@@ -136,3 +136,41 @@ class QuotaUsage:
     limit: int
     used: int
     reserved: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupRuleRecord:
+    id: str
+    security_group_id: str
+    project_id: str
+    direction: str
+    ethertype: str
+    protocol: str | None
+    port_range_min: int | None
+    port_range_max: int | None
+    remote_ip_prefix: str | None
+    normalized_cidr: str | None
+    remote_group_id: str | None
+    belongs_to_default_sg: bool
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    #: the owner of the rule's group (policy: ``security_group:project_id``)
+    group_project_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupRecord:
+    id: str
+    name: str
+    project_id: str
+    stateful: bool
+    #: shared with the caller's project (or every project)
+    shared: bool
+    rules: tuple[SecurityGroupRuleRecord, ...]
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
