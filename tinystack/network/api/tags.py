@@ -11,7 +11,12 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.network.api.bodies import JsonBody
 from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import simple_check
-from tinystack.network.api.views import address_scope_view, network_view, security_group_view
+from tinystack.network.api.views import (
+    address_scope_view,
+    network_view,
+    security_group_view,
+    subnetpool_view,
+)
 from tinystack.network.exception import http_bad_request, not_found
 from tinystack.network.services.authz import Target
 from tinystack.network.services.deps import Deps
@@ -27,7 +32,10 @@ TAGGABLE: dict[str, tuple[str, Callable[[Deps, RequestContext, str], Target]]] =
         "security_group",
         lambda deps, ctx, rid: security_group_view(deps.security_groups.show(ctx, rid)),
     ),
-    "subnetpools": ("subnetpool", lambda deps, ctx, rid: deps.subnetpools.show(ctx, rid)),
+    "subnetpools": (
+        "subnetpool",
+        lambda deps, ctx, rid: subnetpool_view(deps.subnetpools.show(ctx, rid)),
+    ),
     "address-scopes": (
         "address_scope",
         lambda deps, ctx, rid: address_scope_view(deps.address_scopes.show(ctx, rid)),

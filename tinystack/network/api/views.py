@@ -16,6 +16,7 @@ from tinystack.network.services.records import (
     RbacPolicyRecord,
     SecurityGroupRecord,
     SecurityGroupRuleRecord,
+    SubnetPoolRecord,
 )
 
 
@@ -165,4 +166,26 @@ def security_group_view(group: SecurityGroupRecord) -> dict[str, Any]:
         "updated_at": isotime(group.updated_at),
         "revision_number": group.revision_number,
         "tags": list(group.tags),
+    }
+
+
+def subnetpool_view(pool: SubnetPoolRecord) -> dict[str, Any]:
+    return {
+        "id": pool.id,
+        "name": pool.name,
+        **owner(pool.project_id),
+        "ip_version": pool.ip_version,
+        "prefixes": list(pool.prefixes),
+        "default_prefixlen": pool.default_prefixlen,
+        "min_prefixlen": pool.min_prefixlen,
+        "max_prefixlen": pool.max_prefixlen,
+        "default_quota": pool.default_quota,
+        "is_default": pool.is_default,
+        "shared": pool.shared,
+        "address_scope_id": pool.address_scope_id,
+        "description": pool.description,
+        "created_at": isotime(pool.created_at),
+        "updated_at": isotime(pool.updated_at),
+        "revision_number": pool.revision_number,
+        "tags": list(pool.tags),
     }

@@ -174,3 +174,25 @@ class SecurityGroupRecord:
     updated_at: dt.datetime
     revision_number: int
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetPoolRecord:
+    id: str
+    name: str
+    project_id: str
+    ip_version: int
+    prefixes: tuple[str, ...]
+    default_prefixlen: int
+    min_prefixlen: int
+    max_prefixlen: int
+    default_quota: int | None
+    is_default: bool
+    #: shared with the caller's project (or every project)
+    shared: bool
+    address_scope_id: str | None
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
