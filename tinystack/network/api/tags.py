@@ -15,6 +15,7 @@ from tinystack.network.api.views import (
     address_scope_view,
     network_view,
     security_group_view,
+    subnet_view,
     subnetpool_view,
 )
 from tinystack.network.exception import http_bad_request, not_found
@@ -24,7 +25,7 @@ from tinystack.network.services.deps import Deps
 #: URL collection -> (resource name, the resource as its policy rules read it)
 TAGGABLE: dict[str, tuple[str, Callable[[Deps, RequestContext, str], Target]]] = {
     "networks": ("network", lambda deps, ctx, rid: network_view(deps.networks.show(ctx, rid))),
-    "subnets": ("subnet", lambda deps, ctx, rid: deps.subnets.show(ctx, rid)),
+    "subnets": ("subnet", lambda deps, ctx, rid: subnet_view(deps.subnets.show(ctx, rid))),
     "ports": ("port", lambda deps, ctx, rid: deps.ports.show(ctx, rid)),
     "routers": ("router", lambda deps, ctx, rid: deps.routers.show(ctx, rid)),
     "floatingips": ("floatingip", lambda deps, ctx, rid: deps.floatingips.show(ctx, rid)),

@@ -17,6 +17,7 @@ from tinystack.network.services.records import (
     SecurityGroupRecord,
     SecurityGroupRuleRecord,
     SubnetPoolRecord,
+    SubnetRecord,
 )
 
 
@@ -188,4 +189,37 @@ def subnetpool_view(pool: SubnetPoolRecord) -> dict[str, Any]:
         "updated_at": isotime(pool.updated_at),
         "revision_number": pool.revision_number,
         "tags": list(pool.tags),
+    }
+
+
+def subnet_view(subnet: SubnetRecord) -> dict[str, Any]:
+    return {
+        "id": subnet.id,
+        "name": subnet.name,
+        **owner(subnet.project_id),
+        "network_id": subnet.network_id,
+        "ip_version": subnet.ip_version,
+        "cidr": subnet.cidr,
+        "gateway_ip": subnet.gateway_ip,
+        "allocation_pools": [{"start": p.start, "end": p.end} for p in subnet.allocation_pools],
+        "dns_nameservers": list(subnet.dns_nameservers),
+        "host_routes": [
+            {"destination": r.destination, "nexthop": r.nexthop} for r in subnet.host_routes
+        ],
+        "enable_dhcp": subnet.enable_dhcp,
+        "ipv6_ra_mode": subnet.ipv6_ra_mode,
+        "ipv6_address_mode": subnet.ipv6_address_mode,
+        "subnetpool_id": subnet.subnetpool_id,
+        "service_types": list(subnet.service_types),
+        "router:external": subnet.external,
+        "description": subnet.description,
+        "created_at": isotime(subnet.created_at),
+        "updated_at": isotime(subnet.updated_at),
+        "revision_number": subnet.revision_number,
+        "tags": list(subnet.tags),
+        "_policy": {
+            "network:project_id": subnet.network_project_id,
+            "network:tenant_id": subnet.network_project_id,
+            "shared": subnet.network_shared,
+        },
     }

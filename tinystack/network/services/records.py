@@ -196,3 +196,44 @@ class SubnetPoolRecord:
     updated_at: dt.datetime
     revision_number: int
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationPool:
+    start: str
+    end: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostRoute:
+    destination: str
+    nexthop: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetRecord:
+    id: str
+    name: str
+    project_id: str
+    network_id: str
+    ip_version: int
+    cidr: str
+    gateway_ip: str | None
+    allocation_pools: tuple[AllocationPool, ...]
+    dns_nameservers: tuple[str, ...]
+    host_routes: tuple[HostRoute, ...]
+    enable_dhcp: bool
+    ipv6_ra_mode: str | None
+    ipv6_address_mode: str | None
+    subnetpool_id: str | None
+    service_types: tuple[str, ...]
+    #: the network is external (router:external)
+    external: bool
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
+    #: the network's owner and whether it is shared with the caller (policy targets)
+    network_project_id: str | None
+    network_shared: bool
