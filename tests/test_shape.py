@@ -97,8 +97,6 @@ MICROVERSIONS = {
 _NO_POLICIES = "routes declare no policy rules (openapi_extra x-policies)"
 _NO_BODIES = "write routes without a request model in the OpenAPI document"
 ROUTE_XFAIL: dict[tuple[str, str], str] = {
-    ("compute", "duplicates"): "GET /v2.1/servers/{server_id}/os-security-groups is twice",
-    ("compute", "microversions"): "handlers gate on `version < (2, N)`, no since(...)",
     ("network", "policies"): _NO_POLICIES,
 }
 

@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 
 from tests.network.conftest import PROJECT_B, Api
 from tinystack.network.api.extensions import EXTENSIONS
+from tinystack.network.payloads import AgentState
 from tinystack.network.services.authz import internal_context
 
 PUBLIC = {("GET", "/")}
@@ -183,15 +184,15 @@ def test_extensions(api: Api) -> None:
 def test_agents_zones_and_ip_availability(api: Api) -> None:
     agents = api.services.agents
     agents.report_state(
-        {
-            "agent_type": "DHCP agent",
-            "host": "h1",
-            "binary": "dhcp",
-            "topic": "dhcp_agent",
-            "availability_zone": "az2",
-            "configurations": {"networks": 1},
-            "start_flag": True,
-        }
+        AgentState(
+            agent_type="DHCP agent",
+            host="h1",
+            binary="dhcp",
+            topic="dhcp_agent",
+            availability_zone="az2",
+            configurations={"networks": 1},
+            start_flag=True,
+        )
     )
     listed = api.get("/v2.0/agents", api.admin()).json()["agents"]
     assert [(a["host"], a["alive"], a["agent_type"]) for a in listed] == [

@@ -111,17 +111,7 @@ class ReportsEndpoint:
 
     def report_state(self, ctxt: Ctxt, agent_state: JSON, time: str | None = None) -> str:
         state = AgentState.from_primitive(agent_state)
-        heartbeat: dict[str, JSON] = {
-            "agent_type": state.agent_type,
-            "binary": state.binary,
-            "host": state.host,
-            "topic": state.topic,
-            "configurations": dict(state.configurations),
-            "start_flag": state.start_flag,
-        }
-        if state.availability_zone is not None:
-            heartbeat["availability_zone"] = state.availability_zone
-        self.deps.agents.report_state(heartbeat)
+        self.deps.agents.report_state(state)
         return "alive"
 
 

@@ -13,6 +13,7 @@ from tinystack.network.api.list_params import fields_of, list_params, max_limit
 from tinystack.network.api.rendering import render_list, render_one
 from tinystack.network.api.resource import Resource
 from tinystack.network.api.schemas import AgentUpdate
+from tinystack.network.api.views import agent_view
 
 AGENT = Resource(
     singular="agent",
@@ -27,18 +28,21 @@ AGENT = Resource(
 
 def list_agents(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     params = list_params(request, AGENT, max_limit(deps))
-    return render_list(request, ctx, AGENT, deps.agents.list_items(params.query), params)
+    items = [agent_view(a) for a in deps.agents.list_items(params.query)]
+    return render_list(request, ctx, AGENT, items, params)
 
 
 def show_agent(agent_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, "get_agent")({})
-    return render_one(ctx, AGENT, deps.agents.show(agent_id), fields=fields_of(request))
+    agent = agent_view(deps.agents.show(agent_id))
+    return render_one(ctx, AGENT, agent, fields=fields_of(request))
 
 
 def update_agent(agent_id: str, ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     simple_check(ctx, "update_agent")({})
     values = validate(AgentUpdate, unwrap(body, AGENT, bulk=False)[0][0])
-    return render_one(ctx, AGENT, deps.agents.update(agent_id, values))
+    updated = deps.agents.update(agent_id, values.get("admin_state_up"), values.get("description"))
+    return render_one(ctx, AGENT, agent_view(updated))
 
 
 def delete_agent(agent_id: str, ctx: ContextDep, deps: DepsDep) -> Response:

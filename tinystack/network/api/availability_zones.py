@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from tinystack.common.api.deps import ContextDep
 from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import simple_check
+from tinystack.network.api.views import availability_zone_view
 from tinystack.network.exception import http_bad_request
 
 FILTERS = ("name", "resource", "state")
@@ -19,7 +20,7 @@ def list_availability_zones(request: Request, ctx: ContextDep, deps: DepsDep) ->
     unknown = [k for k in params if k not in FILTERS and k != "fields"]
     if unknown:
         raise http_bad_request(f"{unknown} is invalid attribute for filtering")
-    zones = deps.agents.availability_zones()
+    zones = [availability_zone_view(z) for z in deps.agents.availability_zones()]
     for key in FILTERS:
         wanted = params.getlist(key)
         if wanted:

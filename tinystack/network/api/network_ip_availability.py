@@ -9,6 +9,7 @@ from tinystack.common.api.deps import ContextDep
 from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import simple_check
 from tinystack.network.api.list_params import fields_of
+from tinystack.network.api.views import network_ip_availability_view
 from tinystack.network.exception import http_bad_request
 
 FILTERS = {"network_id", "network_name", "project_id", "tenant_id", "ip_version"}
@@ -22,7 +23,8 @@ def list_availabilities(request: Request, ctx: ContextDep, deps: DepsDep) -> Res
     if unknown:
         raise http_bad_request(f"{unknown} is invalid attribute for filtering")
     filters = {k: params.getlist(k) for k in FILTERS if params.getlist(k)}
-    items = deps.ip_availability.list_items(filters)
+    found = deps.network_ip_availability.list_items(filters)
+    items = [network_ip_availability_view(i) for i in found]
     fields = fields_of(request)
     if fields:
         items = [{k: v for k, v in i.items() if k in fields} for i in items]
@@ -31,4 +33,5 @@ def list_availabilities(request: Request, ctx: ContextDep, deps: DepsDep) -> Res
 
 def show_availability(network_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, RULE)({})
-    return JSONResponse({"network_ip_availability": deps.ip_availability.show(network_id)})
+    item = network_ip_availability_view(deps.network_ip_availability.show(network_id))
+    return JSONResponse({"network_ip_availability": item})

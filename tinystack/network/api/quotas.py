@@ -19,7 +19,11 @@ def _target(project_id: str) -> dict[str, Any]:
 
 def list_quotas(ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, "update_quota")({})
-    return JSONResponse({"quotas": deps.quotas.list_items()})
+    quotas = [
+        {**q.limits, "project_id": q.project_id, "tenant_id": q.project_id}
+        for q in deps.quotas.list_items()
+    ]
+    return JSONResponse({"quotas": quotas})
 
 
 def show_own_project(ctx: ContextDep) -> Response:
@@ -38,7 +42,11 @@ def show_default_quota(project_id: str, ctx: ContextDep, deps: DepsDep) -> Respo
 
 def show_quota_details(project_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, "get_quota")(_target(project_id))
-    return JSONResponse({"quota": deps.quotas.details(project_id)})
+    details = {
+        name: {"limit": u.limit, "used": u.used, "reserved": u.reserved}
+        for name, u in deps.quotas.details(project_id).items()
+    }
+    return JSONResponse({"quota": details})
 
 
 def update_quota(project_id: str, ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:

@@ -11,7 +11,13 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.network.api.bodies import JsonBody
 from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import simple_check
-from tinystack.network.api.views import address_scope_view, network_view
+from tinystack.network.api.views import (
+    address_scope_view,
+    network_view,
+    security_group_view,
+    subnet_view,
+    subnetpool_view,
+)
 from tinystack.network.exception import http_bad_request, not_found
 from tinystack.network.services.authz import Target
 from tinystack.network.services.deps import Deps
@@ -19,15 +25,18 @@ from tinystack.network.services.deps import Deps
 #: URL collection -> (resource name, the resource as its policy rules read it)
 TAGGABLE: dict[str, tuple[str, Callable[[Deps, RequestContext, str], Target]]] = {
     "networks": ("network", lambda deps, ctx, rid: network_view(deps.networks.show(ctx, rid))),
-    "subnets": ("subnet", lambda deps, ctx, rid: deps.subnets.show(ctx, rid)),
+    "subnets": ("subnet", lambda deps, ctx, rid: subnet_view(deps.subnets.show(ctx, rid))),
     "ports": ("port", lambda deps, ctx, rid: deps.ports.show(ctx, rid)),
     "routers": ("router", lambda deps, ctx, rid: deps.routers.show(ctx, rid)),
     "floatingips": ("floatingip", lambda deps, ctx, rid: deps.floatingips.show(ctx, rid)),
     "security-groups": (
         "security_group",
-        lambda deps, ctx, rid: deps.security_groups.show(ctx, rid),
+        lambda deps, ctx, rid: security_group_view(deps.security_groups.show(ctx, rid)),
     ),
-    "subnetpools": ("subnetpool", lambda deps, ctx, rid: deps.subnetpools.show(ctx, rid)),
+    "subnetpools": (
+        "subnetpool",
+        lambda deps, ctx, rid: subnetpool_view(deps.subnetpools.show(ctx, rid)),
+    ),
     "address-scopes": (
         "address_scope",
         lambda deps, ctx, rid: address_scope_view(deps.address_scopes.show(ctx, rid)),

@@ -3,10 +3,22 @@ upstream's responses). Field-level policy then filters the view (``rendering.py`
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from tinystack.common.timeutils import isotime
-from tinystack.network.services.records import AddressScopeRecord, NetworkRecord
+from tinystack.network.services.records import (
+    AddressScopeRecord,
+    AgentRecord,
+    AvailabilityZoneRecord,
+    NetworkIpAvailabilityRecord,
+    NetworkRecord,
+    RbacPolicyRecord,
+    SecurityGroupRecord,
+    SecurityGroupRuleRecord,
+    SubnetPoolRecord,
+    SubnetRecord,
+)
 
 
 def owner(project_id: str) -> dict[str, str]:
@@ -56,4 +68,158 @@ def address_scope_view(scope: AddressScopeRecord) -> dict[str, Any]:
         "updated_at": isotime(scope.updated_at),
         "revision_number": scope.revision_number,
         "tags": list(scope.tags),
+    }
+
+
+def rbac_policy_view(policy: RbacPolicyRecord) -> dict[str, Any]:
+    return {
+        "id": policy.id,
+        **owner(policy.project_id),
+        "object_type": policy.object_type,
+        "object_id": policy.object_id,
+        "action": policy.action,
+        "target_tenant": policy.target_project,
+    }
+
+
+def _agent_time(value: dt.datetime | None) -> str | None:
+    """Agents' times as upstream shows them: ``2024-05-01 12:00:00``."""
+    return f"{value:%Y-%m-%d %H:%M:%S}" if value is not None else None
+
+
+def agent_view(agent: AgentRecord) -> dict[str, Any]:
+    return {
+        "id": agent.id,
+        "agent_type": agent.agent_type,
+        "binary": agent.binary,
+        "host": agent.host,
+        "topic": agent.topic,
+        "admin_state_up": agent.admin_state_up,
+        "alive": agent.alive,
+        "availability_zone": agent.availability_zone,
+        "configurations": dict(agent.configurations),
+        "resource_versions": dict(agent.resource_versions),
+        "description": agent.description,
+        "created_at": _agent_time(agent.created_at),
+        "started_at": _agent_time(agent.started_at),
+        "heartbeat_timestamp": _agent_time(agent.heartbeat_timestamp),
+    }
+
+
+def availability_zone_view(zone: AvailabilityZoneRecord) -> dict[str, Any]:
+    return {"name": zone.name, "resource": zone.resource, "state": zone.state}
+
+
+def network_ip_availability_view(item: NetworkIpAvailabilityRecord) -> dict[str, Any]:
+    return {
+        "network_id": item.network_id,
+        "network_name": item.network_name,
+        **owner(item.project_id),
+        "total_ips": item.total_ips,
+        "used_ips": item.used_ips,
+        "subnet_ip_availability": [
+            {
+                "subnet_id": s.subnet_id,
+                "subnet_name": s.subnet_name,
+                "cidr": s.cidr,
+                "ip_version": s.ip_version,
+                "total_ips": s.total_ips,
+                "used_ips": s.used_ips,
+            }
+            for s in item.subnets
+        ],
+    }
+
+
+def security_group_rule_view(rule: SecurityGroupRuleRecord) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "security_group_id": rule.security_group_id,
+        **owner(rule.project_id),
+        "direction": rule.direction,
+        "ethertype": rule.ethertype,
+        "protocol": rule.protocol,
+        "port_range_min": rule.port_range_min,
+        "port_range_max": rule.port_range_max,
+        "remote_ip_prefix": rule.remote_ip_prefix,
+        "normalized_cidr": rule.normalized_cidr,
+        "remote_group_id": rule.remote_group_id,
+        "belongs_to_default_sg": rule.belongs_to_default_sg,
+        "description": rule.description,
+        "created_at": isotime(rule.created_at),
+        "updated_at": isotime(rule.updated_at),
+        "revision_number": rule.revision_number,
+        # (also shown inside a group's security_group_rules, as it always was)
+        "_policy": {"security_group:project_id": rule.group_project_id},
+    }
+
+
+def security_group_view(group: SecurityGroupRecord) -> dict[str, Any]:
+    return {
+        "id": group.id,
+        "name": group.name,
+        **owner(group.project_id),
+        "stateful": group.stateful,
+        "shared": group.shared,
+        "security_group_rules": [security_group_rule_view(r) for r in group.rules],
+        "description": group.description,
+        "created_at": isotime(group.created_at),
+        "updated_at": isotime(group.updated_at),
+        "revision_number": group.revision_number,
+        "tags": list(group.tags),
+    }
+
+
+def subnetpool_view(pool: SubnetPoolRecord) -> dict[str, Any]:
+    return {
+        "id": pool.id,
+        "name": pool.name,
+        **owner(pool.project_id),
+        "ip_version": pool.ip_version,
+        "prefixes": list(pool.prefixes),
+        "default_prefixlen": pool.default_prefixlen,
+        "min_prefixlen": pool.min_prefixlen,
+        "max_prefixlen": pool.max_prefixlen,
+        "default_quota": pool.default_quota,
+        "is_default": pool.is_default,
+        "shared": pool.shared,
+        "address_scope_id": pool.address_scope_id,
+        "description": pool.description,
+        "created_at": isotime(pool.created_at),
+        "updated_at": isotime(pool.updated_at),
+        "revision_number": pool.revision_number,
+        "tags": list(pool.tags),
+    }
+
+
+def subnet_view(subnet: SubnetRecord) -> dict[str, Any]:
+    return {
+        "id": subnet.id,
+        "name": subnet.name,
+        **owner(subnet.project_id),
+        "network_id": subnet.network_id,
+        "ip_version": subnet.ip_version,
+        "cidr": subnet.cidr,
+        "gateway_ip": subnet.gateway_ip,
+        "allocation_pools": [{"start": p.start, "end": p.end} for p in subnet.allocation_pools],
+        "dns_nameservers": list(subnet.dns_nameservers),
+        "host_routes": [
+            {"destination": r.destination, "nexthop": r.nexthop} for r in subnet.host_routes
+        ],
+        "enable_dhcp": subnet.enable_dhcp,
+        "ipv6_ra_mode": subnet.ipv6_ra_mode,
+        "ipv6_address_mode": subnet.ipv6_address_mode,
+        "subnetpool_id": subnet.subnetpool_id,
+        "service_types": list(subnet.service_types),
+        "router:external": subnet.external,
+        "description": subnet.description,
+        "created_at": isotime(subnet.created_at),
+        "updated_at": isotime(subnet.updated_at),
+        "revision_number": subnet.revision_number,
+        "tags": list(subnet.tags),
+        "_policy": {
+            "network:project_id": subnet.network_project_id,
+            "network:tenant_id": subnet.network_project_id,
+            "shared": subnet.network_shared,
+        },
     }

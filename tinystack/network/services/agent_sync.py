@@ -44,6 +44,7 @@ from tinystack.network.services import listing
 from tinystack.network.services.agents import alive
 from tinystack.network.services.authz import allow_all, internal_context
 from tinystack.network.services.networks import segments_of
+from tinystack.network.services.records import SubnetRecord
 from tinystack.network.services.routers import GATEWAY, INTERFACE_OWNERS
 from tinystack.network.services.standard_attrs import bump
 
@@ -82,20 +83,18 @@ def _pairs(items: Iterable[Rendered] | None) -> tuple[AddressPair, ...]:
     )
 
 
-def _subnet(s: Rendered) -> Subnet:
+def _subnet(s: SubnetRecord) -> Subnet:
     return Subnet(
-        id=s["id"],
-        network_id=s["network_id"],
-        cidr=s["cidr"],
-        ip_version=int(s["ip_version"]),
-        gateway_ip=s.get("gateway_ip"),
-        enable_dhcp=bool(s.get("enable_dhcp")),
-        ipv6_ra_mode=s.get("ipv6_ra_mode"),
-        ipv6_address_mode=s.get("ipv6_address_mode"),
-        dns_nameservers=tuple(s.get("dns_nameservers") or ()),
-        host_routes=tuple(
-            Route(str(r["destination"]), str(r["nexthop"])) for r in s.get("host_routes") or ()
-        ),
+        id=s.id,
+        network_id=s.network_id,
+        cidr=s.cidr,
+        ip_version=s.ip_version,
+        gateway_ip=s.gateway_ip,
+        enable_dhcp=s.enable_dhcp,
+        ipv6_ra_mode=s.ipv6_ra_mode,
+        ipv6_address_mode=s.ipv6_address_mode,
+        dns_nameservers=s.dns_nameservers,
+        host_routes=tuple(Route(r.destination, r.nexthop) for r in s.host_routes),
     )
 
 
@@ -253,7 +252,7 @@ class AgentSync:
         if network_ids is not None:
             subnet_filters["network_id"] = list(network_ids)
         subnets = svc.subnets.list_items(ADMIN, listing.ListQuery(filters=subnet_filters))
-        ids = sorted({s["network_id"] for s in subnets})
+        ids = sorted({s.network_id for s in subnets})
         if not ids:
             return []
         nets = svc.networks.list_items(ADMIN, listing.ListQuery(filters={"id": ids}))
@@ -262,7 +261,7 @@ class AgentSync:
         net_subnets: dict[str, list[Subnet]] = defaultdict(list)
         net_ports: dict[str, list[PortInfo]] = defaultdict(list)
         for subnet in all_subnets:
-            net_subnets[subnet["network_id"]].append(_subnet(subnet))
+            net_subnets[subnet.network_id].append(_subnet(subnet))
         for port in ports:
             net_ports[port["network_id"]].append(_port_info(port))
         return [
@@ -326,7 +325,7 @@ class AgentSync:
         ports = svc.ports.list_items(ADMIN, listing.ListQuery(filters={"device_id": ids}))
         subnet_ids = sorted({ip["subnet_id"] for p in ports for ip in p["fixed_ips"]})
         subnets = {
-            s["id"]: _subnet(s)
+            s.id: _subnet(s)
             for s in svc.subnets.list_items(ADMIN, listing.ListQuery(filters={"id": subnet_ids}))
         }
         fips = svc.floatingips.list_items(ADMIN, listing.ListQuery(filters={"router_id": ids}))

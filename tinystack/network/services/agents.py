@@ -13,7 +13,9 @@ from tinystack.common.exceptions import NotFound
 from tinystack.common.timeutils import new_uuid, utcnow
 from tinystack.network import models
 from tinystack.network.exception import invalid_input, not_found
+from tinystack.network.payloads import AgentState
 from tinystack.network.services import listing
+from tinystack.network.services.records import AgentRecord, AvailabilityZoneRecord
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
@@ -34,6 +36,17 @@ SPEC = listing.ListSpec(
     },
     converters={"admin_state_up": listing.to_bool, "alive": listing.to_bool},
     sortable=frozenset({"id", "agent_type", "binary", "host", "topic"}),
+    getters={
+        "id": lambda a: a.id,
+        "agent_type": lambda a: a.agent_type,
+        "binary": lambda a: a.binary,
+        "host": lambda a: a.host,
+        "topic": lambda a: a.topic,
+        "admin_state_up": lambda a: a.admin_state_up,
+        "alive": lambda a: a.alive,
+        "availability_zone": lambda a: a.availability_zone,
+        "description": lambda a: a.description,
+    },
 )
 
 
@@ -68,30 +81,30 @@ class Agents:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def render(self, session: Session, rows: Sequence[models.Agent]) -> list[dict[str, Any]]:
-        return [self._one(r) for r in rows]
+    def records(self, session: Session, rows: Sequence[models.Agent]) -> list[AgentRecord]:
+        return [self._record(r) for r in rows]
 
-    def _one(self, row: models.Agent) -> dict[str, Any]:
-        return {
-            "id": row.id,
-            "agent_type": row.agent_type,
-            "binary": row.binary,
-            "host": row.host,
-            "topic": row.topic,
-            "admin_state_up": row.admin_state_up,
-            "alive": alive(self.deps.opts, row.heartbeat_timestamp),
-            "availability_zone": row.availability_zone,
-            "configurations": dict(row.configurations or {}),
-            "resource_versions": dict(row.resource_versions or {}),
-            "description": row.description,
-            "created_at": _stamp(row.created_at),
-            "started_at": _stamp(row.started_at),
-            "heartbeat_timestamp": _stamp(row.heartbeat_timestamp),
-        }
+    def _record(self, row: models.Agent) -> AgentRecord:
+        return AgentRecord(
+            id=row.id,
+            agent_type=row.agent_type,
+            binary=row.binary,
+            host=row.host,
+            topic=row.topic,
+            admin_state_up=row.admin_state_up,
+            alive=alive(self.deps.opts, row.heartbeat_timestamp),
+            availability_zone=row.availability_zone,
+            configurations=dict(row.configurations or {}),
+            resource_versions=dict(row.resource_versions or {}),
+            description=row.description,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            heartbeat_timestamp=row.heartbeat_timestamp,
+        )
 
-    def list_items(self, query: listing.ListQuery) -> list[dict[str, Any]]:
+    def list_items(self, query: listing.ListQuery) -> list[AgentRecord]:
         with self.deps.db.reader() as session:
-            return listing.run(session, SPEC, select(models.Agent), query, self.render)
+            return listing.run(session, SPEC, select(models.Agent), query, self.records)
 
     def _row(self, session: Session, agent_id: str) -> models.Agent:
         row = session.get(models.Agent, agent_id)
@@ -99,18 +112,22 @@ class Agents:
             raise not_found("agent", agent_id)
         return row
 
-    def show(self, agent_id: str) -> dict[str, Any]:
+    def show(self, agent_id: str) -> AgentRecord:
         with self.deps.db.reader() as session:
-            return self._one(self._row(session, agent_id))
+            return self._record(self._row(session, agent_id))
 
-    def update(self, agent_id: str, values: dict[str, Any]) -> dict[str, Any]:
-        def tx(session: Session) -> dict[str, Any]:
+    def update(
+        self, agent_id: str, admin_state_up: bool | None, description: str | None
+    ) -> AgentRecord:
+        """Change what an admin may change (None: unchanged)."""
+
+        def tx(session: Session) -> AgentRecord:
             row = self._row(session, agent_id)
-            if "admin_state_up" in values:
-                row.admin_state_up = bool(values["admin_state_up"])
-            if "description" in values:
-                row.description = values["description"]
-            return self._one(row)
+            if admin_state_up is not None:
+                row.admin_state_up = admin_state_up
+            if description is not None:
+                row.description = description
+            return self._record(row)
 
         return self.deps.db.write(tx)
 
@@ -120,9 +137,9 @@ class Agents:
 
         self.deps.db.write(tx)
 
-    def report_state(self, state: dict[str, Any]) -> str:
+    def report_state(self, state: AgentState) -> str:
         """Record a heartbeat (registering the agent on its first one)."""
-        agent_type, host = str(state.get("agent_type", "")), str(state.get("host", ""))
+        agent_type, host = state.agent_type, state.host
         if not agent_type or not host:
             raise ValueError("agent state needs agent_type and host")
 
@@ -143,19 +160,19 @@ class Agents:
                     started_at=stamp,
                 )
                 session.add(row)
-            if state.get("start_flag"):
+            if state.start_flag:
                 row.started_at = stamp
-            row.binary = str(state.get("binary", ""))
-            row.topic = str(state.get("topic", ""))
-            row.availability_zone = state.get("availability_zone")
-            row.configurations = dict(state.get("configurations") or {})
-            row.resource_versions = dict(state.get("resource_versions") or {})
+            row.binary = state.binary
+            row.topic = state.topic
+            row.availability_zone = state.availability_zone
+            row.configurations = dict(state.configurations)
+            row.resource_versions = {}
             row.heartbeat_timestamp = stamp
             return row.id
 
         return self.deps.db.write(tx)
 
-    def availability_zones(self) -> list[dict[str, Any]]:
+    def availability_zones(self) -> list[AvailabilityZoneRecord]:
         opts = self.deps.opts
         zones: dict[tuple[str, str], str] = {}
         for name in opts.default_availability_zones:
@@ -170,10 +187,6 @@ class Agents:
                     if up or key not in zones:
                         zones[key] = "available" if up else "unavailable"
         return [
-            {"name": name, "resource": resource, "state": state}
+            AvailabilityZoneRecord(name, resource, state)
             for (name, resource), state in sorted(zones.items())
         ]
-
-
-def _stamp(value: dt.datetime | None) -> str | None:
-    return f"{value:%Y-%m-%d %H:%M:%S}" if value is not None else None

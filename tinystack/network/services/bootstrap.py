@@ -22,6 +22,7 @@ from tinystack.network.services.authz import allow_all, internal_context
 from tinystack.network.services.deps import Deps
 from tinystack.network.services.networks import NetworkSpec, RequestedSegment
 from tinystack.network.services.records import NetworkRecord
+from tinystack.network.services.subnets import SubnetSpec
 
 T = TypeVar("T")
 LOG = logging.getLogger(__name__)
@@ -98,16 +99,17 @@ def _public_network(services: Deps, project_id: str) -> NetworkRecord:
         start, _, end = opts.floating_range.partition("-")
         services.subnets.create(
             ctx,
-            {
-                "name": f"{opts.public_network}-subnet",
-                "network_id": net.id,
-                "project_id": project_id,
-                "ip_version": 4,
-                "cidr": opts.public_cidr,
-                "gateway_ip": opts.public_gateway,
-                "allocation_pools": [{"start": start.strip(), "end": end.strip()}],
-                "enable_dhcp": False,
-            },
+            SubnetSpec(
+                name=f"{opts.public_network}-subnet",
+                network_id=net.id,
+                project_id=project_id,
+                ip_version=4,
+                cidr=opts.public_cidr,
+                gateway_ip=opts.public_gateway,
+                allocation_pools=[{"start": start.strip(), "end": end.strip()}],
+                enable_dhcp=False,
+                given=frozenset({"gateway_ip"}),
+            ),
             allow_all,
         )
     return net
@@ -126,16 +128,16 @@ def _private_topology(services: Deps, project_id: str, public: NetworkRecord) ->
     if subnet_id is None:
         subnet = services.subnets.create(
             ctx,
-            {
-                "name": f"{opts.private_network}-subnet",
-                "network_id": net.id,
-                "project_id": project_id,
-                "ip_version": 4,
-                "cidr": opts.private_cidr,
-            },
+            SubnetSpec(
+                name=f"{opts.private_network}-subnet",
+                network_id=net.id,
+                project_id=project_id,
+                ip_version=4,
+                cidr=opts.private_cidr,
+            ),
             allow_all,
         )
-        subnet_id = subnet["id"]
+        subnet_id = subnet.id
     query = listing.ListQuery(filters={"name": [opts.router_name], "project_id": [project_id]})
     router = _find(services.routers.list_items(ctx, query))
     if router is None:

@@ -55,7 +55,7 @@ class Deps:
     security_group_rules: SecurityGroupRules = field(init=False, repr=False)
     quotas: Quotas = field(init=False, repr=False)
     rbac_policies: RbacPolicies = field(init=False, repr=False)
-    ip_availability: NetworkIpAvailability = field(init=False, repr=False)
+    network_ip_availability: NetworkIpAvailability = field(init=False, repr=False)
     agents: Agents = field(init=False, repr=False)
     tags: Tags = field(init=False, repr=False)
 
@@ -72,7 +72,7 @@ class Deps:
         self.security_group_rules = SecurityGroupRules(self)
         self.quotas = Quotas(self)
         self.rbac_policies = RbacPolicies(self)
-        self.ip_availability = NetworkIpAvailability(self)
+        self.network_ip_availability = NetworkIpAvailability(self)
         self.agents = Agents(self)
         self.tags = Tags(self)
 

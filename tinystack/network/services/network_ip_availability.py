@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tinystack.network import ipam, models
 from tinystack.network.exception import not_found
 from tinystack.network.services import listing
-from tinystack.network.services.standard_attrs import owner_fields
+from tinystack.network.services.records import NetworkIpAvailabilityRecord, SubnetIpAvailability
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
@@ -21,7 +21,9 @@ class NetworkIpAvailability:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def _render(self, session: Session, networks: list[models.Network]) -> list[dict[str, Any]]:
+    def _records(
+        self, session: Session, networks: list[models.Network]
+    ) -> list[NetworkIpAvailabilityRecord]:
         ids = [n.id for n in networks]
         subnets: dict[str, list[models.Subnet]] = defaultdict(list)
         used: dict[str, int] = {}
@@ -39,32 +41,27 @@ class NetworkIpAvailability:
                     .group_by(models.IPAllocation.subnet_id)
                 ).all()
             )
-        out = []
-        for net in networks:
-            per_subnet: list[dict[str, Any]] = [
-                {
-                    "subnet_id": s.id,
-                    "subnet_name": s.name,
-                    "cidr": s.cidr,
-                    "ip_version": s.ip_version,
-                    "total_ips": ipam.pool_size(s.allocation_pools),
-                    "used_ips": used.get(s.id, 0),
-                }
-                for s in subnets[net.id]
-            ]
-            out.append(
-                {
-                    "network_id": net.id,
-                    "network_name": net.name,
-                    **owner_fields(net.project_id),
-                    "total_ips": sum(int(s["total_ips"]) for s in per_subnet),
-                    "used_ips": sum(int(s["used_ips"]) for s in per_subnet),
-                    "subnet_ip_availability": per_subnet,
-                }
+        return [
+            NetworkIpAvailabilityRecord(
+                network_id=net.id,
+                network_name=net.name,
+                project_id=net.project_id,
+                subnets=tuple(
+                    SubnetIpAvailability(
+                        subnet_id=s.id,
+                        subnet_name=s.name,
+                        cidr=s.cidr,
+                        ip_version=s.ip_version,
+                        total_ips=ipam.pool_size(s.allocation_pools),
+                        used_ips=used.get(s.id, 0),
+                    )
+                    for s in subnets[net.id]
+                ),
             )
-        return out
+            for net in networks
+        ]
 
-    def list_items(self, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+    def list_items(self, filters: dict[str, list[str]]) -> list[NetworkIpAvailabilityRecord]:
         stmt = select(models.Network).order_by(models.Network.id)
         if "network_id" in filters:
             stmt = stmt.where(models.Network.id.in_(filters["network_id"]))
@@ -74,19 +71,15 @@ class NetworkIpAvailability:
             if key in filters:
                 stmt = stmt.where(models.Network.project_id.in_(filters[key]))
         with self.deps.db.reader() as session:
-            items = self._render(session, list(session.scalars(stmt)))
+            items = self._records(session, list(session.scalars(stmt)))
         if "ip_version" in filters:
             versions = {listing.to_int(v) for v in filters["ip_version"]}
-            items = [
-                i
-                for i in items
-                if any(s["ip_version"] in versions for s in i["subnet_ip_availability"])
-            ]
+            items = [i for i in items if any(s.ip_version in versions for s in i.subnets)]
         return items
 
-    def show(self, network_id: str) -> dict[str, Any]:
+    def show(self, network_id: str) -> NetworkIpAvailabilityRecord:
         with self.deps.db.reader() as session:
             net = session.get(models.Network, network_id)
             if net is None:
                 raise not_found("network", network_id)
-            return self._render(session, [net])[0]
+            return self._records(session, [net])[0]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tinystack.network import models
-from tinystack.network.conf import QUOTA_DEFAULTS
+from tinystack.network.conf import QUOTA_DEFAULTS, Options
 from tinystack.network.exception import invalid_input, over_quota
+from tinystack.network.services.records import QuotaRecord, QuotaUsage
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
@@ -27,11 +29,11 @@ COUNTED: dict[str, Any] = {
 }
 
 
-def defaults(opts: Any) -> dict[str, int]:
-    return {name: int(getattr(opts, f"quota_{name}")) for name in QUOTA_DEFAULTS}
+def defaults(opts: Options) -> dict[str, int]:
+    return {name: opts.quota(name) for name in QUOTA_DEFAULTS}
 
 
-def limits(session: Session, opts: Any, project_id: str) -> dict[str, int]:
+def limits(session: Session, opts: Options, project_id: str) -> dict[str, int]:
     out = defaults(opts)
     for row in session.scalars(select(models.Quota).where(models.Quota.project_id == project_id)):
         if row.resource in out:
@@ -45,7 +47,7 @@ def usage(session: Session, project_id: str, resource: str) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def enforce(session: Session, opts: Any, project_id: str, counts: dict[str, int]) -> None:
+def enforce(session: Session, opts: Options, project_id: str, counts: dict[str, int]) -> None:
     """Raise OverQuota if creating ``counts`` more resources exceeds the project's limits."""
     if not project_id:
         return
@@ -57,7 +59,7 @@ def enforce(session: Session, opts: Any, project_id: str, counts: dict[str, int]
     overrides = {r.resource: r.limit for r in rows}
     over = []
     for resource, delta in counts.items():
-        limit = overrides.get(resource, int(getattr(opts, f"quota_{resource}")))
+        limit = overrides.get(resource, opts.quota(resource))
         if limit >= 0 and usage(session, project_id, resource) + delta > limit:
             over.append(resource)
     if over:
@@ -68,16 +70,14 @@ class Quotas:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def list_items(self) -> list[dict[str, Any]]:
+    def list_items(self) -> list[QuotaRecord]:
         """Projects with quotas that differ from the defaults."""
         with self.deps.db.reader() as session:
             projects = sorted(set(session.scalars(select(models.Quota.project_id))))
-            out = []
-            for project_id in projects:
-                item: dict[str, Any] = limits(session, self.deps.opts, project_id)
-                item.update(project_id=project_id, tenant_id=project_id)
-                out.append(item)
-        return out
+            return [
+                QuotaRecord(project_id, limits(session, self.deps.opts, project_id))
+                for project_id in projects
+            ]
 
     def show(self, project_id: str) -> dict[str, int]:
         with self.deps.db.reader() as session:
@@ -86,22 +86,23 @@ class Quotas:
     def defaults(self) -> dict[str, int]:
         return defaults(self.deps.opts)
 
-    def details(self, project_id: str) -> dict[str, dict[str, int]]:
+    def details(self, project_id: str) -> dict[str, QuotaUsage]:
         with self.deps.db.reader() as session:
             current = limits(session, self.deps.opts, project_id)
             return {
-                name: {"limit": limit, "used": usage(session, project_id, name), "reserved": 0}
+                name: QuotaUsage(limit, usage(session, project_id, name))
                 for name, limit in current.items()
             }
 
-    def update(self, project_id: str, values: dict[str, Any]) -> dict[str, int]:
+    def update(self, project_id: str, values: Mapping[str, object]) -> dict[str, int]:
+        """Set limits from the values a client sent (each checked here)."""
         known = set(QUOTA_DEFAULTS)
         parsed: dict[str, int] = {}
         for name, raw in values.items():
             if name not in known:
                 raise invalid_input(f"Unrecognized quota resource {name}")
             try:
-                limit = int(raw)
+                limit = int(raw)  # type: ignore[call-overload]
             except (TypeError, ValueError):
                 raise invalid_input(f"'{raw}' is not an integer") from None
             if limit < -1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -13,8 +14,8 @@ from tinystack.common.timeutils import new_uuid
 from tinystack.network import models
 from tinystack.network.exception import conflict, in_use, invalid_input, not_found
 from tinystack.network.services import listing, quotas
-from tinystack.network.services.authz import Check, Target
-from tinystack.network.services.standard_attrs import owner_fields
+from tinystack.network.services.authz import Check
+from tinystack.network.services.records import RbacPolicyRecord
 from tinystack.network.services.visibility import project_of
 
 if TYPE_CHECKING:
@@ -40,19 +41,40 @@ SPEC = listing.ListSpec(
         "target_project": models.RbacPolicy.target_project,
     },
     sortable=frozenset({"id", "project_id", "tenant_id", "object_type", "object_id", "action"}),
+    getters={
+        "id": lambda p: p.id,
+        "project_id": lambda p: p.project_id,
+        "tenant_id": lambda p: p.project_id,
+        "object_type": lambda p: p.object_type,
+        "object_id": lambda p: p.object_id,
+        "action": lambda p: p.action,
+        "target_tenant": lambda p: p.target_project,
+    },
 )
 
 
-def render(session: Session, rows: Sequence[models.RbacPolicy]) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class RbacPolicySpec:
+    """An RBAC entry to create, as requested (checked when it is created)."""
+
+    project_id: str | None
+    object_type: str
+    object_id: str
+    action: str
+    #: target_tenant (or its newer name target_project)
+    target_project: str | None
+
+
+def records(session: Session, rows: Sequence[models.RbacPolicy]) -> list[RbacPolicyRecord]:
     return [
-        {
-            "id": r.id,
-            **owner_fields(r.project_id),
-            "object_type": r.object_type,
-            "object_id": r.object_id,
-            "action": r.action,
-            "target_tenant": r.target_project,
-        }
+        RbacPolicyRecord(
+            id=r.id,
+            project_id=r.project_id,
+            object_type=r.object_type,
+            object_id=r.object_id,
+            action=r.action,
+            target_project=r.target_project,
+        )
         for r in rows
     ]
 
@@ -67,16 +89,16 @@ class RbacPolicies:
             raise not_found("rbac_policy", policy_id)
         return row
 
-    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[dict[str, Any]]:
+    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[RbacPolicyRecord]:
         stmt = select(models.RbacPolicy)
         if not ctx.is_admin:
             stmt = stmt.where(models.RbacPolicy.project_id == project_of(ctx))
         with self.deps.db.reader() as session:
-            return listing.run(session, SPEC, stmt, query, render)
+            return listing.run(session, SPEC, stmt, query, records)
 
-    def show(self, ctx: RequestContext, policy_id: str) -> dict[str, Any]:
+    def show(self, ctx: RequestContext, policy_id: str) -> RbacPolicyRecord:
         with self.deps.db.reader() as session:
-            return render(session, [self._visible(session, ctx, policy_id)])[0]
+            return records(session, [self._visible(session, ctx, policy_id)])[0]
 
     def _object(self, session: Session, ctx: RequestContext, kind: Any, object_id: Any) -> Any:
         if kind not in OBJECTS:
@@ -87,18 +109,15 @@ class RbacPolicies:
             raise not_found(resource, str(object_id))
         return row
 
-    def create(
-        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
-    ) -> dict[str, Any]:
-        project_id = values.get("project_id") or project_of(ctx)
-        check({**values, **owner_fields(project_id)})
-        kind, action = values.get("object_type"), values.get("action")
-        target = values.get("target_tenant", values.get("target_project"))
+    def create(self, ctx: RequestContext, spec: RbacPolicySpec) -> RbacPolicyRecord:
+        """Create an RBAC entry (the API authorized the request already)."""
+        project_id = spec.project_id or project_of(ctx)
+        kind, action, target = spec.object_type, spec.action, spec.target_project
         if not target:
             raise invalid_input("target_tenant is required")
 
-        def tx(session: Session) -> dict[str, Any]:
-            obj = self._object(session, ctx, kind, values.get("object_id"))
+        def tx(session: Session) -> RbacPolicyRecord:
+            obj = self._object(session, ctx, kind, spec.object_id)
             if action not in OBJECTS[str(kind)][2]:
                 raise invalid_input(f"'{action}' is not in {list(OBJECTS[str(kind)][2])}")
             quotas.enforce(session, self.deps.opts, project_id, {"rbac_policy": 1})
@@ -115,7 +134,7 @@ class RbacPolicies:
             if kind == "network" and action == "access_as_external":
                 obj.external = True
             session.flush()
-            return render(session, [row])[0]
+            return records(session, [row])[0]
 
         created = self.deps.db.write(tx)
         self._notify(created)
@@ -139,12 +158,17 @@ class RbacPolicies:
             )
 
     def update(
-        self, ctx: RequestContext, policy_id: str, values: dict[str, Any], check: Check[Target]
-    ) -> dict[str, Any]:
-        def tx(session: Session) -> dict[str, Any]:
+        self,
+        ctx: RequestContext,
+        policy_id: str,
+        target: str | None,
+        check: Check[RbacPolicyRecord],
+    ) -> RbacPolicyRecord:
+        """Point the entry at project ``target`` (None or empty: unchanged)."""
+
+        def tx(session: Session) -> RbacPolicyRecord:
             row = self._visible(session, ctx, policy_id)
-            check(render(session, [row])[0])
-            target = values.get("target_tenant", values.get("target_project"))
+            check(records(session, [row])[0])
             if target and target != row.target_project:
                 self._check_unused(session, row)
                 self._check_duplicate(
@@ -152,20 +176,20 @@ class RbacPolicies:
                 )
                 row.target_project = str(target)
             session.flush()
-            return render(session, [row])[0]
+            return records(session, [row])[0]
 
         updated = self.deps.db.write(tx)
         self._notify(updated)
         return updated
 
-    def delete(self, ctx: RequestContext, policy_id: str, check: Check[Target]) -> None:
-        def tx(session: Session) -> dict[str, Any]:
+    def delete(self, ctx: RequestContext, policy_id: str, check: Check[RbacPolicyRecord]) -> None:
+        def tx(session: Session) -> RbacPolicyRecord:
             row = self._visible(session, ctx, policy_id)
-            rendered = render(session, [row])[0]
-            check(rendered)
+            record = records(session, [row])[0]
+            check(record)
             self._check_unused(session, row)
             session.delete(row)
-            return rendered
+            return record
 
         self._notify(self.deps.db.write(tx))
 
@@ -198,8 +222,8 @@ class RbacPolicies:
                 "objects depend on it.",
             )
 
-    def _notify(self, policy: dict[str, Any]) -> None:
-        if policy["object_type"] == "network":
-            self.deps.events.network_changed(policy["object_id"])
-        elif policy["object_type"] == "security_group":
-            self.deps.events.security_groups_changed([policy["object_id"]])
+    def _notify(self, policy: RbacPolicyRecord) -> None:
+        if policy.object_type == "network":
+            self.deps.events.network_changed(policy.object_id)
+        elif policy.object_type == "security_group":
+            self.deps.events.security_groups_changed([policy.object_id])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from tinystack.common.rpc.payload import JSON
 from tinystack.network.plugins.type_base import Segment
 
 
@@ -57,3 +58,182 @@ class AddressScopeRecord:
     updated_at: dt.datetime
     revision_number: int
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RbacPolicyRecord:
+    id: str
+    project_id: str
+    object_type: str
+    object_id: str
+    action: str
+    target_project: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    id: str
+    agent_type: str
+    binary: str
+    host: str
+    topic: str
+    admin_state_up: bool
+    alive: bool
+    availability_zone: str | None
+    configurations: dict[str, JSON]
+    resource_versions: dict[str, JSON]
+    description: str | None
+    created_at: dt.datetime | None
+    started_at: dt.datetime | None
+    heartbeat_timestamp: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityZoneRecord:
+    name: str
+    #: network or router
+    resource: str
+    #: available or unavailable
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetIpAvailability:
+    subnet_id: str
+    subnet_name: str
+    cidr: str
+    ip_version: int
+    total_ips: int
+    used_ips: int
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkIpAvailabilityRecord:
+    network_id: str
+    network_name: str
+    project_id: str
+    subnets: tuple[SubnetIpAvailability, ...]
+
+    @property
+    def total_ips(self) -> int:
+        return sum(s.total_ips for s in self.subnets)
+
+    @property
+    def used_ips(self) -> int:
+        return sum(s.used_ips for s in self.subnets)
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaRecord:
+    """A project's limits (resource -> limit, -1: unlimited)."""
+
+    project_id: str
+    limits: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaUsage:
+    limit: int
+    used: int
+    reserved: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupRuleRecord:
+    id: str
+    security_group_id: str
+    project_id: str
+    direction: str
+    ethertype: str
+    protocol: str | None
+    port_range_min: int | None
+    port_range_max: int | None
+    remote_ip_prefix: str | None
+    normalized_cidr: str | None
+    remote_group_id: str | None
+    belongs_to_default_sg: bool
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    #: the owner of the rule's group (policy: ``security_group:project_id``)
+    group_project_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupRecord:
+    id: str
+    name: str
+    project_id: str
+    stateful: bool
+    #: shared with the caller's project (or every project)
+    shared: bool
+    rules: tuple[SecurityGroupRuleRecord, ...]
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetPoolRecord:
+    id: str
+    name: str
+    project_id: str
+    ip_version: int
+    prefixes: tuple[str, ...]
+    default_prefixlen: int
+    min_prefixlen: int
+    max_prefixlen: int
+    default_quota: int | None
+    is_default: bool
+    #: shared with the caller's project (or every project)
+    shared: bool
+    address_scope_id: str | None
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationPool:
+    start: str
+    end: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostRoute:
+    destination: str
+    nexthop: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetRecord:
+    id: str
+    name: str
+    project_id: str
+    network_id: str
+    ip_version: int
+    cidr: str
+    gateway_ip: str | None
+    allocation_pools: tuple[AllocationPool, ...]
+    dns_nameservers: tuple[str, ...]
+    host_routes: tuple[HostRoute, ...]
+    enable_dhcp: bool
+    ipv6_ra_mode: str | None
+    ipv6_address_mode: str | None
+    subnetpool_id: str | None
+    service_types: tuple[str, ...]
+    #: the network is external (router:external)
+    external: bool
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
+    #: the network's owner and whether it is shared with the caller (policy targets)
+    network_project_id: str | None
+    network_shared: bool

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
@@ -10,14 +11,15 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
-from tinystack.common.timeutils import new_uuid
+from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import models
 from tinystack.network.exception import conflict, invalid_input, not_found
 from tinystack.network.services import listing, quotas
-from tinystack.network.services.authz import Check, Target
-from tinystack.network.services.group_rules import normalized_cidr, render_rules
+from tinystack.network.services.authz import Check
+from tinystack.network.services.group_rules import normalized_cidr, rule_records
+from tinystack.network.services.records import SecurityGroupRuleRecord
 from tinystack.network.services.security_groups import visible_group
-from tinystack.network.services.standard_attrs import init_standard, owner_fields
+from tinystack.network.services.standard_attrs import init_standard
 from tinystack.network.services.visibility import project_of, rbac_targets
 
 if TYPE_CHECKING:
@@ -74,7 +76,53 @@ SPEC = listing.ListSpec(
         "belongs_to_default_sg": listing.to_bool,
     },
     sortable=frozenset({"id", "security_group_id", "project_id", "direction", "ethertype"}),
+    getters={
+        "id": lambda r: r.id,
+        "security_group_id": lambda r: r.security_group_id,
+        "project_id": lambda r: r.project_id,
+        "tenant_id": lambda r: r.project_id,
+        "direction": lambda r: r.direction,
+        "ethertype": lambda r: r.ethertype,
+        "protocol": lambda r: r.protocol,
+        "port_range_min": lambda r: r.port_range_min,
+        "port_range_max": lambda r: r.port_range_max,
+        "remote_ip_prefix": lambda r: r.remote_ip_prefix,
+        "normalized_cidr": lambda r: r.normalized_cidr,
+        "remote_group_id": lambda r: r.remote_group_id,
+        "belongs_to_default_sg": lambda r: r.belongs_to_default_sg,
+        "description": lambda r: r.description,
+        "created_at": lambda r: isotime(r.created_at),
+        "updated_at": lambda r: isotime(r.updated_at),
+        "revision_number": lambda r: r.revision_number,
+    },
 )
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """A rule to create, as requested (checked when it is created)."""
+
+    security_group_id: str
+    project_id: str | None = None
+    direction: str | None = None
+    ethertype: str | None = None
+    #: a name, a number or a numeric string
+    protocol: object = None
+    port_range_min: int | None = None
+    port_range_max: int | None = None
+    remote_ip_prefix: str | None = None
+    remote_group_id: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTarget:
+    """What the create policy needs beyond the request: the ``index``-th rule of the
+    request is owned by ``project_id`` in a group owned by ``group_project_id``."""
+
+    index: int
+    project_id: str
+    group_project_id: str
 
 
 def _protocol(raw: Any, ethertype: str) -> tuple[str | None, int | None]:
@@ -185,10 +233,12 @@ class SecurityGroupRules:
             models.SecurityGroupRule.security_group_id.in_(shared),
         )
 
-    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[dict[str, Any]]:
+    def list_items(
+        self, ctx: RequestContext, query: listing.ListQuery
+    ) -> list[SecurityGroupRuleRecord]:
         stmt = select(models.SecurityGroupRule).where(self._visible_clause(ctx))
         with self.deps.db.reader() as session:
-            return listing.run(session, SPEC, stmt, query, render_rules)
+            return listing.run(session, SPEC, stmt, query, rule_records)
 
     def _visible(
         self, session: Session, ctx: RequestContext, rule_id: str
@@ -203,48 +253,50 @@ class SecurityGroupRules:
                 raise not_found("security_group_rule", rule_id) from None
         return row
 
-    def show(self, ctx: RequestContext, rule_id: str) -> dict[str, Any]:
+    def show(self, ctx: RequestContext, rule_id: str) -> SecurityGroupRuleRecord:
         with self.deps.db.reader() as session:
-            return render_rules(session, [self._visible(session, ctx, rule_id)])[0]
-
-    def create(
-        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
-    ) -> dict[str, Any]:
-        return self.create_bulk(ctx, [values], check)[0]
+            return rule_records(session, [self._visible(session, ctx, rule_id)])[0]
 
     def create_bulk(
-        self, ctx: RequestContext, items: list[dict[str, Any]], check: Check[Target]
-    ) -> list[dict[str, Any]]:
-        def tx(session: Session) -> list[dict[str, Any]]:
-            rows = [self._create(session, ctx, v, check) for v in items]
+        self, ctx: RequestContext, specs: list[RuleSpec], check: Check[RuleTarget]
+    ) -> list[SecurityGroupRuleRecord]:
+        """Create rules; each is authorized once its group is loaded (``check``)."""
+
+        def tx(session: Session) -> list[SecurityGroupRuleRecord]:
+            rows = [self._create(session, ctx, n, spec, check) for n, spec in enumerate(specs)]
             for project_id in {r.project_id for r in rows}:  # the new rows count already
                 quotas.enforce(session, self.deps.opts, project_id, {"security_group_rule": 0})
             session.flush()
-            return render_rules(session, rows)
+            return rule_records(session, rows)
 
         created = self.deps.db.write(tx)
-        self.deps.events.security_groups_changed(sorted({r["security_group_id"] for r in created}))
+        self.deps.events.security_groups_changed(sorted({r.security_group_id for r in created}))
         return created
 
     def _create(
-        self, session: Session, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
+        self,
+        session: Session,
+        ctx: RequestContext,
+        index: int,
+        spec: RuleSpec,
+        check: Check[RuleTarget],
     ) -> models.SecurityGroupRule:
-        group_id = values.get("security_group_id")
+        group_id = spec.security_group_id
         if not group_id:
             raise invalid_input("security_group_id is required")
         group = visible_group(session, ctx, str(group_id))
-        project_id = values.get("project_id") or group.project_id
-        check({**values, **owner_fields(project_id), "security_group:project_id": group.project_id})
-        direction = values.get("direction")
+        project_id = spec.project_id or group.project_id
+        check(RuleTarget(index, project_id, group.project_id))
+        direction = spec.direction
         if direction not in ("ingress", "egress"):
             raise invalid_input(f"'{direction}' is not in ['ingress', 'egress']")
-        ethertype = values.get("ethertype") or "IPv4"
+        ethertype = spec.ethertype or "IPv4"
         if ethertype not in ("IPv4", "IPv6"):
             raise invalid_input(f"'{ethertype}' is not in ['IPv4', 'IPv6']")
-        protocol, number = _protocol(values.get("protocol"), ethertype)
-        low, high = _ports(number, values.get("port_range_min"), values.get("port_range_max"))
-        prefix = _remote_prefix(values.get("remote_ip_prefix"), ethertype)
-        remote_group = values.get("remote_group_id") or None
+        protocol, number = _protocol(spec.protocol, ethertype)
+        low, high = _ports(number, spec.port_range_min, spec.port_range_max)
+        prefix = _remote_prefix(spec.remote_ip_prefix, ethertype)
+        remote_group = spec.remote_group_id or None
         if prefix and remote_group:
             raise BadRequest(
                 "Only remote_ip_prefix or remote_group_id may be provided.",
@@ -267,7 +319,7 @@ class SecurityGroupRules:
             remote_ip_prefix=prefix,
             remote_group_id=remote_group,
         )
-        init_standard(row, values.get("description"))
+        init_standard(row, spec.description)
         session.add(row)
         session.flush()
         return row
@@ -305,11 +357,12 @@ class SecurityGroupRules:
                     f"Security group rule already exists. Rule id is {r.id}.",
                 )
 
-    def delete(self, ctx: RequestContext, rule_id: str, check: Check[Target]) -> None:
+    def delete(
+        self, ctx: RequestContext, rule_id: str, check: Check[SecurityGroupRuleRecord]
+    ) -> None:
         def tx(session: Session) -> str:
             row = self._visible(session, ctx, rule_id)
-            rendered = render_rules(session, [row])[0]
-            check({**rendered, **rendered["_policy"]})
+            check(rule_records(session, [row])[0])
             session.delete(row)
             return row.security_group_id
 

@@ -4,27 +4,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.timeutils import new_uuid
+from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import models
 from tinystack.network.exception import conflict, in_use, not_found
 from tinystack.network.services import listing, quotas
-from tinystack.network.services.address_scopes import set_shared
-from tinystack.network.services.authz import Check, Target
-from tinystack.network.services.group_rules import render_rules
+from tinystack.network.services.authz import Check
+from tinystack.network.services.group_rules import rule_records
+from tinystack.network.services.records import SecurityGroupRecord, SecurityGroupRuleRecord
 from tinystack.network.services.standard_attrs import (
-    apply_fields,
     bump,
     check_revision,
     init_standard,
-    owner_fields,
-    standard_attrs,
 )
 from tinystack.network.services.visibility import project_of, shared_for, shared_ids, visible_clause
 
@@ -51,7 +49,40 @@ SPEC = listing.ListSpec(
         "revision_number": listing.to_int,
     },
     sortable=frozenset({"id", "name", "project_id", "tenant_id"}),
+    getters={
+        "id": lambda g: g.id,
+        "name": lambda g: g.name,
+        "project_id": lambda g: g.project_id,
+        "tenant_id": lambda g: g.project_id,
+        "stateful": lambda g: g.stateful,
+        "shared": lambda g: g.shared,
+        "description": lambda g: g.description,
+        "revision_number": lambda g: g.revision_number,
+        "created_at": lambda g: isotime(g.created_at),
+        "updated_at": lambda g: isotime(g.updated_at),
+        "tags": lambda g: g.tags,
+    },
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupSpec:
+    """A security group to create; None: the default."""
+
+    project_id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    stateful: bool | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupChanges:
+    """An update of a security group; None: unchanged."""
+
+    name: str | None = None
+    description: str | None = None
+    stateful: bool | None = None
 
 
 def new_rule(
@@ -135,35 +166,41 @@ class SecurityGroups:
             self.deps.db.write(lambda s: ensure_default(s, project_id))
         self.deps.default_groups.add(project_id)
 
-    def render(
+    def records(
         self,
         session: Session,
         rows: Sequence[models.SecurityGroup],
         ctx: RequestContext | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[SecurityGroupRecord]:
         ids = [r.id for r in rows]
-        rules: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        rules: dict[str, list[SecurityGroupRuleRecord]] = defaultdict(list)
         if ids:
             stmt = select(models.SecurityGroupRule).where(
                 models.SecurityGroupRule.security_group_id.in_(ids)
             )
-            for rule in render_rules(session, session.scalars(stmt).all()):
-                rules[rule["security_group_id"]].append(rule)
+            for rule in rule_records(session, session.scalars(stmt).all()):
+                rules[rule.security_group_id].append(rule)
         shared = shared_for(session, "security_group", ids, ctx)
         return [
-            {
-                "id": r.id,
-                "name": r.name,
-                **owner_fields(r.project_id),
-                "stateful": r.stateful,
-                "shared": r.id in shared,
-                "security_group_rules": rules[r.id],
-                **standard_attrs(r),
-            }
+            SecurityGroupRecord(
+                id=r.id,
+                name=r.name,
+                project_id=r.project_id,
+                stateful=r.stateful,
+                shared=r.id in shared,
+                rules=tuple(rules[r.id]),
+                description=r.description,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                revision_number=r.revision_number,
+                tags=tuple(r.tags or ()),
+            )
             for r in rows
         ]
 
-    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[dict[str, Any]]:
+    def list_items(
+        self, ctx: RequestContext, query: listing.ListQuery
+    ) -> list[SecurityGroupRecord]:
         # as upstream: the listed project's default group exists once anyone lists it (so
         # compute, listing a project's groups with its service token, finds "default")
         wanted = query.filters.get("project_id") or query.filters.get("tenant_id") or []
@@ -172,31 +209,27 @@ class SecurityGroups:
         with self.deps.db.reader() as session:
             stmt = select(models.SecurityGroup).where(clause)
             return listing.run(
-                session, SPEC, stmt, query, lambda s, rows: self.render(s, rows, ctx)
+                session, SPEC, stmt, query, lambda s, rows: self.records(s, rows, ctx)
             )
 
-    def show(self, ctx: RequestContext, group_id: str) -> dict[str, Any]:
+    def show(self, ctx: RequestContext, group_id: str) -> SecurityGroupRecord:
         with self.deps.db.reader() as session:
-            return self.render(session, [visible_group(session, ctx, group_id)], ctx)[0]
+            return self.records(session, [visible_group(session, ctx, group_id)], ctx)[0]
 
-    def create(
-        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
-    ) -> dict[str, Any]:
-        project_id = values.get("project_id") or project_of(ctx)
-        check({**values, **owner_fields(project_id)})
+    def create(self, ctx: RequestContext, spec: SecurityGroupSpec) -> SecurityGroupRecord:
+        """Create a group (the API authorized the request already)."""
+        project_id = spec.project_id or project_of(ctx)
 
-        def tx(session: Session) -> dict[str, Any]:
+        def tx(session: Session) -> SecurityGroupRecord:
             ensure_default(session, project_id)
-            if values.get("name") == DEFAULT_NAME:  # the project's default exists now
+            if spec.name == DEFAULT_NAME:  # the project's default exists now
                 raise default_exists()
             quotas.enforce(session, self.deps.opts, project_id, {"security_group": 1})
-            group = create_group(
-                session, project_id, values.get("name") or "", values.get("description") or ""
-            )
-            group.stateful = bool(values.get("stateful", True))
-            group.tags = sorted(set(values.get("tags") or []))
+            group = create_group(session, project_id, spec.name or "", spec.description or "")
+            group.stateful = True if spec.stateful is None else spec.stateful
+            group.tags = sorted(set(spec.tags))
             session.flush()
-            return self.render(session, [group], ctx)[0]
+            return self.records(session, [group], ctx)[0]
 
         result = self.deps.db.write(tx)
         self.deps.default_groups.add(project_id)
@@ -206,51 +239,54 @@ class SecurityGroups:
         self,
         ctx: RequestContext,
         group_id: str,
-        values: dict[str, Any],
-        check: Check[Target],
+        changes: SecurityGroupChanges,
+        check: Check[SecurityGroupRecord],
         revision: int | None = None,
-    ) -> dict[str, Any]:
-        def tx(session: Session) -> dict[str, Any]:
+    ) -> SecurityGroupRecord:
+        def tx(session: Session) -> SecurityGroupRecord:
             row = visible_group(session, ctx, group_id)
-            current = self.render(session, [row], ctx)[0]
-            check(current)
+            check(self.records(session, [row], ctx)[0])
             check_revision(row, revision)
             is_default = session.get(models.DefaultSecurityGroup, row.project_id)
             if (
                 is_default is not None
                 and is_default.security_group_id == row.id
-                and values.get("name", DEFAULT_NAME) != DEFAULT_NAME
+                and changes.name not in (None, DEFAULT_NAME)
             ):
                 raise conflict(
                     "SecurityGroupCannotUpdateDefault",
                     "Updating default security group not allowed.",
                 )
-            if values.get("name") == DEFAULT_NAME and row.name != DEFAULT_NAME:
+            if changes.name == DEFAULT_NAME and row.name != DEFAULT_NAME:
                 raise default_exists()
-            if "stateful" in values and bool(values["stateful"]) != bool(row.stateful):
+            if changes.stateful is not None and changes.stateful != bool(row.stateful):
                 if group_in_use(session, row.id):  # its ports' firewalls depend on it
                     raise in_use("SecurityGroupInUse", f"Security Group {row.id} in use.")
-            changed = apply_fields(
-                row, values, {"name": "name", "description": "description", "stateful": "stateful"}
-            )
-            if "shared" in values and bool(values["shared"]) != current["shared"]:
-                set_shared(session, "security_group", row, bool(values["shared"]))
-                changed = True
+            changed = False
+            for column in ("name", "description", "stateful"):
+                value = getattr(changes, column)
+                if value is not None and getattr(row, column) != value:
+                    setattr(row, column, value)
+                    changed = True
             if changed:
                 bump(row)
             session.flush()
-            return self.render(session, [row], ctx)[0]
+            return self.records(session, [row], ctx)[0]
 
         result = self.deps.db.write(tx)
         self.deps.events.security_groups_changed([group_id])
         return result
 
     def delete(
-        self, ctx: RequestContext, group_id: str, check: Check[Target], revision: int | None = None
+        self,
+        ctx: RequestContext,
+        group_id: str,
+        check: Check[SecurityGroupRecord],
+        revision: int | None = None,
     ) -> None:
         def tx(session: Session) -> str:
             row = visible_group(session, ctx, group_id)
-            check(self.render(session, [row], ctx)[0])
+            check(self.records(session, [row], ctx)[0])
             check_revision(row, revision)
             default = session.get(models.DefaultSecurityGroup, row.project_id)
             if default is not None and default.security_group_id == row.id:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import Any
 
 from tinystack.common.exceptions import BadRequest
@@ -55,7 +56,7 @@ def check_gateway(net: ipam.IPNetwork, gateway: Any) -> str | None:
 
 
 def check_pools(
-    net: ipam.IPNetwork, pools: list[dict[str, Any]], gateway: str | None
+    net: ipam.IPNetwork, pools: Sequence[object], gateway: str | None
 ) -> list[dict[str, str]]:
     ranges: list[tuple[int, int, dict[str, str]]] = []
     for pool in pools:
@@ -145,9 +146,9 @@ def check_routes(values: Any, version: int, maximum: int, subnet: str = "") -> l
     return out
 
 
-def check_ipv6_modes(values: dict[str, Any], net: ipam.IPNetwork) -> tuple[str | None, str | None]:
-    ra = values.get("ipv6_ra_mode")
-    address = values.get("ipv6_address_mode")
+def check_ipv6_modes(
+    ra: str | None, address: str | None, net: ipam.IPNetwork
+) -> tuple[str | None, str | None]:
     for name, mode in (("ipv6_ra_mode", ra), ("ipv6_address_mode", address)):
         if mode is not None and mode not in IPV6_MODES:
             raise invalid_input(f"'{mode}' is not in {list(IPV6_MODES)}")

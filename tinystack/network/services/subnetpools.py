@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -11,19 +12,17 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
-from tinystack.common.timeutils import new_uuid
+from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import ipam, models
 from tinystack.network.exception import bad_request, in_use, invalid_input, not_found
 from tinystack.network.services import listing, quotas
 from tinystack.network.services.address_scopes import set_shared, visible_scope
-from tinystack.network.services.authz import Check, Target
+from tinystack.network.services.authz import Check
+from tinystack.network.services.records import SubnetPoolRecord
 from tinystack.network.services.standard_attrs import (
-    apply_fields,
     bump,
     check_revision,
     init_standard,
-    owner_fields,
-    standard_attrs,
 )
 from tinystack.network.services.visibility import project_of, shared_for, shared_ids, visible_clause
 
@@ -57,11 +56,57 @@ SPEC = listing.ListSpec(
         "max_prefixlen": listing.to_int,
     },
     sortable=frozenset({"id", "name", "project_id", "tenant_id", "ip_version"}),
+    getters={
+        "id": lambda p: p.id,
+        "name": lambda p: p.name,
+        "project_id": lambda p: p.project_id,
+        "tenant_id": lambda p: p.project_id,
+        "ip_version": lambda p: p.ip_version,
+        "prefixes": lambda p: p.prefixes,
+        "default_prefixlen": lambda p: p.default_prefixlen,
+        "min_prefixlen": lambda p: p.min_prefixlen,
+        "max_prefixlen": lambda p: p.max_prefixlen,
+        "default_quota": lambda p: p.default_quota,
+        "is_default": lambda p: p.is_default,
+        "shared": lambda p: p.shared,
+        "address_scope_id": lambda p: p.address_scope_id,
+        "description": lambda p: p.description,
+        "created_at": lambda p: isotime(p.created_at),
+        "updated_at": lambda p: isotime(p.updated_at),
+        "revision_number": lambda p: p.revision_number,
+        "tags": lambda p: p.tags,
+    },
 )
 
 
-def parse_prefixes(raw: Any) -> list[ipam.IPNetwork]:
-    if not isinstance(raw, list) or not raw:
+@dataclass(frozen=True, slots=True)
+class SubnetPoolChanges:
+    """An update of a subnet pool: the attributes in ``given`` (an explicit null clears
+    ``default_quota`` or ``address_scope_id``)."""
+
+    name: str | None = None
+    description: str | None = None
+    prefixes: tuple[str, ...] | None = None
+    default_prefixlen: int | None = None
+    min_prefixlen: int | None = None
+    max_prefixlen: int | None = None
+    default_quota: int | None = None
+    address_scope_id: str | None = None
+    is_default: bool | None = None
+    given: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetPoolSpec(SubnetPoolChanges):
+    """A subnet pool to create."""
+
+    project_id: str | None = None
+    shared: bool = False
+    tags: tuple[str, ...] = ()
+
+
+def parse_prefixes(raw: Sequence[object] | None) -> list[ipam.IPNetwork]:
+    if not isinstance(raw, (list, tuple)) or not raw:
         raise invalid_input("prefixes must be a non-empty list of CIDRs")
     nets = [ipam.parse_cidr(p) for p in raw]
     if len({n.version for n in nets}) != 1:
@@ -148,86 +193,93 @@ def _bounds(length: int, pool: models.SubnetPool) -> BadRequest:
     )
 
 
+def _given(changes: SubnetPoolChanges, name: str, current: object) -> object:
+    """The attribute's new value if the client set it, else ``current``."""
+    return getattr(changes, name) if name in changes.given else current
+
+
 class SubnetPools:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def render(
+    def records(
         self, session: Session, rows: Sequence[models.SubnetPool], ctx: RequestContext | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[SubnetPoolRecord]:
         shared = shared_for(session, "subnetpool", [r.id for r in rows], ctx)
         return [
-            {
-                "id": r.id,
-                "name": r.name,
-                **owner_fields(r.project_id),
-                "ip_version": r.ip_version,
-                "prefixes": list(r.prefixes),
-                "default_prefixlen": r.default_prefixlen,
-                "min_prefixlen": r.min_prefixlen,
-                "max_prefixlen": r.max_prefixlen,
-                "default_quota": r.default_quota,
-                "is_default": r.is_default,
-                "shared": r.id in shared,
-                "address_scope_id": r.address_scope_id,
-                **standard_attrs(r),
-            }
+            SubnetPoolRecord(
+                id=r.id,
+                name=r.name,
+                project_id=r.project_id,
+                ip_version=r.ip_version,
+                prefixes=tuple(r.prefixes),
+                default_prefixlen=r.default_prefixlen,
+                min_prefixlen=r.min_prefixlen,
+                max_prefixlen=r.max_prefixlen,
+                default_quota=r.default_quota,
+                is_default=r.is_default,
+                shared=r.id in shared,
+                address_scope_id=r.address_scope_id,
+                description=r.description,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                revision_number=r.revision_number,
+                tags=tuple(r.tags or ()),
+            )
             for r in rows
         ]
 
-    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[dict[str, Any]]:
+    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[SubnetPoolRecord]:
         clause = visible_clause(models.SubnetPool, "subnetpool", ctx, (SHARED,))
         with self.deps.db.reader() as session:
             stmt = select(models.SubnetPool).where(clause)
             return listing.run(
-                session, SPEC, stmt, query, lambda s, rows: self.render(s, rows, ctx)
+                session, SPEC, stmt, query, lambda s, rows: self.records(s, rows, ctx)
             )
 
-    def show(self, ctx: RequestContext, pool_id: str) -> dict[str, Any]:
+    def show(self, ctx: RequestContext, pool_id: str) -> SubnetPoolRecord:
         with self.deps.db.reader() as session:
-            return self.render(session, [visible_pool(session, ctx, pool_id)], ctx)[0]
+            return self.records(session, [visible_pool(session, ctx, pool_id)], ctx)[0]
 
-    def create(
-        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
-    ) -> dict[str, Any]:
-        project_id = values.get("project_id") or project_of(ctx)
-        check({**values, **owner_fields(project_id)})
-        prefixes = parse_prefixes(values.get("prefixes"))
+    def create(self, ctx: RequestContext, spec: SubnetPoolSpec) -> SubnetPoolRecord:
+        """Create a subnet pool (the API authorized the request already)."""
+        project_id = spec.project_id or project_of(ctx)
+        prefixes = parse_prefixes(spec.prefixes)
         version = prefixes[0].version
 
-        def tx(session: Session) -> dict[str, Any]:
+        def tx(session: Session) -> SubnetPoolRecord:
             quotas.enforce(session, self.deps.opts, project_id, {"subnetpool": 1})
             row = models.SubnetPool(
                 id=new_uuid(),
                 project_id=project_id,
-                name=values.get("name") or "",
+                name=spec.name or "",
                 ip_version=version,
                 prefixes=[str(p) for p in prefixes],
-                default_quota=values.get("default_quota"),
-                is_default=bool(values.get("is_default", False)),
-                tags=sorted(set(values.get("tags") or [])),
+                default_quota=spec.default_quota,
+                is_default=bool(spec.is_default),
+                tags=sorted(set(spec.tags)),
             )
-            self._set_lengths(row, values, version)
-            init_standard(row, values.get("description"))
-            self._set_scope(session, ctx, row, values.get("address_scope_id"))
+            self._set_lengths(row, spec, version)
+            init_standard(row, spec.description)
+            self._set_scope(session, ctx, row, spec.address_scope_id)
             self._check_default(session, row)
             session.add(row)
             session.flush()
-            set_shared(session, "subnetpool", row, bool(values.get("shared")))
+            set_shared(session, "subnetpool", row, spec.shared)
             session.flush()
-            return self.render(session, [row], ctx)[0]
+            return self.records(session, [row], ctx)[0]
 
         return self.deps.db.write(tx)
 
     @staticmethod
-    def _set_lengths(row: models.SubnetPool, values: dict[str, Any], version: int) -> None:
+    def _set_lengths(row: models.SubnetPool, changes: SubnetPoolChanges, version: int) -> None:
         low, high = BOUNDS[version]
         current_min = row.min_prefixlen if row.min_prefixlen is not None else low
         current_max = row.max_prefixlen if row.max_prefixlen is not None else high
-        minimum = listing.to_int(values.get("min_prefixlen", current_min))
-        maximum = listing.to_int(values.get("max_prefixlen", current_max))
+        minimum = listing.to_int(_given(changes, "min_prefixlen", current_min))
+        maximum = listing.to_int(_given(changes, "max_prefixlen", current_max))
         fallback = row.default_prefixlen if row.default_prefixlen is not None else minimum
-        default = listing.to_int(values.get("default_prefixlen", fallback))
+        default = listing.to_int(_given(changes, "default_prefixlen", fallback))
         if not (0 <= minimum <= default <= maximum <= high):
             raise invalid_input(
                 "Illegal prefix bounds: min_prefixlen <= default_prefixlen <= max_prefixlen "
@@ -236,7 +288,7 @@ class SubnetPools:
         row.min_prefixlen, row.default_prefixlen, row.max_prefixlen = minimum, default, maximum
 
     def _set_scope(
-        self, session: Session, ctx: RequestContext, row: models.SubnetPool, scope_id: Any
+        self, session: Session, ctx: RequestContext, row: models.SubnetPool, scope_id: str | None
     ) -> None:
         if scope_id is None:
             row.address_scope_id = None
@@ -286,34 +338,26 @@ class SubnetPools:
         self,
         ctx: RequestContext,
         pool_id: str,
-        values: dict[str, Any],
-        check: Check[Target],
+        changes: SubnetPoolChanges,
+        check: Check[SubnetPoolRecord],
         revision: int | None = None,
-    ) -> dict[str, Any]:
-        def tx(session: Session) -> dict[str, Any]:
+    ) -> SubnetPoolRecord:
+        def tx(session: Session) -> SubnetPoolRecord:
             row = visible_pool(session, ctx, pool_id)
-            current = self.render(session, [row], ctx)[0]
-            check(current)
+            check(self.records(session, [row], ctx)[0])
             check_revision(row, revision)
-            apply_fields(
-                row,
-                values,
-                {
-                    "name": "name",
-                    "description": "description",
-                    "default_quota": "default_quota",
-                    "is_default": "is_default",
-                },
-            )
-            if "prefixes" in values:
-                self._grow(row, parse_prefixes(values["prefixes"]))
-            self._set_lengths(row, values, row.ip_version)
-            if "address_scope_id" in values:
-                self._set_scope(session, ctx, row, values["address_scope_id"])
+            for column in ("name", "description", "default_quota", "is_default"):
+                if column in changes.given:
+                    setattr(row, column, getattr(changes, column))
+            if "prefixes" in changes.given:
+                self._grow(row, parse_prefixes(changes.prefixes))
+            self._set_lengths(row, changes, row.ip_version)
+            if "address_scope_id" in changes.given:
+                self._set_scope(session, ctx, row, changes.address_scope_id)
             self._check_default(session, row)
             bump(row)
             session.flush()
-            return self.render(session, [row], ctx)[0]
+            return self.records(session, [row], ctx)[0]
 
         return self.deps.db.write(tx)
 
@@ -330,11 +374,16 @@ class SubnetPools:
         row.prefixes = [str(n) for n in new]
 
     def change_prefixes(
-        self, ctx: RequestContext, pool_id: str, prefixes: Any, add: bool, check: Check[Target]
+        self,
+        ctx: RequestContext,
+        pool_id: str,
+        prefixes: Sequence[object],
+        add: bool,
+        check: Check[SubnetPoolRecord],
     ) -> list[str]:
         def tx(session: Session) -> list[str]:
             row = visible_pool(session, ctx, pool_id)
-            check(self.render(session, [row], ctx)[0])
+            check(self.records(session, [row], ctx)[0])
             change = parse_prefixes(prefixes)
             current = [ipaddress.ip_network(p) for p in row.prefixes]
             if add:
@@ -375,11 +424,15 @@ class SubnetPools:
         return ipam.collapse(left)
 
     def delete(
-        self, ctx: RequestContext, pool_id: str, check: Check[Target], revision: int | None = None
+        self,
+        ctx: RequestContext,
+        pool_id: str,
+        check: Check[SubnetPoolRecord],
+        revision: int | None = None,
     ) -> None:
         def tx(session: Session) -> None:
             row = visible_pool(session, ctx, pool_id)
-            check(self.render(session, [row], ctx)[0])
+            check(self.records(session, [row], ctx)[0])
             check_revision(row, revision)
             used = session.scalars(
                 select(models.Subnet.id).where(models.Subnet.subnetpool_id == row.id)

@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.timeutils import new_uuid
+from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import ipam, models
 from tinystack.network.exception import invalid_input, not_found, subnet_in_use
 from tinystack.network.services import listing, quotas
 from tinystack.network.services import subnet_validation as checks
-from tinystack.network.services.authz import Check, Target
+from tinystack.network.services.authz import Check
 from tinystack.network.services.networks import AUTO_DELETE_OWNERS, is_shared_for, visible_network
+from tinystack.network.services.records import AllocationPool, HostRoute, SubnetRecord
 from tinystack.network.services.standard_attrs import (
-    apply_fields,
     bump,
     check_revision,
     init_standard,
-    owner_fields,
-    standard_attrs,
 )
 from tinystack.network.services.subnetpools import allocate_prefix, default_pool, visible_pool
 from tinystack.network.services.visibility import project_of, rbac_targets
@@ -57,7 +56,79 @@ SPEC = listing.ListSpec(
         "router:external": listing.to_bool,
     },
     sortable=frozenset({"id", "name", "project_id", "tenant_id", "network_id", "cidr"}),
+    getters={
+        "id": lambda s: s.id,
+        "name": lambda s: s.name,
+        "project_id": lambda s: s.project_id,
+        "tenant_id": lambda s: s.project_id,
+        "network_id": lambda s: s.network_id,
+        "ip_version": lambda s: s.ip_version,
+        "cidr": lambda s: s.cidr,
+        "gateway_ip": lambda s: s.gateway_ip,
+        "allocation_pools": lambda s: [
+            {"start": p.start, "end": p.end} for p in s.allocation_pools
+        ],
+        "dns_nameservers": lambda s: s.dns_nameservers,
+        "host_routes": lambda s: [
+            {"destination": r.destination, "nexthop": r.nexthop} for r in s.host_routes
+        ],
+        "enable_dhcp": lambda s: s.enable_dhcp,
+        "ipv6_ra_mode": lambda s: s.ipv6_ra_mode,
+        "ipv6_address_mode": lambda s: s.ipv6_address_mode,
+        "subnetpool_id": lambda s: s.subnetpool_id,
+        "service_types": lambda s: s.service_types,
+        "router:external": lambda s: s.external,
+        "description": lambda s: s.description,
+        "created_at": lambda s: isotime(s.created_at),
+        "updated_at": lambda s: isotime(s.updated_at),
+        "revision_number": lambda s: s.revision_number,
+        "tags": lambda s: s.tags,
+    },
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetChanges:
+    """An update of a subnet: the attributes in ``given`` (as the client sent them; the
+    service checks them)."""
+
+    name: str | None = None
+    description: str | None = None
+    gateway_ip: str | None = None
+    allocation_pools: list[object] | None = None
+    dns_nameservers: list[object] | None = None
+    host_routes: list[object] | None = None
+    enable_dhcp: bool | None = None
+    service_types: tuple[str, ...] | None = None
+    given: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetSpec(SubnetChanges):
+    """A subnet to create."""
+
+    network_id: str = ""
+    project_id: str | None = None
+    ip_version: int | None = None
+    cidr: str | None = None
+    ipv6_ra_mode: str | None = None
+    ipv6_address_mode: str | None = None
+    subnetpool_id: str | None = None
+    use_default_subnet_pool: bool = False
+    prefixlen: int | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SubnetTarget:
+    """What the create policy needs beyond the request (its ``index``-th item): the
+    owner and the network's owner, sharing and external flag."""
+
+    index: int
+    project_id: str
+    network_project_id: str
+    network_shared: bool
+    network_external: bool
 
 
 def visible_clause(ctx: RequestContext) -> Any:
@@ -94,9 +165,10 @@ class Subnets:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def render(
+    def records(
         self, session: Session, rows: Sequence[models.Subnet], ctx: RequestContext
-    ) -> list[dict[str, Any]]:
+    ) -> list[SubnetRecord]:
+        """``rows`` as records: one query each for their networks and sharing."""
         net_ids = list({r.network_id for r in rows})
         nets = {}
         shared: set[str] = set()
@@ -117,86 +189,90 @@ class Subnets:
                     )
                 )
             )
-        return [self._one(r, nets.get(r.network_id), r.network_id in shared) for r in rows]
+        return [self._record(r, nets.get(r.network_id), r.network_id in shared) for r in rows]
 
     @staticmethod
-    def _one(row: models.Subnet, net: models.Network | None, shared: bool) -> dict[str, Any]:
-        return {
-            "id": row.id,
-            "name": row.name,
-            **owner_fields(row.project_id),
-            "network_id": row.network_id,
-            "ip_version": row.ip_version,
-            "cidr": row.cidr,
-            "gateway_ip": row.gateway_ip,
-            "allocation_pools": list(row.allocation_pools or []),
-            "dns_nameservers": list(row.dns_nameservers or []),
-            "host_routes": list(row.host_routes or []),
-            "enable_dhcp": row.enable_dhcp,
-            "ipv6_ra_mode": row.ipv6_ra_mode,
-            "ipv6_address_mode": row.ipv6_address_mode,
-            "subnetpool_id": row.subnetpool_id,
-            "service_types": list(row.service_types or []),
-            "router:external": bool(net and net.external),
-            **standard_attrs(row),
-            "_policy": {
-                "network:project_id": net.project_id if net else None,
-                "network:tenant_id": net.project_id if net else None,
-                "shared": shared,
-            },
-        }
+    def _record(row: models.Subnet, net: models.Network | None, shared: bool) -> SubnetRecord:
+        return SubnetRecord(
+            id=row.id,
+            name=row.name,
+            project_id=row.project_id,
+            network_id=row.network_id,
+            ip_version=row.ip_version,
+            cidr=row.cidr,
+            gateway_ip=row.gateway_ip,
+            allocation_pools=tuple(
+                AllocationPool(str(p["start"]), str(p["end"])) for p in row.allocation_pools or ()
+            ),
+            dns_nameservers=tuple(row.dns_nameservers or ()),
+            host_routes=tuple(
+                HostRoute(str(r["destination"]), str(r["nexthop"])) for r in row.host_routes or ()
+            ),
+            enable_dhcp=row.enable_dhcp,
+            ipv6_ra_mode=row.ipv6_ra_mode,
+            ipv6_address_mode=row.ipv6_address_mode,
+            subnetpool_id=row.subnetpool_id,
+            service_types=tuple(row.service_types or ()),
+            external=bool(net and net.external),
+            description=row.description,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            revision_number=row.revision_number,
+            tags=tuple(row.tags or ()),
+            network_project_id=net.project_id if net else None,
+            network_shared=shared,
+        )
 
-    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[dict[str, Any]]:
+    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[SubnetRecord]:
         stmt = select(models.Subnet).where(visible_clause(ctx))
         with self.deps.db.reader() as session:
             return listing.run(
-                session, SPEC, stmt, query, lambda s, rows: self.render(s, rows, ctx)
+                session, SPEC, stmt, query, lambda s, rows: self.records(s, rows, ctx)
             )
 
-    def show(self, ctx: RequestContext, subnet_id: str) -> dict[str, Any]:
+    def show(self, ctx: RequestContext, subnet_id: str) -> SubnetRecord:
         with self.deps.db.reader() as session:
-            return self.render(session, [visible_subnet(session, ctx, subnet_id)], ctx)[0]
+            return self.records(session, [visible_subnet(session, ctx, subnet_id)], ctx)[0]
 
     # -- create ------------------------------------------------------------------------------
 
     def create(
-        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
-    ) -> dict[str, Any]:
-        return self.create_bulk(ctx, [values], check)[0]
+        self, ctx: RequestContext, spec: SubnetSpec, check: Check[SubnetTarget]
+    ) -> SubnetRecord:
+        return self.create_bulk(ctx, [spec], check)[0]
 
     def create_bulk(
-        self, ctx: RequestContext, items: list[dict[str, Any]], check: Check[Target]
-    ) -> list[dict[str, Any]]:
-        def tx(session: Session) -> list[dict[str, Any]]:
-            rows = [self._create(session, ctx, v, check) for v in items]
+        self, ctx: RequestContext, specs: list[SubnetSpec], check: Check[SubnetTarget]
+    ) -> list[SubnetRecord]:
+        """Create subnets; each is authorized once its network is loaded (``check``)."""
+
+        def tx(session: Session) -> list[SubnetRecord]:
+            rows = [self._create(session, ctx, n, spec, check) for n, spec in enumerate(specs)]
             for project_id in {r.project_id for r in rows}:  # the new rows count already
                 quotas.enforce(session, self.deps.opts, project_id, {"subnet": 0})
             session.flush()
-            return self.render(session, rows, ctx)
+            return self.records(session, rows, ctx)
 
         created = self.deps.db.write(tx)
-        for network_id in {s["network_id"] for s in created}:
+        for network_id in {s.network_id for s in created}:
             self.deps.events.network_changed(network_id)
         return created
 
     def _create(
-        self, session: Session, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
+        self,
+        session: Session,
+        ctx: RequestContext,
+        index: int,
+        spec: SubnetSpec,
+        check: Check[SubnetTarget],
     ) -> models.Subnet:
-        if not values.get("network_id"):
+        if not spec.network_id:
             raise invalid_input("network_id is required")
-        net = visible_network(session, ctx, str(values["network_id"]))
-        project_id = values.get("project_id") or project_of(ctx)
-        check(
-            {
-                **values,
-                **owner_fields(project_id),
-                "network:project_id": net.project_id,
-                "network:tenant_id": net.project_id,
-                "shared": is_shared_for(session, net.id, ctx),
-                "router:external": net.external,
-            }
-        )
-        cidr, pool_id, version = self._cidr(session, ctx, values)
+        net = visible_network(session, ctx, spec.network_id)
+        project_id = spec.project_id or project_of(ctx)
+        shared = is_shared_for(session, net.id, ctx)
+        check(SubnetTarget(index, project_id, net.project_id, shared, net.external))
+        cidr, pool_id, version = self._cidr(session, ctx, spec)
         subnet_net = checks.check_cidr(cidr, version)
         siblings = session.scalars(
             select(models.Subnet.cidr).where(models.Subnet.network_id == net.id)
@@ -206,12 +282,12 @@ class Subnets:
                 f"Requested subnet with cidr: {subnet_net} for network: {net.id} overlaps "
                 "with another subnet"
             )
-        if "gateway_ip" in values:
-            gateway = checks.check_gateway(subnet_net, values["gateway_ip"])
+        if "gateway_ip" in spec.given:
+            gateway = checks.check_gateway(subnet_net, spec.gateway_ip)
         else:
             gateway = checks.default_gateway(subnet_net)
-        ra, address = checks.check_ipv6_modes(values, subnet_net)
-        pools_raw = values.get("allocation_pools")
+        ra, address = checks.check_ipv6_modes(spec.ipv6_ra_mode, spec.ipv6_address_mode, subnet_net)
+        pools_raw = spec.allocation_pools
         if pools_raw:
             pools = checks.check_pools(subnet_net, pools_raw, gateway)
         else:
@@ -221,25 +297,25 @@ class Subnets:
             id=new_uuid(),
             project_id=project_id,
             network_id=net.id,
-            name=values.get("name") or "",
+            name=spec.name or "",
             ip_version=version,
             cidr=str(subnet_net),
             gateway_ip=gateway,
-            enable_dhcp=values.get("enable_dhcp", True),
+            enable_dhcp=True if spec.enable_dhcp is None else spec.enable_dhcp,
             ipv6_ra_mode=ra,
             ipv6_address_mode=address,
             subnetpool_id=pool_id,
             allocation_pools=pools,
             dns_nameservers=checks.check_nameservers(
-                values.get("dns_nameservers") or [], opts.max_dns_nameservers
+                spec.dns_nameservers or [], opts.max_dns_nameservers
             ),
             host_routes=checks.check_routes(
-                values.get("host_routes") or [], version, opts.max_subnet_host_routes
+                spec.host_routes or [], version, opts.max_subnet_host_routes
             ),
-            service_types=list(values.get("service_types") or []),
-            tags=sorted(set(values.get("tags") or [])),
+            service_types=list(spec.service_types or ()),
+            tags=sorted(set(spec.tags)),
         )
-        init_standard(row, values.get("description"))
+        init_standard(row, spec.description)
         session.add(row)
         session.flush()
         if ipam.is_auto_address(row):
@@ -247,31 +323,30 @@ class Subnets:
         return row
 
     def _cidr(
-        self, session: Session, ctx: RequestContext, values: dict[str, Any]
+        self, session: Session, ctx: RequestContext, spec: SubnetSpec
     ) -> tuple[str, str | None, int]:
         """(CIDR, subnet pool, IP version): given, or allocated from a (default) pool."""
-        pool_id = values.get("subnetpool_id")
+        pool_id = spec.subnetpool_id
         pool = None
         if pool_id:
             pool = visible_pool(session, ctx, str(pool_id))
-        elif values.get("use_default_subnet_pool"):
-            version = checks.check_version(values.get("ip_version"))
+        elif spec.use_default_subnet_pool:
+            version = checks.check_version(spec.ip_version)
             pool = default_pool(session, ctx, version)
-        cidr = values.get("cidr")
+        cidr = spec.cidr
         if pool is None:
             if not cidr:
                 raise invalid_input("A cidr must be specified in the absence of a subnet pool")
-            if values.get("prefixlen") is not None:
+            if spec.prefixlen is not None:
                 raise invalid_input("prefixlen requires a subnet pool")
-            return str(cidr), None, checks.check_version(values.get("ip_version"))
-        if values.get("ip_version") not in (None, pool.ip_version):
+            return str(cidr), None, checks.check_version(spec.ip_version)
+        if spec.ip_version not in (None, pool.ip_version):
             raise invalid_input(
-                f"Cannot allocate IPv{values.get('ip_version')} subnet from "
-                f"IPv{pool.ip_version} subnet pool"
+                f"Cannot allocate IPv{spec.ip_version} subnet from IPv{pool.ip_version} subnet pool"
             )
         if cidr is not None:
             cidr = str(checks.check_cidr(cidr, pool.ip_version))
-        prefixlen = values.get("prefixlen")
+        prefixlen = spec.prefixlen
         length = listing.to_int(prefixlen) if prefixlen is not None else None
         return allocate_prefix(session, pool, cidr, length), pool.id, pool.ip_version
 
@@ -291,61 +366,60 @@ class Subnets:
         self,
         ctx: RequestContext,
         subnet_id: str,
-        values: dict[str, Any],
-        check: Check[Target],
+        changes: SubnetChanges,
+        check: Check[SubnetRecord],
         revision: int | None = None,
-    ) -> dict[str, Any]:
-        def tx(session: Session) -> dict[str, Any]:
+    ) -> SubnetRecord:
+        def tx(session: Session) -> SubnetRecord:
             row = visible_subnet(session, ctx, subnet_id)
-            current = self.render(session, [row], ctx)[0]
-            check({**current, **current["_policy"]})
+            check(self.records(session, [row], ctx)[0])
             check_revision(row, revision)
-            self._apply(row, values)
+            self._apply(row, changes)
             bump(row)
             session.flush()
-            return self.render(session, [row], ctx)[0]
+            return self.records(session, [row], ctx)[0]
 
         result = self.deps.db.write(tx)
-        self.deps.events.network_changed(result["network_id"])
+        self.deps.events.network_changed(result.network_id)
         return result
 
-    def _apply(self, row: models.Subnet, values: dict[str, Any]) -> None:
+    def _apply(self, row: models.Subnet, changes: SubnetChanges) -> None:
         net = ipaddress.ip_network(row.cidr)
         opts = self.deps.opts
-        apply_fields(
-            row,
-            values,
-            {
-                "name": "name",
-                "description": "description",
-                "enable_dhcp": "enable_dhcp",
-                "service_types": "service_types",
-            },
-        )
+        given = changes.given
+        for column in ("name", "description", "enable_dhcp"):
+            if column in given and getattr(row, column) != getattr(changes, column):
+                setattr(row, column, getattr(changes, column))
+        if "service_types" in given:
+            types = changes.service_types
+            row.service_types = list(types or ())
         gateway = row.gateway_ip
-        if "gateway_ip" in values:
-            gateway = checks.check_gateway(net, values["gateway_ip"])
-        if "allocation_pools" in values:
-            row.allocation_pools = checks.check_pools(net, values["allocation_pools"], gateway)
+        if "gateway_ip" in given:
+            gateway = checks.check_gateway(net, changes.gateway_ip)
+        if "allocation_pools" in given:
+            row.allocation_pools = checks.check_pools(net, changes.allocation_pools or [], gateway)
         elif gateway is not None and gateway != row.gateway_ip:
             checks.check_pools(net, row.allocation_pools, gateway)
         row.gateway_ip = gateway
-        if "dns_nameservers" in values:
+        if "dns_nameservers" in given:
             row.dns_nameservers = checks.check_nameservers(
-                values["dns_nameservers"] or [], opts.max_dns_nameservers, row.id
+                changes.dns_nameservers or [], opts.max_dns_nameservers, row.id
             )
-        if "host_routes" in values:
+        if "host_routes" in given:
             row.host_routes = checks.check_routes(
-                values["host_routes"] or [], row.ip_version, opts.max_subnet_host_routes, row.id
+                changes.host_routes or [], row.ip_version, opts.max_subnet_host_routes, row.id
             )
 
     def delete(
-        self, ctx: RequestContext, subnet_id: str, check: Check[Target], revision: int | None = None
+        self,
+        ctx: RequestContext,
+        subnet_id: str,
+        check: Check[SubnetRecord],
+        revision: int | None = None,
     ) -> None:
         def tx(session: Session) -> str:
             row = visible_subnet(session, ctx, subnet_id)
-            current = self.render(session, [row], ctx)[0]
-            check({**current, **current["_policy"]})
+            check(self.records(session, [row], ctx)[0])
             check_revision(row, revision)
             owners = session.execute(
                 select(models.Port.device_owner, models.IPAllocation.ip_address)
