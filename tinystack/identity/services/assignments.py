@@ -24,7 +24,7 @@ from tinystack.identity.services.records import Domain, Project, Role
 SYSTEM = "system"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Grant:
     actor: str  # "user" | "group"
     actor_id: str
