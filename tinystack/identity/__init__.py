@@ -22,7 +22,7 @@ Layout (the one shape of every service, ``docs/SHAPE.md``):
   cached in ``Deps``), ``assignments.py`` grants roles and computes effective ones,
   ``revoke.py`` persists revocation events and feeds the in-memory list every
   validator checks. Handlers authorize what the request names (creates, lists); the
-  service layer authorizes what it must load first (``policy.py``: upstream's
+  service layer authorizes what it must load first (``access.py``: upstream's
   targets for users, groups, projects, roles, grants and subject tokens).
 
 Worked example, a token validation: ``GET /v3/auth/tokens`` → ``api/auth.validate_token``

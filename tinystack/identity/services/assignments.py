@@ -17,8 +17,8 @@ from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Forbidden, NotFound
 from tinystack.identity import models
 from tinystack.identity.services import convert, revoke, roles
+from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.policy import enforce
 from tinystack.identity.services.records import Domain, Project, Role
 
 SYSTEM = "system"

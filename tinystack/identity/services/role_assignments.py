@@ -12,8 +12,8 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import ValidationError
 from tinystack.identity import models
 from tinystack.identity.services import assignments, projects, roles
+from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.policy import enforce
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,8 @@ from tinystack.common.timeutils import utcnow
 from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
 from tinystack.identity.services import assignments, catalog, passwords, revoke
+from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.policy import enforce
 from tinystack.identity.services.records import AppCredRef, IssuedToken, JSONObject, NameRef, Token
 
 METHODS = ("password", "token", "application_credential")

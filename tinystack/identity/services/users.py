@@ -17,8 +17,8 @@ from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
 from tinystack.identity.services import assignments, convert, passwords, revoke
+from tinystack.identity.services.access import enforce, user_target
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.policy import enforce, user_target
 from tinystack.identity.services.records import JSON, Group, Project, User, UserFields
 
 USER_OPTIONS = {
