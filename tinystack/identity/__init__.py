@@ -19,7 +19,7 @@ Layout (the one shape of every service, ``docs/SHAPE.md``):
 - ``services/``: one module per resource, each function owning its transaction and
   returning frozen records (``records.py``; ``convert.py`` is where rows become
   records). ``tokens.py`` authenticates and describes tokens (names and the catalog
-  cached in ``Deps``), ``assignments.py`` grants roles and computes effective ones,
+  cached in ``Deps``), ``grants.py`` grants roles and computes effective ones,
   ``revoke.py`` persists revocation events and feeds the in-memory list every
   validator checks. Handlers authorize what the request names (creates, lists); the
   service layer authorizes what it must load first (``access.py``: upstream's

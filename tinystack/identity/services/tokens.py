@@ -15,7 +15,7 @@ from tinystack.common.exceptions import Forbidden, NotFound, Unauthorized, Valid
 from tinystack.common.timeutils import utcnow
 from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
-from tinystack.identity.services import assignments, catalog, passwords, revoke
+from tinystack.identity.services import catalog, grants, passwords, revoke
 from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import AppCredRef, IssuedToken, JSONObject, NameRef, Token
@@ -203,7 +203,7 @@ def _scope(session: Session, ident: Identity, scope: Any) -> _Scope:
         return _app_cred_scope(ident, scope)
     if scope is None:
         default = user.default_project_id
-        if default and assignments.effective_role_ids(session, user.id, project_id=default):
+        if default and grants.effective_role_ids(session, user.id, project_id=default):
             project = session.get(models.Project, default)
             domain = session.get(models.Domain, project.domain_id) if project else None
             if project is not None and project.enabled and domain is not None and domain.enabled:
@@ -235,7 +235,7 @@ def _scope(session: Session, ident: Identity, scope: Any) -> _Scope:
 def _roles(session: Session, ident: Identity, scope: _Scope) -> tuple[tuple[str, str], ...]:
     if not scope:
         return ()
-    role_ids = assignments.effective_role_ids(
+    role_ids = grants.effective_role_ids(
         session,
         ident.user_id,
         project_id=scope.project_id,
@@ -247,7 +247,7 @@ def _roles(session: Session, ident: Identity, scope: _Scope) -> tuple[tuple[str,
         role_ids &= granted
     if not role_ids:
         raise AuthFailed()
-    return tuple(assignments.role_pairs(session, role_ids))
+    return tuple(grants.role_pairs(session, role_ids))
 
 
 def authenticate(deps: Deps, body: JSONObject) -> TokenPayload:

@@ -1,4 +1,5 @@
-"""Role assignments (grants), effective roles for a scope, and the assignment listing.
+"""Role grants (assignments) on projects, domains and the system, and the effective roles
+they add up to for a token's scope.
 
 Assignment ``type`` is actor kind + target kind: UserProject, GroupProject,
 UserDomain, GroupDomain, UserSystem, GroupSystem. An ``inherited`` grant on a
