@@ -39,6 +39,14 @@ def isotime_micro(value: datetime) -> str:
     return f"{naive_utc(value):%Y-%m-%dT%H:%M:%S.%f}Z"
 
 
+def isotime_plain(value: datetime) -> str:
+    """``2024-05-01T12:00:00`` or ``...:00.123456`` (no zone; microseconds when non-zero).
+
+    Keystone's application-credential ``expires_at``; compute's ``plain_time`` renders the same.
+    """
+    return naive_utc(value).isoformat()
+
+
 def parse_isotime(text: str) -> datetime:
     """An ISO 8601 time (``...Z``, ``...+02:00`` or naive, taken as UTC) as aware UTC.
 

@@ -14,7 +14,7 @@ Layout (the one shape of every service, ``docs/SHAPE.md``):
   ``views.py`` renders records as Glance's JSON.
 - ``services/``: one module per resource (``images``, ``image_data``, ``image_tags``,
   ``image_members``, ``tasks``, ``quotas``), each function owning its transaction and
-  returning frozen records (``records.py``). ``access.py`` loads images and
+  returning frozen records (``records.py``). ``_access.py`` loads images and
   authorizes on them: Glance's rules target the image itself, so image policy is
   enforced here, after loading (404 rather than 403 for what one may not see).
   ``image_attributes.py`` holds the image schema's rules, ``listing.py`` the list

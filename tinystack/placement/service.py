@@ -42,11 +42,11 @@ class PlacementService(ServiceSpec):
         if runtime.db is None:
             raise RuntimeError("placement needs its database")
         self.register_opts(runtime.conf)
-        options = Options.from_conf(runtime.conf)
-        deps = Deps(runtime.db, options)
+        opts = Options.from_conf(runtime.conf)
+        deps = Deps(runtime.db, opts)
         resource_class.sync_standard(deps)
         trait.sync_standard(deps)
-        policy_file = options.policy_file or None
+        policy_file = opts.policy_file or None
         app: FastAPI = create_base_app(
             title="tinystack placement",
             version=str(MAX_VERSION),

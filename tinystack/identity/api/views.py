@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any, TypeVar
 
 from starlette.requests import Request
 
 from tinystack.common.auth.revocation import MATCH_FIELDS, RevocationEvent
-from tinystack.common.timeutils import from_timestamp, isotime_micro
+from tinystack.common.timeutils import from_timestamp, isotime_micro, isotime_plain
 from tinystack.identity.services.grants import SYSTEM
 from tinystack.identity.services.records import (
     ApplicationCredential,
@@ -131,7 +130,7 @@ def render_application_credential(request: Request, c: ApplicationCredential) ->
         "description": c.description,
         "user_id": c.user_id,
         "project_id": c.project_id,
-        "expires_at": c.expires_at.isoformat() if c.expires_at else None,
+        "expires_at": isotime_plain(c.expires_at) if c.expires_at else None,
         "unrestricted": c.unrestricted,
         "system": None,
         "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id} for r in c.roles],
@@ -189,10 +188,6 @@ def render_inference(request: Request, inference: RoleInference) -> dict[str, An
 # -- tokens -----------------------------------------------------------------------------------
 
 
-def _isotime(value: datetime | None) -> str | None:
-    return isotime_micro(value) if value is not None else None
-
-
 def _named(ref: NameRef) -> dict[str, Any]:
     return {
         "id": ref.id,
@@ -228,7 +223,11 @@ def render_token(token: Token) -> dict[str, Any]:
         "methods": list(payload.methods),
         "user": {
             **_named(token.user),
-            "password_expires_at": _isotime(token.user.password_expires_at),
+            "password_expires_at": (
+                isotime_micro(token.user.password_expires_at)
+                if token.user.password_expires_at
+                else None
+            ),
         },
         "audit_ids": list(payload.audit_ids),
         "expires_at": isotime_micro(from_timestamp(payload.expires_at)),

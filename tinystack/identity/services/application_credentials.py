@@ -14,7 +14,7 @@ from tinystack.common.auth.tokens import TokenPayload
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
 from tinystack.common.timeutils import naive_utc, new_hex_id, utcnow
 from tinystack.identity import models
-from tinystack.identity.services import convert, grants, passwords, revoke, roles
+from tinystack.identity.services import _rows, convert, grants, passwords, revoke
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import (
     AppCredFields,
@@ -25,13 +25,6 @@ from tinystack.identity.services.records import (
 
 def _new_secret() -> str:
     return base64.urlsafe_b64encode(os.urandom(64)).rstrip(b"=").decode()
-
-
-def get(session: Session, user_id: str, cred_id: str) -> models.ApplicationCredential:
-    cred = session.get(models.ApplicationCredential, cred_id)
-    if cred is None or cred.user_id != user_id:
-        raise NotFound(f"Could not find Application Credential: {cred_id}.")
-    return cred
 
 
 def create(
@@ -69,9 +62,9 @@ def create(
             wanted: set[str] = set()
             for ref in requested:
                 role = (
-                    roles.get(session, ref["id"])
+                    _rows.role(session, ref["id"])
                     if "id" in ref
-                    else roles.find_by_name(session, ref.get("name", ""), ref.get("domain_id"))
+                    else _rows.role_by_name(session, ref.get("name", ""), ref.get("domain_id"))
                 )
                 if role is None or role.id not in held:
                     raise NotFound(f"Could not find role assignment for role {ref} on the project.")
@@ -116,12 +109,13 @@ def list_for_user(deps: Deps, user_id: str, name: str | None) -> list[Applicatio
 
 def show(deps: Deps, user_id: str, cred_id: str) -> ApplicationCredential:
     with deps.db.reader() as session:
-        return convert.application_credential(get(session, user_id, cred_id))
+        row = _rows.application_credential(session, user_id, cred_id)
+        return convert.application_credential(row)
 
 
 def delete(deps: Deps, user_id: str, cred_id: str, token: TokenPayload) -> None:
     def tx(session: Session) -> list[RevocationEvent]:
-        cred = get(session, user_id, cred_id)
+        cred = _rows.application_credential(session, user_id, cred_id)
         if token.app_cred_id is not None:
             parent = session.get(models.ApplicationCredential, token.app_cred_id)
             if parent is None or not parent.unrestricted:

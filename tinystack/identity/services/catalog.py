@@ -9,7 +9,7 @@ from tinystack.common.cloud import CatalogEntry
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.services import convert
+from tinystack.identity.services import _rows, convert
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import (
     CatalogEndpoint,
@@ -58,13 +58,6 @@ def _invalidate(deps: Deps) -> None:
 # -- regions ---------------------------------------------------------------------------------
 
 
-def get_region(session: Session, region_id: str) -> models.Region:
-    region = session.get(models.Region, region_id)
-    if region is None:
-        raise NotFound(f"Could not find region: {region_id}.")
-    return region
-
-
 def create_region(deps: Deps, data: RegionFields) -> Region:
     def tx(session: Session) -> Region:
         region_id = data.get("id") or new_hex_id()
@@ -96,7 +89,7 @@ def list_regions(deps: Deps, parent_region_id: str | None) -> list[Region]:
 
 def show_region(deps: Deps, region_id: str) -> Region:
     with deps.db.reader() as session:
-        return convert.region(get_region(session, region_id))
+        return convert.region(_rows.region(session, region_id))
 
 
 def update_region(deps: Deps, region_id: str, data: RegionFields) -> Region:
@@ -104,7 +97,7 @@ def update_region(deps: Deps, region_id: str, data: RegionFields) -> Region:
         raise ValidationError("Cannot change ID")
 
     def tx(session: Session) -> Region:
-        region = get_region(session, region_id)
+        region = _rows.region(session, region_id)
         if "parent_region_id" in data:
             parent = data["parent_region_id"]
             if parent is not None:
@@ -114,7 +107,7 @@ def update_region(deps: Deps, region_id: str, data: RegionFields) -> Region:
                 while cursor is not None:
                     if cursor == region_id:
                         raise BadRequest("The update would create a region loop.")
-                    cursor = get_region(session, cursor).parent_region_id
+                    cursor = _rows.region(session, cursor).parent_region_id
             region.parent_region_id = parent
         if "description" in data:
             region.description = data["description"] or ""
@@ -131,7 +124,7 @@ def delete_region(deps: Deps, region_id: str) -> None:
     """Delete a region and its child regions, as upstream does; refuse while endpoints use them."""
 
     def tx(session: Session) -> None:
-        get_region(session, region_id)
+        _rows.region(session, region_id)
         tree = [region_id]
         frontier = [region_id]
         while frontier:
@@ -148,7 +141,7 @@ def delete_region(deps: Deps, region_id: str) -> None:
         if used is not None:
             raise Conflict(f"Region {used} is used by endpoints and cannot be deleted.")
         for rid in reversed(tree):
-            session.delete(get_region(session, rid))
+            session.delete(_rows.region(session, rid))
             session.flush()
 
     deps.db.write(tx)
@@ -156,13 +149,6 @@ def delete_region(deps: Deps, region_id: str) -> None:
 
 
 # -- services --------------------------------------------------------------------------------
-
-
-def get_service(session: Session, service_id: str) -> models.Service:
-    service = session.get(models.Service, service_id)
-    if service is None:
-        raise NotFound(f"Could not find service: {service_id}.")
-    return service
 
 
 def create_service(deps: Deps, data: ServiceFields) -> Service:
@@ -195,7 +181,7 @@ def list_services(deps: Deps, type_: str | None, name: str | None) -> list[Servi
 
 def show_service(deps: Deps, service_id: str) -> Service:
     with deps.db.reader() as session:
-        return convert.service(get_service(session, service_id))
+        return convert.service(_rows.service(session, service_id))
 
 
 def update_service(deps: Deps, service_id: str, data: ServiceFields) -> Service:
@@ -203,7 +189,7 @@ def update_service(deps: Deps, service_id: str, data: ServiceFields) -> Service:
         raise ValidationError("Cannot change ID")
 
     def tx(session: Session) -> Service:
-        service = get_service(session, service_id)
+        service = _rows.service(session, service_id)
         for key in ("type", "name", "description", "enabled"):
             if key in data:
                 setattr(service, key, data[key])
@@ -218,7 +204,7 @@ def update_service(deps: Deps, service_id: str, data: ServiceFields) -> Service:
 
 def delete_service(deps: Deps, service_id: str) -> None:
     def tx(session: Session) -> None:
-        service = get_service(session, service_id)
+        service = _rows.service(session, service_id)
         for ep in session.scalars(
             select(models.Endpoint).where(models.Endpoint.service_id == service_id)
         ):
@@ -230,13 +216,6 @@ def delete_service(deps: Deps, service_id: str) -> None:
 
 
 # -- endpoints -------------------------------------------------------------------------------
-
-
-def get_endpoint(session: Session, endpoint_id: str) -> models.Endpoint:
-    endpoint = session.get(models.Endpoint, endpoint_id)
-    if endpoint is None:
-        raise NotFound(f"Could not find endpoint: {endpoint_id}.")
-    return endpoint
 
 
 def _check_endpoint(session: Session, data: EndpointFields) -> None:
@@ -289,7 +268,7 @@ def list_endpoints(
 
 def show_endpoint(deps: Deps, endpoint_id: str) -> Endpoint:
     with deps.db.reader() as session:
-        return convert.endpoint(get_endpoint(session, endpoint_id))
+        return convert.endpoint(_rows.endpoint(session, endpoint_id))
 
 
 def update_endpoint(deps: Deps, endpoint_id: str, data: EndpointFields) -> Endpoint:
@@ -297,7 +276,7 @@ def update_endpoint(deps: Deps, endpoint_id: str, data: EndpointFields) -> Endpo
         raise ValidationError("Cannot change ID")
 
     def tx(session: Session) -> Endpoint:
-        endpoint = get_endpoint(session, endpoint_id)
+        endpoint = _rows.endpoint(session, endpoint_id)
         _check_endpoint(session, data)
         for key in ("service_id", "interface", "url", "region_id", "enabled"):
             if key in data:
@@ -313,7 +292,7 @@ def update_endpoint(deps: Deps, endpoint_id: str, data: EndpointFields) -> Endpo
 
 def delete_endpoint(deps: Deps, endpoint_id: str) -> None:
     def tx(session: Session) -> None:
-        session.delete(get_endpoint(session, endpoint_id))
+        session.delete(_rows.endpoint(session, endpoint_id))
 
     deps.db.write(tx)
     _invalidate(deps)

@@ -8,20 +8,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.revocation import RevocationEvent
-from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
+from tinystack.common.exceptions import Conflict, Forbidden, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.services import convert, revoke
+from tinystack.identity.services import _rows, convert, revoke
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.projects import check_tags
 from tinystack.identity.services.records import Domain, DomainFields
-
-
-def get(session: Session, domain_id: str) -> models.Domain:
-    domain = session.get(models.Domain, domain_id)
-    if domain is None:
-        raise NotFound(f"Could not find domain: {domain_id}.")
-    return domain
 
 
 def create(deps: Deps, data: DomainFields) -> Domain:
@@ -62,7 +55,7 @@ def list_domains(deps: Deps, name: str | None, enabled: bool | None) -> list[Dom
 
 def show(deps: Deps, domain_id: str) -> Domain:
     with deps.db.reader() as session:
-        return convert.domain(get(session, domain_id))
+        return convert.domain(_rows.domain(session, domain_id))
 
 
 def update(deps: Deps, domain_id: str, data: DomainFields) -> Domain:
@@ -70,7 +63,7 @@ def update(deps: Deps, domain_id: str, data: DomainFields) -> Domain:
         raise ValidationError("Cannot change ID")
 
     def tx(session: Session) -> tuple[Domain, list[RevocationEvent]]:
-        domain = get(session, domain_id)
+        domain = _rows.domain(session, domain_id)
         events: list[RevocationEvent] = []
         if "name" in data and data["name"] != domain.name:
             clash = select(models.Domain.id).where(models.Domain.name == data["name"])
@@ -169,7 +162,7 @@ def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
 
 def delete(deps: Deps, domain_id: str) -> None:
     def tx(session: Session) -> list[RevocationEvent]:
-        domain = get(session, domain_id)
+        domain = _rows.domain(session, domain_id)
         if domain.enabled:
             raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
         events = _purge_domain(session, domain_id)

@@ -17,7 +17,7 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Forbidden, NotFound
 from tinystack.identity import models
-from tinystack.identity.services import convert, revoke, roles
+from tinystack.identity.services import _rows, convert, revoke, roles
 from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import Domain, Project, Role
@@ -152,7 +152,7 @@ def _check_grant_refs(session: Session, grant: Grant) -> None:
         raise NotFound(f"Could not find project: {grant.target_id}.")
     if grant.target == "domain" and session.get(models.Domain, grant.target_id) is None:
         raise NotFound(f"Could not find domain: {grant.target_id}.")
-    role = roles.get(session, grant.role_id)
+    role = _rows.role(session, grant.role_id)
     if role.domain_id is not None and grant.target == "project":
         project = session.get(models.Project, grant.target_id)
         if project is not None and project.domain_id != role.domain_id:
@@ -300,7 +300,7 @@ def list_system_grants(deps: Deps, actor: str, actor_id: str) -> list[Role]:
     return _list_grants(deps, actor, actor_id, "system", SYSTEM, False)
 
 
-def projects_for_user(session: Session, user_id: str) -> list[models.Project]:
+def _projects_for_user(session: Session, user_id: str) -> list[models.Project]:
     """Projects on which the user has any effective role (for /v3/auth/projects)."""
     actors = [user_id, *group_ids(session, user_id)]
     rows = session.scalars(
@@ -325,7 +325,7 @@ def projects_for_user(session: Session, user_id: str) -> list[models.Project]:
     return list(session.scalars(query.order_by(models.Project.name)))
 
 
-def domains_for_user(session: Session, user_id: str) -> list[models.Domain]:
+def _domains_for_user(session: Session, user_id: str) -> list[models.Domain]:
     actors = [user_id, *group_ids(session, user_id)]
     ids = set(
         session.scalars(
@@ -350,12 +350,12 @@ def has_system_role(session: Session, user_id: str) -> bool:
 
 def user_projects(deps: Deps, user_id: str) -> list[Project]:
     with deps.db.reader() as session:
-        return [convert.project(p) for p in projects_for_user(session, user_id)]
+        return [convert.project(p) for p in _projects_for_user(session, user_id)]
 
 
 def user_domains(deps: Deps, user_id: str) -> list[Domain]:
     with deps.db.reader() as session:
-        return [convert.domain(d) for d in domains_for_user(session, user_id)]
+        return [convert.domain(d) for d in _domains_for_user(session, user_id)]
 
 
 def user_has_system_role(deps: Deps, user_id: str) -> bool:

@@ -12,17 +12,10 @@ from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.services import convert, revoke, users
+from tinystack.identity.services import _rows, convert, revoke
 from tinystack.identity.services.access import enforce, group_target
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import Group, GroupFields, User
-
-
-def get(session: Session, group_id: str) -> models.Group:
-    group = session.get(models.Group, group_id)
-    if group is None:
-        raise NotFound(f"Could not find group: {group_id}.")
-    return group
 
 
 def create(deps: Deps, data: GroupFields) -> Group:
@@ -73,7 +66,7 @@ def list_groups(
 def authorized(deps: Deps, ctx: RequestContext, rule: str, group_id: str) -> Group:
     """Load a group (404) and enforce ``rule`` on it (403)."""
     with deps.db.reader() as session:
-        group = convert.group(get(session, group_id))
+        group = convert.group(_rows.group(session, group_id))
     enforce(ctx, rule, group_target(group))
     return group
 
@@ -88,7 +81,7 @@ def update(deps: Deps, ctx: RequestContext, group_id: str, data: GroupFields) ->
         raise ValidationError("Cannot change ID")
 
     def tx(session: Session) -> Group:
-        group = get(session, group_id)
+        group = _rows.group(session, group_id)
         if "domain_id" in data and data["domain_id"] != group.domain_id:
             raise ValidationError("Update of `domain_id` is not allowed.")
         if "name" in data and data["name"] != group.name:
@@ -111,7 +104,7 @@ def delete(deps: Deps, ctx: RequestContext, group_id: str) -> None:
     authorized(deps, ctx, "identity:delete_group", group_id)
 
     def tx(session: Session) -> list[RevocationEvent]:
-        group = get(session, group_id)
+        group = _rows.group(session, group_id)
         members = session.scalars(
             select(models.UserGroupMembership.user_id).where(
                 models.UserGroupMembership.group_id == group_id
@@ -128,7 +121,7 @@ def delete(deps: Deps, ctx: RequestContext, group_id: str) -> None:
 def members(deps: Deps, ctx: RequestContext, group_id: str) -> list[User]:
     authorized(deps, ctx, "identity:list_users_in_group", group_id)
     with deps.db.reader() as session:
-        get(session, group_id)
+        _rows.group(session, group_id)
         query = (
             select(models.User)
             .join(models.UserGroupMembership, models.UserGroupMembership.user_id == models.User.id)
@@ -142,8 +135,8 @@ def add_member(deps: Deps, ctx: RequestContext, group_id: str, user_id: str) -> 
     authorized(deps, ctx, "identity:add_user_to_group", group_id)
 
     def tx(session: Session) -> None:
-        get(session, group_id)
-        users.get(session, user_id)
+        _rows.group(session, group_id)
+        _rows.user(session, user_id)
         if session.get(models.UserGroupMembership, (user_id, group_id)) is None:
             session.add(models.UserGroupMembership(user_id=user_id, group_id=group_id))
 
@@ -153,8 +146,8 @@ def add_member(deps: Deps, ctx: RequestContext, group_id: str, user_id: str) -> 
 def check_member(deps: Deps, ctx: RequestContext, group_id: str, user_id: str) -> None:
     authorized(deps, ctx, "identity:check_user_in_group", group_id)
     with deps.db.reader() as session:
-        get(session, group_id)
-        users.get(session, user_id)
+        _rows.group(session, group_id)
+        _rows.user(session, user_id)
         if session.get(models.UserGroupMembership, (user_id, group_id)) is None:
             raise NotFound(f"User {user_id} is not a member of group {group_id}.")
 
@@ -163,8 +156,8 @@ def remove_member(deps: Deps, ctx: RequestContext, group_id: str, user_id: str) 
     authorized(deps, ctx, "identity:remove_user_from_group", group_id)
 
     def tx(session: Session) -> list[RevocationEvent]:
-        get(session, group_id)
-        users.get(session, user_id)
+        _rows.group(session, group_id)
+        _rows.user(session, user_id)
         row = session.get(models.UserGroupMembership, (user_id, group_id))
         if row is None:
             raise NotFound(f"User {user_id} is not a member of group {group_id}.")

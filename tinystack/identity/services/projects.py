@@ -12,7 +12,7 @@ from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.services import convert, grants, revoke
+from tinystack.identity.services import _rows, convert, grants, revoke
 from tinystack.identity.services.access import enforce, project_target
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import (
@@ -26,13 +26,6 @@ from tinystack.identity.services.records import (
 MAX_TAGS = 80
 #: upstream's [resource] max_project_tree_depth: levels of projects under a domain
 MAX_DEPTH = 5
-
-
-def get(session: Session, project_id: str) -> models.Project:
-    project = session.get(models.Project, project_id)
-    if project is None:
-        raise NotFound(f"Could not find project: {project_id}.")
-    return project
 
 
 def check_tags(tags: list[str]) -> list[str]:
@@ -170,7 +163,7 @@ def _filter_tags(projects: list[Project], filters: ProjectFilters) -> list[Proje
 def authorized(deps: Deps, ctx: RequestContext, rule: str, project_id: str) -> Project:
     """Load a project (404) and enforce ``rule`` on it (403)."""
     with deps.db.reader() as session:
-        project = convert.project(get(session, project_id))
+        project = convert.project(_rows.project(session, project_id))
     enforce(ctx, rule, project_target(project))
     return project
 
@@ -190,7 +183,7 @@ def show(
 def _parents_as_ids(deps: Deps, project_id: str) -> IdTree | None:
     """Parents nested from the nearest up to the domain, as upstream shows them."""
     with deps.db.reader() as session:
-        project = get(session, project_id)
+        project = _rows.project(session, project_id)
         chain = [*grants.ancestors(session, project_id), project.domain_id]
     tree: IdTree | None = None
     for parent_id in reversed(chain):
@@ -201,7 +194,7 @@ def _parents_as_ids(deps: Deps, project_id: str) -> IdTree | None:
 def _subtree_as_ids(deps: Deps, project_id: str) -> IdTree | None:
     """Descendants nested by level; None for a leaf."""
     with deps.db.reader() as session:
-        get(session, project_id)
+        _rows.project(session, project_id)
         children: dict[str, list[str]] = {}
         frontier = [project_id]
         while frontier:
@@ -227,7 +220,7 @@ def update(deps: Deps, ctx: RequestContext, project_id: str, data: ProjectFields
         raise ValidationError("Cannot change ID")
 
     def tx(session: Session) -> tuple[Project, list[RevocationEvent]]:
-        project = get(session, project_id)
+        project = _rows.project(session, project_id)
         events: list[RevocationEvent] = []
         if "domain_id" in data and data["domain_id"] != project.domain_id:
             raise ValidationError("Update of `domain_id` is not allowed.")
@@ -266,7 +259,7 @@ def delete(deps: Deps, ctx: RequestContext, project_id: str) -> None:
     authorized(deps, ctx, "identity:delete_project", project_id)
 
     def tx(session: Session) -> list[RevocationEvent]:
-        project = get(session, project_id)
+        project = _rows.project(session, project_id)
         children = select(func.count()).where(models.Project.parent_id == project_id)
         if session.scalar(children):
             raise Forbidden(f"Cannot delete project {project_id}: it has child projects.")
@@ -305,7 +298,7 @@ def clear_tags(deps: Deps, ctx: RequestContext, project_id: str) -> None:
 
 def _replace_tags(deps: Deps, project_id: str, tags: list[str]) -> list[str]:
     def tx(session: Session) -> list[str]:
-        project = get(session, project_id)
+        project = _rows.project(session, project_id)
         _set_tags(project, tags)
         session.flush()
         return [t.name for t in project.tags]
@@ -317,7 +310,7 @@ def add_tag(deps: Deps, ctx: RequestContext, project_id: str, tag: str) -> None:
     authorized(deps, ctx, "identity:create_project_tag", project_id)
 
     def tx(session: Session) -> None:
-        project = get(session, project_id)
+        project = _rows.project(session, project_id)
         names = [t.name for t in project.tags]
         if tag not in names:
             _set_tags(project, [*names, tag])
@@ -329,7 +322,7 @@ def remove_tag(deps: Deps, ctx: RequestContext, project_id: str, tag: str) -> No
     authorized(deps, ctx, "identity:delete_project_tag", project_id)
 
     def tx(session: Session) -> None:
-        project = get(session, project_id)
+        project = _rows.project(session, project_id)
         names = [t.name for t in project.tags]
         if tag not in names:
             raise NotFound(f"Tag {tag} not found on project {project_id}.")

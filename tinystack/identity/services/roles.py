@@ -12,7 +12,7 @@ from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.services import convert, revoke
+from tinystack.identity.services import _rows, convert, revoke
 from tinystack.identity.services.access import enforce, role_target
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import JSON, Role, RoleFields, RoleInference
@@ -23,26 +23,11 @@ PROHIBITED_IMPLIED = ("admin",)
 ROLE_OPTIONS = {"immutable"}
 
 
-def get(session: Session, role_id: str) -> models.Role:
-    role = session.get(models.Role, role_id)
-    if role is None:
-        raise NotFound(f"Could not find role: {role_id}.")
-    return role
-
-
-def find_by_name(session: Session, name: str, domain_id: str | None = None) -> models.Role | None:
-    query = select(models.Role).where(models.Role.name == name)
-    query = query.where(
-        models.Role.domain_id.is_(None) if domain_id is None else models.Role.domain_id == domain_id
-    )
-    return session.scalars(query).first()
-
-
 def create(deps: Deps, data: RoleFields) -> Role:
     def tx(session: Session) -> Role:
         name = data["name"]
         domain_id = data.get("domain_id")
-        if find_by_name(session, name, domain_id) is not None:
+        if _rows.role_by_name(session, name, domain_id) is not None:
             raise Conflict(f"Duplicate entry found with name {name}.")
         if domain_id is not None and session.get(models.Domain, domain_id) is None:
             raise NotFound(f"Could not find domain: {domain_id}.")
@@ -80,7 +65,7 @@ def list_roles(deps: Deps, name: str | None, domain_id: str | None) -> list[Role
 def authorized(deps: Deps, ctx: RequestContext, rule: str, role_id: str) -> Role:
     """Load a role (404) and enforce ``rule`` on it (403)."""
     with deps.db.reader() as session:
-        role = convert.role(get(session, role_id))
+        role = convert.role(_rows.role(session, role_id))
     enforce(ctx, rule, role_target(role.domain_id))
     return role
 
@@ -107,14 +92,14 @@ def update(deps: Deps, ctx: RequestContext, role_id: str, data: RoleFields) -> R
     options = _check_options(data.get("options")) if "options" in data else None
 
     def tx(session: Session) -> tuple[Role, list[RevocationEvent]]:
-        role = get(session, role_id)
+        role = _rows.role(session, role_id)
         events: list[RevocationEvent] = []
         if role.options.get("immutable") and (options or {}).get("immutable") is not False:
             raise Forbidden(f"Role {role_id} is immutable.")
         if "domain_id" in data and data["domain_id"] != role.domain_id:
             raise ValidationError("domain_id is immutable.")
         if "name" in data and data["name"] != role.name:
-            if find_by_name(session, data["name"], role.domain_id) is not None:
+            if _rows.role_by_name(session, data["name"], role.domain_id) is not None:
                 raise Conflict(f"Duplicate entry found with name {data['name']}.")
             role.name = data["name"]
             # Tokens carry role names, which policies check: old names must not linger.
@@ -138,7 +123,7 @@ def delete(deps: Deps, ctx: RequestContext, role_id: str) -> None:
     authorized(deps, ctx, "identity:delete_role", role_id)
 
     def tx(session: Session) -> list[RevocationEvent]:
-        role = get(session, role_id)
+        role = _rows.role(session, role_id)
         if role.options.get("immutable"):
             raise Forbidden(f"Role {role_id} is immutable.")
         event = revoke.record(session, role_id=role_id)
@@ -195,7 +180,7 @@ def expand(session: Session, role_ids: set[str]) -> set[str]:
 
 def create_implied(deps: Deps, prior_id: str, implied_id: str) -> tuple[Role, Role]:
     def tx(session: Session) -> tuple[Role, Role]:
-        prior, implied = get(session, prior_id), get(session, implied_id)
+        prior, implied = _rows.role(session, prior_id), _rows.role(session, implied_id)
         if implied.name in PROHIBITED_IMPLIED:
             raise Forbidden(f"{implied_id} cannot be an implied roles.")
         if prior.domain_id is None and implied.domain_id is not None:
@@ -215,7 +200,7 @@ def create_implied(deps: Deps, prior_id: str, implied_id: str) -> tuple[Role, Ro
 
 def get_implied(deps: Deps, prior_id: str, implied_id: str) -> tuple[Role, Role]:
     with deps.db.reader() as session:
-        prior, implied = get(session, prior_id), get(session, implied_id)
+        prior, implied = _rows.role(session, prior_id), _rows.role(session, implied_id)
         if session.get(models.ImpliedRole, (prior_id, implied_id)) is None:
             raise NotFound(f"{prior_id} does not imply {implied_id}.")
         return convert.role(prior), convert.role(implied)
@@ -223,8 +208,8 @@ def get_implied(deps: Deps, prior_id: str, implied_id: str) -> tuple[Role, Role]
 
 def delete_implied(deps: Deps, prior_id: str, implied_id: str) -> None:
     def tx(session: Session) -> list[RevocationEvent]:
-        get(session, prior_id)
-        get(session, implied_id)
+        _rows.role(session, prior_id)
+        _rows.role(session, implied_id)
         row = session.get(models.ImpliedRole, (prior_id, implied_id))
         if row is None:
             raise NotFound(f"{prior_id} does not imply {implied_id}.")
@@ -236,7 +221,7 @@ def delete_implied(deps: Deps, prior_id: str, implied_id: str) -> None:
 
 def list_implied(deps: Deps, prior_id: str) -> RoleInference:
     with deps.db.reader() as session:
-        prior = get(session, prior_id)
+        prior = _rows.role(session, prior_id)
         graph = implications(session)
         return _inference(session, prior, graph.get(prior_id, []))
 
@@ -244,9 +229,9 @@ def list_implied(deps: Deps, prior_id: str) -> RoleInference:
 def list_all_implied(deps: Deps) -> list[RoleInference]:
     with deps.db.reader() as session:
         graph = implications(session)
-        return [_inference(session, get(session, p), imps) for p, imps in graph.items()]
+        return [_inference(session, _rows.role(session, p), imps) for p, imps in graph.items()]
 
 
 def _inference(session: Session, prior: models.Role, implied_ids: list[str]) -> RoleInference:
-    implies = tuple(convert.role(get(session, rid)) for rid in implied_ids)
+    implies = tuple(convert.role(_rows.role(session, rid)) for rid in implied_ids)
     return RoleInference(prior=convert.role(prior), implies=implies)

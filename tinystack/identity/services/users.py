@@ -16,7 +16,7 @@ from tinystack.common.exceptions import Conflict, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
-from tinystack.identity.services import convert, grants, passwords, revoke
+from tinystack.identity.services import _rows, convert, grants, passwords, revoke
 from tinystack.identity.services.access import enforce, user_target
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import JSON, Group, Project, User, UserFields
@@ -30,13 +30,6 @@ USER_OPTIONS = {
     "multi_factor_auth_rules",
     "ignore_user_inactivity",
 }
-
-
-def get(session: Session, user_id: str) -> models.User:
-    user = session.get(models.User, user_id)
-    if user is None:
-        raise NotFound(f"Could not find user: {user_id}.")
-    return user
 
 
 def _check_options(options: dict[str, JSON]) -> dict[str, JSON]:
@@ -136,7 +129,7 @@ def list_users(
 def authorized(deps: Deps, ctx: RequestContext, rule: str, user_id: str) -> User:
     """Load a user (404) and enforce ``rule`` on it (403)."""
     with deps.db.reader() as session:
-        user = convert.user(get(session, user_id))
+        user = convert.user(_rows.user(session, user_id))
     enforce(ctx, rule, user_target(user))
     return user
 
@@ -152,7 +145,7 @@ def update(deps: Deps, ctx: RequestContext, user_id: str, data: UserFields) -> U
     pw = _password(deps, data["password"]) if "password" in data else None
 
     def tx(session: Session) -> tuple[User, list[RevocationEvent]]:
-        user = get(session, user_id)
+        user = _rows.user(session, user_id)
         events: list[RevocationEvent] = []
         if "domain_id" in data and data["domain_id"] != user.domain_id:
             raise ValidationError("Update of `domain_id` is not allowed.")
@@ -195,7 +188,7 @@ def update(deps: Deps, ctx: RequestContext, user_id: str, data: UserFields) -> U
 
 def change_password(deps: Deps, user_id: str, original: str, new: str) -> None:
     with deps.db.reader() as session:
-        user = get(session, user_id)
+        user = _rows.user(session, user_id)
         domain = session.get(models.Domain, user.domain_id)
         # As upstream, the original password authenticates the user: a disabled user (or
         # one in a disabled domain) cannot change it; an expired password may be changed.
@@ -211,7 +204,7 @@ def change_password(deps: Deps, user_id: str, original: str, new: str) -> None:
     pw = _password(deps, new)
 
     def tx(session: Session) -> list[RevocationEvent]:
-        user = get(session, user_id)
+        user = _rows.user(session, user_id)
         pw.apply(user)
         return [revoke.record(session, user_id=user_id)]
 
@@ -222,7 +215,7 @@ def delete(deps: Deps, ctx: RequestContext, user_id: str) -> None:
     authorized(deps, ctx, "identity:delete_user", user_id)
 
     def tx(session: Session) -> list[RevocationEvent]:
-        user = get(session, user_id)
+        user = _rows.user(session, user_id)
         session.execute(sa.delete(models.Assignment).where(models.Assignment.actor_id == user_id))
         session.execute(
             sa.delete(models.UserGroupMembership).where(
@@ -245,7 +238,7 @@ def groups(deps: Deps, ctx: RequestContext, user_id: str) -> list[Group]:
     """The groups a user is in."""
     authorized(deps, ctx, "identity:list_groups_for_user", user_id)
     with deps.db.reader() as session:
-        get(session, user_id)
+        _rows.user(session, user_id)
         query = (
             select(models.Group)
             .join(

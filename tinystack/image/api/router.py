@@ -3,7 +3,7 @@
 Each route names the policy rules it checks (``x-policies`` in /openapi.json, read by
 the route meta-test): upstream Glance's names, checked by the handler when the target
 is the caller's project, else by the service layer on the loaded image
-(``services/access.py``). ``PUBLIC`` routes need no token; ``AUTHENTICATED`` ones need a
+(``services/_access.py``). ``PUBLIC`` routes need no token; ``AUTHENTICATED`` ones need a
 token and check no rule (as upstream); both are ``x-public`` (no rule of their own).
 ``body`` declares a write route's request body for the OpenAPI document
 (:mod:`tinystack.image.api.schemas`); the handlers read and check it themselves.

@@ -59,7 +59,8 @@ def render_member(member: MemberRecord) -> dict[str, Any]:
 
 
 def _task_time(value: dt.datetime | None) -> str | None:
-    # Glance's task times carry microseconds and no zone designator
+    # Glance's task times always carry microseconds and no zone designator (only Glance
+    # tasks use this format, so it is not one of tinystack.common.timeutils' formats)
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value else None
 
 

@@ -3,7 +3,7 @@
 One module per resource. The target of an image rule is the image: ``project_id``
 and ``owner`` are its owner, ``visibility`` its visibility and ``member_id`` the
 caller's project when the caller sees a shared image as a member (see
-``services/access.py``, which builds it). Whether an image is visible at all is
+``services/_access.py``, which builds it). Whether an image is visible at all is
 decided before policy, as upstream does in its database layer.
 
 :func:`list_rules` is the ``oslo.policy.policies`` entry point ``tinystack.image``.

@@ -2,5 +2,5 @@
 runs its own transaction and returns frozen records (``records.py``).
 
 Image policy is enforced here rather than in the handlers, on the loaded image
-(``access.py``): the target of every Glance image rule is the image itself.
+(``_access.py``): the target of every Glance image rule is the image itself.
 """

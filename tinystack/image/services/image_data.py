@@ -39,8 +39,8 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.image import models
 from tinystack.image.exception import InvalidImageStatusTransition
 from tinystack.image.policies import images as image_rules
-from tinystack.image.services import access, format_inspection, quotas, tasks
-from tinystack.image.services.access import get_row
+from tinystack.image.services import _access, format_inspection, quotas, tasks
+from tinystack.image.services._access import get_row
 from tinystack.image.services.deps import Deps
 from tinystack.image.services.records import Download
 from tinystack.image.services.sink import DataSink, Digest
@@ -303,9 +303,9 @@ def _begin(
     request: UploadRequest,
     staging: bool,
 ) -> Reservation:
-    image = access.load(session, ctx, image_id)
+    image = _access.load(session, ctx, image_id)
     rule = image_rules.MODIFY_IMAGE if staging else image_rules.UPLOAD_IMAGE
-    access.authorize(ctx, rule, image)
+    _access.authorize(ctx, rule, image)
     new_status = "uploading" if staging else "saving"
     if image.status != "queued":
         raise InvalidImageStatusTransition(image.status, new_status)
@@ -393,7 +393,7 @@ def import_image(deps: Deps, ctx: RequestContext, image_id: str, request: Import
 def _begin_import(
     deps: Deps, session: Session, ctx: RequestContext, image_id: str, request: ImportRequest
 ) -> _Staged:
-    image = access.load(session, ctx, image_id)
+    image = _access.load(session, ctx, image_id)
     quotas.enforce(session, deps.opts, "image_size_total", image.owner)
     if image.status == "active":
         raise Conflict("Image with status active cannot be target for import")
@@ -402,7 +402,7 @@ def _begin_import(
     for attr in ("container_format", "disk_format"):
         if not getattr(image, attr):
             raise Conflict(f"'{attr}' needs to be set before import")
-    access.authorize(ctx, image_rules.MODIFY_IMAGE, image)
+    _access.authorize(ctx, image_rules.MODIFY_IMAGE, image)
     stage = session.get(models.ImageStage, image_id)
     if stage is None:
         raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
@@ -467,12 +467,12 @@ def open_download(
 ) -> Download | None:
     """The data to send, or None when the image has none (204)."""
     with deps.db.reader() as session:
-        image = access.load(session, ctx, image_id)
+        image = _access.load(session, ctx, image_id)
         if image.status == "deactivated" and not ctx.is_admin:
             raise Forbidden(
                 "The requested image has been deactivated. Image data download is forbidden."
             )
-        access.authorize(ctx, image_rules.DOWNLOAD_IMAGE, image)
+        _access.authorize(ctx, image_rules.DOWNLOAD_IMAGE, image)
         location, size, checksum = image.location, image.size or 0, image.checksum
     if not location:
         return None

@@ -17,7 +17,7 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, Conflict, Forbidden, NotFound
 from tinystack.image import models
 from tinystack.image.policies import image_members as member_rules
-from tinystack.image.services import access, quotas
+from tinystack.image.services import _access, quotas
 from tinystack.image.services.deps import Deps
 from tinystack.image.services.records import MemberRecord
 
@@ -58,8 +58,8 @@ def _shared_only(image: models.Image) -> None:
 def _member(
     session: Session, ctx: RequestContext, image: models.Image, member_id: str
 ) -> models.ImageMember:
-    access.authorize(ctx, member_rules.GET_MEMBER, image)
-    rows = [m for m in access.visible_member_rows(session, ctx, image) if m.member == member_id]
+    _access.authorize(ctx, member_rules.GET_MEMBER, image)
+    rows = [m for m in _access.visible_member_rows(session, ctx, image) if m.member == member_id]
     if not rows:
         raise NotFound(f"{member_id} not found in the member list of the image {image.id}.")
     return rows[0]
@@ -67,9 +67,9 @@ def _member(
 
 def create(deps: Deps, ctx: RequestContext, image_id: str, member_id: str) -> MemberRecord:
     def txn(session: Session) -> MemberRecord:
-        image = access.load(session, ctx, image_id)
+        image = _access.load(session, ctx, image_id)
         _shared_only(image)
-        access.authorize(ctx, member_rules.ADD_MEMBER, image)
+        _access.authorize(ctx, member_rules.ADD_MEMBER, image)
         if session.get(models.ImageMember, (image_id, member_id)) is not None:
             raise Conflict(f"Member {member_id} is duplicated for image {image_id}")
         count = session.execute(
@@ -93,16 +93,16 @@ def create(deps: Deps, ctx: RequestContext, image_id: str, member_id: str) -> Me
 
 def list_members(deps: Deps, ctx: RequestContext, image_id: str) -> list[MemberRecord]:
     with deps.db.reader() as session:
-        image = access.load(session, ctx, image_id)
+        image = _access.load(session, ctx, image_id)
         _shared_only(image)
-        access.authorize(ctx, member_rules.GET_MEMBERS, image)
-        rows = access.visible_member_rows(session, ctx, image)
+        _access.authorize(ctx, member_rules.GET_MEMBERS, image)
+        rows = _access.visible_member_rows(session, ctx, image)
         return [MemberRecord.from_model(m) for m in rows]
 
 
 def show(deps: Deps, ctx: RequestContext, image_id: str, member_id: str) -> MemberRecord:
     with deps.db.reader() as session:
-        image = access.load(session, ctx, image_id)
+        image = _access.load(session, ctx, image_id)
         try:
             _shared_only(image)
             return MemberRecord.from_model(_member(session, ctx, image, member_id))
@@ -114,10 +114,10 @@ def update(
     deps: Deps, ctx: RequestContext, image_id: str, member_id: str, status: str
 ) -> MemberRecord:
     def txn(session: Session) -> MemberRecord:
-        image = access.load(session, ctx, image_id)
+        image = _access.load(session, ctx, image_id)
         _shared_only(image)
         member = _member(session, ctx, image, member_id)
-        access.authorize(ctx, member_rules.MODIFY_MEMBER, image)
+        _access.authorize(ctx, member_rules.MODIFY_MEMBER, image)
         member.status = status
         member.updated_at = timeutils.utcnow()
         session.flush()
@@ -128,10 +128,10 @@ def update(
 
 def delete(deps: Deps, ctx: RequestContext, image_id: str, member_id: str) -> None:
     def txn(session: Session) -> None:
-        image = access.load(session, ctx, image_id)
+        image = _access.load(session, ctx, image_id)
         _shared_only(image)
         member = _member(session, ctx, image, member_id)
-        access.authorize(ctx, member_rules.DELETE_MEMBER, image)
+        _access.authorize(ctx, member_rules.DELETE_MEMBER, image)
         session.delete(member)
 
     deps.db.write(txn)

@@ -9,7 +9,7 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import NotFound
 from tinystack.image import models
 from tinystack.image.policies import images as image_rules
-from tinystack.image.services import access, image_attributes, quotas
+from tinystack.image.services import _access, image_attributes, quotas
 from tinystack.image.services.deps import Deps
 
 
@@ -17,7 +17,7 @@ def add(deps: Deps, ctx: RequestContext, image_id: str, tag: str) -> None:
     image_attributes.check_tag(tag)
 
     def txn(session: Session) -> None:
-        image = access.load_authorized(session, ctx, image_id, image_rules.MODIFY_IMAGE)
+        image = _access.load_authorized(session, ctx, image_id, image_rules.MODIFY_IMAGE)
         values = [t.value for t in image.tags]
         if tag in values:
             return
@@ -31,7 +31,7 @@ def add(deps: Deps, ctx: RequestContext, image_id: str, tag: str) -> None:
 
 def delete(deps: Deps, ctx: RequestContext, image_id: str, tag: str) -> None:
     def txn(session: Session) -> None:
-        image = access.load_authorized(session, ctx, image_id, image_rules.MODIFY_IMAGE)
+        image = _access.load_authorized(session, ctx, image_id, image_rules.MODIFY_IMAGE)
         found = [t for t in image.tags if t.value == tag]
         if not found:
             raise NotFound(f"Tag {tag} not found on image {image_id}.")

@@ -13,7 +13,7 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import Conflict, Forbidden
 from tinystack.image import models
 from tinystack.image.policies import images as image_rules
-from tinystack.image.services import access, image_attributes, listing, quotas
+from tinystack.image.services import _access, image_attributes, listing, quotas
 from tinystack.image.services.deps import Deps
 from tinystack.image.services.image_attributes import Change, CreateRequest
 from tinystack.image.services.records import ImageRecord
@@ -31,7 +31,7 @@ FORMAT_ATTRS = ("disk_format", "container_format")
 
 def show(deps: Deps, ctx: RequestContext, image_id: str) -> ImageRecord:
     with deps.db.reader() as session:
-        image = access.load_authorized(session, ctx, image_id, image_rules.GET_IMAGE)
+        image = _access.load_authorized(session, ctx, image_id, image_rules.GET_IMAGE)
         return ImageRecord.from_model(image)
 
 
@@ -53,7 +53,7 @@ def list_images(
 def create(deps: Deps, ctx: RequestContext, request: CreateRequest) -> ImageRecord:
     owner = request.owner if request.owner_given else ctx.project_id
     visibility = request.visibility
-    access.authorize_new(ctx, owner, visibility)
+    _access.authorize_new(ctx, owner, visibility)
     quotas.enforce_count(deps.opts.image_property_quota, len(request.properties), "properties")
     quotas.enforce_count(deps.opts.image_tag_quota, len(request.tags), "tags")
     image_id = request.id or timeutils.new_uuid()
@@ -99,7 +99,7 @@ def update(
     """Apply checked JSON-patch ``changes`` (see :func:`image_attributes.parse_patch`)."""
 
     def txn(session: Session) -> ImageRecord:
-        image = access.load(session, ctx, image_id)
+        image = _access.load(session, ctx, image_id)
         if changes:
             for change in changes:
                 _apply(ctx, image, change)
@@ -116,8 +116,8 @@ def update(
 def _apply(ctx: RequestContext, image: models.Image, change: Change) -> None:
     name = change.name
     if name == "visibility" and change.op != "remove":
-        access.authorize_visibility(ctx, change.value, access.target(ctx, image))
-    access.authorize(ctx, image_rules.MODIFY_IMAGE, image)
+        _access.authorize_visibility(ctx, change.value, _access.target(ctx, image))
+    _access.authorize(ctx, image_rules.MODIFY_IMAGE, image)
     if name == "owner" and change.op != "remove" and not ctx.is_admin:
         raise Forbidden("Owner can't be updated by non admin.")
     if name == "tags":
@@ -167,7 +167,7 @@ def _apply_property(image: models.Image, change: Change) -> None:
 
 def delete(deps: Deps, ctx: RequestContext, image_id: str) -> None:
     def txn(session: Session) -> tuple[str | None, str | None]:
-        image = access.load_authorized(session, ctx, image_id, image_rules.DELETE_IMAGE)
+        image = _access.load_authorized(session, ctx, image_id, image_rules.DELETE_IMAGE)
         if image.protected:
             raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
         stage = session.get(models.ImageStage, image_id)
@@ -206,7 +206,7 @@ def reactivate(deps: Deps, ctx: RequestContext, image_id: str) -> None:
 
 def _toggle(deps: Deps, ctx: RequestContext, image_id: str, rule: str, old: str, new: str) -> None:
     def txn(session: Session) -> None:
-        image = access.load_authorized(session, ctx, image_id, rule)
+        image = _access.load_authorized(session, ctx, image_id, rule)
         if image.status == new:
             return
         if image.status != old:

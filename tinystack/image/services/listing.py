@@ -22,7 +22,7 @@ from tinystack.common.api import pagination
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.image import models
-from tinystack.image.services import access
+from tinystack.image.services import _access
 from tinystack.image.services.image_attributes import VISIBILITIES
 from tinystack.image.services.records import ImageRecord
 
@@ -244,7 +244,7 @@ def _has_property(name: str, value: str) -> ColumnElement[bool]:
     return exists().where(props.image_id == Images.id, props.name == name, props.value == value)
 
 
-def _access(ctx: RequestContext, query: ListQuery) -> list[ColumnElement[bool]]:
+def _visibility(ctx: RequestContext, query: ListQuery) -> list[ColumnElement[bool]]:
     project = ctx.project_id
     conditions: list[ColumnElement[bool]] = []
     if not ctx.is_admin:
@@ -281,7 +281,7 @@ def _sort_column(key: str) -> Any:
 def _after_marker(session: Session, ctx: RequestContext, query: ListQuery) -> ColumnElement[bool]:
     assert query.marker is not None
     try:
-        marker = access.load(session, ctx, query.marker)
+        marker = _access.load(session, ctx, query.marker)
     except NotFound:
         raise pagination.marker_not_found(query.marker) from None
     branches = []
@@ -302,7 +302,7 @@ def list_images(
 ) -> tuple[list[ImageRecord], str | None]:
     """One page of the images the caller may see, and the marker of the next page."""
     where = [Images.deleted.is_(False), Images.status != "killed"]
-    where += _access(ctx, query) + query.conditions
+    where += _visibility(ctx, query) + query.conditions
     if query.marker is not None:
         where.append(_after_marker(session, ctx, query))
     order = [

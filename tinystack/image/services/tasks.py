@@ -13,7 +13,7 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.image import models
 from tinystack.image.policies import images as image_rules
-from tinystack.image.services import access
+from tinystack.image.services import _access
 from tinystack.image.services.deps import Deps
 from tinystack.image.services.records import TaskRecord
 
@@ -24,7 +24,7 @@ TIME_TO_LIVE = dt.timedelta(hours=48)
 def list_for_image(deps: Deps, ctx: RequestContext, image_id: str) -> list[TaskRecord]:
     """The image's import tasks, newest first, while they live."""
     with deps.db.reader() as session:
-        image = access.load_authorized(session, ctx, image_id, image_rules.GET_IMAGE)
+        image = _access.load_authorized(session, ctx, image_id, image_rules.GET_IMAGE)
         now = timeutils.utcnow()
         rows = session.execute(
             select(models.ImageTask)

@@ -8,7 +8,6 @@ from tinystack.placement.api.deps import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import AggregateList, SetAggregates
 from tinystack.placement.policies import aggregate as policies
 from tinystack.placement.services import aggregate as agg_obj
-from tinystack.placement.services import resource_provider as rp_obj
 
 
 def _send(req: PlacementRequest, generation: int, aggregates: list[str]) -> Response:
@@ -27,14 +26,13 @@ def get_aggregates(uuid: str, req: PlacementReq) -> Response:
 def set_aggregates(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.UPDATE)
     req.require_json()
-    rp_obj.get(req.deps, uuid)  # a missing provider is a 404 before any body problem
-    generation: int | None = None
-    if req.at_least("1.19"):
-        body = req.body(SetAggregates)
-        aggregates, generation = body.aggregates, body.resource_provider_generation
-    else:
-        aggregates = req.validate(AggregateList, req.json())
-    provider, current = agg_obj.set_for_provider(
-        req.deps, uuid, aggregates, generation, bump=generation is not None
-    )
+
+    def parse() -> tuple[list[str], int | None]:
+        if req.at_least("1.19"):
+            body = req.body(SetAggregates)
+            return body.aggregates, body.resource_provider_generation
+        return req.validate(AggregateList, req.json()), None
+
+    # the service parses the body once the provider exists (404 before any body problem)
+    provider, current = agg_obj.set_for_provider(req.deps, uuid, parse)
     return _send(req, provider.generation, current)

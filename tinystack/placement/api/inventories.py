@@ -11,7 +11,6 @@ from tinystack.placement.api.deps import PlacementReq, PlacementRequest
 from tinystack.placement.api.schemas import CreateInventory, SetInventories, UpdateInventory
 from tinystack.placement.policies import inventory as policies
 from tinystack.placement.services import inventory as inv_obj
-from tinystack.placement.services import resource_provider as rp_obj
 from tinystack.placement.services.inventory import Inventory
 
 
@@ -55,25 +54,28 @@ def get_inventories(uuid: str, req: PlacementReq) -> Response:
 def create_inventory(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.CREATE)
     req.require_json()
-    rp_obj.get(req.deps, uuid)  # a missing provider is a 404 before any body problem
-    body = req.body(CreateInventory)
-    inventory = body.to_inventory(body.resource_class)
-    inv_obj.check_capacity([inventory], uuid, req.at_least("1.26"), "create")
-    provider, created = inv_obj.add(req.deps, uuid, inventory)
-    location = req.url(f"/resource_providers/{uuid}/inventories/{body.resource_class}")
+
+    def parse() -> Inventory:
+        body = req.body(CreateInventory)
+        return body.to_inventory(body.resource_class)
+
+    # the service parses the body once the provider exists (404 before any body problem)
+    provider, created = inv_obj.add(req.deps, uuid, parse, req.at_least("1.26"))
+    location = req.url(f"/resource_providers/{uuid}/inventories/{created.resource_class}")
     return _send_one(req, provider.generation, created, 201, location=location)
 
 
 def set_inventories(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.UPDATE)
     req.require_json()
-    rp_obj.get(req.deps, uuid)  # a missing provider is a 404 before any body problem
-    body = req.body(SetInventories)
-    inventories = [fields.to_inventory(rc) for rc, fields in body.inventories.items()]
-    inv_obj.check_capacity(inventories, uuid, req.at_least("1.26"))
-    provider, current = inv_obj.set_all(
-        req.deps, uuid, body.resource_provider_generation, inventories
-    )
+
+    def parse() -> tuple[int, list[Inventory]]:
+        body = req.body(SetInventories)
+        inventories = [fields.to_inventory(rc) for rc, fields in body.inventories.items()]
+        return body.resource_provider_generation, inventories
+
+    # the service parses the body once the provider exists (404 before any body problem)
+    provider, current = inv_obj.set_all(req.deps, uuid, parse, req.at_least("1.26"))
     return _send_all(req, provider.generation, current)
 
 
@@ -95,13 +97,13 @@ def get_inventory(uuid: str, resource_class: str, req: PlacementReq) -> Response
 def update_inventory(uuid: str, resource_class: str, req: PlacementReq) -> Response:
     req.can(policies.UPDATE)
     req.require_json()
-    rp_obj.get(req.deps, uuid)  # a missing provider is a 404 before any body problem
-    body = req.body(UpdateInventory)
-    inventory = body.to_inventory(resource_class)
-    inv_obj.check_capacity([inventory], uuid, req.at_least("1.26"))
-    provider, updated = inv_obj.update_one(
-        req.deps, uuid, body.resource_provider_generation, inventory
-    )
+
+    def parse() -> tuple[int, Inventory]:
+        body = req.body(UpdateInventory)
+        return body.resource_provider_generation, body.to_inventory(resource_class)
+
+    # the service parses the body once the provider exists (404 before any body problem)
+    provider, updated = inv_obj.update_one(req.deps, uuid, parse, req.at_least("1.26"))
     return _send_one(req, provider.generation, updated)
 
 

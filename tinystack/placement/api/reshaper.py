@@ -8,7 +8,6 @@ from tinystack.placement.api.allocations import to_request
 from tinystack.placement.api.deps import PlacementReq
 from tinystack.placement.api.schemas import ReshapeV1_30, ReshapeV1_34, ReshapeV1_38
 from tinystack.placement.policies import reshaper as policies
-from tinystack.placement.services import inventory as inv_obj
 from tinystack.placement.services import reshaper as reshaper_obj
 
 
@@ -24,7 +23,6 @@ def reshape(req: PlacementReq) -> Response:
     inventories = {}
     for uuid, data in body.inventories.items():
         invs = [fields.to_inventory(rc) for rc, fields in data.inventories.items()]
-        inv_obj.check_capacity(invs, uuid, reserved_can_be_total=True)
         inventories[uuid] = (data.resource_provider_generation, invs)
     requests = [to_request(req, consumer, alloc) for consumer, alloc in body.allocations.items()]
     reshaper_obj.reshape(req.deps, inventories, requests)

@@ -44,13 +44,15 @@ def get_resource_class(name: str, req: PlacementReq) -> Response:
 
 def update_resource_class(name: str, req: PlacementReq) -> Response:
     req.can(policies.UPDATE)
-    if not req.at_least("1.7"):
+    new_name: str | None = None  # from 1.7 PUT creates or verifies the class in the path
+    if req.at_least("1.7"):
+        req.validate(ResourceClassBody, {"name": name})
+    else:
         req.require_json()
-        body = req.body(ResourceClassBody)
-        rc = rc_obj.rename(req.deps, name, body.name)
+        new_name = req.body(ResourceClassBody).name
+    rc, created = rc_obj.put(req.deps, name, new_name)
+    if new_name is not None:
         return req.respond(serialize(req, rc), last_modified=NO_STAMP)
-    req.validate(ResourceClassBody, {"name": name})
-    rc, created = rc_obj.ensure(req.deps, name)
     return req.no_content(201 if created else 204, location=_url(req, rc.name))
 
 

@@ -107,15 +107,17 @@ def get_resource_provider(uuid: str, req: PlacementReq) -> Response:
 def update_resource_provider(uuid: str, req: PlacementReq) -> Response:
     req.can(policies.UPDATE)
     req.require_json()
-    rp_obj.get(req.deps, uuid)
-    body = req.body(UpdateProviderV1_14 if req.at_least("1.14") else UpdateProvider)
-    parent: object = rp_obj.UNSET
-    if "parent_provider_uuid" in body.model_fields_set:
-        value = getattr(body, "parent_provider_uuid", None)
-        parent = params.normalize_uuid(value) if value is not None else None
-    provider = rp_obj.update(
-        req.deps, uuid, body.name, parent, allow_reparenting=req.at_least("1.37")
-    )
+
+    def parse() -> tuple[str, object]:
+        body = req.body(UpdateProviderV1_14 if req.at_least("1.14") else UpdateProvider)
+        parent: object = rp_obj.UNSET
+        if "parent_provider_uuid" in body.model_fields_set:
+            value = getattr(body, "parent_provider_uuid", None)
+            parent = params.normalize_uuid(value) if value is not None else None
+        return body.name, parent
+
+    # the service parses the body once the provider exists (404 before any body problem)
+    provider = rp_obj.update(req.deps, uuid, parse, allow_reparenting=req.at_least("1.37"))
     return req.respond(serialize(req, provider), last_modified=provider.updated_at)
 
 

@@ -44,12 +44,10 @@ def get_total_usages(req: PlacementReq) -> Response:
     project_id = _id_param(req, "project_id")
     assert project_id is not None
     user_id = _id_param(req, "user_id")
-    if not by_type:
-        return req.respond({"usages": usage_obj.totals(req.deps, project_id, user_id)})
-    consumer_type = req.one("consumer_type")
+    consumer_type = req.one("consumer_type") if by_type else None
     if consumer_type is not None and not _CONSUMER_TYPE.match(consumer_type):
         raise BadRequest(
             f"Invalid query string parameters: '{consumer_type}' is not a valid consumer type"
         )
-    usages = usage_obj.totals_by_type(req.deps, project_id, user_id, consumer_type)
+    usages = usage_obj.for_project(req.deps, project_id, user_id, by_type, consumer_type)
     return req.respond({"usages": usages})

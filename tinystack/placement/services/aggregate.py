@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tinystack.common.timeutils import utcnow
 from tinystack.placement import models
 from tinystack.placement.services.deps import Deps
-from tinystack.placement.services.resource_provider import Provider, get_in_session, lock_provider
+from tinystack.placement.services.resource_provider import (
+    Provider,
+    get,
+    get_in_session,
+    lock_provider,
+)
 from tinystack.placement.services.rows import insert_id
 
 _AGG = models.AGG_TBL
@@ -43,10 +50,24 @@ def ensure_aggregates(session: Session, uuids: set[str]) -> dict[str, int]:
     return found
 
 
-def set_for_provider(
+#: the parsed request: the aggregates and, from 1.19, the generation the caller saw
+AggregatesBody = Callable[[], tuple[list[str], int | None]]
+
+
+def set_for_provider(deps: Deps, uuid: str, body: AggregatesBody) -> tuple[Provider, list[str]]:
+    """Replace a provider's aggregates; from 1.19 the generation is checked and bumped.
+
+    ``body`` is parsed only once the provider is known to exist: a missing provider
+    is a 404 before any body problem (as upstream).
+    """
+    get(deps, uuid)
+    aggregates, generation = body()
+    return _set_for_provider(deps, uuid, aggregates, generation, bump=generation is not None)
+
+
+def _set_for_provider(
     deps: Deps, uuid: str, aggregates: list[str], generation: int | None, bump: bool
 ) -> tuple[Provider, list[str]]:
-    """Replace a provider's aggregates; from 1.19 the generation is checked and bumped."""
 
     def _set(session: Session) -> tuple[Provider, list[str]]:
         provider = lock_provider(session, uuid, generation)

@@ -277,8 +277,8 @@ def _write_consumers(
             emptied.append(request.uuid)
             if current is None:
                 continue
-        project = request.project_id or deps.options.incomplete_project_id
-        user = request.user_id or deps.options.incomplete_user_id
+        project = request.project_id or deps.opts.incomplete_project_id
+        user = request.user_id or deps.opts.incomplete_user_id
         values: dict[str, object] = {
             "project_id": consumer_obj.ensure_project(deps, session, project),
             "user_id": consumer_obj.ensure_user(deps, session, user),

@@ -69,7 +69,7 @@ def find(
             found = _direct(search, trees)
         else:
             found = _render(search, search_trees(search))
-        if deps.options.randomize_candidates:
+        if deps.opts.randomize_candidates:
             random.shuffle(found.allocation_requests)
         return found
 
@@ -99,7 +99,7 @@ def _resolve(
         for g in groups
     ]
     limit = params.limit
-    cap = deps.options.max_candidates
+    cap = deps.opts.max_candidates
     if cap >= 0:
         limit = cap if limit is None else min(limit, cap)
     return Search(
@@ -108,7 +108,7 @@ def _resolve(
         groups=resolved,
         params=params,
         nested_aware=nested_aware,
-        limit=None if deps.options.randomize_candidates else limit,
+        limit=None if deps.opts.randomize_candidates else limit,
         root_required={t_ids[t] for t in params.root_required},
         root_forbidden={t_ids[t] for t in params.root_forbidden},
     )

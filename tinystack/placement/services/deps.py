@@ -86,9 +86,9 @@ class NameCache:
 class Deps:
     """The one dependency bundle: the database, the options and the name caches."""
 
-    def __init__(self, db: Database, options: Options | None = None) -> None:
+    def __init__(self, db: Database, opts: Options | None = None) -> None:
         self.db = db
-        self.options = options or Options()
+        self.opts = opts or Options()
         self.resource_classes = NameCache(models.RC_TBL)
         self.traits = NameCache(models.TRAIT_TBL)
         self.consumer_types = NameCache(models.CONSUMER_TYPE_TBL)
@@ -102,7 +102,7 @@ class Deps:
 
     def write(self, fn: Callable[[Session], T], *, conflict_message: str = "") -> T:
         """Run ``fn`` in a write transaction; re-run it when it asks to (lost CAS race)."""
-        attempts = max(1, self.options.conflict_retries)
+        attempts = max(1, self.opts.conflict_retries)
         for attempt in range(1, attempts + 1):
             try:
                 return self.db.write(fn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -18,7 +19,12 @@ from tinystack.placement.exception import (
     InventoryInUse,
 )
 from tinystack.placement.services.deps import Deps
-from tinystack.placement.services.resource_provider import Provider, get_in_session, lock_provider
+from tinystack.placement.services.resource_provider import (
+    Provider,
+    get,
+    get_in_session,
+    lock_provider,
+)
 from tinystack.placement.services.rows import MAX_INT
 
 LOG = logging.getLogger(__name__)
@@ -166,9 +172,25 @@ def _write(
 
 
 def set_all(
+    deps: Deps,
+    uuid: str,
+    body: Callable[[], tuple[int, list[Inventory]]],
+    reserved_can_be_total: bool,
+) -> tuple[Provider, dict[str, Inventory]]:
+    """Replace all of a provider's inventory (PUT .../inventories).
+
+    ``body`` (the generation the caller saw and the new inventories) is parsed only once
+    the provider is known to exist: a missing provider is a 404 before any body problem.
+    """
+    get(deps, uuid)
+    generation, inventories = body()
+    check_capacity(inventories, uuid, reserved_can_be_total)
+    return _set_all(deps, uuid, generation, inventories)
+
+
+def _set_all(
     deps: Deps, uuid: str, generation: int, inventories: list[Inventory]
 ) -> tuple[Provider, dict[str, Inventory]]:
-    """Replace all of a provider's inventory (PUT .../inventories)."""
 
     def _set(session: Session) -> tuple[Provider, dict[str, Inventory]]:
         provider = lock_provider(session, uuid, generation, GENERATION_CONFLICT)
@@ -192,8 +214,20 @@ def delete_all(deps: Deps, uuid: str) -> None:
     )
 
 
-def add(deps: Deps, uuid: str, inventory: Inventory) -> tuple[Provider, Inventory]:
-    """Add inventory of a class the provider does not have yet (POST .../inventories)."""
+def add(
+    deps: Deps, uuid: str, body: Callable[[], Inventory], reserved_can_be_total: bool
+) -> tuple[Provider, Inventory]:
+    """Add inventory of a class the provider does not have yet (POST .../inventories).
+
+    ``body`` is parsed only once the provider is known to exist (404 before 400).
+    """
+    get(deps, uuid)
+    inventory = body()
+    check_capacity([inventory], uuid, reserved_can_be_total, "create")
+    return _add_new(deps, uuid, inventory)
+
+
+def _add_new(deps: Deps, uuid: str, inventory: Inventory) -> tuple[Provider, Inventory]:
 
     def _add(session: Session) -> tuple[Provider, Inventory]:
         provider = lock_provider(session, uuid, None)
@@ -215,9 +249,24 @@ def add(deps: Deps, uuid: str, inventory: Inventory) -> tuple[Provider, Inventor
 
 
 def update_one(
+    deps: Deps,
+    uuid: str,
+    body: Callable[[], tuple[int, Inventory]],
+    reserved_can_be_total: bool,
+) -> tuple[Provider, Inventory]:
+    """Update the inventory of one class (PUT .../inventories/{class}).
+
+    ``body`` is parsed only once the provider is known to exist (404 before 400).
+    """
+    get(deps, uuid)
+    generation, inventory = body()
+    check_capacity([inventory], uuid, reserved_can_be_total)
+    return _update_one(deps, uuid, generation, inventory)
+
+
+def _update_one(
     deps: Deps, uuid: str, generation: int, inventory: Inventory
 ) -> tuple[Provider, Inventory]:
-    """Update the inventory of one class (PUT .../inventories/{class})."""
 
     def _update(session: Session) -> tuple[Provider, Inventory]:
         provider = lock_provider(session, uuid, generation, GENERATION_CONFLICT)

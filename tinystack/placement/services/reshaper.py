@@ -29,6 +29,8 @@ def reshape(deps: Deps, inventories: NewInventories, requests: list[ConsumerRequ
     inventory becomes exactly the new one, which fails if allocations remain on
     a class being removed.
     """
+    for uuid, (_generation, invs) in inventories.items():
+        inv_obj.check_capacity(invs, uuid, reserved_can_be_total=True)
 
     def _reshape(session: Session) -> None:
         providers: dict[str, Provider] = {}

@@ -125,6 +125,14 @@ def rename(deps: Deps, name: str, new_name: str) -> ResourceClass:
     return renamed
 
 
+def put(deps: Deps, name: str, new_name: str | None) -> tuple[ResourceClass, bool]:
+    """``PUT /resource_classes/{name}``: rename (before 1.7, ``new_name`` given) or
+    create-or-verify (from 1.7); the flag says whether the class was created."""
+    if new_name is not None:
+        return rename(deps, name, new_name), False
+    return ensure(deps, name)
+
+
 def delete(deps: Deps, name: str) -> None:
     def _delete(session: Session) -> None:
         current = _get(session, name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -282,7 +282,21 @@ def _reparent(
     return changes
 
 
-def update(
+#: the parsed request: the new name and the new parent (``UNSET`` when not given)
+UpdateBody = Callable[[], tuple[str, object]]
+
+
+def update(deps: Deps, uuid: str, body: UpdateBody, allow_reparenting: bool = False) -> Provider:
+    """Rename or re-parent a provider (PUT /resource_providers/{uuid}).
+
+    ``body`` is parsed only once the provider is known to exist (404 before 400).
+    """
+    get(deps, uuid)
+    name, parent_uuid = body()
+    return _apply_update(deps, uuid, name, parent_uuid, allow_reparenting)
+
+
+def _apply_update(
     deps: Deps,
     uuid: str,
     name: str,

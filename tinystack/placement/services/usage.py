@@ -67,6 +67,15 @@ def totals(deps: Deps, project_id: str, user_id: str | None) -> dict[str, int]:
         }
 
 
+def for_project(
+    deps: Deps, project_id: str, user_id: str | None, by_type: bool, consumer_type: str | None
+) -> dict[str, int] | dict[str, dict[str, int]]:
+    """``GET /usages``: totals per class, or (from 1.38, ``by_type``) per consumer type."""
+    if not by_type:
+        return totals(deps, project_id, user_id)
+    return totals_by_type(deps, project_id, user_id, consumer_type)
+
+
 def totals_by_type(
     deps: Deps, project_id: str, user_id: str | None, consumer_type: str | None
 ) -> dict[str, dict[str, int]]:
