@@ -14,6 +14,7 @@ from tinystack.network.api.enforcement import simple_check
 from tinystack.network.api.views import (
     address_scope_view,
     network_view,
+    router_view,
     security_group_view,
     subnet_view,
     subnetpool_view,
@@ -27,7 +28,7 @@ TAGGABLE: dict[str, tuple[str, Callable[[Deps, RequestContext, str], Target]]] =
     "networks": ("network", lambda deps, ctx, rid: network_view(deps.networks.show(ctx, rid))),
     "subnets": ("subnet", lambda deps, ctx, rid: subnet_view(deps.subnets.show(ctx, rid))),
     "ports": ("port", lambda deps, ctx, rid: deps.ports.show(ctx, rid)),
-    "routers": ("router", lambda deps, ctx, rid: deps.routers.show(ctx, rid)),
+    "routers": ("router", lambda deps, ctx, rid: router_view(deps.routers.show(ctx, rid))),
     "floatingips": ("floatingip", lambda deps, ctx, rid: deps.floatingips.show(ctx, rid)),
     "security-groups": (
         "security_group",

@@ -14,6 +14,8 @@ from tinystack.network.services.records import (
     NetworkIpAvailabilityRecord,
     NetworkRecord,
     RbacPolicyRecord,
+    RouterInterfaceRecord,
+    RouterRecord,
     SecurityGroupRecord,
     SecurityGroupRuleRecord,
     SubnetPoolRecord,
@@ -222,4 +224,47 @@ def subnet_view(subnet: SubnetRecord) -> dict[str, Any]:
             "network:tenant_id": subnet.network_project_id,
             "shared": subnet.network_shared,
         },
+    }
+
+
+def router_view(router: RouterRecord) -> dict[str, Any]:
+    gateway = None
+    if router.gateway is not None:
+        gateway = {
+            "network_id": router.gateway.network_id,
+            "enable_snat": router.gateway.enable_snat,
+            "external_fixed_ips": [
+                {"subnet_id": ip.subnet_id, "ip_address": ip.ip_address}
+                for ip in router.gateway.external_fixed_ips
+            ],
+        }
+    return {
+        "id": router.id,
+        "name": router.name,
+        **owner(router.project_id),
+        "admin_state_up": router.admin_state_up,
+        "status": router.status,
+        "external_gateway_info": gateway,
+        "routes": [{"destination": r.destination, "nexthop": r.nexthop} for r in router.routes],
+        "availability_zone_hints": list(router.availability_zone_hints),
+        "availability_zones": list(router.availability_zones),
+        "distributed": False,
+        "ha": False,
+        "description": router.description,
+        "created_at": isotime(router.created_at),
+        "updated_at": isotime(router.updated_at),
+        "revision_number": router.revision_number,
+        "tags": list(router.tags),
+    }
+
+
+def router_interface_view(info: RouterInterfaceRecord) -> dict[str, Any]:
+    return {
+        "id": info.router_id,
+        **owner(info.project_id),
+        "port_id": info.port_id,
+        "network_id": info.network_id,
+        "subnet_id": info.subnet_ids[0] if info.subnet_ids else None,
+        "subnet_ids": list(info.subnet_ids),
+        "tags": list(info.tags),
     }

@@ -321,7 +321,7 @@ class AgentSync:
         routers = svc.routers.list_items(ADMIN, listing.ListQuery(filters=filters))
         if not routers:
             return []
-        ids = [r["id"] for r in routers]
+        ids = [r.id for r in routers]
         ports = svc.ports.list_items(ADMIN, listing.ListQuery(filters={"device_id": ids}))
         subnet_ids = sorted({ip["subnet_id"] for p in ports for ip in p["fixed_ips"]})
         subnets = {
@@ -343,25 +343,18 @@ class AgentSync:
             mine = [
                 _router_port(p, subnets, mtus.get(p["network_id"]))
                 for p in ports
-                if p["device_id"] == router["id"]
+                if p["device_id"] == router.id
             ]
             gateway = [p for p in mine if p.device_owner == GATEWAY]
             out.append(
                 RouterInfo(
-                    id=router["id"],
-                    admin_state_up=bool(router.get("admin_state_up", True)),
-                    enable_snat=bool(
-                        (router.get("external_gateway_info") or {}).get("enable_snat", True)
-                    ),
-                    routes=tuple(
-                        Route(str(r["destination"]), str(r["nexthop"]))
-                        for r in router.get("routes") or ()
-                    ),
+                    id=router.id,
+                    admin_state_up=router.admin_state_up,
+                    enable_snat=router.gateway.enable_snat if router.gateway else True,
+                    routes=tuple(Route(r.destination, r.nexthop) for r in router.routes),
                     interfaces=tuple(p for p in mine if p.device_owner in INTERFACE_OWNERS),
                     gw_port=gateway[0] if gateway else None,
-                    floatingips=tuple(
-                        _floatingip(f) for f in fips if f["router_id"] == router["id"]
-                    ),
+                    floatingips=tuple(_floatingip(f) for f in fips if f["router_id"] == router.id),
                 )
             )
         return out

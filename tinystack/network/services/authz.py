@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tinystack.common.auth.context import RequestContext
@@ -20,6 +21,13 @@ T = TypeVar("T")
 Target = dict[str, Any]
 #: a policy check on a target: a record (the API renders it) or a :data:`Target`
 Check = Callable[[T], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The owner of a loaded resource an action is authorized on (router interfaces)."""
+
+    project_id: str
 
 
 def internal_context(project_id: str | None = None) -> RequestContext:

@@ -237,3 +237,46 @@ class SubnetRecord:
     #: the network's owner and whether it is shared with the caller (policy targets)
     network_project_id: str | None
     network_shared: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FixedIpRecord:
+    subnet_id: str
+    ip_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouterGateway:
+    network_id: str | None
+    enable_snat: bool
+    external_fixed_ips: tuple[FixedIpRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouterRecord:
+    id: str
+    name: str
+    project_id: str
+    admin_state_up: bool
+    status: str
+    gateway: RouterGateway | None
+    routes: tuple[HostRoute, ...]
+    availability_zone_hints: tuple[str, ...]
+    availability_zones: tuple[str, ...]
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouterInterfaceRecord:
+    """A router's interface as add/remove_router_interface answer."""
+
+    router_id: str
+    project_id: str
+    port_id: str
+    network_id: str
+    subnet_ids: tuple[str, ...]
+    tags: tuple[str, ...]
