@@ -221,7 +221,7 @@ def main() -> None:
                     ids.append(sid)
                 active = bench.wait_active(sid)
                 marker = bench.wait_marker(sid)
-            except BaseException as exc:  # noqa: BLE001 - reported, not fatal
+            except BaseException as exc:  # reported, not fatal
                 with lock:
                     errors.append(f"server {n}: {exc}")
                 return

@@ -4,7 +4,6 @@ roles (admin, member, reader; system, domain and project scope) behave as upstre
 from __future__ import annotations
 
 import ast
-import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,13 @@ import pytest
 from fastapi.routing import APIRoute
 
 from tests.identity.conftest import Cloud, assert_error, unique
+from tests.identity.policy_scan import RULE_ARG, checked_rules, rule_names
 from tinystack.common.policy import Policy
 from tinystack.identity import policies
 from tinystack.identity.api import router as api_router
 
 API_DIR = Path(api_router.__file__).parent
+SERVICES_DIR = API_DIR.parent / "services"
 #: routes that answer without a token, as upstream's
 PUBLIC = {
     ("GET", "/"),
@@ -74,33 +75,28 @@ def test_every_route_but_the_public_ones_needs_a_token(cloud: Cloud) -> None:
 
 
 def _rule_names_in_source() -> dict[str, set[str]]:
-    """Rule names passed to authorize(ctx, ...) / ctx.can(...), per module; f-strings expanded."""
+    """Rule names passed to authorize/enforce/authorized or ctx.can, per module of api/ and
+    services/; f-strings expanded."""
     found: dict[str, set[str]] = {}
-    for module in sorted(API_DIR.glob("*.py")):
+    for module in sorted([*API_DIR.glob("*.py"), *SERVICES_DIR.glob("*.py")]):
         tree = ast.parse(module.read_text())
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
-            if isinstance(func, ast.Name) and func.id == "authorize":
-                arg = node.args[1] if len(node.args) > 1 else None
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if name in RULE_ARG and name != "_subject":
+                index = RULE_ARG[name]
+                arg = node.args[index] if len(node.args) > index else None
             elif isinstance(func, ast.Attribute) and func.attr in ("can", "allowed"):
                 arg = node.args[0] if node.args else None
             else:
                 continue
             assert arg is not None, f"{module.name}:{node.lineno}: rule name missing"
-            names: set[str]
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                names = {arg.value}
-            elif isinstance(arg, ast.JoinedStr):
-                template = "".join(
-                    str(v.value) if isinstance(v, ast.Constant) else "{}" for v in arg.values
-                )
-                names = {template.format(*[a] * template.count("{}")) for a in ("user", "group")}
-            elif isinstance(arg, ast.Name):
+            if isinstance(arg, ast.Name):
                 continue  # a variable holding one of the literal names checked elsewhere
-            else:
-                raise AssertionError(f"{module.name}:{node.lineno}: unexpected rule expression")
+            names = rule_names(arg)
+            assert names, f"{module.name}:{node.lineno}: unexpected rule expression"
             found.setdefault(module.name, set()).update(names)
     return found
 
@@ -120,9 +116,7 @@ def test_every_protected_handler_authorizes(cloud: Cloud) -> None:
     for method, path, route in _routes(cloud):
         if (method, path) in PUBLIC:
             continue
-        source = inspect.getsource(route.endpoint)
-        helpers = ("authorize(", "_subject(", ".can(")
-        assert any(h in source for h in helpers), f"{method} {path} enforces no policy"
+        assert checked_rules(route.endpoint), f"{method} {path} enforces no policy"
 
 
 # -- default roles ------------------------------------------------------------------------

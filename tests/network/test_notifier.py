@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tinystack.common.service import CatalogEntry, ServiceCredentials
+from tinystack.common.cloud import CatalogEntry, ServiceCredentials
 from tinystack.network.notifier import (
     Events,
     NullComputeNotifier,

@@ -90,7 +90,7 @@ def test_two_guests_get_their_addresses_and_ping_each_other(cloud: Cloud) -> Non
     cloud.state["user_data_md5"] = {
         n: hashlib.md5((Path(cloud.proc.state_dir) / f"user-data-{n}").read_bytes()).hexdigest()
         for n in servers
-    }  # noqa: S324 - what the guest's md5sum prints
+    }  # what the guest's md5sum prints
     for sid in servers.values():
         cloud.wait_status(sid, "ACTIVE")
     for name, sid in servers.items():

@@ -247,7 +247,7 @@ def _driver_opts() -> list[cfg.Opt]:
     """Options the QEMU driver declares for the [compute] section, when it is installed."""
     try:
         from tinystack.compute.virt.qemu.conf import QEMU_OPTS
-    except Exception:  # noqa: BLE001 - the driver is optional; compute runs without it
+    except Exception:  # the driver is optional; compute runs without it
         LOG.debug("the QEMU driver's options are not available", exc_info=True)
         return []
     names = {opt.name for opt in ALL_OPTS}

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tinystack.common.clients.session import ClientError, Session
+from tinystack.common.cloud import CatalogEntry, ServiceCredentials
 from tinystack.common.rpc import Transport
-from tinystack.common.service import CatalogEntry, ServiceCredentials
 from tinystack.network.payloads import PortChange, Tunnel
 from tinystack.network.rpcapi import AgentNotifier
 

@@ -115,14 +115,14 @@ class NetworkService(ServiceSpec):
         runtime.extra[WORKERS_KEY] = workers
         try:
             workers.dataplane = start_dataplane(runtime, transport)
-        except Exception:  # noqa: BLE001 - the API still serves without a data plane
+        except Exception:  # the API still serves without a data plane
             LOG.exception("could not start the network data plane")
         if runtime.auth_url and runtime.credentials is not None:
             try:
                 lookup = bootstrap_networks.identity_lookup(runtime.auth_url, runtime.credentials)
                 if bootstrap_networks.bootstrap(deps, lookup):
                     LOG.info("created the bootstrap networks")
-            except Exception:  # noqa: BLE001 - the API still serves without them
+            except Exception:  # the API still serves without them
                 LOG.exception("could not create the bootstrap networks")
 
     def stop(self, runtime: Runtime) -> None:

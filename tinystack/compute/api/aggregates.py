@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.bodies import body_part, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
@@ -22,19 +23,19 @@ from tinystack.compute.api.schemas import (
     HostBody,
 )
 from tinystack.compute.services import aggregates
-from tinystack.compute.services.aggregates import AggregateView
+from tinystack.compute.services.aggregates import AggregateRecord
 
 router = APIRouter(tags=["aggregates"])
 P = "os_compute_api:os-aggregates:%s"
 
 
-def _view(agg: AggregateView, version: Version, full: bool = True) -> dict[str, Any]:
+def _view(agg: AggregateRecord, version: Version, full: bool = True) -> dict[str, Any]:
     view: dict[str, Any] = {
-        "id": agg.row.id,
-        "name": agg.row.name,
+        "id": agg.id,
+        "name": agg.name,
         "availability_zone": agg.metadata.get("availability_zone"),
-        "created_at": plain_time(agg.row.created_at),
-        "updated_at": plain_time(agg.row.updated_at),
+        "created_at": plain_time(agg.created_at),
+        "updated_at": plain_time(agg.updated_at),
         "deleted_at": None,
         "deleted": False,
     }
@@ -42,7 +43,7 @@ def _view(agg: AggregateView, version: Version, full: bool = True) -> dict[str, 
         view["hosts"] = list(agg.hosts)
         view["metadata"] = dict(agg.metadata)
     if version >= (2, 41):
-        view["uuid"] = agg.row.uuid
+        view["uuid"] = agg.uuid
     return view
 
 
@@ -157,7 +158,9 @@ def aggregate_action(
 @router.post(
     "/os-aggregates/{aggregate_id}/images",
     status_code=202,
-    openapi_extra=policies("compute:aggregates:images") | request_model(AggregateImagesRequest),
+    openapi_extra=since("2.81")
+    | policies("compute:aggregates:images")
+    | request_model(AggregateImagesRequest),
 )
 def cache_images(
     aggregate_id: str,

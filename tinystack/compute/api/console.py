@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute import exception
 from tinystack.compute.api.bodies import body_part
@@ -31,7 +32,7 @@ PROTOCOLS = {
 
 @router.post(
     "/servers/{server_id}/remote-consoles",
-    openapi_extra=policies(REMOTE) | request_model(RemoteConsoleRequest),
+    openapi_extra=since("2.6") | policies(REMOTE) | request_model(RemoteConsoleRequest),
 )
 def create_console(
     server_id: str,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.microversion import since
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.bodies import body_part, gate, unexpected
@@ -192,7 +193,7 @@ def create_flavor(
 
 @router.put(
     "/flavors/{flavor_id}",
-    openapi_extra=policies(MANAGE % "update") | request_model(FlavorUpdateRequest),
+    openapi_extra=since("2.55") | policies(MANAGE % "update") | request_model(FlavorUpdateRequest),
 )
 def update_flavor(
     request: Request,

@@ -51,7 +51,7 @@ def show_limits(request: Request, ctx: ContextDep, deps: DepsDep, version: Versi
     if wanted and wanted != project_id:
         if ctx.allowed("os_compute_api:limits:other_project", {"project_id": wanted}):
             project_id = wanted
-    values = quotas.show(deps.db, deps.opts, project_id, usages=True)
+    values = quotas.show_usage(deps.db, deps.opts, project_id)
     filtered: set[str] = set()
     if version >= (2, 36):
         filtered |= {"floating_ips", "security_groups", "security_group_rules"}
@@ -64,8 +64,8 @@ def show_limits(request: Request, ctx: ContextDep, deps: DepsDep, version: Versi
         for name in names:
             if name == "maxImageMeta" and version >= (2, 39):
                 continue
-            absolute[name] = values[resource]["limit"]
+            absolute[name] = values[resource].limit
     for name, resource in USED_NAMES.items():
         if resource in values and resource not in filtered:
-            absolute[name] = values[resource]["in_use"]
+            absolute[name] = values[resource].in_use
     return json_response({"limits": {"rate": [], "absolute": absolute}})

@@ -28,7 +28,6 @@ from tinystack.compute.api.schemas import (
 )
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import network_proxies as proxies
-from tinystack.compute.services import servers
 
 router = APIRouter(tags=["network proxies"])
 SG = "os_compute_api:os-security-groups:%s"
@@ -43,6 +42,44 @@ def _proxy(ctx: Any, version: Version, rule: str) -> CallContext:
     return CallContext.from_request(ctx)
 
 
+# -- views ------------------------------------------------------------------------------------
+def _rule_view(rule: proxies.RuleRecord) -> dict[str, Any]:
+    group = rule.group
+    return {
+        "id": rule.id,
+        "parent_group_id": rule.parent_group_id,
+        "ip_protocol": rule.ip_protocol,
+        "from_port": rule.from_port,
+        "to_port": rule.to_port,
+        "group": {"name": group.name, "tenant_id": group.tenant_id} if group else {},
+        "ip_range": {"cidr": rule.cidr} if rule.cidr is not None else {},
+    }
+
+
+def _group_view(group: proxies.SecurityGroupRecord) -> dict[str, Any]:
+    return {
+        "id": group.id,
+        "name": group.name,
+        "description": group.description,
+        "tenant_id": group.tenant_id,
+        "rules": [_rule_view(r) for r in group.rules],
+    }
+
+
+def _fip_view(fip: proxies.FloatingIpRecord) -> dict[str, Any]:
+    return {
+        "id": fip.id,
+        "ip": fip.ip,
+        "fixed_ip": fip.fixed_ip,
+        "instance_id": fip.instance_id,
+        "pool": fip.pool,
+    }
+
+
+def _network_view(net: proxies.NetworkRecord) -> dict[str, Any]:
+    return {"id": net.id, "label": net.label, "cidr": net.cidr}
+
+
 # -- security groups -------------------------------------------------------------------------
 
 
@@ -51,7 +88,7 @@ def list_groups(request: Request, ctx: ContextDep, deps: DepsDep, version: Versi
     call = _proxy(ctx, version, SG % "get")
     everyone = ctx.is_admin and request.query_params.get("all_tenants") not in (None, "0", "false")
     groups = proxies.list_security_groups(deps, call, all_tenants=everyone)
-    return json_response({"security_groups": groups})
+    return json_response({"security_groups": [_group_view(g) for g in groups]})
 
 
 @router.post(
@@ -66,13 +103,14 @@ def create_group(
     if not values.name.strip():
         raise BadRequest("Security group name cannot be empty.")
     group = proxies.create_security_group(deps, call, values.name, values.description)
-    return json_response({"security_group": group})
+    return json_response({"security_group": _group_view(group)})
 
 
 @router.get("/os-security-groups/{group_id}", openapi_extra=policies(SG % "show"))
 def show_group(group_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
     call = _proxy(ctx, version, SG % "show")
-    return json_response({"security_group": proxies.get_security_group(deps, call, group_id)})
+    group = proxies.get_security_group(deps, call, group_id)
+    return json_response({"security_group": _group_view(group)})
 
 
 @router.put(
@@ -84,9 +122,10 @@ def update_group(
 ) -> Response:
     call = _proxy(ctx, version, SG % "update")
     values = GroupUpdate.model_validate(body_part(body, "security_group"))
-    changes = values.model_dump(exclude_none=True)
-    group = proxies.update_security_group(deps, call, group_id, changes)
-    return json_response({"security_group": group})
+    group = proxies.update_security_group(
+        deps, call, group_id, name=values.name, description=values.description
+    )
+    return json_response({"security_group": _group_view(group)})
 
 
 @router.delete("/os-security-groups/{group_id}", openapi_extra=policies(SG % "delete"))
@@ -105,8 +144,8 @@ def create_rule(
 ) -> Response:
     call = _proxy(ctx, version, SG % "rule:create")
     values = RuleBody.model_validate(body_part(body, "security_group_rule"))
-    rule = proxies.create_rule(deps, call, values.model_dump())
-    return json_response({"security_group_rule": rule})
+    rule = proxies.create_rule(deps, call, proxies.RuleSpec(**values.model_dump()))
+    return json_response({"security_group_rule": _rule_view(rule)})
 
 
 @router.delete("/os-security-group-rules/{rule_id}", openapi_extra=policies(SG % "rule:delete"))
@@ -116,24 +155,14 @@ def delete_rule(rule_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDe
     return Response(status_code=202)
 
 
-@router.get("/servers/{server_id}/os-security-groups", openapi_extra=policies(SG % "list"))
-def server_groups(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
-    call = CallContext.from_request(ctx)
-    inst = servers.get(deps, call, server_id)
-    ctx.can(SG % "list", servers.target(inst))
-    if not deps.network.available():
-        return json_response({"security_groups": []})
-    groups = proxies.server_security_groups(deps, call, inst.uuid)
-    return json_response({"security_groups": groups})
-
-
 # -- floating IPs -----------------------------------------------------------------------------
 
 
 @router.get("/os-floating-ips", openapi_extra=policies(FIP % "list"))
 def list_floating_ips(ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
     call = _proxy(ctx, version, FIP % "list")
-    return json_response({"floating_ips": proxies.list_floating_ips(deps, call)})
+    fips = proxies.list_floating_ips(deps, call)
+    return json_response({"floating_ips": [_fip_view(f) for f in fips]})
 
 
 @router.post(
@@ -147,13 +176,13 @@ def create_floating_ip(
     pool = body.get("pool") if isinstance(body, dict) else None
     if pool is not None and not isinstance(pool, str):
         raise BadRequest("Invalid input for field/attribute pool.")
-    return json_response({"floating_ip": proxies.create_floating_ip(deps, call, pool)})
+    return json_response({"floating_ip": _fip_view(proxies.create_floating_ip(deps, call, pool))})
 
 
 @router.get("/os-floating-ips/{fip_id}", openapi_extra=policies(FIP % "show"))
 def show_floating_ip(fip_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
     call = _proxy(ctx, version, FIP % "show")
-    return json_response({"floating_ip": proxies.get_floating_ip(deps, call, fip_id)})
+    return json_response({"floating_ip": _fip_view(proxies.get_floating_ip(deps, call, fip_id))})
 
 
 @router.delete("/os-floating-ips/{fip_id}", openapi_extra=policies(FIP % "delete"))
@@ -179,12 +208,13 @@ def floating_ip_pools(ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Re
 
 def _networks(ctx: Any, deps: Any, version: Version, rule: str) -> Response:
     call = _proxy(ctx, version, rule)
-    return json_response({"networks": proxies.list_networks(deps, call)})
+    nets = proxies.list_networks(deps, call)
+    return json_response({"networks": [_network_view(n) for n in nets]})
 
 
 def _network(ctx: Any, deps: Any, version: Version, rule: str, network_id: str) -> Response:
     call = _proxy(ctx, version, rule)
-    return json_response({"network": proxies.get_network(deps, call, network_id)})
+    return json_response({"network": _network_view(proxies.get_network(deps, call, network_id))})
 
 
 @router.get("/os-networks", openapi_extra=policies("os_compute_api:os-networks:list"))

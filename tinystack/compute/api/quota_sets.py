@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Body
@@ -17,17 +18,28 @@ from tinystack.compute.api.query import bool_param, reject_unknown
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import QuotaClassSetRequest, QuotaSetRequest
 from tinystack.compute.services import quotas
+from tinystack.compute.services.quotas import QuotaUsage
 
 router = APIRouter(tags=["quotas"])
 P = "os_compute_api:os-quota-sets:%s"
 C = "os_compute_api:os-quota-class-sets:%s"
 
 
-def _format(values: dict[str, Any], hidden: tuple[str, ...], ident: str | None) -> dict[str, Any]:
+def _format(
+    values: Mapping[str, int | QuotaUsage], hidden: tuple[str, ...], ident: str | None
+) -> dict[str, Any]:
     result: dict[str, Any] = {"id": ident} if ident is not None else {}
     for resource in quotas.RESOURCES:
         if resource not in hidden and resource in values:
-            result[resource] = values[resource]
+            value = values[resource]
+            if isinstance(value, QuotaUsage):
+                result[resource] = {
+                    "limit": value.limit,
+                    "in_use": value.in_use,
+                    "reserved": value.reserved,
+                }
+            else:
+                result[resource] = value
     return result
 
 
@@ -78,7 +90,7 @@ def show_quota_detail(
     request: Request, tenant_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
 ) -> Response:
     ctx.can(P % "detail", {"project_id": tenant_id})
-    values = quotas.show(deps.db, deps.opts, tenant_id, _user(request, version), usages=True)
+    values = quotas.show_usage(deps.db, deps.opts, tenant_id, _user(request, version))
     return json_response({"quota_set": _format(values, quotas.hidden_for(version), tenant_id)})
 
 

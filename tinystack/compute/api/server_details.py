@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
-from tinystack.common.clients.session import ClientError
+from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.common.rpc import MessagingTimeout, RemoteError
 from tinystack.compute.api import servers_view
@@ -71,36 +71,22 @@ def diagnostics(server_id: str, ctx: ContextDep, deps: DepsDep, version: Version
 )
 def server_security_groups(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     inst = _load(ctx, deps, server_id, "os_compute_api:os-security-groups:list")
-    groups: list[dict[str, Any]] = []
-    if deps.network.available():
-        try:
-            known = deps.network.list_security_groups(project_id=inst.project_id)
-        except ClientError:
-            known = []
-        for group in known:
-            if group.get("name") in (inst.security_groups or []) or group.get("id") in (
-                inst.security_groups or []
-            ):
-                groups.append(
-                    {
-                        "id": group["id"],
-                        "name": group.get("name"),
-                        "description": group.get("description", ""),
-                        "tenant_id": group.get("project_id") or group.get("tenant_id"),
-                        "rules": [],
-                    }
-                )
-    else:
-        groups = [
-            {"id": name, "name": name, "description": "", "tenant_id": inst.project_id, "rules": []}
-            for name in inst.security_groups or []
-        ]
+    groups: list[dict[str, Any]] = [
+        {
+            "id": group.id,
+            "name": group.name,
+            "description": group.description,
+            "tenant_id": group.tenant_id,
+            "rules": [],
+        }
+        for group in servers.security_groups(deps, inst)
+    ]
     return json_response({"security_groups": groups})
 
 
 @router.get(
     "/servers/{server_id}/migrations",
-    openapi_extra=policies("os_compute_api:servers:migrations:index"),
+    openapi_extra=since("2.23") | policies("os_compute_api:servers:migrations:index"),
 )
 def server_migrations(
     server_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
@@ -113,7 +99,7 @@ def server_migrations(
 
 @router.get(
     "/servers/{server_id}/migrations/{migration_id}",
-    openapi_extra=policies("os_compute_api:servers:migrations:show"),
+    openapi_extra=since("2.23") | policies("os_compute_api:servers:migrations:show"),
 )
 def server_migration(
     server_id: str, migration_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
@@ -128,7 +114,8 @@ def server_migration(
 
 @router.post(
     "/servers/{server_id}/migrations/{migration_id}/action",
-    openapi_extra=policies("os_compute_api:servers:migrations:force_complete")
+    openapi_extra=since("2.22")
+    | policies("os_compute_api:servers:migrations:force_complete")
     | request_model(ForceCompleteRequest),
 )
 def force_complete(
@@ -151,7 +138,7 @@ def force_complete(
 
 @router.delete(
     "/servers/{server_id}/migrations/{migration_id}",
-    openapi_extra=policies("os_compute_api:servers:migrations:delete"),
+    openapi_extra=since("2.24") | policies("os_compute_api:servers:migrations:delete"),
 )
 def abort_migration(
     server_id: str, migration_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
@@ -180,14 +167,14 @@ def show_password(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
 )
 def clear_password(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     inst = _load(ctx, deps, server_id, "os_compute_api:os-server-password:clear")
-    sysmeta = {k: v for k, v in (inst.system_metadata or {}).items() if k != "password"}
-    servers.update(deps, CallContext.from_request(ctx), inst.uuid, {"system_metadata": sysmeta})
+    servers.clear_password(deps, CallContext.from_request(ctx), inst.uuid)
     return Response(status_code=204)
 
 
 @router.get(
     "/servers/{server_id}/topology",
-    openapi_extra=policies("compute:server:topology:index", "compute:server:topology:host:index"),
+    openapi_extra=since("2.78")
+    | policies("compute:server:topology:index", "compute:server:topology:host:index"),
 )
 def topology(server_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
     if version < (2, 78):

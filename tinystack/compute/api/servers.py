@@ -257,23 +257,23 @@ def update_server(
     data = body_part(body, "server")
     gate(data, version, UPDATE_GATES)
     model = ServerUpdate.model_validate(data)
-    values: dict[str, Any] = {}
-    if model.name is not None:
-        values["display_name"] = model.name
-    if "description" in data:
-        values["display_description"] = model.description
-    if model.accessIPv4 is not None:
-        values["access_ip_v4"] = model.accessIPv4
-    if model.accessIPv6 is not None:
-        values["access_ip_v6"] = model.accessIPv6
-    if model.disk_config is not None:
-        values["auto_disk_config"] = model.disk_config == "AUTO"
+    hostname: str | servers.Keep = servers.KEEP
     if model.hostname is not None:
         try:
-            values["hostname"] = parse_hostname(model.hostname, fqdn=version >= (2, 94))
+            hostname = parse_hostname(model.hostname, fqdn=version >= (2, 94))
         except ValueError as exc:
             raise BadRequest(f"Invalid input for field/attribute hostname. {exc}") from None
-    inst = servers.update(deps, call, server_id, values)
+    changes = servers.ServerChanges(
+        display_name=servers.KEEP if model.name is None else model.name,
+        display_description=model.description if "description" in data else servers.KEEP,
+        access_ip_v4=servers.KEEP if model.accessIPv4 is None else model.accessIPv4,
+        access_ip_v6=servers.KEEP if model.accessIPv6 is None else model.accessIPv6,
+        auto_disk_config=(
+            servers.KEEP if model.disk_config is None else model.disk_config == "AUTO"
+        ),
+        hostname=hostname,
+    )
+    inst = servers.update(deps, call, server_id, changes)
     opts = servers_view.view_options(ctx, deps, version, [inst], with_groups=True)
     opts.restrict()
     return json_response({"server": servers_view.show(request, inst, opts)})

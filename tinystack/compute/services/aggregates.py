@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid as uuidlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -21,9 +22,13 @@ LOG = logging.getLogger(__name__)
 AZ_KEY = "availability_zone"
 
 
-@dataclass
-class AggregateView:
-    row: models.Aggregate
+@dataclass(frozen=True, slots=True)
+class AggregateRecord:
+    id: int
+    uuid: str
+    name: str
+    created_at: datetime
+    updated_at: datetime | None
     hosts: list[str]
     metadata: dict[str, str]
 
@@ -37,7 +42,7 @@ def _load(session: Session, aggregate_id: str | int) -> models.Aggregate:
     return found
 
 
-def _view(session: Session, row: models.Aggregate) -> AggregateView:
+def _view(session: Session, row: models.Aggregate) -> AggregateRecord:
     members = sorted(
         session.scalars(
             select(models.AggregateHost.host).where(models.AggregateHost.aggregate_id == row.id)
@@ -49,10 +54,18 @@ def _view(session: Session, row: models.Aggregate) -> AggregateView:
             select(models.AggregateMetadata).where(models.AggregateMetadata.aggregate_id == row.id)
         )
     }
-    return AggregateView(row, members, meta)
+    return AggregateRecord(
+        id=row.id,
+        uuid=row.uuid,
+        name=row.name,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        hosts=members,
+        metadata=meta,
+    )
 
 
-def list_all(deps: Deps) -> list[AggregateView]:
+def list_all(deps: Deps) -> list[AggregateRecord]:
     with deps.db.reader() as session:
         return [
             _view(session, r)
@@ -60,7 +73,7 @@ def list_all(deps: Deps) -> list[AggregateView]:
         ]
 
 
-def get(deps: Deps, aggregate_id: str) -> AggregateView:
+def get(deps: Deps, aggregate_id: str) -> AggregateRecord:
     with deps.db.reader() as session:
         return _view(session, _load(session, aggregate_id))
 
@@ -76,10 +89,10 @@ def _unique_name(session: Session, name: str, exclude: int | None = None) -> Non
         raise Conflict(f"Aggregate {name} already exists.")
 
 
-def create(deps: Deps, name: str, zone: str | None) -> AggregateView:
+def create(deps: Deps, name: str, zone: str | None) -> AggregateRecord:
     _check_zone(deps, zone)
 
-    def write(session: Session) -> AggregateView:
+    def write(session: Session) -> AggregateRecord:
         _unique_name(session, name)
         row = models.Aggregate(uuid=str(uuidlib.uuid4()), name=name, created_at=utcnow())
         session.add(row)
@@ -92,10 +105,10 @@ def create(deps: Deps, name: str, zone: str | None) -> AggregateView:
     return deps.db.write(write)
 
 
-def update(deps: Deps, aggregate_id: str, name: str | None, zone: Any) -> AggregateView:
+def update(deps: Deps, aggregate_id: str, name: str | None, zone: Any) -> AggregateRecord:
     _check_zone(deps, zone if isinstance(zone, str) else None)
 
-    def write(session: Session) -> AggregateView:
+    def write(session: Session) -> AggregateRecord:
         row = _load(session, aggregate_id)
         if name is not None:
             _unique_name(session, name, exclude=row.id)
@@ -149,11 +162,11 @@ def _zone_conflict(session: Session, row: models.Aggregate, host: str, zone: str
         )
 
 
-def set_metadata(deps: Deps, aggregate_id: str, values: dict[str, Any]) -> AggregateView:
+def set_metadata(deps: Deps, aggregate_id: str, values: dict[str, str | None]) -> AggregateRecord:
     if AZ_KEY in values:
         _check_zone(deps, values[AZ_KEY])
 
-    def write(session: Session) -> AggregateView:
+    def write(session: Session) -> AggregateRecord:
         row = _load(session, aggregate_id)
         if values.get(AZ_KEY):
             view = _view(session, row)
@@ -167,13 +180,13 @@ def set_metadata(deps: Deps, aggregate_id: str, values: dict[str, Any]) -> Aggre
     return deps.db.write(write)
 
 
-def add_host(deps: Deps, aggregate_id: str, host: str) -> AggregateView:
+def add_host(deps: Deps, aggregate_id: str, host: str) -> AggregateRecord:
     try:
         hosts.find_service(deps.db, host, hosts.COMPUTE_BINARY)
     except exception.ComputeHostNotFound:
         raise exception.ComputeHostNotFound(host) from None
 
-    def write(session: Session) -> AggregateView:
+    def write(session: Session) -> AggregateRecord:
         row = _load(session, aggregate_id)
         if session.get(models.AggregateHost, (row.id, host)) is not None:
             raise Conflict(f"Aggregate {row.id} already has host {host}.")
@@ -185,12 +198,12 @@ def add_host(deps: Deps, aggregate_id: str, host: str) -> AggregateView:
         return _view(session, row)
 
     view = deps.db.write(write)
-    _mirror(deps, host, add=[view.row.uuid])
+    _mirror(deps, host, add=[view.uuid])
     return view
 
 
-def remove_host(deps: Deps, aggregate_id: str, host: str) -> AggregateView:
-    def write(session: Session) -> AggregateView:
+def remove_host(deps: Deps, aggregate_id: str, host: str) -> AggregateRecord:
+    def write(session: Session) -> AggregateRecord:
         row = _load(session, aggregate_id)
         found = session.get(models.AggregateHost, (row.id, host))
         if found is None:
@@ -201,7 +214,7 @@ def remove_host(deps: Deps, aggregate_id: str, host: str) -> AggregateView:
         return _view(session, row)
 
     view = deps.db.write(write)
-    _mirror(deps, host, remove=[view.row.uuid])
+    _mirror(deps, host, remove=[view.uuid])
     return view
 
 

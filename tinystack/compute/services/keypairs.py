@@ -33,7 +33,7 @@ def fingerprint(public_key: str, key_type: str) -> str:
             cert = x509.load_pem_x509_certificate(public_key.encode())
         except ValueError:
             raise _invalid("failed to generate fingerprint") from None
-        digest = hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest()  # noqa: S324
+        digest = hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
         return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
     parts = public_key.strip().split()
     if len(parts) < 2:
@@ -43,7 +43,7 @@ def fingerprint(public_key: str, key_type: str) -> str:
         serialization.load_ssh_public_key(public_key.strip().encode())
     except (binascii.Error, ValueError, TypeError):
         raise _invalid("failed to generate fingerprint") from None
-    digest = hashlib.md5(blob).hexdigest()  # noqa: S324 - upstream's fingerprint format
+    digest = hashlib.md5(blob).hexdigest()  # upstream's fingerprint format
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from tinystack.common.clients.network import NetworkClient
@@ -22,6 +23,62 @@ from tinystack.compute.context import CallContext
 from tinystack.compute.services.deps import Deps
 
 PROTOCOLS = ("tcp", "udp", "icmp")
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteGroup:
+    name: str
+    tenant_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRecord:
+    """An ingress rule in Nova's shape: from a remote ``group`` or from ``cidr``."""
+
+    id: str
+    parent_group_id: str
+    ip_protocol: str | None
+    from_port: int | None
+    to_port: int | None
+    group: RemoteGroup | None
+    cidr: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupRecord:
+    id: str
+    name: str
+    description: str
+    tenant_id: str
+    rules: tuple[RuleRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """A new rule as ``os-security-group-rules`` takes it (ports as given)."""
+
+    parent_group_id: str
+    ip_protocol: str | None = None
+    from_port: int | str | None = None
+    to_port: int | str | None = None
+    cidr: str | None = None
+    group_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FloatingIpRecord:
+    id: str
+    ip: str
+    fixed_ip: str | None
+    instance_id: str | None
+    pool: str
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRecord:
+    id: str
+    label: str
+    cidr: str | None
 
 
 def _client(deps: Deps) -> NetworkClient:
@@ -48,41 +105,42 @@ def _call(
 # -- security groups -------------------------------------------------------------------------
 
 
-def _rule_view(rule: dict[str, Any], names: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _rule_record(rule: dict[str, Any], names: dict[str, dict[str, Any]]) -> RuleRecord:
     low, high = rule.get("port_range_min"), rule.get("port_range_max")
     protocol = rule.get("protocol")
     if protocol in ("icmp", "1") and low is None:
         low, high = -1, -1
     remote = rule.get("remote_group_id")
-    view: dict[str, Any] = {
-        "id": rule["id"],
-        "parent_group_id": rule["security_group_id"],
-        "ip_protocol": protocol,
-        "from_port": low,
-        "to_port": high if high is not None else low,
-        "group": {},
-        "ip_range": {},
-    }
+    group = None
+    cidr = None
     if remote:
-        group = names.get(remote, {})
-        view["group"] = {"name": group.get("name", ""), "tenant_id": group.get("project_id", "")}
+        found = names.get(remote, {})
+        group = RemoteGroup(found.get("name", ""), found.get("project_id", ""))
     else:
-        view["ip_range"] = {"cidr": rule.get("remote_ip_prefix") or "0.0.0.0/0"}
-    return view
+        cidr = rule.get("remote_ip_prefix") or "0.0.0.0/0"
+    return RuleRecord(
+        id=rule["id"],
+        parent_group_id=rule["security_group_id"],
+        ip_protocol=protocol,
+        from_port=low,
+        to_port=high if high is not None else low,
+        group=group,
+        cidr=cidr,
+    )
 
 
-def _group_view(group: dict[str, Any], names: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _group_record(group: dict[str, Any], names: dict[str, dict[str, Any]]) -> SecurityGroupRecord:
     rules = [r for r in group.get("security_group_rules") or [] if r.get("direction") == "ingress"]
-    return {
-        "id": group["id"],
-        "name": group.get("name", ""),
-        "description": group.get("description") or "",
-        "tenant_id": group.get("project_id") or group.get("tenant_id") or "",
-        "rules": [_rule_view(r, names) for r in rules],
-    }
+    return SecurityGroupRecord(
+        id=group["id"],
+        name=group.get("name", ""),
+        description=group.get("description") or "",
+        tenant_id=group.get("project_id") or group.get("tenant_id") or "",
+        rules=tuple(_rule_record(r, names) for r in rules),
+    )
 
 
-def _views(deps: Deps, ctx: CallContext, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _views(deps: Deps, ctx: CallContext, groups: list[dict[str, Any]]) -> list[SecurityGroupRecord]:
     names = {g["id"]: g for g in groups}
     remote = {
         r["remote_group_id"]
@@ -93,33 +151,44 @@ def _views(deps: Deps, ctx: CallContext, groups: list[dict[str, Any]]) -> list[d
     if remote:
         found = _call(deps, ctx, "GET", "/v2.0/security-groups", id=sorted(remote))
         names.update({g["id"]: g for g in found["security_groups"]})
-    return [_group_view(g, names) for g in groups]
+    return [_group_record(g, names) for g in groups]
 
 
 def list_security_groups(
     deps: Deps, ctx: CallContext, *, all_tenants: bool = False
-) -> list[dict[str, Any]]:
+) -> list[SecurityGroupRecord]:
     params = {} if all_tenants else {"project_id": ctx.project_id}
     groups = _call(deps, ctx, "GET", "/v2.0/security-groups", **params)["security_groups"]
     return _views(deps, ctx, groups)
 
 
-def get_security_group(deps: Deps, ctx: CallContext, group_id: str) -> dict[str, Any]:
+def get_security_group(deps: Deps, ctx: CallContext, group_id: str) -> SecurityGroupRecord:
     group = _call(deps, ctx, "GET", f"/v2.0/security-groups/{group_id}")["security_group"]
     return _views(deps, ctx, [group])[0]
 
 
 def create_security_group(
     deps: Deps, ctx: CallContext, name: str, description: str
-) -> dict[str, Any]:
+) -> SecurityGroupRecord:
     body = {"security_group": {"name": name, "description": description}}
     group = _call(deps, ctx, "POST", "/v2.0/security-groups", body)["security_group"]
     return _views(deps, ctx, [group])[0]
 
 
 def update_security_group(
-    deps: Deps, ctx: CallContext, group_id: str, values: dict[str, Any]
-) -> dict[str, Any]:
+    deps: Deps,
+    ctx: CallContext,
+    group_id: str,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+) -> SecurityGroupRecord:
+    """Rename or describe a group (None: unchanged)."""
+    values = {
+        key: value
+        for key, value in (("name", name), ("description", description))
+        if value is not None
+    }
     body = {"security_group": values}
     group = _call(deps, ctx, "PUT", f"/v2.0/security-groups/{group_id}", body)["security_group"]
     return _views(deps, ctx, [group])[0]
@@ -129,18 +198,17 @@ def delete_security_group(deps: Deps, ctx: CallContext, group_id: str) -> None:
     _call(deps, ctx, "DELETE", f"/v2.0/security-groups/{group_id}")
 
 
-def create_rule(deps: Deps, ctx: CallContext, values: dict[str, Any]) -> dict[str, Any]:
-    """``values``: parent_group_id, ip_protocol, from_port, to_port, cidr, group_id."""
-    parent = str(values["parent_group_id"])
+def create_rule(deps: Deps, ctx: CallContext, spec: RuleSpec) -> RuleRecord:
+    parent = str(spec.parent_group_id)
     try:
         uuid.UUID(parent)
     except ValueError as exc:
         raise BadRequest("Security group id should be uuid") from exc
     _call(deps, ctx, "GET", f"/v2.0/security-groups/{parent}")  # 404 before anything else
-    protocol = values.get("ip_protocol")
+    protocol = spec.ip_protocol
     rule: dict[str, Any] = {"security_group_id": parent, "direction": "ingress"}
-    cidr = values.get("cidr")
-    group_id = values.get("group_id")
+    cidr = spec.cidr
+    group_id = spec.group_id
     if cidr and group_id:
         raise BadRequest("Only one of cidr or group_id may be given.")
     if group_id:
@@ -158,7 +226,7 @@ def create_rule(deps: Deps, ctx: CallContext, values: dict[str, Any]) -> dict[st
         if name not in PROTOCOLS:
             raise BadRequest(f"Invalid IP protocol {protocol}.")
         rule["protocol"] = "ipv6-icmp" if name == "icmp" and rule["ethertype"] == "IPv6" else name
-        low, high = _ports(name, values.get("from_port"), values.get("to_port"))
+        low, high = _ports(name, spec.from_port, spec.to_port)
         rule["port_range_min"], rule["port_range_max"] = low, high
     body = {"security_group_rule": rule}
     try:
@@ -175,7 +243,7 @@ def create_rule(deps: Deps, ctx: CallContext, values: dict[str, Any]) -> dict[st
     if group_id:
         remote = _call(deps, ctx, "GET", f"/v2.0/security-groups/{group_id}")["security_group"]
         names = {str(group_id): remote}
-    return _rule_view(made["security_group_rule"], names)
+    return _rule_record(made["security_group_rule"], names)
 
 
 def _ports(protocol: str, low: Any, high: Any) -> tuple[int | None, int | None]:
@@ -204,15 +272,6 @@ def delete_rule(deps: Deps, ctx: CallContext, rule_id: str) -> None:
     _call(deps, ctx, "DELETE", f"/v2.0/security-group-rules/{rule_id}")
 
 
-def server_security_groups(deps: Deps, ctx: CallContext, server_id: str) -> list[dict[str, Any]]:
-    ports = _call(deps, ctx, "GET", "/v2.0/ports", device_id=server_id)["ports"]
-    ids = sorted({g for p in ports for g in p.get("security_groups") or []})
-    if not ids:
-        return []
-    groups = _call(deps, ctx, "GET", "/v2.0/security-groups", id=ids)["security_groups"]
-    return _views(deps, ctx, groups)
-
-
 # -- floating IPs ----------------------------------------------------------------------------
 
 
@@ -228,7 +287,7 @@ def _fip_views(
     ctx: CallContext,
     fips: list[dict[str, Any]],
     nets: dict[str, dict[str, Any]] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[FloatingIpRecord]:
     if nets is None:
         nets = _networks_by_id(deps, ctx, {f["floating_network_id"] for f in fips})
     ports = {f["port_id"] for f in fips if f.get("port_id")}
@@ -237,24 +296,23 @@ def _fip_views(
         for port in _call(deps, ctx, "GET", "/v2.0/ports", id=sorted(ports))["ports"]:
             devices[port["id"]] = port.get("device_id") or ""
     return [
-        {
-            "id": f["id"],
-            "ip": f["floating_ip_address"],
-            "fixed_ip": f.get("fixed_ip_address"),
-            "instance_id": devices.get(f.get("port_id") or "") or None,
-            "pool": (nets.get(f["floating_network_id"]) or {}).get("name")
-            or f["floating_network_id"],
-        }
+        FloatingIpRecord(
+            id=f["id"],
+            ip=f["floating_ip_address"],
+            fixed_ip=f.get("fixed_ip_address"),
+            instance_id=devices.get(f.get("port_id") or "") or None,
+            pool=(nets.get(f["floating_network_id"]) or {}).get("name") or f["floating_network_id"],
+        )
         for f in fips
     ]
 
 
-def list_floating_ips(deps: Deps, ctx: CallContext) -> list[dict[str, Any]]:
+def list_floating_ips(deps: Deps, ctx: CallContext) -> list[FloatingIpRecord]:
     fips = _call(deps, ctx, "GET", "/v2.0/floatingips", project_id=ctx.project_id)["floatingips"]
     return _fip_views(deps, ctx, fips)
 
 
-def get_floating_ip(deps: Deps, ctx: CallContext, fip_id: str) -> dict[str, Any]:
+def get_floating_ip(deps: Deps, ctx: CallContext, fip_id: str) -> FloatingIpRecord:
     fip = _call(deps, ctx, "GET", f"/v2.0/floatingips/{fip_id}")["floatingip"]
     return _fip_views(deps, ctx, [fip])[0]
 
@@ -264,7 +322,7 @@ def floating_ip_pools(deps: Deps, ctx: CallContext) -> list[str]:
     return [n["name"] or n["id"] for n in nets]
 
 
-def create_floating_ip(deps: Deps, ctx: CallContext, pool: str | None) -> dict[str, Any]:
+def create_floating_ip(deps: Deps, ctx: CallContext, pool: str | None) -> FloatingIpRecord:
     external = _call(deps, ctx, "GET", "/v2.0/networks", **{"router:external": "true"})["networks"]
     if pool is None:  # the only external network, or the one named public
         chosen = external[0] if len(external) == 1 else None
@@ -319,9 +377,7 @@ def disassociate(deps: Deps, ctx: CallContext, server_id: str, address: str) -> 
 # -- networks ---------------------------------------------------------------------------------
 
 
-def _network_views(
-    deps: Deps, ctx: CallContext, nets: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def _network_views(deps: Deps, ctx: CallContext, nets: list[dict[str, Any]]) -> list[NetworkRecord]:
     """Nova's ``id``/``label``/``cidr`` (the first subnet's), one subnet query for all."""
     firsts = {n["id"]: n["subnets"][0] for n in nets if n.get("subnets")}
     cidrs: dict[str, str] = {}
@@ -329,15 +385,15 @@ def _network_views(
         found = _call(deps, ctx, "GET", "/v2.0/subnets", id=sorted(set(firsts.values())))
         cidrs = {sub["id"]: str(sub["cidr"]) for sub in found["subnets"]}
     return [
-        {"id": n["id"], "label": n.get("name") or "", "cidr": cidrs.get(firsts.get(n["id"], ""))}
+        NetworkRecord(n["id"], n.get("name") or "", cidrs.get(firsts.get(n["id"], "")))
         for n in nets
     ]
 
 
-def list_networks(deps: Deps, ctx: CallContext) -> list[dict[str, Any]]:
+def list_networks(deps: Deps, ctx: CallContext) -> list[NetworkRecord]:
     return _network_views(deps, ctx, _call(deps, ctx, "GET", "/v2.0/networks")["networks"])
 
 
-def get_network(deps: Deps, ctx: CallContext, network_id: str) -> dict[str, Any]:
+def get_network(deps: Deps, ctx: CallContext, network_id: str) -> NetworkRecord:
     net = _call(deps, ctx, "GET", f"/v2.0/networks/{network_id}")["network"]
     return _network_views(deps, ctx, [net])[0]

@@ -8,7 +8,7 @@ concurrent creates cannot both squeeze under a limit.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -190,7 +190,7 @@ def check_resize(
         )
 
 
-def check_metadata(opts: Options, limits: dict[str, int] | None, metadata: dict[str, Any]) -> None:
+def check_metadata(opts: Options, limits: dict[str, int] | None, metadata: dict[str, str]) -> None:
     allowed = (limits or {}).get("metadata_items", int(opts.quota_metadata_items))
     if 0 <= allowed < len(metadata):
         raise exception.QuotaExceeded(f"Quota exceeded for metadata_items: {allowed}")
@@ -209,19 +209,33 @@ def check_simple(
 
 
 # -- the quota API ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class QuotaUsage:
+    """One resource's limit and what the project (or user) uses of it."""
+
+    limit: int
+    in_use: int
+    reserved: int = 0
+
+
 def show(
-    db: Database, opts: Options, project_id: str, user_id: str | None = None, usages: bool = False
-) -> dict[str, Any]:
+    db: Database, opts: Options, project_id: str, user_id: str | None = None
+) -> dict[str, int]:
+    """The limits of ``project_id`` (and ``user_id``), by resource."""
+    with db.reader() as session:
+        return dict(limits_in(session, opts, project_id, user_id))
+
+
+def show_usage(
+    db: Database, opts: Options, project_id: str, user_id: str | None = None
+) -> dict[str, QuotaUsage]:
+    """The limits of ``project_id`` (and ``user_id``) with their usage, by resource."""
     with db.reader() as session:
         limits = limits_in(session, opts, project_id, user_id)
-        if not usages:
-            return dict(limits)
         used = usage_in(session, project_id, user_id)
         if not user_id:
             used["key_pairs"] = 0
-    return {
-        r: {"limit": limit, "in_use": used.get(r, 0), "reserved": 0} for r, limit in limits.items()
-    }
+    return {r: QuotaUsage(limit, used.get(r, 0)) for r, limit in limits.items()}
 
 
 def defaults(db: Database, opts: Options) -> dict[str, int]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete as sql_delete
@@ -35,7 +37,7 @@ def get(deps: Deps, ctx: CallContext, uuid: str, *, read_deleted: bool = False) 
     return inst
 
 
-def target(inst: models.Instance) -> dict[str, Any]:
+def target(inst: models.Instance) -> dict[str, str]:
     return {"project_id": inst.project_id, "user_id": inst.user_id}
 
 
@@ -126,9 +128,42 @@ def check_state(
         raise exception.InstanceInvalidState(action, inst.uuid, "task_state", inst.task_state)
 
 
-def update(deps: Deps, ctx: CallContext, uuid: str, values: dict[str, Any]) -> models.Instance:
+class Keep(enum.Enum):
+    """A field of :class:`ServerChanges` left as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class ServerChanges:
+    """What ``PUT /servers/{id}`` changes (:data:`KEEP`: unchanged)."""
+
+    display_name: str | Keep = KEEP
+    display_description: str | None | Keep = KEEP
+    access_ip_v4: str | Keep = KEEP
+    access_ip_v6: str | Keep = KEEP
+    auto_disk_config: bool | Keep = KEEP
+    hostname: str | Keep = KEEP
+
+
+def update(deps: Deps, ctx: CallContext, uuid: str, changes: ServerChanges) -> models.Instance:
     inst = get(deps, ctx, uuid)
+    values = {
+        name: value
+        for name in ServerChanges.__dataclass_fields__
+        if (value := getattr(changes, name)) is not KEEP
+    }
     return instances.save(deps.db, inst.uuid, values)
+
+
+def clear_password(deps: Deps, ctx: CallContext, uuid: str) -> None:
+    """Forget the password the guest posted (``os-server-password``)."""
+    inst = get(deps, ctx, uuid)
+    sysmeta = {k: v for k, v in (inst.system_metadata or {}).items() if k != "password"}
+    instances.save(deps.db, inst.uuid, {"system_metadata": sysmeta})
 
 
 def host_statuses(deps: Deps, rows: list[models.Instance]) -> dict[str, str]:
@@ -351,3 +386,35 @@ def delete_tag(deps: Deps, ctx: CallContext, uuid: str, tag: str | None) -> None
         instances.save_in(session, uuid, {})
 
     deps.db.write(write)
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityGroupRef:
+    """A security group an instance was given, as the network service knows it."""
+
+    id: str
+    name: str | None
+    description: str
+    tenant_id: str | None
+
+
+def security_groups(deps: Deps, inst: models.Instance) -> list[SecurityGroupRef]:
+    """The instance's security groups (by name or id) among its project's; by name alone
+    when there is no network service."""
+    wanted = inst.security_groups or []
+    if not deps.network.available():
+        return [SecurityGroupRef(name, name, "", inst.project_id) for name in wanted]
+    try:
+        known = deps.network.list_security_groups(project_id=inst.project_id)
+    except ClientError:
+        known = []
+    return [
+        SecurityGroupRef(
+            group["id"],
+            group.get("name"),
+            group.get("description", ""),
+            group.get("project_id") or group.get("tenant_id"),
+        )
+        for group in known
+        if group.get("name") in wanted or group.get("id") in wanted
+    ]

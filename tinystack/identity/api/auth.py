@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.common.auth.tokens import TokenPayload
 from tinystack.common.exceptions import Forbidden
 from tinystack.identity.api.deps import DepsDep, authorize
 from tinystack.identity.api.schemas import AuthBody
@@ -30,30 +29,31 @@ def issue_token(deps: DepsDep, body: AuthBody, nocatalog: str | None = None) -> 
     )
 
 
-def _subject(request: Request, ctx: ContextDep, deps: DepsDep, rule: str) -> TokenPayload:
-    allow_expired = request.query_params.get("allow_expired", "").lower() in ("1", "true")
-    subject = request.headers.get("x-subject-token")
-    payload = tokens.validate_subject(deps, subject, allow_expired=allow_expired)
-    authorize(ctx, rule, {"target": {"token": {"user_id": payload.user_id}}})
-    return payload
+def _allow_expired(request: Request) -> bool:
+    return request.query_params.get("allow_expired", "").lower() in ("1", "true")
 
 
 def validate_token(request: Request, ctx: ContextDep, deps: DepsDep) -> JSONResponse:
-    payload = _subject(request, ctx, deps, "identity:validate_token")
-    token = tokens.describe(deps, payload, with_catalog="nocatalog" not in request.query_params)
-    return JSONResponse(
-        render_token(token), headers={"X-Subject-Token": request.headers["x-subject-token"]}
+    subject = request.headers.get("x-subject-token")
+    token = tokens.validate(
+        deps,
+        ctx,
+        subject,
+        allow_expired=_allow_expired(request),
+        with_catalog="nocatalog" not in request.query_params,
     )
+    return JSONResponse(render_token(token), headers={"X-Subject-Token": str(subject)})
 
 
 def check_token(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
-    _subject(request, ctx, deps, "identity:check_token")
+    subject = request.headers.get("x-subject-token")
+    tokens.check(deps, ctx, subject, allow_expired=_allow_expired(request))
     return Response(status_code=200)
 
 
 def revoke_token(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
-    payload = _subject(request, ctx, deps, "identity:revoke_token")
-    tokens.revoke_token(deps, payload)
+    subject = request.headers.get("x-subject-token")
+    tokens.revoke_token(deps, ctx, subject, allow_expired=_allow_expired(request))
     return Response(status_code=204)
 
 

@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.policy import enforce
 
 
 def _deps(request: Request) -> Deps:
@@ -19,21 +20,9 @@ def _deps(request: Request) -> Deps:
 DepsDep = Annotated[Deps, Depends(_deps)]
 
 
-def _prune(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _prune(v) for k, v in value.items() if v is not None}
-    return value
-
-
 def authorize(ctx: RequestContext, rule: str, target: dict[str, Any] | None = None) -> None:
-    """Enforce ``rule`` on ``target``, leaving out attributes that are None.
-
-    oslo.policy renders a None target value as the string "None", which equals the
-    rendering of a credential the token does not have: ``domain_id:%(target.domain_id)s``
-    would let every project-scoped token through when the target has no domain. A
-    missing attribute makes such a check fail, as upstream's targets do.
-    """
-    ctx.can(rule, _prune(target or {}))
+    """Enforce ``rule`` on a target the request names (see :func:`policy.enforce`)."""
+    enforce(ctx, rule, target)
 
 
 def domain_target(ctx: RequestContext) -> dict[str, Any]:

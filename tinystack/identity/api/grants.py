@@ -10,21 +10,15 @@ from starlette.responses import Response
 from tinystack.common.api.deps import ContextDep
 from tinystack.identity.api.deps import DepsDep, authorize
 from tinystack.identity.api.views import collection, render_role
-from tinystack.identity.services import assignments, projects
+from tinystack.identity.services import assignments
 from tinystack.identity.services.assignments import SYSTEM, Grant
 
 Target = Literal["projects", "domains"]
 Actor = Literal["users", "groups"]
 
 
-def _policy_target(deps: DepsDep, target: str, target_id: str) -> dict[str, Any]:
-    if target == "domains":
-        return {"target": {"domain": {"id": target_id}}, "domain_id": target_id}
-    domain_id = projects.domain_of(deps, target_id)
-    return {
-        "target": {"project": {"id": target_id, "domain_id": domain_id}},
-        "domain_id": domain_id,
-    }
+def _system_grant(actor: str, actor_id: str, role_id: str) -> Grant:
+    return Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id)
 
 
 def _grant(
@@ -42,8 +36,7 @@ def create_grant(
     actor_id: str,
     role_id: str,
 ) -> Response:
-    authorize(ctx, "identity:create_grant", _policy_target(deps, target, target_id))
-    assignments.create_grant(deps, _grant(target, target_id, actor, actor_id, role_id, False))
+    assignments.create_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, False))
     return Response(status_code=204)
 
 
@@ -56,8 +49,7 @@ def check_grant(
     actor_id: str,
     role_id: str,
 ) -> Response:
-    authorize(ctx, "identity:check_grant", _policy_target(deps, target, target_id))
-    assignments.check_grant(deps, _grant(target, target_id, actor, actor_id, role_id, False))
+    assignments.check_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, False))
     return Response(status_code=204)
 
 
@@ -70,8 +62,7 @@ def revoke_grant(
     actor_id: str,
     role_id: str,
 ) -> Response:
-    authorize(ctx, "identity:revoke_grant", _policy_target(deps, target, target_id))
-    assignments.delete_grant(deps, _grant(target, target_id, actor, actor_id, role_id, False))
+    assignments.delete_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, False))
     return Response(status_code=204)
 
 
@@ -84,9 +75,8 @@ def list_grants(
     actor: Actor,
     actor_id: str,
 ) -> dict[str, Any]:
-    authorize(ctx, "identity:list_grants", _policy_target(deps, target, target_id))
     items = assignments.list_grants(
-        deps, actor.rstrip("s"), actor_id, target.rstrip("s"), target_id, False
+        deps, ctx, actor.rstrip("s"), actor_id, target.rstrip("s"), target_id, False
     )
     return collection(request, "roles", items, render_role)
 
@@ -100,8 +90,7 @@ def create_inherited_grant(
     actor_id: str,
     role_id: str,
 ) -> Response:
-    authorize(ctx, "identity:create_grant", _policy_target(deps, target, target_id))
-    assignments.create_grant(deps, _grant(target, target_id, actor, actor_id, role_id, True))
+    assignments.create_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, True))
     return Response(status_code=204)
 
 
@@ -114,8 +103,7 @@ def check_inherited_grant(
     actor_id: str,
     role_id: str,
 ) -> Response:
-    authorize(ctx, "identity:check_grant", _policy_target(deps, target, target_id))
-    assignments.check_grant(deps, _grant(target, target_id, actor, actor_id, role_id, True))
+    assignments.check_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, True))
     return Response(status_code=204)
 
 
@@ -128,8 +116,7 @@ def revoke_inherited_grant(
     actor_id: str,
     role_id: str,
 ) -> Response:
-    authorize(ctx, "identity:revoke_grant", _policy_target(deps, target, target_id))
-    assignments.delete_grant(deps, _grant(target, target_id, actor, actor_id, role_id, True))
+    assignments.delete_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, True))
     return Response(status_code=204)
 
 
@@ -142,9 +129,8 @@ def list_inherited_grants(
     actor: Actor,
     actor_id: str,
 ) -> dict[str, Any]:
-    authorize(ctx, "identity:list_grants", _policy_target(deps, target, target_id))
     items = assignments.list_grants(
-        deps, actor.rstrip("s"), actor_id, target.rstrip("s"), target_id, True
+        deps, ctx, actor.rstrip("s"), actor_id, target.rstrip("s"), target_id, True
     )
     return collection(request, "roles", items, render_role)
 
@@ -153,7 +139,9 @@ def create_system_grant(
     ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str, role_id: str
 ) -> Response:
     authorize(ctx, f"identity:create_system_grant_for_{actor.rstrip('s')}", {})
-    assignments.create_grant(deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id))
+    assignments.create_system_grant(
+        deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id)
+    )
     return Response(status_code=204)
 
 
@@ -161,7 +149,9 @@ def check_system_grant(
     ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str, role_id: str
 ) -> Response:
     authorize(ctx, f"identity:check_system_grant_for_{actor.rstrip('s')}", {})
-    assignments.check_grant(deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id))
+    assignments.check_system_grant(
+        deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id)
+    )
     return Response(status_code=204)
 
 
@@ -169,7 +159,9 @@ def revoke_system_grant(
     ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str, role_id: str
 ) -> Response:
     authorize(ctx, f"identity:revoke_system_grant_for_{actor.rstrip('s')}", {})
-    assignments.delete_grant(deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id))
+    assignments.delete_system_grant(
+        deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id)
+    )
     return Response(status_code=204)
 
 
@@ -177,5 +169,5 @@ def list_system_grants(
     request: Request, ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str
 ) -> dict[str, Any]:
     authorize(ctx, f"identity:list_system_grants_for_{actor.rstrip('s')}", {})
-    items = assignments.list_grants(deps, actor.rstrip("s"), actor_id, "system", SYSTEM, False)
+    items = assignments.list_system_grants(deps, actor.rstrip("s"), actor_id)
     return collection(request, "roles", items, render_role)

@@ -9,16 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.common.exceptions import NotFound
 from tinystack.identity.api.deps import DepsDep, authorize, domain_target
 from tinystack.identity.api.schemas import ProjectBody, ProjectUpdateBody, TagsBody
 from tinystack.identity.api.views import base_url, collection, render_project
 from tinystack.identity.services import projects
-from tinystack.identity.services.records import Project, ProjectFilters
-
-
-def _target(p: Project) -> dict[str, Any]:
-    return {"target": {"project": {"id": p.id, "domain_id": p.domain_id}, "domain_id": p.domain_id}}
+from tinystack.identity.services.records import ProjectFilters
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -63,9 +58,7 @@ def list_projects(
         "not_tags": _split(not_tags),
         "not_tags_any": _split(not_tags_any),
     }
-    items = projects.list_projects(deps, filters)
-    if ctx.domain_id:
-        items = [p for p in items if p.domain_id == ctx.domain_id]
+    items = projects.list_projects(deps, filters, within_domain=ctx.domain_id)
     return collection(request, "projects", items, render_project)
 
 
@@ -77,67 +70,61 @@ def show_project(
     parents_as_ids: str | None = None,
     subtree_as_ids: str | None = None,
 ) -> dict[str, Any]:
-    project = projects.show(deps, project_id)
-    authorize(ctx, "identity:get_project", _target(project))
-    body = render_project(request, project)
+    tree = projects.show(
+        deps,
+        ctx,
+        project_id,
+        parents=parents_as_ids is not None,
+        subtree=subtree_as_ids is not None,
+    )
+    body = render_project(request, tree.project)
     if parents_as_ids is not None:
-        body["parents"] = projects.parents_as_ids(deps, project_id)
+        body["parents"] = tree.parents
     if subtree_as_ids is not None:
-        body["subtree"] = projects.subtree_as_ids(deps, project_id)
+        body["subtree"] = tree.subtree
     return {"project": body}
 
 
 def update_project(
     request: Request, ctx: ContextDep, deps: DepsDep, project_id: str, body: ProjectUpdateBody
 ) -> dict[str, Any]:
-    authorize(ctx, "identity:update_project", _target(projects.show(deps, project_id)))
-    data = body.project.attributes(project_id)
-    return {"project": render_project(request, projects.update(deps, project_id, data))}
+    project = projects.update(deps, ctx, project_id, body.project.attributes(project_id))
+    return {"project": render_project(request, project)}
 
 
 def delete_project(ctx: ContextDep, deps: DepsDep, project_id: str) -> Response:
-    authorize(ctx, "identity:delete_project", _target(projects.show(deps, project_id)))
-    projects.delete(deps, project_id)
+    projects.delete(deps, ctx, project_id)
     return Response(status_code=204)
 
 
 def list_tags(ctx: ContextDep, deps: DepsDep, project_id: str) -> dict[str, Any]:
-    project = projects.show(deps, project_id)
-    authorize(ctx, "identity:list_project_tags", _target(project))
-    return {"tags": list(project.tags)}
+    return {"tags": list(projects.tags(deps, ctx, project_id))}
 
 
 def replace_tags(
     ctx: ContextDep, deps: DepsDep, project_id: str, body: TagsBody = Body(...)
 ) -> dict[str, Any]:
-    authorize(ctx, "identity:update_project_tags", _target(projects.show(deps, project_id)))
-    return {"tags": projects.set_tags(deps, project_id, body.tags)}
+    return {"tags": projects.replace_tags(deps, ctx, project_id, body.tags)}
 
 
 def delete_tags(ctx: ContextDep, deps: DepsDep, project_id: str) -> Response:
-    authorize(ctx, "identity:delete_project_tags", _target(projects.show(deps, project_id)))
-    projects.set_tags(deps, project_id, [])
+    projects.clear_tags(deps, ctx, project_id)
     return Response(status_code=204)
 
 
 def check_tag(ctx: ContextDep, deps: DepsDep, project_id: str, tag: str) -> Response:
-    project = projects.show(deps, project_id)
-    authorize(ctx, "identity:get_project_tag", _target(project))
-    if tag not in project.tags:
-        raise NotFound(f"Tag {tag} not found on project {project_id}.")
+    projects.check_tag(deps, ctx, project_id, tag)
     return Response(status_code=204)
 
 
 def add_tag(
     request: Request, ctx: ContextDep, deps: DepsDep, project_id: str, tag: str
 ) -> Response:
-    authorize(ctx, "identity:create_project_tag", _target(projects.show(deps, project_id)))
-    projects.add_tag(deps, project_id, tag)
+    projects.add_tag(deps, ctx, project_id, tag)
     location = f"{base_url(request)}/v3/projects/{project_id}/tags/{tag}"
     return Response(status_code=201, headers={"Location": location})
 
 
 def remove_tag(ctx: ContextDep, deps: DepsDep, project_id: str, tag: str) -> Response:
-    authorize(ctx, "identity:delete_project_tag", _target(projects.show(deps, project_id)))
-    projects.remove_tag(deps, project_id, tag)
+    projects.remove_tag(deps, ctx, project_id, tag)
     return Response(status_code=204)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.exceptions import ValidationError
-from tinystack.identity.api.deps import DepsDep, authorize
+from tinystack.identity.api.deps import DepsDep
 from tinystack.identity.api.views import base_url, render_assignment
-from tinystack.identity.services import projects, role_assignments
+from tinystack.identity.services import role_assignments
 from tinystack.identity.services.role_assignments import Filters
 
 
@@ -54,29 +53,7 @@ def list_role_assignments(request: Request, ctx: ContextDep, deps: DepsDep) -> d
         include_names=_flag(request, "include_names"),
     )
     _check_combinations(f, q.get("scope.system") is not None)
-    if f.include_subtree:
-        # As upstream: the tree's root project is the target, for domain-scoped readers.
-        target: dict[str, Any] = {}
-        if f.project_id:
-            project = projects.show(deps, f.project_id)
-            target = {
-                "target": {
-                    "project": {"id": project.id, "domain_id": project.domain_id},
-                    "domain_id": project.domain_id,
-                }
-            }
-        authorize(ctx, "identity:list_role_assignments_for_tree", target)
-        if not f.project_id:
-            raise ValidationError(
-                "scope.project.id must be specified if include_subtree is also specified"
-            )
-    else:
-        # A domain-scoped token reads its own domain's assignments; nobody else has a
-        # target domain, so only system readers and admins pass the reader check.
-        target = {"target": {"domain_id": ctx.domain_id}} if ctx.domain_id else {}
-        authorize(ctx, "identity:list_role_assignments", target)
-        f = replace(f, within_domain=ctx.domain_id)
-    listing = role_assignments.list_assignments(deps, f)
+    listing = role_assignments.list_assignments(deps, ctx, f)
     base = base_url(request)
     return {
         "role_assignments": [render_assignment(r, listing.names, base) for r in listing.rows],

@@ -18,15 +18,12 @@ from tinystack.identity.api.views import (
     role_ref,
 )
 from tinystack.identity.services import roles
-
-
-def _target(domain_id: str | None) -> dict[str, Any]:
-    return {"target": {"role": {"domain_id": domain_id}, "domain_id": domain_id}}
+from tinystack.identity.services.policy import role_target
 
 
 def create_role(request: Request, ctx: ContextDep, deps: DepsDep, body: RoleBody) -> dict[str, Any]:
     data = body.role.attributes()
-    authorize(ctx, "identity:create_role", _target(data.get("domain_id")))
+    authorize(ctx, "identity:create_role", role_target(data.get("domain_id")))
     return {"role": render_role(request, roles.create(deps, data))}
 
 
@@ -37,28 +34,23 @@ def list_roles(
     name: str | None = None,
     domain_id: str | None = None,
 ) -> dict[str, Any]:
-    authorize(ctx, "identity:list_roles", _target(domain_id))
+    authorize(ctx, "identity:list_roles", role_target(domain_id))
     return collection(request, "roles", roles.list_roles(deps, name, domain_id), render_role)
 
 
 def show_role(request: Request, ctx: ContextDep, deps: DepsDep, role_id: str) -> dict[str, Any]:
-    role = roles.show(deps, role_id)
-    authorize(ctx, "identity:get_role", _target(role.domain_id))
-    return {"role": render_role(request, role)}
+    return {"role": render_role(request, roles.show(deps, ctx, role_id))}
 
 
 def update_role(
     request: Request, ctx: ContextDep, deps: DepsDep, role_id: str, body: RoleUpdateBody
 ) -> dict[str, Any]:
-    authorize(ctx, "identity:update_role", _target(roles.show(deps, role_id).domain_id))
-    return {
-        "role": render_role(request, roles.update(deps, role_id, body.role.attributes(role_id)))
-    }
+    role = roles.update(deps, ctx, role_id, body.role.attributes(role_id))
+    return {"role": render_role(request, role)}
 
 
 def delete_role(ctx: ContextDep, deps: DepsDep, role_id: str) -> Response:
-    authorize(ctx, "identity:delete_role", _target(roles.show(deps, role_id).domain_id))
-    roles.delete(deps, role_id)
+    roles.delete(deps, ctx, role_id)
     return Response(status_code=204)
 
 

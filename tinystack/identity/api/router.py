@@ -1,7 +1,9 @@
 """The identity route table: every route, in URL order; handlers live in resource modules.
 
-``READ`` serves GET and HEAD with one handler, as Keystone does: two routes, so the
-OpenAPI document has one operation (GET) per path and HEAD stays out of it.
+Each route names the policy rules its handler checks (without the ``identity:`` prefix;
+``*`` stands for ``user`` and ``group``, the actor in the path), or ``PUBLIC``. ``READ``
+serves GET and HEAD with one handler, as Keystone does: two routes, so the OpenAPI
+document has one operation (GET) per path and HEAD stays out of it.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from typing import Any, NamedTuple
 
 from fastapi import FastAPI
 
+from tinystack.common.api import openapi
 from tinystack.identity.api import (
-    application_credentials,
+    application_credentials as app_creds,
+)
+from tinystack.identity.api import (
     auth,
     catalog,
     domains,
@@ -20,19 +25,24 @@ from tinystack.identity.api import (
     groups,
     projects,
     revoke,
-    role_assignments,
     roles,
     users,
     versions,
 )
+from tinystack.identity.api import (
+    role_assignments as assignments,
+)
 
 READ = "READ"
+PUBLIC = ""
 
 
 class Route(NamedTuple):
     method: str
     path: str
     handler: Callable[..., Any]
+    #: the policy rules the handler checks, space-separated; PUBLIC for none
+    rules: str
     status: int | None = None
     #: left out of the OpenAPI document (an alias of a documented path)
     hidden: bool = False
@@ -40,107 +50,125 @@ class Route(NamedTuple):
 
 PROJECT = "/v3/projects/{project_id}"
 USER = "/v3/users/{user_id}"
-APP_CREDS = USER + "/application_credentials"
+CREDS = USER + "/application_credentials"
 GROUP = "/v3/groups/{group_id}"
 IMPLIES = "/v3/roles/{prior_role_id}/implies"
 GRANTS = "/{target}/{target_id}/{actor}/{actor_id}/roles"
 INHERITED = "/v3/OS-INHERIT" + GRANTS
 INHERITED_ROLE = INHERITED + "/{role_id}/inherited_to_projects"
+INHERITED_LIST = INHERITED + "/inherited_to_projects"
 SYSTEM = "/v3/system/{actor}/{actor_id}/roles"
+SYSTEM_ROLE = SYSTEM + "/{role_id}"
+PROJECT_TAG = PROJECT + "/tags/{tag}"
+MEMBER = GROUP + "/users/{user_id}"
+IMPLIED = IMPLIES + "/{implied_role_id}"
+GRANT = "/v3" + GRANTS + "/{role_id}"
+ASSIGNMENT_RULES = "list_role_assignments list_role_assignments_for_tree"
 
 # fmt: off
 ROUTES = (
-    Route(READ,     "/",                                 versions.versions),
-    Route(READ,     "/v3/",                              versions.version_v3, hidden=True),
-    Route(READ,     "/v3",                               versions.version_v3),
-    Route("POST",   "/v3/auth/tokens",                   auth.issue_token, 201),
-    Route("GET",    "/v3/auth/tokens",                   auth.validate_token),
-    Route("HEAD",   "/v3/auth/tokens",                   auth.check_token),
-    Route("DELETE", "/v3/auth/tokens",                   auth.revoke_token, 204),
-    Route(READ,     "/v3/auth/catalog",                  auth.auth_catalog),
-    Route(READ,     "/v3/auth/projects",                 auth.auth_projects),
-    Route(READ,     "/v3/auth/domains",                  auth.auth_domains),
-    Route(READ,     "/v3/auth/system",                   auth.auth_system),
-    Route("POST",   "/v3/regions",                       catalog.create_region, 201),
-    Route("PUT",    "/v3/regions/{region_id}",           catalog.create_region_with_id, 201),
-    Route(READ,     "/v3/regions",                       catalog.list_regions),
-    Route(READ,     "/v3/regions/{region_id}",           catalog.show_region),
-    Route("PATCH",  "/v3/regions/{region_id}",           catalog.update_region),
-    Route("DELETE", "/v3/regions/{region_id}",           catalog.delete_region, 204),
-    Route("POST",   "/v3/services",                      catalog.create_service, 201),
-    Route(READ,     "/v3/services",                      catalog.list_services),
-    Route(READ,     "/v3/services/{service_id}",         catalog.show_service),
-    Route("PATCH",  "/v3/services/{service_id}",         catalog.update_service),
-    Route("DELETE", "/v3/services/{service_id}",         catalog.delete_service, 204),
-    Route("POST",   "/v3/endpoints",                     catalog.create_endpoint, 201),
-    Route(READ,     "/v3/endpoints",                     catalog.list_endpoints),
-    Route(READ,     "/v3/endpoints/{endpoint_id}",       catalog.show_endpoint),
-    Route("PATCH",  "/v3/endpoints/{endpoint_id}",       catalog.update_endpoint),
-    Route("DELETE", "/v3/endpoints/{endpoint_id}",       catalog.delete_endpoint, 204),
-    Route("POST",   "/v3/domains",                       domains.create_domain, 201),
-    Route(READ,     "/v3/domains",                       domains.list_domains),
-    Route(READ,     "/v3/domains/{domain_id}",           domains.show_domain),
-    Route("PATCH",  "/v3/domains/{domain_id}",           domains.update_domain),
-    Route("DELETE", "/v3/domains/{domain_id}",           domains.delete_domain, 204),
-    Route("POST",   "/v3/projects",                      projects.create_project, 201),
-    Route(READ,     "/v3/projects",                      projects.list_projects),
-    Route(READ,     PROJECT,                             projects.show_project),
-    Route("PATCH",  PROJECT,                             projects.update_project),
-    Route("DELETE", PROJECT,                             projects.delete_project, 204),
-    Route(READ,     PROJECT + "/tags",                   projects.list_tags),
-    Route("PUT",    PROJECT + "/tags",                   projects.replace_tags),
-    Route("DELETE", PROJECT + "/tags",                   projects.delete_tags, 204),
-    Route(READ,     PROJECT + "/tags/{tag}",             projects.check_tag),
-    Route("PUT",    PROJECT + "/tags/{tag}",             projects.add_tag, 201),
-    Route("DELETE", PROJECT + "/tags/{tag}",             projects.remove_tag, 204),
-    Route("POST",   "/v3/users",                         users.create_user, 201),
-    Route(READ,     "/v3/users",                         users.list_users),
-    Route(READ,     USER,                                users.show_user),
-    Route("PATCH",  USER,                                users.update_user),
-    Route("DELETE", USER,                                users.delete_user, 204),
-    Route("POST",   USER + "/password",                  users.change_password, 204),
-    Route(READ,     USER + "/projects",                  users.user_projects),
-    Route(READ,     USER + "/groups",                    users.user_groups),
-    Route("POST",   APP_CREDS,                           application_credentials.create, 201),
-    Route(READ,     APP_CREDS,                           application_credentials.list_creds),
-    Route(READ,     APP_CREDS + "/{cred_id}",            application_credentials.show),
-    Route("DELETE", APP_CREDS + "/{cred_id}",            application_credentials.delete, 204),
-    Route("POST",   "/v3/groups",                        groups.create_group, 201),
-    Route(READ,     "/v3/groups",                        groups.list_groups),
-    Route(READ,     GROUP,                               groups.show_group),
-    Route("PATCH",  GROUP,                               groups.update_group),
-    Route("DELETE", GROUP,                               groups.delete_group, 204),
-    Route(READ,     GROUP + "/users",                    groups.list_members),
-    Route("PUT",    GROUP + "/users/{user_id}",          groups.add_member, 204),
-    Route(READ,     GROUP + "/users/{user_id}",          groups.check_member, 204),
-    Route("DELETE", GROUP + "/users/{user_id}",          groups.remove_member, 204),
-    Route("POST",   "/v3/roles",                         roles.create_role, 201),
-    Route(READ,     "/v3/roles",                         roles.list_roles),
-    Route(READ,     "/v3/roles/{role_id}",               roles.show_role),
-    Route("PATCH",  "/v3/roles/{role_id}",               roles.update_role),
-    Route("DELETE", "/v3/roles/{role_id}",               roles.delete_role, 204),
-    Route("PUT",    IMPLIES + "/{implied_role_id}",      roles.create_implied, 201),
-    Route("GET",    IMPLIES + "/{implied_role_id}",      roles.get_implied),
-    Route("HEAD",   IMPLIES + "/{implied_role_id}",      roles.check_implied, 204),
-    Route("DELETE", IMPLIES + "/{implied_role_id}",      roles.delete_implied, 204),
-    Route(READ,     IMPLIES,                             roles.list_implied),
-    Route(READ,     "/v3/role_inferences",               roles.list_inferences),
-    Route("PUT",    "/v3" + GRANTS + "/{role_id}",       grants.create_grant, 204),
-    Route(READ,     "/v3" + GRANTS + "/{role_id}",       grants.check_grant, 204),
-    Route("DELETE", "/v3" + GRANTS + "/{role_id}",       grants.revoke_grant, 204),
-    Route(READ,     "/v3" + GRANTS,                      grants.list_grants),
-    Route("PUT",    INHERITED_ROLE,                      grants.create_inherited_grant, 204),
-    Route(READ,     INHERITED_ROLE,                      grants.check_inherited_grant, 204),
-    Route("DELETE", INHERITED_ROLE,                      grants.revoke_inherited_grant, 204),
-    Route(READ,     INHERITED + "/inherited_to_projects", grants.list_inherited_grants),
-    Route("PUT",    SYSTEM + "/{role_id}",               grants.create_system_grant, 204),
-    Route(READ,     SYSTEM + "/{role_id}",               grants.check_system_grant, 204),
-    Route("DELETE", SYSTEM + "/{role_id}",               grants.revoke_system_grant, 204),
-    Route(READ,     SYSTEM,                              grants.list_system_grants),
-    Route(READ,     "/v3/role_assignments",              role_assignments.list_role_assignments),
-    Route("GET",    "/v3/OS-REVOKE/events",              revoke.list_events),
+    Route(READ,     "/",                           versions.versions, PUBLIC),
+    Route(READ,     "/v3/",                        versions.version_v3, PUBLIC, hidden=True),
+    Route(READ,     "/v3",                         versions.version_v3, PUBLIC),
+    Route("POST",   "/v3/auth/tokens",             auth.issue_token, PUBLIC, 201),
+    Route("GET",    "/v3/auth/tokens",             auth.validate_token, "validate_token"),
+    Route("HEAD",   "/v3/auth/tokens",             auth.check_token, "check_token"),
+    Route("DELETE", "/v3/auth/tokens",             auth.revoke_token, "revoke_token", 204),
+    Route(READ,     "/v3/auth/catalog",            auth.auth_catalog, "get_auth_catalog"),
+    Route(READ,     "/v3/auth/projects",           auth.auth_projects, "get_auth_projects"),
+    Route(READ,     "/v3/auth/domains",            auth.auth_domains, "get_auth_domains"),
+    Route(READ,     "/v3/auth/system",             auth.auth_system, "get_auth_system"),
+    Route("POST",   "/v3/regions",                 catalog.create_region, "create_region", 201),
+    Route("PUT",    "/v3/regions/{region_id}", catalog.create_region_with_id, "create_region", 201),
+    Route(READ,     "/v3/regions",                 catalog.list_regions, "list_regions"),
+    Route(READ,     "/v3/regions/{region_id}",     catalog.show_region, "get_region"),
+    Route("PATCH",  "/v3/regions/{region_id}",     catalog.update_region, "update_region"),
+    Route("DELETE", "/v3/regions/{region_id}",     catalog.delete_region, "delete_region", 204),
+    Route("POST",   "/v3/services",                catalog.create_service, "create_service", 201),
+    Route(READ,     "/v3/services",                catalog.list_services, "list_services"),
+    Route(READ,     "/v3/services/{service_id}",   catalog.show_service, "get_service"),
+    Route("PATCH",  "/v3/services/{service_id}",   catalog.update_service, "update_service"),
+    Route("DELETE", "/v3/services/{service_id}",   catalog.delete_service, "delete_service", 204),
+    Route("POST",   "/v3/endpoints",               catalog.create_endpoint, "create_endpoint", 201),
+    Route(READ,     "/v3/endpoints",               catalog.list_endpoints, "list_endpoints"),
+    Route(READ,     "/v3/endpoints/{endpoint_id}", catalog.show_endpoint, "get_endpoint"),
+    Route("PATCH",  "/v3/endpoints/{endpoint_id}", catalog.update_endpoint, "update_endpoint"),
+    Route("DELETE", "/v3/endpoints/{endpoint_id}", catalog.delete_endpoint, "delete_endpoint", 204),
+    Route("POST",   "/v3/domains",                 domains.create_domain, "create_domain", 201),
+    Route(READ,     "/v3/domains",                 domains.list_domains, "list_domains"),
+    Route(READ,     "/v3/domains/{domain_id}",     domains.show_domain, "get_domain"),
+    Route("PATCH",  "/v3/domains/{domain_id}",     domains.update_domain, "update_domain"),
+    Route("DELETE", "/v3/domains/{domain_id}",     domains.delete_domain, "delete_domain", 204),
+    Route("POST",   "/v3/projects",                projects.create_project, "create_project", 201),
+    Route(READ,     "/v3/projects",                projects.list_projects, "list_projects"),
+    Route(READ,     PROJECT,                       projects.show_project, "get_project"),
+    Route("PATCH",  PROJECT,                       projects.update_project, "update_project"),
+    Route("DELETE", PROJECT,                       projects.delete_project, "delete_project", 204),
+    Route(READ,     PROJECT + "/tags",             projects.list_tags, "list_project_tags"),
+    Route("PUT",    PROJECT + "/tags",             projects.replace_tags, "update_project_tags"),
+    Route("DELETE", PROJECT + "/tags", projects.delete_tags, "delete_project_tags", 204),
+    Route(READ,     PROJECT_TAG,                   projects.check_tag, "get_project_tag"),
+    Route("PUT",    PROJECT_TAG,                   projects.add_tag, "create_project_tag", 201),
+    Route("DELETE", PROJECT_TAG,                   projects.remove_tag, "delete_project_tag", 204),
+    Route("POST",   "/v3/users",                   users.create_user, "create_user", 201),
+    Route(READ,     "/v3/users",                   users.list_users, "list_users"),
+    Route(READ,     USER,                          users.show_user, "get_user"),
+    Route("PATCH",  USER,                          users.update_user, "update_user"),
+    Route("DELETE", USER,                          users.delete_user, "delete_user", 204),
+    Route("POST",   USER + "/password",            users.change_password, PUBLIC, 204),
+    Route(READ,     USER + "/projects",            users.user_projects, "list_user_projects"),
+    Route(READ,     USER + "/groups",              users.user_groups, "list_groups_for_user"),
+    Route("POST",   CREDS, app_creds.create, "create_application_credential", 201),
+    Route(READ,     CREDS, app_creds.list_creds, "list_application_credentials"),
+    Route(READ,     CREDS + "/{cred_id}",          app_creds.show, "get_application_credential"),
+    Route("DELETE", CREDS + "/{cred_id}", app_creds.delete, "delete_application_credential", 204),
+    Route("POST",   "/v3/groups",                  groups.create_group, "create_group", 201),
+    Route(READ,     "/v3/groups",                  groups.list_groups, "list_groups"),
+    Route(READ,     GROUP,                         groups.show_group, "get_group"),
+    Route("PATCH",  GROUP,                         groups.update_group, "update_group"),
+    Route("DELETE", GROUP,                         groups.delete_group, "delete_group", 204),
+    Route(READ,     GROUP + "/users",              groups.list_members, "list_users_in_group"),
+    Route("PUT",    MEMBER,                        groups.add_member, "add_user_to_group", 204),
+    Route(READ,     MEMBER,                        groups.check_member, "check_user_in_group", 204),
+    Route("DELETE", MEMBER, groups.remove_member, "remove_user_from_group", 204),
+    Route("POST",   "/v3/roles",                   roles.create_role, "create_role", 201),
+    Route(READ,     "/v3/roles",                   roles.list_roles, "list_roles"),
+    Route(READ,     "/v3/roles/{role_id}",         roles.show_role, "get_role"),
+    Route("PATCH",  "/v3/roles/{role_id}",         roles.update_role, "update_role"),
+    Route("DELETE", "/v3/roles/{role_id}",         roles.delete_role, "delete_role", 204),
+    Route("PUT",    IMPLIED, roles.create_implied, "create_implied_role", 201),
+    Route("GET",    IMPLIED,                       roles.get_implied, "get_implied_role"),
+    Route("HEAD",   IMPLIED,                       roles.check_implied, "check_implied_role", 204),
+    Route("DELETE", IMPLIED, roles.delete_implied, "delete_implied_role", 204),
+    Route(READ,     IMPLIES,                       roles.list_implied, "list_implied_roles"),
+    Route(READ,     "/v3/role_inferences", roles.list_inferences, "list_role_inference_rules"),
+    Route("PUT",    GRANT,                         grants.create_grant, "create_grant", 204),
+    Route(READ,     GRANT,                         grants.check_grant, "check_grant", 204),
+    Route("DELETE", GRANT,                         grants.revoke_grant, "revoke_grant", 204),
+    Route(READ,     "/v3" + GRANTS,                grants.list_grants, "list_grants"),
+    Route("PUT",    INHERITED_ROLE, grants.create_inherited_grant, "create_grant", 204),
+    Route(READ,     INHERITED_ROLE, grants.check_inherited_grant, "check_grant", 204),
+    Route("DELETE", INHERITED_ROLE, grants.revoke_inherited_grant, "revoke_grant", 204),
+    Route(READ,     INHERITED_LIST,                grants.list_inherited_grants, "list_grants"),
+    Route("PUT", SYSTEM_ROLE, grants.create_system_grant, "create_system_grant_for_*", 204),
+    Route(READ,     SYSTEM_ROLE, grants.check_system_grant, "check_system_grant_for_*", 204),
+    Route("DELETE", SYSTEM_ROLE, grants.revoke_system_grant, "revoke_system_grant_for_*", 204),
+    Route(READ,     SYSTEM, grants.list_system_grants, "list_system_grants_for_*"),
+    Route(READ,     "/v3/role_assignments", assignments.list_role_assignments, ASSIGNMENT_RULES),
+    Route("GET",    "/v3/OS-REVOKE/events",        revoke.list_events, "list_revoke_events"),
 )
 # fmt: on
+
+
+def _openapi_extra(rules: str) -> dict[str, Any]:
+    if rules == PUBLIC:
+        return dict(openapi.PUBLIC)
+    names = [
+        f"identity:{name.replace('*', actor)}"
+        for name in rules.split()
+        for actor in (("user", "group") if "*" in name else ("",))
+    ]
+    return openapi.policies(*names)
 
 
 def include_routes(app: FastAPI) -> None:
@@ -154,4 +182,5 @@ def include_routes(app: FastAPI) -> None:
                 status_code=route.status,
                 tags=[route.handler.__module__.rsplit(".", 1)[-1]],
                 include_in_schema=not route.hidden and (method != "HEAD" or route.method != READ),
+                openapi_extra=_openapi_extra(route.rules),
             )

@@ -12,7 +12,6 @@ from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
-from tinystack.common.exceptions import ValidationError
 from tinystack.identity.services.records import (
     AppCredFields,
     DomainFields,
@@ -78,7 +77,8 @@ class Open(RequestBody):
         """Known fields, plus unknown ones under "extra".
 
         An "id" or "links" sent back by a client is not an extra attribute; on an update
-        (``object_id`` given) a different id is refused, as upstream does.
+        (``object_id`` given) a different id is kept as "id", which the service layer
+        refuses ("Cannot change ID", as upstream) once it has authorized the update.
         """
         data = self.model_dump(exclude_unset=True)
         extra = dict(self.model_extra or {})
@@ -86,7 +86,7 @@ class Open(RequestBody):
             data.pop(key, None)
         given_id = extra.pop("id", None)
         if object_id is not None and given_id is not None and given_id != object_id:
-            raise ValidationError("Cannot change ID")
+            data["id"] = given_id
         extra.pop("links", None)
         if extra:
             data["extra"] = extra

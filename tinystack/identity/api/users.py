@@ -11,12 +11,7 @@ from tinystack.common.api.deps import ContextDep
 from tinystack.identity.api.deps import DepsDep, authorize, domain_target
 from tinystack.identity.api.schemas import PasswordBody, UserBody, UserUpdateBody
 from tinystack.identity.api.views import collection, render_group, render_project, render_user
-from tinystack.identity.services import assignments, users
-from tinystack.identity.services.records import User
-
-
-def _target(u: User) -> dict[str, Any]:
-    return {"target": {"user": {"id": u.id, "domain_id": u.domain_id}, "domain_id": u.domain_id}}
+from tinystack.identity.services import users
 
 
 def create_user(request: Request, ctx: ContextDep, deps: DepsDep, body: UserBody) -> dict[str, Any]:
@@ -43,30 +38,23 @@ def list_users(
     # As upstream: the caller's own domain is the target, so a domain-scoped reader may
     # list, and sees only its domain; project-scoped tokens have no domain and are refused.
     authorize(ctx, "identity:list_users", domain_target(ctx))
-    items = users.list_users(deps, name, domain_id, enabled)
-    if ctx.domain_id:
-        items = [u for u in items if u.domain_id == ctx.domain_id]
+    items = users.list_users(deps, name, domain_id, enabled, within_domain=ctx.domain_id)
     return collection(request, "users", items, render_user)
 
 
 def show_user(request: Request, ctx: ContextDep, deps: DepsDep, user_id: str) -> dict[str, Any]:
-    user = users.show(deps, user_id)
-    authorize(ctx, "identity:get_user", _target(user))
-    return {"user": render_user(request, user)}
+    return {"user": render_user(request, users.show(deps, ctx, user_id))}
 
 
 def update_user(
     request: Request, ctx: ContextDep, deps: DepsDep, user_id: str, body: UserUpdateBody
 ) -> dict[str, Any]:
-    authorize(ctx, "identity:update_user", _target(users.show(deps, user_id)))
-    return {
-        "user": render_user(request, users.update(deps, user_id, body.user.attributes(user_id)))
-    }
+    user = users.update(deps, ctx, user_id, body.user.attributes(user_id))
+    return {"user": render_user(request, user)}
 
 
 def delete_user(ctx: ContextDep, deps: DepsDep, user_id: str) -> Response:
-    authorize(ctx, "identity:delete_user", _target(users.show(deps, user_id)))
-    users.delete(deps, user_id)
+    users.delete(deps, ctx, user_id)
     return Response(status_code=204)
 
 
@@ -85,18 +73,9 @@ def user_projects(
     enabled: bool | None = None,
     name: str | None = None,
 ) -> dict[str, Any]:
-    user = users.show(deps, user_id)
-    authorize(ctx, "identity:list_user_projects", _target(user))
-    items = assignments.user_projects(deps, user_id)
-    items = [
-        p
-        for p in items
-        if (enabled is None or p.enabled == enabled) and (name is None or p.name == name)
-    ]
+    items = users.projects(deps, ctx, user_id, enabled, name)
     return collection(request, "projects", items, render_project)
 
 
 def user_groups(request: Request, ctx: ContextDep, deps: DepsDep, user_id: str) -> dict[str, Any]:
-    user = users.show(deps, user_id)
-    authorize(ctx, "identity:list_groups_for_user", _target(user))
-    return collection(request, "groups", users.user_groups(deps, user_id), render_group)
+    return collection(request, "groups", users.groups(deps, ctx, user_id), render_group)

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Forbidden, NotFound
 from tinystack.identity import models
 from tinystack.identity.services import convert, revoke, roles
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.policy import enforce
 from tinystack.identity.services.records import Domain, Project, Role
 
 SYSTEM = "system"
@@ -163,7 +165,7 @@ def _key(grant: Grant) -> tuple[str, str, str, str, bool]:
     return (grant.type, grant.actor_id, grant.target_id, grant.role_id, grant.inherited)
 
 
-def create_grant(deps: Deps, grant: Grant) -> None:
+def _create_grant(deps: Deps, grant: Grant) -> None:
     def tx(session: Session) -> None:
         _check_grant_refs(session, grant)
         if session.get(models.Assignment, _key(grant)) is None:
@@ -181,7 +183,7 @@ def create_grant(deps: Deps, grant: Grant) -> None:
     deps.clear_caches()
 
 
-def check_grant(deps: Deps, grant: Grant) -> None:
+def _check_grant(deps: Deps, grant: Grant) -> None:
     with deps.db.reader() as session:
         _check_grant_refs(session, grant)
         if session.get(models.Assignment, _key(grant)) is None:
@@ -191,7 +193,7 @@ def check_grant(deps: Deps, grant: Grant) -> None:
             )
 
 
-def delete_grant(deps: Deps, grant: Grant) -> None:
+def _delete_grant(deps: Deps, grant: Grant) -> None:
     def tx(session: Session) -> list[RevocationEvent]:
         _check_grant_refs(session, grant)
         row = session.get(models.Assignment, _key(grant))
@@ -217,7 +219,7 @@ def delete_grant(deps: Deps, grant: Grant) -> None:
     revoke.publish(deps, deps.db.write(tx))
 
 
-def list_grants(
+def _list_grants(
     deps: Deps, actor: str, actor_id: str, target: str, target_id: str, inherited: bool
 ) -> list[Role]:
     with deps.db.reader() as session:
@@ -237,6 +239,64 @@ def list_grants(
             .order_by(models.Role.name)
         )
         return [convert.role(r) for r in session.scalars(query)]
+
+
+def _authorize_on(deps: Deps, ctx: RequestContext, rule: str, target: str, target_id: str) -> None:
+    """Enforce a grant rule on its project (with the project's domain) or domain."""
+    if target == "domain":
+        enforce(ctx, rule, {"target": {"domain": {"id": target_id}}, "domain_id": target_id})
+        return
+    with deps.db.reader() as session:
+        project = session.get(models.Project, target_id)
+        domain_id = project.domain_id if project is not None else None
+    scope = {"project": {"id": target_id, "domain_id": domain_id}}
+    enforce(ctx, rule, {"target": scope, "domain_id": domain_id})
+
+
+def create_grant(deps: Deps, ctx: RequestContext, grant: Grant) -> None:
+    """Grant a role on a project or domain."""
+    _authorize_on(deps, ctx, "identity:create_grant", grant.target, grant.target_id)
+    _create_grant(deps, grant)
+
+
+def check_grant(deps: Deps, ctx: RequestContext, grant: Grant) -> None:
+    _authorize_on(deps, ctx, "identity:check_grant", grant.target, grant.target_id)
+    _check_grant(deps, grant)
+
+
+def delete_grant(deps: Deps, ctx: RequestContext, grant: Grant) -> None:
+    _authorize_on(deps, ctx, "identity:revoke_grant", grant.target, grant.target_id)
+    _delete_grant(deps, grant)
+
+
+def list_grants(
+    deps: Deps,
+    ctx: RequestContext,
+    actor: str,
+    actor_id: str,
+    target: str,
+    target_id: str,
+    inherited: bool,
+) -> list[Role]:
+    _authorize_on(deps, ctx, "identity:list_grants", target, target_id)
+    return _list_grants(deps, actor, actor_id, target, target_id, inherited)
+
+
+def create_system_grant(deps: Deps, grant: Grant) -> None:
+    """Grant a role on the system (the caller is authorized by the request alone)."""
+    _create_grant(deps, grant)
+
+
+def check_system_grant(deps: Deps, grant: Grant) -> None:
+    _check_grant(deps, grant)
+
+
+def delete_system_grant(deps: Deps, grant: Grant) -> None:
+    _delete_grant(deps, grant)
+
+
+def list_system_grants(deps: Deps, actor: str, actor_id: str) -> list[Role]:
+    return _list_grants(deps, actor, actor_id, "system", SYSTEM, False)
 
 
 def projects_for_user(session: Session, user_id: str) -> list[models.Project]:

@@ -100,6 +100,9 @@ def show_region(deps: Deps, region_id: str) -> Region:
 
 
 def update_region(deps: Deps, region_id: str, data: RegionFields) -> Region:
+    if "id" in data:
+        raise ValidationError("Cannot change ID")
+
     def tx(session: Session) -> Region:
         region = get_region(session, region_id)
         if "parent_region_id" in data:
@@ -196,6 +199,9 @@ def show_service(deps: Deps, service_id: str) -> Service:
 
 
 def update_service(deps: Deps, service_id: str, data: ServiceFields) -> Service:
+    if "id" in data:
+        raise ValidationError("Cannot change ID")
+
     def tx(session: Session) -> Service:
         service = get_service(session, service_id)
         for key in ("type", "name", "description", "enabled"):
@@ -287,6 +293,9 @@ def show_endpoint(deps: Deps, endpoint_id: str) -> Endpoint:
 
 
 def update_endpoint(deps: Deps, endpoint_id: str, data: EndpointFields) -> Endpoint:
+    if "id" in data:
+        raise ValidationError("Cannot change ID")
+
     def tx(session: Session) -> Endpoint:
         endpoint = get_endpoint(session, endpoint_id)
         _check_endpoint(session, data)

@@ -66,6 +66,9 @@ def show(deps: Deps, domain_id: str) -> Domain:
 
 
 def update(deps: Deps, domain_id: str, data: DomainFields) -> Domain:
+    if "id" in data:
+        raise ValidationError("Cannot change ID")
+
     def tx(session: Session) -> tuple[Domain, list[RevocationEvent]]:
         domain = get(session, domain_id)
         events: list[RevocationEvent] = []

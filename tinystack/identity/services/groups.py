@@ -7,12 +7,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
 from tinystack.identity.services import convert, revoke, users
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.policy import enforce, group_target
 from tinystack.identity.services.records import Group, GroupFields, User
 
 
@@ -52,22 +54,39 @@ def create(deps: Deps, data: GroupFields) -> Group:
         raise Conflict(f"Duplicate entry found with name {data['name']}.") from None
 
 
-def list_groups(deps: Deps, name: str | None, domain_id: str | None) -> list[Group]:
+def list_groups(
+    deps: Deps, name: str | None, domain_id: str | None, *, within_domain: str | None = None
+) -> list[Group]:
+    """Groups by name and domain; only ``within_domain``'s for a domain reader."""
     with deps.db.reader() as session:
         query = select(models.Group).order_by(models.Group.name)
         if name is not None:
             query = query.where(models.Group.name == name)
         if domain_id is not None:
             query = query.where(models.Group.domain_id == domain_id)
-        return [convert.group(g) for g in session.scalars(query)]
+        found = [convert.group(g) for g in session.scalars(query)]
+    if within_domain:
+        found = [g for g in found if g.domain_id == within_domain]
+    return found
 
 
-def show(deps: Deps, group_id: str) -> Group:
+def authorized(deps: Deps, ctx: RequestContext, rule: str, group_id: str) -> Group:
+    """Load a group (404) and enforce ``rule`` on it (403)."""
     with deps.db.reader() as session:
-        return convert.group(get(session, group_id))
+        group = convert.group(get(session, group_id))
+    enforce(ctx, rule, group_target(group))
+    return group
 
 
-def update(deps: Deps, group_id: str, data: GroupFields) -> Group:
+def show(deps: Deps, ctx: RequestContext, group_id: str) -> Group:
+    return authorized(deps, ctx, "identity:get_group", group_id)
+
+
+def update(deps: Deps, ctx: RequestContext, group_id: str, data: GroupFields) -> Group:
+    authorized(deps, ctx, "identity:update_group", group_id)
+    if "id" in data:
+        raise ValidationError("Cannot change ID")
+
     def tx(session: Session) -> Group:
         group = get(session, group_id)
         if "domain_id" in data and data["domain_id"] != group.domain_id:
@@ -88,7 +107,9 @@ def update(deps: Deps, group_id: str, data: GroupFields) -> Group:
     return deps.db.write(tx)
 
 
-def delete(deps: Deps, group_id: str) -> None:
+def delete(deps: Deps, ctx: RequestContext, group_id: str) -> None:
+    authorized(deps, ctx, "identity:delete_group", group_id)
+
     def tx(session: Session) -> list[RevocationEvent]:
         group = get(session, group_id)
         members = session.scalars(
@@ -104,7 +125,8 @@ def delete(deps: Deps, group_id: str) -> None:
     revoke.publish(deps, deps.db.write(tx))
 
 
-def members(deps: Deps, group_id: str) -> list[User]:
+def members(deps: Deps, ctx: RequestContext, group_id: str) -> list[User]:
+    authorized(deps, ctx, "identity:list_users_in_group", group_id)
     with deps.db.reader() as session:
         get(session, group_id)
         query = (
@@ -116,7 +138,9 @@ def members(deps: Deps, group_id: str) -> list[User]:
         return [convert.user(u) for u in session.scalars(query)]
 
 
-def add_member(deps: Deps, group_id: str, user_id: str) -> None:
+def add_member(deps: Deps, ctx: RequestContext, group_id: str, user_id: str) -> None:
+    authorized(deps, ctx, "identity:add_user_to_group", group_id)
+
     def tx(session: Session) -> None:
         get(session, group_id)
         users.get(session, user_id)
@@ -126,7 +150,8 @@ def add_member(deps: Deps, group_id: str, user_id: str) -> None:
     deps.db.write(tx)
 
 
-def check_member(deps: Deps, group_id: str, user_id: str) -> None:
+def check_member(deps: Deps, ctx: RequestContext, group_id: str, user_id: str) -> None:
+    authorized(deps, ctx, "identity:check_user_in_group", group_id)
     with deps.db.reader() as session:
         get(session, group_id)
         users.get(session, user_id)
@@ -134,7 +159,9 @@ def check_member(deps: Deps, group_id: str, user_id: str) -> None:
             raise NotFound(f"User {user_id} is not a member of group {group_id}.")
 
 
-def remove_member(deps: Deps, group_id: str, user_id: str) -> None:
+def remove_member(deps: Deps, ctx: RequestContext, group_id: str, user_id: str) -> None:
+    authorized(deps, ctx, "identity:remove_user_from_group", group_id)
+
     def tx(session: Session) -> list[RevocationEvent]:
         get(session, group_id)
         users.get(session, user_id)

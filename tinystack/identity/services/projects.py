@@ -7,13 +7,21 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
 from tinystack.identity.services import assignments, convert, revoke
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.records import IdTree, Project, ProjectFields, ProjectFilters
+from tinystack.identity.services.policy import enforce, project_target
+from tinystack.identity.services.records import (
+    IdTree,
+    Project,
+    ProjectFields,
+    ProjectFilters,
+    ProjectTree,
+)
 
 MAX_TAGS = 80
 #: upstream's [resource] max_project_tree_depth: levels of projects under a domain
@@ -127,7 +135,10 @@ def create(deps: Deps, data: ProjectFields) -> Project:
         raise Conflict(f"Duplicate project name {data['name']}.") from None
 
 
-def list_projects(deps: Deps, filters: ProjectFilters) -> list[Project]:
+def list_projects(
+    deps: Deps, filters: ProjectFilters, *, within_domain: str | None = None
+) -> list[Project]:
+    """Projects by the filters; only ``within_domain``'s for a domain reader."""
     with deps.db.reader() as session:
         query = select(models.Project).order_by(models.Project.name)
         if filters.get("name") is not None:
@@ -139,6 +150,8 @@ def list_projects(deps: Deps, filters: ProjectFilters) -> list[Project]:
         if filters.get("enabled") is not None:
             query = query.where(models.Project.enabled == filters["enabled"])
         projects = [convert.project(p) for p in session.scalars(query)]
+    if within_domain:
+        projects = [p for p in projects if p.domain_id == within_domain]
     return _filter_tags(projects, filters)
 
 
@@ -154,19 +167,27 @@ def _filter_tags(projects: list[Project], filters: ProjectFilters) -> list[Proje
     return projects
 
 
-def domain_of(deps: Deps, project_id: str) -> str | None:
-    """The domain of a project, or None when there is no such project."""
+def authorized(deps: Deps, ctx: RequestContext, rule: str, project_id: str) -> Project:
+    """Load a project (404) and enforce ``rule`` on it (403)."""
     with deps.db.reader() as session:
-        project = session.get(models.Project, project_id)
-        return project.domain_id if project is not None else None
+        project = convert.project(get(session, project_id))
+    enforce(ctx, rule, project_target(project))
+    return project
 
 
-def show(deps: Deps, project_id: str) -> Project:
-    with deps.db.reader() as session:
-        return convert.project(get(session, project_id))
+def show(
+    deps: Deps, ctx: RequestContext, project_id: str, *, parents: bool, subtree: bool
+) -> ProjectTree:
+    """A project, and (``parents_as_ids``/``subtree_as_ids``) the ids around it."""
+    project = authorized(deps, ctx, "identity:get_project", project_id)
+    return ProjectTree(
+        project=project,
+        parents=_parents_as_ids(deps, project_id) if parents else None,
+        subtree=_subtree_as_ids(deps, project_id) if subtree else None,
+    )
 
 
-def parents_as_ids(deps: Deps, project_id: str) -> IdTree | None:
+def _parents_as_ids(deps: Deps, project_id: str) -> IdTree | None:
     """Parents nested from the nearest up to the domain, as upstream shows them."""
     with deps.db.reader() as session:
         project = get(session, project_id)
@@ -177,7 +198,7 @@ def parents_as_ids(deps: Deps, project_id: str) -> IdTree | None:
     return tree
 
 
-def subtree_as_ids(deps: Deps, project_id: str) -> IdTree | None:
+def _subtree_as_ids(deps: Deps, project_id: str) -> IdTree | None:
     """Descendants nested by level; None for a leaf."""
     with deps.db.reader() as session:
         get(session, project_id)
@@ -200,7 +221,11 @@ def subtree_as_ids(deps: Deps, project_id: str) -> IdTree | None:
     return nest(project_id)
 
 
-def update(deps: Deps, project_id: str, data: ProjectFields) -> Project:
+def update(deps: Deps, ctx: RequestContext, project_id: str, data: ProjectFields) -> Project:
+    authorized(deps, ctx, "identity:update_project", project_id)
+    if "id" in data:
+        raise ValidationError("Cannot change ID")
+
     def tx(session: Session) -> tuple[Project, list[RevocationEvent]]:
         project = get(session, project_id)
         events: list[RevocationEvent] = []
@@ -237,7 +262,9 @@ def update(deps: Deps, project_id: str, data: ProjectFields) -> Project:
     return project
 
 
-def delete(deps: Deps, project_id: str) -> None:
+def delete(deps: Deps, ctx: RequestContext, project_id: str) -> None:
+    authorized(deps, ctx, "identity:delete_project", project_id)
+
     def tx(session: Session) -> list[RevocationEvent]:
         project = get(session, project_id)
         children = select(func.count()).where(models.Project.parent_id == project_id)
@@ -256,7 +283,27 @@ def delete(deps: Deps, project_id: str) -> None:
 # -- project tags ----------------------------------------------------------------------------
 
 
-def set_tags(deps: Deps, project_id: str, tags: list[str]) -> list[str]:
+def tags(deps: Deps, ctx: RequestContext, project_id: str) -> tuple[str, ...]:
+    return authorized(deps, ctx, "identity:list_project_tags", project_id).tags
+
+
+def check_tag(deps: Deps, ctx: RequestContext, project_id: str, tag: str) -> None:
+    project = authorized(deps, ctx, "identity:get_project_tag", project_id)
+    if tag not in project.tags:
+        raise NotFound(f"Tag {tag} not found on project {project_id}.")
+
+
+def replace_tags(deps: Deps, ctx: RequestContext, project_id: str, tags: list[str]) -> list[str]:
+    authorized(deps, ctx, "identity:update_project_tags", project_id)
+    return _replace_tags(deps, project_id, tags)
+
+
+def clear_tags(deps: Deps, ctx: RequestContext, project_id: str) -> None:
+    authorized(deps, ctx, "identity:delete_project_tags", project_id)
+    _replace_tags(deps, project_id, [])
+
+
+def _replace_tags(deps: Deps, project_id: str, tags: list[str]) -> list[str]:
     def tx(session: Session) -> list[str]:
         project = get(session, project_id)
         _set_tags(project, tags)
@@ -266,7 +313,9 @@ def set_tags(deps: Deps, project_id: str, tags: list[str]) -> list[str]:
     return deps.db.write(tx)
 
 
-def add_tag(deps: Deps, project_id: str, tag: str) -> None:
+def add_tag(deps: Deps, ctx: RequestContext, project_id: str, tag: str) -> None:
+    authorized(deps, ctx, "identity:create_project_tag", project_id)
+
     def tx(session: Session) -> None:
         project = get(session, project_id)
         names = [t.name for t in project.tags]
@@ -276,7 +325,9 @@ def add_tag(deps: Deps, project_id: str, tag: str) -> None:
     deps.db.write(tx)
 
 
-def remove_tag(deps: Deps, project_id: str, tag: str) -> None:
+def remove_tag(deps: Deps, ctx: RequestContext, project_id: str, tag: str) -> None:
+    authorized(deps, ctx, "identity:delete_project_tag", project_id)
+
     def tx(session: Session) -> None:
         project = get(session, project_id)
         names = [t.name for t in project.tags]

@@ -49,6 +49,15 @@ class Project:
 
 
 @dataclass(frozen=True, slots=True)
+class ProjectTree:
+    """A project with the ids above and below it, when asked for (None: not asked, or none)."""
+
+    project: Project
+    parents: IdTree | None
+    subtree: IdTree | None
+
+
+@dataclass(frozen=True, slots=True)
 class User:
     id: str
     name: str
@@ -208,6 +217,8 @@ class IssuedToken:
 
 
 class UserFields(TypedDict, total=False):
+    #: on an update, an id other than the object's (refused: "Cannot change ID")
+    id: str
     name: str
     domain_id: str | None
     password: str | None
@@ -219,6 +230,8 @@ class UserFields(TypedDict, total=False):
 
 
 class GroupFields(TypedDict, total=False):
+    #: on an update, an id other than the object's (refused: "Cannot change ID")
+    id: str
     name: str
     domain_id: str | None
     description: str | None
@@ -226,6 +239,8 @@ class GroupFields(TypedDict, total=False):
 
 
 class ProjectFields(TypedDict, total=False):
+    #: on an update, an id other than the object's (refused: "Cannot change ID")
+    id: str
     name: str
     domain_id: str | None
     parent_id: str | None
@@ -237,6 +252,8 @@ class ProjectFields(TypedDict, total=False):
 
 
 class DomainFields(TypedDict, total=False):
+    #: on an update, an id other than the object's (refused: "Cannot change ID")
+    id: str
     name: str
     description: str | None
     enabled: bool
@@ -246,7 +263,8 @@ class DomainFields(TypedDict, total=False):
 
 
 class RoleFields(TypedDict, total=False):
-    id: str | None
+    #: on an update, an id other than the role's (refused: "Cannot change ID")
+    id: str
     name: str
     domain_id: str | None
     description: str | None
@@ -255,6 +273,7 @@ class RoleFields(TypedDict, total=False):
 
 
 class RegionFields(TypedDict, total=False):
+    #: the new region's id; on an update, one other than the region's (refused)
     id: str | None
     description: str | None
     parent_region_id: str | None
@@ -262,6 +281,8 @@ class RegionFields(TypedDict, total=False):
 
 
 class ServiceFields(TypedDict, total=False):
+    #: on an update, an id other than the object's (refused: "Cannot change ID")
+    id: str
     type: str
     name: str | None
     description: str | None
@@ -270,6 +291,8 @@ class ServiceFields(TypedDict, total=False):
 
 
 class EndpointFields(TypedDict, total=False):
+    #: on an update, an id other than the object's (refused: "Cannot change ID")
+    id: str
     service_id: str
     interface: str
     url: str

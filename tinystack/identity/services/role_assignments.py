@@ -8,9 +8,12 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tinystack.common.auth.context import RequestContext
+from tinystack.common.exceptions import ValidationError
 from tinystack.identity import models
-from tinystack.identity.services import assignments, roles
+from tinystack.identity.services import assignments, projects, roles
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.policy import enforce
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +155,26 @@ def _in_domain(session: Session, row: Row, domain_id: str) -> bool:
     return False
 
 
-def list_assignments(deps: Deps, f: Filters) -> Listing:
+def _authorize(deps: Deps, ctx: RequestContext, f: Filters) -> Filters:
+    if f.include_subtree:
+        # As upstream: the tree's root project is the target, for domain-scoped readers.
+        if f.project_id:
+            projects.authorized(deps, ctx, "identity:list_role_assignments_for_tree", f.project_id)
+            return f
+        enforce(ctx, "identity:list_role_assignments_for_tree", {})
+        raise ValidationError(
+            "scope.project.id must be specified if include_subtree is also specified"
+        )
+    # A domain-scoped token reads its own domain's assignments; nobody else has a
+    # target domain, so only system readers and admins pass the reader check.
+    target = {"target": {"domain_id": ctx.domain_id}} if ctx.domain_id else {}
+    enforce(ctx, "identity:list_role_assignments", target)
+    return replace(f, within_domain=ctx.domain_id)
+
+
+def list_assignments(deps: Deps, ctx: RequestContext, f: Filters) -> Listing:
+    """The assignments the filters select, once the caller may list them."""
+    f = _authorize(deps, ctx, f)
     with deps.db.reader() as session:
         rows = _raw(session)
         if f.effective:

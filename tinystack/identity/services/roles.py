@@ -7,12 +7,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
 from tinystack.identity.services import convert, revoke
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.policy import enforce, role_target
 from tinystack.identity.services.records import JSON, Role, RoleFields, RoleInference
 
 #: upstream's [assignment] prohibited_implied_role default
@@ -45,7 +47,7 @@ def create(deps: Deps, data: RoleFields) -> Role:
         if domain_id is not None and session.get(models.Domain, domain_id) is None:
             raise NotFound(f"Could not find domain: {domain_id}.")
         role = models.Role(
-            id=data.get("id") or new_hex_id(),
+            id=new_hex_id(),
             name=name,
             domain_id=domain_id,
             description=data.get("description"),
@@ -75,9 +77,16 @@ def list_roles(deps: Deps, name: str | None, domain_id: str | None) -> list[Role
         return [convert.role(r) for r in session.scalars(query)]
 
 
-def show(deps: Deps, role_id: str) -> Role:
+def authorized(deps: Deps, ctx: RequestContext, rule: str, role_id: str) -> Role:
+    """Load a role (404) and enforce ``rule`` on it (403)."""
     with deps.db.reader() as session:
-        return convert.role(get(session, role_id))
+        role = convert.role(get(session, role_id))
+    enforce(ctx, rule, role_target(role.domain_id))
+    return role
+
+
+def show(deps: Deps, ctx: RequestContext, role_id: str) -> Role:
+    return authorized(deps, ctx, "identity:get_role", role_id)
 
 
 def _check_options(options: dict[str, JSON] | None) -> dict[str, JSON]:
@@ -91,7 +100,10 @@ def _check_options(options: dict[str, JSON] | None) -> dict[str, JSON]:
     return options
 
 
-def update(deps: Deps, role_id: str, data: RoleFields) -> Role:
+def update(deps: Deps, ctx: RequestContext, role_id: str, data: RoleFields) -> Role:
+    authorized(deps, ctx, "identity:update_role", role_id)
+    if "id" in data:
+        raise ValidationError("Cannot change ID")
     options = _check_options(data.get("options")) if "options" in data else None
 
     def tx(session: Session) -> tuple[Role, list[RevocationEvent]]:
@@ -122,7 +134,9 @@ def update(deps: Deps, role_id: str, data: RoleFields) -> Role:
     return role
 
 
-def delete(deps: Deps, role_id: str) -> None:
+def delete(deps: Deps, ctx: RequestContext, role_id: str) -> None:
+    authorized(deps, ctx, "identity:delete_role", role_id)
+
     def tx(session: Session) -> list[RevocationEvent]:
         role = get(session, role_id)
         if role.options.get("immutable"):

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.auth.tokens import TokenPayload
 from tinystack.common.exceptions import Forbidden, NotFound, Unauthorized, ValidationError
 from tinystack.common.timeutils import utcnow
@@ -16,6 +17,7 @@ from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
 from tinystack.identity.services import assignments, catalog, passwords, revoke
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.policy import enforce
 from tinystack.identity.services.records import AppCredRef, IssuedToken, JSONObject, NameRef, Token
 
 METHODS = ("password", "token", "application_credential")
@@ -299,18 +301,36 @@ def issue(deps: Deps, body: JSONObject, *, with_catalog: bool) -> IssuedToken:
     return IssuedToken(id=deps.codec.encode(payload), token=describe(deps, payload, with_catalog))
 
 
-def validate_subject(deps: Deps, token: str | None, *, allow_expired: bool) -> TokenPayload:
-    """The payload of the subject token of ``/v3/auth/tokens``; 404 when it is not valid."""
+def authorized(
+    deps: Deps, ctx: RequestContext, rule: str, token: str | None, *, allow_expired: bool
+) -> TokenPayload:
+    """Decode the subject token of ``/v3/auth/tokens`` (404 when it is not valid) and
+    enforce ``rule`` on it (403)."""
     if not token:
         raise NotFound("Could not find token: X-Subject-Token is missing.")
     window = deps.opts.allow_expired_window if allow_expired else 0
     payload = deps.codec.decode(token, allow_expired_window=window)
     if deps.revocations.is_revoked(payload):
         raise NotFound("Could not recognize Fernet token")
+    enforce(ctx, rule, {"target": {"token": {"user_id": payload.user_id}}})
     return payload
 
 
-def revoke_token(deps: Deps, payload: TokenPayload) -> None:
+def validate(
+    deps: Deps, ctx: RequestContext, token: str | None, *, allow_expired: bool, with_catalog: bool
+) -> Token:
+    payload = authorized(deps, ctx, "identity:validate_token", token, allow_expired=allow_expired)
+    return describe(deps, payload, with_catalog)
+
+
+def check(deps: Deps, ctx: RequestContext, token: str | None, *, allow_expired: bool) -> None:
+    authorized(deps, ctx, "identity:check_token", token, allow_expired=allow_expired)
+
+
+def revoke_token(
+    deps: Deps, ctx: RequestContext, token: str | None, *, allow_expired: bool
+) -> None:
+    payload = authorized(deps, ctx, "identity:revoke_token", token, allow_expired=allow_expired)
     revoke.revoke(deps, audit_id=payload.audit_id)
 
 

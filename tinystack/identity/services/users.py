@@ -10,14 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
-from tinystack.identity.services import convert, passwords, revoke
+from tinystack.identity.services import assignments, convert, passwords, revoke
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.records import JSON, Group, User, UserFields
+from tinystack.identity.services.policy import enforce, user_target
+from tinystack.identity.services.records import JSON, Group, Project, User, UserFields
 
 USER_OPTIONS = {
     "ignore_change_password_upon_first_use",
@@ -109,8 +111,14 @@ def create(deps: Deps, data: UserFields) -> User:
 
 
 def list_users(
-    deps: Deps, name: str | None, domain_id: str | None, enabled: bool | None
+    deps: Deps,
+    name: str | None,
+    domain_id: str | None,
+    enabled: bool | None,
+    *,
+    within_domain: str | None = None,
 ) -> list[User]:
+    """Users by name, domain and enabled; only ``within_domain``'s for a domain reader."""
     with deps.db.reader() as session:
         query = select(models.User).order_by(models.User.name)
         if name is not None:
@@ -119,15 +127,28 @@ def list_users(
             query = query.where(models.User.domain_id == domain_id)
         if enabled is not None:
             query = query.where(models.User.enabled == enabled)
-        return [convert.user(u) for u in session.scalars(query)]
+        found = [convert.user(u) for u in session.scalars(query)]
+    if within_domain:
+        found = [u for u in found if u.domain_id == within_domain]
+    return found
 
 
-def show(deps: Deps, user_id: str) -> User:
+def authorized(deps: Deps, ctx: RequestContext, rule: str, user_id: str) -> User:
+    """Load a user (404) and enforce ``rule`` on it (403)."""
     with deps.db.reader() as session:
-        return convert.user(get(session, user_id))
+        user = convert.user(get(session, user_id))
+    enforce(ctx, rule, user_target(user))
+    return user
 
 
-def update(deps: Deps, user_id: str, data: UserFields) -> User:
+def show(deps: Deps, ctx: RequestContext, user_id: str) -> User:
+    return authorized(deps, ctx, "identity:get_user", user_id)
+
+
+def update(deps: Deps, ctx: RequestContext, user_id: str, data: UserFields) -> User:
+    authorized(deps, ctx, "identity:update_user", user_id)
+    if "id" in data:
+        raise ValidationError("Cannot change ID")
     pw = _password(deps, data["password"]) if "password" in data else None
 
     def tx(session: Session) -> tuple[User, list[RevocationEvent]]:
@@ -197,7 +218,9 @@ def change_password(deps: Deps, user_id: str, original: str, new: str) -> None:
     revoke.publish(deps, deps.db.write(tx))
 
 
-def delete(deps: Deps, user_id: str) -> None:
+def delete(deps: Deps, ctx: RequestContext, user_id: str) -> None:
+    authorized(deps, ctx, "identity:delete_user", user_id)
+
     def tx(session: Session) -> list[RevocationEvent]:
         user = get(session, user_id)
         session.execute(sa.delete(models.Assignment).where(models.Assignment.actor_id == user_id))
@@ -218,7 +241,9 @@ def delete(deps: Deps, user_id: str) -> None:
     revoke.publish(deps, deps.db.write(tx))
 
 
-def user_groups(deps: Deps, user_id: str) -> list[Group]:
+def groups(deps: Deps, ctx: RequestContext, user_id: str) -> list[Group]:
+    """The groups a user is in."""
+    authorized(deps, ctx, "identity:list_groups_for_user", user_id)
     with deps.db.reader() as session:
         get(session, user_id)
         query = (
@@ -230,3 +255,15 @@ def user_groups(deps: Deps, user_id: str) -> list[Group]:
             .order_by(models.Group.name)
         )
         return [convert.group(g) for g in session.scalars(query)]
+
+
+def projects(
+    deps: Deps, ctx: RequestContext, user_id: str, enabled: bool | None, name: str | None
+) -> list[Project]:
+    """The projects a user has a role on, by enabled and name."""
+    authorized(deps, ctx, "identity:list_user_projects", user_id)
+    return [
+        p
+        for p in assignments.user_projects(deps, user_id)
+        if (enabled is None or p.enabled == enabled) and (name is None or p.name == name)
+    ]

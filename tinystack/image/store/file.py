@@ -55,7 +55,7 @@ class FileWriter(StoreWriter):
 class FileReader(DataReader):
     def __init__(self, path: Path, offset: int, length: int | None, chunk_size: int) -> None:
         try:
-            self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
+            self._file = open(path, "rb", buffering=0)  # closed by close()
         except FileNotFoundError:
             raise DataNotFound(str(path)) from None
         total = os.fstat(self._file.fileno()).st_size

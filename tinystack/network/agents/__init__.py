@@ -1,5 +1,9 @@
 """The Linux data plane: Neutron's reference agents, run as threads of the network service.
 
+Agents know the service only through :mod:`tinystack.network.rpcapi` and the payloads of
+:mod:`tinystack.network.payloads` (import-linter keeps them away from the models, the
+service layer and the database), and read their options through ``base.AgentOptions``.
+
 Layout:
 
 * ``base.py``: what agents share (RPC endpoint on their fanout topic, report_state

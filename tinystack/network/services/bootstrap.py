@@ -15,7 +15,7 @@ from typing import TypeVar
 from sqlalchemy import select
 
 from tinystack.common.clients.session import Session
-from tinystack.common.service import CatalogEntry, ServiceCredentials
+from tinystack.common.cloud import CatalogEntry, ServiceCredentials
 from tinystack.network import models
 from tinystack.network.services import listing
 from tinystack.network.services.authz import allow_all, internal_context

@@ -134,7 +134,7 @@ def default_pool(session: Session, ctx: RequestContext, version: int) -> models.
     for row in rows:
         try:
             return visible_pool(session, ctx, row.id)
-        except Exception:  # noqa: BLE001 - invisible default pools are skipped
+        except Exception:  # invisible default pools are skipped
             continue
     raise bad_request("subnets", f"No default subnetpool found for IPv{version}")
 

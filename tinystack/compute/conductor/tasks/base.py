@@ -24,5 +24,5 @@ class Task(abc.ABC, Generic[T]):
     @abc.abstractmethod
     def _execute(self) -> T: ...
 
-    def rollback(self, exc: Exception) -> None:  # noqa: B027 - optional hook
+    def rollback(self, exc: Exception) -> None:  # optional hook
         """Undo what :meth:`_execute` did before it failed."""
