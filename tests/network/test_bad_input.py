@@ -12,32 +12,21 @@ import pytest
 from pydantic import BaseModel
 
 from tests.network.conftest import Api
-from tinystack.network.api import (
-    address_scopes,
-    floatingips,
-    networks,
-    ports,
-    rbac_policies,
-    routers,
-    security_group_rules,
-    security_groups,
-    subnetpools,
-    subnets,
-)
+from tinystack.network.api import schemas
 
 WRONG = [5, "x", [1], {"a": 1}, None, True, -1, "", "10.0.0.0/8", [{"a": "b"}], 2**70]
 
 MODELS: list[tuple[str, str, type[BaseModel]]] = [
-    ("networks", "network", networks.NetworkCreate),
-    ("subnets", "subnet", subnets.SubnetCreate),
-    ("ports", "port", ports.PortCreate),
-    ("routers", "router", routers.RouterCreate),
-    ("floatingips", "floatingip", floatingips.FloatingIPCreate),
-    ("security-groups", "security_group", security_groups.SecurityGroupCreate),
-    ("security-group-rules", "security_group_rule", security_group_rules.RuleCreate),
-    ("subnetpools", "subnetpool", subnetpools.SubnetPoolCreate),
-    ("address-scopes", "address_scope", address_scopes.AddressScopeCreate),
-    ("rbac-policies", "rbac_policy", rbac_policies.RbacCreate),
+    ("networks", "network", schemas.NetworkCreate),
+    ("subnets", "subnet", schemas.SubnetCreate),
+    ("ports", "port", schemas.PortCreate),
+    ("routers", "router", schemas.RouterCreate),
+    ("floatingips", "floatingip", schemas.FloatingIPCreate),
+    ("security-groups", "security_group", schemas.SecurityGroupCreate),
+    ("security-group-rules", "security_group_rule", schemas.RuleCreate),
+    ("subnetpools", "subnetpool", schemas.SubnetPoolCreate),
+    ("address-scopes", "address_scope", schemas.AddressScopeCreate),
+    ("rbac-policies", "rbac_policy", schemas.RbacCreate),
 ]
 
 

@@ -45,6 +45,12 @@ TAGGABLE: dict[str, tuple[str, Callable[[Deps, RequestContext, str], Target]]] =
 }
 
 
+def rules(action: str) -> tuple[str, ...]:
+    """The rules a tag route checks: seeing the resource and ``<action>_<resource>:tags``."""
+    names = [name for name, _load in TAGGABLE.values()]
+    return (*(f"get_{n}" for n in names), *(f"{action}_{n}:tags" for n in names))
+
+
 def _authorize(
     ctx: RequestContext, deps: Deps, resources: str, resource_id: str, action: str
 ) -> str:
