@@ -13,6 +13,7 @@ from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import simple_check
 from tinystack.network.api.views import (
     address_scope_view,
+    floatingip_view,
     network_view,
     router_view,
     security_group_view,
@@ -29,7 +30,10 @@ TAGGABLE: dict[str, tuple[str, Callable[[Deps, RequestContext, str], Target]]] =
     "subnets": ("subnet", lambda deps, ctx, rid: subnet_view(deps.subnets.show(ctx, rid))),
     "ports": ("port", lambda deps, ctx, rid: deps.ports.show(ctx, rid)),
     "routers": ("router", lambda deps, ctx, rid: router_view(deps.routers.show(ctx, rid))),
-    "floatingips": ("floatingip", lambda deps, ctx, rid: deps.floatingips.show(ctx, rid)),
+    "floatingips": (
+        "floatingip",
+        lambda deps, ctx, rid: floatingip_view(deps.floatingips.show(ctx, rid)),
+    ),
     "security-groups": (
         "security_group",
         lambda deps, ctx, rid: security_group_view(deps.security_groups.show(ctx, rid)),

@@ -11,6 +11,7 @@ from tinystack.network.services.records import (
     AddressScopeRecord,
     AgentRecord,
     AvailabilityZoneRecord,
+    FloatingIPRecord,
     NetworkIpAvailabilityRecord,
     NetworkRecord,
     RbacPolicyRecord,
@@ -267,4 +268,36 @@ def router_interface_view(info: RouterInterfaceRecord) -> dict[str, Any]:
         "subnet_id": info.subnet_ids[0] if info.subnet_ids else None,
         "subnet_ids": list(info.subnet_ids),
         "tags": list(info.tags),
+    }
+
+
+def floatingip_view(fip: FloatingIPRecord) -> dict[str, Any]:
+    details = None
+    if fip.port_details is not None:
+        port = fip.port_details
+        details = {
+            "name": port.name,
+            "network_id": port.network_id,
+            "mac_address": port.mac_address,
+            "admin_state_up": port.admin_state_up,
+            "status": port.status,
+            "device_id": port.device_id,
+            "device_owner": port.device_owner,
+        }
+    return {
+        "id": fip.id,
+        **owner(fip.project_id),
+        "floating_network_id": fip.floating_network_id,
+        "floating_ip_address": fip.floating_ip_address,
+        "router_id": fip.router_id,
+        "port_id": fip.port_id,
+        "fixed_ip_address": fip.fixed_ip_address,
+        "status": fip.status,
+        "port_details": details,
+        "port_forwardings": [],
+        "description": fip.description,
+        "created_at": isotime(fip.created_at),
+        "updated_at": isotime(fip.updated_at),
+        "revision_number": fip.revision_number,
+        "tags": list(fip.tags),
     }

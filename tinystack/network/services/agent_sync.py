@@ -44,7 +44,7 @@ from tinystack.network.services import listing
 from tinystack.network.services.agents import alive
 from tinystack.network.services.authz import allow_all, internal_context
 from tinystack.network.services.networks import segments_of
-from tinystack.network.services.records import SubnetRecord
+from tinystack.network.services.records import FloatingIPRecord, SubnetRecord
 from tinystack.network.services.routers import GATEWAY, INTERFACE_OWNERS
 from tinystack.network.services.standard_attrs import bump
 
@@ -135,16 +135,16 @@ def _router_port(p: Rendered, subnets: Mapping[str, Subnet], mtu: int | None) ->
     )
 
 
-def _floatingip(f: Rendered) -> FloatingIP:
+def _floatingip(f: FloatingIPRecord) -> FloatingIP:
     return FloatingIP(
-        id=f["id"],
-        floating_ip_address=f["floating_ip_address"],
-        floating_network_id=f.get("floating_network_id") or "",
-        project_id=f.get("project_id") or "",
-        fixed_ip_address=f.get("fixed_ip_address"),
-        port_id=f.get("port_id"),
-        router_id=f.get("router_id"),
-        status=f.get("status") or "DOWN",
+        id=f.id,
+        floating_ip_address=f.floating_ip_address,
+        floating_network_id=f.floating_network_id or "",
+        project_id=f.project_id or "",
+        fixed_ip_address=f.fixed_ip_address,
+        port_id=f.port_id,
+        router_id=f.router_id,
+        status=f.status or "DOWN",
     )
 
 
@@ -354,7 +354,7 @@ class AgentSync:
                     routes=tuple(Route(r.destination, r.nexthop) for r in router.routes),
                     interfaces=tuple(p for p in mine if p.device_owner in INTERFACE_OWNERS),
                     gw_port=gateway[0] if gateway else None,
-                    floatingips=tuple(_floatingip(f) for f in fips if f["router_id"] == router.id),
+                    floatingips=tuple(_floatingip(f) for f in fips if f.router_id == router.id),
                 )
             )
         return out
@@ -366,7 +366,7 @@ class AgentSync:
                 .join(models.Port, models.Port.id == models.FloatingIP.port_id)
                 .where(models.Port.binding_host_id == host)
             )
-            rendered = self.deps.floatingips.render(session, session.scalars(stmt).all())
+            rendered = self.deps.floatingips.records(session, session.scalars(stmt).all())
         return [_floatingip(f) for f in rendered]
 
     def ports_with_address(self, network_ids: list[str], ip_address: str) -> list[PortInfo]:

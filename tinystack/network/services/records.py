@@ -280,3 +280,32 @@ class RouterInterfaceRecord:
     network_id: str
     subnet_ids: tuple[str, ...]
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FloatingIPPortDetails:
+    name: str
+    network_id: str
+    mac_address: str
+    admin_state_up: bool
+    status: str
+    device_id: str
+    device_owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class FloatingIPRecord:
+    id: str
+    project_id: str
+    floating_network_id: str
+    floating_ip_address: str
+    router_id: str | None
+    port_id: str | None
+    fixed_ip_address: str | None
+    status: str
+    port_details: FloatingIPPortDetails | None
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
