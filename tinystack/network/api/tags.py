@@ -15,6 +15,7 @@ from tinystack.network.api.views import (
     address_scope_view,
     floatingip_view,
     network_view,
+    port_view,
     router_view,
     security_group_view,
     subnet_view,
@@ -28,7 +29,7 @@ from tinystack.network.services.deps import Deps
 TAGGABLE: dict[str, tuple[str, Callable[[Deps, RequestContext, str], Target]]] = {
     "networks": ("network", lambda deps, ctx, rid: network_view(deps.networks.show(ctx, rid))),
     "subnets": ("subnet", lambda deps, ctx, rid: subnet_view(deps.subnets.show(ctx, rid))),
-    "ports": ("port", lambda deps, ctx, rid: deps.ports.show(ctx, rid)),
+    "ports": ("port", lambda deps, ctx, rid: port_view(deps.ports.show(ctx, rid))),
     "routers": ("router", lambda deps, ctx, rid: router_view(deps.routers.show(ctx, rid))),
     "floatingips": (
         "floatingip",

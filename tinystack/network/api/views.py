@@ -14,6 +14,7 @@ from tinystack.network.services.records import (
     FloatingIPRecord,
     NetworkIpAvailabilityRecord,
     NetworkRecord,
+    PortRecord,
     RbacPolicyRecord,
     RouterInterfaceRecord,
     RouterRecord,
@@ -300,4 +301,47 @@ def floatingip_view(fip: FloatingIPRecord) -> dict[str, Any]:
         "updated_at": isotime(fip.updated_at),
         "revision_number": fip.revision_number,
         "tags": list(fip.tags),
+    }
+
+
+def port_view(port: PortRecord) -> dict[str, Any]:
+    return {
+        "id": port.id,
+        "name": port.name,
+        "network_id": port.network_id,
+        **owner(port.project_id),
+        "mac_address": port.mac_address,
+        "admin_state_up": port.admin_state_up,
+        "status": port.status,
+        "device_id": port.device_id,
+        "device_owner": port.device_owner,
+        "fixed_ips": [
+            {"subnet_id": ip.subnet_id, "ip_address": ip.ip_address} for ip in port.fixed_ips
+        ],
+        "security_groups": list(port.security_groups),
+        "allowed_address_pairs": [
+            {"ip_address": p.ip_address, "mac_address": p.mac_address}
+            for p in port.allowed_address_pairs
+        ],
+        "extra_dhcp_opts": [
+            {"opt_name": o.opt_name, "opt_value": o.opt_value, "ip_version": o.ip_version}
+            for o in port.extra_dhcp_opts
+        ],
+        "port_security_enabled": port.port_security_enabled,
+        "binding:host_id": port.host_id,
+        "binding:vif_type": port.vif_type,
+        "binding:vif_details": dict(port.vif_details),
+        "binding:vnic_type": port.vnic_type,
+        "binding:profile": dict(port.profile),
+        "ip_allocation": "immediate",
+        "description": port.description,
+        "created_at": isotime(port.created_at),
+        "updated_at": isotime(port.updated_at),
+        "revision_number": port.revision_number,
+        "tags": list(port.tags),
+        "_policy": {
+            "network:project_id": port.network_project_id,
+            "network:tenant_id": port.network_project_id,
+            "shared": port.network_shared,
+        },
     }

@@ -309,3 +309,47 @@ class FloatingIPRecord:
     updated_at: dt.datetime
     revision_number: int
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPair:
+    ip_address: str
+    mac_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class DhcpOption:
+    opt_name: str
+    opt_value: JSON
+    ip_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class PortRecord:
+    id: str
+    name: str
+    network_id: str
+    project_id: str
+    mac_address: str
+    admin_state_up: bool
+    status: str
+    device_id: str
+    device_owner: str
+    fixed_ips: tuple[FixedIpRecord, ...]
+    security_groups: tuple[str, ...]
+    allowed_address_pairs: tuple[AddressPair, ...]
+    extra_dhcp_opts: tuple[DhcpOption, ...]
+    port_security_enabled: bool
+    host_id: str
+    vif_type: str
+    vif_details: dict[str, JSON]
+    vnic_type: str
+    profile: dict[str, JSON]
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
+    #: the network's owner and whether it is shared with the caller (policy targets)
+    network_project_id: str | None
+    network_shared: bool
