@@ -10,12 +10,13 @@ import pytest
 
 from tests.support import make_runtime
 from tinystack.common.clients.session import Session
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import models, states
 from tinystack.compute.agent.manager import ComputeManager
 from tinystack.compute.context import CallContext
 from tinystack.compute.service import SERVICE
 from tinystack.compute.services import instances
-from tinystack.compute.services.common import Deps, utcnow
+from tinystack.compute.services.deps import Deps
 from tinystack.compute.virt.fake import FakeDriver
 
 

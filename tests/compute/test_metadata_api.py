@@ -25,12 +25,13 @@ from tests.compute.conftest import MakeEnv
 from tests.support import make_runtime
 from tinystack.common import config
 from tinystack.common.service import Listener, Runtime
+from tinystack.common.timeutils import utcnow
+from tinystack.compute import conf as compute_conf
 from tinystack.compute import models, states
 from tinystack.compute.metadata import api as metadata_api
 from tinystack.compute.metadata import content
 from tinystack.compute.service import SERVICE
 from tinystack.compute.services import instances
-from tinystack.compute.services.common import utcnow
 from tinystack.compute.virt.qemu import configdrive
 from tinystack.deploy import runner
 
@@ -464,7 +465,7 @@ def test_unknown_paths(client: TestClient, server: models.Instance, path: str) -
 
 def test_empty_secret_still_requires_the_signature(tmp_path: Path) -> None:
     rt = make_runtime(tmp_path, SERVICE)
-    assert rt.conf.compute.metadata_proxy_shared_secret == ""
+    assert compute_conf.Options.from_conf(rt.conf).metadata_proxy_shared_secret == ""
     inst = add_instance(rt)
     assert rt.db is not None
     app = metadata_api.create_app(rt.db, "", cache_seconds=0)

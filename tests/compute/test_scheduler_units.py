@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from oslo_config import cfg
 
 from tinystack.compute import conf as compute_conf
 from tinystack.compute.objects import RequestSpec
@@ -148,15 +149,13 @@ def test_extra_spec_operators(actual: str, requirement: str, expected: bool) -> 
     assert match(actual, requirement) is expected
 
 
-def _opts(**overrides: float) -> Any:
-    from oslo_config import cfg
-
+def _opts(**overrides: float) -> compute_conf.Options:
     conf = cfg.ConfigOpts()
     compute_conf.register_opts(conf)
     conf([])
     for key, value in overrides.items():
         conf.set_override(key, value, group="compute")
-    return conf.compute
+    return compute_conf.Options.from_conf(conf)
 
 
 def test_resource_weighers_spread() -> None:

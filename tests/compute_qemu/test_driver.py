@@ -207,7 +207,7 @@ def test_resize_confirm_and_revert(harness: Harness, guest_a: InstanceMeta) -> N
     h.driver.finish_migration(h.ctx, bigger, mig, disk_info, [], True)
     assert memory_mib(h, UUID_A) == 384
     h.driver.confirm_migration(h.ctx, bigger, mig, [])
-    assert not Path(disk_info["backup_dir"]).exists()
+    assert not Path(str(disk_info["backup_dir"])).exists()
 
     # a second resize, reverted: the agent destroys the new copy, then restores the old
     biggest = h.instance(UUID_A, "tsq-alpha", memory_mb=512, image="img-test-2", root_gb=2)
@@ -219,7 +219,7 @@ def test_resize_confirm_and_revert(harness: Harness, guest_a: InstanceMeta) -> N
     h.driver.finish_revert_migration(h.ctx, bigger, mig2, [], True)
     assert memory_mib(h, UUID_A) == 384
     assert defn(h, UUID_A).flavor["memory_mb"] == 384
-    assert not Path(disk_info["backup_dir"]).exists()
+    assert not Path(str(disk_info["backup_dir"])).exists()
     h.wait_console(guest_a, READY, count=h.console(guest_a).count(INIT_MARKER))
 
 

@@ -23,8 +23,8 @@ class FakeDeps:
     image: Any = None
 
     @property
-    def opts(self) -> Any:
-        return self.conf.compute
+    def opts(self) -> compute_conf.Options:
+        return compute_conf.Options.from_conf(self.conf)
 
 
 def make_deps(tmp_path: Path, **compute: Any) -> FakeDeps:

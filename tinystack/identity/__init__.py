@@ -19,12 +19,14 @@ Layout (the one shape of every service, ``docs/SHAPE.md``):
 - ``services/``: one module per resource, each function owning its transaction and
   returning frozen records (``records.py``; ``convert.py`` is where rows become
   records). ``tokens.py`` authenticates and describes tokens (names and the catalog
-  cached in ``Deps``), ``assignments.py`` computes effective roles, ``revoke.py``
-  persists revocation events and feeds the in-memory list every validator checks.
-  Handlers authorize with upstream's targets before calling the service layer.
+  cached in ``Deps``), ``grants.py`` grants roles and computes effective ones,
+  ``revoke.py`` persists revocation events and feeds the in-memory list every
+  validator checks. Handlers authorize what the request names (creates, lists); the
+  service layer authorizes what it must load first (``access.py``: upstream's
+  targets for users, groups, projects, roles, grants and subject tokens).
 
 Worked example, a token validation: ``GET /v3/auth/tokens`` → ``api/auth.validate_token``
-→ ``services/tokens.validate_subject`` (Fernet decode, revocation check) → policy
-``identity:validate_token`` → ``services/tokens.describe`` (cached names and catalog)
+→ ``services/tokens.validate`` (Fernet decode, revocation check, policy
+``identity:validate_token`` on the token's user, then the cached names and catalog)
 → ``api/views.render_token``.
 """

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar, Self, TypeAlias, Union
 
@@ -46,8 +47,8 @@ class Payload:
 
     def to_primitive(self) -> dict[str, JSON]:
         data: dict[str, JSON] = {}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            data[f.name] = _encode(getattr(self, f.name))
+        for name in _field_names(type(self)):
+            data[name] = _encode(getattr(self, name))
         return {_NAME: type(self).__name__, _VERSION: self.VERSION, _DATA: data}
 
     @classmethod
@@ -60,11 +61,10 @@ class Payload:
         data = primitive.get(_DATA)
         if not isinstance(data, dict):
             raise PayloadError(f"{cls.__name__} payload without data")
-        hints = _hints(cls)
         kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-            if f.name in data:
-                kwargs[f.name] = _decode(hints[f.name], data[f.name])
+        for name, decode in _plan(cls):
+            if name in data:
+                kwargs[name] = decode(data[name])
         return cls(**kwargs)
 
 
@@ -72,56 +72,103 @@ def _major(version: str) -> str:
     return version.split(".", 1)[0]
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+Decoder = Callable[[JSON], Any]
+
+#: per payload class: its field names, and (field name, decoder) pairs built once from
+#: the type hints, so decoding walks no type hints at run time
+_NAMES: dict[type, tuple[str, ...]] = {}
+_PLANS: dict[type, tuple[tuple[str, Decoder], ...]] = {}
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
-    return hints
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _plan(cls: type) -> tuple[tuple[str, Decoder], ...]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = typing.get_type_hints(cls)
+        plan = _PLANS[cls] = tuple((n, _decoder(hints[n])) for n in _field_names(cls))
+    return plan
 
 
 def _encode(value: object) -> JSON:
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
     if isinstance(value, Payload):
         return value.to_primitive()
-    if isinstance(value, datetime):
-        return value.isoformat()
     if isinstance(value, list | tuple):
         return [_encode(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _encode(v) for k, v in value.items()}
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
     raise PayloadError(f"cannot put a {type(value).__name__} on the wire")
 
 
-def _decode(hint: Any, value: JSON) -> Any:
+def _identity(value: JSON) -> JSON:
+    return value
+
+
+def _decode_time(value: JSON) -> datetime:
+    if not isinstance(value, str):
+        raise PayloadError(f"expected an ISO 8601 time, got {value!r:.80}")
+    return datetime.fromisoformat(value)
+
+
+def _decoder(hint: Any) -> Decoder:
+    """A function that rebuilds a value of type ``hint`` from its JSON form."""
     if hint is Any or hint is JSON or hint is object:
-        return value
+        return _identity
     origin = typing.get_origin(hint)
     if origin in (Union, types.UnionType):
-        args = typing.get_args(hint)
-        if value is None and type(None) in args:
-            return None
-        rest = [a for a in args if a is not type(None)]
-        return _decode(rest[0], value) if len(rest) == 1 else value
+        return _union_decoder(typing.get_args(hint))
     if isinstance(hint, type) and issubclass(hint, Payload):
-        return hint.from_primitive(value)
+        return hint.from_primitive
     if hint is datetime:
-        if not isinstance(value, str):
-            raise PayloadError(f"expected an ISO 8601 time, got {value!r:.80}")
-        return datetime.fromisoformat(value)
-    if origin is list and isinstance(value, list):
-        (item,) = typing.get_args(hint) or (Any,)
-        return [_decode(item, v) for v in value]
-    if origin is tuple and isinstance(value, list):
-        args = typing.get_args(hint)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_decode(args[0], v) for v in value)
-        return tuple(_decode(a, v) for a, v in zip(args, value, strict=True))
-    if origin is dict and isinstance(value, dict):
-        args = typing.get_args(hint)
-        item = args[1] if len(args) == 2 else Any
-        return {k: _decode(item, v) for k, v in value.items()}
-    return value
+        return _decode_time
+    if origin in (list, tuple, dict):
+        return _container_decoder(origin, typing.get_args(hint))
+    return _identity
+
+
+def _union_decoder(args: tuple[Any, ...]) -> Decoder:
+    rest = [a for a in args if a is not type(None)]
+    if len(rest) != 1:
+        return _identity
+    inner = _decoder(rest[0])
+    if inner is _identity:
+        return _identity
+
+    def decode(value: JSON) -> Any:
+        return None if value is None else inner(value)
+
+    return decode
+
+
+def _container_decoder(origin: Any, args: tuple[Any, ...]) -> Decoder:
+    if origin is dict:
+        item = _decoder(args[1]) if len(args) == 2 else _identity
+        if item is _identity:
+            return _identity
+        return lambda value: (
+            {k: item(v) for k, v in value.items()} if isinstance(value, dict) else value
+        )
+    if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis) and args:
+        items = [_decoder(a) for a in args]
+        return lambda value: (
+            tuple(d(v) for d, v in zip(items, value, strict=True))
+            if isinstance(value, list)
+            else value
+        )
+    item = _decoder(args[0]) if args else _identity
+    if origin is list:
+        if item is _identity:
+            return lambda value: list(value) if isinstance(value, list) else value
+        return lambda value: [item(v) for v in value] if isinstance(value, list) else value
+    if item is _identity:
+        return lambda value: tuple(value) if isinstance(value, list) else value
+    return lambda value: tuple(item(v) for v in value) if isinstance(value, list) else value

@@ -9,13 +9,13 @@ from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, states
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import Destinations, HostList, RequestSpec, ScheduledEvent
 from tinystack.compute.services import instance_actions, instances
 from tinystack.compute.services import ports as network
-from tinystack.compute.services.common import utcnow
 from tinystack.compute.virt.driver import DriverError
 
 LOG = logging.getLogger(__name__)

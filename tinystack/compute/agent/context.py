@@ -26,7 +26,7 @@ from tinystack.compute.agent.events import EventWaiters
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import InstanceMeta
 from tinystack.compute.services import availability_zones, instance_actions, instances
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 from tinystack.compute.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ import uuid as uuidlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 
@@ -22,9 +21,10 @@ from tinystack.common.rpc import Dispatcher, IncomingMessage, Listener, Target
 from tinystack.compute import models, rpcapi
 from tinystack.compute.agent import resource_tracker
 from tinystack.compute.agent.manager import ComputeManager
+from tinystack.compute.conf import Options
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import hosts
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 from tinystack.compute.virt.driver import ComputeDriver
 from tinystack.compute.virt.fake import FakeDriver
 
@@ -46,7 +46,7 @@ class HostSize:
         return cls(vcpus, memory, disk)
 
 
-def fake_drivers(opts: Any) -> list[FakeDriver]:
+def fake_drivers(opts: Options) -> list[FakeDriver]:
     count = int(opts.fake_hosts)
     prefix = str(opts.fake_host_prefix)
     sizes = [HostSize.parse(s) for s in opts.fake_host_sizes] or [HostSize(8, 16384, 200)]

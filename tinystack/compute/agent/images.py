@@ -6,12 +6,12 @@ import logging
 from typing import Any
 
 from tinystack.common.clients.session import ClientError
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import states
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import instances
 from tinystack.compute.services import ports as network
-from tinystack.compute.services.common import utcnow
 
 LOG = logging.getLogger(__name__)
 T = states.Task

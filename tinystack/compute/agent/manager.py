@@ -20,7 +20,7 @@ from tinystack.compute.agent.power import PowerOps
 from tinystack.compute.agent.recovery import RecoveryOps
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import DiskInfo, FlavorMeta, HostList, RequestSpec, ScheduledEvent
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 from tinystack.compute.virt.driver import ComputeDriver
 
 

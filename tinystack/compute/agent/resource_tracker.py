@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
 
 from tinystack.common.clients.placement import PlacementClient
+from tinystack.compute.conf import Options
 from tinystack.compute.objects import HostResources
 from tinystack.compute.scheduler.request_spec import DISABLED_TRAIT
 from tinystack.compute.virt.driver import ComputeDriver
@@ -31,7 +31,7 @@ CAPABILITY_TRAITS = {
 }
 
 
-def inventories(res: HostResources, opts: Any) -> dict[str, dict[str, int | float]]:
+def inventories(res: HostResources, opts: Options) -> dict[str, dict[str, int | float]]:
     disk_reserved = math.ceil(int(opts.reserved_host_disk_mb) / 1024)
     return {
         "VCPU": {
@@ -74,7 +74,7 @@ def report(
     node_uuid: str,
     res: HostResources,
     driver: ComputeDriver,
-    opts: Any,
+    opts: Options,
     disabled: bool,
 ) -> None:
     """Create the provider if needed and bring its inventory and traits up to date."""

@@ -36,11 +36,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tinystack.common.db import Database
+from tinystack.common.timeutils import TTLCache
 from tinystack.compute import exception
 from tinystack.compute.metadata import content
 from tinystack.compute.objects import VIF, InstanceMeta
 from tinystack.compute.services import instances
-from tinystack.compute.services.common import TTLCache
 
 LOG = logging.getLogger(__name__)
 TEXT = "text/plain"

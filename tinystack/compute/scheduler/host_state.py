@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import select
 
 from tinystack.common.db import Database
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import models
-from tinystack.compute.services.common import utcnow
+from tinystack.compute.conf import Options
 
 
 @dataclass
@@ -64,7 +65,7 @@ class HostState:
 class HostCache:
     """Compute nodes, services and aggregates, re-read at most every ``ttl`` seconds."""
 
-    def __init__(self, db: Database, opts: Any) -> None:
+    def __init__(self, db: Database, opts: Options) -> None:
         self.db = db
         self.opts = opts
         self._lock = threading.Lock()

@@ -23,7 +23,7 @@ from tinystack.compute.scheduler import weights as weight_plugins
 from tinystack.compute.scheduler.filters.same_host import RESOLVED
 from tinystack.compute.scheduler.host_state import HostCache, HostState
 from tinystack.compute.services import server_groups
-from tinystack.compute.services.common import Deps
+from tinystack.compute.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ something raises :class:`DriverNotSupported`, which the agent reports as upstrea
 from __future__ import annotations
 
 import abc
-from typing import Any
 
+from tinystack.common.rpc.payload import JSON
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     VIF,
@@ -160,7 +160,7 @@ class ComputeDriver(abc.ABC):
         migration: MigrationMeta,
         flavor: FlavorMeta,
         network_info: list[VIF],
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         """Power off on the source and hand the disks over; returns disk info."""
 
     @abc.abstractmethod
@@ -169,7 +169,7 @@ class ComputeDriver(abc.ABC):
         context: CallContext,
         instance: InstanceMeta,
         migration: MigrationMeta,
-        disk_info: dict[str, Any],
+        disk_info: dict[str, JSON],
         network_info: list[VIF],
         power_on: bool,
     ) -> None:
@@ -204,7 +204,7 @@ class ComputeDriver(abc.ABC):
     def get_vnc_console(self, context: CallContext, instance: InstanceMeta) -> ConsoleInfo: ...
 
     @abc.abstractmethod
-    def get_diagnostics(self, context: CallContext, instance: InstanceMeta) -> dict[str, Any]: ...
+    def get_diagnostics(self, context: CallContext, instance: InstanceMeta) -> dict[str, JSON]: ...
 
     # -- devices -------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -218,7 +218,7 @@ class ComputeDriver(abc.ABC):
         self,
         context: CallContext,
         instance: InstanceMeta,
-        connection_info: dict[str, Any],
+        connection_info: dict[str, JSON],
         mountpoint: str,
     ) -> None: ...
 
@@ -227,6 +227,6 @@ class ComputeDriver(abc.ABC):
         self,
         context: CallContext,
         instance: InstanceMeta,
-        connection_info: dict[str, Any],
+        connection_info: dict[str, JSON],
         mountpoint: str,
     ) -> None: ...

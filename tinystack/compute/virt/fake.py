@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tinystack.common.rpc.payload import JSON
 from tinystack.compute import states
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
@@ -321,7 +322,7 @@ class FakeDriver(ComputeDriver):
         migration: MigrationMeta,
         flavor: FlavorMeta,
         network_info: list[VIF],
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         self._act("migrate_disk_and_power_off")
         inst = self._get(instance)
         inst.power_state = states.SHUTDOWN
@@ -332,18 +333,19 @@ class FakeDriver(ComputeDriver):
         context: CallContext,
         instance: InstanceMeta,
         migration: MigrationMeta,
-        disk_info: dict[str, Any],
+        disk_info: dict[str, JSON],
         network_info: list[VIF],
         power_on: bool,
     ) -> None:
         self._act("finish_migration")
+        image_id, console = disk_info.get("image_id"), disk_info.get("console")
         inst = FakeInstance(
             uuid=instance.uuid,
             name=instance.name,
             power_state=states.RUNNING if power_on else states.SHUTDOWN,
             flavor=instance.flavor,
-            image_id=disk_info.get("image_id"),
-            console=list(disk_info.get("console", [])),
+            image_id=image_id if isinstance(image_id, str) else None,
+            console=[str(line) for line in console] if isinstance(console, list) else [],
             vifs={v.id: v for v in network_info},
         )
         self._log(inst, f"migrated from {migration.source_host}")
@@ -393,7 +395,7 @@ class FakeDriver(ComputeDriver):
         self._get(instance)
         return ConsoleInfo(host="127.0.0.1", port=5900)
 
-    def get_diagnostics(self, context: CallContext, instance: InstanceMeta) -> dict[str, Any]:
+    def get_diagnostics(self, context: CallContext, instance: InstanceMeta) -> dict[str, JSON]:
         self._maybe_fail("get_diagnostics")
         inst = self._get(instance)
         return {
@@ -449,7 +451,7 @@ class FakeDriver(ComputeDriver):
         self,
         context: CallContext,
         instance: InstanceMeta,
-        connection_info: dict[str, Any],
+        connection_info: dict[str, JSON],
         mountpoint: str,
     ) -> None:
         self._act("attach_volume")
@@ -459,7 +461,7 @@ class FakeDriver(ComputeDriver):
         self,
         context: CallContext,
         instance: InstanceMeta,
-        connection_info: dict[str, Any],
+        connection_info: dict[str, JSON],
         mountpoint: str,
     ) -> None:
         self._act("detach_volume")

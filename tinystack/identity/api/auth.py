@@ -18,7 +18,7 @@ from tinystack.identity.api.views import (
     render_project,
     render_token,
 )
-from tinystack.identity.services import assignments, catalog, tokens
+from tinystack.identity.services import catalog, grants, tokens
 
 
 def issue_token(deps: DepsDep, body: AuthBody, nocatalog: str | None = None) -> JSONResponse:
@@ -69,17 +69,17 @@ def auth_catalog(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, 
 
 def auth_projects(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     authorize(ctx, "identity:get_auth_projects")
-    projects = [p for p in assignments.user_projects(deps, str(ctx.user_id)) if p.enabled]
+    projects = [p for p in grants.user_projects(deps, str(ctx.user_id)) if p.enabled]
     return collection(request, "projects", projects, render_project)
 
 
 def auth_domains(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     authorize(ctx, "identity:get_auth_domains")
-    domains = [d for d in assignments.user_domains(deps, str(ctx.user_id)) if d.enabled]
+    domains = [d for d in grants.user_domains(deps, str(ctx.user_id)) if d.enabled]
     return collection(request, "domains", domains, render_domain)
 
 
 def auth_system(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     authorize(ctx, "identity:get_auth_system")
-    system = [{"all": True}] if assignments.user_has_system_role(deps, str(ctx.user_id)) else []
+    system = [{"all": True}] if grants.user_has_system_role(deps, str(ctx.user_id)) else []
     return {"system": system, "links": {"self": str(request.url), "previous": None, "next": None}}

@@ -8,8 +8,8 @@ from fastapi import Depends
 from starlette.requests import Request
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.policy import enforce
 
 
 def _deps(request: Request) -> Deps:
@@ -21,7 +21,7 @@ DepsDep = Annotated[Deps, Depends(_deps)]
 
 
 def authorize(ctx: RequestContext, rule: str, target: dict[str, Any] | None = None) -> None:
-    """Enforce ``rule`` on a target the request names (see :func:`policy.enforce`)."""
+    """Enforce ``rule`` on a target the request names (see :func:`access.enforce`)."""
     enforce(ctx, rule, target)
 
 

@@ -10,8 +10,8 @@ from starlette.responses import Response
 from tinystack.common.api.deps import ContextDep
 from tinystack.identity.api.deps import DepsDep, authorize
 from tinystack.identity.api.views import collection, render_role
-from tinystack.identity.services import assignments
-from tinystack.identity.services.assignments import SYSTEM, Grant
+from tinystack.identity.services import grants
+from tinystack.identity.services.grants import SYSTEM, Grant
 
 Target = Literal["projects", "domains"]
 Actor = Literal["users", "groups"]
@@ -36,7 +36,7 @@ def create_grant(
     actor_id: str,
     role_id: str,
 ) -> Response:
-    assignments.create_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, False))
+    grants.create_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, False))
     return Response(status_code=204)
 
 
@@ -49,7 +49,7 @@ def check_grant(
     actor_id: str,
     role_id: str,
 ) -> Response:
-    assignments.check_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, False))
+    grants.check_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, False))
     return Response(status_code=204)
 
 
@@ -62,7 +62,7 @@ def revoke_grant(
     actor_id: str,
     role_id: str,
 ) -> Response:
-    assignments.delete_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, False))
+    grants.delete_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, False))
     return Response(status_code=204)
 
 
@@ -75,7 +75,7 @@ def list_grants(
     actor: Actor,
     actor_id: str,
 ) -> dict[str, Any]:
-    items = assignments.list_grants(
+    items = grants.list_grants(
         deps, ctx, actor.rstrip("s"), actor_id, target.rstrip("s"), target_id, False
     )
     return collection(request, "roles", items, render_role)
@@ -90,7 +90,7 @@ def create_inherited_grant(
     actor_id: str,
     role_id: str,
 ) -> Response:
-    assignments.create_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, True))
+    grants.create_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, True))
     return Response(status_code=204)
 
 
@@ -103,7 +103,7 @@ def check_inherited_grant(
     actor_id: str,
     role_id: str,
 ) -> Response:
-    assignments.check_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, True))
+    grants.check_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, True))
     return Response(status_code=204)
 
 
@@ -116,7 +116,7 @@ def revoke_inherited_grant(
     actor_id: str,
     role_id: str,
 ) -> Response:
-    assignments.delete_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, True))
+    grants.delete_grant(deps, ctx, _grant(target, target_id, actor, actor_id, role_id, True))
     return Response(status_code=204)
 
 
@@ -129,7 +129,7 @@ def list_inherited_grants(
     actor: Actor,
     actor_id: str,
 ) -> dict[str, Any]:
-    items = assignments.list_grants(
+    items = grants.list_grants(
         deps, ctx, actor.rstrip("s"), actor_id, target.rstrip("s"), target_id, True
     )
     return collection(request, "roles", items, render_role)
@@ -139,9 +139,7 @@ def create_system_grant(
     ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str, role_id: str
 ) -> Response:
     authorize(ctx, f"identity:create_system_grant_for_{actor.rstrip('s')}", {})
-    assignments.create_system_grant(
-        deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id)
-    )
+    grants.create_system_grant(deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id))
     return Response(status_code=204)
 
 
@@ -149,9 +147,7 @@ def check_system_grant(
     ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str, role_id: str
 ) -> Response:
     authorize(ctx, f"identity:check_system_grant_for_{actor.rstrip('s')}", {})
-    assignments.check_system_grant(
-        deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id)
-    )
+    grants.check_system_grant(deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id))
     return Response(status_code=204)
 
 
@@ -159,9 +155,7 @@ def revoke_system_grant(
     ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str, role_id: str
 ) -> Response:
     authorize(ctx, f"identity:revoke_system_grant_for_{actor.rstrip('s')}", {})
-    assignments.delete_system_grant(
-        deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id)
-    )
+    grants.delete_system_grant(deps, Grant(actor.rstrip("s"), actor_id, "system", SYSTEM, role_id))
     return Response(status_code=204)
 
 
@@ -169,5 +163,5 @@ def list_system_grants(
     request: Request, ctx: ContextDep, deps: DepsDep, actor: Actor, actor_id: str
 ) -> dict[str, Any]:
     authorize(ctx, f"identity:list_system_grants_for_{actor.rstrip('s')}", {})
-    items = assignments.list_system_grants(deps, actor.rstrip("s"), actor_id)
+    items = grants.list_system_grants(deps, actor.rstrip("s"), actor_id)
     return collection(request, "roles", items, render_role)

@@ -18,7 +18,7 @@ from tinystack.identity.api.views import (
     role_ref,
 )
 from tinystack.identity.services import roles
-from tinystack.identity.services.policy import role_target
+from tinystack.identity.services.access import role_target
 
 
 def create_role(request: Request, ctx: ContextDep, deps: DepsDep, body: RoleBody) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from starlette.requests import Request
 
 from tinystack.common.auth.revocation import MATCH_FIELDS, RevocationEvent
 from tinystack.common.timeutils import from_timestamp, isotime_micro
-from tinystack.identity.services.assignments import SYSTEM
+from tinystack.identity.services.grants import SYSTEM
 from tinystack.identity.services.records import (
     ApplicationCredential,
     CatalogService,

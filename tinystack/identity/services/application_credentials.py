@@ -14,7 +14,7 @@ from tinystack.common.auth.tokens import TokenPayload
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
 from tinystack.common.timeutils import naive_utc, new_hex_id, utcnow
 from tinystack.identity import models
-from tinystack.identity.services import assignments, convert, passwords, revoke, roles
+from tinystack.identity.services import convert, grants, passwords, revoke, roles
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import (
     AppCredFields,
@@ -63,7 +63,7 @@ def create(
         )
         if session.scalars(clash).first():
             raise Conflict(f"Duplicate application credential name {data['name']}.")
-        held = assignments.effective_role_ids(session, user_id, project_id=token.project_id)
+        held = grants.effective_role_ids(session, user_id, project_id=token.project_id)
         requested = data.get("roles")
         if requested:
             wanted: set[str] = set()

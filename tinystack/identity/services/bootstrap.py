@@ -17,8 +17,8 @@ from tinystack.common.cloud import BootstrapInfo
 from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
 from tinystack.identity.services import catalog, passwords
-from tinystack.identity.services.assignments import SYSTEM
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.grants import SYSTEM
 
 ROLES = ("admin", "manager", "member", "reader", "service")
 #: upstream's default role hierarchy (keystone-manage bootstrap): admin => manager =>

@@ -13,8 +13,8 @@ from tinystack.common.exceptions import Conflict, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
 from tinystack.identity.services import convert, revoke, users
+from tinystack.identity.services.access import enforce, group_target
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.policy import enforce, group_target
 from tinystack.identity.services.records import Group, GroupFields, User
 
 

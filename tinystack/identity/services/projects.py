@@ -12,9 +12,9 @@ from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.services import assignments, convert, revoke
+from tinystack.identity.services import convert, grants, revoke
+from tinystack.identity.services.access import enforce, project_target
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.policy import enforce, project_target
 from tinystack.identity.services.records import (
     IdTree,
     Project,
@@ -53,7 +53,7 @@ def _set_tags(project: models.Project, tags: list[str]) -> None:
 
 def _check_parent_chain(session: Session, parent: models.Project) -> None:
     """A new child needs an enabled branch above it and room below the depth limit."""
-    chain = [parent.id, *assignments.ancestors(session, parent.id)]
+    chain = [parent.id, *grants.ancestors(session, parent.id)]
     for project_id in chain:
         project = session.get(models.Project, project_id)
         if project is not None and not project.enabled:
@@ -191,7 +191,7 @@ def _parents_as_ids(deps: Deps, project_id: str) -> IdTree | None:
     """Parents nested from the nearest up to the domain, as upstream shows them."""
     with deps.db.reader() as session:
         project = get(session, project_id)
-        chain = [*assignments.ancestors(session, project_id), project.domain_id]
+        chain = [*grants.ancestors(session, project_id), project.domain_id]
     tree: IdTree | None = None
     for parent_id in reversed(chain):
         tree = {parent_id: tree}

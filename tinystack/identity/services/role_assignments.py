@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import ValidationError
 from tinystack.identity import models
-from tinystack.identity.services import assignments, projects, roles
+from tinystack.identity.services import grants, projects, roles
+from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.policy import enforce
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +75,7 @@ def _expand_groups(session: Session, rows: list[Row]) -> list[Row]:
     out = []
     for row in rows:
         if row.actor == "group":
-            for user_id in assignments.group_members(session, row.actor_id):
+            for user_id in grants.group_members(session, row.actor_id):
                 out.append(replace(row, actor="user", actor_id=user_id, via_group=row.actor_id))
         else:
             out.append(row)
@@ -95,7 +95,7 @@ def _expand_inherited(session: Session, rows: list[Row]) -> list[Row]:
                 )
             )
         else:
-            targets = assignments.subtree(session, row.target_id)
+            targets = grants.subtree(session, row.target_id)
         for project_id in targets:
             out.append(
                 replace(
@@ -136,7 +136,7 @@ def _matches(session: Session, row: Row, f: Filters) -> bool:
     if f.project_id is not None:
         wanted = {f.project_id}
         if f.include_subtree:
-            wanted.update(assignments.subtree(session, f.project_id))
+            wanted.update(grants.subtree(session, f.project_id))
         if not (row.target == "project" and row.target_id in wanted):
             return False
     if f.domain_id is not None and not (row.target == "domain" and row.target_id == f.domain_id):
@@ -181,7 +181,7 @@ def list_assignments(deps: Deps, ctx: RequestContext, f: Filters) -> Listing:
             rows = _expand_implied(
                 session, _expand_inherited(session, _expand_groups(session, rows))
             )
-            kept = assignments.strip_domain_roles(session, {r.role_id for r in rows})
+            kept = grants.strip_domain_roles(session, {r.role_id for r in rows})
             rows = [r for r in rows if r.role_id in kept]
         result = [r for r in rows if _matches(session, r, f)]
         if f.within_domain is not None:

@@ -13,8 +13,8 @@ from tinystack.common.exceptions import Conflict, Forbidden, NotFound, Validatio
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
 from tinystack.identity.services import convert, revoke
+from tinystack.identity.services.access import enforce, role_target
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.policy import enforce, role_target
 from tinystack.identity.services.records import JSON, Role, RoleFields, RoleInference
 
 #: upstream's [assignment] prohibited_implied_role default

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -15,9 +15,9 @@ from tinystack.common.exceptions import Forbidden, NotFound, Unauthorized, Valid
 from tinystack.common.timeutils import utcnow
 from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
-from tinystack.identity.services import assignments, catalog, passwords, revoke
+from tinystack.identity.services import catalog, grants, passwords, revoke
+from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.policy import enforce
 from tinystack.identity.services.records import AppCredRef, IssuedToken, JSONObject, NameRef, Token
 
 METHODS = ("password", "token", "application_credential")
@@ -168,22 +168,34 @@ def _project_ref(session: Session, ref: dict[str, Any]) -> models.Project:
     return project
 
 
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """What a new token is scoped to: at most one of a project, a domain, the system."""
+
+    project_id: str | None = None
+    domain_id: str | None = None
+    system: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.project_id or self.domain_id or self.system)
+
+
 def _is_unscoped(scope: Any) -> bool:
     # Old keystoneauth sends {"unscoped": {}} instead of "unscoped".
     return scope == "unscoped" or (isinstance(scope, dict) and set(scope) == {"unscoped"})
 
 
-def _app_cred_scope(ident: Identity, scope: Any) -> dict[str, Any]:
+def _app_cred_scope(ident: Identity, scope: Any) -> _Scope:
     assert ident.app_cred is not None
     project_id = ident.app_cred.project_id
     if scope is not None and not _is_unscoped(scope):
         ref = scope.get("project") if isinstance(scope, dict) else None
         if set(scope) != {"project"} or not isinstance(ref, dict) or ref.get("id") != project_id:
             raise Unauthorized("Application credentials cannot request a scope.")
-    return {"project_id": project_id}
+    return _Scope(project_id=project_id)
 
 
-def _scope(session: Session, ident: Identity, scope: Any) -> dict[str, Any]:
+def _scope(session: Session, ident: Identity, scope: Any) -> _Scope:
     """Resolve the requested scope to project_id/domain_id/system."""
     user = session.get(models.User, ident.user_id)
     assert user is not None
@@ -191,45 +203,51 @@ def _scope(session: Session, ident: Identity, scope: Any) -> dict[str, Any]:
         return _app_cred_scope(ident, scope)
     if scope is None:
         default = user.default_project_id
-        if default and assignments.effective_role_ids(session, user.id, project_id=default):
+        if default and grants.effective_role_ids(session, user.id, project_id=default):
             project = session.get(models.Project, default)
             domain = session.get(models.Domain, project.domain_id) if project else None
             if project is not None and project.enabled and domain is not None and domain.enabled:
-                return {"project_id": default}
-        return {}
+                return _Scope(project_id=default)
+        return _Scope()
     if _is_unscoped(scope):
-        return {}
+        return _Scope()
     if not isinstance(scope, dict) or len(scope) != 1:
         raise ValidationError("scope must name exactly one of project, domain or system")
     ((kind, ref),) = scope.items()
     if kind == "project":
-        return {"project_id": _project_ref(session, ref).id}
+        return _Scope(project_id=_project_ref(session, ref).id)
     if kind == "domain":
         if not isinstance(ref, dict):
             raise ValidationError("domain scope must be an object")
         domain = _domain_ref(session, ref)
         if not domain.enabled:
             raise AuthFailed()
-        return {"domain_id": domain.id}
+        return _Scope(domain_id=domain.id)
     if kind == "system":
         if ref != {"all": True}:
             raise ValidationError('system scope must be {"all": true}')
-        return {"system": True}
+        return _Scope(system=True)
     if kind == "OS-TRUST:trust":
         raise Forbidden("Trusts are not supported.")
     raise ValidationError(f"Unknown scope {kind}")
 
 
-def _roles(session: Session, ident: Identity, scope: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+def _roles(session: Session, ident: Identity, scope: _Scope) -> tuple[tuple[str, str], ...]:
     if not scope:
         return ()
-    role_ids = assignments.effective_role_ids(session, ident.user_id, **scope)
+    role_ids = grants.effective_role_ids(
+        session,
+        ident.user_id,
+        project_id=scope.project_id,
+        domain_id=scope.domain_id,
+        system=scope.system,
+    )
     if ident.app_cred is not None and not ident.app_cred.unrestricted:
         granted = {r["id"] for r in ident.app_cred.roles}
         role_ids &= granted
     if not role_ids:
         raise AuthFailed()
-    return tuple(assignments.role_pairs(session, role_ids))
+    return tuple(grants.role_pairs(session, role_ids))
 
 
 def authenticate(deps: Deps, body: JSONObject) -> TokenPayload:
@@ -272,9 +290,10 @@ def authenticate(deps: Deps, body: JSONObject) -> TokenPayload:
         _check_user_enabled(session, user)
         token_scope = _scope(session, ident, scope)
         token_roles = _roles(session, ident, token_scope)
-        if token_scope.get("project_id"):
-            project = session.get(models.Project, token_scope["project_id"])
-            token_scope["project_domain_id"] = project.domain_id if project else None
+        project_domain_id = None
+        if token_scope.project_id:
+            project = session.get(models.Project, token_scope.project_id)
+            project_domain_id = project.domain_id if project else None
     now = time.time()
     expires = now + deps.opts.token_expiration
     if ident.expires_at is not None:
@@ -286,12 +305,13 @@ def authenticate(deps: Deps, body: JSONObject) -> TokenPayload:
         issued_at=now,
         roles=token_roles,
         app_cred_id=ident.app_cred.id if ident.app_cred else None,
-        **token_scope,
+        project_id=token_scope.project_id,
+        domain_id=token_scope.domain_id,
+        system=token_scope.system,
+        project_domain_id=project_domain_id,
     )
     if ident.audit_chain:
-        payload = TokenPayload(
-            **{**payload.__dict__, "audit_ids": (payload.audit_id, ident.audit_chain)}
-        )
+        payload = replace(payload, audit_ids=(payload.audit_id, ident.audit_chain))
     return payload
 
 

@@ -16,9 +16,9 @@ from tinystack.common.exceptions import Conflict, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
-from tinystack.identity.services import assignments, convert, passwords, revoke
+from tinystack.identity.services import convert, grants, passwords, revoke
+from tinystack.identity.services.access import enforce, user_target
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.policy import enforce, user_target
 from tinystack.identity.services.records import JSON, Group, Project, User, UserFields
 
 USER_OPTIONS = {
@@ -264,6 +264,6 @@ def projects(
     authorized(deps, ctx, "identity:list_user_projects", user_id)
     return [
         p
-        for p in assignments.user_projects(deps, user_id)
+        for p in grants.user_projects(deps, user_id)
         if (enabled is None or p.enabled == enabled) and (name is None or p.name == name)
     ]

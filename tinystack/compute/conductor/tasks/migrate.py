@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
+from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, states
 from tinystack.compute.conductor.tasks.base import Task
 from tinystack.compute.conductor.tasks.build import remote_reason
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import FlavorMeta, MoveRequest, RequestSpec, Selection
 from tinystack.compute.services import instance_actions, instances, migrations
-from tinystack.compute.services.common import Deps, utcnow
+from tinystack.compute.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
 MIGRATE_EVENT = "conductor_migrate_server"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import abc
 import importlib
-from typing import Any
 
+from tinystack.compute.conf import Options
 from tinystack.compute.objects import RequestSpec
 from tinystack.compute.scheduler.host_state import HostState
 
@@ -26,7 +26,7 @@ class BaseWeigher(abc.ABC):
     #: the [compute] option holding this weigher's multiplier
     multiplier_option: str = ""
 
-    def __init__(self, opts: Any) -> None:
+    def __init__(self, opts: Options) -> None:
         self.opts = opts
 
     def multiplier(self) -> float:
@@ -59,7 +59,7 @@ def weigh(weighers: list[BaseWeigher], hosts: list[HostState], spec: RequestSpec
             host.weight += multiplier * value
 
 
-def load(names: list[str], opts: Any) -> list[BaseWeigher]:
+def load(names: list[str], opts: Options) -> list[BaseWeigher]:
     weighers = []
     for name in names:
         module = REGISTRY.get(name)

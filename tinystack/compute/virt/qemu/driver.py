@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tinystack.common.rpc.payload import JSON
 from tinystack.compute import states
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
@@ -496,7 +497,7 @@ class QemuDriver(ComputeDriver):
         migration: MigrationMeta,
         flavor: FlavorMeta,
         network_info: list[VIF],
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         return self.resizes.hand_over(instance, migration, flavor)
 
     def finish_migration(
@@ -504,7 +505,7 @@ class QemuDriver(ComputeDriver):
         context: CallContext,
         instance: InstanceMeta,
         migration: MigrationMeta,
-        disk_info: dict[str, Any],
+        disk_info: dict[str, JSON],
         network_info: list[VIF],
         power_on: bool,
     ) -> None:
@@ -555,7 +556,7 @@ class QemuDriver(ComputeDriver):
             return None
         return defn.vnc_port + self.settings.vnc_websocket_offset
 
-    def get_diagnostics(self, context: CallContext, instance: InstanceMeta) -> dict[str, Any]:
+    def get_diagnostics(self, context: CallContext, instance: InstanceMeta) -> dict[str, JSON]:
         defn = self.vm.load(instance.uuid)
         info = self.get_info(context, instance)
         pid = self.vm.pid(instance.uuid)
@@ -658,7 +659,7 @@ class QemuDriver(ComputeDriver):
         self,
         context: CallContext,
         instance: InstanceMeta,
-        connection_info: dict[str, Any],
+        connection_info: dict[str, JSON],
         mountpoint: str,
     ) -> None:
         raise DriverNotSupported("volumes are not supported by the QEMU driver yet")
@@ -667,7 +668,7 @@ class QemuDriver(ComputeDriver):
         self,
         context: CallContext,
         instance: InstanceMeta,
-        connection_info: dict[str, Any],
+        connection_info: dict[str, JSON],
         mountpoint: str,
     ) -> None:
         raise DriverNotSupported("volumes are not supported by the QEMU driver yet")

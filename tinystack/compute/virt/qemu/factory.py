@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tinystack.common import config
+from tinystack.compute.conf import Options
 from tinystack.compute.virt.driver import ComputeDriver, DriverError
 from tinystack.compute.virt.fake import FakeDriver
 from tinystack.compute.virt.qemu.driver import QemuDriver
@@ -48,7 +49,7 @@ def _bootstrap_dir(conf: Any) -> Path:
 
 
 def settings_from_conf(conf: Any) -> QemuSettings:
-    opts = conf.compute
+    opts = Options.from_conf(conf)
     state = config.state_dir(conf)
     return QemuSettings(
         state_dir=state,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import shutil
 import time
-from typing import Any
 
+from tinystack.common.rpc.payload import JSON
 from tinystack.compute.objects import VIF, FlavorMeta, InstanceMeta, MigrationMeta
 from tinystack.compute.virt.driver import DriverError, DriverNotSupported
 from tinystack.compute.virt.qemu import disks
@@ -40,7 +40,7 @@ class Resizes:
 
     def hand_over(
         self, instance: InstanceMeta, migration: MigrationMeta, flavor: FlavorMeta
-    ) -> dict[str, Any]:
+    ) -> dict[str, JSON]:
         """Power off and copy the instance directory aside (the source side)."""
         if migration.dest_host and migration.dest_host != self.vm.hostname:
             raise DriverNotSupported(

@@ -1,4 +1,5 @@
-"""Role assignments (grants), effective roles for a scope, and the assignment listing.
+"""Role grants (assignments) on projects, domains and the system, and the effective roles
+they add up to for a token's scope.
 
 Assignment ``type`` is actor kind + target kind: UserProject, GroupProject,
 UserDomain, GroupDomain, UserSystem, GroupSystem. An ``inherited`` grant on a
@@ -17,14 +18,14 @@ from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Forbidden, NotFound
 from tinystack.identity import models
 from tinystack.identity.services import convert, revoke, roles
+from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.policy import enforce
 from tinystack.identity.services.records import Domain, Project, Role
 
 SYSTEM = "system"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Grant:
     actor: str  # "user" | "group"
     actor_id: str
