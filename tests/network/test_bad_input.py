@@ -36,7 +36,7 @@ def _fields(model: type[BaseModel]) -> list[str]:
 
 def _base(api: Api, ids: dict[str, str], kind: str) -> dict[str, Any]:
     """A valid body, so that one bad attribute is the only problem."""
-    return {
+    bodies: dict[str, dict[str, Any]] = {
         "network": {"name": "n"},
         "subnet": {"network_id": ids["net"], "cidr": "10.9.0.0/24", "ip_version": 4},
         "port": {"network_id": ids["net"]},
@@ -48,7 +48,8 @@ def _base(api: Api, ids: dict[str, str], kind: str) -> dict[str, Any]:
         "address_scope": {"ip_version": 4},
         "rbac_policy": {"object_type": "network", "object_id": ids["net"],
                         "action": "access_as_shared", "target_tenant": "x"},
-    }[kind]  # fmt: skip
+    }  # fmt: skip
+    return bodies[kind]
 
 
 @pytest.fixture
