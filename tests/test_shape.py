@@ -146,8 +146,8 @@ DICT_XFAIL = {
     "compute": "compute services, rpcapi and RPC endpoints pass dict[str, Any]",
     "network": "network services return rendered dict[str, Any] items",
 }
-#: the service layer's directories (identity and placement until they rename theirs)
-SERVICE_LAYERS = ("services", "core", "objects")
+#: the service layer's directory in every service
+SERVICE_LAYERS = ("services",)
 #: modules of typed RPC clients
 RPC_MODULES = ("rpcapi.py",)
 _DICTS = {"dict", "Dict", "Mapping", "MutableMapping"}

@@ -29,9 +29,10 @@ from .exceptions import (
     TransportError,
     UnsupportedVersion,
 )
+from .factory import get_transport
 from .server import RPCServer
 from .target import Target, version_is_compatible
-from .transport import IncomingMessage, Listener, Transport, get_transport
+from .transport import IncomingMessage, Listener, Transport
 
 __all__ = [
     "Dispatcher",
