@@ -10,7 +10,13 @@ from starlette.responses import JSONResponse, Response
 from tinystack.common.api.deps import ContextDep
 from tinystack.network.api.bodies import JsonBody, revision, unwrap, validate
 from tinystack.network.api.deps import DepsDep
-from tinystack.network.api.enforcement import authorize_create, make_check, on_view, simple_check
+from tinystack.network.api.enforcement import (
+    Target,
+    authorize_create,
+    make_check,
+    on_view,
+    simple_check,
+)
 from tinystack.network.api.list_params import fields_of, list_params, max_limit
 from tinystack.network.api.rendering import render_list, render_one
 from tinystack.network.api.resource import Resource
@@ -18,7 +24,7 @@ from tinystack.network.api.schemas import Interface, RouterCreate, RouterUpdate,
 from tinystack.network.api.views import owner as owner_attrs
 from tinystack.network.api.views import router_interface_view, router_view
 from tinystack.network.exception import http_bad_request
-from tinystack.network.services.authz import Check, Owner, Target
+from tinystack.network.services.authz import Check, Owner
 from tinystack.network.services.routers import GatewayRequest, RouterChanges, RouterSpec
 
 ROUTER = Resource(

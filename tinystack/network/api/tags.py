@@ -10,7 +10,7 @@ from tinystack.common.api.deps import ContextDep
 from tinystack.common.auth.context import RequestContext
 from tinystack.network.api.bodies import JsonBody
 from tinystack.network.api.deps import DepsDep
-from tinystack.network.api.enforcement import simple_check
+from tinystack.network.api.enforcement import Target, simple_check
 from tinystack.network.api.views import (
     address_scope_view,
     floatingip_view,
@@ -22,7 +22,6 @@ from tinystack.network.api.views import (
     subnetpool_view,
 )
 from tinystack.network.exception import http_bad_request, not_found
-from tinystack.network.services.authz import Target
 from tinystack.network.services.deps import Deps
 
 #: URL collection -> (resource name, the resource as its policy rules read it)
