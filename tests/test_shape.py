@@ -96,9 +96,7 @@ MICROVERSIONS = {
 
 _NO_POLICIES = "routes declare no policy rules (openapi_extra x-policies)"
 _NO_BODIES = "write routes without a request model in the OpenAPI document"
-ROUTE_XFAIL: dict[tuple[str, str], str] = {
-    ("network", "policies"): _NO_POLICIES,
-}
+ROUTE_XFAIL: dict[tuple[str, str], str] = {}
 
 
 def _route_cases() -> Iterator[Any]:
@@ -144,7 +142,6 @@ def test_routes(service: str, check: str, tmp_path_factory: pytest.TempPathFacto
 # -- (ii) no hand-written dict[str, Any] at the service layer and on RPC ----------------------
 DICT_XFAIL = {
     "compute": "compute services, rpcapi and RPC endpoints pass dict[str, Any]",
-    "network": "network services return rendered dict[str, Any] items",
 }
 #: the service layer's directory in every service
 SERVICE_LAYERS = ("services",)

@@ -12,32 +12,21 @@ import pytest
 from pydantic import BaseModel
 
 from tests.network.conftest import Api
-from tinystack.network.api import (
-    address_scopes,
-    floatingips,
-    networks,
-    ports,
-    rbac_policies,
-    routers,
-    security_group_rules,
-    security_groups,
-    subnetpools,
-    subnets,
-)
+from tinystack.network.api import schemas
 
 WRONG = [5, "x", [1], {"a": 1}, None, True, -1, "", "10.0.0.0/8", [{"a": "b"}], 2**70]
 
 MODELS: list[tuple[str, str, type[BaseModel]]] = [
-    ("networks", "network", networks.NetworkCreate),
-    ("subnets", "subnet", subnets.SubnetCreate),
-    ("ports", "port", ports.PortCreate),
-    ("routers", "router", routers.RouterCreate),
-    ("floatingips", "floatingip", floatingips.FloatingIPCreate),
-    ("security-groups", "security_group", security_groups.SecurityGroupCreate),
-    ("security-group-rules", "security_group_rule", security_group_rules.RuleCreate),
-    ("subnetpools", "subnetpool", subnetpools.SubnetPoolCreate),
-    ("address-scopes", "address_scope", address_scopes.AddressScopeCreate),
-    ("rbac-policies", "rbac_policy", rbac_policies.RbacCreate),
+    ("networks", "network", schemas.NetworkCreate),
+    ("subnets", "subnet", schemas.SubnetCreate),
+    ("ports", "port", schemas.PortCreate),
+    ("routers", "router", schemas.RouterCreate),
+    ("floatingips", "floatingip", schemas.FloatingIPCreate),
+    ("security-groups", "security_group", schemas.SecurityGroupCreate),
+    ("security-group-rules", "security_group_rule", schemas.RuleCreate),
+    ("subnetpools", "subnetpool", schemas.SubnetPoolCreate),
+    ("address-scopes", "address_scope", schemas.AddressScopeCreate),
+    ("rbac-policies", "rbac_policy", schemas.RbacCreate),
 ]
 
 
@@ -47,7 +36,7 @@ def _fields(model: type[BaseModel]) -> list[str]:
 
 def _base(api: Api, ids: dict[str, str], kind: str) -> dict[str, Any]:
     """A valid body, so that one bad attribute is the only problem."""
-    return {
+    bodies: dict[str, dict[str, Any]] = {
         "network": {"name": "n"},
         "subnet": {"network_id": ids["net"], "cidr": "10.9.0.0/24", "ip_version": 4},
         "port": {"network_id": ids["net"]},
@@ -59,7 +48,8 @@ def _base(api: Api, ids: dict[str, str], kind: str) -> dict[str, Any]:
         "address_scope": {"ip_version": 4},
         "rbac_policy": {"object_type": "network", "object_id": ids["net"],
                         "action": "access_as_shared", "target_tenant": "x"},
-    }[kind]  # fmt: skip
+    }  # fmt: skip
+    return bodies[kind]
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,7 @@ def test_concurrent_port_creates(db_api: Api) -> None:
 def test_concurrent_tenant_networks_get_distinct_segments(db_api: Api) -> None:
     admin = db_api.admin()
 
-    def create(i: int) -> dict:
+    def create(i: int) -> dict[str, Any]:
         resp = db_api.client.post(
             "/v2.0/networks", json={"network": {"name": f"n{i}"}}, headers=admin
         )

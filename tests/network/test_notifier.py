@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,6 +23,7 @@ from tinystack.network.notifier import (
     vif_event,
 )
 from tinystack.network.services.bootstrap import identity_lookup
+from tinystack.network.services.records import PortRecord
 
 CREDS = ServiceCredentials(username="neutron", password="secret")
 
@@ -97,8 +99,36 @@ def fake() -> Iterator[FakeCloud]:
     cloud.close()
 
 
-def _port(status: str = "ACTIVE", owner: str = "compute:nova") -> dict[str, Any]:
-    return {"id": "port-1", "device_id": "server-1", "device_owner": owner, "status": status}
+def _port(status: str = "ACTIVE", owner: str = "compute:nova") -> PortRecord:
+    stamp = datetime(2026, 1, 1)
+    return PortRecord(
+        id="port-1",
+        name="",
+        network_id="net-1",
+        project_id="p",
+        mac_address="fa:16:3e:00:00:01",
+        admin_state_up=True,
+        status=status,
+        device_id="server-1",
+        device_owner=owner,
+        fixed_ips=(),
+        security_groups=(),
+        allowed_address_pairs=(),
+        extra_dhcp_opts=(),
+        port_security_enabled=True,
+        host_id="",
+        vif_type="unbound",
+        vif_details={},
+        vnic_type="normal",
+        profile={},
+        description="",
+        created_at=stamp,
+        updated_at=stamp,
+        revision_number=1,
+        tags=(),
+        network_project_id="p",
+        network_shared=False,
+    )
 
 
 def test_events_are_posted_with_a_service_token(fake: FakeCloud) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.network.conftest import PROJECT_B, Api, error_type
 
 
-def _net(api: Api, cidr: str = "10.0.0.0/24", **body: object) -> tuple[dict, dict]:
+def _net(api: Api, cidr: str = "10.0.0.0/24", **body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     net = api.network(**body)
     return net, api.subnet(net["id"], cidr)
 

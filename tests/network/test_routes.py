@@ -12,7 +12,10 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
+from tests import routecheck
 from tests.network.conftest import PROJECT_B, Api
+from tests.routecheck import RouteRules
+from tinystack.network import policies
 from tinystack.network.api.extensions import EXTENSIONS
 from tinystack.network.payloads import AgentState
 from tinystack.network.services.authz import internal_context
@@ -33,9 +36,9 @@ def _api_routes(routes: list[Any]) -> list[APIRoute]:
 
 def _routes(api: Api) -> list[tuple[str, str]]:
     app: Any = api.client.app
-    out = []
+    out: list[tuple[str, str]] = []
     for route in _api_routes(app.routes):
-        out.extend((method, route.path) for method in sorted(route.methods))
+        out.extend((method, route.path) for method in sorted(route.methods or ()))
     return out
 
 
@@ -239,3 +242,14 @@ def test_openapi_describes_every_write_body(api: Api) -> None:
     assert checked >= 28
     network = schemas["NetworkCreate"]["properties"]
     assert "router:external" in network and "provider:network_type" in network
+
+
+def test_route_table_meets_the_shape(api: Api) -> None:
+    """Every route names its policy rules (or is public), none is unreachable, and every
+    write route with a body declares its request model (tests/routecheck.py)."""
+    rules = RouteRules(
+        rules=frozenset(rule.name for rule in policies.list_rules()),
+        public=frozenset({("GET", p) for p in ("/", "/v2.0", "/v2.0/")}),
+        bodiless=frozenset({("PUT", "/v2.0/{resources}/{resource_id}/tags/{tag}")}),
+    )
+    routecheck.check(api.client.app, rules)  # type: ignore[arg-type]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.network.conftest import PROJECT_B, Api, error_type
 
 RULES = "/v2.0/security-group-rules"
@@ -78,7 +80,7 @@ def test_new_group_and_rules(api: Api) -> None:
 def test_bad_rules(api: Api) -> None:
     sg = api.create("security_group", path="security-groups", name="g")
     base = {"security_group_id": sg["id"], "direction": "ingress"}
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"direction": "sideways"}, "InvalidInput"),
         ({"ethertype": "IPv5"}, "InvalidInput"),
         ({"protocol": "bogus"}, "SecurityGroupRuleInvalidProtocol"),

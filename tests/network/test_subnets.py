@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.network.conftest import PROJECT_B, Api, error_type
 
 
@@ -49,7 +51,7 @@ def test_ipv6_subnets(api: Api) -> None:
 def test_bad_subnets_are_400(api: Api) -> None:
     net = api.network()
     api.subnet(net["id"], "10.0.0.0/24")
-    cases = [
+    cases: list[dict[str, Any]] = [
         {"cidr": "10.0.0.128/25"},  # overlaps
         {"cidr": "10.1.0.0/24", "gateway_ip": "10.2.0.1"},  # gateway outside the CIDR
         {"cidr": "10.1.0.0/24", "gateway_ip": "10.1.0.255"},  # broadcast

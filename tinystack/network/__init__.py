@@ -1,23 +1,36 @@
 """Networking (Neutron v2.0): networks, subnets, ports, routers, floating IPs, security groups.
 
-Layout:
+Layout (docs/SHAPE.md):
 
 * ``service.py``: NetworkService (options, app, RPC workers, bootstrap networks on start);
-* ``api/``: one router per resource (networks, subnets, subnetpools, address_scopes, ports,
-  routers, floatingips, security_groups, security_group_rules, quotas, rbac_policies,
-  network_ip_availability, agents, availability_zones, extensions, tags, versions);
-  ``common.py`` parses bodies and list parameters and renders, ``enforcement.py`` applies
-  upstream's resource and attribute policies;
+* ``conf.py``: the ``[network]`` options and ``Options``, their typed frozen view;
+* ``exception.py``: the service's errors with their NeutronError types;
+* ``api/``: ``router.py`` is the route table (with each route's policy rules and request
+  model), ``schemas.py`` the request models, ``deps.py`` DepsDep; one handler module per
+  resource; ``views.py`` renders records as the API shows them and ``rendering.py`` applies
+  Neutron's field-level policy (``get_<resource>:<attr>``) to those views,
+  ``enforcement.py`` the resource and attribute rules;
 * ``services/``: the service layer, one module per resource, each owning its
-  transactions; ``listing.py`` filters, sorts and paginates; ``agent_sync.py`` answers
-  agents; ``bootstrap.py`` creates public/private/router1;
+  transactions and returning frozen records (``records.py``); ``deps.py`` is the one
+  dependency bundle, ``authz.py`` the ``Check`` the API hands in, ``listing.py`` filters,
+  sorts and paginates; ``agent_sync.py`` answers agents; ``bootstrap.py`` creates
+  public/private/router1;
 * ``ipam.py``: allocation pools and duplicate-free address allocation;
 * ``plugins/``: type drivers (flat, vlan, vxlan, local) behind ``TypeDriver`` and the
   linuxbridge mechanism driver behind ``MechanismDriver``;
-* ``rpcapi.py`` (typed clients and agent endpoints), ``payloads.py`` (what they carry)
-  and ``rpc.py`` (the service's endpoints): the agent RPC interface;
+* ``rpc.py`` (service side) and ``rpcapi.py``/``payloads.py``: the agent RPC interface;
 * ``notifier.py``: RPC casts to agents and server external events to compute;
 * ``agents/``: the Linux data plane (L2 linuxbridge, DHCP, L3, metadata agents), run as
   threads of the service when ``[network] dataplane`` is ``linux`` (see its docstring);
 * ``policies/``: upstream rule names and defaults, one module per resource.
+
+Worked example, ``POST /v2.0/ports``: ``api/ports.create_port`` validates each item with
+``schemas.PortCreate`` and turns it into a ``services.ports.PortSpec``; ``Ports.create_bulk``
+opens one write transaction, loads the network and calls the handler's check with a
+``PortTarget`` (``create_port`` and its attribute rules on the request plus the network's
+owner), then ``ipam.Allocator`` takes the addresses (one row per address, primary key
+(subnet, address)), the security groups are bound and ``PortBinder`` binds the host; the
+transaction returns a ``PortRecord``, the event sink casts ``port_update`` to the agents
+(``notifier.Events``) and the handler renders ``views.port_view`` through the field-level
+policy.
 """

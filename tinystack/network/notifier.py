@@ -12,15 +12,14 @@ import abc
 import logging
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from tinystack.common.clients.session import ClientError, Session
 from tinystack.common.cloud import CatalogEntry, ServiceCredentials
 from tinystack.common.rpc import Transport
 from tinystack.network.payloads import PortChange, Tunnel
 from tinystack.network.rpcapi import AgentNotifier
+from tinystack.network.services.records import PortRecord
 
 LOG = logging.getLogger(__name__)
 COMPUTE_OWNER_PREFIX = "compute:"
@@ -156,13 +155,13 @@ def make_compute_notifier(
     return RestComputeNotifier(auth_url, credentials, url, interval=interval)
 
 
-def vif_event(port: Mapping[str, Any], name: str, status: str = "completed") -> ServerEvent | None:
+def vif_event(port: PortRecord, name: str, status: str = "completed") -> ServerEvent | None:
     """The external event for a port of a server, or None for other ports."""
-    if not str(port.get("device_owner", "")).startswith(COMPUTE_OWNER_PREFIX):
+    if not port.device_owner.startswith(COMPUTE_OWNER_PREFIX):
         return None
-    if not port.get("device_id"):
+    if not port.device_id:
         return None
-    return ServerEvent(name, str(port["device_id"]), str(port["id"]), status)
+    return ServerEvent(name, port.device_id, port.id, status)
 
 
 class Events:
@@ -175,18 +174,16 @@ class Events:
         self.notify_compute = notify_compute
         self.agents = AgentNotifier(transport) if transport is not None else None
 
-    def port_changed(self, port: dict[str, Any]) -> None:
+    def port_changed(self, port: PortRecord) -> None:
         if self.agents is not None:
             change = PortChange(
-                id=port["id"],
-                network_id=port["network_id"],
-                security_groups=tuple(port.get("security_groups") or ()),
+                id=port.id, network_id=port.network_id, security_groups=port.security_groups
             )
             self.agents.port_update(change)
 
-    def port_deleted(self, port: dict[str, Any]) -> None:
+    def port_deleted(self, port: PortRecord) -> None:
         if self.agents is not None:
-            self.agents.port_delete(port["id"], port["network_id"])
+            self.agents.port_delete(port.id, port.network_id)
         if self.notify_compute:
             event = vif_event(port, "network-vif-deleted")
             if event:
@@ -216,7 +213,7 @@ class Events:
         if self.agents is not None:
             self.agents.router_deleted(router_id)
 
-    def port_status_changed(self, port: dict[str, Any], old: str, new: str) -> None:
+    def port_status_changed(self, port: PortRecord, old: str, new: str) -> None:
         if not self.notify_compute or old == new:
             return
         if new == "ACTIVE":

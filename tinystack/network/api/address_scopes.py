@@ -62,7 +62,10 @@ def update_address_scope(
     values = validate(AddressScopeUpdate, unwrap(body, ADDRESS_SCOPE, bulk=False)[0][0])
     check = on_view(make_check(ctx, ADDRESS_SCOPE, "update", values), address_scope_view)
     changes = AddressScopeChanges(
-        name=values.get("name"), description=values.get("description"), shared=values.get("shared")
+        name=values.get("name"),
+        description=values.get("description"),
+        shared=values.get("shared"),
+        given=frozenset(k for k in ("name", "description", "shared") if k in values),
     )
     updated = deps.address_scopes.update(ctx, scope_id, changes, check, revision(request))
     return render_one(ctx, ADDRESS_SCOPE, address_scope_view(updated), hide_missing=False)

@@ -41,7 +41,9 @@ def show_agent(agent_id: str, request: Request, ctx: ContextDep, deps: DepsDep) 
 def update_agent(agent_id: str, ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
     simple_check(ctx, "update_agent")({})
     values = validate(AgentUpdate, unwrap(body, AGENT, bulk=False)[0][0])
-    updated = deps.agents.update(agent_id, values.get("admin_state_up"), values.get("description"))
+    given = frozenset(k for k in ("admin_state_up", "description") if k in values)
+    admin_state_up, description = values.get("admin_state_up"), values.get("description")
+    updated = deps.agents.update(agent_id, admin_state_up, description, given)
     return render_one(ctx, AGENT, agent_view(updated))
 
 

@@ -20,9 +20,12 @@ from typing import Any, TypeVar
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import Forbidden, PolicyNotAuthorized
-from tinystack.network.services.authz import Check, Target
+from tinystack.network.api.resource import Resource
+from tinystack.network.services.authz import Check
 
 MISSING = object()
+#: a policy target as upstream's rules read it: a rendered view plus its _policy extras
+Target = dict[str, Any]
 R = TypeVar("R")
 _SUBSTITUTION = re.compile(r"%\(([^)]+)\)s")
 _FIELD = re.compile(r"field:[^:\s()]+:([^=\s()]+)=")
@@ -89,7 +92,7 @@ class Enforcement:
 
 def make_check(
     ctx: RequestContext,
-    res: Any,
+    res: Resource,
     action: str,
     values: dict[str, Any] | None = None,
 ) -> Check[Target]:
@@ -116,7 +119,7 @@ def make_check(
     return check
 
 
-def authorize_create(ctx: RequestContext, res: Any, items: list[dict[str, Any]]) -> None:
+def authorize_create(ctx: RequestContext, res: Resource, items: list[dict[str, Any]]) -> None:
     """``create_<resource>`` (and its attribute rules) on each item the request creates.
 
     The target is the item as requested, owned by its ``project_id`` or the caller's.

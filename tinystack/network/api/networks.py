@@ -68,6 +68,18 @@ def _spec(values: dict[str, Any]) -> NetworkSpec:
     )
 
 
+#: API attribute -> NetworkChanges field
+_CHANGES = {
+    "name": "name",
+    "description": "description",
+    "admin_state_up": "admin_state_up",
+    "port_security_enabled": "port_security_enabled",
+    "mtu": "mtu",
+    "shared": "shared",
+    "router:external": "external",
+}
+
+
 def _changes(values: dict[str, Any]) -> NetworkChanges:
     return NetworkChanges(
         name=values.get("name"),
@@ -78,6 +90,7 @@ def _changes(values: dict[str, Any]) -> NetworkChanges:
         shared=values.get("shared"),
         external=values.get("router:external"),
         touches_provider=any(k in values for k in (*PROVIDER_KEYS, "segments")),
+        given=frozenset(_CHANGES[k] for k in _CHANGES if k in values),
     )
 
 

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tinystack.common.api import errors
 from tinystack.common.api.app import request_id
+from tinystack.common.api.openapi import PUBLIC, policies
 from tinystack.network.api import (
     address_scopes,
     agents,
@@ -191,6 +192,85 @@ BODIES: dict[Callable[..., Response], type[BaseModel]] = {
 }
 
 
+#: the policy rules each handler checks (``x-policies``); the others check none of their own
+POLICIES: dict[Callable[..., Response], tuple[str, ...]] = {
+    networks.list_networks: ("get_network",),
+    networks.create_network: ("create_network",),
+    networks.show_network: ("get_network",),
+    networks.update_network: ("update_network",),
+    networks.delete_network: ("delete_network",),
+    subnets.list_subnets: ("get_subnet",),
+    subnets.create_subnet: ("create_subnet",),
+    subnets.show_subnet: ("get_subnet",),
+    subnets.update_subnet: ("update_subnet",),
+    subnets.delete_subnet: ("delete_subnet",),
+    subnetpools.list_subnetpools: ("get_subnetpool",),
+    subnetpools.create_subnetpool: ("create_subnetpool",),
+    subnetpools.show_subnetpool: ("get_subnetpool",),
+    subnetpools.update_subnetpool: ("update_subnetpool",),
+    subnetpools.delete_subnetpool: ("delete_subnetpool",),
+    subnetpools.add_prefixes: ("add_prefixes",),
+    subnetpools.remove_prefixes: ("remove_prefixes",),
+    address_scopes.list_address_scopes: ("get_address_scope",),
+    address_scopes.create_address_scope: ("create_address_scope",),
+    address_scopes.show_address_scope: ("get_address_scope",),
+    address_scopes.update_address_scope: ("update_address_scope",),
+    address_scopes.delete_address_scope: ("delete_address_scope",),
+    ports.list_ports: ("get_port",),
+    ports.create_port: ("create_port",),
+    ports.show_port: ("get_port",),
+    ports.update_port: ("update_port",),
+    ports.delete_port: ("delete_port",),
+    routers.list_routers: ("get_router",),
+    routers.create_router: ("create_router",),
+    routers.show_router: ("get_router",),
+    routers.update_router: ("update_router",),
+    routers.delete_router: ("delete_router",),
+    routers.add_router_interface: ("add_router_interface",),
+    routers.remove_router_interface: ("remove_router_interface",),
+    routers.add_extraroutes: ("add_extraroutes",),
+    routers.remove_extraroutes: ("remove_extraroutes",),
+    floatingips.list_floatingips: ("get_floatingip",),
+    floatingips.create_floatingip: ("create_floatingip",),
+    floatingips.show_floatingip: ("get_floatingip",),
+    floatingips.update_floatingip: ("update_floatingip",),
+    floatingips.delete_floatingip: ("delete_floatingip",),
+    security_groups.list_security_groups: ("get_security_group",),
+    security_groups.create_security_group: ("create_security_group",),
+    security_groups.show_security_group: ("get_security_group",),
+    security_groups.update_security_group: ("update_security_group",),
+    security_groups.delete_security_group: ("delete_security_group",),
+    security_group_rules.list_security_group_rules: ("get_security_group_rule",),
+    security_group_rules.create_security_group_rule: ("create_security_group_rule",),
+    security_group_rules.show_security_group_rule: ("get_security_group_rule",),
+    security_group_rules.delete_security_group_rule: ("delete_security_group_rule",),
+    quotas.list_quotas: ("update_quota",),
+    quotas.show_quota: ("get_quota",),
+    quotas.show_default_quota: ("get_quota",),
+    quotas.show_quota_details: ("get_quota",),
+    quotas.update_quota: ("update_quota",),
+    quotas.delete_quota: ("delete_quota",),
+    rbac_policies.list_rbac_policies: ("get_rbac_policy",),
+    rbac_policies.create_rbac_policy: ("create_rbac_policy",),
+    rbac_policies.show_rbac_policy: ("get_rbac_policy",),
+    rbac_policies.update_rbac_policy: ("update_rbac_policy",),
+    rbac_policies.delete_rbac_policy: ("delete_rbac_policy",),
+    network_ip_availability.list_availabilities: ("get_network_ip_availability",),
+    network_ip_availability.show_availability: ("get_network_ip_availability",),
+    agents.list_agents: ("get_agent",),
+    agents.show_agent: ("get_agent",),
+    agents.update_agent: ("update_agent",),
+    agents.delete_agent: ("delete_agent",),
+    availability_zones.list_availability_zones: ("get_availability_zone",),
+    tags.list_tags: tags.rules("get"),
+    tags.replace_tags: tags.rules("update"),
+    tags.clear_tags: tags.rules("delete"),
+    tags.check_tag: tags.rules("get"),
+    tags.add_tag: tags.rules("update"),
+    tags.remove_tag: tags.rules("delete"),
+}
+
+
 def _tag(path: str) -> str:
     if "/tags" in path:
         return "tags"
@@ -198,11 +278,16 @@ def _tag(path: str) -> str:
     return parts[2] if len(parts) > 2 and parts[2] else "versions"
 
 
-def _request_body(model: type[BaseModel] | None) -> dict[str, Any] | None:
-    if model is None:
-        return None
-    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+def _extra(handler: Callable[..., Response]) -> dict[str, Any]:
+    """The route's policy rules (or PUBLIC) and request body for /openapi.json."""
+    rules = POLICIES.get(handler)
+    extra: dict[str, Any] = policies(*rules) if rules else dict(PUBLIC)
+    model = BODIES.get(handler)
+    if model is not None:
+        ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+        content = {"application/json": {"schema": ref}}
+        extra["requestBody"] = {"required": True, "content": content}
+    return extra
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -227,7 +312,7 @@ def include_routes(app: FastAPI) -> None:
             methods=[route.method],
             status_code=route.status,
             tags=[_tag(route.path)],
-            openapi_extra=_request_body(BODIES.get(route.handler)),
+            openapi_extra=_extra(route.handler),
         )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 

@@ -69,6 +69,7 @@ def update_security_group(
         name=values.get("name"),
         description=values.get("description"),
         stateful=values.get("stateful"),
+        given=frozenset(k for k in ("name", "description", "stateful") if k in values),
     )
     updated = deps.security_groups.update(ctx, group_id, changes, check, revision(request))
     return render_one(ctx, SECURITY_GROUP, security_group_view(updated), hide_missing=False)

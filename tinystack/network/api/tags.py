@@ -10,25 +10,30 @@ from tinystack.common.api.deps import ContextDep
 from tinystack.common.auth.context import RequestContext
 from tinystack.network.api.bodies import JsonBody
 from tinystack.network.api.deps import DepsDep
-from tinystack.network.api.enforcement import simple_check
+from tinystack.network.api.enforcement import Target, simple_check
 from tinystack.network.api.views import (
     address_scope_view,
+    floatingip_view,
     network_view,
+    port_view,
+    router_view,
     security_group_view,
     subnet_view,
     subnetpool_view,
 )
 from tinystack.network.exception import http_bad_request, not_found
-from tinystack.network.services.authz import Target
 from tinystack.network.services.deps import Deps
 
 #: URL collection -> (resource name, the resource as its policy rules read it)
 TAGGABLE: dict[str, tuple[str, Callable[[Deps, RequestContext, str], Target]]] = {
     "networks": ("network", lambda deps, ctx, rid: network_view(deps.networks.show(ctx, rid))),
     "subnets": ("subnet", lambda deps, ctx, rid: subnet_view(deps.subnets.show(ctx, rid))),
-    "ports": ("port", lambda deps, ctx, rid: deps.ports.show(ctx, rid)),
-    "routers": ("router", lambda deps, ctx, rid: deps.routers.show(ctx, rid)),
-    "floatingips": ("floatingip", lambda deps, ctx, rid: deps.floatingips.show(ctx, rid)),
+    "ports": ("port", lambda deps, ctx, rid: port_view(deps.ports.show(ctx, rid))),
+    "routers": ("router", lambda deps, ctx, rid: router_view(deps.routers.show(ctx, rid))),
+    "floatingips": (
+        "floatingip",
+        lambda deps, ctx, rid: floatingip_view(deps.floatingips.show(ctx, rid)),
+    ),
     "security-groups": (
         "security_group",
         lambda deps, ctx, rid: security_group_view(deps.security_groups.show(ctx, rid)),
@@ -42,6 +47,12 @@ TAGGABLE: dict[str, tuple[str, Callable[[Deps, RequestContext, str], Target]]] =
         lambda deps, ctx, rid: address_scope_view(deps.address_scopes.show(ctx, rid)),
     ),
 }
+
+
+def rules(action: str) -> tuple[str, ...]:
+    """The rules a tag route checks: seeing the resource and ``<action>_<resource>:tags``."""
+    names = [name for name, _load in TAGGABLE.values()]
+    return (*(f"get_{n}" for n in names), *(f"{action}_{n}:tags" for n in names))
 
 
 def _authorize(

@@ -11,9 +11,13 @@ from tinystack.network.services.records import (
     AddressScopeRecord,
     AgentRecord,
     AvailabilityZoneRecord,
+    FloatingIPRecord,
     NetworkIpAvailabilityRecord,
     NetworkRecord,
+    PortRecord,
     RbacPolicyRecord,
+    RouterInterfaceRecord,
+    RouterRecord,
     SecurityGroupRecord,
     SecurityGroupRuleRecord,
     SubnetPoolRecord,
@@ -221,5 +225,123 @@ def subnet_view(subnet: SubnetRecord) -> dict[str, Any]:
             "network:project_id": subnet.network_project_id,
             "network:tenant_id": subnet.network_project_id,
             "shared": subnet.network_shared,
+        },
+    }
+
+
+def router_view(router: RouterRecord) -> dict[str, Any]:
+    gateway = None
+    if router.gateway is not None:
+        gateway = {
+            "network_id": router.gateway.network_id,
+            "enable_snat": router.gateway.enable_snat,
+            "external_fixed_ips": [
+                {"subnet_id": ip.subnet_id, "ip_address": ip.ip_address}
+                for ip in router.gateway.external_fixed_ips
+            ],
+        }
+    return {
+        "id": router.id,
+        "name": router.name,
+        **owner(router.project_id),
+        "admin_state_up": router.admin_state_up,
+        "status": router.status,
+        "external_gateway_info": gateway,
+        "routes": [{"destination": r.destination, "nexthop": r.nexthop} for r in router.routes],
+        "availability_zone_hints": list(router.availability_zone_hints),
+        "availability_zones": list(router.availability_zones),
+        "distributed": False,
+        "ha": False,
+        "description": router.description,
+        "created_at": isotime(router.created_at),
+        "updated_at": isotime(router.updated_at),
+        "revision_number": router.revision_number,
+        "tags": list(router.tags),
+    }
+
+
+def router_interface_view(info: RouterInterfaceRecord) -> dict[str, Any]:
+    return {
+        "id": info.router_id,
+        **owner(info.project_id),
+        "port_id": info.port_id,
+        "network_id": info.network_id,
+        "subnet_id": info.subnet_ids[0] if info.subnet_ids else None,
+        "subnet_ids": list(info.subnet_ids),
+        "tags": list(info.tags),
+    }
+
+
+def floatingip_view(fip: FloatingIPRecord) -> dict[str, Any]:
+    details = None
+    if fip.port_details is not None:
+        port = fip.port_details
+        details = {
+            "name": port.name,
+            "network_id": port.network_id,
+            "mac_address": port.mac_address,
+            "admin_state_up": port.admin_state_up,
+            "status": port.status,
+            "device_id": port.device_id,
+            "device_owner": port.device_owner,
+        }
+    return {
+        "id": fip.id,
+        **owner(fip.project_id),
+        "floating_network_id": fip.floating_network_id,
+        "floating_ip_address": fip.floating_ip_address,
+        "router_id": fip.router_id,
+        "port_id": fip.port_id,
+        "fixed_ip_address": fip.fixed_ip_address,
+        "status": fip.status,
+        "port_details": details,
+        "port_forwardings": [],
+        "description": fip.description,
+        "created_at": isotime(fip.created_at),
+        "updated_at": isotime(fip.updated_at),
+        "revision_number": fip.revision_number,
+        "tags": list(fip.tags),
+    }
+
+
+def port_view(port: PortRecord) -> dict[str, Any]:
+    return {
+        "id": port.id,
+        "name": port.name,
+        "network_id": port.network_id,
+        **owner(port.project_id),
+        "mac_address": port.mac_address,
+        "admin_state_up": port.admin_state_up,
+        "status": port.status,
+        "device_id": port.device_id,
+        "device_owner": port.device_owner,
+        "fixed_ips": [
+            {"subnet_id": ip.subnet_id, "ip_address": ip.ip_address} for ip in port.fixed_ips
+        ],
+        "security_groups": list(port.security_groups),
+        "allowed_address_pairs": [
+            {"ip_address": p.ip_address, "mac_address": p.mac_address}
+            for p in port.allowed_address_pairs
+        ],
+        "extra_dhcp_opts": [
+            {"opt_name": o.opt_name, "opt_value": o.opt_value, "ip_version": o.ip_version}
+            for o in port.extra_dhcp_opts
+        ],
+        "port_security_enabled": port.port_security_enabled,
+        "binding:host_id": port.host_id,
+        "binding:vif_type": port.vif_type,
+        "binding:vif_details": dict(port.vif_details),
+        "binding:vnic_type": port.vnic_type,
+        "binding:profile": dict(port.profile),
+        "ip_allocation": "immediate",
+        "description": port.description,
+        "created_at": isotime(port.created_at),
+        "updated_at": isotime(port.updated_at),
+        "revision_number": port.revision_number,
+        "tags": list(port.tags),
+        "_policy": {
+            "network:project_id": port.network_project_id,
+            "network:tenant_id": port.network_project_id,
+            "shared": port.network_shared,
         },
     }

@@ -71,11 +71,12 @@ class AddressScopeSpec:
 
 @dataclass(frozen=True, slots=True)
 class AddressScopeChanges:
-    """An update of an address scope; None: unchanged."""
+    """An update of an address scope: the attributes in ``given``."""
 
     name: str | None = None
     description: str | None = None
     shared: bool | None = None
+    given: frozenset[str] = frozenset()
 
 
 def set_shared(session: Session, object_type: str, row: Any, shared: bool) -> None:
@@ -190,11 +191,11 @@ class AddressScopes:
             changed = False
             for column in ("name", "description"):
                 value = getattr(changes, column)
-                if value is not None and getattr(row, column) != value:
+                if column in changes.given and getattr(row, column) != value:
                     setattr(row, column, value)
                     changed = True
-            if changes.shared is not None and changes.shared != current.shared:
-                set_shared(session, "address_scope", row, changes.shared)
+            if "shared" in changes.given and bool(changes.shared) != current.shared:
+                set_shared(session, "address_scope", row, bool(changes.shared))
                 changed = True
             if changed:
                 bump(row)

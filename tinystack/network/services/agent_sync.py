@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -44,7 +44,8 @@ from tinystack.network.services import listing
 from tinystack.network.services.agents import alive
 from tinystack.network.services.authz import allow_all, internal_context
 from tinystack.network.services.networks import segments_of
-from tinystack.network.services.records import SubnetRecord
+from tinystack.network.services.ports import PortChanges, PortSpec
+from tinystack.network.services.records import FloatingIPRecord, PortRecord, SubnetRecord
 from tinystack.network.services.routers import GATEWAY, INTERFACE_OWNERS
 from tinystack.network.services.standard_attrs import bump
 
@@ -52,8 +53,6 @@ if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
 
 ADMIN = internal_context()
-#: a rendered resource of the service layer (what its list/show functions return)
-Rendered = Mapping[str, Any]
 
 
 def _find_port(session: Session, device: str) -> models.Port | None:
@@ -70,17 +69,15 @@ def _find_port(session: Session, device: str) -> models.Port | None:
     return None
 
 
-# -- rendered resources -> payloads ------------------------------------------------------------
+# -- records -> payloads ------------------------------------------------------------------------
 
 
-def _fixed_ips(items: Iterable[Rendered]) -> tuple[FixedIP, ...]:
-    return tuple(FixedIP(str(ip["subnet_id"]), str(ip["ip_address"])) for ip in items)
+def _fixed_ips(port: PortRecord) -> tuple[FixedIP, ...]:
+    return tuple(FixedIP(ip.subnet_id, ip.ip_address) for ip in port.fixed_ips)
 
 
-def _pairs(items: Iterable[Rendered] | None) -> tuple[AddressPair, ...]:
-    return tuple(
-        AddressPair(str(p.get("ip_address") or ""), p.get("mac_address")) for p in items or []
-    )
+def _pairs(port: PortRecord) -> tuple[AddressPair, ...]:
+    return tuple(AddressPair(p.ip_address or "", p.mac_address) for p in port.allowed_address_pairs)
 
 
 def _subnet(s: SubnetRecord) -> Subnet:
@@ -98,67 +95,63 @@ def _subnet(s: SubnetRecord) -> Subnet:
     )
 
 
-def _port_info(p: Rendered) -> PortInfo:
+def _port_info(p: PortRecord) -> PortInfo:
     return PortInfo(
-        id=p["id"],
-        network_id=p["network_id"],
-        project_id=p.get("project_id") or "",
-        mac_address=p["mac_address"],
-        device_owner=p.get("device_owner") or "",
-        device_id=p.get("device_id") or "",
-        name=p.get("name") or "",
-        status=p.get("status") or "",
-        admin_state_up=bool(p.get("admin_state_up", True)),
-        fixed_ips=_fixed_ips(p.get("fixed_ips") or ()),
+        id=p.id,
+        network_id=p.network_id,
+        project_id=p.project_id or "",
+        mac_address=p.mac_address,
+        device_owner=p.device_owner or "",
+        device_id=p.device_id or "",
+        name=p.name or "",
+        status=p.status or "",
+        admin_state_up=p.admin_state_up,
+        fixed_ips=_fixed_ips(p),
         extra_dhcp_opts=tuple(
             ExtraDhcpOpt(
-                str(o["opt_name"]),
-                None if o.get("opt_value") is None else str(o["opt_value"]),
-                int(o.get("ip_version", 4)),
+                o.opt_name, None if o.opt_value is None else str(o.opt_value), o.ip_version
             )
-            for o in p.get("extra_dhcp_opts") or ()
+            for o in p.extra_dhcp_opts
         ),
     )
 
 
-def _router_port(p: Rendered, subnets: Mapping[str, Subnet], mtu: int | None) -> RouterPort:
+def _router_port(p: PortRecord, subnets: Mapping[str, Subnet], mtu: int | None) -> RouterPort:
     return RouterPort(
-        id=p["id"],
-        network_id=p["network_id"],
-        mac_address=p["mac_address"],
-        device_owner=p.get("device_owner") or "",
-        fixed_ips=_fixed_ips(p["fixed_ips"]),
-        subnets=tuple(
-            subnets[ip["subnet_id"]] for ip in p["fixed_ips"] if ip["subnet_id"] in subnets
-        ),
+        id=p.id,
+        network_id=p.network_id,
+        mac_address=p.mac_address,
+        device_owner=p.device_owner or "",
+        fixed_ips=_fixed_ips(p),
+        subnets=tuple(subnets[ip.subnet_id] for ip in p.fixed_ips if ip.subnet_id in subnets),
         mtu=mtu,
     )
 
 
-def _floatingip(f: Rendered) -> FloatingIP:
+def _floatingip(f: FloatingIPRecord) -> FloatingIP:
     return FloatingIP(
-        id=f["id"],
-        floating_ip_address=f["floating_ip_address"],
-        floating_network_id=f.get("floating_network_id") or "",
-        project_id=f.get("project_id") or "",
-        fixed_ip_address=f.get("fixed_ip_address"),
-        port_id=f.get("port_id"),
-        router_id=f.get("router_id"),
-        status=f.get("status") or "DOWN",
+        id=f.id,
+        floating_ip_address=f.floating_ip_address,
+        floating_network_id=f.floating_network_id or "",
+        project_id=f.project_id or "",
+        fixed_ip_address=f.fixed_ip_address,
+        port_id=f.port_id,
+        router_id=f.router_id,
+        status=f.status or "DOWN",
     )
 
 
-def _firewall_port(port: Rendered, stateful: bool) -> FirewallPort:
+def _firewall_port(port: PortRecord, stateful: bool) -> FirewallPort:
     return FirewallPort(
-        device=port["id"],
-        port_id=port["id"],
-        network_id=port["network_id"],
-        mac_address=port["mac_address"],
-        fixed_ips=tuple(str(ip["ip_address"]) for ip in port["fixed_ips"]),
-        allowed_address_pairs=_pairs(port["allowed_address_pairs"]),
-        port_security_enabled=bool(port["port_security_enabled"]),
-        security_groups=tuple(port["security_groups"]),
-        device_owner=port["device_owner"] or "",
+        device=port.id,
+        port_id=port.id,
+        network_id=port.network_id,
+        mac_address=port.mac_address,
+        fixed_ips=tuple(ip.ip_address for ip in port.fixed_ips),
+        allowed_address_pairs=_pairs(port),
+        port_security_enabled=port.port_security_enabled,
+        security_groups=port.security_groups,
+        device_owner=port.device_owner or "",
         stateful=stateful,
     )
 
@@ -170,7 +163,7 @@ class AgentSync:
     # -- L2 ----------------------------------------------------------------------------------
 
     def device_details(self, device: str, host: str | None) -> DeviceDetails:
-        def tx(session: Session) -> tuple[DeviceDetails, dict[str, Any] | None, str]:
+        def tx(session: Session) -> tuple[DeviceDetails, PortRecord | None, str]:
             port = _find_port(session, device)
             if port is None:
                 return DeviceDetails(device=device), None, ""
@@ -178,17 +171,17 @@ class AgentSync:
             if port.status == "DOWN" and port.admin_state_up:
                 port.status = "BUILD"
                 bump(port)
-            rendered = self.deps.ports.render(session, [port], ADMIN)[0]
-            return self._details(session, port, rendered, device), rendered, old
+            record = self.deps.ports.records(session, [port], ADMIN)[0]
+            return self._details(session, port, record, device), record, old
 
         details, port, old = self.deps.db.write(tx)
-        if port is not None and port["status"] != old:
-            self.deps.events.port_status_changed(port, old, port["status"])
+        if port is not None and port.status != old:
+            self.deps.events.port_status_changed(port, old, port.status)
         return details
 
     @staticmethod
     def _details(
-        session: Session, port: models.Port, rendered: Rendered, device: str
+        session: Session, port: models.Port, record: PortRecord, device: str
     ) -> DeviceDetails:
         net = session.get(models.Network, port.network_id)
         segments = segments_of(session, [port.network_id])[port.network_id]
@@ -204,21 +197,21 @@ class AgentSync:
             physical_network=segment.physical_network if segment else None,
             segmentation_id=segment.segmentation_id if segment else None,
             mtu=net.mtu if net is not None else None,
-            fixed_ips=_fixed_ips(rendered["fixed_ips"]),
+            fixed_ips=_fixed_ips(record),
             device_owner=port.device_owner,
             device_id=port.device_id,
-            allowed_address_pairs=_pairs(rendered["allowed_address_pairs"]),
+            allowed_address_pairs=_pairs(record),
             port_security_enabled=port.port_security_enabled,
-            security_groups=tuple(rendered["security_groups"]),
+            security_groups=record.security_groups,
             host=port.binding_host_id,
             vif_type=port.binding_vif_type,
-            vif_details=rendered["binding:vif_details"],
-            profile=rendered["binding:profile"],
+            vif_details=record.vif_details,
+            profile=record.profile,
             bridge_name=bridge_name(port.network_id),
         )
 
     def set_status(self, device: str, status: str) -> DeviceStatus:
-        def tx(session: Session) -> tuple[dict[str, Any] | None, str]:
+        def tx(session: Session) -> tuple[PortRecord | None, str]:
             port = _find_port(session, device)
             if port is None:
                 return None, ""
@@ -226,22 +219,22 @@ class AgentSync:
             if old != status:
                 port.status = status
                 bump(port)
-            return self.deps.ports.render(session, [port], ADMIN)[0], old
+            return self.deps.ports.records(session, [port], ADMIN)[0], old
 
         port, old = self.deps.db.write(tx)
         if port is None:
             return DeviceStatus(device=device, exists=False)
         if old != status:
             self.deps.events.port_status_changed(port, old, status)
-        return DeviceStatus(device=device, exists=True, port_id=port["id"])
+        return DeviceStatus(device=device, exists=True, port_id=port.id)
 
     def ports_for_host(self, host: str) -> list[DeviceDetails]:
         with self.deps.db.reader() as session:
             rows = session.scalars(
                 select(models.Port).where(models.Port.binding_host_id == host)
             ).all()
-            rendered = self.deps.ports.render(session, rows, ADMIN)
-            return [self._details(session, r, p, r.id) for r, p in zip(rows, rendered, strict=True)]
+            records = self.deps.ports.records(session, rows, ADMIN)
+            return [self._details(session, r, p, r.id) for r, p in zip(rows, records, strict=True)]
 
     # -- DHCP --------------------------------------------------------------------------------
 
@@ -263,7 +256,7 @@ class AgentSync:
         for subnet in all_subnets:
             net_subnets[subnet.network_id].append(_subnet(subnet))
         for port in ports:
-            net_ports[port["network_id"]].append(_port_info(port))
+            net_ports[port.network_id].append(_port_info(port))
         return [
             NetworkInfo(
                 id=net.id,
@@ -286,24 +279,31 @@ class AgentSync:
         )
         if existing and device_id:
             found = existing[0]
-            have = {ip["subnet_id"] for ip in found["fixed_ips"]}
+            have = {ip.subnet_id for ip in found.fixed_ips}
             missing = [ip for ip in wanted or [] if ip["subnet_id"] not in have]
             if missing:  # a subnet added after the port: it gets an address there too
-                fixed = [*found["fixed_ips"], *missing]
-                found = self.deps.ports.update(ADMIN, found["id"], {"fixed_ips": fixed}, allow_all)
+                kept = [
+                    {"subnet_id": ip.subnet_id, "ip_address": ip.ip_address}
+                    for ip in found.fixed_ips
+                ]
+                changes = PortChanges(fixed_ips=[*kept, *missing], given=frozenset({"fixed_ips"}))
+                found = self.deps.ports.update(ADMIN, found.id, changes, allow_all)
             return _port_info(found)
         net = self.deps.networks.show(ADMIN, network_id)
-        values: dict[str, Any] = {
-            "network_id": network_id,
-            "device_id": device_id,
-            "device_owner": "network:dhcp",
-            "project_id": net.project_id,
-            "binding:host_id": host,
-            "name": request.name,
-        }
+        given = {"device_id", "device_owner", "host_id", "name"}
         if wanted is not None:
-            values["fixed_ips"] = wanted
-        return _port_info(self.deps.ports.create(ADMIN, values, allow_all))
+            given.add("fixed_ips")
+        spec = PortSpec(
+            network_id=network_id,
+            device_id=device_id,
+            device_owner="network:dhcp",
+            project_id=net.project_id,
+            host_id=host,
+            name=request.name,
+            fixed_ips=list(wanted) if wanted is not None else None,
+            given=frozenset(given),
+        )
+        return _port_info(self.deps.ports.create(ADMIN, spec, allow_all))
 
     def release_dhcp_port(self, network_id: str, device_id: str) -> None:
         ports = self.deps.ports.list_items(
@@ -311,7 +311,7 @@ class AgentSync:
             listing.ListQuery(filters={"network_id": [network_id], "device_id": [device_id]}),
         )
         for port in ports:
-            self.deps.ports.delete(ADMIN, port["id"], allow_all)
+            self.deps.ports.delete(ADMIN, port.id, allow_all)
 
     # -- L3 ----------------------------------------------------------------------------------
 
@@ -321,9 +321,9 @@ class AgentSync:
         routers = svc.routers.list_items(ADMIN, listing.ListQuery(filters=filters))
         if not routers:
             return []
-        ids = [r["id"] for r in routers]
+        ids = [r.id for r in routers]
         ports = svc.ports.list_items(ADMIN, listing.ListQuery(filters={"device_id": ids}))
-        subnet_ids = sorted({ip["subnet_id"] for p in ports for ip in p["fixed_ips"]})
+        subnet_ids = sorted({ip.subnet_id for p in ports for ip in p.fixed_ips})
         subnets = {
             s.id: _subnet(s)
             for s in svc.subnets.list_items(ADMIN, listing.ListQuery(filters={"id": subnet_ids}))
@@ -334,34 +334,27 @@ class AgentSync:
                 str(net_id): mtu
                 for net_id, mtu in session.execute(
                     select(models.Network.id, models.Network.mtu).where(
-                        models.Network.id.in_({p["network_id"] for p in ports})
+                        models.Network.id.in_({p.network_id for p in ports})
                     )
                 )
             }
         out = []
         for router in routers:
             mine = [
-                _router_port(p, subnets, mtus.get(p["network_id"]))
+                _router_port(p, subnets, mtus.get(p.network_id))
                 for p in ports
-                if p["device_id"] == router["id"]
+                if p.device_id == router.id
             ]
             gateway = [p for p in mine if p.device_owner == GATEWAY]
             out.append(
                 RouterInfo(
-                    id=router["id"],
-                    admin_state_up=bool(router.get("admin_state_up", True)),
-                    enable_snat=bool(
-                        (router.get("external_gateway_info") or {}).get("enable_snat", True)
-                    ),
-                    routes=tuple(
-                        Route(str(r["destination"]), str(r["nexthop"]))
-                        for r in router.get("routes") or ()
-                    ),
+                    id=router.id,
+                    admin_state_up=router.admin_state_up,
+                    enable_snat=router.gateway.enable_snat if router.gateway else True,
+                    routes=tuple(Route(r.destination, r.nexthop) for r in router.routes),
                     interfaces=tuple(p for p in mine if p.device_owner in INTERFACE_OWNERS),
                     gw_port=gateway[0] if gateway else None,
-                    floatingips=tuple(
-                        _floatingip(f) for f in fips if f["router_id"] == router["id"]
-                    ),
+                    floatingips=tuple(_floatingip(f) for f in fips if f.router_id == router.id),
                 )
             )
         return out
@@ -373,7 +366,7 @@ class AgentSync:
                 .join(models.Port, models.Port.id == models.FloatingIP.port_id)
                 .where(models.Port.binding_host_id == host)
             )
-            rendered = self.deps.floatingips.render(session, session.scalars(stmt).all())
+            rendered = self.deps.floatingips.records(session, session.scalars(stmt).all())
         return [_floatingip(f) for f in rendered]
 
     def ports_with_address(self, network_ids: list[str], ip_address: str) -> list[PortInfo]:
@@ -412,8 +405,8 @@ class AgentSync:
         """Ports, the rules of their groups and the member addresses of remote groups."""
         with self.deps.db.reader() as session:
             ports = [p for p in (_find_port(session, d) for d in devices) if p is not None]
-            rendered = self.deps.ports.render(session, ports, ADMIN)
-            group_ids = sorted({g for p in rendered for g in p["security_groups"]})
+            records = self.deps.ports.records(session, ports, ADMIN)
+            group_ids = sorted({g for p in records for g in p.security_groups})
             stateful = _stateful(session, group_ids)
             rules = _rules(session, group_ids, stateful)
             remote = sorted(
@@ -423,8 +416,8 @@ class AgentSync:
         stateless = {g for g, flag in stateful.items() if not flag}
         # a port's groups are all stateful or all stateless (the API refuses a mix)
         found = {
-            port["id"]: _firewall_port(port, not stateless.intersection(port["security_groups"]))
-            for port in rendered
+            port.id: _firewall_port(port, not stateless.intersection(port.security_groups))
+            for port in records
         }
         return SecurityGroupInfo(
             devices=found,

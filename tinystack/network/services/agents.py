@@ -117,15 +117,19 @@ class Agents:
             return self._record(self._row(session, agent_id))
 
     def update(
-        self, agent_id: str, admin_state_up: bool | None, description: str | None
+        self,
+        agent_id: str,
+        admin_state_up: bool | None,
+        description: str | None,
+        given: frozenset[str],
     ) -> AgentRecord:
-        """Change what an admin may change (None: unchanged)."""
+        """Change what an admin may change: the attributes in ``given``."""
 
         def tx(session: Session) -> AgentRecord:
             row = self._row(session, agent_id)
-            if admin_state_up is not None:
-                row.admin_state_up = admin_state_up
-            if description is not None:
+            if "admin_state_up" in given:
+                row.admin_state_up = bool(admin_state_up)
+            if "description" in given:
                 row.description = description
             return self._record(row)
 

@@ -1,25 +1,33 @@
 """Authorization as the service layer sees it: the ``Check`` the API hands in.
 
-A service calls ``check(target)`` once it has the resource the caller acts on (loaded,
-or about to be created); the API builds the check from upstream's rule names
-(``api/enforcement.py``). The service's own work (agents' RPC, the bootstrap) runs
-with :func:`internal_context` and :func:`allow_all`.
+When the resource must be loaded before it can be authorized, the service calls
+``check(x)`` with what the rule needs: the loaded record (update, delete, actions) or a
+small target naming what the load revealed (``PortTarget``: the network's owner; ``Owner``:
+a router's owner). The API builds the check from upstream's rule names and applies
+Neutron's attribute rules to its rendered view (``api/enforcement.py``). The service's own
+work (agents' RPC, the bootstrap) runs with :func:`internal_context` and :func:`allow_all`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.auth.tokens import TokenPayload
 
 T = TypeVar("T")
-#: a policy target as upstream's rules read it (resources not yet on records)
-Target = dict[str, Any]
-#: a policy check on a target: a record (the API renders it) or a :data:`Target`
+#: a policy check on what the service loaded (a record or a small target)
 Check = Callable[[T], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The owner of a loaded resource an action is authorized on (router interfaces)."""
+
+    project_id: str
 
 
 def internal_context(project_id: str | None = None) -> RequestContext:

@@ -22,6 +22,7 @@ from tinystack.network.services.authz import allow_all, internal_context
 from tinystack.network.services.deps import Deps
 from tinystack.network.services.networks import NetworkSpec, RequestedSegment
 from tinystack.network.services.records import NetworkRecord
+from tinystack.network.services.routers import GatewayRequest, RouterSpec
 from tinystack.network.services.subnets import SubnetSpec
 
 T = TypeVar("T")
@@ -143,11 +144,10 @@ def _private_topology(services: Deps, project_id: str, public: NetworkRecord) ->
     if router is None:
         router = services.routers.create(
             ctx,
-            {
-                "name": opts.router_name,
-                "project_id": project_id,
-                "external_gateway_info": {"network_id": public.id},
-            },
-            allow_all,
+            RouterSpec(
+                name=opts.router_name,
+                project_id=project_id,
+                gateway=GatewayRequest(network_id=public.id),
+            ),
         )
-        services.router_interfaces.add(ctx, router["id"], {"subnet_id": subnet_id}, allow_all)
+        services.router_interfaces.add(ctx, router.id, subnet_id, None, allow_all)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
+
+from tinystack.network.services.records import PortRecord
 
 
 class EventSink(Protocol):
     """What the service layer tells the rest of the cloud after a transaction commits."""
 
-    def port_changed(self, port: dict[str, Any]) -> None: ...
+    def port_changed(self, port: PortRecord) -> None: ...
 
-    def port_deleted(self, port: dict[str, Any]) -> None: ...
+    def port_deleted(self, port: PortRecord) -> None: ...
 
     def network_changed(self, network_id: str) -> None: ...
 
@@ -24,16 +26,16 @@ class EventSink(Protocol):
 
     def tunnel_update(self, tunnel_ip: str, tunnel_type: str, host: str | None) -> None: ...
 
-    def port_status_changed(self, port: dict[str, Any], old: str, new: str) -> None: ...
+    def port_status_changed(self, port: PortRecord, old: str, new: str) -> None: ...
 
 
 class NullEvents:
     """An :class:`EventSink` that drops everything (no agents, no compute)."""
 
-    def port_changed(self, port: dict[str, Any]) -> None:
+    def port_changed(self, port: PortRecord) -> None:
         pass
 
-    def port_deleted(self, port: dict[str, Any]) -> None:
+    def port_deleted(self, port: PortRecord) -> None:
         pass
 
     def network_changed(self, network_id: str) -> None:
@@ -54,5 +56,5 @@ class NullEvents:
     def tunnel_update(self, tunnel_ip: str, tunnel_type: str, host: str | None) -> None:
         pass
 
-    def port_status_changed(self, port: dict[str, Any], old: str, new: str) -> None:
+    def port_status_changed(self, port: PortRecord, old: str, new: str) -> None:
         pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -11,21 +12,20 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import NotFound
-from tinystack.common.timeutils import new_uuid
+from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import ipam, models
 from tinystack.network.exception import bad_request, conflict, ip_generation_failure, not_found
 from tinystack.network.services import listing, port_ips, quotas
-from tinystack.network.services.authz import Check, Target
+from tinystack.network.services.authz import Check
 from tinystack.network.services.networks import visible_network
 from tinystack.network.services.port_attrs import random_mac
 from tinystack.network.services.ports import Ports
+from tinystack.network.services.records import FloatingIPPortDetails, FloatingIPRecord
 from tinystack.network.services.routers import routers_by_gateway
 from tinystack.network.services.standard_attrs import (
     bump,
     check_revision,
     init_standard,
-    owner_fields,
-    standard_attrs,
 )
 from tinystack.network.services.visibility import project_of
 
@@ -53,7 +53,44 @@ SPEC = listing.ListSpec(
     sortable=frozenset(
         {"id", "project_id", "tenant_id", "floating_network_id", "floating_ip_address", "status"}
     ),
+    getters={
+        "id": lambda f: f.id,
+        "project_id": lambda f: f.project_id,
+        "tenant_id": lambda f: f.project_id,
+        "floating_network_id": lambda f: f.floating_network_id,
+        "floating_ip_address": lambda f: f.floating_ip_address,
+        "router_id": lambda f: f.router_id,
+        "port_id": lambda f: f.port_id,
+        "fixed_ip_address": lambda f: f.fixed_ip_address,
+        "status": lambda f: f.status,
+        "description": lambda f: f.description,
+        "created_at": lambda f: isotime(f.created_at),
+        "updated_at": lambda f: isotime(f.updated_at),
+        "revision_number": lambda f: f.revision_number,
+        "tags": lambda f: f.tags,
+    },
 )
+
+
+@dataclass(frozen=True, slots=True)
+class FloatingIPChanges:
+    """An update: the attributes in ``given`` (port_id None: disassociate)."""
+
+    port_id: str | None = None
+    fixed_ip_address: str | None = None
+    description: str | None = None
+    given: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class FloatingIPSpec(FloatingIPChanges):
+    """A floating IP to create."""
+
+    floating_network_id: str = ""
+    project_id: str | None = None
+    floating_ip_address: str | None = None
+    subnet_id: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 class FloatingIPs:
@@ -61,7 +98,10 @@ class FloatingIPs:
         self.deps = deps
         self.ports = ports
 
-    def render(self, session: Session, rows: Sequence[models.FloatingIP]) -> list[dict[str, Any]]:
+    def records(
+        self, session: Session, rows: Sequence[models.FloatingIP]
+    ) -> list[FloatingIPRecord]:
+        """``rows`` as records: one query for the associated ports."""
         port_ids = [r.port_id for r in rows if r.port_id]
         ports = {}
         if port_ids:
@@ -74,29 +114,32 @@ class FloatingIPs:
             port = ports.get(r.port_id or "")
             details = None
             if port is not None:
-                details = {
-                    "name": port.name,
-                    "network_id": port.network_id,
-                    "mac_address": port.mac_address,
-                    "admin_state_up": port.admin_state_up,
-                    "status": port.status,
-                    "device_id": port.device_id,
-                    "device_owner": port.device_owner,
-                }
+                details = FloatingIPPortDetails(
+                    name=port.name,
+                    network_id=port.network_id,
+                    mac_address=port.mac_address,
+                    admin_state_up=port.admin_state_up,
+                    status=port.status,
+                    device_id=port.device_id,
+                    device_owner=port.device_owner,
+                )
             out.append(
-                {
-                    "id": r.id,
-                    **owner_fields(r.project_id),
-                    "floating_network_id": r.floating_network_id,
-                    "floating_ip_address": r.floating_ip_address,
-                    "router_id": r.router_id,
-                    "port_id": r.port_id,
-                    "fixed_ip_address": r.fixed_ip_address,
-                    "status": r.status,
-                    "port_details": details,
-                    "port_forwardings": [],
-                    **standard_attrs(r),
-                }
+                FloatingIPRecord(
+                    id=r.id,
+                    project_id=r.project_id,
+                    floating_network_id=r.floating_network_id,
+                    floating_ip_address=r.floating_ip_address,
+                    router_id=r.router_id,
+                    port_id=r.port_id,
+                    fixed_ip_address=r.fixed_ip_address,
+                    status=r.status,
+                    port_details=details,
+                    description=r.description,
+                    created_at=r.created_at,
+                    updated_at=r.updated_at,
+                    revision_number=r.revision_number,
+                    tags=tuple(r.tags or ()),
+                )
             )
         return out
 
@@ -106,51 +149,47 @@ class FloatingIPs:
             raise not_found("floatingip", fip_id)
         return row
 
-    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[dict[str, Any]]:
+    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[FloatingIPRecord]:
         stmt = select(models.FloatingIP)
         if not ctx.is_admin:
             stmt = stmt.where(models.FloatingIP.project_id == project_of(ctx))
         with self.deps.db.reader() as session:
-            return listing.run(session, SPEC, stmt, query, self.render)
+            return listing.run(session, SPEC, stmt, query, self.records)
 
-    def show(self, ctx: RequestContext, fip_id: str) -> dict[str, Any]:
+    def show(self, ctx: RequestContext, fip_id: str) -> FloatingIPRecord:
         with self.deps.db.reader() as session:
-            return self.render(session, [self._visible(session, ctx, fip_id)])[0]
+            return self.records(session, [self._visible(session, ctx, fip_id)])[0]
 
-    def create(
-        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
-    ) -> dict[str, Any]:
-        project_id = values.get("project_id") or project_of(ctx)
-        check({**values, **owner_fields(project_id)})
+    def create(self, ctx: RequestContext, spec: FloatingIPSpec) -> FloatingIPRecord:
+        """Create a floating IP (the API authorized the request already)."""
+        project_id = spec.project_id or project_of(ctx)
 
-        def tx(session: Session) -> dict[str, Any]:
-            net = visible_network(session, ctx, str(values.get("floating_network_id") or ""))
+        def tx(session: Session) -> FloatingIPRecord:
+            net = visible_network(session, ctx, spec.floating_network_id)
             if not net.external:
                 raise bad_request("floatingip", f"Network {net.id} is not a valid external network")
             quotas.enforce(session, self.deps.opts, project_id, {"floatingip": 1})
             row = models.FloatingIP(id=new_uuid(), project_id=project_id, status="DOWN")
             row.floating_network_id = net.id
-            row.tags = sorted(set(values.get("tags") or []))
-            init_standard(row, values.get("description"))
-            port = self._port(session, net.id, row.id, values)
+            row.tags = sorted(set(spec.tags))
+            init_standard(row, spec.description)
+            port = self._port(session, net.id, row.id, spec)
             row.floating_port_id = port.id
             row.floating_ip_address = port_ips.current(session, [port.id])[port.id][0].ip_address
             session.add(row)
             session.flush()
-            if values.get("port_id"):
-                self._associate(
-                    session, ctx, row, values["port_id"], values.get("fixed_ip_address")
-                )
+            if spec.port_id:
+                self._associate(session, ctx, row, spec.port_id, spec.fixed_ip_address)
             session.flush()
-            return self.render(session, [row])[0]
+            return self.records(session, [row])[0]
 
         created = self.deps.db.write(tx)
-        if created["router_id"]:
-            self.deps.events.routers_changed([created["router_id"]])
+        if created.router_id:
+            self.deps.events.routers_changed([created.router_id])
         return created
 
     def _port(
-        self, session: Session, network_id: str, fip_id: str, values: dict[str, Any]
+        self, session: Session, network_id: str, fip_id: str, spec: FloatingIPSpec
     ) -> models.Port:
         port = models.Port(
             id=new_uuid(),
@@ -178,10 +217,10 @@ class FloatingIPs:
                 "floatingip", f"Network {network_id} does not contain any IPv4 subnet"
             )
         request: dict[str, Any] = {}
-        if values.get("subnet_id"):
-            request["subnet_id"] = values["subnet_id"]
-        if values.get("floating_ip_address"):
-            request["ip_address"] = values["floating_ip_address"]
+        if spec.subnet_id:
+            request["subnet_id"] = spec.subnet_id
+        if spec.floating_ip_address:
+            request["ip_address"] = spec.floating_ip_address
         if request:
             requests = port_ips.parse_requests(subnets, network_id, [request], OWNER, 1)
             port_ips.allocate_requested(allocator, requests, port)
@@ -196,8 +235,8 @@ class FloatingIPs:
         session: Session,
         ctx: RequestContext,
         row: models.FloatingIP,
-        port_id: Any,
-        fixed_ip: Any,
+        port_id: str,
+        fixed_ip: str | None,
     ) -> None:
         port = self.ports.visible(session, ctx, str(port_id))
         if port.network_id == row.floating_network_id:
@@ -257,41 +296,43 @@ class FloatingIPs:
         self,
         ctx: RequestContext,
         fip_id: str,
-        values: dict[str, Any],
-        check: Check[Target],
+        changes: FloatingIPChanges,
+        check: Check[FloatingIPRecord],
         revision: int | None = None,
-    ) -> dict[str, Any]:
-        def tx(session: Session) -> tuple[str | None, dict[str, Any]]:
+    ) -> FloatingIPRecord:
+        def tx(session: Session) -> tuple[str | None, FloatingIPRecord]:
             row = self._visible(session, ctx, fip_id)
-            check(self.render(session, [row])[0])
+            check(self.records(session, [row])[0])
             check_revision(row, revision)
             old_router = row.router_id
-            if "description" in values:
-                row.description = values["description"] or ""
-            if "port_id" in values:
-                if values["port_id"]:
-                    self._associate(
-                        session, ctx, row, values["port_id"], values.get("fixed_ip_address")
-                    )
+            if "description" in changes.given:
+                row.description = changes.description or ""
+            if "port_id" in changes.given:
+                if changes.port_id:
+                    self._associate(session, ctx, row, changes.port_id, changes.fixed_ip_address)
                 else:
                     row.port_id = row.fixed_ip_address = row.router_id = None
                     row.status = "DOWN"
             bump(row)
             session.flush()
-            return old_router, self.render(session, [row])[0]
+            return old_router, self.records(session, [row])[0]
 
         old_router, result = self.deps.db.write(tx)
-        changed = {r for r in (old_router, result["router_id"]) if r}
+        changed = {r for r in (old_router, result.router_id) if r}
         if changed:
             self.deps.events.routers_changed(sorted(changed))
         return result
 
     def delete(
-        self, ctx: RequestContext, fip_id: str, check: Check[Target], revision: int | None = None
+        self,
+        ctx: RequestContext,
+        fip_id: str,
+        check: Check[FloatingIPRecord],
+        revision: int | None = None,
     ) -> None:
         def tx(session: Session) -> str | None:
             row = self._visible(session, ctx, fip_id)
-            check(self.render(session, [row])[0])
+            check(self.records(session, [row])[0])
             check_revision(row, revision)
             router_id = row.router_id
             port = session.get(models.Port, row.floating_port_id)

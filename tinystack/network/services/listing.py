@@ -3,7 +3,7 @@
 Filters on attributes that are plain columns go to SQL; when every filter and
 sort key is a column, sorting and pagination go to SQL too (keyset pagination
 after the marker row). Anything else (derived attributes such as ``shared`` or
-``fixed_ips``, tags) is filtered, sorted and paginated on the rendered dicts,
+``fixed_ips``, tags) is filtered, sorted and paginated on the records (by API attribute name),
 as upstream's emulated helpers do.
 """
 
@@ -18,8 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tinystack.network.exception import invalid_input, not_found
 
-Item = dict[str, Any]
-#: what a list returns: a record (resources on records) or a rendered dict
+#: what a list returns: the resource's records
 R = TypeVar("R")
 #: API attribute name -> its value on a record (filters and sorts done in Python)
 Getters = Mapping[str, Callable[[Any], Any]]
@@ -82,13 +81,11 @@ class ListSpec:
     sortable: frozenset[str] = frozenset({"id", "name"})
     #: custom matchers for list/dict attributes filtered in Python
     matchers: dict[str, Matcher] = field(default_factory=dict)
-    #: how records expose API attributes (None: the items are rendered dicts)
-    getters: Getters | None = None
+    #: how the records expose API attributes (filters and sorts done in Python)
+    getters: Getters = field(default_factory=dict)
 
     def value(self, item: Any, attr: str) -> tuple[bool, Any]:
         """(whether ``item`` has the API attribute ``attr``, its value)."""
-        if self.getters is None:
-            return (attr in item, item.get(attr))
         getter = self.getters.get(attr)
         return (False, None) if getter is None else (True, getter(item))
 

@@ -118,7 +118,7 @@ class NetworkSpec:
 
 @dataclass(frozen=True, slots=True)
 class NetworkChanges:
-    """An update of a network; None: unchanged."""
+    """An update of a network: the attributes in ``given`` (as the client sent them)."""
 
     name: str | None = None
     description: str | None = None
@@ -129,6 +129,7 @@ class NetworkChanges:
     external: bool | None = None
     #: provider attributes or segments were given (never updatable)
     touches_provider: bool = False
+    given: frozenset[str] = frozenset()
 
 
 def requested_segments(spec: NetworkSpec) -> list[Segment]:
@@ -395,20 +396,21 @@ class Networks:
             if changes.touches_provider:
                 raise invalid_input("Plugin does not support updating provider attributes")
             changed = False
+            given = changes.given
             for column in ("name", "admin_state_up", "description", "port_security_enabled"):
                 value = getattr(changes, column)
-                if value is not None and getattr(row, column) != value:
+                if column in given and getattr(row, column) != value:
                     setattr(row, column, value)
                     changed = True
-            if changes.mtu is not None and changes.mtu != row.mtu:
+            if "mtu" in given and changes.mtu != row.mtu:
                 segments = segments_of(session, [row.id])[row.id]
                 row.mtu = self._mtu(changes.mtu, self.deps.types.mtu(segments))
                 changed = True
-            if changes.shared is not None and changes.shared != current.shared:
-                self._set_shared(session, row, changes.shared)
+            if "shared" in given and bool(changes.shared) != current.shared:
+                self._set_shared(session, row, bool(changes.shared))
                 changed = True
-            if changes.external is not None and changes.external != row.external:
-                self._set_external(session, row, changes.external)
+            if "external" in given and bool(changes.external) != row.external:
+                self._set_external(session, row, bool(changes.external))
                 changed = True
             if changed:
                 bump(row)

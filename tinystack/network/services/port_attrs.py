@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.rpc.payload import JSON
 from tinystack.network import ipam, models
 from tinystack.network.exception import conflict, invalid_input, not_found
 from tinystack.network.services.visibility import project_of, rbac_targets
@@ -89,10 +90,10 @@ def fill_pair_macs(pairs: list[dict[str, str]], mac: str) -> list[dict[str, str]
     ]
 
 
-def check_dhcp_opts(value: Any) -> list[dict[str, Any]]:
+def check_dhcp_opts(value: Any) -> list[dict[str, JSON]]:
     if not isinstance(value, list):
         raise invalid_input(f"'{value}' is not a list")
-    out = []
+    out: list[dict[str, JSON]] = []
     for opt in value:
         if not isinstance(opt, dict) or "opt_name" not in opt:
             raise invalid_input("Extra DHCP options must contain opt_name")

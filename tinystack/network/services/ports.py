@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select, update
@@ -11,19 +12,24 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
-from tinystack.common.timeutils import new_uuid
+from tinystack.common.rpc.payload import JSON
+from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import ipam, models
 from tinystack.network.exception import conflict, in_use, invalid_input, not_found
 from tinystack.network.services import listing, port_attrs, port_ips, quotas
-from tinystack.network.services.authz import Check, Target
+from tinystack.network.services.authz import Check
 from tinystack.network.services.networks import segments_of, visible_network
+from tinystack.network.services.records import (
+    AddressPair,
+    DhcpOption,
+    FixedIpRecord,
+    PortRecord,
+)
 from tinystack.network.services.security_groups import ensure_default
 from tinystack.network.services.standard_attrs import (
     bump,
     check_revision,
     init_standard,
-    owner_fields,
-    standard_attrs,
 )
 from tinystack.network.services.visibility import project_of, rbac_targets
 
@@ -62,7 +68,77 @@ SPEC = listing.ListSpec(
             id name project_id tenant_id network_id status mac_address device_id device_owner
             """.split()
     ),
+    getters={
+        "id": lambda p: p.id,
+        "name": lambda p: p.name,
+        "project_id": lambda p: p.project_id,
+        "tenant_id": lambda p: p.project_id,
+        "network_id": lambda p: p.network_id,
+        "admin_state_up": lambda p: p.admin_state_up,
+        "status": lambda p: p.status,
+        "mac_address": lambda p: p.mac_address,
+        "device_id": lambda p: p.device_id,
+        "device_owner": lambda p: p.device_owner,
+        "security_groups": lambda p: p.security_groups,
+        "port_security_enabled": lambda p: p.port_security_enabled,
+        "binding:host_id": lambda p: p.host_id,
+        "binding:vif_type": lambda p: p.vif_type,
+        "binding:vnic_type": lambda p: p.vnic_type,
+        "description": lambda p: p.description,
+        "revision_number": lambda p: p.revision_number,
+        "ip_allocation": lambda p: "immediate",
+        "created_at": lambda p: isotime(p.created_at),
+        "updated_at": lambda p: isotime(p.updated_at),
+        "tags": lambda p: p.tags,
+    },
 )
+
+
+@dataclass(frozen=True, slots=True)
+class PortChanges:
+    """An update of a port: the attributes in ``given``, as the client sent them (the
+    service checks them)."""
+
+    name: str | None = None
+    description: str | None = None
+    admin_state_up: bool | None = None
+    mac_address: str | None = None
+    fixed_ips: list[object] | None = None
+    device_id: str | None = None
+    device_owner: str | None = None
+    security_groups: list[str] | None = None
+    allowed_address_pairs: list[object] | None = None
+    port_security_enabled: bool | None = None
+    extra_dhcp_opts: list[object] | None = None
+    host_id: str | None = None
+    vnic_type: str | None = None
+    profile: dict[str, JSON] | None = None
+    given: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class PortSpec(PortChanges):
+    """A port to create."""
+
+    network_id: str = ""
+    project_id: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PortTarget:
+    """What the create policy needs beyond the request (its ``index``-th item): the
+    owner, the device owner and the network's owner and sharing."""
+
+    index: int
+    project_id: str
+    device_owner: str
+    network_project_id: str
+    network_shared: bool
+
+
+def _given(changes: PortChanges, name: str, default: object) -> object:
+    return getattr(changes, name) if name in changes.given else default
 
 
 def visible_clause(ctx: RequestContext) -> Any:
@@ -96,11 +172,12 @@ class Ports:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    # -- rendering ---------------------------------------------------------------------------
+    # -- records ---------------------------------------------------------------------------
 
-    def render(
+    def records(
         self, session: Session, rows: Sequence[models.Port], ctx: RequestContext
-    ) -> list[dict[str, Any]]:
+    ) -> list[PortRecord]:
+        """``rows`` as records: one query each for addresses, groups, networks, sharing."""
         ids = [r.id for r in rows]
         ips = port_ips.current(session, ids)
         groups: dict[str, list[str]] = defaultdict(list)
@@ -129,52 +206,58 @@ class Ports:
                 )
             )
         return [
-            self.one(
+            self._record(
                 r, ips[r.id], sorted(groups[r.id]), owners.get(r.network_id), r.network_id in shared
             )
             for r in rows
         ]
 
     @staticmethod
-    def one(
+    def _record(
         row: models.Port,
         fixed_ips: list[port_ips.FixedIp],
         groups: list[str],
         network_owner: str | None,
         shared: bool,
-    ) -> dict[str, Any]:
-        return {
-            "id": row.id,
-            "name": row.name,
-            "network_id": row.network_id,
-            **owner_fields(row.project_id),
-            "mac_address": row.mac_address,
-            "admin_state_up": row.admin_state_up,
-            "status": row.status,
-            "device_id": row.device_id,
-            "device_owner": row.device_owner,
-            "fixed_ips": [ip.as_dict() for ip in fixed_ips],
-            "security_groups": groups,
-            "allowed_address_pairs": list(row.allowed_address_pairs or []),
-            "extra_dhcp_opts": list(row.extra_dhcp_opts or []),
-            "port_security_enabled": row.port_security_enabled,
-            "binding:host_id": row.binding_host_id,
-            "binding:vif_type": row.binding_vif_type,
-            "binding:vif_details": dict(row.binding_vif_details or {}),
-            "binding:vnic_type": row.binding_vnic_type,
-            "binding:profile": dict(row.binding_profile or {}),
-            "ip_allocation": "immediate",
-            **standard_attrs(row),
-            "_policy": {
-                "network:project_id": network_owner,
-                "network:tenant_id": network_owner,
-                "shared": shared,
-            },
-        }
+    ) -> PortRecord:
+        return PortRecord(
+            id=row.id,
+            name=row.name,
+            network_id=row.network_id,
+            project_id=row.project_id,
+            mac_address=row.mac_address,
+            admin_state_up=row.admin_state_up,
+            status=row.status,
+            device_id=row.device_id,
+            device_owner=row.device_owner,
+            fixed_ips=tuple(FixedIpRecord(ip.subnet_id, ip.ip_address) for ip in fixed_ips),
+            security_groups=tuple(groups),
+            allowed_address_pairs=tuple(
+                AddressPair(str(p["ip_address"]), str(p["mac_address"]))
+                for p in row.allowed_address_pairs or ()
+            ),
+            extra_dhcp_opts=tuple(
+                DhcpOption(str(o["opt_name"]), o.get("opt_value"), int(o.get("ip_version", 4)))
+                for o in row.extra_dhcp_opts or ()
+            ),
+            port_security_enabled=row.port_security_enabled,
+            host_id=row.binding_host_id,
+            vif_type=row.binding_vif_type,
+            vif_details=dict(row.binding_vif_details or {}),
+            vnic_type=row.binding_vnic_type,
+            profile=dict(row.binding_profile or {}),
+            description=row.description,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            revision_number=row.revision_number,
+            tags=tuple(row.tags or ()),
+            network_project_id=network_owner,
+            network_shared=shared,
+        )
 
     # -- queries -----------------------------------------------------------------------------
 
-    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[dict[str, Any]]:
+    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[PortRecord]:
         stmt = select(models.Port).where(visible_clause(ctx))
         filters = dict(query.filters)
         if "fixed_ips" in filters:
@@ -194,7 +277,7 @@ class Ports:
         )
         with self.deps.db.reader() as session:
             return listing.run(
-                session, SPEC, stmt, query, lambda s, rows: self.render(s, rows, ctx)
+                session, SPEC, stmt, query, lambda s, rows: self.records(s, rows, ctx)
             )
 
     def visible(self, session: Session, ctx: RequestContext, port_id: str) -> models.Port:
@@ -208,23 +291,23 @@ class Ports:
             raise not_found("port", port_id)
         return row
 
-    def show(self, ctx: RequestContext, port_id: str) -> dict[str, Any]:
+    def show(self, ctx: RequestContext, port_id: str) -> PortRecord:
         with self.deps.db.reader() as session:
-            return self.render(session, [self.visible(session, ctx, port_id)], ctx)[0]
+            return self.records(session, [self.visible(session, ctx, port_id)], ctx)[0]
 
     # -- create ------------------------------------------------------------------------------
 
-    def create(
-        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
-    ) -> dict[str, Any]:
-        return self.create_bulk(ctx, [values], check)[0]
+    def create(self, ctx: RequestContext, spec: PortSpec, check: Check[PortTarget]) -> PortRecord:
+        return self.create_bulk(ctx, [spec], check)[0]
 
     def create_bulk(
-        self, ctx: RequestContext, items: list[dict[str, Any]], check: Check[Target]
-    ) -> list[dict[str, Any]]:
-        def tx(session: Session) -> list[dict[str, Any]]:
-            created = [self._create(session, ctx, values, check) for values in items]
-            for project_id in {port["project_id"] for port in created}:  # counted already
+        self, ctx: RequestContext, specs: list[PortSpec], check: Check[PortTarget]
+    ) -> list[PortRecord]:
+        """Create ports; each is authorized once its network is loaded (``check``)."""
+
+        def tx(session: Session) -> list[PortRecord]:
+            created = [self._create(session, ctx, n, spec, check) for n, spec in enumerate(specs)]
+            for project_id in {port.project_id for port in created}:  # counted already
                 quotas.enforce(session, self.deps.opts, project_id, {"port": 0})
             return created
 
@@ -235,59 +318,55 @@ class Ports:
         return created
 
     def _create(
-        self, session: Session, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
-    ) -> dict[str, Any]:
-        net = visible_network(session, ctx, str(values.get("network_id") or ""))
-        project_id = values.get("project_id") or project_of(ctx)
+        self,
+        session: Session,
+        ctx: RequestContext,
+        index: int,
+        spec: PortSpec,
+        check: Check[PortTarget],
+    ) -> PortRecord:
+        net = visible_network(session, ctx, spec.network_id)
+        project_id = spec.project_id or project_of(ctx)
         shared = self._shared(session, net.id, ctx)
-        owner = str(values.get("device_owner") or "")
-        check(
-            {
-                **values,
-                **owner_fields(project_id),
-                "device_owner": owner,
-                "network:project_id": net.project_id,
-                "network:tenant_id": net.project_id,
-                "shared": shared,
-            }
-        )
-        security = bool(values.get("port_security_enabled", net.port_security_enabled))
+        owner = str(spec.device_owner or "")
+        check(PortTarget(index, project_id, owner, net.project_id, shared))
+        security = bool(_given(spec, "port_security_enabled", net.port_security_enabled))
         row = models.Port(
-            id=values.get("id") or new_uuid(),
+            id=new_uuid(),
             project_id=project_id,
             network_id=net.id,
-            name=values.get("name") or "",
-            admin_state_up=values.get("admin_state_up", True),
+            name=spec.name or "",
+            admin_state_up=_given(spec, "admin_state_up", True),
             status="DOWN",
-            device_id=str(values.get("device_id") or ""),
+            device_id=str(spec.device_id or ""),
             device_owner=owner,
             port_security_enabled=security,
-            binding_host_id=str(values.get("binding:host_id") or ""),
-            binding_vnic_type=port_attrs.check_vnic_type(values.get("binding:vnic_type", "normal")),
-            binding_profile=dict(values.get("binding:profile") or {}),
-            extra_dhcp_opts=port_attrs.check_dhcp_opts(values.get("extra_dhcp_opts") or []),
-            tags=sorted(set(values.get("tags") or [])),
+            binding_host_id=str(spec.host_id or ""),
+            binding_vnic_type=port_attrs.check_vnic_type(_given(spec, "vnic_type", "normal")),
+            binding_profile=dict(spec.profile or {}),
+            extra_dhcp_opts=port_attrs.check_dhcp_opts(spec.extra_dhcp_opts or []),
+            tags=sorted(set(spec.tags)),
         )
-        init_standard(row, values.get("description"))
-        row.mac_address = self._mac(session, net.id, values.get("mac_address"))
-        pairs = port_attrs.check_address_pairs(values.get("allowed_address_pairs") or [])
+        init_standard(row, spec.description)
+        row.mac_address = self._mac(session, net.id, spec.mac_address)
+        pairs = port_attrs.check_address_pairs(spec.allowed_address_pairs or [])
         if pairs and not security:
             raise conflict(
                 "AddressPairAndPortSecurityRequired",
                 "Port Security must be enabled in order to have allowed address pairs on a port.",
             )
         row.allowed_address_pairs = port_attrs.fill_pair_macs(pairs, row.mac_address)
-        groups = self._groups(session, ctx, row, values, security)
+        groups = self._groups(session, ctx, row, spec, security)
         session.add(row)
         session.flush()
-        fixed = self._allocate(session, row, values.get("fixed_ips"))
-        if groups and not fixed and "security_groups" in values:
+        fixed = self._allocate(session, row, spec.fixed_ips)
+        if groups and not fixed and "security_groups" in spec.given:
             raise _sg_requires_security()
         for group_id in groups:
             session.add(models.PortSecurityGroup(port_id=row.id, security_group_id=group_id))
         self.deps.binder.bind(session, row, segments_of(session, [net.id])[net.id])
         session.flush()
-        return self.one(row, fixed, sorted(groups), net.project_id, shared)
+        return self._record(row, fixed, sorted(groups), net.project_id, shared)
 
     def _shared(self, session: Session, network_id: str, ctx: RequestContext) -> bool:
         stmt = select(models.RbacPolicy.id).where(
@@ -315,12 +394,12 @@ class Ports:
         session: Session,
         ctx: RequestContext,
         row: models.Port,
-        values: dict[str, Any],
+        spec: PortSpec,
         security: bool,
     ) -> list[str]:
-        if "security_groups" in values and values["security_groups"] is not None:
+        if spec.security_groups is not None:
             groups = port_attrs.check_security_groups(
-                session, ctx, row.project_id, values["security_groups"]
+                session, ctx, row.project_id, spec.security_groups
             )
             if groups and not security:
                 raise _sg_requires_security()
@@ -330,7 +409,7 @@ class Ports:
         return [ensure_default(session, row.project_id)]
 
     def _allocate(
-        self, session: Session, row: models.Port, requested: Any
+        self, session: Session, row: models.Port, requested: list[object] | None
     ) -> list[port_ips.FixedIp]:
         allocator = ipam.Allocator(session, serialized=self.deps.db.is_sqlite)
         subnets = port_ips.network_subnets(session, row.network_id)
@@ -352,23 +431,23 @@ class Ports:
         self,
         ctx: RequestContext,
         port_id: str,
-        values: dict[str, Any],
-        check: Check[Target],
+        changes: PortChanges,
+        check: Check[PortRecord],
         revision: int | None = None,
-    ) -> dict[str, Any]:
-        def tx(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> PortRecord:
+        def tx(session: Session) -> tuple[PortRecord, PortRecord]:
             row = self.visible(session, ctx, port_id)
-            before = self.render(session, [row], ctx)[0]
-            check({**before, **before["_policy"]})
+            before = self.records(session, [row], ctx)[0]
+            check(before)
             check_revision(row, revision)
-            self._apply(session, ctx, row, values, before)
+            self._apply(session, ctx, row, changes, before)
             bump(row)
             session.flush()
-            return before, self.render(session, [row], ctx)[0]
+            return before, self.records(session, [row], ctx)[0]
 
         before, after = self.deps.db.write(tx)
         self.deps.events.port_changed(after)
-        if before["device_id"] != after["device_id"] and before["status"] == "ACTIVE":
+        if before.device_id != after.device_id and before.status == "ACTIVE":
             self.deps.events.port_status_changed(before, "ACTIVE", "DOWN")
         return after
 
@@ -377,58 +456,62 @@ class Ports:
         session: Session,
         ctx: RequestContext,
         row: models.Port,
-        values: dict[str, Any],
-        before: dict[str, Any],
+        changes: PortChanges,
+        before: PortRecord,
     ) -> None:
+        given = changes.given
         for attr in ("name", "admin_state_up", "device_id", "device_owner", "description"):
-            if attr in values:
-                setattr(row, attr, values[attr] if values[attr] is not None else "")
-        if "mac_address" in values and values["mac_address"] != row.mac_address:
+            if attr in given:
+                value = getattr(changes, attr)
+                setattr(row, attr, value if value is not None else "")
+        if "mac_address" in given and changes.mac_address != row.mac_address:
             if row.binding_vif_type not in ("unbound", "binding_failed"):
                 raise in_use(
                     "PortBound",
                     f"Unable to complete operation on port {row.id}, port is already bound, "
                     f"port type: {row.binding_vif_type}, old_mac {row.mac_address}, "
-                    f"new_mac {values['mac_address']}.",
+                    f"new_mac {changes.mac_address}.",
                 )
-            row.mac_address = self._mac(session, row.network_id, values["mac_address"], row.id)
-        if "port_security_enabled" in values:
-            row.port_security_enabled = bool(values["port_security_enabled"])
-        if "extra_dhcp_opts" in values:
-            row.extra_dhcp_opts = port_attrs.check_dhcp_opts(values["extra_dhcp_opts"] or [])
-        if "allowed_address_pairs" in values:
-            pairs = port_attrs.check_address_pairs(values["allowed_address_pairs"] or [])
+            row.mac_address = self._mac(session, row.network_id, changes.mac_address, row.id)
+        if "port_security_enabled" in given:
+            row.port_security_enabled = bool(changes.port_security_enabled)
+        if "extra_dhcp_opts" in given:
+            row.extra_dhcp_opts = port_attrs.check_dhcp_opts(changes.extra_dhcp_opts or [])
+        if "allowed_address_pairs" in given:
+            pairs = port_attrs.check_address_pairs(changes.allowed_address_pairs or [])
             row.allowed_address_pairs = port_attrs.fill_pair_macs(pairs, row.mac_address)
         if row.allowed_address_pairs and not row.port_security_enabled:
             raise conflict(
                 "AddressPairAndPortSecurityRequired",
                 "Port Security must be enabled in order to have allowed address pairs on a port.",
             )
-        if "fixed_ips" in values:
-            self._update_ips(session, row, values["fixed_ips"])
-        self._update_groups(session, ctx, row, values, before)
+        if "fixed_ips" in given:
+            self._update_ips(session, row, changes.fixed_ips)
+        self._update_groups(session, ctx, row, changes, before)
         rebind = False
         for attr, column in (
-            ("binding:host_id", "binding_host_id"),
-            ("binding:vnic_type", "binding_vnic_type"),
-            ("binding:profile", "binding_profile"),
+            ("host_id", "binding_host_id"),
+            ("vnic_type", "binding_vnic_type"),
+            ("profile", "binding_profile"),
         ):
-            if attr in values:
-                value = values[attr]
-                if attr == "binding:vnic_type":
-                    value = port_attrs.check_vnic_type(value)
-                elif attr == "binding:profile":
-                    value = dict(value or {})
+            if attr in given:
+                new: object = getattr(changes, attr)
+                if attr == "vnic_type":
+                    new = port_attrs.check_vnic_type(new)
+                elif attr == "profile":
+                    new = dict(changes.profile or {})
                 else:
-                    value = str(value or "")
-                rebind = rebind or getattr(row, column) != value
-                setattr(row, column, value)
+                    new = str(new or "")
+                rebind = rebind or getattr(row, column) != new
+                setattr(row, column, new)
         if rebind:
             self.deps.binder.bind(
                 session, row, segments_of(session, [row.network_id])[row.network_id]
             )
 
-    def _update_ips(self, session: Session, row: models.Port, requested: Any) -> None:
+    def _update_ips(
+        self, session: Session, row: models.Port, requested: list[object] | None
+    ) -> None:
         allocator = ipam.Allocator(session, serialized=self.deps.db.is_sqlite)
         subnets = port_ips.network_subnets(session, row.network_id)
         requests = port_ips.parse_requests(
@@ -451,13 +534,13 @@ class Ports:
         session: Session,
         ctx: RequestContext,
         row: models.Port,
-        values: dict[str, Any],
-        before: dict[str, Any],
+        changes: PortChanges,
+        before: PortRecord,
     ) -> None:
-        groups = before["security_groups"]
-        if "security_groups" in values:
+        groups = list(before.security_groups)
+        if "security_groups" in changes.given:
             groups = port_attrs.check_security_groups(
-                session, ctx, row.project_id, values["security_groups"] or []
+                session, ctx, row.project_id, changes.security_groups or []
             )
         if groups and not row.port_security_enabled:
             raise conflict(
@@ -465,7 +548,7 @@ class Ports:
                 "Port has security group associated. Cannot disable port security or IP "
                 "address until security group is removed.",
             )
-        if sorted(groups) == sorted(before["security_groups"]):
+        if sorted(groups) == sorted(before.security_groups):
             return
         for binding in session.scalars(
             select(models.PortSecurityGroup).where(models.PortSecurityGroup.port_id == row.id)
@@ -481,13 +564,13 @@ class Ports:
         self,
         ctx: RequestContext,
         port_id: str,
-        check: Check[Target],
+        check: Check[PortRecord],
         revision: int | None = None,
     ) -> None:
-        def tx(session: Session) -> dict[str, Any]:
+        def tx(session: Session) -> PortRecord:
             row = self.visible(session, ctx, port_id)
-            current = self.render(session, [row], ctx)[0]
-            check({**current, **current["_policy"]})
+            current = self.records(session, [row], ctx)[0]
+            check(current)
             check_revision(row, revision)
             if row.device_owner in L3_OWNERS and self._l3_owner_exists(session, row):
                 raise in_use(

@@ -237,3 +237,119 @@ class SubnetRecord:
     #: the network's owner and whether it is shared with the caller (policy targets)
     network_project_id: str | None
     network_shared: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FixedIpRecord:
+    subnet_id: str
+    ip_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouterGateway:
+    network_id: str | None
+    enable_snat: bool
+    external_fixed_ips: tuple[FixedIpRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouterRecord:
+    id: str
+    name: str
+    project_id: str
+    admin_state_up: bool
+    status: str
+    gateway: RouterGateway | None
+    routes: tuple[HostRoute, ...]
+    availability_zone_hints: tuple[str, ...]
+    availability_zones: tuple[str, ...]
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouterInterfaceRecord:
+    """A router's interface as add/remove_router_interface answer."""
+
+    router_id: str
+    project_id: str
+    port_id: str
+    network_id: str
+    subnet_ids: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FloatingIPPortDetails:
+    name: str
+    network_id: str
+    mac_address: str
+    admin_state_up: bool
+    status: str
+    device_id: str
+    device_owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class FloatingIPRecord:
+    id: str
+    project_id: str
+    floating_network_id: str
+    floating_ip_address: str
+    router_id: str | None
+    port_id: str | None
+    fixed_ip_address: str | None
+    status: str
+    port_details: FloatingIPPortDetails | None
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPair:
+    ip_address: str
+    mac_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class DhcpOption:
+    opt_name: str
+    opt_value: JSON
+    ip_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class PortRecord:
+    id: str
+    name: str
+    network_id: str
+    project_id: str
+    mac_address: str
+    admin_state_up: bool
+    status: str
+    device_id: str
+    device_owner: str
+    fixed_ips: tuple[FixedIpRecord, ...]
+    security_groups: tuple[str, ...]
+    allowed_address_pairs: tuple[AddressPair, ...]
+    extra_dhcp_opts: tuple[DhcpOption, ...]
+    port_security_enabled: bool
+    host_id: str
+    vif_type: str
+    vif_details: dict[str, JSON]
+    vnic_type: str
+    profile: dict[str, JSON]
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
+    #: the network's owner and whether it is shared with the caller (policy targets)
+    network_project_id: str | None
+    network_shared: bool

@@ -14,9 +14,10 @@ from tinystack.common.timeutils import new_uuid
 from tinystack.network import ipam, models
 from tinystack.network.exception import bad_request, conflict, in_use
 from tinystack.network.services import port_ips
-from tinystack.network.services.authz import Check, Target
+from tinystack.network.services.authz import Check, Owner
 from tinystack.network.services.port_attrs import random_mac
 from tinystack.network.services.ports import Ports, delete_port
+from tinystack.network.services.records import RouterInterfaceRecord
 from tinystack.network.services.routers import (
     INTERFACE,
     INTERFACE_OWNERS,
@@ -24,7 +25,7 @@ from tinystack.network.services.routers import (
     interface_ports,
     visible_router,
 )
-from tinystack.network.services.standard_attrs import bump, init_standard, owner_fields
+from tinystack.network.services.standard_attrs import bump, init_standard
 from tinystack.network.services.subnets import visible_subnet
 
 if TYPE_CHECKING:
@@ -45,16 +46,15 @@ def _overlap_check(session: Session, router: models.Router, subnet: models.Subne
             )
 
 
-def _info(router: models.Router, port: models.Port, subnet_ids: list[str]) -> dict[str, Any]:
-    return {
-        "id": router.id,
-        **owner_fields(router.project_id),
-        "port_id": port.id,
-        "network_id": port.network_id,
-        "subnet_id": subnet_ids[0] if subnet_ids else None,
-        "subnet_ids": subnet_ids,
-        "tags": list(port.tags or []),
-    }
+def _info(router: models.Router, port: models.Port, subnet_ids: list[str]) -> RouterInterfaceRecord:
+    return RouterInterfaceRecord(
+        router_id=router.id,
+        project_id=router.project_id,
+        port_id=port.id,
+        network_id=port.network_id,
+        subnet_ids=tuple(subnet_ids),
+        tags=tuple(port.tags or ()),
+    )
 
 
 class RouterInterfaces:
@@ -63,17 +63,22 @@ class RouterInterfaces:
         self.ports = ports
 
     def add(
-        self, ctx: RequestContext, router_id: str, body: dict[str, Any], check: Check[Target]
-    ) -> dict[str, Any]:
-        subnet_id, port_id = body.get("subnet_id"), body.get("port_id")
+        self,
+        ctx: RequestContext,
+        router_id: str,
+        subnet_id: str | None,
+        port_id: str | None,
+        check: Check[Owner],
+    ) -> RouterInterfaceRecord:
+        """Attach a subnet (a new port at its gateway) or a port; authorized on the router."""
         if subnet_id and port_id:
             raise bad_request("router", "Cannot specify both subnet-id and port-id")
         if not subnet_id and not port_id:
             raise bad_request("router", "Either subnet_id or port_id must be specified")
 
-        def tx(session: Session) -> dict[str, Any]:
+        def tx(session: Session) -> RouterInterfaceRecord:
             router = visible_router(session, ctx, router_id)
-            check({**owner_fields(router.project_id), **body})
+            check(Owner(router.project_id))
             if port_id:
                 info = self._add_port(session, ctx, router, str(port_id))
             else:
@@ -87,7 +92,7 @@ class RouterInterfaces:
 
     def _add_subnet(
         self, session: Session, ctx: RequestContext, router: models.Router, subnet_id: str
-    ) -> dict[str, Any]:
+    ) -> RouterInterfaceRecord:
         subnet = visible_subnet(session, ctx, subnet_id)
         if not subnet.gateway_ip:
             raise bad_request("router", "Subnet for router interface must have a gateway IP")
@@ -117,7 +122,7 @@ class RouterInterfaces:
 
     def _add_port(
         self, session: Session, ctx: RequestContext, router: models.Router, port_id: str
-    ) -> dict[str, Any]:
+    ) -> RouterInterfaceRecord:
         port = self.ports.visible(session, ctx, port_id)
         if port.device_id or port.device_owner:
             raise in_use(
@@ -144,15 +149,20 @@ class RouterInterfaces:
     # -- remove ------------------------------------------------------------------------------
 
     def remove(
-        self, ctx: RequestContext, router_id: str, body: dict[str, Any], check: Check[Target]
-    ) -> dict[str, Any]:
-        subnet_id, port_id = body.get("subnet_id"), body.get("port_id")
+        self,
+        ctx: RequestContext,
+        router_id: str,
+        subnet_id: str | None,
+        port_id: str | None,
+        check: Check[Owner],
+    ) -> RouterInterfaceRecord:
+        """Detach a subnet or port; authorized on the router."""
         if not subnet_id and not port_id:
             raise bad_request("router", "Either subnet_id or port_id must be specified")
 
-        def tx(session: Session) -> dict[str, Any]:
+        def tx(session: Session) -> RouterInterfaceRecord:
             router = visible_router(session, ctx, router_id)
-            check({**owner_fields(router.project_id), **body})
+            check(Owner(router.project_id))
             port, subnet_ids = self._find(session, router, subnet_id, port_id)
             self._check_unused(session, router, subnet_ids)
             info = _info(router, port, subnet_ids)

@@ -5,27 +5,32 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.timeutils import new_uuid
+from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import ipam, models
 from tinystack.network.exception import bad_request, conflict, in_use, invalid_input, not_found
 from tinystack.network.services import listing, port_ips, quotas
 from tinystack.network.services.agents import check_zones, zone_names
-from tinystack.network.services.authz import Check, Target
+from tinystack.network.services.authz import Check
 from tinystack.network.services.networks import visible_network
 from tinystack.network.services.port_attrs import random_mac
 from tinystack.network.services.ports import delete_port
+from tinystack.network.services.records import (
+    FixedIpRecord,
+    HostRoute,
+    RouterGateway,
+    RouterRecord,
+)
 from tinystack.network.services.standard_attrs import (
     bump,
     check_revision,
     init_standard,
-    owner_fields,
-    standard_attrs,
 )
 from tinystack.network.services.visibility import project_of
 
@@ -55,7 +60,56 @@ SPEC = listing.ListSpec(
         "ha": listing.to_bool,
     },
     sortable=frozenset({"id", "name", "project_id", "tenant_id", "status"}),
+    getters={
+        "id": lambda r: r.id,
+        "name": lambda r: r.name,
+        "project_id": lambda r: r.project_id,
+        "tenant_id": lambda r: r.project_id,
+        "admin_state_up": lambda r: r.admin_state_up,
+        "status": lambda r: r.status,
+        "description": lambda r: r.description,
+        "revision_number": lambda r: r.revision_number,
+        "distributed": lambda r: False,
+        "ha": lambda r: False,
+        "availability_zone_hints": lambda r: r.availability_zone_hints,
+        "created_at": lambda r: isotime(r.created_at),
+        "updated_at": lambda r: isotime(r.updated_at),
+        "tags": lambda r: r.tags,
+    },
 )
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRequest:
+    """external_gateway_info as requested (no network_id: remove the gateway)."""
+
+    network_id: str | None = None
+    enable_snat: object = None
+    external_fixed_ips: list[object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouterChanges:
+    """An update of a router: the attributes in ``given``."""
+
+    name: str | None = None
+    description: str | None = None
+    admin_state_up: bool | None = None
+    #: None with external_gateway_info given: remove the gateway
+    gateway: GatewayRequest | None = None
+    routes: list[object] | None = None
+    distributed: bool | None = None
+    ha: bool | None = None
+    given: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class RouterSpec(RouterChanges):
+    """A router to create."""
+
+    project_id: str | None = None
+    availability_zone_hints: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
 
 def visible_router(session: Session, ctx: RequestContext, router_id: str) -> models.Router:
@@ -114,126 +168,137 @@ class Routers:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def render(self, session: Session, rows: Sequence[models.Router]) -> list[dict[str, Any]]:
+    def records(self, session: Session, rows: Sequence[models.Router]) -> list[RouterRecord]:
+        """``rows`` as records: one query for the gateways' addresses."""
         gw_ports = [r.gw_port_id for r in rows if r.gw_port_id]
         ips = port_ips.current(session, gw_ports)
-        zones = list(self.deps.opts.default_availability_zones)
+        zones = tuple(self.deps.opts.default_availability_zones)
         out = []
         for r in rows:
             gateway = None
             if r.gw_port_id:
-                gateway = {
-                    "network_id": r.gw_network_id,
-                    "enable_snat": r.enable_snat,
-                    "external_fixed_ips": [ip.as_dict() for ip in ips.get(r.gw_port_id, [])],
-                }
-            hints = list(r.availability_zone_hints or [])
+                gateway = RouterGateway(
+                    network_id=r.gw_network_id,
+                    enable_snat=r.enable_snat,
+                    external_fixed_ips=tuple(
+                        FixedIpRecord(ip.subnet_id, ip.ip_address)
+                        for ip in ips.get(r.gw_port_id, [])
+                    ),
+                )
+            hints = tuple(r.availability_zone_hints or ())
             out.append(
-                {
-                    "id": r.id,
-                    "name": r.name,
-                    **owner_fields(r.project_id),
-                    "admin_state_up": r.admin_state_up,
-                    "status": r.status,
-                    "external_gateway_info": gateway,
-                    "routes": list(r.routes or []),
-                    "availability_zone_hints": hints,
-                    "availability_zones": hints or zones,
-                    "distributed": False,
-                    "ha": False,
-                    **standard_attrs(r),
-                }
+                RouterRecord(
+                    id=r.id,
+                    name=r.name,
+                    project_id=r.project_id,
+                    admin_state_up=r.admin_state_up,
+                    status=r.status,
+                    gateway=gateway,
+                    routes=tuple(
+                        HostRoute(str(x["destination"]), str(x["nexthop"])) for x in r.routes or ()
+                    ),
+                    availability_zone_hints=hints,
+                    availability_zones=hints or zones,
+                    description=r.description,
+                    created_at=r.created_at,
+                    updated_at=r.updated_at,
+                    revision_number=r.revision_number,
+                    tags=tuple(r.tags or ()),
+                )
             )
         return out
 
-    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[dict[str, Any]]:
+    def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[RouterRecord]:
         stmt = select(models.Router)
         if not ctx.is_admin:
             stmt = stmt.where(models.Router.project_id == project_of(ctx))
         with self.deps.db.reader() as session:
-            return listing.run(session, SPEC, stmt, query, self.render)
+            return listing.run(session, SPEC, stmt, query, self.records)
 
-    def show(self, ctx: RequestContext, router_id: str) -> dict[str, Any]:
+    def show(self, ctx: RequestContext, router_id: str) -> RouterRecord:
         with self.deps.db.reader() as session:
-            return self.render(session, [visible_router(session, ctx, router_id)])[0]
+            return self.records(session, [visible_router(session, ctx, router_id)])[0]
 
-    def create(
-        self, ctx: RequestContext, values: dict[str, Any], check: Check[Target]
-    ) -> dict[str, Any]:
-        project_id = values.get("project_id") or project_of(ctx)
-        check({**values, **owner_fields(project_id)})
+    def create(self, ctx: RequestContext, spec: RouterSpec) -> RouterRecord:
+        """Create a router (the API authorized the request already)."""
+        project_id = spec.project_id or project_of(ctx)
         for attr in ("distributed", "ha"):
-            if values.get(attr):
+            if getattr(spec, attr):
                 raise invalid_input(f"{attr} routers are not supported")
 
-        def tx(session: Session) -> dict[str, Any]:
+        def tx(session: Session) -> RouterRecord:
             quotas.enforce(session, self.deps.opts, project_id, {"router": 1})
-            hints = list(values.get("availability_zone_hints") or [])
+            hints = list(spec.availability_zone_hints)
             check_zones(hints, zone_names(session, self.deps.opts, "router"))
             row = models.Router(
                 id=new_uuid(),
                 project_id=project_id,
-                name=values.get("name") or "",
-                admin_state_up=values.get("admin_state_up", True),
+                name=spec.name or "",
+                admin_state_up=True if spec.admin_state_up is None else spec.admin_state_up,
                 status="ACTIVE",
                 enable_snat=bool(self.deps.opts.enable_snat_by_default),
                 routes=[],
                 availability_zone_hints=hints,
-                tags=sorted(set(values.get("tags") or [])),
+                tags=sorted(set(spec.tags)),
             )
-            init_standard(row, values.get("description"))
+            init_standard(row, spec.description)
             session.add(row)
             session.flush()
-            info = values.get("external_gateway_info")
-            if info:
-                self._set_gateway(session, ctx, row, info)
+            if spec.gateway is not None:
+                self._set_gateway(session, ctx, row, spec.gateway)
             session.flush()
-            return self.render(session, [row])[0]
+            return self.records(session, [row])[0]
 
         created = self.deps.db.write(tx)
-        self.deps.events.routers_changed([created["id"]])
+        self.deps.events.routers_changed([created.id])
         return created
 
     def update(
         self,
         ctx: RequestContext,
         router_id: str,
-        values: dict[str, Any],
-        check: Check[Target],
+        changes: RouterChanges,
+        check: Check[RouterRecord],
         revision: int | None = None,
-    ) -> dict[str, Any]:
-        def tx(session: Session) -> dict[str, Any]:
+    ) -> RouterRecord:
+        def tx(session: Session) -> RouterRecord:
             row = visible_router(session, ctx, router_id)
-            check(self.render(session, [row])[0])
+            check(self.records(session, [row])[0])
             check_revision(row, revision)
             for attr in ("distributed", "ha"):
-                if values.get(attr):
+                if getattr(changes, attr):
                     raise invalid_input(f"{attr} routers are not supported")
             for attr in ("name", "admin_state_up", "description"):
-                if attr in values:
-                    setattr(row, attr, values[attr] if values[attr] is not None else "")
-            if "external_gateway_info" in values:
-                self._set_gateway(session, ctx, row, values["external_gateway_info"] or {})
-            if "routes" in values:
+                if attr in changes.given:
+                    value = getattr(changes, attr)
+                    setattr(row, attr, value if value is not None else "")
+            if "external_gateway_info" in changes.given:
+                self._set_gateway(session, ctx, row, changes.gateway or GatewayRequest())
+            if "routes" in changes.given:
                 row.routes = check_routes(
-                    session, row.id, values["routes"] or [], self.deps.opts.max_routes
+                    session, row.id, changes.routes or [], self.deps.opts.max_routes
                 )
             bump(row)
             session.flush()
-            return self.render(session, [row])[0]
+            return self.records(session, [row])[0]
 
         result = self.deps.db.write(tx)
         self.deps.events.routers_changed([router_id])
         return result
 
     def change_routes(
-        self, ctx: RequestContext, router_id: str, routes: Any, add: bool, check: Check[Target]
-    ) -> dict[str, Any]:
+        self,
+        ctx: RequestContext,
+        router_id: str,
+        routes: list[object],
+        add: bool,
+        check: Check[RouterRecord],
+    ) -> RouterRecord:
         """extraroute-atomic: add or remove some static routes."""
 
-        def tx(session: Session) -> dict[str, Any]:
+        def tx(session: Session) -> RouterRecord:
             row = visible_router(session, ctx, router_id)
-            check(self.render(session, [row])[0])
+            check(self.records(session, [row])[0])
             given = check_routes(session, row.id, routes or [], self.deps.opts.max_routes)
             current = list(row.routes or [])
             if add:
@@ -243,7 +308,7 @@ class Routers:
             row.routes = check_routes(session, row.id, merged, self.deps.opts.max_routes)
             bump(row)
             session.flush()
-            return self.render(session, [row])[0]
+            return self.records(session, [row])[0]
 
         result = self.deps.db.write(tx)
         self.deps.events.routers_changed([router_id])
@@ -252,18 +317,18 @@ class Routers:
     # -- gateway -----------------------------------------------------------------------------
 
     def _set_gateway(
-        self, session: Session, ctx: RequestContext, row: models.Router, info: dict[str, Any]
+        self, session: Session, ctx: RequestContext, row: models.Router, info: GatewayRequest
     ) -> None:
-        network_id = info.get("network_id")
+        network_id = info.network_id
         if not network_id:
             self._clear_gateway(session, row)
             return
         net = visible_network(session, ctx, str(network_id))
         if not net.external:
             raise bad_request("router", f"Network {net.id} is not a valid external network")
-        if "enable_snat" in info and info["enable_snat"] is not None:
-            row.enable_snat = listing.to_bool(info["enable_snat"])
-        fixed = info.get("external_fixed_ips")
+        if info.enable_snat is not None:
+            row.enable_snat = listing.to_bool(info.enable_snat)
+        fixed = info.external_fixed_ips
         if row.gw_port_id and row.gw_network_id == net.id:
             if fixed is not None:
                 port = session.get(models.Port, row.gw_port_id)
@@ -342,11 +407,15 @@ class Routers:
     # -- delete ------------------------------------------------------------------------------
 
     def delete(
-        self, ctx: RequestContext, router_id: str, check: Check[Target], revision: int | None = None
+        self,
+        ctx: RequestContext,
+        router_id: str,
+        check: Check[RouterRecord],
+        revision: int | None = None,
     ) -> None:
         def tx(session: Session) -> None:
             row = visible_router(session, ctx, router_id)
-            check(self.render(session, [row])[0])
+            check(self.records(session, [row])[0])
             check_revision(row, revision)
             if interface_ports(session, row.id):
                 raise in_use("RouterInUse", f"Router {row.id} still has ports")

@@ -78,11 +78,12 @@ class SecurityGroupSpec:
 
 @dataclass(frozen=True, slots=True)
 class SecurityGroupChanges:
-    """An update of a security group; None: unchanged."""
+    """An update of a security group: the attributes in ``given``."""
 
     name: str | None = None
     description: str | None = None
     stateful: bool | None = None
+    given: frozenset[str] = frozenset()
 
 
 def new_rule(
@@ -251,7 +252,7 @@ class SecurityGroups:
             if (
                 is_default is not None
                 and is_default.security_group_id == row.id
-                and changes.name not in (None, DEFAULT_NAME)
+                and (changes.name if "name" in changes.given else DEFAULT_NAME) != DEFAULT_NAME
             ):
                 raise conflict(
                     "SecurityGroupCannotUpdateDefault",
@@ -259,13 +260,13 @@ class SecurityGroups:
                 )
             if changes.name == DEFAULT_NAME and row.name != DEFAULT_NAME:
                 raise default_exists()
-            if changes.stateful is not None and changes.stateful != bool(row.stateful):
+            if "stateful" in changes.given and bool(changes.stateful) != bool(row.stateful):
                 if group_in_use(session, row.id):  # its ports' firewalls depend on it
                     raise in_use("SecurityGroupInUse", f"Security Group {row.id} in use.")
             changed = False
             for column in ("name", "description", "stateful"):
                 value = getattr(changes, column)
-                if value is not None and getattr(row, column) != value:
+                if column in changes.given and getattr(row, column) != value:
                     setattr(row, column, value)
                     changed = True
             if changed:
