@@ -23,9 +23,7 @@ router = APIRouter(tags=["server details"])
 
 
 def _load(ctx: Any, deps: Any, server_id: str, rule: str) -> Any:
-    inst = servers.get(deps, CallContext.from_request(ctx), server_id)
-    ctx.can(rule, servers.target(inst))
-    return inst
+    return servers.get_authorized(deps, ctx, server_id, rule)
 
 
 @router.get("/servers/{server_id}/ips", openapi_extra=policies("os_compute_api:ips:index"))

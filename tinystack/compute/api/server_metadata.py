@@ -36,9 +36,7 @@ def _items(body: Any, key: str) -> dict[str, str]:
 
 
 def _load(ctx: Any, deps: Any, server_id: str, rule: str) -> Any:
-    inst = servers.get(deps, CallContext.from_request(ctx), server_id)
-    ctx.can(P % rule, servers.target(inst))
-    return inst
+    return servers.get_authorized(deps, ctx, server_id, P % rule)
 
 
 @router.get("/servers/{server_id}/metadata", openapi_extra=policies(P % "index"))

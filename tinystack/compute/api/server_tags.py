@@ -33,9 +33,7 @@ def _tag(tag: str) -> str:
 
 
 def _load(ctx: Any, deps: Any, server_id: str, rule: str) -> Any:
-    inst = servers.get(deps, CallContext.from_request(ctx), server_id)
-    ctx.can(P % rule, servers.target(inst))
-    return inst
+    return servers.get_authorized(deps, ctx, server_id, P % rule)
 
 
 @router.get("/servers/{server_id}/tags", openapi_extra=policies(P % "index"))

@@ -230,8 +230,7 @@ def render_one(request: Request, ctx: Any, deps: Any, version: Version, inst: An
 def show_server(
     request: Request, server_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
 ) -> Response:
-    inst = servers.get(deps, CallContext.from_request(ctx), server_id)
-    ctx.can(P % "show", servers.target(inst))
+    inst = servers.get_authorized(deps, ctx, server_id, P % "show")
     inst = servers.with_fresh_addresses(deps, inst)
     return render_one(request, ctx, deps, version, inst)
 
@@ -249,8 +248,7 @@ def update_server(
     body: dict[str, Any] = Body(...),
 ) -> Response:
     call = CallContext.from_request(ctx)
-    inst = servers.get(deps, call, server_id)
-    ctx.can(P % "update", servers.target(inst))
+    inst = servers.get_authorized(deps, ctx, server_id, P % "update")
     extra = sorted(set(body) - {"server"})
     if extra:
         raise unexpected(extra)
@@ -282,8 +280,7 @@ def update_server(
 @router.delete("/servers/{server_id}", status_code=204, openapi_extra=policies(P % "delete"))
 def delete_server(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     call = CallContext.from_request(ctx)
-    inst = servers.get(deps, call, server_id)
-    ctx.can(P % "delete", servers.target(inst))
+    inst = servers.get_authorized(deps, ctx, server_id, P % "delete")
     servers.delete(deps, call, server_id)
     servers.settle(deps, inst.uuid, deleted=True)
     return Response(status_code=204)

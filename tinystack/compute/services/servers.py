@@ -13,6 +13,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.common.timeutils import utcnow
@@ -34,6 +35,16 @@ def get(deps: Deps, ctx: CallContext, uuid: str, *, read_deleted: bool = False) 
         raise exception.InstanceNotFound(uuid) from None
     if not ctx.is_admin and inst.project_id != ctx.project_id:
         raise exception.InstanceNotFound(uuid)
+    return inst
+
+
+def get_authorized(
+    deps: Deps, ctx: RequestContext, uuid: str, rule: str, *, read_deleted: bool = False
+) -> models.Instance:
+    """The instance, if the caller sees it (:func:`get`) and may ``rule`` on it (its owner
+    is the policy target, so it is loaded first)."""
+    inst = get(deps, CallContext.from_request(ctx), uuid, read_deleted=read_deleted)
+    ctx.can(rule, target(inst))
     return inst
 
 
