@@ -10,7 +10,6 @@ from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
-from tinystack.common.rpc import MessagingTimeout, RemoteError
 from tinystack.compute.api import servers_view
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.openapi import policies, request_model
@@ -49,13 +48,8 @@ def show_ips(server_id: str, network_label: str, ctx: ContextDep, deps: DepsDep)
 )
 def diagnostics(server_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
     inst = _load(ctx, deps, server_id, "os_compute_api:os-server-diagnostics")
-    if not inst.host:
-        raise Conflict(f"Instance {inst.uuid} is not ready")
-    try:
-        report = deps.agents.get_diagnostics(CallContext.from_request(ctx), inst.host, inst.uuid)
-        data: dict[str, Any] = report.data
-    except (RemoteError, MessagingTimeout) as exc:
-        raise Conflict(f"Instance {inst.uuid} is not ready") from exc
+    report = servers.diagnostics(deps, CallContext.from_request(ctx), inst)
+    data: dict[str, Any] = report.data
     if version < (2, 48):
         legacy = {f"cpu{c['id']}_time": c["time"] for c in data.get("cpu_details", [])}
         legacy["memory"] = data.get("memory_details", {}).get("maximum", 0) * 1024
