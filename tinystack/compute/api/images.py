@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, Forbidden, NotFound
 from tinystack.compute.api.deps import ContextDep, DepsDep
@@ -59,7 +60,7 @@ def _gate(version: Version, maximum: Version) -> None:
         raise NotFound("The resource could not be found.")
 
 
-def _token(ctx: Any) -> str | None:
+def _token(ctx: RequestContext) -> str | None:
     return CallContext.from_request(ctx).token
 
 
@@ -67,7 +68,7 @@ def properties(image: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in image.items() if k not in CORE}
 
 
-def _load(deps: Deps, ctx: Any, image_id: str) -> dict[str, Any]:
+def _load(deps: Deps, ctx: RequestContext, image_id: str) -> dict[str, Any]:
     if not deps.image.available():
         raise NotFound("Image not found.")
     try:
@@ -143,7 +144,7 @@ def show_view(request: Request, deps: Deps, image: dict[str, Any]) -> dict[str, 
     return view
 
 
-def _list(request: Request, ctx: Any, deps: Deps, detail: bool) -> dict[str, Any]:
+def _list(request: Request, ctx: RequestContext, deps: Deps, detail: bool) -> dict[str, Any]:
     limit, marker = limit_and_marker(request, deps.opts.max_limit)
     params: dict[str, str] = {}
     query = request.query_params
@@ -259,7 +260,9 @@ def _items(body: Any, key: str) -> dict[str, str]:
         raise BadRequest(f"Invalid input for field/attribute {key}. {exc}") from None
 
 
-def _save(deps: Deps, ctx: Any, image: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+def _save(
+    deps: Deps, ctx: RequestContext, image: dict[str, Any], wanted: dict[str, Any]
+) -> dict[str, Any]:
     """Make the image's properties exactly ``wanted``."""
     allowed = int(deps.opts.quota_metadata_items)
     if 0 <= allowed < len(wanted):

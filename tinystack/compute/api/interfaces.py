@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.bodies import body_part
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
@@ -19,6 +20,7 @@ from tinystack.compute.api.schemas import (
 )
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import interfaces, servers
+from tinystack.compute.services.deps import Deps
 
 router = APIRouter(tags=["interfaces"])
 P = "os_compute_api:os-attach-interfaces:%s"
@@ -39,7 +41,7 @@ def _view(vif: interfaces.InterfaceRecord, version: Version) -> dict[str, Any]:
     return view
 
 
-def _load(ctx: Any, deps: Any, server_id: str, rule: str) -> Any:
+def _load(ctx: RequestContext, deps: Deps, server_id: str, rule: str) -> Any:
     return servers.get_authorized(deps, ctx, server_id, P % rule)
 
 

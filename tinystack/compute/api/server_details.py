@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.compute.api import servers_view
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
@@ -17,11 +18,12 @@ from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import ForceCompleteRequest, VolumeAttachRequest
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import servers
+from tinystack.compute.services.deps import Deps
 
 router = APIRouter(tags=["server details"])
 
 
-def _load(ctx: Any, deps: Any, server_id: str, rule: str) -> Any:
+def _load(ctx: RequestContext, deps: Deps, server_id: str, rule: str) -> Any:
     return servers.get_authorized(deps, ctx, server_id, rule)
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute.api import servers_view
 from tinystack.compute.api.bodies import body_part, gate, unexpected
@@ -27,6 +28,7 @@ from tinystack.compute.api.schemas import (
 from tinystack.compute.api.server_list import list_view
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import server_create, servers
+from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.server_create import CreateRequest, NetworkRequest
 
 router = APIRouter(tags=["servers"])
@@ -221,7 +223,9 @@ def list_servers_detail(
     return json_response(list_view(request, ctx, deps, version, detail=True))
 
 
-def render_one(request: Request, ctx: Any, deps: Any, version: Version, inst: Any) -> Response:
+def render_one(
+    request: Request, ctx: RequestContext, deps: Deps, version: Version, inst: Any
+) -> Response:
     opts = servers_view.view_options(ctx, deps, version, [inst], with_groups=True)
     return json_response({"server": servers_view.show(request, inst, opts)})
 
