@@ -114,6 +114,13 @@ def list_images(
     ][:limit]
 
 
+def location(deps: Deps, image_id: str) -> str | None:
+    """Where the image service serves ``image_id`` (None: this cloud has no image service)."""
+    if not deps.image.available():
+        return None
+    return f"{deps.session.endpoint('image')}/v2/images/{image_id}"
+
+
 def delete(deps: Deps, ctx: CallContext, image_id: str) -> None:
     if not deps.image.available():
         raise NotFound("Image not found.")
