@@ -100,19 +100,20 @@ class ComputeService(ServiceSpec):
                     raise RuntimeError("the compute service needs its database")
                 self.register_opts(runtime.conf)
                 session = Session(runtime.auth_url, runtime.credentials, runtime.catalog)
+                opts = compute_conf.Options.from_conf(runtime.conf)
                 found = Deps(
                     conf=runtime.conf,
                     db=runtime.db,
                     session=session,
                     transport_url=runtime.conf.transport_url,
-                    image_cache=TTLCache(float(runtime.conf.compute.image_cache_seconds)),
+                    image_cache=TTLCache(float(opts.image_cache_seconds)),
                 )
                 runtime.extra["compute"] = found
             return found
 
     def create_app(self, runtime: Runtime) -> FastAPI:
         deps = self.deps(runtime)
-        policy_file = runtime.conf.compute.policy_file or None
+        policy_file = deps.opts.policy_file or None
         app = create_app(
             title="tinystack compute",
             version=str(MAX_VERSION),

@@ -30,6 +30,7 @@ from tinystack.compute.api.schemas import (
     parse_hostname,
 )
 from tinystack.compute.context import CallContext
+from tinystack.compute.services import images as image_service
 from tinystack.compute.services import network_proxies as proxies
 from tinystack.compute.services import server_actions as actions
 from tinystack.compute.services import server_moves as moves
@@ -193,8 +194,9 @@ def _image_response(req: ActionRequest, image_id: str, location: bool = True) ->
     if req.version >= (2, 45):
         return json_response({"image_id": image_id}, 202)
     headers = {}
-    if location and req.deps.image.available():
-        headers["Location"] = f"{req.deps.session.endpoint('image')}/v2/images/{image_id}"
+    href = image_service.location(req.deps, image_id) if location else None
+    if href is not None:
+        headers["Location"] = href
     return Response(status_code=202, headers=headers)
 
 

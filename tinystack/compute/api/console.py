@@ -44,8 +44,7 @@ def create_console(
     if version < (2, 6):
         raise NotFound("The resource could not be found.")
     call = CallContext.from_request(ctx)
-    inst = servers.get(deps, call, server_id)
-    ctx.can(REMOTE, servers.target(inst))
+    inst = servers.get_authorized(deps, ctx, server_id, REMOTE)
     data = body_part(body, "remote_console")
     protocol, kind = data.get("protocol"), data.get("type")
     allowed = dict(PROTOCOLS)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends
 from starlette.requests import Request
 
 from tinystack.common.api.deps import ContextDep
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute.api.microversion import URL_PROJECT_KEY, Version, VersionDep
 from tinystack.compute.context import CallContext
@@ -30,6 +31,6 @@ def _deps(request: Request, ctx: ContextDep) -> Deps:
 DepsDep = Annotated[Deps, Depends(_deps)]
 
 
-def call_context(request: Request, ctx: Any) -> CallContext:
+def call_context(request: Request, ctx: RequestContext) -> CallContext:
     del request
     return CallContext.from_request(ctx)

@@ -28,6 +28,7 @@ from tinystack.compute.api.schemas import (
     TenantBody,
 )
 from tinystack.compute.services import extra_specs, flavors
+from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.flavors import FlavorRecord
 
 router = APIRouter(tags=["flavors"])
@@ -63,7 +64,7 @@ def _show_specs(ctx: RequestContext, version: Version) -> bool:
     return version >= (2, 61) and ctx.allowed(SPECS % "index", {"project_id": ctx.project_id})
 
 
-def _list(request: Request, ctx: RequestContext, deps: Any, version: Version) -> list[Any]:
+def _list(request: Request, ctx: RequestContext, deps: Deps, version: Version) -> list[Any]:
     params = request.query_params
     allowed = {"sort_key", "sort_dir", "limit", "marker", "minRam", "minDisk", "is_public"}
     if version >= (2, 75):
@@ -313,7 +314,7 @@ def delete_extra_spec(flavor_id: str, key: str, ctx: ContextDep, deps: DepsDep) 
 
 
 # -- access -----------------------------------------------------------------------------------
-def _access(deps: Any, flavor_id: str) -> dict[str, Any]:
+def _access(deps: Deps, flavor_id: str) -> dict[str, Any]:
     return {
         "flavor_access": [
             {"flavor_id": f, "tenant_id": p} for f, p in flavors.access_list(deps.db, flavor_id)

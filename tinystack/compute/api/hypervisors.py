@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
@@ -57,7 +58,9 @@ def _view(
     return view
 
 
-def _list(request: Request, ctx: Any, deps: Deps, version: Version, detail: bool) -> dict[str, Any]:
+def _list(
+    request: Request, ctx: RequestContext, deps: Deps, version: Version, detail: bool
+) -> dict[str, Any]:
     allowed: set[str] = set()
     if version >= (2, 33):
         allowed |= {"limit", "marker"}

@@ -12,8 +12,8 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
-from tinystack.common.clients.session import ClientError
-from tinystack.common.exceptions import BadRequest, Forbidden, NotFound
+from tinystack.common.auth.context import RequestContext
+from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.deps import ContextDep, DepsDep
 from tinystack.compute.api.microversion import Version, VersionDep
 from tinystack.compute.api.openapi import policies, request_model
@@ -21,22 +21,14 @@ from tinystack.compute.api.query import limit_and_marker, parse_time
 from tinystack.compute.api.rendering import base_url, json_response, next_link
 from tinystack.compute.api.schemas import MetadataRequest, MetaItemRequest, _metadata
 from tinystack.compute.context import CallContext
+from tinystack.compute.services import images as image_service
 from tinystack.compute.services.deps import Deps
+from tinystack.compute.services.images import ImageRecord
 
 router = APIRouter(tags=["images"])
 
 PROXY_MAX = Version(2, 35)
 METADATA_MAX = Version(2, 38)
-#: glance v2 attributes that are not image "properties"
-CORE = frozenset(
-    {
-        "id", "name", "status", "visibility", "protected", "checksum", "owner", "size",
-        "virtual_size", "container_format", "disk_format", "created_at", "updated_at",
-        "tags", "direct_url", "min_ram", "min_disk", "self", "file", "schema", "locations",
-        "os_hash_algo", "os_hash_value", "os_hidden", "stores", "deleted", "deleted_at",
-        "is_public",
-    }
-)  # fmt: skip
 STATUS = {
     "active": "ACTIVE",
     "queued": "SAVING",
@@ -59,43 +51,18 @@ def _gate(version: Version, maximum: Version) -> None:
         raise NotFound("The resource could not be found.")
 
 
-def _token(ctx: Any) -> str | None:
-    return CallContext.from_request(ctx).token
-
-
-def properties(image: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in image.items() if k not in CORE}
-
-
-def _load(deps: Deps, ctx: Any, image_id: str) -> dict[str, Any]:
-    if not deps.image.available():
-        raise NotFound("Image not found.")
-    try:
-        image = deps.image.get(image_id, token=_token(ctx))
-    except ClientError as exc:
-        if exc.status == 403:
-            raise Forbidden(exc.message) from exc
-        if exc.status in (400, 404):
-            raise NotFound("Image not found.") from exc
-        raise
-    if image is None:
-        raise NotFound("Image not found.")
-    return image
-
-
-def _links(request: Request, deps: Deps, image_id: str) -> list[dict[str, str]]:
+def _links(request: Request, image: ImageRecord) -> list[dict[str, str]]:
     base = base_url(request)
     found = [
-        {"rel": "self", "href": f"{base}/v2.1/images/{image_id}"},
-        {"rel": "bookmark", "href": f"{base}/images/{image_id}"},
+        {"rel": "self", "href": f"{base}/v2.1/images/{image.id}"},
+        {"rel": "bookmark", "href": f"{base}/images/{image.id}"},
     ]
-    if deps.image.available():
-        glance = deps.session.endpoint("image").rstrip("/")
+    if image.glance_href is not None:
         found.append(
             {
                 "rel": "alternate",
                 "type": "application/vnd.openstack.image",
-                "href": f"{glance}/images/{image_id}",
+                "href": image.glance_href,
             }
         )
     return found
@@ -111,20 +78,20 @@ def _time(raw: Any) -> str | None:
         return str(raw)
 
 
-def show_view(request: Request, deps: Deps, image: dict[str, Any]) -> dict[str, Any]:
-    props = properties(image)
+def show_view(request: Request, image: ImageRecord) -> dict[str, Any]:
+    props = dict(image.properties)
     view: dict[str, Any] = {
-        "id": image["id"],
-        "name": image.get("name"),
-        "minRam": int(image.get("min_ram") or 0),
-        "minDisk": int(image.get("min_disk") or 0),
+        "id": image.id,
+        "name": image.name,
+        "minRam": image.min_ram,
+        "minDisk": image.min_disk,
         "metadata": props,
-        "created": _time(image.get("created_at")),
-        "updated": _time(image.get("updated_at")),
-        "status": STATUS.get(str(image.get("status")), "UNKNOWN"),
-        "progress": PROGRESS.get(str(image.get("status")), 0),
-        "OS-EXT-IMG-SIZE:size": image.get("size"),
-        "links": _links(request, deps, image["id"]),
+        "created": _time(image.created_at),
+        "updated": _time(image.updated_at),
+        "status": STATUS.get(image.status, "UNKNOWN"),
+        "progress": PROGRESS.get(image.status, 0),
+        "OS-EXT-IMG-SIZE:size": image.size,
+        "links": _links(request, image),
     }
     server = props.get("instance_uuid")
     if server is not None:
@@ -143,7 +110,7 @@ def show_view(request: Request, deps: Deps, image: dict[str, Any]) -> dict[str, 
     return view
 
 
-def _list(request: Request, ctx: Any, deps: Deps, detail: bool) -> dict[str, Any]:
+def _list(request: Request, ctx: RequestContext, deps: Deps, detail: bool) -> dict[str, Any]:
     limit, marker = limit_and_marker(request, deps.opts.max_limit)
     params: dict[str, str] = {}
     query = request.query_params
@@ -162,34 +129,22 @@ def _list(request: Request, ctx: Any, deps: Deps, detail: bool) -> dict[str, Any
         params["updated_at"] = "gte:" + since.strftime("%Y-%m-%dT%H:%M:%SZ")
     if marker:
         params["marker"] = marker
-    minimum = {
-        "min_ram": _int_param(query.get("minRam"), "minRam"),
-        "min_disk": _int_param(query.get("minDisk"), "minDisk"),
-    }
-    images: list[dict[str, Any]] = []
-    if deps.image.available():
-        try:
-            images = deps.image.list_images(
-                params, token=_token(ctx), limit=limit or 1, follow=False
-            )
-        except ClientError as exc:
-            raise BadRequest(exc.message) from exc
-    images = [
-        image
-        for image in images
-        if all(int(image.get(k) or 0) >= v for k, v in minimum.items() if v is not None)
-    ][:limit]
+    images = image_service.list_images(
+        deps,
+        CallContext.from_request(ctx),
+        params,
+        limit=limit,
+        min_ram=_int_param(query.get("minRam"), "minRam"),
+        min_disk=_int_param(query.get("minDisk"), "minDisk"),
+    )
     if detail:
-        items = [show_view(request, deps, image) for image in images]
+        items = [show_view(request, image) for image in images]
     else:
-        items = [
-            {"id": i["id"], "name": i.get("name"), "links": _links(request, deps, i["id"])}
-            for i in images
-        ]
+        items = [{"id": i.id, "name": i.name, "links": _links(request, i)} for i in images]
     body: dict[str, Any] = {"images": items}
     if images and len(images) == limit:
         collection = "images/detail" if detail else "images"
-        body["images_links"] = next_link(request, collection, images[-1]["id"])
+        body["images_links"] = next_link(request, collection, images[-1].id)
     return body
 
 
@@ -221,24 +176,14 @@ def show_image(
     request: Request, image_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
 ) -> Response:
     _gate(version, PROXY_MAX)
-    return json_response({"image": show_view(request, deps, _load(deps, ctx, image_id))})
+    image = image_service.get(deps, CallContext.from_request(ctx), image_id)
+    return json_response({"image": show_view(request, image)})
 
 
 @router.delete("/images/{image_id}", status_code=204, openapi_extra=policies())
 def delete_image(image_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
     _gate(version, PROXY_MAX)
-    if not deps.image.available():
-        raise NotFound("Image not found.")
-    try:
-        found = deps.image.delete(image_id, token=_token(ctx))
-    except ClientError as exc:
-        if exc.status == 403:
-            raise Forbidden("You are not allowed to delete the image.") from exc
-        if exc.status == 400:
-            raise NotFound("Image not found.") from exc
-        raise
-    if not found:
-        raise NotFound("Image not found.")
+    image_service.delete(deps, CallContext.from_request(ctx), image_id)
     return Response(status_code=204)
 
 
@@ -259,40 +204,11 @@ def _items(body: Any, key: str) -> dict[str, str]:
         raise BadRequest(f"Invalid input for field/attribute {key}. {exc}") from None
 
 
-def _save(deps: Deps, ctx: Any, image: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-    """Make the image's properties exactly ``wanted``."""
-    allowed = int(deps.opts.quota_metadata_items)
-    if 0 <= allowed < len(wanted):
-        raise Forbidden("Image metadata limit exceeded")
-    current = properties(image)
-    changes: list[dict[str, Any]] = [
-        {"op": "remove", "path": f"/{_pointer(key)}"} for key in current if key not in wanted
-    ]
-    changes.extend(
-        {"op": "add", "path": f"/{_pointer(key)}", "value": value}
-        for key, value in wanted.items()
-        if current.get(key) != value
-    )
-    if not changes:
-        return image
-    try:
-        return deps.image.update(image["id"], changes, token=_token(ctx))
-    except ClientError as exc:
-        if exc.status == 403:
-            raise Forbidden(exc.message) from exc
-        if exc.status == 404:
-            raise NotFound("Image not found.") from exc
-        raise BadRequest(exc.message) from exc
-
-
-def _pointer(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
-
-
 @router.get("/images/{image_id}/metadata", openapi_extra=policies())
 def list_metadata(image_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
     _gate(version, METADATA_MAX)
-    return json_response({"metadata": properties(_load(deps, ctx, image_id))})
+    image = image_service.get(deps, CallContext.from_request(ctx), image_id)
+    return json_response({"metadata": dict(image.properties)})
 
 
 @router.post(
@@ -307,9 +223,8 @@ def update_metadata(
 ) -> Response:
     _gate(version, METADATA_MAX)
     items = _items(body, "metadata")
-    image = _load(deps, ctx, image_id)
-    saved = _save(deps, ctx, image, {**properties(image), **items})
-    return json_response({"metadata": properties(saved)})
+    saved = image_service.merge_properties(deps, CallContext.from_request(ctx), image_id, items)
+    return json_response({"metadata": dict(saved.properties)})
 
 
 @router.put(
@@ -324,7 +239,7 @@ def replace_metadata(
 ) -> Response:
     _gate(version, METADATA_MAX)
     items = _items(body, "metadata")
-    _save(deps, ctx, _load(deps, ctx, image_id), items)
+    image_service.replace_properties(deps, CallContext.from_request(ctx), image_id, items)
     return json_response({"metadata": items})
 
 
@@ -333,7 +248,7 @@ def show_metadata_item(
     image_id: str, key: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
 ) -> Response:
     _gate(version, METADATA_MAX)
-    props = properties(_load(deps, ctx, image_id))
+    props = image_service.get(deps, CallContext.from_request(ctx), image_id).properties
     if key not in props:
         raise NotFound("The resource could not be found.")
     return json_response({"meta": {key: props[key]}})
@@ -356,8 +271,7 @@ def set_metadata_item(
         raise BadRequest("Request body and URI mismatch")
     if len(meta) > 1:
         raise BadRequest("Request body contains too many items")
-    image = _load(deps, ctx, image_id)
-    _save(deps, ctx, image, {**properties(image), key: meta[key]})
+    image_service.set_property(deps, CallContext.from_request(ctx), image_id, key, meta[key])
     return json_response({"meta": meta})
 
 
@@ -366,10 +280,5 @@ def delete_metadata_item(
     image_id: str, key: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
 ) -> Response:
     _gate(version, METADATA_MAX)
-    image = _load(deps, ctx, image_id)
-    props = properties(image)
-    if key not in props:
-        raise NotFound("Invalid metadata key")
-    del props[key]
-    _save(deps, ctx, image, props)
+    image_service.delete_property(deps, CallContext.from_request(ctx), image_id, key)
     return Response(status_code=204)

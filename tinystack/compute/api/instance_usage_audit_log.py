@@ -36,7 +36,7 @@ def last_completed_month(before: datetime) -> tuple[datetime, datetime]:
 
 def _log(deps: Deps, before: datetime) -> dict[str, Any]:
     begin, end = last_completed_month(before)
-    names = sorted({s.host for s in hosts.list_services(deps.db, binary=hosts.COMPUTE_BINARY)})
+    names = hosts.compute_hosts(deps.db)
     done = 0
     return {
         "period_beginning": str(begin),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute.api.bodies import body_part, gate
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
@@ -44,7 +45,7 @@ def _view(kp: KeyPairRecord, version: Version) -> dict[str, Any]:
     return view
 
 
-def _user(request: Request, ctx: Any, version: Version) -> str:
+def _user(request: Request, ctx: RequestContext, version: Version) -> str:
     if version >= (2, 10):
         return request.query_params.get("user_id") or ctx.user_id or ""
     return ctx.user_id or ""

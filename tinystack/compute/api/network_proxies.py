@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.bodies import body_part
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
@@ -28,6 +29,7 @@ from tinystack.compute.api.schemas import (
 )
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import network_proxies as proxies
+from tinystack.compute.services.deps import Deps
 
 router = APIRouter(tags=["network proxies"])
 SG = "os_compute_api:os-security-groups:%s"
@@ -35,7 +37,7 @@ FIP = "os_compute_api:os-floating-ips:%s"
 LAST = Version(2, 35)
 
 
-def _proxy(ctx: Any, version: Version, rule: str) -> CallContext:
+def _proxy(ctx: RequestContext, version: Version, rule: str) -> CallContext:
     if version > LAST:
         raise NotFound("The resource could not be found.")
     ctx.can(rule, {"project_id": ctx.project_id})
@@ -206,13 +208,15 @@ def floating_ip_pools(ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Re
 # -- networks ---------------------------------------------------------------------------------
 
 
-def _networks(ctx: Any, deps: Any, version: Version, rule: str) -> Response:
+def _networks(ctx: RequestContext, deps: Deps, version: Version, rule: str) -> Response:
     call = _proxy(ctx, version, rule)
     nets = proxies.list_networks(deps, call)
     return json_response({"networks": [_network_view(n) for n in nets]})
 
 
-def _network(ctx: Any, deps: Any, version: Version, rule: str, network_id: str) -> Response:
+def _network(
+    ctx: RequestContext, deps: Deps, version: Version, rule: str, network_id: str
+) -> Response:
     call = _proxy(ctx, version, rule)
     return json_response({"network": _network_view(proxies.get_network(deps, call, network_id))})
 

@@ -230,8 +230,7 @@ def server_action(
     if not spec.min_version <= version <= spec.max_version:
         raise NotFound("The resource could not be found.")
     call = CallContext.from_request(ctx)
-    inst = servers.get(deps, call, server_id)
-    ctx.can(spec.policy, servers.target(inst))
+    inst = servers.get_authorized(deps, ctx, server_id, spec.policy)
     value = body[name]
     if spec.schema is not None:
         if value is None and spec.nullable:

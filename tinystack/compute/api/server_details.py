@@ -9,8 +9,8 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
-from tinystack.common.rpc import MessagingTimeout, RemoteError
 from tinystack.compute.api import servers_view
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.openapi import policies, request_model
@@ -18,14 +18,13 @@ from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import ForceCompleteRequest, VolumeAttachRequest
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import servers
+from tinystack.compute.services.deps import Deps
 
 router = APIRouter(tags=["server details"])
 
 
-def _load(ctx: Any, deps: Any, server_id: str, rule: str) -> Any:
-    inst = servers.get(deps, CallContext.from_request(ctx), server_id)
-    ctx.can(rule, servers.target(inst))
-    return inst
+def _load(ctx: RequestContext, deps: Deps, server_id: str, rule: str) -> Any:
+    return servers.get_authorized(deps, ctx, server_id, rule)
 
 
 @router.get("/servers/{server_id}/ips", openapi_extra=policies("os_compute_api:ips:index"))
@@ -51,13 +50,8 @@ def show_ips(server_id: str, network_label: str, ctx: ContextDep, deps: DepsDep)
 )
 def diagnostics(server_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
     inst = _load(ctx, deps, server_id, "os_compute_api:os-server-diagnostics")
-    if not inst.host:
-        raise Conflict(f"Instance {inst.uuid} is not ready")
-    try:
-        report = deps.agents.get_diagnostics(CallContext.from_request(ctx), inst.host, inst.uuid)
-        data: dict[str, Any] = report.data
-    except (RemoteError, MessagingTimeout) as exc:
-        raise Conflict(f"Instance {inst.uuid} is not ready") from exc
+    report = servers.diagnostics(deps, CallContext.from_request(ctx), inst)
+    data: dict[str, Any] = report.data
     if version < (2, 48):
         legacy = {f"cpu{c['id']}_time": c["time"] for c in data.get("cpu_details", [])}
         legacy["memory"] = data.get("memory_details", {}).get("maximum", 0) * 1024

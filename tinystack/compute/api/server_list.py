@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, Forbidden
 from tinystack.compute import states
 from tinystack.compute.api import servers_view
@@ -58,7 +59,9 @@ def _allowed_filters(version: Version) -> set[str]:
     return allowed
 
 
-def _search_options(request: Request, ctx: Any, version: Version) -> dict[str, list[str]]:
+def _search_options(
+    request: Request, ctx: RequestContext, version: Version
+) -> dict[str, list[str]]:
     params: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
         params.setdefault(key, []).append(value)
@@ -100,7 +103,9 @@ def _status(query: ListQuery, values: list[str], version: Version) -> bool:
     return True
 
 
-def _sort(params: dict[str, list[str]], ctx: Any, version: Version) -> list[tuple[str, str]]:
+def _sort(
+    params: dict[str, list[str]], ctx: RequestContext, version: Version
+) -> list[tuple[str, str]]:
     keys = params.get("sort_key", [])
     dirs = params.get("sort_dir", [])
     result = []
@@ -124,7 +129,7 @@ def _sort(params: dict[str, list[str]], ctx: Any, version: Version) -> list[tupl
 
 
 def build_query(
-    request: Request, ctx: Any, deps: Deps, version: Version, detail: bool
+    request: Request, ctx: RequestContext, deps: Deps, version: Version, detail: bool
 ) -> ListQuery | None:
     params = _search_options(request, ctx, version)
     one = {k: v[-1] for k, v in params.items()}
@@ -184,7 +189,7 @@ def build_query(
 
 
 def list_view(
-    request: Request, ctx: Any, deps: Deps, version: Version, *, detail: bool
+    request: Request, ctx: RequestContext, deps: Deps, version: Version, *, detail: bool
 ) -> dict[str, Any]:
     query = build_query(request, ctx, deps, version, detail)
     rows = server_list.list_instances(deps.db, query) if query is not None else []

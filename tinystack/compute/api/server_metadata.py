@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.deps import ContextDep, DepsDep
 from tinystack.compute.api.openapi import policies, request_model
@@ -14,6 +15,7 @@ from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import MetadataRequest, MetaItemRequest, _metadata
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import servers
+from tinystack.compute.services.deps import Deps
 
 router = APIRouter(tags=["server metadata"])
 P = "os_compute_api:server-metadata:%s"
@@ -35,10 +37,8 @@ def _items(body: Any, key: str) -> dict[str, str]:
         raise BadRequest(f"Invalid input for field/attribute {key}. {exc}") from None
 
 
-def _load(ctx: Any, deps: Any, server_id: str, rule: str) -> Any:
-    inst = servers.get(deps, CallContext.from_request(ctx), server_id)
-    ctx.can(P % rule, servers.target(inst))
-    return inst
+def _load(ctx: RequestContext, deps: Deps, server_id: str, rule: str) -> Any:
+    return servers.get_authorized(deps, ctx, server_id, P % rule)
 
 
 @router.get("/servers/{server_id}/metadata", openapi_extra=policies(P % "index"))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
@@ -16,6 +17,7 @@ from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import TagsRequest
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import servers
+from tinystack.compute.services.deps import Deps
 
 router = APIRouter(tags=["server tags"])
 P = "os_compute_api:os-server-tags:%s"
@@ -32,10 +34,8 @@ def _tag(tag: str) -> str:
     return tag
 
 
-def _load(ctx: Any, deps: Any, server_id: str, rule: str) -> Any:
-    inst = servers.get(deps, CallContext.from_request(ctx), server_id)
-    ctx.can(P % rule, servers.target(inst))
-    return inst
+def _load(ctx: RequestContext, deps: Deps, server_id: str, rule: str) -> Any:
+    return servers.get_authorized(deps, ctx, server_id, P % rule)
 
 
 @router.get("/servers/{server_id}/tags", openapi_extra=policies(P % "index"))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute.api import servers_view
 from tinystack.compute.api.bodies import body_part, gate, unexpected
@@ -27,6 +28,7 @@ from tinystack.compute.api.schemas import (
 from tinystack.compute.api.server_list import list_view
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import server_create, servers
+from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.server_create import CreateRequest, NetworkRequest
 
 router = APIRouter(tags=["servers"])
@@ -221,7 +223,9 @@ def list_servers_detail(
     return json_response(list_view(request, ctx, deps, version, detail=True))
 
 
-def render_one(request: Request, ctx: Any, deps: Any, version: Version, inst: Any) -> Response:
+def render_one(
+    request: Request, ctx: RequestContext, deps: Deps, version: Version, inst: Any
+) -> Response:
     opts = servers_view.view_options(ctx, deps, version, [inst], with_groups=True)
     return json_response({"server": servers_view.show(request, inst, opts)})
 
@@ -230,8 +234,7 @@ def render_one(request: Request, ctx: Any, deps: Any, version: Version, inst: An
 def show_server(
     request: Request, server_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
 ) -> Response:
-    inst = servers.get(deps, CallContext.from_request(ctx), server_id)
-    ctx.can(P % "show", servers.target(inst))
+    inst = servers.get_authorized(deps, ctx, server_id, P % "show")
     inst = servers.with_fresh_addresses(deps, inst)
     return render_one(request, ctx, deps, version, inst)
 
@@ -249,8 +252,7 @@ def update_server(
     body: dict[str, Any] = Body(...),
 ) -> Response:
     call = CallContext.from_request(ctx)
-    inst = servers.get(deps, call, server_id)
-    ctx.can(P % "update", servers.target(inst))
+    inst = servers.get_authorized(deps, ctx, server_id, P % "update")
     extra = sorted(set(body) - {"server"})
     if extra:
         raise unexpected(extra)
@@ -282,8 +284,7 @@ def update_server(
 @router.delete("/servers/{server_id}", status_code=204, openapi_extra=policies(P % "delete"))
 def delete_server(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     call = CallContext.from_request(ctx)
-    inst = servers.get(deps, call, server_id)
-    ctx.can(P % "delete", servers.target(inst))
+    inst = servers.get_authorized(deps, ctx, server_id, P % "delete")
     servers.delete(deps, call, server_id)
     servers.settle(deps, inst.uuid, deleted=True)
     return Response(status_code=204)

@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.compute import models, states
 from tinystack.compute.api.microversion import Version
 from tinystack.compute.api.rendering import isotime, link, plain_time
@@ -215,7 +216,7 @@ def _extended(server: dict[str, Any], inst: models.Instance, opts: ViewOptions) 
 
 
 def view_options(
-    ctx: Any, deps: Deps, version: Version, rows: list[Any], *, with_groups: bool
+    ctx: RequestContext, deps: Deps, version: Version, rows: list[Any], *, with_groups: bool
 ) -> ViewOptions:
     target = (
         {"project_id": rows[0].project_id, "user_id": rows[0].user_id}

@@ -58,6 +58,15 @@ def list_services(
         return list(session.scalars(query.order_by(models.Service.id)))
 
 
+def compute_hosts(db: Database) -> list[str]:
+    """The hosts of the compute services, sorted."""
+    with db.reader() as session:
+        names = session.scalars(
+            select(models.Service.host).where(models.Service.binary == COMPUTE_BINARY)
+        )
+        return sorted(set(names))
+
+
 def get_service(db: Database, service_id: str) -> models.Service:
     with db.reader() as session:
         return _load_service(session, service_id)

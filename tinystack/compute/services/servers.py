@@ -13,11 +13,14 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.clients.session import ClientError
-from tinystack.common.exceptions import BadRequest, NotFound
+from tinystack.common.exceptions import BadRequest, Conflict, NotFound
+from tinystack.common.rpc import MessagingTimeout, RemoteError
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
+from tinystack.compute.objects import Diagnostics
 from tinystack.compute.services import hosts, instance_actions, instances, ports, quotas
 from tinystack.compute.services.deps import Deps
 
@@ -34,6 +37,16 @@ def get(deps: Deps, ctx: CallContext, uuid: str, *, read_deleted: bool = False) 
         raise exception.InstanceNotFound(uuid) from None
     if not ctx.is_admin and inst.project_id != ctx.project_id:
         raise exception.InstanceNotFound(uuid)
+    return inst
+
+
+def get_authorized(
+    deps: Deps, ctx: RequestContext, uuid: str, rule: str, *, read_deleted: bool = False
+) -> models.Instance:
+    """The instance, if the caller sees it (:func:`get`) and may ``rule`` on it (its owner
+    is the policy target, so it is loaded first)."""
+    inst = get(deps, CallContext.from_request(ctx), uuid, read_deleted=read_deleted)
+    ctx.can(rule, target(inst))
     return inst
 
 
@@ -418,3 +431,13 @@ def security_groups(deps: Deps, inst: models.Instance) -> list[SecurityGroupRef]
         for group in known
         if group.get("name") in wanted or group.get("id") in wanted
     ]
+
+
+def diagnostics(deps: Deps, ctx: CallContext, inst: models.Instance) -> Diagnostics:
+    """What the instance's driver reports about it (409 when its agent cannot say)."""
+    if not inst.host:
+        raise Conflict(f"Instance {inst.uuid} is not ready")
+    try:
+        return deps.agents.get_diagnostics(ctx, inst.host, inst.uuid)
+    except (RemoteError, MessagingTimeout) as exc:
+        raise Conflict(f"Instance {inst.uuid} is not ready") from exc
