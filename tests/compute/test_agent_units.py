@@ -14,7 +14,8 @@ from tinystack.common.timeutils import utcnow
 from tinystack.compute import models, states
 from tinystack.compute.agent.manager import ComputeManager
 from tinystack.compute.context import CallContext
-from tinystack.compute.service import SERVICE
+from tinystack.compute.objects import AgentInstance
+from tinystack.compute.service import SERVICE, agent_deps
 from tinystack.compute.services import instances
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.virt.fake import FakeDriver
@@ -29,7 +30,7 @@ def deps(tmp_path: Path) -> Deps:
 
 @pytest.fixture
 def manager(deps: Deps) -> ComputeManager:
-    return ComputeManager(deps, "h1", str(uuid.uuid4()), FakeDriver("h1"))
+    return ComputeManager(agent_deps(deps), "h1", str(uuid.uuid4()), FakeDriver("h1"))
 
 
 def add(deps: Deps, **values: Any) -> str:
@@ -60,6 +61,11 @@ def load(deps: Deps, uuid_: str) -> models.Instance:
     return instances.get(deps.db, uuid_, read_deleted=True)
 
 
+def record(manager: ComputeManager, uuid_: str) -> AgentInstance:
+    """The instance as the agent's store gives it to the agent."""
+    return manager.agent.store.load(uuid_, read_deleted=True)
+
+
 def test_recovery_fails_builds_finishes_deletes_and_readopts(
     deps: Deps, manager: ComputeManager
 ) -> None:
@@ -67,7 +73,7 @@ def test_recovery_fails_builds_finishes_deletes_and_readopts(
     deleting = add(deps, task_state=states.Task.DELETING)
     running = add(deps)
     rebooting = add(deps, task_state=states.Task.REBOOTING)
-    rows = [load(deps, u) for u in (building, deleting, running, rebooting)]
+    rows = [record(manager, u) for u in (building, deleting, running, rebooting)]
     manager.recovery.recover(rows)
     failed = load(deps, building)
     assert failed.vm_state == states.ERROR and failed.task_state is None
@@ -77,7 +83,7 @@ def test_recovery_fails_builds_finishes_deletes_and_readopts(
     assert load(deps, deleting).deleted
     assert load(deps, rebooting).task_state is None
     ctx = CallContext.internal()
-    info = manager.agent.driver.get_info(ctx, manager.agent.meta(load(deps, running)))
+    info = manager.agent.driver.get_info(ctx, record(manager, running).meta)
     assert info.power_state == states.RUNNING
 
 
@@ -86,10 +92,8 @@ def test_power_sync_follows_the_hypervisor(deps: Deps, manager: ComputeManager) 
     paused = add(deps, vm_state=states.PAUSED, power_state=states.POWER_PAUSED)
     busy = add(deps, task_state=states.Task.REBOOTING)
     ctx = CallContext.internal()
-    manager.agent.driver.recover_instance(
-        ctx, manager.agent.meta(load(deps, paused)), states.RUNNING
-    )
-    manager.recovery.sync_power_states([load(deps, u) for u in (gone, paused, busy)])
+    manager.agent.driver.recover_instance(ctx, record(manager, paused).meta, states.RUNNING)
+    manager.recovery.sync_power_states([record(manager, u) for u in (gone, paused, busy)])
     stopped = load(deps, gone)
     assert stopped.power_state == states.SHUTDOWN and stopped.vm_state == states.STOPPED
     assert load(deps, paused).power_state == states.RUNNING
@@ -103,7 +107,7 @@ def test_failure_injection(manager: ComputeManager, deps: Deps) -> None:
     assert isinstance(driver, FakeDriver)
     driver.inject_failure("power_off", DriverError("boom"), count=1)
     sid = add(deps)
-    meta = manager.agent.meta(load(deps, sid))
+    meta = record(manager, sid).meta
     ctx = CallContext.internal()
     driver.recover_instance(ctx, meta, states.RUNNING)
     with pytest.raises(DriverError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypedDict
 
 from tinystack.common.rpc.payload import JSON, Payload
 
@@ -103,6 +103,21 @@ class SubnetMeta:
     host_routes: tuple[tuple[str, str], ...] = ()
     ipv6_address_mode: str | None = None
 
+    @classmethod
+    def from_stored(cls, subnet: dict[str, Any]) -> SubnetMeta:
+        """From a subnet as a stored VIF keeps it (``services/ports.py`` writes it)."""
+        return cls(
+            id=str(subnet.get("id", "")),
+            cidr=str(subnet["cidr"]),
+            gateway_ip=subnet.get("gateway_ip") or None,
+            enable_dhcp=bool(subnet.get("enable_dhcp", True)),
+            dns_nameservers=tuple(subnet.get("dns_nameservers") or ()),
+            host_routes=tuple(
+                (str(r["destination"]), str(r["nexthop"])) for r in subnet.get("host_routes") or []
+            ),
+            ipv6_address_mode=subnet.get("ipv6_address_mode") or None,
+        )
+
 
 @dataclass(frozen=True)
 class VIF:
@@ -119,6 +134,24 @@ class VIF:
     #: the subnets of ``fixed_ips`` when known (the instance's stored network info)
     subnets: tuple[SubnetMeta, ...] = ()
     mtu: int | None = None
+
+    @classmethod
+    def from_stored(cls, vif: dict[str, Any]) -> VIF:
+        """The driver's view of one entry of an instance's stored ``network_info``."""
+        return cls(
+            id=vif["id"],
+            address=vif.get("address", ""),
+            network_id=vif.get("network_id", ""),
+            network_label=vif.get("network_label", ""),
+            fixed_ips=tuple(ip["ip_address"] for ip in vif.get("fixed_ips", [])),
+            active=bool(vif.get("active", True)),
+            tag=vif.get("tag"),
+            floating_ips=tuple(vif.get("floating_ips") or ()),
+            subnets=tuple(
+                SubnetMeta.from_stored(s) for s in vif.get("subnets") or [] if s.get("cidr")
+            ),
+            mtu=int(vif["mtu"]) if vif.get("mtu") else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -184,10 +217,23 @@ class DiskImage:
 
 @dataclass(frozen=True)
 class MigrationMeta:
+    """A resize or cold migration, as the agents and drivers see it."""
+
     uuid: str
     source_host: str
     dest_host: str
     migration_type: str
+    source_node: str | None = None
+    dest_node: str | None = None
+
+
+class MigrationChanges(TypedDict, total=False):
+    """The columns of a migration that the agents write."""
+
+    status: str
+    dest_compute: str
+    dest_node: str
+    dest_host: str
 
 
 @dataclass(frozen=True)
@@ -416,3 +462,113 @@ class ScheduledEvent(Payload):
     event: str
     started: datetime
     finished: datetime
+
+
+# -- what a compute agent reads and writes about instances and hosts -------------------------
+class InstanceChanges(TypedDict, total=False):
+    """The columns of an instance that the agent's operations write."""
+
+    vm_state: str
+    task_state: str | None
+    power_state: int
+    host: str | None
+    node: str | None
+    launched_at: datetime
+    terminated_at: datetime
+    deleted_at: datetime
+    deleted: bool
+    progress: int
+    network_info: list[dict[str, Any]]
+    system_metadata: dict[str, Any]
+    flavor: dict[str, Any]
+    flavorid: str
+    vcpus: int
+    memory_mb: int
+    old_flavor: dict[str, Any] | None
+    new_flavor: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentInstance:
+    """An instance as a compute agent sees it: its states, what it stores, the driver's view.
+
+    ``meta`` is built once per load (named by ``instance_name_template``); the stored
+    JSON columns are the agent's to copy, never to change in place.
+    """
+
+    uuid: str
+    meta: InstanceMeta
+    project_id: str
+    user_id: str
+    host: str | None
+    node: str | None
+    availability_zone: str | None
+    vm_state: str
+    task_state: str | None
+    power_state: int
+    flavor: dict[str, Any]
+    old_flavor: dict[str, Any] | None
+    system_metadata: dict[str, Any]
+    network_info: list[dict[str, Any]]
+    security_groups: list[str]
+    request_spec: dict[str, Any]
+    deleted: bool = False
+
+    @property
+    def vifs(self) -> list[VIF]:
+        """The driver's view of the instance's stored network info."""
+        return [VIF.from_stored(vif) for vif in self.network_info or []]
+
+
+class PortOwner(Protocol):
+    """What the ports of an instance are made from: an instance row or an :class:`AgentInstance`
+    (``services/ports.py`` takes either)."""
+
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def project_id(self) -> str: ...
+    @property
+    def availability_zone(self) -> str | None: ...
+    @property
+    def security_groups(self) -> list[str]: ...
+    @property
+    def request_spec(self) -> dict[str, Any]: ...
+    @property
+    def network_info(self) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EventEnd:
+    """How an instance action event ends, written with the change that ends it.
+
+    ``started`` creates the event (start and finish in one write); ``finish_action`` also
+    closes the action.
+    """
+
+    name: str
+    host: str | None
+    started: datetime | None = None
+    error: BaseException | None = None
+    finish_action: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """What an agent registers for one host: its service and its compute node."""
+
+    host: str
+    node_uuid: str
+    resources: HostResources
+    cpu_allocation_ratio: float
+    ram_allocation_ratio: float
+    disk_allocation_ratio: float
+
+
+@dataclass(frozen=True, slots=True)
+class HostService:
+    """A compute host's service, as the agents of a process need it."""
+
+    id: int
+    host: str
+    disabled: bool

@@ -20,12 +20,14 @@ from tinystack.common.service import BootstrapInfo, Listener, Runtime, ServiceSp
 from tinystack.common.timeutils import TTLCache
 from tinystack.compute import conf as compute_conf
 from tinystack.compute import policies, rpcapi
+from tinystack.compute.agent.context import AgentDeps
 from tinystack.compute.agent.group import AgentGroup, fake_drivers
 from tinystack.compute.api.microversion import MAX_VERSION, MicroversionMiddleware
 from tinystack.compute.api.router import include_routers
 from tinystack.compute.conductor.manager import ConductorManager
 from tinystack.compute.scheduler.manager import SchedulerManager
 from tinystack.compute.services import flavors, hosts
+from tinystack.compute.services.agent_store import DatabaseAgentStore
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.virt.driver import ComputeDriver
 
@@ -64,6 +66,30 @@ class Workers:
 
         self.heartbeat = threading.Thread(target=run, name="compute-heartbeat", daemon=True)
         self.heartbeat.start()
+
+
+def agent_deps(deps: Deps) -> AgentDeps:
+    """What the compute agents get of the process's :class:`Deps`: a store over the database
+    and the network (never the database itself), the options and the clients."""
+    opts = deps.opts
+    store = DatabaseAgentStore(
+        deps.db,
+        deps.network,
+        name_template=str(opts.instance_name_template),
+        default_zone=str(opts.default_availability_zone),
+        zone_cache=deps.zone_cache,
+    )
+    return AgentDeps(
+        store=store,
+        opts=opts,
+        placement=deps.placement,
+        image=deps.image,
+        network=deps.network,
+        conductor=deps.conductor,
+        agents=deps.agents,
+        transport=deps.transport,
+        changed=deps.changed,
+    )
 
 
 def enabled_workers(opts: compute_conf.Options) -> set[str]:
@@ -181,7 +207,7 @@ class ComputeService(ServiceSpec):
         if "agent" in enabled:
             drivers, names = self._drivers(deps, host)
             if drivers:
-                group = AgentGroup(deps, drivers, names)
+                group = AgentGroup(agent_deps(deps), drivers, names)
                 group.start()
                 workers.agents = group
         LOG.info(

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
-
-from sqlalchemy import func
-from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.timeutils import utcnow
-from tinystack.compute import exception, models, states
+from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
+from tinystack.compute.agent.store import AgentStore
 from tinystack.compute.context import CallContext
-from tinystack.compute.objects import Destinations, HostList, RequestSpec, ScheduledEvent
-from tinystack.compute.services import instance_actions, instances
-from tinystack.compute.services import ports as network
+from tinystack.compute.objects import (
+    AgentInstance,
+    Destinations,
+    EventEnd,
+    HostList,
+    InstanceChanges,
+    RequestSpec,
+    ScheduledEvent,
+)
 from tinystack.compute.virt.driver import DriverError
 
 LOG = logging.getLogger(__name__)
@@ -67,37 +72,19 @@ class BuildOps:
         node: str | None,
         scheduled: ScheduledEvent | None,
         task_state: str,
-    ) -> models.Instance:
+    ) -> AgentInstance:
         """First write of a build: this host, the scheduler's event, the next task state."""
         zone = self.agent.zone()
-
-        def write(session: Session) -> models.Instance:
-            row = instances.save_in(
-                session,
-                uuid,
-                {
-                    "host": self.agent.host,
-                    "node": node or self.agent.host,
-                    "launched_on": self.agent.host,
-                    "availability_zone": func.coalesce(models.Instance.availability_zone, zone),
-                    "task_state": task_state,
-                },
-                expected_task_state=[T.SCHEDULING],
-                expected_vm_state=[states.BUILDING],
-            )
-            if scheduled:
-                instance_actions.event_finish_in(
-                    session,
-                    ctx,
-                    uuid,
-                    scheduled.event,
-                    started=scheduled.started,
-                    host=self.agent.host,
-                )
-            return row
-
         try:
-            return self.agent.deps.db.write(write)
+            return self.agent.store.claim_build(
+                ctx,
+                uuid,
+                host=self.agent.host,
+                node=node or self.agent.host,
+                zone=zone,
+                task_state=task_state,
+                scheduled=scheduled,
+            )
         except (exception.InstanceNotFound, exception.UnexpectedTaskState) as exc:
             raise BuildAborted() from exc
 
@@ -108,31 +95,32 @@ class BuildOps:
         spec: RequestSpec,
         node: str | None,
         scheduled: ScheduledEvent | None,
-        started: Any,
+        started: datetime,
     ) -> None:
-        needs_ports = network.wants_ports(self.agent.deps.network, spec.networks())
+        store = self.agent.store
+        needs_ports = store.wants_ports(spec.networks())
         first = T.NETWORKING if needs_ports else T.SPAWNING
         inst = self._assign(ctx, uuid, node, scheduled, first)
         vifs: list[dict[str, Any]] = []
         if needs_ports:
             try:
-                vifs = network.allocate(self.agent.deps.network, ctx, inst, self.agent.host)
+                vifs = store.allocate_ports(ctx, inst, self.agent.host)
                 inst = self.agent.save(
                     uuid,
                     {"task_state": T.SPAWNING, "network_info": vifs},
                     expected_task_state=[T.NETWORKING],
                 )
             except (exception.InstanceNotFound, exception.UnexpectedTaskState) as exc:
-                network.deallocate(self.agent.deps.network, ctx, vifs)
+                store.release_ports(ctx, vifs)
                 raise BuildAborted() from exc
         keys = self._expect_plugging(uuid, vifs)
-        self.agent.driver.spawn(ctx, self.agent.meta(inst), instances.vifs(inst), None)
+        self.agent.driver.spawn(ctx, inst.meta, inst.vifs, None)
         self._wait_plugging(uuid, keys)
         power = self.agent.power_state(ctx, inst)
 
-        def finish(session: Session) -> None:
-            instances.save_in(
-                session,
+        try:
+            store.finish(
+                ctx,
                 uuid,
                 {
                     "vm_state": states.ACTIVE,
@@ -142,19 +130,8 @@ class BuildOps:
                     "progress": 0,
                 },
                 expected_task_state=[T.SPAWNING],
+                event=EventEnd(BUILD_EVENT, self.agent.host, started, finish_action=True),
             )
-            instance_actions.event_finish_in(
-                session,
-                ctx,
-                uuid,
-                BUILD_EVENT,
-                host=self.agent.host,
-                started=started,
-                finish_action=True,
-            )
-
-        try:
-            self.agent.deps.db.write(finish)
         except (exception.InstanceNotFound, exception.UnexpectedTaskState) as exc:
             raise BuildAborted() from exc
 
@@ -185,10 +162,10 @@ class BuildOps:
         except exception.InstanceNotFound:
             return
         try:
-            self.agent.driver.destroy(ctx, self.agent.meta(inst), instances.vifs(inst))
+            self.agent.driver.destroy(ctx, inst.meta, inst.vifs)
         except Exception:
             LOG.exception("cannot clean up the failed build of %s", uuid)
-        network.deallocate(self.agent.deps.network, ctx, list(inst.network_info or []))
+        self.agent.store.release_ports(ctx, list(inst.network_info or []))
         if delete_allocations:
             self.agent.delete_allocations(uuid)
 
@@ -200,7 +177,7 @@ class BuildOps:
         host_list: HostList,
         attempt: int,
         error: Exception,
-        started: Any,
+        started: datetime,
     ) -> None:
         retry = (
             bool(host_list.selections)
@@ -208,29 +185,21 @@ class BuildOps:
             and isinstance(error, DriverError | exception.RescheduledBuild | ClientError)
         )
 
-        def write(session: Session) -> None:
-            updates: dict[str, Any] = {"network_info": []}
-            if retry:
-                updates.update(host=None, node=None, task_state=T.SCHEDULING)
-            else:
-                updates.update(vm_state=states.ERROR, task_state=None)
-            try:
-                instances.save_in(session, uuid, updates)
-            except exception.InstanceNotFound:
-                return
-            instances.add_fault(session, uuid, error, host=self.agent.host)
-            instance_actions.event_finish_in(
-                session,
-                ctx,
-                uuid,
-                BUILD_EVENT,
-                error=error,
-                host=self.agent.host,
-                started=started,
-                finish_action=not retry,
-            )
-
-        self.agent.deps.db.write(write)
+        updates: InstanceChanges = {"network_info": []}
+        if retry:
+            updates.update({"host": None, "node": None, "task_state": T.SCHEDULING})
+        else:
+            updates.update({"vm_state": states.ERROR, "task_state": None})
+        self.agent.store.record_fault(
+            uuid,
+            error,
+            host=self.agent.host,
+            changes=updates,
+            ctx=ctx,
+            event=EventEnd(
+                BUILD_EVENT, self.agent.host, started, error=error, finish_action=not retry
+            ),
+        )
         if retry:
             self.agent.deps.conductor.build_instances(
                 ctx, [uuid], spec, Destinations((host_list,)), attempt + 1
@@ -240,29 +209,24 @@ class BuildOps:
     def terminate_instance(self, ctx: CallContext, instance_uuid: str) -> None:
         with self.agent.operation(ctx, instance_uuid, "compute_terminate_instance") as ctx:
             inst = self.agent.load(instance_uuid)
-            self.agent.driver.destroy(ctx, self.agent.meta(inst), instances.vifs(inst))
-            network.deallocate(self.agent.deps.network, ctx, list(inst.network_info or []))
+            self.agent.driver.destroy(ctx, inst.meta, inst.vifs)
+            self.agent.store.release_ports(ctx, list(inst.network_info or []))
             self.agent.delete_allocations(instance_uuid)
-            mark_deleted(self.agent.deps.db, ctx, instance_uuid)
+            mark_deleted(self.agent.store, ctx, instance_uuid)
 
 
-def mark_deleted(db: Any, ctx: CallContext, uuid: str) -> None:
+def mark_deleted(store: AgentStore, ctx: CallContext, uuid: str) -> None:
     """Soft-delete the row, as upstream: it stays readable for actions and changes-since."""
     now = utcnow()
-
-    def write(session: Session) -> None:
-        instances.save_in(
-            session,
-            uuid,
-            {
-                "vm_state": states.DELETED,
-                "task_state": None,
-                "power_state": states.NOSTATE,
-                "terminated_at": now,
-                "deleted_at": now,
-                "deleted": True,
-            },
-        )
-        instance_actions.finish(session, ctx, uuid)
-
-    db.write(write)
+    store.finish(
+        ctx,
+        uuid,
+        {
+            "vm_state": states.DELETED,
+            "task_state": None,
+            "power_state": states.NOSTATE,
+            "terminated_at": now,
+            "deleted_at": now,
+            "deleted": True,
+        },
+    )

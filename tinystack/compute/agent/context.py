@@ -1,7 +1,7 @@
 """The agent context: what every operation family of one compute host's agent shares.
 
-One :class:`AgentContext` per host: its name and node, its driver, the service's
-:class:`Deps` (database, options, clients, the conductor and agent RPC clients), the
+One :class:`AgentContext` per host: its name and node, its driver, the process's
+:class:`AgentDeps` (the store, options, clients, the conductor and agent RPC clients), the
 per-instance locks and the external-event waiters. The families (``build.py``,
 ``power.py``, ``images.py``, ``migrate.py``, ``devices.py``, ``recovery.py``) each hold
 the context and nothing else; the RPC endpoint (``manager.py``) delegates to them.
@@ -10,23 +10,23 @@ the context and nothing else; the RPC endpoint (``manager.py``) delegates to the
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, TypedDict
 
-from sqlalchemy.orm import Session
-
+from tinystack.common.clients.image import ImageClient
+from tinystack.common.clients.network import NetworkClient
+from tinystack.common.clients.placement import PlacementClient
 from tinystack.common.clients.session import ClientError
-from tinystack.compute import exception, models
+from tinystack.common.rpc import Transport
+from tinystack.compute import exception
 from tinystack.compute.agent.events import EventWaiters
+from tinystack.compute.agent.store import AgentStore, Expected
+from tinystack.compute.conf import Options
 from tinystack.compute.context import CallContext
-from tinystack.compute.objects import InstanceMeta
-from tinystack.compute.services import availability_zones, instance_actions, instances
-from tinystack.compute.services.deps import Deps
+from tinystack.compute.objects import AgentInstance, InstanceChanges
+from tinystack.compute.rpcapi import ComputeAgentAPI, ConductorAPI
 from tinystack.compute.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
@@ -36,23 +36,21 @@ class OperationFailed(Exception):
     """Raised inside an operation to end it with a recorded failure but no traceback log."""
 
 
-class InstanceChanges(TypedDict, total=False):
-    """The columns of an instance that the agent's operations write."""
+@dataclass(frozen=True)
+class AgentDeps:
+    """What the compute agents of a process are given by ``service.py``: their store, the
+    options, the clients of the other services and workers, and the hook that wakes a
+    request lingering on an instance the agent is done with."""
 
-    vm_state: str
-    task_state: str | None
-    power_state: int
-    host: str | None
-    node: str | None
-    launched_at: datetime
-    network_info: list[dict[str, Any]]
-    system_metadata: dict[str, Any]
-    flavor: dict[str, Any]
-    flavorid: str
-    vcpus: int
-    memory_mb: int
-    old_flavor: dict[str, Any] | None
-    new_flavor: dict[str, Any] | None
+    store: AgentStore
+    opts: Options
+    placement: PlacementClient
+    image: ImageClient
+    network: NetworkClient
+    conductor: ConductorAPI
+    agents: ComputeAgentAPI
+    transport: Transport
+    changed: Callable[[str], None]
 
 
 class InstanceLocks:
@@ -77,7 +75,7 @@ class InstanceLocks:
 class AgentContext:
     """One compute host's agent state, shared by its operation families."""
 
-    deps: Deps
+    deps: AgentDeps
     host: str
     node_uuid: str
     driver: ComputeDriver
@@ -85,31 +83,35 @@ class AgentContext:
     locks: InstanceLocks = field(default_factory=InstanceLocks)
 
     # -- helpers -------------------------------------------------------------------------------
+    @property
+    def store(self) -> AgentStore:
+        return self.deps.store
+
     def zone(self) -> str:
         """This host's availability zone (cached briefly)."""
-        found = self.deps.zone_cache.get(self.host)
-        if found is None:
-            found = availability_zones.zone_of(
-                self.deps.db, self.host, self.deps.opts.default_availability_zone
-            )
-            self.deps.zone_cache.put(self.host, found)
-        return str(found)
+        return self.store.zone(self.host)
 
-    def load(self, uuid: str, *, read_deleted: bool = False) -> models.Instance:
-        return instances.get(self.deps.db, uuid, read_deleted=read_deleted)
+    def load(self, uuid: str, *, read_deleted: bool = False) -> AgentInstance:
+        return self.store.load(uuid, read_deleted=read_deleted)
 
-    def meta(self, inst: models.Instance) -> InstanceMeta:
-        """The instance as the driver sees it (named by ``instance_name_template``)."""
-        meta = instances.meta(inst)
-        template = self.deps.opts.instance_name_template
-        return dataclasses.replace(meta, name=instances.instance_name(inst, template))
+    def save(
+        self,
+        uuid: str,
+        updates: InstanceChanges,
+        *,
+        expected_task_state: Expected = None,
+        expected_vm_state: Expected = None,
+    ) -> AgentInstance:
+        return self.store.save(
+            uuid,
+            updates,
+            expected_task_state=expected_task_state,
+            expected_vm_state=expected_vm_state,
+        )
 
-    def save(self, uuid: str, updates: InstanceChanges, **expected: Any) -> models.Instance:
-        return instances.save(self.deps.db, uuid, dict(updates), **expected)
-
-    def power_state(self, ctx: CallContext, inst: models.Instance) -> int:
+    def power_state(self, ctx: CallContext, inst: AgentInstance) -> int:
         try:
-            return self.driver.get_info(ctx, self.meta(inst)).power_state
+            return self.driver.get_info(ctx, inst.meta).power_state
         except Exception:
             return 0
 
@@ -126,7 +128,7 @@ class AgentContext:
         """Run one instance operation: locked, recorded as an action event, faults on error."""
         with self.locks.hold(uuid):
             try:
-                with instance_actions.record(self.deps.db, ctx, uuid, event, self.host):
+                with self.store.action_event(ctx, uuid, event, self.host):
                     yield ctx
             except exception.InstanceNotFound:
                 LOG.info("%s: instance %s is gone", event, uuid)
@@ -146,34 +148,19 @@ class AgentContext:
         ctx: CallContext,
         uuid: str,
         updates: InstanceChanges,
-        expected_task_state: Any,
+        expected_task_state: Expected,
     ) -> None:
         """Apply the final state and close the action in one write."""
-
-        def write(session: Session) -> None:
-            instances.save_in(
-                session,
-                uuid,
-                {"task_state": None, **updates},
-                expected_task_state=expected_task_state,
-            )
-            instance_actions.finish(session, ctx, uuid)
-
-        self.deps.db.write(write)
+        self.store.finish(
+            ctx, uuid, {"task_state": None, **updates}, expected_task_state=expected_task_state
+        )
 
     def record_fault(
         self, uuid: str, exc: BaseException, *, revert_task_state: bool = True
     ) -> None:
-        def write(session: Any) -> None:
-            if revert_task_state:
-                try:
-                    instances.save_in(session, uuid, {"task_state": None})
-                except exception.InstanceNotFound:
-                    return
-            instances.add_fault(session, uuid, exc, host=self.host)
-
+        changes: InstanceChanges = {"task_state": None} if revert_task_state else {}
         try:
-            self.deps.db.write(write)
+            self.store.record_fault(uuid, exc, host=self.host, changes=changes)
         except Exception:
             LOG.exception("cannot record the fault of %s", uuid)
 

@@ -8,9 +8,13 @@ from tinystack.common.clients.session import ClientError
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.context import CallContext
-from tinystack.compute.objects import AttachedInterface, ConsoleInfo, Diagnostics
-from tinystack.compute.services import instance_actions, instances
-from tinystack.compute.services import ports as network
+from tinystack.compute.objects import (
+    VIF,
+    AttachedInterface,
+    ConsoleInfo,
+    Diagnostics,
+    NetworkRequest,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -25,7 +29,7 @@ class DeviceOps:
         self, ctx: CallContext, instance_uuid: str, length: int | None = None
     ) -> str:
         inst = self.agent.load(instance_uuid)
-        output = self.agent.driver.get_console_output(ctx, self.agent.meta(inst))
+        output = self.agent.driver.get_console_output(ctx, inst.meta)
         if length is not None and length >= 0:
             lines = output.splitlines(keepends=True)
             output = "".join(lines[-length:]) if length else ""
@@ -33,11 +37,11 @@ class DeviceOps:
 
     def get_vnc_console(self, ctx: CallContext, instance_uuid: str) -> ConsoleInfo:
         inst = self.agent.load(instance_uuid)
-        return self.agent.driver.get_vnc_console(ctx, self.agent.meta(inst))
+        return self.agent.driver.get_vnc_console(ctx, inst.meta)
 
     def get_diagnostics(self, ctx: CallContext, instance_uuid: str) -> Diagnostics:
         inst = self.agent.load(instance_uuid)
-        return Diagnostics(self.agent.driver.get_diagnostics(ctx, self.agent.meta(inst)))
+        return Diagnostics(self.agent.driver.get_diagnostics(ctx, inst.meta))
 
     def attach_interface(
         self,
@@ -55,27 +59,17 @@ class DeviceOps:
         ) as ctx:
             inst = self.agent.load(instance_uuid)
             if not network_id and not port_id:
-                network_id = network.choose_auto_network(
-                    self.agent.deps.network, ctx, inst.project_id
-                )
+                network_id = self.agent.store.choose_auto_network(ctx, inst.project_id)
                 if network_id is None:
                     raise exception.NetworkError("No network available to attach an interface.")
-            req = {"network_id": network_id, "port_id": port_id, "fixed_ip": fixed_ip, "tag": tag}
-            vif = network._one_port(
-                self.agent.deps.network,
-                ctx,
-                inst,
-                self.agent.host,
-                inst.availability_zone or "nova",
-                req,
-                None,
+            req = NetworkRequest(network_id, port_id, fixed_ip, tag)
+            vif = self.agent.store.attach_port(
+                ctx, inst, self.agent.host, inst.availability_zone or "nova", req
             )
             try:
-                self.agent.driver.attach_interface(
-                    ctx, self.agent.meta(inst), instances.as_vif(vif)
-                )
+                self.agent.driver.attach_interface(ctx, inst.meta, VIF.from_stored(vif))
             except Exception:
-                network.deallocate(self.agent.deps.network, ctx, [vif])
+                self.agent.store.release_ports(ctx, [vif])
                 raise
             self.agent.save(instance_uuid, {"network_info": [*(inst.network_info or []), vif]})
             result = AttachedInterface(vif)
@@ -89,10 +83,8 @@ class DeviceOps:
             remaining = [v for v in inst.network_info or [] if v["id"] != port_id]
             gone = [v for v in inst.network_info or [] if v["id"] == port_id]
             for vif in gone:
-                self.agent.driver.detach_interface(
-                    ctx, self.agent.meta(inst), instances.as_vif(vif)
-                )
-            network.deallocate(self.agent.deps.network, ctx, gone)
+                self.agent.driver.detach_interface(ctx, inst.meta, VIF.from_stored(vif))
+            self.agent.store.release_ports(ctx, gone)
             self.agent.save(instance_uuid, {"network_info": remaining})
 
     def external_instance_event(
@@ -114,19 +106,19 @@ class DeviceOps:
     def _refresh_network(self, uuid: str) -> None:
         try:
             inst = self.agent.load(uuid)
-            vifs = network.refresh(self.agent.deps.network, inst)
+            vifs = self.agent.store.refresh_ports(inst)
             self.agent.save(uuid, {"network_info": vifs})
         except (exception.InstanceNotFound, ClientError) as exc:
             LOG.info("cannot refresh the network info of %s: %s", uuid, exc)
 
     def _power_update(self, ctx: CallContext, uuid: str, target: str | None) -> None:
         event = "compute_power_update"
-        with instance_actions.record(self.agent.deps.db, ctx, uuid, event, self.agent.host):
+        with self.agent.store.action_event(ctx, uuid, event, self.agent.host):
             inst = self.agent.load(uuid)
-            meta = self.agent.meta(inst)
+            meta = inst.meta
             if target == "POWER_OFF" and inst.vm_state == states.ACTIVE:
                 self.agent.driver.power_off(ctx, meta)
                 self.agent.save(uuid, {"vm_state": states.STOPPED, "power_state": states.SHUTDOWN})
             elif target == "POWER_ON" and inst.vm_state == states.STOPPED:
-                self.agent.driver.power_on(ctx, meta, instances.vifs(inst))
+                self.agent.driver.power_on(ctx, meta, inst.vifs)
                 self.agent.save(uuid, {"vm_state": states.ACTIVE, "power_state": states.RUNNING})

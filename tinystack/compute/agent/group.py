@@ -14,17 +14,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from tinystack.common.clients.session import ClientError
 from tinystack.common.rpc import Dispatcher, IncomingMessage, Listener, Target
-from tinystack.compute import models, rpcapi
+from tinystack.compute import rpcapi
 from tinystack.compute.agent import resource_tracker
+from tinystack.compute.agent.context import AgentDeps
 from tinystack.compute.agent.manager import ComputeManager
 from tinystack.compute.conf import Options
 from tinystack.compute.context import CallContext
-from tinystack.compute.services import hosts
-from tinystack.compute.services.deps import Deps
+from tinystack.compute.objects import AgentInstance, NodeSpec
 from tinystack.compute.virt.driver import ComputeDriver
 from tinystack.compute.virt.fake import FakeDriver
 
@@ -70,7 +68,7 @@ def fake_drivers(opts: Options) -> list[FakeDriver]:
 
 
 class AgentGroup:
-    def __init__(self, deps: Deps, drivers: list[ComputeDriver], hostnames: list[str]) -> None:
+    def __init__(self, deps: AgentDeps, drivers: list[ComputeDriver], hostnames: list[str]) -> None:
         self.deps = deps
         self.drivers = drivers
         self.hostnames = hostnames
@@ -85,14 +83,15 @@ class AgentGroup:
     def start(self) -> None:
         ctx = CallContext.internal()
         opts = self.deps.opts
-        known = hosts.node_uuids(self.deps.db, self.hostnames)
+        store = self.deps.store
+        known = store.node_uuids(self.hostnames)
         specs = []
         for driver, host in zip(self.drivers, self.hostnames, strict=True):
             driver.init_host(ctx, host)
             node_uuid = known.get(host) or str(uuidlib.uuid4())
             self.managers[host] = ComputeManager(self.deps, host, node_uuid, driver)
             specs.append(
-                hosts.NodeSpec(
+                NodeSpec(
                     host=host,
                     node_uuid=node_uuid,
                     resources=driver.get_available_resource(ctx),
@@ -101,7 +100,7 @@ class AgentGroup:
                     disk_allocation_ratio=float(opts.disk_allocation_ratio),
                 )
             )
-        hosts.register_nodes(self.deps.db, specs)
+        store.register_nodes(specs)
         self._report_all(specs)
         self._recover()
         self._executor = ThreadPoolExecutor(
@@ -113,11 +112,7 @@ class AgentGroup:
             self._listeners.append(
                 transport.listen(Target(rpcapi.COMPUTE_TOPIC, server=host), handler)
             )
-        self._service_ids = [
-            s.id
-            for s in hosts.list_services(self.deps.db, binary=hosts.COMPUTE_BINARY)
-            if s.host in self.managers
-        ]
+        self._service_ids = [s.id for s in store.compute_services() if s.host in self.managers]
         self._thread = threading.Thread(target=self._periodic, name="compute-periodic", daemon=True)
         self._thread.start()
 
@@ -134,14 +129,10 @@ class AgentGroup:
 
         return handle
 
-    def _report_all(self, specs: list[hosts.NodeSpec]) -> None:
-        disabled = {
-            s.host
-            for s in hosts.list_services(self.deps.db, binary=hosts.COMPUTE_BINARY)
-            if s.disabled
-        }
+    def _report_all(self, specs: list[NodeSpec]) -> None:
+        disabled = {s.host for s in self.deps.store.compute_services() if s.disabled}
 
-        def report(spec: hosts.NodeSpec) -> None:
+        def report(spec: NodeSpec) -> None:
             manager = self.managers[spec.host]
             try:
                 resource_tracker.report(
@@ -162,25 +153,13 @@ class AgentGroup:
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="compute-report") as pool:
             list(pool.map(report, specs))
 
-    def _instances_by_host(self) -> dict[str, list[models.Instance]]:
-        found: dict[str, list[models.Instance]] = {h: [] for h in self.managers}
-        names = list(self.managers)
-        with self.deps.db.reader() as session:
-            for start in range(0, len(names), 500):
-                chunk = names[start : start + 500]
-                for inst in session.scalars(
-                    select(models.Instance).where(
-                        models.Instance.host.in_(chunk), models.Instance.deleted.is_(False)
-                    )
-                ):
-                    if inst.host is not None:
-                        found[inst.host].append(inst)
-        return found
+    def _instances_by_host(self) -> dict[str, list[AgentInstance]]:
+        return self.deps.store.instances_on(list(self.managers))
 
     def _recover(self) -> None:
-        for host, rows in self._instances_by_host().items():
-            if rows:
-                self.managers[host].recovery.recover(rows)
+        for host, found in self._instances_by_host().items():
+            if found:
+                self.managers[host].recovery.recover(found)
 
     # -- periodic tasks ------------------------------------------------------------------------
     def _periodic(self) -> None:
@@ -190,7 +169,7 @@ class AgentGroup:
         waited = 0.0
         while not self._stop.wait(interval):
             try:
-                hosts.heartbeat(self.deps.db, self._service_ids)
+                self.deps.store.heartbeat(self._service_ids)
             except Exception:
                 LOG.exception("compute heartbeat failed")
             waited += interval
@@ -200,9 +179,9 @@ class AgentGroup:
 
     def sync_power_states(self) -> None:
         try:
-            for host, rows in self._instances_by_host().items():
-                if rows:
-                    self.managers[host].recovery.sync_power_states(rows)
+            for host, found in self._instances_by_host().items():
+                if found:
+                    self.managers[host].recovery.sync_power_states(found)
         except Exception:
             LOG.exception("power state sync failed")
 

@@ -10,8 +10,6 @@ from tinystack.common.timeutils import utcnow
 from tinystack.compute import states
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.context import CallContext
-from tinystack.compute.services import instances
-from tinystack.compute.services import ports as network
 
 LOG = logging.getLogger(__name__)
 T = states.Task
@@ -27,7 +25,7 @@ class ImageOps:
         self, ctx: CallContext, uuid: str, image_id: str, pending: str, uploading: str
     ) -> None:
         inst = self.agent.save(uuid, {"task_state": pending})
-        data = self.agent.driver.snapshot(ctx, self.agent.meta(inst))
+        data = self.agent.driver.snapshot(ctx, inst.meta)
         self.agent.save(uuid, {"task_state": uploading}, expected_task_state=[pending])
         image = self.agent.deps.image.get(image_id)
         if image is not None and image.get("disk_format") != data.disk_format:
@@ -105,9 +103,7 @@ class ImageOps:
         shelved = False
         with self.agent.operation(ctx, instance_uuid, "compute_shelve_instance") as ctx:
             inst = self.agent.load(instance_uuid)
-            self.agent.driver.power_off(
-                ctx, self.agent.meta(inst), timeout=60 if clean_shutdown else 0
-            )
+            self.agent.driver.power_off(ctx, inst.meta, timeout=60 if clean_shutdown else 0)
             self._upload_snapshot(
                 ctx,
                 instance_uuid,
@@ -146,7 +142,7 @@ class ImageOps:
     def shelve_offload_instance(self, ctx: CallContext, instance_uuid: str) -> None:
         with self.agent.operation(ctx, instance_uuid, "compute_shelve_offload_instance") as ctx:
             inst = self.agent.load(instance_uuid)
-            self.agent.driver.destroy(ctx, self.agent.meta(inst), instances.vifs(inst))
+            self.agent.driver.destroy(ctx, inst.meta, inst.vifs)
             self._unbind_ports(inst.network_info or [])
             self.agent.delete_allocations(instance_uuid)
             self.agent.finish_operation(
@@ -186,7 +182,7 @@ class ImageOps:
             self.agent.save(
                 instance_uuid, {"task_state": T.SPAWNING}, expected_task_state=[T.UNSHELVING]
             )
-            self.agent.driver.spawn(ctx, self.agent.meta(inst), instances.vifs(inst), None)
+            self.agent.driver.spawn(ctx, inst.meta, inst.vifs, None)
             self.agent.finish_operation(
                 ctx,
                 instance_uuid,
@@ -207,7 +203,7 @@ class ImageOps:
             image_id = sysmeta.pop("shelved_image_id", None)
             for key in ("shelved_at", "shelved_host"):
                 sysmeta.pop(key, None)
-            self.agent.driver.power_on(ctx, self.agent.meta(inst), instances.vifs(inst))
+            self.agent.driver.power_on(ctx, inst.meta, inst.vifs)
             self.agent.finish_operation(
                 ctx,
                 instance_uuid,
@@ -234,14 +230,12 @@ class ImageOps:
                 {"task_state": T.REBUILD_SPAWNING},
                 expected_task_state=[T.REBUILDING],
             )
-            self.agent.driver.rebuild(
-                ctx, self.agent.meta(inst), instances.vifs(inst), admin_password
-            )
+            self.agent.driver.rebuild(ctx, inst.meta, inst.vifs, admin_password)
             vm_state = states.ACTIVE
             if orig_vm_state == states.STOPPED:
-                self.agent.driver.power_off(ctx, self.agent.meta(inst))
+                self.agent.driver.power_off(ctx, inst.meta)
                 vm_state = states.STOPPED
-            vifs = network.refresh(self.agent.deps.network, inst) if inst.network_info else []
+            vifs = self.agent.store.refresh_ports(inst) if inst.network_info else []
             self.agent.finish_operation(
                 ctx,
                 instance_uuid,

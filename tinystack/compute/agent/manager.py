@@ -12,7 +12,7 @@ from tinystack.common.rpc import Target
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import rpcapi
 from tinystack.compute.agent.build import BuildOps
-from tinystack.compute.agent.context import AgentContext
+from tinystack.compute.agent.context import AgentContext, AgentDeps
 from tinystack.compute.agent.devices import DeviceOps
 from tinystack.compute.agent.images import ImageOps
 from tinystack.compute.agent.migrate import MigrateOps
@@ -20,7 +20,6 @@ from tinystack.compute.agent.power import PowerOps
 from tinystack.compute.agent.recovery import RecoveryOps
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import DiskInfo, FlavorMeta, HostList, RequestSpec, ScheduledEvent
-from tinystack.compute.services.deps import Deps
 from tinystack.compute.virt.driver import ComputeDriver
 
 
@@ -29,7 +28,7 @@ class ComputeManager:
 
     target = Target(rpcapi.COMPUTE_TOPIC, version=rpcapi.COMPUTE_VERSION)
 
-    def __init__(self, deps: Deps, host: str, node_uuid: str, driver: ComputeDriver) -> None:
+    def __init__(self, deps: AgentDeps, host: str, node_uuid: str, driver: ComputeDriver) -> None:
         self.agent = AgentContext(deps, host, node_uuid, driver)
         self.builds = BuildOps(self.agent)
         self.power = PowerOps(self.agent)

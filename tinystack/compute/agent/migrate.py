@@ -6,26 +6,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from tinystack.common.clients.session import ClientError
-from tinystack.compute import exception, models, states
-from tinystack.compute.agent.context import AgentContext, InstanceChanges
+from tinystack.compute import exception, states
+from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.context import CallContext
-from tinystack.compute.objects import DiskInfo, FlavorMeta, MigrationMeta
-from tinystack.compute.services import instance_actions, instances, migrations
+from tinystack.compute.objects import AgentInstance, DiskInfo, FlavorMeta, InstanceChanges
 
 LOG = logging.getLogger(__name__)
 T = states.Task
-
-
-def _meta(mig: models.Migration) -> MigrationMeta:
-    return MigrationMeta(
-        uuid=mig.uuid,
-        source_host=mig.source_compute or "",
-        dest_host=mig.dest_compute or "",
-        migration_type=mig.migration_type,
-    )
 
 
 def _flavor_columns(flavor: dict[str, Any]) -> InstanceChanges:
@@ -46,11 +34,11 @@ class MigrateOps:
 
     def _fail_migration(self, migration_uuid: str) -> None:
         try:
-            migrations.update(self.agent.deps.db, migration_uuid, status="error")
+            self.agent.store.update_migration(migration_uuid, {"status": "error"})
         except exception.MigrationNotFound:
             pass
 
-    def _bind_ports(self, inst: models.Instance, host: str) -> None:
+    def _bind_ports(self, inst: AgentInstance, host: str) -> None:
         if not self.agent.deps.network.available():
             return
         for vif in inst.network_info or []:
@@ -70,14 +58,15 @@ class MigrateOps:
         done = False
         with self.agent.operation(ctx, instance_uuid, "compute_prep_resize") as ctx:
             inst = self.agent.load(instance_uuid)
-            mig = migrations.update(
-                self.agent.deps.db,
+            mig = self.agent.store.update_migration(
                 migration_uuid,
-                dest_compute=self.agent.host,
-                dest_node=self.agent.driver.get_available_resource(ctx).hypervisor_hostname,
-                dest_host="127.0.0.1",
+                {
+                    "dest_compute": self.agent.host,
+                    "dest_node": self.agent.driver.get_available_resource(ctx).hypervisor_hostname,
+                    "dest_host": "127.0.0.1",
+                },
             )
-            if mig.source_compute is None or inst.host is None:
+            if not mig.source_host or inst.host is None:
                 raise exception.InstanceInvalidState("resize", instance_uuid, "host", None)
             self.agent.deps.agents.resize_instance(
                 ctx, inst.host, instance_uuid, migration_uuid, new_flavor
@@ -96,7 +85,7 @@ class MigrateOps:
         """On the source: power off and hand the disks to the destination."""
         done = False
         with self.agent.operation(ctx, instance_uuid, "compute_resize_instance") as ctx:
-            mig = migrations.update(self.agent.deps.db, migration_uuid, status="migrating")
+            mig = self.agent.store.update_migration(migration_uuid, {"status": "migrating"})
             inst = self.agent.save(
                 instance_uuid,
                 {"task_state": T.RESIZE_MIGRATING},
@@ -104,12 +93,12 @@ class MigrateOps:
             )
             handed_over = self.agent.driver.migrate_disk_and_power_off(
                 ctx,
-                self.agent.meta(inst),
-                _meta(mig),
+                inst.meta,
+                mig,
                 new_flavor,
-                instances.vifs(inst),
+                inst.vifs,
             )
-            migrations.update(self.agent.deps.db, migration_uuid, status="post-migrating")
+            self.agent.store.update_migration(migration_uuid, {"status": "post-migrating"})
             self.agent.save(
                 instance_uuid,
                 {"task_state": T.RESIZE_MIGRATED},
@@ -117,7 +106,7 @@ class MigrateOps:
             )
             self.agent.deps.agents.finish_resize(
                 ctx,
-                mig.dest_compute or self.agent.host,
+                mig.dest_host or self.agent.host,
                 instance_uuid,
                 migration_uuid,
                 DiskInfo(handed_over),
@@ -139,7 +128,7 @@ class MigrateOps:
         done = False
         with self.agent.operation(ctx, instance_uuid, "compute_finish_resize") as ctx:
             inst = self.agent.load(instance_uuid)
-            mig = migrations.get(self.agent.deps.db, migration_uuid)
+            mig = self.agent.store.migration(migration_uuid)
             old_flavor = dict(inst.flavor)
             old_vm_state = inst.vm_state
             sysmeta = {**(inst.system_metadata or {}), "old_vm_state": old_vm_state}
@@ -160,28 +149,23 @@ class MigrateOps:
             power_on = old_vm_state != states.STOPPED
             self.agent.driver.finish_migration(
                 ctx,
-                self.agent.meta(inst),
-                _meta(mig),
+                inst.meta,
+                mig,
                 disk_info.data,
-                instances.vifs(inst),
+                inst.vifs,
                 power_on,
             )
-
-            def write(session: Session) -> None:
-                instances.save_in(
-                    session,
-                    instance_uuid,
-                    {
-                        "vm_state": states.RESIZED,
-                        "task_state": None,
-                        "power_state": self.agent.power_state(ctx, inst),
-                    },
-                    expected_task_state=[T.RESIZE_FINISH],
-                )
-                migrations.update_in(session, migration_uuid, status="finished")
-                instance_actions.finish(session, ctx, instance_uuid)
-
-            self.agent.deps.db.write(write)
+            self.agent.store.finish(
+                ctx,
+                instance_uuid,
+                {
+                    "vm_state": states.RESIZED,
+                    "task_state": None,
+                    "power_state": self.agent.power_state(ctx, inst),
+                },
+                expected_task_state=[T.RESIZE_FINISH],
+                migration=(migration_uuid, "finished"),
+            )
             done = True
         if not done:
             self._fail_migration(migration_uuid)
@@ -190,40 +174,33 @@ class MigrateOps:
         """On the source: forget the old copy and release its resources."""
         with self.agent.operation(ctx, instance_uuid, "compute_confirm_resize") as ctx:
             inst = self.agent.load(instance_uuid)
-            mig = migrations.get(self.agent.deps.db, migration_uuid)
-            self.agent.driver.confirm_migration(
-                ctx, self.agent.meta(inst), _meta(mig), instances.vifs(inst)
-            )
+            mig = self.agent.store.migration(migration_uuid)
+            self.agent.driver.confirm_migration(ctx, inst.meta, mig, inst.vifs)
             self.agent.delete_allocations(migration_uuid)
             old_vm_state = (inst.system_metadata or {}).get("old_vm_state")
             sysmeta = {k: v for k, v in (inst.system_metadata or {}).items() if k != "old_vm_state"}
             vm_state = states.STOPPED if old_vm_state == states.STOPPED else states.ACTIVE
-
-            def write(session: Session) -> None:
-                instances.save_in(
-                    session,
-                    instance_uuid,
-                    {
-                        "vm_state": vm_state,
-                        "task_state": None,
-                        "old_flavor": None,
-                        "new_flavor": None,
-                        "system_metadata": sysmeta,
-                    },
-                )
-                migrations.update_in(session, migration_uuid, status="confirmed")
-                instance_actions.finish(session, ctx, instance_uuid)
-
-            self.agent.deps.db.write(write)
+            self.agent.store.finish(
+                ctx,
+                instance_uuid,
+                {
+                    "vm_state": vm_state,
+                    "task_state": None,
+                    "old_flavor": None,
+                    "new_flavor": None,
+                    "system_metadata": sysmeta,
+                },
+                migration=(migration_uuid, "confirmed"),
+            )
 
     def revert_resize(self, ctx: CallContext, instance_uuid: str, migration_uuid: str) -> None:
         """On the destination: drop the new copy and hand back to the source."""
         with self.agent.operation(ctx, instance_uuid, "compute_revert_resize") as ctx:
             inst = self.agent.load(instance_uuid)
-            mig = migrations.get(self.agent.deps.db, migration_uuid)
-            self.agent.driver.destroy(ctx, self.agent.meta(inst), instances.vifs(inst))
+            mig = self.agent.store.migration(migration_uuid)
+            self.agent.driver.destroy(ctx, inst.meta, inst.vifs)
             self.agent.deps.agents.finish_revert_resize(
-                ctx, mig.source_compute or self.agent.host, instance_uuid, migration_uuid
+                ctx, mig.source_host or self.agent.host, instance_uuid, migration_uuid
             )
 
     def finish_revert_resize(
@@ -232,7 +209,7 @@ class MigrateOps:
         """On the source: the instance is back, with its old flavor and allocations."""
         with self.agent.operation(ctx, instance_uuid, "compute_finish_revert_resize") as ctx:
             inst = self.agent.load(instance_uuid)
-            mig = migrations.get(self.agent.deps.db, migration_uuid)
+            mig = self.agent.store.migration(migration_uuid)
             self._swap_allocations_back(inst, migration_uuid)
             old_flavor = inst.old_flavor or inst.flavor
             old_vm_state = (inst.system_metadata or {}).get("old_vm_state")
@@ -250,27 +227,20 @@ class MigrateOps:
             )
             self._bind_ports(inst, self.agent.host)
             power_on = old_vm_state != states.STOPPED
-            self.agent.driver.finish_revert_migration(
-                ctx, self.agent.meta(inst), _meta(mig), instances.vifs(inst), power_on
-            )
+            self.agent.driver.finish_revert_migration(ctx, inst.meta, mig, inst.vifs, power_on)
             vm_state = states.ACTIVE if power_on else states.STOPPED
+            self.agent.store.finish(
+                ctx,
+                instance_uuid,
+                {
+                    "vm_state": vm_state,
+                    "task_state": None,
+                    "power_state": self.agent.power_state(ctx, inst),
+                },
+                migration=(migration_uuid, "reverted"),
+            )
 
-            def write(session: Session) -> None:
-                instances.save_in(
-                    session,
-                    instance_uuid,
-                    {
-                        "vm_state": vm_state,
-                        "task_state": None,
-                        "power_state": self.agent.power_state(ctx, inst),
-                    },
-                )
-                migrations.update_in(session, migration_uuid, status="reverted")
-                instance_actions.finish(session, ctx, instance_uuid)
-
-            self.agent.deps.db.write(write)
-
-    def _swap_allocations_back(self, inst: models.Instance, migration_uuid: str) -> None:
+    def _swap_allocations_back(self, inst: AgentInstance, migration_uuid: str) -> None:
         placement = self.agent.deps.placement
         held = placement.get_allocations(migration_uuid)
         if not held.get("allocations"):

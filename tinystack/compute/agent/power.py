@@ -6,7 +6,6 @@ from tinystack.compute import states
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import ImageMeta
-from tinystack.compute.services import instances
 
 T = states.Task
 
@@ -22,9 +21,7 @@ class PowerOps:
     ) -> None:
         with self.agent.operation(ctx, instance_uuid, "compute_stop_instance") as ctx:
             inst = self.agent.load(instance_uuid)
-            self.agent.driver.power_off(
-                ctx, self.agent.meta(inst), timeout=60 if clean_shutdown else 0
-            )
+            self.agent.driver.power_off(ctx, inst.meta, timeout=60 if clean_shutdown else 0)
             self.agent.finish_operation(
                 ctx,
                 instance_uuid,
@@ -35,7 +32,7 @@ class PowerOps:
     def start_instance(self, ctx: CallContext, instance_uuid: str) -> None:
         with self.agent.operation(ctx, instance_uuid, "compute_start_instance") as ctx:
             inst = self.agent.load(instance_uuid)
-            self.agent.driver.power_on(ctx, self.agent.meta(inst), instances.vifs(inst))
+            self.agent.driver.power_on(ctx, inst.meta, inst.vifs)
             self.agent.finish_operation(
                 ctx,
                 instance_uuid,
@@ -58,7 +55,7 @@ class PowerOps:
             inst = self.agent.save(
                 instance_uuid, {"task_state": started}, expected_task_state=pending
             )
-            self.agent.driver.reboot(ctx, self.agent.meta(inst), instances.vifs(inst), hard)
+            self.agent.driver.reboot(ctx, inst.meta, inst.vifs, hard)
             self.agent.finish_operation(
                 ctx,
                 instance_uuid,
@@ -79,9 +76,9 @@ class PowerOps:
             inst = self.agent.load(uuid)
             method = getattr(self.agent.driver, call)
             if call in ("resume",):
-                method(ctx, self.agent.meta(inst), instances.vifs(inst))
+                method(ctx, inst.meta, inst.vifs)
             else:
-                method(ctx, self.agent.meta(inst))
+                method(ctx, inst.meta)
             self.agent.finish_operation(
                 ctx,
                 uuid,
@@ -124,9 +121,7 @@ class PowerOps:
         with self.agent.operation(ctx, instance_uuid, "compute_rescue_instance") as ctx:
             inst = self.agent.load(instance_uuid)
             image = ImageMeta(id=rescue_image_ref) if rescue_image_ref else None
-            self.agent.driver.rescue(
-                ctx, self.agent.meta(inst), instances.vifs(inst), image, rescue_password
-            )
+            self.agent.driver.rescue(ctx, inst.meta, inst.vifs, image, rescue_password)
             self.agent.finish_operation(
                 ctx,
                 instance_uuid,
@@ -149,12 +144,12 @@ class PowerOps:
             ctx, instance_uuid, "compute_trigger_crash_dump", revert_task_state=False
         ) as ctx:
             inst = self.agent.load(instance_uuid)
-            self.agent.driver.trigger_crash_dump(ctx, self.agent.meta(inst))
+            self.agent.driver.trigger_crash_dump(ctx, inst.meta)
 
     def set_admin_password(self, ctx: CallContext, instance_uuid: str, new_pass: str) -> None:
         with self.agent.operation(
             ctx, instance_uuid, "compute_set_admin_password", reraise=True
         ) as ctx:
             inst = self.agent.load(instance_uuid)
-            self.agent.driver.set_admin_password(ctx, self.agent.meta(inst), new_pass)
+            self.agent.driver.set_admin_password(ctx, inst.meta, new_pass)
             self.agent.finish_operation(ctx, instance_uuid, {}, [T.UPDATING_PASSWORD])

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from tinystack.compute import exception, models, states
+from tinystack.compute import exception, states
 from tinystack.compute.agent import build
-from tinystack.compute.agent.context import AgentContext, InstanceChanges
+from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.context import CallContext
-from tinystack.compute.services import instances
+from tinystack.compute.objects import AgentInstance, InstanceChanges
 
 LOG = logging.getLogger(__name__)
 
@@ -20,7 +19,7 @@ class RecoveryOps:
     def __init__(self, agent: AgentContext) -> None:
         self.agent = agent
 
-    def recover(self, rows: list[models.Instance]) -> None:
+    def recover(self, rows: list[AgentInstance]) -> None:
         """Bring instances the database places here back in line after a restart.
 
         Builds that were under way fail (ERROR, allocations removed); deletes finish;
@@ -34,39 +33,39 @@ class RecoveryOps:
             except Exception:
                 LOG.exception("cannot recover instance %s on %s", inst.uuid, self.agent.host)
 
-    def _recover_one(self, ctx: CallContext, inst: models.Instance) -> None:
+    def _recover_one(self, ctx: CallContext, inst: AgentInstance) -> None:
         if inst.vm_state == states.BUILDING:
             error = exception.RescheduledBuild(
                 "The compute service restarted while the instance was building."
             )
-            self.agent.driver.destroy(ctx, self.agent.meta(inst), [])
+            self.agent.driver.destroy(ctx, inst.meta, [])
             self.agent.delete_allocations(inst.uuid)
 
-            def write(session: Any) -> None:
-                instances.save_in(
-                    session, inst.uuid, {"vm_state": states.ERROR, "task_state": None}
-                )
-                instances.add_fault(session, inst.uuid, error, host=self.agent.host, code=500)
-
-            self.agent.deps.db.write(write)
+            self.agent.store.record_fault(
+                inst.uuid,
+                error,
+                host=self.agent.host,
+                changes={"vm_state": states.ERROR, "task_state": None},
+                code=500,
+            )
             return
         if inst.task_state == states.Task.DELETING:
-            self.agent.driver.destroy(ctx, self.agent.meta(inst), instances.vifs(inst))
+            self.agent.driver.destroy(ctx, inst.meta, inst.vifs)
             self.agent.delete_allocations(inst.uuid)
-            build.mark_deleted(self.agent.deps.db, ctx, inst.uuid)
+            build.mark_deleted(self.agent.store, ctx, inst.uuid)
             return
-        self.agent.driver.recover_instance(ctx, self.agent.meta(inst), inst.power_state)
+        self.agent.driver.recover_instance(ctx, inst.meta, inst.power_state)
         if inst.task_state is not None:
             self.agent.save(inst.uuid, {"task_state": None})
 
     # -- periodic: power state sync ------------------------------------------------------------
-    def sync_power_states(self, rows: list[models.Instance]) -> None:
+    def sync_power_states(self, rows: list[AgentInstance]) -> None:
         ctx = CallContext.internal()
         for inst in rows:
             if inst.task_state is not None:
                 continue
             try:
-                power = self.agent.driver.get_info(ctx, self.agent.meta(inst)).power_state
+                power = self.agent.driver.get_info(ctx, inst.meta).power_state
             except Exception:
                 power = states.SHUTDOWN if inst.vm_state != states.ERROR else inst.power_state
             if power == inst.power_state:

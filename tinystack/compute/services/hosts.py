@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,21 +15,9 @@ from tinystack.common.exceptions import BadRequest, Conflict
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
 from tinystack.compute.conf import Options
-from tinystack.compute.objects import HostResources
+from tinystack.compute.objects import NodeSpec
 
 COMPUTE_BINARY = "nova-compute"
-
-
-@dataclass(frozen=True)
-class NodeSpec:
-    """What an agent registers for one host: its service and its compute node."""
-
-    host: str
-    node_uuid: str
-    resources: HostResources
-    cpu_allocation_ratio: float
-    ram_allocation_ratio: float
-    disk_allocation_ratio: float
 
 
 def service_up_checker(opts: Options) -> Callable[[models.Service], bool]:

@@ -13,7 +13,7 @@ from tinystack.common.db import Database
 from tinystack.common.exceptions import TinystackError
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
-from tinystack.compute.objects import VIF, FlavorMeta, ImageMeta, InstanceMeta, SubnetMeta
+from tinystack.compute.objects import VIF, FlavorMeta, ImageMeta, InstanceMeta
 
 _ANY = object()
 
@@ -149,32 +149,7 @@ def latest_faults(session: Session, uuids: Iterable[str]) -> dict[str, models.In
 
 def as_vif(vif: dict[str, Any]) -> VIF:
     """The driver's view of one entry of an instance's stored ``network_info``."""
-    return VIF(
-        id=vif["id"],
-        address=vif.get("address", ""),
-        network_id=vif.get("network_id", ""),
-        network_label=vif.get("network_label", ""),
-        fixed_ips=tuple(ip["ip_address"] for ip in vif.get("fixed_ips", [])),
-        active=bool(vif.get("active", True)),
-        tag=vif.get("tag"),
-        floating_ips=tuple(vif.get("floating_ips") or ()),
-        subnets=tuple(_subnet(s) for s in vif.get("subnets") or [] if s.get("cidr")),
-        mtu=int(vif["mtu"]) if vif.get("mtu") else None,
-    )
-
-
-def _subnet(subnet: dict[str, Any]) -> SubnetMeta:
-    return SubnetMeta(
-        id=str(subnet.get("id", "")),
-        cidr=str(subnet["cidr"]),
-        gateway_ip=subnet.get("gateway_ip") or None,
-        enable_dhcp=bool(subnet.get("enable_dhcp", True)),
-        dns_nameservers=tuple(subnet.get("dns_nameservers") or ()),
-        host_routes=tuple(
-            (str(r["destination"]), str(r["nexthop"])) for r in subnet.get("host_routes") or []
-        ),
-        ipv6_address_mode=subnet.get("ipv6_address_mode") or None,
-    )
+    return VIF.from_stored(vif)
 
 
 def vifs(instance: models.Instance) -> list[VIF]:

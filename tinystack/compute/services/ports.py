@@ -11,8 +11,9 @@ from typing import Any
 
 from tinystack.common.clients.network import NetworkClient
 from tinystack.common.clients.session import ClientError
-from tinystack.compute import exception, models
+from tinystack.compute import exception
 from tinystack.compute.context import CallContext
+from tinystack.compute.objects import PortOwner
 
 LOG = logging.getLogger(__name__)
 DEVICE_OWNER = "compute:{zone}"
@@ -109,7 +110,7 @@ def wants_ports(client: NetworkClient, requested: Any) -> bool:
 
 
 def allocate(
-    client: NetworkClient, ctx: CallContext, inst: models.Instance, host: str
+    client: NetworkClient, ctx: CallContext, inst: PortOwner, host: str
 ) -> list[dict[str, Any]]:
     """Create or adopt the instance's ports and bind them to ``host``."""
     requested = (inst.request_spec or {}).get("requested_networks")
@@ -135,7 +136,7 @@ def allocate(
 def _one_port(
     client: NetworkClient,
     ctx: CallContext,
-    inst: models.Instance,
+    inst: PortOwner,
     host: str,
     zone: str,
     req: dict[str, Any],
@@ -188,7 +189,7 @@ def deallocate(client: NetworkClient, ctx: CallContext, vifs: list[dict[str, Any
             LOG.warning("cannot release port %s: %s", vif.get("id"), exc)
 
 
-def refresh(client: NetworkClient, inst: models.Instance) -> list[dict[str, Any]]:
+def refresh(client: NetworkClient, inst: PortOwner) -> list[dict[str, Any]]:
     """The instance's VIFs as the network service now sees them (addresses, floating IPs)."""
     if not client.available():
         return list(inst.network_info or [])
