@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -16,15 +17,66 @@ from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
 from tinystack.compute.conf import Options
 from tinystack.compute.objects import NodeSpec
+from tinystack.compute.services.records import from_row
 
 COMPUTE_BINARY = "nova-compute"
 
 
-def service_up_checker(opts: Options) -> Callable[[models.Service], bool]:
+@dataclass(frozen=True, slots=True)
+class ServiceInfo:
+    """A service record (nova-compute, nova-conductor, nova-scheduler) of one host."""
+
+    id: int
+    uuid: str
+    host: str
+    binary: str
+    topic: str
+    report_count: int
+    disabled: bool
+    disabled_reason: str | None
+    forced_down: bool
+    last_seen_up: datetime | None
+    version: int
+    created_at: datetime
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """A compute node: a hypervisor's resources and what it reports as used."""
+
+    id: int
+    uuid: str
+    service_id: int | None
+    host: str
+    hypervisor_hostname: str
+    hypervisor_type: str
+    hypervisor_version: int
+    host_ip: str | None
+    cpu_info: dict[str, Any]
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+    vcpus_used: int
+    memory_mb_used: int
+    local_gb_used: int
+    running_vms: int
+    cpu_allocation_ratio: float
+    ram_allocation_ratio: float
+    disk_allocation_ratio: float
+    created_at: datetime
+    updated_at: datetime | None
+
+
+def _service(row: models.Service) -> ServiceInfo:
+    return from_row(ServiceInfo, row)
+
+
+def service_up_checker(opts: Options) -> Callable[[ServiceInfo], bool]:
     limit = timedelta(seconds=int(opts.service_down_time))
     now = utcnow()
 
-    def is_up(svc: models.Service) -> bool:
+    def is_up(svc: ServiceInfo) -> bool:
         if svc.forced_down:
             return False
         seen = svc.last_seen_up or svc.updated_at or svc.created_at
@@ -35,14 +87,14 @@ def service_up_checker(opts: Options) -> Callable[[models.Service], bool]:
 
 def list_services(
     db: Database, *, host: str | None = None, binary: str | None = None
-) -> list[models.Service]:
+) -> list[ServiceInfo]:
     with db.reader() as session:
         query = select(models.Service)
         if host is not None:
             query = query.where(models.Service.host == host)
         if binary is not None:
             query = query.where(models.Service.binary == binary)
-        return list(session.scalars(query.order_by(models.Service.id)))
+        return [_service(row) for row in session.scalars(query.order_by(models.Service.id))]
 
 
 def compute_hosts(db: Database) -> list[str]:
@@ -54,9 +106,9 @@ def compute_hosts(db: Database) -> list[str]:
         return sorted(set(names))
 
 
-def get_service(db: Database, service_id: str) -> models.Service:
+def get_service(db: Database, service_id: str) -> ServiceInfo:
     with db.reader() as session:
-        return _load_service(session, service_id)
+        return _service(_load_service(session, service_id))
 
 
 def _load_service(session: Session, service_id: str) -> models.Service:
@@ -70,7 +122,7 @@ def _load_service(session: Session, service_id: str) -> models.Service:
     return found
 
 
-def find_service(db: Database, host: str, binary: str) -> models.Service:
+def find_service(db: Database, host: str, binary: str) -> ServiceInfo:
     with db.reader() as session:
         found = session.scalars(
             select(models.Service).where(
@@ -79,13 +131,13 @@ def find_service(db: Database, host: str, binary: str) -> models.Service:
         ).first()
     if found is None:
         raise exception.ComputeHostNotFound(host)
-    return found
+    return _service(found)
 
 
-def ensure_service(db: Database, host: str, binary: str, topic: str) -> models.Service:
+def ensure_service(db: Database, host: str, binary: str, topic: str) -> ServiceInfo:
     """The (host, binary) service row, created if new; marks it seen now."""
 
-    def write(session: Session) -> models.Service:
+    def write(session: Session) -> ServiceInfo:
         now = utcnow()
         found = session.scalars(
             select(models.Service).where(
@@ -108,7 +160,7 @@ def ensure_service(db: Database, host: str, binary: str, topic: str) -> models.S
         else:
             found.last_seen_up = now
             found.updated_at = now
-        return found
+        return _service(found)
 
     return db.write(write)
 
@@ -143,8 +195,8 @@ def set_status(
     disabled: bool | None = None,
     disabled_reason: str | None = None,
     forced_down: bool | None = None,
-) -> models.Service:
-    def write(session: Session) -> models.Service:
+) -> ServiceInfo:
+    def write(session: Session) -> ServiceInfo:
         svc = _load_service(session, service_id)
         if disabled is not None:
             svc.disabled = disabled
@@ -152,13 +204,13 @@ def set_status(
         if forced_down is not None:
             svc.forced_down = forced_down
         svc.updated_at = utcnow()
-        return svc
+        return _service(svc)
 
     return db.write(write)
 
 
-def delete_service(db: Database, service_id: str) -> models.Service:
-    def write(session: Session) -> models.Service:
+def delete_service(db: Database, service_id: str) -> ServiceInfo:
+    def write(session: Session) -> ServiceInfo:
         svc = _load_service(session, service_id)
         if svc.binary == COMPUTE_BINARY:
             hosted = session.scalar(
@@ -176,8 +228,9 @@ def delete_service(db: Database, service_id: str) -> models.Service:
                 delete(models.AggregateHost).where(models.AggregateHost.host == svc.host)
             )
             session.execute(delete(models.ComputeNode).where(models.ComputeNode.host == svc.host))
+        found = _service(svc)
         session.delete(svc)
-        return svc
+        return found
 
     return db.write(write)
 
@@ -290,7 +343,7 @@ def list_nodes(
     limit: int | None = None,
     marker: str | None = None,
     by_uuid: bool = True,
-) -> list[tuple[models.ComputeNode, models.Service | None]]:
+) -> list[tuple[NodeInfo, ServiceInfo | None]]:
     with db.reader() as session:
         query = select(models.ComputeNode, models.Service).outerjoin(
             models.Service, models.Service.id == models.ComputeNode.service_id
@@ -299,8 +352,9 @@ def list_nodes(
             query = query.where(
                 models.ComputeNode.hypervisor_hostname.like(f"%{hostname_pattern}%")
             )
-        rows: list[tuple[models.ComputeNode, models.Service | None]] = [
-            (n, s) for n, s in session.execute(query.order_by(models.ComputeNode.id))
+        rows: list[tuple[NodeInfo, ServiceInfo | None]] = [
+            (from_row(NodeInfo, n), None if s is None else _service(s))
+            for n, s in session.execute(query.order_by(models.ComputeNode.id))
         ]
     if marker is not None:
         keys = [str(n.uuid if by_uuid else n.id) for n, _ in rows]
@@ -310,7 +364,7 @@ def list_nodes(
     return rows[:limit] if limit is not None else rows
 
 
-def get_node(db: Database, node_id: str) -> tuple[models.ComputeNode, models.Service | None]:
+def get_node(db: Database, node_id: str) -> tuple[NodeInfo, ServiceInfo | None]:
     with db.reader() as session:
         table = models.ComputeNode
         if node_id.isdigit():
@@ -320,7 +374,7 @@ def get_node(db: Database, node_id: str) -> tuple[models.ComputeNode, models.Ser
         if node is None:
             raise exception.HypervisorNotFound(node_id)
         svc = session.get(models.Service, node.service_id) if node.service_id else None
-        return node, svc
+        return from_row(NodeInfo, node), None if svc is None else _service(svc)
 
 
 def instances_on(db: Database, hosts: Iterable[str]) -> dict[str, list[tuple[str, str]]]:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from tinystack.common.exceptions import NotFound
-from tinystack.compute import models
 from tinystack.compute.services import hosts
 from tinystack.compute.services.deps import Deps
 
@@ -54,7 +53,7 @@ def _not_found(ident: str) -> NotFound:
     return NotFound(f"Hypervisor with ID '{ident}' could not be found.")
 
 
-def _stats(deps: Deps, node: models.ComputeNode, usage: dict[str, int]) -> dict[str, int]:
+def _stats(deps: Deps, node: hosts.NodeInfo, usage: dict[str, int]) -> dict[str, int]:
     opts = deps.opts
     memory_used = usage.get("memory_mb_used", 0) + int(opts.reserved_host_memory_mb)
     disk_used = usage.get("local_gb_used", 0) + math.ceil(int(opts.reserved_host_disk_mb) / 1024)
@@ -75,7 +74,7 @@ def _stats(deps: Deps, node: models.ComputeNode, usage: dict[str, int]) -> dict[
 
 def _records(
     deps: Deps,
-    rows: list[tuple[models.ComputeNode, models.Service]],
+    rows: list[tuple[hosts.NodeInfo, hosts.ServiceInfo]],
     *,
     stats: bool,
     servers: bool,

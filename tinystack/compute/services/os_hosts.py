@@ -53,7 +53,7 @@ def list_hosts(deps: Deps, zone: str | None) -> list[HostEntry]:
     return found
 
 
-def _compute(deps: Deps, host: str) -> models.Service:
+def _compute(deps: Deps, host: str) -> hosts.ServiceInfo:
     try:
         return hosts.find_service(deps.db, host, hosts.COMPUTE_BINARY)
     except NotFound:

@@ -12,7 +12,6 @@ from datetime import datetime
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, NotFound
-from tinystack.compute import models
 from tinystack.compute.agent import resource_tracker
 from tinystack.compute.services import availability_zones, hosts
 from tinystack.compute.services.deps import Deps
@@ -34,7 +33,7 @@ class ServiceRecord:
     forced_down: bool
 
 
-def _records(deps: Deps, rows: list[models.Service]) -> list[ServiceRecord]:
+def _records(deps: Deps, rows: list[hosts.ServiceInfo]) -> list[ServiceRecord]:
     opts = deps.opts
     zones = availability_zones.host_zones(deps.db, opts.default_availability_zone)
     is_up = hosts.service_up_checker(opts)
@@ -65,7 +64,7 @@ def list_services(deps: Deps, *, host: str | None, binary: str | None) -> list[S
     return _records(deps, hosts.list_services(deps.db, host=host, binary=binary))
 
 
-def _sync_trait(deps: Deps, svc: models.Service) -> None:
+def _sync_trait(deps: Deps, svc: hosts.ServiceInfo) -> None:
     if svc.binary != hosts.COMPUTE_BINARY:
         return
     node_uuid = hosts.node_uuids(deps.db, [svc.host]).get(svc.host)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -245,7 +246,18 @@ def console_url(deps: Deps, ctx: CallContext, uuid: str, protocol: str, kind: st
     return f"{base}?path=%3Ftoken%3D{token}"
 
 
-def console_token(deps: Deps, token: str) -> models.ConsoleAuthToken:
+@dataclass(frozen=True, slots=True)
+class ConsoleConnection:
+    """Where a console token leads (``os-console-auth-tokens``)."""
+
+    instance_uuid: str
+    console_type: str
+    host: str
+    port: int
+    internal_access_path: str | None
+
+
+def console_token(deps: Deps, token: str) -> ConsoleConnection:
     digest = hashlib.sha256(token.encode()).hexdigest()
     with deps.db.reader() as session:
         row = session.scalars(
@@ -253,7 +265,9 @@ def console_token(deps: Deps, token: str) -> models.ConsoleAuthToken:
         ).first()
     if row is None or row.expires < time.time():
         raise NotFound("The token's console connection info could not be found.")
-    return row
+    return ConsoleConnection(
+        row.instance_uuid, row.console_type, row.host, row.port, row.internal_access_path
+    )
 
 
 # -- security groups --------------------------------------------------------------------------

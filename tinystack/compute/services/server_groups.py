@@ -182,18 +182,6 @@ def add_members(session: Session, group_uuid: str, instance_uuids: list[str]) ->
         session.add(models.InstanceGroupMember(group_id=group.id, instance_uuid=uuid))
 
 
-def group_of(db: Database, instance_uuid: str) -> models.InstanceGroup | None:
-    with db.reader() as session:
-        return session.scalars(
-            select(models.InstanceGroup)
-            .join(
-                models.InstanceGroupMember,
-                models.InstanceGroupMember.group_id == models.InstanceGroup.id,
-            )
-            .where(models.InstanceGroupMember.instance_uuid == instance_uuid)
-        ).first()
-
-
 def groups_of(db: Database, instance_uuids: list[str]) -> dict[str, str]:
     """instance uuid -> its group's uuid."""
     found: dict[str, str] = {}
