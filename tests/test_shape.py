@@ -286,7 +286,6 @@ def test_the_dict_check_sees_aliases_and_skips_callables() -> None:
 # -- (ii b) services return records, never ORM rows ----------------------------------------
 ORM_XFAIL = {
     "compute": "compute services still return ORM rows (being converted to records)",
-    "network": "network services still return ORM rows (being converted to records)",
 }
 
 

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import models
-from tinystack.network.exception import in_use, not_found
+from tinystack.network.exception import in_use
 from tinystack.network.services import listing
+from tinystack.network.services._rows import visible_scope
 from tinystack.network.services.authz import Check
 from tinystack.network.services.records import AddressScopeRecord
 from tinystack.network.services.standard_attrs import (
@@ -22,7 +23,7 @@ from tinystack.network.services.standard_attrs import (
     init_standard,
 )
 from tinystack.network.services.subnet_validation import check_version
-from tinystack.network.services.visibility import project_of, shared_for, shared_ids, visible_clause
+from tinystack.network.services.visibility import project_of, shared_for, visible_clause
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
@@ -101,17 +102,6 @@ def set_shared(session: Session, object_type: str, row: Any, shared: bool) -> No
         )
     elif not shared and existing is not None:
         session.delete(existing)
-
-
-def visible_scope(session: Session, ctx: RequestContext, scope_id: str) -> models.AddressScope:
-    row = session.get(models.AddressScope, scope_id)
-    if row is None or not (
-        ctx.is_admin
-        or row.project_id == project_of(ctx)
-        or shared_ids(session, "address_scope", [row.id], ctx, SHARED)
-    ):
-        raise not_found("address_scope", scope_id)
-    return row
 
 
 class AddressScopes:

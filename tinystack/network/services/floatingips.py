@@ -16,10 +16,9 @@ from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import ipam, models
 from tinystack.network.exception import bad_request, conflict, ip_generation_failure, not_found
 from tinystack.network.services import listing, port_ips, quotas
+from tinystack.network.services._rows import network_subnets, visible_network, visible_port
 from tinystack.network.services.authz import Check
-from tinystack.network.services.networks import visible_network
 from tinystack.network.services.port_attrs import random_mac
-from tinystack.network.services.ports import Ports
 from tinystack.network.services.records import FloatingIPPortDetails, FloatingIPRecord
 from tinystack.network.services.routers import routers_by_gateway
 from tinystack.network.services.standard_attrs import (
@@ -94,9 +93,8 @@ class FloatingIPSpec(FloatingIPChanges):
 
 
 class FloatingIPs:
-    def __init__(self, deps: Deps, ports: Ports) -> None:
+    def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.ports = ports
 
     def records(
         self, session: Session, rows: Sequence[models.FloatingIP]
@@ -211,7 +209,7 @@ class FloatingIPs:
         session.add(port)
         session.flush()
         allocator = ipam.Allocator(session, serialized=self.deps.db.is_sqlite)
-        subnets = [s for s in port_ips.network_subnets(session, network_id) if s.ip_version == 4]
+        subnets = [s for s in network_subnets(session, network_id) if s.ip_version == 4]
         if not subnets:
             raise bad_request(
                 "floatingip", f"Network {network_id} does not contain any IPv4 subnet"
@@ -238,7 +236,7 @@ class FloatingIPs:
         port_id: str,
         fixed_ip: str | None,
     ) -> None:
-        port = self.ports.visible(session, ctx, str(port_id))
+        port = visible_port(session, ctx, str(port_id))
         if port.network_id == row.floating_network_id:
             raise bad_request("floatingip", "Port is on the floating IP's external network")
         if not ctx.is_admin and port.project_id != row.project_id:

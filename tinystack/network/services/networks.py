@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import models
-from tinystack.network.exception import conflict, invalid_input, network_in_use, not_found
+from tinystack.network.exception import conflict, invalid_input, network_in_use
 from tinystack.network.plugins.type_base import (
     NETWORK_TYPE,
     PHYSICAL_NETWORK,
@@ -21,6 +21,7 @@ from tinystack.network.plugins.type_base import (
     Segment,
 )
 from tinystack.network.services import listing, quotas
+from tinystack.network.services._rows import visible_network
 from tinystack.network.services.agents import check_zones, zone_names
 from tinystack.network.services.authz import Check
 from tinystack.network.services.records import NetworkRecord
@@ -197,24 +198,6 @@ def add_rbac(session: Session, network: models.Network, action: str, target: str
                 target_project=target,
             )
         )
-
-
-def visible_network(session: Session, ctx: RequestContext, network_id: str) -> models.Network:
-    """The network if the caller owns it or it is shared with it or external (else 404)."""
-    row = session.get(models.Network, network_id)
-    if row is None:
-        raise not_found("network", network_id)
-    if ctx.is_admin or row.project_id == project_of(ctx):
-        return row
-    granted = select(models.RbacPolicy.id).where(
-        models.RbacPolicy.object_type == "network",
-        models.RbacPolicy.object_id == network_id,
-        models.RbacPolicy.action.in_((SHARED, EXTERNAL)),
-        models.RbacPolicy.target_project.in_(rbac_targets(ctx)),
-    )
-    if session.scalars(granted).first() is None:
-        raise not_found("network", network_id)
-    return row
 
 
 class Networks:

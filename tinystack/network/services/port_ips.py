@@ -35,15 +35,6 @@ class Request:
     ip_address: str | None
 
 
-def network_subnets(session: Session, network_id: str) -> list[models.Subnet]:
-    stmt = (
-        select(models.Subnet)
-        .where(models.Subnet.network_id == network_id)
-        .order_by(models.Subnet.created_at, models.Subnet.id)
-    )
-    return list(session.scalars(stmt))
-
-
 def parse_requests(
     subnets: list[models.Subnet],
     network_id: str,

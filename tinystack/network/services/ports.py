@@ -15,10 +15,11 @@ from tinystack.common.exceptions import BadRequest
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import ipam, models
-from tinystack.network.exception import conflict, in_use, invalid_input, not_found
+from tinystack.network.exception import conflict, in_use, invalid_input
 from tinystack.network.services import listing, port_attrs, port_ips, quotas
+from tinystack.network.services._rows import network_subnets, visible_network, visible_port
 from tinystack.network.services.authz import Check
-from tinystack.network.services.networks import segments_of, visible_network
+from tinystack.network.services.networks import segments_of
 from tinystack.network.services.records import (
     AddressPair,
     DhcpOption,
@@ -280,20 +281,9 @@ class Ports:
                 session, SPEC, stmt, query, lambda s, rows: self.records(s, rows, ctx)
             )
 
-    def visible(self, session: Session, ctx: RequestContext, port_id: str) -> models.Port:
-        row = session.get(models.Port, port_id)
-        if row is None:
-            raise not_found("port", port_id)
-        if ctx.is_admin or row.project_id == project_of(ctx):
-            return row
-        net = session.get(models.Network, row.network_id)
-        if net is None or net.project_id != project_of(ctx):
-            raise not_found("port", port_id)
-        return row
-
     def show(self, ctx: RequestContext, port_id: str) -> PortRecord:
         with self.deps.db.reader() as session:
-            return self.records(session, [self.visible(session, ctx, port_id)], ctx)[0]
+            return self.records(session, [visible_port(session, ctx, port_id)], ctx)[0]
 
     # -- create ------------------------------------------------------------------------------
 
@@ -412,7 +402,7 @@ class Ports:
         self, session: Session, row: models.Port, requested: list[object] | None
     ) -> list[port_ips.FixedIp]:
         allocator = ipam.Allocator(session, serialized=self.deps.db.is_sqlite)
-        subnets = port_ips.network_subnets(session, row.network_id)
+        subnets = network_subnets(session, row.network_id)
         if requested is None:
             return port_ips.allocate_default(allocator, subnets, row)
         requests = port_ips.parse_requests(
@@ -436,7 +426,7 @@ class Ports:
         revision: int | None = None,
     ) -> PortRecord:
         def tx(session: Session) -> tuple[PortRecord, PortRecord]:
-            row = self.visible(session, ctx, port_id)
+            row = visible_port(session, ctx, port_id)
             before = self.records(session, [row], ctx)[0]
             check(before)
             check_revision(row, revision)
@@ -513,7 +503,7 @@ class Ports:
         self, session: Session, row: models.Port, requested: list[object] | None
     ) -> None:
         allocator = ipam.Allocator(session, serialized=self.deps.db.is_sqlite)
-        subnets = port_ips.network_subnets(session, row.network_id)
+        subnets = network_subnets(session, row.network_id)
         requests = port_ips.parse_requests(
             subnets,
             row.network_id,
@@ -568,7 +558,7 @@ class Ports:
         revision: int | None = None,
     ) -> None:
         def tx(session: Session) -> PortRecord:
-            row = self.visible(session, ctx, port_id)
+            row = visible_port(session, ctx, port_id)
             current = self.records(session, [row], ctx)[0]
             check(current)
             check_revision(row, revision)

@@ -14,19 +14,22 @@ from tinystack.common.timeutils import new_uuid
 from tinystack.network import ipam, models
 from tinystack.network.exception import bad_request, conflict, in_use
 from tinystack.network.services import port_ips
+from tinystack.network.services._rows import (
+    interface_ports,
+    visible_port,
+    visible_router,
+    visible_subnet,
+)
 from tinystack.network.services.authz import Check, Owner
 from tinystack.network.services.port_attrs import random_mac
-from tinystack.network.services.ports import Ports, delete_port
+from tinystack.network.services.ports import delete_port
 from tinystack.network.services.records import RouterInterfaceRecord
 from tinystack.network.services.routers import (
     INTERFACE,
     INTERFACE_OWNERS,
     interface_cidrs,
-    interface_ports,
-    visible_router,
 )
 from tinystack.network.services.standard_attrs import bump, init_standard
-from tinystack.network.services.subnets import visible_subnet
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
@@ -58,9 +61,8 @@ def _info(router: models.Router, port: models.Port, subnet_ids: list[str]) -> Ro
 
 
 class RouterInterfaces:
-    def __init__(self, deps: Deps, ports: Ports) -> None:
+    def __init__(self, deps: Deps) -> None:
         self.deps = deps
-        self.ports = ports
 
     def add(
         self,
@@ -123,7 +125,7 @@ class RouterInterfaces:
     def _add_port(
         self, session: Session, ctx: RequestContext, router: models.Router, port_id: str
     ) -> RouterInterfaceRecord:
-        port = self.ports.visible(session, ctx, port_id)
+        port = visible_port(session, ctx, port_id)
         if port.device_id or port.device_owner:
             raise in_use(
                 "PortInUse",

@@ -14,11 +14,17 @@ from sqlalchemy.orm import Session
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import ipam, models
-from tinystack.network.exception import bad_request, conflict, in_use, invalid_input, not_found
+from tinystack.network.exception import bad_request, conflict, in_use, invalid_input
+from tinystack.network.services import _rows as rows
 from tinystack.network.services import listing, port_ips, quotas
+from tinystack.network.services._rows import (
+    interface_ports,
+    network_subnets,
+    visible_network,
+    visible_router,
+)
 from tinystack.network.services.agents import check_zones, zone_names
 from tinystack.network.services.authz import Check
-from tinystack.network.services.networks import visible_network
 from tinystack.network.services.port_attrs import random_mac
 from tinystack.network.services.ports import delete_port
 from tinystack.network.services.records import (
@@ -39,7 +45,7 @@ if TYPE_CHECKING:
 
 GATEWAY = "network:router_gateway"
 INTERFACE = "network:router_interface"
-INTERFACE_OWNERS = (INTERFACE, "network:router_interface_distributed")
+INTERFACE_OWNERS = rows.INTERFACE_OWNERS
 SPEC = listing.ListSpec(
     resource="router",
     model=models.Router,
@@ -110,20 +116,6 @@ class RouterSpec(RouterChanges):
     project_id: str | None = None
     availability_zone_hints: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
-
-
-def visible_router(session: Session, ctx: RequestContext, router_id: str) -> models.Router:
-    row = session.get(models.Router, router_id)
-    if row is None or not (ctx.is_admin or row.project_id == project_of(ctx)):
-        raise not_found("router", router_id)
-    return row
-
-
-def interface_ports(session: Session, router_id: str) -> list[models.Port]:
-    stmt = select(models.Port).where(
-        models.Port.device_id == router_id, models.Port.device_owner.in_(INTERFACE_OWNERS)
-    )
-    return list(session.scalars(stmt))
 
 
 def interface_cidrs(session: Session, router_id: str) -> list[tuple[str, str]]:
@@ -362,7 +354,7 @@ class Routers:
 
     def _gateway_ips(self, session: Session, port: models.Port, fixed: Any, update: bool) -> None:
         allocator = ipam.Allocator(session, serialized=self.deps.db.is_sqlite)
-        subnets = port_ips.network_subnets(session, port.network_id)
+        subnets = network_subnets(session, port.network_id)
         if fixed is None:
             got = port_ips.allocate_default(allocator, subnets, port)
             if not got:

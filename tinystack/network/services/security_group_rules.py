@@ -15,10 +15,10 @@ from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import models
 from tinystack.network.exception import conflict, invalid_input, not_found
 from tinystack.network.services import listing, quotas
+from tinystack.network.services._rows import visible_group
 from tinystack.network.services.authz import Check
 from tinystack.network.services.group_rules import normalized_cidr, rule_records
 from tinystack.network.services.records import SecurityGroupRuleRecord
-from tinystack.network.services.security_groups import visible_group
 from tinystack.network.services.standard_attrs import init_standard
 from tinystack.network.services.visibility import project_of, rbac_targets
 

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import models
-from tinystack.network.exception import conflict, in_use, not_found
+from tinystack.network.exception import conflict, in_use
 from tinystack.network.services import listing, quotas
+from tinystack.network.services._rows import visible_group
 from tinystack.network.services.authz import Check
 from tinystack.network.services.group_rules import rule_records
 from tinystack.network.services.records import SecurityGroupRecord, SecurityGroupRuleRecord
@@ -24,7 +25,7 @@ from tinystack.network.services.standard_attrs import (
     check_revision,
     init_standard,
 )
-from tinystack.network.services.visibility import project_of, shared_for, shared_ids, visible_clause
+from tinystack.network.services.visibility import project_of, shared_for, visible_clause
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
@@ -86,7 +87,7 @@ class SecurityGroupChanges:
     given: frozenset[str] = frozenset()
 
 
-def new_rule(
+def _new_rule(
     session: Session,
     group: models.SecurityGroup,
     direction: str,
@@ -106,7 +107,7 @@ def new_rule(
     return rule
 
 
-def create_group(
+def _create_group(
     session: Session, project_id: str, name: str, description: str, default: bool = False
 ) -> models.SecurityGroup:
     """A group with upstream's default rules: all egress; for a default group also all
@@ -116,9 +117,9 @@ def create_group(
     session.add(group)
     session.flush()
     for ethertype in ("IPv4", "IPv6"):
-        new_rule(session, group, "egress", ethertype)
+        _new_rule(session, group, "egress", ethertype)
         if default:
-            new_rule(session, group, "ingress", ethertype, remote_group_id=group.id)
+            _new_rule(session, group, "ingress", ethertype, remote_group_id=group.id)
     return group
 
 
@@ -129,7 +130,7 @@ def ensure_default(session: Session, project_id: str) -> str:
         return found.security_group_id
     try:
         with session.begin_nested():
-            group = create_group(session, project_id, DEFAULT_NAME, "Default security group", True)
+            group = _create_group(session, project_id, DEFAULT_NAME, "Default security group", True)
             session.add(
                 models.DefaultSecurityGroup(project_id=project_id, security_group_id=group.id)
             )
@@ -140,17 +141,6 @@ def ensure_default(session: Session, project_id: str) -> str:
             raise
         return found.security_group_id
     return group.id
-
-
-def visible_group(session: Session, ctx: RequestContext, group_id: str) -> models.SecurityGroup:
-    row = session.get(models.SecurityGroup, group_id)
-    if row is None or not (
-        ctx.is_admin
-        or row.project_id == project_of(ctx)
-        or shared_ids(session, "security_group", [row.id], ctx, SHARED)
-    ):
-        raise not_found("security_group", group_id)
-    return row
 
 
 class SecurityGroups:
@@ -226,7 +216,7 @@ class SecurityGroups:
             if spec.name == DEFAULT_NAME:  # the project's default exists now
                 raise default_exists()
             quotas.enforce(session, self.deps.opts, project_id, {"security_group": 1})
-            group = create_group(session, project_id, spec.name or "", spec.description or "")
+            group = _create_group(session, project_id, spec.name or "", spec.description or "")
             group.stateful = True if spec.stateful is None else spec.stateful
             group.tags = sorted(set(spec.tags))
             session.flush()

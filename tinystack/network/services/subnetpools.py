@@ -14,9 +14,10 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import ipam, models
-from tinystack.network.exception import bad_request, in_use, invalid_input, not_found
+from tinystack.network.exception import bad_request, in_use, invalid_input
 from tinystack.network.services import listing, quotas
-from tinystack.network.services.address_scopes import set_shared, visible_scope
+from tinystack.network.services._rows import visible_pool, visible_scope
+from tinystack.network.services.address_scopes import set_shared
 from tinystack.network.services.authz import Check
 from tinystack.network.services.records import SubnetPoolRecord
 from tinystack.network.services.standard_attrs import (
@@ -24,7 +25,7 @@ from tinystack.network.services.standard_attrs import (
     check_revision,
     init_standard,
 )
-from tinystack.network.services.visibility import project_of, shared_for, shared_ids, visible_clause
+from tinystack.network.services.visibility import project_of, shared_for, visible_clause
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
@@ -112,31 +113,6 @@ def parse_prefixes(raw: Sequence[object] | None) -> list[ipam.IPNetwork]:
     if len({n.version for n in nets}) != 1:
         raise invalid_input("Cannot mix IPv4 and IPv6 prefixes in a subnet pool")
     return ipam.collapse(nets)
-
-
-def visible_pool(session: Session, ctx: RequestContext, pool_id: str) -> models.SubnetPool:
-    row = session.get(models.SubnetPool, pool_id)
-    if row is None or not (
-        ctx.is_admin
-        or row.project_id == project_of(ctx)
-        or shared_ids(session, "subnetpool", [row.id], ctx, SHARED)
-    ):
-        raise not_found("subnetpool", pool_id)
-    return row
-
-
-def default_pool(session: Session, ctx: RequestContext, version: int) -> models.SubnetPool:
-    rows = session.scalars(
-        select(models.SubnetPool).where(
-            models.SubnetPool.is_default.is_(True), models.SubnetPool.ip_version == version
-        )
-    ).all()
-    for row in rows:
-        try:
-            return visible_pool(session, ctx, row.id)
-        except Exception:  # invisible default pools are skipped
-            continue
-    raise bad_request("subnets", f"No default subnetpool found for IPv{version}")
 
 
 def allocate_prefix(

@@ -13,18 +13,24 @@ from sqlalchemy.orm import Session
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import ipam, models
-from tinystack.network.exception import invalid_input, not_found, subnet_in_use
+from tinystack.network.exception import invalid_input, subnet_in_use
 from tinystack.network.services import listing, quotas
 from tinystack.network.services import subnet_validation as checks
+from tinystack.network.services._rows import (
+    default_pool,
+    visible_network,
+    visible_pool,
+    visible_subnet,
+)
 from tinystack.network.services.authz import Check
-from tinystack.network.services.networks import AUTO_DELETE_OWNERS, is_shared_for, visible_network
+from tinystack.network.services.networks import AUTO_DELETE_OWNERS, is_shared_for
 from tinystack.network.services.records import AllocationPool, HostRoute, SubnetRecord
 from tinystack.network.services.standard_attrs import (
     bump,
     check_revision,
     init_standard,
 )
-from tinystack.network.services.subnetpools import allocate_prefix, default_pool, visible_pool
+from tinystack.network.services.subnetpools import allocate_prefix
 from tinystack.network.services.visibility import project_of, rbac_targets
 
 if TYPE_CHECKING:
@@ -146,19 +152,6 @@ def visible_clause(ctx: RequestContext) -> Any:
         models.Subnet.network_id.in_(owned),
         models.Subnet.network_id.in_(granted),
     )
-
-
-def visible_subnet(session: Session, ctx: RequestContext, subnet_id: str) -> models.Subnet:
-    row = session.get(models.Subnet, subnet_id)
-    if row is None:
-        raise not_found("subnet", subnet_id)
-    if ctx.is_admin or row.project_id == project_of(ctx):
-        return row
-    try:
-        visible_network(session, ctx, row.network_id)
-    except Exception:
-        raise not_found("subnet", subnet_id) from None
-    return row
 
 
 class Subnets:
