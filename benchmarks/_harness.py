@@ -75,8 +75,17 @@ def auth_body(c: Creds) -> dict[str, Any]:
     }
 
 
+#: servers close a keep-alive connection idle this long (uvicorn's default is 5 s)
+IDLE_RECONNECT_SECONDS = 4.0
+
+
 class Client:
-    """A keep-alive HTTP connection (one per load thread)."""
+    """A keep-alive HTTP connection (one per load thread).
+
+    A connection left idle longer than servers keep it open is closed and opened again
+    before the next request, instead of failing with RemoteDisconnected (a benchmark's
+    connection can sit idle through a long clean-up phase).
+    """
 
     def __init__(self, base_url: str) -> None:
         parts = urlsplit(base_url)
@@ -84,15 +93,19 @@ class Client:
         self.conn = http.client.HTTPConnection(
             parts.hostname or "127.0.0.1", parts.port or 80, timeout=60
         )
+        self.last_used = time.monotonic()
 
     def request(
         self, method: str, path: str, headers: dict[str, str] | None = None, body: Any = None
     ) -> tuple[int, dict[str, str], bytes]:
         data = json.dumps(body).encode() if body is not None else None
         hdrs = {"Content-Type": "application/json", **(headers or {})}
+        if time.monotonic() - self.last_used > IDLE_RECONNECT_SECONDS:
+            self.conn.close()
         self.conn.request(method, self.prefix + path, body=data, headers=hdrs)
         resp = self.conn.getresponse()
         payload = resp.read()
+        self.last_used = time.monotonic()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, payload
 
 
