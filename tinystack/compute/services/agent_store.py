@@ -125,7 +125,7 @@ class DatabaseAgentStore:
         expecting = _expecting(expected_task_state, expected_vm_state)
 
         def write(session: Session) -> AgentInstance:
-            return self.record(instances.save_in(session, uuid, dict(changes), **expecting))
+            return self.record(instances.save_in(session, uuid, changes, **expecting))
 
         return self.db.write(write)
 
@@ -175,7 +175,7 @@ class DatabaseAgentStore:
         expecting = _expecting(expected_task_state, None)
 
         def write(session: Session) -> None:
-            instances.save_in(session, uuid, dict(changes), **expecting)
+            instances.save_in(session, uuid, changes, **expecting)
             if migration is not None:
                 migrations.update_in(session, migration[0], status=migration[1])
             if event is None:
@@ -199,7 +199,7 @@ class DatabaseAgentStore:
         def write(session: Session) -> None:
             if changes:
                 try:
-                    instances.save_in(session, uuid, dict(changes))
+                    instances.save_in(session, uuid, changes)
                 except exception.InstanceNotFound:
                     return
             instances.add_fault(session, uuid, error, host=host, code=code)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +14,7 @@ from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
+from tinystack.compute.objects import FlavorMeta
 from tinystack.compute.services.records import from_row
 
 #: (flavorid, name, vcpus, memory_mb, root_gb), as devstack creates them
@@ -72,24 +72,25 @@ class FlavorSpec:
     description: str | None
 
 
-def snapshot(flavor: FlavorRecord) -> dict[str, Any]:
-    """The flavor as copied into an instance (it survives the flavor's deletion)."""
-    return {
-        "id": flavor.id,
-        "flavorid": flavor.flavorid,
-        "name": flavor.name,
-        "vcpus": flavor.vcpus,
-        "memory_mb": flavor.memory_mb,
-        "root_gb": flavor.root_gb,
-        "ephemeral_gb": flavor.ephemeral_gb,
-        "swap": flavor.swap,
-        "rxtx_factor": flavor.rxtx_factor,
-        "vcpu_weight": flavor.vcpu_weight,
-        "is_public": flavor.is_public,
-        "disabled": flavor.disabled,
-        "description": flavor.description,
-        "extra_specs": dict(flavor.extra_specs or {}),
-    }
+def snapshot(flavor: FlavorRecord) -> FlavorMeta:
+    """The flavor as copied into an instance (it survives the flavor's deletion; the
+    instance stores ``snapshot(flavor).to_dict()``)."""
+    return FlavorMeta(
+        id=flavor.id,
+        flavorid=flavor.flavorid,
+        name=flavor.name,
+        vcpus=flavor.vcpus,
+        memory_mb=flavor.memory_mb,
+        root_gb=flavor.root_gb,
+        ephemeral_gb=flavor.ephemeral_gb,
+        swap=flavor.swap,
+        rxtx_factor=flavor.rxtx_factor,
+        vcpu_weight=flavor.vcpu_weight,
+        is_public=flavor.is_public,
+        disabled=flavor.disabled,
+        description=flavor.description,
+        extra_specs=dict(flavor.extra_specs or {}),
+    )
 
 
 def bootstrap(db: Database) -> None:

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
@@ -169,7 +169,8 @@ def update(deps: Deps, ctx: CallContext, uuid: str, changes: ServerChanges) -> m
         for name in ServerChanges.__dataclass_fields__
         if (value := getattr(changes, name)) is not KEEP
     }
-    return instances.save(deps.db, inst.uuid, values)
+    # ServerChanges' fields are InstanceUpdates keys of the same types
+    return instances.save(deps.db, inst.uuid, cast(instances.InstanceUpdates, values))
 
 
 def clear_password(deps: Deps, ctx: CallContext, uuid: str) -> None:
