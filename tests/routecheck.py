@@ -1,5 +1,5 @@
 """The route meta-test every service's tests call: walk a FastAPI app's route table and
-report what breaks the shape (docs/SHAPE.md).
+report what breaks the shape (ARCHITECTURE.md).
 
 - **policies**: every route declares the policy rules it checks,
   ``openapi_extra=policies(...)`` (``tinystack.common.api.openapi``), and every rule is

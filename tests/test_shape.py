@@ -1,4 +1,4 @@
-"""The checks that keep every service in the one shape (docs/SHAPE.md).
+"""The checks that keep every service in the one shape (ARCHITECTURE.md).
 
 Each check runs for every service. What a service does not meet yet is marked
 ``xfail(strict=True)`` below, one entry per service with the reason: when the service is

@@ -1,7 +1,7 @@
 """Identity v3 (Keystone): users, groups, projects, domains, roles, grants, the catalog,
 application credentials and Fernet tokens.
 
-Layout (the one shape of every service, ``docs/SHAPE.md``):
+Layout (the one shape of every service, ARCHITECTURE.md):
 
 - ``service.py``: ``SERVICE``; builds the one :class:`services.deps.Deps` (database,
   typed ``conf.Options``, the token codec, the revocation list, rendering caches), the

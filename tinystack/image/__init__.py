@@ -1,6 +1,6 @@
 """The Image service (Glance v2 API): image records, data, members, tags and the file store.
 
-Layout (the one shape of every service, ``docs/SHAPE.md``):
+Layout (the one shape of every service, ARCHITECTURE.md):
 
 - ``service.py``: ``SERVICE``, builds the one :class:`services.deps.Deps` (database,
   typed ``conf.Options``, the file store and its staging area) and the app.

@@ -1,6 +1,6 @@
 """Networking (Neutron v2.0): networks, subnets, ports, routers, floating IPs, security groups.
 
-Layout (docs/SHAPE.md):
+Layout (ARCHITECTURE.md):
 
 * ``service.py``: NetworkService (options, app, RPC workers, bootstrap networks on start);
 * ``conf.py``: the ``[network]`` options and ``Options``, their typed frozen view;

@@ -1,6 +1,6 @@
 """Placement: resource providers, inventories, allocations and allocation candidates.
 
-The one service shape (docs/SHAPE.md):
+The one service shape (ARCHITECTURE.md):
 
 - ``service.py``: ``SERVICE``, the ServiceSpec (options, app, standard classes/traits);
   ``conf.py``: ``[placement]`` options and the typed ``Options``; ``exception.py``;
