@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tinystack.common.api import pagination as pg
 from tinystack.common.db import Database
-from tinystack.common.exceptions import BadRequest
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
 from tinystack.compute.services.records import from_row
@@ -157,6 +157,6 @@ def list_migrations(
     if marker is not None:
         ids = [r.uuid for r in rows]
         if marker not in ids:
-            raise BadRequest(f"Marker {marker} could not be found.")
+            raise pg.marker_not_found(marker)
         rows = rows[ids.index(marker) + 1 :]
     return rows[:limit] if limit is not None else rows
