@@ -283,7 +283,8 @@ def test_the_dict_check_sees_aliases_and_skips_callables() -> None:
 
 # -- (ii b) services return records, never ORM rows ----------------------------------------
 ORM_XFAIL = {
-    "compute": "compute services still return ORM rows (being converted to records)",
+    "compute": "instance rows still reach api/ (the server list-detail hot path renders rows) "
+    "and the conductor (instances.get/save_in, migrations.create/update_in)",
 }
 
 

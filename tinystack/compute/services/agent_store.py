@@ -34,6 +34,7 @@ from tinystack.compute.objects import (
     ScheduledEvent,
 )
 from tinystack.compute.services import (
+    _rows,
     availability_zones,
     instance_actions,
     instances,
@@ -112,7 +113,7 @@ class DatabaseAgentStore:
 
     def load(self, uuid: str, *, read_deleted: bool = False) -> AgentInstance:
         with self.db.reader() as session:
-            return self.record(instances.load(session, uuid, read_deleted=read_deleted))
+            return self.record(_rows.instance(session, uuid, read_deleted=read_deleted))
 
     def save(
         self,
@@ -253,7 +254,7 @@ class DatabaseAgentStore:
 
     # -- migrations ----------------------------------------------------------------------------
     def migration(self, uuid: str) -> MigrationMeta:
-        return _migration(migrations.get(self.db, uuid))
+        return _migration(_rows.migration(self.db, uuid))
 
     def update_migration(self, uuid: str, changes: MigrationChanges) -> MigrationMeta:
         def write(session: Session) -> MigrationMeta:

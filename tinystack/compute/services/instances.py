@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import traceback as tb
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
@@ -14,6 +13,7 @@ from tinystack.common.exceptions import TinystackError
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
 from tinystack.compute.objects import VIF, FlavorMeta, ImageMeta, InstanceChanges, InstanceMeta
+from tinystack.compute.services import _rows
 
 _ANY = object()
 
@@ -45,17 +45,7 @@ class InstanceUpdates(InstanceChanges, total=False):
 
 def get(db: Database, uuid: str, *, read_deleted: bool = False) -> models.Instance:
     with db.reader() as session:
-        return load(session, uuid, read_deleted=read_deleted)
-
-
-def load(session: Session, uuid: str, *, read_deleted: bool = False) -> models.Instance:
-    query = select(models.Instance).where(models.Instance.uuid == uuid)
-    if not read_deleted:
-        query = query.where(models.Instance.deleted.is_(False))
-    found = session.scalars(query).first()
-    if found is None:
-        raise exception.InstanceNotFound(uuid)
-    return found
+        return _rows.instance(session, uuid, read_deleted=read_deleted)
 
 
 def save(
@@ -153,23 +143,6 @@ def add_fault(
             created_at=utcnow(),
         )
     )
-
-
-def latest_faults(session: Session, uuids: Iterable[str]) -> dict[str, models.InstanceFault]:
-    wanted = list(uuids)
-    found: dict[str, models.InstanceFault] = {}
-    if not wanted:
-        return found
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        rows = session.scalars(
-            select(models.InstanceFault)
-            .where(models.InstanceFault.instance_uuid.in_(chunk))
-            .order_by(models.InstanceFault.id)
-        )
-        for row in rows:
-            found[row.instance_uuid] = row
-    return found
 
 
 def vifs(instance: models.Instance) -> list[VIF]:

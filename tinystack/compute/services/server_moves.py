@@ -16,6 +16,7 @@ from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import Destination, MoveRequest
 from tinystack.compute.services import (
+    _rows,
     availability_zones,
     flavors,
     hosts,
@@ -113,7 +114,7 @@ def _move_spec(deps: Deps, inst: models.Instance, prefer_other_host: bool = Fals
 
 
 def _resize_migration(deps: Deps, inst: models.Instance) -> models.Migration:
-    found = migrations.latest_for(deps.db, inst.uuid, ("finished",))
+    found = _rows.latest_migration(deps.db, inst.uuid, ("finished",))
     if found is None:
         raise BadRequest("Instance has not been resized.")
     return found

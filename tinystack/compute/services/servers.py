@@ -21,7 +21,7 @@ from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import Diagnostics
-from tinystack.compute.services import hosts, instance_actions, instances, ports, quotas
+from tinystack.compute.services import _rows, hosts, instance_actions, instances, ports, quotas
 from tinystack.compute.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
@@ -284,7 +284,7 @@ def _mutate(deps: Deps, ctx: CallContext, uuid: str, fn: Callable[[models.Instan
         raise exception.InstanceInvalidState("update metadata", uuid, "task_state", inst.task_state)
 
     def write(session: Session) -> Any:
-        row = instances.load(session, uuid)
+        row = _rows.instance(session, uuid)
         result = fn(row)
         row.updated_at = utcnow()
         return result
