@@ -69,7 +69,7 @@ def image(compute_cloud: CloudProcess, tmp_path_factory: pytest.TempPathFactory)
     return str(created["id"])
 
 
-def osc_wait(cloud: CloudProcess, *args: str) -> dict:
+def osc_wait(cloud: CloudProcess, *args: str) -> dict[str, Any]:
     """A --wait command whose JSON may follow progress lines on stdout."""
     result = cloud.osc_raw(*args, "-f", "json")
     assert result.returncode == 0, result.stderr
@@ -77,7 +77,9 @@ def osc_wait(cloud: CloudProcess, *args: str) -> dict:
     return dict(json.loads(text[text.index("{") :])) if "{" in text else {}
 
 
-def wait_for(api: httpx.Client, server_id: str, *statuses: str, timeout: float = 30) -> dict:
+def wait_for(
+    api: httpx.Client, server_id: str, *statuses: str, timeout: float = 30
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     server: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -88,7 +90,7 @@ def wait_for(api: httpx.Client, server_id: str, *statuses: str, timeout: float =
     raise AssertionError(f"{server_id} stayed {server.get('status')}: {server.get('fault')}")
 
 
-def boot(cloud: CloudProcess, image: str, name: str, *extra: str) -> dict:
+def boot(cloud: CloudProcess, image: str, name: str, *extra: str) -> dict[str, Any]:
     return dict(
         cloud.osc(
             "server", "create", "--flavor", "m1.tiny", "--image", image, "--wait", *extra, name

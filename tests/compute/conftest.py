@@ -100,7 +100,9 @@ class Env:
             return self.wait(created["id"], "ACTIVE", "ERROR", api=api)
         return dict(created)
 
-    def wait(self, sid: str, *statuses: str, api: Api | None = None, timeout: float = 30) -> Any:
+    def wait(
+        self, sid: str, *statuses: str, api: Api | None = None, timeout: float = 30
+    ) -> dict[str, Any]:
         api = api or self.compute
         deadline = time.monotonic() + timeout
         server: dict[str, Any] = {}
@@ -108,7 +110,7 @@ class Env:
             response = api.get(f"/servers/{sid}", None)
             if response.status_code == 404 and "DELETED" in statuses:
                 return {"status": "DELETED"}
-            server = response.json()["server"]
+            server = dict(response.json()["server"])
             if server["status"] in statuses and server["OS-EXT-STS:task_state"] is None:
                 return server
             time.sleep(0.05)

@@ -16,7 +16,7 @@ from tinystack.compute.agent.manager import ComputeManager
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import AgentInstance
 from tinystack.compute.service import SERVICE, agent_deps
-from tinystack.compute.services import instances
+from tinystack.compute.services import _rows, instances
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.virt.fake import FakeDriver
 
@@ -78,7 +78,7 @@ def test_recovery_fails_builds_finishes_deletes_and_readopts(
     failed = load(deps, building)
     assert failed.vm_state == states.ERROR and failed.task_state is None
     with deps.db.reader() as session:
-        faults = instances.latest_faults(session, [building])
+        faults = _rows.latest_faults(session, [building])
     assert "restarted" in faults[building].message
     assert load(deps, deleting).deleted
     assert load(deps, rebooting).task_state is None

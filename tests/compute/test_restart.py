@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ api_settle_seconds = 0
 """
 
 
-def _allocations(env: Env, consumer: str) -> dict:
+def _allocations(env: Env, consumer: str) -> dict[str, Any]:
     return dict(env.placement.get(f"/allocations/{consumer}").json()["allocations"])
 
 

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.routing import APIRoute
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from tests.routecheck import Endpoint, endpoints
 from tests.support import make_runtime, make_token
 from tinystack.common.service import Runtime
 from tinystack.compute import policies
@@ -42,8 +42,11 @@ def client(app: Any) -> Iterator[TestClient]:
         yield c
 
 
-def routes(app: Any) -> list[APIRoute]:
-    return [r for r in app.routes if isinstance(r, APIRoute)]
+def routes(app: Any) -> list[Endpoint]:
+    """Every (method, path) of the app, included routers too, in matching order."""
+    found = endpoints(app)
+    assert len(found) > 100, f"the route walk saw only {len(found)} routes"
+    return found
 
 
 def concrete(path: str) -> str:
@@ -53,12 +56,12 @@ def concrete(path: str) -> str:
 def test_every_route_declares_registered_policies(app: Any) -> None:
     registered = {r.name for r in policies.list_rules()}
     for route in routes(app):
-        extra = route.openapi_extra or {}
+        extra = route.extra
         if extra.get("x-public"):
             continue
-        assert "x-policies" in extra, f"{route.path} declares no policies"
+        assert "x-policies" in extra, f"{route} declares no policies"
         for rule in extra["x-policies"]:
-            assert rule in registered, f"{route.path}: unknown rule {rule}"
+            assert rule in registered, f"{route}: unknown rule {rule}"
         if extra.get("x-action-registry"):
             for action in ACTIONS.values():
                 assert action.policy in registered, f"action {action.name}: {action.policy}"
@@ -67,10 +70,9 @@ def test_every_route_declares_registered_policies(app: Any) -> None:
 def test_no_route_is_shadowed(app: Any) -> None:
     seen: set[tuple[str, str]] = set()
     for route in routes(app):
-        for method in route.methods or ():
-            key = (route.path, method)
-            assert key not in seen, f"duplicate route {key}"
-            seen.add(key)
+        key = (route.path, route.method)
+        assert key not in seen, f"duplicate route {key}"
+        seen.add(key)
 
 
 def test_action_registry_covers_the_issue_list() -> None:
@@ -86,12 +88,11 @@ def test_action_registry_covers_the_issue_list() -> None:
 
 def test_every_protected_route_needs_a_token(app: Any, client: TestClient) -> None:
     for route in routes(app):
-        if (route.openapi_extra or {}).get("x-public"):
+        if route.extra.get("x-public"):
             continue
-        for method in route.methods or ():
-            response = client.request(method, concrete(route.path), json={})
-            assert response.status_code == 401, f"{method} {route.path}: {response.status_code}"
-            assert "unauthorized" in response.json()
+        response = client.request(route.method, concrete(route.path), json={})
+        assert response.status_code == 401, f"{route}: {response.status_code}"
+        assert "unauthorized" in response.json()
 
 
 def test_a_roleless_token_is_refused_and_never_crashes(
@@ -100,14 +101,13 @@ def test_a_roleless_token_is_refused_and_never_crashes(
     token = make_token(runtime, roles=[], project_id="p1")
     headers = {"X-Auth-Token": token, "OpenStack-API-Version": "compute latest"}
     for route in routes(app):
-        if (route.openapi_extra or {}).get("x-public"):
+        if route.extra.get("x-public"):
             continue
-        rules = (route.openapi_extra or {}).get("x-policies", [])
-        for method in route.methods or ():
-            response = client.request(method, concrete(route.path), json={}, headers=headers)
-            assert response.status_code < 500, f"{method} {route.path}: {response.text}"
-            if rules and method != "GET":
-                assert response.status_code in (400, 403, 404), f"{method} {route.path}"
+        rules = route.extra.get("x-policies", [])
+        response = client.request(route.method, concrete(route.path), json={}, headers=headers)
+        assert response.status_code < 500, f"{route}: {response.text}"
+        if rules and route.method != "GET":
+            assert response.status_code in (400, 403, 404), f"{route}: {response.status_code}"
 
 
 def test_version_documents_are_public(client: TestClient) -> None:
@@ -168,17 +168,19 @@ def test_every_write_route_declares_its_request_body(app: Any, client: TestClien
     """Every POST/PUT/PATCH route names its request model, and /openapi.json describes it."""
     document = client.get("/openapi.json").json()
     for route in routes(app):
-        if not (route.methods or set()) & {"POST", "PUT", "PATCH"}:
+        if route.method not in {"POST", "PUT", "PATCH"}:
             continue
-        extra = route.openapi_extra or {}
-        assert REQUEST_MODEL in extra, f"{route.path} declares no request model"
-        for method in route.methods or ():
-            operation = document["paths"][route.path][method.lower()]
-            if extra[REQUEST_MODEL] is None:
-                continue
-            schema = operation["requestBody"]["content"]["application/json"]["schema"]
-            assert "properties" in schema or "oneOf" in schema or "anyOf" in schema, route.path
-            assert "$defs" not in str(schema), route.path
+        extra = route.extra
+        assert REQUEST_MODEL in extra, f"{route} declares no request model"
+        operation = document["paths"][route.path][route.method.lower()]
+        if extra[REQUEST_MODEL] is None:
+            continue
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        # named fields, alternatives, or (an extra spec's ``{key: value}``) a typed map
+        typed_map = isinstance(schema.get("additionalProperties"), dict)
+        described = {"properties", "oneOf", "anyOf"} & set(schema) or typed_map
+        assert described, str(route)
+        assert "$defs" not in str(schema), str(route)
     action = document["paths"]["/v2.1/servers/{server_id}/action"]["post"]
     bodies = action["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
     assert {name for body in bodies for name in body["properties"]} == set(ACTIONS)

@@ -11,16 +11,21 @@ import pytest
 
 from tinystack.common import config
 from tinystack.compute import conf as compute_conf
+from tinystack.compute import service as compute_service
 from tinystack.compute.virt.fake import FakeDriver
 from tinystack.compute.virt.qemu import factory
 from tinystack.compute.virt.qemu.driver import QemuDriver
 from tinystack.compute.virt.qemu.imagecache import ServiceImageSource
+from tinystack.image import conf as image_conf
 
 
 @dataclass
 class FakeDeps:
+    """What the factory reads of compute's ``Deps``."""
+
     conf: Any
     image: Any = None
+    bootstrap_image_dir: Path | None = None
 
     @property
     def opts(self) -> compute_conf.Options:
@@ -40,7 +45,7 @@ def test_settings_from_conf(tmp_path: Path) -> None:
     deps = make_deps(
         tmp_path, accel="tcg", force_config_drive=True, vnc_port_min=6000, image_cache_max_age=5
     )
-    settings = factory.settings_from_conf(deps.conf)
+    settings = factory.settings_of(deps)
     assert settings.instances == tmp_path / "instances"
     assert settings.image_cache == tmp_path / "image-cache"
     assert settings.accel_cache_file == tmp_path / "accel-probe.json"
@@ -48,8 +53,23 @@ def test_settings_from_conf(tmp_path: Path) -> None:
     assert (settings.accel, settings.force_config_drive) == ("tcg", True)
     assert (settings.vnc_port_min, settings.image_cache_max_age) == (6000, 5.0)
     assert settings.host_namespace == ""
-    namespaced = factory.settings_from_conf(make_deps(tmp_path, host_namespace="host-b").conf)
+    namespaced = factory.settings_of(make_deps(tmp_path, host_namespace="host-b"))
     assert namespaced.host_namespace == "host-b"
+    elsewhere = FakeDeps(deps.conf, bootstrap_image_dir=tmp_path / "images")
+    assert factory.settings_of(elsewhere).accel_probe_image == (
+        tmp_path / "images" / "tinystack-test.qcow2"
+    )
+
+
+def test_the_composition_root_reads_the_image_services_bootstrap_dir(tmp_path: Path) -> None:
+    """Compute reads ``[image] bootstrap_image_dir`` when the image service's options are
+    registered in its process, and the image service's default otherwise."""
+    conf = config.make_conf([])
+    conf.set_override("state_dir", str(tmp_path))
+    assert compute_service.bootstrap_image_dir(conf) == tmp_path / "bootstrap-images"
+    image_conf.register_opts(conf)
+    conf.set_override("bootstrap_image_dir", str(tmp_path / "boot"), group="image")
+    assert compute_service.bootstrap_image_dir(conf) == tmp_path / "boot"
 
 
 def test_auto_falls_back_to_fake_without_root(

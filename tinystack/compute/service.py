@@ -6,12 +6,14 @@ import importlib
 import logging
 import socket
 import threading
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from oslo_config import cfg
 from starlette.middleware import Middleware
 
+from tinystack.common import config
 from tinystack.common.api.app import create_app
 from tinystack.common.clients.session import Session
 from tinystack.common.policy import Policy
@@ -92,6 +94,22 @@ def agent_deps(deps: Deps) -> AgentDeps:
     )
 
 
+def bootstrap_image_dir(conf: cfg.ConfigOpts) -> Path:
+    """``[image] bootstrap_image_dir`` when the image service's options are registered in
+    this process (``tinystack up``), else its default ``<state_dir>/bootstrap-images``.
+
+    Read here, in the composition root, because compute may not import the image service
+    (its ``conf.Options`` owns the option) and the option is not compute's.
+    """
+    try:
+        configured = str(conf.image.bootstrap_image_dir or "")
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):  # the image service runs elsewhere
+        configured = ""
+    if configured:
+        return Path(configured).expanduser()
+    return config.state_dir(conf) / "bootstrap-images"
+
+
 def enabled_workers(opts: compute_conf.Options) -> set[str]:
     """``[compute] enabled_workers`` as a set; unknown names are a configuration error."""
     wanted = {str(w).strip() for w in opts.enabled_workers or [] if str(w).strip()}
@@ -133,6 +151,7 @@ class ComputeService(ServiceSpec):
                     session=session,
                     transport_url=runtime.conf.transport_url,
                     image_cache=TTLCache(float(opts.image_cache_seconds)),
+                    bootstrap_image_dir=bootstrap_image_dir(runtime.conf),
                 )
                 runtime.extra["compute"] = found
             return found

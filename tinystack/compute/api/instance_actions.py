@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api import pagination as pg
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute import exception
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
@@ -75,7 +76,7 @@ def list_actions(
     try:
         rows = instance_actions.list_for(deps.db, inst.uuid, **kwargs)
     except exception.ActionNotFound:
-        raise BadRequest(f"Marker {kwargs.get('marker')} could not be found.") from None
+        raise pg.marker_not_found(str(kwargs.get("marker"))) from None
     body: dict[str, Any] = {"instanceActions": [_action(r, version >= (2, 58)) for r in rows]}
     if version >= (2, 58) and limit and len(rows) == limit:
         body["links"] = [

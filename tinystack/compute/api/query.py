@@ -6,6 +6,7 @@ from datetime import datetime
 
 from starlette.requests import Request
 
+from tinystack.common.api import pagination as pg
 from tinystack.common.exceptions import BadRequest
 from tinystack.common.timeutils import naive_utc
 from tinystack.compute.api.microversion import Version
@@ -25,17 +26,11 @@ def parse_time(raw: str, name: str) -> datetime:
 
 
 def limit_and_marker(request: Request, max_limit: int) -> tuple[int, str | None]:
-    raw = request.query_params.get("limit")
-    limit = max_limit
-    if raw is not None:
-        try:
-            limit = int(raw)
-        except ValueError:
-            raise BadRequest("limit param must be an integer") from None
-        if limit < 0:
-            raise BadRequest("limit param must be positive")
-        limit = min(limit, max_limit)
-    return limit, request.query_params.get("marker")
+    """Nova's ``limit`` (``[compute] max_limit`` when absent, never above it) and ``marker``,
+    read by the common pagination helper with nova's rules and messages."""
+    query = request.query_params
+    limit = pg.parse_limit(query.get("limit"), default=max_limit, maximum=max_limit)
+    return limit, pg.parse_marker(query.get("marker"))
 
 
 def bool_param(raw: str | None, name: str) -> bool | None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common import timeutils
+from tinystack.common.api import pagination as pg
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -53,6 +53,7 @@ def bookmark(request: Request, collection: str, item: str) -> list[dict[str, str
 
 
 def next_link(request: Request, collection: str, marker: str) -> list[dict[str, str]]:
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "marker"]
-    params.append(("marker", marker))
-    return [{"rel": "next", "href": f"{base_url(request)}/v2.1/{collection}?{urlencode(params)}"}]
+    """``<collection>_links``: the common helper's next link, the query as sent with the
+    page's last id as ``marker``."""
+    url = f"{base_url(request)}/v2.1/{collection}"
+    return [pg.next_link(url, request.query_params.multi_items(), marker)]

@@ -613,3 +613,5 @@ class ServiceUpdateRequest(RootModel[ServiceUpdate | LegacyUpdate]):
 
 class ExtraSpecItemRequest(RootModel[StrMap]):
     """``{key: value}``: one extra spec, its key that of the URL."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})

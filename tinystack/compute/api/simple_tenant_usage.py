@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api import pagination as pg
 from tinystack.common.exceptions import BadRequest
 from tinystack.common.timeutils import utcnow
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
@@ -87,7 +88,7 @@ def list_usage(request: Request, ctx: ContextDep, deps: DepsDep, version: Versio
         ids = [s["tenant_id"] for s in summaries]
         if marker is not None:
             if marker not in ids:
-                raise BadRequest(f"Marker {marker} could not be found.")
+                raise pg.marker_not_found(marker)
             summaries = summaries[ids.index(marker) + 1 :]
         body["tenant_usages"] = summaries[:limit]
         if len(summaries) > limit:
@@ -115,7 +116,7 @@ def show_usage(
         if marker is not None:
             ids = [s["instance_id"] for s in servers]
             if marker not in ids:
-                raise BadRequest(f"Marker {marker} could not be found.")
+                raise pg.marker_not_found(marker)
             servers = servers[ids.index(marker) + 1 :]
         found["server_usages"] = servers[:limit]
     return json_response({"tenant_usage": found})

@@ -34,6 +34,7 @@ from tinystack.compute.objects import (
     ScheduledEvent,
 )
 from tinystack.compute.services import (
+    _rows,
     availability_zones,
     instance_actions,
     instances,
@@ -112,7 +113,7 @@ class DatabaseAgentStore:
 
     def load(self, uuid: str, *, read_deleted: bool = False) -> AgentInstance:
         with self.db.reader() as session:
-            return self.record(instances.load(session, uuid, read_deleted=read_deleted))
+            return self.record(_rows.instance(session, uuid, read_deleted=read_deleted))
 
     def save(
         self,
@@ -125,7 +126,7 @@ class DatabaseAgentStore:
         expecting = _expecting(expected_task_state, expected_vm_state)
 
         def write(session: Session) -> AgentInstance:
-            return self.record(instances.save_in(session, uuid, dict(changes), **expecting))
+            return self.record(instances.save_in(session, uuid, changes, **expecting))
 
         return self.db.write(write)
 
@@ -175,7 +176,7 @@ class DatabaseAgentStore:
         expecting = _expecting(expected_task_state, None)
 
         def write(session: Session) -> None:
-            instances.save_in(session, uuid, dict(changes), **expecting)
+            instances.save_in(session, uuid, changes, **expecting)
             if migration is not None:
                 migrations.update_in(session, migration[0], status=migration[1])
             if event is None:
@@ -199,7 +200,7 @@ class DatabaseAgentStore:
         def write(session: Session) -> None:
             if changes:
                 try:
-                    instances.save_in(session, uuid, dict(changes))
+                    instances.save_in(session, uuid, changes)
                 except exception.InstanceNotFound:
                     return
             instances.add_fault(session, uuid, error, host=host, code=code)
@@ -253,7 +254,7 @@ class DatabaseAgentStore:
 
     # -- migrations ----------------------------------------------------------------------------
     def migration(self, uuid: str) -> MigrationMeta:
-        return _migration(migrations.get(self.db, uuid))
+        return _migration(_rows.migration(self.db, uuid))
 
     def update_migration(self, uuid: str, changes: MigrationChanges) -> MigrationMeta:
         def write(session: Session) -> MigrationMeta:

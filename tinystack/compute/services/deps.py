@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, TypeVar
 
 from oslo_config import cfg
@@ -31,6 +32,9 @@ class Deps:
     db: Database
     session: Session
     transport_url: str = "inproc://"
+    #: the image service's bootstrap images (the QEMU driver probes acceleration with the
+    #: test image there); resolved by the composition root, None: ``<state_dir>/bootstrap-images``
+    bootstrap_image_dir: Path | None = None
     #: (image id, project id) -> the image as that project sees it
     image_cache: TTLCache[dict[str, Any]] = field(default_factory=lambda: TTLCache(5))
     #: instances whose addresses were re-read from the network service recently

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +14,7 @@ from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
+from tinystack.compute.objects import FlavorMeta
 from tinystack.compute.services.records import from_row
 
 #: (flavorid, name, vcpus, memory_mb, root_gb), as devstack creates them
@@ -72,24 +72,25 @@ class FlavorSpec:
     description: str | None
 
 
-def snapshot(flavor: FlavorRecord) -> dict[str, Any]:
-    """The flavor as copied into an instance (it survives the flavor's deletion)."""
-    return {
-        "id": flavor.id,
-        "flavorid": flavor.flavorid,
-        "name": flavor.name,
-        "vcpus": flavor.vcpus,
-        "memory_mb": flavor.memory_mb,
-        "root_gb": flavor.root_gb,
-        "ephemeral_gb": flavor.ephemeral_gb,
-        "swap": flavor.swap,
-        "rxtx_factor": flavor.rxtx_factor,
-        "vcpu_weight": flavor.vcpu_weight,
-        "is_public": flavor.is_public,
-        "disabled": flavor.disabled,
-        "description": flavor.description,
-        "extra_specs": dict(flavor.extra_specs or {}),
-    }
+def snapshot(flavor: FlavorRecord) -> FlavorMeta:
+    """The flavor as copied into an instance (it survives the flavor's deletion; the
+    instance stores ``snapshot(flavor).to_dict()``)."""
+    return FlavorMeta(
+        id=flavor.id,
+        flavorid=flavor.flavorid,
+        name=flavor.name,
+        vcpus=flavor.vcpus,
+        memory_mb=flavor.memory_mb,
+        root_gb=flavor.root_gb,
+        ephemeral_gb=flavor.ephemeral_gb,
+        swap=flavor.swap,
+        rxtx_factor=flavor.rxtx_factor,
+        vcpu_weight=flavor.vcpu_weight,
+        is_public=flavor.is_public,
+        disabled=flavor.disabled,
+        description=flavor.description,
+        extra_specs=dict(flavor.extra_specs or {}),
+    )
 
 
 def bootstrap(db: Database) -> None:
@@ -121,7 +122,7 @@ def _visible(session: Session, flavor: models.Flavor, viewer: Viewer) -> bool:
     return found is not None
 
 
-def load(session: Session, flavorid: str, viewer: Viewer | None = None) -> models.Flavor:
+def _load(session: Session, flavorid: str, viewer: Viewer | None = None) -> models.Flavor:
     flavor = session.scalars(
         select(models.Flavor).where(models.Flavor.flavorid == flavorid)
     ).first()
@@ -132,7 +133,7 @@ def load(session: Session, flavorid: str, viewer: Viewer | None = None) -> model
 
 def get(db: Database, flavorid: str, viewer: Viewer | None = None) -> FlavorRecord:
     with db.reader() as session:
-        return from_row(FlavorRecord, load(session, flavorid, viewer))
+        return from_row(FlavorRecord, _load(session, flavorid, viewer))
 
 
 def get_by_id(db: Database, internal_id: int) -> FlavorRecord | None:
@@ -221,7 +222,7 @@ def create(db: Database, spec: FlavorSpec) -> FlavorRecord:
 
 def update_description(db: Database, flavorid: str, description: str | None) -> FlavorRecord:
     def write(session: Session) -> FlavorRecord:
-        flavor = load(session, flavorid)
+        flavor = _load(session, flavorid)
         flavor.description = description
         flavor.updated_at = utcnow()
         return from_row(FlavorRecord, flavor)
@@ -231,7 +232,7 @@ def update_description(db: Database, flavorid: str, description: str | None) -> 
 
 def destroy(db: Database, flavorid: str) -> None:
     def write(session: Session) -> None:
-        flavor = load(session, flavorid)
+        flavor = _load(session, flavorid)
         session.execute(
             delete(models.FlavorProject).where(models.FlavorProject.flavor_id == flavor.id)
         )
@@ -243,7 +244,7 @@ def destroy(db: Database, flavorid: str) -> None:
 # -- extra specs ------------------------------------------------------------------------------
 def set_extra_specs(db: Database, flavorid: str, specs: dict[str, str]) -> dict[str, str]:
     def write(session: Session) -> dict[str, str]:
-        flavor = load(session, flavorid)
+        flavor = _load(session, flavorid)
         merged = {**(flavor.extra_specs or {}), **specs}
         flavor.extra_specs = merged
         flavor.updated_at = utcnow()
@@ -254,7 +255,7 @@ def set_extra_specs(db: Database, flavorid: str, specs: dict[str, str]) -> dict[
 
 def delete_extra_spec(db: Database, flavorid: str, key: str) -> None:
     def write(session: Session) -> None:
-        flavor = load(session, flavorid)
+        flavor = _load(session, flavorid)
         specs = dict(flavor.extra_specs or {})
         if key not in specs:
             raise NotFound(f"Flavor {flavorid} has no extra specs with key {key}.")
@@ -267,7 +268,7 @@ def delete_extra_spec(db: Database, flavorid: str, key: str) -> None:
 # -- access lists -----------------------------------------------------------------------------
 def access_list(db: Database, flavorid: str) -> list[tuple[str, str]]:
     with db.reader() as session:
-        flavor = load(session, flavorid)
+        flavor = _load(session, flavorid)
         if flavor.is_public:
             raise NotFound("Access list not available for public flavors.")
         rows = session.scalars(
@@ -280,7 +281,7 @@ def access_list(db: Database, flavorid: str) -> list[tuple[str, str]]:
 
 def add_access(db: Database, flavorid: str, project_id: str, *, check_public: bool) -> None:
     def write(session: Session) -> None:
-        flavor = load(session, flavorid)
+        flavor = _load(session, flavorid)
         if check_public and flavor.is_public:
             raise Conflict("Can not add access to a public flavor.")
         if session.get(models.FlavorProject, (flavor.id, project_id)) is not None:
@@ -295,7 +296,7 @@ def add_access(db: Database, flavorid: str, project_id: str, *, check_public: bo
 
 def remove_access(db: Database, flavorid: str, project_id: str) -> None:
     def write(session: Session) -> None:
-        flavor = load(session, flavorid)
+        flavor = _load(session, flavorid)
         found = session.get(models.FlavorProject, (flavor.id, project_id))
         if found is None:
             raise NotFound(f"Flavor access not found for {flavorid} / {project_id} combination.")

@@ -88,7 +88,7 @@ REMOVE_SECURITY_GROUP = "remove_security_group"
 POWER_UPDATE = "power_update"
 
 
-def start(session: Session, ctx: CallContext, uuid: str, action: str) -> models.InstanceAction:
+def start(session: Session, ctx: CallContext, uuid: str, action: str) -> None:
     """Record that ``action`` was asked of the instance (inside the caller's transaction)."""
     now = utcnow()
     row = models.InstanceAction(
@@ -102,7 +102,6 @@ def start(session: Session, ctx: CallContext, uuid: str, action: str) -> models.
         updated_at=None,
     )
     session.add(row)
-    return row
 
 
 def record_start(db: Database, ctx: CallContext, uuid: str, action: str) -> None:
@@ -133,17 +132,16 @@ def finish(session: Session, ctx: CallContext, uuid: str, *, failed: bool = Fals
 
 def event_start_in(
     session: Session, ctx: CallContext, uuid: str, event: str, host: str | None
-) -> models.InstanceActionEvent | None:
+) -> None:
     action = _action(session, ctx, uuid)
     if action is None:
-        return None
+        return
     now = utcnow()
     row = models.InstanceActionEvent(
         action_id=action.id, event=event, start_time=now, host=host, finish_time=None
     )
     session.add(row)
     action.updated_at = now
-    return row
 
 
 def event_finish_in(

@@ -3,40 +3,55 @@
 from __future__ import annotations
 
 import traceback as tb
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from tinystack.common.db import Database
 from tinystack.common.exceptions import TinystackError
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
-from tinystack.compute.objects import VIF, FlavorMeta, ImageMeta, InstanceMeta
+from tinystack.compute.objects import VIF, FlavorMeta, ImageMeta, InstanceChanges, InstanceMeta
+from tinystack.compute.services import _rows
 
 _ANY = object()
 
 
+class InstanceUpdates(InstanceChanges, total=False):
+    """The columns of an instance a save writes: the agent's :class:`InstanceChanges` and
+    those the API's actions change (``availability_zone`` may be a SQL expression)."""
+
+    display_name: str
+    display_description: str | None
+    hostname: str
+    access_ip_v4: str
+    access_ip_v6: str
+    auto_disk_config: bool
+    image_ref: str
+    user_metadata: dict[str, str]
+    user_data: str | None
+    trusted_certs: list[str] | None
+    key_name: str | None
+    key_data: str | None
+    locked: bool
+    locked_by: str | None
+    locked_reason: str | None
+    security_groups: list[str]
+    request_spec: dict[str, Any]
+    launched_on: str
+    availability_zone: str | ColumnElement[str | None] | None
+
+
 def get(db: Database, uuid: str, *, read_deleted: bool = False) -> models.Instance:
     with db.reader() as session:
-        return load(session, uuid, read_deleted=read_deleted)
-
-
-def load(session: Session, uuid: str, *, read_deleted: bool = False) -> models.Instance:
-    query = select(models.Instance).where(models.Instance.uuid == uuid)
-    if not read_deleted:
-        query = query.where(models.Instance.deleted.is_(False))
-    found = session.scalars(query).first()
-    if found is None:
-        raise exception.InstanceNotFound(uuid)
-    return found
+        return _rows.instance(session, uuid, read_deleted=read_deleted)
 
 
 def save(
     db: Database,
     uuid: str,
-    updates: dict[str, Any],
+    updates: InstanceUpdates | InstanceChanges,
     *,
     expected_task_state: Any = _ANY,
     expected_vm_state: Any = _ANY,
@@ -72,7 +87,7 @@ def _condition(column: Any, expected: Any) -> Any:
 def save_in(
     session: Session,
     uuid: str,
-    updates: dict[str, Any],
+    updates: InstanceUpdates | InstanceChanges,
     *,
     expected_task_state: Any = _ANY,
     expected_vm_state: Any = _ANY,
@@ -130,30 +145,8 @@ def add_fault(
     )
 
 
-def latest_faults(session: Session, uuids: Iterable[str]) -> dict[str, models.InstanceFault]:
-    wanted = list(uuids)
-    found: dict[str, models.InstanceFault] = {}
-    if not wanted:
-        return found
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        rows = session.scalars(
-            select(models.InstanceFault)
-            .where(models.InstanceFault.instance_uuid.in_(chunk))
-            .order_by(models.InstanceFault.id)
-        )
-        for row in rows:
-            found[row.instance_uuid] = row
-    return found
-
-
-def as_vif(vif: dict[str, Any]) -> VIF:
-    """The driver's view of one entry of an instance's stored ``network_info``."""
-    return VIF.from_stored(vif)
-
-
 def vifs(instance: models.Instance) -> list[VIF]:
-    return [as_vif(vif) for vif in instance.network_info or []]
+    return [VIF.from_stored(vif) for vif in instance.network_info or []]
 
 
 def image_meta(instance: models.Instance) -> ImageMeta | None:
@@ -171,7 +164,7 @@ def image_meta(instance: models.Instance) -> ImageMeta | None:
     )
 
 
-def meta(instance: models.Instance, flavor: dict[str, Any] | None = None) -> InstanceMeta:
+def meta(instance: models.Instance, flavor: FlavorMeta | None = None) -> InstanceMeta:
     """The driver's view of an instance (``flavor`` overrides its current flavor)."""
     return InstanceMeta(
         uuid=instance.uuid,
@@ -179,7 +172,7 @@ def meta(instance: models.Instance, flavor: dict[str, Any] | None = None) -> Ins
         hostname=instance.hostname or "",
         project_id=instance.project_id,
         user_id=instance.user_id,
-        flavor=FlavorMeta.from_dict(flavor or instance.flavor),
+        flavor=flavor or FlavorMeta.from_dict(instance.flavor),
         image=image_meta(instance),
         user_data=instance.user_data,
         key_data=instance.key_data,

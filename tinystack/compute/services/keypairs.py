@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tinystack.common.api import pagination as pg
 from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest, Conflict
 from tinystack.common.timeutils import utcnow
@@ -176,7 +177,7 @@ def list_for(
     if marker is not None:
         names = [r.name for r in rows]
         if marker not in names:
-            raise BadRequest(f"Marker {marker} could not be found.")
+            raise pg.marker_not_found(marker)
         rows = rows[names.index(marker) + 1 :]
     return rows[:limit] if limit is not None else rows
 

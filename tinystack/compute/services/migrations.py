@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tinystack.common.api import pagination as pg
 from tinystack.common.db import Database
-from tinystack.common.exceptions import BadRequest
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
 from tinystack.compute.services.records import from_row
@@ -74,11 +74,11 @@ def create(
     return db.write(write)
 
 
-def update(db: Database, migration_uuid: str, **values: Any) -> models.Migration:
-    def write(session: Session) -> models.Migration:
-        return update_in(session, migration_uuid, **values)
+def update(db: Database, migration_uuid: str, **values: Any) -> None:
+    def write(session: Session) -> None:
+        update_in(session, migration_uuid, **values)
 
-    return db.write(write)
+    db.write(write)
 
 
 def update_in(session: Session, migration_uuid: str, **values: Any) -> models.Migration:
@@ -91,30 +91,6 @@ def update_in(session: Session, migration_uuid: str, **values: Any) -> models.Mi
         setattr(row, key, value)
     row.updated_at = utcnow()
     return row
-
-
-def get(db: Database, migration_uuid: str) -> models.Migration:
-    with db.reader() as session:
-        row = session.scalars(
-            select(models.Migration).where(models.Migration.uuid == migration_uuid)
-        ).first()
-    if row is None:
-        raise exception.MigrationNotFound(migration_uuid)
-    return row
-
-
-def latest_for(
-    db: Database, instance_uuid: str, statuses: tuple[str, ...]
-) -> models.Migration | None:
-    with db.reader() as session:
-        return session.scalars(
-            select(models.Migration)
-            .where(
-                models.Migration.instance_uuid == instance_uuid,
-                models.Migration.status.in_(statuses),
-            )
-            .order_by(models.Migration.id.desc())
-        ).first()
 
 
 def list_migrations(
@@ -157,6 +133,6 @@ def list_migrations(
     if marker is not None:
         ids = [r.uuid for r in rows]
         if marker not in ids:
-            raise BadRequest(f"Marker {marker} could not be found.")
+            raise pg.marker_not_found(marker)
         rows = rows[ids.index(marker) + 1 :]
     return rows[:limit] if limit is not None else rows

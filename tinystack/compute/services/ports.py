@@ -7,16 +7,20 @@ yields no addresses, as upstream without Neutron.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from tinystack.common.clients.network import NetworkClient
 from tinystack.common.clients.session import ClientError
+from tinystack.common.rpc.payload import JSON
 from tinystack.compute import exception
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import PortOwner
 
 LOG = logging.getLogger(__name__)
 DEVICE_OWNER = "compute:{zone}"
+#: one entry of an instance's stored ``network_info`` (``VIF.from_stored`` reads it)
+StoredVif = dict[str, JSON]
 
 
 def _vif(
@@ -111,7 +115,7 @@ def wants_ports(client: NetworkClient, requested: Any) -> bool:
 
 def allocate(
     client: NetworkClient, ctx: CallContext, inst: PortOwner, host: str
-) -> list[dict[str, Any]]:
+) -> list[StoredVif]:
     """Create or adopt the instance's ports and bind them to ``host``."""
     requested = (inst.request_spec or {}).get("requested_networks")
     if not client.available() or requested in (None, "none") or requested == []:
@@ -173,7 +177,7 @@ def _one_port(
     return _vif(port, network, subnets, preexisting=preexisting, tag=req.get("tag"))
 
 
-def deallocate(client: NetworkClient, ctx: CallContext, vifs: list[dict[str, Any]]) -> None:
+def deallocate(client: NetworkClient, ctx: CallContext, vifs: Sequence[StoredVif]) -> None:
     """Delete the ports compute created; unbind those the user brought."""
     if not client.available():
         return
@@ -181,15 +185,15 @@ def deallocate(client: NetworkClient, ctx: CallContext, vifs: list[dict[str, Any
         try:
             if vif.get("preexisting"):
                 client.update_port(
-                    vif["id"], {"device_id": "", "device_owner": "", "binding:host_id": ""}
+                    str(vif["id"]), {"device_id": "", "device_owner": "", "binding:host_id": ""}
                 )
             else:
-                client.delete_port(vif["id"])
+                client.delete_port(str(vif["id"]))
         except ClientError as exc:
             LOG.warning("cannot release port %s: %s", vif.get("id"), exc)
 
 
-def refresh(client: NetworkClient, inst: PortOwner) -> list[dict[str, Any]]:
+def refresh(client: NetworkClient, inst: PortOwner) -> list[StoredVif]:
     """The instance's VIFs as the network service now sees them (addresses, floating IPs)."""
     if not client.available():
         return list(inst.network_info or [])

@@ -11,7 +11,6 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,7 +37,7 @@ def begin(
     task_states: list[str | None] | None = None,
     new_task_state: str | None,
     record: str | None,
-    updates: dict[str, Any] | None = None,
+    updates: instances.InstanceUpdates | None = None,
     check_locked: bool = True,
     need_host: bool = True,
 ) -> models.Instance:

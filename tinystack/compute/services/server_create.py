@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, Conflict, Forbidden
+from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
@@ -38,6 +39,8 @@ from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.flavors import FlavorRecord
 
 LOG = logging.getLogger(__name__)
+#: an image as the image service shows it to the caller (Glance's open JSON document)
+Image = dict[str, JSON]
 _ALNUM = string.ascii_lowercase + string.digits
 
 
@@ -108,7 +111,7 @@ def _root_bdm(req: CreateRequest) -> dict[str, Any] | None:
     return None
 
 
-def lookup_image(deps: Deps, ctx: CallContext, image_id: str) -> dict[str, Any]:
+def lookup_image(deps: Deps, ctx: CallContext, image_id: str) -> Image:
     """The image as the caller sees it (cached briefly per project)."""
     key = (image_id, ctx.project_id)
     cached = deps.image_cache.get(key)
@@ -126,16 +129,24 @@ def lookup_image(deps: Deps, ctx: CallContext, image_id: str) -> dict[str, Any]:
     return dict(image)
 
 
-def _check_image(image: dict[str, Any], flavor: FlavorRecord, is_bfv: bool) -> None:
+def image_int(image: Image, key: str) -> int:
+    """An image's integer attribute (``min_ram``, ``min_disk``, ``size``); 0 when unset."""
+    value = image.get(key) or 0
+    if isinstance(value, list | dict):
+        raise TypeError(f"the image's {key} is not a number")
+    return int(value)
+
+
+def _check_image(image: Image, flavor: FlavorRecord, is_bfv: bool) -> None:
     if image.get("status") != "active":
         raise BadRequest(f"Image {image['id']} is not active.")
-    if flavor.memory_mb < int(image.get("min_ram") or 0):
+    if flavor.memory_mb < image_int(image, "min_ram"):
         raise BadRequest("Flavor's memory is too small for requested image.")
     if is_bfv:
         return
     root_bytes = flavor.root_gb * 1024**3
-    min_disk = int(image.get("min_disk") or 0) * 1024**3
-    size = int(image.get("size") or 0)
+    min_disk = image_int(image, "min_disk") * 1024**3
+    size = image_int(image, "size")
     if flavor.root_gb:
         if size > root_bytes:
             raise BadRequest(
@@ -149,7 +160,7 @@ def _check_image(image: dict[str, Any], flavor: FlavorRecord, is_bfv: bool) -> N
             )
 
 
-def image_properties(image: dict[str, Any]) -> dict[str, Any]:
+def image_properties(image: Image) -> dict[str, JSON]:
     """An image's additional properties (what is not a core Glance attribute)."""
     core = {
         "id", "name", "status", "visibility", "protected", "os_hidden", "checksum",
@@ -257,9 +268,9 @@ def _keypair(session: Session, ctx: CallContext, name: str | None) -> models.Key
 def _build_spec(
     req: CreateRequest,
     ctx: CallContext,
-    flavor: dict[str, Any],
-    image: dict[str, Any] | None,
-    group: dict[str, Any] | None,
+    flavor: FlavorMeta,
+    image: Image | None,
+    group: ServerGroupMeta | None,
     num: int,
     is_bfv: bool,
 ) -> RequestSpec:
@@ -267,20 +278,18 @@ def _build_spec(
     return RequestSpec(
         project_id=ctx.project_id or "",
         user_id=ctx.user_id or "",
-        flavor=FlavorMeta.from_dict(flavor),
+        flavor=flavor,
         image=ImageMeta(
-            id=image["id"],
+            id=str(image["id"]),
             properties=image_properties(image),
-            min_ram=int(image.get("min_ram") or 0),
-            min_disk=int(image.get("min_disk") or 0),
+            min_ram=image_int(image, "min_ram"),
+            min_disk=image_int(image, "min_disk"),
         )
         if image
         else None,
         availability_zone=req.availability_zone,
         scheduler_hints=dict(req.scheduler_hints),
-        group=ServerGroupMeta(group["uuid"], group["policy"], dict(group["rules"]))
-        if group
-        else None,
+        group=group,
         force_hosts=(req.forced_host,) if req.forced_host else (),
         force_nodes=(req.forced_node,) if req.forced_node else (),
         requested_destination=Destination(req.host, req.hypervisor_hostname)
@@ -315,7 +324,7 @@ def create(deps: Deps, ctx: CallContext, req: CreateRequest) -> CreateResult:
     if not image_id and not is_bfv:
         root = _root_bdm(req)
         image_id = root.get("uuid") if root and root.get("source_type") == "image" else None
-    image: dict[str, Any] | None = None
+    image: Image | None = None
     if image_id:
         image = lookup_image(deps, ctx, image_id)
         _check_image(image, flavor, is_bfv)
@@ -346,7 +355,7 @@ def create(deps: Deps, ctx: CallContext, req: CreateRequest) -> CreateResult:
             memory_mb=flavor.memory_mb,
         )
         if group is not None:
-            server_groups.check_members_quota(session, opts, group["uuid"], count, ctx)
+            server_groups.check_members_quota(session, opts, group.uuid, count, ctx)
         spec = replace(spec, num_instances=count)
         made = []
         for index in range(count):
@@ -358,7 +367,7 @@ def create(deps: Deps, ctx: CallContext, req: CreateRequest) -> CreateResult:
             made.append(inst)
         session.flush()
         if group is not None:
-            server_groups.add_members(session, group["uuid"], [i.uuid for i in made])
+            server_groups.add_members(session, group.uuid, [i.uuid for i in made])
         return made
 
     instances = deps.db.write(write)
@@ -369,8 +378,8 @@ def create(deps: Deps, ctx: CallContext, req: CreateRequest) -> CreateResult:
 def _new_instance(
     req: CreateRequest,
     ctx: CallContext,
-    flavor: dict[str, Any],
-    image: dict[str, Any] | None,
+    flavor: FlavorMeta,
+    image: Image | None,
     keypair: models.KeyPair | None,
     spec: RequestSpec,
     resv: str,
@@ -402,10 +411,10 @@ def _new_instance(
         display_description=req.description,
         hostname=hostname,
         availability_zone=req.availability_zone,
-        flavorid=flavor["flavorid"],
-        vcpus=flavor["vcpus"],
-        memory_mb=flavor["memory_mb"],
-        flavor=flavor,
+        flavorid=flavor.flavorid,
+        vcpus=flavor.vcpus,
+        memory_mb=flavor.memory_mb,
+        flavor=flavor.to_dict(),
         image_ref=image["id"] if image else "",
         key_name=keypair.name if keypair else None,
         key_data=keypair.public_key if keypair else None,

@@ -12,8 +12,8 @@ from datetime import datetime
 
 from tinystack.compute import models
 from tinystack.compute.services import server_groups, server_list, servers
+from tinystack.compute.services._rows import latest_faults
 from tinystack.compute.services.deps import Deps
-from tinystack.compute.services.instances import latest_faults
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
 from tinystack.compute.conf import Options
 from tinystack.compute.context import CallContext
+from tinystack.compute.objects import ServerGroupMeta
 from tinystack.compute.services import quotas
 
 POLICIES = ("affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")
@@ -142,7 +143,7 @@ def delete_group(db: Database, ctx: RequestContext, group_id: str) -> None:
     db.write(write)
 
 
-def for_hint(db: Database, ctx: CallContext, group_id: Any) -> dict[str, Any] | None:
+def for_hint(db: Database, ctx: CallContext, group_id: Any) -> ServerGroupMeta | None:
     """The ``group`` scheduler hint's group, as the request spec carries it."""
     if group_id is None:
         return None
@@ -155,7 +156,7 @@ def for_hint(db: Database, ctx: CallContext, group_id: Any) -> dict[str, Any] | 
         raise BadRequest(f"Invalid server group {group_id}") from None
     if not ctx.is_admin and group.project_id != ctx.project_id:
         raise BadRequest(f"Invalid server group {group_id}")
-    return {"uuid": group.uuid, "policy": group.policy, "rules": dict(group.rules or {})}
+    return ServerGroupMeta(group.uuid, group.policy, dict(group.rules or {}))
 
 
 def check_members_quota(

@@ -14,12 +14,14 @@ from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, Conflict
 from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
-from tinystack.compute.objects import Destination, FlavorMeta, MoveRequest
+from tinystack.compute.objects import Destination, MoveRequest
 from tinystack.compute.services import (
+    _rows,
     availability_zones,
     flavors,
     hosts,
     instance_actions,
+    instances,
     migrations,
     quotas,
     server_create,
@@ -76,9 +78,7 @@ def resize(
         # as upstream: the disk config of a resize is the one asked for, else MANUAL
         updates={"progress": 0, "auto_disk_config": auto_disk_config},
     )
-    deps.conductor.migrate_server(
-        ctx, uuid, _move_spec(deps, inst), FlavorMeta.from_dict(snapshot), "resize"
-    )
+    deps.conductor.migrate_server(ctx, uuid, _move_spec(deps, inst), snapshot, "resize")
 
 
 def migrate(deps: Deps, ctx: CallContext, uuid: str, host: str | None) -> None:
@@ -114,7 +114,7 @@ def _move_spec(deps: Deps, inst: models.Instance, prefer_other_host: bool = Fals
 
 
 def _resize_migration(deps: Deps, inst: models.Instance) -> models.Migration:
-    found = migrations.latest_for(deps.db, inst.uuid, ("finished",))
+    found = _rows.latest_migration(deps.db, inst.uuid, ("finished",))
     if found is None:
         raise BadRequest("Instance has not been resized.")
     return found
@@ -178,9 +178,9 @@ def rebuild(deps: Deps, ctx: CallContext, uuid: str, req: RebuildRequest) -> mod
     image = server_create.lookup_image(deps, ctx, image_id)
     if image.get("status") != "active":
         raise BadRequest(f"Image {image_id} is not active.")
-    if int(image.get("min_ram") or 0) > int((inst.flavor or {}).get("memory_mb") or 0):
+    if server_create.image_int(image, "min_ram") > int((inst.flavor or {}).get("memory_mb") or 0):
         raise BadRequest("Flavor's memory is too small for requested image.")
-    updates: dict[str, Any] = {"image_ref": image_id}
+    updates: instances.InstanceUpdates = {"image_ref": image_id}
     sysmeta = dict(inst.system_metadata or {})
     sysmeta.update(
         image_name=image.get("name") or "",
@@ -227,7 +227,7 @@ def rebuild(deps: Deps, ctx: CallContext, uuid: str, req: RebuildRequest) -> mod
     return inst
 
 
-def _key_update(deps: Deps, ctx: CallContext, key_name: str | None) -> dict[str, Any]:
+def _key_update(deps: Deps, ctx: CallContext, key_name: str | None) -> instances.InstanceUpdates:
     if key_name is None:
         return {"key_name": None, "key_data": None}
     with deps.db.reader() as session:
@@ -393,7 +393,7 @@ def unshelve(
             )
         hosts.find_service(deps.db, host, hosts.COMPUTE_BINARY)
         spec = replace(spec, requested_destination=Destination(host=host))
-    updates: dict[str, Any] = {}
+    updates: instances.InstanceUpdates = {}
     if zone is None:
         request_spec = dict(inst.request_spec or {})
         request_spec["availability_zone"] = None

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
@@ -21,7 +21,7 @@ from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import Diagnostics
-from tinystack.compute.services import hosts, instance_actions, instances, ports, quotas
+from tinystack.compute.services import _rows, hosts, instance_actions, instances, ports, quotas
 from tinystack.compute.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
@@ -169,7 +169,8 @@ def update(deps: Deps, ctx: CallContext, uuid: str, changes: ServerChanges) -> m
         for name in ServerChanges.__dataclass_fields__
         if (value := getattr(changes, name)) is not KEEP
     }
-    return instances.save(deps.db, inst.uuid, values)
+    # ServerChanges' fields are InstanceUpdates keys of the same types
+    return instances.save(deps.db, inst.uuid, cast(instances.InstanceUpdates, values))
 
 
 def clear_password(deps: Deps, ctx: CallContext, uuid: str) -> None:
@@ -283,7 +284,7 @@ def _mutate(deps: Deps, ctx: CallContext, uuid: str, fn: Callable[[models.Instan
         raise exception.InstanceInvalidState("update metadata", uuid, "task_state", inst.task_state)
 
     def write(session: Session) -> Any:
-        row = instances.load(session, uuid)
+        row = _rows.instance(session, uuid)
         result = fn(row)
         row.updated_at = utcnow()
         return result

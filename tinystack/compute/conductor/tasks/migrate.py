@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -203,7 +202,7 @@ class UnshelveFlow:
             return
 
         def write(session: Session) -> None:
-            updates: dict[str, Any] = {"host": dest.host, "node": dest.nodename}
+            updates: instances.InstanceUpdates = {"host": dest.host, "node": dest.nodename}
             if move.availability_zone:
                 updates["availability_zone"] = move.availability_zone
             instances.save_in(session, uuid, updates, expected_task_state=[T.UNSHELVING])

@@ -2,5 +2,5 @@
 
 Importing this package is cheap (the compute options import :mod:`.conf`); the
 driver itself is :class:`tinystack.compute.virt.qemu.driver.QemuDriver`, built from
-the configuration by :func:`tinystack.compute.virt.qemu.factory.from_conf`.
+compute's options by :func:`tinystack.compute.virt.qemu.factory.qemu_driver`.
 """

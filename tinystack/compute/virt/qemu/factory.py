@@ -1,4 +1,4 @@
-"""Build the QEMU driver from tinystack.conf, and say whether this machine can run it.
+"""Build the QEMU driver from compute's options, and say whether this machine can run it.
 
 The compute service runs one host with a driver from ``[compute] compute_driver =
 module:function``, called as ``function(deps, host)``:
@@ -38,27 +38,17 @@ def available(binary: str = "") -> tuple[bool, str]:
     return True, f"root and {found}"
 
 
-def _bootstrap_dir(conf: Any) -> Path:
-    try:
-        configured = str(conf.image.bootstrap_image_dir or "")
-    except Exception:  # the image options live in another service
-        configured = ""
-    if configured:
-        return Path(configured).expanduser()
-    return config.state_dir(conf) / "bootstrap-images"
-
-
-def settings_from_conf(conf: Any) -> QemuSettings:
-    opts = Options.from_conf(conf)
-    state = config.state_dir(conf)
+def settings(opts: Options, state_dir: Path, bootstrap_image_dir: Path) -> QemuSettings:
+    """The driver's settings from compute's options (``bootstrap_image_dir``: where the
+    image service keeps the test image acceleration is probed with)."""
     return QemuSettings(
-        state_dir=state,
+        state_dir=state_dir,
         instances_path=Path(opts.instances_path).expanduser() if opts.instances_path else None,
         image_cache_path=Path(opts.image_cache_path).expanduser()
         if opts.image_cache_path
         else None,
         accel=str(opts.accel),
-        accel_probe_image=_bootstrap_dir(conf) / IMAGE_FILE,
+        accel_probe_image=bootstrap_image_dir / IMAGE_FILE,
         image_cache_max_age=float(opts.image_cache_max_age),
         force_config_drive=bool(opts.force_config_drive),
         soft_reboot_timeout=float(opts.soft_reboot_timeout),
@@ -71,9 +61,17 @@ def settings_from_conf(conf: Any) -> QemuSettings:
     )
 
 
-def from_conf(hostname: str, conf: Any, image_client: Any) -> QemuDriver:
-    """The driver of this machine (``image_client``: compute's image service client)."""
-    return QemuDriver(hostname, settings_from_conf(conf), ServiceImageSource(image_client))
+def settings_of(deps: Any) -> QemuSettings:
+    """The settings of compute's ``Deps``: its options, the state directory and the
+    bootstrap image directory the composition root resolved."""
+    state = config.state_dir(deps.conf)
+    images = deps.bootstrap_image_dir or state / "bootstrap-images"
+    return settings(deps.opts, state, Path(images))
+
+
+def _build(deps: Any, host: str) -> QemuDriver:
+    """The driver of this machine (``deps.image``: compute's image service client)."""
+    return QemuDriver(host, settings_of(deps), ServiceImageSource(deps.image))
 
 
 def qemu_driver(deps: Any, host: str) -> QemuDriver:
@@ -82,7 +80,7 @@ def qemu_driver(deps: Any, host: str) -> QemuDriver:
     if not usable:
         raise DriverError(f"the QEMU driver cannot run here: {why}")
     LOG.info("compute host %s: QEMU driver (%s)", host, why)
-    return from_conf(host, deps.conf, deps.image)
+    return _build(deps, host)
 
 
 def auto_driver(deps: Any, host: str) -> ComputeDriver:
@@ -90,6 +88,6 @@ def auto_driver(deps: Any, host: str) -> ComputeDriver:
     usable, why = available(str(deps.opts.qemu_binary or ""))
     if usable:
         LOG.info("compute host %s: QEMU driver (%s)", host, why)
-        return from_conf(host, deps.conf, deps.image)
+        return _build(deps, host)
     LOG.warning("compute host %s: the fake driver, because %s", host, why)
     return FakeDriver(host)
