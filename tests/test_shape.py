@@ -283,8 +283,8 @@ def test_the_dict_check_sees_aliases_and_skips_callables() -> None:
 
 # -- (ii b) services return records, never ORM rows ----------------------------------------
 ORM_XFAIL = {
-    "compute": "instance rows still reach api/ (the server list-detail hot path renders rows) "
-    "and the conductor (instances.get/save_in, migrations.create/update_in)",
+    "compute": "instance and migration rows still reach the conductor and the metadata API "
+    "(instances.get/save_in, migrations.create/update_in)",
 }
 
 

@@ -14,6 +14,7 @@ from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
 from tinystack.compute.objects import VIF, FlavorMeta, ImageMeta, InstanceChanges, InstanceMeta
 from tinystack.compute.services import _rows
+from tinystack.compute.services.records import ServerRecord, server_record
 
 _ANY = object()
 
@@ -55,7 +56,7 @@ def save(
     *,
     expected_task_state: Any = _ANY,
     expected_vm_state: Any = _ANY,
-) -> models.Instance:
+) -> ServerRecord:
     """Apply ``updates`` if the instance is in the expected states; return the new row.
 
     ``expected_*`` is one value or a list of values (``None`` included). A row in
@@ -63,14 +64,15 @@ def save(
     :class:`UnexpectedDeleting` when it is being deleted) and changes nothing.
     """
 
-    def write(session: Session) -> models.Instance:
-        return save_in(
+    def write(session: Session) -> ServerRecord:
+        row = save_in(
             session,
             uuid,
             updates,
             expected_task_state=expected_task_state,
             expected_vm_state=expected_vm_state,
         )
+        return server_record(row)
 
     return db.write(write)
 
@@ -188,7 +190,7 @@ def meta(instance: models.Instance, flavor: FlavorMeta | None = None) -> Instanc
     )
 
 
-def instance_name(instance: models.Instance, template: str = "instance-%08x") -> str:
+def instance_name(instance: models.Instance | ServerRecord, template: str = "instance-%08x") -> str:
     try:
         return template % instance.id
     except (TypeError, ValueError):
