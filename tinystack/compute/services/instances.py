@@ -44,9 +44,9 @@ class InstanceUpdates(InstanceChanges, total=False):
     availability_zone: str | ColumnElement[str | None] | None
 
 
-def get(db: Database, uuid: str, *, read_deleted: bool = False) -> models.Instance:
+def get(db: Database, uuid: str, *, read_deleted: bool = False) -> ServerRecord:
     with db.reader() as session:
-        return _rows.instance(session, uuid, read_deleted=read_deleted)
+        return server_record(_rows.instance(session, uuid, read_deleted=read_deleted))
 
 
 def save(
@@ -65,14 +65,13 @@ def save(
     """
 
     def write(session: Session) -> ServerRecord:
-        row = save_in(
+        return save_in(
             session,
             uuid,
             updates,
             expected_task_state=expected_task_state,
             expected_vm_state=expected_vm_state,
         )
-        return server_record(row)
 
     return db.write(write)
 
@@ -93,7 +92,8 @@ def save_in(
     *,
     expected_task_state: Any = _ANY,
     expected_vm_state: Any = _ANY,
-) -> models.Instance:
+) -> ServerRecord:
+    """Apply ``updates`` in ``session`` (as :func:`save`); the saved instance."""
     table = models.Instance
     values = {"updated_at": utcnow(), **updates}
     stmt = update(table).where(table.uuid == uuid, table.deleted.is_(False))
@@ -111,7 +111,7 @@ def save_in(
         if row.task_state == "deleting":
             raise exception.UnexpectedDeleting(uuid, expected_task_state, row.task_state)
         raise exception.UnexpectedTaskState(uuid, expected_task_state, row.task_state)
-    return row
+    return server_record(row)
 
 
 def add_fault(
@@ -147,11 +147,11 @@ def add_fault(
     )
 
 
-def vifs(instance: models.Instance) -> list[VIF]:
+def vifs(instance: models.Instance | ServerRecord) -> list[VIF]:
     return [VIF.from_stored(vif) for vif in instance.network_info or []]
 
 
-def image_meta(instance: models.Instance) -> ImageMeta | None:
+def image_meta(instance: models.Instance | ServerRecord) -> ImageMeta | None:
     if not instance.image_ref:
         return None
     props = instance.system_metadata.get("image_properties") or {}
@@ -166,7 +166,9 @@ def image_meta(instance: models.Instance) -> ImageMeta | None:
     )
 
 
-def meta(instance: models.Instance, flavor: FlavorMeta | None = None) -> InstanceMeta:
+def meta(
+    instance: models.Instance | ServerRecord, flavor: FlavorMeta | None = None
+) -> InstanceMeta:
     """The driver's view of an instance (``flavor`` overrides its current flavor)."""
     return InstanceMeta(
         uuid=instance.uuid,

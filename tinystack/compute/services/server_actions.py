@@ -23,7 +23,7 @@ from tinystack.compute.context import CallContext
 from tinystack.compute.rpcapi import ComputeAgentAPI
 from tinystack.compute.services import instance_actions, instances, servers
 from tinystack.compute.services.deps import Deps
-from tinystack.compute.services.records import ServerRecord, server_record
+from tinystack.compute.services.records import ServerRecord
 
 T = states.Task
 
@@ -61,7 +61,7 @@ def begin(
         )
         if record:
             instance_actions.start(session, ctx, uuid, record)
-        return server_record(row)
+        return row
 
     try:
         return deps.db.write(write)

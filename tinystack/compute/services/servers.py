@@ -23,7 +23,7 @@ from tinystack.compute.context import CallContext
 from tinystack.compute.objects import Diagnostics
 from tinystack.compute.services import _rows, hosts, instance_actions, instances, ports, quotas
 from tinystack.compute.services.deps import Deps
-from tinystack.compute.services.records import ServerRecord, server_record
+from tinystack.compute.services.records import ServerRecord
 
 LOG = logging.getLogger(__name__)
 T = states.Task
@@ -33,7 +33,7 @@ MAX_TAGS = 50
 def get(deps: Deps, ctx: CallContext, uuid: str, *, read_deleted: bool = False) -> ServerRecord:
     """The instance, if the caller's project owns it (admins see every project's)."""
     try:
-        inst = server_record(instances.get(deps.db, uuid, read_deleted=read_deleted))
+        inst = instances.get(deps.db, uuid, read_deleted=read_deleted)
     except exception.InstanceNotFound:
         raise exception.InstanceNotFound(uuid) from None
     if not ctx.is_admin and inst.project_id != ctx.project_id:
@@ -221,7 +221,7 @@ def delete(deps: Deps, ctx: CallContext, uuid: str, *, force: bool = False) -> N
     def begin(session: Session) -> ServerRecord:
         row = instances.save_in(session, uuid, {"task_state": T.DELETING})
         instance_actions.start(session, ctx, uuid, action)
-        return server_record(row)
+        return row
 
     inst = deps.db.write(begin)
     if agent_host is None:
