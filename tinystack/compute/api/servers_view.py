@@ -217,11 +217,16 @@ def _extended(server: dict[str, Any], inst: ServerRecord, opts: ViewOptions) -> 
 
 
 def view_options(
-    ctx: RequestContext, deps: Deps, version: Version, rows: list[Any], *, with_groups: bool
+    ctx: RequestContext,
+    deps: Deps,
+    version: Version,
+    servers: list[ServerRecord],
+    *,
+    with_groups: bool,
 ) -> ViewOptions:
     target = (
-        {"project_id": rows[0].project_id, "user_id": rows[0].user_id}
-        if len(rows) == 1
+        {"project_id": servers[0].project_id, "user_id": servers[0].user_id}
+        if len(servers) == 1
         else {"project_id": ctx.project_id}
     )
     extended = ctx.allowed("os_compute_api:os-extended-server-attributes", target)
@@ -233,7 +238,7 @@ def view_options(
         unknown_only = True
     extras = server_extras.gather(
         deps,
-        rows,
+        servers,
         tags=version >= (2, 26),
         host_status=unknown_only is not None,
         groups=with_groups and version >= (2, 71),
