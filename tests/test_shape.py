@@ -282,10 +282,7 @@ def test_the_dict_check_sees_aliases_and_skips_callables() -> None:
 
 
 # -- (ii b) services return records, never ORM rows ----------------------------------------
-ORM_XFAIL = {
-    "compute": "instance rows still reach api/ (the server list-detail hot path renders rows) "
-    "and the conductor (instances.get/save_in, migrations.create/update_in)",
-}
+ORM_XFAIL: dict[str, str] = {}
 
 
 def _model_names(tree: ast.Module, service: str) -> tuple[set[str], set[str]]:

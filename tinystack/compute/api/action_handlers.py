@@ -16,7 +16,6 @@ from starlette.responses import Response
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, Conflict
-from tinystack.compute import models
 from tinystack.compute.api import servers_view
 from tinystack.compute.api.bodies import gate
 from tinystack.compute.api.microversion import Version
@@ -36,6 +35,7 @@ from tinystack.compute.services import server_actions as actions
 from tinystack.compute.services import server_moves as moves
 from tinystack.compute.services import servers
 from tinystack.compute.services.deps import Deps
+from tinystack.compute.services.records import ServerRecord
 
 
 @dataclass
@@ -47,7 +47,7 @@ class ActionRequest:
     call: CallContext
     deps: Deps
     version: Version
-    instance: models.Instance
+    instance: ServerRecord
     body: Any
 
     @property

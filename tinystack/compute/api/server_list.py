@@ -192,14 +192,14 @@ def list_view(
     request: Request, ctx: RequestContext, deps: Deps, version: Version, *, detail: bool
 ) -> dict[str, Any]:
     query = build_query(request, ctx, deps, version, detail)
-    rows = server_list.list_instances(deps.db, query) if query is not None else []
+    servers = server_list.list_instances(deps.db, query) if query is not None else []
     collection = "servers/detail" if detail else "servers"
-    if detail and rows:
-        opts = servers_view.view_options(ctx, deps, version, rows, with_groups=False)
-        items = [servers_view.show(request, inst, opts) for inst in rows]
+    if detail and servers:
+        opts = servers_view.view_options(ctx, deps, version, servers, with_groups=False)
+        items = [servers_view.show(request, inst, opts) for inst in servers]
     else:
-        items = [servers_view.basic(request, inst) for inst in rows]
+        items = [servers_view.basic(request, inst) for inst in servers]
     body: dict[str, Any] = {"servers": items}
-    if query is not None and query.limit and len(rows) == query.limit:
-        body["servers_links"] = next_link(request, collection, rows[-1].uuid)
+    if query is not None and query.limit and len(servers) == query.limit:
+        body["servers_links"] = next_link(request, collection, servers[-1].uuid)
     return body

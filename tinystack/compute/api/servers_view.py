@@ -9,12 +9,13 @@ from typing import Any
 from starlette.requests import Request
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.compute import models, states
+from tinystack.compute import states
 from tinystack.compute.api.microversion import Version
 from tinystack.compute.api.rendering import isotime, link, plain_time
 from tinystack.compute.services import server_extras
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.instances import instance_name
+from tinystack.compute.services.records import ServerRecord
 from tinystack.compute.services.server_extras import FaultRecord
 
 SERVERS = "os_compute_api:servers:%s"
@@ -54,13 +55,13 @@ class ViewOptions:
         self.host_status_unknown_only = None
 
 
-def host_id(inst: models.Instance) -> str:
+def host_id(inst: ServerRecord) -> str:
     if not inst.host:
         return ""
     return hashlib.sha224((inst.project_id + inst.host).encode()).hexdigest()
 
 
-def addresses(inst: models.Instance, extend: bool = True) -> dict[str, list[dict[str, Any]]]:
+def addresses(inst: ServerRecord, extend: bool = True) -> dict[str, list[dict[str, Any]]]:
     if inst.vm_state == states.BUILDING:
         return {}
     found: dict[str, list[dict[str, Any]]] = {}
@@ -100,7 +101,7 @@ def flavor_view(request: Request, flavor: dict[str, Any], opts: ViewOptions) -> 
     return {"id": flavorid, "links": [{"rel": "bookmark", "href": f"{base}/flavors/{flavorid}"}]}
 
 
-def image_view(request: Request, inst: models.Instance) -> dict[str, Any] | str:
+def image_view(request: Request, inst: ServerRecord) -> dict[str, Any] | str:
     if not inst.image_ref:
         return ""
     base = str(request.base_url).rstrip("/")
@@ -121,7 +122,7 @@ def fault_view(fault: FaultRecord, is_admin: bool) -> dict[str, Any]:
     return view
 
 
-def basic(request: Request, inst: models.Instance) -> dict[str, Any]:
+def basic(request: Request, inst: ServerRecord) -> dict[str, Any]:
     return {
         "id": inst.uuid,
         "name": inst.display_name,
@@ -129,7 +130,7 @@ def basic(request: Request, inst: models.Instance) -> dict[str, Any]:
     }
 
 
-def show(request: Request, inst: models.Instance, opts: ViewOptions) -> dict[str, Any]:
+def show(request: Request, inst: ServerRecord, opts: ViewOptions) -> dict[str, Any]:
     """The detailed view of one server."""
     v = opts.version
     status = states.status(inst.vm_state, inst.task_state, inst.deleted)
@@ -200,7 +201,7 @@ def show(request: Request, inst: models.Instance, opts: ViewOptions) -> dict[str
     return server
 
 
-def _extended(server: dict[str, Any], inst: models.Instance, opts: ViewOptions) -> None:
+def _extended(server: dict[str, Any], inst: ServerRecord, opts: ViewOptions) -> None:
     server["OS-EXT-SRV-ATTR:host"] = inst.host
     server["OS-EXT-SRV-ATTR:instance_name"] = instance_name(inst)
     server["OS-EXT-SRV-ATTR:hypervisor_hostname"] = inst.node
@@ -216,11 +217,16 @@ def _extended(server: dict[str, Any], inst: models.Instance, opts: ViewOptions) 
 
 
 def view_options(
-    ctx: RequestContext, deps: Deps, version: Version, rows: list[Any], *, with_groups: bool
+    ctx: RequestContext,
+    deps: Deps,
+    version: Version,
+    servers: list[ServerRecord],
+    *,
+    with_groups: bool,
 ) -> ViewOptions:
     target = (
-        {"project_id": rows[0].project_id, "user_id": rows[0].user_id}
-        if len(rows) == 1
+        {"project_id": servers[0].project_id, "user_id": servers[0].user_id}
+        if len(servers) == 1
         else {"project_id": ctx.project_id}
     )
     extended = ctx.allowed("os_compute_api:os-extended-server-attributes", target)
@@ -232,7 +238,7 @@ def view_options(
         unknown_only = True
     extras = server_extras.gather(
         deps,
-        rows,
+        servers,
         tags=version >= (2, 26),
         host_status=unknown_only is not None,
         groups=with_groups and version >= (2, 71),

@@ -42,6 +42,8 @@ from tinystack.compute.services import (
     ports,
 )
 from tinystack.compute.services import hosts as host_services
+from tinystack.compute.services.migrations import MigrationRecord
+from tinystack.compute.services.records import ServerRecord
 
 #: the states a write expects the instance in (None: whatever it is)
 Expected = Sequence[str | None] | None
@@ -56,7 +58,7 @@ def _expecting(task_state: Expected, vm_state: Expected) -> dict[str, Sequence[s
     return found
 
 
-def _migration(row: models.Migration) -> MigrationMeta:
+def _migration(row: models.Migration | MigrationRecord) -> MigrationMeta:
     return MigrationMeta(
         uuid=row.uuid,
         source_host=row.source_compute or "",
@@ -86,7 +88,7 @@ class DatabaseAgentStore:
         self.zone_cache = zone_cache
 
     # -- instances -----------------------------------------------------------------------------
-    def record(self, row: models.Instance) -> AgentInstance:
+    def record(self, row: models.Instance | ServerRecord) -> AgentInstance:
         """The agent's record of an instance row (the driver's view named by the template)."""
         meta = dataclasses.replace(
             instances.meta(row), name=instances.instance_name(row, self.name_template)

@@ -14,6 +14,7 @@ from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
 from tinystack.compute.objects import VIF, FlavorMeta, ImageMeta, InstanceChanges, InstanceMeta
 from tinystack.compute.services import _rows
+from tinystack.compute.services.records import ServerRecord, server_record
 
 _ANY = object()
 
@@ -43,9 +44,9 @@ class InstanceUpdates(InstanceChanges, total=False):
     availability_zone: str | ColumnElement[str | None] | None
 
 
-def get(db: Database, uuid: str, *, read_deleted: bool = False) -> models.Instance:
+def get(db: Database, uuid: str, *, read_deleted: bool = False) -> ServerRecord:
     with db.reader() as session:
-        return _rows.instance(session, uuid, read_deleted=read_deleted)
+        return server_record(_rows.instance(session, uuid, read_deleted=read_deleted))
 
 
 def save(
@@ -55,7 +56,7 @@ def save(
     *,
     expected_task_state: Any = _ANY,
     expected_vm_state: Any = _ANY,
-) -> models.Instance:
+) -> ServerRecord:
     """Apply ``updates`` if the instance is in the expected states; return the new row.
 
     ``expected_*`` is one value or a list of values (``None`` included). A row in
@@ -63,7 +64,7 @@ def save(
     :class:`UnexpectedDeleting` when it is being deleted) and changes nothing.
     """
 
-    def write(session: Session) -> models.Instance:
+    def write(session: Session) -> ServerRecord:
         return save_in(
             session,
             uuid,
@@ -91,7 +92,8 @@ def save_in(
     *,
     expected_task_state: Any = _ANY,
     expected_vm_state: Any = _ANY,
-) -> models.Instance:
+) -> ServerRecord:
+    """Apply ``updates`` in ``session`` (as :func:`save`); the saved instance."""
     table = models.Instance
     values = {"updated_at": utcnow(), **updates}
     stmt = update(table).where(table.uuid == uuid, table.deleted.is_(False))
@@ -109,7 +111,7 @@ def save_in(
         if row.task_state == "deleting":
             raise exception.UnexpectedDeleting(uuid, expected_task_state, row.task_state)
         raise exception.UnexpectedTaskState(uuid, expected_task_state, row.task_state)
-    return row
+    return server_record(row)
 
 
 def add_fault(
@@ -145,11 +147,11 @@ def add_fault(
     )
 
 
-def vifs(instance: models.Instance) -> list[VIF]:
+def vifs(instance: models.Instance | ServerRecord) -> list[VIF]:
     return [VIF.from_stored(vif) for vif in instance.network_info or []]
 
 
-def image_meta(instance: models.Instance) -> ImageMeta | None:
+def image_meta(instance: models.Instance | ServerRecord) -> ImageMeta | None:
     if not instance.image_ref:
         return None
     props = instance.system_metadata.get("image_properties") or {}
@@ -164,7 +166,9 @@ def image_meta(instance: models.Instance) -> ImageMeta | None:
     )
 
 
-def meta(instance: models.Instance, flavor: FlavorMeta | None = None) -> InstanceMeta:
+def meta(
+    instance: models.Instance | ServerRecord, flavor: FlavorMeta | None = None
+) -> InstanceMeta:
     """The driver's view of an instance (``flavor`` overrides its current flavor)."""
     return InstanceMeta(
         uuid=instance.uuid,
@@ -188,7 +192,7 @@ def meta(instance: models.Instance, flavor: FlavorMeta | None = None) -> Instanc
     )
 
 
-def instance_name(instance: models.Instance, template: str = "instance-%08x") -> str:
+def instance_name(instance: models.Instance | ServerRecord, template: str = "instance-%08x") -> str:
     try:
         return template % instance.id
     except (TypeError, ValueError):

@@ -11,10 +11,11 @@ from typing import Any
 
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.common.rpc import MessagingTimeout, RemoteError
-from tinystack.compute import models, states
+from tinystack.compute import states
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import instance_actions, servers
 from tinystack.compute.services.deps import Deps
+from tinystack.compute.services.records import ServerRecord
 
 ATTACHABLE = [states.ACTIVE, states.PAUSED, states.STOPPED, states.SUSPENDED]
 
@@ -48,7 +49,7 @@ def _record(vif: dict[str, Any]) -> InterfaceRecord:
     )
 
 
-def list_for(inst: models.Instance) -> list[InterfaceRecord]:
+def list_for(inst: ServerRecord) -> list[InterfaceRecord]:
     """The instance's interfaces, as its network info records them."""
     return [_record(vif) for vif in inst.network_info or []]
 
@@ -56,7 +57,7 @@ def list_for(inst: models.Instance) -> list[InterfaceRecord]:
 def attach(
     deps: Deps,
     ctx: CallContext,
-    inst: models.Instance,
+    inst: ServerRecord,
     *,
     network_id: str | None,
     port_id: str | None,
@@ -94,7 +95,7 @@ def attach(
     return _record(attached.vif)
 
 
-def detach(deps: Deps, ctx: CallContext, inst: models.Instance, port_id: str) -> None:
+def detach(deps: Deps, ctx: CallContext, inst: ServerRecord, port_id: str) -> None:
     """Tell the instance's agent to detach ``port_id``."""
     servers.check_lock(ctx, inst)
     servers.check_state(inst, "detach_interface", ATTACHABLE, [None])

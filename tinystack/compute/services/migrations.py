@@ -14,7 +14,7 @@ from tinystack.common.api import pagination as pg
 from tinystack.common.db import Database
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
-from tinystack.compute.services.records import from_row
+from tinystack.compute.services.records import ServerRecord, from_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +43,15 @@ IN_PROGRESS = ("pre-migrating", "migrating", "post-migrating", "confirming", "re
 
 def create(
     db: Database,
-    inst: models.Instance,
+    inst: ServerRecord,
     *,
     migration_type: str,
     old_flavor_id: int | None,
     new_flavor_id: int | None,
     user_id: str | None,
     project_id: str | None,
-) -> models.Migration:
-    def write(session: Session) -> models.Migration:
+) -> MigrationRecord:
+    def write(session: Session) -> MigrationRecord:
         now = utcnow()
         row = models.Migration(
             uuid=str(uuidlib.uuid4()),
@@ -69,7 +69,7 @@ def create(
         )
         session.add(row)
         session.flush()
-        return row
+        return from_row(MigrationRecord, row)
 
     return db.write(write)
 
@@ -81,7 +81,7 @@ def update(db: Database, migration_uuid: str, **values: Any) -> None:
     db.write(write)
 
 
-def update_in(session: Session, migration_uuid: str, **values: Any) -> models.Migration:
+def update_in(session: Session, migration_uuid: str, **values: Any) -> MigrationRecord:
     row = session.scalars(
         select(models.Migration).where(models.Migration.uuid == migration_uuid)
     ).first()
@@ -90,7 +90,7 @@ def update_in(session: Session, migration_uuid: str, **values: Any) -> models.Mi
     for key, value in values.items():
         setattr(row, key, value)
     row.updated_at = utcnow()
-    return row
+    return from_row(MigrationRecord, row)
 
 
 def list_migrations(

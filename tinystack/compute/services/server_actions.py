@@ -23,6 +23,7 @@ from tinystack.compute.context import CallContext
 from tinystack.compute.rpcapi import ComputeAgentAPI
 from tinystack.compute.services import instance_actions, instances, servers
 from tinystack.compute.services.deps import Deps
+from tinystack.compute.services.records import ServerRecord
 
 T = states.Task
 
@@ -40,7 +41,7 @@ def begin(
     updates: instances.InstanceUpdates | None = None,
     check_locked: bool = True,
     need_host: bool = True,
-) -> models.Instance:
+) -> ServerRecord:
     """Check and move an instance into ``new_task_state``; returns the saved row."""
     expected_tasks: list[str | None] = list(task_states) if task_states is not None else [None]
     inst = servers.get(deps, ctx, uuid)
@@ -50,7 +51,7 @@ def begin(
     if need_host and not inst.host:
         raise Conflict(f"Instance {uuid} is not ready")
 
-    def write(session: Session) -> models.Instance:
+    def write(session: Session) -> ServerRecord:
         row = instances.save_in(
             session,
             uuid,
@@ -199,7 +200,7 @@ def reset_state(deps: Deps, ctx: CallContext, uuid: str, state: str) -> None:
 
 
 # -- consoles ---------------------------------------------------------------------------------
-def _ready(deps: Deps, ctx: CallContext, uuid: str) -> models.Instance:
+def _ready(deps: Deps, ctx: CallContext, uuid: str) -> ServerRecord:
     inst = servers.get(deps, ctx, uuid)
     if not inst.host or inst.vm_state in (states.BUILDING, states.SHELVED_OFFLOADED):
         raise Conflict(f"Instance {uuid} is not ready")
@@ -291,7 +292,7 @@ def change_security_group(deps: Deps, ctx: CallContext, uuid: str, name: str, *,
 
 
 def _update_port_groups(
-    deps: Deps, ctx: CallContext, inst: models.Instance, name: str, add: bool
+    deps: Deps, ctx: CallContext, inst: ServerRecord, name: str, add: bool
 ) -> None:
     client = deps.network
     groups = client.list_security_groups(token=ctx.token, project_id=inst.project_id)

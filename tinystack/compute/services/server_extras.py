@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from tinystack.compute import models
 from tinystack.compute.services import server_groups, server_list, servers
 from tinystack.compute.services._rows import latest_faults
 from tinystack.compute.services.deps import Deps
+from tinystack.compute.services.records import ServerRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class ServerExtras:
 
 def gather(
     deps: Deps,
-    rows: Sequence[models.Instance],
+    rows: Sequence[ServerRecord],
     *,
     tags: bool,
     host_status: bool,

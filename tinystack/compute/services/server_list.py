@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute import models
+from tinystack.compute.services.records import ServerRecord, server_record
 
 #: API sort key -> column
 SORT_COLUMNS = {
@@ -221,7 +222,7 @@ def _regex_match(inst: models.Instance, q: ListQuery, compiled: dict[str, re.Pat
     return True
 
 
-def list_instances(db: Database, q: ListQuery) -> list[models.Instance]:
+def list_instances(db: Database, q: ListQuery) -> list[ServerRecord]:
     compiled = {k: _compile(v, k) for k, v in q.regex.items()}
     if q.ip:
         compiled["ip"] = _compile(q.ip, "ip")
@@ -237,8 +238,8 @@ def list_instances(db: Database, q: ListQuery) -> list[models.Instance]:
                 query = query.where(_keyset(order, marker))
             if q.limit is not None:
                 query = query.limit(q.limit)
-            return list(session.scalars(query))
-        rows = [r for r in session.scalars(query) if _regex_match(r, q, compiled)]
+            return [server_record(r) for r in session.scalars(query)]
+        rows = [server_record(r) for r in session.scalars(query) if _regex_match(r, q, compiled)]
     if marker is not None:
         ids = [r.uuid for r in rows]
         rows = rows[ids.index(marker.uuid) + 1 :] if marker.uuid in ids else []

@@ -28,6 +28,7 @@ from tinystack.compute.services import (
     servers,
 )
 from tinystack.compute.services.deps import Deps
+from tinystack.compute.services.records import ServerRecord
 from tinystack.compute.services.server_actions import begin
 
 LOG = logging.getLogger(__name__)
@@ -106,14 +107,14 @@ def migrate(deps: Deps, ctx: CallContext, uuid: str, host: str | None) -> None:
     deps.conductor.migrate_server(ctx, uuid, spec, None, "migration")
 
 
-def _move_spec(deps: Deps, inst: models.Instance, prefer_other_host: bool = False) -> MoveRequest:
+def _move_spec(deps: Deps, inst: ServerRecord, prefer_other_host: bool = False) -> MoveRequest:
     same_host = bool(deps.opts.allow_resize_to_same_host)
     if not same_host or prefer_other_host:
         return MoveRequest(ignore_hosts=(inst.host,) if inst.host else (), same_host_last=same_host)
     return MoveRequest()
 
 
-def _resize_migration(deps: Deps, inst: models.Instance) -> models.Migration:
+def _resize_migration(deps: Deps, inst: ServerRecord) -> models.Migration:
     found = _rows.latest_migration(deps.db, inst.uuid, ("finished",))
     if found is None:
         raise BadRequest("Instance has not been resized.")
@@ -172,7 +173,7 @@ class RebuildRequest:
     trusted_certs: Any = field(default=...)
 
 
-def rebuild(deps: Deps, ctx: CallContext, uuid: str, req: RebuildRequest) -> models.Instance:
+def rebuild(deps: Deps, ctx: CallContext, uuid: str, req: RebuildRequest) -> ServerRecord:
     inst = servers.get(deps, ctx, uuid)
     image_id = req.image_ref.rstrip("/").rsplit("/", 1)[-1]
     image = server_create.lookup_image(deps, ctx, image_id)
@@ -243,7 +244,7 @@ def _key_update(deps: Deps, ctx: CallContext, key_name: str | None) -> instances
 
 # -- snapshots --------------------------------------------------------------------------------
 def _snapshot_image(
-    deps: Deps, ctx: CallContext, inst: models.Instance, name: str, extra: dict[str, Any]
+    deps: Deps, ctx: CallContext, inst: ServerRecord, name: str, extra: dict[str, Any]
 ) -> str:
     sysmeta = inst.system_metadata or {}
     props = {

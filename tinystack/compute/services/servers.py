@@ -23,13 +23,14 @@ from tinystack.compute.context import CallContext
 from tinystack.compute.objects import Diagnostics
 from tinystack.compute.services import _rows, hosts, instance_actions, instances, ports, quotas
 from tinystack.compute.services.deps import Deps
+from tinystack.compute.services.records import ServerRecord
 
 LOG = logging.getLogger(__name__)
 T = states.Task
 MAX_TAGS = 50
 
 
-def get(deps: Deps, ctx: CallContext, uuid: str, *, read_deleted: bool = False) -> models.Instance:
+def get(deps: Deps, ctx: CallContext, uuid: str, *, read_deleted: bool = False) -> ServerRecord:
     """The instance, if the caller's project owns it (admins see every project's)."""
     try:
         inst = instances.get(deps.db, uuid, read_deleted=read_deleted)
@@ -42,7 +43,7 @@ def get(deps: Deps, ctx: CallContext, uuid: str, *, read_deleted: bool = False) 
 
 def get_authorized(
     deps: Deps, ctx: RequestContext, uuid: str, rule: str, *, read_deleted: bool = False
-) -> models.Instance:
+) -> ServerRecord:
     """The instance, if the caller sees it (:func:`get`) and may ``rule`` on it (its owner
     is the policy target, so it is loaded first)."""
     inst = get(deps, CallContext.from_request(ctx), uuid, read_deleted=read_deleted)
@@ -50,7 +51,7 @@ def get_authorized(
     return inst
 
 
-def target(inst: models.Instance) -> dict[str, str]:
+def target(inst: ServerRecord) -> dict[str, str]:
     return {"project_id": inst.project_id, "user_id": inst.user_id}
 
 
@@ -97,7 +98,7 @@ def settle(deps: Deps, uuid: str, *, deleted: bool = False, until: Settled = idl
         deps.unwatch(uuid)
 
 
-def with_fresh_addresses(deps: Deps, inst: models.Instance) -> models.Instance:
+def with_fresh_addresses(deps: Deps, inst: ServerRecord) -> ServerRecord:
     """The instance with its ports re-read from the network service (at most every 2 s).
 
     Upstream relies on the network service sending ``network-changed`` events when
@@ -123,14 +124,14 @@ def with_fresh_addresses(deps: Deps, inst: models.Instance) -> models.Instance:
         return inst
 
 
-def check_lock(ctx: CallContext, inst: models.Instance) -> None:
+def check_lock(ctx: CallContext, inst: ServerRecord) -> None:
     """Locked instances refuse changes, except from admins (as upstream's check)."""
     if inst.locked and not ctx.is_admin:
         raise exception.InstanceIsLocked(inst.uuid)
 
 
 def check_state(
-    inst: models.Instance,
+    inst: ServerRecord,
     action: str,
     vm_states: list[str] | None = None,
     task_states: list[str | None] | None = (None,),  # type: ignore[assignment]
@@ -162,7 +163,7 @@ class ServerChanges:
     hostname: str | Keep = KEEP
 
 
-def update(deps: Deps, ctx: CallContext, uuid: str, changes: ServerChanges) -> models.Instance:
+def update(deps: Deps, ctx: CallContext, uuid: str, changes: ServerChanges) -> ServerRecord:
     inst = get(deps, ctx, uuid)
     values = {
         name: value
@@ -180,7 +181,7 @@ def clear_password(deps: Deps, ctx: CallContext, uuid: str) -> None:
     instances.save(deps.db, inst.uuid, {"system_metadata": sysmeta})
 
 
-def host_statuses(deps: Deps, rows: list[models.Instance]) -> dict[str, str]:
+def host_statuses(deps: Deps, rows: list[ServerRecord]) -> dict[str, str]:
     """instance uuid -> UP / DOWN / MAINTENANCE / UNKNOWN / "" (no host)."""
     wanted = {r.host for r in rows if r.host}
     services = {
@@ -217,7 +218,7 @@ def delete(deps: Deps, ctx: CallContext, uuid: str, *, force: bool = False) -> N
     agent_host = _live_host(deps, inst)
     action = instance_actions.DELETE
 
-    def begin(session: Session) -> models.Instance:
+    def begin(session: Session) -> ServerRecord:
         row = instances.save_in(session, uuid, {"task_state": T.DELETING})
         instance_actions.start(session, ctx, uuid, action)
         return row
@@ -229,7 +230,7 @@ def delete(deps: Deps, ctx: CallContext, uuid: str, *, force: bool = False) -> N
     deps.agents.terminate_instance(ctx, agent_host, uuid)
 
 
-def _live_host(deps: Deps, inst: models.Instance) -> str | None:
+def _live_host(deps: Deps, inst: ServerRecord) -> str | None:
     """The host whose agent should delete the instance, or None to delete it here."""
     if not inst.host or inst.vm_state == states.SHELVED_OFFLOADED:
         return None
@@ -242,7 +243,7 @@ def _live_host(deps: Deps, inst: models.Instance) -> str | None:
     return inst.host
 
 
-def local_delete(deps: Deps, ctx: CallContext, inst: models.Instance) -> None:
+def local_delete(deps: Deps, ctx: CallContext, inst: ServerRecord) -> None:
     """Delete without the agent: the instance never reached a host, or its host is down."""
     try:
         deps.placement.delete_allocations(inst.uuid)
@@ -326,7 +327,7 @@ def tags(deps: Deps, uuid: str) -> list[str]:
         )
 
 
-def _check_tag_state(inst: models.Instance) -> None:
+def _check_tag_state(inst: ServerRecord) -> None:
     allowed = (
         states.ACTIVE,
         states.PAUSED,
@@ -412,7 +413,7 @@ class SecurityGroupRef:
     tenant_id: str | None
 
 
-def security_groups(deps: Deps, inst: models.Instance) -> list[SecurityGroupRef]:
+def security_groups(deps: Deps, inst: ServerRecord) -> list[SecurityGroupRef]:
     """The instance's security groups (by name or id) among its project's; by name alone
     when there is no network service."""
     wanted = inst.security_groups or []
@@ -434,7 +435,7 @@ def security_groups(deps: Deps, inst: models.Instance) -> list[SecurityGroupRef]
     ]
 
 
-def diagnostics(deps: Deps, ctx: CallContext, inst: models.Instance) -> Diagnostics:
+def diagnostics(deps: Deps, ctx: CallContext, inst: ServerRecord) -> Diagnostics:
     """What the instance's driver reports about it (409 when its agent cannot say)."""
     if not inst.host:
         raise Conflict(f"Instance {inst.uuid} is not ready")

@@ -10,13 +10,15 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.timeutils import utcnow
-from tinystack.compute import exception, models, states
+from tinystack.compute import exception, states
 from tinystack.compute.conductor.tasks.base import Task
 from tinystack.compute.conductor.tasks.build import remote_reason
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import FlavorMeta, MoveRequest, RequestSpec, Selection
 from tinystack.compute.services import instance_actions, instances, migrations
 from tinystack.compute.services.deps import Deps
+from tinystack.compute.services.migrations import MigrationRecord
+from tinystack.compute.services.records import ServerRecord
 
 LOG = logging.getLogger(__name__)
 MIGRATE_EVENT = "conductor_migrate_server"
@@ -27,7 +29,7 @@ T = states.Task
 class MoveAllocationsTask(Task[None]):
     """Let the migration hold the source allocations while the instance claims the dest."""
 
-    def __init__(self, deps: Deps, inst: models.Instance, migration: models.Migration) -> None:
+    def __init__(self, deps: Deps, inst: ServerRecord, migration: MigrationRecord) -> None:
         self.deps, self.inst, self.migration = deps, inst, migration
 
     def _execute(self) -> None:
@@ -47,7 +49,7 @@ class SelectDestinationTask(Task[Selection]):
         self,
         deps: Deps,
         ctx: CallContext,
-        inst: models.Instance,
+        inst: ServerRecord,
         spec: RequestSpec,
         try_same_host_last: bool,
     ) -> None:
@@ -68,7 +70,7 @@ class SelectDestinationTask(Task[Selection]):
             return self._select(replace(self.spec, ignore_hosts=()))
 
 
-def _spec_for(inst: models.Instance, flavor: FlavorMeta, move: MoveRequest) -> RequestSpec:
+def _spec_for(inst: ServerRecord, flavor: FlavorMeta, move: MoveRequest) -> RequestSpec:
     """The instance's stored request spec, for one instance of ``flavor``, moved as asked."""
     spec = RequestSpec.from_dict(inst.request_spec or {})
     return replace(
