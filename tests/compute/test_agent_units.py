@@ -18,6 +18,7 @@ from tinystack.compute.objects import AgentInstance
 from tinystack.compute.service import SERVICE, agent_deps
 from tinystack.compute.services import _rows, instances
 from tinystack.compute.services.deps import Deps
+from tinystack.compute.services.records import ServerRecord
 from tinystack.compute.virt.fake import FakeDriver
 
 
@@ -57,7 +58,7 @@ def add(deps: Deps, **values: Any) -> str:
     return row.uuid
 
 
-def load(deps: Deps, uuid_: str) -> models.Instance:
+def load(deps: Deps, uuid_: str) -> ServerRecord:
     return instances.get(deps.db, uuid_, read_deleted=True)
 
 
