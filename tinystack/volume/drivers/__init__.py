@@ -1,0 +1,1 @@
+"""Volume drivers: the data path under the volume manager (``base.VolumeDriver``)."""
