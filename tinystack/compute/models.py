@@ -342,3 +342,41 @@ class ConsoleAuthToken(Base):
     internal_access_path: Mapped[str | None] = mapped_column(NAME)
     instance_uuid: Mapped[str] = mapped_column(UUID, index=True)
     expires: Mapped[float] = mapped_column(Float)
+
+
+class BlockDeviceMapping(Base):
+    """A volume of an instance (Nova's block device mapping with ``destination_type`` volume).
+
+    The root disk and the flavor's ephemeral and swap disks of an image-booted instance are
+    the driver's and have no row. The unique constraints are what make concurrent attaches
+    safe: one mapping per (instance, volume) and per (instance, device name).
+    """
+
+    __tablename__ = "block_device_mapping"
+    __table_args__ = (
+        UniqueConstraint("instance_uuid", "volume_id", name="uq_block_device_mapping_volume"),
+        UniqueConstraint("instance_uuid", "device_name", name="uq_block_device_mapping_device"),
+        Index("ix_block_device_mapping_volume_id", "volume_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(UUID, unique=True)
+    instance_uuid: Mapped[str] = mapped_column(UUID, index=True)
+    #: volume, image, snapshot or blank
+    source_type: Mapped[str] = mapped_column(String(16))
+    destination_type: Mapped[str] = mapped_column(String(16), default="volume")
+    boot_index: Mapped[int | None] = mapped_column(Integer)
+    device_name: Mapped[str | None] = mapped_column(NAME)
+    delete_on_termination: Mapped[bool] = mapped_column(Boolean, default=False)
+    volume_id: Mapped[str | None] = mapped_column(UUID)
+    snapshot_id: Mapped[str | None] = mapped_column(UUID)
+    image_id: Mapped[str | None] = mapped_column(NAME)
+    volume_size: Mapped[int | None] = mapped_column(Integer)
+    volume_type: Mapped[str | None] = mapped_column(NAME)
+    disk_bus: Mapped[str | None] = mapped_column(NAME)
+    device_type: Mapped[str | None] = mapped_column(NAME)
+    guest_format: Mapped[str | None] = mapped_column(NAME)
+    tag: Mapped[str | None] = mapped_column(String(60))
+    attachment_id: Mapped[str | None] = mapped_column(UUID)
+    connection_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP)
+    updated_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)

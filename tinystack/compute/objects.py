@@ -257,6 +257,41 @@ class AttachedInterface(Payload):
     vif: dict[str, JSON] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class BlockDevice(Payload):
+    """One volume of an instance (a block device mapping with ``destination_type`` volume),
+    as the service layer stores it and the agents and drivers use it.
+
+    ``source_type`` says where the volume came from: ``volume`` (the user's), or one compute
+    creates at boot from an ``image``, a ``snapshot`` or nothing (``blank``) -- then
+    ``volume_id`` is None until it exists. ``connection_info`` is the attachment's, in
+    Nova's shape (``driver_volume_type`` and ``data``), once the volume is attached.
+    """
+
+    uuid: str
+    instance_uuid: str
+    source_type: str
+    destination_type: str = "volume"
+    boot_index: int | None = None
+    device_name: str | None = None
+    delete_on_termination: bool = False
+    volume_id: str | None = None
+    snapshot_id: str | None = None
+    image_id: str | None = None
+    volume_size: int | None = None
+    volume_type: str | None = None
+    disk_bus: str | None = None
+    device_type: str | None = None
+    guest_format: str | None = None
+    tag: str | None = None
+    attachment_id: str | None = None
+    connection_info: dict[str, JSON] | None = None
+
+    @property
+    def is_root(self) -> bool:
+        return self.boot_index == 0
+
+
 # -- what crosses RPC between the API, the conductor, the scheduler and the agents -----------
 @dataclass(frozen=True)
 class NetworkRequest(Payload):
@@ -486,6 +521,17 @@ class InstanceChanges(TypedDict, total=False):
     memory_mb: int
     old_flavor: dict[str, Any] | None
     new_flavor: dict[str, Any] | None
+
+
+class BlockDeviceChanges(TypedDict, total=False):
+    """The columns of a block device mapping that attach, detach, swap and boot write."""
+
+    volume_id: str | None
+    attachment_id: str | None
+    connection_info: dict[str, JSON] | None
+    device_name: str | None
+    volume_size: int | None
+    delete_on_termination: bool
 
 
 @dataclass(frozen=True, slots=True)
