@@ -115,6 +115,24 @@ HOST_OPTS = [
         help="Worker threads shared by the compute agents of this process (fewer threads "
         "contend less for the interpreter; raise it for drivers with slow operations).",
     ),
+    cfg.StrOpt(
+        "my_ip",
+        default="",
+        help="The address of this host that the block storage service exports volumes to "
+        "(the ``ip`` of the volume connector; default 127.0.0.1).",
+    ),
+    cfg.IntOpt(
+        "block_device_allocate_retries",
+        default=60,
+        min=0,
+        help="Times a boot from volume checks whether a volume it created is available.",
+    ),
+    cfg.IntOpt(
+        "block_device_allocate_retries_interval",
+        default=3,
+        min=0,
+        help="Seconds between those checks (the first ones come sooner).",
+    ),
 ]
 
 SCHEDULER_OPTS = [
@@ -165,6 +183,12 @@ API_OPTS = [
         help="AZ given to servers created without one (empty: any).",
     ),
     cfg.IntOpt("max_limit", default=1000, min=1, help="Largest page of a list."),
+    cfg.BoolOpt(
+        "cross_az_attach",
+        default=True,
+        help="Attach volumes of any availability zone (False: only the server's zone; "
+        "a boot from volume then creates its volumes in the server's zone).",
+    ),
     cfg.BoolOpt(
         "allow_resize_to_same_host",
         default=True,
@@ -292,6 +316,9 @@ class Options:
     vif_plugging_timeout: int = 300
     vif_plugging_is_fatal: bool = True
     agent_threads: int = 8
+    my_ip: str = ""
+    block_device_allocate_retries: int = 60
+    block_device_allocate_retries_interval: int = 3
 
     # scheduler
     scheduler_enabled_filters: tuple[str, ...] = tuple(DEFAULT_FILTERS)
@@ -313,6 +340,7 @@ class Options:
     internal_service_availability_zone: str = "internal"
     default_schedule_zone: str = ""
     max_limit: int = 1000
+    cross_az_attach: bool = True
     allow_resize_to_same_host: bool = True
     instance_name_template: str = "instance-%08x"
     novncproxy_base_url: str = "http://127.0.0.1:6080/vnc_auto.html"

@@ -139,3 +139,51 @@ class ConsoleTypeUnavailable(BadRequest):
 
 class ComputeUnavailable(ServiceUnavailable):
     pass
+
+
+# -- volumes ----------------------------------------------------------------------------------
+class VolumeNotFound(NotFound):
+    def __init__(self, volume_id: str) -> None:
+        super().__init__(f"Volume {volume_id} could not be found.")
+
+
+class SnapshotNotFound(NotFound):
+    def __init__(self, snapshot_id: str) -> None:
+        super().__init__(f"Snapshot {snapshot_id} could not be found.")
+
+
+class VolumeBDMNotFound(NotFound):
+    def __init__(self, volume_id: str) -> None:
+        super().__init__(f"No volume Block Device Mapping with id {volume_id}.")
+
+
+class InvalidVolume(BadRequest):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid volume: {reason}")
+
+
+class InvalidDevicePath(BadRequest):
+    def __init__(self, path: str) -> None:
+        super().__init__(f"The supplied device path ({path}) is invalid.")
+
+
+class DevicePathInUse(Conflict):
+    def __init__(self, path: str) -> None:
+        super().__init__(f"The supplied device path ({path}) is in use.")
+
+
+class InvalidBDM(BadRequest):
+    """A block device mapping of a create request that cannot be honoured."""
+
+    def __init__(self, message: str = "Block Device Mapping is Invalid.") -> None:
+        super().__init__(message)
+
+
+class VolumeTaggedAttachNotSupported(BadRequest):
+    def __init__(self, shelved: bool = False) -> None:
+        where = "shelved-offloaded instances" if shelved else "this server instance"
+        super().__init__(f"Tagged volume attachment is not supported for {where}.")
+
+
+class MultiattachNotSupported(BadRequest):
+    pass

@@ -15,6 +15,7 @@ Versions (bump the minor for additions, the major for incompatible changes):
 * compute 1.0: the instance life cycle methods below (dict arguments)
 * compute 2.0: the same, with payloads (HostList, ScheduledEvent, FlavorMeta, DiskInfo;
   ConsoleInfo, Diagnostics and AttachedInterface results); no ``data`` on external events
+* compute 2.1: attach_volume, detach_volume, swap_volume (BlockDevice payloads)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     AttachedInterface,
+    BlockDevice,
     ConsoleInfo,
     Destinations,
     Diagnostics,
@@ -43,7 +45,7 @@ COMPUTE_TOPIC = "compute"
 
 CONDUCTOR_VERSION = "2.0"
 SCHEDULER_VERSION = "2.0"
-COMPUTE_VERSION = "2.0"
+COMPUTE_VERSION = "2.1"
 
 RPCContext: TypeAlias = dict[str, JSON]
 """The transport's context of a request: a :meth:`CallContext.to_dict`."""
@@ -414,6 +416,49 @@ class ComputeAgentAPI:
         self, ctx: CallContext, host: str, instance_uuid: str, port_id: str
     ) -> None:
         self._cast(ctx, host, "detach_interface", instance_uuid=instance_uuid, port_id=port_id)
+
+    # -- volumes -------------------------------------------------------------------------------
+    def attach_volume(
+        self, ctx: CallContext, host: str, instance_uuid: str, bdm: BlockDevice
+    ) -> None:
+        """Connect the reserved volume of ``bdm`` and plug it into the instance."""
+        self._cast(ctx, host, "attach_volume", instance_uuid=instance_uuid, bdm=bdm.to_primitive())
+
+    def detach_volume(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        volume_id: str,
+        attachment_id: str | None,
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "detach_volume",
+            instance_uuid=instance_uuid,
+            volume_id=volume_id,
+            attachment_id=attachment_id,
+        )
+
+    def swap_volume(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        bdm: BlockDevice,
+        new_volume_id: str,
+        new_attachment_id: str,
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "swap_volume",
+            instance_uuid=instance_uuid,
+            bdm=bdm.to_primitive(),
+            new_volume_id=new_volume_id,
+            new_attachment_id=new_attachment_id,
+        )
 
     def external_instance_event(
         self,

@@ -77,6 +77,7 @@ def agent_deps(deps: Deps) -> AgentDeps:
     store = DatabaseAgentStore(
         deps.db,
         deps.network,
+        deps.volume,
         name_template=str(opts.instance_name_template),
         default_zone=str(opts.default_availability_zone),
         zone_cache=deps.zone_cache,
@@ -87,6 +88,7 @@ def agent_deps(deps: Deps) -> AgentDeps:
         placement=deps.placement,
         image=deps.image,
         network=deps.network,
+        volume=deps.volume,
         conductor=deps.conductor,
         agents=deps.agents,
         transport=deps.transport,

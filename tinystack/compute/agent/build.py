@@ -11,6 +11,7 @@ from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.agent.store import AgentStore
+from tinystack.compute.agent.volumes import VolumeOps
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     AgentInstance,
@@ -35,8 +36,9 @@ class BuildAborted(Exception):
 class BuildOps:
     """Build and delete."""
 
-    def __init__(self, agent: AgentContext) -> None:
+    def __init__(self, agent: AgentContext, volumes: VolumeOps) -> None:
         self.agent = agent
+        self.volumes = volumes
 
     def build_and_run_instance(
         self,
@@ -113,8 +115,9 @@ class BuildOps:
             except (exception.InstanceNotFound, exception.UnexpectedTaskState) as exc:
                 store.release_ports(ctx, vifs)
                 raise BuildAborted() from exc
+        block_devices = self.volumes.prepare_boot(ctx, inst)
         keys = self._expect_plugging(uuid, vifs)
-        self.agent.driver.spawn(ctx, inst.meta, inst.vifs, None)
+        self.agent.driver.spawn(ctx, inst.meta, inst.vifs, None, block_devices)
         self._wait_plugging(uuid, keys)
         power = self.agent.power_state(ctx, inst)
 
@@ -165,6 +168,10 @@ class BuildOps:
             self.agent.driver.destroy(ctx, inst.meta, inst.vifs)
         except Exception:
             LOG.exception("cannot clean up the failed build of %s", uuid)
+        try:
+            self.volumes.release_connections(ctx, inst)
+        except Exception:
+            LOG.exception("cannot release the volume connections of %s", uuid)
         self.agent.store.release_ports(ctx, list(inst.network_info or []))
         if delete_allocations:
             self.agent.delete_allocations(uuid)
@@ -211,6 +218,7 @@ class BuildOps:
             inst = self.agent.load(instance_uuid)
             self.agent.driver.destroy(ctx, inst.meta, inst.vifs)
             self.agent.store.release_ports(ctx, list(inst.network_info or []))
+            self.agent.store.release_volumes(ctx, instance_uuid)
             self.agent.delete_allocations(instance_uuid)
             mark_deleted(self.agent.store, ctx, instance_uuid)
 

@@ -19,6 +19,7 @@ from tinystack.common.clients.image import ImageClient
 from tinystack.common.clients.network import NetworkClient
 from tinystack.common.clients.placement import PlacementClient
 from tinystack.common.clients.session import ClientError
+from tinystack.common.clients.volume import VolumeClient
 from tinystack.common.rpc import Transport
 from tinystack.compute import exception
 from tinystack.compute.agent.events import EventWaiters
@@ -47,6 +48,7 @@ class AgentDeps:
     placement: PlacementClient
     image: ImageClient
     network: NetworkClient
+    volume: VolumeClient
     conductor: ConductorAPI
     agents: ComputeAgentAPI
     transport: Transport

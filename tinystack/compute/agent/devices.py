@@ -7,6 +7,7 @@ import logging
 from tinystack.common.clients.session import ClientError
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
+from tinystack.compute.agent.volumes import VolumeOps
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     VIF,
@@ -22,8 +23,9 @@ LOG = logging.getLogger(__name__)
 class DeviceOps:
     """Consoles, diagnostics, interfaces and external events."""
 
-    def __init__(self, agent: AgentContext) -> None:
+    def __init__(self, agent: AgentContext, volumes: VolumeOps) -> None:
         self.agent = agent
+        self.volumes = volumes
 
     def get_console_output(
         self, ctx: CallContext, instance_uuid: str, length: int | None = None
@@ -102,6 +104,8 @@ class DeviceOps:
             self._refresh_network(instance_uuid)
         elif name == "power-update":
             self._power_update(ctx, instance_uuid, tag)
+        elif name == "volume-extended" and tag:
+            self.volumes.extend_volume(ctx, instance_uuid, tag)
 
     def _refresh_network(self, uuid: str) -> None:
         try:

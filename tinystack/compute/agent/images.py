@@ -9,6 +9,7 @@ from tinystack.common.clients.session import ClientError
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import states
 from tinystack.compute.agent.context import AgentContext
+from tinystack.compute.agent.volumes import VolumeOps
 from tinystack.compute.context import CallContext
 
 LOG = logging.getLogger(__name__)
@@ -18,8 +19,9 @@ T = states.Task
 class ImageOps:
     """Snapshots, shelve, unshelve and rebuild."""
 
-    def __init__(self, agent: AgentContext) -> None:
+    def __init__(self, agent: AgentContext, volumes: VolumeOps) -> None:
         self.agent = agent
+        self.volumes = volumes
 
     def _upload_snapshot(
         self, ctx: CallContext, uuid: str, image_id: str, pending: str, uploading: str
@@ -142,7 +144,10 @@ class ImageOps:
     def shelve_offload_instance(self, ctx: CallContext, instance_uuid: str) -> None:
         with self.agent.operation(ctx, instance_uuid, "compute_shelve_offload_instance") as ctx:
             inst = self.agent.load(instance_uuid)
+            if inst.vm_state != states.SHELVED:  # a volume-backed server shelves at once
+                self.agent.driver.power_off(ctx, inst.meta, timeout=60)
             self.agent.driver.destroy(ctx, inst.meta, inst.vifs)
+            self.volumes.release_connections(ctx, inst)
             self._unbind_ports(inst.network_info or [])
             self.agent.delete_allocations(instance_uuid)
             self.agent.finish_operation(
@@ -182,7 +187,8 @@ class ImageOps:
             self.agent.save(
                 instance_uuid, {"task_state": T.SPAWNING}, expected_task_state=[T.UNSHELVING]
             )
-            self.agent.driver.spawn(ctx, inst.meta, inst.vifs, None)
+            block_devices = self.volumes.prepare_boot(ctx, inst)
+            self.agent.driver.spawn(ctx, inst.meta, inst.vifs, None, block_devices)
             self.agent.finish_operation(
                 ctx,
                 instance_uuid,

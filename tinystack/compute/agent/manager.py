@@ -3,7 +3,8 @@
 The families share one :class:`AgentContext` (host, node, driver, deps, locks, event
 waiters): build and delete (``build.py``), power (``power.py``), images and shelve
 (``images.py``), resize and migration (``migrate.py``), consoles, interfaces and events
-(``devices.py``), start-up recovery and power sync (``recovery.py``).
+(``devices.py``), volumes (``volumes.py``), start-up recovery and power sync
+(``recovery.py``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,16 @@ from tinystack.compute.agent.images import ImageOps
 from tinystack.compute.agent.migrate import MigrateOps
 from tinystack.compute.agent.power import PowerOps
 from tinystack.compute.agent.recovery import RecoveryOps
+from tinystack.compute.agent.volumes import VolumeOps
 from tinystack.compute.context import CallContext
-from tinystack.compute.objects import DiskInfo, FlavorMeta, HostList, RequestSpec, ScheduledEvent
+from tinystack.compute.objects import (
+    BlockDevice,
+    DiskInfo,
+    FlavorMeta,
+    HostList,
+    RequestSpec,
+    ScheduledEvent,
+)
 from tinystack.compute.virt.driver import ComputeDriver
 
 
@@ -30,11 +39,12 @@ class ComputeManager:
 
     def __init__(self, deps: AgentDeps, host: str, node_uuid: str, driver: ComputeDriver) -> None:
         self.agent = AgentContext(deps, host, node_uuid, driver)
-        self.builds = BuildOps(self.agent)
+        self.volumes = VolumeOps(self.agent)
+        self.builds = BuildOps(self.agent, self.volumes)
         self.power = PowerOps(self.agent)
-        self.images = ImageOps(self.agent)
+        self.images = ImageOps(self.agent, self.volumes)
         self.moves = MigrateOps(self.agent)
-        self.devices = DeviceOps(self.agent)
+        self.devices = DeviceOps(self.agent, self.volumes)
         self.recovery = RecoveryOps(self.agent)
 
     # -- Build and delete ----------------------------------------------------------------------
@@ -237,6 +247,39 @@ class ComputeManager:
 
     def detach_interface(self, ctxt: rpcapi.RPCContext, instance_uuid: str, port_id: str) -> None:
         self.devices.detach_interface(CallContext.from_dict(ctxt), instance_uuid, port_id)
+
+    # -- Volumes -------------------------------------------------------------------------------
+    def attach_volume(self, ctxt: rpcapi.RPCContext, instance_uuid: str, bdm: JSON) -> None:
+        self.volumes.attach_volume(
+            CallContext.from_dict(ctxt), instance_uuid, BlockDevice.from_primitive(bdm)
+        )
+
+    def detach_volume(
+        self,
+        ctxt: rpcapi.RPCContext,
+        instance_uuid: str,
+        volume_id: str,
+        attachment_id: str | None = None,
+    ) -> None:
+        self.volumes.detach_volume(
+            CallContext.from_dict(ctxt), instance_uuid, volume_id, attachment_id
+        )
+
+    def swap_volume(
+        self,
+        ctxt: rpcapi.RPCContext,
+        instance_uuid: str,
+        bdm: JSON,
+        new_volume_id: str,
+        new_attachment_id: str,
+    ) -> None:
+        self.volumes.swap_volume(
+            CallContext.from_dict(ctxt),
+            instance_uuid,
+            BlockDevice.from_primitive(bdm),
+            new_volume_id,
+            new_attachment_id,
+        )
 
     def external_instance_event(
         self,

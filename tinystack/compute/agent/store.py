@@ -17,6 +17,8 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     AgentInstance,
+    BlockDevice,
+    BlockDeviceChanges,
     EventEnd,
     HostService,
     InstanceChanges,
@@ -163,4 +165,22 @@ class AgentStore(Protocol):
 
     def refresh_ports(self, inst: AgentInstance) -> list[dict[str, JSON]]:
         """The instance's VIFs as the network service now sees them."""
+        ...
+
+    # -- block devices -------------------------------------------------------------------------
+    def block_devices(self, uuid: str) -> list[BlockDevice]:
+        """The instance's volumes (its block device mappings), in mapping order."""
+        ...
+
+    def update_block_device(self, bdm_uuid: str, changes: BlockDeviceChanges) -> BlockDevice:
+        """Write what an attach, swap or boot learnt (VolumeBDMNotFound when it is gone)."""
+        ...
+
+    def destroy_block_device(self, bdm_uuid: str) -> None:
+        """Forget a mapping (its volume is detached; a missing one is not an error)."""
+        ...
+
+    def release_volumes(self, ctx: CallContext, uuid: str) -> None:
+        """Server delete: end the attachments of the instance's volumes, delete those marked
+        delete_on_termination and forget the mappings (failures are logged, not raised)."""
         ...

@@ -14,6 +14,7 @@ MODULES = [
     "server_tags",
     "instance_actions",
     "interfaces",
+    "volumes_attachments",
     "server_details",
     "flavors",
     "keypairs",

@@ -568,14 +568,46 @@ class ForceCompleteRequest(Strict):
     force_complete: None
 
 
-class VolumeAttachment(BaseModel):
+def _device(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(
+        r"(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$", value
+    ):
+        raise ValueError(
+            f"{value!r} does not match '(^/dev/x{{0,1}}[a-z]{{0,1}}d{{0,1}})([a-z]+)[0-9]*$'"
+        )
+    return value
+
+
+Device = Annotated[str | None, AfterValidator(_device)]
+
+
+class VolumeAttachment(Strict):
+    """``volumeAttachment`` of an attach (tag from 2.49, delete_on_termination from 2.79)."""
+
     volumeId: Uuid
-    device: str | None = None
+    device: Device = None
     tag: Tag | None = None
+    delete_on_termination: BoolLike | None = None
 
 
 class VolumeAttachRequest(Strict):
     volumeAttachment: VolumeAttachment
+
+
+class VolumeAttachmentUpdate(Strict):
+    """``volumeAttachment`` of an update: the new volumeId (a swap); from 2.85 the view's
+    other fields too, of which only delete_on_termination may change."""
+
+    volumeId: Uuid
+    device: Device = None
+    tag: Tag | None = None
+    delete_on_termination: BoolLike | None = None
+    serverId: Uuid | None = None
+    id: Uuid | None = None
+
+
+class VolumeAttachmentUpdateRequest(Strict):
+    volumeAttachment: VolumeAttachmentUpdate
 
 
 class ServerGroupCreate(Strict):

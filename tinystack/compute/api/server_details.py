@@ -1,5 +1,5 @@
-"""Per-server sub-resources: ips, diagnostics, security groups, migrations, password,
-topology and volume attachments."""
+"""Per-server sub-resources: ips, diagnostics, security groups, migrations, password and
+topology (volume attachments: ``volumes_attachments.py``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tinystack.compute.api import servers_view
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
-from tinystack.compute.api.schemas import ForceCompleteRequest, VolumeAttachRequest
+from tinystack.compute.api.schemas import ForceCompleteRequest
 from tinystack.compute.context import CallContext
 from tinystack.compute.services import servers
 from tinystack.compute.services.deps import Deps
@@ -175,27 +175,3 @@ def topology(server_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
         raise NotFound("The resource could not be found.")
     _load(ctx, deps, server_id, "compute:server:topology:index")
     return json_response({"nodes": [], "pagesize_kb": None})
-
-
-@router.get(
-    "/servers/{server_id}/os-volume_attachments",
-    openapi_extra=policies("os_compute_api:os-volumes-attachments:index"),
-)
-def list_volume_attachments(server_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
-    _load(ctx, deps, server_id, "os_compute_api:os-volumes-attachments:index")
-    return json_response({"volumeAttachments": []})
-
-
-@router.post(
-    "/servers/{server_id}/os-volume_attachments",
-    openapi_extra=policies("os_compute_api:os-volumes-attachments:create")
-    | request_model(VolumeAttachRequest),
-)
-def attach_volume(
-    server_id: str, ctx: ContextDep, deps: DepsDep, body: dict[str, Any] = Body(...)
-) -> Response:
-    _load(ctx, deps, server_id, "os_compute_api:os-volumes-attachments:create")
-    volume = (
-        (body.get("volumeAttachment") or {}).get("volumeId") if isinstance(body, dict) else None
-    )
-    raise NotFound(f"Volume {volume} could not be found.")

@@ -27,7 +27,7 @@ from tinystack.compute.api.schemas import (
 )
 from tinystack.compute.api.server_list import list_view
 from tinystack.compute.context import CallContext
-from tinystack.compute.services import server_create, servers
+from tinystack.compute.services import boot_volumes, server_create, servers
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.server_create import CreateRequest, NetworkRequest
 
@@ -133,9 +133,7 @@ def _create_request(body: dict[str, Any], version: Version) -> tuple[CreateReque
         availability_zone=zone,
         min_count=model.min_count or 1,
         max_count=model.max_count or model.min_count or 1,
-        block_device_mapping=[
-            b.model_dump(exclude_none=True) for b in model.block_device_mapping_v2 or []
-        ],
+        block_device_mapping=_block_devices(model),
         tags=list(model.tags or []),
         hostname=hostname,
         description=model.description,
@@ -151,8 +149,20 @@ def _create_request(body: dict[str, Any], version: Version) -> tuple[CreateReque
         auto_disk_config=model.disk_config == "AUTO",
         trusted_certs=model.trusted_image_certificates,
         allow_fqdn_hostname=version >= (2, 94),
+        supports_multiattach=version >= (2, 60),
     )
     return req, model
+
+
+def _block_devices(model: ServerCreate) -> list[dict[str, Any]]:
+    """``block_device_mapping_v2``, or the legacy ``block_device_mapping`` in its terms."""
+    if model.block_device_mapping and model.block_device_mapping_v2:
+        raise BadRequest(
+            "Using different block_device_mapping syntaxes is not allowed in the same request."
+        )
+    if model.block_device_mapping:
+        return boot_volumes.from_legacy(model.block_device_mapping, bool(model.imageRef))
+    return [b.model_dump(exclude_none=True) for b in model.block_device_mapping_v2 or []]
 
 
 @router.post(

@@ -16,7 +16,7 @@ from tinystack.compute.services import server_extras
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.instances import instance_name
 from tinystack.compute.services.records import ServerRecord
-from tinystack.compute.services.server_extras import FaultRecord
+from tinystack.compute.services.server_extras import AttachedVolume, FaultRecord
 
 SERVERS = "os_compute_api:servers:%s"
 PROGRESS_STATUSES = ("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING")
@@ -37,6 +37,7 @@ class ViewOptions:
     tags: dict[str, list[str]] = field(default_factory=dict)
     faults: dict[str, FaultRecord] = field(default_factory=dict)
     host_statuses: dict[str, str] = field(default_factory=dict)
+    volumes: dict[str, list[AttachedVolume]] = field(default_factory=dict)
     #: server group uuids per instance, for show/update/rebuild from 2.71
     server_groups: dict[str, list[str]] | None = None
     show_user_data: bool = True
@@ -176,8 +177,12 @@ def show(request: Request, inst: ServerRecord, opts: ViewOptions) -> dict[str, A
         server["OS-EXT-STS:task_state"] = inst.task_state
         server["OS-EXT-STS:vm_state"] = inst.vm_state
         server["OS-EXT-STS:power_state"] = inst.power_state
-        volumes: list[dict[str, Any]] = []
-        server["os-extended-volumes:volumes_attached"] = volumes
+        server["os-extended-volumes:volumes_attached"] = [
+            {"id": a.id, "delete_on_termination": a.delete_on_termination}
+            if v >= (2, 3)
+            else {"id": a.id}
+            for a in opts.volumes.get(inst.uuid, [])
+        ]
     if v >= (2, 9):
         server["locked"] = bool(inst.locked)
     if v >= (2, 16) and opts.host_status_unknown_only is not None:
@@ -254,4 +259,5 @@ def view_options(
         faults=extras.faults,
         host_statuses=extras.host_statuses,
         server_groups=extras.server_groups,
+        volumes=extras.volumes,
     )

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.clients.network import NetworkClient
+from tinystack.common.clients.volume import VolumeClient
 from tinystack.common.db import Database
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import TTLCache
@@ -24,6 +25,8 @@ from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     AgentInstance,
+    BlockDevice,
+    BlockDeviceChanges,
     EventEnd,
     HostService,
     InstanceChanges,
@@ -35,7 +38,9 @@ from tinystack.compute.objects import (
 )
 from tinystack.compute.services import (
     _rows,
+    _volumes,
     availability_zones,
+    block_devices,
     instance_actions,
     instances,
     migrations,
@@ -70,12 +75,14 @@ def _migration(row: models.Migration | MigrationRecord) -> MigrationMeta:
 
 
 class DatabaseAgentStore:
-    """The agents' store on compute's database, with the network client for ports."""
+    """The agents' store on compute's database, with the network client for ports and
+    the volume client for releasing volumes."""
 
     def __init__(
         self,
         db: Database,
         network: NetworkClient,
+        volume: VolumeClient,
         *,
         name_template: str,
         default_zone: str,
@@ -83,6 +90,7 @@ class DatabaseAgentStore:
     ) -> None:
         self.db = db
         self.network = network
+        self.volume = volume
         self.name_template = name_template
         self.default_zone = default_zone
         self.zone_cache = zone_cache
@@ -291,6 +299,19 @@ class DatabaseAgentStore:
 
     def refresh_ports(self, inst: AgentInstance) -> list[dict[str, JSON]]:
         return ports.refresh(self.network, inst)
+
+    # -- block devices -------------------------------------------------------------------------
+    def block_devices(self, uuid: str) -> list[BlockDevice]:
+        return block_devices.list_for(self.db, uuid)
+
+    def update_block_device(self, bdm_uuid: str, changes: BlockDeviceChanges) -> BlockDevice:
+        return block_devices.update(self.db, bdm_uuid, changes)
+
+    def destroy_block_device(self, bdm_uuid: str) -> None:
+        block_devices.destroy(self.db, bdm_uuid)
+
+    def release_volumes(self, ctx: CallContext, uuid: str) -> None:
+        _volumes.release_all(self.db, self.volume, ctx, uuid)
 
 
 def _end_event(session: Session, ctx: CallContext, uuid: str, event: EventEnd) -> None:

@@ -15,6 +15,7 @@ from tinystack.common.clients.image import ImageClient
 from tinystack.common.clients.network import NetworkClient
 from tinystack.common.clients.placement import PlacementClient
 from tinystack.common.clients.session import Session
+from tinystack.common.clients.volume import VolumeClient
 from tinystack.common.db import Database
 from tinystack.common.rpc import Transport, get_transport
 from tinystack.common.timeutils import TTLCache
@@ -77,6 +78,10 @@ class Deps:
     @property
     def network(self) -> NetworkClient:
         return self._client("network", NetworkClient)
+
+    @property
+    def volume(self) -> VolumeClient:
+        return self._client("volume", VolumeClient)
 
     def _client(self, name: str, make: Callable[[Session], C]) -> C:
         found = self._clients.get(name)

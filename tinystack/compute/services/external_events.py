@@ -1,7 +1,8 @@
 """External events (``os-server-external-events``): other services report to the agents.
 
-The network service says when a port is plugged, unplugged, changed or deleted; each event
-goes to the agent of the instance's host, which wakes the operation waiting for it.
+The network service says when a port is plugged, unplugged, changed or deleted, the block
+storage service when it extended an attached volume (``volume-extended``, tagged with the
+volume id); each event goes to the agent of the instance's host.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from tinystack.compute import exception
 from tinystack.compute.context import CallContext
-from tinystack.compute.services import instances
+from tinystack.compute.services import instance_actions, instances
 from tinystack.compute.services.deps import Deps
 
 #: the outcome of one event, as upstream reports it per event
@@ -40,6 +41,9 @@ def deliver(deps: Deps, ctx: CallContext, events: Sequence[ExternalEvent]) -> li
         if not inst.host:
             outcomes.append(NO_HOST)
             continue
+        if event.name == "volume-extended":
+            # the agent records its compute_extend_volume event under this action
+            instance_actions.record_start(deps.db, ctx, inst.uuid, instance_actions.EXTEND_VOLUME)
         deps.agents.external_instance_event(
             ctx, inst.host, inst.uuid, event.name, event.tag, event.status
         )

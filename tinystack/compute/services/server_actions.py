@@ -21,7 +21,7 @@ from tinystack.common.rpc import MessagingTimeout, RemoteError
 from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
 from tinystack.compute.rpcapi import ComputeAgentAPI
-from tinystack.compute.services import instance_actions, instances, servers
+from tinystack.compute.services import block_devices, instance_actions, instances, servers
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.records import ServerRecord
 
@@ -120,6 +120,11 @@ def rescue(
     deps: Deps, ctx: CallContext, uuid: str, password: str | None, image_ref: str | None
 ) -> str:
     password = password or secrets.token_urlsafe(9)[:12]
+    if block_devices.is_volume_backed(deps.db, uuid):
+        # upstream rescues these from 2.87 only on hosts whose images say how; not here
+        raise BadRequest(
+            f"Instance {uuid} cannot be rescued: Cannot rescue a volume-backed instance"
+        )
     inst = begin(
         deps,
         ctx,

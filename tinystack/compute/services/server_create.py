@@ -29,6 +29,8 @@ from tinystack.compute.objects import (
 from tinystack.compute.objects import NetworkRequest as NetworkRequest
 from tinystack.compute.services import (
     availability_zones,
+    block_devices,
+    boot_volumes,
     flavors,
     hosts,
     instance_actions,
@@ -58,7 +60,7 @@ class CreateRequest:
     availability_zone: str | None = None
     min_count: int = 1
     max_count: int = 1
-    block_device_mapping: list[dict[str, Any]] = field(default_factory=list)
+    block_device_mapping: list[dict[str, JSON]] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     hostname: str | None = None
     description: str | None = None
@@ -74,6 +76,8 @@ class CreateRequest:
     auto_disk_config: bool = False
     trusted_certs: list[str] | None = None
     allow_fqdn_hostname: bool = False
+    #: the request's microversion allows multiattach volumes (2.60)
+    supports_multiattach: bool = False
 
 
 @dataclass
@@ -102,13 +106,6 @@ def _image_id(ref: str | None) -> str | None:
     if not ref:
         return None
     return ref.rstrip("/").rsplit("/", 1)[-1]
-
-
-def _root_bdm(req: CreateRequest) -> dict[str, Any] | None:
-    for bdm in req.block_device_mapping:
-        if str(bdm.get("boot_index", "")) == "0":
-            return bdm
-    return None
 
 
 def lookup_image(deps: Deps, ctx: CallContext, image_id: str) -> Image:
@@ -169,24 +166,6 @@ def image_properties(image: Image) -> dict[str, JSON]:
         "tags", "self", "file", "schema", "locations", "direct_url", "stores",
     }  # fmt: skip
     return {k: v for k, v in image.items() if k not in core}
-
-
-def _validate_bdms(deps: Deps, req: CreateRequest) -> bool:
-    """Whether the server boots from a volume (which needs the volume service)."""
-    root = _root_bdm(req)
-    for bdm in req.block_device_mapping:
-        if bdm.get("destination_type", "volume") == "volume" or bdm.get("source_type") in (
-            "volume",
-            "snapshot",
-        ):
-            if not deps.session.has_service("volumev3") and not deps.session.has_service(
-                "block-storage"
-            ):
-                raise BadRequest(
-                    "Block Device Mapping is Invalid: volumes need the block storage service, "
-                    "which this cloud does not run."
-                )
-    return root is not None and root.get("destination_type") == "volume"
 
 
 def _check_networks(deps: Deps, ctx: CallContext, req: CreateRequest) -> None:
@@ -303,6 +282,65 @@ def _build_spec(
     )
 
 
+def req_image_id(req: CreateRequest) -> str | None:
+    """The image the request names with ``imageRef``."""
+    return _image_id(req.image_ref)
+
+
+def _image_and_volumes(
+    deps: Deps, ctx: CallContext, req: CreateRequest, flavor: FlavorRecord
+) -> tuple[Image | None, boot_volumes.BootVolumes]:
+    """The image the server boots (or its root volume is made from) and its volumes.
+
+    An image given with ``imageRef`` may bring mappings of its own (a snapshot of a
+    volume-backed server); a boot from a volume made from an image looks that image up.
+    """
+    image_id = req_image_id(req)
+    image: Image | None = lookup_image(deps, ctx, image_id) if image_id else None
+    requested = [
+        parsed
+        for raw in req.block_device_mapping
+        if (parsed := boot_volumes.from_api(raw, image_specified=bool(image_id))) is not None
+    ]
+    mappings = requested
+    if image is not None:
+        mappings = boot_volumes.merge(boot_volumes.image_defined(image), requested)
+    if any(m.is_volume for m in mappings) and not deps.volume.available():
+        raise exception.InvalidBDM(
+            "Block Device Mapping is Invalid: volumes need the block storage service, "
+            "which this cloud does not run."
+        )
+    boot = boot_volumes.BootVolumes()
+    if mappings:
+        boot = boot_volumes.check(
+            deps,
+            ctx,
+            mappings,
+            boot_volumes.Flavorish(flavor.ephemeral_gb, flavor.swap),
+            max_count=req.max_count,
+            supports_multiattach=req.supports_multiattach,
+        )
+    if not boot.is_bfv:
+        root = next((m for m in mappings if m.boot_index == 0), None)
+        if image is None and root is not None and root.source_type == "image" and root.uuid:
+            image = lookup_image(deps, ctx, root.uuid)
+        if image is None:
+            raise BadRequest("Can not find requested image")
+        _check_image(image, flavor, False)
+        return image, boot
+    if image is None and boot.root_image_id:
+        try:
+            image = lookup_image(deps, ctx, boot.root_image_id)
+        except BadRequest:
+            raise exception.InvalidBDM(
+                f"Block Device Mapping is Invalid: failed to get image {boot.root_image_id}."
+            ) from None
+    if image is not None:
+        _check_image(image, flavor, True)
+        boot_volumes.check_root_image(boot, image)
+    return image, boot
+
+
 def create(deps: Deps, ctx: CallContext, req: CreateRequest) -> CreateResult:
     """Validate, check quotas, write the instances and cast their build to the conductor."""
     opts = deps.opts
@@ -319,17 +357,7 @@ def create(deps: Deps, ctx: CallContext, req: CreateRequest) -> CreateResult:
         raise BadRequest(exc.message) from None
     if flavor.disabled:
         raise BadRequest("Flavor is disabled.")
-    is_bfv = _validate_bdms(deps, req)
-    image_id = _image_id(req.image_ref)
-    if not image_id and not is_bfv:
-        root = _root_bdm(req)
-        image_id = root.get("uuid") if root and root.get("source_type") == "image" else None
-    image: Image | None = None
-    if image_id:
-        image = lookup_image(deps, ctx, image_id)
-        _check_image(image, flavor, is_bfv)
-    elif not is_bfv:
-        raise BadRequest("Can not find requested image")
+    image, boot = _image_and_volumes(deps, ctx, req, flavor)
     if req.availability_zone:
         availability_zones.check_requested(deps, req.availability_zone)
     _check_destination(deps, req)
@@ -338,8 +366,11 @@ def create(deps: Deps, ctx: CallContext, req: CreateRequest) -> CreateResult:
     quotas.check_metadata(opts, None, req.metadata)
     group = server_groups.for_hint(deps.db, ctx, req.scheduler_hints.get("group"))
     flavor_snap = flavors.snapshot(flavor)
-    spec = _build_spec(req, ctx, flavor_snap, image, group, req.max_count, is_bfv)
+    spec = _build_spec(req, ctx, flavor_snap, image, group, req.max_count, boot.is_bfv)
     resv = reservation_id()
+    first_uuid = str(uuidlib.uuid4())
+    volumes = boot_volumes.reserve(deps, ctx, boot, first_uuid)
+    image_ref = req_image_id(req)
 
     def write(session: Session) -> list[models.Instance]:
         nonlocal spec
@@ -359,8 +390,23 @@ def create(deps: Deps, ctx: CallContext, req: CreateRequest) -> CreateResult:
         spec = replace(spec, num_instances=count)
         made = []
         for index in range(count):
-            inst = _new_instance(req, ctx, flavor_snap, image, keypair, spec, resv, index, count)
+            inst = _new_instance(
+                req,
+                ctx,
+                flavor_snap,
+                image,
+                keypair,
+                spec,
+                resv,
+                index,
+                count,
+                uuid=first_uuid if index == 0 else None,
+            )
+            if boot.is_bfv:
+                inst.image_ref = image_ref or ""
             session.add(inst)
+            for volume in volumes if index == 0 else boot.volumes:
+                block_devices.add_in(session, inst.uuid, volume)
             for tag in dict.fromkeys(req.tags):
                 session.add(models.InstanceTag(instance_uuid=inst.uuid, tag=tag))
             instance_actions.start(session, ctx, inst.uuid, instance_actions.CREATE)
@@ -370,7 +416,11 @@ def create(deps: Deps, ctx: CallContext, req: CreateRequest) -> CreateResult:
             server_groups.add_members(session, group.uuid, [i.uuid for i in made])
         return made
 
-    instances = deps.db.write(write)
+    try:
+        instances = deps.db.write(write)
+    except BaseException:
+        boot_volumes.unreserve(deps, ctx, volumes)
+        raise
     deps.conductor.build_instances(ctx, [i.uuid for i in instances], spec)
     return CreateResult(instances, resv, req.admin_password)
 
@@ -385,8 +435,10 @@ def _new_instance(
     resv: str,
     index: int,
     count: int,
+    *,
+    uuid: str | None = None,
 ) -> models.Instance:
-    uuid = str(uuidlib.uuid4())
+    uuid = uuid or str(uuidlib.uuid4())
     name = f"{req.name}-{index + 1}" if count > 1 else req.name
     hostname = req.hostname or sanitize_hostname(
         name, allow_fqdn=req.allow_fqdn_hostname, default=f"server-{uuid}"

@@ -18,6 +18,7 @@ from tinystack.compute.objects import Destination, MoveRequest
 from tinystack.compute.services import (
     _rows,
     availability_zones,
+    block_devices,
     flavors,
     hosts,
     instance_actions,
@@ -26,7 +27,9 @@ from tinystack.compute.services import (
     quotas,
     server_create,
     servers,
+    volume_images,
 )
+from tinystack.compute.services._volumes import get_volume
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.records import ServerRecord
 from tinystack.compute.services.server_actions import begin
@@ -177,6 +180,7 @@ def rebuild(deps: Deps, ctx: CallContext, uuid: str, req: RebuildRequest) -> Ser
     inst = servers.get(deps, ctx, uuid)
     image_id = req.image_ref.rstrip("/").rsplit("/", 1)[-1]
     image = server_create.lookup_image(deps, ctx, image_id)
+    _check_volume_backed_rebuild(deps, ctx, inst, image_id)
     if image.get("status") != "active":
         raise BadRequest(f"Image {image_id} is not active.")
     if server_create.image_int(image, "min_ram") > int((inst.flavor or {}).get("memory_mb") or 0):
@@ -228,6 +232,22 @@ def rebuild(deps: Deps, ctx: CallContext, uuid: str, req: RebuildRequest) -> Ser
     return inst
 
 
+def _check_volume_backed_rebuild(
+    deps: Deps, ctx: CallContext, inst: ServerRecord, image_id: str
+) -> None:
+    """A volume-backed server is rebuilt with the image its root volume was made from
+    (re-imaging the volume, 2.93, is not done here)."""
+    root = next((b for b in block_devices.list_for(deps.db, inst.uuid) if b.is_root), None)
+    if root is None:
+        return
+    volume = get_volume(deps, ctx, root.volume_id or "")
+    if volume.image_metadata.get("image_id") != image_id:
+        raise BadRequest(
+            f"Image {image_id} is unacceptable: Unable to rebuild with a different image for "
+            "a volume-backed server."
+        )
+
+
 def _key_update(deps: Deps, ctx: CallContext, key_name: str | None) -> instances.InstanceUpdates:
     if key_name is None:
         return {"key_name": None, "key_data": None}
@@ -246,6 +266,22 @@ def _key_update(deps: Deps, ctx: CallContext, key_name: str | None) -> instances
 def _snapshot_image(
     deps: Deps, ctx: CallContext, inst: ServerRecord, name: str, extra: dict[str, Any]
 ) -> str:
+    body = _snapshot_body(ctx, inst, name, extra)
+    if not deps.image.available():
+        raise Conflict("The image service is not available.")
+    try:
+        return str(deps.image.create(body, token=ctx.token)["id"])
+    except ClientError as exc:
+        if exc.status == 413:
+            raise exception.QuotaExceeded(exc.message) from exc
+        raise BadRequest(f"The image service refused the snapshot: {exc.message}") from exc
+
+
+def _snapshot_body(
+    ctx: CallContext, inst: ServerRecord, name: str, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """The image a snapshot of the instance becomes (its image's properties, the
+    snapshot's own)."""
     sysmeta = inst.system_metadata or {}
     props = {
         k: str(v)
@@ -267,14 +303,7 @@ def _snapshot_image(
         "base_image_ref": inst.image_ref or "",
         **{k: str(v) for k, v in extra.items()},
     }
-    if not deps.image.available():
-        raise Conflict("The image service is not available.")
-    try:
-        return str(deps.image.create(body, token=ctx.token)["id"])
-    except ClientError as exc:
-        if exc.status == 413:
-            raise exception.QuotaExceeded(exc.message) from exc
-        raise BadRequest(f"The image service refused the snapshot: {exc.message}") from exc
+    return body
 
 
 def create_image(
@@ -286,6 +315,9 @@ def create_image(
     if not inst.host:
         raise Conflict(f"Instance {uuid} is not ready")
     quotas.check_metadata(deps.opts, None, metadata)
+    if block_devices.is_volume_backed(deps.db, uuid):
+        body = _snapshot_body(ctx, inst, name, metadata)
+        return volume_images.snapshot(deps, ctx, inst, body)
     image_id = _snapshot_image(deps, ctx, inst, name, metadata)
     try:
         begin(
@@ -318,6 +350,8 @@ def create_backup(
     servers.check_state(inst, "createBackup", SNAPSHOT_STATES, [None])
     if not inst.host:
         raise Conflict(f"Instance {uuid} is not ready")
+    if block_devices.is_volume_backed(deps.db, uuid):
+        raise BadRequest("Backup is not supported for volume-backed instances.")
     extra = {**metadata, "backup_type": backup_type, "image_type": "backup"}
     image_id = _snapshot_image(deps, ctx, inst, name, extra)
     try:
@@ -343,6 +377,19 @@ def shelve(deps: Deps, ctx: CallContext, uuid: str) -> None:
     inst = servers.get(deps, ctx, uuid)
     servers.check_lock(ctx, inst)
     servers.check_state(inst, "shelve", SNAPSHOT_STATES, [None])
+    if block_devices.is_volume_backed(deps.db, uuid):
+        # its disk is a volume: nothing to upload, the server leaves its host at once
+        inst = begin(
+            deps,
+            ctx,
+            uuid,
+            "shelve",
+            vm_states=SNAPSHOT_STATES,
+            new_task_state=T.SHELVING_OFFLOADING,
+            record=instance_actions.SHELVE,
+        )
+        deps.agents.shelve_offload_instance(ctx, inst.host or "", uuid)
+        return
     image_id = _snapshot_image(deps, ctx, inst, f"{inst.display_name}-shelved", {})
     try:
         inst = begin(

@@ -21,7 +21,15 @@ from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import Diagnostics
-from tinystack.compute.services import _rows, hosts, instance_actions, instances, ports, quotas
+from tinystack.compute.services import (
+    _rows,
+    _volumes,
+    hosts,
+    instance_actions,
+    instances,
+    ports,
+    quotas,
+)
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.records import ServerRecord
 
@@ -250,6 +258,7 @@ def local_delete(deps: Deps, ctx: CallContext, inst: ServerRecord) -> None:
     except ClientError as exc:
         LOG.warning("cannot remove the allocations of %s: %s", inst.uuid, exc)
     ports.deallocate(deps.network, ctx, list(inst.network_info or []))
+    _volumes.release_all(deps.db, deps.volume, ctx, inst.uuid)
     image_id = (inst.system_metadata or {}).get("shelved_image_id")
     if image_id:
         try:

@@ -4,16 +4,24 @@ Every method takes the caller's :class:`CallContext` first, then the instance it
 concerns (as an :class:`InstanceMeta` value object, never a database row), then
 its own arguments. Every driver implements every method: a driver that cannot do
 something raises :class:`DriverNotSupported`, which the agent reports as upstream does.
+
+Volumes: a connection info is Nova's (``driver_volume_type``, ``data``, and ``serial``,
+the volume id); the agent gets it from the block storage service for this host's
+:meth:`ComputeDriver.get_volume_connector` and hands it over with the device name. A
+driver keeps what it needs to open the volumes again when the guest starts again.
 """
 
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     VIF,
+    BlockDevice,
     ConsoleInfo,
     DiskImage,
     FlavorMeta,
@@ -35,6 +43,32 @@ class DriverNotSupported(DriverError):
 
 class InstanceNotOnHost(DriverError):
     """The hypervisor does not know the instance."""
+
+
+@dataclass(frozen=True)
+class VolumeConnector:
+    """This host's side of a volume attachment (os-brick's connector properties), as the
+    block storage service's attachments API takes it."""
+
+    host: str
+    ip: str
+    initiator: str | None = None
+    platform: str = "x86_64"
+    os_type: str = "linux"
+    multipath: bool = False
+
+    def to_dict(self) -> dict[str, JSON]:
+        found: dict[str, JSON] = {
+            "host": self.host,
+            "ip": self.ip,
+            "platform": self.platform,
+            "os_type": self.os_type,
+            "multipath": self.multipath,
+            "do_local_attach": False,
+        }
+        if self.initiator:
+            found["initiator"] = self.initiator
+        return found
 
 
 class ComputeDriver(abc.ABC):
@@ -75,8 +109,11 @@ class ComputeDriver(abc.ABC):
         instance: InstanceMeta,
         network_info: list[VIF],
         admin_password: str | None,
+        block_devices: Sequence[BlockDevice] = (),
     ) -> None:
-        """Create and start the instance from its image."""
+        """Create and start the instance: from its image, or from the volume of
+        ``block_devices`` whose boot index is 0; the other attached volumes plugged in.
+        Each block device has its ``connection_info`` already."""
 
     @abc.abstractmethod
     def destroy(
@@ -213,6 +250,11 @@ class ComputeDriver(abc.ABC):
     @abc.abstractmethod
     def detach_interface(self, context: CallContext, instance: InstanceMeta, vif: VIF) -> None: ...
 
+    # -- volumes -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get_volume_connector(self, context: CallContext, instance: InstanceMeta) -> VolumeConnector:
+        """How the block storage service should export a volume for this host."""
+
     @abc.abstractmethod
     def attach_volume(
         self,
@@ -220,7 +262,9 @@ class ComputeDriver(abc.ABC):
         instance: InstanceMeta,
         connection_info: dict[str, JSON],
         mountpoint: str,
-    ) -> None: ...
+    ) -> None:
+        """Plug the volume into the guest (hot-plug when it runs; in any case from its next
+        start on)."""
 
     @abc.abstractmethod
     def detach_volume(
@@ -229,4 +273,27 @@ class ComputeDriver(abc.ABC):
         instance: InstanceMeta,
         connection_info: dict[str, JSON],
         mountpoint: str,
-    ) -> None: ...
+    ) -> None:
+        """Unplug the volume (the guest must let it go); an unknown volume is not an error."""
+
+    @abc.abstractmethod
+    def extend_volume(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        connection_info: dict[str, JSON],
+        requested_size: int,
+    ) -> None:
+        """Tell the guest the volume grew to ``requested_size`` bytes."""
+
+    @abc.abstractmethod
+    def swap_volume(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        old_connection_info: dict[str, JSON],
+        new_connection_info: dict[str, JSON],
+        mountpoint: str,
+    ) -> None:
+        """Copy the old volume's data to the new one while the guest runs, then make the
+        guest's disk the new volume."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from tinystack.compute import states
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     VIF,
+    BlockDevice,
     ConsoleInfo,
     DiskImage,
     FlavorMeta,
@@ -28,7 +29,12 @@ from tinystack.compute.objects import (
     InstanceMeta,
     MigrationMeta,
 )
-from tinystack.compute.virt.driver import ComputeDriver, DriverError, InstanceNotOnHost
+from tinystack.compute.virt.driver import (
+    ComputeDriver,
+    DriverError,
+    InstanceNotOnHost,
+    VolumeConnector,
+)
 
 #: a tiny but valid qcow2 header, so snapshots pass the image service's format checks
 _QCOW2_HEADER = (
@@ -51,7 +57,12 @@ class FakeInstance:
     image_id: str | None
     console: list[str] = field(default_factory=list)
     vifs: dict[str, VIF] = field(default_factory=dict)
+    #: mount point -> the connection info of the volume plugged there
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: volume id (the connection info's serial) -> its size in bytes, once extended
+    volume_sizes: dict[str, int] = field(default_factory=dict)
+    #: the mount point of the volume the instance boots from (None: its image)
+    boot_volume: str | None = None
     rescued: bool = False
     admin_password: str | None = None
 
@@ -68,6 +79,9 @@ class FakeDriver(ComputeDriver):
         "supports_migrate_to_same_host": True,
         "supports_attach_interface": True,
         "supports_device_tagging": True,
+        "supports_tagged_attach_volume": True,
+        "supports_extend_volume": True,
+        "supports_swap_volume": True,
         "supports_tagged_attach_interface": True,
         "supports_multiattach": True,
         "supports_trusted_certs": True,
@@ -185,6 +199,7 @@ class FakeDriver(ComputeDriver):
         instance: InstanceMeta,
         network_info: list[VIF],
         admin_password: str | None,
+        block_devices: Sequence[BlockDevice] = (),
     ) -> None:
         if self.fail_spawn:
             raise DriverError(f"fake spawn failure on {self.hostname}")
@@ -198,7 +213,16 @@ class FakeDriver(ComputeDriver):
             vifs={v.id: v for v in network_info},
             admin_password=admin_password,
         )
-        self._log(inst, f"fake BIOS: booting {instance.hostname} ({instance.uuid})")
+        for bdm in block_devices:
+            if not bdm.connection_info or not bdm.device_name:
+                raise DriverError(f"volume {bdm.volume_id} has no connection info")
+            inst.volumes[bdm.device_name] = dict(bdm.connection_info)
+            if bdm.is_root:
+                inst.boot_volume = bdm.device_name
+        if inst.boot_volume is None and inst.image_id is None:
+            raise DriverError(f"instance {instance.uuid} has neither an image nor a boot volume")
+        source = f"volume at {inst.boot_volume}" if inst.boot_volume else f"image {inst.image_id}"
+        self._log(inst, f"fake BIOS: booting {instance.hostname} ({instance.uuid}) from {source}")
         self._log(inst, f"Linux version 6.1.0-fake: {instance.flavor.vcpus} CPU(s)")
         self._log(inst, f"Memory: {instance.flavor.memory_mb}MB available")
         for vif in network_info:
@@ -447,6 +471,14 @@ class FakeDriver(ComputeDriver):
         self._act("detach_interface")
         self._get(instance).vifs.pop(vif.id, None)
 
+    # -- volumes -------------------------------------------------------------------------------
+    def get_volume_connector(self, context: CallContext, instance: InstanceMeta) -> VolumeConnector:
+        return VolumeConnector(
+            host=self.hostname,
+            ip="127.0.0.1",
+            initiator=f"iqn.2010-10.org.openstack:{self.hostname}",
+        )
+
     def attach_volume(
         self,
         context: CallContext,
@@ -455,7 +487,13 @@ class FakeDriver(ComputeDriver):
         mountpoint: str,
     ) -> None:
         self._act("attach_volume")
-        self._get(instance).volumes[mountpoint] = dict(connection_info)
+        inst = self._get(instance)
+        serial = connection_info.get("serial")
+        for at, info in inst.volumes.items():
+            if at == mountpoint or (serial and info.get("serial") == serial):
+                raise DriverError(f"{at} is in use by volume {info.get('serial')}")
+        inst.volumes[mountpoint] = dict(connection_info)
+        self._log(inst, f"virtio_blk: {mountpoint} (serial {str(serial)[:20]}) plugged")
 
     def detach_volume(
         self,
@@ -465,4 +503,38 @@ class FakeDriver(ComputeDriver):
         mountpoint: str,
     ) -> None:
         self._act("detach_volume")
-        self._get(instance).volumes.pop(mountpoint, None)
+        inst = self._get(instance)
+        if inst.volumes.pop(mountpoint, None) is not None:
+            self._log(inst, f"virtio_blk: {mountpoint} unplugged")
+        if inst.boot_volume == mountpoint:
+            inst.boot_volume = None
+
+    def extend_volume(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        connection_info: dict[str, JSON],
+        requested_size: int,
+    ) -> None:
+        self._act("extend_volume")
+        inst = self._get(instance)
+        serial = str(connection_info.get("serial") or "")
+        if not any(info.get("serial") == serial for info in inst.volumes.values()):
+            raise DriverError(f"volume {serial} is not attached to {instance.uuid}")
+        inst.volume_sizes[serial] = requested_size
+        self._log(inst, f"virtio_blk: volume {serial[:20]} resized to {requested_size} bytes")
+
+    def swap_volume(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        old_connection_info: dict[str, JSON],
+        new_connection_info: dict[str, JSON],
+        mountpoint: str,
+    ) -> None:
+        self._act("swap_volume")
+        inst = self._get(instance)
+        if mountpoint not in inst.volumes:
+            raise DriverError(f"nothing is attached at {mountpoint}")
+        inst.volumes[mountpoint] = dict(new_connection_info)
+        self._log(inst, f"virtio_blk: {mountpoint} now volume {new_connection_info.get('serial')}")

@@ -17,6 +17,7 @@ from typing import Any
 
 from tinystack.compute.objects import VIF, FlavorMeta
 from tinystack.compute.virt.qemu import net
+from tinystack.compute.virt.qemu.volumes import VolumeDisk, command_line
 
 DEFINITION_FILE = "instance.json"
 ROOT_DISK = "disk.qcow2"
@@ -70,6 +71,18 @@ class Definition:
     rescue: dict[str, Any] | None = None
     #: ``user`` gives the guest QEMU's restricted user-mode network (tests, no taps)
     user_network: bool = False
+    #: the attached volumes (:class:`VolumeDisk` as dicts); one with ``boot`` is the root
+    volumes: list[dict[str, Any]] = field(default_factory=list)
+
+    def volume_disks(self) -> list[VolumeDisk]:
+        return [VolumeDisk.from_dict(v) for v in self.volumes]
+
+    def set_volumes(self, disks: list[VolumeDisk]) -> None:
+        self.volumes = [d.to_dict() for d in disks]
+
+    @property
+    def boot_volume(self) -> VolumeDisk | None:
+        return next((d for d in self.volume_disks() if d.boot), None)
 
     @property
     def vcpus(self) -> int:
@@ -153,20 +166,7 @@ def command(
     else:
         cmd += ["-display", "none"]
 
-    disks: list[tuple[Path, str]] = []
-    if defn.rescue:
-        disks.append((d / RESCUE_DISK, "qcow2"))
-    disks.append((d / ROOT_DISK, "qcow2"))
-    if defn.ephemeral:
-        disks.append((d / EPHEMERAL_DISK, "raw"))
-    if defn.swap:
-        disks.append((d / SWAP_DISK, "raw"))
-    for n, (path, fmt) in enumerate(disks):
-        cmd += ["-drive", f"file={esc(path)},if=none,id=drive-vd{chr(97 + n)},format={fmt}"]
-        device = f"virtio-blk-pci,drive=drive-vd{chr(97 + n)},id=vd{chr(97 + n)}"
-        if n == 0 and not (defn.boot_iso and not defn.rescue):
-            device += ",bootindex=1"
-        cmd += ["-device", device]
+    cmd += _disks(defn, d)
     if defn.boot_iso and defn.base and not defn.rescue:
         cmd += ["-drive", f"file={esc(defn.base)},if=none,id=drive-cd0,media=cdrom,format=raw"]
         cmd += ["-device", "ide-cd,drive=drive-cd0,bus=ide.0,unit=0,bootindex=1"]
@@ -186,6 +186,34 @@ def command(
         ]
     if incoming is not None:
         cmd += ["-incoming", f"exec:cat {shlex.quote(str(incoming))}"]
+    return cmd
+
+
+def _disks(defn: Definition, d: Path) -> list[str]:
+    """The disks in the guest's order: rescue, root (file or boot volume), ephemeral, swap,
+    then the attached volumes."""
+    boot = defn.boot_volume
+    disks: list[tuple[Path, str] | VolumeDisk] = []
+    if defn.rescue:
+        disks.append((d / RESCUE_DISK, "qcow2"))
+    disks.append(boot if boot is not None else (d / ROOT_DISK, "qcow2"))
+    if defn.ephemeral:
+        disks.append((d / EPHEMERAL_DISK, "raw"))
+    if defn.swap:
+        disks.append((d / SWAP_DISK, "raw"))
+    disks += [v for v in defn.volume_disks() if not v.boot]
+    cmd: list[str] = []
+    for n, disk in enumerate(disks):
+        bootindex = 1 if n == 0 and not (defn.boot_iso and not defn.rescue) else None
+        if isinstance(disk, VolumeDisk):
+            cmd += command_line(disk, d, bootindex)
+            continue
+        path, fmt = disk
+        cmd += ["-drive", f"file={esc(path)},if=none,id=drive-vd{chr(97 + n)},format={fmt}"]
+        device = f"virtio-blk-pci,drive=drive-vd{chr(97 + n)},id=vd{chr(97 + n)}"
+        if bootindex is not None:
+            device += f",bootindex={bootindex}"
+        cmd += ["-device", device]
     return cmd
 
 

@@ -30,7 +30,7 @@ import os
 import shutil
 import time
 import uuid as uuidlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from tinystack.compute import states
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     VIF,
+    BlockDevice,
     ConsoleInfo,
     DiskImage,
     FlavorMeta,
@@ -52,6 +53,7 @@ from tinystack.compute.virt.driver import (
     ComputeDriver,
     DriverError,
     DriverNotSupported,
+    VolumeConnector,
 )
 from tinystack.compute.virt.qemu import configdrive, disks, host, net
 from tinystack.compute.virt.qemu.definition import (
@@ -67,6 +69,7 @@ from tinystack.compute.virt.qemu.definition import (
     nic_for,
     socket_paths,
 )
+from tinystack.compute.virt.qemu.hotplug import Volumes
 from tinystack.compute.virt.qemu.imagecache import CachedImage, ImageCache, ImageSource
 from tinystack.compute.virt.qemu.machine import Machines
 from tinystack.compute.virt.qemu.qmp import QMP, QMPError
@@ -78,6 +81,7 @@ from tinystack.compute.virt.qemu.settings import (
     GiB,
     QemuSettings,
 )
+from tinystack.compute.virt.qemu.volumes import VolumeDisk
 
 LOG = logging.getLogger(__name__)
 
@@ -107,6 +111,8 @@ class QemuDriver(ComputeDriver):
         "waits_for_vif_plugged": True,
         "supports_migrate_to_same_host": True,
         "supports_attach_interface": True,
+        "supports_extend_volume": True,
+        "supports_swap_volume": True,
         "supports_device_tagging": False,
         "supports_tagged_attach_interface": False,
         "supports_multiattach": False,
@@ -124,6 +130,7 @@ class QemuDriver(ComputeDriver):
         binary = settings.qemu_binary or shutil.which("qemu-system-x86_64") or ""
         self.vm = Machines(hostname, settings, binary)
         self.resizes = Resizes(self.vm)
+        self.volumes = Volumes(self.vm)
 
     @property
     def hostname(self) -> str:
@@ -243,6 +250,7 @@ class QemuDriver(ComputeDriver):
         instance: InstanceMeta,
         network_info: list[VIF],
         admin_password: str | None,
+        block_devices: Sequence[BlockDevice] = (),
     ) -> None:
         uuid = instance.uuid
         with self.vm.locked(uuid):
@@ -251,7 +259,8 @@ class QemuDriver(ComputeDriver):
                 self._destroy_locked(uuid, [])
             directory.mkdir(parents=True)
             try:
-                self._spawn(instance, directory, network_info, admin_password)
+                volumes = [self.volumes.disk_of(b) for b in block_devices]
+                self._spawn(instance, directory, network_info, admin_password, volumes)
             except BaseException:
                 with contextlib.suppress(Exception):
                     self._destroy_locked(uuid, network_info)
@@ -263,9 +272,13 @@ class QemuDriver(ComputeDriver):
         directory: Path,
         network_info: list[VIF],
         admin_password: str | None,
+        volumes: list[VolumeDisk],
     ) -> None:
         flavor = instance.flavor
-        cached, boot_iso = self._make_root(directory, instance.image, flavor)
+        cached: CachedImage | None = None
+        boot_iso = False
+        if not any(v.boot for v in volumes):
+            cached, boot_iso = self._make_root(directory, instance.image, flavor)
         if flavor.ephemeral_gb:
             disks.create_ephemeral(directory / EPHEMERAL_DISK, flavor.ephemeral_gb)
         if flavor.swap:
@@ -281,9 +294,9 @@ class QemuDriver(ComputeDriver):
             name=instance.name,
             hostname=instance.hostname,
             flavor=flavor_record(flavor),
-            image_id=instance.image.id if instance.image else None,
-            base=str(cached.path),
-            base_format=cached.format,
+            image_id=instance.image.id if instance.image and cached else None,
+            base=str(cached.path) if cached else None,
+            base_format=cached.format if cached else "qcow2",
             boot_iso=boot_iso,
             ephemeral=bool(flavor.ephemeral_gb),
             swap=bool(flavor.swap),
@@ -293,6 +306,7 @@ class QemuDriver(ComputeDriver):
             qmp_events_socket=qmp_events,
             user_network=self.settings.user_network,
         )
+        defn.set_volumes(volumes)
         self.vm.start(defn)
 
     def destroy(
@@ -343,12 +357,14 @@ class QemuDriver(ComputeDriver):
             self.vm.kill(instance.uuid)
             (directory / STATE_FILE).unlink(missing_ok=True)
             (directory / RESCUE_DISK).unlink(missing_ok=True)
-            cached, boot_iso = self._make_root(directory, instance.image, instance.flavor)
             if defn.config_drive or self._wants_config_drive(instance):
                 configdrive.make(directory / CONFIG_DRIVE, instance, network_info, admin_password)
                 defn.config_drive = True
-            defn.image_id = instance.image.id if instance.image else None
-            defn.base, defn.base_format, defn.boot_iso = str(cached.path), cached.format, boot_iso
+            if defn.boot_volume is None:  # a volume-backed guest keeps its root volume
+                cached, boot_iso = self._make_root(directory, instance.image, instance.flavor)
+                defn.image_id = instance.image.id if instance.image else None
+                defn.base, defn.base_format = str(cached.path), cached.format
+                defn.boot_iso = boot_iso
             defn.rescue = None
             defn.flavor = flavor_record(instance.flavor)
             defn.hostname = instance.hostname
@@ -655,6 +671,14 @@ class QemuDriver(ComputeDriver):
             defn.nics = [n for n in defn.nics if n.port_id != vif.id]
             defn.save(self.vm.dir(instance.uuid))
 
+    # -- volumes -------------------------------------------------------------------------------
+    def get_volume_connector(self, context: CallContext, instance: InstanceMeta) -> VolumeConnector:
+        return VolumeConnector(
+            host=self.hostname,
+            ip=self.settings.my_ip or "127.0.0.1",
+            initiator=self.volumes.initiator,
+        )
+
     def attach_volume(
         self,
         context: CallContext,
@@ -662,7 +686,7 @@ class QemuDriver(ComputeDriver):
         connection_info: dict[str, JSON],
         mountpoint: str,
     ) -> None:
-        raise DriverNotSupported("volumes are not supported by the QEMU driver yet")
+        self.volumes.attach(instance.uuid, connection_info, mountpoint)
 
     def detach_volume(
         self,
@@ -671,7 +695,26 @@ class QemuDriver(ComputeDriver):
         connection_info: dict[str, JSON],
         mountpoint: str,
     ) -> None:
-        raise DriverNotSupported("volumes are not supported by the QEMU driver yet")
+        self.volumes.detach(instance.uuid, connection_info, mountpoint)
+
+    def extend_volume(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        connection_info: dict[str, JSON],
+        requested_size: int,
+    ) -> None:
+        self.volumes.extend(instance.uuid, connection_info, requested_size)
+
+    def swap_volume(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        old_connection_info: dict[str, JSON],
+        new_connection_info: dict[str, JSON],
+        mountpoint: str,
+    ) -> None:
+        self.volumes.swap(instance.uuid, old_connection_info, new_connection_info, mountpoint)
 
     # -- housekeeping --------------------------------------------------------------------------
     def images_in_use(self) -> set[str]:

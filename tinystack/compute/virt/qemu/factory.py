@@ -58,6 +58,7 @@ def settings(opts: Options, state_dir: Path, bootstrap_image_dir: Path) -> QemuS
         vnc_port_max=int(opts.vnc_port_max),
         vnc_websocket_offset=int(opts.vnc_websocket_offset),
         host_namespace=str(opts.host_namespace or ""),
+        my_ip=str(opts.my_ip or "127.0.0.1"),
     )
 
 

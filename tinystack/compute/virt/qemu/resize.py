@@ -49,8 +49,11 @@ class Resizes:
             )
         with self.vm.locked(instance.uuid):
             defn = self.vm.load(instance.uuid)
-            if flavor.root_gb and flavor.root_gb * GiB < disks.virtual_size(
-                self.vm.dir(instance.uuid) / ROOT_DISK
+            root = self.vm.dir(instance.uuid) / ROOT_DISK
+            if (
+                defn.boot_volume is None
+                and flavor.root_gb
+                and flavor.root_gb * GiB < disks.virtual_size(root)
             ):
                 raise DriverError("the new flavor's root disk is smaller than the current one")
             self.vm.shutdown(defn, float(self.vm.settings.soft_reboot_timeout))
@@ -59,7 +62,9 @@ class Resizes:
             backup = self.vm.resize_dir(instance.uuid)
             shutil.rmtree(backup, ignore_errors=True)
             backup.mkdir()
-            for name in (ROOT_DISK, EPHEMERAL_DISK, SWAP_DISK, CONFIG_DRIVE, "instance.json"):
+            names = [ROOT_DISK, EPHEMERAL_DISK, SWAP_DISK, CONFIG_DRIVE, "instance.json"]
+            names += [p.name for p in directory.glob("volume-*.secret")]
+            for name in names:
                 if (directory / name).exists():
                     disks.copy(directory / name, backup / name)
             self._orphans.pop(instance.uuid, None)
@@ -71,7 +76,7 @@ class Resizes:
             defn = self.vm.load(instance.uuid)
             directory = self.vm.dir(instance.uuid)
             flavor = instance.flavor
-            if flavor.root_gb:
+            if flavor.root_gb and defn.boot_volume is None:
                 disks.grow(directory / ROOT_DISK, flavor.root_gb * GiB)
             old_eph = int(defn.flavor.get("ephemeral_gb") or 0)
             if flavor.ephemeral_gb != old_eph:

@@ -39,6 +39,8 @@ class QemuSettings:
     user_network: bool = False
     #: the network namespace standing for this host: taps and QEMUs live there ("": root)
     host_namespace: str = ""
+    #: the address volume exports are made for (the volume connector's ``ip``)
+    my_ip: str = "127.0.0.1"
 
     @property
     def instances(self) -> Path:
