@@ -1,0 +1,300 @@
+"""Volumes in real QEMU guests (the test image under TCG): hot-plug of a qcow2 file and of
+an NBD export served by a ``qemu-storage-daemon`` the test starts, QoS throttling, online
+extend, a swap under the running guest, detach, volumes kept across a power cycle, and a
+boot from a volume.
+
+The guest runs a user_data script that reports each virtio disk it sees (name, serial,
+size, its first bytes) and each one that goes, so the tests check what the guest itself
+sees and reads of data written on the host.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid as uuidlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.compute_qemu.conftest import READY, Harness
+from tinystack.compute.objects import BlockDevice, InstanceMeta
+from tinystack.compute.virt.driver import DriverError
+from tinystack.compute.virt.qemu.definition import Definition
+from tinystack.compute.virt.qemu.qmp import command as qmp
+
+#: prints "DISK name= serial= sectors= data=" for every new (or resized) virtio disk and
+#: "GONE name=" for every one that goes
+DISK_SCRIPT = r"""#!/bin/sh
+seen=""
+while true; do
+  for d in /sys/block/vd*; do
+    [ -e "$d" ] || continue
+    n=${d##*/}; s=$(cat "$d/serial" 2>/dev/null); z=$(cat "$d/size")
+    k="$n:$s:$z"
+    case " $seen " in
+      *" $k "*) ;;
+      *) v=$(dd if=/dev/$n bs=64 count=1 2>/dev/null | tr -cd 'A-Za-z0-9-')
+         echo "DISK name=$n serial=$s sectors=$z data=$v"
+         seen=$(for o in $seen; do [ "${o%%:*}" = "$n" ] || echo "$o"; done; echo "$k")
+         seen=$(echo $seen) ;;
+    esac
+  done
+  for o in $seen; do
+    n=${o%%:*}
+    if [ ! -e "/sys/block/$n" ]; then
+      echo "GONE name=$n"
+      seen=$(for x in $seen; do [ "$x" = "$o" ] || echo "$x"; done); seen=$(echo $seen)
+    fi
+  done
+  sleep 0.5
+done
+"""
+DISK_B64 = base64.b64encode(DISK_SCRIPT.encode()).decode()
+MiB = 1024**2
+#: ports for the NBD servers the tests start (the range the session was given)
+NBD_PORT = 21201
+UUID_V = str(uuidlib.uuid4())
+
+
+def make_volume(path: Path, text: str, size: int = 64 * MiB, fmt: str = "qcow2") -> None:
+    """A volume file whose first bytes are ``text`` (written through qemu-io)."""
+    subprocess.run(["qemu-img", "create", "-q", "-f", fmt, str(path), str(size)], check=True)
+    pattern = path.with_suffix(".txt")
+    pattern.write_bytes(text.encode())
+    subprocess.run(
+        ["qemu-io", "-f", fmt, "-c", f"write -s {pattern} 0 {len(text)}", str(path)],
+        check=True,
+        capture_output=True,
+    )
+
+
+def file_info(volume_id: str, path: Path, fmt: str = "qcow2", **data: Any) -> dict[str, Any]:
+    return {
+        "driver_volume_type": "file",
+        "serial": volume_id,
+        "data": {"device_path": str(path), "format": fmt, "access_mode": "rw", **data},
+    }
+
+
+def defn(h: Harness, uuid: str) -> Definition:
+    found = Definition.load(h.driver.settings.instances / uuid)
+    assert found is not None
+    return found
+
+
+def disks(h: Harness, inst: InstanceMeta) -> list[dict[str, str]]:
+    """The guest's DISK reports so far."""
+    found = []
+    for line in h.console(inst).splitlines():
+        if line.startswith("DISK "):
+            found.append(dict(part.split("=", 1) for part in line.split()[1:] if "=" in part))
+    return found
+
+
+def wait_disk(h: Harness, inst: InstanceMeta, serial: str, **want: str) -> dict[str, str]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for disk in reversed(disks(h, inst)):
+            if disk.get("serial") == serial[:20] and all(disk.get(k) == v for k, v in want.items()):
+                return disk
+        time.sleep(0.2)
+    raise AssertionError(f"the guest did not report {serial} {want}:\n{h.console(inst)[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def guest(harness: Harness) -> Iterator[InstanceMeta]:
+    h = harness
+    inst = h.instance(UUID_V, "tsq-volumes", user_data=DISK_B64)
+    h.driver.spawn(h.ctx, inst, [], None)
+    try:
+        h.wait_console(inst, READY, timeout=60)
+        yield inst
+    finally:
+        h.driver.destroy(h.ctx, inst, [])
+
+
+@pytest.fixture
+def nbd_daemon(harness: Harness) -> Iterator[tuple[Path, int]]:
+    """A qemu-storage-daemon exporting a qcow2 volume as ``vol-nbd`` on 127.0.0.1."""
+    volume = harness.state / "nbd-volume.qcow2"
+    make_volume(volume, "TSQ-NBD-DATA-54321")
+    pidfile = harness.state / "qsd.pid"
+    port = NBD_PORT
+    cmd = [
+        "qemu-storage-daemon",
+        "--blockdev", f"driver=file,node-name=f0,filename={volume}",
+        "--blockdev", "driver=qcow2,node-name=q0,file=f0",
+        "--nbd-server", f"addr.type=inet,addr.host=127.0.0.1,addr.port={port}",
+        "--export", "type=nbd,id=e0,node-name=q0,name=vol-nbd,writable=on",
+        "--pidfile", str(pidfile),
+        "--daemonize",
+    ]  # fmt: skip
+    subprocess.run(cmd, check=True, timeout=30)
+    pid = int(pidfile.read_text())
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise AssertionError("qemu-storage-daemon does not listen")
+            time.sleep(0.05)
+        yield volume, port
+    finally:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
+def test_hotplug_qcow2_file(harness: Harness, guest: InstanceMeta) -> None:
+    h = harness
+    volume_id = str(uuidlib.uuid4())
+    path = h.state / "file-volume.qcow2"
+    make_volume(path, "TSQ-FILE-DATA-12345")
+    info = file_info(volume_id, path)
+    h.driver.attach_volume(h.ctx, guest, info, "/dev/vdb")
+    disk = wait_disk(h, guest, volume_id)
+    assert disk["data"].startswith("TSQ-FILE-DATA-12345")
+    assert disk["sectors"] == str(64 * MiB // 512)
+    key = volume_id[:20]
+    nodes = {n["node-name"]: n for n in qmp(defn(h, UUID_V).qmp_socket, "query-named-block-nodes")}
+    assert nodes[f"vf-{key}"]["drv"] == "qcow2" and nodes[f"vp-{key}"]["drv"] == "file"
+    (kept,) = defn(h, UUID_V).volumes
+    assert kept["serial"] == volume_id and kept["mountpoint"] == "/dev/vdb"
+    # a replayed attach is a no-op; another volume on the same device is refused
+    h.driver.attach_volume(h.ctx, guest, info, "/dev/vdb")
+    with pytest.raises(DriverError):
+        h.driver.attach_volume(h.ctx, guest, file_info("other", path), "/dev/vdb")
+
+    # online extend: block_resize grows the qcow2 and the guest sees the new size
+    h.driver.extend_volume(h.ctx, guest, info, 96 * MiB)
+    wait_disk(h, guest, volume_id, sectors=str(96 * MiB // 512))
+
+    # the guest writes, detach lets it go, the data is in the file
+    h.driver.detach_volume(h.ctx, guest, info, "/dev/vdb")
+    deadline = time.monotonic() + 30
+    while "GONE name=vdb" not in h.console(guest) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "GONE name=vdb" in h.console(guest)
+    assert defn(h, UUID_V).volumes == []
+    names = {n["node-name"] for n in qmp(defn(h, UUID_V).qmp_socket, "query-named-block-nodes")}
+    assert not any(key in n for n in names)
+    size = json.loads(
+        subprocess.run(
+            ["qemu-img", "info", "--output=json", str(path)], capture_output=True, check=True
+        ).stdout
+    )["virtual-size"]
+    assert size == 96 * MiB
+
+
+def test_hotplug_nbd_export(
+    harness: Harness, guest: InstanceMeta, nbd_daemon: tuple[Path, int]
+) -> None:
+    h = harness
+    _, port = nbd_daemon
+    volume_id = str(uuidlib.uuid4())
+    info = {
+        "driver_volume_type": "nbd",
+        "serial": volume_id,
+        "data": {"host": "127.0.0.1", "port": port, "export": "vol-nbd", "access_mode": "rw"},
+    }
+    h.driver.attach_volume(h.ctx, guest, info, "/dev/vdc")
+    disk = wait_disk(h, guest, volume_id)
+    assert disk["data"].startswith("TSQ-NBD-DATA-54321")
+    nodes = {n["node-name"]: n for n in qmp(defn(h, UUID_V).qmp_socket, "query-named-block-nodes")}
+    assert nodes[f"vp-{volume_id[:20]}"]["drv"] == "nbd"
+    h.driver.detach_volume(h.ctx, guest, info, "/dev/vdc")
+    assert defn(h, UUID_V).volumes == []
+
+
+def test_qos_throttles_and_survives_a_power_cycle(harness: Harness, guest: InstanceMeta) -> None:
+    h = harness
+    volume_id = str(uuidlib.uuid4())
+    path = h.state / "qos-volume.raw"
+    make_volume(path, "TSQ-QOS-DATA-777", fmt="raw")
+    qos = {"total_iops_sec": "200", "read_bytes_sec": "10485760", "total_bytes_sec_max": 0}
+    info = file_info(volume_id, path, fmt="raw", qos_specs=qos)
+    h.driver.attach_volume(h.ctx, guest, info, "/dev/vdd")
+    wait_disk(h, guest, volume_id)
+    key = volume_id[:20]
+    sock = defn(h, UUID_V).qmp_socket
+    limits = qmp(sock, "qom-get", {"path": f"tg-{key}", "property": "limits"})
+    assert limits["iops-total"] == 200 and limits["bps-read"] == 10 * MiB
+    nodes = {n["node-name"]: n for n in qmp(sock, "query-named-block-nodes")}
+    assert nodes[f"vt-{key}"]["drv"] == "throttle"
+
+    # the definition brings the volume back on the next start (power off/on, host restart)
+    boots = h.console(guest).count(READY)
+    h.driver.power_off(h.ctx, guest, timeout=30)
+    h.driver.power_on(h.ctx, guest, [])
+    h.wait_console(guest, READY, count=boots + 1, timeout=60)
+    cmdline = (h.driver.settings.instances / UUID_V / "qemu.cmdline").read_text()
+    assert f"tg-{key}" in cmdline and f"vol-{key}" in cmdline
+    deadline = time.monotonic() + 30
+    while len([d for d in disks(h, guest) if d.get("serial") == key]) < 2:
+        assert time.monotonic() < deadline, "the volume is not back after the power cycle"
+        time.sleep(0.2)
+    h.driver.detach_volume(h.ctx, guest, info, "/dev/vdd")
+
+
+def test_swap_mirrors_under_the_guest(harness: Harness, guest: InstanceMeta) -> None:
+    h = harness
+    old_id, new_id = str(uuidlib.uuid4()), str(uuidlib.uuid4())
+    old_path, new_path = h.state / "swap-old.qcow2", h.state / "swap-new.qcow2"
+    make_volume(old_path, "TSQ-SWAP-DATA-99")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(new_path), "64M"], check=True)
+    old_info, new_info = file_info(old_id, old_path), file_info(new_id, new_path)
+    h.driver.attach_volume(h.ctx, guest, old_info, "/dev/vde")
+    wait_disk(h, guest, old_id)
+    h.driver.swap_volume(h.ctx, guest, old_info, new_info, "/dev/vde")
+    (kept,) = defn(h, UUID_V).volumes
+    assert kept["connection_info"]["data"]["device_path"] == str(new_path)
+    assert kept["serial"] == old_id  # the guest's disk keeps its serial
+    h.driver.detach_volume(h.ctx, guest, {"serial": old_id}, "/dev/vde")
+    copied = subprocess.run(
+        ["qemu-io", "-f", "qcow2", "-c", "read -P 0x54 0 1", str(new_path)], capture_output=True
+    )
+    assert copied.returncode == 0 and b"Pattern verification failed" not in copied.stdout
+
+
+def test_boot_from_volume(harness: Harness, test_image: Path) -> None:
+    h = harness
+    uuid = str(uuidlib.uuid4())
+    volume_id = str(uuidlib.uuid4())
+    root = h.state / "root-volume.qcow2"
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(test_image),
+         str(root), "1G"],
+        check=True,
+    )  # fmt: skip
+    inst = h.instance(uuid, "tsq-bfv")
+    bdm = BlockDevice(
+        uuid=str(uuidlib.uuid4()),
+        instance_uuid=uuid,
+        source_type="image",
+        boot_index=0,
+        device_name="/dev/vda",
+        volume_id=volume_id,
+        connection_info=file_info(volume_id, root),
+    )
+    h.driver.spawn(h.ctx, inst, [], None, [bdm])
+    try:
+        h.wait_console(inst, READY, timeout=60)
+        directory = h.driver.settings.instances / uuid
+        assert not (directory / "disk.qcow2").exists()  # no local root disk
+        assert defn(h, uuid).boot_volume is not None
+        cmdline = (directory / "qemu.cmdline").read_text()
+        assert '"bootindex":1' in cmdline and volume_id[:20] in cmdline
+    finally:
+        h.driver.destroy(h.ctx, inst, [])
+    assert root.exists()  # the volume is not the driver's to delete
