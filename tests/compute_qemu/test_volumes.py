@@ -203,7 +203,7 @@ def test_hotplug_nbd_export(
     h = harness
     _, port = nbd_daemon
     volume_id = str(uuidlib.uuid4())
-    info = {
+    info: dict[str, Any] = {
         "driver_volume_type": "nbd",
         "serial": volume_id,
         "data": {"host": "127.0.0.1", "port": port, "export": "vol-nbd", "access_mode": "rw"},
