@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -59,8 +60,12 @@ done
 """
 DISK_B64 = base64.b64encode(DISK_SCRIPT.encode()).decode()
 MiB = 1024**2
-#: ports for the NBD servers the tests start (the range the session was given)
+#: ports for the NBD servers and iSCSI targets the tests start (the range the session was
+#: given); tgtd's management channel is its own ``socket.<N>``
 NBD_PORT = 21201
+ISCSI_PORT = 21202
+TGT_CONTROL = 21211
+TGT_IQN = "iqn.2010-10.org.tinystack:compute-test"
 UUID_V = str(uuidlib.uuid4())
 
 
@@ -94,8 +99,9 @@ def disks(h: Harness, inst: InstanceMeta) -> list[dict[str, str]]:
     """The guest's DISK reports so far."""
     found = []
     for line in h.console(inst).splitlines():
-        if line.startswith("DISK "):
-            found.append(dict(part.split("=", 1) for part in line.split()[1:] if "=" in part))
+        if "DISK name=" in line:  # the getty's prompt may stand before it
+            report = line[line.index("DISK name=") :]
+            found.append(dict(part.split("=", 1) for part in report.split()[1:] if "=" in part))
     return found
 
 
@@ -154,6 +160,46 @@ def nbd_daemon(harness: Harness) -> Iterator[tuple[Path, int]]:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+
+
+def _tgtadm(*args: str) -> None:
+    subprocess.run(["tgtadm", "-C", str(TGT_CONTROL), "--lld", "iscsi", *args], check=True)
+
+
+@pytest.fixture
+def iscsi_target(harness: Harness) -> Iterator[tuple[int, str, str]]:
+    """A userspace iSCSI target (tgtd) exporting a raw file as LUN 1, with CHAP."""
+    if not shutil.which("tgtd"):
+        pytest.skip("tgt is not installed")
+    lun = harness.state / "iscsi-lun.raw"
+    make_volume(lun, "TSQ-ISCSI-DATA-31", fmt="raw")
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", ISCSI_PORT)) == 0:
+            pytest.fail(f"something already listens on 127.0.0.1:{ISCSI_PORT}")
+    log = open(harness.state / "tgtd.log", "wb")
+    proc = subprocess.Popen(
+        ["tgtd", "-f", "-C", str(TGT_CONTROL), "--iscsi", f"portal=127.0.0.1:{ISCSI_PORT}"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    control = Path(f"/var/run/tgtd/socket.{TGT_CONTROL}")
+    try:
+        deadline = time.monotonic() + 10
+        while not control.exists():
+            assert time.monotonic() < deadline and proc.poll() is None, "tgtd did not start"
+            time.sleep(0.05)
+        _tgtadm("--op", "new", "--mode", "target", "--tid", "1", "-T", TGT_IQN)
+        _tgtadm("--op", "new", "--mode", "logicalunit", "--tid", "1", "--lun", "1", "-b", str(lun))
+        _tgtadm("--op", "new", "--mode", "account", "--user", "tsq", "--password", "chap-secret-1")
+        _tgtadm("--op", "bind", "--mode", "account", "--tid", "1", "--user", "tsq")
+        _tgtadm("--op", "bind", "--mode", "target", "--tid", "1", "-I", "ALL")
+        yield ISCSI_PORT, "tsq", "chap-secret-1"
+    finally:
+        proc.kill()  # tgtd ignores SIGTERM while it has targets
+        proc.wait()
+        log.close()
+        for leftover in (control, control.with_name(control.name + ".lock")):
+            leftover.unlink(missing_ok=True)
 
 
 def test_hotplug_qcow2_file(harness: Harness, guest: InstanceMeta) -> None:
@@ -215,6 +261,42 @@ def test_hotplug_nbd_export(
     assert nodes[f"vp-{volume_id[:20]}"]["drv"] == "nbd"
     h.driver.detach_volume(h.ctx, guest, info, "/dev/vdc")
     assert defn(h, UUID_V).volumes == []
+
+
+def test_hotplug_iscsi_with_chap(
+    harness: Harness, guest: InstanceMeta, iscsi_target: tuple[int, str, str]
+) -> None:
+    h = harness
+    port, user, password = iscsi_target
+    volume_id = str(uuidlib.uuid4())
+    info: dict[str, Any] = {
+        "driver_volume_type": "iscsi",
+        "serial": volume_id,
+        "data": {
+            "target_portal": f"127.0.0.1:{port}",
+            "target_iqn": TGT_IQN,
+            "target_lun": 1,
+            "auth_method": "CHAP",
+            "auth_username": user,
+            "auth_password": password,
+            "access_mode": "rw",
+        },
+    }
+    h.driver.attach_volume(h.ctx, guest, info, "/dev/vdf")
+    disk = wait_disk(h, guest, volume_id)
+    assert disk["data"].startswith("TSQ-ISCSI-DATA-31")
+    directory = h.driver.settings.instances / UUID_V
+    secret = directory / f"volume-{volume_id[:20]}.secret"
+    assert secret.read_text() == password and secret.stat().st_mode & 0o777 == 0o600
+    h.driver.detach_volume(h.ctx, guest, info, "/dev/vdf")
+    assert not secret.exists()
+    # a wrong password: QEMU cannot log in, nothing is left plugged or kept
+    bad = {**info, "data": {**info["data"], "auth_password": "wrong"}}
+    with pytest.raises(DriverError):
+        h.driver.attach_volume(h.ctx, guest, bad, "/dev/vdf")
+    assert defn(h, UUID_V).volumes == []
+    names = {n["node-name"] for n in qmp(defn(h, UUID_V).qmp_socket, "query-named-block-nodes")}
+    assert not any(volume_id[:20] in n for n in names)
 
 
 def test_qos_throttles_and_survives_a_power_cycle(harness: Harness, guest: InstanceMeta) -> None:
