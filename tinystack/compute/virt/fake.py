@@ -350,7 +350,12 @@ class FakeDriver(ComputeDriver):
         self._act("migrate_disk_and_power_off")
         inst = self._get(instance)
         inst.power_state = states.SHUTDOWN
-        return {"image_id": inst.image_id, "console": list(inst.console)}
+        return {
+            "image_id": inst.image_id,
+            "console": list(inst.console),
+            "volumes": {at: dict(info) for at, info in inst.volumes.items()},
+            "boot_volume": inst.boot_volume,
+        }
 
     def finish_migration(
         self,
@@ -363,6 +368,7 @@ class FakeDriver(ComputeDriver):
     ) -> None:
         self._act("finish_migration")
         image_id, console = disk_info.get("image_id"), disk_info.get("console")
+        volumes, boot = disk_info.get("volumes"), disk_info.get("boot_volume")
         inst = FakeInstance(
             uuid=instance.uuid,
             name=instance.name,
@@ -371,6 +377,12 @@ class FakeDriver(ComputeDriver):
             image_id=image_id if isinstance(image_id, str) else None,
             console=[str(line) for line in console] if isinstance(console, list) else [],
             vifs={v.id: v for v in network_info},
+            volumes={
+                str(at): dict(info)
+                for at, info in (volumes.items() if isinstance(volumes, dict) else ())
+                if isinstance(info, dict)
+            },
+            boot_volume=boot if isinstance(boot, str) else None,
         )
         self._log(inst, f"migrated from {migration.source_host}")
         self.instances[instance.uuid] = inst

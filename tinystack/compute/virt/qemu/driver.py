@@ -592,7 +592,10 @@ class QemuDriver(ComputeDriver):
             "config_drive": defn.config_drive,
             "num_cpus": defn.vcpus,
             "num_nics": len(defn.nics),
-            "num_disks": 1 + int(defn.ephemeral) + int(defn.swap),
+            "num_disks": int(defn.boot_volume is None)
+            + int(defn.ephemeral)
+            + int(defn.swap)
+            + len(defn.volumes),
             "cpu_details": [],
             "nic_details": [
                 {"mac_address": n.mac, "rx_octets": None, "tx_octets": None} for n in defn.nics
