@@ -129,10 +129,12 @@ def guest(harness: Harness) -> Iterator[InstanceMeta]:
 
 @pytest.fixture
 def nbd_daemon(harness: Harness) -> Iterator[tuple[Path, int]]:
-    """A qemu-storage-daemon exporting a qcow2 volume as ``vol-nbd`` on 127.0.0.1."""
+    """A qemu-storage-daemon exporting a qcow2 volume as ``vol-nbd`` on 127.0.0.1; its
+    monitor is ``<state>/qsd.sock``."""
     volume = harness.state / "nbd-volume.qcow2"
     make_volume(volume, "TSQ-NBD-DATA-54321")
     pidfile = harness.state / "qsd.pid"
+    monitor = harness.state / "qsd.sock"
     port = NBD_PORT
     cmd = [
         "qemu-storage-daemon",
@@ -140,6 +142,8 @@ def nbd_daemon(harness: Harness) -> Iterator[tuple[Path, int]]:
         "--blockdev", "driver=qcow2,node-name=q0,file=f0",
         "--nbd-server", f"addr.type=inet,addr.host=127.0.0.1,addr.port={port}",
         "--export", "type=nbd,id=e0,node-name=q0,name=vol-nbd,writable=on",
+        "--chardev", f"socket,id=m0,path={monitor},server=on,wait=off",
+        "--monitor", "chardev=m0",
         "--pidfile", str(pidfile),
         "--daemonize",
     ]  # fmt: skip
@@ -252,13 +256,39 @@ def test_hotplug_nbd_export(
     info: dict[str, Any] = {
         "driver_volume_type": "nbd",
         "serial": volume_id,
-        "data": {"host": "127.0.0.1", "port": port, "export": "vol-nbd", "access_mode": "rw"},
+        "data": {
+            "host": "127.0.0.1",
+            "port": port,
+            "export_name": "vol-nbd",
+            "format": "raw",
+            "access_mode": "rw",
+        },
     }
     h.driver.attach_volume(h.ctx, guest, info, "/dev/vdc")
     disk = wait_disk(h, guest, volume_id)
     assert disk["data"].startswith("TSQ-NBD-DATA-54321")
+    key = volume_id[:20]
     nodes = {n["node-name"]: n for n in qmp(defn(h, UUID_V).qmp_socket, "query-named-block-nodes")}
-    assert nodes[f"vp-{volume_id[:20]}"]["drv"] == "nbd"
+    assert nodes[f"vp-{key}"]["drv"] == "nbd"
+
+    # the exporter grows the volume (an export cannot change size under its clients: it
+    # goes and comes back), then the guest is told: a new connection sees the new size
+    monitor = str(h.state / "qsd.sock")
+    qmp(monitor, "block-export-del", {"id": "e0", "mode": "hard"})
+    deadline = time.monotonic() + 10
+    while qmp(monitor, "query-block-exports"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    qmp(monitor, "block_resize", {"node-name": "q0", "size": 80 * MiB})
+    export = {"type": "nbd", "id": "e0", "node-name": "q0", "name": "vol-nbd", "writable": True}
+    qmp(monitor, "block-export-add", export)
+    h.driver.extend_volume(h.ctx, guest, info, 80 * MiB)
+    wait_disk(h, guest, volume_id, sectors=str(80 * MiB // 512))
+    (kept,) = defn(h, UUID_V).volumes
+    assert kept["generation"] == 1
+    nodes = {n["node-name"]: n for n in qmp(defn(h, UUID_V).qmp_socket, "query-named-block-nodes")}
+    assert f"vp-{key}.1" in nodes and f"vp-{key}" not in nodes
+
     h.driver.detach_volume(h.ctx, guest, info, "/dev/vdc")
     assert defn(h, UUID_V).volumes == []
 

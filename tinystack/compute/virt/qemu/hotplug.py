@@ -90,8 +90,12 @@ class Volumes:
         with self.vm.locked(uuid):
             defn = self.vm.load(uuid)
             disk = self._attached(defn, connection_info, "")
-            if self.vm.pid(uuid) is not None:
-                vols.resize(defn.qmp_socket, disk, size)
+            if self.vm.pid(uuid) is None:
+                return
+            grown = vols.resize(defn.qmp_socket, disk, size)
+            if grown != disk:
+                defn.set_volumes([grown if d.key == disk.key else d for d in defn.volume_disks()])
+                defn.save(self.vm.dir(uuid))
 
     def swap(
         self,

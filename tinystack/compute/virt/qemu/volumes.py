@@ -27,7 +27,7 @@ import logging
 import os
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,8 @@ QOS_LIMITS = {
     "size_iops_sec": "iops-size",
 }
 FORMATS = ("raw", "qcow2")
+#: seconds QEMU's NBD client keeps retrying (requests wait) before it fails I/O
+NBD_RECONNECT = 30
 
 
 class VolumeNotAttached(DriverError):
@@ -92,6 +94,8 @@ class VolumeDisk:
     data_key: str = ""
     #: iSCSI initiator name this host connects as
     initiator: str | None = None
+    #: bumped when the protocol node is replaced (an NBD volume grown online)
+    generation: int = 0
 
     def __post_init__(self) -> None:
         self.key = self.key or key_of(self.serial)
@@ -112,7 +116,8 @@ class VolumeDisk:
 
     @property
     def protocol_node(self) -> str:
-        return f"vp-{self.data_key}"
+        suffix = f".{self.generation}" if self.generation else ""
+        return f"vp-{self.data_key}{suffix}"
 
     @property
     def format_node(self) -> str:
@@ -198,8 +203,9 @@ def _protocol(disk: VolumeDisk) -> dict[str, Any]:
             raise DriverError(f"volume {disk.serial}: a {kind} connection without a device_path")
         node.update(driver="file", filename=str(path))
     elif kind == "nbd":
-        node.update(driver="nbd", server=_nbd_server(disk))
-        export = data.get("export") or data.get("name")
+        # a restart of the exporter within the delay goes unnoticed by the guest
+        node.update(driver="nbd", server=_nbd_server(disk), **{"reconnect-delay": NBD_RECONNECT})
+        export = data.get("export_name") or data.get("export") or data.get("name")
         if export:
             node["export"] = str(export)
     elif kind == "iscsi":
@@ -404,13 +410,30 @@ def unplug(qmp_socket: str, events_socket: str, disk: VolumeDisk, directory: Pat
     remove_secret(disk, directory)
 
 
-def resize(qmp_socket: str, disk: VolumeDisk, size: int) -> None:
-    """Grow the volume's format node to ``size`` bytes; the guest is told of the new size."""
+def resize(qmp_socket: str, disk: VolumeDisk, size: int) -> VolumeDisk:
+    """Grow the volume's format node to ``size`` bytes; the guest is told of the new size.
+
+    A file (qcow2 or raw) grows by QEMU itself; an iSCSI LUN grown by its target is read
+    again. An NBD connection keeps the size it opened with, so an NBD volume gets a new
+    connection (a new protocol node, the format node reopened onto it) that sees the
+    export's new size. Returns the disk as it is now (its generation bumped then)."""
     try:
         with QMP(qmp_socket, QMP_TIMEOUT) as qmp:
+            if disk.kind == "nbd":
+                fresh = replace(disk, generation=disk.generation + 1)
+                new_node, fmt_node = nodes(fresh)[:2]
+                qmp.command("blockdev-add", new_node, timeout=60)
+                try:
+                    qmp.command("blockdev-reopen", {"options": [fmt_node]})
+                except QMPError:
+                    qmp.command("blockdev-del", {"node-name": fresh.protocol_node})
+                    raise
+                qmp.command("blockdev-del", {"node-name": disk.protocol_node})
+                disk = fresh
             qmp.command("block_resize", {"node-name": disk.format_node, "size": size}, timeout=60)
     except QMPError as exc:
         raise DriverError(f"cannot resize volume {disk.serial}: {exc}") from exc
+    return disk
 
 
 def mirror(
