@@ -9,6 +9,11 @@ instance rows, the instance action) → RPC cast to the conductor
 the placement claim) → RPC cast to the compute agent of the chosen host
 (``agent/``: ports, the virt driver, state transitions, instance action events).
 
+Volumes: the block device mappings (``services/block_devices.py``) name an instance's
+volumes; ``os-volume_attachments`` and boot from volume reserve them in the block storage
+service (``common/clients/volume.py``), the agent (``agent/volumes.py``) connects them for
+its host and the driver plugs them (``virt/qemu/volumes.py``, ``hotplug.py``).
+
 Workers run as threads of the service process in the embedded mode; one process
 can run many fake compute hosts (``agent/group.py``).
 """
