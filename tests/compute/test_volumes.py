@@ -581,3 +581,27 @@ def test_volume_backed_shelve_and_unshelve(cloud: Cloud) -> None:
     fake = cloud.driver.instances[server]
     assert fake.boot_volume == "/dev/vda" and set(fake.volumes) == {"/dev/vda", "/dev/vdb"}
     assert cloud.storage.status(volume) == "in-use" and cloud.storage.status(data) == "in-use"
+
+
+def test_restart_settles_unfinished_attach_and_detach(cloud: Cloud) -> None:
+    """A kill -9 between the API's reservation and the agent's attach, or before a detach
+    ran: the agent's start-up recovery leaves every volume stable."""
+    server = cloud.server()
+    done = cloud.storage.add_volume()
+    cloud.attach(server, done)
+    cloud.wait(lambda: cloud.storage.status(done) == "in-use", "the volume in use")
+    # an attach the agent never saw: mapped and reserved, not connected
+    pending = cloud.storage.add_volume()
+    bdm = block_devices.reserve(cloud.deps.db, server, block_devices.NewVolume(volume_id=pending))
+    attachment = cloud.deps.volume.attachment_create(pending, server)
+    block_devices.update(cloud.deps.db, bdm.uuid, {"attachment_id": attachment.id})
+    assert cloud.storage.status(pending) == "reserved"
+    # a detach the agent never ran: the volume stays detaching
+    cloud.deps.volume.begin_detaching(done)
+    assert cloud.storage.status(done) == "detaching"
+
+    manager = cloud.runtime.extra["compute_workers"].agents.managers[HOST]
+    manager.recovery.recover([manager.agent.store.load(server)])
+    assert cloud.storage.status(pending) == "available"
+    assert cloud.storage.status(done) == "in-use"
+    assert [a["volumeId"] for a in attached(cloud, server)] == [done]

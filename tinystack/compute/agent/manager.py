@@ -45,7 +45,7 @@ class ComputeManager:
         self.images = ImageOps(self.agent, self.volumes)
         self.moves = MigrateOps(self.agent)
         self.devices = DeviceOps(self.agent, self.volumes)
-        self.recovery = RecoveryOps(self.agent)
+        self.recovery = RecoveryOps(self.agent, self.volumes)
 
     # -- Build and delete ----------------------------------------------------------------------
     def build_and_run_instance(

@@ -7,6 +7,7 @@ import logging
 from tinystack.compute import exception, states
 from tinystack.compute.agent import build
 from tinystack.compute.agent.context import AgentContext
+from tinystack.compute.agent.volumes import VolumeOps
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import AgentInstance, InstanceChanges
 
@@ -16,8 +17,9 @@ LOG = logging.getLogger(__name__)
 class RecoveryOps:
     """Bring the database and the hypervisor back in line (not RPC: the agent group calls it)."""
 
-    def __init__(self, agent: AgentContext) -> None:
+    def __init__(self, agent: AgentContext, volumes: VolumeOps) -> None:
         self.agent = agent
+        self.volumes = volumes
 
     def recover(self, rows: list[AgentInstance]) -> None:
         """Bring instances the database places here back in line after a restart.
@@ -51,10 +53,12 @@ class RecoveryOps:
             return
         if inst.task_state == states.Task.DELETING:
             self.agent.driver.destroy(ctx, inst.meta, inst.vifs)
+            self.agent.store.release_volumes(ctx, inst.uuid)
             self.agent.delete_allocations(inst.uuid)
             build.mark_deleted(self.agent.store, ctx, inst.uuid)
             return
         self.agent.driver.recover_instance(ctx, inst.meta, inst.power_state)
+        self.volumes.recover(ctx, inst)
         if inst.task_state is not None:
             self.agent.save(inst.uuid, {"task_state": None})
 

@@ -19,7 +19,7 @@ import logging
 from tinystack.common.clients.session import ClientError, ClientNotFound
 from tinystack.common.clients.volume import VolumeClient, VolumeNotReady
 from tinystack.common.rpc.payload import JSON
-from tinystack.compute import exception
+from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import AgentInstance, BlockDevice
@@ -316,3 +316,39 @@ class VolumeOps:
             self.agent.store.update_block_device(
                 bdm.uuid, {"attachment_id": new.id, "connection_info": None}
             )
+
+    # -- restart -------------------------------------------------------------------------------
+    def recover(self, ctx: CallContext, inst: AgentInstance) -> None:
+        """After a restart: an attach that never finished is rolled back (its volume is
+        available again), a detach that never ran leaves the volume in-use again."""
+        if inst.vm_state not in RECOVERABLE:
+            return
+        for bdm in self.agent.store.block_devices(inst.uuid):
+            if bdm.is_root or not bdm.volume_id:
+                continue
+            if bdm.connection_info is None:
+                LOG.info("%s: rolling back the unfinished attach of %s", inst.uuid, bdm.volume_id)
+                self._unplug(ctx, inst, bdm)
+                self._end_attachment(ctx, bdm.attachment_id)
+                self._forget(bdm)
+                continue
+            try:
+                status = self.client.get(bdm.volume_id, token=ctx.token).status
+            except ClientError as exc:
+                LOG.warning("%s: cannot read volume %s: %s", inst.uuid, bdm.volume_id, exc)
+                continue
+            if status == "detaching":
+                self._roll_detaching(ctx, bdm.volume_id)
+
+
+#: the vm_states whose volumes a restart looks at (not building, errored or offloaded ones,
+#: whose reserved volumes wait for the instance)
+RECOVERABLE = (
+    states.ACTIVE,
+    states.STOPPED,
+    states.PAUSED,
+    states.SUSPENDED,
+    states.RESIZED,
+    states.SHELVED,
+    states.RESCUED,
+)
