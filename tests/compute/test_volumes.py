@@ -605,3 +605,25 @@ def test_restart_settles_unfinished_attach_and_detach(cloud: Cloud) -> None:
     assert cloud.storage.status(pending) == "available"
     assert cloud.storage.status(done) == "in-use"
     assert [a["volumeId"] for a in attached(cloud, server)] == [done]
+
+
+def test_volume_backed_rebuild(cloud: Cloud) -> None:
+    image = cloud.storage.add_image()
+    root = {
+        "uuid": image,
+        "source_type": "image",
+        "destination_type": "volume",
+        "boot_index": 0,
+        "volume_size": 1,
+    }
+    server = boot(cloud, block_device_mapping_v2=[root])["server"]["id"]
+    other = cloud.storage.add_image()
+    err = cloud.call("POST", f"/servers/{server}/action", 400, {"rebuild": {"imageRef": other}})
+    assert "Unable to rebuild with a different image for a volume-backed server" in str(err)
+    cloud.call("POST", f"/servers/{server}/action", 202, {"rebuild": {"imageRef": image}})
+    cloud.wait(
+        lambda: cloud.call("GET", f"/servers/{server}", 200)["server"]["status"] == "ACTIVE",
+        "rebuilt",
+    )
+    fake = cloud.driver.instances[server]
+    assert fake.boot_volume == "/dev/vda" and "/dev/vda" in fake.volumes
