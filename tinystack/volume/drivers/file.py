@@ -42,6 +42,7 @@ the compute side grows it with ``block_resize`` when it receives ``volume-extend
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -158,6 +159,13 @@ class FileDriver(VolumeDriver):
         """Stop the export watchdog and daemon (guests' NBD clients wait for the next
         start, which re-creates every export)."""
         self.exports_.close(stop_daemon=stop_daemon)
+        if stop_daemon:  # the daemons are gone: their logs and directories go too
+            for sub in (self.run_dir / "nbd", self.run_dir / "tgt"):
+                for log in sub.glob("*.log"):
+                    log.unlink(missing_ok=True)
+            for path in (self.run_dir / "nbd", self.run_dir / "tgt", self.run_dir):
+                with contextlib.suppress(OSError):
+                    path.rmdir()
 
     def reconcile(self, attachment_ids: set[str]) -> None:
         """Keep exactly these attachments' exports (call after a manager restart with
