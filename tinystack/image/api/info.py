@@ -30,7 +30,7 @@ def _store_views(deps: Deps, detail: bool) -> list[dict[str, object]]:
         if store.id == deps.stores.default_id:
             view["default"] = True
         if store.read_only:
-            view["read-only"] = True
+            view["read-only"] = "true"  # a string, as upstream
         if detail:
             view.update(type=store.type, weight=store.weight, properties=store.properties())
         views.append(view)

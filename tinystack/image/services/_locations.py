@@ -1,7 +1,7 @@
 """An image's locations: one row per copy of its data, and the columns that summarise them.
 
 ``images.location`` (the first location's URL) and ``images.store`` (every store
-holding the data, comma separated: the ``stores`` attribute) are kept in step with
+holding the data, sorted and comma separated: the ``stores`` attribute) are kept in step with
 the rows here, in the same transaction, so lists render without a join.
 """
 
@@ -18,8 +18,8 @@ def sync(image: models.Image) -> None:
     """Recompute the summary columns from the location rows."""
     active = [loc for loc in image.locations if loc.status == "active"]
     image.location = active[0].url if active else None
-    stores = [loc.store for loc in active if loc.store]
-    image.store = ",".join(dict.fromkeys(stores)) or None
+    stores = sorted({loc.store for loc in active if loc.store})
+    image.store = ",".join(stores) or None
 
 
 def add(

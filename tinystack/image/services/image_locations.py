@@ -11,6 +11,7 @@ image that has another.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -76,7 +77,7 @@ def add_location(
     if not isinstance(url, str) or not url:
         raise BadRequest("'url' is required")
     if not import_filter.allowed(deps.opts, url):
-        raise BadRequest(f"URL {url} does not pass the location filter")
+        raise BadRequest(f"URI for location does not pass filtering: {url}")
 
     def lock(session: Session) -> None:
         image = _access.load(session, ctx, image_id)
@@ -92,11 +93,21 @@ def add_location(
         image.status = "importing"
 
     deps.db.write(lock)
+    future = deps.tasks_pool.submit(_hash_location, deps, image_id, url, validation)
+    try:
+        future.result(timeout=deps.opts.import_settle_seconds)
+    except concurrent.futures.TimeoutError:
+        pass
+
+
+def _hash_location(deps: Deps, image_id: str, url: str, validation: dict[str, str]) -> None:
+    """Read the data once (size, checksum, hash); the image is active, or queued again."""
     try:
         digest = _read(deps, url, validation)
-    except Exception:
+    except Exception as exc:
+        LOG.info("location %s of image %s refused: %s", url, image_id, exc)
         deps.db.write(lambda s: _unlock(s, image_id, None))
-        raise
+        return
     deps.db.write(lambda s: _unlock(s, image_id, (url, digest)))
 
 
