@@ -351,7 +351,8 @@ def open_download(
         size, checksum = image.size or 0, image.checksum
         copies = [(loc.url, loc.store) for loc in image.locations if loc.status == "active"]
         active = image.status == "active"
-    if not copies:
+        readable = image.status in ("active", "deactivated")
+    if not copies or not readable:
         return None
     offset, length = 0, None
     if byte_range is not None:

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from tinystack.common import timeutils
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.exceptions import BadRequest, Conflict, Forbidden, NotFound
+from tinystack.common.exceptions import BadRequest, Conflict, Forbidden, NotFound, TinystackError
 from tinystack.common.rpc.payload import JSON
 from tinystack.image.policies import images as image_rules
-from tinystack.image.services import _access, _locations, format_inspection, import_filter
+from tinystack.image.services import _access, _locations, format_inspection, import_filter, tasks
 from tinystack.image.services._access import get_row
 from tinystack.image.services.deps import Deps
 from tinystack.image.services.image_props import LOCK, drop_property, get_property, set_property
@@ -74,12 +74,21 @@ def check_validation_data(data: object) -> dict[str, str]:
 def add_location(
     deps: Deps, ctx: RequestContext, image_id: str, url: object, validation: dict[str, str]
 ) -> None:
+    """Record the location and start its ``location_import`` task (hashing in the background).
+
+    As upstream, the location stays recorded if the data fails its validation (the
+    image goes back to ``queued``; Glance bug 2076648 keeps it so too).
+    """
     if not isinstance(url, str) or not url:
         raise BadRequest("'url' is required")
     if not import_filter.allowed(deps.opts, url):
         raise BadRequest(f"URI for location does not pass filtering: {url}")
+    try:
+        store_id = deps.stores.for_location(url).id
+    except StoreError:
+        raise BadRequest(f"No store handles the location {url}") from None
 
-    def lock(session: Session) -> None:
+    def lock(session: Session) -> str:
         image = _access.load(session, ctx, image_id)
         if image.status != "queued":
             raise Conflict(f"It's not allowed to add locations if image status is {image.status}.")
@@ -89,26 +98,37 @@ def add_location(
                 f"New operation on image '{image_id}' is not permitted as prior operation "
                 "is still in progress"
             )
-        set_property(image, LOCK, "add-location")
+        task_input: dict[str, JSON] = {
+            "image_id": image_id,
+            "loc_url": url,
+            "validation_data": dict(validation),
+        }
+        task_id = tasks.start(session, ctx, image_id, task_input, task_type="location_import")
+        set_property(image, LOCK, task_id)
         image.status = "importing"
+        _locations.add(image, url, store_id)
+        return task_id
 
-    deps.db.write(lock)
-    future = deps.tasks_pool.submit(_hash_location, deps, image_id, url, validation)
+    task_id = deps.db.write(lock)
+    future = deps.tasks_pool.submit(_hash_location, deps, image_id, task_id, url, validation)
     try:
         future.result(timeout=deps.opts.import_settle_seconds)
     except concurrent.futures.TimeoutError:
         pass
 
 
-def _hash_location(deps: Deps, image_id: str, url: str, validation: dict[str, str]) -> None:
+def _hash_location(
+    deps: Deps, image_id: str, task_id: str, url: str, validation: dict[str, str]
+) -> None:
     """Read the data once (size, checksum, hash); the image is active, or queued again."""
     try:
         digest = _read(deps, url, validation)
     except Exception as exc:
         LOG.info("location %s of image %s refused: %s", url, image_id, exc)
-        deps.db.write(lambda s: _unlock(s, image_id, None))
+        failure = exc.message if isinstance(exc, TinystackError) else str(exc)
+        deps.db.write(lambda s: _unlock(s, image_id, task_id, None, failure))
         return
-    deps.db.write(lambda s: _unlock(s, image_id, (url, digest)))
+    deps.db.write(lambda s: _unlock(s, image_id, task_id, digest, None))
 
 
 class _Discard(StoreWriter):
@@ -122,7 +142,16 @@ class _Discard(StoreWriter):
         pass
 
 
-def _read(deps: Deps, url: str, validation: dict[str, str]) -> tuple[int, str, str, str, object]:
+@dataclass(frozen=True, slots=True)
+class _Read:
+    size: int
+    checksum: str
+    algo: str
+    value: str
+    inspection: format_inspection.Inspection
+
+
+def _read(deps: Deps, url: str, validation: dict[str, str]) -> _Read:
     store = deps.stores.for_location(url)
     algo = validation.get("os_hash_algo") or deps.opts.hashing_algorithm
     sink = DataSink(_Discard(), hash_algo=algo, max_bytes=deps.opts.image_size_cap, too_large="")
@@ -138,33 +167,27 @@ def _read(deps: Deps, url: str, validation: dict[str, str]) -> tuple[int, str, s
     digest = sink.finish()
     if validation and validation["os_hash_value"] != digest.os_hash_value:
         raise BadRequest("os_hash_value of the data does not match the validation data")
-    return digest.size, digest.checksum, algo, digest.os_hash_value, digest.inspection
+    return _Read(digest.size, digest.checksum, algo, digest.os_hash_value, digest.inspection)
 
 
 def _unlock(
-    session: Session, image_id: str, result: tuple[str, tuple[int, str, str, str, object]] | None
+    session: Session, image_id: str, task_id: str, read: _Read | None, failure: str | None
 ) -> None:
+    tasks.finish(session, task_id, failure)
     image = get_row(session, image_id)
     if image is None:
         return
     drop_property(image, LOCK)
-    if result is None:
+    image.updated_at = timeutils.utcnow()
+    if read is None:
         image.status = "queued"
         return
-    url, (size, checksum, algo, value, inspection) = result
-    _locations.add(image, url, "http")
     image.status = "active"
-    image.size, image.checksum, image.os_hash_algo, image.os_hash_value = (
-        size,
-        checksum,
-        algo,
-        value,
-    )
-    assert isinstance(inspection, format_inspection.Inspection)
+    image.size, image.checksum = read.size, read.checksum
+    image.os_hash_algo, image.os_hash_value = read.algo, read.value
     image.virtual_size = format_inspection.verdict(
-        inspection, image.disk_format, image.container_format, require_match=False
+        read.inspection, image.disk_format, image.container_format, require_match=False
     )
-    image.updated_at = timeutils.utcnow()
 
 
 def delete_from_store(deps: Deps, ctx: RequestContext, store_id: str, image_id: str) -> None:
