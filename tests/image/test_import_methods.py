@@ -189,18 +189,16 @@ def test_tasks_api(make_api: MakeApi) -> None:
     with web_server() as web:
         web.files["/task.qcow2"] = data
         api = make_api(**filtered(web))
-        body = {
-            "type": "import",
-            "input": {
-                "import_from": web.url("/task.qcow2"),
-                "import_from_format": "qcow2",
-                "image_properties": {
-                    "name": "from-task",
-                    "disk_format": "qcow2",
-                    "container_format": "bare",
-                },
+        task_input: dict[str, Any] = {
+            "import_from": web.url("/task.qcow2"),
+            "import_from_format": "qcow2",
+            "image_properties": {
+                "name": "from-task",
+                "disk_format": "qcow2",
+                "container_format": "bare",
             },
         }
+        body = {"type": "import", "input": task_input}
         assert api.client.post("/v2/tasks", json=body, headers=api.headers()).status_code == 403
         resp = api.client.post("/v2/tasks", json=body, headers=api.admin())
         assert resp.status_code == 201, resp.text
@@ -219,7 +217,7 @@ def test_tasks_api(make_api: MakeApi) -> None:
     assert [t["id"] for t in listed["tasks"]] == [task_id]
     assert "input" not in listed["tasks"][0]
     assert api.client.get("/v2/tasks?status=nope", headers=api.admin()).status_code == 400
-    refused = {**body, "input": {**body["input"], "import_from": "http://127.0.0.2/x"}}
+    refused = {**body, "input": {**task_input, "import_from": "http://127.0.0.2/x"}}
     assert api.client.post("/v2/tasks", json=refused, headers=api.admin()).status_code == 400
     missing = {"type": "import"}
     assert api.client.post("/v2/tasks", json=missing, headers=api.admin()).status_code == 400
