@@ -7,11 +7,16 @@ found``), never 403, as upstream. Rows become records here, in one place.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.exceptions import Forbidden, NotFound, PolicyNotAuthorized
+from tinystack.common.db import Database
+from tinystack.common.exceptions import Conflict, Forbidden, NotFound, PolicyNotAuthorized
 from tinystack.common.rpc.payload import JSON
 from tinystack.image import models
 from tinystack.image.policies import metadefs as rules
@@ -24,6 +29,15 @@ from tinystack.image.services.records import (
 )
 
 Namespaces = models.MetadefNamespace
+T = TypeVar("T")
+
+
+def write_unique(db: Database, txn: Callable[[Session], T], what: str) -> T:
+    """Run a write whose names must be unique: a racing duplicate is 409, not 500."""
+    try:
+        return db.write(txn)
+    except IntegrityError:
+        raise Conflict(f"{what} already exists.") from None
 
 
 class NamespaceNotFound(NotFound):

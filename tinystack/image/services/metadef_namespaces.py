@@ -356,7 +356,7 @@ def update(deps: Deps, ctx: RequestContext, name: str, spec: NamespaceSpec) -> N
         session.flush()
         return access.namespace_record(ns, access.associations(session, [ns.id])[ns.id])
 
-    return deps.db.write(txn)
+    return access.write_unique(deps.db, txn, "A metadata definition namespace with that name")
 
 
 def delete_namespace(deps: Deps, ctx: RequestContext, name: str) -> None:

@@ -87,7 +87,7 @@ def create(deps: Deps, ctx: RequestContext, namespace: str, spec: ObjectSpec) ->
         session.flush()
         return access.object_record(row)
 
-    return deps.db.write(txn)
+    return access.write_unique(deps.db, txn, "A metadata definition object with that name")
 
 
 def update(
@@ -107,7 +107,7 @@ def update(
         session.flush()
         return access.object_record(row)
 
-    return deps.db.write(txn)
+    return access.write_unique(deps.db, txn, "A metadata definition object with that name")
 
 
 def delete(deps: Deps, ctx: RequestContext, namespace: str, name: str) -> None:

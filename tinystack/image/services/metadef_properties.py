@@ -106,7 +106,7 @@ def create(deps: Deps, ctx: RequestContext, namespace: str, spec: PropertySpec) 
         session.flush()
         return _record(row)
 
-    return deps.db.write(txn)
+    return access.write_unique(deps.db, txn, "A metadata definition property with that name")
 
 
 def update(
@@ -124,7 +124,7 @@ def update(
         session.flush()
         return _record(row)
 
-    return deps.db.write(txn)
+    return access.write_unique(deps.db, txn, "A metadata definition property with that name")
 
 
 def delete(deps: Deps, ctx: RequestContext, namespace: str, name: str) -> None:

@@ -113,7 +113,7 @@ def create_association(
         access.authorize(ctx, rules.ADD_RESOURCE_TYPE, ns)
         return associate(session, ns, association)
 
-    return deps.db.write(txn)
+    return access.write_unique(deps.db, txn, "That resource type association")
 
 
 def delete_association(deps: Deps, ctx: RequestContext, namespace: str, name: str) -> None:

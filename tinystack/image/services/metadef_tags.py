@@ -143,7 +143,7 @@ def create(deps: Deps, ctx: RequestContext, namespace: str, name: str) -> TagRec
         session.flush()
         return access.tag_record(row)
 
-    return deps.db.write(txn)
+    return access.write_unique(deps.db, txn, "A metadata tag with that name")
 
 
 def create_many(
@@ -163,7 +163,7 @@ def create_many(
         session.flush()
         return [access.tag_record(r) for r in rows]
 
-    return deps.db.write(txn)
+    return access.write_unique(deps.db, txn, "A metadata tag with that name")
 
 
 def update(deps: Deps, ctx: RequestContext, namespace: str, name: str, new_name: str) -> TagRecord:
@@ -178,7 +178,7 @@ def update(deps: Deps, ctx: RequestContext, namespace: str, name: str, new_name:
         session.flush()
         return access.tag_record(row)
 
-    return deps.db.write(txn)
+    return access.write_unique(deps.db, txn, "A metadata tag with that name")
 
 
 def delete_tag(deps: Deps, ctx: RequestContext, namespace: str, name: str) -> None:
