@@ -420,21 +420,24 @@ def _forget(store: Store, location: str) -> None:
 
 def recover(deps: Deps) -> int:
     """Fail the tasks a previous process left unfinished and unlock their images."""
+    interrupted = "The task was interrupted by a restart of the image service."
 
     def txn(session: Session) -> list[str]:
         rows = session.execute(
-            select(models.ImageTask).where(
-                models.ImageTask.status.in_(("pending", "processing")),
-                models.ImageTask.type == "api_image_import",
-            )
+            select(models.ImageTask).where(models.ImageTask.status.in_(("pending", "processing")))
         ).scalars()
-        return [t.id for t in rows]
+        stuck = []
+        for task in rows:
+            if task.image_id is None:  # a legacy import that had not created its image yet
+                finish(session, task.id, interrupted)
+            stuck.append(task.id)
+        return stuck
 
     stuck = deps.db.write(txn)
     for task_id in stuck:
         job = deps.db.write(functools.partial(_claim_any, task_id=task_id))
         if job is not None:
-            _settle(deps, job, "The import was interrupted by a restart of the image service.")
+            _settle(deps, job, interrupted)
     return len(stuck)
 
 
