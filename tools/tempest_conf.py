@@ -99,6 +99,9 @@ def main() -> int:
     return 0
 
 
+UNREACHABLE = "http://127.0.0.1:9"
+
+
 def image_lines(conn: Any) -> list[str]:
     """What the image service offers: import methods, stores, the cache, web images.
 
@@ -116,12 +119,12 @@ def image_lines(conn: Any) -> list[str]:
         f"import_methods = {','.join(methods)}",
         f"image_caching_enabled = {str(caching).lower()}",
     ]
+    # never Tempest's defaults (on the internet): without a local server the web tests
+    # point at a closed local port and fail there, nothing leaves the machine
     http_image = os.environ.get("TINYSTACK_TEMPEST_HTTP_IMAGE")
-    if http_image:
-        lines.append(f"http_image = {http_image}")
+    lines.append(f"http_image = {http_image or UNREACHABLE + '/img.tar.gz'}")
     http_qcow2 = os.environ.get("TINYSTACK_TEMPEST_HTTP_QCOW2_IMAGE")
-    if http_qcow2:
-        lines.append(f"http_qcow2_image = {http_qcow2}")
+    lines.append(f"http_qcow2_image = {http_qcow2 or UNREACHABLE + '/img.qcow2'}")
     lines += [
         "[image-feature-enabled]",
         "import_image = true",
