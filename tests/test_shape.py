@@ -90,6 +90,8 @@ BODILESS: dict[str, set[Route]] = {
         ("POST", "/v2/images/{image_id}/actions/deactivate"),
         ("POST", "/v2/images/{image_id}/actions/reactivate"),
         ("PUT", "/v2/images/{image_id}/tags/{tag}"),
+        ("PUT", "/v2/cache/{image_id}"),
+        ("POST", "/v2/metadefs/namespaces/{namespace}/tags/{tag_name}"),
     },
     "compute": {("PUT", "/v2.1/servers/{server_id}/tags/{tag}")},
     "network": {("PUT", "/v2.0/{resources}/{resource_id}/tags/{tag}")},
