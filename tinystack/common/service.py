@@ -66,6 +66,9 @@ class ServiceSpec(abc.ABC):
     url_suffix: str = ""
     #: Python package holding Alembic scripts, or None for a service without tables
     migrations: str | None = None
+    #: more (service type, name) pairs the catalog lists at the same URL (volume's
+    #: ``volumev3`` beside ``block-storage``)
+    catalog_aliases: tuple[tuple[str, str], ...] = ()
 
     def register_opts(self, conf: cfg.ConfigOpts) -> None:  # noqa: B027
         """Register service-specific options (port and connection are registered for you)."""

@@ -12,6 +12,7 @@ SERVICES: dict[str, str] = {
     "placement": "tinystack.placement.service",
     "image": "tinystack.image.service",
     "compute": "tinystack.compute.service",
+    "volume": "tinystack.volume.service",
     "network": "tinystack.network.service",
 }
 

@@ -126,11 +126,12 @@ class Cloud:
 
         host = config.public_host(conf)
         catalog = []
+        urls: dict[str, str] = {}
         for spec in all_specs:
             port = getattr(conf, spec.name).port
-            url = f"http://{host}:{port}{spec.url_suffix}"
+            url = urls[spec.name] = f"http://{host}:{port}{spec.url_suffix}"
             catalog.append(CatalogEntry(spec.service_type, spec.catalog_name, url))
-        urls = {spec.name: entry.url for spec, entry in zip(all_specs, catalog, strict=True)}
+            catalog += [CatalogEntry(kind, name, url) for kind, name in spec.catalog_aliases]
         users = {
             s.name: ServiceCredentials(username=s.catalog_name, password=passwords[s.name])
             for s in all_specs

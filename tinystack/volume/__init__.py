@@ -1,6 +1,26 @@
-"""Block Storage v3 (Cinder): volumes, snapshots, backups, attachments.
+"""Block Storage v3 (Cinder): volumes, types, QoS, quotas, snapshots, backups, attachments.
 
 volume-api -> (RPC) volume scheduler -> (RPC) volume manager -> volume driver
 (``drivers/``: ``file`` qcow2/raw files under the state directory, exported to remote
 compute hosts by ``qemu-storage-daemon`` NBD).
+
+Layout (the one shape, ARCHITECTURE.md):
+
+- ``service.py`` the composition root: options, app, bootstrap (the ``__DEFAULT__``
+  type), the scheduler and manager workers; ``conf.py`` ``Options``;
+  ``exception.py`` upstream's exceptions; ``models.py`` + ``migrations/``;
+  ``policies/`` upstream's rules (entry point ``tinystack.volume``).
+- ``api/``: ``router.py`` (``MODULES``: one module per resource, each with its
+  ``router``), ``microversion.py`` (3.0-3.71, project ids in URLs optional),
+  ``versions.py``, ``deps.py``, ``schemas.py``, ``views.py``, ``rendering.py``.
+- ``services/``: ``deps.py`` (``Deps``), ``records.py``, one module per resource.
+- ``rpcapi.py`` (``SchedulerAPI``, ``VolumeAPI``) carrying ``payloads.py``;
+  ``context.py`` the caller as workers see it.
+- ``scheduler/`` (filters and weighers over the pools managers report),
+  ``manager/`` (one per backend: runs the driver, heartbeats, restart recovery).
+
+Creating a volume: ``api/volumes.py`` → ``services/volumes.py`` (quota, type, zone, the
+row in ``creating``) → ``SchedulerAPI.create_volume`` → ``scheduler/manager.py`` (a pool
+``host@backend#pool``) → ``VolumeAPI.create_volume`` → ``manager/manager.py`` → driver
+``create_volume`` → ``available`` (or ``error`` with a user message).
 """

@@ -68,8 +68,17 @@ def compute(status: int, title: str, message: str, code: str | None, request_id:
     return JSONResponse({key: {"code": status, "message": message}}, status_code=status)
 
 
+#: cinder's fault names (no 406 or 429 among them: those are computeFault)
+_VOLUME_KEYS = {k: v for k, v in _COMPUTE_KEYS.items() if k not in (406, 429)}
+
+
 def volume(status: int, title: str, message: str, code: str | None, request_id: str) -> Response:
-    return compute(status, title, message, code, request_id)
+    key = _VOLUME_KEYS.get(status, "computeFault")
+    fault: dict[str, Any] = {"code": status, "message": message}
+    if status == 413:
+        # cinder's quota errors carry Retry-After: 0 and repeat it in the body
+        fault["retryAfter"] = "0"
+    return JSONResponse({key: fault}, status_code=status)
 
 
 def network(status: int, title: str, message: str, code: str | None, request_id: str) -> Response:

@@ -1,0 +1,246 @@
+"""Options of the ``[volume]`` section of tinystack.conf and :class:`Options`, their typed view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+from oslo_config import cfg
+
+GROUP = "volume"
+
+#: what ``[volume] enabled_workers`` may name
+WORKERS = ("scheduler", "manager")
+DEFAULT_FILTERS = ["AvailabilityZoneFilter", "CapacityFilter", "CapabilitiesFilter"]
+DEFAULT_WEIGHERS = ["CapacityWeigher"]
+
+HOST_OPTS = [
+    cfg.StrOpt(
+        "host",
+        default="",
+        help="This host's name in the services table and in volume hosts "
+        "(``host@backend#pool``; default: the hostname).",
+    ),
+    cfg.ListOpt(
+        "enabled_workers",
+        default=list(WORKERS),
+        help="Background workers this process runs, among scheduler and manager (a "
+        "storage host on the same transport and database runs the manager alone). The API "
+        "is served either way.",
+    ),
+    cfg.StrOpt(
+        "backend_name",
+        default="file",
+        help="This process's backend: the part after '@' in volume hosts (upstream's "
+        "enabled_backends section name).",
+    ),
+    cfg.StrOpt(
+        "volume_backend_name",
+        default="file",
+        help="The backend's volume_backend_name capability (volume types select a backend "
+        "with the extra spec volume_backend_name).",
+    ),
+    cfg.StrOpt(
+        "volume_driver",
+        default="file",
+        help="The volume driver: 'file' (qcow2/raw files under volumes_dir) or "
+        "'module:function' returning a VolumeDriver, called as function(opts, state_dir).",
+    ),
+    cfg.StrOpt(
+        "volumes_dir",
+        default="",
+        help="Directory of the file backend's volumes (empty: <state_dir>/volumes).",
+    ),
+    cfg.IntOpt(
+        "file_capacity_gb",
+        default=0,
+        min=0,
+        help="Capacity the file backend reports, GiB (0: the free space of volumes_dir's "
+        "file system at start plus what the backend already holds).",
+    ),
+    cfg.FloatOpt(
+        "max_over_subscription_ratio",
+        default=20.0,
+        min=1.0,
+        help="Thin provisioning: provisioned capacity may reach this many times the total.",
+    ),
+    cfg.IntOpt(
+        "reserved_percentage",
+        default=0,
+        min=0,
+        max=100,
+        help="Percentage of the backend's capacity kept free of new volumes.",
+    ),
+    cfg.StrOpt("storage_availability_zone", default="nova", help="This backend's zone."),
+    cfg.StrOpt(
+        "default_availability_zone",
+        default="",
+        help="Zone of volumes created without one (empty: storage_availability_zone).",
+    ),
+    cfg.BoolOpt(
+        "allow_availability_zone_fallback",
+        default=False,
+        help="Create a volume in the default zone when the asked zone does not exist.",
+    ),
+    cfg.IntOpt("report_interval", default=10, min=1, help="Seconds between heartbeats."),
+    cfg.IntOpt(
+        "service_down_time",
+        default=60,
+        min=1,
+        help="Seconds without a heartbeat after which a service (and its backend) is down.",
+    ),
+    cfg.IntOpt("manager_threads", default=8, min=1, help="Volume manager worker threads."),
+    cfg.IntOpt("scheduler_threads", default=4, min=1, help="Volume scheduler threads."),
+    cfg.StrOpt(
+        "volume_name_template", default="volume-%s", help="Backend name of a volume (its id)."
+    ),
+]
+
+SCHEDULER_OPTS = [
+    cfg.ListOpt("scheduler_default_filters", default=DEFAULT_FILTERS, help="Filters, in order."),
+    cfg.ListOpt("scheduler_default_weighers", default=DEFAULT_WEIGHERS, help="Weighers."),
+    cfg.FloatOpt(
+        "capacity_weight_multiplier",
+        default=1.0,
+        help="Positive: spread volumes over the backends with the most free capacity.",
+    ),
+]
+
+API_OPTS = [
+    cfg.StrOpt(
+        "default_volume_type",
+        default="__DEFAULT__",
+        help="Type of volumes created without one (created at bootstrap).",
+    ),
+    cfg.IntOpt("max_limit", default=1000, min=1, help="Largest page of a list."),
+    cfg.IntOpt("rpc_timeout", default=60, min=1, help="Seconds an RPC call waits."),
+    cfg.FloatOpt(
+        "api_settle_seconds",
+        default=0.5,
+        min=0.0,
+        help="How long a create, action or delete lingers for workers in this process to "
+        "finish before answering (the response is the same; a client polling right after "
+        "sees the outcome). 0 answers at once, as upstream.",
+    ),
+    cfg.IntOpt(
+        "message_ttl",
+        default=2592000,
+        min=1,
+        help="Seconds a user message is kept (upstream: 30 days).",
+    ),
+    cfg.StrOpt(
+        "image_upload_disk_format",
+        default="raw",
+        help="disk_format of images uploaded from volumes when the request names none.",
+    ),
+    cfg.StrOpt("policy_file", default="", help="A policy.yaml overriding the defaults."),
+]
+
+QUOTA_OPTS = [
+    cfg.IntOpt("quota_volumes", default=10, min=-1, help="Volumes per project."),
+    cfg.IntOpt("quota_snapshots", default=10, min=-1, help="Snapshots per project."),
+    cfg.IntOpt("quota_gigabytes", default=1000, min=-1, help="Volume and snapshot GiB."),
+    cfg.IntOpt("quota_backups", default=10, min=-1, help="Backups per project."),
+    cfg.IntOpt("quota_backup_gigabytes", default=1000, min=-1, help="Backup GiB."),
+    cfg.IntOpt("quota_groups", default=10, min=-1, help="Groups per project."),
+    cfg.IntOpt("per_volume_size_limit", default=-1, min=-1, help="Largest volume, GiB (-1: none)."),
+    cfg.IntOpt(
+        "reservation_expire",
+        default=86400,
+        min=1,
+        help="Seconds until a reservation that was neither committed nor rolled back expires.",
+    ),
+]
+
+ALL_OPTS = HOST_OPTS + SCHEDULER_OPTS + API_OPTS + QUOTA_OPTS
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(ALL_OPTS, group=GROUP)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    return [(GROUP, ALL_OPTS)]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The ``[volume]`` options, typed: one attribute per option (read once per process).
+
+    Nothing outside this module reads ``conf.volume.<name>``.
+    """
+
+    # host and backend
+    host: str = ""
+    enabled_workers: tuple[str, ...] = WORKERS
+    backend_name: str = "file"
+    volume_backend_name: str = "file"
+    volume_driver: str = "file"
+    volumes_dir: str = ""
+    file_capacity_gb: int = 0
+    max_over_subscription_ratio: float = 20.0
+    reserved_percentage: int = 0
+    storage_availability_zone: str = "nova"
+    default_availability_zone: str = ""
+    allow_availability_zone_fallback: bool = False
+    report_interval: int = 10
+    service_down_time: int = 60
+    manager_threads: int = 8
+    scheduler_threads: int = 4
+    volume_name_template: str = "volume-%s"
+
+    # scheduler
+    scheduler_default_filters: tuple[str, ...] = tuple(DEFAULT_FILTERS)
+    scheduler_default_weighers: tuple[str, ...] = tuple(DEFAULT_WEIGHERS)
+    capacity_weight_multiplier: float = 1.0
+
+    # API
+    default_volume_type: str = "__DEFAULT__"
+    max_limit: int = 1000
+    rpc_timeout: int = 60
+    api_settle_seconds: float = 0.5
+    message_ttl: int = 2592000
+    image_upload_disk_format: str = "raw"
+    policy_file: str = ""
+
+    # quota
+    quota_volumes: int = 10
+    quota_snapshots: int = 10
+    quota_gigabytes: int = 1000
+    quota_backups: int = 10
+    quota_backup_gigabytes: int = 1000
+    quota_groups: int = 10
+    per_volume_size_limit: int = -1
+    reservation_expire: int = 86400
+
+    @property
+    def zone(self) -> str:
+        """The zone of volumes created without one."""
+        return self.default_availability_zone or self.storage_availability_zone
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
+        """The options of ``conf``'s ``[volume]`` section (see :func:`register_opts`)."""
+        section = conf[GROUP]
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            values[item.name] = _CONVERT[str(item.type)](section[item.name])
+        return cls(**values)
+
+
+def _text(raw: Any) -> str:
+    return "" if raw is None else str(raw)
+
+
+def _names(raw: Any) -> tuple[str, ...]:
+    return tuple(str(value).strip() for value in raw or () if str(value).strip())
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "str": _text,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "tuple[str, ...]": _names,
+}

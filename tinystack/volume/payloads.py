@@ -1,0 +1,80 @@
+"""What the volume service's RPC carries: typed, versioned payloads (``common.rpc.payload``).
+
+API → scheduler: a :class:`VolumeSpec` (where may this volume go?); scheduler → manager:
+the same spec with the chosen ``host@backend#pool``; API → manager: the operation's own
+small payloads. Add a field with a default and bump the minor version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from tinystack.common.rpc.payload import Payload
+
+
+@dataclass(frozen=True)
+class VolumeSpec(Payload):
+    """A volume to place and create: its size, type, zone and source."""
+
+    VERSION: ClassVar[str] = "1.0"
+    volume_id: str
+    project_id: str
+    size: int
+    volume_type_id: str | None = None
+    #: the type's extra specs (the capabilities filter matches them)
+    extra_specs: dict[str, str] = field(default_factory=dict)
+    availability_zone: str | None = None
+    #: clone of this volume (on its backend: ``source_host``)
+    source_volid: str | None = None
+    #: from this snapshot (on its volume's backend: ``source_host``)
+    snapshot_id: str | None = None
+    #: restore of this backup into the new volume (3.47)
+    backup_id: str | None = None
+    #: the contents of this image
+    image_id: str | None = None
+    #: the backend the source lives on (clones and snapshots stay there)
+    source_host: str | None = None
+    multiattach: bool = False
+    group_id: str | None = None
+    #: the pool the scheduler chose (``host@backend#pool``), set by the scheduler
+    host: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtendSpec(Payload):
+    """An extend: the new size and the quota reservations to commit or roll back."""
+
+    VERSION: ClassVar[str] = "1.0"
+    volume_id: str
+    new_size: int
+    reservations: tuple[str, ...] = ()
+    #: the volume is attached: tell compute (``volume-extended``) once the driver grew it
+    attached: bool = False
+    #: the instances to tell (attached volumes)
+    instance_uuids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RetypeSpec(Payload):
+    """A retype: the new type and the quota reservations it moves between types."""
+
+    VERSION: ClassVar[str] = "1.0"
+    volume_id: str
+    new_type_id: str
+    reservations: tuple[str, ...] = ()
+    #: the volume's status before ``retyping`` (restored when done)
+    previous_status: str = "available"
+
+
+@dataclass(frozen=True)
+class ImageUpload(Payload):
+    """``os-volume_upload_image``: the image record the API created, to fill with the data."""
+
+    VERSION: ClassVar[str] = "1.0"
+    volume_id: str
+    image_id: str
+    disk_format: str
+    container_format: str = "bare"
+    #: the volume's status before ``uploading`` (available or in-use)
+    previous_status: str = "available"

@@ -1,0 +1,1 @@
+"""The volume scheduler: filters and weighs the pools the managers report."""
