@@ -1,0 +1,175 @@
+"""End to end: volumes in real guests through ``tinystack up`` (QEMU driver + the block
+storage service), driven by the ``openstack`` CLI.
+
+``server add volume`` hot-plugs a volume into a running guest, which writes to it; after
+``server remove volume`` another guest reads that data back; ``volume set --size`` of an
+attached volume reaches the guest; ``server create --boot-from-volume`` and ``--volume``
+boot real guests from volumes; ``server image create`` of a volume-backed server boots
+again; deleting the servers releases and (delete_on_termination) deletes their volumes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cloudproc import CloudProcess
+from tests.compute_qemu.conftest import READY, cleanup_state
+from tests.compute_qemu.test_cli import EXTRA_CONF, Cloud
+from tinystack.deploy import registry
+
+pytestmark = [
+    pytest.mark.cli,
+    pytest.mark.skipif(
+        "volume" not in registry.SERVICES or "volume" not in registry.available(),
+        reason="the block storage service is not part of this tree yet",
+    ),
+]
+
+#: reports every virtio disk (name, serial, size, first bytes) and writes a marker on an
+#: empty one, so another guest can read it back
+DISK_SCRIPT = r"""#!/bin/sh
+seen=""
+while true; do
+  for d in /sys/block/vd*; do
+    [ -e "$d" ] || continue
+    n=${d##*/}; s=$(cat "$d/serial" 2>/dev/null); z=$(cat "$d/size")
+    k="$n:$s:$z"
+    case " $seen " in
+      *" $k "*) ;;
+      *) v=$(dd if=/dev/$n bs=64 count=1 2>/dev/null | tr -cd 'A-Za-z0-9-')
+         echo "DISK name=$n serial=$s sectors=$z data=$v"
+         if [ -n "$s" ] && [ -z "$v" ]; then
+           printf 'TSQ-WRITTEN-%s' "$(hostname)" | dd of=/dev/$n conv=notrunc 2>/dev/null
+           sync; echo "WROTE name=$n serial=$s"
+         fi
+         seen=$(for o in $seen; do [ "${o%%:*}" = "$n" ] || echo "$o"; done; echo "$k")
+         seen=$(echo $seen) ;;
+    esac
+  done
+  for o in $seen; do
+    n=${o%%:*}
+    if [ ! -e "/sys/block/$n" ]; then
+      echo "GONE name=$n"
+      seen=$(for x in $seen; do [ "$x" = "$o" ] || echo "$x"; done); seen=$(echo $seen)
+    fi
+  done
+  sleep 0.5
+done
+"""
+GiB = 1024**3
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory, test_image: Path) -> Iterator[Cloud]:
+    state = tmp_path_factory.mktemp("tsq-vol-cloud")
+    (state / "bootstrap-images").mkdir()
+    shutil.copyfile(test_image, state / "bootstrap-images" / "tinystack-test.qcow2")
+    services = ["identity", "placement", "image", "compute", "volume"]
+    proc = CloudProcess(state, services, EXTRA_CONF)
+    proc.start(timeout=180)
+    try:
+        yield Cloud(proc)
+    finally:
+        proc.stop()
+        cleanup_state(state)
+
+
+def volume_status(cloud: Cloud, volume: str) -> str:
+    return str(cloud.osc("volume", "show", volume)["status"])
+
+
+def wait_volume(cloud: Cloud, volume: str, status: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while (found := volume_status(cloud, volume)) != status:
+        assert time.monotonic() < deadline, f"volume {volume} is {found}, not {status}"
+        time.sleep(0.5)
+
+
+def guest(cloud: Cloud, name: str, script: Path) -> str:
+    server = cloud.osc_wait(
+        "server", "create", "--image", "tinystack-test", "--flavor", "m1.tiny",
+        "--user-data", str(script), "--wait", name,
+    )  # fmt: skip
+    assert server["status"] == "ACTIVE", server
+    cloud.wait_console(server["id"], f"{READY} hostname={name}", timeout=90)
+    return str(server["id"])
+
+
+def test_hot_plug_data_survives_and_moves(cloud: Cloud, tmp_path: Path) -> None:
+    script = tmp_path / "disks.sh"
+    script.write_text(DISK_SCRIPT)
+    volume = cloud.osc("volume", "create", "--size", "1", "data1")["id"]
+    wait_volume(cloud, volume, "available")
+    vm1 = guest(cloud, "vm1", script)
+    started = time.monotonic()
+    cloud.osc("server", "add", "volume", vm1, volume)
+    cloud.wait_console(vm1, f"WROTE name=vdb serial={volume[:20]}", timeout=60)
+    print(f"\nserver add volume -> written in the guest: {time.monotonic() - started:.1f}s")
+    wait_volume(cloud, volume, "in-use")
+    attachments = cloud.osc("server", "volume", "list", vm1)
+    assert [a["Volume ID"] for a in attachments] == [volume]
+
+    cloud.osc("server", "remove", "volume", vm1, volume)
+    cloud.wait_console(vm1, "GONE name=vdb", timeout=60)
+    wait_volume(cloud, volume, "available")
+
+    vm2 = guest(cloud, "vm2", script)
+    cloud.osc("server", "add", "volume", vm2, volume)
+    log = cloud.wait_console(vm2, "data=TSQ-WRITTEN-vm1", timeout=60)
+    assert f"serial={volume[:20]}" in log
+
+    # extend while attached: the guest sees the new size
+    cloud.osc("volume", "set", "--size", "2", volume)
+    cloud.wait_console(vm2, f"serial={volume[:20]} sectors={2 * GiB // 512}", timeout=60)
+
+    cloud.osc("server", "delete", "--wait", vm1, vm2)
+    wait_volume(cloud, volume, "available")
+    cloud.osc("volume", "delete", volume)
+
+
+def test_boot_from_volume_and_its_image(cloud: Cloud) -> None:
+    bfv = cloud.osc_wait(
+        "server", "create", "--image", "tinystack-test", "--flavor", "m1.tiny",
+        "--boot-from-volume", "1", "--delete-on-termination", "--wait", "bfv1",
+    )  # fmt: skip
+    assert bfv["status"] == "ACTIVE", bfv
+    cloud.wait_console(bfv["id"], f"{READY} hostname=bfv1", timeout=90)
+    shown = cloud.server(bfv["id"])
+    assert shown["image"] == ""
+    (root,) = shown["os-extended-volumes:volumes_attached"]
+    assert volume_status(cloud, root["id"]) == "in-use"
+    assert not (cloud.instances / bfv["id"] / "disk.qcow2").exists()
+
+    # its image: snapshots of its volumes; booting it makes a volume again
+    snap = cloud.osc_wait("server", "image", "create", "--name", "bfv1-snap", "--wait", bfv["id"])
+    image = cloud.osc("image", "show", snap["id"])
+    assert image["status"] == "active" and "block_device_mapping" in str(image["properties"])
+    again = cloud.osc_wait(
+        "server", "create", "--image", "bfv1-snap", "--flavor", "m1.tiny", "--wait", "bfv2"
+    )
+    assert again["status"] == "ACTIVE", again
+    cloud.wait_console(again["id"], f"{READY} hostname=bfv2", timeout=90)
+
+    # --volume: boot from an existing volume made from the image
+    volume = cloud.osc(
+        "volume", "create", "--size", "1", "--image", "tinystack-test", "--bootable", "boot1"
+    )["id"]
+    wait_volume(cloud, volume, "available", timeout=120)
+    from_volume = cloud.osc_wait(
+        "server", "create", "--volume", volume, "--flavor", "m1.tiny", "--wait", "bfv3"
+    )
+    assert from_volume["status"] == "ACTIVE", from_volume
+    cloud.wait_console(from_volume["id"], f"{READY} hostname=bfv3", timeout=90)
+
+    cloud.osc("server", "delete", "--wait", bfv["id"], again["id"], from_volume["id"])
+    wait_volume(cloud, volume, "available")  # the user's volume stays
+    deadline = time.monotonic() + 60
+    while root["id"] in {v["ID"] for v in cloud.osc("volume", "list")}:
+        assert time.monotonic() < deadline, "the boot volume was not deleted with its server"
+        time.sleep(0.5)
+    cloud.osc("volume", "delete", volume)
