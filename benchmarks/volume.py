@@ -1,0 +1,297 @@
+"""Block storage benchmark: API -> ``available`` latencies, concurrent creates, backup throughput.
+
+Works against any Block Storage v3 API on this machine (tinystack, or upstream cinder)::
+
+    OS_CLIENT_CONFIG_FILE=/tmp/ts/clouds.yaml python benchmarks/volume.py --os-cloud tinystack-admin
+    python benchmarks/volume.py --auth-url http://127.0.0.1:5000/v3 --username admin \\
+        --password ... --project-name admin
+
+Phases (each bounded in count and time; every volume it creates is deleted at the end):
+
+1. ``--repeat`` empty volumes of ``--size`` GiB, one after the other: ``POST /volumes``
+   until ``available`` (polled every 20 ms), then ``DELETE`` until gone;
+2. ``--repeat`` volumes from the image ``--image`` (the 20 MB test image by default):
+   ``POST /volumes`` with ``imageRef`` until ``available``;
+3. ``--concurrent`` empty 1 GiB volumes created at once (one thread each): errors
+   (a create that is refused or ends in ``error``) and the time until all are available;
+4. with ``--backup-mib N`` (and ``--workdir`` on the disk the backend and the backups use):
+   an N MiB image of random bytes is uploaded, a volume created from it, then backed up
+   (``POST /backups`` until ``available``) and restored into a new volume; both compared
+   with ``cp`` of the same file in ``--workdir``.
+
+Only loopback endpoints are accepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _harness import add_auth_args, creds_from_args, issue_token
+
+VERSION = "volume 3.60"
+POLL = 0.02
+MiB = 1024 * 1024
+
+
+def _loopback(url: str) -> None:
+    host = urlsplit(url).hostname or ""
+    addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    if not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
+        raise SystemExit(f"refusing to benchmark a non-loopback endpoint: {url}")
+
+
+def _endpoint(catalog: list[dict[str, Any]], *kinds: str) -> str:
+    for kind in kinds:
+        for entry in catalog:
+            if entry["type"] == kind:
+                for ep in entry["endpoints"]:
+                    if ep["interface"] == "public":
+                        return str(ep["url"]).rstrip("/")
+    raise SystemExit(f"no {'/'.join(kinds)} endpoint in the catalog")
+
+
+class Cinder:
+    def __init__(self, url: str, token: str) -> None:
+        self.http = httpx.Client(
+            base_url=url,
+            headers={"X-Auth-Token": token, "OpenStack-API-Version": VERSION},
+            timeout=120,
+        )
+
+    def create(self, body: dict[str, Any]) -> tuple[str, float]:
+        started = time.perf_counter()
+        resp = self.http.post("/volumes", json={"volume": body})
+        if resp.status_code != 202:
+            raise RuntimeError(f"create: {resp.status_code} {resp.text[:200]}")
+        return str(resp.json()["volume"]["id"]), started
+
+    def wait(self, path: str, key: str, want: str, timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            resp = self.http.get(path)
+            if resp.status_code == 200:
+                status = resp.json()[key]["status"]
+                if status == want:
+                    return time.perf_counter()
+                if status.startswith("error"):
+                    raise RuntimeError(f"{path} went to {status}")
+            time.sleep(POLL)
+        raise RuntimeError(f"{path} not {want} after {timeout}s")
+
+    def wait_gone(self, path: str, timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.http.get(path).status_code == 404:
+                return time.perf_counter()
+            time.sleep(POLL)
+        raise RuntimeError(f"{path} still there after {timeout}s")
+
+    def delete(self, vid: str) -> None:
+        self.http.delete(f"/volumes/{vid}")
+
+
+def _pcts(values: list[float]) -> dict[str, float]:
+    data = sorted(values)
+    return {
+        "p50_ms": round(statistics.median(data) * 1000, 1),
+        "max_ms": round(data[-1] * 1000, 1),
+        "n": len(data),
+    }
+
+
+def single_creates(
+    cinder: Cinder, body: dict[str, Any], repeat: int, timeout: float
+) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        vid, started = cinder.create({**body, "name": f"vol-bench-{uuid.uuid4().hex[:8]}"})
+        try:
+            times.append(cinder.wait(f"/volumes/{vid}", "volume", "available", timeout) - started)
+        finally:
+            cinder.delete(vid)
+            cinder.wait_gone(f"/volumes/{vid}", timeout)
+    return times
+
+
+def concurrent_creates(cinder: Cinder, count: int, timeout: float) -> dict[str, Any]:
+    ids: list[str] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def one(n: int) -> None:
+        try:
+            vid, _ = cinder.create({"size": 1, "name": f"vol-bench-c{n}"})
+            with lock:
+                ids.append(vid)
+            cinder.wait(f"/volumes/{vid}", "volume", "available", timeout)
+        except Exception as exc:  # counted, not fatal
+            with lock:
+                errors.append(str(exc)[:200])
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    for vid in ids:
+        cinder.delete(vid)
+    for vid in ids:
+        cinder.wait_gone(f"/volumes/{vid}", timeout)
+    return {
+        "volumes": count,
+        "errors": len(errors),
+        "first_errors": errors[:3],
+        "all_available_s": round(elapsed, 2),
+    }
+
+
+def _upload_image(image_url: str, token: str, path: Path) -> str:
+    headers = {"X-Auth-Token": token}
+    resp = httpx.post(
+        f"{image_url}/v2/images",
+        headers=headers,
+        json={
+            "name": f"vol-bench-{uuid.uuid4().hex[:8]}",
+            "disk_format": "raw",
+            "container_format": "bare",
+        },
+    )
+    resp.raise_for_status()
+    image_id = str(resp.json()["id"])
+    with path.open("rb") as f:
+        httpx.put(
+            f"{image_url}/v2/images/{image_id}/file",
+            headers={**headers, "Content-Type": "application/octet-stream"},
+            content=f,
+            timeout=600,
+        ).raise_for_status()
+    return image_id
+
+
+def backup_throughput(
+    cinder: Cinder, image_url: str, token: str, mib: int, workdir: Path
+) -> dict[str, Any]:
+    size_gib = max(1, -(-mib // 1024))
+    with tempfile.TemporaryDirectory(dir=workdir, prefix="vol-bench-") as tmp:
+        src = Path(tmp) / "data.raw"
+        with src.open("wb") as f:
+            for _ in range(mib):
+                f.write(os.urandom(MiB))
+        t0 = time.perf_counter()
+        shutil.copyfile(src, Path(tmp) / "copy.raw")
+        os.sync()
+        cp_s = time.perf_counter() - t0
+        image_id = _upload_image(image_url, token, src)
+        vid, _ = cinder.create({"size": size_gib, "imageRef": image_id, "name": "vol-bench-src"})
+        restored = ""
+        backup_id = ""
+        try:
+            cinder.wait(f"/volumes/{vid}", "volume", "available", 600)
+            started = time.perf_counter()
+            resp = cinder.http.post(
+                "/backups", json={"backup": {"volume_id": vid, "name": "vol-bench"}}
+            )
+            if resp.status_code != 202:
+                raise RuntimeError(f"backup: {resp.status_code} {resp.text[:200]}")
+            backup_id = str(resp.json()["backup"]["id"])
+            backup_s = cinder.wait(f"/backups/{backup_id}", "backup", "available", 900) - started
+            started = time.perf_counter()
+            resp = cinder.http.post(
+                f"/backups/{backup_id}/restore", json={"restore": {"name": "vol-bench-restored"}}
+            )
+            if resp.status_code != 202:
+                raise RuntimeError(f"restore: {resp.status_code} {resp.text[:200]}")
+            restored = str(resp.json()["restore"]["volume_id"])
+            restore_s = cinder.wait(f"/volumes/{restored}", "volume", "available", 900) - started
+        finally:
+            for volume in (restored, vid):
+                if volume:
+                    cinder.delete(volume)
+            if backup_id:
+                cinder.http.delete(f"/backups/{backup_id}")
+            httpx.delete(f"{image_url}/v2/images/{image_id}", headers={"X-Auth-Token": token})
+    return {
+        "mib": mib,
+        "cp_mib_s": round(mib / cp_s, 1),
+        "backup_mib_s": round(mib / backup_s, 1),
+        "restore_mib_s": round(mib / restore_s, 1),
+        "backup_vs_cp": round(cp_s / backup_s, 2),
+        "restore_vs_cp": round(cp_s / restore_s, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_auth_args(parser)
+    parser.add_argument("--size", type=int, default=1, help="GiB of the empty volumes")
+    parser.add_argument("--image", default="tinystack-test", help="image name or id")
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--concurrent", type=int, default=100)
+    parser.add_argument("--backup-mib", type=int, default=0, help="0: skip the backup phase")
+    parser.add_argument("--workdir", default=tempfile.gettempdir())
+    parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    creds = creds_from_args(args)
+    _loopback(creds.auth_url)
+    token, body = issue_token(creds)
+    catalog = body["token"]["catalog"]
+    volume_url = _endpoint(catalog, "block-storage", "volumev3")
+    image_url = _endpoint(catalog, "image")
+    _loopback(volume_url)
+    cinder = Cinder(volume_url, token)
+    results: dict[str, Any] = {}
+
+    empty = single_creates(cinder, {"size": args.size}, args.repeat, args.timeout)
+    results["empty_to_available"] = _pcts(empty)
+    print(f"empty {args.size} GiB -> available: {results['empty_to_available']}", flush=True)
+
+    found = httpx.get(
+        f"{image_url}/v2/images", params={"name": args.image}, headers={"X-Auth-Token": token}
+    ).json()["images"]
+    if found:
+        image = found[0]
+        size = max(1, -(-int(image.get("size") or 0) // (1024**3)), int(image.get("min_disk") or 0))
+        from_image = single_creates(
+            cinder, {"size": size, "imageRef": image["id"]}, args.repeat, args.timeout
+        )
+        results["image_to_available"] = _pcts(from_image)
+        print(f"from image {args.image} -> available: {results['image_to_available']}", flush=True)
+
+    if args.concurrent:
+        results["concurrent"] = concurrent_creates(cinder, args.concurrent, args.timeout)
+        print(f"{args.concurrent} concurrent creates: {results['concurrent']}", flush=True)
+
+    if args.backup_mib:
+        results["backup"] = backup_throughput(
+            cinder, image_url, token, args.backup_mib, Path(args.workdir)
+        )
+        print(f"backup/restore: {results['backup']}", flush=True)
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""Attachments: local files and NBD exports by qemu-storage-daemon, opened with QEMU's own
+NBD client (qemu-io / qemu-img with ``nbd://`` URLs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.volume_driver.conftest import make_driver, nbd_url, qemu_io
+from tinystack.volume.drivers import qemu_img
+from tinystack.volume.drivers.base import Connector, SnapshotRef, VolumeRef
+from tinystack.volume.drivers.errors import VolumeBusy
+from tinystack.volume.drivers.file import FileDriver
+from tinystack.volume.drivers.qemu_img import GiB
+from tinystack.volume.drivers.storage_daemon import running
+
+V1 = "11111111-1111-1111-1111-111111111111"
+V2 = "22222222-2222-2222-2222-222222222222"
+S1 = "aaaaaaaa-1111-1111-1111-111111111111"
+A1 = "a1a1a1a1-0000-0000-0000-000000000001"
+A2 = "a2a2a2a2-0000-0000-0000-000000000002"
+LOCAL = Connector(host="storage-host", ip="127.0.0.1")
+REMOTE = Connector(host="compute-2", ip="10.0.0.2")
+
+
+def vpath(driver: FileDriver, volume_id: str) -> Path:
+    return driver.directory / f"volume-{volume_id}.{driver.volume_format}"
+
+
+def nbd_size(url: str) -> int:
+    """The export's size as QEMU's NBD client sees it."""
+    out = qemu_img.run(["info", "--output=json", "-f", "raw", url], timeout=60)
+    return int(json.loads(out)["virtual-size"])
+
+
+def test_local_connector_gets_the_file(driver: FileDriver) -> None:
+    driver.create_volume(VolumeRef(V1, 1))
+    info = driver.initialize_connection(VolumeRef(V1, 1), LOCAL, A1)
+    assert info.driver_volume_type == "file"
+    assert info.data["device_path"] == info.data["path"] == str(vpath(driver, V1))
+    assert info.data["format"] == driver.volume_format
+    assert driver.exports() == [A1]
+    assert driver.exports_.daemon.pid() is None  # no daemon for local files
+    driver.terminate_connection(VolumeRef(V1, 1), A1)
+    driver.terminate_connection(VolumeRef(V1, 1), A1)  # unknown now: fine
+    assert driver.exports() == []
+
+
+def test_nbd_export_round_trip(driver: FileDriver) -> None:
+    driver.create_volume(VolumeRef(V1, 1))
+    info = driver.initialize_connection(VolumeRef(V1, 1), REMOTE, A1)
+    assert info.driver_volume_type == "nbd"
+    assert info.data == {
+        "host": "127.0.0.1",
+        "port": driver.exports_.nbd_port,
+        "export_name": A1,
+        "format": "raw",
+    }
+    assert driver.initialize_connection(VolumeRef(V1, 1), REMOTE, A1) == info  # idempotent
+    url = nbd_url(info.data)
+    assert nbd_size(url) == GiB  # the guest-visible size, whatever the file's format
+    qemu_io(url, "raw", "write -P 0xc4 1M 3M")
+    qemu_io(url, "raw", "read -P 0xc4 1M 3M")
+    driver.terminate_connection(VolumeRef(V1, 1), A1)
+    with pytest.raises(Exception, match="qemu-img info failed"):
+        nbd_size(url)  # the export is gone
+    qemu_io(str(vpath(driver, V1)), driver.volume_format, "read -P 0xc4 1M 3M")
+    qemu_io(str(vpath(driver, V1)), driver.volume_format, "read -P 0 0 1M")
+
+
+def test_two_exports_of_one_volume_share_a_node(qcow2_driver: FileDriver) -> None:
+    driver = qcow2_driver
+    driver.create_volume(VolumeRef(V1, 1))
+    one = nbd_url(driver.initialize_connection(VolumeRef(V1, 1), REMOTE, A1).data)
+    two = nbd_url(driver.initialize_connection(VolumeRef(V1, 1), Connector("c3"), A2).data)
+    qemu_io(one, "raw", "write -P 0x01 0 1M")
+    qemu_io(two, "raw", "read -P 0x01 0 1M")  # the same bytes, no second writer
+    # a local attach of a volume served by the daemon goes through the daemon too
+    local = driver.initialize_connection(VolumeRef(V1, 1), LOCAL, "a3")
+    assert local.driver_volume_type == "nbd"
+    driver.terminate_connection(VolumeRef(V1, 1), A1)
+    qemu_io(two, "raw", "read -P 0x01 0 1M")
+    assert sorted(driver.exports()) == sorted([A2, "a3"])
+
+
+def test_direct_file_attachment_is_not_shared(qcow2_driver: FileDriver) -> None:
+    driver = qcow2_driver
+    driver.create_volume(VolumeRef(V1, 1))
+    driver.initialize_connection(VolumeRef(V1, 1), LOCAL, A1)
+    with pytest.raises(VolumeBusy):
+        driver.initialize_connection(VolumeRef(V1, 1), REMOTE, A2)
+    assert driver.exports() == [A1]
+
+
+def test_exports_survive_a_manager_restart(
+    qcow2_driver: FileDriver, tmp_path: Path, run_dir: Path
+) -> None:
+    driver = qcow2_driver
+    driver.create_volume(VolumeRef(V1, 1))
+    url = nbd_url(driver.initialize_connection(VolumeRef(V1, 1), REMOTE, A1).data)
+    qemu_io(url, "raw", "write -P 0x5e 0 1M")
+    pid = driver.exports_.daemon.pid()
+    driver.close(stop_daemon=False)  # as if the manager were killed
+    again = make_driver(driver.directory, run_dir, port=driver.exports_.nbd_port)
+    try:
+        assert again.exports_.daemon.pid() == pid  # adopted, not restarted
+        assert again.exports() == [A1]
+        qemu_io(url, "raw", "read -P 0x5e 0 1M")
+        again.reconcile(set())  # the database knows no attachment any more
+        assert again.exports() == []
+        with pytest.raises(Exception, match="qemu-img info failed"):
+            nbd_size(url)
+    finally:
+        again.close()
+    assert pid is not None and not running(pid)  # close() stopped the adopted daemon
+
+
+def test_a_dead_daemon_is_restarted_with_its_exports(tmp_path: Path, run_dir: Path) -> None:
+    driver = make_driver(tmp_path / "vols", run_dir, watch_interval=0.2)
+    try:
+        driver.create_volume(VolumeRef(V1, 1))
+        url = nbd_url(driver.initialize_connection(VolumeRef(V1, 1), REMOTE, A1).data)
+        qemu_io(url, "raw", "write -P 0x6f 0 1M")
+        pid = driver.exports_.daemon.pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while driver.exports_.daemon.pid() in (None, pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert driver.exports_.daemon.pid() not in (None, pid)
+        qemu_io(url, "raw", "read -P 0x6f 0 1M")  # same name, same port, same data
+    finally:
+        driver.close()
+
+
+def test_reconcile_restarts_a_dead_daemon(qcow2_driver: FileDriver) -> None:
+    driver = qcow2_driver
+    driver.create_volume(VolumeRef(V1, 1))
+    driver.create_volume(VolumeRef(V2, 1))
+    url1 = nbd_url(driver.initialize_connection(VolumeRef(V1, 1), REMOTE, A1).data)
+    url2 = nbd_url(driver.initialize_connection(VolumeRef(V2, 1), REMOTE, A2).data)
+    driver.exports_.daemon.stop()
+    driver.reconcile({A1})
+    qemu_io(url1, "raw", "read -P 0 0 1M")
+    with pytest.raises(Exception, match="qemu-img info failed"):
+        nbd_size(url2)
+    assert driver.exports() == [A1]
+
+
+def test_extend_while_exported(driver: FileDriver) -> None:
+    driver.create_volume(VolumeRef(V1, 1))
+    url = nbd_url(driver.initialize_connection(VolumeRef(V1, 1), REMOTE, A1).data)
+    qemu_io(url, "raw", "write -P 0x7a 0 1M")
+    driver.extend_volume(VolumeRef(V1, 1), 2)
+    assert nbd_size(url) == 2 * GiB  # a (re)connecting client sees the new size
+    qemu_io(url, "raw", "write -P 0x7b 1536M 1M")
+    qemu_io(url, "raw", "read -P 0x7a 0 1M")
+    driver.terminate_connection(VolumeRef(V1, 1), A1)
+    assert qemu_img.info(vpath(driver, V1), driver.volume_format).virtual_size == 2 * GiB
+
+
+def test_snapshot_of_an_exported_volume_is_point_in_time(driver: FileDriver) -> None:
+    driver.create_volume(VolumeRef(V1, 1))
+    url = nbd_url(driver.initialize_connection(VolumeRef(V1, 1), REMOTE, A1).data)
+    qemu_io(url, "raw", "write -P 0x31 0 8M")
+    # a writer keeps writing another pattern through the export during the snapshot
+    writer = subprocess.Popen(
+        ["qemu-io", "-f", "raw", "-c", "write -P 0x32 8M 64M", url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        snap = SnapshotRef(S1, V1, 1)
+        driver.create_snapshot(snap)
+    finally:
+        writer.wait(timeout=120)
+    qemu_io(url, "raw", "write -P 0x33 0 8M")
+    spath = driver.directory / f"snapshot-{S1}.{driver.volume_format}"
+    qemu_io(str(spath), driver.volume_format, "read -P 0x31 0 8M")
+    driver.create_volume_from_snapshot(VolumeRef(V2, 1), snap)
+    qemu_io(str(vpath(driver, V2)), driver.volume_format, "read -P 0x31 0 8M")
+    with pytest.raises(VolumeBusy):
+        driver.revert_to_snapshot(VolumeRef(V1, 1), snap)
+    with pytest.raises(VolumeBusy):
+        driver.delete_volume(VolumeRef(V1, 1))
+
+
+def test_open_volume_reads_and_writes_guest_bytes(driver: FileDriver) -> None:
+    driver.create_volume(VolumeRef(V1, 1))
+    payload = os.urandom(3 << 20)
+    with driver.open_volume(VolumeRef(V1, 1), write=True) as f:
+        f.seek(5 << 20)
+        f.write(payload)
+        f.seek(0, os.SEEK_END)
+        assert f.tell() == GiB
+    with driver.open_volume(VolumeRef(V1, 1), write=False) as f:
+        f.seek(5 << 20)
+        assert f.read(len(payload)) == payload
+        assert f.read(1 << 20) == bytes(1 << 20)
+    driver.initialize_connection(VolumeRef(V1, 1), REMOTE, A1)
+    with pytest.raises(VolumeBusy):
+        driver.open_volume(VolumeRef(V1, 1), write=True)
+    with driver.open_volume(VolumeRef(V1, 1), write=False) as f:  # reading an in-use one
+        f.seek(5 << 20)
+        assert f.read(len(payload)) == payload

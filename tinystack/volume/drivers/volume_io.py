@@ -1,0 +1,95 @@
+"""A volume's raw bytes as a file for backups and restores (``open_volume``).
+
+A raw volume is its file: it is opened directly. A qcow2 volume's guest-visible bytes
+exist only through QEMU's block layer, so it is exported by a private
+``qemu-storage-daemon`` on a unix socket (its own process, started for this one use and
+stopped after it) and read or written with the userspace NBD client. Converting to a
+temporary raw file instead would write the whole volume once more.
+
+Both files offer ``write_zeroes(length)``: a restore zeroes the ranges a backup stored
+no data for with it, which punches holes instead of writing zeros, so a restored volume
+stays as sparse as the original.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import io
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from tinystack.volume.drivers.nbd_client import NBDConnection, NBDFile
+from tinystack.volume.drivers.storage_daemon import StorageDaemon
+
+_FALLOC_FL_KEEP_SIZE = 0x01
+_FALLOC_FL_PUNCH_HOLE = 0x02
+_libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+class RawVolumeFile(io.FileIO):
+    """A raw volume file that can punch holes."""
+
+    def write_zeroes(self, length: int) -> None:
+        """Zero ``length`` bytes at the position by punching a hole, and move past it."""
+        pos = self.tell()
+        end = min(pos + length, os.fstat(self.fileno()).st_size)
+        if end > pos:
+            res = _libc.fallocate(
+                self.fileno(),
+                _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE,
+                ctypes.c_long(pos),
+                ctypes.c_long(end - pos),
+            )
+            if res != 0:  # a filesystem without hole punching: write the zeros
+                zero = bytes(1 << 20)
+                self.seek(pos)
+                for start in range(pos, end, len(zero)):
+                    self.write(zero[: min(len(zero), end - start)])
+        self.seek(pos + length)
+
+
+@contextlib.contextmanager
+def open_raw(path: Path, write: bool) -> Iterator[BinaryIO]:
+    with RawVolumeFile(path, "r+" if write else "r") as f:
+        yield cast(BinaryIO, f)
+
+
+@contextlib.contextmanager
+def open_qcow2(path: Path, run_dir: Path, write: bool, shared: bool) -> Iterator[BinaryIO]:
+    """The guest-visible bytes of a qcow2 file through a private NBD export.
+
+    ``shared``: another QEMU holds the file (an attached volume); it is then opened
+    read-only without taking QEMU's image lock (what ``qemu-img -U`` does)."""
+    state = run_dir / f"open-{uuid.uuid4().hex[:12]}"
+    sock = state / "nbd.sock"
+    daemon = StorageDaemon(state, sock)
+    try:
+        daemon.start()
+        node: dict[str, object] = {
+            "driver": "qcow2",
+            "node-name": "vol",
+            "file": {"driver": "file", "filename": str(path), "aio": "threads"},
+            "discard": "unmap",
+        }
+        if not write:
+            node |= {"read-only": True, "force-share": shared}
+        with daemon.session() as qmp:
+            qmp.command("blockdev-add", node)
+            qmp.command(
+                "block-export-add",
+                {"type": "nbd", "id": "vol", "node-name": "vol", "name": "vol", "writable": write},
+            )
+        f = NBDFile(NBDConnection(sock, "vol"), writable=write)
+        try:
+            yield cast(BinaryIO, f)
+        finally:
+            f.close()
+    finally:
+        daemon.stop()
+        shutil.rmtree(state, ignore_errors=True)
