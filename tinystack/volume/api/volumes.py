@@ -182,7 +182,7 @@ def _create_request(deps: Deps, ctx: RequestContext, data: dict[str, Any]) -> vo
         ctx.can(CREATE_FROM_IMAGE, {"project_id": ctx.project_id})
         image = image_refs.resolve(deps, str(image_ref), ctx.token)
         if size is None:
-            image_gb = -(-image.size_bytes // 1024**3)
+            image_gb = -(-max(image.size_bytes, image.virtual_size or 0) // 1024**3)
             size = max(image_gb, image.min_disk, 1)
     for key in ("snapshot_id", "source_volid", "backup_id", "group_id", "consistencygroup_id",
                 "volume_type", "availability_zone"):  # fmt: skip
