@@ -235,7 +235,8 @@ def create_volume(
             raise BadRequest(NO_MULTIATTACH)
     req = _create_request(deps, ctx, data)
     volume = volumes.create(deps, ctx, req)
-    return json_response({"volume": views.volume_detail(request, ctx, volume, version)}, 202)
+    view = views.volume_detail(request, ctx, volume, version, extended=False)
+    return json_response({"volume": view}, 202)
 
 
 # -- update and delete ------------------------------------------------------------------------
@@ -269,7 +270,8 @@ def update_volume(
         set_description=set_description,
     )
     volume = volumes.update(deps.db, ctx, volume_id, changes, UPDATE)
-    return json_response({"volume": views.volume_detail(request, ctx, volume, version)})
+    view = views.volume_detail(request, ctx, volume, version, extended=False)
+    return json_response({"volume": view})
 
 
 @router.delete(
