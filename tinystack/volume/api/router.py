@@ -16,6 +16,7 @@ from fastapi import Depends, FastAPI
 #: a module whose routes a later module's literal would shadow goes after it.
 MODULES = [
     "extensions",
+    "attachments",
 ]
 
 
