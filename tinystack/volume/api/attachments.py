@@ -10,9 +10,8 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinystack.common.api import pagination as pg
 from tinystack.common.api.microversion import since
-from tinystack.volume.api import schemas
+from tinystack.volume.api import attach_actions, query, schemas
 from tinystack.volume.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import cinder_time, json_response
@@ -20,6 +19,8 @@ from tinystack.volume.services import attachments
 from tinystack.volume.services.records import AttachmentRecord
 
 router = APIRouter(tags=["attachments"])
+#: the attach actions of ``POST /volumes/{id}/action`` register when imported
+__all__ = ["attach_actions", "router"]
 
 ATTACH = since("3.27")
 COMPLETE = since("3.44")
@@ -46,20 +47,16 @@ def detail(att: AttachmentRecord) -> dict[str, Any]:
 
 def _query(request: Request, ctx: ContextDep, max_limit: int) -> attachments.AttachmentQuery:
     params = request.query_params
-    limit = pg.parse_limit(params.get("limit"), default=None, maximum=max_limit)
-    offset = pg.parse_limit(params.get("offset"), default=0, maximum=None)
-    status = params.get("status") or params.get("attach_status")
+    paging = query.page(request, max_limit)
     return attachments.AttachmentQuery(
         all_projects=ctx.is_admin and "all_tenants" in params,
         volume_id=params.get("volume_id"),
         instance_id=params.get("instance_id"),
-        status=status,
-        sort=schemas.sort_params(
-            params.get("sort"), params.get("sort_key"), params.get("sort_dir")
-        ),
-        marker=params.get("marker"),
-        limit=limit,
-        offset=offset or 0,
+        status=params.get("status") or params.get("attach_status"),
+        sort=query.sort(request),
+        marker=paging.marker,
+        limit=paging.limit,
+        offset=paging.offset,
     )
 
 

@@ -48,10 +48,16 @@ LOG = logging.getLogger(__name__)
 class Locking(Protocol):
     """What this endpoint needs of the volume manager it sits beside."""
 
-    deps: Deps
-    driver: VolumeDriver
-    #: ``host@backend``
-    backend: str
+    @property
+    def deps(self) -> Deps: ...
+
+    @property
+    def driver(self) -> VolumeDriver: ...
+
+    @property
+    def backend(self) -> str:
+        """``host@backend``"""
+        ...
 
     def lock(self, resource_id: str) -> AbstractContextManager[Any]: ...
 

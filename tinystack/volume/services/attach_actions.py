@@ -22,6 +22,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.db import Database
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
@@ -353,3 +354,43 @@ def deletion_allowed(
     if attachment.volume_id != volume.id:
         raise exception.InvalidInput(reason="Mismatched volume and attachment")
     return attachment
+
+
+# -- os-reset_status -------------------------------------------------------------------------
+def check_reset(db: Database, volume_id: str, status: str | None) -> None:
+    """Upstream's refusal of ``in-use`` for a volume without attachments."""
+    if status is None or status.lower() != "in-use":
+        return
+    with db.reader() as session:
+        if not state.attachments_of(session, volume_id):
+            raise exception.InvalidInput(
+                "Cannot reset-state to in-use because volume does not have any attachments."
+            )
+
+
+def reset_detached(deps: Deps, ctx: RequestContext, volume_id: str) -> None:
+    """``os-reset_status`` with ``attach_status: detached``: every attachment goes (its
+    export on the backend too) and the volume settles, as upstream's
+    ``_clean_volume_attachment``."""
+    call = CallContext.from_request(ctx)
+
+    def tx(session: Session) -> tuple[str | None, list[str]]:
+        row = session.get(models.Volume, volume_id, with_for_update=True)
+        if row is None:
+            return None, []
+        exported = []
+        for att in state.attachments_of(session, volume_id):
+            if att.connection_info is not None and row.host:
+                att.attach_status = state.DETACHING
+                exported.append(att.id)
+            else:
+                state.remove(session, row, att.id)
+        state.set_admin_metadata(session, volume_id, state.ATTACHED_MODE, None)
+        state.settle(session, row)
+        return row.host, exported
+
+    host, exported = deps.db.write(tx)
+    for attachment_id in exported:
+        assert host is not None
+        deps.volumes.attachment_delete(call, host, attachment_id)
+    deps.changed(volume_id)

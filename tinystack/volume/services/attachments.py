@@ -27,6 +27,7 @@ from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import AttachmentConnect
+from tinystack.volume.services import _rows
 from tinystack.volume.services import attach_state as state
 from tinystack.volume.services.deps import Deps
 from tinystack.volume.services.records import AttachmentRecord
@@ -50,21 +51,7 @@ _SORT_KEYS = {
 }
 
 
-def record(row: models.VolumeAttachment) -> AttachmentRecord:
-    return AttachmentRecord(
-        id=row.id,
-        volume_id=row.volume_id,
-        attach_status=row.attach_status,
-        attach_mode=row.attach_mode,
-        instance_uuid=row.instance_uuid,
-        attached_host=row.attached_host,
-        mountpoint=row.mountpoint,
-        attach_time=row.attach_time,
-        detach_time=row.detach_time,
-        connector=row.connector,
-        connection_info=row.connection_info,
-        project_id=row.project_id,
-    )
+record = _rows.attachment_record
 
 
 def _scope(ctx: RequestContext) -> str | None:
@@ -80,13 +67,7 @@ def visible_volume(
     session: Session, ctx: RequestContext, volume_id: str, *, lock: bool = False
 ) -> models.Volume:
     """The volume if the caller may see it (404 otherwise, as upstream)."""
-    query = select(models.Volume).where(models.Volume.id == volume_id)
-    if lock:
-        query = query.with_for_update()
-    row = session.scalars(query).first()
-    if row is None or (not ctx.is_admin and row.project_id != ctx.project_id):
-        raise exception.VolumeNotFound(volume_id=volume_id)
-    return row
+    return _rows.visible_volume_row(session, ctx, volume_id, lock=lock)
 
 
 # -- reads -----------------------------------------------------------------------------------
