@@ -400,7 +400,7 @@ class OsAttach:
 
 def os_attach(value: Any) -> OsAttach:
     """Upstream's ``volume_actions.attach`` schema."""
-    part = object_part("os-attach", value, {"instance_uuid", "mountpoint", "host_name", "mode"})
+    part = object_part("os-attach", value, {"instance_uuid", "mountpoint", "host_name", "mode"}, ())
     if "mountpoint" not in part:
         raise invalid("os-attach", part, "'mountpoint' is a required property")
     if "instance_uuid" not in part and "host_name" not in part:
