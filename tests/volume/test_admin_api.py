@@ -74,12 +74,16 @@ def test_default_types(env: Env) -> None:
     vtype = env.admin.post("/types", {"volume_type": {"name": name}}, 200).json()["volume_type"]
     project = env.project_id()
     env.admin.at("3.61").put("/default-types", {}, 404)
-    set_ = env.admin.put("/default-types", {"default_type": {"project": project,
-                                                             "volume_type": name}}, 200)
+    set_ = env.admin.put(
+        "/default-types", {"default_type": {"project": project, "volume_type": name}}, 200
+    )
     assert set_.json()["default_type"] == {"project_id": project, "volume_type_id": vtype["id"]}
     vol = env.create()
     assert vol["volume_type"] == name
-    assert env.admin.get(f"/default-types/{project}").json()["default_type"]["volume_type_id"] == vtype["id"]
+    assert (
+        env.admin.get(f"/default-types/{project}").json()["default_type"]["volume_type_id"]
+        == vtype["id"]
+    )
     env.demo.get(f"/default-types/{project}", 403)
     env.admin.delete(f"/default-types/{project}", 204)
     env.admin.get(f"/default-types/{project}", 404)
@@ -121,8 +125,11 @@ def test_quotas_and_limits(env: Env) -> None:
     env.demo.put(f"/os-quota-sets/{project}", {"quota_set": {"volumes": 5}}, 403)
     env.admin.put(f"/os-quota-sets/{project}", {"quota_set": {"bogus": 5}}, 400)
     env.admin.put(f"/os-quota-sets/{project}", {"quota_set": {"volumes": -2}}, 400)
-    env.admin.put(f"/os-quota-sets/{project}", {"quota_set": {"volumes": used + 1,
-                                                              "per_volume_gigabytes": 5}}, 200)
+    env.admin.put(
+        f"/os-quota-sets/{project}",
+        {"quota_set": {"volumes": used + 1, "per_volume_gigabytes": 5}},
+        200,
+    )
     vol = env.create()
     over = env.demo.post("/volumes", {"volume": {"size": 1}}, 413).json()
     assert "overLimit" in over and "volumes" in over["overLimit"]["message"]
@@ -154,8 +161,11 @@ def test_zones_services_hosts_pools_capabilities(env: Env) -> None:
     assert binaries["cinder-scheduler"]["status"] == "enabled"
     backend = binaries["cinder-volume"]["host"]
     env.demo.get("/os-services", 403)
-    disabled = env.admin.put("/os-services/disable-log-reason", {
-        "host": backend, "binary": "cinder-volume", "disabled_reason": "maintenance"}, 200)
+    disabled = env.admin.put(
+        "/os-services/disable-log-reason",
+        {"host": backend, "binary": "cinder-volume", "disabled_reason": "maintenance"},
+        200,
+    )
     assert disabled.json()["status"] == "disabled"
     blocked = env.create(wait="error")
     env.admin.put("/os-services/enable", {"host": backend, "binary": "cinder-volume"}, 200)

@@ -15,8 +15,13 @@ from tests.volume.conftest import Env, MakeEnv, volume_conf
 @pytest.fixture(scope="module")
 def small(make_env: MakeEnv) -> Env:
     return make_env(
-        volume_conf(file_capacity_gb=10, max_over_subscription_ratio=1.0, quota_volumes=100,
-                    scheduler_threads=8, manager_threads=8)  # fmt: skip
+        volume_conf(
+            file_capacity_gb=10,
+            max_over_subscription_ratio=1.0,
+            quota_volumes=100,
+            scheduler_threads=8,
+            manager_threads=8,
+        )  # fmt: skip
     )
 
 

@@ -301,19 +301,25 @@ class FileDriver(VolumeDriver):
 
     # -- snapshots -------------------------------------------------------------------------
     def create_snapshot(self, snapshot: SnapshotRef) -> str | None:
-        """An independent copy of the volume, also of an in-use one (module docstring)."""
+        """An independent copy of the volume, also of an in-use one (module docstring).
+        A copy taken by the export daemon's backup job is always qcow2: the job writes
+        zeros for the holes, which a fresh qcow2 records as metadata only, where a raw
+        file would be allocated in full."""
+        found = self._find("snapshot", snapshot.id)
+        if found is not None:  # a replay
+            return found[0].name
         src, fmt = self._volume(snapshot.volume_id)
-        final = self.directory / f"snapshot-{snapshot.id}.{fmt}"
+        exported = self.exports_.exported_node(snapshot.volume_id) is not None
+        final = self.directory / f"snapshot-{snapshot.id}.{'qcow2' if exported else fmt}"
 
         def make(tmp: Path) -> None:
-            if self.exports_.exported_node(snapshot.volume_id) is None:
+            if not exported:
                 self._copy(src, fmt, tmp, fmt, 0)
                 return
             info = qemu_img.info(src, fmt, force_share=True)
             backing = Path(info.backing_file) if info.backing_file else None
-            qemu_img.create(tmp, fmt, info.virtual_size, backing, info.backing_format)
-            sync = "top" if backing is not None else "full"
-            self.exports_.backup_to(snapshot.volume_id, tmp, fmt, sync)
+            qemu_img.create(tmp, "qcow2", info.virtual_size, backing, info.backing_format)
+            self.exports_.backup_to(snapshot.volume_id, tmp, "qcow2", "top")
 
         return self._build(final, make)
 
