@@ -38,7 +38,7 @@ from tinystack.volume import exception, models, rpcapi
 from tinystack.volume.drivers.base import ConnectionInfo, Connector, VolumeDriver, VolumeRef
 from tinystack.volume.drivers.errors import BackendError, VolumeBusy
 from tinystack.volume.payloads import AttachmentConnect, Connection
-from tinystack.volume.services import attach_state as state
+from tinystack.volume.services import _attach_state as state
 from tinystack.volume.services import connection_options
 from tinystack.volume.services.deps import Deps
 

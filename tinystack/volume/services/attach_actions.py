@@ -28,8 +28,9 @@ from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import Connection
-from tinystack.volume.services import attach_state as state
-from tinystack.volume.services.attachments import _connect, visible_volume
+from tinystack.volume.services import _attach_state as state
+from tinystack.volume.services import _rows
+from tinystack.volume.services.attachments import connect
 from tinystack.volume.services.deps import Deps
 
 R = "volume_extension:volume_actions:"
@@ -47,7 +48,7 @@ _IDLE_MIGRATION = (None, "success", "error")
 
 
 def _load(session: Session, ctx: RequestContext, volume_id: str, rule: str) -> models.Volume:
-    row = visible_volume(session, ctx, volume_id, lock=True)
+    row = _rows.visible_volume_row(session, ctx, volume_id, lock=True)
     ctx.can(rule, {"project_id": row.project_id, "user_id": row.user_id})
     return row
 
@@ -141,7 +142,7 @@ def initialize_connection(
     attachment_id, host, mode = deps.db.write(tx)
     mode = mode if mode in ("rw", "ro") else None
     try:
-        _connect(deps, ctx, attachment_id, volume_id, host, connector, mode, legacy=True)
+        connect(deps, ctx, attachment_id, volume_id, host, connector, mode, legacy=True)
     except Exception:
         _drop_unattached(deps, attachment_id)
         raise
@@ -178,9 +179,9 @@ def terminate_connection(
     """Remove the exports for the connector's host (no connector: all the volume's),
     then unreserve."""
     with deps.db.reader() as session:
-        row = visible_volume(session, ctx, volume_id)
+        row = _rows.visible_volume_row(session, ctx, volume_id)
         ctx.can(rule, {"project_id": row.project_id, "user_id": row.user_id})
-        deletion_allowed(session, ctx, row, None)
+        _deletion_allowed(session, ctx, row, None)
         host = row.host
     connector_host = connector.get("host") if isinstance(connector, dict) else None
     if host:
@@ -192,7 +193,7 @@ def terminate_connection(
         )
 
     def tx(session: Session) -> None:
-        _unreserve(session, visible_volume(session, ctx, volume_id, lock=True))
+        _unreserve(session, _rows.visible_volume_row(session, ctx, volume_id, lock=True))
 
     deps.db.write(tx)
 
@@ -278,7 +279,7 @@ def detach(
 
     def tx(session: Session) -> tuple[str | None, str | None]:
         row = _load(session, ctx, volume_id, rule)
-        chosen = deletion_allowed(session, ctx, row, attachment_id)
+        chosen = _deletion_allowed(session, ctx, row, attachment_id)
         _maintenance(row, "cannot be detached")
         if attachment_id is not None:
             if chosen is None or chosen.volume_id != row.id:
@@ -328,7 +329,7 @@ def force_detach(
 
 
 # -- bug #2004555 ----------------------------------------------------------------------------
-def deletion_allowed(
+def _deletion_allowed(
     session: Session,
     ctx: RequestContext,
     volume: models.Volume,

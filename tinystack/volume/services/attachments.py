@@ -27,8 +27,8 @@ from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import AttachmentConnect
+from tinystack.volume.services import _attach_state as state
 from tinystack.volume.services import _rows
-from tinystack.volume.services import attach_state as state
 from tinystack.volume.services.deps import Deps
 from tinystack.volume.services.records import AttachmentRecord
 
@@ -61,13 +61,6 @@ def _scope(ctx: RequestContext) -> str | None:
 
 def _target(volume: models.Volume) -> dict[str, object]:
     return {"project_id": volume.project_id, "user_id": volume.user_id}
-
-
-def visible_volume(
-    session: Session, ctx: RequestContext, volume_id: str, *, lock: bool = False
-) -> models.Volume:
-    """The volume if the caller may see it (404 otherwise, as upstream)."""
-    return _rows.visible_volume_row(session, ctx, volume_id, lock=lock)
 
 
 # -- reads -----------------------------------------------------------------------------------
@@ -124,7 +117,7 @@ def list_attachments(deps: Deps, ctx: RequestContext, q: AttachmentQuery) -> lis
 
 
 # -- create ----------------------------------------------------------------------------------
-def reserve(
+def _reserve(
     session: Session,
     ctx: RequestContext,
     volume: models.Volume,
@@ -168,20 +161,20 @@ def create(
     """Reserve the volume for the server (with a connector: export it at once)."""
 
     def tx(session: Session) -> tuple[str, str | None]:
-        volume = visible_volume(session, ctx, volume_id, lock=True)
+        volume = _rows.visible_volume_row(session, ctx, volume_id, lock=True)
         ctx.can(CREATE, _target(volume))
         if "error" in volume.status:
             raise exception.InvalidVolume(
                 reason="Volume attachments can not be created if the volume is in an error "
                 f"state. The Volume {volume.id} currently has a status of: {volume.status} "
             )
-        row = reserve(session, ctx, volume, instance_uuid, mode or "null")
+        row = _reserve(session, ctx, volume, instance_uuid, mode or "null")
         return row.id, volume.host
 
     attachment_id, host = deps.db.write(tx)
     if connector:
         try:
-            _connect(deps, ctx, attachment_id, volume_id, host, connector, mode)
+            connect(deps, ctx, attachment_id, volume_id, host, connector, mode)
         except Exception:
             _unreserve(deps, attachment_id)
             raise
@@ -202,7 +195,7 @@ def _unreserve(deps: Deps, attachment_id: str) -> None:
     deps.db.write(tx)
 
 
-def _connect(
+def connect(
     deps: Deps,
     ctx: RequestContext,
     attachment_id: str,
@@ -226,7 +219,7 @@ def update(
     """Export the volume for the connector's host (upstream's attachment_update)."""
     with deps.db.reader() as session:
         row = state.attachment_row(session, attachment_id, _scope(ctx))
-        volume = visible_volume(session, ctx, row.volume_id)
+        volume = _rows.visible_volume_row(session, ctx, row.volume_id)
         ctx.can(UPDATE, _target(volume))
         if "error" in volume.status:
             raise exception.ResourceConflict(
@@ -243,7 +236,7 @@ def update(
                 )
         mode = row.attach_mode if row.attach_mode in ("rw", "ro") else None
         volume_id, host = volume.id, volume.host
-    _connect(deps, ctx, attachment_id, volume_id, host, connector, mode)
+    connect(deps, ctx, attachment_id, volume_id, host, connector, mode)
     return get(deps, ctx, attachment_id)
 
 
@@ -253,7 +246,7 @@ def complete(deps: Deps, ctx: RequestContext, attachment_id: str) -> None:
 
     def tx(session: Session) -> str:
         row = state.attachment_row(session, attachment_id, _scope(ctx), lock=True)
-        volume = visible_volume(session, ctx, row.volume_id, lock=True)
+        volume = _rows.visible_volume_row(session, ctx, row.volume_id, lock=True)
         ctx.can(COMPLETE, _target(volume))
         row.attach_status = state.ATTACHED
         row.attach_time = row.attach_time or utcnow()
@@ -270,7 +263,7 @@ def delete(deps: Deps, ctx: RequestContext, attachment_id: str) -> list[Attachme
 
     def begin(session: Session) -> tuple[str, str | None, str]:
         row = state.attachment_row(session, attachment_id, _scope(ctx), lock=True)
-        volume = visible_volume(session, ctx, row.volume_id, lock=True)
+        volume = _rows.visible_volume_row(session, ctx, row.volume_id, lock=True)
         ctx.can(DELETE, _target(volume))
         previous = row.attach_status
         if row.connection_info is None or not volume.host:
