@@ -109,3 +109,14 @@ class ImageUpload(Payload):
     container_format: str = "bare"
     #: the volume's status before ``uploading`` (available or in-use)
     previous_status: str = "available"
+
+
+@dataclass(frozen=True)
+class GroupSpec(Payload):
+    """A generic volume group to place: a backend that can host all its volume types."""
+
+    VERSION: ClassVar[str] = "1.0"
+    group_id: str
+    availability_zone: str | None = None
+    #: the extra specs of each of the group's volume types
+    type_specs: tuple[dict[str, str], ...] = ()

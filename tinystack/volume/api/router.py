@@ -31,6 +31,8 @@ MODULES = [
     "hosts",
     "scheduler_stats",
     "messages",
+    "group_types",
+    "groups",
     "extensions",
     "attachments",
 ]
