@@ -72,6 +72,9 @@ PUBLIC: dict[str, set[Route]] = {
         ("GET", "/v3/extensions"),
         ("GET", "/v3/extensions/{alias}"),
         ("GET", "/v3/os-availability-zone"),
+        ("GET", "/v3/attachments"),
+        ("GET", "/v3/attachments/detail"),
+        ("GET", "/v3/attachments/{attachment_id}"),
     },
 }
 #: write routes that take no body (upstream's API has none there)
