@@ -191,6 +191,7 @@ ROUTES = (
     Route("DELETE", ACCESS_RULE, access_rules.delete_rule, "delete_access_rule", 204),
     Route("POST",   TRUSTS,                        trusts.create_trust, "create_trust", 201),
     Route(READ,     TRUSTS,                        trusts.list_trusts, TRUST_LIST_RULES),
+    Route(READ, TRUSTS + "/", trusts.list_trusts, TRUST_LIST_RULES, hidden=True),
     Route(READ,     TRUST,                         trusts.show_trust, "get_trust"),
     Route("DELETE", TRUST,                         trusts.delete_trust, "delete_trust", 204),
     Route(READ,     TRUST + "/roles",    trusts.list_trust_roles, "list_roles_for_trust"),

@@ -36,7 +36,7 @@ def _find(session: Session, key: Key) -> models.PolicyAssociation | None:
 
 
 def _check_refs(session: Session, policy_id: str, key: Key) -> None:
-    policies.row(session, policy_id)
+    _rows.policy(session, policy_id)
     endpoint_id, service_id, region_id = key
     if endpoint_id is not None:
         _rows.endpoint(session, endpoint_id)
@@ -101,7 +101,7 @@ def _region_subtree(session: Session, region_id: str) -> set[str]:
 
 def endpoints_for_policy(deps: Deps, policy_id: str) -> list[Endpoint]:
     with deps.db.reader() as session:
-        policies.row(session, policy_id)
+        _rows.policy(session, policy_id)
         found: dict[str, models.Endpoint] = {}
         query = select(models.PolicyAssociation).where(
             models.PolicyAssociation.policy_id == policy_id

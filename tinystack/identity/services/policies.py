@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tinystack.common.exceptions import NotFound, ValidationError
+from tinystack.common.exceptions import ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
+from tinystack.identity.services import _rows
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import JSON
 
@@ -32,13 +33,6 @@ class PolicyFields:
 
 def _policy(row: models.Policy) -> Policy:
     return Policy(id=row.id, type=row.type, blob=row.blob, extra=dict(row.extra))
-
-
-def row(session: Session, policy_id: str) -> models.Policy:
-    found = session.get(models.Policy, policy_id)
-    if found is None:
-        raise NotFound(f"Could not find policy: {policy_id}.")
-    return found
 
 
 def create(deps: Deps, data: PolicyFields) -> Policy:
@@ -63,12 +57,12 @@ def list_policies(deps: Deps, type_: str | None) -> list[Policy]:
 
 def show(deps: Deps, policy_id: str) -> Policy:
     with deps.db.reader() as session:
-        return _policy(row(session, policy_id))
+        return _policy(_rows.policy(session, policy_id))
 
 
 def update(deps: Deps, policy_id: str, data: PolicyFields) -> Policy:
     def tx(session: Session) -> Policy:
-        found = row(session, policy_id)
+        found = _rows.policy(session, policy_id)
         if data.type is not None:
             found.type = data.type
         if data.blob is not None:
@@ -82,6 +76,6 @@ def update(deps: Deps, policy_id: str, data: PolicyFields) -> Policy:
 
 def delete(deps: Deps, policy_id: str) -> None:
     def tx(session: Session) -> None:
-        session.delete(row(session, policy_id))
+        session.delete(_rows.policy(session, policy_id))
 
     deps.db.write(tx)

@@ -145,10 +145,10 @@ def list_projects(
         projects = [convert.project(p) for p in session.scalars(query)]
     if within_domain:
         projects = [p for p in projects if p.domain_id == within_domain]
-    return _filter_tags(projects, filters)
+    return filter_tags(projects, filters)
 
 
-def _filter_tags(projects: list[Project], filters: ProjectFilters) -> list[Project]:
+def filter_tags(projects: list[Project], filters: ProjectFilters) -> list[Project]:
     if tags := filters.get("tags"):
         projects = [p for p in projects if set(tags) <= set(p.tags)]
     if tags_any := filters.get("tags_any"):

@@ -46,6 +46,8 @@ class Project:
     enabled: bool
     tags: tuple[str, ...]
     extra: JSONObject
+    #: a domain seen through the projects API (upstream's projects acting as domains)
+    is_domain: bool = False
 
 
 @dataclass(frozen=True, slots=True)
