@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from tests.identity.conftest import Cloud, assert_error, password_auth, unique
+from tinystack.common.auth.poller import parse_events
+from tinystack.common.auth.revocation import RevocationList
 
 TRUSTS = "/v3/OS-TRUST/trusts"
 
@@ -204,7 +206,12 @@ def test_revocation_reaches_trust_tokens(cloud: Cloud, how: str) -> None:
     else:
         cloud.ok("PATCH", f"/v3/users/{s['trustor']['id']}", json={"user": {"enabled": False}})
     assert not cloud.alive(token_id)
-    events = cloud.ok("GET", "/v3/OS-REVOKE/events")["events"]
+    body = cloud.ok("GET", "/v3/OS-REVOKE/events")
+    events = body["events"]
+    # A service in another process reads these events (its poller) and refuses the token.
+    elsewhere = RevocationList()
+    elsewhere.replace(parse_events(body))
+    assert elsewhere.is_revoked(cloud.runtime.token_codec.decode(token_id))
     if how == "delete_trust":
         assert any(e.get("OS-TRUST:trust_id") == trust["id"] for e in events)
     if how in ("remove_role", "delete_trustee"):

@@ -36,6 +36,16 @@ WIRE_NAMES = {
 }
 
 
+def _delegations(token: TokenPayload) -> tuple[str, ...]:
+    """Index keys of what a token was delegated through (trust, consumer, access token)."""
+    keys: list[str] = []
+    if token.trust is not None:
+        keys.append("trust:" + token.trust.id)
+    if token.oauth is not None:
+        keys += ["consumer:" + token.oauth.consumer_id, "access:" + token.oauth.access_token_id]
+    return tuple(keys)
+
+
 def _users(token: TokenPayload) -> tuple[str, ...]:
     """The users a token acts for: its user and, through a trust, trustor and trustee."""
     if token.trust is None:
@@ -95,6 +105,7 @@ class RevocationList:
         self._lock = threading.Lock()
         self._by_audit: dict[str, list[RevocationEvent]] = {}
         self._by_user: dict[str, list[RevocationEvent]] = {}
+        self._by_delegation: dict[str, list[RevocationEvent]] = {}
         self._other: list[RevocationEvent] = []
         self._count = 0
 
@@ -108,6 +119,12 @@ class RevocationList:
             self._by_audit.setdefault(event.audit_chain_id, []).append(event)
         elif event.user_id is not None:
             self._by_user.setdefault(event.user_id, []).append(event)
+        elif event.trust_id is not None:
+            self._by_delegation.setdefault("trust:" + event.trust_id, []).append(event)
+        elif event.access_token_id is not None:
+            self._by_delegation.setdefault("access:" + event.access_token_id, []).append(event)
+        elif event.consumer_id is not None:
+            self._by_delegation.setdefault("consumer:" + event.consumer_id, []).append(event)
         else:
             self._other.append(event)
         self._count += 1
@@ -119,12 +136,13 @@ class RevocationList:
     def replace(self, events: Iterable[RevocationEvent]) -> None:
         with self._lock:
             self._by_audit, self._by_user, self._other, self._count = {}, {}, [], 0
+            self._by_delegation = {}
             for event in events:
                 self._index(event)
 
     def events(self) -> list[RevocationEvent]:
         out = list(self._other)
-        for group in (self._by_audit, self._by_user):
+        for group in (self._by_audit, self._by_user, self._by_delegation):
             for events in group.values():
                 out.extend(events)
         return out
@@ -137,4 +155,6 @@ class RevocationList:
             candidates += self._by_user.get(user_id, ())
         for audit_id in set(token.audit_ids):
             candidates += self._by_audit.get(audit_id, ())
+        for key in _delegations(token):
+            candidates += self._by_delegation.get(key, ())
         return any(event.matches(token) for event in candidates)
