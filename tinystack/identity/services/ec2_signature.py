@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import urllib.parse
 from collections.abc import Mapping
 
@@ -81,14 +82,14 @@ def _v4(
         raise SignatureError("Request date mismatch error")
     scope = "/".join(credential[1:])
     to_sign = "\n".join((V4, date, scope, hashlib.sha256(canonical.encode()).hexdigest()))
-    key = _v4_key(secret, credential[1], credential[2], credential[3])
+    key = _v4_key(secret, *(part.encode() for part in credential[1:4]))
     return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
 
 
-def _v4_key(secret: bytes, date: str, region: str, service: str) -> bytes:
+def _v4_key(secret: bytes, date: bytes, region: bytes, service: bytes) -> bytes:
     key = b"AWS4" + secret
-    for part in (date, region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    for part in (date, region, service, b"aws4_request"):
+        key = hmac.new(key, part, hashlib.sha256).digest()
     return key
 
 
@@ -100,10 +101,13 @@ def _is_v4(params: Mapping[str, object], headers: Mapping[str, str]) -> bool:
 
 def ec2_signature(secret: str, credentials: Mapping[str, object]) -> str:
     """The signature of an EC2 (or S3) request described as ``/v3/ec2tokens`` receives it."""
-    params = credentials.get("params") or {}
-    headers = credentials.get("headers") or {}
-    if not isinstance(params, Mapping) or not isinstance(headers, Mapping):
+    raw_params = credentials.get("params") or {}
+    raw_headers = credentials.get("headers") or {}
+    if not isinstance(raw_params, Mapping) or not isinstance(raw_headers, Mapping):
         raise SignatureError("Invalid EC2 signature.")
+    # What the client sent is any JSON: sign its text, as the client signed the request's.
+    params = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in raw_params.items()}
+    headers = {str(k): str(v) for k, v in raw_headers.items()}
     verb, host, path = (str(credentials.get(k) or "") for k in ("verb", "host", "path"))
     version = params.get("SignatureVersion")
     key = secret.encode()
@@ -142,5 +146,5 @@ def s3_signature(secret: str, string_to_sign: bytes) -> str:
     scope = parts[2].split(b"/")
     if len(scope) != 4 or scope[3] != b"aws4_request" or scope[2] not in (b"s3", b"iam", b"sts"):
         raise SignatureError("Invalid EC2 signature.")
-    signing = _v4_key(key, scope[0].decode(), scope[1].decode(), scope[2].decode())
+    signing = _v4_key(key, scope[0], scope[1], scope[2])
     return hmac.new(signing, string_to_sign, hashlib.sha256).hexdigest()
