@@ -21,7 +21,7 @@ from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import AccessRule, AccessRuleSpec
 
 #: the rules travel in every token of the credential: keep them well below the token limit
-MAX_RULES_BYTES = 4096
+MAX_RULES_BYTES = 2048
 
 
 def _row(session: Session, user_id: str, rule_id: str) -> models.AccessRule:
