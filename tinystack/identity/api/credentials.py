@@ -9,13 +9,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.identity.api.deps import DepsDep
-from tinystack.identity.api.schemas import (
+from tinystack.identity.api.delegation_schemas import (
     CredentialBody,
     CredentialUpdateBody,
     Ec2CredentialBody,
     Ec2TokensBody,
 )
+from tinystack.identity.api.deps import DepsDep
 from tinystack.identity.api.views import (
     collection,
     render_credential,

@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
+from tinystack.identity.api.delegation_schemas import EndpointGroupBody, EndpointGroupUpdateBody
 from tinystack.identity.api.deps import DepsDep, authorize
-from tinystack.identity.api.schemas import EndpointGroupBody, EndpointGroupUpdateBody
 from tinystack.identity.api.views import (
     collection,
     link,

@@ -11,8 +11,12 @@ from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.timeutils import isotime_micro
+from tinystack.identity.api.delegation_schemas import (
+    AuthorizeBody,
+    ConsumerBody,
+    ConsumerUpdateBody,
+)
 from tinystack.identity.api.deps import DepsDep, SignedDep, authorize
-from tinystack.identity.api.schemas import AuthorizeBody, ConsumerBody, ConsumerUpdateBody
 from tinystack.identity.api.views import (
     collection,
     render_access_token,

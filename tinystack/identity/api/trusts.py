@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
+from tinystack.identity.api.delegation_schemas import TrustBody
 from tinystack.identity.api.deps import DepsDep
-from tinystack.identity.api.schemas import TrustBody
 from tinystack.identity.api.views import base_url, collection, render_role, render_trust
 from tinystack.identity.services import trusts
 
