@@ -15,9 +15,9 @@ Layout (the one shape of every service, ARCHITECTURE.md):
   ``grants``, ``role_assignments``, ``application_credentials``, ``access_rules``,
   ``trusts``, ``oauth1``, ``credentials`` (with OS-EC2, ec2tokens and s3tokens),
   ``endpoint_filters``, ``policies`` (with OS-ENDPOINT-POLICY), ``revoke``,
-  ``versions``); ``schemas.py`` holds the request bodies (unknown attributes of most
-  resources become Keystone's ``extra``), ``views.py`` renders records as Keystone's
-  JSON, ``deps.py`` gives handlers ``DepsDep`` and ``authorize``; ``errors.py`` answers
+  ``versions``); ``schemas.py`` and ``delegation_schemas.py`` hold the request bodies
+  (unknown attributes of most resources become Keystone's ``extra``), ``views.py``
+  renders records as Keystone's JSON, ``deps.py`` gives handlers ``DepsDep`` and ``authorize``; ``errors.py`` answers
   database errors caused by the input with 400/409.
 - ``services/``: one module per resource, each function owning its transaction and
   returning frozen records (``records.py``; ``convert.py`` is where rows become
