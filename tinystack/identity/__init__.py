@@ -17,8 +17,8 @@ Layout (the one shape of every service, ARCHITECTURE.md):
   ``endpoint_filters``, ``policies`` (with OS-ENDPOINT-POLICY), ``revoke``,
   ``versions``); ``schemas.py`` and ``delegation_schemas.py`` hold the request bodies
   (unknown attributes of most resources become Keystone's ``extra``), ``views.py``
-  renders records as Keystone's JSON, ``deps.py`` gives handlers ``DepsDep`` and ``authorize``; ``errors.py`` answers
-  database errors caused by the input with 400/409.
+  renders records as Keystone's JSON, ``deps.py`` gives handlers ``DepsDep`` and
+  ``authorize``; ``errors.py`` answers database errors caused by the input with 400/409.
 - ``services/``: one module per resource, each function owning its transaction and
   returning frozen records (``records.py``; ``convert.py`` is where rows become
   records). ``tokens.py`` authenticates and describes tokens (names and the catalog
