@@ -90,9 +90,9 @@ def main() -> int:
         "[identity-feature-enabled]",
         "security_compliance = false",
         "application_credentials = true",
-        "access_rules = false",
+        "access_rules = true",
         "project_tags = true",
-        "trust = false",
+        "trust = true",
     ]
     if "network" in services:
         public = conn.network.find_network("public")

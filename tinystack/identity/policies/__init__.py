@@ -7,26 +7,38 @@ from itertools import chain
 from oslo_policy import policy
 
 from tinystack.identity.policies import (
+    access_rules,
     application_credentials,
     catalog,
+    credentials,
     domains,
+    endpoint_filters,
     grants,
     groups,
+    oauth1,
+    policies,
     projects,
     roles,
     tokens,
+    trusts,
     users,
 )
 
 MODULES = (
+    access_rules,
     application_credentials,
     catalog,
+    credentials,
     domains,
+    endpoint_filters,
     grants,
     groups,
+    oauth1,
+    policies,
     projects,
     roles,
     tokens,
+    trusts,
     users,
 )
 
