@@ -20,6 +20,7 @@ from tinystack.identity.api import (
 from tinystack.identity.api import (
     auth,
     catalog,
+    domain_configs,
     domains,
     grants,
     groups,
@@ -64,6 +65,10 @@ MEMBER = GROUP + "/users/{user_id}"
 IMPLIED = IMPLIES + "/{implied_role_id}"
 GRANT = "/v3" + GRANTS + "/{role_id}"
 ASSIGNMENT_RULES = "list_role_assignments list_role_assignments_for_tree"
+DOMAIN_CONFIG = "/v3/domains/{domain_id}/config"
+CONFIG_GROUP = DOMAIN_CONFIG + "/{group}"
+CONFIG_OPTION = CONFIG_GROUP + "/{option}"
+CONFIG_DEFAULT = "get_domain_config_default"
 
 # fmt: off
 ROUTES = (
@@ -94,6 +99,20 @@ ROUTES = (
     Route(READ,     "/v3/endpoints/{endpoint_id}", catalog.show_endpoint, "get_endpoint"),
     Route("PATCH",  "/v3/endpoints/{endpoint_id}", catalog.update_endpoint, "update_endpoint"),
     Route("DELETE", "/v3/endpoints/{endpoint_id}", catalog.delete_endpoint, "delete_endpoint", 204),
+    Route(READ,     "/v3/domains/config/default", domain_configs.default_config, CONFIG_DEFAULT),
+    Route(READ, "/v3/domains/config/{group}/default", domain_configs.default_group, CONFIG_DEFAULT),
+    Route(READ, "/v3/domains/config/{group}/{option}/default", domain_configs.default_option,
+          CONFIG_DEFAULT),
+    Route("PUT",    DOMAIN_CONFIG, domain_configs.create_config, "create_domain_config", 201),
+    Route(READ,     DOMAIN_CONFIG, domain_configs.show_config, "get_domain_config"),
+    Route("PATCH",  DOMAIN_CONFIG, domain_configs.update_config, "update_domain_config"),
+    Route("DELETE", DOMAIN_CONFIG, domain_configs.delete_config, "delete_domain_config", 204),
+    Route(READ,     CONFIG_GROUP, domain_configs.show_group, "get_domain_config"),
+    Route("PATCH",  CONFIG_GROUP, domain_configs.update_group, "update_domain_config"),
+    Route("DELETE", CONFIG_GROUP, domain_configs.delete_group, "delete_domain_config", 204),
+    Route(READ,     CONFIG_OPTION, domain_configs.show_option, "get_domain_config"),
+    Route("PATCH",  CONFIG_OPTION, domain_configs.update_option, "update_domain_config"),
+    Route("DELETE", CONFIG_OPTION, domain_configs.delete_option, "delete_domain_config", 204),
     Route("POST",   "/v3/domains",                 domains.create_domain, "create_domain", 201),
     Route(READ,     "/v3/domains",                 domains.list_domains, "list_domains"),
     Route(READ,     "/v3/domains/{domain_id}",     domains.show_domain, "get_domain"),

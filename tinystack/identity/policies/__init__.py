@@ -9,6 +9,7 @@ from oslo_policy import policy
 from tinystack.identity.policies import (
     application_credentials,
     catalog,
+    domain_configs,
     domains,
     grants,
     groups,
@@ -21,6 +22,7 @@ from tinystack.identity.policies import (
 MODULES = (
     application_credentials,
     catalog,
+    domain_configs,
     domains,
     grants,
     groups,

@@ -8,6 +8,7 @@ from tinystack.common.auth.revocation import RevocationList
 from tinystack.common.auth.tokens import TokenCodec
 from tinystack.common.db import Database
 from tinystack.common.timeutils import TTLCache
+from tinystack.identity.backends.ldap import Directory
 from tinystack.identity.conf import Options
 from tinystack.identity.services.records import AppCredRef, CatalogService, NameRef
 
@@ -34,8 +35,14 @@ class Deps:
         default_factory=lambda: TTLCache(CACHE_TTL, CACHE_MAX_ENTRIES)
     )
 
+    #: the LDAP directory of a domain (None inside: the domain's identities are in SQL)
+    directories: TTLCache[tuple[Directory | None]] = field(
+        default_factory=lambda: TTLCache(CACHE_TTL, CACHE_MAX_ENTRIES)
+    )
+
     def clear_caches(self) -> None:
         """Forget every cached rendering (after a write that may change one)."""
         self.names.clear()
         self.catalog_cache.clear()
         self.app_creds.clear()
+        self.directories.clear()

@@ -15,7 +15,7 @@ from tinystack.common.exceptions import Forbidden, NotFound, Unauthorized, Valid
 from tinystack.common.timeutils import utcnow
 from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
-from tinystack.identity.services import catalog, grants, passwords, revoke
+from tinystack.identity.services import catalog, directory, grants, passwords, revoke
 from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import AppCredRef, IssuedToken, JSONObject, NameRef, Token
@@ -266,9 +266,17 @@ def authenticate(deps: Deps, body: JSONObject) -> TokenPayload:
     # The token method is checked without the database.
     scope = auth.get("scope")
     ident = _token(deps, identity["token"], scope) if "token" in methods else None
+    # A user of a directory (LDAP) domain binds to its directory first.
+    dir_user = (
+        directory.password_user(deps, identity["password"]) if "password" in methods else None
+    )
     with deps.db.reader() as session:
         if "password" in methods:
-            found = _password(session, identity["password"])
+            found = (
+                Identity(user_id=dir_user, methods=("password",))
+                if dir_user
+                else _password(session, identity["password"])
+            )
             if ident is not None and ident.user_id != found.user_id:
                 raise AuthFailed()
             ident = ident or found
