@@ -29,13 +29,25 @@ OPTS = [
     cfg.StrOpt("policy_file", default="", help="A policy.yaml overriding the defaults."),
 ]
 
+#: ``[unified_limit]``, as Keystone names it
+LIMIT_GROUP = "unified_limit"
+LIMIT_OPTS: list[cfg.Opt] = [
+    cfg.StrOpt(
+        "enforcement_model",
+        default="flat",
+        choices=["flat", "strict_two_level"],
+        help="How project and domain limits are validated against the project hierarchy.",
+    ),
+]
+
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(OPTS, group=GROUP)
+    conf.register_opts(LIMIT_OPTS, group=LIMIT_GROUP)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [(GROUP, OPTS)]
+    return [(GROUP, OPTS), (LIMIT_GROUP, LIMIT_OPTS)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +62,8 @@ class Options:
     token_expiration: int
     #: seconds an expired token may still be fetched with allow_expired
     allow_expired_window: int
+    #: "flat" or "strict_two_level" ([unified_limit] enforcement_model)
+    limit_enforcement_model: str = "flat"
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
@@ -60,4 +74,5 @@ class Options:
             policy_file=str(group.policy_file or ""),
             token_expiration=int(conf.token.expiration),
             allow_expired_window=int(conf.token.allow_expired_window),
+            limit_enforcement_model=str(conf.unified_limit.enforcement_model),
         )

@@ -24,6 +24,7 @@ from tinystack.identity.api import (
     domains,
     grants,
     groups,
+    limits,
     projects,
     revoke,
     roles,
@@ -69,6 +70,8 @@ DOMAIN_CONFIG = "/v3/domains/{domain_id}/config"
 CONFIG_GROUP = DOMAIN_CONFIG + "/{group}"
 CONFIG_OPTION = CONFIG_GROUP + "/{option}"
 CONFIG_DEFAULT = "get_domain_config_default"
+REGISTERED_LIMIT = "/v3/registered_limits/{registered_limit_id}"
+LIMIT = "/v3/limits/{limit_id}"
 
 # fmt: off
 ROUTES = (
@@ -174,6 +177,19 @@ ROUTES = (
     Route("DELETE", SYSTEM_ROLE, grants.revoke_system_grant, "revoke_system_grant_for_*", 204),
     Route(READ,     SYSTEM, grants.list_system_grants, "list_system_grants_for_*"),
     Route(READ,     "/v3/role_assignments", assignments.list_role_assignments, ASSIGNMENT_RULES),
+    Route("POST", "/v3/registered_limits", limits.create_registered_limits,
+          "create_registered_limits", 201),
+    Route(READ, "/v3/registered_limits", limits.list_registered_limits, "list_registered_limits"),
+    Route(READ, REGISTERED_LIMIT, limits.show_registered_limit, "get_registered_limit"),
+    Route("PATCH", REGISTERED_LIMIT, limits.update_registered_limit, "update_registered_limit"),
+    Route("DELETE", REGISTERED_LIMIT, limits.delete_registered_limit, "delete_registered_limit",
+          204),
+    Route(READ,     "/v3/limits/model",            limits.limit_model, "get_limit_model"),
+    Route("POST",   "/v3/limits",                  limits.create_limits, "create_limits", 201),
+    Route(READ,     "/v3/limits",                  limits.list_limits, "list_limits"),
+    Route(READ,     LIMIT,                         limits.show_limit, "get_limit"),
+    Route("PATCH",  LIMIT,                         limits.update_limit, "update_limit"),
+    Route("DELETE", LIMIT,                         limits.delete_limit, "delete_limit", 204),
     Route("GET",    "/v3/OS-REVOKE/events",        revoke.list_events, "list_revoke_events"),
 )
 # fmt: on

@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
+from tinystack.identity.services.limits import LimitFields, RegisteredLimitFields
 from tinystack.identity.services.records import (
     AppCredFields,
     DomainFields,
@@ -500,3 +501,78 @@ class DomainConfigBody(_Loose):
     options (403 for one a domain may not set, as upstream)."""
 
     config: dict[str, Any] = Field(default_factory=dict)
+
+
+# -- unified limits --------------------------------------------------------------------------
+
+LimitValue = Annotated[int, Field(strict=True, ge=-1, le=0x7FFFFFFF)]
+Description = Annotated[StrictStr, Field(max_length=255)] | None
+
+
+class RegisteredLimitCreate(Strict):
+    service_id: Id
+    region_id: RegionId | None = None
+    resource_name: Name
+    default_limit: LimitValue
+    description: Description = None
+
+    def attributes(self) -> RegisteredLimitFields:
+        return cast(RegisteredLimitFields, self.model_dump(exclude_unset=True))
+
+
+class RegisteredLimitsBody(Strict):
+    registered_limits: list[RegisteredLimitCreate] = Field(min_length=1)
+
+
+class RegisteredLimitUpdate(Strict):
+    NOT_NULL = ("service_id", "resource_name", "default_limit")
+
+    service_id: Id | None = None
+    region_id: RegionId | None = None
+    resource_name: Name | None = None
+    default_limit: LimitValue | None = None
+    description: Description = None
+
+    def attributes(self) -> RegisteredLimitFields:
+        return cast(RegisteredLimitFields, self.model_dump(exclude_unset=True))
+
+
+class RegisteredLimitUpdateBody(Strict):
+    registered_limit: RegisteredLimitUpdate
+
+
+class LimitCreate(Strict):
+    project_id: Id | None = None
+    domain_id: Id | None = None
+    service_id: Id
+    region_id: RegionId | None = None
+    resource_name: Name
+    resource_limit: LimitValue
+    description: Description = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> LimitCreate:
+        if (self.project_id is None) == (self.domain_id is None):
+            raise ValueError("a limit names exactly one of project_id and domain_id")
+        return self
+
+    def attributes(self) -> LimitFields:
+        return cast(LimitFields, self.model_dump(exclude_unset=True))
+
+
+class LimitsBody(Strict):
+    limits: list[LimitCreate] = Field(min_length=1)
+
+
+class LimitUpdate(Strict):
+    NOT_NULL = ("resource_limit",)
+
+    resource_limit: LimitValue | None = None
+    description: Description = None
+
+    def attributes(self) -> LimitFields:
+        return cast(LimitFields, self.model_dump(exclude_unset=True))
+
+
+class LimitUpdateBody(Strict):
+    limit: LimitUpdate
