@@ -26,6 +26,8 @@ NO_BODY = {
         "/inherited_to_projects",
     ),
     ("PUT", "/v3/system/{actor}/{actor_id}/roles/{role_id}"),
+    # federated authentication: the bearer token is the credential
+    ("POST", "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth"),
 }
 #: what answers without a policy check, as upstream: version documents, token issue, and
 #: the password change (the original password is the credential)
@@ -33,6 +35,10 @@ PUBLIC = {
     *((m, p) for m in ("GET", "HEAD") for p in ("/", "/v3", "/v3/")),
     ("POST", "/v3/auth/tokens"),
     ("POST", "/v3/users/{user_id}/password"),
+    *(
+        (m, "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth")
+        for m in ("GET", "POST")
+    ),
 }
 
 

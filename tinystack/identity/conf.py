@@ -40,14 +40,32 @@ LIMIT_OPTS: list[cfg.Opt] = [
     ),
 ]
 
+#: ``[federation]``
+FEDERATION_GROUP = "federation"
+FEDERATION_OPTS: list[cfg.Opt] = [
+    cfg.StrOpt(
+        "oidc_audience",
+        default="",
+        help="The audience (client id) an OpenID Connect access token presented to "
+        "/v3/OS-FEDERATION/.../protocols/<protocol>/auth must name; empty: not checked.",
+    ),
+    cfg.StrOpt(
+        "oidc_claim_prefix",
+        default="OIDC-",
+        help="Each claim of a validated OpenID Connect token is offered to the mapping "
+        "both as its own name and with this prefix (as mod_auth_openidc passes them).",
+    ),
+]
+
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(OPTS, group=GROUP)
     conf.register_opts(LIMIT_OPTS, group=LIMIT_GROUP)
+    conf.register_opts(FEDERATION_OPTS, group=FEDERATION_GROUP)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [(GROUP, OPTS), (LIMIT_GROUP, LIMIT_OPTS)]
+    return [(GROUP, OPTS), (LIMIT_GROUP, LIMIT_OPTS), (FEDERATION_GROUP, FEDERATION_OPTS)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +82,9 @@ class Options:
     allow_expired_window: int
     #: "flat" or "strict_two_level" ([unified_limit] enforcement_model)
     limit_enforcement_model: str = "flat"
+    #: [federation] oidc_audience ("": not checked) and oidc_claim_prefix
+    oidc_audience: str = ""
+    oidc_claim_prefix: str = "OIDC-"
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
@@ -75,4 +96,6 @@ class Options:
             token_expiration=int(conf.token.expiration),
             allow_expired_window=int(conf.token.allow_expired_window),
             limit_enforcement_model=str(conf.unified_limit.enforcement_model),
+            oidc_audience=str(conf.federation.oidc_audience or ""),
+            oidc_claim_prefix=str(conf.federation.oidc_claim_prefix or ""),
         )

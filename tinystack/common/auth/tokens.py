@@ -34,6 +34,16 @@ def new_audit_id() -> str:
 
 
 @dataclass(frozen=True)
+class FederatedScope:
+    """Where a federated user's token came from (Keystone's ``OS-FEDERATION``): the
+    identity provider, the protocol, and the groups its mapping put the user in."""
+
+    idp_id: str
+    protocol_id: str
+    group_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class TokenPayload:
     user_id: str
     methods: tuple[str, ...]
@@ -46,6 +56,7 @@ class TokenPayload:
     audit_ids: tuple[str, ...] = field(default_factory=lambda: (new_audit_id(),))
     app_cred_id: str | None = None
     project_domain_id: str | None = None
+    federated: FederatedScope | None = None
 
     @property
     def role_names(self) -> list[str]:
@@ -73,7 +84,16 @@ class TokenPayload:
             self, issued_at=time.time(), audit_ids=(new_audit_id(), self.audit_chain_id), **changes
         )
 
+    def _extension(self) -> dict[str, Any]:
+        """Attributes most tokens do not have, sent only when set (plain tokens stay short)."""
+        ext: dict[str, Any] = {}
+        if self.federated is not None:
+            f = self.federated
+            ext["f"] = [f.idp_id, f.protocol_id, list(f.group_ids)]
+        return ext
+
     def to_wire(self) -> list[Any]:
+        ext = self._extension()
         return [
             PAYLOAD_VERSION,
             self.user_id,
@@ -87,12 +107,17 @@ class TokenPayload:
             list(self.audit_ids),
             self.app_cred_id,
             self.project_domain_id,
+            *([ext] if ext else []),
         ]
 
     @classmethod
     def from_wire(cls, data: list[Any]) -> TokenPayload:
         if not data or data[0] != PAYLOAD_VERSION:
             raise ValueError("unknown token payload version")
+        ext: dict[str, Any] = data[12] if len(data) == 13 else {}
+        if not isinstance(ext, dict):
+            raise ValueError("bad token payload extension")
+        fed = ext.get("f")
         (
             _v,
             user_id,
@@ -106,7 +131,7 @@ class TokenPayload:
             audit_ids,
             app_cred_id,
             project_domain_id,
-        ) = data
+        ) = data[:12]
         return cls(
             user_id=user_id,
             methods=tuple(methods),
@@ -119,6 +144,7 @@ class TokenPayload:
             audit_ids=tuple(audit_ids),
             app_cred_id=app_cred_id,
             project_domain_id=project_domain_id,
+            federated=FederatedScope(fed[0], fed[1], tuple(fed[2])) if fed is not None else None,
         )
 
 

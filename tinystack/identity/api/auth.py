@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import Forbidden
 from tinystack.identity.api.deps import DepsDep, authorize
 from tinystack.identity.api.schemas import AuthBody
@@ -57,6 +58,12 @@ def revoke_token(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     return Response(status_code=204)
 
 
+def _federated_groups(ctx: RequestContext) -> tuple[str, ...]:
+    """The groups a federated token's mapping gave its user (they count as memberships)."""
+    federated = ctx.payload.federated if ctx.payload is not None else None
+    return federated.group_ids if federated is not None else ()
+
+
 def auth_catalog(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     authorize(ctx, "identity:get_auth_catalog")
     if not ctx.project_id:
@@ -69,13 +76,15 @@ def auth_catalog(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, 
 
 def auth_projects(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     authorize(ctx, "identity:get_auth_projects")
-    projects = [p for p in grants.user_projects(deps, str(ctx.user_id)) if p.enabled]
+    groups = _federated_groups(ctx)
+    projects = [p for p in grants.user_projects(deps, str(ctx.user_id), groups) if p.enabled]
     return collection(request, "projects", projects, render_project)
 
 
 def auth_domains(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     authorize(ctx, "identity:get_auth_domains")
-    domains = [d for d in grants.user_domains(deps, str(ctx.user_id)) if d.enabled]
+    groups = _federated_groups(ctx)
+    domains = [d for d in grants.user_domains(deps, str(ctx.user_id), groups) if d.enabled]
     return collection(request, "domains", domains, render_domain)
 
 

@@ -22,6 +22,7 @@ from tinystack.identity.api import (
     catalog,
     domain_configs,
     domains,
+    federation,
     grants,
     groups,
     limits,
@@ -72,6 +73,13 @@ CONFIG_OPTION = CONFIG_GROUP + "/{option}"
 CONFIG_DEFAULT = "get_domain_config_default"
 REGISTERED_LIMIT = "/v3/registered_limits/{registered_limit_id}"
 LIMIT = "/v3/limits/{limit_id}"
+FED = "/v3/OS-FEDERATION"
+IDPS = FED + "/identity_providers"
+IDP = IDPS + "/{idp_id}"
+PROTOCOLS = IDP + "/protocols"
+PROTOCOL = PROTOCOLS + "/{protocol_id}"
+MAPPING = FED + "/mappings/{mapping_id}"
+SP = FED + "/service_providers/{sp_id}"
 
 # fmt: off
 ROUTES = (
@@ -190,6 +198,32 @@ ROUTES = (
     Route(READ,     LIMIT,                         limits.show_limit, "get_limit"),
     Route("PATCH",  LIMIT,                         limits.update_limit, "update_limit"),
     Route("DELETE", LIMIT,                         limits.delete_limit, "delete_limit", 204),
+    Route(READ,     IDPS,                          federation.list_idps, "list_identity_providers"),
+    Route("PUT",    IDP, federation.create_idp, "create_identity_provider", 201),
+    Route(READ,     IDP,                           federation.show_idp, "get_identity_provider"),
+    Route("PATCH",  IDP,                   federation.update_idp, "update_identity_provider"),
+    Route("DELETE", IDP,               federation.delete_idp, "delete_identity_provider", 204),
+    Route(READ,     PROTOCOLS,                     federation.list_protocols, "list_protocols"),
+    Route("PUT",    PROTOCOL,           federation.create_protocol, "create_protocol", 201),
+    Route(READ,     PROTOCOL,                      federation.show_protocol, "get_protocol"),
+    Route("PATCH",  PROTOCOL,                      federation.update_protocol, "update_protocol"),
+    Route("DELETE", PROTOCOL,           federation.delete_protocol, "delete_protocol", 204),
+    Route("GET",    PROTOCOL + "/auth",            federation.authenticate, PUBLIC, 201),
+    Route("POST",   PROTOCOL + "/auth",            federation.authenticate, PUBLIC, 201),
+    Route(READ,     FED + "/mappings",             federation.list_mappings, "list_mappings"),
+    Route("PUT",    MAPPING,                federation.create_mapping, "create_mapping", 201),
+    Route(READ,     MAPPING,                       federation.show_mapping, "get_mapping"),
+    Route("PATCH",  MAPPING,                       federation.update_mapping, "update_mapping"),
+    Route("DELETE", MAPPING,                federation.delete_mapping, "delete_mapping", 204),
+    Route(READ, FED + "/service_providers", federation.list_sps, "list_service_providers"),
+    Route("PUT",    SP,                 federation.create_sp, "create_service_provider", 201),
+    Route(READ,     SP,                            federation.show_sp, "get_service_provider"),
+    Route("PATCH",  SP,                      federation.update_sp, "update_service_provider"),
+    Route("DELETE", SP,                 federation.delete_sp, "delete_service_provider", 204),
+    Route(READ,     FED + "/projects",             auth.auth_projects, "get_auth_projects",
+          hidden=True),
+    Route(READ,     FED + "/domains",              auth.auth_domains, "get_auth_domains",
+          hidden=True),
     Route("GET",    "/v3/OS-REVOKE/events",        revoke.list_events, "list_revoke_events"),
 )
 # fmt: on

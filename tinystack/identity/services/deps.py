@@ -9,6 +9,7 @@ from tinystack.common.auth.tokens import TokenCodec
 from tinystack.common.db import Database
 from tinystack.common.timeutils import TTLCache
 from tinystack.identity.backends.ldap import Directory
+from tinystack.identity.backends.oidc import OidcVerifier
 from tinystack.identity.conf import Options
 from tinystack.identity.services.records import AppCredRef, CatalogService, NameRef
 
@@ -39,6 +40,8 @@ class Deps:
     directories: TTLCache[tuple[Directory | None]] = field(
         default_factory=lambda: TTLCache(CACHE_TTL, CACHE_MAX_ENTRIES)
     )
+    #: verifies OpenID Connect tokens for federated authentication (caches issuers' keys)
+    oidc: OidcVerifier = field(default_factory=OidcVerifier)
 
     def clear_caches(self) -> None:
         """Forget every cached rendering (after a write that may change one)."""

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.auth.tokens import TokenPayload
+from tinystack.common.auth.tokens import FederatedScope, TokenPayload
 from tinystack.common.exceptions import Forbidden, NotFound, Unauthorized, ValidationError
 from tinystack.common.timeutils import utcnow
 from tinystack.identity import models
@@ -34,6 +34,8 @@ class Identity:
     app_cred: models.ApplicationCredential | None = None
     #: the application credential a rescoped token came from
     app_cred_id: str | None = None
+    #: a federated user's identity provider, protocol and mapped groups
+    federated: FederatedScope | None = None
 
 
 def _domain_ref(session: Session, ref: dict[str, Any]) -> models.Domain:
@@ -144,6 +146,7 @@ def _token(deps: Deps, data: dict[str, Any], scope: Any) -> Identity:
         expires_at=payload.expires_at,
         audit_chain=payload.audit_chain_id,
         app_cred_id=payload.app_cred_id,
+        federated=payload.federated,
     )
 
 
@@ -241,6 +244,7 @@ def _roles(session: Session, ident: Identity, scope: _Scope) -> tuple[tuple[str,
         project_id=scope.project_id,
         domain_id=scope.domain_id,
         system=scope.system,
+        extra_group_ids=ident.federated.group_ids if ident.federated else (),
     )
     if ident.app_cred is not None and not ident.app_cred.unrestricted:
         granted = {r["id"] for r in ident.app_cred.roles}
@@ -317,6 +321,7 @@ def authenticate(deps: Deps, body: JSONObject) -> TokenPayload:
         domain_id=token_scope.domain_id,
         system=token_scope.system,
         project_domain_id=project_domain_id,
+        federated=ident.federated,
     )
     if ident.audit_chain:
         payload = replace(payload, audit_ids=(payload.audit_id, ident.audit_chain))
