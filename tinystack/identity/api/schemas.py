@@ -591,6 +591,8 @@ Url = Annotated[StrictStr, Field(min_length=1, pattern=r"^[a-zA-Z0-9+.-]+://")]
 
 
 class IdpCreate(Strict):
+    #: the id is the URL's; clients may repeat it
+    id: StrictStr | None = None
     enabled: Bool = False
     description: str | None = None
     domain_id: Id | None = None
@@ -598,7 +600,7 @@ class IdpCreate(Strict):
     remote_ids: list[RemoteId] | None = None
 
     def attributes(self) -> IdpFields:
-        return cast(IdpFields, self.model_dump(exclude_unset=True))
+        return cast(IdpFields, self.model_dump(exclude_unset=True, exclude={"id"}))
 
 
 class IdpUpdate(Strict):
@@ -622,11 +624,13 @@ class IdpUpdateBody(Strict):
 
 
 class ProtocolCreate(Strict):
+    #: the id is the URL's; clients may repeat it
+    id: StrictStr | None = None
     mapping_id: Id = Field(min_length=1)
     remote_id_attribute: Annotated[StrictStr, Field(max_length=64)] | None = None
 
     def attributes(self) -> ProtocolFields:
-        return cast(ProtocolFields, self.model_dump(exclude_unset=True))
+        return cast(ProtocolFields, self.model_dump(exclude_unset=True, exclude={"id"}))
 
 
 class ProtocolUpdate(Strict):
@@ -647,7 +651,11 @@ class ProtocolUpdateBody(Strict):
     protocol: ProtocolUpdate
 
 
-class MappingCreate(Strict):
+class MappingCreate(RequestBody):
+    """Upstream's mapping schema leaves other top-level keys alone (clients send the id)."""
+
+    model_config = ConfigDict(extra="ignore")
+
     rules: list[Any]
     schema_version: StrictStr | None = None
 
@@ -660,6 +668,8 @@ class MappingBody(Strict):
 
 
 class SpCreate(Strict):
+    #: the id is the URL's; clients may repeat it
+    id: StrictStr | None = None
     auth_url: Url
     sp_url: Url
     description: str | None = None
@@ -667,7 +677,7 @@ class SpCreate(Strict):
     relay_state_prefix: StrictStr | None = None
 
     def attributes(self) -> SpFields:
-        return cast(SpFields, self.model_dump(exclude_unset=True))
+        return cast(SpFields, self.model_dump(exclude_unset=True, exclude={"id"}))
 
 
 class SpUpdate(Strict):
