@@ -15,6 +15,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -160,8 +161,9 @@ def test_oidc_federation_with_the_cli_and_keystoneauth(cloud: CloudProcess, tmp_
             load_yaml_config=False,
             load_envvars=False,
         )
-        token = conn.session.get_token()
-        ref = conn.session.auth.get_access(conn.session)
+        token = str(conn.session.get_token())
+        plugin: Any = conn.session.auth
+        ref = plugin.get_access(conn.session)
         assert ref.project_name == "demo" and "member" in ref.role_names
         assert ref.username == "fred"
         validated = httpx.get(
