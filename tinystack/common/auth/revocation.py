@@ -24,7 +24,23 @@ MATCH_FIELDS = (
     "audit_id",
     "audit_chain_id",
     "app_cred_id",
+    "trust_id",
+    "consumer_id",
+    "access_token_id",
 )
+#: how ``OS-REVOKE/events`` names the fields of the extensions, as upstream
+WIRE_NAMES = {
+    "trust_id": "OS-TRUST:trust_id",
+    "consumer_id": "OS-OAUTH1:consumer_id",
+    "access_token_id": "OS-OAUTH1:access_token_id",
+}
+
+
+def _users(token: TokenPayload) -> tuple[str, ...]:
+    """The users a token acts for: its user and, through a trust, trustor and trustee."""
+    if token.trust is None:
+        return (token.user_id,)
+    return (token.user_id, token.trust.trustor_id, token.trust.trustee_id)
 
 
 @dataclass(frozen=True)
@@ -37,12 +53,27 @@ class RevocationEvent:
     audit_id: str | None = None
     audit_chain_id: str | None = None
     app_cred_id: str | None = None
+    trust_id: str | None = None
+    consumer_id: str | None = None
+    access_token_id: str | None = None
     revoked_at: float = 0.0
 
     def matches(self, token: TokenPayload) -> bool:
         if token.issued_at > self.issued_before:
             return False
-        if self.user_id is not None and self.user_id != token.user_id:
+        # As upstream, a user matches the token's user, trustor or trustee.
+        if self.user_id is not None and self.user_id not in _users(token):
+            return False
+        if self.trust_id is not None and (token.trust is None or self.trust_id != token.trust.id):
+            return False
+        oauth = token.oauth
+        if self.consumer_id is not None and (
+            oauth is None or self.consumer_id != oauth.consumer_id
+        ):
+            return False
+        if self.access_token_id is not None and (
+            oauth is None or self.access_token_id != oauth.access_token_id
+        ):
             return False
         if self.project_id is not None and self.project_id != token.project_id:
             return False
@@ -102,7 +133,8 @@ class RevocationList:
         if not self._count:
             return False
         candidates = list(self._other)
-        candidates += self._by_user.get(token.user_id, ())
+        for user_id in set(_users(token)):
+            candidates += self._by_user.get(user_id, ())
         for audit_id in set(token.audit_ids):
             candidates += self._by_audit.get(audit_id, ())
         return any(event.matches(token) for event in candidates)

@@ -19,12 +19,19 @@ from tinystack.identity.api.views import (
     render_project,
     render_token,
 )
-from tinystack.identity.services import catalog, grants, tokens
+from tinystack.identity.services import catalog, grants, oauth1, tokens
 
 
-def issue_token(deps: DepsDep, body: AuthBody, nocatalog: str | None = None) -> JSONResponse:
+def issue_token(
+    request: Request, deps: DepsDep, body: AuthBody, nocatalog: str | None = None
+) -> JSONResponse:
     auth = body.auth.model_dump(exclude_unset=True, by_alias=True)
-    issued = tokens.issue(deps, auth, with_catalog=nocatalog is None)
+    signed = None
+    if "oauth1" in body.auth.identity.methods:
+        # The oauth1 method's credential is the request's OAuth signature.
+        url = f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
+        signed = oauth1.SignedRequest(method="POST", url=url, headers=dict(request.headers))
+    issued = tokens.issue(deps, auth, with_catalog=nocatalog is None, signed=signed)
     return JSONResponse(
         render_token(issued.token), status_code=201, headers={"X-Subject-Token": issued.id}
     )
@@ -69,7 +76,7 @@ def auth_catalog(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, 
     if not ctx.project_id:
         raise Forbidden("A project-scoped token is required to produce a service catalog.")
     return {
-        "catalog": render_catalog(catalog.token_catalog(deps)),
+        "catalog": render_catalog(catalog.token_catalog(deps, ctx.project_id)),
         "links": {"self": str(request.url), "previous": None, "next": None},
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tinystack.common.auth.keys import KeyRepository
 from tinystack.common.auth.revocation import RevocationList
 from tinystack.common.auth.tokens import TokenCodec
 from tinystack.common.db import Database
@@ -35,6 +36,15 @@ class Deps:
     app_creds: TTLCache[AppCredRef] = field(
         default_factory=lambda: TTLCache(CACHE_TTL, CACHE_MAX_ENTRIES)
     )
+    #: the endpoint ids of projects with endpoint filters (OS-EP-FILTER), by project id
+    endpoint_filters: TTLCache[frozenset[str]] = field(
+        default_factory=lambda: TTLCache(CACHE_TTL, CACHE_MAX_ENTRIES)
+    )
+    #: Fernet keys of credential blobs ([credential] key_repository), not the token keys
+    credential_keys: KeyRepository = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.credential_keys = KeyRepository(self.opts.credential_key_repository)
 
     #: the LDAP directory of a domain (None inside: the domain's identities are in SQL)
     directories: TTLCache[tuple[Directory | None]] = field(
@@ -49,3 +59,4 @@ class Deps:
         self.catalog_cache.clear()
         self.app_creds.clear()
         self.directories.clear()
+        self.endpoint_filters.clear()

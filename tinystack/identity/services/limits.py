@@ -416,7 +416,7 @@ def list_limits(deps: Deps, ctx: RequestContext, filters: LimitFilters) -> list[
             )
         elif not superuser:
             query = query.where(models.Limit.project_id == (ctx.project_id or ""))
-        return [_limit(row, reg) for row, reg in session.execute(query).tuples()]
+        return [_limit(row, reg) for row, reg in session.execute(query)]
 
 
 def update_limit(deps: Deps, limit_id: str, data: LimitFields) -> Limit:

@@ -12,7 +12,7 @@ from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.services import _rows, convert, grants, revoke
+from tinystack.identity.services import _rows, convert, delegation, grants, revoke
 from tinystack.identity.services.access import enforce, project_target
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import (
@@ -268,6 +268,7 @@ def delete(deps: Deps, ctx: RequestContext, project_id: str) -> None:
         )
         # As upstream, the project's unified limits go with it.
         session.execute(sa.delete(models.Limit).where(models.Limit.target_id == project_id))
+        delegation.project_deleted(session, project_id)
         event = revoke.record(session, project_id=project_id)
         session.delete(project)
         return [event]

@@ -16,7 +16,15 @@ from tinystack.common.exceptions import Conflict, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
-from tinystack.identity.services import _rows, convert, directory, grants, passwords, revoke
+from tinystack.identity.services import (
+    _rows,
+    convert,
+    delegation,
+    directory,
+    grants,
+    passwords,
+    revoke,
+)
 from tinystack.identity.services.access import enforce, user_target
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import JSON, Group, Project, User, UserFields
@@ -241,9 +249,10 @@ def delete(deps: Deps, ctx: RequestContext, user_id: str) -> None:
                 models.ApplicationCredential.user_id == user_id
             )
         )
+        events = delegation.user_deleted(session, user_id)
         event = revoke.record(session, user_id=user_id)
         session.delete(user)
-        return [event]
+        return [event, *events]
 
     revoke.publish(deps, deps.db.write(tx))
 

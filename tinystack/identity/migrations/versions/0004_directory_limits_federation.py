@@ -1,15 +1,15 @@
 """domain configuration, id mapping, unified limits, federation
 
-Revision ID: 42e279e4f4c4
-Revises: identity_0002
+Revision ID: identity_0004_directory
+Revises: identity_0003_delegation
 Create Date: 2026-12-06 04:26:19.777209
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "42e279e4f4c4"
-down_revision = "identity_0002"
+revision = "identity_0004_directory"
+down_revision = "identity_0003_delegation"
 branch_labels = None
 depends_on = None
 
