@@ -7,10 +7,13 @@ openstacksdk and keystoneauth against a ``tinystack up`` (identity only).
 - Federation: ``openstack identity provider create``, ``mapping create``, ``federation
   protocol create``; keystoneauth's ``v3oidcaccesstoken`` plugin (through openstacksdk
   and the CLI) turns a test provider's access token into a project-scoped token.
+- MFA: a user whose rules ask for password and TOTP gets a token with OSC's
+  ``v3multifactor`` plugin (``--os-auth-methods v3password,v3totp --os-passcode``).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Iterator
@@ -24,6 +27,7 @@ from tests import osc_fork
 from tests.cloudproc import CloudProcess
 from tests.identity.oidc_idp import OidcProvider
 from tests.identity.slapd import Slapd, available, domain_config, seed
+from tinystack.identity.services import mfa
 
 pytestmark = pytest.mark.cli
 
@@ -191,3 +195,37 @@ def test_oidc_federation_with_the_cli_and_keystoneauth(cloud: CloudProcess, tmp_
     finally:
         provider.stop()
         os.environ.pop("OS_CLOUD", None)
+
+
+def test_totp_login_with_the_cli(cloud: CloudProcess) -> None:
+    """``openstack token issue`` with OSC's v3multifactor plugin (password and TOTP)."""
+    secret = base64.b32encode(os.urandom(20)).decode().rstrip("=")
+    user = cloud.osc("user", "create", "--password", "mfa-pw", "mfauser")
+    cloud.osc("role", "add", "--user", "mfauser", "--project", "demo", "member")
+    cloud.osc("credential", "create", "--type", "totp", "mfauser", secret)
+    cloud.osc(
+        "user",
+        "set",
+        "--multi-factor-auth-rule",
+        "password,totp",
+        "--enable-multi-factor-auth",
+        "mfauser",
+    )
+    password_only = _env(
+        cloud,
+        username="mfauser",
+        password="mfa-pw",
+        user_domain_name="Default",
+        project_name="demo",
+        project_domain_name="Default",
+    )
+    refused = osc_fork.run(["token", "issue"], password_only)
+    assert refused.returncode != 0
+    both = {
+        **password_only,
+        "OS_AUTH_TYPE": "v3multifactor",
+        "OS_AUTH_METHODS": "v3password,v3totp",
+        "OS_PASSCODE": mfa.passcode(secret),
+    }
+    token = _openstack(both, "token", "issue")
+    assert token["user_id"] == user["id"] and token["project_id"]

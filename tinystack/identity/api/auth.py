@@ -19,7 +19,7 @@ from tinystack.identity.api.views import (
     render_project,
     render_token,
 )
-from tinystack.identity.services import catalog, grants, oauth1, tokens
+from tinystack.identity.services import catalog, grants, mfa, oauth1, tokens
 
 
 def issue_token(
@@ -31,7 +31,16 @@ def issue_token(
         # The oauth1 method's credential is the request's OAuth signature.
         url = f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
         signed = oauth1.SignedRequest(method="POST", url=url, headers=dict(request.headers))
-    issued = tokens.issue(deps, auth, with_catalog=nocatalog is None, signed=signed)
+    receipt = request.headers.get(mfa.RECEIPT_HEADER)
+    try:
+        issued = tokens.issue(
+            deps, auth, with_catalog=nocatalog is None, signed=signed, receipt_id=receipt
+        )
+    except mfa.ReceiptRequired as more:
+        # Partial authentication: the receipt and the rules, as upstream answers it.
+        return JSONResponse(
+            more.body, status_code=401, headers={mfa.RECEIPT_HEADER: more.receipt_id}
+        )
     return JSONResponse(
         render_token(issued.token), status_code=201, headers={"X-Subject-Token": issued.id}
     )

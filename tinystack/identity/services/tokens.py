@@ -21,6 +21,7 @@ from tinystack.identity.services import (
     catalog,
     directory,
     grants,
+    mfa,
     oauth1,
     passwords,
     revoke,
@@ -30,7 +31,7 @@ from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import AppCredRef, IssuedToken, JSONObject, NameRef, Token
 
-METHODS = ("password", "token", "application_credential", "oauth1")
+METHODS = ("password", "token", "application_credential", "oauth1", "totp")
 TRUST_SCOPE = "OS-TRUST:trust"
 
 
@@ -310,6 +311,12 @@ def _identify(
             raise AuthFailed()
         ident = ident or found
         ident.methods = tuple(dict.fromkeys([*ident.methods, "password"]))
+    if "totp" in methods:
+        totp_user = mfa.totp_user(deps, session, identity["totp"])
+        if ident is not None and ident.user_id != totp_user:
+            raise AuthFailed()
+        ident = ident or Identity(user_id=totp_user, methods=())
+        ident.methods = tuple(dict.fromkeys([*ident.methods, "totp"]))
     if "application_credential" in methods:
         cred_ident = _application_credential(session, identity["application_credential"])
         if ident is not None and ident.user_id != cred_ident.user_id:
@@ -364,7 +371,10 @@ def _delegated_payload(
 
 
 def authenticate(
-    deps: Deps, body: JSONObject, signed: oauth1.SignedRequest | None = None
+    deps: Deps,
+    body: JSONObject,
+    signed: oauth1.SignedRequest | None = None,
+    receipt_id: str | None = None,
 ) -> TokenPayload:
     """Validate an ``auth`` request body (and, for oauth1, the signed request) and return
     the payload of a new token."""
@@ -394,6 +404,9 @@ def authenticate(
         if user is None:
             raise AuthFailed()
         _check_user_enabled(session, user)
+        # Multi-factor rules: the methods done (with an auth receipt's) must satisfy one.
+        receipt = mfa.decode(deps, receipt_id) if receipt_id else None
+        ident.methods = mfa.enforce(deps, session, user.id, ident.methods, receipt, METHODS)
         delegated = _delegated_payload(deps, session, ident, trust_id, now)
         if delegated is None:
             token_scope = _scope(session, ident, scope)
@@ -436,9 +449,11 @@ def issue(
     *,
     with_catalog: bool,
     signed: oauth1.SignedRequest | None = None,
+    receipt_id: str | None = None,
 ) -> IssuedToken:
-    """Authenticate an ``auth`` request body; a new token and what it shows."""
-    payload = authenticate(deps, body, signed)
+    """Authenticate an ``auth`` request body; a new token and what it shows (with
+    ``receipt_id``, an auth receipt's methods count as done)."""
+    payload = authenticate(deps, body, signed, receipt_id)
     return IssuedToken(id=deps.codec.encode(payload), token=describe(deps, payload, with_catalog))
 
 

@@ -22,6 +22,7 @@ from tinystack.identity.services import (
     delegation,
     directory,
     grants,
+    mfa,
     passwords,
     revoke,
 )
@@ -44,6 +45,10 @@ def _check_options(options: dict[str, JSON]) -> dict[str, JSON]:
     unknown = set(options) - USER_OPTIONS
     if unknown:
         raise ValidationError(f"Invalid user options: {', '.join(sorted(unknown))}.")
+    mfa.check_rules_option(options.get("multi_factor_auth_rules"))
+    enabled = options.get("multi_factor_auth_enabled")
+    if enabled is not None and not isinstance(enabled, bool):
+        raise ValidationError("multi_factor_auth_enabled must be a boolean.")
     return options
 
 
