@@ -199,6 +199,7 @@ def test_rules_and_receipts(cloud: Cloud) -> None:
 
 
 def test_bad_rule_options(cloud: Cloud) -> None:
+    bad: Any
     for bad in ("password", [[]], [["password", "password"]], [[1]], ["password"]):
         body = {"user": {"name": "x", "options": {"multi_factor_auth_rules": bad}}}
         assert_error(cloud.post("/v3/users", json=body), 400)
