@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.identity.api.deps import DepsDep, authorize
-from tinystack.identity.api.schemas import (
+from tinystack.identity.api.federation_schemas import (
     IdpBody,
     IdpUpdateBody,
     MappingBody,

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.identity.api.deps import DepsDep, authorize
-from tinystack.identity.api.schemas import (
+from tinystack.identity.api.limit_schemas import (
     LimitsBody,
     LimitUpdateBody,
     RegisteredLimitsBody,

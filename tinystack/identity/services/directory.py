@@ -69,7 +69,7 @@ def refuse_writes(deps: Deps, domain_id: str | None) -> None:
         raise Forbidden(READ_ONLY)
 
 
-def mapped(deps: Deps, public: str) -> models.IdMapping | None:
+def _mapped(deps: Deps, public: str) -> models.IdMapping | None:
     with deps.db.reader() as session:
         row = session.get(models.IdMapping, public)
         if row is not None:
@@ -78,7 +78,7 @@ def mapped(deps: Deps, public: str) -> models.IdMapping | None:
 
 
 def refuse_if_mapped(deps: Deps, public: str) -> None:
-    if mapped(deps, public) is not None:
+    if _mapped(deps, public) is not None:
         raise Forbidden(READ_ONLY)
 
 
@@ -233,7 +233,7 @@ def _entry_group(deps: Deps, row: models.IdMapping) -> tuple[Directory, Director
 def refresh(deps: Deps, public: str) -> None:
     """Re-read a directory user or group into its shadow row (404 when it left the
     directory); nothing for identity's own users and groups."""
-    row = mapped(deps, public)
+    row = _mapped(deps, public)
     if row is None:
         return
     if row.entity_type == USER:
@@ -245,7 +245,7 @@ def refresh(deps: Deps, public: str) -> None:
 def sync_user_groups(deps: Deps, user_id: str) -> list[Group] | None:
     """A directory user's groups, read from the directory into identity's membership
     rows (what its tokens' roles come from); None for identity's own users."""
-    row = mapped(deps, user_id)
+    row = _mapped(deps, user_id)
     if row is None or row.entity_type != USER:
         return None
     directory, entry = _entry_user(deps, row)
@@ -264,7 +264,7 @@ def sync_user_groups(deps: Deps, user_id: str) -> list[Group] | None:
 
 def group_members(deps: Deps, group_id: str) -> list[User] | None:
     """A directory group's members, from the directory; None for identity's own groups."""
-    row = mapped(deps, group_id)
+    row = _mapped(deps, group_id)
     if row is None or row.entity_type != GROUP:
         return None
     directory, entry = _entry_group(deps, row)
@@ -296,7 +296,7 @@ def group_members(deps: Deps, group_id: str) -> list[User] | None:
 
 def is_member(deps: Deps, group_id: str, user_id: str) -> bool | None:
     """Whether a directory user is in a directory group; None when either is not one."""
-    group_row, user_row = mapped(deps, group_id), mapped(deps, user_id)
+    group_row, user_row = _mapped(deps, group_id), _mapped(deps, user_id)
     if group_row is None or group_row.entity_type != GROUP:
         return None
     directory, group = _entry_group(deps, group_row)
@@ -321,7 +321,7 @@ def authenticate(
         return None
     entry: DirectoryUser | None = None
     if user_id is not None:
-        row = mapped(deps, user_id)
+        row = _mapped(deps, user_id)
         if row is None or row.entity_type != USER:
             return None
         entry = directory.get_user(row.local_id)
@@ -336,7 +336,7 @@ def authenticate(
 
 def user_domain(deps: Deps, user_id: str) -> str | None:
     """The domain of a directory user's public id (None: not a directory user)."""
-    row = mapped(deps, user_id)
+    row = _mapped(deps, user_id)
     return row.domain_id if row is not None and row.entity_type == USER else None
 
 

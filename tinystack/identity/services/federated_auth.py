@@ -13,7 +13,6 @@ names are created in the domain with the roles it lists granted to the user. A
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -21,47 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.tokens import FederatedScope, TokenPayload
-from tinystack.common.exceptions import Conflict, Forbidden, Unauthorized, ValidationError
+from tinystack.common.exceptions import Conflict, Unauthorized, ValidationError
 from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
 from tinystack.identity.services import federation, mapping_rules, tokens
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.federation import AuthSetup
 from tinystack.identity.services.records import IssuedToken
 
 
-@dataclass(frozen=True, slots=True)
-class _Setup:
-    idp_id: str
-    protocol_id: str
-    domain_id: str
-    remote_ids: tuple[str, ...]
-    remote_id_attribute: str | None
-    mapping_id: str
-    rules: list[dict[str, Any]]
-    schema_version: str
-
-
-def _setup(deps: Deps, idp_id: str, protocol_id: str) -> _Setup:
-    with deps.db.reader() as session:
-        idp = federation.idp_row(session, idp_id)
-        protocol = federation.protocol_row(session, idp_id, protocol_id)
-        mapping = federation.mapping_row(session, protocol.mapping_id)
-        if not idp.enabled:
-            raise Forbidden(f"Identity Provider {idp_id} is disabled.")
-        return _Setup(
-            idp_id=idp.id,
-            protocol_id=protocol.id,
-            domain_id=idp.domain_id,
-            remote_ids=tuple(r.remote_id for r in idp.remote_ids),
-            remote_id_attribute=protocol.remote_id_attribute,
-            mapping_id=mapping.id,
-            rules=list(mapping.rules),
-            schema_version=mapping.schema_version,
-        )
-
-
-def _assertion(deps: Deps, setup: _Setup, claims: dict[str, Any]) -> dict[str, Any]:
+def _assertion(deps: Deps, setup: AuthSetup, claims: dict[str, Any]) -> dict[str, Any]:
     """The claims as the mapping sees them: by name and with the configured prefix;
     lists joined with ``;``."""
     prefix = deps.opts.oidc_claim_prefix
@@ -119,7 +88,7 @@ def _group_ids(session: Session, mapped: mapping_rules.Mapped, mapping_id: str) 
     return tuple(dict.fromkeys(found))
 
 
-def _shadow_user(session: Session, setup: _Setup, user: dict[str, Any]) -> models.User:
+def _shadow_user(session: Session, setup: AuthSetup, user: dict[str, Any]) -> models.User:
     name = user.get("name")
     raw_id = user.get("id") or name
     if not raw_id:
@@ -201,7 +170,7 @@ def _local_user(session: Session, user: dict[str, Any]) -> models.User:
 
 
 def _provision_projects(
-    session: Session, setup: _Setup, user_id: str, projects: list[dict[str, Any]]
+    session: Session, setup: AuthSetup, user_id: str, projects: list[dict[str, Any]]
 ) -> None:
     for spec in projects:
         domain_id = setup.domain_id
@@ -241,7 +210,7 @@ def _provision_projects(
 
 def authenticate(deps: Deps, idp_id: str, protocol_id: str, bearer: str | None) -> TokenPayload:
     """The payload of an unscoped federated token for the bearer of an OIDC token."""
-    setup = _setup(deps, idp_id, protocol_id)
+    setup = federation.auth_setup(deps, idp_id, protocol_id)
     if not bearer:
         raise Unauthorized("Could not find an OpenID Connect access token in the request.")
     claims = deps.oidc.claims(bearer, setup.remote_ids, deps.opts.oidc_audience)

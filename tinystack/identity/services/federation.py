@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.revocation import RevocationEvent
-from tinystack.common.exceptions import Conflict, NotFound, ValidationError
+from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
 from tinystack.identity.services import mapping_rules, revoke
@@ -46,6 +46,20 @@ class Protocol:
 @dataclass(frozen=True, slots=True)
 class Mapping:
     id: str
+    rules: tuple[dict[str, Any], ...]
+    schema_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSetup:
+    """What federated authentication through one provider and protocol needs."""
+
+    idp_id: str
+    protocol_id: str
+    domain_id: str
+    remote_ids: tuple[str, ...]
+    remote_id_attribute: str | None
+    mapping_id: str
     rules: tuple[dict[str, Any], ...]
     schema_version: str
 
@@ -125,14 +139,14 @@ def _sp(row: models.ServiceProvider) -> ServiceProvider:
     )
 
 
-def idp_row(session: Session, idp_id: str) -> models.IdentityProvider:
+def _idp_row(session: Session, idp_id: str) -> models.IdentityProvider:
     row = session.get(models.IdentityProvider, idp_id)
     if row is None:
         raise NotFound(f"Could not find Identity Provider: {idp_id}.")
     return row
 
 
-def protocol_row(session: Session, idp_id: str, protocol_id: str) -> models.FederationProtocol:
+def _protocol_row(session: Session, idp_id: str, protocol_id: str) -> models.FederationProtocol:
     row = session.get(models.FederationProtocol, (protocol_id, idp_id))
     if row is None:
         raise NotFound(
@@ -141,7 +155,7 @@ def protocol_row(session: Session, idp_id: str, protocol_id: str) -> models.Fede
     return row
 
 
-def mapping_row(session: Session, mapping_id: str) -> models.Mapping:
+def _mapping_row(session: Session, mapping_id: str) -> models.Mapping:
     row = session.get(models.Mapping, mapping_id)
     if row is None:
         raise NotFound(f"Could not find mapping: {mapping_id}.")
@@ -169,6 +183,27 @@ def _set_remote_ids(session: Session, row: models.IdentityProvider, remote_ids: 
     for remote_id in wanted:
         if remote_id not in have:
             row.remote_ids.append(models.IdpRemoteId(remote_id=remote_id, idp_id=row.id))
+
+
+def auth_setup(deps: Deps, idp_id: str, protocol_id: str) -> AuthSetup:
+    """The provider, protocol and mapping of a federated authentication (404 for an
+    unknown one, 403 for a disabled provider)."""
+    with deps.db.reader() as session:
+        idp = _idp_row(session, idp_id)
+        protocol = _protocol_row(session, idp_id, protocol_id)
+        mapping = _mapping_row(session, protocol.mapping_id)
+        if not idp.enabled:
+            raise Forbidden(f"Identity Provider {idp_id} is disabled.")
+        return AuthSetup(
+            idp_id=idp.id,
+            protocol_id=protocol.id,
+            domain_id=idp.domain_id,
+            remote_ids=tuple(r.remote_id for r in idp.remote_ids),
+            remote_id_attribute=protocol.remote_id_attribute,
+            mapping_id=mapping.id,
+            rules=tuple(mapping.rules),
+            schema_version=mapping.schema_version,
+        )
 
 
 # -- identity providers -----------------------------------------------------------------------
@@ -227,12 +262,12 @@ def list_idps(deps: Deps, idp_id: str | None, enabled: bool | None) -> list[Iden
 
 def get_idp(deps: Deps, idp_id: str) -> IdentityProvider:
     with deps.db.reader() as session:
-        return _idp(idp_row(session, idp_id))
+        return _idp(_idp_row(session, idp_id))
 
 
 def update_idp(deps: Deps, idp_id: str, data: IdpFields) -> IdentityProvider:
     def tx(session: Session) -> tuple[IdentityProvider, list[RevocationEvent]]:
-        row = idp_row(session, idp_id)
+        row = _idp_row(session, idp_id)
         events: list[RevocationEvent] = []
         if "enabled" in data:
             if row.enabled and not data["enabled"]:
@@ -263,7 +298,7 @@ def _revoke_users(session: Session, idp_id: str) -> list[RevocationEvent]:
 
 def delete_idp(deps: Deps, idp_id: str) -> None:
     def tx(session: Session) -> list[RevocationEvent]:
-        row = idp_row(session, idp_id)
+        row = _idp_row(session, idp_id)
         events = _revoke_users(session, idp_id)
         user_ids = list(
             session.scalars(
@@ -292,7 +327,7 @@ def delete_idp(deps: Deps, idp_id: str) -> None:
 
 def create_protocol(deps: Deps, idp_id: str, protocol_id: str, data: ProtocolFields) -> Protocol:
     def tx(session: Session) -> Protocol:
-        idp_row(session, idp_id)
+        _idp_row(session, idp_id)
         if session.get(models.Mapping, data["mapping_id"]) is None:
             raise ValidationError(f"Could not find mapping: {data['mapping_id']}.")
         if session.get(models.FederationProtocol, (protocol_id, idp_id)) is not None:
@@ -318,7 +353,7 @@ def create_protocol(deps: Deps, idp_id: str, protocol_id: str, data: ProtocolFie
 
 def list_protocols(deps: Deps, idp_id: str) -> list[Protocol]:
     with deps.db.reader() as session:
-        idp_row(session, idp_id)
+        _idp_row(session, idp_id)
         query = (
             select(models.FederationProtocol)
             .where(models.FederationProtocol.idp_id == idp_id)
@@ -329,12 +364,12 @@ def list_protocols(deps: Deps, idp_id: str) -> list[Protocol]:
 
 def get_protocol(deps: Deps, idp_id: str, protocol_id: str) -> Protocol:
     with deps.db.reader() as session:
-        return _protocol(protocol_row(session, idp_id, protocol_id))
+        return _protocol(_protocol_row(session, idp_id, protocol_id))
 
 
 def update_protocol(deps: Deps, idp_id: str, protocol_id: str, data: ProtocolFields) -> Protocol:
     def tx(session: Session) -> Protocol:
-        row = protocol_row(session, idp_id, protocol_id)
+        row = _protocol_row(session, idp_id, protocol_id)
         if "mapping_id" in data:
             if session.get(models.Mapping, data["mapping_id"]) is None:
                 raise ValidationError(f"Could not find mapping: {data['mapping_id']}.")
@@ -349,7 +384,7 @@ def update_protocol(deps: Deps, idp_id: str, protocol_id: str, data: ProtocolFie
 
 def delete_protocol(deps: Deps, idp_id: str, protocol_id: str) -> None:
     def tx(session: Session) -> None:
-        session.delete(protocol_row(session, idp_id, protocol_id))
+        session.delete(_protocol_row(session, idp_id, protocol_id))
 
     deps.db.write(tx)
 
@@ -387,12 +422,12 @@ def list_mappings(deps: Deps) -> list[Mapping]:
 
 def get_mapping(deps: Deps, mapping_id: str) -> Mapping:
     with deps.db.reader() as session:
-        return _mapping(mapping_row(session, mapping_id))
+        return _mapping(_mapping_row(session, mapping_id))
 
 
 def update_mapping(deps: Deps, mapping_id: str, data: MappingFields) -> Mapping:
     def tx(session: Session) -> Mapping:
-        row = mapping_row(session, mapping_id)
+        row = _mapping_row(session, mapping_id)
         version = data.get("schema_version") or row.schema_version
         rules = data["rules"] if "rules" in data else row.rules
         mapping_rules.validate(rules, version)
@@ -406,7 +441,7 @@ def update_mapping(deps: Deps, mapping_id: str, data: MappingFields) -> Mapping:
 
 def delete_mapping(deps: Deps, mapping_id: str) -> None:
     def tx(session: Session) -> None:
-        session.delete(mapping_row(session, mapping_id))
+        session.delete(_mapping_row(session, mapping_id))
 
     deps.db.write(tx)
 

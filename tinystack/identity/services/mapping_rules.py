@@ -17,10 +17,12 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from tinystack.common.exceptions import ValidationError
+from tinystack.identity.services.records import JSONObject
 
 EPHEMERAL = "ephemeral"
 LOCAL = "local"
@@ -224,8 +226,9 @@ def _groups_by_name(local: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def evaluate(rules: list[dict[str, Any]], attributes: dict[str, Any]) -> Mapped:
-    """Map an assertion; 401 when no rule applies (upstream's "Could not map")."""
+def evaluate(rules: Sequence[JSONObject], attributes: JSONObject) -> Mapped:
+    """Map an assertion (the attributes' strings, lists and numbers); 400 when no rule
+    applies (upstream's "Could not map")."""
     assertion: dict[str, list[str]] = {}
     for name, value in attributes.items():
         if isinstance(value, str):
@@ -236,10 +239,11 @@ def evaluate(rules: list[dict[str, Any]], attributes: dict[str, Any]) -> Mapped:
             assertion[name] = [str(value).lower() if isinstance(value, bool) else str(value)]
     results: list[dict[str, Any]] = []
     for rule in rules:
-        matches = _conditions_hold(rule["remote"], assertion)
+        remote = cast(list[dict[str, Any]], rule["remote"])
+        matches = _conditions_hold(remote, assertion)
         if matches is None:
             continue
-        results.extend(_fill(local, matches) for local in rule["local"])
+        results.extend(_fill(local, matches) for local in cast(list[Any], rule["local"]))
     if not results:
         raise ValidationError(
             "Could not map any federated user properties to identity values. Check debug "

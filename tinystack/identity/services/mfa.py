@@ -35,6 +35,7 @@ from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
 from tinystack.identity.services import credentials
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.records import JSONObject
 
 TOTP_TYPE = "totp"
 PASSCODE_LENGTH = 6
@@ -128,7 +129,7 @@ def totp_user(deps: Deps, session: Session, data: Any) -> str:
 # -- rules -----------------------------------------------------------------------------------
 
 
-def rules_of(options: dict[str, Any]) -> list[list[str]]:
+def rules_of(options: JSONObject) -> list[list[str]]:
     """A user's MFA rules, as upstream parses them (malformed rules are dropped)."""
     raw = options.get("multi_factor_auth_rules") or []
     if not isinstance(raw, list):
@@ -136,7 +137,7 @@ def rules_of(options: dict[str, Any]) -> list[list[str]]:
     rules: list[list[str]] = []
     for rule in raw:
         if isinstance(rule, list) and rule and all(isinstance(m, str) for m in rule):
-            rules.append(list(dict.fromkeys(rule)))
+            rules.append(list(dict.fromkeys(str(m) for m in rule)))
     return rules
 
 
@@ -160,7 +161,7 @@ def check_rules_option(value: Any) -> None:
             )
 
 
-def satisfied(options: dict[str, Any], methods: Iterable[str], known: Iterable[str]) -> bool:
+def satisfied(options: JSONObject, methods: Iterable[str], known: Iterable[str]) -> bool:
     """Whether ``methods`` satisfy the user's MFA rules (upstream's check)."""
     rules = rules_of(options)
     if not rules or options.get("multi_factor_auth_enabled", True) is False:
