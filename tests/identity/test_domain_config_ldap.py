@@ -191,3 +191,54 @@ def test_unreachable_directory_is_503(cloud: Cloud) -> None:
     config = domain_config("ldap://127.0.0.1:1")
     cloud.ok("PUT", f"/v3/domains/{domain['id']}/config", json={"config": config}, status=201)
     assert_error(cloud.get(f"/v3/users?domain_id={domain['id']}"), 503)
+
+
+@needs_slapd
+def test_ldap_member_ids_filters_and_emulation(cloud: Cloud, slapd: Slapd) -> None:
+    """posixGroup members by uid (group_members_are_ids), a user filter, a subtree scope
+    and enabled emulation (members of the enabled_users group are enabled)."""
+    slapd.add(f"ou=Posix,{SUFFIX}", "organizationalUnit", ou="Posix")
+    slapd.add(
+        f"cn=admins,ou=Posix,{SUFFIX}",
+        "posixGroup",
+        cn="admins",
+        gidNumber=500,
+        memberUid=["alice", "carol"],
+    )
+    slapd.add(
+        f"cn=enabled_users,ou=Users,{SUFFIX}",
+        "groupOfNames",
+        cn="enabled_users",
+        member=[f"uid=carol,ou=Users,{SUFFIX}"],
+    )
+    config = domain_config(slapd.url)
+    config["ldap"].update(
+        {
+            "group_tree_dn": f"ou=Posix,{SUFFIX}",
+            "group_objectclass": "posixGroup",
+            "group_member_attribute": "memberUid",
+            "group_members_are_ids": True,
+            "user_filter": "(|(uid=alice)(uid=carol))",
+            "query_scope": "sub",
+            "user_enabled_emulation": True,
+            "page_size": 0,
+        }
+    )
+    domain = cloud.domain(unique("posix"))
+    cloud.ok("PUT", f"/v3/domains/{domain['id']}/config", json={"config": config}, status=201)
+    users = cloud.ok("GET", f"/v3/users?domain_id={domain['id']}")["users"]
+    assert [(u["name"], u["enabled"]) for u in users] == [("alice", False), ("carol", True)]
+    admins = cloud.ok("GET", f"/v3/groups?domain_id={domain['id']}")["groups"]
+    assert [g["name"] for g in admins] == ["admins"]
+    members = cloud.ok("GET", f"/v3/groups/{admins[0]['id']}/users")["users"]
+    assert [m["name"] for m in members] == ["alice", "carol"]
+    carol = users[1]
+    groups = cloud.ok("GET", f"/v3/users/{carol['id']}/groups")["groups"]
+    assert [g["name"] for g in groups] == ["admins"]
+    # The same entry in another domain has another public id.
+    assert carol["id"] == public_id(domain["id"], "carol", "user")
+    # A user the filter leaves out cannot authenticate; a disabled one neither.
+    by_name = {"name": domain["name"]}
+    cloud.issue(password_auth(name="bob", domain=by_name, password="bob-pw"), status=401)
+    cloud.issue(password_auth(name="alice", domain=by_name, password="alice-pw"), status=401)
+    cloud.issue(password_auth(name="carol", domain=by_name, password="carol-pw"))

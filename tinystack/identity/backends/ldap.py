@@ -68,6 +68,8 @@ class LdapOptions:
     user_enabled_default: str
     user_enabled_emulation: bool
     user_enabled_emulation_dn: str
+    #: the emulation group's members in group_member_attribute (else ``member``, DNs)
+    user_enabled_emulation_use_group_config: bool
     group_tree_dn: str
     group_filter: str | None
     group_objectclass: str
@@ -109,6 +111,9 @@ class LdapOptions:
             user_enabled_emulation=_bool(values.get("user_enabled_emulation", False)),
             user_enabled_emulation_dn=_opt_str(values.get("user_enabled_emulation_dn"))
             or f"cn=enabled_users,{user_tree}",
+            user_enabled_emulation_use_group_config=_bool(
+                values.get("user_enabled_emulation_use_group_config", False)
+            ),
             group_tree_dn=_opt_str(values.get("group_tree_dn")) or f"ou=UserGroups,{suffix}",
             group_filter=_opt_str(values.get("group_filter")),
             group_objectclass=str(values.get("group_objectclass") or "groupOfNames"),
@@ -277,6 +282,8 @@ class Directory:
     def _enabled(self, dn: str, attrs: Mapping[str, Any], emulated: set[str] | None) -> bool:
         o = self.opts
         if o.user_enabled_emulation:
+            if o.user_enabled_emulation_use_group_config and o.group_members_are_ids:
+                return _first(attrs, o.user_id_attribute) in (emulated or set())
             return any(_same_dn(dn, member) for member in emulated or set())
         raw = _first(attrs, o.user_enabled_attribute)
         if raw is None:
@@ -293,7 +300,10 @@ class Directory:
     def _emulation_members(self) -> set[str] | None:
         if not self.opts.user_enabled_emulation:
             return None
-        attribute = self.opts.group_member_attribute
+        o = self.opts
+        attribute = (
+            o.group_member_attribute if o.user_enabled_emulation_use_group_config else "member"
+        )
         found = self._search(
             self.opts.user_enabled_emulation_dn, "(objectClass=*)", [attribute], ldap3.BASE
         )
