@@ -90,7 +90,9 @@ BODILESS: dict[str, set[Route]] = {
             "/inherited_to_projects",
         ),
         ("PUT", "/v3/system/{actor}/{actor_id}/roles/{role_id}"),
-        # OAuth1 signs form parameters in the Authorization header
+        # the identity provider's bearer token is the credential
+        ("POST", "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth"),
+        # OAuth1's signed requests carry their parameters in the Authorization header
         ("POST", "/v3/OS-OAUTH1/request_token"),
         ("POST", "/v3/OS-OAUTH1/access_token"),
         ("PUT", "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}"),

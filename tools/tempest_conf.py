@@ -88,6 +88,8 @@ def main() -> int:
         "auth_version = v3",
         "region = RegionOne",
         "[identity-feature-enabled]",
+        # domain-specific configuration and LDAP-backed domains (/v3/domains/{id}/config)
+        "domain_specific_drivers = true",
         "security_compliance = false",
         "application_credentials = true",
         "access_rules = true",

@@ -30,6 +30,9 @@ PUBLIC = {
     ("POST", "/v3/auth/tokens"),
     # Unenforced upstream: the original password is the credential.
     ("POST", "/v3/users/{user_id}/password"),
+    # Unenforced upstream: the identity provider's token is the credential.
+    ("GET", "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth"),
+    ("POST", "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth"),
     # The consumer's OAuth signature is the credential.
     ("POST", "/v3/OS-OAUTH1/request_token"),
     ("POST", "/v3/OS-OAUTH1/access_token"),

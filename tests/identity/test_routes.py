@@ -26,6 +26,8 @@ NO_BODY = {
         "/inherited_to_projects",
     ),
     ("PUT", "/v3/system/{actor}/{actor_id}/roles/{role_id}"),
+    # federated authentication: the bearer token is the credential
+    ("POST", "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth"),
     # OAuth1's signed requests carry their parameters in the Authorization header
     ("POST", "/v3/OS-OAUTH1/request_token"),
     ("POST", "/v3/OS-OAUTH1/access_token"),
@@ -44,6 +46,10 @@ PUBLIC = {
     *((m, p) for m in ("GET", "HEAD") for p in ("/", "/v3", "/v3/")),
     ("POST", "/v3/auth/tokens"),
     ("POST", "/v3/users/{user_id}/password"),
+    *(
+        (m, "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth")
+        for m in ("GET", "POST")
+    ),
     ("POST", "/v3/OS-OAUTH1/request_token"),
     ("POST", "/v3/OS-OAUTH1/access_token"),
 }

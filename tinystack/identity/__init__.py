@@ -33,6 +33,18 @@ Layout (the one shape of every service, ARCHITECTURE.md):
   deleted user or project owned. Handlers authorize what the request names (creates, lists); the
   service layer authorizes what it must load first (``access.py``: upstream's
   targets for users, groups, projects, roles, grants and subject tokens).
+- Domain-specific configuration and directories: ``services/domain_configs.py``
+  (``/v3/domains/{id}/config``, the ``identity`` and ``ldap`` groups) and
+  ``services/directory.py`` (a domain with ``identity.driver = ldap``: public ids by
+  ``id_mapping``, shadow rows, password binds) over ``backends/ldap.py`` (ldap3, no DB).
+- Unified limits: ``services/limits.py`` (registered limits, limits, the enforcement
+  model); compute and image read them through ``common/clients/limits.py``.
+- Federation: ``services/federation.py`` (providers, protocols, mappings, service
+  providers), ``services/mapping_rules.py`` (the mapping language),
+  ``services/federated_auth.py`` (OpenID Connect bearer tokens, verified by
+  ``backends/oidc.py``, to an unscoped token with ``OS-FEDERATION``).
+- Multi-factor authentication: ``services/mfa.py`` (the ``totp`` method, user MFA rules,
+  auth receipts), hooked into ``services/tokens.py``.
 
 Worked example, a token validation: ``GET /v3/auth/tokens`` → ``api/auth.validate_token``
 → ``services/tokens.validate`` (Fernet decode, revocation check, policy

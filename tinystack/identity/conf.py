@@ -38,6 +38,33 @@ OPTS = [
     ),
 ]
 
+#: ``[unified_limit]``, as Keystone names it
+LIMIT_GROUP = "unified_limit"
+LIMIT_OPTS: list[cfg.Opt] = [
+    cfg.StrOpt(
+        "enforcement_model",
+        default="flat",
+        choices=["flat", "strict_two_level"],
+        help="How project and domain limits are validated against the project hierarchy.",
+    ),
+]
+
+#: ``[federation]``
+FEDERATION_GROUP = "federation"
+FEDERATION_OPTS: list[cfg.Opt] = [
+    cfg.StrOpt(
+        "oidc_audience",
+        default="",
+        help="The audience (client id) an OpenID Connect access token presented to "
+        "/v3/OS-FEDERATION/.../protocols/<protocol>/auth must name; empty: not checked.",
+    ),
+    cfg.StrOpt(
+        "oidc_claim_prefix",
+        default="OIDC-",
+        help="Each claim of a validated OpenID Connect token is offered to the mapping "
+        "both as its own name and with this prefix (as mod_auth_openidc passes them).",
+    ),
+]
 #: upstream's [credential], [trust], [oauth1] and [endpoint_filter] options
 DELEGATION_OPTS: dict[str, list[cfg.Opt]] = {
     "credential": [
@@ -92,12 +119,19 @@ DELEGATION_OPTS: dict[str, list[cfg.Opt]] = {
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(OPTS, group=GROUP)
+    conf.register_opts(LIMIT_OPTS, group=LIMIT_GROUP)
+    conf.register_opts(FEDERATION_OPTS, group=FEDERATION_GROUP)
     for group, opts in DELEGATION_OPTS.items():
         conf.register_opts(opts, group=group)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [(GROUP, OPTS), *DELEGATION_OPTS.items()]
+    return [
+        (GROUP, OPTS),
+        (LIMIT_GROUP, LIMIT_OPTS),
+        (FEDERATION_GROUP, FEDERATION_OPTS),
+        *DELEGATION_OPTS.items(),
+    ]
 
 
 def credential_key_repository(conf: cfg.ConfigOpts) -> Path:
@@ -118,6 +152,11 @@ class Options:
     token_expiration: int
     #: seconds an expired token may still be fetched with allow_expired
     allow_expired_window: int
+    #: "flat" or "strict_two_level" ([unified_limit] enforcement_model)
+    limit_enforcement_model: str = "flat"
+    #: [federation] oidc_audience ("": not checked) and oidc_claim_prefix
+    oidc_audience: str = ""
+    oidc_claim_prefix: str = "OIDC-"
     #: the most entries a list answers; None: no limit
     list_limit: int | None = None
     #: the credential key repository ([credential] key_repository)
@@ -143,6 +182,9 @@ class Options:
             policy_file=str(group.policy_file or ""),
             token_expiration=int(conf.token.expiration),
             allow_expired_window=int(conf.token.allow_expired_window),
+            limit_enforcement_model=str(conf.unified_limit.enforcement_model),
+            oidc_audience=str(conf.federation.oidc_audience or ""),
+            oidc_claim_prefix=str(conf.federation.oidc_claim_prefix or ""),
             list_limit=group.list_limit,
             credential_key_repository=credential_key_repository(conf),
             credential_auth_ttl=int(conf.credential.auth_ttl),

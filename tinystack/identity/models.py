@@ -215,6 +215,128 @@ class RevocationEvent(Base):
     access_token_id: Mapped[str | None] = mapped_column(ID)
 
 
+# -- domain-specific configuration and directory-backed identities -----------------------------
+
+
+class DomainConfig(Base):
+    """One option of a domain's configuration (groups ``identity`` and ``ldap``)."""
+
+    __tablename__ = "domain_config"
+    domain_id: Mapped[str] = mapped_column(
+        ForeignKey("domain.id", ondelete="CASCADE"), primary_key=True
+    )
+    group: Mapped[str] = mapped_column(String(255), primary_key=True)
+    option: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    #: never shown by the API (the LDAP bind password)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class IdMapping(Base):
+    """The public id of a user or group that lives in a domain's directory (LDAP)."""
+
+    __tablename__ = "id_mapping"
+    __table_args__ = (UniqueConstraint("domain_id", "local_id", "entity_type"),)
+    public_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    domain_id: Mapped[str] = mapped_column(ForeignKey("domain.id", ondelete="CASCADE"))
+    #: the entry's id attribute in the directory
+    local_id: Mapped[str] = mapped_column(String(255))
+    #: "user" | "group"
+    entity_type: Mapped[str] = mapped_column(String(8))
+
+
+# -- unified limits ----------------------------------------------------------------------------
+
+
+class RegisteredLimit(Base):
+    __tablename__ = "registered_limit"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    service_id: Mapped[str] = mapped_column(ID, index=True)
+    region_id: Mapped[str | None] = mapped_column(NAME)
+    resource_name: Mapped[str] = mapped_column(NAME)
+    default_limit: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+    #: service/region/resource: one registered limit each
+    unique_key: Mapped[str] = mapped_column(String(600), unique=True)
+
+
+class Limit(Base):
+    __tablename__ = "limit"
+    __table_args__ = (UniqueConstraint("registered_limit_id", "target_id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    registered_limit_id: Mapped[str] = mapped_column(ForeignKey("registered_limit.id"), index=True)
+    project_id: Mapped[str | None] = mapped_column(ID, index=True)
+    domain_id: Mapped[str | None] = mapped_column(ID, index=True)
+    #: the project or domain id (one limit per registered limit and target)
+    target_id: Mapped[str] = mapped_column(ID)
+    resource_limit: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+# -- federation --------------------------------------------------------------------------------
+
+
+class IdentityProvider(Base):
+    __tablename__ = "identity_provider"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    domain_id: Mapped[str] = mapped_column(ForeignKey("domain.id"))
+    authorization_ttl: Mapped[int | None] = mapped_column(Integer)
+    remote_ids: Mapped[list[IdpRemoteId]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="IdpRemoteId.remote_id"
+    )
+
+
+class IdpRemoteId(Base):
+    __tablename__ = "idp_remote_id"
+    #: unique across identity providers, as upstream
+    remote_id: Mapped[str] = mapped_column(NAME, primary_key=True)
+    idp_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_provider.id", ondelete="CASCADE"), index=True
+    )
+
+
+class FederationProtocol(Base):
+    __tablename__ = "federation_protocol"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    idp_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_provider.id", ondelete="CASCADE"), primary_key=True
+    )
+    mapping_id: Mapped[str] = mapped_column(ID)
+    remote_id_attribute: Mapped[str | None] = mapped_column(NAME)
+
+
+class Mapping(Base):
+    __tablename__ = "mapping"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    schema_version: Mapped[str] = mapped_column(String(5), default="1.0")
+
+
+class ServiceProvider(Base):
+    __tablename__ = "service_provider"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    auth_url: Mapped[str] = mapped_column(Text)
+    sp_url: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    relay_state_prefix: Mapped[str] = mapped_column(Text)
+
+
+class FederatedUser(Base):
+    """A shadow user's link to the identity provider and protocol it came from."""
+
+    __tablename__ = "federated_user"
+    __table_args__ = (UniqueConstraint("idp_id", "protocol_id", "unique_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    idp_id: Mapped[str] = mapped_column(ForeignKey("identity_provider.id", ondelete="CASCADE"))
+    protocol_id: Mapped[str] = mapped_column(ID)
+    unique_id: Mapped[str] = mapped_column(NAME)
+    display_name: Mapped[str | None] = mapped_column(NAME)
+
+
 # -- delegation: access rules, trusts, OAuth1 ---------------------------------------------------
 
 

@@ -34,6 +34,16 @@ def new_audit_id() -> str:
 
 
 @dataclass(frozen=True)
+class FederatedScope:
+    """Where a federated user's token came from (Keystone's ``OS-FEDERATION``): the
+    identity provider, the protocol, and the groups its mapping put the user in."""
+
+    idp_id: str
+    protocol_id: str
+    group_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class TrustScope:
     """The trust a trust-scoped token was issued through (Keystone's ``OS-TRUST:trust``)."""
 
@@ -73,6 +83,7 @@ class TokenPayload:
     audit_ids: tuple[str, ...] = field(default_factory=lambda: (new_audit_id(),))
     app_cred_id: str | None = None
     project_domain_id: str | None = None
+    federated: FederatedScope | None = None
     trust: TrustScope | None = None
     oauth: OAuthScope | None = None
     #: the application credential's access rules; None: unrestricted
@@ -105,7 +116,7 @@ class TokenPayload:
         )
 
     def _extension(self) -> dict[str, Any]:
-        """Delegation attributes, sent only when set (so plain tokens stay short)."""
+        """Attributes most tokens do not have, sent only when set (plain tokens stay short)."""
         ext: dict[str, Any] = {}
         if self.trust is not None:
             t = self.trust
@@ -114,6 +125,9 @@ class TokenPayload:
             ext["o"] = [self.oauth.access_token_id, self.oauth.consumer_id]
         if self.access_rules is not None:
             ext["r"] = [[r.service, r.method, r.path] for r in self.access_rules]
+        if self.federated is not None:
+            f = self.federated
+            ext["f"] = [f.idp_id, f.protocol_id, list(f.group_ids)]
         return ext
 
     def to_wire(self) -> list[Any]:
@@ -141,6 +155,7 @@ class TokenPayload:
         ext: dict[str, Any] = data[12] if len(data) == 13 else {}
         if not isinstance(ext, dict):
             raise ValueError("bad token payload extension")
+        fed = ext.get("f")
         (
             _v,
             user_id,
@@ -168,6 +183,7 @@ class TokenPayload:
             audit_ids=tuple(audit_ids),
             app_cred_id=app_cred_id,
             project_domain_id=project_domain_id,
+            federated=FederatedScope(fed[0], fed[1], tuple(fed[2])) if fed is not None else None,
             trust=TrustScope(*trust) if trust is not None else None,
             oauth=OAuthScope(*oauth) if oauth is not None else None,
             access_rules=tuple(AccessRule(*r) for r in rules) if rules is not None else None,

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
+from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import Forbidden
 from tinystack.identity.api.deps import DepsDep, authorize
 from tinystack.identity.api.schemas import AuthBody
@@ -18,7 +19,7 @@ from tinystack.identity.api.views import (
     render_project,
     render_token,
 )
-from tinystack.identity.services import catalog, grants, oauth1, tokens
+from tinystack.identity.services import catalog, grants, mfa, oauth1, tokens
 
 
 def issue_token(
@@ -30,7 +31,16 @@ def issue_token(
         # The oauth1 method's credential is the request's OAuth signature.
         url = f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
         signed = oauth1.SignedRequest(method="POST", url=url, headers=dict(request.headers))
-    issued = tokens.issue(deps, auth, with_catalog=nocatalog is None, signed=signed)
+    receipt = request.headers.get(mfa.RECEIPT_HEADER)
+    try:
+        issued = tokens.issue(
+            deps, auth, with_catalog=nocatalog is None, signed=signed, receipt_id=receipt
+        )
+    except mfa.ReceiptRequired as more:
+        # Partial authentication: the receipt and the rules, as upstream answers it.
+        return JSONResponse(
+            more.body, status_code=401, headers={mfa.RECEIPT_HEADER: more.receipt_id}
+        )
     return JSONResponse(
         render_token(issued.token), status_code=201, headers={"X-Subject-Token": issued.id}
     )
@@ -64,6 +74,12 @@ def revoke_token(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     return Response(status_code=204)
 
 
+def _federated_groups(ctx: RequestContext) -> tuple[str, ...]:
+    """The groups a federated token's mapping gave its user (they count as memberships)."""
+    federated = ctx.payload.federated if ctx.payload is not None else None
+    return federated.group_ids if federated is not None else ()
+
+
 def auth_catalog(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     authorize(ctx, "identity:get_auth_catalog")
     if not ctx.project_id:
@@ -76,13 +92,15 @@ def auth_catalog(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, 
 
 def auth_projects(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     authorize(ctx, "identity:get_auth_projects")
-    projects = [p for p in grants.user_projects(deps, str(ctx.user_id)) if p.enabled]
+    groups = _federated_groups(ctx)
+    projects = [p for p in grants.user_projects(deps, str(ctx.user_id), groups) if p.enabled]
     return collection(request, "projects", projects, render_project)
 
 
 def auth_domains(request: Request, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     authorize(ctx, "identity:get_auth_domains")
-    domains = [d for d in grants.user_domains(deps, str(ctx.user_id)) if d.enabled]
+    groups = _federated_groups(ctx)
+    domains = [d for d in grants.user_domains(deps, str(ctx.user_id), groups) if d.enabled]
     return collection(request, "domains", domains, render_domain)
 
 

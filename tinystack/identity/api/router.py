@@ -19,9 +19,12 @@ from tinystack.identity.api import (
     auth,
     catalog,
     credentials,
+    domain_configs,
     domains,
+    federation,
     grants,
     groups,
+    limits,
     oauth1,
     policies,
     projects,
@@ -72,6 +75,19 @@ MEMBER = GROUP + "/users/{user_id}"
 IMPLIED = IMPLIES + "/{implied_role_id}"
 GRANT = "/v3" + GRANTS + "/{role_id}"
 ASSIGNMENT_RULES = "list_role_assignments list_role_assignments_for_tree"
+DOMAIN_CONFIG = "/v3/domains/{domain_id}/config"
+CONFIG_GROUP = DOMAIN_CONFIG + "/{group}"
+CONFIG_OPTION = CONFIG_GROUP + "/{option}"
+CONFIG_DEFAULT = "get_domain_config_default"
+REGISTERED_LIMIT = "/v3/registered_limits/{registered_limit_id}"
+LIMIT = "/v3/limits/{limit_id}"
+FED = "/v3/OS-FEDERATION"
+IDPS = FED + "/identity_providers"
+IDP = IDPS + "/{idp_id}"
+PROTOCOLS = IDP + "/protocols"
+PROTOCOL = PROTOCOLS + "/{protocol_id}"
+MAPPING = FED + "/mappings/{mapping_id}"
+SP = FED + "/service_providers/{sp_id}"
 ACCESS_RULE = USER + "/access_rules/{access_rule_id}"
 TRUSTS = "/v3/OS-TRUST/trusts"
 TRUST = TRUSTS + "/{trust_id}"
@@ -123,6 +139,20 @@ ROUTES = (
     Route(READ,     "/v3/endpoints/{endpoint_id}", catalog.show_endpoint, "get_endpoint"),
     Route("PATCH",  "/v3/endpoints/{endpoint_id}", catalog.update_endpoint, "update_endpoint"),
     Route("DELETE", "/v3/endpoints/{endpoint_id}", catalog.delete_endpoint, "delete_endpoint", 204),
+    Route(READ,     "/v3/domains/config/default", domain_configs.default_config, CONFIG_DEFAULT),
+    Route(READ, "/v3/domains/config/{group}/default", domain_configs.default_group, CONFIG_DEFAULT),
+    Route(READ, "/v3/domains/config/{group}/{option}/default", domain_configs.default_option,
+          CONFIG_DEFAULT),
+    Route("PUT",    DOMAIN_CONFIG, domain_configs.create_config, "create_domain_config", 201),
+    Route(READ,     DOMAIN_CONFIG, domain_configs.show_config, "get_domain_config"),
+    Route("PATCH",  DOMAIN_CONFIG, domain_configs.update_config, "update_domain_config"),
+    Route("DELETE", DOMAIN_CONFIG, domain_configs.delete_config, "delete_domain_config", 204),
+    Route(READ,     CONFIG_GROUP, domain_configs.show_group, "get_domain_config"),
+    Route("PATCH",  CONFIG_GROUP, domain_configs.update_group, "update_domain_config"),
+    Route("DELETE", CONFIG_GROUP, domain_configs.delete_group, "delete_domain_config", 204),
+    Route(READ,     CONFIG_OPTION, domain_configs.show_option, "get_domain_config"),
+    Route("PATCH",  CONFIG_OPTION, domain_configs.update_option, "update_domain_config"),
+    Route("DELETE", CONFIG_OPTION, domain_configs.delete_option, "delete_domain_config", 204),
     Route("POST",   "/v3/domains",                 domains.create_domain, "create_domain", 201),
     Route(READ,     "/v3/domains",                 domains.list_domains, "list_domains"),
     Route(READ,     "/v3/domains/{domain_id}",     domains.show_domain, "get_domain"),
@@ -184,6 +214,45 @@ ROUTES = (
     Route("DELETE", SYSTEM_ROLE, grants.revoke_system_grant, "revoke_system_grant_for_*", 204),
     Route(READ,     SYSTEM, grants.list_system_grants, "list_system_grants_for_*"),
     Route(READ,     "/v3/role_assignments", assignments.list_role_assignments, ASSIGNMENT_RULES),
+    Route("POST", "/v3/registered_limits", limits.create_registered_limits,
+          "create_registered_limits", 201),
+    Route(READ, "/v3/registered_limits", limits.list_registered_limits, "list_registered_limits"),
+    Route(READ, REGISTERED_LIMIT, limits.show_registered_limit, "get_registered_limit"),
+    Route("PATCH", REGISTERED_LIMIT, limits.update_registered_limit, "update_registered_limit"),
+    Route("DELETE", REGISTERED_LIMIT, limits.delete_registered_limit, "delete_registered_limit",
+          204),
+    Route(READ,     "/v3/limits/model",            limits.limit_model, "get_limit_model"),
+    Route("POST",   "/v3/limits",                  limits.create_limits, "create_limits", 201),
+    Route(READ,     "/v3/limits",                  limits.list_limits, "list_limits"),
+    Route(READ,     LIMIT,                         limits.show_limit, "get_limit"),
+    Route("PATCH",  LIMIT,                         limits.update_limit, "update_limit"),
+    Route("DELETE", LIMIT,                         limits.delete_limit, "delete_limit", 204),
+    Route(READ,     IDPS,                          federation.list_idps, "list_identity_providers"),
+    Route("PUT",    IDP, federation.create_idp, "create_identity_provider", 201),
+    Route(READ,     IDP,                           federation.show_idp, "get_identity_provider"),
+    Route("PATCH",  IDP,                   federation.update_idp, "update_identity_provider"),
+    Route("DELETE", IDP,               federation.delete_idp, "delete_identity_provider", 204),
+    Route(READ,     PROTOCOLS,                     federation.list_protocols, "list_protocols"),
+    Route("PUT",    PROTOCOL,           federation.create_protocol, "create_protocol", 201),
+    Route(READ,     PROTOCOL,                      federation.show_protocol, "get_protocol"),
+    Route("PATCH",  PROTOCOL,                      federation.update_protocol, "update_protocol"),
+    Route("DELETE", PROTOCOL,           federation.delete_protocol, "delete_protocol", 204),
+    Route("GET",    PROTOCOL + "/auth",            federation.authenticate, PUBLIC, 201),
+    Route("POST",   PROTOCOL + "/auth",            federation.authenticate, PUBLIC, 201),
+    Route(READ,     FED + "/mappings",             federation.list_mappings, "list_mappings"),
+    Route("PUT",    MAPPING,                federation.create_mapping, "create_mapping", 201),
+    Route(READ,     MAPPING,                       federation.show_mapping, "get_mapping"),
+    Route("PATCH",  MAPPING,                       federation.update_mapping, "update_mapping"),
+    Route("DELETE", MAPPING,                federation.delete_mapping, "delete_mapping", 204),
+    Route(READ, FED + "/service_providers", federation.list_sps, "list_service_providers"),
+    Route("PUT",    SP,                 federation.create_sp, "create_service_provider", 201),
+    Route(READ,     SP,                            federation.show_sp, "get_service_provider"),
+    Route("PATCH",  SP,                      federation.update_sp, "update_service_provider"),
+    Route("DELETE", SP,                 federation.delete_sp, "delete_service_provider", 204),
+    Route(READ,     FED + "/projects",             auth.auth_projects, "get_auth_projects",
+          hidden=True),
+    Route(READ,     FED + "/domains",              auth.auth_domains, "get_auth_domains",
+          hidden=True),
     Route("GET",    "/v3/OS-REVOKE/events",        revoke.list_events, "list_revoke_events"),
     # delegation: access rules, trusts
     Route(READ,     USER + "/access_rules", access_rules.list_rules, "list_access_rules"),

@@ -506,3 +506,13 @@ class AppCredCreate(Strict):
 
 class AppCredBody(Strict):
     application_credential: AppCredCreate
+
+
+# -- domain configuration --------------------------------------------------------------------
+
+
+class DomainConfigBody(_Loose):
+    """``{"config": {group: {option: value}}}``; the service layer checks the groups and
+    options (403 for one a domain may not set, as upstream)."""
+
+    config: dict[str, Any] = Field(default_factory=dict)

@@ -264,6 +264,13 @@ def render_token(token: Token) -> dict[str, Any]:
         "expires_at": isotime_micro(from_timestamp(payload.expires_at)),
         "issued_at": isotime_micro(from_timestamp(payload.issued_at)),
     }
+    if payload.federated is not None:
+        fed = payload.federated
+        body["user"]["OS-FEDERATION"] = {
+            "identity_provider": {"id": fed.idp_id},
+            "protocol": {"id": fed.protocol_id},
+            "groups": [{"id": group_id} for group_id in fed.group_ids],
+        }
     if token.project is not None:
         body["project"] = _named(token.project)
         body["is_domain"] = False

@@ -155,6 +155,14 @@ def _purge_domain(session: Session, domain_id: str) -> list[RevocationEvent]:
         .where(models.Project.domain_id == domain_id)
         .values(parent_id=None)
     )
+    projects = sa.select(models.Project.id).where(models.Project.domain_id == domain_id)
+    session.execute(
+        sa.delete(models.Limit).where(
+            (models.Limit.target_id == domain_id) | models.Limit.project_id.in_(projects)
+        )
+    )
+    for owned in (models.DomainConfig, models.IdMapping):
+        session.execute(sa.delete(owned).where(owned.domain_id == domain_id))
     for model in (models.Project, models.User, models.Group, models.Role):
         session.execute(sa.delete(model).where(model.domain_id == domain_id))
     return events

@@ -266,6 +266,8 @@ def delete(deps: Deps, ctx: RequestContext, project_id: str) -> None:
         session.execute(
             sa.delete(models.Assignment).where(models.Assignment.target_id == project_id)
         )
+        # As upstream, the project's unified limits go with it.
+        session.execute(sa.delete(models.Limit).where(models.Limit.target_id == project_id))
         delegation.project_deleted(session, project_id)
         event = revoke.record(session, project_id=project_id)
         session.delete(project)

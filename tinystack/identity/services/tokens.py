@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.auth.tokens import TokenPayload
+from tinystack.common.auth.tokens import FederatedScope, TokenPayload
 from tinystack.common.exceptions import Forbidden, NotFound, Unauthorized, ValidationError
 from tinystack.common.timeutils import utcnow
 from tinystack.identity import models
@@ -19,7 +19,9 @@ from tinystack.identity.exception import AuthFailed
 from tinystack.identity.services import (
     access_rules,
     catalog,
+    directory,
     grants,
+    mfa,
     oauth1,
     passwords,
     revoke,
@@ -29,7 +31,7 @@ from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import AppCredRef, IssuedToken, JSONObject, NameRef, Token
 
-METHODS = ("password", "token", "application_credential", "oauth1")
+METHODS = ("password", "token", "application_credential", "oauth1", "totp")
 TRUST_SCOPE = "OS-TRUST:trust"
 
 
@@ -44,6 +46,8 @@ class Identity:
     app_cred: models.ApplicationCredential | None = None
     #: the application credential a rescoped token came from
     app_cred_id: str | None = None
+    #: a federated user's identity provider, protocol and mapped groups
+    federated: FederatedScope | None = None
     #: the access token of an oauth1 authentication (which fixes the scope)
     oauth: oauth1.OAuthGrant | None = None
 
@@ -168,6 +172,7 @@ def _token(deps: Deps, data: dict[str, Any], scope: Any) -> Identity:
         expires_at=payload.expires_at,
         audit_chain=payload.audit_chain_id,
         app_cred_id=payload.app_cred_id,
+        federated=payload.federated,
     )
 
 
@@ -263,6 +268,7 @@ def _roles(session: Session, ident: Identity, scope: _Scope) -> tuple[tuple[str,
         project_id=scope.project_id,
         domain_id=scope.domain_id,
         system=scope.system,
+        extra_group_ids=ident.federated.group_ids if ident.federated else (),
     )
     if ident.app_cred is not None and not ident.app_cred.unrestricted:
         granted = {r["id"] for r in ident.app_cred.roles}
@@ -291,14 +297,26 @@ def _identify(
     methods: list[str],
     ident: Identity | None,
     signed: oauth1.SignedRequest | None,
+    dir_user: str | None = None,
 ) -> Identity:
-    """Run the methods other than ``token``; every one must find the same user."""
+    """Run the methods other than ``token``; every one must find the same user
+    (``dir_user``: the directory user the password already authenticated)."""
     if "password" in methods:
-        found = _password(session, identity["password"])
+        found = (
+            Identity(user_id=dir_user, methods=("password",))
+            if dir_user
+            else _password(session, identity["password"])
+        )
         if ident is not None and ident.user_id != found.user_id:
             raise AuthFailed()
         ident = ident or found
         ident.methods = tuple(dict.fromkeys([*ident.methods, "password"]))
+    if "totp" in methods:
+        totp_user = mfa.totp_user(deps, session, identity["totp"])
+        if ident is not None and ident.user_id != totp_user:
+            raise AuthFailed()
+        ident = ident or Identity(user_id=totp_user, methods=())
+        ident.methods = tuple(dict.fromkeys([*ident.methods, "totp"]))
     if "application_credential" in methods:
         cred_ident = _application_credential(session, identity["application_credential"])
         if ident is not None and ident.user_id != cred_ident.user_id:
@@ -353,7 +371,10 @@ def _delegated_payload(
 
 
 def authenticate(
-    deps: Deps, body: JSONObject, signed: oauth1.SignedRequest | None = None
+    deps: Deps,
+    body: JSONObject,
+    signed: oauth1.SignedRequest | None = None,
+    receipt_id: str | None = None,
 ) -> TokenPayload:
     """Validate an ``auth`` request body (and, for oauth1, the signed request) and return
     the payload of a new token."""
@@ -373,12 +394,19 @@ def authenticate(
     trust_id = _trust_id(scope)
     ident = _token(deps, identity["token"], scope) if "token" in methods else None
     now = time.time()
+    # A user of a directory (LDAP) domain binds to its directory first.
+    dir_user = (
+        directory.password_user(deps, identity["password"]) if "password" in methods else None
+    )
     with deps.db.reader() as session:
-        ident = _identify(deps, session, identity, methods, ident, signed)
+        ident = _identify(deps, session, identity, methods, ident, signed, dir_user)
         user = session.get(models.User, ident.user_id)
         if user is None:
             raise AuthFailed()
         _check_user_enabled(session, user)
+        # Multi-factor rules: the methods done (with an auth receipt's) must satisfy one.
+        receipt = mfa.decode(deps, receipt_id) if receipt_id else None
+        ident.methods = mfa.enforce(deps, session, user.id, ident.methods, receipt, METHODS)
         delegated = _delegated_payload(deps, session, ident, trust_id, now)
         if delegated is None:
             token_scope = _scope(session, ident, scope)
@@ -408,6 +436,7 @@ def authenticate(
             system=token_scope.system,
             project_domain_id=project_domain_id,
             access_rules=rules,
+            federated=ident.federated,
         )
     if ident.audit_chain:
         payload = replace(payload, audit_ids=(payload.audit_id, ident.audit_chain))
@@ -420,9 +449,11 @@ def issue(
     *,
     with_catalog: bool,
     signed: oauth1.SignedRequest | None = None,
+    receipt_id: str | None = None,
 ) -> IssuedToken:
-    """Authenticate an ``auth`` request body; a new token and what it shows."""
-    payload = authenticate(deps, body, signed)
+    """Authenticate an ``auth`` request body; a new token and what it shows (with
+    ``receipt_id``, an auth receipt's methods count as done)."""
+    payload = authenticate(deps, body, signed, receipt_id)
     return IssuedToken(id=deps.codec.encode(payload), token=describe(deps, payload, with_catalog))
 
 
