@@ -13,6 +13,7 @@ from pathlib import Path
 from oslo_config import cfg, types
 
 from tinystack.common import config
+from tinystack.common.clients.limits import LimitsReader
 from tinystack.image.store.registry import BackendSpec
 
 GROUP = "image"
@@ -52,6 +53,14 @@ OPTS = [
         min=-1,
         help="Per-project limit on images being uploaded, staged or imported at once "
         "(-1: unlimited).",
+    ),
+    cfg.BoolOpt(
+        "use_keystone_limits",
+        default=False,
+        help="Read image_size_total, image_stage_total, image_count_total and "
+        "image_count_uploading from identity's unified limits (registered limits and "
+        "project limits of the image service) instead of the options above, as Glance's "
+        "use_keystone_limits.",
     ),
     cfg.IntOpt(
         "image_size_cap",
@@ -273,6 +282,10 @@ class Options:
     image_cache_max_size: int = 10 * 1024**3
     cache_prefetch_interval: float = 5.0
     import_settle_seconds: float = 5.0
+    use_keystone_limits: bool = False
+    #: not an option: identity's unified limits, attached by the service when
+    #: ``use_keystone_limits`` is set
+    unified_limits: LimitsReader | None = None
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
@@ -316,6 +329,7 @@ class Options:
             image_cache_max_size=int(group.image_cache_max_size),
             cache_prefetch_interval=float(group.cache_prefetch_interval),
             import_settle_seconds=float(group.import_settle_seconds),
+            use_keystone_limits=bool(group.use_keystone_limits),
         )
 
     @property
@@ -350,8 +364,12 @@ class Options:
             return self.default_backend
         return self.enabled_backends[0][0] if self.enabled_backends else "file"
 
-    def quota_limit(self, name: str) -> int:
-        """The limit of one unified-limits quota (``image_size_total`` ...); -1: unlimited."""
+    def quota_limit(self, name: str, owner: str | None = None) -> int:
+        """The limit of one unified-limits quota (``image_size_total`` ...) for ``owner``'s
+        project: identity's when ``use_keystone_limits`` (-1 without a registered limit),
+        else the option's; -1: unlimited."""
+        if self.unified_limits is not None:
+            return self.unified_limits.limit(owner or "", name) if owner else -1
         limits = {
             "image_size_total": self.image_size_total,
             "image_count_total": self.image_count_total,

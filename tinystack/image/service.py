@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 from fastapi import FastAPI
 from oslo_config import cfg
 
 from tinystack.common.api.app import create_app
+from tinystack.common.clients.limits import LimitsReader
+from tinystack.common.clients.session import Session
 from tinystack.common.policy import Policy
 from tinystack.common.service import BootstrapInfo, Runtime, ServiceSpec
 from tinystack.image import conf as image_conf
@@ -37,6 +40,9 @@ def build_deps(runtime: Runtime) -> Deps:
     if runtime.db is None:
         raise RuntimeError("the image service needs its database")
     opts = Options.from_conf(runtime.conf)
+    if opts.use_keystone_limits:
+        session = Session(runtime.auth_url, runtime.credentials, runtime.catalog)
+        opts = replace(opts, unified_limits=LimitsReader(session, "image"))
     stores = StoreSet.build(
         opts.backend_specs(),
         opts.default_store,

@@ -52,6 +52,24 @@ HOST_OPTS = [
         default="",
         help="Directory of the file backend's volumes (empty: <state_dir>/volumes).",
     ),
+    cfg.StrOpt(
+        "file_volume_format",
+        default="qcow2",
+        choices=["qcow2", "raw"],
+        help="Format of the file backend's volumes.",
+    ),
+    cfg.StrOpt(
+        "target_ip_address",
+        default="",
+        help="Address compute hosts reach this backend's NBD exports at (empty: the "
+        "cloud's public host).",
+    ),
+    cfg.PortOpt("nbd_port", default=10809, help="Port of the file backend's NBD exports."),
+    cfg.StrOpt(
+        "nbd_bind",
+        default="",
+        help="Address the NBD export server listens on (empty: target_ip_address).",
+    ),
     cfg.IntOpt(
         "file_capacity_gb",
         default=0,
@@ -82,6 +100,19 @@ HOST_OPTS = [
         "allow_availability_zone_fallback",
         default=False,
         help="Create a volume in the default zone when the asked zone does not exist.",
+    ),
+    cfg.StrOpt(
+        "image_cache_dir",
+        default="",
+        help="The verified image cache volumes from images are created (and backed) from "
+        "(empty: <state_dir>/volume-image-cache).",
+    ),
+    cfg.IntOpt(
+        "image_cache_max_gb",
+        default=20,
+        min=1,
+        help="GiB the image cache keeps (least recently used images not backing a volume "
+        "go first).",
     ),
     cfg.IntOpt("report_interval", default=10, min=1, help="Seconds between heartbeats."),
     cfg.IntOpt(
@@ -178,12 +209,18 @@ class Options:
     volume_backend_name: str = "file"
     volume_driver: str = "file"
     volumes_dir: str = ""
+    file_volume_format: str = "qcow2"
+    target_ip_address: str = ""
+    nbd_port: int = 10809
+    nbd_bind: str = ""
     file_capacity_gb: int = 0
     max_over_subscription_ratio: float = 20.0
     reserved_percentage: int = 0
     storage_availability_zone: str = "nova"
     default_availability_zone: str = ""
     allow_availability_zone_fallback: bool = False
+    image_cache_dir: str = ""
+    image_cache_max_gb: int = 20
     report_interval: int = 10
     service_down_time: int = 60
     manager_threads: int = 8

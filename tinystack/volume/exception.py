@@ -102,6 +102,22 @@ class QuotaClassNotFound(NotFound):
     template = "Quota class {class_name} could not be found."
 
 
+class VolumeAttachmentNotFound(NotFound):
+    template = "Volume attachment could not be found with filter: {filter}."
+
+
+class InvalidVolumeAttachMode(Invalid):
+    template = "Invalid attaching mode '{mode}' for volume {volume_id}."
+
+
+class ResourceConflict(Conflict):
+    template = "Resource conflict: {reason}"
+
+
+class ConflictNovaUsingAttachment(Conflict):
+    template = "Detach volume from instance {instance_id} using the Compute API"
+
+
 class InvalidInput(Invalid):
     template = "Invalid input received: {reason}"
 
@@ -202,3 +218,31 @@ class NoValidBackend(_Templated, exceptions.TinystackError):
 
 class VolumeBackendError(_Templated, exceptions.TinystackError):
     template = "Bad or unexpected response from the storage volume backend API: {data}"
+
+
+class GroupTypeNotFound(NotFound):
+    template = "Group type {group_type_id} could not be found."
+
+
+class GroupTypeNotFoundByName(GroupTypeNotFound):
+    template = "Group type with name {group_type_name} could not be found."
+
+
+class GroupTypeSpecsNotFound(NotFound):
+    template = "Group Type {group_type_id} has no specs with key {group_specs_key}."
+
+
+class GroupTypeExists(Conflict):
+    template = "Group Type {id} already exists."
+
+
+class GroupNotFound(NotFound):
+    template = "Group {group_id} could not be found."
+
+
+class GroupSnapshotNotFound(NotFound):
+    template = "GroupSnapshot {group_snapshot_id} could not be found."
+
+
+class InvalidGroup(Invalid):
+    template = "Invalid Group: {reason}"
