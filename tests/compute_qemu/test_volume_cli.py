@@ -21,6 +21,7 @@ import pytest
 from tests.cloudproc import CloudProcess
 from tests.compute_qemu.conftest import READY, cleanup_state
 from tests.compute_qemu.test_cli import EXTRA_CONF, Cloud
+from tinystack.compute.virt.qemu.definition import Definition
 from tinystack.deploy import registry
 
 pytestmark = [
@@ -65,13 +66,21 @@ done
 GiB = 1024**3
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory, test_image: Path) -> Iterator[Cloud]:
-    state = tmp_path_factory.mktemp("tsq-vol-cloud")
+@pytest.fixture(scope="module", params=["local", "remote"])
+def cloud(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, test_image: Path
+) -> Iterator[Cloud]:
+    """A cloud whose compute host is the storage host (volumes attach as their files), or
+    one whose compute host has another name (volumes attach as NBD exports of the block
+    storage service's qemu-storage-daemon, as on a second host)."""
+    state = tmp_path_factory.mktemp(f"tsq-vol-{request.param}")
     (state / "bootstrap-images").mkdir()
     shutil.copyfile(test_image, state / "bootstrap-images" / "tinystack-test.qcow2")
     services = ["identity", "placement", "image", "compute", "volume"]
-    proc = CloudProcess(state, services, EXTRA_CONF)
+    conf = EXTRA_CONF
+    if request.param == "remote":
+        conf += "host = tsq-compute-2\n"
+    proc = CloudProcess(state, services, conf)
     proc.start(timeout=180)
     try:
         yield Cloud(proc)
@@ -89,6 +98,14 @@ def wait_volume(cloud: Cloud, volume: str, status: str, timeout: float = 60) -> 
     while (found := volume_status(cloud, volume)) != status:
         assert time.monotonic() < deadline, f"volume {volume} is {found}, not {status}"
         time.sleep(0.5)
+
+
+def attached_kind(cloud: Cloud, server: str) -> str:
+    """How the guest's (one) volume is connected, as its definition keeps it."""
+    defn = Definition.load(cloud.instances / server)
+    assert defn is not None
+    (volume,) = defn.volume_disks()
+    return volume.kind
 
 
 def guest(cloud: Cloud, name: str, script: Path) -> str:
@@ -114,6 +131,8 @@ def test_hot_plug_data_survives_and_moves(cloud: Cloud, tmp_path: Path) -> None:
     wait_volume(cloud, volume, "in-use")
     attachments = cloud.osc("server", "volume", "list", vm1)
     assert [a["Volume ID"] for a in attachments] == [volume]
+    remote = "tsq-compute-2" in cloud.proc.conf_file.read_text()
+    assert attached_kind(cloud, vm1) == ("nbd" if remote else "file")
 
     cloud.osc("server", "remove", "volume", vm1, volume)
     cloud.wait_console(vm1, "GONE name=vdb", timeout=60)
