@@ -11,6 +11,7 @@ again; deleting the servers releases and (delete_on_termination) deletes their v
 from __future__ import annotations
 
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -211,3 +212,34 @@ def test_image_of_a_volume_backed_server_boots(cloud: Cloud) -> None:
     assert again["status"] == "ACTIVE", again
     cloud.wait_console(again["id"], f"{READY} hostname=bfv2", timeout=90)
     cloud.osc("server", "delete", "--wait", bfv["id"], again["id"])
+
+
+def test_kill_during_attach_settles(cloud: Cloud, tmp_path: Path) -> None:
+    """kill -9 of the whole cloud right after an attach was accepted: after the restart
+    the volume is either attached (the server lists it, the guest has it) or available
+    (the server does not list it), never in between."""
+    script = tmp_path / "disks.sh"
+    script.write_text(DISK_SCRIPT)
+    vm = guest(cloud, "vm-kill", script)
+    volume = cloud.osc("volume", "create", "--size", "1", "data-kill")["id"]
+    wait_volume(cloud, volume, "available")
+    cloud.osc("server", "add", "volume", vm, volume)
+    cloud.proc.stop(signal.SIGKILL)
+    cloud.proc.start(timeout=180)
+    cloud.api = cloud._api()
+    cloud.wait_for(vm, "ACTIVE")
+    deadline = time.monotonic() + 60
+    while (status := volume_status(cloud, volume)) not in ("available", "in-use"):
+        assert time.monotonic() < deadline, f"volume {volume} stays {status}"
+        time.sleep(0.5)
+    listed = [a["Volume ID"] for a in cloud.osc("server", "volume", "list", vm)]
+    print(f"\nafter kill -9 during an attach: {status}")
+    if status == "in-use":
+        assert listed == [volume]
+        cloud.wait_console(vm, f"serial={volume[:20]}", timeout=60)
+        cloud.osc("server", "remove", "volume", vm, volume)
+        wait_volume(cloud, volume, "available")
+    else:
+        assert listed == []
+    cloud.osc("server", "delete", "--wait", vm)
+    cloud.osc("volume", "delete", volume)

@@ -26,7 +26,8 @@ class RecoveryOps:
 
         Builds that were under way fail (ERROR, allocations removed); deletes finish;
         other interrupted operations lose their task state; the driver re-attaches to
-        what should be running.
+        what should be running; unfinished volume attaches and detaches settle in the
+        background (``VolumeOps.recover_later``).
         """
         ctx = CallContext.internal()
         for inst in rows:
@@ -34,6 +35,7 @@ class RecoveryOps:
                 self._recover_one(ctx, inst)
             except Exception:
                 LOG.exception("cannot recover instance %s on %s", inst.uuid, self.agent.host)
+        self.volumes.recover_later(ctx, rows)
 
     def _recover_one(self, ctx: CallContext, inst: AgentInstance) -> None:
         if inst.vm_state == states.BUILDING:
@@ -58,7 +60,6 @@ class RecoveryOps:
             build.mark_deleted(self.agent.store, ctx, inst.uuid)
             return
         self.agent.driver.recover_instance(ctx, inst.meta, inst.power_state)
-        self.volumes.recover(ctx, inst)
         if inst.task_state is not None:
             self.agent.save(inst.uuid, {"task_state": None})
 

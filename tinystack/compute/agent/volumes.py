@@ -15,6 +15,8 @@ nothing), waits until they are available, reserves and connects them, then spawn
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from tinystack.common.clients.session import ClientError, ClientNotFound
 from tinystack.common.clients.volume import VolumeClient, VolumeNotReady
@@ -318,29 +320,72 @@ class VolumeOps:
             )
 
     # -- restart -------------------------------------------------------------------------------
-    def recover(self, ctx: CallContext, inst: AgentInstance) -> None:
-        """After a restart: an attach that never finished is rolled back (its volume is
-        available again), a detach that never ran leaves the volume in-use again."""
+    def recover_later(self, ctx: CallContext, instances: list[AgentInstance]) -> None:
+        """After a restart, settle the volumes of these instances in the background: the
+        block storage service may come up after this agent (it starts later in the same
+        process), so each instance is retried until that service answers."""
+        pending: dict[str, set[str]] = {}
+        for inst in instances:
+            if inst.vm_state in RECOVERABLE:
+                # the mappings of now: attaches that arrive later are not this restart's
+                found = {b.uuid for b in self.agent.store.block_devices(inst.uuid)}
+                if found:
+                    pending[inst.uuid] = found
+        if not pending:
+            return
+        thread = threading.Thread(
+            target=self._recover_all,
+            args=(ctx, pending),
+            name=f"volume-recovery-{self.agent.host}",
+            daemon=True,
+        )
+        thread.start()
+
+    def _recover_all(self, ctx: CallContext, pending: dict[str, set[str]]) -> None:
+        deadline = time.monotonic() + RECOVERY_PATIENCE
+        while pending:
+            left = {}
+            for uuid, bdms in pending.items():
+                try:
+                    with self.agent.locks.hold(uuid):
+                        self.recover(ctx, self.agent.load(uuid), bdms)
+                except exception.InstanceNotFound:
+                    continue
+                except ClientError as exc:
+                    LOG.info("%s: volumes not settled yet: %s", uuid, exc)
+                    left[uuid] = bdms
+                except Exception:
+                    LOG.exception("cannot settle the volumes of %s", uuid)
+            pending = left
+            if pending and time.monotonic() > deadline:
+                LOG.error("gave up settling the volumes of %s", sorted(pending))
+                return
+            if pending:
+                time.sleep(RECOVERY_RETRY)
+
+    def recover(self, ctx: CallContext, inst: AgentInstance, only: set[str]) -> None:
+        """Of the mappings ``only`` names: an attach that never finished is rolled back (its
+        volume is available again), a detach that never ran leaves the volume in-use
+        again. ClientError when the block storage service cannot be asked (nothing is
+        forgotten then)."""
         if inst.vm_state not in RECOVERABLE:
             return
         for bdm in self.agent.store.block_devices(inst.uuid):
-            if bdm.is_root or not bdm.volume_id:
+            if bdm.uuid not in only or bdm.is_root or not bdm.volume_id:
                 continue
             if bdm.connection_info is None:
                 LOG.info("%s: rolling back the unfinished attach of %s", inst.uuid, bdm.volume_id)
                 self._unplug(ctx, inst, bdm)
-                self._end_attachment(ctx, bdm.attachment_id)
+                if bdm.attachment_id:
+                    self.client.attachment_delete(bdm.attachment_id, token=ctx.token)
                 self._forget(bdm)
-                continue
-            try:
-                status = self.client.get(bdm.volume_id, token=ctx.token).status
-            except ClientError as exc:
-                LOG.warning("%s: cannot read volume %s: %s", inst.uuid, bdm.volume_id, exc)
-                continue
-            if status == "detaching":
-                self._roll_detaching(ctx, bdm.volume_id)
+            elif self.client.get(bdm.volume_id, token=ctx.token).status == "detaching":
+                self.client.roll_detaching(bdm.volume_id, token=ctx.token)
 
 
+#: seconds a restarted agent keeps trying to settle volumes, and between its tries
+RECOVERY_PATIENCE = 600.0
+RECOVERY_RETRY = 2.0
 #: the vm_states whose volumes a restart looks at (not building, errored or offloaded ones,
 #: whose reserved volumes wait for the instance)
 RECOVERABLE = (
