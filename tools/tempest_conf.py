@@ -127,6 +127,11 @@ def main() -> int:
             "console_output = true",
             "snapshot = true",
             "resize = true",
+            # volumes: no encryption, swap only while the block storage service migrates,
+            # and the QEMU driver opens a (qcow2) volume in one guest at a time
+            "attach_encrypted_volume = false",
+            "swap_volume = false",
+            "volume_multiattach = false",
         ]
     if "image" in services:
         lines += image_lines(conn)
