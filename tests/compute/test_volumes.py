@@ -631,3 +631,48 @@ def test_volume_backed_rebuild(cloud: Cloud) -> None:
     )
     fake = cloud.driver.instances[server]
     assert fake.boot_volume == "/dev/vda" and "/dev/vda" in fake.volumes
+
+
+def test_zero_disk_flavor_boots_from_volume_with_a_blank_data_volume(cloud: Cloud) -> None:
+    zero = {"flavor": {"name": "zero-disk", "ram": 256, "vcpus": 1, "disk": 0, "id": "zd"}}
+    cloud.call("POST", "/flavors", 200, zero, token=cloud.admin)
+    image = cloud.storage.add_image(size=5 * 1024**3)  # larger than any local root here
+    made = boot(
+        cloud,
+        flavorRef="zd",
+        block_device_mapping_v2=[
+            {
+                "uuid": image,
+                "source_type": "image",
+                "destination_type": "volume",
+                "boot_index": 0,
+                "volume_size": 6,
+                "delete_on_termination": True,
+            },
+            {
+                "source_type": "blank",
+                "destination_type": "volume",
+                "volume_size": 2,
+                "boot_index": -1,
+                "delete_on_termination": True,
+                "tag": "scratch",
+            },
+        ],
+    )["server"]
+    shown = cloud.call("GET", f"/servers/{made['id']}", 200)["server"]
+    assert shown["status"] == "ACTIVE", shown.get("fault")
+    listing = cloud.call(
+        "GET", f"/servers/{made['id']}/os-volume_attachments", 200, version="2.70"
+    )["volumeAttachments"]
+    assert [(a["device"], a["tag"]) for a in listing] == [
+        ("/dev/vda", None),
+        ("/dev/vdb", "scratch"),
+    ]
+    blank = cloud.storage.volumes[listing[1]["volumeId"]]
+    assert blank["size"] == 2 and blank["name"] == f"{made['id']}-blank-vol"
+    assert set(cloud.driver.instances[made["id"]].volumes) == {"/dev/vda", "/dev/vdb"}
+    cloud.call("DELETE", f"/servers/{made['id']}", 204)
+    cloud.wait(
+        lambda: not any(v in cloud.storage.volumes for v in (a["volumeId"] for a in listing)),
+        "both volumes deleted",
+    )
