@@ -140,11 +140,6 @@ def _row(session: Session, instance_uuid: str, volume_id: str) -> models.BlockDe
     return row
 
 
-def get(db: Database, bdm_uuid: str) -> BlockDevice:
-    with db.reader() as session:
-        return record(_by_uuid(session, bdm_uuid))
-
-
 def _by_uuid(session: Session, bdm_uuid: str) -> models.BlockDeviceMapping:
     row = session.scalars(
         select(models.BlockDeviceMapping).where(models.BlockDeviceMapping.uuid == bdm_uuid)
@@ -327,10 +322,3 @@ def destroy(db: Database, bdm_uuid: str) -> None:
         )
     )
 
-
-def destroy_all_in(session: Session, instance_uuid: str) -> None:
-    session.execute(
-        sql_delete(models.BlockDeviceMapping).where(
-            models.BlockDeviceMapping.instance_uuid == instance_uuid
-        )
-    )
