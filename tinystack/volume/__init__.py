@@ -13,7 +13,11 @@ Layout (the one shape, ARCHITECTURE.md):
 - ``api/``: ``router.py`` (``MODULES``: one module per resource, each with its
   ``router``), ``microversion.py`` (3.0-3.71, project ids in URLs optional),
   ``versions.py``, ``deps.py``, ``schemas.py``, ``views.py``, ``rendering.py``.
-- ``services/``: ``deps.py`` (``Deps``), ``records.py``, one module per resource.
+- ``services/``: ``deps.py`` (``Deps``), ``records.py``, ``_rows.py`` (rows into
+  records, shared loaders), one module per resource (``volumes``, ``volume_list``,
+  ``volume_metadata``, ``volume_actions``, ``volume_types``, ``default_types``,
+  ``qos_specs``, ``quotas``, ``messages``, ``os_services``, ``hosts``, ``group_types``,
+  ``groups``), the workers' side (``volume_ops``, ``scheduling``, ``workers``).
 - ``rpcapi.py`` (``SchedulerAPI``, ``VolumeAPI``) carrying ``payloads.py``;
   ``context.py`` the caller as workers see it.
 - ``scheduler/`` (filters and weighers over the pools managers report),
