@@ -125,7 +125,7 @@ def test_extend_clone_bootable_readonly_and_delete_rules(env: Env) -> None:
     env.demo.post(action, {"os-update_readonly_flag": {"readonly": True}}, 202)
     assert env.demo.get(f"/volumes/{vol['id']}").json()["volume"]["metadata"]["readonly"] == "True"
     env.demo.post(action, {"os-reset_status": {"status": "error"}}, 403)
-    env.admin.post(action, {"os-reset_status": {"status": "in-use"}}, 202)
+    env.admin.post(action, {"os-reset_status": {"status": "maintenance"}}, 202)
     env.demo.delete(f"/volumes/{vol['id']}", 400)
     env.admin.post(action, {"os-reset_status": {"status": "available"}}, 202)
     env.demo.post(action, {"os-nonsense": {}}, 400)

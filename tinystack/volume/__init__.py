@@ -27,4 +27,13 @@ Creating a volume: ``api/volumes.py`` → ``services/volumes.py`` (quota, type, 
 row in ``creating``) → ``SchedulerAPI.create_volume`` → ``scheduler/manager.py`` (a pool
 ``host@backend#pool``) → ``VolumeAPI.create_volume`` → ``manager/manager.py`` → driver
 ``create_volume`` → ``available`` (or ``error`` with a user message).
+
+Attaching a volume (Nova's 3.44 flow): ``api/attachments.py`` → ``services/attachments.py``
+(the volume ``reserved``, an attachment ``reserved``) → with the host's connector
+``VolumeAPI.attachment_update`` (an RPC call) → ``manager/attachments.py`` → driver
+``initialize_connection(volume, connector, attachment_id)`` (the file itself for the
+storage host, an NBD export per attachment for others) → the connection info with the
+type's front-end QoS specs, ``attaching``; ``os-complete`` → ``in-use``; delete removes
+the export, then the attachment. The legacy actions (``os-reserve``, ``os-attach``, ...)
+are ``api/attach_actions.py`` → ``services/attach_actions.py``.
 """

@@ -34,6 +34,7 @@ MODULES = [
     "group_types",
     "groups",
     "extensions",
+    "attachments",
 ]
 
 
