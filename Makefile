@@ -27,7 +27,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 ## real data plane, QEMU, the test image's inputs); otherwise nothing is (emulated mode).
 HOST_PACKAGES = python3 python3-venv python3-dev gcc iproute2 iptables nftables dnsmasq-base \
 	radvd iputils-arping iputils-ping linux-image-cloud-amd64 busybox-static dropbear-bin \
-	grub-pc-bin grub-common xorriso mtools qemu-utils qemu-system-x86
+	grub-pc-bin grub-common xorriso mtools qemu-utils qemu-system-x86 qemu-block-extra
 
 host-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

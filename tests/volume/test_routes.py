@@ -23,10 +23,13 @@ from tests.support import make_runtime, make_token
 from tinystack.common.service import Runtime
 from tinystack.volume import policies
 from tinystack.volume.api.microversion import VERSIONS
+from tinystack.volume.api.volume_actions import ACTIONS
 from tinystack.volume.service import SERVICE
 
 #: routes that check no rule of their own (cinder authorizes none there)
 UNRULED = {
+    # dispatches on the body; every action names its rules (checked below)
+    ("POST", "/v3/volumes/{volume_id}/action"),
     ("GET", "/v3/extensions"),
     ("GET", "/v3/extensions/{alias}"),
     ("GET", "/v3/os-availability-zone"),
@@ -64,6 +67,18 @@ def test_the_shape_checks(app: Any) -> None:
         versions=VERSIONS,
     )
     routecheck.check(app, rules)
+
+
+def test_every_action_names_registered_rules() -> None:
+    registered = {r.name for r in policies.list_rules()}
+    wanted = {
+        "os-extend", "os-retype", "os-set_bootable", "os-update_readonly_flag",
+        "os-volume_upload_image", "os-set_image_metadata", "os-unset_image_metadata",
+        "os-show_image_metadata", "os-reset_status", "os-force_delete",
+    }  # fmt: skip
+    assert wanted <= set(ACTIONS)
+    for action in ACTIONS.values():
+        assert action.policies and set(action.policies) <= registered, action.name
 
 
 def test_every_protected_route_needs_a_token(app: Any, client: TestClient) -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
+import uuid
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
-from tests.volume_driver.conftest import make_driver, nbd_url, qemu_io
+from tests.volume_driver.conftest import free_port, make_driver, nbd_url, qemu_io
 from tinystack.volume.drivers import qemu_img
 from tinystack.volume.drivers.base import Connector, SnapshotRef, VolumeRef
 from tinystack.volume.drivers.errors import VolumeBusy
@@ -209,3 +212,117 @@ def test_open_volume_reads_and_writes_guest_bytes(driver: FileDriver) -> None:
     with driver.open_volume(VolumeRef(V1, 1), write=False) as f:  # reading an in-use one
         f.seek(5 << 20)
         assert f.read(len(payload)) == payload
+
+
+def _client(url_data: Mapping[str, object], *commands: str) -> subprocess.Popen[str]:
+    """A QEMU NBD client that stays connected (qemu-io with ``reconnect-delay``, as the
+    compute side opens a remote volume) running ``commands``."""
+    opts = (
+        "driver=raw,file.driver=nbd,file.server.type=inet,"
+        f"file.server.host={url_data['host']},file.server.port={url_data['port']},"
+        f"file.export={url_data['export_name']},file.reconnect-delay=15"
+    )
+    args = [arg for c in commands for arg in ("-c", c)]
+    return subprocess.Popen(
+        ["qemu-io", "--image-opts", opts, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_a_connected_client_grows_with_an_online_extend(qcow2_driver: FileDriver) -> None:
+    driver = qcow2_driver
+    driver.create_volume(VolumeRef(V1, 1))
+    data = driver.initialize_connection(VolumeRef(V1, 1), REMOTE, A1).data
+    client = _client(
+        data,
+        "write -P 0x12 0 64k",
+        "sleep 2500",  # the extend happens meanwhile
+        "read -P 0x12 0 64k",  # reconnects to the re-created export, sees 2 GiB
+        "truncate 2G",  # what the compute side's block_resize does
+        "length",
+        "write -P 0x13 1536M 64k",
+        "read -P 0x13 1536M 64k",
+    )
+    time.sleep(1)
+    driver.extend_volume(VolumeRef(V1, 1), 2)
+    out, _ = client.communicate(timeout=60)
+    assert client.returncode == 0, out
+    assert "2 GiB" in out and "failed" not in out.lower(), out
+    driver.terminate_connection(VolumeRef(V1, 1), A1)
+    qemu_io(str(vpath(driver, V1)), "qcow2", "read -P 0x13 1536M 64k")
+
+
+def test_a_connected_client_survives_a_daemon_crash(tmp_path: Path, run_dir: Path) -> None:
+    driver = make_driver(tmp_path / "vols", run_dir, watch_interval=0.2)
+    try:
+        driver.create_volume(VolumeRef(V1, 1))
+        data = driver.initialize_connection(VolumeRef(V1, 1), REMOTE, A1).data
+        client = _client(
+            data, "write -P 0x21 0 64k", "sleep 3000", "write -P 0x22 64k 64k", "read -P 0x21 0 64k"
+        )
+        time.sleep(1)
+        pid = driver.exports_.daemon.pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)  # the exporter dies under a connected guest
+        out, _ = client.communicate(timeout=60)
+        assert client.returncode == 0 and "failed" not in out.lower(), out
+        driver.terminate_connection(VolumeRef(V1, 1), A1)
+        qemu_io(str(vpath(driver, V1)), "qcow2", "read -P 0x22 64k 64k")
+    finally:
+        driver.close()
+
+
+@pytest.fixture
+def second_host() -> Iterator[tuple[str, str, str]]:
+    """A compute host in a network namespace joined to this host by a veth pair:
+    (namespace, this host's address, its address). Removed by name afterwards."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2 for a namespace host")
+    tag = uuid.uuid4().hex[:6]
+    ns, veth = f"tsvd-{tag}", f"tsvd{tag}"
+    octet = int(tag[:2], 16) % 250 + 1
+    here, there = f"10.231.{octet}.1", f"10.231.{octet}.2"
+
+    def ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+
+    try:
+        ip("netns", "add", ns)
+        ip("link", "add", veth, "type", "veth", "peer", "name", f"{veth}p")
+        ip("link", "set", f"{veth}p", "netns", ns)
+        ip("addr", "add", f"{here}/30", "dev", veth)
+        ip("link", "set", veth, "up")
+        ip("-n", ns, "addr", "add", f"{there}/30", "dev", f"{veth}p")
+        ip("-n", ns, "link", "set", f"{veth}p", "up")
+        ip("-n", ns, "link", "set", "lo", "up")
+        yield ns, here, there
+    finally:
+        subprocess.run(["ip", "link", "del", veth], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def test_remote_attach_from_a_namespace_host(
+    second_host: tuple[str, str, str], tmp_path: Path, run_dir: Path
+) -> None:
+    ns, here, there = second_host
+    driver = FileDriver(
+        tmp_path / "vols", 10, "file1", here, host="storage-host",
+        nbd_port=free_port(), run_dir=run_dir,
+    )  # fmt: skip
+    driver.do_setup()
+    try:
+        driver.create_volume(VolumeRef(V1, 1))
+        info = driver.initialize_connection(VolumeRef(V1, 1), Connector("h2", ip=there), A1)
+        assert info.data["host"] == here
+        url = nbd_url(info.data)
+        out = subprocess.run(
+            ["ip", "netns", "exec", ns, "qemu-io", "-f", "raw", "-c", "write -P 0x9d 0 2M", url],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert out.returncode == 0 and "wrote" in out.stdout, out.stdout + out.stderr
+        driver.terminate_connection(VolumeRef(V1, 1), A1)
+        qemu_io(str(vpath(driver, V1)), "qcow2", "read -P 0x9d 0 2M")
+    finally:
+        driver.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from typing import Any
 
@@ -14,14 +15,62 @@ from tinystack.common import config
 from tinystack.common.api.app import create_app
 from tinystack.common.clients.session import Session
 from tinystack.common.policy import Policy
+from tinystack.common.rpc import RPCServer, Target
 from tinystack.common.service import BootstrapInfo, Runtime, ServiceSpec
 from tinystack.volume import conf as volume_conf
-from tinystack.volume import policies
+from tinystack.volume import policies, rpcapi
 from tinystack.volume.api.microversion import MAX_VERSION, MicroversionMiddleware
 from tinystack.volume.api.router import include_routers
+from tinystack.volume.manager.backend import Backend, load_driver
+from tinystack.volume.scheduler.manager import SchedulerManager
+from tinystack.volume.services import os_services, volume_types
 from tinystack.volume.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
+
+
+class Workers:
+    """What :meth:`VolumeService.start` runs: the scheduler and this host's backend."""
+
+    def __init__(self) -> None:
+        self.scheduler: RPCServer | None = None
+        self.backend: Backend | None = None
+        self.stopping = threading.Event()
+        self.heartbeat: threading.Thread | None = None
+
+    def start_scheduler(self, deps: Deps, host: str) -> SchedulerManager:
+        manager = SchedulerManager(deps)
+        target = Target(rpcapi.SCHEDULER_TOPIC, server=host)
+        self.scheduler = RPCServer(
+            deps.transport, target, [manager], int(deps.opts.scheduler_threads)
+        )
+        self.scheduler.start()
+        service = os_services.ensure(
+            deps.db,
+            host,
+            os_services.SCHEDULER_BINARY,
+            rpcapi.SCHEDULER_TOPIC,
+            deps.opts.storage_availability_zone,
+        )
+
+        def beat() -> None:
+            while not self.stopping.wait(int(deps.opts.report_interval)):
+                try:
+                    os_services.heartbeat(deps.db, service.id)
+                except Exception:
+                    LOG.exception("volume scheduler heartbeat failed")
+
+        self.heartbeat = threading.Thread(target=beat, name="volume-scheduler-beat", daemon=True)
+        self.heartbeat.start()
+        return manager
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.backend is not None:
+            self.backend.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler.wait()
 
 
 def enabled_workers(opts: volume_conf.Options) -> set[str]:
@@ -89,14 +138,38 @@ class VolumeService(ServiceSpec):
         return app
 
     def bootstrap(self, runtime: Runtime, info: BootstrapInfo) -> None:
-        del runtime, info
+        del info
+        deps = self.deps(runtime)
+        volume_types.bootstrap(deps.db, deps.opts.default_volume_type)
 
     def start(self, runtime: Runtime) -> None:
         deps = self.deps(runtime)
-        enabled = enabled_workers(deps.opts)
-        LOG.info("volume workers: %s", ", ".join(sorted(enabled)) or "none")
+        opts = deps.opts
+        enabled = enabled_workers(opts)
+        host = opts.host or socket.gethostname()
+        workers = Workers()
+        runtime.extra["volume_workers"] = workers
+        if "manager" in enabled:
+            try:
+                driver = load_driver(opts, deps.state_dir)
+            except ImportError:
+                LOG.error("volume driver %r is not installed: no volume backend on %s",
+                          opts.volume_driver, host)  # fmt: skip
+            else:
+                backend = Backend(deps, driver, host)
+                backend.start()
+                workers.backend = backend
+        if "scheduler" in enabled:
+            scheduler = workers.start_scheduler(deps, host)
+            threading.Thread(
+                target=scheduler.recover, name="volume-scheduler-recovery", daemon=True
+            ).start()
+        LOG.info("volume workers on %s: %s", host, ", ".join(sorted(enabled)) or "none")
 
     def stop(self, runtime: Runtime) -> None:
+        workers: Workers | None = runtime.extra.pop("volume_workers", None)
+        if workers is not None:
+            workers.stop()
         deps: Any = runtime.extra.pop("volume", None)
         if deps is not None:
             deps.close()

@@ -15,16 +15,32 @@ from fastapi import Depends, FastAPI
 #: resource modules; each has a ``router``. Literal paths before parameterised ones:
 #: a module whose routes a later module's literal would shadow goes after it.
 MODULES = [
+    "volumes",
+    "volume_actions",
+    "volume_metadata",
+    "types",
+    "type_extra_specs",
+    "type_access",
+    "default_types",
+    "qos_specs",
+    "quota_sets",
+    "quota_classes",
+    "limits",
+    "availability_zones",
+    "services",
+    "hosts",
+    "scheduler_stats",
+    "messages",
     "extensions",
 ]
 
 
 def include_routers(app: FastAPI) -> None:
     from tinystack.volume.api import versions
-    from tinystack.volume.api.deps import check_url_project
+    from tinystack.volume.api.deps import check_route_version, check_url_project
 
     app.include_router(versions.router)
-    checked = [Depends(check_url_project)]
+    checked = [Depends(check_url_project), Depends(check_route_version)]
     for name in MODULES:
         module = importlib.import_module(f"{__package__}.{name}")
         app.include_router(module.router, prefix="/v3", dependencies=checked)

@@ -45,6 +45,11 @@ class ObjectContainer(abc.ABC):
     def get_object(self, name: str) -> bytes:
         """The object's data; ObjectNotFound when it does not exist."""
 
+    def read_object(self, name: str, buffer: bytearray) -> memoryview:
+        """The object's data, read into ``buffer`` when it fits (containers that can
+        avoid a fresh allocation per object override this); ObjectNotFound as above."""
+        return memoryview(self.get_object(name))
+
     @abc.abstractmethod
     def delete_object(self, name: str) -> None:
         """Remove the object; a missing object is not an error."""

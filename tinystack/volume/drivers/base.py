@@ -114,7 +114,9 @@ class VolumeDriver(abc.ABC):
         """Create an empty volume; returns its provider_location (or None)."""
 
     @abc.abstractmethod
-    def create_volume_from_image(self, volume: VolumeRef, image: Path, image_format: str) -> str | None:
+    def create_volume_from_image(
+        self, volume: VolumeRef, image: Path, image_format: str
+    ) -> str | None:
         """A volume whose contents are the (cached, verified) image file at ``image``,
         copy-on-write where the backend can; grown to ``volume.size``."""
 
@@ -189,7 +191,9 @@ class VolumeDriver(abc.ABC):
         """Volumes on the backend that no database row claims."""
 
     @abc.abstractmethod
-    def manage_existing(self, volume: VolumeRef, reference: dict[str, str]) -> tuple[int, str | None]:
+    def manage_existing(
+        self, volume: VolumeRef, reference: dict[str, str]
+    ) -> tuple[int, str | None]:
         """Adopt a backend volume as ``volume``; returns (size GiB, provider_location)."""
 
     @abc.abstractmethod

@@ -1,0 +1,307 @@
+"""Request bodies of the volume API: pydantic models (they describe every body in
+/openapi.json) and the checks upstream's JSON schemas make (``parameter_types``), with
+upstream's 400 messages. Handlers read the raw body and validate with these."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tinystack.common.exceptions import BadRequest
+
+#: upstream's ``extra_specs`` / metadata key pattern
+KEY = re.compile(r"^[a-zA-Z0-9-_:. /]{1,255}$")
+TRUE = {"true", "1", "on", "yes", "y", "t"}
+FALSE = {"false", "0", "off", "no", "n", "f"}
+MAX_INT = 0x7FFFFFFF
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- volumes ------------------------------------------------------------------------------
+class VolumeCreate(_Open):
+    name: str | None = Field(None, max_length=255)
+    description: str | None = Field(None, max_length=255)
+    display_name: str | None = Field(None, max_length=255)
+    display_description: str | None = Field(None, max_length=255)
+    size: int | str | None = None
+    volume_type: str | None = Field(None, max_length=255)
+    availability_zone: str | None = Field(None, min_length=1, max_length=255)
+    metadata: dict[str, str] | None = None
+    snapshot_id: str | None = None
+    source_volid: str | None = None
+    backup_id: str | None = None
+    group_id: str | None = None
+    consistencygroup_id: str | None = None
+    imageRef: str | None = None
+    image_id: str | None = None
+    multiattach: bool | str | None = None
+
+
+class VolumeCreateRequest(_Closed):
+    volume: VolumeCreate
+    scheduler_hints: dict[str, Any] | None = Field(None, alias="OS-SCH-HNT:scheduler_hints")
+
+
+class VolumeUpdate(_Closed):
+    name: str | None = Field(None, max_length=255)
+    description: str | None = Field(None, max_length=255)
+    display_name: str | None = Field(None, max_length=255)
+    display_description: str | None = Field(None, max_length=255)
+    metadata: dict[str, str] | None = None
+
+
+class VolumeUpdateRequest(_Closed):
+    volume: VolumeUpdate
+
+
+class MetadataRequest(_Closed):
+    metadata: dict[str, str]
+
+
+class MetaItemRequest(_Closed):
+    meta: dict[str, str]
+
+
+# -- volume actions -----------------------------------------------------------------------
+class ExtendBody(_Open):
+    new_size: int | str
+
+
+class RetypeBody(_Open):
+    new_type: str
+    migration_policy: Literal["never", "on-demand"] | None = None
+
+
+class BootableBody(_Open):
+    bootable: bool | str
+
+
+class ReadonlyBody(_Open):
+    readonly: bool | str
+
+
+class UploadImageBody(_Open):
+    image_name: str = Field(..., max_length=255)
+    force: bool | str | None = None
+    disk_format: str | None = None
+    container_format: str | None = None
+    visibility: Literal["public", "private", "community", "shared"] | None = None
+    protected: bool | str | None = None
+
+
+class ImageMetadataBody(_Open):
+    metadata: dict[str, str]
+
+
+class UnsetImageMetadataBody(_Open):
+    key: str
+
+
+class ResetStatusBody(_Open):
+    status: str | None = None
+    attach_status: str | None = None
+    migration_status: str | None = None
+
+
+class EmptyBody(_Open):
+    pass
+
+
+# -- types, extra specs, access, default types --------------------------------------------------
+class VolumeTypeCreate(_Closed):
+    name: str = Field(..., min_length=1, max_length=255)
+    description: str | None = Field(None, max_length=255)
+    is_public: bool | str | None = Field(None, alias="os-volume-type-access:is_public")
+    extra_specs: dict[str, str] | None = None
+
+
+class VolumeTypeCreateRequest(_Closed):
+    volume_type: VolumeTypeCreate
+
+
+class VolumeTypeUpdate(_Closed):
+    name: str | None = Field(None, max_length=255)
+    description: str | None = Field(None, max_length=255)
+    is_public: bool | str | None = None
+
+
+class VolumeTypeUpdateRequest(_Closed):
+    volume_type: VolumeTypeUpdate
+
+
+class ExtraSpecsRequest(_Closed):
+    extra_specs: dict[str, str]
+
+
+class ExtraSpecItemRequest(BaseModel):
+    """``{"<key>": "<value>"}``: one extra spec."""
+
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"additionalProperties": {"type": "string"}}
+    )
+
+
+class ProjectRef(_Closed):
+    project: str
+
+
+class TypeAccessAdd(_Closed):
+    addProjectAccess: ProjectRef
+
+
+class TypeAccessRemove(_Closed):
+    removeProjectAccess: ProjectRef
+
+
+class DefaultTypeBody(_Closed):
+    project: str
+    volume_type: str
+
+
+class DefaultTypeRequest(_Closed):
+    default_type: DefaultTypeBody
+
+
+# -- QoS, quotas, services --------------------------------------------------------------------
+class QoSCreate(_Open):
+    name: str = Field(..., min_length=1, max_length=255)
+    consumer: Literal["front-end", "back-end", "both"] | None = None
+
+
+class QoSCreateRequest(_Closed):
+    qos_specs: QoSCreate
+
+
+class QoSUpdateRequest(_Closed):
+    qos_specs: dict[str, str]
+
+
+class QoSKeysRequest(_Closed):
+    keys: list[str]
+
+
+class QuotaSetRequest(_Closed):
+    quota_set: dict[str, int | str]
+
+
+class QuotaClassSetRequest(_Closed):
+    quota_class_set: dict[str, int | str]
+
+
+class ServiceUpdate(_Open):
+    host: str | None = None
+    binary: str | None = None
+    disabled_reason: str | None = None
+    backend_id: str | None = None
+
+
+# -- checks -----------------------------------------------------------------------------------
+def part(body: Any, key: str) -> dict[str, Any]:
+    """``body[key]``, which must be an object."""
+    if not isinstance(body, dict) or key not in body:
+        raise BadRequest(f"Invalid input for field/attribute {key}. '{key}' is a required property")
+    found = body[key]
+    if not isinstance(found, dict):
+        raise BadRequest(
+            f"Invalid input for field/attribute {key}. Value: {found!r}. "
+            f"{found!r} is not of type 'object'"
+        )
+    return found
+
+
+def boolean(value: Any, name: str) -> bool:
+    """Upstream's strict boolean: true/false and their spellings."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    raise BadRequest(f"Invalid input for field/attribute {name}. Value: {value}.")
+
+
+def integer(value: Any, name: str, minimum: int | None = None, maximum: int = MAX_INT) -> int:
+    """An integer (or a string of digits) within bounds."""
+    if isinstance(value, bool):
+        raise BadRequest(f"{name} must be an integer.")
+    if isinstance(value, str):
+        text = value.strip()
+        if not re.fullmatch(r"-?\d+", text):
+            raise BadRequest(f"{name} must be an integer.")
+        value = int(text)
+    if not isinstance(value, int):
+        raise BadRequest(f"{name} must be an integer.")
+    if minimum is not None and value < minimum:
+        raise BadRequest(f"{name} must be >= {minimum}.")
+    if value > maximum:
+        raise BadRequest(f"{name} must be <= {maximum}.")
+    return value
+
+
+def volume_size(value: Any) -> int:
+    """A volume size: an integer >= 1 (or a string of digits), as upstream's schema."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise BadRequest(f"Invalid input for field/attribute size. Value: {value}.")
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]+", value):
+        raise BadRequest(
+            f"Invalid input for field/attribute size. Value: {value}. "
+            f"'{value}' does not match '^[0-9]+$'"
+        )
+    size = int(value)
+    if size < 1:
+        raise BadRequest(
+            f"Invalid input for field/attribute size. Value: {value}. "
+            f"{value} is less than the minimum of 1"
+        )
+    if size > MAX_INT:
+        raise BadRequest(f"Invalid input for field/attribute size. Value: {value}.")
+    return size
+
+
+def key_values(data: Any, name: str) -> dict[str, str]:
+    """Metadata or extra specs: keys of 1-255 allowed characters, string values <= 255."""
+    if not isinstance(data, dict):
+        raise BadRequest(f"Invalid input for field/attribute {name}. Value: {data!r}.")
+    for key, value in data.items():
+        if not isinstance(key, str) or not KEY.match(key):
+            raise BadRequest(
+                f"Invalid input for field/attribute {name}. Value: {data!r}. "
+                f"Additional properties are not allowed ('{key}' was unexpected)"
+            )
+        if not isinstance(value, str):
+            raise BadRequest(
+                f"Invalid input for field/attribute {key}. Value: {value!r}. "
+                f"{value!r} is not of type 'string'"
+            )
+        if len(value) > 255:
+            raise BadRequest(f"Invalid input for field/attribute {key}. Value too long.")
+    return dict(data)
+
+
+def text(value: Any, name: str, *, max_length: int = 255, nullable: bool = True) -> str | None:
+    if value is None and nullable:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(
+            f"Invalid input for field/attribute {name}. Value: {value!r}. "
+            f"{value!r} is not of type 'string'"
+        )
+    if len(value) > max_length:
+        raise BadRequest(f"Invalid input for field/attribute {name}. Value: {value}. Too long.")
+    return value
+
+
+def unexpected(fields: list[str]) -> BadRequest:
+    quoted = ", ".join(repr(f) for f in fields)
+    verb = "was" if len(fields) == 1 else "were"
+    return BadRequest(f"Additional properties are not allowed ({quoted} {verb} unexpected)")

@@ -1,0 +1,130 @@
+"""One backend's manager as a running thing: its driver set up, its service record, its
+RPC server on ``cinder-volume`` (``server=host@backend``), its heartbeat with the pool
+stats the scheduler places by, and the recovery of what a previous run left."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import threading
+from pathlib import Path
+
+from tinystack.common.rpc import RPCServer, Target
+from tinystack.common.rpc.payload import JSON
+from tinystack.volume import rpcapi
+from tinystack.volume.conf import Options
+from tinystack.volume.drivers.base import BackendStats, VolumeDriver
+from tinystack.volume.manager import recovery
+from tinystack.volume.manager.manager import VolumeManager
+from tinystack.volume.services import os_services, volume_ops
+from tinystack.volume.services.deps import Deps
+
+LOG = logging.getLogger(__name__)
+#: ``[volume] volume_driver`` names -> ``module:factory``
+DRIVERS = {"file": "tinystack.volume.drivers.file:create_driver"}
+
+
+def load_driver(opts: Options, state_dir: Path) -> VolumeDriver:
+    """The configured driver: ``factory(opts, state_dir)``."""
+    target = DRIVERS.get(opts.volume_driver, opts.volume_driver)
+    module, _, name = target.partition(":")
+    factory = getattr(importlib.import_module(module), name)
+    driver = factory(opts, state_dir)
+    if not isinstance(driver, VolumeDriver):
+        raise TypeError(f"{target} did not return a VolumeDriver")
+    return driver
+
+
+def capabilities(stats: BackendStats, opts: Options) -> dict[str, JSON]:
+    """The stats as the services row keeps them, with the operator's settings for the
+    backend's name, over-subscription and reserve."""
+    pools: list[JSON] = []
+    for pool in stats.pools:
+        data: dict[str, JSON] = dict(dataclasses.asdict(pool))
+        data["max_over_subscription_ratio"] = float(opts.max_over_subscription_ratio)
+        data["reserved_percentage"] = int(opts.reserved_percentage)
+        pools.append(data)
+    return {
+        "volume_backend_name": opts.volume_backend_name or stats.volume_backend_name,
+        "vendor_name": stats.vendor_name,
+        "driver_version": stats.driver_version,
+        "storage_protocol": stats.storage_protocol,
+        "pools": pools,
+    }
+
+
+class Backend:
+    def __init__(self, deps: Deps, driver: VolumeDriver, host: str) -> None:
+        self.deps = deps
+        self.driver = driver
+        self.name = f"{host}@{deps.opts.backend_name}"
+        self.manager = VolumeManager(deps, driver, self.name)
+        self.server: RPCServer | None = None
+        self.service_id: int | None = None
+        self.stopping = threading.Event()
+        #: set once the start-up recovery is over
+        self.recovered = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        opts = self.deps.opts
+        self.driver.do_setup()
+        service = os_services.ensure(
+            self.deps.db,
+            self.name,
+            os_services.VOLUME_BINARY,
+            rpcapi.VOLUME_TOPIC,
+            opts.storage_availability_zone,
+        )
+        self.service_id = service.id
+        self.report()
+        self.server = RPCServer(
+            self.deps.transport,
+            Target(rpcapi.VOLUME_TOPIC, server=self.name),
+            [self.manager],
+            int(opts.manager_threads),
+        )
+        self.server.start()
+        self._thread("volume-heartbeat", self._beat)
+        self._thread("volume-recovery", self._recover)
+        LOG.info("volume backend %s started", self.name)
+
+    def _thread(self, name: str, target: object) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]
+        thread.start()
+        self.threads.append(thread)
+
+    def report(self) -> None:
+        """Heartbeat with the backend's current stats."""
+        if self.service_id is None:
+            return
+        allocated = volume_ops.allocated_per_pool(self.deps.db, self.name)
+        stats = self.driver.get_volume_stats(allocated)
+        os_services.heartbeat(self.deps.db, self.service_id, capabilities(stats, self.deps.opts))
+
+    def _beat(self) -> None:
+        while not self.stopping.wait(int(self.deps.opts.report_interval)):
+            try:
+                self.report()
+            except Exception:
+                LOG.exception("volume backend %s: heartbeat failed", self.name)
+
+    def _recover(self) -> None:
+        try:
+            counts = recovery.recover(self.manager)
+        except Exception:
+            LOG.exception("volume backend %s: recovery failed", self.name)
+            return
+        finally:
+            self.recovered.set()
+        if any(counts.values()):
+            LOG.info("volume backend %s recovered: %s", self.name, counts)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.server is not None:
+            self.server.stop()
+            self.server.wait()
+        for thread in self.threads:
+            thread.join(timeout=5)

@@ -1,0 +1,40 @@
+"""Telling compute about a volume change it must act on (``os-server-external-events``)."""
+
+from __future__ import annotations
+
+import logging
+
+from tinystack.common.clients.session import ClientError
+from tinystack.volume.context import CallContext
+from tinystack.volume.services.deps import Deps
+from tinystack.volume.services.records import VolumeRecord
+
+LOG = logging.getLogger(__name__)
+#: the first compute microversion that knows ``volume-extended``
+EXTENDED_EVENT_VERSION = "2.51"
+
+
+def volume_extended(
+    deps: Deps, ctx: CallContext, volume: VolumeRecord, instance_uuids: tuple[str, ...]
+) -> bool:
+    """``volume-extended`` for each server the volume is attached to (the guest sees the
+    new size); False when compute could not be told."""
+    if not instance_uuids or not deps.session.has_service("compute"):
+        return False
+    events = [
+        {"name": "volume-extended", "server_uuid": server, "tag": volume.id}
+        for server in instance_uuids
+    ]
+    try:
+        deps.session.request(
+            "compute",
+            "POST",
+            "/os-server-external-events",
+            json_body={"events": events},
+            headers={"OpenStack-API-Version": f"compute {EXTENDED_EVENT_VERSION}"},
+            ok=(200, 207),
+        )
+    except ClientError as exc:
+        LOG.warning("%s: compute was not told volume %s grew: %s", ctx.request_id, volume.id, exc)
+        return False
+    return True

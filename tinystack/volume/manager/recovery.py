@@ -1,0 +1,127 @@
+"""What a manager does when it starts: finish or fail every operation its backend left
+unfinished (the ``workers`` records), fail any volume still in a transient status with no
+record, and delete backend volumes no database row claims.
+
+Creates, deletes, extends and retypes are replayed (the driver's calls are idempotent,
+and each operation re-checks the volume's status first); an upload is failed (the volume
+back to its status before, the half-filled image deleted). Operations of other resources
+(snapshots, backups, attachments) are left to the code that owns them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tinystack.volume.context import CallContext
+from tinystack.volume.drivers.base import VolumeRef
+from tinystack.volume.manager.manager import VolumeManager
+from tinystack.volume.payloads import ExtendSpec, RetypeSpec
+from tinystack.volume.services import messages, volume_ops, volumes, workers
+from tinystack.volume.services.workers import Operation
+
+LOG = logging.getLogger(__name__)
+#: statuses this module settles when no operation record claims them
+OWN_STATUSES = ("creating", "deleting", "extending", "downloading", "uploading", "retyping")
+
+
+def recover(manager: VolumeManager) -> dict[str, int]:
+    """Replay or fail what the backend left; returns counts (for logs and tests)."""
+    deps = manager.deps
+    counts = {"replayed": 0, "failed": 0, "orphans": 0}
+    for op in workers.pending(deps.db, manager.backend):
+        if op.resource_type != "Volume":
+            continue
+        try:
+            counts[_settle(manager, op)] += 1
+        except Exception:
+            LOG.exception("volume %s: recovering %s failed", op.resource_id, op.operation)
+    for volume_id in volume_ops.unowned(deps.db, manager.backend, OWN_STATUSES):
+        LOG.warning("volume %s: left in a transient status without a record: error", volume_id)
+        volume_ops.set_status(deps.db, volume_id, "error", expected=OWN_STATUSES)
+        counts["failed"] += 1
+    counts["orphans"] = delete_orphans(manager)
+    return counts
+
+
+def _settle(manager: VolumeManager, op: Operation) -> str:
+    deps = manager.deps
+    ctx = CallContext.internal()
+    args = op.args
+    if op.operation == "create":
+        spec = volumes.spec_of(deps.db, op.resource_id)
+        if spec is None:
+            volume_ops.forget_operation(deps.db, "Volume", op.resource_id)
+            return "failed"
+        manager.create(ctx, spec)
+        return "replayed"
+    if op.operation == "delete":
+        manager.delete(op.resource_id)
+        return "replayed"
+    if op.operation == "extend":
+        manager.extend(
+            ctx,
+            ExtendSpec(
+                volume_id=op.resource_id,
+                new_size=int(str(args.get("new_size", 0))),
+                reservations=tuple(str(r) for r in _list(args.get("reservations"))),
+                attached=bool(args.get("attached")),
+                instance_uuids=tuple(str(i) for i in _list(args.get("instance_uuids"))),
+            ),
+        )
+        return "replayed"
+    if op.operation == "retype":
+        manager.retype(
+            ctx.to_dict(),
+            RetypeSpec(
+                volume_id=op.resource_id,
+                new_type_id=str(args.get("new_type_id")),
+                reservations=tuple(str(r) for r in _list(args.get("reservations"))),
+                previous_status=str(args.get("previous_status") or "available"),
+            ).to_primitive(),
+        )
+        return "replayed"
+    if op.operation == "upload":
+        image_id = str(args.get("image_id") or "")
+        if image_id:
+            manager.images.discard(ctx, image_id)
+        volume_ops.mark_failed(
+            deps.db,
+            op.resource_id,
+            status=str(args.get("previous_status") or "available"),
+            action=messages.COPY_VOLUME_TO_IMAGE,
+            detail=messages.FAILED_TO_UPLOAD_VOLUME,
+            request_id=ctx.request_id,
+            ttl=int(deps.opts.message_ttl),
+        )
+        return "failed"
+    return "failed" if _fail_unknown(manager, op) else "replayed"
+
+
+def _fail_unknown(manager: VolumeManager, op: Operation) -> bool:
+    """An operation this module does not own (attach, backup, ...): left to its owner."""
+    LOG.info("volume %s: %s left to its owner", op.resource_id, op.operation)
+    del manager
+    return False
+
+
+def _list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def delete_orphans(manager: VolumeManager) -> int:
+    """Backend volumes no row claims (a crash after a row went, before its data did)."""
+    held = manager.driver.volume_ids()
+    if not held:
+        return 0
+    claimed = volume_ops.claimed_ids(manager.deps.db, held)
+    count = 0
+    for volume_id in held:
+        if volume_id in claimed:
+            continue
+        LOG.warning("volume %s: on the backend but in no row: deleting it", volume_id)
+        try:
+            manager.driver.delete_volume(VolumeRef(volume_id, 0))
+            count += 1
+        except Exception:
+            LOG.exception("volume %s: the orphan could not be deleted", volume_id)
+    return count

@@ -1,0 +1,132 @@
+"""The volume scheduler's RPC endpoint: places new volumes on pools, checks extends and
+retypes against the volume's backend, and re-schedules creates a restart interrupted."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+
+from tinystack.common.rpc import Target
+from tinystack.common.rpc.payload import JSON
+from tinystack.volume import rpcapi
+from tinystack.volume.context import CallContext
+from tinystack.volume.payloads import ExtendSpec, RetypeSpec, VolumeSpec
+from tinystack.volume.scheduler import filters
+from tinystack.volume.services import (
+    messages,
+    scheduling,
+    volume_ops,
+    volume_types,
+    volumes,
+    workers,
+)
+from tinystack.volume.services.deps import Deps
+from tinystack.volume.services.scheduling import PoolState
+
+LOG = logging.getLogger(__name__)
+
+
+class SchedulerManager:
+    target = Target(rpcapi.SCHEDULER_TOPIC, version=rpcapi.SCHEDULER_VERSION)
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        opts = deps.opts
+        self.filters = [name for name in opts.scheduler_default_filters if name in filters.FILTERS]
+        unknown = set(opts.scheduler_default_filters) - set(filters.FILTERS)
+        if unknown:
+            raise ValueError(f"[volume] scheduler_default_filters: unknown {sorted(unknown)}")
+        self.multiplier = float(opts.capacity_weight_multiplier)
+
+    # -- RPC ----------------------------------------------------------------------------------
+    def create_volume(self, ctxt: rpcapi.RPCContext, spec: JSON) -> None:
+        """Choose a pool for the volume and hand it to that backend's manager."""
+        ctx = CallContext.from_dict(ctxt)
+        self.schedule(ctx, VolumeSpec.from_primitive(spec))
+
+    def extend_volume(self, ctxt: rpcapi.RPCContext, host: str, spec: JSON) -> None:
+        ctx = CallContext.from_dict(ctxt)
+        extend = ExtendSpec.from_primitive(spec)
+        opts = self.deps.opts
+
+        def fits(pool: PoolState, delta: int) -> bool:
+            request = filters.Request(delta, None, {})
+            return filters.capacity_filter(pool, request)
+
+        if scheduling.extend_fits(self.deps.db, opts, extend.volume_id, extend.new_size, fits):
+            self.deps.volumes.extend_volume(ctx, host, extend)
+            return
+        LOG.info("volume %s: no room on %s to extend to %d GiB", extend.volume_id, host,
+                 extend.new_size)  # fmt: skip
+        volume_ops.mark_failed(
+            self.deps.db,
+            extend.volume_id,
+            status="in-use" if extend.attached else "available",
+            action=messages.EXTEND_VOLUME,
+            detail=messages.NO_BACKEND_AVAILABLE,
+            request_id=ctx.request_id,
+            ttl=int(opts.message_ttl),
+            reservations=extend.reservations,
+        )
+        self.deps.changed(extend.volume_id)
+
+    def retype(self, ctxt: rpcapi.RPCContext, host: str, spec: JSON) -> None:
+        """Same backend only (migration policy ``never``): the volume's pool must satisfy
+        the new type's extra specs."""
+        ctx = CallContext.from_dict(ctxt)
+        retype = RetypeSpec.from_primitive(spec)
+        new_type = volume_types.get_record(self.deps.db, retype.new_type_id)
+        pools = {pool.name: pool for pool in scheduling.all_pools(self.deps.db)}
+        pool = pools.get(host)
+        request = filters.Request(0, None, dict(new_type.extra_specs) if new_type else {})
+        if pool is not None and filters.capabilities_filter(pool, request):
+            self.deps.volumes.retype(ctx, host, retype)
+            return
+        LOG.info("volume %s: its backend does not satisfy type %s", retype.volume_id,
+                 retype.new_type_id)  # fmt: skip
+        volume_ops.mark_failed(
+            self.deps.db,
+            retype.volume_id,
+            status=retype.previous_status,
+            action=messages.SCHEDULE_ALLOCATE_VOLUME,
+            detail=messages.NO_BACKEND_AVAILABLE,
+            request_id=ctx.request_id,
+            ttl=int(self.deps.opts.message_ttl),
+            reservations=retype.reservations,
+        )
+        self.deps.changed(retype.volume_id)
+
+    # -- work ---------------------------------------------------------------------------------
+    def schedule(self, ctx: CallContext, spec: VolumeSpec) -> None:
+        request = filters.request_of(spec)
+
+        def pick(pools: list[PoolState]) -> PoolState | None:
+            return filters.choose(pools, request, self.filters, self.multiplier)
+
+        started = time.perf_counter()
+        placement = scheduling.place(
+            self.deps.db, self.deps.opts, spec.volume_id, pick, ctx.request_id
+        )
+        LOG.debug("volume %s scheduled to %s in %.1f ms", spec.volume_id, placement.host,
+                  (time.perf_counter() - started) * 1000)  # fmt: skip
+        if placement.skipped:
+            return
+        if placement.host is None:
+            LOG.info("volume %s: no valid backend", spec.volume_id)
+            self.deps.changed(spec.volume_id)
+            return
+        self.deps.volumes.create_volume(ctx, replace(spec, host=placement.host))
+
+    def recover(self) -> int:
+        """Schedule again the creates that never reached a backend (a crash between the
+        API's commit and the scheduler's decision)."""
+        count = 0
+        for op in workers.pending(self.deps.db, None):
+            if op.resource_type != "Volume" or op.operation != "schedule":
+                continue
+            spec = volumes.spec_of(self.deps.db, op.resource_id)
+            if spec is not None:
+                self.schedule(CallContext.internal(), spec)
+                count += 1
+        return count
