@@ -115,9 +115,7 @@ class VolumeAPI:
 
     def revert_to_snapshot(self, ctx: CallContext, host: str, request: SnapshotRequest) -> None:
         """Revert the volume (``reverting``) to the snapshot (``restoring``)."""
-        self._client(host).cast(
-            ctx.to_dict(), "revert_to_snapshot", request=request.to_primitive()
-        )
+        self._client(host).cast(ctx.to_dict(), "revert_to_snapshot", request=request.to_primitive())
 
     # -- the backup service's devices (manager/backup_devices.py) --------------------------
     def attach_device(

@@ -86,7 +86,9 @@ def _attrs(ctx: RequestContext) -> bool:
     return ctx.allowed(PROJECT_ATTR, {"project_id": ctx.project_id, "user_id": ctx.user_id})
 
 
-def _list(request: Request, ctx: RequestContext, deps: Deps, version: Version, full: bool) -> Response:
+def _list(
+    request: Request, ctx: RequestContext, deps: Deps, version: Version, full: bool
+) -> Response:
     wanted = listing.parse(
         request, ctx, version, "backup", deps.opts.max_limit, name_sort_since="3.37"
     )
@@ -236,7 +238,9 @@ def export_record(backup_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     status_code=202,
     openapi_extra={**policies(RESET, FORCE_DELETE), **request_model(BackupActionBody)},
 )
-def backup_action(backup_id: str, ctx: ContextDep, deps: DepsDep, body: Any = Body(...)) -> Response:
+def backup_action(
+    backup_id: str, ctx: ContextDep, deps: DepsDep, body: Any = Body(...)
+) -> Response:
     if not isinstance(body, dict) or len(body) != 1:
         raise BadRequest("Malformed request body")
     name, value = next(iter(body.items()))

@@ -31,6 +31,10 @@ MODULES = [
     "hosts",
     "scheduler_stats",
     "messages",
+    "snapshots",
+    "snapshot_metadata",
+    "backups",
+    "transfers",
     "extensions",
 ]
 

@@ -100,9 +100,7 @@ def list_snapshots(
     return _list(request, ctx, deps, version, detail=False)
 
 
-@router.get(
-    "/snapshots/detail", openapi_extra=policies("volume:get_all_snapshots", EXTENDED)
-)
+@router.get("/snapshots/detail", openapi_extra=policies("volume:get_all_snapshots", EXTENDED))
 def list_snapshots_detail(
     request: Request, ctx: ContextDep, deps: DepsDep, version: VersionDep
 ) -> Response:
@@ -137,9 +135,7 @@ def create_snapshot(
     return json_response({"snapshot": view(snap, version)}, status=202)
 
 
-@router.get(
-    "/snapshots/{snapshot_id}", openapi_extra=policies("volume:get_snapshot", EXTENDED)
-)
+@router.get("/snapshots/{snapshot_id}", openapi_extra=policies("volume:get_snapshot", EXTENDED))
 def show_snapshot(
     snapshot_id: str, ctx: ContextDep, deps: DepsDep, version: VersionDep
 ) -> Response:

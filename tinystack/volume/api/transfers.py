@@ -70,7 +70,9 @@ def detail(
     return body
 
 
-def _query(request: Request, ctx: RequestContext, version: Version, deps: Deps, paged: bool) -> ListQuery:
+def _query(
+    request: Request, ctx: RequestContext, version: Version, deps: Deps, paged: bool
+) -> ListQuery:
     found = listing.parse(request, ctx, version, "transfer", deps.opts.max_limit)
     if paged:
         return found
@@ -110,7 +112,9 @@ def _create(
     return json_response({"transfer": detail(request, created, version, new=True)}, status=202)
 
 
-def _accept(request: Request, ctx: RequestContext, deps: Deps, transfer_id: str, body: AcceptBody) -> Response:
+def _accept(
+    request: Request, ctx: RequestContext, deps: Deps, transfer_id: str, body: AcceptBody
+) -> Response:
     done = transfers.accept(deps.db, deps.opts, ctx, transfer_id, body.accept.auth_key)
     return json_response({"transfer": summary(request, done)}, status=202)
 

@@ -29,7 +29,7 @@ from tinystack.common.rpc import Target
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.backup import chunked
-from tinystack.volume.backup.base import BackupRef, ObjectNotFound
+from tinystack.volume.backup.base import BackupRef, BackupResult, ObjectNotFound
 from tinystack.volume.backup.chunked import ChunkedBackupDriver
 from tinystack.volume.backup.connector import open_device
 from tinystack.volume.context import CallContext
@@ -142,7 +142,7 @@ class BackupManager:
 
     def _back_up(
         self, ctx: CallContext, backup: BackupState, request: DeviceRequest
-    ) -> chunked.BackupResult:
+    ) -> BackupResult:
         ref = ref_of(backup)
         container = self.driver.store.container(ref.container)
         meta = backup_ops.volume_meta(self.deps.db, backup.volume_id)

@@ -16,7 +16,9 @@ from tinystack.volume import rpcapi
 from tinystack.volume.conf import Options
 from tinystack.volume.drivers.base import BackendStats, VolumeDriver
 from tinystack.volume.manager import recovery
+from tinystack.volume.manager.backup_devices import BackupDeviceManager
 from tinystack.volume.manager.manager import VolumeManager
+from tinystack.volume.manager.snapshots import SnapshotManager
 from tinystack.volume.services import os_services, volume_ops
 from tinystack.volume.services.deps import Deps
 
@@ -60,6 +62,7 @@ class Backend:
         self.driver = driver
         self.name = f"{host}@{deps.opts.backend_name}"
         self.manager = VolumeManager(deps, driver, self.name)
+        self.snapshots = SnapshotManager(self.manager)
         self.server: RPCServer | None = None
         self.service_id: int | None = None
         self.stopping = threading.Event()
@@ -82,7 +85,7 @@ class Backend:
         self.server = RPCServer(
             self.deps.transport,
             Target(rpcapi.VOLUME_TOPIC, server=self.name),
-            [self.manager],
+            [self.manager, self.snapshots, BackupDeviceManager(self.manager)],
             int(opts.manager_threads),
         )
         self.server.start()
@@ -112,6 +115,7 @@ class Backend:
 
     def _recover(self) -> None:
         try:
+            self.snapshots.recover()
             counts = recovery.recover(self.manager)
         except Exception:
             LOG.exception("volume backend %s: recovery failed", self.name)

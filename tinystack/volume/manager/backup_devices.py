@@ -24,10 +24,10 @@ import logging
 from tinystack.common.rpc import Target
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
+from tinystack.volume.context import CallContext
 from tinystack.volume.drivers.base import ConnectionInfo, Connector, SnapshotRef, VolumeRef
 from tinystack.volume.drivers.qemu_img import GiB
 from tinystack.volume.manager.snapshots import Backend, snapshot_ref
-from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import Device, DeviceRequest, RestoreRequest
 from tinystack.volume.services import backup_ops, snapshot_ops, volume_ops
 from tinystack.volume.services.records import VolumeRecord

@@ -232,7 +232,9 @@ def backed_up(
     return db.write(tx)
 
 
-def _message(session: Session, row: models.Backup, action: str, request_id: str | None, ttl: int) -> None:
+def _message(
+    session: Session, row: models.Backup, action: str, request_id: str | None, ttl: int
+) -> None:
     messages.add(
         session,
         project_id=row.project_id,

@@ -37,7 +37,9 @@ def _check_backup(found: models.Backup) -> None:
         raise exception.InvalidBackup(reason="Backup status must be available")
 
 
-def _new_volume(deps: Deps, ctx: RequestContext, found: backups.BackupRecord, name: str | None) -> str:
+def _new_volume(
+    deps: Deps, ctx: RequestContext, found: backups.BackupRecord, name: str | None
+) -> str:
     """A volume of the backup's size for the restore, once it is ``available``."""
     created = volumes.create(
         deps,

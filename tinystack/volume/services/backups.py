@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
@@ -114,15 +115,27 @@ def records(session: Session, rows: list[models.Backup]) -> list[BackupRecord]:
             meta[bid][key] = value
     return [
         BackupRecord(
-            id=row.id, volume_id=row.volume_id, snapshot_id=row.snapshot_id,
-            project_id=row.project_id, user_id=row.user_id, host=row.host,
-            availability_zone=row.availability_zone, name=row.display_name,
-            description=row.display_description, status=row.status,
-            fail_reason=row.fail_reason, size=row.size, object_count=row.object_count,
-            container=row.container, parent_id=row.parent_id,
+            id=row.id,
+            volume_id=row.volume_id,
+            snapshot_id=row.snapshot_id,
+            project_id=row.project_id,
+            user_id=row.user_id,
+            host=row.host,
+            availability_zone=row.availability_zone,
+            name=row.display_name,
+            description=row.display_description,
+            status=row.status,
+            fail_reason=row.fail_reason,
+            size=row.size,
+            object_count=row.object_count,
+            container=row.container,
+            parent_id=row.parent_id,
             num_dependent_backups=row.num_dependent_backups,
-            data_timestamp=row.data_timestamp, encryption_key_id=row.encryption_key_id,
-            created_at=row.created_at, updated_at=row.updated_at, metadata=meta[row.id],
+            data_timestamp=row.data_timestamp,
+            encryption_key_id=row.encryption_key_id,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            metadata=meta[row.id],
         )  # fmt: skip
         for row in rows
     ]
@@ -329,7 +342,9 @@ def update(
             found.display_description = changes.description
         if changes.metadata is not None:
             session.execute(
-                delete(models.BackupMetadata).where(models.BackupMetadata.backup_id == backup_id)
+                sql_delete(models.BackupMetadata).where(
+                    models.BackupMetadata.backup_id == backup_id
+                )
             )
             for key, value in changes.metadata.items():
                 session.add(models.BackupMetadata(backup_id=backup_id, key=key, value=value))
@@ -352,13 +367,17 @@ def delete(deps: Deps, ctx: RequestContext, backup_id: str, *, force: bool = Fal
         elif found.status not in ("available", "error"):
             raise exception.InvalidBackup(reason="Backup status must be available or error")
         dependents = session.scalar(
-            select(func.count()).select_from(models.Backup).where(models.Backup.parent_id == backup_id)
+            select(func.count())
+            .select_from(models.Backup)
+            .where(models.Backup.parent_id == backup_id)
         )
         if dependents:
             raise exception.InvalidBackup(reason="Incremental backups exist for this backup.")
-        host = service_host(
-            session, deps.opts.service_down_time, found.availability_zone, found.host
-        ) if found.host else service_host(session, deps.opts.service_down_time, None, None)
+        host = (
+            service_host(session, deps.opts.service_down_time, found.availability_zone, found.host)
+            if found.host
+            else service_host(session, deps.opts.service_down_time, None, None)
+        )
         found.status = "deleting"
         found.host = host
         found.updated_at = utcnow()
@@ -387,6 +406,21 @@ def reset_status(db: Database, ctx: RequestContext, backup_id: str, status: str)
 
 
 # -- export and import ----------------------------------------------------------------------------
+def export_record(deps: Deps, ctx: RequestContext, backup_id: str) -> BackupExport:
+    """The backup's record: its row and the driver's description of its objects,
+    base64 JSON (``backup_url``), as the backup service holding it reads them."""
+    with deps.db.reader() as session:
+        found = authorized_row(session, ctx, backup_id, "backup:export-import")
+        if found.status != "available":
+            raise exception.InvalidBackup(
+                reason=f"Backup status must be available and not {found.status}."
+            )
+        host = service_host(
+            session, deps.opts.service_down_time, found.availability_zone, found.host
+        )
+    return deps.backups.export_record(CallContext.from_request(ctx), host, BackupRequest(backup_id))
+
+
 def decode_record(url: str) -> dict[str, Any]:
     try:
         data = json.loads(base64.b64decode(url.encode(), validate=True))

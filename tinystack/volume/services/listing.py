@@ -110,9 +110,7 @@ def _typed(col: InstrumentedAttribute[Any], value: str) -> Any:
     return value
 
 
-def _sort_columns(
-    table: Table, wanted: ListQuery
-) -> list[tuple[InstrumentedAttribute[Any], bool]]:
+def _sort_columns(table: Table, wanted: ListQuery) -> list[tuple[InstrumentedAttribute[Any], bool]]:
     """``(column, descending)`` per sort key, ``id`` last so the order is total."""
     found = []
     names = []
@@ -137,7 +135,8 @@ def _after(col: Any, value: Any, desc: bool) -> ColumnElement[bool]:
 
 
 def _equal(col: Any, value: Any) -> ColumnElement[bool]:
-    return col.is_(None) if value is None else col == value
+    found: ColumnElement[bool] = col.is_(None) if value is None else col == value
+    return found
 
 
 def _keyset(

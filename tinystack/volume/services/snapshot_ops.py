@@ -58,7 +58,9 @@ def on_backend(db: Database, backend: str) -> list[SnapshotState]:
         volumes = select(models.Volume.id).where(
             (models.Volume.host == backend) | models.Volume.host.startswith(backend + "#")
         )
-        rows = session.scalars(select(models.Snapshot).where(models.Snapshot.volume_id.in_(volumes)))
+        rows = session.scalars(
+            select(models.Snapshot).where(models.Snapshot.volume_id.in_(volumes))
+        )
         return [_state(session, snap) for snap in rows]
 
 
@@ -71,7 +73,9 @@ def known_ids(db: Database, ids: list[str]) -> set[str]:
         found |= {
             str(t)
             for t in session.scalars(
-                select(models.Backup.temp_snapshot_id).where(models.Backup.temp_snapshot_id.in_(ids))
+                select(models.Backup.temp_snapshot_id).where(
+                    models.Backup.temp_snapshot_id.in_(ids)
+                )
             )
         }
         return found

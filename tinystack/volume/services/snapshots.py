@@ -301,9 +301,7 @@ def delete(
             ctx.can(rule, target(found))
         if found.group_snapshot_id or (not force and found.status not in DELETABLE):
             prefix = "" if force else f"status must be {' or '.join(DELETABLE)} and "
-            raise exception.InvalidSnapshot(
-                reason=f"Snapshot {prefix}must not be part of a group."
-            )
+            raise exception.InvalidSnapshot(reason=f"Snapshot {prefix}must not be part of a group.")
         volume = session.get(models.Volume, found.volume_id)
         host = volume.host if volume is not None else None
         found.status = "deleting"

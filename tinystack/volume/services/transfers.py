@@ -110,8 +110,7 @@ def create(
                 )
             if no_snapshots:
                 raise exception.InvalidVolume(
-                    reason="transferring an encrypted volume without its snapshots is not "
-                    "supported"
+                    reason="transferring an encrypted volume without its snapshots is not supported"
                 )
         if not no_snapshots:
             for snap in _snapshots(session, volume_id):
