@@ -78,6 +78,12 @@ class SnapshotUpdateBody(Strict):
     snapshot: SnapshotUpdate
 
 
+class RevertBody(Strict):
+    """The volume action ``revert`` (3.40)."""
+
+    snapshot_id: Uuid | None = None
+
+
 # -- metadata ---------------------------------------------------------------------------------
 class MetadataBody(Strict):
     metadata: Metadata

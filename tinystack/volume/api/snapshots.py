@@ -12,13 +12,14 @@ from starlette.responses import Response
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
-from tinystack.volume.api import listing
+from tinystack.volume.api import listing, volume_actions
 from tinystack.volume.api.deps import ContextDep, DepsDep, VersionDep, url_project
 from tinystack.volume.api.microversion import Version
 from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import json_response, next_link
 from tinystack.volume.api.snapshot_schemas import (
     ResetStatus,
+    RevertBody,
     SnapshotActionBody,
     SnapshotCreateBody,
     SnapshotUpdateBody,
@@ -201,3 +202,18 @@ def snapshot_action(
     else:
         raise BadRequest(f"There is no such action: {name}")
     return Response(status_code=202)
+
+
+# -- the volume action ``revert`` (3.40) --------------------------------------------------------
+def _revert(a: volume_actions.ActionRequest) -> Response:
+    snapshot_id = a.value.get("snapshot_id") if isinstance(a.value, dict) else None
+    snapshots.revert(a.deps, a.ctx, a.volume_id, snapshot_id)
+    return Response(status_code=202)
+
+
+volume_actions.register(
+    volume_actions.Action(
+        "revert", _revert, ("volume:get", "volume:revert_to_snapshot"), RevertBody,
+        min_version=Version(3, 40),
+    )
+)  # fmt: skip

@@ -120,14 +120,14 @@ def volume_meta(db: Database, volume_id: str) -> dict[str, JSON]:
                 select(models.VolumeMetadata.key, models.VolumeMetadata.value).where(
                     models.VolumeMetadata.volume_id == volume_id
                 )
-            ).tuples()
+            ).tuples().all()
         )
         glance = dict(
             session.execute(
                 select(models.VolumeGlanceMetadata.key, models.VolumeGlanceMetadata.value).where(
                     models.VolumeGlanceMetadata.volume_id == volume_id
                 )
-            ).tuples()
+            ).tuples().all()
         )
         base: dict[str, JSON] = {
             "display_name": volume.display_name,

@@ -185,13 +185,13 @@ def service_host(session: Session, down_time: int, zone: str | None, prefer: str
     if not up:
         raise exception.BackupServiceUnavailable(service_id=BINARY)
     # the least busy service: fewest backups in flight
-    busy = dict(
-        session.execute(
-            select(models.Backup.host, func.count())
-            .where(models.Backup.status.in_(("creating", "restoring", "deleting")))
-            .group_by(models.Backup.host)
-        ).tuples()
-    )
+    busy: dict[str | None, int] = {}
+    for host, count in session.execute(
+        select(models.Backup.host, func.count())
+        .where(models.Backup.status.in_(("creating", "restoring", "deleting")))
+        .group_by(models.Backup.host)
+    ).tuples():
+        busy[host] = int(count)
     return min(up, key=lambda svc: (busy.get(svc.host, 0), svc.host)).host
 
 

@@ -39,7 +39,7 @@ def _read(session: Session, snapshot_id: str) -> dict[str, str]:
             select(models.SnapshotMetadata.key, models.SnapshotMetadata.value).where(
                 models.SnapshotMetadata.snapshot_id == snapshot_id
             )
-        ).tuples()
+        ).tuples().all()
     )
 
 

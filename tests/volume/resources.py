@@ -1,0 +1,53 @@
+"""Waiting for snapshots, backups and transfers of a test cloud, and the cloud these
+tests share: the real file driver (``file_backend.py``)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.volume.conftest import Api, volume_conf
+
+FILE_DRIVER = "tests.volume.file_backend:create_driver"
+
+
+def file_conf(**options: object) -> str:
+    """A ``[volume]`` section with the real file driver and the backup service."""
+    return volume_conf(volume_driver=FILE_DRIVER, **options)
+
+
+def wait_for(
+    api: Api, collection: str, item_id: str, *statuses: str, timeout: float = 60
+) -> dict[str, Any]:
+    """The item of ``/collection`` once its status is one of ``statuses`` (``deleted``:
+    once it is gone)."""
+    key = collection.rstrip("s")
+    deadline = time.monotonic() + timeout
+    found: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = api.get(f"/{collection}/{item_id}", None)
+        if response.status_code == 404:
+            if "deleted" in statuses:
+                return {"status": "deleted"}
+            raise AssertionError(f"{key} {item_id} is gone")
+        found = dict(response.json()[key])
+        if found["status"] in statuses:
+            return found
+        if found["status"].startswith("error") and not any(
+            s.startswith("error") for s in statuses
+        ):
+            raise AssertionError(f"{key} {item_id} went to {found['status']}: {found}")
+        time.sleep(0.05)
+    raise AssertionError(f"{key} {item_id} is {found.get('status')}, wanted {statuses}")
+
+
+def snapshot(api: Api, volume_id: str, wait: str | None = "available", **body: Any) -> dict[str, Any]:
+    made = api.post("/snapshots", {"snapshot": {"volume_id": volume_id, **body}}, 202).json()
+    snap = dict(made["snapshot"])
+    return wait_for(api, "snapshots", snap["id"], wait) if wait else snap
+
+
+def backup(api: Api, volume_id: str, wait: str | None = "available", **body: Any) -> dict[str, Any]:
+    made = api.post("/backups", {"backup": {"volume_id": volume_id, **body}}, 202).json()
+    found = dict(made["backup"])
+    return wait_for(api, "backups", found["id"], wait, timeout=120) if wait else found
