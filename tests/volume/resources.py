@@ -33,15 +33,15 @@ def wait_for(
         found = dict(response.json()[key])
         if found["status"] in statuses:
             return found
-        if found["status"].startswith("error") and not any(
-            s.startswith("error") for s in statuses
-        ):
+        if found["status"].startswith("error") and not any(s.startswith("error") for s in statuses):
             raise AssertionError(f"{key} {item_id} went to {found['status']}: {found}")
         time.sleep(0.05)
     raise AssertionError(f"{key} {item_id} is {found.get('status')}, wanted {statuses}")
 
 
-def snapshot(api: Api, volume_id: str, wait: str | None = "available", **body: Any) -> dict[str, Any]:
+def snapshot(
+    api: Api, volume_id: str, wait: str | None = "available", **body: Any
+) -> dict[str, Any]:
     made = api.post("/snapshots", {"snapshot": {"volume_id": volume_id, **body}}, 202).json()
     snap = dict(made["snapshot"])
     return wait_for(api, "snapshots", snap["id"], wait) if wait else snap
