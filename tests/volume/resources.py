@@ -12,8 +12,10 @@ FILE_DRIVER = "tests.volume.file_backend:create_driver"
 
 
 def file_conf(**options: object) -> str:
-    """A ``[volume]`` section with the real file driver and the backup service."""
-    return volume_conf(volume_driver=FILE_DRIVER, **options)
+    """A ``[volume]`` section with the real file driver and the backup service (room
+    for the many volumes a test module makes)."""
+    quotas = {"quota_volumes": 100, "quota_snapshots": 100, "quota_backups": 100}
+    return volume_conf(volume_driver=FILE_DRIVER, **{**quotas, **options})
 
 
 def wait_for(
