@@ -14,14 +14,13 @@ import pytest
 from tests.cloudproc import CloudProcess
 
 SERVICES = ["identity", "image", "volume"]
-#: the test-only sparse-file driver until the file driver is on main
-DRIVER = "tests.volume.sparse_driver:create_driver"
+#: a test-only driver with fault knobs (tests/volume/sparse_driver.py)
+SPARSE_DRIVER = "tests.volume.sparse_driver:create_driver"
 
 
 def volume_conf(**options: object) -> str:
-    """A ``[volume]`` section for the test cloud (the test driver, fast heartbeats)."""
+    """A ``[volume]`` section for the test cloud (the file driver, fast heartbeats)."""
     values: dict[str, object] = {
-        "volume_driver": DRIVER,
         "report_interval": 1,
         "file_capacity_gb": 1000,
         **options,
@@ -74,6 +73,10 @@ class Env:
         self.admin = Api(cloud.endpoint("block-storage"), self.admin_token)
         self.demo = Api(cloud.endpoint("block-storage"), self.demo_token)
         self.volumes_dir = cloud.state_dir / "volumes"
+
+    def volume_file(self, vid: str) -> Path:
+        """The file driver's file of a volume."""
+        return self.volumes_dir / f"volume-{vid}.qcow2"
 
     def project_id(self, cloud: str = "tinystack-demo") -> str:
         return str(self.cloud.osc("token", "issue", cloud=cloud)["project_id"])

@@ -39,10 +39,13 @@ class SparseDriver(VolumeDriver):
     def _snap(self, snapshot_id: str) -> Path:
         return self.root / f"snapshot-{snapshot_id}"
 
-    def _knobs(self) -> None:
+    def _delay(self) -> None:
         delay = self.root / ".delay"
         if delay.exists():
             time.sleep(float(delay.read_text() or 0))
+
+    def _knobs(self) -> None:
+        self._delay()
         if (self.root / ".fail-create").exists():
             raise RuntimeError("creates fail (test knob)")
 
@@ -97,12 +100,11 @@ class SparseDriver(VolumeDriver):
         return str(self._path(volume.id))
 
     def delete_volume(self, volume: VolumeRef) -> None:
+        self._delay()
         self._path(volume.id).unlink(missing_ok=True)
 
     def extend_volume(self, volume: VolumeRef, new_size: int) -> None:
-        delay = self.root / ".delay"
-        if delay.exists():
-            time.sleep(float(delay.read_text() or 0))
+        self._delay()
         os.truncate(self._path(volume.id), new_size * GIB)
 
     def create_snapshot(self, snapshot: SnapshotRef) -> str | None:
@@ -138,6 +140,7 @@ class SparseDriver(VolumeDriver):
         return [p.name.removeprefix("volume-") for p in self.root.glob("volume-*")]
 
     def copy_volume_to_file(self, volume: VolumeRef, dest: Path, disk_format: str) -> None:
+        self._delay()
         subprocess.run(["cp", "--sparse=always", str(self._path(volume.id)), str(dest)], check=True)
 
     @contextmanager

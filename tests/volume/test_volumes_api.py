@@ -3,6 +3,8 @@ actions, and the upstream errors for bad input."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import uuid
 
 from tests.volume.conftest import Env
@@ -15,7 +17,7 @@ def test_create_show_list_update_delete(env: Env) -> None:
     assert vol["availability_zone"] == "nova" and vol["attachments"] == []
     assert "os-vol-host-attr:host" not in vol
     shown = env.admin.get(f"/volumes/{vol['id']}").json()["volume"]
-    assert shown["os-vol-host-attr:host"].endswith("@file#pool")
+    assert shown["os-vol-host-attr:host"].endswith("@file#file")
     assert shown["os-vol-tenant-attr:tenant_id"] == env.project_id()
     listed = env.demo.get("/volumes").json()["volumes"]
     assert vol["id"] in [v["id"] for v in listed]
@@ -24,8 +26,8 @@ def test_create_show_list_update_delete(env: Env) -> None:
         f"/volumes/{vol['id']}", {"volume": {"name": "renamed", "metadata": {"a": "b"}}}, 200
     ).json()["volume"]
     assert updated["name"] == "renamed" and updated["metadata"] == {"a": "b"}
-    file = env.volumes_dir / f"volume-{vol['id']}"
-    assert file.stat().st_size == 1024**3
+    file = env.volume_file(vol["id"])
+    assert file.exists()
     env.demo.delete(f"/volumes/{vol['id']}", 202)
     env.wait(vol["id"], "deleted")
     assert not file.exists()
@@ -107,7 +109,13 @@ def test_extend_clone_bootable_readonly_and_delete_rules(env: Env) -> None:
     env.demo.post(action, {"os-extend": {"new_size": 3}}, 202)
     grown = env.wait(vol["id"], "available")
     assert grown["size"] == 3
-    assert (env.volumes_dir / f"volume-{vol['id']}").stat().st_size == 3 * 1024**3
+    info = subprocess.run(
+        ["qemu-img", "info", "--output=json", "-U", str(env.volume_file(vol["id"]))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(info.stdout)["virtual-size"] == 3 * 1024**3
     clone = env.create(source_volid=vol["id"], size=None)
     assert clone["size"] == 3 and clone["source_volid"] == vol["id"]
     env.demo.post("/volumes", {"volume": {"size": 1, "source_volid": vol["id"]}}, 400)
@@ -149,5 +157,13 @@ def test_upload_to_image(env: Env) -> None:
     env.wait(vol["id"], "available")
     image = env.cloud.osc("image", "show", started["image_id"], cloud="tinystack-demo")
     assert image["status"] == "active" and image["size"] == 1024**3
+    qcow = env.demo.post(
+        action, {"os-volume_upload_image": {"image_name": "as-qcow2", "disk_format": "qcow2"}}, 202
+    ).json()["os-volume_upload_image"]
+    env.wait(vol["id"], "available")
+    image = env.cloud.osc("image", "show", qcow["image_id"], cloud="tinystack-demo")
+    assert image["status"] == "active" and image["disk_format"] == "qcow2"
+    assert image["size"] < 1024**2
+    env.cloud.osc("image", "delete", qcow["image_id"], cloud="tinystack-demo")
     env.cloud.osc("image", "delete", started["image_id"], cloud="tinystack-demo")
     env.demo.delete(f"/volumes/{vol['id']}", 202)

@@ -21,7 +21,7 @@ from tinystack.volume.drivers.base import Connector, SnapshotRef, VolumeRef
 from tinystack.volume.drivers.errors import VolumeBusy
 from tinystack.volume.drivers.file import FileDriver
 from tinystack.volume.drivers.qemu_img import GiB
-from tinystack.volume.drivers.storage_daemon import running
+from tinystack.volume.drivers.storage_daemon import StorageDaemon, running
 
 V1 = "11111111-1111-1111-1111-111111111111"
 V2 = "22222222-2222-2222-2222-222222222222"
@@ -184,8 +184,9 @@ def test_snapshot_of_an_exported_volume_is_point_in_time(driver: FileDriver) -> 
     finally:
         writer.wait(timeout=120)
     qemu_io(url, "raw", "write -P 0x33 0 8M")
-    spath = driver.directory / f"snapshot-{S1}.{driver.volume_format}"
-    qemu_io(str(spath), driver.volume_format, "read -P 0x31 0 8M")
+    spath = driver.directory / f"snapshot-{S1}.qcow2"  # the daemon's copies are qcow2
+    qemu_io(str(spath), "qcow2", "read -P 0x31 0 8M")
+    assert spath.stat().st_blocks * 512 < 100 << 20  # holes stay holes, also of raw volumes
     driver.create_volume_from_snapshot(VolumeRef(V2, 1), snap)
     qemu_io(str(vpath(driver, V2)), driver.volume_format, "read -P 0x31 0 8M")
     with pytest.raises(VolumeBusy):
@@ -326,3 +327,37 @@ def test_remote_attach_from_a_namespace_host(
         qemu_io(str(vpath(driver, V1)), "qcow2", "read -P 0x9d 0 2M")
     finally:
         driver.close()
+
+
+def test_a_volume_held_by_a_local_qemu(qcow2_driver: FileDriver, run_dir: Path) -> None:
+    """A local attachment: the compute host's QEMU (a storage daemon stands in for it)
+    holds the file and its lock. Snapshots, clones and backups read it without the lock;
+    extend is left to that QEMU's block_resize."""
+    driver = qcow2_driver
+    driver.create_volume(VolumeRef(V1, 1))
+    qemu_io(str(vpath(driver, V1)), "qcow2", "write -P 0x4c 0 1M")
+    info = driver.initialize_connection(VolumeRef(V1, 1), LOCAL, A1)
+    compute = StorageDaemon(run_dir / "compute", None)
+    compute.start()
+    try:
+        compute.command(
+            "blockdev-add",
+            {
+                "driver": "qcow2",
+                "node-name": "disk",
+                "file": {"driver": "file", "filename": str(info.data["path"])},
+            },
+        )
+        driver.extend_volume(VolumeRef(V1, 1), 2)  # locked: the compute side grows it
+        compute.command("block_resize", {"node-name": "disk", "size": 2 * GiB})
+        driver.create_snapshot(SnapshotRef(S1, V1, 2))
+        driver.create_cloned_volume(VolumeRef(V2, 2), VolumeRef(V1, 2))
+        with driver.open_volume(VolumeRef(V1, 2), write=False) as f:
+            assert f.read(1 << 20) == b"\x4c" * (1 << 20)
+        with pytest.raises(VolumeBusy):
+            driver.open_volume(VolumeRef(V1, 2), write=True)
+    finally:
+        compute.stop()
+    assert qemu_img.info(vpath(driver, V1), "qcow2").virtual_size == 2 * GiB
+    qemu_io(str(driver.directory / f"snapshot-{S1}.qcow2"), "qcow2", "read -P 0x4c 0 1M")
+    qemu_io(str(vpath(driver, V2)), "qcow2", "read -P 0x4c 0 1M")

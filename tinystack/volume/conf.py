@@ -52,6 +52,24 @@ HOST_OPTS = [
         default="",
         help="Directory of the file backend's volumes (empty: <state_dir>/volumes).",
     ),
+    cfg.StrOpt(
+        "file_volume_format",
+        default="qcow2",
+        choices=["qcow2", "raw"],
+        help="Format of the file backend's volumes.",
+    ),
+    cfg.StrOpt(
+        "target_ip_address",
+        default="",
+        help="Address compute hosts reach this backend's NBD exports at (empty: the "
+        "cloud's public host).",
+    ),
+    cfg.PortOpt("nbd_port", default=10809, help="Port of the file backend's NBD exports."),
+    cfg.StrOpt(
+        "nbd_bind",
+        default="",
+        help="Address the NBD export server listens on (empty: target_ip_address).",
+    ),
     cfg.IntOpt(
         "file_capacity_gb",
         default=0,
@@ -216,6 +234,10 @@ class Options:
     volume_backend_name: str = "file"
     volume_driver: str = "file"
     volumes_dir: str = ""
+    file_volume_format: str = "qcow2"
+    target_ip_address: str = ""
+    nbd_port: int = 10809
+    nbd_bind: str = ""
     file_capacity_gb: int = 0
     max_over_subscription_ratio: float = 20.0
     reserved_percentage: int = 0

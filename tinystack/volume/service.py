@@ -155,7 +155,8 @@ class VolumeService(ServiceSpec):
         runtime.extra["volume_workers"] = workers
         if "manager" in enabled:
             try:
-                driver = load_driver(opts, deps.state_dir)
+                address = config.public_host(runtime.conf)
+                driver = load_driver(opts, deps.state_dir, host, address)
             except ImportError:
                 LOG.error("volume driver %r is not installed: no volume backend on %s",
                           opts.volume_driver, host)  # fmt: skip

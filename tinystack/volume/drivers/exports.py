@@ -27,13 +27,15 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from tinystack.volume.drivers.base import ConnectionInfo
 from tinystack.volume.drivers.errors import BackendError, VolumeBusy
+from tinystack.volume.drivers.iscsi import IQN_PREFIX, TgtDaemon
 from tinystack.volume.drivers.qmp import QMP
 from tinystack.volume.drivers.storage_daemon import StorageDaemon
 
@@ -46,9 +48,14 @@ class Attachment:
 
     attachment_id: str
     volume_id: str
-    kind: str  # "file" or "nbd"
+    kind: str  # "file", "nbd" or "iscsi"
     path: str
     format: str
+    #: iSCSI only: the target's tid and IQN, its CHAP account
+    tid: int = 0
+    target_iqn: str = ""
+    auth_username: str = ""
+    auth_password: str = ""
 
 
 def node_name(volume_id: str) -> str:
@@ -72,11 +79,19 @@ class Exports:
         nbd_port: int,
         bind_address: str | None = None,
         watch_interval: float | None = 2.0,
+        iscsi_portal: tuple[str, int] | None = None,
+        tgt_control_port: int | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.host_address = host_address
         self.nbd_port = nbd_port
         self.daemon = StorageDaemon(run_dir / "nbd", (bind_address or host_address, nbd_port))
+        self.iscsi_portal = iscsi_portal
+        self.tgt = (
+            TgtDaemon(run_dir / "tgt", iscsi_portal, tgt_control_port or iscsi_portal[1] + 1)
+            if iscsi_portal is not None
+            else None
+        )
         self._state = state_dir / "exports.json"
         self._lock = threading.RLock()
         self._records: dict[str, Attachment] = {}
@@ -86,6 +101,7 @@ class Exports:
         self._watcher: threading.Thread | None = None
         #: a daemon ran (or was adopted) before: a start now means it had died
         self._daemon_seen = False
+        self._tgt_seen = False
 
     # -- life cycle ------------------------------------------------------------------------
     def setup(self) -> None:
@@ -115,6 +131,8 @@ class Exports:
             self._watcher = None
         if stop_daemon:
             self.daemon.stop()
+            if self.tgt is not None:
+                self.tgt.stop()
         if self._lockfile is not None:
             os.close(self._lockfile)
             self._lockfile = None
@@ -163,6 +181,8 @@ class Exports:
                 raise BackendError(f"attachment {attachment.attachment_id} is another volume's")
             if known is None:
                 self._check_sharing(attachment)
+                if attachment.kind == "iscsi":
+                    attachment = self._with_target(attachment)
                 self._records[attachment.attachment_id] = attachment
                 self._save()
             current = self._records[attachment.attachment_id]
@@ -170,7 +190,22 @@ class Exports:
                 self.ensure()
                 with self.daemon.session() as qmp:
                     self._add_export(qmp, current)
+            elif current.kind == "iscsi":
+                self.ensure()
             return self.connection_info(current)
+
+    def _with_target(self, record: Attachment) -> Attachment:
+        """The record with a free tid, its IQN and fresh CHAP credentials."""
+        if self.tgt is None:
+            raise BackendError("this backend has no iSCSI portal configured")
+        used = {a.tid for a in self._records.values() if a.kind == "iscsi"}
+        tid = next(t for t in range(1, len(used) + 2) if t not in used)
+        iqn = f"{IQN_PREFIX}volume-{record.volume_id}.{record.attachment_id}".lower()
+        user = "u" + secrets.token_hex(8)
+        return replace(
+            record, tid=tid, target_iqn=iqn, auth_username=user,
+            auth_password=secrets.token_hex(12),
+        )  # fmt: skip
 
     def _check_sharing(self, new: Attachment) -> None:
         """Only one process may write a qcow2 file: a direct file attachment cannot be
@@ -191,7 +226,10 @@ class Exports:
             record = self._records.get(attachment_id)
             if record is None:
                 return
-            if record.kind == "nbd" and self.daemon.pid() is not None:
+            if record.kind == "iscsi" and self.tgt is not None and self.tgt.pid() is not None:
+                self.tgt.del_target(record.tid, record.auth_username)
+                del self._records[attachment_id]
+            elif record.kind == "nbd" and self.daemon.pid() is not None:
                 with self.daemon.session() as qmp:
                     self._del_export(qmp, attachment_id)
                     del self._records[attachment_id]
@@ -210,6 +248,22 @@ class Exports:
                 "name": os.path.basename(record.path),
             }
             return ConnectionInfo("file", data)
+        if record.kind == "iscsi":
+            assert self.iscsi_portal is not None
+            host, port = self.iscsi_portal
+            data = {
+                "target_discovered": False,
+                "target_portal": f"{self.host_address}:{port}",
+                "target_iqn": record.target_iqn,
+                "target_lun": 1,
+                "volume_id": record.volume_id,
+                "auth_method": "CHAP",
+                "auth_username": record.auth_username,
+                "auth_password": record.auth_password,
+                "encrypted": False,
+                "discard": True,
+            }
+            return ConnectionInfo("iscsi", data)
         data = {
             "host": self.host_address,
             "port": self.nbd_port,
@@ -229,8 +283,10 @@ class Exports:
 
     # -- the daemon --------------------------------------------------------------------------
     def ensure(self) -> None:
-        """The daemon runs when any NBD attachment is recorded, and serves every one."""
+        """The daemons run when attachments of their kind are recorded, and serve every
+        one of them."""
         with self._lock:
+            self._ensure_tgt()
             nbd = [a for a in self._records.values() if a.kind == "nbd"]
             if not nbd:
                 return
@@ -248,6 +304,19 @@ class Exports:
                         self._add_export(qmp, record)
             if restarted and was_running:
                 LOG.warning("volume export daemon (re)started with %d export(s)", len(nbd))
+
+    def _ensure_tgt(self) -> None:
+        targets = [a for a in self._records.values() if a.kind == "iscsi"]
+        if not targets or self.tgt is None:
+            return
+        if self.tgt.start() and self._tgt_seen:
+            LOG.warning("tgtd (re)started with %d target(s)", len(targets))
+        self._tgt_seen = True
+        for record in targets:
+            self.tgt.add_target(
+                record.tid, record.target_iqn, record.path, record.auth_username,
+                record.auth_password,
+            )  # fmt: skip
 
     def _add_node(self, qmp: QMP, record: Attachment) -> None:
         qmp.command(
@@ -307,6 +376,15 @@ class Exports:
                 finally:
                     for record in records:
                         self._add_export(qmp, record)
+
+    def refresh_iscsi(self, volume_id: str) -> None:
+        """After the volume's file grew: its iSCSI LUNs report the new size."""
+        with self._lock:
+            records = [a for a in self.attachments(volume_id) if a.kind == "iscsi"]
+            if records and self.tgt is not None:
+                self._ensure_tgt()
+                for record in records:
+                    self.tgt.refresh_lun(record.tid, record.path)
 
     def backup_to(self, volume_id: str, target: Path, fmt: str, sync: str) -> None:
         """A point-in-time copy of an exported volume into the existing image ``target``

@@ -31,7 +31,10 @@ in-use volume:
   upstream's ``force`` flag for in-use snapshots warns.
 
 Extend: an unexported volume is grown by ``qemu-img resize``; an NBD-exported one by the
-daemon's ``block_resize`` (its exports re-created so clients see the new size). A file
+daemon's ``block_resize`` (its exports re-created so clients see the new size: QEMU's
+NBD client opened with ``reconnect-delay`` reconnects, then the compute side's
+``block_resize`` grows the guest's disk); an iSCSI-exported raw file is grown and its
+LUN re-created so tgt reports the new capacity. A file
 attached directly to a running local QEMU is locked by that QEMU: it is left alone and
 the compute side grows it with ``block_resize`` when it receives ``volume-extended``
 (as Nova does for file-based volumes).
@@ -107,7 +110,12 @@ class FileDriver(VolumeDriver):
         max_over_subscription_ratio: float = 20.0,
         reserved_percentage: int = 0,
         watch_interval: float | None = 2.0,
+        remote_protocol: str = "nbd",
+        iscsi_port: int = 3260,
+        tgt_control_port: int | None = None,
     ) -> None:
+        if remote_protocol not in ("nbd", "iscsi"):
+            raise ValueError(f"remote_protocol must be nbd or iscsi, not {remote_protocol!r}")
         if volume_format not in FORMATS:
             raise ValueError(f"volume_format must be one of {FORMATS}, not {volume_format!r}")
         self.directory = directory
@@ -120,6 +128,8 @@ class FileDriver(VolumeDriver):
         self.max_over_subscription_ratio = max_over_subscription_ratio
         self.reserved_percentage = reserved_percentage
         self.run_dir = run_dir or _default_run_dir(directory)
+        #: how other hosts reach a raw volume (qcow2 volumes are always NBD exports)
+        self.remote_protocol = remote_protocol
         self.exports_ = Exports(
             directory / ".tinystack",
             self.run_dir,
@@ -127,6 +137,10 @@ class FileDriver(VolumeDriver):
             nbd_port,
             bind_address=nbd_bind,
             watch_interval=watch_interval,
+            iscsi_portal=(nbd_bind or host_address, iscsi_port)
+            if remote_protocol == "iscsi"
+            else None,
+            tgt_control_port=tgt_control_port,
         )
 
     # -- life cycle ------------------------------------------------------------------------
@@ -274,31 +288,38 @@ class FileDriver(VolumeDriver):
         if self.exports_.exported_node(volume.id) is not None:
             self.exports_.resize(volume.id, size)
             return
-        if qemu_img.info(path, fmt, force_share=True).virtual_size >= size:
-            return
-        try:
-            qemu_img.resize(path, fmt, size)
-        except BackendError as exc:
-            local = [a for a in self.exports_.attachments(volume.id) if a.kind == "file"]
-            if not local or "lock" not in str(exc):
-                raise
-            LOG.info("volume %s is held by a local QEMU; its block_resize grows it", volume.id)
+        if qemu_img.info(path, fmt, force_share=True).virtual_size < size:
+            try:
+                qemu_img.resize(path, fmt, size)
+            except BackendError as exc:
+                local = [a for a in self.exports_.attachments(volume.id) if a.kind == "file"]
+                if not local or "lock" not in str(exc):
+                    raise
+                LOG.info("volume %s is held by a local QEMU; its block_resize grows it", volume.id)
+                return
+        self.exports_.refresh_iscsi(volume.id)
 
     # -- snapshots -------------------------------------------------------------------------
     def create_snapshot(self, snapshot: SnapshotRef) -> str | None:
-        """An independent copy of the volume, also of an in-use one (module docstring)."""
+        """An independent copy of the volume, also of an in-use one (module docstring).
+        A copy taken by the export daemon's backup job is always qcow2: the job writes
+        zeros for the holes, which a fresh qcow2 records as metadata only, where a raw
+        file would be allocated in full."""
+        found = self._find("snapshot", snapshot.id)
+        if found is not None:  # a replay
+            return found[0].name
         src, fmt = self._volume(snapshot.volume_id)
-        final = self.directory / f"snapshot-{snapshot.id}.{fmt}"
+        exported = self.exports_.exported_node(snapshot.volume_id) is not None
+        final = self.directory / f"snapshot-{snapshot.id}.{'qcow2' if exported else fmt}"
 
         def make(tmp: Path) -> None:
-            if self.exports_.exported_node(snapshot.volume_id) is None:
+            if not exported:
                 self._copy(src, fmt, tmp, fmt, 0)
                 return
             info = qemu_img.info(src, fmt, force_share=True)
             backing = Path(info.backing_file) if info.backing_file else None
-            qemu_img.create(tmp, fmt, info.virtual_size, backing, info.backing_format)
-            sync = "top" if backing is not None else "full"
-            self.exports_.backup_to(snapshot.volume_id, tmp, fmt, sync)
+            qemu_img.create(tmp, "qcow2", info.virtual_size, backing, info.backing_format)
+            self.exports_.backup_to(snapshot.volume_id, tmp, "qcow2", "top")
 
         return self._build(final, make)
 
@@ -330,8 +351,14 @@ class FileDriver(VolumeDriver):
         """The file itself for this host, an NBD export (named ``attachment_id``) for
         any other; idempotent for the same attachment id."""
         path, fmt = self._volume(volume.id)
-        local = connector.host == self.host and self.exports_.exported_node(volume.id) is None
-        record = Attachment(attachment_id, volume.id, "file" if local else "nbd", str(path), fmt)
+        served = {a.kind for a in self.exports_.attachments(volume.id)} - {"file"}
+        if connector.host == self.host and not served:
+            kind = "file"
+        elif self.remote_protocol == "iscsi" and fmt == "raw" and "nbd" not in served:
+            kind = "iscsi"
+        else:
+            kind = "nbd"
+        record = Attachment(attachment_id, volume.id, kind, str(path), fmt)
         return self.exports_.attach(record)
 
     def terminate_connection(self, volume: VolumeRef, attachment_id: str) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import logging
+import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -23,18 +25,54 @@ from tinystack.volume.services import os_services, volume_ops
 from tinystack.volume.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
-#: ``[volume] volume_driver`` names -> ``module:factory``
-DRIVERS = {"file": "tinystack.volume.drivers.file:create_driver"}
+GIB = 1024**3
 
 
-def load_driver(opts: Options, state_dir: Path) -> VolumeDriver:
-    """The configured driver: ``factory(opts, state_dir)``."""
-    target = DRIVERS.get(opts.volume_driver, opts.volume_driver)
-    module, _, name = target.partition(":")
+def volumes_dir(opts: Options, state_dir: Path) -> Path:
+    return Path(opts.volumes_dir).expanduser() if opts.volumes_dir else state_dir / "volumes"
+
+
+def default_capacity_gb(directory: Path) -> int:
+    """``file_capacity_gb`` unset: what the file system has free plus what the backend's
+    files already occupy."""
+    directory.mkdir(parents=True, exist_ok=True)
+    used = sum(
+        entry.stat(follow_symlinks=False).st_blocks * 512
+        for entry in os.scandir(directory)
+        if entry.is_file(follow_symlinks=False)
+    )
+    return max(1, int((shutil.disk_usage(directory).free + used) // GIB))
+
+
+def file_driver(opts: Options, state_dir: Path, host: str, address: str) -> VolumeDriver:
+    from tinystack.volume.drivers.file import FileDriver
+
+    directory = volumes_dir(opts, state_dir)
+    address = opts.target_ip_address or address
+    return FileDriver(
+        directory,
+        int(opts.file_capacity_gb) or default_capacity_gb(directory),
+        opts.volume_backend_name,
+        address,
+        opts.file_volume_format,
+        host=host,
+        nbd_port=int(opts.nbd_port),
+        nbd_bind=opts.nbd_bind or None,
+        max_over_subscription_ratio=float(opts.max_over_subscription_ratio),
+        reserved_percentage=int(opts.reserved_percentage),
+    )
+
+
+def load_driver(opts: Options, state_dir: Path, host: str, address: str) -> VolumeDriver:
+    """The configured driver: ``file``, or ``module:factory`` called as
+    ``factory(opts, state_dir)``."""
+    if opts.volume_driver == "file":
+        return file_driver(opts, state_dir, host, address)
+    module, _, name = opts.volume_driver.partition(":")
     factory = getattr(importlib.import_module(module), name)
     driver = factory(opts, state_dir)
     if not isinstance(driver, VolumeDriver):
-        raise TypeError(f"{target} did not return a VolumeDriver")
+        raise TypeError(f"{opts.volume_driver} did not return a VolumeDriver")
     return driver
 
 
@@ -132,3 +170,6 @@ class Backend:
             self.server.wait()
         for thread in self.threads:
             thread.join(timeout=5)
+        close = getattr(self.driver, "close", None)
+        if callable(close):
+            close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -160,3 +161,68 @@ def visible_volume_row(
 def authorize_volume(ctx: RequestContext, rule: str, row: models.Volume) -> None:
     """``rule`` on the volume (its project and owner are the target)."""
     ctx.can(rule, {"project_id": row.project_id, "user_id": row.user_id})
+
+
+# -- volume types ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is looking: admins see every type; others public ones and those shared with
+    their project."""
+
+    project_id: str | None
+    is_admin: bool
+
+
+def type_visible(session: Session, row: models.VolumeType, viewer: Viewer) -> bool:
+    if row.is_public or viewer.is_admin:
+        return True
+    shared = session.get(models.VolumeTypeProject, (row.id, viewer.project_id or ""))
+    return shared is not None
+
+
+def type_row(session: Session, type_id: str) -> models.VolumeType:
+    row = session.get(models.VolumeType, type_id)
+    if row is None:
+        raise exception.VolumeTypeNotFound(volume_type_id=type_id)
+    return row
+
+
+def find_type_row(session: Session, name_or_id: str, viewer: Viewer) -> models.VolumeType:
+    """A type the viewer may use, by id or by name (VolumeTypeNotFound otherwise)."""
+    row = session.get(models.VolumeType, name_or_id)
+    if row is None:
+        row = session.scalars(
+            select(models.VolumeType).where(models.VolumeType.name == name_or_id)
+        ).first()
+        if row is None or not type_visible(session, row, viewer):
+            raise exception.VolumeTypeNotFoundByName(volume_type_name=name_or_id)
+    if not type_visible(session, row, viewer):
+        raise exception.VolumeTypeNotFound(volume_type_id=name_or_id)
+    return row
+
+
+def default_type_row(
+    session: Session, default_name: str, project_id: str | None
+) -> models.VolumeType:
+    """The type of volumes created without one: the project's default (3.62), else the
+    configured default type."""
+    if project_id:
+        chosen = session.get(models.DefaultVolumeType, project_id)
+        if chosen is not None:
+            row = session.get(models.VolumeType, chosen.volume_type_id)
+            if row is not None:
+                return row
+    row = session.scalars(
+        select(models.VolumeType).where(models.VolumeType.name == default_name)
+    ).first()
+    if row is None:
+        raise exception.VolumeTypeNotFoundByName(volume_type_name=default_name)
+    return row
+
+
+# -- services -----------------------------------------------------------------------------------
+def volume_service_rows(session: Session) -> list[models.Service]:
+    """The cinder-volume services (one per backend)."""
+    return list(
+        session.scalars(select(models.Service).where(models.Service.binary == "cinder-volume"))
+    )

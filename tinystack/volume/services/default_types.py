@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from tinystack.common.db import Database
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
-from tinystack.volume.services import volume_types
+from tinystack.volume.services import _rows
+from tinystack.volume.services._rows import Viewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +23,7 @@ class DefaultType:
 
 def set_default(db: Database, project_id: str, type_name_or_id: str) -> DefaultType:
     def tx(session: Session) -> DefaultType:
-        vtype = volume_types.find_row(session, type_name_or_id, volume_types.Viewer(None, True))
+        vtype = _rows.find_type_row(session, type_name_or_id, Viewer(None, True))
         row = session.get(models.DefaultVolumeType, project_id)
         if row is None:
             row = models.DefaultVolumeType(

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from tinystack.common.db import Database
 from tinystack.volume import exception, models
-from tinystack.volume.services import os_services
+from tinystack.volume.services import _rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ def usage(db: Database, host: str) -> list[HostUsage]:
     with db.reader() as session:
         services = [
             row
-            for row in os_services.volume_services(session)
+            for row in _rows.volume_service_rows(session)
             if row.host == host or row.host.partition("@")[0] == host
         ]
         if not services:

@@ -14,6 +14,7 @@ from tinystack.common.db import Database
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
+from tinystack.volume.services import _rows
 from tinystack.volume.services.records import ServiceRecord
 
 SCHEDULER_BINARY = "cinder-scheduler"
@@ -115,12 +116,6 @@ def list_services(db: Database, down_time: int, filters: ServiceFilter) -> list[
         return [record(row, down_time, now) for row in session.scalars(query)]
 
 
-def volume_services(session: Session) -> list[models.Service]:
-    return list(
-        session.scalars(select(models.Service).where(models.Service.binary == VOLUME_BINARY))
-    )
-
-
 def set_disabled(
     db: Database, host: str, binary: str, disabled: bool, reason: str | None, down_time: int
 ) -> ServiceRecord:
@@ -141,7 +136,7 @@ def set_frozen(db: Database, host: str, frozen: bool) -> None:
     def tx(session: Session) -> None:
         rows = [
             row
-            for row in volume_services(session)
+            for row in _rows.volume_service_rows(session)
             if row.host == host or row.host.partition("@")[0] == host
         ]
         if not rows:
@@ -167,7 +162,7 @@ def _find(session: Session, host: str, binary: str) -> models.Service:
 
 
 def frozen_hosts(session: Session) -> set[str]:
-    return {row.host for row in volume_services(session) if row.frozen}
+    return {row.host for row in _rows.volume_service_rows(session) if row.frozen}
 
 
 def zones(db: Database, down_time: int) -> dict[str, bool]:
@@ -175,7 +170,7 @@ def zones(db: Database, down_time: int) -> dict[str, bool]:
     with db.reader() as session:
         found: dict[str, bool] = {}
         now = utcnow()
-        for row in volume_services(session):
+        for row in _rows.volume_service_rows(session):
             working = not row.disabled and is_up(row.heartbeat_at, down_time, now)
             found[row.availability_zone] = found.get(row.availability_zone, False) or working
         return found

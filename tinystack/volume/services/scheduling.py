@@ -22,7 +22,7 @@ from tinystack.common.db import Database
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import models
 from tinystack.volume.conf import Options
-from tinystack.volume.services import messages, os_services, volume_ops, workers
+from tinystack.volume.services import _rows, messages, os_services, volume_ops, workers
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def all_pools(db: Database) -> list[PoolState]:
     with db.reader() as session:
         provisioned = _provisioned(session)
         pools: list[PoolState] = []
-        for row in os_services.volume_services(session):
+        for row in _rows.volume_service_rows(session):
             pools += _pools_of(row, provisioned)
         return pools
 

@@ -139,7 +139,7 @@ def retype(
         if not row.host:
             raise exception.InvalidVolume(reason=f"Volume {volume_id} has no backend.")
         viewer = volume_types.Viewer(ctx.project_id, ctx.is_admin)
-        target = volume_types.find_row(session, new_type, viewer)
+        target = _rows.find_type_row(session, new_type, viewer)
         if target.id == row.volume_type_id:
             raise exception.InvalidInput(reason="New volume type must be different from the "
                                                 "original volume type.")  # fmt: skip

@@ -14,19 +14,17 @@ from sqlalchemy.orm import Session
 from tinystack.common.db import Database
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
-from tinystack.volume.services import quotas
+from tinystack.volume.services import _rows, quotas
+from tinystack.volume.services._rows import Viewer
+
+__all__ = [
+    "TypeChanges", "Viewer", "access_list", "add_access", "bootstrap", "create", "destroy",
+    "delete_extra_spec", "get", "get_default", "get_record", "in_use", "list_types",
+    "records", "remove_access", "set_extra_specs", "specs_of", "update",
+]  # fmt: skip
 from tinystack.volume.services.records import VolumeTypeRecord
 
 DEFAULT_DESCRIPTION = "Default Volume Type"
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """Who is looking: admins see every type; others public ones and those shared with
-    their project."""
-
-    project_id: str | None
-    is_admin: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,55 +69,10 @@ def records(session: Session, rows: list[models.VolumeType]) -> list[VolumeTypeR
     return [_record(row, specs[row.id]) for row in rows]
 
 
-def _visible(session: Session, row: models.VolumeType, viewer: Viewer) -> bool:
-    if row.is_public or viewer.is_admin:
-        return True
-    shared = session.get(models.VolumeTypeProject, (row.id, viewer.project_id or ""))
-    return shared is not None
-
-
-def type_row(session: Session, type_id: str) -> models.VolumeType:
-    row = session.get(models.VolumeType, type_id)
-    if row is None:
-        raise exception.VolumeTypeNotFound(volume_type_id=type_id)
-    return row
-
-
-def find_row(session: Session, name_or_id: str, viewer: Viewer) -> models.VolumeType:
-    """A type the viewer may use, by id or by name (VolumeTypeNotFound otherwise)."""
-    row = session.get(models.VolumeType, name_or_id)
-    if row is None:
-        row = session.scalars(
-            select(models.VolumeType).where(models.VolumeType.name == name_or_id)
-        ).first()
-        if row is None or not _visible(session, row, viewer):
-            raise exception.VolumeTypeNotFoundByName(volume_type_name=name_or_id)
-    if not _visible(session, row, viewer):
-        raise exception.VolumeTypeNotFound(volume_type_id=name_or_id)
-    return row
-
-
-def default_row(session: Session, default_name: str, project_id: str | None) -> models.VolumeType:
-    """The type of volumes created without one: the project's default (3.62), else the
-    configured default type."""
-    if project_id:
-        chosen = session.get(models.DefaultVolumeType, project_id)
-        if chosen is not None:
-            row = session.get(models.VolumeType, chosen.volume_type_id)
-            if row is not None:
-                return row
-    row = session.scalars(
-        select(models.VolumeType).where(models.VolumeType.name == default_name)
-    ).first()
-    if row is None:
-        raise exception.VolumeTypeNotFoundByName(volume_type_name=default_name)
-    return row
-
-
 # -- reads ------------------------------------------------------------------------------------
 def get(db: Database, name_or_id: str, viewer: Viewer) -> VolumeTypeRecord:
     with db.reader() as session:
-        return records(session, [find_row(session, name_or_id, viewer)])[0]
+        return records(session, [_rows.find_type_row(session, name_or_id, viewer)])[0]
 
 
 def get_record(db: Database, type_id: str) -> VolumeTypeRecord | None:
@@ -131,7 +84,7 @@ def get_record(db: Database, type_id: str) -> VolumeTypeRecord | None:
 
 def get_default(db: Database, default_name: str, project_id: str | None) -> VolumeTypeRecord:
     with db.reader() as session:
-        return records(session, [default_row(session, default_name, project_id)])[0]
+        return records(session, [_rows.default_type_row(session, default_name, project_id)])[0]
 
 
 def list_types(
@@ -170,7 +123,7 @@ def list_types(
             )
         rows = list(session.scalars(query))
         if not viewer.is_admin:
-            rows = [r for r in rows if _visible(session, r, viewer)]
+            rows = [r for r in rows if _rows.type_visible(session, r, viewer)]
         rows = _sorted(rows, sort or [("created_at", "desc"), ("id", "desc")])
         if marker is not None:
             ids = [r.id for r in rows]
@@ -239,7 +192,7 @@ def create(
 
 def update(db: Database, type_id: str, changes: TypeChanges) -> VolumeTypeRecord:
     def tx(session: Session) -> VolumeTypeRecord:
-        row = type_row(session, type_id)
+        row = _rows.type_row(session, type_id)
         if changes.name is not None and changes.name != row.name:
             taken = session.scalars(
                 select(models.VolumeType.id).where(models.VolumeType.name == changes.name)
@@ -261,7 +214,7 @@ def update(db: Database, type_id: str, changes: TypeChanges) -> VolumeTypeRecord
 
 def destroy(db: Database, type_id: str, default_name: str) -> None:
     def tx(session: Session) -> None:
-        row = type_row(session, type_id)
+        row = _rows.type_row(session, type_id)
         if row.name == default_name:
             raise exception.VolumeTypeDefaultDeletionError(volume_type_id=type_id)
         project_default = session.scalars(
@@ -309,7 +262,7 @@ def set_extra_specs(db: Database, type_id: str, specs: dict[str, str]) -> dict[s
     """Create or update the keys of ``specs`` (a type in use may not change)."""
 
     def tx(session: Session) -> dict[str, str]:
-        row = type_row(session, type_id)
+        row = _rows.type_row(session, type_id)
         _refuse_if_in_use(session, type_id)
         current = specs_of(session, [type_id])[type_id]
         merged = {**current, **specs}
@@ -332,7 +285,7 @@ def set_extra_specs(db: Database, type_id: str, specs: dict[str, str]) -> dict[s
 
 def delete_extra_spec(db: Database, type_id: str, key: str) -> None:
     def tx(session: Session) -> None:
-        row = type_row(session, type_id)
+        row = _rows.type_row(session, type_id)
         _refuse_if_in_use(session, type_id)
         spec = session.get(models.VolumeTypeExtraSpec, (type_id, key))
         if spec is None:
@@ -349,7 +302,7 @@ def delete_extra_spec(db: Database, type_id: str, key: str) -> None:
 def access_list(db: Database, type_id: str) -> list[str]:
     """Projects a private type is shared with (NotFound for a public type)."""
     with db.reader() as session:
-        row = type_row(session, type_id)
+        row = _rows.type_row(session, type_id)
         if row.is_public:
             raise exception.NotFound("Access list not available for public volume types.")
         return list(
@@ -363,7 +316,7 @@ def access_list(db: Database, type_id: str) -> list[str]:
 
 def add_access(db: Database, type_id: str, project_id: str) -> None:
     def tx(session: Session) -> None:
-        row = type_row(session, type_id)
+        row = _rows.type_row(session, type_id)
         if row.is_public:
             raise exception.Invalid("Invalid volume type: Type access modification is not "
                                     "applicable to public volume type.")  # fmt: skip
@@ -376,7 +329,7 @@ def add_access(db: Database, type_id: str, project_id: str) -> None:
 
 def remove_access(db: Database, type_id: str, project_id: str) -> None:
     def tx(session: Session) -> None:
-        row = type_row(session, type_id)
+        row = _rows.type_row(session, type_id)
         if row.is_public:
             raise exception.Invalid("Invalid volume type: Type access modification is not "
                                     "applicable to public volume type.")  # fmt: skip

@@ -98,7 +98,7 @@ def get_record(db: Database, volume_id: str) -> VolumeRecord:
 # -- create -----------------------------------------------------------------------------------
 def zones(session: Session, default_zone: str) -> set[str]:
     """The zones volumes may be created in: those of the volume services, and ours."""
-    found = {row.availability_zone for row in os_services.volume_services(session)}
+    found = {row.availability_zone for row in _rows.volume_service_rows(session)}
     found.add(default_zone)
     return found
 
@@ -194,7 +194,7 @@ def _resolve_type(
 ) -> models.VolumeType:
     viewer = volume_types.Viewer(ctx.project_id, ctx.is_admin)
     if wanted:
-        row = volume_types.find_row(session, wanted, viewer)
+        row = _rows.find_type_row(session, wanted, viewer)
         if inherited and row.id != inherited:
             source = session.get(models.VolumeType, inherited)
             if source is not None and _backend(session, source) != _backend(session, row):
@@ -207,7 +207,7 @@ def _resolve_type(
         found = session.get(models.VolumeType, inherited)
         if found is not None:
             return found
-    return volume_types.default_row(session, deps.opts.default_volume_type, ctx.project_id)
+    return _rows.default_type_row(session, deps.opts.default_volume_type, ctx.project_id)
 
 
 def _backend(session: Session, row: models.VolumeType) -> str | None:
