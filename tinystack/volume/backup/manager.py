@@ -35,7 +35,7 @@ from tinystack.volume.backup.connector import open_device
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import BackupExport, BackupRequest, DeviceRequest, RestoreRequest
 from tinystack.volume.services import backup_ops
-from tinystack.volume.services.backup_ops import BackupState
+from tinystack.volume.services.backup_ops import BackupState, ImportedBackup
 from tinystack.volume.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ class BackupManager:
                 connector_host=self.host,
                 write=True,
             )
-            meta: dict[str, Any] = {}
+            meta: dict[str, JSON] = {}
             try:
                 self._write(ctx, backup, device_request)
                 meta = self._volume_meta(backup)
@@ -210,7 +210,7 @@ class BackupManager:
         finally:
             self.deps.volumes.detach_device(ctx, host, request)
 
-    def _volume_meta(self, backup: BackupState) -> dict[str, Any]:
+    def _volume_meta(self, backup: BackupState) -> dict[str, JSON]:
         ref = ref_of(backup)
         prefix = ref.service_metadata or self.driver.prefix(ref)
         try:
@@ -271,19 +271,23 @@ class BackupManager:
         self.deps.changed(backup_id)
 
 
-def _imported_fields(data: dict[str, Any], ref: BackupRef) -> dict[str, Any]:
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _imported_fields(data: dict[str, Any], ref: BackupRef) -> ImportedBackup:
     """The row's columns from an exported record the stored objects confirmed."""
     stamp = data.get("data_timestamp")
-    return {
-        "volume_id": str(data.get("volume_id") or ref.volume_id),
-        "snapshot_id": data.get("snapshot_id"),
-        "display_name": data.get("display_name"),
-        "display_description": data.get("display_description"),
-        "container": ref.container,
-        "service_metadata": ref.service_metadata,
-        "object_count": int(data.get("object_count") or 0),
-        "parent_id": data.get("parent_id"),
-        "availability_zone": data.get("availability_zone"),
-        "data_timestamp": datetime.fromisoformat(stamp) if isinstance(stamp, str) else None,
-        "encryption_key_id": data.get("encryption_key_id"),
-    }
+    return ImportedBackup(
+        volume_id=str(data.get("volume_id") or ref.volume_id),
+        container=ref.container,
+        service_metadata=ref.service_metadata,
+        object_count=int(data.get("object_count") or 0),
+        snapshot_id=_text(data.get("snapshot_id")),
+        display_name=_text(data.get("display_name")),
+        display_description=_text(data.get("display_description")),
+        parent_id=_text(data.get("parent_id")),
+        availability_zone=_text(data.get("availability_zone")),
+        data_timestamp=datetime.fromisoformat(stamp) if isinstance(stamp, str) else None,
+        encryption_key_id=_text(data.get("encryption_key_id")),
+    )

@@ -120,14 +120,18 @@ def volume_meta(db: Database, volume_id: str) -> dict[str, JSON]:
                 select(models.VolumeMetadata.key, models.VolumeMetadata.value).where(
                     models.VolumeMetadata.volume_id == volume_id
                 )
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
         glance = dict(
             session.execute(
                 select(models.VolumeGlanceMetadata.key, models.VolumeGlanceMetadata.value).where(
                     models.VolumeGlanceMetadata.volume_id == volume_id
                 )
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
         base: dict[str, JSON] = {
             "display_name": volume.display_name,
@@ -143,12 +147,14 @@ def volume_meta(db: Database, volume_id: str) -> dict[str, JSON]:
         }
 
 
-def _apply_meta(session: Session, volume: models.Volume, meta: dict[str, Any]) -> None:
-    base = meta.get("volume-base-metadata") or {}
+def _apply_meta(session: Session, volume: models.Volume, meta: dict[str, JSON]) -> None:
+    found = meta.get("volume-base-metadata")
+    base: dict[str, JSON] = found if isinstance(found, dict) else {}
     name = volume.display_name or ""
     if base.get("display_name") and (not name or name.startswith("restore_backup_")):
-        volume.display_name = base["display_name"]
-        volume.display_description = base.get("display_description")
+        volume.display_name = str(base["display_name"])
+        description = base.get("display_description")
+        volume.display_description = None if description is None else str(description)
     user = meta.get("volume-metadata")
     if isinstance(user, dict):
         session.query(models.VolumeMetadata).filter(
@@ -270,7 +276,7 @@ def backup_failed(
 
 # -- restore ----------------------------------------------------------------------------------
 def restored(
-    db: Database, backup_id: str, volume_id: str, meta: dict[str, Any], *, ok: bool,
+    db: Database, backup_id: str, volume_id: str, meta: dict[str, JSON], *, ok: bool,
     request_id: str | None, ttl: int,
 ) -> None:  # fmt: skip
     """The restore ended: the backup ``available`` again; the volume ``available`` with
@@ -344,7 +350,24 @@ def set_status(db: Database, backup_id: str, status: str, *, reason: str | None 
     db.write(tx)
 
 
-def imported(db: Database, backup_id: str, fields: dict[str, Any]) -> bool:
+@dataclass(frozen=True, slots=True)
+class ImportedBackup:
+    """An imported backup's columns, from its record as the stored objects confirm it."""
+
+    volume_id: str
+    container: str
+    service_metadata: str | None
+    object_count: int = 0
+    snapshot_id: str | None = None
+    display_name: str | None = None
+    display_description: str | None = None
+    parent_id: str | None = None
+    availability_zone: str | None = None
+    data_timestamp: datetime | None = None
+    encryption_key_id: str | None = None
+
+
+def imported(db: Database, backup_id: str, found: ImportedBackup) -> bool:
     """Fill the imported backup from its record: ``available``."""
 
     def tx(session: Session) -> bool:
@@ -352,14 +375,13 @@ def imported(db: Database, backup_id: str, fields: dict[str, Any]) -> bool:
         workers.finish(session, BACKUP, backup_id)
         if row is None or row.status != "creating":
             return False
-        for name, value in fields.items():
-            setattr(row, name, value)
-        if row.parent_id and session.get(models.Backup, row.parent_id) is None:
+        for name in ImportedBackup.__slots__:
+            setattr(row, name, getattr(found, name))
+        parent = session.get(models.Backup, row.parent_id) if row.parent_id else None
+        if parent is None:
             row.parent_id = None
-        elif row.parent_id:
-            parent = session.get(models.Backup, row.parent_id)
-            if parent is not None:
-                parent.num_dependent_backups += 1
+        else:
+            parent.num_dependent_backups += 1
         row.status = "available"
         row.updated_at = utcnow()
         return True

@@ -20,6 +20,10 @@ from tinystack.volume import exception, models
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import RestoreRequest
 from tinystack.volume.services import _rows, backups, volumes, workers
+from tinystack.volume.services._protection_rows import (
+    authorized_backup_row,
+    backup_target,
+)
 from tinystack.volume.services.deps import Deps
 
 NEW_VOLUME_DESCRIPTION = "auto-created_from_restore_from_backup"
@@ -68,8 +72,8 @@ def restore(
     deps: Deps, ctx: RequestContext, backup_id: str, volume_id: str | None, name: str | None
 ) -> RestoreRecord:
     with deps.db.reader() as session:
-        found = backups.authorized_row(session, ctx, backup_id)
-        ctx.can("backup:restore", backups.target(found))
+        found = authorized_backup_row(session, ctx, backup_id)
+        ctx.can("backup:restore", backup_target(found))
         _check_backup(found)
         record = backups.records(session, [found])[0]
     volume_is_new = volume_id is None
@@ -78,7 +82,7 @@ def restore(
     target_id = volume_id
 
     def tx(session: Session) -> tuple[str, str | None]:
-        row = backups.authorized_row(session, ctx, backup_id, lock=True)
+        row = authorized_backup_row(session, ctx, backup_id, lock=True)
         _check_backup(row)
         volume = _rows.visible_volume_row(session, ctx, target_id, lock=True)
         _rows.authorize_volume(ctx, "volume:get", volume)

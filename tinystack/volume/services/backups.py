@@ -31,7 +31,20 @@ from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import BackupExport, BackupRequest
-from tinystack.volume.services import _rows, listing, os_services, quotas, snapshots, workers
+from tinystack.volume.services import (
+    _rows,
+    listing,
+    os_services,
+    quotas,
+    snapshots,
+    workers,
+)
+from tinystack.volume.services._protection_rows import (
+    authorized_backup_row,
+    authorized_snapshot_row,
+    backup_row,
+    backup_target,
+)
 from tinystack.volume.services.deps import Deps
 
 BACKUP = "Backup"
@@ -100,10 +113,6 @@ class BackupUpdate:
     set_description: bool = False
 
 
-def target(row: models.Backup) -> dict[str, str]:
-    return {"project_id": row.project_id, "user_id": row.user_id}
-
-
 def records(session: Session, rows: list[models.Backup]) -> list[BackupRecord]:
     ids = [row.id for row in rows]
     meta: dict[str, dict[str, str]] = {i: {} for i in ids}
@@ -139,27 +148,6 @@ def records(session: Session, rows: list[models.Backup]) -> list[BackupRecord]:
         )  # fmt: skip
         for row in rows
     ]
-
-
-def row(session: Session, backup_id: str, *, lock: bool = False) -> models.Backup:
-    query = select(models.Backup).where(models.Backup.id == backup_id)
-    if lock:
-        query = query.with_for_update()
-    found = session.scalars(query).first()
-    if found is None:
-        raise exception.BackupNotFound(backup_id=backup_id)
-    return found
-
-
-def authorized_row(
-    session: Session, ctx: RequestContext, backup_id: str, rule: str = GET, *, lock: bool = False
-) -> models.Backup:
-    """The backup if the caller's project owns it or an admin asks (404 otherwise)."""
-    found = row(session, backup_id, lock=lock)
-    if not ctx.is_admin and found.project_id != ctx.project_id:
-        raise exception.BackupNotFound(backup_id=backup_id)
-    ctx.can(rule, target(found))
-    return found
 
 
 def deltas(size: int, sign: int = 1) -> dict[str, int]:
@@ -198,7 +186,7 @@ def service_host(session: Session, down_time: int, zone: str | None, prefer: str
 # -- reads ----------------------------------------------------------------------------------------
 def get(db: Database, ctx: RequestContext, backup_id: str) -> BackupRecord:
     with db.reader() as session:
-        return records(session, [authorized_row(session, ctx, backup_id)])[0]
+        return records(session, [authorized_backup_row(session, ctx, backup_id)])[0]
 
 
 def _not_found(marker: str) -> Exception:
@@ -234,7 +222,7 @@ def _source(
     _rows.authorize_volume(ctx, "backup:create", volume)
     snap = None
     if req.snapshot_id:
-        snap = snapshots.authorized_row(session, ctx, req.snapshot_id, snapshots.GET, lock=True)
+        snap = authorized_snapshot_row(session, ctx, req.snapshot_id, snapshots.GET, lock=True)
         if snap.volume_id != volume.id:
             raise exception.InvalidVolume(
                 reason=f"Volume {volume.id} does not match with snapshot.volume_id "
@@ -334,8 +322,8 @@ def update(
     db: Database, ctx: RequestContext, backup_id: str, changes: BackupUpdate
 ) -> BackupRecord:
     def tx(session: Session) -> BackupRecord:
-        found = authorized_row(session, ctx, backup_id, lock=True)
-        ctx.can("backup:update", target(found))
+        found = authorized_backup_row(session, ctx, backup_id, lock=True)
+        ctx.can("backup:update", backup_target(found))
         if changes.set_name:
             found.display_name = changes.name
         if changes.set_description:
@@ -360,10 +348,13 @@ def delete(deps: Deps, ctx: RequestContext, backup_id: str, *, force: bool = Fal
     objects (``force``: whatever its status, an admin's os-force_delete)."""
 
     def tx(session: Session) -> str:
-        found = authorized_row(session, ctx, backup_id, lock=True)
-        ctx.can("backup:delete", target(found))
+        found = authorized_backup_row(session, ctx, backup_id, lock=True)
+        ctx.can("backup:delete", backup_target(found))
         if force:
-            ctx.can("volume_extension:backup_admin_actions:force_delete", target(found))
+            ctx.can(
+                "volume_extension:backup_admin_actions:force_delete",
+                backup_target(found),
+            )
         elif found.status not in ("available", "error"):
             raise exception.InvalidBackup(reason="Backup status must be available or error")
         dependents = session.scalar(
@@ -394,7 +385,7 @@ def reset_status(db: Database, ctx: RequestContext, backup_id: str, status: str)
     """Admin: set the backup's status (the operation in flight is forgotten)."""
 
     def tx(session: Session) -> None:
-        found = authorized_row(
+        found = authorized_backup_row(
             session, ctx, backup_id, "volume_extension:backup_admin_actions:reset_status",
             lock=True,
         )  # fmt: skip
@@ -410,7 +401,7 @@ def export_record(deps: Deps, ctx: RequestContext, backup_id: str) -> BackupExpo
     """The backup's record: its row and the driver's description of its objects,
     base64 JSON (``backup_url``), as the backup service holding it reads them."""
     with deps.db.reader() as session:
-        found = authorized_row(session, ctx, backup_id, "backup:export-import")
+        found = authorized_backup_row(session, ctx, backup_id, "backup:export-import")
         if found.status != "available":
             raise exception.InvalidBackup(
                 reason=f"Backup status must be available and not {found.status}."
@@ -421,7 +412,7 @@ def export_record(deps: Deps, ctx: RequestContext, backup_id: str) -> BackupExpo
     return deps.backups.export_record(CallContext.from_request(ctx), host, BackupRequest(backup_id))
 
 
-def decode_record(url: str) -> dict[str, Any]:
+def decode_record(url: str) -> dict[str, JSON]:
     try:
         data = json.loads(base64.b64decode(url.encode(), validate=True))
     except (binascii.Error, ValueError) as exc:
@@ -447,7 +438,7 @@ def import_record(deps: Deps, ctx: RequestContext, record: BackupExport) -> Back
         if session.get(models.Backup, backup_id) is not None:
             raise exception.InvalidBackup(reason="Backup already exists in database.")
         host = service_host(session, deps.opts.service_down_time, None, None)
-        size = int(data["size"])
+        size = int(str(data["size"]))
         quotas.consume(session, deps.opts, project_id, deltas(size))
         session.add(
             models.Backup(
@@ -467,4 +458,4 @@ def import_record(deps: Deps, ctx: RequestContext, record: BackupExport) -> Back
     )
     deps.settle(backup_id, event)
     with deps.db.reader() as session:
-        return records(session, [row(session, backup_id)])[0]
+        return records(session, [backup_row(session, backup_id)])[0]

@@ -10,6 +10,10 @@ from tinystack.common.db import Database
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
 from tinystack.volume.services import snapshots
+from tinystack.volume.services._protection_rows import (
+    authorized_snapshot_row,
+    snapshot_target,
+)
 
 GET = "volume:get_snapshot_metadata"
 UPDATE = "volume:update_snapshot_metadata"
@@ -39,14 +43,16 @@ def _read(session: Session, snapshot_id: str) -> dict[str, str]:
             select(models.SnapshotMetadata.key, models.SnapshotMetadata.value).where(
                 models.SnapshotMetadata.snapshot_id == snapshot_id
             )
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
 
 
 def get(db: Database, ctx: RequestContext, snapshot_id: str) -> dict[str, str]:
     with db.reader() as session:
-        found = snapshots.authorized_row(session, ctx, snapshot_id, snapshots.GET)
-        ctx.can(GET, snapshots.target(found))
+        found = authorized_snapshot_row(session, ctx, snapshot_id, snapshots.GET)
+        ctx.can(GET, snapshot_target(found))
         return _read(session, snapshot_id)
 
 
@@ -63,8 +69,8 @@ def update(
     """Merge ``metadata`` into the snapshot's (``replace``: it becomes the whole of it)."""
 
     def tx(session: Session) -> dict[str, str]:
-        found = snapshots.authorized_row(session, ctx, snapshot_id, snapshots.GET, lock=True)
-        ctx.can(UPDATE, snapshots.target(found))
+        found = authorized_snapshot_row(session, ctx, snapshot_id, snapshots.GET, lock=True)
+        ctx.can(UPDATE, snapshot_target(found))
         merged = dict(metadata) if replace else {**_read(session, snapshot_id), **metadata}
         check(merged)
         session.execute(
@@ -83,11 +89,11 @@ def update(
 
 def delete_key(db: Database, ctx: RequestContext, snapshot_id: str, key: str) -> None:
     def tx(session: Session) -> None:
-        found = snapshots.authorized_row(session, ctx, snapshot_id, snapshots.GET, lock=True)
-        ctx.can(GET, snapshots.target(found))
+        found = authorized_snapshot_row(session, ctx, snapshot_id, snapshots.GET, lock=True)
+        ctx.can(GET, snapshot_target(found))
         if key not in _read(session, snapshot_id):
             raise exception.SnapshotMetadataNotFound(snapshot_id=snapshot_id, metadata_key=key)
-        ctx.can(DELETE, snapshots.target(found))
+        ctx.can(DELETE, snapshot_target(found))
         session.execute(
             delete(models.SnapshotMetadata).where(
                 models.SnapshotMetadata.snapshot_id == snapshot_id,

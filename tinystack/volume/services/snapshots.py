@@ -27,6 +27,12 @@ from tinystack.volume import exception, models
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import SnapshotRequest
 from tinystack.volume.services import _rows, listing, quotas, workers
+from tinystack.volume.services._protection_rows import (
+    authorized_snapshot_row,
+    snapshot_row,
+    snapshot_target,
+    visible_snapshot_row,
+)
 from tinystack.volume.services.deps import Deps
 
 GET = "volume:get_snapshot"
@@ -75,10 +81,6 @@ class SnapshotUpdate:
     set_description: bool = False
 
 
-def target(row: models.Snapshot) -> dict[str, str]:
-    return {"project_id": row.project_id, "user_id": row.user_id}
-
-
 def records(session: Session, rows: list[models.Snapshot]) -> list[SnapshotRecord]:
     ids = [row.id for row in rows]
     meta: dict[str, dict[str, str]] = {i: {} for i in ids}
@@ -112,35 +114,6 @@ def records(session: Session, rows: list[models.Snapshot]) -> list[SnapshotRecor
     ]
 
 
-def row(session: Session, snapshot_id: str, *, lock: bool = False) -> models.Snapshot:
-    query = select(models.Snapshot).where(models.Snapshot.id == snapshot_id)
-    if lock:
-        query = query.with_for_update()
-    found = session.scalars(query).first()
-    if found is None:
-        raise exception.SnapshotNotFound(snapshot_id=snapshot_id)
-    return found
-
-
-def visible_row(
-    session: Session, ctx: RequestContext, snapshot_id: str, *, lock: bool = False
-) -> models.Snapshot:
-    """The snapshot if the caller's project owns it or the caller is an admin (404
-    otherwise, as upstream)."""
-    found = row(session, snapshot_id, lock=lock)
-    if not ctx.is_admin and found.project_id != ctx.project_id:
-        raise exception.SnapshotNotFound(snapshot_id=snapshot_id)
-    return found
-
-
-def authorized_row(
-    session: Session, ctx: RequestContext, snapshot_id: str, rule: str, *, lock: bool = False
-) -> models.Snapshot:
-    found = visible_row(session, ctx, snapshot_id, lock=lock)
-    ctx.can(rule, target(found))
-    return found
-
-
 def deltas(size: int, type_name: str | None, sign: int = 1) -> dict[str, int]:
     """What a snapshot of a ``size`` GiB volume of ``type_name`` counts against."""
     found = {"snapshots": sign, "gigabytes": sign * size}
@@ -160,7 +133,7 @@ def type_name(session: Session, type_id: str | None) -> str | None:
 # -- reads ------------------------------------------------------------------------------------
 def get(db: Database, ctx: RequestContext, snapshot_id: str, rule: str = GET) -> SnapshotRecord:
     with db.reader() as session:
-        return records(session, [authorized_row(session, ctx, snapshot_id, rule)])[0]
+        return records(session, [authorized_snapshot_row(session, ctx, snapshot_id, rule)])[0]
 
 
 def _not_found(marker: str) -> Exception:
@@ -276,7 +249,9 @@ def update(
     db: Database, ctx: RequestContext, snapshot_id: str, changes: SnapshotUpdate
 ) -> SnapshotRecord:
     def tx(session: Session) -> SnapshotRecord:
-        found = authorized_row(session, ctx, snapshot_id, "volume:update_snapshot", lock=True)
+        found = authorized_snapshot_row(
+            session, ctx, snapshot_id, "volume:update_snapshot", lock=True
+        )
         if changes.set_name:
             found.display_name = changes.name
         if changes.set_description:
@@ -295,10 +270,10 @@ def delete(
     status; ``rule`` is the policy checked on it)."""
 
     def tx(session: Session) -> tuple[str, str]:
-        found = visible_row(session, ctx, snapshot_id, lock=True)
-        ctx.can("volume:delete_snapshot", target(found))
+        found = visible_snapshot_row(session, ctx, snapshot_id, lock=True)
+        ctx.can("volume:delete_snapshot", snapshot_target(found))
         if rule != "volume:delete_snapshot":
-            ctx.can(rule, target(found))
+            ctx.can(rule, snapshot_target(found))
         if found.group_snapshot_id or (not force and found.status not in DELETABLE):
             prefix = "" if force else f"status must be {' or '.join(DELETABLE)} and "
             raise exception.InvalidSnapshot(reason=f"Snapshot {prefix}must not be part of a group.")
@@ -340,7 +315,7 @@ def reset_status(db: Database, ctx: RequestContext, snapshot_id: str, status: st
     """Admin: set the status, whatever it was (the operation in flight is forgotten)."""
 
     def tx(session: Session) -> None:
-        found = authorized_row(
+        found = authorized_snapshot_row(
             session, ctx, snapshot_id,
             "volume_extension:snapshot_admin_actions:reset_status", lock=True,
         )  # fmt: skip
@@ -364,8 +339,11 @@ def update_status(
     """A driver outside (Nova's assisted snapshots) reports how a snapshot goes."""
 
     def tx(session: Session) -> None:
-        found = row(session, snapshot_id, lock=True)
-        ctx.can("snapshot_extension:snapshot_actions:update_snapshot_status", target(found))
+        found = snapshot_row(session, snapshot_id, lock=True)
+        ctx.can(
+            "snapshot_extension:snapshot_actions:update_snapshot_status",
+            snapshot_target(found),
+        )
         allowed = STATUS_MAP.get(found.status)
         if allowed is None:
             raise exception.Invalid(
