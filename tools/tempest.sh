@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run Tempest (the OpenStack conformance suite) against a running tinystack.
 #   tools/tempest.sh <state_dir> [regex]     e.g. tools/tempest.sh ~/.local/share/tinystack '^tempest\.api\.network\.'
+# SDK_PYTHON= the interpreter with openstacksdk (default .venv/bin/python of this tree).
 # Installs tempest 47 into .venv-tempest on first use; writes a workspace under <state_dir>/tempest.
 set -euo pipefail
 STATE=${1:?state directory of a running cloud}
@@ -15,5 +16,5 @@ if [ ! -d "$WS" ]; then
     "$VENV/bin/tempest" init --name "$NAME" "$WS" >/dev/null
 fi
 # what the cloud has: services, networking extensions, public network, images, flavors
-"$ROOT/.venv/bin/python" "$ROOT/tools/tempest_conf.py" "$STATE" > "$WS/etc/tempest.conf"
+"${SDK_PYTHON:-$ROOT/.venv/bin/python}" "$ROOT/tools/tempest_conf.py" "$STATE" > "$WS/etc/tempest.conf"
 cd "$WS" && "$VENV/bin/tempest" run --regex "$REGEX" --concurrency 2

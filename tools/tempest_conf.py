@@ -17,6 +17,50 @@ from pathlib import Path
 from typing import Any
 
 
+def _answers(conn: Any, url: str, version: str) -> bool:
+    """Whether the volume API serves ``url`` (a feature another change may add)."""
+    headers = {"OpenStack-API-Version": f"volume {version}"}
+    response = conn.session.get(url, headers=headers, raise_exc=False, endpoint_filter=None)
+    return bool(response.status_code == 200)
+
+
+def volume_section(conn: Any) -> list[str]:
+    """[volume] and its feature flags: what the block storage service serves."""
+    endpoint = conn.block_storage.get_endpoint().rstrip("/")
+    root = endpoint.rsplit("/v3", 1)[0]
+    version = conn.session.get(root + "/v3/", endpoint_filter=None).json()["versions"][0]
+    pools = conn.session.get(
+        endpoint + "/scheduler-stats/get_pools?detail=true", endpoint_filter=None
+    ).json()["pools"]
+    caps = pools[0]["capabilities"] if pools else {}
+    snapshots = _answers(conn, endpoint + "/snapshots", "3.0")
+    backups = _answers(conn, endpoint + "/backups", "3.0")
+    manage = _answers(conn, endpoint + "/manageable_volumes", "3.8")
+    attachments = _answers(conn, endpoint + "/attachments", "3.27")
+    return [
+        "[volume]",
+        "catalog_type = block-storage",
+        f"backend_names = {caps.get('volume_backend_name', 'file')}",
+        f"storage_protocol = {caps.get('storage_protocol', 'NBD')}",
+        f"vendor_name = {caps.get('vendor_name', 'tinystack')}",
+        "volume_size = 1",
+        f"min_microversion = {version['min_version']}",
+        f"max_microversion = {version['version']}",
+        "build_timeout = 120",
+        "[volume-feature-enabled]",
+        "multi_backend = false",
+        f"snapshot = {snapshots}".lower(),
+        f"backup = {backups}".lower(),
+        "clone = true",
+        f"manage_volume = {manage}".lower(),
+        f"manage_snapshot = {manage and snapshots}".lower(),
+        f"extend_attached_volume = {attachments}".lower(),
+        f"volume_revert = {snapshots}".lower(),
+        "cluster_active_active = false",
+        "api_extensions = all",
+    ]
+
+
 def main() -> int:
     state = Path(sys.argv[1])
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(state / "clouds.yaml")
@@ -82,12 +126,18 @@ def main() -> int:
             "snapshot = true",
             "resize = true",
         ]
+    if "compute" not in services and "image" in services:
+        # volumes from images take the image from [compute] image_ref
+        images = [i.id for i in conn.image.images() if i.status == "active"]
+        lines += ["[compute]", f"image_ref = {images[0] if images else ''}"]
+    if "block-storage" in services:
+        lines += volume_section(conn)
     lines += [
         "[service_available]",
         f"nova = {'compute' in services}".lower(),
         f"glance = {'image' in services}".lower(),
         f"neutron = {'network' in services}".lower(),
-        "cinder = false",
+        f"cinder = {'block-storage' in services}".lower(),
         "swift = false",
         "horizon = false",
         "[validation]",

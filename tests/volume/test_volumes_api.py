@@ -167,3 +167,29 @@ def test_upload_to_image(env: Env) -> None:
     env.cloud.osc("image", "delete", qcow["image_id"], cloud="tinystack-demo")
     env.cloud.osc("image", "delete", started["image_id"], cloud="tinystack-demo")
     env.demo.delete(f"/volumes/{vol['id']}", 202)
+
+
+def test_retype_on_the_same_backend(env: Env) -> None:
+    names = [f"rt-{n}-{uuid.uuid4().hex[:4]}" for n in ("a", "b", "c")]
+    backends = ["file", "file", "elsewhere"]
+    for name, backend in zip(names, backends, strict=True):
+        env.admin.post("/types", {"volume_type": {
+            "name": name, "extra_specs": {"volume_backend_name": backend}}}, 200)  # fmt: skip
+    vol = env.create(volume_type=names[0])
+    action = f"/volumes/{vol['id']}/action"
+    env.demo.post(action, {"os-retype": {"new_type": names[0]}}, 400)
+    env.demo.post(action, {"os-retype": {"new_type": "no-such-type"}}, 404)
+    env.demo.post(action, {"os-retype": {"new_type": names[1], "migration_policy": "never"}}, 202)
+    assert env.wait(vol["id"], "available")["volume_type"] == names[1]
+    project = env.project_id()
+    quota = env.demo.get(f"/os-quota-sets/{project}", params={"usage": "1"}).json()["quota_set"]
+    assert quota[f"volumes_{names[1]}"]["in_use"] == 1
+    assert quota[f"volumes_{names[0]}"]["in_use"] == 0
+    env.demo.post(action, {"os-retype": {"new_type": names[2]}}, 202)
+    after = env.wait(vol["id"], "available")
+    assert after["volume_type"] == names[1]
+    assert any(m["event_id"].endswith("_001_003") for m in env.messages(vol["id"]))
+    quota = env.demo.get(f"/os-quota-sets/{project}", params={"usage": "1"}).json()["quota_set"]
+    assert quota[f"volumes_{names[2]}"] == {"limit": -1, "in_use": 0, "reserved": 0}
+    env.demo.delete(f"/volumes/{vol['id']}", 202)
+    env.wait(vol["id"], "deleted")

@@ -101,6 +101,19 @@ HOST_OPTS = [
         default=False,
         help="Create a volume in the default zone when the asked zone does not exist.",
     ),
+    cfg.StrOpt(
+        "image_cache_dir",
+        default="",
+        help="The verified image cache volumes from images are created (and backed) from "
+        "(empty: <state_dir>/volume-image-cache).",
+    ),
+    cfg.IntOpt(
+        "image_cache_max_gb",
+        default=20,
+        min=1,
+        help="GiB the image cache keeps (least recently used images not backing a volume "
+        "go first).",
+    ),
     cfg.IntOpt("report_interval", default=10, min=1, help="Seconds between heartbeats."),
     cfg.IntOpt(
         "service_down_time",
@@ -244,6 +257,8 @@ class Options:
     storage_availability_zone: str = "nova"
     default_availability_zone: str = ""
     allow_availability_zone_fallback: bool = False
+    image_cache_dir: str = ""
+    image_cache_max_gb: int = 20
     report_interval: int = 10
     service_down_time: int = 60
     manager_threads: int = 8

@@ -18,9 +18,7 @@ RULE = "volume_extension:hosts"
 def list_hosts(ctx: ContextDep, deps: DepsDep) -> Response:
     ctx.can(RULE, {"project_id": ctx.project_id})
     found = os_services.list_services(
-        deps.db,
-        int(deps.opts.service_down_time),
-        os_services.ServiceFilter(binary=os_services.VOLUME_BINARY),
+        deps.db, int(deps.opts.service_down_time), os_services.ServiceFilter()
     )
     return json_response(
         {

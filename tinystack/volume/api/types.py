@@ -112,7 +112,7 @@ def create_type(ctx: ContextDep, deps: DepsDep, body: dict[str, Any] = Body(...)
     specs = data.get("extra_specs") or {}
     specs = schemas.key_values(specs, "extra_specs")
     vtype = volume_types.create(deps.db, name, data.get("description"), is_public, specs)
-    return json_response({"volume_type": views.volume_type(ctx, vtype)})
+    return json_response({"volume_type": views.volume_type_managed(vtype, created=True)})
 
 
 @router.put(
@@ -139,7 +139,7 @@ def update_type(
         is_public=schemas.boolean(is_public, "is_public") if is_public is not None else None,
     )
     vtype = volume_types.update(deps.db, type_id, changes)
-    return json_response({"volume_type": views.volume_type(ctx, vtype)})
+    return json_response({"volume_type": views.volume_type_managed(vtype, created=False)})
 
 
 @router.delete("/types/{type_id}", status_code=202, openapi_extra=policies(DELETE))

@@ -62,8 +62,15 @@ def _attachments(ctx: RequestContext, volume: VolumeRecord) -> list[dict[str, An
 
 
 def volume_detail(
-    request: Request, ctx: RequestContext, volume: VolumeRecord, version: Version
+    request: Request,
+    ctx: RequestContext,
+    volume: VolumeRecord,
+    version: Version,
+    *,
+    extended: bool = True,
 ) -> dict[str, Any]:
+    """A volume's detail; ``extended``: with the attributes upstream's extensions add to
+    GET responses (host, tenant, migration status, image metadata) where policy allows."""
     metadata = dict(volume.metadata)
     for key in VISIBLE_ADMIN_METADATA:
         if key in volume.admin_metadata:
@@ -109,7 +116,8 @@ def volume_detail(
         view["encryption_key_id"] = volume.encryption_key_id
     if version >= (3, 65):
         view["consumes_quota"] = volume.use_quota
-    _extension_attributes(ctx, volume, view)
+    if extended:
+        _extension_attributes(ctx, volume, view)
     return view
 
 
@@ -139,6 +147,21 @@ def volume_type(ctx: RequestContext, vtype: VolumeTypeRecord) -> dict[str, Any]:
     if ctx.allowed(TYPE_QOS, {"project_id": ctx.project_id}):
         view["qos_specs_id"] = vtype.qos_specs_id
     if ctx.allowed(TYPE_ACCESS, {"project_id": ctx.project_id}):
+        view["os-volume-type-access:is_public"] = vtype.is_public
+    return view
+
+
+def volume_type_managed(vtype: VolumeTypeRecord, *, created: bool) -> dict[str, Any]:
+    """A type as the admin's create and update answer it (upstream's older view: every
+    extra spec, no QoS id; the access extension adds its flag to creates only)."""
+    view: dict[str, Any] = {
+        "id": vtype.id,
+        "name": vtype.name,
+        "is_public": vtype.is_public,
+        "extra_specs": dict(vtype.extra_specs),
+        "description": vtype.description,
+    }
+    if created:
         view["os-volume-type-access:is_public"] = vtype.is_public
     return view
 

@@ -182,7 +182,7 @@ def _create_request(deps: Deps, ctx: RequestContext, data: dict[str, Any]) -> vo
         ctx.can(CREATE_FROM_IMAGE, {"project_id": ctx.project_id})
         image = image_refs.resolve(deps, str(image_ref), ctx.token)
         if size is None:
-            image_gb = -(-image.size_bytes // 1024**3)
+            image_gb = -(-max(image.size_bytes, image.virtual_size or 0) // 1024**3)
             size = max(image_gb, image.min_disk, 1)
     for key in ("snapshot_id", "source_volid", "backup_id", "group_id", "consistencygroup_id",
                 "volume_type", "availability_zone"):  # fmt: skip
@@ -235,7 +235,8 @@ def create_volume(
             raise BadRequest(NO_MULTIATTACH)
     req = _create_request(deps, ctx, data)
     volume = volumes.create(deps, ctx, req)
-    return json_response({"volume": views.volume_detail(request, ctx, volume, version)}, 202)
+    view = views.volume_detail(request, ctx, volume, version, extended=False)
+    return json_response({"volume": view}, 202)
 
 
 # -- update and delete ------------------------------------------------------------------------
@@ -269,7 +270,8 @@ def update_volume(
         set_description=set_description,
     )
     volume = volumes.update(deps.db, ctx, volume_id, changes, UPDATE)
-    return json_response({"volume": views.volume_detail(request, ctx, volume, version)})
+    view = views.volume_detail(request, ctx, volume, version, extended=False)
+    return json_response({"volume": view})
 
 
 @router.delete(

@@ -24,6 +24,7 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.context import CallContext
 from tinystack.volume.drivers.base import SnapshotRef, VolumeDriver, VolumeRef
+from tinystack.volume.drivers.errors import ImageTooLarge
 from tinystack.volume.manager import backup_devices, compute_events
 from tinystack.volume.manager.images import ImageOps
 from tinystack.volume.payloads import ExtendSpec, ImageUpload, RetypeSpec, VolumeSpec
@@ -76,8 +77,10 @@ class VolumeManager:
                     location = self.images.create_from_image(ctx, volume, spec.image_id)
                 else:
                     location = self._create(volume, spec)
-            except Exception:
+            except Exception as exc:
                 LOG.exception("volume %s: create failed", spec.volume_id)
+                if isinstance(exc, ImageTooLarge):
+                    detail = messages.NOT_ENOUGH_SPACE_FOR_IMAGE
                 self._discard(volume)
                 volume_ops.mark_failed(
                     self.deps.db, volume.id, status="error", action=action, detail=detail,

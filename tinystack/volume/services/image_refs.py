@@ -60,5 +60,6 @@ def resolve(deps: Deps, ref: str, token: str | None) -> ImageSource:
         size_bytes=int(image.get("size") or 0),
         min_disk=int(image.get("min_disk") or 0),
         disk_format=image.get("disk_format"),
+        virtual_size=int(image["virtual_size"]) if image.get("virtual_size") else None,
         properties=properties,
     )

@@ -140,7 +140,7 @@ def set_frozen(db: Database, host: str, frozen: bool) -> None:
             if row.host == host or row.host.partition("@")[0] == host
         ]
         if not rows:
-            raise exception.ServiceNotFound(service_id=host)
+            raise exception.Invalid(f"Host {host} could not be found.")
         for row in rows:
             if frozen and row.frozen:
                 raise exception.Invalid("Volume service already frozen.")

@@ -48,6 +48,8 @@ class ImageSource:
     size_bytes: int
     min_disk: int
     disk_format: str | None
+    #: bytes the image holds as a disk (None: the image service does not say)
+    virtual_size: int | None = None
     #: properties copied into ``volume_image_metadata``
     properties: dict[str, str] = field(default_factory=dict)
 
@@ -165,6 +167,12 @@ def _backup(
 
 
 def _check_image(image: ImageSource, size: int) -> None:
+    if image.virtual_size is not None and image.virtual_size > size * 1024**3:
+        virtual_gb = -(-image.virtual_size // (1024**3))
+        raise exception.InvalidInput(
+            reason=f"Image virtual size is {virtual_gb}GB and doesn't fit in a volume of "
+            f"size {size}GB."
+        )
     image_gb = -(-image.size_bytes // (1024**3))
     if image_gb > size:
         raise exception.InvalidInput(
