@@ -361,3 +361,16 @@ def test_a_volume_held_by_a_local_qemu(qcow2_driver: FileDriver, run_dir: Path) 
     assert qemu_img.info(vpath(driver, V1), "qcow2").virtual_size == 2 * GiB
     qemu_io(str(driver.directory / f"snapshot-{S1}.qcow2"), "qcow2", "read -P 0x4c 0 1M")
     qemu_io(str(vpath(driver, V2)), "qcow2", "read -P 0x4c 0 1M")
+
+
+def test_close_leaves_no_runtime_files(tmp_path: Path) -> None:
+    """With the default runtime directory (under /run): nothing is left after close."""
+    driver = FileDriver(tmp_path / "vols", 10, "file1", "127.0.0.1", nbd_port=free_port())
+    driver.do_setup()
+    try:
+        driver.create_volume(VolumeRef(V1, 1))
+        driver.initialize_connection(VolumeRef(V1, 1), REMOTE, A1)
+        assert driver.exports_.daemon.pid() is not None
+    finally:
+        driver.close()
+    assert not driver.run_dir.exists()

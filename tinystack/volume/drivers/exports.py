@@ -389,23 +389,23 @@ class Exports:
     def backup_to(self, volume_id: str, target: Path, fmt: str, sync: str) -> None:
         """A point-in-time copy of an exported volume into the existing image ``target``
         by the daemon's backup job: writes the guest makes meanwhile are copied out
-        first (copy-before-write), so the copy is crash-consistent."""
+        first (copy-before-write), so the copy is crash-consistent. The backend's lock
+        is not held meanwhile: other volumes attach and detach during a long copy."""
         job = "b" + hashlib.sha256(str(target).encode()).hexdigest()[:24]
         tnode = "t" + job[1:]
-        with self._lock, self.daemon.session(timeout=3600) as qmp:
-            qmp.command(
-                "blockdev-add",
-                {
-                    "driver": fmt,
-                    "node-name": tnode,
-                    "discard": "unmap",
-                    "detect-zeroes": "unmap",
-                    "file": {"driver": "file", "filename": str(target)},
-                },
-            )
-            try:
-                args = {"job-id": job, "device": node_name(volume_id), "target": tnode}
-                self.daemon.run_job(qmp, "blockdev-backup", {**args, "sync": sync}, 3600)
-            finally:
-                with contextlib.suppress(BackendError):
-                    qmp.command("blockdev-del", {"node-name": tnode})
+        self.daemon.command(
+            "blockdev-add",
+            {
+                "driver": fmt,
+                "node-name": tnode,
+                "discard": "unmap",
+                "detect-zeroes": "unmap",
+                "file": {"driver": "file", "filename": str(target)},
+            },
+        )
+        try:
+            args = {"job-id": job, "device": node_name(volume_id), "target": tnode}
+            self.daemon.run_job("blockdev-backup", {**args, "sync": sync}, 3600)
+        finally:
+            with contextlib.suppress(BackendError):
+                self.daemon.command("blockdev-del", {"node-name": tnode})

@@ -42,6 +42,7 @@ the compute side grows it with ``block_resize`` when it receives ``volume-extend
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -149,15 +150,22 @@ class FileDriver(VolumeDriver):
         restart the export daemon and its exports."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.exports_.setup()  # first: it takes the backend's lock (one driver per dir)
         for leftover in self.directory.glob(".tmp-*"):
             LOG.info("removing half-built %s", leftover)
             leftover.unlink(missing_ok=True)
-        self.exports_.setup()
 
     def close(self, stop_daemon: bool = True) -> None:
         """Stop the export watchdog and daemon (guests' NBD clients wait for the next
         start, which re-creates every export)."""
         self.exports_.close(stop_daemon=stop_daemon)
+        if stop_daemon:  # the daemons are gone: their logs and directories go too
+            for sub in (self.run_dir / "nbd", self.run_dir / "tgt"):
+                for log in sub.glob("*.log"):
+                    log.unlink(missing_ok=True)
+            for path in (self.run_dir / "nbd", self.run_dir / "tgt", self.run_dir):
+                with contextlib.suppress(OSError):
+                    path.rmdir()
 
     def reconcile(self, attachment_ids: set[str]) -> None:
         """Keep exactly these attachments' exports (call after a manager restart with
@@ -187,6 +195,10 @@ class FileDriver(VolumeDriver):
     def _build(self, final: Path, make: Callable[[Path], None]) -> str:
         """Make ``final`` through a temporary file renamed into place; a replay that
         finds ``final`` is done. Returns the provider_location (the file name)."""
+        match = _MANAGED.match(final.name)
+        existing = self._find(match[1], match[2]) if match else None
+        if existing is not None:  # done before (also in the other format)
+            return existing[0].name
         if not final.exists():
             tmp = final.with_name(f".tmp-{final.name}")
             tmp.unlink(missing_ok=True)

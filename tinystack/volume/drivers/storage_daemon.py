@@ -151,19 +151,29 @@ class StorageDaemon:
         with self.session() as qmp:
             return qmp.command(name, arguments)
 
-    def run_job(self, qmp: QMP, name: str, arguments: dict[str, Any], timeout: float) -> None:
-        """Start a block job (``arguments`` carry its ``job-id``) and wait for its end;
-        a BackendError when it fails. The job is dismissed either way."""
+    def run_job(self, name: str, arguments: dict[str, Any], timeout: float) -> None:
+        """Run a block job (``arguments`` carry its ``job-id``) to its end; a
+        BackendError when it fails. Its progress is polled with short QMP sessions, so
+        attaches and detaches on the same daemon go on while a long copy runs."""
         job_id = str(arguments["job-id"])
-        qmp.command(name, {**arguments, "auto-dismiss": False})
+        self.command(name, {**arguments, "auto-dismiss": False})
+        deadline = time.monotonic() + timeout
         try:
-            event = qmp.wait_event("JOB_STATUS_CHANGE", "id", job_id, timeout)
-            while event["data"]["status"] not in ("concluded", "null"):
-                event = qmp.wait_event("JOB_STATUS_CHANGE", "id", job_id, timeout)
-            jobs = qmp.command("query-jobs")
-            error = next((j.get("error") for j in jobs if j.get("id") == job_id), None)
+            while True:
+                jobs = self.command("query-jobs")
+                job = next((j for j in jobs if j.get("id") == job_id), None)
+                if job is None:
+                    raise BackendError(f"{name} {job_id} disappeared (daemon restarted?)")
+                if job.get("status") == "concluded":
+                    error = job.get("error")
+                    break
+                if time.monotonic() > deadline:
+                    with contextlib.suppress(BackendError):
+                        self.command("job-cancel", {"id": job_id, "force": True})
+                    raise BackendError(f"{name} {job_id} did not finish in {timeout:.0f} s")
+                time.sleep(0.05)
         finally:
             with contextlib.suppress(BackendError):
-                qmp.command("job-dismiss", {"id": job_id})
+                self.command("job-dismiss", {"id": job_id})
         if error:
             raise BackendError(f"{name} {job_id} failed: {error}")
