@@ -25,6 +25,7 @@ from tinystack.volume.api.snapshot_schemas import (
     SnapshotUpdateBody,
     UpdateSnapshotStatus,
 )
+from tinystack.volume.exception import VolumeNotFound
 from tinystack.volume.services import snapshots
 from tinystack.volume.services.snapshots import SnapshotCreate, SnapshotRecord, SnapshotUpdate
 
@@ -123,8 +124,8 @@ def create_snapshot(
             raise BadRequest(IN_USE_FORCE)
         allow_in_use = allow_in_use or req.force
     name = req.name if "name" in req.model_fields_set else req.display_name
-    if req.volume_id is None:
-        raise BadRequest("Invalid input received: volume_id must not be null")
+    if req.volume_id is None:  # upstream looks the volume up: 404
+        raise VolumeNotFound(volume_id=None)
     create = SnapshotCreate(
         volume_id=req.volume_id,
         name=_strip(name),
