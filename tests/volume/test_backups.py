@@ -178,3 +178,20 @@ def test_bad_input_and_quota(env: Env) -> None:
         assert "backups allowed" in r.json()["overLimit"]["message"]
     finally:
         env.admin.put(f"/os-quota-sets/{project}", {"quota_set": {"backups": 100}}, 200)
+
+
+def test_backup_of_an_in_use_volume_reads_a_temporary_snapshot(env: Env) -> None:
+    vol = env.create()
+    write(env, vol["id"], 0x5C)
+    env.admin.post(f"/volumes/{vol['id']}/action", {"os-reset_status": {"status": "in-use"}}, 202)
+    r = env.demo.post("/backups", {"backup": {"volume_id": vol["id"]}}, 400)
+    assert "force flag" in r.json()["badRequest"]["message"]
+    before = set(env.volumes_dir.glob("snapshot-*"))
+    made = backup(env.demo, vol["id"], force=True)
+    assert env.wait(vol["id"], "in-use")
+    # the temporary snapshot is gone, and no snapshot row ever showed
+    assert set(env.volumes_dir.glob("snapshot-*")) == before
+    assert not env.demo.get("/snapshots", params={"volume_id": vol["id"]}).json()["snapshots"]
+    done = env.demo.post(f"/backups/{made['id']}/restore", {"restore": {}}, 202).json()
+    restored = env.wait(done["restore"]["volume_id"], "available")
+    assert holds(env, f"volume-{restored['id']}", 0x5C)

@@ -213,3 +213,21 @@ def test_snapshot_quota_is_enforced(env: Env) -> None:
         assert "snapshots allowed" in r.json()["overLimit"]["message"]
     finally:
         env.admin.put(f"/os-quota-sets/{project}", {"quota_set": {"snapshots": 100}}, 200)
+
+
+def test_snapshots_of_in_use_volumes(env: Env) -> None:
+    vol = env.create()
+    write(env, vol["id"], 0x2A)
+    env.admin.post(f"/volumes/{vol['id']}/action", {"os-reset_status": {"status": "in-use"}}, 202)
+    body = {"snapshot": {"volume_id": vol["id"]}}
+    r = env.demo.at("3.65").post("/snapshots", body, 400)
+    assert "in-use" in r.json()["badRequest"]["message"]
+    forced = env.demo.at("3.65").post(
+        "/snapshots", {"snapshot": {"volume_id": vol["id"], "force": True}}, 202
+    )
+    first = wait_for(env.demo, "snapshots", forced.json()["snapshot"]["id"], "available")
+    later = snapshot(env.demo, vol["id"])  # 3.66: no force needed
+    assert holds(env, f"snapshot-{first['id']}", 0x2A) and holds(
+        env, f"snapshot-{later['id']}", 0x2A
+    )
+    assert env.demo.get(f"/volumes/{vol['id']}").json()["volume"]["status"] == "in-use"
