@@ -144,7 +144,10 @@ def _create_request(body: Any, version: Version) -> BackupCreate:
 @router.post(
     "/backups",
     status_code=202,
-    openapi_extra={**policies("backup:create"), **request_model(BackupCreateV351Body)},
+    openapi_extra={
+        **policies("backup:create", "volume:get_snapshot"),
+        **request_model(BackupCreateV351Body),
+    },
 )
 def create_backup(
     request: Request, ctx: ContextDep, deps: DepsDep, version: VersionDep, body: Any = Body(...)
@@ -205,7 +208,9 @@ def update_backup(
     return json_response({"backup": summary(request, updated)})
 
 
-@router.delete("/backups/{backup_id}", status_code=202, openapi_extra=policies("backup:delete"))
+@router.delete(
+    "/backups/{backup_id}", status_code=202, openapi_extra=policies("backup:get", "backup:delete")
+)
 def delete_backup(backup_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     backups.delete(deps, ctx, backup_id)
     return Response(status_code=202)
@@ -214,7 +219,10 @@ def delete_backup(backup_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
 @router.post(
     "/backups/{backup_id}/restore",
     status_code=202,
-    openapi_extra={**policies("backup:restore"), **request_model(RestoreBody)},
+    openapi_extra={
+        **policies("backup:get", "backup:restore", "volume:get", "volume:create"),
+        **request_model(RestoreBody),
+    },
 )
 def restore_backup(backup_id: str, body: RestoreBody, ctx: ContextDep, deps: DepsDep) -> Response:
     req = body.restore
@@ -226,7 +234,10 @@ def restore_backup(backup_id: str, body: RestoreBody, ctx: ContextDep, deps: Dep
     return json_response({"restore": restore}, status=202)
 
 
-@router.get("/backups/{backup_id}/export_record", openapi_extra=policies("backup:export-import"))
+@router.get(
+    "/backups/{backup_id}/export_record",
+    openapi_extra=policies("backup:get", "backup:export-import"),
+)
 def export_record(backup_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     record = backups.export_record(deps, ctx, backup_id)
     body = {"backup_service": record.backup_service, "backup_url": record.backup_url}

@@ -12,18 +12,19 @@ from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import json_response
 from tinystack.volume.api.snapshot_schemas import MetadataBody, MetaItemBody
 from tinystack.volume.services import snapshot_metadata as meta
+from tinystack.volume.services.snapshots import GET
 
 router = APIRouter(tags=["snapshot metadata"])
 
 PATH = "/snapshots/{snapshot_id}/metadata"
 
 
-@router.get(PATH, openapi_extra=policies(meta.GET))
+@router.get(PATH, openapi_extra=policies(GET, meta.GET))
 def show_metadata(snapshot_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
     return json_response({"metadata": meta.get(deps.db, ctx, snapshot_id)})
 
 
-@router.post(PATH, openapi_extra={**policies(meta.UPDATE), **request_model(MetadataBody)})
+@router.post(PATH, openapi_extra={**policies(GET, meta.UPDATE), **request_model(MetadataBody)})
 def create_metadata(
     snapshot_id: str, body: MetadataBody, ctx: ContextDep, deps: DepsDep
 ) -> Response:
@@ -31,7 +32,7 @@ def create_metadata(
     return json_response({"metadata": merged})
 
 
-@router.put(PATH, openapi_extra={**policies(meta.UPDATE), **request_model(MetadataBody)})
+@router.put(PATH, openapi_extra={**policies(GET, meta.UPDATE), **request_model(MetadataBody)})
 def replace_metadata(
     snapshot_id: str, body: MetadataBody, ctx: ContextDep, deps: DepsDep
 ) -> Response:
@@ -39,12 +40,14 @@ def replace_metadata(
     return json_response({"metadata": replaced})
 
 
-@router.get(PATH + "/{key}", openapi_extra=policies(meta.GET))
+@router.get(PATH + "/{key}", openapi_extra=policies(GET, meta.GET))
 def show_metadata_key(snapshot_id: str, key: str, ctx: ContextDep, deps: DepsDep) -> Response:
     return json_response({"meta": {key: meta.get_key(deps.db, ctx, snapshot_id, key)}})
 
 
-@router.put(PATH + "/{key}", openapi_extra={**policies(meta.UPDATE), **request_model(MetaItemBody)})
+@router.put(
+    PATH + "/{key}", openapi_extra={**policies(GET, meta.UPDATE), **request_model(MetaItemBody)}
+)
 def update_metadata_key(
     snapshot_id: str, key: str, body: MetaItemBody, ctx: ContextDep, deps: DepsDep
 ) -> Response:
@@ -56,7 +59,7 @@ def update_metadata_key(
     return json_response({"meta": body.meta})
 
 
-@router.delete(PATH + "/{key}", openapi_extra=policies(meta.GET, meta.DELETE))
+@router.delete(PATH + "/{key}", openapi_extra=policies(GET, meta.GET, meta.DELETE))
 def delete_metadata_key(snapshot_id: str, key: str, ctx: ContextDep, deps: DepsDep) -> Response:
     meta.delete_key(deps.db, ctx, snapshot_id, key)
     return Response(status_code=200)

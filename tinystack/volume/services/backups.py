@@ -401,7 +401,8 @@ def export_record(deps: Deps, ctx: RequestContext, backup_id: str) -> BackupExpo
     """The backup's record: its row and the driver's description of its objects,
     base64 JSON (``backup_url``), as the backup service holding it reads them."""
     with deps.db.reader() as session:
-        found = authorized_backup_row(session, ctx, backup_id, "backup:export-import")
+        found = authorized_backup_row(session, ctx, backup_id)
+        ctx.can("backup:export-import", backup_target(found))
         if found.status != "available":
             raise exception.InvalidBackup(
                 reason=f"Backup status must be available and not {found.status}."
