@@ -237,3 +237,31 @@ class BackupServiceUnavailable(_Templated, exceptions.ServiceUnavailable):
     """No backup service is up (upstream: ServiceNotFound turned into a 503)."""
 
     template = "Service {service_id} could not be found."
+
+
+class GroupTypeNotFound(NotFound):
+    template = "Group type {group_type_id} could not be found."
+
+
+class GroupTypeNotFoundByName(GroupTypeNotFound):
+    template = "Group type with name {group_type_name} could not be found."
+
+
+class GroupTypeSpecsNotFound(NotFound):
+    template = "Group Type {group_type_id} has no specs with key {group_specs_key}."
+
+
+class GroupTypeExists(Conflict):
+    template = "Group Type {id} already exists."
+
+
+class GroupNotFound(NotFound):
+    template = "Group {group_id} could not be found."
+
+
+class GroupSnapshotNotFound(NotFound):
+    template = "GroupSnapshot {group_snapshot_id} could not be found."
+
+
+class InvalidGroup(Invalid):
+    template = "Invalid Group: {reason}"

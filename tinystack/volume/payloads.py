@@ -145,3 +145,14 @@ class BackupExport(Payload):
     VERSION: ClassVar[str] = "1.0"
     backup_service: str
     backup_url: str
+
+
+@dataclass(frozen=True)
+class GroupSpec(Payload):
+    """A generic volume group to place: a backend that can host all its volume types."""
+
+    VERSION: ClassVar[str] = "1.0"
+    group_id: str
+    availability_zone: str | None = None
+    #: the extra specs of each of the group's volume types
+    type_specs: tuple[dict[str, str], ...] = ()

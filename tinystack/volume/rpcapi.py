@@ -5,7 +5,8 @@ Every argument is a payload of :mod:`tinystack.volume.payloads` (sent as its
 ``manager/manager.py``) take the same names. The caller's :class:`CallContext` travels
 as the transport's context.
 
-* scheduler 1.0: create_volume(VolumeSpec), extend_volume(ExtendSpec), retype(RetypeSpec)
+* scheduler 1.0: create_volume(VolumeSpec), extend_volume(ExtendSpec), retype(RetypeSpec),
+  create_group(GroupSpec)
 * volume 1.0: create_volume(VolumeSpec), delete_volume, extend_volume(ExtendSpec),
   retype(RetypeSpec), upload_image(ImageUpload); create_snapshot, delete_snapshot,
   revert_to_snapshot (SnapshotRequest, ``manager/snapshots.py``); attach_device,
@@ -31,6 +32,7 @@ from tinystack.volume.payloads import (
     Device,
     DeviceRequest,
     ExtendSpec,
+    GroupSpec,
     ImageUpload,
     RestoreRequest,
     RetypeSpec,
@@ -72,6 +74,10 @@ class SchedulerAPI:
     def retype(self, ctx: CallContext, host: str, spec: RetypeSpec) -> None:
         """Check the volume's backend satisfies the new type, then cast the retype."""
         self.client.cast(ctx.to_dict(), "retype", host=host, spec=spec.to_primitive())
+
+    def create_group(self, ctx: CallContext, spec: GroupSpec) -> None:
+        """Choose the backend of a generic volume group (all its types must fit there)."""
+        self.client.cast(ctx.to_dict(), "create_group", spec=spec.to_primitive())
 
 
 class VolumeAPI:

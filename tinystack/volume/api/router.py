@@ -35,6 +35,8 @@ MODULES = [
     "snapshot_metadata",
     "backups",
     "transfers",
+    "group_types",
+    "groups",
     "extensions",
 ]
 

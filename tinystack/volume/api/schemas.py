@@ -171,6 +171,83 @@ class DefaultTypeRequest(_Closed):
     default_type: DefaultTypeBody
 
 
+# -- groups ----------------------------------------------------------------------------------
+class GroupTypeCreate(_Closed):
+    name: str = Field(..., min_length=1, max_length=255)
+    description: str | None = Field(None, max_length=255)
+    is_public: bool | str | None = None
+    group_specs: dict[str, str] | None = None
+
+
+class GroupTypeCreateRequest(_Closed):
+    group_type: GroupTypeCreate
+
+
+class GroupTypeUpdate(_Closed):
+    name: str | None = Field(None, max_length=255)
+    description: str | None = Field(None, max_length=255)
+    is_public: bool | str | None = None
+
+
+class GroupTypeUpdateRequest(_Closed):
+    group_type: GroupTypeUpdate
+
+
+class GroupSpecsRequest(_Closed):
+    group_specs: dict[str, str]
+
+
+class GroupCreate(_Closed):
+    group_type: str
+    volume_types: list[str] = Field(..., min_length=1)
+    name: str | None = Field(None, max_length=255)
+    description: str | None = Field(None, max_length=255)
+    availability_zone: str | None = Field(None, max_length=255)
+
+
+class GroupCreateRequest(_Closed):
+    group: GroupCreate
+
+
+class GroupUpdate(_Closed):
+    name: str | None = Field(None, max_length=255)
+    description: str | None = Field(None, max_length=255)
+    add_volumes: str | None = None
+    remove_volumes: str | None = None
+
+
+class GroupUpdateRequest(_Closed):
+    group: GroupUpdate
+
+
+class GroupFromSource(_Closed):
+    name: str | None = Field(None, max_length=255)
+    description: str | None = Field(None, max_length=255)
+    source_group_id: str | None = None
+    group_snapshot_id: str | None = None
+
+
+class GroupFromSourceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    create_from_src: GroupFromSource = Field(..., alias="create-from-src")
+
+
+class GroupDelete(_Closed):
+    delete_volumes: bool | str | None = Field(None, alias="delete-volumes")
+
+
+class GroupStatus(_Closed):
+    status: str
+
+
+class GroupActionRequest(BaseModel):
+    """One of ``delete`` and ``reset_status`` (3.20)."""
+
+    model_config = ConfigDict(extra="forbid")
+    delete: GroupDelete | None = None
+    reset_status: GroupStatus | None = None
+
+
 # -- QoS, quotas, services --------------------------------------------------------------------
 class QoSCreate(_Open):
     name: str = Field(..., min_length=1, max_length=255)

@@ -11,9 +11,10 @@ from tinystack.common.rpc import Target
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.context import CallContext
-from tinystack.volume.payloads import ExtendSpec, RetypeSpec, VolumeSpec
+from tinystack.volume.payloads import ExtendSpec, GroupSpec, RetypeSpec, VolumeSpec
 from tinystack.volume.scheduler import filters
 from tinystack.volume.services import (
+    groups,
     messages,
     scheduling,
     volume_ops,
@@ -97,6 +98,24 @@ class SchedulerManager:
         )
         self.deps.changed(retype.volume_id)
 
+    def create_group(self, ctxt: rpcapi.RPCContext, spec: JSON) -> None:
+        """A generic group's backend: one that can host every volume type of the group."""
+        group = GroupSpec.from_primitive(spec)
+        zone = group.availability_zone
+        requests = [filters.Request(0, zone, dict(specs)) for specs in group.type_specs]
+        requests = requests or [filters.Request(0, zone, {})]
+
+        def pick(pools: list[PoolState]) -> PoolState | None:
+            fitting = [
+                p for p in pools
+                if all(filters.availability_zone_filter(p, r) and filters.capabilities_filter(p, r)
+                       for r in requests)
+            ]  # fmt: skip
+            return max(fitting, key=filters.capacity_weight) if fitting else None
+
+        scheduling.place_group(self.deps.db, self.deps.opts, group.group_id, pick)
+        self.deps.changed(group.group_id)
+
     # -- work ---------------------------------------------------------------------------------
     def schedule(self, ctx: CallContext, spec: VolumeSpec) -> None:
         request = filters.request_of(spec)
@@ -123,6 +142,12 @@ class SchedulerManager:
         API's commit and the scheduler's decision)."""
         count = 0
         for op in workers.pending(self.deps.db, None):
+            if op.resource_type == "Group" and op.operation == "schedule":
+                group = groups.spec_of(self.deps.db, op.resource_id)
+                if group is not None:
+                    self.create_group(CallContext.internal().to_dict(), group.to_primitive())
+                    count += 1
+                continue
             if op.resource_type != "Volume" or op.operation != "schedule":
                 continue
             spec = volumes.spec_of(self.deps.db, op.resource_id)

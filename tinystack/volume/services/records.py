@@ -123,3 +123,32 @@ class ServiceRecord:
     created_at: datetime
     updated_at: datetime | None
     capabilities: dict[str, JSON] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTypeRecord:
+    id: str
+    name: str
+    description: str | None
+    is_public: bool
+    group_specs: dict[str, str]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    id: str
+    project_id: str
+    user_id: str
+    name: str | None
+    description: str | None
+    status: str
+    host: str | None
+    availability_zone: str | None
+    group_type_id: str
+    volume_type_ids: tuple[str, ...]
+    volume_ids: tuple[str, ...]
+    group_snapshot_id: str | None
+    source_group_id: str | None
+    replication_status: str | None
+    created_at: datetime

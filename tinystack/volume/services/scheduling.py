@@ -192,3 +192,27 @@ def extend_fits(
         return pool is not None and fits(pool, new_size - row.size)
 
     return db.write(tx)
+
+
+def place_group(db: Database, opts: Options, group_id: str, pick: Pick) -> str | None:
+    """Choose the backend of a generic group (its volumes go there): ``available``, or
+    ``error`` when no pool can host all its volume types."""
+
+    def tx(session: Session) -> str | None:
+        pools = pool_states(session, opts, lock=True)
+        row = session.get(models.Group, group_id)
+        if row is None or row.status != "creating":
+            return None
+        chosen = pick(pools) if not row.host else None
+        if row.host:
+            row.status = "available"
+        elif chosen is None:
+            row.status = "error"
+        else:
+            row.host = chosen.name
+            row.status = "available"
+        row.updated_at = utcnow()
+        workers.finish(session, "Group", group_id)
+        return row.host
+
+    return db.write(tx)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tinystack.common.db import Database
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import models
-from tinystack.volume.services import _rows, messages, quotas, workers
+from tinystack.volume.services import _rows, groups, messages, quotas, workers
 from tinystack.volume.services.records import VolumeRecord
 
 
@@ -145,10 +145,26 @@ def deleted(db: Database, volume_id: str) -> None:
                     models.VolumeGlanceMetadata.volume_id == volume_id
                 )
             )
+            group_id = row.group_id
             session.delete(row)
+            session.flush()
+            if group_id:
+                _group_emptied(session, group_id)
         workers.finish(session, "Volume", volume_id)
 
     db.write(tx)
+
+
+def _group_emptied(session: Session, group_id: str) -> None:
+    """A group being deleted goes with its last volume."""
+    group = session.get(models.Group, group_id)
+    if group is None or group.status != "deleting":
+        return
+    left = session.scalar(
+        select(func.count()).select_from(models.Volume).where(models.Volume.group_id == group_id)
+    )
+    if not left:
+        groups.forget(session, group)
 
 
 def extended(

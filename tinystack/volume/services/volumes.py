@@ -166,6 +166,32 @@ def _backup(
     return backup
 
 
+def _group(session: Session, ctx: RequestContext, group_id: str) -> models.Group:
+    group = session.get(models.Group, group_id)
+    if group is None or (not ctx.is_admin and group.project_id != ctx.project_id):
+        raise exception.GroupNotFound(group_id=group_id)
+    if group.status not in ("available", "in-use", "creating"):
+        raise exception.InvalidGroup(
+            reason=f"Group {group_id} status must be available, but is {group.status}."
+        )
+    return group
+
+
+def _check_group_type(session: Session, group_id: str, type_id: str) -> None:
+    allowed = set(
+        session.scalars(
+            select(models.GroupVolumeTypeMapping.volume_type_id).where(
+                models.GroupVolumeTypeMapping.group_id == group_id
+            )
+        )
+    )
+    if type_id not in allowed:
+        raise exception.InvalidInput(
+            reason=f"Invalid volume_type provided: {type_id}. The volume type is not one of "
+            f"group {group_id}'s."
+        )
+
+
 def _check_image(image: ImageSource, size: int) -> None:
     if image.virtual_size is not None and image.virtual_size > size * 1024**3:
         virtual_gb = -(-image.virtual_size // (1024**3))
@@ -251,12 +277,18 @@ def _plan(session: Session, deps: Deps, ctx: RequestContext, req: VolumeCreate) 
     elif req.backup_id:
         backup = _backup(session, ctx, req.backup_id, size)
         size = backup.size if size is None else size
+    if req.group_id:
+        group = _group(session, ctx, req.group_id)
+        inherited_zone = inherited_zone or group.availability_zone
+        source_host = source_host or group.host
     size = _check_size(size)
     if req.image is not None:
         _check_image(req.image, size)
         bootable = True
         image_metadata = dict(req.image.properties)
     type_row = _resolve_type(session, ctx, deps, req.volume_type, inherited_type)
+    if req.group_id:
+        _check_group_type(session, req.group_id, type_row.id)
     zone = req.availability_zone or inherited_zone or deps.opts.zone
     if inherited_zone and req.availability_zone and req.availability_zone != inherited_zone:
         raise exception.InvalidInput(
@@ -405,13 +437,8 @@ def delete(
         _rows.authorize_volume(ctx, rule, row)
         if force and force_rule:
             _rows.authorize_volume(ctx, force_rule, row)
-        type_name = _type_name(session, row.volume_type_id)
         if not row.host:
-            # never scheduled: nothing on a backend, the row goes at once
-            if row.use_quota and row.status != "error_managing":
-                quotas.release(session, row.project_id, quotas.volume_deltas(row.size, type_name))
-            workers.finish(session, "Volume", volume_id)
-            session.delete(row)
+            forget_unscheduled(session, row)
             return None
         if row.host.partition("#")[0] in os_services.frozen_hosts(session):
             raise exception.InvalidVolume(reason="Volume's backend is frozen.")
@@ -432,6 +459,15 @@ def delete(
     event = deps.watch(volume_id)
     deps.volumes.delete_volume(CallContext.from_request(ctx), host, volume_id)
     deps.settle(volume_id, event)
+
+
+def forget_unscheduled(session: Session, row: models.Volume) -> None:
+    """A volume never scheduled has nothing on a backend: its row (and quota) go at once."""
+    if row.use_quota and row.status != "error_managing":
+        type_name = _type_name(session, row.volume_type_id)
+        quotas.release(session, row.project_id, quotas.volume_deltas(row.size, type_name))
+    workers.finish(session, "Volume", row.id)
+    session.delete(row)
 
 
 def _check_deletable(session: Session, row: models.Volume, *, cascade: bool, force: bool) -> None:
