@@ -1,7 +1,7 @@
 """The backup service in its own process (``tinystack serve volume`` with
 ``enabled_workers = backup`` and another host name), the volume manager in the cloud's,
 over RabbitMQ: backups read the volume through the NBD export its manager makes for
-the backup host, restores write it the same way."""
+the backup host (of a snapshot: the snapshot's), restores write it the same way."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 
 from tests.cloudproc import CloudProcess, free_port
 from tests.volume.conftest import SERVICES, Env
-from tests.volume.resources import backup, file_conf, wait_for
+from tests.volume.resources import backup, file_conf, snapshot, wait_for
 from tests.volume.test_snapshots import holds, write
 
 pytestmark = pytest.mark.rabbit
@@ -105,6 +105,15 @@ def test_backups_by_a_backup_service_in_another_process(tmp_path: Path, vhost: s
         # the exports made for the backup host are gone
         exports = (main.state_dir / "volumes" / ".tinystack" / "exports.json").read_text()
         assert made["id"] not in exports
+        # a backup of a snapshot: the snapshot is exported to the backup host
+        write(env, vol["id"], 0x6F, length=8 << 20)
+        snap = snapshot(env.demo, vol["id"])
+        of_snap = backup(env.demo, vol["id"], snapshot_id=snap["id"], incremental=True)
+        done = env.demo.post(f"/backups/{of_snap['id']}/restore", {"restore": {}}, 202).json()
+        restored = env.wait(done["restore"]["volume_id"], "available")
+        assert holds(env, f"volume-{restored['id']}", 0x6F, length=8 << 20)
+        env.demo.delete(f"/backups/{of_snap['id']}", 202)
+        wait_for(env.demo, "backups", of_snap["id"], "deleted")
         env.demo.delete(f"/backups/{made['id']}", 202)
         wait_for(env.demo, "backups", made["id"], "deleted")
         assert not list((tmp_path / "backup-host" / "backups").rglob(f"*{made['id']}*"))
