@@ -33,7 +33,13 @@ from tinystack.volume.backup.base import BackupRef, BackupResult, ObjectNotFound
 from tinystack.volume.backup.chunked import ChunkedBackupDriver
 from tinystack.volume.backup.connector import open_device
 from tinystack.volume.context import CallContext
-from tinystack.volume.payloads import BackupExport, BackupRequest, DeviceRequest, RestoreRequest
+from tinystack.volume.payloads import (
+    BackupExport,
+    BackupRequest,
+    Device,
+    DeviceRequest,
+    RestoreRequest,
+)
 from tinystack.volume.services import backup_ops
 from tinystack.volume.services.backup_ops import BackupState, ImportedBackup
 from tinystack.volume.services.deps import Deps
@@ -154,13 +160,29 @@ class BackupManager:
                 raise RuntimeError(f"the parent backup {backup.parent_id} is not available")
             parent = ref_of(found)
         host = self._device_host(backup.volume_id)
-        timeout = float(self.deps.opts.backup_device_timeout)
-        device = self.deps.volumes.attach_device(ctx, host, request, timeout)
+        device = self._attach(ctx, host, request)
         try:
             with open_device(device, False, self.sockets) as volume_file:
                 return self.driver.backup(ref, volume_file, device.size, parent)
         finally:
+            self._release(ctx, host, request)
+
+    def _attach(self, ctx: CallContext, host: str, request: DeviceRequest) -> Device:
+        timeout = float(self.deps.opts.backup_device_timeout)
+        try:
+            return self.deps.volumes.attach_device(ctx, host, request, timeout)
+        except Exception:
+            # the manager may have exported (or snapshotted) before the call failed
+            self._release(ctx, host, request)
+            raise
+
+    def _release(self, ctx: CallContext, host: str, request: DeviceRequest) -> None:
+        """Remove the export (and temporary snapshot); a failure is logged, not raised:
+        the manager also drops unknown exports and snapshots when it starts."""
+        try:
             self.deps.volumes.detach_device(ctx, host, request)
+        except Exception:
+            LOG.exception("%s: the device was not released", request.attachment_id)
 
     def _remove_objects(self, backup: BackupState) -> None:
         """Whatever a failed backup stored (it is of no use without its metadata)."""
@@ -202,13 +224,12 @@ class BackupManager:
 
     def _write(self, ctx: CallContext, backup: BackupState, request: DeviceRequest) -> None:
         host = self._device_host(request.volume_id)
-        timeout = float(self.deps.opts.backup_device_timeout)
-        device = self.deps.volumes.attach_device(ctx, host, request, timeout)
+        device = self._attach(ctx, host, request)
         try:
             with open_device(device, True, self.sockets) as volume_file:
                 self.driver.restore(ref_of(backup), volume_file, device.size)
         finally:
-            self.deps.volumes.detach_device(ctx, host, request)
+            self._release(ctx, host, request)
 
     def _volume_meta(self, backup: BackupState) -> dict[str, JSON]:
         ref = ref_of(backup)

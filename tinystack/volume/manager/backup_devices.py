@@ -74,7 +74,11 @@ class BackupDeviceManager:
             temp = SnapshotRef(request.temp_snapshot_id, volume.id, volume.size)
             with self.backend.lock(volume.id):
                 driver.create_snapshot(temp)
-            info = driver.initialize_snapshot_connection(temp, connector, request.attachment_id)
+            try:
+                info = driver.initialize_snapshot_connection(temp, connector, request.attachment_id)
+            except Exception:
+                driver.delete_snapshot(temp)  # the caller never learns of it
+                raise
             size = volume.size
         else:
             info = driver.initialize_connection(volume, connector, request.attachment_id)
