@@ -15,12 +15,18 @@ $(BIN)/python:
 PIP_INSTALL = for try in 1 2 3 4; do $(BIN)/pip install -q $(1) && exit 0; \
 	echo "pip install failed (try $$try), retrying in 30 s" >&2; sleep 30; done; exit 1
 
+## Glance's metadata definition files: the image service loads them at bootstrap from the
+## installed `glance` distribution (its data files only; --no-deps, nothing of it is imported).
+METADEFS = glance==33.0.0
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@($(call PIP_INSTALL,-e .))
+	@($(call PIP_INSTALL,--no-deps $(METADEFS)))
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@($(call PIP_INSTALL,-e '.[test]'))
+	@($(call PIP_INSTALL,--no-deps $(METADEFS)))
 	@touch $@ $(VENV)/.installed
 
 ## Packages a fresh Debian/Ubuntu needs: as root, the missing ones are installed (the

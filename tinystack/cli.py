@@ -19,6 +19,9 @@ import typer
 if TYPE_CHECKING:
     from oslo_config import cfg
 
+    from tinystack.common.auth.keys import KeyRepository
+    from tinystack.common.db import Database
+
 app = typer.Typer(
     help="A whole OpenStack cloud in one small, fast Python package.",
     no_args_is_help=True,
@@ -197,6 +200,66 @@ def rotate_keys(config_file: ConfigFile = None, state_dir: StateDir = None) -> N
     repo = KeyRepository(cfg_mod.key_repository(conf))
     primary = repo.rotate(conf.token.max_active_keys)
     typer.echo(json.dumps({"primary_key": primary, "repository": str(repo.path)}))
+
+
+def _credential_keys(
+    config_file: str | None, state_dir: str | None
+) -> tuple[Database, KeyRepository]:
+    """The identity database and credential key repository of a cloud's configuration."""
+    from tinystack.common import config as cfg_mod
+    from tinystack.common.auth.keys import KeyRepository
+    from tinystack.common.db import Database, migrate
+    from tinystack.identity import conf as identity_conf
+    from tinystack.identity.service import SERVICE
+
+    conf = _conf(config_file, state_dir)
+    cfg_mod.register_service_opts(conf, SERVICE.name, SERVICE.default_port)
+    SERVICE.register_opts(conf)
+    repo = KeyRepository(identity_conf.credential_key_repository(conf))
+    db = Database(cfg_mod.database_url(conf, SERVICE.name))
+    assert SERVICE.migrations is not None
+    migrate(db, SERVICE.migrations, f"alembic_version_{SERVICE.name}")
+    return db, repo
+
+
+@identity_app.command("credential-setup")
+def credential_setup(config_file: ConfigFile = None, state_dir: StateDir = None) -> None:
+    """Create the credential key repository (keystone-manage credential_setup)."""
+    db, repo = _credential_keys(config_file, state_dir)
+    created = repo.setup()
+    db.dispose()
+    typer.echo(json.dumps({"created": created, "repository": str(repo.path)}))
+
+
+@identity_app.command("credential-rotate")
+def credential_rotate(config_file: ConfigFile = None, state_dir: StateDir = None) -> None:
+    """Rotate the credential keys; refused while credentials need an older key
+    (keystone-manage credential_rotate: run credential-migrate first)."""
+    from tinystack.common.exceptions import Conflict
+    from tinystack.identity.services import credentials
+
+    db, repo = _credential_keys(config_file, state_dir)
+    try:
+        primary = credentials.rotate(db, repo)
+    except Conflict as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
+    typer.echo(json.dumps({"primary_key": primary, "repository": str(repo.path)}))
+
+
+@identity_app.command("credential-migrate")
+def credential_migrate(config_file: ConfigFile = None, state_dir: StateDir = None) -> None:
+    """Re-encrypt every credential with the primary key (keystone-manage credential_migrate)."""
+    from tinystack.identity.services import credentials
+
+    db, repo = _credential_keys(config_file, state_dir)
+    try:
+        count = credentials.migrate(db, repo)
+    finally:
+        db.dispose()
+    typer.echo(json.dumps({"migrated": count, "repository": str(repo.path)}))
 
 
 @image_app.command("build-test")

@@ -89,11 +89,13 @@ def main() -> int:
         "auth_version = v3",
         "region = RegionOne",
         "[identity-feature-enabled]",
+        # domain-specific configuration and LDAP-backed domains (/v3/domains/{id}/config)
+        "domain_specific_drivers = true",
         "security_compliance = false",
         "application_credentials = true",
-        "access_rules = false",
+        "access_rules = true",
         "project_tags = true",
-        "trust = false",
+        "trust = true",
     ]
     if "network" in services:
         public = conn.network.find_network("public")
@@ -127,6 +129,8 @@ def main() -> int:
             "snapshot = true",
             "resize = true",
         ]
+    if "image" in services:
+        lines += image_lines(conn)
     if "compute" not in services and "image" in services:
         # volumes from images take the image from [compute] image_ref
         images = [i.id for i in conn.image.images() if i.status == "active"]
@@ -146,6 +150,42 @@ def main() -> int:
     ]
     print("\n".join(lines))
     return 0
+
+
+UNREACHABLE = "http://127.0.0.1:9"
+
+
+def image_lines(conn: Any) -> list[str]:
+    """What the image service offers: import methods, stores, the cache, web images.
+
+    ``TINYSTACK_TEMPEST_HTTP_IMAGE`` / ``TINYSTACK_TEMPEST_HTTP_QCOW2_IMAGE`` name images a
+    local web server serves (Tempest's defaults are on the internet, which the cloud may
+    not reach and its import filter may refuse).
+    """
+    endpoint = conn.image.get_endpoint().rstrip("/").removesuffix("/v2")
+    get = conn.session.get
+    methods = get(f"{endpoint}/v2/info/import").json()["import-methods"]["value"]
+    stores = get(f"{endpoint}/v2/info/stores").json().get("stores", [])
+    caching = get(f"{endpoint}/v2/cache", raise_exc=False).status_code == 200
+    lines = [
+        "[image]",
+        f"import_methods = {','.join(methods)}",
+        f"image_caching_enabled = {str(caching).lower()}",
+    ]
+    # never Tempest's defaults (on the internet): without a local server the web tests
+    # point at a closed local port and fail there, nothing leaves the machine
+    http_image = os.environ.get("TINYSTACK_TEMPEST_HTTP_IMAGE")
+    lines.append(f"http_image = {http_image or UNREACHABLE + '/img.tar.gz'}")
+    http_qcow2 = os.environ.get("TINYSTACK_TEMPEST_HTTP_QCOW2_IMAGE")
+    lines.append(f"http_qcow2_image = {http_qcow2 or UNREACHABLE + '/img.qcow2'}")
+    lines += [
+        "[image-feature-enabled]",
+        "import_image = true",
+        "os_glance_reserved = true",
+        f"http_store_enabled = {str(bool(http_image)).lower()}",
+        f"store_weight_enabled = {str(len({s.get('weight', 0) for s in stores}) > 1).lower()}",
+    ]
+    return lines
 
 
 if __name__ == "__main__":

@@ -57,14 +57,22 @@ def test_the_service_token_is_cached_and_reissued_after_401() -> None:
 
 
 def test_a_user_token_is_passed_through_and_not_refreshed() -> None:
+    calls: list[tuple[str, str | None]] = []
+
     def handler(request: httpx.Request) -> httpx.Response:
-        assert request.url.path != "/v3/auth/tokens"
+        if request.url.path == "/v3/auth/tokens":
+            calls.append(("issue", None))
+            return token_response("svc")
+        # The service's own token rides along (X-Service-Token), as keystonemiddleware
+        # expects of service-to-service calls made for a user.
         assert request.headers["X-Auth-Token"] == "user"
+        calls.append(("call", request.headers.get("X-Service-Token")))
         return httpx.Response(401, json={"error": {"message": "no"}})
 
     with pytest.raises(ClientError) as caught:
         session(handler).request("placement", "GET", "/x", token="user")
     assert caught.value.status == 401
+    assert calls == [("issue", None), ("call", "svc")]  # the user's token is not re-issued
 
 
 def test_errors_are_typed_and_carry_the_message() -> None:

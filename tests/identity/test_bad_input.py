@@ -209,7 +209,7 @@ def test_malformed_scope_is_400(cloud: Cloud, scope: Any) -> None:
 
 
 def test_unknown_methods_are_401(cloud: Cloud) -> None:
-    for methods in (["totp"], ["password", "totp"], ["kerberos"], []):
+    for methods in (["kerberos"], ["password", "kerberos"], ["saml2"], []):
         body = {
             "auth": {
                 "identity": {

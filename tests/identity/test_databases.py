@@ -147,3 +147,15 @@ def test_concurrent_writes(db_cloud: Cloud) -> None:
         assert set(pool.map(work, range(16))) == {204}
     rows = cloud.ok("GET", f"/v3/role_assignments?scope.project.id={project['id']}")
     assert len(rows["role_assignments"]) == 16
+
+
+def test_delegation_and_credentials(db_cloud: Cloud) -> None:
+    """Trusts, OAuth1, credentials and access rules on the engine (their own tables)."""
+    from tests.identity import test_access_rules, test_credentials, test_oauth1, test_trusts
+
+    test_trusts.test_create_show_list_roles_delete(db_cloud)
+    test_trusts.test_trust_without_impersonation_and_limited_uses(db_cloud)
+    test_oauth1.test_flow_and_oauth_scoped_token(db_cloud)
+    test_credentials.test_crud_filters_and_encryption_at_rest(db_cloud)
+    test_credentials.test_os_ec2_credentials(db_cloud)
+    test_access_rules.test_rules_api(db_cloud)

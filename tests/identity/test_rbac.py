@@ -30,6 +30,12 @@ PUBLIC = {
     ("POST", "/v3/auth/tokens"),
     # Unenforced upstream: the original password is the credential.
     ("POST", "/v3/users/{user_id}/password"),
+    # Unenforced upstream: the identity provider's token is the credential.
+    ("GET", "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth"),
+    ("POST", "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth"),
+    # The consumer's OAuth signature is the credential.
+    ("POST", "/v3/OS-OAUTH1/request_token"),
+    ("POST", "/v3/OS-OAUTH1/access_token"),
 }
 PARAMS = {"target": "projects", "actor": "users"}
 
@@ -109,7 +115,7 @@ def test_every_rule_used_is_registered(cloud: Cloud) -> None:
     enforcer_rules = Policy(cloud.runtime.conf, policies.list_rules()).rule_names()
     assert used <= enforcer_rules
     # Rule names are upstream's: identity:<verb>_<resource>.
-    assert all(re.fullmatch(r"identity:[a-z_]+", n) for n in registered)
+    assert all(re.fullmatch(r"identity:[a-z0-9_]+", n) for n in registered)
 
 
 def test_every_protected_handler_authorizes(cloud: Cloud) -> None:

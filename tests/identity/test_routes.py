@@ -26,6 +26,19 @@ NO_BODY = {
         "/inherited_to_projects",
     ),
     ("PUT", "/v3/system/{actor}/{actor_id}/roles/{role_id}"),
+    # federated authentication: the bearer token is the credential
+    ("POST", "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth"),
+    # OAuth1's signed requests carry their parameters in the Authorization header
+    ("POST", "/v3/OS-OAUTH1/request_token"),
+    ("POST", "/v3/OS-OAUTH1/access_token"),
+    ("PUT", "/v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}/projects/{project_id}"),
+    ("PUT", "/v3/OS-EP-FILTER/projects/{project_id}/endpoints/{endpoint_id}"),
+    ("PUT", "/v3/policies/{policy_id}/OS-ENDPOINT-POLICY/endpoints/{endpoint_id}"),
+    ("PUT", "/v3/policies/{policy_id}/OS-ENDPOINT-POLICY/services/{service_id}"),
+    (
+        "PUT",
+        "/v3/policies/{policy_id}/OS-ENDPOINT-POLICY/services/{service_id}/regions/{region_id}",
+    ),
 }
 #: what answers without a policy check, as upstream: version documents, token issue, and
 #: the password change (the original password is the credential)
@@ -33,6 +46,12 @@ PUBLIC = {
     *((m, p) for m in ("GET", "HEAD") for p in ("/", "/v3", "/v3/")),
     ("POST", "/v3/auth/tokens"),
     ("POST", "/v3/users/{user_id}/password"),
+    *(
+        (m, "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth")
+        for m in ("GET", "POST")
+    ),
+    ("POST", "/v3/OS-OAUTH1/request_token"),
+    ("POST", "/v3/OS-OAUTH1/access_token"),
 }
 
 

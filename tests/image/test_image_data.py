@@ -423,8 +423,8 @@ def test_import_with_explicit_store(api: Api) -> None:
         {},
         {"method": "glance-direct"},
         {"method": {}},
-        {"method": {"name": "web-download", "uri": "http://example.com/x"}},
-        {"method": {"name": "copy-image"}},
+        {"method": {"name": "web-download"}},
+        {"method": {"name": "glance-download", "glance_region": "r"}},
         {**GLANCE_DIRECT, "all_stores": "yes"},
         {**GLANCE_DIRECT, "all_stores_must_succeed": 1},
         {**GLANCE_DIRECT, "stores": "file"},
@@ -435,6 +435,16 @@ def test_import_bad_bodies(api: Api, body: object) -> None:
     image = api.create()
     stage(api, image["id"], b"data")
     assert do_import(api, image["id"], body) == 400
+    assert status_of(api, image["id"]) == "uploading"
+
+
+def test_import_method_needs_its_status(api: Api) -> None:
+    """web-download needs a queued image and copy-image an active one (409 otherwise)."""
+    image = api.create()
+    stage(api, image["id"], b"data")
+    web = {"method": {"name": "web-download", "uri": "http://127.0.0.1/x"}}
+    assert do_import(api, image["id"], web) == 409
+    assert do_import(api, image["id"], {"method": {"name": "copy-image"}}) == 409
     assert status_of(api, image["id"]) == "uploading"
 
 
@@ -459,10 +469,15 @@ def test_stage_twice_conflicts(api: Api) -> None:
 def test_import_of_mismatched_data_fails_cleanly(api: Api) -> None:
     image = api.create(disk_format="qcow2")
     assert stage(api, image["id"], imagefiles.raw(50_000)) == 204
-    assert do_import(api, image["id"], GLANCE_DIRECT) == 400
+    # as upstream: accepted, then the import task fails on the format verdict
+    assert do_import(api, image["id"], GLANCE_DIRECT) == 202
     shown = api.show(image["id"]).json()
     assert shown["status"] == "queued"
     assert shown["os_glance_failed_import"] == "file"
+    assert "os_glance_import_task" not in shown
+    task = api.client.get(f"/v2/images/{image['id']}/tasks", headers=api.headers()).json()
+    assert task["tasks"][0]["status"] == "failure"
+    assert "does not match" in task["tasks"][0]["message"]
     assert store_files(api) == []
     assert stage(api, image["id"], imagefiles.qcow2()) == 204
     assert do_import(api, image["id"], GLANCE_DIRECT) == 202

@@ -60,7 +60,7 @@ def test_create_defaults(api: Api) -> None:
     image = resp.json()
     assert set(image) == BASE_KEYS
     assert resp.headers["location"] == f"/v2/images/{image['id']}"
-    assert resp.headers["openstack-image-import-methods"] == "glance-direct"
+    assert resp.headers["openstack-image-import-methods"] == "glance-direct,web-download,copy-image"
     assert image["status"] == "queued"
     assert image["visibility"] == "shared"
     assert image["owner"] == PROJECT_A
@@ -437,7 +437,7 @@ def test_schemas(api: Api) -> None:
 
 def test_info(api: Api) -> None:
     resp = api.client.get("/v2/info/import", headers=api.headers()).json()
-    assert resp["import-methods"]["value"] == ["glance-direct"]
+    assert resp["import-methods"]["value"] == ["glance-direct", "web-download", "copy-image"]
     stores = api.client.get("/v2/info/stores", headers=api.headers()).json()
     assert stores == {
         "stores": [{"id": "file", "description": "Local filesystem store", "default": True}]

@@ -11,6 +11,8 @@ BODYLESS = {
     ("POST", "/v2/images/{image_id}/actions/deactivate"),
     ("POST", "/v2/images/{image_id}/actions/reactivate"),
     ("PUT", "/v2/images/{image_id}/tags/{tag}"),
+    ("PUT", "/v2/cache/{image_id}"),
+    ("POST", "/v2/metadefs/namespaces/{namespace}/tags/{tag_name}"),
 }
 
 
@@ -72,6 +74,23 @@ NO_RULE = {
     ("GET", "/v2/info/import"),
     ("GET", "/v2/info/stores"),
     ("GET", "/v2/info/usage"),
+    ("GET", "/v2/schemas/task"),
+    ("GET", "/v2/schemas/tasks"),
+    *(
+        ("GET", f"/v2/schemas/metadefs/{kind}")
+        for kind in (
+            "namespace",
+            "namespaces",
+            "object",
+            "objects",
+            "property",
+            "properties",
+            "tag",
+            "tags",
+            "resource_type",
+            "resource_types",
+        )
+    ),
 }
 
 

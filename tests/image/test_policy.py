@@ -64,7 +64,15 @@ def test_every_route_needs_a_token(api: Api) -> None:
     routes = _routes(api)
     assert len(routes) >= 20
     for method, path in routes:
-        url = path.format(image_id="00000000-0000-0000-0000-000000000000", member_id="m", tag="t")
+        names = {
+            "member_id": "m",
+            "tag": "t",
+            "namespace": "n",
+            "object_name": "o",
+            "property_name": "p",
+        }
+        names.update(tag_name="t", resource_type="r", task_id="t", store_id="s")
+        url = path.format(image_id="00000000-0000-0000-0000-000000000000", **names)
         resp = api.client.request(method, url)
         assert resp.status_code == 401, (method, path)
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from oslo_config import cfg
 
+from tinystack.common.clients.limits import LimitsReader
+
 LOG = logging.getLogger(__name__)
 
 GROUP = "compute"
@@ -210,6 +212,15 @@ QUOTA_OPTS = [
     cfg.IntOpt("quota_key_pairs", default=100, min=-1, help="Key pairs per user."),
     cfg.IntOpt("quota_server_groups", default=10, min=-1, help="Server groups per project."),
     cfg.IntOpt("quota_server_group_members", default=10, min=-1, help="Servers per server group."),
+    cfg.StrOpt(
+        "quota_driver",
+        default="db",
+        choices=["db", "unified_limits"],
+        help="Where limits come from: the os-quota-sets tables (db), or identity's unified "
+        "limits (registered limits and project limits of the compute service, as Nova's "
+        "[quota] driver = nova.quota.UnifiedLimitsDriver): servers, class:VCPU, "
+        "class:MEMORY_MB, server_metadata_items, server_key_pairs, server_groups, ...",
+    ),
 ]
 
 METADATA_OPTS = [
@@ -333,6 +344,10 @@ class Options:
     quota_key_pairs: int = 100
     quota_server_groups: int = 10
     quota_server_group_members: int = 10
+    quota_driver: str = "db"
+    #: not an option: identity's unified limits, attached by ``Deps`` when
+    #: ``quota_driver = unified_limits``
+    unified_limits: LimitsReader | None = None
 
     # metadata API
     metadata_listen: str = ""

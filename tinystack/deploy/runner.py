@@ -21,6 +21,7 @@ from pathlib import Path
 
 import uvicorn
 from oslo_config import cfg
+from starlette.datastructures import State
 from starlette.types import ASGIApp
 
 from tinystack.common import config
@@ -159,6 +160,9 @@ class Cloud:
                 catalog=catalog,
             )
             app = spec.create_app(runtime)
+            if isinstance(getattr(app, "state", None), State):
+                # what the access rules of application credentials name this service
+                app.state.service_type = spec.service_type  # type: ignore[attr-defined]
             port = getattr(conf, spec.name).port
             listeners = spec.extra_listeners(runtime)
             self.services.append(RunningService(spec, runtime, app, port, entry_url, listeners))

@@ -6,9 +6,13 @@ nothing else in identity reads ``conf.identity`` or ``conf.token``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from oslo_config import cfg
+
+from tinystack.common import config
 
 GROUP = "identity"
 
@@ -27,15 +31,113 @@ OPTS = [
         help="Days until a new password expires (0: never).",
     ),
     cfg.StrOpt("policy_file", default="", help="A policy.yaml overriding the defaults."),
+    cfg.IntOpt(
+        "list_limit",
+        min=1,
+        help="The most entries a list answers (with truncated: true beyond); unset: no limit.",
+    ),
 ]
+
+#: ``[unified_limit]``, as Keystone names it
+LIMIT_GROUP = "unified_limit"
+LIMIT_OPTS: list[cfg.Opt] = [
+    cfg.StrOpt(
+        "enforcement_model",
+        default="flat",
+        choices=["flat", "strict_two_level"],
+        help="How project and domain limits are validated against the project hierarchy.",
+    ),
+]
+
+#: ``[federation]``
+FEDERATION_GROUP = "federation"
+FEDERATION_OPTS: list[cfg.Opt] = [
+    cfg.StrOpt(
+        "oidc_audience",
+        default="",
+        help="The audience (client id) an OpenID Connect access token presented to "
+        "/v3/OS-FEDERATION/.../protocols/<protocol>/auth must name; empty: not checked.",
+    ),
+    cfg.StrOpt(
+        "oidc_claim_prefix",
+        default="OIDC-",
+        help="Each claim of a validated OpenID Connect token is offered to the mapping "
+        "both as its own name and with this prefix (as mod_auth_openidc passes them).",
+    ),
+]
+#: upstream's [credential], [trust], [oauth1] and [endpoint_filter] options
+DELEGATION_OPTS: dict[str, list[cfg.Opt]] = {
+    "credential": [
+        cfg.StrOpt(
+            "key_repository",
+            default="",
+            help="Fernet keys encrypting credential blobs (not the token keys); "
+            "default: <state_dir>/credential-keys.",
+        ),
+        cfg.IntOpt(
+            "auth_ttl",
+            default=15,
+            help="Minutes a signed EC2 or S3 request is valid after its timestamp.",
+        ),
+        cfg.IntOpt(
+            "user_limit",
+            default=-1,
+            help="Most credentials a user may create; -1: no limit.",
+        ),
+    ],
+    "trust": [
+        cfg.IntOpt(
+            "max_redelegation_count",
+            default=3,
+            min=0,
+            help="Longest chain of redelegated trusts.",
+        ),
+    ],
+    "oauth1": [
+        cfg.IntOpt(
+            "request_token_duration",
+            default=28800,
+            min=0,
+            help="Seconds an OAuth request token is valid; 0: forever.",
+        ),
+        cfg.IntOpt(
+            "access_token_duration",
+            default=86400,
+            min=0,
+            help="Seconds an OAuth access token is valid; 0: forever.",
+        ),
+    ],
+    "endpoint_filter": [
+        cfg.BoolOpt(
+            "return_all_endpoints_if_no_filter",
+            default=True,
+            help="A project without endpoint filters sees the whole catalog (else none).",
+        ),
+    ],
+}
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(OPTS, group=GROUP)
+    conf.register_opts(LIMIT_OPTS, group=LIMIT_GROUP)
+    conf.register_opts(FEDERATION_OPTS, group=FEDERATION_GROUP)
+    for group, opts in DELEGATION_OPTS.items():
+        conf.register_opts(opts, group=group)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [(GROUP, OPTS)]
+    return [
+        (GROUP, OPTS),
+        (LIMIT_GROUP, LIMIT_OPTS),
+        (FEDERATION_GROUP, FEDERATION_OPTS),
+        *DELEGATION_OPTS.items(),
+    ]
+
+
+def credential_key_repository(conf: cfg.ConfigOpts) -> Path:
+    if conf.credential.key_repository:
+        return Path(os.path.expanduser(conf.credential.key_repository))
+    return config.state_dir(conf) / "credential-keys"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +152,26 @@ class Options:
     token_expiration: int
     #: seconds an expired token may still be fetched with allow_expired
     allow_expired_window: int
+    #: "flat" or "strict_two_level" ([unified_limit] enforcement_model)
+    limit_enforcement_model: str = "flat"
+    #: [federation] oidc_audience ("": not checked) and oidc_claim_prefix
+    oidc_audience: str = ""
+    oidc_claim_prefix: str = "OIDC-"
+    #: the most entries a list answers; None: no limit
+    list_limit: int | None = None
+    #: the credential key repository ([credential] key_repository)
+    credential_key_repository: Path = Path("credential-keys")
+    #: minutes a signed EC2 request stays valid ([credential] auth_ttl)
+    credential_auth_ttl: int = 15
+    #: the most credentials per user; -1: no limit ([credential] user_limit)
+    credential_user_limit: int = -1
+    #: [trust] max_redelegation_count: the longest chain of redelegated trusts
+    trust_max_redelegation_count: int = 3
+    #: seconds OAuth1 request and access tokens are valid; 0: forever
+    oauth1_request_token_duration: int = 28800
+    oauth1_access_token_duration: int = 86400
+    #: [endpoint_filter] return_all_endpoints_if_no_filter
+    return_all_endpoints_if_no_filter: bool = True
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
@@ -60,4 +182,17 @@ class Options:
             policy_file=str(group.policy_file or ""),
             token_expiration=int(conf.token.expiration),
             allow_expired_window=int(conf.token.allow_expired_window),
+            limit_enforcement_model=str(conf.unified_limit.enforcement_model),
+            oidc_audience=str(conf.federation.oidc_audience or ""),
+            oidc_claim_prefix=str(conf.federation.oidc_claim_prefix or ""),
+            list_limit=group.list_limit,
+            credential_key_repository=credential_key_repository(conf),
+            credential_auth_ttl=int(conf.credential.auth_ttl),
+            credential_user_limit=int(conf.credential.user_limit),
+            trust_max_redelegation_count=int(conf.trust.max_redelegation_count),
+            oauth1_request_token_duration=int(conf.oauth1.request_token_duration),
+            oauth1_access_token_duration=int(conf.oauth1.access_token_duration),
+            return_all_endpoints_if_no_filter=bool(
+                conf.endpoint_filter.return_all_endpoints_if_no_filter
+            ),
         )

@@ -192,8 +192,10 @@ class ApplicationCredential(Base):
     unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
     #: [{"id": ..., "name": ..., "domain_id": ...}] as granted at creation
     roles: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    access_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(TIMESTAMP)
+    access_rules: Mapped[list[AccessRule]] = relationship(
+        secondary="application_credential_access_rule", lazy="selectin", order_by="AccessRule.id"
+    )
 
 
 class RevocationEvent(Base):
@@ -208,3 +210,277 @@ class RevocationEvent(Base):
     audit_id: Mapped[str | None] = mapped_column(String(32))
     audit_chain_id: Mapped[str | None] = mapped_column(String(32))
     app_cred_id: Mapped[str | None] = mapped_column(ID)
+    trust_id: Mapped[str | None] = mapped_column(ID)
+    consumer_id: Mapped[str | None] = mapped_column(ID)
+    access_token_id: Mapped[str | None] = mapped_column(ID)
+
+
+# -- domain-specific configuration and directory-backed identities -----------------------------
+
+
+class DomainConfig(Base):
+    """One option of a domain's configuration (groups ``identity`` and ``ldap``)."""
+
+    __tablename__ = "domain_config"
+    domain_id: Mapped[str] = mapped_column(
+        ForeignKey("domain.id", ondelete="CASCADE"), primary_key=True
+    )
+    group: Mapped[str] = mapped_column(String(255), primary_key=True)
+    option: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    #: never shown by the API (the LDAP bind password)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class IdMapping(Base):
+    """The public id of a user or group that lives in a domain's directory (LDAP)."""
+
+    __tablename__ = "id_mapping"
+    __table_args__ = (UniqueConstraint("domain_id", "local_id", "entity_type"),)
+    public_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    domain_id: Mapped[str] = mapped_column(ForeignKey("domain.id", ondelete="CASCADE"))
+    #: the entry's id attribute in the directory
+    local_id: Mapped[str] = mapped_column(String(255))
+    #: "user" | "group"
+    entity_type: Mapped[str] = mapped_column(String(8))
+
+
+# -- unified limits ----------------------------------------------------------------------------
+
+
+class RegisteredLimit(Base):
+    __tablename__ = "registered_limit"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    service_id: Mapped[str] = mapped_column(ID, index=True)
+    region_id: Mapped[str | None] = mapped_column(NAME)
+    resource_name: Mapped[str] = mapped_column(NAME)
+    default_limit: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+    #: service/region/resource: one registered limit each
+    unique_key: Mapped[str] = mapped_column(String(600), unique=True)
+
+
+class Limit(Base):
+    __tablename__ = "limit"
+    __table_args__ = (UniqueConstraint("registered_limit_id", "target_id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    registered_limit_id: Mapped[str] = mapped_column(ForeignKey("registered_limit.id"), index=True)
+    project_id: Mapped[str | None] = mapped_column(ID, index=True)
+    domain_id: Mapped[str | None] = mapped_column(ID, index=True)
+    #: the project or domain id (one limit per registered limit and target)
+    target_id: Mapped[str] = mapped_column(ID)
+    resource_limit: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+# -- federation --------------------------------------------------------------------------------
+
+
+class IdentityProvider(Base):
+    __tablename__ = "identity_provider"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    domain_id: Mapped[str] = mapped_column(ForeignKey("domain.id"))
+    authorization_ttl: Mapped[int | None] = mapped_column(Integer)
+    remote_ids: Mapped[list[IdpRemoteId]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="IdpRemoteId.remote_id"
+    )
+
+
+class IdpRemoteId(Base):
+    __tablename__ = "idp_remote_id"
+    #: unique across identity providers, as upstream
+    remote_id: Mapped[str] = mapped_column(NAME, primary_key=True)
+    idp_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_provider.id", ondelete="CASCADE"), index=True
+    )
+
+
+class FederationProtocol(Base):
+    __tablename__ = "federation_protocol"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    idp_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_provider.id", ondelete="CASCADE"), primary_key=True
+    )
+    mapping_id: Mapped[str] = mapped_column(ID)
+    remote_id_attribute: Mapped[str | None] = mapped_column(NAME)
+
+
+class Mapping(Base):
+    __tablename__ = "mapping"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    schema_version: Mapped[str] = mapped_column(String(5), default="1.0")
+
+
+class ServiceProvider(Base):
+    __tablename__ = "service_provider"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    auth_url: Mapped[str] = mapped_column(Text)
+    sp_url: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    relay_state_prefix: Mapped[str] = mapped_column(Text)
+
+
+class FederatedUser(Base):
+    """A shadow user's link to the identity provider and protocol it came from."""
+
+    __tablename__ = "federated_user"
+    __table_args__ = (UniqueConstraint("idp_id", "protocol_id", "unique_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    idp_id: Mapped[str] = mapped_column(ForeignKey("identity_provider.id", ondelete="CASCADE"))
+    protocol_id: Mapped[str] = mapped_column(ID)
+    unique_id: Mapped[str] = mapped_column(NAME)
+    display_name: Mapped[str | None] = mapped_column(NAME)
+
+
+# -- delegation: access rules, trusts, OAuth1 ---------------------------------------------------
+
+
+class AccessRule(Base):
+    """A request a user's application credentials may be limited to (shared by them)."""
+
+    __tablename__ = "access_rule"
+    __table_args__ = (UniqueConstraint("user_id", "service", "path", "method"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, index=True)
+    service: Mapped[str] = mapped_column(ID)
+    path: Mapped[str] = mapped_column(String(225))
+    method: Mapped[str] = mapped_column(String(16))
+
+
+class ApplicationCredentialAccessRule(Base):
+    __tablename__ = "application_credential_access_rule"
+    application_credential_id: Mapped[str] = mapped_column(
+        ForeignKey("application_credential.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: no cascade: an access rule in use cannot be deleted
+    access_rule_id: Mapped[str] = mapped_column(
+        ForeignKey("access_rule.id"), primary_key=True, index=True
+    )
+
+
+class Trust(Base):
+    __tablename__ = "trust"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    trustor_user_id: Mapped[str] = mapped_column(ID, index=True)
+    trustee_user_id: Mapped[str] = mapped_column(ID, index=True)
+    project_id: Mapped[str | None] = mapped_column(ID, index=True)
+    impersonation: Mapped[bool] = mapped_column(Boolean)
+    expires_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    remaining_uses: Mapped[int | None] = mapped_column(Integer)
+    redelegated_trust_id: Mapped[str | None] = mapped_column(ID, index=True)
+    redelegation_count: Mapped[int] = mapped_column(Integer, default=0)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    roles: Mapped[list[TrustRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="TrustRole.role_id"
+    )
+
+
+class TrustRole(Base):
+    __tablename__ = "trust_role"
+    trust_id: Mapped[str] = mapped_column(
+        ForeignKey("trust.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_id: Mapped[str] = mapped_column(
+        ForeignKey("role.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Consumer(Base):
+    __tablename__ = "consumer"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(ID)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RequestToken(Base):
+    __tablename__ = "request_token"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    request_secret: Mapped[str] = mapped_column(ID)
+    verifier: Mapped[str | None] = mapped_column(ID)
+    authorizing_user_id: Mapped[str | None] = mapped_column(ID)
+    requested_project_id: Mapped[str] = mapped_column(ID)
+    role_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    consumer_id: Mapped[str] = mapped_column(
+        ForeignKey("consumer.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+
+
+class AccessToken(Base):
+    __tablename__ = "access_token"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    access_secret: Mapped[str] = mapped_column(ID)
+    authorizing_user_id: Mapped[str] = mapped_column(ID, index=True)
+    project_id: Mapped[str] = mapped_column(ID, index=True)
+    role_ids: Mapped[list[str]] = mapped_column(JSON)
+    consumer_id: Mapped[str] = mapped_column(
+        ForeignKey("consumer.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+
+
+# -- credentials, endpoint filters, policies -----------------------------------------------------
+
+
+class Credential(Base):
+    """A user's credential; the blob is encrypted with the credential key repository."""
+
+    __tablename__ = "credential"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, index=True)
+    project_id: Mapped[str | None] = mapped_column(ID, index=True)
+    type: Mapped[str] = mapped_column(NAME)
+    encrypted_blob: Mapped[str] = mapped_column(Text)
+    #: a hash of the key that encrypted the blob (rotation refuses while old keys are in use)
+    key_hash: Mapped[str] = mapped_column(ID)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class EndpointGroup(Base):
+    __tablename__ = "endpoint_group"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    description: Mapped[str | None] = mapped_column(Text)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ProjectEndpoint(Base):
+    __tablename__ = "project_endpoint"
+    endpoint_id: Mapped[str] = mapped_column(
+        ForeignKey("endpoint.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+
+
+class ProjectEndpointGroup(Base):
+    __tablename__ = "project_endpoint_group"
+    endpoint_group_id: Mapped[str] = mapped_column(
+        ForeignKey("endpoint_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+
+
+class Policy(Base):
+    __tablename__ = "policy"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    type: Mapped[str] = mapped_column(NAME)
+    blob: Mapped[str] = mapped_column(Text)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PolicyAssociation(Base):
+    """A policy for an endpoint, a service, or a service in a region (OS-ENDPOINT-POLICY)."""
+
+    __tablename__ = "policy_association"
+    __table_args__ = (UniqueConstraint("endpoint_id", "service_id", "region_id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policy.id", ondelete="CASCADE"), index=True)
+    endpoint_id: Mapped[str | None] = mapped_column(ID)
+    service_id: Mapped[str | None] = mapped_column(ID)
+    region_id: Mapped[str | None] = mapped_column(NAME)

@@ -38,6 +38,8 @@ class IdentityService(ServiceSpec):
                 revocations=runtime.revocations,
             )
             revoke.load(deps)
+            # As keystone-manage credential_setup, on first start.
+            deps.credential_keys.setup()
             runtime.extra["identity"] = deps
         return deps
 
@@ -49,6 +51,7 @@ class IdentityService(ServiceSpec):
             style="identity",
             state={
                 "identity": deps,
+                "service_type": self.service_type,
                 "token_codec": runtime.token_codec,
                 "revocations": runtime.revocations,
                 "policy": Policy(

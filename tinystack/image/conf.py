@@ -10,14 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from oslo_config import cfg
+from oslo_config import cfg, types
 
 from tinystack.common import config
+from tinystack.common.clients.limits import LimitsReader
+from tinystack.image.store.registry import BackendSpec
 
 GROUP = "image"
 
 DISK_FORMATS = ["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"]
 CONTAINER_FORMATS = ["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]
+
+IMPORT_METHODS = ["glance-direct", "web-download", "copy-image", "glance-download"]
 
 OPTS = [
     cfg.StrOpt(
@@ -50,6 +54,14 @@ OPTS = [
         help="Per-project limit on images being uploaded, staged or imported at once "
         "(-1: unlimited).",
     ),
+    cfg.BoolOpt(
+        "use_keystone_limits",
+        default=False,
+        help="Read image_size_total, image_stage_total, image_count_total and "
+        "image_count_uploading from identity's unified limits (registered limits and "
+        "project limits of the image service) instead of the options above, as Glance's "
+        "use_keystone_limits.",
+    ),
     cfg.IntOpt(
         "image_size_cap",
         default=1099511627776,
@@ -81,8 +93,94 @@ OPTS = [
     ),
     cfg.ListOpt(
         "enabled_import_methods",
-        default=["glance-direct"],
-        help="Interoperable import methods offered (only glance-direct is implemented).",
+        default=["glance-direct", "web-download", "copy-image"],
+        item_type=types.String(choices=IMPORT_METHODS),
+        help="Interoperable import methods offered (glance-download too, when another "
+        "region's image service is to be reachable).",
+    ),
+    cfg.DictOpt(
+        "enabled_backends",
+        default={},
+        help="Stores by id and driver type, e.g. fast:file,cheap:file (Glance's "
+        "enabled_backends). Empty: one file store 'file' in store_dir.",
+    ),
+    cfg.StrOpt("default_backend", default="", help="The store new data goes to by default."),
+    cfg.DictOpt(
+        "backend_dirs",
+        default={},
+        help="Directory of each file store (id:path); default <store_dir>/<id>.",
+    ),
+    cfg.DictOpt("backend_descriptions", default={}, help="Description of each store (id:text)."),
+    cfg.DictOpt(
+        "backend_weights",
+        default={},
+        help="Weight of each store (id:int): downloads read the heaviest store first.",
+    ),
+    cfg.ListOpt(
+        "import_allowed_schemes",
+        default=["http", "https"],
+        help="URI schemes web-download and import tasks may fetch (import filtering).",
+    ),
+    cfg.ListOpt("import_disallowed_schemes", default=[], help="Schemes never fetched."),
+    cfg.ListOpt(
+        "import_allowed_hosts",
+        default=[],
+        help="Hosts (names or addresses) that may be fetched; empty: any not disallowed.",
+    ),
+    cfg.ListOpt("import_disallowed_hosts", default=[], help="Hosts never fetched."),
+    cfg.ListOpt(
+        "import_allowed_ports",
+        default=["80", "443"],
+        help="Ports that may be fetched; empty: any not disallowed.",
+    ),
+    cfg.ListOpt("import_disallowed_ports", default=[], help="Ports never fetched."),
+    cfg.ListOpt(
+        "import_plugins",
+        default=[],
+        item_type=types.String(choices=["image_conversion"]),
+        help="Plugins run on imported data (image_conversion: convert with qemu-img).",
+    ),
+    cfg.StrOpt(
+        "conversion_output_format",
+        default="raw",
+        choices=["raw", "qcow2", "vmdk"],
+        help="Disk format the image_conversion plugin converts imports to "
+        "(Glance's [image_conversion] output_format).",
+    ),
+    cfg.ListOpt(
+        "glance_download_properties",
+        default=["hw_", "trait:", "os_distro", "os_secure_boot", "os_type"],
+        help="Properties (or prefixes) glance-download copies from the remote image.",
+    ),
+    cfg.StrOpt(
+        "metadefs_dir",
+        default="",
+        help="Directory of metadata definition files (*.json) loaded at bootstrap; empty: "
+        "the definitions the 'glance' distribution installs, when it is installed.",
+    ),
+    cfg.StrOpt(
+        "image_cache_dir",
+        default="",
+        help="Directory of the node-local image cache; empty: no cache (and no cache API).",
+    ),
+    cfg.IntOpt(
+        "image_cache_max_size",
+        default=10 * 1024**3,
+        min=0,
+        help="Bytes the cache may hold; least recently used images are pruned beyond it.",
+    ),
+    cfg.FloatOpt(
+        "cache_prefetch_interval",
+        default=5.0,
+        min=0.1,
+        help="Seconds between two runs of the prefetcher (caches the queued images).",
+    ),
+    cfg.FloatOpt(
+        "import_settle_seconds",
+        default=5.0,
+        min=0,
+        help="How long POST .../import waits for its task before answering 202 (the "
+        "task goes on in the background after).",
     ),
     cfg.ListOpt("disk_formats", default=DISK_FORMATS, help="Accepted disk formats."),
     cfg.ListOpt("container_formats", default=CONTAINER_FORMATS, help="Accepted container formats."),
@@ -123,6 +221,18 @@ def store_dir(conf: cfg.ConfigOpts) -> Path:
     return config.state_dir(conf) / "images"
 
 
+def _description(kind: str, store_id: str) -> str:
+    if kind == "file":
+        return (
+            "Local filesystem store" if store_id == "file" else f"Local filesystem store {store_id}"
+        )
+    return f"{kind} store {store_id}"
+
+
+def _optional_dir(value: str) -> Path | None:
+    return Path(value).expanduser() if value else None
+
+
 def bootstrap_image_dir(conf: cfg.ConfigOpts) -> Path:
     configured: str = conf.image.bootstrap_image_dir
     if configured:
@@ -153,6 +263,29 @@ class Options:
     bootstrap_images: tuple[str, ...]
     bootstrap_image_dir: Path
     io_chunk_size: int
+    enabled_backends: tuple[tuple[str, str], ...] = ()
+    default_backend: str = ""
+    backend_dirs: tuple[tuple[str, str], ...] = ()
+    backend_descriptions: tuple[tuple[str, str], ...] = ()
+    backend_weights: tuple[tuple[str, str], ...] = ()
+    import_allowed_schemes: tuple[str, ...] = ("http", "https")
+    import_disallowed_schemes: tuple[str, ...] = ()
+    import_allowed_hosts: tuple[str, ...] = ()
+    import_disallowed_hosts: tuple[str, ...] = ()
+    import_allowed_ports: tuple[str, ...] = ("80", "443")
+    import_disallowed_ports: tuple[str, ...] = ()
+    import_plugins: tuple[str, ...] = ()
+    conversion_output_format: str = "raw"
+    glance_download_properties: tuple[str, ...] = ()
+    metadefs_dir: Path | None = None
+    image_cache_dir: Path | None = None
+    image_cache_max_size: int = 10 * 1024**3
+    cache_prefetch_interval: float = 5.0
+    import_settle_seconds: float = 5.0
+    use_keystone_limits: bool = False
+    #: not an option: identity's unified limits, attached by the service when
+    #: ``use_keystone_limits`` is set
+    unified_limits: LimitsReader | None = None
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
@@ -177,10 +310,66 @@ class Options:
             bootstrap_images=tuple(group.bootstrap_images),
             bootstrap_image_dir=bootstrap_image_dir(conf),
             io_chunk_size=int(group.io_chunk_size),
+            enabled_backends=tuple(dict(group.enabled_backends).items()),
+            default_backend=str(group.default_backend),
+            backend_dirs=tuple(dict(group.backend_dirs).items()),
+            backend_descriptions=tuple(dict(group.backend_descriptions).items()),
+            backend_weights=tuple(dict(group.backend_weights).items()),
+            import_allowed_schemes=tuple(group.import_allowed_schemes),
+            import_disallowed_schemes=tuple(group.import_disallowed_schemes),
+            import_allowed_hosts=tuple(group.import_allowed_hosts),
+            import_disallowed_hosts=tuple(group.import_disallowed_hosts),
+            import_allowed_ports=tuple(group.import_allowed_ports),
+            import_disallowed_ports=tuple(group.import_disallowed_ports),
+            import_plugins=tuple(group.import_plugins),
+            conversion_output_format=str(group.conversion_output_format),
+            glance_download_properties=tuple(group.glance_download_properties),
+            metadefs_dir=_optional_dir(group.metadefs_dir),
+            image_cache_dir=_optional_dir(group.image_cache_dir),
+            image_cache_max_size=int(group.image_cache_max_size),
+            cache_prefetch_interval=float(group.cache_prefetch_interval),
+            import_settle_seconds=float(group.import_settle_seconds),
+            use_keystone_limits=bool(group.use_keystone_limits),
         )
 
-    def quota_limit(self, name: str) -> int:
-        """The limit of one unified-limits quota (``image_size_total`` ...); -1: unlimited."""
+    @property
+    def multi_store(self) -> bool:
+        """Whether ``enabled_backends`` is configured (Glance's multi-store API)."""
+        return bool(self.enabled_backends)
+
+    def backend_specs(self) -> list[BackendSpec]:
+        """The stores to build: the configured backends, or the one ``file`` store."""
+        backends = self.enabled_backends or (("file", "file"),)
+        dirs, descriptions = dict(self.backend_dirs), dict(self.backend_descriptions)
+        weights = dict(self.backend_weights)
+        specs = []
+        for store_id, kind in backends:
+            default_dir = self.store_dir if not self.enabled_backends else self.store_dir / store_id
+            directory = Path(dirs[store_id]).expanduser() if store_id in dirs else default_dir
+            specs.append(
+                BackendSpec(
+                    id=store_id,
+                    type=kind,
+                    directory=directory,
+                    description=descriptions.get(store_id, _description(kind, store_id)),
+                    weight=int(weights.get(store_id, 0)),
+                    chunk_size=self.io_chunk_size,
+                )
+            )
+        return specs
+
+    @property
+    def default_store(self) -> str:
+        if self.default_backend:
+            return self.default_backend
+        return self.enabled_backends[0][0] if self.enabled_backends else "file"
+
+    def quota_limit(self, name: str, owner: str | None = None) -> int:
+        """The limit of one unified-limits quota (``image_size_total`` ...) for ``owner``'s
+        project: identity's when ``use_keystone_limits`` (-1 without a registered limit),
+        else the option's; -1: unlimited."""
+        if self.unified_limits is not None:
+            return self.unified_limits.limit(owner or "", name) if owner else -1
         limits = {
             "image_size_total": self.image_size_total,
             "image_count_total": self.image_count_total,

@@ -4,34 +4,57 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 from fastapi import FastAPI
 from oslo_config import cfg
 
 from tinystack.common.api.app import create_app
+from tinystack.common.clients.limits import LimitsReader
+from tinystack.common.clients.session import Session
 from tinystack.common.policy import Policy
 from tinystack.common.service import BootstrapInfo, Runtime, ServiceSpec
 from tinystack.image import conf as image_conf
 from tinystack.image import policies
 from tinystack.image.api.router import include_routers
 from tinystack.image.conf import Options
-from tinystack.image.services import bootstrap
+from tinystack.image.services import bootstrap, import_flow, metadef_loader
+from tinystack.image.services.cache import ImageCache
+from tinystack.image.services.cache_prefetcher import Prefetcher
 from tinystack.image.services.deps import Deps
 from tinystack.image.store import FileStore
+from tinystack.image.store.registry import StoreSet
 
 LOG = logging.getLogger(__name__)
 #: partial uploads untouched for this long are leftovers of a crash
 STALE_PARTIAL_SECONDS = 3600
+_DEPS = "image.deps"
+_PREFETCHER = "image.prefetcher"
 
 
 def build_deps(runtime: Runtime) -> Deps:
+    """The service's one Deps per runtime (the app, bootstrap and workers share it)."""
+    existing = runtime.extra.get(_DEPS)
+    if isinstance(existing, Deps):
+        return existing
     if runtime.db is None:
         raise RuntimeError("the image service needs its database")
     opts = Options.from_conf(runtime.conf)
-    root, chunk = opts.store_dir, opts.io_chunk_size
-    store = FileStore(root, chunk_size=chunk)
-    staging = FileStore(root / "staging", chunk_size=chunk)
-    return Deps(db=runtime.db, opts=opts, store=store, staging=staging)
+    if opts.use_keystone_limits:
+        session = Session(runtime.auth_url, runtime.credentials, runtime.catalog)
+        opts = replace(opts, unified_limits=LimitsReader(session, "image"))
+    stores = StoreSet.build(
+        opts.backend_specs(),
+        opts.default_store,
+        opts.store_dir / "staging",
+        multi=opts.multi_store,
+    )
+    cache = None
+    if opts.image_cache_dir is not None:
+        cache = ImageCache(opts.image_cache_dir, opts.image_cache_max_size)
+    deps = Deps(db=runtime.db, opts=opts, stores=stores, auth_url=runtime.auth_url, cache=cache)
+    runtime.extra[_DEPS] = deps
+    return deps
 
 
 class ImageService(ServiceSpec):
@@ -58,13 +81,16 @@ class ImageService(ServiceSpec):
         return app
 
     def bootstrap(self, runtime: Runtime, info: BootstrapInfo) -> None:
-        bootstrap.register_images(build_deps(runtime))
+        deps = build_deps(runtime)
+        bootstrap.register_images(deps)
+        metadef_loader.load(deps)
 
     def start(self, runtime: Runtime) -> None:
         deps = build_deps(runtime)
         cutoff = time.time() - STALE_PARTIAL_SECONDS
-        for store in (deps.store, deps.staging):
-            assert isinstance(store, FileStore)
+        for store in (*deps.stores, deps.staging):
+            if not isinstance(store, FileStore):
+                continue
             for path in store.partial_files():
                 try:
                     if path.stat().st_mtime < cutoff:
@@ -72,6 +98,21 @@ class ImageService(ServiceSpec):
                         LOG.info("removed the leftover of an interrupted upload: %s", path)
                 except FileNotFoundError:
                     pass
+        recovered = import_flow.recover(deps)
+        if recovered:
+            LOG.info("failed %d import tasks interrupted by a restart", recovered)
+        if deps.cache is not None:
+            prefetcher = Prefetcher(deps)
+            prefetcher.start()
+            runtime.extra[_PREFETCHER] = prefetcher
+
+    def stop(self, runtime: Runtime) -> None:
+        prefetcher = runtime.extra.pop(_PREFETCHER, None)
+        if isinstance(prefetcher, Prefetcher):
+            prefetcher.stop()
+        deps = runtime.extra.get(_DEPS)
+        if isinstance(deps, Deps):
+            deps.tasks_pool.shutdown(wait=False, cancel_futures=True)
 
 
 SERVICE = ImageService()

@@ -13,7 +13,11 @@ Layout (the one shape, ARCHITECTURE.md):
 - ``api/``: ``router.py`` (``MODULES``: one module per resource, each with its
   ``router``), ``microversion.py`` (3.0-3.71, project ids in URLs optional),
   ``versions.py``, ``deps.py``, ``schemas.py``, ``views.py``, ``rendering.py``.
-- ``services/``: ``deps.py`` (``Deps``), ``records.py``, one module per resource.
+- ``services/``: ``deps.py`` (``Deps``), ``records.py``, ``_rows.py`` (rows into
+  records, shared loaders), one module per resource (``volumes``, ``volume_list``,
+  ``volume_metadata``, ``volume_actions``, ``volume_types``, ``default_types``,
+  ``qos_specs``, ``quotas``, ``messages``, ``os_services``, ``hosts``, ``group_types``,
+  ``groups``), the workers' side (``volume_ops``, ``scheduling``, ``workers``).
 - ``rpcapi.py`` (``SchedulerAPI``, ``VolumeAPI``) carrying ``payloads.py``;
   ``context.py`` the caller as workers see it.
 - ``scheduler/`` (filters and weighers over the pools managers report),
@@ -28,6 +32,15 @@ Creating a volume: ``api/volumes.py`` → ``services/volumes.py`` (quota, type, 
 row in ``creating``) → ``SchedulerAPI.create_volume`` → ``scheduler/manager.py`` (a pool
 ``host@backend#pool``) → ``VolumeAPI.create_volume`` → ``manager/manager.py`` → driver
 ``create_volume`` → ``available`` (or ``error`` with a user message).
+
+Attaching a volume (Nova's 3.44 flow): ``api/attachments.py`` → ``services/attachments.py``
+(the volume ``reserved``, an attachment ``reserved``) → with the host's connector
+``VolumeAPI.attachment_update`` (an RPC call) → ``manager/attachments.py`` → driver
+``initialize_connection(volume, connector, attachment_id)`` (the file itself for the
+storage host, an NBD export per attachment for others) → the connection info with the
+type's front-end QoS specs, ``attaching``; ``os-complete`` → ``in-use``; delete removes
+the export, then the attachment. The legacy actions (``os-reserve``, ``os-attach``, ...)
+are ``api/attach_actions.py`` → ``services/attach_actions.py``.
 
 Backing up a volume: ``api/backups.py`` → ``services/backups.py`` (quota, parent of an
 incremental, a backup service that is up; the backup ``creating``, the volume

@@ -102,6 +102,22 @@ class QuotaClassNotFound(NotFound):
     template = "Quota class {class_name} could not be found."
 
 
+class VolumeAttachmentNotFound(NotFound):
+    template = "Volume attachment could not be found with filter: {filter}."
+
+
+class InvalidVolumeAttachMode(Invalid):
+    template = "Invalid attaching mode '{mode}' for volume {volume_id}."
+
+
+class ResourceConflict(Conflict):
+    template = "Resource conflict: {reason}"
+
+
+class ConflictNovaUsingAttachment(Conflict):
+    template = "Detach volume from instance {instance_id} using the Compute API"
+
+
 class InvalidInput(Invalid):
     template = "Invalid input received: {reason}"
 

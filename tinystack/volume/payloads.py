@@ -68,6 +68,37 @@ class RetypeSpec(Payload):
 
 
 @dataclass(frozen=True)
+class AttachmentConnect(Payload):
+    """Export a volume for one attachment (``PUT /attachments/{id}``, or a create with a
+    connector; ``os-initialize_connection`` makes its own attachment first)."""
+
+    VERSION: ClassVar[str] = "1.0"
+    attachment_id: str
+    volume_id: str
+    #: os-brick's connector properties as the client sent them (``host`` at least;
+    #: ``mountpoint`` and ``mode`` ride along, as upstream's connector carries them)
+    connector: dict[str, JSON] = field(default_factory=dict)
+    #: ``rw`` or ``ro`` as the attachment was created (3.54), else None: the connector's
+    #: ``mode``, or ``ro`` for a readonly volume, or ``rw``
+    mode: str | None = None
+    #: ``os-initialize_connection`` (or a re-export): the volume's status stays, and an
+    #: attached attachment stays attached
+    legacy: bool = False
+
+
+@dataclass(frozen=True)
+class Connection(Payload):
+    """What a client needs to open an attached volume: upstream's ``connection_info``
+    (``driver_volume_type`` and the driver's ``data`` with ``qos_specs``, ``access_mode``,
+    ``encrypted``, ``cacheable`` added by the manager)."""
+
+    VERSION: ClassVar[str] = "1.0"
+    attachment_id: str
+    driver_volume_type: str
+    data: dict[str, JSON] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ImageUpload(Payload):
     """``os-volume_upload_image``: the image record the API created, to fill with the data."""
 

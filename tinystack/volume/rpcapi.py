@@ -8,7 +8,10 @@ as the transport's context.
 * scheduler 1.0: create_volume(VolumeSpec), extend_volume(ExtendSpec), retype(RetypeSpec),
   create_group(GroupSpec)
 * volume 1.0: create_volume(VolumeSpec), delete_volume, extend_volume(ExtendSpec),
-  retype(RetypeSpec), upload_image(ImageUpload); create_snapshot, delete_snapshot,
+  retype(RetypeSpec), upload_image(ImageUpload); calls (the API waits for the driver):
+  attachment_update(AttachmentConnect) -> Connection, attachment_delete,
+  terminate_connection (``manager/attachments.py``);
+  create_snapshot, delete_snapshot,
   revert_to_snapshot (SnapshotRequest, ``manager/snapshots.py``); attach_device,
   detach_device (DeviceRequest -> Device, ``manager/backup_devices.py``)
 * backup 1.0 (``backup/manager.py``): create_backup, delete_backup (BackupRequest),
@@ -23,12 +26,16 @@ from __future__ import annotations
 
 from typing import TypeAlias
 
-from tinystack.common.rpc import RPCClient, Target, Transport
+from tinystack.common.exceptions import TinystackError
+from tinystack.common.rpc import RemoteError, RPCClient, RPCError, Target, Transport
 from tinystack.common.rpc.payload import JSON
+from tinystack.volume import exception
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import (
+    AttachmentConnect,
     BackupExport,
     BackupRequest,
+    Connection,
     Device,
     DeviceRequest,
     ExtendSpec,
@@ -99,6 +106,40 @@ class VolumeAPI:
     def delete_volume(self, ctx: CallContext, host: str, volume_id: str) -> None:
         """Delete the volume's data and its row (it is ``deleting``)."""
         self._client(host).cast(ctx.to_dict(), "delete_volume", volume_id=volume_id)
+
+    # -- attachments (calls: the API answers with what the driver did) --------------------
+    def attachment_update(self, ctx: CallContext, host: str, spec: AttachmentConnect) -> Connection:
+        """Export the volume for the attachment's connector; the connection info."""
+        try:
+            found = self._client(host).call(
+                ctx.to_dict(), "attachment_update", spec=spec.to_primitive()
+            )
+        except RPCError as exc:
+            raise _known(exc) from exc
+        return Connection.from_primitive(found)
+
+    def attachment_delete(self, ctx: CallContext, host: str, attachment_id: str) -> None:
+        """Remove the attachment's export and the attachment (the volume's status follows
+        what attachments remain)."""
+        try:
+            self._client(host).call(ctx.to_dict(), "attachment_delete", attachment_id=attachment_id)
+        except RPCError as exc:
+            raise _known(exc) from exc
+
+    def terminate_connection(
+        self, ctx: CallContext, host: str, volume_id: str, connector_host: str | None
+    ) -> None:
+        """``os-terminate_connection``: remove the volume's exports for ``connector_host``
+        (None: every export of the volume); attachments that were never attached go too."""
+        try:
+            self._client(host).call(
+                ctx.to_dict(),
+                "terminate_connection",
+                volume_id=volume_id,
+                connector_host=connector_host,
+            )
+        except RPCError as exc:
+            raise _known(exc) from exc
 
     def extend_volume(self, ctx: CallContext, host: str, spec: ExtendSpec) -> None:
         self._client(host).cast(ctx.to_dict(), "extend_volume", spec=spec.to_primitive())
@@ -174,3 +215,27 @@ class BackupAPI:
             ctx.to_dict(), "import_record", request=request.to_primitive(),
             record=record.to_primitive(),
         )  # fmt: skip
+
+
+#: manager exceptions the API re-raises as themselves (their message and HTTP status)
+_KNOWN: dict[str, type[TinystackError]] = {
+    cls.__name__: cls
+    for cls in (
+        exception.InvalidVolume,
+        exception.InvalidInput,
+        exception.VolumeNotFound,
+        exception.VolumeAttachmentNotFound,
+        exception.ResourceConflict,
+    )
+}
+
+
+def _known(exc: RPCError) -> TinystackError:
+    """The manager's own exception again, or a backend error (500) for anything else
+    (a failed driver, a manager that does not answer)."""
+    if isinstance(exc, RemoteError):
+        known = _KNOWN.get(exc.exc_type)
+        if known is not None:
+            return known(exc.message)
+        return exception.VolumeBackendError(data=exc.message)
+    return exception.VolumeBackendError(data=str(exc))

@@ -24,7 +24,7 @@ from tinystack.volume.api.router import include_routers
 from tinystack.volume.backup.worker import BackupWorker
 from tinystack.volume.manager.backend import Backend, load_driver
 from tinystack.volume.scheduler.manager import SchedulerManager
-from tinystack.volume.services import os_services, volume_types
+from tinystack.volume.services import messages, os_services, volume_types
 from tinystack.volume.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class Workers:
             while not self.stopping.wait(int(deps.opts.report_interval)):
                 try:
                     os_services.heartbeat(deps.db, service.id)
+                    messages.purge_expired(deps.db)
                 except Exception:
                     LOG.exception("volume scheduler heartbeat failed")
 

@@ -69,6 +69,14 @@ class KeyRepository:
         os.utime(self.path)
         return new_primary
 
+    def primary_key(self) -> bytes:
+        """The key new data is encrypted with (the highest number)."""
+        keys = self._key_files()
+        primary = max((n for n in keys if n != 0), default=0)
+        if not keys:
+            raise RuntimeError(f"no Fernet keys in {self.path}")
+        return keys[primary].read_bytes().strip()
+
     def fernet(self) -> MultiFernet:
         """The MultiFernet of all keys, primary first; reloaded when the directory changes."""
         now = time.monotonic()

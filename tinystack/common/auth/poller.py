@@ -12,7 +12,12 @@ import logging
 import threading
 from collections.abc import Mapping
 
-from tinystack.common.auth.revocation import MATCH_FIELDS, RevocationEvent, RevocationList
+from tinystack.common.auth.revocation import (
+    MATCH_FIELDS,
+    WIRE_NAMES,
+    RevocationEvent,
+    RevocationList,
+)
 from tinystack.common.clients.session import ClientError, Session
 from tinystack.common.timeutils import parse_isotime
 
@@ -34,7 +39,7 @@ def parse_events(body: Mapping[str, object]) -> list[RevocationEvent]:
             RevocationEvent(
                 issued_before=_ts(item["issued_before"]),
                 revoked_at=_ts(item.get("revoked_at") or item["issued_before"]),
-                **{f: item.get(f) for f in MATCH_FIELDS},
+                **{f: item.get(WIRE_NAMES.get(f, f)) for f in MATCH_FIELDS},
             )
         )
     return events

@@ -24,7 +24,33 @@ MATCH_FIELDS = (
     "audit_id",
     "audit_chain_id",
     "app_cred_id",
+    "trust_id",
+    "consumer_id",
+    "access_token_id",
 )
+#: how ``OS-REVOKE/events`` names the fields of the extensions, as upstream
+WIRE_NAMES = {
+    "trust_id": "OS-TRUST:trust_id",
+    "consumer_id": "OS-OAUTH1:consumer_id",
+    "access_token_id": "OS-OAUTH1:access_token_id",
+}
+
+
+def _delegations(token: TokenPayload) -> tuple[str, ...]:
+    """Index keys of what a token was delegated through (trust, consumer, access token)."""
+    keys: list[str] = []
+    if token.trust is not None:
+        keys.append("trust:" + token.trust.id)
+    if token.oauth is not None:
+        keys += ["consumer:" + token.oauth.consumer_id, "access:" + token.oauth.access_token_id]
+    return tuple(keys)
+
+
+def _users(token: TokenPayload) -> tuple[str, ...]:
+    """The users a token acts for: its user and, through a trust, trustor and trustee."""
+    if token.trust is None:
+        return (token.user_id,)
+    return (token.user_id, token.trust.trustor_id, token.trust.trustee_id)
 
 
 @dataclass(frozen=True)
@@ -37,12 +63,27 @@ class RevocationEvent:
     audit_id: str | None = None
     audit_chain_id: str | None = None
     app_cred_id: str | None = None
+    trust_id: str | None = None
+    consumer_id: str | None = None
+    access_token_id: str | None = None
     revoked_at: float = 0.0
 
     def matches(self, token: TokenPayload) -> bool:
         if token.issued_at > self.issued_before:
             return False
-        if self.user_id is not None and self.user_id != token.user_id:
+        # As upstream, a user matches the token's user, trustor or trustee.
+        if self.user_id is not None and self.user_id not in _users(token):
+            return False
+        if self.trust_id is not None and (token.trust is None or self.trust_id != token.trust.id):
+            return False
+        oauth = token.oauth
+        if self.consumer_id is not None and (
+            oauth is None or self.consumer_id != oauth.consumer_id
+        ):
+            return False
+        if self.access_token_id is not None and (
+            oauth is None or self.access_token_id != oauth.access_token_id
+        ):
             return False
         if self.project_id is not None and self.project_id != token.project_id:
             return False
@@ -64,6 +105,7 @@ class RevocationList:
         self._lock = threading.Lock()
         self._by_audit: dict[str, list[RevocationEvent]] = {}
         self._by_user: dict[str, list[RevocationEvent]] = {}
+        self._by_delegation: dict[str, list[RevocationEvent]] = {}
         self._other: list[RevocationEvent] = []
         self._count = 0
 
@@ -77,6 +119,12 @@ class RevocationList:
             self._by_audit.setdefault(event.audit_chain_id, []).append(event)
         elif event.user_id is not None:
             self._by_user.setdefault(event.user_id, []).append(event)
+        elif event.trust_id is not None:
+            self._by_delegation.setdefault("trust:" + event.trust_id, []).append(event)
+        elif event.access_token_id is not None:
+            self._by_delegation.setdefault("access:" + event.access_token_id, []).append(event)
+        elif event.consumer_id is not None:
+            self._by_delegation.setdefault("consumer:" + event.consumer_id, []).append(event)
         else:
             self._other.append(event)
         self._count += 1
@@ -88,12 +136,13 @@ class RevocationList:
     def replace(self, events: Iterable[RevocationEvent]) -> None:
         with self._lock:
             self._by_audit, self._by_user, self._other, self._count = {}, {}, [], 0
+            self._by_delegation = {}
             for event in events:
                 self._index(event)
 
     def events(self) -> list[RevocationEvent]:
         out = list(self._other)
-        for group in (self._by_audit, self._by_user):
+        for group in (self._by_audit, self._by_user, self._by_delegation):
             for events in group.values():
                 out.extend(events)
         return out
@@ -102,7 +151,10 @@ class RevocationList:
         if not self._count:
             return False
         candidates = list(self._other)
-        candidates += self._by_user.get(token.user_id, ())
+        for user_id in set(_users(token)):
+            candidates += self._by_user.get(user_id, ())
         for audit_id in set(token.audit_ids):
             candidates += self._by_audit.get(audit_id, ())
+        for key in _delegations(token):
+            candidates += self._by_delegation.get(key, ())
         return any(event.matches(token) for event in candidates)

@@ -34,6 +34,43 @@ def new_audit_id() -> str:
 
 
 @dataclass(frozen=True)
+class FederatedScope:
+    """Where a federated user's token came from (Keystone's ``OS-FEDERATION``): the
+    identity provider, the protocol, and the groups its mapping put the user in."""
+
+    idp_id: str
+    protocol_id: str
+    group_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TrustScope:
+    """The trust a trust-scoped token was issued through (Keystone's ``OS-TRUST:trust``)."""
+
+    id: str
+    trustor_id: str
+    trustee_id: str
+    impersonation: bool
+
+
+@dataclass(frozen=True)
+class OAuthScope:
+    """The OAuth1 access token an OAuth-scoped token was issued with (``OS-OAUTH1``)."""
+
+    access_token_id: str
+    consumer_id: str
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    """A request an application credential may make: service type, method, path pattern."""
+
+    service: str
+    method: str
+    path: str
+
+
+@dataclass(frozen=True)
 class TokenPayload:
     user_id: str
     methods: tuple[str, ...]
@@ -46,6 +83,11 @@ class TokenPayload:
     audit_ids: tuple[str, ...] = field(default_factory=lambda: (new_audit_id(),))
     app_cred_id: str | None = None
     project_domain_id: str | None = None
+    federated: FederatedScope | None = None
+    trust: TrustScope | None = None
+    oauth: OAuthScope | None = None
+    #: the application credential's access rules; None: unrestricted
+    access_rules: tuple[AccessRule, ...] | None = None
 
     @property
     def role_names(self) -> list[str]:
@@ -73,7 +115,23 @@ class TokenPayload:
             self, issued_at=time.time(), audit_ids=(new_audit_id(), self.audit_chain_id), **changes
         )
 
+    def _extension(self) -> dict[str, Any]:
+        """Attributes most tokens do not have, sent only when set (plain tokens stay short)."""
+        ext: dict[str, Any] = {}
+        if self.trust is not None:
+            t = self.trust
+            ext["t"] = [t.id, t.trustor_id, t.trustee_id, t.impersonation]
+        if self.oauth is not None:
+            ext["o"] = [self.oauth.access_token_id, self.oauth.consumer_id]
+        if self.access_rules is not None:
+            ext["r"] = [[r.service, r.method, r.path] for r in self.access_rules]
+        if self.federated is not None:
+            f = self.federated
+            ext["f"] = [f.idp_id, f.protocol_id, list(f.group_ids)]
+        return ext
+
     def to_wire(self) -> list[Any]:
+        ext = self._extension()
         return [
             PAYLOAD_VERSION,
             self.user_id,
@@ -87,12 +145,17 @@ class TokenPayload:
             list(self.audit_ids),
             self.app_cred_id,
             self.project_domain_id,
+            *([ext] if ext else []),
         ]
 
     @classmethod
     def from_wire(cls, data: list[Any]) -> TokenPayload:
         if not data or data[0] != PAYLOAD_VERSION:
             raise ValueError("unknown token payload version")
+        ext: dict[str, Any] = data[12] if len(data) == 13 else {}
+        if not isinstance(ext, dict):
+            raise ValueError("bad token payload extension")
+        fed = ext.get("f")
         (
             _v,
             user_id,
@@ -106,7 +169,8 @@ class TokenPayload:
             audit_ids,
             app_cred_id,
             project_domain_id,
-        ) = data
+        ) = data[:12]
+        trust, oauth, rules = ext.get("t"), ext.get("o"), ext.get("r")
         return cls(
             user_id=user_id,
             methods=tuple(methods),
@@ -119,6 +183,10 @@ class TokenPayload:
             audit_ids=tuple(audit_ids),
             app_cred_id=app_cred_id,
             project_domain_id=project_domain_id,
+            federated=FederatedScope(fed[0], fed[1], tuple(fed[2])) if fed is not None else None,
+            trust=TrustScope(*trust) if trust is not None else None,
+            oauth=OAuthScope(*oauth) if oauth is not None else None,
+            access_rules=tuple(AccessRule(*r) for r in rules) if rules is not None else None,
         )
 
 

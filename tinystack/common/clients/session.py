@@ -7,6 +7,7 @@ service token: every service-to-service call and every poller goes through a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -179,12 +180,17 @@ class Session:
     ) -> httpx.Response:
         """Send a request to ``service_type``; raise :class:`ClientError` unless ``ok``.
 
-        ``token`` is a user's token to act as that user; without it the service
-        token is used (and re-issued once if the service answers 401).
+        ``token`` is a user's token to act as that user, sent with the service token as
+        ``X-Service-Token`` (so the user's application credential access rules, which
+        name the service the user called, do not refuse this service-to-service call);
+        without it the service token is used (and re-issued once on a 401).
         """
         url = self.endpoint(service_type) + path
         send_headers = dict(headers or {})
         use_service_token = token is None
+        if token is not None and self.credentials is not None:
+            with contextlib.suppress(ClientError):
+                send_headers["X-Service-Token"] = self.token()
         for attempt in (1, 2):
             send_headers["X-Auth-Token"] = token if token is not None else self.token()
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from oslo_config import cfg
 
 from tinystack.common.clients.image import ImageClient
+from tinystack.common.clients.limits import LimitsReader
 from tinystack.common.clients.network import NetworkClient
 from tinystack.common.clients.placement import PlacementClient
 from tinystack.common.clients.session import Session
@@ -63,8 +64,11 @@ class Deps:
 
     @cached_property
     def opts(self) -> Options:
-        """The ``[compute]`` options, typed (read once)."""
-        return Options.from_conf(self.conf)
+        """The ``[compute]`` options, typed (read once); with unified limits, their reader."""
+        opts = Options.from_conf(self.conf)
+        if opts.quota_driver == "unified_limits":
+            opts = replace(opts, unified_limits=LimitsReader(self.session, "compute"))
+        return opts
 
     @property
     def placement(self) -> PlacementClient:

@@ -63,7 +63,42 @@ def config_defaults(opts: Options) -> dict[str, int]:
     return values
 
 
+#: Nova's unified-limits resource names (identity's registered and project limits of the
+#: compute service) -> the quota each one sets
+UNIFIED_NAMES = {
+    "servers": "instances",
+    "class:VCPU": "cores",
+    "class:MEMORY_MB": "ram",
+    "server_metadata_items": "metadata_items",
+    "server_injected_files": "injected_files",
+    "server_injected_file_content_bytes": "injected_file_content_bytes",
+    "server_injected_file_path_bytes": "injected_file_path_bytes",
+    "server_key_pairs": "key_pairs",
+    "server_groups": "server_groups",
+    "server_group_members": "server_group_members",
+}
+
+
+def unified_limits(opts: Options, project_id: str | None) -> dict[str, int]:
+    """The quotas as identity's unified limits set them (a project's limit, else the
+    registered default; unlimited without a registered limit, -1)."""
+    assert opts.unified_limits is not None
+    found = (
+        opts.unified_limits.project_limits(project_id)
+        if project_id
+        else opts.unified_limits.defaults()
+    )
+    limits = dict.fromkeys(RESOURCES, -1)
+    limits.update(DEPRECATED_DEFAULTS)
+    for name, value in found.items():
+        if name in UNIFIED_NAMES:
+            limits[UNIFIED_NAMES[name]] = value
+    return limits
+
+
 def class_limits(session: Session, opts: Options, class_name: str = "default") -> dict[str, int]:
+    if opts.unified_limits is not None:
+        return unified_limits(opts, None)
     limits = config_defaults(opts)
     for row in session.scalars(
         select(models.QuotaClass).where(models.QuotaClass.class_name == class_name)
@@ -76,6 +111,8 @@ def class_limits(session: Session, opts: Options, class_name: str = "default") -
 def limits_in(
     session: Session, opts: Options, project_id: str, user_id: str | None = None
 ) -> dict[str, int]:
+    if opts.unified_limits is not None:
+        return unified_limits(opts, project_id)
     limits = class_limits(session, opts)
     rows = session.scalars(
         select(models.Quota).where(

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from tinystack.common.auth.context import RequestContext
 from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
+from tinystack.identity.services.oauth1 import SignedRequest
 
 
 def _deps(request: Request) -> Deps:
@@ -18,6 +19,18 @@ def _deps(request: Request) -> Deps:
 
 
 DepsDep = Annotated[Deps, Depends(_deps)]
+
+
+async def _signed_request(request: Request) -> SignedRequest:
+    """The request as its OAuth1 signature covers it: method, URL, headers, form body."""
+    body = (await request.body()).decode(errors="replace")
+    url = f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
+    if request.url.query:
+        url += "?" + request.url.query
+    return SignedRequest(method=request.method, url=url, headers=dict(request.headers), body=body)
+
+
+SignedDep = Annotated[SignedRequest, Depends(_signed_request)]
 
 
 def authorize(ctx: RequestContext, rule: str, target: dict[str, Any] | None = None) -> None:

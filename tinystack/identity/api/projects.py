@@ -12,7 +12,7 @@ from tinystack.common.api.deps import ContextDep
 from tinystack.identity.api.deps import DepsDep, authorize, domain_target
 from tinystack.identity.api.schemas import ProjectBody, ProjectUpdateBody, TagsBody
 from tinystack.identity.api.views import base_url, collection, render_project
-from tinystack.identity.services import projects
+from tinystack.identity.services import projects, projects_as_domains
 from tinystack.identity.services.records import ProjectFilters
 
 
@@ -29,7 +29,7 @@ def create_project(
         "identity:create_project",
         {"target": {"project": data}, "domain_id": data.get("domain_id")},
     )
-    return {"project": render_project(request, projects.create(deps, data))}
+    return {"project": render_project(request, projects_as_domains.create(deps, data))}
 
 
 def list_projects(
@@ -44,6 +44,7 @@ def list_projects(
     tags_any: str | None = Query(None, alias="tags-any"),
     not_tags: str | None = Query(None, alias="not-tags"),
     not_tags_any: str | None = Query(None, alias="not-tags-any"),
+    is_domain: bool | None = None,
 ) -> dict[str, Any]:
     # As upstream: the caller's own domain is the target, so a domain-scoped reader may
     # list, and sees only its domain; project-scoped tokens have no domain and are refused.
@@ -58,7 +59,10 @@ def list_projects(
         "not_tags": _split(not_tags),
         "not_tags_any": _split(not_tags_any),
     }
-    items = projects.list_projects(deps, filters, within_domain=ctx.domain_id)
+    # As upstream, domains are listed (as projects) only when asked for with is_domain.
+    items = projects_as_domains.list_projects(
+        deps, filters, bool(is_domain), within_domain=ctx.domain_id
+    )
     return collection(request, "projects", items, render_project)
 
 
@@ -70,7 +74,7 @@ def show_project(
     parents_as_ids: str | None = None,
     subtree_as_ids: str | None = None,
 ) -> dict[str, Any]:
-    tree = projects.show(
+    tree = projects_as_domains.show(
         deps,
         ctx,
         project_id,
@@ -88,12 +92,13 @@ def show_project(
 def update_project(
     request: Request, ctx: ContextDep, deps: DepsDep, project_id: str, body: ProjectUpdateBody
 ) -> dict[str, Any]:
-    project = projects.update(deps, ctx, project_id, body.project.attributes(project_id))
+    data = body.project.attributes(project_id)
+    project = projects_as_domains.update(deps, ctx, project_id, data)
     return {"project": render_project(request, project)}
 
 
 def delete_project(ctx: ContextDep, deps: DepsDep, project_id: str) -> Response:
-    projects.delete(deps, ctx, project_id)
+    projects_as_domains.delete(deps, ctx, project_id)
     return Response(status_code=204)
 
 

@@ -472,6 +472,20 @@ class RoleRef(Strict):
     domain_id: Id | None = None
 
 
+AccessRuleMethod = Literal["DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"]
+
+
+class AccessRuleIn(RequestBody):
+    """An access rule of a new application credential (upstream ignores unknown keys)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: Id | None = None
+    service: Id | None = None
+    path: str | None = Field(None, max_length=225, pattern=r"^/")
+    method: AccessRuleMethod | None = None
+
+
 class AppCredCreate(Strict):
     name: Name
     secret: str | None = Field(None, min_length=1)
@@ -479,14 +493,26 @@ class AppCredCreate(Strict):
     expires_at: datetime | None = None
     roles: list[RoleRef] | None = None
     unrestricted: Bool = False
-    access_rules: list[dict[str, Any]] | None = None
+    access_rules: list[AccessRuleIn] | None = None
 
     def attributes(self) -> AppCredFields:
         data = self.model_dump(exclude_unset=True)
         if self.roles is not None:
             data["roles"] = [r.model_dump(exclude_none=True) for r in self.roles]
+        if self.access_rules is not None:
+            data["access_rules"] = [r.model_dump(exclude_none=True) for r in self.access_rules]
         return cast(AppCredFields, data)
 
 
 class AppCredBody(Strict):
     application_credential: AppCredCreate
+
+
+# -- domain configuration --------------------------------------------------------------------
+
+
+class DomainConfigBody(_Loose):
+    """``{"config": {group: {option: value}}}``; the service layer checks the groups and
+    options (403 for one a domain may not set, as upstream)."""
+
+    config: dict[str, Any] = Field(default_factory=dict)

@@ -7,10 +7,17 @@ from typing import Any, TypeVar
 
 from starlette.requests import Request
 
-from tinystack.common.auth.revocation import MATCH_FIELDS, RevocationEvent
+from tinystack.common.auth.revocation import MATCH_FIELDS, WIRE_NAMES, RevocationEvent
+from tinystack.common.auth.tokens import TokenPayload
 from tinystack.common.timeutils import from_timestamp, isotime_micro, isotime_plain
+from tinystack.identity.services.credentials import Credential
+from tinystack.identity.services.ec2_credentials import Ec2Credential
+from tinystack.identity.services.endpoint_filters import EndpointGroup
 from tinystack.identity.services.grants import SYSTEM
+from tinystack.identity.services.oauth1 import AccessToken, Consumer
+from tinystack.identity.services.policies import Policy
 from tinystack.identity.services.records import (
+    AccessRule,
     ApplicationCredential,
     CatalogService,
     Domain,
@@ -26,6 +33,7 @@ from tinystack.identity.services.records import (
     User,
 )
 from tinystack.identity.services.role_assignments import Names, Row
+from tinystack.identity.services.trusts import Trust
 
 T = TypeVar("T")
 
@@ -41,10 +49,20 @@ def link(request: Request, path: str) -> dict[str, str]:
 def collection(
     request: Request, key: str, items: Iterable[T], render: Callable[[Request, T], dict[str, Any]]
 ) -> dict[str, Any]:
-    return {
-        key: [render(request, item) for item in items],
+    """A list body; beyond ``[identity] list_limit`` entries it is cut, with
+    ``"truncated": true``, as upstream."""
+    found = list(items)
+    limit: int | None = request.app.state.identity.opts.list_limit
+    truncated = limit is not None and len(found) > limit
+    if truncated:
+        found = found[:limit]
+    body: dict[str, Any] = {
+        key: [render(request, item) for item in found],
         "links": {"self": str(request.url), "previous": None, "next": None},
     }
+    if truncated:
+        body["truncated"] = True
+    return body
 
 
 def render_user(request: Request, u: User) -> dict[str, Any]:
@@ -83,11 +101,11 @@ def render_project(request: Request, p: Project) -> dict[str, Any]:
         **p.extra,
         "id": p.id,
         "name": p.name,
-        "domain_id": p.domain_id,
-        "parent_id": p.parent_id or p.domain_id,
+        "domain_id": None if p.is_domain else p.domain_id,
+        "parent_id": None if p.is_domain else p.parent_id or p.domain_id,
         "description": p.description or "",
         "enabled": p.enabled,
-        "is_domain": False,
+        "is_domain": p.is_domain,
         "tags": list(p.tags),
         "options": {},
         "links": link(request, f"/v3/projects/{p.id}"),
@@ -134,8 +152,21 @@ def render_application_credential(request: Request, c: ApplicationCredential) ->
         "unrestricted": c.unrestricted,
         "system": None,
         "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id} for r in c.roles],
-        "access_rules": list(c.access_rules),
+        "access_rules": [
+            {"id": r.id, "service": r.service, "path": r.path, "method": r.method}
+            for r in c.access_rules
+        ],
         "links": link(request, f"/v3/users/{c.user_id}/application_credentials/{c.id}"),
+    }
+
+
+def render_access_rule(request: Request, user_id: str, r: AccessRule) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "service": r.service,
+        "path": r.path,
+        "method": r.method,
+        "links": link(request, f"/v3/users/{user_id}/access_rules/{r.id}"),
     }
 
 
@@ -233,6 +264,13 @@ def render_token(token: Token) -> dict[str, Any]:
         "expires_at": isotime_micro(from_timestamp(payload.expires_at)),
         "issued_at": isotime_micro(from_timestamp(payload.issued_at)),
     }
+    if payload.federated is not None:
+        fed = payload.federated
+        body["user"]["OS-FEDERATION"] = {
+            "identity_provider": {"id": fed.idp_id},
+            "protocol": {"id": fed.protocol_id},
+            "groups": [{"id": group_id} for group_id in fed.group_ids],
+        }
     if token.project is not None:
         body["project"] = _named(token.project)
         body["is_domain"] = False
@@ -251,7 +289,31 @@ def render_token(token: Token) -> dict[str, Any]:
             "restricted": cred.restricted,
             "name": cred.name,
         }
+        if payload.access_rules is not None:
+            body["application_credential"]["access_rules"] = [
+                {"service": r.service, "method": r.method, "path": r.path}
+                for r in payload.access_rules
+            ]
+    _render_delegation(payload, body)
     return {"token": body}
+
+
+def _render_delegation(payload: TokenPayload, body: dict[str, Any]) -> None:
+    """The ``OS-TRUST:trust`` and ``OS-OAUTH1`` sections of a delegated token."""
+    if payload.trust is not None:
+        trust = payload.trust
+        body.pop("is_domain", None)
+        body["OS-TRUST:trust"] = {
+            "id": trust.id,
+            "trustor_user": {"id": trust.trustor_id},
+            "trustee_user": {"id": trust.trustee_id},
+            "impersonation": trust.impersonation,
+        }
+    if payload.oauth is not None:
+        body["OS-OAUTH1"] = {
+            "access_token_id": payload.oauth.access_token_id,
+            "consumer_id": payload.oauth.consumer_id,
+        }
 
 
 def render_revocation_event(event: RevocationEvent) -> dict[str, Any]:
@@ -262,7 +324,7 @@ def render_revocation_event(event: RevocationEvent) -> dict[str, Any]:
     for name in MATCH_FIELDS:
         value = getattr(event, name)
         if value is not None:
-            body[name] = value
+            body[WIRE_NAMES.get(name, name)] = value
     return body
 
 
@@ -310,3 +372,108 @@ def render_assignment(row: Row, names: Names | None, base: str) -> dict[str, Any
         links["prior_role"] = f"{base}/v3/prior_role/{row.role_id}/implies/{row.prior_role}"
     body["links"] = links
     return body
+
+
+# -- trusts -----------------------------------------------------------------------------------
+
+
+def render_trust(request: Request, t: Trust, *, with_roles: bool = True) -> dict[str, Any]:
+    path = f"/v3/OS-TRUST/trusts/{t.id}"
+    body: dict[str, Any] = {
+        **t.extra,
+        "id": t.id,
+        "trustor_user_id": t.trustor_user_id,
+        "trustee_user_id": t.trustee_user_id,
+        "project_id": t.project_id,
+        "impersonation": t.impersonation,
+        "expires_at": isotime_micro(t.expires_at) if t.expires_at else None,
+        "remaining_uses": t.remaining_uses,
+        "redelegated_trust_id": t.redelegated_trust_id,
+        "redelegation_count": t.redelegation_count,
+        "deleted_at": None,
+        "links": link(request, path),
+    }
+    if with_roles:
+        body["roles"] = [render_role(request, r) for r in t.roles]
+        body["roles_links"] = {
+            "self": f"{base_url(request)}{path}/roles",
+            "previous": None,
+            "next": None,
+        }
+    return body
+
+
+# -- credentials ------------------------------------------------------------------------------
+
+
+def render_credential(request: Request, c: Credential) -> dict[str, Any]:
+    return {
+        **c.extra,
+        "id": c.id,
+        "user_id": c.user_id,
+        "project_id": c.project_id,
+        "type": c.type,
+        "blob": c.blob,
+        "links": link(request, f"/v3/credentials/{c.id}"),
+    }
+
+
+def render_ec2_credential(request: Request, c: Ec2Credential) -> dict[str, Any]:
+    return {
+        "user_id": c.user_id,
+        "tenant_id": c.tenant_id,
+        "access": c.access,
+        "secret": c.secret,
+        "trust_id": c.trust_id,
+        "links": link(request, f"/v3/users/{c.user_id}/credentials/OS-EC2/{c.access}"),
+    }
+
+
+# -- OAuth1 -----------------------------------------------------------------------------------
+
+
+def render_consumer(request: Request, c: Consumer) -> dict[str, Any]:
+    return {
+        **c.extra,
+        "id": c.id,
+        "description": c.description,
+        "links": link(request, f"/v3/OS-OAUTH1/consumers/{c.id}"),
+    }
+
+
+def render_access_token(request: Request, t: AccessToken) -> dict[str, Any]:
+    path = f"/v3/users/{t.authorizing_user_id}/OS-OAUTH1/access_tokens/{t.id}"
+    return {
+        "id": t.id,
+        "consumer_id": t.consumer_id,
+        "authorizing_user_id": t.authorizing_user_id,
+        "project_id": t.project_id,
+        "expires_at": isotime_micro(t.expires_at) if t.expires_at else None,
+        "links": {
+            "self": f"{base_url(request)}{path}",
+            "roles": f"{base_url(request)}{path}/roles",
+        },
+    }
+
+
+# -- endpoint filters and policies ------------------------------------------------------------
+
+
+def render_endpoint_group(request: Request, g: EndpointGroup) -> dict[str, Any]:
+    return {
+        "id": g.id,
+        "name": g.name,
+        "description": g.description,
+        "filters": dict(g.filters),
+        "links": link(request, f"/v3/OS-EP-FILTER/endpoint_groups/{g.id}"),
+    }
+
+
+def render_policy(request: Request, p: Policy) -> dict[str, Any]:
+    return {
+        **p.extra,
+        "id": p.id,
+        "type": p.type,
+        "blob": p.blob,
+        "links": link(request, f"/v3/policies/{p.id}"),
+    }

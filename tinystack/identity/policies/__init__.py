@@ -7,26 +7,44 @@ from itertools import chain
 from oslo_policy import policy
 
 from tinystack.identity.policies import (
+    access_rules,
     application_credentials,
     catalog,
+    credentials,
+    domain_configs,
     domains,
+    endpoint_filters,
+    federation,
     grants,
     groups,
+    limits,
+    oauth1,
+    policies,
     projects,
     roles,
     tokens,
+    trusts,
     users,
 )
 
 MODULES = (
+    access_rules,
     application_credentials,
     catalog,
+    credentials,
+    domain_configs,
     domains,
+    endpoint_filters,
+    federation,
     grants,
     groups,
+    limits,
+    oauth1,
+    policies,
     projects,
     roles,
     tokens,
+    trusts,
     users,
 )
 

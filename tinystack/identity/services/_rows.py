@@ -85,3 +85,10 @@ def endpoint(session: Session, endpoint_id: str) -> models.Endpoint:
     if row is None:
         raise NotFound(f"Could not find endpoint: {endpoint_id}.")
     return row
+
+
+def policy(session: Session, policy_id: str) -> models.Policy:
+    row = session.get(models.Policy, policy_id)
+    if row is None:
+        raise NotFound(f"Could not find policy: {policy_id}.")
+    return row

@@ -14,7 +14,7 @@ from tinystack.common.auth.tokens import TokenPayload
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
 from tinystack.common.timeutils import naive_utc, new_hex_id, utcnow
 from tinystack.identity import models
-from tinystack.identity.services import _rows, convert, grants, passwords, revoke
+from tinystack.identity.services import _rows, access_rules, convert, grants, passwords, revoke
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import (
     AppCredFields,
@@ -85,10 +85,11 @@ def create(
             expires_at=expires_at,
             unrestricted=bool(data.get("unrestricted", False)),
             roles=role_refs,
-            access_rules=data.get("access_rules") or [],
             created_at=utcnow(),
         )
         session.add(cred)
+        session.flush()
+        access_rules.attach(session, cred, data.get("access_rules") or [])
         return convert.application_credential(cred)
 
     return NewApplicationCredential(credential=deps.db.write(tx), secret=secret)

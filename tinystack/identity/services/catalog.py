@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -9,7 +11,7 @@ from tinystack.common.cloud import CatalogEntry
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.services import _rows, convert
+from tinystack.identity.services import _rows, convert, endpoint_filters
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import (
     CatalogEndpoint,
@@ -26,8 +28,22 @@ INTERFACES = ("public", "internal", "admin")
 _CATALOG_KEY = ("catalog",)
 
 
-def token_catalog(deps: Deps) -> tuple[CatalogService, ...]:
-    """The catalog as tokens show it: enabled services with their enabled endpoints."""
+def token_catalog(deps: Deps, project_id: str | None = None) -> tuple[CatalogService, ...]:
+    """The catalog as tokens show it: enabled services with their enabled endpoints; for a
+    project with endpoint filters (OS-EP-FILTER), only its endpoints and their services."""
+    full = _full_catalog(deps)
+    if project_id is None:
+        return full
+    allowed = endpoint_filters.project_endpoint_ids(deps, project_id)
+    if not allowed:
+        return full if deps.opts.return_all_endpoints_if_no_filter else ()
+    filtered = (
+        replace(s, endpoints=tuple(e for e in s.endpoints if e.id in allowed)) for s in full
+    )
+    return tuple(s for s in filtered if s.endpoints)
+
+
+def _full_catalog(deps: Deps) -> tuple[CatalogService, ...]:
     cached = deps.catalog_cache.get(_CATALOG_KEY)
     if cached is not None:
         return cached

@@ -114,5 +114,9 @@ def application_credential(row: models.ApplicationCredential) -> records.Applica
             records.RoleRef(id=r["id"], name=r["name"], domain_id=r.get("domain_id"))
             for r in row.roles
         ),
-        access_rules=tuple(row.access_rules),
+        access_rules=tuple(access_rule(r) for r in row.access_rules),
     )
+
+
+def access_rule(row: models.AccessRule) -> records.AccessRule:
+    return records.AccessRule(id=row.id, service=row.service, path=row.path, method=row.method)

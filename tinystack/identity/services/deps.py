@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tinystack.common.auth.keys import KeyRepository
 from tinystack.common.auth.revocation import RevocationList
 from tinystack.common.auth.tokens import TokenCodec
 from tinystack.common.db import Database
 from tinystack.common.timeutils import TTLCache
+from tinystack.identity.backends.ldap import Directory
+from tinystack.identity.backends.oidc import OidcVerifier
 from tinystack.identity.conf import Options
 from tinystack.identity.services.records import AppCredRef, CatalogService, NameRef
 
@@ -33,9 +36,27 @@ class Deps:
     app_creds: TTLCache[AppCredRef] = field(
         default_factory=lambda: TTLCache(CACHE_TTL, CACHE_MAX_ENTRIES)
     )
+    #: the endpoint ids of projects with endpoint filters (OS-EP-FILTER), by project id
+    endpoint_filters: TTLCache[frozenset[str]] = field(
+        default_factory=lambda: TTLCache(CACHE_TTL, CACHE_MAX_ENTRIES)
+    )
+    #: Fernet keys of credential blobs ([credential] key_repository), not the token keys
+    credential_keys: KeyRepository = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.credential_keys = KeyRepository(self.opts.credential_key_repository)
+
+    #: the LDAP directory of a domain (None inside: the domain's identities are in SQL)
+    directories: TTLCache[tuple[Directory | None]] = field(
+        default_factory=lambda: TTLCache(CACHE_TTL, CACHE_MAX_ENTRIES)
+    )
+    #: verifies OpenID Connect tokens for federated authentication (caches issuers' keys)
+    oidc: OidcVerifier = field(default_factory=OidcVerifier)
 
     def clear_caches(self) -> None:
         """Forget every cached rendering (after a write that may change one)."""
         self.names.clear()
         self.catalog_cache.clear()
         self.app_creds.clear()
+        self.directories.clear()
+        self.endpoint_filters.clear()

@@ -11,7 +11,7 @@ from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, Forbidden, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.services import _rows, convert, revoke
+from tinystack.identity.services import _rows, convert, delegation, revoke
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.projects import check_tags
 from tinystack.identity.services.records import Domain, DomainFields
@@ -145,12 +145,24 @@ def _purge_domain(session: Session, domain_id: str) -> list[RevocationEvent]:
         )
     for chunk in _chunks(group_ids):
         session.execute(sa.delete(membership).where(membership.group_id.in_(chunk)))
+    for user_id in user_ids:
+        events += delegation.user_deleted(session, user_id)
+    for project_id in project_ids:
+        delegation.project_deleted(session, project_id)
     # Children reference parents: cut the links first so one DELETE works on every engine.
     session.execute(
         sa.update(models.Project)
         .where(models.Project.domain_id == domain_id)
         .values(parent_id=None)
     )
+    projects = sa.select(models.Project.id).where(models.Project.domain_id == domain_id)
+    session.execute(
+        sa.delete(models.Limit).where(
+            (models.Limit.target_id == domain_id) | models.Limit.project_id.in_(projects)
+        )
+    )
+    for owned in (models.DomainConfig, models.IdMapping):
+        session.execute(sa.delete(owned).where(owned.domain_id == domain_id))
     for model in (models.Project, models.User, models.Group, models.Role):
         session.execute(sa.delete(model).where(model.domain_id == domain_id))
     return events

@@ -8,6 +8,7 @@ domain applies to every project in it; on a project, to its whole subtree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -100,8 +101,10 @@ def effective_role_ids(
     project_id: str | None = None,
     domain_id: str | None = None,
     system: bool = False,
+    extra_group_ids: Sequence[str] = (),
 ) -> set[str]:
-    actors = [user_id, *group_ids(session, user_id)]
+    """The roles a user has on a scope (with a federated token's mapped groups)."""
+    actors = [user_id, *group_ids(session, user_id), *extra_group_ids]
     found: set[str] = set()
     if project_id is not None:
         project = session.get(models.Project, project_id)
@@ -300,9 +303,11 @@ def list_system_grants(deps: Deps, actor: str, actor_id: str) -> list[Role]:
     return _list_grants(deps, actor, actor_id, "system", SYSTEM, False)
 
 
-def _projects_for_user(session: Session, user_id: str) -> list[models.Project]:
+def _projects_for_user(
+    session: Session, user_id: str, extra_group_ids: Sequence[str] = ()
+) -> list[models.Project]:
     """Projects on which the user has any effective role (for /v3/auth/projects)."""
-    actors = [user_id, *group_ids(session, user_id)]
+    actors = [user_id, *group_ids(session, user_id), *extra_group_ids]
     rows = session.scalars(
         select(models.Assignment).where(models.Assignment.actor_id.in_(actors))
     ).all()
@@ -325,8 +330,10 @@ def _projects_for_user(session: Session, user_id: str) -> list[models.Project]:
     return list(session.scalars(query.order_by(models.Project.name)))
 
 
-def _domains_for_user(session: Session, user_id: str) -> list[models.Domain]:
-    actors = [user_id, *group_ids(session, user_id)]
+def _domains_for_user(
+    session: Session, user_id: str, extra_group_ids: Sequence[str] = ()
+) -> list[models.Domain]:
+    actors = [user_id, *group_ids(session, user_id), *extra_group_ids]
     ids = set(
         session.scalars(
             select(models.Assignment.target_id).where(
@@ -348,14 +355,15 @@ def has_system_role(session: Session, user_id: str) -> bool:
 # -- what a user may scope to (read transactions for the API) --------------------------------
 
 
-def user_projects(deps: Deps, user_id: str) -> list[Project]:
+def user_projects(deps: Deps, user_id: str, extra_group_ids: Sequence[str] = ()) -> list[Project]:
     with deps.db.reader() as session:
-        return [convert.project(p) for p in _projects_for_user(session, user_id)]
+        found = _projects_for_user(session, user_id, extra_group_ids)
+        return [convert.project(p) for p in found]
 
 
-def user_domains(deps: Deps, user_id: str) -> list[Domain]:
+def user_domains(deps: Deps, user_id: str, extra_group_ids: Sequence[str] = ()) -> list[Domain]:
     with deps.db.reader() as session:
-        return [convert.domain(d) for d in _domains_for_user(session, user_id)]
+        return [convert.domain(d) for d in _domains_for_user(session, user_id, extra_group_ids)]
 
 
 def user_has_system_role(deps: Deps, user_id: str) -> bool:

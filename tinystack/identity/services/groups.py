@@ -12,13 +12,15 @@ from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.services import _rows, convert, revoke
+from tinystack.identity.services import _rows, convert, directory, revoke
 from tinystack.identity.services.access import enforce, group_target
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import Group, GroupFields, User
 
 
 def create(deps: Deps, data: GroupFields) -> Group:
+    directory.refuse_writes(deps, data.get("domain_id") or "default")
+
     def tx(session: Session) -> Group:
         domain_id = data.get("domain_id") or "default"
         if session.get(models.Domain, domain_id) is None:
@@ -50,9 +52,15 @@ def create(deps: Deps, data: GroupFields) -> Group:
 def list_groups(
     deps: Deps, name: str | None, domain_id: str | None, *, within_domain: str | None = None
 ) -> list[Group]:
-    """Groups by name and domain; only ``within_domain``'s for a domain reader."""
+    """Groups by name and domain; only ``within_domain``'s for a domain reader (a
+    directory domain's from its directory)."""
+    scope = domain_id or within_domain
+    source = directory.for_domain(deps, scope)
+    if source is not None and scope is not None and within_domain in (None, scope):
+        return directory.list_groups(deps, source, scope, name)
     with deps.db.reader() as session:
         query = select(models.Group).order_by(models.Group.name)
+        query = query.where(models.Group.id.not_in(select(models.IdMapping.public_id)))
         if name is not None:
             query = query.where(models.Group.name == name)
         if domain_id is not None:
@@ -65,6 +73,7 @@ def list_groups(
 
 def authorized(deps: Deps, ctx: RequestContext, rule: str, group_id: str) -> Group:
     """Load a group (404) and enforce ``rule`` on it (403)."""
+    directory.refresh(deps, group_id)
     with deps.db.reader() as session:
         group = convert.group(_rows.group(session, group_id))
     enforce(ctx, rule, group_target(group))
@@ -77,6 +86,7 @@ def show(deps: Deps, ctx: RequestContext, group_id: str) -> Group:
 
 def update(deps: Deps, ctx: RequestContext, group_id: str, data: GroupFields) -> Group:
     authorized(deps, ctx, "identity:update_group", group_id)
+    directory.refuse_if_mapped(deps, group_id)
     if "id" in data:
         raise ValidationError("Cannot change ID")
 
@@ -102,6 +112,7 @@ def update(deps: Deps, ctx: RequestContext, group_id: str, data: GroupFields) ->
 
 def delete(deps: Deps, ctx: RequestContext, group_id: str) -> None:
     authorized(deps, ctx, "identity:delete_group", group_id)
+    directory.refuse_if_mapped(deps, group_id)
 
     def tx(session: Session) -> list[RevocationEvent]:
         group = _rows.group(session, group_id)
@@ -120,6 +131,9 @@ def delete(deps: Deps, ctx: RequestContext, group_id: str) -> None:
 
 def members(deps: Deps, ctx: RequestContext, group_id: str) -> list[User]:
     authorized(deps, ctx, "identity:list_users_in_group", group_id)
+    from_directory = directory.group_members(deps, group_id)
+    if from_directory is not None:
+        return from_directory
     with deps.db.reader() as session:
         _rows.group(session, group_id)
         query = (
@@ -133,6 +147,8 @@ def members(deps: Deps, ctx: RequestContext, group_id: str) -> list[User]:
 
 def add_member(deps: Deps, ctx: RequestContext, group_id: str, user_id: str) -> None:
     authorized(deps, ctx, "identity:add_user_to_group", group_id)
+    directory.refuse_if_mapped(deps, group_id)
+    directory.refuse_if_mapped(deps, user_id)
 
     def tx(session: Session) -> None:
         _rows.group(session, group_id)
@@ -145,6 +161,11 @@ def add_member(deps: Deps, ctx: RequestContext, group_id: str, user_id: str) -> 
 
 def check_member(deps: Deps, ctx: RequestContext, group_id: str, user_id: str) -> None:
     authorized(deps, ctx, "identity:check_user_in_group", group_id)
+    member = directory.is_member(deps, group_id, user_id)
+    if member is not None:
+        if not member:
+            raise NotFound(f"User {user_id} is not a member of group {group_id}.")
+        return
     with deps.db.reader() as session:
         _rows.group(session, group_id)
         _rows.user(session, user_id)
@@ -154,6 +175,7 @@ def check_member(deps: Deps, ctx: RequestContext, group_id: str, user_id: str) -
 
 def remove_member(deps: Deps, ctx: RequestContext, group_id: str, user_id: str) -> None:
     authorized(deps, ctx, "identity:remove_user_from_group", group_id)
+    directory.refuse_if_mapped(deps, group_id)
 
     def tx(session: Session) -> list[RevocationEvent]:
         _rows.group(session, group_id)

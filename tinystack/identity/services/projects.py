@@ -12,7 +12,7 @@ from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, Forbidden, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.services import _rows, convert, grants, revoke
+from tinystack.identity.services import _rows, convert, delegation, grants, revoke
 from tinystack.identity.services.access import enforce, project_target
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import (
@@ -145,10 +145,10 @@ def list_projects(
         projects = [convert.project(p) for p in session.scalars(query)]
     if within_domain:
         projects = [p for p in projects if p.domain_id == within_domain]
-    return _filter_tags(projects, filters)
+    return filter_tags(projects, filters)
 
 
-def _filter_tags(projects: list[Project], filters: ProjectFilters) -> list[Project]:
+def filter_tags(projects: list[Project], filters: ProjectFilters) -> list[Project]:
     if tags := filters.get("tags"):
         projects = [p for p in projects if set(tags) <= set(p.tags)]
     if tags_any := filters.get("tags_any"):
@@ -266,6 +266,9 @@ def delete(deps: Deps, ctx: RequestContext, project_id: str) -> None:
         session.execute(
             sa.delete(models.Assignment).where(models.Assignment.target_id == project_id)
         )
+        # As upstream, the project's unified limits go with it.
+        session.execute(sa.delete(models.Limit).where(models.Limit.target_id == project_id))
+        delegation.project_deleted(session, project_id)
         event = revoke.record(session, project_id=project_id)
         session.delete(project)
         return [event]

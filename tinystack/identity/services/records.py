@@ -46,6 +46,8 @@ class Project:
     enabled: bool
     tags: tuple[str, ...]
     extra: JSONObject
+    #: a domain seen through the projects API (upstream's projects acting as domains)
+    is_domain: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,16 @@ class RoleRef:
 
 
 @dataclass(frozen=True, slots=True)
+class AccessRule:
+    """A request (service type, method, path pattern) application credentials may make."""
+
+    id: str
+    service: str
+    path: str
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
 class ApplicationCredential:
     id: str
     name: str
@@ -146,7 +158,7 @@ class ApplicationCredential:
     expires_at: datetime | None
     unrestricted: bool
     roles: tuple[RoleRef, ...]
-    access_rules: tuple[JSONObject, ...]
+    access_rules: tuple[AccessRule, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +323,15 @@ class RoleSpec(TypedDict, total=False):
     domain_id: str
 
 
+class AccessRuleSpec(TypedDict, total=False):
+    """An access rule of a new application credential: an existing one's id, or its parts."""
+
+    id: str
+    service: str
+    path: str
+    method: str
+
+
 class AppCredFields(TypedDict, total=False):
     name: Required[str]
     secret: str | None
@@ -318,7 +339,7 @@ class AppCredFields(TypedDict, total=False):
     expires_at: datetime | None
     roles: list[RoleSpec] | None
     unrestricted: bool
-    access_rules: list[dict[str, JSON]] | None
+    access_rules: list[AccessRuleSpec] | None
 
 
 class ProjectFilters(TypedDict, total=False):

@@ -1,4 +1,5 @@
-"""Authentication (password, token, application_credential) and token rendering."""
+"""Authentication (password, token, application_credential, oauth1), scoping (project,
+domain, system, trust) and token rendering."""
 
 from __future__ import annotations
 
@@ -10,17 +11,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.auth.tokens import TokenPayload
+from tinystack.common.auth.tokens import FederatedScope, TokenPayload
 from tinystack.common.exceptions import Forbidden, NotFound, Unauthorized, ValidationError
 from tinystack.common.timeutils import utcnow
 from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
-from tinystack.identity.services import catalog, grants, passwords, revoke
+from tinystack.identity.services import (
+    access_rules,
+    catalog,
+    directory,
+    grants,
+    mfa,
+    oauth1,
+    passwords,
+    revoke,
+    trusts,
+)
 from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import AppCredRef, IssuedToken, JSONObject, NameRef, Token
 
-METHODS = ("password", "token", "application_credential")
+METHODS = ("password", "token", "application_credential", "oauth1", "totp")
+TRUST_SCOPE = "OS-TRUST:trust"
 
 
 @dataclass
@@ -34,6 +46,10 @@ class Identity:
     app_cred: models.ApplicationCredential | None = None
     #: the application credential a rescoped token came from
     app_cred_id: str | None = None
+    #: a federated user's identity provider, protocol and mapped groups
+    federated: FederatedScope | None = None
+    #: the access token of an oauth1 authentication (which fixes the scope)
+    oauth: oauth1.OAuthGrant | None = None
 
 
 def _domain_ref(session: Session, ref: dict[str, Any]) -> models.Domain:
@@ -128,7 +144,9 @@ def _token(deps: Deps, data: dict[str, Any], scope: Any) -> Identity:
         raise AuthFailed() from None
     if deps.revocations.is_revoked(payload):
         raise AuthFailed()
-    wants_scope = isinstance(scope, dict) and bool({"project", "domain", "system"} & set(scope))
+    wants_scope = isinstance(scope, dict) and bool(
+        {"project", "domain", "system", TRUST_SCOPE} & set(scope)
+    )
     if payload.system and isinstance(scope, dict) and {"project", "domain"} & set(scope):
         raise Forbidden(
             "Using a system-scoped token to create a project-scoped or domain-scoped "
@@ -138,12 +156,23 @@ def _token(deps: Deps, data: dict[str, Any], scope: Any) -> Identity:
         raise Forbidden(
             "Using an application credential token to create a scoped token is not allowed."
         )
+    if payload.oauth is not None:
+        raise Forbidden(
+            "Using OAuth-scoped token to create another token. "
+            "Create a new OAuth-scoped token instead"
+        )
+    if payload.trust is not None:
+        raise Forbidden(
+            "Using trust-scoped token to create another token. "
+            "Create a new trust-scoped token instead"
+        )
     return Identity(
         user_id=payload.user_id,
         methods=tuple(dict.fromkeys([*payload.methods, "token"])),
         expires_at=payload.expires_at,
         audit_chain=payload.audit_chain_id,
         app_cred_id=payload.app_cred_id,
+        federated=payload.federated,
     )
 
 
@@ -227,8 +256,6 @@ def _scope(session: Session, ident: Identity, scope: Any) -> _Scope:
         if ref != {"all": True}:
             raise ValidationError('system scope must be {"all": true}')
         return _Scope(system=True)
-    if kind == "OS-TRUST:trust":
-        raise Forbidden("Trusts are not supported.")
     raise ValidationError(f"Unknown scope {kind}")
 
 
@@ -241,6 +268,7 @@ def _roles(session: Session, ident: Identity, scope: _Scope) -> tuple[tuple[str,
         project_id=scope.project_id,
         domain_id=scope.domain_id,
         system=scope.system,
+        extra_group_ids=ident.federated.group_ids if ident.federated else (),
     )
     if ident.app_cred is not None and not ident.app_cred.unrestricted:
         granted = {r["id"] for r in ident.app_cred.roles}
@@ -250,8 +278,106 @@ def _roles(session: Session, ident: Identity, scope: _Scope) -> tuple[tuple[str,
     return tuple(grants.role_pairs(session, role_ids))
 
 
-def authenticate(deps: Deps, body: JSONObject) -> TokenPayload:
-    """Validate an ``auth`` request body and return the payload of a new token."""
+def _trust_id(scope: Any) -> str | None:
+    """The trust an ``OS-TRUST:trust`` scope names (alone, as every scope must be)."""
+    if not isinstance(scope, dict) or TRUST_SCOPE not in scope:
+        return None
+    ref = scope[TRUST_SCOPE]
+    if len(scope) != 1:
+        raise ValidationError("scope must name exactly one of project, domain or system")
+    if not isinstance(ref, dict) or not isinstance(ref.get("id"), str) or not ref["id"]:
+        raise ValidationError("Expecting to find trust_id in trust.")
+    return str(ref["id"])
+
+
+def _identify(
+    deps: Deps,
+    session: Session,
+    identity: dict[str, Any],
+    methods: list[str],
+    ident: Identity | None,
+    signed: oauth1.SignedRequest | None,
+    dir_user: str | None = None,
+) -> Identity:
+    """Run the methods other than ``token``; every one must find the same user
+    (``dir_user``: the directory user the password already authenticated)."""
+    if "password" in methods:
+        found = (
+            Identity(user_id=dir_user, methods=("password",))
+            if dir_user
+            else _password(session, identity["password"])
+        )
+        if ident is not None and ident.user_id != found.user_id:
+            raise AuthFailed()
+        ident = ident or found
+        ident.methods = tuple(dict.fromkeys([*ident.methods, "password"]))
+    if "totp" in methods:
+        totp_user = mfa.totp_user(deps, session, identity["totp"])
+        if ident is not None and ident.user_id != totp_user:
+            raise AuthFailed()
+        ident = ident or Identity(user_id=totp_user, methods=())
+        ident.methods = tuple(dict.fromkeys([*ident.methods, "totp"]))
+    if "application_credential" in methods:
+        cred_ident = _application_credential(session, identity["application_credential"])
+        if ident is not None and ident.user_id != cred_ident.user_id:
+            raise AuthFailed()
+        ident = cred_ident
+    if "oauth1" in methods:
+        if signed is None:
+            raise ValidationError("oauth1 authentication needs a signed request")
+        grant = oauth1.grant_for(session, signed)
+        if ident is not None and ident.user_id != grant.user_id:
+            raise AuthFailed()
+        ident = ident or Identity(user_id=grant.user_id, methods=())
+        ident.methods = tuple(dict.fromkeys([*ident.methods, "oauth1"]))
+        ident.oauth = grant
+    assert ident is not None
+    if ident.app_cred_id and ident.app_cred is None:
+        ident.app_cred = session.get(models.ApplicationCredential, ident.app_cred_id)
+        if ident.app_cred is None:
+            raise AuthFailed()
+    return ident
+
+
+def _delegated_payload(
+    deps: Deps, session: Session, ident: Identity, trust_id: str | None, now: float
+) -> TokenPayload | None:
+    """The payload of an OAuth-scoped or trust-scoped token; None for any other."""
+    grant: oauth1.OAuthGrant | trusts.TrustGrant
+    if trust_id is not None and ident.app_cred is not None:
+        raise Unauthorized("Application credentials cannot request a scope.")
+    if ident.oauth is not None:
+        grant = ident.oauth
+    elif trust_id is not None:
+        grant = trusts.grant_for(deps, session, ident.user_id, trust_id)
+    else:
+        return None
+    project = session.get(models.Project, grant.project_id) if grant.project_id else None
+    expires = now + deps.opts.token_expiration
+    for end in (ident.expires_at, grant.expires_at):
+        if end is not None:
+            expires = min(expires, end)
+    return TokenPayload(
+        user_id=grant.user_id,
+        methods=ident.methods,
+        expires_at=expires,
+        issued_at=now,
+        roles=grant.roles,
+        project_id=grant.project_id,
+        project_domain_id=project.domain_id if project else None,
+        trust=grant.trust if isinstance(grant, trusts.TrustGrant) else None,
+        oauth=grant.oauth if isinstance(grant, oauth1.OAuthGrant) else None,
+    )
+
+
+def authenticate(
+    deps: Deps,
+    body: JSONObject,
+    signed: oauth1.SignedRequest | None = None,
+    receipt_id: str | None = None,
+) -> TokenPayload:
+    """Validate an ``auth`` request body (and, for oauth1, the signed request) and return
+    the payload of a new token."""
     # The body is checked here, key by key, with upstream's messages.
     auth: dict[str, Any] = dict(body)
     identity = auth.get("identity")
@@ -265,59 +391,69 @@ def authenticate(deps: Deps, body: JSONObject) -> TokenPayload:
             raise ValidationError(f"'{method}' is required by the listed methods")
     # The token method is checked without the database.
     scope = auth.get("scope")
+    trust_id = _trust_id(scope)
     ident = _token(deps, identity["token"], scope) if "token" in methods else None
+    now = time.time()
+    # A user of a directory (LDAP) domain binds to its directory first.
+    dir_user = (
+        directory.password_user(deps, identity["password"]) if "password" in methods else None
+    )
     with deps.db.reader() as session:
-        if "password" in methods:
-            found = _password(session, identity["password"])
-            if ident is not None and ident.user_id != found.user_id:
-                raise AuthFailed()
-            ident = ident or found
-            ident.methods = tuple(dict.fromkeys([*ident.methods, "password"]))
-        if "application_credential" in methods:
-            cred_ident = _application_credential(session, identity["application_credential"])
-            # Every method must authenticate the same user, as upstream checks.
-            if ident is not None and ident.user_id != cred_ident.user_id:
-                raise AuthFailed()
-            ident = cred_ident
-        assert ident is not None
-        if ident.app_cred_id and ident.app_cred is None:
-            ident.app_cred = session.get(models.ApplicationCredential, ident.app_cred_id)
-            if ident.app_cred is None:
-                raise AuthFailed()
+        ident = _identify(deps, session, identity, methods, ident, signed, dir_user)
         user = session.get(models.User, ident.user_id)
         if user is None:
             raise AuthFailed()
         _check_user_enabled(session, user)
-        token_scope = _scope(session, ident, scope)
-        token_roles = _roles(session, ident, token_scope)
-        project_domain_id = None
-        if token_scope.project_id:
-            project = session.get(models.Project, token_scope.project_id)
-            project_domain_id = project.domain_id if project else None
-    now = time.time()
-    expires = now + deps.opts.token_expiration
-    if ident.expires_at is not None:
-        expires = min(expires, ident.expires_at)
-    payload = TokenPayload(
-        user_id=ident.user_id,
-        methods=ident.methods,
-        expires_at=expires,
-        issued_at=now,
-        roles=token_roles,
-        app_cred_id=ident.app_cred.id if ident.app_cred else None,
-        project_id=token_scope.project_id,
-        domain_id=token_scope.domain_id,
-        system=token_scope.system,
-        project_domain_id=project_domain_id,
-    )
+        # Multi-factor rules: the methods done (with an auth receipt's) must satisfy one.
+        receipt = mfa.decode(deps, receipt_id) if receipt_id else None
+        ident.methods = mfa.enforce(deps, session, user.id, ident.methods, receipt, METHODS)
+        delegated = _delegated_payload(deps, session, ident, trust_id, now)
+        if delegated is None:
+            token_scope = _scope(session, ident, scope)
+            token_roles = _roles(session, ident, token_scope)
+            project_domain_id = None
+            if token_scope.project_id:
+                project = session.get(models.Project, token_scope.project_id)
+                project_domain_id = project.domain_id if project else None
+            rules = access_rules.for_token(ident.app_cred) if ident.app_cred else None
+    if delegated is not None:
+        payload = delegated
+        if payload.trust is not None:
+            trusts.consume_use(deps, payload.trust.id)
+    else:
+        expires = now + deps.opts.token_expiration
+        if ident.expires_at is not None:
+            expires = min(expires, ident.expires_at)
+        payload = TokenPayload(
+            user_id=ident.user_id,
+            methods=ident.methods,
+            expires_at=expires,
+            issued_at=now,
+            roles=token_roles,
+            app_cred_id=ident.app_cred.id if ident.app_cred else None,
+            project_id=token_scope.project_id,
+            domain_id=token_scope.domain_id,
+            system=token_scope.system,
+            project_domain_id=project_domain_id,
+            access_rules=rules,
+            federated=ident.federated,
+        )
     if ident.audit_chain:
         payload = replace(payload, audit_ids=(payload.audit_id, ident.audit_chain))
     return payload
 
 
-def issue(deps: Deps, body: JSONObject, *, with_catalog: bool) -> IssuedToken:
-    """Authenticate an ``auth`` request body; a new token and what it shows."""
-    payload = authenticate(deps, body)
+def issue(
+    deps: Deps,
+    body: JSONObject,
+    *,
+    with_catalog: bool,
+    signed: oauth1.SignedRequest | None = None,
+    receipt_id: str | None = None,
+) -> IssuedToken:
+    """Authenticate an ``auth`` request body; a new token and what it shows (with
+    ``receipt_id``, an auth receipt's methods count as done)."""
+    payload = authenticate(deps, body, signed, receipt_id)
     return IssuedToken(id=deps.codec.encode(payload), token=describe(deps, payload, with_catalog))
 
 
@@ -435,7 +571,11 @@ def describe(deps: Deps, payload: TokenPayload, with_catalog: bool = True) -> To
             if payload.domain_id and not payload.project_id
             else None
         ),
-        catalog=catalog.token_catalog(deps) if payload.scoped and with_catalog else None,
+        catalog=(
+            catalog.token_catalog(deps, payload.project_id)
+            if payload.scoped and with_catalog
+            else None
+        ),
         application_credential=(
             _app_cred_names(deps, payload.app_cred_id) if payload.app_cred_id else None
         ),

@@ -16,7 +16,16 @@ from tinystack.common.exceptions import Conflict, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
-from tinystack.identity.services import _rows, convert, grants, passwords, revoke
+from tinystack.identity.services import (
+    _rows,
+    convert,
+    delegation,
+    directory,
+    grants,
+    mfa,
+    passwords,
+    revoke,
+)
 from tinystack.identity.services.access import enforce, user_target
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import JSON, Group, Project, User, UserFields
@@ -36,6 +45,10 @@ def _check_options(options: dict[str, JSON]) -> dict[str, JSON]:
     unknown = set(options) - USER_OPTIONS
     if unknown:
         raise ValidationError(f"Invalid user options: {', '.join(sorted(unknown))}.")
+    mfa.check_rules_option(options.get("multi_factor_auth_rules"))
+    enabled = options.get("multi_factor_auth_enabled")
+    if enabled is not None and not isinstance(enabled, bool):
+        raise ValidationError("multi_factor_auth_enabled must be a boolean.")
     return options
 
 
@@ -67,6 +80,7 @@ def _password(deps: Deps, password: str | None) -> _Password:
 
 def create(deps: Deps, data: UserFields) -> User:
     # Hash outside the transaction: bcrypt is slow and must not hold the write lock.
+    directory.refuse_writes(deps, data.get("domain_id") or "default")
     pw = _password(deps, data.get("password"))
 
     def tx(session: Session) -> User:
@@ -111,9 +125,18 @@ def list_users(
     *,
     within_domain: str | None = None,
 ) -> list[User]:
-    """Users by name, domain and enabled; only ``within_domain``'s for a domain reader."""
+    """Users by name, domain and enabled; only ``within_domain``'s for a domain reader.
+
+    A directory (LDAP) domain's users come from its directory; the listing of SQL users
+    leaves directory users' shadow rows out.
+    """
+    scope = domain_id or within_domain
+    source = directory.for_domain(deps, scope)
+    if source is not None and scope is not None and within_domain in (None, scope):
+        return directory.list_users(deps, source, scope, name, enabled)
     with deps.db.reader() as session:
         query = select(models.User).order_by(models.User.name)
+        query = query.where(models.User.id.not_in(select(models.IdMapping.public_id)))
         if name is not None:
             query = query.where(models.User.name == name)
         if domain_id is not None:
@@ -128,6 +151,7 @@ def list_users(
 
 def authorized(deps: Deps, ctx: RequestContext, rule: str, user_id: str) -> User:
     """Load a user (404) and enforce ``rule`` on it (403)."""
+    directory.refresh(deps, user_id)
     with deps.db.reader() as session:
         user = convert.user(_rows.user(session, user_id))
     enforce(ctx, rule, user_target(user))
@@ -140,6 +164,7 @@ def show(deps: Deps, ctx: RequestContext, user_id: str) -> User:
 
 def update(deps: Deps, ctx: RequestContext, user_id: str, data: UserFields) -> User:
     authorized(deps, ctx, "identity:update_user", user_id)
+    directory.refuse_if_mapped(deps, user_id)
     if "id" in data:
         raise ValidationError("Cannot change ID")
     pw = _password(deps, data["password"]) if "password" in data else None
@@ -187,6 +212,7 @@ def update(deps: Deps, ctx: RequestContext, user_id: str, data: UserFields) -> U
 
 
 def change_password(deps: Deps, user_id: str, original: str, new: str) -> None:
+    directory.refuse_if_mapped(deps, user_id)
     with deps.db.reader() as session:
         user = _rows.user(session, user_id)
         domain = session.get(models.Domain, user.domain_id)
@@ -213,6 +239,7 @@ def change_password(deps: Deps, user_id: str, original: str, new: str) -> None:
 
 def delete(deps: Deps, ctx: RequestContext, user_id: str) -> None:
     authorized(deps, ctx, "identity:delete_user", user_id)
+    directory.refuse_if_mapped(deps, user_id)
 
     def tx(session: Session) -> list[RevocationEvent]:
         user = _rows.user(session, user_id)
@@ -227,9 +254,10 @@ def delete(deps: Deps, ctx: RequestContext, user_id: str) -> None:
                 models.ApplicationCredential.user_id == user_id
             )
         )
+        events = delegation.user_deleted(session, user_id)
         event = revoke.record(session, user_id=user_id)
         session.delete(user)
-        return [event]
+        return [event, *events]
 
     revoke.publish(deps, deps.db.write(tx))
 
@@ -237,6 +265,9 @@ def delete(deps: Deps, ctx: RequestContext, user_id: str) -> None:
 def groups(deps: Deps, ctx: RequestContext, user_id: str) -> list[Group]:
     """The groups a user is in."""
     authorized(deps, ctx, "identity:list_groups_for_user", user_id)
+    from_directory = directory.sync_user_groups(deps, user_id)
+    if from_directory is not None:
+        return from_directory
     with deps.db.reader() as session:
         _rows.user(session, user_id)
         query = (

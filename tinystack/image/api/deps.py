@@ -16,10 +16,23 @@ from starlette.requests import Request
 
 from tinystack.common.exceptions import BadRequest
 from tinystack.image.exception import PatchMediaTypeError
-from tinystack.image.services import image_attributes, image_data, image_members
+from tinystack.image.services import (
+    image_attributes,
+    image_import,
+    image_members,
+    legacy_import,
+    metadef_namespaces,
+    metadef_objects,
+    metadef_properties,
+    metadef_resource_types,
+    metadef_tags,
+)
 from tinystack.image.services.deps import Deps
 from tinystack.image.services.image_attributes import Change, CreateRequest
-from tinystack.image.services.image_data import ImportRequest
+from tinystack.image.services.image_import import ImportRequest
+from tinystack.image.services.metadef_namespaces import NamespaceSpec, ObjectSpec
+from tinystack.image.services.metadef_properties import PropertySpec
+from tinystack.image.services.metadef_resource_types import Association
 
 
 def _deps(request: Request) -> Deps:
@@ -76,7 +89,45 @@ def _member_status(body: JsonBody) -> str:
 
 
 def _import_request(body: JsonBody, deps: DepsDep) -> ImportRequest:
-    return image_data.parse_import(deps, body)
+    return image_import.parse_import(deps, body)
+
+
+async def _optional_json(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("Malformed JSON in request body.") from None
+
+
+def _namespace(body: JsonBody) -> NamespaceSpec:
+    return metadef_namespaces.parse(body)
+
+
+def _object(body: JsonBody) -> ObjectSpec:
+    return metadef_objects.parse(body)
+
+
+def _property(body: JsonBody) -> PropertySpec:
+    return metadef_properties.parse(body)
+
+
+def _tag_name(body: JsonBody) -> str:
+    return metadef_tags.parse(body)
+
+
+def _tag_names(body: JsonBody) -> list[str]:
+    return metadef_tags.parse_many(body)
+
+
+def _association(body: JsonBody) -> Association:
+    return metadef_resource_types.parse(body)
+
+
+def _task(body: JsonBody) -> tuple[str, dict[str, Any]]:
+    return legacy_import.parse_create(body)
 
 
 #: ``POST /v2/images``
@@ -89,3 +140,19 @@ MemberCreateBody = Annotated[str, Depends(_member_id)]
 MemberUpdateBody = Annotated[str, Depends(_member_status)]
 #: ``POST /v2/images/{image_id}/import``
 ImageImportBody = Annotated[ImportRequest, Depends(_import_request)]
+#: ``POST /v2/metadefs/namespaces`` and ``PUT .../namespaces/{ns}``
+NamespaceBody = Annotated[NamespaceSpec, Depends(_namespace)]
+#: ``POST .../objects`` and ``PUT .../objects/{name}``
+ObjectBody = Annotated[ObjectSpec, Depends(_object)]
+#: ``POST .../properties`` and ``PUT .../properties/{name}``
+PropertyBody = Annotated[PropertySpec, Depends(_property)]
+#: ``PUT .../tags/{name}`` (the new name)
+TagBody = Annotated[str, Depends(_tag_name)]
+#: ``POST .../tags``
+TagsBody = Annotated[list[str], Depends(_tag_names)]
+#: ``POST .../resource_types``
+AssociationBody = Annotated[Association, Depends(_association)]
+#: ``POST /v2/tasks``: (type, input)
+TaskBody = Annotated[tuple[str, dict[str, Any]], Depends(_task)]
+#: a JSON body that may be absent (``POST .../locations`` reads its own)
+OptionalJson = Annotated[Any, Depends(_optional_json)]

@@ -23,7 +23,7 @@ from tinystack.common.api.deps import ContextDep
 from tinystack.common.exceptions import BadRequest, RangeNotSatisfiable, UnsupportedMediaType
 from tinystack.image.api.deps import DepsDep, ImageImportBody
 from tinystack.image.api.views import render_task
-from tinystack.image.services import image_data, tasks
+from tinystack.image.services import image_data, image_import, tasks
 from tinystack.image.services.image_data import Transfer, UploadRequest, parse_md5
 from tinystack.image.store.base import DataReader
 
@@ -113,7 +113,7 @@ async def stage_image(image_id: str, request: Request, ctx: ContextDep, deps: De
 
 
 def import_image(image_id: str, ctx: ContextDep, deps: DepsDep, body: ImageImportBody) -> Response:
-    image_data.import_image(deps, ctx, image_id, body)
+    image_import.import_image(deps, ctx, image_id, body)
     return Response(status_code=202)
 
 

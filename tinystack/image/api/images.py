@@ -36,7 +36,7 @@ def create_image(ctx: ContextDep, deps: DepsDep, body: ImageCreateBody) -> Respo
     headers = {
         "Location": image_href(record.id),
         "OpenStack-image-import-methods": ",".join(deps.opts.enabled_import_methods),
-        "OpenStack-image-store-ids": deps.store.id,
+        "OpenStack-image-store-ids": ",".join(deps.stores.writable_ids()),
     }
     return JSONResponse(render_image(record), status_code=201, headers=headers)
 

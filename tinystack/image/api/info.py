@@ -23,19 +23,27 @@ def import_info(ctx: ContextDep, deps: DepsDep) -> Response:
     return JSONResponse(body)
 
 
-def _store_view(deps: Deps) -> dict[str, object]:
-    store = deps.store
-    return {"id": store.id, "description": store.description, "default": True}
+def _store_views(deps: Deps, detail: bool) -> list[dict[str, object]]:
+    views: list[dict[str, object]] = []
+    for store in deps.stores:
+        view: dict[str, object] = {"id": store.id, "description": store.description}
+        if store.id == deps.stores.default_id:
+            view["default"] = True
+        if store.read_only:
+            view["read-only"] = "true"  # a string, as upstream
+        if detail:
+            view.update(type=store.type, weight=store.weight, properties=store.properties())
+        views.append(view)
+    return views
 
 
 def stores_info(ctx: ContextDep, deps: DepsDep) -> Response:
-    return JSONResponse({"stores": [_store_view(deps)]})
+    return JSONResponse({"stores": _store_views(deps, False)})
 
 
 def stores_info_detail(ctx: ContextDep, deps: DepsDep) -> Response:
     ctx.can(info_rules.STORES_INFO_DETAIL, {"project_id": ctx.project_id})
-    view = {**_store_view(deps), "type": "file", "weight": 0, "properties": {}}
-    return JSONResponse({"stores": [view]})
+    return JSONResponse({"stores": _store_views(deps, True)})
 
 
 def usage_info(ctx: ContextDep, deps: DepsDep) -> Response:

@@ -91,6 +91,80 @@ class ImageImport(BaseModel):
     all_stores_must_succeed: bool | None = None
 
 
+class LocationAdd(BaseModel):
+    """``POST /v2/images/{image_id}/locations``."""
+
+    url: str
+    validation_data: dict[str, str] | None = None
+
+
+class PropertyDefinition(BaseModel):
+    """A metadef property definition (a JSON-schema fragment)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    title: str
+    type: Literal["array", "boolean", "integer", "number", "object", "string"] | None
+    description: str | None = None
+
+
+class MetadefProperty(PropertyDefinition):
+    """``POST .../properties``: a property definition with its name."""
+
+    name: str = Field(max_length=80)
+
+
+class MetadefObject(BaseModel):
+    """``POST .../objects``."""
+
+    name: str = Field(max_length=80)
+    description: str | None = None
+    required: list[str] | None = None
+    properties: dict[str, PropertyDefinition] | None = None
+
+
+class MetadefTag(BaseModel):
+    """One tag: ``PUT .../tags/{tag_name}`` (the new name) and the items of ``POST .../tags``."""
+
+    name: str = Field(max_length=80)
+
+
+class MetadefTags(BaseModel):
+    """``POST .../tags`` (``X-Openstack-Append: true`` adds instead of replacing)."""
+
+    tags: list[MetadefTag]
+
+
+class ResourceTypeAssociation(BaseModel):
+    """``POST .../resource_types``."""
+
+    name: str = Field(max_length=80)
+    prefix: str | None = Field(None, max_length=80)
+    properties_target: str | None = Field(None, max_length=80)
+
+
+class MetadefNamespace(BaseModel):
+    """``POST /v2/metadefs/namespaces`` and ``PUT .../namespaces/{namespace}``."""
+
+    namespace: str = Field(max_length=80)
+    display_name: str | None = Field(None, max_length=80)
+    description: str | None = Field(None, max_length=500)
+    visibility: Literal["public", "private"] | None = None
+    protected: bool | None = None
+    owner: str | None = Field(None, max_length=255)
+    resource_type_associations: list[ResourceTypeAssociation] | None = None
+    properties: dict[str, PropertyDefinition] | None = None
+    objects: list[MetadefObject] | None = None
+    tags: list[MetadefTag] | None = None
+
+
+class TaskCreate(BaseModel):
+    """``POST /v2/tasks``: the legacy ``import`` task."""
+
+    type: Literal["import"]
+    input: dict[str, JsonValue]
+
+
 @dataclass(frozen=True)
 class RequestBody:
     """A route's request body: a model per media type (None: raw bytes)."""
@@ -139,3 +213,11 @@ IMAGE_DATA = RequestBody((("application/octet-stream", None),))
 IMAGE_IMPORT = _json(ImageImport)
 MEMBER_CREATE = _json(MemberCreate)
 MEMBER_UPDATE = _json(MemberUpdate)
+LOCATION_ADD = _json(LocationAdd)
+NAMESPACE = _json(MetadefNamespace)
+OBJECT = _json(MetadefObject)
+PROPERTY = _json(MetadefProperty)
+TAG = _json(MetadefTag)
+TAGS = _json(MetadefTags)
+ASSOCIATION = _json(ResourceTypeAssociation)
+TASK_CREATE = _json(TaskCreate)

@@ -9,9 +9,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 CURRENT = "2.17"
-#: every Image v2 minor version this implementation answers to (no cache API: 2.14, 2.16)
+#: every Image v2 minor version this implementation answers to
 SUPPORTED = (
+    "2.16",
     "2.15",
+    "2.14",
     "2.13",
     "2.12",
     "2.11",

@@ -13,8 +13,16 @@ from __future__ import annotations
 
 from oslo_policy import policy
 
-from tinystack.image.policies import base, image_members, images, info
+from tinystack.image.policies import base, cache, image_members, images, info, metadefs, tasks
 
 
 def list_rules() -> list[policy.RuleDefault]:
-    return [*base.RULES, *images.RULES, *image_members.RULES, *info.RULES]
+    return [
+        *base.RULES,
+        *images.RULES,
+        *image_members.RULES,
+        *info.RULES,
+        *metadefs.RULES,
+        *tasks.RULES,
+        *cache.RULES,
+    ]

@@ -23,6 +23,13 @@ ADMIN_OR_READER_OR_SHARED_MEMBER = (
     f"{ADMIN} or role:reader and (project_id:%(project_id)s or {IMAGE_MEMBER})"
 )
 
+SERVICE = "rule:service_api"
+SERVICE_OR_PROJECT_MEMBER = f"{SERVICE} or ({PROJECT_MEMBER} and project_id:%(owner)s)"
+ADMIN_OR_SERVICE = f"{ADMIN} or {SERVICE}"
+PROJECT_READER_OR_PUBLIC_NAMESPACE = f"role:reader and (project_id:%(project_id)s or {PUBLIC})"
+ADMIN_OR_PROJECT_READER_GET_NAMESPACE = f"{ADMIN} or ({PROJECT_READER_OR_PUBLIC_NAMESPACE})"
+DEFAULT = "rule:default"
+
 IMAGE = "/v2/images/{image_id}"
 
 

@@ -10,6 +10,8 @@ from tinystack.image.policies.base import (
     ADMIN_OR_PROJECT_READER,
     ADMIN_OR_READER_GET_IMAGE,
     IMAGE,
+    SERVICE,
+    SERVICE_OR_PROJECT_MEMBER,
     rule,
 )
 
@@ -25,6 +27,11 @@ DOWNLOAD_IMAGE = "download_image"
 DEACTIVATE = "deactivate"
 REACTIVATE = "reactivate"
 COPY_IMAGE = "copy_image"
+GET_IMAGE_LOCATION = "get_image_location"
+SET_IMAGE_LOCATION = "set_image_location"
+DELETE_IMAGE_LOCATION = "delete_image_location"
+ADD_IMAGE_LOCATION = "add_image_location"
+FETCH_IMAGE_LOCATION = "fetch_image_location"
 
 RULES = [
     rule(ADD_IMAGE, ADMIN_OR_MEMBER_CREATE_IMAGE, "Create an image.", "POST", "/v2/images"),
@@ -51,4 +58,21 @@ RULES = [
         IMAGE + "/actions/reactivate",
     ),
     rule(COPY_IMAGE, ADMIN, "Copy image data to other stores.", "POST", IMAGE + "/import"),
+    rule(GET_IMAGE_LOCATION, ADMIN_OR_PROJECT_READER, "Show image locations.", "GET", IMAGE),
+    rule(SET_IMAGE_LOCATION, ADMIN_OR_PROJECT_MEMBER, "Set image locations.", "PATCH", IMAGE),
+    rule(
+        DELETE_IMAGE_LOCATION,
+        ADMIN,
+        "Delete an image's data from one store.",
+        "DELETE",
+        "/v2/stores/{store_id}/{image_id}",
+    ),
+    rule(
+        ADD_IMAGE_LOCATION,
+        SERVICE_OR_PROJECT_MEMBER,
+        "Add a location to a queued image.",
+        "POST",
+        IMAGE + "/locations",
+    ),
+    rule(FETCH_IMAGE_LOCATION, SERVICE, "List image locations.", "GET", IMAGE + "/locations"),
 ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from tinystack.image.policies.base import ADMIN, rule
+from tinystack.image.policies.base import ADMIN_OR_SERVICE, rule
 
 STORES_INFO_DETAIL = "stores_info_detail"
 
 RULES = [
-    rule(STORES_INFO_DETAIL, ADMIN, "Show store details.", "GET", "/v2/info/stores/detail"),
+    rule(
+        STORES_INFO_DETAIL, ADMIN_OR_SERVICE, "Show store details.", "GET", "/v2/info/stores/detail"
+    ),
 ]

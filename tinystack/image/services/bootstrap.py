@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from tinystack.common import timeutils
 from tinystack.image import models
-from tinystack.image.services import format_inspection
+from tinystack.image.services import _locations, format_inspection
 from tinystack.image.services.deps import Deps
 from tinystack.image.services.sink import DataSink, Digest
 
@@ -85,31 +85,29 @@ def register_file(deps: Deps, path: Path, name: str) -> str:
 
     def txn(session: Session) -> None:
         now = timeutils.utcnow()
-        session.add(
-            models.Image(
-                id=image_id,
-                name=name,
-                status="active",
-                visibility="public",
-                owner=None,
-                protected=False,
-                os_hidden=False,
-                disk_format=disk_format,
-                container_format="bare",
-                min_disk=0,
-                min_ram=0,
-                size=digest.size,
-                virtual_size=virtual_size,
-                checksum=digest.checksum,
-                os_hash_algo=digest.os_hash_algo,
-                os_hash_value=digest.os_hash_value,
-                location=location,
-                store=deps.store.id,
-                created_at=now,
-                updated_at=now,
-                deleted=False,
-            )
+        image = models.Image(
+            id=image_id,
+            name=name,
+            status="active",
+            visibility="public",
+            owner=None,
+            protected=False,
+            os_hidden=False,
+            disk_format=disk_format,
+            container_format="bare",
+            min_disk=0,
+            min_ram=0,
+            size=digest.size,
+            virtual_size=virtual_size,
+            checksum=digest.checksum,
+            os_hash_algo=digest.os_hash_algo,
+            os_hash_value=digest.os_hash_value,
+            created_at=now,
+            updated_at=now,
+            deleted=False,
         )
+        _locations.add(image, location, deps.store.id)
+        session.add(image)
 
     deps.db.write(txn)
     LOG.info("registered bootstrap image %s (%s) from %s", name, image_id, path)

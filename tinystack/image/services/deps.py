@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from tinystack.common.db import Database
 from tinystack.image.conf import Options
+from tinystack.image.services.cache import ImageCache
 from tinystack.image.services.image_attributes import Formats
 from tinystack.image.store.base import Store
+from tinystack.image.store.registry import StoreSet
+
+
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="image-task")
 
 
 @dataclass(frozen=True, slots=True)
 class Deps:
     db: Database
     opts: Options
-    #: where image data lives, and where staged data waits for its import
-    store: Store
-    staging: Store
+    #: the enabled stores (``enabled_backends``), the default one and the staging area
+    stores: StoreSet
+    #: identity's v3 URL: glance-download finds other regions' image services there
+    auth_url: str = ""
+    #: the node-local image cache, when ``image_cache_dir`` is set
+    cache: ImageCache | None = None
+    #: where import tasks run (Glance's tasks_pool)
+    tasks_pool: ThreadPoolExecutor = field(default_factory=_pool)
+
+    @property
+    def store(self) -> Store:
+        """The default store."""
+        return self.stores.default
+
+    @property
+    def staging(self) -> Store:
+        return self.stores.staging
 
     @property
     def formats(self) -> Formats:

@@ -189,6 +189,11 @@ def verdict(
     return None
 
 
+def detected_format(inspection: Inspection) -> str:
+    """The one format the data is in (raise :class:`InvalidImageData` when ambiguous)."""
+    return _detected_format(inspection)
+
+
 def _detected_format(inspection: Inspection) -> str:
     formats = set(inspection.formats)
     if formats == {"iso", "gpt"}:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import update
@@ -27,24 +27,23 @@ from tinystack.common import timeutils
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import (
     BadRequest,
-    Conflict,
     Forbidden,
     Gone,
     NotFound,
     RangeNotSatisfiable,
     RequestEntityTooLarge,
-    TinystackError,
 )
-from tinystack.common.rpc.payload import JSON
 from tinystack.image import models
 from tinystack.image.exception import InvalidImageStatusTransition
 from tinystack.image.policies import images as image_rules
-from tinystack.image.services import _access, format_inspection, quotas, tasks
+from tinystack.image.services import _access, _locations, format_inspection, quotas
 from tinystack.image.services._access import get_row
+from tinystack.image.services.cache import CacheFill
 from tinystack.image.services.deps import Deps
 from tinystack.image.services.records import Download
 from tinystack.image.services.sink import DataSink, Digest
-from tinystack.image.store.base import DataNotFound, Store, StoreError
+from tinystack.image.store.base import DataNotFound, DataReader, Store, StoreError
+from tinystack.image.store.file import FileReader
 
 LOG = logging.getLogger(__name__)
 MiB = 1024 * 1024
@@ -66,27 +65,6 @@ class UploadRequest:
     @property
     def expected_size(self) -> int | None:
         return self.declared_size if self.declared_size is not None else self.content_length
-
-
-@dataclass(frozen=True, slots=True)
-class ImportRequest:
-    """A checked ``POST .../import`` body."""
-
-    method: str
-    #: the body as the client sent it, recorded in the import task's input
-    body: Mapping[str, JSON]
-
-
-@dataclass(frozen=True, slots=True)
-class _Staged:
-    """What an import takes over: the staged data and what its verdict needs."""
-
-    task_id: str
-    location: str
-    #: the staged data's inspection, as its JSON column holds it
-    inspection: Mapping[str, object]
-    disk_format: str | None
-    container_format: str | None
 
 
 def parse_md5(value: str | None) -> str | None:
@@ -132,6 +110,8 @@ class Reservation:
     staging: bool
     max_bytes: int
     too_large: str
+    #: where the data goes (the staging area for a stage)
+    store: Store
 
 
 class Transfer:
@@ -145,7 +125,7 @@ class Transfer:
         self.request = request
         self.staging = reservation.staging
         self.status = "uploading" if self.staging else "saving"
-        self.store: Store = deps.staging if self.staging else deps.store
+        self.store: Store = deps.staging if self.staging else reservation.store
         self._done = False
         try:
             writer = self.store.open_writer(self.image_id)
@@ -231,8 +211,7 @@ class Transfer:
         image.checksum = digest.checksum
         image.os_hash_algo = digest.os_hash_algo
         image.os_hash_value = digest.os_hash_value
-        image.location = location
-        image.store = self.deps.store.id
+        _locations.add(image, location, self.store.id)
 
     def abort(self) -> None:
         """Discard the data and put the image back in ``queued``; idempotent."""
@@ -282,16 +261,19 @@ def _lock_status(session: Session, image_id: str, expected: tuple[str, ...], new
 def begin_upload(
     deps: Deps, ctx: RequestContext, image_id: str, request: UploadRequest
 ) -> Transfer:
-    if request.store is not None and request.store != deps.store.id:
-        raise BadRequest(f"Unknown store {request.store!r}.")
-    reservation = deps.db.write(lambda s: _begin(deps, s, ctx, image_id, request, False))
+    store = deps.store
+    if request.store is not None:
+        if not deps.stores.known(request.store) or deps.stores.get(request.store).read_only:
+            raise BadRequest(f"Store for identifier {request.store} not found")
+        store = deps.stores.get(request.store)
+    reservation = deps.db.write(lambda s: _begin(deps, s, ctx, image_id, request, store))
     return Transfer(deps, reservation, request)
 
 
 def begin_stage(deps: Deps, ctx: RequestContext, image_id: str, request: UploadRequest) -> Transfer:
     if "glance-direct" not in deps.opts.enabled_import_methods:
         raise NotFound("'glance-direct' method is not available at this site.")
-    reservation = deps.db.write(lambda s: _begin(deps, s, ctx, image_id, request, True))
+    reservation = deps.db.write(lambda s: _begin(deps, s, ctx, image_id, request, None))
     return Transfer(deps, reservation, request)
 
 
@@ -301,8 +283,10 @@ def _begin(
     ctx: RequestContext,
     image_id: str,
     request: UploadRequest,
-    staging: bool,
+    store: Store | None,
 ) -> Reservation:
+    """Reserve the image for an upload into ``store``, or a stage when it is None."""
+    staging = store is None
     image = _access.load(session, ctx, image_id)
     rule = image_rules.MODIFY_IMAGE if staging else image_rules.UPLOAD_IMAGE
     _access.authorize(ctx, rule, image)
@@ -332,128 +316,14 @@ def _begin(
         else f"The incoming image is too large: more than {cap} bytes"
     )
     return Reservation(
-        image.id, image.disk_format, image.container_format, staging, max_bytes, too_large
+        image.id,
+        image.disk_format,
+        image.container_format,
+        staging,
+        max_bytes,
+        too_large,
+        store or deps.staging,
     )
-
-
-# -- import -------------------------------------------------------------------
-
-
-def parse_import(deps: Deps, body: object) -> ImportRequest:
-    """Check a ``POST .../import`` body against the enabled methods and the stores."""
-    if not isinstance(body, dict):
-        raise BadRequest("Import request requires a 'method' field.")
-    method = body.get("method")
-    if not isinstance(method, dict):
-        raise BadRequest("Import request requires a 'method' field.")
-    name = method.get("name")
-    if name is None:
-        raise BadRequest("Import request requires a 'name' field.")
-    if name not in deps.opts.enabled_import_methods:
-        raise BadRequest(f"Unknown import method name '{name}'.")
-    for flag in ("all_stores", "all_stores_must_succeed"):
-        if flag in body and not isinstance(body[flag], bool):
-            raise BadRequest(f"'{flag}' must be boolean value only")
-    stores = body.get("stores")
-    if stores is not None:
-        if not isinstance(stores, list) or not all(isinstance(s, str) for s in stores):
-            raise BadRequest("'stores' must be a list of store identifiers")
-        unknown = [s for s in stores if s != deps.store.id]
-        if unknown:
-            raise Conflict(f"Unknown scheme '{unknown[0]}' found in stores")
-    return ImportRequest(str(name), body)
-
-
-def import_image(deps: Deps, ctx: RequestContext, image_id: str, request: ImportRequest) -> None:
-    """Take the staged data over (glance-direct): the image becomes active, or queued again."""
-    staged = deps.db.write(lambda s: _begin_import(deps, s, ctx, image_id, request))
-    task_id = staged.task_id
-    try:
-        virtual_size = format_inspection.verdict(
-            format_inspection.Inspection.from_dict(staged.inspection),
-            staged.disk_format,
-            staged.container_format,
-            require_match=deps.opts.require_image_format_match,
-        )
-        location = deps.store.adopt(deps.staging, staged.location, image_id)
-    except BaseException as exc:
-        reason = _reason(exc)
-        deps.db.write(lambda s: _fail_import(deps, s, image_id, task_id, reason))
-        _forget(deps.staging, staged.location)
-        raise
-    try:
-        deps.db.write(lambda s: _finish_import(deps, s, image_id, task_id, location, virtual_size))
-    except BaseException as exc:
-        reason = _reason(exc)
-        _forget(deps.store, location)
-        deps.db.write(lambda s: tasks.finish(s, task_id, reason))
-        raise
-
-
-def _begin_import(
-    deps: Deps, session: Session, ctx: RequestContext, image_id: str, request: ImportRequest
-) -> _Staged:
-    image = _access.load(session, ctx, image_id)
-    quotas.enforce(session, deps.opts, "image_size_total", image.owner)
-    if image.status == "active":
-        raise Conflict("Image with status active cannot be target for import")
-    if image.status != "uploading":
-        raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
-    for attr in ("container_format", "disk_format"):
-        if not getattr(image, attr):
-            raise Conflict(f"'{attr}' needs to be set before import")
-    _access.authorize(ctx, image_rules.MODIFY_IMAGE, image)
-    stage = session.get(models.ImageStage, image_id)
-    if stage is None:
-        raise Conflict("Image needs to be staged before 'glance-direct' method can be used")
-    if not _lock_status(session, image_id, ("uploading",), "importing"):
-        raise Conflict(f"Image {image_id} is being imported already")
-    return _Staged(
-        task_id=tasks.start(session, ctx, image_id, request.body, deps.store.id),
-        location=stage.location,
-        inspection=stage.inspection,
-        disk_format=image.disk_format,
-        container_format=image.container_format,
-    )
-
-
-def _fail_import(deps: Deps, session: Session, image_id: str, task_id: str, reason: str) -> None:
-    tasks.finish(session, task_id, reason)
-    image = get_row(session, image_id)
-    session.query(models.ImageStage).filter_by(image_id=image_id).delete()
-    if image is not None and image.status == "importing":
-        image.status = "queued"
-        image.size = None
-        image.updated_at = timeutils.utcnow()
-        _set_property(image, "os_glance_failed_import", deps.store.id)
-        _set_property(image, "os_glance_importing_to_stores", "")
-
-
-def _finish_import(
-    deps: Deps,
-    session: Session,
-    image_id: str,
-    task_id: str,
-    location: str,
-    virtual_size: int | None,
-) -> None:
-    image = get_row(session, image_id)
-    stage = session.get(models.ImageStage, image_id)
-    if image is None or image.status != "importing" or stage is None:
-        raise Gone(f"Image {image_id} was deleted during its import.")
-    image.status = "active"
-    image.size = stage.size
-    image.virtual_size = virtual_size
-    image.checksum = stage.checksum
-    image.os_hash_algo = stage.os_hash_algo
-    image.os_hash_value = stage.os_hash_value
-    image.location = location
-    image.store = deps.store.id
-    image.updated_at = timeutils.utcnow()
-    _set_property(image, "os_glance_importing_to_stores", "")
-    _set_property(image, "os_glance_failed_import", "")
-    session.delete(stage)
-    tasks.finish(session, task_id, None)
 
 
 # -- download -----------------------------------------------------------------
@@ -465,7 +335,12 @@ def open_download(
     image_id: str,
     byte_range: tuple[int | None, int | None] | None,
 ) -> Download | None:
-    """The data to send, or None when the image has none (204)."""
+    """The data to send, or None when the image has none (204).
+
+    The node-local cache serves it when it holds the image; otherwise the heaviest
+    store holding a copy does (the next one if a copy is missing), and a whole-image
+    read fills the cache on the way.
+    """
     with deps.db.reader() as session:
         image = _access.load(session, ctx, image_id)
         if image.status == "deactivated" and not ctx.is_admin:
@@ -473,28 +348,91 @@ def open_download(
                 "The requested image has been deactivated. Image data download is forbidden."
             )
         _access.authorize(ctx, image_rules.DOWNLOAD_IMAGE, image)
-        location, size, checksum = image.location, image.size or 0, image.checksum
-    if not location:
+        size, checksum = image.size or 0, image.checksum
+        copies = [(loc.url, loc.store) for loc in image.locations if loc.status == "active"]
+        active = image.status == "active"
+        readable = image.status in ("active", "deactivated")
+    if not copies or not readable:
         return None
     offset, length = 0, None
     if byte_range is not None:
         offset, length = resolve_range(byte_range[0], byte_range[1], size)
-    try:
-        reader = deps.store.open_reader(location, offset, length)
-    except DataNotFound:
-        return None
+    reader = _cached_reader(deps, image_id, offset, length) if active else None
+    if reader is None:
+        reader = _store_reader(deps, copies, offset, length)
+        if reader is None:
+            return None
+        if active and deps.cache is not None and byte_range is None:
+            fill = deps.cache.begin_fill(image_id, size)
+            if fill is not None:
+                reader = TeeReader(reader, fill)
     return Download(reader, size, offset, checksum, partial=byte_range is not None)
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, TinystackError):
-        return exc.message
-    return str(exc) or type(exc).__name__
+def _cached_reader(deps: Deps, image_id: str, offset: int, length: int | None) -> DataReader | None:
+    if deps.cache is None:
+        return None
+    path = deps.cache.path(image_id)
+    if path is None:
+        return None
+    try:
+        return FileReader(path, offset, length, deps.opts.io_chunk_size)
+    except DataNotFound:
+        return None
 
 
-def _set_property(image: models.Image, name: str, value: str) -> None:
-    for prop in image.properties:
-        if prop.name == name:
-            prop.value = value
+def _store_reader(
+    deps: Deps, copies: list[tuple[str, str | None]], offset: int, length: int | None
+) -> DataReader | None:
+    """A reader of the first copy that can be read, heaviest store first."""
+
+    def weight(copy: tuple[str, str | None]) -> int:
+        store_id = copy[1]
+        return -deps.stores.get(store_id).weight if store_id and deps.stores.known(store_id) else 0
+
+    for url, store_id in sorted(copies, key=weight):
+        try:
+            return deps.stores.for_location(url, store_id).open_reader(url, offset, length)
+        except DataNotFound:
+            LOG.warning("image data missing at %s; trying the next location", url)
+        except StoreError:
+            LOG.exception("cannot read image data at %s", url)
+    return None
+
+
+class TeeReader(DataReader):
+    """Reads from a store and fills the cache with what passes through."""
+
+    def __init__(self, source: DataReader, fill: CacheFill) -> None:
+        self._source = source
+        self._fill: CacheFill | None = fill
+        self.size = source.size
+
+    def read(self) -> bytes:
+        try:
+            chunk = self._source.read()
+        except BaseException:
+            self._stop(False)
+            raise
+        if self._fill is not None:
+            if chunk:
+                self._fill.write(chunk)
+            else:
+                self._stop(True)
+        return chunk
+
+    def _stop(self, complete: bool) -> None:
+        fill, self._fill = self._fill, None
+        if fill is None:
             return
-    image.properties.append(models.ImageProperty(name=name, value=value))
+        try:
+            if complete:
+                fill.commit()
+            else:
+                fill.abort()
+        except OSError:
+            LOG.exception("could not cache image %s", fill.image_id)
+
+    def close(self) -> None:
+        self._stop(False)
+        self._source.close()

@@ -13,7 +13,7 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import Conflict, Forbidden
 from tinystack.image import models
 from tinystack.image.policies import images as image_rules
-from tinystack.image.services import _access, image_attributes, listing, quotas
+from tinystack.image.services import _access, _locations, image_attributes, listing, quotas
 from tinystack.image.services.deps import Deps
 from tinystack.image.services.image_attributes import Change, CreateRequest
 from tinystack.image.services.records import ImageRecord
@@ -166,34 +166,38 @@ def _apply_property(image: models.Image, change: Change) -> None:
 
 
 def delete(deps: Deps, ctx: RequestContext, image_id: str) -> None:
-    def txn(session: Session) -> tuple[str | None, str | None]:
+    def txn(session: Session) -> tuple[list[tuple[str, str | None]], str | None]:
         image = _access.load_authorized(session, ctx, image_id, image_rules.DELETE_IMAGE)
         if image.protected:
             raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
         stage = session.get(models.ImageStage, image_id)
         staged = stage.location if stage else None
-        location = image.location
+        copies = _locations.clear(session, image)
         now = timeutils.utcnow()
         image.status = "deleted"
         image.deleted = True
         image.deleted_at = now
         image.updated_at = now
-        image.location = None
         image.properties = []
         image.tags = []
         session.execute(
             sql_delete(models.ImageMember).where(models.ImageMember.image_id == image_id)
         )
         session.execute(sql_delete(models.ImageStage).where(models.ImageStage.image_id == image_id))
-        return location, staged
+        return copies, staged
 
-    location, staged = deps.db.write(txn)
-    for store, loc in ((deps.store, location), (deps.staging, staged)):
-        if loc:
-            try:
-                store.delete(loc)
-            except (OSError, StoreError):
-                LOG.exception("could not delete the data of image %s at %s", image_id, loc)
+    copies, staged = deps.db.write(txn)
+    if staged:
+        copies.append((staged, deps.staging.id))
+    for url, store_id in copies:
+        try:
+            store = deps.staging if store_id == deps.staging.id else None
+            (store or deps.stores.for_location(url, store_id)).delete(url)
+        except (OSError, StoreError):
+            LOG.exception("could not delete the data of image %s at %s", image_id, url)
+    if deps.cache is not None:
+        deps.cache.delete(image_id)
+        deps.cache.dequeue(image_id)
 
 
 def deactivate(deps: Deps, ctx: RequestContext, image_id: str) -> None:

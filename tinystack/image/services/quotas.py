@@ -65,7 +65,7 @@ def bytes_used(session: Session, name: str, owner: str | None) -> int:
 
 def enforce(session: Session, opts: Options, name: str, owner: str | None, delta: int = 0) -> None:
     """Raise 413 when ``owner``'s usage plus ``delta`` would exceed the limit."""
-    cap = opts.quota_limit(name)
+    cap = opts.quota_limit(name, owner)
     if cap < 0:
         return
     used = usage(session, name, owner)
@@ -78,7 +78,7 @@ def enforce(session: Session, opts: Options, name: str, owner: str | None, delta
 
 def remaining_bytes(session: Session, opts: Options, name: str, owner: str | None) -> int:
     """How many more bytes of data ``owner`` may store (or stage); -1 when unlimited."""
-    cap = opts.quota_limit(name)
+    cap = opts.quota_limit(name, owner)
     if cap < 0:
         return -1
     return max(0, cap * MiB - bytes_used(session, name, owner))
@@ -88,5 +88,6 @@ def report(deps: Deps, owner: str | None) -> list[Usage]:
     """Every quota's limit and ``owner``'s usage (``GET /v2/info/usage``)."""
     with deps.db.reader() as session:
         return [
-            Usage(name, deps.opts.quota_limit(name), usage(session, name, owner)) for name in NAMES
+            Usage(name, deps.opts.quota_limit(name, owner), usage(session, name, owner))
+            for name in NAMES
         ]

@@ -80,10 +80,10 @@ class MemberRecord:
 
 @dataclass(frozen=True, slots=True)
 class TaskRecord:
-    """An import task (``GET /v2/images/{id}/tasks``)."""
+    """A task: an import (``GET /v2/images/{id}/tasks``) or one of ``/v2/tasks``."""
 
     id: str
-    image_id: str
+    image_id: str | None
     type: str
     status: str
     owner: str | None
@@ -135,3 +135,66 @@ class Download:
     offset: int
     checksum: str | None
     partial: bool
+
+
+# -- metadata definitions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TagRecord:
+    name: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRecord:
+    name: str
+    description: str | None
+    required: tuple[str, ...]
+    #: property name -> definition
+    properties: dict[str, JSON]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyRecord:
+    name: str
+    #: the definition (title, type, enum, ...) without the name
+    schema: dict[str, JSON]
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceTypeRecord:
+    name: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AssociationRecord:
+    """A namespace's association with a resource type."""
+
+    name: str
+    prefix: str | None
+    properties_target: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceRecord:
+    namespace: str
+    display_name: str | None
+    description: str | None
+    visibility: str
+    protected: bool
+    owner: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    resource_type_associations: tuple[AssociationRecord, ...] = ()
+    #: present on a namespace shown with its content (None: not loaded)
+    properties: dict[str, JSON] | None = None
+    objects: tuple[ObjectRecord, ...] | None = None
+    tags: tuple[TagRecord, ...] | None = None

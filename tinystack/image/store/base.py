@@ -52,6 +52,20 @@ class Store(abc.ABC):
     #: the store identifier shown in /v2/info/stores and the image's ``stores``
     id: str
     description: str
+    #: the driver (``file``, ``http``; ``swift`` and ``cinder`` plug in the same way)
+    type: str = "file"
+    #: preference among stores when several hold an image (higher first), as upstream
+    weight: int = 0
+    #: a read-only store (http) serves locations but takes no uploads
+    read_only: bool = False
+
+    @abc.abstractmethod
+    def handles(self, location: str) -> bool:
+        """Whether ``location`` is data this store manages."""
+
+    def properties(self) -> dict[str, object]:
+        """What ``/v2/info/stores/detail`` shows about the store's configuration."""
+        return {}
 
     @abc.abstractmethod
     def open_writer(self, key: str) -> StoreWriter:

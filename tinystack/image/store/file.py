@@ -79,13 +79,33 @@ class FileReader(DataReader):
 
 
 class FileStore(Store):
-    id = "file"
-    description = "Local filesystem store"
+    type = "file"
 
-    def __init__(self, root: Path, *, chunk_size: int = 1024 * 1024) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        chunk_size: int = 1024 * 1024,
+        store_id: str = "file",
+        description: str = "Local filesystem store",
+        weight: int = 0,
+    ) -> None:
+        self.id = store_id
+        self.description = description
+        self.weight = weight
         self.root = root
         self.chunk_size = chunk_size
         self.root.mkdir(parents=True, exist_ok=True)
+
+    def handles(self, location: str) -> bool:
+        try:
+            self._path(location)
+        except StoreError:
+            return False
+        return True
+
+    def properties(self) -> dict[str, object]:
+        return {"datadir": str(self.root), "chunk_size": self.chunk_size}
 
     def _path(self, location: str) -> Path:
         parsed = urlparse(location)
@@ -95,6 +115,10 @@ class FileStore(Store):
         if path.parent != self.root:
             raise StoreError(f"location outside the store: {location}")
         return path
+
+    def path_of(self, location: str) -> Path:
+        """The file holding the data at ``location`` (for tools that need a path: qemu-img)."""
+        return self._path(location)
 
     def open_writer(self, key: str) -> FileWriter:
         if not key or "/" in key or key.startswith("."):

@@ -38,6 +38,7 @@ MODULES = [
     "group_types",
     "groups",
     "extensions",
+    "attachments",
 ]
 
 

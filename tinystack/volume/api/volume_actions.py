@@ -24,7 +24,7 @@ from tinystack.volume.api.deps import ContextDep, DepsDep, Version, VersionDep
 from tinystack.volume.api.microversion import MAX_VERSION, MIN_VERSION
 from tinystack.volume.api.openapi import policies
 from tinystack.volume.api.rendering import cinder_time, json_response
-from tinystack.volume.services import volume_actions, volumes
+from tinystack.volume.services import attach_actions, volume_actions, volumes
 from tinystack.volume.services.deps import Deps
 
 router = APIRouter(tags=["volume actions"])
@@ -225,7 +225,10 @@ def _reset_status(a: ActionRequest) -> Response:
         attach_status=a.value.get("attach_status"),
         migration_status=a.value.get("migration_status"),
     )
+    attach_actions.check_reset(a.deps.db, a.volume_id, reset.status)
     volume_actions.reset_status(a.deps.db, a.ctx, a.volume_id, reset, RESET_STATUS)
+    if (reset.attach_status or "").lower() == "detached":
+        attach_actions.reset_detached(a.deps, a.ctx, a.volume_id)
     return Response(status_code=202)
 
 

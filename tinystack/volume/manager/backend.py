@@ -17,7 +17,7 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.conf import Options
 from tinystack.volume.drivers.base import BackendStats, VolumeDriver
-from tinystack.volume.manager import recovery
+from tinystack.volume.manager import attachments, recovery
 from tinystack.volume.manager.backup_devices import BackupDeviceManager
 from tinystack.volume.manager.manager import VolumeManager
 from tinystack.volume.manager.snapshots import SnapshotManager
@@ -123,7 +123,12 @@ class Backend:
         self.server = RPCServer(
             self.deps.transport,
             Target(rpcapi.VOLUME_TOPIC, server=self.name),
-            [self.manager, self.snapshots, BackupDeviceManager(self.manager)],
+            [
+                self.manager,
+                attachments.AttachmentManager(self.manager),
+                self.snapshots,
+                BackupDeviceManager(self.manager),
+            ],
             int(opts.manager_threads),
         )
         self.server.start()
@@ -155,6 +160,7 @@ class Backend:
         try:
             self.snapshots.recover()
             counts = recovery.recover(self.manager)
+            counts.update(attachments.recover(self.manager))
         except Exception:
             LOG.exception("volume backend %s: recovery failed", self.name)
             return

@@ -1,0 +1,117 @@
+"""The stores of a deployment: Glance's ``enabled_backends``, the default one and staging.
+
+``[image] enabled_backends = fast:file,cheap:file`` makes two file stores, each in
+its own directory (``backend_dirs`` or ``<store_dir>/<id>``); without it there is
+the one store ``file`` in ``store_dir``, as before multi-store. Each driver type
+maps to a factory in :data:`FACTORIES`: the object store (``swift``) and the
+volume service (``cinder``) add theirs when those services exist. A read-only
+``http`` store is always there for locations that point at a web server; it is
+not listed among the stores one may import into.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinystack.image.store.base import Store, StoreError
+from tinystack.image.store.file import FileStore
+from tinystack.image.store.http import HttpStore
+
+
+@dataclass(frozen=True, slots=True)
+class BackendSpec:
+    """One configured backend: its id, driver type and driver settings."""
+
+    id: str
+    type: str
+    directory: Path
+    description: str
+    weight: int
+    chunk_size: int
+
+
+def _file_store(spec: BackendSpec) -> Store:
+    return FileStore(
+        spec.directory,
+        chunk_size=spec.chunk_size,
+        store_id=spec.id,
+        description=spec.description,
+        weight=spec.weight,
+    )
+
+
+def _http_store(spec: BackendSpec) -> Store:
+    return HttpStore(store_id=spec.id, description=spec.description, weight=spec.weight)
+
+
+#: driver type -> factory; a new store driver registers here
+FACTORIES: dict[str, Callable[[BackendSpec], Store]] = {"file": _file_store, "http": _http_store}
+
+
+class UnknownStore(StoreError):
+    pass
+
+
+class StoreSet:
+    """The enabled stores by id, the default one, staging, and a reader for any location."""
+
+    def __init__(
+        self, stores: list[Store], default_id: str, staging: Store, *, multi: bool
+    ) -> None:
+        self._stores = {s.id: s for s in stores}
+        if default_id not in self._stores:
+            raise ValueError(f"default store {default_id!r} is not enabled")
+        self.default_id = default_id
+        self.staging = staging
+        #: whether enabled_backends is configured (multi-store API semantics)
+        self.multi = multi
+        self._http = HttpStore(store_id="http")
+
+    @classmethod
+    def build(
+        cls, specs: list[BackendSpec], default_id: str, staging_dir: Path, *, multi: bool
+    ) -> StoreSet:
+        stores = []
+        for spec in specs:
+            factory = FACTORIES.get(spec.type)
+            if factory is None:
+                raise ValueError(f"store {spec.id}: unknown store type {spec.type!r}")
+            stores.append(factory(spec))
+        chunk = specs[0].chunk_size if specs else 1024 * 1024
+        staging = FileStore(staging_dir, chunk_size=chunk, store_id="os_glance_staging_store")
+        return cls(stores, default_id, staging, multi=multi)
+
+    def __iter__(self) -> Iterator[Store]:
+        return iter(self._stores.values())
+
+    def ids(self) -> list[str]:
+        return list(self._stores)
+
+    def writable_ids(self) -> list[str]:
+        return [s.id for s in self._stores.values() if not s.read_only]
+
+    @property
+    def default(self) -> Store:
+        return self._stores[self.default_id]
+
+    def get(self, store_id: str) -> Store:
+        try:
+            return self._stores[store_id]
+        except KeyError:
+            raise UnknownStore(store_id) from None
+
+    def known(self, store_id: str) -> bool:
+        return store_id in self._stores
+
+    def for_location(self, url: str, store_id: str | None = None) -> Store:
+        """The store that reads ``url`` (its recorded store first, else by its scheme)."""
+        if store_id and store_id in self._stores and self._stores[store_id].handles(url):
+            return self._stores[store_id]
+        for store in self._stores.values():
+            if store.handles(url):
+                return store
+        if self._http.handles(url):
+            return self._http
+        raise UnknownStore(url)
