@@ -3,10 +3,16 @@ tests share: the real file driver (``file_backend.py``)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import time
+from pathlib import Path
 from typing import Any
 
 from tests.volume.conftest import Api, volume_conf
+from tinystack.volume.backup.connector import run_dir
+from tinystack.volume.drivers.file import _default_run_dir
 
 FILE_DRIVER = "tests.volume.file_backend:create_driver"
 
@@ -53,3 +59,39 @@ def backup(api: Api, volume_id: str, wait: str | None = "available", **body: Any
     made = api.post("/backups", {"backup": {"volume_id": volume_id, **body}}, 202).json()
     found = dict(made["backup"])
     return wait_for(api, "backups", found["id"], wait, timeout=120) if wait else found
+
+
+def kill_daemons(state_dir: Path) -> None:
+    """Kill (by PID) the qemu-storage-daemons a cloud with this state directory left:
+    its backend's export daemon and its backup service's device daemons (both outlive
+    a cloud killed with -9, by design)."""
+    markers = [
+        str(run_dir(state_dir)).encode(),
+        str(_default_run_dir(state_dir / "volumes")).encode(),
+    ]
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            args = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not args or not args[0].endswith(b"qemu-storage-daemon"):
+            continue
+        if any(marker in arg for marker in markers for arg in args):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry), signal.SIGKILL)
+
+
+def daemons(state_dir: Path) -> int:
+    """How many device daemons of the backup service of ``state_dir`` run."""
+    marker = str(run_dir(state_dir)).encode()
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                args = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            count += b"qemu-storage-daemon" in args and marker in args
+    return count

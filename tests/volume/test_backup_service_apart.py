@@ -17,7 +17,7 @@ import pytest
 
 from tests.cloudproc import CloudProcess, free_port
 from tests.volume.conftest import SERVICES, Env
-from tests.volume.resources import backup, file_conf, snapshot, wait_for
+from tests.volume.resources import backup, file_conf, kill_daemons, snapshot, wait_for
 from tests.volume.test_snapshots import holds, write
 
 pytestmark = pytest.mark.rabbit
@@ -126,3 +126,5 @@ def test_backups_by_a_backup_service_in_another_process(tmp_path: Path, vhost: s
                 proc.kill()
                 proc.wait()
         main.stop()
+        kill_daemons(main.state_dir)
+        kill_daemons(tmp_path / "backup-host")

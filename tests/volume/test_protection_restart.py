@@ -15,7 +15,7 @@ from typing import Any
 
 from tests.cloudproc import CloudProcess
 from tests.volume.conftest import SERVICES, Env
-from tests.volume.resources import backup, file_conf, snapshot, wait_for
+from tests.volume.resources import backup, daemons, file_conf, kill_daemons, snapshot, wait_for
 from tests.volume.test_snapshots import holds, write
 
 CONF = file_conf(api_settle_seconds=0, backup_file_size=4 << 20)
@@ -128,5 +128,8 @@ def test_kill_during_backups_settles_everything(tmp_path: Path) -> None:
         ids = set(_statuses(env, "backups"))
         for path in _objects(state / "backups"):
             assert any(i in str(path) for i in ids), f"{path} belongs to no backup"
+        # the device daemons the killed backups had running were stopped
+        assert daemons(state) == 0
     finally:
         cloud.stop()
+        kill_daemons(state)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
 from tinystack.volume.drivers.nbd_client import NBDConnection, NBDFile
+from tinystack.volume.drivers.storage_daemon import StorageDaemon
 from tinystack.volume.drivers.volume_io import open_qcow2, open_raw
 from tinystack.volume.payloads import Device
 
@@ -28,6 +30,19 @@ def run_dir(state_dir: Path) -> Path:
     path = base / "tinystack-backup" / digest
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def stop_leftovers(sockets: Path) -> int:
+    """Stop the private daemons a killed backup service left running (they are not its
+    children: ``--daemonize``) and remove their directories; returns how many ran."""
+    stopped = 0
+    for entry in sorted(sockets.glob("open-*")):
+        daemon = StorageDaemon(entry, None)
+        if daemon.pid() is not None:
+            daemon.stop()
+            stopped += 1
+        shutil.rmtree(entry, ignore_errors=True)
+    return stopped
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from tinystack.common.rpc import RPCServer, Target
 from tinystack.volume import rpcapi
 from tinystack.volume.backup import recovery
 from tinystack.volume.backup.chunked import ChunkedBackupDriver
-from tinystack.volume.backup.connector import run_dir
+from tinystack.volume.backup.connector import run_dir, stop_leftovers
 from tinystack.volume.backup.manager import BackupManager
 from tinystack.volume.backup.posix import PosixObjectStore
 from tinystack.volume.context import CallContext
@@ -53,6 +53,10 @@ class BackupWorker:
 
     def start(self) -> None:
         opts = self.deps.opts
+        # before any operation can start one: the device daemons of a killed run
+        leftovers = stop_leftovers(self.manager.sockets)
+        if leftovers:
+            LOG.warning("stopped %d device daemon(s) a previous run left", leftovers)
         self.server = RPCServer(
             self.deps.transport,
             Target(rpcapi.BACKUP_TOPIC, server=self.host),
