@@ -1,12 +1,14 @@
 """Waiting for snapshots, backups and transfers of a test cloud, and the cloud these
-tests share: the real file driver (``file_backend.py``)."""
+tests share: the file driver, configured as a deployment does."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
+import socket
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +16,34 @@ from tests.volume.conftest import Api, volume_conf
 from tinystack.volume.backup.connector import run_dir
 from tinystack.volume.drivers.file import _default_run_dir
 
-FILE_DRIVER = "tests.volume.file_backend:create_driver"
+#: NBD ports of these tests' clouds
+PORTS = range(21600, 21700)
+
+
+def free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 21600-21699")
 
 
 def file_conf(**options: object) -> str:
-    """A ``[volume]`` section with the real file driver and the backup service (room
-    for the many volumes a test module makes)."""
-    quotas = {"quota_volumes": 100, "quota_snapshots": 100, "quota_backups": 100}
-    return volume_conf(volume_driver=FILE_DRIVER, **{**quotas, **options})
+    """A ``[volume]`` section with the file driver (qcow2 files, NBD exports from
+    127.0.0.1 on a port of this area's range) and the backup service, with room for the
+    many volumes a test module makes."""
+    values: dict[str, object] = {
+        "volume_driver": "file",
+        "target_ip_address": "127.0.0.1",
+        "nbd_port": free_port(),
+        "quota_volumes": 100,
+        "quota_snapshots": 100,
+        "quota_backups": 100,
+    }
+    return volume_conf(**{**values, **options})
 
 
 def wait_for(
@@ -95,3 +117,22 @@ def daemons(state_dir: Path) -> int:
                 continue
             count += b"qemu-storage-daemon" in args and marker in args
     return count
+
+
+def attach(api: Api, volume_id: str, host: str = "compute-remote") -> dict[str, Any]:
+    """Attach the volume as Nova does (3.54: create with the connector, complete): a
+    connector from another host gets an NBD export; the volume is ``in-use``."""
+    body = {
+        "volume_uuid": volume_id,
+        "instance_uuid": str(uuid.uuid4()),
+        "connector": {"host": host, "ip": "127.0.0.1", "platform": "x86_64",
+                      "os_type": "linux", "multipath": False, "mountpoint": "/dev/vdb"},
+    }  # fmt: skip
+    at = api.at("3.54")
+    made = dict(at.post("/attachments", {"attachment": body}, 200).json()["attachment"])
+    at.post(f"/attachments/{made['id']}/action", {"os-complete": None}, 204)
+    return made
+
+
+def detach(api: Api, attachment_id: str) -> None:
+    api.at("3.54").delete(f"/attachments/{attachment_id}", 200)

@@ -8,18 +8,32 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.volume.conftest import Env, MakeEnv
-from tests.volume.resources import backup, file_conf, snapshot, wait_for
+from tests.volume.resources import (
+    attach,
+    backup,
+    detach,
+    file_conf,
+    kill_daemons,
+    snapshot,
+    wait_for,
+)
 from tests.volume.test_snapshots import holds, write
 
 
 @pytest.fixture(scope="module")
-def env(make_env: MakeEnv) -> Env:
-    return make_env(file_conf(backup_file_size=1 << 20, backup_sha_block_size_bytes=1 << 16))
+def env(make_env: MakeEnv) -> Iterator[Env]:
+    found = make_env(file_conf(backup_file_size=1 << 20, backup_sha_block_size_bytes=1 << 16))
+    try:
+        yield found
+    finally:
+        found.cloud.stop()
+        kill_daemons(found.cloud.state_dir)
 
 
 def backup_files(env: Env, backup_id: str) -> list[Path]:
@@ -183,15 +197,19 @@ def test_bad_input_and_quota(env: Env) -> None:
 def test_backup_of_an_in_use_volume_reads_a_temporary_snapshot(env: Env) -> None:
     vol = env.create()
     write(env, vol["id"], 0x5C)
-    env.admin.post(f"/volumes/{vol['id']}/action", {"os-reset_status": {"status": "in-use"}}, 202)
-    r = env.demo.post("/backups", {"backup": {"volume_id": vol["id"]}}, 400)
-    assert "force flag" in r.json()["badRequest"]["message"]
-    before = set(env.volumes_dir.glob("snapshot-*"))
-    made = backup(env.demo, vol["id"], force=True)
+    attached = attach(env.demo, vol["id"])
     assert env.wait(vol["id"], "in-use")
-    # the temporary snapshot is gone, and no snapshot row ever showed
-    assert set(env.volumes_dir.glob("snapshot-*")) == before
-    assert not env.demo.get("/snapshots", params={"volume_id": vol["id"]}).json()["snapshots"]
+    try:
+        r = env.demo.post("/backups", {"backup": {"volume_id": vol["id"]}}, 400)
+        assert "force flag" in r.json()["badRequest"]["message"]
+        before = set(env.volumes_dir.glob("snapshot-*"))
+        made = backup(env.demo, vol["id"], force=True)
+        assert env.wait(vol["id"], "in-use")
+        # the temporary snapshot is gone, and no snapshot row ever showed
+        assert set(env.volumes_dir.glob("snapshot-*")) == before
+        assert not env.demo.get("/snapshots", params={"volume_id": vol["id"]}).json()["snapshots"]
+    finally:
+        detach(env.demo, attached["id"])
     done = env.demo.post(f"/backups/{made['id']}/restore", {"restore": {}}, 202).json()
     restored = env.wait(done["restore"]["volume_id"], "available")
     assert holds(env, f"volume-{restored['id']}", 0x5C)

@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.volume.conftest import Env, MakeEnv
-from tests.volume.resources import file_conf, snapshot, wait_for
+from tests.volume.resources import attach, detach, file_conf, kill_daemons, snapshot, wait_for
 
 
 @pytest.fixture(scope="module")
-def env(make_env: MakeEnv) -> Env:
-    return make_env(file_conf())
+def env(make_env: MakeEnv) -> Iterator[Env]:
+    found = make_env(file_conf())
+    try:
+        yield found
+    finally:
+        found.cloud.stop()
+        kill_daemons(found.cloud.state_dir)
 
 
 def qemu_io(path: Path, command: str) -> str:
@@ -216,18 +222,24 @@ def test_snapshot_quota_is_enforced(env: Env) -> None:
 
 
 def test_snapshots_of_in_use_volumes(env: Env) -> None:
+    """An attached volume exported over NBD: the snapshot is the export daemon's
+    point-in-time copy."""
     vol = env.create()
     write(env, vol["id"], 0x2A)
-    env.admin.post(f"/volumes/{vol['id']}/action", {"os-reset_status": {"status": "in-use"}}, 202)
-    body = {"snapshot": {"volume_id": vol["id"]}}
-    r = env.demo.at("3.65").post("/snapshots", body, 400)
-    assert "in-use" in r.json()["badRequest"]["message"]
-    forced = env.demo.at("3.65").post(
-        "/snapshots", {"snapshot": {"volume_id": vol["id"], "force": True}}, 202
-    )
-    first = wait_for(env.demo, "snapshots", forced.json()["snapshot"]["id"], "available")
-    later = snapshot(env.demo, vol["id"])  # 3.66: no force needed
-    assert holds(env, f"snapshot-{first['id']}", 0x2A) and holds(
-        env, f"snapshot-{later['id']}", 0x2A
-    )
-    assert env.demo.get(f"/volumes/{vol['id']}").json()["volume"]["status"] == "in-use"
+    attached = attach(env.demo, vol["id"])
+    assert env.wait(vol["id"], "in-use")
+    try:
+        body = {"snapshot": {"volume_id": vol["id"]}}
+        r = env.demo.at("3.65").post("/snapshots", body, 400)
+        assert "in-use" in r.json()["badRequest"]["message"]
+        forced = env.demo.at("3.65").post(
+            "/snapshots", {"snapshot": {"volume_id": vol["id"], "force": True}}, 202
+        )
+        first = wait_for(env.demo, "snapshots", forced.json()["snapshot"]["id"], "available")
+        later = snapshot(env.demo, vol["id"])  # 3.66: no force needed
+        assert holds(env, f"snapshot-{first['id']}", 0x2A)
+        assert holds(env, f"snapshot-{later['id']}", 0x2A)
+        assert env.demo.get(f"/volumes/{vol['id']}").json()["volume"]["status"] == "in-use"
+    finally:
+        detach(env.demo, attached["id"])
+    assert env.wait(vol["id"], "available")
