@@ -17,6 +17,7 @@ from typing import Any
 from tests import osc_fork
 from tinystack.deploy import registry
 
+ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 NO_FORMAT_VERBS = {"delete", "set", "unset", "add", "remove", "revoke", "save"}
 
@@ -80,6 +81,13 @@ class CloudProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # test-only plugins (e.g. tests.volume.sparse_driver) import from the checkout
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+                ),
+            },
         )
         log.close()
         while time.monotonic() - started < timeout:

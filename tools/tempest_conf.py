@@ -36,6 +36,7 @@ def volume_section(conn: Any) -> list[str]:
     snapshots = _answers(conn, endpoint + "/snapshots", "3.0")
     backups = _answers(conn, endpoint + "/backups", "3.0")
     manage = _answers(conn, endpoint + "/manageable_volumes", "3.8")
+    manage_snapshots = _answers(conn, endpoint + "/manageable_snapshots", "3.8")
     attachments = _answers(conn, endpoint + "/attachments", "3.27")
     return [
         "[volume]",
@@ -53,7 +54,7 @@ def volume_section(conn: Any) -> list[str]:
         f"backup = {backups}".lower(),
         "clone = true",
         f"manage_volume = {manage}".lower(),
-        f"manage_snapshot = {manage and snapshots}".lower(),
+        f"manage_snapshot = {manage_snapshots}".lower(),
         f"extend_attached_volume = {attachments}".lower(),
         f"volume_revert = {snapshots}".lower(),
         "cluster_active_active = false",

@@ -4,6 +4,7 @@ actions, and the upstream errors for bad input."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import uuid
 
@@ -193,3 +194,25 @@ def test_retype_on_the_same_backend(env: Env) -> None:
     assert quota[f"volumes_{names[2]}"] == {"limit": -1, "in_use": 0, "reserved": 0}
     env.demo.delete(f"/volumes/{vol['id']}", 202)
     env.wait(vol["id"], "deleted")
+
+
+def test_online_extend_needs_342(env: Env) -> None:
+    """An in-use volume grows at 3.42+ and stays in-use (its attachment written straight
+    into the database: the attachments API is another module's)."""
+    vol = env.create()
+    db = sqlite3.connect(env.cloud.state_dir / "volume.sqlite")
+    with db:
+        db.execute(
+            "INSERT INTO volume_attachment (id, volume_id, attach_status, attach_mode, "
+            "instance_uuid, created_at) VALUES (?, ?, 'attached', 'rw', ?, ?)",
+            (str(uuid.uuid4()), vol["id"], str(uuid.uuid4()), "2026-01-01 00:00:00"),
+        )
+    db.close()
+    env.admin.post(f"/volumes/{vol['id']}/action", {"os-reset_status": {
+        "status": "in-use", "attach_status": "attached"}}, 202)  # fmt: skip
+    action = f"/volumes/{vol['id']}/action"
+    env.demo.at("3.41").post(action, {"os-extend": {"new_size": 2}}, 400)
+    env.demo.at("3.42").post(action, {"os-extend": {"new_size": 2}}, 202)
+    grown = env.wait(vol["id"], "in-use")
+    assert grown["size"] == 2 and len(grown["attachments"]) == 1
+    env.demo.delete(f"/volumes/{vol['id']}", 400)
