@@ -175,6 +175,17 @@ def test_boot_from_volume(cloud: Cloud) -> None:
     assert volume_status(cloud, root["id"]) == "in-use"
     assert not (cloud.instances / bfv["id"] / "disk.qcow2").exists()
 
+    # shelve: the guest leaves the host at once (nothing to upload), its volume stays
+    # reserved for it; unshelve connects it again and the guest boots from it
+    cloud.osc("server", "shelve", bfv["id"])
+    cloud.wait_for(bfv["id"], "SHELVED_OFFLOADED", timeout=90)
+    assert not (cloud.instances / bfv["id"]).exists()
+    assert volume_status(cloud, root["id"]) in ("reserved", "in-use")
+    cloud.osc("server", "unshelve", bfv["id"])
+    cloud.wait_for(bfv["id"], "ACTIVE", timeout=90)
+    cloud.wait_console(bfv["id"], f"{READY} hostname=bfv1", timeout=90)
+    assert volume_status(cloud, root["id"]) == "in-use"
+
     # --volume: boot from an existing volume made from the image
     volume = cloud.osc(
         "volume", "create", "--size", "1", "--image", "tinystack-test", "--bootable", "boot1"
