@@ -321,4 +321,3 @@ def destroy(db: Database, bdm_uuid: str) -> None:
             sql_delete(models.BlockDeviceMapping).where(models.BlockDeviceMapping.uuid == bdm_uuid)
         )
     )
-
