@@ -205,3 +205,38 @@ def test_lock_password_refuses_self_service(first_use: Cloud) -> None:
     error = assert_error(_change(first_use, user["id"], "first-pw", "other-pw"), 400)
     assert error["message"].startswith("You cannot change your password at this time due to")
     assert _login(first_use, user["id"], "first-pw").status_code == 201
+
+
+def test_password_expires_at_filter(strict: Cloud) -> None:
+    group = strict.group()
+    soon = strict.user(password=STRONG)
+    never = strict.user(password=STRONG, options={"ignore_password_expiry": True})
+    strict.ok("PUT", f"/v3/groups/{group['id']}/users/{soon['id']}", status=204)
+    strict.ok("PUT", f"/v3/groups/{group['id']}/users/{never['id']}", status=204)
+    later = (utcnow() + timedelta(days=31)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for path in ("/v3/users", f"/v3/groups/{group['id']}/users"):
+        ids = {u["id"] for u in strict.ok("GET", f"{path}?password_expires_at=lt:{later}")["users"]}
+        assert soon["id"] in ids and never["id"] not in ids
+        ids = {u["id"] for u in strict.ok("GET", f"{path}?password_expires_at=gt:{later}")["users"]}
+        assert not {soon["id"], never["id"]} & ids
+        assert_error(strict.get(f"{path}?password_expires_at=foo:{later}"), 400)
+        assert_error(strict.get(f"{path}?password_expires_at=lt:yesterday"), 400)
+
+
+def test_password_rules_readable_through_domain_config(strict: Cloud) -> None:
+    project, user = strict.project(), strict.user(password=STRONG)
+    strict.grant("reader", user=user["id"], project=project["id"])
+    token = strict.project_token(user["id"], project["id"], password=STRONG)
+    base = "/v3/domains/default/config/security_compliance"
+    assert strict.ok("GET", base, token=token)["config"] == {
+        "security_compliance": {
+            "password_regex": RULES["security_compliance.password_regex"],
+            "password_regex_description": RULES["security_compliance.password_regex_description"],
+        }
+    }
+    assert strict.ok("GET", f"{base}/password_regex", token=token)["config"] == {
+        "password_regex": RULES["security_compliance.password_regex"]
+    }
+    assert_error(strict.get(f"{base}/lockout_duration", token=token), 403)
+    domain = strict.domain()
+    assert_error(strict.get(f"/v3/domains/{domain['id']}/config/security_compliance"), 403)

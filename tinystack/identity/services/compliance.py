@@ -10,9 +10,11 @@ transactions (they are slow and must not hold the write lock).
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import select
@@ -263,3 +265,38 @@ def enabled_again(session: Session, user: models.User) -> None:
     user.failed_auth_count = 0
     user.failed_auth_at = None
     user.last_active_at = utcnow()
+
+
+# -- the password_expires_at list filter ------------------------------------------------------
+
+_OPERATORS: dict[str, Callable[[datetime, datetime], bool]] = {
+    "lt": operator.lt,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "eq": operator.eq,
+    "neq": operator.ne,
+}
+
+
+def expiry_filter(value: str) -> Callable[[datetime | None], bool]:
+    """``?password_expires_at=[{op}:]{timestamp}`` as upstream parses it (op defaults to
+    eq); a user without an expiring password never matches."""
+    op, stamp = value.split(":", 1) if ":" in value[2:4] else ("eq", value)
+    try:
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValidationError(
+            "Timestamp not in expected format. The server could not comply with the "
+            "request since it is either malformed or otherwise incorrect. The client is "
+            "assumed to be in error."
+        ) from None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    compare = _OPERATORS.get(op)
+    if compare is None:
+        raise ValidationError(
+            f"The given operator {op} is not valid. It must be one of the following: "
+            "'eq', 'neq', 'lt', 'lte', 'gt', or 'gte'."
+        )
+    return lambda expires: expires is not None and compare(expires, when)

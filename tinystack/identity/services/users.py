@@ -104,6 +104,7 @@ def list_users(
     enabled: bool | None,
     *,
     within_domain: str | None = None,
+    password_expires_at: str | None = None,
 ) -> list[User]:
     """Users by name, domain and enabled; only ``within_domain``'s for a domain reader.
 
@@ -126,6 +127,9 @@ def list_users(
         found = [convert.user(u) for u in session.scalars(query)]
     if within_domain:
         found = [u for u in found if u.domain_id == within_domain]
+    if password_expires_at is not None:
+        matches = compliance.expiry_filter(password_expires_at)
+        found = [u for u in found if matches(u.password_expires_at)]
     return found
 
 
