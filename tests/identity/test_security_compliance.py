@@ -165,9 +165,14 @@ def test_inactive_user_is_disabled(strict: Cloud) -> None:
     user = strict.user(password=STRONG)
     assert _login(strict, user["id"], STRONG).status_code == 201
     _set_row(strict, user["id"], last_active_at=utcnow() - timedelta(days=11))
+    assert strict.ok("GET", f"/v3/users/{user['id']}")["user"]["enabled"] is False
     error = assert_error(_login(strict, user["id"], STRONG), 401)
     assert error["message"] == f"The account is disabled for user: {user['id']}."
     assert strict.ok("GET", f"/v3/users/{user['id']}")["user"]["enabled"] is False
+    strict.ok("PATCH", f"/v3/users/{user['id']}", json={"user": {"enabled": True}})
+    assert _login(strict, user["id"], STRONG).status_code == 201
+    # an administrator enabling a user that only counts as inactive restarts its clock
+    _set_row(strict, user["id"], last_active_at=utcnow() - timedelta(days=11))
     strict.ok("PATCH", f"/v3/users/{user['id']}", json={"user": {"enabled": True}})
     assert _login(strict, user["id"], STRONG).status_code == 201
     exempt = strict.user(password=STRONG, options={"ignore_user_inactivity": True})

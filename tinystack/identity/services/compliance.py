@@ -190,7 +190,7 @@ def _locked(rules: Compliance, user: models.User, now: datetime) -> bool:
     )
 
 
-def _inactive(rules: Compliance, user: models.User, now: datetime) -> bool:
+def inactive(rules: Compliance, user: models.User, now: datetime) -> bool:
     days = rules.disable_user_account_days_inactive
     if not days or _option(user.options or {}, "ignore_user_inactivity"):
         return False
@@ -219,13 +219,13 @@ def verify_password(deps: Deps, user_id: str, password: str, *, allow_expired: b
         password_hash = user.password_hash
         expires_at = user.password_expires_at
         exempt = _option(user.options or {}, "ignore_password_expiry")
-        inactive = user.enabled and _inactive(rules, user, now)
+        stale = user.enabled and inactive(rules, user, now)
     if locked:
         raise AccountLocked(user_id)
     if not passwords.check_password(password, password_hash):
         _record_failure(deps, user_id, reset_first=lapsed)
         raise AuthFailed()
-    if inactive:
+    if stale:
         deps.db.write(lambda s: _disable(s, user_id))
         raise UserDisabled(user_id)
     if not allow_expired and expires_at is not None and not exempt and expires_at <= now:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -124,7 +126,7 @@ def list_users(
             query = query.where(models.User.domain_id == domain_id)
         if enabled is not None:
             query = query.where(models.User.enabled == enabled)
-        found = [convert.user(u) for u in session.scalars(query)]
+        found = [_view(deps, u) for u in session.scalars(query)]
     if within_domain:
         found = [u for u in found if u.domain_id == within_domain]
     if password_expires_at is not None:
@@ -133,11 +135,19 @@ def list_users(
     return found
 
 
+def _view(deps: Deps, row: models.User) -> User:
+    """A user as the API shows it: disabled once inactive too long, as upstream."""
+    user = convert.user(row)
+    if user.enabled and compliance.inactive(deps.opts.compliance, row, utcnow()):
+        return replace(user, enabled=False)
+    return user
+
+
 def authorized(deps: Deps, ctx: RequestContext, rule: str, user_id: str) -> User:
     """Load a user (404) and enforce ``rule`` on it (403)."""
     directory.refresh(deps, user_id)
     with deps.db.reader() as session:
-        user = convert.user(_rows.user(session, user_id))
+        user = _view(deps, _rows.user(session, user_id))
     enforce(ctx, rule, user_target(user))
     return user
 
@@ -177,7 +187,9 @@ def update(deps: Deps, ctx: RequestContext, user_id: str, data: UserFields) -> U
                         models.ApplicationCredential.user_id == user_id
                     )
                 )
-            if data["enabled"] and not user.enabled:
+            if data["enabled"]:
+                # as upstream: enabling (even an enabled user) restarts the failure
+                # count and the inactivity clock
                 compliance.enabled_again(session, user)
             user.enabled = data["enabled"]
         if "options" in data:
