@@ -2,6 +2,14 @@
 # Run Tempest (the OpenStack conformance suite) against a running tinystack.
 #   tools/tempest.sh <state_dir> [regex]     e.g. tools/tempest.sh ~/.local/share/tinystack '^tempest\.api\.network\.'
 # SDK_PYTHON= the interpreter with openstacksdk (default .venv/bin/python of this tree).
+# The cloud's tinystack.conf ($TINYSTACK_CONFIG, else <state_dir>/tinystack.conf) tells
+# tempest_conf.py its [security_compliance]; Tempest's identity tests want e.g.
+#   [security_compliance]
+#   lockout_failure_attempts = 2
+#   lockout_duration = 5
+#   unique_last_password_count = 2
+#   minimum_password_age = 0
+# (change_password_upon_first_use must stay off: Tempest logs in after admin resets).
 # Installs tempest 47 into .venv-tempest on first use; writes a workspace under <state_dir>/tempest.
 set -euo pipefail
 STATE=${1:?state directory of a running cloud}

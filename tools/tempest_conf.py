@@ -10,6 +10,7 @@ what is implemented.
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import sys
@@ -71,6 +72,7 @@ def main() -> int:
     auth: dict[str, Any] = conn.config.config["auth"]
     password = json.loads((state / "secrets.json").read_text())["admin"]
     services = {s.type for s in conn.identity.services()}
+    compliance_identity, compliance = security_compliance(state)
     lines = [
         "[DEFAULT]",
         "log_dir = logs",
@@ -85,13 +87,14 @@ def main() -> int:
         "admin_domain_name = Default",
         "tempest_roles = member",
         "[identity]",
+        *compliance_identity,
         f"uri_v3 = {auth['auth_url']}",
         "auth_version = v3",
         "region = RegionOne",
         "[identity-feature-enabled]",
         # domain-specific configuration and LDAP-backed domains (/v3/domains/{id}/config)
         "domain_specific_drivers = true",
-        "security_compliance = false",
+        *compliance,
         "application_credentials = true",
         "access_rules = true",
         "project_tags = true",
@@ -155,6 +158,30 @@ def main() -> int:
     ]
     print("\n".join(lines))
     return 0
+
+
+def security_compliance(state: Path) -> tuple[list[str], list[str]]:
+    """Tempest's ``[identity] user_*`` options and the ``security_compliance`` flag, from
+    the cloud's own ``[security_compliance]`` (Tempest's values must equal Keystone's).
+
+    The cloud's configuration is ``$TINYSTACK_CONFIG`` (as the CLI reads it) or
+    ``<state_dir>/tinystack.conf``; without a ``[security_compliance]`` section there,
+    the feature is off and Tempest skips its tests.
+    """
+    path = Path(os.environ.get("TINYSTACK_CONFIG") or state / "tinystack.conf")
+    parser = configparser.RawConfigParser(strict=False)
+    parser.read(path)
+    if not parser.has_section("security_compliance"):
+        return [], ["security_compliance = false"]
+    section = parser["security_compliance"]
+    attempts = section.getint("lockout_failure_attempts", fallback=0)
+    return [
+        f"user_lockout_failure_attempts = {attempts}",
+        f"user_lockout_duration = {section.getint('lockout_duration', fallback=1800)}",
+        "user_unique_last_password_count = "
+        f"{section.getint('unique_last_password_count', fallback=0)}",
+        f"user_minimum_password_age = {section.getint('minimum_password_age', fallback=0)}",
+    ], ["security_compliance = true"]
 
 
 UNREACHABLE = "http://127.0.0.1:9"

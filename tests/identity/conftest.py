@@ -197,9 +197,15 @@ class Cloud:
         return project, user, self.project_token(user["id"], project["id"])
 
 
-def build_cloud(tmp_path: Path, db_url: str | None = None) -> Cloud:
+def build_cloud(
+    tmp_path: Path, db_url: str | None = None, overrides: dict[str, object] | None = None
+) -> Cloud:
+    """``overrides``: options as ``group.name`` (e.g. ``security_compliance.lockout_duration``)."""
     runtime = make_runtime(
-        tmp_path, SERVICE, db_url=db_url, overrides={"identity.password_hash_rounds": 4}
+        tmp_path,
+        SERVICE,
+        db_url=db_url,
+        overrides={"identity.password_hash_rounds": 4, **(overrides or {})},
     )
     app = SERVICE.create_app(runtime)
     SERVICE.bootstrap(

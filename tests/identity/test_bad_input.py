@@ -405,9 +405,11 @@ def test_random_query_strings_never_500(cloud: Cloud) -> None:
              "scope.domain.id", "scope.system", "effective", "include_names", "include_subtree",
              "scope.OS-INHERIT:inherited_to", "since", "nocatalog", "parents_as_ids",
              "subtree_as_ids", "type", "interface", "service_id", "region_id", "parent_region_id",
-             "allow_expired"]  # fmt: skip
+             "allow_expired", "password_expires_at", "trustor_user_id", "trustee_user_id",
+             "resource_name", "project_id", "user_id", "remote_id", "id"]  # fmt: skip
     values = ["", "x", "true", "false", "0", "1", "all", "projects", "a,b", ",", "%00", "%ff",
-              "2026-01-01T00:00:00Z", "x" * 300, cloud.ids["admin_project"], "default"]  # fmt: skip
+              "2026-01-01T00:00:00Z", "lt:2026-01-01T00:00:00Z", "xx:1", "lt:",
+              "x" * 300, cloud.ids["admin_project"], "default"]  # fmt: skip
     paths = [p for m, p, _ in _routes(cloud) if m == "GET" and "{" not in p]
     paths += [f"/v3/projects/{cloud.ids['admin_project']}", f"/v3/users/{cloud.ids['admin_user']}"]
     for _ in range(300):

@@ -45,6 +45,10 @@ Layout (the one shape of every service, ARCHITECTURE.md):
   ``backends/oidc.py``, to an unscoped token with ``OS-FEDERATION``).
 - Multi-factor authentication: ``services/mfa.py`` (the ``totp`` method, user MFA rules,
   auth receipts), hooked into ``services/tokens.py``.
+- Security compliance: ``services/compliance.py`` (Keystone's ``[security_compliance]``:
+  lockout, password regex, history, minimum age, expiry, change upon first use,
+  inactive users; the ``password_expires_at`` filter), used by ``services/users.py``
+  for new passwords and by ``services/tokens.py`` for the ``password`` method.
 
 Worked example, a token validation: ``GET /v3/auth/tokens`` → ``api/auth.validate_token``
 → ``services/tokens.validate`` (Fernet decode, revocation check, policy

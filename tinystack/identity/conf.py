@@ -24,17 +24,62 @@ OPTS = [
         max=31,
         help="bcrypt cost factor for password and secret hashes.",
     ),
-    cfg.IntOpt(
-        "password_expires_days",
-        default=0,
-        min=0,
-        help="Days until a new password expires (0: never).",
-    ),
     cfg.StrOpt("policy_file", default="", help="A policy.yaml overriding the defaults."),
     cfg.IntOpt(
         "list_limit",
         min=1,
         help="The most entries a list answers (with truncated: true beyond); unset: no limit.",
+    ),
+]
+
+#: ``[security_compliance]``, Keystone's password and lockout rules (PCI-DSS)
+SECURITY_GROUP = "security_compliance"
+SECURITY_OPTS: list[cfg.Opt] = [
+    cfg.IntOpt(
+        "disable_user_account_days_inactive",
+        min=1,
+        help="Days without authenticating after which a user counts as disabled; unset: never.",
+    ),
+    cfg.IntOpt(
+        "lockout_failure_attempts",
+        min=1,
+        help="Failed password authentications after which the user is locked; unset: never.",
+    ),
+    cfg.IntOpt(
+        "lockout_duration",
+        default=1800,
+        min=1,
+        help="Seconds a locked user stays locked (with lockout_failure_attempts).",
+    ),
+    cfg.IntOpt(
+        "password_expires_days",
+        min=0,
+        deprecated_group=GROUP,
+        help="Days until a new password expires; unset or 0: never.",
+    ),
+    cfg.IntOpt(
+        "unique_last_password_count",
+        default=0,
+        min=0,
+        help="How many of the last passwords (the new one included) a self-service "
+        "change must differ from; 0 or 1: no history.",
+    ),
+    cfg.IntOpt(
+        "minimum_password_age",
+        default=0,
+        min=0,
+        help="Days a self-service password must be used before it may be changed again.",
+    ),
+    cfg.BoolOpt(
+        "change_password_upon_first_use",
+        default=False,
+        help="A password an administrator sets (create or reset) is expired at once, "
+        "so the user must change it.",
+    ),
+    cfg.StrOpt("password_regex", help="A regular expression every new password must match."),
+    cfg.StrOpt(
+        "password_regex_description",
+        help="What password_regex requires, in words (shown when a password fails it).",
     ),
 ]
 
@@ -119,6 +164,7 @@ DELEGATION_OPTS: dict[str, list[cfg.Opt]] = {
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(OPTS, group=GROUP)
+    conf.register_opts(SECURITY_OPTS, group=SECURITY_GROUP)
     conf.register_opts(LIMIT_OPTS, group=LIMIT_GROUP)
     conf.register_opts(FEDERATION_OPTS, group=FEDERATION_GROUP)
     for group, opts in DELEGATION_OPTS.items():
@@ -128,6 +174,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     return [
         (GROUP, OPTS),
+        (SECURITY_GROUP, SECURITY_OPTS),
         (LIMIT_GROUP, LIMIT_OPTS),
         (FEDERATION_GROUP, FEDERATION_OPTS),
         *DELEGATION_OPTS.items(),
@@ -141,11 +188,39 @@ def credential_key_repository(conf: cfg.ConfigOpts) -> Path:
 
 
 @dataclass(frozen=True, slots=True)
+class Compliance:
+    """``[security_compliance]``: zero or None turns a rule off."""
+
+    disable_user_account_days_inactive: int | None = None
+    lockout_failure_attempts: int | None = None
+    lockout_duration: int = 1800
+    password_expires_days: int = 0
+    unique_last_password_count: int = 0
+    minimum_password_age: int = 0
+    change_password_upon_first_use: bool = False
+    password_regex: str | None = None
+    password_regex_description: str | None = None
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> Compliance:
+        group = conf.security_compliance
+        return cls(
+            disable_user_account_days_inactive=group.disable_user_account_days_inactive,
+            lockout_failure_attempts=group.lockout_failure_attempts,
+            lockout_duration=int(group.lockout_duration),
+            password_expires_days=int(group.password_expires_days or 0),
+            unique_last_password_count=int(group.unique_last_password_count),
+            minimum_password_age=int(group.minimum_password_age),
+            change_password_upon_first_use=bool(group.change_password_upon_first_use),
+            password_regex=group.password_regex or None,
+            password_regex_description=group.password_regex_description,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Options:
     #: bcrypt cost factor of password and application credential secret hashes
     password_hash_rounds: int
-    #: days until a new password expires; 0: never
-    password_expires_days: int
     #: a policy.yaml overriding the defaults; "" for none
     policy_file: str
     #: token lifetime in seconds ([token] expiration)
@@ -172,13 +247,14 @@ class Options:
     oauth1_access_token_duration: int = 86400
     #: [endpoint_filter] return_all_endpoints_if_no_filter
     return_all_endpoints_if_no_filter: bool = True
+    #: [security_compliance]
+    compliance: Compliance = Compliance()
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
         group = conf.identity
         return cls(
             password_hash_rounds=int(group.password_hash_rounds),
-            password_expires_days=int(group.password_expires_days),
             policy_file=str(group.policy_file or ""),
             token_expiration=int(conf.token.expiration),
             allow_expired_window=int(conf.token.allow_expired_window),
@@ -195,4 +271,5 @@ class Options:
             return_all_endpoints_if_no_filter=bool(
                 conf.endpoint_filter.return_all_endpoints_if_no_filter
             ),
+            compliance=Compliance.from_conf(conf),
         )

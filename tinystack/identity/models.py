@@ -89,6 +89,21 @@ class User(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(TIMESTAMP)
     last_active_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+    #: whether the user set the current password (self-service; minimum_password_age)
+    password_self_service: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: failed password authentications in a row, and when the last one was (lockout)
+    failed_auth_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_auth_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
+
+
+class PasswordHistory(Base):
+    """A user's earlier password hashes ([security_compliance] unique_last_password_count)."""
+
+    __tablename__ = "password_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(TIMESTAMP)
 
 
 class Group(Base):

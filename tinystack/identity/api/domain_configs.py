@@ -27,6 +27,9 @@ def show_config(ctx: ContextDep, deps: DepsDep, domain_id: str) -> dict[str, Any
 
 
 def show_group(ctx: ContextDep, deps: DepsDep, domain_id: str, group: str) -> dict[str, Any]:
+    if group == "security_compliance":
+        authorize(ctx, "identity:get_security_compliance_domain_config")
+        return {"config": domain_configs.security_compliance(deps, domain_id, None)}
     authorize(ctx, "identity:get_domain_config")
     return {"config": domain_configs.show(deps, domain_id, group)}
 
@@ -34,6 +37,9 @@ def show_group(ctx: ContextDep, deps: DepsDep, domain_id: str, group: str) -> di
 def show_option(
     ctx: ContextDep, deps: DepsDep, domain_id: str, group: str, option: str
 ) -> dict[str, Any]:
+    if group == "security_compliance":
+        authorize(ctx, "identity:get_security_compliance_domain_config")
+        return {"config": domain_configs.security_compliance(deps, domain_id, option)}
     authorize(ctx, "identity:get_domain_config")
     return {"config": domain_configs.show(deps, domain_id, group, option)}
 

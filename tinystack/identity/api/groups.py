@@ -56,8 +56,15 @@ def delete_group(ctx: ContextDep, deps: DepsDep, group_id: str) -> Response:
     return Response(status_code=204)
 
 
-def list_members(request: Request, ctx: ContextDep, deps: DepsDep, group_id: str) -> dict[str, Any]:
-    return collection(request, "users", groups.members(deps, ctx, group_id), render_user)
+def list_members(
+    request: Request,
+    ctx: ContextDep,
+    deps: DepsDep,
+    group_id: str,
+    password_expires_at: str | None = None,
+) -> dict[str, Any]:
+    found = groups.members(deps, ctx, group_id, password_expires_at)
+    return collection(request, "users", found, render_user)
 
 
 def add_member(ctx: ContextDep, deps: DepsDep, group_id: str, user_id: str) -> Response:

@@ -34,11 +34,19 @@ def list_users(
     name: str | None = None,
     domain_id: str | None = None,
     enabled: bool | None = None,
+    password_expires_at: str | None = None,
 ) -> dict[str, Any]:
     # As upstream: the caller's own domain is the target, so a domain-scoped reader may
     # list, and sees only its domain; project-scoped tokens have no domain and are refused.
     authorize(ctx, "identity:list_users", domain_target(ctx))
-    items = users.list_users(deps, name, domain_id, enabled, within_domain=ctx.domain_id)
+    items = users.list_users(
+        deps,
+        name,
+        domain_id,
+        enabled,
+        within_domain=ctx.domain_id,
+        password_expires_at=password_expires_at,
+    )
     return collection(request, "users", items, render_user)
 
 

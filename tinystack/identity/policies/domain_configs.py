@@ -8,6 +8,14 @@ RULES = [
     rule("get_domain_config", ADMIN_OR_SYSTEM_READER, "GET,HEAD", CONFIG, scopes=SCOPES),
     rule("update_domain_config", ADMIN, "PATCH", CONFIG, scopes=SCOPES),
     rule("delete_domain_config", ADMIN, "DELETE", CONFIG, scopes=SCOPES),
+    # anyone with a token: a client shows the password rules before a password is picked
+    rule(
+        "get_security_compliance_domain_config",
+        "",
+        "GET,HEAD",
+        CONFIG + "/security_compliance",
+        scopes=["system", "domain", "project"],
+    ),
     rule(
         "get_domain_config_default",
         ADMIN_OR_SYSTEM_READER,

@@ -189,6 +189,35 @@ def show(
     raise _not_found(domain_id, "any options")
 
 
+#: the ``[security_compliance]`` options any token holder may read (the password rules a
+#: client shows before a user picks a password)
+READABLE_COMPLIANCE = ("password_regex", "password_regex_description")
+
+
+def security_compliance(deps: Deps, domain_id: str, option: str | None) -> dict[str, JSON]:
+    """``/v3/domains/default/config/security_compliance[/{option}]``: the cloud's own
+    password rules (not stored per domain), as upstream."""
+    if domain_id != "default":
+        raise Forbidden(
+            "Invalid domain specific configuration: Reading security compliance "
+            "information for any domain other than the default domain is not allowed "
+            "or supported."
+        )
+    if option is not None and option not in READABLE_COMPLIANCE:
+        raise Forbidden(
+            "Invalid domain specific configuration: Reading security compliance values "
+            "other than password_regex and password_regex_description is not allowed."
+        )
+    rules = deps.opts.compliance
+    values: dict[str, JSON] = {
+        "password_regex": rules.password_regex,
+        "password_regex_description": rules.password_regex_description,
+    }
+    if option is not None:
+        return {option: values[option]}
+    return {"security_compliance": values}
+
+
 def _check_update(
     session: Session, domain_id: str, config: Config, group: str | None, option: str | None
 ) -> None:

@@ -12,7 +12,7 @@ from tinystack.common.auth.revocation import RevocationEvent
 from tinystack.common.exceptions import Conflict, NotFound, ValidationError
 from tinystack.common.timeutils import new_hex_id
 from tinystack.identity import models
-from tinystack.identity.services import _rows, convert, directory, revoke
+from tinystack.identity.services import _rows, compliance, convert, directory, revoke
 from tinystack.identity.services.access import enforce, group_target
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.records import Group, GroupFields, User
@@ -129,8 +129,19 @@ def delete(deps: Deps, ctx: RequestContext, group_id: str) -> None:
     revoke.publish(deps, deps.db.write(tx))
 
 
-def members(deps: Deps, ctx: RequestContext, group_id: str) -> list[User]:
+def members(
+    deps: Deps, ctx: RequestContext, group_id: str, password_expires_at: str | None = None
+) -> list[User]:
+    """A group's users (``password_expires_at``: upstream's ``[{op}:]{timestamp}`` filter)."""
     authorized(deps, ctx, "identity:list_users_in_group", group_id)
+    found = _members(deps, group_id)
+    if password_expires_at is None:
+        return found
+    matches = compliance.expiry_filter(password_expires_at)
+    return [u for u in found if matches(u.password_expires_at)]
+
+
+def _members(deps: Deps, group_id: str) -> list[User]:
     from_directory = directory.group_members(deps, group_id)
     if from_directory is not None:
         return from_directory

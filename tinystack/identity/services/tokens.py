@@ -19,6 +19,7 @@ from tinystack.identity.exception import AuthFailed
 from tinystack.identity.services import (
     access_rules,
     catalog,
+    compliance,
     directory,
     grants,
     mfa,
@@ -92,19 +93,18 @@ def _check_user_enabled(session: Session, user: models.User) -> None:
         raise AuthFailed()
 
 
-def _password(session: Session, data: dict[str, Any]) -> Identity:
+def _password_user(deps: Deps, data: Any) -> str:
+    """The ``password`` method for a SQL user: its id once the password checks out with
+    ``[security_compliance]``'s lockout, inactivity and expiry rules."""
     if not isinstance(data, dict) or "user" not in data:
         raise ValidationError("password auth requires a user")
-    user = _user_ref(session, data["user"])
-    password = data["user"].get("password")
+    password = data["user"].get("password") if isinstance(data["user"], dict) else None
+    with deps.db.reader() as session:
+        user_id = _user_ref(session, data["user"]).id
     if not isinstance(password, str):
         raise ValidationError("password must be a string")
-    _check_user_enabled(session, user)
-    if not passwords.check_password(password, user.password_hash):
-        raise AuthFailed()
-    if user.password_expires_at is not None and user.password_expires_at < utcnow():
-        raise Unauthorized("The password is expired and needs to be changed for user.")
-    return Identity(user_id=user.id, methods=("password",))
+    compliance.verify_password(deps, user_id, password, allow_expired=False)
+    return user_id
 
 
 def _application_credential(session: Session, data: dict[str, Any]) -> Identity:
@@ -143,7 +143,8 @@ def _token(deps: Deps, data: dict[str, Any], scope: Any) -> Identity:
     except NotFound:
         raise AuthFailed() from None
     if deps.revocations.is_revoked(payload):
-        raise AuthFailed()
+        # as upstream: a revoked token is not found (404), not an authentication failure
+        raise NotFound(f"Could not find token: {data['id']}.")
     wants_scope = isinstance(scope, dict) and bool(
         {"project", "domain", "system", TRUST_SCOPE} & set(scope)
     )
@@ -297,16 +298,13 @@ def _identify(
     methods: list[str],
     ident: Identity | None,
     signed: oauth1.SignedRequest | None,
-    dir_user: str | None = None,
+    password_user: str | None = None,
 ) -> Identity:
     """Run the methods other than ``token``; every one must find the same user
-    (``dir_user``: the directory user the password already authenticated)."""
+    (``password_user``: the user the password method already authenticated)."""
     if "password" in methods:
-        found = (
-            Identity(user_id=dir_user, methods=("password",))
-            if dir_user
-            else _password(session, identity["password"])
-        )
+        assert password_user is not None
+        found = Identity(user_id=password_user, methods=("password",))
         if ident is not None and ident.user_id != found.user_id:
             raise AuthFailed()
         ident = ident or found
@@ -395,11 +393,13 @@ def authenticate(
     ident = _token(deps, identity["token"], scope) if "token" in methods else None
     now = time.time()
     # A user of a directory (LDAP) domain binds to its directory first.
-    dir_user = (
-        directory.password_user(deps, identity["password"]) if "password" in methods else None
-    )
+    password_user = None
+    if "password" in methods:
+        password_user = directory.password_user(deps, identity["password"]) or _password_user(
+            deps, identity["password"]
+        )
     with deps.db.reader() as session:
-        ident = _identify(deps, session, identity, methods, ident, signed, dir_user)
+        ident = _identify(deps, session, identity, methods, ident, signed, password_user)
         user = session.get(models.User, ident.user_id)
         if user is None:
             raise AuthFailed()

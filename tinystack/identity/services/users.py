@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import replace
 
 import sqlalchemy as sa
 from sqlalchemy import select
@@ -18,12 +17,12 @@ from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
 from tinystack.identity.services import (
     _rows,
+    compliance,
     convert,
     delegation,
     directory,
     grants,
     mfa,
-    passwords,
     revoke,
 )
 from tinystack.identity.services.access import enforce, user_target
@@ -46,36 +45,18 @@ def _check_options(options: dict[str, JSON]) -> dict[str, JSON]:
     if unknown:
         raise ValidationError(f"Invalid user options: {', '.join(sorted(unknown))}.")
     mfa.check_rules_option(options.get("multi_factor_auth_rules"))
-    enabled = options.get("multi_factor_auth_enabled")
-    if enabled is not None and not isinstance(enabled, bool):
-        raise ValidationError("multi_factor_auth_enabled must be a boolean.")
+    for name in sorted(USER_OPTIONS - {"multi_factor_auth_rules"}):
+        value = options.get(name)
+        if value is not None and not isinstance(value, bool):
+            raise ValidationError(f"Invalid input for user option {name}: must be a boolean.")
     return options
 
 
-@dataclass(frozen=True, slots=True)
-class _Password:
-    """A password's columns, hashed outside the transaction (bcrypt is slow)."""
-
-    password_hash: str | None = None
-    password_created_at: datetime | None = None
-    password_expires_at: datetime | None = None
-
-    def apply(self, user: models.User) -> None:
-        user.password_hash = self.password_hash
-        user.password_created_at = self.password_created_at
-        user.password_expires_at = self.password_expires_at
-
-
-def _password(deps: Deps, password: str | None) -> _Password:
+def _password(deps: Deps, password: str | None) -> compliance.NewPassword | None:
+    """An administrator's password for a user (hashed outside the transaction)."""
     if password is None:
-        return _Password()
-    now = utcnow()
-    expiry_days = deps.opts.password_expires_days
-    return _Password(
-        password_hash=passwords.hash_password(password, deps.opts.password_hash_rounds),
-        password_created_at=now,
-        password_expires_at=now + timedelta(days=expiry_days) if expiry_days else None,
-    )
+        return None
+    return compliance.new_password(deps, password, by_admin=True)
 
 
 def create(deps: Deps, data: UserFields) -> User:
@@ -106,8 +87,9 @@ def create(deps: Deps, data: UserFields) -> User:
             extra=data.get("extra") or {},
             created_at=utcnow(),
         )
-        pw.apply(user)
         session.add(user)
+        if pw is not None:
+            pw.apply(deps.opts.compliance, session, user)
         session.flush()
         return convert.user(user)
 
@@ -124,6 +106,7 @@ def list_users(
     enabled: bool | None,
     *,
     within_domain: str | None = None,
+    password_expires_at: str | None = None,
 ) -> list[User]:
     """Users by name, domain and enabled; only ``within_domain``'s for a domain reader.
 
@@ -143,17 +126,28 @@ def list_users(
             query = query.where(models.User.domain_id == domain_id)
         if enabled is not None:
             query = query.where(models.User.enabled == enabled)
-        found = [convert.user(u) for u in session.scalars(query)]
+        found = [_view(deps, u) for u in session.scalars(query)]
     if within_domain:
         found = [u for u in found if u.domain_id == within_domain]
+    if password_expires_at is not None:
+        matches = compliance.expiry_filter(password_expires_at)
+        found = [u for u in found if matches(u.password_expires_at)]
     return found
+
+
+def _view(deps: Deps, row: models.User) -> User:
+    """A user as the API shows it: disabled once inactive too long, as upstream."""
+    user = convert.user(row)
+    if user.enabled and compliance.inactive(deps.opts.compliance, row, utcnow()):
+        return replace(user, enabled=False)
+    return user
 
 
 def authorized(deps: Deps, ctx: RequestContext, rule: str, user_id: str) -> User:
     """Load a user (404) and enforce ``rule`` on it (403)."""
     directory.refresh(deps, user_id)
     with deps.db.reader() as session:
-        user = convert.user(_rows.user(session, user_id))
+        user = _view(deps, _rows.user(session, user_id))
     enforce(ctx, rule, user_target(user))
     return user
 
@@ -193,12 +187,16 @@ def update(deps: Deps, ctx: RequestContext, user_id: str, data: UserFields) -> U
                         models.ApplicationCredential.user_id == user_id
                     )
                 )
+            if data["enabled"]:
+                # as upstream: enabling (even an enabled user) restarts the failure
+                # count and the inactivity clock
+                compliance.enabled_again(session, user)
             user.enabled = data["enabled"]
         if "options" in data:
             opts = {**user.options, **_check_options(data["options"] or {})}
             user.options = {k: v for k, v in opts.items() if v is not None}
         if pw is not None:
-            pw.apply(user)
+            pw.apply(deps.opts.compliance, session, user)
             events.append(revoke.record(session, user_id=user_id))
         if data.get("extra"):
             user.extra = {**user.extra, **data["extra"]}
@@ -212,26 +210,29 @@ def update(deps: Deps, ctx: RequestContext, user_id: str, data: UserFields) -> U
 
 
 def change_password(deps: Deps, user_id: str, original: str, new: str) -> None:
+    """A user's own password change: the original password authenticates it (lockout
+    applies; an expired password may be changed), then ``[security_compliance]``'s
+    strength, ``lock_password``, minimum age and history rules, as upstream."""
     directory.refuse_if_mapped(deps, user_id)
     with deps.db.reader() as session:
         user = _rows.user(session, user_id)
         domain = session.get(models.Domain, user.domain_id)
-        # As upstream, the original password authenticates the user: a disabled user (or
-        # one in a disabled domain) cannot change it; an expired password may be changed.
-        if (
-            not user.enabled
-            or domain is None
-            or not domain.enabled
-            or not passwords.check_password(original, user.password_hash)
-        ):
+        # a disabled user (or one in a disabled domain) cannot change its password
+        if not user.enabled or domain is None or not domain.enabled:
             raise AuthFailed()
-        if user.options.get("lock_password"):
-            raise ValidationError("You cannot change your password at this time.")
-    pw = _password(deps, new)
+    compliance.verify_password(deps, user_id, original, allow_expired=True)
+    rules = deps.opts.compliance
+    compliance.check_strength(rules, new)
+    with deps.db.reader() as session:
+        user = _rows.user(session, user_id)
+        compliance.check_self_service(rules, user)
+        recent = compliance.recent_hashes(rules, session, user)
+    compliance.check_history(rules, recent, new)
+    pw = compliance.new_password(deps, new, by_admin=False)
 
     def tx(session: Session) -> list[RevocationEvent]:
         user = _rows.user(session, user_id)
-        pw.apply(user)
+        pw.apply(rules, session, user)
         return [revoke.record(session, user_id=user_id)]
 
     revoke.publish(deps, deps.db.write(tx))
