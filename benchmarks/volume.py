@@ -12,7 +12,9 @@ Phases (each bounded in count and time; every volume it creates is deleted at th
    until ``available`` (polled every 20 ms), then ``DELETE`` until gone;
 2. ``--repeat`` volumes from the image ``--image`` (the 20 MB test image by default):
    ``POST /volumes`` with ``imageRef`` until ``available``;
-3. ``--concurrent`` empty 1 GiB volumes created at once (one thread each): errors
+3. ``--concurrent`` empty 1 GiB volumes created at once (one thread each; the project's
+   ``volumes``/``gigabytes`` quota is raised for the phase and put back: admin credentials):
+   errors
    (a create that is refused or ends in ``error``) and the time until all are available;
 4. with ``--backup-mib N`` (and ``--workdir`` on the disk the backend and the backups use):
    an N MiB image of random bytes is uploaded, a volume created from it, then backed up
@@ -129,6 +131,18 @@ def single_creates(
             cinder.delete(vid)
             cinder.wait_gone(f"/volumes/{vid}", timeout)
     return times
+
+
+def raise_quota(cinder: Cinder, project_id: str, count: int) -> dict[str, Any]:
+    """Room for ``count`` more 1 GiB volumes in the project's quota (admin); returns the old
+    quota set so the caller can put it back."""
+    old = cinder.http.get(f"/os-quota-sets/{project_id}").json()["quota_set"]
+    wanted = {
+        key: max(int(old.get(key, 0)), count + 20) if int(old.get(key, 0)) >= 0 else -1
+        for key in ("volumes", "gigabytes")
+    }
+    cinder.http.put(f"/os-quota-sets/{project_id}", json={"quota_set": wanted})
+    return {key: old[key] for key in wanted}
 
 
 def concurrent_creates(cinder: Cinder, count: int, timeout: float) -> dict[str, Any]:
@@ -280,7 +294,12 @@ def main() -> None:
         print(f"from image {args.image} -> available: {results['image_to_available']}", flush=True)
 
     if args.concurrent:
-        results["concurrent"] = concurrent_creates(cinder, args.concurrent, args.timeout)
+        project_id = str(body["token"]["project"]["id"])
+        old_quota = raise_quota(cinder, project_id, args.concurrent)
+        try:
+            results["concurrent"] = concurrent_creates(cinder, args.concurrent, args.timeout)
+        finally:
+            cinder.http.put(f"/os-quota-sets/{project_id}", json={"quota_set": old_quota})
         print(f"{args.concurrent} concurrent creates: {results['concurrent']}", flush=True)
 
     if args.backup_mib:
