@@ -193,6 +193,13 @@ OPTS = [
         min=0,
         help="Bytes the cache may hold; least recently used images are pruned beyond it.",
     ),
+    cfg.IntOpt(
+        "image_cache_stall_time",
+        default=86400,
+        min=0,
+        help="Seconds after which an unfinished cache fill counts as stalled and is "
+        "removed by the cleaner.",
+    ),
     cfg.FloatOpt(
         "cache_prefetch_interval",
         default=5.0,
@@ -309,6 +316,7 @@ class Options:
     image_cache_dir: Path | None = None
     image_cache_max_size: int = 10 * 1024**3
     cache_prefetch_interval: float = 5.0
+    image_cache_stall_time: float = 86400.0
     import_settle_seconds: float = 5.0
     use_keystone_limits: bool = False
     #: not an option: identity's unified limits, attached by the service when
@@ -360,6 +368,7 @@ class Options:
             image_cache_dir=_optional_dir(group.image_cache_dir),
             image_cache_max_size=int(group.image_cache_max_size),
             cache_prefetch_interval=float(group.cache_prefetch_interval),
+            image_cache_stall_time=float(group.image_cache_stall_time),
             import_settle_seconds=float(group.import_settle_seconds),
             use_keystone_limits=bool(group.use_keystone_limits),
         )
