@@ -166,6 +166,10 @@ def image_lines(conn: Any) -> list[str]:
     methods = get(f"{endpoint}/v2/info/import").json()["import-methods"]["value"]
     stores = get(f"{endpoint}/v2/info/stores").json().get("stores", [])
     caching = get(f"{endpoint}/v2/cache", raise_exc=False).status_code == 200
+    # show_multiple_locations: an image's view has its locations (admin may read them)
+    listed = get(f"{endpoint}/v2/images?limit=1").json()["images"]
+    shown = get(f"{endpoint}/v2/images/{listed[0]['id']}").json() if listed else {}
+    manage_locations = "locations" in shown
     lines = [
         "[image]",
         f"import_methods = {','.join(methods)}",
@@ -182,6 +186,7 @@ def image_lines(conn: Any) -> list[str]:
         "import_image = true",
         "os_glance_reserved = true",
         f"http_store_enabled = {str(bool(http_image)).lower()}",
+        f"manage_locations = {str(manage_locations).lower()}",
         f"store_weight_enabled = {str(len({s.get('weight', 0) for s in stores}) > 1).lower()}",
     ]
     return lines

@@ -116,6 +116,13 @@ OPTS = [
         default={},
         help="Weight of each store (id:int): downloads read the heaviest store first.",
     ),
+    cfg.BoolOpt(
+        "show_multiple_locations",
+        default=False,
+        help="Show images' locations (to callers passing get_image_location) and let "
+        "JSON patches add, replace and remove them (Glance's deprecated interface; new "
+        "URLs must be web servers' that pass the import filter).",
+    ),
     cfg.StrOpt(
         "cinder_volume_type",
         default="",
@@ -299,6 +306,7 @@ class Options:
     backend_dirs: tuple[tuple[str, str], ...] = ()
     backend_descriptions: tuple[tuple[str, str], ...] = ()
     backend_weights: tuple[tuple[str, str], ...] = ()
+    show_multiple_locations: bool = False
     cinder_volume_type: str = ""
     backend_volume_types: tuple[tuple[str, str], ...] = ()
     backend_connector_hosts: tuple[tuple[str, str], ...] = ()
@@ -351,6 +359,7 @@ class Options:
             backend_dirs=tuple(dict(group.backend_dirs).items()),
             backend_descriptions=tuple(dict(group.backend_descriptions).items()),
             backend_weights=tuple(dict(group.backend_weights).items()),
+            show_multiple_locations=bool(group.show_multiple_locations),
             cinder_volume_type=str(group.cinder_volume_type),
             backend_volume_types=tuple(dict(group.backend_volume_types).items()),
             backend_connector_hosts=tuple(dict(group.backend_connector_hosts).items()),

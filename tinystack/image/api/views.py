@@ -44,6 +44,8 @@ def render_image(image: ImageRecord) -> dict[str, Any]:
     )
     if image.store:
         view["stores"] = image.store
+    if image.locations is not None:
+        view["locations"] = [{"url": url, "metadata": meta} for url, meta in image.locations]
     return view
 
 
