@@ -132,6 +132,13 @@ class StoreSet:
         except KeyError:
             raise UnknownStore(store_id) from None
 
+    def by_weight(self, store_ids: str) -> str:
+        """A comma-separated list of store ids, heaviest first (as the image's ``stores``
+        attribute shows them); equal weights keep their order."""
+        ids = [i for i in store_ids.split(",") if i]
+        weights = {s.id: s.weight for s in self._stores.values()}
+        return ",".join(sorted(ids, key=lambda i: -weights.get(i, 0)))
+
     def known(self, store_id: str) -> bool:
         return store_id in self._stores
 
