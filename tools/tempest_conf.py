@@ -25,7 +25,7 @@ def _answers(conn: Any, url: str, version: str) -> bool:
     return bool(response.status_code == 200)
 
 
-def volume_section(conn: Any) -> list[str]:
+def volume_section(conn: Any, with_compute: bool) -> list[str]:
     """[volume] and its feature flags: what the block storage service serves."""
     endpoint = conn.block_storage.get_endpoint().rstrip("/")
     root = endpoint.rsplit("/v3", 1)[0]
@@ -59,8 +59,18 @@ def volume_section(conn: Any) -> list[str]:
         f"extend_attached_volume = {attachments}".lower(),
         f"volume_revert = {snapshots}".lower(),
         "cluster_active_active = false",
+        # the image/volume/server dependency tests of tempest.api.image
+        f"enable_volume_image_dep_tests = {with_compute}".lower(),
         "api_extensions = all",
     ]
+
+
+def _import_plugins(state: Path) -> list[str]:
+    """``[image] import_plugins`` of the cloud's tinystack.conf in ``state``, if any."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.read(state / "tinystack.conf")
+    raw = parser.get("image", "import_plugins", fallback="")
+    return [p.strip() for p in raw.split(",") if p.strip()]
 
 
 def main() -> int:
@@ -138,13 +148,13 @@ def main() -> int:
             "volume_multiattach = false",
         ]
     if "image" in services:
-        lines += image_lines(conn)
+        lines += image_lines(conn, _import_plugins(state))
     if "compute" not in services and "image" in services:
         # volumes from images take the image from [compute] image_ref
         images = [i.id for i in conn.image.images() if i.status == "active"]
         lines += ["[compute]", f"image_ref = {images[0] if images else ''}"]
     if "block-storage" in services:
-        lines += volume_section(conn)
+        lines += volume_section(conn, "compute" in services)
     lines += [
         "[service_available]",
         f"nova = {'compute' in services}".lower(),
@@ -187,18 +197,23 @@ def security_compliance(state: Path) -> tuple[list[str], list[str]]:
 UNREACHABLE = "http://127.0.0.1:9"
 
 
-def image_lines(conn: Any) -> list[str]:
+def image_lines(conn: Any, plugins: list[str]) -> list[str]:
     """What the image service offers: import methods, stores, the cache, web images.
 
     ``TINYSTACK_TEMPEST_HTTP_IMAGE`` / ``TINYSTACK_TEMPEST_HTTP_QCOW2_IMAGE`` name images a
     local web server serves (Tempest's defaults are on the internet, which the cloud may
-    not reach and its import filter may refuse).
+    not reach and its import filter may refuse). ``plugins``: the cloud's import plugins
+    (from its tinystack.conf; the API does not list them).
     """
     endpoint = conn.image.get_endpoint().rstrip("/").removesuffix("/v2")
     get = conn.session.get
     methods = get(f"{endpoint}/v2/info/import").json()["import-methods"]["value"]
     stores = get(f"{endpoint}/v2/info/stores").json().get("stores", [])
     caching = get(f"{endpoint}/v2/cache", raise_exc=False).status_code == 200
+    # show_multiple_locations: an image's view has its locations (admin may read them)
+    listed = get(f"{endpoint}/v2/images?limit=1").json()["images"]
+    shown = get(f"{endpoint}/v2/images/{listed[0]['id']}").json() if listed else {}
+    manage_locations = "locations" in shown
     lines = [
         "[image]",
         f"import_methods = {','.join(methods)}",
@@ -210,11 +225,17 @@ def image_lines(conn: Any) -> list[str]:
     lines.append(f"http_image = {http_image or UNREACHABLE + '/img.tar.gz'}")
     http_qcow2 = os.environ.get("TINYSTACK_TEMPEST_HTTP_QCOW2_IMAGE")
     lines.append(f"http_qcow2_image = {http_qcow2 or UNREACHABLE + '/img.qcow2'}")
+    # ImagesFormatTest: a manifest of images in several formats (os-test-images' layout)
+    manifest = os.environ.get("TINYSTACK_TEMPEST_IMAGES_MANIFEST")
+    if manifest:
+        lines.append(f"images_manifest_file = {manifest}")
     lines += [
         "[image-feature-enabled]",
         "import_image = true",
         "os_glance_reserved = true",
         f"http_store_enabled = {str(bool(http_image)).lower()}",
+        f"manage_locations = {str(manage_locations).lower()}",
+        f"image_conversion = {str('image_conversion' in plugins).lower()}",
         f"store_weight_enabled = {str(len({s.get('weight', 0) for s in stores}) > 1).lower()}",
     ]
     return lines

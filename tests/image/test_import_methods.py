@@ -52,6 +52,28 @@ def tasks_of(api: Api, image_id: str) -> list[dict[str, Any]]:
     return tasks
 
 
+def test_stores_by_weight(make_api: MakeApi) -> None:
+    """With weights configured the image's stores list the heaviest first, and the
+    discovery API shows each store's weight (Tempest's StoreWeightTest)."""
+    weights = {"image.backend_weights": {"fast": "1", "cheap": "10"}}
+    data = imagefiles.raw(3000)
+    with web_server() as web:
+        web.files["/img.raw"] = data
+        api = make_api(**filtered(web, **TWO_STORES, **weights))
+        image = api.create()
+        resp = web_import(api, image["id"], web.url("/img.raw"), all_stores=True)
+        assert resp.status_code == 202, resp.text
+        shown = wait_for(api, image["id"], lambda i: i["status"] == "active")
+    assert shown["stores"] == "cheap,fast"
+    listed = api.client.get("/v2/images", headers=api.headers()).json()["images"]
+    assert [i["stores"] for i in listed if i["id"] == image["id"]] == ["cheap,fast"]
+    info = api.client.get("/v2/info/stores", headers=api.headers()).json()["stores"]
+    assert {s["id"]: s["weight"] for s in info} == {"fast": 1, "cheap": 10}
+    plain = make_api(**TWO_STORES)
+    info = plain.client.get("/v2/info/stores", headers=plain.headers()).json()["stores"]
+    assert all("weight" not in s for s in info)
+
+
 def test_web_download_into_two_stores(make_api: MakeApi) -> None:
     data = imagefiles.qcow2()
     with web_server() as web:

@@ -30,9 +30,10 @@ Layout (the one shape of every service, ARCHITECTURE.md):
   Metadefs: ``metadef_*.py`` with ``_metadef_access.py`` (visibility, policy) and
   ``metadef_loader.py`` (definition files at bootstrap). ``cache.py`` is the node-local
   cache, ``cache_prefetcher.py`` its worker, ``image_cache.py`` the cache API.
-- ``store/``: the data store drivers behind one interface (``base.Store``): ``file`` and
-  the read-only ``http``; ``registry.py`` builds ``enabled_backends`` (a swift or cinder
-  driver registers its factory there).
+- ``store/``: the data store drivers behind one interface (``base.Store``): ``file``,
+  ``cinder`` (a volume per image in the Block Storage service, written and read through
+  an attachment to this host) and the read-only ``http``; ``registry.py`` builds
+  ``enabled_backends`` (a swift driver would register its factory there).
 
 Worked example, an upload: ``PUT /v2/images/{id}/file`` → ``api/image_data.upload_image``
 → ``services/image_data.begin_upload`` (authorize, quotas, ``queued`` → ``saving``) →

@@ -116,6 +116,37 @@ OPTS = [
         default={},
         help="Weight of each store (id:int): downloads read the heaviest store first.",
     ),
+    cfg.BoolOpt(
+        "show_multiple_locations",
+        default=False,
+        help="Show images' locations (to callers passing get_image_location) and let "
+        "JSON patches add, replace and remove them (Glance's deprecated interface; new "
+        "URLs must be web servers' that pass the import filter).",
+    ),
+    cfg.StrOpt(
+        "cinder_volume_type",
+        default="",
+        help="Volume type of the volumes cinder stores create (empty: the volume "
+        "service's default type).",
+    ),
+    cfg.DictOpt(
+        "backend_volume_types",
+        default={},
+        help="Volume type of each cinder store (id:type), over cinder_volume_type.",
+    ),
+    cfg.DictOpt(
+        "backend_connector_hosts",
+        default={},
+        help="This host's name in the attachment connectors of each cinder store "
+        "(id:host; default: the hostname). The volume service hands its storage host "
+        "the volume's file, any other host an NBD export.",
+    ),
+    cfg.IntOpt(
+        "cinder_state_transition_timeout",
+        default=300,
+        min=1,
+        help="Seconds a cinder store waits for a volume to become available.",
+    ),
     cfg.ListOpt(
         "import_allowed_schemes",
         default=["http", "https"],
@@ -168,6 +199,13 @@ OPTS = [
         default=10 * 1024**3,
         min=0,
         help="Bytes the cache may hold; least recently used images are pruned beyond it.",
+    ),
+    cfg.IntOpt(
+        "image_cache_stall_time",
+        default=86400,
+        min=0,
+        help="Seconds after which an unfinished cache fill counts as stalled and is "
+        "removed by the cleaner.",
     ),
     cfg.FloatOpt(
         "cache_prefetch_interval",
@@ -268,6 +306,11 @@ class Options:
     backend_dirs: tuple[tuple[str, str], ...] = ()
     backend_descriptions: tuple[tuple[str, str], ...] = ()
     backend_weights: tuple[tuple[str, str], ...] = ()
+    show_multiple_locations: bool = False
+    cinder_volume_type: str = ""
+    backend_volume_types: tuple[tuple[str, str], ...] = ()
+    backend_connector_hosts: tuple[tuple[str, str], ...] = ()
+    cinder_state_transition_timeout: float = 300.0
     import_allowed_schemes: tuple[str, ...] = ("http", "https")
     import_disallowed_schemes: tuple[str, ...] = ()
     import_allowed_hosts: tuple[str, ...] = ()
@@ -281,6 +324,7 @@ class Options:
     image_cache_dir: Path | None = None
     image_cache_max_size: int = 10 * 1024**3
     cache_prefetch_interval: float = 5.0
+    image_cache_stall_time: float = 86400.0
     import_settle_seconds: float = 5.0
     use_keystone_limits: bool = False
     #: not an option: identity's unified limits, attached by the service when
@@ -315,6 +359,11 @@ class Options:
             backend_dirs=tuple(dict(group.backend_dirs).items()),
             backend_descriptions=tuple(dict(group.backend_descriptions).items()),
             backend_weights=tuple(dict(group.backend_weights).items()),
+            show_multiple_locations=bool(group.show_multiple_locations),
+            cinder_volume_type=str(group.cinder_volume_type),
+            backend_volume_types=tuple(dict(group.backend_volume_types).items()),
+            backend_connector_hosts=tuple(dict(group.backend_connector_hosts).items()),
+            cinder_state_transition_timeout=float(group.cinder_state_transition_timeout),
             import_allowed_schemes=tuple(group.import_allowed_schemes),
             import_disallowed_schemes=tuple(group.import_disallowed_schemes),
             import_allowed_hosts=tuple(group.import_allowed_hosts),
@@ -328,6 +377,7 @@ class Options:
             image_cache_dir=_optional_dir(group.image_cache_dir),
             image_cache_max_size=int(group.image_cache_max_size),
             cache_prefetch_interval=float(group.cache_prefetch_interval),
+            image_cache_stall_time=float(group.image_cache_stall_time),
             import_settle_seconds=float(group.import_settle_seconds),
             use_keystone_limits=bool(group.use_keystone_limits),
         )
@@ -341,7 +391,7 @@ class Options:
         """The stores to build: the configured backends, or the one ``file`` store."""
         backends = self.enabled_backends or (("file", "file"),)
         dirs, descriptions = dict(self.backend_dirs), dict(self.backend_descriptions)
-        weights = dict(self.backend_weights)
+        weights, volume_types = dict(self.backend_weights), dict(self.backend_volume_types)
         specs = []
         for store_id, kind in backends:
             default_dir = self.store_dir if not self.enabled_backends else self.store_dir / store_id
@@ -354,6 +404,9 @@ class Options:
                     description=descriptions.get(store_id, _description(kind, store_id)),
                     weight=int(weights.get(store_id, 0)),
                     chunk_size=self.io_chunk_size,
+                    volume_type=volume_types.get(store_id, self.cinder_volume_type),
+                    connector_host=dict(self.backend_connector_hosts).get(store_id, ""),
+                    state_timeout=self.cinder_state_transition_timeout,
                 )
             )
         return specs

@@ -40,11 +40,12 @@ def build_deps(runtime: Runtime) -> Deps:
     if runtime.db is None:
         raise RuntimeError("the image service needs its database")
     opts = Options.from_conf(runtime.conf)
+    session = Session(runtime.auth_url, runtime.credentials, runtime.catalog)
     if opts.use_keystone_limits:
-        session = Session(runtime.auth_url, runtime.credentials, runtime.catalog)
         opts = replace(opts, unified_limits=LimitsReader(session, "image"))
+    specs = [replace(spec, session=session) for spec in opts.backend_specs()]
     stores = StoreSet.build(
-        opts.backend_specs(),
+        specs,
         opts.default_store,
         opts.store_dir / "staging",
         multi=opts.multi_store,

@@ -138,7 +138,10 @@ async def _stream(reader: DataReader) -> AsyncIterator[bytes]:
         while chunk := await anyio.to_thread.run_sync(reader.read):
             yield chunk
     finally:
-        reader.close()
+        # closing may call other services (a cinder store detaches its volume): off the
+        # event loop, and shielded so a client gone mid-download still releases it
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(reader.close)
 
 
 def download_image(image_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:

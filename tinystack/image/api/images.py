@@ -22,7 +22,7 @@ def list_images(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
     records, next_marker = images.list_images(deps, ctx, pairs)
     links = pagination.first_next("/v2/images", pairs, next_marker)
     body: dict[str, object] = {
-        "images": [render_image(r) for r in records],
+        "images": [render_image(r, deps.stores.by_weight) for r in records],
         "first": links["first"],
         "schema": "/v2/schemas/images",
     }
@@ -38,17 +38,20 @@ def create_image(ctx: ContextDep, deps: DepsDep, body: ImageCreateBody) -> Respo
         "OpenStack-image-import-methods": ",".join(deps.opts.enabled_import_methods),
         "OpenStack-image-store-ids": ",".join(deps.stores.writable_ids()),
     }
-    return JSONResponse(render_image(record), status_code=201, headers=headers)
+    return JSONResponse(
+        render_image(record, deps.stores.by_weight), status_code=201, headers=headers
+    )
 
 
 def show_image(image_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
-    return JSONResponse(render_image(images.show(deps, ctx, image_id)))
+    return JSONResponse(render_image(images.show(deps, ctx, image_id), deps.stores.by_weight))
 
 
 def update_image(
     image_id: str, ctx: ContextDep, deps: DepsDep, changes: ImagePatchBody
 ) -> Response:
-    return JSONResponse(render_image(images.update(deps, ctx, image_id, changes)))
+    record = images.update(deps, ctx, image_id, changes)
+    return JSONResponse(render_image(record, deps.stores.by_weight))
 
 
 def delete_image(image_id: str, ctx: ContextDep, deps: DepsDep) -> Response:

@@ -25,6 +25,7 @@ def import_info(ctx: ContextDep, deps: DepsDep) -> Response:
 
 def _store_views(deps: Deps, detail: bool) -> list[dict[str, object]]:
     views: list[dict[str, object]] = []
+    weighted = any(store.weight for store in deps.stores)
     for store in deps.stores:
         view: dict[str, object] = {"id": store.id, "description": store.description}
         if store.id == deps.stores.default_id:
@@ -33,6 +34,8 @@ def _store_views(deps: Deps, detail: bool) -> list[dict[str, object]]:
             view["read-only"] = "true"  # a string, as upstream
         if detail:
             view.update(type=store.type, weight=store.weight, properties=store.properties())
+        elif weighted:
+            view["weight"] = store.weight  # the discovery API shows configured weights
         views.append(view)
     return views
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from tinystack.common.timeutils import isotime
@@ -16,7 +17,8 @@ def image_href(image_id: str, sub: str = "") -> str:
     return f"/v2/images/{image_id}/{sub}" if sub else f"/v2/images/{image_id}"
 
 
-def render_image(image: ImageRecord) -> dict[str, Any]:
+def render_image(image: ImageRecord, order: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """The image's JSON; ``order`` sorts its ``stores`` (by the stores' weights)."""
     view: dict[str, Any] = dict(image.properties)
     view.update(
         name=image.name,
@@ -43,7 +45,9 @@ def render_image(image: ImageRecord) -> dict[str, Any]:
         schema=IMAGE_SCHEMA,
     )
     if image.store:
-        view["stores"] = image.store
+        view["stores"] = order(image.store) if order else image.store
+    if image.locations is not None:
+        view["locations"] = [{"url": url, "metadata": meta} for url, meta in image.locations]
     return view
 
 

@@ -9,6 +9,12 @@ access times live in ``cache.db`` (sqlite, local to the node like the data). The
 cache is bounded: after every addition the least recently used entries are pruned
 until the total fits ``image_cache_max_size``. Everything here is per node, not in
 the service database, as upstream.
+
+Upstream's ``glance-cache-cleaner`` and ``glance-cache-pruner`` are cron jobs; here the
+prefetcher's thread runs both passes every interval: :meth:`ImageCache.clean` removes
+fills stalled longer than ``image_cache_stall_time`` and data files the cache does not
+know (and rows whose file is gone), :meth:`ImageCache.prune` shrinks the cache to its
+limit (which may have been lowered since the last addition).
 """
 
 from __future__ import annotations
@@ -68,7 +74,10 @@ class CacheFill:
         if self.written != self.expected_size:
             self._discard()
             return False
-        self._cache.publish(self.image_id, self._path, self.written)
+        try:
+            self._cache.publish(self.image_id, self._path, self.written)
+        except FileNotFoundError:
+            return False  # the cleaner took it for stalled
         return True
 
     def abort(self) -> None:
@@ -160,6 +169,31 @@ class ImageCache:
             )
         self.dequeue(image_id)
         self.prune()
+
+    def clean(self, stall_time: float) -> int:
+        """Remove fills untouched for ``stall_time`` seconds, data files without a row
+        and rows without a file; how many files were removed."""
+        removed = 0
+        cutoff = time.time() - stall_time
+        for leftover in self.incomplete.iterdir():
+            try:
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                pass
+        with self._lock, self._db() as db:
+            known = {r[0] for r in db.execute("SELECT image_id FROM cached_images")}
+            for entry in self.data.iterdir():
+                if entry.name not in known:
+                    with contextlib.suppress(FileNotFoundError):
+                        entry.unlink()
+                        removed += 1
+            gone = [(i,) for i in known if not (self.data / i).exists()]
+            db.executemany("DELETE FROM cached_images WHERE image_id = ?", gone)
+        if removed:
+            LOG.info("image cache cleaner removed %d files", removed)
+        return removed
 
     def prune(self) -> tuple[int, int]:
         """Drop least recently used entries until the cache fits; (files, bytes) pruned."""

@@ -2,7 +2,8 @@
 
 Every ``cache_prefetch_interval`` seconds it takes the queue in order; an image that
 is gone or not active is dropped from the queue; one that is read fully from a
-store is published into the cache (which prunes to its size limit).
+store is published into the cache (which prunes to its size limit). Each run also
+cleans and prunes the cache (upstream's cleaner and pruner, see ``cache.py``).
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ class Prefetcher:
         cache = self._deps.cache
         if cache is None:
             return 0
+        cache.clean(self._deps.opts.image_cache_stall_time)
+        cache.prune()
         return sum(fetch(self._deps, image_id) for image_id in cache.queued_images())
 
     def _loop(self) -> None:

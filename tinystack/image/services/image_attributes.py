@@ -112,6 +112,8 @@ class Change:
     value: Any = None
     #: 4 for the deprecated v2.0 patch media type (draft 4), 10 for v2.1
     draft: int = 10
+    #: ``/locations/<index>``: the position ("-" to append); None for other paths
+    index: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,13 +243,18 @@ def parse_patch(body: object, draft: int, formats: Formats) -> list[Change]:
         if not isinstance(raw, dict):
             raise BadRequest("Operations must be JSON objects.")
         op, pointer = _op_and_path(raw, draft)
-        name = _decode_pointer(pointer)
-        change = Change(op, name, draft=draft)
+        index = None
+        if pointer.startswith("/locations/"):
+            name, index = "locations", pointer.removeprefix("/locations/")
+        else:
+            name = _decode_pointer(pointer)
+        change = Change(op, name, draft=draft, index=index)
         if op != "remove":
             if "value" not in raw:
                 raise BadRequest(f'Operation "{op}" requires a member named "value".')
-            change = Change(op, name, raw["value"], draft)
-        _check_change(change, formats)
+            change = Change(op, name, raw["value"], draft, index)
+        if name != "locations":  # checked by image_location_patch
+            _check_change(change, formats)
         changes.append(change)
     return changes
 

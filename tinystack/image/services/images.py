@@ -13,7 +13,14 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import Conflict, Forbidden
 from tinystack.image import models
 from tinystack.image.policies import images as image_rules
-from tinystack.image.services import _access, _locations, image_attributes, listing, quotas
+from tinystack.image.services import (
+    _access,
+    _locations,
+    image_attributes,
+    image_location_patch,
+    listing,
+    quotas,
+)
 from tinystack.image.services.deps import Deps
 from tinystack.image.services.image_attributes import Change, CreateRequest
 from tinystack.image.services.records import ImageRecord
@@ -32,7 +39,14 @@ FORMAT_ATTRS = ("disk_format", "container_format")
 def show(deps: Deps, ctx: RequestContext, image_id: str) -> ImageRecord:
     with deps.db.reader() as session:
         image = _access.load_authorized(session, ctx, image_id, image_rules.GET_IMAGE)
-        return ImageRecord.from_model(image)
+        return _record(deps, ctx, image)
+
+
+def _record(deps: Deps, ctx: RequestContext, image: models.Image) -> ImageRecord:
+    """The image's record, with its locations when the caller is shown them."""
+    if image_location_patch.shown(deps, ctx, image):
+        return ImageRecord.from_model(image, image_location_patch.attach_view(image))
+    return ImageRecord.from_model(image)
 
 
 def list_images(
@@ -85,7 +99,7 @@ def create(deps: Deps, ctx: RequestContext, request: CreateRequest) -> ImageReco
         image.tags = [models.ImageTag(value=t, position=i) for i, t in enumerate(request.tags)]
         session.add(image)
         session.flush()
-        return ImageRecord.from_model(image)
+        return _record(deps, ctx, image)
 
     return deps.db.write(txn)
 
@@ -98,19 +112,29 @@ def update(
 ) -> ImageRecord:
     """Apply checked JSON-patch ``changes`` (see :func:`image_attributes.parse_patch`)."""
 
+    prepared = image_location_patch.prepare(deps, changes)
+    gone: list[tuple[str, str | None]] = []
+
     def txn(session: Session) -> ImageRecord:
+        gone.clear()
         image = _access.load(session, ctx, image_id)
         if changes:
-            for change in changes:
-                _apply(ctx, image, change)
+            for position, change in enumerate(changes):
+                if change.name == "locations":
+                    new = prepared.get(position)
+                    image_location_patch.apply(ctx, image, change, new, gone)
+                else:
+                    _apply(ctx, image, change)
             opts = deps.opts
             quotas.enforce_count(opts.image_property_quota, len(image.properties), "properties")
             quotas.enforce_count(opts.image_tag_quota, len(image.tags), "tags")
             image.updated_at = timeutils.utcnow()
             session.flush()
-        return ImageRecord.from_model(image)
+        return _record(deps, ctx, image)
 
-    return deps.db.write(txn)
+    record = deps.db.write(txn)
+    image_location_patch.drop_data(deps, gone)
+    return record
 
 
 def _apply(ctx: RequestContext, image: models.Image, change: Change) -> None:

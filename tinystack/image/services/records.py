@@ -35,9 +35,16 @@ class ImageRecord:
     updated_at: dt.datetime
     properties: dict[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    #: (url, metadata) of each copy, when the caller is shown them
+    #: (``show_multiple_locations``); None otherwise
+    locations: tuple[tuple[str, dict[str, JSON]], ...] | None = None
 
     @classmethod
-    def from_model(cls, image: models.Image) -> ImageRecord:
+    def from_model(
+        cls,
+        image: models.Image,
+        locations: tuple[tuple[str, dict[str, JSON]], ...] | None = None,
+    ) -> ImageRecord:
         return cls(
             id=image.id,
             name=image.name,
@@ -60,6 +67,7 @@ class ImageRecord:
             updated_at=image.updated_at,
             properties={p.name: p.value for p in image.properties},
             tags=tuple(t.value for t in image.tags),
+            locations=locations,
         )
 
 

@@ -3,8 +3,9 @@
 ``[image] enabled_backends = fast:file,cheap:file`` makes two file stores, each in
 its own directory (``backend_dirs`` or ``<store_dir>/<id>``); without it there is
 the one store ``file`` in ``store_dir``, as before multi-store. Each driver type
-maps to a factory in :data:`FACTORIES`: the object store (``swift``) and the
-volume service (``cinder``) add theirs when those services exist. A read-only
+maps to a factory in :data:`FACTORIES`: ``file``, ``cinder`` (a volume per image in
+the Block Storage service, reached with the service's own credentials: the spec
+carries the service's :class:`Session`), ``http``. A read-only
 ``http`` store is always there for locations that point at a web server; it is
 not listed among the stores one may import into.
 """
@@ -15,7 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinystack.common.clients.session import Session
 from tinystack.image.store.base import Store, StoreError
+from tinystack.image.store.cinder import CinderStore
 from tinystack.image.store.file import FileStore
 from tinystack.image.store.http import HttpStore
 
@@ -30,6 +33,13 @@ class BackendSpec:
     description: str
     weight: int
     chunk_size: int
+    #: cinder: the volume type of new volumes, this host's name in attachment
+    #: connectors, how long a volume may take to change state
+    volume_type: str = ""
+    connector_host: str = ""
+    state_timeout: float = 300.0
+    #: the service's session (credentials and catalog), for stores in other services
+    session: Session | None = None
 
 
 def _file_store(spec: BackendSpec) -> Store:
@@ -42,12 +52,32 @@ def _file_store(spec: BackendSpec) -> Store:
     )
 
 
+def _cinder_store(spec: BackendSpec) -> Store:
+    if spec.session is None:
+        raise ValueError(f"store {spec.id}: the cinder store needs the service's credentials")
+    return CinderStore(
+        spec.session,
+        store_id=spec.id,
+        spool_dir=spec.directory,
+        description=spec.description,
+        weight=spec.weight,
+        volume_type=spec.volume_type,
+        connector_host=spec.connector_host,
+        state_timeout=spec.state_timeout,
+        chunk_size=spec.chunk_size,
+    )
+
+
 def _http_store(spec: BackendSpec) -> Store:
     return HttpStore(store_id=spec.id, description=spec.description, weight=spec.weight)
 
 
 #: driver type -> factory; a new store driver registers here
-FACTORIES: dict[str, Callable[[BackendSpec], Store]] = {"file": _file_store, "http": _http_store}
+FACTORIES: dict[str, Callable[[BackendSpec], Store]] = {
+    "file": _file_store,
+    "cinder": _cinder_store,
+    "http": _http_store,
+}
 
 
 class UnknownStore(StoreError):
@@ -101,6 +131,13 @@ class StoreSet:
             return self._stores[store_id]
         except KeyError:
             raise UnknownStore(store_id) from None
+
+    def by_weight(self, store_ids: str) -> str:
+        """A comma-separated list of store ids, heaviest first (as the image's ``stores``
+        attribute shows them); equal weights keep their order."""
+        ids = [i for i in store_ids.split(",") if i]
+        weights = {s.id: s.weight for s in self._stores.values()}
+        return ",".join(sorted(ids, key=lambda i: -weights.get(i, 0)))
 
     def known(self, store_id: str) -> bool:
         return store_id in self._stores

@@ -4,8 +4,9 @@ Modules: ``base`` the contract; ``errors`` what drivers raise (``VolumeBusy``,
 ``VolumeNotFound``, ``ImageTooLarge``, ``InvalidReference``, all ``BackendError``);
 ``file`` the ``file`` driver (qcow2/raw files); ``exports`` its attachments (local files,
 NBD exports of ``qemu-storage-daemon``, iSCSI targets of ``tgtd`` from ``iscsi``);
-``qemu_img``, ``qmp``, ``storage_daemon``, ``nbd_client``, ``volume_io`` the tools it
-drives. The image cache is ``tinystack.volume.image_cache``, backups
+``qemu_img``, ``qmp``, ``storage_daemon``, ``volume_io`` the tools it drives (the NBD
+client is ``tinystack.common.nbd``, shared with the image service's cinder store). The
+image cache is ``tinystack.volume.image_cache``, backups
 ``tinystack.volume.backup``.
 
 How the manager uses the file driver:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from tinystack.volume.drivers.nbd_client import NBDConnection, NBDFile
+from tinystack.common.nbd import NBDConnection, NBDFile
 from tinystack.volume.drivers.storage_daemon import StorageDaemon
 
 _FALLOC_FL_KEEP_SIZE = 0x01

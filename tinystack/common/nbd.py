@@ -1,11 +1,15 @@
-"""A small userspace NBD client: a qcow2 volume's guest-visible bytes as a file.
+"""A small userspace NBD client: an NBD export's raw bytes as a file.
 
-Backups read and restores write a volume's raw bytes. For a qcow2 volume those bytes
-exist only through QEMU's block layer, and this machine has no kernel NBD; converting to
-a temporary raw file would cost a full extra write. So the driver exports the volume
-from a ``qemu-storage-daemon`` on a unix socket and this client speaks the NBD protocol
-(fixed newstyle handshake, ``NBD_OPT_GO``, simple replies) with several requests in
-flight, which keeps the daemon's reads overlapped with ours.
+This machine has no kernel NBD, and qcow2 volumes' guest-visible bytes exist only
+through QEMU's block layer, so raw bytes of a volume are read and written over NBD from
+userspace. The client speaks the protocol (fixed newstyle handshake, ``NBD_OPT_GO``,
+simple replies) with several requests in flight, which keeps the server's reads
+overlapped with ours.
+
+Two services use it, which is why it lives in ``common``: the volume service's backups
+and restores (a private ``qemu-storage-daemon`` on a unix socket), and the image
+service's ``cinder`` store, which reads and writes image data through the ``nbd``
+connection of a volume attachment (services never import each other).
 """
 
 from __future__ import annotations
@@ -15,8 +19,6 @@ import socket
 import struct
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from tinystack.volume.drivers.errors import BackendError
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer, WriteableBuffer
@@ -39,7 +41,7 @@ REQUEST_SIZE = 4 << 20
 IN_FLIGHT = 8
 
 
-class NBDError(BackendError):
+class NBDError(OSError):
     """The NBD server refused a request or the connection broke."""
 
 
