@@ -15,6 +15,7 @@ from tinystack.object_store.ring.layout import DefaultLayout, Rings, ensure_defa
 from tinystack.object_store.ring.ring import Ring
 
 HOUR = 3600.0
+PORTS = {"object": 6200, "container": 6201, "account": 6202}
 
 
 def builder(zones: int, per_zone: int = 1, power: int = 8, replicas: int = 3) -> RingBuilder:
@@ -109,7 +110,9 @@ def test_ring_file_routes_and_reloads(tmp_path: Path) -> None:
 
 
 def test_default_layout(tmp_path: Path) -> None:
-    layout = DefaultLayout("127.0.0.1", 6200, devices=3, replicas=3, part_power=6, min_part_hours=1)
+    layout = DefaultLayout(
+        "127.0.0.1", PORTS, devices=3, replicas=3, part_power=6, min_part_hours=1
+    )
     ensure_default(tmp_path, layout)
     rings = Rings.load(tmp_path)
     for ring in (rings.account, rings.container, rings.object):
@@ -118,5 +121,5 @@ def test_default_layout(tmp_path: Path) -> None:
     mtime = ring_path(tmp_path, "object").stat().st_mtime
     ensure_default(tmp_path, layout)  # an existing ring is kept
     assert ring_path(tmp_path, "object").stat().st_mtime == mtime
-    ensure_default(tmp_path, DefaultLayout("127.0.0.1", 6300, 3, 3, 6, 1))
+    ensure_default(tmp_path, DefaultLayout("127.0.0.1", {**PORTS, "object": 6300}, 3, 3, 6, 1))
     assert {n.port for n in Ring(ring_path(tmp_path, "object"), "", "s", 0).primaries(0)} == {6300}

@@ -17,11 +17,9 @@ OPTS = [
     cfg.StrOpt(
         "storage_listen", default="127.0.0.1", help="Address of this node's storage server."
     ),
-    cfg.PortOpt(
-        "storage_port",
-        default=6200,
-        help="Port of this node's storage server (account, container and object).",
-    ),
+    cfg.PortOpt("object_port", default=6200, help="Port of this node's object server."),
+    cfg.PortOpt("container_port", default=6201, help="Port of this node's container server."),
+    cfg.PortOpt("account_port", default=6202, help="Port of this node's account server."),
     cfg.IntOpt(
         "default_devices",
         default=3,
@@ -39,11 +37,6 @@ OPTS = [
     cfg.FloatOpt("node_timeout", default=10.0, help="Seconds the proxy waits for a storage node."),
     cfg.FloatOpt(
         "conn_timeout", default=0.5, help="Seconds the proxy waits to connect to a storage node."
-    ),
-    cfg.ListOpt(
-        "operator_roles",
-        default=["admin", "member"],
-        help="Roles that own their project's account (keystoneauth).",
     ),
     cfg.StrOpt("reseller_prefix", default="AUTH_", help="Prefix of account names."),
     cfg.IntOpt("container_listing_limit", default=10000, help="Most entries of one listing."),
@@ -63,7 +56,9 @@ class Options:
     ring_dir: Path
     devices: Path
     storage_listen: str
-    storage_port: int
+    object_port: int
+    container_port: int
+    account_port: int
     default_devices: int
     replicas: int
     part_power: int
@@ -71,7 +66,6 @@ class Options:
     ring_check_interval: float
     node_timeout: float
     conn_timeout: float
-    operator_roles: tuple[str, ...]
     reseller_prefix: str
     listing_limit: int
     max_file_size: int
@@ -85,7 +79,9 @@ class Options:
             ring_dir=Path(group.ring_dir) if group.ring_dir else base / "rings",
             devices=Path(group.devices) if group.devices else base / "devices",
             storage_listen=str(group.storage_listen),
-            storage_port=int(group.storage_port),
+            object_port=int(group.object_port),
+            container_port=int(group.container_port),
+            account_port=int(group.account_port),
             default_devices=int(group.default_devices),
             replicas=int(group.replicas),
             part_power=int(group.part_power),
@@ -93,7 +89,6 @@ class Options:
             ring_check_interval=float(group.ring_check_interval),
             node_timeout=float(group.node_timeout),
             conn_timeout=float(group.conn_timeout),
-            operator_roles=tuple(r.lower() for r in group.operator_roles),
             reseller_prefix=str(group.reseller_prefix),
             listing_limit=int(group.container_listing_limit),
             max_file_size=int(group.max_file_size),

@@ -38,7 +38,8 @@ class DefaultLayout:
     """The all-in-one layout: ``devices`` devices in as many zones on one server."""
 
     ip: str
-    port: int
+    #: ring name -> the port of its servers (Swift: object 6200, container 6201, account 6202)
+    ports: dict[str, int]
     devices: int
     replicas: int
     part_power: int
@@ -53,13 +54,14 @@ def ensure_default(ring_dir: Path, layout: DefaultLayout) -> None:
     """Build any missing ring of the default layout (kept when it exists: an operator's
     ring is never overwritten); a ring whose devices moved port is re-addressed."""
     for name in RINGS:
+        port = layout.ports[name]
         path = builder_path(ring_dir, name)
         if path.exists():
             builder = RingBuilder.load(path)
             changed = False
             for dev in builder.active():
-                if dev.ip == layout.ip and dev.port != layout.port and dev.meta == "default":
-                    dev.port = layout.port
+                if dev.ip == layout.ip and dev.port != port and dev.meta == "default":
+                    dev.port = port
                     changed = True
             if changed:
                 builder.version += 1
@@ -69,7 +71,7 @@ def ensure_default(ring_dir: Path, layout: DefaultLayout) -> None:
         builder = RingBuilder(layout.part_power, layout.replicas, layout.min_part_hours)
         for zone, device in enumerate(device_names(layout.devices), start=1):
             dev = builder.add_dev(
-                region=1, zone=zone, ip=layout.ip, port=layout.port, device=device, weight=100
+                region=1, zone=zone, ip=layout.ip, port=port, device=device, weight=100
             )
             dev.meta = "default"
         builder.rebalance()

@@ -1,0 +1,43 @@
+"""Container handlers: PUT, HEAD, GET (object listing), POST, DELETE."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tinystack.object_store.api import headers, listing
+from tinystack.object_store.api.deps import DepsDep, authorize_account
+from tinystack.object_store.api.replies import respond
+from tinystack.object_store.services import containers
+
+
+def put_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
+    authorize_account(request, deps, account)
+    headers.check_container(container)
+    meta = headers.metadata(request, "container")
+    return respond(containers.put(deps, account, container, meta))
+
+
+def head_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
+    authorize_account(request, deps, account)
+    return respond(containers.head(deps, account, container), 204)
+
+
+def get_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
+    authorize_account(request, deps, account)
+    query = listing.backend_query(request, deps.opts.listing_limit)
+    reply, entries = containers.listing(deps, account, container, query)
+    if reply.status >= 300:
+        return respond(reply)
+    return listing.render(request, "container", container, reply, entries)
+
+
+def post_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
+    authorize_account(request, deps, account)
+    meta = headers.metadata(request, "container")
+    return respond(containers.post(deps, account, container, meta))
+
+
+def delete_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
+    authorize_account(request, deps, account)
+    return respond(containers.delete(deps, account, container))

@@ -1,0 +1,42 @@
+"""A storage node: the object, container and account servers over this node's devices,
+and the container servers' account reporter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+
+from tinystack.object_store.ring.layout import Rings
+from tinystack.object_store.storage import db_server, object_server
+from tinystack.object_store.storage.db_server import container_stats
+from tinystack.object_store.storage.updates import AccountReporter, PendingUpdater
+
+
+@dataclass
+class StorageNode:
+    object_app: Starlette
+    container_app: Starlette
+    account_app: Starlette
+    reporter: AccountReporter
+    updater: PendingUpdater
+
+    def start(self) -> None:
+        self.reporter.start()
+        self.updater.start()
+
+    def stop(self) -> None:
+        self.reporter.stop()
+        self.updater.stop()
+
+
+def build(devices: Path, rings: Rings, hash_suffix: str) -> StorageNode:
+    reporter = AccountReporter(lambda: rings.account, container_stats)
+    return StorageNode(
+        object_app=object_server.create_app(devices, hash_suffix),
+        container_app=db_server.create_app("container", devices, hash_suffix, reporter),
+        account_app=db_server.create_app("account", devices, hash_suffix, None),
+        reporter=reporter,
+        updater=PendingUpdater(devices),
+    )
