@@ -154,7 +154,7 @@ def status(config_file: ConfigFile = None, state_dir: StateDir = None) -> None:
     for name in conf.enabled_services or registry.available():
         spec = registry.load(name)
         cfg_mod.register_service_opts(conf, spec.name, spec.default_port)
-        url = f"http://{host}:{getattr(conf, spec.name).port}/"
+        url = f"http://{host}:{getattr(conf, spec.name).port}{spec.health_path}"
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
                 code = resp.status

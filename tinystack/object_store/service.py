@@ -29,6 +29,8 @@ class ObjectStoreService(ServiceSpec):
     default_port = 8080
     url_suffix = "/v1/AUTH_%(project_id)s"
     migrations = None
+    #: Swift has no version document at /; its healthcheck answers there
+    health_path = "/healthcheck"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
