@@ -10,6 +10,7 @@ import os
 import sqlite3
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -276,3 +277,61 @@ def test_async_pending_when_a_container_replica_is_down(
             return bool(c.execute("SELECT count(*) FROM item WHERE name = 'late'").fetchone()[0])
 
     wait_for(caught_up)
+
+
+def test_container_acls(cloud: CloudProcess, conn: swift.Connection) -> None:
+    cloud.osc("project", "create", "acl-proj")
+    cloud.osc("user", "create", "acl-user", "--password", "secret-acl", "--project", "acl-proj")
+    cloud.osc("role", "add", "--user", "acl-user", "--project", "acl-proj", "member")
+    user_id = cloud.osc("user", "show", "acl-user")["id"]
+    project_id = cloud.osc("project", "show", "acl-proj")["id"]
+    other = swift.Connection(
+        authurl=cloud.auth_url, user="acl-user", key="secret-acl", auth_version="3",
+        os_options={"project_name": "acl-proj", "user_domain_name": "Default",
+                    "project_domain_name": "Default"},
+        retries=0,
+    )  # fmt: skip
+    url, _ = conn.get_auth()
+    other_token = other.get_auth()[1]
+    conn.put_container("shared")
+    conn.put_object("shared", "doc", b"shared bytes")
+
+    def as_other(method: str, path: str, body: bytes | None = None) -> int:
+        headers = {"X-Auth-Token": other_token} if body is None else {
+            "X-Auth-Token": other_token, "Content-Length": str(len(body))}  # fmt: skip
+        target = f"{url}/{path}" if path else url
+        req = urllib.request.Request(target, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    def anonymous(path: str) -> int:
+        try:
+            with urllib.request.urlopen(f"{url}/{path}") as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    assert as_other("GET", "shared/doc") == 403
+    assert as_other("GET", "") == 403  # the account itself is the owner's only
+    assert anonymous("shared/doc") == 401
+    conn.post_container("shared", {"X-Container-Read": f"{project_id}:{user_id}"})
+    assert as_other("GET", "shared/doc") == 200
+    assert as_other("GET", "shared") == 200
+    assert as_other("PUT", "shared/new", b"x") == 403
+    head = urllib.request.Request(
+        f"{url}/shared", method="HEAD", headers={"X-Auth-Token": other_token}
+    )
+    with urllib.request.urlopen(head) as resp:
+        assert resp.headers.get("X-Container-Read") is None  # the ACLs are the owner's
+    assert conn.head_container("shared")["x-container-read"] == f"{project_id}:{user_id}"
+    conn.post_container("shared", {"X-Container-Write": f"{project_id}:*"})
+    assert as_other("PUT", "shared/new", b"x") == 201
+    assert as_other("DELETE", "shared") == 403  # containers stay the owner's
+    conn.post_container("shared", {"X-Container-Read": ".r:*"})
+    assert anonymous("shared/doc") == 200
+    assert anonymous("shared") == 401  # no .rlistings
+    conn.post_container("shared", {"X-Container-Read": ".r:*,.rlistings"})
+    assert anonymous("shared") == 200

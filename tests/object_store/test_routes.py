@@ -33,7 +33,13 @@ BODILESS = frozenset({
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
-    overrides = {"object_store.part_power": 4, "object_store.object_port": 1}
+    overrides = {
+        "object_store.part_power": 4,
+        # no storage servers here: every port refuses
+        "object_store.object_port": 1,
+        "object_store.container_port": 1,
+        "object_store.account_port": 1,
+    }
     return make_runtime(Path(tmp_path_factory.mktemp("routes")), SERVICE, overrides=overrides)
 
 

@@ -6,9 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.object_store.api import headers, listing
-from tinystack.object_store.api.deps import DepsDep, authorize_account
+from tinystack.object_store.api.deps import LIST, DepsDep, authorize_account
 from tinystack.object_store.api.replies import respond
 from tinystack.object_store.services import containers
+from tinystack.object_store.services.records import Reply
 
 
 def put_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
@@ -18,15 +19,25 @@ def put_container(account: str, container: str, request: Request, deps: DepsDep)
     return respond(containers.put(deps, account, container, meta))
 
 
+def _for_caller(reply: Reply, owner: bool) -> Reply:
+    """Only owners see a container's ACLs (as keystoneauth hides them)."""
+    if owner:
+        return reply
+    hidden = ("x-container-read", "x-container-write")
+    shown = {k: v for k, v in reply.headers.items() if k.lower() not in hidden}
+    return Reply(reply.status, shown, reply.body, reply.stream)
+
+
 def head_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
-    authorize_account(request, deps, account)
-    return respond(containers.head(deps, account, container), 204)
+    owner = authorize_account(request, deps, account, container, LIST).owner
+    return respond(_for_caller(containers.head(deps, account, container), owner), 204)
 
 
 def get_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
-    authorize_account(request, deps, account)
+    owner = authorize_account(request, deps, account, container, LIST).owner
     query = listing.backend_query(request, deps.opts.listing_limit)
     reply, entries = containers.listing(deps, account, container, query)
+    reply = _for_caller(reply, owner)
     if reply.status >= 300:
         return respond(reply)
     return listing.render(request, "container", container, reply, entries)

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, PreconditionFailed
 from tinystack.object_store.api import headers
-from tinystack.object_store.api.deps import DepsDep, authorize_account
+from tinystack.object_store.api.deps import READ, WRITE, DepsDep, authorize_account
 from tinystack.object_store.api.replies import respond
 from tinystack.object_store.exception import LengthRequired
 from tinystack.object_store.services import objects
@@ -61,7 +61,8 @@ def _size(request: Request) -> int | None:
 async def put_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
-    authorize_account(request, deps, account)
+    # the ACL check may ask a container server: never block the event loop
+    await anyio.to_thread.run_sync(authorize_account, request, deps, account, container, WRITE)
     path = _path(account, container, obj)
     size = _size(request)
     meta = headers.metadata(request, "object")
@@ -70,6 +71,9 @@ async def put_object(
         if size:
             raise BadRequest("Copy requests require a zero byte body")
         source = _source(copy_from, account)
+        await anyio.to_thread.run_sync(
+            authorize_account, request, deps, account, source.container, READ
+        )
         fresh = request.headers.get("x-fresh-metadata", "").lower() in ("true", "1", "yes")
         reply = await anyio.to_thread.run_sync(objects.copy, deps, source, path, meta, fresh)
         return respond(reply)
@@ -102,21 +106,21 @@ def _conditions(request: Request) -> dict[str, str]:
 
 
 def get_object(account: str, container: str, obj: str, request: Request, deps: DepsDep) -> Response:
-    authorize_account(request, deps, account)
+    authorize_account(request, deps, account, container, READ)
     return respond(objects.get(deps, _path(account, container, obj), _conditions(request)))
 
 
 def head_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
-    authorize_account(request, deps, account)
+    authorize_account(request, deps, account, container, READ)
     return respond(objects.head(deps, _path(account, container, obj), _conditions(request)))
 
 
 def post_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
-    authorize_account(request, deps, account)
+    authorize_account(request, deps, account, container, WRITE)
     meta = headers.metadata(request, "object")
     return respond(objects.post(deps, _path(account, container, obj), meta))
 
@@ -124,14 +128,14 @@ def post_object(
 def delete_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
-    authorize_account(request, deps, account)
+    authorize_account(request, deps, account, container, WRITE)
     return respond(objects.delete(deps, _path(account, container, obj)))
 
 
 def copy_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
-    authorize_account(request, deps, account)
+    authorize_account(request, deps, account, container, READ)
     source = _path(account, container, obj)
     destination = request.headers.get("destination")
     if not destination:
@@ -139,6 +143,7 @@ def copy_object(
     if request.headers.get("destination-account", account) != account:
         raise PreconditionFailed("Destination-Account must be the source account")
     dest = _source(destination, account)
+    authorize_account(request, deps, account, dest.container, WRITE)
     meta = headers.metadata(request, "object")
     fresh = request.headers.get("x-fresh-metadata", "").lower() in ("true", "1", "yes")
     return respond(objects.copy(deps, source, dest, meta, fresh))
