@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -24,7 +25,7 @@ from tests.cloudproc import BIN, CloudProcess
 from tinystack.object_store.ring.layout import Rings
 from tinystack.object_store.ring.ring import hash_path
 
-CONF = "[object_store]\ndefault_devices = 4\n"
+CONF = "[object_store]\ndefault_devices = 4\nreplicator_interval = 0.5\n"
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +251,21 @@ def test_three_replicas_in_distinct_zones_and_a_device_down(
         assert [r["name"] for r in rows] == ["first", "second"]
     finally:
         parked.rename(down)
+    # the replicator moves the handoff's copy to the primary that was down
+    rings = Rings.load(cloud.state_dir / "object_store" / "rings")
+    part = rings.object.part(account, "dur", "second")
+    primaries = sorted(n.device for n in rings.object.primaries(part))
+
+    def on_primaries() -> bool:
+        found = data_files(cloud, account, "dur", "second")
+        return sorted(f.parts[-6] for f in found) == primaries
+
+    wait_for(on_primaries)
+    # a device that lost a partition gets it back from the other replicas
+    lost = devices(cloud) / primaries[0] / "objects" / str(part)
+    shutil.rmtree(lost)
+    wait_for(on_primaries)
+    assert conn.get_object("dur", "second")[1] == b"two"
 
 
 def test_async_pending_when_a_container_replica_is_down(

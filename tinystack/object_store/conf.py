@@ -41,6 +41,9 @@ OPTS = [
     cfg.StrOpt("reseller_prefix", default="AUTH_", help="Prefix of account names."),
     cfg.IntOpt("container_listing_limit", default=10000, help="Most entries of one listing."),
     cfg.IntOpt("max_file_size", default=5368709122, help="Largest object (bytes)."),
+    cfg.FloatOpt(
+        "replicator_interval", default=30.0, help="Seconds between object replication passes."
+    ),
     cfg.StrOpt("policy_file", default="", help="A policy.yaml overriding the defaults."),
 ]
 
@@ -70,6 +73,7 @@ class Options:
     listing_limit: int
     max_file_size: int
     policy_file: str
+    replicator_interval: float
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts, state_dir: Path) -> Options:
@@ -93,4 +97,5 @@ class Options:
             listing_limit=int(group.container_listing_limit),
             max_file_size=int(group.max_file_size),
             policy_file=str(group.policy_file),
+            replicator_interval=float(group.replicator_interval),
         )

@@ -85,7 +85,10 @@ class ObjectStoreService(ServiceSpec):
         """This node's account, container and object servers."""
         deps = self.deps(runtime)
         opts = deps.opts
-        storage = node.build(opts.devices, deps.rings, hash_suffix(opts.ring_dir))
+        storage = node.build(
+            opts.devices, deps.rings, hash_suffix(opts.ring_dir), opts.storage_listen,
+            opts.object_port, opts.replicator_interval,
+        )  # fmt: skip
         runtime.extra["object_store_node"] = storage
         host = opts.storage_listen
         return [

@@ -22,6 +22,8 @@ from tinystack.object_store.exception import UnprocessableEntity
 from tinystack.object_store.storage.paths import fsync_dir, item_dir
 
 XATTR = "user.swift.metadata"
+#: the metadata key holding the object's path, /<account>/<container>/<object>
+NAME = "name"
 CHUNK = 65536
 HASHES = "hashes.json"
 

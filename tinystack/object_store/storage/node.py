@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from tinystack.object_store.ring.layout import Rings
 from tinystack.object_store.storage import db_server, object_server
 from tinystack.object_store.storage.db_server import container_stats
+from tinystack.object_store.storage.replicator import ObjectReplicator
 from tinystack.object_store.storage.updates import AccountReporter, PendingUpdater
 
 
@@ -21,17 +22,26 @@ class StorageNode:
     account_app: Starlette
     reporter: AccountReporter
     updater: PendingUpdater
+    replicator: ObjectReplicator
 
     def start(self) -> None:
         self.reporter.start()
         self.updater.start()
+        self.replicator.start()
 
     def stop(self) -> None:
         self.reporter.stop()
         self.updater.stop()
+        self.replicator.stop()
 
 
-def build(devices: Path, rings: Rings, hash_suffix: str) -> StorageNode:
+def build(
+    devices: Path, rings: Rings, hash_suffix: str, ip: str, object_port: int,
+    replicate_every: float,
+) -> StorageNode:  # fmt: skip
+    """The servers of the node at ``ip``; its devices are the object ring's devices at
+    ``ip:object_port`` whose directories are under ``devices``."""
+    local = {(ip, object_port, d.name) for d in devices.iterdir()} if devices.is_dir() else set()
     reporter = AccountReporter(lambda: rings.account, container_stats)
     return StorageNode(
         object_app=object_server.create_app(devices, hash_suffix),
@@ -39,4 +49,5 @@ def build(devices: Path, rings: Rings, hash_suffix: str) -> StorageNode:
         account_app=db_server.create_app("account", devices, hash_suffix, None),
         reporter=reporter,
         updater=PendingUpdater(devices),
+        replicator=ObjectReplicator(devices, rings.object, local, replicate_every),
     )

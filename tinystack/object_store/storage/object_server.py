@@ -1,5 +1,6 @@
 """The object server: ``/<device>/<partition>/<account>/<container>/<object>`` GET, HEAD,
-PUT, POST, DELETE and ``REPLICATE /<device>/<partition>`` (suffix hashes)."""
+PUT, POST, DELETE and ``GET /<device>/<partition>`` (the suffix hashes Swift's REPLICATE
+returns)."""
 
 from __future__ import annotations
 
@@ -53,8 +54,12 @@ def last_modified(timestamp: str) -> str:
     return email.utils.formatdate(int(float(timestamp) + 0.99999), usegmt=True)
 
 
+def _name(path: BackendPath) -> str:
+    return f"/{path.account}/{path.container}/{path.obj}"
+
+
 def object_headers(state: ObjectState) -> dict[str, str]:
-    headers = dict(state.metadata)
+    headers = {k: v for k, v in state.metadata.items() if k != diskfile.NAME}
     headers["X-Backend-Timestamp"] = state.timestamp
     headers["Last-Modified"] = last_modified(state.timestamp)
     headers.setdefault("Content-Type", "application/octet-stream")
@@ -73,7 +78,9 @@ class ObjectServer:
 
     async def handle(self, request: Request, path: BackendPath) -> Response:
         method = request.method
-        if method == "REPLICATE" and path.depth == 2:
+        # Swift's REPLICATE verb: uvicorn's parser (llhttp) knows no such method, so the
+        # suffix hashes are a GET of the partition itself
+        if method in ("GET", "REPLICATE") and path.depth == 2:
             dev = device_path(self.devices, path.device)
             hashes = await anyio.to_thread.run_sync(diskfile.suffix_hashes, dev, path.partition)
             return Response(json.dumps(hashes), media_type="application/json")
@@ -133,6 +140,7 @@ class ObjectServer:
         expected = int(length) if length is not None and length.isdigit() else None
         meta = _meta_from(request)
         meta.setdefault("Content-Type", "application/octet-stream")
+        meta[diskfile.NAME] = _name(path)
         disk = await anyio.to_thread.run_sync(self.disk, path)
         writer = await anyio.to_thread.run_sync(
             disk.writer, timestamp, meta, request.headers.get("etag")
@@ -164,6 +172,7 @@ class ObjectServer:
         disk = self.disk(path)
         meta = _meta_from(request)
         meta.pop("Content-Type", None)
+        meta[diskfile.NAME] = _name(path)
         try:
             disk.post(_timestamp(request), meta)
         except NotFound:
@@ -172,8 +181,7 @@ class ObjectServer:
 
     def delete(self, request: Request, path: BackendPath) -> Response:
         timestamp = _timestamp(request)
-        previous = self.disk(path).delete(timestamp, {"name": "/".join(
-            (path.account, path.container, path.obj))})  # fmt: skip
+        previous = self.disk(path).delete(timestamp, {diskfile.NAME: _name(path)})
         self.update_container(request, path, "DELETE", {"X-Timestamp": timestamp})
         found = previous is not None and not previous.deleted
         return Response(status_code=204 if found else 404)

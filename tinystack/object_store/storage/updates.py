@@ -21,7 +21,7 @@ from pathlib import Path
 from tinystack.object_store.ring.ring import Node, Ring
 
 LOG = logging.getLogger(__name__)
-TIMEOUT = 3.0
+TIMEOUT = 10.0
 
 
 def send(host: str, method: str, path: str, headers: dict[str, str]) -> bool:
