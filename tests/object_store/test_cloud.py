@@ -229,6 +229,16 @@ def test_metadata_ranges_conditions_copy(conn: swift.Connection) -> None:
     with pytest.raises(ClientException) as err:
         conn.put_object("nope", "o", b"")
     assert err.value.http_status == 404
+    conn.put_object("meta", "ünï/cödé", b"u", headers={"X-Object-Meta-K": "välue"})
+    headers, body = conn.get_object("meta", "ünï/cödé")
+    assert body == b"u" and headers["x-object-meta-k"] == "välue"
+    assert "ünï/cödé" in [r["name"] for r in conn.get_container("meta")[1]]
+    url, token = conn.get_auth()
+    bad = urllib.request.Request(f"{url}/meta/%FF%FE", headers={"X-Auth-Token": token})
+    with pytest.raises(urllib.error.HTTPError) as http_err:
+        urllib.request.urlopen(bad)
+    assert http_err.value.code == 412
+    assert b"Invalid UTF8 or contains NULL" in http_err.value.read()
 
 
 def test_three_replicas_in_distinct_zones_and_a_device_down(

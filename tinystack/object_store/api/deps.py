@@ -12,6 +12,7 @@ from starlette.requests import Request
 from tinystack.common.api.deps import AUTH_REQUIRED, authenticate
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import Forbidden, NotFound, Unauthorized
+from tinystack.object_store.api import headers
 from tinystack.object_store.policies.base import OWNER
 from tinystack.object_store.services import acl
 from tinystack.object_store.services.deps import Deps
@@ -43,6 +44,7 @@ def authorize_account(
     answers for a foreign prefix). Its owners (``object_store:swift_owner``) may do
     anything; others only what the container's ACLs grant for ``access`` (read, list or
     write in ``container``): 401 without a token (or with an invalid one), else 403."""
+    headers.check_path(request)
     ctx = authenticate(request) if request.headers.get("x-auth-token") else None
     prefix = deps.opts.reseller_prefix
     if not account.startswith(prefix) or len(account) == len(prefix):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 from starlette.requests import Request
 
-from tinystack.common.exceptions import BadRequest
+from tinystack.common.exceptions import BadRequest, PreconditionFailed
 
 MAX_META_NAME = 128
 MAX_META_VALUE = 256
@@ -71,3 +73,14 @@ def check_object(name: str) -> None:
         raise BadRequest(f"Object name length of {len(name)} longer than {MAX_OBJECT_NAME}")
     if not name:
         raise BadRequest("Invalid object name")
+
+
+def check_path(request: Request) -> None:
+    """412 for a path that is not UTF-8 once unquoted, or holds a NUL (as Swift)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    try:
+        text = urllib.parse.unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PreconditionFailed("Invalid UTF8 or contains NULL") from exc
+    if "\x00" in text:
+        raise PreconditionFailed("Invalid UTF8 or contains NULL")
