@@ -13,10 +13,13 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
   ``broker.py`` (account and container SQLite databases with tombstoned rows),
   ``object_server.py`` and ``db_server.py`` (the backend protocol
   ``/<device>/<partition>/<account>[/<container>[/<object>]]``), ``updates.py``
-  (object -> container updates with async pendings, container -> account reports),
-  ``node.py`` (the three servers of one node).
+  (object -> container updates with async pendings and their updater, container ->
+  account reports), ``replicator.py`` (objects: suffix hashes, ssync-style pushes,
+  handoff revert), ``db_replicator.py`` (accounts and containers: row merges),
+  ``node.py`` (the three servers and the daemons of one node).
 - ``services/``: the proxy. ``backend.py`` (first good replica for reads, quorum writes,
-  handoffs), ``accounts.py``, ``containers.py``, ``objects.py``.
+  handoffs), ``accounts.py``, ``containers.py``, ``objects.py``, ``acl.py`` (container
+  ACLs).
 - ``api/``: the public API at ``/v1/AUTH_<project_id>`` (``router.py`` is the table),
   keystoneauth's ownership check in ``deps.py``, listings in ``listing.py``.
 

@@ -274,3 +274,45 @@ class Broker:
         finally:
             conn.close()
         return entries[:limit]
+
+    # -- replication -------------------------------------------------------------------
+    def export(self) -> dict[str, object]:
+        """The whole database as the replicator sends it: the info row and every item
+        row, deleted ones included."""
+        conn = self._connect()
+        try:
+            conn.row_factory = sqlite3.Row
+            info = dict(conn.execute("SELECT * FROM info").fetchone())
+            items = [list(row) for row in conn.execute("SELECT * FROM item ORDER BY name")]
+        finally:
+            conn.close()
+        return {"kind": self.kind, "info": info, "items": items}
+
+    def merge(self, doc: dict[str, object]) -> None:
+        """Merge a replica's export: the newest put/delete timestamps, metadata key by
+        key, each item row by its timestamp."""
+        info = doc["info"]
+        items = doc["items"]
+        if not isinstance(info, dict) or not isinstance(items, list) or doc["kind"] != self.kind:
+            raise ValueError("not a replica of this database")
+        self.initialize(str(info["account"]), str(info["created_at"]),
+                        str(info.get("container") or ""))  # fmt: skip
+        conn = self._connect()
+        try:
+            conn.execute(
+                "UPDATE info SET put_timestamp = max(put_timestamp, ?), "
+                "delete_timestamp = max(delete_timestamp, ?), created_at = min(created_at, ?)",
+                (info["put_timestamp"], info["delete_timestamp"], info["created_at"]),
+            )
+        finally:
+            conn.close()
+        metadata = json.loads(str(info["metadata"]))
+        for key, (value, timestamp) in metadata.items():
+            self.update_metadata({key: value}, timestamp)
+        for row in items:
+            if self.kind == "container":
+                name, created, size, ctype, etag, deleted = row
+                self.put_object(name, created, int(size), ctype, etag, bool(deleted))
+            else:
+                name, put_ts, delete_ts, count, used, _ = row
+                self.put_container(name, put_ts, delete_ts, int(count), int(used))

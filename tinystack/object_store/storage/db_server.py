@@ -80,6 +80,9 @@ class DbServer:
 
     async def handle(self, request: Request, path: BackendPath) -> Response:
         own = 3 if self.kind == "account" else 4
+        if path.depth == own and request.headers.get("x-backend-replication") == "merge":
+            body = await request.body()
+            return await anyio.to_thread.run_sync(self.merge, path, body)
         if path.depth == own:
             return await anyio.to_thread.run_sync(self.own, request, path)
         if path.depth == own + 1:
@@ -97,8 +100,10 @@ class DbServer:
             self.report(request, broker)
             return Response(status_code=202 if existed else 201)
         if method in ("GET", "HEAD"):
+            # the replicators ask whether a replica exists at all, deleted or not
+            replication = request.headers.get("x-backend-replication") == "exists"
             try:
-                info = broker.live()
+                info = broker.info() if replication else broker.live()
             except NotFound:
                 return Response(status_code=404)
             headers = info_headers(self.kind, info)
@@ -114,6 +119,17 @@ class DbServer:
             self.report(request, broker)
             return Response(status_code=204)
         raise MethodNotAllowed()
+
+    def merge(self, path: BackendPath, body: bytes) -> Response:
+        """A replica's rows (the replicator's push): merged by timestamp."""
+        broker = self.broker(path)
+        try:
+            broker.merge(json.loads(body))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadRequest(f"invalid replication body: {exc}") from exc
+        if self.reporter is not None and self.kind == "container":
+            self.reporter.mark(broker.path)
+        return Response(status_code=202)
 
     def listing(self, request: Request, broker: Broker, headers: dict[str, str]) -> Response:
         q = request.query_params

@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 
 from tinystack.object_store.ring.layout import Rings
 from tinystack.object_store.storage import db_server, object_server
+from tinystack.object_store.storage.db_replicator import DbReplicator
 from tinystack.object_store.storage.db_server import container_stats
 from tinystack.object_store.storage.replicator import ObjectReplicator
 from tinystack.object_store.storage.updates import AccountReporter, PendingUpdater
@@ -23,16 +24,21 @@ class StorageNode:
     reporter: AccountReporter
     updater: PendingUpdater
     replicator: ObjectReplicator
+    db_replicators: tuple[DbReplicator, ...]
 
     def start(self) -> None:
         self.reporter.start()
         self.updater.start()
         self.replicator.start()
+        for replicator in self.db_replicators:
+            replicator.start()
 
     def stop(self) -> None:
         self.reporter.stop()
         self.updater.stop()
         self.replicator.stop()
+        for replicator in self.db_replicators:
+            replicator.stop()
 
 
 def build(
@@ -42,6 +48,7 @@ def build(
     """The servers of the node at ``ip``; its devices are the object ring's devices at
     ``ip:object_port`` whose directories are under ``devices``."""
     local = {(ip, object_port, d.name) for d in devices.iterdir()} if devices.is_dir() else set()
+    names = {(ip, device) for _, _, device in local}
     reporter = AccountReporter(lambda: rings.account, container_stats)
     return StorageNode(
         object_app=object_server.create_app(devices, hash_suffix),
@@ -50,4 +57,8 @@ def build(
         reporter=reporter,
         updater=PendingUpdater(devices),
         replicator=ObjectReplicator(devices, rings.object, local, replicate_every),
+        db_replicators=(
+            DbReplicator("container", devices, rings.container, names, replicate_every),
+            DbReplicator("account", devices, rings.account, names, replicate_every),
+        ),
     )
