@@ -364,3 +364,36 @@ def test_container_acls(cloud: CloudProcess, conn: swift.Connection) -> None:
     assert anonymous("shared") == 401  # no .rlistings
     conn.post_container("shared", {"X-Container-Read": ".r:*,.rlistings"})
     assert anonymous("shared") == 200
+
+
+def test_expiring_objects(conn: swift.Connection) -> None:
+    conn.put_container("exp")
+    conn.put_object("exp", "soon", b"bye", headers={"X-Delete-After": "2"})
+    conn.put_object("exp", "later", b"stay")
+    conn.post_object("exp", "later", {"X-Delete-At": str(int(time.time()) + 2)})
+    conn.put_object("exp", "kept", b"keep", headers={"X-Delete-After": "2"})
+    conn.post_object("exp", "kept", {"X-Object-Meta-Fresh": "1"})  # a POST drops the expiry
+    assert conn.get_object("exp", "soon")[1] == b"bye"
+    assert "x-delete-at" in conn.head_object("exp", "later")
+    for bad in ({"X-Delete-At": "1"}, {"X-Delete-At": "soon"}, {"X-Delete-After": "-1"}):
+        with pytest.raises(ClientException) as err:
+            conn.put_object("exp", "bad", b"", headers=bad)
+        assert err.value.http_status == 400
+
+    def gone() -> bool:
+        try:
+            conn.head_object("exp", "soon")
+            return False
+        except ClientException as exc:
+            return bool(exc.http_status == 404)
+
+    wait_for(gone)
+
+    def listing_caught_up() -> bool:
+        return [r["name"] for r in conn.get_container("exp")[1]] == ["kept"]
+
+    wait_for(listing_caught_up)
+    with pytest.raises(ClientException) as err:
+        conn.get_object("exp", "later")
+    assert err.value.http_status == 404
+    assert conn.get_object("exp", "kept")[1] == b"keep"

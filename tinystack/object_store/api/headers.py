@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.parse
 
 from starlette.requests import Request
@@ -19,7 +20,7 @@ MAX_ACCOUNT_NAME = 256
 SYSTEM = {
     "account": (),
     "container": ("x-container-read", "x-container-write"),
-    "object": ("content-type", "content-disposition", "content-encoding"),
+    "object": ("content-type", "content-disposition", "content-encoding", "x-delete-at"),
 }
 
 
@@ -84,3 +85,27 @@ def check_path(request: Request) -> None:
         raise PreconditionFailed("Invalid UTF8 or contains NULL") from exc
     if "\x00" in text:
         raise PreconditionFailed("Invalid UTF8 or contains NULL")
+
+
+def expiry(request: Request, meta: dict[str, str]) -> None:
+    """``X-Delete-After`` becomes ``X-Delete-At``; both must be integers in the future."""
+    after = request.headers.get("x-delete-after")
+    now = time.time()
+    if after is not None:
+        try:
+            seconds = int(after)
+        except ValueError as exc:
+            raise BadRequest("Non-integer X-Delete-After") from exc
+        if seconds <= 0:
+            raise BadRequest("X-Delete-After in past")
+        meta["X-Delete-At"] = str(int(now + seconds))
+        return
+    value = meta.get("X-Delete-At")
+    if value:
+        try:
+            at = int(value)
+        except ValueError as exc:
+            raise BadRequest("Non-integer X-Delete-At") from exc
+        if at <= now:
+            raise BadRequest("X-Delete-At in past")
+        meta["X-Delete-At"] = str(at)

@@ -30,6 +30,7 @@ def _path(account: str, container: str, obj: str) -> ObjectPath:
 
 def _metadata(request: Request, obj: str) -> dict[str, str]:
     meta = headers.metadata(request, "object")
+    headers.expiry(request, meta)
     if not meta.get("Content-Type"):
         guessed, _ = mimetypes.guess_type(obj)
         meta["Content-Type"] = guessed or "application/octet-stream"
@@ -122,6 +123,7 @@ def post_object(
 ) -> Response:
     authorize_account(request, deps, account, container, WRITE)
     meta = headers.metadata(request, "object")
+    headers.expiry(request, meta)
     return respond(objects.post(deps, _path(account, container, obj), meta))
 
 

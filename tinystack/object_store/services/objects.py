@@ -214,13 +214,12 @@ def head(deps: Deps, path: ObjectPath, conditions: dict[str, str]) -> Reply:
 
 
 def post(deps: Deps, path: ObjectPath, metadata: dict[str, str]) -> Reply:
+    # the container must exist; each replica learns its container replica for the expirer
     peers = containers.peer_headers(deps, path.account, path.container)
-    del peers  # the container must exist; POST does not change its listing
     ring = deps.rings.object
-    headers = {**metadata, "X-Timestamp": timestamp()}
-    replies = backend(deps).write_all(
-        ring, ring.part(*path.names), "POST", path.names, [headers] * ring.replicas
-    )
+    ts = timestamp()
+    headers = [{**metadata, **peer, "X-Timestamp": ts} for peer in peers]
+    replies = backend(deps).write_all(ring, ring.part(*path.names), "POST", path.names, headers)
     return Reply(best_status(replies, ring.replicas))
 
 

@@ -1,5 +1,5 @@
 """A storage node: the object, container and account servers over this node's devices,
-and the container servers' account reporter."""
+and its daemons (account reporter, updater, object and database replicators, expirer)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from tinystack.object_store.ring.layout import Rings
 from tinystack.object_store.storage import db_server, object_server
 from tinystack.object_store.storage.db_replicator import DbReplicator
 from tinystack.object_store.storage.db_server import container_stats
+from tinystack.object_store.storage.expirer import Expirer
 from tinystack.object_store.storage.replicator import ObjectReplicator
 from tinystack.object_store.storage.updates import AccountReporter, PendingUpdater
 
@@ -25,8 +26,10 @@ class StorageNode:
     updater: PendingUpdater
     replicator: ObjectReplicator
     db_replicators: tuple[DbReplicator, ...]
+    expirer: Expirer
 
     def start(self) -> None:
+        self.expirer.start()
         self.reporter.start()
         self.updater.start()
         self.replicator.start()
@@ -34,6 +37,7 @@ class StorageNode:
             replicator.start()
 
     def stop(self) -> None:
+        self.expirer.stop()
         self.reporter.stop()
         self.updater.stop()
         self.replicator.stop()
@@ -57,6 +61,7 @@ def build(
         reporter=reporter,
         updater=PendingUpdater(devices),
         replicator=ObjectReplicator(devices, rings.object, local, replicate_every),
+        expirer=Expirer(devices),
         db_replicators=(
             DbReplicator("container", devices, rings.container, names, replicate_every),
             DbReplicator("account", devices, rings.account, names, replicate_every),

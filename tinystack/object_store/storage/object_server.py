@@ -17,7 +17,7 @@ from starlette.responses import Response, StreamingResponse
 
 from tinystack.common.exceptions import BadRequest, MethodNotAllowed, NotFound
 from tinystack.object_store.ring.ring import hash_path
-from tinystack.object_store.storage import diskfile
+from tinystack.object_store.storage import diskfile, expirer
 from tinystack.object_store.storage.diskfile import DiskFile, ObjectState
 from tinystack.object_store.storage.http import BackendPath, make_app
 from tinystack.object_store.storage.paths import device_path, normalize
@@ -99,6 +99,8 @@ class ObjectServer:
     # -- reads -------------------------------------------------------------------------
     def get(self, request: Request, path: BackendPath) -> Response:
         state = self.disk(path).state()
+        if state is not None and state.data is not None and expirer.expired(state.metadata):
+            return Response(status_code=404, headers={"X-Backend-Timestamp": state.timestamp})
         if state is None or state.data is None:
             headers = {"X-Backend-Timestamp": state.timestamp} if state else {}
             return Response(status_code=404, headers=headers)
@@ -166,6 +168,7 @@ class ObjectServer:
             "X-Etag": stored["ETag"],
         }
         await anyio.to_thread.run_sync(self.update_container, request, path, "PUT", update)
+        await anyio.to_thread.run_sync(self.queue_expiry, request, path, disk, stored)
         return Response(status_code=201, headers={"ETag": f'"{stored["ETag"]}"'})
 
     def post(self, request: Request, path: BackendPath) -> Response:
@@ -173,17 +176,39 @@ class ObjectServer:
         meta = _meta_from(request)
         meta.pop("Content-Type", None)
         meta[diskfile.NAME] = _name(path)
+        state = disk.state()
+        if state is not None and state.data is not None and expirer.expired(state.metadata):
+            return Response(status_code=404)
         try:
             disk.post(_timestamp(request), meta)
         except NotFound:
             return Response(status_code=404)
+        self.queue_expiry(request, path, disk, meta)
         return Response(status_code=202)
+
+    def queue_expiry(
+        self, request: Request, path: BackendPath, disk: DiskFile, meta: dict[str, str]
+    ) -> None:
+        """Queue the object for the expirer when it now has an X-Delete-At."""
+        value = meta.get("X-Delete-At", "")
+        if not value.isdigit():
+            return
+        expiry = expirer.Expiry(
+            int(value), path.partition, disk.dir.name, path.account, path.container, path.obj,
+            request.headers.get("x-container-host", ""),
+            request.headers.get("x-container-device", ""),
+            request.headers.get("x-container-partition", ""),
+        )  # fmt: skip
+        expirer.enqueue(disk.dev, expiry)
 
     def delete(self, request: Request, path: BackendPath) -> Response:
         timestamp = _timestamp(request)
         previous = self.disk(path).delete(timestamp, {diskfile.NAME: _name(path)})
         self.update_container(request, path, "DELETE", {"X-Timestamp": timestamp})
-        found = previous is not None and not previous.deleted
+        found = (
+            previous is not None and not previous.deleted
+            and not expirer.expired(previous.metadata)
+        )  # fmt: skip
         return Response(status_code=204 if found else 404)
 
     def update_container(
