@@ -25,7 +25,7 @@ from tests.cloudproc import BIN, CloudProcess
 from tinystack.object_store.ring.layout import Rings
 from tinystack.object_store.ring.ring import hash_path
 
-CONF = "[object_store]\ndefault_devices = 4\nreplicator_interval = 0.5\n"
+CONF = "[object_store]\ndefault_devices = 4\nreplicator_interval = 0.5\nauditor_interval = 0.5\n"
 
 
 @pytest.fixture(scope="module")
@@ -397,3 +397,32 @@ def test_expiring_objects(conn: swift.Connection) -> None:
         conn.get_object("exp", "later")
     assert err.value.http_status == 404
     assert conn.get_object("exp", "kept")[1] == b"keep"
+
+
+def test_a_corrupt_replica_is_quarantined_and_restored(
+    cloud: CloudProcess, conn: swift.Connection
+) -> None:
+    account = conn.get_auth()[0].rsplit("/", 1)[1]
+    conn.put_container("audit")
+    body = os.urandom(50_000)
+    conn.put_object("audit", "obj", body)
+    files = data_files(cloud, account, "audit", "obj")
+    assert len(files) == 3
+    victim = files[1]
+    flipped = bytearray(victim.read_bytes())
+    flipped[100] ^= 0xFF
+    with open(victim, "r+b") as f:  # same inode: the xattr metadata stays
+        f.write(flipped)
+    device = victim.parents[4]
+
+    def quarantined() -> bool:
+        return any((device / "quarantined" / "objects").glob("*"))
+
+    wait_for(quarantined)
+
+    def restored() -> bool:
+        found = data_files(cloud, account, "audit", "obj")
+        return len(found) == 3 and all(f.read_bytes() == body for f in found)
+
+    wait_for(restored)
+    assert conn.get_object("audit", "obj")[1] == body

@@ -16,7 +16,7 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
   (object -> container updates with async pendings and their updater, container ->
   account reports), ``replicator.py`` (objects: suffix hashes, ssync-style pushes,
   handoff revert), ``db_replicator.py`` (accounts and containers: row merges),
-  ``expirer.py`` (``X-Delete-At``),
+  ``expirer.py`` (``X-Delete-At``), ``auditor.py`` (md5 checks, quarantine),
   ``node.py`` (the three servers and the daemons of one node).
 - ``services/``: the proxy. ``backend.py`` (first good replica for reads, quorum writes,
   handoffs), ``accounts.py``, ``containers.py``, ``objects.py``, ``acl.py`` (container

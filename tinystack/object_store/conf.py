@@ -44,6 +44,7 @@ OPTS = [
     cfg.FloatOpt(
         "replicator_interval", default=30.0, help="Seconds between object replication passes."
     ),
+    cfg.FloatOpt("auditor_interval", default=300.0, help="Seconds between object audit passes."),
     cfg.StrOpt("policy_file", default="", help="A policy.yaml overriding the defaults."),
 ]
 
@@ -74,6 +75,7 @@ class Options:
     max_file_size: int
     policy_file: str
     replicator_interval: float
+    auditor_interval: float
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts, state_dir: Path) -> Options:
@@ -98,4 +100,5 @@ class Options:
             max_file_size=int(group.max_file_size),
             policy_file=str(group.policy_file),
             replicator_interval=float(group.replicator_interval),
+            auditor_interval=float(group.auditor_interval),
         )

@@ -87,7 +87,7 @@ class ObjectStoreService(ServiceSpec):
         opts = deps.opts
         storage = node.build(
             opts.devices, deps.rings, hash_suffix(opts.ring_dir), opts.storage_listen,
-            opts.object_port, opts.replicator_interval,
+            opts.object_port, opts.replicator_interval, opts.auditor_interval,
         )  # fmt: skip
         runtime.extra["object_store_node"] = storage
         host = opts.storage_listen

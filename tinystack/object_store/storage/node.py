@@ -1,5 +1,6 @@
 """A storage node: the object, container and account servers over this node's devices,
-and its daemons (account reporter, updater, object and database replicators, expirer)."""
+and its daemons (account reporter, updater, object and database replicators, expirer,
+auditor)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from starlette.applications import Starlette
 
 from tinystack.object_store.ring.layout import Rings
 from tinystack.object_store.storage import db_server, object_server
+from tinystack.object_store.storage.auditor import Auditor
 from tinystack.object_store.storage.db_replicator import DbReplicator
 from tinystack.object_store.storage.db_server import container_stats
 from tinystack.object_store.storage.expirer import Expirer
@@ -27,8 +29,10 @@ class StorageNode:
     replicator: ObjectReplicator
     db_replicators: tuple[DbReplicator, ...]
     expirer: Expirer
+    auditor: Auditor
 
     def start(self) -> None:
+        self.auditor.start()
         self.expirer.start()
         self.reporter.start()
         self.updater.start()
@@ -37,6 +41,7 @@ class StorageNode:
             replicator.start()
 
     def stop(self) -> None:
+        self.auditor.stop()
         self.expirer.stop()
         self.reporter.stop()
         self.updater.stop()
@@ -48,6 +53,7 @@ class StorageNode:
 def build(
     devices: Path, rings: Rings, hash_suffix: str, ip: str, object_port: int,
     replicate_every: float,
+    audit_every: float,
 ) -> StorageNode:  # fmt: skip
     """The servers of the node at ``ip``; its devices are the object ring's devices at
     ``ip:object_port`` whose directories are under ``devices``."""
@@ -62,6 +68,7 @@ def build(
         updater=PendingUpdater(devices),
         replicator=ObjectReplicator(devices, rings.object, local, replicate_every),
         expirer=Expirer(devices),
+        auditor=Auditor(devices, audit_every),
         db_replicators=(
             DbReplicator("container", devices, rings.container, names, replicate_every),
             DbReplicator("account", devices, rings.account, names, replicate_every),
