@@ -37,10 +37,13 @@ def empty_account_headers() -> dict[str, str]:
 
 def ensure(deps: Deps, account: str) -> None:
     """Create the account on its replicas unless it exists (autocreate)."""
+    if deps.info_cache.get((account,)) is not None:
+        return
     ring = deps.rings.account
     part = ring.part(account)
     found = backend(deps).first_good(ring, part, "HEAD", (account,), {})
     if found.status < 300:
+        deps.info_cache.put((account,), Reply(found.status))
         return
     ts = timestamp()
     replies = backend(deps).write_all(
@@ -48,6 +51,7 @@ def ensure(deps: Deps, account: str) -> None:
     )
     if best_status(replies, ring.replicas) >= 300:
         raise ServiceUnavailable("Service Unavailable")
+    deps.info_cache.put((account,), Reply(201))
 
 
 def head(deps: Deps, account: str) -> Reply:

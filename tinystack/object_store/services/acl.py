@@ -34,7 +34,7 @@ def parse(header: str | None) -> tuple[str, ...]:
 
 def load(deps: Deps, account: str, container: str) -> ContainerAcls:
     """The container's ACLs (none when it cannot be read)."""
-    reply = containers.head(deps, account, container)
+    reply = containers.cached_head(deps, account, container)
     if reply.status >= 300:
         return ContainerAcls((), ())
     headers = {k.lower(): v for k, v in reply.headers.items()}

@@ -34,6 +34,7 @@ def _peer_headers(nodes: list[Node], part: int, kind: str, count: int) -> list[d
 
 
 def put(deps: Deps, account: str, container: str, metadata: dict[str, str]) -> Reply:
+    deps.info_cache.pop((account, container))
     accounts.ensure(deps, account)
     a_part, a_nodes = deps.rings.account.nodes(account)
     ring = deps.rings.container
@@ -50,7 +51,17 @@ def head(deps: Deps, account: str, container: str) -> Reply:
     reply = backend(deps).first_good(
         ring, ring.part(account, container), "HEAD", (account, container), {}
     )
-    return Reply(reply.status, public_headers(reply.headers, PASSED))
+    found = Reply(reply.status, public_headers(reply.headers, PASSED))
+    if found.status < 300:
+        deps.info_cache.put((account, container), found)
+    return found
+
+
+def cached_head(deps: Deps, account: str, container: str) -> Reply:
+    """What the proxy knows of the container (existence, ACLs), asked again after
+    RECHECK_SECONDS or after this proxy changed it."""
+    found = deps.info_cache.get((account, container))
+    return found if found is not None else head(deps, account, container)
 
 
 def listing(
@@ -67,6 +78,7 @@ def listing(
 
 
 def post(deps: Deps, account: str, container: str, metadata: dict[str, str]) -> Reply:
+    deps.info_cache.pop((account, container))
     ring = deps.rings.container
     headers = {**metadata, "X-Timestamp": timestamp()}
     replies = backend(deps).write_all(
@@ -77,6 +89,7 @@ def post(deps: Deps, account: str, container: str, metadata: dict[str, str]) -> 
 
 
 def delete(deps: Deps, account: str, container: str) -> Reply:
+    deps.info_cache.pop((account, container))
     a_part, a_nodes = deps.rings.account.nodes(account)
     ring = deps.rings.container
     ts = timestamp()
@@ -90,7 +103,7 @@ def delete(deps: Deps, account: str, container: str) -> Reply:
 
 def locate(deps: Deps, account: str, container: str) -> tuple[int, list[Node]]:
     """The container's partition and primaries; 404 unless it exists."""
-    if head(deps, account, container).status >= 300:
+    if cached_head(deps, account, container).status >= 300:
         raise NotFound()
     return deps.rings.container.nodes(account, container)
 
