@@ -95,7 +95,11 @@ def test_only_the_projects_operators_own_its_account(
 
 
 def test_info_is_public(client: TestClient) -> None:
-    info = client.get("/info").json()
+    response = client.get("/info")
+    trans_id = response.headers["x-trans-id"]
+    assert re.match(r"^tx[0-9a-f]{21}-[0-9a-f]{10}$", trans_id)
+    assert response.headers["x-openstack-request-id"] == trans_id
+    info = response.json()
     assert info["swift"]["max_object_name_length"] == 1024
     assert info["swift"]["container_listing_limit"] == 10000
     assert client.get("/healthcheck").text == "OK"

@@ -15,6 +15,7 @@ from tinystack.common.service import Listener, Runtime, ServiceSpec
 from tinystack.object_store import policies
 from tinystack.object_store.api.deps import STATE_KEY
 from tinystack.object_store.api.router import router
+from tinystack.object_store.api.transaction import TransIdMiddleware
 from tinystack.object_store.conf import Options, register_opts
 from tinystack.object_store.ring.layout import DefaultLayout, Rings, ensure_default, hash_suffix
 from tinystack.object_store.services.deps import Deps
@@ -79,6 +80,7 @@ class ObjectStoreService(ServiceSpec):
             },
         )
         app.include_router(router)
+        app.add_middleware(TransIdMiddleware)  # outermost: it names the request
         return app
 
     def extra_listeners(self, runtime: Runtime) -> list[Listener]:
