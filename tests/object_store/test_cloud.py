@@ -25,7 +25,7 @@ from tests.cloudproc import BIN, CloudProcess
 from tinystack.object_store.ring.layout import Rings
 from tinystack.object_store.ring.ring import hash_path
 
-CONF = "[object_store]\ndefault_devices = 4\nreplicator_interval = 0.5\nauditor_interval = 0.5\n"
+CONF = "[object_store]\ndefault_devices = 4\nreplicator_interval = 1\nauditor_interval = 1\n"
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,8 @@ def test_openstack_cli_round_trip(cloud: CloudProcess, tmp_path: Path) -> None:
     assert int(shown["object_count"]) == 1 and int(shown["bytes_used"]) == len(payload)
     cloud.osc("object", "delete", "osc", "blob.bin")
     assert cloud.osc("object", "list", "osc") == []
-    cloud.osc("container", "delete", "osc")
+    deleted = cloud.osc_raw("container", "delete", "osc")
+    assert deleted.returncode == 0, deleted.stderr
     assert "osc" not in [c["Name"] for c in cloud.osc("container", "list")]
 
 

@@ -96,3 +96,21 @@ def test_account_database(tmp_path: Path) -> None:
     info = broker.live()
     assert (info.items, info.count, info.bytes_used) == (1, 3, 30)
     assert [e.name for e in broker.listing(10)] == ["c1"]
+
+
+def test_the_replicator_reclaims_old_tombstones_and_tmp_files(tmp_path: Path) -> None:
+    from tinystack.object_store.storage import replicator
+
+    disk = DiskFile(tmp_path, 3, HASH)
+    put(disk, 1, b"x")
+    disk.delete(normalize(2), {})
+    fresh = DiskFile(tmp_path, 3, "f" * 32)
+    fresh.delete(normalize(10 * 24 * 3600 - 60), {})
+    (tmp_path / "tmp" / "left-over").write_bytes(b"partial")
+    os.utime(tmp_path / "tmp" / "left-over", (0, 0))
+    now = 10 * 24 * 3600.0
+    replicator.reclaim(tmp_path / "objects" / "3", now)
+    replicator.clean_tmp(tmp_path, now)
+    assert not disk.dir.exists()  # a week-old tombstone is gone, with its directory
+    assert fresh.dir.exists()  # a recent one stays
+    assert not (tmp_path / "tmp" / "left-over").exists()

@@ -5,7 +5,8 @@ push every object of a suffix that differs, the way ssync does (a PUT of the ``.
 with its original timestamp and metadata, a DELETE for a ``.ts``, a POST for a
 ``.meta``; a replica holding the same or newer state answers 409 and keeps it). A
 partition on a device that is not one of its primaries (a handoff) is pushed to every
-primary and then removed (handoff revert)."""
+primary and then removed (handoff revert). Each pass also removes tombstones older than
+a week and files interrupted writes left in tmp/."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,10 @@ from tinystack.object_store.storage import diskfile
 
 LOG = logging.getLogger(__name__)
 TIMEOUT = 10.0
+#: a file left in a device's tmp/ this long is an interrupted write (a crash): removed
+TMP_AGE = 3600.0
+#: tombstones older than this are removed (Swift's reclaim_age, a week)
+RECLAIM_AGE = 7 * 24 * 3600.0
 #: metadata a pushed .data carries as headers (the rest is recomputed by the receiver)
 SKIP = {diskfile.NAME, "X-Timestamp", "Content-Length"}
 
@@ -58,6 +64,34 @@ def _request(
         return 0
     finally:
         conn.close()
+
+
+def clean_tmp(dev: Path, now: float) -> None:
+    """Remove what interrupted writes left in the device's tmp/."""
+    try:
+        entries = list((dev / "tmp").iterdir())
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        try:
+            if now - entry.stat().st_mtime > TMP_AGE:
+                entry.unlink()
+        except OSError:
+            continue
+
+
+def reclaim(part_dir: Path, now: float) -> None:
+    """Remove tombstones older than RECLAIM_AGE (every replica has had a week to learn
+    of the delete) and the hash directories they leave empty."""
+    for ts in part_dir.glob("*/*/*.ts"):
+        try:
+            if now - float(ts.name[:-3]) > RECLAIM_AGE:
+                ts.unlink()
+                ts.parent.rmdir()
+                diskfile.invalidate_suffix(part_dir.parents[1], int(part_dir.name),
+                                           ts.parent.parent.name)  # fmt: skip
+        except (OSError, ValueError):
+            continue
 
 
 def remote_hashes(node: Node, part: int) -> dict[str, str] | None:
@@ -120,6 +154,7 @@ class ObjectReplicator:
         except FileNotFoundError:
             return stats
         for dev in devs:
+            clean_tmp(dev, time.time())
             me = self._local_node(dev.name)
             if me is None:
                 continue
@@ -130,6 +165,7 @@ class ObjectReplicator:
         return stats
 
     def partition(self, dev: Path, me: Node, part: int, stats: Stats) -> None:
+        reclaim(dev / "objects" / str(part), time.time())
         primaries = self.ring.primaries(part)
         handoff = me.id not in {n.id for n in primaries}
         local = diskfile.suffix_hashes(dev, part)
