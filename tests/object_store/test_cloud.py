@@ -427,3 +427,17 @@ def test_a_corrupt_replica_is_quarantined_and_restored(
 
     wait_for(restored)
     assert conn.get_object("audit", "obj")[1] == body
+
+
+def test_container_quotas(conn: swift.Connection) -> None:
+    conn.put_container("quota", headers={"X-Container-Meta-Quota-Bytes": "10",
+                                         "X-Container-Meta-Quota-Count": "2"})  # fmt: skip
+    conn.put_object("quota", "a", b"12345")
+    with pytest.raises(ClientException) as err:
+        conn.put_object("quota", "b", b"123456")
+    assert err.value.http_status == 413
+    conn.put_object("quota", "b", b"1")
+    with pytest.raises(ClientException) as err:
+        conn.put_object("quota", "c", b"")
+    assert err.value.http_status == 413
+    assert [r["name"] for r in conn.get_container("quota")[1]] == ["a", "b"]

@@ -31,7 +31,7 @@ def get_info(deps: DepsDep) -> Response:
         "valid_api_versions": ["v1"],
         "policies": [{"name": "Policy-0", "aliases": "Policy-0", "default": True}],
     }
-    return JSONResponse({"swift": swift, "keystoneauth": {}})
+    return JSONResponse({"swift": swift, "keystoneauth": {}, "container_quotas": {}})
 
 
 def healthcheck() -> Response:

@@ -11,7 +11,12 @@ import http.client
 import logging
 from dataclasses import dataclass
 
-from tinystack.common.exceptions import PreconditionFailed, ServiceUnavailable
+from tinystack.common.exceptions import (
+    BadRequest,
+    PreconditionFailed,
+    RequestEntityTooLarge,
+    ServiceUnavailable,
+)  # fmt: skip
 from tinystack.object_store.exception import UnprocessableEntity
 from tinystack.object_store.ring.ring import Node
 from tinystack.object_store.services import containers
@@ -181,21 +186,33 @@ def begin_put(
     if_none_match: str | None = None,
 ) -> Upload:  # fmt: skip
     if size is not None and size > deps.opts.max_file_size:
-        from tinystack.common.exceptions import RequestEntityTooLarge
-
         raise RequestEntityTooLarge("Your request is too large.")
     if if_none_match is not None:
         if if_none_match.strip() != "*":
-            raise_bad_if_none_match()
+            raise BadRequest("If-None-Match only supports *")
         if head(deps, path, {}).status < 300:
             raise PreconditionFailed()
+    check_quota(deps, path, size or 0)
     return Upload(deps, path, metadata, size, etag)
 
 
-def raise_bad_if_none_match() -> None:
-    from tinystack.common.exceptions import BadRequest
-
-    raise BadRequest("If-None-Match only supports *")
+def check_quota(deps: Deps, path: ObjectPath, size: int) -> None:
+    """Container quotas (``X-Container-Meta-Quota-Bytes`` / ``-Count``): 413 when the
+    upload would exceed them, as Swift's container_quotas middleware answers."""
+    cached = containers.cached_head(deps, path.account, path.container)
+    lowered = {k.lower(): v for k, v in cached.headers.items()}
+    if not any(k.startswith("x-container-meta-quota-") for k in lowered):
+        return
+    current = containers.head(deps, path.account, path.container)  # counts must be fresh
+    info = {k.lower(): v for k, v in current.headers.items()}
+    quota_bytes = info.get("x-container-meta-quota-bytes", "")
+    used = int(info.get("x-container-bytes-used", "0"))
+    if quota_bytes.isdigit() and used + size > int(quota_bytes):
+        raise RequestEntityTooLarge("Upload exceeds quota.")
+    quota_count = info.get("x-container-meta-quota-count", "")
+    count = int(info.get("x-container-object-count", "0"))
+    if quota_count.isdigit() and count + 1 > int(quota_count):
+        raise RequestEntityTooLarge("Upload exceeds quota.")
 
 
 def get(deps: Deps, path: ObjectPath, conditions: dict[str, str], method: str = "GET") -> Reply:
@@ -248,6 +265,11 @@ def copy(
     if fresh and "Content-Type" in found.headers:
         kept["Content-Type"] = found.headers["Content-Type"]
     size = int(found.headers.get("Content-Length", "0"))
+    try:
+        check_quota(deps, dest, size)
+    except RequestEntityTooLarge:
+        found.stream.close()  # type: ignore[attr-defined]
+        raise
     upload = Upload(deps, dest, {**kept, **metadata}, size, None)
     try:
         for chunk in found.stream:
