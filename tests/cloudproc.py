@@ -57,6 +57,12 @@ class CloudProcess:
                 # In-memory hosts unless a test asks for the QEMU driver.
                 lines.append("compute_driver = fake")
                 lines.append(f"metadata_listen_port = {self.metadata_port}")
+            if name == "object_store":
+                # the storage servers' ports (the default ring is re-addressed to them)
+                lines += [
+                    f"{kind}_port = {free_port()}" for kind in ("object", "container", "account")
+                ]
+                lines += ["part_power = 6"]
         state_dir.mkdir(parents=True, exist_ok=True)
         self.conf_file.write_text("\n".join(lines) + "\n" + extra_conf)
         self.env = {

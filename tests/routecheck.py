@@ -198,7 +198,9 @@ def request_body_problems(app: FastAPI, rules: RouteRules) -> list[str]:
     for ep in endpoints(app):
         if ep.method not in WRITE_METHODS or ep.route in rules.bodiless:
             continue
-        operation = paths.get(ep.path, {}).get(ep.method.lower(), {})
+        # the OpenAPI document names a converter's parameter without it ({obj:path} -> {obj})
+        openapi_path = re.sub(r"\{(\w+):\w+\}", r"{\1}", ep.path)
+        operation = paths.get(openapi_path, {}).get(ep.method.lower(), {})
         if "requestBody" not in operation:
             problems.append(f"{ep}: declares no request body in the OpenAPI document")
     return problems

@@ -29,7 +29,7 @@ from tests.support import make_runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "tinystack"
-SERVICES = ("identity", "placement", "image", "compute", "network", "volume")
+SERVICES = ("identity", "placement", "image", "compute", "network", "volume", "object_store")
 
 MAX_MODULE_LINES = 800
 MAX_FUNCTION_LINES = 100
@@ -76,6 +76,7 @@ PUBLIC: dict[str, set[Route]] = {
         ("GET", "/v3/attachments/detail"),
         ("GET", "/v3/attachments/{attachment_id}"),
     },
+    "object_store": set(),
 }
 #: write routes that take no body (upstream's API has none there)
 BODILESS: dict[str, set[Route]] = {
@@ -115,6 +116,13 @@ BODILESS: dict[str, set[Route]] = {
     "compute": {("PUT", "/v2.1/servers/{server_id}/tags/{tag}")},
     "network": {("PUT", "/v2.0/{resources}/{resource_id}/tags/{tag}")},
     "volume": set(),
+    # Swift takes metadata in headers: these writes have no body
+    "object_store": {
+        ("POST", "/v1/{account}"),
+        ("PUT", "/v1/{account}/{container}"),
+        ("POST", "/v1/{account}/{container}"),
+        ("POST", "/v1/{account}/{container}/{obj:path}"),
+    },
 }
 #: the services with microversions: where their ``Microversions`` is
 MICROVERSIONS = {

@@ -31,6 +31,10 @@ identity_app = typer.Typer(help="Identity maintenance commands.", no_args_is_hel
 app.add_typer(identity_app, name="identity")
 image_app = typer.Typer(help="Guest image commands.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
+object_store_app = typer.Typer(help="Object storage commands.", no_args_is_help=True)
+app.add_typer(object_store_app, name="object-store")
+ring_app = typer.Typer(help="Ring builder: create, add, rebalance, show.", no_args_is_help=True)
+object_store_app.add_typer(ring_app, name="ring")
 
 ConfigFile = Annotated[str | None, typer.Option("--config-file", help="tinystack.conf to read.")]
 StateDir = Annotated[
@@ -150,7 +154,7 @@ def status(config_file: ConfigFile = None, state_dir: StateDir = None) -> None:
     for name in conf.enabled_services or registry.available():
         spec = registry.load(name)
         cfg_mod.register_service_opts(conf, spec.name, spec.default_port)
-        url = f"http://{host}:{getattr(conf, spec.name).port}/"
+        url = f"http://{host}:{getattr(conf, spec.name).port}{spec.health_path}"
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
                 code = resp.status
@@ -299,3 +303,98 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# -- object-store ring --------------------------------------------------------------------
+RingName = Annotated[str, typer.Argument(help="account, container or object")]
+RingDir = Annotated[
+    str | None, typer.Option("--ring-dir", help="Ring directory (default: the cloud's).")
+]
+
+
+def _ring_cmd(
+    run: Callable[[Path], str], config_file: str | None, state_dir: str | None, ring_dir: str | None
+) -> None:
+    from tinystack.object_store.exception import RingError
+
+    if ring_dir is None:
+        from tinystack.common import config as cfg_mod
+        from tinystack.object_store import conf as os_conf
+
+        conf = _conf(config_file, state_dir)
+        os_conf.register_opts(conf)
+        ring_dir = str(os_conf.Options.from_conf(conf, cfg_mod.state_dir(conf)).ring_dir)
+    try:
+        typer.echo(run(Path(ring_dir)))
+    except RingError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@ring_app.command("create")
+def ring_create(
+    ring: RingName,
+    part_power: Annotated[int, typer.Argument()],
+    replicas: Annotated[int, typer.Argument()],
+    min_part_hours: Annotated[int, typer.Argument()],
+    config_file: ConfigFile = None,
+    state_dir: StateDir = None,
+    ring_dir: RingDir = None,
+) -> None:
+    """Create a ring builder (like swift-ring-builder <ring>.builder create)."""
+    from tinystack.object_store.ring import commands
+
+    def run(d: Path) -> str:
+        return commands.create(d, ring, part_power, replicas, min_part_hours)
+
+    _ring_cmd(run, config_file, state_dir, ring_dir)
+
+
+@ring_app.command("add")
+def ring_add(
+    ring: RingName,
+    ip: Annotated[str, typer.Option()],
+    port: Annotated[int, typer.Option()],
+    device: Annotated[str, typer.Option()],
+    weight: Annotated[float, typer.Option()],
+    region: Annotated[int, typer.Option()] = 1,
+    zone: Annotated[int, typer.Option()] = 1,
+    config_file: ConfigFile = None,
+    state_dir: StateDir = None,
+    ring_dir: RingDir = None,
+) -> None:
+    """Add a device to a ring builder (takes effect at the next rebalance)."""
+    from tinystack.object_store.ring import commands
+
+    def run(d: Path) -> str:
+        return commands.add(
+            d, ring, region=region, zone=zone, ip=ip, port=port, device=device, weight=weight
+        )
+
+    _ring_cmd(run, config_file, state_dir, ring_dir)
+
+
+@ring_app.command("rebalance")
+def ring_rebalance(
+    ring: RingName,
+    config_file: ConfigFile = None,
+    state_dir: StateDir = None,
+    ring_dir: RingDir = None,
+) -> None:
+    """Reassign partitions and write the ring file every node reloads."""
+    from tinystack.object_store.ring import commands
+
+    _ring_cmd(lambda d: commands.rebalance(d, ring), config_file, state_dir, ring_dir)
+
+
+@ring_app.command("show")
+def ring_show(
+    ring: RingName,
+    config_file: ConfigFile = None,
+    state_dir: StateDir = None,
+    ring_dir: RingDir = None,
+) -> None:
+    """Show a ring builder's devices, balance and dispersion."""
+    from tinystack.object_store.ring import commands
+
+    _ring_cmd(lambda d: commands.show(d, ring), config_file, state_dir, ring_dir)

@@ -14,6 +14,7 @@ SERVICES: dict[str, str] = {
     "compute": "tinystack.compute.service",
     "volume": "tinystack.volume.service",
     "network": "tinystack.network.service",
+    "object_store": "tinystack.object_store.service",
 }
 
 

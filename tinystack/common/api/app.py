@@ -39,8 +39,10 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = "req-" + str(uuid.uuid4())
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        # an outer middleware may name the request in its API's own form (Swift's tx ids)
+        request_id = state.get("request_id") or "req-" + str(uuid.uuid4())
+        state["request_id"] = request_id
         header = (REQUEST_ID_HEADER, request_id.encode())
 
         async def send_with_id(message: Message) -> None:

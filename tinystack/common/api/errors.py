@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 ErrorRenderer = Callable[[int, str, str, str | None, str], Response]
 
@@ -24,6 +24,7 @@ STATUS_TITLES = {
     405: "Method Not Allowed",
     406: "Not Acceptable",
     409: "Conflict",
+    411: "Length Required",
     410: "Gone",
     412: "Precondition Failed",
     413: "Request Entity Too Large",
@@ -34,6 +35,7 @@ STATUS_TITLES = {
     500: "Internal Server Error",
     501: "Not Implemented",
     503: "Service Unavailable",
+    507: "Insufficient Storage",
 }
 
 _COMPUTE_KEYS = {
@@ -104,7 +106,42 @@ def image(status: int, title: str, message: str, code: str | None, request_id: s
     return PlainTextResponse(text, status_code=status, headers=_headers(status))
 
 
+#: the explanations Swift's error pages give (swob's defaults)
+_SWIFT_TEXT = {
+    400: "The server could not comply with the request since it is either malformed or "
+    "otherwise incorrect.",
+    401: "This server could not verify that you are authorized to access the document you "
+    "requested.",
+    403: "Access was denied to this resource.",
+    404: "The resource could not be found.",
+    405: "The method is not allowed for this resource.",
+    409: "There was a conflict when trying to complete your request.",
+    411: "Content-Length header required.",
+    412: "A precondition for this request was not satisfied.",
+    413: "The body of your request was too large for this server.",
+    416: "The Range requested is not available.",
+    422: "Unable to process the contained instructions",
+    503: "The server is currently unavailable. Please try again at a later time.",
+}
+
+
+def object_store(
+    status: int, title: str, message: str, code: str | None, request_id: str
+) -> Response:
+    # Swift answers with small HTML pages: <h1>title</h1><p>explanation</p>.
+    default = _SWIFT_TEXT.get(status, title)
+    text = default if message in (title, "", STATUS_TITLES.get(status)) else message
+    if status == 401:
+        text = _SWIFT_TEXT[401]
+    if status == 403 and message.startswith("You are not authorized"):
+        text = _SWIFT_TEXT[403]
+    body = f"<html><h1>{STATUS_TITLES.get(status, title)}</h1><p>{text}</p></html>"
+    headers = {"WWW-Authenticate": 'Keystone uri="/"'} if status == 401 else None
+    return HTMLResponse(body, status_code=status, headers=headers)
+
+
 STYLES: dict[str, ErrorRenderer] = {
+    "object_store": object_store,
     "identity": identity,
     "compute": compute,
     "volume": volume,

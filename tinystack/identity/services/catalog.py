@@ -31,7 +31,7 @@ _CATALOG_KEY = ("catalog",)
 def token_catalog(deps: Deps, project_id: str | None = None) -> tuple[CatalogService, ...]:
     """The catalog as tokens show it: enabled services with their enabled endpoints; for a
     project with endpoint filters (OS-EP-FILTER), only its endpoints and their services."""
-    full = _full_catalog(deps)
+    full = _substituted(_full_catalog(deps), project_id)
     if project_id is None:
         return full
     allowed = endpoint_filters.project_endpoint_ids(deps, project_id)
@@ -41,6 +41,25 @@ def token_catalog(deps: Deps, project_id: str | None = None) -> tuple[CatalogSer
         replace(s, endpoints=tuple(e for e in s.endpoints if e.id in allowed)) for s in full
     )
     return tuple(s for s in filtered if s.endpoints)
+
+
+def _substituted(
+    services: tuple[CatalogService, ...], project_id: str | None
+) -> tuple[CatalogService, ...]:
+    """Endpoint URLs with ``%(project_id)s`` / ``%(tenant_id)s`` filled in, as Keystone
+    formats them; without a project the endpoints that need one are left out."""
+    out = []
+    for service in services:
+        endpoints = []
+        for ep in service.endpoints:
+            if "%(" in ep.url:
+                if project_id is None:
+                    continue
+                url = ep.url.replace("%(project_id)s", project_id)
+                ep = replace(ep, url=url.replace("%(tenant_id)s", project_id))
+            endpoints.append(ep)
+        out.append(replace(service, endpoints=tuple(endpoints)))
+    return tuple(out)
 
 
 def _full_catalog(deps: Deps) -> tuple[CatalogService, ...]:

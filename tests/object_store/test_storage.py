@@ -1,0 +1,116 @@
+"""The storage layer without HTTP: object files, tombstones and timestamps, suffix
+hashes, and the account and container databases (listings, tombstoned rows, metadata)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tinystack.common.exceptions import Conflict, NotFound
+from tinystack.object_store.exception import UnprocessableEntity
+from tinystack.object_store.storage import diskfile
+from tinystack.object_store.storage.broker import Broker
+from tinystack.object_store.storage.diskfile import DiskFile
+from tinystack.object_store.storage.paths import normalize
+
+HASH = "0123456789abcdef0123456789abcdef"
+
+
+def put(disk: DiskFile, ts: float, body: bytes, etag: str | None = None) -> dict[str, str]:
+    writer = disk.writer(normalize(ts), {"Content-Type": "text/plain"}, etag)
+    writer.write([body])
+    return writer.commit(len(body))
+
+
+def test_objects_tombstones_and_timestamps(tmp_path: Path) -> None:
+    disk = DiskFile(tmp_path, 7, HASH)
+    stored = put(disk, 1, b"one")
+    assert stored["ETag"] == "f97c5d29941bfb1b2fdab0874906ab82"
+    state = disk.open()
+    assert state.data is not None and state.data.read_bytes() == b"one"
+    assert diskfile.read_meta(state.data)["Content-Length"] == "3"
+    with pytest.raises(Conflict):
+        put(disk, 1, b"same timestamp")
+    with pytest.raises(UnprocessableEntity):
+        put(disk, 2, b"two", etag="0" * 32)
+    assert not list((tmp_path / "tmp").iterdir())  # the rejected upload left nothing
+    put(disk, 3, b"three")
+    disk.post(normalize(4), {"X-Object-Meta-A": "1"})
+    state = disk.open()
+    assert state.metadata["X-Object-Meta-A"] == "1" and state.metadata["ETag"]
+    disk.delete(normalize(5), {})
+    with pytest.raises(NotFound):
+        disk.open()
+    assert sorted(os.listdir(disk.dir)) == [f"{normalize(5)}.ts"]  # older files cleaned up
+    with pytest.raises(Conflict):
+        disk.delete(normalize(4), {})
+
+
+def test_suffix_hashes_change_with_the_objects(tmp_path: Path) -> None:
+    disk = DiskFile(tmp_path, 3, HASH)
+    put(disk, 1, b"x")
+    first = diskfile.suffix_hashes(tmp_path, 3)
+    assert set(first) == {HASH[-3:]}
+    assert diskfile.suffix_hashes(tmp_path, 3) == first  # cached
+    disk.delete(normalize(2), {})
+    assert diskfile.suffix_hashes(tmp_path, 3)[HASH[-3:]] != first[HASH[-3:]]
+    assert diskfile.suffix_hashes(tmp_path, 4) == {}
+
+
+def test_container_database(tmp_path: Path) -> None:
+    broker = Broker(tmp_path / "c.db", "container")
+    assert broker.initialize("AUTH_a", normalize(1), "c")
+    for i, name in enumerate(["a/1", "a/2", "b", "c"]):
+        broker.put_object(name, normalize(10 + i), 5, "text/plain", "e", False)
+    assert not broker.put_object("b", normalize(1), 9, "x", "e", False)  # older: ignored
+    broker.put_object("c", normalize(20), 0, "", "", True)
+    info = broker.live()
+    assert (info.count, info.bytes_used) == (3, 15)
+    names = [e.name for e in broker.listing(100)]
+    assert names == ["a/1", "a/2", "b"]
+    folded = broker.listing(100, delimiter="/")
+    assert [(e.name, e.subdir) for e in folded] == [("a/", True), ("b", False)]
+    assert [e.name for e in broker.listing(100, reverse=True)] == ["b", "a/2", "a/1"]
+    assert [e.name for e in broker.listing(1, marker="a/1")] == ["a/2"]
+    assert [e.name for e in broker.listing(100, end_marker="b", prefix="a")] == ["a/1", "a/2"]
+    broker.update_metadata({"X-Container-Meta-K": "v"}, normalize(30))
+    broker.update_metadata({"X-Container-Meta-K": "old"}, normalize(29))
+    assert broker.info().metadata["X-Container-Meta-K"][0] == "v"
+    with pytest.raises(Conflict):
+        broker.delete(normalize(40))
+    for name in ["a/1", "a/2", "b"]:
+        broker.put_object(name, normalize(50), 0, "", "", True)
+    broker.delete(normalize(60))
+    with pytest.raises(NotFound):
+        broker.live()
+
+
+def test_account_database(tmp_path: Path) -> None:
+    broker = Broker(tmp_path / "a.db", "account")
+    broker.initialize("AUTH_a", normalize(1))
+    broker.put_container("c1", normalize(2), "0", 3, 30)
+    broker.put_container("c2", normalize(3), "0", 1, 1)
+    broker.put_container("c2", normalize(3), normalize(4), 0, 0)  # deleted
+    info = broker.live()
+    assert (info.items, info.count, info.bytes_used) == (1, 3, 30)
+    assert [e.name for e in broker.listing(10)] == ["c1"]
+
+
+def test_the_replicator_reclaims_old_tombstones_and_tmp_files(tmp_path: Path) -> None:
+    from tinystack.object_store.storage import replicator
+
+    disk = DiskFile(tmp_path, 3, HASH)
+    put(disk, 1, b"x")
+    disk.delete(normalize(2), {})
+    fresh = DiskFile(tmp_path, 3, "f" * 32)
+    fresh.delete(normalize(10 * 24 * 3600 - 60), {})
+    (tmp_path / "tmp" / "left-over").write_bytes(b"partial")
+    os.utime(tmp_path / "tmp" / "left-over", (0, 0))
+    now = 10 * 24 * 3600.0
+    replicator.reclaim(tmp_path / "objects" / "3", now)
+    replicator.clean_tmp(tmp_path, now)
+    assert not disk.dir.exists()  # a week-old tombstone is gone, with its directory
+    assert fresh.dir.exists()  # a recent one stays
+    assert not (tmp_path / "tmp" / "left-over").exists()

@@ -1,0 +1,54 @@
+"""Container handlers: PUT, HEAD, GET (object listing), POST, DELETE."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tinystack.object_store.api import headers, listing
+from tinystack.object_store.api.deps import LIST, DepsDep, authorize_account
+from tinystack.object_store.api.replies import respond
+from tinystack.object_store.services import containers
+from tinystack.object_store.services.records import Reply
+
+
+def put_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
+    authorize_account(request, deps, account)
+    headers.check_container(container)
+    meta = headers.metadata(request, "container")
+    return respond(containers.put(deps, account, container, meta))
+
+
+def _for_caller(reply: Reply, owner: bool) -> Reply:
+    """Only owners see a container's ACLs (as keystoneauth hides them)."""
+    if owner:
+        return reply
+    hidden = ("x-container-read", "x-container-write")
+    shown = {k: v for k, v in reply.headers.items() if k.lower() not in hidden}
+    return Reply(reply.status, shown, reply.body, reply.stream)
+
+
+def head_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
+    owner = authorize_account(request, deps, account, container, LIST).owner
+    return respond(_for_caller(containers.head(deps, account, container), owner), 204)
+
+
+def get_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
+    owner = authorize_account(request, deps, account, container, LIST).owner
+    query = listing.backend_query(request, deps.opts.listing_limit)
+    reply, entries = containers.listing(deps, account, container, query)
+    reply = _for_caller(reply, owner)
+    if reply.status >= 300:
+        return respond(reply)
+    return listing.render(request, "container", container, reply, entries)
+
+
+def post_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
+    authorize_account(request, deps, account)
+    meta = headers.metadata(request, "container")
+    return respond(containers.post(deps, account, container, meta))
+
+
+def delete_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
+    authorize_account(request, deps, account)
+    return respond(containers.delete(deps, account, container))

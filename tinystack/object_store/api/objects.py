@@ -1,0 +1,151 @@
+"""Object handlers: PUT (streamed, or a copy with X-Copy-From), GET and HEAD (ranges and
+conditions), POST (metadata), DELETE, COPY (Destination)."""
+
+from __future__ import annotations
+
+import mimetypes
+import urllib.parse
+
+import anyio
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from tinystack.common.exceptions import BadRequest, PreconditionFailed
+from tinystack.object_store.api import headers
+from tinystack.object_store.api.deps import READ, WRITE, DepsDep, authorize_account
+from tinystack.object_store.api.replies import respond
+from tinystack.object_store.exception import LengthRequired
+from tinystack.object_store.services import objects
+from tinystack.object_store.services.objects import ObjectPath
+
+BATCH = 1024 * 1024
+CONDITIONS = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+
+
+def _path(account: str, container: str, obj: str) -> ObjectPath:
+    headers.check_container(container)
+    headers.check_object(obj)
+    return ObjectPath(account, container, obj)
+
+
+def _metadata(request: Request, obj: str) -> dict[str, str]:
+    meta = headers.metadata(request, "object")
+    headers.expiry(request, meta)
+    if not meta.get("Content-Type"):
+        guessed, _ = mimetypes.guess_type(obj)
+        meta["Content-Type"] = guessed or "application/octet-stream"
+    return meta
+
+
+def _source(header: str, account: str) -> ObjectPath:
+    """``container/object`` (URL-quoted, an optional leading slash) of a copy."""
+    value = urllib.parse.unquote(header).lstrip("/")
+    container, _, obj = value.partition("/")
+    if not container or not obj:
+        raise PreconditionFailed(
+            "X-Copy-From header must be of the form <container name>/<object name>"
+        )
+    return _path(account, container, obj)
+
+
+def _size(request: Request) -> int | None:
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise BadRequest("Invalid Content-Length")
+        return int(length)
+    if "chunked" in request.headers.get("transfer-encoding", "").lower():
+        return None
+    raise LengthRequired("Length Required")
+
+
+async def put_object(
+    account: str, container: str, obj: str, request: Request, deps: DepsDep
+) -> Response:
+    # the ACL check may ask a container server: never block the event loop
+    await anyio.to_thread.run_sync(authorize_account, request, deps, account, container, WRITE)
+    path = _path(account, container, obj)
+    size = _size(request)
+    meta = headers.metadata(request, "object")
+    copy_from = request.headers.get("x-copy-from")
+    if copy_from is not None:
+        if size:
+            raise BadRequest("Copy requests require a zero byte body")
+        source = _source(copy_from, account)
+        await anyio.to_thread.run_sync(
+            authorize_account, request, deps, account, source.container, READ
+        )
+        fresh = request.headers.get("x-fresh-metadata", "").lower() in ("true", "1", "yes")
+        reply = await anyio.to_thread.run_sync(objects.copy, deps, source, path, meta, fresh)
+        return respond(reply)
+    meta = _metadata(request, obj)
+    upload = await anyio.to_thread.run_sync(
+        objects.begin_put, deps, path, meta, size, request.headers.get("etag"),
+        request.headers.get("if-none-match"),
+    )  # fmt: skip
+    batch: list[bytes] = []
+    batched = 0
+    try:
+        async for chunk in request.stream():
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= BATCH:
+                await anyio.to_thread.run_sync(upload.write, batch)
+                batch, batched = [], 0
+        await anyio.to_thread.run_sync(upload.write, batch)
+    except ClientDisconnect:
+        await anyio.to_thread.run_sync(upload.abort)
+        return Response(status_code=499)
+    except BaseException:
+        await anyio.to_thread.run_sync(upload.abort)
+        raise
+    return respond(await anyio.to_thread.run_sync(upload.commit))
+
+
+def _conditions(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.headers.items() if k in CONDITIONS}
+
+
+def get_object(account: str, container: str, obj: str, request: Request, deps: DepsDep) -> Response:
+    authorize_account(request, deps, account, container, READ)
+    return respond(objects.get(deps, _path(account, container, obj), _conditions(request)))
+
+
+def head_object(
+    account: str, container: str, obj: str, request: Request, deps: DepsDep
+) -> Response:
+    authorize_account(request, deps, account, container, READ)
+    return respond(objects.head(deps, _path(account, container, obj), _conditions(request)))
+
+
+def post_object(
+    account: str, container: str, obj: str, request: Request, deps: DepsDep
+) -> Response:
+    authorize_account(request, deps, account, container, WRITE)
+    meta = headers.metadata(request, "object")
+    headers.expiry(request, meta)
+    return respond(objects.post(deps, _path(account, container, obj), meta))
+
+
+def delete_object(
+    account: str, container: str, obj: str, request: Request, deps: DepsDep
+) -> Response:
+    authorize_account(request, deps, account, container, WRITE)
+    return respond(objects.delete(deps, _path(account, container, obj)))
+
+
+def copy_object(
+    account: str, container: str, obj: str, request: Request, deps: DepsDep
+) -> Response:
+    authorize_account(request, deps, account, container, READ)
+    source = _path(account, container, obj)
+    destination = request.headers.get("destination")
+    if not destination:
+        raise PreconditionFailed("Destination header required")
+    if request.headers.get("destination-account", account) != account:
+        raise PreconditionFailed("Destination-Account must be the source account")
+    dest = _source(destination, account)
+    authorize_account(request, deps, account, dest.container, WRITE)
+    meta = headers.metadata(request, "object")
+    fresh = request.headers.get("x-fresh-metadata", "").lower() in ("true", "1", "yes")
+    return respond(objects.copy(deps, source, dest, meta, fresh))

@@ -1,0 +1,104 @@
+"""Object storage's options (``[object_store]``) and their typed form, :class:`Options`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from oslo_config import cfg
+
+GROUP = "object_store"
+
+OPTS = [
+    cfg.StrOpt("ring_dir", default="", help="Ring files (default <state_dir>/object_store/rings)."),
+    cfg.StrOpt(
+        "devices", default="", help="Device directories (default <state_dir>/object_store/devices)."
+    ),
+    cfg.StrOpt(
+        "storage_listen", default="127.0.0.1", help="Address of this node's storage server."
+    ),
+    cfg.PortOpt("object_port", default=6200, help="Port of this node's object server."),
+    cfg.PortOpt("container_port", default=6201, help="Port of this node's container server."),
+    cfg.PortOpt("account_port", default=6202, help="Port of this node's account server."),
+    cfg.IntOpt(
+        "default_devices",
+        default=3,
+        min=1,
+        help="Devices (one per zone) of the default all-in-one ring.",
+    ),
+    cfg.IntOpt("replicas", default=3, min=1, help="Replicas of the default rings."),
+    cfg.IntOpt(
+        "part_power", default=10, min=1, max=24, help="Partition power of the default rings."
+    ),
+    cfg.IntOpt("min_part_hours", default=1, min=0, help="min_part_hours of the default rings."),
+    cfg.FloatOpt(
+        "ring_check_interval", default=1.0, help="Seconds between checks for a changed ring file."
+    ),
+    cfg.FloatOpt("node_timeout", default=10.0, help="Seconds the proxy waits for a storage node."),
+    cfg.FloatOpt(
+        "conn_timeout", default=0.5, help="Seconds the proxy waits to connect to a storage node."
+    ),
+    cfg.StrOpt("reseller_prefix", default="AUTH_", help="Prefix of account names."),
+    cfg.IntOpt("container_listing_limit", default=10000, help="Most entries of one listing."),
+    cfg.IntOpt("max_file_size", default=5368709122, help="Largest object (bytes)."),
+    cfg.FloatOpt(
+        "replicator_interval", default=30.0, help="Seconds between object replication passes."
+    ),
+    cfg.FloatOpt("auditor_interval", default=300.0, help="Seconds between object audit passes."),
+    cfg.StrOpt("policy_file", default="", help="A policy.yaml overriding the defaults."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(OPTS, group=GROUP)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """``[object_store]``, typed; the only reader of ``conf.object_store``."""
+
+    ring_dir: Path
+    devices: Path
+    storage_listen: str
+    object_port: int
+    container_port: int
+    account_port: int
+    default_devices: int
+    replicas: int
+    part_power: int
+    min_part_hours: int
+    ring_check_interval: float
+    node_timeout: float
+    conn_timeout: float
+    reseller_prefix: str
+    listing_limit: int
+    max_file_size: int
+    policy_file: str
+    replicator_interval: float
+    auditor_interval: float
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts, state_dir: Path) -> Options:
+        group = conf.object_store
+        base = state_dir / "object_store"
+        return cls(
+            ring_dir=Path(group.ring_dir) if group.ring_dir else base / "rings",
+            devices=Path(group.devices) if group.devices else base / "devices",
+            storage_listen=str(group.storage_listen),
+            object_port=int(group.object_port),
+            container_port=int(group.container_port),
+            account_port=int(group.account_port),
+            default_devices=int(group.default_devices),
+            replicas=int(group.replicas),
+            part_power=int(group.part_power),
+            min_part_hours=int(group.min_part_hours),
+            ring_check_interval=float(group.ring_check_interval),
+            node_timeout=float(group.node_timeout),
+            conn_timeout=float(group.conn_timeout),
+            reseller_prefix=str(group.reseller_prefix),
+            listing_limit=int(group.container_listing_limit),
+            max_file_size=int(group.max_file_size),
+            policy_file=str(group.policy_file),
+            replicator_interval=float(group.replicator_interval),
+            auditor_interval=float(group.auditor_interval),
+        )

@@ -1,0 +1,83 @@
+"""Accounts through the proxy: HEAD/GET (listings of containers) and POST (metadata);
+accounts are created on first use (keystoneauth's account autocreate)."""
+
+from __future__ import annotations
+
+import json
+
+from tinystack.common.exceptions import ServiceUnavailable
+from tinystack.object_store.services.backend import Backend, best_status, timestamp
+from tinystack.object_store.services.deps import Deps
+from tinystack.object_store.services.records import ListingEntry, Reply
+
+#: headers of an account's answer the proxy passes on
+PASSED = ("x-account-", "x-timestamp", "x-put-timestamp", "content-type")
+
+
+def backend(deps: Deps) -> Backend:
+    return Backend(deps.opts.conn_timeout, deps.opts.node_timeout)
+
+
+def public_headers(headers: dict[str, str], prefixes: tuple[str, ...]) -> dict[str, str]:
+    return {
+        k: v for k, v in headers.items()
+        if k.lower().startswith(prefixes) and not k.lower().startswith("x-backend")
+    }  # fmt: skip
+
+
+def empty_account_headers() -> dict[str, str]:
+    """An account never written to, as autocreate shows it."""
+    return {
+        "X-Account-Container-Count": "0",
+        "X-Account-Object-Count": "0",
+        "X-Account-Bytes-Used": "0",
+        "X-Timestamp": timestamp(),
+    }
+
+
+def ensure(deps: Deps, account: str) -> None:
+    """Create the account on its replicas unless it exists (autocreate)."""
+    if deps.info_cache.get((account,)) is not None:
+        return
+    ring = deps.rings.account
+    part = ring.part(account)
+    found = backend(deps).first_good(ring, part, "HEAD", (account,), {})
+    if found.status < 300:
+        deps.info_cache.put((account,), Reply(found.status))
+        return
+    ts = timestamp()
+    replies = backend(deps).write_all(
+        ring, part, "PUT", (account,), [{"X-Timestamp": ts}] * ring.replicas
+    )
+    if best_status(replies, ring.replicas) >= 300:
+        raise ServiceUnavailable("Service Unavailable")
+    deps.info_cache.put((account,), Reply(201))
+
+
+def head(deps: Deps, account: str) -> Reply:
+    ring = deps.rings.account
+    reply = backend(deps).first_good(ring, ring.part(account), "HEAD", (account,), {})
+    if reply.status == 404:
+        return Reply(204, empty_account_headers())
+    return Reply(reply.status, public_headers(reply.headers, PASSED))
+
+
+def listing(deps: Deps, account: str, query: str) -> tuple[Reply, list[ListingEntry]]:
+    ring = deps.rings.account
+    reply = backend(deps).first_good(ring, ring.part(account), "GET", (account,), {}, query)
+    if reply.status == 404:
+        return Reply(200, empty_account_headers()), []
+    if reply.status >= 300:
+        return Reply(reply.status, {}), []
+    rows = [ListingEntry(*row) for row in json.loads(reply.body)]
+    return Reply(200, public_headers(reply.headers, PASSED)), rows
+
+
+def post(deps: Deps, account: str, metadata: dict[str, str]) -> Reply:
+    ensure(deps, account)
+    ring = deps.rings.account
+    headers = {**metadata, "X-Timestamp": timestamp()}
+    replies = backend(deps).write_all(
+        ring, ring.part(account), "POST", (account,), [headers] * ring.replicas
+    )
+    return Reply(best_status(replies, ring.replicas))

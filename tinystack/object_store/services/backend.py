@@ -1,0 +1,141 @@
+"""The proxy's side of the backend protocol: requests to a ring's nodes, the first good
+reply for reads, a quorum of replicas for writes, handoffs for unreachable primaries."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from tinystack.object_store.ring.ring import Node, Ring
+
+LOG = logging.getLogger(__name__)
+CHUNK = 65536
+
+
+def timestamp() -> str:
+    return f"{time.time():016.05f}"
+
+
+def quorum(replicas: int) -> int:
+    """Swift's write quorum: a majority (2 of 3, 1 of 1 or 2)."""
+    return replicas // 2 + 1
+
+
+@dataclass
+class NodeReply:
+    node: Node
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    response: http.client.HTTPResponse | None = None
+    conn: http.client.HTTPConnection | None = None
+
+    def stream(self) -> Iterator[bytes]:
+        try:
+            assert self.response is not None
+            while chunk := self.response.read(CHUNK):
+                yield chunk
+        finally:
+            if self.conn is not None:
+                self.conn.close()
+
+
+def node_path(node: Node, part: int, *names: str) -> str:
+    return urllib.parse.quote("/" + "/".join([node.device, str(part), *names]))
+
+
+def _headers(response: http.client.HTTPResponse) -> dict[str, str]:
+    return {k.title().replace("Etag", "ETag"): v for k, v in response.getheaders()}
+
+
+class Backend:
+    """Requests to storage nodes with the proxy's timeouts."""
+
+    def __init__(self, conn_timeout: float, node_timeout: float) -> None:
+        self.conn_timeout = conn_timeout
+        self.node_timeout = node_timeout
+
+    def connect(self, node: Node) -> http.client.HTTPConnection:
+        conn = http.client.HTTPConnection(node.ip, node.port, timeout=self.conn_timeout)
+        conn.connect()
+        if conn.sock is not None:
+            conn.sock.settimeout(self.node_timeout)
+        return conn
+
+    def call(
+        self, node: Node, method: str, path: str, headers: dict[str, str], query: str = "",
+        stream: bool = False,
+    ) -> NodeReply:  # fmt: skip
+        """One bodiless request; status 503 when the node cannot be reached."""
+        try:
+            conn = self.connect(node)
+            conn.request(method, path + (f"?{query}" if query else ""), headers=headers)
+            response = conn.getresponse()
+        except OSError as exc:
+            LOG.warning("%s %s:%s%s: %s", method, node.ip, node.port, path, exc)
+            return NodeReply(node, 503)
+        if stream and response.status in (200, 206):
+            return NodeReply(node, response.status, _headers(response), b"", response, conn)
+        try:
+            body = response.read()
+        except OSError:
+            return NodeReply(node, 503)
+        finally:
+            conn.close()
+        return NodeReply(node, response.status, _headers(response), body)
+
+    def first_good(
+        self, ring: Ring, part: int, method: str, names: tuple[str, ...], headers: dict[str, str],
+        query: str = "", stream: bool = False,
+    ) -> NodeReply:  # fmt: skip
+        """Primaries, then handoffs, until one answers 2xx (or a definite 304/412/416);
+        otherwise the most telling failure (404 over 503)."""
+        tried: list[NodeReply] = []
+        for node in _candidates(ring, part):
+            reply = self.call(node, method, node_path(node, part, *names), headers, query, stream)
+            if reply.status < 300 or reply.status in (304, 412, 416):
+                return reply
+            tried.append(reply)
+            if len(tried) >= 2 * ring.replicas:
+                break
+        if any(r.status == 404 for r in tried):
+            return next(r for r in tried if r.status == 404)
+        return tried[0] if tried else NodeReply(Node(0, 0, 0, "", 0, "", 0), 503)
+
+    def write_all(
+        self, ring: Ring, part: int, method: str, names: tuple[str, ...],
+        headers_for: list[dict[str, str]],
+    ) -> list[NodeReply]:  # fmt: skip
+        """A bodiless write (PUT/POST/DELETE) to each replica; an unreachable primary (or
+        a 507) is replaced by the next handoff. ``headers_for[i]``: replica i's headers."""
+        replies: list[NodeReply] = []
+        handoffs = ring.handoffs(part)
+        for index, primary in enumerate(ring.primaries(part)):
+            node: Node | None = primary
+            while node is not None:
+                path = node_path(node, part, *names)
+                reply = self.call(node, method, path, headers_for[index])
+                if reply.status not in (503, 507):
+                    replies.append(reply)
+                    break
+                node = next(handoffs, None)
+        return replies
+
+
+def _candidates(ring: Ring, part: int) -> Iterator[Node]:
+    yield from ring.primaries(part)
+    yield from ring.handoffs(part)
+
+
+def best_status(replies: list[NodeReply], replicas: int) -> int:
+    """The status a quorum of replicas agrees on (by class), else 503."""
+    need = quorum(replicas)
+    for klass in (2, 4):
+        agreeing = [r.status for r in replies if r.status // 100 == klass]
+        if len(agreeing) >= need:
+            return max(set(agreeing), key=agreeing.count)
+    return 503

@@ -1,0 +1,22 @@
+"""Deps: what the proxy's service layer needs (options, the rings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tinystack.common.timeutils import TTLCache
+from tinystack.object_store.conf import Options
+from tinystack.object_store.ring.layout import Rings
+from tinystack.object_store.services.records import Reply
+
+#: seconds the proxy trusts what it learnt of a container or an account (Swift's
+#: recheck_container_existence / recheck_account_existence, in its memcache)
+RECHECK_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Deps:
+    opts: Options
+    rings: Rings
+    #: (account, container) -> the container's HEAD reply; (account,) -> the account exists
+    info_cache: TTLCache[Reply] = field(default_factory=lambda: TTLCache(RECHECK_SECONDS))

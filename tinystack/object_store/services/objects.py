@@ -1,0 +1,285 @@
+"""Objects through the proxy: PUT streams to every replica at once (``Expect:
+100-continue`` tells a failing node before the body goes, so a handoff takes its place),
+a quorum of replicas must store it; GET and HEAD read from the first good replica; POST
+and DELETE go to every replica; COPY (and ``X-Copy-From``) is a GET piped into a PUT."""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import http.client
+import logging
+from dataclasses import dataclass
+
+from tinystack.common.exceptions import (
+    BadRequest,
+    PreconditionFailed,
+    RequestEntityTooLarge,
+    ServiceUnavailable,
+)  # fmt: skip
+from tinystack.object_store.exception import UnprocessableEntity
+from tinystack.object_store.ring.ring import Node
+from tinystack.object_store.services import containers
+from tinystack.object_store.services.accounts import backend
+from tinystack.object_store.services.backend import (
+    NodeReply,
+    best_status,
+    node_path,
+    quorum,
+    timestamp,
+)  # fmt: skip
+from tinystack.object_store.services.deps import Deps
+from tinystack.object_store.services.records import Reply
+
+LOG = logging.getLogger(__name__)
+#: object headers a client sees (besides X-Object-Meta-*)
+SHOWN = ("content-type", "content-length", "etag", "last-modified", "x-timestamp",
+         "content-range", "accept-ranges", "content-disposition", "content-encoding",
+         "x-delete-at", "x-object-manifest", "x-static-large-object")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectPath:
+    account: str
+    container: str
+    obj: str
+
+    @property
+    def names(self) -> tuple[str, str, str]:
+        return (self.account, self.container, self.obj)
+
+
+def shown(headers: dict[str, str]) -> dict[str, str]:
+    return {
+        k: v for k, v in headers.items()
+        if k.lower() in SHOWN or k.lower().startswith("x-object-meta-")
+    }  # fmt: skip
+
+
+class Upload:
+    """One object PUT on its way to the replicas."""
+
+    def __init__(
+        self, deps: Deps, path: ObjectPath, metadata: dict[str, str], size: int | None,
+        etag: str | None,
+    ) -> None:  # fmt: skip
+        self.deps = deps
+        self.path = path
+        self.size = size
+        self.etag = etag.strip('"').lower() if etag else None
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.sent = 0
+        self.timestamp = timestamp()
+        peers = containers.peer_headers(deps, path.account, path.container)
+        ring = deps.rings.object
+        self.part = ring.part(*path.names)
+        self.conns: list[tuple[Node, http.client.HTTPConnection]] = []
+        handoffs = ring.handoffs(self.part)
+        for index, primary in enumerate(ring.primaries(self.part)):
+            headers = {**metadata, **peers[index], "X-Timestamp": self.timestamp}
+            if self.etag:
+                headers["ETag"] = self.etag
+            node: Node | None = primary
+            while node is not None:
+                conn = self._open(node, headers)
+                if conn is not None:
+                    self.conns.append((node, conn))
+                    break
+                node = next(handoffs, None)
+        if len(self.conns) < quorum(ring.replicas):
+            self.abort()
+            raise ServiceUnavailable("Service Unavailable")
+
+    def _open(self, node: Node, headers: dict[str, str]) -> http.client.HTTPConnection | None:
+        """Send the request's head; None when the node refuses (or cannot be reached)."""
+        client = backend(self.deps)
+        try:
+            conn = client.connect(node)
+            conn.putrequest("PUT", node_path(node, self.part, *self.path.names))
+            for key, value in headers.items():
+                conn.putheader(key, value)
+            if self.size is None:
+                conn.putheader("Transfer-Encoding", "chunked")
+            else:
+                conn.putheader("Content-Length", str(self.size))
+            conn.putheader("Expect", "100-continue")
+            conn.endheaders()
+            assert conn.sock is not None
+            reader = conn.sock.makefile("rb")
+            status = reader.readline().split(b" ", 2)
+            code = int(status[1]) if len(status) > 1 and status[1].isdigit() else 0
+            if code != 100:
+                LOG.warning("object PUT to %s:%s/%s refused: %s", node.ip, node.port,
+                            node.device, code)  # fmt: skip
+                conn.close()
+                return None
+            while reader.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            return conn
+        except OSError as exc:
+            LOG.warning("object PUT to %s:%s/%s failed: %s", node.ip, node.port, node.device, exc)
+            return None
+
+    def write(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            if not chunk:
+                continue
+            self.md5.update(chunk)
+            self.sent += len(chunk)
+            framed = b"%x\r\n%s\r\n" % (len(chunk), chunk) if self.size is None else chunk
+            self._send(framed)
+
+    def _send(self, data: bytes) -> None:
+        alive = []
+        for node, conn in self.conns:
+            try:
+                assert conn.sock is not None
+                conn.sock.sendall(data)
+                alive.append((node, conn))
+            except OSError as exc:
+                LOG.warning("object PUT to %s:%s lost: %s", node.ip, node.port, exc)
+                conn.close()
+        self.conns = alive
+        if len(alive) < quorum(self.deps.rings.object.replicas):
+            self.abort()
+            raise ServiceUnavailable("Service Unavailable")
+
+    def commit(self) -> Reply:
+        if self.size is None:
+            self._send(b"0\r\n\r\n")
+        elif self.sent != self.size:
+            self.abort()
+            raise UnprocessableEntity("Client disconnected or sent a short body")
+        digest = self.md5.hexdigest()
+        if self.etag and self.etag != digest:
+            self.abort()
+            raise UnprocessableEntity()
+        replies = []
+        for node, conn in self.conns:
+            try:
+                response = conn.getresponse()
+                response.read()
+                replies.append(NodeReply(node, response.status))
+            except OSError:
+                replies.append(NodeReply(node, 503))
+            finally:
+                conn.close()
+        status = best_status(replies, self.deps.rings.object.replicas)
+        if status == 422:
+            raise UnprocessableEntity()
+        if status >= 300:
+            raise ServiceUnavailable("Service Unavailable")
+        return Reply(201, {
+            "ETag": digest,
+            "Last-Modified": email.utils.formatdate(int(float(self.timestamp)) + 1, usegmt=True),
+            "Content-Type": "text/html; charset=UTF-8",
+        })  # fmt: skip
+
+    def abort(self) -> None:
+        for _, conn in self.conns:
+            conn.close()
+        self.conns = []
+
+
+def begin_put(
+    deps: Deps, path: ObjectPath, metadata: dict[str, str], size: int | None, etag: str | None,
+    if_none_match: str | None = None,
+) -> Upload:  # fmt: skip
+    if size is not None and size > deps.opts.max_file_size:
+        raise RequestEntityTooLarge("Your request is too large.")
+    if if_none_match is not None:
+        if if_none_match.strip() != "*":
+            raise BadRequest("If-None-Match only supports *")
+        if head(deps, path, {}).status < 300:
+            raise PreconditionFailed()
+    check_quota(deps, path, size or 0)
+    return Upload(deps, path, metadata, size, etag)
+
+
+def check_quota(deps: Deps, path: ObjectPath, size: int) -> None:
+    """Container quotas (``X-Container-Meta-Quota-Bytes`` / ``-Count``): 413 when the
+    upload would exceed them, as Swift's container_quotas middleware answers."""
+    cached = containers.cached_head(deps, path.account, path.container)
+    lowered = {k.lower(): v for k, v in cached.headers.items()}
+    if not any(k.startswith("x-container-meta-quota-") for k in lowered):
+        return
+    current = containers.head(deps, path.account, path.container)  # counts must be fresh
+    info = {k.lower(): v for k, v in current.headers.items()}
+    quota_bytes = info.get("x-container-meta-quota-bytes", "")
+    used = int(info.get("x-container-bytes-used", "0"))
+    if quota_bytes.isdigit() and used + size > int(quota_bytes):
+        raise RequestEntityTooLarge("Upload exceeds quota.")
+    quota_count = info.get("x-container-meta-quota-count", "")
+    count = int(info.get("x-container-object-count", "0"))
+    if quota_count.isdigit() and count + 1 > int(quota_count):
+        raise RequestEntityTooLarge("Upload exceeds quota.")
+
+
+def get(deps: Deps, path: ObjectPath, conditions: dict[str, str], method: str = "GET") -> Reply:
+    ring = deps.rings.object
+    reply = backend(deps).first_good(
+        ring, ring.part(*path.names), method, path.names, conditions, stream=method == "GET"
+    )
+    headers = shown(reply.headers)
+    if reply.status >= 300 or reply.response is None:
+        return Reply(reply.status, headers)
+    return Reply(reply.status, headers, stream=reply.stream())
+
+
+def head(deps: Deps, path: ObjectPath, conditions: dict[str, str]) -> Reply:
+    return get(deps, path, conditions, "HEAD")
+
+
+def post(deps: Deps, path: ObjectPath, metadata: dict[str, str]) -> Reply:
+    # the container must exist; each replica learns its container replica for the expirer
+    peers = containers.peer_headers(deps, path.account, path.container)
+    ring = deps.rings.object
+    ts = timestamp()
+    headers = [{**metadata, **peer, "X-Timestamp": ts} for peer in peers]
+    replies = backend(deps).write_all(ring, ring.part(*path.names), "POST", path.names, headers)
+    return Reply(best_status(replies, ring.replicas))
+
+
+def delete(deps: Deps, path: ObjectPath) -> Reply:
+    peers = containers.peer_headers(deps, path.account, path.container)
+    ring = deps.rings.object
+    ts = timestamp()
+    headers = [{**peer, "X-Timestamp": ts} for peer in peers]
+    replies = backend(deps).write_all(ring, ring.part(*path.names), "DELETE", path.names, headers)
+    return Reply(best_status(replies, ring.replicas))
+
+
+def copy(
+    deps: Deps, source: ObjectPath, dest: ObjectPath, metadata: dict[str, str], fresh: bool
+) -> Reply:
+    """Server-side copy: the source's bytes and (unless ``fresh``) its metadata, with
+    the request's metadata over it."""
+    found = get(deps, source, {})
+    if found.status >= 300 or found.stream is None:
+        return Reply(found.status)
+    kept = {} if fresh else {
+        k: v for k, v in found.headers.items()
+        if k.lower().startswith("x-object-meta-") or k.lower() in (
+            "content-type", "content-disposition", "content-encoding")
+    }  # fmt: skip
+    if fresh and "Content-Type" in found.headers:
+        kept["Content-Type"] = found.headers["Content-Type"]
+    size = int(found.headers.get("Content-Length", "0"))
+    try:
+        check_quota(deps, dest, size)
+    except RequestEntityTooLarge:
+        found.stream.close()  # type: ignore[attr-defined]
+        raise
+    upload = Upload(deps, dest, {**kept, **metadata}, size, None)
+    try:
+        for chunk in found.stream:
+            upload.write([chunk])
+    except BaseException:
+        upload.abort()
+        raise
+    reply = upload.commit()
+    copied = {
+        "X-Copied-From": f"{source.container}/{source.obj}",
+        "X-Copied-From-Last-Modified": found.headers.get("Last-Modified", ""),
+    }
+    return Reply(reply.status, {**reply.headers, **copied})

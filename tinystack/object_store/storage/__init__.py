@@ -1,0 +1,5 @@
+"""The storage servers (Swift's account, container and object servers) on this node's
+devices: :mod:`diskfile` (objects as files, metadata in xattrs, tombstones, suffix
+hashes), :mod:`broker` (accounts and containers as SQLite databases), :mod:`updates`
+(container and account updates, async pendings) and :mod:`server` (the backend HTTP
+protocol the proxy speaks)."""

@@ -1,0 +1,318 @@
+"""Accounts and containers as small SQLite databases, as Swift keeps them: one file per
+account or container in its hash directory; rows are never removed by a delete, only
+marked deleted with the delete's timestamp, so replicas can be merged by timestamp."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinystack.common.exceptions import Conflict, NotFound
+
+ZERO = "0000000000.00000"
+
+_SCHEMA = {
+    "account": """
+        CREATE TABLE info (account TEXT, created_at TEXT, put_timestamp TEXT,
+            delete_timestamp TEXT, metadata TEXT);
+        CREATE TABLE item (name TEXT PRIMARY KEY, put_timestamp TEXT, delete_timestamp TEXT,
+            object_count INTEGER, bytes_used INTEGER, deleted INTEGER);
+    """,
+    "container": """
+        CREATE TABLE info (account TEXT, created_at TEXT, put_timestamp TEXT,
+            delete_timestamp TEXT, metadata TEXT, container TEXT);
+        CREATE TABLE item (name TEXT PRIMARY KEY, created_at TEXT, size INTEGER,
+            content_type TEXT, etag TEXT, deleted INTEGER);
+    """,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Info:
+    """An account's or container's stats and metadata (metadata: name -> (value, ts))."""
+
+    name: str
+    created_at: str
+    put_timestamp: str
+    delete_timestamp: str
+    count: int
+    bytes_used: int
+    items: int
+    metadata: dict[str, tuple[str, str]]
+    container: str = ""
+
+    @property
+    def deleted(self) -> bool:
+        return self.delete_timestamp > self.put_timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A listing row: an object (size, content type, etag, last-modified) or a container
+    (count, bytes, last-modified), or a ``subdir`` when a delimiter folded names."""
+
+    name: str
+    timestamp: str = ""
+    count_or_size: int = 0
+    bytes_or_type: str = ""
+    etag: str = ""
+    subdir: bool = False
+
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock(path: Path) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(str(path), threading.Lock())
+
+
+class Broker:
+    """One account (``kind`` account: items are containers) or container (items are
+    objects) database."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        self.path = path
+        self.kind = kind
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def initialize(self, name: str, timestamp: str, container: str = "") -> bool:
+        """Create the database, or revive it with a newer put timestamp; True if created."""
+        with _lock(self.path):
+            if not self.path.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+                conn = sqlite3.connect(tmp)
+                conn.executescript(_SCHEMA[self.kind])
+                row = [name, timestamp, timestamp, ZERO, "{}"]
+                if self.kind == "container":
+                    row.append(container)
+                conn.execute(f"INSERT INTO info VALUES ({','.join('?' * len(row))})", row)
+                conn.commit()
+                conn.close()
+                os.replace(tmp, self.path)
+                return True
+        conn = self._connect()
+        try:
+            conn.execute(
+                "UPDATE info SET put_timestamp = ? WHERE put_timestamp < ?", (timestamp, timestamp)
+            )
+        finally:
+            conn.close()
+        return False
+
+    def info(self) -> Info:
+        if not self.path.exists():
+            raise NotFound()
+        conn = self._connect()
+        try:
+            extra = ", container" if self.kind == "container" else ", ''"
+            name, created, put, deleted, meta, container = conn.execute(
+                "SELECT account, created_at, put_timestamp, delete_timestamp, metadata"
+                f"{extra} FROM info"
+            ).fetchone()
+            if self.kind == "account":
+                row = conn.execute(
+                    "SELECT count(*), coalesce(sum(object_count), 0), "
+                    "coalesce(sum(bytes_used), 0) FROM item WHERE deleted = 0"
+                ).fetchone()
+                items, count, used = row
+            else:
+                count, used = conn.execute(
+                    "SELECT count(*), coalesce(sum(size), 0) FROM item WHERE deleted = 0"
+                ).fetchone()
+                items = count
+        finally:
+            conn.close()
+        metadata = {k: (v[0], v[1]) for k, v in json.loads(meta).items()}
+        return Info(
+            name, created, put, deleted, int(count), int(used), int(items), metadata, container
+        )
+
+    def live(self) -> Info:
+        info = self.info()
+        if info.deleted:
+            raise NotFound()
+        return info
+
+    def update_metadata(self, updates: dict[str, str], timestamp: str) -> None:
+        """Merge metadata: a key keeps the value with the newest timestamp ('' removes)."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            (raw,) = conn.execute("SELECT metadata FROM info").fetchone()
+            meta = json.loads(raw)
+            for key, value in updates.items():
+                if key not in meta or meta[key][1] < timestamp:
+                    meta[key] = [value, timestamp]
+            meta = {k: v for k, v in meta.items() if v[0] != "" or v[1] == timestamp}
+            conn.execute("UPDATE info SET metadata = ?", (json.dumps(meta),))
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def delete(self, timestamp: str) -> None:
+        """Mark deleted (409 while it holds items; rows stay as tombstones)."""
+        info = self.live()
+        if info.items:
+            raise Conflict("There was a conflict when trying to complete your request.")
+        conn = self._connect()
+        try:
+            conn.execute("UPDATE info SET delete_timestamp = ?", (timestamp,))
+        finally:
+            conn.close()
+
+    # -- items -------------------------------------------------------------------------
+    def put_object(
+        self, name: str, timestamp: str, size: int, content_type: str, etag: str, deleted: bool
+    ) -> bool:
+        """Record an object's newest state (older updates are ignored); True if applied."""
+        conn = self._connect()
+        try:
+            cur = conn.execute(
+                "INSERT INTO item VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+                "created_at = excluded.created_at, size = excluded.size, "
+                "content_type = excluded.content_type, etag = excluded.etag, "
+                "deleted = excluded.deleted WHERE excluded.created_at > item.created_at",
+                (name, timestamp, size, content_type, etag, int(deleted)),
+            )
+            return cur.rowcount > 0
+        finally:
+            conn.close()
+
+    def put_container(self, name: str, put_ts: str, delete_ts: str, count: int, used: int) -> None:
+        """Record a container's state in an account (the newest timestamps win)."""
+        deleted = int(delete_ts > put_ts)
+        conn = self._connect()
+        try:
+            conn.execute(
+                "INSERT INTO item VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+                "put_timestamp = max(item.put_timestamp, excluded.put_timestamp), "
+                "delete_timestamp = max(item.delete_timestamp, excluded.delete_timestamp), "
+                "object_count = excluded.object_count, bytes_used = excluded.bytes_used, "
+                "deleted = max(item.put_timestamp, excluded.put_timestamp) < "
+                "max(item.delete_timestamp, excluded.delete_timestamp)",
+                (name, put_ts, delete_ts, count, used, deleted),
+            )
+        finally:
+            conn.close()
+
+    def listing(
+        self,
+        limit: int,
+        marker: str = "",
+        end_marker: str = "",
+        prefix: str = "",
+        delimiter: str = "",
+        reverse: bool = False,
+    ) -> list[Entry]:
+        """Live items in name order after ``marker`` and before ``end_marker``; with a
+        delimiter, names sharing a prefix up to it fold into one ``subdir`` entry."""
+        columns = (
+            "name, put_timestamp, object_count, bytes_used, ''"
+            if self.kind == "account"
+            else "name, created_at, size, content_type, etag"
+        )
+        order = "DESC" if reverse else "ASC"
+        entries: list[Entry] = []
+        skip_to = ""
+        conn = self._connect()
+        try:
+            while len(entries) < limit:
+                where: list[str] = ["deleted = 0"]
+                args: list[str | int] = []
+                if marker:
+                    where.append("name < ?" if reverse else "name > ?")
+                    args.append(marker)
+                if skip_to:
+                    where.append("name >= ?")
+                    args.append(skip_to)
+                if end_marker:
+                    where.append("name > ?" if reverse else "name < ?")
+                    args.append(end_marker)
+                if prefix:
+                    where.append("substr(name, 1, ?) = ?")
+                    args += [len(prefix), prefix]
+                sql = f"SELECT {columns} FROM item WHERE {' AND '.join(where)} "
+                rows = conn.execute(
+                    f"{sql} ORDER BY name {order} LIMIT ?", [*args, limit]
+                ).fetchall()
+                if not rows:
+                    break
+                for name, ts, number, text, etag in rows:
+                    marker = name
+                    if delimiter:
+                        cut = name.find(delimiter, len(prefix))
+                        if cut >= 0:
+                            sub = name[: cut + len(delimiter)]
+                            entries.append(Entry(sub, subdir=True))
+                            # skip the rest of the folded names
+                            if reverse:
+                                marker = sub
+                            else:
+                                skip_to = sub[:-1] + chr(ord(sub[-1]) + 1)
+                            break
+                    entries.append(Entry(name, ts, int(number), str(text), str(etag)))
+                    if len(entries) >= limit:
+                        break
+                else:
+                    if len(rows) < limit:
+                        break
+        finally:
+            conn.close()
+        return entries[:limit]
+
+    # -- replication -------------------------------------------------------------------
+    def export(self) -> dict[str, object]:
+        """The whole database as the replicator sends it: the info row and every item
+        row, deleted ones included."""
+        conn = self._connect()
+        try:
+            conn.row_factory = sqlite3.Row
+            info = dict(conn.execute("SELECT * FROM info").fetchone())
+            items = [list(row) for row in conn.execute("SELECT * FROM item ORDER BY name")]
+        finally:
+            conn.close()
+        return {"kind": self.kind, "info": info, "items": items}
+
+    def merge(self, doc: dict[str, object]) -> None:
+        """Merge a replica's export: the newest put/delete timestamps, metadata key by
+        key, each item row by its timestamp."""
+        info = doc["info"]
+        items = doc["items"]
+        if not isinstance(info, dict) or not isinstance(items, list) or doc["kind"] != self.kind:
+            raise ValueError("not a replica of this database")
+        self.initialize(str(info["account"]), str(info["created_at"]),
+                        str(info.get("container") or ""))  # fmt: skip
+        conn = self._connect()
+        try:
+            conn.execute(
+                "UPDATE info SET put_timestamp = max(put_timestamp, ?), "
+                "delete_timestamp = max(delete_timestamp, ?), created_at = min(created_at, ?)",
+                (info["put_timestamp"], info["delete_timestamp"], info["created_at"]),
+            )
+        finally:
+            conn.close()
+        metadata = json.loads(str(info["metadata"]))
+        for key, (value, timestamp) in metadata.items():
+            self.update_metadata({key: value}, timestamp)
+        for row in items:
+            if self.kind == "container":
+                name, created, size, ctype, etag, deleted = row
+                self.put_object(name, created, int(size), ctype, etag, bool(deleted))
+            else:
+                name, put_ts, delete_ts, count, used, _ = row
+                self.put_container(name, put_ts, delete_ts, int(count), int(used))

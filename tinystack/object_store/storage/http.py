@@ -1,0 +1,65 @@
+"""What the three storage servers share: the path of a backend request, errors as
+Swift's servers answer them, and the app shell."""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tinystack.common.exceptions import BadRequest, TinystackError
+
+LOG = logging.getLogger(__name__)
+METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "REPLICATE"]
+
+
+@dataclass(frozen=True, slots=True)
+class BackendPath:
+    device: str
+    partition: int
+    account: str = ""
+    container: str = ""
+    obj: str = ""
+
+    @property
+    def depth(self) -> int:
+        return 2 + sum(1 for p in (self.account, self.container, self.obj) if p)
+
+
+def parse_path(raw: str) -> BackendPath:
+    """``/<device>/<partition>[/<account>[/<container>[/<object>]]]``; the object keeps
+    its slashes."""
+    parts = urllib.parse.unquote(raw).lstrip("/").split("/", 4)
+    if len(parts) < 2 or not parts[0] or not parts[1].isdigit():
+        raise BadRequest("Invalid path")
+    parts += [""] * (5 - len(parts))
+    dev, part, account, container, obj = parts
+    if (container and not account) or (obj and not container):
+        raise BadRequest("Invalid path")
+    return BackendPath(dev, int(part), account, container, obj)
+
+
+Handler = Callable[[Request, BackendPath], Awaitable[Response]]
+
+
+def make_app(name: str, handle: Handler) -> Starlette:
+    async def endpoint(request: Request) -> Response:
+        try:
+            path = parse_path(request.url.path)
+        except BadRequest as exc:
+            return Response(exc.message, status_code=400)
+        try:
+            return await handle(request, path)
+        except TinystackError as exc:
+            return Response(exc.message, status_code=exc.status)
+        except Exception:
+            LOG.exception("%s server: %s %s failed", name, request.method, request.url.path)
+            return Response("Internal Server Error", status_code=500)
+
+    return Starlette(routes=[Route("/{path:path}", endpoint, methods=METHODS)])
