@@ -69,6 +69,8 @@ class Volume:
     attachments: tuple[ServerAttachment, ...] = ()
     image_metadata: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
+    #: as the service wrote it (ISO 8601)
+    created_at: str | None = None
 
     @property
     def attach_status(self) -> str:
@@ -104,6 +106,7 @@ class Volume:
                 str(k): str(v) for k, v in (body.get("volume_image_metadata") or {}).items()
             },
             metadata={str(k): str(v) for k, v in (body.get("metadata") or {}).items()},
+            created_at=body.get("created_at"),
         )
 
 
@@ -155,6 +158,7 @@ class Snapshot:
     volume_id: str
     name: str | None = None
     description: str | None = None
+    created_at: str | None = None
 
     @classmethod
     def from_api(cls, body: Mapping[str, Any]) -> Snapshot:
@@ -165,6 +169,7 @@ class Snapshot:
             volume_id=str(body.get("volume_id") or ""),
             name=body.get("name"),
             description=body.get("description"),
+            created_at=body.get("created_at"),
         )
 
 
@@ -248,6 +253,24 @@ class VolumeClient:
             "GET", f"/volumes/{volume_id}", token=token, microversion=VOLUME_MICROVERSION
         )
         return Volume.from_api(found["volume"])
+
+    def list_volumes(self, *, token: str | None = None) -> list[Volume]:
+        """Every volume the caller can see (``GET /volumes/detail``), newest first."""
+        return [Volume.from_api(v) for v in self._pages("/volumes/detail", "volumes", token)]
+
+    def _pages(self, path: str, key: str, token: str | None) -> list[dict[str, Any]]:
+        """All of a list in the service's order, following its ``next`` links (by marker)."""
+        found: list[dict[str, Any]] = []
+        params: dict[str, Any] = {}
+        while True:
+            page = self._call(
+                "GET", path, token=token, microversion=VOLUME_MICROVERSION, params=params
+            )
+            items = page.get(key) or []
+            found.extend(items)
+            if not items or not page.get(f"{key}_links"):
+                return found
+            params = {"marker": items[-1]["id"]}
 
     def create(
         self,
@@ -406,6 +429,10 @@ class VolumeClient:
     def get_snapshot(self, snapshot_id: str, *, token: str | None = None) -> Snapshot:
         found = self._call("GET", f"/snapshots/{snapshot_id}", token=token)
         return Snapshot.from_api(found["snapshot"])
+
+    def list_snapshots(self, *, token: str | None = None) -> list[Snapshot]:
+        """Every snapshot the caller can see, newest first (``GET /snapshots/detail``)."""
+        return [Snapshot.from_api(s) for s in self._pages("/snapshots/detail", "snapshots", token)]
 
     def create_snapshot(
         self,

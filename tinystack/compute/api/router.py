@@ -34,6 +34,7 @@ MODULES = [
     "instance_usage_audit_log",
     "extensions",
     "network_proxies",
+    "volume_proxies",
 ]
 
 

@@ -550,6 +550,33 @@ class SecurityGroupRuleRequest(Strict):
     security_group_rule: RuleBody
 
 
+class VolumeBody(Strict):
+    """``os-volumes`` create (2.1-2.35): a size, or a snapshot to take it from."""
+
+    size: PositiveInt | None = None
+    display_name: str | None = None
+    display_description: str | None = None
+    volume_type: str | None = None
+    availability_zone: str | None = None
+    snapshot_id: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class VolumeCreateRequest(Strict):
+    volume: VolumeBody
+
+
+class SnapshotBody(Strict):
+    volume_id: str
+    force: BoolLike = False
+    display_name: str | None = None
+    display_description: str | None = None
+
+
+class SnapshotCreateRequest(Strict):
+    snapshot: SnapshotBody
+
+
 class FloatingIpCreateRequest(BaseModel):
     pool: str | None = None
 

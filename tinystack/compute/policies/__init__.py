@@ -16,7 +16,7 @@ MODULES = [
     "quota_class_sets", "quota_sets", "remote_consoles", "rescue", "security_groups",
     "server_diagnostics", "server_external_events", "server_groups", "server_metadata",
     "server_password", "server_tags", "server_topology", "servers", "servers_migrations",
-    "services", "shelve", "simple_tenant_usage", "suspend_server", "volumes_attachments",
+    "services", "shelve", "simple_tenant_usage", "suspend_server", "volumes", "volumes_attachments",
 ]  # fmt: skip
 
 
