@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from tinystack.volume.drivers.nbd_client import NBDConnection, NBDFile
+from tinystack.common.nbd import NBDConnection, NBDFile
 from tinystack.volume.drivers.storage_daemon import StorageDaemon
 from tinystack.volume.drivers.volume_io import open_qcow2, open_raw
 from tinystack.volume.payloads import Device
