@@ -1,6 +1,6 @@
 """``/extensions``: the API extensions this cloud serves (upstream's descriptors).
 
-Consistency groups, cgsnapshots and volume type encryption are not served, so not listed.
+Consistency groups and cgsnapshots are not served, so not listed.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ EXTENSIONS = [
      "Extended services support."),
     ("ExtendedSnapshotAttributes", "os-extended-snapshot-attributes",
      "2012-06-19T00:00:00+00:00", "Extended SnapshotAttributes support."),
+    ("VolumeTypeEncryption", "encryption", "2013-07-01T00:00:00+00:00",
+     "Encryption support for volume types."),
     ("Hosts", "os-hosts", "2011-06-29T00:00:00+00:00", "Admin-only host administration."),
     ("Qos_specs_manage", "qos-specs", "2013-08-02T00:00:00+00:00", "QoS specs support."),
     ("QuotaClasses", "os-quota-class-sets", "2012-03-12T00:00:00+00:00",

@@ -21,6 +21,7 @@ MODULES = [
     "types",
     "type_extra_specs",
     "type_access",
+    "type_encryption",
     "default_types",
     "qos_specs",
     "quota_sets",

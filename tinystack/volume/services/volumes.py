@@ -24,7 +24,14 @@ from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import VolumeSpec
-from tinystack.volume.services import _rows, os_services, quotas, volume_types, workers
+from tinystack.volume.services import (
+    _rows,
+    os_services,
+    quotas,
+    type_encryption,
+    volume_types,
+    workers,
+)
 from tinystack.volume.services.deps import Deps
 from tinystack.volume.services.records import VolumeRecord
 
@@ -287,6 +294,7 @@ def _plan(session: Session, deps: Deps, ctx: RequestContext, req: VolumeCreate) 
         bootable = True
         image_metadata = dict(req.image.properties)
     type_row = _resolve_type(session, ctx, deps, req.volume_type, inherited_type)
+    type_encryption.refuse_encrypted(session, type_row.id)
     if req.group_id:
         _check_group_type(session, req.group_id, type_row.id)
     zone = req.availability_zone or inherited_zone or deps.opts.zone
