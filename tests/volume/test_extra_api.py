@@ -73,3 +73,56 @@ def test_encryption_specs_are_fixed_while_volumes_of_the_type_exist(env: Env) ->
     env.admin.delete(f"/types/{vtype['id']}", 202)  # its specs go with it
     env.admin.get(path, 404)
     assert created["provider"] == "luks"
+
+
+def test_unmanage_and_manage_volumes(env: Env) -> None:
+    vol = env.create(name="to-unmanage")
+    admin_view = env.admin.get(f"/volumes/{vol['id']}").json()["volume"]
+    host = admin_view["os-vol-host-attr:host"]
+    data = env.volume_file(vol["id"])
+    assert data.exists()
+    env.demo.post(f"/volumes/{vol['id']}/action", {"os-unmanage": {}}, 403)
+    env.admin.post(f"/volumes/{vol['id']}/action", {"os-unmanage": {}}, 202)
+    env.wait(vol["id"], "deleted")
+    kept = env.volumes_dir / f"unmanaged-{vol['id']}.qcow2"
+    assert kept.exists() and not data.exists()
+    # a foreign raw file is manageable too
+    foreign = env.volumes_dir / "foreign-disk.img"
+    with foreign.open("wb") as f:
+        f.truncate(3 * 1024**2)
+    env.admin.get("/manageable_volumes", 400)  # no host
+    env.admin.at("3.7").get("/manageable_volumes", 404, params={"host": host})
+    found = env.admin.get("/manageable_volumes/detail", params={"host": host}).json()[
+        "manageable-volumes"
+    ]
+    by_name = {e["reference"]["source-name"]: e for e in found}
+    assert by_name[kept.name]["safe_to_manage"] is True and by_name[kept.name]["size"] == 1
+    assert by_name[foreign.name]["reason_not_safe"] is None
+    query = {"host": host, "sort": "size:asc", "limit": 1}
+    summary = env.admin.get("/manageable_volumes", params=query).json()
+    assert len(summary["manageable-volumes"]) == 1
+    assert "reason_not_safe" not in summary["manageable-volumes"][0]
+    body = {"volume": {"host": host, "ref": {"source-name": kept.name}, "name": "back"}}
+    env.admin.post("/manageable_volumes", {"volume": {"ref": {"source-name": "x"}}}, 400)
+    managed = env.admin.post("/manageable_volumes", body, 202).json()["volume"]
+    managed = env.wait(managed["id"], "available", api=env.admin)
+    assert managed["name"] == "back" and managed["size"] == 1
+    assert env.volume_file(managed["id"]).exists() and not kept.exists()
+    # the raw file, on the legacy path, without a pool in the host
+    backend = host.partition("#")[0]
+    legacy = {"volume": {"host": backend, "ref": {"source-name": foreign.name}}}
+    raw = env.admin.post("/os-volume-manage", legacy, 202).json()["volume"]
+    raw = env.wait(raw["id"], "available", api=env.admin)
+    assert raw["size"] == 1
+    assert env.admin.get(f"/volumes/{raw['id']}").json()["volume"]["os-vol-host-attr:host"] == host
+    # a reference the backend does not hold
+    missing = {"volume": {"host": host, "ref": {"source-name": "no-such-file"}}}
+    bad = env.admin.post("/manageable_volumes", missing, 202).json()["volume"]
+    assert env.wait(bad["id"], "error", api=env.admin)["consumes_quota"] is False  # error_managing
+    for vid in (managed["id"], raw["id"], bad["id"]):
+        env.admin.delete(f"/volumes/{vid}", 202)
+        env.wait(vid, "deleted", api=env.admin)
+    assert not list(env.volumes_dir.glob("volume-*"))
+    project = env.project_id("tinystack-admin")
+    usage = env.admin.get(f"/os-quota-sets/{project}?usage=true").json()["quota_set"]
+    assert usage["volumes"]["in_use"] == 0 and usage["gigabytes"]["in_use"] == 0

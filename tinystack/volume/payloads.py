@@ -120,3 +120,30 @@ class GroupSpec(Payload):
     availability_zone: str | None = None
     #: the extra specs of each of the group's volume types
     type_specs: tuple[dict[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ManageSpec(Payload):
+    """Adopt the backend volume ``reference`` as the volume ``volume_id`` (``managing``)."""
+
+    VERSION: ClassVar[str] = "1.0"
+    volume_id: str
+    reference: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ManageableEntry(Payload):
+    """A backend volume the database does not know, as the driver lists it."""
+
+    VERSION: ClassVar[str] = "1.0"
+    reference: dict[str, str]
+    size: int
+    safe_to_manage: bool
+    reason_not_safe: str | None = None
+    cinder_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ManageableList(Payload):
+    VERSION: ClassVar[str] = "1.0"
+    entries: tuple[ManageableEntry, ...] = ()

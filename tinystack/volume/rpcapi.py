@@ -10,7 +10,9 @@ as the transport's context.
 * volume 1.0: create_volume(VolumeSpec), delete_volume, extend_volume(ExtendSpec),
   retype(RetypeSpec), upload_image(ImageUpload); calls (the API waits for the driver):
   attachment_update(AttachmentConnect) -> Connection, attachment_delete,
-  terminate_connection (``manager/attachments.py``)
+  terminate_connection (``manager/attachments.py``); manageable volumes
+  (``manager/manageable.py``): get_manageable_volumes -> ManageableList (a call),
+  manage_existing(ManageSpec), unmanage (casts)
 
 A manager serves ``cinder-volume`` at ``server=host@backend`` (a volume's host without
 its ``#pool``).
@@ -31,6 +33,9 @@ from tinystack.volume.payloads import (
     ExtendSpec,
     GroupSpec,
     ImageUpload,
+    ManageableEntry,
+    ManageableList,
+    ManageSpec,
     RetypeSpec,
     VolumeSpec,
 )
@@ -136,6 +141,23 @@ class VolumeAPI:
     def upload_image(self, ctx: CallContext, host: str, upload: ImageUpload) -> None:
         """Copy the volume into the image ``upload.image_id`` (the volume is ``uploading``)."""
         self._client(host).cast(ctx.to_dict(), "upload_image", upload=upload.to_primitive())
+
+    # -- manageable volumes ---------------------------------------------------------------
+    def get_manageable_volumes(self, ctx: CallContext, host: str) -> list[ManageableEntry]:
+        """What the backend holds that no volume claims (the driver's list)."""
+        try:
+            found = self._client(host).call(ctx.to_dict(), "get_manageable_volumes")
+        except RPCError as exc:
+            raise _known(exc) from exc
+        return list(ManageableList.from_primitive(found).entries)
+
+    def manage_existing(self, ctx: CallContext, host: str, spec: ManageSpec) -> None:
+        """Adopt ``spec.reference`` as the volume (it is ``managing``)."""
+        self._client(host).cast(ctx.to_dict(), "manage_existing", spec=spec.to_primitive())
+
+    def unmanage(self, ctx: CallContext, host: str, volume_id: str) -> None:
+        """Forget the volume, keeping its data (it is ``unmanaging``)."""
+        self._client(host).cast(ctx.to_dict(), "unmanage", volume_id=volume_id)
 
 
 #: manager exceptions the API re-raises as themselves (their message and HTTP status)

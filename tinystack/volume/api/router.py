@@ -36,6 +36,7 @@ MODULES = [
     "groups",
     "extensions",
     "attachments",
+    "manageable_volumes",
 ]
 
 

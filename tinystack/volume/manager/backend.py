@@ -17,7 +17,7 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.conf import Options
 from tinystack.volume.drivers.base import BackendStats, VolumeDriver
-from tinystack.volume.manager import attachments, recovery
+from tinystack.volume.manager import attachments, manageable, recovery
 from tinystack.volume.manager.manager import VolumeManager
 from tinystack.volume.services import os_services, volume_ops
 from tinystack.volume.services.deps import Deps
@@ -120,7 +120,11 @@ class Backend:
         self.server = RPCServer(
             self.deps.transport,
             Target(rpcapi.VOLUME_TOPIC, server=self.name),
-            [self.manager, attachments.AttachmentManager(self.manager)],
+            [
+                self.manager,
+                attachments.AttachmentManager(self.manager),
+                manageable.ManageableManager(self.manager),
+            ],
             int(opts.manager_threads),
         )
         self.server.start()
@@ -152,6 +156,7 @@ class Backend:
         try:
             counts = recovery.recover(self.manager)
             counts.update(attachments.recover(self.manager))
+            counts.update(manageable.recover(self.manager))
         except Exception:
             LOG.exception("volume backend %s: recovery failed", self.name)
             return

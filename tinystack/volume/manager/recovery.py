@@ -21,7 +21,10 @@ from tinystack.volume.services.workers import Operation
 
 LOG = logging.getLogger(__name__)
 #: statuses this module settles when no operation record claims them
-OWN_STATUSES = ("creating", "deleting", "extending", "downloading", "uploading", "retyping")
+OWN_STATUSES = (
+    "creating", "deleting", "extending", "downloading", "uploading", "retyping", "managing",
+    "unmanaging",
+)  # fmt: skip
 
 
 def recover(manager: VolumeManager) -> dict[str, int]:
