@@ -126,3 +126,21 @@ def test_unmanage_and_manage_volumes(env: Env) -> None:
     project = env.project_id("tinystack-admin")
     usage = env.admin.get(f"/os-quota-sets/{project}?usage=true").json()["quota_set"]
     assert usage["volumes"]["in_use"] == 0 and usage["gigabytes"]["in_use"] == 0
+
+
+def test_resource_filters_and_clusters(env: Env) -> None:
+    env.admin.at("3.32").get("/resource_filters", 404)
+    found = env.demo.get("/resource_filters").json()["resource_filters"]
+    volume = next(f for f in found if f["resource"] == "volume")
+    assert {"name", "status", "metadata"} <= set(volume["filters"])
+    only = env.demo.get("/resource_filters", params={"resource": "backup"}).json()
+    assert [f["resource"] for f in only["resource_filters"]] == ["backup"]
+    # no service of this deployment is clustered
+    env.admin.at("3.6").get("/clusters", 404)
+    env.demo.get("/clusters", 403)
+    assert env.admin.get("/clusters").json() == {"clusters": []}
+    assert env.admin.get("/clusters/detail").json() == {"clusters": []}
+    env.admin.get("/clusters/somewhere", 404)
+    env.admin.put("/clusters/disable", {"name": "somewhere"}, 404)
+    env.admin.put("/clusters/disable", {"binary": "cinder-volume"}, 400)
+    env.admin.put("/clusters/reboot", {"name": "somewhere"}, 404)

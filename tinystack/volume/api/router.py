@@ -37,6 +37,8 @@ MODULES = [
     "extensions",
     "attachments",
     "manageable_volumes",
+    "clusters",
+    "resource_filters",
 ]
 
 
