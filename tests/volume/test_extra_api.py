@@ -3,7 +3,10 @@ clusters against a real cloud (one per module)."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import uuid
+from datetime import UTC, datetime
 
 from tests.volume.conftest import Env
 
@@ -144,3 +147,31 @@ def test_resource_filters_and_clusters(env: Env) -> None:
     env.admin.put("/clusters/disable", {"name": "somewhere"}, 404)
     env.admin.put("/clusters/disable", {"binary": "cinder-volume"}, 400)
     env.admin.put("/clusters/reboot", {"name": "somewhere"}, 404)
+
+
+def test_workers_cleanup_replays_a_left_operation(env: Env) -> None:
+    env.admin.at("3.23").post("/workers/cleanup", {}, 404)
+    env.demo.post("/workers/cleanup", {}, 403)
+    env.admin.post("/workers/cleanup", {"nonsense": 1}, 400)
+    env.admin.post("/workers/cleanup", {"resource_id": str(uuid.uuid4())}, 400)
+    # no service is down: nothing to clean by default
+    assert env.admin.post("/workers/cleanup", None, 202).json() == {
+        "cleaning": [], "unavailable": []}  # fmt: skip
+    vol = env.create()
+    # an extend a killed manager left: the volume extending, its record in workers
+    host = env.admin.get(f"/volumes/{vol['id']}").json()["volume"]["os-vol-host-attr:host"]
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    with sqlite3.connect(env.cloud.state_dir / "volume.sqlite") as db:
+        db.execute("UPDATE volumes SET status = 'extending' WHERE id = ?", (vol["id"],))
+        db.execute(
+            "INSERT INTO workers (resource_type, resource_id, status, operation,"
+            " service_host, args, created_at, updated_at)"
+            " VALUES ('Volume', ?, 'extending', 'extend', ?, ?, ?, ?)",
+            (vol["id"], host, json.dumps({"new_size": 2}), now, now),
+        )
+    answer = env.admin.post("/workers/cleanup", {"is_up": True}, 202).json()
+    assert [s["host"] for s in answer["cleaning"]] == [host.partition("#")[0]]
+    assert {s["binary"] for s in answer["unavailable"]} == {"cinder-scheduler"}
+    extended = env.wait(vol["id"], "available")
+    assert extended["size"] == 2
+    env.demo.delete(f"/volumes/{vol['id']}", 202)

@@ -147,3 +147,14 @@ class ManageableEntry(Payload):
 class ManageableList(Payload):
     VERSION: ClassVar[str] = "1.0"
     entries: tuple[ManageableEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class CleanupSpec(Payload):
+    """``POST /workers/cleanup`` for one backend: replay its operations recorded before
+    ``until`` (optionally only those of one resource)."""
+
+    VERSION: ClassVar[str] = "1.0"
+    until: str
+    resource_type: str | None = None
+    resource_id: str | None = None

@@ -12,7 +12,8 @@ as the transport's context.
   attachment_update(AttachmentConnect) -> Connection, attachment_delete,
   terminate_connection (``manager/attachments.py``); manageable volumes
   (``manager/manageable.py``): get_manageable_volumes -> ManageableList (a call),
-  manage_existing(ManageSpec), unmanage (casts)
+  manage_existing(ManageSpec), unmanage (casts); do_cleanup(CleanupSpec)
+  (``manager/recovery.py``)
 
 A manager serves ``cinder-volume`` at ``server=host@backend`` (a volume's host without
 its ``#pool``).
@@ -29,6 +30,7 @@ from tinystack.volume import exception
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import (
     AttachmentConnect,
+    CleanupSpec,
     Connection,
     ExtendSpec,
     GroupSpec,
@@ -158,6 +160,10 @@ class VolumeAPI:
     def unmanage(self, ctx: CallContext, host: str, volume_id: str) -> None:
         """Forget the volume, keeping its data (it is ``unmanaging``)."""
         self._client(host).cast(ctx.to_dict(), "unmanage", volume_id=volume_id)
+
+    def do_cleanup(self, ctx: CallContext, host: str, spec: CleanupSpec) -> None:
+        """Replay the backend's recorded operations (``POST /workers/cleanup``)."""
+        self._client(host).cast(ctx.to_dict(), "do_cleanup", spec=spec.to_primitive())
 
 
 #: manager exceptions the API re-raises as themselves (their message and HTTP status)

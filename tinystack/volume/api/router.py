@@ -39,6 +39,7 @@ MODULES = [
     "manageable_volumes",
     "clusters",
     "resource_filters",
+    "workers",
 ]
 
 

@@ -124,6 +124,7 @@ class Backend:
                 self.manager,
                 attachments.AttachmentManager(self.manager),
                 manageable.ManageableManager(self.manager),
+                recovery.CleanupManager(self.manager),
             ],
             int(opts.manager_threads),
         )

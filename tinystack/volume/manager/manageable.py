@@ -20,6 +20,7 @@ from tinystack.volume.manager.attachments import Locking
 from tinystack.volume.payloads import ManageableEntry, ManageableList, ManageSpec
 from tinystack.volume.services import manageable, volume_ops, workers
 from tinystack.volume.services.deps import Deps
+from tinystack.volume.services.workers import Operation
 
 LOG = logging.getLogger(__name__)
 
@@ -91,6 +92,13 @@ class ManageableManager:
             else:
                 volume_ops.deleted(self.deps.db, volume_id)
         self.deps.changed(volume_id)
+
+
+def manage_spec(op: Operation) -> ManageSpec:
+    """The manage operation a workers record describes."""
+    raw = op.args.get("reference")
+    reference = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    return ManageSpec(volume_id=op.resource_id, reference=reference)
 
 
 def recover(manager: Locking) -> dict[str, int]:

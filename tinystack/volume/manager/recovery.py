@@ -11,11 +11,16 @@ back to its status before, the half-filled image deleted). Operations of other r
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
+from tinystack.common.rpc import Target
+from tinystack.common.rpc.payload import JSON
+from tinystack.volume import rpcapi
 from tinystack.volume.context import CallContext
 from tinystack.volume.drivers.base import VolumeRef
+from tinystack.volume.manager import manageable
 from tinystack.volume.manager.manager import VolumeManager
-from tinystack.volume.payloads import ExtendSpec, RetypeSpec
+from tinystack.volume.payloads import CleanupSpec, ExtendSpec, RetypeSpec
 from tinystack.volume.services import messages, volume_ops, volumes, workers
 from tinystack.volume.services.workers import Operation
 
@@ -44,6 +49,51 @@ def recover(manager: VolumeManager) -> dict[str, int]:
         counts["failed"] += 1
     counts["orphans"] = delete_orphans(manager)
     return counts
+
+
+#: operations a running manager may replay (each re-checks its volume under its lock)
+REPLAYABLE = ("create", "delete", "extend", "retype")
+
+
+class CleanupManager:
+    """``do_cleanup``: ``POST /workers/cleanup`` reaching this running backend."""
+
+    target = Target(rpcapi.VOLUME_TOPIC, version=rpcapi.VOLUME_VERSION)
+
+    def __init__(self, manager: VolumeManager) -> None:
+        self.manager = manager
+
+    def do_cleanup(self, ctxt: rpcapi.RPCContext, spec: JSON) -> None:
+        del ctxt
+        cleanup(self.manager, CleanupSpec.from_primitive(spec))
+
+
+def cleanup(manager: VolumeManager, spec: CleanupSpec) -> int:
+    """Replay the volume operations recorded before ``spec.until`` (uploads and
+    attachments are left alone: they cannot be told from ones still running)."""
+    until = datetime.fromisoformat(spec.until)
+    endpoint = manageable.ManageableManager(manager)
+    count = 0
+    for op in workers.pending(manager.deps.db, manager.backend):
+        if spec.resource_type and op.resource_type != spec.resource_type:
+            continue
+        if spec.resource_id and op.resource_id != spec.resource_id:
+            continue
+        if op.resource_type != "Volume" or (op.updated_at or op.created_at) > until:
+            continue
+        try:
+            if op.operation in REPLAYABLE:
+                _settle(manager, op)
+            elif op.operation == "manage":
+                endpoint.manage(manageable.manage_spec(op))
+            elif op.operation == "unmanage":
+                endpoint.release(op.resource_id)
+            else:
+                continue
+            count += 1
+        except Exception:
+            LOG.exception("volume %s: cleaning up %s failed", op.resource_id, op.operation)
+    return count
 
 
 def _settle(manager: VolumeManager, op: Operation) -> str:
