@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 from tests.volume.conftest import Env
 
@@ -174,4 +176,29 @@ def test_workers_cleanup_replays_a_left_operation(env: Env) -> None:
     assert {s["binary"] for s in answer["unavailable"]} == {"cinder-scheduler"}
     extended = env.wait(vol["id"], "available")
     assert extended["size"] == 2
+    env.demo.delete(f"/volumes/{vol['id']}", 202)
+
+
+def test_reimage_rewrites_the_volume_in_place(env: Env, tmp_path: Path) -> None:
+    raw = tmp_path / "disk.raw"
+    with raw.open("wb") as f:
+        f.write(b"tinystack-reimage".ljust(4096, b"\0"))
+        f.truncate(8 * 1024**2)
+    created = env.cloud.osc("image", "create", "--disk-format", "raw", "--container-format",
+                            "bare", "--public", "--file", str(raw), "reimage-src")  # fmt: skip
+    image_id = str(created["id"])
+    vol = env.create()
+    action = f"/volumes/{vol['id']}/action"
+    env.demo.at("3.67").post(action, {"os-reimage": {"image_id": image_id}}, 404)
+    env.demo.post(action, {"os-reimage": {"image_id": "nope"}}, 400)
+    env.demo.post(action, {"os-reimage": {"image_id": str(uuid.uuid4())}}, 400)
+    env.demo.post(action, {"os-reimage": {"image_id": image_id, "other": 1}}, 400)
+    env.demo.post(action, {"os-reimage": {"image_id": image_id}}, 202)
+    done = env.wait(vol["id"], "available")
+    assert done["bootable"] == "true"
+    assert done["volume_image_metadata"]["image_id"] == image_id
+    out = tmp_path / "out.raw"
+    subprocess.run(["qemu-img", "convert", "-O", "raw", str(env.volume_file(vol["id"])),
+                    str(out)], check=True)  # fmt: skip
+    assert out.read_bytes()[:17] == b"tinystack-reimage"
     env.demo.delete(f"/volumes/{vol['id']}", 202)

@@ -158,3 +158,18 @@ class CleanupSpec(Payload):
     until: str
     resource_type: str | None = None
     resource_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReimageSpec(Payload):
+    """Rewrite the volume (``downloading``) with the image's contents (3.68)."""
+
+    VERSION: ClassVar[str] = "1.0"
+    volume_id: str
+    image_id: str
+    previous_status: str
+    #: the volume was ``reserved`` (Nova's rebuild): tell compute when it is done
+    reimage_reserved: bool = False
+    instance_uuids: tuple[str, ...] = ()
+    #: the image's properties, the volume's new ``volume_image_metadata``
+    image_metadata: dict[str, str] = field(default_factory=dict)

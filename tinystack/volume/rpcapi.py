@@ -13,7 +13,7 @@ as the transport's context.
   terminate_connection (``manager/attachments.py``); manageable volumes
   (``manager/manageable.py``): get_manageable_volumes -> ManageableList (a call),
   manage_existing(ManageSpec), unmanage (casts); do_cleanup(CleanupSpec)
-  (``manager/recovery.py``)
+  (``manager/recovery.py``); reimage(ReimageSpec) (``manager/reimage.py``)
 
 A manager serves ``cinder-volume`` at ``server=host@backend`` (a volume's host without
 its ``#pool``).
@@ -38,6 +38,7 @@ from tinystack.volume.payloads import (
     ManageableEntry,
     ManageableList,
     ManageSpec,
+    ReimageSpec,
     RetypeSpec,
     VolumeSpec,
 )
@@ -164,6 +165,10 @@ class VolumeAPI:
     def do_cleanup(self, ctx: CallContext, host: str, spec: CleanupSpec) -> None:
         """Replay the backend's recorded operations (``POST /workers/cleanup``)."""
         self._client(host).cast(ctx.to_dict(), "do_cleanup", spec=spec.to_primitive())
+
+    def reimage(self, ctx: CallContext, host: str, spec: ReimageSpec) -> None:
+        """Rewrite the volume with the image's contents (it is ``downloading``)."""
+        self._client(host).cast(ctx.to_dict(), "reimage", spec=spec.to_primitive())
 
 
 #: manager exceptions the API re-raises as themselves (their message and HTTP status)

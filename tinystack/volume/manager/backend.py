@@ -17,7 +17,7 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.conf import Options
 from tinystack.volume.drivers.base import BackendStats, VolumeDriver
-from tinystack.volume.manager import attachments, manageable, recovery
+from tinystack.volume.manager import attachments, manageable, recovery, reimage
 from tinystack.volume.manager.manager import VolumeManager
 from tinystack.volume.services import os_services, volume_ops
 from tinystack.volume.services.deps import Deps
@@ -125,6 +125,7 @@ class Backend:
                 attachments.AttachmentManager(self.manager),
                 manageable.ManageableManager(self.manager),
                 recovery.CleanupManager(self.manager),
+                reimage.ReimageManager(self.manager),
             ],
             int(opts.manager_threads),
         )

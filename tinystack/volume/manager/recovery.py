@@ -2,7 +2,7 @@
 unfinished (the ``workers`` records), fail any volume still in a transient status with no
 record, and delete backend volumes no database row claims.
 
-Creates, deletes, extends and retypes are replayed (the driver's calls are idempotent,
+Creates, deletes, extends, retypes and re-images are replayed (the driver's calls are idempotent,
 and each operation re-checks the volume's status first); an upload is failed (the volume
 back to its status before, the half-filled image deleted). Operations of other resources
 (snapshots, backups, attachments) are left to the code that owns them.
@@ -20,8 +20,9 @@ from tinystack.volume.context import CallContext
 from tinystack.volume.drivers.base import VolumeRef
 from tinystack.volume.manager import manageable
 from tinystack.volume.manager.manager import VolumeManager
+from tinystack.volume.manager.reimage import ReimageManager
 from tinystack.volume.payloads import CleanupSpec, ExtendSpec, RetypeSpec
-from tinystack.volume.services import messages, volume_ops, volumes, workers
+from tinystack.volume.services import messages, reimage, volume_ops, volumes, workers
 from tinystack.volume.services.workers import Operation
 
 LOG = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def recover(manager: VolumeManager) -> dict[str, int]:
 
 
 #: operations a running manager may replay (each re-checks its volume under its lock)
-REPLAYABLE = ("create", "delete", "extend", "retype")
+REPLAYABLE = ("create", "delete", "extend", "retype", "reimage")
 
 
 class CleanupManager:
@@ -132,6 +133,9 @@ def _settle(manager: VolumeManager, op: Operation) -> str:
                 previous_status=str(args.get("previous_status") or "available"),
             ).to_primitive(),
         )
+        return "replayed"
+    if op.operation == "reimage":
+        ReimageManager(manager).run(ctx, reimage.spec_of(args))
         return "replayed"
     if op.operation == "upload":
         image_id = str(args.get("image_id") or "")

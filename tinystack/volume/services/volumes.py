@@ -199,7 +199,8 @@ def _check_group_type(session: Session, group_id: str, type_id: str) -> None:
         )
 
 
-def _check_image(image: ImageSource, size: int) -> None:
+def check_image(image: ImageSource, size: int) -> None:
+    """The image fits a volume of ``size`` GiB (virtual size, file size, min_disk)."""
     if image.virtual_size is not None and image.virtual_size > size * 1024**3:
         virtual_gb = -(-image.virtual_size // (1024**3))
         raise exception.InvalidInput(
@@ -290,7 +291,7 @@ def _plan(session: Session, deps: Deps, ctx: RequestContext, req: VolumeCreate) 
         source_host = source_host or group.host
     size = _check_size(size)
     if req.image is not None:
-        _check_image(req.image, size)
+        check_image(req.image, size)
         bootable = True
         image_metadata = dict(req.image.properties)
     type_row = _resolve_type(session, ctx, deps, req.volume_type, inherited_type)
