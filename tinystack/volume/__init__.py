@@ -21,7 +21,12 @@ Layout (the one shape, ARCHITECTURE.md):
 - ``rpcapi.py`` (``SchedulerAPI``, ``VolumeAPI``) carrying ``payloads.py``;
   ``context.py`` the caller as workers see it.
 - ``scheduler/`` (filters and weighers over the pools managers report),
-  ``manager/`` (one per backend: runs the driver, heartbeats, restart recovery).
+  ``manager/`` (one per backend: runs the driver, heartbeats, restart recovery;
+  ``snapshots.py`` and ``backup_devices.py`` are endpoints served beside it).
+- ``backup/``: the ``cinder-backup`` service (``worker.py``, ``manager.py``,
+  ``recovery.py``; ``rpcapi.BackupAPI``) over the chunked backup driver
+  (``chunked.py``, ``posix.py``); it reads and writes volumes through exports their
+  manager makes for it (``connector.py`` opens them).
 
 Creating a volume: ``api/volumes.py`` → ``services/volumes.py`` (quota, type, zone, the
 row in ``creating``) → ``SchedulerAPI.create_volume`` → ``scheduler/manager.py`` (a pool
@@ -36,4 +41,11 @@ storage host, an NBD export per attachment for others) → the connection info w
 type's front-end QoS specs, ``attaching``; ``os-complete`` → ``in-use``; delete removes
 the export, then the attachment. The legacy actions (``os-reserve``, ``os-attach``, ...)
 are ``api/attach_actions.py`` → ``services/attach_actions.py``.
+
+Backing up a volume: ``api/backups.py`` → ``services/backups.py`` (quota, parent of an
+incremental, a backup service that is up; the backup ``creating``, the volume
+``backing-up``) → ``BackupAPI.create_backup`` → ``backup/manager.py`` →
+``VolumeAPI.attach_device`` (``manager/backup_devices.py``: an export for the backup
+host) → the chunked driver writes the objects → ``detach_device`` →
+``services/backup_ops.backed_up`` (``available``, the volume back where it was).
 """

@@ -11,7 +11,7 @@ from oslo_config import cfg
 GROUP = "volume"
 
 #: what ``[volume] enabled_workers`` may name
-WORKERS = ("scheduler", "manager")
+WORKERS = ("scheduler", "manager", "backup")
 DEFAULT_FILTERS = ["AvailabilityZoneFilter", "CapacityFilter", "CapabilitiesFilter"]
 DEFAULT_WEIGHERS = ["CapacityWeigher"]
 
@@ -25,9 +25,9 @@ HOST_OPTS = [
     cfg.ListOpt(
         "enabled_workers",
         default=list(WORKERS),
-        help="Background workers this process runs, among scheduler and manager (a "
-        "storage host on the same transport and database runs the manager alone). The API "
-        "is served either way.",
+        help="Background workers this process runs, among scheduler, manager and backup "
+        "(a storage host on the same transport and database runs the manager, and usually "
+        "the backup service, alone). The API is served either way.",
     ),
     cfg.StrOpt(
         "backend_name",
@@ -184,7 +184,45 @@ QUOTA_OPTS = [
     ),
 ]
 
-ALL_OPTS = HOST_OPTS + SCHEDULER_OPTS + API_OPTS + QUOTA_OPTS
+BACKUP_OPTS = [
+    cfg.StrOpt(
+        "backup_posix_path",
+        default="",
+        help="Directory of the backup containers (empty: <state_dir>/backups).",
+    ),
+    cfg.StrOpt(
+        "backup_container", default="volumebackups", help="Container of backups that name none."
+    ),
+    cfg.IntOpt(
+        "backup_file_size",
+        default=32 << 20,
+        min=32 << 10,
+        help="Bytes of volume data per backup object (a multiple of backup_sha_block_size_bytes).",
+    ),
+    cfg.IntOpt(
+        "backup_sha_block_size_bytes",
+        default=32 << 10,
+        min=512,
+        help="Bytes hashed together: the granularity of incremental backups.",
+    ),
+    cfg.StrOpt(
+        "backup_compression_algorithm",
+        default="zlib",
+        choices=["zlib", "none"],
+        help="Compression of backup objects (data that does not shrink is stored as is).",
+    ),
+    cfg.IntOpt("backup_workers", default=2, min=1, help="Threads hashing and compressing."),
+    cfg.IntOpt("backup_threads", default=4, min=1, help="Backup service RPC threads."),
+    cfg.IntOpt(
+        "backup_device_timeout",
+        default=3600,
+        min=10,
+        help="Seconds the backup service waits for a volume manager to prepare a device "
+        "(a temporary snapshot of an in-use volume is a copy).",
+    ),
+]
+
+ALL_OPTS = HOST_OPTS + SCHEDULER_OPTS + API_OPTS + QUOTA_OPTS + BACKUP_OPTS
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
@@ -250,6 +288,16 @@ class Options:
     quota_groups: int = 10
     per_volume_size_limit: int = -1
     reservation_expire: int = 86400
+
+    # backup
+    backup_posix_path: str = ""
+    backup_container: str = "volumebackups"
+    backup_file_size: int = 32 << 20
+    backup_sha_block_size_bytes: int = 32 << 10
+    backup_compression_algorithm: str = "zlib"
+    backup_workers: int = 2
+    backup_threads: int = 4
+    backup_device_timeout: int = 3600
 
     @property
     def zone(self) -> str:

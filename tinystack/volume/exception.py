@@ -220,6 +220,41 @@ class VolumeBackendError(_Templated, exceptions.TinystackError):
     template = "Bad or unexpected response from the storage volume backend API: {data}"
 
 
+# -- snapshots, backups and transfers -------------------------------------------------------
+class InvalidSnapshot(Invalid):
+    template = "Invalid snapshot: {reason}"
+
+
+class InvalidBackup(Invalid):
+    template = "Invalid backup: {reason}"
+
+
+class InvalidAuthKey(Invalid):
+    template = "Invalid auth key: {reason}"
+
+
+class InvalidVolumeMetadata(Invalid):
+    template = "Invalid metadata: {reason}"
+
+
+class InvalidVolumeMetadataSize(_Templated, exceptions.RequestEntityTooLarge):
+    template = "Invalid metadata size: {reason}"
+
+
+class SnapshotMetadataNotFound(NotFound):
+    template = "Snapshot {snapshot_id} has no metadata with key {metadata_key}."
+
+
+class TransferNotFound(NotFound):
+    template = "Transfer {transfer_id} could not be found."
+
+
+class BackupServiceUnavailable(_Templated, exceptions.ServiceUnavailable):
+    """No backup service is up (upstream: ServiceNotFound turned into a 503)."""
+
+    template = "Service {service_id} could not be found."
+
+
 class GroupTypeNotFound(NotFound):
     template = "Group type {group_type_id} could not be found."
 

@@ -112,6 +112,73 @@ class ImageUpload(Payload):
 
 
 @dataclass(frozen=True)
+class SnapshotRequest(Payload):
+    """A snapshot operation on a volume's backend: create, delete, or revert the volume
+    to the snapshot. The manager reads the rest from the database."""
+
+    VERSION: ClassVar[str] = "1.0"
+    snapshot_id: str
+    volume_id: str
+
+
+# -- backups ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BackupRequest(Payload):
+    """A backup operation for the backup service (create, delete): the row says the rest."""
+
+    VERSION: ClassVar[str] = "1.0"
+    backup_id: str
+
+
+@dataclass(frozen=True)
+class RestoreRequest(Payload):
+    """Restore a backup (``restoring``) into a volume (``restoring-backup``, or
+    ``creating`` when the volume is new: a volume from a backup, 3.47)."""
+
+    VERSION: ClassVar[str] = "1.0"
+    backup_id: str
+    volume_id: str
+    volume_is_new: bool = False
+
+
+@dataclass(frozen=True)
+class DeviceRequest(Payload):
+    """The backup service asks a volume manager for a volume's (or a snapshot's) bytes:
+    an export for ``connector_host``, named ``attachment_id``."""
+
+    VERSION: ClassVar[str] = "1.0"
+    attachment_id: str
+    volume_id: str
+    connector_host: str
+    #: read this snapshot instead of the volume
+    snapshot_id: str | None = None
+    #: read a temporary snapshot of the (in-use) volume taken now, with this id
+    temp_snapshot_id: str | None = None
+    #: open for writing (a restore)
+    write: bool = False
+
+
+@dataclass(frozen=True)
+class Device(Payload):
+    """How to open what a :class:`DeviceRequest` asked for (upstream's connection_info)."""
+
+    VERSION: ClassVar[str] = "1.0"
+    driver_volume_type: str
+    data: dict[str, JSON] = field(default_factory=dict)
+    #: bytes to read or write
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class BackupExport(Payload):
+    """``export_record``'s answer and ``import_record``'s input."""
+
+    VERSION: ClassVar[str] = "1.0"
+    backup_service: str
+    backup_url: str
+
+
+@dataclass(frozen=True)
 class GroupSpec(Payload):
     """A generic volume group to place: a backend that can host all its volume types."""
 

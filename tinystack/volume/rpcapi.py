@@ -10,13 +10,19 @@ as the transport's context.
 * volume 1.0: create_volume(VolumeSpec), delete_volume, extend_volume(ExtendSpec),
   retype(RetypeSpec), upload_image(ImageUpload); calls (the API waits for the driver):
   attachment_update(AttachmentConnect) -> Connection, attachment_delete,
-  terminate_connection (``manager/attachments.py``); manageable volumes
+  terminate_connection (``manager/attachments.py``);
+  create_snapshot, delete_snapshot,
+  revert_to_snapshot (SnapshotRequest, ``manager/snapshots.py``); attach_device,
+  detach_device (DeviceRequest -> Device, ``manager/backup_devices.py``); manageable volumes
   (``manager/manageable.py``): get_manageable_volumes -> ManageableList (a call),
   manage_existing(ManageSpec), unmanage (casts); do_cleanup(CleanupSpec)
   (``manager/recovery.py``); reimage(ReimageSpec) (``manager/reimage.py``)
+* backup 1.0 (``backup/manager.py``): create_backup, delete_backup (BackupRequest),
+  restore_backup (RestoreRequest), export_record
+  (-> BackupExport), import_record(BackupExport)
 
 A manager serves ``cinder-volume`` at ``server=host@backend`` (a volume's host without
-its ``#pool``).
+its ``#pool``); a backup service ``cinder-backup`` at ``server=host``.
 """
 
 from __future__ import annotations
@@ -30,8 +36,12 @@ from tinystack.volume import exception
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import (
     AttachmentConnect,
+    BackupExport,
+    BackupRequest,
     CleanupSpec,
     Connection,
+    Device,
+    DeviceRequest,
     ExtendSpec,
     GroupSpec,
     ImageUpload,
@@ -39,11 +49,15 @@ from tinystack.volume.payloads import (
     ManageableList,
     ManageSpec,
     ReimageSpec,
+    RestoreRequest,
     RetypeSpec,
+    SnapshotRequest,
     VolumeSpec,
 )
 
 SCHEDULER_TOPIC = "cinder-scheduler"
+BACKUP_TOPIC = "cinder-backup"
+BACKUP_VERSION = "1.0"
 VOLUME_TOPIC = "cinder-volume"
 SCHEDULER_VERSION = "1.0"
 VOLUME_VERSION = "1.0"
@@ -169,6 +183,71 @@ class VolumeAPI:
     def reimage(self, ctx: CallContext, host: str, spec: ReimageSpec) -> None:
         """Rewrite the volume with the image's contents (it is ``downloading``)."""
         self._client(host).cast(ctx.to_dict(), "reimage", spec=spec.to_primitive())
+
+    # -- snapshots (manager/snapshots.py) --------------------------------------------------
+    def create_snapshot(self, ctx: CallContext, host: str, request: SnapshotRequest) -> None:
+        """Snapshot the volume on its backend (the snapshot is ``creating``)."""
+        self._client(host).cast(ctx.to_dict(), "create_snapshot", request=request.to_primitive())
+
+    def delete_snapshot(self, ctx: CallContext, host: str, request: SnapshotRequest) -> None:
+        """Remove the snapshot's data and row (it is ``deleting``)."""
+        self._client(host).cast(ctx.to_dict(), "delete_snapshot", request=request.to_primitive())
+
+    def revert_to_snapshot(self, ctx: CallContext, host: str, request: SnapshotRequest) -> None:
+        """Revert the volume (``reverting``) to the snapshot (``restoring``)."""
+        self._client(host).cast(ctx.to_dict(), "revert_to_snapshot", request=request.to_primitive())
+
+    # -- the backup service's devices (manager/backup_devices.py) --------------------------
+    def attach_device(
+        self, ctx: CallContext, host: str, request: DeviceRequest, timeout: float
+    ) -> Device:
+        """Export the volume (or its snapshot, or a temporary snapshot taken now) for the
+        backup service and say how to open it."""
+        client = self._client(host).prepare(timeout=timeout)
+        reply = client.call(ctx.to_dict(), "attach_device", request=request.to_primitive())
+        return Device.from_primitive(reply)
+
+    def detach_device(self, ctx: CallContext, host: str, request: DeviceRequest) -> None:
+        """Remove the export (and the temporary snapshot); done when it returns."""
+        self._client(host).call(ctx.to_dict(), "detach_device", request=request.to_primitive())
+
+
+class BackupAPI:
+    """The backup services, addressed by a backup's host."""
+
+    def __init__(self, transport: Transport, timeout: float = 60) -> None:
+        self.transport = transport
+        self.timeout = timeout
+
+    def _client(self, host: str, timeout: float | None = None) -> RPCClient:
+        target = Target(BACKUP_TOPIC, server=host, version=BACKUP_VERSION)
+        return RPCClient(self.transport, target, self.timeout if timeout is None else timeout)
+
+    def create_backup(self, ctx: CallContext, host: str, request: BackupRequest) -> None:
+        """Back up the volume (``backing-up``) into the backup (``creating``)."""
+        self._client(host).cast(ctx.to_dict(), "create_backup", request=request.to_primitive())
+
+    def delete_backup(self, ctx: CallContext, host: str, request: BackupRequest) -> None:
+        """Remove the backup's objects and row (it is ``deleting``)."""
+        self._client(host).cast(ctx.to_dict(), "delete_backup", request=request.to_primitive())
+
+    def restore_backup(self, ctx: CallContext, host: str, request: RestoreRequest) -> None:
+        self._client(host).cast(ctx.to_dict(), "restore_backup", request=request.to_primitive())
+
+    def export_record(self, ctx: CallContext, host: str, request: BackupRequest) -> BackupExport:
+        reply = self._client(host).call(
+            ctx.to_dict(), "export_record", request=request.to_primitive()
+        )
+        return BackupExport.from_primitive(reply)
+
+    def import_record(
+        self, ctx: CallContext, host: str, request: BackupRequest, record: BackupExport
+    ) -> None:
+        """Check the record against the stored objects and fill the backup (``creating``)."""
+        self._client(host).cast(
+            ctx.to_dict(), "import_record", request=request.to_primitive(),
+            record=record.to_primitive(),
+        )  # fmt: skip
 
 
 #: manager exceptions the API re-raises as themselves (their message and HTTP status)

@@ -21,6 +21,7 @@ from tinystack.volume import conf as volume_conf
 from tinystack.volume import policies, rpcapi
 from tinystack.volume.api.microversion import MAX_VERSION, MicroversionMiddleware
 from tinystack.volume.api.router import include_routers
+from tinystack.volume.backup.worker import BackupWorker
 from tinystack.volume.manager.backend import Backend, load_driver
 from tinystack.volume.scheduler.manager import SchedulerManager
 from tinystack.volume.services import messages, os_services, volume_types
@@ -35,6 +36,7 @@ class Workers:
     def __init__(self) -> None:
         self.scheduler: RPCServer | None = None
         self.backend: Backend | None = None
+        self.backup: BackupWorker | None = None
         self.stopping = threading.Event()
         self.heartbeat: threading.Thread | None = None
 
@@ -67,6 +69,8 @@ class Workers:
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.backup is not None:
+            self.backup.stop()
         if self.backend is not None:
             self.backend.stop()
         if self.scheduler is not None:
@@ -161,6 +165,9 @@ class VolumeService(ServiceSpec):
                 backend = Backend(deps, driver, host)
                 backend.start()
                 workers.backend = backend
+        if "backup" in enabled:
+            workers.backup = BackupWorker(deps, host)
+            workers.backup.start()
         if "scheduler" in enabled:
             scheduler = workers.start_scheduler(deps, host)
             threading.Thread(

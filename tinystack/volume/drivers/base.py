@@ -159,6 +159,17 @@ class VolumeDriver(abc.ABC):
     def terminate_connection(self, volume: VolumeRef, attachment_id: str) -> None:
         """Remove the attachment's export; an unknown attachment is not an error."""
 
+    def initialize_snapshot_connection(
+        self, snapshot: SnapshotRef, connector: Connector, attachment_id: str
+    ) -> ConnectionInfo:
+        """Export a snapshot read-only for ``connector`` (the backup service reads
+        snapshots this way: upstream's ``initialize_connection_snapshot``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot export snapshots")
+
+    def terminate_snapshot_connection(self, snapshot: SnapshotRef, attachment_id: str) -> None:
+        """Remove a snapshot's export; an unknown attachment is not an error."""
+        raise NotImplementedError(f"{type(self).__name__} cannot export snapshots")
+
     @abc.abstractmethod
     def exports(self) -> list[str]:
         """The attachment ids the backend currently exports (restart reconciliation)."""

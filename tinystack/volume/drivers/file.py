@@ -376,6 +376,19 @@ class FileDriver(VolumeDriver):
     def terminate_connection(self, volume: VolumeRef, attachment_id: str) -> None:
         self.exports_.detach(attachment_id)
 
+    def initialize_snapshot_connection(
+        self, snapshot: SnapshotRef, connector: Connector, attachment_id: str
+    ) -> ConnectionInfo:
+        """The snapshot file for this host, an NBD export for any other (backups of a
+        snapshot, or of an in-use volume through a temporary snapshot)."""
+        path, fmt = self._snapshot(snapshot.id)
+        kind = "file" if connector.host == self.host else "nbd"
+        record = Attachment(attachment_id, f"snapshot-{snapshot.id}", kind, str(path), fmt)
+        return self.exports_.attach(record)
+
+    def terminate_snapshot_connection(self, snapshot: SnapshotRef, attachment_id: str) -> None:
+        self.exports_.detach(attachment_id)
+
     def exports(self) -> list[str]:
         return [a.attachment_id for a in self.exports_.attachments()]
 

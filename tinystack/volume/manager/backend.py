@@ -18,7 +18,9 @@ from tinystack.volume import rpcapi
 from tinystack.volume.conf import Options
 from tinystack.volume.drivers.base import BackendStats, VolumeDriver
 from tinystack.volume.manager import attachments, manageable, recovery, reimage
+from tinystack.volume.manager.backup_devices import BackupDeviceManager
 from tinystack.volume.manager.manager import VolumeManager
+from tinystack.volume.manager.snapshots import SnapshotManager
 from tinystack.volume.services import os_services, volume_ops
 from tinystack.volume.services.deps import Deps
 
@@ -98,6 +100,7 @@ class Backend:
         self.driver = driver
         self.name = f"{host}@{deps.opts.backend_name}"
         self.manager = VolumeManager(deps, driver, self.name)
+        self.snapshots = SnapshotManager(self.manager)
         self.server: RPCServer | None = None
         self.service_id: int | None = None
         self.stopping = threading.Event()
@@ -123,6 +126,8 @@ class Backend:
             [
                 self.manager,
                 attachments.AttachmentManager(self.manager),
+                self.snapshots,
+                BackupDeviceManager(self.manager),
                 manageable.ManageableManager(self.manager),
                 recovery.CleanupManager(self.manager),
                 reimage.ReimageManager(self.manager),
@@ -156,6 +161,7 @@ class Backend:
 
     def _recover(self) -> None:
         try:
+            self.snapshots.recover()
             counts = recovery.recover(self.manager)
             counts.update(attachments.recover(self.manager))
             counts.update(manageable.recover(self.manager))

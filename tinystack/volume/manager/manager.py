@@ -25,7 +25,7 @@ from tinystack.volume import rpcapi
 from tinystack.volume.context import CallContext
 from tinystack.volume.drivers.base import SnapshotRef, VolumeDriver, VolumeRef
 from tinystack.volume.drivers.errors import ImageTooLarge
-from tinystack.volume.manager import compute_events
+from tinystack.volume.manager import backup_devices, compute_events
 from tinystack.volume.manager.images import ImageOps
 from tinystack.volume.payloads import ExtendSpec, ImageUpload, RetypeSpec, VolumeSpec
 from tinystack.volume.services import messages, volume_ops
@@ -112,7 +112,7 @@ class VolumeManager:
 
     def create_from_backup(self, volume: VolumeRecord, backup_id: str) -> str | None:
         """Hook for the backup service: restore ``backup_id`` into the new volume."""
-        raise NotImplementedError(f"restoring backup {backup_id} into a new volume")
+        return backup_devices.create_from_backup(self, volume, backup_id)
 
     def _discard(self, volume: VolumeRecord) -> None:
         """Remove what a failed create may have left on the backend."""

@@ -4,8 +4,8 @@ A volume service that is up replays the operations its workers records show (tho
 recorded before the request; the replay is the restart recovery's, each operation
 re-checking its resource's status under the volume's lock, so one still running is not
 disturbed). A service that is down cannot be asked (this deployment has no clusters
-whose other members could clean for it), nor can a scheduler (its re-scheduling of
-creates that never reached a backend runs when it starts): both are ``unavailable``.
+whose other members could clean for it), nor can a scheduler or a backup service (their
+recovery runs when they start): all these are ``unavailable``.
 """
 
 from __future__ import annotations

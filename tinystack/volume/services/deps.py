@@ -16,7 +16,7 @@ from tinystack.common.clients.session import Session
 from tinystack.common.db import Database
 from tinystack.common.rpc import Transport, get_transport
 from tinystack.volume.conf import Options
-from tinystack.volume.rpcapi import SchedulerAPI, VolumeAPI
+from tinystack.volume.rpcapi import BackupAPI, SchedulerAPI, VolumeAPI
 
 C = TypeVar("C")
 
@@ -91,6 +91,11 @@ class Deps:
     def volumes(self) -> VolumeAPI:
         """The volume managers (one per backend)."""
         return self._client("volumes", lambda _s: VolumeAPI(self.transport, self.timeout))
+
+    @property
+    def backups(self) -> BackupAPI:
+        """The backup services."""
+        return self._client("backups", lambda _s: BackupAPI(self.transport, self.timeout))
 
     @property
     def timeout(self) -> float:

@@ -1,0 +1,139 @@
+"""What the backup service does when it starts: settle every backup operation it left
+unfinished, then remove backup objects no backup row claims.
+
+- a backup being created is ``error`` (its partial objects removed, its temporary
+  snapshot and export released), its volume back to its status before (or its snapshot
+  ``available``), as upstream resets them;
+- a restore is abandoned: the backup ``available`` again, the volume ``error_restoring``
+  (``error`` when it was created for the restore), since its data is half written;
+- a delete is replayed (deleting objects is idempotent);
+- an import is ``error`` (its record was not kept; import it again).
+
+Objects are named after their backup (``volume_<vid>/az_<zone>_backup_<id>...``), so a
+prefix whose backup no row has — nor any row's ``service_metadata``, which an imported
+copy shares — is what a crash or a lost row left, and goes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from tinystack.volume.backup.base import BackupHasDependents, BackupRef, ObjectNotFound
+from tinystack.volume.backup.manager import BackupManager
+from tinystack.volume.context import CallContext
+from tinystack.volume.payloads import DeviceRequest
+from tinystack.volume.services import backup_ops
+
+LOG = logging.getLogger(__name__)
+PREFIX = re.compile(r"^(volume_([^/]+)/az_(.+)_backup_([0-9a-fA-F-]{36}))")
+#: transient statuses; a backup in one with no operation record is settled too
+TRANSIENT = ("creating", "restoring", "deleting")
+
+
+def recover(manager: BackupManager, release: Callable[[DeviceRequest], None]) -> dict[str, int]:
+    """Settle what this service left (``release`` frees a device on its volume's
+    manager); returns counts for logs and tests."""
+    db = manager.deps.db
+    counts = {"failed": 0, "replayed": 0, "orphans": 0}
+    ctx = CallContext.internal()
+    for op in backup_ops.pending(db, manager.host):
+        backup = backup_ops.get(db, op.resource_id)
+        if backup is None:
+            backup_ops.set_status(db, op.resource_id, "error")
+            continue
+        try:
+            if op.operation == "delete":
+                manager.delete(ctx, backup.id)
+                counts["replayed"] += 1
+                continue
+            if op.operation == "create":
+                release(_device(manager, backup, f"backup-{backup.id}", backup.volume_id))
+                manager._remove_objects(backup)
+                backup_ops.backup_failed(
+                    db, backup.id, "incomplete backup reset on manager restart",
+                    request_id=ctx.request_id, ttl=manager.ttl,
+                )  # fmt: skip
+            elif op.operation == "restore":
+                volume_id = str(op.args.get("volume_id") or backup.restore_volume_id or "")
+                release(_device(manager, backup, f"restore-{backup.id}", volume_id, write=True))
+                backup_ops.restored(
+                    db, backup.id, volume_id, {}, ok=False, request_id=ctx.request_id,
+                    ttl=manager.ttl,
+                )  # fmt: skip
+            else:
+                backup_ops.set_status(db, backup.id, "error", reason="interrupted by a restart")
+            counts["failed"] += 1
+        except Exception:
+            LOG.exception("backup %s: recovering %s failed", backup.id, op.operation)
+        manager.deps.changed(backup.id)
+    for backup_id in backup_ops.stuck(db, manager.host, TRANSIENT):
+        backup = backup_ops.get(db, backup_id)
+        if backup is None:
+            continue
+        LOG.warning("backup %s: %s without a record", backup_id, backup.status)
+        if backup.status == "deleting":
+            manager.delete(ctx, backup_id)
+        else:
+            status = "available" if backup.status == "restoring" else "error"
+            backup_ops.set_status(db, backup_id, status, reason="interrupted by a restart")
+        counts["failed"] += 1
+    counts["orphans"] = remove_orphans(manager)
+    return counts
+
+
+def _device(
+    manager: BackupManager, backup: backup_ops.BackupState, name: str, volume_id: str,
+    write: bool = False,
+) -> DeviceRequest:  # fmt: skip
+    return DeviceRequest(
+        attachment_id=name,
+        volume_id=volume_id,
+        connector_host=manager.host,
+        snapshot_id=None if write else backup.snapshot_id,
+        temp_snapshot_id=None if write else backup.temp_snapshot_id,
+        write=write,
+    )
+
+
+def _containers(manager: BackupManager) -> set[str]:
+    found = backup_ops.containers(manager.deps.db) | {manager.deps.opts.backup_container}
+    root = getattr(manager.driver.store, "root", None)
+    if isinstance(root, Path) and root.is_dir():
+        found |= {e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")}
+    return found
+
+
+def remove_orphans(manager: BackupManager) -> int:
+    """Backup objects whose backup no row names (see the module docstring)."""
+    claimed = backup_ops.claimed_prefixes(manager.deps.db)
+    count = 0
+    for name in sorted(_containers(manager)):
+        try:
+            container = manager.driver.store.container(name, create=False)
+            objects = container.list_objects("volume_")
+        except (ObjectNotFound, ValueError):
+            continue
+        prefixes: dict[str, tuple[str, str]] = {}
+        for obj in objects:
+            match = PREFIX.match(obj)
+            if match:
+                prefixes[match[1]] = (match[4], match[2])
+        unknown = {p: ids for p, ids in prefixes.items() if p not in claimed}
+        rows = backup_ops.existing_ids(manager.deps.db, [b for b, _ in unknown.values()])
+        for prefix, (backup_id, volume_id) in sorted(unknown.items()):
+            if backup_id in rows:
+                continue
+            LOG.warning("backup objects %s/%s: no backup row claims them; removing", name, prefix)
+            ref = BackupRef(backup_id, volume_id, name, service_metadata=prefix)
+            try:
+                manager.driver.delete_backup(ref)
+                count += 1
+            except BackupHasDependents:
+                LOG.info("orphan backup %s has dependents; kept", backup_id)
+            except Exception:
+                LOG.exception("orphan backup %s could not be removed", backup_id)
+    return count

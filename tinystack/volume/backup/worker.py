@@ -1,0 +1,118 @@
+"""The backup service as a running thing: its driver and object store, its service row
+and heartbeat, its RPC server on ``cinder-backup`` (``server=host``), and the recovery
+of what a previous run left (``recovery.py``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from tinystack.common.rpc import RPCServer, Target
+from tinystack.volume import rpcapi
+from tinystack.volume.backup import recovery
+from tinystack.volume.backup.chunked import ChunkedBackupDriver
+from tinystack.volume.backup.connector import run_dir, stop_leftovers
+from tinystack.volume.backup.manager import BackupManager
+from tinystack.volume.backup.posix import PosixObjectStore
+from tinystack.volume.context import CallContext
+from tinystack.volume.payloads import DeviceRequest
+from tinystack.volume.services import backup_ops, backups, os_services
+from tinystack.volume.services.deps import Deps
+
+LOG = logging.getLogger(__name__)
+#: seconds recovery waits for a volume manager to release a device
+RELEASE_TIMEOUT = 30.0
+
+
+def make_driver(deps: Deps) -> ChunkedBackupDriver:
+    opts = deps.opts
+    root = Path(opts.backup_posix_path) if opts.backup_posix_path else deps.state_dir / "backups"
+    root.mkdir(parents=True, exist_ok=True)
+    return ChunkedBackupDriver(
+        PosixObjectStore(root),
+        chunk_size=int(opts.backup_file_size),
+        sha_block_size=int(opts.backup_sha_block_size_bytes),
+        compression=opts.backup_compression_algorithm,
+        workers=int(opts.backup_workers),
+        availability_zone=opts.storage_availability_zone,
+    )
+
+
+class BackupWorker:
+    def __init__(self, deps: Deps, host: str) -> None:
+        self.deps = deps
+        self.host = host
+        self.manager = BackupManager(deps, make_driver(deps), host, run_dir(deps.state_dir))
+        self.server: RPCServer | None = None
+        self.service_id: int | None = None
+        self.stopping = threading.Event()
+        #: set once the start-up recovery is over
+        self.recovered = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        opts = self.deps.opts
+        # before any operation can start one: the device daemons of a killed run
+        leftovers = stop_leftovers(self.manager.sockets)
+        if leftovers:
+            LOG.warning("stopped %d device daemon(s) a previous run left", leftovers)
+        self.server = RPCServer(
+            self.deps.transport,
+            Target(rpcapi.BACKUP_TOPIC, server=self.host),
+            [self.manager],
+            int(opts.backup_threads),
+        )
+        self.server.start()
+        service = os_services.ensure(
+            self.deps.db, self.host, backups.BINARY, rpcapi.BACKUP_TOPIC,
+            opts.storage_availability_zone,
+        )  # fmt: skip
+        self.service_id = service.id
+        self._thread("backup-heartbeat", self._beat)
+        self._thread("backup-recovery", self._recover)
+        LOG.info("backup service %s started", self.host)
+
+    def _thread(self, name: str, target: object) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]
+        thread.start()
+        self.threads.append(thread)
+
+    def _beat(self) -> None:
+        while not self.stopping.wait(int(self.deps.opts.report_interval)):
+            try:
+                if self.service_id is not None:
+                    os_services.heartbeat(self.deps.db, self.service_id)
+            except Exception:
+                LOG.exception("backup service %s: heartbeat failed", self.host)
+
+    def _release(self, request: DeviceRequest) -> None:
+        """Free a device a crashed operation held (best effort: the volume's manager
+        also drops unknown exports and snapshots when it starts)."""
+        host = backup_ops.volume_host(self.deps.db, request.volume_id)
+        if not host:
+            return
+        try:
+            volumes = rpcapi.VolumeAPI(self.deps.transport, RELEASE_TIMEOUT)
+            volumes.detach_device(CallContext.internal(), host, request)
+        except Exception:
+            LOG.warning("backup device %s not released", request.attachment_id, exc_info=True)
+
+    def _recover(self) -> None:
+        try:
+            counts = recovery.recover(self.manager, self._release)
+        except Exception:
+            LOG.exception("backup service %s: recovery failed", self.host)
+            return
+        finally:
+            self.recovered.set()
+        if any(counts.values()):
+            LOG.info("backup service %s recovered: %s", self.host, counts)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.server is not None:
+            self.server.stop()
+            self.server.wait()
+        for thread in self.threads:
+            thread.join(timeout=5)
