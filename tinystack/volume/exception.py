@@ -296,3 +296,11 @@ class KeyManagerError(Invalid):
         "Key manager error: volumes of an encrypted volume type need a key manager, "
         "and this cloud has none."
     )
+
+
+class InvalidGroupSnapshot(Invalid):
+    template = "Invalid GroupSnapshot: {reason}"
+
+
+class InvalidGroupSnapshotStatus(Invalid):
+    template = "Invalid GroupSnapshot Status: {reason}"

@@ -38,6 +38,7 @@ MODULES = [
     "transfers",
     "group_types",
     "groups",
+    "group_snapshots",
     "extensions",
     "attachments",
     "manageable_volumes",
