@@ -31,6 +31,8 @@ __all__ = [
     "reset_status",
 ]  # fmt: skip
 STATUSES = ("available", "error", "creating", "deleting", "error_deleting")
+#: the workers records of group snapshots (no service runs them: members settle them)
+KIND = "GroupSnapshot"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +64,24 @@ def _member_rows(session: Session, group_snapshot_id: str) -> list[models.Snapsh
 
 
 def _settle(session: Session, row: models.GroupSnapshot) -> bool:
-    """The status its members give it; False when it is gone (deleted with its last
-    member)."""
+    """While its create or delete is in flight (a ``GroupSnapshot`` workers record), the
+    status its members give it; False when it is gone (deleted with its last member).
+    A status an admin reset stays."""
+    tracked = session.scalars(
+        select(models.Worker.id).where(
+            models.Worker.resource_type == KIND, models.Worker.resource_id == row.id
+        )
+    ).first()
+    if tracked is None:
+        return True
     statuses = {m.status for m in _member_rows(session, row.id)}
     status = row.status
-    if row.status == "creating" and statuses <= {"available"} and statuses:
+    if row.status == "creating" and statuses <= {"available"}:
         status = "available"
     elif row.status == "creating" and "error" in statuses and "creating" not in statuses:
         status = "error"
     elif row.status == "deleting" and not statuses:
+        workers.finish(session, KIND, row.id)
         session.delete(row)
         return False
     elif row.status == "deleting" and "error_deleting" in statuses and "deleting" not in statuses:
@@ -78,6 +89,7 @@ def _settle(session: Session, row: models.GroupSnapshot) -> bool:
     if status != row.status:
         row.status = status
         row.updated_at = utcnow()
+        workers.finish(session, KIND, row.id)
     return True
 
 
@@ -177,6 +189,8 @@ def create(
                 (volume.host, SnapshotRequest(snapshot_id=snapshot_id, volume_id=volume.id))
             )
         session.flush()
+        if volumes:
+            workers.begin(session, KIND, group_snapshot_id, "creating", "create", None)
         return _record(row), casts
 
     found, casts = deps.db.write(tx)
@@ -207,7 +221,9 @@ def delete(deps: Deps, ctx: RequestContext, group_snapshot_id: str, rule: str) -
             workers.begin(session, "Snapshot", snap.id, "deleting", "delete", host)
             if host:
                 casts.append((host, SnapshotRequest(snapshot_id=snap.id, volume_id=snap.volume_id)))
+        workers.begin(session, KIND, group_snapshot_id, "deleting", "delete", None)
         if not casts and not _member_rows(session, group_snapshot_id):
+            workers.finish(session, KIND, group_snapshot_id)
             session.delete(row)
         return casts
 
@@ -230,5 +246,6 @@ def reset_status(
         ctx.can(rule, {"project_id": row.project_id})
         row.status = status
         row.updated_at = utcnow()
+        workers.finish(session, KIND, group_snapshot_id)
 
     deps.db.write(tx)
