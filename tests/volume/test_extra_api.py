@@ -202,3 +202,19 @@ def test_reimage_rewrites_the_volume_in_place(env: Env, tmp_path: Path) -> None:
                     str(out)], check=True)  # fmt: skip
     assert out.read_bytes()[:17] == b"tinystack-reimage"
     env.demo.delete(f"/volumes/{vol['id']}", 202)
+
+
+def test_an_image_names_the_type_of_its_volumes(env: Env, tmp_path: Path) -> None:
+    vtype = _type(env, "img-type")
+    raw = tmp_path / "typed.raw"
+    with raw.open("wb") as f:
+        f.truncate(1024**2)
+    created = env.cloud.osc("image", "create", "--disk-format", "raw", "--container-format",
+                            "bare", "--public", "--file", str(raw), "--property",
+                            f"cinder_img_volume_type={vtype['name']}", "typed-src")  # fmt: skip
+    vol = env.create(imageRef=str(created["id"]))
+    assert vol["volume_type"] == vtype["name"]
+    explicit = env.create(imageRef=str(created["id"]), volume_type="__DEFAULT__")
+    assert explicit["volume_type"] == "__DEFAULT__"
+    for found in (vol, explicit):
+        env.demo.delete(f"/volumes/{found['id']}", 202)

@@ -44,6 +44,8 @@ AVAILABLE_MIGRATION = (None, "deleting", "error", "success")
 #: a source volume may be cloned in these
 CLONABLE = ("available", "in-use")
 MULTIATTACH_SPEC = "multiattach"
+#: the image property naming the type of volumes created from it without one
+IMAGE_VOLUME_TYPE = "cinder_img_volume_type"
 TRUE_SPEC = "<is> True"
 
 
@@ -232,7 +234,12 @@ class _Plan:
 
 
 def _resolve_type(
-    session: Session, ctx: RequestContext, deps: Deps, wanted: str | None, inherited: str | None
+    session: Session,
+    ctx: RequestContext,
+    deps: Deps,
+    wanted: str | None,
+    inherited: str | None,
+    image_type: str | None = None,
 ) -> models.VolumeType:
     viewer = volume_types.Viewer(ctx.project_id, ctx.is_admin)
     if wanted:
@@ -249,6 +256,11 @@ def _resolve_type(
         found = session.get(models.VolumeType, inherited)
         if found is not None:
             return found
+    if image_type:  # the image's cinder_img_volume_type, if the caller may use it
+        try:
+            return _rows.find_type_row(session, image_type, viewer)
+        except exception.VolumeTypeNotFound:
+            LOG.warning("image volume type %s not found: the default type is used", image_type)
     return _rows.default_type_row(session, deps.opts.default_volume_type, ctx.project_id)
 
 
@@ -294,7 +306,8 @@ def _plan(session: Session, deps: Deps, ctx: RequestContext, req: VolumeCreate) 
         check_image(req.image, size)
         bootable = True
         image_metadata = dict(req.image.properties)
-    type_row = _resolve_type(session, ctx, deps, req.volume_type, inherited_type)
+    image_type = req.image.properties.get(IMAGE_VOLUME_TYPE) if req.image is not None else None
+    type_row = _resolve_type(session, ctx, deps, req.volume_type, inherited_type, image_type)
     type_encryption.refuse_encrypted(session, type_row.id)
     if req.group_id:
         _check_group_type(session, req.group_id, type_row.id)
