@@ -72,6 +72,7 @@ PUBLIC: dict[str, set[Route]] = {
         ("GET", "/v3/extensions"),
         ("GET", "/v3/extensions/{alias}"),
         ("GET", "/v3/os-availability-zone"),
+        ("GET", "/v3/resource_filters"),
         ("GET", "/v3/attachments"),
         ("GET", "/v3/attachments/detail"),
         ("GET", "/v3/attachments/{attachment_id}"),

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 
-def _answers(conn: Any, url: str, version: str) -> bool:
+def _answers(conn: Any, url: str, version: str, ok: tuple[int, ...] = (200,)) -> bool:
     """Whether the volume API serves ``url`` (a feature another change may add)."""
     headers = {"OpenStack-API-Version": f"volume {version}"}
     response = conn.session.get(url, headers=headers, raise_exc=False, endpoint_filter=None)
-    return bool(response.status_code == 200)
+    return bool(response.status_code in ok)
 
 
 def volume_section(conn: Any, with_compute: bool) -> list[str]:
@@ -36,8 +36,9 @@ def volume_section(conn: Any, with_compute: bool) -> list[str]:
     caps = pools[0]["capabilities"] if pools else {}
     snapshots = _answers(conn, endpoint + "/snapshots", "3.0")
     backups = _answers(conn, endpoint + "/backups", "3.0")
-    manage = _answers(conn, endpoint + "/manageable_volumes", "3.8")
-    manage_snapshots = _answers(conn, endpoint + "/manageable_snapshots", "3.8")
+    # without a host the manageable lists answer 400 where they are served
+    manage = _answers(conn, endpoint + "/manageable_volumes", "3.8", (200, 400))
+    manage_snapshots = _answers(conn, endpoint + "/manageable_snapshots", "3.8", (200, 400))
     attachments = _answers(conn, endpoint + "/attachments", "3.27")
     return [
         "[volume]",
@@ -49,6 +50,8 @@ def volume_section(conn: Any, with_compute: bool) -> list[str]:
         f"min_microversion = {version['min_version']}",
         f"max_microversion = {version['version']}",
         "build_timeout = 120",
+        # the file driver keeps an unmanaged volume's data as unmanaged-<id>.<format>
+        "manage_volume_ref = source-name,unmanaged-%s.qcow2",
         "[volume-feature-enabled]",
         "multi_backend = false",
         f"snapshot = {snapshots}".lower(),

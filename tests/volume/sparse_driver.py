@@ -152,15 +152,33 @@ class SparseDriver(VolumeDriver):
         return self._open(volume, write)
 
     def get_manageable_volumes(self) -> list[ManageableVolume]:
-        return []
+        found = []
+        for path in sorted(self.root.glob("unmanaged-*")):
+            size = -(-path.stat().st_size // GIB)
+            found.append(ManageableVolume({"source-name": path.name}, size, True))
+        return found
 
     def manage_existing(
         self, volume: VolumeRef, reference: dict[str, str]
     ) -> tuple[int, str | None]:
-        raise NotImplementedError("the test driver manages nothing")
+        """Adopt ``unmanaged-*`` files only (after ``.delay``; a replay finds it done)."""
+        self._delay()
+        name = reference.get("source-name", "")
+        source, target = self.root / name, self._path(volume.id)
+        if not name.startswith("unmanaged-") or "/" in name:
+            raise ValueError(f"not manageable: {name!r}")
+        if not source.exists() and target.exists():
+            return -(-target.stat().st_size // GIB), None
+        size = -(-source.stat().st_size // GIB)
+        with source.open("r+b") as f:
+            f.truncate(max(size, 1) * GIB)
+        os.replace(source, target)
+        return max(size, 1), None
 
     def unmanage(self, volume: VolumeRef) -> None:
-        return None
+        self._delay()
+        if self._path(volume.id).exists():
+            os.replace(self._path(volume.id), self.root / f"unmanaged-{volume.id}")
 
 
 def create_driver(opts: Options, state_dir: Path) -> VolumeDriver:

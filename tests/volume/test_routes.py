@@ -33,6 +33,7 @@ UNRULED = {
     ("GET", "/v3/extensions"),
     ("GET", "/v3/extensions/{alias}"),
     ("GET", "/v3/os-availability-zone"),
+    ("GET", "/v3/resource_filters"),
     ("GET", "/v3/attachments"),
     ("GET", "/v3/attachments/detail"),
     ("GET", "/v3/attachments/{attachment_id}"),

@@ -17,12 +17,15 @@ Layout (the one shape, ARCHITECTURE.md):
   records, shared loaders), one module per resource (``volumes``, ``volume_list``,
   ``volume_metadata``, ``volume_actions``, ``volume_types``, ``default_types``,
   ``qos_specs``, ``quotas``, ``messages``, ``os_services``, ``hosts``, ``group_types``,
-  ``groups``), the workers' side (``volume_ops``, ``scheduling``, ``workers``).
+  ``groups``, ``group_snapshots``, ``type_encryption``, ``manageable``, ``clusters``,
+  ``reimage``, ``cleanup``), the workers' side (``volume_ops``, ``scheduling``,
+  ``workers``).
 - ``rpcapi.py`` (``SchedulerAPI``, ``VolumeAPI``) carrying ``payloads.py``;
   ``context.py`` the caller as workers see it.
 - ``scheduler/`` (filters and weighers over the pools managers report),
   ``manager/`` (one per backend: runs the driver, heartbeats, restart recovery;
-  ``snapshots.py`` and ``backup_devices.py`` are endpoints served beside it).
+  ``snapshots.py``, ``backup_devices.py``, ``manageable.py``, ``reimage.py`` and
+  ``recovery.CleanupManager`` are endpoints served beside it).
 - ``backup/``: the ``cinder-backup`` service (``worker.py``, ``manager.py``,
   ``recovery.py``; ``rpcapi.BackupAPI``) over the chunked backup driver
   (``chunked.py``, ``posix.py``); it reads and writes volumes through exports their

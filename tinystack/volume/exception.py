@@ -281,3 +281,26 @@ class GroupSnapshotNotFound(NotFound):
 
 class InvalidGroup(Invalid):
     template = "Invalid Group: {reason}"
+
+
+class VolumeTypeEncryptionExists(Invalid):
+    template = "Volume type encryption for type {type_id} already exists."
+
+
+class VolumeTypeEncryptionNotFound(NotFound):
+    template = "Volume type encryption for type {type_id} does not exist."
+
+
+class KeyManagerError(Invalid):
+    template = (
+        "Key manager error: volumes of an encrypted volume type need a key manager, "
+        "and this cloud has none."
+    )
+
+
+class InvalidGroupSnapshot(Invalid):
+    template = "Invalid GroupSnapshot: {reason}"
+
+
+class InvalidGroupSnapshotStatus(Invalid):
+    template = "Invalid GroupSnapshot Status: {reason}"

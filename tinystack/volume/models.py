@@ -191,6 +191,21 @@ class VolumeTypeProject(Base):
     project_id: Mapped[str] = mapped_column(NAME, primary_key=True)
 
 
+class Encryption(_Stamped, Base):
+    """A volume type's encryption specs (``/types/{id}/encryption``): one per type."""
+
+    __tablename__ = "encryption"
+    encryption_id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    volume_type_id: Mapped[str] = mapped_column(
+        UUID, ForeignKey("volume_types.id", ondelete="CASCADE"), unique=True
+    )
+    provider: Mapped[str] = mapped_column(NAME)
+    cipher: Mapped[str | None] = mapped_column(NAME)
+    key_size: Mapped[int | None] = mapped_column(Integer)
+    #: front-end (the compute host) or back-end (the storage)
+    control_location: Mapped[str] = mapped_column(String(255))
+
+
 class DefaultVolumeType(Base):
     """A project's default volume type (3.62)."""
 

@@ -187,3 +187,56 @@ class GroupSpec(Payload):
     availability_zone: str | None = None
     #: the extra specs of each of the group's volume types
     type_specs: tuple[dict[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ManageSpec(Payload):
+    """Adopt the backend volume ``reference`` as the volume ``volume_id`` (``managing``)."""
+
+    VERSION: ClassVar[str] = "1.0"
+    volume_id: str
+    reference: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ManageableEntry(Payload):
+    """A backend volume the database does not know, as the driver lists it."""
+
+    VERSION: ClassVar[str] = "1.0"
+    reference: dict[str, str]
+    size: int
+    safe_to_manage: bool
+    reason_not_safe: str | None = None
+    cinder_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ManageableList(Payload):
+    VERSION: ClassVar[str] = "1.0"
+    entries: tuple[ManageableEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class CleanupSpec(Payload):
+    """``POST /workers/cleanup`` for one backend: replay its operations recorded before
+    ``until`` (optionally only those of one resource)."""
+
+    VERSION: ClassVar[str] = "1.0"
+    until: str
+    resource_type: str | None = None
+    resource_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ReimageSpec(Payload):
+    """Rewrite the volume (``downloading``) with the image's contents (3.68)."""
+
+    VERSION: ClassVar[str] = "1.0"
+    volume_id: str
+    image_id: str
+    previous_status: str
+    #: the volume was ``reserved`` (Nova's rebuild): tell compute when it is done
+    reimage_reserved: bool = False
+    instance_uuids: tuple[str, ...] = ()
+    #: the image's properties, the volume's new ``volume_image_metadata``
+    image_metadata: dict[str, str] = field(default_factory=dict)

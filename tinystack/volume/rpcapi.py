@@ -13,7 +13,10 @@ as the transport's context.
   terminate_connection (``manager/attachments.py``);
   create_snapshot, delete_snapshot,
   revert_to_snapshot (SnapshotRequest, ``manager/snapshots.py``); attach_device,
-  detach_device (DeviceRequest -> Device, ``manager/backup_devices.py``)
+  detach_device (DeviceRequest -> Device, ``manager/backup_devices.py``); manageable volumes
+  (``manager/manageable.py``): get_manageable_volumes -> ManageableList (a call),
+  manage_existing(ManageSpec), unmanage (casts); do_cleanup(CleanupSpec)
+  (``manager/recovery.py``); reimage(ReimageSpec) (``manager/reimage.py``)
 * backup 1.0 (``backup/manager.py``): create_backup, delete_backup (BackupRequest),
   restore_backup (RestoreRequest), export_record
   (-> BackupExport), import_record(BackupExport)
@@ -35,12 +38,17 @@ from tinystack.volume.payloads import (
     AttachmentConnect,
     BackupExport,
     BackupRequest,
+    CleanupSpec,
     Connection,
     Device,
     DeviceRequest,
     ExtendSpec,
     GroupSpec,
     ImageUpload,
+    ManageableEntry,
+    ManageableList,
+    ManageSpec,
+    ReimageSpec,
     RestoreRequest,
     RetypeSpec,
     SnapshotRequest,
@@ -150,6 +158,31 @@ class VolumeAPI:
     def upload_image(self, ctx: CallContext, host: str, upload: ImageUpload) -> None:
         """Copy the volume into the image ``upload.image_id`` (the volume is ``uploading``)."""
         self._client(host).cast(ctx.to_dict(), "upload_image", upload=upload.to_primitive())
+
+    # -- manageable volumes ---------------------------------------------------------------
+    def get_manageable_volumes(self, ctx: CallContext, host: str) -> list[ManageableEntry]:
+        """What the backend holds that no volume claims (the driver's list)."""
+        try:
+            found = self._client(host).call(ctx.to_dict(), "get_manageable_volumes")
+        except RPCError as exc:
+            raise _known(exc) from exc
+        return list(ManageableList.from_primitive(found).entries)
+
+    def manage_existing(self, ctx: CallContext, host: str, spec: ManageSpec) -> None:
+        """Adopt ``spec.reference`` as the volume (it is ``managing``)."""
+        self._client(host).cast(ctx.to_dict(), "manage_existing", spec=spec.to_primitive())
+
+    def unmanage(self, ctx: CallContext, host: str, volume_id: str) -> None:
+        """Forget the volume, keeping its data (it is ``unmanaging``)."""
+        self._client(host).cast(ctx.to_dict(), "unmanage", volume_id=volume_id)
+
+    def do_cleanup(self, ctx: CallContext, host: str, spec: CleanupSpec) -> None:
+        """Replay the backend's recorded operations (``POST /workers/cleanup``)."""
+        self._client(host).cast(ctx.to_dict(), "do_cleanup", spec=spec.to_primitive())
+
+    def reimage(self, ctx: CallContext, host: str, spec: ReimageSpec) -> None:
+        """Rewrite the volume with the image's contents (it is ``downloading``)."""
+        self._client(host).cast(ctx.to_dict(), "reimage", spec=spec.to_primitive())
 
     # -- snapshots (manager/snapshots.py) --------------------------------------------------
     def create_snapshot(self, ctx: CallContext, host: str, request: SnapshotRequest) -> None:

@@ -1,7 +1,7 @@
 """``/extensions``: the API extensions this cloud serves (upstream's descriptors).
 
-Consistency groups, cgsnapshots, volume type encryption and snapshot manage/unmanage
-(the file driver cannot adopt snapshots) are not served, so not listed.
+Consistency groups, cgsnapshots and snapshot manage/unmanage (the file driver cannot
+adopt snapshots) are not served, so not listed.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ EXTENSIONS = [
      "Extended services support."),
     ("ExtendedSnapshotAttributes", "os-extended-snapshot-attributes",
      "2012-06-19T00:00:00+00:00", "Extended SnapshotAttributes support."),
+    ("VolumeTypeEncryption", "encryption", "2013-07-01T00:00:00+00:00",
+     "Encryption support for volume types."),
     ("Hosts", "os-hosts", "2011-06-29T00:00:00+00:00", "Admin-only host administration."),
     ("Qos_specs_manage", "qos-specs", "2013-08-02T00:00:00+00:00", "QoS specs support."),
     ("QuotaClasses", "os-quota-class-sets", "2012-03-12T00:00:00+00:00",

@@ -12,7 +12,6 @@ from starlette.responses import Response
 from tinystack.common.api.microversion import since
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
-from tinystack.volume import exception
 from tinystack.volume.api import query, schemas
 from tinystack.volume.api.deps import ContextDep, DepsDep, Version, VersionDep, url_project
 from tinystack.volume.api.openapi import policies, request_model
@@ -131,10 +130,10 @@ def create_group_from_source(
     snapshot_id, source_id = data.get("group_snapshot_id"), data.get("source_group_id")
     if bool(snapshot_id) == bool(source_id):
         raise BadRequest("Either group_snapshot_id or source_group_id must be given.")
-    if snapshot_id:
-        raise exception.GroupSnapshotNotFound(group_snapshot_id=snapshot_id)
-    found = groups.create_from_source(deps, ctx, str(source_id), data.get("name"),
-                                      data.get("description"))  # fmt: skip
+    found = groups.create_from_source(
+        deps, ctx, str(source_id) if source_id else None, data.get("name"),
+        data.get("description"), str(snapshot_id) if snapshot_id else None,
+    )  # fmt: skip
     return json_response({"group": {"id": found.id, "name": found.name}}, 202)
 
 

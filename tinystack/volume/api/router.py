@@ -21,6 +21,7 @@ MODULES = [
     "types",
     "type_extra_specs",
     "type_access",
+    "type_encryption",
     "default_types",
     "qos_specs",
     "quota_sets",
@@ -37,8 +38,13 @@ MODULES = [
     "transfers",
     "group_types",
     "groups",
+    "group_snapshots",
     "extensions",
     "attachments",
+    "manageable_volumes",
+    "clusters",
+    "resource_filters",
+    "workers",
 ]
 
 

@@ -109,6 +109,11 @@ class UnsetImageMetadataBody(_Open):
     key: str
 
 
+class ReimageBody(_Closed):
+    image_id: str
+    reimage_reserved: bool | str = False
+
+
 class ResetStatusBody(_Open):
     status: str | None = None
     attach_status: str | None = None

@@ -24,7 +24,13 @@ from tinystack.volume.api.deps import ContextDep, DepsDep, Version, VersionDep
 from tinystack.volume.api.microversion import MAX_VERSION, MIN_VERSION
 from tinystack.volume.api.openapi import policies
 from tinystack.volume.api.rendering import cinder_time, json_response
-from tinystack.volume.services import attach_actions, volume_actions, volumes
+from tinystack.volume.services import (
+    attach_actions,
+    image_refs,
+    reimage,
+    volume_actions,
+    volumes,
+)
 from tinystack.volume.services.deps import Deps
 
 router = APIRouter(tags=["volume actions"])
@@ -163,6 +169,15 @@ def _readonly(a: ActionRequest) -> Response:
     return Response(status_code=202)
 
 
+def _reimage(a: ActionRequest) -> Response:
+    value = a.value
+    image_id = schemas.uuid_value(value.get("image_id"), "image_id")
+    reserved = schemas.boolean(value.get("reimage_reserved", False), "reimage_reserved")
+    image = image_refs.resolve(a.deps, image_id, a.ctx.token)
+    reimage.reimage(a.deps, a.ctx, a.volume_id, image, reserved)
+    return Response(status_code=202)
+
+
 def _upload(a: ActionRequest) -> Response:
     value = a.value
     force = schemas.boolean(value.get("force", False), "force")
@@ -249,6 +264,8 @@ register(
     Action("os-unset_image_metadata", _unset_image_metadata, (IMAGE_META_REMOVE,),
            schemas.UnsetImageMetadataBody),
     Action("os-show_image_metadata", _show_image_metadata, (IMAGE_META_GET,), nullable=True),
+    Action("os-reimage", _reimage, (reimage.REIMAGE, reimage.REIMAGE_RESERVED),
+           schemas.ReimageBody, min_version=Version(3, 68)),
     Action("os-reset_status", _reset_status, (RESET_STATUS,), schemas.ResetStatusBody),
     Action("os-force_delete", _force_delete, (FORCE_DELETE, DELETE), schemas.EmptyBody,
            nullable=True),

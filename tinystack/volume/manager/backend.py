@@ -17,7 +17,7 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.conf import Options
 from tinystack.volume.drivers.base import BackendStats, VolumeDriver
-from tinystack.volume.manager import attachments, recovery
+from tinystack.volume.manager import attachments, manageable, recovery, reimage
 from tinystack.volume.manager.backup_devices import BackupDeviceManager
 from tinystack.volume.manager.manager import VolumeManager
 from tinystack.volume.manager.snapshots import SnapshotManager
@@ -128,6 +128,9 @@ class Backend:
                 attachments.AttachmentManager(self.manager),
                 self.snapshots,
                 BackupDeviceManager(self.manager),
+                manageable.ManageableManager(self.manager),
+                recovery.CleanupManager(self.manager),
+                reimage.ReimageManager(self.manager),
             ],
             int(opts.manager_threads),
         )
@@ -161,6 +164,7 @@ class Backend:
             self.snapshots.recover()
             counts = recovery.recover(self.manager)
             counts.update(attachments.recover(self.manager))
+            counts.update(manageable.recover(self.manager))
         except Exception:
             LOG.exception("volume backend %s: recovery failed", self.name)
             return

@@ -38,3 +38,34 @@ def volume_extended(
         LOG.warning("%s: compute was not told volume %s grew: %s", ctx.request_id, volume.id, exc)
         return False
     return True
+
+
+#: the first compute microversion that knows ``volume-reimaged``
+REIMAGED_EVENT_VERSION = "2.93"
+
+
+def volume_reimaged(
+    deps: Deps, ctx: CallContext, volume_id: str, instance_uuids: tuple[str, ...], ok: bool
+) -> bool:
+    """``volume-reimaged`` for the server rebuilding on the volume (Nova waits for it)."""
+    if not instance_uuids or not deps.session.has_service("compute"):
+        return False
+    status = "completed" if ok else "failed"
+    events = [
+        {"name": "volume-reimaged", "server_uuid": server, "tag": volume_id, "status": status}
+        for server in instance_uuids
+    ]
+    try:
+        deps.session.request(
+            "compute",
+            "POST",
+            "/os-server-external-events",
+            json_body={"events": events},
+            headers={"OpenStack-API-Version": f"compute {REIMAGED_EVENT_VERSION}"},
+            ok=(200, 207),
+        )
+    except ClientError as exc:
+        LOG.warning("%s: compute was not told volume %s was re-imaged: %s",
+                    ctx.request_id, volume_id, exc)  # fmt: skip
+        return False
+    return True

@@ -2,7 +2,7 @@
 unfinished (the ``workers`` records), fail any volume still in a transient status with no
 record, and delete backend volumes no database row claims.
 
-Creates, deletes, extends and retypes are replayed (the driver's calls are idempotent,
+Creates, deletes, extends, retypes and re-images are replayed (the driver's calls are idempotent,
 and each operation re-checks the volume's status first); an upload is failed (the volume
 back to its status before, the half-filled image deleted). Operations of other resources
 (snapshots, backups, attachments) are left to the code that owns them.
@@ -11,17 +11,26 @@ back to its status before, the half-filled image deleted). Operations of other r
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
+from tinystack.common.rpc import Target
+from tinystack.common.rpc.payload import JSON
+from tinystack.volume import rpcapi
 from tinystack.volume.context import CallContext
 from tinystack.volume.drivers.base import VolumeRef
+from tinystack.volume.manager import manageable
 from tinystack.volume.manager.manager import VolumeManager
-from tinystack.volume.payloads import ExtendSpec, RetypeSpec
-from tinystack.volume.services import messages, volume_ops, volumes, workers
+from tinystack.volume.manager.reimage import ReimageManager
+from tinystack.volume.payloads import CleanupSpec, ExtendSpec, RetypeSpec
+from tinystack.volume.services import messages, reimage, volume_ops, volumes, workers
 from tinystack.volume.services.workers import Operation
 
 LOG = logging.getLogger(__name__)
 #: statuses this module settles when no operation record claims them
-OWN_STATUSES = ("creating", "deleting", "extending", "downloading", "uploading", "retyping")
+OWN_STATUSES = (
+    "creating", "deleting", "extending", "downloading", "uploading", "retyping", "managing",
+    "unmanaging",
+)  # fmt: skip
 
 
 def recover(manager: VolumeManager) -> dict[str, int]:
@@ -41,6 +50,51 @@ def recover(manager: VolumeManager) -> dict[str, int]:
         counts["failed"] += 1
     counts["orphans"] = delete_orphans(manager)
     return counts
+
+
+#: operations a running manager may replay (each re-checks its volume under its lock)
+REPLAYABLE = ("create", "delete", "extend", "retype", "reimage")
+
+
+class CleanupManager:
+    """``do_cleanup``: ``POST /workers/cleanup`` reaching this running backend."""
+
+    target = Target(rpcapi.VOLUME_TOPIC, version=rpcapi.VOLUME_VERSION)
+
+    def __init__(self, manager: VolumeManager) -> None:
+        self.manager = manager
+
+    def do_cleanup(self, ctxt: rpcapi.RPCContext, spec: JSON) -> None:
+        del ctxt
+        cleanup(self.manager, CleanupSpec.from_primitive(spec))
+
+
+def cleanup(manager: VolumeManager, spec: CleanupSpec) -> int:
+    """Replay the volume operations recorded before ``spec.until`` (uploads and
+    attachments are left alone: they cannot be told from ones still running)."""
+    until = datetime.fromisoformat(spec.until)
+    endpoint = manageable.ManageableManager(manager)
+    count = 0
+    for op in workers.pending(manager.deps.db, manager.backend):
+        if spec.resource_type and op.resource_type != spec.resource_type:
+            continue
+        if spec.resource_id and op.resource_id != spec.resource_id:
+            continue
+        if op.resource_type != "Volume" or (op.updated_at or op.created_at) > until:
+            continue
+        try:
+            if op.operation in REPLAYABLE:
+                _settle(manager, op)
+            elif op.operation == "manage":
+                endpoint.manage(manageable.manage_spec(op))
+            elif op.operation == "unmanage":
+                endpoint.release(op.resource_id)
+            else:
+                continue
+            count += 1
+        except Exception:
+            LOG.exception("volume %s: cleaning up %s failed", op.resource_id, op.operation)
+    return count
 
 
 def _settle(manager: VolumeManager, op: Operation) -> str:
@@ -79,6 +133,9 @@ def _settle(manager: VolumeManager, op: Operation) -> str:
                 previous_status=str(args.get("previous_status") or "available"),
             ).to_primitive(),
         )
+        return "replayed"
+    if op.operation == "reimage":
+        ReimageManager(manager).run(ctx, reimage.spec_of(args))
         return "replayed"
     if op.operation == "upload":
         image_id = str(args.get("image_id") or "")

@@ -193,26 +193,58 @@ def _missing(group_id: str) -> models.Group:
     raise exception.GroupNotFound(group_id=group_id)
 
 
-def create_from_source(
-    deps: Deps, ctx: RequestContext, source_group_id: str, name: str | None, description: str | None
-) -> GroupRecord:
-    """A group like ``source_group_id`` whose volumes are clones of the source's."""
-
-    def tx(session: Session) -> tuple[str, GroupSpec, list[models.Volume]]:
-        source = _row(session, ctx, source_group_id)
-        if source.status not in ("available", "in-use"):
-            raise exception.InvalidGroup(
-                reason=f"Source group {source_group_id} status must be available or in-use"
+def _source(
+    session: Session,
+    ctx: RequestContext,
+    source_group_id: str | None,
+    group_snapshot_id: str | None,
+) -> tuple[models.Group, list[tuple[int, str | None, str, str | None]]]:
+    """The source group and what each new volume is made from: (size, name, source
+    volume or snapshot id, type id)."""
+    if group_snapshot_id is not None:
+        snap = session.get(models.GroupSnapshot, group_snapshot_id)
+        if snap is None or (not ctx.is_admin and snap.project_id != ctx.project_id):
+            raise exception.GroupSnapshotNotFound(group_snapshot_id=group_snapshot_id)
+        if snap.status != "available":
+            raise exception.InvalidGroupSnapshot(
+                reason=f"Group snapshot {group_snapshot_id} status must be available."
             )
+        source = session.get(models.Group, snap.group_id) or _missing(snap.group_id)
+        members = session.scalars(
+            select(models.Snapshot).where(models.Snapshot.group_snapshot_id == group_snapshot_id)
+        )
+        return source, [(m.volume_size, None, m.id, m.volume_type_id) for m in members]
+    assert source_group_id is not None
+    source = _row(session, ctx, source_group_id)
+    if source.status not in ("available", "in-use"):
+        raise exception.InvalidGroup(
+            reason=f"Source group {source_group_id} status must be available or in-use"
+        )
+    volumes = session.scalars(select(models.Volume).where(models.Volume.group_id == source.id))
+    return source, [(v.size, v.display_name, v.id, v.volume_type_id) for v in volumes]
+
+
+def create_from_source(
+    deps: Deps,
+    ctx: RequestContext,
+    source_group_id: str | None,
+    name: str | None,
+    description: str | None,
+    group_snapshot_id: str | None = None,
+) -> GroupRecord:
+    """A group like the source group whose volumes are clones of the source's volumes,
+    or (``group_snapshot_id``) volumes from the group snapshot's snapshots."""
+
+    def tx(
+        session: Session,
+    ) -> tuple[str, GroupSpec, list[tuple[int, str | None, str, str | None]]]:
+        source, members = _source(session, ctx, source_group_id, group_snapshot_id)
         type_ids = session.scalars(
             select(models.GroupVolumeTypeMapping.volume_type_id).where(
-                models.GroupVolumeTypeMapping.group_id == source_group_id
+                models.GroupVolumeTypeMapping.group_id == source.id
             )
         )
         type_rows = [t for t in (session.get(models.VolumeType, i) for i in type_ids) if t]
-        members = list(
-            session.scalars(select(models.Volume).where(models.Volume.group_id == source_group_id))
-        )
         group_id, spec = _new_group(
             session, deps, ctx, source.group_type_id, type_rows, name, description,
             source.availability_zone or deps.opts.zone, source_group_id,
@@ -220,16 +252,19 @@ def create_from_source(
         group = session.get(models.Group, group_id)
         assert group is not None
         group.host = source.host
+        group.group_snapshot_id = group_snapshot_id
         return group_id, spec, members
 
     group_id, spec, members = deps.db.write(tx)
     deps.scheduler.create_group(CallContext.from_request(ctx), spec)
-    for member in members:
+    for size, member_name, source_id, type_id in members:
+        from_snapshot = group_snapshot_id is not None
         volumes.create(
             deps, ctx,
-            volumes.VolumeCreate(size=member.size, name=member.display_name,
-                                 source_volid=member.id, group_id=group_id,
-                                 volume_type=member.volume_type_id),
+            volumes.VolumeCreate(size=size, name=member_name, group_id=group_id,
+                                 source_volid=None if from_snapshot else source_id,
+                                 snapshot_id=source_id if from_snapshot else None,
+                                 volume_type=type_id),
         )  # fmt: skip
     with deps.db.reader() as session:
         return _record(session, session.get(models.Group, group_id) or _missing(group_id))
@@ -304,6 +339,13 @@ def delete(deps: Deps, ctx: RequestContext, group_id: str, delete_volumes: bool,
             raise exception.InvalidGroup(
                 reason=f"Group {group_id} still contains volumes. The delete-volumes flag is "
                 "required to delete it."
+            )
+        held = session.scalars(
+            select(models.GroupSnapshot.id).where(models.GroupSnapshot.group_id == group_id)
+        ).first()
+        if held is not None:
+            raise exception.InvalidGroup(
+                reason=f"Group {group_id} still has dependent group snapshots."
             )
         casts: list[tuple[str, str]] = []
         for vol in members:

@@ -194,6 +194,10 @@ def _check_volume(volume: models.Volume, allow_in_use: bool) -> None:
         )
 
 
+#: the checks a volume passes before it is snapshotted (group snapshots too)
+check_volume = _check_volume
+
+
 def create(deps: Deps, ctx: RequestContext, req: SnapshotCreate) -> SnapshotRecord:
     """Write the snapshot in ``creating`` (quota consumed) and cast it to the volume's
     manager; lingers up to ``api_settle_seconds`` for a manager in this process."""

@@ -21,7 +21,7 @@ from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import ExtendSpec, ImageUpload, RetypeSpec
-from tinystack.volume.services import _rows, quotas, volume_types, workers
+from tinystack.volume.services import _rows, quotas, type_encryption, volume_types, workers
 from tinystack.volume.services.deps import Deps
 from tinystack.volume.services.records import VolumeRecord
 
@@ -143,6 +143,7 @@ def retype(
         if target.id == row.volume_type_id:
             raise exception.InvalidInput(reason="New volume type must be different from the "
                                                 "original volume type.")  # fmt: skip
+        type_encryption.refuse_encrypted(session, target.id)
         old_name = _type_name(session, row.volume_type_id)
         deltas = {f"volumes_{target.name}": 1, f"gigabytes_{target.name}": row.size}
         if old_name:

@@ -226,6 +226,9 @@ def destroy(db: Database, type_id: str, default_name: str) -> None:
             raise exception.VolumeTypeDefaultDeletionError(volume_type_id=type_id)
         if in_use(session, type_id):
             raise exception.Invalid("Target volume type is still in use.")
+        session.execute(
+            delete(models.Encryption).where(models.Encryption.volume_type_id == type_id)
+        )
         session.delete(row)
 
     db.write(tx)

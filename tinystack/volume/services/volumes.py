@@ -24,7 +24,14 @@ from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import VolumeSpec
-from tinystack.volume.services import _rows, os_services, quotas, volume_types, workers
+from tinystack.volume.services import (
+    _rows,
+    os_services,
+    quotas,
+    type_encryption,
+    volume_types,
+    workers,
+)
 from tinystack.volume.services.deps import Deps
 from tinystack.volume.services.records import VolumeRecord
 
@@ -37,6 +44,8 @@ AVAILABLE_MIGRATION = (None, "deleting", "error", "success")
 #: a source volume may be cloned in these
 CLONABLE = ("available", "in-use")
 MULTIATTACH_SPEC = "multiattach"
+#: the image property naming the type of volumes created from it without one
+IMAGE_VOLUME_TYPE = "cinder_img_volume_type"
 TRUE_SPEC = "<is> True"
 
 
@@ -192,7 +201,8 @@ def _check_group_type(session: Session, group_id: str, type_id: str) -> None:
         )
 
 
-def _check_image(image: ImageSource, size: int) -> None:
+def check_image(image: ImageSource, size: int) -> None:
+    """The image fits a volume of ``size`` GiB (virtual size, file size, min_disk)."""
     if image.virtual_size is not None and image.virtual_size > size * 1024**3:
         virtual_gb = -(-image.virtual_size // (1024**3))
         raise exception.InvalidInput(
@@ -224,7 +234,12 @@ class _Plan:
 
 
 def _resolve_type(
-    session: Session, ctx: RequestContext, deps: Deps, wanted: str | None, inherited: str | None
+    session: Session,
+    ctx: RequestContext,
+    deps: Deps,
+    wanted: str | None,
+    inherited: str | None,
+    image_type: str | None = None,
 ) -> models.VolumeType:
     viewer = volume_types.Viewer(ctx.project_id, ctx.is_admin)
     if wanted:
@@ -241,6 +256,11 @@ def _resolve_type(
         found = session.get(models.VolumeType, inherited)
         if found is not None:
             return found
+    if image_type:  # the image's cinder_img_volume_type, if the caller may use it
+        try:
+            return _rows.find_type_row(session, image_type, viewer)
+        except exception.VolumeTypeNotFound:
+            LOG.warning("image volume type %s not found: the default type is used", image_type)
     return _rows.default_type_row(session, deps.opts.default_volume_type, ctx.project_id)
 
 
@@ -283,10 +303,12 @@ def _plan(session: Session, deps: Deps, ctx: RequestContext, req: VolumeCreate) 
         source_host = source_host or group.host
     size = _check_size(size)
     if req.image is not None:
-        _check_image(req.image, size)
+        check_image(req.image, size)
         bootable = True
         image_metadata = dict(req.image.properties)
-    type_row = _resolve_type(session, ctx, deps, req.volume_type, inherited_type)
+    image_type = req.image.properties.get(IMAGE_VOLUME_TYPE) if req.image is not None else None
+    type_row = _resolve_type(session, ctx, deps, req.volume_type, inherited_type, image_type)
+    type_encryption.refuse_encrypted(session, type_row.id)
     if req.group_id:
         _check_group_type(session, req.group_id, type_row.id)
     zone = req.availability_zone or inherited_zone or deps.opts.zone
