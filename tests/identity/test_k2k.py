@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +185,8 @@ def test_keystone2keystone_with_keystoneauth(pair: Pair) -> None:
 
 def test_assertion_and_metadata(pair: Pair) -> None:
     a = pair.a.cloud
+    group = a.group("k2k-auditors")
+    a.call("PUT", f"/v3/groups/{group['id']}/users/{a.ids['admin_user']}")
     response = a.post("/v3/auth/OS-FEDERATION/saml2", json=_saml_body(a.admin))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/xml")
@@ -205,11 +207,20 @@ def test_assertion_and_metadata(pair: Pair) -> None:
     assert values["openstack_project"] == ["admin"]
     assert values["openstack_user_domain"] == ["Default"]
     assert "admin" in values["openstack_roles"]
+    assert values["openstack_groups"] == [
+        'JSON:{"name": "k2k-auditors", "domain": {"name": "Default"}}'
+    ]
+    conditions = assertion.find(f"{{{saml2.SAML}}}Conditions")
+    assert conditions is not None
+    expires = datetime.fromisoformat(conditions.get("NotOnOrAfter", "").replace("Z", ""))
+    # [saml] assertion_expiration_time: an hour
+    assert abs((expires - utcnow()).total_seconds() - 3600) < 60
     assert assertion.find(f"{{{saml2.DS}}}Signature") is not None
 
     envelope = etree.fromstring(_ecp(pair))
     relay = envelope.find(f".//{{{saml2.ECP}}}RelayState")
-    assert relay is not None and relay.text == "ss:mem:"
+    assert relay is not None and relay.text
+    assert relay.text.startswith("ss:mem:") and len(relay.text) > len("ss:mem:")
 
     meta = a.get(f"{FED}/saml2/metadata", token=None)
     assert meta.status_code == 200

@@ -132,6 +132,12 @@ SAML_OPTS: list[cfg.Opt] = [
         help="The single sign-on URL the metadata names; default: "
         "<public identity URL>/v3/OS-FEDERATION/saml2/sso.",
     ),
+    cfg.IntOpt(
+        "assertion_expiration_time",
+        default=3600,
+        min=1,
+        help="Seconds a SAML assertion this cloud signs stays valid (its NotOnOrAfter).",
+    ),
     cfg.StrOpt(
         "certfile",
         default="",
@@ -280,6 +286,8 @@ class Options:
     #: [saml] idp_entity_id and idp_sso_endpoint ("": derived from the public URL)
     saml_idp_entity_id: str = ""
     saml_idp_sso_endpoint: str = ""
+    #: [saml] assertion_expiration_time (seconds)
+    saml_assertion_expiration_time: int = 3600
     #: [saml] certfile and keyfile
     saml_certfile: Path = Path("saml/cert.pem")
     saml_keyfile: Path = Path("saml/key.pem")
@@ -317,6 +325,7 @@ class Options:
             ),
             saml_idp_entity_id=str(conf.saml.idp_entity_id or ""),
             saml_idp_sso_endpoint=str(conf.saml.idp_sso_endpoint or ""),
+            saml_assertion_expiration_time=int(conf.saml.assertion_expiration_time),
             saml_certfile=Path(
                 os.path.expanduser(conf.saml.certfile or config.state_dir(conf) / "saml/cert.pem")
             ),

@@ -15,6 +15,7 @@ like any other federated assertion.
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 from sqlalchemy import select
 
 from tinystack.common.exceptions import Forbidden, NotFound, Unauthorized, ValidationError
-from tinystack.common.timeutils import from_timestamp, new_hex_id, utcnow
+from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
 from tinystack.identity.services import federation, tokens
 from tinystack.identity.services.deps import Deps
@@ -133,8 +134,8 @@ class _Subject:
     project: str
     project_domain: str
     roles: tuple[str, ...]
+    #: ``JSON:{"name": ..., "domain": {"name": ...}}`` per group, as upstream
     groups: tuple[str, ...]
-    expires_at: datetime.datetime
 
 
 def _subject(deps: Deps, token_id: str) -> _Subject:
@@ -150,10 +151,12 @@ def _subject(deps: Deps, token_id: str) -> _Subject:
     assert token.project is not None
     with deps.db.reader() as session:
         member = models.UserGroupMembership
-        groups = session.scalars(
-            select(models.Group.name)
+        groups = session.execute(
+            select(models.Group.name, models.Domain.name)
             .join(member, member.group_id == models.Group.id)
+            .join(models.Domain, models.Domain.id == models.Group.domain_id)
             .where(member.user_id == payload.user_id)
+            .order_by(models.Group.name)
         ).all()
     return _Subject(
         user=token.user.name,
@@ -161,8 +164,10 @@ def _subject(deps: Deps, token_id: str) -> _Subject:
         project=token.project.name,
         project_domain=token.project.domain_name or "",
         roles=tuple(name for _rid, name in payload.roles),
-        groups=tuple(groups),
-        expires_at=from_timestamp(payload.expires_at),
+        groups=tuple(
+            "JSON:" + json.dumps({"name": group, "domain": {"name": domain}})
+            for group, domain in groups
+        ),
     )
 
 
@@ -174,8 +179,9 @@ def _attributes(parent: etree._Element, subject: _Subject) -> None:
         ("openstack_roles", subject.roles),
         ("openstack_project", (subject.project,)),
         ("openstack_project_domain", (subject.project_domain,)),
-        ("openstack_groups", subject.groups),
     ]
+    if subject.groups:
+        values.append(("openstack_groups", subject.groups))
     for name, items in values:
         attribute = _el(statement, SAML, "Attribute")
         attribute.set("Name", name)
@@ -185,9 +191,11 @@ def _attributes(parent: etree._Element, subject: _Subject) -> None:
             value.set(f"{{{XSI}}}type", "xs:string")
 
 
-def _assertion(issuer: str, sp: federation.ServiceProvider, subject: _Subject) -> etree._Element:
+def _assertion(
+    issuer: str, sp: federation.ServiceProvider, subject: _Subject, lifetime: int
+) -> etree._Element:
     now = _iso(utcnow())
-    expires = _iso(subject.expires_at)
+    expires = _iso(utcnow() + datetime.timedelta(seconds=lifetime))
     assertion = etree.Element(f"{{{SAML}}}Assertion", nsmap=NSMAP)
     assertion.set("ID", "_" + new_hex_id())
     assertion.set("IssueInstant", now)
@@ -230,7 +238,7 @@ def create_assertion(deps: Deps, base_url: str, token_id: str, sp_id: str) -> Sa
         digest_algorithm=DigestAlgorithm.SHA256,
         c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#",
     )
-    unsigned = _assertion(issuer, sp, subject)
+    unsigned = _assertion(issuer, sp, subject, deps.opts.saml_assertion_expiration_time)
     signed = signer.sign(
         unsigned,
         key=deps.opts.saml_keyfile.read_bytes(),
@@ -256,7 +264,7 @@ def ecp_envelope(assertion: Saml2Assertion) -> bytes:
     """The Response in a SOAP envelope whose header carries the ECP RelayState."""
     envelope = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"soap11": SOAP, "ecp": ECP})
     header = _el(envelope, SOAP, "Header")
-    relay = _el(header, ECP, "RelayState", assertion.relay_state_prefix)
+    relay = _el(header, ECP, "RelayState", assertion.relay_state_prefix + new_hex_id())
     relay.set(f"{{{SOAP}}}actor", SOAP_ACTOR)
     relay.set(f"{{{SOAP}}}mustUnderstand", "1")
     body = _el(envelope, SOAP, "Body")
@@ -276,7 +284,7 @@ def metadata(deps: Deps, base_url: str) -> bytes:
     _el(x509_data, DS, "X509Certificate", _cert_body(deps))
     _el(idp, MD, "NameIDFormat", "urn:oasis:names:tc:SAML:2.0:nameid-format:transient")
     sso = _el(idp, MD, "SingleSignOnService")
-    sso.set("Binding", "urn:oasis:names:tc:SAML:2.0:bindings:SOAP")
+    sso.set("Binding", "urn:oasis:names:tc:SAML:2.0:bindings:URI")
     sso.set("Location", deps.opts.saml_idp_sso_endpoint or f"{base_url}{FED}/saml2/sso")
     return bytes(etree.tostring(descriptor, xml_declaration=True, encoding="UTF-8"))
 
