@@ -66,6 +66,8 @@ class _Served:
 class Pair:
     a: _Served
     b: _Served
+    #: the domain of cloud A's users in cloud B (the identity provider's)
+    idp_domain_id: str = ""
 
     @property
     def auth_url(self) -> str:
@@ -109,17 +111,24 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         )
         rules = [
             {
-                "local": [{"user": {"name": "{0}"}}],
+                "local": [
+                    {
+                        "user": {"name": "{0}"},
+                        "projects": [{"name": "k2k-project", "roles": [{"name": "member"}]}],
+                    }
+                ],
                 "remote": [{"type": "openstack_user"}, {"type": "openstack_user_domain"}],
             }
         ]
-        b.ok("PUT", f"{FED}/mappings/k2k", json={"mapping": {"rules": rules}}, status=201)
-        b.ok(
+        mapping = {"rules": rules, "schema_version": "2.0"}
+        b.ok("PUT", f"{FED}/mappings/k2k", json={"mapping": mapping}, status=201)
+        idp = b.ok(
             "PUT",
             f"{FED}/identity_providers/{IDP_ID}",
             json={"identity_provider": {"remote_ids": [ENTITY_A], "enabled": True}},
             status=201,
-        )
+        )["identity_provider"]
+        served.idp_domain_id = idp["domain_id"]
         b.ok(
             "PUT",
             f"{FED}/identity_providers/{IDP_ID}/protocols/saml2",
@@ -181,6 +190,28 @@ def test_keystone2keystone_with_keystoneauth(pair: Pair) -> None:
     # A's token is of no use in B.
     foreign = local.get_token(sess)
     assert_error(pair.b.cloud.get("/v3/auth/tokens", headers={"X-Subject-Token": foreign}), 404)
+
+
+def test_keystone2keystone_project_scoped(pair: Pair) -> None:
+    """The plugin rescopes the federated token at B's /v3 to the project B's mapping
+    provisioned."""
+    local = v3.Password(
+        auth_url=pair.a.url + "/v3",
+        username="admin",
+        password=ADMIN_PASSWORD,
+        user_domain_id="default",
+        project_name="admin",
+        project_domain_id="default",
+    )
+    remote = v3.Keystone2Keystone(
+        local, SP_ID, project_name="k2k-project", project_domain_id=pair.idp_domain_id
+    )
+    sess = ks_session.Session(auth=remote)
+    body = pair.b.cloud.ok("GET", "/v3/auth/tokens", headers={"X-Subject-Token": sess.get_token()})
+    assert body["token"]["project"]["name"] == "k2k-project"
+    # member, and reader which member implies
+    assert sorted(r["name"] for r in body["token"]["roles"]) == ["member", "reader"]
+    assert body["token"]["user"]["OS-FEDERATION"]["identity_provider"]["id"] == IDP_ID
 
 
 def test_assertion_and_metadata(pair: Pair) -> None:
