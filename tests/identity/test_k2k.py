@@ -220,7 +220,9 @@ def test_assertion_and_metadata(pair: Pair) -> None:
     a.call("PUT", f"/v3/groups/{group['id']}/users/{a.ids['admin_user']}")
     response = a.post("/v3/auth/OS-FEDERATION/saml2", json=_saml_body(a.admin))
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("application/xml")
+    assert response.headers["content-type"].startswith("text/xml")
+    assert response.headers["X-sp-url"] == pair.sp_url
+    assert response.headers["X-auth-url"] == pair.auth_url
     root = etree.fromstring(response.content)
     assert root.tag == f"{{{saml2.SAMLP}}}Response"
     assertion = root.find(f"{{{saml2.SAML}}}Assertion")

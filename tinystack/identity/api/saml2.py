@@ -14,9 +14,15 @@ from tinystack.identity.api.federation_schemas import Saml2Body
 from tinystack.identity.api.views import base_url, render_token
 from tinystack.identity.services import federated_auth, saml2
 
-XML = "application/xml"
+#: upstream answers assertions and metadata as text/xml
+XML = "text/xml"
 #: the protocol a Keystone-to-Keystone assertion authenticates with
 PROTOCOL = "saml2"
+
+
+def _headers(assertion: saml2.Saml2Assertion) -> dict[str, str]:
+    """Where the assertion goes, as upstream tells the client."""
+    return {"X-sp-url": assertion.sp_url, "X-auth-url": assertion.auth_url}
 
 
 def create_assertion(request: Request, deps: DepsDep, body: Saml2Body) -> Response:
@@ -24,14 +30,15 @@ def create_assertion(request: Request, deps: DepsDep, body: Saml2Body) -> Respon
     assertion = saml2.create_assertion(
         deps, base_url(request), body.auth.identity.token.id, body.auth.scope.service_provider.id
     )
-    return Response(assertion.xml, status_code=200, media_type=XML)
+    return Response(assertion.xml, status_code=200, media_type=XML, headers=_headers(assertion))
 
 
 def create_ecp_assertion(request: Request, deps: DepsDep, body: Saml2Body) -> Response:
     assertion = saml2.create_assertion(
         deps, base_url(request), body.auth.identity.token.id, body.auth.scope.service_provider.id
     )
-    return Response(saml2.ecp_envelope(assertion), status_code=200, media_type=XML)
+    envelope = saml2.ecp_envelope(assertion)
+    return Response(envelope, status_code=200, media_type=XML, headers=_headers(assertion))
 
 
 def metadata(request: Request, deps: DepsDep) -> Response:

@@ -125,6 +125,8 @@ class Saml2Assertion:
 
     xml: bytes
     relay_state_prefix: str
+    sp_url: str
+    auth_url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +259,8 @@ def create_assertion(deps: Deps, base_url: str, token_id: str, sp_id: str) -> Sa
     return Saml2Assertion(
         xml=etree.tostring(response, xml_declaration=True, encoding="UTF-8"),
         relay_state_prefix=sp.relay_state_prefix,
+        sp_url=sp.sp_url,
+        auth_url=sp.auth_url,
     )
 
 
