@@ -92,8 +92,10 @@ BODILESS: dict[str, set[Route]] = {
             "/inherited_to_projects",
         ),
         ("PUT", "/v3/system/{actor}/{actor_id}/roles/{role_id}"),
-        # the identity provider's bearer token is the credential
+        # the identity provider's bearer token (or a signed SAML 2.0 XML document) is the
+        # credential; the Keystone-to-Keystone ECP envelope is XML (not a JSON model)
         ("POST", "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth"),
+        ("POST", "/Shibboleth.sso/SAML2/ECP"),
         # OAuth1's signed requests carry their parameters in the Authorization header
         ("POST", "/v3/OS-OAUTH1/request_token"),
         ("POST", "/v3/OS-OAUTH1/access_token"),

@@ -36,6 +36,14 @@ PUBLIC = {
     # The consumer's OAuth signature is the credential.
     ("POST", "/v3/OS-OAUTH1/request_token"),
     ("POST", "/v3/OS-OAUTH1/access_token"),
+    # Unenforced upstream (Keystone-to-Keystone): the token in the body is the credential
+    # at the identity provider, the signed assertion at the service provider; the
+    # metadata is public.
+    ("POST", "/v3/auth/OS-FEDERATION/saml2"),
+    ("POST", "/v3/auth/OS-FEDERATION/saml2/ecp"),
+    ("GET", "/v3/OS-FEDERATION/saml2/metadata"),
+    ("HEAD", "/v3/OS-FEDERATION/saml2/metadata"),
+    ("POST", "/Shibboleth.sso/SAML2/ECP"),
 }
 PARAMS = {"target": "projects", "actor": "users"}
 

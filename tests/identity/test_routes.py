@@ -16,6 +16,8 @@ from tinystack.identity import policies
 
 #: write routes that take no body, as upstream's
 NO_BODY = {
+    # the Keystone-to-Keystone ECP envelope (XML) is the credential
+    ("POST", "/Shibboleth.sso/SAML2/ECP"),
     ("PUT", "/v3/projects/{project_id}/tags/{tag}"),
     ("PUT", "/v3/groups/{group_id}/users/{user_id}"),
     ("PUT", "/v3/roles/{prior_role_id}/implies/{implied_role_id}"),
@@ -52,6 +54,12 @@ PUBLIC = {
     ),
     ("POST", "/v3/OS-OAUTH1/request_token"),
     ("POST", "/v3/OS-OAUTH1/access_token"),
+    # Keystone-to-Keystone: the token in the body (the IdP side), the signed assertion
+    # (the SP side) are the credentials; the metadata is public, as upstream
+    ("POST", "/v3/auth/OS-FEDERATION/saml2"),
+    ("POST", "/v3/auth/OS-FEDERATION/saml2/ecp"),
+    *((m, "/v3/OS-FEDERATION/saml2/metadata") for m in ("GET", "HEAD")),
+    ("POST", "/Shibboleth.sso/SAML2/ECP"),
 }
 
 

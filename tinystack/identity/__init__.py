@@ -42,7 +42,10 @@ Layout (the one shape of every service, ARCHITECTURE.md):
 - Federation: ``services/federation.py`` (providers, protocols, mappings, service
   providers), ``services/mapping_rules.py`` (the mapping language),
   ``services/federated_auth.py`` (OpenID Connect bearer tokens, verified by
-  ``backends/oidc.py``, to an unscoped token with ``OS-FEDERATION``).
+  ``backends/oidc.py``, or signed SAML 2.0 assertions, to an unscoped token with
+  ``OS-FEDERATION``), ``services/saml2.py`` + ``api/saml2.py`` (Keystone-to-Keystone:
+  signed assertions, the ECP envelope and metadata as an identity provider; verifying
+  them against ``[federation] saml2_idp_certificate`` as a service provider).
 - Multi-factor authentication: ``services/mfa.py`` (the ``totp`` method, user MFA rules,
   auth receipts), hooked into ``services/tokens.py``.
 - Security compliance: ``services/compliance.py`` (Keystone's ``[security_compliance]``:

@@ -109,6 +109,43 @@ FEDERATION_OPTS: list[cfg.Opt] = [
         help="Each claim of a validated OpenID Connect token is offered to the mapping "
         "both as its own name and with this prefix (as mod_auth_openidc passes them).",
     ),
+    cfg.MultiStrOpt(
+        "saml2_idp_certificate",
+        default=[],
+        help="ENTITY_ID=PEM_PATH, repeatable: the signing certificate of a SAML 2.0 "
+        "identity provider (a keystone IdP's [saml] certfile); an assertion is accepted "
+        "only from an issuer listed here, signed by its certificate.",
+    ),
+]
+#: upstream's ``[saml]`` (this cloud as a Keystone-to-Keystone identity provider)
+SAML_GROUP = "saml"
+SAML_OPTS: list[cfg.Opt] = [
+    cfg.StrOpt(
+        "idp_entity_id",
+        default="",
+        help="The entity id (Issuer) of the SAML assertions this cloud signs; default: "
+        "<public identity URL>/v3/OS-FEDERATION/saml2/idp.",
+    ),
+    cfg.StrOpt(
+        "idp_sso_endpoint",
+        default="",
+        help="The single sign-on URL the metadata names; default: "
+        "<public identity URL>/v3/OS-FEDERATION/saml2/sso.",
+    ),
+    cfg.IntOpt(
+        "assertion_expiration_time",
+        default=3600,
+        min=1,
+        help="Seconds a SAML assertion this cloud signs stays valid (its NotOnOrAfter).",
+    ),
+    cfg.StrOpt(
+        "certfile",
+        default="",
+        help="Signing certificate (PEM); default: <state_dir>/saml/cert.pem.",
+    ),
+    cfg.StrOpt(
+        "keyfile", default="", help="Signing private key (PEM); default: <state_dir>/saml/key.pem."
+    ),
 ]
 #: upstream's [credential], [trust], [oauth1] and [endpoint_filter] options
 DELEGATION_OPTS: dict[str, list[cfg.Opt]] = {
@@ -167,6 +204,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(SECURITY_OPTS, group=SECURITY_GROUP)
     conf.register_opts(LIMIT_OPTS, group=LIMIT_GROUP)
     conf.register_opts(FEDERATION_OPTS, group=FEDERATION_GROUP)
+    conf.register_opts(SAML_OPTS, group=SAML_GROUP)
     for group, opts in DELEGATION_OPTS.items():
         conf.register_opts(opts, group=group)
 
@@ -177,8 +215,19 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
         (SECURITY_GROUP, SECURITY_OPTS),
         (LIMIT_GROUP, LIMIT_OPTS),
         (FEDERATION_GROUP, FEDERATION_OPTS),
+        (SAML_GROUP, SAML_OPTS),
         *DELEGATION_OPTS.items(),
     ]
+
+
+def _saml_idp_certificates(values: list[str]) -> tuple[tuple[str, Path], ...]:
+    pairs: list[tuple[str, Path]] = []
+    for value in values:
+        entity_id, sep, path = value.rpartition("=")
+        if not sep or not entity_id or not path:
+            raise ValueError(f"[federation] saml2_idp_certificate needs ENTITY_ID=PATH: {value}")
+        pairs.append((entity_id, Path(os.path.expanduser(path))))
+    return tuple(pairs)
 
 
 def credential_key_repository(conf: cfg.ConfigOpts) -> Path:
@@ -232,6 +281,16 @@ class Options:
     #: [federation] oidc_audience ("": not checked) and oidc_claim_prefix
     oidc_audience: str = ""
     oidc_claim_prefix: str = "OIDC-"
+    #: [federation] saml2_idp_certificate: (entity id, certificate path) pairs
+    saml2_idp_certificates: tuple[tuple[str, Path], ...] = ()
+    #: [saml] idp_entity_id and idp_sso_endpoint ("": derived from the public URL)
+    saml_idp_entity_id: str = ""
+    saml_idp_sso_endpoint: str = ""
+    #: [saml] assertion_expiration_time (seconds)
+    saml_assertion_expiration_time: int = 3600
+    #: [saml] certfile and keyfile
+    saml_certfile: Path = Path("saml/cert.pem")
+    saml_keyfile: Path = Path("saml/key.pem")
     #: the most entries a list answers; None: no limit
     list_limit: int | None = None
     #: the credential key repository ([credential] key_repository)
@@ -261,6 +320,18 @@ class Options:
             limit_enforcement_model=str(conf.unified_limit.enforcement_model),
             oidc_audience=str(conf.federation.oidc_audience or ""),
             oidc_claim_prefix=str(conf.federation.oidc_claim_prefix or ""),
+            saml2_idp_certificates=_saml_idp_certificates(
+                list(conf.federation.saml2_idp_certificate or [])
+            ),
+            saml_idp_entity_id=str(conf.saml.idp_entity_id or ""),
+            saml_idp_sso_endpoint=str(conf.saml.idp_sso_endpoint or ""),
+            saml_assertion_expiration_time=int(conf.saml.assertion_expiration_time),
+            saml_certfile=Path(
+                os.path.expanduser(conf.saml.certfile or config.state_dir(conf) / "saml/cert.pem")
+            ),
+            saml_keyfile=Path(
+                os.path.expanduser(conf.saml.keyfile or config.state_dir(conf) / "saml/key.pem")
+            ),
             list_limit=group.list_limit,
             credential_key_repository=credential_key_repository(conf),
             credential_auth_ttl=int(conf.credential.auth_ttl),

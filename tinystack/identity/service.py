@@ -12,7 +12,7 @@ from tinystack.identity import conf as identity_conf
 from tinystack.identity import policies
 from tinystack.identity.api import errors
 from tinystack.identity.api.router import include_routes
-from tinystack.identity.services import bootstrap, revoke
+from tinystack.identity.services import bootstrap, revoke, saml2
 from tinystack.identity.services.deps import Deps
 
 
@@ -40,6 +40,8 @@ class IdentityService(ServiceSpec):
             revoke.load(deps)
             # As keystone-manage credential_setup, on first start.
             deps.credential_keys.setup()
+            # The Keystone-to-Keystone signing pair ([saml] certfile/keyfile).
+            saml2.setup_keys(deps.opts.saml_certfile, deps.opts.saml_keyfile)
             runtime.extra["identity"] = deps
         return deps
 

@@ -33,6 +33,17 @@ async def _signed_request(request: Request) -> SignedRequest:
 SignedDep = Annotated[SignedRequest, Depends(_signed_request)]
 
 
+async def _xml_body(request: Request) -> bytes:
+    """The body of a SAML 2.0 or ECP (PAOS) post; empty for any other content type."""
+    kind = request.headers.get("content-type", "").lower()
+    if "xml" not in kind:
+        return b""
+    return await request.body()
+
+
+XmlBodyDep = Annotated[bytes, Depends(_xml_body)]
+
+
 def authorize(ctx: RequestContext, rule: str, target: dict[str, Any] | None = None) -> None:
     """Enforce ``rule`` on a target the request names (see :func:`access.enforce`)."""
     enforce(ctx, rule, target)

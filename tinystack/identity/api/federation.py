@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.identity.api.deps import DepsDep, authorize
+from tinystack.identity.api import saml2
+from tinystack.identity.api.deps import DepsDep, XmlBodyDep, authorize
 from tinystack.identity.api.federation_schemas import (
     IdpBody,
     IdpUpdateBody,
@@ -253,8 +254,17 @@ def delete_sp(ctx: ContextDep, deps: DepsDep, sp_id: str) -> Response:
 # -- federated authentication -----------------------------------------------------------------
 
 
-def authenticate(request: Request, deps: DepsDep, idp_id: str, protocol_id: str) -> JSONResponse:
-    """Public: the bearer's OpenID Connect token is the credential."""
+def authenticate(
+    request: Request, deps: DepsDep, idp_id: str, protocol_id: str, document: XmlBodyDep
+) -> JSONResponse:
+    """Public: the bearer's OpenID Connect token is the credential, or the signed SAML 2.0
+    assertion (Keystone-to-Keystone) an XML body holds."""
+    if document:
+        url = saml2.auth_url(request, idp_id, protocol_id)
+        saml = federated_auth.issue_saml2(deps, idp_id, protocol_id, document, url)
+        return JSONResponse(
+            render_token(saml.token), status_code=201, headers={"X-Subject-Token": saml.id}
+        )
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     bearer = value.strip() if scheme.lower() == "bearer" else None

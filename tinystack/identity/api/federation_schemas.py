@@ -130,3 +130,34 @@ class SpBody(Strict):
 
 class SpUpdateBody(Strict):
     service_provider: SpUpdate
+
+
+# -- Keystone-to-Keystone: the body of /v3/auth/OS-FEDERATION/saml2[/ecp] ---------------------
+
+
+class _SamlToken(Strict):
+    id: Annotated[StrictStr, Field(min_length=1)]
+
+
+class _SamlIdentity(Strict):
+    methods: list[Annotated[StrictStr, Field(pattern=r"^token$")]] = Field(min_length=1)
+    token: _SamlToken
+
+
+class _SamlSp(Strict):
+    id: Annotated[StrictStr, Field(min_length=1)]
+
+
+class _SamlScope(Strict):
+    service_provider: _SamlSp
+
+
+class _SamlAuth(Strict):
+    identity: _SamlIdentity
+    scope: _SamlScope
+
+
+class Saml2Body(Strict):
+    """A token and the service provider the assertion is for (upstream's saml_create)."""
+
+    auth: _SamlAuth

@@ -282,6 +282,11 @@ def render_token(token: Token) -> dict[str, Any]:
         body["roles"] = [{"id": rid, "name": name} for rid, name in payload.roles]
         if token.catalog is not None:
             body["catalog"] = render_catalog(token.catalog)
+        if token.service_providers:
+            body["service_providers"] = [
+                {"id": sp.id, "auth_url": sp.auth_url, "sp_url": sp.sp_url}
+                for sp in token.service_providers
+            ]
     if token.application_credential is not None:
         cred = token.application_credential
         body["application_credential"] = {

@@ -24,7 +24,7 @@ from tinystack.common.exceptions import Conflict, Unauthorized, ValidationError
 from tinystack.common.timeutils import new_hex_id, utcnow
 from tinystack.identity import models
 from tinystack.identity.exception import AuthFailed
-from tinystack.identity.services import federation, mapping_rules, tokens
+from tinystack.identity.services import federation, mapping_rules, saml2, tokens
 from tinystack.identity.services.deps import Deps
 from tinystack.identity.services.federation import AuthSetup
 from tinystack.identity.services.records import IssuedToken
@@ -214,7 +214,36 @@ def authenticate(deps: Deps, idp_id: str, protocol_id: str, bearer: str | None) 
     if not bearer:
         raise Unauthorized("Could not find an OpenID Connect access token in the request.")
     claims = deps.oidc.claims(bearer, setup.remote_ids, deps.opts.oidc_audience)
-    mapped = mapping_rules.evaluate(setup.rules, _assertion(deps, setup, claims))
+    return _federated_payload(deps, setup, _assertion(deps, setup, claims))
+
+
+def _saml_assertion(setup: AuthSetup, verified: saml2.VerifiedAssertion) -> dict[str, Any]:
+    """The attributes as Shibboleth hands them on: multiple values joined with ``;``."""
+    out: dict[str, Any] = {name: ";".join(values) for name, values in verified.attributes.items()}
+    out.setdefault("REMOTE_USER", verified.name_id)
+    if setup.remote_id_attribute:
+        out[setup.remote_id_attribute] = verified.issuer
+    return out
+
+
+def authenticate_saml2(
+    deps: Deps, idp_id: str, protocol_id: str, document: bytes, audience: str
+) -> TokenPayload:
+    """The payload of an unscoped federated token for a signed SAML 2.0 assertion (a
+    Keystone-to-Keystone one) issued by one of the identity provider's remote ids."""
+    setup = federation.auth_setup(deps, idp_id, protocol_id)
+    verified = saml2.verify(deps, document, audience)
+    if verified.issuer not in setup.remote_ids:
+        raise Unauthorized(
+            f"The SAML 2.0 issuer {verified.issuer} is not a remote id of identity provider "
+            f"{idp_id}."
+        )
+    return _federated_payload(deps, setup, _saml_assertion(setup, verified))
+
+
+def _federated_payload(deps: Deps, setup: AuthSetup, assertion: dict[str, Any]) -> TokenPayload:
+    mapped = mapping_rules.evaluate(setup.rules, assertion)
+    protocol_id = setup.protocol_id
 
     def tx(session: Session) -> tuple[str, tuple[str, ...], bool]:
         group_ids = _group_ids(session, mapped, setup.mapping_id)
@@ -234,10 +263,17 @@ def authenticate(deps: Deps, idp_id: str, protocol_id: str, bearer: str | None) 
         methods=(protocol_id,),
         expires_at=now + deps.opts.token_expiration,
         issued_at=now,
-        federated=FederatedScope(idp_id, protocol_id, group_ids) if ephemeral else None,
+        federated=FederatedScope(setup.idp_id, protocol_id, group_ids) if ephemeral else None,
     )
 
 
 def issue(deps: Deps, idp_id: str, protocol_id: str, bearer: str | None) -> IssuedToken:
     payload = authenticate(deps, idp_id, protocol_id, bearer)
+    return IssuedToken(id=deps.codec.encode(payload), token=tokens.describe(deps, payload, False))
+
+
+def issue_saml2(
+    deps: Deps, idp_id: str, protocol_id: str, document: bytes, audience: str
+) -> IssuedToken:
+    payload = authenticate_saml2(deps, idp_id, protocol_id, document, audience)
     return IssuedToken(id=deps.codec.encode(payload), token=tokens.describe(deps, payload, False))

@@ -207,6 +207,15 @@ class AppCredRef:
 
 
 @dataclass(frozen=True, slots=True)
+class SpRef:
+    """An enabled service provider as a scoped token's catalog lists it."""
+
+    id: str
+    auth_url: str
+    sp_url: str
+
+
+@dataclass(frozen=True, slots=True)
 class Token:
     """A token's payload and the names it is shown with."""
 
@@ -217,6 +226,8 @@ class Token:
     #: None when the caller asked for no catalog or the token is unscoped
     catalog: tuple[CatalogService, ...] | None
     application_credential: AppCredRef | None
+    #: the enabled service providers (Keystone-to-Keystone), with the catalog
+    service_providers: tuple[SpRef, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

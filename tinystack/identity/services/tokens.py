@@ -30,7 +30,14 @@ from tinystack.identity.services import (
 )
 from tinystack.identity.services.access import enforce
 from tinystack.identity.services.deps import Deps
-from tinystack.identity.services.records import AppCredRef, IssuedToken, JSONObject, NameRef, Token
+from tinystack.identity.services.records import (
+    AppCredRef,
+    IssuedToken,
+    JSONObject,
+    NameRef,
+    SpRef,
+    Token,
+)
 
 METHODS = ("password", "token", "application_credential", "oauth1", "totp")
 TRUST_SCOPE = "OS-TRUST:trust"
@@ -579,4 +586,15 @@ def describe(deps: Deps, payload: TokenPayload, with_catalog: bool = True) -> To
         application_credential=(
             _app_cred_names(deps, payload.app_cred_id) if payload.app_cred_id else None
         ),
+        service_providers=_service_providers(deps) if payload.scoped and with_catalog else None,
     )
+
+
+def _service_providers(deps: Deps) -> tuple[SpRef, ...]:
+    with deps.db.reader() as session:
+        rows = session.scalars(
+            select(models.ServiceProvider)
+            .where(models.ServiceProvider.enabled.is_(True))
+            .order_by(models.ServiceProvider.id)
+        ).all()
+        return tuple(SpRef(id=r.id, auth_url=r.auth_url, sp_url=r.sp_url) for r in rows)
