@@ -1,4 +1,5 @@
-"""Reading a qcow2 volume by its map (backups) gives exactly the bytes QEMU gives."""
+"""Reading a qcow2 volume by its map (backups) gives exactly the bytes QEMU gives, and
+backups skip its holes."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import subprocess
 from pathlib import Path
 
 from tests.volume_driver.conftest import qemu_io
+from tinystack.volume.backup.base import BackupRef
+from tinystack.volume.backup.chunked import ChunkedBackupDriver
+from tinystack.volume.backup.posix import PosixObjectStore
 from tinystack.volume.drivers.mapped_image import MappedImageFile
 from tinystack.volume.drivers.nbd_client import NBDFile
-from tinystack.volume.drivers.volume_io import open_qcow2
+from tinystack.volume.drivers.volume_io import open_qcow2, open_raw
 
 MiB = 1 << 20
 
@@ -70,3 +74,37 @@ def test_compressed_clusters_are_read_through_the_export(tmp_path: Path, run_dir
     kind, data = read_all(image, run_dir, 3 * MiB)
     assert kind == NBDFile.__name__
     assert data == raw.read_bytes()
+
+
+def test_holes_are_skipped_and_incrementals_still_see_changes(
+    tmp_path: Path, run_dir: Path
+) -> None:
+    """Chunks the map calls zeros are backed up as zero extents without being read; an
+    incremental still records data that became a hole (discarded) as changed."""
+    image = tmp_path / "vol.qcow2"
+    qemu_img("create", "-f", "qcow2", str(image), "8M")
+    qemu_io(str(image), "qcow2", "write -P 0x61 1M 512k")
+    qemu_io(str(image), "qcow2", "write -P 0x62 5M 1M")
+    store = PosixObjectStore(tmp_path / "backups")
+    bd = ChunkedBackupDriver(store, chunk_size=MiB, sha_block_size=64 << 10)
+    full = BackupRef("b1", "v1", "c1", None)
+    with open_qcow2(image, run_dir, write=False, shared=False) as f:
+        assert isinstance(f, MappedImageFile)
+        assert f.is_zero_range(2 * MiB, 3 * MiB) and not f.is_zero_range(MiB, MiB)
+        result = bd.backup(full, f, 8 * MiB)
+    assert result.object_count == 2  # chunks 2 and 6; six chunks were holes
+    full = BackupRef("b1", "v1", result.container, result.service_metadata)
+
+    qemu_io(str(image), "qcow2", "write -P 0x63 3M 64k")  # a hole gets data
+    qemu_io(str(image), "qcow2", "discard 5M 1M")  # data becomes a hole
+    inc = BackupRef("b2", "v1", "c1", None)
+    with open_qcow2(image, run_dir, write=False, shared=False) as f:
+        result = bd.backup(inc, f, 8 * MiB, parent=full)
+    assert result.object_count == 1
+    inc = BackupRef("b2", "v1", result.container, result.service_metadata)
+
+    target = tmp_path / "restored.raw"
+    target.write_bytes(b"\xff" * 8 * MiB)
+    with open_raw(target, write=True) as out:
+        bd.restore(inc, out, 8 * MiB)
+    assert target.read_bytes() == guest_bytes(image, tmp_path)

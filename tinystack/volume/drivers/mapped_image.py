@@ -107,6 +107,18 @@ class MappedImageFile(io.RawIOBase):
         size = extents[-1].start + extents[-1].length if extents else 0
         return cls(files, extents, size)
 
+    def is_zero_range(self, offset: int, length: int) -> bool:
+        """Whether the map says ``length`` bytes from ``offset`` are all zeros (a
+        backup then neither reads nor hashes them)."""
+        index = max(0, bisect.bisect_right(self._starts, offset) - 1)
+        end = offset + length
+        for extent in self.extents[index:]:
+            if extent.start >= end:
+                return True
+            if extent.depth >= 0:
+                return False
+        return True
+
     def readable(self) -> bool:
         return True
 
