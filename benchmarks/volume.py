@@ -31,6 +31,7 @@ Only loopback endpoints are accepted.
 from __future__ import annotations
 
 import argparse
+import functools
 import ipaddress
 import json
 import os
@@ -206,11 +207,15 @@ def _upload_image(image_url: str, token: str, path: Path) -> str:
     return image_id
 
 
+@functools.cache
+def _log_text() -> bytes:
+    return b"".join(f"line {i} of a log file, {uuid.uuid4()}\n".encode() for i in range(16384))
+
+
 def _mib_of_data(compressible: bool) -> bytes:
     if not compressible:
         return os.urandom(MiB)
-    text = b"".join(f"line {i} of a log file, {uuid.uuid4()}\n".encode() for i in range(16384))
-    return os.urandom(MiB // 4) + text[: MiB - MiB // 4]
+    return os.urandom(MiB // 4) + _log_text()[: MiB - MiB // 4]
 
 
 def backup_throughput(
