@@ -36,9 +36,11 @@ REP_INFO = 3
 INFO_EXPORT = 0
 CMD_READ, CMD_WRITE, CMD_DISC, CMD_FLUSH, CMD_WRITE_ZEROES = 0, 1, 2, 3, 6
 FLAG_READ_ONLY = 1 << 1
-#: QEMU's server refuses requests over 32 MiB; 4 MiB keeps several in flight cheaply
-REQUEST_SIZE = 4 << 20
-IN_FLIGHT = 8
+#: QEMU's server refuses requests over 32 MiB; 16 x 2 MiB in flight measured best for
+#: writes into qcow2 (the daemon works on several at once), and as good for reads
+REQUEST_SIZE = 2 << 20
+IN_FLIGHT = 16
+SEND_BUFFER = 8 << 20
 
 
 class NBDError(OSError):
@@ -59,6 +61,9 @@ class NBDConnection:
             self.sock.close()
             raise NBDError(f"cannot open NBD export {export!r} at {address}: {exc}") from exc
         self._cookie = 0
+        #: writes sent whose replies are not read yet (``pwrite`` does not wait for them)
+        self._unacked = 0
+        _grow_send_buffer(self.sock)
 
     @property
     def read_only(self) -> bool:
@@ -124,9 +129,17 @@ class NBDConnection:
         self._recv_into(view)
         return len(view)
 
+    def _settle(self, limit: int = 0) -> None:
+        """Read write replies until at most ``limit`` writes are unacknowledged; a
+        failed write raises here (at the latest from ``flush``)."""
+        while self._unacked > limit:
+            self._reply({})
+            self._unacked -= 1
+
     def pread_into(self, view: memoryview, offset: int) -> int:
         """Fill ``view`` from ``offset`` (clipped at the export's end); bytes read.
         Up to IN_FLIGHT requests are outstanding; replies may come in any order."""
+        self._settle()
         total = max(0, min(len(view), self.size - offset))
         pending: dict[int, memoryview] = {}
         done = sent = 0
@@ -139,36 +152,51 @@ class NBDConnection:
         return total
 
     def pwrite(self, data: ReadableBuffer, offset: int) -> None:
+        """Send ``data`` as write requests. It returns once the data is in the socket
+        (the buffer may be reused) without waiting for the last replies, so consecutive
+        writes keep the server busy; ``flush`` (and any other request) collects them."""
         view = memoryview(data).cast("B")
         if offset + len(view) > self.size:
             raise NBDError("write past the end of the NBD export")
-        in_flight = 0
         for start in range(0, len(view), REQUEST_SIZE):
+            self._settle(IN_FLIGHT - 1)
             part = view[start : start + REQUEST_SIZE]
             self._send(CMD_WRITE, offset + start, len(part), part)
-            in_flight += 1
-            if in_flight >= IN_FLIGHT:
-                self._reply({})
-                in_flight -= 1
-        for _ in range(in_flight):
-            self._reply({})
+            self._unacked += 1
 
     def write_zeroes(self, offset: int, length: int) -> None:
         """Zero a range; the server may punch holes (the volume stays sparse)."""
+        self._settle()
         for start in range(offset, offset + length, 1 << 30):
             self._send(CMD_WRITE_ZEROES, start, min(1 << 30, offset + length - start))
             self._reply({})
 
     def flush(self) -> None:
+        self._settle()
         self._send(CMD_FLUSH, 0, 0)
         self._reply({})
 
     def close(self) -> None:
         try:
+            self._settle()  # a disconnect may drop writes not yet done
             self._send(CMD_DISC, 0, 0)
-        except OSError:
+        except (OSError, NBDError):
             pass
         self.sock.close()
+
+
+def _grow_send_buffer(sock: socket.socket) -> None:
+    """A larger socket send buffer: a 4 MiB request then passes in a few copies rather
+    than ~20 wake-ups of both sides (costly on a busy host). As root the system limit
+    (``net.core.wmem_max``) does not apply; otherwise that limit is what we get."""
+    for option in (getattr(socket, "SO_SNDBUFFORCE", None), socket.SO_SNDBUF):
+        if option is None:
+            continue
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, SEND_BUFFER)
+            return
+        except OSError:
+            continue
 
 
 class NBDFile(io.RawIOBase):

@@ -188,24 +188,36 @@ class ChunkedBackupDriver(BackupDriver):
         """Read chunks in this thread; hash, compress and store them in the pool; the
         results in chunk order. Chunk buffers are reused: a fresh 32 MiB allocation per
         chunk is an mmap whose page faults cost more than the copy itself."""
-        buffers = [bytearray(self.chunk_size) for _ in range(self.workers + 2)]
+        buffers: list[bytearray] = []  # at most workers + 2, made when first needed
+        #: a file that knows its holes (a qcow2 volume read by its map) says which
+        #: chunks are zeros: those are neither read nor hashed
+        is_hole = getattr(volume_file, "is_zero_range", None)
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="backup") as pool:
-            pending: deque[tuple[bytearray, Future[_Chunk]]] = deque()
+            pending: deque[tuple[bytearray | None, Future[_Chunk]]] = deque()
             offset = 0
             index = 0
             while offset < size:
-                buf = buffers.pop()
                 n = min(self.chunk_size, size - offset)
-                _read_into(volume_file, buf, n)
-                data = buf if n == len(buf) else bytes(buf[:n])
-                job = self._chunk_job(container, prefix, index, offset, data, parent_shas)
-                pending.append((buf, pool.submit(job)))
+                buf: bytearray | None = None
+                if is_hole is not None and is_hole(offset, n):
+                    volume_file.seek(offset + n)
+                    future: Future[_Chunk] = Future()
+                    future.set_result(self._chunk_job(container, prefix, index, offset,
+                                                      None, parent_shas, n)())  # fmt: skip
+                else:
+                    buf = buffers.pop() if buffers else bytearray(self.chunk_size)
+                    _read_into(volume_file, buf, n)
+                    data = buf if n == len(buf) else bytes(buf[:n])
+                    job = self._chunk_job(container, prefix, index, offset, data, parent_shas, n)
+                    future = pool.submit(job)
+                pending.append((buf, future))
                 offset += n
                 index += 1
                 if len(pending) > self.workers:
-                    done_buf, future = pending.popleft()
-                    yield future.result()
-                    buffers.append(done_buf)
+                    done_buf, done = pending.popleft()
+                    yield done.result()
+                    if done_buf is not None:
+                        buffers.append(done_buf)
             while pending:
                 yield pending.popleft()[1].result()
 
@@ -215,12 +227,15 @@ class ChunkedBackupDriver(BackupDriver):
         prefix: str,
         index: int,
         offset: int,
-        data: bytes | bytearray,
+        data: bytes | bytearray | None,
         parent_shas: list[str] | None,
+        length: int,
     ) -> Callable[[], _Chunk]:
+        """Hash and store one chunk of ``length`` bytes (``data`` None: known zeros)."""
+
         def job() -> _Chunk:
             bs = self.sha_block_size
-            shas = self._block_shas(data)
+            shas = self._zero_shas(length) if data is None else self._block_shas(data)
             first = offset // bs
             if parent_shas is None:
                 runs = [(0, len(shas))]
@@ -231,6 +246,11 @@ class ChunkedBackupDriver(BackupDriver):
             extents = []
             stored = 0
             for k, (start, end) in enumerate(runs):
+                if data is None:
+                    first_byte, end_byte = start * bs, min(end * bs, length)
+                    extents.append({"offset": offset + first_byte,
+                                    "length": end_byte - first_byte, "zero": True})  # fmt: skip
+                    continue
                 # the whole chunk without a copy; a run of an incremental as a copy
                 part = (
                     data if (start, end) == (0, len(shas)) else bytes(data[start * bs : end * bs])
@@ -243,14 +263,19 @@ class ChunkedBackupDriver(BackupDriver):
 
         return job
 
+    def _zero_shas(self, length: int) -> list[str]:
+        """The sub-block hashes of ``length`` zero bytes."""
+        bs = self.sha_block_size
+        shas = [self._zero_sha] * (length // bs)
+        if length % bs:
+            shas.append(hashlib.sha256(bytes(length % bs)).hexdigest())
+        return shas
+
     def _block_shas(self, data: bytes | bytearray | memoryview) -> list[str]:
         """sha256 of each sub-block (zeros: a precomputed digest, no hashing)."""
         bs = self.sha_block_size
         if not isinstance(data, memoryview) and self._is_zero(data):
-            shas = [self._zero_sha] * (len(data) // bs)
-            if len(data) % bs:
-                shas.append(hashlib.sha256(bytes(len(data) % bs)).hexdigest())
-            return shas
+            return self._zero_shas(len(data))
         view = memoryview(data)
         return [hashlib.sha256(view[i : i + bs]).hexdigest() for i in range(0, len(data), bs)]
 

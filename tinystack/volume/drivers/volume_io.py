@@ -6,7 +6,12 @@ exist only through QEMU's block layer, so it is exported by a private
 stopped after it) and read or written with the userspace NBD client. Converting to a
 temporary raw file instead would write the whole volume once more.
 
-Both files offer ``write_zeroes(length)``: a restore zeroes the ranges a backup stored
+A qcow2 volume opened for reading alone (a backup) is read from its files by its map
+when it can be (``drivers/mapped_image.py``): the daemon then only holds QEMU's image
+lock, so nothing writes the files meanwhile. An attached volume (``shared``) is always
+read through the export: its guest may be changing the map.
+
+Both writable files offer ``write_zeroes(length)``: a restore zeroes the ranges a backup stored
 no data for with it, which punches holes instead of writing zeros, so a restored volume
 stays as sparse as the original.
 """
@@ -25,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from tinystack.common.nbd import NBDConnection, NBDFile
+from tinystack.volume.drivers.mapped_image import MappedImageFile
 from tinystack.volume.drivers.storage_daemon import StorageDaemon
 
 _FALLOC_FL_KEEP_SIZE = 0x01
@@ -62,7 +68,8 @@ def open_raw(path: Path, write: bool) -> Iterator[BinaryIO]:
 
 @contextlib.contextmanager
 def open_qcow2(path: Path, run_dir: Path, write: bool, shared: bool) -> Iterator[BinaryIO]:
-    """The guest-visible bytes of a qcow2 file through a private NBD export.
+    """The guest-visible bytes of a qcow2 file through a private NBD export (or, for
+    reading alone, by its map while the daemon holds the image).
 
     ``shared``: another QEMU holds the file (an attached volume); it is then opened
     read-only without taking QEMU's image lock (what ``qemu-img -U`` does)."""
@@ -79,12 +86,16 @@ def open_qcow2(path: Path, run_dir: Path, write: bool, shared: bool) -> Iterator
         }
         if not write:
             node |= {"read-only": True, "force-share": shared}
-        with daemon.session() as qmp:
-            qmp.command("blockdev-add", node)
-            qmp.command(
-                "block-export-add",
-                {"type": "nbd", "id": "vol", "node-name": "vol", "name": "vol", "writable": write},
-            )
+        daemon.command("blockdev-add", node)
+        mapped = None if write or shared else MappedImageFile.open(path)
+        if mapped is not None:
+            with mapped:
+                yield cast(BinaryIO, mapped)
+            return
+        daemon.command(
+            "block-export-add",
+            {"type": "nbd", "id": "vol", "node-name": "vol", "name": "vol", "writable": write},
+        )
         f = NBDFile(NBDConnection(sock, "vol"), writable=write)
         try:
             yield cast(BinaryIO, f)
