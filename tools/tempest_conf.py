@@ -52,6 +52,8 @@ def volume_section(conn: Any, with_compute: bool) -> list[str]:
         "build_timeout = 120",
         # the file driver keeps an unmanaged volume's data as unmanaged-<id>.<format>
         "manage_volume_ref = source-name,unmanaged-%s.qcow2",
+        # and an unmanaged snapshot's as unmanaged-snapshot-<id>.<format>
+        "manage_snapshot_ref = source-name,unmanaged-snapshot-%s.qcow2",
         "[volume-feature-enabled]",
         "multi_backend = false",
         f"snapshot = {snapshots}".lower(),

@@ -190,3 +190,36 @@ def test_zones_services_hosts_pools_capabilities(env: Env) -> None:
     env.admin.get("/capabilities/nohost", 404)
     ext = env.demo.get("/extensions").json()["extensions"]
     assert "os-volume-type-access" in [e["alias"] for e in ext]
+
+
+def test_set_and_get_log_levels(env: Env) -> None:
+    """3.32: the levels of the loggers of each service binary in the cloud's process."""
+    found = env.admin.put("/os-services/get-log", {}, 200).json()["log_levels"]
+    binaries = {entry["binary"]: entry for entry in found}
+    assert {"cinder-api", "cinder-scheduler", "cinder-volume"} <= set(binaries)
+    volume = binaries["cinder-volume"]
+    assert "tinystack.volume.manager.manager" in volume["levels"]
+    assert all(name.startswith("tinystack.volume.") for name in volume["levels"])
+    prefix = "tinystack.volume.manager"
+    body = {"binary": "cinder-volume", "server": volume["host"], "prefix": prefix,
+            "level": "debug"}  # fmt: skip
+    env.admin.put("/os-services/set-log", body, 202)
+    after = env.admin.put("/os-services/get-log", {"binary": "cinder-volume"}, 200).json()
+    (entry,) = after["log_levels"]
+    managers = {k: v for k, v in entry["levels"].items() if k.startswith(prefix)}
+    assert managers and set(managers.values()) == {"DEBUG"}
+    assert entry["levels"]["tinystack.volume.drivers.file"] != "DEBUG"
+    api = env.admin.put("/os-services/get-log", {"binary": "cinder-api"}, 200).json()
+    assert "DEBUG" not in api["log_levels"][0]["levels"].values()
+    # prefix and server filters; back to INFO
+    only = env.admin.put("/os-services/get-log", {"prefix": prefix}, 200).json()["log_levels"]
+    assert [e["binary"] for e in only if e["levels"]] == ["cinder-volume"]
+    gone = env.admin.put("/os-services/get-log", {"server": "elsewhere"}, 200).json()
+    assert gone == {"log_levels": []}
+    env.admin.put("/os-services/set-log", dict(body, level="INFO"), 202)
+    # bad input, policy, microversion
+    env.admin.put("/os-services/set-log", dict(body, level="LOUD"), 400)
+    env.admin.put("/os-services/set-log", {"level": "INFO", "binary": "nova-api"}, 400)
+    env.admin.put("/os-services/get-log", {"binary": "nova-api"}, 400)
+    env.demo.put("/os-services/get-log", {}, 403)
+    env.admin.at("3.31").put("/os-services/get-log", {}, 404)

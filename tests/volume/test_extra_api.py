@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.volume.conftest import Env
+from tests.volume.resources import snapshot, wait_for
 
 
 def _type(env: Env, prefix: str) -> dict[str, object]:
@@ -218,3 +219,73 @@ def test_an_image_names_the_type_of_its_volumes(env: Env, tmp_path: Path) -> Non
     assert explicit["volume_type"] == "__DEFAULT__"
     for found in (vol, explicit):
         env.demo.delete(f"/volumes/{found['id']}", 202)
+
+
+def _snapshot_usage(env: Env) -> tuple[int, int]:
+    project = env.project_id("tinystack-admin")
+    sets = env.admin.get(f"/os-quota-sets/{project}?usage=true").json()["quota_set"]
+    return sets["snapshots"]["in_use"], sets["gigabytes"]["in_use"]
+
+
+def test_unmanage_and_manage_snapshots(env: Env) -> None:
+    vol = env.create(name="snapped-for-manage", api=env.admin)
+    host = env.admin.get(f"/volumes/{vol['id']}").json()["volume"]["os-vol-host-attr:host"]
+    base = _snapshot_usage(env)
+    snap = wait_for(env.admin, "snapshots", snapshot(env.admin, vol["id"])["id"], "available")
+    data = env.volumes_dir / f"snapshot-{snap['id']}.qcow2"
+    assert data.exists()
+    action = f"/snapshots/{snap['id']}/action"
+    env.demo.post(action, {"os-unmanage": None}, 404)
+    env.admin.post(action, {"os-unmanage": None}, 202)
+    wait_for(env.admin, "snapshots", snap["id"], "deleted")
+    kept = env.volumes_dir / f"unmanaged-snapshot-{snap['id']}.qcow2"
+    assert kept.exists() and not data.exists()
+    assert _snapshot_usage(env) == (base[0], base[1])
+    # listed as manageable snapshots only, not as manageable volumes
+    env.admin.get("/manageable_snapshots", 400)  # no host
+    env.admin.at("3.7").get("/manageable_snapshots", 404, params={"host": host})
+    listed = env.admin.get("/manageable_snapshots/detail", params={"host": host}).json()
+    by_name = {e["reference"]["source-name"]: e for e in listed["manageable-snapshots"]}
+    assert by_name[kept.name]["safe_to_manage"] is True and by_name[kept.name]["size"] == 1
+    volumes = env.admin.get("/manageable_volumes", params={"host": host}).json()
+    assert kept.name not in [e["reference"]["source-name"] for e in volumes["manageable-volumes"]]
+    # refused: a file outside the snapshot namespace, a missing volume, bad bodies
+    foreign = env.volumes_dir / "foreign-snap.img"
+    foreign.write_bytes(b"\0" * 1024)
+    for ref, status in (({"source-name": foreign.name}, 400), ({"source-name": "nope"}, 400)):
+        body = {"snapshot": {"volume_id": vol["id"], "ref": ref}}
+        bad = env.admin.post("/manageable_snapshots", body, status).json()
+        assert "invalid backend reference" in bad["badRequest"]["message"]
+    assert _snapshot_usage(env) == (base[0], base[1])
+    env.admin.post("/manageable_snapshots", {"snapshot": {"ref": {"source-name": "x"}}}, 400)
+    missing = {"snapshot": {"volume_id": str(uuid.uuid4()), "ref": {"source-name": kept.name}}}
+    env.admin.post("/manageable_snapshots", missing, 404)
+    env.demo.post("/manageable_snapshots", missing, 403)
+    # too big for the volume: an image of 2 GiB
+    big = env.volumes_dir / "unmanaged-snapshot-big.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(big), "2G"], check=True)
+    body = {"snapshot": {"volume_id": vol["id"], "ref": {"source-name": big.name}}}
+    assert "exceeds" in env.admin.post("/os-snapshot-manage", body, 400).text
+    big.unlink()
+    foreign.unlink()
+    # managed back, with name, description and metadata, on the legacy path
+    body = {"snapshot": {"volume_id": vol["id"], "ref": {"source-name": kept.name},
+                         "name": "back", "description": "d", "metadata": {"k": "v"}}}  # fmt: skip
+    managed = env.admin.post("/os-snapshot-manage", body, 202).json()["snapshot"]
+    managed = wait_for(env.admin, "snapshots", managed["id"], "available")
+    assert managed["name"] == "back" and managed["metadata"] == {"k": "v"}
+    assert managed["size"] == 1 and managed["volume_id"] == vol["id"]
+    assert (env.volumes_dir / f"snapshot-{managed['id']}.qcow2").exists() and not kept.exists()
+    listed = env.admin.get("/manageable_snapshots/detail", params={"host": host}).json()
+    (entry,) = [e for e in listed["manageable-snapshots"] if e["cinder_id"] == managed["id"]]
+    assert entry["safe_to_manage"] is False and entry["source_reference"] is not None
+    assert _snapshot_usage(env) == (base[0] + 1, base[1] + 1)
+    # the managed snapshot is a real one: a volume from it, then everything goes
+    clone = env.create(snapshot_id=managed["id"], api=env.admin)
+    env.admin.delete(f"/volumes/{clone['id']}", 202)
+    env.wait(clone["id"], "deleted", api=env.admin)
+    env.admin.delete(f"/snapshots/{managed['id']}", 202)
+    wait_for(env.admin, "snapshots", managed["id"], "deleted")
+    env.admin.delete(f"/volumes/{vol['id']}", 202)
+    env.wait(vol["id"], "deleted", api=env.admin)
+    assert _snapshot_usage(env) == (base[0], base[1] - 1)

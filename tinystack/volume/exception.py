@@ -304,3 +304,9 @@ class InvalidGroupSnapshot(Invalid):
 
 class InvalidGroupSnapshotStatus(Invalid):
     template = "Invalid GroupSnapshot Status: {reason}"
+
+
+class ManageExistingInvalidReference(Invalid):
+    template = (
+        "Manage existing volume failed due to invalid backend reference {existing_ref}: {reason}"
+    )

@@ -121,6 +121,16 @@ class SnapshotRequest(Payload):
     volume_id: str
 
 
+@dataclass(frozen=True)
+class SnapshotManageSpec(Payload):
+    """Adopt the backend data ``reference`` as the ``creating`` snapshot of a volume."""
+
+    VERSION: ClassVar[str] = "1.0"
+    snapshot_id: str
+    volume_id: str
+    reference: dict[str, str] = field(default_factory=dict)
+
+
 # -- backups ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BackupRequest(Payload):
@@ -208,6 +218,7 @@ class ManageableEntry(Payload):
     safe_to_manage: bool
     reason_not_safe: str | None = None
     cinder_id: str | None = None
+    source_reference: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,10 @@ as the transport's context.
   revert_to_snapshot (SnapshotRequest, ``manager/snapshots.py``); attach_device,
   detach_device (DeviceRequest -> Device, ``manager/backup_devices.py``); manageable volumes
   (``manager/manageable.py``): get_manageable_volumes -> ManageableList (a call),
-  manage_existing(ManageSpec), unmanage (casts); do_cleanup(CleanupSpec)
+  manage_existing(ManageSpec), unmanage (casts); manageable snapshots:
+  get_manageable_snapshots -> ManageableList and manage_existing_snapshot
+  (SnapshotManageSpec) -> {"error"} (calls), unmanage_snapshot(SnapshotRequest) (a cast);
+  do_cleanup(CleanupSpec)
   (``manager/recovery.py``); reimage(ReimageSpec) (``manager/reimage.py``)
 * backup 1.0 (``backup/manager.py``): create_backup, delete_backup (BackupRequest),
   restore_backup (RestoreRequest), export_record
@@ -51,6 +54,7 @@ from tinystack.volume.payloads import (
     ReimageSpec,
     RestoreRequest,
     RetypeSpec,
+    SnapshotManageSpec,
     SnapshotRequest,
     VolumeSpec,
 )
@@ -192,6 +196,32 @@ class VolumeAPI:
     def delete_snapshot(self, ctx: CallContext, host: str, request: SnapshotRequest) -> None:
         """Remove the snapshot's data and row (it is ``deleting``)."""
         self._client(host).cast(ctx.to_dict(), "delete_snapshot", request=request.to_primitive())
+
+    def get_manageable_snapshots(self, ctx: CallContext, host: str) -> list[ManageableEntry]:
+        """Snapshot data the backend holds that no snapshot claims (the driver's list)."""
+        try:
+            found = self._client(host).call(ctx.to_dict(), "get_manageable_snapshots")
+        except RPCError as exc:
+            raise _known(exc) from exc
+        return list(ManageableList.from_primitive(found).entries)
+
+    def manage_existing_snapshot(
+        self, ctx: CallContext, host: str, spec: SnapshotManageSpec
+    ) -> str | None:
+        """Adopt ``spec.reference`` as the snapshot (``creating``); waits for the driver
+        and returns why the reference is invalid (the row is gone then), else None."""
+        try:
+            found = self._client(host).call(
+                ctx.to_dict(), "manage_existing_snapshot", spec=spec.to_primitive()
+            )
+        except RPCError as exc:
+            raise _known(exc) from exc
+        error = found.get("error") if isinstance(found, dict) else None
+        return str(error) if error else None
+
+    def unmanage_snapshot(self, ctx: CallContext, host: str, request: SnapshotRequest) -> None:
+        """Forget the snapshot, keeping its data (it is ``unmanaging``)."""
+        self._client(host).cast(ctx.to_dict(), "unmanage_snapshot", request=request.to_primitive())
 
     def revert_to_snapshot(self, ctx: CallContext, host: str, request: SnapshotRequest) -> None:
         """Revert the volume (``reverting``) to the snapshot (``restoring``)."""

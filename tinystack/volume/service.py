@@ -24,7 +24,7 @@ from tinystack.volume.api.router import include_routers
 from tinystack.volume.backup.worker import BackupWorker
 from tinystack.volume.manager.backend import Backend, load_driver
 from tinystack.volume.scheduler.manager import SchedulerManager
-from tinystack.volume.services import messages, os_services, volume_types
+from tinystack.volume.services import backups, messages, os_services, volume_types
 from tinystack.volume.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
@@ -138,6 +138,7 @@ class VolumeService(ServiceSpec):
             },
         )
         include_routers(app)
+        deps.local_services["cinder-api"] = deps.opts.host or socket.gethostname()
         # Inside the request-id middleware, so version errors carry the id too.
         app.user_middleware.insert(1, Middleware(MicroversionMiddleware))
         return app
@@ -165,11 +166,14 @@ class VolumeService(ServiceSpec):
                 backend = Backend(deps, driver, host)
                 backend.start()
                 workers.backend = backend
+                deps.local_services[os_services.VOLUME_BINARY] = backend.name
         if "backup" in enabled:
             workers.backup = BackupWorker(deps, host)
             workers.backup.start()
+            deps.local_services[backups.BINARY] = host
         if "scheduler" in enabled:
             scheduler = workers.start_scheduler(deps, host)
+            deps.local_services[os_services.SCHEDULER_BINARY] = host
             threading.Thread(
                 target=scheduler.recover, name="volume-scheduler-recovery", daemon=True
             ).start()

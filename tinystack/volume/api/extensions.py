@@ -1,7 +1,6 @@
 """``/extensions``: the API extensions this cloud serves (upstream's descriptors).
 
-Consistency groups, cgsnapshots and snapshot manage/unmanage (the file driver cannot
-adopt snapshots) are not served, so not listed.
+Consistency groups and cgsnapshots are not served, so not listed.
 """
 
 from __future__ import annotations
@@ -41,6 +40,10 @@ EXTENSIONS = [
     ("Services", "os-services", "2012-10-28T00:00:00-00:00", "Services support."),
     ("SnapshotActions", "os-snapshot-actions", "2013-07-16T00:00:00+00:00",
      "Enable snapshot manager actions."),
+    ("SnapshotManage", "os-snapshot-manage", "2014-12-31T00:00:00+00:00",
+     "Allows existing backend storage to be 'managed' by Cinder."),
+    ("SnapshotUnmanage", "os-snapshot-unmanage", "2014-12-31T00:00:00+00:00",
+     "Enable volume unmanage operation."),
     ("TypesExtraSpecs", "os-types-extra-specs", "2011-08-24T00:00:00+00:00",
      "Type extra specs support."),
     ("TypesManage", "os-types-manage", "2011-08-24T00:00:00+00:00", "Types manage support."),

@@ -62,7 +62,7 @@ def _entry(entry: ManageableEntry, detail: bool) -> dict[str, Any]:
     return view
 
 
-def _page(request: Request) -> manageable.ManageablePage:
+def page_of(request: Request) -> manageable.ManageablePage:
     params = request.query_params
     sort = query.sort(request, default_key="reference")
     key, direction = sort[0] if sort else ("reference", "desc")
@@ -75,7 +75,7 @@ def _page(request: Request) -> manageable.ManageablePage:
     return manageable.ManageablePage(key, direction, limit, offset, params.get("marker"))
 
 
-def _host(params: Any, version: Version) -> str:
+def host_of(params: Any, version: Version) -> str:
     """Upstream's ``get_cluster_host``: one of host and (3.16/3.17) cluster."""
     host = params.get("host")
     if version >= Version(3, 17) and params.get("cluster"):
@@ -89,8 +89,8 @@ def _host(params: Any, version: Version) -> str:
 
 def _list(request: Request, ctx: Any, deps: Any, version: Version, detail: bool) -> Response:
     ctx.can(LIST, {"project_id": ctx.project_id})
-    host = _host(request.query_params, version)
-    found = manageable.listing(deps, ctx, host, _page(request))
+    host = host_of(request.query_params, version)
+    found = manageable.listing(deps, ctx, host, page_of(request))
     return json_response({"manageable-volumes": [_entry(e, detail) for e in found]})
 
 
@@ -116,7 +116,7 @@ def _manage_request(body: Any, version: Version) -> manageable.ManageRequest:
     ref = part["ref"]
     if not isinstance(ref, dict) or not ref:
         raise schemas.invalid("ref", ref, f"{ref!r} is not of type 'object'")
-    host = _host(part, Version(3, 17) if version >= Version(3, 16) else version)
+    host = host_of(part, Version(3, 17) if version >= Version(3, 16) else version)
     metadata = schemas.key_values(part.get("metadata") or {}, "metadata")
     bootable = part.get("bootable", False)
     return manageable.ManageRequest(

@@ -42,6 +42,7 @@ MODULES = [
     "extensions",
     "attachments",
     "manageable_volumes",
+    "manageable_snapshots",
     "clusters",
     "resource_filters",
     "workers",

@@ -1,4 +1,5 @@
-"""``/os-services``: the scheduler and volume services; enable, disable, freeze, thaw."""
+"""``/os-services``: the scheduler and volume services; enable, disable, freeze, thaw,
+and (3.32) set-log / get-log."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from tinystack.volume.api import schemas
 from tinystack.volume.api.deps import ContextDep, DepsDep, Version, VersionDep
 from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import cinder_time, json_response
-from tinystack.volume.services import os_services
+from tinystack.volume.services import log_levels, os_services
 from tinystack.volume.services.records import ServiceRecord
 
 router = APIRouter(tags=["services"])
@@ -56,16 +57,44 @@ def list_services(
     return json_response({"services": [_view(s, version) for s in found]})
 
 
+def _log_filter(body: dict[str, Any]) -> log_levels.LogFilter:
+    return log_levels.LogFilter(
+        binary=schemas.text(body.get("binary"), "binary"),
+        server=schemas.text(body.get("server"), "server"),
+        prefix=schemas.text(body.get("prefix"), "prefix"),
+    )
+
+
+def _log_action(action: str, deps: Any, body: dict[str, Any]) -> Response:
+    """3.32: set or read the log levels of the service binaries of this process."""
+    filters = _log_filter(body)
+    if action == "set-log":
+        log_levels.set_levels(deps, filters, body.get("level"))
+        return Response(status_code=202)
+    found = log_levels.get_levels(deps, filters)
+    return json_response(
+        {"log_levels": [{"binary": s.binary, "host": s.host, "levels": s.levels} for s in found]}
+    )
+
+
 @router.put(
     "/os-services/{action}",
     openapi_extra=policies(UPDATE, FREEZE, THAW, FAILOVER) | request_model(schemas.ServiceUpdate),
 )
 def update_service(
-    action: str, ctx: ContextDep, deps: DepsDep, body: dict[str, Any] = Body(...)
+    action: str,
+    ctx: ContextDep,
+    deps: DepsDep,
+    version: VersionDep,
+    body: dict[str, Any] = Body(...),
 ) -> Response:
     ctx.can(UPDATE, {"project_id": ctx.project_id})
     if not isinstance(body, dict):
         raise BadRequest("Malformed request body")
+    if action in ("set-log", "get-log"):
+        if version < (3, 32):
+            raise NotFound("Unknown action")
+        return _log_action(action, deps, body)
     host = body.get("host")
     if not isinstance(host, str) or not host:
         raise BadRequest("Missing required element 'host' in request body.")

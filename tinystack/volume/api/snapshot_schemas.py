@@ -121,3 +121,4 @@ class SnapshotActionBody(BaseModel):
         None, alias="os-update_snapshot_status"
     )
     force_delete: dict[str, Any] | None = Field(None, alias="os-force_delete")
+    unmanage: dict[str, Any] | None = Field(None, alias="os-unmanage")

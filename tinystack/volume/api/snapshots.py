@@ -1,6 +1,6 @@
 """``/snapshots``: create, list (summary and detail), show, update, delete, and the
 snapshot actions (``os-reset_status``, ``os-update_snapshot_status``,
-``os-force_delete``)."""
+``os-force_delete``, ``os-unmanage``)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from tinystack.volume.api.snapshot_schemas import (
     UpdateSnapshotStatus,
 )
 from tinystack.volume.exception import VolumeNotFound
-from tinystack.volume.services import snapshots
+from tinystack.volume.services import manageable_snapshots, snapshots
 from tinystack.volume.services.snapshots import SnapshotCreate, SnapshotRecord, SnapshotUpdate
 
 router = APIRouter(tags=["snapshots"])
@@ -36,6 +36,7 @@ EXTENDED_PREFIX = "os-extended-snapshot-attributes"
 RESET = "volume_extension:snapshot_admin_actions:reset_status"
 UPDATE_STATUS = "snapshot_extension:snapshot_actions:update_snapshot_status"
 FORCE_DELETE = "volume_extension:snapshot_admin_actions:force_delete"
+UNMANAGE = "snapshot_extension:snapshot_unmanage"
 IN_USE_FORCE = (
     "Since microversion 3.66 the 'force' flag is invalid for this request.  For backward "
     "compatability, however, when the 'force' flag is passed with a value evaluating to "
@@ -182,7 +183,7 @@ def delete_snapshot(snapshot_id: str, ctx: ContextDep, deps: DepsDep) -> Respons
     "/snapshots/{snapshot_id}/action",
     status_code=202,
     openapi_extra={
-        **policies(RESET, UPDATE_STATUS, FORCE_DELETE),
+        **policies(RESET, UPDATE_STATUS, FORCE_DELETE, UNMANAGE),
         **request_model(SnapshotActionBody),
     },
 )
@@ -200,6 +201,8 @@ def snapshot_action(
         snapshots.update_status(deps.db, ctx, snapshot_id, update.status, update.progress)
     elif name == "os-force_delete":
         snapshots.delete(deps, ctx, snapshot_id, FORCE_DELETE, force=True)
+    elif name == "os-unmanage":
+        manageable_snapshots.unmanage(deps, ctx, snapshot_id, UNMANAGE)
     else:
         raise BadRequest(f"There is no such action: {name}")
     return Response(status_code=202)

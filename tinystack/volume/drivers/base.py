@@ -94,6 +94,8 @@ class ManageableVolume:
     safe_to_manage: bool
     reason_not_safe: str | None = None
     cinder_id: str | None = None
+    #: a snapshot's volume (``manageable_snapshots``), as a reference
+    source_reference: dict[str, str] | None = None
 
 
 class VolumeDriver(abc.ABC):
@@ -199,6 +201,20 @@ class VolumeDriver(abc.ABC):
     @abc.abstractmethod
     def unmanage(self, volume: VolumeRef) -> None:
         """Forget the volume without deleting its data."""
+
+    def get_manageable_snapshots(self) -> list[ManageableVolume]:
+        """Snapshots on the backend that no database row claims (none by default)."""
+        return []
+
+    def manage_existing_snapshot(
+        self, snapshot: SnapshotRef, reference: dict[str, str]
+    ) -> tuple[int, str | None]:
+        """Adopt backend snapshot data as ``snapshot``; returns (size GiB, location)."""
+        raise NotImplementedError("this backend cannot manage snapshots")
+
+    def unmanage_snapshot(self, snapshot: SnapshotRef) -> None:
+        """Forget the snapshot without deleting its data."""
+        raise NotImplementedError("this backend cannot unmanage snapshots")
 
 
 def chunks(stream: BinaryIO, size: int) -> Iterator[bytes]:

@@ -78,6 +78,8 @@ from tinystack.volume.drivers.volume_io import open_qcow2, open_raw
 LOG = logging.getLogger(__name__)
 _UUID = r"[0-9a-fA-F-]{36}"
 _MANAGED = re.compile(rf"^(volume|snapshot)-({_UUID})\.(qcow2|raw)$")
+#: snapshot data no row claims (an unmanaged snapshot keeps its id in the name)
+_UNMANAGED_SNAPSHOT = re.compile(r"^unmanaged-snapshot-([^/]+)\.(qcow2|raw)$")
 #: what ``copy_volume_to_file`` writes for each image disk_format
 _UPLOAD_FORMATS = {"raw": "raw", "qcow2": "qcow2", "vmdk": "vmdk", "vdi": "vdi",
                    "vhd": "vpc", "vhdx": "vhdx"}  # fmt: skip
@@ -491,7 +493,7 @@ class FileDriver(VolumeDriver):
             if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
                 continue
             match = _MANAGED.match(entry.name)
-            if match and match[1] == "snapshot":
+            if (match and match[1] == "snapshot") or _UNMANAGED_SNAPSHOT.match(entry.name):
                 continue
             ref = {"source-name": entry.name}
             if match:
@@ -556,3 +558,63 @@ class FileDriver(VolumeDriver):
         if found is not None:
             path, fmt = found
             os.replace(path, self.directory / f"unmanaged-{volume.id}.{fmt}")
+
+    # -- manage / unmanage snapshots ---------------------------------------------------------
+    def get_manageable_snapshots(self) -> list[ManageableVolume]:
+        """Snapshot files: ``unmanaged-snapshot-*`` ones (safe when a valid image) and
+        ``snapshot-<id>`` ones, listed as already managed."""
+        found = []
+        for entry in sorted(os.scandir(self.directory), key=lambda e: e.name):
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            match = _MANAGED.match(entry.name)
+            ref = {"source-name": entry.name}
+            if match and match[1] == "snapshot":
+                found.append(self._listed(ref, entry, "Snapshot already managed.", match[2]))
+                continue
+            if not _UNMANAGED_SNAPSHOT.match(entry.name):
+                continue
+            try:
+                info = qemu_img.info(Path(entry.path))
+            except BackendError as exc:
+                found.append(self._listed(ref, entry, f"Unreadable: {exc}"))
+                continue
+            reason = self._unsafe_reason(info)
+            size = qemu_img.gib(info.virtual_size)
+            found.append(ManageableVolume(ref, size, reason is None, reason))
+        return found
+
+    def manage_existing_snapshot(
+        self, snapshot: SnapshotRef, reference: dict[str, str]
+    ) -> tuple[int, str | None]:
+        """Adopt ``unmanaged-snapshot-*`` file ``reference["source-name"]``: a qcow2 or
+        raw image without backing or data file whose virtual size fits the volume,
+        renamed to ``snapshot-<id>``."""
+        name = reference.get("source-name", "")
+        path = self.directory / name
+        if not _UNMANAGED_SNAPSHOT.match(name) or not path.is_file() or path.is_symlink():
+            found = self._find("snapshot", snapshot.id)
+            if found is not None:  # a replay after the rename
+                return qemu_img.gib(qemu_img.info(*found).virtual_size), found[0].name
+            raise InvalidReference(f"no manageable snapshot file named {name!r}")
+        info = qemu_img.info(path)
+        reason = self._unsafe_reason(info)
+        if reason is not None:
+            raise InvalidReference(f"{name}: {reason}")
+        size = qemu_img.gib(info.virtual_size)
+        if info.virtual_size > snapshot.volume_size * GiB:
+            raise InvalidReference(
+                f"{name}: its size ({size} GiB) exceeds the volume's ({snapshot.volume_size} GiB)"
+            )
+        final = self.directory / f"snapshot-{snapshot.id}.{info.format}"
+        os.replace(path, final)
+        return size, final.name
+
+    def unmanage_snapshot(self, snapshot: SnapshotRef) -> None:
+        """Keep the data under ``unmanaged-snapshot-<id>.<fmt>`` (manageable again)."""
+        if self.exports_.attachments(f"snapshot-{snapshot.id}"):
+            raise VolumeBusy(f"snapshot {snapshot.id} is exported")
+        found = self._find("snapshot", snapshot.id)
+        if found is not None:
+            path, fmt = found
+            os.replace(path, self.directory / f"unmanaged-snapshot-{snapshot.id}.{fmt}")

@@ -50,6 +50,21 @@ class ManageableManager:
         )
         return ManageableList(entries=entries).to_primitive()
 
+    def get_manageable_snapshots(self, ctxt: rpcapi.RPCContext) -> JSON:
+        del ctxt
+        entries = tuple(
+            ManageableEntry(
+                reference=dict(found.reference),
+                size=found.size,
+                safe_to_manage=found.safe_to_manage,
+                reason_not_safe=found.reason_not_safe,
+                cinder_id=found.cinder_id,
+                source_reference=found.source_reference,
+            )
+            for found in self.manager.driver.get_manageable_snapshots()
+        )
+        return ManageableList(entries=entries).to_primitive()
+
     def manage_existing(self, ctxt: rpcapi.RPCContext, spec: JSON) -> None:
         del ctxt
         self.manage(ManageSpec.from_primitive(spec))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 from tinystack.common.rpc import Target
@@ -24,7 +25,8 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.context import CallContext
 from tinystack.volume.drivers.base import SnapshotRef, VolumeDriver, VolumeRef
-from tinystack.volume.payloads import SnapshotRequest
+from tinystack.volume.drivers.errors import InvalidReference
+from tinystack.volume.payloads import SnapshotManageSpec, SnapshotRequest
 from tinystack.volume.services import messages, snapshot_ops, volume_ops
 from tinystack.volume.services.deps import Deps
 
@@ -51,6 +53,8 @@ class SnapshotManager:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        #: references of the manage operations a restart replays
+        self._references: dict[str, dict[str, str]] = {}
 
     @property
     def deps(self) -> Deps:
@@ -73,6 +77,14 @@ class SnapshotManager:
 
     def revert_to_snapshot(self, ctxt: rpcapi.RPCContext, request: JSON) -> None:
         self.revert(CallContext.from_dict(ctxt), SnapshotRequest.from_primitive(request))
+
+    def manage_existing_snapshot(self, ctxt: rpcapi.RPCContext, spec: JSON) -> JSON:
+        del ctxt
+        return {"error": self.adopt(SnapshotManageSpec.from_primitive(spec))}
+
+    def unmanage_snapshot(self, ctxt: rpcapi.RPCContext, request: JSON) -> None:
+        del ctxt
+        self.let_go(SnapshotRequest.from_primitive(request))
 
     # -- operations -----------------------------------------------------------------------------
     def create(self, ctx: CallContext, request: SnapshotRequest) -> None:
@@ -137,12 +149,69 @@ class SnapshotManager:
                 snapshot_ops.reverted(self.deps.db, volume.id, snap.id, ok=True)
         self.deps.changed(request.volume_id)
 
+    def adopt(self, spec: SnapshotManageSpec) -> str | None:
+        """Adopt ``spec.reference`` as the ``creating`` snapshot; an invalid reference
+        removes the row (and its quota) and is returned as the reason."""
+        with self.backend.lock(spec.volume_id):
+            snap = snapshot_ops.get(self.deps.db, spec.snapshot_id)
+            if snap is None or snap.status != "creating":
+                return None
+            try:
+                _size, location = self.driver.manage_existing_snapshot(
+                    snapshot_ref(snap), dict(spec.reference)
+                )
+            except InvalidReference as exc:
+                volume_ops.snapshot_deleted(self.deps.db, snap.id)
+                return str(exc)
+            except Exception:
+                LOG.exception("snapshot %s: managing %s failed", snap.id, spec.reference)
+                snapshot_ops.failed(
+                    self.deps.db, snap.id, "error", action=messages.SNAPSHOT_CREATE,
+                    request_id=None, ttl=self.ttl, expected=("creating",),
+                )  # fmt: skip
+            else:
+                snapshot_ops.created(self.deps.db, snap.id, location)
+        self.deps.changed(spec.snapshot_id)
+        return None
+
+    def let_go(self, request: SnapshotRequest) -> None:
+        with self.backend.lock(request.volume_id):
+            snap = snapshot_ops.get(self.deps.db, request.snapshot_id)
+            if snap is None or snap.status != "unmanaging":
+                return
+            try:
+                self.driver.unmanage_snapshot(snapshot_ref(snap))
+            except Exception:
+                LOG.exception("snapshot %s: unmanage failed", snap.id)
+                snapshot_ops.failed(
+                    self.deps.db, snap.id, "error", action=messages.SNAPSHOT_DELETE,
+                    request_id=None, ttl=self.ttl, expected=("unmanaging",),
+                )  # fmt: skip
+            else:
+                volume_ops.snapshot_deleted(self.deps.db, snap.id)
+        self.deps.changed(request.snapshot_id)
+
+    def _replay_unmanage(self, ctx: CallContext, request: SnapshotRequest) -> None:
+        del ctx
+        self.let_go(request)
+
+    def _replay_manage(self, ctx: CallContext, request: SnapshotRequest) -> None:
+        """The manage a restart interrupted (the API that asked has gone; an invalid
+        reference removes the row as it would have)."""
+        del ctx
+        snap = snapshot_ops.get(self.deps.db, request.snapshot_id)
+        ref = self._references.pop(request.snapshot_id, {}) if snap is not None else {}
+        spec = SnapshotManageSpec(request.snapshot_id, request.volume_id, ref)
+        error = self.adopt(spec)
+        if error is not None:
+            LOG.warning("snapshot %s: not managed: %s", request.snapshot_id, error)
+
     # -- restart ----------------------------------------------------------------------------------
     def recover(self) -> None:
         """Replay the snapshot operations this backend left unfinished (in the
         background, so the manager starts at once), then remove orphan snapshot data."""
         ctx = CallContext.internal()
-        replays = []
+        replays: list[tuple[Callable[[CallContext, SnapshotRequest], None], SnapshotRequest]] = []
         for op in snapshot_ops.pending(self.deps.db, self.backend.backend):
             snap = snapshot_ops.get(self.deps.db, op.resource_id)
             if snap is None:
@@ -155,6 +224,13 @@ class SnapshotManager:
                 replays.append((self.delete, request))
             elif op.operation == "revert":
                 replays.append((self.revert, request))
+            elif op.operation == "unmanage":
+                replays.append((self._replay_unmanage, request))
+            elif op.operation == "manage":
+                raw = op.args.get("reference")
+                ref = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+                self._references[snap.id] = ref
+                replays.append((self._replay_manage, request))
         for snap in snapshot_ops.on_backend(self.deps.db, self.backend.backend):
             # a row stuck without its worker entry (written by an older process)
             if snap.status in ("creating", "deleting") and not any(

@@ -35,6 +35,8 @@ class Deps:
     _transport: Transport | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _clients: dict[str, Any] = field(default_factory=dict)
+    #: the services running in this process, binary -> host (``os-services/get-log``)
+    local_services: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def opts(self) -> Options:

@@ -35,7 +35,10 @@ from tinystack.volume.services import (
 from tinystack.volume.services.deps import Deps
 from tinystack.volume.services.records import VolumeRecord
 
-__all__ = ["ManageRequest", "ManageablePage", "listing", "manage", "managed", "unmanage"]
+__all__ = [
+    "ManageRequest", "ManageablePage", "backend_host", "listing", "manage", "managed",
+    "paged", "unmanage",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,11 @@ def _service(session: Session, deps: Deps, host: str) -> models.Service:
     return row
 
 
+def backend_host(session: Session, deps: Deps, host: str) -> str:
+    """The ``host@backend`` of ``host``'s volume service (enabled and up)."""
+    return _service(session, deps, host).host
+
+
 def _sort_value(entry: ManageableEntry, key: str) -> tuple[int, str]:
     if key == "size":
         return (entry.size, "")
@@ -89,6 +97,11 @@ def listing(
     with deps.db.reader() as session:
         service = _service(session, deps, host)
     found = deps.volumes.get_manageable_volumes(CallContext.from_request(ctx), service.host)
+    return paged(found, page)
+
+
+def paged(found: list[ManageableEntry], page: ManageablePage) -> list[ManageableEntry]:
+    """Sorted and paged as upstream's ``paginate_entries_list``."""
     entries = sorted(
         found, key=lambda e: _sort_value(e, page.sort_key), reverse=page.sort_dir == "desc"
     )
