@@ -57,6 +57,10 @@ class CloudProcess:
                 # In-memory hosts unless a test asks for the QEMU driver.
                 lines.append("compute_driver = fake")
                 lines.append(f"metadata_listen_port = {self.metadata_port}")
+            if name == "volume":
+                # exports of remote attachments: never the default 10809 another cloud on
+                # this machine may hold (a test's own [volume] nbd_port, later, wins)
+                lines.append(f"nbd_port = {free_port()}")
             if name == "object_store":
                 # the storage servers' ports (the default ring is re-addressed to them)
                 lines += [
