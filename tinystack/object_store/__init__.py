@@ -21,8 +21,15 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
 - ``services/``: the proxy. ``backend.py`` (first good replica for reads, quorum writes,
   handoffs), ``accounts.py``, ``containers.py``, ``objects.py``, ``acl.py`` (container
   ACLs).
+- ``services/`` also holds what Swift does in middlewares: ``large_objects.py`` (GET and
+  HEAD of DLO/SLO and through symlinks, ranges and conditions on the whole),
+  ``slo_manifests.py`` (``?multipart-manifest=put|delete``), ``symlinks.py``,
+  ``bulk.py`` (``?bulk-delete``, ``?extract-archive``), ``reads.py`` (raw reads with
+  sysmeta, ``Refused`` and its plain-text bodies, byte ranges).
 - ``api/``: the public API at ``/v1/AUTH_<project_id>`` (``router.py`` is the table),
-  keystoneauth's ownership check in ``deps.py``, listings in ``listing.py``.
+  keystoneauth's ownership check in ``deps.py``, listings in ``listing.py``; ``hooks.py``
+  is where the object handlers hand SLO/DLO/symlink requests over, ``bulk.py`` the bulk
+  requests and their text/JSON/XML bodies.
 
 Worked path, ``PUT /v1/AUTH_p/c/o``: ``api/objects.put_object`` checks the token and
 ``object_store:swift_owner``, then ``services/objects.begin_put`` finds the container

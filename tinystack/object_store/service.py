@@ -14,11 +14,13 @@ from tinystack.common.policy import Policy
 from tinystack.common.service import Listener, Runtime, ServiceSpec
 from tinystack.object_store import policies
 from tinystack.object_store.api.deps import STATE_KEY
+from tinystack.object_store.api.replies import refused
 from tinystack.object_store.api.router import router
 from tinystack.object_store.api.transaction import TransIdMiddleware
 from tinystack.object_store.conf import Options, register_opts
 from tinystack.object_store.ring.layout import DefaultLayout, Rings, ensure_default, hash_suffix
 from tinystack.object_store.services.deps import Deps
+from tinystack.object_store.services.reads import Refused
 from tinystack.object_store.storage import node
 from tinystack.object_store.storage.layout import prepare_devices
 
@@ -80,6 +82,7 @@ class ObjectStoreService(ServiceSpec):
             },
         )
         app.include_router(router)
+        app.add_exception_handler(Refused, refused)  # the plain bodies of Swift's middlewares
         app.add_middleware(TransIdMiddleware)  # outermost: it names the request
         return app
 

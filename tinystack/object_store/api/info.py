@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from tinystack.object_store.api import headers
 from tinystack.object_store.api.deps import DepsDep
+from tinystack.object_store.services import bulk, large_objects, symlinks
 
 
 def get_info(deps: DepsDep) -> Response:
@@ -31,7 +32,25 @@ def get_info(deps: DepsDep) -> Response:
         "valid_api_versions": ["v1"],
         "policies": [{"name": "Policy-0", "aliases": "Policy-0", "default": True}],
     }
-    return JSONResponse({"swift": swift, "keystoneauth": {}, "container_quotas": {}})
+    features = {
+        "slo": {
+            "max_manifest_segments": large_objects.MAX_MANIFEST_SEGMENTS,
+            "max_manifest_size": large_objects.MAX_MANIFEST_SIZE,
+            "yield_frequency": 10,
+            "min_segment_size": 1,
+            "allow_async_delete": False,
+        },
+        "symlink": {"symloop_max": symlinks.SYMLOOP_MAX, "static_links": True},
+        "bulk_upload": {
+            "max_containers_per_extraction": bulk.MAX_CONTAINERS_PER_EXTRACTION,
+            "max_failed_extractions": bulk.MAX_FAILED_EXTRACTIONS,
+        },
+        "bulk_delete": {
+            "max_deletes_per_request": bulk.MAX_DELETES_PER_REQUEST,
+            "max_failed_deletes": bulk.MAX_FAILED_DELETES,
+        },
+    }
+    return JSONResponse({"swift": swift, "keystoneauth": {}, "container_quotas": {}, **features})
 
 
 def healthcheck() -> Response:

@@ -11,7 +11,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, PreconditionFailed
-from tinystack.object_store.api import headers
+from tinystack.object_store.api import headers, hooks
 from tinystack.object_store.api.deps import READ, WRITE, DepsDep, authorize_account
 from tinystack.object_store.api.replies import respond
 from tinystack.object_store.exception import LengthRequired
@@ -63,8 +63,12 @@ async def put_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
     # the ACL check may ask a container server: never block the event loop
-    await anyio.to_thread.run_sync(authorize_account, request, deps, account, container, WRITE)
+    access = await anyio.to_thread.run_sync(
+        authorize_account, request, deps, account, container, WRITE
+    )
     path = _path(account, container, obj)
+    if (special := await hooks.put(request, deps, path, access)) is not None:
+        return special  # SLO manifest, symlink, extract-archive
     size = _size(request)
     meta = headers.metadata(request, "object")
     copy_from = request.headers.get("x-copy-from")
@@ -76,8 +80,9 @@ async def put_object(
             authorize_account, request, deps, account, source.container, READ
         )
         fresh = request.headers.get("x-fresh-metadata", "").lower() in ("true", "1", "yes")
-        reply = await anyio.to_thread.run_sync(objects.copy, deps, source, path, meta, fresh)
-        return respond(reply)
+        return await anyio.to_thread.run_sync(
+            hooks.copy, request, deps, source, path, meta, fresh, access
+        )
     meta = _metadata(request, obj)
     upload = await anyio.to_thread.run_sync(
         objects.begin_put, deps, path, meta, size, request.headers.get("etag"),
@@ -107,15 +112,17 @@ def _conditions(request: Request) -> dict[str, str]:
 
 
 def get_object(account: str, container: str, obj: str, request: Request, deps: DepsDep) -> Response:
-    authorize_account(request, deps, account, container, READ)
-    return respond(objects.get(deps, _path(account, container, obj), _conditions(request)))
+    access = authorize_account(request, deps, account, container, READ)
+    path = _path(account, container, obj)
+    return hooks.read(request, deps, path, _conditions(request), "GET", access)
 
 
 def head_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
-    authorize_account(request, deps, account, container, READ)
-    return respond(objects.head(deps, _path(account, container, obj), _conditions(request)))
+    access = authorize_account(request, deps, account, container, READ)
+    path = _path(account, container, obj)
+    return hooks.read(request, deps, path, _conditions(request), "HEAD", access)
 
 
 def post_object(
@@ -124,20 +131,23 @@ def post_object(
     authorize_account(request, deps, account, container, WRITE)
     meta = headers.metadata(request, "object")
     headers.expiry(request, meta)
-    return respond(objects.post(deps, _path(account, container, obj), meta))
+    return hooks.post(deps, _path(account, container, obj), request, meta)
 
 
 def delete_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
-    authorize_account(request, deps, account, container, WRITE)
-    return respond(objects.delete(deps, _path(account, container, obj)))
+    access = authorize_account(request, deps, account, container, WRITE)
+    path = _path(account, container, obj)
+    if (special := hooks.delete(request, deps, path, access)) is not None:
+        return special  # ?multipart-manifest=delete
+    return respond(objects.delete(deps, path))
 
 
 def copy_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
-    authorize_account(request, deps, account, container, READ)
+    access = authorize_account(request, deps, account, container, READ)
     source = _path(account, container, obj)
     destination = request.headers.get("destination")
     if not destination:
@@ -148,4 +158,4 @@ def copy_object(
     authorize_account(request, deps, account, dest.container, WRITE)
     meta = headers.metadata(request, "object")
     fresh = request.headers.get("x-fresh-metadata", "").lower() in ("true", "1", "yes")
-    return respond(objects.copy(deps, source, dest, meta, fresh))
+    return hooks.copy(request, deps, source, dest, meta, fresh, access)

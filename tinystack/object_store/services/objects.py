@@ -9,6 +9,7 @@ import email.utils
 import hashlib
 import http.client
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tinystack.common.exceptions import (
@@ -32,6 +33,7 @@ from tinystack.object_store.services.deps import Deps
 from tinystack.object_store.services.records import Reply
 
 LOG = logging.getLogger(__name__)
+SYSMETA = "x-object-sysmeta-"
 #: object headers a client sees (besides X-Object-Meta-*)
 SHOWN = ("content-type", "content-length", "etag", "last-modified", "x-timestamp",
          "content-range", "accept-ranges", "content-disposition", "content-encoding",
@@ -237,7 +239,10 @@ def post(deps: Deps, path: ObjectPath, metadata: dict[str, str]) -> Reply:
     ts = timestamp()
     headers = [{**metadata, **peer, "X-Timestamp": ts} for peer in peers]
     replies = backend(deps).write_all(ring, ring.part(*path.names), "POST", path.names, headers)
-    return Reply(best_status(replies, ring.replicas))
+    status = best_status(replies, ring.replicas)
+    # the object's sysmeta, as the object servers answer it (symlinks look at it)
+    sysmeta = next((r.headers for r in replies if r.status == status and status < 300), {})
+    return Reply(status, {k: v for k, v in sysmeta.items() if k.lower().startswith(SYSMETA)})
 
 
 def delete(deps: Deps, path: ObjectPath) -> Reply:
@@ -250,11 +255,13 @@ def delete(deps: Deps, path: ObjectPath) -> Reply:
 
 
 def copy(
-    deps: Deps, source: ObjectPath, dest: ObjectPath, metadata: dict[str, str], fresh: bool
-) -> Reply:
+    deps: Deps, source: ObjectPath, dest: ObjectPath, metadata: dict[str, str], fresh: bool,
+    read: Callable[[ObjectPath], Reply] | None = None,
+) -> Reply:  # fmt: skip
     """Server-side copy: the source's bytes and (unless ``fresh``) its metadata, with
-    the request's metadata over it."""
-    found = get(deps, source, {})
+    the request's metadata over it. ``read``: how to read the source (what a large
+    object or a symlink stands for, see services/large_objects), else its own bytes."""
+    found = read(source) if read is not None else get(deps, source, {})
     if found.status >= 300 or found.stream is None:
         return Reply(found.status)
     kept = {} if fresh else {
