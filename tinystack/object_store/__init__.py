@@ -20,9 +20,14 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
   ``node.py`` (the three servers and the daemons of one node).
 - ``services/``: the proxy. ``backend.py`` (first good replica for reads, quorum writes,
   handoffs), ``accounts.py``, ``containers.py``, ``objects.py``, ``acl.py`` (container
-  ACLs).
+  ACLs), ``versioning.py`` (``X-Versions-Enabled``: versions in the hidden container
+  ``\x00versions\x00<container>``, ``?versions`` listings, ``version-id``, delete
+  markers), ``versioning_legacy.py`` (``X-Versions-Location`` / ``X-History-Location``),
+  ``version_copies.py`` (a version's copy, written at its own timestamp).
 - ``api/``: the public API at ``/v1/AUTH_<project_id>`` (``router.py`` is the table),
-  keystoneauth's ownership check in ``deps.py``, listings in ``listing.py``.
+  keystoneauth's ownership check in ``deps.py``, listings in ``listing.py``, the
+  ``version-id`` parameter and ``?versions`` listings in ``versions.py`` (the handlers
+  call it and ``services/versioning.py`` through one-line hooks).
 
 Worked path, ``PUT /v1/AUTH_p/c/o``: ``api/objects.put_object`` checks the token and
 ``object_store:swift_owner``, then ``services/objects.begin_put`` finds the container

@@ -31,7 +31,17 @@ def get_info(deps: DepsDep) -> Response:
         "valid_api_versions": ["v1"],
         "policies": [{"name": "Policy-0", "aliases": "Policy-0", "default": True}],
     }
-    return JSONResponse({"swift": swift, "keystoneauth": {}, "container_quotas": {}})
+    sections: dict[str, object] = {"swift": swift, "keystoneauth": {}, "container_quotas": {}}
+    sections.update(middleware_sections())
+    return JSONResponse(sections)
+
+
+def middleware_sections() -> dict[str, object]:
+    """The sections of what Swift runs as proxy middleware (each registers its own)."""
+    return {
+        "versioned_writes": {"allowed_flags": ["x-versions-location", "x-history-location"]},
+        "object_versioning": {},
+    }
 
 
 def healthcheck() -> Response:

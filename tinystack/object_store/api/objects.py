@@ -11,11 +11,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, PreconditionFailed
-from tinystack.object_store.api import headers
+from tinystack.object_store.api import headers, versions
 from tinystack.object_store.api.deps import READ, WRITE, DepsDep, authorize_account
 from tinystack.object_store.api.replies import respond
 from tinystack.object_store.exception import LengthRequired
-from tinystack.object_store.services import objects
+from tinystack.object_store.services import objects, versioning
 from tinystack.object_store.services.objects import ObjectPath
 
 BATCH = 1024 * 1024
@@ -67,6 +67,10 @@ async def put_object(
     path = _path(account, container, obj)
     size = _size(request)
     meta = headers.metadata(request, "object")
+    if (version_id := versions.version_id(request)) is not None:
+        if size:
+            raise BadRequest("PUT version-id requests require a zero byte body")
+        return respond(await anyio.to_thread.run_sync(versioning.restore, deps, path, version_id))
     copy_from = request.headers.get("x-copy-from")
     if copy_from is not None:
         if size:
@@ -76,11 +80,15 @@ async def put_object(
             authorize_account, request, deps, account, source.container, READ
         )
         fresh = request.headers.get("x-fresh-metadata", "").lower() in ("true", "1", "yes")
-        reply = await anyio.to_thread.run_sync(objects.copy, deps, source, path, meta, fresh)
+        reply = await anyio.to_thread.run_sync(
+            versioning.copy, deps, source, None, path, meta, fresh
+        )
         return respond(reply)
-    meta = _metadata(request, obj)
+    plan = await anyio.to_thread.run_sync(
+        versioning.before_put, deps, path, _metadata(request, obj)
+    )
     upload = await anyio.to_thread.run_sync(
-        objects.begin_put, deps, path, meta, size, request.headers.get("etag"),
+        objects.begin_put, deps, path, plan.metadata, size, request.headers.get("etag"),
         request.headers.get("if-none-match"),
     )  # fmt: skip
     batch: list[bytes] = []
@@ -99,7 +107,7 @@ async def put_object(
     except BaseException:
         await anyio.to_thread.run_sync(upload.abort)
         raise
-    return respond(await anyio.to_thread.run_sync(upload.commit))
+    return respond(plan.with_headers(await anyio.to_thread.run_sync(upload.commit)))
 
 
 def _conditions(request: Request) -> dict[str, str]:
@@ -108,20 +116,23 @@ def _conditions(request: Request) -> dict[str, str]:
 
 def get_object(account: str, container: str, obj: str, request: Request, deps: DepsDep) -> Response:
     authorize_account(request, deps, account, container, READ)
-    return respond(objects.get(deps, _path(account, container, obj), _conditions(request)))
+    path = _path(account, container, obj)
+    return respond(versions.read(request, deps, path, _conditions(request), "GET"))
 
 
 def head_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
     authorize_account(request, deps, account, container, READ)
-    return respond(objects.head(deps, _path(account, container, obj), _conditions(request)))
+    path = _path(account, container, obj)
+    return respond(versions.read(request, deps, path, _conditions(request), "HEAD"))
 
 
 def post_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
     authorize_account(request, deps, account, container, WRITE)
+    versions.refuse_post(request)
     meta = headers.metadata(request, "object")
     headers.expiry(request, meta)
     return respond(objects.post(deps, _path(account, container, obj), meta))
@@ -131,7 +142,7 @@ def delete_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
     authorize_account(request, deps, account, container, WRITE)
-    return respond(objects.delete(deps, _path(account, container, obj)))
+    return respond(versions.delete(request, deps, _path(account, container, obj)))
 
 
 def copy_object(
@@ -148,4 +159,5 @@ def copy_object(
     authorize_account(request, deps, account, dest.container, WRITE)
     meta = headers.metadata(request, "object")
     fresh = request.headers.get("x-fresh-metadata", "").lower() in ("true", "1", "yes")
-    return respond(objects.copy(deps, source, dest, meta, fresh))
+    version_id = versions.version_id(request)
+    return respond(versioning.copy(deps, source, version_id, dest, meta, fresh))
