@@ -20,7 +20,10 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
   ``node.py`` (the three servers and the daemons of one node).
 - ``services/``: the proxy. ``backend.py`` (first good replica for reads, quorum writes,
   handoffs), ``accounts.py``, ``containers.py``, ``objects.py``, ``acl.py`` (container
-  ACLs).
+  ACLs), ``versioning.py`` (``X-Versions-Enabled``: versions in the hidden container
+  ``\x00versions\x00<container>``, ``?versions`` listings, ``version-id``, delete
+  markers), ``versioning_legacy.py`` (``X-Versions-Location`` / ``X-History-Location``),
+  ``version_copies.py`` (a version's copy, written at its own timestamp).
 - ``services/`` also holds what Swift does in middlewares: ``large_objects.py`` (GET and
   HEAD of DLO/SLO and through symlinks, ranges and conditions on the whole),
   ``slo_manifests.py`` (``?multipart-manifest=put|delete``), ``symlinks.py``,
@@ -29,7 +32,9 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
 - ``api/``: the public API at ``/v1/AUTH_<project_id>`` (``router.py`` is the table),
   keystoneauth's ownership check in ``deps.py``, listings in ``listing.py``; ``hooks.py``
   is where the object handlers hand SLO/DLO/symlink requests over, ``bulk.py`` the bulk
-  requests and their text/JSON/XML bodies.
+  requests and their text/JSON/XML bodies, ``versions.py`` the ``version-id`` parameter
+  and ``?versions`` listings (a read is versioning's, then hooks' when no version is
+  named).
 
 Worked path, ``PUT /v1/AUTH_p/c/o``: ``api/objects.put_object`` checks the token and
 ``object_store:swift_owner``, then ``services/objects.begin_put`` finds the container

@@ -17,7 +17,13 @@ from tinystack.object_store.api import bulk, headers
 from tinystack.object_store.api.deps import READ, WRITE, Access, authorize_account
 from tinystack.object_store.api.replies import respond
 from tinystack.object_store.exception import LengthRequired
-from tinystack.object_store.services import large_objects, objects, slo_manifests, symlinks
+from tinystack.object_store.services import (
+    large_objects,
+    objects,
+    slo_manifests,
+    symlinks,
+    versioning,
+)
 from tinystack.object_store.services.deps import Deps
 from tinystack.object_store.services.large_objects import Authorize, ReadOptions
 from tinystack.object_store.services.objects import ObjectPath
@@ -52,10 +58,10 @@ def read_options(request: Request, deps: Deps, path: ObjectPath, access: Access)
 def read(
     request: Request, deps: Deps, path: ObjectPath, conditions: dict[str, str], method: str,
     access: Access,
-) -> Response:  # fmt: skip
+) -> Reply:  # fmt: skip
     """GET or HEAD: links followed and large objects expanded (unless asked not to)."""
     options = read_options(request, deps, path, access)
-    return respond(large_objects.get(deps, path, conditions, method, options))
+    return large_objects.get(deps, path, conditions, method, options)
 
 
 def _check_manifest_header(request: Request) -> None:
@@ -167,10 +173,12 @@ def delete(request: Request, deps: Deps, path: ObjectPath, access: Access) -> Re
 
 def copy(
     request: Request, deps: Deps, source: ObjectPath, dest: ObjectPath, meta: dict[str, str],
-    fresh: bool, access: Access,
+    fresh: bool, access: Access, version_id: str | None,
 ) -> Response:  # fmt: skip
     """COPY and X-Copy-From: a large object or a link is copied as what it stands for;
-    with ``?multipart-manifest=get`` a manifest is copied as a manifest."""
+    with ``?multipart-manifest=get`` a manifest is copied as a manifest; ``version_id``
+    copies that version of the source (services/versioning.py keeps what the copy
+    replaces at the destination)."""
     options = read_options(request, deps, source, access)
     if options.manifest:
         raw = ReadOptions(manifest=True, raw=True, authorize=options.authorize)
@@ -193,4 +201,4 @@ def copy(
     def reader(path: ObjectPath) -> Reply:
         return large_objects.get(deps, path, {}, "GET", options)
 
-    return respond(objects.copy(deps, source, dest, meta, fresh, reader))
+    return respond(versioning.copy(deps, source, version_id, dest, meta, fresh, reader))

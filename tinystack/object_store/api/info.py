@@ -50,7 +50,18 @@ def get_info(deps: DepsDep) -> Response:
             "max_failed_deletes": bulk.MAX_FAILED_DELETES,
         },
     }
-    return JSONResponse({"swift": swift, "keystoneauth": {}, "container_quotas": {}, **features})
+    sections: dict[str, object] = {"swift": swift, "keystoneauth": {}, "container_quotas": {}}
+    sections.update(features)
+    sections.update(middleware_sections())
+    return JSONResponse(sections)
+
+
+def middleware_sections() -> dict[str, object]:
+    """The sections of what Swift runs as proxy middleware (each registers its own)."""
+    return {
+        "versioned_writes": {"allowed_flags": ["x-versions-location", "x-history-location"]},
+        "object_versioning": {},
+    }
 
 
 def healthcheck() -> Response:

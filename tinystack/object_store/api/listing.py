@@ -55,7 +55,7 @@ def _modified(timestamp: str) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-def _json_row(kind: str, e: ListingEntry, account: str = "") -> dict[str, object]:
+def json_row(kind: str, e: ListingEntry, account: str = "") -> dict[str, object]:
     if e.subdir:
         return {"subdir": e.name}
     if kind == "account":
@@ -116,7 +116,7 @@ def _xml(kind: str, name: str, entries: list[ListingEntry], account: str = "") -
         if e.subdir:
             out.append(f"<subdir name={quoteattr(e.name)}><name>{escape(e.name)}</name></subdir>")
             continue
-        fields = _json_row(kind, e, account)
+        fields = json_row(kind, e, account)
         inner = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields.items())
         out.append(f"<{item}>{inner}</{item}>")
     out.append(f"</{kind}>")
@@ -131,7 +131,7 @@ def render(
     headers = dict(reply.headers)
     headers.pop("Content-Type", None)
     if fmt == "json":
-        body = json.dumps([_json_row(kind, e, account) for e in entries])
+        body = json.dumps([json_row(kind, e, account) for e in entries])
         media = "application/json; charset=utf-8"
     elif fmt == "xml":
         body = _xml(kind, name, entries, account)

@@ -36,8 +36,9 @@ def respond(reply: Reply, status: int | None = None) -> Response:
         return Response(status_code=204, headers=headers)
     if code == 304:
         return Response(status_code=304, headers=headers)
-    media = headers.pop("Content-Type", "text/html; charset=UTF-8")
-    return Response(reply.body, status_code=code, headers=headers, media_type=media)
+    # as stored: Starlette would add a charset to a text/* media type
+    headers.setdefault("Content-Type", "text/html; charset=UTF-8")
+    return Response(reply.body, status_code=code, headers=headers)
 
 
 def refused(request: Request, exc: Exception) -> Response:

@@ -63,7 +63,7 @@ class Upload:
 
     def __init__(
         self, deps: Deps, path: ObjectPath, metadata: dict[str, str], size: int | None,
-        etag: str | None,
+        etag: str | None, at: str | None = None,
     ) -> None:  # fmt: skip
         self.deps = deps
         self.path = path
@@ -71,7 +71,8 @@ class Upload:
         self.etag = etag.strip('"').lower() if etag else None
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.sent = 0
-        self.timestamp = timestamp()
+        # ``at``: an older version written back with its own time (object versioning)
+        self.timestamp = at or timestamp()
         peers = containers.peer_headers(deps, path.account, path.container)
         ring = deps.rings.object
         self.part = ring.part(*path.names)

@@ -72,6 +72,19 @@ def _lock(path: Path) -> threading.Lock:
         return _locks.setdefault(str(path), threading.Lock())
 
 
+def _past(prefix: str) -> str | None:
+    """The least string after every name that starts with ``prefix`` (code point order
+    is UTF-8 byte order); None when there is none below the last code point."""
+    while prefix:
+        code = ord(prefix[-1]) + 1
+        if 0xD800 <= code <= 0xDFFF:
+            code = 0xE000  # surrogates are not text
+        if code <= 0x10FFFF:
+            return prefix[:-1] + chr(code)
+        prefix = prefix[:-1]
+    return None
+
+
 class Broker:
     """One account (``kind`` account: items are containers) or container (items are
     objects) database."""
@@ -244,8 +257,13 @@ class Broker:
                     where.append("name > ?" if reverse else "name < ?")
                     args.append(end_marker)
                 if prefix:
-                    where.append("substr(name, 1, ?) = ?")
-                    args += [len(prefix), prefix]
+                    # a range, not substr(): SQLite's string functions stop at a NUL,
+                    # which reserved names (object versioning's) hold
+                    where.append("name >= ?")
+                    args.append(prefix)
+                    if (bound := _past(prefix)) is not None:
+                        where.append("name < ?")
+                        args.append(bound)
                 sql = f"SELECT {columns} FROM item WHERE {' AND '.join(where)} "
                 rows = conn.execute(
                     f"{sql} ORDER BY name {order} LIMIT ?", [*args, limit]

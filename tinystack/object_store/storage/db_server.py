@@ -23,7 +23,8 @@ from tinystack.object_store.storage.updates import AccountReporter, ContainerSta
 SYSMETA = {
     "account": (),
     "container": ("x-container-read", "x-container-write", "x-versions-location",
-                  "x-history-location", "x-container-sync-to", "x-container-sync-key"),
+                  "x-history-location", "x-container-sync-to", "x-container-sync-key",
+                  "x-versions-enabled"),
 }  # fmt: skip
 
 
