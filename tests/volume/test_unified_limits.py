@@ -36,6 +36,9 @@ def test_volume_quotas_follow_unified_limits(env: Env) -> None:
     quota = env.admin.get(f"/os-quota-sets/{admin}").json()["quota_set"]
     assert quota["volumes"] == 2 and quota["gigabytes"] == 3 and quota["snapshots"] == -1
     assert quota["volumes___DEFAULT__"] == 5
+    # quota-set updates change nothing: identity holds the limits (as Nova's noop updates)
+    put = env.admin.put(f"/os-quota-sets/{admin}", {"quota_set": {"volumes": 50}}, 200)
+    assert put.json()["quota_set"]["volumes"] == 2
 
     # the demo project's own limit: one volume, the second is refused as upstream does
     first = env.create(size=1)

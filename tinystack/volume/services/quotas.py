@@ -18,8 +18,9 @@ With ``[volume] quota_driver = unified_limits`` the limits are identity's instea
 (registered limits of the ``block-storage`` service overlaid by the project's limits,
 the same resource names; a resource without a registered limit is unlimited), read
 through ``common/clients/limits.py`` as compute and image read theirs; usage and
-reservations stay here, so enforcement under concurrency is unchanged. The quota-set
-tables are then not consulted (an update is stored but limits nothing).
+reservations stay here, so enforcement under concurrency is unchanged. Quota-set and
+quota-class-set updates then change nothing (Nova's update APIs do the same under its
+unified-limits driver); limits are changed in identity.
 """
 
 from __future__ import annotations
@@ -327,10 +328,14 @@ def _validate(session: Session, values: dict[str, int], kind: str) -> None:
 def update_project(
     db: Database, opts: Options, project_id: str, values: dict[str, int]
 ) -> dict[str, int]:
-    """Set the project's limits; a limit below current usage is refused."""
+    """Set the project's limits; a limit below current usage is refused. With unified
+    limits nothing is stored (as Nova's update APIs under its unified-limits driver):
+    the answer is identity's limits."""
 
     def tx(session: Session) -> dict[str, int]:
         _validate(session, values, "quota set")
+        if opts.unified_limits is not None:
+            return project_limits(session, opts, project_id)
         usage = {
             row.resource: row.in_use + row.reserved
             for row in session.scalars(
@@ -380,6 +385,8 @@ def update_class(
 ) -> dict[str, int]:
     def tx(session: Session) -> dict[str, int]:
         _validate(session, values, "quota class set")
+        if opts.unified_limits is not None:  # nothing stored, as update_project
+            return class_limits(session, opts, class_name)
         for key, value in values.items():
             row = session.get(models.QuotaClass, (class_name, key))
             if row is None:
