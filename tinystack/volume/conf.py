@@ -8,6 +8,8 @@ from typing import Any
 
 from oslo_config import cfg
 
+from tinystack.common.clients.limits import LimitsReader
+
 GROUP = "volume"
 
 #: what ``[volume] enabled_workers`` may name
@@ -176,6 +178,16 @@ QUOTA_OPTS = [
     cfg.IntOpt("quota_backup_gigabytes", default=1000, min=-1, help="Backup GiB."),
     cfg.IntOpt("quota_groups", default=10, min=-1, help="Groups per project."),
     cfg.IntOpt("per_volume_size_limit", default=-1, min=-1, help="Largest volume, GiB (-1: none)."),
+    cfg.StrOpt(
+        "quota_driver",
+        default="db",
+        choices=["db", "unified_limits"],
+        help="Where limits come from: the os-quota-sets tables (db), or identity's unified "
+        "limits (registered limits and project limits of the block-storage service), named "
+        "as Cinder's quota resources: volumes, gigabytes, snapshots, backups, "
+        "backup_gigabytes, groups, per_volume_gigabytes, volumes_<type>, gigabytes_<type>, "
+        "snapshots_<type>. Usage is still counted here.",
+    ),
     cfg.IntOpt(
         "reservation_expire",
         default=86400,
@@ -286,6 +298,10 @@ class Options:
     quota_backups: int = 10
     quota_backup_gigabytes: int = 1000
     quota_groups: int = 10
+    quota_driver: str = "db"
+    #: not an option: identity's unified limits, attached by ``Deps`` when
+    #: ``quota_driver = unified_limits``
+    unified_limits: LimitsReader | None = None
     per_volume_size_limit: int = -1
     reservation_expire: int = 86400
 
@@ -310,8 +326,13 @@ class Options:
         section = conf[GROUP]
         values: dict[str, Any] = {}
         for item in fields(cls):
-            values[item.name] = _CONVERT[str(item.type)](section[item.name])
+            if item.name not in NOT_OPTIONS:
+                values[item.name] = _CONVERT[str(item.type)](section[item.name])
         return cls(**values)
+
+
+#: Options fields the composition root fills in, not read from the configuration
+NOT_OPTIONS = frozenset({"unified_limits"})
 
 
 def _text(raw: Any) -> str:
