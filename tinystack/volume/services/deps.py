@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from oslo_config import cfg
 
 from tinystack.common.clients.image import ImageClient
+from tinystack.common.clients.object_store import ObjectStoreClient
 from tinystack.common.clients.session import Session
 from tinystack.common.db import Database
 from tinystack.common.rpc import Transport, get_transport
@@ -70,6 +71,11 @@ class Deps:
     @property
     def image(self) -> ImageClient:
         return self._client("image", ImageClient)
+
+    @property
+    def object_store(self) -> ObjectStoreClient:
+        """The service's account in the object store (swift backups)."""
+        return self._client("object_store", ObjectStoreClient)
 
     def _client(self, name: str, make: Callable[[Session], C]) -> C:
         found = self._clients.get(name)
