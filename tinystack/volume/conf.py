@@ -198,6 +198,19 @@ QUOTA_OPTS = [
 
 BACKUP_OPTS = [
     cfg.StrOpt(
+        "backup_driver",
+        default="auto",
+        choices=["auto", "posix", "swift"],
+        help="Where new backups go: swift (containers in the object store, as Cinder's "
+        "swift driver), posix (directories, backup_posix_path), or auto: swift when the "
+        "cloud runs an object store, else posix. Existing backups stay where they are.",
+    ),
+    cfg.StrOpt(
+        "backup_swift_container",
+        default="volumebackups",
+        help="Container of swift backups that name none (in the volume service's account).",
+    ),
+    cfg.StrOpt(
         "backup_posix_path",
         default="",
         help="Directory of the backup containers (empty: <state_dir>/backups).",
@@ -306,6 +319,8 @@ class Options:
     reservation_expire: int = 86400
 
     # backup
+    backup_driver: str = "auto"
+    backup_swift_container: str = "volumebackups"
     backup_posix_path: str = ""
     backup_container: str = "volumebackups"
     backup_file_size: int = 32 << 20

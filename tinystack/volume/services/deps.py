@@ -11,6 +11,7 @@ from oslo_config import cfg
 
 from tinystack.common.clients.image import ImageClient
 from tinystack.common.clients.limits import LimitsReader
+from tinystack.common.clients.object_store import ObjectStoreClient
 from tinystack.common.db import Database
 from tinystack.common.service_deps import ServiceDeps
 from tinystack.volume.conf import Options
@@ -48,6 +49,11 @@ class Deps(ServiceDeps):
     @property
     def image(self) -> ImageClient:
         return self._client("image", ImageClient)
+
+    @property
+    def object_store(self) -> ObjectStoreClient:
+        """The service's account in the object store (swift backups)."""
+        return self._client("object_store", ObjectStoreClient)
 
     @property
     def scheduler(self) -> SchedulerAPI:
