@@ -154,7 +154,7 @@ class DbServer:
 
     def item(self, request: Request, path: BackendPath) -> Response:
         broker = self.broker(path)
-        if not broker.exists() or broker.info().deleted:
+        if broker.is_deleted():
             return Response(status_code=404)
         if request.method not in ("PUT", "DELETE"):
             raise MethodNotAllowed()

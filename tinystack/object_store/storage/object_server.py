@@ -160,10 +160,16 @@ class ObjectServer:
         meta = _meta_from(request)
         meta.setdefault("Content-Type", "application/octet-stream")
         meta[diskfile.NAME] = _name(path)
-        disk = await anyio.to_thread.run_sync(self.disk, path)
-        writer = await anyio.to_thread.run_sync(
-            disk.writer, timestamp, meta, request.headers.get("etag")
-        )
+        disk = self.disk(path)
+        etag = request.headers.get("etag")
+        if expected is not None and expected <= BATCH:
+            # a small object: its body, then one trip to a worker thread for the disk
+            # and the container update (each trip costs as much as writing 4 KiB)
+            body = [chunk async for chunk in request.stream()]
+            return await anyio.to_thread.run_sync(
+                self.store, request, path, disk, timestamp, meta, etag, body, expected
+            )
+        writer = await anyio.to_thread.run_sync(disk.writer, timestamp, meta, etag)
         batch: list[bytes] = []
         batched = 0
         try:
@@ -177,9 +183,28 @@ class ObjectServer:
         except BaseException:
             await anyio.to_thread.run_sync(writer.abort)
             raise
-        stored = await anyio.to_thread.run_sync(writer.commit, expected)
+        return await anyio.to_thread.run_sync(self.finish, request, path, disk, writer, expected)
+
+    def store(
+        self, request: Request, path: BackendPath, disk: DiskFile, timestamp: str,
+        meta: dict[str, str], etag: str | None, body: list[bytes], expected: int,
+    ) -> Response:  # fmt: skip
+        writer = disk.writer(timestamp, meta, etag)
+        try:
+            writer.write(body)
+        except BaseException:
+            writer.abort()
+            raise
+        return self.finish(request, path, disk, writer, expected)
+
+    def finish(
+        self, request: Request, path: BackendPath, disk: DiskFile, writer: diskfile.Writer,
+        expected: int | None,
+    ) -> Response:  # fmt: skip
+        """Commit the data file, then tell the container (or keep an async pending)."""
+        stored = writer.commit(expected)
         update = {
-            "X-Timestamp": timestamp,
+            "X-Timestamp": writer.timestamp,
             "X-Size": stored["Content-Length"],
             "X-Content-Type": stored["Content-Type"],
             "X-Etag": stored["ETag"],
@@ -187,8 +212,8 @@ class ObjectServer:
         for key, field in OVERRIDES.items():  # what SLO and symlinks show in listings
             if (value := request.headers.get(f"{OVERRIDE}{key}")) is not None:
                 update[field] = value
-        await anyio.to_thread.run_sync(self.update_container, request, path, "PUT", update)
-        await anyio.to_thread.run_sync(self.queue_expiry, request, path, disk, stored)
+        self.update_container(request, path, "PUT", update)
+        self.queue_expiry(request, path, disk, stored)
         return Response(status_code=201, headers={"ETag": f'"{stored["ETag"]}"'})
 
     def post(self, request: Request, path: BackendPath) -> Response:
