@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -22,10 +23,27 @@ BIN = Path(sys.executable).parent
 NO_FORMAT_VERBS = {"delete", "set", "unset", "add", "remove", "revoke", "save"}
 
 
+#: where test servers listen: below the kernel's ephemeral range (32768+), so no outgoing
+#: connection takes a port before its server binds it, and above the 21000-21999 that
+#: engineers use for clouds started by hand
+PORTS = (22000, 32000)
+_ISSUED: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now, never handed out twice by this test process
+    (random, so concurrent test runs on one machine rarely meet)."""
+    while True:
+        port = random.randint(*PORTS)
+        if port in _ISSUED:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ISSUED.add(port)
+        return port
 
 
 class CloudProcess:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cloudproc import free_port
 from tinystack.guest import accel, build, hostdeps, qemu, scripts
 
 HOSTNAME = "tsguest-e2e"
@@ -35,12 +35,6 @@ def qemu_binary() -> str:
     binary = qemu.qemu_binary()
     assert binary is not None
     return binary
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_config_drive(workdir: Path, meta: dict[str, object], user_data: str) -> Path:

@@ -8,7 +8,6 @@ with its own RSA key, as a real provider would hand them to a client.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,25 +16,14 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-PORTS = range(21400, 21500)
-
-
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 21400-21499")
+from tests.cloudproc import free_port
 
 
 class OidcProvider:
     def __init__(self, kid: str = "test-key") -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = kid
-        self.port = _free_port()
+        self.port = free_port()
         self.issuer = f"http://127.0.0.1:{self.port}/realm"
         self.requests = 0
         provider = self

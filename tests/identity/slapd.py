@@ -9,7 +9,6 @@ is stopped by its PID. Entries are loaded with ``ldap3`` as the directory's mana
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,23 +16,13 @@ from pathlib import Path
 import ldap3
 import pytest
 
+from tests.cloudproc import free_port
+
 SLAPD = "/usr/sbin/slapd"
 SUFFIX = "dc=example,dc=org"
 MANAGER = f"cn=admin,{SUFFIX}"
 MANAGER_PASSWORD = "manager-secret"
-PORTS = range(21400, 21500)
 SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
-
-
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 21400-21499")
 
 
 def available() -> bool:
@@ -43,7 +32,7 @@ def available() -> bool:
 class Slapd:
     def __init__(self, workdir: Path) -> None:
         self.dir = workdir
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"ldap://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tests.cloudproc import free_port
 from tests.volume.conftest import volume_conf
 from tinystack.volume.drivers.file import _default_run_dir
 
-PORTS = range(21700, 21800)
 #: the storage host's name (a connector from it gets the file itself)
 STORAGE_HOST = "storage-" + uuid.uuid4().hex[:6]
 REMOTE = {
@@ -28,17 +27,6 @@ REMOTE = {
     "multipath": False,
     "mountpoint": "/dev/vdb",
 }
-
-
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 21700-21799")
 
 
 def attach_conf(**options: object) -> str:

@@ -6,29 +6,17 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from tests.cloudproc import free_port
 from tests.volume.conftest import Api, volume_conf
 from tinystack.volume.backup.connector import run_dir
 from tinystack.volume.drivers.file import _default_run_dir
 
 #: NBD ports of these tests' clouds
-PORTS = range(21600, 21700)
-
-
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 21600-21699")
 
 
 def file_conf(**options: object) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator, Mapping
@@ -21,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cloudproc import free_port
 from tinystack.volume.drivers.file import FileDriver
 
-PORTS = range(21100, 21200)
 TOOLS = ("qemu-img", "qemu-io", "qemu-storage-daemon")
 
 
@@ -34,18 +33,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for item in items:
             if "volume_driver" in str(item.fspath):
                 item.add_marker(skip)
-
-
-def free_port() -> int:
-    """A port of this area's range that nothing listens on now."""
-    for port in PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 21100-21199")
 
 
 def kill_daemons_under(run_dir: Path) -> None:

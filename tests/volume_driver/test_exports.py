@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.volume_driver.conftest import free_port, make_driver, nbd_url, qemu_io
+from tests.cloudproc import free_port
+from tests.volume_driver.conftest import make_driver, nbd_url, qemu_io
 from tinystack.volume.drivers import qemu_img
 from tinystack.volume.drivers.base import Connector, SnapshotRef, VolumeRef
 from tinystack.volume.drivers.errors import VolumeBusy
