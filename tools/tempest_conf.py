@@ -40,6 +40,7 @@ def volume_section(conn: Any, with_compute: bool) -> list[str]:
     manage = _answers(conn, endpoint + "/manageable_volumes", "3.8", (200, 400))
     manage_snapshots = _answers(conn, endpoint + "/manageable_snapshots", "3.8", (200, 400))
     attachments = _answers(conn, endpoint + "/attachments", "3.27")
+    multiattach = _multiattach_type(conn, endpoint)
     return [
         "[volume]",
         "catalog_type = block-storage",
@@ -54,6 +55,7 @@ def volume_section(conn: Any, with_compute: bool) -> list[str]:
         "manage_volume_ref = source-name,unmanaged-%s.qcow2",
         # and an unmanaged snapshot's as unmanaged-snapshot-<id>.<format>
         "manage_snapshot_ref = source-name,unmanaged-snapshot-%s.qcow2",
+        f"volume_type_multiattach = {multiattach}",
         "[volume-feature-enabled]",
         "multi_backend = false",
         f"snapshot = {snapshots}".lower(),
@@ -68,6 +70,17 @@ def volume_section(conn: Any, with_compute: bool) -> list[str]:
         f"enable_volume_image_dep_tests = {with_compute}".lower(),
         "api_extensions = all",
     ]
+
+
+def _multiattach_type(conn: Any, endpoint: str) -> str:
+    """The public volume type whose volumes are multiattach (made once, as DevStack
+    does), for Tempest's ``[volume] volume_type_multiattach``."""
+    name = "multiattach"
+    found = conn.session.get(endpoint + "/types", endpoint_filter=None).json()["volume_types"]
+    if not any(t["name"] == name for t in found):
+        body = {"volume_type": {"name": name, "extra_specs": {"multiattach": "<is> True"}}}
+        conn.session.post(endpoint + "/types", json=body, endpoint_filter=None)
+    return name
 
 
 def _import_plugins(state: Path) -> list[str]:
@@ -146,11 +159,11 @@ def main() -> int:
             "console_output = true",
             "snapshot = true",
             "resize = true",
-            # volumes: no encryption, swap only while the block storage service migrates,
-            # and the QEMU driver opens a (qcow2) volume in one guest at a time
+            # volumes: no encryption, swap only while the block storage service migrates;
+            # multiattach volumes (raw files, share-rw) in the QEMU and fake drivers
             "attach_encrypted_volume = false",
             "swap_volume = false",
-            "volume_multiattach = false",
+            "volume_multiattach = true",
         ]
     if "image" in services:
         lines += image_lines(conn, _import_plugins(state))

@@ -12,7 +12,10 @@ the placement claim) → RPC cast to the compute agent of the chosen host
 Volumes: the block device mappings (``services/block_devices.py``) name an instance's
 volumes; ``os-volume_attachments`` and boot from volume reserve them in the block storage
 service (``common/clients/volume.py``), the agent (``agent/volumes.py``) connects them for
-its host and the driver plugs them (``virt/qemu/volumes.py``, ``hotplug.py``).
+its host and the driver plugs them (``virt/qemu/volumes.py``, ``hotplug.py``). The agent
+also answers a ``volume-extended`` the block storage service waits on
+(``os-extend_volume_completion``) and re-images a volume-backed server's root volume on a
+rebuild with a new image (``volume-reimaged``, 2.93).
 
 Workers run as threads of the service process in the embedded mode; one process
 can run many fake compute hosts (``agent/group.py``).

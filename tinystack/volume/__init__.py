@@ -18,8 +18,9 @@ Layout (the one shape, ARCHITECTURE.md):
   ``volume_metadata``, ``volume_actions``, ``volume_types``, ``default_types``,
   ``qos_specs``, ``quotas``, ``messages``, ``os_services``, ``hosts``, ``group_types``,
   ``groups``, ``group_snapshots``, ``type_encryption``, ``manageable``, ``clusters``,
-  ``reimage``, ``cleanup``), the workers' side (``volume_ops``, ``scheduling``,
-  ``workers``).
+  ``reimage``, ``cleanup``, ``extend_completion`` — an extend of an attached file only
+  the guest's QEMU can grow waits for compute's ``os-extend_volume_completion``), the
+  workers' side (``volume_ops``, ``scheduling``, ``workers``).
 - ``rpcapi.py`` (``SchedulerAPI``, ``VolumeAPI``) carrying ``payloads.py``;
   ``context.py`` the caller as workers see it.
 - ``scheduler/`` (filters and weighers over the pools managers report),
