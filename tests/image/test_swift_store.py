@@ -134,3 +134,22 @@ def test_import_store_and_copy(env: Env) -> None:
     assert ranged.status_code == 206 and ranged.content == data[first : last + 1]
     env.cloud.osc("image", "delete", image_id)
     assert env.objects(image_id) == {}
+
+
+def test_refused_upload_leaves_no_object(env: Env) -> None:
+    """Data refused while or after it streams (random bytes are no qcow2) leaves no
+    object and no segment behind, small or large."""
+    conn = env.cloud.sdk()
+    for size in (64 * 1024, 3 * MiB):
+        body = {"name": "not-qcow2", "disk_format": "qcow2", "container_format": "bare"}
+        image_id = conn.image.post("/images", json=body).json()["id"]
+        resp = conn.image.put(
+            f"/images/{image_id}/file",
+            data=os.urandom(size),
+            headers={"Content-Type": "application/octet-stream"},
+            raise_exc=False,
+        )
+        assert resp.status_code == 400, resp.text
+        assert env.objects(image_id) == {}
+        assert conn.image.get(f"/images/{image_id}").json()["status"] == "queued"
+        conn.image.delete(f"/images/{image_id}")

@@ -1,4 +1,4 @@
-"""Volume backups in the object store (identity, image, volume, object store in one
+"""Volume backups in the object store (identity, volume and object store in one
 cloud): with an object store running, ``volume backup create`` (and ``--incremental``)
 stores Cinder's chunked objects in the ``volumebackups`` container of the volume
 service's account, nothing in the backup directory; ``volume backup restore`` writes
@@ -23,7 +23,7 @@ from tests.volume.resources import backup, file_conf, kill_daemons, wait_for
 from tests.volume.test_snapshots import write
 
 DEMO = "tinystack-demo"
-SERVICES = ["identity", "image", "volume", "object_store"]
+SERVICES = ["identity", "volume", "object_store"]
 CONTAINER = "volumebackups"
 SWIFT = "cinder.backup.drivers.swift.SwiftBackupDriver"
 
@@ -119,7 +119,7 @@ def test_kill_during_a_backup_leaves_no_objects(env: Env) -> None:
     is ``error``, its objects and an orphan no row claims are gone, backups work."""
     account = ServiceAccount(env.cloud, "volume")
     vol = env.create(name="swift-kill")
-    write(env, vol["id"], 0x41, length=192 << 20)
+    write(env, vol["id"], 0x41, length=64 << 20)
     running = backup(env.demo, vol["id"], wait=None, name="running")
     deadline = time.monotonic() + 60
     while not _objects(account, vol["id"], running["id"]):

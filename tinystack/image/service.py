@@ -18,7 +18,7 @@ from tinystack.image import conf as image_conf
 from tinystack.image import policies
 from tinystack.image.api.router import include_routers
 from tinystack.image.conf import Options
-from tinystack.image.services import bootstrap, import_flow, metadef_loader
+from tinystack.image.services import bootstrap, import_flow, metadef_loader, store_sweep
 from tinystack.image.services.cache import ImageCache
 from tinystack.image.services.cache_prefetcher import Prefetcher
 from tinystack.image.services.deps import Deps
@@ -99,6 +99,9 @@ class ImageService(ServiceSpec):
                         LOG.info("removed the leftover of an interrupted upload: %s", path)
                 except FileNotFoundError:
                     pass
+        swept = store_sweep.sweep(deps, STALE_PARTIAL_SECONDS)
+        if swept:
+            LOG.info("removed the data of %d interrupted uploads from the object store", swept)
         recovered = import_flow.recover(deps)
         if recovered:
             LOG.info("failed %d import tasks interrupted by a restart", recovered)

@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import httpx
@@ -39,6 +40,8 @@ class ObjectEntry:
     name: str
     size: int
     etag: str
+    #: when it was last written (UTC), as the listing says
+    last_modified: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +109,12 @@ class ObjectStoreClient:
             )
             page = response.json() if response.content else []
             found += [
-                ObjectEntry(str(e["name"]), int(e["bytes"]), str(e.get("hash", "")))
+                ObjectEntry(
+                    str(e["name"]),
+                    int(e["bytes"]),
+                    str(e.get("hash", "")),
+                    _modified(e.get("last_modified")),
+                )  # fmt: skip
                 for e in page
                 if "name" in e
             ]
@@ -217,6 +225,16 @@ class ObjectStoreClient:
         except ClientNotFound:
             return False
         return True
+
+
+def _modified(raw: object) -> datetime | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        found = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
 
 
 def _hashing(chunks: Iterable[bytes], digest: hashlib._Hash) -> Iterator[bytes]:

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import re
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
@@ -46,6 +48,8 @@ SCHEMES = ("swift+http", "swift+https", "swift")
 #: user metadata of a manifest this store reassembles itself
 MANIFEST_META = "tinystack-manifest"
 _END = object()
+#: an image's object, or one of its segments: the key is the first group
+_KEY = re.compile(r"^(.+?)(?:-\d{5})?$")
 
 
 class _Cancelled(Exception):
@@ -374,6 +378,34 @@ class SwiftStore(Store):
 
     def size(self, location: str) -> int:
         return sum(p.length for p in self._parts(self._object(location)))
+
+    def key_of(self, location: str) -> str | None:
+        """The image key a location of this store names (None: not this store's)."""
+        try:
+            return self._object(location)
+        except StoreError:
+            return None
+
+    def stale_keys(self, older_than: float) -> list[str]:
+        """Keys whose objects (the image's object and its segments) were all written
+        more than ``older_than`` seconds ago: candidates for leftovers of uploads a
+        crash interrupted (an upload still running keeps writing segments)."""
+        try:
+            listed = self.client.list_objects(self.container)
+        except ClientNotFound:
+            return []
+        except ClientError as exc:
+            raise StoreError(f"cannot list {self.container}: {exc}") from exc
+        newest: dict[str, float] = {}
+        for entry in listed:
+            match = _KEY.match(entry.name)
+            if match is None:
+                continue
+            stamp = entry.last_modified.timestamp() if entry.last_modified else time.time()
+            key = match[1]
+            newest[key] = max(newest.get(key, 0.0), stamp)
+        cutoff = time.time() - older_than
+        return sorted(k for k, stamp in newest.items() if stamp < cutoff)
 
     def delete(self, location: str) -> None:
         name = self._object(location)
