@@ -241,6 +241,12 @@ def test_symlinks(sw: Swift) -> None:
     sw.put("/links/link2", headers={"X-Symlink-Target": "links/link"})
     sw.put("/links/link3", headers={"X-Symlink-Target": "links/link2"})
     assert sw("GET", "/links/link2").content == b"hello world"
+    # COPY copies the target, or with ?symlink=get the link itself
+    sw("COPY", "/links/link", headers={"Destination": "links/copied"})
+    assert "X-Symlink-Target" not in sw("HEAD", "/links/copied", params={"symlink": "get"}).headers
+    sw("COPY", "/links/link", params={"symlink": "get"}, headers={"Destination": "links/relink"})
+    relink = sw("HEAD", "/links/relink", params={"symlink": "get"})
+    assert relink.headers["X-Symlink-Target"] == "links/target"
     loop = sw("GET", "/links/link3")
     assert loop.status_code == 409
     assert loop.text == "Too many levels of symbolic links, maximum allowed is 2"

@@ -84,6 +84,19 @@ def link_metadata(
     return meta
 
 
+def create(
+    deps: Deps, path: ObjectPath, target: str, account: str | None, etag: str | None,
+    metadata: dict[str, str], if_none_match: str | None, authorize: Authorize | None,
+) -> Reply:  # fmt: skip
+    """Store a link (a zero-byte object with the link's sysmeta)."""
+    meta = dict(metadata)
+    link = link_metadata(
+        deps, path, target, account, etag, meta.pop("Content-Type", None), authorize
+    )
+    upload = objects.begin_put(deps, path, {**meta, **link}, 0, None, if_none_match)
+    return upload.commit()
+
+
 def _head_target(deps: Deps, target: Target, etag: str) -> Found:
     location = {"Content-Location": _location(target)}
     found = fetch(deps, target, "HEAD", {"X-Backend-Ignore-Range-If-Metadata-Present": TARGET})
