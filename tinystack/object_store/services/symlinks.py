@@ -42,7 +42,9 @@ def parse_target(path: ObjectPath, target: str, account: str | None) -> Target:
         raise Refused(412, FORM)
     if account is not None:
         account = urllib.parse.unquote(account)
-        if not account or "/" in account:
+        if not account:
+            raise Refused(412, "Account name cannot be empty")
+        if "/" in account:
             raise Refused(412, "Account name cannot contain slashes")
     found = Target(account or path.account, container, obj)
     if found.names == path.names:
