@@ -12,7 +12,6 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinystack.common.exceptions import BadRequest
 from tinystack.object_store.api import bulk, headers
 from tinystack.object_store.api.deps import READ, WRITE, Access, authorize_account
 from tinystack.object_store.api.replies import respond
@@ -135,17 +134,14 @@ async def _put_link(request: Request, deps: Deps, path: ObjectPath, access: Acce
                 raise Refused(400, "Symlink requests require a zero byte body")
     meta = headers.metadata(request, "object")
     headers.expiry(request, meta)
-    link = await anyio.to_thread.run_sync(
-        symlinks.link_metadata, deps, path, request.headers["x-symlink-target"],
+    reply = await anyio.to_thread.run_sync(
+        symlinks.create, deps, path, request.headers["x-symlink-target"],
         request.headers.get("x-symlink-target-account"),
-        request.headers.get("x-symlink-target-etag"), meta.pop("Content-Type", None),
+        request.headers.get("x-symlink-target-etag"), meta,
+        request.headers.get("if-none-match"),
         authorizer(request, deps, path.account, access, READ),
     )  # fmt: skip
-    upload = await anyio.to_thread.run_sync(
-        objects.begin_put, deps, path, {**meta, **link}, 0, None,
-        request.headers.get("if-none-match"),
-    )  # fmt: skip
-    return respond(await anyio.to_thread.run_sync(upload.commit))
+    return respond(reply)
 
 
 def post(deps: Deps, path: ObjectPath, request: Request, meta: dict[str, str]) -> Response:
@@ -180,6 +176,15 @@ def copy(
     copies that version of the source (services/versioning.py keeps what the copy
     replaces at the destination)."""
     options = read_options(request, deps, source, access)
+    if options.link:  # ?symlink=get: a copy of the link itself, if it is one
+        link = large_objects.get(deps, source, {}, "HEAD", options)
+        shown = {k.lower(): v for k, v in link.headers.items()}
+        if link.status < 300 and "x-symlink-target" in shown:
+            kept = {"Content-Type": shown.get("content-type", "application/symlink"), **meta}
+            return respond(symlinks.create(
+                deps, dest, shown["x-symlink-target"], shown.get("x-symlink-target-account"),
+                shown.get("x-symlink-target-etag"), kept, None, options.authorize,
+            ))  # fmt: skip
     if options.manifest:
         raw = ReadOptions(manifest=True, raw=True, authorize=options.authorize)
         found = large_objects.get(deps, source, {}, "GET", raw)
@@ -191,7 +196,9 @@ def copy(
                 deps, dest, found.body, meta, None, options.authorize
             )
             if problems:
-                raise BadRequest(str(problems))
+                fmt = bulk.wanted_format(request) or "text/plain"
+                content = bulk.render(fmt, {}, problems, "upload")
+                return Response(content, status_code=400, media_type=fmt)
             return respond(reply)
         if found.stream is not None:
             found.stream.close()  # type: ignore[attr-defined]

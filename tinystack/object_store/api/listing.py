@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape, quoteattr
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinystack.common.exceptions import BadRequest, PreconditionFailed
+from tinystack.common.exceptions import PreconditionFailed
 from tinystack.object_store.services.records import ListingEntry, Reply
 
 PARAMS = ("marker", "end_marker", "prefix", "delimiter", "reverse")
@@ -40,8 +40,8 @@ def wanted_format(request: Request) -> str:
     fmt = request.query_params.get("format", "").lower()
     if fmt in ("json", "xml", "plain"):
         return fmt
-    if fmt:
-        raise BadRequest("Invalid format")
+    if fmt:  # as Swift's listing_formats: any other format (e.g. txt) is plain
+        return "plain"
     accept = request.headers.get("accept", "")
     if "application/json" in accept:
         return "json"

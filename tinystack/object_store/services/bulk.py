@@ -235,11 +235,11 @@ def scan(archive: IO[bytes], mode: Mode, base: str, compressed: int) -> list[Mem
     except (tarfile.TarError, zlib.error, EOFError, OSError) as exc:
         raise Bulk(400, f"Invalid Tar File: {exc}") from exc
     if unsafe:
-        raise Refused(unsafe)
+        raise UnsafeArchive(unsafe)
     return members
 
 
-class Refused(Exception):
+class UnsafeArchive(Exception):
     """Members that make the whole archive refused (errors as [name, status])."""
 
     def __init__(self, errors: list[list[str]]) -> None:
@@ -270,7 +270,7 @@ def extract(
             result.status = status_line(502 if result.status.startswith("502") else 400)
         elif not result.created:
             result.status, result.body = status_line(400), "Invalid Tar File: No Valid Files"
-    except Refused as exc:
+    except UnsafeArchive as exc:
         result.status, result.errors = status_line(400), exc.errors
     except Bulk as exc:
         result.status, result.body = status_line(exc.code), exc.body

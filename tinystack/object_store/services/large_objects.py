@@ -148,7 +148,7 @@ def load_manifest(found: Found) -> Segments:
     body = found.body(MAX_STORED_MANIFEST)
     try:
         segments = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise Refused(409, "Unable to load SLO manifest") from exc
     if not isinstance(segments, list):
         raise Refused(409, "Unable to load SLO manifest")

@@ -76,7 +76,7 @@ def parse(body: bytes, path: ObjectPath) -> Segments:
     """The client's manifest, validated as Swift does (400 with one line per problem)."""
     try:
         parsed = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise Refused(400, "Manifest must be valid JSON.\n") from exc
     if not isinstance(parsed, list):
         raise Refused(400, "Manifest must be a list.\n")

@@ -42,7 +42,9 @@ def parse_target(path: ObjectPath, target: str, account: str | None) -> Target:
         raise Refused(412, FORM)
     if account is not None:
         account = urllib.parse.unquote(account)
-        if not account or "/" in account:
+        if not account:
+            raise Refused(412, "Account name cannot be empty")
+        if "/" in account:
             raise Refused(412, "Account name cannot contain slashes")
     found = Target(account or path.account, container, obj)
     if found.names == path.names:
@@ -82,6 +84,19 @@ def link_metadata(
     meta["Content-Type"] = content_type or "application/symlink"
     meta[OVERRIDE_ETAG] = "; ".join(override)
     return meta
+
+
+def create(
+    deps: Deps, path: ObjectPath, target: str, account: str | None, etag: str | None,
+    metadata: dict[str, str], if_none_match: str | None, authorize: Authorize | None,
+) -> Reply:  # fmt: skip
+    """Store a link (a zero-byte object with the link's sysmeta)."""
+    meta = dict(metadata)
+    link = link_metadata(
+        deps, path, target, account, etag, meta.pop("Content-Type", None), authorize
+    )
+    upload = objects.begin_put(deps, path, {**meta, **link}, 0, None, if_none_match)
+    return upload.commit()
 
 
 def _head_target(deps: Deps, target: Target, etag: str) -> Found:
