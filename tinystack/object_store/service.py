@@ -10,15 +10,18 @@ from oslo_config import cfg
 
 from tinystack.common import config
 from tinystack.common.api.app import create_app
+from tinystack.common.clients.session import Session
 from tinystack.common.policy import Policy
 from tinystack.common.service import Listener, Runtime, ServiceSpec
 from tinystack.object_store import policies
 from tinystack.object_store.api.deps import STATE_KEY
 from tinystack.object_store.api.router import router
+from tinystack.object_store.api.s3.dispatch import S3Middleware
 from tinystack.object_store.api.transaction import TransIdMiddleware
 from tinystack.object_store.conf import Options, register_opts
 from tinystack.object_store.ring.layout import DefaultLayout, Rings, ensure_default, hash_suffix
 from tinystack.object_store.services.deps import Deps
+from tinystack.object_store.services.s3.auth import Authenticator
 from tinystack.object_store.storage import node
 from tinystack.object_store.storage.layout import prepare_devices
 
@@ -59,7 +62,12 @@ class ObjectStoreService(ServiceSpec):
                 )
                 ensure_default(opts.ring_dir, layout)
                 prepare_devices(opts.devices, opts.default_devices)
-                found = Deps(opts, Rings.load(opts.ring_dir, opts.ring_check_interval))
+                s3_auth = None
+                if opts.s3_api and runtime.auth_url:
+                    session = Session(runtime.auth_url, runtime.credentials, runtime.catalog)
+                    s3_auth = Authenticator(session, runtime.token_codec)
+                rings = Rings.load(opts.ring_dir, opts.ring_check_interval)
+                found = Deps(opts, rings, s3_auth=s3_auth)
                 runtime.extra[STATE_KEY] = found
             return found
 
@@ -80,6 +88,7 @@ class ObjectStoreService(ServiceSpec):
             },
         )
         app.include_router(router)
+        app.add_middleware(S3Middleware)  # S3 requests never reach the Swift routes
         app.add_middleware(TransIdMiddleware)  # outermost: it names the request
         return app
 

@@ -31,7 +31,19 @@ def get_info(deps: DepsDep) -> Response:
         "valid_api_versions": ["v1"],
         "policies": [{"name": "Policy-0", "aliases": "Policy-0", "default": True}],
     }
-    return JSONResponse({"swift": swift, "keystoneauth": {}, "container_quotas": {}})
+    found: dict[str, object] = {"swift": swift, "keystoneauth": {}, "container_quotas": {}}
+    if opts.s3_api:
+        found["s3api"] = {
+            "max_bucket_listing": 1000,
+            "max_parts_listing": 1000,
+            "max_upload_part_num": 10000,
+            "max_multi_delete_objects": 1000,
+            "allow_multipart_uploads": True,
+            "min_segment_size": 5242880,
+            "s3_acl": False,
+            "versioning": False,
+        }
+    return JSONResponse(found)
 
 
 def healthcheck() -> Response:

@@ -167,6 +167,11 @@ class ObjectServer:
             "X-Content-Type": stored["Content-Type"],
             "X-Etag": stored["ETag"],
         }
+        # what the container row says instead (a large object's manifest: its whole size)
+        for field in ("Size", "Etag", "Content-Type"):
+            override = request.headers.get(f"x-backend-container-update-override-{field}")
+            if override is not None:
+                update[f"X-{field}"] = override
         await anyio.to_thread.run_sync(self.update_container, request, path, "PUT", update)
         await anyio.to_thread.run_sync(self.queue_expiry, request, path, disk, stored)
         return Response(status_code=201, headers={"ETag": f'"{stored["ETag"]}"'})
