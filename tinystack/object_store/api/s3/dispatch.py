@@ -11,7 +11,7 @@ import logging
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import TinystackError
@@ -69,7 +69,15 @@ class S3Middleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Request(scope, receive)
+        ended = False
+
+        async def tracked() -> Message:
+            nonlocal ended
+            message = await receive()
+            ended = ended or not message.get("more_body", False)
+            return message
+
+        request = Request(scope, tracked)
         deps: Deps = getattr(request.app.state, STATE_KEY)
         if not deps.opts.s3_api:
             await self.app(scope, receive, send)
@@ -82,4 +90,12 @@ class S3Middleware:
         request_id = str(scope.get("state", {}).get("request_id", "")) or "tx"
         call = S3Call(request, deps, found, bucket, key, request_id)
         response = await handle(call)
-        await response(scope, receive, send)
+        if not ended and _has_body(request):
+            # answered before the body was read (an error): the connection cannot carry on
+            response.headers["connection"] = "close"
+        await response(scope, tracked, send)
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length", "0")
+    return length not in ("", "0") or "transfer-encoding" in request.headers

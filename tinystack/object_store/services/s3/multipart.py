@@ -118,12 +118,11 @@ def complete(deps: Deps, account: str, bucket: str, key: str, upload_id: str,
     if not wanted:
         raise S3Error("MalformedXML")
     stored = {p.number: p for p in _parts(deps, account, bucket, key, upload_id)}
+    numbers = [number for number, _ in wanted]
+    if numbers != sorted(set(numbers)):
+        raise S3Error("InvalidPartOrder", UploadId=upload_id)
     segments: list[manifest.Segment] = []
-    previous = 0
     for index, (number, etag) in enumerate(wanted):
-        if number <= previous:
-            raise S3Error("InvalidPartOrder", UploadId=upload_id)
-        previous = number
         part = stored.get(number)
         if part is None or part.etag != etag.strip().strip('"'):
             raise S3Error("InvalidPart", UploadId=upload_id, PartNumber=str(number),
