@@ -20,12 +20,12 @@ PIP_INSTALL = for try in 1 2 3 4; do $(BIN)/pip install -q $(1) && exit 0; \
 METADEFS = glance==33.0.0
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	@($(call PIP_INSTALL,-e .))
+	@($(call PIP_INSTALL,-e '.[clients]'))
 	@($(call PIP_INSTALL,--no-deps $(METADEFS)))
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	@($(call PIP_INSTALL,-e '.[test]'))
+	@($(call PIP_INSTALL,-e '.[test,clients]'))
 	@($(call PIP_INSTALL,--no-deps $(METADEFS)))
 	@touch $@ $(VENV)/.installed
 

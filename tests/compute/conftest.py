@@ -5,49 +5,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from tests import cloudapi
 from tests.cloudproc import CloudProcess
 
 SERVICES = ["identity", "placement", "image", "compute"]
 
 
-class Api:
+class Api(cloudapi.Api):
     """HTTP to one service with a token and (for compute) a microversion."""
 
-    def __init__(self, base: str, token: str, version: str | None = "latest") -> None:
-        headers = {"X-Auth-Token": token}
-        if version:
-            headers["OpenStack-API-Version"] = f"compute {version}"
-        self.http = httpx.Client(base_url=base, headers=headers, timeout=60)
-        self.token = token
-
-    def at(self, version: str | None) -> Api:
-        return Api(str(self.http.base_url), self.token, version)
-
-    def request(self, method: str, path: str, status: int | None = None, **kw: Any) -> Any:
-        response = self.http.request(method, path, **kw)
-        if status is not None:
-            assert response.status_code == status, (
-                f"{method} {path}: {response.status_code} {response.text[:500]}"
-            )
-        return response
-
-    def get(self, path: str, status: int | None = 200, **kw: Any) -> Any:
-        return self.request("GET", path, status, **kw)
-
-    def post(self, path: str, json: Any = None, status: int | None = None, **kw: Any) -> Any:
-        return self.request("POST", path, status, json=json, **kw)
-
-    def put(self, path: str, json: Any = None, status: int | None = None, **kw: Any) -> Any:
-        return self.request("PUT", path, status, json=json, **kw)
-
-    def delete(self, path: str, status: int | None = None, **kw: Any) -> Any:
-        return self.request("DELETE", path, status, **kw)
+    service_type = "compute"
 
 
 class Env:
@@ -140,18 +111,7 @@ MakeEnv = Callable[..., Env]
 
 @pytest.fixture(scope="module")
 def make_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeEnv]:
-    clouds: list[CloudProcess] = []
-
-    def make(extra_conf: str = "", services: list[str] | None = None) -> Env:
-        state = Path(tmp_path_factory.mktemp("cloud"))
-        cloud = CloudProcess(state, services or SERVICES, extra_conf)
-        cloud.start(timeout=120)
-        clouds.append(cloud)
-        return Env(cloud)
-
-    yield make
-    for cloud in clouds:
-        cloud.stop()
+    yield from cloudapi.cloud_factory(tmp_path_factory, Env, SERVICES)
 
 
 @pytest.fixture(scope="module")

@@ -23,9 +23,9 @@ import pytest
 
 from tests.cloudproc import CloudProcess
 from tests.compute_qemu.conftest import READY, cleanup_state
+from tinystack.common.qmp import command as qmp
 from tinystack.compute.virt.qemu import process
 from tinystack.compute.virt.qemu.definition import Definition
-from tinystack.compute.virt.qemu.qmp import command as qmp
 
 pytestmark = pytest.mark.cli
 

@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 
 from tests.compute_qemu.conftest import READY, TEST_TAP_PREFIX, Harness
+from tinystack.common.qmp import command as qmp
 from tinystack.compute import states
 from tinystack.compute.objects import VIF, ImageMeta, InstanceMeta, MigrationMeta
 from tinystack.compute.virt.driver import DriverError, InstanceNotOnHost
 from tinystack.compute.virt.qemu import process
 from tinystack.compute.virt.qemu.definition import Definition
-from tinystack.compute.virt.qemu.qmp import command as qmp
 from tinystack.guest.scripts import INIT_MARKER
 
 UUID_A = str(uuidlib.uuid4())

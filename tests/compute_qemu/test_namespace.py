@@ -22,13 +22,13 @@ from tests.compute_qemu.conftest import (
     Harness,
     kill_qemus_under,
 )
+from tinystack.common.qmp import command as qmp
 from tinystack.compute import states
 from tinystack.compute.objects import VIF
 from tinystack.compute.virt.driver import DriverError
 from tinystack.compute.virt.qemu import net, process
 from tinystack.compute.virt.qemu.definition import Definition
 from tinystack.compute.virt.qemu.driver import QemuDriver
-from tinystack.compute.virt.qemu.qmp import command as qmp
 
 PORT_1 = TEST_TAP_PREFIX[3:] + "-3333-5678-9abc-def012345678"
 PORT_2 = TEST_TAP_PREFIX[3:] + "-4444-5678-9abc-def012345678"

@@ -26,10 +26,10 @@ from typing import Any
 import pytest
 
 from tests.compute_qemu.conftest import READY, Harness
+from tinystack.common.qmp import command as qmp
 from tinystack.compute.objects import BlockDevice, InstanceMeta
 from tinystack.compute.virt.driver import DriverError
 from tinystack.compute.virt.qemu.definition import Definition
-from tinystack.compute.virt.qemu.qmp import command as qmp
 
 #: prints "DISK name= serial= sectors= data=" for every new (or resized) virtio disk and
 #: "GONE name=" for every one that goes

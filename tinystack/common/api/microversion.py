@@ -287,6 +287,23 @@ class MicroversionMiddleware:
         await self.app(scope, receive, send_stamped)
 
 
+def strip_url_project(
+    scope: Scope, prefix: str, key: str, is_project: Callable[[str, bool], bool]
+) -> None:
+    """``<prefix>{project_id}/rest`` is routed as ``<prefix>rest``; the project id is kept
+    in the scope state under ``key`` (the handlers' dependency compares it with the
+    token's). ``is_project(first_segment, more_follows)`` says whether the path's first
+    segment after ``prefix`` is a project id (each API recognises them its own way)."""
+    rest = scope["path"][len(prefix) :]
+    first, sep, tail = rest.partition("/")
+    if not first or not is_project(first, bool(sep)):
+        return
+    scope.setdefault("state", {})[key] = first
+    scope["path"] = prefix + tail
+    if scope.get("raw_path"):
+        scope["raw_path"] = scope["path"].encode()
+
+
 async def _send_error(send: Send, status: int, body: bytes) -> None:
     await send(
         {

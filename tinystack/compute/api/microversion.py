@@ -18,7 +18,13 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tinystack.common.api.microversion import NOVA, Microversions, Version, VersionError
+from tinystack.common.api.microversion import (
+    NOVA,
+    Microversions,
+    Version,
+    VersionError,
+    strip_url_project,
+)
 from tinystack.common.api.microversion import MicroversionMiddleware as CommonMiddleware
 
 __all__ = [
@@ -199,7 +205,7 @@ class MicroversionMiddleware:
         if not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
-        _strip_project(scope, self.prefix, scope.setdefault("state", {}))
+        strip_url_project(scope, self.prefix, URL_PROJECT_KEY, _is_project)
         await self.versioned(scope, receive, send)
 
     async def _legacy(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -209,7 +215,7 @@ class MicroversionMiddleware:
         scope["path"] = self.prefix + scope["path"][len(LEGACY_PREFIX) :]
         if scope.get("raw_path"):
             scope["raw_path"] = scope["path"].encode()
-        _strip_project(scope, self.prefix, state)
+        strip_url_project(scope, self.prefix, URL_PROJECT_KEY, _is_project)
         await self.app(scope, receive, send)
 
 
@@ -227,16 +233,9 @@ COLLECTIONS = {
 URL_PROJECT_KEY = "compute_url_project"
 
 
-def _strip_project(scope: Scope, prefix: str, state: dict[str, object]) -> None:
+def _is_project(first: str, more: bool) -> bool:
     """``/v2.1/{project_id}/servers`` is ``/v2.1/servers`` (project ids in URLs, 2.18)."""
-    rest = scope["path"][len(prefix) :]
-    first, sep, tail = rest.partition("/")
-    if not sep or first in COLLECTIONS:
-        return
-    state[URL_PROJECT_KEY] = first
-    scope["path"] = prefix + tail
-    if scope.get("raw_path"):
-        scope["raw_path"] = scope["path"].encode()
+    return more and first not in COLLECTIONS
 
 
 VersionDep = Annotated[Version, Depends(COMPUTE.current)]

@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 from tinystack.object_store.storage import diskfile
+from tinystack.object_store.storage.daemon import run_every
 
 LOG = logging.getLogger(__name__)
 
@@ -77,14 +78,10 @@ class Auditor:
         return bad
 
     def start(self) -> None:
-        def run() -> None:
-            while not self.stopping.wait(self.interval):
-                try:
-                    self.sweep()
-                except Exception:
-                    LOG.exception("object audit pass failed")
-
-        threading.Thread(target=run, name="object-store-auditor", daemon=True).start()
+        run_every(
+            self.interval, self.stopping, self.sweep, "object-store-auditor",
+            "object audit pass failed",
+        )  # fmt: skip
 
     def stop(self) -> None:
         self.stopping.set()

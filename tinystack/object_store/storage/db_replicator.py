@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from tinystack.object_store.ring.ring import Node, Ring
 from tinystack.object_store.storage.broker import Broker
+from tinystack.object_store.storage.daemon import run_every
 
 LOG = logging.getLogger(__name__)
 TIMEOUT = 10.0
@@ -117,15 +118,10 @@ class DbReplicator:
         return done
 
     def start(self) -> None:
-        def run() -> None:
-            while not self.stopping.wait(self.interval):
-                try:
-                    self.replicate()
-                except Exception:
-                    LOG.exception("%s replication pass failed", self.kind)
-
-        threading.Thread(target=run, name=f"object-store-{self.kind}-replicator",
-                         daemon=True).start()  # fmt: skip
+        run_every(
+            self.interval, self.stopping, self.replicate,
+            f"object-store-{self.kind}-replicator", f"{self.kind} replication pass failed",
+        )  # fmt: skip
 
     def stop(self) -> None:
         self.stopping.set()

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tinystack.object_store.storage import diskfile
+from tinystack.object_store.storage.daemon import run_every
 from tinystack.object_store.storage.diskfile import DiskFile
 from tinystack.object_store.storage.paths import normalize
 from tinystack.object_store.storage.updates import ContainerUpdate, update_container
@@ -114,14 +115,10 @@ class Expirer:
         return done
 
     def start(self) -> None:
-        def run() -> None:
-            while not self.stopping.wait(self.interval):
-                try:
-                    self.sweep()
-                except Exception:
-                    LOG.exception("object expirer sweep failed")
-
-        threading.Thread(target=run, name="object-store-expirer", daemon=True).start()
+        run_every(
+            self.interval, self.stopping, self.sweep, "object-store-expirer",
+            "object expirer sweep failed",
+        )  # fmt: skip
 
     def stop(self) -> None:
         self.stopping.set()

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tinystack.object_store.ring.ring import Node, Ring
 from tinystack.object_store.storage import diskfile
+from tinystack.object_store.storage.daemon import run_every
 
 LOG = logging.getLogger(__name__)
 TIMEOUT = 10.0
@@ -201,14 +202,10 @@ class ObjectReplicator:
         return ok
 
     def start(self) -> None:
-        def run() -> None:
-            while not self.stopping.wait(self.interval):
-                try:
-                    self.replicate()
-                except Exception:
-                    LOG.exception("object replication pass failed")
-
-        threading.Thread(target=run, name="object-store-replicator", daemon=True).start()
+        run_every(
+            self.interval, self.stopping, self.replicate, "object-store-replicator",
+            "object replication pass failed",
+        )  # fmt: skip
 
     def stop(self) -> None:
         self.stopping.set()

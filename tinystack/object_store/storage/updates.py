@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinystack.object_store.ring.ring import Node, Ring
+from tinystack.object_store.storage.daemon import run_every
 
 LOG = logging.getLogger(__name__)
 TIMEOUT = 10.0
@@ -155,15 +156,10 @@ class AccountReporter:
                 self.mark(db_path)
 
     def start(self) -> None:
-        def run() -> None:
-            while not self.stopping.wait(self.interval):
-                try:
-                    self.flush()
-                except Exception:
-                    LOG.exception("account report failed")
-
-        self.thread = threading.Thread(target=run, name="object-store-account-reports", daemon=True)
-        self.thread.start()
+        self.thread = run_every(
+            self.interval, self.stopping, self.flush, "object-store-account-reports",
+            "account report failed",
+        )  # fmt: skip
 
     def stop(self) -> None:
         self.stopping.set()
@@ -192,14 +188,10 @@ class PendingUpdater:
         return sent
 
     def start(self) -> None:
-        def run() -> None:
-            while not self.stopping.wait(self.interval):
-                try:
-                    self.sweep()
-                except Exception:
-                    LOG.exception("object updater sweep failed")
-
-        threading.Thread(target=run, name="object-store-updater", daemon=True).start()
+        run_every(
+            self.interval, self.stopping, self.sweep, "object-store-updater",
+            "object updater sweep failed",
+        )  # fmt: skip
 
     def stop(self) -> None:
         self.stopping.set()

@@ -25,6 +25,7 @@ from tinystack.common.api.microversion import (
     Microversions,
     Version,
     VersionError,
+    strip_url_project,
 )
 from tinystack.common.api.microversion import MicroversionMiddleware as CommonMiddleware
 
@@ -169,20 +170,14 @@ class MicroversionMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
-        _strip_project(scope, self.prefix, scope.setdefault("state", {}))
+        strip_url_project(scope, self.prefix, URL_PROJECT_KEY, _is_project)
         await self.versioned(scope, receive, send)
 
 
-def _strip_project(scope: Scope, prefix: str, state: dict[str, object]) -> None:
+def _is_project(first: str, more: bool) -> bool:
     """``/v3/{project_id}/volumes`` is ``/v3/volumes`` (``/v3/{project_id}`` is ``/v3/``)."""
-    rest = scope["path"][len(prefix) :]
-    first, _, tail = rest.partition("/")
-    if not first or not PROJECT_ID.match(first):
-        return
-    state[URL_PROJECT_KEY] = first
-    scope["path"] = prefix + tail
-    if scope.get("raw_path"):
-        scope["raw_path"] = scope["path"].encode()
+    del more
+    return PROJECT_ID.match(first) is not None
 
 
 VersionDep = Annotated[Version, Depends(VOLUME.current)]

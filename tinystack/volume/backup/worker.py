@@ -5,7 +5,6 @@ of what a previous run left (``recovery.py``)."""
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
 from tinystack.common.rpc import RPCServer, Target
@@ -17,6 +16,7 @@ from tinystack.volume.backup.manager import BackupManager
 from tinystack.volume.backup.posix import PosixObjectStore
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import DeviceRequest
+from tinystack.volume.running import RunningWorker
 from tinystack.volume.services import backup_ops, backups, os_services
 from tinystack.volume.services.deps import Deps
 
@@ -39,17 +39,13 @@ def make_driver(deps: Deps) -> ChunkedBackupDriver:
     )
 
 
-class BackupWorker:
+class BackupWorker(RunningWorker):
+    kind = "backup service"
+
     def __init__(self, deps: Deps, host: str) -> None:
-        self.deps = deps
+        super().__init__(deps, host)
         self.host = host
         self.manager = BackupManager(deps, make_driver(deps), host, run_dir(deps.state_dir))
-        self.server: RPCServer | None = None
-        self.service_id: int | None = None
-        self.stopping = threading.Event()
-        #: set once the start-up recovery is over
-        self.recovered = threading.Event()
-        self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
         opts = self.deps.opts
@@ -69,22 +65,11 @@ class BackupWorker:
             opts.storage_availability_zone,
         )  # fmt: skip
         self.service_id = service.id
-        self._thread("backup-heartbeat", self._beat)
-        self._thread("backup-recovery", self._recover)
-        LOG.info("backup service %s started", self.host)
+        self.start_threads("backup")
 
-    def _thread(self, name: str, target: object) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]
-        thread.start()
-        self.threads.append(thread)
-
-    def _beat(self) -> None:
-        while not self.stopping.wait(int(self.deps.opts.report_interval)):
-            try:
-                if self.service_id is not None:
-                    os_services.heartbeat(self.deps.db, self.service_id)
-            except Exception:
-                LOG.exception("backup service %s: heartbeat failed", self.host)
+    def report(self) -> None:
+        if self.service_id is not None:
+            os_services.heartbeat(self.deps.db, self.service_id)
 
     def _release(self, request: DeviceRequest) -> None:
         """Free a device a crashed operation held (best effort: the volume's manager
@@ -98,21 +83,5 @@ class BackupWorker:
         except Exception:
             LOG.warning("backup device %s not released", request.attachment_id, exc_info=True)
 
-    def _recover(self) -> None:
-        try:
-            counts = recovery.recover(self.manager, self._release)
-        except Exception:
-            LOG.exception("backup service %s: recovery failed", self.host)
-            return
-        finally:
-            self.recovered.set()
-        if any(counts.values()):
-            LOG.info("backup service %s recovered: %s", self.host, counts)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self.server is not None:
-            self.server.stop()
-            self.server.wait()
-        for thread in self.threads:
-            thread.join(timeout=5)
+    def recover(self) -> dict[str, int]:
+        return recovery.recover(self.manager, self._release)

@@ -33,10 +33,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tinystack.common.qmp import QMP
 from tinystack.volume.drivers.base import ConnectionInfo
 from tinystack.volume.drivers.errors import BackendError, VolumeBusy
 from tinystack.volume.drivers.iscsi import IQN_PREFIX, TgtDaemon
-from tinystack.volume.drivers.qmp import QMP
 from tinystack.volume.drivers.storage_daemon import StorageDaemon
 
 LOG = logging.getLogger(__name__)
@@ -353,7 +353,8 @@ class Exports:
         if eid not in {e["id"] for e in qmp.command("query-block-exports")}:
             return
         qmp.command("block-export-del", {"id": eid, "mode": "hard"})
-        qmp.wait_event("BLOCK_EXPORT_DELETED", "id", eid, timeout=30)
+        if qmp.wait_event("BLOCK_EXPORT_DELETED", 30, data={"id": eid}) is None:
+            raise BackendError(f"export {eid} was not deleted in 30 s")
 
     def _del_node(self, qmp: QMP, volume_id: str) -> None:
         node = node_name(volume_id)

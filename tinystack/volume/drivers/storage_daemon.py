@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tinystack.common.qmp import QMP, QMPError
 from tinystack.volume.drivers.errors import BackendError
-from tinystack.volume.drivers.qmp import QMP
 
 LOG = logging.getLogger(__name__)
 BINARY = "qemu-storage-daemon"
@@ -143,9 +143,12 @@ class StorageDaemon:
     # -- QMP -----------------------------------------------------------------------------
     @contextlib.contextmanager
     def session(self, timeout: float = 30.0) -> Iterator[QMP]:
-        """A QMP session under the daemon's lock."""
-        with self.lock, QMP(self.qmp_path, timeout) as qmp:
-            yield qmp
+        """A QMP session under the daemon's lock; QMP's failures are BackendErrors."""
+        try:
+            with self.lock, QMP(self.qmp_path, timeout) as qmp:
+                yield qmp
+        except QMPError as exc:
+            raise BackendError(str(exc)) from exc
 
     def command(self, name: str, arguments: dict[str, Any] | None = None) -> Any:
         with self.session() as qmp:

@@ -9,7 +9,6 @@ import importlib
 import logging
 import os
 import shutil
-import threading
 from pathlib import Path
 
 from tinystack.common.rpc import RPCServer, Target
@@ -21,6 +20,7 @@ from tinystack.volume.manager import attachments, manageable, recovery, reimage
 from tinystack.volume.manager.backup_devices import BackupDeviceManager
 from tinystack.volume.manager.manager import VolumeManager
 from tinystack.volume.manager.snapshots import SnapshotManager
+from tinystack.volume.running import RunningWorker
 from tinystack.volume.services import os_services, volume_ops
 from tinystack.volume.services.deps import Deps
 
@@ -94,19 +94,14 @@ def capabilities(stats: BackendStats, opts: Options) -> dict[str, JSON]:
     }
 
 
-class Backend:
+class Backend(RunningWorker):
+    kind = "volume backend"
+
     def __init__(self, deps: Deps, driver: VolumeDriver, host: str) -> None:
-        self.deps = deps
+        super().__init__(deps, f"{host}@{deps.opts.backend_name}")
         self.driver = driver
-        self.name = f"{host}@{deps.opts.backend_name}"
         self.manager = VolumeManager(deps, driver, self.name)
         self.snapshots = SnapshotManager(self.manager)
-        self.server: RPCServer | None = None
-        self.service_id: int | None = None
-        self.stopping = threading.Event()
-        #: set once the start-up recovery is over
-        self.recovered = threading.Event()
-        self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
         opts = self.deps.opts
@@ -135,14 +130,7 @@ class Backend:
             int(opts.manager_threads),
         )
         self.server.start()
-        self._thread("volume-heartbeat", self._beat)
-        self._thread("volume-recovery", self._recover)
-        LOG.info("volume backend %s started", self.name)
-
-    def _thread(self, name: str, target: object) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]
-        thread.start()
-        self.threads.append(thread)
+        self.start_threads("volume")
 
     def report(self) -> None:
         """Heartbeat with the backend's current stats."""
@@ -152,34 +140,15 @@ class Backend:
         stats = self.driver.get_volume_stats(allocated)
         os_services.heartbeat(self.deps.db, self.service_id, capabilities(stats, self.deps.opts))
 
-    def _beat(self) -> None:
-        while not self.stopping.wait(int(self.deps.opts.report_interval)):
-            try:
-                self.report()
-            except Exception:
-                LOG.exception("volume backend %s: heartbeat failed", self.name)
-
-    def _recover(self) -> None:
-        try:
-            self.snapshots.recover()
-            counts = recovery.recover(self.manager)
-            counts.update(attachments.recover(self.manager))
-            counts.update(manageable.recover(self.manager))
-        except Exception:
-            LOG.exception("volume backend %s: recovery failed", self.name)
-            return
-        finally:
-            self.recovered.set()
-        if any(counts.values()):
-            LOG.info("volume backend %s recovered: %s", self.name, counts)
+    def recover(self) -> dict[str, int]:
+        self.snapshots.recover()
+        counts = recovery.recover(self.manager)
+        counts.update(attachments.recover(self.manager))
+        counts.update(manageable.recover(self.manager))
+        return counts
 
     def stop(self) -> None:
-        self.stopping.set()
-        if self.server is not None:
-            self.server.stop()
-            self.server.wait()
-        for thread in self.threads:
-            thread.join(timeout=5)
+        super().stop()
         close = getattr(self.driver, "close", None)
         if callable(close):
             close()

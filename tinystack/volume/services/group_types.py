@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.db import Database
-from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
+from tinystack.volume.services import _type_rows
 from tinystack.volume.services.records import GroupTypeRecord
 
 
@@ -110,23 +109,11 @@ def create(
     db: Database, name: str, description: str | None, is_public: bool, specs: dict[str, str]
 ) -> GroupTypeRecord:
     def tx(session: Session) -> GroupTypeRecord:
-        taken = session.scalars(
-            select(models.GroupType.id).where(models.GroupType.name == name)
-        ).first()
-        if taken is not None:
+        if _type_rows.name_taken(session, models.GroupType, name):
             raise exception.GroupTypeExists(id=name)
-        row = models.GroupType(
-            id=str(uuid.uuid4()),
-            name=name,
-            description=description,
-            is_public=is_public,
-            created_at=utcnow(),
+        row = _type_rows.add_type(
+            session, models.GroupType, models.GroupTypeSpec, name, description, is_public, specs
         )
-        session.add(row)
-        session.flush()
-        for key, value in specs.items():
-            session.add(models.GroupTypeSpec(group_type_id=row.id, key=key, value=value))
-        session.flush()
         return _record(session, row)
 
     return db.write(tx)
@@ -136,18 +123,9 @@ def update(db: Database, type_id: str, changes: GroupTypeChanges) -> GroupTypeRe
     def tx(session: Session) -> GroupTypeRecord:
         row = _row(session, type_id)
         if changes.name is not None and changes.name != row.name:
-            taken = session.scalars(
-                select(models.GroupType.id).where(models.GroupType.name == changes.name)
-            ).first()
-            if taken is not None:
+            if _type_rows.name_taken(session, models.GroupType, changes.name):
                 raise exception.GroupTypeExists(id=changes.name)
-            row.name = changes.name
-        if changes.description is not None:
-            row.description = changes.description
-        if changes.is_public is not None:
-            row.is_public = changes.is_public
-        row.updated_at = utcnow()
-        session.flush()
+        _type_rows.apply_changes(session, row, changes)
         return _record(session, row)
 
     return db.write(tx)
@@ -171,12 +149,7 @@ def destroy(db: Database, type_id: str) -> None:
 def set_specs(db: Database, type_id: str, specs: dict[str, str]) -> dict[str, str]:
     def tx(session: Session) -> dict[str, str]:
         _row(session, type_id)
-        for key, value in specs.items():
-            spec = session.get(models.GroupTypeSpec, (type_id, key))
-            if spec is None:
-                session.add(models.GroupTypeSpec(group_type_id=type_id, key=key, value=value))
-            else:
-                spec.value = value
+        _type_rows.set_specs(session, models.GroupTypeSpec, type_id, specs)
         return specs
 
     return db.write(tx)

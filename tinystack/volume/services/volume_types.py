@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tinystack.common.db import Database
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
-from tinystack.volume.services import _rows, quotas
+from tinystack.volume.services import _rows, _type_rows, quotas
 from tinystack.volume.services._rows import Viewer
 
 __all__ = [
@@ -165,23 +165,12 @@ def create(
     db: Database, name: str, description: str | None, is_public: bool, specs: dict[str, str]
 ) -> VolumeTypeRecord:
     def tx(session: Session) -> VolumeTypeRecord:
-        taken = session.scalars(
-            select(models.VolumeType.id).where(models.VolumeType.name == name)
-        ).first()
-        if taken is not None:
+        if _type_rows.name_taken(session, models.VolumeType, name):
             raise exception.VolumeTypeExists(id=name)
-        row = models.VolumeType(
-            id=str(uuid.uuid4()),
-            name=name,
-            description=description,
-            is_public=is_public,
-            created_at=utcnow(),
-        )
-        session.add(row)
-        session.flush()
-        for key, value in specs.items():
-            session.add(models.VolumeTypeExtraSpec(volume_type_id=row.id, key=key, value=value))
-        session.flush()
+        row = _type_rows.add_type(
+            session, models.VolumeType, models.VolumeTypeExtraSpec, name, description,
+            is_public, specs,
+        )  # fmt: skip
         return records(session, [row])[0]
 
     try:
@@ -194,19 +183,10 @@ def update(db: Database, type_id: str, changes: TypeChanges) -> VolumeTypeRecord
     def tx(session: Session) -> VolumeTypeRecord:
         row = _rows.type_row(session, type_id)
         if changes.name is not None and changes.name != row.name:
-            taken = session.scalars(
-                select(models.VolumeType.id).where(models.VolumeType.name == changes.name)
-            ).first()
-            if taken is not None:
+            if _type_rows.name_taken(session, models.VolumeType, changes.name):
                 raise exception.VolumeTypeExists(id=changes.name)
             quotas.rename_type(session, row.name, changes.name)
-            row.name = changes.name
-        if changes.description is not None:
-            row.description = changes.description
-        if changes.is_public is not None:
-            row.is_public = changes.is_public
-        row.updated_at = utcnow()
-        session.flush()
+        _type_rows.apply_changes(session, row, changes)
         return records(session, [row])[0]
 
     return db.write(tx)
@@ -272,14 +252,7 @@ def set_extra_specs(db: Database, type_id: str, specs: dict[str, str]) -> dict[s
         truthy = "<is> True"
         if merged.get("multiattach") == truthy and merged.get("cacheable") == truthy:
             raise exception.Invalid("cacheable cannot be set with multiattach.")
-        for key, value in specs.items():
-            spec = session.get(models.VolumeTypeExtraSpec, (type_id, key))
-            if spec is None:
-                session.add(
-                    models.VolumeTypeExtraSpec(volume_type_id=type_id, key=key, value=value)
-                )
-            else:
-                spec.value = value
+        _type_rows.set_specs(session, models.VolumeTypeExtraSpec, type_id, specs)
         row.updated_at = utcnow()
         return specs
 

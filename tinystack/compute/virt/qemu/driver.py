@@ -34,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from tinystack.common.qmp import QMP, QMPError
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import states
 from tinystack.compute.context import CallContext
@@ -72,7 +73,6 @@ from tinystack.compute.virt.qemu.definition import (
 from tinystack.compute.virt.qemu.hotplug import Volumes
 from tinystack.compute.virt.qemu.imagecache import CachedImage, ImageCache, ImageSource
 from tinystack.compute.virt.qemu.machine import Machines
-from tinystack.compute.virt.qemu.qmp import QMP, QMPError
 from tinystack.compute.virt.qemu.resize import Resizes
 from tinystack.compute.virt.qemu.settings import (
     CONSOLE_MAX_BYTES,

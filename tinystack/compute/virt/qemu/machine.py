@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tinystack.common.qmp import QMP, QMPError
+from tinystack.common.qmp import command as qmp_command
 from tinystack.compute.virt.driver import DriverError, InstanceNotOnHost
 from tinystack.compute.virt.qemu import net, process
 from tinystack.compute.virt.qemu.definition import (
@@ -29,8 +31,6 @@ from tinystack.compute.virt.qemu.definition import (
     Definition,
     command,
 )
-from tinystack.compute.virt.qemu.qmp import QMP, QMPError
-from tinystack.compute.virt.qemu.qmp import command as qmp_command
 from tinystack.compute.virt.qemu.settings import (
     CONSOLE_MAX_BYTES,
     CONSOLE_ROTATE_BYTES,

@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tinystack.common.qmp import QMP, QMPError
 from tinystack.compute.virt.driver import DriverError, DriverNotSupported
-from tinystack.compute.virt.qemu.qmp import QMP, QMPError
 from tinystack.compute.virt.qemu.settings import QMP_TIMEOUT
 
 LOG = logging.getLogger(__name__)

@@ -1,6 +1,7 @@
 """A small QMP client: one short-lived connection per use, no background threads.
 
-Every QEMU the driver starts has two QMP monitors: ``qmp.sock`` for commands (each
+Compute's QEMU driver and the volume service's ``qemu-storage-daemon`` both speak QMP
+through it. Every QEMU compute's driver starts has two QMP monitors: ``qmp.sock`` for commands (each
 call connects, negotiates, runs one or a few commands and disconnects, so nothing
 stays open per guest) and ``qmp-events.sock``, held only by an operation that waits
 for an event (a soft reboot waiting for ``RESET``, an unplug for ``DEVICE_DELETED``).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -127,11 +129,21 @@ class QMP:
             if "return" in reply:
                 return reply["return"]
 
-    def wait_event(self, names: set[str] | str, timeout: float) -> dict[str, Any] | None:
-        """The next event among ``names`` (one already seen counts), or None on timeout."""
+    def wait_event(
+        self, names: set[str] | str, timeout: float, data: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """The next event among ``names`` (one already seen counts) whose ``data`` has the
+        items of ``data``, or None on timeout."""
         wanted = {names} if isinstance(names, str) else set(names)
+
+        def matches(event: dict[str, Any]) -> bool:
+            if event.get("event") not in wanted:
+                return False
+            found = event.get("data") or {}
+            return all(found.get(k) == v for k, v in (data or {}).items())
+
         for i, event in enumerate(self.events):
-            if event.get("event") in wanted:
+            if matches(event):
                 del self.events[: i + 1]
                 return event
         self.events.clear()
@@ -145,7 +157,7 @@ class QMP:
                 if exc.error_class == "Closed":
                     return {"event": "QMP_CLOSED"} if "QMP_CLOSED" in wanted else None
                 raise
-            if message.get("event") in wanted:
+            if matches(message):
                 return message
 
 
