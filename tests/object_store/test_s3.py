@@ -399,3 +399,24 @@ def test_swift_interop(s3: object, conn: swift.Connection, endpoint: str) -> Non
     assert [b["Name"] for b in c.list_buckets()["Buckets"] if b["Name"] == "both"] == ["both"]
     info = urllib.request.urlopen(f"{endpoint}/info").read()
     assert b'"s3api"' in info
+
+
+def test_signature_v2(endpoint: str, keys: tuple[str, str]) -> None:
+    v2: Any = boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=keys[0], aws_secret_access_key=keys[1],
+        region_name=REGION, config=Config(signature_version="s3", retries={"max_attempts": 0}),
+    )  # fmt: skip
+    v2.create_bucket(Bucket="v2")
+    v2.put_object(Bucket="v2", Key="k k", Body=b"signed with v2")
+    assert [b["Name"] for b in v2.list_buckets()["Buckets"] if b["Name"] == "v2"] == ["v2"]
+    url = v2.generate_presigned_url("get_object", Params={"Bucket": "v2", "Key": "k k"})
+    assert "Signature=" in url
+    with urllib.request.urlopen(url) as answer:
+        assert answer.read() == b"signed with v2"
+    bad: Any = boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=keys[0], aws_secret_access_key="nope",
+        region_name=REGION, config=Config(signature_version="s3", retries={"max_attempts": 0}),
+    )  # fmt: skip
+    with pytest.raises(ClientError) as err:
+        bad.list_buckets()
+    assert err.value.response["Error"]["Code"] == "SignatureDoesNotMatch"

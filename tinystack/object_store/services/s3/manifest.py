@@ -70,11 +70,16 @@ def load(deps: Deps, path: ObjectPath) -> list[Segment]:
         raise S3Error("NoSuchKey", Key=path.obj)
     if reply.status >= 300 or reply.stream is None:
         raise S3Error("ServiceUnavailable")
+    return read(reply.stream)
+
+
+def read(stream: Iterator[bytes]) -> list[Segment]:
+    """The segments of a manifest's body."""
     body = b""
-    for chunk in reply.stream:
+    for chunk in stream:
         body += chunk
         if len(body) > MAX_MANIFEST:
-            reply.stream.close()  # type: ignore[attr-defined]
+            stream.close()  # type: ignore[attr-defined]
             raise S3Error("InternalError", "A multipart object's manifest is too large")
     return decode(body)
 

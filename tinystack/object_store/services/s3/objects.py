@@ -14,6 +14,7 @@ from tinystack.common.exceptions import NotFound, RequestEntityTooLarge, Tinysta
 from tinystack.object_store.services import objects
 from tinystack.object_store.services.deps import Deps
 from tinystack.object_store.services.objects import ObjectPath
+from tinystack.object_store.services.records import Reply
 from tinystack.object_store.services.s3 import checksums, manifest
 from tinystack.object_store.services.s3.body import BodyReader
 from tinystack.object_store.services.s3.errors import S3Error
@@ -58,7 +59,11 @@ def _when(value: str) -> float:
         return float(email.utils.mktime_tz(parsed)) if parsed else 0.0
 
 
-def _head_from(deps: Deps, path: ObjectPath, headers: dict[str, str]) -> ObjectHead:
+def _head_from(
+    deps: Deps, path: ObjectPath, headers: dict[str, str], body: Iterator[bytes] | None = None
+) -> tuple[ObjectHead, list[manifest.Segment]]:
+    """The object's head and, for a multipart object, its segments (from ``body``, the
+    manifest's bytes when they are at hand)."""  # fmt: skip
     lowered = {k.lower(): v for k, v in headers.items()}
     user = {k[len(META) :]: v for k, v in lowered.items() if k.startswith(META)}
     kept = {k.title(): v for k, v in lowered.items() if k in KEPT}
@@ -70,22 +75,28 @@ def _head_from(deps: Deps, path: ObjectPath, headers: dict[str, str]) -> ObjectH
         headers=kept,
     )  # fmt: skip
     if lowered.get("x-static-large-object", "").lower() != "true":
-        return head
-    segments = manifest.load(deps, path)
-    return ObjectHead(head.key, sum(s.size for s in segments), manifest.s3_etag(segments),
-                      head.last_modified, head.content_type, user, kept, len(segments))  # fmt: skip
+        return head, []
+    segments = manifest.read(body) if body is not None else manifest.load(deps, path)
+    size = sum(s.size for s in segments)
+    found = ObjectHead(head.key, size, manifest.s3_etag(segments), head.last_modified,
+                       head.content_type, user, kept, len(segments))  # fmt: skip
+    return found, segments
 
 
-def head(deps: Deps, path: ObjectPath, conditions: Conditions | None = None) -> ObjectHead:
+def _reply(deps: Deps, path: ObjectPath, method: str) -> Reply:
     try:
-        reply = objects.head(deps, path, {})
+        reply = objects.get(deps, path, {}, method)
     except NotFound:
         raise S3Error("NoSuchBucket", BucketName=path.container) from None
     if reply.status == 404:
         raise S3Error("NoSuchKey", Key=path.obj)
     if reply.status >= 300:
         raise S3Error("ServiceUnavailable")
-    found = _head_from(deps, path, reply.headers)
+    return reply
+
+
+def head(deps: Deps, path: ObjectPath, conditions: Conditions | None = None) -> ObjectHead:
+    found, _ = _head_from(deps, path, _reply(deps, path, "HEAD").headers)
     if conditions is not None:
         check(found, conditions)
     return found
@@ -137,10 +148,18 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 def get(deps: Deps, path: ObjectPath, conditions: Conditions, range_header: str | None
         ) -> ObjectBody:  # fmt: skip
+    stream: Iterator[bytes] | None
+    if conditions == Conditions() and range_header is None:
+        # the common case: one GET (a manifest's body is the list of its segments)
+        reply = _reply(deps, path, "GET")
+        found, segments = _head_from(deps, path, reply.headers, reply.stream)
+        stream = reply.stream if not segments else \
+            manifest.stream(deps, path.account, segments, 0, found.size)  # fmt: skip
+        assert stream is not None
+        return ObjectBody(found, 200, found.size, "", stream)
     found = head(deps, path, conditions)
     span = byte_range(range_header, found.size)
     start, end = span or (0, found.size)
-    stream: Iterator[bytes]
     if found.parts:
         segments = manifest.load(deps, path)
         stream = manifest.stream(deps, path.account, segments, start, end)
@@ -154,6 +173,7 @@ def get(deps: Deps, path: ObjectPath, conditions: Conditions, range_header: str 
         if reply.status >= 300 or reply.stream is None:
             raise S3Error("ServiceUnavailable")
         stream = reply.stream
+    assert stream is not None
     content_range = f"bytes {start}-{end - 1}/{found.size}" if span is not None else ""
     return ObjectBody(found, 206 if span is not None else 200, end - start, content_range,
                       stream)  # fmt: skip

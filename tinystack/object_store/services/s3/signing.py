@@ -72,6 +72,16 @@ class SignedRequest:
     scope: str = ""
     payload_hash: str = UNSIGNED
     presigned: bool = False
+    #: another string the client may have signed (SigV2 of ``/bucket``: botocore signs
+    #: ``/bucket/``)
+    alternative: bytes = b""
+
+    def variants(self) -> tuple[SignedRequest, ...]:
+        if not self.alternative:
+            return (self,)
+        other = SignedRequest(self.version, self.access_key, self.signature, self.alternative,
+                              presigned=self.presigned)  # fmt: skip
+        return (self, other)
 
 
 def is_signed(facts: RequestFacts) -> bool:
@@ -225,6 +235,17 @@ def _v2_resource(facts: RequestFacts) -> str:
     return path
 
 
+def _v2_strings(facts: RequestFacts, date: str) -> tuple[bytes, bytes]:
+    """The string to sign, and its variant with ``/bucket/`` for a bucket's path-style
+    ``/bucket`` (or b"")."""
+    first = _v2_string(facts, date)
+    path = facts.raw_path
+    if facts.host_bucket or path.count("/") != 1 or len(path) < 2:
+        return first, b""
+    slashed = RequestFacts(facts.method, path + "/", facts.query, facts.headers)
+    return first, _v2_string(slashed, date)
+
+
 def _v2_string(facts: RequestFacts, date: str) -> bytes:
     amz = sorted((k, v) for k, v in facts.headers if k.startswith("x-amz-"))
     merged: dict[str, list[str]] = {}
@@ -251,7 +272,8 @@ def _v2_header(facts: RequestFacts, auth: str, now: float) -> SignedRequest:
     if abs(now - when) > MAX_SKEW:
         raise S3Error("RequestTimeTooSkewed")
     signed_date = "" if facts.header("x-amz-date") else date
-    return SignedRequest(2, access, signature, _v2_string(facts, signed_date))
+    first, other = _v2_strings(facts, signed_date)
+    return SignedRequest(2, access, signature, first, alternative=other)
 
 
 def _v2_query(facts: RequestFacts, now: float) -> SignedRequest:
@@ -261,5 +283,6 @@ def _v2_query(facts: RequestFacts, now: float) -> SignedRequest:
                       "Expires and AWSAccessKeyId parameters")  # fmt: skip
     if now > int(expires):
         raise S3Error("AccessDenied", "Request has expired")
+    first, other = _v2_strings(facts, expires)
     return SignedRequest(2, facts.param("AWSAccessKeyId") or "", facts.param("Signature") or "",
-                         _v2_string(facts, expires), presigned=True)  # fmt: skip
+                         first, presigned=True, alternative=other)  # fmt: skip
