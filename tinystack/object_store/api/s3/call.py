@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.object_store.api.headers import MAX_OBJECT_NAME
 from tinystack.object_store.services.deps import Deps
 from tinystack.object_store.services.objects import ObjectPath
 from tinystack.object_store.services.s3.auth import S3Identity
+from tinystack.object_store.services.s3.errors import S3Error
 from tinystack.object_store.services.s3.signing import RequestFacts, SignedRequest
 
 
@@ -86,9 +88,18 @@ class S3Call:
 
 
 def target(facts: RequestFacts) -> tuple[str, str]:
-    """(bucket, key) the request addresses ("" for none)."""
-    path = urllib.parse.unquote(facts.raw_path)
+    """(bucket, key) the request addresses ("" for none); InvalidURI for a path that is not
+    UTF-8 once unquoted or holds a NUL, KeyTooLongError over Swift's object name limit."""
+    try:
+        path = urllib.parse.unquote_to_bytes(facts.raw_path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise S3Error("InvalidURI", "Couldn't parse the specified URI.") from None
+    if "\x00" in path:
+        raise S3Error("InvalidURI", "Couldn't parse the specified URI.")
     if facts.host_bucket:
-        return facts.host_bucket, path[1:]
-    bucket, _, key = path[1:].partition("/")
+        bucket, key = facts.host_bucket, path[1:]
+    else:
+        bucket, _, key = path[1:].partition("/")
+    if len(key.encode()) > MAX_OBJECT_NAME:
+        raise S3Error("KeyTooLongError", MaxSizeAllowed=str(MAX_OBJECT_NAME))
     return bucket, key

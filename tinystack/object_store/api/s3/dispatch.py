@@ -86,10 +86,15 @@ class S3Middleware:
         if not (found.host_bucket or signing.is_signed(found)):
             await self.app(scope, receive, send)
             return
-        bucket, key = target(found)
         request_id = str(scope.get("state", {}).get("request_id", "")) or "tx"
-        call = S3Call(request, deps, found, bucket, key, request_id)
-        response = await handle(call)
+        call = S3Call(request, deps, found, "", "", request_id)
+        try:
+            call.bucket, call.key = target(found)
+        except S3Error as exc:
+            response = error(call, exc)
+            response.headers["x-amz-request-id"] = request_id
+        else:
+            response = await handle(call)
         if not ended and _has_body(request):
             # answered before the body was read (an error): the connection cannot carry on
             response.headers["connection"] = "close"

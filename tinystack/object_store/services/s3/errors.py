@@ -30,10 +30,12 @@ CODES: dict[str, tuple[int, str]] = {
                     "have matched the part's entity tag."),
     "InvalidPartOrder": (400, "The list of parts was not in ascending order. The parts list "
                          "must be specified in order by part number."),
+    "InvalidURI": (400, "Couldn't parse the specified URI."),
     "InvalidRange": (416, "The requested range is not satisfiable"),
     "InvalidRequest": (400, "Invalid Request"),
     "InvalidChunkSizeError": (400, "Only the last chunk is allowed to have a size less than "
                               "8192 bytes"),
+    "KeyTooLongError": (400, "Your key is too long"),
     "MalformedXML": (400, "The XML you provided was not well-formed or did not validate "
                      "against our published schema"),
     "MalformedACLError": (400, "The XML you provided was not well-formed or did not validate "

@@ -159,9 +159,22 @@ def complete(deps: Deps, account: str, bucket: str, key: str, upload_id: str,
 
 def abort(deps: Deps, account: str, bucket: str, key: str, upload_id: str) -> None:
     _require(deps, account, bucket, key, upload_id)
-    for part in _parts(deps, account, bucket, key, upload_id):
-        objects.delete(deps, _part(account, bucket, key, upload_id, part.number))
+    if not _completed(deps, account, bucket, key, upload_id):
+        for part in _parts(deps, account, bucket, key, upload_id):
+            objects.delete(deps, _part(account, bucket, key, upload_id, part.number))
     objects.delete(deps, _marker(account, bucket, key, upload_id))
+
+
+def _completed(deps: Deps, account: str, bucket: str, key: str, upload_id: str) -> bool:
+    """Whether the object is this upload's manifest already (a completion cut short after
+    writing it): its parts then belong to the object."""
+    path = ObjectPath(account, bucket, key)
+    reply = objects.head(deps, path, {})
+    lowered = {k.lower(): v for k, v in reply.headers.items()}
+    if reply.status >= 300 or lowered.get("x-static-large-object", "").lower() != "true":
+        return False
+    prefix = f"{key}/{upload_id}/"
+    return any(s.name.startswith(prefix) for s in manifest.load(deps, path))
 
 
 def list_uploads(deps: Deps, account: str, bucket: str, prefix: str, key_marker: str,
