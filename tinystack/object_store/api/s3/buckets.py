@@ -15,7 +15,6 @@ from tinystack.object_store.api.s3 import acl, documents
 from tinystack.object_store.api.s3.call import S3Call
 from tinystack.object_store.api.s3.documents import Node
 from tinystack.object_store.api.s3.replies import run, xml
-from tinystack.object_store.services.objects import ObjectPath
 from tinystack.object_store.services.s3 import buckets, listing
 from tinystack.object_store.services.s3 import objects as s3objects
 from tinystack.object_store.services.s3.errors import S3Error
@@ -208,14 +207,13 @@ async def delete_objects(call: S3Call) -> Response:
         raise S3Error("MalformedXML")
     quiet = (documents.text(request, "Quiet") or "").lower() == "true"
     await run(buckets.require, call.deps, call.account, call.bucket)
+    names = [k for k in keys if k is not None]
+    outcomes = await run(s3objects.delete_many, call.deps, call.account, call.bucket, names)
     results: list[Node] = []
-    for key in keys:
-        assert key is not None
-        try:
-            await run(s3objects.delete, call.deps, ObjectPath(call.account, call.bucket, key))
-        except S3Error as exc:
-            results.append(("Error", [("Key", key), ("Code", exc.code), ("Message", exc.message)]))
-            continue
-        if not quiet:
+    for key, failed in zip(names, outcomes, strict=True):
+        if failed is not None:
+            results.append(("Error", [("Key", key), ("Code", failed.code),
+                                      ("Message", failed.message)]))  # fmt: skip
+        elif not quiet:
             results.append(("Deleted", [("Key", key)]))
     return xml(documents.document("DeleteResult", results))

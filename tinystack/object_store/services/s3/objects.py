@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.utils
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from tinystack.common.exceptions import NotFound, RequestEntityTooLarge, TinystackError
@@ -23,6 +24,8 @@ from tinystack.object_store.services.s3.records import ObjectBody, ObjectHead, W
 META = "x-object-meta-"
 #: stored headers S3 answers besides the user metadata
 KEPT = ("content-disposition", "content-encoding")
+#: deletes of one DeleteObjects request in flight at once
+DELETE_WORKERS = 8
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -237,6 +240,20 @@ def delete(deps: Deps, path: ObjectPath) -> None:
         raise S3Error("ServiceUnavailable")
     for seg in segments:
         objects.delete(deps, ObjectPath(path.account, seg.container, seg.name))
+
+
+def delete_many(deps: Deps, account: str, bucket: str, keys: list[str]) -> list[S3Error | None]:
+    """DeleteObjects: each key's outcome (None: deleted), several at once."""
+
+    def one(key: str) -> S3Error | None:
+        try:
+            delete(deps, ObjectPath(account, bucket, key))
+        except S3Error as exc:
+            return exc
+        return None
+
+    with ThreadPoolExecutor(DELETE_WORKERS) as pool:
+        return list(pool.map(one, keys))
 
 
 def copy(deps: Deps, source: ObjectPath, dest: ObjectPath, conditions: Conditions,
