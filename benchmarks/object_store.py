@@ -1,22 +1,29 @@
 """Object storage benchmark: small-object PUT and GET rates, large-object throughput, a
 container listing.
 
-Works against any Swift v1 API on this machine (tinystack, or upstream Swift with
-keystoneauth)::
+Works against any Swift v1 API on this machine (tinystack, or upstream Swift), with a
+Keystone token, a TempAuth (v1) user or a storage URL and token given directly::
 
     OS_CLIENT_CONFIG_FILE=/tmp/ts/clouds.yaml python benchmarks/object_store.py \\
         --os-cloud tinystack-admin
     python benchmarks/object_store.py --auth-url http://127.0.0.1:5000/v3 --username admin \\
         --password ... --project-name admin
+    python benchmarks/object_store.py --v1-auth-url http://127.0.0.1:21380/auth/v1.0 \\
+        --v1-user test:tester --v1-key testing
+    python benchmarks/object_store.py --storage-url http://127.0.0.1:8080/v1/AUTH_x \\
+        --token ...
 
-Phases (bounded in count and time; the container it creates is emptied and deleted):
+Phases (bounded in count and time; the containers it creates are emptied and deleted):
 
-1. ``--small`` PUTs of 4 KiB objects at ``--concurrency`` (threads, one connection each);
-2. GETs of those objects at the same concurrency;
-3. one ``--large-mib`` object PUT and GET (throughput in MiB/s);
-4. ``--listing-runs`` GETs of the container's JSON listing (p50).
+1. ``--small`` PUTs of 4 KiB objects at ``--concurrency`` (threads, one keep-alive
+   connection each);
+2. ``--small`` GETs of those objects at the same concurrency;
+3. the container is filled up to ``--listing-entries`` objects (zero bytes, untimed),
+   then ``--listing-runs`` GETs of its JSON listing (p50, p90);
+4. ``--large-runs`` PUTs and GETs of one ``--large-mib`` object (MiB/s, the best run and
+   the median).
 
-Only loopback endpoints are accepted.
+Only loopback endpoints (or, with ``--allow-host``, that host) are accepted.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -41,8 +49,10 @@ from _harness import add_auth_args, creds_from_args, issue_token, median, run
 MiB = 1024 * 1024
 
 
-def _loopback(url: str) -> None:
+def _loopback(url: str, allowed: str) -> None:
     host = urlsplit(url).hostname or ""
+    if host == allowed:
+        return
     addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
     if not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
         raise SystemExit(f"refusing to benchmark a non-loopback endpoint: {url}")
@@ -83,30 +93,124 @@ class Client:
         raise AssertionError("unreachable")
 
 
+def _v1_auth(url: str, user: str, key: str) -> tuple[str, str]:
+    """TempAuth (and swauth) v1: GET the auth URL with X-Auth-User/-Key."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=30)
+    conn.request("GET", parts.path, headers={"X-Auth-User": user, "X-Auth-Key": key})
+    resp = conn.getresponse()
+    resp.read()
+    if resp.status >= 300:
+        raise SystemExit(f"v1 auth answered {resp.status}")
+    return str(resp.getheader("X-Storage-Url")), str(resp.getheader("X-Auth-Token"))
+
+
+def _endpoint(args: argparse.Namespace) -> tuple[str, str]:
+    if args.storage_url:
+        if not args.token:
+            raise SystemExit("--storage-url needs --token")
+        return args.storage_url, args.token
+    if args.v1_auth_url:
+        return _v1_auth(args.v1_auth_url, args.v1_user, args.v1_key)
+    token, body = issue_token(creds_from_args(args))
+    return _storage_url(body["token"]["catalog"]), token
+
+
+def _fill(url: str, token: str, container: str, start: int, end: int, threads: int) -> None:
+    """Zero-byte objects o<start>..o<end-1>, untimed (the listing's entries)."""
+    counter = iter(range(start, end))
+    lock = threading.Lock()
+
+    def work() -> None:
+        client = Client(url, token)
+        while True:
+            with lock:
+                index = next(counter, None)
+            if index is None:
+                return
+            status, _ = client.call("PUT", f"/{container}/o{index:07d}", b"")
+            if status != 201:
+                raise SystemExit(f"fill PUT answered {status}")
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+
+def _empty(url: str, token: str, container: str, threads: int) -> None:
+    """Delete every object (``threads`` at once), then the container."""
+    admin = Client(url, token)
+    while True:
+        status, names = admin.call("GET", f"/{container}?format=plain")
+        listed = [n for n in names.decode().split("\n") if n] if status == 200 else []
+        if not listed:
+            break
+        lock = threading.Lock()
+
+        def work(listed: list[str] = listed, lock: threading.Lock = lock) -> None:
+            client = Client(url, token)
+            while True:
+                with lock:
+                    if not listed:
+                        return
+                    name = listed.pop()
+                client.call("DELETE", f"/{container}/{name}")
+
+        workers = [threading.Thread(target=work) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    admin.call("DELETE", f"/{container}")
+
+
+def _pct(values: list[float], q: float) -> float:
+    data = sorted(values)
+    return data[min(len(data) - 1, int(q * len(data)))] if data else 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_auth_args(parser)
-    parser.add_argument("--small", type=int, default=500)
+    parser.add_argument("--v1-auth-url", help="TempAuth v1 URL (.../auth/v1.0)")
+    parser.add_argument("--v1-user", default="test:tester")
+    parser.add_argument("--v1-key", default="testing")
+    parser.add_argument("--storage-url", help="the account URL (with --token)")
+    parser.add_argument("--token")
+    parser.add_argument("--allow-host", default="", help="a non-loopback host to accept")
+    parser.add_argument("--small", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--large-mib", type=int, default=64)
+    parser.add_argument("--large-mib", type=int, default=256)
+    parser.add_argument("--large-runs", type=int, default=3)
+    parser.add_argument("--listing-entries", type=int, default=10000)
     parser.add_argument("--listing-runs", type=int, default=20)
-    parser.add_argument("--max-seconds", type=float, default=60)
+    parser.add_argument("--max-seconds", type=float, default=120)
     args = parser.parse_args()
-    token, body = issue_token(creds_from_args(args))
-    url = _storage_url(body["token"]["catalog"])
-    _loopback(url)
-    container = f"bench-{uuid.uuid4().hex[:8]}"
+    url, token = _endpoint(args)
+    _loopback(url, args.allow_host)
+    run_id = uuid.uuid4().hex[:8]
+    container, large_container = f"bench-{run_id}", f"bench-{run_id}-large"
     admin = Client(url, token)
-    status, _ = admin.call("PUT", f"/{container}")
-    if status not in (201, 202):
-        raise SystemExit(f"container PUT answered {status}")
+    for name in (container, large_container):
+        status, _ = admin.call("PUT", f"/{name}")
+        if status not in (201, 202):
+            raise SystemExit(f"container PUT answered {status}")
     payload = os.urandom(4096)
     counter = iter(range(10**9))
+    lock = threading.Lock()
     results = []
 
     def putter() -> Any:
         client = Client(url, token)
-        return lambda: client.call("PUT", f"/{container}/o{next(counter):07d}", payload)[0]
+
+        def put() -> int:
+            with lock:
+                index = next(counter)
+            return client.call("PUT", f"/{container}/o{index:07d}", payload)[0]
+
+        return put
 
     results.append(run("PUT 4 KiB", args.concurrency, putter, args.small, args.max_seconds,
                        ok=(201,)))  # fmt: skip
@@ -115,32 +219,46 @@ def main() -> None:
 
     def getter() -> Any:
         client = Client(url, token)
-        return lambda: client.call("GET", f"/{container}/o{next(reads) % written:07d}")[0]
+
+        def get() -> int:
+            with lock:
+                index = next(reads) % written
+            return client.call("GET", f"/{container}/o{index:07d}")[0]
+
+        return get
 
     results.append(run("GET 4 KiB", args.concurrency, getter, args.small, args.max_seconds))
-    big = os.urandom(args.large_mib * MiB)
-    start = time.perf_counter()
-    status, _ = admin.call("PUT", f"/{container}/large", big)
-    put_rate = args.large_mib / (time.perf_counter() - start)
-    start = time.perf_counter()
-    status, data = admin.call("GET", f"/{container}/large")
-    get_rate = args.large_mib / (time.perf_counter() - start)
-    assert data == big, "large object came back different"
+    _fill(url, token, container, written, args.listing_entries, args.concurrency)
     listing = []
+    entries = 0
     for _ in range(args.listing_runs):
         start = time.perf_counter()
-        status, _ = admin.call("GET", f"/{container}?format=json")
+        status, body = admin.call("GET", f"/{container}?format=json")
         listing.append((time.perf_counter() - start) * 1000)
+        entries = len(json.loads(body))
+    big = os.urandom(args.large_mib * MiB)
+    puts, gets = [], []
+    for _ in range(args.large_runs):
+        start = time.perf_counter()
+        status, _ = admin.call("PUT", f"/{large_container}/large", big)
+        assert status == 201, f"large PUT answered {status}"
+        puts.append(args.large_mib / (time.perf_counter() - start))
+        start = time.perf_counter()
+        status, data = admin.call("GET", f"/{large_container}/large")
+        gets.append(args.large_mib / (time.perf_counter() - start))
+        assert data == big, "large object came back different"
     for result in results:
         print(result.line())
-    print(f"large object {args.large_mib} MiB: PUT {put_rate:.1f} MiB/s, GET {get_rate:.1f} MiB/s")
-    print(f"listing of {written + 1} objects: p50 {median(listing):.1f} ms")
-    status, names = admin.call("GET", f"/{container}?format=plain")
-    for name in names.decode().split():
-        admin.call("DELETE", f"/{container}/{name}")
-    admin.call("DELETE", f"/{container}")
-    print(json.dumps({"results": [r.as_dict() for r in results], "large_put_mibs": put_rate,
-                      "large_get_mibs": get_rate, "listing_p50_ms": median(listing)}))  # fmt: skip
+    print(f"large object {args.large_mib} MiB x{args.large_runs}: PUT best "
+          f"{max(puts):.1f} median {median(puts):.1f} MiB/s, GET best {max(gets):.1f} "
+          f"median {median(gets):.1f} MiB/s")  # fmt: skip
+    print(f"listing of {entries} entries: p50 {median(listing):.1f} ms, "
+          f"p90 {_pct(listing, 0.9):.1f} ms")  # fmt: skip
+    _empty(url, token, large_container, args.concurrency)
+    _empty(url, token, container, args.concurrency)
+    print(json.dumps({"results": [r.as_dict() for r in results], "large_put_mibs": puts,
+                      "large_get_mibs": gets, "listing_entries": entries,
+                      "listing_p50_ms": median(listing)}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -29,12 +29,19 @@ def free_port() -> int:
 
 
 class CloudProcess:
-    """A ``tinystack up`` process with its own state directory and ports."""
+    """A ``tinystack up`` process with its own state directory and ports; with ``serve``,
+    a ``tinystack serve <service>`` process instead (the distributed mode: identity is
+    elsewhere, named by ``[DEFAULT] auth_url`` in ``extra_conf``)."""
 
     def __init__(
-        self, state_dir: Path, services: list[str] | None = None, extra_conf: str = ""
+        self,
+        state_dir: Path,
+        services: list[str] | None = None,
+        extra_conf: str = "",
+        serve: str | None = None,
     ) -> None:
         self.state_dir = state_dir
+        self.serve = serve
         self.services = services or registry.available()
         self.ports = {name: free_port() for name in self.services}
         self.metadata_port = free_port()  # compute's metadata API
@@ -86,8 +93,9 @@ class CloudProcess:
         """Start and wait for identity to answer; returns the seconds it took."""
         started = time.monotonic()
         log = open(self.log_file, "ab")  # owned by the child process, closed with it
+        command = ["serve", self.serve] if self.serve else ["up"]
         self.proc = subprocess.Popen(
-            [str(BIN / "tinystack"), "up", "--config-file", str(self.conf_file)],
+            [str(BIN / "tinystack"), *command, "--config-file", str(self.conf_file)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -103,16 +111,20 @@ class CloudProcess:
         while time.monotonic() - started < timeout:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"tinystack up exited: {self.log_file.read_text()[-3000:]}")
-            if (self.state_dir / "tinystack.pid").exists() and self._answers():
+            pidfile = f"tinystack-{self.serve}.pid" if self.serve else "tinystack.pid"
+            if (self.state_dir / pidfile).exists() and self._answers():
                 return time.monotonic() - started
             time.sleep(0.05)
         self.stop()
         raise TimeoutError(f"cloud not ready in {timeout}s: {self.log_file.read_text()[-3000:]}")
 
     def _answers(self) -> bool:
+        url = f"http://127.0.0.1:{self.ports[self.serve]}/" if self.serve else self.auth_url
         try:
-            with urllib.request.urlopen(self.auth_url, timeout=1) as resp:
+            with urllib.request.urlopen(url, timeout=1) as resp:
                 return bool(resp.status == 200)
+        except urllib.error.HTTPError as exc:  # image's version document is a 300
+            return self.serve is not None and exc.code < 500
         except (urllib.error.URLError, OSError):
             return False
 

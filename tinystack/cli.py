@@ -79,7 +79,13 @@ def up(
 
 @app.command()
 def serve(
-    service: Annotated[str, typer.Argument(help="The service to run (identity, placement, ...).")],
+    service: Annotated[
+        str,
+        typer.Argument(
+            help="The service to run (identity, placement, ...), or one role of a service "
+            "(object-store-proxy, object-store-storage)."
+        ),
+    ],
     config_file: ConfigFile = None,
     state_dir: StateDir = None,
     debug: Annotated[bool, typer.Option(help="Verbose logging.")] = False,
@@ -89,7 +95,14 @@ def serve(
     Every process of a cloud reads the same tinystack.conf (database URLs, transport_url,
     ports) and the same Fernet keys and secrets.json.
     """
+    from tinystack.deploy import registry
+
     conf = _conf(config_file, state_dir)
+    if service in registry.ROLES:
+        service, options = registry.ROLES[service]
+        registry.load(service).register_opts(conf)
+        for key, value in options.items():
+            conf.set_override(key, value, group=service)
     _run(conf, service, debug)
 
 

@@ -239,8 +239,59 @@ class FakeStorage:
         elif name == "os-migrate_volume_completion":
             volume["migration_status"] = None
             return httpx.Response(200, json={"save_volume_id": volume_id})
+        elif name == "os-reimage":
+            return self._reimage(volume, value)
+        elif name == "os-extend_volume_completion":
+            return self._extend_completion(volume, value)
         else:
             return error(400, f"unknown action {name}")
+        return httpx.Response(202)
+
+    def _reimage(self, volume: dict[str, Any], value: dict[str, Any]) -> httpx.Response:
+        """Cinder's os-reimage checks (status, image size); the volume goes
+        ``downloading`` until the test settles it with :meth:`reimaged`."""
+        allowed = ("available", "error", "reserved") if value.get("reimage_reserved") else (
+            "available", "error",
+        )  # fmt: skip
+        if volume["status"] not in allowed:
+            return error(
+                400,
+                f"Invalid volume: Volume {volume['id']} status must be {', '.join(allowed)}, "
+                f"but current status is: {volume['status']}.",
+            )
+        image = self.images.get(value["image_id"])
+        if image is None:
+            return error(400, f"Invalid image identifier or unable to access {value['image_id']}")
+        image_gb = -(-int(image["size"]) // 1024**3)
+        if image_gb > volume["size"]:
+            return error(
+                400,
+                f"Invalid input received: Size of specified image {image_gb}GB is larger "
+                f"than volume size {volume['size']}GB.",
+            )
+        volume["_previous"] = volume["status"]
+        volume["status"] = "downloading"
+        volume["_reimage"] = image["id"]
+        return httpx.Response(202)
+
+    def reimaged(self, volume_id: str) -> None:
+        """The re-image a test let run finished: the image's metadata, the old status."""
+        volume = self.volumes[volume_id]
+        image = self.images[volume.pop("_reimage")]
+        volume["volume_image_metadata"] = {"image_id": image["id"], "image_name": image["name"]}
+        volume["status"] = volume.pop("_previous")
+
+    def _extend_completion(self, volume: dict[str, Any], value: dict[str, Any]) -> httpx.Response:
+        """Cinder 3.71: only a volume waiting (``extending`` with ``extend_new_size``)."""
+        new_size = volume["metadata"].pop("extend_new_size", None)
+        if volume["status"] != "extending" or new_size is None:
+            return error(400, "Invalid volume: Volume is not being extended.")
+        if not value.get("error"):
+            volume["size"] = int(new_size)
+            in_use = any(a["volume_id"] == volume["id"] for a in self.attachments.values())
+            volume["status"] = "in-use" if in_use else "available"
+        else:
+            volume["status"] = "error_extending"
         return httpx.Response(202)
 
     # -- attachments ---------------------------------------------------------------------------

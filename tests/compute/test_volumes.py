@@ -250,6 +250,36 @@ def test_attach_refusals(cloud: Cloud) -> None:
     cloud.call("DELETE", f"{path}/{fresh}", 404)
 
 
+def test_multiattach(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A multiattach volume needs 2.60 and a driver that can share it; both refusals are
+    synchronous 400s that leave nothing reserved. Then two servers hold it at once."""
+    one, two = cloud.server(), cloud.server()
+    shared = cloud.storage.add_volume(multiattach=True)
+    err = cloud.attach(one, shared, 400, version="2.59")
+    assert err["badRequest"]["message"] == (
+        "Multiattach volumes are only supported starting with compute API version 2.60."
+    )
+    monkeypatch.setitem(cloud.driver.capabilities, "supports_multiattach", False)
+    err = cloud.attach(one, shared, 400, version="2.60")
+    assert err["badRequest"]["message"] == (
+        f"Volume {shared} has 'multiattach' set, which is not supported for this instance."
+    )
+    assert cloud.storage.status(shared) == "available" and not cloud.storage.attachments
+    assert attached(cloud, one) == []
+    monkeypatch.undo()
+
+    cloud.attach(one, shared, version="2.60")
+    cloud.attach(two, shared, version="2.60")
+
+    def plugged(server: str) -> bool:
+        return any(i.get("multiattach") for i in cloud.driver.instances[server].volumes.values())
+
+    cloud.wait(lambda: plugged(one) and plugged(two), "the shared volume plugged")
+    assert cloud.storage.status(shared) == "in-use"
+    err = cloud.attach(one, shared, 400, version="2.60")
+    assert "already attached" in err["badRequest"]["message"]
+
+
 def test_attach_failure_rolls_back(cloud: Cloud) -> None:
     server = cloud.server()
     volume = cloud.storage.add_volume()
@@ -353,6 +383,42 @@ def test_volume_extended_event(cloud: Cloud) -> None:
         "the guest told of the new size",
     )
     assert ("extend_volume", "compute_extend_volume", "Success") in cloud.events(server)
+
+    # 3.71: the service waits (``extending``, the new size in the metadata) for this host to
+    # grow the guest's disk and send the completion action
+    def extending(size: str | None) -> None:
+        cloud.storage.volumes[volume]["status"] = "extending"
+        if size is not None:
+            cloud.storage.volumes[volume]["metadata"]["extend_new_size"] = size
+        cloud.call(
+            "POST", "/os-server-external-events", 200, {"events": [event]}, "2.51",
+            token=cloud.admin,
+        )  # fmt: skip
+
+    extending("5")
+    cloud.wait(lambda: cloud.storage.status(volume) == "in-use", "the extend completed")
+    assert cloud.storage.volumes[volume]["size"] == 5
+    assert cloud.driver.instances[server].volume_sizes[volume] == 5 * 1024**3
+    (mapping,) = block_devices.list_for(cloud.deps.db, server)
+    assert mapping.volume_size == 5
+    completions = [p for (m, p, v) in cloud.storage.seen if v == "volume 3.71"]
+    assert completions == [f"/v3/volumes/{volume}/action"]
+    # the guest's side fails: the service hears error (it rolls back), the action says Error
+    cloud.driver.inject_failure("extend_volume", RuntimeError("block_resize refused"))
+    extending("6")
+    cloud.wait(lambda: cloud.storage.status(volume) == "error_extending", "the rollback")
+    assert cloud.storage.volumes[volume]["size"] == 5
+    assert cloud.driver.instances[server].volume_sizes[volume] == 5 * 1024**3
+    # no new size recorded: nothing to grow to, the completion says error (which the
+    # service, not waiting for anything, refuses with a 400)
+    cloud.storage.volumes[volume]["metadata"].clear()
+    extending(None)
+    cloud.wait(
+        lambda: sum(v == "volume 3.71" for (m, p, v) in cloud.storage.seen) == 3,
+        "the third completion",
+    )
+    results = [str(r) for (a, e, r) in cloud.events(server) if e == "compute_extend_volume"]
+    assert sorted(results) == ["Error", "Error", "Success", "Success"]
 
 
 # -- boot from volume -------------------------------------------------------------------------
@@ -612,6 +678,8 @@ def test_restart_settles_unfinished_attach_and_detach(cloud: Cloud) -> None:
 
 
 def test_volume_backed_rebuild(cloud: Cloud) -> None:
+    """Rebuild with the root volume's image keeps the volume; a new image (2.93) has the
+    block storage service re-image it (``volume-reimaged``); refusals as upstream's."""
     image = cloud.storage.add_image()
     root = {
         "uuid": image,
@@ -621,16 +689,62 @@ def test_volume_backed_rebuild(cloud: Cloud) -> None:
         "volume_size": 1,
     }
     server = boot(cloud, block_device_mapping_v2=[root])["server"]["id"]
-    other = cloud.storage.add_image()
-    err = cloud.call("POST", f"/servers/{server}/action", 400, {"rebuild": {"imageRef": other}})
+    (attached,) = cloud.call("GET", f"/servers/{server}", 200)["server"][
+        "os-extended-volumes:volumes_attached"
+    ]
+    volume = attached["id"]
+    action = f"/servers/{server}/action"
+
+    def status() -> str:
+        return str(cloud.call("GET", f"/servers/{server}", 200)["server"]["status"])
+
+    other = cloud.storage.add_image(name="other")
+    err = cloud.call("POST", action, 400, {"rebuild": {"imageRef": other}}, "2.92")
     assert "Unable to rebuild with a different image for a volume-backed server" in str(err)
-    cloud.call("POST", f"/servers/{server}/action", 202, {"rebuild": {"imageRef": image}})
-    cloud.wait(
-        lambda: cloud.call("GET", f"/servers/{server}", 200)["server"]["status"] == "ACTIVE",
-        "rebuilt",
-    )
+    cloud.call("POST", action, 202, {"rebuild": {"imageRef": image}})
+    cloud.wait(lambda: status() == "ACTIVE", "rebuilt")
     fake = cloud.driver.instances[server]
     assert fake.boot_volume == "/dev/vda" and "/dev/vda" in fake.volumes
+
+    # an image whose min_disk the volume cannot hold: upstream's VolumeSmallerThanMinDisk
+    big_min = cloud.storage.add_image(min_disk=2)
+    err = cloud.call("POST", action, 400, {"rebuild": {"imageRef": big_min}}, "2.93")
+    assert err["badRequest"]["message"] == (
+        "Volume is smaller than the minimum size specified in image metadata. Volume size is "
+        f"{1024**3} bytes, minimum size is {2 * 1024**3} bytes."
+    )
+    # an image larger than the volume: the block storage service refuses the re-image,
+    # the rebuild fails on the host and the server goes ERROR (as upstream's BuildAbort)
+    huge = cloud.storage.add_image(size=3 * 1024**3)
+    cloud.call("POST", action, 202, {"rebuild": {"imageRef": huge}}, "2.93")
+    cloud.wait(lambda: status() == "ERROR", "the failed re-image")
+    shown = cloud.call("GET", f"/servers/{server}", 200, token=cloud.admin)["server"]
+    assert "Failed to rebuild volume backed instance" in shown["fault"]["message"]
+    assert cloud.storage.status(volume) == "reserved"  # kept for the server
+
+    # a fitting new image: the volume is re-imaged, the server comes back on it
+    cloud.call("POST", action, 202, {"rebuild": {"imageRef": other}}, "2.93")
+    cloud.wait(lambda: cloud.storage.status(volume) == "downloading", "the re-image started")
+    reimage = [p for (m, p, v) in cloud.storage.seen if p.endswith(f"{volume}/action")]
+    assert reimage and status() == "REBUILD"
+    cloud.storage.reimaged(volume)
+    event = {"name": "volume-reimaged", "server_uuid": server, "tag": volume}
+    events = {"events": [event]}
+    cloud.call("POST", "/os-server-external-events", 400, events, "2.92", token=cloud.admin)
+    done = cloud.call("POST", "/os-server-external-events", 200, events, "2.93", token=cloud.admin)
+    assert done["events"][0]["code"] == 200
+    cloud.wait(lambda: status() == "ACTIVE", "rebuilt on the new image")
+    shown = cloud.call("GET", f"/servers/{server}", 200)["server"]
+    assert shown["image"] == ""  # still volume-backed, as upstream keeps it
+    assert cloud.storage.status(volume) == "in-use"
+    assert cloud.storage.volumes[volume]["volume_image_metadata"]["image_id"] == other
+    fake = cloud.driver.instances[server]
+    assert fake.boot_volume == "/dev/vda" and fake.volumes["/dev/vda"]["serial"] == volume
+    ((mapping),) = block_devices.list_for(cloud.deps.db, server)
+    assert mapping.connection_info and mapping.attachment_id
+    live = [a for a in cloud.storage.attachments.values() if a["volume_id"] == volume]
+    assert [a["id"] for a in live] == [mapping.attachment_id]  # the old one is gone
+    assert ("rebuild", "compute_rebuild_instance", "Success") in cloud.events(server)
 
 
 def test_zero_disk_flavor_boots_from_volume_with_a_blank_data_volume(cloud: Cloud) -> None:

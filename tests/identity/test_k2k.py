@@ -84,6 +84,37 @@ def _socket() -> socket.socket:
     return sock
 
 
+def _trust_cloud_a(sp: Cloud) -> str:
+    """Cloud A as an identity provider of ``sp`` (mapping, remote id, saml2 protocol);
+    the identity provider's domain id."""
+    rules = [
+        {
+            "local": [
+                {
+                    "user": {"name": "{0}"},
+                    "projects": [{"name": "k2k-project", "roles": [{"name": "member"}]}],
+                }
+            ],
+            "remote": [{"type": "openstack_user"}, {"type": "openstack_user_domain"}],
+        }
+    ]
+    mapping = {"rules": rules, "schema_version": "2.0"}
+    sp.ok("PUT", f"{FED}/mappings/k2k", json={"mapping": mapping}, status=201)
+    idp = sp.ok(
+        "PUT",
+        f"{FED}/identity_providers/{IDP_ID}",
+        json={"identity_provider": {"remote_ids": [ENTITY_A], "enabled": True}},
+        status=201,
+    )["identity_provider"]
+    sp.ok(
+        "PUT",
+        f"{FED}/identity_providers/{IDP_ID}/protocols/saml2",
+        json={"protocol": {"mapping_id": "k2k"}},
+        status=201,
+    )
+    return str(idp["domain_id"])
+
+
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     sock_a, sock_b = _socket(), _socket()
@@ -109,32 +140,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
             },
             status=201,
         )
-        rules = [
-            {
-                "local": [
-                    {
-                        "user": {"name": "{0}"},
-                        "projects": [{"name": "k2k-project", "roles": [{"name": "member"}]}],
-                    }
-                ],
-                "remote": [{"type": "openstack_user"}, {"type": "openstack_user_domain"}],
-            }
-        ]
-        mapping = {"rules": rules, "schema_version": "2.0"}
-        b.ok("PUT", f"{FED}/mappings/k2k", json={"mapping": mapping}, status=201)
-        idp = b.ok(
-            "PUT",
-            f"{FED}/identity_providers/{IDP_ID}",
-            json={"identity_provider": {"remote_ids": [ENTITY_A], "enabled": True}},
-            status=201,
-        )["identity_provider"]
-        served.idp_domain_id = idp["domain_id"]
-        b.ok(
-            "PUT",
-            f"{FED}/identity_providers/{IDP_ID}/protocols/saml2",
-            json={"protocol": {"mapping_id": "k2k"}},
-            status=201,
-        )
+        served.idp_domain_id = _trust_cloud_a(b)
         yield served
     finally:
         served.b.stop()
@@ -303,6 +309,10 @@ def test_bad_assertions_at_the_service_provider(
     ok = _present(pair, document)
     assert ok.status_code == 201, ok.text
     assert ok.headers["X-Subject-Token"]
+    # The same assertion again: the replay cache refuses it.
+    replayed = _present(pair, document)
+    assert_error(replayed, 401)
+    assert "has been used already" in replayed.json()["error"]["message"]
     # A changed attribute breaks the signature.
     tampered = document.replace(b">admin</saml:AttributeValue>", b">evil</saml:AttributeValue>")
     assert tampered != document
@@ -318,6 +328,7 @@ def test_bad_assertions_at_the_service_provider(
     foreign = document.replace(ENTITY_A.encode(), b"https://elsewhere.example.test/idp")
     assert_error(_present(pair, foreign), 401)
     # Presented on the protocol's auth URL directly, with the same checks.
+    document = _ecp(pair)
     direct = pair.b.cloud.client.post(
         f"{FED}/identity_providers/{IDP_ID}/protocols/saml2/auth",
         content=document,
@@ -330,3 +341,59 @@ def test_bad_assertions_at_the_service_provider(
         headers={"Content-Type": "application/vnd.paos+xml"},
     )
     assert_error(wrong_audience, 401)
+
+
+def test_trust_from_the_idp_metadata_url(
+    pair: Pair, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A service provider configured with A's metadata URL only (no certificate file)
+    learns A's entity id and signing certificate from it."""
+    metadata_url = f"{pair.a.url}{FED}/saml2/metadata"
+    c = build_cloud(
+        tmp_path_factory.mktemp("k2k-c"),
+        overrides={"federation.saml2_idp_metadata_url": [metadata_url]},
+    )
+    host = "cloud-c.example.test"
+    a = pair.a.cloud
+    try:
+        _trust_cloud_a(c)
+        a.ok(
+            "PUT",
+            f"{FED}/service_providers/cloud-c",
+            json={
+                "service_provider": {
+                    "auth_url": f"http://{host}{FED}/identity_providers/{IDP_ID}"
+                    "/protocols/saml2/auth",
+                    "sp_url": f"http://{host}/Shibboleth.sso/SAML2/ECP",
+                    "enabled": True,
+                }
+            },
+            status=201,
+        )
+        ecp = a.post("/v3/auth/OS-FEDERATION/saml2/ecp", json=_saml_body(a.admin, "cloud-c"))
+        assert ecp.status_code == 200, ecp.text
+
+        def present(document: bytes) -> Any:
+            return c.client.post(
+                "/Shibboleth.sso/SAML2/ECP",
+                content=document,
+                headers={"Content-Type": "application/vnd.paos+xml", "Host": host},
+            )
+
+        accepted = present(ecp.content)
+        assert accepted.status_code == 201, accepted.text
+        token = accepted.headers["X-Subject-Token"]
+        body = c.ok("GET", "/v3/auth/tokens", headers={"X-Subject-Token": token})
+        assert body["token"]["user"]["OS-FEDERATION"]["identity_provider"]["id"] == IDP_ID
+        assert_error(present(ecp.content), 401)  # replayed
+        # an issuer the metadata does not describe stays untrusted
+        fresh = a.post("/v3/auth/OS-FEDERATION/saml2/ecp", json=_saml_body(a.admin, "cloud-c"))
+        foreign = fresh.content.replace(ENTITY_A.encode(), b"https://elsewhere.example.test/idp")
+        refused = present(foreign)
+        assert_error(refused, 401)
+        assert "elsewhere.example.test" in refused.json()["error"]["message"]
+    finally:
+        a.call("DELETE", f"{FED}/service_providers/cloud-c")
+        c.client.close()
+        if c.runtime.db is not None:
+            c.runtime.db.dispose()

@@ -277,7 +277,7 @@ def test_boto3(s3: object, conn: swift.Connection) -> None:
     assert c.get_bucket_location(Bucket="boto")["LocationConstraint"] is None
 
 
-def test_multipart_api(s3: object) -> None:
+def test_multipart_api(s3: object, conn: swift.Connection) -> None:
     c: Any = s3
     c.create_bucket(Bucket="mpu")
     c.put_object(Bucket="mpu", Key="source", Body=b"s" * (6 * 1024 * 1024))
@@ -306,6 +306,11 @@ def test_multipart_api(s3: object) -> None:
     assert head["ContentType"] == "text/x-test"
     assert c.get_object(Bucket="mpu", Key="obj", Range="bytes=5242878-5242881")["Body"].read() \
         == b"aass"  # fmt: skip
+    # a static large object for Swift: read whole, its row with the whole size
+    headers, whole = conn.get_object("mpu", "obj")
+    assert len(whole) == 5 * 1024 * 1024 + 100 and whole[-100:] == b"s" * 100
+    assert headers["x-static-large-object"] == "True"
+    assert {o["name"]: o["bytes"] for o in conn.get_container("mpu")[1]}["obj"] == len(whole)
     aborted = c.create_multipart_upload(Bucket="mpu", Key="gone")["UploadId"]
     c.abort_multipart_upload(Bucket="mpu", Key="gone", UploadId=aborted)
     with pytest.raises(ClientError) as err:
@@ -406,10 +411,10 @@ def test_signature_v2(endpoint: str, keys: tuple[str, str]) -> None:
         "s3", endpoint_url=endpoint, aws_access_key_id=keys[0], aws_secret_access_key=keys[1],
         region_name=REGION, config=Config(signature_version="s3", retries={"max_attempts": 0}),
     )  # fmt: skip
-    v2.create_bucket(Bucket="v2")
-    v2.put_object(Bucket="v2", Key="k k", Body=b"signed with v2")
-    assert [b["Name"] for b in v2.list_buckets()["Buckets"] if b["Name"] == "v2"] == ["v2"]
-    url = v2.generate_presigned_url("get_object", Params={"Bucket": "v2", "Key": "k k"})
+    v2.create_bucket(Bucket="sigv2")
+    v2.put_object(Bucket="sigv2", Key="k k", Body=b"signed with v2")
+    assert [b["Name"] for b in v2.list_buckets()["Buckets"] if b["Name"] == "sigv2"] == ["sigv2"]
+    url = v2.generate_presigned_url("get_object", Params={"Bucket": "sigv2", "Key": "k k"})
     assert "Signature=" in url
     with urllib.request.urlopen(url) as answer:
         assert answer.read() == b"signed with v2"
@@ -420,3 +425,40 @@ def test_signature_v2(endpoint: str, keys: tuple[str, str]) -> None:
     with pytest.raises(ClientError) as err:
         bad.list_buckets()
     assert err.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+
+
+def test_versioning(s3: object, conn: swift.Connection) -> None:
+    """S3 versioning is Swift's object versioning (X-Versions-Enabled)."""
+    c: Any = s3
+    c.create_bucket(Bucket="ver")
+    assert "Status" not in c.get_bucket_versioning(Bucket="ver")
+    c.put_bucket_versioning(Bucket="ver", VersioningConfiguration={"Status": "Enabled"})
+    assert c.get_bucket_versioning(Bucket="ver")["Status"] == "Enabled"
+    assert conn.head_container("ver")["x-versions-enabled"] == "True"
+    v1 = c.put_object(Bucket="ver", Key="k", Body=b"one", ContentType="text/plain")["VersionId"]
+    v2 = c.put_object(Bucket="ver", Key="k", Body=b"two")["VersionId"]
+    assert v1 != v2
+    current = c.get_object(Bucket="ver", Key="k")
+    assert current["Body"].read() == b"two" and current["VersionId"] == v2
+    old = c.get_object(Bucket="ver", Key="k", VersionId=v1)
+    assert old["Body"].read() == b"one" and old["ContentType"] == "text/plain"
+    gone = c.delete_object(Bucket="ver", Key="k")
+    assert gone["DeleteMarker"] is True
+    with pytest.raises(ClientError) as err:
+        c.get_object(Bucket="ver", Key="k")
+    assert err.value.response["Error"]["Code"] == "NoSuchKey"
+    listed = c.list_object_versions(Bucket="ver")
+    assert sorted(v["VersionId"] for v in listed["Versions"]) == sorted([v1, v2])
+    assert [m["IsLatest"] for m in listed["DeleteMarkers"]] == [True]
+    # an old version copied over the key comes back as the newest
+    c.copy_object(Bucket="ver", Key="k", CopySource={"Bucket": "ver", "Key": "k", "VersionId": v1})
+    assert c.get_object(Bucket="ver", Key="k")["Body"].read() == b"one"
+    c.delete_object(Bucket="ver", Key="k", VersionId=v2)
+    with pytest.raises(ClientError) as err:
+        c.get_object(Bucket="ver", Key="k", VersionId=v2)
+    assert err.value.response["Error"]["Code"] == "NoSuchVersion"
+    # Swift lists the same versions
+    swift_versions = conn.get_container("ver", query_string="versions")[1]
+    assert v1 in {o.get("version_id") for o in swift_versions}
+    c.put_bucket_versioning(Bucket="ver", VersioningConfiguration={"Status": "Suspended"})
+    assert c.get_bucket_versioning(Bucket="ver")["Status"] == "Suspended"

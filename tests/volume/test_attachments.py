@@ -5,9 +5,13 @@ upstream's statuses and messages."""
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -135,6 +139,80 @@ def test_the_storage_host_opens_the_file(env: Env) -> None:
     env.wait(vol["id"], "available")
 
 
+def _usage(env: Env) -> int:
+    """The demo project's gigabytes in use."""
+    project = env.project_id()
+    quota = env.admin.get(f"/os-quota-sets/{project}?usage=true").json()["quota_set"]
+    return int(quota["gigabytes"]["in_use"])
+
+
+def _hold(path: Path) -> subprocess.Popen[bytes]:
+    """A QEMU process (qemu-io) holding the file's image lock, as a guest's QEMU would."""
+    held = subprocess.Popen(
+        ["qemu-io", "-f", "qcow2", str(path)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 10
+    while subprocess.run(["qemu-img", "info", str(path)], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, "qemu-io did not lock the volume"
+        time.sleep(0.05)
+    return held
+
+
+def test_extend_waits_for_the_guest(env: Env) -> None:
+    """A file a local QEMU holds only that QEMU can grow: with no compute to tell, the
+    extend rolls back at once (error_extending, size and quota as before); a volume left
+    waiting (``extend_new_size``) settles by ``os-extend_volume_completion`` (3.71)."""
+    vol = env.create()
+    vid = vol["id"]
+    server = str(uuid.uuid4())
+    att = _create(_attachments(env), vid, server, connector=connector(STORAGE_HOST))
+    _attachments(env).post(f"/attachments/{att['id']}/action", {"os-complete": None}, 204)
+    env.wait(vid, "in-use")
+    action = f"/volumes/{vid}/action"
+    used = _usage(env)
+    held = _hold(env.volume_file(vid))
+    try:
+        env.demo.at("3.42").post(action, {"os-extend": {"new_size": 2}}, 202)
+        failed = env.wait(vid, "error_extending")
+    finally:
+        held.terminate()
+        held.wait(timeout=10)
+    assert failed["size"] == 1 and "extend_new_size" not in failed["metadata"]
+    assert _usage(env) == used
+    assert [m["event_id"] for m in env.messages(vid)] == ["VOLUME_VOLUME_007_010"]
+
+    complete = {"os-extend_volume_completion": {"error": False}}
+    env.admin.at("3.70").post(action, complete, 404)
+    err = env.admin.at("3.71").post(action, complete, 400).json()
+    assert err["badRequest"]["message"] == "Invalid volume: Volume is not being extended."
+    env.demo.at("3.71").post(action, complete, 403)
+    bad = {"os-extend_volume_completion": {"error": False, "size": 3}}
+    env.admin.at("3.71").post(action, bad, 400)
+
+    # the state the manager leaves for compute (written here: this cloud has no compute)
+    def waiting(new_size: int) -> None:
+        env.admin.post(action, {"os-reset_status": {"status": "extending"}}, 202)
+        db = sqlite3.connect(env.cloud.state_dir / "volume.sqlite")
+        with db:
+            db.executemany(
+                "INSERT OR REPLACE INTO volume_admin_metadata (volume_id, key, value)"
+                " VALUES (?, ?, ?)",
+                [(vid, "extend_new_size", str(new_size)), (vid, "extend_reservations", "[]")],
+            )
+        db.close()
+
+    waiting(3)
+    assert env.demo.get(f"/volumes/{vid}").json()["volume"]["metadata"]["extend_new_size"] == "3"
+    env.admin.at("3.71").post(action, {"os-extend_volume_completion": {"error": True}}, 202)
+    assert env.wait(vid, "error_extending")["size"] == 1
+    waiting(3)
+    env.admin.at("3.71").post(action, {"os-extend_volume_completion": {}}, 202)
+    grown = env.wait(vid, "in-use")
+    assert grown["size"] == 3 and "extend_new_size" not in grown["metadata"]
+    _attachments(env).delete(f"/attachments/{att['id']}", 200)
+    env.wait(vid, "available")
+
+
 def test_osc_lists_and_shows_attachments(env: Env) -> None:
     vol = env.create()
     att = _create(_attachments(env), vol["id"], str(uuid.uuid4()))
@@ -177,6 +255,7 @@ def test_multiattach(env: Env) -> None:
     ).json()["volume_type"]
     vol = env.create(volume_type=vtype["name"])
     assert vol["multiattach"] is True
+    assert (env.volumes_dir / f"volume-{vol['id']}.raw").exists()  # shareable by QEMUs
     api = _attachments(env)
     first = _create(api, vol["id"], str(uuid.uuid4()), connector=connector("host-a"))
     api.post(f"/attachments/{first['id']}/action", {"os-complete": {}}, 204)

@@ -79,6 +79,12 @@ class ServiceSpec(abc.ABC):
     def create_app(self, runtime: Runtime) -> ASGIApp:
         """Build the service's ASGI application."""
 
+    def checks_tokens(self, conf: cfg.ConfigOpts) -> bool:
+        """Whether this process's servers check tokens (and so follow identity's
+        revocation events); a role without an API (object storage's storage hosts) does
+        not."""
+        return True
+
     def extra_listeners(self, runtime: Runtime) -> list[Listener]:
         """Servers to run besides the API (called after :meth:`create_app`); none by default."""
         return []

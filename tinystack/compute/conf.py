@@ -135,6 +135,13 @@ HOST_OPTS = [
         min=0,
         help="Seconds between those checks (the first ones come sooner).",
     ),
+    cfg.IntOpt(
+        "reimage_timeout_per_gb",
+        default=20,
+        min=1,
+        help="Seconds per GiB of the image a rebuild waits for the block storage service "
+        "to re-image a volume-backed server's root volume (volume-reimaged).",
+    ),
 ]
 
 SCHEDULER_OPTS = [
@@ -330,6 +337,7 @@ class Options:
     my_ip: str = ""
     block_device_allocate_retries: int = 60
     block_device_allocate_retries_interval: int = 3
+    reimage_timeout_per_gb: int = 20
 
     # scheduler
     scheduler_enabled_filters: tuple[str, ...] = tuple(DEFAULT_FILTERS)

@@ -285,7 +285,14 @@ class ComputeAgentAPI:
         instance_uuid: str,
         orig_vm_state: str,
         admin_password: str | None = None,
+        reimage_image_id: str | None = None,
+        reimage_timeout: float = 0.0,
     ) -> None:
+        """``reimage_image_id``: a volume-backed server's root volume gets this image first
+        (waiting up to ``reimage_timeout`` seconds for ``volume-reimaged``)."""
+        extra: dict[str, JSON] = {}
+        if reimage_image_id:
+            extra = {"reimage_image_id": reimage_image_id, "reimage_timeout": reimage_timeout}
         self._cast(
             ctx,
             host,
@@ -293,6 +300,7 @@ class ComputeAgentAPI:
             instance_uuid=instance_uuid,
             orig_vm_state=orig_vm_state,
             admin_password=admin_password,
+            **extra,
         )
 
     # -- resize and cold migration -------------------------------------------------------------
@@ -418,6 +426,20 @@ class ComputeAgentAPI:
         self._cast(ctx, host, "detach_interface", instance_uuid=instance_uuid, port_id=port_id)
 
     # -- volumes -------------------------------------------------------------------------------
+    def check_volume_attach(
+        self, ctx: CallContext, host: str, volume_id: str, multiattach: bool, tagged: bool
+    ) -> None:
+        """Whether the host's driver can take such a volume (Nova asks this synchronously,
+        in ``reserve_block_device_name``); a RemoteError naming the refusal if not."""
+        self._call(
+            ctx,
+            host,
+            "check_volume_attach",
+            volume_id=volume_id,
+            multiattach=multiattach,
+            tagged=tagged,
+        )
+
     def attach_volume(
         self, ctx: CallContext, host: str, instance_uuid: str, bdm: BlockDevice
     ) -> None:

@@ -17,6 +17,13 @@ SERVICES: dict[str, str] = {
     "object_store": "tinystack.object_store.service",
 }
 
+#: ``tinystack serve`` names that run one role of a service (the distributed mode of a
+#: service split in several servers): name -> (service, its options set for that role)
+ROLES: dict[str, tuple[str, dict[str, str]]] = {
+    "object-store-proxy": ("object_store", {"role": "proxy"}),
+    "object-store-storage": ("object_store", {"role": "storage"}),
+}
+
 
 def available() -> list[str]:
     """Services whose package is present in this installation."""

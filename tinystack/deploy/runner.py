@@ -138,7 +138,7 @@ class Cloud:
             for s in all_specs
         }
         auth_url = conf.auth_url or urls.get("identity") or ""
-        if "identity" not in names:
+        if "identity" not in names and any(s.checks_tokens(conf) for s in specs):
             session = Session(auth_url, users[names[0]], timeout=10.0, max_connections=1)
             self.poller = RevocationPoller(session, revocations)
 

@@ -116,6 +116,14 @@ FEDERATION_OPTS: list[cfg.Opt] = [
         "identity provider (a keystone IdP's [saml] certfile); an assertion is accepted "
         "only from an issuer listed here, signed by its certificate.",
     ),
+    cfg.MultiStrOpt(
+        "saml2_idp_metadata_url",
+        default=[],
+        help="URL of SAML 2.0 identity provider metadata, repeatable (a keystone IdP's "
+        "/v3/OS-FEDERATION/saml2/metadata, as Shibboleth's MetadataProvider): every "
+        "identity provider it describes is trusted with the signing certificate it "
+        "publishes; re-read every few minutes. Use https (the metadata is not signed).",
+    ),
 ]
 #: upstream's ``[saml]`` (this cloud as a Keystone-to-Keystone identity provider)
 SAML_GROUP = "saml"
@@ -283,6 +291,8 @@ class Options:
     oidc_claim_prefix: str = "OIDC-"
     #: [federation] saml2_idp_certificate: (entity id, certificate path) pairs
     saml2_idp_certificates: tuple[tuple[str, Path], ...] = ()
+    #: [federation] saml2_idp_metadata_url
+    saml2_idp_metadata_urls: tuple[str, ...] = ()
     #: [saml] idp_entity_id and idp_sso_endpoint ("": derived from the public URL)
     saml_idp_entity_id: str = ""
     saml_idp_sso_endpoint: str = ""
@@ -322,6 +332,9 @@ class Options:
             oidc_claim_prefix=str(conf.federation.oidc_claim_prefix or ""),
             saml2_idp_certificates=_saml_idp_certificates(
                 list(conf.federation.saml2_idp_certificate or [])
+            ),
+            saml2_idp_metadata_urls=tuple(
+                str(u) for u in conf.federation.saml2_idp_metadata_url or ()
             ),
             saml_idp_entity_id=str(conf.saml.idp_entity_id or ""),
             saml_idp_sso_endpoint=str(conf.saml.idp_sso_endpoint or ""),

@@ -312,6 +312,16 @@ class IdpRemoteId(Base):
     )
 
 
+class SamlAssertionSeen(Base):
+    """A SAML 2.0 assertion this cloud accepted, kept until it expires: the replay cache
+    (a second use of an assertion id by the same issuer is refused)."""
+
+    __tablename__ = "saml_assertion_seen"
+    issuer: Mapped[str] = mapped_column(NAME, primary_key=True)
+    assertion_id: Mapped[str] = mapped_column(NAME, primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(TIMESTAMP, index=True)
+
+
 class FederationProtocol(Base):
     __tablename__ = "federation_protocol"
     id: Mapped[str] = mapped_column(ID, primary_key=True)

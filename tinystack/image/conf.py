@@ -105,6 +105,36 @@ OPTS = [
         "enabled_backends). Empty: one file store 'file' in store_dir.",
     ),
     cfg.StrOpt("default_backend", default="", help="The store new data goes to by default."),
+    cfg.StrOpt(
+        "default_store",
+        default="file",
+        choices=["file", "swift"],
+        help="Without enabled_backends: where new image data goes (Glance's default_store). "
+        "swift: the object store, with the file store 'file' beside it (both listed in "
+        "/v2/info/stores, as enabled_backends = swift:swift,file:file would).",
+    ),
+    cfg.StrOpt(
+        "swift_store_container",
+        default="glance",
+        help="Container of the swift stores' images, in the image service's account.",
+    ),
+    cfg.BoolOpt(
+        "swift_store_create_container_on_put",
+        default=True,
+        help="Create the container on the first upload when it does not exist.",
+    ),
+    cfg.IntOpt(
+        "swift_store_large_object_size",
+        default=5120,
+        min=1,
+        help="Images larger than this (MiB) are stored as segments with a manifest.",
+    ),
+    cfg.IntOpt(
+        "swift_store_large_object_chunk_size",
+        default=200,
+        min=1,
+        help="Size (MiB) of the segments of a large image.",
+    ),
     cfg.DictOpt(
         "backend_dirs",
         default={},
@@ -264,6 +294,8 @@ def _description(kind: str, store_id: str) -> str:
         return (
             "Local filesystem store" if store_id == "file" else f"Local filesystem store {store_id}"
         )
+    if kind == "swift":
+        return "Object storage store" if store_id == "swift" else f"Object storage store {store_id}"
     return f"{kind} store {store_id}"
 
 
@@ -306,6 +338,12 @@ class Options:
     backend_dirs: tuple[tuple[str, str], ...] = ()
     backend_descriptions: tuple[tuple[str, str], ...] = ()
     backend_weights: tuple[tuple[str, str], ...] = ()
+    #: the ``default_store`` option (its name is taken by the property below)
+    legacy_default_store: str = "file"
+    swift_store_container: str = "glance"
+    swift_store_create_container_on_put: bool = True
+    swift_store_large_object_size: int = 5120 * 1024 * 1024
+    swift_store_large_object_chunk_size: int = 200 * 1024 * 1024
     show_multiple_locations: bool = False
     cinder_volume_type: str = ""
     backend_volume_types: tuple[tuple[str, str], ...] = ()
@@ -359,6 +397,12 @@ class Options:
             backend_dirs=tuple(dict(group.backend_dirs).items()),
             backend_descriptions=tuple(dict(group.backend_descriptions).items()),
             backend_weights=tuple(dict(group.backend_weights).items()),
+            legacy_default_store=str(group.default_store),
+            swift_store_container=str(group.swift_store_container),
+            swift_store_create_container_on_put=bool(group.swift_store_create_container_on_put),
+            swift_store_large_object_size=int(group.swift_store_large_object_size) << 20,
+            swift_store_large_object_chunk_size=int(group.swift_store_large_object_chunk_size)
+            << 20,
             show_multiple_locations=bool(group.show_multiple_locations),
             cinder_volume_type=str(group.cinder_volume_type),
             backend_volume_types=tuple(dict(group.backend_volume_types).items()),
@@ -384,12 +428,21 @@ class Options:
 
     @property
     def multi_store(self) -> bool:
-        """Whether ``enabled_backends`` is configured (Glance's multi-store API)."""
-        return bool(self.enabled_backends)
+        """Whether ``enabled_backends`` is configured, or implied by ``default_store =
+        swift`` (Glance's multi-store API)."""
+        return bool(self.enabled_backends) or self.legacy_default_store == "swift"
+
+    def _backends(self) -> tuple[tuple[str, str], ...]:
+        if self.enabled_backends:
+            return self.enabled_backends
+        if self.legacy_default_store == "swift":
+            return (("swift", "swift"), ("file", "file"))
+        return (("file", "file"),)
 
     def backend_specs(self) -> list[BackendSpec]:
-        """The stores to build: the configured backends, or the one ``file`` store."""
-        backends = self.enabled_backends or (("file", "file"),)
+        """The stores to build: the configured backends, else the ``file`` store (and
+        ``swift`` before it when it is the ``default_store``)."""
+        backends = self._backends()
         dirs, descriptions = dict(self.backend_dirs), dict(self.backend_descriptions)
         weights, volume_types = dict(self.backend_weights), dict(self.backend_volume_types)
         specs = []
@@ -407,6 +460,10 @@ class Options:
                     volume_type=volume_types.get(store_id, self.cinder_volume_type),
                     connector_host=dict(self.backend_connector_hosts).get(store_id, ""),
                     state_timeout=self.cinder_state_transition_timeout,
+                    container=self.swift_store_container,
+                    create_container_on_put=self.swift_store_create_container_on_put,
+                    large_object_size=self.swift_store_large_object_size,
+                    large_object_chunk_size=self.swift_store_large_object_chunk_size,
                 )
             )
         return specs
@@ -415,7 +472,7 @@ class Options:
     def default_store(self) -> str:
         if self.default_backend:
             return self.default_backend
-        return self.enabled_backends[0][0] if self.enabled_backends else "file"
+        return self._backends()[0][0]
 
     def quota_limit(self, name: str, owner: str | None = None) -> int:
         """The limit of one unified-limits quota (``image_size_total`` ...) for ``owner``'s

@@ -20,9 +20,21 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
   ``node.py`` (the three servers and the daemons of one node).
 - ``services/``: the proxy. ``backend.py`` (first good replica for reads, quorum writes,
   handoffs), ``accounts.py``, ``containers.py``, ``objects.py``, ``acl.py`` (container
-  ACLs).
+  ACLs), ``versioning.py`` (``X-Versions-Enabled``: versions in the hidden container
+  ``\x00versions\x00<container>``, ``?versions`` listings, ``version-id``, delete
+  markers), ``versioning_legacy.py`` (``X-Versions-Location`` / ``X-History-Location``),
+  ``version_copies.py`` (a version's copy, written at its own timestamp).
+- ``services/`` also holds what Swift does in middlewares: ``large_objects.py`` (GET and
+  HEAD of DLO/SLO and through symlinks, ranges and conditions on the whole),
+  ``slo_manifests.py`` (``?multipart-manifest=put|delete``), ``symlinks.py``,
+  ``bulk.py`` (``?bulk-delete``, ``?extract-archive``), ``reads.py`` (raw reads with
+  sysmeta, ``Refused`` and its plain-text bodies, byte ranges).
 - ``api/``: the public API at ``/v1/AUTH_<project_id>`` (``router.py`` is the table),
-  keystoneauth's ownership check in ``deps.py``, listings in ``listing.py``.
+  keystoneauth's ownership check in ``deps.py``, listings in ``listing.py``; ``hooks.py``
+  is where the object handlers hand SLO/DLO/symlink requests over, ``bulk.py`` the bulk
+  requests and their text/JSON/XML bodies, ``versions.py`` the ``version-id`` parameter
+  and ``?versions`` listings (a read is versioning's, then hooks' when no version is
+  named).
 - ``api/s3/`` and ``services/s3/``: the S3 API on the same port over the same accounts
   (``AUTH_<project>``), containers (buckets) and objects. ``api/s3/dispatch.py`` takes
   the requests that carry an AWS signature (or name a bucket in the Host) before the
@@ -31,7 +43,8 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
   60 s secret cache), ``body.py`` (aws-chunked with chunk and trailer signatures,
   sha256/MD5/CRC32/CRC32C/SHA1/SHA256 checks before the replicas commit),
   ``buckets.py``, ``objects.py``, ``listing.py``, ``multipart.py`` (parts in
-  ``<bucket>+segments``) and ``manifest.py`` (the completed object as an SLO manifest).
+  ``<bucket>+segments``, completed through ``slo_manifests``) and ``manifest.py``
+  (reading those manifests); S3 versioning goes through ``services/versioning.py``.
 
 Worked path, ``PUT /v1/AUTH_p/c/o``: ``api/objects.put_object`` checks the token and
 ``object_store:swift_owner``, then ``services/objects.begin_put`` finds the container

@@ -9,7 +9,18 @@ from oslo_config import cfg
 
 GROUP = "object_store"
 
+ROLES = ("all", "proxy", "storage")
+
 OPTS = [
+    cfg.StrOpt(
+        "role",
+        default="all",
+        choices=ROLES,
+        help="What this process runs: all (the proxy and this node's storage servers), proxy "
+        "(the API only; the rings name the storage hosts) or storage (the account, container "
+        "and object servers and their daemons). `tinystack serve object-store-proxy` and "
+        "`object-store-storage` set it.",
+    ),
     cfg.StrOpt("ring_dir", default="", help="Ring files (default <state_dir>/object_store/rings)."),
     cfg.StrOpt(
         "devices", default="", help="Device directories (default <state_dir>/object_store/devices)."
@@ -65,6 +76,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 class Options:
     """``[object_store]``, typed; the only reader of ``conf.object_store``."""
 
+    role: str
     ring_dir: Path
     devices: Path
     storage_listen: str
@@ -93,6 +105,7 @@ class Options:
         group = conf.object_store
         base = state_dir / "object_store"
         return cls(
+            role=str(group.role),
             ring_dir=Path(group.ring_dir) if group.ring_dir else base / "rings",
             devices=Path(group.devices) if group.devices else base / "devices",
             storage_listen=str(group.storage_listen),

@@ -1,12 +1,23 @@
 """The object storage service as the deployment sees it: options, the proxy app, this
-node's storage servers (extra listeners) and the default rings."""
+node's storage servers (extra listeners) and the default rings.
+
+``[object_store] role`` splits it for the distributed mode: ``proxy`` serves the API
+only (the rings, copied from the operator's ring directory, name the storage hosts);
+``storage`` serves this host's account, container and object servers and runs their
+daemons, with a healthcheck on the service's port instead of the API; ``all`` (the
+default) is both in one process, over the default ring of local devices."""
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
-from fastapi import FastAPI
 from oslo_config import cfg
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from tinystack.common import config
 from tinystack.common.api.app import create_app
@@ -15,12 +26,21 @@ from tinystack.common.policy import Policy
 from tinystack.common.service import Listener, Runtime, ServiceSpec
 from tinystack.object_store import policies
 from tinystack.object_store.api.deps import STATE_KEY
+from tinystack.object_store.api.replies import refused
 from tinystack.object_store.api.router import router
 from tinystack.object_store.api.s3.dispatch import S3Middleware
 from tinystack.object_store.api.transaction import TransIdMiddleware
 from tinystack.object_store.conf import Options, register_opts
-from tinystack.object_store.ring.layout import DefaultLayout, Rings, ensure_default, hash_suffix
+from tinystack.object_store.ring.layout import (
+    RINGS,
+    DefaultLayout,
+    Rings,
+    ensure_default,
+    hash_suffix,
+    ring_path,
+)  # fmt: skip
 from tinystack.object_store.services.deps import Deps
+from tinystack.object_store.services.reads import Refused
 from tinystack.object_store.services.s3.auth import Authenticator
 from tinystack.object_store.storage import node
 from tinystack.object_store.storage.layout import prepare_devices
@@ -42,6 +62,9 @@ class ObjectStoreService(ServiceSpec):
     def register_opts(self, conf: cfg.ConfigOpts) -> None:
         register_opts(conf)
 
+    def checks_tokens(self, conf: cfg.ConfigOpts) -> bool:
+        return str(conf.object_store.role) != "storage"
+
     def deps(self, runtime: Runtime) -> Deps:
         with self._lock:
             found: Deps | None = runtime.extra.get(STATE_KEY)
@@ -60,8 +83,11 @@ class ObjectStoreService(ServiceSpec):
                     part_power=opts.part_power,
                     min_part_hours=opts.min_part_hours,
                 )
-                ensure_default(opts.ring_dir, layout)
-                prepare_devices(opts.devices, opts.default_devices)
+                if opts.role == "all":
+                    ensure_default(opts.ring_dir, layout)
+                    prepare_devices(opts.devices, opts.default_devices)
+                else:
+                    _require_rings(opts.ring_dir)
                 s3_auth = None
                 if opts.s3_api and runtime.auth_url:
                     session = Session(runtime.auth_url, runtime.credentials, runtime.catalog)
@@ -71,8 +97,10 @@ class ObjectStoreService(ServiceSpec):
                 runtime.extra[STATE_KEY] = found
             return found
 
-    def create_app(self, runtime: Runtime) -> FastAPI:
+    def create_app(self, runtime: Runtime) -> ASGIApp:
         deps = self.deps(runtime)
+        if deps.opts.role == "storage":
+            return healthcheck_app()
         app = create_app(
             title="tinystack object storage",
             version="1",
@@ -88,6 +116,7 @@ class ObjectStoreService(ServiceSpec):
             },
         )
         app.include_router(router)
+        app.add_exception_handler(Refused, refused)  # the plain bodies of Swift's middlewares
         app.add_middleware(S3Middleware)  # S3 requests never reach the Swift routes
         app.add_middleware(TransIdMiddleware)  # outermost: it names the request
         return app
@@ -96,6 +125,8 @@ class ObjectStoreService(ServiceSpec):
         """This node's account, container and object servers."""
         deps = self.deps(runtime)
         opts = deps.opts
+        if opts.role == "proxy":
+            return []
         storage = node.build(
             opts.devices, deps.rings, hash_suffix(opts.ring_dir), opts.storage_listen,
             opts.object_port, opts.replicator_interval, opts.auditor_interval,
@@ -117,6 +148,26 @@ class ObjectStoreService(ServiceSpec):
         storage = runtime.extra.get("object_store_node")
         if storage is not None:
             storage.stop()
+
+
+def _require_rings(ring_dir: Path) -> None:
+    """A proxy or storage host runs on the operator's rings; it never makes its own."""
+    missing = [str(ring_path(ring_dir, n)) for n in RINGS if not ring_path(ring_dir, n).exists()]
+    if missing or not (ring_dir / "hash_path_suffix").exists():
+        raise SystemExit(
+            f"object_store: no ring in {ring_dir} "
+            f"({', '.join(missing) or 'hash_path_suffix'} missing): copy the ring files "
+            "and hash_path_suffix from the ring builder's host"
+        )
+
+
+def healthcheck_app() -> Starlette:
+    """What a storage host answers on the service's port: Swift's healthcheck."""
+
+    async def ok(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("OK")
+
+    return Starlette(routes=[Route("/healthcheck", ok, methods=["GET", "HEAD"])])
 
 
 SERVICE = ObjectStoreService()

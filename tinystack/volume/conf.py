@@ -8,6 +8,8 @@ from typing import Any
 
 from oslo_config import cfg
 
+from tinystack.common.clients.limits import LimitsReader
+
 GROUP = "volume"
 
 #: what ``[volume] enabled_workers`` may name
@@ -176,6 +178,16 @@ QUOTA_OPTS = [
     cfg.IntOpt("quota_backup_gigabytes", default=1000, min=-1, help="Backup GiB."),
     cfg.IntOpt("quota_groups", default=10, min=-1, help="Groups per project."),
     cfg.IntOpt("per_volume_size_limit", default=-1, min=-1, help="Largest volume, GiB (-1: none)."),
+    cfg.StrOpt(
+        "quota_driver",
+        default="db",
+        choices=["db", "unified_limits"],
+        help="Where limits come from: the os-quota-sets tables (db), or identity's unified "
+        "limits (registered limits and project limits of the block-storage service), named "
+        "as Cinder's quota resources: volumes, gigabytes, snapshots, backups, "
+        "backup_gigabytes, groups, per_volume_gigabytes, volumes_<type>, gigabytes_<type>, "
+        "snapshots_<type>. Usage is still counted here.",
+    ),
     cfg.IntOpt(
         "reservation_expire",
         default=86400,
@@ -185,6 +197,19 @@ QUOTA_OPTS = [
 ]
 
 BACKUP_OPTS = [
+    cfg.StrOpt(
+        "backup_driver",
+        default="auto",
+        choices=["auto", "posix", "swift"],
+        help="Where new backups go: swift (containers in the object store, as Cinder's "
+        "swift driver), posix (directories, backup_posix_path), or auto: swift when the "
+        "cloud runs an object store, else posix. Existing backups stay where they are.",
+    ),
+    cfg.StrOpt(
+        "backup_swift_container",
+        default="volumebackups",
+        help="Container of swift backups that name none (in the volume service's account).",
+    ),
     cfg.StrOpt(
         "backup_posix_path",
         default="",
@@ -286,10 +311,16 @@ class Options:
     quota_backups: int = 10
     quota_backup_gigabytes: int = 1000
     quota_groups: int = 10
+    quota_driver: str = "db"
+    #: not an option: identity's unified limits, attached by ``Deps`` when
+    #: ``quota_driver = unified_limits``
+    unified_limits: LimitsReader | None = None
     per_volume_size_limit: int = -1
     reservation_expire: int = 86400
 
     # backup
+    backup_driver: str = "auto"
+    backup_swift_container: str = "volumebackups"
     backup_posix_path: str = ""
     backup_container: str = "volumebackups"
     backup_file_size: int = 32 << 20
@@ -310,8 +341,13 @@ class Options:
         section = conf[GROUP]
         values: dict[str, Any] = {}
         for item in fields(cls):
-            values[item.name] = _CONVERT[str(item.type)](section[item.name])
+            if item.name not in NOT_OPTIONS:
+                values[item.name] = _CONVERT[str(item.type)](section[item.name])
         return cls(**values)
+
+
+#: Options fields the composition root fills in, not read from the configuration
+NOT_OPTIONS = frozenset({"unified_limits"})
 
 
 def _text(raw: Any) -> str:

@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -24,6 +24,8 @@ LOG = logging.getLogger(__name__)
 
 #: re-issue the service token this many seconds before it expires
 EXPIRY_MARGIN = 120.0
+#: the placeholders of catalog URLs Keystone fills in with the token's project
+PROJECT_PLACEHOLDERS = ("%(project_id)s", "%(tenant_id)s", "$(project_id)s", "$(tenant_id)s")
 
 
 class ClientError(Exception):
@@ -98,6 +100,7 @@ class Session:
         )
         self._lock = threading.Lock()
         self._token: str | None = None
+        self._project_id = ""
         self._expires = 0.0
         self._token_catalog: dict[str, str] = {}
 
@@ -107,7 +110,9 @@ class Session:
 
     def endpoint(self, service_type: str) -> str:
         """The public URL of ``service_type``: from the catalog given, else from the catalog
-        of the service token; identity is always reachable at ``auth_url``."""
+        of the service token; identity is always reachable at ``auth_url``. A URL with a
+        project placeholder (the object store's ``/v1/AUTH_%(project_id)s``) is filled in
+        with the service token's project, as Keystone fills in a token's catalog."""
         url = self._catalog.get(service_type) or self._token_catalog.get(service_type)
         if url is None and service_type == "identity" and self.auth_url:
             return self.auth_url
@@ -116,7 +121,16 @@ class Session:
             url = self._token_catalog.get(service_type)
         if url is None:
             raise EndpointNotFound(service_type)
+        if any(p in url for p in PROJECT_PLACEHOLDERS):
+            project_id = self.project_id()
+            for placeholder in PROJECT_PLACEHOLDERS:
+                url = url.replace(placeholder, project_id)
         return url
+
+    def project_id(self) -> str:
+        """The project the service token is scoped to (the service project)."""
+        self.token()
+        return self._project_id
 
     # -- the service token ---------------------------------------------------------------------
     def token(self, *, refresh: bool = False) -> str:
@@ -154,6 +168,7 @@ class Session:
             raise ClientError("identity", response.status_code, message, payload)
         token_body = response.json().get("token", {})
         self._remember_catalog(token_body.get("catalog") or [])
+        self._project_id = str((token_body.get("project") or {}).get("id") or "")
         return response.headers["x-subject-token"], _parse_expiry(token_body.get("expires_at"))
 
     def _remember_catalog(self, catalog: list[dict[str, Any]]) -> None:
@@ -183,10 +198,56 @@ class Session:
         ``token`` is a user's token to act as that user, sent with the service token as
         ``X-Service-Token`` (so the user's application credential access rules, which
         name the service the user called, do not refuse this service-to-service call);
-        without it the service token is used (and re-issued once on a 401).
+        without it the service token is used (and re-issued once on a 401, unless the
+        body is an iterable, which cannot be sent twice). An iterable ``content`` goes
+        out with chunked transfer encoding.
         """
+        return self._send(
+            service_type, method, path, json_body=json_body, content=content,
+            params=params, headers=headers, token=token, ok=ok, stream=False,
+        )  # fmt: skip
+
+    @contextlib.contextmanager
+    def stream(
+        self,
+        service_type: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        token: str | None = None,
+        ok: tuple[int, ...] = (200, 206),
+    ) -> Iterator[httpx.Response]:
+        """Like :meth:`request`, with the response body not read yet: iterate
+        ``response.iter_bytes()`` inside the ``with``; the connection is released at its
+        end."""
+        response = self._send(
+            service_type, method, path, json_body=None, content=None, params=params,
+            headers=headers, token=token, ok=ok, stream=True,
+        )  # fmt: skip
+        try:
+            yield response
+        finally:
+            response.close()
+
+    def _send(
+        self,
+        service_type: str,
+        method: str,
+        path: str,
+        *,
+        json_body: Any,
+        content: bytes | Iterable[bytes] | None,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None,
+        headers: Mapping[str, str] | None,
+        token: str | None,
+        ok: tuple[int, ...],
+        stream: bool,
+    ) -> httpx.Response:
         url = self.endpoint(service_type) + path
         send_headers = dict(headers or {})
+        replayable = content is None or isinstance(content, bytes)
         use_service_token = token is None
         if token is not None and self.credentials is not None:
             with contextlib.suppress(ClientError):
@@ -194,21 +255,26 @@ class Session:
         for attempt in (1, 2):
             send_headers["X-Auth-Token"] = token if token is not None else self.token()
             try:
-                response = self._http.request(
-                    method,
-                    url,
-                    json=json_body,
-                    content=content,
-                    params=params,
+                request = self._http.build_request(
+                    method, url, json=json_body, content=content, params=params,
                     headers=send_headers,
-                )
+                )  # fmt: skip
+                response = self._http.send(request, stream=stream)
             except httpx.HTTPError as exc:
                 raise ClientError(service_type, 0, f"cannot reach {service_type}: {exc}") from exc
-            if response.status_code == 401 and use_service_token and attempt == 1:
+            if response.status_code == 401 and use_service_token and replayable and attempt == 1:
+                response.close()
                 self.token(refresh=True)
                 continue
             break
         if response.status_code not in ok:
+            if stream:
+                try:
+                    response.read()
+                except httpx.HTTPError as exc:
+                    raise ClientError(service_type, response.status_code, str(exc)) from exc
+                finally:
+                    response.close()
             message, payload = _error_message(response)
             cls = {404: ClientNotFound, 409: ClientConflict}.get(response.status_code, ClientError)
             raise cls(service_type, response.status_code, message, payload)

@@ -32,6 +32,13 @@ SERVICE_TYPES = ("block-storage", "volumev3")
 ATTACH_MICROVERSION = "3.44"
 #: the volume view with ``shared_targets`` and ``service_uuid``
 VOLUME_MICROVERSION = "3.48"
+#: ``os-reimage`` (what Nova's rebuild of a volume-backed server uses, 2.93)
+REIMAGE_MICROVERSION = "3.68"
+#: ``os-extend_volume_completion``
+EXTEND_COMPLETION_MICROVERSION = "3.71"
+#: the admin metadata key (shown in ``metadata``) holding the size a waiting extend
+#: grows the volume to
+EXTEND_NEW_SIZE = "extend_new_size"
 #: a connection info's keys Cinder adds beside the driver's data (Nova keeps them on top)
 _CONNECTION_TOP = ("driver_volume_type",)
 
@@ -350,6 +357,36 @@ class VolumeClient:
             token=token,
         )
         return str((found or {}).get("save_volume_id") or new_volume_id)
+
+    def reimage(
+        self,
+        volume_id: str,
+        image_id: str,
+        *,
+        reimage_reserved: bool = True,
+        token: str | None = None,
+    ) -> None:
+        """Replace the volume's contents by the image's (``volume-reimaged`` tells when)."""
+        self._call(
+            "POST",
+            f"/volumes/{volume_id}/action",
+            body={"os-reimage": {"image_id": image_id, "reimage_reserved": reimage_reserved}},
+            token=token,
+            microversion=REIMAGE_MICROVERSION,
+        )
+
+    def extend_volume_completion(
+        self, volume_id: str, *, error: bool = False, token: str | None = None
+    ) -> None:
+        """Tell the service whether the guest's side of a waiting extend worked: it keeps
+        the new size (``error`` false) or rolls the extend back."""
+        self._call(
+            "POST",
+            f"/volumes/{volume_id}/action",
+            body={"os-extend_volume_completion": {"error": error}},
+            token=token,
+            microversion=EXTEND_COMPLETION_MICROVERSION,
+        )
 
     # -- attachments (3.44) --------------------------------------------------------------------
     def attachment_create(

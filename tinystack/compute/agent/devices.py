@@ -100,6 +100,10 @@ class DeviceOps:
         key = f"{name}-{tag}" if tag else name
         if name == "network-vif-plugged" and self.agent.waiters.deliver(instance_uuid, key, status):
             return
+        if name == "volume-reimaged":
+            # a rebuild waits for it (agent/volumes.py reimage_root)
+            self.agent.waiters.deliver(instance_uuid, key, status)
+            return
         if name in ("network-changed", "network-vif-deleted", "network-vif-unplugged"):
             self._refresh_network(instance_uuid)
         elif name == "power-update":

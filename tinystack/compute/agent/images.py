@@ -7,7 +7,7 @@ from typing import Any
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.timeutils import utcnow
-from tinystack.compute import states
+from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.agent.volumes import VolumeOps
 from tinystack.compute.context import CallContext
@@ -229,14 +229,25 @@ class ImageOps:
         instance_uuid: str,
         orig_vm_state: str,
         admin_password: str | None = None,
+        reimage_image_id: str | None = None,
+        reimage_timeout: float = 0.0,
     ) -> None:
+        """Rebuild from the instance's image; a volume-backed server with a new image
+        (``reimage_image_id``, 2.93) has its root volume re-imaged first."""
         with self.agent.operation(ctx, instance_uuid, "compute_rebuild_instance") as ctx:
-            inst = self.agent.save(
-                instance_uuid,
-                {"task_state": T.REBUILD_SPAWNING},
-                expected_task_state=[T.REBUILDING],
-            )
-            self.agent.driver.rebuild(ctx, inst.meta, inst.vifs, admin_password)
+            if reimage_image_id:
+                self._rebuild_volume_backed(
+                    ctx, instance_uuid, reimage_image_id, reimage_timeout, admin_password
+                )
+            else:
+                self.agent.save(
+                    instance_uuid,
+                    {"task_state": T.REBUILD_SPAWNING},
+                    expected_task_state=[T.REBUILDING],
+                )
+            inst = self.agent.load(instance_uuid)
+            if not reimage_image_id:
+                self.agent.driver.rebuild(ctx, inst.meta, inst.vifs, admin_password)
             vm_state = states.ACTIVE
             if orig_vm_state == states.STOPPED:
                 self.agent.driver.power_off(ctx, inst.meta)
@@ -253,3 +264,33 @@ class ImageOps:
                 },
                 [T.REBUILD_SPAWNING],
             )
+
+    def _rebuild_volume_backed(
+        self,
+        ctx: CallContext,
+        uuid: str,
+        image_id: str,
+        timeout: float,
+        admin_password: str | None,
+    ) -> None:
+        """Nova's reimage_boot_volume path: the guest goes, the root volume gets the image
+        (``volume-reimaged``), the guest is spawned again on its volumes. A failure leaves
+        the server in ERROR (a rebuild with a fitting image may follow)."""
+        inst = self.agent.load(uuid)
+        try:
+            self.agent.driver.destroy(ctx, inst.meta, inst.vifs, destroy_disks=True)
+            self.agent.save(
+                uuid,
+                {"task_state": T.REBUILD_BLOCK_DEVICE_MAPPING},
+                expected_task_state=[T.REBUILDING],
+            )
+            block_devices = self.volumes.reimage_root(ctx, inst, image_id, timeout)
+        except exception.BuildAbort:
+            self.agent.save(uuid, {"vm_state": states.ERROR, "power_state": states.NOSTATE})
+            raise
+        inst = self.agent.save(
+            uuid,
+            {"task_state": T.REBUILD_SPAWNING},
+            expected_task_state=[T.REBUILD_BLOCK_DEVICE_MAPPING],
+        )
+        self.agent.driver.spawn(ctx, inst.meta, inst.vifs, admin_password, block_devices)

@@ -159,9 +159,16 @@ class ComputeManager:
         instance_uuid: str,
         orig_vm_state: str,
         admin_password: str | None = None,
+        reimage_image_id: str | None = None,
+        reimage_timeout: float = 0.0,
     ) -> None:
         self.images.rebuild_instance(
-            CallContext.from_dict(ctxt), instance_uuid, orig_vm_state, admin_password
+            CallContext.from_dict(ctxt),
+            instance_uuid,
+            orig_vm_state,
+            admin_password,
+            reimage_image_id=reimage_image_id,
+            reimage_timeout=float(reimage_timeout),
         )
 
     # -- Resize and cold migration -------------------------------------------------------------
@@ -249,6 +256,12 @@ class ComputeManager:
         self.devices.detach_interface(CallContext.from_dict(ctxt), instance_uuid, port_id)
 
     # -- Volumes -------------------------------------------------------------------------------
+    def check_volume_attach(
+        self, ctxt: rpcapi.RPCContext, volume_id: str, multiattach: bool, tagged: bool
+    ) -> None:
+        del ctxt
+        self.volumes.check_attach(volume_id, multiattach=multiattach, tagged=tagged)
+
     def attach_volume(self, ctxt: rpcapi.RPCContext, instance_uuid: str, bdm: JSON) -> None:
         self.volumes.attach_volume(
             CallContext.from_dict(ctxt), instance_uuid, BlockDevice.from_primitive(bdm)

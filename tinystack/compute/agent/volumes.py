@@ -19,7 +19,7 @@ import threading
 import time
 
 from tinystack.common.clients.session import ClientError, ClientNotFound
-from tinystack.common.clients.volume import VolumeClient, VolumeNotReady
+from tinystack.common.clients.volume import EXTEND_NEW_SIZE, VolumeClient, VolumeNotReady
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
@@ -42,6 +42,14 @@ class VolumeOps:
         return self.agent.deps.volume
 
     # -- attach and detach ---------------------------------------------------------------------
+    def check_attach(self, volume_id: str, *, multiattach: bool, tagged: bool) -> None:
+        """Refuse what this host's driver cannot attach, before anything is reserved."""
+        capabilities = self.agent.driver.capabilities
+        if tagged and not capabilities.get("supports_tagged_attach_volume"):
+            raise exception.VolumeTaggedAttachNotSupported()
+        if multiattach and not capabilities.get("supports_multiattach"):
+            raise exception.MultiattachNotSupported(_not_multiattach(volume_id))
+
     def attach_volume(self, ctx: CallContext, instance_uuid: str, bdm: BlockDevice) -> None:
         """Connect and plug the reserved volume; on failure the volume is available again
         and the mapping is gone."""
@@ -65,10 +73,7 @@ class VolumeOps:
         volume = self.client.get(volume_id, token=token)
         capabilities = self.agent.driver.capabilities
         if volume.multiattach and not capabilities.get("supports_multiattach"):
-            raise exception.MultiattachNotSupported(
-                f"Volume {volume_id} has 'multiattach' set, which is not supported for "
-                "this instance."
-            )
+            raise exception.MultiattachNotSupported(_not_multiattach(volume_id))
         attachment_id = bdm.attachment_id
         if not attachment_id:
             attachment_id = self.client.attachment_create(volume_id, inst.uuid, token=token).id
@@ -225,19 +230,85 @@ class VolumeOps:
         return new_info
 
     def extend_volume(self, ctx: CallContext, instance_uuid: str, volume_id: str) -> None:
-        """The block storage service grew an attached volume: tell the guest."""
+        """The block storage service grew an attached volume: tell the guest. A volume
+        still ``extending`` waits for this host (a file only the guest's QEMU may grow,
+        3.71): grow it to the size the service recorded, then send the completion action
+        (``error`` true when anything failed, so the service rolls back)."""
         with self.agent.operation(
             ctx, instance_uuid, "compute_extend_volume", revert_task_state=False
         ) as ctx:
-            inst = self.agent.load(instance_uuid)
-            bdm = self._mapping(inst.uuid, volume_id)
-            if bdm is None or not bdm.connection_info:
-                raise exception.VolumeBDMNotFound(volume_id)
             volume = self.client.get(volume_id, token=ctx.token)
-            self.agent.driver.extend_volume(
-                ctx, inst.meta, dict(bdm.connection_info), volume.size * GiB
-            )
-            self.agent.store.update_block_device(bdm.uuid, {"volume_size": volume.size})
+            if volume.status != "extending":
+                self._extend(ctx, instance_uuid, volume_id, volume.size)
+                return
+            # the block storage service waits for us (3.71): its new size is in the
+            # metadata; whatever happens, it hears back
+            try:
+                size = int(volume.metadata.get(EXTEND_NEW_SIZE, ""))
+                if size <= volume.size:
+                    raise ValueError(f"{EXTEND_NEW_SIZE} {size} is not above {volume.size}")
+                self._extend(ctx, instance_uuid, volume_id, size)
+            except BaseException:
+                self._complete_extend(ctx, volume_id, error=True)
+                raise
+            self._complete_extend(ctx, volume_id, error=False)
+
+    def _extend(self, ctx: CallContext, instance_uuid: str, volume_id: str, size: int) -> None:
+        inst = self.agent.load(instance_uuid)
+        bdm = self._mapping(inst.uuid, volume_id)
+        if bdm is None or not bdm.connection_info:
+            raise exception.VolumeBDMNotFound(volume_id)
+        self.agent.driver.extend_volume(ctx, inst.meta, dict(bdm.connection_info), size * GiB)
+        self.agent.store.update_block_device(bdm.uuid, {"volume_size": size})
+
+    def _complete_extend(self, ctx: CallContext, volume_id: str, *, error: bool) -> None:
+        try:
+            self.client.extend_volume_completion(volume_id, error=error, token=ctx.token)
+        except ClientError as exc:
+            LOG.warning("cannot complete the extend of volume %s: %s", volume_id, exc)
+
+    # -- rebuild on a new image (2.93) ---------------------------------------------------------
+    def reimage_root(
+        self, ctx: CallContext, inst: AgentInstance, image_id: str, timeout: float
+    ) -> list[BlockDevice]:
+        """Have the block storage service write ``image_id`` into the root volume (the guest
+        is gone), wait for its ``volume-reimaged``, connect the volume again; the
+        instance's block devices, connected, for the spawn. As upstream, a new attachment
+        keeps the volume reserved while the old one (and its export) goes; any failure is
+        :class:`exception.BuildAbort`."""
+        failed = f"Build of instance {inst.uuid} aborted: Failed to rebuild volume backed instance."
+        bdms = self.agent.store.block_devices(inst.uuid)
+        root = next((b for b in bdms if b.is_root and b.volume_id), None)
+        if root is None:
+            raise exception.BuildAbort(failed)
+        volume_id = root.volume_id or ""
+        token = ctx.token
+        try:
+            fresh = self.client.attachment_create(volume_id, inst.uuid, token=token)
+            self._end_attachment(ctx, root.attachment_id)
+        except ClientError as exc:
+            LOG.warning("%s: cannot re-attach root volume %s: %s", inst.uuid, volume_id, exc)
+            raise exception.BuildAbort(failed) from exc
+        root = self.agent.store.update_block_device(
+            root.uuid, {"attachment_id": fresh.id, "connection_info": None}
+        )
+        keys = self.agent.waiters.expect(inst.uuid, [f"volume-reimaged-{volume_id}"])
+        try:
+            self.client.reimage(volume_id, image_id, reimage_reserved=True, token=token)
+        except ClientError as exc:
+            self.agent.waiters.cancel(keys)
+            LOG.warning("%s: re-image of %s refused: %s", inst.uuid, volume_id, exc)
+            raise exception.BuildAbort(failed) from exc
+        status = self.agent.waiters.wait(keys, timeout)[keys[0]]
+        if status != "completed":
+            LOG.warning("%s: re-image of %s: %s", inst.uuid, volume_id, status or "timed out")
+            raise exception.BuildAbort(failed)
+        try:
+            root = self.connect(ctx, inst, root, plug=False)
+        except (ClientError, DriverError) as exc:
+            raise exception.BuildAbort(failed) from exc
+        connected = [b for b in bdms if b.uuid == root.uuid or b.connection_info]
+        return [root if b.uuid == root.uuid else b for b in connected]
 
     # -- the volumes of a boot -----------------------------------------------------------------
     def prepare_boot(self, ctx: CallContext, inst: AgentInstance) -> list[BlockDevice]:
@@ -381,6 +452,10 @@ class VolumeOps:
                 self._forget(bdm)
             elif self.client.get(bdm.volume_id, token=ctx.token).status == "detaching":
                 self.client.roll_detaching(bdm.volume_id, token=ctx.token)
+
+
+def _not_multiattach(volume_id: str) -> str:
+    return f"Volume {volume_id} has 'multiattach' set, which is not supported for this instance."
 
 
 #: seconds a restarted agent keeps trying to settle volumes, and between its tries

@@ -146,6 +146,7 @@ def rebuild(req: ActionRequest) -> Response:
         access_ip_v6=body.accessIPv6,
         hostname=hostname,
         auto_disk_config=None if body.disk_config is None else body.disk_config == "AUTO",
+        reimage_boot_volume=req.version >= (2, 93),
     )
     if "description" in fields:
         rebuild_req.description = body.description

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
+from tinystack.common.clients.volume import Volume
 from tinystack.common.exceptions import BadRequest, Conflict
 from tinystack.compute import exception, models, states
 from tinystack.compute.context import CallContext
@@ -174,18 +175,26 @@ class RebuildRequest:
     hostname: str | None = None
     auto_disk_config: bool | None = None
     trusted_certs: Any = field(default=...)
+    #: 2.93: a volume-backed server may take a new image (its root volume is re-imaged)
+    reimage_boot_volume: bool = False
 
 
 def rebuild(deps: Deps, ctx: CallContext, uuid: str, req: RebuildRequest) -> ServerRecord:
     inst = servers.get(deps, ctx, uuid)
     image_id = req.image_ref.rstrip("/").rsplit("/", 1)[-1]
     image = server_create.lookup_image(deps, ctx, image_id)
-    _check_volume_backed_rebuild(deps, ctx, inst, image_id)
+    root = _volume_backed_root(deps, ctx, inst)
+    reimage = False
+    if root is not None:
+        reimage = _check_volume_backed_rebuild(root, image_id, req.reimage_boot_volume)
     if image.get("status") != "active":
         raise BadRequest(f"Image {image_id} is not active.")
     if server_create.image_int(image, "min_ram") > int((inst.flavor or {}).get("memory_mb") or 0):
         raise BadRequest("Flavor's memory is too small for requested image.")
-    updates: instances.InstanceUpdates = {"image_ref": image_id}
+    if root is not None:
+        _check_min_disk(image, root)
+    # as upstream, a volume-backed server keeps its empty image_ref
+    updates: instances.InstanceUpdates = {} if root is not None else {"image_ref": image_id}
     sysmeta = dict(inst.system_metadata or {})
     sysmeta.update(
         image_name=image.get("name") or "",
@@ -228,23 +237,61 @@ def rebuild(deps: Deps, ctx: CallContext, uuid: str, req: RebuildRequest) -> Ser
         record=instance_actions.REBUILD,
         updates=updates,
     )
-    deps.agents.rebuild_instance(ctx, inst.host or "", uuid, orig_vm_state, req.admin_password)
+    timeout = 0.0
+    if reimage:
+        size_gb = -(-server_create.image_int(image, "size") // GiB)
+        timeout = float(deps.opts.reimage_timeout_per_gb * max(1, size_gb))
+    deps.agents.rebuild_instance(
+        ctx,
+        inst.host or "",
+        uuid,
+        orig_vm_state,
+        req.admin_password,
+        reimage_image_id=image_id if reimage else None,
+        reimage_timeout=timeout,
+    )
     return inst
 
 
-def _check_volume_backed_rebuild(
-    deps: Deps, ctx: CallContext, inst: ServerRecord, image_id: str
-) -> None:
-    """A volume-backed server is rebuilt with the image its root volume was made from
-    (re-imaging the volume, 2.93, is not done here)."""
+GiB = 1024**3
+
+
+def _volume_backed_root(deps: Deps, ctx: CallContext, inst: ServerRecord) -> Volume | None:
+    """The root volume of a volume-backed server (None for an image-backed one)."""
     root = next((b for b in block_devices.list_for(deps.db, inst.uuid) if b.is_root), None)
     if root is None:
-        return
-    volume = get_volume(deps, ctx, root.volume_id or "")
-    if volume.image_metadata.get("image_id") != image_id:
+        return None
+    return get_volume(deps, ctx, root.volume_id or "")
+
+
+def _check_volume_backed_rebuild(root: Volume, image_id: str, reimage_allowed: bool) -> bool:
+    """Whether the root volume must be re-imaged: a new image takes 2.93; the volume must
+    be in use by the server (upstream's check_attached), or still reserved for it after a
+    re-image that failed (upstream would refuse that server any further rebuild)."""
+    if root.image_metadata.get("image_id") == image_id and (
+        root.status != "reserved" or not reimage_allowed
+    ):
+        return False
+    if not reimage_allowed:
         raise BadRequest(
             f"Image {image_id} is unacceptable: Unable to rebuild with a different image for "
             "a volume-backed server."
+        )
+    if root.status not in ("in-use", "reserved"):
+        raise exception.InvalidVolume(
+            f"volume '{root.id}' status must be 'in-use'. Currently in '{root.status}' status"
+        )
+    return True
+
+
+def _check_min_disk(image: server_create.Image, root: Volume) -> None:
+    """The image's min_disk against the root volume's size (upstream's
+    VolumeSmallerThanMinDisk); the image's own size is the block storage service's check."""
+    min_disk = server_create.image_int(image, "min_disk") * GiB
+    if min_disk > root.size * GiB:
+        raise BadRequest(
+            "Volume is smaller than the minimum size specified in image metadata. Volume size "
+            f"is {root.size * GiB} bytes, minimum size is {min_disk} bytes."
         )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from tinystack.common.clients.session import ClientError
 from tinystack.common.clients.volume import Volume, VolumeClient
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
+from tinystack.common.rpc import MessagingTimeout, RemoteError
 from tinystack.compute import exception, states
 from tinystack.compute.context import CallContext
 from tinystack.compute.objects import BlockDevice
@@ -116,6 +117,8 @@ def attach(deps: Deps, ctx: CallContext, inst: ServerRecord, req: AttachRequest)
     check_zone(deps, inst, volume)
     if not offloaded and not inst.host:
         raise Conflict(f"Instance {inst.uuid} is not ready")
+    if not offloaded:
+        _check_host_can_attach(deps, ctx, inst, volume, bool(req.tag))
     new = NewVolume(
         volume_id=volume.id,
         volume_size=volume.size,
@@ -141,6 +144,23 @@ def attach(deps: Deps, ctx: CallContext, inst: ServerRecord, req: AttachRequest)
         block_devices.destroy(deps.db, bdm.uuid)
         raise
     return bdm
+
+
+def _check_host_can_attach(
+    deps: Deps, ctx: CallContext, inst: ServerRecord, volume: Volume, tagged: bool
+) -> None:
+    """The host's driver refuses a tag or a multiattach volume it cannot attach: a 400
+    now, as upstream's synchronous ``reserve_block_device_name``, not a rollback later."""
+    try:
+        deps.agents.check_volume_attach(
+            ctx, inst.host or "", volume.id, multiattach=volume.multiattach, tagged=tagged
+        )
+    except RemoteError as exc:
+        if exc.exc_type in ("MultiattachNotSupported", "VolumeTaggedAttachNotSupported"):
+            raise BadRequest(exc.message) from exc
+        raise
+    except MessagingTimeout as exc:
+        raise Conflict(f"The compute service of {inst.uuid} did not answer in time") from exc
 
 
 def _undo_reserve(

@@ -11,6 +11,7 @@ from tinystack.common.db import Database
 from tinystack.common.timeutils import TTLCache
 from tinystack.identity.backends.ldap import Directory
 from tinystack.identity.backends.oidc import OidcVerifier
+from tinystack.identity.backends.saml_metadata import MetadataTrust
 from tinystack.identity.conf import Options
 from tinystack.identity.services.records import AppCredRef, CatalogService, NameRef
 
@@ -52,6 +53,8 @@ class Deps:
     )
     #: verifies OpenID Connect tokens for federated authentication (caches issuers' keys)
     oidc: OidcVerifier = field(default_factory=OidcVerifier)
+    #: SAML 2.0 identity providers trusted through their metadata URLs
+    saml_metadata: MetadataTrust = field(default_factory=MetadataTrust)
 
     def clear_caches(self) -> None:
         """Forget every cached rendering (after a write that may change one)."""

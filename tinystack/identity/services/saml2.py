@@ -6,10 +6,12 @@ Response (``/v3/auth/OS-FEDERATION/saml2``), the same wrapped in an ECP SOAP env
 The key pair is ``[saml] keyfile/certfile``, created on first start when absent.
 
 As a service provider it accepts such a Response (or the ECP envelope holding it) when
-its issuer is listed in ``[federation] saml2_idp_certificate`` and the XML signature
-verifies against that certificate, the audience is this cloud's federated auth URL and
-the assertion has not expired; its attributes then go through the protocol's mapping
-like any other federated assertion.
+its issuer is listed in ``[federation] saml2_idp_certificate`` (or described by the
+metadata a ``saml2_idp_metadata_url`` publishes, ``backends/saml_metadata.py``) and the
+XML signature verifies against that certificate, the audience is this cloud's federated auth URL and
+the assertion has not expired and was not used before (a replay cache keyed by issuer
+and assertion ID, kept in the database until the assertion expires); its attributes
+then go through the protocol's mapping like any other federated assertion.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import InvalidInput, InvalidSignature
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import Forbidden, NotFound, Unauthorized, ValidationError
 from tinystack.common.timeutils import new_hex_id, utcnow
@@ -326,6 +330,10 @@ def _certificate(deps: Deps, issuer: str) -> str:
     for trusted, path in deps.opts.saml2_idp_certificates:
         if trusted == issuer:
             return path.read_text()
+    urls = deps.opts.saml2_idp_metadata_urls
+    published = deps.saml_metadata.certificate(urls, issuer) if urls else None
+    if published is not None:
+        return published
     raise Unauthorized(f"SAML 2.0 issuer {issuer} is not a trusted identity provider.")
 
 
@@ -365,12 +373,42 @@ def verify(deps: Deps, document: bytes, audience: str) -> VerifiedAssertion:
     audiences = [a.text for a in conditions.iter(f"{{{SAML}}}Audience")]
     if audience not in audiences:
         raise Unauthorized(f"The SAML 2.0 assertion is not meant for {audience}.")
+    _remember(
+        deps, issuer.strip(), signed.get("ID") or "", _expires(conditions.get("NotOnOrAfter"))
+    )
     attributes: dict[str, list[str]] = {}
     for attribute in signed.iter(f"{{{SAML}}}Attribute"):
         values = [v.text or "" for v in attribute.iter(f"{{{SAML}}}AttributeValue")]
         attributes[attribute.get("Name") or ""] = values
     name_id = signed.findtext(f"{{{SAML}}}Subject/{{{SAML}}}NameID") or ""
     return VerifiedAssertion(issuer=issuer.strip(), name_id=name_id, attributes=attributes)
+
+
+def _remember(deps: Deps, issuer: str, assertion_id: str, expires: datetime.datetime) -> None:
+    """The replay cache: an assertion is accepted once (by its issuer and signed ``ID``),
+    remembered until it expires; a second use is a 401, even from another process of
+    this cloud or after a restart."""
+    if not assertion_id:
+        raise Unauthorized("The SAML 2.0 assertion has no ID.")
+
+    def tx(session: Session) -> bool:
+        now = utcnow()
+        session.execute(
+            delete(models.SamlAssertionSeen).where(models.SamlAssertionSeen.expires_at <= now)
+        )
+        if session.get(models.SamlAssertionSeen, (issuer, assertion_id)) is not None:
+            return False
+        session.add(
+            models.SamlAssertionSeen(issuer=issuer, assertion_id=assertion_id, expires_at=expires)
+        )
+        return True
+
+    try:
+        fresh = deps.db.write(tx)
+    except IntegrityError:  # the same assertion, accepted meanwhile by a concurrent request
+        fresh = False
+    if not fresh:
+        raise Unauthorized(f"The SAML 2.0 assertion {assertion_id} has been used already.")
 
 
 def idp_for_issuer(deps: Deps, issuer: str) -> str:

@@ -65,7 +65,7 @@ def _registered(deps: Deps, name: str) -> bool:
 def register_file(deps: Deps, path: Path, name: str) -> str:
     image_id = timeutils.new_uuid()
     sink = DataSink(
-        deps.store.open_writer(image_id),
+        deps.stores.local.open_writer(image_id),
         hash_algo=deps.opts.hashing_algorithm,
         max_bytes=deps.opts.image_size_cap,
         too_large=f"{path} is larger than image_size_cap",
@@ -106,7 +106,7 @@ def register_file(deps: Deps, path: Path, name: str) -> str:
             updated_at=now,
             deleted=False,
         )
-        _locations.add(image, location, deps.store.id)
+        _locations.add(image, location, deps.stores.local.id)
         session.add(image)
 
     deps.db.write(txn)

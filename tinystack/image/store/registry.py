@@ -5,7 +5,8 @@ its own directory (``backend_dirs`` or ``<store_dir>/<id>``); without it there i
 the one store ``file`` in ``store_dir``, as before multi-store. Each driver type
 maps to a factory in :data:`FACTORIES`: ``file``, ``cinder`` (a volume per image in
 the Block Storage service, reached with the service's own credentials: the spec
-carries the service's :class:`Session`), ``http``. A read-only
+carries the service's :class:`Session`), ``swift`` (an object per image in the object
+store's account of the service, the same way), ``http``. A read-only
 ``http`` store is always there for locations that point at a web server; it is
 not listed among the stores one may import into.
 """
@@ -16,11 +17,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinystack.common.clients.object_store import ObjectStoreClient
 from tinystack.common.clients.session import Session
 from tinystack.image.store.base import Store, StoreError
 from tinystack.image.store.cinder import CinderStore
 from tinystack.image.store.file import FileStore
 from tinystack.image.store.http import HttpStore
+from tinystack.image.store.swift import SwiftStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,12 @@ class BackendSpec:
     volume_type: str = ""
     connector_host: str = ""
     state_timeout: float = 300.0
+    #: swift: the container, whether an upload creates it, the size beyond which an
+    #: image is a large object and the size of its segments (bytes)
+    container: str = "glance"
+    create_container_on_put: bool = True
+    large_object_size: int = 5120 * 1024 * 1024
+    large_object_chunk_size: int = 200 * 1024 * 1024
     #: the service's session (credentials and catalog), for stores in other services
     session: Session | None = None
 
@@ -68,6 +77,25 @@ def _cinder_store(spec: BackendSpec) -> Store:
     )
 
 
+def _swift_store(spec: BackendSpec) -> Store:
+    if spec.session is None:
+        raise ValueError(f"store {spec.id}: the swift store needs the service's credentials")
+    client = ObjectStoreClient(spec.session)
+    if not client.available():
+        raise ValueError(f"store {spec.id}: the swift store needs an object store in the cloud")
+    return SwiftStore(
+        client,
+        store_id=spec.id,
+        description=spec.description,
+        weight=spec.weight,
+        container=spec.container,
+        create_container_on_put=spec.create_container_on_put,
+        large_object_size=spec.large_object_size,
+        chunk_size=spec.large_object_chunk_size,
+        io_chunk_size=spec.chunk_size,
+    )
+
+
 def _http_store(spec: BackendSpec) -> Store:
     return HttpStore(store_id=spec.id, description=spec.description, weight=spec.weight)
 
@@ -76,6 +104,7 @@ def _http_store(spec: BackendSpec) -> Store:
 FACTORIES: dict[str, Callable[[BackendSpec], Store]] = {
     "file": _file_store,
     "cinder": _cinder_store,
+    "swift": _swift_store,
     "http": _http_store,
 }
 
@@ -125,6 +154,15 @@ class StoreSet:
     @property
     def default(self) -> Store:
         return self._stores[self.default_id]
+
+    @property
+    def local(self) -> Store:
+        """The store bootstrap registers images in: the default one when it is a file
+        store, else the first file store (the cloud's other services, a swift or cinder
+        store needs, do not answer before the servers start)."""
+        if self.default.type == "file":
+            return self.default
+        return next((s for s in self._stores.values() if s.type == "file"), self.default)
 
     def get(self, store_id: str) -> Store:
         try:

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from tinystack.object_store.api import headers, listing
 from tinystack.object_store.api.deps import DepsDep, authorize_account
 from tinystack.object_store.api.replies import respond
-from tinystack.object_store.services import accounts
+from tinystack.object_store.services import accounts, versioning
 
 
 def head_account(account: str, request: Request, deps: DepsDep) -> Response:
@@ -19,6 +19,7 @@ def head_account(account: str, request: Request, deps: DepsDep) -> Response:
 def get_account(account: str, request: Request, deps: DepsDep) -> Response:
     authorize_account(request, deps, account)
     query = listing.backend_query(request, deps.opts.listing_limit)
+    query = versioning.listing_query(query)  # hidden (versions) containers are not listed
     reply, entries = accounts.listing(deps, account, query)
     if reply.status >= 300:
         return respond(reply)

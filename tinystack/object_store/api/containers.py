@@ -5,10 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinystack.object_store.api import headers, listing
+from tinystack.object_store.api import headers, listing, versions
 from tinystack.object_store.api.deps import LIST, DepsDep, authorize_account
 from tinystack.object_store.api.replies import respond
-from tinystack.object_store.services import containers
+from tinystack.object_store.services import containers, versioning
 from tinystack.object_store.services.records import Reply
 
 
@@ -16,6 +16,7 @@ def put_container(account: str, container: str, request: Request, deps: DepsDep)
     authorize_account(request, deps, account)
     headers.check_container(container)
     meta = headers.metadata(request, "container")
+    meta.update(versioning.container_metadata(deps, account, container, request.headers))
     return respond(containers.put(deps, account, container, meta))
 
 
@@ -30,25 +31,35 @@ def _for_caller(reply: Reply, owner: bool) -> Reply:
 
 def head_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
     owner = authorize_account(request, deps, account, container, LIST).owner
-    return respond(_for_caller(containers.head(deps, account, container), owner), 204)
+    reply = versioning.container_reply(deps, account, container,
+                                       containers.head(deps, account, container))  # fmt: skip
+    return respond(_for_caller(reply, owner), 204)
 
 
 def get_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
     owner = authorize_account(request, deps, account, container, LIST).owner
     query = listing.backend_query(request, deps.opts.listing_limit)
     reply, entries = containers.listing(deps, account, container, query)
-    reply = _for_caller(reply, owner)
+    reply = _for_caller(versioning.container_reply(deps, account, container, reply), owner)
     if reply.status >= 300:
         return respond(reply)
+    if "versions" in request.query_params:
+        return versions.listing_response(request, deps, account, container, reply)
+    entries = versioning.clean_entries(entries)
     return listing.render(request, "container", container, reply, entries)
 
 
 def post_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
     authorize_account(request, deps, account)
     meta = headers.metadata(request, "container")
+    meta.update(versioning.container_metadata(deps, account, container, request.headers))
     return respond(containers.post(deps, account, container, meta))
 
 
 def delete_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
     authorize_account(request, deps, account)
-    return respond(containers.delete(deps, account, container))
+    hidden = versioning.before_container_delete(deps, account, container)
+    reply = containers.delete(deps, account, container)
+    if reply.status < 300:
+        versioning.after_container_delete(deps, account, hidden)
+    return respond(reply)

@@ -20,7 +20,13 @@ MAX_ACCOUNT_NAME = 256
 SYSTEM = {
     "account": (),
     "container": ("x-container-read", "x-container-write"),
-    "object": ("content-type", "content-disposition", "content-encoding", "x-delete-at"),
+    "object": (
+        "content-type",
+        "content-disposition",
+        "content-encoding",
+        "x-delete-at",
+        "x-object-manifest",
+    ),
 }
 
 

@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from tinystack.object_store.api import headers
 from tinystack.object_store.api.deps import DepsDep
+from tinystack.object_store.services import bulk, large_objects, symlinks
 
 
 def get_info(deps: DepsDep) -> Response:
@@ -31,9 +32,29 @@ def get_info(deps: DepsDep) -> Response:
         "valid_api_versions": ["v1"],
         "policies": [{"name": "Policy-0", "aliases": "Policy-0", "default": True}],
     }
-    found: dict[str, object] = {"swift": swift, "keystoneauth": {}, "container_quotas": {}}
+    features = {
+        "slo": {
+            "max_manifest_segments": large_objects.MAX_MANIFEST_SEGMENTS,
+            "max_manifest_size": large_objects.MAX_MANIFEST_SIZE,
+            "yield_frequency": 10,
+            "min_segment_size": 1,
+            "allow_async_delete": False,
+        },
+        "symlink": {"symloop_max": symlinks.SYMLOOP_MAX, "static_links": True},
+        "bulk_upload": {
+            "max_containers_per_extraction": bulk.MAX_CONTAINERS_PER_EXTRACTION,
+            "max_failed_extractions": bulk.MAX_FAILED_EXTRACTIONS,
+        },
+        "bulk_delete": {
+            "max_deletes_per_request": bulk.MAX_DELETES_PER_REQUEST,
+            "max_failed_deletes": bulk.MAX_FAILED_DELETES,
+        },
+    }
+    sections: dict[str, object] = {"swift": swift, "keystoneauth": {}, "container_quotas": {}}
+    sections.update(features)
+    sections.update(middleware_sections())
     if opts.s3_api:
-        found["s3api"] = {
+        sections["s3api"] = {
             "max_bucket_listing": 1000,
             "max_parts_listing": 1000,
             "max_upload_part_num": 10000,
@@ -41,9 +62,17 @@ def get_info(deps: DepsDep) -> Response:
             "allow_multipart_uploads": True,
             "min_segment_size": 5242880,
             "s3_acl": False,
-            "versioning": False,
+            "versioning": True,
         }
-    return JSONResponse(found)
+    return JSONResponse(sections)
+
+
+def middleware_sections() -> dict[str, object]:
+    """The sections of what Swift runs as proxy middleware (each registers its own)."""
+    return {
+        "versioned_writes": {"allowed_flags": ["x-versions-location", "x-history-location"]},
+        "object_versioning": {},
+    }
 
 
 def healthcheck() -> Response:

@@ -55,24 +55,68 @@ def _modified(timestamp: str) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-def _json_row(kind: str, e: ListingEntry) -> dict[str, object]:
+def json_row(kind: str, e: ListingEntry, account: str = "") -> dict[str, object]:
     if e.subdir:
         return {"subdir": e.name}
     if kind == "account":
         return {"name": e.name, "count": e.count_or_size, "bytes": int(e.bytes_or_type),
                 "last_modified": _modified(e.timestamp)}  # fmt: skip
-    return {"hash": e.etag, "last_modified": _modified(e.timestamp), "bytes": e.count_or_size,
-            "name": e.name, "content_type": e.bytes_or_type}  # fmt: skip
+    row: dict[str, object] = {"hash": e.etag, "last_modified": _modified(e.timestamp),
+                              "bytes": e.count_or_size, "name": e.name,
+                              "content_type": e.bytes_or_type}  # fmt: skip
+    _overrides(row, e, account)
+    return row
 
 
-def _xml(kind: str, name: str, entries: list[ListingEntry]) -> str:
+def _params(value: str) -> tuple[str, list[tuple[str, str]]]:
+    head, *rest = value.split(";")
+    pairs = [p.strip().partition("=") for p in rest]
+    return head.strip(), [(k, v) for k, _, v in pairs if k]
+
+
+def _overrides(row: dict[str, object], e: ListingEntry, account: str) -> None:
+    """What a large object or a symlink stored in its row (see services.slo_manifests and
+    services.symlinks): ``swift_bytes`` in the content type, ``slo_etag`` and the
+    ``symlink_target*`` parameters in the etag, shown as Swift's slo and symlink
+    middlewares show them."""
+    if ";" in e.bytes_or_type:
+        ctype, params = _params(e.bytes_or_type)
+        kept = [(k, v) for k, v in params if k != "swift_bytes"]
+        for k, v in params:
+            if k == "swift_bytes" and v.isdigit():
+                row["bytes"] = int(v)
+        row["content_type"] = ctype + "".join(f";{k}={v}" for k, v in kept)
+    if ";" not in e.etag:
+        return
+    etag, params = _params(e.etag)
+    target = ""
+    kept = []
+    for key, value in params:
+        if key == "slo_etag":
+            row["slo_etag"] = f'"{value}"'
+        elif key == "symlink_target":
+            target = value
+        elif key == "symlink_target_account":
+            account = value
+        elif key == "symlink_target_etag":
+            row["symlink_etag"] = value
+        elif key == "symlink_target_bytes" and value.isdigit():
+            row["symlink_bytes"] = int(value)
+        else:
+            kept.append((key, value))
+    row["hash"] = etag + "".join(f"; {k}={v}" for k, v in kept)
+    if target:
+        row["symlink_path"] = f"/v1/{account}/{target}"
+
+
+def _xml(kind: str, name: str, entries: list[ListingEntry], account: str = "") -> str:
     item = "container" if kind == "account" else "object"
     out = ['<?xml version="1.0" encoding="UTF-8"?>', f"<{kind} name={quoteattr(name)}>"]
     for e in entries:
         if e.subdir:
             out.append(f"<subdir name={quoteattr(e.name)}><name>{escape(e.name)}</name></subdir>")
             continue
-        fields = _json_row(kind, e)
+        fields = json_row(kind, e, account)
         inner = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in fields.items())
         out.append(f"<{item}>{inner}</{item}>")
     out.append(f"</{kind}>")
@@ -83,13 +127,14 @@ def render(
     request: Request, kind: str, name: str, reply: Reply, entries: list[ListingEntry]
 ) -> Response:
     fmt = wanted_format(request)
+    account = request.path_params.get("account", "")
     headers = dict(reply.headers)
     headers.pop("Content-Type", None)
     if fmt == "json":
-        body = json.dumps([_json_row(kind, e) for e in entries])
+        body = json.dumps([json_row(kind, e, account) for e in entries])
         media = "application/json; charset=utf-8"
     elif fmt == "xml":
-        body = _xml(kind, name, entries)
+        body = _xml(kind, name, entries, account)
         media = "application/xml; charset=utf-8"
     else:
         if not entries:

@@ -11,12 +11,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, PreconditionFailed
-from tinystack.object_store.api import headers
-from tinystack.object_store.api.deps import READ, WRITE, DepsDep, authorize_account
+from tinystack.object_store.api import headers, hooks, versions
+from tinystack.object_store.api.deps import READ, WRITE, Access, DepsDep, authorize_account
 from tinystack.object_store.api.replies import respond
 from tinystack.object_store.exception import LengthRequired
-from tinystack.object_store.services import objects
+from tinystack.object_store.services import objects, versioning
+from tinystack.object_store.services.deps import Deps
 from tinystack.object_store.services.objects import ObjectPath
+from tinystack.object_store.services.records import Reply
 
 BATCH = 1024 * 1024
 CONDITIONS = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
@@ -63,10 +65,18 @@ async def put_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
     # the ACL check may ask a container server: never block the event loop
-    await anyio.to_thread.run_sync(authorize_account, request, deps, account, container, WRITE)
+    access = await anyio.to_thread.run_sync(
+        authorize_account, request, deps, account, container, WRITE
+    )
     path = _path(account, container, obj)
+    if (special := await hooks.put(request, deps, path, access)) is not None:
+        return special  # SLO manifest, symlink, extract-archive
     size = _size(request)
     meta = headers.metadata(request, "object")
+    if (version_id := versions.version_id(request)) is not None:
+        if size:
+            raise BadRequest("PUT version-id requests require a zero byte body")
+        return respond(await anyio.to_thread.run_sync(versioning.restore, deps, path, version_id))
     copy_from = request.headers.get("x-copy-from")
     if copy_from is not None:
         if size:
@@ -76,11 +86,14 @@ async def put_object(
             authorize_account, request, deps, account, source.container, READ
         )
         fresh = request.headers.get("x-fresh-metadata", "").lower() in ("true", "1", "yes")
-        reply = await anyio.to_thread.run_sync(objects.copy, deps, source, path, meta, fresh)
-        return respond(reply)
-    meta = _metadata(request, obj)
+        return await anyio.to_thread.run_sync(
+            hooks.copy, request, deps, source, path, meta, fresh, access, None
+        )
+    plan = await anyio.to_thread.run_sync(
+        versioning.before_put, deps, path, _metadata(request, obj)
+    )
     upload = await anyio.to_thread.run_sync(
-        objects.begin_put, deps, path, meta, size, request.headers.get("etag"),
+        objects.begin_put, deps, path, plan.metadata, size, request.headers.get("etag"),
         request.headers.get("if-none-match"),
     )  # fmt: skip
     batch: list[bytes] = []
@@ -99,45 +112,62 @@ async def put_object(
     except BaseException:
         await anyio.to_thread.run_sync(upload.abort)
         raise
-    return respond(await anyio.to_thread.run_sync(upload.commit))
+    return respond(plan.with_headers(await anyio.to_thread.run_sync(upload.commit)))
 
 
 def _conditions(request: Request) -> dict[str, str]:
     return {k: v for k, v in request.headers.items() if k in CONDITIONS}
 
 
+def _read(request: Request, deps: Deps, path: ObjectPath, method: str, access: Access) -> Response:
+    """GET or HEAD: a version with ``?version-id=``, else what the object stands for
+    (links followed, large objects expanded) with its version id when versioned."""
+    conditions = _conditions(request)
+
+    def plain() -> Reply:
+        return hooks.read(request, deps, path, conditions, method, access)
+
+    return respond(versions.read(request, deps, path, conditions, method, plain))
+
+
 def get_object(account: str, container: str, obj: str, request: Request, deps: DepsDep) -> Response:
-    authorize_account(request, deps, account, container, READ)
-    return respond(objects.get(deps, _path(account, container, obj), _conditions(request)))
+    access = authorize_account(request, deps, account, container, READ)
+    path = _path(account, container, obj)
+    return _read(request, deps, path, "GET", access)
 
 
 def head_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
-    authorize_account(request, deps, account, container, READ)
-    return respond(objects.head(deps, _path(account, container, obj), _conditions(request)))
+    access = authorize_account(request, deps, account, container, READ)
+    path = _path(account, container, obj)
+    return _read(request, deps, path, "HEAD", access)
 
 
 def post_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
     authorize_account(request, deps, account, container, WRITE)
+    versions.refuse_post(request)
     meta = headers.metadata(request, "object")
     headers.expiry(request, meta)
-    return respond(objects.post(deps, _path(account, container, obj), meta))
+    return hooks.post(deps, _path(account, container, obj), request, meta)
 
 
 def delete_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
-    authorize_account(request, deps, account, container, WRITE)
-    return respond(objects.delete(deps, _path(account, container, obj)))
+    access = authorize_account(request, deps, account, container, WRITE)
+    path = _path(account, container, obj)
+    if (special := hooks.delete(request, deps, path, access)) is not None:
+        return special  # ?multipart-manifest=delete
+    return respond(versions.delete(request, deps, path))
 
 
 def copy_object(
     account: str, container: str, obj: str, request: Request, deps: DepsDep
 ) -> Response:
-    authorize_account(request, deps, account, container, READ)
+    access = authorize_account(request, deps, account, container, READ)
     source = _path(account, container, obj)
     destination = request.headers.get("destination")
     if not destination:
@@ -148,4 +178,5 @@ def copy_object(
     authorize_account(request, deps, account, dest.container, WRITE)
     meta = headers.metadata(request, "object")
     fresh = request.headers.get("x-fresh-metadata", "").lower() in ("true", "1", "yes")
-    return respond(objects.copy(deps, source, dest, meta, fresh))
+    version_id = versions.version_id(request)
+    return hooks.copy(request, deps, source, dest, meta, fresh, access, version_id)

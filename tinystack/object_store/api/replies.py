@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from tinystack.common.exceptions import TinystackError
+from tinystack.object_store.services.reads import Refused
 from tinystack.object_store.services.records import Reply
 
 TITLES = {400: "Bad Request", 404: "Not Found", 409: "Conflict", 412: "Precondition Failed",
@@ -34,5 +36,13 @@ def respond(reply: Reply, status: int | None = None) -> Response:
         return Response(status_code=204, headers=headers)
     if code == 304:
         return Response(status_code=304, headers=headers)
-    media = headers.pop("Content-Type", "text/html; charset=UTF-8")
-    return Response(reply.body, status_code=code, headers=headers, media_type=media)
+    # as stored: Starlette would add a charset to a text/* media type
+    headers.setdefault("Content-Type", "text/html; charset=UTF-8")
+    return Response(reply.body, status_code=code, headers=headers)
+
+
+def refused(request: Request, exc: Exception) -> Response:
+    """A feature's refusal (services.reads.Refused): its status, headers, plain body."""
+    assert isinstance(exc, Refused)
+    body = b"" if request.method == "HEAD" else exc.body
+    return Response(body, status_code=exc.status, headers=exc.headers)

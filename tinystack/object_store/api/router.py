@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from tinystack.common.api.openapi import PUBLIC, policies
-from tinystack.object_store.api import accounts, containers, info, objects
+from tinystack.object_store.api import accounts, bulk, containers, info, objects
 from tinystack.object_store.policies.base import OWNER
 
 router = APIRouter()
@@ -17,6 +17,16 @@ OBJECT_BODY = {
     "requestBody": {
         "required": False,
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+#: bulk-delete's list of names, extract-archive's tar
+BULK_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "text/plain": {"schema": {"type": "string"}},
+            "application/x-tar": {"schema": {"type": "string", "format": "binary"}},
+        },
     }
 }
 A = "/v1/{account}"
@@ -28,8 +38,10 @@ ROUTES: list[tuple[str, str, Callable[..., Any], dict[str, Any]]] = [
     ("GET", "/healthcheck", info.healthcheck, PUBLIC),
     ("HEAD", A, accounts.head_account, policies(OWNER)),
     ("GET", A, accounts.get_account, policies(OWNER)),
-    ("POST", A, accounts.post_account, policies(OWNER)),
-    ("PUT", C, containers.put_container, policies(OWNER)),
+    ("POST", A, bulk.post_account, {**policies(OWNER), **BULK_BODY}),
+    ("PUT", A, bulk.put_account, {**policies(OWNER), **BULK_BODY}),
+    ("DELETE", A, bulk.delete_account, {**policies(OWNER), **BULK_BODY}),
+    ("PUT", C, bulk.put_container, {**policies(OWNER), **BULK_BODY}),
     ("HEAD", C, containers.head_container, policies(OWNER)),
     ("GET", C, containers.get_container, policies(OWNER)),
     ("POST", C, containers.post_container, policies(OWNER)),

@@ -15,7 +15,7 @@ PASSED = ("x-account-", "x-timestamp", "x-put-timestamp", "content-type")
 
 
 def backend(deps: Deps) -> Backend:
-    return Backend(deps.opts.conn_timeout, deps.opts.node_timeout)
+    return Backend(deps.opts.conn_timeout, deps.opts.node_timeout, deps.pool)
 
 
 def public_headers(headers: dict[str, str], prefixes: tuple[str, ...]) -> dict[str, str]:

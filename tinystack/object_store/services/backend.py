@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from tinystack.object_store.ring.ring import Node, Ring
+from tinystack.object_store.storage.pool import Pool
 
 LOG = logging.getLogger(__name__)
 CHUNK = 65536
@@ -34,15 +35,21 @@ class NodeReply:
     body: bytes = b""
     response: http.client.HTTPResponse | None = None
     conn: http.client.HTTPConnection | None = None
+    pool: Pool | None = None
 
     def stream(self) -> Iterator[bytes]:
+        whole = False
         try:
             assert self.response is not None
             while chunk := self.response.read(CHUNK):
                 yield chunk
+            whole = True
         finally:
-            if self.conn is not None:
-                self.conn.close()
+            if self.conn is not None and self.response is not None:
+                if whole and self.pool is not None:
+                    self.pool.release(self.node, self.conn, self.response)
+                else:
+                    self.conn.close()
 
 
 def node_path(node: Node, part: int, *names: str) -> str:
@@ -54,11 +61,12 @@ def _headers(response: http.client.HTTPResponse) -> dict[str, str]:
 
 
 class Backend:
-    """Requests to storage nodes with the proxy's timeouts."""
+    """Requests to storage nodes with the proxy's timeouts, over the pool's connections."""
 
-    def __init__(self, conn_timeout: float, node_timeout: float) -> None:
+    def __init__(self, conn_timeout: float, node_timeout: float, pool: Pool | None = None) -> None:
         self.conn_timeout = conn_timeout
         self.node_timeout = node_timeout
+        self.pool = pool if pool is not None else Pool(per_node=0)
 
     def connect(self, node: Node) -> http.client.HTTPConnection:
         conn = http.client.HTTPConnection(node.ip, node.port, timeout=self.conn_timeout)
@@ -70,26 +78,45 @@ class Backend:
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
 
+    def checkout(self, node: Node) -> tuple[http.client.HTTPConnection, bool]:
+        """An idle pooled connection (True: reused, it may have been closed by the
+        server meanwhile) or a new one."""
+        conn = self.pool.take(node.ip, node.port)
+        if conn is not None:
+            return conn, True
+        return self.connect(node), False
+
     def call(
         self, node: Node, method: str, path: str, headers: dict[str, str], query: str = "",
         stream: bool = False,
     ) -> NodeReply:  # fmt: skip
-        """One bodiless request; status 503 when the node cannot be reached."""
-        try:
-            conn = self.connect(node)
-            conn.request(method, path + (f"?{query}" if query else ""), headers=headers)
-            response = conn.getresponse()
-        except OSError as exc:
-            LOG.warning("%s %s:%s%s: %s", method, node.ip, node.port, path, exc)
-            return NodeReply(node, 503)
+        """One bodiless request; status 503 when the node cannot be reached. A reused
+        connection the server closed meanwhile is replaced by a new one (backend
+        requests carry their X-Timestamp: sending one twice changes nothing)."""
+        target = path + (f"?{query}" if query else "")
+        while True:
+            reused = False
+            try:
+                conn, reused = self.checkout(node)
+                conn.request(method, target, headers=headers)
+                response = conn.getresponse()
+                break
+            except (OSError, http.client.HTTPException) as exc:
+                if reused:
+                    conn.close()
+                    continue
+                LOG.warning("%s %s:%s%s: %s", method, node.ip, node.port, path, exc)
+                return NodeReply(node, 503)
         if stream and response.status in (200, 206):
-            return NodeReply(node, response.status, _headers(response), b"", response, conn)
+            return NodeReply(
+                node, response.status, _headers(response), b"", response, conn, self.pool
+            )
         try:
             body = response.read()
-        except OSError:
-            return NodeReply(node, 503)
-        finally:
+        except (OSError, http.client.HTTPException):
             conn.close()
+            return NodeReply(node, 503)
+        self.pool.release(node, conn, response)
         return NodeReply(node, response.status, _headers(response), body)
 
     def first_good(

@@ -14,7 +14,7 @@ from tinystack.object_store.services.deps import Deps
 from tinystack.object_store.services.records import ListingEntry, Reply
 
 PASSED = ("x-container-", "x-timestamp", "x-put-timestamp", "x-versions-location",
-          "x-history-location")  # fmt: skip
+          "x-history-location", "x-versions-enabled")  # fmt: skip
 
 
 def _peer_headers(nodes: list[Node], part: int, kind: str, count: int) -> list[dict[str, str]]:

@@ -9,6 +9,7 @@ from tinystack.object_store.conf import Options
 from tinystack.object_store.ring.layout import Rings
 from tinystack.object_store.services.records import Reply
 from tinystack.object_store.services.s3.auth import Authenticator
+from tinystack.object_store.storage.pool import Pool
 
 #: seconds the proxy trusts what it learnt of a container or an account (Swift's
 #: recheck_container_existence / recheck_account_existence, in its memcache)
@@ -21,5 +22,7 @@ class Deps:
     rings: Rings
     #: (account, container) -> the container's HEAD reply; (account,) -> the account exists
     info_cache: TTLCache[Reply] = field(default_factory=lambda: TTLCache(RECHECK_SECONDS))
+    #: keep-alive connections to the storage servers
+    pool: Pool = field(default_factory=Pool)
     #: the S3 API's signature checks through identity (None: no S3 API)
     s3_auth: Authenticator | None = None

@@ -9,6 +9,7 @@ import email.utils
 import hashlib
 import http.client
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tinystack.common.exceptions import (
@@ -32,6 +33,7 @@ from tinystack.object_store.services.deps import Deps
 from tinystack.object_store.services.records import Reply
 
 LOG = logging.getLogger(__name__)
+SYSMETA = "x-object-sysmeta-"
 #: object headers a client sees (besides X-Object-Meta-*)
 SHOWN = ("content-type", "content-length", "etag", "last-modified", "x-timestamp",
          "content-range", "accept-ranges", "content-disposition", "content-encoding",
@@ -61,7 +63,7 @@ class Upload:
 
     def __init__(
         self, deps: Deps, path: ObjectPath, metadata: dict[str, str], size: int | None,
-        etag: str | None,
+        etag: str | None, at: str | None = None,
     ) -> None:  # fmt: skip
         self.deps = deps
         self.path = path
@@ -69,32 +71,46 @@ class Upload:
         self.etag = etag.strip('"').lower() if etag else None
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.sent = 0
-        self.timestamp = timestamp()
+        # ``at``: an older version written back with its own time (object versioning)
+        self.timestamp = at or timestamp()
         peers = containers.peer_headers(deps, path.account, path.container)
         ring = deps.rings.object
         self.part = ring.part(*path.names)
         self.conns: list[tuple[Node, http.client.HTTPConnection]] = []
+        self.client = backend(deps)
         handoffs = ring.handoffs(self.part)
+        # every replica's request head goes out before any 100 Continue is awaited
+        started = []
         for index, primary in enumerate(ring.primaries(self.part)):
             headers = {**metadata, **peers[index], "X-Timestamp": self.timestamp}
             if self.etag:
                 headers["ETag"] = self.etag
+            started.append((primary, headers, self._start(primary, headers)))
+        for primary, headers, head in started:
             node: Node | None = primary
             while node is not None:
-                conn = self._open(node, headers)
+                conn = self._continued(node, head, headers) if head is not None else None
                 if conn is not None:
                     self.conns.append((node, conn))
                     break
                 node = next(handoffs, None)
+                head = self._start(node, headers) if node is not None else None
         if len(self.conns) < quorum(ring.replicas):
             self.abort()
             raise ServiceUnavailable("Service Unavailable")
 
-    def _open(self, node: Node, headers: dict[str, str]) -> http.client.HTTPConnection | None:
-        """Send the request's head; None when the node refuses (or cannot be reached)."""
-        client = backend(self.deps)
+    def _start(
+        self, node: Node, headers: dict[str, str], fresh: bool = False
+    ) -> tuple[http.client.HTTPConnection, bool] | None:
+        """Send the request's head on a pooled (or, ``fresh``, a new) connection; None
+        when the node cannot be reached."""
+        conn: http.client.HTTPConnection | None = None
+        reused = False
         try:
-            conn = client.connect(node)
+            if fresh:
+                conn = self.client.connect(node)
+            else:
+                conn, reused = self.client.checkout(node)
             conn.putrequest("PUT", node_path(node, self.part, *self.path.names))
             for key, value in headers.items():
                 conn.putheader(key, value)
@@ -104,10 +120,28 @@ class Upload:
                 conn.putheader("Content-Length", str(self.size))
             conn.putheader("Expect", "100-continue")
             conn.endheaders()
+            return conn, reused
+        except (OSError, http.client.HTTPException) as exc:
+            if conn is not None:
+                conn.close()
+            if reused:
+                return self._start(node, headers, fresh=True)
+            LOG.warning("object PUT to %s:%s/%s failed: %s", node.ip, node.port, node.device, exc)
+            return None
+
+    def _continued(
+        self, node: Node, head: tuple[http.client.HTTPConnection, bool], headers: dict[str, str]
+    ) -> http.client.HTTPConnection | None:
+        """The node's ``100 Continue``; None when it refuses (or cannot be reached). A
+        pooled connection the server had closed is replaced by a new one."""
+        conn, reused = head
+        try:
             assert conn.sock is not None
             reader = conn.sock.makefile("rb")
             status = reader.readline().split(b" ", 2)
             code = int(status[1]) if len(status) > 1 and status[1].isdigit() else 0
+            if code == 0 and reused:
+                raise ConnectionResetError("closed while idle")
             if code != 100:
                 LOG.warning("object PUT to %s:%s/%s refused: %s", node.ip, node.port,
                             node.device, code)  # fmt: skip
@@ -117,6 +151,10 @@ class Upload:
                 pass
             return conn
         except OSError as exc:
+            conn.close()
+            if reused:
+                again = self._start(node, headers, fresh=True)
+                return self._continued(node, again, headers) if again is not None else None
             LOG.warning("object PUT to %s:%s/%s failed: %s", node.ip, node.port, node.device, exc)
             return None
 
@@ -160,9 +198,9 @@ class Upload:
                 response = conn.getresponse()
                 response.read()
                 replies.append(NodeReply(node, response.status))
-            except OSError:
+                self.client.pool.release(node, conn, response)
+            except (OSError, http.client.HTTPException):
                 replies.append(NodeReply(node, 503))
-            finally:
                 conn.close()
         status = best_status(replies, self.deps.rings.object.replicas)
         if status == 422:
@@ -237,7 +275,10 @@ def post(deps: Deps, path: ObjectPath, metadata: dict[str, str]) -> Reply:
     ts = timestamp()
     headers = [{**metadata, **peer, "X-Timestamp": ts} for peer in peers]
     replies = backend(deps).write_all(ring, ring.part(*path.names), "POST", path.names, headers)
-    return Reply(best_status(replies, ring.replicas))
+    status = best_status(replies, ring.replicas)
+    # the object's sysmeta, as the object servers answer it (symlinks look at it)
+    sysmeta = next((r.headers for r in replies if r.status == status and status < 300), {})
+    return Reply(status, {k: v for k, v in sysmeta.items() if k.lower().startswith(SYSMETA)})
 
 
 def delete(deps: Deps, path: ObjectPath) -> Reply:
@@ -250,11 +291,13 @@ def delete(deps: Deps, path: ObjectPath) -> Reply:
 
 
 def copy(
-    deps: Deps, source: ObjectPath, dest: ObjectPath, metadata: dict[str, str], fresh: bool
-) -> Reply:
+    deps: Deps, source: ObjectPath, dest: ObjectPath, metadata: dict[str, str], fresh: bool,
+    read: Callable[[ObjectPath], Reply] | None = None,
+) -> Reply:  # fmt: skip
     """Server-side copy: the source's bytes and (unless ``fresh``) its metadata, with
-    the request's metadata over it."""
-    found = get(deps, source, {})
+    the request's metadata over it. ``read``: how to read the source (what a large
+    object or a symlink stands for, see services/large_objects), else its own bytes."""
+    found = read(source) if read is not None else get(deps, source, {})
     if found.status >= 300 or found.stream is None:
         return Reply(found.status)
     kept = {} if fresh else {

@@ -2,21 +2,23 @@
 into the other primaries of its partition (its rows, deleted ones included, merged there
 by timestamp; a replica that lost its file gets it back); a database on a handoff device
 is removed once every primary took it. A database is pushed again to a node only after
-it changed since the last successful push there, or when that node lost it."""
+it changed (its file or its write-ahead log) since the last successful push there, or
+when that node lost it; an unchanged database is not even read."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from urllib.parse import quote
 
 from tinystack.object_store.ring.ring import Node, Ring
 from tinystack.object_store.storage.broker import Broker
 from tinystack.object_store.storage.daemon import run_every
+from tinystack.object_store.storage.updates import POOL
 
 LOG = logging.getLogger(__name__)
 TIMEOUT = 10.0
@@ -24,33 +26,28 @@ TIMEOUT = 10.0
 
 def exists(node: Node, part: int, names: tuple[str, ...]) -> bool:
     """Whether ``node`` holds the database (deleted or not); unreachable counts as yes."""
-    path = "/" + "/".join([node.device, str(part), *names])
-    conn = http.client.HTTPConnection(node.ip, node.port, timeout=TIMEOUT)
-    try:
-        conn.request("HEAD", quote(path), headers={"X-Backend-Replication": "exists"})
-        response = conn.getresponse()
-        response.read()
-        return response.status != 404
-    except OSError:
-        return True
-    finally:
-        conn.close()
+    path = quote("/" + "/".join([node.device, str(part), *names]))
+    headers = {"X-Backend-Replication": "exists"}
+    status, _ = POOL.request(node.ip, node.port, "HEAD", path, headers, TIMEOUT)
+    return status != 404
 
 
 def push(node: Node, part: int, names: tuple[str, ...], doc: dict[str, object]) -> bool:
+    path = quote("/" + "/".join([node.device, str(part), *names]))
+    headers = {"X-Backend-Replication": "merge", "Content-Type": "application/json"}
     body = json.dumps(doc).encode()
-    path = "/" + "/".join([node.device, str(part), *names])
-    conn = http.client.HTTPConnection(node.ip, node.port, timeout=TIMEOUT)
+    status, _ = POOL.request(node.ip, node.port, "PUT", path, headers, TIMEOUT, body)
+    return 200 <= status < 300
+
+
+def changed_at(db: Path) -> float:
+    """When the database last changed: its file's or its write-ahead log's mtime."""
+    stamps = [db.stat().st_mtime]
     try:
-        conn.request("PUT", quote(path), body=body, headers={
-            "X-Backend-Replication": "merge", "Content-Type": "application/json"})  # fmt: skip
-        response = conn.getresponse()
-        response.read()
-        return 200 <= response.status < 300
-    except OSError:
-        return False
-    finally:
-        conn.close()
+        stamps.append(Path(f"{db}-wal").stat().st_mtime)
+    except FileNotFoundError:
+        pass
+    return max(stamps)
 
 
 class DbReplicator:
@@ -62,7 +59,10 @@ class DbReplicator:
         #: (ip, device) of this node's devices
         self.local = local
         self.interval = interval
+        #: (database, node id) -> when the database had changed last when it was pushed there
         self.pushed: dict[tuple[str, int], float] = {}
+        #: database -> its (account[, container]) names
+        self.names: dict[Path, tuple[str, ...]] = {}
         self.stopping = threading.Event()
 
     def _me(self, device: str) -> Node | None:
@@ -87,9 +87,20 @@ class DbReplicator:
         return done
 
     def one(self, db: Path, me: Node, part: int) -> int:
+        try:
+            mtime = changed_at(db)
+        except OSError:  # removed meanwhile
+            return 0
+        primaries = self.ring.primaries(part)
+        peers = [n for n in primaries if n.id != me.id]
+        known = self.names.get(db)
+        if known is not None and all(
+            self.pushed.get((str(db), n.id), -1.0) >= mtime and exists(n, part, known)
+            for n in peers
+        ):
+            return 0  # unchanged since every peer took it, and every peer still has it
         broker = Broker(db, self.kind)
         try:
-            mtime = db.stat().st_mtime
             doc = broker.export()
         except (OSError, sqlite3.Error):  # a database being written or removed: next pass
             return 0
@@ -98,22 +109,24 @@ class DbReplicator:
         names = (str(info["account"]),) + (
             (str(info["container"]),) if self.kind == "container" else ()
         )
-        primaries = self.ring.primaries(part)
+        self.names[db] = names
+        # a change within the file system's timestamp granularity of the export could
+        # carry the same mtime: a database changed this last second is pushed again
+        stamp = mtime if time.time() - mtime > 1.0 else -1.0
         done, complete = 0, True
-        for node in primaries:
-            if node.id == me.id:
-                continue
+        for node in peers:
             unchanged = self.pushed.get((str(db), node.id), -1.0) >= mtime
             if unchanged and exists(node, part, names):
                 continue
             if push(node, part, names, doc):
-                self.pushed[(str(db), node.id)] = mtime
+                self.pushed[(str(db), node.id)] = stamp
                 done += 1
             else:
                 complete = False
         if me.id not in {n.id for n in primaries} and complete:
             for suffix in ("", "-wal", "-shm"):
                 Path(str(db) + suffix).unlink(missing_ok=True)
+            self.names.pop(db, None)
             LOG.info("handoff %s database %s reverted to its primaries", self.kind, db.name)
         return done
 

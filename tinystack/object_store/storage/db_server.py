@@ -23,7 +23,8 @@ from tinystack.object_store.storage.updates import AccountReporter, ContainerSta
 SYSMETA = {
     "account": (),
     "container": ("x-container-read", "x-container-write", "x-versions-location",
-                  "x-history-location", "x-container-sync-to", "x-container-sync-key"),
+                  "x-history-location", "x-container-sync-to", "x-container-sync-key",
+                  "x-versions-enabled"),
 }  # fmt: skip
 
 
@@ -153,7 +154,7 @@ class DbServer:
 
     def item(self, request: Request, path: BackendPath) -> Response:
         broker = self.broker(path)
-        if not broker.exists() or broker.info().deleted:
+        if broker.is_deleted():
             return Response(status_code=404)
         if request.method not in ("PUT", "DELETE"):
             raise MethodNotAllowed()

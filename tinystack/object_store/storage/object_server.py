@@ -28,12 +28,18 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 #: metadata a PUT keeps (besides X-Object-Meta-*)
 KEPT = ("content-type", "content-disposition", "content-encoding", "x-delete-at",
         "x-object-manifest", "x-static-large-object")  # fmt: skip
+IGNORE_RANGE = "x-backend-ignore-range-if-metadata-present"
+SYSMETA = "x-object-sysmeta-"
+#: container update overrides a PUT may carry (SLO's total size and etags, symlink
+#: targets): what the listing shows instead of the stored object's own values
+OVERRIDE = "x-backend-container-update-override-"
+OVERRIDES = {"etag": "X-Etag", "size": "X-Size", "content-type": "X-Content-Type"}
 
 
 def _meta_from(request: Request) -> dict[str, str]:
     meta = {}
     for key, value in request.headers.items():
-        if key.startswith("x-object-meta-") or key in KEPT:
+        if key.startswith(("x-object-meta-", SYSMETA)) or key in KEPT:
             meta[_title(key)] = value
     return meta
 
@@ -106,6 +112,10 @@ class ObjectServer:
             return Response(status_code=404, headers=headers)
         headers = object_headers(state)
         etag = headers["ETag"]
+        if _whole_wanted(request, state.metadata):
+            # a manifest or a symlink: the proxy evaluates range and conditions
+            headers["ETag"] = f'"{etag}"'
+            return self._body(request, state, headers, 0, int(headers["Content-Length"]), 200)
         if_match = request.headers.get("if-match")
         bodiless = {k: v for k, v in headers.items() if k != "Content-Length"}
         bodiless["ETag"] = f'"{etag}"'
@@ -129,6 +139,13 @@ class ObjectServer:
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
             headers["Content-Length"] = str(end - start)
+        return self._body(request, state, headers, start, end, status)
+
+    def _body(
+        self, request: Request, state: ObjectState, headers: dict[str, str], start: int,
+        end: int, status: int,
+    ) -> Response:  # fmt: skip
+        assert state.data is not None
         headers["Accept-Ranges"] = "bytes"
         if request.method == "HEAD":
             return Response(status_code=status, headers=headers)
@@ -143,10 +160,16 @@ class ObjectServer:
         meta = _meta_from(request)
         meta.setdefault("Content-Type", "application/octet-stream")
         meta[diskfile.NAME] = _name(path)
-        disk = await anyio.to_thread.run_sync(self.disk, path)
-        writer = await anyio.to_thread.run_sync(
-            disk.writer, timestamp, meta, request.headers.get("etag")
-        )
+        disk = self.disk(path)
+        etag = request.headers.get("etag")
+        if expected is not None and expected <= BATCH:
+            # a small object: its body, then one trip to a worker thread for the disk
+            # and the container update (each trip costs as much as writing 4 KiB)
+            body = [chunk async for chunk in request.stream()]
+            return await anyio.to_thread.run_sync(
+                self.store, request, path, disk, timestamp, meta, etag, body, expected
+            )
+        writer = await anyio.to_thread.run_sync(disk.writer, timestamp, meta, etag)
         batch: list[bytes] = []
         batched = 0
         try:
@@ -160,20 +183,37 @@ class ObjectServer:
         except BaseException:
             await anyio.to_thread.run_sync(writer.abort)
             raise
-        stored = await anyio.to_thread.run_sync(writer.commit, expected)
+        return await anyio.to_thread.run_sync(self.finish, request, path, disk, writer, expected)
+
+    def store(
+        self, request: Request, path: BackendPath, disk: DiskFile, timestamp: str,
+        meta: dict[str, str], etag: str | None, body: list[bytes], expected: int,
+    ) -> Response:  # fmt: skip
+        writer = disk.writer(timestamp, meta, etag)
+        try:
+            writer.write(body)
+        except BaseException:
+            writer.abort()
+            raise
+        return self.finish(request, path, disk, writer, expected)
+
+    def finish(
+        self, request: Request, path: BackendPath, disk: DiskFile, writer: diskfile.Writer,
+        expected: int | None,
+    ) -> Response:  # fmt: skip
+        """Commit the data file, then tell the container (or keep an async pending)."""
+        stored = writer.commit(expected)
         update = {
-            "X-Timestamp": timestamp,
+            "X-Timestamp": writer.timestamp,
             "X-Size": stored["Content-Length"],
             "X-Content-Type": stored["Content-Type"],
             "X-Etag": stored["ETag"],
         }
-        # what the container row says instead (a large object's manifest: its whole size)
-        for field in ("Size", "Etag", "Content-Type"):
-            override = request.headers.get(f"x-backend-container-update-override-{field}")
-            if override is not None:
-                update[f"X-{field}"] = override
-        await anyio.to_thread.run_sync(self.update_container, request, path, "PUT", update)
-        await anyio.to_thread.run_sync(self.queue_expiry, request, path, disk, stored)
+        for key, field in OVERRIDES.items():  # what SLO and symlinks show in listings
+            if (value := request.headers.get(f"{OVERRIDE}{key}")) is not None:
+                update[field] = value
+        self.update_container(request, path, "PUT", update)
+        self.queue_expiry(request, path, disk, stored)
         return Response(status_code=201, headers={"ETag": f'"{stored["ETag"]}"'})
 
     def post(self, request: Request, path: BackendPath) -> Response:
@@ -189,7 +229,10 @@ class ObjectServer:
         except NotFound:
             return Response(status_code=404)
         self.queue_expiry(request, path, disk, meta)
-        return Response(status_code=202)
+        # as Swift's object server: the object's sysmeta (the proxy learns of symlinks)
+        assert state is not None
+        sysmeta = {k: v for k, v in state.metadata.items() if k.lower().startswith(SYSMETA)}
+        return Response(status_code=202, headers=sysmeta)
 
     def queue_expiry(
         self, request: Request, path: BackendPath, disk: DiskFile, meta: dict[str, str]
@@ -228,6 +271,17 @@ class ObjectServer:
             host, device, part, method, path.account, path.container, path.obj, headers
         )
         update_container(device_path(self.devices, path.device), update)
+
+
+def _whole_wanted(request: Request, metadata: dict[str, str]) -> bool:
+    """Swift's ``X-Backend-Ignore-Range-If-Metadata-Present``: when the object has one
+    of the named metadata (a large object manifest, a symlink), answer the whole object
+    unconditionally; the proxy applies range and conditions to what it stands for."""
+    named = request.headers.get(IGNORE_RANGE)
+    if not named:
+        return False
+    present = {k.lower() for k in metadata}
+    return any(n.strip().lower() in present for n in named.split(","))
 
 
 def _since(header: str | None) -> float | None:

@@ -10,7 +10,6 @@ a week and files interrupted writes left in tmp/."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import os
@@ -18,12 +17,14 @@ import shutil
 import threading
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from tinystack.object_store.ring.ring import Node, Ring
 from tinystack.object_store.storage import diskfile
 from tinystack.object_store.storage.daemon import run_every
+from tinystack.object_store.storage.updates import POOL
 
 LOG = logging.getLogger(__name__)
 TIMEOUT = 10.0
@@ -31,6 +32,8 @@ TIMEOUT = 10.0
 TMP_AGE = 3600.0
 #: tombstones older than this are removed (Swift's reclaim_age, a week)
 RECLAIM_AGE = 7 * 24 * 3600.0
+#: partitions replicated at once
+CONCURRENCY = 4
 #: metadata a pushed .data carries as headers (the rest is recomputed by the receiver)
 SKIP = {diskfile.NAME, "X-Timestamp", "Content-Length"}
 
@@ -46,25 +49,10 @@ class Stats:
 def _request(
     node: Node, method: str, path: str, headers: dict[str, str], body: Path | None = None
 ) -> int:
-    conn = http.client.HTTPConnection(node.ip, node.port, timeout=TIMEOUT)
-    try:
-        conn.putrequest(method, urllib.parse.quote(path))
-        for key, value in headers.items():
-            conn.putheader(key, value)
-        size = body.stat().st_size if body is not None else 0
-        conn.putheader("Content-Length", str(size))
-        conn.endheaders()
-        if body is not None:
-            with open(body, "rb") as f:
-                while chunk := f.read(diskfile.CHUNK):
-                    conn.send(chunk)
-        response = conn.getresponse()
-        response.read()
-        return int(response.status)
-    except OSError:
-        return 0
-    finally:
-        conn.close()
+    status, _ = POOL.request(
+        node.ip, node.port, method, urllib.parse.quote(path), headers, TIMEOUT, body
+    )
+    return status
 
 
 def clean_tmp(dev: Path, now: float) -> None:
@@ -96,19 +84,14 @@ def reclaim(part_dir: Path, now: float) -> None:
 
 
 def remote_hashes(node: Node, part: int) -> dict[str, str] | None:
-    conn = http.client.HTTPConnection(node.ip, node.port, timeout=TIMEOUT)
-    try:
-        conn.request("GET", f"/{node.device}/{part}")
-        response = conn.getresponse()
-        body = response.read()
-        if response.status != 200:
-            return None
-        found: dict[str, str] = json.loads(body)
-        return found
-    except (OSError, ValueError):
+    status, body = POOL.request(node.ip, node.port, "GET", f"/{node.device}/{part}", {}, TIMEOUT)
+    if status != 200:
         return None
-    finally:
-        conn.close()
+    try:
+        found: dict[str, str] = json.loads(body)
+    except ValueError:
+        return None
+    return found
 
 
 def push_file(node: Node, part: int, path: Path) -> bool:
@@ -149,20 +132,34 @@ class ObjectReplicator:
         return None
 
     def replicate(self) -> Stats:
-        stats = Stats()
+        """One pass over every partition of this node's devices, ``CONCURRENCY`` at a
+        time (each partition is mostly waiting for other nodes)."""
         try:
             devs = sorted(d for d in self.devices.iterdir() if (d / "objects").is_dir())
         except FileNotFoundError:
-            return stats
+            return Stats()
+        jobs: list[tuple[Path, Node, int]] = []
         for dev in devs:
             clean_tmp(dev, time.time())
             me = self._local_node(dev.name)
             if me is None:
                 continue
-            for part_dir in sorted((dev / "objects").iterdir()):
-                if part_dir.name.isdigit():
-                    stats.partitions += 1
-                    self.partition(dev, me, int(part_dir.name), stats)
+            try:
+                parts = sorted((dev / "objects").iterdir())
+            except FileNotFoundError:
+                continue
+            jobs += [(dev, me, int(p.name)) for p in parts if p.name.isdigit()]
+        stats = Stats(partitions=len(jobs))
+        with ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="object-replication") as pool:
+            for found in pool.map(lambda job: self._partition(*job), jobs):
+                stats.pushed += found.pushed
+                stats.reverted += found.reverted
+                stats.failures += found.failures
+        return stats
+
+    def _partition(self, dev: Path, me: Node, part: int) -> Stats:
+        stats = Stats()
+        self.partition(dev, me, part, stats)
         return stats
 
     def partition(self, dev: Path, me: Node, part: int, stats: Stats) -> None:

@@ -7,7 +7,6 @@ right away on a container PUT or DELETE and shortly after object changes."""
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import logging
 import os
@@ -20,24 +19,22 @@ from pathlib import Path
 
 from tinystack.object_store.ring.ring import Node, Ring
 from tinystack.object_store.storage.daemon import run_every
+from tinystack.object_store.storage.pool import Pool
 
 LOG = logging.getLogger(__name__)
 TIMEOUT = 10.0
 
 
+#: this process's keep-alive connections to other storage servers (the updates of one
+#: object server go to a few container servers, over and over)
+POOL = Pool()
+
+
 def send(host: str, method: str, path: str, headers: dict[str, str]) -> bool:
     """One bodiless backend request; True on a 2xx."""
     name, _, port = host.rpartition(":")
-    conn = http.client.HTTPConnection(name, int(port), timeout=TIMEOUT)
-    try:
-        conn.request(method, urllib.parse.quote(path), headers=headers)
-        response = conn.getresponse()
-        response.read()
-        return 200 <= response.status < 300
-    except OSError:
-        return False
-    finally:
-        conn.close()
+    status, _ = POOL.request(name, int(port), method, urllib.parse.quote(path), headers, TIMEOUT)
+    return 200 <= status < 300
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,10 @@ class ExtendBody(_Open):
     new_size: int | str
 
 
+class ExtendCompletionBody(_Closed):
+    error: bool | str | None = None
+
+
 class RetypeBody(_Open):
     new_type: str
     migration_policy: Literal["never", "on-demand"] | None = None

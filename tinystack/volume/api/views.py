@@ -27,7 +27,9 @@ TYPE_ACCESS = "volume_extension:volume_type_access"
 #: extra specs anyone who may read a type sees
 USER_VISIBLE_SPECS = ("RESKEY:availability_zones", "multiattach", "replication_enabled")
 #: admin metadata shown in ``metadata``
-VISIBLE_ADMIN_METADATA = ("readonly", "attached_mode")
+#: admin metadata shown in ``metadata`` (shadowing a user's key of the same name):
+#: ``extend_new_size`` is what compute reads of an extend waiting for it (3.71)
+VISIBLE_ADMIN_METADATA = ("readonly", "attached_mode", "extend_new_size")
 #: transitional statuses shown as upstream shows them
 SHOWN_STATUS = {"managing": "creating", "error_managing": "error",
                 "error_managing_deleting": "deleting"}  # fmt: skip

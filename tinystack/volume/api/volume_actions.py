@@ -26,6 +26,7 @@ from tinystack.volume.api.openapi import policies
 from tinystack.volume.api.rendering import cinder_time, json_response
 from tinystack.volume.services import (
     attach_actions,
+    extend_completion,
     image_refs,
     reimage,
     volume_actions,
@@ -150,6 +151,13 @@ def _extend(a: ActionRequest) -> Response:
     return Response(status_code=202)
 
 
+def _extend_completion(a: ActionRequest) -> Response:
+    error = a.value.get("error")
+    error = False if error is None else schemas.boolean(error, "error")
+    extend_completion.request(a.deps, a.ctx, a.volume_id, error)
+    return Response(status_code=202)
+
+
 def _retype(a: ActionRequest) -> Response:
     new_type = schemas.text(a.value["new_type"], "new_type", nullable=False) or ""
     policy = a.value.get("migration_policy") or "never"
@@ -255,6 +263,8 @@ def _force_delete(a: ActionRequest) -> Response:
 
 register(
     Action("os-extend", _extend, (EXTEND, EXTEND_ATTACHED), schemas.ExtendBody),
+    Action("os-extend_volume_completion", _extend_completion, (extend_completion.RULE,),
+           schemas.ExtendCompletionBody, min_version=Version(3, 71)),
     Action("os-retype", _retype, (RETYPE,), schemas.RetypeBody),
     Action("os-set_bootable", _set_bootable, (UPDATE,), schemas.BootableBody),
     Action("os-update_readonly_flag", _readonly, (READONLY,), schemas.ReadonlyBody),

@@ -8,6 +8,11 @@ backup driver (``chunked.py`` over ``posix.py``) reads or writes them. So the ba
 service may be another process on the storage host (a local file export) or another
 host (an NBD export).
 
+It holds a driver per backup service (``drivers``: Cinder's driver names, the posix
+directory store always, the object store's containers when the cloud runs one) and
+uses the one a backup's ``service`` names, so backups made before the object store
+came (or with ``[volume] backup_driver`` forced) stay restorable and deletable.
+
 Every operation re-reads its backup and checks the status it expects, so a message
 delivered twice or a replay after a restart stops there; each ends in one transaction of
 ``services/backup_ops.py``. Restart recovery is ``recovery.py``.
@@ -21,6 +26,7 @@ import logging
 import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +35,7 @@ from tinystack.common.rpc import Target
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.backup import chunked
-from tinystack.volume.backup.base import BackupRef, BackupResult, ObjectNotFound
+from tinystack.volume.backup.base import BackupError, BackupRef, BackupResult, ObjectNotFound
 from tinystack.volume.backup.chunked import ChunkedBackupDriver
 from tinystack.volume.backup.connector import open_device
 from tinystack.volume.context import CallContext
@@ -40,14 +46,17 @@ from tinystack.volume.payloads import (
     DeviceRequest,
     RestoreRequest,
 )
-from tinystack.volume.services import backup_ops
+from tinystack.volume.services import backup_ops, backups
 from tinystack.volume.services.backup_ops import BackupState, ImportedBackup
 from tinystack.volume.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
-#: the services whose exported records this one imports
-KNOWN_SERVICES = ("cinder.backup.drivers.posix.PosixBackupDriver", chunked.SERVICE)
-SERVICE = KNOWN_SERVICES[0]
+#: the services whose exported records this one imports -> the driver that reads them
+KNOWN_SERVICES = {
+    backups.POSIX_SERVICE: backups.POSIX_SERVICE,
+    chunked.SERVICE: backups.POSIX_SERVICE,
+    backups.SWIFT_SERVICE: backups.SWIFT_SERVICE,
+}
 #: the volume's own metadata, stored beside the backup's objects
 VOLUME_META = "_volume_meta"
 
@@ -66,9 +75,12 @@ def ref_of(backup: BackupState) -> BackupRef:
 class BackupManager:
     target = Target(rpcapi.BACKUP_TOPIC, version=rpcapi.BACKUP_VERSION)
 
-    def __init__(self, deps: Deps, driver: ChunkedBackupDriver, host: str, sockets: Path) -> None:
+    def __init__(
+        self, deps: Deps, drivers: Mapping[str, ChunkedBackupDriver], host: str, sockets: Path
+    ) -> None:
         self.deps = deps
-        self.driver = driver
+        #: backup service (Cinder's driver name) -> its driver
+        self.drivers = dict(drivers)
         #: this service's host: the connector the volume managers export to
         self.host = host
         self.sockets = sockets
@@ -78,6 +90,13 @@ class BackupManager:
     def lock(self, backup_id: str) -> threading.Lock:
         with self._locks_lock:
             return self._locks[backup_id]
+
+    def driver(self, service: str | None) -> ChunkedBackupDriver:
+        """The driver of a backup whose ``service`` is ``service``."""
+        found = self.drivers.get(service or backups.SERVICE)
+        if found is None:
+            raise BackupError(f"the backup service {service} is not available on this host")
+        return found
 
     @property
     def ttl(self) -> int:
@@ -150,9 +169,10 @@ class BackupManager:
         self, ctx: CallContext, backup: BackupState, request: DeviceRequest
     ) -> BackupResult:
         ref = ref_of(backup)
-        container = self.driver.store.container(ref.container)
+        driver = self.driver(backup.service)
+        container = driver.store.container(ref.container)
         meta = backup_ops.volume_meta(self.deps.db, backup.volume_id)
-        container.put_object(self.driver.prefix(ref) + VOLUME_META, json.dumps(meta).encode())
+        container.put_object(driver.prefix(ref) + VOLUME_META, json.dumps(meta).encode())
         parent = None
         if backup.parent_id:
             found = backup_ops.get(self.deps.db, backup.parent_id)
@@ -163,7 +183,7 @@ class BackupManager:
         device = self._attach(ctx, host, request)
         try:
             with open_device(device, False, self.sockets) as volume_file:
-                return self.driver.backup(ref, volume_file, device.size, parent)
+                return driver.backup(ref, volume_file, device.size, parent)
         finally:
             self._release(ctx, host, request)
 
@@ -187,7 +207,7 @@ class BackupManager:
     def _remove_objects(self, backup: BackupState) -> None:
         """Whatever a failed backup stored (it is of no use without its metadata)."""
         try:
-            self.driver.delete_backup(ref_of(backup))
+            self.driver(backup.service).delete_backup(ref_of(backup))
         except Exception:
             LOG.exception("backup %s: could not remove its objects", backup.id)
 
@@ -227,15 +247,16 @@ class BackupManager:
         device = self._attach(ctx, host, request)
         try:
             with open_device(device, True, self.sockets) as volume_file:
-                self.driver.restore(ref_of(backup), volume_file, device.size)
+                self.driver(backup.service).restore(ref_of(backup), volume_file, device.size)
         finally:
             self._release(ctx, host, request)
 
     def _volume_meta(self, backup: BackupState) -> dict[str, JSON]:
         ref = ref_of(backup)
-        prefix = ref.service_metadata or self.driver.prefix(ref)
+        driver = self.driver(backup.service)
+        prefix = ref.service_metadata or driver.prefix(ref)
         try:
-            data = self.driver.store.container(ref.container, create=False).get_object(
+            data = driver.store.container(ref.container, create=False).get_object(
                 prefix + VOLUME_META
             )
         except ObjectNotFound:
@@ -251,7 +272,7 @@ class BackupManager:
                 return
             try:
                 if backup.container:
-                    self.driver.delete_backup(ref_of(backup))
+                    self.driver(backup.service).delete_backup(ref_of(backup))
             except Exception as exc:
                 LOG.exception("backup %s: delete failed", backup_id)
                 backup_ops.delete_failed(
@@ -266,11 +287,11 @@ class BackupManager:
         backup = backup_ops.get(self.deps.db, backup_id)
         if backup is None:
             raise LookupError(f"backup {backup_id} is gone")
-        driver_info = self.driver.export_record(ref_of(backup))
+        driver_info = self.driver(backup.service).export_record(ref_of(backup))
         data = backup_ops.export_fields(self.deps.db, backup_id)
         data["driver_info"] = driver_info
         url = base64.b64encode(json.dumps(data).encode()).decode()
-        return BackupExport(backup_service=SERVICE, backup_url=url)
+        return BackupExport(backup_service=backup.service or backups.SERVICE, backup_url=url)
 
     def import_(self, ctx: CallContext, backup_id: str, record: BackupExport) -> None:
         del ctx
@@ -279,11 +300,12 @@ class BackupManager:
             if backup is None or backup.status != "creating":
                 return
             try:
-                if record.backup_service not in KNOWN_SERVICES:
+                service = KNOWN_SERVICES.get(record.backup_service)
+                if service is None:
                     raise ValueError(f"Unsupported backup service {record.backup_service}")
                 data = json.loads(base64.b64decode(record.backup_url))
-                ref = self.driver.import_record(str(data["driver_info"]))
-                fields = _imported_fields(data, ref)
+                ref = self.driver(service).import_record(str(data["driver_info"]))
+                fields = _imported_fields(data, ref, service)
             except Exception as exc:
                 LOG.exception("backup %s: import failed", backup_id)
                 backup_ops.set_status(self.deps.db, backup_id, "error", reason=str(exc))
@@ -296,7 +318,7 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _imported_fields(data: dict[str, Any], ref: BackupRef) -> ImportedBackup:
+def _imported_fields(data: dict[str, Any], ref: BackupRef, service: str) -> ImportedBackup:
     """The row's columns from an exported record the stored objects confirmed."""
     stamp = data.get("data_timestamp")
     return ImportedBackup(
@@ -311,4 +333,5 @@ def _imported_fields(data: dict[str, Any], ref: BackupRef) -> ImportedBackup:
         availability_zone=_text(data.get("availability_zone")),
         data_timestamp=datetime.fromisoformat(stamp) if isinstance(stamp, str) else None,
         encryption_key_id=_text(data.get("encryption_key_id")),
+        service=service,
     )

@@ -11,7 +11,10 @@ unfinished, then remove backup objects no backup row claims.
 
 Objects are named after their backup (``volume_<vid>/az_<zone>_backup_<id>...``), so a
 prefix whose backup no row has — nor any row's ``service_metadata``, which an imported
-copy shares — is what a crash or a lost row left, and goes.
+copy shares — is what a crash or a lost row left, and goes. Every driver's store is
+searched (the directories, and the object store's containers the rows name plus the
+default one); a store that cannot be reached now is skipped and searched at the next
+start.
 """
 
 from __future__ import annotations
@@ -22,7 +25,13 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from tinystack.volume.backup.base import BackupHasDependents, BackupRef, ObjectNotFound
+from tinystack.volume.backup.base import (
+    BackupError,
+    BackupHasDependents,
+    BackupRef,
+    ObjectNotFound,
+)
+from tinystack.volume.backup.chunked import ChunkedBackupDriver
 from tinystack.volume.backup.manager import BackupManager
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import DeviceRequest
@@ -99,9 +108,11 @@ def _device(
     )
 
 
-def _containers(manager: BackupManager) -> set[str]:
-    found = backup_ops.containers(manager.deps.db) | {manager.deps.opts.backup_container}
-    root = getattr(manager.driver.store, "root", None)
+def _containers(manager: BackupManager, driver: ChunkedBackupDriver) -> set[str]:
+    opts = manager.deps.opts
+    found = backup_ops.containers(manager.deps.db)
+    found |= {opts.backup_container, opts.backup_swift_container}
+    root = getattr(driver.store, "root", None)
     if isinstance(root, Path) and root.is_dir():
         found |= {e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")}
     return found
@@ -109,11 +120,21 @@ def _containers(manager: BackupManager) -> set[str]:
 
 def remove_orphans(manager: BackupManager) -> int:
     """Backup objects whose backup no row names (see the module docstring)."""
+    count = 0
+    for service, driver in manager.drivers.items():
+        try:
+            count += _remove_orphans(manager, driver)
+        except BackupError:
+            LOG.warning("backup store %s unreachable; orphans left for now", service, exc_info=True)
+    return count
+
+
+def _remove_orphans(manager: BackupManager, driver: ChunkedBackupDriver) -> int:
     claimed = backup_ops.claimed_prefixes(manager.deps.db)
     count = 0
-    for name in sorted(_containers(manager)):
+    for name in sorted(_containers(manager, driver)):
         try:
-            container = manager.driver.store.container(name, create=False)
+            container = driver.store.container(name, create=False)
             objects = container.list_objects("volume_")
         except (ObjectNotFound, ValueError):
             continue
@@ -130,7 +151,7 @@ def remove_orphans(manager: BackupManager) -> int:
             LOG.warning("backup objects %s/%s: no backup row claims them; removing", name, prefix)
             ref = BackupRef(backup_id, volume_id, name, service_metadata=prefix)
             try:
-                manager.driver.delete_backup(ref)
+                driver.delete_backup(ref)
                 count += 1
             except BackupHasDependents:
                 LOG.info("orphan backup %s has dependents; kept", backup_id)

@@ -1,6 +1,7 @@
-"""The backup service as a running thing: its driver and object store, its service row
-and heartbeat, its RPC server on ``cinder-backup`` (``server=host``), and the recovery
-of what a previous run left (``recovery.py``)."""
+"""The backup service as a running thing: its drivers (the chunked format over a
+directory, and over the object store when the cloud runs one), its service row and
+heartbeat, its RPC server on ``cinder-backup`` (``server=host``), and the recovery of
+what a previous run left (``recovery.py``)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from pathlib import Path
 from tinystack.common.rpc import RPCServer, Target
 from tinystack.volume import rpcapi
 from tinystack.volume.backup import recovery
+from tinystack.volume.backup.base import ObjectStore
 from tinystack.volume.backup.chunked import ChunkedBackupDriver
 from tinystack.volume.backup.connector import run_dir, stop_leftovers
 from tinystack.volume.backup.manager import BackupManager
 from tinystack.volume.backup.posix import PosixObjectStore
+from tinystack.volume.backup.swift import SwiftObjectStore
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import DeviceRequest
 from tinystack.volume.running import RunningWorker
@@ -25,18 +28,26 @@ LOG = logging.getLogger(__name__)
 RELEASE_TIMEOUT = 30.0
 
 
-def make_driver(deps: Deps) -> ChunkedBackupDriver:
+def make_drivers(deps: Deps) -> dict[str, ChunkedBackupDriver]:
+    """A driver per backup service: posix always (a directory), swift when the cloud
+    runs an object store (the service's account)."""
     opts = deps.opts
     root = Path(opts.backup_posix_path) if opts.backup_posix_path else deps.state_dir / "backups"
     root.mkdir(parents=True, exist_ok=True)
-    return ChunkedBackupDriver(
-        PosixObjectStore(root),
-        chunk_size=int(opts.backup_file_size),
-        sha_block_size=int(opts.backup_sha_block_size_bytes),
-        compression=opts.backup_compression_algorithm,
-        workers=int(opts.backup_workers),
-        availability_zone=opts.storage_availability_zone,
-    )
+    stores: dict[str, ObjectStore] = {backups.POSIX_SERVICE: PosixObjectStore(root)}
+    if deps.object_store.available():
+        stores[backups.SWIFT_SERVICE] = SwiftObjectStore(deps.object_store)
+    return {
+        service: ChunkedBackupDriver(
+            store,
+            chunk_size=int(opts.backup_file_size),
+            sha_block_size=int(opts.backup_sha_block_size_bytes),
+            compression=opts.backup_compression_algorithm,
+            workers=int(opts.backup_workers),
+            availability_zone=opts.storage_availability_zone,
+        )
+        for service, store in stores.items()
+    }
 
 
 class BackupWorker(RunningWorker):
@@ -45,7 +56,7 @@ class BackupWorker(RunningWorker):
     def __init__(self, deps: Deps, host: str) -> None:
         super().__init__(deps, host)
         self.host = host
-        self.manager = BackupManager(deps, make_driver(deps), host, run_dir(deps.state_dir))
+        self.manager = BackupManager(deps, make_drivers(deps), host, run_dir(deps.state_dir))
 
     def start(self) -> None:
         opts = self.deps.opts

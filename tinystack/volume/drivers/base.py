@@ -26,6 +26,8 @@ class VolumeRef:
     size: int
     #: the driver's own location of the volume (``provider_location`` in the database)
     provider_location: str | None = None
+    #: several guests may write it at once (its format must allow shared writers)
+    multiattach: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +138,8 @@ class VolumeDriver(abc.ABC):
 
     @abc.abstractmethod
     def extend_volume(self, volume: VolumeRef, new_size: int) -> None:
-        """Grow the volume to ``new_size`` GiB (also while exported)."""
+        """Grow the volume to ``new_size`` GiB (also while exported); ``GuestMustResize``
+        when only the guest's QEMU holding it can."""
 
     @abc.abstractmethod
     def create_snapshot(self, snapshot: SnapshotRef) -> str | None:

@@ -26,3 +26,8 @@ class InvalidReference(BackendError):
 
 class ImageTooLarge(BackendError):
     """The image's virtual size does not fit the volume (upstream: ImageUnacceptable)."""
+
+
+class GuestMustResize(BackendError):
+    """``extend_volume``: the volume is open in a running guest's QEMU, which alone can
+    grow it (``block_resize``); the extend waits for compute's completion action."""

@@ -7,6 +7,9 @@ replay after a crash finds the work done or starts it again), ``.tinystack/`` th
 export records. Any other regular file is a manageable volume. Nothing is zeroed: files
 are created sparse and deleting a volume unlinks it.
 
+A multiattach volume is always raw, whatever ``volume_format`` says: several QEMUs
+write it at once, which qcow2's in-file metadata cannot allow.
+
 Copy-on-write: a volume from an image is a qcow2 overlay whose backing file is the
 image cache's verified file (a raw volume gets a full copy instead). A clone, a volume
 from a snapshot and a snapshot copy what their source holds *above* that image
@@ -35,9 +38,10 @@ daemon's ``block_resize`` (its exports re-created so clients see the new size: Q
 NBD client opened with ``reconnect-delay`` reconnects, then the compute side's
 ``block_resize`` grows the guest's disk); an iSCSI-exported raw file is grown and its
 LUN re-created so tgt reports the new capacity. A file
-attached directly to a running local QEMU is locked by that QEMU: it is left alone and
-the compute side grows it with ``block_resize`` when it receives ``volume-extended``
-(as Nova does for file-based volumes).
+attached directly to a running local QEMU is locked by that QEMU: it is left alone
+(``GuestMustResize``) and the compute side grows it with ``block_resize`` when it
+receives ``volume-extended``, then answers with ``os-extend_volume_completion``
+(``services/extend_completion.py``).
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ from tinystack.volume.drivers.base import (
 )
 from tinystack.volume.drivers.errors import (
     BackendError,
+    GuestMustResize,
     ImageTooLarge,
     InvalidReference,
     VolumeBusy,
@@ -238,8 +243,14 @@ class FileDriver(VolumeDriver):
         return bool(match and match[1] == "volume" and self.exports_.attachments(match[2]))
 
     # -- volumes ---------------------------------------------------------------------------
+    def format_of(self, volume: VolumeRef) -> str:
+        """The format a new volume's file gets: raw for a multiattach volume (guests on
+        several QEMUs write it at once, which qcow2's metadata does not allow), else the
+        backend's ``volume_format``."""
+        return "raw" if volume.multiattach else self.volume_format
+
     def create_volume(self, volume: VolumeRef) -> str | None:
-        fmt = self.volume_format
+        fmt = self.format_of(volume)
         final = self.directory / f"volume-{volume.id}.{fmt}"
         return self._build(final, lambda tmp: qemu_img.create(tmp, fmt, volume.size * GiB))
 
@@ -258,7 +269,7 @@ class FileDriver(VolumeDriver):
                 f"image virtual size {qemu_img.gib(virtual)} GiB is larger than the"
                 f" volume's {volume.size} GiB"
             )
-        fmt = self.volume_format
+        fmt = self.format_of(volume)
         final = self.directory / f"volume-{volume.id}.{fmt}"
 
         def make(tmp: Path) -> None:
@@ -272,19 +283,15 @@ class FileDriver(VolumeDriver):
 
     def create_cloned_volume(self, volume: VolumeRef, source: VolumeRef) -> str | None:
         src, src_fmt = self._volume(source.id)
-        final = self.directory / f"volume-{volume.id}.{self.volume_format}"
-        return self._build(
-            final,
-            lambda tmp: self._copy(src, src_fmt, tmp, self.volume_format, volume.size * GiB),
-        )
+        fmt = self.format_of(volume)
+        final = self.directory / f"volume-{volume.id}.{fmt}"
+        return self._build(final, lambda tmp: self._copy(src, src_fmt, tmp, fmt, volume.size * GiB))
 
     def create_volume_from_snapshot(self, volume: VolumeRef, snapshot: SnapshotRef) -> str | None:
         src, src_fmt = self._snapshot(snapshot.id)
-        final = self.directory / f"volume-{volume.id}.{self.volume_format}"
-        return self._build(
-            final,
-            lambda tmp: self._copy(src, src_fmt, tmp, self.volume_format, volume.size * GiB),
-        )
+        fmt = self.format_of(volume)
+        final = self.directory / f"volume-{volume.id}.{fmt}"
+        return self._build(final, lambda tmp: self._copy(src, src_fmt, tmp, fmt, volume.size * GiB))
 
     def delete_volume(self, volume: VolumeRef) -> None:
         if self.exports_.attachments(volume.id):
@@ -309,8 +316,9 @@ class FileDriver(VolumeDriver):
                 local = [a for a in self.exports_.attachments(volume.id) if a.kind == "file"]
                 if not local or "lock" not in str(exc):
                     raise
-                LOG.info("volume %s is held by a local QEMU; its block_resize grows it", volume.id)
-                return
+                raise GuestMustResize(
+                    f"volume {volume.id} is held by a local QEMU; its block_resize grows it"
+                ) from exc
         self.exports_.refresh_iscsi(volume.id)
 
     # -- snapshots -------------------------------------------------------------------------

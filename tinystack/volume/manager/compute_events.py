@@ -18,7 +18,7 @@ def volume_extended(
     deps: Deps, ctx: CallContext, volume: VolumeRecord, instance_uuids: tuple[str, ...]
 ) -> bool:
     """``volume-extended`` for each server the volume is attached to (the guest sees the
-    new size); False when compute could not be told."""
+    new size); False when compute could not be told of every server."""
     if not instance_uuids or not deps.session.has_service("compute"):
         return False
     events = [
@@ -26,7 +26,7 @@ def volume_extended(
         for server in instance_uuids
     ]
     try:
-        deps.session.request(
+        response = deps.session.request(
             "compute",
             "POST",
             "/os-server-external-events",
@@ -37,7 +37,16 @@ def volume_extended(
     except ClientError as exc:
         LOG.warning("%s: compute was not told volume %s grew: %s", ctx.request_id, volume.id, exc)
         return False
-    return True
+    return _all_delivered(response.json() if response.content else {})
+
+
+def _all_delivered(body: object) -> bool:
+    """Whether compute took every event (a 207 says per event: an unknown server is 404,
+    one without a host 422)."""
+    found = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(found, list):
+        return False
+    return all(isinstance(e, dict) and e.get("code") == 200 for e in found)
 
 
 #: the first compute microversion that knows ``volume-reimaged``

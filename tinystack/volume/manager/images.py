@@ -67,7 +67,7 @@ class ImageOps:
             os_hash_value=image.get("os_hash_value"),
         )
         volume_ops.set_downloading(self.deps.db, volume.id)
-        ref = VolumeRef(volume.id, volume.size, volume.provider_location)
+        ref = VolumeRef(volume.id, volume.size, volume.provider_location, volume.multiattach)
         with self.cache.use(spec, lambda: self._stream(image_id)) as cached:
             del ctx
             return self.driver.create_volume_from_image(ref, cached.path, cached.format)
@@ -95,7 +95,7 @@ class ImageOps:
     # -- volume -> image ----------------------------------------------------------------------
     def upload(self, ctx: CallContext, volume: VolumeRecord, request: ImageUpload) -> None:
         """Write the volume as ``request.disk_format`` and upload it into the image."""
-        ref = VolumeRef(volume.id, volume.size, volume.provider_location)
+        ref = VolumeRef(volume.id, volume.size, volume.provider_location, volume.multiattach)
         fd, name = tempfile.mkstemp(prefix=f"upload-{volume.id}-", dir=self.work_dir())
         os.close(fd)
         path = Path(name)

@@ -24,11 +24,11 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.context import CallContext
 from tinystack.volume.drivers.base import SnapshotRef, VolumeDriver, VolumeRef
-from tinystack.volume.drivers.errors import ImageTooLarge
+from tinystack.volume.drivers.errors import GuestMustResize, ImageTooLarge
 from tinystack.volume.manager import backup_devices, compute_events
 from tinystack.volume.manager.images import ImageOps
 from tinystack.volume.payloads import ExtendSpec, ImageUpload, RetypeSpec, VolumeSpec
-from tinystack.volume.services import messages, volume_ops
+from tinystack.volume.services import extend_completion, messages, volume_ops
 from tinystack.volume.services.deps import Deps
 from tinystack.volume.services.records import VolumeRecord
 
@@ -36,7 +36,7 @@ LOG = logging.getLogger(__name__)
 
 
 def ref_of(volume: VolumeRecord) -> VolumeRef:
-    return VolumeRef(volume.id, volume.size, volume.provider_location)
+    return VolumeRef(volume.id, volume.size, volume.provider_location, volume.multiattach)
 
 
 class VolumeManager:
@@ -162,6 +162,21 @@ class VolumeManager:
                 return
             try:
                 self.driver.extend_volume(ref_of(volume), spec.new_size)
+            except GuestMustResize as exc:
+                waits = spec.attached and len(spec.instance_uuids) == 1
+                if waits and extend_completion.await_guest(
+                    self.deps.db, spec.volume_id, spec.new_size, spec.reservations
+                ):
+                    self._await_guest(ctx, volume, spec)
+                    return
+                LOG.warning("volume %s: %s, and no one guest can", spec.volume_id, exc)
+                volume_ops.mark_failed(
+                    self.deps.db, spec.volume_id, status="error_extending",
+                    action=messages.EXTEND_VOLUME, detail=messages.DRIVER_FAILED_EXTEND,
+                    request_id=ctx.request_id, ttl=self.ttl, reservations=spec.reservations,
+                )  # fmt: skip
+                self.deps.changed(spec.volume_id)
+                return
             except Exception:
                 LOG.exception("volume %s: extend failed", spec.volume_id)
                 volume_ops.mark_failed(
@@ -176,6 +191,15 @@ class VolumeManager:
             )
         if spec.attached:
             compute_events.volume_extended(self.deps, ctx, volume, spec.instance_uuids)
+        self.deps.changed(spec.volume_id)
+
+    def _await_guest(self, ctx: CallContext, volume: VolumeRecord, spec: ExtendSpec) -> None:
+        """The volume waits (``extending``) for compute's completion action; compute not
+        told rolls the extend back at once."""
+        if not compute_events.volume_extended(self.deps, ctx, volume, spec.instance_uuids):
+            extend_completion.complete(
+                self.deps.db, spec.volume_id, error=True, request_id=ctx.request_id, ttl=self.ttl
+            )
         self.deps.changed(spec.volume_id)
 
     def retype(self, ctxt: rpcapi.RPCContext, spec: JSON) -> None:

@@ -39,6 +39,8 @@ class BackupState:
     temp_snapshot_id: str | None
     restore_volume_id: str | None
     data_timestamp: datetime | None
+    #: the driver holding its objects (Cinder's driver name: posix or swift)
+    service: str | None = None
 
 
 def _state(row: models.Backup) -> BackupState:
@@ -48,7 +50,7 @@ def _state(row: models.Backup) -> BackupState:
         container=row.container, service_metadata=row.service_metadata,
         parent_id=row.parent_id, name=row.display_name, description=row.display_description,
         temp_snapshot_id=row.temp_snapshot_id, restore_volume_id=row.restore_volume_id,
-        data_timestamp=row.data_timestamp,
+        data_timestamp=row.data_timestamp, service=row.service,
     )  # fmt: skip
 
 
@@ -365,6 +367,8 @@ class ImportedBackup:
     availability_zone: str | None = None
     data_timestamp: datetime | None = None
     encryption_key_id: str | None = None
+    #: the driver holding its objects, as the record names it
+    service: str | None = None
 
 
 def imported(db: Database, backup_id: str, found: ImportedBackup) -> bool:

@@ -49,8 +49,12 @@ from tinystack.volume.services.deps import Deps
 
 BACKUP = "Backup"
 BINARY = "cinder-backup"
-#: what export_record names the service (Cinder's chunked POSIX driver: the same format)
-SERVICE = "cinder.backup.drivers.posix.PosixBackupDriver"
+#: the drivers a backup's ``service`` names (Cinder's; the chunked format is theirs)
+POSIX_SERVICE = "cinder.backup.drivers.posix.PosixBackupDriver"
+SWIFT_SERVICE = "cinder.backup.drivers.swift.SwiftBackupDriver"
+SERVICES = {"posix": POSIX_SERVICE, "swift": SWIFT_SERVICE}
+#: what a backup made before drivers were chosen, and an import until checked, name
+SERVICE = POSIX_SERVICE
 GET = "backup:get"
 #: the volume id of an imported backup (upstream's IMPORT_VOLUME_ID)
 IMPORT_VOLUME_ID = "00000000-0000-0000-0000-000000000000"
@@ -263,6 +267,20 @@ def _parent(
     return found
 
 
+def backup_driver(deps: Deps) -> str:
+    """The driver of new backups (``posix`` or ``swift``): ``[volume] backup_driver``,
+    or with ``auto`` the object store when the cloud runs one."""
+    choice = deps.opts.backup_driver
+    if choice == "auto":
+        choice = "swift" if deps.object_store.available() else "posix"
+    return choice
+
+
+def default_container(deps: Deps, driver: str) -> str:
+    opts = deps.opts
+    return opts.backup_swift_container if driver == "swift" else opts.backup_container
+
+
 def create(deps: Deps, ctx: RequestContext, req: BackupCreate) -> BackupRecord:
     backup_id = str(uuid.uuid4())
     project_id = ctx.project_id or ""
@@ -277,6 +295,14 @@ def create(deps: Deps, ctx: RequestContext, req: BackupCreate) -> BackupRecord:
             session, deps.opts.service_down_time, zone, parent.host if parent else None
         )
         now = utcnow()
+        # an incremental backup goes where its parent's objects are
+        if parent is not None:
+            service = parent.service or SERVICE
+            container = req.container or parent.container or ""
+        else:
+            driver = backup_driver(deps)
+            service = SERVICES[driver]
+            container = req.container or default_container(deps, driver)
         session.add(
             models.Backup(
                 id=backup_id, volume_id=volume.id, snapshot_id=req.snapshot_id,
@@ -284,9 +310,9 @@ def create(deps: Deps, ctx: RequestContext, req: BackupCreate) -> BackupRecord:
                 availability_zone=zone, display_name=req.name,
                 display_description=req.description, status="creating",
                 size=volume.size, object_count=0,
-                container=req.container or deps.opts.backup_container,
+                container=container,
                 parent_id=parent.id if parent else None, num_dependent_backups=0,
-                service=SERVICE, data_timestamp=snap.created_at if snap else now,
+                service=service, data_timestamp=snap.created_at if snap else now,
                 encryption_key_id=volume.encryption_key_id, created_at=now,
             )
         )  # fmt: skip

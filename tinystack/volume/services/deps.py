@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
 from oslo_config import cfg
 
 from tinystack.common.clients.image import ImageClient
+from tinystack.common.clients.limits import LimitsReader
+from tinystack.common.clients.object_store import ObjectStoreClient
 from tinystack.common.db import Database
 from tinystack.common.service_deps import ServiceDeps
 from tinystack.volume.conf import Options
@@ -30,8 +32,11 @@ class Deps(ServiceDeps):
 
     @cached_property
     def opts(self) -> Options:
-        """The ``[volume]`` options, typed (read once)."""
-        return Options.from_conf(self.conf)
+        """The ``[volume]`` options, typed (read once); with unified limits, their reader."""
+        opts = Options.from_conf(self.conf)
+        if opts.quota_driver == "unified_limits":
+            opts = replace(opts, unified_limits=LimitsReader(self.session, "block-storage"))
+        return opts
 
     def settle(self, resource_id: str, event: threading.Event) -> None:
         """Wait up to ``api_settle_seconds`` for :meth:`changed` (then stop watching)."""
@@ -44,6 +49,11 @@ class Deps(ServiceDeps):
     @property
     def image(self) -> ImageClient:
         return self._client("image", ImageClient)
+
+    @property
+    def object_store(self) -> ObjectStoreClient:
+        """The service's account in the object store (swift backups)."""
+        return self._client("object_store", ObjectStoreClient)
 
     @property
     def scheduler(self) -> SchedulerAPI:

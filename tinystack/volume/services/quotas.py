@@ -13,6 +13,14 @@ behind by a crash expires (``[volume] reservation_expire``).
 Resources: ``volumes``, ``gigabytes``, ``snapshots``, ``backups``, ``backup_gigabytes``,
 ``groups``, ``per_volume_gigabytes`` (a per-volume size limit, never used) and per volume
 type ``volumes_<type>``, ``gigabytes_<type>``, ``snapshots_<type>`` (default -1).
+
+With ``[volume] quota_driver = unified_limits`` the limits are identity's instead
+(registered limits of the ``block-storage`` service overlaid by the project's limits,
+the same resource names; a resource without a registered limit is unlimited), read
+through ``common/clients/limits.py`` as compute and image read theirs; usage and
+reservations stay here, so enforcement under concurrency is unchanged. Quota-set and
+quota-class-set updates then change nothing (Nova's update APIs do the same under its
+unified-limits driver); limits are changed in identity.
 """
 
 from __future__ import annotations
@@ -71,11 +79,22 @@ def _config_default(opts: Options, resource: str) -> int:
     return int(getattr(opts, option)) if option else -1
 
 
+def unified_limits(session: Session, opts: Options, project_id: str | None) -> dict[str, int]:
+    """Every resource's limit as identity's unified limits set it (the project's limit,
+    else the registered default, else -1); ``project_id`` None: the defaults."""
+    reader = opts.unified_limits
+    assert reader is not None
+    found = reader.project_limits(project_id) if project_id else reader.defaults()
+    return {name: found.get(name, -1) for name in resources(session)}
+
+
 def class_limits(
     session: Session, opts: Options, class_name: str = DEFAULT_CLASS
 ) -> dict[str, int]:
     """The defaults: the class ``default`` rows over the configured defaults (another
     class: its rows over the defaults)."""
+    if opts.unified_limits is not None:
+        return unified_limits(session, opts, None)
     values = {name: _config_default(opts, name) for name in resources(session)}
     for name in dict.fromkeys([DEFAULT_CLASS, class_name]):
         rows = session.scalars(
@@ -88,6 +107,8 @@ def class_limits(
 
 
 def project_limits(session: Session, opts: Options, project_id: str) -> dict[str, int]:
+    if opts.unified_limits is not None:
+        return unified_limits(session, opts, project_id)
     values = class_limits(session, opts)
     for row in session.scalars(select(models.Quota).where(models.Quota.project_id == project_id)):
         if row.resource in values:
@@ -307,10 +328,14 @@ def _validate(session: Session, values: dict[str, int], kind: str) -> None:
 def update_project(
     db: Database, opts: Options, project_id: str, values: dict[str, int]
 ) -> dict[str, int]:
-    """Set the project's limits; a limit below current usage is refused."""
+    """Set the project's limits; a limit below current usage is refused. With unified
+    limits nothing is stored (as Nova's update APIs under its unified-limits driver):
+    the answer is identity's limits."""
 
     def tx(session: Session) -> dict[str, int]:
         _validate(session, values, "quota set")
+        if opts.unified_limits is not None:
+            return project_limits(session, opts, project_id)
         usage = {
             row.resource: row.in_use + row.reserved
             for row in session.scalars(
@@ -360,6 +385,8 @@ def update_class(
 ) -> dict[str, int]:
     def tx(session: Session) -> dict[str, int]:
         _validate(session, values, "quota class set")
+        if opts.unified_limits is not None:  # nothing stored, as update_project
+            return class_limits(session, opts, class_name)
         for key, value in values.items():
             row = session.get(models.QuotaClass, (class_name, key))
             if row is None:

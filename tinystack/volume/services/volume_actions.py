@@ -21,7 +21,14 @@ from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
 from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import ExtendSpec, ImageUpload, RetypeSpec
-from tinystack.volume.services import _rows, quotas, type_encryption, volume_types, workers
+from tinystack.volume.services import (
+    _rows,
+    extend_completion,
+    quotas,
+    type_encryption,
+    volume_types,
+    workers,
+)
 from tinystack.volume.services.deps import Deps
 from tinystack.volume.services.records import VolumeRecord
 
@@ -297,6 +304,8 @@ def reset_status(
     def tx(session: Session) -> None:
         row = _load(session, ctx, volume_id, rule)
         if reset.status is not None:
+            if row.status == "extending":
+                extend_completion.forget(session, volume_id)
             row.status = reset.status.lower()
             workers.finish(session, "Volume", volume_id)
         if reset.attach_status is not None:

@@ -115,7 +115,8 @@ class QemuDriver(ComputeDriver):
         "supports_swap_volume": True,
         "supports_device_tagging": False,
         "supports_tagged_attach_interface": False,
-        "supports_multiattach": False,
+        # raw volumes only: two QEMUs share a raw file (share-rw), never a qcow2 one
+        "supports_multiattach": True,
         "supports_trusted_certs": False,
         "supports_image_type_qcow2": True,
         "supports_image_type_raw": True,

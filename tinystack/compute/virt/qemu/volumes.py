@@ -15,6 +15,10 @@ Nova's), bottom up:
   their ``_max`` bursts and ``_max_length``, ``size_iops_sec``) a ``throttle`` node
   (``vt-<key>``) in its own ``throttle-group`` object (``tg-<key>``).
 
+A multiattach volume (``multiattach`` in the connection info) is a device with
+``share-rw``, so another guest's QEMU may open and write the same volume: only a raw one,
+since qcow2 keeps metadata in the file that QEMU never lets two writers share.
+
 Secrets (CHAP passwords, cephx keys) go to ``<instance>/volume-<key>.secret`` (0600) and
 reach QEMU as ``secret`` objects reading that file, never on the command line.
 """
@@ -166,6 +170,11 @@ class VolumeDisk:
         return self.throttle_node if self.limits else self.format_node
 
     @property
+    def shared(self) -> bool:
+        """A multiattach volume: other guests may write it at the same time."""
+        return bool(self.connection_info.get("multiattach"))
+
+    @property
     def read_only(self) -> bool:
         return self.data.get("access_mode") == "ro"
 
@@ -277,6 +286,11 @@ def nodes(disk: VolumeDisk) -> list[dict[str, Any]]:
     fmt = str(disk.data.get("format") or "raw")
     if fmt not in FORMATS:
         raise DriverNotSupported(f"volume {disk.serial}: format {fmt!r}")
+    if disk.shared and fmt != "raw":
+        # qcow2 keeps metadata in the file: QEMU never lets two writers share it
+        raise DriverNotSupported(
+            f"volume {disk.serial}: a multiattach volume must be raw, not {fmt}"
+        )
     chain = [_protocol(disk)]
     top: dict[str, Any] = {
         "node-name": disk.format_node,
@@ -308,7 +322,7 @@ def device(disk: VolumeDisk, bootindex: int | None = None) -> dict[str, Any]:
         "drive": disk.top_node,
         "serial": disk.serial[:SERIAL_LENGTH],
     }
-    if disk.connection_info.get("multiattach"):
+    if disk.shared:
         found["share-rw"] = True
     if bootindex is not None:
         found["bootindex"] = bootindex

@@ -66,18 +66,18 @@ async def get_location(call: S3Call) -> Response:
 
 
 async def get_versioning(call: S3Call) -> Response:
-    await run(buckets.require, call.deps, call.account, call.bucket)
-    return xml(documents.document("VersioningConfiguration", []))
+    status = await run(buckets.versioning_status, call.deps, call.account, call.bucket)
+    return xml(documents.document("VersioningConfiguration", [("Status", status or None)]))
 
 
 async def put_versioning(call: S3Call) -> Response:
     config = documents.parse(await call.request.body(), "VersioningConfiguration")
     status = documents.text(config, "Status")
-    await run(buckets.require, call.deps, call.account, call.bucket)
     if status not in ("Enabled", "Suspended"):
         raise S3Error("MalformedXML")
-    if status == "Enabled":
-        raise S3Error("NotImplemented", "Object versioning is not available yet")
+    if documents.text(config, "MfaDelete") == "Enabled":
+        raise S3Error("NotImplemented", "MFA delete is not supported")
+    await run(buckets.set_versioning, call.deps, call.account, call.bucket, status == "Enabled")
     return Response(status_code=200)
 
 
@@ -111,19 +111,17 @@ def _encoder(call: S3Call) -> tuple[str | None, Callable[[str], str]]:
     return "url", lambda s: urllib.parse.quote(s, safe="/")
 
 
-def _entries(call: S3Call, found: Listing, owner: bool, versions: bool = False) -> list[Node]:
+def _entries(call: S3Call, found: Listing, owner: bool) -> list[Node]:
     _, encode = _encoder(call)
     nodes: list[Node] = []
     for o in found.objects:
         item: list[Node] = [("Key", encode(o.key))]
-        if versions:
-            item += [("VersionId", "null"), ("IsLatest", True)]
         item += [("LastModified", documents.iso(o.last_modified)), ("ETag", f'"{o.etag}"'),
                  ("Size", o.size)]  # fmt: skip
         if owner:
             item.append(("Owner", _owner(call)))
         item.append(("StorageClass", "STANDARD"))
-        nodes.append(("Version" if versions else "Contents", item))
+        nodes.append(("Contents", item))
     nodes += [("CommonPrefixes", [("Prefix", encode(p))])
               for p in found.prefixes]  # fmt: skip
     return nodes
@@ -174,23 +172,36 @@ def _decode_token(token: str) -> str:
 
 
 async def list_versions(call: S3Call) -> Response:
-    """Without versioning every object is its one version, ``null``."""
+    """ListObjectVersions: Swift's ``?versions`` listing (every object is its one ``null``
+    version in a bucket that never had versioning)."""
     prefix, delimiter = call.param("prefix") or "", call.param("delimiter") or ""
     max_keys = _max_keys(call)
     kind, encode = _encoder(call)
-    marker = call.param("key-marker") or ""
-    found = await run(listing.list_objects, call.deps, call.account, call.bucket, prefix,
-                      delimiter, marker, max_keys)  # fmt: skip
+    key_marker, id_marker = call.param("key-marker") or "", call.param("version-id-marker") or ""
+    found, prefixes, truncated = await run(
+        listing.list_versions, call.deps, call.account, call.bucket, prefix, delimiter,
+        key_marker, id_marker, max_keys,
+    )  # fmt: skip
     head: list[Node] = [("Name", call.bucket), ("Prefix", encode(prefix)),
-                        ("KeyMarker", encode(marker)), ("VersionIdMarker", ""),
-                        ("MaxKeys", max_keys), ("IsTruncated", found.truncated)]  # fmt: skip
-    if found.truncated:
-        head += [("NextKeyMarker", encode(found.last)), ("NextVersionIdMarker", "null")]
+                        ("KeyMarker", encode(key_marker)), ("VersionIdMarker", id_marker),
+                        ("MaxKeys", max_keys), ("IsTruncated", truncated)]  # fmt: skip
+    if truncated and found:
+        head += [("NextKeyMarker", encode(found[-1].key)),
+                 ("NextVersionIdMarker", found[-1].version_id)]  # fmt: skip
     if delimiter:
         head.append(("Delimiter", encode(delimiter)))
     if kind:
         head.append(("EncodingType", kind))
-    return xml(documents.document("ListVersionsResult", head + _entries(call, found, True, True)))
+    for v in found:
+        item: list[Node] = [("Key", encode(v.key)), ("VersionId", v.version_id),
+                            ("IsLatest", v.latest),
+                            ("LastModified", documents.iso(v.last_modified))]  # fmt: skip
+        if not v.delete_marker:
+            item += [("ETag", f'"{v.etag}"'), ("Size", v.size), ("StorageClass", "STANDARD")]
+        item.append(("Owner", _owner(call)))
+        head.append(("DeleteMarker" if v.delete_marker else "Version", item))
+    head += [("CommonPrefixes", [("Prefix", encode(p))]) for p in prefixes]
+    return xml(documents.document("ListVersionsResult", head))
 
 
 # -- DeleteObjects ------------------------------------------------------------------------------

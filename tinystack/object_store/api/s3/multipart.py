@@ -47,7 +47,7 @@ async def upload_part(call: S3Call) -> Response:
     if call.header("x-amz-copy-source") is not None:
         written = await run(
             multipart.copy_part, call.deps, call.account, call.bucket, call.key, _upload_id(call),
-            number, copy_source(call), copy_conditions(call),
+            number, *copy_source(call), copy_conditions(call),
             call.header("x-amz-copy-source-range"),
         )  # fmt: skip
         return xml(documents.document("CopyPartResult", [

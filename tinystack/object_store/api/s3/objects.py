@@ -77,6 +77,8 @@ async def receive(call: S3Call, upload: s3objects.ObjectUpload) -> Written:
 
 def written_headers(written: Written) -> dict[str, str]:
     headers = {"ETag": f'"{written.etag}"'}
+    if written.version_id:
+        headers["x-amz-version-id"] = written.version_id
     headers.update({f"x-amz-checksum-{k}": v for k, v in written.checksums.items()})
     return headers
 
@@ -120,17 +122,16 @@ async def put_object(call: S3Call) -> Response:
 
 
 # -- copies ---------------------------------------------------------------------------------
-def copy_source(call: S3Call) -> ObjectPath:
-    value = urllib.parse.unquote(call.header("x-amz-copy-source") or "")
-    value, _, query = value.partition("?")
-    version = urllib.parse.parse_qs(query).get("versionId", ["null"])[0]
+def copy_source(call: S3Call) -> tuple[ObjectPath, str | None]:
+    """The copy's source and the version named (None: the current one)."""
+    value, _, query = (call.header("x-amz-copy-source") or "").partition("?")
+    value = urllib.parse.unquote(value)
+    version = urllib.parse.parse_qs(query).get("versionId", [None])[0]
     bucket, _, key = value.lstrip("/").partition("/")
     if not bucket or not key:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: "
                       "sourcebucket/sourcekey", ArgumentName="x-amz-copy-source")  # fmt: skip
-    if version != "null":
-        raise S3Error("NoSuchVersion", VersionId=version)
-    return ObjectPath(call.account, bucket, key)
+    return ObjectPath(call.account, bucket, key), version
 
 
 def copy_conditions(call: S3Call) -> Conditions:
@@ -141,12 +142,12 @@ def copy_conditions(call: S3Call) -> Conditions:
 
 
 async def copy_object(call: S3Call) -> Response:
-    source = copy_source(call)
+    source, version = copy_source(call)
     directive = (call.header("x-amz-metadata-directive") or "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata directive.",
                       ArgumentName="x-amz-metadata-directive")  # fmt: skip
-    if source == call.path and directive == "COPY":
+    if source == call.path and directive == "COPY" and version is None:
         raise S3Error(
             "InvalidRequest",
             "This copy request is illegal because it is trying to "
@@ -157,7 +158,7 @@ async def copy_object(call: S3Call) -> Response:
     replaced = swift_metadata(call) if directive == "REPLACE" else None
     try:
         written = await run(s3objects.copy, call.deps, source, call.path, copy_conditions(call),
-                            replaced)  # fmt: skip
+                            replaced, version)  # fmt: skip
     except NotModified:
         raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-None-Match") \
             from None  # fmt: skip
@@ -165,7 +166,10 @@ async def copy_object(call: S3Call) -> Response:
         "CopyObjectResult",
         [("LastModified", documents.iso(written.last_modified)), ("ETag", f'"{written.etag}"')],
     )
-    return xml(result)
+    headers = {"x-amz-version-id": written.version_id} if written.version_id else {}
+    if version is not None:
+        headers["x-amz-copy-source-version-id"] = version
+    return xml(result, headers=headers)
 
 
 # -- reads ------------------------------------------------------------------------------------
@@ -192,7 +196,7 @@ def _not_modified(found: NotModified) -> Response:
 async def get_object(call: S3Call) -> Response:
     try:
         body = await run(s3objects.get, call.deps, call.path, conditions(call),
-                         call.header("range"))  # fmt: skip
+                         call.header("range"), call.param("versionId"))  # fmt: skip
     except NotModified as found:
         return _not_modified(found)
     headers = {**_headers(call, body.head), "Content-Length": str(body.length)}
@@ -203,7 +207,8 @@ async def get_object(call: S3Call) -> Response:
 
 async def head_object(call: S3Call) -> Response:
     try:
-        head = await run(s3objects.head, call.deps, call.path, conditions(call))
+        head = await run(s3objects.head, call.deps, call.path, conditions(call),
+                         call.param("versionId"))  # fmt: skip
     except NotModified as found:
         return _not_modified(found)
     headers = {**_headers(call, head), "Content-Length": str(head.size)}
@@ -211,8 +216,11 @@ async def head_object(call: S3Call) -> Response:
 
 
 async def delete_object(call: S3Call) -> Response:
-    await run(s3objects.delete, call.deps, call.path)
-    return Response(status_code=204)
+    done = await run(s3objects.delete, call.deps, call.path, call.param("versionId"))
+    headers = {"x-amz-version-id": done.version_id} if done.version_id else {}
+    if done.delete_marker:
+        headers["x-amz-delete-marker"] = "true"
+    return Response(status_code=204, headers=headers)
 
 
 async def get_object_acl(call: S3Call) -> Response:

@@ -48,6 +48,8 @@ def object_headers(head: ObjectHead) -> dict[str, str]:
     headers.update({f"x-amz-meta-{k}": v for k, v in head.metadata.items()})
     if head.parts:
         headers["x-amz-mp-parts-count"] = str(head.parts)
+    if head.version_id:
+        headers["x-amz-version-id"] = head.version_id
     return headers
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-from tinystack.common.exceptions import NotFound
-from tinystack.object_store.services import accounts, containers, objects
+from tinystack.common.exceptions import BadRequest, Conflict, NotFound
+from tinystack.object_store.services import accounts, containers, objects, versioning
 from tinystack.object_store.services.deps import Deps
 from tinystack.object_store.services.s3.errors import S3Error
 from tinystack.object_store.services.s3.records import BucketEntry, Grants
@@ -40,7 +40,8 @@ def list_buckets(deps: Deps, account: str) -> list[BucketEntry]:
         if reply.status >= 300:
             raise S3Error("ServiceUnavailable")
         found += [BucketEntry(r.name, float(r.timestamp)) for r in rows
-                  if not r.name.endswith(SEGMENTS_SUFFIX)]  # fmt: skip
+                  if not r.name.endswith(SEGMENTS_SUFFIX)
+                  and not versioning.is_reserved(r.name)]  # fmt: skip
         if len(rows) < deps.opts.listing_limit:
             return found
         marker = rows[-1].name
@@ -67,7 +68,13 @@ def create(deps: Deps, account: str, bucket: str, location: str, canned: str | N
 
 
 def delete(deps: Deps, account: str, bucket: str) -> None:
+    try:
+        versions = versioning.before_container_delete(deps, account, bucket)
+    except Conflict:
+        raise S3Error("BucketNotEmpty", BucketName=bucket) from None
     status = containers.delete(deps, account, bucket).status
+    if status < 300:
+        versioning.after_container_delete(deps, account, versions)
     if status == 404:
         raise S3Error("NoSuchBucket", BucketName=bucket)
     if status == 409:
@@ -116,3 +123,22 @@ def put_acl(deps: Deps, account: str, bucket: str, wanted: Grants) -> None:
 def canned_grants(owner: str, canned: str) -> Grants:
     _canned(canned)
     return Grants(owner, canned == "public-read", canned == "authenticated-read")
+
+
+def versioning_status(deps: Deps, account: str, bucket: str) -> str:
+    """``Enabled``, ``Suspended`` (once enabled, now off) or "" (never enabled)."""
+    require(deps, account, bucket)
+    now = versioning.state(deps, account, bucket)
+    return "Enabled" if now.enabled else "Suspended" if now.versioned else ""
+
+
+def set_versioning(deps: Deps, account: str, bucket: str, enabled: bool) -> None:
+    """Swift's object versioning (``X-Versions-Enabled``) turned on or off."""
+    require(deps, account, bucket)
+    flag = {"x-versions-enabled": "true" if enabled else "false"}
+    try:
+        meta = versioning.container_metadata(deps, account, bucket, flag)
+    except BadRequest as exc:
+        raise S3Error("InvalidBucketState", str(exc)) from None
+    if containers.post(deps, account, bucket, meta).status >= 300:
+        raise S3Error("ServiceUnavailable")

@@ -33,6 +33,8 @@ CODES: dict[str, tuple[int, str]] = {
     "InvalidURI": (400, "Couldn't parse the specified URI."),
     "InvalidRange": (416, "The requested range is not satisfiable"),
     "InvalidRequest": (400, "Invalid Request"),
+    "InvalidBucketState": (409, "The request is not valid with the current state of the "
+                           "bucket."),
     "InvalidChunkSizeError": (400, "Only the last chunk is allowed to have a size less than "
                               "8192 bytes"),
     "KeyTooLongError": (400, "Your key is too long"),

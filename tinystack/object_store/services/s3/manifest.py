@@ -1,12 +1,9 @@
-"""Multipart objects as Swift stores a static large object: a manifest (JSON, Swift's
-stored SLO form ``[{"name": "/<container>/<segment>", "bytes", "hash", "content_type",
-"last_modified"}]``) marked ``X-Static-Large-Object: True``, whose segments are the parts
-in the bucket's ``+segments`` container. The container row of the manifest carries the
-whole object's size and ``<slo etag>; s3_etag=<md5 of md5s>-<parts>`` (the backend's
-container-update overrides), so listings need not read manifests.
-
-This module reads and writes those manifests for the S3 API itself (Swift's SLO
-middleware, when present, reads the same form)."""
+"""Multipart objects as the S3 API reads them: a static large object (``X-Static-Large-
+Object``) whose stored manifest (Swift's form, ``[{"name": "/<container>/<segment>",
+"bytes", "hash", ...}]``, written by ``services/slo_manifests``) lists the parts in the
+bucket's ``+segments`` container. The S3 ETag is the md5 of the parts' md5s with their
+count. Manifests with ranged, inline or nested segments (written through Swift) are
+refused: this reader streams whole segments only."""
 
 from __future__ import annotations
 
@@ -39,24 +36,14 @@ def s3_etag(segments: list[Segment]) -> str:
     return f"{digest.hexdigest()}-{len(segments)}"
 
 
-def slo_etag(segments: list[Segment]) -> str:
-    return hashlib.md5("".join(s.etag for s in segments).encode(),
-                       usedforsecurity=False).hexdigest()  # fmt: skip
-
-
-def encode(segments: list[Segment], content_type: str, last_modified: str) -> bytes:
-    return json.dumps([
-        {"name": f"/{s.container}/{s.name}", "bytes": s.size, "hash": s.etag,
-         "content_type": content_type, "last_modified": last_modified}
-        for s in segments
-    ]).encode()  # fmt: skip
-
-
 def decode(body: bytes) -> list[Segment]:
     try:
         rows = json.loads(body)
         found = []
         for row in rows:
+            if any(k in row for k in ("range", "sub_slo", "data")):
+                raise S3Error("NotImplemented", "Swift large objects with ranged, inline or "
+                              "nested segments cannot be read through S3")  # fmt: skip
             container, _, name = str(row["name"]).lstrip("/").partition("/")
             found.append(Segment(container, name, int(row["bytes"]), str(row["hash"])))
     except (ValueError, KeyError, TypeError) as exc:

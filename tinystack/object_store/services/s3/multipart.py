@@ -1,19 +1,22 @@
 """Multipart uploads, kept as Swift's s3api keeps them: in the bucket's ``+segments``
 container an upload's marker object ``<key>/<upload id>`` (holding the object's type and
-user metadata) and its parts ``<key>/<upload id>/<part number>``; completing writes the
-object as a static large object manifest of the parts (see ``manifest``), with the S3
-ETag ``<md5 of the parts' md5s>-<count>``."""
+user metadata) and its parts ``<key>/<upload id>/<part number>``; completing stores the
+object as a static large object through ``services/slo_manifests`` (so the Swift API
+reads it whole too; at most 1000 parts, SLO's limit), the S3 ETag ``<md5 of the parts'
+md5s>-<count>`` riding in its container row's ETag as ``s3_etag``."""
 
 from __future__ import annotations
 
+import json
 import re
-import time
 import uuid
 
 from tinystack.common.exceptions import NotFound
-from tinystack.object_store.services import containers, objects
+from tinystack.object_store.services import containers, objects, slo_manifests, versioning
 from tinystack.object_store.services.deps import Deps
+from tinystack.object_store.services.large_objects import MAX_MANIFEST_SEGMENTS
 from tinystack.object_store.services.objects import ObjectPath
+from tinystack.object_store.services.reads import Refused
 from tinystack.object_store.services.s3 import buckets, manifest
 from tinystack.object_store.services.s3 import objects as s3objects
 from tinystack.object_store.services.s3.body import BodyReader
@@ -75,14 +78,14 @@ def begin_part(deps: Deps, account: str, bucket: str, key: str, upload_id: str, 
 
 
 def copy_part(deps: Deps, account: str, bucket: str, key: str, upload_id: str, number: str,
-              source: ObjectPath, conditions: s3objects.Conditions, range_header: str | None,
-              ) -> Written:  # fmt: skip
+              source: ObjectPath, version_id: str | None, conditions: s3objects.Conditions,
+              range_header: str | None) -> Written:  # fmt: skip
     part = _number(number)
     _require(deps, account, bucket, key, upload_id)
     if range_header is not None and s3objects.byte_range(range_header, 1 << 62) is None:
         raise S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the "
                       "form bytes=first-last", ArgumentName="x-amz-copy-source-range")  # fmt: skip
-    body = s3objects.get(deps, source, conditions, range_header)
+    body = s3objects.get(deps, source, conditions, range_header, version_id)
     path = _part(account, bucket, key, upload_id, part)
     upload = objects.begin_put(deps, path, {"Content-Type": "application/octet-stream"},
                                body.length, None)  # fmt: skip
@@ -117,6 +120,9 @@ def complete(deps: Deps, account: str, bucket: str, key: str, upload_id: str,
     meta = _require(deps, account, bucket, key, upload_id)
     if not wanted:
         raise S3Error("MalformedXML")
+    if len(wanted) > MAX_MANIFEST_SEGMENTS:
+        raise S3Error("InvalidRequest", f"A multipart upload completes with at most "
+                      f"{MAX_MANIFEST_SEGMENTS} parts (Swift's SLO limit)")  # fmt: skip
     stored = {p.number: p for p in _parts(deps, account, bucket, key, upload_id)}
     numbers = [number for number, _ in wanted]
     if numbers != sorted(set(numbers)):
@@ -136,18 +142,17 @@ def complete(deps: Deps, account: str, bucket: str, key: str, upload_id: str,
     kept = {k: v for k, v in meta.items()
             if k.lower().startswith("x-object-meta-") or k.lower() in (
                 "content-type", "content-disposition", "content-encoding")}  # fmt: skip
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000000", time.gmtime())
-    body = manifest.encode(segments, kept.get("Content-Type", "binary/octet-stream"), stamp)
-    headers = {
-        **kept,
-        "X-Static-Large-Object": "True",
-        "X-Backend-Container-Update-Override-Size": str(sum(s.size for s in segments)),
-        "X-Backend-Container-Update-Override-Etag":
-            f"{manifest.slo_etag(segments)}; s3_etag={s3_etag}",
-    }  # fmt: skip
-    upload = objects.begin_put(deps, ObjectPath(account, bucket, key), headers, len(body), None)
-    upload.write([body])
-    upload.commit()
+    body = json.dumps([{"path": f"/{s.container}/{s.name}", "etag": s.etag, "size_bytes": s.size}
+                       for s in segments]).encode()  # fmt: skip
+    path = ObjectPath(account, bucket, key)
+    plan = versioning.before_put(deps, path, kept)
+    try:
+        reply, problems = slo_manifests.put(deps, path, body, plan.metadata, None, None,
+                                            f"; s3_etag={s3_etag}")  # fmt: skip
+    except Refused as exc:
+        raise S3Error("InvalidRequest", exc.body.decode(errors="replace")) from None
+    if problems or reply.status >= 300:
+        raise S3Error("InvalidPart", UploadId=upload_id)
     objects.delete(deps, _marker(account, bucket, key, upload_id))
     used = {s.name for s in segments}
     for number in stored:

@@ -11,15 +11,21 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from tinystack.common.exceptions import NotFound, RequestEntityTooLarge, TinystackError
-from tinystack.object_store.services import objects
+from tinystack.common.exceptions import (
+    BadRequest,
+    NotFound,
+    RequestEntityTooLarge,
+    TinystackError,
+)
+from tinystack.object_store.services import objects, versioning
 from tinystack.object_store.services.deps import Deps
 from tinystack.object_store.services.objects import ObjectPath
 from tinystack.object_store.services.records import Reply
 from tinystack.object_store.services.s3 import checksums, manifest
 from tinystack.object_store.services.s3.body import BodyReader
 from tinystack.object_store.services.s3.errors import S3Error
-from tinystack.object_store.services.s3.records import ObjectBody, ObjectHead, Written
+from tinystack.object_store.services.s3.records import Deleted, ObjectBody, ObjectHead, Written
+from tinystack.object_store.services.version_copies import split_content_type
 
 META = "x-object-meta-"
 #: stored headers S3 answers besides the user metadata
@@ -71,18 +77,20 @@ def _head_from(
     user = {k[len(META) :]: v for k, v in lowered.items() if k.startswith(META)}
     kept = {k.title(): v for k, v in lowered.items() if k in KEPT}
     stamp = lowered.get("x-timestamp") or lowered.get("last-modified", "0")
+    content_type, version_id = split_content_type(lowered.get("content-type", ""))
+    version_id = lowered.get("x-object-version-id") or version_id or ""
     head = ObjectHead(
         key=path.obj, size=int(lowered.get("content-length", "0")),
         etag=lowered.get("etag", "").strip('"'), last_modified=_when(stamp),
-        content_type=lowered.get("content-type", "binary/octet-stream"), metadata=user,
-        headers=kept,
+        content_type=content_type or "binary/octet-stream", metadata=user, headers=kept,
+        version_id=version_id,
     )  # fmt: skip
     if lowered.get("x-static-large-object", "").lower() != "true":
         return head, []
     segments = manifest.read(body) if body is not None else manifest.load(deps, path)
     size = sum(s.size for s in segments)
     found = ObjectHead(head.key, size, manifest.s3_etag(segments), head.last_modified,
-                       head.content_type, user, kept, len(segments))  # fmt: skip
+                       head.content_type, user, kept, len(segments), version_id)  # fmt: skip
     return found, segments
 
 
@@ -98,8 +106,33 @@ def _reply(deps: Deps, path: ObjectPath, method: str) -> Reply:
     return reply
 
 
-def head(deps: Deps, path: ObjectPath, conditions: Conditions | None = None) -> ObjectHead:
-    found, _ = _head_from(deps, path, _reply(deps, path, "HEAD").headers)
+def _version(deps: Deps, path: ObjectPath, version_id: str, method: str,
+             range_header: str | None = None) -> Reply:  # fmt: skip
+    """A version's reply (``null``: the unversioned one); NoSuchVersion if none."""
+    wanted = {"range": range_header} if range_header else {}
+    try:
+        reply = versioning.read(deps, path, version_id, wanted, method)
+    except NotFound:
+        raise S3Error("NoSuchBucket", BucketName=path.container) from None
+    except BadRequest:
+        raise S3Error("InvalidArgument", "Invalid version id specified",
+                      ArgumentName="versionId", ArgumentValue=version_id) from None  # fmt: skip
+    if reply.status == 404:
+        raise S3Error("NoSuchVersion", Key=path.obj, VersionId=version_id)
+    if reply.status >= 300 and reply.status != 416:
+        raise S3Error("ServiceUnavailable")
+    if reply.status == 416:
+        raise S3Error("InvalidRange")
+    return reply
+
+
+def head(deps: Deps, path: ObjectPath, conditions: Conditions | None = None,
+         version_id: str | None = None) -> ObjectHead:  # fmt: skip
+    if version_id is not None:
+        reply = _version(deps, path, version_id, "HEAD")
+    else:
+        reply = _reply(deps, path, "HEAD")
+    found, _ = _head_from(deps, path, reply.headers)
     if conditions is not None:
         check(found, conditions)
     return found
@@ -149,9 +182,11 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def get(deps: Deps, path: ObjectPath, conditions: Conditions, range_header: str | None
-        ) -> ObjectBody:  # fmt: skip
+def get(deps: Deps, path: ObjectPath, conditions: Conditions, range_header: str | None,
+        version_id: str | None = None) -> ObjectBody:  # fmt: skip
     stream: Iterator[bytes] | None
+    if version_id is not None:
+        return _get_version(deps, path, conditions, range_header, version_id)
     if conditions == Conditions() and range_header is None:
         # the common case: one GET (a manifest's body is the list of its segments)
         reply = _reply(deps, path, "GET")
@@ -182,6 +217,25 @@ def get(deps: Deps, path: ObjectPath, conditions: Conditions, range_header: str 
                       stream)  # fmt: skip
 
 
+def _get_version(deps: Deps, path: ObjectPath, conditions: Conditions,
+                 range_header: str | None, version_id: str) -> ObjectBody:  # fmt: skip
+    """GET ``?versionId=``: the version's bytes (a range of a plain one)."""
+    reply = _version(deps, path, version_id, "GET", range_header)
+    found, segments = _head_from(deps, path, reply.headers, reply.stream)
+    check(found, conditions)
+    if segments:
+        stream = manifest.stream(deps, path.account, segments, 0, found.size)
+        return ObjectBody(found, 200, found.size, "", stream)
+    assert reply.stream is not None
+    content_range = reply.headers.get("Content-Range", "")
+    length = int(reply.headers.get("Content-Length", "0"))
+    if content_range:
+        found = ObjectHead(found.key, int(content_range.rpartition("/")[2]), found.etag,
+                           found.last_modified, found.content_type, found.metadata,
+                           found.headers, found.parts, found.version_id)  # fmt: skip
+    return ObjectBody(found, reply.status, length, content_range, reply.stream)
+
+
 class ObjectUpload:
     """One S3 PUT (an object or a part): the decoded body goes to the replicas as it
     comes (chunked), and they commit only once the reader's checks passed."""
@@ -193,7 +247,9 @@ class ObjectUpload:
         self.deps = deps
         self.reader = reader
         try:
-            self.upload = objects.begin_put(deps, path, meta, None, None)
+            plan = versioning.before_put(deps, path, meta)
+            self.version_id = plan.version_id or ""
+            self.upload = objects.begin_put(deps, path, plan.metadata, None, None)
         except NotFound:
             raise S3Error("NoSuchBucket", BucketName=path.container) from None
         except RequestEntityTooLarge:
@@ -217,14 +273,31 @@ class ObjectUpload:
             raise
         reply = self.upload.commit()
         sums = {name: checksums.encode(value) for name, value in self.reader.sums.items()}
-        return Written(reply.headers["ETag"], float(self.upload.timestamp), sums)
+        return Written(reply.headers["ETag"], float(self.upload.timestamp), sums,
+                       self.version_id)  # fmt: skip
 
     def abort(self) -> None:
         self.upload.abort()
 
 
-def delete(deps: Deps, path: ObjectPath) -> None:
-    """Gone, with its parts when it is a multipart object (204 also when it never was)."""
+def delete(deps: Deps, path: ObjectPath, version_id: str | None = None) -> Deleted:
+    """Gone (204 also when it never was): with its parts when it is a multipart object;
+    in a versioned bucket kept as a version behind a delete marker, or that one version
+    removed (``version_id``)."""
+    now = versioning.state(deps, path.account, path.container)
+    if version_id is not None:
+        try:
+            reply = versioning.delete_version(deps, path, version_id)
+        except BadRequest:
+            raise S3Error("InvalidArgument", "Invalid version id specified",
+                          ArgumentName="versionId", ArgumentValue=version_id) from None  # fmt: skip
+        return Deleted(version_id)
+    if now.versioned or now.location:
+        reply = versioning.delete(deps, path)
+        if reply.status >= 300 and reply.status != 404:
+            raise S3Error("ServiceUnavailable")
+        marker = reply.headers.get("X-Object-Version-Id", "")
+        return Deleted(marker, bool(marker))
     try:
         reply = objects.head(deps, path, {})
     except NotFound:
@@ -234,12 +307,13 @@ def delete(deps: Deps, path: ObjectPath) -> None:
     if reply.status < 300 and lowered.get("x-static-large-object", "").lower() == "true":
         segments = manifest.load(deps, path)
     if reply.status == 404:
-        return
+        return Deleted()
     status = objects.delete(deps, path).status
     if status >= 300 and status != 404:
         raise S3Error("ServiceUnavailable")
     for seg in segments:
         objects.delete(deps, ObjectPath(path.account, seg.container, seg.name))
+    return Deleted()
 
 
 def delete_many(deps: Deps, account: str, bucket: str, keys: list[str]) -> list[S3Error | None]:
@@ -257,9 +331,10 @@ def delete_many(deps: Deps, account: str, bucket: str, keys: list[str]) -> list[
 
 
 def copy(deps: Deps, source: ObjectPath, dest: ObjectPath, conditions: Conditions,
-         replaced: dict[str, str] | None) -> Written:  # fmt: skip
-    """Server-side copy; ``replaced``: the new Swift metadata (REPLACE), else the source's."""
-    body = get(deps, source, conditions, None)
+         replaced: dict[str, str] | None, version_id: str | None = None) -> Written:  # fmt: skip
+    """Server-side copy (of a version: ``version_id``); ``replaced``: the new Swift
+    metadata (REPLACE), else the source's."""
+    body = get(deps, source, conditions, None, version_id)
     found = body.head
     if found.size > deps.opts.max_file_size:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum "
@@ -267,7 +342,8 @@ def copy(deps: Deps, source: ObjectPath, dest: ObjectPath, conditions: Condition
     meta = replaced if replaced is not None else \
         swift_metadata(found.content_type, found.metadata, found.headers)  # fmt: skip
     try:
-        upload = objects.begin_put(deps, dest, meta, found.size, None)
+        plan = versioning.before_put(deps, dest, meta)
+        upload = objects.begin_put(deps, dest, plan.metadata, found.size, None)
     except NotFound:
         raise S3Error("NoSuchBucket", BucketName=dest.container) from None
     try:
@@ -280,4 +356,4 @@ def copy(deps: Deps, source: ObjectPath, dest: ObjectPath, conditions: Condition
     except BaseException:
         upload.abort()
         raise
-    return Written(reply.headers["ETag"], float(upload.timestamp))
+    return Written(reply.headers["ETag"], float(upload.timestamp), {}, plan.version_id or "")

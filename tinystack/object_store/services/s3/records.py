@@ -25,6 +25,8 @@ class ObjectHead:
     headers: dict[str, str] = field(default_factory=dict)
     #: the object is a multipart upload's manifest
     parts: int = 0
+    #: its version ("" in a bucket that never had versioning)
+    version_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,15 @@ class Written:
     last_modified: float
     #: the additional checksums the request asked for (algorithm -> base64)
     checksums: dict[str, str] = field(default_factory=dict)
+    version_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """What a DELETE did in a versioned bucket: the version it made or removed."""
+
+    version_id: str = ""
+    delete_marker: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +93,17 @@ class Upload:
 @dataclass(frozen=True, slots=True)
 class Part:
     number: int
+    size: int
+    etag: str
+    last_modified: float
+
+
+@dataclass(frozen=True, slots=True)
+class ListedVersion:
+    key: str
+    version_id: str
+    latest: bool
+    delete_marker: bool
     size: int
     etag: str
     last_modified: float
