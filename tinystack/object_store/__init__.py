@@ -35,6 +35,16 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
   requests and their text/JSON/XML bodies, ``versions.py`` the ``version-id`` parameter
   and ``?versions`` listings (a read is versioning's, then hooks' when no version is
   named).
+- ``api/s3/`` and ``services/s3/``: the S3 API on the same port over the same accounts
+  (``AUTH_<project>``), containers (buckets) and objects. ``api/s3/dispatch.py`` takes
+  the requests that carry an AWS signature (or name a bucket in the Host) before the
+  Swift router; ``api/s3/router.py`` is its operation table. ``services/s3/``:
+  ``signing.py`` (SigV2/SigV4 strings to sign), ``auth.py`` (identity's s3tokens, a
+  60 s secret cache), ``body.py`` (aws-chunked with chunk and trailer signatures,
+  sha256/MD5/CRC32/CRC32C/SHA1/SHA256 checks before the replicas commit),
+  ``buckets.py``, ``objects.py``, ``listing.py``, ``multipart.py`` (parts in
+  ``<bucket>+segments``, completed through ``slo_manifests``) and ``manifest.py``
+  (reading those manifests); S3 versioning goes through ``services/versioning.py``.
 
 Worked path, ``PUT /v1/AUTH_p/c/o``: ``api/objects.put_object`` checks the token and
 ``object_store:swift_owner``, then ``services/objects.begin_put`` finds the container
@@ -43,4 +53,11 @@ replica (a refusing or unreachable primary is replaced by a handoff), streams th
 all of them with its md5, and answers 201 once a quorum stored it. Each object server
 writes ``<ts>.data`` and tells its container replica (``X-Container-Host``), or keeps an
 async pending; the container server's reporter updates the account's counts.
+
+S3 path, ``PUT /bucket/key`` signed with SigV4: ``api/s3/dispatch`` rebuilds the string to
+sign (``services/s3/signing``), ``services/s3/auth`` has identity check it (``POST
+/v3/s3tokens``) and answer the project's token; ``api/s3/objects.put_object`` opens a
+chunked Swift upload (``services/s3/objects.ObjectUpload`` over ``services/objects``),
+feeds it the decoded body, and commits only when ``body.BodyReader.finish`` agrees with
+the declared digests and checksums.
 """

@@ -57,6 +57,14 @@ OPTS = [
     ),
     cfg.FloatOpt("auditor_interval", default=300.0, help="Seconds between object audit passes."),
     cfg.StrOpt("policy_file", default="", help="A policy.yaml overriding the defaults."),
+    cfg.BoolOpt("s3_api", default=True, help="Serve the S3 API on the proxy's port."),
+    cfg.StrOpt("s3_location", default="us-east-1", help="The S3 API's region (bucket location)."),
+    cfg.ListOpt(
+        "s3_storage_domains",
+        default=["localhost"],
+        help="Host names under which <bucket>.<domain> addresses a bucket (virtual-hosted "
+        "style); the proxy's own host names always work path-style.",
+    ),
 ]
 
 
@@ -88,6 +96,9 @@ class Options:
     policy_file: str
     replicator_interval: float
     auditor_interval: float
+    s3_api: bool
+    s3_location: str
+    s3_storage_domains: tuple[str, ...]
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts, state_dir: Path) -> Options:
@@ -114,4 +125,7 @@ class Options:
             policy_file=str(group.policy_file),
             replicator_interval=float(group.replicator_interval),
             auditor_interval=float(group.auditor_interval),
+            s3_api=bool(group.s3_api),
+            s3_location=str(group.s3_location),
+            s3_storage_domains=tuple(str(d).lower() for d in group.s3_storage_domains),
         )

@@ -21,12 +21,14 @@ from starlette.types import ASGIApp
 
 from tinystack.common import config
 from tinystack.common.api.app import create_app
+from tinystack.common.clients.session import Session
 from tinystack.common.policy import Policy
 from tinystack.common.service import Listener, Runtime, ServiceSpec
 from tinystack.object_store import policies
 from tinystack.object_store.api.deps import STATE_KEY
 from tinystack.object_store.api.replies import refused
 from tinystack.object_store.api.router import router
+from tinystack.object_store.api.s3.dispatch import S3Middleware
 from tinystack.object_store.api.transaction import TransIdMiddleware
 from tinystack.object_store.conf import Options, register_opts
 from tinystack.object_store.ring.layout import (
@@ -39,6 +41,7 @@ from tinystack.object_store.ring.layout import (
 )  # fmt: skip
 from tinystack.object_store.services.deps import Deps
 from tinystack.object_store.services.reads import Refused
+from tinystack.object_store.services.s3.auth import Authenticator
 from tinystack.object_store.storage import node
 from tinystack.object_store.storage.layout import prepare_devices
 
@@ -85,7 +88,12 @@ class ObjectStoreService(ServiceSpec):
                     prepare_devices(opts.devices, opts.default_devices)
                 else:
                     _require_rings(opts.ring_dir)
-                found = Deps(opts, Rings.load(opts.ring_dir, opts.ring_check_interval))
+                s3_auth = None
+                if opts.s3_api and runtime.auth_url:
+                    session = Session(runtime.auth_url, runtime.credentials, runtime.catalog)
+                    s3_auth = Authenticator(session, runtime.token_codec)
+                rings = Rings.load(opts.ring_dir, opts.ring_check_interval)
+                found = Deps(opts, rings, s3_auth=s3_auth)
                 runtime.extra[STATE_KEY] = found
             return found
 
@@ -109,6 +117,7 @@ class ObjectStoreService(ServiceSpec):
         )
         app.include_router(router)
         app.add_exception_handler(Refused, refused)  # the plain bodies of Swift's middlewares
+        app.add_middleware(S3Middleware)  # S3 requests never reach the Swift routes
         app.add_middleware(TransIdMiddleware)  # outermost: it names the request
         return app
 

@@ -53,6 +53,17 @@ def get_info(deps: DepsDep) -> Response:
     sections: dict[str, object] = {"swift": swift, "keystoneauth": {}, "container_quotas": {}}
     sections.update(features)
     sections.update(middleware_sections())
+    if opts.s3_api:
+        sections["s3api"] = {
+            "max_bucket_listing": 1000,
+            "max_parts_listing": 1000,
+            "max_upload_part_num": 10000,
+            "max_multi_delete_objects": 1000,
+            "allow_multipart_uploads": True,
+            "min_segment_size": 5242880,
+            "s3_acl": False,
+            "versioning": True,
+        }
     return JSONResponse(sections)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import socket
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -72,6 +73,9 @@ class Backend:
         conn.connect()
         if conn.sock is not None:
             conn.sock.settimeout(self.node_timeout)
+            # a chunked PUT's last frame is a small write after the data: without this,
+            # Nagle holds it for the node's delayed ACK (tens of ms per object)
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
 
     def checkout(self, node: Node) -> tuple[http.client.HTTPConnection, bool]:

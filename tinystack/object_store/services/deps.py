@@ -8,6 +8,7 @@ from tinystack.common.timeutils import TTLCache
 from tinystack.object_store.conf import Options
 from tinystack.object_store.ring.layout import Rings
 from tinystack.object_store.services.records import Reply
+from tinystack.object_store.services.s3.auth import Authenticator
 from tinystack.object_store.storage.pool import Pool
 
 #: seconds the proxy trusts what it learnt of a container or an account (Swift's
@@ -23,3 +24,5 @@ class Deps:
     info_cache: TTLCache[Reply] = field(default_factory=lambda: TTLCache(RECHECK_SECONDS))
     #: keep-alive connections to the storage servers
     pool: Pool = field(default_factory=Pool)
+    #: the S3 API's signature checks through identity (None: no S3 API)
+    s3_auth: Authenticator | None = None

@@ -165,9 +165,11 @@ def _modified(header: str) -> str:
 
 def put(
     deps: Deps, path: ObjectPath, body: bytes, metadata: dict[str, str], etag: str | None,
-    authorize: Authorize | None,
+    authorize: Authorize | None, etag_params: str = "",
 ) -> tuple[Reply, list[list[str]]]:  # fmt: skip
-    """Store the manifest: (201 reply, []) or (400, the problem segments)."""
+    """Store the manifest: (201 reply, []) or (400, the problem segments).
+    ``etag_params``: more ``; name=value`` for the container row's ETag (the S3 API's
+    ``s3_etag``)."""
     if len(body) > MAX_MANIFEST_SIZE:
         raise Refused(413, f"Manifest File > {MAX_MANIFEST_SIZE} bytes")
     parsed = parse(body, path)
@@ -202,7 +204,7 @@ def put(
     content_type = metadata.get("Content-Type") or "application/octet-stream"
     meta = {
         **metadata, SLO: "True", SLO_ETAG: digest, SLO_SIZE: str(total),
-        OVERRIDE_ETAG: f"{data_md5}; slo_etag={digest}",
+        OVERRIDE_ETAG: f"{data_md5}; slo_etag={digest}{etag_params}",
         OVERRIDE_TYPE: f"{content_type};swift_bytes={total}",
     }  # fmt: skip
     upload = objects.begin_put(deps, path, meta, len(data), data_md5)
