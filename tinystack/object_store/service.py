@@ -13,8 +13,12 @@ from tinystack.common.api.app import create_app
 from tinystack.common.policy import Policy
 from tinystack.common.service import Listener, Runtime, ServiceSpec
 from tinystack.object_store import policies
+from tinystack.object_store.api.cors import CORSMiddleware
 from tinystack.object_store.api.deps import STATE_KEY
+from tinystack.object_store.api.formpost import FormPostMiddleware
 from tinystack.object_store.api.router import router
+from tinystack.object_store.api.staticweb import StaticWebMiddleware
+from tinystack.object_store.api.tempurl import TempURLMiddleware
 from tinystack.object_store.api.transaction import TransIdMiddleware
 from tinystack.object_store.conf import Options, register_opts
 from tinystack.object_store.ring.layout import DefaultLayout, Rings, ensure_default, hash_suffix
@@ -80,6 +84,12 @@ class ObjectStoreService(ServiceSpec):
             },
         )
         app.include_router(router)
+        # innermost first: CORS shapes what the handlers answer, FormPost and temp URLs
+        # stand in front of them as Swift's middleware do
+        app.add_middleware(CORSMiddleware, state_key=STATE_KEY)
+        app.add_middleware(StaticWebMiddleware, state_key=STATE_KEY)
+        app.add_middleware(FormPostMiddleware, state_key=STATE_KEY)
+        app.add_middleware(TempURLMiddleware, state_key=STATE_KEY)
         app.add_middleware(TransIdMiddleware)  # outermost: it names the request
         return app
 
