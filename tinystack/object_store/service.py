@@ -25,10 +25,14 @@ from tinystack.common.clients.session import Session
 from tinystack.common.policy import Policy
 from tinystack.common.service import Listener, Runtime, ServiceSpec
 from tinystack.object_store import policies
+from tinystack.object_store.api.cors import CORSMiddleware
 from tinystack.object_store.api.deps import STATE_KEY
+from tinystack.object_store.api.formpost import FormPostMiddleware
 from tinystack.object_store.api.replies import refused
 from tinystack.object_store.api.router import router
 from tinystack.object_store.api.s3.dispatch import S3Middleware
+from tinystack.object_store.api.staticweb import StaticWebMiddleware
+from tinystack.object_store.api.tempurl import TempURLMiddleware
 from tinystack.object_store.api.transaction import TransIdMiddleware
 from tinystack.object_store.conf import Options, register_opts
 from tinystack.object_store.ring.layout import (
@@ -117,6 +121,12 @@ class ObjectStoreService(ServiceSpec):
         )
         app.include_router(router)
         app.add_exception_handler(Refused, refused)  # the plain bodies of Swift's middlewares
+        # innermost first: CORS shapes what the handlers answer, FormPost and temp URLs
+        # stand in front of them as Swift's middleware do
+        app.add_middleware(CORSMiddleware, state_key=STATE_KEY)
+        app.add_middleware(StaticWebMiddleware, state_key=STATE_KEY)
+        app.add_middleware(FormPostMiddleware, state_key=STATE_KEY)
+        app.add_middleware(TempURLMiddleware, state_key=STATE_KEY)
         app.add_middleware(S3Middleware)  # S3 requests never reach the Swift routes
         app.add_middleware(TransIdMiddleware)  # outermost: it names the request
         return app

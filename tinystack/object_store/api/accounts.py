@@ -8,7 +8,8 @@ from starlette.responses import Response
 from tinystack.object_store.api import headers, listing
 from tinystack.object_store.api.deps import DepsDep, authorize_account
 from tinystack.object_store.api.replies import respond
-from tinystack.object_store.services import accounts, versioning
+from tinystack.object_store.policies.base import RESELLER
+from tinystack.object_store.services import account_quotas, accounts, versioning
 
 
 def head_account(account: str, request: Request, deps: DepsDep) -> Response:
@@ -27,6 +28,9 @@ def get_account(account: str, request: Request, deps: DepsDep) -> Response:
 
 
 def post_account(account: str, request: Request, deps: DepsDep) -> Response:
-    authorize_account(request, deps, account)
+    ctx = authorize_account(request, deps, account).ctx
     meta = headers.metadata(request, "account")
+    reseller = ctx is not None and ctx.allowed(RESELLER, {})
+    meta.update(account_quotas.account_metadata(request.headers, reseller))
+    account_quotas.forget(deps, account)
     return respond(accounts.post(deps, account, meta))

@@ -24,7 +24,8 @@ def _for_caller(reply: Reply, owner: bool) -> Reply:
     """Only owners see a container's ACLs (as keystoneauth hides them)."""
     if owner:
         return reply
-    hidden = ("x-container-read", "x-container-write")
+    hidden = ("x-container-read", "x-container-write", "x-container-meta-temp-url-key",
+              "x-container-meta-temp-url-key-2")  # fmt: skip
     shown = {k: v for k, v in reply.headers.items() if k.lower() not in hidden}
     return Reply(reply.status, shown, reply.body, reply.stream)
 

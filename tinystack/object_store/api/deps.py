@@ -13,9 +13,11 @@ from tinystack.common.api.deps import AUTH_REQUIRED, authenticate
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import Forbidden, NotFound, Unauthorized
 from tinystack.object_store.api import headers
+from tinystack.object_store.api.tempurl import STATE as TEMPURL
 from tinystack.object_store.policies.base import OWNER
 from tinystack.object_store.services import acl
 from tinystack.object_store.services.deps import Deps
+from tinystack.object_store.services.tempurl import Grant
 
 STATE_KEY = "object_store"
 READ, LIST, WRITE = "read", "list", "write"
@@ -45,6 +47,11 @@ def authorize_account(
     anything; others only what the container's ACLs grant for ``access`` (read, list or
     write in ``container``): 401 without a token (or with an invalid one), else 403."""
     headers.check_path(request)
+    grant: Grant | None = request.scope.get("state", {}).get(TEMPURL)
+    if grant is not None:  # a temp URL (api/tempurl.py checked it): no token
+        if container and grant.allows(account, container):
+            return Access(None, False)
+        raise Unauthorized(AUTH_REQUIRED)
     ctx = authenticate(request) if request.headers.get("x-auth-token") else None
     prefix = deps.opts.reseller_prefix
     if not account.startswith(prefix) or len(account) == len(prefix):

@@ -18,7 +18,6 @@ from tinystack.object_store.api.replies import respond
 from tinystack.object_store.exception import LengthRequired
 from tinystack.object_store.services import (
     large_objects,
-    objects,
     slo_manifests,
     symlinks,
     versioning,

@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from tinystack.object_store.api import headers
 from tinystack.object_store.api.deps import DepsDep
-from tinystack.object_store.services import bulk, large_objects, symlinks
+from tinystack.object_store.services import bulk, large_objects, symlinks, tempurl
 
 
 def get_info(deps: DepsDep) -> Response:
@@ -72,6 +72,18 @@ def middleware_sections() -> dict[str, object]:
     return {
         "versioned_writes": {"allowed_flags": ["x-versions-location", "x-history-location"]},
         "object_versioning": {},
+        "tempurl": {
+            "methods": list(tempurl.METHODS),
+            "incoming_remove_headers": ["x-timestamp", "x-open-expired"],
+            "incoming_allow_headers": [],
+            "outgoing_remove_headers": ["x-object-meta-*"],
+            "outgoing_allow_headers": ["x-object-meta-public-*"],
+            "allowed_digests": list(tempurl.DIGESTS),
+            "deprecated_digests": ["sha1"],
+        },
+        "formpost": {"allowed_digests": list(tempurl.DIGESTS), "deprecated_digests": ["sha1"]},
+        "staticweb": {},
+        "account_quotas": {},
     }
 
 

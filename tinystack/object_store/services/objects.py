@@ -20,7 +20,7 @@ from tinystack.common.exceptions import (
 )  # fmt: skip
 from tinystack.object_store.exception import UnprocessableEntity
 from tinystack.object_store.ring.ring import Node
-from tinystack.object_store.services import containers
+from tinystack.object_store.services import account_quotas, containers
 from tinystack.object_store.services.accounts import backend
 from tinystack.object_store.services.backend import (
     NodeReply,
@@ -236,7 +236,9 @@ def begin_put(
 
 def check_quota(deps: Deps, path: ObjectPath, size: int) -> None:
     """Container quotas (``X-Container-Meta-Quota-Bytes`` / ``-Count``): 413 when the
-    upload would exceed them, as Swift's container_quotas middleware answers."""
+    upload would exceed them, as Swift's container_quotas middleware answers; and the
+    account's (account_quotas)."""
+    account_quotas.check(deps, path.account, size)
     cached = containers.cached_head(deps, path.account, path.container)
     lowered = {k.lower(): v for k, v in cached.headers.items()}
     if not any(k.startswith("x-container-meta-quota-") for k in lowered):

@@ -21,7 +21,7 @@ from tinystack.object_store.storage.updates import AccountReporter, ContainerSta
 
 #: metadata headers each kind stores (besides X-<Kind>-Meta-*)
 SYSMETA = {
-    "account": (),
+    "account": ("x-account-quota-bytes", "x-account-quota-count"),
     "container": ("x-container-read", "x-container-write", "x-versions-location",
                   "x-history-location", "x-container-sync-to", "x-container-sync-key",
                   "x-versions-enabled"),
