@@ -82,7 +82,9 @@ class Client:
             headers["Content-Length"] = str(len(body))
         for attempt in (1, 2):
             try:
-                self.conn.request(method, self.base + quote(path), body=body, headers=headers)
+                self.conn.request(
+                    method, self.base + quote(path, safe="/?=&"), body=body, headers=headers
+                )
                 resp = self.conn.getresponse()
                 return resp.status, resp.read()
             except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
@@ -187,6 +189,7 @@ def main() -> None:
     parser.add_argument("--listing-entries", type=int, default=10000)
     parser.add_argument("--listing-runs", type=int, default=20)
     parser.add_argument("--max-seconds", type=float, default=120)
+    parser.add_argument("--keep", action="store_true", help="leave the containers in place")
     args = parser.parse_args()
     url, token = _endpoint(args)
     _loopback(url, args.allow_host)
@@ -231,10 +234,13 @@ def main() -> None:
     _fill(url, token, container, written, args.listing_entries, args.concurrency)
     listing = []
     entries = 0
+    admin = Client(url, token)  # the first one idled through the fill
     for _ in range(args.listing_runs):
         start = time.perf_counter()
         status, body = admin.call("GET", f"/{container}?format=json")
         listing.append((time.perf_counter() - start) * 1000)
+        if status != 200:
+            raise SystemExit(f"listing answered {status}: {body[:200]!r}")
         entries = len(json.loads(body))
     big = os.urandom(args.large_mib * MiB)
     puts, gets = [], []
@@ -254,8 +260,9 @@ def main() -> None:
           f"median {median(gets):.1f} MiB/s")  # fmt: skip
     print(f"listing of {entries} entries: p50 {median(listing):.1f} ms, "
           f"p90 {_pct(listing, 0.9):.1f} ms")  # fmt: skip
-    _empty(url, token, large_container, args.concurrency)
-    _empty(url, token, container, args.concurrency)
+    if not args.keep:
+        _empty(url, token, large_container, args.concurrency)
+        _empty(url, token, container, args.concurrency)
     print(json.dumps({"results": [r.as_dict() for r in results], "large_put_mibs": puts,
                       "large_get_mibs": gets, "listing_entries": entries,
                       "listing_p50_ms": median(listing)}))  # fmt: skip

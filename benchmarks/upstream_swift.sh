@@ -42,6 +42,7 @@ if [[ "$ACTION" == stop ]]; then
 fi
 
 stop
+rm -rf "$DIR/devices" "$DIR/etc"
 mkdir -p "$DIR/etc" "$DIR/devices" "$DIR/run" "$DIR/log"
 for dev in d1 d2 d3; do mkdir -p "$DIR/devices/$dev"; done
 ETC=$DIR/etc

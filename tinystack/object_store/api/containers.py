@@ -40,6 +40,13 @@ def head_container(account: str, container: str, request: Request, deps: DepsDep
 def get_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
     owner = authorize_account(request, deps, account, container, LIST).owner
     query = listing.backend_query(request, deps.opts.listing_limit)
+    if listing.wanted_format(request) == "json" and not request.query_params.get("delimiter"):
+        found = _for_caller(containers.listing_json(deps, account, container, query), owner)
+        if found.status >= 300:
+            return respond(found)
+        shown = {k: v for k, v in found.headers.items() if k.lower() != "content-type"}
+        media = {"Content-Type": "application/json; charset=utf-8"}
+        return Response(found.body, status_code=200, headers={**shown, **media})
     reply, entries = containers.listing(deps, account, container, query)
     reply = _for_caller(versioning.container_reply(deps, account, container, reply), owner)
     if reply.status >= 300:

@@ -15,7 +15,8 @@ from tinystack.object_store.ring.ring import Node, Ring
 from tinystack.object_store.storage.pool import Pool
 
 LOG = logging.getLogger(__name__)
-CHUNK = 65536
+#: bytes a streamed GET hands on at a time (each chunk is a trip to a worker thread)
+CHUNK = 1024 * 1024
 
 
 def timestamp() -> str:

@@ -77,6 +77,19 @@ def listing(
     return Reply(200, public_headers(reply.headers, PASSED)), rows
 
 
+def listing_json(deps: Deps, account: str, container: str, query: str) -> Reply:
+    """The listing (no delimiter) as the client's JSON, rendered by the container server
+    (as Swift's are): the proxy passes the body on unparsed."""
+    ring = deps.rings.container
+    reply = backend(deps).first_good(
+        ring, ring.part(account, container), "GET", (account, container), {},
+        f"{query}&format=json",
+    )  # fmt: skip
+    if reply.status >= 300:
+        return Reply(reply.status)
+    return Reply(200, public_headers(reply.headers, PASSED), reply.body)
+
+
 def post(deps: Deps, account: str, container: str, metadata: dict[str, str]) -> Reply:
     deps.info_cache.pop((account, container))
     ring = deps.rings.container

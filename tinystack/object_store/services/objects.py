@@ -159,13 +159,13 @@ class Upload:
             return None
 
     def write(self, chunks: list[bytes]) -> None:
-        for chunk in chunks:
-            if not chunk:
-                continue
-            self.md5.update(chunk)
-            self.sent += len(chunk)
-            framed = b"%x\r\n%s\r\n" % (len(chunk), chunk) if self.size is None else chunk
-            self._send(framed)
+        chunk = b"".join(chunks)  # one send per replica for the whole batch
+        if not chunk:
+            return
+        self.md5.update(chunk)
+        self.sent += len(chunk)
+        framed = b"%x\r\n%s\r\n" % (len(chunk), chunk) if self.size is None else chunk
+        self._send(framed)
 
     def _send(self, data: bytes) -> None:
         alive = []

@@ -8,7 +8,7 @@ import json
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinystack.common.exceptions import Conflict, NotFound
@@ -99,6 +99,47 @@ def _past(prefix: str) -> str | None:
             return prefix[:-1] + chr(code)
         prefix = prefix[:-1]
     return None
+
+
+@dataclass
+class _Pending:
+    """Object rows waiting for one container database's next transaction."""
+
+    rows: list[tuple[tuple[str, str, int, str, str, int], list[BaseException | bool]]] = field(
+        default_factory=list
+    )
+    guard: threading.Lock = field(default_factory=threading.Lock)
+
+
+_pending: dict[str, _Pending] = {}
+
+
+def _group_write(broker: Broker, row: tuple[str, str, int, str, str, int]) -> None:
+    """Queue the row; whoever holds the database's lock writes every queued row."""
+    with _locks_guard:
+        pending = _pending.setdefault(str(broker.path), _Pending())
+    done: list[BaseException | bool] = []
+    with pending.guard:
+        pending.rows.append((row, done))
+    with _lock(broker.path):
+        if not done:
+            with pending.guard:
+                batch, pending.rows = pending.rows, []
+            try:
+                conn = broker._connect()
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.executemany(_UPSERT["container"], [r for r, _ in batch])
+                    conn.execute("COMMIT")
+                finally:
+                    conn.close()
+                outcome: BaseException | bool = True
+            except Exception as exc:
+                outcome = exc
+            for _, slot in batch:
+                slot.append(outcome)
+    if isinstance(done[0], BaseException):
+        raise done[0]
 
 
 class Broker:
@@ -221,15 +262,12 @@ class Broker:
     # -- items -------------------------------------------------------------------------
     def put_object(
         self, name: str, timestamp: str, size: int, content_type: str, etag: str, deleted: bool
-    ) -> bool:
-        """Record an object's newest state (older updates are ignored); True if applied."""
-        conn = self._connect()
-        try:
-            cur = conn.execute(_UPSERT["container"], (name, timestamp, size, content_type,
-                                                      etag, int(deleted)))  # fmt: skip
-            return cur.rowcount > 0
-        finally:
-            conn.close()
+    ) -> None:
+        """Record an object's newest state (older updates are ignored). Concurrent
+        updates of one container are written together, in one transaction (group
+        commit): SQLite lets one writer in at a time and makes the others sleep."""
+        row = (name, timestamp, size, content_type, etag, int(deleted))
+        _group_write(self, row)
 
     def put_container(self, name: str, put_ts: str, delete_ts: str, count: int, used: int) -> None:
         """Record a container's state in an account (the newest timestamps win)."""
@@ -309,6 +347,39 @@ class Broker:
         finally:
             conn.close()
         return entries[:limit]
+
+    def listing_json(
+        self, limit: int, marker: str = "", end_marker: str = "", prefix: str = "",
+        reverse: bool = False,
+    ) -> bytes:  # fmt: skip
+        """A container's listing (no delimiter) as the client's JSON, made by SQLite:
+        Swift's fields in its order, ``last_modified`` the timestamp's exact microseconds.
+        Python objects per row made a 10,000-entry listing cost a quarter of a second."""
+        where: list[str] = ["deleted = 0"]
+        args: list[str | int] = []
+        if marker:
+            where.append("name < ?" if reverse else "name > ?")
+            args.append(marker)
+        if end_marker:
+            where.append("name > ?" if reverse else "name < ?")
+            args.append(end_marker)
+        if prefix:
+            where.append("substr(name, 1, ?) = ?")
+            args += [len(prefix), prefix]
+        order = "DESC" if reverse else "ASC"
+        sql = (
+            "SELECT coalesce(json_group_array(json_object('hash', etag, 'last_modified', "
+            "strftime('%Y-%m-%dT%H:%M:%S', CAST(created_at AS REAL), 'unixepoch') || '.' || "
+            "substr(created_at, instr(created_at, '.') + 1, 5) || '0', 'bytes', size, "
+            "'name', name, 'content_type', content_type)), '[]') FROM (SELECT * FROM item "
+            f"WHERE {' AND '.join(where)} ORDER BY name {order} LIMIT ?)"
+        )
+        conn = self._connect()
+        try:
+            (body,) = conn.execute(sql, [*args, limit]).fetchone()
+        finally:
+            conn.close()
+        return str(body).encode()
 
     # -- replication -------------------------------------------------------------------
     def export(self) -> dict[str, object]:

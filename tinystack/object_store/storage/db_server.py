@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,7 +14,7 @@ from starlette.responses import Response
 from tinystack.common.exceptions import BadRequest, MethodNotAllowed, NotFound
 from tinystack.object_store.ring.ring import hash_path
 from tinystack.object_store.storage.broker import ZERO, Broker, Info
-from tinystack.object_store.storage.http import BackendPath, make_app
+from tinystack.object_store.storage.http import BackendPath, Workers, make_app
 from tinystack.object_store.storage.paths import device_path, item_dir, normalize
 from tinystack.object_store.storage.updates import AccountReporter, ContainerStats, send
 
@@ -71,6 +70,7 @@ class DbServer:
         self.devices = devices
         self.suffix = hash_suffix
         self.reporter: AccountReporter | None = None
+        self.workers = Workers()
 
     def broker(self, path: BackendPath) -> Broker:
         dev = device_path(self.devices, path.device)
@@ -83,11 +83,11 @@ class DbServer:
         own = 3 if self.kind == "account" else 4
         if path.depth == own and request.headers.get("x-backend-replication") == "merge":
             body = await request.body()
-            return await anyio.to_thread.run_sync(self.merge, path, body)
+            return await self.workers.run(self.merge, path, body)
         if path.depth == own:
-            return await anyio.to_thread.run_sync(self.own, request, path)
+            return await self.workers.run(self.own, request, path)
         if path.depth == own + 1:
-            return await anyio.to_thread.run_sync(self.item, request, path)
+            return await self.workers.run(self.item, request, path)
         raise BadRequest("Invalid path")
 
     def own(self, request: Request, path: BackendPath) -> Response:
@@ -138,6 +138,15 @@ class DbServer:
             limit = int(q.get("limit", "10000"))
         except ValueError as exc:
             raise BadRequest("Invalid limit") from exc
+        if self.kind == "container" and q.get("format") == "json" and not q.get("delimiter"):
+            body = broker.listing_json(
+                limit,
+                marker=q.get("marker", ""),
+                end_marker=q.get("end_marker", ""),
+                prefix=q.get("prefix", ""),
+                reverse=q.get("reverse", "").lower() in ("1", "true", "yes", "on"),
+            )
+            return Response(body, headers=headers, media_type="application/json")
         entries = broker.listing(
             limit,
             marker=q.get("marker", ""),

@@ -3,7 +3,8 @@
 ``<timestamp>.ts`` (a tombstone) is the object's state, and a newer ``<timestamp>.meta``
 carries metadata set by POST. Writes go to the device's tmp/ and are renamed in, so a
 reader sees a whole object or none. Each partition keeps the md5 of every suffix
-directory's file names (``hashes.json``), invalidated on change, for replication."""
+directory's file names (``hashes.json``) for replication; a change appends its suffix to
+``hashes.invalid``, folded in when the hashes are next asked for."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ XATTR = "user.swift.metadata"
 NAME = "name"
 CHUNK = 65536
 HASHES = "hashes.json"
+#: suffixes whose hash changed since hashes.json was written, one a line
+INVALID = "hashes.invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,13 +206,17 @@ class Writer:
             os.unlink(self.path)
 
 
+#: bytes a GET reads at a time (each chunk is a trip to a worker thread)
+READ_CHUNK = 1024 * 1024
+
+
 def read_range(path: Path, start: int, end: int) -> Iterator[bytes]:
     """Bytes ``start`` to ``end`` (exclusive) of a data file, in chunks."""
     with open(path, "rb") as f:
         f.seek(start)
         left = end - start
         while left > 0:
-            chunk = f.read(min(CHUNK, left))
+            chunk = f.read(min(READ_CHUNK, left))
             if not chunk:
                 return
             left -= len(chunk)
@@ -230,11 +237,11 @@ def _locked(part_dir: Path) -> Iterator[None]:
 
 
 def invalidate_suffix(dev: Path, part: int, suffix: str) -> None:
-    path = _hashes_file(dev, part)
-    with _locked(path.parent):
-        hashes = _load_hashes(path)
-        hashes[suffix] = None
-        _save_hashes(path, hashes)
+    """Mark the suffix's hash stale: a line appended to ``hashes.invalid`` (as Swift
+    does; rewriting hashes.json on every write cost more than writing a small object)."""
+    part_dir = dev / "objects" / str(part)
+    with _locked(part_dir), open(part_dir / INVALID, "a") as f:
+        f.write(suffix + "\n")
 
 
 def _load_hashes(path: Path) -> dict[str, str | None]:
@@ -263,8 +270,15 @@ def suffix_hashes(dev: Path, part: int) -> dict[str, str]:
 
 def _refresh(part_dir: Path, path: Path) -> dict[str, str]:
     hashes = _load_hashes(path)
+    invalid_path = part_dir / INVALID
+    try:
+        invalid = invalid_path.read_text().split()
+    except FileNotFoundError:
+        invalid = []
+    for suffix in invalid:
+        hashes[suffix] = None
     suffixes = [s for s in os.listdir(part_dir) if len(s) == 3]
-    changed = False
+    changed = bool(invalid)
     for suffix in suffixes:
         if hashes.get(suffix) is None:
             hashes[suffix] = _hash_suffix(part_dir / suffix)
@@ -274,6 +288,8 @@ def _refresh(part_dir: Path, path: Path) -> dict[str, str]:
         changed = True
     if changed:
         _save_hashes(path, hashes)
+    if invalid:  # folded into hashes.json (under the partition's lock)
+        invalid_path.write_text("")
     return {k: v for k, v in hashes.items() if v is not None}
 
 

@@ -7,7 +7,10 @@ import logging
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -46,6 +49,22 @@ def parse_path(raw: str) -> BackendPath:
 
 
 Handler = Callable[[Request, BackendPath], Awaitable[Response]]
+T = TypeVar("T")
+
+
+class Workers:
+    """A storage server's own worker threads. In the all-in-one process the proxy's
+    handlers hold threads while they wait on the storage servers; with one shared pool
+    the servers could find none left (and the proxy would wait out its timeouts)."""
+
+    def __init__(self, tokens: int = 32) -> None:
+        self.tokens = tokens
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def run(self, func: Callable[..., T], *args: Any) -> T:
+        if self._limiter is None:  # made in the event loop, on first use
+            self._limiter = anyio.CapacityLimiter(self.tokens)
+        return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
 
 
 def make_app(name: str, handle: Handler) -> Starlette:

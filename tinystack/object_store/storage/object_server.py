@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -19,7 +18,7 @@ from tinystack.common.exceptions import BadRequest, MethodNotAllowed, NotFound
 from tinystack.object_store.ring.ring import hash_path
 from tinystack.object_store.storage import diskfile, expirer
 from tinystack.object_store.storage.diskfile import DiskFile, ObjectState
-from tinystack.object_store.storage.http import BackendPath, make_app
+from tinystack.object_store.storage.http import BackendPath, Workers, make_app
 from tinystack.object_store.storage.paths import device_path, normalize
 from tinystack.object_store.storage.updates import ContainerUpdate, update_container
 
@@ -76,6 +75,7 @@ class ObjectServer:
     def __init__(self, devices: Path, hash_suffix: str) -> None:
         self.devices = devices
         self.suffix = hash_suffix
+        self.workers = Workers()
 
     def disk(self, path: BackendPath) -> DiskFile:
         dev = device_path(self.devices, path.device)
@@ -88,18 +88,18 @@ class ObjectServer:
         # suffix hashes are a GET of the partition itself
         if method in ("GET", "REPLICATE") and path.depth == 2:
             dev = device_path(self.devices, path.device)
-            hashes = await anyio.to_thread.run_sync(diskfile.suffix_hashes, dev, path.partition)
+            hashes = await self.workers.run(diskfile.suffix_hashes, dev, path.partition)
             return Response(json.dumps(hashes), media_type="application/json")
         if path.depth != 5:
             raise BadRequest("Invalid path")
         if method in ("GET", "HEAD"):
-            return await anyio.to_thread.run_sync(self.get, request, path)
+            return await self.workers.run(self.get, request, path)
         if method == "PUT":
             return await self.put(request, path)
         if method == "POST":
-            return await anyio.to_thread.run_sync(self.post, request, path)
+            return await self.workers.run(self.post, request, path)
         if method == "DELETE":
-            return await anyio.to_thread.run_sync(self.delete, request, path)
+            return await self.workers.run(self.delete, request, path)
         raise MethodNotAllowed()
 
     # -- reads -------------------------------------------------------------------------
@@ -166,10 +166,10 @@ class ObjectServer:
             # a small object: its body, then one trip to a worker thread for the disk
             # and the container update (each trip costs as much as writing 4 KiB)
             body = [chunk async for chunk in request.stream()]
-            return await anyio.to_thread.run_sync(
+            return await self.workers.run(
                 self.store, request, path, disk, timestamp, meta, etag, body, expected
             )
-        writer = await anyio.to_thread.run_sync(disk.writer, timestamp, meta, etag)
+        writer = await self.workers.run(disk.writer, timestamp, meta, etag)
         batch: list[bytes] = []
         batched = 0
         try:
@@ -177,13 +177,13 @@ class ObjectServer:
                 batch.append(chunk)
                 batched += len(chunk)
                 if batched >= BATCH:
-                    await anyio.to_thread.run_sync(writer.write, batch)
+                    await self.workers.run(writer.write, batch)
                     batch, batched = [], 0
-            await anyio.to_thread.run_sync(writer.write, batch)
+            await self.workers.run(writer.write, batch)
         except BaseException:
-            await anyio.to_thread.run_sync(writer.abort)
+            await self.workers.run(writer.abort)
             raise
-        return await anyio.to_thread.run_sync(self.finish, request, path, disk, writer, expected)
+        return await self.workers.run(self.finish, request, path, disk, writer, expected)
 
     def store(
         self, request: Request, path: BackendPath, disk: DiskFile, timestamp: str,
