@@ -27,9 +27,10 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from tinystack.common.nbd import NBDConnection, NBDFile
+from tinystack.volume.drivers.errors import BackendError
 from tinystack.volume.drivers.mapped_image import MappedImageFile
 from tinystack.volume.drivers.storage_daemon import StorageDaemon
 
@@ -66,6 +67,41 @@ def open_raw(path: Path, write: bool) -> Iterator[BinaryIO]:
         yield cast(BinaryIO, f)
 
 
+#: how the daemon opens a qcow2 file it writes: O_DIRECT with Linux AIO first (see
+#: ``_add_node``), then through the page cache (a filesystem without O_DIRECT: tmpfs)
+WRITE_MODES: tuple[dict[str, Any], ...] = (
+    {"aio": "native", "cache": {"direct": True}},
+    {"aio": "threads"},
+)
+
+
+def _add_node(daemon: StorageDaemon, path: Path, write: bool, shared: bool) -> None:
+    """Open the qcow2 file in the daemon as node ``vol``.
+
+    Writes bypass the page cache (``cache.direct``): through the page cache, QEMU's
+    qcow2 driver copies every byte once more and its metadata flushes while clusters are
+    allocated (refcount before L2) each write back whatever is dirty so far; direct
+    writes cost the daemon a third of the CPU time, restores measured about twice as
+    fast, and the data is on the disk when the final flush returns (which is then
+    cheap). Reads stay cached: a backup reads what was just written."""
+    modes: tuple[dict[str, Any], ...] = WRITE_MODES if write else ({"aio": "threads"},)
+    for i, mode in enumerate(modes):
+        node: dict[str, object] = {
+            "driver": "qcow2",
+            "node-name": "vol",
+            "file": {"driver": "file", "filename": str(path), **mode},
+            "discard": "unmap",
+        }
+        if not write:
+            node |= {"read-only": True, "force-share": shared}
+        try:
+            daemon.command("blockdev-add", node)
+            return
+        except BackendError:
+            if i == len(modes) - 1:
+                raise
+
+
 @contextlib.contextmanager
 def open_qcow2(path: Path, run_dir: Path, write: bool, shared: bool) -> Iterator[BinaryIO]:
     """The guest-visible bytes of a qcow2 file through a private NBD export (or, for
@@ -78,15 +114,7 @@ def open_qcow2(path: Path, run_dir: Path, write: bool, shared: bool) -> Iterator
     daemon = StorageDaemon(state, sock)
     try:
         daemon.start()
-        node: dict[str, object] = {
-            "driver": "qcow2",
-            "node-name": "vol",
-            "file": {"driver": "file", "filename": str(path), "aio": "threads"},
-            "discard": "unmap",
-        }
-        if not write:
-            node |= {"read-only": True, "force-share": shared}
-        daemon.command("blockdev-add", node)
+        _add_node(daemon, path, write, shared)
         mapped = None if write or shared else MappedImageFile.open(path)
         if mapped is not None:
             with mapped:
