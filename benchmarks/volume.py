@@ -26,8 +26,8 @@ Phases (each bounded in count and time; every volume it creates is deleted at th
    pay for the writeback of the phases before it) and ends with one (what it wrote has
    reached the disk: cp's copy, the backup's objects, the restored volume), so the three
    are compared like with like. cp is measured in each round next to the backup and
-   restore it is compared with (the host's load changes by the minute); medians are
-   reported.
+   restore it is compared with (the host's load changes by the minute); reported are
+   the medians of the rounds' rates and of each round's own ratios to cp.
 
 Only loopback endpoints are accepted.
 """
@@ -298,8 +298,11 @@ def backup_throughput(
         finally:
             cinder.delete(vid)
             httpx.delete(f"{image_url}/v2/images/{image_id}", headers={"X-Auth-Token": token})
-    median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    return {"mib": mib, "compressible": compressible, "rounds": rounds, **_rates(mib, median)}
+    # rates: medians of the rounds' times; ratios: medians of each round's own ratio
+    median = _rates(mib, {k: statistics.median(r[k] for r in runs) for k in runs[0]})
+    for key in ("backup_vs_cp", "restore_vs_cp"):
+        median[key] = statistics.median(_rates(mib, r)[key] for r in runs)
+    return {"mib": mib, "compressible": compressible, "rounds": rounds, **median}
 
 
 def _rates(mib: int, run: dict[str, float]) -> dict[str, float]:

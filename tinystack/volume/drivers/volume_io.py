@@ -11,6 +11,9 @@ when it can be (``drivers/mapped_image.py``): the daemon then only holds QEMU's 
 lock, so nothing writes the files meanwhile. An attached volume (``shared``) is always
 read through the export: its guest may be changing the map.
 
+A raw volume's holes are found with ``SEEK_DATA`` (``is_zero_range``), as a qcow2
+volume's are by its map: a backup skips them.
+
 Both writable files offer ``write_zeroes(length)``: a restore zeroes the ranges a backup stored
 no data for with it, which punches holes instead of writing zeros, so a restored volume
 stays as sparse as the original.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import io
 import os
 import shutil
@@ -40,7 +44,16 @@ _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
 
 class RawVolumeFile(io.FileIO):
-    """A raw volume file that can punch holes."""
+    """A raw volume file that can punch holes and knows where its holes are."""
+
+    def is_zero_range(self, offset: int, length: int) -> bool:
+        """Whether ``length`` bytes from ``offset`` are a hole (``SEEK_DATA`` finds no
+        data before their end): a backup then neither reads nor hashes them. False
+        where the filesystem cannot tell (the bytes are read and compared instead)."""
+        try:
+            return os.lseek(self.fileno(), offset, os.SEEK_DATA) >= offset + length
+        except OSError as exc:  # ENXIO: no data after offset
+            return exc.errno == errno.ENXIO
 
     def write_zeroes(self, length: int) -> None:
         """Zero ``length`` bytes at the position by punching a hole, and move past it."""
