@@ -18,12 +18,19 @@ Phases (each bounded in count and time; every volume it creates is deleted at th
    (a create that is refused or ends in ``error``) and the time until all are available;
 4. with ``--backup-mib N`` (and ``--workdir`` on the disk the backend and the backups use):
    an N MiB image of random bytes (``--compressible``: each MiB a quarter random bytes and
-   three quarters log-like text: zlib level 1 stores it in ~58 %) is uploaded, a volume
-   created from it, then backed up
-   (``POST /backups`` until ``available``) and restored into a new volume; both compared
-   with ``cp`` of the same file in ``--workdir`` (followed by ``sync``). Each timed phase
-   starts after a ``sync``, so it does not pay for the writeback of the phases before it
-   (the upload and the volume's creation write 2 GiB for a 1 GiB run).
+   three quarters log-like text: zlib level 1 stores it in ~58 %) is uploaded and a volume
+   created from it; then ``--backup-rounds`` rounds of: ``cp`` of the same bytes (the
+   source file, warm in the page cache as the volume's data is) to a file in
+   ``--workdir``; a backup (``POST /backups`` until ``available``); a restore into a new
+   volume (until ``available``). Every timed phase starts after a ``sync`` (it does not
+   pay for the writeback of the phases before it) and ends when what it wrote has
+   reached the disk, so the three are compared like with like: cp with an fsync of its
+   copy (``sync FILE``), the backup and the restore with a ``sync`` (the benchmark
+   cannot name another cloud's files; a system-wide sync also waits for other work's
+   dirty pages, which can only count against the backup and the restore). cp is
+   measured in each round next to the backup and restore it is compared with (the
+   host's load changes by the minute); reported are the medians of the rounds' rates
+   and of each round's own ratios to cp.
 
 Only loopback endpoints are accepted.
 """
@@ -35,9 +42,9 @@ import functools
 import ipaddress
 import json
 import os
-import shutil
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -218,8 +225,72 @@ def _mib_of_data(compressible: bool) -> bytes:
     return os.urandom(MiB // 4) + _log_text()[: MiB - MiB // 4]
 
 
+def _timed(action: Any, sync: bool = True) -> float:
+    """Seconds for ``action()`` plus a ``sync``: what is measured has reached the disk."""
+    started = time.perf_counter()
+    action()
+    if sync:
+        os.sync()
+    return time.perf_counter() - started
+
+
+def _cp(src: Path, copy: Path) -> None:
+    """cp, then fsync of the copy alone (coreutils ``sync FILE``): a system-wide sync
+    would also wait for whatever other work on the host left dirty."""
+    subprocess.run(["cp", str(src), str(copy)], check=True)
+    subprocess.run(["sync", str(copy)], check=True)
+
+
+def _backup_round(cinder: Cinder, vid: str, src: Path, copy: Path) -> dict[str, float]:
+    """One round: cp, backup, restore, each after a ``sync`` and timed with one."""
+    os.sync()  # each timed phase starts without the previous phases' dirty pages
+    cp_s = _timed(lambda: _cp(src, copy), sync=False)
+    copy.unlink()
+    backup_id = restored = ""
+
+    def backup() -> None:
+        nonlocal backup_id
+        resp = cinder.http.post(
+            "/backups", json={"backup": {"volume_id": vid, "name": "vol-bench"}}
+        )
+        if resp.status_code != 202:
+            raise RuntimeError(f"backup: {resp.status_code} {resp.text[:200]}")
+        backup_id = str(resp.json()["backup"]["id"])
+        cinder.wait(f"/backups/{backup_id}", "backup", "available", 900)
+
+    def restore() -> None:
+        nonlocal restored
+        resp = cinder.http.post(
+            f"/backups/{backup_id}/restore", json={"restore": {"name": "vol-bench-restored"}}
+        )
+        if resp.status_code != 202:
+            raise RuntimeError(f"restore: {resp.status_code} {resp.text[:200]}")
+        restored = str(resp.json()["restore"]["volume_id"])
+        cinder.wait(f"/volumes/{restored}", "volume", "available", 900)
+
+    load = os.getloadavg()[0]
+    try:
+        os.sync()
+        backup_s = _timed(backup)
+        os.sync()
+        restore_s = _timed(restore)
+    finally:
+        if restored:
+            cinder.delete(restored)
+        if backup_id:
+            cinder.http.delete(f"/backups/{backup_id}")
+            cinder.wait_gone(f"/backups/{backup_id}", 300)
+    return {"load": load, "cp_s": cp_s, "backup_s": backup_s, "restore_s": restore_s}
+
+
 def backup_throughput(
-    cinder: Cinder, image_url: str, token: str, mib: int, workdir: Path, compressible: bool
+    cinder: Cinder,
+    image_url: str,
+    token: str,
+    mib: int,
+    workdir: Path,
+    compressible: bool,
+    rounds: int = 1,
 ) -> dict[str, Any]:
     size_gib = max(1, -(-mib // 1024))
     with tempfile.TemporaryDirectory(dir=workdir, prefix="vol-bench-") as tmp:
@@ -227,50 +298,32 @@ def backup_throughput(
         with src.open("wb") as f:
             for _ in range(mib):
                 f.write(_mib_of_data(compressible))
-        os.sync()  # each timed phase starts without the previous phases' dirty pages
-        t0 = time.perf_counter()
-        shutil.copyfile(src, Path(tmp) / "copy.raw")
-        os.sync()
-        cp_s = time.perf_counter() - t0
         image_id = _upload_image(image_url, token, src)
         vid, _ = cinder.create({"size": size_gib, "imageRef": image_id, "name": "vol-bench-src"})
-        restored = ""
-        backup_id = ""
+        runs = []
         try:
             cinder.wait(f"/volumes/{vid}", "volume", "available", 600)
-            os.sync()
-            started = time.perf_counter()
-            resp = cinder.http.post(
-                "/backups", json={"backup": {"volume_id": vid, "name": "vol-bench"}}
-            )
-            if resp.status_code != 202:
-                raise RuntimeError(f"backup: {resp.status_code} {resp.text[:200]}")
-            backup_id = str(resp.json()["backup"]["id"])
-            backup_s = cinder.wait(f"/backups/{backup_id}", "backup", "available", 900) - started
-            os.sync()
-            started = time.perf_counter()
-            resp = cinder.http.post(
-                f"/backups/{backup_id}/restore", json={"restore": {"name": "vol-bench-restored"}}
-            )
-            if resp.status_code != 202:
-                raise RuntimeError(f"restore: {resp.status_code} {resp.text[:200]}")
-            restored = str(resp.json()["restore"]["volume_id"])
-            restore_s = cinder.wait(f"/volumes/{restored}", "volume", "available", 900) - started
+            for _ in range(rounds):
+                runs.append(_backup_round(cinder, vid, src, Path(tmp) / "copy.raw"))
+                print(f"  round: {_rates(mib, runs[-1])}", flush=True)
         finally:
-            for volume in (restored, vid):
-                if volume:
-                    cinder.delete(volume)
-            if backup_id:
-                cinder.http.delete(f"/backups/{backup_id}")
+            cinder.delete(vid)
             httpx.delete(f"{image_url}/v2/images/{image_id}", headers={"X-Auth-Token": token})
+    # rates: medians of the rounds' times; ratios: medians of each round's own ratio
+    median = _rates(mib, {k: statistics.median(r[k] for r in runs) for k in runs[0]})
+    for key in ("backup_vs_cp", "restore_vs_cp"):
+        median[key] = statistics.median(_rates(mib, r)[key] for r in runs)
+    return {"mib": mib, "compressible": compressible, "rounds": rounds, **median}
+
+
+def _rates(mib: int, run: dict[str, float]) -> dict[str, float]:
     return {
-        "mib": mib,
-        "compressible": compressible,
-        "cp_mib_s": round(mib / cp_s, 1),
-        "backup_mib_s": round(mib / backup_s, 1),
-        "restore_mib_s": round(mib / restore_s, 1),
-        "backup_vs_cp": round(cp_s / backup_s, 2),
-        "restore_vs_cp": round(cp_s / restore_s, 2),
+        "load": round(run["load"], 1),
+        "cp_mib_s": round(mib / run["cp_s"], 1),
+        "backup_mib_s": round(mib / run["backup_s"], 1),
+        "restore_mib_s": round(mib / run["restore_s"], 1),
+        "backup_vs_cp": round(run["cp_s"] / run["backup_s"], 2),
+        "restore_vs_cp": round(run["cp_s"] / run["restore_s"], 2),
     }
 
 
@@ -285,6 +338,9 @@ def main() -> None:
     parser.add_argument("--workdir", default=tempfile.gettempdir())
     parser.add_argument(
         "--compressible", action="store_true", help="backup data zlib can shrink (to ~58 %)"
+    )
+    parser.add_argument(
+        "--backup-rounds", type=int, default=1, help="cp/backup/restore rounds (medians)"
     )
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--json", action="store_true")
@@ -327,7 +383,13 @@ def main() -> None:
 
     if args.backup_mib:
         results["backup"] = backup_throughput(
-            cinder, image_url, token, args.backup_mib, Path(args.workdir), args.compressible
+            cinder,
+            image_url,
+            token,
+            args.backup_mib,
+            Path(args.workdir),
+            args.compressible,
+            args.backup_rounds,
         )
         print(f"backup/restore: {results['backup']}", flush=True)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from tinystack.volume.backup.posix import PosixObjectStore
 from tinystack.volume.drivers.base import VolumeRef
 from tinystack.volume.drivers.file import FileDriver
 from tinystack.volume.drivers.qemu_img import GiB
+from tinystack.volume.drivers.volume_io import open_raw
 
 MiB = 1 << 20
 V1 = "11111111-1111-1111-1111-111111111111"
@@ -234,3 +237,36 @@ def test_restore_to_a_new_qcow2_stays_sparse(qcow2_driver: FileDriver, tmp_path:
     path = fd.directory / f"volume-{V2}.qcow2"
     assert path.stat().st_blocks * 512 < 8 * MiB
     assert read_all(fd, V2, 2 * MiB) == b"\x01" * MiB + bytes(MiB)
+
+
+def test_raw_volume_holes_are_found_and_objects_of_any_size_kept(
+    raw_volume: tuple[FileDriver, Path], tmp_path: Path
+) -> None:
+    """A raw volume's holes (SEEK_DATA) are skipped like a qcow2 map's zeros; the POSIX
+    store writes objects O_DIRECT with a buffered tail, or buffered where O_DIRECT is
+    refused (tmpfs), and every size reads back whole."""
+    fd, path = raw_volume
+    with open_raw(path, write=False) as f:
+        zero = f.is_zero_range  # type: ignore[attr-defined]
+        assert not zero(0, MiB) and not zero(7 * MiB, MiB)
+        assert zero(8 * MiB, 56 * MiB) and zero(63 * MiB, 10 * MiB)
+    bd = backup_driver(tmp_path)
+    result = do_backup(bd, fd, BackupRef(B1, V1, "c"))
+    assert result.object_count == 3  # 2 MiB random, the 1000 bytes
+    fd.create_volume(VolumeRef(V2, 1))
+    do_restore(bd, fd, done(BackupRef(B1, V1, "c"), result), V2)
+    assert read_all(fd, V2) == read_all(fd, V1)
+    roots = [tmp_path / "objects"]
+    if Path("/dev/shm").is_dir():
+        roots.append(Path(tempfile.mkdtemp(dir="/dev/shm")))
+    try:
+        for root in roots:
+            container = PosixObjectStore(root).container("c")
+            for size in (0, 1, 4095, 4096, 4097, 3 * MiB + 17):
+                data = os.urandom(size)
+                container.put_object(f"v/o{size}", data)
+                container.put_object(f"v/m{size}", memoryview(bytearray(data)))
+                assert container.get_object(f"v/o{size}") == data
+                assert bytes(container.read_object(f"v/m{size}", bytearray(4 * MiB))) == data
+    finally:
+        shutil.rmtree(roots[-1], ignore_errors=True)

@@ -2,13 +2,23 @@
 
 Object names may contain ``/`` (the chunked driver's prefixes do, as Swift allows), so
 they map to subdirectories; ``..`` and absolute names are refused. An object is written
-to a hidden temporary file and renamed into place, so a reader or a crash never sees
-part of one.
+to a hidden temporary file, synced (a backup reported available is on the disk) and
+renamed into place, so a reader or a crash never sees part of one.
+
+Objects are written with ``O_DIRECT`` where the filesystem allows it (from a page-aligned
+staging buffer per thread; a tail under 4 KiB and filesystems without it, such as
+tmpfs, go through the page cache). A backup is written once and rarely read: through
+the page cache every byte costs a copy into freshly allocated cache pages and their
+writeback later, which measured 2–3 s of CPU per GiB here against 0.1 s direct (and
+evicts pages the host's volumes and guests use).
 """
 
 from __future__ import annotations
 
+import fcntl
+import mmap
 import os
+import threading
 from pathlib import Path
 
 from tinystack.volume.backup.base import ObjectContainer, ObjectNotFound, ObjectStore
@@ -23,6 +33,55 @@ def _safe(name: str) -> str:
     return name
 
 
+#: O_DIRECT needs buffers, offsets and lengths aligned to the logical block size
+ALIGN = 4096
+_staging = threading.local()
+
+
+def _staging_buffer(size: int) -> mmap.mmap:
+    """This thread's page-aligned buffer of at least ``size`` bytes (an anonymous map)."""
+    buf: mmap.mmap | None = getattr(_staging, "buf", None)
+    if buf is None or len(buf) < size:
+        buf = mmap.mmap(-1, max(size, 1 << 20))
+        _staging.buf = buf
+    return buf
+
+
+def _direct(fd: int) -> bool:
+    """Switch ``fd`` to O_DIRECT; False when the filesystem does not support it."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_DIRECT)
+    except OSError:
+        return False
+    return True
+
+
+def _write_all(fd: int, view: memoryview, offset: int) -> None:
+    while view:
+        done = os.pwrite(fd, view, offset)
+        view, offset = view[done:], offset + done
+
+
+def _write_synced(path: Path, data: bytes | memoryview) -> None:
+    """Write ``data`` as the file ``path`` and sync it (see the module docstring)."""
+    view = memoryview(data).cast("B")
+    aligned = len(view) - len(view) % ALIGN
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        if aligned and _direct(fd):
+            buf = _staging_buffer(aligned)
+            with memoryview(buf) as staged:
+                staged[:aligned] = view[:aligned]
+                _write_all(fd, staged[:aligned], 0)
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_DIRECT)
+            _write_all(fd, view[aligned:], aligned)
+        else:
+            _write_all(fd, view, 0)
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
+
+
 class PosixContainer(ObjectContainer):
     def __init__(self, path: Path, name: str) -> None:
         self.path = path
@@ -35,8 +94,7 @@ class PosixContainer(ObjectContainer):
         dest = self._file(name)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".tmp-{dest.name}")
-        with open(tmp, "wb") as f:
-            f.write(data)
+        _write_synced(tmp, data)
         os.replace(tmp, dest)
 
     def get_object(self, name: str) -> bytes:

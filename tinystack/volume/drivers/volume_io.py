@@ -11,6 +11,9 @@ when it can be (``drivers/mapped_image.py``): the daemon then only holds QEMU's 
 lock, so nothing writes the files meanwhile. An attached volume (``shared``) is always
 read through the export: its guest may be changing the map.
 
+A raw volume's holes are found with ``SEEK_DATA`` (``is_zero_range``), as a qcow2
+volume's are by its map: a backup skips them.
+
 Both writable files offer ``write_zeroes(length)``: a restore zeroes the ranges a backup stored
 no data for with it, which punches holes instead of writing zeros, so a restored volume
 stays as sparse as the original.
@@ -21,15 +24,17 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import io
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from tinystack.common.nbd import NBDConnection, NBDFile
+from tinystack.volume.drivers.errors import BackendError
 from tinystack.volume.drivers.mapped_image import MappedImageFile
 from tinystack.volume.drivers.storage_daemon import StorageDaemon
 
@@ -39,7 +44,16 @@ _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
 
 class RawVolumeFile(io.FileIO):
-    """A raw volume file that can punch holes."""
+    """A raw volume file that can punch holes and knows where its holes are."""
+
+    def is_zero_range(self, offset: int, length: int) -> bool:
+        """Whether ``length`` bytes from ``offset`` are a hole (``SEEK_DATA`` finds no
+        data before their end): a backup then neither reads nor hashes them. False
+        where the filesystem cannot tell (the bytes are read and compared instead)."""
+        try:
+            return os.lseek(self.fileno(), offset, os.SEEK_DATA) >= offset + length
+        except OSError as exc:  # ENXIO: no data after offset
+            return exc.errno == errno.ENXIO
 
     def write_zeroes(self, length: int) -> None:
         """Zero ``length`` bytes at the position by punching a hole, and move past it."""
@@ -66,6 +80,41 @@ def open_raw(path: Path, write: bool) -> Iterator[BinaryIO]:
         yield cast(BinaryIO, f)
 
 
+#: how the daemon opens a qcow2 file it writes: O_DIRECT with Linux AIO first (see
+#: ``_add_node``), then through the page cache (a filesystem without O_DIRECT: tmpfs)
+WRITE_MODES: tuple[dict[str, Any], ...] = (
+    {"aio": "native", "cache": {"direct": True}},
+    {"aio": "threads"},
+)
+
+
+def _add_node(daemon: StorageDaemon, path: Path, write: bool, shared: bool) -> None:
+    """Open the qcow2 file in the daemon as node ``vol``.
+
+    Writes bypass the page cache (``cache.direct``): through the page cache, QEMU's
+    qcow2 driver copies every byte once more and its metadata flushes while clusters are
+    allocated (refcount before L2) each write back whatever is dirty so far; direct
+    writes cost the daemon a third of the CPU time, restores measured about twice as
+    fast, and the data is on the disk when the final flush returns (which is then
+    cheap). Reads stay cached: a backup reads what was just written."""
+    modes: tuple[dict[str, Any], ...] = WRITE_MODES if write else ({"aio": "threads"},)
+    for i, mode in enumerate(modes):
+        node: dict[str, object] = {
+            "driver": "qcow2",
+            "node-name": "vol",
+            "file": {"driver": "file", "filename": str(path), **mode},
+            "discard": "unmap",
+        }
+        if not write:
+            node |= {"read-only": True, "force-share": shared}
+        try:
+            daemon.command("blockdev-add", node)
+            return
+        except BackendError:
+            if i == len(modes) - 1:
+                raise
+
+
 @contextlib.contextmanager
 def open_qcow2(path: Path, run_dir: Path, write: bool, shared: bool) -> Iterator[BinaryIO]:
     """The guest-visible bytes of a qcow2 file through a private NBD export (or, for
@@ -78,15 +127,7 @@ def open_qcow2(path: Path, run_dir: Path, write: bool, shared: bool) -> Iterator
     daemon = StorageDaemon(state, sock)
     try:
         daemon.start()
-        node: dict[str, object] = {
-            "driver": "qcow2",
-            "node-name": "vol",
-            "file": {"driver": "file", "filename": str(path), "aio": "threads"},
-            "discard": "unmap",
-        }
-        if not write:
-            node |= {"read-only": True, "force-share": shared}
-        daemon.command("blockdev-add", node)
+        _add_node(daemon, path, write, shared)
         mapped = None if write or shared else MappedImageFile.open(path)
         if mapped is not None:
             with mapped:
