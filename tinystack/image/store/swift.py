@@ -15,11 +15,12 @@ object. Beyond it the image becomes a dynamic large object, as Glance writes one
 bytes so far are copied (server side) to segment ``<image id>-00001``, the rest goes to
 segments ``<image id>-00002`` ... of ``swift_store_large_object_chunk_size`` bytes, and
 on commit ``<image id>`` is replaced by a manifest (``X-Object-Manifest:
-<container>/<image id>-``). The object store has no large-object support yet, so the
-manifest also carries ``X-Object-Meta-Tinystack-Manifest`` and this store reassembles
-the segments itself on read (in name order, from the container listing, as a DLO
-does); when the object store expands manifests itself (it then shows
-``X-Object-Manifest`` on HEAD), reads take the object as it comes.
+<container>/<image id>-``). When the object store expands manifests (it then shows
+``X-Object-Manifest`` on HEAD, as ours does with its large-object support), reads take
+the object as it comes, ranges included. For an object store that keeps a manifest as
+an empty object, the manifest also carries ``X-Object-Meta-Tinystack-Manifest`` and
+this store reassembles the segments itself on read (in name order, from the container
+listing, as a DLO does).
 
 An aborted upload deletes what it wrote (a PUT cut mid-body stores nothing); deleting a
 location removes the object and every ``<image id>-`` segment, so leftovers of an
