@@ -211,6 +211,8 @@ def test_extend_waits_for_the_guest(env: Env) -> None:
     assert grown["size"] == 3 and "extend_new_size" not in grown["metadata"]
     _attachments(env).delete(f"/attachments/{att['id']}", 200)
     env.wait(vid, "available")
+    env.demo.delete(f"/volumes/{vid}", 202)  # the module's project has room for 10
+    env.wait(vid, "deleted")
 
 
 def test_osc_lists_and_shows_attachments(env: Env) -> None:

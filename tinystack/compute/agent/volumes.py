@@ -19,7 +19,12 @@ import threading
 import time
 
 from tinystack.common.clients.session import ClientError, ClientNotFound
-from tinystack.common.clients.volume import EXTEND_NEW_SIZE, VolumeClient, VolumeNotReady
+from tinystack.common.clients.volume import (
+    EXTEND_NEW_SIZE,
+    Volume,
+    VolumeClient,
+    VolumeNotReady,
+)
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
@@ -243,15 +248,7 @@ class VolumeOps:
                 return
             # the block storage service waits for us (3.71): its new size is in the
             # metadata; whatever happens, it hears back
-            try:
-                size = int(volume.metadata.get(EXTEND_NEW_SIZE, ""))
-                if size <= volume.size:
-                    raise ValueError(f"{EXTEND_NEW_SIZE} {size} is not above {volume.size}")
-                self._extend(ctx, instance_uuid, volume_id, size)
-            except BaseException:
-                self._complete_extend(ctx, volume_id, error=True)
-                raise
-            self._complete_extend(ctx, volume_id, error=False)
+            self._answer_extend(ctx, instance_uuid, volume)
 
     def _extend(self, ctx: CallContext, instance_uuid: str, volume_id: str, size: int) -> None:
         inst = self.agent.load(instance_uuid)
@@ -450,8 +447,26 @@ class VolumeOps:
                 if bdm.attachment_id:
                     self.client.attachment_delete(bdm.attachment_id, token=ctx.token)
                 self._forget(bdm)
-            elif self.client.get(bdm.volume_id, token=ctx.token).status == "detaching":
+                continue
+            volume = self.client.get(bdm.volume_id, token=ctx.token)
+            if volume.status == "detaching":
                 self.client.roll_detaching(bdm.volume_id, token=ctx.token)
+            elif volume.status == "extending" and EXTEND_NEW_SIZE in volume.metadata:
+                # a waiting extend this host may never have answered (3.71)
+                self._answer_extend(ctx, inst.uuid, volume)
+
+    def _answer_extend(self, ctx: CallContext, instance_uuid: str, volume: Volume) -> None:
+        """Grow the guest's disk to the size a waiting extend recorded and answer the
+        block storage service (``error`` true when anything failed)."""
+        try:
+            size = int(volume.metadata.get(EXTEND_NEW_SIZE, ""))
+            if size <= volume.size:
+                raise ValueError(f"{EXTEND_NEW_SIZE} {size} is not above {volume.size}")
+            self._extend(ctx, instance_uuid, volume.id, size)
+        except BaseException:
+            self._complete_extend(ctx, volume.id, error=True)
+            raise
+        self._complete_extend(ctx, volume.id, error=False)
 
 
 def _not_multiattach(volume_id: str) -> str:

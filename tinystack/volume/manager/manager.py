@@ -189,6 +189,8 @@ class VolumeManager:
             volume_ops.extended(
                 self.deps.db, spec.volume_id, spec.new_size, spec.reservations, back_to
             )
+            if spec.attached:  # a replayed extend compute had grown: no longer waiting
+                extend_completion.drop(self.deps.db, spec.volume_id)
         if spec.attached:
             compute_events.volume_extended(self.deps, ctx, volume, spec.instance_uuids)
         self.deps.changed(spec.volume_id)

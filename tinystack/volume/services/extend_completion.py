@@ -27,7 +27,16 @@ from tinystack.volume import exception, models
 from tinystack.volume.services import _rows, messages, quotas, volume_ops, workers
 from tinystack.volume.services.deps import Deps
 
-__all__ = ["NEW_SIZE", "RESERVATIONS", "RULE", "await_guest", "complete", "forget", "request"]
+__all__ = [
+    "NEW_SIZE",
+    "RESERVATIONS",
+    "RULE",
+    "await_guest",
+    "complete",
+    "drop",
+    "forget",
+    "request",
+]
 RULE = "volume_extension:volume_admin_actions:extend_volume_completion"
 NEW_SIZE = "extend_new_size"
 RESERVATIONS = "extend_reservations"
@@ -155,3 +164,19 @@ def forget(session: Session, volume_id: str) -> None:
     except exception.InvalidVolume:
         return
     quotas.rollback(session, tuple(reservations))
+
+
+def drop(db: Database, volume_id: str) -> None:
+    """The extend finished without compute's answer (a replay found the file grown): the
+    waiting keys go, the reservations having been committed with the new size."""
+
+    def tx(session: Session) -> None:
+        for item in session.scalars(
+            select(models.VolumeAdminMetadata).where(
+                models.VolumeAdminMetadata.volume_id == volume_id,
+                models.VolumeAdminMetadata.key.in_((NEW_SIZE, RESERVATIONS)),
+            )
+        ):
+            session.delete(item)
+
+    db.write(tx)

@@ -54,11 +54,11 @@ def virtual_size(path: Path) -> int:
     return int(qemu_img_info(path, "qcow2").get("virtual-size", 0))
 
 
-def grow(path: Path, size_bytes: int) -> bool:
-    """Grow a qcow2 disk to ``size_bytes`` (never shrinks); True if it grew."""
-    if size_bytes <= virtual_size(path):
+def grow(path: Path, size_bytes: int, fmt: str = "qcow2") -> bool:
+    """Grow a qcow2 (or raw) disk to ``size_bytes`` (never shrinks); True if it grew."""
+    if size_bytes <= int(qemu_img_info(path, fmt).get("virtual-size", 0)):
         return False
-    _run(["qemu-img", "resize", "-q", "-f", "qcow2", str(path), str(size_bytes)], "qemu-img resize")
+    _run(["qemu-img", "resize", "-q", "-f", fmt, str(path), str(size_bytes)], "qemu-img resize")
     return True
 
 

@@ -8,9 +8,12 @@ opens the same volumes from its command line.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute.objects import BlockDevice
 from tinystack.compute.virt.driver import DriverError, DriverNotSupported
+from tinystack.compute.virt.qemu import disks
 from tinystack.compute.virt.qemu import volumes as vols
 from tinystack.compute.virt.qemu.definition import Definition
 from tinystack.compute.virt.qemu.machine import Machines
@@ -86,11 +89,15 @@ class Volumes:
 
     def extend(self, uuid: str, connection_info: dict[str, JSON], size: int) -> None:
         """``block_resize`` of the volume's format node (the guest is told of the new size);
-        a guest that does not run sees it at its next start."""
+        a guest that does not run sees it at its next start (a file volume, which only a
+        running QEMU could have held, is grown here then)."""
         with self.vm.locked(uuid):
             defn = self.vm.load(uuid)
             disk = self._attached(defn, connection_info, "")
             if self.vm.pid(uuid) is None:
+                path = disk.data.get("device_path") or disk.data.get("path")
+                if disk.kind in ("file", "local") and path:
+                    disks.grow(Path(str(path)), size, str(disk.data.get("format") or "raw"))
                 return
             grown = vols.resize(defn.qmp_socket, disk, size)
             if grown != disk:
