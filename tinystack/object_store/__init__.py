@@ -23,11 +23,15 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
   ACLs), ``versioning.py`` (``X-Versions-Enabled``: versions in the hidden container
   ``\x00versions\x00<container>``, ``?versions`` listings, ``version-id``, delete
   markers), ``versioning_legacy.py`` (``X-Versions-Location`` / ``X-History-Location``),
-  ``version_copies.py`` (a version's copy, written at its own timestamp).
+  ``version_copies.py`` (a version's copy, written at its own timestamp),
+  ``tempurl.py`` and ``formpost.py`` (keys and signatures), ``account_quotas.py``.
 - ``api/``: the public API at ``/v1/AUTH_<project_id>`` (``router.py`` is the table),
   keystoneauth's ownership check in ``deps.py``, listings in ``listing.py``, the
   ``version-id`` parameter and ``?versions`` listings in ``versions.py`` (the handlers
-  call it and ``services/versioning.py`` through one-line hooks).
+  call it and ``services/versioning.py`` through one-line hooks). Swift's proxy
+  middleware are ASGI middleware around the routes (``service.py`` adds them):
+  ``tempurl.py`` (a temp URL's grant replaces the token in ``deps.py``),
+  ``formpost.py``, ``staticweb.py`` (sub-requests into the handlers), ``cors.py``.
 
 Worked path, ``PUT /v1/AUTH_p/c/o``: ``api/objects.put_object`` checks the token and
 ``object_store:swift_owner``, then ``services/objects.begin_put`` finds the container

@@ -16,7 +16,7 @@ from tinystack.object_store import policies
 from tinystack.object_store.api.cors import CORSMiddleware
 from tinystack.object_store.api.deps import STATE_KEY
 from tinystack.object_store.api.formpost import FormPostMiddleware
-from tinystack.object_store.api.router import router
+from tinystack.object_store.api.router import TrailingSlash, router
 from tinystack.object_store.api.staticweb import StaticWebMiddleware
 from tinystack.object_store.api.tempurl import TempURLMiddleware
 from tinystack.object_store.api.transaction import TransIdMiddleware
@@ -86,6 +86,7 @@ class ObjectStoreService(ServiceSpec):
         app.include_router(router)
         # innermost first: CORS shapes what the handlers answer, FormPost and temp URLs
         # stand in front of them as Swift's middleware do
+        app.add_middleware(TrailingSlash)
         app.add_middleware(CORSMiddleware, state_key=STATE_KEY)
         app.add_middleware(StaticWebMiddleware, state_key=STATE_KEY)
         app.add_middleware(FormPostMiddleware, state_key=STATE_KEY)
