@@ -23,7 +23,8 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
   ACLs), ``versioning.py`` (``X-Versions-Enabled``: versions in the hidden container
   ``\x00versions\x00<container>``, ``?versions`` listings, ``version-id``, delete
   markers), ``versioning_legacy.py`` (``X-Versions-Location`` / ``X-History-Location``),
-  ``version_copies.py`` (a version's copy, written at its own timestamp).
+  ``version_copies.py`` (a version's copy, written at its own timestamp),
+  ``tempurl.py`` and ``formpost.py`` (keys and signatures), ``account_quotas.py``.
 - ``services/`` also holds what Swift does in middlewares: ``large_objects.py`` (GET and
   HEAD of DLO/SLO and through symlinks, ranges and conditions on the whole),
   ``slo_manifests.py`` (``?multipart-manifest=put|delete``), ``symlinks.py``,

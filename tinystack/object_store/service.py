@@ -29,7 +29,7 @@ from tinystack.object_store.api.cors import CORSMiddleware
 from tinystack.object_store.api.deps import STATE_KEY
 from tinystack.object_store.api.formpost import FormPostMiddleware
 from tinystack.object_store.api.replies import refused
-from tinystack.object_store.api.router import router
+from tinystack.object_store.api.router import TrailingSlash, router
 from tinystack.object_store.api.s3.dispatch import S3Middleware
 from tinystack.object_store.api.staticweb import StaticWebMiddleware
 from tinystack.object_store.api.tempurl import TempURLMiddleware
@@ -123,6 +123,7 @@ class ObjectStoreService(ServiceSpec):
         app.add_exception_handler(Refused, refused)  # the plain bodies of Swift's middlewares
         # innermost first: CORS shapes what the handlers answer, FormPost and temp URLs
         # stand in front of them as Swift's middleware do
+        app.add_middleware(TrailingSlash)
         app.add_middleware(CORSMiddleware, state_key=STATE_KEY)
         app.add_middleware(StaticWebMiddleware, state_key=STATE_KEY)
         app.add_middleware(FormPostMiddleware, state_key=STATE_KEY)

@@ -42,6 +42,8 @@ def metadata(request: Request, kind: str) -> dict[str, str]:
     count = size = 0
     for key, value in request.headers.items():
         if key.startswith("x-remove-"):
+            if kind == "object":
+                continue  # Swift ignores them: an object PUT or POST sets all its metadata
             removed = "x-" + key[len("x-remove-") :]
             if removed.startswith(prefix) or removed in SYSTEM[kind]:
                 found[_canonical(removed)] = ""

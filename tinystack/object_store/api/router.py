@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tinystack.common.api.openapi import PUBLIC, policies
 from tinystack.object_store.api import accounts, bulk, containers, info, objects
@@ -62,3 +63,20 @@ ROUTES: list[tuple[str, str, Callable[..., Any], dict[str, Any]]] = [
 
 for method, path, handler, extra in ROUTES:
     router.add_api_route(path, handler, methods=[method], openapi_extra=extra)
+
+
+class TrailingSlash:
+    """Swift's ``/v1/<account>/`` and ``/v1/<account>/<container>/`` are the account and
+    the container (clients and Tempest send them); without this, the object routes'
+    ``{obj:path}`` would take an empty name. Innermost: staticweb still sees the slash."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith("/v1/") and path.endswith("/"):
+            if path.count("/") <= 4 and "//" not in path:
+                raw = scope.get("raw_path") or path.encode()
+                scope = {**scope, "path": path[:-1], "raw_path": raw[:-1]}
+        await self.app(scope, receive, send)

@@ -25,6 +25,24 @@ def public_headers(headers: dict[str, str], prefixes: tuple[str, ...]) -> dict[s
     }  # fmt: skip
 
 
+POLICY = "Policy-0"  # the one storage policy (/info lists it)
+
+
+def with_policy(headers: dict[str, str]) -> dict[str, str]:
+    """Swift's per-policy view: a container's ``X-Storage-Policy``, an account's
+    ``X-Account-Storage-Policy-<name>-*`` usage (all of it, with one policy)."""
+    found = dict(headers)
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if "x-account-bytes-used" in lowered:
+        prefix = f"X-Account-Storage-Policy-{POLICY}-"
+        found[prefix + "Container-Count"] = lowered.get("x-account-container-count", "0")
+        found[prefix + "Object-Count"] = lowered.get("x-account-object-count", "0")
+        found[prefix + "Bytes-Used"] = lowered["x-account-bytes-used"]
+    elif "x-container-bytes-used" in lowered:
+        found["X-Storage-Policy"] = POLICY
+    return found
+
+
 def empty_account_headers() -> dict[str, str]:
     """An account never written to, as autocreate shows it."""
     return {
@@ -58,19 +76,19 @@ def head(deps: Deps, account: str) -> Reply:
     ring = deps.rings.account
     reply = backend(deps).first_good(ring, ring.part(account), "HEAD", (account,), {})
     if reply.status == 404:
-        return Reply(204, empty_account_headers())
-    return Reply(reply.status, public_headers(reply.headers, PASSED))
+        return Reply(204, with_policy(empty_account_headers()))
+    return Reply(reply.status, with_policy(public_headers(reply.headers, PASSED)))
 
 
 def listing(deps: Deps, account: str, query: str) -> tuple[Reply, list[ListingEntry]]:
     ring = deps.rings.account
     reply = backend(deps).first_good(ring, ring.part(account), "GET", (account,), {}, query)
     if reply.status == 404:
-        return Reply(200, empty_account_headers()), []
+        return Reply(200, with_policy(empty_account_headers())), []
     if reply.status >= 300:
         return Reply(reply.status, {}), []
     rows = [ListingEntry(*row) for row in json.loads(reply.body)]
-    return Reply(200, public_headers(reply.headers, PASSED)), rows
+    return Reply(200, with_policy(public_headers(reply.headers, PASSED))), rows
 
 
 def post(deps: Deps, account: str, metadata: dict[str, str]) -> Reply:

@@ -8,7 +8,7 @@ import json
 from tinystack.common.exceptions import NotFound
 from tinystack.object_store.ring.ring import Node
 from tinystack.object_store.services import accounts
-from tinystack.object_store.services.accounts import backend, public_headers
+from tinystack.object_store.services.accounts import backend, public_headers, with_policy
 from tinystack.object_store.services.backend import best_status, timestamp
 from tinystack.object_store.services.deps import Deps
 from tinystack.object_store.services.records import ListingEntry, Reply
@@ -51,7 +51,7 @@ def head(deps: Deps, account: str, container: str) -> Reply:
     reply = backend(deps).first_good(
         ring, ring.part(account, container), "HEAD", (account, container), {}
     )
-    found = Reply(reply.status, public_headers(reply.headers, PASSED))
+    found = Reply(reply.status, with_policy(public_headers(reply.headers, PASSED)))
     if found.status < 300:
         deps.info_cache.put((account, container), found)
     return found
@@ -74,7 +74,7 @@ def listing(
     if reply.status >= 300:
         return Reply(reply.status), []
     rows = [ListingEntry(*row) for row in json.loads(reply.body)]
-    return Reply(200, public_headers(reply.headers, PASSED)), rows
+    return Reply(200, with_policy(public_headers(reply.headers, PASSED))), rows
 
 
 def listing_json(deps: Deps, account: str, container: str, query: str) -> Reply:

@@ -52,10 +52,15 @@ class ObjectPath:
 
 
 def shown(headers: dict[str, str]) -> dict[str, str]:
-    return {
+    """What a client sees: Swift's object headers and metadata, the ETag unquoted as
+    Swift's proxy answers it."""
+    found = {
         k: v for k, v in headers.items()
         if k.lower() in SHOWN or k.lower().startswith("x-object-meta-")
     }  # fmt: skip
+    if "ETag" in found:
+        found["ETag"] = found["ETag"].strip('"')
+    return found
 
 
 class Upload:
@@ -326,5 +331,8 @@ def copy(
     copied = {
         "X-Copied-From": f"{source.container}/{source.obj}",
         "X-Copied-From-Last-Modified": found.headers.get("Last-Modified", ""),
-    }
+        # Swift's copy answers with the new object's metadata
+        **{k: v for k, v in {**kept, **metadata}.items()
+           if k.lower().startswith("x-object-meta-")},
+    }  # fmt: skip
     return Reply(reply.status, {**reply.headers, **copied})
