@@ -3,6 +3,7 @@ hashes, and the account and container databases (listings, tombstoned rows, meta
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -75,6 +76,14 @@ def test_container_database(tmp_path: Path) -> None:
     assert [e.name for e in broker.listing(100, reverse=True)] == ["b", "a/2", "a/1"]
     assert [e.name for e in broker.listing(1, marker="a/1")] == ["a/2"]
     assert [e.name for e in broker.listing(100, end_marker="b", prefix="a")] == ["a/1", "a/2"]
+    # the JSON the container server renders itself (no delimiter): Swift's fields
+    rows = json.loads(broker.listing_json(100))
+    assert rows[2] == {"hash": "e", "last_modified": "1970-01-01T00:00:12.000000",
+                       "bytes": 5, "name": "b", "content_type": "text/plain"}  # fmt: skip
+    assert [r["name"] for r in json.loads(broker.listing_json(100, reverse=True))] == [
+        "b", "a/2", "a/1"]  # fmt: skip
+    assert [r["name"] for r in json.loads(broker.listing_json(1, marker="a/1"))] == ["a/2"]
+    assert json.loads(broker.listing_json(100, end_marker="b", prefix="a"))[1]["name"] == "a/2"
     broker.update_metadata({"X-Container-Meta-K": "v"}, normalize(30))
     broker.update_metadata({"X-Container-Meta-K": "old"}, normalize(29))
     assert broker.info().metadata["X-Container-Meta-K"][0] == "v"

@@ -17,7 +17,9 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
   account reports), ``replicator.py`` (objects: suffix hashes, ssync-style pushes,
   handoff revert), ``db_replicator.py`` (accounts and containers: row merges),
   ``expirer.py`` (``X-Delete-At``), ``auditor.py`` (md5 checks, quarantine),
-  ``node.py`` (the three servers and the daemons of one node).
+  ``node.py`` (the three servers and the daemons of one node), ``pool.py`` (keep-alive
+  connections to storage servers), ``http.py`` (backend paths, the servers' own worker
+  threads).
 - ``services/``: the proxy. ``backend.py`` (first good replica for reads, quorum writes,
   handoffs), ``accounts.py``, ``containers.py``, ``objects.py``, ``acl.py`` (container
   ACLs), ``versioning.py`` (``X-Versions-Enabled``: versions in the hidden container
@@ -46,6 +48,11 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
   ``buckets.py``, ``objects.py``, ``listing.py``, ``multipart.py`` (parts in
   ``<bucket>+segments``, completed through ``slo_manifests``) and ``manifest.py``
   (reading those manifests); S3 versioning goes through ``services/versioning.py``.
+
+Roles (``[object_store] role``): ``all`` runs the proxy and this node's servers in one
+process over the default ring; ``proxy`` and ``storage`` (``tinystack serve
+object-store-proxy`` / ``object-store-storage``) split them across hosts sharing the
+ring files and ``hash_path_suffix``.
 
 Worked path, ``PUT /v1/AUTH_p/c/o``: ``api/objects.put_object`` checks the token and
 ``object_store:swift_owner``, then ``services/objects.begin_put`` finds the container
