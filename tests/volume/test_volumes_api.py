@@ -155,13 +155,13 @@ def test_upload_to_image(env: Env) -> None:
         action, {"os-volume_upload_image": {"image_name": "from-volume"}}, 202
     ).json()["os-volume_upload_image"]
     assert started["status"] == "uploading" and started["disk_format"] == "raw"
-    env.wait(vol["id"], "available")
+    env.wait(vol["id"], "available", timeout=120)  # a whole 1 GiB written and hashed
     image = env.cloud.osc("image", "show", started["image_id"], cloud="tinystack-demo")
     assert image["status"] == "active" and image["size"] == 1024**3
     qcow = env.demo.post(
         action, {"os-volume_upload_image": {"image_name": "as-qcow2", "disk_format": "qcow2"}}, 202
     ).json()["os-volume_upload_image"]
-    env.wait(vol["id"], "available")
+    env.wait(vol["id"], "available", timeout=120)
     image = env.cloud.osc("image", "show", qcow["image_id"], cloud="tinystack-demo")
     assert image["status"] == "active" and image["disk_format"] == "qcow2"
     assert image["size"] < 1024**2
