@@ -156,8 +156,9 @@ def test_listings(conn: swift.Connection) -> None:
     names = ["a/1", "a/2", "b", "c/x/y", "d"]
     for name in names:
         conn.put_object("list", name, b"x", content_type="text/plain")
-    _, rows = conn.get_container("list")
+    found, rows = conn.get_container("list")
     assert [r["name"] for r in rows] == names
+    assert found["x-storage-policy"] == "Policy-0"  # the JSON fast path too (Tempest checks)
     assert rows[0]["bytes"] == 1 and rows[0]["hash"] == hashlib.md5(b"x").hexdigest()
     assert rows[0]["content_type"] == "text/plain"
     _, rows = conn.get_container("list", delimiter="/")

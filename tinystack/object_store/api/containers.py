@@ -48,7 +48,8 @@ def get_container(account: str, container: str, request: Request, deps: DepsDep)
         request.query_params.get("delimiter") or "versions" in request.query_params
     )
     if plain_json:
-        found = _for_caller(containers.listing_json(deps, account, container, query), owner)
+        found = containers.listing_json(deps, account, container, query)
+        found = _for_caller(versioning.container_reply(deps, account, container, found), owner)
         if found.status >= 300:
             return respond(found)
         # rows of large objects, symlinks and versions carry overrides only the proxy's
