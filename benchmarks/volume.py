@@ -337,7 +337,7 @@ def main() -> None:
     parser.add_argument("--backup-mib", type=int, default=0, help="0: skip the backup phase")
     parser.add_argument("--workdir", default=tempfile.gettempdir())
     parser.add_argument(
-        "--compressible", action="store_true", help="backup data zlib can shrink (to ~58 %)"
+        "--compressible", action="store_true", help="backup data zlib can shrink (to ~58 %%)"
     )
     parser.add_argument(
         "--backup-rounds", type=int, default=1, help="cp/backup/restore rounds (medians)"
