@@ -87,7 +87,7 @@ def listing_json(deps: Deps, account: str, container: str, query: str) -> Reply:
     )  # fmt: skip
     if reply.status >= 300:
         return Reply(reply.status)
-    return Reply(200, public_headers(reply.headers, PASSED), reply.body)
+    return Reply(200, with_policy(public_headers(reply.headers, PASSED)), reply.body)
 
 
 def post(deps: Deps, account: str, container: str, metadata: dict[str, str]) -> Reply:
