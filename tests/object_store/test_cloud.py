@@ -451,3 +451,64 @@ def test_container_quotas(conn: swift.Connection) -> None:
         conn.put_object("quota", "c", b"")
     assert err.value.http_status == 413
     assert [r["name"] for r in conn.get_container("quota")[1]] == ["a", "b"]
+
+
+def test_tempest_gaps_of_the_base_api(cloud: CloudProcess, conn: swift.Connection) -> None:
+    """Storage policy headers, unquoted plain ETags, metadata removed with an empty value,
+    what a COPY answers, and keystoneauth's ResellerAdmin on a foreign account."""
+    conn.put_container("pol", headers={"X-Storage-Policy": "policy-0"})
+    assert conn.head_container("pol")["x-storage-policy"] == "Policy-0"
+    assert conn.get_container("pol")[0]["x-storage-policy"] == "Policy-0"
+    with pytest.raises(ClientException) as err:
+        conn.put_container("pol-bad", headers={"X-Storage-Policy": "gold"})
+    assert (
+        err.value.http_status == 400
+        and "Invalid X-Storage-Policy" in err.value.http_response_content.decode()
+    )
+    with pytest.raises(ClientException):
+        conn.head_container("pol-bad")
+    conn.put_object("pol", "o", b"hello", headers={"X-Object-Meta-A": "1", "X-Object-Meta-B": "2"})
+    account = conn.head_account()
+    for usage in ("container-count", "object-count", "bytes-used"):
+        assert (
+            account[f"x-account-storage-policy-policy-0-{usage}"] == account[f"x-account-{usage}"]
+        )
+    plain = hashlib.md5(b"hello").hexdigest()
+    assert conn.head_object("pol", "o")["etag"] == plain
+    assert conn.get_object("pol", "o")[0]["etag"] == plain
+    # an object's POST replaces its metadata: an empty value stays (empty), X-Remove-* is moot
+    conn.post_object("pol", "o", {"X-Object-Meta-A": "", "X-Object-Meta-B": "3"})
+    headers = conn.head_object("pol", "o")
+    assert headers["x-object-meta-a"] == "" and headers["x-object-meta-b"] == "3"
+    conn.post_container("pol", {"X-Container-Meta-K": "v", "X-Container-Meta-L": "w"})
+    conn.post_container("pol", {"X-Container-Meta-K": "", "X-Remove-Container-Meta-L": "x"})
+    assert not [k for k in conn.head_container("pol") if k.startswith("x-container-meta-")]
+    conn.post_account({"X-Account-Meta-Gone": "v"})
+    conn.post_account({"X-Account-Meta-Gone": ""})
+    assert "x-account-meta-gone" not in conn.head_account()
+    url, token = conn.get_auth()
+    copy = urllib.request.Request(
+        f"{url}/pol/o", method="COPY",
+        headers={"X-Auth-Token": token, "Destination": "pol/o 2", "X-Object-Meta-C": "4",
+                 "X-Object-Meta-D": ""},
+    )  # fmt: skip
+    with urllib.request.urlopen(copy) as resp:
+        assert resp.status == 201 and resp.headers["Etag"] == plain
+        assert resp.headers["X-Object-Meta-B"] == "3" and resp.headers["X-Object-Meta-C"] == "4"
+        assert resp.headers["X-Object-Meta-D"] == "" and resp.headers["X-Object-Meta-A"] == ""
+        assert resp.headers["X-Copied-From"] == "pol/o"  # quoted, as Swift's
+        assert resp.headers["X-Copied-From-Account"] == url.rsplit("/", 1)[1]
+        assert resp.headers["X-Copied-From-Last-Modified"]
+    # keystoneauth's reseller_admin_role: the bootstrap made it; it may use any account
+    cloud.osc("project", "create", "reseller-proj")
+    cloud.osc("user", "create", "reseller", "--password", "secret-rs", "--project", "reseller-proj")
+    cloud.osc("role", "add", "--user", "reseller", "--project", "reseller-proj", "ResellerAdmin")
+    reseller = swift.Connection(
+        authurl=cloud.auth_url, user="reseller", key="secret-rs", auth_version="3",
+        os_options={"project_name": "reseller-proj", "user_domain_name": "Default",
+                    "project_domain_name": "Default", "object_storage_url": url},
+        retries=0,
+    )  # fmt: skip
+    assert reseller.get_object("pol", "o")[1] == b"hello"
+    reseller.put_object("pol", "by-reseller", b"r")
+    assert conn.head_object("pol", "by-reseller")["content-length"] == "1"

@@ -1,6 +1,7 @@
 """First-start state of a cloud, created idempotently (like ``keystone-manage bootstrap``).
 
-Default domain; roles admin ⇒ member ⇒ reader plus service; the admin project
+Default domain; roles admin ⇒ member ⇒ reader plus service (and ``ResellerAdmin`` when
+object storage is in the catalog); the admin project
 and user (admin on the project and on the system); a service project with one
 user per service (admin and service roles); a demo project and user (member);
 the region and a catalog entry for every running service.
@@ -24,6 +25,9 @@ ROLES = ("admin", "manager", "member", "reader", "service")
 #: upstream's default role hierarchy (keystone-manage bootstrap): admin => manager =>
 #: member => reader (a cloud bootstrapped before keeps its admin => member as well)
 IMPLIES = (("admin", "manager"), ("manager", "member"), ("member", "reader"))
+#: roles a service in the catalog checks by name: object storage's keystoneauth
+#: ``reseller_admin_role`` (may use every account), as devstack's Swift creates it
+SERVICE_ROLES = {"object-store": ("ResellerAdmin",)}
 
 
 def _role(session: Session, name: str) -> models.Role:
@@ -110,6 +114,9 @@ def bootstrap(deps: Deps, info: BootstrapInfo) -> bool:
             )
             session.flush()
         role = {name: _role(session, name) for name in ROLES}
+        for entry in info.catalog:
+            for name in SERVICE_ROLES.get(entry.service_type, ()):
+                _role(session, name)
         for prior, implied in IMPLIES:
             key = (role[prior].id, role[implied].id)
             if session.get(models.ImpliedRole, key) is None:

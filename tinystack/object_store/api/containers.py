@@ -8,7 +8,7 @@ from starlette.responses import Response
 from tinystack.object_store.api import headers, listing, versions
 from tinystack.object_store.api.deps import LIST, DepsDep, authorize_account
 from tinystack.object_store.api.replies import respond
-from tinystack.object_store.services import containers, versioning
+from tinystack.object_store.services import accounts, containers, versioning
 from tinystack.object_store.services.records import Reply
 
 #: what marks a container row whose JSON the proxy must rewrite (api/listing._overrides,
@@ -19,6 +19,7 @@ OVERRIDE_MARKS = (b"swift_bytes=", b"slo_etag=", b"symlink_target", b"swift_vers
 def put_container(account: str, container: str, request: Request, deps: DepsDep) -> Response:
     authorize_account(request, deps, account)
     headers.check_container(container)
+    accounts.check_policy(request.headers)
     meta = headers.metadata(request, "container")
     meta.update(versioning.container_metadata(deps, account, container, request.headers))
     return respond(containers.put(deps, account, container, meta))

@@ -4,8 +4,9 @@ accounts are created on first use (keystoneauth's account autocreate)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
-from tinystack.common.exceptions import ServiceUnavailable
+from tinystack.common.exceptions import BadRequest, ServiceUnavailable
 from tinystack.object_store.services.backend import Backend, best_status, timestamp
 from tinystack.object_store.services.deps import Deps
 from tinystack.object_store.services.records import ListingEntry, Reply
@@ -19,13 +20,23 @@ def backend(deps: Deps) -> Backend:
 
 
 def public_headers(headers: dict[str, str], prefixes: tuple[str, ...]) -> dict[str, str]:
+    """What a client sees of an account or container server's answer: metadata removed
+    (set to an empty value) is not shown, as Swift's servers leave it out."""
     return {
         k: v for k, v in headers.items()
         if k.lower().startswith(prefixes) and not k.lower().startswith("x-backend")
+        and (v or "-meta-" not in k.lower())
     }  # fmt: skip
 
 
 POLICY = "Policy-0"  # the one storage policy (/info lists it)
+
+
+def check_policy(headers: Mapping[str, str]) -> None:
+    """A container PUT may name the policy (any case); 400 for another, as Swift."""
+    name = headers.get("x-storage-policy")
+    if name and name.strip().lower() != POLICY.lower():
+        raise BadRequest(f"Invalid X-Storage-Policy '{name}'")
 
 
 def with_policy(headers: dict[str, str]) -> dict[str, str]:

@@ -9,6 +9,7 @@ import email.utils
 import hashlib
 import http.client
 import logging
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -320,7 +321,8 @@ def copy(
     except RequestEntityTooLarge:
         found.stream.close()  # type: ignore[attr-defined]
         raise
-    upload = Upload(deps, dest, {**kept, **metadata}, size, None)
+    written = {**kept, **metadata}
+    upload = Upload(deps, dest, written, size, None)
     try:
         for chunk in found.stream:
             upload.write([chunk])
@@ -328,11 +330,18 @@ def copy(
         upload.abort()
         raise
     reply = upload.commit()
-    copied = {
-        "X-Copied-From": f"{source.container}/{source.obj}",
-        "X-Copied-From-Last-Modified": found.headers.get("Last-Modified", ""),
-        # Swift's copy answers with the new object's metadata
-        **{k: v for k, v in {**kept, **metadata}.items()
-           if k.lower().startswith("x-object-meta-")},
+    return Reply(reply.status, {**reply.headers, **copy_headers(source, found, written)})
+
+
+def copy_headers(source: ObjectPath, found: Reply, written: dict[str, str]) -> dict[str, str]:
+    """What Swift's copy answers besides the PUT's: where the copy came from (quoted
+    names, the account too) and the metadata the new object was written with."""
+    headers = {
+        k: v for k, v in written.items()
+        if k.lower().startswith("x-object-meta-") or (k.lower() == "x-delete-at" and v)
     }  # fmt: skip
-    return Reply(reply.status, {**reply.headers, **copied})
+    headers["X-Copied-From-Account"] = urllib.parse.quote(source.account)
+    headers["X-Copied-From"] = urllib.parse.quote(f"{source.container}/{source.obj}")
+    if "Last-Modified" in found.headers:
+        headers["X-Copied-From-Last-Modified"] = found.headers["Last-Modified"]
+    return headers
