@@ -18,14 +18,17 @@ PIP_INSTALL = for try in 1 2 3 4; do $(BIN)/pip install -q $(1) && exit 0; \
 ## Glance's metadata definition files: the image service loads them at bootstrap from the
 ## installed `glance` distribution (its data files only; --no-deps, nothing of it is imported).
 METADEFS = glance==33.0.0
+## The extras (a comma would split $(call ...)'s arguments, hence variables)
+RUN_EXTRAS = .[clients]
+TEST_EXTRAS = .[test,clients]
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	@($(call PIP_INSTALL,-e '.[clients]'))
+	@($(call PIP_INSTALL,-e '$(RUN_EXTRAS)'))
 	@($(call PIP_INSTALL,--no-deps $(METADEFS)))
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	@($(call PIP_INSTALL,-e '.[test,clients]'))
+	@($(call PIP_INSTALL,-e '$(TEST_EXTRAS)'))
 	@($(call PIP_INSTALL,--no-deps $(METADEFS)))
 	@touch $@ $(VENV)/.installed
 
