@@ -270,3 +270,18 @@ def test_raw_volume_holes_are_found_and_objects_of_any_size_kept(
                 assert bytes(container.read_object(f"v/m{size}", bytearray(4 * MiB))) == data
     finally:
         shutil.rmtree(roots[-1], ignore_errors=True)
+
+
+def test_a_chunk_cut_off_mid_write_goes_with_its_backup(tmp_path: Path) -> None:
+    """kill -9 during a chunk's write leaves its ``.tmp-`` file: deleting the backup (or
+    its orphan sweep) removes it too, and nothing of another backup."""
+    container = PosixObjectStore(tmp_path).container("volumebackups")
+    container.put_object("volume_v/20261206/az_nova_backup_b1-00001", b"done")
+    cut = tmp_path / "volumebackups/volume_v/20261206/.tmp-az_nova_backup_b1-00002"
+    other = tmp_path / "volumebackups/volume_v/20261206/.tmp-az_nova_backup_b2-00001"
+    cut.write_bytes(b"half")
+    other.write_bytes(b"writing")
+    assert container.list_objects("volume_v/") == ["volume_v/20261206/az_nova_backup_b1-00001"]
+    container.delete_object("volume_v/20261206/az_nova_backup_b1-00001")
+    container.discard_partials("volume_v/20261206/az_nova_backup_b1")
+    assert not cut.exists() and other.exists()

@@ -19,7 +19,7 @@ from tests.cloudproc import free_port
 from tests.volume_driver.conftest import make_driver, nbd_url, qemu_io
 from tinystack.volume.drivers import qemu_img
 from tinystack.volume.drivers.base import Connector, SnapshotRef, VolumeRef
-from tinystack.volume.drivers.errors import VolumeBusy
+from tinystack.volume.drivers.errors import GuestMustResize, VolumeBusy
 from tinystack.volume.drivers.file import FileDriver
 from tinystack.volume.drivers.qemu_img import GiB
 from tinystack.volume.drivers.storage_daemon import StorageDaemon, running
@@ -349,7 +349,8 @@ def test_a_volume_held_by_a_local_qemu(qcow2_driver: FileDriver, run_dir: Path) 
                 "file": {"driver": "file", "filename": str(info.data["path"])},
             },
         )
-        driver.extend_volume(VolumeRef(V1, 1), 2)  # locked: the compute side grows it
+        with pytest.raises(GuestMustResize):  # locked: only the compute side can grow it
+            driver.extend_volume(VolumeRef(V1, 1), 2)
         compute.command("block_resize", {"node-name": "disk", "size": 2 * GiB})
         driver.create_snapshot(SnapshotRef(S1, V1, 2))
         driver.create_cloned_volume(VolumeRef(V2, 2), VolumeRef(V1, 2))

@@ -58,6 +58,11 @@ class ObjectContainer(abc.ABC):
     def list_objects(self, prefix: str = "") -> list[str]:
         """The names of the objects that start with ``prefix``, sorted."""
 
+    def discard_partials(self, prefix: str) -> None:
+        """Remove what interrupted writes of objects named ``prefix...`` left behind (a
+        kill -9 mid-write); stores whose writes are atomic have nothing to remove."""
+        return None
+
 
 class ObjectStore(abc.ABC):
     """Where containers live (an account in Swift terms)."""

@@ -411,6 +411,7 @@ class ChunkedBackupDriver(BackupDriver):
         container.delete_object(f"{prefix}_metadata")  # first: no restore of a half-deleted one
         for name in container.list_objects(prefix):
             container.delete_object(name)
+        container.discard_partials(prefix)  # a chunk a kill -9 cut off mid-write
 
     def export_record(self, backup: BackupRef) -> str:
         container = self.store.container(backup.container, create=False)

@@ -132,6 +132,24 @@ class PosixContainer(ObjectContainer):
                 break
             parent = parent.parent
 
+    def discard_partials(self, prefix: str) -> None:
+        """The ``.tmp-`` files of objects named ``prefix...`` (they live beside them)."""
+        head, _, tail = _safe(prefix).rpartition("/")
+        directory = self.path / head if head else self.path
+        try:
+            entries = list(os.scandir(directory))
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            if entry.name.startswith(f".tmp-{tail}") and entry.is_file(follow_symlinks=False):
+                Path(entry.path).unlink(missing_ok=True)
+        while directory != self.path:  # as delete_object: no empty directories left
+            try:
+                directory.rmdir()
+            except OSError:
+                break
+            directory = directory.parent
+
     def list_objects(self, prefix: str = "") -> list[str]:
         found = []
         # walk only below the deepest directory the prefix names
