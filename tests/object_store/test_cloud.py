@@ -9,11 +9,9 @@ import hashlib
 import os
 import shutil
 import sqlite3
-import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,38 +19,12 @@ import pytest
 from swiftclient import client as swift
 from swiftclient.exceptions import ClientException
 
-from tests.cloudproc import BIN, CloudProcess
+from tests.cloudproc import CloudProcess
+from tests.object_store.conftest import swift_cli
 from tinystack.object_store.ring.layout import Rings
 from tinystack.object_store.ring.ring import hash_path
 
-CONF = "[object_store]\ndefault_devices = 4\nreplicator_interval = 1\nauditor_interval = 1\n"
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudProcess]:
-    state = Path(tmp_path_factory.mktemp("swift"))
-    proc = CloudProcess(state, ["identity", "object_store"], CONF)
-    proc.start(timeout=120)
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-@pytest.fixture(scope="module")
-def conn(cloud: CloudProcess) -> swift.Connection:
-    return swift.Connection(
-        authurl=cloud.auth_url,
-        user="admin",
-        key=cloud.password("admin"),
-        auth_version="3",
-        os_options={
-            "project_name": "admin",
-            "user_domain_name": "Default",
-            "project_domain_name": "Default",
-        },
-        retries=0,
-    )
+CLOUD_CONF = "[object_store]\ndefault_devices = 4\nreplicator_interval = 1\nauditor_interval = 1\n"
 
 
 def devices(cloud: CloudProcess) -> Path:
@@ -101,16 +73,6 @@ def test_openstack_cli_round_trip(cloud: CloudProcess, tmp_path: Path) -> None:
 
 
 def test_swift_cli_upload_download(cloud: CloudProcess, tmp_path: Path) -> None:
-    env = {
-        **cloud.env,
-        "OS_AUTH_URL": cloud.auth_url,
-        "OS_USERNAME": "admin",
-        "OS_PASSWORD": cloud.password("admin"),
-        "OS_PROJECT_NAME": "admin",
-        "OS_USER_DOMAIN_NAME": "Default",
-        "OS_PROJECT_DOMAIN_NAME": "Default",
-        "OS_IDENTITY_API_VERSION": "3",
-    }
     tree = tmp_path / "up"
     (tree / "sub").mkdir(parents=True)
     files = {"a.txt": b"alpha" * 1000, "sub/b.bin": os.urandom(70_000)}
@@ -118,21 +80,13 @@ def test_swift_cli_upload_download(cloud: CloudProcess, tmp_path: Path) -> None:
         (tree / name).write_bytes(data)
 
     def run(*args: str) -> str:
-        result = subprocess.run(
-            [str(BIN / "swift"), *args], env=env, cwd=tree, capture_output=True, text=True,
-            timeout=120,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+        return swift_cli(cloud, *args, cwd=tree)
 
     run("upload", "cli", "a.txt", "sub/b.bin")
     assert sorted(run("list", "cli").split()) == ["a.txt", "sub/b.bin"]
     down = tmp_path / "down"
     down.mkdir()
-    subprocess.run(
-        [str(BIN / "swift"), "download", "cli"], env=env, cwd=down, check=True, timeout=120,
-        capture_output=True,
-    )  # fmt: skip
+    swift_cli(cloud, "download", "cli", cwd=down)
     for name, data in files.items():
         assert (down / name).read_bytes() == data
     stat = run("stat", "cli")

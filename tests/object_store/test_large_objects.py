@@ -11,44 +11,26 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import tarfile
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from swiftclient import client as swift
 
-from tests.cloudproc import BIN, CloudProcess
+from tests.cloudproc import CloudProcess
+from tests.object_store.conftest import connect, swift_cli
 
-CONF = "[object_store]\ndefault_devices = 1\nreplicas = 1\n"
+CLOUD_CONF = "[object_store]\ndefault_devices = 1\nreplicas = 1\n"
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudProcess]:
-    state = Path(tmp_path_factory.mktemp("swiftlo"))
-    proc = CloudProcess(state, ["identity", "object_store"], CONF)
-    proc.start(timeout=120)
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 class Swift:
     """Plain HTTP to the account (what each feature's wire format looks like)."""
 
     def __init__(self, cloud: CloudProcess) -> None:
-        conn = swift.Connection(
-            authurl=cloud.auth_url, user="admin", key=cloud.password("admin"), auth_version="3",
-            os_options={"project_name": "admin", "user_domain_name": "Default",
-                        "project_domain_name": "Default"},
-        )  # fmt: skip
-        self.url, self.token = conn.get_auth()
+        self.url, self.token = connect(cloud).get_auth()
         self.http = requests.Session()
 
     def __call__(self, method: str, path: str = "", **kw: Any) -> requests.Response:
@@ -70,21 +52,6 @@ def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-def swift_cli(cloud: CloudProcess, cwd: Path, *args: str) -> str:
-    env = {
-        **cloud.env, "OS_AUTH_URL": cloud.auth_url, "OS_USERNAME": "admin",
-        "OS_PASSWORD": cloud.password("admin"), "OS_PROJECT_NAME": "admin",
-        "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
-        "OS_IDENTITY_API_VERSION": "3",
-    }  # fmt: skip
-    result = subprocess.run(
-        [str(BIN / "swift"), *args], env=env, cwd=cwd, capture_output=True, text=True,
-        timeout=180,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 @pytest.mark.parametrize("slo", [False, True], ids=["dlo", "slo"])
 def test_swift_cli_segmented_upload(
     cloud: CloudProcess, sw: Swift, tmp_path: Path, slo: bool
@@ -93,7 +60,7 @@ def test_swift_cli_segmented_upload(
     (tmp_path / "big.bin").write_bytes(payload)
     container = "cli-slo" if slo else "cli-dlo"
     args = ["upload", "--segment-size", "1M", "--use-slo" if slo else "--use-dlo", container]
-    swift_cli(cloud, tmp_path, *args, "big.bin")
+    swift_cli(cloud, *args, "big.bin", cwd=tmp_path)
     head = sw("HEAD", f"/{container}/big.bin")
     assert head.status_code == 200 and int(head.headers["Content-Length"]) == len(payload)
     if slo:
@@ -106,7 +73,7 @@ def test_swift_cli_segmented_upload(
     assert etag == md5("".join(s["hash"] for s in segments).encode())
     down = tmp_path / "down"
     down.mkdir()
-    swift_cli(cloud, down, "download", container, "big.bin")
+    swift_cli(cloud, "download", container, "big.bin", cwd=down)
     assert md5((down / "big.bin").read_bytes()) == md5(payload)
     # a range across the first segment boundary, a suffix, and several ranges at once
     part = sw("GET", f"/{container}/big.bin", headers={"Range": f"bytes={MiB - 10}-{MiB + 9}"})
@@ -134,7 +101,7 @@ def test_swift_cli_segmented_upload(
         assert listing[0]["bytes"] == len(payload) and listing[0]["slo_etag"] == f'"{etag}"'
     else:
         assert manifest.content == b""
-    swift_cli(cloud, tmp_path, "delete", container, "big.bin")
+    swift_cli(cloud, "delete", container, "big.bin", cwd=tmp_path)
     assert sw("GET", f"/{container}_segments", params={"format": "json"}).json() == []
     assert sw("HEAD", f"/{container}/big.bin").status_code == 404
 

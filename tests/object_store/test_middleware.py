@@ -8,53 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import subprocess
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from swiftclient import client as swift
 from swiftclient.exceptions import ClientException
 
-from tests.cloudproc import BIN, CloudProcess
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudProcess]:
-    state = Path(tmp_path_factory.mktemp("middleware"))
-    proc = CloudProcess(state, ["identity", "object_store"])
-    proc.start(timeout=120)
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-def connect(cloud: CloudProcess, user: str, password: str, project: str) -> swift.Connection:
-    return swift.Connection(
-        authurl=cloud.auth_url, user=user, key=password, auth_version="3",
-        os_options={"project_name": project, "user_domain_name": "Default",
-                    "project_domain_name": "Default"},
-        retries=0,
-    )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def conn(cloud: CloudProcess) -> swift.Connection:
-    return connect(cloud, "admin", cloud.password("admin"), "admin")
-
-
-def swift_cli(cloud: CloudProcess, *args: str) -> str:
-    env = {**cloud.env, "OS_AUTH_URL": cloud.auth_url, "OS_USERNAME": "admin",
-           "OS_PASSWORD": cloud.password("admin"), "OS_PROJECT_NAME": "admin",
-           "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
-           "OS_IDENTITY_API_VERSION": "3"}  # fmt: skip
-    done = subprocess.run([str(BIN / "swift"), *args], env=env, capture_output=True,
-                          text=True, timeout=60, check=False)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
+from tests.cloudproc import CloudProcess
+from tests.object_store.conftest import connect, swift_cli
 
 
 def test_temp_urls(cloud: CloudProcess, conn: swift.Connection) -> None:
@@ -65,7 +27,8 @@ def test_temp_urls(cloud: CloudProcess, conn: swift.Connection) -> None:
     meta = {"X-Object-Meta-Secret": "s", "X-Object-Meta-Public-Tag": "t"}
     conn.put_object("shared", "dir/report.txt", b"quarterly", headers=meta)
     conn.post_account({"X-Account-Meta-Temp-URL-Key": "account-key"})
-    signed = swift_cli(cloud, "tempurl", "--digest", "sha512", "GET", "60", path, "account-key")
+    args = ("tempurl", "--digest", "sha512", "GET", "60", path, "account-key")
+    signed = swift_cli(cloud, *args).strip()
     expires = int(time.time()) + 60
     message = f"GET\n{expires}\n{path}".encode()
     for digest in ("sha1", "sha256", "sha512"):

@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +36,7 @@ from tests.cloudproc import BIN, CloudProcess
 REGION = "us-east-1"
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudProcess]:
-    state = Path(tmp_path_factory.mktemp("s3"))
-    conf = "[object_store]\nreplicas = 1\ndefault_devices = 1\n"
-    proc = CloudProcess(state, ["identity", "object_store"], conf)
-    proc.start(timeout=120)
-    try:
-        yield proc
-    finally:
-        proc.stop()
+CLOUD_CONF = "[object_store]\nreplicas = 1\ndefault_devices = 1\n"
 
 
 @pytest.fixture(scope="module")
@@ -64,16 +55,6 @@ def s3(endpoint: str, keys: tuple[str, str]) -> object:
     return boto3.client(
         "s3", endpoint_url=endpoint, aws_access_key_id=keys[0], aws_secret_access_key=keys[1],
         region_name=REGION, config=Config(retries={"max_attempts": 0}),
-    )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def conn(cloud: CloudProcess) -> swift.Connection:
-    return swift.Connection(
-        authurl=cloud.auth_url, user="admin", key=cloud.password("admin"), auth_version="3",
-        os_options={"project_name": "admin", "user_domain_name": "Default",
-                    "project_domain_name": "Default"},
-        retries=0,
     )  # fmt: skip
 
 

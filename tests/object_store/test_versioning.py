@@ -6,42 +6,12 @@ python-swiftclient, the openstack CLI and raw HTTP where no client has a verb.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 from swiftclient import client as swift
 from swiftclient.exceptions import ClientException
 
 from tests.cloudproc import CloudProcess
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudProcess]:
-    state = Path(tmp_path_factory.mktemp("versions"))
-    proc = CloudProcess(state, ["identity", "object_store"])
-    proc.start(timeout=120)
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-@pytest.fixture(scope="module")
-def conn(cloud: CloudProcess) -> swift.Connection:
-    return swift.Connection(
-        authurl=cloud.auth_url,
-        user="admin",
-        key=cloud.password("admin"),
-        auth_version="3",
-        os_options={
-            "project_name": "admin",
-            "user_domain_name": "Default",
-            "project_domain_name": "Default",
-        },
-        retries=0,
-    )
 
 
 def versions(conn: swift.Connection, container: str) -> list[tuple[str, str, bool, bytes]]:
