@@ -412,6 +412,12 @@ def test_tempest_gaps_of_the_base_api(cloud: CloudProcess, conn: swift.Connectio
     what a COPY answers, and keystoneauth's ResellerAdmin on a foreign account."""
     conn.put_container("pol", headers={"X-Storage-Policy": "policy-0"})
     assert conn.head_container("pol")["x-storage-policy"] == "Policy-0"
+    url, token = conn.get_auth()
+    # a trailing slash names the account or the container
+    for path, header in (("/", "X-Account-Container-Count"), ("/pol/", "X-Storage-Policy")):
+        slashed = urllib.request.Request(url + path, method="HEAD", headers={"X-Auth-Token": token})
+        with urllib.request.urlopen(slashed) as found:
+            assert found.status == 204 and found.headers[header] is not None, path
     assert conn.get_container("pol")[0]["x-storage-policy"] == "Policy-0"
     with pytest.raises(ClientException) as err:
         conn.put_container("pol-bad", headers={"X-Storage-Policy": "gold"})

@@ -42,12 +42,6 @@ ROUTES: list[tuple[str, str, Callable[..., Any], dict[str, Any]]] = [
     ("POST", A, bulk.post_account, {**policies(OWNER), **BULK_BODY}),
     ("PUT", A, bulk.put_account, {**policies(OWNER), **BULK_BODY}),
     ("DELETE", A, bulk.delete_account, {**policies(OWNER), **BULK_BODY}),
-    # Swift reads /v1/<account>/ as the account (Tempest's account client sends it)
-    ("HEAD", A + "/", accounts.head_account, policies(OWNER)),
-    ("GET", A + "/", accounts.get_account, policies(OWNER)),
-    ("POST", A + "/", bulk.post_account, {**policies(OWNER), **BULK_BODY}),
-    ("PUT", A + "/", bulk.put_account, {**policies(OWNER), **BULK_BODY}),
-    ("DELETE", A + "/", bulk.delete_account, {**policies(OWNER), **BULK_BODY}),
     ("PUT", C, bulk.put_container, {**policies(OWNER), **BULK_BODY}),
     ("HEAD", C, containers.head_container, policies(OWNER)),
     ("GET", C, containers.get_container, policies(OWNER)),
