@@ -32,26 +32,7 @@ def get_info(deps: DepsDep) -> Response:
         "valid_api_versions": ["v1"],
         "policies": [{"name": "Policy-0", "aliases": "Policy-0", "default": True}],
     }
-    features = {
-        "slo": {
-            "max_manifest_segments": large_objects.MAX_MANIFEST_SEGMENTS,
-            "max_manifest_size": large_objects.MAX_MANIFEST_SIZE,
-            "yield_frequency": 10,
-            "min_segment_size": 1,
-            "allow_async_delete": False,
-        },
-        "symlink": {"symloop_max": symlinks.SYMLOOP_MAX, "static_links": True},
-        "bulk_upload": {
-            "max_containers_per_extraction": bulk.MAX_CONTAINERS_PER_EXTRACTION,
-            "max_failed_extractions": bulk.MAX_FAILED_EXTRACTIONS,
-        },
-        "bulk_delete": {
-            "max_deletes_per_request": bulk.MAX_DELETES_PER_REQUEST,
-            "max_failed_deletes": bulk.MAX_FAILED_DELETES,
-        },
-    }
     sections: dict[str, object] = {"swift": swift, "keystoneauth": {}, "container_quotas": {}}
-    sections.update(features)
     sections.update(middleware_sections())
     if opts.s3_api:
         sections["s3api"] = {
@@ -70,6 +51,22 @@ def get_info(deps: DepsDep) -> Response:
 def middleware_sections() -> dict[str, object]:
     """The sections of what Swift runs as proxy middleware (each registers its own)."""
     return {
+        "slo": {
+            "max_manifest_segments": large_objects.MAX_MANIFEST_SEGMENTS,
+            "max_manifest_size": large_objects.MAX_MANIFEST_SIZE,
+            "yield_frequency": 10,
+            "min_segment_size": 1,
+            "allow_async_delete": False,
+        },
+        "symlink": {"symloop_max": symlinks.SYMLOOP_MAX, "static_links": True},
+        "bulk_upload": {
+            "max_containers_per_extraction": bulk.MAX_CONTAINERS_PER_EXTRACTION,
+            "max_failed_extractions": bulk.MAX_FAILED_EXTRACTIONS,
+        },
+        "bulk_delete": {
+            "max_deletes_per_request": bulk.MAX_DELETES_PER_REQUEST,
+            "max_failed_deletes": bulk.MAX_FAILED_DELETES,
+        },
         "versioned_writes": {"allowed_flags": ["x-versions-location", "x-history-location"]},
         "object_versioning": {},
         "tempurl": {
