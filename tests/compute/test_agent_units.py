@@ -10,10 +10,10 @@ import pytest
 
 from tests.support import make_runtime
 from tinystack.common.clients.session import Session
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import models, states
 from tinystack.compute.agent.manager import ComputeManager
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import AgentInstance
 from tinystack.compute.service import SERVICE, agent_deps
 from tinystack.compute.services import _rows, instances

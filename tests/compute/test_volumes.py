@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 
 from tests.compute.fake_storage import FakeStorage
 from tests.support import make_runtime, make_token
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.service import Runtime
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import models, states
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import HostList, RequestSpec
 from tinystack.compute.service import SERVICE
 from tinystack.compute.services import block_devices, flavors, instances

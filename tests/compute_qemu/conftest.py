@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tinystack.compute.context import CallContext
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute.objects import FlavorMeta, ImageMeta, InstanceMeta
 from tinystack.compute.virt.qemu.driver import QemuDriver
 from tinystack.compute.virt.qemu.imagecache import FileImageSource

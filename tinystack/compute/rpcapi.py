@@ -23,8 +23,8 @@ from __future__ import annotations
 from typing import Any, TypeAlias
 
 from tinystack.common.rpc import RPCClient, Target, Transport
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     AttachedInterface,
     BlockDevice,

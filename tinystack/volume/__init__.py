@@ -21,8 +21,8 @@ Layout (the one shape, ARCHITECTURE.md):
   ``reimage``, ``cleanup``, ``extend_completion`` — an extend of an attached file only
   the guest's QEMU can grow waits for compute's ``os-extend_volume_completion``), the
   workers' side (``volume_ops``, ``scheduling``, ``workers``).
-- ``rpcapi.py`` (``SchedulerAPI``, ``VolumeAPI``) carrying ``payloads.py``;
-  ``context.py`` the caller as workers see it.
+- ``rpcapi.py`` (``SchedulerAPI``, ``VolumeAPI``) carrying ``payloads.py``; workers see the
+  caller as ``common.rpc.context.CallContext``.
 - ``scheduler/`` (filters and weighers over the pools managers report),
   ``manager/`` (one per backend: runs the driver, heartbeats, restart recovery;
   ``snapshots.py``, ``backup_devices.py``, ``manageable.py``, ``reimage.py`` and

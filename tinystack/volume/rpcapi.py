@@ -34,9 +34,9 @@ from typing import TypeAlias
 
 from tinystack.common.exceptions import TinystackError
 from tinystack.common.rpc import RemoteError, RPCClient, RPCError, Target, Transport
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import exception
-from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import (
     AttachmentConnect,
     BackupExport,

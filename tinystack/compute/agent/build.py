@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from tinystack.common.clients.session import ClientError
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.agent.store import AgentStore
 from tinystack.compute.agent.volumes import VolumeOps
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     AgentInstance,
     Destinations,

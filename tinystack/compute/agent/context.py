@@ -21,11 +21,11 @@ from tinystack.common.clients.placement import PlacementClient
 from tinystack.common.clients.session import ClientError
 from tinystack.common.clients.volume import VolumeClient
 from tinystack.common.rpc import Transport
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception
 from tinystack.compute.agent.events import EventWaiters
 from tinystack.compute.agent.store import AgentStore, Expected
 from tinystack.compute.conf import Options
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import AgentInstance, InstanceChanges
 from tinystack.compute.rpcapi import ComputeAgentAPI, ConductorAPI
 from tinystack.compute.virt.driver import ComputeDriver

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from tinystack.common.clients.session import ClientError
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.agent.volumes import VolumeOps
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     VIF,
     AttachedInterface,

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.rpc import Dispatcher, IncomingMessage, Listener, Target
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import rpcapi
 from tinystack.compute.agent import resource_tracker
 from tinystack.compute.agent.context import AgentDeps
 from tinystack.compute.agent.manager import ComputeManager
 from tinystack.compute.conf import Options
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import AgentInstance, NodeSpec
 from tinystack.compute.virt.driver import ComputeDriver
 from tinystack.compute.virt.fake import FakeDriver

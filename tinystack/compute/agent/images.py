@@ -6,11 +6,11 @@ import logging
 from typing import Any
 
 from tinystack.common.clients.session import ClientError
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.agent.volumes import VolumeOps
-from tinystack.compute.context import CallContext
 
 LOG = logging.getLogger(__name__)
 T = states.Task

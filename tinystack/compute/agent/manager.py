@@ -10,6 +10,7 @@ waiters): build and delete (``build.py``), power (``power.py``), images and shel
 from __future__ import annotations
 
 from tinystack.common.rpc import Target
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import rpcapi
 from tinystack.compute.agent.build import BuildOps
@@ -20,7 +21,6 @@ from tinystack.compute.agent.migrate import MigrateOps
 from tinystack.compute.agent.power import PowerOps
 from tinystack.compute.agent.recovery import RecoveryOps
 from tinystack.compute.agent.volumes import VolumeOps
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     BlockDevice,
     DiskInfo,

@@ -7,9 +7,9 @@ import logging
 from typing import Any
 
 from tinystack.common.clients.session import ClientError
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import AgentInstance, DiskInfo, FlavorMeta, InstanceChanges
 
 LOG = logging.getLogger(__name__)

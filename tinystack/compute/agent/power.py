@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import states
 from tinystack.compute.agent.context import AgentContext
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import ImageMeta
 
 T = states.Task

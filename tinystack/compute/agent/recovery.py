@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception, states
 from tinystack.compute.agent import build
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.agent.volumes import VolumeOps
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import AgentInstance, InstanceChanges
 
 LOG = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     AgentInstance,
     BlockDevice,

@@ -25,10 +25,10 @@ from tinystack.common.clients.volume import (
     VolumeClient,
     VolumeNotReady,
 )
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import AgentInstance, BlockDevice
 from tinystack.compute.virt.driver import DriverError, InstanceNotOnHost
 

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, Conflict
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api import servers_view
 from tinystack.compute.api.bodies import gate
 from tinystack.compute.api.microversion import Version
@@ -28,7 +29,6 @@ from tinystack.compute.api.schemas import (
     UnshelveBody,
     parse_hostname,
 )
-from tinystack.compute.context import CallContext
 from tinystack.compute.services import images as image_service
 from tinystack.compute.services import network_proxies as proxies
 from tinystack.compute.services import server_actions as actions

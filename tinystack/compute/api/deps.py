@@ -10,8 +10,8 @@ from starlette.requests import Request
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api.microversion import URL_PROJECT_KEY, Version, VersionDep
-from tinystack.compute.context import CallContext
 from tinystack.compute.services.deps import Deps
 
 __all__ = ["ContextDep", "DepsDep", "Version", "VersionDep", "call_context"]

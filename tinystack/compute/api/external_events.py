@@ -8,12 +8,12 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
 from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import ExternalEventsRequest
-from tinystack.compute.context import CallContext
 from tinystack.compute.services import external_events
 
 router = APIRouter(tags=["external events"])

@@ -14,13 +14,13 @@ from starlette.responses import Response
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api.deps import ContextDep, DepsDep
 from tinystack.compute.api.microversion import Version, VersionDep
 from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.query import limit_and_marker, parse_time
 from tinystack.compute.api.rendering import base_url, json_response, next_link
 from tinystack.compute.api.schemas import MetadataRequest, MetaItemRequest, _metadata
-from tinystack.compute.context import CallContext
 from tinystack.compute.services import images as image_service
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.images import ImageRecord

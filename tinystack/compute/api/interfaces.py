@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api.bodies import body_part
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
@@ -18,7 +19,6 @@ from tinystack.compute.api.schemas import (
     AttachBody,
     InterfaceAttachRequest,
 )
-from tinystack.compute.context import CallContext
 from tinystack.compute.services import interfaces, servers
 from tinystack.compute.services.deps import Deps
 

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api.bodies import body_part
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
@@ -27,7 +28,6 @@ from tinystack.compute.api.schemas import (
     SecurityGroupRuleRequest,
     SecurityGroupUpdateRequest,
 )
-from tinystack.compute.context import CallContext
 from tinystack.compute.services import network_proxies as proxies
 from tinystack.compute.services.deps import Deps
 

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest, NotFound
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import states
 from tinystack.compute.api import action_handlers as h
 from tinystack.compute.api.action_handlers import ActionRequest
@@ -42,7 +43,6 @@ from tinystack.compute.api.schemas import (
     SecurityGroupBody,
     VncBody,
 )
-from tinystack.compute.context import CallContext
 from tinystack.compute.services import servers
 
 router = APIRouter(tags=["server actions"])

@@ -11,12 +11,12 @@ from starlette.responses import Response
 from tinystack.common.api.microversion import since
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api import servers_view
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import ForceCompleteRequest
-from tinystack.compute.context import CallContext
 from tinystack.compute.services import servers
 from tinystack.compute.services.deps import Deps
 

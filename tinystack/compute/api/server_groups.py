@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api.bodies import body_part, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
@@ -16,7 +17,6 @@ from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.query import bool_param, reject_unknown
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import ServerGroupCreateRequest
-from tinystack.compute.context import CallContext
 from tinystack.compute.services import server_groups
 from tinystack.compute.services.server_groups import ServerGroupRecord
 

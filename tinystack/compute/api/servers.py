@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api import servers_view
 from tinystack.compute.api.bodies import body_part, gate, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
@@ -26,7 +27,6 @@ from tinystack.compute.api.schemas import (
     parse_hostname,
 )
 from tinystack.compute.api.server_list import list_view
-from tinystack.compute.context import CallContext
 from tinystack.compute.services import boot_volumes, server_create, servers
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.server_create import CreateRequest, NetworkRequest

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.clients.volume import Snapshot, Volume
 from tinystack.common.exceptions import BadRequest, NotFound
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api.bodies import body_part, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
@@ -25,7 +26,6 @@ from tinystack.compute.api.schemas import (
     VolumeBody,
     VolumeCreateRequest,
 )
-from tinystack.compute.context import CallContext
 from tinystack.compute.services import volume_proxies as proxies
 from tinystack.compute.services.deps import Deps
 

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception, states
 from tinystack.compute.api.bodies import body_part, gate
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
@@ -29,7 +30,6 @@ from tinystack.compute.api.schemas import (
     VolumeAttachmentUpdateRequest,
     VolumeAttachRequest,
 )
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import BlockDevice
 from tinystack.compute.services import servers, volumes_attachments
 from tinystack.compute.services.volumes_attachments import AttachmentUpdate, AttachRequest

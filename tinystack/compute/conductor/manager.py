@@ -8,12 +8,12 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tinystack.common.rpc import Target
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, rpcapi, states
 from tinystack.compute.conductor.tasks.build import BuildFlow, fail_builds
 from tinystack.compute.conductor.tasks.migrate import MigrationFlow, UnshelveFlow
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import Destinations, FlavorMeta, MoveRequest, RequestSpec
 from tinystack.compute.services.deps import Deps
 

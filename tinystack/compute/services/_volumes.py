@@ -16,8 +16,8 @@ from tinystack.common.clients.session import ClientError, ClientNotFound, Endpoi
 from tinystack.common.clients.volume import Snapshot, Volume, VolumeClient
 from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest, Forbidden, ServiceUnavailable
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import BlockDevice
 from tinystack.compute.services import block_devices
 from tinystack.compute.services.deps import Deps

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from tinystack.common.clients.network import NetworkClient
 from tinystack.common.clients.volume import VolumeClient
 from tinystack.common.db import Database
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import TTLCache
 from tinystack.compute import exception, models, states
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     AgentInstance,
     BlockDevice,

@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from tinystack.common.clients.session import ClientError
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import exception
-from tinystack.compute.context import CallContext
 from tinystack.compute.services import block_devices
 from tinystack.compute.services._volumes import get_snapshot, get_volume, translated
 from tinystack.compute.services.block_devices import NewVolume

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception
-from tinystack.compute.context import CallContext
 from tinystack.compute.services import instance_actions, instances
 from tinystack.compute.services.deps import Deps
 

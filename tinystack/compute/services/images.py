@@ -9,7 +9,7 @@ from typing import Any
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, Forbidden, NotFound
-from tinystack.compute.context import CallContext
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute.services.deps import Deps
 
 #: glance v2 attributes that are not image "properties"

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.db import Database
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
-from tinystack.compute.context import CallContext
 from tinystack.compute.services.records import from_row
 
 LOG = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from typing import Any
 
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.common.rpc import MessagingTimeout, RemoteError
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import states
-from tinystack.compute.context import CallContext
 from tinystack.compute.services import instance_actions, servers
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.records import ServerRecord

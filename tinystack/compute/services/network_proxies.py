@@ -19,7 +19,7 @@ from typing import Any
 from tinystack.common.clients.network import NetworkClient
 from tinystack.common.clients.session import ClientError, ClientNotFound
 from tinystack.common.exceptions import BadRequest, Conflict, Forbidden, NotFound
-from tinystack.compute.context import CallContext
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute.services.deps import Deps
 
 PROTOCOLS = ("tcp", "udp", "icmp")

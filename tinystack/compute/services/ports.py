@@ -12,9 +12,9 @@ from typing import Any
 
 from tinystack.common.clients.network import NetworkClient
 from tinystack.common.clients.session import ClientError
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import exception
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import PortOwner
 
 LOG = logging.getLogger(__name__)

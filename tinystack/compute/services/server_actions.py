@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound, NotImplementedYet
 from tinystack.common.rpc import MessagingTimeout, RemoteError
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception, models, states
-from tinystack.compute.context import CallContext
 from tinystack.compute.rpcapi import ComputeAgentAPI
 from tinystack.compute.services import block_devices, instance_actions, instances, servers
 from tinystack.compute.services.deps import Deps

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, Conflict, Forbidden
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, states
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     Destination,
     FlavorMeta,

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.db import Database
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
 from tinystack.compute.conf import Options
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import ServerGroupMeta
 from tinystack.compute.services import quotas
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from tinystack.common.clients.session import ClientError
 from tinystack.common.clients.volume import Volume
 from tinystack.common.exceptions import BadRequest, Conflict
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception, models, states
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import Destination, MoveRequest
 from tinystack.compute.services import (
     _rows,

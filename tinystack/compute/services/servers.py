@@ -17,9 +17,9 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.common.rpc import MessagingTimeout, RemoteError
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, states
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import Diagnostics
 from tinystack.compute.services import (
     _rows,

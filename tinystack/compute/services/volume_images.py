@@ -15,9 +15,9 @@ import logging
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, Conflict
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import exception
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import BlockDevice
 from tinystack.compute.services import block_devices, instance_actions
 from tinystack.compute.services._volumes import translated

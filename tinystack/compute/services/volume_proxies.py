@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tinystack.common.clients.volume import Snapshot, Volume
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception
-from tinystack.compute.context import CallContext
 from tinystack.compute.services import _volumes
 from tinystack.compute.services._volumes import InvalidInput, translated
 from tinystack.compute.services.deps import Deps

@@ -18,8 +18,8 @@ from tinystack.common.clients.session import ClientError
 from tinystack.common.clients.volume import Volume, VolumeClient
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.common.rpc import MessagingTimeout, RemoteError
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception, states
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import BlockDevice
 from tinystack.compute.services import _volumes, block_devices, hosts, instance_actions, servers
 from tinystack.compute.services._volumes import get_volume, translated

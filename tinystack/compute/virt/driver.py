@@ -17,8 +17,8 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     VIF,
     BlockDevice,

@@ -14,9 +14,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import states
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     VIF,
     BlockDevice,

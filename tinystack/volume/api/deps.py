@@ -12,8 +12,8 @@ from tinystack.common.api.deps import ContextDep
 from tinystack.common.api.microversion import declared
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, MethodNotAllowed, NotFound
+from tinystack.common.rpc.context import CallContext
 from tinystack.volume.api.microversion import URL_PROJECT_KEY, VOLUME, Version, VersionDep
-from tinystack.volume.context import CallContext
 from tinystack.volume.services.deps import Deps
 
 __all__ = [

@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from tinystack.common.rpc import Target
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.backup import chunked
 from tinystack.volume.backup.base import BackupError, BackupRef, BackupResult, ObjectNotFound
 from tinystack.volume.backup.chunked import ChunkedBackupDriver
 from tinystack.volume.backup.connector import open_device
-from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import (
     BackupExport,
     BackupRequest,

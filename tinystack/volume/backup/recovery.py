@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from tinystack.common.rpc.context import CallContext
 from tinystack.volume.backup.base import (
     BackupError,
     BackupHasDependents,
@@ -33,7 +34,6 @@ from tinystack.volume.backup.base import (
 )
 from tinystack.volume.backup.chunked import ChunkedBackupDriver
 from tinystack.volume.backup.manager import BackupManager
-from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import DeviceRequest
 from tinystack.volume.services import backup_ops
 

@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from tinystack.common.rpc import RPCServer, Target
+from tinystack.common.rpc.context import CallContext
 from tinystack.volume import rpcapi
 from tinystack.volume.backup import recovery
 from tinystack.volume.backup.base import ObjectStore
@@ -17,7 +18,6 @@ from tinystack.volume.backup.connector import run_dir, stop_leftovers
 from tinystack.volume.backup.manager import BackupManager
 from tinystack.volume.backup.posix import PosixObjectStore
 from tinystack.volume.backup.swift import SwiftObjectStore
-from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import DeviceRequest
 from tinystack.volume.running import RunningWorker
 from tinystack.volume.services import backup_ops, backups, os_services

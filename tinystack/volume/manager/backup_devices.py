@@ -22,9 +22,9 @@ from __future__ import annotations
 import logging
 
 from tinystack.common.rpc import Target
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
-from tinystack.volume.context import CallContext
 from tinystack.volume.drivers.base import ConnectionInfo, Connector, SnapshotRef, VolumeRef
 from tinystack.volume.drivers.qemu_img import GiB
 from tinystack.volume.manager.snapshots import Backend, snapshot_ref

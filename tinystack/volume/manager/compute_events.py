@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from tinystack.common.clients.session import ClientError
-from tinystack.volume.context import CallContext
+from tinystack.common.rpc.context import CallContext
 from tinystack.volume.services.deps import Deps
 from tinystack.volume.services.records import VolumeRecord
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from tinystack.common.clients.session import ClientError
-from tinystack.volume.context import CallContext
+from tinystack.common.rpc.context import CallContext
 from tinystack.volume.drivers.base import VolumeDriver, VolumeRef, chunks
 from tinystack.volume.drivers.errors import BackendError
 from tinystack.volume.image_cache import ImageCache, ImageSpec

@@ -20,9 +20,9 @@ import threading
 from collections import defaultdict
 
 from tinystack.common.rpc import Target
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
-from tinystack.volume.context import CallContext
 from tinystack.volume.drivers.base import SnapshotRef, VolumeDriver, VolumeRef
 from tinystack.volume.drivers.errors import GuestMustResize, ImageTooLarge
 from tinystack.volume.manager import backup_devices, compute_events

@@ -14,9 +14,9 @@ import logging
 from datetime import datetime
 
 from tinystack.common.rpc import Target
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
-from tinystack.volume.context import CallContext
 from tinystack.volume.drivers.base import VolumeRef
 from tinystack.volume.manager import manageable
 from tinystack.volume.manager.manager import VolumeManager

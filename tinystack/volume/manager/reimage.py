@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 
 from tinystack.common.rpc import Target
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
-from tinystack.volume.context import CallContext
 from tinystack.volume.manager import compute_events
 from tinystack.volume.manager.manager import VolumeManager, ref_of
 from tinystack.volume.payloads import ReimageSpec

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from typing import Protocol
 
 from tinystack.common.rpc import Target
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
-from tinystack.volume.context import CallContext
 from tinystack.volume.drivers.base import SnapshotRef, VolumeDriver, VolumeRef
 from tinystack.volume.drivers.errors import InvalidReference
 from tinystack.volume.payloads import SnapshotManageSpec, SnapshotRequest

@@ -8,9 +8,9 @@ import time
 from dataclasses import replace
 
 from tinystack.common.rpc import Target
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
-from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import ExtendSpec, GroupSpec, RetypeSpec, VolumeSpec
 from tinystack.volume.scheduler import filters
 from tinystack.volume.services import (

@@ -22,10 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
-from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import AttachmentConnect
 from tinystack.volume.services import _attach_state as state
 from tinystack.volume.services import _rows

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
-from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import RestoreRequest
 from tinystack.volume.services import _rows, backups, volumes, workers
 from tinystack.volume.services._protection_rows import (

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.db import Database
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
-from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import GroupSpec
 from tinystack.volume.services import _rows, quotas, volume_types, volumes, workers
 from tinystack.volume.services.deps import Deps

@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
-from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import ManageableEntry, ManageSpec
 from tinystack.volume.services import (
     _rows,

@@ -21,10 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
-from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import ManageableEntry, SnapshotManageSpec, SnapshotRequest
 from tinystack.volume.services import _rows, manageable, quotas, snapshots, workers
 from tinystack.volume.services._protection_rows import snapshot_target, visible_snapshot_row

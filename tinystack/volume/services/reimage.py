@@ -12,10 +12,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
-from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import ReimageSpec
 from tinystack.volume.services import _rows, volumes, workers
 from tinystack.volume.services.deps import Deps

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.db import Database
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.timeutils import utcnow
 from tinystack.volume import exception, models
-from tinystack.volume.context import CallContext
 from tinystack.volume.payloads import VolumeSpec
 from tinystack.volume.services import (
     _rows,

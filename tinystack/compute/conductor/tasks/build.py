@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.rpc import MessagingTimeout, RemoteError
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, states
 from tinystack.compute.conductor.tasks.base import Task
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import Destinations, HostList, RequestSpec, ScheduledEvent
 from tinystack.compute.services import instance_actions, instances
 from tinystack.compute.services.deps import Deps

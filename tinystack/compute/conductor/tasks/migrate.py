@@ -9,11 +9,11 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, states
 from tinystack.compute.conductor.tasks.base import Task
 from tinystack.compute.conductor.tasks.build import remote_reason
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import FlavorMeta, MoveRequest, RequestSpec, Selection
 from tinystack.compute.services import instance_actions, instances, migrations
 from tinystack.compute.services.deps import Deps

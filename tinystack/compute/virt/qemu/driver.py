@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from tinystack.common.qmp import QMP, QMPError
+from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import states
-from tinystack.compute.context import CallContext
 from tinystack.compute.objects import (
     VIF,
     BlockDevice,
