@@ -19,9 +19,9 @@ with warnings.catch_warnings():
 
 from tests.routecheck import Endpoint, endpoints
 from tests.support import make_runtime, make_token
+from tinystack.common.api.openapi import REQUEST_MODEL
 from tinystack.common.service import Runtime
 from tinystack.compute import policies
-from tinystack.compute.api.openapi import REQUEST_MODEL
 from tinystack.compute.api.server_actions import ACTIONS
 from tinystack.compute.service import SERVICE
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.bodies import body_part, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response, plain_time
 from tinystack.compute.api.schemas import (
     AggregateActionRequest,

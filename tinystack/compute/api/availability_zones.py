@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies
 from tinystack.compute.api.deps import ContextDep, DepsDep
-from tinystack.compute.api.openapi import policies
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.services import availability_zones
 

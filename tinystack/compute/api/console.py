@@ -8,12 +8,12 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception
 from tinystack.compute.api.bodies import body_part
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
-from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import RemoteConsoleRequest
 from tinystack.compute.services import server_actions, servers

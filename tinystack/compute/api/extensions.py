@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies
 from tinystack.common.exceptions import NotFound
 from tinystack.compute.api.deps import ContextDep
-from tinystack.compute.api.openapi import policies
 from tinystack.compute.api.rendering import json_response
 
 router = APIRouter(tags=["extensions"])

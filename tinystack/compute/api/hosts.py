@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.deps import ContextDep, DepsDep
 from tinystack.compute.api.microversion import Version, VersionDep
-from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import HostUpdateRequest
 from tinystack.compute.services import os_hosts

@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.api.openapi import policies
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
 from tinystack.compute.api.query import bool_param, limit_and_marker, reject_unknown
 from tinystack.compute.api.rendering import base_url, json_response
 from tinystack.compute.services import hypervisors

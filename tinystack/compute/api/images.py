@@ -12,12 +12,12 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api.deps import ContextDep, DepsDep
 from tinystack.compute.api.microversion import Version, VersionDep
-from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.query import limit_and_marker, parse_time
 from tinystack.compute.api.rendering import base_url, json_response, next_link
 from tinystack.compute.api.schemas import MetadataRequest, MetaItemRequest, _metadata

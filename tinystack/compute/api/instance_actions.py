@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api import pagination as pg
+from tinystack.common.api.openapi import policies
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
-from tinystack.compute.api.openapi import policies
 from tinystack.compute.api.query import limit_and_marker, parse_time, reject_unknown
 from tinystack.compute.api.rendering import base_url, json_response
 from tinystack.compute.services import instance_actions, servers

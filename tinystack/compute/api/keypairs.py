@@ -9,12 +9,12 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute.api.bodies import body_part, gate
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.query import limit_and_marker, reject_unknown
 from tinystack.compute.api.rendering import json_response, next_link, plain_time
 from tinystack.compute.api.schemas import KeypairCreate, KeypairCreateRequest

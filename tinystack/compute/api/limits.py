@@ -8,8 +8,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
-from tinystack.compute.api.openapi import policies
 from tinystack.compute.api.query import reject_unknown
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.services import quotas

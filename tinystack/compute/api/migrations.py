@@ -8,10 +8,10 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies
 from tinystack.compute.api.query import limit_and_marker, parse_time, reject_unknown
 from tinystack.compute.api.rendering import base_url, json_response, plain_time
 from tinystack.compute.services import migrations

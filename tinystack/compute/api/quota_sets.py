@@ -9,11 +9,11 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.exceptions import BadRequest
 from tinystack.compute.api.bodies import body_part, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.query import bool_param, reject_unknown
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import QuotaClassSetRequest, QuotaSetRequest

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_schema
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute import states
@@ -24,7 +25,6 @@ from tinystack.compute.api import action_handlers as h
 from tinystack.compute.api.action_handlers import ActionRequest
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import MAX_VERSION, Version
-from tinystack.compute.api.openapi import policies, request_schema
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import (
     AddFloatingIpBody,

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api import servers_view
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
-from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import ForceCompleteRequest
 from tinystack.compute.services import servers

@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api.deps import ContextDep, DepsDep
-from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import MetadataRequest, MetaItemRequest, _metadata
 from tinystack.compute.services import servers

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import TagsRequest
 from tinystack.compute.services import servers

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.common.rpc.context import CallContext
@@ -16,7 +17,6 @@ from tinystack.compute.api import servers_view
 from tinystack.compute.api.bodies import body_part, gate, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response, link
 from tinystack.compute.api.schemas import (
     ServerCreate,

@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api import pagination as pg
+from tinystack.common.api.openapi import policies
 from tinystack.common.exceptions import BadRequest
 from tinystack.common.timeutils import utcnow
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
-from tinystack.compute.api.openapi import policies
 from tinystack.compute.api.query import bool_param, limit_and_marker
 from tinystack.compute.api.rendering import base_url, json_response, plain_time
 from tinystack.compute.services import usage

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Body, Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.clients.volume import Snapshot, Volume
 from tinystack.common.exceptions import BadRequest, NotFound
@@ -18,7 +19,6 @@ from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api.bodies import body_part, unexpected
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.microversion import Version
-from tinystack.compute.api.openapi import policies, request_model
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import (
     SnapshotBody,

@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.volume.api import attach_actions, query, schemas
 from tinystack.volume.api.deps import ContextDep, DepsDep, VersionDep
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import cinder_time, json_response
 from tinystack.volume.services import attachments
 from tinystack.volume.services.records import AttachmentRecord

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.volume.api import listing
@@ -27,7 +28,6 @@ from tinystack.volume.api.backup_schemas import (
 )
 from tinystack.volume.api.deps import ContextDep, DepsDep, VersionDep, url_project
 from tinystack.volume.api.microversion import Version
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import json_response, links, next_link
 from tinystack.volume.payloads import BackupExport
 from tinystack.volume.services import backup_restore, backups

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.volume.api import schemas
 from tinystack.volume.api.deps import ContextDep, DepsDep
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import json_response
 from tinystack.volume.services import default_types
 from tinystack.volume.services.default_types import DefaultType

@@ -8,9 +8,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies
 from tinystack.common.exceptions import NotFound
 from tinystack.volume.api.deps import ContextDep
-from tinystack.volume.api.openapi import policies
 from tinystack.volume.api.rendering import json_response
 
 router = APIRouter(tags=["extensions"])

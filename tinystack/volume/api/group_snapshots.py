@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.volume.api import query, schemas
 from tinystack.volume.api.deps import ContextDep, DepsDep, Version, VersionDep
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import cinder_time, json_response
 from tinystack.volume.services import group_snapshots
 from tinystack.volume.services.group_snapshots import GroupSnapshotRecord

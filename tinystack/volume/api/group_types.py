@@ -9,12 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.volume import exception
 from tinystack.volume.api import query, schemas
 from tinystack.volume.api.deps import ContextDep, DepsDep, url_project
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import json_response, next_link
 from tinystack.volume.services import group_types
 from tinystack.volume.services.records import GroupTypeRecord

@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.volume.api import query, schemas
 from tinystack.volume.api.deps import ContextDep, DepsDep, Version, VersionDep, url_project
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import cinder_time, json_response, next_link
 from tinystack.volume.services import groups
 from tinystack.volume.services.records import GroupRecord

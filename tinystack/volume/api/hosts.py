@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies
 from tinystack.volume.api.deps import ContextDep, DepsDep
-from tinystack.volume.api.openapi import policies
 from tinystack.volume.api.rendering import cinder_time, json_response
 from tinystack.volume.services import hosts, os_services
 

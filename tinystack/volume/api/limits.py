@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies
 from tinystack.volume.api.deps import ContextDep, DepsDep, VersionDep
-from tinystack.volume.api.openapi import policies
 from tinystack.volume.api.rendering import json_response
 from tinystack.volume.services import quotas
 

@@ -12,12 +12,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.exceptions import BadRequest
 from tinystack.volume.api import schemas
 from tinystack.volume.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.volume.api.manageable_volumes import host_of, page_of
 from tinystack.volume.api.microversion import Version
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import json_response
 from tinystack.volume.api.snapshots import view
 from tinystack.volume.payloads import ManageableEntry

@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.api.openapi import policies
 from tinystack.common.auth.context import RequestContext
 from tinystack.volume.api import query, views
 from tinystack.volume.api.deps import ContextDep, DepsDep, VersionDep, url_project
-from tinystack.volume.api.openapi import policies
 from tinystack.volume.api.rendering import json_response, next_link
 from tinystack.volume.services import messages
 

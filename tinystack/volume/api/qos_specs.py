@@ -8,10 +8,10 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.exceptions import BadRequest
 from tinystack.volume.api import query, schemas
 from tinystack.volume.api.deps import ContextDep, DepsDep, url_project
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import json_response, links, next_link
 from tinystack.volume.services import qos_specs
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.exceptions import BadRequest
 from tinystack.volume.api import query, schemas
 from tinystack.volume.api.deps import ContextDep, DepsDep
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import json_response
 from tinystack.volume.services import quotas
 

@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.api.openapi import policies
 from tinystack.volume.api import volumes
 from tinystack.volume.api.deps import ContextDep
-from tinystack.volume.api.openapi import policies
 from tinystack.volume.api.rendering import json_response
 
 router = APIRouter(tags=["resource filters"])

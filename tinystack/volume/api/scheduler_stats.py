@@ -8,10 +8,10 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies
 from tinystack.volume import exception
 from tinystack.volume.api import query
 from tinystack.volume.api.deps import ContextDep, DepsDep, VersionDep
-from tinystack.volume.api.openapi import policies
 from tinystack.volume.api.rendering import json_response
 from tinystack.volume.scheduler import filters
 from tinystack.volume.services import os_services, scheduling, volume_types

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.volume.api import schemas
 from tinystack.volume.api.deps import ContextDep, DepsDep, Version, VersionDep
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import cinder_time, json_response
 from tinystack.volume.services import log_levels, os_services
 from tinystack.volume.services.records import ServiceRecord

@@ -6,9 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.exceptions import BadRequest
 from tinystack.volume.api.deps import ContextDep, DepsDep
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import json_response
 from tinystack.volume.api.snapshot_schemas import MetadataBody, MetaItemBody
 from tinystack.volume.services import snapshot_metadata as meta

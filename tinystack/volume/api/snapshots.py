@@ -10,12 +10,12 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.volume.api import listing, volume_actions
 from tinystack.volume.api.deps import ContextDep, DepsDep, VersionDep, url_project
 from tinystack.volume.api.microversion import Version
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import json_response, next_link
 from tinystack.volume.api.snapshot_schemas import (
     ResetStatus,

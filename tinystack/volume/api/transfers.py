@@ -10,11 +10,11 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
 from tinystack.volume.api import listing
 from tinystack.volume.api.deps import ContextDep, DepsDep, VersionDep, url_project
 from tinystack.volume.api.microversion import Version
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import json_response, links
 from tinystack.volume.api.transfer_schemas import (
     AcceptBody,

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.volume import exception
 from tinystack.volume.api import encryption_schemas
 from tinystack.volume.api.deps import ContextDep, DepsDep
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import cinder_time, json_response
 from tinystack.volume.services import type_encryption
 from tinystack.volume.services.type_encryption import EncryptionRecord

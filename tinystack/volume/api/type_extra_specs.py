@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.exceptions import BadRequest
 from tinystack.volume import exception
 from tinystack.volume.api import schemas, views
 from tinystack.volume.api.deps import ContextDep, DepsDep
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import json_response
 from tinystack.volume.services import volume_types
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import PUBLIC
 from tinystack.volume.api.microversion import MAX_VERSION, MIN_VERSION
-from tinystack.volume.api.openapi import PUBLIC
 from tinystack.volume.api.rendering import base_url, json_response
 
 router = APIRouter(tags=["versions"])

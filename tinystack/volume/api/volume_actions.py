@@ -17,12 +17,12 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinystack.common.api.openapi import policies
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.volume.api import schemas
 from tinystack.volume.api.deps import ContextDep, DepsDep, Version, VersionDep
 from tinystack.volume.api.microversion import MAX_VERSION, MIN_VERSION
-from tinystack.volume.api.openapi import policies
 from tinystack.volume.api.rendering import cinder_time, json_response
 from tinystack.volume.services import (
     attach_actions,

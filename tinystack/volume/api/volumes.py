@@ -9,12 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.microversion import since
+from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.common.timeutils import parse_isotime
 from tinystack.volume.api import query, schemas, views
 from tinystack.volume.api.deps import ContextDep, DepsDep, Version, VersionDep, url_project
-from tinystack.volume.api.openapi import policies, request_model
 from tinystack.volume.api.rendering import json_response, next_link
 from tinystack.volume.services import image_refs, volume_list, volumes
 from tinystack.volume.services.deps import Deps
