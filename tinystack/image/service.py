@@ -99,9 +99,7 @@ class ImageService(ServiceSpec):
                         LOG.info("removed the leftover of an interrupted upload: %s", path)
                 except FileNotFoundError:
                     pass
-        swept = store_sweep.sweep(deps, STALE_PARTIAL_SECONDS)
-        if swept:
-            LOG.info("removed the data of %d interrupted uploads from the object store", swept)
+        store_sweep.start(deps, STALE_PARTIAL_SECONDS)
         recovered = import_flow.recover(deps)
         if recovered:
             LOG.info("failed %d import tasks interrupted by a restart", recovered)

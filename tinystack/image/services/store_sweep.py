@@ -5,12 +5,14 @@ starts; in a swift store it is the first objects of a segmented image whose mani
 was never written (a streamed PUT cut short stores nothing). When the service starts,
 every swift store's keys that no location of the store claims and that nothing wrote
 for ``older_than`` seconds (an upload still running keeps writing) are deleted with
-their segments.
+their segments, in a thread of its own (the object store and identity may still be
+starting: the image service does not wait for them).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from sqlalchemy import select
 
@@ -43,3 +45,19 @@ def sweep(deps: Deps, older_than: float) -> int:
         except StoreError:
             LOG.warning("store %s: leftovers not swept", store.id, exc_info=True)
     return removed
+
+
+def start(deps: Deps, older_than: float) -> threading.Thread | None:
+    """Sweep in the background when a swift store is enabled; the thread, or None."""
+    if not any(isinstance(store, SwiftStore) for store in deps.stores):
+        return None
+    thread = threading.Thread(target=_sweep_logged, args=(deps, older_than),
+                              name="image-store-sweep", daemon=True)  # fmt: skip
+    thread.start()
+    return thread
+
+
+def _sweep_logged(deps: Deps, older_than: float) -> None:
+    swept = sweep(deps, older_than)
+    if swept:
+        LOG.info("removed the data of %d interrupted uploads from the object store", swept)
