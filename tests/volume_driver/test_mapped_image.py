@@ -1,5 +1,6 @@
 """Reading a qcow2 volume by its map (backups) gives exactly the bytes QEMU gives, and
-backups skip its holes."""
+backups skip its holes; a preallocated volume (a restore's target) written by its map
+reads back through QEMU as written."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from tinystack.common.nbd import NBDFile
 from tinystack.volume.backup.base import BackupRef
 from tinystack.volume.backup.chunked import ChunkedBackupDriver
 from tinystack.volume.backup.posix import PosixObjectStore
-from tinystack.volume.drivers.mapped_image import MappedImageFile
+from tinystack.volume.drivers.mapped_image import MappedImageFile, PreallocatedImageFile
 from tinystack.volume.drivers.volume_io import open_qcow2, open_raw
 
 MiB = 1 << 20
@@ -108,3 +109,54 @@ def test_holes_are_skipped_and_incrementals_still_see_changes(
     with open_raw(target, write=True) as out:
         bd.restore(inc, out, 8 * MiB)
     assert target.read_bytes() == guest_bytes(image, tmp_path)
+
+
+def test_a_restore_writes_a_preallocated_volume_by_its_map(tmp_path: Path, run_dir: Path) -> None:
+    """Data (aligned through O_DIRECT, unaligned through the cache), zero ranges
+    punched over old data, a write across the file's two data extents: QEMU reads
+    exactly those bytes, the image checks clean and the zeros are holes again."""
+    image = tmp_path / "target.qcow2"
+    size = 1 << 30  # large enough that the data area is two file extents
+    qemu_img("create", "-f", "qcow2", "-o", "preallocation=metadata", str(image), str(size))
+    expected = bytearray(16 * MiB)  # the guest bytes of the first 16 MiB
+    with open_qcow2(image, run_dir, write=True, shared=False) as f:
+        assert isinstance(f, PreallocatedImageFile)
+        assert len(f.extents) == 2  # metadata sits between the halves
+        split = f.extents[1].start
+        f.seek(0)
+        f.write(b"\x5a" * 4 * MiB)
+        f.seek(MiB)
+        f.write_zeroes(MiB)  # type: ignore[attr-defined]
+        f.seek(6 * MiB + 5)
+        f.write(b"tail" * 1000)
+        f.seek(split - MiB)
+        f.write(b"\x77" * 2 * MiB)
+        f.flush()
+    expected[: 4 * MiB] = b"\x5a" * 4 * MiB
+    expected[MiB : 2 * MiB] = bytes(MiB)
+    expected[6 * MiB + 5 : 6 * MiB + 4005] = b"tail" * 1000
+    got = guest_bytes(image, tmp_path)
+    assert got[: 16 * MiB] == bytes(expected)
+    assert got[split - MiB : split + MiB] == b"\x77" * 2 * MiB
+    assert got.count(0) == size - (3 * MiB + 4000 + 2 * MiB)
+    qemu_img("check", str(image))
+    with open_qcow2(image, run_dir, write=False, shared=False) as f:
+        assert isinstance(f, MappedImageFile)
+        assert f.is_zero_range(MiB, MiB) and not f.is_zero_range(0, MiB)
+
+
+def test_other_images_are_written_through_the_daemon(tmp_path: Path, run_dir: Path) -> None:
+    """Not preallocated, or with a backing file: writes go through QEMU's block layer."""
+    base = tmp_path / "base.qcow2"
+    qemu_img("create", "-f", "qcow2", "-o", "preallocation=metadata", str(base), "8M")
+    overlay = tmp_path / "overlay.qcow2"
+    qemu_img("create", "-f", "qcow2", "-b", str(base), "-F", "qcow2", str(overlay), "8M")
+    plain = tmp_path / "plain.qcow2"
+    qemu_img("create", "-f", "qcow2", str(plain), "8M")
+    for image in (overlay, plain):
+        with open_qcow2(image, run_dir, write=True, shared=False) as f:
+            assert isinstance(f, NBDFile)
+            f.seek(MiB)
+            f.write(b"\x42" * MiB)
+            f.flush()
+        assert guest_bytes(image, tmp_path)[MiB : 2 * MiB] == b"\x42" * MiB

@@ -117,6 +117,11 @@ class VolumeDriver(abc.ABC):
     def create_volume(self, volume: VolumeRef) -> str | None:
         """Create an empty volume; returns its provider_location (or None)."""
 
+    def create_volume_for_restore(self, volume: VolumeRef) -> str | None:
+        """An empty volume a backup is about to be restored into in full; a driver may
+        lay it out for fast writes. Returns its provider_location (or None)."""
+        return self.create_volume(volume)
+
     @abc.abstractmethod
     def create_volume_from_image(
         self, volume: VolumeRef, image: Path, image_format: str

@@ -73,12 +73,19 @@ def info(path: Path, fmt: str | None = None, force_share: bool = False) -> Image
 
 
 def create(
-    path: Path, fmt: str, size: int, backing: Path | None = None, backing_fmt: str | None = None
+    path: Path,
+    fmt: str,
+    size: int,
+    backing: Path | None = None,
+    backing_fmt: str | None = None,
+    preallocate_metadata: bool = False,
 ) -> None:
-    """A new sparse image of ``size`` bytes (no preallocation, nothing zeroed)."""
+    """A new sparse image of ``size`` bytes (nothing zeroed). ``preallocate_metadata``
+    (qcow2): every cluster is allocated in the file up front (the data area stays
+    holes), so each guest offset has a fixed file offset (``mapped_image``)."""
     args = ["create", "-q", "-f", fmt]
     if fmt == "qcow2":
-        args += ["-o", "preallocation=off"]
+        args += ["-o", f"preallocation={'metadata' if preallocate_metadata else 'off'}"]
     if backing is not None:
         args += ["-b", str(backing), "-F", backing_fmt or "raw"]
     run([*args, str(path), str(size)], timeout=120)

@@ -11,6 +11,11 @@ when it can be (``drivers/mapped_image.py``): the daemon then only holds QEMU's 
 lock, so nothing writes the files meanwhile. An attached volume (``shared``) is always
 read through the export: its guest may be changing the map.
 
+A qcow2 volume created for a restore has its metadata preallocated
+(``create_volume_for_restore``): it is written by its map the same way
+(``PreallocatedImageFile``), the daemon holding it read-only meanwhile; every other qcow2
+volume is written through the export.
+
 A raw volume's holes are found with ``SEEK_DATA`` (``is_zero_range``), as a qcow2
 volume's are by its map: a backup skips them.
 
@@ -35,7 +40,7 @@ from typing import Any, BinaryIO, cast
 
 from tinystack.common.nbd import NBDConnection, NBDFile
 from tinystack.volume.drivers.errors import BackendError
-from tinystack.volume.drivers.mapped_image import MappedImageFile
+from tinystack.volume.drivers.mapped_image import MappedImageFile, PreallocatedImageFile
 from tinystack.volume.drivers.storage_daemon import StorageDaemon
 
 _FALLOC_FL_KEEP_SIZE = 0x01
@@ -127,12 +132,19 @@ def open_qcow2(path: Path, run_dir: Path, write: bool, shared: bool) -> Iterator
     daemon = StorageDaemon(state, sock)
     try:
         daemon.start()
-        _add_node(daemon, path, write, shared)
-        mapped = None if write or shared else MappedImageFile.open(path)
+        # a preallocated image (a restore's new volume) is written by its map while the
+        # daemon holds it read-only, which keeps any other writer out
+        _add_node(daemon, path, write and shared, shared)
+        mapped: io.RawIOBase | None = None
+        if not shared:
+            mapped = PreallocatedImageFile.open(path) if write else MappedImageFile.open(path)
         if mapped is not None:
             with mapped:
                 yield cast(BinaryIO, mapped)
             return
+        if write:  # through the daemon after all: reopen the image writable
+            daemon.command("blockdev-del", {"node-name": "vol"})
+            _add_node(daemon, path, True, shared)
         daemon.command(
             "block-export-add",
             {"type": "nbd", "id": "vol", "node-name": "vol", "name": "vol", "writable": write},

@@ -104,7 +104,7 @@ def create_from_backup(backend: Backend, volume: VolumeRecord, backup_id: str) -
     """``VolumeManager.create_from_backup``: an empty volume, then the backup service
     restores into it (upstream's path for drivers without their own restore). The volume
     is ``restoring-backup`` when this returns; the backup service settles it."""
-    location = backend.driver.create_volume(
+    location = backend.driver.create_volume_for_restore(
         VolumeRef(volume.id, volume.size, volume.provider_location)
     )
     host = backup_ops.claim_restore(backend.deps.db, backup_id, volume.id)
