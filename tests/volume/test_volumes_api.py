@@ -196,6 +196,48 @@ def test_retype_on_the_same_backend(env: Env) -> None:
     env.wait(vol["id"], "deleted")
 
 
+def test_retype_to_multiattach_makes_a_qcow2_volume_raw(env: Env) -> None:
+    """Several QEMUs write a multiattach volume at once, which qcow2 cannot allow: an
+    available qcow2 volume retyped to a multiattach type becomes raw with its data
+    kept; an in-use one may not change multiattach (upstream's 400)."""
+    name = f"rt-multi-{uuid.uuid4().hex[:4]}"
+    env.admin.post("/types", {"volume_type": {
+        "name": name, "extra_specs": {"multiattach": "<is> True"}}}, 200)  # fmt: skip
+    vol = env.create(wait="available")
+    qcow2 = env.volume_file(vol["id"])
+    assert qcow2.suffix == ".qcow2"
+    subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x5c 1M 64k", str(qcow2)],
+                   check=True, capture_output=True)  # fmt: skip
+    action = f"/volumes/{vol['id']}/action"
+    env.demo.post(action, {"os-retype": {"new_type": name}}, 202)
+    after = env.wait(vol["id"], "available")
+    assert after["volume_type"] == name and after["multiattach"] is True
+    raw = qcow2.with_suffix(".raw")
+    assert raw.exists() and not qcow2.exists()
+    with raw.open("rb") as f:
+        f.seek(1 << 20)
+        assert f.read(65536) == b"\x5c" * 65536
+    db = sqlite3.connect(env.cloud.state_dir / "volume.sqlite")
+    with db:  # attached as far as the API can tell (the attach flow is another module's)
+        db.execute(
+            "INSERT INTO volume_attachment (id, volume_id, attach_status, attach_mode, "
+            "instance_uuid, created_at) VALUES (?, ?, 'attached', 'rw', ?, ?)",
+            (str(uuid.uuid4()), vol["id"], str(uuid.uuid4()), "2026-01-01 00:00:00"),
+        )
+    env.admin.post(action, {"os-reset_status": {
+        "status": "in-use", "attach_status": "attached"}}, 202)  # fmt: skip
+    r = env.demo.post(action, {"os-retype": {"new_type": "__DEFAULT__"}}, 400)
+    assert "only allowed on available volumes" in r.json()["badRequest"]["message"]
+    with db:
+        db.execute("DELETE FROM volume_attachment WHERE volume_id = ?", (vol["id"],))
+    db.close()
+    env.admin.post(action, {"os-reset_status": {
+        "status": "available", "attach_status": "detached"}}, 202)  # fmt: skip
+    env.demo.delete(f"/volumes/{vol['id']}", 202)
+    env.wait(vol["id"], "deleted")
+    assert not raw.exists()
+
+
 def test_online_extend_needs_342(env: Env) -> None:
     """An in-use volume grows at 3.42+ and stays in-use (its attachment written straight
     into the database: the attachments API is another module's)."""

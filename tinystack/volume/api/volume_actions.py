@@ -265,7 +265,7 @@ register(
     Action("os-extend", _extend, (EXTEND, EXTEND_ATTACHED), schemas.ExtendBody),
     Action("os-extend_volume_completion", _extend_completion, (extend_completion.RULE,),
            schemas.ExtendCompletionBody, min_version=Version(3, 71)),
-    Action("os-retype", _retype, (RETYPE,), schemas.RetypeBody),
+    Action("os-retype", _retype, (RETYPE, "volume:multiattach"), schemas.RetypeBody),
     Action("os-set_bootable", _set_bootable, (UPDATE,), schemas.BootableBody),
     Action("os-update_readonly_flag", _readonly, (READONLY,), schemas.ReadonlyBody),
     Action("os-volume_upload_image", _upload, (UPLOAD, UPLOAD_PUBLIC), schemas.UploadImageBody),

@@ -117,6 +117,12 @@ class VolumeDriver(abc.ABC):
     def create_volume(self, volume: VolumeRef) -> str | None:
         """Create an empty volume; returns its provider_location (or None)."""
 
+    def retype(self, volume: VolumeRef) -> str | None:
+        """Lay an unattached volume out for its new type (``volume.multiattach`` is the
+        new type's); returns a new provider_location, or None when nothing changed."""
+        del volume
+        return None
+
     def create_volume_for_restore(self, volume: VolumeRef) -> str | None:
         """An empty volume a backup is about to be restored into in full; a driver may
         lay it out for fast writes. Returns its provider_location (or None)."""

@@ -8,7 +8,9 @@ export records. Any other regular file is a manageable volume. Nothing is zeroed
 are created sparse and deleting a volume unlinks it.
 
 A multiattach volume is always raw, whatever ``volume_format`` says: several QEMUs
-write it at once, which qcow2's in-file metadata cannot allow.
+write it at once, which qcow2's in-file metadata cannot allow. A qcow2 volume retyped
+to a multiattach type is converted to raw (the API allows that only while it is not
+attached).
 
 Copy-on-write: a volume from an image is a qcow2 overlay whose backing file is the
 image cache's verified file (a raw volume gets a full copy instead). A clone, a volume
@@ -253,6 +255,27 @@ class FileDriver(VolumeDriver):
         fmt = self.format_of(volume)
         final = self.directory / f"volume-{volume.id}.{fmt}"
         return self._build(final, lambda tmp: qemu_img.create(tmp, fmt, volume.size * GiB))
+
+    def retype(self, volume: VolumeRef) -> str | None:
+        """A qcow2 volume retyped to multiattach becomes raw (see the module docstring):
+        a full copy renamed into place, then the qcow2 file goes. Until that unlink the
+        qcow2 file is the one found first, so a replay after a crash converts again."""
+        path, fmt = self._volume(volume.id)
+        if not volume.multiattach or fmt == "raw":
+            return None
+        if self.exports_.attachments(volume.id):
+            raise VolumeBusy(f"volume {volume.id} is attached")
+        final = self.directory / f"volume-{volume.id}.raw"
+        tmp = final.with_name(f".tmp-{final.name}")
+        tmp.unlink(missing_ok=True)
+        try:
+            qemu_img.convert(path, fmt, tmp, "raw")
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        path.unlink()
+        return final.name
 
     def create_volume_for_restore(self, volume: VolumeRef) -> str | None:
         """A qcow2 volume with its metadata preallocated: the backup service then writes

@@ -205,17 +205,30 @@ class VolumeManager:
         self.deps.changed(spec.volume_id)
 
     def retype(self, ctxt: rpcapi.RPCContext, spec: JSON) -> None:
-        """Same backend: the data stays where it is; only the type changes."""
-        del ctxt
+        """Same backend: the data stays where it is and only the type changes, unless
+        the driver must lay the volume out for the new type (qcow2 to multiattach)."""
         retype = RetypeSpec.from_primitive(spec)
         with self.lock(retype.volume_id):
             volume = volume_ops.get(self.deps.db, retype.volume_id)
             if volume is None or volume.status != "retyping":
                 volume_ops.rollback(self.deps.db, retype.reservations)
                 return
+            ref = VolumeRef(
+                volume.id, volume.size, volume.provider_location,
+                multiattach=volume_ops.type_is_multiattach(self.deps.db, retype.new_type_id),
+            )  # fmt: skip
+            try:
+                location = self.driver.retype(ref)
+            except Exception:  # upstream: the volume keeps its type and status
+                LOG.exception("volume %s: retype failed", volume.id)
+                volume_ops.retype_failed(
+                    self.deps.db, volume.id, retype.reservations, retype.previous_status
+                )
+                self.deps.changed(retype.volume_id)
+                return
             volume_ops.retyped(
                 self.deps.db, retype.volume_id, retype.new_type_id, retype.reservations,
-                retype.previous_status,
+                retype.previous_status, location,
             )  # fmt: skip
         self.deps.changed(retype.volume_id)
 

@@ -226,3 +226,11 @@ def volume_service_rows(session: Session) -> list[models.Service]:
     return list(
         session.scalars(select(models.Service).where(models.Service.binary == "cinder-volume"))
     )
+
+
+def is_multiattach_type(session: Session, type_id: str | None) -> bool:
+    """Whether the type's extra specs make its volumes multiattach."""
+    if not type_id:
+        return False
+    spec = session.get(models.VolumeTypeExtraSpec, (type_id, "multiattach"))
+    return spec is not None and spec.value == "<is> True"

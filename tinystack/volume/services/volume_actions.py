@@ -151,6 +151,16 @@ def retype(
             raise exception.InvalidInput(reason="New volume type must be different from the "
                                                 "original volume type.")  # fmt: skip
         type_encryption.refuse_encrypted(session, target.id)
+        to_multiattach = _rows.is_multiattach_type(session, target.id)
+        if to_multiattach != bool(row.multiattach):
+            if row.status != "available":  # the hypervisor side cannot change
+                raise exception.InvalidInput(
+                    reason="Invalid volume_type passed, retypes affecting multiattach are "
+                    "only allowed on available volumes, the specified volume however "
+                    f"currently has a status of: {row.status}."
+                )
+            if to_multiattach:
+                _rows.authorize_volume(ctx, "volume:multiattach", row)
         old_name = _type_name(session, row.volume_type_id)
         deltas = {f"volumes_{target.name}": 1, f"gigabytes_{target.name}": row.size}
         if old_name:

@@ -185,8 +185,18 @@ def extended(
     db.write(tx)
 
 
+def type_is_multiattach(db: Database, type_id: str) -> bool:
+    with db.reader() as session:
+        return _rows.is_multiattach_type(session, type_id)
+
+
 def retyped(
-    db: Database, volume_id: str, new_type_id: str, reservations: tuple[str, ...], status: str
+    db: Database,
+    volume_id: str,
+    new_type_id: str,
+    reservations: tuple[str, ...],
+    status: str,
+    provider_location: str | None = None,
 ) -> None:
     def tx(session: Session) -> None:
         quotas.commit(session, reservations)
@@ -196,10 +206,25 @@ def retyped(
         vtype = session.get(models.VolumeType, new_type_id)
         row.volume_type_id = new_type_id
         if vtype is not None:
-            spec = session.get(models.VolumeTypeExtraSpec, (new_type_id, "multiattach"))
-            row.multiattach = spec is not None and spec.value == "<is> True"
+            row.multiattach = _rows.is_multiattach_type(session, new_type_id)
+        if provider_location is not None:
+            row.provider_location = provider_location
         row.status = status
         row.updated_at = utcnow()
+        workers.finish(session, "Volume", volume_id)
+
+    db.write(tx)
+
+
+def retype_failed(db: Database, volume_id: str, reservations: tuple[str, ...], status: str) -> None:
+    """The type stays; the reservations go and the volume gets its status back."""
+
+    def tx(session: Session) -> None:
+        quotas.rollback(session, reservations)
+        row = session.get(models.Volume, volume_id)
+        if row is not None and row.status == "retyping":
+            row.status = status
+            row.updated_at = utcnow()
         workers.finish(session, "Volume", volume_id)
 
     db.write(tx)
