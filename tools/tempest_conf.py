@@ -164,6 +164,8 @@ def main() -> int:
             "attach_encrypted_volume = false",
             "swap_volume = false",
             "volume_multiattach = true",
+            # rescue disk added after the server's disks (hw_rescue_*), volume-backed too
+            "stable_rescue = true",
         ]
     if "image" in services:
         lines += image_lines(conn, _import_plugins(state))

@@ -218,6 +218,8 @@ def test_boot_from_volume(cloud: Cloud, test_image: Path) -> None:
     cloud.wait_console(bfv["id"], f"{READY} hostname=bfv1", timeout=90)
     assert volume_status(cloud, root["id"]) == "in-use"
 
+    rescue_from_volume(cloud, bfv["id"], root["id"], test_image)
+
     # rebuild on another image (2.93): the root volume is re-imaged, the guest boots on it
     # (once, on the remote host: its NBD export is replaced as well; ~70-100 s a run)
     if "tsq-compute-2" in cloud.proc.conf_file.read_text():
@@ -241,6 +243,37 @@ def test_boot_from_volume(cloud: Cloud, test_image: Path) -> None:
         assert time.monotonic() < deadline, "the boot volume was not deleted with its server"
         time.sleep(0.5)
     cloud.osc("volume", "delete", volume)
+
+
+def rescue_from_volume(cloud: Cloud, server: str, root: str, test_image: Path) -> None:
+    """Stable device rescue of a volume-backed server (2.87): refused before 2.87 and for
+    a rescue image that does not ask for stable devices; with one that does, the guest
+    boots the rescue disk, added after its boot volume, and unrescue boots the volume."""
+    plain = cloud.osc("image", "show", "tinystack-test")["id"]
+    stable = cloud.osc(
+        "image", "create", "--disk-format", "qcow2", "--container-format", "bare",
+        "--file", str(test_image), "--property", "hw_rescue_bus=virtio",
+        "--property", "hw_rescue_device=disk", "tsq-rescue",
+    )["id"]  # fmt: skip
+    for version, image, reason in (
+        ("2.86", stable, "Cannot rescue a volume-backed instance"),
+        ("2.87", plain, "Cannot rescue a volume-backed instance"),
+    ):
+        refused = cloud.proc.osc_raw(
+            "--os-compute-api-version", version, "server", "rescue", "--image", image, server
+        )
+        assert refused.returncode != 0 and reason in refused.stderr, refused.stderr
+    cloud.osc("--os-compute-api-version", "2.87", "server", "rescue", "--image", stable, server)
+    cloud.wait_for(server, "RESCUE", timeout=90)
+    cmdline = (cloud.instances / server / "qemu.cmdline").read_text()
+    assert cmdline.index("disk.rescue") > cmdline.rindex(root[:20])  # added last
+    assert "drive=drive-rescue,id=rescue,bootindex=1" in cmdline
+    assert '"bootindex":1' not in cmdline  # the boot volume's, while rescued
+    cloud.wait_console(server, f"{READY} hostname=bfv1", timeout=90)
+    cloud.osc("server", "unrescue", server)
+    cloud.wait_for(server, "ACTIVE", timeout=90)
+    assert "disk.rescue" not in (cloud.instances / server / "qemu.cmdline").read_text()
+    cloud.osc("image", "delete", stable)
 
 
 def rebuild_on_new_image(cloud: Cloud, server: str, root: str, test_image: Path) -> None:

@@ -34,6 +34,7 @@ from tinystack.compute.objects import (
     DiskInfo,
     FlavorMeta,
     HostList,
+    ImageMeta,
     MoveRequest,
     RequestSpec,
     ScheduledEvent,
@@ -208,6 +209,7 @@ class ComputeAgentAPI:
         instance_uuid: str,
         rescue_password: str | None = None,
         rescue_image_ref: str | None = None,
+        rescue_image: ImageMeta | None = None,
     ) -> None:
         self._cast(
             ctx,
@@ -216,6 +218,7 @@ class ComputeAgentAPI:
             instance_uuid=instance_uuid,
             rescue_password=rescue_password,
             rescue_image_ref=rescue_image_ref,
+            rescue_image=rescue_image.to_primitive() if rescue_image else None,
         )
 
     def unrescue_instance(self, ctx: CallContext, host: str, instance_uuid: str) -> None:

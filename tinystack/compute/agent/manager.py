@@ -26,6 +26,7 @@ from tinystack.compute.objects import (
     DiskInfo,
     FlavorMeta,
     HostList,
+    ImageMeta,
     RequestSpec,
     ScheduledEvent,
 )
@@ -103,9 +104,11 @@ class ComputeManager:
         instance_uuid: str,
         rescue_password: str | None = None,
         rescue_image_ref: str | None = None,
+        rescue_image: JSON = None,
     ) -> None:
+        image = ImageMeta.from_primitive(rescue_image) if rescue_image else None
         self.power.rescue_instance(
-            CallContext.from_dict(ctxt), instance_uuid, rescue_password, rescue_image_ref
+            CallContext.from_dict(ctxt), instance_uuid, rescue_password, rescue_image_ref, image
         )
 
     def unrescue_instance(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> None:

@@ -117,10 +117,11 @@ class PowerOps:
         instance_uuid: str,
         rescue_password: str | None = None,
         rescue_image_ref: str | None = None,
+        rescue_image: ImageMeta | None = None,
     ) -> None:
         with self.agent.operation(ctx, instance_uuid, "compute_rescue_instance") as ctx:
             inst = self.agent.load(instance_uuid)
-            image = ImageMeta(id=rescue_image_ref) if rescue_image_ref else None
+            image = rescue_image or (ImageMeta(id=rescue_image_ref) if rescue_image_ref else None)
             self.agent.driver.rescue(ctx, inst.meta, inst.vifs, image, rescue_password)
             self.agent.finish_operation(
                 ctx,

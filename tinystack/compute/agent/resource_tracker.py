@@ -24,6 +24,7 @@ CAPABILITY_TRAITS = {
     "supports_device_tagging": "COMPUTE_DEVICE_TAGGING",
     "supports_tagged_attach_interface": "COMPUTE_NET_ATTACH_INTERFACE_WITH_TAG",
     "supports_multiattach": "COMPUTE_VOLUME_MULTI_ATTACH",
+    "supports_bfv_rescue": "COMPUTE_RESCUE_BFV",
     "supports_trusted_certs": "COMPUTE_TRUSTED_CERTS",
     "supports_image_type_qcow2": "COMPUTE_IMAGE_TYPE_QCOW2",
     "supports_image_type_raw": "COMPUTE_IMAGE_TYPE_RAW",

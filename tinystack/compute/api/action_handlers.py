@@ -114,8 +114,9 @@ def unlock(req: ActionRequest) -> None:
 # -- rescue -----------------------------------------------------------------------------------
 def rescue(req: ActionRequest) -> Response:
     password = actions.rescue(
-        req.deps, req.call, req.uuid, req.body.adminPass, req.body.rescue_image_ref
-    )
+        req.deps, req.call, req.uuid, req.body.adminPass, req.body.rescue_image_ref,
+        allow_bfv_rescue=req.version >= Version(2, 87),
+    )  # fmt: skip
     return json_response({"adminPass": password}, 200)
 
 

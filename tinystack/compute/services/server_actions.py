@@ -16,12 +16,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.clients.session import ClientError
-from tinystack.common.exceptions import BadRequest, Conflict, NotFound, NotImplementedYet
+from tinystack.common.exceptions import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    NotImplementedYet,
+)
 from tinystack.common.rpc import MessagingTimeout, RemoteError
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception, models, states
+from tinystack.compute.objects import ImageMeta
 from tinystack.compute.rpcapi import ComputeAgentAPI
-from tinystack.compute.services import block_devices, instance_actions, instances, servers
+from tinystack.compute.services import block_devices, images, instance_actions, instances, servers
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.records import ServerRecord
 
@@ -117,14 +124,33 @@ def simple(deps: Deps, ctx: CallContext, uuid: str, action: str) -> None:
 
 
 def rescue(
-    deps: Deps, ctx: CallContext, uuid: str, password: str | None, image_ref: str | None
+    deps: Deps,
+    ctx: CallContext,
+    uuid: str,
+    password: str | None,
+    image_ref: str | None,
+    *,
+    allow_bfv_rescue: bool = False,
 ) -> str:
+    """Boot the rescue image (``image_ref`` or the server's own). A rescue image with
+    ``hw_rescue_bus`` or ``hw_rescue_device`` asks for stable device rescue: the rescue
+    disk is added after the server's disks, which keep their addresses. Volume-backed
+    servers are rescued that way only, from 2.87, on hosts with ``COMPUTE_RESCUE_BFV``."""
     password = password or secrets.token_urlsafe(9)[:12]
+    inst = servers.get(deps, ctx, uuid)
+    rescue_image = _rescue_image(deps, ctx, image_ref) if image_ref else instances.image_meta(inst)
+    stable = rescue_image is not None and bool(
+        {"hw_rescue_bus", "hw_rescue_device"} & set(rescue_image.properties)
+    )
     if block_devices.is_volume_backed(deps.db, uuid):
-        # upstream rescues these from 2.87 only on hosts whose images say how; not here
-        raise BadRequest(
-            f"Instance {uuid} cannot be rescued: Cannot rescue a volume-backed instance"
-        )
+        if not (allow_bfv_rescue and stable):
+            raise BadRequest(
+                f"Instance {uuid} cannot be rescued: Cannot rescue a volume-backed instance"
+            )
+        if RESCUE_BFV_TRAIT not in _host_traits(deps, inst):
+            raise BadRequest(
+                f"Instance {uuid} cannot be rescued: Host unable to rescue a volume-backed instance"
+            )
     inst = begin(
         deps,
         ctx,
@@ -134,8 +160,43 @@ def rescue(
         new_task_state=T.RESCUING,
         record="rescue",
     )
-    deps.agents.rescue_instance(ctx, inst.host or "", inst.uuid, password, image_ref)
+    deps.agents.rescue_instance(
+        ctx, inst.host or "", inst.uuid, password, image_ref,
+        rescue_image=rescue_image if image_ref else None,
+    )  # fmt: skip
     return password
+
+
+#: the trait of compute hosts whose driver rescues volume-backed servers
+RESCUE_BFV_TRAIT = "COMPUTE_RESCUE_BFV"
+
+
+def _rescue_image(deps: Deps, ctx: CallContext, image_ref: str) -> ImageMeta:
+    """The rescue image's metadata; a 400 when it cannot be read, as upstream."""
+    try:
+        image = images.get(deps, ctx, image_ref)
+    except (NotFound, Forbidden, ClientError) as exc:
+        raise BadRequest(f"Requested rescue image '{image_ref}' is not supported") from exc
+    return ImageMeta(
+        id=image.id, name=image.name or "", min_disk=image.min_disk, min_ram=image.min_ram,
+        properties=dict(image.properties),
+    )  # fmt: skip
+
+
+def _host_traits(deps: Deps, inst: ServerRecord) -> set[str]:
+    """The traits of the server's compute node's resource provider (none if unknown)."""
+    with deps.db.reader() as session:
+        node = session.scalar(
+            select(models.ComputeNode.uuid).where(
+                models.ComputeNode.hypervisor_hostname == (inst.node or "")
+            )
+        )
+    if node is None:
+        return set()
+    try:
+        return deps.placement.get_traits(node)[0]
+    except ClientError:
+        return set()
 
 
 def trigger_crash_dump(deps: Deps, ctx: CallContext, uuid: str) -> None:

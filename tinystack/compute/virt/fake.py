@@ -84,6 +84,7 @@ class FakeDriver(ComputeDriver):
         "supports_swap_volume": True,
         "supports_tagged_attach_interface": True,
         "supports_multiattach": True,
+        "supports_bfv_rescue": True,
         "supports_trusted_certs": True,
         "supports_image_type_qcow2": True,
         "supports_image_type_raw": True,

@@ -67,7 +67,8 @@ class Definition:
     vnc_port: int | None = None
     qmp_socket: str = ""
     qmp_events_socket: str = ""
-    #: {"image_id", "base", "base_format"} while the instance is rescued
+    #: {"image_id", "base", "base_format"} while the instance is rescued, with "bus" and
+    #: "device" for stable device rescue (the rescue disk added last, boots first)
     rescue: dict[str, Any] | None = None
     #: ``user`` gives the guest QEMU's restricted user-mode network (tests, no taps)
     user_network: bool = False
@@ -194,7 +195,8 @@ def _disks(defn: Definition, d: Path) -> list[str]:
     then the attached volumes."""
     boot = defn.boot_volume
     disks: list[tuple[Path, str] | VolumeDisk] = []
-    if defn.rescue:
+    stable = stable_rescue(defn.rescue)
+    if defn.rescue and stable is None:
         disks.append((d / RESCUE_DISK, "qcow2"))
     disks.append(boot if boot is not None else (d / ROOT_DISK, "qcow2"))
     if defn.ephemeral:
@@ -204,7 +206,8 @@ def _disks(defn: Definition, d: Path) -> list[str]:
     disks += [v for v in defn.volume_disks() if not v.boot]
     cmd: list[str] = []
     for n, disk in enumerate(disks):
-        bootindex = 1 if n == 0 and not (defn.boot_iso and not defn.rescue) else None
+        first = n == 0 and stable is None
+        bootindex = 1 if first and not (defn.boot_iso and not defn.rescue) else None
         if isinstance(disk, VolumeDisk):
             cmd += command_line(disk, d, bootindex)
             continue
@@ -214,6 +217,43 @@ def _disks(defn: Definition, d: Path) -> list[str]:
         if bootindex is not None:
             device += f",bootindex={bootindex}"
         cmd += ["-device", device]
+    if stable is not None:
+        cmd += rescue_disk(d / RESCUE_DISK, *stable)
+    return cmd
+
+
+#: the rescue devices stable device rescue offers: (hw_rescue_bus, hw_rescue_device)
+RESCUE_DEVICES = {
+    ("virtio", "disk"): ["virtio-blk-pci,drive=drive-rescue,id=rescue,bootindex=1"],
+    ("scsi", "disk"): ["virtio-scsi-pci,id=rescue-scsi",
+                       "scsi-hd,bus=rescue-scsi.0,drive=drive-rescue,id=rescue,bootindex=1"],
+    ("scsi", "cdrom"): ["virtio-scsi-pci,id=rescue-scsi",
+                        "scsi-cd,bus=rescue-scsi.0,drive=drive-rescue,id=rescue,bootindex=1"],
+    ("usb", "disk"): ["qemu-xhci,id=rescue-usb",
+                      "usb-storage,bus=rescue-usb.0,drive=drive-rescue,id=rescue,bootindex=1"],
+    ("ide", "disk"): ["ide-hd,drive=drive-rescue,bus=ide.1,unit=0,id=rescue,bootindex=1"],
+    ("ide", "cdrom"): ["ide-cd,drive=drive-rescue,bus=ide.1,unit=0,id=rescue,bootindex=1"],
+}  # fmt: skip
+
+
+def stable_rescue(rescue: dict[str, Any] | None) -> tuple[str, str] | None:
+    """(bus, device) of a rescue in stable device mode (a ``bus`` or ``device`` given;
+    the other defaults as upstream's would on x86), else None."""
+    if not rescue or not (rescue.get("bus") or rescue.get("device")):
+        return None
+    device = str(rescue.get("device") or "disk")
+    return str(rescue.get("bus") or ("virtio" if device == "disk" else "ide")), device
+
+
+def rescue_disk(path: Path, bus: str, device: str) -> list[str]:
+    """The rescue disk's QEMU arguments: after every other disk, first to boot."""
+    devices = RESCUE_DEVICES.get((bus, device))
+    if devices is None:
+        raise ValueError(f"a rescue {device} on the {bus} bus is not supported")
+    media = ",media=cdrom" if device == "cdrom" else ""
+    cmd = ["-drive", f"file={esc(path)},if=none,id=drive-rescue,format=qcow2{media}"]
+    for dev in devices:
+        cmd += ["-device", dev]
     return cmd
 
 

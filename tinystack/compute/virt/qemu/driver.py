@@ -13,7 +13,10 @@ reboot = ``system_reset``; pause = ``stop``/``cont``; suspend = ``migrate`` of t
 paused guest to ``memory.state`` and exit, resume = start with ``-incoming`` from it
 (the guest's clock and uptime continue); snapshot = ``qemu-img convert`` of the root
 disk chain while the guest is paused; rescue = the rescue image as first disk, the
-instance's disk second; resize and cold migration on this host keep a copy of the
+instance's disk second (stable device rescue, asked for by the rescue image's
+``hw_rescue_bus``/``hw_rescue_device``: the rescue disk after every disk of the instance,
+which keep their addresses, and first to boot; the only way to rescue a volume-backed
+instance); resize and cold migration on this host keep a copy of the
 instance directory in ``<uuid>_resize`` until confirm (dropped) or revert (restored).
 
 A host standing in a network namespace (``[compute] host_namespace``, tests and simulated
@@ -61,6 +64,7 @@ from tinystack.compute.virt.qemu.definition import (
     CONFIG_DRIVE,
     CONSOLE_LOG,
     EPHEMERAL_DISK,
+    RESCUE_DEVICES,
     RESCUE_DISK,
     ROOT_DISK,
     STATE_FILE,
@@ -69,6 +73,7 @@ from tinystack.compute.virt.qemu.definition import (
     flavor_record,
     nic_for,
     socket_paths,
+    stable_rescue,
 )
 from tinystack.compute.virt.qemu.hotplug import Volumes
 from tinystack.compute.virt.qemu.imagecache import CachedImage, ImageCache, ImageSource
@@ -117,6 +122,8 @@ class QemuDriver(ComputeDriver):
         "supports_tagged_attach_interface": False,
         # raw volumes only: two QEMUs share a raw file (share-rw), never a qcow2 one
         "supports_multiattach": True,
+        # stable device rescue: the rescue disk added after the (boot volume's) disks
+        "supports_bfv_rescue": True,
         "supports_trusted_certs": False,
         "supports_image_type_qcow2": True,
         "supports_image_type_raw": True,
@@ -483,6 +490,14 @@ class QemuDriver(ComputeDriver):
             image_id = (rescue_image.id if rescue_image else None) or defn.image_id
             if not image_id:
                 raise DriverError(f"instance {instance.uuid} has no image to rescue with")
+            props = rescue_image.properties if rescue_image else {}
+            stable = {k: props[f"hw_rescue_{k}"] for k in ("bus", "device")
+                      if props.get(f"hw_rescue_{k}")}  # fmt: skip
+            devices = stable_rescue(stable)
+            if defn.boot_volume is not None and devices is None:
+                raise DriverError("a volume-backed instance is rescued with stable devices only")
+            if devices is not None and devices not in RESCUE_DEVICES:
+                raise DriverError(f"a rescue {devices[1]} on the {devices[0]} bus is not supported")
             self.vm.kill(instance.uuid)
             self.vm.cleanup_sockets(defn)
             directory = self.vm.dir(instance.uuid)
@@ -494,6 +509,7 @@ class QemuDriver(ComputeDriver):
                 "image_id": image_id,
                 "base": str(cached.path),
                 "base_format": cached.format,
+                **stable,
             }
             self.vm.start(defn)
 
