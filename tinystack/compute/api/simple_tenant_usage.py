@@ -15,7 +15,7 @@ from tinystack.common.exceptions import BadRequest
 from tinystack.common.timeutils import utcnow
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.query import bool_param, limit_and_marker
-from tinystack.compute.api.rendering import base_url, json_response, plain_time
+from tinystack.compute.api.rendering import json_response, plain_time
 from tinystack.compute.services import usage
 from tinystack.compute.services.usage import ProjectUsage, ServerUsage
 

@@ -117,7 +117,9 @@ def usages(
             by_project.setdefault(row.project_id, []).append(_server_usage(row, start, end))
     full = limit is not None and len(rows) == limit
     return UsagePage(
-        tuple(_project_usage(tenant, servers, start, end) for tenant, servers in by_project.items()),
+        tuple(
+            _project_usage(tenant, servers, start, end) for tenant, servers in by_project.items()
+        ),
         rows[-1].uuid if full and rows else None,
     )
 
