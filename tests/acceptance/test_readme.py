@@ -3,7 +3,7 @@
 The cloud is left as ``make up`` leaves it: its state in ``~/.local/share/tinystack`` (``HOME``
 is a temporary directory here), ``.venv`` in the working directory (the suite's own
 virtualenv, linked), the bootstrap image ``tinystack-test`` registered. The commands are
-read from the README's text (the fenced block after "Using it with the openstack CLI"),
+read from the README's text (the fenced blocks of "Using it with the openstack CLI"),
 continuation lines joined, and run by one ``bash -e`` as a user pasting them would.
 Servers run on the fake driver (no root needed), so the console log is the fake's.
 """
@@ -29,12 +29,14 @@ SERVICES = ["identity", "placement", "image", "compute", "network"]
 
 
 def quick_start() -> list[str]:
-    """The shell commands of the README's quick-start block, continuation lines joined."""
+    """The shell commands of the README's quick-start blocks (every ```bash block of the
+    section), continuation lines joined."""
     text = (ROOT / "README.md").read_text()
     section = text[text.index(SECTION) :]
-    block = re.search(r"```bash\n(.*?)```", section, re.S)
-    assert block is not None, "no ```bash block in the README's quick start"
-    joined = block.group(1).replace("\\\n", " ")
+    section = section[: section.index("\n## ", len(SECTION))]
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    assert blocks, "no ```bash block in the README's quick start"
+    joined = "".join(blocks).replace("\\\n", " ")
     return [line for line in joined.splitlines() if line.strip()]
 
 
@@ -76,8 +78,14 @@ def test_readme_quick_start_runs_verbatim(home: tuple[Path, CloudProcess]) -> No
     )
     assert result.returncode == 0, f"{result.stderr[-3000:]}\n{result.stdout[-2000:]}"
     assert "vm1" in result.stdout and "172.24.4." in result.stdout
+    assert f"http://127.0.0.1:{proc.console_ports['novncproxy']}/vnc_lite.html?path=" in (
+        result.stdout
+    )
+    assert f"ws://127.0.0.1:{proc.console_ports['serialproxy']}/?token=" in result.stdout
     # `tinystack up` told the user where things are and how to log in
     log = proc.log_file.read_text()
-    assert f"novncproxy     http://127.0.0.1:{proc.console_ports['novncproxy']}/vnc_lite.html" in log
+    assert (
+        f"novncproxy     http://127.0.0.1:{proc.console_ports['novncproxy']}/vnc_lite.html" in log
+    )
     for user in ("admin", "demo"):
         assert f"{user:<6} {proc.password(user)}" in log
