@@ -36,7 +36,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 ## real data plane, QEMU, the test image's inputs); otherwise nothing is (emulated mode).
 HOST_PACKAGES = python3 python3-venv python3-dev gcc iproute2 iptables nftables dnsmasq-base \
 	radvd iputils-arping iputils-ping linux-image-cloud-amd64 busybox-static dropbear-bin \
-	grub-pc-bin grub-common xorriso mtools qemu-utils qemu-system-x86 qemu-block-extra
+	grub-pc-bin grub-common xorriso mtools qemu-utils qemu-system-x86 qemu-block-extra novnc
+## and what the suite's browser tests drive (playwright with Debian's chromium, no download)
+test: HOST_PACKAGES += chromium
 
 host-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -69,7 +71,7 @@ typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 ## The whole suite; pytest's "no tests collected" (exit 5) is a failure.
-test: lint typecheck
+test: host-deps lint typecheck
 	@$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 

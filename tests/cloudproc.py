@@ -63,6 +63,8 @@ class CloudProcess:
         self.services = services or registry.available()
         self.ports = {name: free_port() for name in self.services}
         self.metadata_port = free_port()  # compute's metadata API
+        #: compute's console proxies (noVNC, serial)
+        self.console_ports = {"novncproxy": free_port(), "serialproxy": free_port()}
         self.conf_file = state_dir / "tinystack.conf"
         self.log_file = state_dir / "tinystack.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -82,6 +84,8 @@ class CloudProcess:
                 # In-memory hosts unless a test asks for the QEMU driver.
                 lines.append("compute_driver = fake")
                 lines.append(f"metadata_listen_port = {self.metadata_port}")
+                lines.append("[console]")
+                lines += [f"{proxy}_port = {num}" for proxy, num in self.console_ports.items()]
             if name == "volume":
                 # exports of remote attachments: never the default 10809 another cloud on
                 # this machine may hold (a test's own [volume] nbd_port, later, wins)

@@ -125,8 +125,15 @@ def _run(conf: cfg.ConfigOpts, only: str | None, debug: bool) -> None:
         for svc in cloud.services:
             typer.echo(f"  {svc.spec.service_type:<14} {svc.url}")
         for svc in cloud.services:
-            for extra in svc.listeners:
-                typer.echo(f"  {extra.name:<14} http://{extra.host}:{extra.port}")
+            for x in svc.listeners:
+                typer.echo(f"  {x.name:<14} {x.scheme}://{x.host}:{x.port}/{x.path}")
+        dashboard = next((s.url for s in cloud.services if s.spec.name == "dashboard"), None)
+        if dashboard:
+            typer.echo(f"\n  dashboard: {dashboard}")
+        if cloud.logins:
+            typer.echo("  logins (passwords kept in secrets.json):")
+            for user, password in cloud.logins.items():
+                typer.echo(f"    {user:<6} {password}   (project {user}, domain Default)")
         if cloud.clouds_yaml:
             typer.echo(f"\n  clouds.yaml: {cloud.clouds_yaml}")
             typer.echo(f"  export OS_CLIENT_CONFIG_FILE={cloud.clouds_yaml}")

@@ -561,6 +561,37 @@ def test_usage_migrations_and_interfaces(env: Env, server: dict[str, Any]) -> No
     assert env.compute.get(f"/servers/{server['id']}/migrations").json() == {"migrations": []}
 
 
+def test_usage_pages_by_instance(env: Env, server: dict[str, Any]) -> None:
+    """2.40+: os-simple-tenant-usage pages the instances (a marker is an instance id) and the
+    next link keeps start, end and detailed (Horizon's Admin > Overview follows it)."""
+    demo = env.boot(env.demo, name="usage-demo")
+    env.boot(name="usage-admin")
+    api = env.compute.at("2.40")
+    query = {"detailed": "1", "limit": "1", "start": "2020-01-01T00:00:00"}
+    seen: list[str] = []
+    page = api.get("/os-simple-tenant-usage", params=query).json()
+    while True:
+        servers = [s for u in page["tenant_usages"] for s in u["server_usages"]]
+        assert len(servers) <= 1
+        seen += [s["instance_id"] for s in servers]
+        links = page.get("tenant_usages_links")
+        if not links:
+            break
+        href = links[0]["href"]
+        assert "detailed=1" in href and "start=2020-01-01T00%3A00%3A00" in href
+        assert f"marker={seen[-1]}" in href
+        page = api.get(href.split("/v2.1", 1)[1]).json()
+    assert {server["id"], demo["id"]} <= set(seen) and len(seen) == len(set(seen))
+    # the marker is an instance, whichever project owns it; an unknown one is a 400
+    after = api.get("/os-simple-tenant-usage", params={"marker": demo["id"]}).json()
+    assert all(u["tenant_id"] for u in after["tenant_usages"])
+    bad = api.get("/os-simple-tenant-usage", None, params={"marker": "nope"})
+    assert bad.status_code == 400 and "Marker nope could not be found" in bad.text
+    project = demo["tenant_id"]
+    shown = api.get(f"/os-simple-tenant-usage/{project}", params={"limit": "1"}).json()
+    assert len(shown["tenant_usage"]["server_usages"]) == 1
+
+
 def test_project_id_in_urls(env: Env, server: dict[str, Any]) -> None:
     project = env.cloud.osc("token", "issue")["project_id"]
     listed = env.compute.get(f"/{project}/servers").json()["servers"]

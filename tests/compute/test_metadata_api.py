@@ -132,7 +132,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Runtime:
 @pytest.fixture(scope="module")
 def listener(runtime: Runtime) -> Listener:
     SERVICE.create_app(runtime)
-    (found,) = SERVICE.extra_listeners(runtime)
+    (found,) = [x for x in SERVICE.extra_listeners(runtime) if x.name == "metadata"]
     return found
 
 

@@ -9,6 +9,7 @@ from dataclasses import fields
 import pytest
 from oslo_config import cfg
 
+from tinystack.common import config
 from tinystack.compute import conf as compute_conf
 from tinystack.compute import states
 from tinystack.compute.api import microversion as mv
@@ -163,11 +164,25 @@ def test_options_name_every_compute_option() -> None:
     conf([])
     conf.set_override("fake_hosts", 7, group="compute")
     conf.set_override("fake_fail_spawn_hosts", ["a", "b"], group="compute")
-    registered = {
-        name for _group, opts in compute_conf.list_opts() for name in (o.name for o in opts)
-    }
-    assert registered <= {f.name for f in fields(compute_conf.Options)}
+    groups = {group: {o.name for o in opts} for group, opts in compute_conf.list_opts()}
+    assert groups["compute"] <= {f.name for f in fields(compute_conf.Options)}
+    assert groups["console"] == {f.name for f in fields(compute_conf.ConsoleOptions)}
     opts = compute_conf.Options.from_conf(conf)
     assert opts.fake_hosts == 7
     assert opts.fake_fail_spawn_hosts == ("a", "b")
     assert opts.max_limit == 1000
+
+
+def test_console_options_derive_the_links_from_the_public_host() -> None:
+    conf = cfg.ConfigOpts()
+    config.register_common_opts(conf)
+    compute_conf.register_opts(conf)
+    conf([])
+    conf.set_override("public_host", "cloud.example")
+    conf.set_override("serialproxy_port", 7083, group="console")
+    opts = compute_conf.ConsoleOptions.from_conf(conf)
+    assert opts.novncproxy_base_url == "http://cloud.example:6080/vnc_lite.html"
+    assert opts.serialproxy_base_url == "ws://cloud.example:7083/"
+    assert opts.proxy_host == conf.bind_host and opts.token_ttl == 600
+    conf.set_override("novncproxy_base_url", "https://c/vnc.html", group="console")
+    assert compute_conf.ConsoleOptions.from_conf(conf).novncproxy_base_url == "https://c/vnc.html"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.image import imagefiles
-from tests.image.conftest import PROJECT_B, MakeApi
-from tinystack.common.service import BootstrapInfo
-from tinystack.image.service import SERVICE
+from tests.image.conftest import PROJECT_A, PROJECT_B, MakeApi
+from tinystack.image.service import build_deps
+from tinystack.image.services import bootstrap
 from tinystack.image.store import FileStore
 from tinystack.image.store.base import DataNotFound, Store, StoreError
 
@@ -94,9 +94,9 @@ def test_bootstrap_registers_image_files_once(make_api: MakeApi, tmp_path: Path)
     iso.write_bytes(imagefiles.iso(32))
     missing = tmp_path / "not-built-yet.qcow2"
     api = make_api(**{"image.bootstrap_images": [str(qcow2), str(iso), str(missing)]})
-    info = BootstrapInfo("a", "d", "RegionOne", [], {})
-    SERVICE.bootstrap(api.runtime, info)
-    SERVICE.bootstrap(api.runtime, info)
+    deps = build_deps(api.runtime)
+    assert len(bootstrap.register_images(deps, PROJECT_A)) == 2
+    assert bootstrap.register_images(deps, PROJECT_A) == []
     images = api.client.get("/v2/images?sort=name:asc", headers=api.headers(PROJECT_B)).json()
     found = [(i["name"], i["disk_format"], i["visibility"], i["status"]) for i in images["images"]]
     assert found == [
@@ -104,6 +104,7 @@ def test_bootstrap_registers_image_files_once(make_api: MakeApi, tmp_path: Path)
         ("rescue", "iso", "public", "active"),
     ]
     guest = images["images"][0]
+    assert guest["owner"] == PROJECT_A  # as if the owner project had uploaded it
     assert guest["checksum"] == hashlib.md5(qcow2.read_bytes()).hexdigest()
     assert guest["virtual_size"] == 8 * 1024 * 1024
     resp = api.client.get(f"/v2/images/{guest['id']}/file", headers=api.headers(PROJECT_B))
@@ -114,11 +115,11 @@ def test_bootstrap_directory(make_api: MakeApi, tmp_path: Path) -> None:
     folder = tmp_path / "drop"
     folder.mkdir()
     api = make_api(**{"image.bootstrap_image_dir": str(folder)})
-    info = BootstrapInfo("a", "d", "RegionOne", [], {})
-    SERVICE.bootstrap(api.runtime, info)
+    deps = build_deps(api.runtime)
+    bootstrap.register_images(deps, None)
     assert api.client.get("/v2/images", headers=api.headers()).json()["images"] == []
     (folder / "tiny.img").write_bytes(imagefiles.raw(8192))
     (folder / "notes.txt").write_text("not an image")
-    SERVICE.bootstrap(api.runtime, info)
+    bootstrap.register_images(deps, None)
     images = api.client.get("/v2/images", headers=api.headers()).json()["images"]
     assert [(i["name"], i["disk_format"], i["size"]) for i in images] == [("tiny", "raw", 8192)]

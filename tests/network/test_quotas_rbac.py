@@ -35,6 +35,18 @@ def test_quotas(api: Api) -> None:
     assert api.get("/v2.0/quotas/tenant").json() == {"tenant": {"tenant_id": PROJECT_A}}
 
 
+def test_member_reads_own_quota_only(api: Api) -> None:
+    """Neutron checks get_quota only for another project: a member reads their own project's
+    quota, details and defaults (Horizon's create buttons and limits), not another's."""
+    member = api.headers()
+    for suffix in ("", "/details", "/default"):
+        own = api.get(f"/v2.0/quotas/{PROJECT_A}{suffix}", member)
+        assert own.status_code == 200, own.text
+        assert "network" in own.json()["quota"]
+        other = api.get(f"/v2.0/quotas/{PROJECT_B}{suffix}", member)
+        assert other.status_code == 403 and "(get_quota)" in other.text
+
+
 def test_rbac_share_with_one_project(api: Api) -> None:
     net = api.network()
     api.subnet(net["id"], "10.0.0.0/24")

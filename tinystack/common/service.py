@@ -52,6 +52,9 @@ class Listener:
     host: str
     port: int
     app: ASGIApp
+    #: how ``tinystack up`` shows its address: ``<scheme>://host:port/<path>``
+    scheme: str = "http"
+    path: str = ""
 
 
 class ServiceSpec(abc.ABC):

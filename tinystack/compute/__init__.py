@@ -17,6 +17,12 @@ also answers a ``volume-extended`` the block storage service waits on
 (``os-extend_volume_completion``) and re-images a volume-backed server's root volume on a
 rebuild with a new image (``volume-reimaged``, 2.93).
 
+Consoles: ``api/console.py`` (``remote-consoles``, ``os-console-auth-tokens``) and the
+``os-getVNCConsole``/``os-getSerialConsole`` actions ask the host's agent where the guest's
+console is (QEMU's VNC port, its serial port's unix socket) and store a single-use,
+expiring token (``services/consoles.py``); the proxies of ``consoleproxy/`` (listeners
+of this service, like the metadata API) take the token and relay a WebSocket to it.
+
 Workers run as threads of the service process in the embedded mode; one process
 can run many fake compute hosts (``agent/group.py``).
 """

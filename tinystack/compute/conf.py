@@ -9,6 +9,7 @@ from typing import Any
 
 from oslo_config import cfg
 
+from tinystack.common import config
 from tinystack.common.clients.limits import LimitsReader
 
 LOG = logging.getLogger(__name__)
@@ -206,12 +207,6 @@ API_OPTS = [
     cfg.StrOpt(
         "instance_name_template", default="instance-%08x", help="Instance name on the host."
     ),
-    cfg.StrOpt(
-        "novncproxy_base_url",
-        default="http://127.0.0.1:6080/vnc_auto.html",
-        help="Base URL of VNC console links.",
-    ),
-    cfg.IntOpt("console_token_ttl", default=600, min=1, help="Seconds a console token is valid."),
     cfg.IntOpt(
         "image_cache_seconds",
         default=5,
@@ -296,12 +291,73 @@ def _driver_opts() -> list[cfg.Opt]:
     return [opt for opt in QEMU_OPTS if opt.name not in names]
 
 
+CONSOLE_GROUP = "console"
+#: ``[console]``: the console proxies (Nova's ``[vnc]``, ``[serial_console]`` and
+#: ``[consoleauth]`` options in one section)
+CONSOLE_OPTS = [
+    cfg.StrOpt(
+        "proxy_host",
+        default="",
+        help="Address the noVNC and serial console proxies listen on (default: bind_host).",
+    ),
+    cfg.PortOpt("novncproxy_port", default=6080, help="Port of the noVNC console proxy."),
+    cfg.PortOpt("serialproxy_port", default=6083, help="Port of the serial console proxy."),
+    cfg.StrOpt(
+        "novncproxy_base_url",
+        default="",
+        help="Base URL of VNC console links (default: "
+        "http://<public_host>:<novncproxy_port>/vnc_lite.html).",
+    ),
+    cfg.StrOpt(
+        "serialproxy_base_url",
+        default="",
+        help="Base URL of serial console links (default: ws://<public_host>:<serialproxy_port>/).",
+    ),
+    cfg.StrOpt(
+        "novnc_dir",
+        default="/usr/share/novnc",
+        help="The noVNC client the proxy serves (Debian's novnc package; `make up` installs it).",
+    ),
+    cfg.IntOpt("token_ttl", default=600, min=1, help="Seconds a console token is valid."),
+]
+
+
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(ALL_OPTS + _driver_opts(), group=GROUP)
+    conf.register_opts(CONSOLE_OPTS, group=CONSOLE_GROUP)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [(GROUP, ALL_OPTS + _driver_opts())]
+    return [(GROUP, ALL_OPTS + _driver_opts()), (CONSOLE_GROUP, CONSOLE_OPTS)]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleOptions:
+    """The ``[console]`` options, typed, with the links' base URLs worked out."""
+
+    proxy_host: str = "127.0.0.1"
+    novncproxy_port: int = 6080
+    serialproxy_port: int = 6083
+    novncproxy_base_url: str = "http://127.0.0.1:6080/vnc_lite.html"
+    serialproxy_base_url: str = "ws://127.0.0.1:6083/"
+    novnc_dir: str = "/usr/share/novnc"
+    token_ttl: int = 600
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> ConsoleOptions:
+        section = conf[CONSOLE_GROUP]
+        public = config.public_host(conf)
+        novnc, serial = int(section.novncproxy_port), int(section.serialproxy_port)
+        return cls(
+            proxy_host=str(section.proxy_host or conf.bind_host),
+            novncproxy_port=novnc,
+            serialproxy_port=serial,
+            novncproxy_base_url=str(section.novncproxy_base_url)
+            or f"http://{public}:{novnc}/vnc_lite.html",
+            serialproxy_base_url=str(section.serialproxy_base_url) or f"ws://{public}:{serial}/",
+            novnc_dir=str(section.novnc_dir),
+            token_ttl=int(section.token_ttl),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,8 +418,6 @@ class Options:
     cross_az_attach: bool = True
     allow_resize_to_same_host: bool = True
     instance_name_template: str = "instance-%08x"
-    novncproxy_base_url: str = "http://127.0.0.1:6080/vnc_auto.html"
-    console_token_ttl: int = 600
     image_cache_seconds: int = 5
     rpc_timeout: int = 60
     api_settle_seconds: float = 0.5

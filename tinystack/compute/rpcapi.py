@@ -397,6 +397,10 @@ class ComputeAgentAPI:
         result = self._call(ctx, host, "get_vnc_console", instance_uuid=instance_uuid)
         return ConsoleInfo.from_primitive(result)
 
+    def get_serial_console(self, ctx: CallContext, host: str, instance_uuid: str) -> ConsoleInfo:
+        result = self._call(ctx, host, "get_serial_console", instance_uuid=instance_uuid)
+        return ConsoleInfo.from_primitive(result)
+
     def get_diagnostics(self, ctx: CallContext, host: str, instance_uuid: str) -> Diagnostics:
         result = self._call(ctx, host, "get_diagnostics", instance_uuid=instance_uuid)
         return Diagnostics.from_primitive(result)

@@ -27,8 +27,9 @@ from tinystack.compute.agent.group import AgentGroup, fake_drivers
 from tinystack.compute.api.microversion import MAX_VERSION, MicroversionMiddleware
 from tinystack.compute.api.router import include_routers
 from tinystack.compute.conductor.manager import ConductorManager
+from tinystack.compute.consoleproxy.app import ConsoleProxy
 from tinystack.compute.scheduler.manager import SchedulerManager
-from tinystack.compute.services import flavors, hosts
+from tinystack.compute.services import consoles, flavors, hosts
 from tinystack.compute.services.agent_store import DatabaseAgentStore
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.virt.driver import ComputeDriver
@@ -178,7 +179,8 @@ class ComputeService(ServiceSpec):
         return app
 
     def extra_listeners(self, runtime: Runtime) -> list[Listener]:
-        """The metadata API on ``[compute] metadata_listen:metadata_listen_port``."""
+        """The metadata API on ``[compute] metadata_listen:metadata_listen_port``, the noVNC
+        and serial console proxies on ``[console] proxy_host``'s ports."""
         from tinystack.compute.metadata import api as metadata_api
 
         deps = self.deps(runtime)
@@ -190,7 +192,21 @@ class ComputeService(ServiceSpec):
             cache_seconds=float(opts.metadata_cache_expiration),
         )
         host = str(opts.metadata_listen or runtime.conf.bind_host)
-        return [Listener("metadata", host, int(opts.metadata_listen_port), app)]
+        console = deps.console_opts
+        novnc = ConsoleProxy(deps, consoles.VNC_TYPES, console.novnc_dir)
+        serial = ConsoleProxy(deps, consoles.SERIAL_TYPES, None)
+        return [
+            Listener("metadata", host, int(opts.metadata_listen_port), app),
+            Listener(
+                "novncproxy",
+                console.proxy_host,
+                console.novncproxy_port,
+                novnc,
+                "http",
+                "vnc_lite.html",
+            ),
+            Listener("serialproxy", console.proxy_host, console.serialproxy_port, serial, "ws"),
+        ]
 
     def bootstrap(self, runtime: Runtime, info: BootstrapInfo) -> None:
         flavors.bootstrap(self.deps(runtime).db)

@@ -87,6 +87,8 @@ class Cloud:
     state_dir: Path = field(init=False)
     clouds_yaml: Path | None = None
     poller: RevocationPoller | None = None
+    #: user -> password of the admin and demo logins (when identity runs here)
+    logins: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.state_dir = config.state_dir(self.conf)
@@ -179,6 +181,7 @@ class Cloud:
             svc.spec.bootstrap(svc.runtime, info)
         if "identity" in names:
             self.clouds_yaml = clouds.write(self.state_dir, auth_url, passwords, conf.region)
+            self.logins = {user: passwords[user] for user in ("admin", "demo")}
 
     def _endpoints(self) -> list[tuple[str, str, int, ASGIApp]]:
         """(name, host, port, app) of every server: the APIs, then the extra listeners."""

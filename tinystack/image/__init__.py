@@ -21,7 +21,8 @@ Layout (the one shape of every service, ARCHITECTURE.md):
   enforced here, after loading (404 rather than 403 for what one may not see).
   ``image_attributes.py`` holds the image schema's rules, ``listing.py`` the list
   filters and pagination, ``sink.py`` and ``format_inspection.py`` what happens to
-  streamed data, ``bootstrap.py`` the images a fresh cloud registers.
+  streamed data, ``bootstrap.py`` the images a fresh cloud registers (at start, owned by
+  ``[image] bootstrap_image_owner``, whose id identity answers).
   Imports: ``image_import.py`` checks ``POST .../import`` and starts the task that
   ``import_flow.py`` runs on the tasks pool (sources in ``import_sources.py``, the URL
   filter in ``import_filter.py``, the ``image_conversion`` plugin in ``conversion.py``);

@@ -265,6 +265,12 @@ OPTS = [
         "directory is registered like bootstrap_images (defaults to "
         "<state_dir>/bootstrap-images).",
     ),
+    cfg.StrOpt(
+        "bootstrap_image_owner",
+        default="admin",
+        help="Project (in the Default domain) that owns the bootstrap images, as the "
+        "project that uploads them would (looked up in identity when the service starts).",
+    ),
     cfg.IntOpt(
         "io_chunk_size",
         default=1024 * 1024,
@@ -333,6 +339,7 @@ class Options:
     bootstrap_images: tuple[str, ...]
     bootstrap_image_dir: Path
     io_chunk_size: int
+    bootstrap_image_owner: str = "admin"
     enabled_backends: tuple[tuple[str, str], ...] = ()
     default_backend: str = ""
     backend_dirs: tuple[tuple[str, str], ...] = ()
@@ -392,6 +399,7 @@ class Options:
             bootstrap_images=tuple(group.bootstrap_images),
             bootstrap_image_dir=bootstrap_image_dir(conf),
             io_chunk_size=int(group.io_chunk_size),
+            bootstrap_image_owner=str(group.bootstrap_image_owner),
             enabled_backends=tuple(dict(group.enabled_backends).items()),
             default_backend=str(group.default_backend),
             backend_dirs=tuple(dict(group.backend_dirs).items()),

@@ -12,6 +12,7 @@ from oslo_config import cfg
 from tinystack.common.api.app import create_app
 from tinystack.common.clients.limits import LimitsReader
 from tinystack.common.clients.session import Session
+from tinystack.common.cloud import CatalogEntry
 from tinystack.common.policy import Policy
 from tinystack.common.service import BootstrapInfo, Runtime, ServiceSpec
 from tinystack.image import conf as image_conf
@@ -30,6 +31,26 @@ LOG = logging.getLogger(__name__)
 STALE_PARTIAL_SECONDS = 3600
 _DEPS = "image.deps"
 _PREFETCHER = "image.prefetcher"
+
+
+def _project_id(runtime: Runtime, name: str) -> str | None:
+    """The id of project ``name`` in the Default domain, asked of identity with the service's
+    credentials; None (logged) when identity cannot say."""
+    if not runtime.auth_url or runtime.credentials is None:
+        return None
+    identity = [CatalogEntry("identity", "keystone", runtime.auth_url)]
+    session = Session(runtime.auth_url, runtime.credentials, identity)
+    try:
+        resp = session.request(
+            "identity", "GET", "/projects", params={"name": name, "domain_id": "default"}
+        )
+        found = resp.json().get("projects") or []
+    except Exception:  # the images are still registered, without an owner
+        LOG.warning("could not look up project %s for the bootstrap images", name, exc_info=True)
+        return None
+    finally:
+        session.close()
+    return str(found[0]["id"]) if found else None
 
 
 def build_deps(runtime: Runtime) -> Deps:
@@ -82,12 +103,12 @@ class ImageService(ServiceSpec):
         return app
 
     def bootstrap(self, runtime: Runtime, info: BootstrapInfo) -> None:
-        deps = build_deps(runtime)
-        bootstrap.register_images(deps)
-        metadef_loader.load(deps)
+        metadef_loader.load(build_deps(runtime))
 
     def start(self, runtime: Runtime) -> None:
         deps = build_deps(runtime)
+        # at start, not bootstrap: the owner's id comes from identity's API, which answers now
+        bootstrap.register_images(deps, _project_id(runtime, deps.opts.bootstrap_image_owner))
         cutoff = time.time() - STALE_PARTIAL_SECONDS
         for store in (*deps.stores, deps.staging):
             if not isinstance(store, FileStore):

@@ -41,6 +41,10 @@ class DeviceOps:
         inst = self.agent.load(instance_uuid)
         return self.agent.driver.get_vnc_console(ctx, inst.meta)
 
+    def get_serial_console(self, ctx: CallContext, instance_uuid: str) -> ConsoleInfo:
+        inst = self.agent.load(instance_uuid)
+        return self.agent.driver.get_serial_console(ctx, inst.meta)
+
     def get_diagnostics(self, ctx: CallContext, instance_uuid: str) -> Diagnostics:
         inst = self.agent.load(instance_uuid)
         return Diagnostics(self.agent.driver.get_diagnostics(ctx, inst.meta))

@@ -237,6 +237,11 @@ class ComputeManager:
             CallContext.from_dict(ctxt), instance_uuid
         ).to_primitive()
 
+    def get_serial_console(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> JSON:
+        return self.devices.get_serial_console(
+            CallContext.from_dict(ctxt), instance_uuid
+        ).to_primitive()
+
     def get_diagnostics(self, ctxt: rpcapi.RPCContext, instance_uuid: str) -> JSON:
         return self.devices.get_diagnostics(
             CallContext.from_dict(ctxt), instance_uuid

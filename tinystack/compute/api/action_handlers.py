@@ -29,11 +29,11 @@ from tinystack.compute.api.schemas import (
     UnshelveBody,
     parse_hostname,
 )
+from tinystack.compute.services import consoles, servers
 from tinystack.compute.services import images as image_service
 from tinystack.compute.services import network_proxies as proxies
 from tinystack.compute.services import server_actions as actions
 from tinystack.compute.services import server_moves as moves
-from tinystack.compute.services import servers
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.records import ServerRecord
 
@@ -272,7 +272,12 @@ def console_output(req: ActionRequest) -> Response:
 
 
 def vnc_console(req: ActionRequest) -> Response:
-    url = actions.console_url(req.deps, req.call, req.uuid, "vnc", req.body.type)
+    url = consoles.console_url(req.deps, req.call, req.uuid, req.body.type)
+    return json_response({"console": {"type": req.body.type, "url": url}})
+
+
+def serial_console(req: ActionRequest) -> Response:
+    url = consoles.console_url(req.deps, req.call, req.uuid, req.body.type)
     return json_response({"console": {"type": req.body.type, "url": url}})
 
 

@@ -16,7 +16,7 @@ from tinystack.compute.api.bodies import body_part
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import RemoteConsoleRequest
-from tinystack.compute.services import server_actions, servers
+from tinystack.compute.services import consoles, servers
 
 router = APIRouter(tags=["consoles"])
 REMOTE = "os_compute_api:os-remote-consoles"
@@ -58,16 +58,16 @@ def create_console(
         raise BadRequest(f"Unsupported console type {kind} for protocol {protocol}.")
     if protocol == "rdp":
         raise BadRequest("Unavailable console type rdp-html5.")
-    if protocol != "vnc":
+    if protocol not in ("vnc", "serial"):
         raise exception.ConsoleTypeUnavailable(str(kind))
-    url = server_actions.console_url(deps, call, inst.uuid, "vnc", str(kind))
+    url = consoles.console_url(deps, call, inst.uuid, str(kind))
     return json_response({"remote_console": {"protocol": protocol, "type": kind, "url": url}})
 
 
 @router.get("/os-console-auth-tokens/{console_token}", openapi_extra=policies(TOKENS))
 def show_token(console_token: str, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
     ctx.can(TOKENS, {})
-    row = server_actions.console_token(deps, console_token)
+    row = consoles.console_token(deps, console_token)
     if version < (2, 31) and row.console_type != "rdp-html5":
         raise BadRequest(f"The type of the console token is not supported: {row.console_type}")
     return json_response(

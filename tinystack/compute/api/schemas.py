@@ -190,6 +190,10 @@ class VncBody(Strict):
     type: Literal["novnc", "xvpvnc"]
 
 
+class SerialBody(Strict):
+    type: Literal["serial"]
+
+
 class PasswordBody(Strict):
     adminPass: str
 

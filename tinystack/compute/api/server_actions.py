@@ -41,6 +41,7 @@ from tinystack.compute.api.schemas import (
     ResetStateBody,
     ResizeBody,
     SecurityGroupBody,
+    SerialBody,
     VncBody,
 )
 from tinystack.compute.services import servers
@@ -129,6 +130,13 @@ ACTIONS: dict[str, Action] = {
             h.vnc_console,
             "os_compute_api:os-remote-consoles",
             schema=VncBody,
+            nullable=False,
+        ),
+        Action(
+            "os-getSerialConsole",
+            h.serial_console,
+            "os_compute_api:os-remote-consoles",
+            schema=SerialBody,
             nullable=False,
         ),
         Action(

@@ -15,7 +15,7 @@ from tinystack.common.exceptions import BadRequest
 from tinystack.common.timeutils import utcnow
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
 from tinystack.compute.api.query import bool_param, limit_and_marker
-from tinystack.compute.api.rendering import base_url, json_response, plain_time
+from tinystack.compute.api.rendering import json_response, plain_time
 from tinystack.compute.services import usage
 from tinystack.compute.services.usage import ProjectUsage, ServerUsage
 
@@ -76,29 +76,33 @@ def _view(usage: ProjectUsage, detailed: bool) -> dict[str, Any]:
     return view
 
 
+def _page(request: Request, deps: DepsDep, version: VersionDep) -> tuple[int | None, str | None]:
+    """2.40+: ``limit`` and ``marker`` (an instance id); before, every instance."""
+    if version < (2, 40):
+        return None, None
+    return limit_and_marker(request, int(deps.opts.max_limit))
+
+
+def _links(request: Request, page: usage.UsagePage) -> list[dict[str, str]]:
+    """Nova's next link: the request's query (start, end, detailed, limit) with the page's
+    last instance as the marker."""
+    if page.next_marker is None:
+        return []
+    url = pg.strip_query(str(request.url))
+    return [pg.next_link(url, list(request.query_params.multi_items()), page.next_marker)]
+
+
 @router.get("/os-simple-tenant-usage", openapi_extra=policies(P % "list"))
 def list_usage(request: Request, ctx: ContextDep, deps: DepsDep, version: VersionDep) -> Response:
     ctx.can(P % "list", {})
     start, end = _period(request)
     detailed = bool(bool_param(request.query_params.get("detailed") or "0", "detailed"))
-    summaries = [_view(u, detailed) for u in usage.usages(deps.db, None, start, end)]
-    body: dict[str, Any] = {"tenant_usages": summaries}
-    if version >= (2, 40):
-        limit, marker = limit_and_marker(request, int(deps.opts.max_limit))
-        ids = [s["tenant_id"] for s in summaries]
-        if marker is not None:
-            if marker not in ids:
-                raise pg.marker_not_found(marker)
-            summaries = summaries[ids.index(marker) + 1 :]
-        body["tenant_usages"] = summaries[:limit]
-        if len(summaries) > limit:
-            body["tenant_usages_links"] = [
-                {
-                    "rel": "next",
-                    "href": f"{base_url(request)}/v2.1/os-simple-tenant-usage?limit={limit}"
-                    f"&marker={summaries[limit - 1]['tenant_id']}",
-                }
-            ]
+    limit, marker = _page(request, deps, version)
+    page = usage.usages(deps.db, None, start, end, limit=limit, marker=marker)
+    body: dict[str, Any] = {"tenant_usages": [_view(u, detailed) for u in page.projects]}
+    links = _links(request, page)
+    if links:
+        body["tenant_usages_links"] = links
     return json_response(body)
 
 
@@ -108,15 +112,10 @@ def show_usage(
 ) -> Response:
     ctx.can(P % "show", {"project_id": tenant_id})
     start, end = _period(request)
-    summaries = [_view(u, True) for u in usage.usages(deps.db, tenant_id, start, end)]
-    found = summaries[0] if summaries else {}
-    if found and version >= (2, 40):
-        limit, marker = limit_and_marker(request, int(deps.opts.max_limit))
-        servers = found["server_usages"]
-        if marker is not None:
-            ids = [s["instance_id"] for s in servers]
-            if marker not in ids:
-                raise pg.marker_not_found(marker)
-            servers = servers[ids.index(marker) + 1 :]
-        found["server_usages"] = servers[:limit]
-    return json_response({"tenant_usage": found})
+    limit, marker = _page(request, deps, version)
+    page = usage.usages(deps.db, tenant_id, start, end, limit=limit, marker=marker)
+    body: dict[str, Any] = {"tenant_usage": _view(page.projects[0], True) if page.projects else {}}
+    links = _links(request, page)
+    if links:
+        body["tenant_usage_links"] = links
+    return json_response(body)

@@ -17,7 +17,7 @@ from tinystack.common.clients.volume import VolumeClient
 from tinystack.common.db import Database
 from tinystack.common.service_deps import ServiceDeps
 from tinystack.common.timeutils import TTLCache
-from tinystack.compute.conf import Options
+from tinystack.compute.conf import ConsoleOptions, Options
 from tinystack.compute.rpcapi import ComputeAgentAPI, ConductorAPI, SchedulerAPI
 
 
@@ -45,6 +45,11 @@ class Deps(ServiceDeps):
         if opts.quota_driver == "unified_limits":
             opts = replace(opts, unified_limits=LimitsReader(self.session, "compute"))
         return opts
+
+    @cached_property
+    def console_opts(self) -> ConsoleOptions:
+        """The ``[console]`` options (the proxies, console links and tokens)."""
+        return ConsoleOptions.from_conf(self.conf)
 
     @property
     def placement(self) -> PlacementClient:

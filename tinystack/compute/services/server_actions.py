@@ -1,4 +1,4 @@
-"""Server actions that change state in place: power, lock, rescue, reset, consoles, groups.
+"""Server actions that change state in place: power, lock, rescue, reset, console output, groups.
 
 Every action: load (404 for other projects), check the lock and states (409),
 save the new task_state only if the row still is in the expected state
@@ -7,10 +7,7 @@ save the new task_state only if the row still is in the expected state
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-import time
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -282,58 +279,6 @@ def console_output(deps: Deps, ctx: CallContext, uuid: str, length: int | None) 
             raise Conflict(f"Instance {uuid} is not ready") from exc
         raise Conflict(f"Unable to get console output: {exc.message}") from exc
     return output
-
-
-def console_url(deps: Deps, ctx: CallContext, uuid: str, protocol: str, kind: str) -> str:
-    if protocol != "vnc" or kind not in ("novnc", "xvpvnc"):
-        raise exception.ConsoleTypeUnavailable(kind)
-    inst = _ready(deps, ctx, uuid)
-    try:
-        info = deps.agents.get_vnc_console(ctx, inst.host or "", uuid)
-    except RemoteError as exc:
-        raise Conflict(f"Instance {uuid} is not ready") from exc
-    token = secrets.token_hex(16)
-
-    def write(session: Session) -> None:
-        session.add(
-            models.ConsoleAuthToken(
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                console_type=kind,
-                host=info.host,
-                port=int(info.port),
-                internal_access_path=info.internal_access_path,
-                instance_uuid=uuid,
-                expires=time.time() + int(deps.opts.console_token_ttl),
-            )
-        )
-
-    deps.db.write(write)
-    base = str(deps.opts.novncproxy_base_url)
-    return f"{base}?path=%3Ftoken%3D{token}"
-
-
-@dataclass(frozen=True, slots=True)
-class ConsoleConnection:
-    """Where a console token leads (``os-console-auth-tokens``)."""
-
-    instance_uuid: str
-    console_type: str
-    host: str
-    port: int
-    internal_access_path: str | None
-
-
-def console_token(deps: Deps, token: str) -> ConsoleConnection:
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    with deps.db.reader() as session:
-        row = session.scalars(
-            select(models.ConsoleAuthToken).where(models.ConsoleAuthToken.token_hash == digest)
-        ).first()
-    if row is None or row.expires < time.time():
-        raise NotFound("The token's console connection info could not be found.")
-    return ConsoleConnection(
-        row.instance_uuid, row.console_type, row.host, row.port, row.internal_access_path
-    )
 
 
 # -- security groups --------------------------------------------------------------------------

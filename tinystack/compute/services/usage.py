@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from tinystack.common.db import Database
+from tinystack.common.exceptions import BadRequest
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import models, states
 
@@ -67,8 +68,30 @@ def _server_usage(row: models.Instance, start: datetime, end: datetime) -> Serve
     )
 
 
-def usages(db: Database, project: str | None, start: datetime, end: datetime) -> list[ProjectUsage]:
-    """Every project's usage (or ``project``'s) of servers alive some time in the period."""
+@dataclass(frozen=True, slots=True)
+class UsagePage:
+    """A page of usage (2.40+ pages by instance): the projects' usages of the page's
+    instances, and the last instance when the page is full (the next page's marker)."""
+
+    projects: tuple[ProjectUsage, ...]
+    next_marker: str | None
+
+
+def usages(
+    db: Database,
+    project: str | None,
+    start: datetime,
+    end: datetime,
+    *,
+    limit: int | None = None,
+    marker: str | None = None,
+) -> UsagePage:
+    """Every project's usage (or ``project``'s) of servers alive some time in the period.
+
+    As Nova, ``limit`` and ``marker`` page the instances (in creation order), not the
+    projects: a project whose servers span two pages appears on both. The marker is an
+    instance id (any instance, even deleted); an unknown one is a 400.
+    """
     inst = models.Instance
     with db.reader() as session:
         query = (
@@ -81,10 +104,24 @@ def usages(db: Database, project: str | None, start: datetime, end: datetime) ->
         )
         if project is not None:
             query = query.where(inst.project_id == project)
+        if marker is not None:
+            after = session.scalar(select(inst.id).where(inst.uuid == marker))
+            if after is None:
+                raise BadRequest(f"Marker {marker} could not be found.")
+            query = query.where(inst.id > after)
+        if limit is not None:
+            query = query.limit(limit)
+        rows = list(session.scalars(query))
         by_project: dict[str, list[ServerUsage]] = {}
-        for row in session.scalars(query):
+        for row in rows:
             by_project.setdefault(row.project_id, []).append(_server_usage(row, start, end))
-    return [_project_usage(tenant, servers, start, end) for tenant, servers in by_project.items()]
+    full = limit is not None and len(rows) == limit
+    return UsagePage(
+        tuple(
+            _project_usage(tenant, servers, start, end) for tenant, servers in by_project.items()
+        ),
+        rows[-1].uuid if full and rows else None,
+    )
 
 
 def _project_usage(

@@ -240,6 +240,10 @@ class ComputeDriver(abc.ABC):
     @abc.abstractmethod
     def get_vnc_console(self, context: CallContext, instance: InstanceMeta) -> ConsoleInfo: ...
 
+    def get_serial_console(self, context: CallContext, instance: InstanceMeta) -> ConsoleInfo:
+        """Where the serial console proxy reaches the guest's serial port."""
+        raise DriverNotSupported("this driver has no serial console")
+
     @abc.abstractmethod
     def get_diagnostics(self, context: CallContext, instance: InstanceMeta) -> dict[str, JSON]: ...
 

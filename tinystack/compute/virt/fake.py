@@ -432,6 +432,11 @@ class FakeDriver(ComputeDriver):
         self._get(instance)
         return ConsoleInfo(host="127.0.0.1", port=5900)
 
+    def get_serial_console(self, context: CallContext, instance: InstanceMeta) -> ConsoleInfo:
+        self._maybe_fail("get_serial_console")
+        self._get(instance)
+        return ConsoleInfo(host="127.0.0.1", port=10000)  # as Nova's fake: nothing listens
+
     def get_diagnostics(self, context: CallContext, instance: InstanceMeta) -> dict[str, JSON]:
         self._maybe_fail("get_diagnostics")
         inst = self._get(instance)

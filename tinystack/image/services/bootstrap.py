@@ -3,8 +3,9 @@
 The files are those listed in ``[image] bootstrap_images`` and those dropped in
 ``[image] bootstrap_image_dir`` (default ``<state_dir>/bootstrap-images``, where
 the compute service's guest image builder can put its result). Each existing
-file becomes a public, ownerless image named after the file (no
-extension), its disk format detected from its content; a name that is already
+file becomes a public image named after the file (no extension), owned by the
+project ``[image] bootstrap_image_owner`` names (as if that project had uploaded
+it), its disk format detected from its content; a name that is already
 registered is left alone, so this is idempotent.
 """
 
@@ -37,8 +38,9 @@ def candidates(deps: Deps) -> list[Path]:
     return paths
 
 
-def register_images(deps: Deps) -> list[str]:
-    """Register every bootstrap image file not registered yet; return the new image ids."""
+def register_images(deps: Deps, owner: str | None) -> list[str]:
+    """Register every bootstrap image file not registered yet, owned by the project
+    ``owner`` (None when identity could not be asked); return the new image ids."""
     created = []
     for path in candidates(deps):
         if not path.is_file():
@@ -46,7 +48,7 @@ def register_images(deps: Deps) -> list[str]:
             continue
         if _registered(deps, path.stem):
             continue
-        created.append(register_file(deps, path, path.stem))
+        created.append(register_file(deps, path, path.stem, owner))
     return created
 
 
@@ -62,7 +64,7 @@ def _registered(deps: Deps, name: str) -> bool:
     return found is not None
 
 
-def register_file(deps: Deps, path: Path, name: str) -> str:
+def register_file(deps: Deps, path: Path, name: str, owner: str | None = None) -> str:
     image_id = timeutils.new_uuid()
     sink = DataSink(
         deps.stores.local.open_writer(image_id),
@@ -90,7 +92,7 @@ def register_file(deps: Deps, path: Path, name: str) -> str:
             name=name,
             status="active",
             visibility="public",
-            owner=None,
+            owner=owner,
             protected=False,
             os_hidden=False,
             disk_format=disk_format,

@@ -67,6 +67,8 @@ class Definition:
     vnc_port: int | None = None
     qmp_socket: str = ""
     qmp_events_socket: str = ""
+    #: the serial console's unix socket (the serial proxy's end; empty: set at the next start)
+    serial_socket: str = ""
     #: {"image_id", "base", "base_format"} while the instance is rescued, with "bus" and
     #: "device" for stable device rescue (the rescue disk added last, boots first)
     rescue: dict[str, Any] | None = None
@@ -124,6 +126,12 @@ class Definition:
         return cls.from_dict(data)
 
 
+def serial_socket_path(directory: Path, uuid: str, short_dir: Path) -> str:
+    """The serial console's socket path (in the instance's directory when it fits)."""
+    sock = directory / "serial.sock"
+    return str(sock) if len(str(sock)) <= MAX_SOCKET_PATH else str(short_dir / f"{uuid}.serial")
+
+
 def esc(value: object) -> str:
     """A value inside a QEMU ``key=value,...`` option (commas are doubled)."""
     return str(value).replace(",", ",,")
@@ -158,7 +166,14 @@ def command(
     for sock, ident in ((defn.qmp_socket, "qmp"), (defn.qmp_events_socket, "qmpev")):
         cmd += ["-chardev", f"socket,id={ident},path={esc(sock)},server=on,wait=off"]
         cmd += ["-mon", f"chardev={ident},mode=control"]
-    cmd += ["-chardev", f"file,id=serial0,path={esc(d / CONSOLE_LOG)},append=on"]
+    # the serial port: a socket the serial console proxy connects to, everything the guest
+    # writes also appended to console.log (`console log show`)
+    log = f"logfile={esc(d / CONSOLE_LOG)},logappend=on"
+    if defn.serial_socket:
+        sock = f"socket,id=serial0,path={esc(defn.serial_socket)},server=on,wait=off"
+        cmd += ["-chardev", f"{sock},{log}"]
+    else:
+        cmd += ["-chardev", f"file,id=serial0,path={esc(d / CONSOLE_LOG)},append=on"]
     cmd += ["-serial", "chardev:serial0"]
     if defn.vnc_port is not None:
         display = defn.vnc_port - 5900

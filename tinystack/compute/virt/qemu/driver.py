@@ -583,6 +583,14 @@ class QemuDriver(ComputeDriver):
             raise DriverError(f"instance {instance.uuid} has no VNC console")
         return ConsoleInfo(host=self.settings.vnc_listen, port=defn.vnc_port)
 
+    def get_serial_console(self, context: CallContext, instance: InstanceMeta) -> ConsoleInfo:
+        """The serial port's unix socket (``internal_access_path``): the serial proxy runs on
+        the machine of its guests (port 0: no TCP listener)."""
+        defn = self.vm.running(instance.uuid)
+        if not defn.serial_socket or not Path(defn.serial_socket).exists():
+            raise DriverError(f"instance {instance.uuid} has no serial console socket")
+        return ConsoleInfo(host=self.hostname, port=0, internal_access_path=defn.serial_socket)
+
     def vnc_websocket_port(self, instance: InstanceMeta) -> int | None:
         defn = self.vm.load(instance.uuid)
         if defn.vnc_port is None:

@@ -30,6 +30,7 @@ from tinystack.compute.virt.qemu.definition import (
     STATE_FILE,
     Definition,
     command,
+    serial_socket_path,
 )
 from tinystack.compute.virt.qemu.settings import (
     CONSOLE_MAX_BYTES,
@@ -175,7 +176,10 @@ class Machines:
         for nic in defn.nics:
             net.ensure_tap(nic.tap, nic.mac, self.settings.host_namespace)
         _trim_console(directory / CONSOLE_LOG)
-        for sock in (defn.qmp_socket, defn.qmp_events_socket):
+        if not defn.serial_socket:  # defined before serial consoles were sockets
+            short = self.settings.short_socket_dir
+            defn.serial_socket = serial_socket_path(directory, defn.uuid, short)
+        for sock in (defn.qmp_socket, defn.qmp_events_socket, defn.serial_socket):
             Path(sock).parent.mkdir(parents=True, exist_ok=True)
             Path(sock).unlink(missing_ok=True)
         with self._ports_lock:
@@ -219,7 +223,7 @@ class Machines:
             process.kill(pid, uuid)
 
     def cleanup_sockets(self, defn: Definition) -> None:
-        for sock in (defn.qmp_socket, defn.qmp_events_socket):
+        for sock in (defn.qmp_socket, defn.qmp_events_socket, defn.serial_socket):
             if sock:
                 Path(sock).unlink(missing_ok=True)
 
