@@ -559,6 +559,9 @@ class AgentInstance:
     security_groups: list[str]
     request_spec: dict[str, Any]
     deleted: bool = False
+    created_at: datetime | None = None
+    launched_at: datetime | None = None
+    terminated_at: datetime | None = None
 
     @property
     def vifs(self) -> list[VIF]:

@@ -20,6 +20,7 @@ from tinystack.common.clients.network import NetworkClient
 from tinystack.common.clients.placement import PlacementClient
 from tinystack.common.clients.session import ClientError
 from tinystack.common.clients.volume import VolumeClient
+from tinystack.common.notifier import Notifier
 from tinystack.common.rpc import Transport
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception
@@ -53,6 +54,7 @@ class AgentDeps:
     agents: ComputeAgentAPI
     transport: Transport
     changed: Callable[[str], None]
+    notifier: Notifier
 
 
 class InstanceLocks:
