@@ -90,7 +90,6 @@ class BuildOps:
             )
         except (exception.InstanceNotFound, exception.UnexpectedTaskState) as exc:
             raise BuildAborted() from exc
-        notify_usage(self.agent, ctx, uuid, "create.end")
 
     def _build(
         self,
@@ -139,6 +138,7 @@ class BuildOps:
             )
         except (exception.InstanceNotFound, exception.UnexpectedTaskState) as exc:
             raise BuildAborted() from exc
+        notify_usage(self.agent, ctx, uuid, "create.end")
 
     def _expect_plugging(self, uuid: str, vifs: list[dict[str, Any]]) -> list[tuple[str, str]]:
         if not vifs or not int(self.agent.deps.opts.vif_plugging_timeout):
