@@ -3,6 +3,8 @@ with upstream's event types and payloads, read here by a listener pool of the te
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.telemetry.conftest import Env
 
 
@@ -42,7 +44,8 @@ def test_services_emit_upstream_notifications(env: Env) -> None:
         "/v2.0/ports", {"port": {"network_id": net["network"]["id"]}}, 201
     ).json()["port"]
     announced = seen.wait_for("port.create.end", lambda p: p["port"]["id"] == port["id"])
-    assert announced.payload["port"]["mac_address"] == port["mac_address"]
+    announced_port: dict[str, Any] = dict(announced.payload)["port"]
+    assert announced_port["mac_address"] == port["mac_address"]
 
     server = env.compute.post(
         "/servers",
@@ -61,8 +64,9 @@ def test_services_emit_upstream_notifications(env: Env) -> None:
         "compute.instance.create.end", lambda p: p["instance_id"] == server["id"]
     )
     assert booted.publisher_id.startswith("compute.")
-    assert booted.payload["state"] == "active" and booted.payload["memory_mb"] > 0
-    assert booted.payload["launched_at"] and booted.payload["message"] == "Success"
+    payload: dict[str, Any] = dict(booted.payload)
+    assert payload["state"] == "active" and payload["memory_mb"] > 0
+    assert payload["launched_at"] and payload["message"] == "Success"
     assert booted.priority == "INFO" and booted.context["project_id"]
     env.compute.delete(f"/servers/{server['id']}", 204)
     gone = seen.wait_for("compute.instance.delete.end", lambda p: p["instance_id"] == server["id"])
