@@ -44,7 +44,8 @@ def test_services_emit_upstream_notifications(env: Env) -> None:
         "/v2.0/ports", {"port": {"network_id": net["network"]["id"]}}, 201
     ).json()["port"]
     announced = seen.wait_for("port.create.end", lambda p: p["port"]["id"] == port["id"])
-    announced_port: dict[str, Any] = dict(announced.payload)["port"]
+    announced_payload: dict[str, Any] = dict(announced.payload)
+    announced_port = announced_payload["port"]
     assert announced_port["mac_address"] == port["mac_address"]
 
     server = env.compute.post(
