@@ -1,5 +1,5 @@
-"""Fixtures for telemetry tests: one cloud per module on a RabbitMQ virtual host of its
-own (so the test reads the cloud's notifications off the bus as a third party would),
+"""Fixtures for telemetry tests: one cloud for the package on a RabbitMQ virtual host of
+its own (so the test reads the cloud's notifications off the bus as a third party would),
 fake compute, and HTTP clients."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.common.test_rpc_rabbit import rabbit_listening
 from tinystack.common.notifier import Notification, NotificationListener
 from tinystack.common.rpc import Transport, get_transport
 
-SERVICES = ["identity", "placement", "image", "compute", "volume", "network"]
+SERVICES = ["identity", "placement", "image", "compute", "volume", "network", "metric"]
 
 
 def rabbit_vhost(name: str) -> str | None:
@@ -82,6 +82,7 @@ class Env:
         self.network = Api(cloud.endpoint("network"), token)
         self.compute = Api(cloud.endpoint("compute"), token)
         self.compute.http.headers["OpenStack-API-Version"] = "compute 2.90"
+        self.metric = Api(cloud.endpoint("metric"), token)
 
     def close(self) -> None:
         self.notifications.listener.stop()
@@ -101,7 +102,7 @@ class Env:
         raise AssertionError(f"{path} is {body.get('status')}, wanted {statuses}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     vhost = f"tsf-{uuid.uuid4().hex[:8]}"
     url = rabbit_vhost(vhost)

@@ -25,6 +25,7 @@ from tinystack.compute.objects import (
     ConsoleInfo,
     DiskImage,
     FlavorMeta,
+    GuestStats,
     HostResources,
     ImageMeta,
     InstanceInfo,
@@ -239,6 +240,11 @@ class ComputeDriver(abc.ABC):
 
     @abc.abstractmethod
     def get_vnc_console(self, context: CallContext, instance: InstanceMeta) -> ConsoleInfo: ...
+
+    def get_stats(self, context: CallContext, instance: InstanceMeta) -> GuestStats | None:
+        """The guest's counters for the telemetry poller; None when the driver has no real
+        guest to measure (or it is not running)."""
+        return None
 
     @abc.abstractmethod
     def get_diagnostics(self, context: CallContext, instance: InstanceMeta) -> dict[str, JSON]: ...
