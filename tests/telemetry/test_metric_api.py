@@ -101,11 +101,12 @@ def test_resources_metrics_and_aggregates(env: Env) -> None:
         ).json()  # fmt: skip
         rids.append(created["id"])
         assert created["original_resource_id"] == f"tsf-node-{n}"
-        env.metric.post(
-            f"/v1/resource/generic/{created['id']}/metric/tsf.temp/measures",
-            [{"timestamp": iso(T0), "value": value}, {"timestamp": iso(T0 + 60), "value": value * 2}],
-            202,
-        )  # fmt: skip
+        measures = [
+            {"timestamp": iso(T0), "value": value},
+            {"timestamp": iso(T0 + 60), "value": value * 2},
+        ]
+        path = f"/v1/resource/generic/{created['id']}/metric/tsf.temp/measures"
+        env.metric.post(path, measures, 202)
     listed = {r["id"] for r in osc("metric", "resource", "list", "--type", "generic")}
     assert set(rids) <= listed
     shown = osc("metric", "resource", "show", rids[0])
@@ -136,8 +137,8 @@ def test_notification_agent_keeps_resources(env: Env) -> None:
                   headers={"Content-Type": "application/octet-stream"})  # fmt: skip
     found = wait_for(lambda: env.metric.get(f"/v1/resource/image/{image['id']}", None))
     assert found["name"] == "tsf-agent" and found["disk_format"] == "raw"
-    size = wait_for(lambda: env.metric.get(
-        f"/v1/resource/image/{image['id']}/metric/image.size/measures?granularity=300", None))  # fmt: skip
+    path = f"/v1/resource/image/{image['id']}/metric/image.size/measures?granularity=300"
+    size = wait_for(lambda: env.metric.get(path, None))
     assert size[0][2] == 4096.0
     with pytest.raises(subprocess.CalledProcessError):
         env.cloud.osc("metric", "resource", "show", "no-such-resource")
