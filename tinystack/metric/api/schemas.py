@@ -11,15 +11,21 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ArchivePolicyItem(Strict):
+    granularity: str | float | None = None
+    points: int | str | None = None
+    timespan: str | float | None = None
+
+
 class ArchivePolicyCreate(Strict):
     name: str = Field(min_length=1, max_length=255)
     back_window: int = Field(default=0, ge=0)
-    definition: list[dict[str, Any]] = Field(min_length=1)
+    definition: list[ArchivePolicyItem] = Field(min_length=1)
     aggregation_methods: list[str] | None = None
 
 
 class ArchivePolicyUpdate(Strict):
-    definition: list[dict[str, Any]] = Field(min_length=1)
+    definition: list[ArchivePolicyItem] = Field(min_length=1)
 
 
 class ArchivePolicyRuleCreate(Strict):

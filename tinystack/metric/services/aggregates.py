@@ -18,7 +18,7 @@ from statistics import fmean
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest
 from tinystack.metric.policies import measures as rules
-from tinystack.metric.services import measures, metrics
+from tinystack.metric.services import _rows, measures
 from tinystack.metric.services.deps import Deps
 from tinystack.metric.services.records import Measure
 
@@ -103,7 +103,7 @@ def evaluate(deps: Deps, ctx: RequestContext, operations: str, query: AggregateQ
     found = []
     with deps.db.reader() as session:
         for metric_id, method in refs:
-            row = metrics.authorized(session, ctx, metric_id, rules.GET)
+            row = _rows.authorized_metric(session, ctx, metric_id, rules.GET)
             points = measures.series(
                 session,
                 row,

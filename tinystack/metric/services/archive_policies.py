@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tinystack.common.exceptions import BadRequest, Conflict, NotFound
+from tinystack.common.exceptions import BadRequest, Conflict
 from tinystack.metric import models
+from tinystack.metric.services import _rows
 from tinystack.metric.services.deps import Deps
 from tinystack.metric.services.records import ArchiveItem, ArchivePolicyRecord
 
@@ -56,14 +58,22 @@ def parse_timespan(value: object, what: str) -> float:
     return seconds
 
 
-def parse_definition(items: Sequence[dict[str, Any]]) -> tuple[ArchiveItem, ...]:
+@dataclass(frozen=True, slots=True)
+class DefinitionItem:
+    """One item of a definition as given: two of granularity, points and timespan."""
+
+    granularity: str | float | None = None
+    points: int | str | None = None
+    timespan: str | float | None = None
+
+
+def parse_definition(items: Sequence[DefinitionItem]) -> tuple[ArchiveItem, ...]:
     """Gnocchi's rule: each item gives two of granularity, points and timespan."""
     if not items:
         raise BadRequest("Invalid input: an archive policy needs a definition")
     parsed = []
     for item in items:
-        granularity = item.get("granularity")
-        points, timespan = item.get("points"), item.get("timespan")
+        granularity, points, timespan = item.granularity, item.points, item.timespan
         if isinstance(points, str) and points.isdigit():  # the CLI sends "-d points:6" as text
             points = int(points)
         if points is not None and (not isinstance(points, int) or points <= 0):
@@ -115,13 +125,6 @@ def record(row: models.ArchivePolicy) -> ArchivePolicyRecord:
     )
 
 
-def load(session: Session, name: str) -> models.ArchivePolicy:
-    row = session.get(models.ArchivePolicy, name)
-    if row is None:
-        raise NotFound(f"Archive policy {name} does not exist")
-    return row
-
-
 def _store(definition: tuple[ArchiveItem, ...]) -> list[dict[str, Any]]:
     return [{"granularity": d.granularity, "points": d.points} for d in definition]
 
@@ -129,7 +132,7 @@ def _store(definition: tuple[ArchiveItem, ...]) -> list[dict[str, Any]]:
 def create(
     deps: Deps,
     name: str,
-    definition: Sequence[dict[str, Any]],
+    definition: Sequence[DefinitionItem],
     back_window: int = 0,
     methods: Sequence[str] | None = None,
 ) -> ArchivePolicyRecord:
@@ -155,7 +158,7 @@ def create(
 
 def get(deps: Deps, name: str) -> ArchivePolicyRecord:
     with deps.db.reader() as session:
-        return record(load(session, name))
+        return record(_rows.archive_policy(session, name))
 
 
 def list_all(deps: Deps) -> list[ArchivePolicyRecord]:
@@ -164,12 +167,12 @@ def list_all(deps: Deps) -> list[ArchivePolicyRecord]:
         return [record(r) for r in rows]
 
 
-def update(deps: Deps, name: str, definition: Sequence[dict[str, Any]]) -> ArchivePolicyRecord:
+def update(deps: Deps, name: str, definition: Sequence[DefinitionItem]) -> ArchivePolicyRecord:
     """A new definition; as Gnocchi, only the points of the existing granularities change."""
     items = parse_definition(definition)
 
     def tx(session: Session) -> ArchivePolicyRecord:
-        row = load(session, name)
+        row = _rows.archive_policy(session, name)
         old = {d.granularity for d in record(row).definition}
         if {d.granularity for d in items} != old:
             raise BadRequest(
@@ -183,7 +186,7 @@ def update(deps: Deps, name: str, definition: Sequence[dict[str, Any]]) -> Archi
 
 def delete(deps: Deps, name: str) -> None:
     def tx(session: Session) -> None:
-        row = load(session, name)
+        row = _rows.archive_policy(session, name)
         used = session.scalar(
             select(func.count()).where(models.Metric.archive_policy_name == name)
         ) or session.scalar(
@@ -199,7 +202,7 @@ def delete(deps: Deps, name: str) -> None:
 def ensure_defaults(deps: Deps) -> None:
     """Gnocchi's default archive policies, created once."""
     for name, (back_window, items, methods) in DEFAULTS.items():
-        definition = [{"granularity": g, "timespan": t} for g, t in items]
+        definition = [DefinitionItem(granularity=g, timespan=t) for g, t in items]
         try:
             create(deps, name, definition, back_window, methods)
         except Conflict:

@@ -3,14 +3,11 @@ the metric's name (``fnmatch`` patterns; the longest matching pattern wins)."""
 
 from __future__ import annotations
 
-import fnmatch
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.exceptions import BadRequest, Conflict, NotFound
 from tinystack.metric import models
-from tinystack.metric.services import archive_policies
 from tinystack.metric.services.deps import Deps
 from tinystack.metric.services.records import ArchivePolicyRuleRecord
 
@@ -82,13 +79,3 @@ def delete(deps: Deps, name: str) -> None:
         session.delete(_load(session, name))
 
     deps.db.write(tx)
-
-
-def policy_for(session: Session, metric_name: str | None) -> models.ArchivePolicy:
-    """The archive policy of the longest rule pattern matching ``metric_name``."""
-    rules = session.scalars(select(models.ArchivePolicyRule)).all()
-    for rule in sorted(rules, key=lambda r: (-len(r.metric_pattern), r.name)):
-        if fnmatch.fnmatch(metric_name or "", rule.metric_pattern):
-            return archive_policies.load(session, rule.archive_policy_name)
-    raise BadRequest(f"No archive policy name specified and no archive policy rule found "
-                     f"matching the metric name {metric_name}")  # fmt: skip

@@ -24,7 +24,7 @@ from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.common.timeutils import parse_isotime
 from tinystack.metric import models
 from tinystack.metric.policies import measures as rules
-from tinystack.metric.services import archive_policies, metrics, resources
+from tinystack.metric.services import _rows, archive_policies, metrics, resources
 from tinystack.metric.services.deps import Deps
 from tinystack.metric.services.records import ArchivePolicyRecord, Measure
 
@@ -101,7 +101,7 @@ def _accumulate(
 
 def ingest(session: Session, metric: models.Metric, measures: Iterable[tuple[float, float]]) -> int:
     """Aggregate ``measures`` into ``metric``'s rollups; returns how many were kept."""
-    policy = archive_policies.record(archive_policies.load(session, metric.archive_policy_name))
+    policy = archive_policies.record(_rows.archive_policy(session, metric.archive_policy_name))
     grans = [d.granularity for d in policy.definition]
     ordered = sorted(measures)
     if not ordered:
@@ -176,7 +176,7 @@ def add(deps: Deps, ctx: RequestContext, metric_id: str, body: object) -> None:
     measures = parse_measures(body)
 
     def tx(session: Session) -> None:
-        ingest(session, metrics.authorized(session, ctx, metric_id, rules.POST), measures)
+        ingest(session, _rows.authorized_metric(session, ctx, metric_id, rules.POST), measures)
 
     deps.db.write(tx)
 
@@ -187,8 +187,10 @@ def add_to_resource(
     measures = parse_measures(body)
 
     def tx(session: Session) -> None:
-        resource = resources.load(session, rtype, resource_id, resources.creator_of(ctx))
-        ingest(session, metrics.of_resource(session, ctx, resource, name, rules.POST), measures)
+        resource = _rows.resource(session, rtype, resource_id, resources.creator_of(ctx))
+        ingest(
+            session, _rows.metric_of_resource(session, ctx, resource, name, rules.POST), measures
+        )
 
     deps.db.write(tx)
 
@@ -208,7 +210,7 @@ def value_of(point: models.Point, method: str) -> float | None:
 
 def series(session: Session, metric: models.Metric, query: MeasureQuery) -> list[Measure]:
     """The aggregated points of ``metric``: every granularity (coarsest first) or one."""
-    policy = archive_policies.record(archive_policies.load(session, metric.archive_policy_name))
+    policy = archive_policies.record(_rows.archive_policy(session, metric.archive_policy_name))
     method = query.aggregation
     grans = [d.granularity for d in policy.definition]
     if method not in policy.aggregation_methods or (
@@ -238,15 +240,17 @@ def series(session: Session, metric: models.Metric, query: MeasureQuery) -> list
 
 def get(deps: Deps, ctx: RequestContext, metric_id: str, query: MeasureQuery) -> list[Measure]:
     with deps.db.reader() as session:
-        return series(session, metrics.authorized(session, ctx, metric_id, rules.GET), query)
+        return series(session, _rows.authorized_metric(session, ctx, metric_id, rules.GET), query)
 
 
 def get_of_resource(
     deps: Deps, ctx: RequestContext, rtype: str, resource_id: str, name: str, query: MeasureQuery
 ) -> list[Measure]:
     with deps.db.reader() as session:
-        resource = resources.load(session, rtype, resource_id, resources.creator_of(ctx))
-        return series(session, metrics.of_resource(session, ctx, resource, name, rules.GET), query)
+        resource = _rows.resource(session, rtype, resource_id, resources.creator_of(ctx))
+        return series(
+            session, _rows.metric_of_resource(session, ctx, resource, name, rules.GET), query
+        )
 
 
 def batch_resources(
@@ -261,12 +265,12 @@ def batch_resources(
 
     def tx(session: Session) -> None:
         for resource_id, named in body.items():
-            resource = resources.load(session, "generic", resource_id, resources.creator_of(ctx))
+            resource = _rows.resource(session, "generic", resource_id, resources.creator_of(ctx))
             for name, given in named.items():
                 data = given.get("measures") if isinstance(given, dict) else given
                 measures = parse_measures(data)
                 try:
-                    metric = metrics.of_resource(session, ctx, resource, name, rules.POST)
+                    metric = _rows.metric_of_resource(session, ctx, resource, name, rules.POST)
                 except NotFound:
                     if not create_metrics:
                         raise BadRequest(f"Unknown metrics: {resource_id}/{name}") from None
@@ -275,7 +279,7 @@ def batch_resources(
                         _text(spec.get("archive_policy_name")), _text(spec.get("unit"))
                     )
                     metrics.attach(session, ctx, resource, {name: wanted})
-                    metric = metrics.of_resource(session, ctx, resource, name, rules.POST)
+                    metric = _rows.metric_of_resource(session, ctx, resource, name, rules.POST)
                 ingest(session, metric, measures)
 
     deps.db.write(tx)

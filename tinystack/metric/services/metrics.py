@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.exceptions import BadRequest, Conflict, NotFound
+from tinystack.common.exceptions import BadRequest, Conflict
 from tinystack.metric import models
 from tinystack.metric.policies import metrics as rules
-from tinystack.metric.services import _rows, archive_policies, archive_policy_rules
+from tinystack.metric.services import _rows, archive_policies
 from tinystack.metric.services.deps import Deps
 from tinystack.metric.services.records import MetricRecord
 
@@ -26,15 +25,6 @@ class MetricSpec:
     unit: str | None = None
     name: str | None = None
     resource_id: str | None = None
-
-
-def target(row: models.Metric, resource: models.Resource | None) -> dict[str, Any]:
-    return {
-        "created_by_project_id": row.created_by_project_id,
-        "created_by_user_id": row.created_by_user_id,
-        "resource.project_id": resource.project_id if resource is not None else None,
-        "resource.user_id": resource.user_id if resource is not None else None,
-    }
 
 
 def record(session: Session, row: models.Metric, *, with_resource: bool = True) -> MetricRecord:
@@ -50,7 +40,7 @@ def record(session: Session, row: models.Metric, *, with_resource: bool = True) 
         created_by_user_id=row.created_by_user_id,
         created_by_project_id=row.created_by_project_id,
         archive_policy=archive_policies.record(
-            archive_policies.load(session, row.archive_policy_name)
+            _rows.archive_policy(session, row.archive_policy_name)
         ),
         resource=resource,
     )
@@ -58,9 +48,9 @@ def record(session: Session, row: models.Metric, *, with_resource: bool = True) 
 
 def _new(session: Session, ctx: RequestContext, spec: MetricSpec) -> models.Metric:
     if spec.archive_policy_name:
-        policy = archive_policies.load(session, spec.archive_policy_name)
+        policy = _rows.archive_policy(session, spec.archive_policy_name)
     else:
-        policy = archive_policy_rules.policy_for(session, spec.name)
+        policy = _rows.policy_for(session, spec.name)
     if spec.unit is not None and len(spec.unit) > 31:
         raise BadRequest("Invalid input: length of value must be at most 31 for dictionary "
                          "value @ data['unit']")  # fmt: skip
@@ -113,44 +103,9 @@ def create(deps: Deps, ctx: RequestContext, spec: MetricSpec) -> MetricRecord:
     return deps.db.write(tx)
 
 
-def load(session: Session, metric_id: str) -> models.Metric:
-    try:
-        uuid.UUID(metric_id)
-    except ValueError:
-        raise NotFound(f"Metric {metric_id} does not exist") from None
-    row = session.get(models.Metric, metric_id)
-    if row is None:
-        raise NotFound(f"Metric {metric_id} does not exist")
-    return row
-
-
-def authorized(session: Session, ctx: RequestContext, metric_id: str, rule: str) -> models.Metric:
-    """The metric, once ``rule`` allows the caller (404 when it may not even see it)."""
-    row = load(session, metric_id)
-    resource = session.get(models.Resource, row.resource_id) if row.resource_id else None
-    if not ctx.allowed(rules.GET, target(row, resource)):
-        raise NotFound(f"Metric {metric_id} does not exist")
-    ctx.can(rule, target(row, resource))
-    return row
-
-
-def of_resource(
-    session: Session, ctx: RequestContext, resource: models.Resource, name: str, rule: str
-) -> models.Metric:
-    row = session.scalars(
-        select(models.Metric).where(
-            models.Metric.resource_id == resource.id, models.Metric.name == name
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"Metric {name} does not exist")
-    ctx.can(rule, target(row, resource))
-    return row
-
-
 def get(deps: Deps, ctx: RequestContext, metric_id: str) -> MetricRecord:
     with deps.db.reader() as session:
-        return record(session, authorized(session, ctx, metric_id, rules.GET))
+        return record(session, _rows.authorized_metric(session, ctx, metric_id, rules.GET))
 
 
 def list_items(deps: Deps, ctx: RequestContext, limit: int | None) -> list[MetricRecord]:
@@ -166,7 +121,7 @@ def list_items(deps: Deps, ctx: RequestContext, limit: int | None) -> list[Metri
 
 def delete(deps: Deps, ctx: RequestContext, metric_id: str) -> None:
     def tx(session: Session) -> None:
-        row = authorized(session, ctx, metric_id, rules.DELETE)
+        row = _rows.authorized_metric(session, ctx, metric_id, rules.DELETE)
         session.execute(sql_delete(models.Point).where(models.Point.metric_id == row.id))
         session.delete(row)
 

@@ -11,14 +11,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tinystack.common.exceptions import BadRequest, Conflict, NotFound
+from tinystack.common.exceptions import BadRequest, Conflict
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import parse_isotime
 from tinystack.metric import models
+from tinystack.metric.services import _rows
 from tinystack.metric.services.deps import Deps
 from tinystack.metric.services.records import ResourceTypeRecord
 
-GENERIC = "generic"
+GENERIC = _rows.GENERIC
 TYPES = ("string", "uuid", "number", "bool", "datetime")
 
 
@@ -55,23 +56,16 @@ def record(row: models.ResourceType) -> ResourceTypeRecord:
     return ResourceTypeRecord(row.name, dict(row.attributes), row.state)
 
 
-def load(session: Session, name: str) -> models.ResourceType:
-    row = session.get(models.ResourceType, name)
-    if row is None:
-        raise NotFound(f"Resource type {name} does not exist")
-    return row
-
-
-def _check_schema(attributes: dict[str, Any]) -> dict[str, dict[str, JSON]]:
+def _check_schema(attributes: dict[str, dict[str, JSON]]) -> dict[str, dict[str, JSON]]:
     checked: dict[str, dict[str, JSON]] = {}
     for name, spec in attributes.items():
-        if not isinstance(spec, dict) or spec.get("type") not in TYPES:
+        if spec.get("type") not in TYPES:
             raise BadRequest(f"Invalid input: attribute {name} needs a type among {TYPES}")
         checked[name] = {"required": False, **spec}
     return checked
 
 
-def create(deps: Deps, name: str, attributes: dict[str, Any]) -> ResourceTypeRecord:
+def create(deps: Deps, name: str, attributes: dict[str, dict[str, JSON]]) -> ResourceTypeRecord:
     schema = _check_schema(attributes)
 
     def tx(session: Session) -> ResourceTypeRecord:
@@ -86,7 +80,7 @@ def create(deps: Deps, name: str, attributes: dict[str, Any]) -> ResourceTypeRec
 
 def get(deps: Deps, name: str) -> ResourceTypeRecord:
     with deps.db.reader() as session:
-        return record(load(session, name))
+        return record(_rows.resource_type(session, name))
 
 
 def list_all(deps: Deps) -> list[ResourceTypeRecord]:
@@ -100,7 +94,7 @@ def delete(deps: Deps, name: str) -> None:
         raise BadRequest("Resource type generic cannot be deleted")
 
     def tx(session: Session) -> None:
-        row = load(session, name)
+        row = _rows.resource_type(session, name)
         if session.scalar(select(func.count()).where(models.Resource.type == name)):
             raise BadRequest(f"Resource type {name} is still in use")
         session.delete(row)
@@ -136,8 +130,8 @@ def _valid(kind: object, value: object) -> bool:
 
 
 def check_attributes(
-    rtype: models.ResourceType, given: dict[str, Any], *, creating: bool
-) -> dict[str, Any]:
+    rtype: models.ResourceType, given: dict[str, JSON], *, creating: bool
+) -> dict[str, JSON]:
     """The type's attributes out of ``given``; 400 for a missing required one, a wrong
     type or an attribute the type does not have."""
     schema: dict[str, dict[str, Any]] = rtype.attributes

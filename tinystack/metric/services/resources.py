@@ -17,7 +17,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.exceptions import BadRequest, Conflict, NotFound
+from tinystack.common.exceptions import BadRequest, Conflict
+from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import naive_utc, parse_isotime, utcnow
 from tinystack.metric import models
 from tinystack.metric.policies import resources as rules
@@ -40,24 +41,15 @@ class ResourceSpec:
     ended_at: str | None = None
     #: metric name -> an existing metric's id, or the new metric's archive policy and unit
     metrics: dict[str, str | metrics.MetricSpec] = field(default_factory=dict)
-    attributes: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, JSON] = field(default_factory=dict)
     given: frozenset[str] = frozenset()
-
-
-def resource_uuid(value: str, creator: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        if not value or "/" in value or len(value) > 255:
-            raise BadRequest(f"Invalid input: invalid resource id {value!r}") from None
-        return str(uuid.uuid5(RESOURCE_ID_NAMESPACE, value + "\x00" + creator))
 
 
 def creator_of(ctx: RequestContext) -> str:
     return f"{ctx.user_id}:{ctx.project_id}"
 
 
-def target(row: models.Resource) -> dict[str, Any]:
+def _target(row: models.Resource) -> dict[str, Any]:
     return {
         "project_id": row.project_id,
         "user_id": row.user_id,
@@ -75,35 +67,18 @@ def _time(value: str | None, what: str) -> datetime | None:
         raise BadRequest(f"Invalid input: {what} is not a timestamp") from None
 
 
-def load(session: Session, rtype: str, resource_id: str, creator: str = "") -> models.Resource:
-    """The resource of type ``rtype`` (or a subtype for ``generic``) by id or original id."""
-    try:
-        rid = resource_uuid(resource_id, creator)
-    except BadRequest:
-        raise NotFound(f"Resource {resource_id} does not exist") from None
-    row = (
-        session.get(models.Resource, rid)
-        or session.scalars(
-            select(models.Resource).where(models.Resource.original_resource_id == resource_id)
-        ).first()
-    )
-    if row is None or (rtype != resource_types.GENERIC and row.type != rtype):
-        raise NotFound(f"Resource {resource_id} does not exist")
-    return row
-
-
 def create(deps: Deps, ctx: RequestContext, rtype: str, spec: ResourceSpec) -> ResourceRecord:
     if not spec.id:
         raise BadRequest("Invalid input: required key not provided @ data['id']")
     creator = creator_of(ctx)
-    rid = resource_uuid(spec.id, creator)
+    rid = _rows.resource_uuid(spec.id, creator)
     started = _time(spec.started_at, "started_at") or naive_utc(utcnow())
     ended = _time(spec.ended_at, "ended_at")
     if ended is not None and ended < started:
         raise BadRequest("Start timestamp cannot be after end timestamp")
 
     def tx(session: Session) -> ResourceRecord:
-        type_row = resource_types.load(session, rtype)
+        type_row = _rows.resource_type(session, rtype)
         attributes = resource_types.check_attributes(type_row, spec.attributes, creating=True)
         if session.get(models.Resource, rid) is not None:
             raise Conflict(f"Resource {rid} already exists")
@@ -130,8 +105,8 @@ def create(deps: Deps, ctx: RequestContext, rtype: str, spec: ResourceSpec) -> R
 
 def get(deps: Deps, ctx: RequestContext, rtype: str, resource_id: str) -> ResourceRecord:
     with deps.db.reader() as session:
-        row = load(session, rtype, resource_id, creator_of(ctx))
-        ctx.can(rules.GET, target(row))
+        row = _rows.resource(session, rtype, resource_id, creator_of(ctx))
+        ctx.can(rules.GET, _target(row))
         return _rows.resource_record(session, row)
 
 
@@ -141,9 +116,9 @@ def list_items(
     """Resources of ``rtype`` (every type for ``generic``), oldest first; a caller who
     is not admin sees those of its project and those its project created."""
     with deps.db.reader() as session:
-        resource_types.load(session, rtype)
+        _rows.resource_type(session, rtype)
         stmt = select(models.Resource).order_by(models.Resource.started_at, models.Resource.id)
-        if rtype != resource_types.GENERIC:
+        if rtype != _rows.GENERIC:
             stmt = stmt.where(models.Resource.type == rtype)
         if not ctx.is_admin:
             stmt = stmt.where(
@@ -167,9 +142,9 @@ def update(
     deps: Deps, ctx: RequestContext, rtype: str, resource_id: str, spec: ResourceSpec
 ) -> ResourceRecord:
     def tx(session: Session) -> ResourceRecord:
-        row = load(session, rtype, resource_id, creator_of(ctx))
-        ctx.can(rules.UPDATE, target(row))
-        type_row = resource_types.load(session, row.type)
+        row = _rows.resource(session, rtype, resource_id, creator_of(ctx))
+        ctx.can(rules.UPDATE, _target(row))
+        type_row = _rows.resource_type(session, row.type)
         attributes = resource_types.check_attributes(type_row, spec.attributes, creating=False)
         for key in ("id", "project_id", "user_id", "started_at"):
             if key in spec.given:
@@ -192,8 +167,8 @@ def update(
 
 def delete(deps: Deps, ctx: RequestContext, rtype: str, resource_id: str) -> None:
     def tx(session: Session) -> None:
-        row = load(session, rtype, resource_id, creator_of(ctx))
-        ctx.can(rules.DELETE, target(row))
+        row = _rows.resource(session, rtype, resource_id, creator_of(ctx))
+        ctx.can(rules.DELETE, _target(row))
         metrics.delete_of_resource(session, row.id)
         session.delete(row)
 
