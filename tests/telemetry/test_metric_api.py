@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.telemetry.conftest import Env
 
@@ -67,7 +68,8 @@ def test_measures_roll_up_and_read_back(env: Env) -> None:
     assert std[0][2] == pytest.approx(statistics_std([1.0, 3.0, 10.0, 20.0]))
     rate = env.metric.get(f"/v1/metric/{mid}/measures?aggregation=rate:mean&granularity=10").json()
     assert [r[2] for r in rate] == [2.0, 8.5, -13.0]  # changes 2 | 7, 10 | -13
-    start = env.metric.get(f"/v1/metric/{mid}/measures?granularity=10&start={iso(T0 + 10)}").json()
+    query = {"granularity": "10", "start": iso(T0 + 10)}
+    start = env.metric.get(f"/v1/metric/{mid}/measures", params=query).json()
     assert [r[0] for r in start] == [iso(T0 + 10), iso(T0 + 60)]
     # 12 points of 10 s: a measure 3 minutes on trims what is 2 minutes older
     osc("metric", "measures", "add", "-m", f"{iso(T0 + 185)}@1", mid)
@@ -125,6 +127,14 @@ def test_resources_metrics_and_aggregates(env: Env) -> None:
                            {"operations": f"(metric {ids[0]} max)"}, 200).json()  # fmt: skip
     assert [r[2] for r in both["measures"][ids[0]]["max"]] == [10.0, 20.0]
     env.metric.post("/v1/aggregates", {"operations": "(metric"}, 400)
+    scraped = env.metric.get("/metrics").text
+    latest = {
+        s.labels["resource_id"]: (s.value, s.timestamp)
+        for family in text_string_to_metric_families(scraped)
+        if family.name == "ceilometer_tsf_temp"
+        for s in family.samples
+    }
+    assert latest[rids[0]] == (20.0, T0 + 60) and latest[rids[1]] == (60.0, T0 + 60)
     env.metric.delete(f"/v1/resource/generic/{rids[0]}", 204)
     env.metric.get(f"/v1/metric/{ids[0]}", 404)
 

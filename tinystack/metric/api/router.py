@@ -18,6 +18,7 @@ from tinystack.common.api import openapi
 from tinystack.metric.api import aggregates as agg
 from tinystack.metric.api import archive_policies as ap
 from tinystack.metric.api import archive_policy_rules as apr
+from tinystack.metric.api import exposition as ex
 from tinystack.metric.api import measures as ms
 from tinystack.metric.api import metrics as mt
 from tinystack.metric.api import resource_types as rt
@@ -26,6 +27,7 @@ from tinystack.metric.api import status, versions
 from tinystack.metric.policies import aggregates as agg_p
 from tinystack.metric.policies import archive_policies as ap_p
 from tinystack.metric.policies import archive_policy_rules as apr_p
+from tinystack.metric.policies import exposition as ex_p
 from tinystack.metric.policies import measures as ms_p
 from tinystack.metric.policies import metrics as mt_p
 from tinystack.metric.policies import resource_types as rt_p
@@ -102,6 +104,7 @@ ROUTES = (
     Route("GET",    MEASURES,            ms.get_measures, (ms_p.GET,)),
     Route("POST",   "/v1/batch/resources/metrics/measures", ms.batch_resources_measures,
           (ms_p.POST,), 202, BATCH_BODY),
+    Route("GET",    "/metrics",          ex.metrics, (ex_p.GET,)),
     Route("POST",   "/v1/aggregates",    agg.aggregate, (agg_p.AGGREGATES, ms_p.GET)),
 )
 # fmt: on

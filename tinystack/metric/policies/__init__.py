@@ -16,6 +16,7 @@ from tinystack.metric.policies import (
     archive_policies,
     archive_policy_rules,
     base,
+    exposition,
     measures,
     metrics,
     resource_types,
@@ -35,4 +36,5 @@ def list_rules() -> list[policy.RuleDefault]:
         *measures.RULES,
         *aggregates.RULES,
         *status.RULES,
+        *exposition.RULES,
     ]
