@@ -7,6 +7,7 @@ from __future__ import annotations
 import queue
 import shutil
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -120,4 +121,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         if made is not None:
             made.close()
         cloud.stop()
-        subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, timeout=60)
+        # rabbitmqctl takes seconds: the vhost goes while the next tests run (the thread
+        # only waits for the command, which outlives the test process if need be)
+        threading.Thread(target=_delete_vhost, args=(vhost,), daemon=True).start()
+
+
+def _delete_vhost(vhost: str) -> None:
+    subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, timeout=60)
