@@ -29,7 +29,16 @@ from tests.support import make_runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "tinystack"
-SERVICES = ("identity", "placement", "image", "compute", "network", "volume", "object_store")
+SERVICES = (
+    "identity",
+    "placement",
+    "image",
+    "compute",
+    "network",
+    "volume",
+    "object_store",
+    "metric",
+)
 
 MAX_MODULE_LINES = 800
 MAX_FUNCTION_LINES = 100
@@ -45,6 +54,7 @@ PUBLIC: dict[str, set[Route]] = {
     "identity": {(m, p) for m in ("GET", "HEAD") for p in ("/", "/v3", "/v3/")},
     "placement": {("GET", "/")},
     "image": {("GET", p) for p in ("/", "/versions", "/v2", "/v2/")},
+    "metric": {("GET", p) for p in ("/", "/v1", "/v1/capabilities")},
     "compute": {
         # the action route dispatches on the body; every action names its rule
         # (tests/compute/test_routes.py checks the action table)
@@ -119,6 +129,7 @@ BODILESS: dict[str, set[Route]] = {
     "compute": {("PUT", "/v2.1/servers/{server_id}/tags/{tag}")},
     "network": {("PUT", "/v2.0/{resources}/{resource_id}/tags/{tag}")},
     "volume": set(),
+    "metric": set(),
     # Swift takes metadata in headers: these writes have no body
     "object_store": {
         ("POST", "/v1/{account}"),

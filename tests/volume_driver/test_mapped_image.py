@@ -126,7 +126,7 @@ def test_a_restore_writes_a_preallocated_volume_by_its_map(tmp_path: Path, run_d
         f.seek(0)
         f.write(b"\x5a" * 4 * MiB)
         f.seek(MiB)
-        f.write_zeroes(MiB)  # type: ignore[attr-defined]
+        f.write_zeroes(MiB)
         f.seek(6 * MiB + 5)
         f.write(b"tail" * 1000)
         f.seek(split - MiB)

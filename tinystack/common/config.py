@@ -60,10 +60,22 @@ TOKEN_OPTS = [
     ),
 ]
 
+#: oslo.messaging's notification options, read by ``common/notifier.py``
+NOTIFICATION_OPTS = [
+    cfg.StrOpt(
+        "driver",
+        default="messagingv2",
+        choices=["messagingv2", "noop"],
+        help="messagingv2: services publish notifications on the RPC transport; noop: none.",
+    ),
+    cfg.ListOpt("topics", default=["notifications"], help="Topics notifications go to."),
+]
+
 
 def register_common_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(DEFAULT_OPTS)
     conf.register_opts(TOKEN_OPTS, group="token")
+    conf.register_opts(NOTIFICATION_OPTS, group="oslo_messaging_notifications")
 
 
 def register_service_opts(conf: cfg.ConfigOpts, service: str, default_port: int) -> None:

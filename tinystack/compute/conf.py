@@ -322,13 +322,27 @@ CONSOLE_OPTS = [
 ]
 
 
+#: the compute agent's telemetry poller (Ceilometer's compute polling agent)
+TELEMETRY_GROUP = "telemetry"
+TELEMETRY_OPTS = [
+    cfg.IntOpt(
+        "polling_interval",
+        default=300,
+        min=0,
+        help="Seconds between two polls of the guests' meters (0: no polling).",
+    ),
+    cfg.StrOpt(
+        "archive_policy",
+        default="low",
+        help="Archive policy of the metrics the poller creates in the metric service.",
+    ),
+]
+
+
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(ALL_OPTS + _driver_opts(), group=GROUP)
     conf.register_opts(CONSOLE_OPTS, group=CONSOLE_GROUP)
-
-
-def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [(GROUP, ALL_OPTS + _driver_opts()), (CONSOLE_GROUP, CONSOLE_OPTS)]
+    conf.register_opts(TELEMETRY_OPTS, group=TELEMETRY_GROUP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +372,27 @@ class ConsoleOptions:
             novnc_dir=str(section.novnc_dir),
             token_ttl=int(section.token_ttl),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryOptions:
+    """``[telemetry]``, typed; the only reader of ``conf.telemetry``."""
+
+    polling_interval: int = 300
+    archive_policy: str = "low"
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> TelemetryOptions:
+        section = conf[TELEMETRY_GROUP]
+        return cls(int(section.polling_interval), str(section.archive_policy))
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    return [
+        (GROUP, ALL_OPTS + _driver_opts()),
+        (CONSOLE_GROUP, CONSOLE_OPTS),
+        (TELEMETRY_GROUP, TELEMETRY_OPTS),
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,6 +178,44 @@ class InstanceMeta:
     root_device_name: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class DiskStats:
+    """A guest disk's counters since its QEMU started (``query-blockstats``)."""
+
+    device: str
+    read_bytes: int
+    read_requests: int
+    write_bytes: int
+    write_requests: int
+
+
+@dataclass(frozen=True, slots=True)
+class NicStats:
+    """A guest interface's counters, as the guest sees them (its tap's, swapped)."""
+
+    tap: str
+    incoming_bytes: int
+    outgoing_bytes: int
+    incoming_packets: int
+    outgoing_packets: int
+    incoming_drops: int
+    outgoing_drops: int
+    incoming_errors: int
+    outgoing_errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class GuestStats:
+    """What the telemetry poller measures of a running guest."""
+
+    cpu_ns: int
+    vcpus: int
+    memory_mb: int
+    memory_resident_mb: float
+    disks: tuple[DiskStats, ...] = ()
+    nics: tuple[NicStats, ...] = ()
+
+
 @dataclass(frozen=True)
 class InstanceInfo:
     """What the hypervisor says about an instance."""
@@ -559,6 +597,9 @@ class AgentInstance:
     security_groups: list[str]
     request_spec: dict[str, Any]
     deleted: bool = False
+    created_at: datetime | None = None
+    launched_at: datetime | None = None
+    terminated_at: datetime | None = None
 
     @property
     def vifs(self) -> list[VIF]:

@@ -15,7 +15,9 @@ from starlette.middleware import Middleware
 
 from tinystack.common import config
 from tinystack.common.api.app import create_app
+from tinystack.common.clients.metric import MetricClient
 from tinystack.common.clients.session import Session
+from tinystack.common.notifier import Notifier
 from tinystack.common.policy import Policy
 from tinystack.common.rpc import RPCServer, Target
 from tinystack.common.service import BootstrapInfo, Listener, Runtime, ServiceSpec
@@ -94,6 +96,9 @@ def agent_deps(deps: Deps) -> AgentDeps:
         agents=deps.agents,
         transport=deps.transport,
         changed=deps.changed,
+        notifier=Notifier.from_conf(deps.conf, lambda: deps.transport, "compute"),
+        metric=MetricClient(deps.session),
+        telemetry=compute_conf.TelemetryOptions.from_conf(deps.conf),
     )
 
 

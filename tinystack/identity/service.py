@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+
 from fastapi import FastAPI
 from oslo_config import cfg
 
 from tinystack.common.api.app import create_app
+from tinystack.common.notifier import Notifier
 from tinystack.common.policy import Policy
 from tinystack.common.service import BootstrapInfo, Runtime, ServiceSpec
 from tinystack.identity import conf as identity_conf
@@ -36,6 +39,7 @@ class IdentityService(ServiceSpec):
                 db=runtime.db,
                 codec=runtime.token_codec,
                 revocations=runtime.revocations,
+                notifier=Notifier.own_transport(runtime.conf, f"identity.{socket.gethostname()}"),
             )
             revoke.load(deps)
             # As keystone-manage credential_setup, on first start.
@@ -67,6 +71,11 @@ class IdentityService(ServiceSpec):
 
     def bootstrap(self, runtime: Runtime, info: BootstrapInfo) -> None:
         bootstrap.bootstrap(self.deps(runtime), info)
+
+    def stop(self, runtime: Runtime) -> None:
+        deps = runtime.extra.get("identity")
+        if isinstance(deps, Deps):
+            deps.notifier.close()
 
 
 SERVICE = IdentityService()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from dataclasses import replace
 
@@ -13,6 +14,7 @@ from tinystack.common.api.app import create_app
 from tinystack.common.clients.limits import LimitsReader
 from tinystack.common.clients.session import Session
 from tinystack.common.cloud import CatalogEntry
+from tinystack.common.notifier import Notifier
 from tinystack.common.policy import Policy
 from tinystack.common.service import BootstrapInfo, Runtime, ServiceSpec
 from tinystack.image import conf as image_conf
@@ -74,7 +76,14 @@ def build_deps(runtime: Runtime) -> Deps:
     cache = None
     if opts.image_cache_dir is not None:
         cache = ImageCache(opts.image_cache_dir, opts.image_cache_max_size)
-    deps = Deps(db=runtime.db, opts=opts, stores=stores, auth_url=runtime.auth_url, cache=cache)
+    deps = Deps(
+        db=runtime.db,
+        opts=opts,
+        stores=stores,
+        auth_url=runtime.auth_url,
+        cache=cache,
+        notifier=Notifier.own_transport(runtime.conf, f"image.{socket.gethostname()}"),
+    )
     runtime.extra[_DEPS] = deps
     return deps
 
@@ -136,6 +145,7 @@ class ImageService(ServiceSpec):
         deps = runtime.extra.get(_DEPS)
         if isinstance(deps, Deps):
             deps.tasks_pool.shutdown(wait=False, cancel_futures=True)
+            deps.notifier.close()
 
 
 SERVICE = ImageService()

@@ -10,6 +10,7 @@ and iptables present) and creates the bootstrap networks; ``stop`` undoes it.
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from oslo_config import cfg
 
 from tinystack.common import config
 from tinystack.common.api.app import create_app
+from tinystack.common.notifier import Notifier
 from tinystack.common.policy import Policy
 from tinystack.common.rpc import Transport, get_transport
 from tinystack.common.service import Runtime, ServiceSpec
@@ -107,6 +109,9 @@ class NetworkService(ServiceSpec):
         )
         deps.events = Events(
             transport, compute, notify_compute=opts.notify_compute_on_port_status_changes
+        )
+        deps.notifier = Notifier.from_conf(
+            runtime.conf, lambda: transport, f"network.{socket.gethostname()}"
         )
         servers = RpcServers(transport, deps)
         servers.start()

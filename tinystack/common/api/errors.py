@@ -140,7 +140,14 @@ def object_store(
     return HTMLResponse(body, status_code=status, headers=headers)
 
 
+def metric(status: int, title: str, message: str, code: str | None, request_id: str) -> Response:
+    # Gnocchi's (pecan's) error body
+    return JSONResponse({"code": status, "description": message, "title": title},
+                        status_code=status, headers=_headers(status))  # fmt: skip
+
+
 STYLES: dict[str, ErrorRenderer] = {
+    "metric": metric,
     "object_store": object_store,
     "identity": identity,
     "compute": compute,

@@ -65,6 +65,8 @@ def _error_message(response: httpx.Response) -> tuple[str, Any]:
         for value in body.values():
             if isinstance(value, dict) and "message" in value:
                 return str(value["message"]), body
+        if isinstance(body.get("description"), str):  # Gnocchi's errors
+            return str(body["description"]), body
     return response.text[:500], body
 
 

@@ -17,6 +17,11 @@ transport, consumed by one thread that hands each reply to the waiting caller by
 correlation id. That queue also survives reconnections (it is not exclusive; it
 expires ``queue_ttl`` seconds after its consumer is gone and is deleted on close).
 
+Notifications (``notify``) go to the control exchange with their topic as routing key
+(``notifications.info``) into a queue of that name, declared on publish as
+oslo.messaging does, so consumers that start later still read them; a listener pool
+has its own queue bound the same way.
+
 Each server and the reply waiter consume on a connection of their own and
 reconnect with backoff, re-declaring their queues. Publishing goes through one
 shared connection with publisher confirms; a failed publish reconnects and retries
@@ -47,9 +52,19 @@ from ._kombu import (
 )
 from .exceptions import InvalidTarget, MessagingTimeout, RPCError, TransportError
 from .target import Target
-from .transport import IncomingMessage, Listener, MessageHandler, Reply, Transport
+from .transport import (
+    IncomingMessage,
+    Listener,
+    MessageHandler,
+    NotificationHandler,
+    Reply,
+    Transport,
+)
 
 LOG = logging.getLogger(__name__)
+
+#: messages a notification queue keeps for late consumers (the oldest are dropped)
+NOTIFICATION_QUEUE_LENGTH = 10000
 
 
 class _Publisher:
@@ -89,6 +104,7 @@ class _Publisher:
         exchange: kombu.Exchange | None,
         routing_key: str,
         deadline: float,
+        declare: tuple[kombu.Queue, ...] = (),
         **properties: Any,
     ) -> None:
         """Publish (confirmed by the broker), retrying on connection errors until deadline."""
@@ -100,6 +116,10 @@ class _Publisher:
                     if exchange is not None and exchange.name not in self._declared:
                         exchange.declare(channel=producer.channel)
                         self._declared.add(exchange.name)
+                    for queue in declare:
+                        if queue.name not in self._declared:
+                            queue(producer.channel).declare()
+                            self._declared.add(queue.name)
                     producer.publish(
                         body,
                         exchange=exchange.name if exchange is not None else "",
@@ -334,6 +354,50 @@ class RabbitTransport(Transport):
         thread.start()
         if not thread.declared.wait(self.listen_timeout):
             LOG.warning("RPC server %s.%s: broker unreachable, will keep trying", topic, server)
+        return listener
+
+    def _notification_queue(self, topic: str, pool: str | None = None) -> kombu.Queue:
+        # oslo.messaging's layout: a queue named after the topic (or the pool), bound to
+        # the control exchange with the topic as key; it never expires (a publisher does
+        # not count as its user) but is bounded, so that a cloud nobody reads the
+        # notifications of does not fill the broker.
+        return kombu.Queue(
+            pool or topic,
+            self._exchange,
+            routing_key=topic,
+            durable=False,
+            auto_delete=False,
+            max_length=NOTIFICATION_QUEUE_LENGTH,
+        )
+
+    def notify(self, topic: str, body: dict[str, Any]) -> None:
+        self._check_open()
+        deadline = time.monotonic() + self.publish_timeout
+        queue = self._notification_queue(topic)
+        self._publisher.publish(body, self._exchange, topic, deadline, declare=(queue,))
+
+    def listen_notifications(
+        self, topic: str, handler: NotificationHandler, pool: str | None = None
+    ) -> Listener:
+        self._check_open()
+
+        def declare() -> list[kombu.Queue]:
+            return [self._notification_queue(topic, pool)]
+
+        def on_message(body: Any, message: Message) -> None:
+            if isinstance(body, dict):
+                handler(body)
+            else:
+                LOG.warning("notification listener %s: dropping a non-object body", topic)
+
+        thread = self._consumer_thread(f"notify-{pool or topic}", declare, on_message)
+        listener = _ServerListener(self, thread)
+        with self._lock:
+            self._check_open()
+            self._listeners.add(listener)
+        thread.start()
+        if not thread.declared.wait(self.listen_timeout):
+            LOG.warning("notification listener %s: broker unreachable, will keep trying", topic)
         return listener
 
     def _make_reply(self, reply_to: str, msg_id: str) -> Reply:

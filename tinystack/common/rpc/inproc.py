@@ -7,7 +7,9 @@ The caller only hands the message to the server's handler (which queues it on th
 server's worker pool): endpoints never run on the caller's thread.
 
 A call made while no server listens on its topic waits (up to its timeout) for one
-to start; a cast with nobody listening is dropped.
+to start; a cast with nobody listening is dropped. Notifications go to one listener of
+every pool of their topic (round-robin within a pool); with no listener they are
+dropped, as nothing outside the process could read them.
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ from typing import Any
 
 from .exceptions import MessagingTimeout, RPCError
 from .target import Target
-from .transport import IncomingMessage, Listener, MessageHandler, Transport
+from .transport import (
+    IncomingMessage,
+    Listener,
+    MessageHandler,
+    NotificationHandler,
+    Transport,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -57,11 +65,54 @@ class _Subscription(Listener):
         self.owner._forget(self)
 
 
+class _NotificationSubscription(Listener):
+    def __init__(self, bus: _Bus, topic: str, pool: str | None, handler: NotificationHandler):
+        self.bus = bus
+        self.topic = topic
+        self.pool = pool
+        self.handler = handler
+        self._lock = threading.Lock()
+        self._active = True
+
+    def deliver(self, body: dict[str, Any]) -> None:
+        with self._lock:
+            if self._active:
+                self.handler(body)
+
+    def stop(self) -> None:
+        self.bus.remove_notifications(self)
+        with self._lock:  # waits for a delivery in progress
+            self._active = False
+
+
 class _Bus:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._subs: dict[str, list[_Subscription]] = {}
         self._round_robin: dict[tuple[str, str | None], Iterator[int]] = {}
+        self._notified: dict[str, list[_NotificationSubscription]] = {}
+
+    def add_notifications(self, sub: _NotificationSubscription) -> None:
+        with self._cond:
+            self._notified.setdefault(sub.topic, []).append(sub)
+
+    def remove_notifications(self, sub: _NotificationSubscription) -> None:
+        with self._cond:
+            subs = self._notified.get(sub.topic, [])
+            if sub in subs:
+                subs.remove(sub)
+
+    def notification_targets(self, topic: str) -> list[_NotificationSubscription]:
+        """One listener per pool of ``topic``, round-robin within the pool."""
+        with self._cond:
+            pools: dict[str | None, list[_NotificationSubscription]] = {}
+            for sub in self._notified.get(topic, ()):
+                pools.setdefault(sub.pool, []).append(sub)
+            picked = []
+            for pool, subs in pools.items():
+                counter = self._round_robin.setdefault((f"notify:{topic}", pool), itertools.count())
+                picked.append(subs[next(counter) % len(subs)])
+            return picked
 
     def add(self, sub: _Subscription) -> None:
         with self._cond:
@@ -139,6 +190,7 @@ class InProcTransport(Transport):
         self._bus = _bus_for(self.name, control_exchange)
         self._lock = threading.Lock()
         self._subs: set[_Subscription] = set()
+        self._notification_subs: set[_NotificationSubscription] = set()
         self._closed = False
 
     def _check_open(self) -> None:
@@ -189,6 +241,22 @@ class InProcTransport(Transport):
         self._bus.add(sub)
         return sub
 
+    def notify(self, topic: str, body: dict[str, Any]) -> None:
+        self._check_open()
+        encoded = json.dumps(body)
+        for sub in self._bus.notification_targets(topic):
+            sub.deliver(json.loads(encoded))
+
+    def listen_notifications(
+        self, topic: str, handler: NotificationHandler, pool: str | None = None
+    ) -> Listener:
+        self._check_open()
+        sub = _NotificationSubscription(self._bus, topic, pool, handler)
+        with self._lock:
+            self._notification_subs.add(sub)
+        self._bus.add_notifications(sub)
+        return sub
+
     def _forget(self, sub: _Subscription) -> None:
         with self._lock:
             self._subs.discard(sub)
@@ -197,8 +265,11 @@ class InProcTransport(Transport):
         with self._lock:
             self._closed = True
             subs, self._subs = list(self._subs), set()
+            notified, self._notification_subs = list(self._notification_subs), set()
         for sub in subs:
             sub.stop()
+        for notification_sub in notified:
+            notification_sub.stop()
 
     def __repr__(self) -> str:
         return f"InProcTransport(name={self.name!r}, control_exchange={self.control_exchange!r})"

@@ -50,6 +50,8 @@ class IncomingMessage:
 
 
 MessageHandler = Callable[[IncomingMessage], None]
+#: receives a notification's wire body (``{"oslo.version": ..., "oslo.message": ...}``)
+NotificationHandler = Callable[[dict[str, Any]], None]
 
 
 def make_request(
@@ -90,6 +92,25 @@ class Transport(ABC):
 
         Returns once the subscription is in place, so that messages sent afterwards
         are not lost.
+        """
+
+    @abstractmethod
+    def notify(self, topic: str, body: dict[str, Any]) -> None:
+        """Publish a notification's wire body on ``topic`` (``notifications.info``).
+
+        Unlike a cast, a notification is kept for consumers that are not there yet
+        where the transport can (RabbitMQ: the ``topic`` queue, oslo.messaging's
+        layout), and every listener pool receives its own copy.
+        """
+
+    @abstractmethod
+    def listen_notifications(
+        self, topic: str, handler: NotificationHandler, pool: str | None = None
+    ) -> Listener:
+        """Deliver the notifications of ``topic`` to ``handler`` (which must not block).
+
+        Listeners of one ``pool`` share the messages (each goes to one of them); each
+        pool gets every message. The default pool is the ``topic`` queue itself.
         """
 
     @abstractmethod

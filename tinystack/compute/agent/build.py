@@ -11,6 +11,7 @@ from tinystack.common.rpc.context import CallContext
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
+from tinystack.compute.agent.notifications import notify_usage
 from tinystack.compute.agent.store import AgentStore
 from tinystack.compute.agent.volumes import VolumeOps
 from tinystack.compute.objects import (
@@ -137,6 +138,7 @@ class BuildOps:
             )
         except (exception.InstanceNotFound, exception.UnexpectedTaskState) as exc:
             raise BuildAborted() from exc
+        notify_usage(self.agent, ctx, uuid, "create.end")
 
     def _expect_plugging(self, uuid: str, vifs: list[dict[str, Any]]) -> list[tuple[str, str]]:
         if not vifs or not int(self.agent.deps.opts.vif_plugging_timeout):
@@ -221,6 +223,7 @@ class BuildOps:
             self.agent.store.release_volumes(ctx, instance_uuid)
             self.agent.delete_allocations(instance_uuid)
             mark_deleted(self.agent.store, ctx, instance_uuid)
+            notify_usage(self.agent, ctx, instance_uuid, "delete.end")
 
 
 def mark_deleted(store: AgentStore, ctx: CallContext, uuid: str) -> None:

@@ -16,16 +16,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from tinystack.common.clients.image import ImageClient
+from tinystack.common.clients.metric import MetricClient
 from tinystack.common.clients.network import NetworkClient
 from tinystack.common.clients.placement import PlacementClient
 from tinystack.common.clients.session import ClientError
 from tinystack.common.clients.volume import VolumeClient
+from tinystack.common.notifier import Notifier
 from tinystack.common.rpc import Transport
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception
 from tinystack.compute.agent.events import EventWaiters
 from tinystack.compute.agent.store import AgentStore, Expected
-from tinystack.compute.conf import Options
+from tinystack.compute.conf import Options, TelemetryOptions
 from tinystack.compute.objects import AgentInstance, InstanceChanges
 from tinystack.compute.rpcapi import ComputeAgentAPI, ConductorAPI
 from tinystack.compute.virt.driver import ComputeDriver
@@ -53,6 +55,10 @@ class AgentDeps:
     agents: ComputeAgentAPI
     transport: Transport
     changed: Callable[[str], None]
+    notifier: Notifier
+    #: the telemetry poller's client and options (``agent/telemetry.py``)
+    metric: MetricClient
+    telemetry: TelemetryOptions
 
 
 class InstanceLocks:

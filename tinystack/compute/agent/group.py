@@ -21,6 +21,7 @@ from tinystack.compute import rpcapi
 from tinystack.compute.agent import resource_tracker
 from tinystack.compute.agent.context import AgentDeps
 from tinystack.compute.agent.manager import ComputeManager
+from tinystack.compute.agent.telemetry import Poller
 from tinystack.compute.conf import Options
 from tinystack.compute.objects import AgentInstance, NodeSpec
 from tinystack.compute.virt.driver import ComputeDriver
@@ -78,6 +79,7 @@ class AgentGroup:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._service_ids: list[int] = []
+        self.poller = Poller(deps.metric, deps.telemetry, self._guests)
 
     # -- start-up ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -115,6 +117,7 @@ class AgentGroup:
         self._service_ids = [s.id for s in store.compute_services() if s.host in self.managers]
         self._thread = threading.Thread(target=self._periodic, name="compute-periodic", daemon=True)
         self._thread.start()
+        self.poller.start()
 
     def _handler(self, dispatcher: Dispatcher) -> Callable[[IncomingMessage], None]:
         def handle(message: IncomingMessage) -> None:
@@ -153,6 +156,14 @@ class AgentGroup:
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="compute-report") as pool:
             list(pool.map(report, specs))
 
+    def _guests(self) -> list[tuple[ComputeDriver, str, AgentInstance]]:
+        """Every instance of this group's hosts, with its host's driver (the poller's)."""
+        return [
+            (self.managers[host].agent.driver, host, inst)
+            for host, found in self._instances_by_host().items()
+            for inst in found
+        ]
+
     def _instances_by_host(self) -> dict[str, list[AgentInstance]]:
         return self.deps.store.instances_on(list(self.managers))
 
@@ -187,6 +198,7 @@ class AgentGroup:
 
     def stop(self) -> None:
         self._stop.set()
+        self.poller.stop()
         for listener in self._listeners:
             listener.stop()
         self._listeners.clear()

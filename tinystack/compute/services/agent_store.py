@@ -119,6 +119,9 @@ class DatabaseAgentStore:
             security_groups=row.security_groups,
             request_spec=row.request_spec,
             deleted=row.deleted,
+            created_at=row.created_at,
+            launched_at=row.launched_at,
+            terminated_at=row.terminated_at,
         )
 
     def load(self, uuid: str, *, read_deleted: bool = False) -> AgentInstance:

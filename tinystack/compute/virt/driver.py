@@ -25,6 +25,7 @@ from tinystack.compute.objects import (
     ConsoleInfo,
     DiskImage,
     FlavorMeta,
+    GuestStats,
     HostResources,
     ImageMeta,
     InstanceInfo,
@@ -243,6 +244,11 @@ class ComputeDriver(abc.ABC):
     def get_serial_console(self, context: CallContext, instance: InstanceMeta) -> ConsoleInfo:
         """Where the serial console proxy reaches the guest's serial port."""
         raise DriverNotSupported("this driver has no serial console")
+
+    def get_stats(self, context: CallContext, instance: InstanceMeta) -> GuestStats | None:
+        """The guest's counters for the telemetry poller; None when the driver has no real
+        guest to measure (or it is not running)."""
+        return None
 
     @abc.abstractmethod
     def get_diagnostics(self, context: CallContext, instance: InstanceMeta) -> dict[str, JSON]: ...

@@ -8,6 +8,7 @@ from tinystack.common.auth.keys import KeyRepository
 from tinystack.common.auth.revocation import RevocationList
 from tinystack.common.auth.tokens import TokenCodec
 from tinystack.common.db import Database
+from tinystack.common.notifier import Notifier
 from tinystack.common.timeutils import TTLCache
 from tinystack.identity.backends.ldap import Directory
 from tinystack.identity.backends.oidc import OidcVerifier
@@ -27,6 +28,8 @@ class Deps:
     db: Database
     codec: TokenCodec
     revocations: RevocationList
+    #: notifications (``identity.project.created``, Keystone's basic format)
+    notifier: Notifier = field(default_factory=lambda: Notifier.disabled("identity"))
     #: users, projects and domains as tokens name them, by (kind, id)
     names: TTLCache[NameRef] = field(default_factory=lambda: TTLCache(CACHE_TTL, CACHE_MAX_ENTRIES))
     #: the token catalog (one entry)

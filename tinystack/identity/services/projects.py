@@ -123,9 +123,12 @@ def create(deps: Deps, data: ProjectFields) -> Project:
         return convert.project(project)
 
     try:
-        return deps.db.write(tx)
+        created = deps.db.write(tx)
     except IntegrityError:
         raise Conflict(f"Duplicate project name {data['name']}.") from None
+    # Keystone's basic notification format: the resource's id only
+    deps.notifier.info(None, "identity.project.created", {"resource_info": created.id})
+    return created
 
 
 def list_projects(

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tinystack.common.db import Database
+from tinystack.common.notifier import Notifier
 from tinystack.image.conf import Options
 from tinystack.image.services.cache import ImageCache
 from tinystack.image.services.image_attributes import Formats
@@ -29,6 +30,8 @@ class Deps:
     cache: ImageCache | None = None
     #: where import tasks run (Glance's tasks_pool)
     tasks_pool: ThreadPoolExecutor = field(default_factory=_pool)
+    #: notifications (``image.upload``); the service's own transport once built
+    notifier: Notifier = field(default_factory=lambda: Notifier.disabled("image"))
 
     @property
     def store(self) -> Store:

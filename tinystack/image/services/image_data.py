@@ -33,6 +33,7 @@ from tinystack.common.exceptions import (
     RangeNotSatisfiable,
     RequestEntityTooLarge,
 )
+from tinystack.common.rpc.payload import JSON
 from tinystack.image import models
 from tinystack.image.exception import InvalidImageStatusTransition
 from tinystack.image.policies import images as image_rules
@@ -40,7 +41,7 @@ from tinystack.image.services import _access, _locations, format_inspection, quo
 from tinystack.image.services._access import get_row
 from tinystack.image.services.cache import CacheFill
 from tinystack.image.services.deps import Deps
-from tinystack.image.services.records import Download
+from tinystack.image.services.records import Download, ImageRecord
 from tinystack.image.services.sink import DataSink, Digest
 from tinystack.image.store.base import DataNotFound, DataReader, Store, StoreError
 from tinystack.image.store.file import FileReader
@@ -160,12 +161,14 @@ class Transfer:
             self.abort()
             raise
         try:
-            self.deps.db.write(lambda s: self._record(s, digest, virtual_size, location))
+            uploaded = self.deps.db.write(lambda s: self._record(s, digest, virtual_size, location))
         except BaseException:
             _forget(self.store, location)
             self.abort()
             raise
         self._done = True
+        if uploaded is not None:
+            self.deps.notifier.info(None, "image.upload", image_notification(uploaded))
 
     def _verify(self, digest: Digest) -> None:
         declared = self.request.declared_size
@@ -182,7 +185,8 @@ class Transfer:
 
     def _record(
         self, session: Session, digest: Digest, virtual_size: int | None, location: str
-    ) -> None:
+    ) -> ImageRecord | None:
+        """The image's row updated with its data; the image (None for a stage)."""
         image = get_row(session, self.image_id)
         if image is None or image.status != self.status:
             raise Gone(
@@ -205,13 +209,14 @@ class Transfer:
                     created_at=timeutils.utcnow(),
                 )
             )
-            return
+            return None
         image.status = "active"
         image.virtual_size = virtual_size
         image.checksum = digest.checksum
         image.os_hash_algo = digest.os_hash_algo
         image.os_hash_value = digest.os_hash_value
         _locations.add(image, location, self.store.id)
+        return ImageRecord.from_model(image)
 
     def abort(self) -> None:
         """Discard the data and put the image back in ``queued``; idempotent."""
@@ -436,3 +441,29 @@ class TeeReader(DataReader):
     def close(self) -> None:
         self._stop(False)
         self._source.close()
+
+
+def image_notification(image: ImageRecord) -> dict[str, JSON]:
+    """Glance's notification payload of an image (``format_image_notification``)."""
+    return {
+        "id": image.id,
+        "name": image.name,
+        "status": image.status,
+        "created_at": timeutils.isotime(image.created_at),
+        "updated_at": timeutils.isotime(image.updated_at),
+        "min_disk": image.min_disk,
+        "min_ram": image.min_ram,
+        "protected": image.protected,
+        "checksum": image.checksum,
+        "owner": image.owner,
+        "disk_format": image.disk_format,
+        "container_format": image.container_format,
+        "size": image.size,
+        "virtual_size": image.virtual_size,
+        "is_public": image.visibility == "public",
+        "visibility": image.visibility,
+        "properties": dict(image.properties),
+        "tags": list(image.tags),
+        "deleted": False,
+        "deleted_at": None,
+    }

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
+from tinystack.common.rpc.context import CallContext
 from tinystack.network.api.bodies import JsonBody, revision, unwrap, validate
 from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import make_check, on_view
@@ -111,6 +112,8 @@ def create_port(ctx: ContextDep, deps: DepsDep, body: JsonBody) -> Response:
 
     specs = [port_spec(v) for v in values]
     created = [port_view(p) for p in deps.ports.create_bulk(ctx, specs, check)]
+    for port in created:  # Neutron's API layer announces what it rendered
+        deps.notifier.info(CallContext.from_request(ctx), "port.create.end", {"port": port})
     if bulk:
         return render_many(ctx, PORT, created)
     return render_one(ctx, PORT, created[0], 201, hide_missing=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tinystack.common.db import Database
+from tinystack.common.notifier import Notifier
 from tinystack.network.conf import Options
 from tinystack.network.plugins.binding import PortBinder
 from tinystack.network.plugins.manager import TypeManager
@@ -40,6 +41,8 @@ class Deps:
     types: TypeManager
     binder: PortBinder
     events: EventSink = field(default_factory=NullEvents)
+    #: notifications (``port.create.end``): disabled until the service starts its transport
+    notifier: Notifier = field(default_factory=lambda: Notifier.disabled("network"))
     #: projects whose default security group is known to exist
     default_groups: set[str] = field(default_factory=set)
 

@@ -25,7 +25,7 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.drivers.base import SnapshotRef, VolumeDriver, VolumeRef
 from tinystack.volume.drivers.errors import GuestMustResize, ImageTooLarge
-from tinystack.volume.manager import backup_devices, compute_events
+from tinystack.volume.manager import backup_devices, compute_events, usage
 from tinystack.volume.manager.images import ImageOps
 from tinystack.volume.payloads import ExtendSpec, ImageUpload, RetypeSpec, VolumeSpec
 from tinystack.volume.services import extend_completion, messages, volume_ops
@@ -89,6 +89,8 @@ class VolumeManager:
             else:
                 if not volume_ops.created(self.deps.db, volume.id, location):
                     LOG.info("volume %s was deleted while it was created", volume.id)
+                elif (made := volume_ops.get(self.deps.db, volume.id)) is not None:
+                    usage.notify_usage(self.deps.notifier, ctx, made, "create.end")
             self.deps.changed(spec.volume_id)
 
     def _create(self, volume: VolumeRecord, spec: VolumeSpec) -> str | None:
@@ -139,6 +141,7 @@ class VolumeManager:
                 volume_ops.set_status(self.deps.db, volume_id, "error_deleting")
             else:
                 volume_ops.deleted(self.deps.db, volume_id)
+                usage.notify_usage(self.deps.notifier, None, volume, "delete.end")
             self.deps.changed(volume_id)
 
     def delete_snapshots(self, volume: VolumeRecord) -> None:

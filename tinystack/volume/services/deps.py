@@ -13,6 +13,7 @@ from tinystack.common.clients.image import ImageClient
 from tinystack.common.clients.limits import LimitsReader
 from tinystack.common.clients.object_store import ObjectStoreClient
 from tinystack.common.db import Database
+from tinystack.common.notifier import Notifier
 from tinystack.common.service_deps import ServiceDeps
 from tinystack.volume.conf import Options
 from tinystack.volume.rpcapi import BackupAPI, SchedulerAPI, VolumeAPI
@@ -37,6 +38,11 @@ class Deps(ServiceDeps):
         if opts.quota_driver == "unified_limits":
             opts = replace(opts, unified_limits=LimitsReader(self.session, "block-storage"))
         return opts
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        """Notifications on the process's transport (``common/notifier.py``)."""
+        return Notifier.from_conf(self.conf, lambda: self.transport, "volume")
 
     def settle(self, resource_id: str, event: threading.Event) -> None:
         """Wait up to ``api_settle_seconds`` for :meth:`changed` (then stop watching)."""

@@ -47,6 +47,7 @@ from tinystack.compute.objects import (
     ConsoleInfo,
     DiskImage,
     FlavorMeta,
+    GuestStats,
     HostResources,
     ImageMeta,
     InstanceInfo,
@@ -59,7 +60,7 @@ from tinystack.compute.virt.driver import (
     DriverNotSupported,
     VolumeConnector,
 )
-from tinystack.compute.virt.qemu import configdrive, disks, host, net
+from tinystack.compute.virt.qemu import configdrive, disks, host, net, stats
 from tinystack.compute.virt.qemu.definition import (
     CONFIG_DRIVE,
     CONSOLE_LOG,
@@ -596,6 +597,15 @@ class QemuDriver(ComputeDriver):
         if defn.vnc_port is None:
             return None
         return defn.vnc_port + self.settings.vnc_websocket_offset
+
+    def get_stats(self, context: CallContext, instance: InstanceMeta) -> GuestStats | None:
+        pid = self.vm.pid(instance.uuid)
+        if pid is None:
+            return None
+        try:
+            return stats.guest_stats(self.vm, self.vm.load(instance.uuid), pid)
+        except (FileNotFoundError, ProcessLookupError):  # it stopped meanwhile
+            return None
 
     def get_diagnostics(self, context: CallContext, instance: InstanceMeta) -> dict[str, JSON]:
         defn = self.vm.load(instance.uuid)

@@ -1,0 +1,130 @@
+"""Fixtures for telemetry tests: one cloud for the package on a RabbitMQ virtual host of
+its own (so the test reads the cloud's notifications off the bus as a third party would),
+fake compute, and HTTP clients."""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import cloudapi
+from tests.cloudproc import CloudProcess
+from tests.common.test_rpc_rabbit import rabbit_listening
+from tinystack.common.notifier import Notification, NotificationListener
+from tinystack.common.rpc import Transport, get_transport
+
+SERVICES = ["identity", "placement", "image", "compute", "volume", "network", "metric"]
+
+
+def rabbit_vhost(name: str) -> str | None:
+    """A RabbitMQ virtual host named ``name``; None when that cannot be made here."""
+    if not rabbit_listening() or shutil.which("rabbitmqctl") is None:
+        return None
+    for cmd in (
+        ["rabbitmqctl", "add_vhost", name],
+        ["rabbitmqctl", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
+    ):
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            return None
+    return f"rabbit://guest:guest@127.0.0.1:5672/{name}"
+
+
+class Notifications:
+    """What a listener pool of the test saw on the cloud's bus."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._queue: queue.Queue[Notification] = queue.Queue()
+        self.seen: list[Notification] = []
+        self.listener = NotificationListener(transport, self._queue.put, pool="tsf-test")
+        self.listener.start()
+
+    def wait_for(
+        self, event_type: str, match: Callable[[dict[str, Any]], bool], timeout: float = 30
+    ) -> Notification:
+        deadline = time.monotonic() + timeout
+        while True:
+            for seen in self.seen:
+                if seen.event_type == event_type and match(seen.payload):
+                    return seen
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                types = sorted({n.event_type for n in self.seen})
+                raise AssertionError(f"no {event_type} notification; saw {types}")
+            try:
+                self.seen.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                continue
+
+
+class Api(cloudapi.Api):
+    pass
+
+
+class Env:
+    def __init__(self, cloud: CloudProcess, transport_url: str) -> None:
+        self.cloud = cloud
+        self.transport = get_transport(transport_url)
+        self.notifications = Notifications(self.transport)
+        token = cloud.token("tinystack-admin")
+        self.token = token
+        self.identity = Api(cloud.endpoint("identity"), token)
+        self.image = Api(cloud.endpoint("image"), token)
+        self.volume = Api(cloud.endpoint("block-storage"), token)
+        self.network = Api(cloud.endpoint("network"), token)
+        self.compute = Api(cloud.endpoint("compute"), token)
+        self.compute.http.headers["OpenStack-API-Version"] = "compute 2.90"
+        self.metric = Api(cloud.endpoint("metric"), token)
+
+    def close(self) -> None:
+        self.notifications.listener.stop()
+        self.transport.close()
+
+    def wait(self, api: Api, path: str, key: str, *statuses: str, timeout: float = 30) -> Any:
+        deadline = time.monotonic() + timeout
+        body: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            response = api.get(path, None)
+            if response.status_code == 404 and "gone" in statuses:
+                return {"status": "gone"}
+            body = response.json()[key]
+            if body["status"] in statuses:
+                return body
+            time.sleep(0.05)
+        raise AssertionError(f"{path} is {body.get('status')}, wanted {statuses}")
+
+
+@pytest.fixture(scope="package")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    vhost = f"tsf-{uuid.uuid4().hex[:8]}"
+    url = rabbit_vhost(vhost)
+    if url is None:
+        pytest.skip("cannot make a RabbitMQ virtual host (rabbitmqctl)")
+    state = Path(tmp_path_factory.mktemp("tsf-telemetry"))
+    conf = f"[DEFAULT]\ntransport_url = {url}\n[volume]\nreport_interval = 1\n"
+    cloud = CloudProcess(state, SERVICES, conf)
+    made: Env | None = None
+    try:
+        cloud.start(timeout=120)
+        made = Env(cloud, url)
+        yield made
+    finally:
+        if made is not None:
+            made.close()
+        cloud.stop()
+        # rabbitmqctl takes seconds: the vhost goes while the next tests run (the thread
+        # only waits for the command, which outlives the test process if need be)
+        threading.Thread(target=_delete_vhost, args=(vhost,), daemon=True).start()
+
+
+def _delete_vhost(vhost: str) -> None:
+    subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, timeout=60)

@@ -1,0 +1,27 @@
+"""The metric service (Gnocchi v1 API, catalog type ``metric``, port 8041).
+
+Archive policies (Gnocchi's defaults ``low``, ``medium``, ``high``, ``bool``) and
+their rules, resource types (``generic`` and Ceilometer's), resources, metrics, and
+their measures, rolled up as they are posted into the service's database: one row per
+metric, granularity and time bucket with the count, sum, sum of squares, min, max and
+last value (``models.Point``), from which mean/min/max/sum/count/std/last are read;
+``rate:*`` read the same statistics of the changes between successive measures. The
+timespan of each granularity is trimmed and the back window enforced on ingestion.
+``/v1/aggregates`` evaluates Gnocchi's operations language over them
+(``services/aggregates.py``).
+
+Layout: the one shape (ARCHITECTURE.md) — ``api/router.py`` the route table, handlers
+in ``api/<resource>.py``, ``services/<resource>.py`` owning transactions, ``policies/``
+with Gnocchi's rule names. ``agents/notification.py`` is Ceilometer's notification
+agent: it reads the services' notifications (``common/notifier.py``) and creates or
+ends resources through the API, as Ceilometer does. The compute agent's poller
+(``compute/agent/telemetry.py``) pushes guests' meters through the same client.
+
+Worked path: ``openstack metric measures add -m 2026-01-01T00:00:00@42 <metric>`` →
+``POST /v1/metric/{id}/measures`` → ``api/measures.add_measures`` →
+``services/measures.add``: the metric loaded and authorized (``post measures`` on its
+creator), ``ingest`` merges each measure into its buckets, trims the timespans → 202.
+
+Departures: measures are aggregated synchronously (no metricd backlog), resource
+history, search and ``resample`` are not implemented yet.
+"""

@@ -1,0 +1,1 @@
+"""The metric service's workers (the notification agent)."""

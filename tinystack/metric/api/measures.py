@@ -1,0 +1,87 @@
+"""Measures of a metric, by id or as a named metric of a resource, and the batch of a
+resources' metrics (``/v1/batch/resources/metrics/measures``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tinystack.common.api.deps import ContextDep
+from tinystack.common.exceptions import BadRequest
+from tinystack.metric.api import views
+from tinystack.metric.api.deps import DepsDep
+from tinystack.metric.services import measures
+from tinystack.metric.services.archive_policies import parse_timespan
+from tinystack.metric.services.measures import MeasureQuery
+
+_KNOWN = {"aggregation", "granularity", "start", "stop", "refresh", "resample", "details"}
+
+
+def measure_query(request: Request) -> MeasureQuery:
+    params = request.query_params
+    if "resample" in params:
+        raise BadRequest("Invalid input: resample is not supported")
+    granularity = params.get("granularity")
+    start, stop = params.get("start"), params.get("stop")
+    return MeasureQuery(
+        aggregation=params.get("aggregation", "mean"),
+        granularity=None if granularity is None else parse_timespan(granularity, "granularity"),
+        start=None if start is None else measures.parse_timestamp(start),
+        stop=None if stop is None else measures.parse_timestamp(stop),
+    )
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        raise BadRequest("Unable to decode body") from None
+
+
+async def add_measures(
+    metric_id: str, request: Request, ctx: ContextDep, deps: DepsDep
+) -> Response:
+    body = await _json(request)
+    measures.add(deps, ctx, metric_id, body)
+    return Response(status_code=202)
+
+
+def get_measures(metric_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Any:
+    return views.measures(measures.get(deps, ctx, metric_id, measure_query(request)))
+
+
+async def add_resource_measures(
+    resource_type: str,
+    resource_id: str,
+    metric_name: str,
+    request: Request,
+    ctx: ContextDep,
+    deps: DepsDep,
+) -> Response:
+    body = await _json(request)
+    measures.add_to_resource(deps, ctx, resource_type, resource_id, metric_name, body)
+    return Response(status_code=202)
+
+
+def get_resource_measures(
+    resource_type: str,
+    resource_id: str,
+    metric_name: str,
+    request: Request,
+    ctx: ContextDep,
+    deps: DepsDep,
+) -> Any:
+    query = measure_query(request)
+    found = measures.get_of_resource(deps, ctx, resource_type, resource_id, metric_name, query)
+    return views.measures(found)
+
+
+async def batch_resources_measures(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    body = await _json(request)
+    if not isinstance(body, dict) or not all(isinstance(v, dict) for v in body.values()):
+        raise BadRequest("Invalid input: expected {resource id: {metric name: measures}}")
+    create = request.query_params.get("create_metrics", "false").lower() in ("true", "1", "yes")
+    measures.batch_resources(deps, ctx, body, create)
+    return Response(status_code=202)

@@ -1,0 +1,1 @@
+"""The metric service layer: one module per resource, each owning its transactions."""

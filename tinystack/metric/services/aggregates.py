@@ -1,0 +1,134 @@
+"""``/v1/aggregates``: Gnocchi's operations language over metrics' aggregated points.
+
+Supported: ``(metric <id> <aggregation>)``, ``(metric (<id> <agg>) (<id> <agg>) …)``
+and ``(aggregate <mean|min|max|sum|count> <metric expression>)``, which combines the
+series at each timestamp of each granularity (with ``needed_overlap`` 100, only the
+timestamps every series has; with ``fill``, the others filled). Not yet: arithmetic
+operators, ``resample``, ``rolling`` and resource searches.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from statistics import fmean
+
+from tinystack.common.auth.context import RequestContext
+from tinystack.common.exceptions import BadRequest
+from tinystack.metric.policies import measures as rules
+from tinystack.metric.services import _rows, measures
+from tinystack.metric.services.deps import Deps
+from tinystack.metric.services.records import Measure
+
+_TOKEN = re.compile(r"\(|\)|[^\s()]+")
+Tree = str | list["Tree"]
+_COMBINE: dict[str, Callable[[list[float]], float]] = {
+    "mean": fmean,
+    "min": min,
+    "max": max,
+    "sum": math.fsum,
+    "count": lambda values: float(len(values)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateQuery:
+    granularity: float | None = None
+    start: float | None = None
+    stop: float | None = None
+    needed_overlap: float = 100.0
+    fill: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregated:
+    #: (metric id, aggregation, points) of each referenced metric
+    series: tuple[tuple[str, str, tuple[Measure, ...]], ...] = ()
+    #: the combined series of ``(aggregate …)``, None for bare metric references
+    aggregated: tuple[Measure, ...] | None = None
+
+
+def parse(text: str) -> Tree:
+    tokens = _TOKEN.findall(text)
+    pos = 0
+
+    def node() -> Tree:
+        nonlocal pos
+        if pos >= len(tokens):
+            raise BadRequest("Invalid operations: unexpected end")
+        token: str = tokens[pos]
+        pos += 1
+        if token == ")":
+            raise BadRequest("Invalid operations: unexpected ')'")
+        if token != "(":
+            return token
+        items: list[Tree] = []
+        while pos < len(tokens) and tokens[pos] != ")":
+            items.append(node())
+        if pos >= len(tokens):
+            raise BadRequest("Invalid operations: missing ')'")
+        pos += 1
+        return items
+
+    tree = node()
+    if pos != len(tokens):
+        raise BadRequest("Invalid operations: trailing input")
+    return tree
+
+
+def _references(tree: Tree) -> list[tuple[str, str]]:
+    if not isinstance(tree, list) or not tree or tree[0] != "metric":
+        raise BadRequest(f"Invalid operations: expected (metric …), got {tree}")
+    args = tree[1:]
+    if len(args) == 2 and all(isinstance(a, str) for a in args):
+        return [(str(args[0]), str(args[1]))]
+    refs = []
+    for arg in args:
+        if not isinstance(arg, list) or len(arg) != 2 or not all(isinstance(a, str) for a in arg):
+            raise BadRequest(f"Invalid operations: bad metric reference {arg}")
+        refs.append((str(arg[0]), str(arg[1])))
+    return refs
+
+
+def evaluate(deps: Deps, ctx: RequestContext, operations: str, query: AggregateQuery) -> Aggregated:
+    tree = parse(operations)
+    combine = None
+    if isinstance(tree, list) and tree and tree[0] == "aggregate":
+        if len(tree) != 3 or not isinstance(tree[1], str) or tree[1] not in _COMBINE:
+            raise BadRequest(f"Invalid operations: (aggregate <{'|'.join(_COMBINE)}> …)")
+        combine, tree = tree[1], tree[2]
+    refs = _references(tree)
+    found = []
+    with deps.db.reader() as session:
+        for metric_id, method in refs:
+            row = _rows.authorized_metric(session, ctx, metric_id, rules.GET)
+            points = measures.series(
+                session,
+                row,
+                measures.MeasureQuery(method, query.granularity, query.start, query.stop),
+            )
+            found.append((metric_id, method, tuple(points)))
+    if combine is None:
+        return Aggregated(series=tuple(found))
+    return Aggregated(aggregated=tuple(_combine(combine, [s for _, _, s in found], query)))
+
+
+def _combine(
+    method: str, all_series: list[tuple[Measure, ...]], query: AggregateQuery
+) -> list[Measure]:
+    by_key: dict[tuple[float, float], list[float]] = {}
+    for one in all_series:
+        for point in one:
+            by_key.setdefault((point.granularity, point.timestamp), []).append(point.value)
+    wanted = len(all_series)
+    combined = []
+    for (gran, ts), values in sorted(by_key.items(), key=lambda kv: (-kv[0][0], kv[0][1])):
+        if len(values) < wanted:
+            if query.fill is not None:
+                values = values + [query.fill] * (wanted - len(values))
+            elif len(values) * 100.0 / wanted < query.needed_overlap:
+                continue
+        combined.append(Measure(ts, gran, float(_COMBINE[method](values))))
+    return combined
