@@ -29,7 +29,16 @@ from tests.support import make_runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "tinystack"
-SERVICES = ("identity", "placement", "image", "compute", "network", "volume", "object_store")
+SERVICES = (
+    "identity",
+    "placement",
+    "image",
+    "compute",
+    "network",
+    "volume",
+    "object_store",
+    "load_balancer",
+)
 
 MAX_MODULE_LINES = 800
 MAX_FUNCTION_LINES = 100
@@ -44,6 +53,7 @@ def xfail(reason: str) -> pytest.MarkDecorator:
 PUBLIC: dict[str, set[Route]] = {
     "identity": {(m, p) for m in ("GET", "HEAD") for p in ("/", "/v3", "/v3/")},
     "placement": {("GET", "/")},
+    "load_balancer": set(),
     "image": {("GET", p) for p in ("/", "/versions", "/v2", "/v2/")},
     "compute": {
         # the action route dispatches on the body; every action names its rule
@@ -119,6 +129,8 @@ BODILESS: dict[str, set[Route]] = {
     "compute": {("PUT", "/v2.1/servers/{server_id}/tags/{tag}")},
     "network": {("PUT", "/v2.0/{resources}/{resource_id}/tags/{tag}")},
     "volume": set(),
+    # Octavia's failover takes no body
+    "load_balancer": {("PUT", "/v2/lbaas/loadbalancers/{loadbalancer_id}/failover")},
     # Swift takes metadata in headers: these writes have no body
     "object_store": {
         ("POST", "/v1/{account}"),
