@@ -22,6 +22,7 @@ from tinystack.load_balancer import policies
 from tinystack.load_balancer.agent.manager import ProviderAgent
 from tinystack.load_balancer.api.deps import STATE_KEY
 from tinystack.load_balancer.api.router import router
+from tinystack.load_balancer.api.version_alias import VersionAlias
 from tinystack.load_balancer.services.deps import Deps
 from tinystack.load_balancer.services.provider_store import ProviderStore
 
@@ -97,6 +98,7 @@ class LoadBalancerService(ServiceSpec):
             },
         )
         app.include_router(router)
+        app.add_middleware(VersionAlias)
         return app
 
     def start(self, runtime: Runtime) -> None:
