@@ -112,6 +112,15 @@ def test_round_robin_health_restart_and_delete(cloud: LbCloud, tmp_path: Path) -
     assert sorted(answers) == ["b1"] * 3 + ["b2"] * 3, answers
     assert all(a != b for a, b in zip(answers, answers[1:], strict=False)), answers
 
+    # an L7 policy rejects a path prefix
+    policy = cloud.osc("loadbalancer", "l7policy", "create", "--action", "REJECT", listener["id"])
+    cloud.settle(lb["id"])
+    cloud.osc("loadbalancer", "l7rule", "create", "--type", "PATH", "--compare-type",
+              "STARTS_WITH", "--value", "/deny", policy["id"])  # fmt: skip
+    cloud.settle(lb["id"])
+    assert "403" in get_many(client, vip + "/deny/x", 1)[0]
+    assert sorted(get_many(client, vip, 2)) == ["b1", "b2"]
+
     # one backend stops: within the monitor's window (2 failures, 1 s apart, 1 s timeout,
     # plus the agent's read of the stats socket) its member goes ERROR
     servers["b1"].terminate()
@@ -150,3 +159,85 @@ def test_round_robin_health_restart_and_delete(cloud: LbCloud, tmp_path: Path) -
                                            text=True, check=True).stdout  # fmt: skip
     assert cloud.net.get(f"/v2.0/ports/{lb['vip_port_id']}").status_code == 404
     print(f"load balancer create --wait: {create_seconds:.2f} s")
+
+
+def test_bad_input_gets_octavias_status(cloud: LbCloud) -> None:
+    """Refusals carry Octavia's status (never a 500), on a noop_driver load balancer."""
+    net, subnet = cloud.network("10.93.0.0/24")
+    lbs, missing = "/v2/lbaas/loadbalancers", "00000000-0000-0000-0000-000000000000"
+
+    def post(path: str, body: dict[str, object], status: int) -> dict[str, object]:
+        response = cloud.lb.post(path, json=body)
+        assert response.status_code == status, (path, body, response.text)
+        found: dict[str, object] = response.json() if response.content else {}
+        return found
+
+    post(lbs, {"loadbalancer": {"name": "x"}}, 400)
+    post(lbs, {"loadbalancer": {"vip_subnet_id": missing}}, 400)
+    post(lbs, {"loadbalancer": {"vip_subnet_id": subnet["id"], "provider": "bogus"}}, 400)
+    post(lbs, {"loadbalancer": {"vip_subnet_id": subnet["id"], "color": "red"}}, 400)
+    post(lbs, {"loadbalancer": {"vip_subnet_id": subnet["id"], "vip_address": "10.1.1.1"}}, 400)
+    bad_json = cloud.lb.post(
+        lbs, content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert bad_json.status_code == 400
+    gone = cloud.lb.get(f"{lbs}/{missing}")
+    assert gone.status_code == 404 and "faultstring" in gone.json()
+
+    body = {"vip_subnet_id": subnet["id"], "provider": "noop_driver"}
+    lb = post(lbs, {"loadbalancer": body}, 201)["loadbalancer"]
+    assert isinstance(lb, dict)
+    cloud.settle(lb["id"])
+    listeners = "/v2/lbaas/listeners"
+    li = {"loadbalancer_id": lb["id"], "protocol": "TCP", "protocol_port": 80}
+    post(listeners, {"listener": {**li, "protocol": "FOO"}}, 400)
+    post(listeners, {"listener": {**li, "protocol_port": 70000}}, 400)
+    post(listeners, {"listener": {**li, "loadbalancer_id": missing}}, 404)
+    listener = post(listeners, {"listener": li}, 201)["listener"]
+    assert isinstance(listener, dict)
+    cloud.settle(lb["id"])
+    post(listeners, {"listener": li}, 409)
+
+    pools = "/v2/lbaas/pools"
+    pool = {"listener_id": listener["id"], "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN"}
+    post(pools, {"pool": {**pool, "lb_algorithm": "RANDOM"}}, 400)
+    post(pools, {"pool": {**pool, "protocol": "UDP"}}, 501)
+    post(pools, {"pool": {**pool, "session_persistence": {"type": "APP_COOKIE"}}}, 400)
+    made = post(pools, {"pool": pool}, 201)["pool"]
+    assert isinstance(made, dict)
+    cloud.settle(lb["id"])
+
+    members = f"{pools}/{made['id']}/members"
+    member = {"address": "10.93.0.10", "protocol_port": 8080}
+    post(members, {"member": {**member, "address": "not-an-ip"}}, 400)
+    post(members, {"member": {**member, "weight": 300}}, 400)
+    post(members, {"member": {**member, "subnet_id": missing}}, 400)
+    post(members, {"member": member}, 201)
+    cloud.settle(lb["id"])
+    post(members, {"member": member}, 409)
+
+    monitors = "/v2/lbaas/healthmonitors"
+    hm = {"pool_id": made["id"], "type": "HTTP", "delay": 2, "timeout": 1, "max_retries": 2}
+    post(monitors, {"healthmonitor": {**hm, "timeout": 5}}, 400)
+    post(monitors, {"healthmonitor": {**hm, "max_retries": 11}}, 400)
+    post(monitors, {"healthmonitor": {**hm, "url_path": "noslash"}}, 400)
+    post(monitors, {"healthmonitor": {**hm, "type": "TCP", "url_path": "/"}}, 400)
+    post(monitors, {"healthmonitor": hm}, 201)
+    cloud.settle(lb["id"])
+    post(monitors, {"healthmonitor": hm}, 409)
+
+    policy = {"listener_id": listener["id"], "action": "REJECT"}
+    post("/v2/lbaas/l7policies", {"l7policy": policy}, 400)  # a TCP listener
+
+    project = lb["project_id"]
+    used = len(cloud.lb.get(lbs, params={"project_id": project}).json()["loadbalancers"])
+    quota = cloud.lb.put(f"/v2/lbaas/quotas/{project}", json={"quota": {"loadbalancer": used}})
+    assert quota.status_code == 200 and quota.json()["quota"]["load_balancer"] == used
+    try:
+        post(lbs, {"loadbalancer": body}, 403)
+    finally:
+        assert cloud.lb.delete(f"/v2/lbaas/quotas/{project}").status_code == 204
+
+    assert cloud.lb.delete(f"{lbs}/{lb['id']}").status_code == 400  # it has children
+    assert cloud.lb.delete(f"{lbs}/{lb['id']}", params={"cascade": "true"}).status_code == 204
+    assert wait_for(lambda: cloud.lb.get(f"{lbs}/{lb['id']}").status_code == 404, 10, 0.05)

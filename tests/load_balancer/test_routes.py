@@ -63,8 +63,8 @@ def test_each_route_checks_the_rules_it_declares(
         path = path.replace("{project_id}", "p2").replace("{provider}", "noop_driver")
         checked.clear()
         body = {"loadbalancer": {"vip_subnet_id": ID, "project_id": "p2"}}
-        response = client.request(route.method, path, headers={"x-auth-token": token},
-                                  json=body if route.method in ("POST", "PUT") else None)  # fmt: skip
+        payload = body if route.method in ("POST", "PUT") else None
+        response = client.request(route.method, path, headers={"x-auth-token": token}, json=payload)
         assert response.status_code < 500, (route.path, response.text)
         assert set(checked) <= set(route.rules), (route.method, route.path, checked)
         if route.method != "GET" and response.status_code not in (400, 404):

@@ -137,7 +137,7 @@ class L7Rule(_Child, Base):
 
 
 class ListenerStats(Base):
-    """What the agent last read from HAProxy's stats socket for a listener."""
+    """A listener's counters, accumulated from what the agent reads from HAProxy."""
 
     __tablename__ = "listener_stats"
     listener_id: Mapped[str] = mapped_column(
@@ -148,6 +148,13 @@ class ListenerStats(Base):
     active_connections: Mapped[int] = mapped_column(Integer, default=0)
     total_connections: Mapped[int] = mapped_column(BigInteger, default=0)
     request_errors: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the HAProxy process last read and its raw counters: a reload or restart starts
+    #: them at zero again, so the totals above add what changed since the last read
+    last_pid: Mapped[int] = mapped_column(Integer, default=0)
+    last_bytes_in: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_bytes_out: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_total_connections: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_request_errors: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Quota(Base):

@@ -96,7 +96,10 @@ class LoadBalancerSpec:
 
 @dataclass(frozen=True, slots=True)
 class ListenerCounters:
+    """Raw counters of one HAProxy process (``pid``): they restart at zero with it."""
+
     listener_id: str
+    pid: int
     bytes_in: int
     bytes_out: int
     active_connections: int

@@ -320,6 +320,7 @@ def health(
             counters.append(
                 ListenerCounters(
                     listener_id=row["pxname"],
+                    pid=int(row.get("pid") or 0),
                     bytes_in=int(row.get("bin") or 0),
                     bytes_out=int(row.get("bout") or 0),
                     active_connections=int(row.get("scur") or 0),

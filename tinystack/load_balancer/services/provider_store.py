@@ -14,6 +14,7 @@ from tinystack.load_balancer.services import _tree
 from tinystack.load_balancer.services.deps import Deps
 from tinystack.load_balancer.specs import (
     HealthReport,
+    ListenerCounters,
     ListenerSpec,
     LoadBalancerSpec,
     MemberSpec,
@@ -247,16 +248,7 @@ class ProviderStore:
                 ]
                 pool.operating_status = _rollup(pool.admin_state_up, mine)
             for counters in report.listeners:
-                row = session.get(models.ListenerStats, counters.listener_id)
-                if row is None:
-                    if session.get(models.Listener, counters.listener_id) is None:
-                        continue
-                    row = models.ListenerStats(listener_id=counters.listener_id)
-                    session.add(row)
-                row.bytes_in, row.bytes_out = counters.bytes_in, counters.bytes_out
-                row.active_connections = counters.active_connections
-                row.total_connections = counters.total_connections
-                row.request_errors = counters.request_errors
+                _count(session, counters)
             lb = session.get(models.LoadBalancer, lb_id)
             if lb is not None and lb.admin_state_up and lb.provisioning_status == _tree.ACTIVE:
                 lb.operating_status = _tree.ONLINE if report.running else _tree.ERROR
@@ -282,3 +274,35 @@ def _initial(row: object, session: Session) -> str:
         )
         return _tree.OFFLINE if monitored else "NO_MONITOR"
     return _tree.ONLINE
+
+
+def _count(session: Session, counters: ListenerCounters) -> None:
+    """Add what a listener's counters grew by since the last read (all of them when the
+    HAProxy process changed: a reload or restart starts them at zero)."""
+    row = session.get(models.ListenerStats, counters.listener_id)
+    if row is None:
+        if session.get(models.Listener, counters.listener_id) is None:
+            return
+        row = models.ListenerStats(
+            listener_id=counters.listener_id,
+            bytes_in=0,
+            bytes_out=0,
+            active_connections=0,
+            total_connections=0,
+            request_errors=0,
+            last_pid=0,
+            last_bytes_in=0,
+            last_bytes_out=0,
+            last_total_connections=0,
+            last_request_errors=0,
+        )
+        session.add(row)
+    same = row.last_pid == counters.pid
+    for name in ("bytes_in", "bytes_out", "total_connections", "request_errors"):
+        raw, last = getattr(counters, name), getattr(row, "last_" + name)
+        grown = raw - last if same and raw >= last else raw
+        if grown:
+            setattr(row, name, getattr(row, name) + grown)
+        setattr(row, "last_" + name, raw)
+    row.last_pid = counters.pid
+    row.active_connections = counters.active_connections

@@ -2,7 +2,7 @@
 
 Revision ID: load_balancer_0001
 Revises:
-Create Date: 2026-12-06 11:45:29.732804
+Create Date: 2026-12-06 12:02:44.491221
 """
 
 import sqlalchemy as sa
@@ -217,6 +217,11 @@ def upgrade() -> None:
         sa.Column("active_connections", sa.Integer(), nullable=False),
         sa.Column("total_connections", sa.BigInteger(), nullable=False),
         sa.Column("request_errors", sa.BigInteger(), nullable=False),
+        sa.Column("last_pid", sa.Integer(), nullable=False),
+        sa.Column("last_bytes_in", sa.BigInteger(), nullable=False),
+        sa.Column("last_bytes_out", sa.BigInteger(), nullable=False),
+        sa.Column("last_total_connections", sa.BigInteger(), nullable=False),
+        sa.Column("last_request_errors", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["listener_id"],
             ["listeners.id"],
