@@ -218,7 +218,6 @@ def test_bad_input_gets_octavias_status(cloud: LbCloud) -> None:
 
     monitors = "/v2/lbaas/healthmonitors"
     hm = {"pool_id": made["id"], "type": "HTTP", "delay": 2, "timeout": 1, "max_retries": 2}
-    post(monitors, {"healthmonitor": {**hm, "timeout": 5}}, 400)
     post(monitors, {"healthmonitor": {**hm, "max_retries": 11}}, 400)
     post(monitors, {"healthmonitor": {**hm, "url_path": "noslash"}}, 400)
     post(monitors, {"healthmonitor": {**hm, "type": "TCP", "url_path": "/"}}, 400)

@@ -25,12 +25,22 @@ class ListQuery:
     filters: tuple[tuple[str, str], ...]
     limit: str | None
     marker: str | None
+    #: (attribute, descending) pairs from ``sort=a:asc,b:desc`` or ``sort_key``/``sort_dir``
+    sort: tuple[tuple[str, bool], ...] = ()
 
 
 def _query(request: Request) -> ListQuery:
     params = request.query_params
     filters = tuple((k, v) for k, v in params.multi_items() if k not in _PAGING)
-    return ListQuery(filters, params.get("limit"), params.get("marker"))
+    sort: list[tuple[str, bool]] = []
+    for item in ",".join(params.getlist("sort")).split(","):
+        key, _, direction = item.strip().partition(":")
+        if key:
+            sort.append((key, direction.lower() == "desc"))
+    keys, dirs = params.getlist("sort_key"), params.getlist("sort_dir")
+    for n, key in enumerate(keys):
+        sort.append((key, (dirs[n] if n < len(dirs) else "asc").lower() == "desc"))
+    return ListQuery(filters, params.get("limit"), params.get("marker"), tuple(sort))
 
 
 DepsDep = Annotated[Deps, Depends(_deps)]

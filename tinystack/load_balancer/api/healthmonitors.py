@@ -13,7 +13,7 @@ from tinystack.load_balancer.services import healthmonitors
 
 
 def list_(ctx: ContextDep, deps: DepsDep, query: QueryDep) -> dict[str, Any]:
-    found = healthmonitors.list_(deps, ctx, query.filters, query.limit, query.marker)
+    found = healthmonitors.list_(deps, ctx, query.filters, query.limit, query.marker, query.sort)
     return {"healthmonitors": [views.healthmonitor(r) for r in found], "healthmonitors_links": []}
 
 

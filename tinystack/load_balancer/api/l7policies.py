@@ -13,7 +13,7 @@ from tinystack.load_balancer.services import l7policies
 
 
 def list_(ctx: ContextDep, deps: DepsDep, query: QueryDep) -> dict[str, Any]:
-    found = l7policies.list_(deps, ctx, query.filters, query.limit, query.marker)
+    found = l7policies.list_(deps, ctx, query.filters, query.limit, query.marker, query.sort)
     return {"l7policies": [views.l7policy(r) for r in found], "l7policies_links": []}
 
 

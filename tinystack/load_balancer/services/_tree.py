@@ -150,7 +150,20 @@ def listing(
     return list(session.scalars(query))
 
 
-def page(rows: list[T], limit: str | None, marker: str | None, key: Any) -> list[T]:
+def page(
+    rows: list[T],
+    limit: str | None,
+    marker: str | None,
+    key: Any,
+    sort: Sequence[tuple[str, bool]] = (),
+) -> list[T]:
+    """``rows`` sorted (``sort``: attribute, descending), after ``marker``, ``limit`` long."""
+    for name, descending in reversed(sort):
+        column = "load_balancer_id" if name == "loadbalancer_id" else name
+        if not rows or not hasattr(rows[0], column):
+            raise exception.InvalidOption(f"Invalid sort key {name}.")
+        rows = sorted(rows, key=lambda r: (getattr(r, column) is None, getattr(r, column)),
+                      reverse=descending)  # fmt: skip
     if marker:
         ids = [key(r) for r in rows]
         if marker not in ids:

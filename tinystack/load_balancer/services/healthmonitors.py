@@ -30,8 +30,6 @@ def _check(
 ) -> None:
     if req.http_version is not None and req.http_version not in (1.0, 1.1):
         raise exception.InvalidOption("http_version must be 1.0 or 1.1.")
-    if timeout > delay:
-        raise exception.InvalidOption("The timeout must not exceed the delay.")
     if kind not in HTTP_TYPES:
         for name in ("http_method", "url_path", "expected_codes", "http_version", "domain_name"):
             if getattr(req, name) is not None:
@@ -103,12 +101,13 @@ def list_(
     filters: Sequence[tuple[str, str]],
     limit: str | None,
     marker: str | None,
+    sort: Sequence[tuple[str, bool]] = (),
 ) -> list[HealthMonitorRecord]:
     with deps.db.reader() as session:
         found = _tree.listing(
             session, ctx, models.HealthMonitor, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters
         )
-        return [record(r) for r in _tree.page(found, limit, marker, lambda r: r.id)]
+        return [record(r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
 
 
 def update(

@@ -116,12 +116,13 @@ def list_(
     filters: Sequence[tuple[str, str]],
     limit: str | None,
     marker: str | None,
+    sort: Sequence[tuple[str, bool]] = (),
 ) -> list[L7PolicyRecord]:
     with deps.db.reader() as session:
         found = _tree.listing(
             session, ctx, models.L7Policy, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters
         )
-        return [record(session, r) for r in _tree.page(found, limit, marker, lambda r: r.id)]
+        return [record(session, r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
 
 
 def update(deps: Deps, ctx: RequestContext, policy_id: str, req: L7PolicyUpdate) -> L7PolicyRecord:

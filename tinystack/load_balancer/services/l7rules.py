@@ -103,6 +103,7 @@ def list_(
     filters: Sequence[tuple[str, str]],
     limit: str | None,
     marker: str | None,
+    sort: Sequence[tuple[str, bool]] = (),
 ) -> list[L7RuleRecord]:
     with deps.db.reader() as session:
         policy = _policy(session, policy_id)
@@ -115,7 +116,7 @@ def list_(
             filters,
             models.L7Rule.l7policy_id == policy_id,
         )
-        return [record(r) for r in _tree.page(found, limit, marker, lambda r: r.id)]
+        return [record(r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
 
 
 def update(

@@ -130,12 +130,13 @@ def list_(
     filters: Sequence[tuple[str, str]],
     limit: str | None,
     marker: str | None,
+    sort: Sequence[tuple[str, bool]] = (),
 ) -> list[ListenerRecord]:
     with deps.db.reader() as session:
         found = _tree.listing(
             session, ctx, models.Listener, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters
         )
-        return [record(session, r) for r in _tree.page(found, limit, marker, lambda r: r.id)]
+        return [record(session, r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
 
 
 def update(

@@ -197,12 +197,13 @@ def list_(
     filters: Sequence[tuple[str, str]],
     limit: str | None,
     marker: str | None,
+    sort: Sequence[tuple[str, bool]] = (),
 ) -> list[LoadBalancerRecord]:
     with deps.db.reader() as session:
         found = _tree.listing(
             session, ctx, models.LoadBalancer, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters
         )
-        rows = _tree.page(found, limit, marker, lambda r: r.id)
+        rows = _tree.page(found, limit, marker, lambda r: r.id, sort)
         return [record(session, r) for r in rows]
 
 

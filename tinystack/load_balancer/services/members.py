@@ -110,6 +110,7 @@ def list_(
     filters: Sequence[tuple[str, str]],
     limit: str | None,
     marker: str | None,
+    sort: Sequence[tuple[str, bool]] = (),
 ) -> list[MemberRecord]:
     with deps.db.reader() as session:
         pool = _pool(session, pool_id)
@@ -122,7 +123,7 @@ def list_(
             filters,
             models.Member.pool_id == pool_id,
         )
-        return [record(r) for r in _tree.page(found, limit, marker, lambda r: r.id)]
+        return [record(r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
 
 
 def update(

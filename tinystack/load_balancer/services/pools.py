@@ -123,12 +123,13 @@ def list_(
     filters: Sequence[tuple[str, str]],
     limit: str | None,
     marker: str | None,
+    sort: Sequence[tuple[str, bool]] = (),
 ) -> list[PoolRecord]:
     with deps.db.reader() as session:
         found = _tree.listing(
             session, ctx, models.Pool, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters
         )
-        return [record(session, r) for r in _tree.page(found, limit, marker, lambda r: r.id)]
+        return [record(session, r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
 
 
 def update(deps: Deps, ctx: RequestContext, pool_id: str, req: PoolUpdate) -> PoolRecord:

@@ -273,6 +273,9 @@ def _initial(row: object, session: Session) -> str:
             sa.select(models.HealthMonitor.id).where(models.HealthMonitor.pool_id == row.pool_id)
         )
         return _tree.OFFLINE if monitored else "NO_MONITOR"
+    if isinstance(row, models.Pool):
+        # a pool no listener uses carries no traffic (Octavia: OFFLINE)
+        return _tree.ONLINE if row.listener_id else _tree.OFFLINE
     return _tree.ONLINE
 
 
