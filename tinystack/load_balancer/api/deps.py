@@ -27,6 +27,8 @@ class ListQuery:
     marker: str | None
     #: (attribute, descending) pairs from ``sort=a:asc,b:desc`` or ``sort_key``/``sort_dir``
     sort: tuple[tuple[str, bool], ...] = ()
+    #: ``fields=a&fields=b`` (or ``fields=a,b``): the attributes each object is cut to
+    fields: tuple[str, ...] = ()
 
 
 def _query(request: Request) -> ListQuery:
@@ -40,7 +42,8 @@ def _query(request: Request) -> ListQuery:
     keys, dirs = params.getlist("sort_key"), params.getlist("sort_dir")
     for n, key in enumerate(keys):
         sort.append((key, (dirs[n] if n < len(dirs) else "asc").lower() == "desc"))
-    return ListQuery(filters, params.get("limit"), params.get("marker"), tuple(sort))
+    fields = tuple(f for raw in params.getlist("fields") for f in raw.split(",") if f)
+    return ListQuery(filters, params.get("limit"), params.get("marker"), tuple(sort), fields)
 
 
 DepsDep = Annotated[Deps, Depends(_deps)]

@@ -14,7 +14,10 @@ from tinystack.load_balancer.services import healthmonitors
 
 def list_(ctx: ContextDep, deps: DepsDep, query: QueryDep) -> dict[str, Any]:
     found = healthmonitors.list_(deps, ctx, query.filters, query.limit, query.marker, query.sort)
-    return {"healthmonitors": [views.healthmonitor(r) for r in found], "healthmonitors_links": []}
+    return {
+        "healthmonitors": [views.only(views.healthmonitor(r), query.fields) for r in found],
+        "healthmonitors_links": [],
+    }
 
 
 def create(body: schemas.HealthMonitorCreateBody, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:

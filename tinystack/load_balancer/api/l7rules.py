@@ -16,7 +16,7 @@ def list_(l7policy_id: str, ctx: ContextDep, deps: DepsDep, query: QueryDep) -> 
     found = l7rules.list_(
         deps, ctx, l7policy_id, query.filters, query.limit, query.marker, query.sort
     )
-    return {"rules": [views.l7rule(r) for r in found], "rules_links": []}
+    return {"rules": [views.only(views.l7rule(r), query.fields) for r in found], "rules_links": []}
 
 
 def create(

@@ -14,7 +14,10 @@ from tinystack.load_balancer.services import listeners
 
 def list_(ctx: ContextDep, deps: DepsDep, query: QueryDep) -> dict[str, Any]:
     found = listeners.list_(deps, ctx, query.filters, query.limit, query.marker, query.sort)
-    return {"listeners": [views.listener(r) for r in found], "listeners_links": []}
+    return {
+        "listeners": [views.only(views.listener(r), query.fields) for r in found],
+        "listeners_links": [],
+    }
 
 
 def create(body: schemas.ListenerCreateBody, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:

@@ -15,7 +15,10 @@ from tinystack.load_balancer.services.status_tree import StatusNode
 
 def list_(ctx: ContextDep, deps: DepsDep, query: QueryDep) -> dict[str, Any]:
     found = loadbalancers.list_(deps, ctx, query.filters, query.limit, query.marker, query.sort)
-    return {"loadbalancers": [views.loadbalancer(r) for r in found], "loadbalancers_links": []}
+    return {
+        "loadbalancers": [views.only(views.loadbalancer(r), query.fields) for r in found],
+        "loadbalancers_links": [],
+    }
 
 
 def create(body: schemas.LoadBalancerCreateBody, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:

@@ -14,7 +14,10 @@ from tinystack.load_balancer.services import members
 
 def list_(pool_id: str, ctx: ContextDep, deps: DepsDep, query: QueryDep) -> dict[str, Any]:
     found = members.list_(deps, ctx, pool_id, query.filters, query.limit, query.marker, query.sort)
-    return {"members": [views.member(r) for r in found], "members_links": []}
+    return {
+        "members": [views.only(views.member(r), query.fields) for r in found],
+        "members_links": [],
+    }
 
 
 def create(

@@ -25,6 +25,11 @@ def _ids(ids: tuple[str, ...] | list[str]) -> list[dict[str, str]]:
     return [{"id": i} for i in ids]
 
 
+def only(view: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The view cut to ``fields`` (all of it when none are asked for)."""
+    return {k: v for k, v in view.items() if k in fields} if fields else view
+
+
 def _common(r: Any) -> dict[str, Any]:
     return {
         "id": r.id,
