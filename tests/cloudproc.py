@@ -80,6 +80,9 @@ class CloudProcess:
             if name == "network":
                 # The shared cloud exercises the APIs; data-plane tests ask for `linux`.
                 lines.append("dataplane = none")
+            if name == "load_balancer":
+                # no HAProxy namespaces unless a test asks for them
+                lines.append("dataplane = none")
             if name == "compute":
                 # In-memory hosts unless a test asks for the QEMU driver.
                 lines.append("compute_driver = fake")

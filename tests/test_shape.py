@@ -38,6 +38,7 @@ SERVICES = (
     "volume",
     "object_store",
     "metric",
+    "load_balancer",
 )
 
 MAX_MODULE_LINES = 800
@@ -53,6 +54,7 @@ def xfail(reason: str) -> pytest.MarkDecorator:
 PUBLIC: dict[str, set[Route]] = {
     "identity": {(m, p) for m in ("GET", "HEAD") for p in ("/", "/v3", "/v3/")},
     "placement": {("GET", "/")},
+    "load_balancer": set(),
     "image": {("GET", p) for p in ("/", "/versions", "/v2", "/v2/")},
     "metric": {("GET", p) for p in ("/", "/v1", "/v1/capabilities")},
     "compute": {
@@ -130,6 +132,8 @@ BODILESS: dict[str, set[Route]] = {
     "network": {("PUT", "/v2.0/{resources}/{resource_id}/tags/{tag}")},
     "volume": set(),
     "metric": set(),
+    # Octavia's failover takes no body
+    "load_balancer": {("PUT", "/v2/lbaas/loadbalancers/{loadbalancer_id}/failover")},
     # Swift takes metadata in headers: these writes have no body
     "object_store": {
         ("POST", "/v1/{account}"),

@@ -16,6 +16,7 @@ SERVICES: dict[str, str] = {
     "network": "tinystack.network.service",
     "object_store": "tinystack.object_store.service",
     "metric": "tinystack.metric.service",
+    "load_balancer": "tinystack.load_balancer.service",
 }
 
 #: ``tinystack serve`` names that run one role of a service (the distributed mode of a

@@ -2,7 +2,8 @@
 
 Every service's API answers errors in the shape its upstream clients parse:
 identity ``{"error": {...}}``, compute ``{"itemNotFound": {...}}``, network
-``{"NeutronError": {...}}``, placement ``{"errors": [...]}``, and so on. The
+``{"NeutronError": {...}}``, load balancer ``{"faultstring": ...}``, placement
+``{"errors": [...]}``, and so on. The
 app factory renders every error, including framework ones (404 for unknown
 routes, 405, body validation), through the service's style.
 """
@@ -146,8 +147,18 @@ def metric(status: int, title: str, message: str, code: str | None, request_id: 
                         status_code=status, headers=_headers(status))  # fmt: skip
 
 
+def load_balancer(
+    status: int, title: str, message: str, code: str | None, request_id: str
+) -> Response:
+    # Octavia answers with wsme's fault bodies.
+    fault = "Server" if status >= 500 else "Client"
+    body = {"faultcode": fault, "faultstring": message, "debuginfo": None}
+    return JSONResponse(body, status_code=status, headers=_headers(status))
+
+
 STYLES: dict[str, ErrorRenderer] = {
     "metric": metric,
+    "load_balancer": load_balancer,
     "object_store": object_store,
     "identity": identity,
     "compute": compute,

@@ -1,0 +1,177 @@
+"""L7 policies of an HTTP listener: ordered by position, an action when all rules match."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tinystack.common.auth.context import RequestContext
+from tinystack.common.timeutils import utcnow
+from tinystack.load_balancer import exception, models
+from tinystack.load_balancer.policies import l7policy as rules
+from tinystack.load_balancer.services import _tree
+from tinystack.load_balancer.services.deps import Deps
+from tinystack.load_balancer.services.inputs import L7PolicyCreate, L7PolicyUpdate
+from tinystack.load_balancer.services.records import L7PolicyRecord, of
+
+
+def record(session: Session, row: models.L7Policy) -> L7PolicyRecord:
+    ids = _tree.child_ids(session, models.L7Rule, models.L7Rule.l7policy_id, row.id)
+    return of(L7PolicyRecord, row, rule_ids=ids)
+
+
+def _action(
+    session: Session, lb_id: str, action: str, req: L7PolicyCreate | L7PolicyUpdate
+) -> None:
+    needs = {
+        "REDIRECT_TO_POOL": "redirect_pool_id",
+        "REDIRECT_TO_URL": "redirect_url",
+        "REDIRECT_PREFIX": "redirect_prefix",
+    }.get(action)
+    if needs and getattr(req, needs) is None:
+        raise exception.InvalidOption(f"{needs} is required for action {action}.")
+    if action == "REDIRECT_TO_POOL" and req.redirect_pool_id:
+        pool = session.get(models.Pool, req.redirect_pool_id)
+        if pool is None or pool.load_balancer_id != lb_id:
+            raise exception.InvalidOption(f"Pool {req.redirect_pool_id} not found.")
+    if req.redirect_http_code is not None and action not in ("REDIRECT_TO_URL", "REDIRECT_PREFIX"):
+        raise exception.InvalidOption("redirect_http_code is only valid for redirect actions.")
+
+
+def _renumber(session: Session, listener_id: str, moved: models.L7Policy, position: int) -> None:
+    """Octavia's positions: 1..n with no gaps; a policy placed at p pushes the rest down."""
+    others = list(
+        session.scalars(
+            sa.select(models.L7Policy)
+            .where(
+                models.L7Policy.listener_id == listener_id,
+                models.L7Policy.id != moved.id,
+                models.L7Policy.provisioning_status != _tree.PENDING_DELETE,
+            )
+            .order_by(models.L7Policy.position)
+        )
+    )
+    position = max(1, min(position, len(others) + 1))
+    others.insert(position - 1, moved)
+    for n, policy in enumerate(others, start=1):
+        policy.position = n
+
+
+def create(deps: Deps, ctx: RequestContext, req: L7PolicyCreate) -> L7PolicyRecord:
+    if req.rules:
+        raise exception.ProviderUnsupported("haproxy", "single-call create of a policy's rules")
+
+    def tx(session: Session) -> tuple[L7PolicyRecord, str]:
+        listener = _tree.load(session, models.Listener, req.listener_id, "Listener")
+        if listener.protocol not in ("HTTP", "TERMINATED_HTTPS"):
+            raise exception.InvalidOption("L7 policies are only valid on HTTP listeners.")
+        project = _tree.creating_project(ctx, rules.POST, req.project_id or listener.project_id)
+        _tree.check_quota(session, deps, project, "l7policy", models.L7Policy, "L7 Policy")
+        _action(session, listener.load_balancer_id, req.action, req)
+        lb = _tree.lock_lb(session, listener.load_balancer_id)
+        _tree.mark(listener, _tree.PENDING_UPDATE)
+        row = models.L7Policy(
+            id=str(uuid.uuid4()),
+            project_id=project,
+            load_balancer_id=lb.id,
+            listener_id=listener.id,
+            action=req.action,
+            position=2147483647,
+            redirect_pool_id=req.redirect_pool_id,
+            redirect_url=req.redirect_url,
+            redirect_prefix=req.redirect_prefix,
+            redirect_http_code=req.redirect_http_code
+            or (302 if req.action in ("REDIRECT_TO_URL", "REDIRECT_PREFIX") else None),
+            name=req.name or "",
+            description=req.description or "",
+            admin_state_up=req.admin_state_up,
+            tags=list(req.tags),
+            created_at=utcnow(),
+            provisioning_status=_tree.PENDING_CREATE,
+            operating_status=_tree.OFFLINE,
+        )
+        session.add(row)
+        session.flush()
+        _renumber(session, listener.id, row, req.position or 2147483647)
+        return record(session, row), lb.host
+
+    found, host = deps.db.write(tx)
+    _tree.kick(deps, ctx, host, found.load_balancer_id)
+    return found
+
+
+def get(deps: Deps, ctx: RequestContext, policy_id: str) -> L7PolicyRecord:
+    with deps.db.reader() as session:
+        row = _tree.load(session, models.L7Policy, policy_id, "L7 Policy")
+        _tree.authorize(ctx, rules.GET_ONE, row)
+        return record(session, row)
+
+
+def list_(
+    deps: Deps,
+    ctx: RequestContext,
+    filters: Sequence[tuple[str, str]],
+    limit: str | None,
+    marker: str | None,
+    sort: Sequence[tuple[str, bool]] = (),
+) -> list[L7PolicyRecord]:
+    with deps.db.reader() as session:
+        found = _tree.listing(
+            session, ctx, models.L7Policy, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters
+        )
+        return [record(session, r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
+
+
+def update(deps: Deps, ctx: RequestContext, policy_id: str, req: L7PolicyUpdate) -> L7PolicyRecord:
+    def tx(session: Session) -> tuple[L7PolicyRecord, str]:
+        row = _tree.load(session, models.L7Policy, policy_id, "L7 Policy", lock=True)
+        _tree.authorize(ctx, rules.PUT, row)
+        action = req.action or row.action
+        if "action" in req.model_fields_set or any(
+            getattr(req, n) is not None
+            for n in ("redirect_pool_id", "redirect_url", "redirect_prefix")
+        ):
+            _action(session, row.load_balancer_id, action, req)
+        lb = _tree.lock_lb(session, row.load_balancer_id)
+        for name in (
+            "name",
+            "description",
+            "admin_state_up",
+            "tags",
+            "action",
+            "redirect_pool_id",
+            "redirect_url",
+            "redirect_prefix",
+            "redirect_http_code",
+        ):
+            value = getattr(req, name)
+            if name in req.model_fields_set and (value is not None or name.startswith("redirect")):
+                setattr(row, name, value)
+        if req.position is not None:
+            _renumber(session, row.listener_id, row, req.position)
+        _tree.mark(row, _tree.PENDING_UPDATE)
+        return record(session, row), lb.host
+
+    found, host = deps.db.write(tx)
+    _tree.kick(deps, ctx, host, found.load_balancer_id)
+    return found
+
+
+def delete(deps: Deps, ctx: RequestContext, policy_id: str) -> None:
+    def tx(session: Session) -> tuple[str, str]:
+        row = _tree.load(session, models.L7Policy, policy_id, "L7 Policy", lock=True)
+        _tree.authorize(ctx, rules.DELETE, row)
+        lb = _tree.lock_lb(session, row.load_balancer_id)
+        _tree.mark(row, _tree.PENDING_DELETE)
+        session.execute(
+            sa.update(models.L7Rule)
+            .where(models.L7Rule.l7policy_id == policy_id)
+            .values(provisioning_status=_tree.PENDING_DELETE)
+        )
+        return lb.host, lb.id
+
+    host, lb_id = deps.db.write(tx)
+    _tree.kick(deps, ctx, host, lb_id)

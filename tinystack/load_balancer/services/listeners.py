@@ -1,0 +1,186 @@
+"""Listeners: a protocol and port on the load balancer's VIP, a default pool."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tinystack.common.auth.context import RequestContext
+from tinystack.common.timeutils import utcnow
+from tinystack.load_balancer import exception, models
+from tinystack.load_balancer.policies import listener as rules
+from tinystack.load_balancer.services import _tree
+from tinystack.load_balancer.services.deps import Deps
+from tinystack.load_balancer.services.inputs import ListenerCreate, ListenerUpdate
+from tinystack.load_balancer.services.records import ListenerRecord, StatsRecord, of
+
+#: what the HAProxy provider runs (UDP and SCTP need LVS, TERMINATED_HTTPS a key manager)
+SUPPORTED = {"haproxy": {"HTTP", "HTTPS", "TCP"}}
+_FIELDS = (
+    "name",
+    "description",
+    "admin_state_up",
+    "tags",
+    "connection_limit",
+    "timeout_client_data",
+    "timeout_member_connect",
+    "timeout_member_data",
+    "timeout_tcp_inspect",
+    "insert_headers",
+    "allowed_cidrs",
+)
+
+
+def record(session: Session, row: models.Listener) -> ListenerRecord:
+    ids = _tree.child_ids(session, models.L7Policy, models.L7Policy.listener_id, row.id)
+    return of(ListenerRecord, row, l7policy_ids=ids)
+
+
+def _default_pool(session: Session, lb_id: str, pool_id: str | None) -> None:
+    if pool_id is None:
+        return
+    pool = session.get(models.Pool, pool_id)
+    if pool is None or pool.load_balancer_id != lb_id:
+        raise exception.InvalidOption(f"Pool {pool_id} not found.")
+    if pool.listener_id is not None:
+        raise exception.Duplicate("Listener", f"pool {pool_id}")
+
+
+def _apply(row: models.Listener, req: ListenerCreate | ListenerUpdate) -> None:
+    for name in _FIELDS:
+        if name in req.model_fields_set:
+            value = getattr(req, name)
+            if value is None:
+                value = {
+                    "name": "",
+                    "description": "",
+                    "connection_limit": -1,
+                    "tags": [],
+                    "insert_headers": {},
+                    "allowed_cidrs": [],
+                }.get(name)
+            if value is not None:
+                setattr(row, name, value)
+
+
+def create(deps: Deps, ctx: RequestContext, req: ListenerCreate) -> ListenerRecord:
+    if req.default_tls_container_ref or req.protocol == "TERMINATED_HTTPS":
+        raise exception.InvalidOption(
+            "TERMINATED_HTTPS needs a key manager, which this cloud lacks."
+        )
+
+    def tx(session: Session) -> tuple[ListenerRecord, str]:
+        lb = _tree.load(session, models.LoadBalancer, req.loadbalancer_id, "Load Balancer")
+        project = _tree.creating_project(ctx, rules.POST, req.project_id or lb.project_id)
+        if req.protocol not in SUPPORTED.get(lb.provider, {req.protocol}):
+            raise exception.ProviderUnsupported(lb.provider, f"protocol {req.protocol}")
+        _tree.check_quota(session, deps, project, "listener", models.Listener, "Listener")
+        taken = session.scalar(
+            sa.select(models.Listener.id).where(
+                models.Listener.load_balancer_id == lb.id,
+                models.Listener.protocol_port == req.protocol_port,
+            )
+        )
+        if taken:
+            raise exception.Duplicate("Listener", f"protocol_port {req.protocol_port}")
+        _default_pool(session, lb.id, req.default_pool_id)
+        _tree.lock_lb(session, lb.id)
+        row = models.Listener(
+            id=str(uuid.uuid4()),
+            project_id=project,
+            load_balancer_id=lb.id,
+            provisioning_status=_tree.PENDING_CREATE,
+            operating_status=_tree.OFFLINE,
+            protocol=req.protocol,
+            protocol_port=req.protocol_port,
+            created_at=utcnow(),
+            default_pool_id=req.default_pool_id,
+            name="",
+            description="",
+            tags=[],
+            admin_state_up=req.admin_state_up,
+        )
+        _apply(row, req)
+        session.add(row)
+        session.flush()
+        if req.default_pool_id:
+            pool = session.get(models.Pool, req.default_pool_id)
+            if pool is not None:
+                pool.listener_id = row.id
+        return record(session, row), lb.host
+
+    found, host = deps.db.write(tx)
+    _tree.kick(deps, ctx, host, found.load_balancer_id)
+    return found
+
+
+def get(deps: Deps, ctx: RequestContext, listener_id: str) -> ListenerRecord:
+    with deps.db.reader() as session:
+        row = _tree.load(session, models.Listener, listener_id, "Listener")
+        _tree.authorize(ctx, rules.GET_ONE, row)
+        return record(session, row)
+
+
+def list_(
+    deps: Deps,
+    ctx: RequestContext,
+    filters: Sequence[tuple[str, str]],
+    limit: str | None,
+    marker: str | None,
+    sort: Sequence[tuple[str, bool]] = (),
+) -> list[ListenerRecord]:
+    with deps.db.reader() as session:
+        found = _tree.listing(
+            session, ctx, models.Listener, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters
+        )
+        return [record(session, r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
+
+
+def update(
+    deps: Deps, ctx: RequestContext, listener_id: str, req: ListenerUpdate
+) -> ListenerRecord:
+    def tx(session: Session) -> tuple[ListenerRecord, str]:
+        row = _tree.load(session, models.Listener, listener_id, "Listener", lock=True)
+        _tree.authorize(ctx, rules.PUT, row)
+        lb = _tree.lock_lb(session, row.load_balancer_id)
+        if "default_pool_id" in req.model_fields_set and req.default_pool_id != row.default_pool_id:
+            _default_pool(session, lb.id, req.default_pool_id)
+            old = session.get(models.Pool, row.default_pool_id or "")
+            if old is not None:
+                old.listener_id = None
+            new = session.get(models.Pool, req.default_pool_id or "")
+            if new is not None:
+                new.listener_id = row.id
+            row.default_pool_id = req.default_pool_id
+        _apply(row, req)
+        _tree.mark(row, _tree.PENDING_UPDATE)
+        return record(session, row), lb.host
+
+    found, host = deps.db.write(tx)
+    _tree.kick(deps, ctx, host, found.load_balancer_id)
+    return found
+
+
+def delete(deps: Deps, ctx: RequestContext, listener_id: str) -> None:
+    def tx(session: Session) -> tuple[str, str]:
+        row = _tree.load(session, models.Listener, listener_id, "Listener", lock=True)
+        _tree.authorize(ctx, rules.DELETE, row)
+        lb = _tree.lock_lb(session, row.load_balancer_id)
+        _tree.mark(row, _tree.PENDING_DELETE)
+        return lb.host, lb.id
+
+    host, lb_id = deps.db.write(tx)
+    _tree.kick(deps, ctx, host, lb_id)
+
+
+def stats(deps: Deps, ctx: RequestContext, listener_id: str) -> StatsRecord:
+    with deps.db.reader() as session:
+        row = _tree.load(session, models.Listener, listener_id, "Listener")
+        _tree.authorize(ctx, rules.GET_STATS, row)
+        found = session.get(models.ListenerStats, listener_id)
+        if found is None:
+            return StatsRecord(0, 0, 0, 0, 0)
+        return of(StatsRecord, found)

@@ -1,0 +1,174 @@
+"""Pools: an algorithm, session persistence, members and at most one health monitor."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from tinystack.common.auth.context import RequestContext
+from tinystack.common.timeutils import utcnow
+from tinystack.load_balancer import exception, models
+from tinystack.load_balancer.policies import pool as rules
+from tinystack.load_balancer.services import _tree
+from tinystack.load_balancer.services.deps import Deps
+from tinystack.load_balancer.services.inputs import PoolCreate, PoolUpdate
+from tinystack.load_balancer.services.records import PoolRecord, of
+
+#: the listener protocols each pool protocol may serve (Octavia's compatibility table)
+COMPATIBLE = {
+    "HTTP": {"HTTP", "TERMINATED_HTTPS"},
+    "HTTPS": {"HTTPS", "TCP"},
+    "TCP": {"TCP", "HTTP", "HTTPS", "TERMINATED_HTTPS"},
+    "PROXY": {"HTTP", "TCP", "HTTPS"},
+    "PROXYV2": {"HTTP", "TCP", "HTTPS"},
+    "UDP": {"UDP"},
+    "SCTP": {"SCTP"},
+}
+
+
+def record(session: Session, row: models.Pool) -> PoolRecord:
+    members = _tree.child_ids(session, models.Member, models.Member.pool_id, row.id)
+    monitor = session.scalar(
+        sa.select(models.HealthMonitor.id).where(
+            models.HealthMonitor.pool_id == row.id,
+            models.HealthMonitor.provisioning_status != _tree.PENDING_DELETE,
+        )
+    )
+    return of(PoolRecord, row, member_ids=members, healthmonitor_id=monitor)
+
+
+def _persistence(req: PoolCreate | PoolUpdate) -> dict[str, object] | None:
+    sp = req.session_persistence
+    if sp is None:
+        return None
+    if sp.type == "APP_COOKIE" and not sp.cookie_name:
+        raise exception.InvalidOption("Cookie names are required for APP_COOKIE persistence.")
+    if sp.type != "APP_COOKIE" and sp.cookie_name:
+        raise exception.InvalidOption(f"Cookie names are not supported for {sp.type} persistence.")
+    return {
+        "type": sp.type,
+        "cookie_name": sp.cookie_name,
+        "persistence_timeout": sp.persistence_timeout,
+        "persistence_granularity": sp.persistence_granularity,
+    }
+
+
+def create(deps: Deps, ctx: RequestContext, req: PoolCreate) -> PoolRecord:
+    if req.members or req.healthmonitor:
+        raise exception.ProviderUnsupported("haproxy", "single-call create of a pool's members")
+    if not req.loadbalancer_id and not req.listener_id:
+        raise exception.InvalidOption("loadbalancer_id or listener_id must be specified.")
+    if req.protocol in ("UDP", "SCTP"):
+        raise exception.ProviderUnsupported("haproxy", f"protocol {req.protocol}")
+
+    def tx(session: Session) -> tuple[PoolRecord, str]:
+        listener = None
+        if req.listener_id:
+            listener = _tree.load(session, models.Listener, req.listener_id, "Listener")
+            if listener.default_pool_id:
+                raise exception.Duplicate("Pool", f"listener {listener.id}")
+            if listener.protocol not in COMPATIBLE.get(req.protocol, set()):
+                raise exception.InvalidOption(
+                    f"The pool protocol '{req.protocol}' is invalid while the listener "
+                    f"protocol is '{listener.protocol}'."
+                )
+        lb_id = req.loadbalancer_id or (listener.load_balancer_id if listener else "")
+        if listener is not None and listener.load_balancer_id != lb_id:
+            raise exception.InvalidOption("Listener and pool are on different load balancers.")
+        lb = _tree.load(session, models.LoadBalancer, lb_id, "Load Balancer")
+        project = _tree.creating_project(ctx, rules.POST, req.project_id or lb.project_id)
+        _tree.check_quota(session, deps, project, "pool", models.Pool, "Pool")
+        persistence = _persistence(req)
+        _tree.lock_lb(session, lb.id)
+        row = models.Pool(
+            id=str(uuid.uuid4()),
+            project_id=project,
+            load_balancer_id=lb.id,
+            listener_id=req.listener_id,
+            protocol=req.protocol,
+            lb_algorithm=req.lb_algorithm,
+            session_persistence=persistence,
+            name=req.name or "",
+            description=req.description or "",
+            admin_state_up=req.admin_state_up,
+            tags=list(req.tags),
+            provisioning_status=_tree.PENDING_CREATE,
+            operating_status=_tree.OFFLINE,
+            created_at=utcnow(),
+        )
+        session.add(row)
+        if listener is not None:
+            listener.default_pool_id = row.id
+        session.flush()
+        return record(session, row), lb.host
+
+    found, host = deps.db.write(tx)
+    _tree.kick(deps, ctx, host, found.load_balancer_id)
+    return found
+
+
+def get(deps: Deps, ctx: RequestContext, pool_id: str) -> PoolRecord:
+    with deps.db.reader() as session:
+        row = _tree.load(session, models.Pool, pool_id, "Pool")
+        _tree.authorize(ctx, rules.GET_ONE, row)
+        return record(session, row)
+
+
+def list_(
+    deps: Deps,
+    ctx: RequestContext,
+    filters: Sequence[tuple[str, str]],
+    limit: str | None,
+    marker: str | None,
+    sort: Sequence[tuple[str, bool]] = (),
+) -> list[PoolRecord]:
+    with deps.db.reader() as session:
+        found = _tree.listing(
+            session, ctx, models.Pool, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters
+        )
+        return [record(session, r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
+
+
+def update(deps: Deps, ctx: RequestContext, pool_id: str, req: PoolUpdate) -> PoolRecord:
+    def tx(session: Session) -> tuple[PoolRecord, str]:
+        row = _tree.load(session, models.Pool, pool_id, "Pool", lock=True)
+        _tree.authorize(ctx, rules.PUT, row)
+        lb = _tree.lock_lb(session, row.load_balancer_id)
+        for name in ("name", "description", "admin_state_up", "tags", "lb_algorithm"):
+            value = getattr(req, name)
+            if name in req.model_fields_set and value is not None:
+                setattr(row, name, value)
+        if "session_persistence" in req.model_fields_set:
+            row.session_persistence = _persistence(req)
+        _tree.mark(row, _tree.PENDING_UPDATE)
+        return record(session, row), lb.host
+
+    found, host = deps.db.write(tx)
+    _tree.kick(deps, ctx, host, found.load_balancer_id)
+    return found
+
+
+def delete(deps: Deps, ctx: RequestContext, pool_id: str) -> None:
+    def tx(session: Session) -> tuple[str, str]:
+        row = _tree.load(session, models.Pool, pool_id, "Pool", lock=True)
+        _tree.authorize(ctx, rules.DELETE, row)
+        lb = _tree.lock_lb(session, row.load_balancer_id)
+        used = session.scalar(
+            sa.select(models.L7Policy.id).where(models.L7Policy.redirect_pool_id == pool_id)
+        )
+        if used:
+            raise exception.InvalidOption(f"Pool {pool_id} is used by L7 policy {used}.")
+        _tree.mark(row, _tree.PENDING_DELETE)
+        for model in (models.Member, models.HealthMonitor):
+            session.execute(
+                sa.update(model)
+                .where(model.pool_id == pool_id)
+                .values(provisioning_status=_tree.PENDING_DELETE)
+            )
+        return lb.host, lb.id
+
+    host, lb_id = deps.db.write(tx)
+    _tree.kick(deps, ctx, host, lb_id)
