@@ -210,6 +210,8 @@ class Upload:
         if status == 422:
             raise UnprocessableEntity()
         if status >= 300 or len(etags) != 1:
+            LOG.warning("object PUT %s: replicas answered %s, etags %s", self.path.names,
+                        [r.status for r in replies], etags)  # fmt: skip
             raise ServiceUnavailable("Service Unavailable")
         digest = etags.pop()
         return Reply(201, {

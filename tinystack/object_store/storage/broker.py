@@ -9,6 +9,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,20 +21,27 @@ ZERO = "0000000000.00000"
 
 #: a container's live object count and bytes, kept by triggers in the transaction that
 #: changes its rows (Swift's container_stat): a HEAD or a listing does not count rows
+#: ``changes`` counts the changes of listed rows: a listing made at the same count is the
+#: same listing
 _STAT = (
-    "CREATE TABLE stat (object_count INTEGER, bytes_used INTEGER)",
-    "INSERT INTO stat SELECT count(*), coalesce(sum(size), 0) FROM item WHERE deleted = 0",
+    "CREATE TABLE stat (object_count INTEGER, bytes_used INTEGER, changes INTEGER)",
+    "INSERT INTO stat SELECT count(*), coalesce(sum(size), 0), 0 FROM item WHERE deleted = 0",
     "CREATE TRIGGER item_insert AFTER INSERT ON item WHEN new.deleted = 0 BEGIN "
-    "UPDATE stat SET object_count = object_count + 1, bytes_used = bytes_used + new.size; "
-    "END",
+    "UPDATE stat SET object_count = object_count + 1, bytes_used = bytes_used + new.size, "
+    "changes = changes + 1; END",
     "CREATE TRIGGER item_update AFTER UPDATE ON item BEGIN UPDATE stat SET "
     "object_count = object_count + (new.deleted = 0) - (old.deleted = 0), "
     "bytes_used = bytes_used + iif(new.deleted = 0, new.size, 0) "
-    "- iif(old.deleted = 0, old.size, 0); END",
+    "- iif(old.deleted = 0, old.size, 0), changes = changes + 1; END",
     "CREATE TRIGGER item_delete AFTER DELETE ON item WHEN old.deleted = 0 BEGIN "
-    "UPDATE stat SET object_count = object_count - 1, bytes_used = bytes_used - old.size; "
-    "END",
+    "UPDATE stat SET object_count = object_count - 1, bytes_used = bytes_used - old.size, "
+    "changes = changes + 1; END",
 )
+#: the JSON listings last made (database, inode, query) -> (stat.changes, body): a
+#: listing of an unchanged container is sent again, not rendered again
+_listings: OrderedDict[tuple[str, int, tuple[object, ...]], tuple[int, bytes]] = OrderedDict()
+_LISTINGS = 16
+_listings_guard = threading.Lock()
 
 _SCHEMA = {
     "account": """
@@ -412,9 +420,25 @@ class Broker:
             f"FROM (SELECT * FROM item WHERE {' AND '.join(where)} ORDER BY name {order} "
             "LIMIT ?)"
         )
+        key = (str(self.path), os.stat(self.path).st_ino, (*args, limit, order))
         with connection(self.path, self._prepare) as conn:
-            (body,) = conn.execute(sql, [*args, limit]).fetchone()
-        return str(body).encode()
+            conn.execute("BEGIN")  # the count and the rows of one snapshot
+            try:
+                (changes,) = conn.execute("SELECT changes FROM stat").fetchone()
+                with _listings_guard:
+                    cached = _listings.get(key)
+                if cached is not None and cached[0] == changes:
+                    return cached[1]
+                (text,) = conn.execute(sql, [*args, limit]).fetchone()
+            finally:
+                conn.execute("COMMIT")
+        body = str(text).encode()
+        with _listings_guard:
+            _listings[key] = (changes, body)
+            _listings.move_to_end(key)
+            while len(_listings) > _LISTINGS:
+                _listings.popitem(last=False)
+        return body
 
     # -- replication -------------------------------------------------------------------
     def export(self) -> dict[str, object]:
