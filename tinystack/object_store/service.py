@@ -147,7 +147,11 @@ class ObjectStoreService(ServiceSpec):
                 opts.container_port, opts.account_port, opts.replicator_interval,
                 opts.auditor_interval,
             )  # fmt: skip
-            runtime.extra["object_store_node"] = StorageProcesses(spec, opts.storage_workers)
+            # started now, not in start(): other services' start() (volume backups'
+            # recovery) may already use the object store
+            processes = StorageProcesses(spec, opts.storage_workers)
+            processes.start()
+            runtime.extra["object_store_processes"] = processes
             return []
         storage = node.build(
             opts.devices, deps.rings, hash_suffix(opts.ring_dir), opts.storage_listen,
@@ -167,9 +171,10 @@ class ObjectStoreService(ServiceSpec):
             storage.start()
 
     def stop(self, runtime: Runtime) -> None:
-        storage = runtime.extra.get("object_store_node")
-        if storage is not None:
-            storage.stop()
+        for key in ("object_store_node", "object_store_processes"):
+            storage = runtime.extra.get(key)
+            if storage is not None:
+                storage.stop()
 
 
 def _require_rings(ring_dir: Path) -> None:
