@@ -10,14 +10,17 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
   (``tinystack object-store ring create/add/rebalance/show``).
 - ``storage/``: the backend servers. ``diskfile.py`` (objects as ``<ts>.data`` files with
   metadata in xattrs, ``.ts`` tombstones, ``.meta`` from POST, suffix hashes),
-  ``broker.py`` (account and container SQLite databases with tombstoned rows),
+  ``broker.py`` (account and container SQLite databases with tombstoned rows, each
+  object row's listing entry rendered when written, a container's stats kept by
+  triggers), ``connections.py`` (their connections, kept open between requests),
   ``object_server.py`` and ``db_server.py`` (the backend protocol
   ``/<device>/<partition>/<account>[/<container>[/<object>]]``), ``updates.py``
   (object -> container updates with async pendings and their updater, container ->
   account reports), ``replicator.py`` (objects: suffix hashes, ssync-style pushes,
   handoff revert), ``db_replicator.py`` (accounts and containers: row merges),
   ``expirer.py`` (``X-Delete-At``), ``auditor.py`` (md5 checks, quarantine),
-  ``node.py`` (the three servers and the daemons of one node), ``pool.py`` (keep-alive
+  ``node.py`` (the three servers and the daemons of one node), ``process.py`` (the
+  all-in-one's storage servers in worker processes of their own), ``pool.py`` (keep-alive
   connections to storage servers), ``http.py`` (backend paths, the servers' own worker
   threads).
 - ``services/``: the proxy. ``backend.py`` (first good replica for reads, quorum writes,
@@ -49,10 +52,11 @@ Layout (api -> services -> storage -> ring, import-linter keeps the order):
   ``<bucket>+segments``, completed through ``slo_manifests``) and ``manifest.py``
   (reading those manifests); S3 versioning goes through ``services/versioning.py``.
 
-Roles (``[object_store] role``): ``all`` runs the proxy and this node's servers in one
-process over the default ring; ``proxy`` and ``storage`` (``tinystack serve
-object-store-proxy`` / ``object-store-storage``) split them across hosts sharing the
-ring files and ``hash_path_suffix``.
+Roles (``[object_store] role``): ``all`` runs the proxy and this node's servers over the
+default ring, the servers in ``storage_workers`` child processes and the daemons in one
+more (``storage_workers = 0``: all in the API process); ``proxy`` and ``storage``
+(``tinystack serve object-store-proxy`` / ``object-store-storage``) split them across
+hosts sharing the ring files and ``hash_path_suffix``.
 
 Worked path, ``PUT /v1/AUTH_p/c/o``: ``api/objects.put_object`` checks the token and
 ``object_store:swift_owner``, then ``services/objects.begin_put`` finds the container

@@ -32,6 +32,14 @@ OPTS = [
     cfg.PortOpt("container_port", default=6201, help="Port of this node's container server."),
     cfg.PortOpt("account_port", default=6202, help="Port of this node's account server."),
     cfg.IntOpt(
+        "storage_workers",
+        default=2,
+        min=0,
+        help="With role all: processes serving this node's storage servers (they share the "
+        "object port; the first serves the container and account servers and runs the "
+        "daemons). 0 serves them in the API process.",
+    ),
+    cfg.IntOpt(
         "default_devices",
         default=3,
         min=1,
@@ -83,6 +91,7 @@ class Options:
     object_port: int
     container_port: int
     account_port: int
+    storage_workers: int
     default_devices: int
     replicas: int
     part_power: int
@@ -112,6 +121,7 @@ class Options:
             object_port=int(group.object_port),
             container_port=int(group.container_port),
             account_port=int(group.account_port),
+            storage_workers=int(group.storage_workers),
             default_devices=int(group.default_devices),
             replicas=int(group.replicas),
             part_power=int(group.part_power),

@@ -48,6 +48,7 @@ from tinystack.object_store.services.reads import Refused
 from tinystack.object_store.services.s3.auth import Authenticator
 from tinystack.object_store.storage import node
 from tinystack.object_store.storage.layout import prepare_devices
+from tinystack.object_store.storage.process import NodeSpec, StorageProcesses
 
 
 class ObjectStoreService(ServiceSpec):
@@ -133,10 +134,24 @@ class ObjectStoreService(ServiceSpec):
         return app
 
     def extra_listeners(self, runtime: Runtime) -> list[Listener]:
-        """This node's account, container and object servers."""
+        """This node's account, container and object servers (in this process, or in
+        ``storage_workers`` processes of their own with role ``all``)."""
         deps = self.deps(runtime)
         opts = deps.opts
         if opts.role == "proxy":
+            return []
+        if opts.role == "all" and opts.storage_workers > 0:
+            spec = NodeSpec(
+                str(opts.devices), str(opts.ring_dir), opts.ring_check_interval,
+                hash_suffix(opts.ring_dir), opts.storage_listen, opts.object_port,
+                opts.container_port, opts.account_port, opts.replicator_interval,
+                opts.auditor_interval,
+            )  # fmt: skip
+            # started now, not in start(): other services' start() (volume backups'
+            # recovery) may already use the object store
+            processes = StorageProcesses(spec, opts.storage_workers)
+            processes.start()
+            runtime.extra["object_store_processes"] = processes
             return []
         storage = node.build(
             opts.devices, deps.rings, hash_suffix(opts.ring_dir), opts.storage_listen,
@@ -156,9 +171,10 @@ class ObjectStoreService(ServiceSpec):
             storage.start()
 
     def stop(self, runtime: Runtime) -> None:
-        storage = runtime.extra.get("object_store_node")
-        if storage is not None:
-            storage.stop()
+        for key in ("object_store_node", "object_store_processes"):
+            storage = runtime.extra.get(key)
+            if storage is not None:
+                storage.stop()
 
 
 def _require_rings(ring_dir: Path) -> None:

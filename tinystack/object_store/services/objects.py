@@ -6,11 +6,11 @@ and DELETE go to every replica; COPY (and ``X-Copy-From``) is a GET piped into a
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import http.client
 import logging
 import urllib.parse
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from tinystack.common.exceptions import (
@@ -34,6 +34,8 @@ from tinystack.object_store.services.deps import Deps
 from tinystack.object_store.services.records import Reply
 
 LOG = logging.getLogger(__name__)
+#: batches at least this large go to the replicas in parallel
+PARALLEL_SEND = 256 * 1024
 SYSMETA = "x-object-sysmeta-"
 #: object headers a client sees (besides X-Object-Meta-*)
 SHOWN = ("content-type", "content-length", "etag", "last-modified", "x-timestamp",
@@ -75,8 +77,8 @@ class Upload:
         self.path = path
         self.size = size
         self.etag = etag.strip('"').lower() if etag else None
-        self.md5 = hashlib.md5(usedforsecurity=False)
         self.sent = 0
+        self._senders: ThreadPoolExecutor | None = None
         # ``at``: an older version written back with its own time (object versioning)
         self.timestamp = at or timestamp()
         peers = containers.peer_headers(deps, path.account, path.container)
@@ -168,23 +170,21 @@ class Upload:
         chunk = b"".join(chunks)  # one send per replica for the whole batch
         if not chunk:
             return
-        self.md5.update(chunk)
         self.sent += len(chunk)
         framed = b"%x\r\n%s\r\n" % (len(chunk), chunk) if self.size is None else chunk
         self._send(framed)
 
     def _send(self, data: bytes) -> None:
-        alive = []
-        for node, conn in self.conns:
-            try:
-                assert conn.sock is not None
-                conn.sock.sendall(data)
-                alive.append((node, conn))
-            except OSError as exc:
-                LOG.warning("object PUT to %s:%s lost: %s", node.ip, node.port, exc)
-                conn.close()
-        self.conns = alive
-        if len(alive) < quorum(self.deps.rings.object.replicas):
+        """The bytes to every replica: large batches to all of them at once (one after
+        the other, each waited for the slowest disk in turn)."""
+        if len(data) >= PARALLEL_SEND and len(self.conns) > 1:
+            if self._senders is None:
+                self._senders = ThreadPoolExecutor(len(self.conns), "object-put")
+            sent = list(self._senders.map(lambda c: _send_to(c[0], c[1], data), self.conns))
+        else:
+            sent = [_send_to(node, conn, data) for node, conn in self.conns]
+        self.conns = [c for c, ok in zip(self.conns, sent, strict=True) if ok]
+        if len(self.conns) < quorum(self.deps.rings.object.replicas):
             self.abort()
             raise ServiceUnavailable("Service Unavailable")
 
@@ -194,16 +194,18 @@ class Upload:
         elif self.sent != self.size:
             self.abort()
             raise UnprocessableEntity("Client disconnected or sent a short body")
-        digest = self.md5.hexdigest()
-        if self.etag and self.etag != digest:
-            self.abort()
-            raise UnprocessableEntity()
+        self._stop_senders()
+        # the object servers hash the bytes (and check the client's ETag): their ETag is
+        # the object's, so the proxy does not hash every byte a fourth time
         replies = []
+        etags = set()
         for node, conn in self.conns:
             try:
                 response = conn.getresponse()
                 response.read()
                 replies.append(NodeReply(node, response.status))
+                if 200 <= response.status < 300:
+                    etags.add((response.getheader("ETag") or "").strip('"'))
                 self.client.pool.release(node, conn, response)
             except (OSError, http.client.HTTPException):
                 replies.append(NodeReply(node, 503))
@@ -211,8 +213,11 @@ class Upload:
         status = best_status(replies, self.deps.rings.object.replicas)
         if status == 422:
             raise UnprocessableEntity()
-        if status >= 300:
+        if status >= 300 or len(etags) != 1:
+            LOG.warning("object PUT %s: replicas answered %s, etags %s", self.path.names,
+                        [r.status for r in replies], etags)  # fmt: skip
             raise ServiceUnavailable("Service Unavailable")
+        digest = etags.pop()
         return Reply(201, {
             "ETag": digest,
             "Last-Modified": email.utils.formatdate(int(float(self.timestamp)) + 1, usegmt=True),
@@ -223,6 +228,23 @@ class Upload:
         for _, conn in self.conns:
             conn.close()
         self.conns = []
+        self._stop_senders()
+
+    def _stop_senders(self) -> None:
+        if self._senders is not None:
+            self._senders.shutdown()
+            self._senders = None
+
+
+def _send_to(node: Node, conn: http.client.HTTPConnection, data: bytes) -> bool:
+    try:
+        assert conn.sock is not None
+        conn.sock.sendall(data)
+        return True
+    except OSError as exc:
+        LOG.warning("object PUT to %s:%s lost: %s", node.ip, node.port, exc)
+        conn.close()
+        return False
 
 
 def begin_put(

@@ -8,12 +8,40 @@ import json
 import os
 import sqlite3
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinystack.common.exceptions import Conflict, NotFound
+from tinystack.object_store.storage.connections import connection
 
 ZERO = "0000000000.00000"
+
+#: a container's live object count and bytes, kept by triggers in the transaction that
+#: changes its rows (Swift's container_stat): a HEAD or a listing does not count rows
+#: ``changes`` counts the changes of listed rows: a listing made at the same count is the
+#: same listing
+_STAT = (
+    "CREATE TABLE stat (object_count INTEGER, bytes_used INTEGER, changes INTEGER)",
+    "INSERT INTO stat SELECT count(*), coalesce(sum(size), 0), 0 FROM item WHERE deleted = 0",
+    "CREATE TRIGGER item_insert AFTER INSERT ON item WHEN new.deleted = 0 BEGIN "
+    "UPDATE stat SET object_count = object_count + 1, bytes_used = bytes_used + new.size, "
+    "changes = changes + 1; END",
+    "CREATE TRIGGER item_update AFTER UPDATE ON item BEGIN UPDATE stat SET "
+    "object_count = object_count + (new.deleted = 0) - (old.deleted = 0), "
+    "bytes_used = bytes_used + iif(new.deleted = 0, new.size, 0) "
+    "- iif(old.deleted = 0, old.size, 0), changes = changes + 1; END",
+    "CREATE TRIGGER item_delete AFTER DELETE ON item WHEN old.deleted = 0 BEGIN "
+    "UPDATE stat SET object_count = object_count - 1, bytes_used = bytes_used - old.size, "
+    "changes = changes + 1; END",
+)
+#: the JSON listings last made (database, inode, query) -> (stat.changes, body): a
+#: listing of an unchanged container is sent again, not rendered again
+_listings: OrderedDict[tuple[str, int, tuple[object, ...]], tuple[int, bytes]] = OrderedDict()
+_LISTINGS = 16
+_listings_guard = threading.Lock()
 
 _SCHEMA = {
     "account": """
@@ -26,7 +54,7 @@ _SCHEMA = {
         CREATE TABLE info (account TEXT, created_at TEXT, put_timestamp TEXT,
             delete_timestamp TEXT, metadata TEXT, container TEXT);
         CREATE TABLE item (name TEXT PRIMARY KEY, created_at TEXT, size INTEGER,
-            content_type TEXT, etag TEXT, deleted INTEGER);
+            content_type TEXT, etag TEXT, deleted INTEGER, doc TEXT);
     """,
 }
 
@@ -34,10 +62,11 @@ _SCHEMA = {
 #: how an item row (an object in a container, a container in an account) is recorded:
 #: an object's newest state wins; a container keeps its newest put and delete timestamps
 _UPSERT = {
-    "container": "INSERT INTO item VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-    "created_at = excluded.created_at, size = excluded.size, "
+    "container": "INSERT INTO item VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE "
+    "SET created_at = excluded.created_at, size = excluded.size, "
     "content_type = excluded.content_type, etag = excluded.etag, "
-    "deleted = excluded.deleted WHERE excluded.created_at > item.created_at",
+    "deleted = excluded.deleted, doc = excluded.doc "
+    "WHERE excluded.created_at > item.created_at",
     "account": "INSERT INTO item VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
     "put_timestamp = max(item.put_timestamp, excluded.put_timestamp), "
     "delete_timestamp = max(item.delete_timestamp, excluded.delete_timestamp), "
@@ -101,20 +130,60 @@ def _past(prefix: str) -> str | None:
     return None
 
 
+#: an object row of a container: name, created_at, size, content_type, etag, deleted
+ObjectRow = tuple[str, str, int, str, str, int]
+
+
+def _with_doc(row: ObjectRow) -> tuple[str, str, int, str, str, int, str | None]:
+    """The row and its listing entry, rendered once when written (the client's JSON:
+    Swift's fields in its order, ``last_modified`` the timestamp's exact microseconds)."""
+    name, created_at, size, content_type, etag, deleted = row
+    if deleted:
+        return (*row, None)
+    seconds, _, fraction = created_at.partition(".")
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(seconds)))
+    entry = {"hash": etag, "last_modified": f"{stamp}.{fraction[:5]:0<5}0", "bytes": size,
+             "name": name, "content_type": content_type}  # fmt: skip
+    return (*row, json.dumps(entry, ensure_ascii=False))
+
+
+def _current(conn: sqlite3.Connection) -> None:
+    """Bring a container database made by an older version up to the schema: the
+    listing entries' column (rows without one are rendered when listed) and the stats."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(item)")}
+    if not columns or "doc" in columns and _has_stat(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(item)")}
+        if "doc" not in columns:
+            conn.execute("ALTER TABLE item ADD COLUMN doc TEXT")
+        if not _has_stat(conn):
+            for statement in _STAT:
+                conn.execute(statement)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _has_stat(conn: sqlite3.Connection) -> bool:
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'stat'").fetchone()
+    return found is not None
+
+
 @dataclass
 class _Pending:
     """Object rows waiting for one container database's next transaction."""
 
-    rows: list[tuple[tuple[str, str, int, str, str, int], list[BaseException | bool]]] = field(
-        default_factory=list
-    )
+    rows: list[tuple[ObjectRow, list[BaseException | bool]]] = field(default_factory=list)
     guard: threading.Lock = field(default_factory=threading.Lock)
 
 
 _pending: dict[str, _Pending] = {}
 
 
-def _group_write(broker: Broker, row: tuple[str, str, int, str, str, int]) -> None:
+def _group_write(broker: Broker, row: ObjectRow) -> None:
     """Queue the row; whoever holds the database's lock writes every queued row."""
     with _locks_guard:
         pending = _pending.setdefault(str(broker.path), _Pending())
@@ -126,13 +195,10 @@ def _group_write(broker: Broker, row: tuple[str, str, int, str, str, int]) -> No
             with pending.guard:
                 batch, pending.rows = pending.rows, []
             try:
-                conn = broker._connect()
-                try:
+                with connection(broker.path, broker._prepare) as conn:
                     conn.execute("BEGIN IMMEDIATE")
-                    conn.executemany(_UPSERT["container"], [r for r, _ in batch])
+                    conn.executemany(_UPSERT["container"], [_with_doc(r) for r, _ in batch])
                     conn.execute("COMMIT")
-                finally:
-                    conn.close()
                 outcome: BaseException | bool = True
             except Exception as exc:
                 outcome = exc
@@ -150,14 +216,12 @@ class Broker:
         self.path = path
         self.kind = kind
 
+    @property
+    def _prepare(self) -> Callable[[sqlite3.Connection], None] | None:
+        return _current if self.kind == "container" else None
+
     def exists(self) -> bool:
         return self.path.exists()
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
 
     def initialize(self, name: str, timestamp: str, container: str = "") -> bool:
         """Create the database, or revive it with a newer put timestamp; True if created."""
@@ -167,6 +231,8 @@ class Broker:
                 tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
                 conn = sqlite3.connect(tmp)
                 conn.executescript(_SCHEMA[self.kind])
+                for statement in _STAT if self.kind == "container" else ():
+                    conn.execute(statement)
                 row = [name, timestamp, timestamp, ZERO, "{}"]
                 if self.kind == "container":
                     row.append(container)
@@ -175,20 +241,16 @@ class Broker:
                 conn.close()
                 os.replace(tmp, self.path)
                 return True
-        conn = self._connect()
-        try:
+        with connection(self.path, self._prepare) as conn:
             conn.execute(
                 "UPDATE info SET put_timestamp = ? WHERE put_timestamp < ?", (timestamp, timestamp)
             )
-        finally:
-            conn.close()
         return False
 
     def info(self) -> Info:
         if not self.path.exists():
             raise NotFound()
-        conn = self._connect()
-        try:
+        with connection(self.path, self._prepare) as conn:
             extra = ", container" if self.kind == "container" else ", ''"
             name, created, put, deleted, meta, container = conn.execute(
                 "SELECT account, created_at, put_timestamp, delete_timestamp, metadata"
@@ -201,12 +263,8 @@ class Broker:
                 ).fetchone()
                 items, count, used = row
             else:
-                count, used = conn.execute(
-                    "SELECT count(*), coalesce(sum(size), 0) FROM item WHERE deleted = 0"
-                ).fetchone()
+                count, used = conn.execute("SELECT object_count, bytes_used FROM stat").fetchone()
                 items = count
-        finally:
-            conn.close()
         metadata = {k: (v[0], v[1]) for k, v in json.loads(meta).items()}
         return Info(
             name, created, put, deleted, int(count), int(used), int(items), metadata, container
@@ -217,13 +275,10 @@ class Broker:
         server's update asks this on every write)."""
         if not self.path.exists():
             return True
-        conn = self._connect()
-        try:
+        with connection(self.path, self._prepare) as conn:
             put, deleted = conn.execute(
                 "SELECT put_timestamp, delete_timestamp FROM info"
             ).fetchone()
-        finally:
-            conn.close()
         return bool(deleted > put)
 
     def live(self) -> Info:
@@ -234,8 +289,7 @@ class Broker:
 
     def update_metadata(self, updates: dict[str, str], timestamp: str) -> None:
         """Merge metadata: a key keeps the value with the newest timestamp ('' removes)."""
-        conn = self._connect()
-        try:
+        with connection(self.path, self._prepare) as conn:
             conn.execute("BEGIN IMMEDIATE")
             (raw,) = conn.execute("SELECT metadata FROM info").fetchone()
             meta = json.loads(raw)
@@ -245,19 +299,14 @@ class Broker:
             meta = {k: v for k, v in meta.items() if v[0] != "" or v[1] == timestamp}
             conn.execute("UPDATE info SET metadata = ?", (json.dumps(meta),))
             conn.execute("COMMIT")
-        finally:
-            conn.close()
 
     def delete(self, timestamp: str) -> None:
         """Mark deleted (409 while it holds items; rows stay as tombstones)."""
         info = self.live()
         if info.items:
             raise Conflict("There was a conflict when trying to complete your request.")
-        conn = self._connect()
-        try:
+        with connection(self.path, self._prepare) as conn:
             conn.execute("UPDATE info SET delete_timestamp = ?", (timestamp,))
-        finally:
-            conn.close()
 
     # -- items -------------------------------------------------------------------------
     def put_object(
@@ -272,11 +321,8 @@ class Broker:
     def put_container(self, name: str, put_ts: str, delete_ts: str, count: int, used: int) -> None:
         """Record a container's state in an account (the newest timestamps win)."""
         deleted = int(delete_ts > put_ts)
-        conn = self._connect()
-        try:
+        with connection(self.path, self._prepare) as conn:
             conn.execute(_UPSERT["account"], (name, put_ts, delete_ts, count, used, deleted))
-        finally:
-            conn.close()
 
     def listing(
         self,
@@ -297,8 +343,7 @@ class Broker:
         order = "DESC" if reverse else "ASC"
         entries: list[Entry] = []
         skip_to = ""
-        conn = self._connect()
-        try:
+        with connection(self.path, self._prepare) as conn:
             while len(entries) < limit:
                 where: list[str] = ["deleted = 0"]
                 args: list[str | int] = []
@@ -344,8 +389,6 @@ class Broker:
                 else:
                     if len(rows) < limit:
                         break
-        finally:
-            conn.close()
         return entries[:limit]
 
     def listing_json(
@@ -367,31 +410,50 @@ class Broker:
             where.append("substr(name, 1, ?) = ?")
             args += [len(prefix), prefix]
         order = "DESC" if reverse else "ASC"
+        # each row's entry was rendered when written; rows from before that was done
+        # are rendered here
         sql = (
-            "SELECT coalesce(json_group_array(json_object('hash', etag, 'last_modified', "
-            "strftime('%Y-%m-%dT%H:%M:%S', CAST(created_at AS REAL), 'unixepoch') || '.' || "
-            "substr(created_at, instr(created_at, '.') + 1, 5) || '0', 'bytes', size, "
-            "'name', name, 'content_type', content_type)), '[]') FROM (SELECT * FROM item "
-            f"WHERE {' AND '.join(where)} ORDER BY name {order} LIMIT ?)"
+            "SELECT '[' || coalesce(group_concat(coalesce(doc, json_object('hash', etag, "
+            "'last_modified', strftime('%Y-%m-%dT%H:%M:%S', CAST(created_at AS REAL), "
+            "'unixepoch') || '.' || substr(created_at, instr(created_at, '.') + 1, 5) || '0', "
+            "'bytes', size, 'name', name, 'content_type', content_type)), ','), '') || ']' "
+            f"FROM (SELECT * FROM item WHERE {' AND '.join(where)} ORDER BY name {order} "
+            "LIMIT ?)"
         )
-        conn = self._connect()
-        try:
-            (body,) = conn.execute(sql, [*args, limit]).fetchone()
-        finally:
-            conn.close()
-        return str(body).encode()
+        key = (str(self.path), os.stat(self.path).st_ino, (*args, limit, order))
+        with connection(self.path, self._prepare) as conn:
+            conn.execute("BEGIN")  # the count and the rows of one snapshot
+            try:
+                (changes,) = conn.execute("SELECT changes FROM stat").fetchone()
+                with _listings_guard:
+                    cached = _listings.get(key)
+                if cached is not None and cached[0] == changes:
+                    return cached[1]
+                (text,) = conn.execute(sql, [*args, limit]).fetchone()
+            finally:
+                conn.execute("COMMIT")
+        body = str(text).encode()
+        with _listings_guard:
+            _listings[key] = (changes, body)
+            _listings.move_to_end(key)
+            while len(_listings) > _LISTINGS:
+                _listings.popitem(last=False)
+        return body
 
     # -- replication -------------------------------------------------------------------
     def export(self) -> dict[str, object]:
         """The whole database as the replicator sends it: the info row and every item
         row, deleted ones included."""
-        conn = self._connect()
-        try:
-            conn.row_factory = sqlite3.Row
-            info = dict(conn.execute("SELECT * FROM info").fetchone())
-            items = [list(row) for row in conn.execute("SELECT * FROM item ORDER BY name")]
-        finally:
-            conn.close()
+        with connection(self.path, self._prepare) as conn:
+            cursor = conn.execute("SELECT * FROM info")
+            fields = [d[0] for d in cursor.description]
+            info = dict(zip(fields, cursor.fetchone(), strict=True))
+            columns = (
+                "name, put_timestamp, delete_timestamp, object_count, bytes_used, deleted"
+                if self.kind == "account"
+                else "name, created_at, size, content_type, etag, deleted"
+            )
+            items = [list(r) for r in conn.execute(f"SELECT {columns} FROM item ORDER BY name")]
         return {"kind": self.kind, "info": info, "items": items}
 
     def merge(self, doc: dict[str, object]) -> None:
@@ -403,33 +465,29 @@ class Broker:
             raise ValueError("not a replica of this database")
         self.initialize(str(info["account"]), str(info["created_at"]),
                         str(info.get("container") or ""))  # fmt: skip
-        conn = self._connect()
-        try:
+        with connection(self.path, self._prepare) as conn:
             conn.execute(
                 "UPDATE info SET put_timestamp = max(put_timestamp, ?), "
                 "delete_timestamp = max(delete_timestamp, ?), created_at = min(created_at, ?)",
                 (info["put_timestamp"], info["delete_timestamp"], info["created_at"]),
             )
-        finally:
-            conn.close()
         metadata = json.loads(str(info["metadata"]))
         for key, (value, timestamp) in metadata.items():
             self.update_metadata({key: value}, timestamp)
-        rows: list[tuple[str, str, str | int, str | int, str | int, int]] = []
+        rows: list[tuple[str, str, str | int, str | int, str | int, int, str | None]] = []
         for row in items:
             name, first, size_or_delete, type_or_count, etag_or_used, deleted = row
             if self.kind == "container":
-                rows.append((str(name), str(first), int(size_or_delete), str(type_or_count),
-                             str(etag_or_used), int(bool(deleted))))  # fmt: skip
+                rows.append(_with_doc((str(name), str(first), int(size_or_delete),
+                                       str(type_or_count), str(etag_or_used),
+                                       int(bool(deleted)))))  # fmt: skip
             else:
                 put_ts, delete_ts = str(first), str(size_or_delete)
                 rows.append((str(name), put_ts, delete_ts, int(type_or_count),
-                             int(etag_or_used), int(delete_ts > put_ts)))  # fmt: skip
+                             int(etag_or_used), int(delete_ts > put_ts), None))  # fmt: skip
         # every row in one transaction: a 10,000-object container merges in milliseconds
-        conn = self._connect()
-        try:
+        with connection(self.path, self._prepare) as conn:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(_UPSERT[self.kind], rows)
+            conn.executemany(_UPSERT[self.kind], rows if self.kind == "container" else
+                             [r[:6] for r in rows])  # fmt: skip
             conn.execute("COMMIT")
-        finally:
-            conn.close()

@@ -31,14 +31,18 @@ class StorageNode:
     expirer: Expirer
     auditor: Auditor
 
-    def start(self) -> None:
-        self.auditor.start()
-        self.expirer.start()
-        self.reporter.start()
-        self.updater.start()
-        self.replicator.start()
-        for replicator in self.db_replicators:
-            replicator.start()
+    def start(self, servers: bool = True, daemons: bool = True) -> None:
+        """The threads of the container server (its account reporter) and, with
+        ``daemons``, the node's daemons (they may run in another process)."""
+        if servers:
+            self.reporter.start()
+        if daemons:
+            self.auditor.start()
+            self.expirer.start()
+            self.updater.start()
+            self.replicator.start()
+            for replicator in self.db_replicators:
+                replicator.start()
 
     def stop(self) -> None:
         self.auditor.stop()

@@ -67,6 +67,8 @@ class Pool:
                 continue
             if conn is None:
                 conn = http.client.HTTPConnection(ip, port, timeout=timeout)
+            elif conn.sock is not None:  # this request's timeout, not the first one's
+                conn.sock.settimeout(timeout)
             try:
                 conn.putrequest(method, path, skip_accept_encoding=True)
                 for key, value in headers.items():
@@ -82,6 +84,9 @@ class Pool:
                             conn.send(chunk)
                 response = conn.getresponse()
                 answer = response.read()
+            except TimeoutError:  # a slow server, not a closed connection: no second wait
+                conn.close()
+                return 0, b""
             except (OSError, http.client.HTTPException):
                 conn.close()
                 continue

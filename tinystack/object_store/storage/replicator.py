@@ -6,7 +6,12 @@ with its original timestamp and metadata, a DELETE for a ``.ts``, a POST for a
 ``.meta``; a replica holding the same or newer state answers 409 and keeps it). A
 partition on a device that is not one of its primaries (a handoff) is pushed to every
 primary and then removed (handoff revert). Each pass also removes tombstones older than
-a week and files interrupted writes left in tmp/."""
+a week and files interrupted writes left in tmp/.
+
+A primary partition whose suffix hashes are the same as when every other primary last
+matched them is compared again only after ``RECHECK_PASSES`` intervals: asking every
+peer about every partition on every pass was most of a busy node's work (and is what a
+pass costs when nothing changed); a peer that lost its copy is still found by then."""
 
 from __future__ import annotations
 
@@ -34,6 +39,8 @@ TMP_AGE = 3600.0
 RECLAIM_AGE = 7 * 24 * 3600.0
 #: partitions replicated at once
 CONCURRENCY = 4
+#: intervals after which an unchanged partition in sync is compared (and reclaimed) again
+RECHECK_PASSES = 10
 #: metadata a pushed .data carries as headers (the rest is recomputed by the receiver)
 SKIP = {diskfile.NAME, "X-Timestamp", "Content-Length"}
 
@@ -122,6 +129,8 @@ class ObjectReplicator:
         self.local = local
         self.interval = interval
         self.stopping = threading.Event()
+        #: (device, partition) -> its suffix hashes when every peer last matched, and when
+        self.in_sync: dict[tuple[str, int], tuple[dict[str, str], float]] = {}
 
     def _local_node(self, device: str) -> Node | None:
         self.ring.maybe_reload()
@@ -163,9 +172,16 @@ class ObjectReplicator:
         return stats
 
     def partition(self, dev: Path, me: Node, part: int, stats: Stats) -> None:
-        reclaim(dev / "objects" / str(part), time.time())
+        now = time.time()
         primaries = self.ring.primaries(part)
         handoff = me.id not in {n.id for n in primaries}
+        key = (dev.name, part)
+        known = self.in_sync.pop(key, None)
+        if not handoff and known is not None and now - known[1] < RECHECK_PASSES * self.interval:
+            if known[0] == diskfile.suffix_hashes(dev, part):
+                self.in_sync[key] = known
+                return
+        reclaim(dev / "objects" / str(part), now)
         local = diskfile.suffix_hashes(dev, part)
         complete = True
         for node in primaries:
@@ -180,6 +196,8 @@ class ObjectReplicator:
                     continue
                 ok = self.push_suffix(dev / "objects" / str(part) / suffix, node, part, stats)
                 complete = complete and ok
+        if complete and not handoff:
+            self.in_sync[key] = (local, now)
         if handoff and complete:
             shutil.rmtree(dev / "objects" / str(part), ignore_errors=True)
             stats.reverted += 1

@@ -23,6 +23,10 @@ from tinystack.object_store.storage.pool import Pool
 
 LOG = logging.getLogger(__name__)
 TIMEOUT = 10.0
+#: how long an object server waits for the container server before it keeps the update
+#: as an async pending (Swift's container_update_timeout): well within the proxy's
+#: node_timeout, so a slow container server delays the listing, never fails the PUT
+UPDATE_TIMEOUT = 3.0
 
 
 #: this process's keep-alive connections to other storage servers (the updates of one
@@ -30,10 +34,12 @@ TIMEOUT = 10.0
 POOL = Pool()
 
 
-def send(host: str, method: str, path: str, headers: dict[str, str]) -> bool:
+def send(
+    host: str, method: str, path: str, headers: dict[str, str], timeout: float = TIMEOUT
+) -> bool:
     """One bodiless backend request; True on a 2xx."""
     name, _, port = host.rpartition(":")
-    status, _ = POOL.request(name, int(port), method, urllib.parse.quote(path), headers, TIMEOUT)
+    status, _ = POOL.request(name, int(port), method, urllib.parse.quote(path), headers, timeout)
     return 200 <= status < 300
 
 
@@ -54,7 +60,7 @@ class ContainerUpdate:
         return f"/{self.device}/{self.partition}/{self.account}/{self.container}/{self.obj}"
 
     def send(self) -> bool:
-        return send(self.host, self.method, self.path(), self.headers)
+        return send(self.host, self.method, self.path(), self.headers, UPDATE_TIMEOUT)
 
 
 def update_container(dev: Path, update: ContainerUpdate) -> None:
