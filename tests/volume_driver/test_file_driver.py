@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from tinystack.volume.drivers import qemu_img
 from tinystack.volume.drivers.base import SnapshotRef, VolumeRef
 from tinystack.volume.drivers.errors import ImageTooLarge, InvalidReference, VolumeNotFound
 from tinystack.volume.drivers.file import FileDriver
+from tinystack.volume.drivers.mapped_image import PreallocatedImageFile
 from tinystack.volume.drivers.qemu_img import GiB
 
 V1 = "11111111-1111-1111-1111-111111111111"
@@ -185,3 +187,27 @@ def test_manage_and_unmanage(driver: FileDriver) -> None:
     driver.unmanage(VolumeRef(V2, 2))
     assert driver.volume_ids() == [V1]
     assert (driver.directory / f"unmanaged-{V2}.raw").exists()
+
+
+def test_a_restore_target_is_laid_out_for_direct_writes(qcow2_driver: FileDriver) -> None:
+    """A volume created for a restore, or created empty just before one, gets its qcow2
+    metadata preallocated (the backup service then writes it by its map); a volume
+    anything wrote to is left as it is."""
+    drv = qcow2_driver
+    fresh, written = VolumeRef(str(uuid.uuid4()), 1), VolumeRef(str(uuid.uuid4()), 1)
+    for ref in (fresh, written):
+        drv.create_volume(ref)
+    path_fresh = drv.directory / f"volume-{fresh.id}.qcow2"
+    path_written = drv.directory / f"volume-{written.id}.qcow2"
+    subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x11 0 64k", str(path_written)],
+                   check=True, capture_output=True)  # fmt: skip
+    before = path_written.read_bytes()
+    assert qemu_img.never_written(path_fresh) and not qemu_img.never_written(path_written)
+    for ref in (fresh, written):
+        drv.create_volume_for_restore(ref)
+    assert PreallocatedImageFile.open(path_fresh) is not None
+    assert path_written.read_bytes() == before
+    new = VolumeRef(str(uuid.uuid4()), 1)
+    drv.create_volume_for_restore(new)  # POST /volumes with a backup_id
+    assert PreallocatedImageFile.open(drv.directory / f"volume-{new.id}.qcow2") is not None
+    drv.create_volume_for_restore(new)  # a replay: nothing to redo

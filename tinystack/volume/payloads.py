@@ -166,6 +166,9 @@ class DeviceRequest(Payload):
     temp_snapshot_id: str | None = None
     #: open for writing (a restore)
     write: bool = False
+    #: the volume was created for this restore and nothing has written it yet (the driver
+    #: may lay it out for the restore's writes)
+    new_volume: bool = False
 
 
 @dataclass(frozen=True)

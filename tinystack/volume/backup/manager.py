@@ -223,6 +223,7 @@ class BackupManager:
                 volume_id=request.volume_id,
                 connector_host=self.host,
                 write=True,
+                new_volume=request.volume_is_new,
             )
             meta: dict[str, JSON] = {}
             try:

@@ -124,8 +124,9 @@ class VolumeDriver(abc.ABC):
         return None
 
     def create_volume_for_restore(self, volume: VolumeRef) -> str | None:
-        """An empty volume a backup is about to be restored into in full; a driver may
-        lay it out for fast writes. Returns its provider_location (or None)."""
+        """An empty volume a backup is about to be restored into in full (or, when it
+        exists, one that was just created empty for that); a driver may lay it out for
+        fast writes. Returns its provider_location (or None)."""
         return self.create_volume(volume)
 
     @abc.abstractmethod

@@ -284,9 +284,21 @@ class FileDriver(VolumeDriver):
         fmt = self.format_of(volume)
         final = self.directory / f"volume-{volume.id}.{fmt}"
         size = volume.size * GiB
-        return self._build(
-            final, lambda tmp: qemu_img.create(tmp, fmt, size, preallocate_metadata=True)
-        )
+
+        def make(tmp: Path) -> None:
+            qemu_img.create(tmp, fmt, size, preallocate_metadata=True)
+
+        if fmt == "qcow2" and final.exists() and qemu_img.never_written(final):
+            # created empty for this restore (``POST /backups/{id}/restore`` makes the
+            # volume first, as upstream): laid out again before anything writes it
+            tmp = final.with_name(f".tmp-{final.name}")
+            try:
+                make(tmp)
+                os.replace(tmp, final)
+            finally:
+                tmp.unlink(missing_ok=True)
+            return final.name
+        return self._build(final, make)
 
     def create_volume_from_image(
         self, volume: VolumeRef, image: Path, image_format: str

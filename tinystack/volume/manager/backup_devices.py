@@ -53,7 +53,9 @@ class BackupDeviceManager:
         volume = volume_ops.get(self.backend.deps.db, volume_id)
         if volume is None:
             raise LookupError(f"volume {volume_id} is gone")
-        return VolumeRef(volume.id, volume.size, volume.provider_location)
+        return VolumeRef(
+            volume.id, volume.size, volume.provider_location, multiattach=volume.multiattach
+        )
 
     def _snapshot(self, snapshot_id: str) -> SnapshotRef:
         snap = snapshot_ops.get(self.backend.deps.db, snapshot_id)
@@ -81,6 +83,9 @@ class BackupDeviceManager:
                 raise
             size = volume.size
         else:
+            if request.write and request.new_volume:
+                with self.backend.lock(volume.id):  # laid out for the restore's writes
+                    driver.create_volume_for_restore(volume)
             info = driver.initialize_connection(volume, connector, request.attachment_id)
             size = volume.size
         LOG.info("%s: exported %s (%s)", request.attachment_id, volume.id, info.driver_volume_type)
