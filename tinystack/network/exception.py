@@ -29,6 +29,9 @@ _KINDS = {
     "agent": ("Agent", "AgentNotFound"),
     "quota": ("Quota", "QuotaNotFound"),
     "extension": ("Extension", "ExtensionNotFound"),
+    "policy": ("QoS policy", "QosPolicyNotFound"),
+    "qos_rule": ("QoS rule", "QosRuleNotFound"),
+    "rule_type": ("QoS rule type", "QosRuleTypeNotFound"),
 }
 
 

@@ -68,6 +68,7 @@ class Network(StandardAttrs, Base):
     external: Mapped[bool] = mapped_column(Boolean, default=False)
     availability_zone_hints: Mapped[list[str]] = mapped_column(JSON, default=list)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    qos_policy_id: Mapped[str | None] = mapped_column(ID, index=True, nullable=True)
 
 
 class NetworkSegment(Base):
@@ -135,6 +136,7 @@ class Port(StandardAttrs, Base):
     binding_vnic_type: Mapped[str] = mapped_column(String(64), default="normal")
     binding_profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    qos_policy_id: Mapped[str | None] = mapped_column(ID, index=True, nullable=True)
 
 
 class IPAllocation(Base):
@@ -298,3 +300,33 @@ class Agent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     started_at: Mapped[datetime] = mapped_column(DateTime)
     heartbeat_timestamp: Mapped[datetime] = mapped_column(DateTime)
+
+
+class QosPolicy(StandardAttrs, Base):
+    """A QoS policy; ``is_default``: the one a project's new networks get."""
+
+    __tablename__ = "qos_policies"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(PROJECT, index=True)
+    name: Mapped[str] = mapped_column(NAME, default="")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class QosRule(Base):
+    """A rule of a QoS policy; its type decides which columns mean something
+    (``bandwidth_limit``: max_kbps, max_burst_kbps, direction; ``dscp_marking``: dscp_mark;
+    ``minimum_bandwidth``: min_kbps, direction). One rule per (policy, type, direction)."""
+
+    __tablename__ = "qos_rules"
+    __table_args__ = (UniqueConstraint("policy_id", "rule_type", "direction"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(
+        ForeignKey("qos_policies.id", ondelete="CASCADE"), index=True
+    )
+    rule_type: Mapped[str] = mapped_column(String(32))
+    direction: Mapped[str] = mapped_column(String(16), default="egress")
+    max_kbps: Mapped[int | None] = mapped_column(Integer)
+    max_burst_kbps: Mapped[int | None] = mapped_column(Integer)
+    dscp_mark: Mapped[int | None] = mapped_column(Integer)
+    min_kbps: Mapped[int | None] = mapped_column(Integer)

@@ -103,10 +103,28 @@ class PortChange(Payload):
 
 
 @dataclass(frozen=True)
-class DeviceDetails(Payload):
-    """A device (tap name, port id or MAC) and, when it is a known port, how to wire it."""
+class QosLimits(Payload):
+    """A port's effective QoS rules as the data plane applies them (0 / None: none).
+
+    Directions are the guest's: ``egress`` leaves the guest (it enters the host's tap),
+    ``ingress`` reaches the guest."""
 
     VERSION: ClassVar[str] = "1.0"
+    policy_id: str = ""
+    egress_kbps: int = 0
+    egress_burst_kbps: int = 0
+    ingress_kbps: int = 0
+    ingress_burst_kbps: int = 0
+    dscp_mark: int | None = None
+
+
+@dataclass(frozen=True)
+class DeviceDetails(Payload):
+    """A device (tap name, port id or MAC) and, when it is a known port, how to wire it.
+
+    1.1: ``qos``."""
+
+    VERSION: ClassVar[str] = "1.1"
     device: str
     port_id: str = ""  # empty: no such port
     network_id: str = ""
@@ -128,6 +146,7 @@ class DeviceDetails(Payload):
     vif_details: JSON = None
     profile: JSON = None
     bridge_name: str = ""
+    qos: QosLimits = field(default_factory=QosLimits)
 
     @property
     def exists(self) -> bool:

@@ -13,6 +13,8 @@ from tinystack.network.policies import (
     network_ip_availability,
     networks,
     ports,
+    qos_policies,
+    qos_rules,
     quotas,
     rbac_policies,
     routers,
@@ -38,6 +40,8 @@ _MODULES = (
     network_ip_availability,
     agents,
     availability_zones,
+    qos_policies,
+    qos_rules,
 )
 
 

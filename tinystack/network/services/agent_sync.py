@@ -45,6 +45,7 @@ from tinystack.network.services.agents import alive
 from tinystack.network.services.authz import allow_all, internal_context
 from tinystack.network.services.networks import segments_of
 from tinystack.network.services.ports import PortChanges, PortSpec
+from tinystack.network.services.qos_policies import limits as qos_limits
 from tinystack.network.services.records import FloatingIPRecord, PortRecord, SubnetRecord
 from tinystack.network.services.routers import GATEWAY, INTERFACE_OWNERS
 from tinystack.network.services.standard_attrs import bump
@@ -208,6 +209,7 @@ class AgentSync:
             vif_details=record.vif_details,
             profile=record.profile,
             bridge_name=bridge_name(port.network_id),
+            qos=qos_limits(session, port, net),
         )
 
     def set_status(self, device: str, status: str) -> DeviceStatus:

@@ -20,6 +20,8 @@ from tinystack.network.services.floatingips import FloatingIPs
 from tinystack.network.services.network_ip_availability import NetworkIpAvailability
 from tinystack.network.services.networks import Networks
 from tinystack.network.services.ports import Ports
+from tinystack.network.services.qos_policies import QosPolicies
+from tinystack.network.services.qos_rules import QosRules
 from tinystack.network.services.quotas import Quotas
 from tinystack.network.services.rbac_policies import RbacPolicies
 from tinystack.network.services.router_interfaces import RouterInterfaces
@@ -58,6 +60,8 @@ class Deps:
     network_ip_availability: NetworkIpAvailability = field(init=False, repr=False)
     agents: Agents = field(init=False, repr=False)
     tags: Tags = field(init=False, repr=False)
+    qos_policies: QosPolicies = field(init=False, repr=False)
+    qos_rules: QosRules = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.networks = Networks(self)
@@ -75,6 +79,8 @@ class Deps:
         self.network_ip_availability = NetworkIpAvailability(self)
         self.agents = Agents(self)
         self.tags = Tags(self)
+        self.qos_policies = QosPolicies(self)
+        self.qos_rules = QosRules(self)
 
     @classmethod
     def build(cls, db: Database, opts: Options) -> Deps:

@@ -21,9 +21,10 @@ from tinystack.network.plugins.type_base import (
     Segment,
 )
 from tinystack.network.services import listing, quotas
-from tinystack.network.services._rows import visible_network
+from tinystack.network.services._rows import visible_network, visible_policy
 from tinystack.network.services.agents import check_zones, zone_names
 from tinystack.network.services.authz import Check
+from tinystack.network.services.qos_policies import default_policy
 from tinystack.network.services.records import NetworkRecord
 from tinystack.network.services.standard_attrs import bump, check_revision, init_standard
 from tinystack.network.services.visibility import project_of, rbac_targets, visible_clause
@@ -115,6 +116,9 @@ class NetworkSpec:
     provider: RequestedSegment | None = None
     #: multi-provider segments, when given
     segments: tuple[RequestedSegment, ...] = ()
+    qos_policy_id: str | None = None
+    #: attributes given explicitly (``qos_policy_id``: None means no policy, not the default)
+    given: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,7 @@ class NetworkChanges:
     mtu: int | None = None
     shared: bool | None = None
     external: bool | None = None
+    qos_policy_id: str | None = None
     #: provider attributes or segments were given (never updatable)
     touches_provider: bool = False
     given: frozenset[str] = frozenset()
@@ -269,6 +274,7 @@ class Networks:
                 updated_at=r.updated_at,
                 revision_number=r.revision_number,
                 tags=tuple(r.tags or ()),
+                qos_policy_id=r.qos_policy_id,
             )
             for r in rows
         ]
@@ -328,6 +334,13 @@ class Networks:
             availability_zone_hints=hints,
             tags=sorted(set(spec.tags)),
             mtu=0,
+            qos_policy_id=(
+                visible_policy(session, ctx, spec.qos_policy_id).id
+                if spec.qos_policy_id
+                else None
+                if "qos_policy_id" in spec.given
+                else default_policy(session, project_id)
+            ),
         )
         init_standard(row, spec.description)
         session.add(row)
@@ -391,6 +404,13 @@ class Networks:
                 changed = True
             if "shared" in given and bool(changes.shared) != current.shared:
                 self._set_shared(session, row, bool(changes.shared))
+                changed = True
+            if "qos_policy_id" in given and changes.qos_policy_id != row.qos_policy_id:
+                row.qos_policy_id = (
+                    visible_policy(session, ctx, changes.qos_policy_id).id
+                    if changes.qos_policy_id
+                    else None
+                )
                 changed = True
             if "external" in given and bool(changes.external) != row.external:
                 self._set_external(session, row, bool(changes.external))
