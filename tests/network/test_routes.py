@@ -117,7 +117,7 @@ def _body(path: str, ids: dict[str, str]) -> Any:
         return {"router": {"routes": []}}
     if action == "tags":
         return {"tags": []}
-    if action.endswith("_rules"):  # QoS rules of a policy
+    if action.endswith(("_rules", "_forwardings")):  # QoS rules, port forwardings
         return {action[:-1]: {}}
     return {SINGULAR[path.split("/")[2]]: {}}
 

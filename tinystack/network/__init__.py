@@ -1,5 +1,5 @@
-"""Networking (Neutron v2.0): networks, subnets, ports, routers, floating IPs, security groups,
-QoS policies.
+"""Networking (Neutron v2.0): networks, subnets, ports, routers, floating IPs (and their port
+forwardings), security groups, QoS policies.
 
 Layout (ARCHITECTURE.md):
 

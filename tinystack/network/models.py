@@ -330,3 +330,24 @@ class QosRule(Base):
     max_burst_kbps: Mapped[int | None] = mapped_column(Integer)
     dscp_mark: Mapped[int | None] = mapped_column(Integer)
     min_kbps: Mapped[int | None] = mapped_column(Integer)
+
+
+class PortForwarding(Base):
+    """A floating IP's port forwarding: ``external`` ports of the floating IP (a range,
+    start = end for one port) to ``internal`` ports of a fixed IP of an internal port."""
+
+    __tablename__ = "port_forwardings"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    floatingip_id: Mapped[str] = mapped_column(
+        ForeignKey("floatingips.id", ondelete="CASCADE"), index=True
+    )
+    internal_port_id: Mapped[str] = mapped_column(
+        ForeignKey("ports.id", ondelete="CASCADE"), index=True
+    )
+    internal_ip_address: Mapped[str] = mapped_column(String(64))
+    protocol: Mapped[str] = mapped_column(String(8))
+    internal_port_start: Mapped[int] = mapped_column(Integer)
+    internal_port_end: Mapped[int] = mapped_column(Integer)
+    external_port_start: Mapped[int] = mapped_column(Integer)
+    external_port_end: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(255), default="")

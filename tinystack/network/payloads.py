@@ -305,8 +305,24 @@ class FloatingIP(Payload):
 
 
 @dataclass(frozen=True)
-class RouterInfo(Payload):
+class Forwarding(Payload):
+    """A floating IP's port forwarding as the router's DNAT applies it."""
+
     VERSION: ClassVar[str] = "1.0"
+    floating_ip_address: str
+    protocol: str
+    external_port_start: int
+    external_port_end: int
+    internal_ip_address: str
+    internal_port_start: int
+    internal_port_end: int
+
+
+@dataclass(frozen=True)
+class RouterInfo(Payload):
+    """1.1: ``port_forwardings``."""
+
+    VERSION: ClassVar[str] = "1.1"
     id: str
     admin_state_up: bool = True
     enable_snat: bool = True
@@ -314,6 +330,7 @@ class RouterInfo(Payload):
     interfaces: tuple[RouterPort, ...] = ()
     gw_port: RouterPort | None = None
     floatingips: tuple[FloatingIP, ...] = ()
+    port_forwardings: tuple[Forwarding, ...] = ()
 
 
 @dataclass(frozen=True)

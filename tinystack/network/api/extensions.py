@@ -35,6 +35,12 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "pagination": ("Pagination support", "marker/limit pagination with links."),
     "port-security": ("Port Security", "port_security_enabled of networks and ports."),
     "port-security-groups-filtering": ("Port filtering on security groups", "Filter."),
+    "floating-ip-port-forwarding": ("Floating IP Port Forwarding", "DNAT of FIP ports."),
+    "floating-ip-port-forwarding-port-ranges": (
+        "Floating IP Port Forwarding support for port ranges",
+        "internal_port_range/external_port_range.",
+    ),
+    "floating-ip-port-forwarding-description": ("Floating IP Port Forwarding description", "."),
     "project-id": ("project_id field enabled", "project_id next to tenant_id."),
     "provider": ("Provider Network", "provider:* attributes of networks."),
     "qos": ("Quality of Service", "QoS policies and their rules."),

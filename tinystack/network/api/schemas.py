@@ -142,6 +142,17 @@ class MinimumBandwidthRule(Body):
     direction: str | None = None
 
 
+class PortForwardingUpdate(Body):
+    internal_port_id: str | None = None
+    internal_ip_address: str | None = None
+    protocol: str | None = None
+    internal_port: Int | None = None
+    external_port: Int | None = None
+    internal_port_range: str | None = None
+    external_port_range: str | None = None
+    description: str | None = Description
+
+
 class PortUpdate(Body):
     name: str | None = Name
     description: str | None = Description
@@ -313,6 +324,10 @@ class DscpMarkingRuleRequest(Body):
 
 class MinimumBandwidthRuleRequest(Body):
     minimum_bandwidth_rule: MinimumBandwidthRule
+
+
+class PortForwardingRequest(Body):
+    port_forwarding: PortForwardingUpdate
 
 
 class PortCreateRequest(Body):

@@ -12,6 +12,7 @@ from tinystack.network.policies import (
     floatingips,
     network_ip_availability,
     networks,
+    port_forwardings,
     ports,
     qos_policies,
     qos_rules,
@@ -42,6 +43,7 @@ _MODULES = (
     availability_zones,
     qos_policies,
     qos_rules,
+    port_forwardings,
 )
 
 

@@ -26,6 +26,7 @@ from tinystack.network.payloads import (
     FirewallPort,
     FixedIP,
     FloatingIP,
+    Forwarding,
     GroupMembers,
     NetworkInfo,
     PortInfo,
@@ -126,6 +127,27 @@ def _router_port(p: PortRecord, subnets: Mapping[str, Subnet], mtu: int | None) 
         fixed_ips=_fixed_ips(p),
         subnets=tuple(subnets[ip.subnet_id] for ip in p.fixed_ips if ip.subnet_id in subnets),
         mtu=mtu,
+    )
+
+
+def _forwardings(session: Session, router_id: str) -> tuple[Forwarding, ...]:
+    stmt = (
+        select(models.PortForwarding, models.FloatingIP.floating_ip_address)
+        .join(models.FloatingIP, models.FloatingIP.id == models.PortForwarding.floatingip_id)
+        .where(models.FloatingIP.router_id == router_id)
+        .order_by(models.PortForwarding.id)
+    )
+    return tuple(
+        Forwarding(
+            floating_ip_address=address,
+            protocol=pf.protocol,
+            external_port_start=pf.external_port_start,
+            external_port_end=pf.external_port_end,
+            internal_ip_address=pf.internal_ip_address,
+            internal_port_start=pf.internal_port_start,
+            internal_port_end=pf.internal_port_end,
+        )
+        for pf, address in session.execute(stmt).all()
     )
 
 
@@ -340,6 +362,7 @@ class AgentSync:
                     )
                 )
             }
+            forwardings = {rid: _forwardings(session, rid) for rid in ids}
         out = []
         for router in routers:
             mine = [
@@ -357,6 +380,7 @@ class AgentSync:
                     interfaces=tuple(p for p in mine if p.device_owner in INTERFACE_OWNERS),
                     gw_port=gateway[0] if gateway else None,
                     floatingips=tuple(_floatingip(f) for f in fips if f.router_id == router.id),
+                    port_forwardings=forwardings[router.id],
                 )
             )
         return out

@@ -19,6 +19,7 @@ from tinystack.network.services.events import EventSink, NullEvents
 from tinystack.network.services.floatingips import FloatingIPs
 from tinystack.network.services.network_ip_availability import NetworkIpAvailability
 from tinystack.network.services.networks import Networks
+from tinystack.network.services.port_forwardings import PortForwardings
 from tinystack.network.services.ports import Ports
 from tinystack.network.services.qos_policies import QosPolicies
 from tinystack.network.services.qos_rules import QosRules
@@ -62,6 +63,7 @@ class Deps:
     tags: Tags = field(init=False, repr=False)
     qos_policies: QosPolicies = field(init=False, repr=False)
     qos_rules: QosRules = field(init=False, repr=False)
+    port_forwardings: PortForwardings = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.networks = Networks(self)
@@ -81,6 +83,7 @@ class Deps:
         self.tags = Tags(self)
         self.qos_policies = QosPolicies(self)
         self.qos_rules = QosRules(self)
+        self.port_forwardings = PortForwardings(self)
 
     @classmethod
     def build(cls, db: Database, opts: Options) -> Deps:

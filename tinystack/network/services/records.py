@@ -92,6 +92,22 @@ class QosPolicyRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PortForwardingRecord:
+    id: str
+    floatingip_id: str
+    #: the floating IP's owner (the policy target's project)
+    project_id: str
+    internal_port_id: str
+    internal_ip_address: str
+    protocol: str
+    internal_port_start: int
+    internal_port_end: int
+    external_port_start: int
+    external_port_end: int
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
 class RbacPolicyRecord:
     id: str
     project_id: str
