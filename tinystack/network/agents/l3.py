@@ -13,7 +13,8 @@ in on ``qg-`` that were DNATed leave with the gateway address), and the REDIRECT
 (a floating IP with forwardings is on ``qg-`` too; a port range maps onto one port or,
 port by port, onto a range of the same length: ``--to-destination ip:a-b/base``).
 Removing a floating IP deletes the tracked connections to it (:mod:`conntrack`).
-Extra routes are kernel routes with ``proto static``. New external addresses are announced with gratuitous ARP.
+Extra routes are kernel routes with ``proto static``. New external addresses are
+announced with gratuitous ARP.
 
 IPv6: a ``qr-`` interface holds its IPv6 subnets' gateway addresses too, and the IPv6
 subnets with ``ipv6_ra_mode`` are advertised by a radvd per router (:mod:`radvd`; skipped
