@@ -28,6 +28,9 @@ Layout (ARCHITECTURE.md):
 * QoS: ``services/qos_policies.py`` (policies, defaults, a port's effective limits for
   ``agent_sync``) and ``services/qos_rules.py`` (the three rule types), whose changes
   re-wire the ports they reach;
+* ``services/auto_allocated_topology.py``: "get me a network" (a project's network,
+  subnets from the default pools, a router on the default external network, made once
+  through the resource services; compute's ``networks: auto`` asks for it);
 * ``policies/``: upstream rule names and defaults, one module per resource.
 
 Worked example, ``POST /v2.0/ports``: ``api/ports.create_port`` validates each item with

@@ -30,6 +30,7 @@ _KINDS = {
     "quota": ("Quota", "QuotaNotFound"),
     "extension": ("Extension", "ExtensionNotFound"),
     "policy": ("QoS policy", "QosPolicyNotFound"),
+    "auto_allocated_topology": ("Auto-allocated topology of project", "TopologyNotFound"),
     "qos_rule": ("QoS rule", "QosRuleNotFound"),
     "rule_type": ("QoS rule type", "QosRuleTypeNotFound"),
 }

@@ -69,6 +69,8 @@ class Network(StandardAttrs, Base):
     availability_zone_hints: Mapped[list[str]] = mapped_column(JSON, default=list)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     qos_policy_id: Mapped[str | None] = mapped_column(ID, index=True, nullable=True)
+    #: the default external network (auto-allocated topologies use it)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class NetworkSegment(Base):
@@ -351,3 +353,14 @@ class PortForwarding(Base):
     external_port_start: Mapped[int] = mapped_column(Integer)
     external_port_end: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(String(255), default="")
+
+
+class AutoAllocatedTopology(Base):
+    """A project's auto-allocated network and router (one per project)."""
+
+    __tablename__ = "auto_allocated_topologies"
+    project_id: Mapped[str] = mapped_column(PROJECT, primary_key=True)
+    network_id: Mapped[str] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"))
+    router_id: Mapped[str | None] = mapped_column(
+        ForeignKey("routers.id", ondelete="SET NULL"), nullable=True
+    )

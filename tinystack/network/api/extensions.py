@@ -14,6 +14,7 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "address-scope": ("Address scope", "Address scopes for subnet pools."),
     "agent": ("agent", "The agents that report to the service."),
     "allowed-address-pairs": ("Allowed Address Pairs", "Extra addresses a port may use."),
+    "auto-allocated-topology": ("Auto Allocated Topology Services", "Get me a network."),
     "availability_zone": ("Availability Zone", "The availability zones resource."),
     "binding": ("Port Binding", "Host binding of ports (binding:* attributes)."),
     "default-subnetpools": ("Default Subnetpools", "use_default_subnet_pool for subnets."),

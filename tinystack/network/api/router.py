@@ -27,6 +27,7 @@ from tinystack.common.api.openapi import PUBLIC, policies
 from tinystack.network.api import (
     address_scopes,
     agents,
+    auto_allocated_topology,
     availability_zones,
     extensions,
     floatingips,
@@ -230,6 +231,15 @@ ROUTES: tuple[Route, ...] = (
         _MINIMUM_BANDWIDTH["delete"],
         204,
     ),
+    get(
+        "/v2.0/auto-allocated-topology/{project_id}",
+        auto_allocated_topology.get_auto_allocated_topology,
+    ),
+    delete(
+        "/v2.0/auto-allocated-topology/{project_id}",
+        auto_allocated_topology.delete_auto_allocated_topology,
+        204,
+    ),
     get("/v2.0/qos/rule-types", qos_rules.list_rule_types),
     get("/v2.0/qos/rule-types/{rule_type}", qos_rules.show_rule_type),
     get("/v2.0/{resources}/{resource_id}/tags", tags.list_tags),
@@ -375,6 +385,8 @@ POLICIES: dict[Callable[..., Response], tuple[str, ...]] = {
         for rules, handlers in _RULE_HANDLERS
         for action in handlers
     },
+    auto_allocated_topology.get_auto_allocated_topology: ("get_auto_allocated_topology",),
+    auto_allocated_topology.delete_auto_allocated_topology: ("delete_auto_allocated_topology",),
     qos_rules.list_rule_types: ("get_rule_type",),
     qos_rules.show_rule_type: ("get_rule_type",),
 }

@@ -53,6 +53,7 @@ class NetworkUpdate(Body):
     segmentation_id: Int | None = Field(default=None, alias="provider:segmentation_id")
     segments: list[dict[str, Any]] | None = None
     qos_policy_id: str | None = None
+    is_default: bool | None = None
 
 
 class NetworkCreate(Owned, NetworkUpdate):

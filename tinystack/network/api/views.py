@@ -54,6 +54,7 @@ def network_view(net: NetworkRecord) -> dict[str, Any]:
         "revision_number": net.revision_number,
         "tags": list(net.tags),
         "qos_policy_id": net.qos_policy_id,
+        "is_default": net.is_default,
     }
     provider = net.provider
     if provider is None:

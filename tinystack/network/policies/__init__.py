@@ -7,6 +7,7 @@ from oslo_policy import policy
 from tinystack.network.policies import (
     address_scopes,
     agents,
+    auto_allocated_topology,
     availability_zones,
     base,
     floatingips,
@@ -44,6 +45,7 @@ _MODULES = (
     qos_policies,
     qos_rules,
     port_forwardings,
+    auto_allocated_topology,
 )
 
 

@@ -15,6 +15,7 @@ from tinystack.network.plugins.binding import PortBinder
 from tinystack.network.plugins.manager import TypeManager
 from tinystack.network.services.address_scopes import AddressScopes
 from tinystack.network.services.agents import Agents
+from tinystack.network.services.auto_allocated_topology import AutoAllocatedTopologies
 from tinystack.network.services.events import EventSink, NullEvents
 from tinystack.network.services.floatingips import FloatingIPs
 from tinystack.network.services.network_ip_availability import NetworkIpAvailability
@@ -64,6 +65,7 @@ class Deps:
     qos_policies: QosPolicies = field(init=False, repr=False)
     qos_rules: QosRules = field(init=False, repr=False)
     port_forwardings: PortForwardings = field(init=False, repr=False)
+    auto_allocated_topology: AutoAllocatedTopologies = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.networks = Networks(self)
@@ -84,6 +86,7 @@ class Deps:
         self.qos_policies = QosPolicies(self)
         self.qos_rules = QosRules(self)
         self.port_forwardings = PortForwardings(self)
+        self.auto_allocated_topology = AutoAllocatedTopologies(self)
 
     @classmethod
     def build(cls, db: Database, opts: Options) -> Deps:

@@ -37,6 +37,7 @@ class NetworkRecord:
     revision_number: int
     tags: tuple[str, ...]
     qos_policy_id: str | None = None
+    is_default: bool = False
 
     @property
     def provider(self) -> Segment | None:
