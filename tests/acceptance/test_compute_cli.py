@@ -308,3 +308,36 @@ def test_bad_input_is_never_a_500(compute_cloud: CloudProcess, api: httpx.Client
     assert "badRequest" in bad.json()
     with pytest.raises(subprocess.CalledProcessError):
         compute_cloud.osc("server", "show", "does-not-exist")
+
+
+def test_nic_auto_gets_an_auto_allocated_network(compute_cloud: CloudProcess, image: str) -> None:
+    """``--nic auto`` for a project without networks of its own: the network service's
+    auto-allocated topology (network, subnet from the default pool, router on the default
+    external network) is made and the server gets a port on it."""
+    cloud = compute_cloud
+    cloud.osc("network", "set", "--default", "public")
+    pool = cloud.osc(
+        "subnet", "pool", "create", "--default", "--share", "--pool-prefix", "10.90.0.0/16",
+        "--default-prefix-length", "26", "cli-auto-pool",
+    )  # fmt: skip
+    try:
+        # the dry run passes (the CLI shows its dry_run column empty, as for upstream)
+        cloud.osc("network", "auto", "allocated", "topology", "create", "--check-resources")
+        server = boot(cloud, image, "cli-auto", "--nic", "auto")
+        assert server["status"] == "ACTIVE"
+        assert "auto_allocated_network" in json.dumps(server["addresses"]), server["addresses"]
+        topology = cloud.osc("network", "auto", "allocated", "topology", "create")
+        network = cloud.osc("network", "show", "auto_allocated_network")
+        assert topology["id"] == network["id"]
+        router = cloud.osc("router", "show", "auto_allocated_router")
+        assert (
+            router["external_gateway_info"]["network_id"]
+            == cloud.osc("network", "show", "public")["id"]
+        )
+        cloud.osc("server", "delete", "--wait", "cli-auto")
+        cloud.osc("network", "auto", "allocated", "topology", "delete")
+        names = {n["Name"] for n in cloud.osc("network", "list")}
+        assert "auto_allocated_network" not in names
+    finally:
+        cloud.osc("subnet", "pool", "delete", pool["id"])
+        cloud.osc("network", "set", "--no-default", "public")

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi.routing import APIRoute
 
 from tests import routecheck
-from tests.network.conftest import PROJECT_B, Api
+from tests.network.conftest import PROJECT_A, PROJECT_B, Api
 from tests.routecheck import RouteRules
 from tinystack.network import policies
 from tinystack.network.api.extensions import EXTENSIONS
@@ -75,7 +75,9 @@ def _resources(api: Api) -> dict[str, str]:
         action="access_as_shared",
         target_tenant="project-c",
     )
+    qos = api.create("policy", api.admin(), "qos/policies", name="q", project_id=PROJECT_A)
     return {
+        "qos_policy_id": qos["id"],
         "network_id": net["id"],
         "subnet_id": subnet["id"],
         "port_id": port["id"],
@@ -100,6 +102,7 @@ SINGULAR = {
     "subnetpools": "subnetpool",
     "address-scopes": "address_scope",
     "rbac-policies": "rbac_policy",
+    "qos": "policy",
 }
 
 
@@ -114,6 +117,8 @@ def _body(path: str, ids: dict[str, str]) -> Any:
         return {"router": {"routes": []}}
     if action == "tags":
         return {"tags": []}
+    if action.endswith(("_rules", "_forwardings")):  # QoS rules, port forwardings
+        return {action[:-1]: {}}
     return {SINGULAR[path.split("/")[2]]: {}}
 
 
@@ -179,7 +184,7 @@ def test_extensions(api: Api) -> None:
     aliases = {e["alias"] for e in listed}
     assert aliases == set(EXTENSIONS)
     assert {"router", "provider", "binding", "security-group", "quotas"} <= aliases
-    assert "qos" not in aliases and "dns-integration" not in aliases
+    assert "qos" in aliases and "dns-integration" not in aliases
     assert api.get("/v2.0/extensions/router").json()["extension"]["alias"] == "router"
     assert api.get("/v2.0/extensions/nope").status_code == 404
 

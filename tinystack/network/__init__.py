@@ -1,4 +1,5 @@
-"""Networking (Neutron v2.0): networks, subnets, ports, routers, floating IPs, security groups.
+"""Networking (Neutron v2.0): networks, subnets, ports, routers, floating IPs (and their port
+forwardings), security groups, QoS policies.
 
 Layout (ARCHITECTURE.md):
 
@@ -22,6 +23,14 @@ Layout (ARCHITECTURE.md):
 * ``notifier.py``: RPC casts to agents and server external events to compute;
 * ``agents/``: the Linux data plane (L2 linuxbridge, DHCP, L3, metadata agents), run as
   threads of the service when ``[network] dataplane`` is ``linux`` (see its docstring);
+  ``agents/qos.py`` is the L2 agent's QoS part (bandwidth limits on taps: ``tc`` towards
+  the guest, an nftables bridge policer from it);
+* QoS: ``services/qos_policies.py`` (policies, defaults, a port's effective limits for
+  ``agent_sync``) and ``services/qos_rules.py`` (the three rule types), whose changes
+  re-wire the ports they reach;
+* ``services/auto_allocated_topology.py``: "get me a network" (a project's network,
+  subnets from the default pools, a router on the default external network, made once
+  through the resource services; compute's ``networks: auto`` asks for it);
 * ``policies/``: upstream rule names and defaults, one module per resource.
 
 Worked example, ``POST /v2.0/ports``: ``api/ports.create_port`` validates each item with

@@ -29,6 +29,10 @@ _KINDS = {
     "agent": ("Agent", "AgentNotFound"),
     "quota": ("Quota", "QuotaNotFound"),
     "extension": ("Extension", "ExtensionNotFound"),
+    "policy": ("QoS policy", "QosPolicyNotFound"),
+    "auto_allocated_topology": ("Auto-allocated topology of project", "TopologyNotFound"),
+    "qos_rule": ("QoS rule", "QosRuleNotFound"),
+    "rule_type": ("QoS rule type", "QosRuleTypeNotFound"),
 }
 
 

@@ -68,6 +68,9 @@ class Network(StandardAttrs, Base):
     external: Mapped[bool] = mapped_column(Boolean, default=False)
     availability_zone_hints: Mapped[list[str]] = mapped_column(JSON, default=list)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    qos_policy_id: Mapped[str | None] = mapped_column(ID, index=True, nullable=True)
+    #: the default external network (auto-allocated topologies use it)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class NetworkSegment(Base):
@@ -135,6 +138,7 @@ class Port(StandardAttrs, Base):
     binding_vnic_type: Mapped[str] = mapped_column(String(64), default="normal")
     binding_profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    qos_policy_id: Mapped[str | None] = mapped_column(ID, index=True, nullable=True)
 
 
 class IPAllocation(Base):
@@ -298,3 +302,65 @@ class Agent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     started_at: Mapped[datetime] = mapped_column(DateTime)
     heartbeat_timestamp: Mapped[datetime] = mapped_column(DateTime)
+
+
+class QosPolicy(StandardAttrs, Base):
+    """A QoS policy; ``is_default``: the one a project's new networks get."""
+
+    __tablename__ = "qos_policies"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(PROJECT, index=True)
+    name: Mapped[str] = mapped_column(NAME, default="")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class QosRule(Base):
+    """A rule of a QoS policy; its type decides which columns mean something
+    (``bandwidth_limit``: max_kbps, max_burst_kbps, direction; ``dscp_marking``: dscp_mark;
+    ``minimum_bandwidth``: min_kbps, direction). One rule per (policy, type, direction)."""
+
+    __tablename__ = "qos_rules"
+    __table_args__ = (UniqueConstraint("policy_id", "rule_type", "direction"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(
+        ForeignKey("qos_policies.id", ondelete="CASCADE"), index=True
+    )
+    rule_type: Mapped[str] = mapped_column(String(32))
+    direction: Mapped[str] = mapped_column(String(16), default="egress")
+    max_kbps: Mapped[int | None] = mapped_column(Integer)
+    max_burst_kbps: Mapped[int | None] = mapped_column(Integer)
+    dscp_mark: Mapped[int | None] = mapped_column(Integer)
+    min_kbps: Mapped[int | None] = mapped_column(Integer)
+
+
+class PortForwarding(Base):
+    """A floating IP's port forwarding: ``external`` ports of the floating IP (a range,
+    start = end for one port) to ``internal`` ports of a fixed IP of an internal port."""
+
+    __tablename__ = "port_forwardings"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    floatingip_id: Mapped[str] = mapped_column(
+        ForeignKey("floatingips.id", ondelete="CASCADE"), index=True
+    )
+    internal_port_id: Mapped[str] = mapped_column(
+        ForeignKey("ports.id", ondelete="CASCADE"), index=True
+    )
+    internal_ip_address: Mapped[str] = mapped_column(String(64))
+    protocol: Mapped[str] = mapped_column(String(8))
+    internal_port_start: Mapped[int] = mapped_column(Integer)
+    internal_port_end: Mapped[int] = mapped_column(Integer)
+    external_port_start: Mapped[int] = mapped_column(Integer)
+    external_port_end: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(255), default="")
+
+
+class AutoAllocatedTopology(Base):
+    """A project's auto-allocated network and router (one per project)."""
+
+    __tablename__ = "auto_allocated_topologies"
+    project_id: Mapped[str] = mapped_column(PROJECT, primary_key=True)
+    network_id: Mapped[str] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"))
+    router_id: Mapped[str | None] = mapped_column(
+        ForeignKey("routers.id", ondelete="SET NULL"), nullable=True
+    )

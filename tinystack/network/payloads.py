@@ -103,10 +103,28 @@ class PortChange(Payload):
 
 
 @dataclass(frozen=True)
-class DeviceDetails(Payload):
-    """A device (tap name, port id or MAC) and, when it is a known port, how to wire it."""
+class QosLimits(Payload):
+    """A port's effective QoS rules as the data plane applies them (0 / None: none).
+
+    Directions are the guest's: ``egress`` leaves the guest (it enters the host's tap),
+    ``ingress`` reaches the guest."""
 
     VERSION: ClassVar[str] = "1.0"
+    policy_id: str = ""
+    egress_kbps: int = 0
+    egress_burst_kbps: int = 0
+    ingress_kbps: int = 0
+    ingress_burst_kbps: int = 0
+    dscp_mark: int | None = None
+
+
+@dataclass(frozen=True)
+class DeviceDetails(Payload):
+    """A device (tap name, port id or MAC) and, when it is a known port, how to wire it.
+
+    1.1: ``qos``."""
+
+    VERSION: ClassVar[str] = "1.1"
     device: str
     port_id: str = ""  # empty: no such port
     network_id: str = ""
@@ -128,6 +146,7 @@ class DeviceDetails(Payload):
     vif_details: JSON = None
     profile: JSON = None
     bridge_name: str = ""
+    qos: QosLimits = field(default_factory=QosLimits)
 
     @property
     def exists(self) -> bool:
@@ -286,8 +305,24 @@ class FloatingIP(Payload):
 
 
 @dataclass(frozen=True)
-class RouterInfo(Payload):
+class Forwarding(Payload):
+    """A floating IP's port forwarding as the router's DNAT applies it."""
+
     VERSION: ClassVar[str] = "1.0"
+    floating_ip_address: str
+    protocol: str
+    external_port_start: int
+    external_port_end: int
+    internal_ip_address: str
+    internal_port_start: int
+    internal_port_end: int
+
+
+@dataclass(frozen=True)
+class RouterInfo(Payload):
+    """1.1: ``port_forwardings``."""
+
+    VERSION: ClassVar[str] = "1.1"
     id: str
     admin_state_up: bool = True
     enable_snat: bool = True
@@ -295,6 +330,7 @@ class RouterInfo(Payload):
     interfaces: tuple[RouterPort, ...] = ()
     gw_port: RouterPort | None = None
     floatingips: tuple[FloatingIP, ...] = ()
+    port_forwardings: tuple[Forwarding, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from tinystack.common.rpc.payload import JSON
-from tinystack.network.agents import arp_protect, conntrack, iptables
+from tinystack.network.agents import arp_protect, conntrack, iptables, qos
 from tinystack.network.agents.base import Agent, AgentContext, JsonState, LinkWatcher
 from tinystack.network.agents.firewall import FilteredPort, FirewallRules, trusted
 from tinystack.network.agents.ip_lib import CommandError
-from tinystack.network.payloads import DeviceDetails, PortChange, SecurityGroupInfo, Tunnel
+from tinystack.network.payloads import (
+    DeviceDetails,
+    PortChange,
+    QosLimits,
+    SecurityGroupInfo,
+    Tunnel,
+)
 from tinystack.network.rpcapi import (
     L2_AGENT_TOPIC,
     LINUXBRIDGE_AGENT,
@@ -108,6 +114,10 @@ class LinuxBridgeAgent(Agent):
         if not self.has_nft:
             LOG.warning("nft not found (package nftables): no ARP anti-spoofing")
         self.devices: dict[str, Device] = {}
+        self.qos_table = qos.table_name(ctx.chain_prefix)
+        #: the QoS limits of each wired tap, and the egress table last written
+        self.qos_limits: dict[str, QosLimits] = {}
+        self.qos_script = ""
         self.ignored: set[str] = set()
         self.peers: set[str] = set()
         self.remote_groups: set[str] = set()
@@ -243,6 +253,7 @@ class LinuxBridgeAgent(Agent):
                 LOG.debug("update_device_down %s failed", dev, exc_info=True)
         if fdb_dirty:
             self._sync_fdb()
+        self._sync_qos()
 
     def _wire_devices(
         self, fetch: list[str], deleted: set[str]
@@ -298,8 +309,31 @@ class LinuxBridgeAgent(Agent):
             tuple(ip.ip_address for ip in item.fixed_ips),
             tuple(sorted(item.security_groups)),
             item.allowed_address_pairs,
+            item.qos,
         )
+        self._set_qos(dev, item.qos)
         return Device(item.port_id, item.network_id, bridge, filtered, admin_up, signature)
+
+    def _set_qos(self, dev: str, limits: QosLimits) -> None:
+        if self.qos_limits.get(dev, QosLimits()) == limits and self.qos_script:
+            return
+        qos.set_ingress(self.ctx.namespace, dev, limits)
+        self.qos_limits[dev] = limits
+
+    def _sync_qos(self) -> None:
+        """The egress limits table, rewritten when the wired taps' limits changed."""
+        for dev in set(self.qos_limits) - set(self.devices):
+            del self.qos_limits[dev]
+        if not self.has_nft:
+            return
+        script = qos.render(self.qos_table, self.qos_limits)
+        if script != self.qos_script:
+            try:
+                qos.apply(self.ctx.namespace, script)
+            except CommandError as exc:
+                LOG.error("cannot apply QoS limits: %s", exc)
+                return
+            self.qos_script = script
 
     def _unplug(self, dev: str) -> None:
         try:
@@ -524,4 +558,7 @@ class LinuxBridgeAgent(Agent):
         iptables.ChainSet(self.ctx.chain_prefix + "N", self.ctx.namespace).remove_all()
         if self.has_nft:
             arp_protect.remove(self.ctx.namespace, self.arp_table)
+            qos.remove(self.ctx.namespace, self.qos_table)
         self.arp_script = ""
+        self.qos_script = ""
+        self.qos_limits.clear()

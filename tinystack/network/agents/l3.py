@@ -9,9 +9,12 @@ namespace is rewritten as a whole on every change: SNAT of the internal subnets 
 ``qg-`` (``enable_snat``), a DNAT/SNAT pair per floating IP, hairpin SNAT (a floating
 IP reached from inside is answered through the router: packets not marked as coming
 in on ``qg-`` that were DNATed leave with the gateway address), and the REDIRECT of
-169.254.169.254:80 to the metadata proxy. Removing a floating IP deletes the tracked
-connections to it (:mod:`conntrack`). Extra routes are kernel routes with ``proto
-static``. New external addresses are announced with gratuitous ARP.
+169.254.169.254:80 to the metadata proxy, and the DNAT of floating IP port forwardings
+(a floating IP with forwardings is on ``qg-`` too; a port range maps onto one port or,
+port by port, onto a range of the same length: ``--to-destination ip:a-b/base``).
+Removing a floating IP deletes the tracked connections to it (:mod:`conntrack`).
+Extra routes are kernel routes with ``proto static``. New external addresses are
+announced with gratuitous ARP.
 
 IPv6: a ``qr-`` interface holds its IPv6 subnets' gateway addresses too, and the IPv6
 subnets with ``ipv6_ra_mode`` are advertised by a radvd per router (:mod:`radvd`; skipped
@@ -38,6 +41,7 @@ from tinystack.network.agents.metadata import ProxyProcess
 from tinystack.network.payloads import (
     FloatingIP,
     FloatingIPStatuses,
+    Forwarding,
     RouterInfo,
     RouterPort,
     Subnet,
@@ -189,7 +193,8 @@ class L3Agent(Agent):
             self._plug(gw, gw_dev, ns, admin_up)
             addrs = _cidrs(gw)
             gw_ips = [a.split("/")[0] for a in addrs if ":" not in a]
-            addrs += [f"{f.floating_ip_address}/32" for f in fips]
+            forwarded = {f.floating_ip_address for f in router.port_forwardings}
+            addrs += [f"{a}/32" for a in sorted({f.floating_ip_address for f in fips} | forwarded)]
             added = nsip.sync_addresses(gw_dev, addrs)
             announce = [(gw_dev, a.split("/")[0]) for a in added if ":" not in a]
         for name in nsip.link_names():
@@ -210,6 +215,7 @@ class L3Agent(Agent):
         previous = self.routers.get(rid)
         before = set(previous.addresses) if previous is not None else set()
         current = {f.floating_ip_address for f in fips}
+        current |= {f.floating_ip_address for f in router.port_forwardings}
         for address in sorted(before - current):
             self._forget_connections(ns, address)
         self.routers[rid] = ConfiguredRouter(
@@ -282,6 +288,8 @@ class L3Agent(Agent):
                 pre.append(f"-d {floating}/32 -j DNAT --to-destination {fixed}")
                 out.append(f"-d {floating}/32 -j DNAT --to-destination {fixed}")
                 post.append(f"-s {fixed}/32 -o {gw_dev} -j SNAT --to-source {floating}")
+            pre += forwarding_rules(router.port_forwardings)
+            out += forwarding_rules(router.port_forwardings)
             if router.enable_snat and gw_ips:
                 for _dev, cidr in sorted(set(internal)):
                     if ipaddress.ip_network(cidr).version == 4:
@@ -367,6 +375,24 @@ class L3Agent(Agent):
     def cleanup(self) -> None:
         for rid in self._existing():
             self.teardown(rid)
+
+
+def forwarding_rules(forwardings: tuple[Forwarding, ...]) -> list[str]:
+    """DNAT rules of port forwardings: a range onto one port, or onto a range of the same
+    length port by port (``/base``: the kernel's offset mapping)."""
+    rules = []
+    for f in sorted(forwardings, key=lambda f: (f.floating_ip_address, f.external_port_start)):
+        ext = f"{f.external_port_start}"
+        to = f"{f.internal_ip_address}:{f.internal_port_start}"
+        if f.external_port_end != f.external_port_start:
+            ext += f":{f.external_port_end}"
+            if f.internal_port_end != f.internal_port_start:
+                to += f"-{f.internal_port_end}/{f.external_port_start}"
+        rules.append(
+            f"-d {f.floating_ip_address}/32 -p {f.protocol} -m {f.protocol} --dport {ext} "
+            f"-j DNAT --to-destination {to}"
+        )
+    return rules
 
 
 def _gateway(subnets: tuple[Subnet, ...], version: int) -> str | None:

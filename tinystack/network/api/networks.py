@@ -31,7 +31,7 @@ NETWORK = Resource(
             id name project_id tenant_id admin_state_up status shared router:external mtu
             port_security_enabled description subnets revision_number availability_zone_hints
             provider:network_type provider:physical_network provider:segmentation_id
-            created_at updated_at
+            created_at updated_at qos_policy_id is_default
             """.split()
     ),
     sort_keys=frozenset(
@@ -40,7 +40,13 @@ NETWORK = Resource(
             created_at updated_at revision_number
             """.split()
     ),
-    defaults={"shared": False, "router:external": False, "admin_state_up": True, "tags": []},
+    defaults={
+        "shared": False,
+        "router:external": False,
+        "admin_state_up": True,
+        "tags": [],
+        "is_default": False,
+    },
 )
 
 
@@ -65,6 +71,9 @@ def _spec(values: dict[str, Any]) -> NetworkSpec:
         tags=tuple(values.get("tags") or ()),
         provider=provider,
         segments=segments,
+        qos_policy_id=values.get("qos_policy_id"),
+        is_default=bool(values.get("is_default")),
+        given=frozenset(k for k in ("qos_policy_id",) if k in values),
     )
 
 
@@ -77,6 +86,8 @@ _CHANGES = {
     "mtu": "mtu",
     "shared": "shared",
     "router:external": "external",
+    "qos_policy_id": "qos_policy_id",
+    "is_default": "is_default",
 }
 
 
@@ -89,6 +100,8 @@ def _changes(values: dict[str, Any]) -> NetworkChanges:
         mtu=values.get("mtu"),
         shared=values.get("shared"),
         external=values.get("router:external"),
+        qos_policy_id=values.get("qos_policy_id"),
+        is_default=values.get("is_default"),
         touches_provider=any(k in values for k in (*PROVIDER_KEYS, "segments")),
         given=frozenset(_CHANGES[k] for k in _CHANGES if k in values),
     )

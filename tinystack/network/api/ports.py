@@ -28,7 +28,7 @@ PORT = Resource(
             id name project_id tenant_id network_id admin_state_up status mac_address
             device_id device_owner fixed_ips security_groups port_security_enabled
             binding:host_id binding:vif_type binding:vnic_type description revision_number
-            ip_allocation created_at updated_at
+            ip_allocation created_at updated_at qos_policy_id
             """.split()
     ),
     sort_keys=frozenset(
@@ -66,6 +66,7 @@ _CHANGES = {
     "binding:host_id": "host_id",
     "binding:vnic_type": "vnic_type",
     "binding:profile": "profile",
+    "qos_policy_id": "qos_policy_id",
 }
 
 

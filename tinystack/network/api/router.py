@@ -27,12 +27,16 @@ from tinystack.common.api.openapi import PUBLIC, policies
 from tinystack.network.api import (
     address_scopes,
     agents,
+    auto_allocated_topology,
     availability_zones,
     extensions,
     floatingips,
     network_ip_availability,
     networks,
+    port_forwardings,
     ports,
+    qos_policies,
+    qos_rules,
     quotas,
     rbac_policies,
     routers,
@@ -47,6 +51,14 @@ from tinystack.network.api import schemas as s
 
 LOG = logging.getLogger(__name__)
 REF_TEMPLATE = "#/components/schemas/{model}"
+_BANDWIDTH_LIMIT = qos_rules.BANDWIDTH_LIMIT.make()
+_DSCP_MARKING = qos_rules.DSCP_MARKING.make()
+_MINIMUM_BANDWIDTH = qos_rules.MINIMUM_BANDWIDTH.make()
+_RULE_HANDLERS = (
+    (qos_rules.BANDWIDTH_LIMIT, _BANDWIDTH_LIMIT),
+    (qos_rules.DSCP_MARKING, _DSCP_MARKING),
+    (qos_rules.MINIMUM_BANDWIDTH, _MINIMUM_BANDWIDTH),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +132,25 @@ ROUTES: tuple[Route, ...] = (
     get("/v2.0/floatingips/{fip_id}", floatingips.show_floatingip),
     put("/v2.0/floatingips/{fip_id}", floatingips.update_floatingip),
     delete("/v2.0/floatingips/{fip_id}", floatingips.delete_floatingip, 204),
+    get("/v2.0/floatingips/{fip_id}/port_forwardings", port_forwardings.list_port_forwardings),
+    post(
+        "/v2.0/floatingips/{fip_id}/port_forwardings",
+        port_forwardings.create_port_forwarding,
+        201,
+    ),
+    get(
+        "/v2.0/floatingips/{fip_id}/port_forwardings/{forwarding_id}",
+        port_forwardings.show_port_forwarding,
+    ),
+    put(
+        "/v2.0/floatingips/{fip_id}/port_forwardings/{forwarding_id}",
+        port_forwardings.update_port_forwarding,
+    ),
+    delete(
+        "/v2.0/floatingips/{fip_id}/port_forwardings/{forwarding_id}",
+        port_forwardings.delete_port_forwarding,
+        204,
+    ),
     get("/v2.0/security-groups", security_groups.list_security_groups),
     post("/v2.0/security-groups", security_groups.create_security_group, 201),
     get("/v2.0/security-groups/{group_id}", security_groups.show_security_group),
@@ -150,6 +181,67 @@ ROUTES: tuple[Route, ...] = (
     put("/v2.0/agents/{agent_id}", agents.update_agent),
     delete("/v2.0/agents/{agent_id}", agents.delete_agent, 204),
     get("/v2.0/availability_zones", availability_zones.list_availability_zones),
+    get("/v2.0/qos/policies", qos_policies.list_policies),
+    post("/v2.0/qos/policies", qos_policies.create_policy, 201),
+    get("/v2.0/qos/policies/{qos_policy_id}", qos_policies.show_policy),
+    put("/v2.0/qos/policies/{qos_policy_id}", qos_policies.update_policy),
+    delete("/v2.0/qos/policies/{qos_policy_id}", qos_policies.delete_policy, 204),
+    get("/v2.0/qos/policies/{qos_policy_id}/bandwidth_limit_rules", _BANDWIDTH_LIMIT["list"]),
+    post(
+        "/v2.0/qos/policies/{qos_policy_id}/bandwidth_limit_rules", _BANDWIDTH_LIMIT["create"], 201
+    ),
+    get(
+        "/v2.0/qos/policies/{qos_policy_id}/bandwidth_limit_rules/{rule_id}",
+        _BANDWIDTH_LIMIT["show"],
+    ),
+    put(
+        "/v2.0/qos/policies/{qos_policy_id}/bandwidth_limit_rules/{rule_id}",
+        _BANDWIDTH_LIMIT["update"],
+    ),
+    delete(
+        "/v2.0/qos/policies/{qos_policy_id}/bandwidth_limit_rules/{rule_id}",
+        _BANDWIDTH_LIMIT["delete"],
+        204,
+    ),
+    get("/v2.0/qos/policies/{qos_policy_id}/dscp_marking_rules", _DSCP_MARKING["list"]),
+    post("/v2.0/qos/policies/{qos_policy_id}/dscp_marking_rules", _DSCP_MARKING["create"], 201),
+    get("/v2.0/qos/policies/{qos_policy_id}/dscp_marking_rules/{rule_id}", _DSCP_MARKING["show"]),
+    put("/v2.0/qos/policies/{qos_policy_id}/dscp_marking_rules/{rule_id}", _DSCP_MARKING["update"]),
+    delete(
+        "/v2.0/qos/policies/{qos_policy_id}/dscp_marking_rules/{rule_id}",
+        _DSCP_MARKING["delete"],
+        204,
+    ),
+    get("/v2.0/qos/policies/{qos_policy_id}/minimum_bandwidth_rules", _MINIMUM_BANDWIDTH["list"]),
+    post(
+        "/v2.0/qos/policies/{qos_policy_id}/minimum_bandwidth_rules",
+        _MINIMUM_BANDWIDTH["create"],
+        201,
+    ),
+    get(
+        "/v2.0/qos/policies/{qos_policy_id}/minimum_bandwidth_rules/{rule_id}",
+        _MINIMUM_BANDWIDTH["show"],
+    ),
+    put(
+        "/v2.0/qos/policies/{qos_policy_id}/minimum_bandwidth_rules/{rule_id}",
+        _MINIMUM_BANDWIDTH["update"],
+    ),
+    delete(
+        "/v2.0/qos/policies/{qos_policy_id}/minimum_bandwidth_rules/{rule_id}",
+        _MINIMUM_BANDWIDTH["delete"],
+        204,
+    ),
+    get(
+        "/v2.0/auto-allocated-topology/{project_id}",
+        auto_allocated_topology.get_auto_allocated_topology,
+    ),
+    delete(
+        "/v2.0/auto-allocated-topology/{project_id}",
+        auto_allocated_topology.delete_auto_allocated_topology,
+        204,
+    ),
+    get("/v2.0/qos/rule-types", qos_rules.list_rule_types),
+    get("/v2.0/qos/rule-types/{rule_type}", qos_rules.show_rule_type),
     get("/v2.0/{resources}/{resource_id}/tags", tags.list_tags),
     put("/v2.0/{resources}/{resource_id}/tags", tags.replace_tags),
     delete("/v2.0/{resources}/{resource_id}/tags", tags.clear_tags, 204),
@@ -189,6 +281,16 @@ BODIES: dict[Callable[..., Response], type[BaseModel]] = {
     rbac_policies.update_rbac_policy: s.RbacUpdateRequest,
     agents.update_agent: s.AgentUpdateRequest,
     tags.replace_tags: s.TagsReplace,
+    port_forwardings.create_port_forwarding: s.PortForwardingRequest,
+    port_forwardings.update_port_forwarding: s.PortForwardingRequest,
+    qos_policies.create_policy: s.QosPolicyCreateRequest,
+    qos_policies.update_policy: s.QosPolicyUpdateRequest,
+    _BANDWIDTH_LIMIT["create"]: s.BandwidthLimitRuleRequest,
+    _BANDWIDTH_LIMIT["update"]: s.BandwidthLimitRuleRequest,
+    _DSCP_MARKING["create"]: s.DscpMarkingRuleRequest,
+    _DSCP_MARKING["update"]: s.DscpMarkingRuleRequest,
+    _MINIMUM_BANDWIDTH["create"]: s.MinimumBandwidthRuleRequest,
+    _MINIMUM_BANDWIDTH["update"]: s.MinimumBandwidthRuleRequest,
 }
 
 
@@ -268,6 +370,25 @@ POLICIES: dict[Callable[..., Response], tuple[str, ...]] = {
     tags.check_tag: tags.rules("get"),
     tags.add_tag: tags.rules("update"),
     tags.remove_tag: tags.rules("delete"),
+    port_forwardings.list_port_forwardings: ("get_floatingip_port_forwarding",),
+    port_forwardings.create_port_forwarding: ("create_floatingip_port_forwarding",),
+    port_forwardings.show_port_forwarding: ("get_floatingip_port_forwarding",),
+    port_forwardings.update_port_forwarding: ("update_floatingip_port_forwarding",),
+    port_forwardings.delete_port_forwarding: ("delete_floatingip_port_forwarding",),
+    qos_policies.list_policies: ("get_policy",),
+    qos_policies.create_policy: ("create_policy",),
+    qos_policies.show_policy: ("get_policy",),
+    qos_policies.update_policy: ("update_policy",),
+    qos_policies.delete_policy: ("delete_policy",),
+    **{
+        handlers[action]: rules.rule_names("get" if action in ("list", "show") else action)
+        for rules, handlers in _RULE_HANDLERS
+        for action in handlers
+    },
+    auto_allocated_topology.get_auto_allocated_topology: ("get_auto_allocated_topology",),
+    auto_allocated_topology.delete_auto_allocated_topology: ("delete_auto_allocated_topology",),
+    qos_rules.list_rule_types: ("get_rule_type",),
+    qos_rules.show_rule_type: ("get_rule_type",),
 }
 
 

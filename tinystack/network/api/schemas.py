@@ -52,6 +52,8 @@ class NetworkUpdate(Body):
     physical_network: str | None = Field(default=None, alias="provider:physical_network")
     segmentation_id: Int | None = Field(default=None, alias="provider:segmentation_id")
     segments: list[dict[str, Any]] | None = None
+    qos_policy_id: str | None = None
+    is_default: bool | None = None
 
 
 class NetworkCreate(Owned, NetworkUpdate):
@@ -115,6 +117,43 @@ class AddressScopeCreate(Owned, AddressScopeUpdate):
     tags: list[str] | None = None
 
 
+class QosPolicyUpdate(Body):
+    name: str | None = Name
+    description: str | None = Description
+    shared: bool | None = None
+    is_default: bool | None = None
+
+
+class QosPolicyCreate(Owned, QosPolicyUpdate):
+    tags: list[str] | None = None
+
+
+class BandwidthLimitRule(Body):
+    max_kbps: Int | None = None
+    max_burst_kbps: Int | None = None
+    direction: str | None = None
+
+
+class DscpMarkingRule(Body):
+    dscp_mark: Int | None = None
+
+
+class MinimumBandwidthRule(Body):
+    min_kbps: Int | None = None
+    direction: str | None = None
+
+
+class PortForwardingUpdate(Body):
+    internal_port_id: str | None = None
+    internal_ip_address: str | None = None
+    protocol: str | None = None
+    internal_port: Int | None = None
+    external_port: Int | None = None
+    internal_port_range: str | None = None
+    external_port_range: str | None = None
+    description: str | None = Description
+
+
 class PortUpdate(Body):
     name: str | None = Name
     description: str | None = Description
@@ -130,6 +169,7 @@ class PortUpdate(Body):
     host_id: str | None = Field(default=None, alias="binding:host_id", max_length=255)
     vnic_type: str | None = Field(default=None, alias="binding:vnic_type")
     profile: dict[str, Any] | None = Field(default=None, alias="binding:profile")
+    qos_policy_id: str | None = None
 
 
 class PortCreate(Owned, PortUpdate):
@@ -265,6 +305,30 @@ class AddressScopeCreateRequest(Body):
 
 class AddressScopeUpdateRequest(Body):
     address_scope: AddressScopeUpdate
+
+
+class QosPolicyCreateRequest(Body):
+    policy: QosPolicyCreate
+
+
+class QosPolicyUpdateRequest(Body):
+    policy: QosPolicyUpdate
+
+
+class BandwidthLimitRuleRequest(Body):
+    bandwidth_limit_rule: BandwidthLimitRule
+
+
+class DscpMarkingRuleRequest(Body):
+    dscp_marking_rule: DscpMarkingRule
+
+
+class MinimumBandwidthRuleRequest(Body):
+    minimum_bandwidth_rule: MinimumBandwidthRule
+
+
+class PortForwardingRequest(Body):
+    port_forwarding: PortForwardingUpdate
 
 
 class PortCreateRequest(Body):

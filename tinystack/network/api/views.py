@@ -15,6 +15,8 @@ from tinystack.network.services.records import (
     NetworkIpAvailabilityRecord,
     NetworkRecord,
     PortRecord,
+    QosPolicyRecord,
+    QosRuleRecord,
     RbacPolicyRecord,
     RouterInterfaceRecord,
     RouterRecord,
@@ -51,6 +53,8 @@ def network_view(net: NetworkRecord) -> dict[str, Any]:
         "updated_at": isotime(net.updated_at),
         "revision_number": net.revision_number,
         "tags": list(net.tags),
+        "qos_policy_id": net.qos_policy_id,
+        "is_default": net.is_default,
     }
     provider = net.provider
     if provider is None:
@@ -72,6 +76,41 @@ def address_scope_view(scope: AddressScopeRecord) -> dict[str, Any]:
         "updated_at": isotime(scope.updated_at),
         "revision_number": scope.revision_number,
         "tags": list(scope.tags),
+    }
+
+
+def qos_rule_view(rule: QosRuleRecord, project_id: str | None = None) -> dict[str, Any]:
+    """A rule as its ``<type>_rules`` resource shows it (with ``type`` inside a policy);
+    ``project_id``: the policy's owner, for the rule's policy checks only."""
+    out: dict[str, Any] = {"id": rule.id}
+    if rule.rule_type == "bandwidth_limit":
+        out.update(
+            max_kbps=rule.max_kbps, max_burst_kbps=rule.max_burst_kbps, direction=rule.direction
+        )
+    elif rule.rule_type == "dscp_marking":
+        out["dscp_mark"] = rule.dscp_mark
+    else:
+        out.update(min_kbps=rule.min_kbps, direction=rule.direction)
+    if project_id is None:
+        out.update(qos_policy_id=rule.policy_id, type=rule.rule_type)
+    else:
+        out["_policy"] = owner(project_id)
+    return out
+
+
+def qos_policy_view(policy: QosPolicyRecord) -> dict[str, Any]:
+    return {
+        "id": policy.id,
+        "name": policy.name,
+        **owner(policy.project_id),
+        "shared": policy.shared,
+        "is_default": policy.is_default,
+        "rules": [qos_rule_view(r) for r in policy.rules],
+        "description": policy.description,
+        "created_at": isotime(policy.created_at),
+        "updated_at": isotime(policy.updated_at),
+        "revision_number": policy.revision_number,
+        "tags": list(policy.tags),
     }
 
 
@@ -339,6 +378,8 @@ def port_view(port: PortRecord) -> dict[str, Any]:
         "updated_at": isotime(port.updated_at),
         "revision_number": port.revision_number,
         "tags": list(port.tags),
+        "qos_policy_id": port.qos_policy_id,
+        "qos_network_policy_id": port.qos_network_policy_id,
         "_policy": {
             "network:project_id": port.network_project_id,
             "network:tenant_id": port.network_project_id,

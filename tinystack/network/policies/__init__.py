@@ -7,12 +7,16 @@ from oslo_policy import policy
 from tinystack.network.policies import (
     address_scopes,
     agents,
+    auto_allocated_topology,
     availability_zones,
     base,
     floatingips,
     network_ip_availability,
     networks,
+    port_forwardings,
     ports,
+    qos_policies,
+    qos_rules,
     quotas,
     rbac_policies,
     routers,
@@ -38,6 +42,10 @@ _MODULES = (
     network_ip_availability,
     agents,
     availability_zones,
+    qos_policies,
+    qos_rules,
+    port_forwardings,
+    auto_allocated_topology,
 )
 
 

@@ -128,3 +128,16 @@ def visible_port(session: Session, ctx: RequestContext, port_id: str) -> models.
     if net is None or net.project_id != project_of(ctx):
         raise not_found("port", port_id)
     return row
+
+
+def visible_policy(session: Session, ctx: RequestContext, policy_id: str) -> models.QosPolicy:
+    """The policy if the caller owns it, it is shared with the caller or the caller is
+    an admin; else QosPolicyNotFound (404)."""
+    row = session.get(models.QosPolicy, policy_id)
+    if row is None or not (
+        ctx.is_admin
+        or row.project_id == project_of(ctx)
+        or shared_ids(session, "qos_policy", [row.id], ctx, SHARED)
+    ):
+        raise not_found("policy", policy_id)
+    return row

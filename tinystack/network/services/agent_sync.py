@@ -26,6 +26,7 @@ from tinystack.network.payloads import (
     FirewallPort,
     FixedIP,
     FloatingIP,
+    Forwarding,
     GroupMembers,
     NetworkInfo,
     PortInfo,
@@ -45,6 +46,7 @@ from tinystack.network.services.agents import alive
 from tinystack.network.services.authz import allow_all, internal_context
 from tinystack.network.services.networks import segments_of
 from tinystack.network.services.ports import PortChanges, PortSpec
+from tinystack.network.services.qos_policies import limits as qos_limits
 from tinystack.network.services.records import FloatingIPRecord, PortRecord, SubnetRecord
 from tinystack.network.services.routers import GATEWAY, INTERFACE_OWNERS
 from tinystack.network.services.standard_attrs import bump
@@ -128,6 +130,27 @@ def _router_port(p: PortRecord, subnets: Mapping[str, Subnet], mtu: int | None) 
     )
 
 
+def _forwardings(session: Session, router_id: str) -> tuple[Forwarding, ...]:
+    stmt = (
+        select(models.PortForwarding, models.FloatingIP.floating_ip_address)
+        .join(models.FloatingIP, models.FloatingIP.id == models.PortForwarding.floatingip_id)
+        .where(models.FloatingIP.router_id == router_id)
+        .order_by(models.PortForwarding.id)
+    )
+    return tuple(
+        Forwarding(
+            floating_ip_address=address,
+            protocol=pf.protocol,
+            external_port_start=pf.external_port_start,
+            external_port_end=pf.external_port_end,
+            internal_ip_address=pf.internal_ip_address,
+            internal_port_start=pf.internal_port_start,
+            internal_port_end=pf.internal_port_end,
+        )
+        for pf, address in session.execute(stmt).all()
+    )
+
+
 def _floatingip(f: FloatingIPRecord) -> FloatingIP:
     return FloatingIP(
         id=f.id,
@@ -208,6 +231,7 @@ class AgentSync:
             vif_details=record.vif_details,
             profile=record.profile,
             bridge_name=bridge_name(port.network_id),
+            qos=qos_limits(session, port, net),
         )
 
     def set_status(self, device: str, status: str) -> DeviceStatus:
@@ -338,6 +362,7 @@ class AgentSync:
                     )
                 )
             }
+            forwardings = {rid: _forwardings(session, rid) for rid in ids}
         out = []
         for router in routers:
             mine = [
@@ -355,6 +380,7 @@ class AgentSync:
                     interfaces=tuple(p for p in mine if p.device_owner in INTERFACE_OWNERS),
                     gw_port=gateway[0] if gateway else None,
                     floatingips=tuple(_floatingip(f) for f in fips if f.router_id == router.id),
+                    port_forwardings=forwardings[router.id],
                 )
             )
         return out

@@ -16,11 +16,15 @@ from tinystack.network.plugins.binding import PortBinder
 from tinystack.network.plugins.manager import TypeManager
 from tinystack.network.services.address_scopes import AddressScopes
 from tinystack.network.services.agents import Agents
+from tinystack.network.services.auto_allocated_topology import AutoAllocatedTopologies
 from tinystack.network.services.events import EventSink, NullEvents
 from tinystack.network.services.floatingips import FloatingIPs
 from tinystack.network.services.network_ip_availability import NetworkIpAvailability
 from tinystack.network.services.networks import Networks
+from tinystack.network.services.port_forwardings import PortForwardings
 from tinystack.network.services.ports import Ports
+from tinystack.network.services.qos_policies import QosPolicies
+from tinystack.network.services.qos_rules import QosRules
 from tinystack.network.services.quotas import Quotas
 from tinystack.network.services.rbac_policies import RbacPolicies
 from tinystack.network.services.router_interfaces import RouterInterfaces
@@ -61,6 +65,10 @@ class Deps:
     network_ip_availability: NetworkIpAvailability = field(init=False, repr=False)
     agents: Agents = field(init=False, repr=False)
     tags: Tags = field(init=False, repr=False)
+    qos_policies: QosPolicies = field(init=False, repr=False)
+    qos_rules: QosRules = field(init=False, repr=False)
+    port_forwardings: PortForwardings = field(init=False, repr=False)
+    auto_allocated_topology: AutoAllocatedTopologies = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.networks = Networks(self)
@@ -78,6 +86,10 @@ class Deps:
         self.network_ip_availability = NetworkIpAvailability(self)
         self.agents = Agents(self)
         self.tags = Tags(self)
+        self.qos_policies = QosPolicies(self)
+        self.qos_rules = QosRules(self)
+        self.port_forwardings = PortForwardings(self)
+        self.auto_allocated_topology = AutoAllocatedTopologies(self)
 
     @classmethod
     def build(cls, db: Database, opts: Options) -> Deps:

@@ -236,6 +236,14 @@ class FloatingIPs:
         port_id: str,
         fixed_ip: str | None,
     ) -> None:
+        forwarded = session.scalars(
+            select(models.PortForwarding.id).where(models.PortForwarding.floatingip_id == row.id)
+        ).first()
+        if forwarded is not None:
+            raise conflict(
+                "FipInUseByPortForwarding",
+                f"Floating IP {row.id} has port forwardings: it cannot be associated with a port.",
+            )
         port = visible_port(session, ctx, str(port_id))
         if port.network_id == row.floating_network_id:
             raise bad_request("floatingip", "Port is on the floating IP's external network")

@@ -21,9 +21,10 @@ from tinystack.network.plugins.type_base import (
     Segment,
 )
 from tinystack.network.services import listing, quotas
-from tinystack.network.services._rows import visible_network
+from tinystack.network.services._rows import visible_network, visible_policy
 from tinystack.network.services.agents import check_zones, zone_names
 from tinystack.network.services.authz import Check
+from tinystack.network.services.qos_policies import default_policy
 from tinystack.network.services.records import NetworkRecord
 from tinystack.network.services.standard_attrs import bump, check_revision, init_standard
 from tinystack.network.services.visibility import project_of, rbac_targets, visible_clause
@@ -48,6 +49,8 @@ SPEC = listing.ListSpec(
         "mtu": models.Network.mtu,
         "port_security_enabled": models.Network.port_security_enabled,
         "router:external": models.Network.external,
+        "is_default": models.Network.is_default,
+        "qos_policy_id": models.Network.qos_policy_id,
         "description": models.Network.description,
         "revision_number": models.Network.revision_number,
         "created_at": models.Network.created_at,
@@ -57,6 +60,7 @@ SPEC = listing.ListSpec(
         "admin_state_up": listing.to_bool,
         "shared": listing.to_bool,
         "router:external": listing.to_bool,
+        "is_default": listing.to_bool,
         "port_security_enabled": listing.to_bool,
         "mtu": listing.to_int,
         "revision_number": listing.to_int,
@@ -72,6 +76,8 @@ SPEC = listing.ListSpec(
         "status": lambda n: n.status,
         "shared": lambda n: n.shared,
         "router:external": lambda n: n.external,
+        "is_default": lambda n: n.is_default,
+        "qos_policy_id": lambda n: n.qos_policy_id,
         "mtu": lambda n: n.mtu,
         "port_security_enabled": lambda n: n.port_security_enabled,
         "description": lambda n: n.description,
@@ -115,6 +121,10 @@ class NetworkSpec:
     provider: RequestedSegment | None = None
     #: multi-provider segments, when given
     segments: tuple[RequestedSegment, ...] = ()
+    qos_policy_id: str | None = None
+    is_default: bool = False
+    #: attributes given explicitly (``qos_policy_id``: None means no policy, not the default)
+    given: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +138,8 @@ class NetworkChanges:
     mtu: int | None = None
     shared: bool | None = None
     external: bool | None = None
+    qos_policy_id: str | None = None
+    is_default: bool | None = None
     #: provider attributes or segments were given (never updatable)
     touches_provider: bool = False
     given: frozenset[str] = frozenset()
@@ -269,6 +281,8 @@ class Networks:
                 updated_at=r.updated_at,
                 revision_number=r.revision_number,
                 tags=tuple(r.tags or ()),
+                qos_policy_id=r.qos_policy_id,
+                is_default=r.is_default,
             )
             for r in rows
         ]
@@ -328,8 +342,17 @@ class Networks:
             availability_zone_hints=hints,
             tags=sorted(set(spec.tags)),
             mtu=0,
+            qos_policy_id=(
+                visible_policy(session, ctx, spec.qos_policy_id).id
+                if spec.qos_policy_id
+                else None
+                if "qos_policy_id" in spec.given
+                else default_policy(session, project_id)
+            ),
         )
         init_standard(row, spec.description)
+        if spec.is_default:
+            _make_default(session, row)
         session.add(row)
         session.flush()
         types = self.deps.types
@@ -392,8 +415,21 @@ class Networks:
             if "shared" in given and bool(changes.shared) != current.shared:
                 self._set_shared(session, row, bool(changes.shared))
                 changed = True
+            if "qos_policy_id" in given and changes.qos_policy_id != row.qos_policy_id:
+                row.qos_policy_id = (
+                    visible_policy(session, ctx, changes.qos_policy_id).id
+                    if changes.qos_policy_id
+                    else None
+                )
+                changed = True
             if "external" in given and bool(changes.external) != row.external:
                 self._set_external(session, row, bool(changes.external))
+                changed = True
+            if "is_default" in given and bool(changes.is_default) != row.is_default:
+                if changes.is_default:
+                    _make_default(session, row)
+                else:
+                    row.is_default = False
                 changed = True
             if changed:
                 bump(row)
@@ -496,3 +532,21 @@ class Networks:
 
         self.deps.db.write(tx)
         self.deps.events.network_deleted(network_id)
+
+
+def _make_default(session: Session, row: models.Network) -> None:
+    """Make ``row`` the default external network: it must be external, and the only one."""
+    if not row.external:
+        raise invalid_input("Only an external network can be the default one")
+    other = session.scalars(
+        select(models.Network.id).where(
+            models.Network.is_default.is_(True), models.Network.id != row.id
+        )
+    ).first()
+    if other is not None:
+        raise conflict(
+            "DefaultExternalNetworkExists",
+            f"Unable to complete operation on network {row.id}. Default external network "
+            f"{other} already exists.",
+        )
+    row.is_default = True

@@ -17,7 +17,12 @@ from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import ipam, models
 from tinystack.network.exception import conflict, in_use, invalid_input
 from tinystack.network.services import listing, port_attrs, port_ips, quotas
-from tinystack.network.services._rows import network_subnets, visible_network, visible_port
+from tinystack.network.services._rows import (
+    network_subnets,
+    visible_network,
+    visible_policy,
+    visible_port,
+)
 from tinystack.network.services.authz import Check
 from tinystack.network.services.networks import segments_of
 from tinystack.network.services.records import (
@@ -47,6 +52,7 @@ SPEC = listing.ListSpec(
         "project_id": models.Port.project_id,
         "tenant_id": models.Port.project_id,
         "network_id": models.Port.network_id,
+        "qos_policy_id": models.Port.qos_policy_id,
         "admin_state_up": models.Port.admin_state_up,
         "status": models.Port.status,
         "mac_address": models.Port.mac_address,
@@ -75,6 +81,7 @@ SPEC = listing.ListSpec(
         "project_id": lambda p: p.project_id,
         "tenant_id": lambda p: p.project_id,
         "network_id": lambda p: p.network_id,
+        "qos_policy_id": lambda p: p.qos_policy_id,
         "admin_state_up": lambda p: p.admin_state_up,
         "status": lambda p: p.status,
         "mac_address": lambda p: p.mac_address,
@@ -114,6 +121,7 @@ class PortChanges:
     host_id: str | None = None
     vnic_type: str | None = None
     profile: dict[str, JSON] | None = None
+    qos_policy_id: str | None = None
     given: frozenset[str] = frozenset()
 
 
@@ -184,18 +192,19 @@ class Ports:
         groups: dict[str, list[str]] = defaultdict(list)
         net_ids = list({r.network_id for r in rows})
         owners: dict[str, str] = {}
+        net_policies: dict[str, str | None] = {}
         shared: set[str] = set()
         if ids:
             stmt = select(models.PortSecurityGroup).where(models.PortSecurityGroup.port_id.in_(ids))
             for binding in session.scalars(stmt):
                 groups[binding.port_id].append(binding.security_group_id)
-            owners = dict(
-                session.execute(
-                    select(models.Network.id, models.Network.project_id).where(
-                        models.Network.id.in_(net_ids)
-                    )
-                ).all()
-            )
+            for net_id, net_owner, net_qos in session.execute(
+                select(
+                    models.Network.id, models.Network.project_id, models.Network.qos_policy_id
+                ).where(models.Network.id.in_(net_ids))
+            ):
+                owners[net_id] = net_owner
+                net_policies[net_id] = net_qos
             shared = set(
                 session.scalars(
                     select(models.RbacPolicy.object_id).where(
@@ -208,7 +217,12 @@ class Ports:
             )
         return [
             self._record(
-                r, ips[r.id], sorted(groups[r.id]), owners.get(r.network_id), r.network_id in shared
+                r,
+                ips[r.id],
+                sorted(groups[r.id]),
+                owners.get(r.network_id),
+                r.network_id in shared,
+                net_policies.get(r.network_id),
             )
             for r in rows
         ]
@@ -220,6 +234,7 @@ class Ports:
         groups: list[str],
         network_owner: str | None,
         shared: bool,
+        network_policy: str | None = None,
     ) -> PortRecord:
         return PortRecord(
             id=row.id,
@@ -254,6 +269,8 @@ class Ports:
             tags=tuple(row.tags or ()),
             network_project_id=network_owner,
             network_shared=shared,
+            qos_policy_id=row.qos_policy_id,
+            qos_network_policy_id=network_policy,
         )
 
     # -- queries -----------------------------------------------------------------------------
@@ -336,6 +353,9 @@ class Ports:
             binding_profile=dict(spec.profile or {}),
             extra_dhcp_opts=port_attrs.check_dhcp_opts(spec.extra_dhcp_opts or []),
             tags=sorted(set(spec.tags)),
+            qos_policy_id=(
+                visible_policy(session, ctx, spec.qos_policy_id).id if spec.qos_policy_id else None
+            ),
         )
         init_standard(row, spec.description)
         row.mac_address = self._mac(session, net.id, spec.mac_address)
@@ -356,7 +376,7 @@ class Ports:
             session.add(models.PortSecurityGroup(port_id=row.id, security_group_id=group_id))
         self.deps.binder.bind(session, row, segments_of(session, [net.id])[net.id])
         session.flush()
-        return self._record(row, fixed, sorted(groups), net.project_id, shared)
+        return self._record(row, fixed, sorted(groups), net.project_id, shared, net.qos_policy_id)
 
     def _shared(self, session: Session, network_id: str, ctx: RequestContext) -> bool:
         stmt = select(models.RbacPolicy.id).where(
@@ -463,6 +483,9 @@ class Ports:
                     f"new_mac {changes.mac_address}.",
                 )
             row.mac_address = self._mac(session, row.network_id, changes.mac_address, row.id)
+        if "qos_policy_id" in given:
+            policy = changes.qos_policy_id
+            row.qos_policy_id = visible_policy(session, ctx, policy).id if policy else None
         if "port_security_enabled" in given:
             row.port_security_enabled = bool(changes.port_security_enabled)
         if "extra_dhcp_opts" in given:

@@ -36,6 +36,8 @@ class NetworkRecord:
     updated_at: dt.datetime
     revision_number: int
     tags: tuple[str, ...]
+    qos_policy_id: str | None = None
+    is_default: bool = False
 
     @property
     def provider(self) -> Segment | None:
@@ -58,6 +60,52 @@ class AddressScopeRecord:
     updated_at: dt.datetime
     revision_number: int
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QosRuleRecord:
+    """A rule of a QoS policy; the attributes of other rule types are None."""
+
+    id: str
+    policy_id: str
+    rule_type: str
+    direction: str
+    max_kbps: int | None = None
+    max_burst_kbps: int | None = None
+    dscp_mark: int | None = None
+    min_kbps: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QosPolicyRecord:
+    id: str
+    name: str
+    project_id: str
+    #: shared with the caller's project (or every project)
+    shared: bool
+    is_default: bool
+    rules: tuple[QosRuleRecord, ...]
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PortForwardingRecord:
+    id: str
+    floatingip_id: str
+    #: the floating IP's owner (the policy target's project)
+    project_id: str
+    internal_port_id: str
+    internal_ip_address: str
+    protocol: str
+    internal_port_start: int
+    internal_port_end: int
+    external_port_start: int
+    external_port_end: int
+    description: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,3 +401,6 @@ class PortRecord:
     #: the network's owner and whether it is shared with the caller (policy targets)
     network_project_id: str | None
     network_shared: bool
+    qos_policy_id: str | None = None
+    #: the policy the port's network gives it when it has none of its own
+    qos_network_policy_id: str | None = None
