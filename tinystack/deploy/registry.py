@@ -15,6 +15,7 @@ SERVICES: dict[str, str] = {
     "volume": "tinystack.volume.service",
     "network": "tinystack.network.service",
     "object_store": "tinystack.object_store.service",
+    "dashboard": "tinystack.dashboard.service",
 }
 
 #: ``tinystack serve`` names that run one role of a service (the distributed mode of a

@@ -140,7 +140,13 @@ def object_store(
     return HTMLResponse(body, status_code=status, headers=headers)
 
 
+def dashboard(status: int, title: str, message: str, code: str | None, request_id: str) -> Response:
+    """The Skyline API server's errors (FastAPI's): ``{"detail": message}``."""
+    return JSONResponse({"detail": message}, status_code=status)
+
+
 STYLES: dict[str, ErrorRenderer] = {
+    "dashboard": dashboard,
     "object_store": object_store,
     "identity": identity,
     "compute": compute,
