@@ -15,6 +15,9 @@ def serve(request: Request, path: str = "") -> Response:
         return HTMLResponse(console_files.MISSING, status_code=503)
     found = console_files.find(root, path)
     headers = {"Cache-Control": "public, max-age=86400" if found.immutable else "no-cache"}
+    if not found.immutable and "lang" not in request.cookies:
+        # the console falls back to Chinese for any browser language but its two
+        headers["Set-Cookie"] = f"lang={console_files.DEFAULT_LANGUAGE}; Path=/; SameSite=Strict"
     if found.gzipped and "gzip" in request.headers.get("accept-encoding", ""):
         headers["Content-Encoding"] = "gzip"
         headers["Vary"] = "Accept-Encoding"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinystack.dashboard.api.deps import DepsDep, SessionContextDep
+from tinystack.dashboard.api.deps import DepsDep
 from tinystack.dashboard.services import contrib
 
 
-def list_domains(deps: DepsDep, ctx: SessionContextDep) -> list[str]:
-    return contrib.domains(deps, str(ctx.token))
+def list_domains(deps: DepsDep) -> list[str]:
+    return contrib.domains(deps)
 
 
 def list_regions(deps: DepsDep) -> list[str]:

@@ -8,6 +8,8 @@ import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
+#: the console's language unless the browser chose one (it offers "en" and "zh-cn")
+DEFAULT_LANGUAGE = "en"
 MISSING = (
     "<!doctype html><title>tinystack dashboard</title><h1>The console is not installed</h1>"
     "<p>Install it with <code>pip install 'tinystack[dashboard]'</code> (the "

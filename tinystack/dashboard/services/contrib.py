@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from tinystack.dashboard.services import calls
+from tinystack.common.clients.session import ClientError
 from tinystack.dashboard.services.deps import Deps
 
 
-def domains(deps: Deps, token: str) -> list[str]:
-    """Names of the enabled domains the caller may list (else its own project's)."""
-    body = calls.get(deps, "identity", "/auth/domains", token)
-    names = [str(d["name"]) for d in body.get("domains", []) if d.get("enabled", True)]
+def domains(deps: Deps) -> list[str]:
+    """Names of the enabled domains (the login page offers them before anyone logged in:
+    read with the dashboard's own service user, as Skyline does with its system user)."""
+    try:
+        response = deps.session.request("identity", "GET", "/domains", params={"enabled": "true"})
+    except ClientError:
+        return [deps.opts.default_domain]
+    names = [str(d["name"]) for d in response.json().get("domains", [])]
     return names or [deps.opts.default_domain]
 
 

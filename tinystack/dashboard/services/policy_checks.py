@@ -94,4 +94,11 @@ def skyline_target(ctx: RequestContext) -> dict[str, object]:
         "target.group.domain_id": domain,
         "target.trust.trustor_user_id": user,
         "target.trust.trustee_user_id": user,
+        # neutron's rules on a parent resource (the caller's own)
+        "security_group:project_id": project,
+        "security_group:tenant_id": project,
+        "network:project_id": project,
+        "network:tenant_id": project,
+        "ext_parent:project_id": project,
+        "ext_parent:tenant_id": project,
     }
