@@ -25,9 +25,7 @@ OPTS = [
         min=0,
         help="A session with less than this left is renewed by the next request.",
     ),
-    cfg.StrOpt(
-        "default_domain", default="Default", help="The domain a login without one uses."
-    ),
+    cfg.StrOpt("default_domain", default="Default", help="The domain a login without one uses."),
     cfg.StrOpt(
         "console_path",
         default="",

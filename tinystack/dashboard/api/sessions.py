@@ -11,10 +11,11 @@ from tinystack.dashboard.api import deps as d
 from tinystack.dashboard.api.schemas import Credential, SwitchProject
 from tinystack.dashboard.exception import SessionInvalid
 from tinystack.dashboard.services import sessions
+from tinystack.dashboard.services.deps import Deps
 from tinystack.dashboard.services.records import Profile
 
 
-def _answer(request: Request, deps: d.Deps, profile: Profile) -> JSONResponse:
+def _answer(request: Request, deps: Deps, profile: Profile) -> JSONResponse:
     response = JSONResponse(dict(profile.document))
     d.set_session(response, deps, profile.session, request.url.scheme == "https")
     return response

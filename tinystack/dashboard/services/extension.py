@@ -65,7 +65,9 @@ def _addresses(server: dict[str, Any], kind: str) -> list[str]:
     ]
 
 
-def _server(raw: dict[str, Any], images: dict[str, dict[str, Any]], all_projects: bool) -> dict[str, Any]:
+def _server(
+    raw: dict[str, Any], images: dict[str, dict[str, Any]], all_projects: bool
+) -> dict[str, Any]:
     image = raw.get("image") or None
     image_id = image.get("id") if isinstance(image, dict) else None
     found = images.get(image_id or "", {})
@@ -99,7 +101,12 @@ def _server(raw: dict[str, Any], images: dict[str, dict[str, Any]], all_projects
 
 
 def servers(
-    deps: Deps, ctx: RequestContext, page: Page, filters: dict[str, object], *, recycled: bool = False
+    deps: Deps,
+    ctx: RequestContext,
+    page: Page,
+    filters: dict[str, object],
+    *,
+    recycled: bool = False,
 ) -> Listing:
     """One page of the caller's servers (every project's with ``all_projects``)."""
     token = str(ctx.token)
@@ -112,7 +119,9 @@ def servers(
     body = calls.get(deps, "compute", "/servers/detail", token, _params(page, filters))
     raws = body.get("servers", [])
     image_ids = [s["image"]["id"] for s in raws if isinstance(s.get("image"), dict)]
-    images = _image_names(deps, token, image_ids) if image_ids and "glance" in deps.services() else {}
+    images = (
+        _image_names(deps, token, image_ids) if image_ids and "glance" in deps.services() else {}
+    )
     items = [_server(raw, images, page.all_projects) for raw in raws]
     if page.all_projects and items:
         names = _project_names(deps, token)
@@ -240,16 +249,32 @@ def ports(deps: Deps, ctx: RequestContext, page: Page, filters: dict[str, object
     net_ids = sorted({str(p.get("network_id")) for p in raws})
     networks: dict[str, str] = {}
     for start in range(0, len(net_ids), STEP):
-        params = [("id", i) for i in net_ids[start : start + STEP]] + [("fields", "id"), ("fields", "name")]
+        params = [("id", i) for i in net_ids[start : start + STEP]] + [
+            ("fields", "id"),
+            ("fields", "name"),
+        ]
         listed = calls.get(deps, "network", "/v2.0/networks", token, params)
         networks.update({n["id"]: n.get("name", "") for n in listed.get("networks", [])})
     items = [
         {
-            **{k: raw.get(k) for k in (
-                "id", "name", "mac_address", "device_owner", "device_id", "status",
-                "created_at", "project_id", "network_id", "description",
-                "port_security_enabled", "qos_policy_id", "fixed_ips",
-            )},  # fmt: skip
+            **{
+                k: raw.get(k)
+                for k in (
+                    "id",
+                    "name",
+                    "mac_address",
+                    "device_owner",
+                    "device_id",
+                    "status",
+                    "created_at",
+                    "project_id",
+                    "network_id",
+                    "description",
+                    "port_security_enabled",
+                    "qos_policy_id",
+                    "fixed_ips",
+                )
+            },  # fmt: skip
             "ipv4": _ips(raw, False),
             "ipv6": _ips(raw, True),
             "binding_vnic_type": raw.get("binding:vnic_type"),

@@ -61,7 +61,9 @@ def _scoped(deps: Deps, token: str, project_id: str) -> str:
 def login(deps: Deps, username: str, password: str, domain: str | None) -> Profile:
     """Authenticate with a password, scope to the user's project; the new session."""
     user = {"name": username, "domain": {"name": domain or deps.opts.default_domain}}
-    auth = {"identity": {"methods": ["password"], "password": {"user": {**user, "password": password}}}}
+    auth = {
+        "identity": {"methods": ["password"], "password": {"user": {**user, "password": password}}}
+    }
     unscoped, body = _issue(deps, auth)
     enabled = [p for p in _projects(deps, unscoped) if p.get("enabled", True)]
     if not enabled:

@@ -44,7 +44,9 @@ class Signer:
             raise SessionInvalid(INVALID)
         try:
             fields = json.loads(_unb64(body))
-            session = Session(str(fields["t"]), str(fields["r"]), int(fields["e"]), str(fields["u"]))
+            session = Session(
+                str(fields["t"]), str(fields["r"]), int(fields["e"]), str(fields["u"])
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise SessionInvalid(INVALID) from exc
         if session.expires <= (time.time() if now is None else now):
