@@ -20,6 +20,7 @@ from tests.dashboard.conftest import Dashboard
 CHROMIUM = "/usr/bin/chromium"
 #: a form's name field (the console prefixes ids with the form's name)
 NAME = "input#name, input[id$='_name']"
+MICROVERSION = {"OpenStack-API-Version": "compute 2.79"}
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no Debian chromium")
@@ -46,7 +47,7 @@ class Console:
         page.fill("#normal_login_username", self.user)
         page.fill("#normal_login_password", password)
         page.click("button[type=submit]")
-        page.wait_for_url(lambda u: "login" not in u, timeout=30000)
+        page.wait_for_url(lambda u: "login" not in u, timeout=90000, wait_until="commit")
 
     def open(self, path: str, text: str) -> None:
         """Go to a console page and wait for ``text`` on it."""
@@ -54,7 +55,13 @@ class Console:
         self.page.get_by_text(text).first.wait_for(timeout=30000)
 
     def row(self, text: str) -> Any:
-        return self.page.get_by_role("row", name=re.compile(re.escape(text)))
+        return self.page.get_by_role("row").filter(has_text=text)
+
+    def choose(self, field: str, option: str) -> None:
+        """Pick ``option`` in the select whose input id ends with ``field``."""
+        select = self.page.locator(".ant-select", has=self.page.locator(f"input[id$='{field}']"))
+        select.first.click()
+        self.page.locator(".ant-select-item-option", has_text=option).first.click()
 
     def modal_ok(self) -> None:
         self.page.locator(".ant-modal-footer button.ant-btn-primary").last.click()
@@ -117,35 +124,48 @@ def test_demo_launches_an_instance_and_cleans_up(console_for: Any) -> None:
     c.open("/network/security-group", "Default security group")
     page.locator("a", has_text="-").last.click()  # the group's id links to its detail
     page.get_by_role("button", name="Create Rule").first.click()
-    page.get_by_placeholder(re.compile("Input source port")).fill("8080")
-    page.get_by_placeholder(re.compile("IPv4 or IPv6 cidr")).fill("10.1.0.0/24")
+    c.choose("_ethertype", "IPv4")
+    page.locator("input[id$='_sourcePort']").fill("8080")
+    page.locator("input[id$='_remote_ip_prefix']").fill("10.1.0.0/24")
     c.modal_ok()
     c.row("10.1.0.0/24").wait_for(timeout=30000)
     c.shot("5-security-group-rule")
 
     c.open("/network/floatingip", "Allocate IP")
     page.get_by_role("button", name="Allocate IP").click()
-    page.locator(".ant-modal .ant-select").first.click()
-    page.locator(".ant-select-item-option", has_text="public").first.click()
+    c.choose("_floating_network_id", "public")
     c.modal_ok()
     c.row("172.").first.wait_for(timeout=30000)
     c.shot("6-floating-ip")
 
     c.open("/compute/instance", "web1")
     c.row("web1").get_by_text("More").hover()
-    page.get_by_text("Delete", exact=True).last.click()
-    page.get_by_role("button", name="Confirm").last.click()
+    page.locator(".ant-dropdown").get_by_text("Delete", exact=True).last.click()
+    page.locator(
+        ".ant-modal-confirm-btns button.ant-btn-primary, .ant-modal-footer button.ant-btn-primary"
+    ).last.click()
     page.get_by_text("No Data").wait_for(timeout=60000)
     c.shot("7-instance-deleted")
     assert not c.errors
 
 
-def test_admin_sees_hypervisors_and_creates_project_and_user(console_for: Any) -> None:
+def test_admin_sees_hypervisors_and_creates_project_and_user(
+    console_for: Any, dashboard: Dashboard
+) -> None:
+    demo = dashboard.login("demo")
+    nova = dashboard.through(demo, "nova")
+    glance = dashboard.through(demo, "glance")
+    image = demo.get(glance + "/v2/images?name=cirros").json()["images"][0]["id"]
+    body = {"server": {"name": "demo-vm", "flavorRef": "1", "imageRef": image,
+                       "networks": "auto"}}  # fmt: skip
+    created = demo.post(nova + "/v2.1/servers", json=body, headers=MICROVERSION)
+    assert created.status_code == 202, created.text
     c = console_for("admin")
     page = c.page
-    c.open("/compute/hypervisors-admin", "fake")
+    c.open("/compute/hypervisors-admin", "fake-compute")
     c.shot("1-hypervisors")
-    c.open("/compute/instance-admin", "Project")
+    c.open("/compute/instance-admin", "demo-vm")
+    c.row("demo-vm").get_by_text("demo", exact=True).wait_for()
     c.shot("2-all-instances")
 
     c.open("/identity/project-admin", "Create Project")
@@ -158,9 +178,10 @@ def test_admin_sees_hypervisors_and_creates_project_and_user(console_for: Any) -
     c.open("/identity/user-admin", "Create User")
     page.get_by_role("button", name="Create User").click()
     page.locator(NAME).first.fill("alice")
-    page.locator("input#password, input[id$='_password']").first.fill("Secret-pass-1")
-    page.locator("input#confirmPassword, input[id$='_confirmPassword']").first.fill("Secret-pass-1")
-    page.get_by_role("button", name=re.compile("Confirm|OK")).last.click()
-    c.open("/identity/user-admin", "alice")
+    page.locator("input[id$='_password']").first.fill("Secret-pass-1")
+    page.locator("input[id$='_confirmPassword']").first.fill("Secret-pass-1")
+    page.get_by_role("button", name="Confirm", exact=True).last.click()
+    page.wait_for_url(re.compile(r"/identity/user-admin$"))
+    c.row("alice").wait_for(timeout=30000)
     c.shot("4-user-created")
     assert not c.errors

@@ -17,6 +17,13 @@ def _target(project_id: str) -> dict[str, Any]:
     return {"project_id": project_id, "tenant_id": project_id}
 
 
+def _check_read(ctx: ContextDep, project_id: str) -> None:
+    """Neutron checks ``get_quota`` only for another project's quotas: anyone may read
+    their own project's."""
+    if project_id != ctx.project_id:
+        simple_check(ctx, "get_quota")(_target(project_id))
+
+
 def list_quotas(ctx: ContextDep, deps: DepsDep) -> Response:
     simple_check(ctx, "update_quota")({})
     quotas = [
@@ -31,17 +38,17 @@ def show_own_project(ctx: ContextDep) -> Response:
 
 
 def show_quota(project_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
-    simple_check(ctx, "get_quota")(_target(project_id))
+    _check_read(ctx, project_id)
     return JSONResponse({"quota": deps.quotas.show(project_id)})
 
 
 def show_default_quota(project_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
-    simple_check(ctx, "get_quota")(_target(project_id))
+    _check_read(ctx, project_id)
     return JSONResponse({"quota": deps.quotas.defaults()})
 
 
 def show_quota_details(project_id: str, ctx: ContextDep, deps: DepsDep) -> Response:
-    simple_check(ctx, "get_quota")(_target(project_id))
+    _check_read(ctx, project_id)
     details = {
         name: {"limit": u.limit, "used": u.used, "reserved": u.reserved}
         for name, u in deps.quotas.details(project_id).items()
