@@ -180,6 +180,12 @@ def test_admin_sees_hypervisors_and_creates_project_and_user(
     page.locator(NAME).first.fill("alice")
     page.locator("input[id$='_password']").first.fill("Secret-pass-1")
     page.locator("input[id$='_confirmPassword']").first.fill("Secret-pass-1")
+    # the console's user form requires these (Skyline's own fields, kept as user extras)
+    page.locator("input[id$='_email']").fill("alice@example.com")
+    page.locator("input[id$='_real_name']").fill("Alice Example")
+    page.locator(".ant-form-item", has_text="Phone").locator("input[type=text]").last.fill(
+        "13800138000"
+    )
     page.get_by_role("button", name="Confirm", exact=True).last.click()
     page.wait_for_url(re.compile(r"/identity/user-admin$"))
     c.row("alice").wait_for(timeout=30000)

@@ -19,7 +19,7 @@ def get(
     service_type: str,
     path: str,
     token: str,
-    params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+    params: Mapping[str, object] | list[tuple[str, object]] | None = None,
 ) -> Any:
     headers = {"OpenStack-API-Version": VERSIONS[service_type]} if service_type in VERSIONS else {}
     try:

@@ -249,7 +249,8 @@ def ports(deps: Deps, ctx: RequestContext, page: Page, filters: dict[str, object
     net_ids = sorted({str(p.get("network_id")) for p in raws})
     networks: dict[str, str] = {}
     for start in range(0, len(net_ids), STEP):
-        params = [("id", i) for i in net_ids[start : start + STEP]] + [
+        params: list[tuple[str, object]] = [("id", i) for i in net_ids[start : start + STEP]]
+        params += [
             ("fields", "id"),
             ("fields", "name"),
         ]

@@ -117,7 +117,7 @@ def logout(deps: Deps, session: Session) -> None:
         pass
 
 
-def token_data(deps: Deps, token: str) -> dict[str, Any]:
+def _token_data(deps: Deps, token: str) -> dict[str, Any]:
     cached = deps.token_data.get(token)
     if cached is not None:
         return dict(cached)
@@ -145,7 +145,7 @@ def endpoints(deps: Deps, region: str, token: str) -> dict[str, str]:
 
 
 def profile(deps: Deps, session: Session) -> Profile:
-    data = token_data(deps, session.token)
+    data = _token_data(deps, session.token)
     projects = _projects(deps, session.token)
     user = data["user"]
     document = {
