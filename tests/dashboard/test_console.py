@@ -170,7 +170,7 @@ def test_admin_sees_hypervisors_and_creates_project_and_user(
 
     c.open("/identity/project-admin", "Create Project")
     page.get_by_role("button", name="Create Project").click()
-    page.locator(".ant-modal").locator(NAME).first.fill("webteam")
+    page.locator("input[id='Create Project_name']").fill("webteam")
     c.modal_ok()
     c.row("webteam").wait_for(timeout=30000)
     c.shot("3-project-created")
