@@ -44,6 +44,8 @@ class Console:
     def login(self, password: str) -> None:
         page = self.page
         page.goto(self.url + "/login")
+        # the domain select is filled from /contrib/domains: submitting before fails
+        page.locator(".ant-select-selection-item", has_text="Default").wait_for(timeout=60000)
         page.fill("#normal_login_username", self.user)
         page.fill("#normal_login_password", password)
         page.click("button[type=submit]")
