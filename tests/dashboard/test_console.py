@@ -66,7 +66,7 @@ class Console:
         self.page.locator(".ant-select-item-option", has_text=option).first.click()
 
     def modal_ok(self) -> None:
-        self.page.locator(".ant-modal-footer button.ant-btn-primary").last.click()
+        self.page.locator(".ant-modal-footer button.ant-btn-primary:visible").last.click()
 
 
 @pytest.fixture(scope="module")
