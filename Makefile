@@ -19,8 +19,8 @@ PIP_INSTALL = for try in 1 2 3 4; do $(BIN)/pip install -q $(1) && exit 0; \
 ## installed `glance` distribution (its data files only; --no-deps, nothing of it is imported).
 METADEFS = glance==33.0.0
 ## The extras (a comma would split $(call ...)'s arguments, hence variables)
-RUN_EXTRAS = .[clients]
-TEST_EXTRAS = .[test,clients]
+RUN_EXTRAS = .[clients,dashboard]
+TEST_EXTRAS = .[test,clients,dashboard]
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@($(call PIP_INSTALL,-e '$(RUN_EXTRAS)'))

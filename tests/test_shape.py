@@ -39,6 +39,7 @@ SERVICES = (
     "object_store",
     "metric",
     "load_balancer",
+    "dashboard",
 )
 
 MAX_MODULE_LINES = 800
@@ -90,6 +91,7 @@ PUBLIC: dict[str, set[Route]] = {
         ("GET", "/v3/attachments/{attachment_id}"),
     },
     "object_store": set(),
+    "dashboard": set(),
 }
 #: write routes that take no body (upstream's API has none there)
 BODILESS: dict[str, set[Route]] = {
@@ -141,6 +143,10 @@ BODILESS: dict[str, set[Route]] = {
         ("POST", "/v1/{account}/{container}"),
         ("POST", "/v1/{account}/{container}/{obj:path}"),
     },
+    # logout takes no body; the pass-through forwards the console's bodies to the service
+    # that validates them
+    "dashboard": {("POST", "/api/openstack/skyline/api/v1/logout")}
+    | {(m, "/api/openstack/{region}/{service}/{path:path}") for m in ("POST", "PUT", "PATCH")},
 }
 #: the services with microversions: where their ``Microversions`` is
 MICROVERSIONS = {

@@ -22,6 +22,11 @@ def test_quotas(api: Api) -> None:
     assert error_type(api.post("/v2.0/ports", {"port": {"network_id": net["id"]}})) == "OverQuota"
     details = api.get(f"/v2.0/quotas/{PROJECT_A}/details", admin).json()["quota"]
     assert details["network"] == {"limit": 2, "used": 2, "reserved": 0}
+    # a member reads their own project's quotas (neutron checks get_quota for others only)
+    own = api.get(f"/v2.0/quotas/{PROJECT_A}/details").json()["quota"]
+    assert own["network"] == details["network"]
+    assert api.get(f"/v2.0/quotas/{PROJECT_A}").json()["quota"]["network"] == 2
+    assert api.get(f"/v2.0/quotas/{PROJECT_B}").status_code == 403
     assert details["port"]["used"] == 1
     listed = api.get("/v2.0/quotas", admin).json()["quotas"]
     assert [q["project_id"] for q in listed] == [PROJECT_A]

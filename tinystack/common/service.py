@@ -72,6 +72,8 @@ class ServiceSpec(abc.ABC):
     #: more (service type, name) pairs the catalog lists at the same URL (volume's
     #: ``volumev3`` beside ``block-storage``)
     catalog_aliases: tuple[tuple[str, str], ...] = ()
+    #: whether the catalog lists the service (a dashboard is no API of the cloud)
+    in_catalog: bool = True
     #: what ``tinystack status`` GETs to see the API answer (200 or 300 means up)
     health_path: str = "/"
 

@@ -17,6 +17,7 @@ SERVICES: dict[str, str] = {
     "object_store": "tinystack.object_store.service",
     "metric": "tinystack.metric.service",
     "load_balancer": "tinystack.load_balancer.service",
+    "dashboard": "tinystack.dashboard.service",
 }
 
 #: ``tinystack serve`` names that run one role of a service (the distributed mode of a

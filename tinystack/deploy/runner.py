@@ -133,6 +133,8 @@ class Cloud:
         for spec in all_specs:
             port = getattr(conf, spec.name).port
             url = urls[spec.name] = f"http://{host}:{port}{spec.url_suffix}"
+            if not spec.in_catalog:
+                continue
             catalog.append(CatalogEntry(spec.service_type, spec.catalog_name, url))
             catalog += [CatalogEntry(kind, name, url) for kind, name in spec.catalog_aliases]
         users = {

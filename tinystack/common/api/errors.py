@@ -156,9 +156,15 @@ def load_balancer(
     return JSONResponse(body, status_code=status, headers=_headers(status))
 
 
+def dashboard(status: int, title: str, message: str, code: str | None, request_id: str) -> Response:
+    """The Skyline API server's errors (FastAPI's): ``{"detail": message}``."""
+    return JSONResponse({"detail": message}, status_code=status)
+
+
 STYLES: dict[str, ErrorRenderer] = {
     "metric": metric,
     "load_balancer": load_balancer,
+    "dashboard": dashboard,
     "object_store": object_store,
     "identity": identity,
     "compute": compute,

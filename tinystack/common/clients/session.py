@@ -173,6 +173,42 @@ class Session:
         self._project_id = str((token_body.get("project") or {}).get("id") or "")
         return response.headers["x-subject-token"], _parse_expiry(token_body.get("expires_at"))
 
+    # -- a user's own tokens (a dashboard login) ------------------------------------------------
+    def user_token(self, auth: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Ask identity for a token for a user's own credentials or token (``auth`` is the
+        request's ``auth`` object): answers the token and its body's ``token``."""
+        try:
+            response = self._http.post(f"{self.auth_url}/auth/tokens", json={"auth": auth})
+        except httpx.HTTPError as exc:
+            raise ClientError("identity", 0, f"cannot reach identity: {exc}") from exc
+        if response.status_code != 201:
+            message, payload = _error_message(response)
+            raise ClientError("identity", response.status_code, message, payload)
+        body: dict[str, Any] = response.json().get("token", {})
+        return response.headers["x-subject-token"], body
+
+    def user_token_data(self, token: str) -> dict[str, Any]:
+        """The body of a user's token, read with that token itself."""
+        headers = {"X-Auth-Token": token, "X-Subject-Token": token}
+        response = self._send_raw("GET", "/auth/tokens", headers)
+        body: dict[str, Any] = response.json().get("token", {})
+        return body
+
+    def revoke_user_token(self, token: str) -> None:
+        """Revoke a user's token with that token itself (a dashboard logout)."""
+        self._send_raw("DELETE", "/auth/tokens", {"X-Auth-Token": token, "X-Subject-Token": token})
+
+    def _send_raw(self, method: str, path: str, headers: Mapping[str, str]) -> httpx.Response:
+        try:
+            response = self._http.request(method, f"{self.auth_url}{path}", headers=headers)
+        except httpx.HTTPError as exc:
+            raise ClientError("identity", 0, f"cannot reach identity: {exc}") from exc
+        if response.status_code not in (200, 204):
+            message, payload = _error_message(response)
+            cls = ClientNotFound if response.status_code == 404 else ClientError
+            raise cls("identity", response.status_code, message, payload)
+        return response
+
     def _remember_catalog(self, catalog: list[dict[str, Any]]) -> None:
         found = {}
         for service in catalog:

@@ -1,0 +1,87 @@
+"""The dashboard: what the deployment needs to run it."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI
+from oslo_config import cfg
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp
+
+from tinystack.common.api.app import create_app as create_base_app
+from tinystack.common.clients.session import Session
+from tinystack.common.policy import Policy
+from tinystack.common.service import Runtime, ServiceSpec
+from tinystack.common.timeutils import TTLCache
+from tinystack.dashboard import policies
+from tinystack.dashboard.api import deps as api_deps
+from tinystack.dashboard.api.router import router
+from tinystack.dashboard.conf import Options, register_opts
+from tinystack.dashboard.services import proxy
+from tinystack.dashboard.services.deps import Deps
+from tinystack.dashboard.services.policy_checks import Enforcers
+from tinystack.dashboard.services.signer import Signer
+
+
+class DashboardService(ServiceSpec):
+    name = "dashboard"
+    service_type = "dashboard"
+    catalog_name = "skyline"
+    default_port = 8000
+    url_suffix = ""
+    migrations = None
+    in_catalog = False
+
+    def register_opts(self, conf: cfg.ConfigOpts) -> None:
+        register_opts(conf)
+
+    def create_app(self, runtime: Runtime) -> ASGIApp:
+        self.register_opts(runtime.conf)
+        opts = Options.from_conf(runtime.conf)
+        secret = runtime.credentials.password if runtime.credentials else ""
+        session = Session(runtime.auth_url, runtime.credentials, runtime.catalog, timeout=60)
+        catalog = tuple(runtime.catalog)
+        deps = Deps(
+            opts=opts,
+            session=session,
+            signer=Signer(secret or secrets.token_hex(32)),
+            codec=runtime.token_codec,
+            revocations=runtime.revocations,
+            catalog=catalog,
+            token_data=TTLCache(30),
+            http=proxy.client(),
+            enforcers=Enforcers(runtime.conf, []),
+        )
+        deps.enforcers = Enforcers(runtime.conf, deps.services())
+        app: FastAPI = create_base_app(
+            title="tinystack dashboard",
+            version="1",
+            style="dashboard",
+            state={
+                "token_codec": runtime.token_codec,
+                "revocations": runtime.revocations,
+                "policy": Policy(runtime.conf, policies.list_rules(), opts.policy_file or None),
+                api_deps.STATE_KEY: deps,
+            },
+        )
+        app.include_router(router)
+        app.middleware("http")(renew_session)
+        return app
+
+
+async def renew_session(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Re-sign a session whose end is near (the request's dependency decided so)."""
+    response = await call_next(request)
+    renewed = getattr(request.state, "renewed", None)
+    if renewed is not None and response.status_code < 400:
+        deps = api_deps.get_deps(request)
+        api_deps.set_session(response, deps, renewed, request.url.scheme == "https")
+    return response
+
+
+SERVICE = DashboardService()
