@@ -1,0 +1,30 @@
+"""The one throwaway Ceph cluster every test under ``tests/ceph`` shares (session scope:
+it takes ~15-30 s to start), stopped by PID at the end whatever happened. Tests skip
+with the reason when Ceph or its Python bindings are not installed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.ceph_cluster import CephCluster, skip_reason
+
+SKIP = skip_reason()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/tests/ceph/" in str(item.fspath) and SKIP:
+            item.add_marker(pytest.mark.skip(reason=SKIP))
+
+
+@pytest.fixture(scope="session")
+def ceph_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CephCluster]:
+    cluster = CephCluster(tmp_path_factory.mktemp("ceph"))
+    try:
+        cluster.start()
+        print(f"\nceph cluster up in {cluster.startup:.1f}s")
+        yield cluster
+    finally:
+        cluster.stop()
