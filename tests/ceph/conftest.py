@@ -9,6 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.ceph_cluster import CephCluster, skip_reason
+from tests.compute_qemu.conftest import test_image
+
+__all__ = ["ceph_cluster", "test_image"]  # the guest image fixture, shared with compute_qemu
 
 SKIP = skip_reason()
 

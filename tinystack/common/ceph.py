@@ -17,6 +17,7 @@ import importlib.util
 import json
 import sys
 import sysconfig
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,6 +97,49 @@ class ClusterSpec:
     conf_file: str
     user: str
     connect_timeout: float = 10.0
+
+
+class Connection:
+    """One connection to a cluster, opened on first use and kept (librados is
+    thread-safe); :meth:`reset` drops it after a failure so the next use reconnects."""
+
+    def __init__(self, spec: ClusterSpec) -> None:
+        self.spec = spec
+        self._lock = threading.Lock()
+        self._rados: Any = None
+        self._fsid = ""
+
+    def rados(self) -> Any:
+        with self._lock:
+            if self._rados is None:
+                rados = bindings().rados
+                timeout = str(int(max(1, self.spec.connect_timeout)))
+                cluster = rados.Rados(
+                    conffile=self.spec.conf_file,
+                    rados_id=self.spec.user,
+                    conf={"client_mount_timeout": timeout, "rados_osd_op_timeout": "60"},
+                )
+                try:
+                    cluster.connect(timeout=int(timeout))
+                    self._fsid = str(cluster.get_fsid())
+                except Exception:
+                    cluster.shutdown()
+                    raise
+                self._rados = cluster
+            return self._rados
+
+    def fsid(self) -> str:
+        self.rados()
+        return self._fsid
+
+    def ioctx(self, pool: str) -> Any:
+        return self.rados().open_ioctx(pool)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._rados is not None:
+                self._rados.shutdown()
+                self._rados = None
 
 
 @contextmanager
