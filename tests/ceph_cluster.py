@@ -47,6 +47,8 @@ USERS: dict[str, tuple[str, str, str]] = {
         "profile rbd pool=vms",
     ),
 }
+#: name prefixes of the RADOS objects an RBD image consists of
+IMAGE_OBJECTS = ("rbd_data.", "rbd_header.", "rbd_id.", "rbd_object_map.")
 #: ports the daemons may bind (ms bind port min/max): the OSD takes 4, the manager 1
 MSGR_PORTS = 12
 
@@ -89,6 +91,9 @@ class CephCluster:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     #: seconds from nothing to a usable cluster
     startup: float = 0.0
+    #: the first of MSGR_PORTS + 1 ports to use (a cluster started by hand in an
+    #: engineer's range); 0: free ports from cloudproc.free_port()
+    port_base: int = 0
 
     @property
     def conf(self) -> Path:
@@ -150,7 +155,9 @@ class CephCluster:
         return json.loads(out) if out else None
 
     def pool_usage(self) -> dict[str, list[str]]:
-        """The RADOS objects left in each pool, by pool (for "nothing orphaned" checks)."""
+        """The RADOS objects of RBD images (data, headers, ids, object maps) left in each
+        pool, by pool (for "nothing orphaned" checks; the pools' own bookkeeping objects
+        such as ``rbd_directory`` or ``rbd_trash`` are not counted)."""
         with self.admin() as cluster:
             left: dict[str, list[str]] = {}
             for pool in POOLS:
@@ -159,7 +166,7 @@ class CephCluster:
                     names = sorted(o.key for o in io.list_objects())
                 finally:
                     io.close()
-                left[pool] = [n for n in names if n not in ("rbd_directory", "rbd_info")]
+                left[pool] = [n for n in names if n.startswith(IMAGE_OBJECTS)]
             return left
 
     # -- steps -------------------------------------------------------------------------------
@@ -173,8 +180,10 @@ class CephCluster:
         d = self.directory
         for sub in ("run", "log", "mon/ceph-a", "mgr/ceph-x", "osd/ceph-0"):
             (d / sub).mkdir(parents=True, exist_ok=True)
-        self.mon_port = free_port()
-        msgr = free_range(MSGR_PORTS)
+        if self.port_base:
+            self.mon_port, msgr = self.port_base, self.port_base + 1
+        else:
+            self.mon_port, msgr = free_port(), free_range(MSGR_PORTS)
         self.conf.write_text(
             f"""[global]
 fsid = {self.fsid}

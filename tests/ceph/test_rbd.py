@@ -125,7 +125,10 @@ def test_image_store_and_clone(cloud: Cloud, ceph_cluster: CephCluster, tmp_path
     info = rbd_info(ceph_cluster, "images", image_id)
     assert info["size"] == 32 << 20 and info["snaps"] == {"snap": True}
     assert info["head"].startswith(MARKER)
-    shown = cloud.osc("image", "show", image_id)
+    shown = httpx.get(
+        f"{cloud.proc.endpoint('image')}/v2/images/{image_id}",
+        headers={"X-Auth-Token": cloud.proc.token()},
+    ).json()
     fsid = ceph_cluster.fsid
     assert shown["direct_url"] == f"rbd://{fsid}/images/{image_id}/snap"
     assert shown["stores"] == "rbd"

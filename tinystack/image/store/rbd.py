@@ -218,16 +218,26 @@ class RbdStore(Store):
             reader.close()
 
     def in_use(self, location: str) -> bool:
-        """Whether clones (volumes, root disks) depend on the location's snapshot."""
+        """Whether clones (volumes, root disks) depend on the location's snapshot. The
+        store's user may not read the clones' pools, so it asks as Glance does: an
+        unprotect that the cluster refuses while clones exist (protected again after)."""
         pool, name, snap = self._parse(location)
         rbd = ceph.bindings().rbd
         io = self.cluster.ioctx(pool)
         try:
-            with rbd.Image(io, name, read_only=True) as image:
-                image.set_snap(snap)
-                return bool(list(image.list_children2()))
+            with rbd.Image(io, name) as image:
+                if not image.is_protected_snap(snap):
+                    return False
+                try:
+                    image.unprotect_snap(snap)
+                except rbd.ImageBusy:
+                    return True
+                image.protect_snap(snap)
+                return False
         except rbd.ImageNotFound:
             return False
+        except rbd.Error as exc:
+            raise StoreError(f"rbd image {name}: {exc}") from exc
         finally:
             io.close()
 

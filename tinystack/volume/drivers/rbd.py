@@ -193,8 +193,8 @@ class RbdDriver(VolumeDriver):
             _fsid, pool, image, snap = parts
             try:
                 self._clone(pool, image, snap, _name(volume.id), volume.size)
-            except BackendError:
-                LOG.warning("volume %s: cannot clone %s; copying instead", volume.id, url)
+            except BackendError as exc:
+                LOG.warning("volume %s: %s; copying the image instead", volume.id, exc)
                 continue
             return True
         return False
@@ -205,8 +205,11 @@ class RbdDriver(VolumeDriver):
             if name in rbd.RBD().list(child_io):
                 return  # a replay found the clone made
             try:
-                with rbd.Image(parent_io, image) as parent:
-                    if not parent.is_protected_snap(snap):
+                # read-only first: the user may only read the parent's pool (images)
+                with rbd.Image(parent_io, image, read_only=True) as parent:
+                    protected = parent.is_protected_snap(snap)
+                if not protected:
+                    with rbd.Image(parent_io, image) as parent:
                         parent.protect_snap(snap)
                 rbd.RBD().clone(parent_io, image, snap, child_io, name, features=None)
             except (rbd.Error, OSError) as exc:
