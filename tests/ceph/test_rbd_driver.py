@@ -33,7 +33,9 @@ def _ref(size: int = 1) -> VolumeRef:
     return VolumeRef(str(uuid.uuid4()), size)
 
 
-def test_store_round_trip_and_in_use(store: RbdStore, driver: RbdDriver) -> None:
+def test_store_round_trip_and_in_use(
+    store: RbdStore, driver: RbdDriver, ceph_cluster: CephCluster
+) -> None:
     writer = store.open_writer("img-1")
     writer.write([b"A" * 1000, b"B" * (70 << 20)])
     location = writer.commit()
@@ -53,10 +55,10 @@ def test_store_round_trip_and_in_use(store: RbdStore, driver: RbdDriver) -> None
     with driver.open_volume(volume, write=False) as f:
         assert f.read(1001) == b"A" * 1000 + b"B"
     driver.delete_volume(volume)
-    usage = ceph_cluster.pool_usage()
-    assert usage == {p: [] for p in usage}
     assert not store.in_use(location)
     store.delete(location)
+    usage = ceph_cluster.pool_usage()
+    assert usage == {p: [] for p in usage}
     with pytest.raises(Exception, match="rbd image"):
         store.open_reader(location)
 
