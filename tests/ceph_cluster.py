@@ -6,9 +6,12 @@ BlueStore OSD on a sparse file, cephx on, every port taken from ``cloudproc.free
 whatever happened), the pools ``images``, ``volumes``, ``backups`` and ``vms``
 (RBD-initialised) and the cephx users OpenStack's services use, each with ``profile
 rbd`` caps on its pools and a keyring ``ceph.client.<name>.keyring`` beside
-``ceph.conf``. ``stop()`` kills the daemons; the directory goes with the test's tmp dir.
+``ceph.conf`` (``start_background()`` + ``wait()``: the same in a thread, so that other
+fixtures build meanwhile). ``stop()`` kills the daemons; the directory goes with the
+test's tmp dir.
 
-Measured here (2 cores, loaded): ~12-15 s from nothing to a usable cluster, ~0.4 GiB RSS.
+Measured here (2 cores): 31-46 s from nothing to a usable cluster at load 11-20
+(CEPH.md: 12-15 s on a quiet machine), ~0.4 GiB RSS.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -94,6 +98,8 @@ class CephCluster:
     #: the first of MSGR_PORTS + 1 ports to use (a cluster started by hand in an
     #: engineer's range); 0: free ports from cloudproc.free_port()
     port_base: int = 0
+    _thread: threading.Thread | None = field(default=None, repr=False)
+    _error: BaseException | None = field(default=None, repr=False)
 
     @property
     def conf(self) -> Path:
@@ -128,6 +134,26 @@ class CephCluster:
             self.stop()
             raise
         self.startup = time.monotonic() - started
+        return self
+
+    def start_background(self) -> CephCluster:
+        """Start in a thread (other fixtures build meanwhile); :meth:`wait` joins it."""
+        self._thread = threading.Thread(target=self._start_recording, name="tsq-ceph-start")
+        self._thread.start()
+        return self
+
+    def _start_recording(self) -> None:
+        try:
+            self.start()
+        except BaseException as exc:  # re-raised by wait()
+            self._error = exc
+
+    def wait(self) -> CephCluster:
+        """The started cluster; raises what the start raised."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise RuntimeError(f"the test cluster did not start: {self._error}") from self._error
         return self
 
     def stop(self) -> None:

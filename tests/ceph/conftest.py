@@ -4,6 +4,7 @@ with the reason when Ceph or its Python bindings are not installed."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +12,11 @@ import pytest
 from tests.ceph_cluster import CephCluster, skip_reason
 from tests.compute_qemu.conftest import test_image
 
-__all__ = ["ceph_cluster", "test_image"]  # the guest image fixture, shared with compute_qemu
+__all__ = [
+    "ceph_cluster",
+    "ceph_starting",
+    "test_image",
+]  # the guest image fixture, shared with compute_qemu
 
 SKIP = skip_reason()
 
@@ -23,11 +28,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def ceph_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CephCluster]:
-    cluster = CephCluster(tmp_path_factory.mktemp("ceph"))
+def ceph_starting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CephCluster]:
+    """The cluster, starting in the background (its paths and keyrings are known at once:
+    a fixture may build something else before it waits)."""
+    cluster = CephCluster(tmp_path_factory.mktemp("ceph")).start_background()
     try:
-        cluster.start()
-        print(f"\nceph cluster up in {cluster.startup:.1f}s")
         yield cluster
     finally:
+        with contextlib.suppress(RuntimeError):
+            cluster.wait()
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def ceph_cluster(ceph_starting: CephCluster) -> CephCluster:
+    """The started cluster."""
+    cluster = ceph_starting.wait()
+    print(f"\nceph cluster up in {cluster.startup:.1f}s")
+    return cluster

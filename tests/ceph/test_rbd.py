@@ -39,10 +39,12 @@ MARKER = b"TSQ-RBD-IMAGE-DATA"
 
 @pytest.fixture(scope="module")
 def cloud(
-    ceph_cluster: CephCluster, tmp_path_factory: pytest.TempPathFactory, test_image: Path
+    ceph_starting: CephCluster, tmp_path_factory: pytest.TempPathFactory, test_image: Path
 ) -> Iterator[Cloud]:
+    """The cloud on the cluster (the test image builds while the cluster starts)."""
     if QEMU_SKIP:
         pytest.skip(QEMU_SKIP)
+    ceph_cluster = ceph_starting.wait()
     state = tmp_path_factory.mktemp("tsq-rbd")
     (state / "bootstrap-images").mkdir()
     shutil.copyfile(test_image, state / "bootstrap-images" / "tinystack-test.qcow2")
