@@ -190,7 +190,8 @@ def status(config_file: ConfigFile = None, state_dir: StateDir = None) -> None:
 
 @app.command()
 def doctor() -> None:
-    """Report what this host can do: root, QEMU and acceleration, dnsmasq, radvd, namespaces."""
+    """Report what this host can do: root, QEMU and acceleration, dnsmasq, radvd, namespaces,
+    librbd."""
     checks = {
         "python": sys.version.split()[0],
         "root": os.geteuid() == 0,
@@ -203,6 +204,7 @@ def doctor() -> None:
         "ip (iproute2)": shutil.which("ip") or False,
         "iptables": shutil.which("iptables") or False,
         "network namespaces": os.path.isdir("/var/run/netns") or os.geteuid() == 0,
+        "librbd (rbd image store and volume driver)": _librbd(),
     }
     data_plane = bool(checks["root"] and checks["ip (iproute2)"] and checks["iptables"])
     virt = "tcg" if checks["qemu-system-x86_64"] else "none"
@@ -212,6 +214,16 @@ def doctor() -> None:
         mark = "ok" if value else "--"
         typer.echo(f"  [{mark}] {key}: {value}")
     typer.echo(f"  data plane: {'real' if data_plane else 'emulated'}; virtualisation: {virt}")
+
+
+def _librbd() -> str | bool:
+    from tinystack.common import ceph
+
+    reason = ceph.available()
+    if reason is None:
+        return str(ceph.bindings().rbd.__file__)
+    typer.echo(f"  (librbd: {reason})")
+    return False
 
 
 @identity_app.command("rotate-keys")

@@ -492,6 +492,8 @@ class Options:
     vnc_listen: str = "127.0.0.1"
     vnc_port_min: int = 5900
     vnc_port_max: int = 6399
+    rbd_secret_uuid: str = ""
+    rbd_keyring: str = ""
     vnc_websocket_offset: int = 1000
 
     @classmethod

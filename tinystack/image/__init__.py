@@ -33,8 +33,11 @@ Layout (the one shape of every service, ARCHITECTURE.md):
   cache, ``cache_prefetcher.py`` its worker, ``image_cache.py`` the cache API.
 - ``store/``: the data store drivers behind one interface (``base.Store``): ``file``,
   ``cinder`` (a volume per image in the Block Storage service, written and read through
-  an attachment to this host) and the read-only ``http``; ``registry.py`` builds
-  ``enabled_backends`` (a swift driver would register its factory there).
+  an attachment to this host), ``swift``, ``rbd`` (an RBD image per image in a Ceph pool
+  with the protected snapshot ``snap`` that volumes and root disks clone; an image with
+  clones is ``in_use`` and its delete is refused with 409) and the read-only ``http``;
+  ``registry.py`` builds ``enabled_backends``. ``show_image_direct_url`` shows the first
+  location as ``direct_url`` (to callers passing ``get_image_location``).
 
 Worked example, an upload: ``PUT /v2/images/{id}/file`` → ``api/image_data.upload_image``
 → ``services/image_data.begin_upload`` (authorize, quotas, ``queued`` → ``saving``) →

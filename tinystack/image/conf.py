@@ -108,10 +108,27 @@ OPTS = [
     cfg.StrOpt(
         "default_store",
         default="file",
-        choices=["file", "swift"],
+        choices=["file", "swift", "rbd"],
         help="Without enabled_backends: where new image data goes (Glance's default_store). "
-        "swift: the object store, with the file store 'file' beside it (both listed in "
-        "/v2/info/stores, as enabled_backends = swift:swift,file:file would).",
+        "swift: the object store, rbd: a Ceph pool, either with the file store 'file' "
+        "beside it (both listed in /v2/info/stores, as enabled_backends = "
+        "swift:swift,file:file would).",
+    ),
+    cfg.StrOpt("rbd_store_pool", default="images", help="Pool of the rbd stores' images."),
+    cfg.StrOpt("rbd_store_user", default="glance", help="cephx user of the rbd stores."),
+    cfg.StrOpt(
+        "rbd_store_ceph_conf",
+        default="/etc/ceph/ceph.conf",
+        help="ceph.conf of the rbd stores' cluster (monitors; the user's keyring).",
+    ),
+    cfg.IntOpt(
+        "rbd_store_chunk_size", default=8, min=1, help="Reads of rbd stores, MiB at a time."
+    ),
+    cfg.BoolOpt(
+        "show_image_direct_url",
+        default=False,
+        help="Show an image's first location as direct_url (to callers passing "
+        "get_image_location), so services sharing its store (rbd) clone it.",
     ),
     cfg.StrOpt(
         "swift_store_container",
@@ -302,6 +319,8 @@ def _description(kind: str, store_id: str) -> str:
         )
     if kind == "swift":
         return "Object storage store" if store_id == "swift" else f"Object storage store {store_id}"
+    if kind == "rbd":
+        return "RBD store" if store_id == "rbd" else f"RBD store {store_id}"
     return f"{kind} store {store_id}"
 
 
@@ -351,6 +370,11 @@ class Options:
     swift_store_create_container_on_put: bool = True
     swift_store_large_object_size: int = 5120 * 1024 * 1024
     swift_store_large_object_chunk_size: int = 200 * 1024 * 1024
+    rbd_store_pool: str = "images"
+    rbd_store_user: str = "glance"
+    rbd_store_ceph_conf: str = "/etc/ceph/ceph.conf"
+    rbd_store_chunk_size: int = 8 * 1024 * 1024
+    show_image_direct_url: bool = False
     show_multiple_locations: bool = False
     cinder_volume_type: str = ""
     backend_volume_types: tuple[tuple[str, str], ...] = ()
@@ -412,6 +436,11 @@ class Options:
             swift_store_large_object_chunk_size=int(group.swift_store_large_object_chunk_size)
             << 20,
             show_multiple_locations=bool(group.show_multiple_locations),
+            rbd_store_pool=str(group.rbd_store_pool),
+            rbd_store_user=str(group.rbd_store_user),
+            rbd_store_ceph_conf=str(group.rbd_store_ceph_conf),
+            rbd_store_chunk_size=int(group.rbd_store_chunk_size) << 20,
+            show_image_direct_url=bool(group.show_image_direct_url),
             cinder_volume_type=str(group.cinder_volume_type),
             backend_volume_types=tuple(dict(group.backend_volume_types).items()),
             backend_connector_hosts=tuple(dict(group.backend_connector_hosts).items()),
@@ -438,13 +467,14 @@ class Options:
     def multi_store(self) -> bool:
         """Whether ``enabled_backends`` is configured, or implied by ``default_store =
         swift`` (Glance's multi-store API)."""
-        return bool(self.enabled_backends) or self.legacy_default_store == "swift"
+        return bool(self.enabled_backends) or self.legacy_default_store in ("swift", "rbd")
 
     def _backends(self) -> tuple[tuple[str, str], ...]:
         if self.enabled_backends:
             return self.enabled_backends
-        if self.legacy_default_store == "swift":
-            return (("swift", "swift"), ("file", "file"))
+        if self.legacy_default_store in ("swift", "rbd"):
+            kind = self.legacy_default_store
+            return ((kind, kind), ("file", "file"))
         return (("file", "file"),)
 
     def backend_specs(self) -> list[BackendSpec]:
@@ -472,6 +502,10 @@ class Options:
                     create_container_on_put=self.swift_store_create_container_on_put,
                     large_object_size=self.swift_store_large_object_size,
                     large_object_chunk_size=self.swift_store_large_object_chunk_size,
+                    rbd_pool=self.rbd_store_pool,
+                    rbd_user=self.rbd_store_user,
+                    rbd_ceph_conf=self.rbd_store_ceph_conf,
+                    rbd_chunk_size=self.rbd_store_chunk_size,
                 )
             )
         return specs

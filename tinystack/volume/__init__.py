@@ -2,7 +2,8 @@
 
 volume-api -> (RPC) volume scheduler -> (RPC) volume manager -> volume driver
 (``drivers/``: ``file`` qcow2/raw files under the state directory, exported to remote
-compute hosts by ``qemu-storage-daemon`` NBD).
+compute hosts by ``qemu-storage-daemon`` NBD; ``rbd`` RBD images in a Ceph pool, cloned
+copy-on-write from the image service's rbd snapshots, attached by compute through librbd).
 
 Layout (the one shape, ARCHITECTURE.md):
 

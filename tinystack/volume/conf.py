@@ -46,7 +46,8 @@ HOST_OPTS = [
     cfg.StrOpt(
         "volume_driver",
         default="file",
-        help="The volume driver: 'file' (qcow2/raw files under volumes_dir) or "
+        help="The volume driver: 'file' (qcow2/raw files under volumes_dir), 'rbd' (RBD "
+        "images in a Ceph pool: the rbd_* options) or "
         "'module:function' returning a VolumeDriver, called as function(opts, state_dir).",
     ),
     cfg.StrOpt(
@@ -65,6 +66,30 @@ HOST_OPTS = [
         default="",
         help="Address compute hosts reach this backend's NBD exports at (empty: the "
         "cloud's public host).",
+    ),
+    cfg.StrOpt("rbd_pool", default="volumes", help="Pool of the rbd backend's volumes."),
+    cfg.StrOpt("rbd_user", default="cinder", help="cephx user of the rbd backend."),
+    cfg.StrOpt(
+        "rbd_ceph_conf",
+        default="/etc/ceph/ceph.conf",
+        help="ceph.conf of the rbd backend's cluster (monitors; the user's keyring).",
+    ),
+    cfg.StrOpt(
+        "rbd_secret_uuid",
+        default="",
+        help="UUID under which compute hosts keep rbd_user's key (their [compute] "
+        "rbd_secret_uuid), sent in connection infos instead of the key.",
+    ),
+    cfg.BoolOpt(
+        "rbd_flatten_volume_from_snapshot",
+        default=False,
+        help="Flatten volumes made from snapshots (no dependency on the snapshot).",
+    ),
+    cfg.IntOpt(
+        "rbd_max_clone_depth",
+        default=5,
+        min=0,
+        help="Volumes cloned from volumes are flattened beyond this many clone levels.",
     ),
     cfg.PortOpt("nbd_port", default=10809, help="Port of the file backend's NBD exports."),
     cfg.StrOpt(
@@ -275,6 +300,12 @@ class Options:
     file_volume_format: str = "qcow2"
     target_ip_address: str = ""
     nbd_port: int = 10809
+    rbd_pool: str = "volumes"
+    rbd_user: str = "cinder"
+    rbd_ceph_conf: str = "/etc/ceph/ceph.conf"
+    rbd_secret_uuid: str = ""
+    rbd_flatten_volume_from_snapshot: bool = False
+    rbd_max_clone_depth: int = 5
     nbd_bind: str = ""
     file_capacity_gb: int = 0
     max_over_subscription_ratio: float = 20.0

@@ -46,6 +46,8 @@ def render_image(image: ImageRecord, order: Callable[[str], str] | None = None) 
     )
     if image.store:
         view["stores"] = order(image.store) if order else image.store
+    if image.direct_url is not None:
+        view["direct_url"] = image.direct_url
     if image.locations is not None:
         view["locations"] = [{"url": url, "metadata": meta} for url, meta in image.locations]
     return view

@@ -43,10 +43,16 @@ def show(deps: Deps, ctx: RequestContext, image_id: str) -> ImageRecord:
 
 
 def _record(deps: Deps, ctx: RequestContext, image: models.Image) -> ImageRecord:
-    """The image's record, with its locations when the caller is shown them."""
+    """The image's record, with its locations and direct URL when the caller is shown
+    them."""
+    direct_url = None
+    if deps.opts.show_image_direct_url and image.location:
+        if ctx.allowed(image_rules.GET_IMAGE_LOCATION, _access.target(ctx, image)):
+            direct_url = image.location
     if image_location_patch.shown(deps, ctx, image):
-        return ImageRecord.from_model(image, image_location_patch.attach_view(image))
-    return ImageRecord.from_model(image)
+        locations = image_location_patch.attach_view(image)
+        return ImageRecord.from_model(image, locations, direct_url=direct_url)
+    return ImageRecord.from_model(image, direct_url=direct_url)
 
 
 def list_images(
@@ -189,7 +195,29 @@ def _apply_property(image: models.Image, change: Change) -> None:
 # -- delete and actions -------------------------------------------------------
 
 
+def _refuse_if_in_use(deps: Deps, ctx: RequestContext, image_id: str) -> None:
+    """409 while a store says something outside the image service depends on the data
+    (clones of an rbd image's snapshot), as Glance's ``InUseByStore``."""
+    with deps.db.reader() as session:
+        image = _access.load_authorized(session, ctx, image_id, image_rules.DELETE_IMAGE)
+        urls = [(loc.url, loc.store) for loc in image.locations]
+    for url, store_id in urls:
+        try:
+            in_use = deps.stores.for_location(url, store_id).in_use(url)
+        except (OSError, StoreError):
+            LOG.warning("image %s: could not tell whether %s is in use", image_id, url)
+            continue
+        if in_use:
+            raise Conflict(
+                f"Image {image_id} could not be deleted because it is in use: The image "
+                "cannot be deleted because it is in use through the backend store outside "
+                "of Glance."
+            )
+
+
 def delete(deps: Deps, ctx: RequestContext, image_id: str) -> None:
+    _refuse_if_in_use(deps, ctx, image_id)
+
     def txn(session: Session) -> tuple[list[tuple[str, str | None]], str | None]:
         image = _access.load_authorized(session, ctx, image_id, image_rules.DELETE_IMAGE)
         if image.protected:

@@ -38,12 +38,16 @@ class ImageRecord:
     #: (url, metadata) of each copy, when the caller is shown them
     #: (``show_multiple_locations``); None otherwise
     locations: tuple[tuple[str, dict[str, JSON]], ...] | None = None
+    #: the first location, when shown (``show_image_direct_url``)
+    direct_url: str | None = None
 
     @classmethod
     def from_model(
         cls,
         image: models.Image,
         locations: tuple[tuple[str, dict[str, JSON]], ...] | None = None,
+        *,
+        direct_url: str | None = None,
     ) -> ImageRecord:
         return cls(
             id=image.id,
@@ -68,6 +72,7 @@ class ImageRecord:
             properties={p.name: p.value for p in image.properties},
             tags=tuple(t.value for t in image.tags),
             locations=locations,
+            direct_url=direct_url,
         )
 
 

@@ -79,6 +79,12 @@ class Store(abc.ABC):
     def size(self, location: str) -> int:
         """The stored data's size in bytes; raise :class:`DataNotFound` when absent."""
 
+    def in_use(self, location: str) -> bool:
+        """Whether something outside the image service depends on the data (clones of
+        an rbd snapshot): the image may not be deleted then."""
+        del location
+        return False
+
     @abc.abstractmethod
     def delete(self, location: str) -> None:
         """Remove stored data; absent data is not an error."""

@@ -6,7 +6,8 @@ the one store ``file`` in ``store_dir``, as before multi-store. Each driver type
 maps to a factory in :data:`FACTORIES`: ``file``, ``cinder`` (a volume per image in
 the Block Storage service, reached with the service's own credentials: the spec
 carries the service's :class:`Session`), ``swift`` (an object per image in the object
-store's account of the service, the same way), ``http``. A read-only
+store's account of the service, the same way), ``rbd`` (an RBD image per image in a
+Ceph pool, with the protected snapshot ``snap`` others clone), ``http``. A read-only
 ``http`` store is always there for locations that point at a web server; it is
 not listed among the stores one may import into.
 """
@@ -17,12 +18,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinystack.common.ceph import ClusterSpec
 from tinystack.common.clients.object_store import ObjectStoreClient
 from tinystack.common.clients.session import Session
 from tinystack.image.store.base import Store, StoreError
 from tinystack.image.store.cinder import CinderStore
 from tinystack.image.store.file import FileStore
 from tinystack.image.store.http import HttpStore
+from tinystack.image.store.rbd import RbdStore
 from tinystack.image.store.swift import SwiftStore
 
 
@@ -47,6 +50,11 @@ class BackendSpec:
     create_container_on_put: bool = True
     large_object_size: int = 5120 * 1024 * 1024
     large_object_chunk_size: int = 200 * 1024 * 1024
+    #: rbd: the pool, the cephx user, the cluster's ceph.conf, the read size (bytes)
+    rbd_pool: str = "images"
+    rbd_user: str = "glance"
+    rbd_ceph_conf: str = "/etc/ceph/ceph.conf"
+    rbd_chunk_size: int = 8 * 1024 * 1024
     #: the service's session (credentials and catalog), for stores in other services
     session: Session | None = None
 
@@ -96,6 +104,17 @@ def _swift_store(spec: BackendSpec) -> Store:
     )
 
 
+def _rbd_store(spec: BackendSpec) -> Store:
+    return RbdStore(
+        ClusterSpec(spec.rbd_ceph_conf, spec.rbd_user),
+        pool=spec.rbd_pool,
+        store_id=spec.id,
+        description=spec.description,
+        weight=spec.weight,
+        chunk_size=spec.rbd_chunk_size,
+    )
+
+
 def _http_store(spec: BackendSpec) -> Store:
     return HttpStore(store_id=spec.id, description=spec.description, weight=spec.weight)
 
@@ -105,6 +124,7 @@ FACTORIES: dict[str, Callable[[BackendSpec], Store]] = {
     "file": _file_store,
     "cinder": _cinder_store,
     "swift": _swift_store,
+    "rbd": _rbd_store,
     "http": _http_store,
 }
 
@@ -159,7 +179,7 @@ class StoreSet:
     def local(self) -> Store:
         """The store bootstrap registers images in: the default one when it is a file
         store, else the first file store (the cloud's other services, a swift or cinder
-        store needs, do not answer before the servers start)."""
+        store needs, do not answer before the servers start; a Ceph cluster may not either)."""
         if self.default.type == "file":
             return self.default
         return next((s for s in self._stores.values() if s.type == "file"), self.default)

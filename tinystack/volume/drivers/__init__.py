@@ -2,8 +2,10 @@
 
 Modules: ``base`` the contract; ``errors`` what drivers raise (``VolumeBusy``,
 ``VolumeNotFound``, ``ImageTooLarge``, ``InvalidReference``, all ``BackendError``);
-``file`` the ``file`` driver (qcow2/raw files); ``exports`` its attachments (local files,
-NBD exports of ``qemu-storage-daemon``, iSCSI targets of ``tgtd`` from ``iscsi``);
+``file`` the ``file`` driver (qcow2/raw files); ``rbd`` the ``rbd`` driver (RBD images in
+a Ceph pool, through ``tinystack.common.ceph``; no exports: compute opens them with
+librbd); ``exports`` the file driver's attachments (local files, NBD exports of
+``qemu-storage-daemon``, iSCSI targets of ``tgtd`` from ``iscsi``);
 ``qemu_img``, ``storage_daemon``, ``volume_io`` the tools it drives (the QMP client is
 ``tinystack.common.qmp``, shared with compute's QEMU driver; the NBD client is
 ``tinystack.common.nbd``, shared with the image service's cinder store). The image

@@ -63,11 +63,29 @@ def file_driver(opts: Options, state_dir: Path, host: str, address: str) -> Volu
     )
 
 
+def rbd_driver(opts: Options) -> VolumeDriver:
+    from tinystack.common.ceph import ClusterSpec
+    from tinystack.volume.drivers.rbd import RbdDriver
+
+    return RbdDriver(
+        ClusterSpec(opts.rbd_ceph_conf, opts.rbd_user),
+        opts.volume_backend_name,
+        pool=opts.rbd_pool,
+        secret_uuid=opts.rbd_secret_uuid,
+        flatten_from_snapshot=opts.rbd_flatten_volume_from_snapshot,
+        max_clone_depth=opts.rbd_max_clone_depth,
+        max_over_subscription_ratio=float(opts.max_over_subscription_ratio),
+        reserved_percentage=int(opts.reserved_percentage),
+    )
+
+
 def load_driver(opts: Options, state_dir: Path, host: str, address: str) -> VolumeDriver:
-    """The configured driver: ``file``, or ``module:factory`` called as
+    """The configured driver: ``file``, ``rbd``, or ``module:factory`` called as
     ``factory(opts, state_dir)``."""
     if opts.volume_driver == "file":
         return file_driver(opts, state_dir, host, address)
+    if opts.volume_driver == "rbd":
+        return rbd_driver(opts)
     module, _, name = opts.volume_driver.partition(":")
     factory = getattr(importlib.import_module(module), name)
     driver = factory(opts, state_dir)

@@ -1,6 +1,7 @@
 """Volumes and images: a volume's contents from an image (the verified image cache of
 ``tinystack.volume.image_cache``; the file driver backs a qcow2 volume with the cached
-file, copy-on-write), and a volume uploaded as an image (``os-volume_upload_image``)."""
+file, copy-on-write; a driver that can clone the image's own location, as rbd does,
+skips the download), and a volume uploaded as an image (``os-volume_upload_image``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -66,8 +68,10 @@ class ImageOps:
             os_hash_algo=image.get("os_hash_algo"),
             os_hash_value=image.get("os_hash_value"),
         )
-        volume_ops.set_downloading(self.deps.db, volume.id)
         ref = VolumeRef(volume.id, volume.size, volume.provider_location, volume.multiattach)
+        if self.driver.clone_image(ref, _locations(image), spec.disk_format):
+            return None
+        volume_ops.set_downloading(self.deps.db, volume.id)
         with self.cache.use(spec, lambda: self._stream(image_id)) as cached:
             del ctx
             return self.driver.create_volume_from_image(ref, cached.path, cached.format)
@@ -114,6 +118,15 @@ class ImageOps:
                 self.deps.image.delete(image_id)
             except ClientError:
                 LOG.warning("image %s of a failed volume upload could not be deleted", image_id)
+
+
+def _locations(image: dict[str, Any]) -> list[str]:
+    """The image's data URLs the caller is shown (``direct_url``, ``locations``)."""
+    urls = [str(image["direct_url"])] if image.get("direct_url") else []
+    for location in image.get("locations") or []:
+        if isinstance(location, dict) and location.get("url") not in (None, *urls):
+            urls.append(str(location["url"]))
+    return urls
 
 
 def _read(path: Path) -> Iterator[bytes]:

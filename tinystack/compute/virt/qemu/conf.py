@@ -60,4 +60,16 @@ QEMU_OPTS = [
         min=1,
         help="An instance's VNC websocket port is its VNC port plus this offset.",
     ),
+    cfg.StrOpt(
+        "rbd_secret_uuid",
+        default="",
+        help="The secret rbd volumes' connection infos name (the block storage "
+        "backend's rbd_secret_uuid; Nova's [libvirt] rbd_secret_uuid).",
+    ),
+    cfg.StrOpt(
+        "rbd_keyring",
+        default="",
+        help="Ceph keyring file holding the key of rbd_secret_uuid's user; QEMU gets the "
+        "key as a secret object from a 0600 file, never on its command line.",
+    ),
 ]

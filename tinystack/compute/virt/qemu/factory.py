@@ -59,6 +59,8 @@ def settings(opts: Options, state_dir: Path, bootstrap_image_dir: Path) -> QemuS
         vnc_websocket_offset=int(opts.vnc_websocket_offset),
         host_namespace=str(opts.host_namespace or ""),
         my_ip=str(opts.my_ip or "127.0.0.1"),
+        rbd_secret_uuid=str(opts.rbd_secret_uuid or ""),
+        rbd_keyring=str(opts.rbd_keyring or ""),
     )
 
 

@@ -31,6 +31,17 @@ class Volumes:
         """This host's iSCSI initiator name (one per host, as os-brick's)."""
         return f"iqn.2010-10.org.openstack:{self.vm.hostname}"
 
+    def keyring(self, connection_info: dict[str, JSON]) -> str:
+        """This host's keyring for an rbd volume's ``secret_uuid`` (Nova's libvirt secret
+        of ``[libvirt] rbd_secret_uuid``), or ""."""
+        data = connection_info.get("data")
+        settings = self.vm.settings
+        if connection_info.get("driver_volume_type") != "rbd" or not isinstance(data, dict):
+            return ""
+        if not settings.rbd_keyring or data.get("secret_uuid") != settings.rbd_secret_uuid:
+            return ""
+        return settings.rbd_keyring
+
     def disk_of(self, bdm: BlockDevice) -> VolumeDisk:
         """A connected block device as the definition keeps it (what QEMU cannot open is
         refused here, before anything starts)."""
@@ -39,7 +50,12 @@ class Volumes:
         info = dict(bdm.connection_info)
         serial = str(info.get("serial") or bdm.volume_id or "")
         disk = VolumeDisk(
-            serial, bdm.device_name or "", info, boot=bdm.is_root, initiator=self.initiator
+            serial,
+            bdm.device_name or "",
+            info,
+            boot=bdm.is_root,
+            initiator=self.initiator,
+            keyring=self.keyring(info),
         )
         vols.nodes(disk)
         return disk
@@ -47,7 +63,13 @@ class Volumes:
     def attach(self, uuid: str, connection_info: dict[str, JSON], mountpoint: str) -> None:
         """Hot-plug when the guest runs; the definition keeps the volume for later starts."""
         serial = str(connection_info.get("serial") or "")
-        disk = VolumeDisk(serial, mountpoint, dict(connection_info), initiator=self.initiator)
+        disk = VolumeDisk(
+            serial,
+            mountpoint,
+            dict(connection_info),
+            initiator=self.initiator,
+            keyring=self.keyring(connection_info),
+        )
         vols.nodes(disk)
         with self.vm.locked(uuid):
             defn = self.vm.load(uuid)
@@ -128,6 +150,7 @@ class Volumes:
                 key=old.key,
                 data_key=data_key,
                 initiator=self.initiator,
+                keyring=self.keyring(new_info),
             )
             if new.limits != old.limits:
                 raise DriverNotSupported("swapping to a volume of other QoS limits")

@@ -41,6 +41,9 @@ class QemuSettings:
     host_namespace: str = ""
     #: the address volume exports are made for (the volume connector's ``ip``)
     my_ip: str = "127.0.0.1"
+    #: the secret rbd volumes name and the keyring holding its key
+    rbd_secret_uuid: str = ""
+    rbd_keyring: str = ""
 
     @property
     def instances(self) -> Path:

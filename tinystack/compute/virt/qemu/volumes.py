@@ -9,7 +9,8 @@ Nova's), bottom up:
   (``data.device_path``), ``nbd`` QEMU's own NBD client (``data.host``/``port``/``export``
   or the libvirt-style ``hosts``/``ports``/``name``, or a unix socket ``path``), ``iscsi``
   QEMU's iSCSI client (``target_portal``, ``target_iqn``, ``target_lun``, CHAP), ``rbd``
-  QEMU's rbd driver (``name`` pool/image, ``hosts``/``ports``, cephx user and key);
+  QEMU's rbd driver (``name`` pool/image, ``hosts``/``ports``, cephx user; the key from the
+  host's keyring for the ``secret_uuid``, as Nova's libvirt secret, or ``key``);
 - the format node (``vf-<key>``): ``data.format`` (raw unless the volume says qcow2);
 - with front-end QoS (``data.qos_specs``: total/read/write bytes and iops per second,
   their ``_max`` bursts and ``_max_length``, ``size_iops_sec``) a ``throttle`` node
@@ -100,6 +101,9 @@ class VolumeDisk:
     initiator: str | None = None
     #: bumped when the protocol node is replaced (an NBD volume grown online)
     generation: int = 0
+    #: the keyring file holding the cephx key of an rbd volume's ``secret_uuid`` (this
+    #: host's ``[compute] rbd_keyring``): the definition keeps the path, not the key
+    keyring: str = ""
 
     def __post_init__(self) -> None:
         self.key = self.key or key_of(self.serial)
@@ -194,13 +198,35 @@ def _secret(disk: VolumeDisk) -> str | None:
     if disk.kind == "iscsi" and str(data.get("auth_method", "")).upper() == "CHAP":
         return str(data.get("auth_password") or "")
     if disk.kind == "rbd" and data.get("auth_enabled"):
-        key = data.get("key") or data.get("keyring")
+        key = data.get("key")
+        if not key and disk.keyring:
+            key = keyring_key(Path(disk.keyring), str(data.get("auth_username") or ""))
         if not key:
             raise DriverNotSupported(
                 f"volume {disk.serial}: rbd with cephx needs the key in the connection info"
             )
         return str(key)
     return None
+
+
+def keyring_key(path: Path, user: str) -> str | None:
+    """The key of ``client.<user>`` in a Ceph keyring file (the only one when the file
+    names no such user)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise DriverError(f"cannot read the keyring {path}: {exc.strerror}") from None
+    keys: dict[str, str] = {}
+    section = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif "=" in line and line.split("=", 1)[0].strip() == "key":
+            keys[section] = line.split("=", 1)[1].strip()
+    if f"client.{user}" in keys:
+        return keys[f"client.{user}"]
+    return next(iter(keys.values())) if len(keys) == 1 else None
 
 
 def _protocol(disk: VolumeDisk) -> dict[str, Any]:
@@ -274,7 +300,11 @@ def objects(disk: VolumeDisk, directory: Path) -> list[dict[str, Any]]:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secret)
-        found.append({"qom-type": "secret", "id": disk.secret_id, "file": str(path)})
+        secret_object = {"qom-type": "secret", "id": disk.secret_id, "file": str(path)}
+        if disk.kind == "rbd":
+            # a cephx key is base64 text: QEMU decodes it (else it would encode it again)
+            secret_object["format"] = "base64"
+        found.append(secret_object)
     limits = disk.limits
     if limits:
         found.append({"qom-type": "throttle-group", "id": disk.throttle_group, "limits": limits})

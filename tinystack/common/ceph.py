@@ -1,0 +1,192 @@
+"""Ceph's Python bindings (librados, librbd) for the RBD image store and volume driver.
+
+Ceph publishes no wheels: the bindings come with the distribution (Debian's
+``python3-rados`` / ``python3-rbd``). :func:`bindings` imports them as installed, or, in a
+virtualenv that does not see the system's ``dist-packages``, loads just those two
+extension modules from there when they were built for this interpreter (nothing else of
+``dist-packages`` is put on the path). :func:`connect` opens a cluster as a cephx user
+with the operator's ``ceph.conf`` (monitors, keyring), so keys stay in keyring files and
+never pass through arguments or logs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import importlib.util
+import json
+import sys
+import sysconfig
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+#: where Debian installs the bindings
+SYSTEM_DIRS = (Path("/usr/lib/python3/dist-packages"),)
+
+
+class CephUnavailable(Exception):
+    """The bindings are not installed (or not for this Python)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bindings:
+    rados: Any
+    rbd: Any
+
+
+def _load_extension(name: str) -> ModuleType:
+    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+    for directory in SYSTEM_DIRS:
+        path = directory / f"{name}{suffix}"
+        if not path.exists():
+            continue
+        loader = importlib.machinery.ExtensionFileLoader(name, str(path))
+        spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+        if spec is None:
+            continue
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        return module
+    raise CephUnavailable(f"python3-{name} is not installed for this Python ({suffix})")
+
+
+def _module(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return _load_extension(name)
+
+
+_BINDINGS: list[Bindings] = []
+
+
+def bindings() -> Bindings:
+    """``rados`` and ``rbd`` (rbd's extension imports rados, so rados comes first)."""
+    if not _BINDINGS:
+        try:
+            _BINDINGS.append(Bindings(_module("rados"), _module("rbd")))
+        except ImportError as exc:
+            raise CephUnavailable(f"the Ceph bindings do not load: {exc}") from exc
+    return _BINDINGS[0]
+
+
+def available() -> str | None:
+    """None when librados/librbd are usable here, else why not."""
+    try:
+        bindings()
+    except CephUnavailable as exc:
+        return str(exc)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSpec:
+    """How a service reaches a cluster: its ``ceph.conf`` and cephx user (without the
+    ``client.`` prefix, as upstream's ``rbd_user``)."""
+
+    conf_file: str
+    user: str
+    connect_timeout: float = 10.0
+
+
+class Connection:
+    """One connection to a cluster, opened on first use and kept (librados is
+    thread-safe); :meth:`reset` drops it after a failure so the next use reconnects."""
+
+    def __init__(self, spec: ClusterSpec) -> None:
+        self.spec = spec
+        self._lock = threading.Lock()
+        self._rados: Any = None
+        self._fsid = ""
+
+    def rados(self) -> Any:
+        with self._lock:
+            if self._rados is None:
+                rados = bindings().rados
+                timeout = str(int(max(1, self.spec.connect_timeout)))
+                cluster = rados.Rados(
+                    conffile=self.spec.conf_file,
+                    rados_id=self.spec.user,
+                    conf={"client_mount_timeout": timeout, "rados_osd_op_timeout": "60"},
+                )
+                try:
+                    cluster.connect(timeout=int(timeout))
+                    self._fsid = str(cluster.get_fsid())
+                except Exception:
+                    cluster.shutdown()
+                    raise
+                self._rados = cluster
+            return self._rados
+
+    def fsid(self) -> str:
+        self.rados()
+        return self._fsid
+
+    def ioctx(self, pool: str) -> Any:
+        return self.rados().open_ioctx(pool)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._rados is not None:
+                self._rados.shutdown()
+                self._rados = None
+
+
+@contextmanager
+def connect(spec: ClusterSpec) -> Iterator[Any]:
+    """A connected ``rados.Rados``, shut down on exit."""
+    rados = bindings().rados
+    timeout = str(int(max(1, spec.connect_timeout)))
+    cluster = rados.Rados(
+        conffile=spec.conf_file,
+        rados_id=spec.user,
+        conf={"client_mount_timeout": timeout, "rados_osd_op_timeout": "60"},
+    )
+    try:
+        cluster.connect(timeout=int(timeout))
+    except Exception:
+        cluster.shutdown()
+        raise
+    try:
+        yield cluster
+    finally:
+        cluster.shutdown()
+
+
+@contextmanager
+def ioctx(spec: ClusterSpec, pool: str) -> Iterator[Any]:
+    """An I/O context on ``pool``."""
+    with connect(spec) as cluster:
+        io = cluster.open_ioctx(pool)
+        try:
+            yield io
+        finally:
+            io.close()
+
+
+def monitors(cluster: Any) -> tuple[list[str], list[str]]:
+    """The monitors' addresses (hosts, ports), as a connection info carries them."""
+    ret, out, _err = cluster.mon_command(json.dumps({"prefix": "mon dump", "format": "json"}), b"")
+    if ret != 0:
+        raise OSError(-ret, "mon dump failed")
+    hosts: list[str] = []
+    ports: list[str] = []
+    for mon in json.loads(out)["mons"]:
+        addrs = mon.get("public_addrs", {}).get("addrvec") or []
+        chosen = next((a for a in addrs if a.get("type") == "v2"), addrs[0] if addrs else None)
+        if chosen is None:
+            continue
+        host, _, port = str(chosen["addr"]).rpartition(":")
+        hosts.append(host.strip("[]"))
+        ports.append(port)
+    return hosts, ports
