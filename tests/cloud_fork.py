@@ -91,6 +91,8 @@ def _child(argv: list[str], env: dict[str, str], out: str, err: str) -> None:
             code = 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if not isinstance(exc.code, int | None):
+                print(exc.code, file=sys.stderr)  # as the interpreter does on the way out
     except BaseException:  # report it; never return into the server loop
         import traceback
 

@@ -130,7 +130,10 @@ class CloudProcess:
         started = time.monotonic()
         while time.monotonic() - started < timeout:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"tinystack up exited: {self.log_file.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"tinystack up exited ({self.proc.returncode}): "
+                    f"{self.log_file.read_text()[-3000:]}"
+                )
             pidfile = f"tinystack-{self.serve}.pid" if self.serve else "tinystack.pid"
             if (self.state_dir / pidfile).exists() and self._answers():
                 return time.monotonic() - started
