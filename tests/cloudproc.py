@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests import osc_fork
+from tests import cloud_fork, osc_fork
 from tinystack.deploy import registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ class CloudProcess:
         self.console_ports = {"novncproxy": free_port(), "serialproxy": free_port()}
         self.conf_file = state_dir / "tinystack.conf"
         self.log_file = state_dir / "tinystack.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | cloud_fork.Forked | None = None
         lines = [
             "[DEFAULT]",
             f"state_dir = {state_dir}",
@@ -115,27 +115,32 @@ class CloudProcess:
         return f"http://127.0.0.1:{self.ports['identity']}/v3"
 
     def start(self, timeout: float = 60) -> float:
-        """Start and wait for identity to answer; returns the seconds it took."""
-        started = time.monotonic()
-        log = open(self.log_file, "ab")  # owned by the child process, closed with it
+        """Start and wait for identity to answer; returns the seconds it took (from the
+        spawn: the fork server's one-time imports do not count)."""
         command = ["serve", self.serve] if self.serve else ["up"]
-        self.proc = subprocess.Popen(
-            [str(BIN / "tinystack"), *command, "--config-file", str(self.conf_file)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            # test-only plugins (e.g. tests.volume.sparse_driver) import from the checkout
-            env={
-                **os.environ,
-                "PYTHONPATH": os.pathsep.join(
-                    filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
-                ),
-            },
-        )
-        log.close()
+        argv = [*command, "--config-file", str(self.conf_file)]
+        # test-only plugins (e.g. tests.volume.sparse_driver) import from the checkout
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
+        self.proc = cloud_fork.spawn(argv, env, self.log_file)
+        if self.proc is None:
+            with open(self.log_file, "ab") as log:  # the child's own copy stays open
+                self.proc = subprocess.Popen(
+                    [str(BIN / "tinystack"), *argv],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    env=env,
+                )
+        started = time.monotonic()
         while time.monotonic() - started < timeout:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"tinystack up exited: {self.log_file.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"tinystack up exited ({self.proc.returncode}): "
+                    f"{self.log_file.read_text()[-3000:]}"
+                )
             pidfile = f"tinystack-{self.serve}.pid" if self.serve else "tinystack.pid"
             if (self.state_dir / pidfile).exists() and self._answers():
                 return time.monotonic() - started

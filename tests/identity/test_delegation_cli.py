@@ -16,8 +16,8 @@ import httpx
 import pytest
 from keystoneclient.contrib.ec2.utils import Ec2Signer
 
-from tests import osc_fork
-from tests.cloudproc import BIN, CloudProcess
+from tests import cloud_fork, osc_fork
+from tests.cloudproc import CloudProcess
 
 pytestmark = pytest.mark.cli
 
@@ -193,14 +193,8 @@ def test_credential_key_cli(cloud: CloudProcess) -> None:
     )
 
     def manage(command: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(BIN / "tinystack"), "identity", command, "--config-file", str(cloud.conf_file)],
-            capture_output=True,
-            text=True,
-            env=cloud.env,
-            timeout=60,
-            check=False,
-        )
+        argv = ["identity", command, "--config-file", str(cloud.conf_file)]
+        return cloud_fork.run(argv, cloud.env, timeout=60)
 
     assert json.loads(manage("credential-setup").stdout)["created"] is False
     first = manage("credential-rotate")
