@@ -261,7 +261,14 @@ BACKUP_OPTS = [
         choices=["zlib", "none"],
         help="Compression of backup objects (data that does not shrink is stored as is).",
     ),
-    cfg.IntOpt("backup_workers", default=2, min=1, help="Threads hashing and compressing."),
+    cfg.IntOpt(
+        "backup_workers",
+        default=4,
+        min=1,
+        help="Threads hashing, compressing and storing a backup's chunks (and fetching and "
+        "checking a restore's); more than the cores, so the disk always has a write in "
+        "flight while others hash.",
+    ),
     cfg.IntOpt("backup_threads", default=4, min=1, help="Backup service RPC threads."),
     cfg.IntOpt(
         "backup_device_timeout",
@@ -357,7 +364,7 @@ class Options:
     backup_file_size: int = 32 << 20
     backup_sha_block_size_bytes: int = 32 << 10
     backup_compression_algorithm: str = "zlib"
-    backup_workers: int = 2
+    backup_workers: int = 4
     backup_threads: int = 4
     backup_device_timeout: int = 3600
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import mmap
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -188,7 +189,9 @@ class ObjectStoreClient:
         """The whole object; ClientNotFound when absent."""
         return self.session.request(SERVICE, "GET", _path(container, name), ok=(200,)).content
 
-    def read_object_into(self, container: str, name: str, buffer: bytearray) -> memoryview:
+    def read_object_into(
+        self, container: str, name: str, buffer: bytearray | mmap.mmap
+    ) -> memoryview:
         """The object read into ``buffer`` when it fits (a fresh buffer otherwise)."""
         with self.open_object(container, name) as response:
             size = int(response.headers.get("content-length", "-1"))

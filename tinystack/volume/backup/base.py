@@ -11,6 +11,7 @@ prefix. A POSIX directory implements it now, the object store later.
 from __future__ import annotations
 
 import abc
+import mmap
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -45,7 +46,7 @@ class ObjectContainer(abc.ABC):
     def get_object(self, name: str) -> bytes:
         """The object's data; ObjectNotFound when it does not exist."""
 
-    def read_object(self, name: str, buffer: bytearray) -> memoryview:
+    def read_object(self, name: str, buffer: bytearray | mmap.mmap) -> memoryview:
         """The object's data, read into ``buffer`` when it fits (containers that can
         avoid a fresh allocation per object override this); ObjectNotFound as above."""
         return memoryview(self.get_object(name))

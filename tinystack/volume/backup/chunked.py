@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import mmap
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -192,6 +193,9 @@ class ChunkedBackupDriver(BackupDriver):
         #: a file that knows its holes (a qcow2 volume read by its map) says which
         #: chunks are zeros: those are neither read nor hashed
         is_hole = getattr(volume_file, "is_zero_range", None)
+        #: a file that can lend its pages (a volume read by its map) is not copied: the
+        #: chunk is hashed and stored from the page cache (O_DIRECT writes take it as is)
+        view = getattr(volume_file, "view", None)
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="backup") as pool:
             pending: deque[tuple[bytearray | None, Future[_Chunk]]] = deque()
             offset = 0
@@ -204,6 +208,10 @@ class ChunkedBackupDriver(BackupDriver):
                     future: Future[_Chunk] = Future()
                     future.set_result(self._chunk_job(container, prefix, index, offset,
                                                       None, parent_shas, n)())  # fmt: skip
+                elif view is not None and (lent := view(offset, n)) is not None:
+                    volume_file.seek(offset + n)
+                    job = self._chunk_job(container, prefix, index, offset, lent, parent_shas, n)
+                    future = pool.submit(job)
                 else:
                     buf = buffers.pop() if buffers else bytearray(self.chunk_size)
                     _read_into(volume_file, buf, n)
@@ -227,7 +235,7 @@ class ChunkedBackupDriver(BackupDriver):
         prefix: str,
         index: int,
         offset: int,
-        data: bytes | bytearray | None,
+        data: bytes | bytearray | memoryview | None,
         parent_shas: list[str] | None,
         length: int,
     ) -> Callable[[], _Chunk]:
@@ -294,11 +302,12 @@ class ChunkedBackupDriver(BackupDriver):
         container: ObjectContainer,
         name: str,
         offset: int,
-        part: bytes | bytearray,
+        part: bytes | bytearray | memoryview,
         shas: list[str],
     ) -> tuple[dict[str, Any], int]:
-        """Store one extent (unless it is zeros); its metadata entry and stored bytes."""
-        if self._is_zero(part):
+        """Store one extent (unless it is zeros: its sub-block hashes say so); its
+        metadata entry and stored bytes."""
+        if shas == self._zero_shas(len(part)):
             return {"offset": offset, "length": len(part), "zero": True}, 0
         payload: bytes | memoryview = memoryview(part)
         compression = None
@@ -317,7 +326,7 @@ class ChunkedBackupDriver(BackupDriver):
         return entry, len(payload)
 
     @staticmethod
-    def _compressible(part: bytes | bytearray) -> bool:
+    def _compressible(part: bytes | bytearray | memoryview) -> bool:
         """Does a sample (four slices across the extent) shrink by 10 % or more?"""
         view = memoryview(part)
         step = max(1, len(part) // 4)
@@ -342,7 +351,7 @@ class ChunkedBackupDriver(BackupDriver):
                 f"the backup holds {chain[-1]['volume_size']} bytes, the volume only {size}"
             )
         zeroes = getattr(volume_file, "write_zeroes", None)
-        for meta in chain:
+        for meta in chain:  # the full backup first: each incremental overwrites it
             for extent, data in self._fetched(container, meta["objects"]):
                 volume_file.seek(extent["offset"])
                 if data is not None:
@@ -358,27 +367,15 @@ class ChunkedBackupDriver(BackupDriver):
     ) -> Iterator[tuple[dict[str, Any], memoryview | None]]:
         """Each extent with its verified data (None for zeros), fetched and
         decompressed in the pool, in order; the data is valid until the next item."""
-        buffers = [bytearray(self.chunk_size) for _ in range(self.workers + 2)]
+        # page-aligned (anonymous maps): a store can read into them and a volume write
+        # from them with O_DIRECT, without a copy through the page cache
+        buffers = [mmap.mmap(-1, self.chunk_size) for _ in range(self.workers + 2)]
 
-        def fetch(extent: dict[str, Any], buf: bytearray) -> memoryview | None:
-            if extent.get("zero"):
-                return None
-            try:
-                data = container.read_object(extent["name"], buf)
-            except ObjectNotFound as exc:
-                raise BackupCorrupt(f"backup object {extent['name']} is missing") from exc
-            if extent.get("compression") == "zlib":
-                data = memoryview(zlib.decompress(data))
-            elif extent.get("compression") not in (None, "none"):
-                raise BackupCorrupt(f"unknown compression {extent['compression']}")
-            if len(data) != extent["length"] or (
-                self._digest(self._block_shas(data)) != extent["sha256_blocks"]
-            ):
-                raise BackupCorrupt(f"backup object {extent['name']} does not match its hash")
-            return data
+        def fetch(extent: dict[str, Any], buf: mmap.mmap) -> memoryview | None:
+            return None if extent.get("zero") else self._verified(container, extent, buf)
 
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="restore") as pool:
-            pending: deque[tuple[dict[str, Any], bytearray, Future[memoryview | None]]] = deque()
+            pending: deque[tuple[dict[str, Any], mmap.mmap, Future[memoryview | None]]] = deque()
             for extent in extents:
                 buf = buffers.pop()
                 pending.append((extent, buf, pool.submit(fetch, extent, buf)))
@@ -389,6 +386,24 @@ class ChunkedBackupDriver(BackupDriver):
             while pending:
                 first, _buf, future = pending.popleft()
                 yield first, future.result()
+
+    def _verified(
+        self, container: ObjectContainer, extent: dict[str, Any], buf: mmap.mmap
+    ) -> memoryview:
+        """An extent's data, read into ``buf`` (when it fits), decompressed and checked."""
+        try:
+            data = container.read_object(extent["name"], buf)
+        except ObjectNotFound as exc:
+            raise BackupCorrupt(f"backup object {extent['name']} is missing") from exc
+        if extent.get("compression") == "zlib":
+            data = memoryview(zlib.decompress(data))
+        elif extent.get("compression") not in (None, "none"):
+            raise BackupCorrupt(f"unknown compression {extent['compression']}")
+        if len(data) != extent["length"] or (
+            self._digest(self._block_shas(data)) != extent["sha256_blocks"]
+        ):
+            raise BackupCorrupt(f"backup object {extent['name']} does not match its hash")
+        return data
 
     # -- delete, export, import ------------------------------------------------------------
     def delete_backup(self, backup: BackupRef) -> None:

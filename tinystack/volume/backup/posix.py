@@ -15,6 +15,7 @@ evicts pages the host's volumes and guests use).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import mmap
 import os
@@ -62,6 +63,17 @@ def _write_all(fd: int, view: memoryview, offset: int) -> None:
         view, offset = view[done:], offset + done
 
 
+def _read_all(fd: int, view: memoryview, size: int) -> int:
+    """Read up to ``size`` bytes from the start of ``fd`` into ``view``; the count."""
+    got = 0
+    while got < size:
+        more = os.preadv(fd, [view[got:]], got)
+        if more <= 0:
+            break
+        got += more
+    return min(got, size)
+
+
 def _write_synced(path: Path, data: bytes | memoryview) -> None:
     """Write ``data`` as the file ``path`` and sync it (see the module docstring)."""
     view = memoryview(data).cast("B")
@@ -69,10 +81,15 @@ def _write_synced(path: Path, data: bytes | memoryview) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
     try:
         if aligned and _direct(fd):
-            buf = _staging_buffer(aligned)
-            with memoryview(buf) as staged:
-                staged[:aligned] = view[:aligned]
-                _write_all(fd, staged[:aligned], 0)
+            try:  # straight from the caller's pages when they are page-aligned (a mapped
+                _write_all(fd, view[:aligned], 0)  # volume's page cache), else a copy
+            except OSError as exc:
+                if exc.errno != errno.EINVAL:
+                    raise
+                buf = _staging_buffer(aligned)
+                with memoryview(buf) as staged:
+                    staged[:aligned] = view[:aligned]
+                    _write_all(fd, staged[:aligned], 0)
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_DIRECT)
             _write_all(fd, view[aligned:], aligned)
         else:
@@ -103,20 +120,26 @@ class PosixContainer(ObjectContainer):
         except FileNotFoundError as exc:
             raise ObjectNotFound(f"no object {name} in container {self.name}") from exc
 
-    def read_object(self, name: str, buffer: bytearray) -> memoryview:
+    def read_object(self, name: str, buffer: bytearray | mmap.mmap) -> memoryview:
+        """Into ``buffer`` when it fits: ``O_DIRECT`` into a page-aligned buffer (objects
+        are written past the page cache, so reading them through it would only cost a
+        copy and fresh cache pages), else through the cache."""
         try:
             with open(self._file(name), "rb", buffering=0) as f:
                 size = os.fstat(f.fileno()).st_size
                 if size > len(buffer):
                     return memoryview(f.read())
-                view = memoryview(buffer)[:size]
-                got = 0
-                while got < size:
-                    more = f.readinto(view[got:])
-                    if not more:
-                        break
-                    got += more
-                return view[:got]
+                view = memoryview(buffer)
+                rounded = -(-size // ALIGN) * ALIGN
+                if isinstance(buffer, mmap.mmap) and rounded <= len(buffer) and _direct(f.fileno()):
+                    try:
+                        return view[: _read_all(f.fileno(), view[:rounded], size)]
+                    except OSError as exc:
+                        if exc.errno != errno.EINVAL:
+                            raise
+                    fcntl.fcntl(f.fileno(), fcntl.F_SETFL,
+                                fcntl.fcntl(f.fileno(), fcntl.F_GETFL) & ~os.O_DIRECT)  # fmt: skip
+                return view[: _read_all(f.fileno(), view[:size], size)]
         except FileNotFoundError as exc:
             raise ObjectNotFound(f"no object {name} in container {self.name}") from exc
 

@@ -13,6 +13,7 @@ Errors of the object store become :class:`~tinystack.volume.backup.base.BackupEr
 
 from __future__ import annotations
 
+import mmap
 import threading
 
 from tinystack.common.clients.object_store import ObjectStoreClient
@@ -48,7 +49,7 @@ class SwiftContainer(ObjectContainer):
         except ClientError as exc:
             raise _failed(f"cannot read {self.name}/{name}", exc) from exc
 
-    def read_object(self, name: str, buffer: bytearray) -> memoryview:
+    def read_object(self, name: str, buffer: bytearray | mmap.mmap) -> memoryview:
         try:
             return self.client.read_object_into(self.name, name, buffer)
         except ClientNotFound as exc:

@@ -45,6 +45,8 @@ _FALLOC_FL_KEEP_SIZE = 0x01
 _FALLOC_FL_PUNCH_HOLE = 0x02
 #: O_DIRECT's alignment of buffers, file offsets and lengths
 ALIGN = 4096
+#: madvise(2): populate the page tables of a mapped range (Linux 5.14)
+MADV_POPULATE_READ = 22
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
 
@@ -111,6 +113,7 @@ class MappedImageFile(io.RawIOBase):
     def __init__(self, files: list[Path], extents: list[Extent], size: int) -> None:
         super().__init__()
         self._fds: list[int] = []
+        self._maps: dict[int, mmap.mmap] = {}
         try:
             for file in files:
                 self._fds.append(os.open(file, os.O_RDONLY | os.O_CLOEXEC))
@@ -121,6 +124,31 @@ class MappedImageFile(io.RawIOBase):
         self._starts = [e.start for e in extents]
         self.size = size
         self._pos = 0
+
+    def view(self, offset: int, length: int) -> memoryview | None:
+        """The ``length`` guest bytes from ``offset`` without a copy (a read-only view of
+        the file's pages, valid until the file is closed) when they lie in one data
+        extent; None otherwise (the caller reads them)."""
+        index = max(0, bisect.bisect_right(self._starts, offset) - 1)
+        extent = self.extents[index] if index < len(self.extents) else None
+        if extent is None or extent.depth < 0 or offset + length > extent.start + extent.length:
+            return None
+        start = extent.offset + offset - extent.start
+        fd = self._fds[extent.depth]
+        if extent.depth not in self._maps:
+            size = os.fstat(fd).st_size
+            if size == 0:
+                return None
+            self._maps[extent.depth] = mmap.mmap(fd, size, prot=mmap.PROT_READ)
+        mapped = self._maps[extent.depth]
+        if start + length > len(mapped):
+            return None
+        page = start - start % mmap.PAGESIZE
+        try:  # map the range's cached pages now, in one call, not a fault per page
+            mapped.madvise(MADV_POPULATE_READ, page, start + length - page)
+        except OSError:  # kernels before 5.14: the pages fault in as they are read
+            pass
+        return memoryview(mapped)[start : start + length]
 
     @classmethod
     def open(cls, path: Path) -> MappedImageFile | None:
@@ -197,6 +225,12 @@ class MappedImageFile(io.RawIOBase):
         try:
             super().close()
         finally:
+            for mapped in self._maps.values():
+                try:
+                    mapped.close()
+                except BufferError:  # a view is still held: unmapped when collected
+                    pass
+            self._maps = {}
             for fd in self._fds:
                 os.close(fd)
             self._fds = []
@@ -214,7 +248,6 @@ class PreallocatedImageFile(io.RawIOBase):
             self._direct = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_DIRECT)
         except OSError:  # a filesystem without O_DIRECT (tmpfs): the page cache
             pass
-        self._staging: mmap.mmap | None = None
         self.extents = extents
         self._starts = [e.start for e in extents]
         self.size = size
@@ -253,52 +286,61 @@ class PreallocatedImageFile(io.RawIOBase):
     def tell(self) -> int:
         return self._pos
 
-    def _ranges(self, length: int) -> list[tuple[int, int, int]]:
-        """(guest offset, file offset, length) pieces of ``length`` bytes from the
-        position; an error past the image's end (a volume never grows by writing)."""
-        if self._pos + length > self.size:
-            raise BackendError(f"a write of {length} bytes at {self._pos} passes the image's end")
+    def _ranges(self, pos: int, length: int) -> list[tuple[int, int]]:
+        """(file offset, length) pieces of ``length`` guest bytes from ``pos``; an error
+        past the image's end (a volume never grows by writing)."""
+        if pos + length > self.size:
+            raise BackendError(f"a write of {length} bytes at {pos} passes the image's end")
         pieces = []
-        index = max(0, bisect.bisect_right(self._starts, self._pos) - 1)
-        pos, end = self._pos, self._pos + length
+        index = max(0, bisect.bisect_right(self._starts, pos) - 1)
+        end = pos + length
         while pos < end:
             extent = self.extents[index]
             n = min(end, extent.start + extent.length) - pos
-            pieces.append((pos, extent.offset + pos - extent.start, n))
+            pieces.append((extent.offset + pos - extent.start, n))
             pos += n
             index += 1
         return pieces
 
     def write(self, buffer: ReadableBuffer) -> int:
         view = memoryview(buffer).cast("B")
+        self.write_at(self._pos, view)
+        self._pos += len(view)
+        return len(view)
+
+    def write_at(self, offset: int, data: memoryview) -> None:
+        """Write ``data`` at guest ``offset`` (threads may call this at once)."""
+        view = data.cast("B") if data.format != "B" else data
         done = 0
-        for _guest, offset, n in self._ranges(len(view)):
-            self._pwrite(view[done : done + n], offset)
+        for file_offset, n in self._ranges(offset, len(view)):
+            self._pwrite(view[done : done + n], file_offset)
             done += n
-        self._pos += done
-        return done
 
     def _pwrite(self, view: memoryview, offset: int) -> None:
-        """Aligned runs through ``O_DIRECT`` from a page-aligned staging buffer (the
-        page cache would cost a copy and a writeback), the rest through the cache."""
-        if self._direct is None or offset % ALIGN or len(view) % ALIGN:
-            _pwrite_all(self._fd, view, offset)
-            return
-        if self._staging is None or len(self._staging) < len(view):
-            if self._staging is not None:
-                self._staging.close()
-            self._staging = mmap.mmap(-1, max(len(view), 1 << 20))
-        with memoryview(self._staging) as staging:
-            staging[: len(view)] = view
-            _pwrite_all(self._direct, staging[: len(view)], offset)
+        """Aligned runs with ``O_DIRECT`` straight from the caller's buffer when it is
+        page-aligned (the page cache would cost a copy and a writeback), everything
+        else through the cache."""
+        if self._direct is not None and not (offset % ALIGN or len(view) % ALIGN):
+            try:
+                _pwrite_all(self._direct, view, offset)
+                return
+            except OSError as exc:  # EINVAL: an unaligned buffer
+                if exc.errno != errno.EINVAL:
+                    raise
+        _pwrite_all(self._fd, view, offset)
 
     def write_zeroes(self, length: int) -> None:
         """Zero ``length`` bytes at the position by punching holes in the file."""
-        for _guest, offset, n in self._ranges(length):
+        self.zero_at(self._pos, length)
+        self._pos += length
+
+    def zero_at(self, offset: int, length: int) -> None:
+        """Zero ``length`` guest bytes at ``offset`` (threads may call this at once)."""
+        for file_offset, n in self._ranges(offset, length):
             res = _libc.fallocate(
                 self._fd,
                 _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE,
-                ctypes.c_long(offset),
+                ctypes.c_long(file_offset),
                 ctypes.c_long(n),
             )
             if res != 0:
@@ -308,8 +350,7 @@ class PreallocatedImageFile(io.RawIOBase):
                 zero = bytes(min(n, 1 << 20))
                 for start in range(0, n, len(zero)):
                     k = min(len(zero), n - start)
-                    os.pwrite(self._fd, zero[:k], offset + start)
-        self._pos += length
+                    os.pwrite(self._fd, zero[:k], file_offset + start)
 
     def flush(self) -> None:
         if not self.closed:
@@ -324,8 +365,6 @@ class PreallocatedImageFile(io.RawIOBase):
             for fd in (self._fd, self._direct):
                 if fd is not None:
                     os.close(fd)
-            if self._staging is not None:
-                self._staging.close()
 
 
 def _pwrite_all(fd: int, view: memoryview, offset: int) -> None:
