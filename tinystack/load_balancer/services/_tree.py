@@ -1,12 +1,14 @@
 """Row helpers the resource modules share: loading and authorizing a row, the load
-balancer's provisioning lock (Octavia's "immutable" 409), quotas, listing filters, and
+balancer's provisioning lock (Octavia's "immutable" 409), a new child's starting
+columns, PENDING_DELETE cascading to children, quotas, listing filters and pages, and
 telling the provider agent after commit."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -96,6 +98,38 @@ def mark(row: Any, status: str) -> None:
     row.updated_at = utcnow()
 
 
+class _Creating(Protocol):
+    @property
+    def admin_state_up(self) -> bool: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+
+
+def add_pending(session: Session, row: Any, project_id: str, lb_id: str, req: _Creating) -> None:
+    """Add ``row`` as a new child of load balancer ``lb_id``: a fresh id, the request's
+    admin state and tags, created now, PENDING_CREATE and OFFLINE until its agent says."""
+    row.id = str(uuid.uuid4())
+    row.project_id = project_id
+    row.load_balancer_id = lb_id
+    row.admin_state_up = req.admin_state_up
+    row.tags = list(req.tags)
+    row.created_at = utcnow()
+    row.provisioning_status = PENDING_CREATE
+    row.operating_status = OFFLINE
+    session.add(row)
+    session.flush()
+
+
+def mark_children(session: Session, kinds: Sequence[Any], column: str, parent_id: str) -> None:
+    """Rows of ``kinds`` whose ``column`` is ``parent_id`` go PENDING_DELETE with it."""
+    for model in kinds:
+        session.execute(
+            sa.update(model)
+            .where(getattr(model, column) == parent_id)
+            .values(provisioning_status=PENDING_DELETE)
+        )
+
+
 def check_quota(
     session: Session,
     deps: Deps,
@@ -178,6 +212,28 @@ def page(
             raise exception.InvalidOption("limit must be positive")
         rows = rows[:count] if count else rows
     return rows
+
+
+class _ListRules(Protocol):
+    GET_ALL: str
+    GET_ALL_GLOBAL: str
+
+
+def listed(
+    session: Session,
+    ctx: RequestContext,
+    model: Any,
+    rules: _ListRules,
+    filters: Sequence[tuple[str, str]],
+    limit: str | None,
+    marker: str | None,
+    sort: Sequence[tuple[str, bool]],
+    *scope: Any,
+) -> list[Any]:
+    """One page of a list: :func:`listing` under the resource's policy module's ``rules``
+    (GET_ALL, GET_ALL_GLOBAL), then :func:`page` by id."""
+    found = listing(session, ctx, model, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters, *scope)
+    return page(found, limit, marker, lambda r: r.id, sort)
 
 
 def kick(deps: Deps, ctx: RequestContext, host: str, lb_id: str, method: str = "refresh") -> None:

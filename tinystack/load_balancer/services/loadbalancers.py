@@ -200,11 +200,8 @@ def list_(
     sort: Sequence[tuple[str, bool]] = (),
 ) -> list[LoadBalancerRecord]:
     with deps.db.reader() as session:
-        found = _tree.listing(
-            session, ctx, models.LoadBalancer, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters
-        )
-        rows = _tree.page(found, limit, marker, lambda r: r.id, sort)
-        return [record(session, r) for r in rows]
+        found = _tree.listed(session, ctx, models.LoadBalancer, rules, filters, limit, marker, sort)
+        return [record(session, r) for r in found]
 
 
 def update(
@@ -242,19 +239,15 @@ def delete(deps: Deps, ctx: RequestContext, lb_id: str, cascade: bool) -> None:
         if (children.listener_ids or children.pool_ids) and not cascade:
             raise exception.InvalidOption(f"Cannot delete Load Balancer {lb_id} - it has children")
         _tree.mark(row, _tree.PENDING_DELETE)
-        for model in (
+        kinds = (
             models.Listener,
             models.Pool,
             models.Member,
             models.HealthMonitor,
             models.L7Policy,
             models.L7Rule,
-        ):
-            session.execute(
-                sa.update(model)
-                .where(model.load_balancer_id == lb_id)
-                .values(provisioning_status=_tree.PENDING_DELETE)
-            )
+        )
+        _tree.mark_children(session, kinds, "load_balancer_id", lb_id)
         return row.host
 
     host = deps.db.write(tx)
