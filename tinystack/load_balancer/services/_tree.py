@@ -17,6 +17,7 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.timeutils import utcnow
 from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.services.deps import Deps
+from tinystack.load_balancer.services.inputs import ListPage
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -224,16 +225,14 @@ def listed(
     ctx: RequestContext,
     model: Any,
     rules: _ListRules,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]],
+    wanted: ListPage,
     *scope: Any,
 ) -> list[Any]:
     """One page of a list: :func:`listing` under the resource's policy module's ``rules``
     (GET_ALL, GET_ALL_GLOBAL), then :func:`page` by id."""
-    found = listing(session, ctx, model, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters, *scope)
-    return page(found, limit, marker, lambda r: r.id, sort)
+    everyone = (rules.GET_ALL, rules.GET_ALL_GLOBAL)
+    found = listing(session, ctx, model, everyone, wanted.filters, *scope)
+    return page(found, wanted.limit, wanted.marker, lambda r: r.id, wanted.sort)
 
 
 def kick(deps: Deps, ctx: RequestContext, host: str, lb_id: str, method: str = "refresh") -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -12,7 +10,11 @@ from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.policies import healthmonitor as rules
 from tinystack.load_balancer.services import _provisioning, _tree
 from tinystack.load_balancer.services.deps import Deps
-from tinystack.load_balancer.services.inputs import HealthMonitorCreate, HealthMonitorUpdate
+from tinystack.load_balancer.services.inputs import (
+    HealthMonitorCreate,
+    HealthMonitorUpdate,
+    ListPage,
+)
 from tinystack.load_balancer.services.records import HealthMonitorRecord, of
 
 SUPPORTED = {"HTTP", "HTTPS", "TCP", "PING", "TLS-HELLO"}
@@ -82,18 +84,9 @@ def get(deps: Deps, ctx: RequestContext, monitor_id: str) -> HealthMonitorRecord
         return record(row)
 
 
-def list_(
-    deps: Deps,
-    ctx: RequestContext,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]] = (),
-) -> list[HealthMonitorRecord]:
+def list_(deps: Deps, ctx: RequestContext, page: ListPage) -> list[HealthMonitorRecord]:
     with deps.db.reader() as session:
-        found = _tree.listed(
-            session, ctx, models.HealthMonitor, rules, filters, limit, marker, sort
-        )
+        found = _tree.listed(session, ctx, models.HealthMonitor, rules, page)
         return [record(r) for r in found]
 
 

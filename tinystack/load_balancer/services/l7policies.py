@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -12,7 +10,7 @@ from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.policies import l7policy as rules
 from tinystack.load_balancer.services import _provisioning, _tree
 from tinystack.load_balancer.services.deps import Deps
-from tinystack.load_balancer.services.inputs import L7PolicyCreate, L7PolicyUpdate
+from tinystack.load_balancer.services.inputs import L7PolicyCreate, L7PolicyUpdate, ListPage
 from tinystack.load_balancer.services.records import L7PolicyRecord, of
 
 
@@ -97,16 +95,9 @@ def get(deps: Deps, ctx: RequestContext, policy_id: str) -> L7PolicyRecord:
         return record(session, row)
 
 
-def list_(
-    deps: Deps,
-    ctx: RequestContext,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]] = (),
-) -> list[L7PolicyRecord]:
+def list_(deps: Deps, ctx: RequestContext, page: ListPage) -> list[L7PolicyRecord]:
     with deps.db.reader() as session:
-        found = _tree.listed(session, ctx, models.L7Policy, rules, filters, limit, marker, sort)
+        found = _tree.listed(session, ctx, models.L7Policy, rules, page)
         return [record(session, r) for r in found]
 
 

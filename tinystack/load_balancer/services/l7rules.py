@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
@@ -12,7 +11,7 @@ from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.policies import l7rule as rules
 from tinystack.load_balancer.services import _provisioning, _tree
 from tinystack.load_balancer.services.deps import Deps
-from tinystack.load_balancer.services.inputs import L7RuleCreate, L7RuleUpdate
+from tinystack.load_balancer.services.inputs import L7RuleCreate, L7RuleUpdate, ListPage
 from tinystack.load_balancer.services.records import L7RuleRecord, of
 
 KEYED = ("HEADER", "COOKIE", "SSL_DN_FIELD")
@@ -83,22 +82,12 @@ def get(deps: Deps, ctx: RequestContext, policy_id: str, rule_id: str) -> L7Rule
         return record(row)
 
 
-def list_(
-    deps: Deps,
-    ctx: RequestContext,
-    policy_id: str,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]] = (),
-) -> list[L7RuleRecord]:
+def list_(deps: Deps, ctx: RequestContext, policy_id: str, page: ListPage) -> list[L7RuleRecord]:
     with deps.db.reader() as session:
         policy = _policy(session, policy_id)
         _tree.authorize(ctx, rules.GET_ALL, policy)
         scope = models.L7Rule.l7policy_id == policy_id
-        found = _tree.listed(
-            session, ctx, models.L7Rule, rules, filters, limit, marker, sort, scope
-        )
+        found = _tree.listed(session, ctx, models.L7Rule, rules, page, scope)
         return [record(r) for r in found]
 
 

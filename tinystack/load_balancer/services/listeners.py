@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -12,7 +10,7 @@ from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.policies import listener as rules
 from tinystack.load_balancer.services import _provisioning, _tree
 from tinystack.load_balancer.services.deps import Deps
-from tinystack.load_balancer.services.inputs import ListenerCreate, ListenerUpdate
+from tinystack.load_balancer.services.inputs import ListenerCreate, ListenerUpdate, ListPage
 from tinystack.load_balancer.services.records import ListenerRecord, StatsRecord, of
 
 #: what the HAProxy provider runs (UDP and SCTP need LVS, TERMINATED_HTTPS a key manager)
@@ -111,16 +109,9 @@ def get(deps: Deps, ctx: RequestContext, listener_id: str) -> ListenerRecord:
         return record(session, row)
 
 
-def list_(
-    deps: Deps,
-    ctx: RequestContext,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]] = (),
-) -> list[ListenerRecord]:
+def list_(deps: Deps, ctx: RequestContext, page: ListPage) -> list[ListenerRecord]:
     with deps.db.reader() as session:
-        found = _tree.listed(session, ctx, models.Listener, rules, filters, limit, marker, sort)
+        found = _tree.listed(session, ctx, models.Listener, rules, page)
         return [record(session, r) for r in found]
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +19,7 @@ from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.policies import loadbalancer as rules
 from tinystack.load_balancer.services import _tree
 from tinystack.load_balancer.services.deps import Deps
-from tinystack.load_balancer.services.inputs import LoadBalancerCreate, LoadBalancerUpdate
+from tinystack.load_balancer.services.inputs import ListPage, LoadBalancerCreate, LoadBalancerUpdate
 from tinystack.load_balancer.services.records import LoadBalancerRecord, StatsRecord, of
 
 LOG = logging.getLogger(__name__)
@@ -191,16 +190,9 @@ def get(deps: Deps, ctx: RequestContext, lb_id: str) -> LoadBalancerRecord:
         return record(session, row)
 
 
-def list_(
-    deps: Deps,
-    ctx: RequestContext,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]] = (),
-) -> list[LoadBalancerRecord]:
+def list_(deps: Deps, ctx: RequestContext, page: ListPage) -> list[LoadBalancerRecord]:
     with deps.db.reader() as session:
-        found = _tree.listed(session, ctx, models.LoadBalancer, rules, filters, limit, marker, sort)
+        found = _tree.listed(session, ctx, models.LoadBalancer, rules, page)
         return [record(session, r) for r in found]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -13,7 +12,7 @@ from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.policies import member as rules
 from tinystack.load_balancer.services import _provisioning, _tree
 from tinystack.load_balancer.services.deps import Deps
-from tinystack.load_balancer.services.inputs import MemberCreate, MemberUpdate
+from tinystack.load_balancer.services.inputs import ListPage, MemberCreate, MemberUpdate
 from tinystack.load_balancer.services.records import MemberRecord, of
 
 
@@ -90,22 +89,12 @@ def get(deps: Deps, ctx: RequestContext, pool_id: str, member_id: str) -> Member
         return record(row)
 
 
-def list_(
-    deps: Deps,
-    ctx: RequestContext,
-    pool_id: str,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]] = (),
-) -> list[MemberRecord]:
+def list_(deps: Deps, ctx: RequestContext, pool_id: str, page: ListPage) -> list[MemberRecord]:
     with deps.db.reader() as session:
         pool = _pool(session, pool_id)
         _tree.authorize(ctx, rules.GET_ALL, pool)
         scope = models.Member.pool_id == pool_id
-        found = _tree.listed(
-            session, ctx, models.Member, rules, filters, limit, marker, sort, scope
-        )
+        found = _tree.listed(session, ctx, models.Member, rules, page, scope)
         return [record(r) for r in found]
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -12,7 +10,7 @@ from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.policies import pool as rules
 from tinystack.load_balancer.services import _provisioning, _tree
 from tinystack.load_balancer.services.deps import Deps
-from tinystack.load_balancer.services.inputs import PoolCreate, PoolUpdate
+from tinystack.load_balancer.services.inputs import ListPage, PoolCreate, PoolUpdate
 from tinystack.load_balancer.services.records import PoolRecord, of
 
 #: the listener protocols each pool protocol may serve (Octavia's compatibility table)
@@ -104,16 +102,9 @@ def get(deps: Deps, ctx: RequestContext, pool_id: str) -> PoolRecord:
         return record(session, row)
 
 
-def list_(
-    deps: Deps,
-    ctx: RequestContext,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]] = (),
-) -> list[PoolRecord]:
+def list_(deps: Deps, ctx: RequestContext, page: ListPage) -> list[PoolRecord]:
     with deps.db.reader() as session:
-        found = _tree.listed(session, ctx, models.Pool, rules, filters, limit, marker, sort)
+        found = _tree.listed(session, ctx, models.Pool, rules, page)
         return [record(session, r) for r in found]
 
 
