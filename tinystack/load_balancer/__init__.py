@@ -32,7 +32,8 @@ Layout (the one shape): ``conf.py``, ``exception.py``, ``models.py`` (+ ``migrat
 ``schemas.py`` the wrapped bodies, ``views.py``, a module per resource,
 ``version_alias.py``), ``services/`` (a module per resource; ``inputs.py`` the typed
 inputs, ``records.py``, ``_tree.py`` the rows, the provisioning lock and quotas they
-share, ``provider_store.py`` what the agent reads and writes, ``status_tree.py``),
+share, ``_provisioning.py`` the update/delete flows of a load balancer's children under
+that lock, ``provider_store.py`` what the agent reads and writes, ``status_tree.py``),
 ``rpcapi.py`` (``ProviderAgentAPI``: refresh, delete, failover), ``specs.py`` (what the
 agent is given and reports), ``agent/`` (``manager.py`` the RPC endpoint, health loop
 and start-up sync; ``haproxy.py``; ``namespace.py``; ``store.py`` the protocol).

@@ -9,6 +9,7 @@ from fastapi import Depends
 from starlette.requests import Request
 
 from tinystack.load_balancer.services.deps import Deps
+from tinystack.load_balancer.services.inputs import ListPage
 
 STATE_KEY = "load_balancer"
 #: query parameters that are not attribute filters
@@ -22,11 +23,9 @@ def _deps(request: Request) -> Deps:
 
 @dataclass(frozen=True, slots=True)
 class ListQuery:
-    filters: tuple[tuple[str, str], ...]
-    limit: str | None
-    marker: str | None
-    #: (attribute, descending) pairs from ``sort=a:asc,b:desc`` or ``sort_key``/``sort_dir``
-    sort: tuple[tuple[str, bool], ...] = ()
+    #: filters, limit, marker and the (attribute, descending) pairs from
+    #: ``sort=a:asc,b:desc`` or ``sort_key``/``sort_dir``
+    page: ListPage
     #: ``fields=a&fields=b`` (or ``fields=a,b``): the attributes each object is cut to
     fields: tuple[str, ...] = ()
 
@@ -43,7 +42,8 @@ def _query(request: Request) -> ListQuery:
     for n, key in enumerate(keys):
         sort.append((key, (dirs[n] if n < len(dirs) else "asc").lower() == "desc"))
     fields = tuple(f for raw in params.getlist("fields") for f in raw.split(",") if f)
-    return ListQuery(filters, params.get("limit"), params.get("marker"), tuple(sort), fields)
+    page = ListPage(filters, params.get("limit"), params.get("marker"), tuple(sort))
+    return ListQuery(page, fields)
 
 
 DepsDep = Annotated[Deps, Depends(_deps)]

@@ -13,7 +13,7 @@ from tinystack.load_balancer.services import healthmonitors
 
 
 def list_(ctx: ContextDep, deps: DepsDep, query: QueryDep) -> dict[str, Any]:
-    found = healthmonitors.list_(deps, ctx, query.filters, query.limit, query.marker, query.sort)
+    found = healthmonitors.list_(deps, ctx, query.page)
     return {
         "healthmonitors": [views.only(views.healthmonitor(r), query.fields) for r in found],
         "healthmonitors_links": [],

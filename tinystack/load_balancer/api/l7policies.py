@@ -13,7 +13,7 @@ from tinystack.load_balancer.services import l7policies
 
 
 def list_(ctx: ContextDep, deps: DepsDep, query: QueryDep) -> dict[str, Any]:
-    found = l7policies.list_(deps, ctx, query.filters, query.limit, query.marker, query.sort)
+    found = l7policies.list_(deps, ctx, query.page)
     return {
         "l7policies": [views.only(views.l7policy(r), query.fields) for r in found],
         "l7policies_links": [],

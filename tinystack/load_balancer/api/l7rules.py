@@ -13,9 +13,7 @@ from tinystack.load_balancer.services import l7rules
 
 
 def list_(l7policy_id: str, ctx: ContextDep, deps: DepsDep, query: QueryDep) -> dict[str, Any]:
-    found = l7rules.list_(
-        deps, ctx, l7policy_id, query.filters, query.limit, query.marker, query.sort
-    )
+    found = l7rules.list_(deps, ctx, l7policy_id, query.page)
     return {"rules": [views.only(views.l7rule(r), query.fields) for r in found], "rules_links": []}
 
 

@@ -13,7 +13,7 @@ from tinystack.load_balancer.services import listeners
 
 
 def list_(ctx: ContextDep, deps: DepsDep, query: QueryDep) -> dict[str, Any]:
-    found = listeners.list_(deps, ctx, query.filters, query.limit, query.marker, query.sort)
+    found = listeners.list_(deps, ctx, query.page)
     return {
         "listeners": [views.only(views.listener(r), query.fields) for r in found],
         "listeners_links": [],

@@ -14,7 +14,7 @@ from tinystack.load_balancer.services.status_tree import StatusNode
 
 
 def list_(ctx: ContextDep, deps: DepsDep, query: QueryDep) -> dict[str, Any]:
-    found = loadbalancers.list_(deps, ctx, query.filters, query.limit, query.marker, query.sort)
+    found = loadbalancers.list_(deps, ctx, query.page)
     return {
         "loadbalancers": [views.only(views.loadbalancer(r), query.fields) for r in found],
         "loadbalancers_links": [],

@@ -13,7 +13,7 @@ from tinystack.load_balancer.services import members
 
 
 def list_(pool_id: str, ctx: ContextDep, deps: DepsDep, query: QueryDep) -> dict[str, Any]:
-    found = members.list_(deps, ctx, pool_id, query.filters, query.limit, query.marker, query.sort)
+    found = members.list_(deps, ctx, pool_id, query.page)
     return {
         "members": [views.only(views.member(r), query.fields) for r in found],
         "members_links": [],

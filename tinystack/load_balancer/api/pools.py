@@ -13,7 +13,7 @@ from tinystack.load_balancer.services import pools
 
 
 def list_(ctx: ContextDep, deps: DepsDep, query: QueryDep) -> dict[str, Any]:
-    found = pools.list_(deps, ctx, query.filters, query.limit, query.marker, query.sort)
+    found = pools.list_(deps, ctx, query.page)
     return {"pools": [views.only(views.pool(r), query.fields) for r in found], "pools_links": []}
 
 

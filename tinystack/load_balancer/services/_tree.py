@@ -1,12 +1,14 @@
 """Row helpers the resource modules share: loading and authorizing a row, the load
-balancer's provisioning lock (Octavia's "immutable" 409), quotas, listing filters, and
+balancer's provisioning lock (Octavia's "immutable" 409), a new child's starting
+columns, PENDING_DELETE cascading to children, quotas, listing filters and pages, and
 telling the provider agent after commit."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -15,6 +17,7 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.timeutils import utcnow
 from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.services.deps import Deps
+from tinystack.load_balancer.services.inputs import ListPage
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,6 +97,38 @@ def lock_lb(session: Session, lb_id: str) -> models.LoadBalancer:
 def mark(row: Any, status: str) -> None:
     row.provisioning_status = status
     row.updated_at = utcnow()
+
+
+class _Creating(Protocol):
+    @property
+    def admin_state_up(self) -> bool: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+
+
+def add_pending(session: Session, row: Any, project_id: str, lb_id: str, req: _Creating) -> None:
+    """Add ``row`` as a new child of load balancer ``lb_id``: a fresh id, the request's
+    admin state and tags, created now, PENDING_CREATE and OFFLINE until its agent says."""
+    row.id = str(uuid.uuid4())
+    row.project_id = project_id
+    row.load_balancer_id = lb_id
+    row.admin_state_up = req.admin_state_up
+    row.tags = list(req.tags)
+    row.created_at = utcnow()
+    row.provisioning_status = PENDING_CREATE
+    row.operating_status = OFFLINE
+    session.add(row)
+    session.flush()
+
+
+def mark_children(session: Session, kinds: Sequence[Any], column: str, parent_id: str) -> None:
+    """Rows of ``kinds`` whose ``column`` is ``parent_id`` go PENDING_DELETE with it."""
+    for model in kinds:
+        session.execute(
+            sa.update(model)
+            .where(getattr(model, column) == parent_id)
+            .values(provisioning_status=PENDING_DELETE)
+        )
 
 
 def check_quota(
@@ -178,6 +213,26 @@ def page(
             raise exception.InvalidOption("limit must be positive")
         rows = rows[:count] if count else rows
     return rows
+
+
+class _ListRules(Protocol):
+    GET_ALL: str
+    GET_ALL_GLOBAL: str
+
+
+def listed(
+    session: Session,
+    ctx: RequestContext,
+    model: Any,
+    rules: _ListRules,
+    wanted: ListPage,
+    *scope: Any,
+) -> list[Any]:
+    """One page of a list: :func:`listing` under the resource's policy module's ``rules``
+    (GET_ALL, GET_ALL_GLOBAL), then :func:`page` by id."""
+    everyone = (rules.GET_ALL, rules.GET_ALL_GLOBAL)
+    found = listing(session, ctx, model, everyone, wanted.filters, *scope)
+    return page(found, wanted.limit, wanted.marker, lambda r: r.id, wanted.sort)
 
 
 def kick(deps: Deps, ctx: RequestContext, host: str, lb_id: str, method: str = "refresh") -> None:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.timeutils import utcnow
 from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.policies import healthmonitor as rules
-from tinystack.load_balancer.services import _tree
+from tinystack.load_balancer.services import _provisioning, _tree
 from tinystack.load_balancer.services.deps import Deps
-from tinystack.load_balancer.services.inputs import HealthMonitorCreate, HealthMonitorUpdate
+from tinystack.load_balancer.services.inputs import (
+    HealthMonitorCreate,
+    HealthMonitorUpdate,
+    ListPage,
+)
 from tinystack.load_balancer.services.records import HealthMonitorRecord, of
 
 SUPPORTED = {"HTTP", "HTTPS", "TCP", "PING", "TLS-HELLO"}
@@ -57,9 +57,6 @@ def create(deps: Deps, ctx: RequestContext, req: HealthMonitorCreate) -> HealthM
         )
         lb = _tree.lock_lb(session, pool.load_balancer_id)
         row = models.HealthMonitor(
-            id=str(uuid.uuid4()),
-            project_id=project,
-            load_balancer_id=lb.id,
             pool_id=pool.id,
             type=req.type,
             delay=req.delay,
@@ -73,19 +70,11 @@ def create(deps: Deps, ctx: RequestContext, req: HealthMonitorCreate) -> HealthM
             domain_name=req.domain_name,
             name=req.name or "",
             description=req.description or "",
-            admin_state_up=req.admin_state_up,
-            tags=list(req.tags),
-            created_at=utcnow(),
-            provisioning_status=_tree.PENDING_CREATE,
-            operating_status=_tree.OFFLINE,
         )
-        session.add(row)
-        session.flush()
+        _tree.add_pending(session, row, project, lb.id, req)
         return record(row), lb.host
 
-    found, host = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, found.load_balancer_id)
-    return found
+    return _provisioning.write_and_refresh(deps, ctx, tx)
 
 
 def get(deps: Deps, ctx: RequestContext, monitor_id: str) -> HealthMonitorRecord:
@@ -95,53 +84,43 @@ def get(deps: Deps, ctx: RequestContext, monitor_id: str) -> HealthMonitorRecord
         return record(row)
 
 
-def list_(
-    deps: Deps,
-    ctx: RequestContext,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]] = (),
-) -> list[HealthMonitorRecord]:
+def list_(deps: Deps, ctx: RequestContext, page: ListPage) -> list[HealthMonitorRecord]:
     with deps.db.reader() as session:
-        found = _tree.listing(
-            session, ctx, models.HealthMonitor, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters
-        )
-        return [record(r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
+        found = _tree.listed(session, ctx, models.HealthMonitor, rules, page)
+        return [record(r) for r in found]
+
+
+def _monitor(session: Session, monitor_id: str) -> models.HealthMonitor:
+    return _tree.load(session, models.HealthMonitor, monitor_id, "Health Monitor", lock=True)
 
 
 def update(
     deps: Deps, ctx: RequestContext, monitor_id: str, req: HealthMonitorUpdate
 ) -> HealthMonitorRecord:
-    def tx(session: Session) -> tuple[HealthMonitorRecord, str]:
-        row = _tree.load(session, models.HealthMonitor, monitor_id, "Health Monitor", lock=True)
-        _tree.authorize(ctx, rules.PUT, row)
+    def check(_session: Session, row: models.HealthMonitor) -> None:
         _check(
             row.type,
             req.delay if req.delay is not None else row.delay,
             req.timeout if req.timeout is not None else row.timeout,
             req,
         )
-        lb = _tree.lock_lb(session, row.load_balancer_id)
+
+    def change(_session: Session, row: models.HealthMonitor) -> None:
         for name in sorted(req.model_fields_set):
             value = getattr(req, name)
             if value is not None:
                 setattr(row, name, value)
-        _tree.mark(row, _tree.PENDING_UPDATE)
-        return record(row), lb.host
 
-    found, host = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, found.load_balancer_id)
-    return found
+    return _provisioning.update(
+        deps,
+        ctx,
+        rules.PUT,
+        lambda session: _monitor(session, monitor_id),
+        change,
+        lambda _session, row: record(row),
+        check=check,
+    )
 
 
 def delete(deps: Deps, ctx: RequestContext, monitor_id: str) -> None:
-    def tx(session: Session) -> tuple[str, str]:
-        row = _tree.load(session, models.HealthMonitor, monitor_id, "Health Monitor", lock=True)
-        _tree.authorize(ctx, rules.DELETE, row)
-        lb = _tree.lock_lb(session, row.load_balancer_id)
-        _tree.mark(row, _tree.PENDING_DELETE)
-        return lb.host, lb.id
-
-    host, lb_id = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, lb_id)
+    _provisioning.delete(deps, ctx, rules.DELETE, lambda session: _monitor(session, monitor_id))

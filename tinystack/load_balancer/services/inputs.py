@@ -1,4 +1,5 @@
-"""The typed inputs of the service layer: what a create or an update may set, validated.
+"""The typed inputs of the service layer: what a create or an update may set, validated,
+and what a list asks for (``ListPage``).
 
 The API's request bodies (``api/schemas.py``) wrap these (``{"loadbalancer": {...}}``).
 An update applies only the fields the request set (``model_fields_set``). The limits
@@ -7,6 +8,7 @@ and choices are Octavia's (its api-ref and wsme types).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -37,6 +39,17 @@ Seconds = Annotated[int, Field(ge=0, le=2147483647)]
 Millis = Annotated[int, Field(ge=0, le=31536000000)]
 Codes = Annotated[str, StringConstraints(pattern=r"^(\d{3}(\s*,\s*\d{3})*|\d{3}\s*-\s*\d{3})$")]
 UrlPath = Annotated[str, StringConstraints(pattern=r"^/[^\s]*$", max_length=2048)]
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """What a list asks for: attribute filters, (attribute, descending) sort pairs, the
+    marker to start after and the page size (both as given; checked when paging)."""
+
+    filters: tuple[tuple[str, str], ...] = ()
+    limit: str | None = None
+    marker: str | None = None
+    sort: tuple[tuple[str, bool], ...] = ()
 
 
 class _Input(BaseModel):

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.timeutils import utcnow
 from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.policies import l7policy as rules
-from tinystack.load_balancer.services import _tree
+from tinystack.load_balancer.services import _provisioning, _tree
 from tinystack.load_balancer.services.deps import Deps
-from tinystack.load_balancer.services.inputs import L7PolicyCreate, L7PolicyUpdate
+from tinystack.load_balancer.services.inputs import L7PolicyCreate, L7PolicyUpdate, ListPage
 from tinystack.load_balancer.services.records import L7PolicyRecord, of
 
 
@@ -74,9 +70,6 @@ def create(deps: Deps, ctx: RequestContext, req: L7PolicyCreate) -> L7PolicyReco
         lb = _tree.lock_lb(session, listener.load_balancer_id)
         _tree.mark(listener, _tree.PENDING_UPDATE)
         row = models.L7Policy(
-            id=str(uuid.uuid4()),
-            project_id=project,
-            load_balancer_id=lb.id,
             listener_id=listener.id,
             action=req.action,
             position=2147483647,
@@ -87,20 +80,12 @@ def create(deps: Deps, ctx: RequestContext, req: L7PolicyCreate) -> L7PolicyReco
             or (302 if req.action in ("REDIRECT_TO_URL", "REDIRECT_PREFIX") else None),
             name=req.name or "",
             description=req.description or "",
-            admin_state_up=req.admin_state_up,
-            tags=list(req.tags),
-            created_at=utcnow(),
-            provisioning_status=_tree.PENDING_CREATE,
-            operating_status=_tree.OFFLINE,
         )
-        session.add(row)
-        session.flush()
+        _tree.add_pending(session, row, project, lb.id, req)
         _renumber(session, listener.id, row, req.position or 2147483647)
         return record(session, row), lb.host
 
-    found, host = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, found.load_balancer_id)
-    return found
+    return _provisioning.write_and_refresh(deps, ctx, tx)
 
 
 def get(deps: Deps, ctx: RequestContext, policy_id: str) -> L7PolicyRecord:
@@ -110,32 +95,25 @@ def get(deps: Deps, ctx: RequestContext, policy_id: str) -> L7PolicyRecord:
         return record(session, row)
 
 
-def list_(
-    deps: Deps,
-    ctx: RequestContext,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]] = (),
-) -> list[L7PolicyRecord]:
+def list_(deps: Deps, ctx: RequestContext, page: ListPage) -> list[L7PolicyRecord]:
     with deps.db.reader() as session:
-        found = _tree.listing(
-            session, ctx, models.L7Policy, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters
-        )
-        return [record(session, r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
+        found = _tree.listed(session, ctx, models.L7Policy, rules, page)
+        return [record(session, r) for r in found]
+
+
+def _policy(session: Session, policy_id: str) -> models.L7Policy:
+    return _tree.load(session, models.L7Policy, policy_id, "L7 Policy", lock=True)
 
 
 def update(deps: Deps, ctx: RequestContext, policy_id: str, req: L7PolicyUpdate) -> L7PolicyRecord:
-    def tx(session: Session) -> tuple[L7PolicyRecord, str]:
-        row = _tree.load(session, models.L7Policy, policy_id, "L7 Policy", lock=True)
-        _tree.authorize(ctx, rules.PUT, row)
-        action = req.action or row.action
+    def check(session: Session, row: models.L7Policy) -> None:
         if "action" in req.model_fields_set or any(
             getattr(req, n) is not None
             for n in ("redirect_pool_id", "redirect_url", "redirect_prefix")
         ):
-            _action(session, row.load_balancer_id, action, req)
-        lb = _tree.lock_lb(session, row.load_balancer_id)
+            _action(session, row.load_balancer_id, req.action or row.action, req)
+
+    def change(session: Session, row: models.L7Policy) -> None:
         for name in (
             "name",
             "description",
@@ -152,26 +130,25 @@ def update(deps: Deps, ctx: RequestContext, policy_id: str, req: L7PolicyUpdate)
                 setattr(row, name, value)
         if req.position is not None:
             _renumber(session, row.listener_id, row, req.position)
-        _tree.mark(row, _tree.PENDING_UPDATE)
-        return record(session, row), lb.host
 
-    found, host = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, found.load_balancer_id)
-    return found
+    return _provisioning.update(
+        deps,
+        ctx,
+        rules.PUT,
+        lambda session: _policy(session, policy_id),
+        change,
+        record,
+        check=check,
+    )
 
 
 def delete(deps: Deps, ctx: RequestContext, policy_id: str) -> None:
-    def tx(session: Session) -> tuple[str, str]:
-        row = _tree.load(session, models.L7Policy, policy_id, "L7 Policy", lock=True)
-        _tree.authorize(ctx, rules.DELETE, row)
-        lb = _tree.lock_lb(session, row.load_balancer_id)
-        _tree.mark(row, _tree.PENDING_DELETE)
-        session.execute(
-            sa.update(models.L7Rule)
-            .where(models.L7Rule.l7policy_id == policy_id)
-            .values(provisioning_status=_tree.PENDING_DELETE)
-        )
-        return lb.host, lb.id
-
-    host, lb_id = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, lb_id)
+    _provisioning.delete(
+        deps,
+        ctx,
+        rules.DELETE,
+        lambda session: _policy(session, policy_id),
+        cascade=lambda session, _row: _tree.mark_children(
+            session, (models.L7Rule,), "l7policy_id", policy_id
+        ),
+    )

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.timeutils import utcnow
 from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.policies import l7rule as rules
-from tinystack.load_balancer.services import _tree
+from tinystack.load_balancer.services import _provisioning, _tree
 from tinystack.load_balancer.services.deps import Deps
-from tinystack.load_balancer.services.inputs import L7RuleCreate, L7RuleUpdate
+from tinystack.load_balancer.services.inputs import L7RuleCreate, L7RuleUpdate, ListPage
 from tinystack.load_balancer.services.records import L7RuleRecord, of
 
 KEYED = ("HEADER", "COOKIE", "SSL_DN_FIELD")
@@ -63,9 +60,6 @@ def create(deps: Deps, ctx: RequestContext, policy_id: str, req: L7RuleCreate) -
         _tree.check_quota(session, deps, project, "l7rule", models.L7Rule, "L7 Rule")
         lb = _tree.lock_lb(session, policy.load_balancer_id)
         row = models.L7Rule(
-            id=str(uuid.uuid4()),
-            project_id=project,
-            load_balancer_id=lb.id,
             l7policy_id=policy_id,
             type=req.type,
             compare_type=req.compare_type,
@@ -74,19 +68,11 @@ def create(deps: Deps, ctx: RequestContext, policy_id: str, req: L7RuleCreate) -
             invert=req.invert,
             name="",
             description="",
-            admin_state_up=req.admin_state_up,
-            tags=list(req.tags),
-            created_at=utcnow(),
-            provisioning_status=_tree.PENDING_CREATE,
-            operating_status=_tree.OFFLINE,
         )
-        session.add(row)
-        session.flush()
+        _tree.add_pending(session, row, project, lb.id, req)
         return record(row), lb.host
 
-    found, host = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, found.load_balancer_id)
-    return found
+    return _provisioning.write_and_refresh(deps, ctx, tx)
 
 
 def get(deps: Deps, ctx: RequestContext, policy_id: str, rule_id: str) -> L7RuleRecord:
@@ -96,60 +82,46 @@ def get(deps: Deps, ctx: RequestContext, policy_id: str, rule_id: str) -> L7Rule
         return record(row)
 
 
-def list_(
-    deps: Deps,
-    ctx: RequestContext,
-    policy_id: str,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]] = (),
-) -> list[L7RuleRecord]:
+def list_(deps: Deps, ctx: RequestContext, policy_id: str, page: ListPage) -> list[L7RuleRecord]:
     with deps.db.reader() as session:
         policy = _policy(session, policy_id)
         _tree.authorize(ctx, rules.GET_ALL, policy)
-        found = _tree.listing(
-            session,
-            ctx,
-            models.L7Rule,
-            (rules.GET_ALL, rules.GET_ALL_GLOBAL),
-            filters,
-            models.L7Rule.l7policy_id == policy_id,
-        )
-        return [record(r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
+        scope = models.L7Rule.l7policy_id == policy_id
+        found = _tree.listed(session, ctx, models.L7Rule, rules, page, scope)
+        return [record(r) for r in found]
 
 
 def update(
     deps: Deps, ctx: RequestContext, policy_id: str, rule_id: str, req: L7RuleUpdate
 ) -> L7RuleRecord:
-    def tx(session: Session) -> tuple[L7RuleRecord, str]:
-        row = _rule(session, policy_id, rule_id, lock=True)
-        _tree.authorize(ctx, rules.PUT, row)
-        key = req.key if "key" in req.model_fields_set else row.key
+    def check(_session: Session, row: models.L7Rule) -> None:
         _check(
-            req.type or row.type, req.compare_type or row.compare_type, key, req.value or row.value
+            req.type or row.type,
+            req.compare_type or row.compare_type,
+            req.key if "key" in req.model_fields_set else row.key,
+            req.value or row.value,
         )
-        lb = _tree.lock_lb(session, row.load_balancer_id)
+
+    def change(_session: Session, row: models.L7Rule) -> None:
         for name in ("admin_state_up", "tags", "type", "compare_type", "value", "invert"):
             value = getattr(req, name)
             if name in req.model_fields_set and value is not None:
                 setattr(row, name, value)
-        row.key = key
-        _tree.mark(row, _tree.PENDING_UPDATE)
-        return record(row), lb.host
+        if "key" in req.model_fields_set:
+            row.key = req.key
 
-    found, host = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, found.load_balancer_id)
-    return found
+    return _provisioning.update(
+        deps,
+        ctx,
+        rules.PUT,
+        lambda session: _rule(session, policy_id, rule_id, lock=True),
+        change,
+        lambda _session, row: record(row),
+        check=check,
+    )
 
 
 def delete(deps: Deps, ctx: RequestContext, policy_id: str, rule_id: str) -> None:
-    def tx(session: Session) -> tuple[str, str]:
-        row = _rule(session, policy_id, rule_id, lock=True)
-        _tree.authorize(ctx, rules.DELETE, row)
-        lb = _tree.lock_lb(session, row.load_balancer_id)
-        _tree.mark(row, _tree.PENDING_DELETE)
-        return lb.host, lb.id
-
-    host, lb_id = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, lb_id)
+    _provisioning.delete(
+        deps, ctx, rules.DELETE, lambda session: _rule(session, policy_id, rule_id, lock=True)
+    )

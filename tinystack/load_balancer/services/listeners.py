@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.timeutils import utcnow
 from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.policies import listener as rules
-from tinystack.load_balancer.services import _tree
+from tinystack.load_balancer.services import _provisioning, _tree
 from tinystack.load_balancer.services.deps import Deps
-from tinystack.load_balancer.services.inputs import ListenerCreate, ListenerUpdate
+from tinystack.load_balancer.services.inputs import ListenerCreate, ListenerUpdate, ListPage
 from tinystack.load_balancer.services.records import ListenerRecord, StatsRecord, of
 
 #: what the HAProxy provider runs (UDP and SCTP need LVS, TERMINATED_HTTPS a key manager)
@@ -89,32 +85,21 @@ def create(deps: Deps, ctx: RequestContext, req: ListenerCreate) -> ListenerReco
         _default_pool(session, lb.id, req.default_pool_id)
         _tree.lock_lb(session, lb.id)
         row = models.Listener(
-            id=str(uuid.uuid4()),
-            project_id=project,
-            load_balancer_id=lb.id,
-            provisioning_status=_tree.PENDING_CREATE,
-            operating_status=_tree.OFFLINE,
             protocol=req.protocol,
             protocol_port=req.protocol_port,
-            created_at=utcnow(),
             default_pool_id=req.default_pool_id,
             name="",
             description="",
-            tags=[],
-            admin_state_up=req.admin_state_up,
         )
         _apply(row, req)
-        session.add(row)
-        session.flush()
+        _tree.add_pending(session, row, project, lb.id, req)
         if req.default_pool_id:
             pool = session.get(models.Pool, req.default_pool_id)
             if pool is not None:
                 pool.listener_id = row.id
         return record(session, row), lb.host
 
-    found, host = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, found.load_balancer_id)
-    return found
+    return _provisioning.write_and_refresh(deps, ctx, tx)
 
 
 def get(deps: Deps, ctx: RequestContext, listener_id: str) -> ListenerRecord:
@@ -124,30 +109,22 @@ def get(deps: Deps, ctx: RequestContext, listener_id: str) -> ListenerRecord:
         return record(session, row)
 
 
-def list_(
-    deps: Deps,
-    ctx: RequestContext,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]] = (),
-) -> list[ListenerRecord]:
+def list_(deps: Deps, ctx: RequestContext, page: ListPage) -> list[ListenerRecord]:
     with deps.db.reader() as session:
-        found = _tree.listing(
-            session, ctx, models.Listener, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters
-        )
-        return [record(session, r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
+        found = _tree.listed(session, ctx, models.Listener, rules, page)
+        return [record(session, r) for r in found]
+
+
+def _listener(session: Session, listener_id: str) -> models.Listener:
+    return _tree.load(session, models.Listener, listener_id, "Listener", lock=True)
 
 
 def update(
     deps: Deps, ctx: RequestContext, listener_id: str, req: ListenerUpdate
 ) -> ListenerRecord:
-    def tx(session: Session) -> tuple[ListenerRecord, str]:
-        row = _tree.load(session, models.Listener, listener_id, "Listener", lock=True)
-        _tree.authorize(ctx, rules.PUT, row)
-        lb = _tree.lock_lb(session, row.load_balancer_id)
+    def change(session: Session, row: models.Listener) -> None:
         if "default_pool_id" in req.model_fields_set and req.default_pool_id != row.default_pool_id:
-            _default_pool(session, lb.id, req.default_pool_id)
+            _default_pool(session, row.load_balancer_id, req.default_pool_id)
             old = session.get(models.Pool, row.default_pool_id or "")
             if old is not None:
                 old.listener_id = None
@@ -156,24 +133,14 @@ def update(
                 new.listener_id = row.id
             row.default_pool_id = req.default_pool_id
         _apply(row, req)
-        _tree.mark(row, _tree.PENDING_UPDATE)
-        return record(session, row), lb.host
 
-    found, host = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, found.load_balancer_id)
-    return found
+    return _provisioning.update(
+        deps, ctx, rules.PUT, lambda session: _listener(session, listener_id), change, record
+    )
 
 
 def delete(deps: Deps, ctx: RequestContext, listener_id: str) -> None:
-    def tx(session: Session) -> tuple[str, str]:
-        row = _tree.load(session, models.Listener, listener_id, "Listener", lock=True)
-        _tree.authorize(ctx, rules.DELETE, row)
-        lb = _tree.lock_lb(session, row.load_balancer_id)
-        _tree.mark(row, _tree.PENDING_DELETE)
-        return lb.host, lb.id
-
-    host, lb_id = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, lb_id)
+    _provisioning.delete(deps, ctx, rules.DELETE, lambda session: _listener(session, listener_id))
 
 
 def stats(deps: Deps, ctx: RequestContext, listener_id: str) -> StatsRecord:

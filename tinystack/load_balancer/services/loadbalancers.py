@@ -6,7 +6,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +19,7 @@ from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.policies import loadbalancer as rules
 from tinystack.load_balancer.services import _tree
 from tinystack.load_balancer.services.deps import Deps
-from tinystack.load_balancer.services.inputs import LoadBalancerCreate, LoadBalancerUpdate
+from tinystack.load_balancer.services.inputs import ListPage, LoadBalancerCreate, LoadBalancerUpdate
 from tinystack.load_balancer.services.records import LoadBalancerRecord, StatsRecord, of
 
 LOG = logging.getLogger(__name__)
@@ -191,20 +190,10 @@ def get(deps: Deps, ctx: RequestContext, lb_id: str) -> LoadBalancerRecord:
         return record(session, row)
 
 
-def list_(
-    deps: Deps,
-    ctx: RequestContext,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]] = (),
-) -> list[LoadBalancerRecord]:
+def list_(deps: Deps, ctx: RequestContext, page: ListPage) -> list[LoadBalancerRecord]:
     with deps.db.reader() as session:
-        found = _tree.listing(
-            session, ctx, models.LoadBalancer, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters
-        )
-        rows = _tree.page(found, limit, marker, lambda r: r.id, sort)
-        return [record(session, r) for r in rows]
+        found = _tree.listed(session, ctx, models.LoadBalancer, rules, page)
+        return [record(session, r) for r in found]
 
 
 def update(
@@ -242,19 +231,15 @@ def delete(deps: Deps, ctx: RequestContext, lb_id: str, cascade: bool) -> None:
         if (children.listener_ids or children.pool_ids) and not cascade:
             raise exception.InvalidOption(f"Cannot delete Load Balancer {lb_id} - it has children")
         _tree.mark(row, _tree.PENDING_DELETE)
-        for model in (
+        kinds = (
             models.Listener,
             models.Pool,
             models.Member,
             models.HealthMonitor,
             models.L7Policy,
             models.L7Rule,
-        ):
-            session.execute(
-                sa.update(model)
-                .where(model.load_balancer_id == lb_id)
-                .values(provisioning_status=_tree.PENDING_DELETE)
-            )
+        )
+        _tree.mark_children(session, kinds, "load_balancer_id", lb_id)
         return row.host
 
     host = deps.db.write(tx)

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import ipaddress
-import uuid
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.timeutils import utcnow
 from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.policies import member as rules
-from tinystack.load_balancer.services import _tree
+from tinystack.load_balancer.services import _provisioning, _tree
 from tinystack.load_balancer.services.deps import Deps
-from tinystack.load_balancer.services.inputs import MemberCreate, MemberUpdate
+from tinystack.load_balancer.services.inputs import ListPage, MemberCreate, MemberUpdate
 from tinystack.load_balancer.services.records import MemberRecord, of
 
 
@@ -60,9 +57,6 @@ def create(deps: Deps, ctx: RequestContext, pool_id: str, req: MemberCreate) -> 
         lb = _tree.lock_lb(session, pool.load_balancer_id)
         _tree.mark(pool, _tree.PENDING_UPDATE)
         row = models.Member(
-            id=str(uuid.uuid4()),
-            project_id=project,
-            load_balancer_id=lb.id,
             pool_id=pool_id,
             address=req.address,
             protocol_port=req.protocol_port,
@@ -73,19 +67,11 @@ def create(deps: Deps, ctx: RequestContext, pool_id: str, req: MemberCreate) -> 
             monitor_port=req.monitor_port,
             name=req.name or "",
             description=req.description or "",
-            admin_state_up=req.admin_state_up,
-            tags=list(req.tags),
-            created_at=utcnow(),
-            provisioning_status=_tree.PENDING_CREATE,
-            operating_status=_tree.OFFLINE,
         )
-        session.add(row)
-        session.flush()
+        _tree.add_pending(session, row, project, lb.id, req)
         return record(row), lb.host
 
-    found, host = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, found.load_balancer_id)
-    return found
+    return _provisioning.write_and_refresh(deps, ctx, tx)
 
 
 def _member(session: Session, pool_id: str, member_id: str, lock: bool = False) -> models.Member:
@@ -103,27 +89,13 @@ def get(deps: Deps, ctx: RequestContext, pool_id: str, member_id: str) -> Member
         return record(row)
 
 
-def list_(
-    deps: Deps,
-    ctx: RequestContext,
-    pool_id: str,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]] = (),
-) -> list[MemberRecord]:
+def list_(deps: Deps, ctx: RequestContext, pool_id: str, page: ListPage) -> list[MemberRecord]:
     with deps.db.reader() as session:
         pool = _pool(session, pool_id)
         _tree.authorize(ctx, rules.GET_ALL, pool)
-        found = _tree.listing(
-            session,
-            ctx,
-            models.Member,
-            (rules.GET_ALL, rules.GET_ALL_GLOBAL),
-            filters,
-            models.Member.pool_id == pool_id,
-        )
-        return [record(r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
+        scope = models.Member.pool_id == pool_id
+        found = _tree.listed(session, ctx, models.Member, rules, page, scope)
+        return [record(r) for r in found]
 
 
 def update(
@@ -132,10 +104,7 @@ def update(
     if req.monitor_address:
         _address(req.monitor_address, "Monitor address")
 
-    def tx(session: Session) -> tuple[MemberRecord, str]:
-        row = _member(session, pool_id, member_id, lock=True)
-        _tree.authorize(ctx, rules.PUT, row)
-        lb = _tree.lock_lb(session, row.load_balancer_id)
+    def change(session: Session, row: models.Member) -> None:
         for name in (
             "name",
             "description",
@@ -150,21 +119,18 @@ def update(
                 value = getattr(req, name)
                 if value is not None or name.startswith("monitor_"):
                     setattr(row, name, value)
-        _tree.mark(row, _tree.PENDING_UPDATE)
-        return record(row), lb.host
 
-    found, host = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, found.load_balancer_id)
-    return found
+    return _provisioning.update(
+        deps,
+        ctx,
+        rules.PUT,
+        lambda session: _member(session, pool_id, member_id, lock=True),
+        change,
+        lambda _session, row: record(row),
+    )
 
 
 def delete(deps: Deps, ctx: RequestContext, pool_id: str, member_id: str) -> None:
-    def tx(session: Session) -> tuple[str, str]:
-        row = _member(session, pool_id, member_id, lock=True)
-        _tree.authorize(ctx, rules.DELETE, row)
-        lb = _tree.lock_lb(session, row.load_balancer_id)
-        _tree.mark(row, _tree.PENDING_DELETE)
-        return lb.host, lb.id
-
-    host, lb_id = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, lb_id)
+    _provisioning.delete(
+        deps, ctx, rules.DELETE, lambda session: _member(session, pool_id, member_id, lock=True)
+    )

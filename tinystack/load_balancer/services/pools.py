@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.timeutils import utcnow
 from tinystack.load_balancer import exception, models
 from tinystack.load_balancer.policies import pool as rules
-from tinystack.load_balancer.services import _tree
+from tinystack.load_balancer.services import _provisioning, _tree
 from tinystack.load_balancer.services.deps import Deps
-from tinystack.load_balancer.services.inputs import PoolCreate, PoolUpdate
+from tinystack.load_balancer.services.inputs import ListPage, PoolCreate, PoolUpdate
 from tinystack.load_balancer.services.records import PoolRecord, of
 
 #: the listener protocols each pool protocol may serve (Octavia's compatibility table)
@@ -84,30 +80,19 @@ def create(deps: Deps, ctx: RequestContext, req: PoolCreate) -> PoolRecord:
         persistence = _persistence(req)
         _tree.lock_lb(session, lb.id)
         row = models.Pool(
-            id=str(uuid.uuid4()),
-            project_id=project,
-            load_balancer_id=lb.id,
             listener_id=req.listener_id,
             protocol=req.protocol,
             lb_algorithm=req.lb_algorithm,
             session_persistence=persistence,
             name=req.name or "",
             description=req.description or "",
-            admin_state_up=req.admin_state_up,
-            tags=list(req.tags),
-            provisioning_status=_tree.PENDING_CREATE,
-            operating_status=_tree.OFFLINE,
-            created_at=utcnow(),
         )
-        session.add(row)
+        _tree.add_pending(session, row, project, lb.id, req)
         if listener is not None:
             listener.default_pool_id = row.id
-        session.flush()
         return record(session, row), lb.host
 
-    found, host = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, found.load_balancer_id)
-    return found
+    return _provisioning.write_and_refresh(deps, ctx, tx)
 
 
 def get(deps: Deps, ctx: RequestContext, pool_id: str) -> PoolRecord:
@@ -117,58 +102,39 @@ def get(deps: Deps, ctx: RequestContext, pool_id: str) -> PoolRecord:
         return record(session, row)
 
 
-def list_(
-    deps: Deps,
-    ctx: RequestContext,
-    filters: Sequence[tuple[str, str]],
-    limit: str | None,
-    marker: str | None,
-    sort: Sequence[tuple[str, bool]] = (),
-) -> list[PoolRecord]:
+def list_(deps: Deps, ctx: RequestContext, page: ListPage) -> list[PoolRecord]:
     with deps.db.reader() as session:
-        found = _tree.listing(
-            session, ctx, models.Pool, (rules.GET_ALL, rules.GET_ALL_GLOBAL), filters
-        )
-        return [record(session, r) for r in _tree.page(found, limit, marker, lambda r: r.id, sort)]
+        found = _tree.listed(session, ctx, models.Pool, rules, page)
+        return [record(session, r) for r in found]
+
+
+def _pool(session: Session, pool_id: str) -> models.Pool:
+    return _tree.load(session, models.Pool, pool_id, "Pool", lock=True)
 
 
 def update(deps: Deps, ctx: RequestContext, pool_id: str, req: PoolUpdate) -> PoolRecord:
-    def tx(session: Session) -> tuple[PoolRecord, str]:
-        row = _tree.load(session, models.Pool, pool_id, "Pool", lock=True)
-        _tree.authorize(ctx, rules.PUT, row)
-        lb = _tree.lock_lb(session, row.load_balancer_id)
+    def change(_session: Session, row: models.Pool) -> None:
         for name in ("name", "description", "admin_state_up", "tags", "lb_algorithm"):
             value = getattr(req, name)
             if name in req.model_fields_set and value is not None:
                 setattr(row, name, value)
         if "session_persistence" in req.model_fields_set:
             row.session_persistence = _persistence(req)
-        _tree.mark(row, _tree.PENDING_UPDATE)
-        return record(session, row), lb.host
 
-    found, host = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, found.load_balancer_id)
-    return found
+    return _provisioning.update(
+        deps, ctx, rules.PUT, lambda session: _pool(session, pool_id), change, record
+    )
 
 
 def delete(deps: Deps, ctx: RequestContext, pool_id: str) -> None:
-    def tx(session: Session) -> tuple[str, str]:
-        row = _tree.load(session, models.Pool, pool_id, "Pool", lock=True)
-        _tree.authorize(ctx, rules.DELETE, row)
-        lb = _tree.lock_lb(session, row.load_balancer_id)
+    def cascade(session: Session, row: models.Pool) -> None:
         used = session.scalar(
             sa.select(models.L7Policy.id).where(models.L7Policy.redirect_pool_id == pool_id)
         )
         if used:
             raise exception.InvalidOption(f"Pool {pool_id} is used by L7 policy {used}.")
-        _tree.mark(row, _tree.PENDING_DELETE)
-        for model in (models.Member, models.HealthMonitor):
-            session.execute(
-                sa.update(model)
-                .where(model.pool_id == pool_id)
-                .values(provisioning_status=_tree.PENDING_DELETE)
-            )
-        return lb.host, lb.id
+        _tree.mark_children(session, (models.Member, models.HealthMonitor), "pool_id", pool_id)
 
-    host, lb_id = deps.db.write(tx)
-    _tree.kick(deps, ctx, host, lb_id)
+    _provisioning.delete(
+        deps, ctx, rules.DELETE, lambda session: _pool(session, pool_id), cascade=cascade
+    )
