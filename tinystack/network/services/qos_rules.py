@@ -169,12 +169,7 @@ class QosRules:
             for name in RULE_TYPES[rule_type]:
                 if name in values.given and name != "direction":
                     setattr(row, name, getattr(values, name))
-            _check_values(rule_type, row)
-            _check_unique(session, row)
-            session.add(row)
-            bump(policy)
-            session.flush()
-            return rule_record(row)
+            return _store(session, policy, row)
 
         created = self.deps.db.write(tx)
         self.deps.qos_policies.notify_users(policy_id)
@@ -198,11 +193,7 @@ class QosRules:
                     setattr(row, name, getattr(changes, name))
             if row.direction is None:
                 row.direction = "egress"
-            _check_values(rule_type, row)
-            _check_unique(session, row)
-            bump(policy)
-            session.flush()
-            return rule_record(row)
+            return _store(session, policy, row)
 
         updated = self.deps.db.write(tx)
         self.deps.qos_policies.notify_users(policy_id)
@@ -232,6 +223,16 @@ def _rule(session: Session, policy_id: str, rule_type: str, rule_id: str) -> mod
     if row is None or row.policy_id != policy_id or row.rule_type != rule_type:
         raise not_found("qos_rule", rule_id)
     return row
+
+
+def _store(session: Session, policy: models.QosPolicy, row: models.QosRule) -> QosRuleRecord:
+    """Check a new or changed rule and save it: a change of a rule is one of its policy."""
+    _check_values(row.rule_type, row)
+    _check_unique(session, row)
+    session.add(row)
+    bump(policy)
+    session.flush()
+    return rule_record(row)
 
 
 def _check_unique(session: Session, row: models.QosRule) -> None:
