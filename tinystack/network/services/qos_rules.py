@@ -7,8 +7,9 @@ re-wires the ports the policy reaches (``QosPolicies.notify_users``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,8 @@ from tinystack.network.services.standard_attrs import bump
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
+
+T = TypeVar("T")
 
 BANDWIDTH_LIMIT = "bandwidth_limit"
 DSCP_MARKING = "dscp_marking"
@@ -171,9 +174,7 @@ class QosRules:
                     setattr(row, name, getattr(values, name))
             return _store(session, policy, row)
 
-        created = self.deps.db.write(tx)
-        self.deps.qos_policies.notify_users(policy_id)
-        return created
+        return self._change(policy_id, tx)
 
     def update(
         self,
@@ -195,9 +196,7 @@ class QosRules:
                 row.direction = "egress"
             return _store(session, policy, row)
 
-        updated = self.deps.db.write(tx)
-        self.deps.qos_policies.notify_users(policy_id)
-        return updated
+        return self._change(policy_id, tx)
 
     def delete(
         self,
@@ -214,8 +213,13 @@ class QosRules:
             session.delete(row)
             bump(policy)
 
-        self.deps.db.write(tx)
+        self._change(policy_id, tx)
+
+    def _change(self, policy_id: str, tx: Callable[[Session], T]) -> T:
+        """Write a change of the policy's rules, then re-wire every port it reaches."""
+        result = self.deps.db.write(tx)
         self.deps.qos_policies.notify_users(policy_id)
+        return result
 
 
 def _rule(session: Session, policy_id: str, rule_type: str, rule_id: str) -> models.QosRule:
