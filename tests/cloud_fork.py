@@ -18,7 +18,6 @@ both ends of a small fork server:
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import signal
@@ -140,63 +139,18 @@ def serve() -> None:
 # -- client ------------------------------------------------------------------------------
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
-    proc.kill()
-    proc.wait()
+if __name__ != "__main__":  # run as a script, this file is the server: no client there
+    from tests.fork_client import ForkClient, ServerDied
+
+    _CLIENT = ForkClient(__file__, "TINYSTACK_TEST_CLOUD_FORK")
 
 
-class _Client:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._proc: subprocess.Popen[str] | None = None
-        self._broken = os.environ.get("TINYSTACK_TEST_CLOUD_FORK") == "0"
-
-    def _start(self, env: dict[str, str]) -> subprocess.Popen[str] | None:
-        if self._broken:
-            return None
-        if self._proc is not None and self._proc.poll() is None:
-            return self._proc
-        proc = subprocess.Popen(
-            [sys.executable, __file__],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
-            env=env,
-        )
-        assert proc.stdout is not None
-        if json.loads(proc.stdout.readline() or "{}").get("ready"):
-            self._proc = proc
-            atexit.register(_stop, proc)
-            return proc
-        proc.kill()
-        proc.wait()
-        self._broken = True
+def _call(request: dict[str, Any], env: dict[str, str]) -> dict[str, Any] | None:
+    """One request's reply; None when there is no server (or it died)."""
+    try:
+        return _CLIENT.call(request, env)
+    except ServerDied:
         return None
-
-    def call(self, request: dict[str, Any], env: dict[str, str]) -> dict[str, Any] | None:
-        """One request's reply; None when there is no server (or it died)."""
-        with self._lock:
-            proc = self._start(env)
-            if proc is None:
-                return None
-            assert proc.stdin is not None and proc.stdout is not None
-            try:
-                proc.stdin.write(json.dumps(request) + "\n")
-                proc.stdin.flush()
-                line = proc.stdout.readline()
-            except OSError:
-                line = ""
-            if line:
-                reply: dict[str, Any] = json.loads(line)
-                return reply
-            proc.kill()
-            self._broken = True
-            return None
-
-
-_CLIENT = _Client()
 
 
 class Forked:
@@ -209,7 +163,7 @@ class Forked:
 
     def poll(self) -> int | None:
         if self.returncode is None:
-            reply = _CLIENT.call({"op": "poll", "pid": self.pid}, self._env)
+            reply = _call({"op": "poll", "pid": self.pid}, self._env)
             if reply is None:  # the server is gone, and with it the child's status
                 raise RuntimeError(f"cloud fork server died; process {self.pid} unknown")
             self.returncode = reply["rc"]
@@ -240,7 +194,7 @@ def spawn(
     """``tinystack *argv`` with ``env`` in a new session, stdout appended to ``out`` and
     stderr to ``err`` (default: ``out`` too)."""
     request = {"op": "spawn", "argv": argv, "env": env, "out": str(out), "err": str(err or out)}
-    reply = _CLIENT.call(request, env)
+    reply = _call(request, env)
     return None if reply is None else Forked(int(reply["pid"]), env)
 
 

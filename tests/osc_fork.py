@@ -17,17 +17,14 @@ both ends of a small fork server:
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 BIN = Path(sys.executable).parent
 
@@ -129,67 +126,35 @@ def serve() -> None:
 # -- client ------------------------------------------------------------------------------
 
 
-class _Client:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._proc: subprocess.Popen[str] | None = None
-        self._broken = os.environ.get("TINYSTACK_TEST_OSC_FORK") == "0"
+if __name__ != "__main__":  # run as a script, this file is the server: no client there
+    from tests.fork_client import ForkClient, ServerDied
 
-    def _start(self) -> subprocess.Popen[str] | None:
-        if self._broken:
-            return None
-        if self._proc is not None and self._proc.poll() is None:
-            return self._proc
-        proc = subprocess.Popen(
-            [sys.executable, __file__],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
-        )
-        assert proc.stdout is not None
-        if json.loads(proc.stdout.readline() or "{}").get("ready"):
-            self._proc = proc
-            atexit.register(proc.kill)
-            return proc
-        proc.kill()
-        self._broken = True
-        return None
-
-    def run(self, argv: list[str], env: dict[str, str], timeout: float) -> tuple[int, str, str]:
-        with self._lock:
-            proc = self._start()
-            if proc is not None:
-                assert proc.stdin is not None and proc.stdout is not None
-                request = {"argv": argv, "env": env, "timeout": timeout}
-                proc.stdin.write(json.dumps(request) + "\n")
-                proc.stdin.flush()
-                line = proc.stdout.readline()
-                if line:
-                    reply: dict[str, Any] = json.loads(line)
-                    return int(reply["rc"]), str(reply["stdout"]), str(reply["stderr"])
-                proc.kill()  # the server died: later commands run the console script
-                self._broken = True
-                return 255, "", "the openstack CLI fork server died during this command"
-        result = subprocess.run(
-            [str(BIN / "openstack"), *argv],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        return result.returncode, result.stdout, result.stderr
+    _CLIENT = ForkClient(__file__, "TINYSTACK_TEST_OSC_FORK")
 
 
-_CLIENT = _Client()
+def _run(argv: list[str], env: dict[str, str], timeout: float) -> tuple[int, str, str]:
+    request = {"argv": argv, "env": env, "timeout": timeout}
+    try:
+        reply = _CLIENT.call(request)
+    except ServerDied:  # later commands run the console script
+        return 255, "", "the openstack CLI fork server died during this command"
+    if reply is not None:
+        return int(reply["rc"]), str(reply["stdout"]), str(reply["stderr"])
+    result = subprocess.run(
+        [str(BIN / "openstack"), *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return result.returncode, result.stdout, result.stderr
 
 
 def run(
     argv: list[str], env: dict[str, str], timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """``openstack *argv`` with ``env``; as :func:`subprocess.run` with capture_output."""
-    code, out, err = _CLIENT.run(argv, env, timeout)
+    code, out, err = _run(argv, env, timeout)
     return subprocess.CompletedProcess([str(BIN / "openstack"), *argv], code, out, err)
 
 

@@ -64,6 +64,14 @@ def test_qos_api(fresh: Cloud) -> None:
     cloud.delete(f"/networks/{net['id']}")
     cloud.delete(f"/qos/policies/{policy['id']}")
     cloud.call("GET", f"/qos/policies/{policy['id']}", admin=True, expect=404)
+    # a policy another project's network uses stays shared
+    shared = _policy(cloud, name="silver", project_id="admin-project", shared=True)
+    net, _ = cloud.network("10.72.0.0/24", qos_policy_id=shared["id"])
+    unshare = {"policy": {"shared": False}}
+    cloud.call("PUT", f"/qos/policies/{shared['id']}", unshare, admin=True, expect=409)
+    cloud.delete(f"/networks/{net['id']}")
+    seen = cloud.call("PUT", f"/qos/policies/{shared['id']}", unshare, admin=True, expect=200)
+    assert seen["policy"]["shared"] is False
 
 
 @needs_iperf3

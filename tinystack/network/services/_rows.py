@@ -4,6 +4,8 @@ records (``records.py``)."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,8 @@ from tinystack.network.services.visibility import project_of, rbac_targets, shar
 SHARED, EXTERNAL = "access_as_shared", "access_as_external"
 #: device owners of a router's interface ports
 INTERFACE_OWNERS = ("network:router_interface", "network:router_interface_distributed")
+#: the resources shared through RBAC ``access_as_shared`` alone (networks also by ``_external``)
+Row = TypeVar("Row", models.SubnetPool, models.AddressScope, models.SecurityGroup, models.QosPolicy)
 
 
 def visible_network(session: Session, ctx: RequestContext, network_id: str) -> models.Network:
@@ -48,13 +52,25 @@ def visible_subnet(session: Session, ctx: RequestContext, subnet_id: str) -> mod
     return row
 
 
-def visible_pool(session: Session, ctx: RequestContext, pool_id: str) -> models.SubnetPool:
-    row = session.get(models.SubnetPool, pool_id)
+def visible_shareable(
+    session: Session, ctx: RequestContext, model: type[Row], object_type: str, row_id: str
+) -> Row | None:
+    """A resource shared through RBAC ``access_as_shared`` (subnet pools, address scopes,
+    security groups, QoS policies) if the caller owns it, it is shared with the caller or
+    the caller is an admin; else None."""
+    row = session.get(model, row_id)
     if row is None or not (
         ctx.is_admin
         or row.project_id == project_of(ctx)
-        or shared_ids(session, "subnetpool", [row.id], ctx, SHARED)
+        or shared_ids(session, object_type, [row.id], ctx, SHARED)
     ):
+        return None
+    return row
+
+
+def visible_pool(session: Session, ctx: RequestContext, pool_id: str) -> models.SubnetPool:
+    row = visible_shareable(session, ctx, models.SubnetPool, "subnetpool", pool_id)
+    if row is None:
         raise not_found("subnetpool", pool_id)
     return row
 
@@ -74,23 +90,15 @@ def default_pool(session: Session, ctx: RequestContext, version: int) -> models.
 
 
 def visible_scope(session: Session, ctx: RequestContext, scope_id: str) -> models.AddressScope:
-    row = session.get(models.AddressScope, scope_id)
-    if row is None or not (
-        ctx.is_admin
-        or row.project_id == project_of(ctx)
-        or shared_ids(session, "address_scope", [row.id], ctx, SHARED)
-    ):
+    row = visible_shareable(session, ctx, models.AddressScope, "address_scope", scope_id)
+    if row is None:
         raise not_found("address_scope", scope_id)
     return row
 
 
 def visible_group(session: Session, ctx: RequestContext, group_id: str) -> models.SecurityGroup:
-    row = session.get(models.SecurityGroup, group_id)
-    if row is None or not (
-        ctx.is_admin
-        or row.project_id == project_of(ctx)
-        or shared_ids(session, "security_group", [row.id], ctx, SHARED)
-    ):
+    row = visible_shareable(session, ctx, models.SecurityGroup, "security_group", group_id)
+    if row is None:
         raise not_found("security_group", group_id)
     return row
 
@@ -133,11 +141,7 @@ def visible_port(session: Session, ctx: RequestContext, port_id: str) -> models.
 def visible_policy(session: Session, ctx: RequestContext, policy_id: str) -> models.QosPolicy:
     """The policy if the caller owns it, it is shared with the caller or the caller is
     an admin; else QosPolicyNotFound (404)."""
-    row = session.get(models.QosPolicy, policy_id)
-    if row is None or not (
-        ctx.is_admin
-        or row.project_id == project_of(ctx)
-        or shared_ids(session, "qos_policy", [row.id], ctx, SHARED)
-    ):
+    row = visible_shareable(session, ctx, models.QosPolicy, "qos_policy", policy_id)
+    if row is None:
         raise not_found("policy", policy_id)
     return row

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
@@ -18,12 +18,19 @@ from tinystack.network.services._rows import visible_scope
 from tinystack.network.services.authz import Check
 from tinystack.network.services.records import AddressScopeRecord
 from tinystack.network.services.standard_attrs import (
+    apply_given,
     bump,
     check_revision,
     init_standard,
 )
 from tinystack.network.services.subnet_validation import check_version
-from tinystack.network.services.visibility import project_of, shared_for, visible_clause
+from tinystack.network.services.visibility import (
+    drop_grants,
+    project_of,
+    set_shared,
+    shared_for,
+    visible_clause,
+)
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
@@ -78,30 +85,6 @@ class AddressScopeChanges:
     description: str | None = None
     shared: bool | None = None
     given: frozenset[str] = frozenset()
-
-
-def set_shared(session: Session, object_type: str, row: Any, shared: bool) -> None:
-    """Create or remove the wildcard ``access_as_shared`` entry of an object."""
-    stmt = select(models.RbacPolicy).where(
-        models.RbacPolicy.object_type == object_type,
-        models.RbacPolicy.object_id == row.id,
-        models.RbacPolicy.action == SHARED,
-        models.RbacPolicy.target_project == "*",
-    )
-    existing = session.scalars(stmt).first()
-    if shared and existing is None:
-        session.add(
-            models.RbacPolicy(
-                id=new_uuid(),
-                project_id=row.project_id,
-                object_type=object_type,
-                object_id=row.id,
-                action=SHARED,
-                target_project="*",
-            )
-        )
-    elif not shared and existing is not None:
-        session.delete(existing)
 
 
 class AddressScopes:
@@ -178,12 +161,7 @@ class AddressScopes:
             current = self.records(session, [row], ctx)[0]
             check(current)
             check_revision(row, revision)
-            changed = False
-            for column in ("name", "description"):
-                value = getattr(changes, column)
-                if column in changes.given and getattr(row, column) != value:
-                    setattr(row, column, value)
-                    changed = True
+            changed = apply_given(row, changes, ("name", "description"))
             if "shared" in changes.given and bool(changes.shared) != current.shared:
                 set_shared(session, "address_scope", row, bool(changes.shared))
                 changed = True
@@ -214,12 +192,7 @@ class AddressScopes:
                     f"Unable to complete operation on address scope {row.id}. "
                     "There are one or more subnet pools in use on the address scope.",
                 )
-            session.execute(
-                delete(models.RbacPolicy).where(
-                    models.RbacPolicy.object_type == "address_scope",
-                    models.RbacPolicy.object_id == row.id,
-                )
-            )
+            drop_grants(session, "address_scope", row.id)
             session.delete(row)
 
         self.deps.db.write(tx)

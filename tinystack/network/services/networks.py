@@ -26,7 +26,12 @@ from tinystack.network.services.agents import check_zones, zone_names
 from tinystack.network.services.authz import Check
 from tinystack.network.services.qos_policies import default_policy
 from tinystack.network.services.records import NetworkRecord
-from tinystack.network.services.standard_attrs import bump, check_revision, init_standard
+from tinystack.network.services.standard_attrs import (
+    apply_given,
+    bump,
+    check_revision,
+    init_standard,
+)
 from tinystack.network.services.visibility import project_of, rbac_targets, visible_clause
 
 if TYPE_CHECKING:
@@ -401,13 +406,9 @@ class Networks:
             check_revision(row, revision)
             if changes.touches_provider:
                 raise invalid_input("Plugin does not support updating provider attributes")
-            changed = False
             given = changes.given
-            for column in ("name", "admin_state_up", "description", "port_security_enabled"):
-                value = getattr(changes, column)
-                if column in given and getattr(row, column) != value:
-                    setattr(row, column, value)
-                    changed = True
+            columns = ("name", "admin_state_up", "description", "port_security_enabled")
+            changed = apply_given(row, changes, columns)
             if "mtu" in given and changes.mtu != row.mtu:
                 segments = segments_of(session, [row.id])[row.id]
                 row.mtu = self._mtu(changes.mtu, self.deps.types.mtu(segments))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
@@ -24,11 +24,21 @@ from tinystack.network.exception import conflict, in_use
 from tinystack.network.payloads import QosLimits
 from tinystack.network.services import listing
 from tinystack.network.services._rows import visible_policy
-from tinystack.network.services.address_scopes import set_shared
 from tinystack.network.services.authz import Check, internal_context
 from tinystack.network.services.records import QosPolicyRecord, QosRuleRecord
-from tinystack.network.services.standard_attrs import bump, check_revision, init_standard
-from tinystack.network.services.visibility import project_of, shared_for, visible_clause
+from tinystack.network.services.standard_attrs import (
+    apply_given,
+    bump,
+    check_revision,
+    init_standard,
+)
+from tinystack.network.services.visibility import (
+    drop_grants,
+    project_of,
+    set_shared,
+    shared_for,
+    visible_clause,
+)
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
@@ -218,12 +228,7 @@ class QosPolicies:
             current = self.records(session, [row], ctx)[0]
             check(current)
             check_revision(row, revision)
-            changed = False
-            for column in ("name", "description"):
-                value = getattr(changes, column)
-                if column in changes.given and getattr(row, column) != value:
-                    setattr(row, column, value or "")
-                    changed = True
+            changed = apply_given(row, changes, ("name", "description"), lambda v: v or "")
             if "is_default" in changes.given and bool(changes.is_default) != row.is_default:
                 if changes.is_default:
                     _check_no_default(session, row.project_id, row.id)
@@ -252,21 +257,11 @@ class QosPolicies:
             row = visible_policy(session, ctx, policy_id)
             check(self.records(session, [row], ctx)[0])
             check_revision(row, revision)
-            for model, kind in ((models.Port, "port"), (models.Network, "network")):
-                user = session.scalars(
-                    select(model.id).where(model.qos_policy_id == row.id)
-                ).first()
-                if user is not None:
-                    raise in_use(
-                        "QosPolicyInUse",
-                        f"QoS Policy {row.id} is used by {kind} {user}.",
-                    )
-            session.execute(
-                delete(models.RbacPolicy).where(
-                    models.RbacPolicy.object_type == OBJECT_TYPE,
-                    models.RbacPolicy.object_id == row.id,
-                )
-            )
+            user = _first_user(session, row, other_projects=False)
+            if user is not None:
+                kind = "port" if user[0] is models.Port else "network"
+                raise in_use("QosPolicyInUse", f"QoS Policy {row.id} is used by {kind} {user[1]}.")
+            drop_grants(session, OBJECT_TYPE, row.id)
             session.delete(row)
 
         self.deps.db.write(tx)
@@ -307,14 +302,25 @@ def _check_no_default(session: Session, project_id: str, policy_id: str | None) 
 
 def _check_unshare(session: Session, row: models.QosPolicy) -> None:
     """A policy other projects' ports or networks use stays shared (409), as upstream."""
+    user = _first_user(session, row, other_projects=True)
+    if user is not None:
+        model, other = user
+        raise in_use(
+            "QosPolicyInUse",
+            f"QoS Policy {row.id} is used by {model.__tablename__} {other} of another project.",
+        )
+
+
+def _first_user(
+    session: Session, row: models.QosPolicy, other_projects: bool
+) -> tuple[type[models.Port] | type[models.Network], str] | None:
+    """The first port, else network, that points at the policy (with ``other_projects``
+    only those of projects other than the policy's owner)."""
     for model in (models.Port, models.Network):
-        other = session.scalars(
-            select(model.id).where(
-                model.qos_policy_id == row.id, model.project_id != row.project_id
-            )
-        ).first()
-        if other is not None:
-            raise in_use(
-                "QosPolicyInUse",
-                f"QoS Policy {row.id} is used by {model.__tablename__} {other} of another project.",
-            )
+        stmt = select(model.id).where(model.qos_policy_id == row.id)
+        if other_projects:
+            stmt = stmt.where(model.project_id != row.project_id)
+        found = session.scalars(stmt).first()
+        if found is not None:
+            return model, found
+    return None

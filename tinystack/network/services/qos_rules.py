@@ -7,8 +7,9 @@ re-wires the ports the policy reaches (``QosPolicies.notify_users``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,8 @@ from tinystack.network.services.standard_attrs import bump
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
+
+T = TypeVar("T")
 
 BANDWIDTH_LIMIT = "bandwidth_limit"
 DSCP_MARKING = "dscp_marking"
@@ -169,16 +172,9 @@ class QosRules:
             for name in RULE_TYPES[rule_type]:
                 if name in values.given and name != "direction":
                     setattr(row, name, getattr(values, name))
-            _check_values(rule_type, row)
-            _check_unique(session, row)
-            session.add(row)
-            bump(policy)
-            session.flush()
-            return rule_record(row)
+            return _store(session, policy, row)
 
-        created = self.deps.db.write(tx)
-        self.deps.qos_policies.notify_users(policy_id)
-        return created
+        return self._change(policy_id, tx)
 
     def update(
         self,
@@ -198,15 +194,9 @@ class QosRules:
                     setattr(row, name, getattr(changes, name))
             if row.direction is None:
                 row.direction = "egress"
-            _check_values(rule_type, row)
-            _check_unique(session, row)
-            bump(policy)
-            session.flush()
-            return rule_record(row)
+            return _store(session, policy, row)
 
-        updated = self.deps.db.write(tx)
-        self.deps.qos_policies.notify_users(policy_id)
-        return updated
+        return self._change(policy_id, tx)
 
     def delete(
         self,
@@ -223,8 +213,13 @@ class QosRules:
             session.delete(row)
             bump(policy)
 
-        self.deps.db.write(tx)
+        self._change(policy_id, tx)
+
+    def _change(self, policy_id: str, tx: Callable[[Session], T]) -> T:
+        """Write a change of the policy's rules, then re-wire every port it reaches."""
+        result = self.deps.db.write(tx)
         self.deps.qos_policies.notify_users(policy_id)
+        return result
 
 
 def _rule(session: Session, policy_id: str, rule_type: str, rule_id: str) -> models.QosRule:
@@ -232,6 +227,16 @@ def _rule(session: Session, policy_id: str, rule_type: str, rule_id: str) -> mod
     if row is None or row.policy_id != policy_id or row.rule_type != rule_type:
         raise not_found("qos_rule", rule_id)
     return row
+
+
+def _store(session: Session, policy: models.QosPolicy, row: models.QosRule) -> QosRuleRecord:
+    """Check a new or changed rule and save it: a change of a rule is one of its policy."""
+    _check_values(row.rule_type, row)
+    _check_unique(session, row)
+    session.add(row)
+    bump(policy)
+    session.flush()
+    return rule_record(row)
 
 
 def _check_unique(session: Session, row: models.QosRule) -> None:

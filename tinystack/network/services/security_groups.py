@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,11 +21,17 @@ from tinystack.network.services.authz import Check
 from tinystack.network.services.group_rules import rule_records
 from tinystack.network.services.records import SecurityGroupRecord, SecurityGroupRuleRecord
 from tinystack.network.services.standard_attrs import (
+    apply_given,
     bump,
     check_revision,
     init_standard,
 )
-from tinystack.network.services.visibility import project_of, shared_for, visible_clause
+from tinystack.network.services.visibility import (
+    drop_grants,
+    project_of,
+    shared_for,
+    visible_clause,
+)
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
@@ -253,12 +259,7 @@ class SecurityGroups:
             if "stateful" in changes.given and bool(changes.stateful) != bool(row.stateful):
                 if group_in_use(session, row.id):  # its ports' firewalls depend on it
                     raise in_use("SecurityGroupInUse", f"Security Group {row.id} in use.")
-            changed = False
-            for column in ("name", "description", "stateful"):
-                value = getattr(changes, column)
-                if column in changes.given and getattr(row, column) != value:
-                    setattr(row, column, value)
-                    changed = True
+            changed = apply_given(row, changes, ("name", "description", "stateful"))
             if changed:
                 bump(row)
             session.flush()
@@ -289,12 +290,7 @@ class SecurityGroups:
                 session.delete(default)
             if group_in_use(session, row.id):
                 raise in_use("SecurityGroupInUse", f"Security Group {row.id} in use.")
-            session.execute(
-                delete(models.RbacPolicy).where(
-                    models.RbacPolicy.object_type == "security_group",
-                    models.RbacPolicy.object_id == row.id,
-                )
-            )
+            drop_grants(session, "security_group", row.id)
             session.delete(row)
             return row.project_id
 

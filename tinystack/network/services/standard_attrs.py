@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -22,6 +23,23 @@ def bump(row: Any) -> None:
     """Record a change of ``row``: new revision and update time."""
     row.revision_number = (row.revision_number or 0) + 1
     row.updated_at = utcnow(whole_seconds=True)
+
+
+def apply_given(
+    row: Any,
+    changes: Any,
+    columns: tuple[str, ...],
+    convert: Callable[[Any], Any] = lambda value: value,
+) -> bool:
+    """Set on ``row`` each of ``columns`` the update gives (``changes.given``) with a new
+    value, as ``convert`` makes it; whether any changed (the caller then bumps the row)."""
+    changed = False
+    for column in columns:
+        value = getattr(changes, column)
+        if column in changes.given and getattr(row, column) != value:
+            setattr(row, column, convert(value))
+            changed = True
+    return changed
 
 
 def check_revision(row: Any, wanted: int | None) -> None:

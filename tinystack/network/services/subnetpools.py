@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
@@ -17,7 +17,6 @@ from tinystack.network import ipam, models
 from tinystack.network.exception import bad_request, in_use, invalid_input
 from tinystack.network.services import listing, quotas
 from tinystack.network.services._rows import visible_pool, visible_scope
-from tinystack.network.services.address_scopes import set_shared
 from tinystack.network.services.authz import Check
 from tinystack.network.services.records import SubnetPoolRecord
 from tinystack.network.services.standard_attrs import (
@@ -25,7 +24,13 @@ from tinystack.network.services.standard_attrs import (
     check_revision,
     init_standard,
 )
-from tinystack.network.services.visibility import project_of, shared_for, visible_clause
+from tinystack.network.services.visibility import (
+    drop_grants,
+    project_of,
+    set_shared,
+    shared_for,
+    visible_clause,
+)
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
@@ -419,12 +424,7 @@ class SubnetPools:
                     f"Unable to complete operation on subnet pool {row.id}: "
                     "one or more subnets are allocated from it.",
                 )
-            session.execute(
-                delete(models.RbacPolicy).where(
-                    models.RbacPolicy.object_type == "subnetpool",
-                    models.RbacPolicy.object_id == row.id,
-                )
-            )
+            drop_grants(session, "subnetpool", row.id)
             session.delete(row)
 
         self.deps.db.write(tx)

@@ -1,13 +1,15 @@
-"""Who sees what: ownership and RBAC grants (``access_as_shared``/``_external``)."""
+"""Who sees what: ownership and RBAC grants (``access_as_shared``/``_external``), and the
+writes that share a resource with every project or drop its grants when it goes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select, true
+from sqlalchemy import delete, or_, select, true
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
+from tinystack.common.timeutils import new_uuid
 from tinystack.network import models
 
 
@@ -79,3 +81,37 @@ def shared_for(
         models.RbacPolicy.target_project.in_(rbac_targets(ctx)),
     )
     return set(session.scalars(stmt))
+
+
+def set_shared(session: Session, object_type: str, row: Any, shared: bool) -> None:
+    """Create or remove the wildcard ``access_as_shared`` entry of an object."""
+    stmt = select(models.RbacPolicy).where(
+        models.RbacPolicy.object_type == object_type,
+        models.RbacPolicy.object_id == row.id,
+        models.RbacPolicy.action == "access_as_shared",
+        models.RbacPolicy.target_project == "*",
+    )
+    existing = session.scalars(stmt).first()
+    if shared and existing is None:
+        session.add(
+            models.RbacPolicy(
+                id=new_uuid(),
+                project_id=row.project_id,
+                object_type=object_type,
+                object_id=row.id,
+                action="access_as_shared",
+                target_project="*",
+            )
+        )
+    elif not shared and existing is not None:
+        session.delete(existing)
+
+
+def drop_grants(session: Session, object_type: str, object_id: str) -> None:
+    """Delete every RBAC entry of an object (it is being deleted)."""
+    session.execute(
+        delete(models.RbacPolicy).where(
+            models.RbacPolicy.object_type == object_type,
+            models.RbacPolicy.object_id == object_id,
+        )
+    )

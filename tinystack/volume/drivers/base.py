@@ -75,6 +75,31 @@ class PoolStats:
     multiattach: bool = True
     QoS_support: bool = True
 
+    @classmethod
+    def whole_backend(
+        cls,
+        backend_name: str,
+        total_gb: float,
+        free_gb: float,
+        allocated_gb: dict[str, int],
+        *,
+        reserved_percentage: int,
+        max_over_subscription_ratio: float,
+    ) -> PoolStats:
+        """The one pool of a backend that is one pool, named after it: allocated (and
+        provisioned) is what the manager counts there, or all it counts when it keeps no
+        count per pool."""
+        allocated = float(allocated_gb.get(backend_name, sum(allocated_gb.values())))
+        return cls(
+            pool_name=backend_name,
+            total_capacity_gb=total_gb,
+            free_capacity_gb=free_gb,
+            allocated_capacity_gb=allocated,
+            provisioned_capacity_gb=allocated,
+            reserved_percentage=reserved_percentage,
+            max_over_subscription_ratio=max_over_subscription_ratio,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class BackendStats:

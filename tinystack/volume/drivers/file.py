@@ -520,13 +520,11 @@ class FileDriver(VolumeDriver):
         fs = os.statvfs(self.directory)
         fs_free = fs.f_bavail * fs.f_frsize
         free = max(0, min(self.capacity_gb * GiB - used, fs_free))
-        allocated = float(allocated_gb.get(self.backend_name, sum(allocated_gb.values())))
-        pool = PoolStats(
-            pool_name=self.backend_name,
-            total_capacity_gb=float(self.capacity_gb),
-            free_capacity_gb=round(free / GiB, 2),
-            allocated_capacity_gb=allocated,
-            provisioned_capacity_gb=allocated,
+        pool = PoolStats.whole_backend(
+            self.backend_name,
+            float(self.capacity_gb),
+            round(free / GiB, 2),
+            allocated_gb,
             reserved_percentage=self.reserved_percentage,
             max_over_subscription_ratio=self.max_over_subscription_ratio,
         )

@@ -435,13 +435,11 @@ class RbdDriver(VolumeDriver):
             raise BackendError(f"pool {self.pool} does not exist")
         free = int(pool["stats"]["max_avail"])
         total = free + int(pool["stats"].get("stored", pool["stats"].get("bytes_used", 0)))
-        allocated = float(allocated_gb.get(self.backend_name, sum(allocated_gb.values())))
-        stats = PoolStats(
-            pool_name=self.backend_name,
-            total_capacity_gb=round(total / GiB, 2),
-            free_capacity_gb=round(free / GiB, 2),
-            allocated_capacity_gb=allocated,
-            provisioned_capacity_gb=allocated,
+        stats = PoolStats.whole_backend(
+            self.backend_name,
+            round(total / GiB, 2),
+            round(free / GiB, 2),
+            allocated_gb,
             reserved_percentage=self.reserved_percentage,
             max_over_subscription_ratio=self.max_over_subscription_ratio,
         )
