@@ -132,8 +132,12 @@ def test_round_robin_health_restart_and_delete(cloud: LbCloud, tmp_path: Path) -
     pool_now = cloud.osc("loadbalancer", "pool", "show", pool["id"])
     assert pool_now["operating_status"] == "DEGRADED"
     assert get_many(client, vip, 4) == ["b2"] * 4
-    stats = cloud.osc("loadbalancer", "stats", "show", lb["id"])
-    assert stats["total_connections"] >= 10, stats
+    # the stored counters follow HAProxy's at the agent's next read of its stats socket
+    assert wait_for(
+        lambda: cloud.osc("loadbalancer", "stats", "show", lb["id"])["total_connections"] >= 10,
+        5,
+        0.3,
+    ), cloud.osc("loadbalancer", "stats", "show", lb["id"])
     tree = cloud.lb.get(f"/v2/lbaas/loadbalancers/{lb['id']}/status").json()["statuses"]
     pools = tree["loadbalancer"]["listeners"][0]["pools"]
     assert {m["operating_status"] for m in pools[0]["members"]} == {"ERROR", "ONLINE"}
