@@ -66,7 +66,24 @@ class Console:
         self.page.locator(".ant-select-item-option", has_text=option).first.click()
 
     def modal_ok(self) -> None:
-        self.page.locator(".ant-modal-footer button.ant-btn-primary:visible").last.click()
+        button = self.page.locator(".ant-modal-footer button.ant-btn-primary:visible").last
+        try:
+            button.click(timeout=10000)
+        except playwright_api.Error:  # a modal the console keeps re-rendering: never "stable"
+            button.dispatch_event("click")
+
+    def step(self, fill: Any, button: str, then: str) -> None:
+        """Fill a wizard step and go on to the next (``then`` on it); a step whose lists
+        were still loading can reset what was filled, so it is filled again."""
+        for attempt in range(3):
+            fill()
+            self.page.get_by_role("button", name=button).click()
+            try:
+                self.page.get_by_text(then).first.wait_for(timeout=15000)
+                return
+            except playwright_api.Error:
+                self.shot(f"step-retry-{button}-{attempt}")
+        self.page.get_by_text(then).first.wait_for(timeout=15000)
 
 
 @pytest.fixture(scope="module")
@@ -112,10 +129,12 @@ def test_demo_launches_an_instance_and_cleans_up(console_for: Any) -> None:
     c.row("Default security group").locator("input").first.check()
     c.shot("2-wizard-network")
     page.get_by_role("button", name="Next: System Config").click()
-    page.locator(NAME).first.fill("web1")
-    c.row("demokey").locator("input").first.check()
-    page.get_by_role("button", name="Next: Confirm Config").click()
-    page.get_by_text("Config Overview").wait_for()
+
+    def system_config() -> None:
+        page.locator(NAME).first.fill("web1")
+        c.row("demokey").locator("input").first.check()
+
+    c.step(system_config, "Next: Confirm Config", "Config Overview")
     c.shot("3-wizard-confirm")
     page.get_by_role("button", name="Confirm", exact=True).last.click()
     page.wait_for_url(re.compile(r"/compute/instance$"))
