@@ -59,6 +59,7 @@ router_namespace_prefix = {tag}-qr-
 dhcp_namespace_prefix = {tag}-qd-
 firewall_chain_prefix = {self.chain_prefix}
 bootstrap_networks = false
+bridge_mappings = public:{tag}-ex
 dataplane_cleanup_on_stop = false
 report_interval = 2
 [load_balancer]
@@ -149,7 +150,9 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LbCloud]:
                 found.destroy()
             finally:
                 found.proc.stop()
-            bridges = ["brq" + n[:11] for n in found.networks]
+            # the networks' bridges and the physnet bridge (not the default br-ex-ts:
+            # another run's or a cloud's of this host)
+            bridges = ["brq" + n[:11] for n in found.networks] + [f"{tag}-ex"]
             for prefix in (found.chain_prefix, found.chain_prefix + "N"):
                 ChainSet(prefix).remove_all()
             if arp_protect.available():
