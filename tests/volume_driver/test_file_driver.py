@@ -14,7 +14,7 @@ from tinystack.volume.drivers import qemu_img
 from tinystack.volume.drivers.base import SnapshotRef, VolumeRef
 from tinystack.volume.drivers.errors import ImageTooLarge, InvalidReference, VolumeNotFound
 from tinystack.volume.drivers.file import FileDriver
-from tinystack.volume.drivers.mapped_image import PreallocatedImageFile
+from tinystack.volume.drivers.mapped_image import PreallocatedImageFile, never_written
 from tinystack.volume.drivers.qemu_img import GiB
 
 V1 = "11111111-1111-1111-1111-111111111111"
@@ -202,7 +202,7 @@ def test_a_restore_target_is_laid_out_for_direct_writes(qcow2_driver: FileDriver
     subprocess.run(["qemu-io", "-f", "qcow2", "-c", "write -P 0x11 0 64k", str(path_written)],
                    check=True, capture_output=True)  # fmt: skip
     before = path_written.read_bytes()
-    assert qemu_img.never_written(path_fresh) and not qemu_img.never_written(path_written)
+    assert never_written(path_fresh) and not never_written(path_written)
     for ref in (fresh, written):
         drv.create_volume_for_restore(ref)
     assert PreallocatedImageFile.open(path_fresh) is not None

@@ -59,7 +59,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO
 
-from tinystack.volume.drivers import qemu_img
+from tinystack.volume.drivers import mapped_image, qemu_img
 from tinystack.volume.drivers.base import (
     BackendStats,
     ConnectionInfo,
@@ -288,7 +288,7 @@ class FileDriver(VolumeDriver):
         def make(tmp: Path) -> None:
             qemu_img.create(tmp, fmt, size, preallocate_metadata=True)
 
-        if fmt == "qcow2" and final.exists() and qemu_img.never_written(final):
+        if fmt == "qcow2" and final.exists() and mapped_image.never_written(final):
             # created empty for this restore (``POST /backups/{id}/restore`` makes the
             # volume first, as upstream): laid out again before anything writes it
             tmp = final.with_name(f".tmp-{final.name}")

@@ -81,13 +81,15 @@ def chain_files(path: Path) -> list[Path] | None:
     return files
 
 
-def image_map(path: Path) -> list[Extent] | None:
-    """The guest-visible disk as extents; None if a data range has no file offset."""
+def image_map(path: Path, zeros_as_holes: bool = True) -> list[Extent] | None:
+    """The guest-visible disk as extents; None if a data range has no file offset.
+    ``zeros_as_holes``: a range that reads as zeros is a hole (depth -1) even where the
+    file holds it (reading); otherwise only unallocated ranges are (writing)."""
     entries = json.loads(qemu_img.run(["map", "-U", "--output=json", "-f", "qcow2", str(path)]))
     extents = []
     for entry in entries:
         start, length = int(entry["start"]), int(entry["length"])
-        if not entry.get("data") or entry.get("zero"):  # reads as zeros (a hole too)
+        if not entry.get("data") or (zeros_as_holes and entry.get("zero")):
             extents.append(Extent(start, length, -1, 0))
         elif entry.get("compressed") or "offset" not in entry:
             return None
@@ -96,15 +98,25 @@ def image_map(path: Path) -> list[Extent] | None:
     return extents
 
 
-def _file_map(path: Path) -> list[Extent] | None:
-    """Where each guest range lies in the file, zero or not (depth -1: not allocated)."""
-    entries = json.loads(qemu_img.run(["map", "-U", "--output=json", "-f", "qcow2", str(path)]))
-    return [
-        Extent(int(e["start"]), int(e["length"]), int(e["depth"]), int(e["offset"]))
-        if e.get("data") and "offset" in e and not e.get("compressed")
-        else Extent(int(e["start"]), int(e["length"]), -1, 0)
-        for e in entries
-    ]
+def _plain_qcow2(path: Path) -> bool:
+    """No backing file, internal snapshot, encryption or external data file: every
+    guest byte lives in this one file, where its map says."""
+    info = json.loads(qemu_img.run(["info", "-U", "--output=json", "-f", "qcow2", str(path)]))
+    specific = (info.get("format-specific") or {}).get("data") or {}
+    return not (
+        info.get("backing-filename")
+        or info.get("snapshots")
+        or info.get("encrypted")
+        or specific.get("data-file")
+    )
+
+
+def never_written(path: Path) -> bool:
+    """A plain qcow2 file in which no cluster is allocated: nothing ever wrote to it."""
+    if not _plain_qcow2(path):
+        return False
+    extents = image_map(path, zeros_as_holes=False)
+    return extents is not None and all(e.depth < 0 for e in extents)
 
 
 class MappedImageFile(io.RawIOBase):
@@ -257,15 +269,7 @@ class PreallocatedImageFile(io.RawIOBase):
     def open(cls, path: Path) -> PreallocatedImageFile | None:
         """The writable file of ``path``, or None unless it is such an image."""
         try:
-            info = json.loads(
-                qemu_img.run(["info", "-U", "--output=json", "-f", "qcow2", str(path)])
-            )
-            specific = (info.get("format-specific") or {}).get("data") or {}
-            if info.get("backing-filename") or info.get("snapshots") or info.get("encrypted"):
-                return None
-            if specific.get("data-file"):
-                return None
-            extents = _file_map(path)
+            extents = image_map(path, zeros_as_holes=False) if _plain_qcow2(path) else None
         except (BackendError, ValueError, KeyError, TypeError):
             return None
         if not extents or any(e.depth != 0 for e in extents):

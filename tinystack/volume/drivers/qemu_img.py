@@ -141,13 +141,3 @@ def backing_file(path: Path) -> str | None:
 def gib(size_bytes: int) -> int:
     """Bytes rounded up to whole GiB (how volumes are sized)."""
     return max(1, -(-size_bytes // GiB))
-
-
-def never_written(path: Path) -> bool:
-    """A qcow2 file without backing file or snapshots in which no cluster is allocated
-    (``qemu-img map`` finds no data): nothing was ever written to it."""
-    info_doc = json.loads(run(["info", "-U", "--output=json", "-f", "qcow2", str(path)]))
-    if info_doc.get("backing-filename") or info_doc.get("snapshots"):
-        return False
-    entries = json.loads(run(["map", "-U", "--output=json", "-f", "qcow2", str(path)]))
-    return not any(entry.get("data") for entry in entries)
