@@ -57,6 +57,8 @@ class NodeSpec:
     account_port: int
     replicate_every: float
     audit_every: float
+    #: the cloud's ``[DEFAULT] gil_switch_interval``
+    gil_switch_interval: float = 0.005
 
 
 class StorageProcesses:
@@ -174,6 +176,7 @@ def main(argv: list[str]) -> None:
     )
     _die_with(int(argv[3]))
     spec = NodeSpec(**json.loads(argv[1]))
+    sys.setswitchinterval(spec.gil_switch_interval)
     asyncio.run(serve(spec, argv[2]))
 
 
