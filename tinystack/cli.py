@@ -111,6 +111,8 @@ def _run(conf: cfg.ConfigOpts, only: str | None, debug: bool) -> None:
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if conf.access_log:  # its INFO lines pass the root's WARNING level
+        logging.getLogger("tinystack.access").setLevel(logging.INFO)
     from tinystack.deploy.runner import Cloud
 
     started = time.monotonic()

@@ -37,6 +37,12 @@ DEFAULT_OPTS = [
         help="Services run by `tinystack up` (empty: every installed service).",
     ),
     cfg.IntOpt("api_threads", default=64, help="Worker threads for sync API handlers."),
+    cfg.BoolOpt(
+        "access_log",
+        default=True,
+        help="Log one line per API request (service, method, path, status, duration, "
+        "request id, project) at INFO on the logger tinystack.access.",
+    ),
     cfg.FloatOpt(
         "gil_switch_interval",
         default=0.0005,

@@ -21,9 +21,12 @@ from importlib import resources
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+from tinystack.common import metrics
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,7 +53,25 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.RLock() if self.is_sqlite else None
         self.engine = self._make_engine(url, echo)
+        self._time_statements(self.engine, make_url(url).database or url)
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    @staticmethod
+    def _time_statements(engine: Engine, database: str) -> None:
+        """Each statement's duration into the process's metrics (``/metrics``)."""
+        name = database.rsplit("/", 1)[-1].removesuffix(".sqlite")
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _started(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+            conn.info["tinystack_started"] = time.perf_counter()  # one at a time per connection
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _ended(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+            started = conn.info.pop("tinystack_started", None)
+            if started is None:
+                return
+            kind = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
+            metrics.DB.observe((name, kind), time.perf_counter() - started)
 
     def _make_engine(self, url: str, echo: bool) -> Engine:
         if not self.is_sqlite:

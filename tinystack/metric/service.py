@@ -54,7 +54,9 @@ class MetricService(ServiceSpec):
             "policy": Policy(runtime.conf, policies.list_rules(), deps.opts.policy_file or None),
             "deps": deps,
         }
-        app = create_app(title="tinystack metric", version="1.0", style="metric", state=state)
+        app = create_app(
+            title="tinystack metric", version="1.0", style="metric", state=state, own_metrics=True
+        )
         include_routes(app)
         app.add_middleware(TrailingSlash)
         return app

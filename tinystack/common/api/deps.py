@@ -65,6 +65,7 @@ def authenticate(request: Request) -> RequestContext:
     if revocations.is_revoked(payload):
         raise Unauthorized(AUTH_REQUIRED)
     _check_access_rules(request, payload)
+    request.state.project_id = payload.project_id  # for the access log line
     return RequestContext(
         request_id=request_id(request), token=token, payload=payload, policy=state.policy
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
+
+from tinystack.common import metrics
 
 from .exceptions import InvalidTarget, RPCError, failure_from_dict
 from .target import Target, parse_version
@@ -53,7 +56,11 @@ class RPCClient:
         if self.target.fanout:
             raise InvalidTarget("a fanout target can only be cast to")
         request = make_request(ctxt, method, kwargs, self.target.version)
-        reply = self.transport.call(self.target, request, self.timeout)
+        started = time.perf_counter()
+        try:
+            reply = self.transport.call(self.target, request, self.timeout)
+        finally:
+            metrics.RPC.observe((self.target.topic, method), time.perf_counter() - started)
         if "failure" in reply:
             failure = reply["failure"]
             if not isinstance(failure, dict):

@@ -1,9 +1,11 @@
-"""``GET /metrics``: the latest samples in Prometheus' text exposition format (0.0.4)."""
+"""``GET /metrics``: the latest samples in Prometheus' text exposition format (0.0.4),
+then the process's own metrics (``common.metrics``), as on every API's page."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
+from tinystack.common import metrics as process_metrics
 from tinystack.common.api.deps import ContextDep
 from tinystack.metric.api.deps import DepsDep
 from tinystack.metric.policies import exposition as rules
@@ -34,4 +36,5 @@ def metrics(ctx: ContextDep, deps: DepsDep) -> Response:
             )
         )
         lines.append(f"{current}{{{labels}}} {sample.value!r} {int(sample.timestamp * 1000)}")
-    return Response("\n".join(lines) + "\n", media_type=CONTENT_TYPE)
+    lines.append(process_metrics.exposition())
+    return Response("\n".join(lines), media_type=CONTENT_TYPE)
