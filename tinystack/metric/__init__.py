@@ -8,7 +8,9 @@ last value (``models.Point``), from which mean/min/max/sum/count/std/last are re
 ``rate:*`` read the same statistics of the changes between successive measures. The
 timespan of each granularity is trimmed and the back window enforced on ingestion.
 ``/v1/aggregates`` evaluates Gnocchi's operations language over them
-(``services/aggregates.py``).
+(``services/aggregates.py``); ``/api/v1/query`` and ``query_range`` answer a PromQL
+subset over the same points, as Prometheus' HTTP API does (``services/promql.py``), for
+dashboards and Grafana.
 
 Layout: the one shape (ARCHITECTURE.md) — ``api/router.py`` the route table, handlers
 in ``api/<resource>.py``, ``services/<resource>.py`` owning transactions, ``policies/``

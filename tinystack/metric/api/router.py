@@ -21,6 +21,7 @@ from tinystack.metric.api import archive_policy_rules as apr
 from tinystack.metric.api import exposition as ex
 from tinystack.metric.api import measures as ms
 from tinystack.metric.api import metrics as mt
+from tinystack.metric.api import prometheus as pq
 from tinystack.metric.api import resource_types as rt
 from tinystack.metric.api import resources as rs
 from tinystack.metric.api import status, versions
@@ -30,6 +31,7 @@ from tinystack.metric.policies import archive_policy_rules as apr_p
 from tinystack.metric.policies import exposition as ex_p
 from tinystack.metric.policies import measures as ms_p
 from tinystack.metric.policies import metrics as mt_p
+from tinystack.metric.policies import prometheus as pq_p
 from tinystack.metric.policies import resource_types as rt_p
 from tinystack.metric.policies import resources as rs_p
 from tinystack.metric.policies import status as st_p
@@ -106,6 +108,10 @@ ROUTES = (
           (ms_p.POST,), 202, BATCH_BODY),
     Route("GET",    "/metrics",          ex.metrics, (ex_p.GET,)),
     Route("POST",   "/v1/aggregates",    agg.aggregate, (agg_p.AGGREGATES, ms_p.GET)),
+    Route("GET",    "/api/v1/query",     pq.query, (pq_p.QUERY, ms_p.GET)),
+    Route("POST",   "/api/v1/query",     pq.query, (pq_p.QUERY, ms_p.GET)),
+    Route("GET",    "/api/v1/query_range", pq.query_range, (pq_p.QUERY, ms_p.GET)),
+    Route("POST",   "/api/v1/query_range", pq.query_range, (pq_p.QUERY, ms_p.GET)),
 )
 # fmt: on
 

@@ -19,6 +19,7 @@ from tinystack.metric.policies import (
     exposition,
     measures,
     metrics,
+    prometheus,
     resource_types,
     resources,
     status,
@@ -37,4 +38,5 @@ def list_rules() -> list[policy.RuleDefault]:
         *aggregates.RULES,
         *status.RULES,
         *exposition.RULES,
+        *prometheus.RULES,
     ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fnmatch
 import uuid
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -81,7 +80,7 @@ def resource(session: Session, rtype: str, resource_id: str, creator: str = "") 
     return row
 
 
-def _target(row: models.Metric, resource: models.Resource | None) -> dict[str, Any]:
+def metric_target(row: models.Metric, resource: models.Resource | None) -> dict[str, object]:
     return {
         "created_by_project_id": row.created_by_project_id,
         "created_by_user_id": row.created_by_user_id,
@@ -107,9 +106,9 @@ def authorized_metric(
     """The metric, once ``rule`` allows the caller (404 when it may not even see it)."""
     row = metric(session, metric_id)
     resource = session.get(models.Resource, row.resource_id) if row.resource_id else None
-    if not ctx.allowed(metric_rules.GET, _target(row, resource)):
+    if not ctx.allowed(metric_rules.GET, metric_target(row, resource)):
         raise NotFound(f"Metric {metric_id} does not exist")
-    ctx.can(rule, _target(row, resource))
+    ctx.can(rule, metric_target(row, resource))
     return row
 
 
@@ -123,7 +122,7 @@ def metric_of_resource(
     ).first()
     if row is None:
         raise NotFound(f"Metric {name} does not exist")
-    ctx.can(rule, _target(row, resource))
+    ctx.can(rule, metric_target(row, resource))
     return row
 
 
