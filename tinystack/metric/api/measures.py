@@ -3,6 +3,7 @@ resources' metrics (``/v1/batch/resources/metrics/measures``)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
@@ -48,8 +49,13 @@ async def add_measures(
     return Response(status_code=202)
 
 
-def get_measures(metric_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Any:
-    return views.measures(measures.get(deps, ctx, metric_id, measure_query(request)))
+def _rendered(points: list[list[Any]]) -> Response:
+    """Serialized here: FastAPI's encoder walks every value of a week of points."""
+    return Response(json.dumps(points), media_type="application/json")
+
+
+def get_measures(metric_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    return _rendered(views.measures(measures.get(deps, ctx, metric_id, measure_query(request))))
 
 
 async def add_resource_measures(
@@ -72,10 +78,10 @@ def get_resource_measures(
     request: Request,
     ctx: ContextDep,
     deps: DepsDep,
-) -> Any:
+) -> Response:
     query = measure_query(request)
     found = measures.get_of_resource(deps, ctx, resource_type, resource_id, metric_name, query)
-    return views.measures(found)
+    return _rendered(views.measures(found))
 
 
 async def batch_resources_measures(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
