@@ -25,7 +25,7 @@ OLD_SCHEDULED_EVENT = "1.0"
 def pin() -> None:
     rpcapi.COMPUTE_VERSION = OLD_COMPUTE_VERSION
     manager.ComputeManager.target = Target(rpcapi.COMPUTE_TOPIC, version=OLD_COMPUTE_VERSION)
-    objects.ScheduledEvent.VERSION = OLD_SCHEDULED_EVENT  # type: ignore[misc]
+    objects.ScheduledEvent.VERSION = OLD_SCHEDULED_EVENT
     read = objects.ScheduledEvent.from_primitive.__func__  # type: ignore[attr-defined]
 
     def from_primitive(cls: type[objects.ScheduledEvent], primitive: JSON) -> Any:
