@@ -161,23 +161,13 @@ class ComputeAgentAPI:
         """The payload versions of the version sent now (backports when capped)."""
         return payloads_for(COMPUTE_PAYLOADS, self.client.send_version())
 
-    def _cast(
-        self, ctx: CallContext, host: str, method: str, version: str | None = None, **kwargs: JSON
-    ) -> None:
-        """``version``: a method newer than the base sends its own (refused while capped)."""
-        self.client.prepare(server=host, version=version).cast(_ctxt(ctx), method, **kwargs)
+    def _cast(self, ctx: CallContext, host: str, method: str, **kwargs: JSON) -> None:
+        self.client.prepare(server=host).cast(_ctxt(ctx), method, **kwargs)
 
     def _call(
-        self,
-        ctx: CallContext,
-        host: str,
-        method: str,
-        timeout: float | None = None,
-        version: str | None = None,
-        **kwargs: JSON,
+        self, ctx: CallContext, host: str, method: str, timeout: float | None = None, **kwargs: JSON
     ) -> Any:
-        client = self.client.prepare(server=host, timeout=timeout, version=version)
-        return client.call(_ctxt(ctx), method, **kwargs)
+        return self.client.prepare(server=host, timeout=timeout).call(_ctxt(ctx), method, **kwargs)
 
     # -- build and delete ----------------------------------------------------------------------
     def build_and_run_instance(
