@@ -72,7 +72,7 @@ def test_version_cap_fixed_alias_auto_and_refresh() -> None:
     assert VersionCap("compute", "")() is None
     assert VersionCap("compute", "2.1")() == "2.1"
     assert VersionCap("compute", "zed", aliases={"zed": "2.0"})() == "2.0"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"\[upgrade_levels\] compute = 'newest': not a version"):
         VersionCap("compute", "newest")
     reported = [["2.3", "2.10", "2.2"]]
     cap = VersionCap("compute", "auto", reported=lambda: reported[0], refresh=0.0)

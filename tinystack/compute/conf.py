@@ -402,6 +402,7 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
         (GROUP, ALL_OPTS + _driver_opts()),
         (CONSOLE_GROUP, CONSOLE_OPTS),
         (TELEMETRY_GROUP, TELEMETRY_OPTS),
+        (versions.GROUP, versions.opts(UPGRADE_LEVELS)),
     ]
 
 

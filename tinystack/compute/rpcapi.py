@@ -20,7 +20,8 @@ Versions (bump the minor for additions, the major for incompatible changes):
 
 Rolling upgrades (``[upgrade_levels] compute|conductor|scheduler``, see
 :mod:`tinystack.common.rpc.versions`): a client capped below its version sends at the cap,
-payloads backported per ``*_PAYLOADS``; a method or argument added later is sent only when
+payloads backported per ``COMPUTE_PAYLOADS`` (the conductor and scheduler get one with
+their first payload change); a method or argument added later is sent only when
 ``client.can_send_version(...)``. Bump the version, add the backport.
 """
 
@@ -59,8 +60,6 @@ COMPUTE_VERSION = "2.2"
 #: RPC version -> the payload versions its receivers read (written when a bump changes a
 #: payload): a client capped at or below the key backports them
 COMPUTE_PAYLOADS: dict[str, dict[str, str]] = {"2.1": {"ScheduledEvent": "1.0"}}
-CONDUCTOR_PAYLOADS: dict[str, dict[str, str]] = {}
-SCHEDULER_PAYLOADS: dict[str, dict[str, str]] = {}
 
 RPCContext: TypeAlias = dict[str, JSON]
 """The transport's context of a request: a :meth:`CallContext.to_dict`."""

@@ -297,7 +297,7 @@ UPGRADE_LEVELS = {
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [(GROUP, ALL_OPTS)]
+    return [(GROUP, ALL_OPTS), (versions.GROUP, versions.opts(UPGRADE_LEVELS))]
 
 
 @dataclass(frozen=True, slots=True)

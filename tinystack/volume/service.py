@@ -165,6 +165,7 @@ class VolumeService(ServiceSpec):
 
     def start(self, runtime: Runtime) -> None:
         deps = self.deps(runtime)
+        service_versions.caps(deps.conf, deps.db)  # a bad [upgrade_levels] value stops here
         opts = deps.opts
         enabled = enabled_workers(opts)
         host = opts.host or socket.gethostname()

@@ -2,8 +2,8 @@
 
 While hosts are upgraded one at a time, a new caller must not send what an old receiver
 cannot read. Every topic's client gets a :class:`VersionCap`: ``[upgrade_levels]
-<topic>`` is empty (no cap: send the newest version), a version (``"2.1"``), a release
-alias the service's rpcapi names, or ``auto``: the oldest version the topic's services
+<topic>`` is empty (no cap: send the newest version), a version (``"2.1"``), an alias
+the service passes (none yet), or ``auto``: the oldest version the topic's services
 report running (their service rows, refreshed every few seconds). A capped
 :class:`~tinystack.common.rpc.RPCClient` sends at ``min(newest, cap)``; a method or an
 argument newer than the cap is refused with :class:`RPCVersionCapError` or dropped by
@@ -31,20 +31,21 @@ GROUP = "upgrade_levels"
 AUTO = "auto"
 
 
-def register_opts(conf: cfg.ConfigOpts, topics: Mapping[str, str]) -> None:
+def opts(topics: Mapping[str, str]) -> list[cfg.Opt]:
     """``[upgrade_levels] <topic>`` for each topic (name -> what its receivers are)."""
-    conf.register_opts(
-        [
-            cfg.StrOpt(
-                name,
-                default="",
-                help=f"Highest RPC version sent to {what}: a version, a release alias or "
-                "'auto' (the oldest version those services report). Empty: no cap.",
-            )
-            for name, what in topics.items()
-        ],
-        group=GROUP,
-    )
+    return [
+        cfg.StrOpt(
+            name,
+            default="",
+            help=f"Highest RPC version sent to {what} during a rolling upgrade: a version "
+            "('2.1') or 'auto' (the oldest version those services report). Empty: no cap.",
+        )
+        for name, what in topics.items()
+    ]
+
+
+def register_opts(conf: cfg.ConfigOpts, topics: Mapping[str, str]) -> None:
+    conf.register_opts(opts(topics), group=GROUP)
 
 
 def level(conf: cfg.ConfigOpts, topic: str) -> str:
@@ -81,7 +82,12 @@ class VersionCap:
         self._fixed: str | None = None
         if configured and configured != AUTO:
             self._fixed = (aliases or {}).get(configured, configured)
-            version_tuple(self._fixed)  # a bad value fails at start, not at the first cast
+            try:
+                version_tuple(self._fixed)
+            except ValueError:
+                raise ValueError(
+                    f"[{GROUP}] {topic} = {configured!r}: not a version (MAJOR.MINOR) or 'auto'"
+                ) from None
 
     def __call__(self) -> str | None:
         """The cap now (None: none)."""
