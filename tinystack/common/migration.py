@@ -115,3 +115,11 @@ def pending(db: Database, package: str, version_table: str, phase: Phase) -> lis
             if revision.revision not in applied and revision.revision not in found:
                 found.append(revision.revision)
     return sorted(found)
+
+
+def initialised(db: Database, version_table: str) -> bool:
+    """Whether any revision ran on the database (a service's tables exist)."""
+    from sqlalchemy import inspect
+
+    with db.engine.connect() as conn:
+        return inspect(conn).has_table(version_table)

@@ -65,7 +65,13 @@ def contract(conf: cfg.ConfigOpts) -> dict[str, list[str]]:
     """Run the contract revisions, unless a registered service runs older code."""
     done: dict[str, list[str]] = {}
     with _databases(conf) as services:
-        older = [v for spec, db in services for v in spec.running_versions(conf, db) if v.older]
+        older = [
+            v
+            for spec, db in services
+            if migration.initialised(db, _table(spec))
+            for v in spec.running_versions(conf, db)
+            if v.older
+        ]
         if older:
             names = ", ".join(f"{v.binary} on {v.host} ({v.rpc_version})" for v in older)
             raise ContractRefused(
@@ -120,8 +126,9 @@ def check(conf: cfg.ConfigOpts) -> Report:
     with _databases(conf) as services:
         for spec, db in services:
             assert spec.migrations is not None
-            caps += spec.version_caps(conf, db)
-            running += spec.running_versions(conf, db)
+            if migration.initialised(db, _table(spec)):  # else: everything is pending
+                caps += spec.version_caps(conf, db)
+                running += spec.running_versions(conf, db)
             contract_todo = migration.pending(db, spec.migrations, _table(spec), "contract")
             expand_todo = migration.pending(db, spec.migrations, _table(spec), "expand")
             if contract_todo:
