@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,8 +21,15 @@ from tinystack.common.rpc import (
     UnsupportedVersion,
     get_transport,
 )
-from tinystack.common.rpc.payload import JSON, Payload, PayloadError, since
+from tinystack.common.rpc.payload import JSON, Payload, PayloadError, since, version_tuple
 from tinystack.common.rpc.versions import VersionCap, payloads_for
+from tinystack.compute import objects as compute_objects
+from tinystack.compute import rpcapi as compute_rpcapi
+from tinystack.network import payloads as network_payloads
+from tinystack.volume import payloads as volume_payloads
+
+#: the services' payload modules, imported so the meta-test below sees every payload
+PAYLOAD_MODULES = (compute_objects, network_payloads, volume_payloads)
 
 
 @dataclass(frozen=True)
@@ -158,3 +165,32 @@ def test_a_new_database_goes_to_every_head(compute_db: Database) -> None:
     # a service with one linear history has no contract branch
     placement = "tinystack.placement.migrations"
     assert migration.pending(compute_db, placement, "alembic_version_placement", "contract") == []
+
+
+def _subclasses(cls: type[Payload]) -> list[type[Payload]]:
+    found: list[type[Payload]] = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def test_every_payload_field_added_later_names_a_version_it_has() -> None:
+    """The rule at merge: a field added in a minor says ``since``, within the payload's
+    version and major, so a capped sender can drop it."""
+    checked = 0
+    for cls in _subclasses(Payload):
+        if not cls.__module__.startswith("tinystack."):
+            continue
+        checked += 1
+        for f in fields(cls):  # type: ignore[arg-type]
+            added = f.metadata.get("since")
+            if added is None:
+                continue
+            assert version_tuple(added)[0] == version_tuple(cls.VERSION)[0], (cls, f.name)
+            assert version_tuple(added) <= version_tuple(cls.VERSION), (cls, f.name)
+    assert checked > 30
+    # every backport compute's history names is to an older version of a real payload
+    payloads = {c.__name__: c for c in _subclasses(Payload)}
+    for payload_versions in compute_rpcapi.COMPUTE_PAYLOADS.values():
+        for name, version in payload_versions.items():
+            assert version_tuple(version) < version_tuple(payloads[name].VERSION)
