@@ -29,13 +29,17 @@ import pytest
 from tests import cloud_fork
 from tests.cloudproc import BIN, ROOT, CloudProcess, free_port
 from tests.compute.conftest import Env
+from tests.compute.old_agent import OLD_COMPUTE_VERSION
 from tests.rabbit import delete_vhost_later, rabbit_vhost
+from tinystack.compute import rpcapi
 
 SERVICES = ["identity", "placement", "image", "compute"]
 OLD_HOST = "tsup-old-1"
 NEW_HOST = "tsup-new-1"
 CONDUCTOR_HOST = "tsup-control"
 SCHEDULE_EVENT = "conductor_schedule_and_build_instances"
+#: what the control plane and upgraded agents run
+NEW = rpcapi.COMPUTE_VERSION
 
 
 class Agent:
@@ -181,24 +185,24 @@ def boot_on(env: Env, host: str, name: str) -> dict[str, Any]:
 
 def test_control_plane_n_with_an_agent_at_n_minus_1(upgrade: Upgrade) -> None:
     env = upgrade.env
-    upgrade.wait_service(OLD_HOST, "2.1")
+    upgrade.wait_service(OLD_HOST, OLD_COMPUTE_VERSION)
 
     code, report = upgrade.check()
     assert code == 1
     services = {(s["binary"], s["host"]): s for s in report["services"]}
     old = services[("nova-compute", OLD_HOST)]
-    assert old["older"] and old["current"] == "2.2"
+    assert old["older"] and old["current"] == NEW
     assert old["object_versions"]["ScheduledEvent"] == "1.0"
     new = services[("nova-compute", NEW_HOST)]
-    assert new["rpc_version"] == "2.2" and not new["older"]
+    assert new["rpc_version"] == NEW and not new["older"]
     assert new["object_versions"]["ScheduledEvent"] == "1.1"
     caps = {c["topic"]: c for c in report["caps"]}
     assert caps["compute"] == {
-        "service": "compute", "topic": "compute", "configured": "auto", "cap": "2.1",
-        "newest": "2.2",
+        "service": "compute", "topic": "compute", "configured": "auto",
+        "cap": OLD_COMPUTE_VERSION, "newest": NEW,
     }  # fmt: skip
     assert caps["conductor"]["cap"] is None  # not configured: no cap
-    assert report["pending_contract"] == {"compute": ["compute_0004"]}
+    assert "compute_0004" in report["pending_contract"]["compute"]
     assert report["pending_expand"] == {}
     results = {c["name"]: c["result"] for c in report["checks"]}
     assert results == {
@@ -208,7 +212,8 @@ def test_control_plane_n_with_an_agent_at_n_minus_1(upgrade: Upgrade) -> None:
         "Database contract": "Warning",
     }
     refused = upgrade.tinystack("db", "contract")
-    assert refused.returncode == 1 and f"nova-compute on {OLD_HOST} (2.1)" in refused.stderr
+    assert refused.returncode == 1
+    assert f"nova-compute on {OLD_HOST} ({OLD_COMPUTE_VERSION})" in refused.stderr
 
     # boot on both: capped at 2.1, every agent gets ScheduledEvent 1.0 (without the
     # conductor's host, so each records its own); the old one refuses anything else
@@ -237,14 +242,14 @@ def test_control_plane_n_with_an_agent_at_n_minus_1(upgrade: Upgrade) -> None:
     # upgrade the old host: same configuration, this release
     upgrade.agent.stop()
     upgrade.agent.start(old=False)
-    upgrade.wait_service(OLD_HOST, "2.2")
+    upgrade.wait_service(OLD_HOST, NEW)
     code, report = upgrade.check()
     assert not any(s["older"] for s in report["services"])
-    assert {c["topic"]: c["cap"] for c in report["caps"]}["compute"] == "2.2"
-    assert report["pending_contract"] == {"compute": ["compute_0004"]} and code == 1
+    assert {c["topic"]: c["cap"] for c in report["caps"]}["compute"] == NEW
+    assert "compute_0004" in report["pending_contract"]["compute"] and code == 1
     contracted = upgrade.tinystack("db", "contract")
     assert contracted.returncode == 0, contracted.stderr
-    assert json.loads(contracted.stdout)["contracted"]["compute"] == ["compute_0004"]
+    assert "compute_0004" in json.loads(contracted.stdout)["contracted"]["compute"]
     code, report = upgrade.check()
     assert code == 0 and report["pending_contract"] == {}, report["checks"]
 
