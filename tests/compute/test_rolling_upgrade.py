@@ -56,8 +56,10 @@ class Agent:
             f"state_dir = {self.state}",
             f"enabled_services = {','.join(SERVICES)}",
             f"transport_url = {transport}",
-            *(f"[{name}]\nport = {cloud.ports[name]}" for name in ("identity", "placement")),
-            f"[image]\nport = {cloud.ports['image']}",
+            *(
+                f"[{name}]\nport = {cloud.ports[name]}"
+                for name in ("identity", "placement", "image")
+            ),
             "[compute]",
             f"port = {free_port()}",
             f"connection = sqlite:///{main / 'compute.sqlite'}",
@@ -102,10 +104,13 @@ class Agent:
 
 
 def cloud_env() -> dict[str, str]:
+    """This environment without the caller's OpenStack credentials."""
     return {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
 
 
 class Upgrade:
+    """The cloud, its second host, and the ``tinystack`` upgrade commands against them."""
+
     def __init__(self, env: Env, agent: Agent) -> None:
         self.env = env
         self.agent = agent
