@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -75,26 +76,33 @@ class Agent:
         self.conf = self.state / "tinystack.conf"
         self.conf.write_text("\n".join(lines) + "\n")
         self.log = self.state / "agent.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | cloud_fork.Forked | None = None
 
     def start(self, old: bool) -> None:
-        """``old``: this code pinned to release N-1 (``tests.compute.old_agent``)."""
+        """``old``: this code pinned to release N-1 (``tests.compute.old_agent``), else
+        the release itself (forked from the warm ``tinystack`` of ``cloud_fork``)."""
+        argv = ["serve", "compute", "--config-file", str(self.conf)]
+        env = {**cloud_env(), "PYTHONPATH": str(ROOT)}
+        if not old:
+            self.proc = cloud_fork.spawn(argv, env, self.log)
+            if self.proc is not None:
+                return
         program = (
             [sys.executable, "-m", "tests.compute.old_agent"] if old else [str(BIN / "tinystack")]
         )
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [*program, "serve", "compute", "--config-file", str(self.conf)],
+                [*program, *argv],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 cwd=ROOT,
-                env={**cloud_env(), "PYTHONPATH": str(ROOT)},
+                env=env,
             )
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
+            self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
