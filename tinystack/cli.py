@@ -33,6 +33,10 @@ image_app = typer.Typer(help="Guest image commands.", no_args_is_help=True)
 app.add_typer(image_app, name="image")
 object_store_app = typer.Typer(help="Object storage commands.", no_args_is_help=True)
 app.add_typer(object_store_app, name="object-store")
+db_app = typer.Typer(help="Database schema: expand and contract.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+upgrade_app = typer.Typer(help="Rolling upgrade commands.", no_args_is_help=True)
+app.add_typer(upgrade_app, name="upgrade")
 ring_app = typer.Typer(help="Ring builder: create, add, rebalance, show.", no_args_is_help=True)
 object_store_app.add_typer(ring_app, name="ring")
 
@@ -298,6 +302,58 @@ def credential_migrate(config_file: ConfigFile = None, state_dir: StateDir = Non
     finally:
         db.dispose()
     typer.echo(json.dumps({"migrated": count, "repository": str(repo.path)}))
+
+
+@db_app.command("expand")
+def db_expand(config_file: ConfigFile = None, state_dir: StateDir = None) -> None:
+    """Run the expand migrations of every enabled service (online: old code keeps
+    running); a service's start runs them too."""
+    from tinystack.deploy import upgrade
+
+    typer.echo(json.dumps({"expanded": upgrade.expand(_conf(config_file, state_dir))}))
+
+
+@db_app.command("contract")
+def db_contract(config_file: ConfigFile = None, state_dir: StateDir = None) -> None:
+    """Run the contract migrations once every service runs this release; refused (exit 1)
+    while a registered service reports an older RPC version."""
+    from tinystack.deploy import upgrade
+
+    try:
+        done = upgrade.contract(_conf(config_file, state_dir))
+    except upgrade.ContractRefused as exc:
+        typer.echo(f"contract refused: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps({"contracted": done}))
+
+
+@upgrade_app.command("check")
+def upgrade_check(
+    config_file: ConfigFile = None,
+    state_dir: StateDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Like nova-status upgrade check: the RPC caps in force, services running older
+    versions, migrations pending. Exit 0 when all is current, 1 with a warning."""
+    from tinystack.deploy import upgrade
+
+    report = upgrade.check(_conf(config_file, state_dir))
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for item in report.checks:
+            typer.echo(f"{item.name}: {item.result}\n  {item.details}")
+        typer.echo("Services:")
+        for svc in report.services:
+            state = "up" if svc.up else "down"
+            typer.echo(f"  {svc.binary:16} {svc.host:20} rpc {svc.rpc_version:6} {state}")
+        typer.echo("Caps ([upgrade_levels]):")
+        for cap in report.caps:
+            shown = cap.cap or "none"
+            typer.echo(
+                f"  {cap.topic:12} {cap.configured or '-':8} -> {shown} (newest {cap.newest})"
+            )
+    raise typer.Exit(report.code)
 
 
 @image_app.command("build-test")

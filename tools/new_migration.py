@@ -1,4 +1,9 @@
-"""Autogenerate an Alembic revision for a service: python tools/new_migration.py identity "msg"."""
+"""Autogenerate an Alembic revision for a service: python tools/new_migration.py identity "msg".
+
+A service whose history forks into expand and contract branches (compute) needs the
+branch: ``python tools/new_migration.py compute "msg" expand`` (additions, run online
+before new code) or ``contract`` (removals, run once no old service is left).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from tinystack.common.db import Database, migrate
 
 def main() -> None:
     service, message = sys.argv[1], sys.argv[2]
+    branch = sys.argv[3] if len(sys.argv) > 3 else None
     package = f"tinystack.{service}.migrations"
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/scratch.sqlite"
@@ -26,7 +32,8 @@ def main() -> None:
         cfg.set_main_option("script_location", str(resources.files(package)))
         cfg.set_main_option("version_table", f"alembic_version_{service}")
         cfg.set_main_option("sqlalchemy.url", url)
-        command.revision(cfg, message=message, autogenerate=True)
+        head = f"{branch}@head" if branch else "head"
+        command.revision(cfg, message=message, autogenerate=True, head=head)
 
 
 if __name__ == "__main__":

@@ -101,3 +101,17 @@ def test_unknown_worker_is_rejected_before_anything_starts(start: Any) -> None:
     with pytest.raises(ValueError, match=r"enabled_workers.*compute-agent.*conductor, sched"):
         start(host="h3", enabled_workers=["agent", "compute-agent"])
     assert made == []
+
+
+def test_a_bad_upgrade_level_is_rejected_before_anything_starts(tmp_path: Path) -> None:
+    overrides = {"compute.compute_driver": ONE_FAKE_HOST, "upgrade_levels.compute": "zed"}
+    runtime = make_runtime(tmp_path, SERVICE, overrides=overrides)
+    made.clear()
+    try:
+        with pytest.raises(ValueError, match=r"\[upgrade_levels\] compute = 'zed'"):
+            SERVICE.start(runtime)
+        assert made == []
+    finally:
+        SERVICE.stop(runtime)
+        assert runtime.db is not None
+        runtime.db.dispose()

@@ -31,6 +31,7 @@ from tinystack.network.payloads import (
     Tunnel,
 )
 from tinystack.network.rpc import RpcServers
+from tinystack.network.services import agent_versions
 
 HOST = "compute-1"
 RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
@@ -169,6 +170,7 @@ def test_report_state_registers_agents(api: Api, transport: Transport) -> None:
             topic=rpcapi.L2_AGENT_TOPIC,
             start_flag=True,
             configurations={"tunnel_types": ["vxlan"], "interface_mappings": {}},
+            resource_versions={"rpc": "1.9", "AgentState": "1.1"},
         )
         assert reports.report_state({}, state) == "alive"
         assert reports.report_state({}, state) == "alive"
@@ -178,6 +180,20 @@ def test_report_state_registers_agents(api: Api, transport: Transport) -> None:
     assert [(a["agent_type"], a["host"], a["alive"]) for a in agents] == [
         (rpcapi.LINUXBRIDGE_AGENT, HOST, True)
     ]
+    # what it runs, for rolling upgrades: upgrade check lists it, `auto` caps the L2 casts
+    deps = api.services
+    (running,) = agent_versions.report(deps.db, deps.opts)
+    assert (running.host, running.rpc_version, running.older) == (HOST, "1.9", True)
+    assert running.object_versions == {"AgentState": "1.1"}
+    conf = api.runtime.conf
+    conf.set_override("l2_agent", "auto", group="upgrade_levels")
+    try:
+        caps = agent_versions.caps_by_agent_type(conf, deps.db)
+        assert caps[rpcapi.LINUXBRIDGE_AGENT]() == "1.9"
+        assert caps[rpcapi.DHCP_AGENT]() is None  # no DHCP agent reports: no cap
+    finally:
+        conf.clear_override("l2_agent", group="upgrade_levels")
+    assert rpcapi.running_versions()["rpc"] == rpcapi.API_VERSION
 
 
 def test_device_lifecycle_and_compute_events(wired: Wired) -> None:

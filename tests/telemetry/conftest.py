@@ -5,9 +5,6 @@ fake compute, and HTTP clients."""
 from __future__ import annotations
 
 import queue
-import shutil
-import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,25 +15,11 @@ import pytest
 
 from tests import cloudapi
 from tests.cloudproc import CloudProcess
-from tests.common.test_rpc_rabbit import rabbit_listening
+from tests.rabbit import delete_vhost_later, rabbit_vhost
 from tinystack.common.notifier import Notification, NotificationListener
 from tinystack.common.rpc import Transport, get_transport
 
 SERVICES = ["identity", "placement", "image", "compute", "volume", "network", "metric", "alarm"]
-
-
-def rabbit_vhost(name: str) -> str | None:
-    """A RabbitMQ virtual host named ``name``; None when that cannot be made here."""
-    if not rabbit_listening() or shutil.which("rabbitmqctl") is None:
-        return None
-    for cmd in (
-        ["rabbitmqctl", "add_vhost", name],
-        ["rabbitmqctl", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
-    ):
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-        if proc.returncode != 0:
-            return None
-    return f"rabbit://guest:guest@127.0.0.1:5672/{name}"
 
 
 class Notifications:
@@ -125,10 +108,4 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         if made is not None:
             made.close()
         cloud.stop()
-        # rabbitmqctl takes seconds: the vhost goes while the next tests run (the thread
-        # only waits for the command, which outlives the test process if need be)
-        threading.Thread(target=_delete_vhost, args=(vhost,), daemon=True).start()
-
-
-def _delete_vhost(vhost: str) -> None:
-    subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, timeout=60)
+        delete_vhost_later(vhost)

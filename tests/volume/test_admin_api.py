@@ -3,8 +3,10 @@ services, hosts, pools, capabilities and messages against a real cloud."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
+from tests import cloud_fork
 from tests.volume.conftest import Env
 
 
@@ -223,3 +225,17 @@ def test_set_and_get_log_levels(env: Env) -> None:
     env.admin.put("/os-services/get-log", {"binary": "nova-api"}, 400)
     env.demo.put("/os-services/get-log", {}, 403)
     env.admin.at("3.31").put("/os-services/get-log", {}, 404)
+
+
+def test_upgrade_check_reports_the_volume_services(env: Env) -> None:
+    """Each cinder service stamps the RPC version it serves; nothing is capped."""
+    conf = str(env.cloud.conf_file)
+    result = cloud_fork.run(["upgrade", "check", "--json", "--config-file", conf], env.cloud.env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    volume = {s["binary"]: s for s in report["services"] if s["service"] == "volume"}
+    assert {"cinder-scheduler", "cinder-volume"} <= set(volume)
+    assert all(s["rpc_version"] == "1.0" == s["current"] and s["up"] for s in volume.values())
+    caps = {c["topic"]: c for c in report["caps"] if c["service"] == "volume"}
+    assert set(caps) == {"volume_scheduler", "volume", "backup"}
+    assert all(c["cap"] is None and c["newest"] == "1.0" for c in caps.values())

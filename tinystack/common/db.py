@@ -17,7 +17,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from importlib import resources
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
@@ -26,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from tinystack.common import metrics
+from tinystack.common import metrics, migration
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -142,27 +141,11 @@ class Database:
 
 
 def migrate(db: Database, package: str, version_table: str) -> bool:
-    """Bring the schema to head with the Alembic scripts in ``package``.
+    """Bring the schema forward with the Alembic scripts in ``package``: to head, or, for
+    a service whose revisions fork into expand and contract, only expanded unless the
+    database is new (:mod:`tinystack.common.migration`).
 
     Returns True when migrations ran. Each service has its own version table so
     several services may share one database server schema.
     """
-    from alembic import command
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    location = str(resources.files(package))
-    cfg = Config()
-    cfg.set_main_option("script_location", location)
-    cfg.set_main_option("version_table", version_table)
-    script = ScriptDirectory.from_config(cfg)
-    head = script.get_current_head()
-    lock = db._write_lock or contextlib.nullcontext()
-    with lock, db.engine.begin() as conn:
-        ctx = MigrationContext.configure(conn, opts={"version_table": version_table})
-        if ctx.get_current_revision() == head:
-            return False
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
-    return True
+    return migration.upgrade(db, package, version_table)

@@ -18,6 +18,7 @@ from tinystack.common.auth.revocation import RevocationList
 from tinystack.common.auth.tokens import TokenCodec
 from tinystack.common.cloud import BootstrapInfo, CatalogEntry, ServiceCredentials
 from tinystack.common.db import Database
+from tinystack.common.rpc.versions import CapReport, RunningVersion
 
 __all__ = [
     "BootstrapInfo",
@@ -102,3 +103,12 @@ class ServiceSpec(abc.ABC):
 
     def stop(self, runtime: Runtime) -> None:  # noqa: B027
         """Stop what :meth:`start` started."""
+
+    def running_versions(self, conf: cfg.ConfigOpts, db: Database) -> list[RunningVersion]:
+        """What the service's registered processes report running (``tinystack upgrade
+        check``, ``tinystack db contract``); none for a service without RPC workers."""
+        return []
+
+    def version_caps(self, conf: cfg.ConfigOpts, db: Database) -> list[CapReport]:
+        """Its ``[upgrade_levels]`` caps: configured and in effect now."""
+        return []

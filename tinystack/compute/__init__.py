@@ -25,4 +25,9 @@ of this service, like the metadata API) take the token and relay a WebSocket to 
 
 Workers run as threads of the service process in the embedded mode; one process
 can run many fake compute hosts (``agent/group.py``).
+
+Rolling upgrades: every service row carries the RPC and payload versions its process
+runs (``services/service_versions.py``); ``[upgrade_levels] compute|conductor|scheduler``
+caps ``rpcapi.py``'s clients (``auto``: the oldest reported), which backport payloads
+per ``COMPUTE_PAYLOADS``.
 """

@@ -11,6 +11,7 @@ from oslo_config import cfg
 
 from tinystack.common import config
 from tinystack.common.clients.limits import LimitsReader
+from tinystack.common.rpc import versions
 
 LOG = logging.getLogger(__name__)
 
@@ -343,6 +344,15 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(ALL_OPTS + _driver_opts(), group=GROUP)
     conf.register_opts(CONSOLE_OPTS, group=CONSOLE_GROUP)
     conf.register_opts(TELEMETRY_OPTS, group=TELEMETRY_GROUP)
+    versions.register_opts(conf, UPGRADE_LEVELS)
+
+
+#: ``[upgrade_levels]`` of compute's topics: the RPC version caps during a rolling upgrade
+UPGRADE_LEVELS = {
+    "compute": "compute agents",
+    "conductor": "compute conductors",
+    "scheduler": "compute schedulers",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +402,7 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
         (GROUP, ALL_OPTS + _driver_opts()),
         (CONSOLE_GROUP, CONSOLE_OPTS),
         (TELEMETRY_GROUP, TELEMETRY_OPTS),
+        (versions.GROUP, versions.opts(UPGRADE_LEVELS)),
     ]
 
 

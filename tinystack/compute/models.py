@@ -234,6 +234,9 @@ class Service(Base):
     forced_down: Mapped[bool] = mapped_column(Boolean, default=False)
     last_seen_up: Mapped[datetime | None] = mapped_column(TIMESTAMP)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: what the service runs, reported when it registers (NULL: it predates the report)
+    rpc_version: Mapped[str | None] = mapped_column(String(16))
+    object_versions: Mapped[dict[str, str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(TIMESTAMP)
     updated_at: Mapped[datetime | None] = mapped_column(TIMESTAMP)
 

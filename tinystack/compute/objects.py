@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypedDict
+from typing import Any, ClassVar, Protocol, TypedDict
 
-from tinystack.common.rpc.payload import JSON, Payload
+from tinystack.common.rpc.payload import JSON, Payload, since
 
 
 @dataclass(frozen=True)
@@ -530,11 +530,16 @@ class Destinations(Payload):
 
 @dataclass(frozen=True)
 class ScheduledEvent(Payload):
-    """The conductor's scheduling event, for the agent to record with the host assignment."""
+    """The conductor's scheduling event, for the agent to record with the host assignment.
+
+    1.1: ``host``, the conductor's (the event's host; a 1.0 agent records its own)."""
+
+    VERSION: ClassVar[str] = "1.1"
 
     event: str
     started: datetime
     finished: datetime
+    host: str | None = field(default=None, metadata=since("1.1"))
 
 
 # -- what a compute agent reads and writes about instances and hosts -------------------------

@@ -16,6 +16,13 @@ Versions (bump the minor for additions, the major for incompatible changes):
 * compute 2.0: the same, with payloads (HostList, ScheduledEvent, FlavorMeta, DiskInfo;
   ConsoleInfo, Diagnostics and AttachedInterface results); no ``data`` on external events
 * compute 2.1: attach_volume, detach_volume, swap_volume (BlockDevice payloads)
+* compute 2.2: build_and_run_instance's ScheduledEvent 1.1 (the conductor's host)
+
+Rolling upgrades (``[upgrade_levels] compute|conductor|scheduler``, see
+:mod:`tinystack.common.rpc.versions`): a client capped below its version sends at the cap,
+payloads backported per ``COMPUTE_PAYLOADS`` (the conductor and scheduler get one with
+their first payload change); a method or argument added later is sent only when
+``client.can_send_version(...)``. Bump the version, add the backport.
 """
 
 from __future__ import annotations
@@ -23,8 +30,10 @@ from __future__ import annotations
 from typing import Any, TypeAlias
 
 from tinystack.common.rpc import RPCClient, Target, Transport
+from tinystack.common.rpc.client import VersionCapFn
 from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
+from tinystack.common.rpc.versions import payloads_for
 from tinystack.compute.objects import (
     AttachedInterface,
     BlockDevice,
@@ -46,7 +55,11 @@ COMPUTE_TOPIC = "compute"
 
 CONDUCTOR_VERSION = "2.0"
 SCHEDULER_VERSION = "2.0"
-COMPUTE_VERSION = "2.1"
+COMPUTE_VERSION = "2.2"
+
+#: RPC version -> the payload versions its receivers read (written when a bump changes a
+#: payload): a client capped at or below the key backports them
+COMPUTE_PAYLOADS: dict[str, dict[str, str]] = {"2.1": {"ScheduledEvent": "1.0"}}
 
 RPCContext: TypeAlias = dict[str, JSON]
 """The transport's context of a request: a :meth:`CallContext.to_dict`."""
@@ -58,9 +71,11 @@ def _ctxt(ctx: CallContext) -> RPCContext:
 
 
 class ConductorAPI:
-    def __init__(self, transport: Transport, timeout: float = 60) -> None:
+    def __init__(
+        self, transport: Transport, timeout: float = 60, version_cap: VersionCapFn | None = None
+    ) -> None:
         self.client = RPCClient(
-            transport, Target(CONDUCTOR_TOPIC, version=CONDUCTOR_VERSION), timeout
+            transport, Target(CONDUCTOR_TOPIC, version=CONDUCTOR_VERSION), timeout, version_cap
         )
 
     def build_instances(
@@ -105,9 +120,11 @@ class ConductorAPI:
 
 
 class SchedulerAPI:
-    def __init__(self, transport: Transport, timeout: float = 60) -> None:
+    def __init__(
+        self, transport: Transport, timeout: float = 60, version_cap: VersionCapFn | None = None
+    ) -> None:
         self.client = RPCClient(
-            transport, Target(SCHEDULER_TOPIC, version=SCHEDULER_VERSION), timeout
+            transport, Target(SCHEDULER_TOPIC, version=SCHEDULER_VERSION), timeout, version_cap
         )
 
     def select_destinations(
@@ -132,8 +149,16 @@ class SchedulerAPI:
 class ComputeAgentAPI:
     """Casts and calls to the compute agent of one host (``Target('compute', host)``)."""
 
-    def __init__(self, transport: Transport, timeout: float = 60) -> None:
-        self.client = RPCClient(transport, Target(COMPUTE_TOPIC, version=COMPUTE_VERSION), timeout)
+    def __init__(
+        self, transport: Transport, timeout: float = 60, version_cap: VersionCapFn | None = None
+    ) -> None:
+        self.client = RPCClient(
+            transport, Target(COMPUTE_TOPIC, version=COMPUTE_VERSION), timeout, version_cap
+        )
+
+    def _payloads(self) -> dict[str, str]:
+        """The payload versions of the version sent now (backports when capped)."""
+        return payloads_for(COMPUTE_PAYLOADS, self.client.send_version())
 
     def _cast(self, ctx: CallContext, host: str, method: str, **kwargs: JSON) -> None:
         self.client.prepare(server=host).cast(_ctxt(ctx), method, **kwargs)
@@ -166,7 +191,7 @@ class ComputeAgentAPI:
             host_list=host_list.to_primitive(),
             attempt=attempt,
             node=node,
-            scheduled=scheduled.to_primitive() if scheduled is not None else None,
+            scheduled=scheduled.to_primitive(self._payloads()) if scheduled is not None else None,
         )
 
     def terminate_instance(self, ctx: CallContext, host: str, instance_uuid: str) -> None:

@@ -17,9 +17,11 @@ from tinystack.common import config
 from tinystack.common.api.app import create_app
 from tinystack.common.clients.metric import MetricClient
 from tinystack.common.clients.session import Session
+from tinystack.common.db import Database
 from tinystack.common.notifier import Notifier
 from tinystack.common.policy import Policy
 from tinystack.common.rpc import RPCServer, Target
+from tinystack.common.rpc.versions import CapReport, RunningVersion
 from tinystack.common.service import BootstrapInfo, Listener, Runtime, ServiceSpec
 from tinystack.common.timeutils import TTLCache
 from tinystack.compute import conf as compute_conf
@@ -31,9 +33,10 @@ from tinystack.compute.api.router import include_routers
 from tinystack.compute.conductor.manager import ConductorManager
 from tinystack.compute.consoleproxy.app import ConsoleProxy
 from tinystack.compute.scheduler.manager import SchedulerManager
-from tinystack.compute.services import consoles, flavors, hosts
+from tinystack.compute.services import consoles, flavors, hosts, service_versions
 from tinystack.compute.services.agent_store import DatabaseAgentStore
 from tinystack.compute.services.deps import Deps
+from tinystack.compute.services.service_versions import CONDUCTOR_BINARY, SCHEDULER_BINARY
 from tinystack.compute.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
@@ -144,6 +147,13 @@ class ComputeService(ServiceSpec):
     def register_opts(self, conf: cfg.ConfigOpts) -> None:
         compute_conf.register_opts(conf)
 
+    def running_versions(self, conf: cfg.ConfigOpts, db: Database) -> list[RunningVersion]:
+        opts = compute_conf.Options.from_conf(conf)
+        return service_versions.report(db, int(opts.service_down_time))
+
+    def version_caps(self, conf: cfg.ConfigOpts, db: Database) -> list[CapReport]:
+        return service_versions.caps(conf, db)
+
     def deps(self, runtime: Runtime) -> Deps:
         with self._lock:
             found: Deps | None = runtime.extra.get("compute")
@@ -218,6 +228,7 @@ class ComputeService(ServiceSpec):
 
     def start(self, runtime: Runtime) -> None:
         deps = self.deps(runtime)
+        service_versions.caps(deps.conf, deps.db)  # a bad [upgrade_levels] value stops here
         opts = deps.opts
         enabled = enabled_workers(opts)
         workers = Workers()
@@ -230,7 +241,7 @@ class ComputeService(ServiceSpec):
                 deps, rpcapi.CONDUCTOR_TOPIC, host, workers.conductor, opts.conductor_threads
             )
             beating.append(
-                hosts.ensure_service(deps.db, host, "nova-conductor", rpcapi.CONDUCTOR_TOPIC).id
+                hosts.ensure_service(deps.db, host, CONDUCTOR_BINARY, rpcapi.CONDUCTOR_TOPIC).id
             )
         if "scheduler" in enabled:
             workers.scheduler = SchedulerManager(deps)
@@ -238,7 +249,7 @@ class ComputeService(ServiceSpec):
                 deps, rpcapi.SCHEDULER_TOPIC, host, workers.scheduler, opts.scheduler_threads
             )
             beating.append(
-                hosts.ensure_service(deps.db, host, "nova-scheduler", rpcapi.SCHEDULER_TOPIC).id
+                hosts.ensure_service(deps.db, host, SCHEDULER_BINARY, rpcapi.SCHEDULER_TOPIC).id
             )
         if beating:
             workers.beat(deps, beating)

@@ -13,6 +13,8 @@ from typing import Any
 
 from oslo_config import cfg
 
+from tinystack.common.rpc import versions
+
 GROUP = "network"
 
 TYPE_OPTS = [
@@ -218,10 +220,15 @@ OPTS = [*TYPE_OPTS, *PORT_OPTS, *QUOTA_OPTS, *BOOTSTRAP_OPTS, *DATAPLANE_OPTS]
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(OPTS, group=GROUP)
+    versions.register_opts(conf, UPGRADE_LEVELS)
+
+
+#: ``[upgrade_levels]`` of the casts to network agents
+UPGRADE_LEVELS = {"l2_agent": "L2 agents", "dhcp_agent": "DHCP agents", "l3_agent": "L3 agents"}
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [(GROUP, OPTS)]
+    return [(GROUP, OPTS), (versions.GROUP, versions.opts(UPGRADE_LEVELS))]
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,13 @@ import abc
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tinystack.common.clients.session import ClientError, Session
 from tinystack.common.cloud import CatalogEntry, ServiceCredentials
 from tinystack.common.rpc import Transport
+from tinystack.common.rpc.client import VersionCapFn
 from tinystack.network.payloads import PortChange, Tunnel
 from tinystack.network.rpcapi import AgentNotifier
 from tinystack.network.services.records import PortRecord
@@ -168,11 +170,16 @@ class Events:
     """The service layer's :class:`EventSink`: agent casts plus compute notifications."""
 
     def __init__(
-        self, transport: Transport | None, compute: ComputeNotifier, notify_compute: bool = True
+        self,
+        transport: Transport | None,
+        compute: ComputeNotifier,
+        notify_compute: bool = True,
+        caps: Mapping[str, VersionCapFn] | None = None,
     ) -> None:
+        """``caps``: agent type -> its ``[upgrade_levels]`` cap."""
         self.compute = compute
         self.notify_compute = notify_compute
-        self.agents = AgentNotifier(transport) if transport is not None else None
+        self.agents = AgentNotifier(transport, caps) if transport is not None else None
 
     def port_changed(self, port: PortRecord) -> None:
         if self.agents is not None:

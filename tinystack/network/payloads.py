@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from tinystack.common.rpc.payload import JSON, Payload
+from tinystack.common.rpc.payload import JSON, Payload, since
 
 # -- shared parts -------------------------------------------------------------------------------
 
@@ -346,9 +346,12 @@ class FloatingIPStatuses(Payload):
 
 @dataclass(frozen=True)
 class AgentState(Payload):
-    """An agent's heartbeat (``start_flag``: the first one after it started)."""
+    """An agent's heartbeat (``start_flag``: the first one after it started).
 
-    VERSION: ClassVar[str] = "1.0"
+    1.1: ``resource_versions``, what the agent runs: ``rpc`` its RPC version, then the
+    version of each payload it reads (Neutron's agents report their objects' versions)."""
+
+    VERSION: ClassVar[str] = "1.1"
     agent_type: str
     binary: str
     host: str
@@ -356,3 +359,4 @@ class AgentState(Payload):
     configurations: dict[str, JSON] = field(default_factory=dict)
     start_flag: bool = False
     availability_zone: str | None = None
+    resource_versions: dict[str, str] = field(default_factory=dict, metadata=since("1.1"))

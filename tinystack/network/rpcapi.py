@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import abc
 import logging
+from collections.abc import Mapping
 
 from tinystack.common.rpc import RPCClient, Target, Transport
-from tinystack.common.rpc.payload import JSON
+from tinystack.common.rpc.client import VersionCapFn
+from tinystack.common.rpc.payload import JSON, payload_versions
+from tinystack.network import payloads
 from tinystack.network.payloads import (
     AgentState,
     DeviceDetails,
@@ -50,6 +53,8 @@ DHCP_AGENT_TOPIC = "dhcp_agent"
 L3_AGENT_TOPIC = "l3_agent"
 #: 2.0: typed payloads instead of dicts (both directions, every topic)
 API_VERSION = "2.0"
+#: what an agent that reported no version (before AgentState 1.1) runs
+LEGACY_VERSION = "2.0"
 
 #: agent types as upstream names them (``agent_type`` in report_state)
 LINUXBRIDGE_AGENT = "Linux bridge agent"
@@ -191,6 +196,12 @@ class ReportsApi:
         return ""
 
 
+def running_versions() -> dict[str, str]:
+    """What an agent reports it runs (``AgentState.resource_versions``): ``rpc``, then the
+    version of every payload of :mod:`tinystack.network.payloads`."""
+    return {"rpc": API_VERSION, **payload_versions(vars(payloads))}
+
+
 # -- service -> agents --------------------------------------------------------------------------
 
 
@@ -201,10 +212,19 @@ class AgentNotifier:
     API call must not fail because the bus did.
     """
 
-    def __init__(self, transport: Transport) -> None:
-        self.l2 = RPCClient(transport, Target(L2_AGENT_TOPIC, fanout=True, version=API_VERSION))
-        self.dhcp = RPCClient(transport, Target(DHCP_AGENT_TOPIC, fanout=True, version=API_VERSION))
-        self.l3 = RPCClient(transport, Target(L3_AGENT_TOPIC, fanout=True, version=API_VERSION))
+    def __init__(
+        self, transport: Transport, caps: Mapping[str, VersionCapFn] | None = None
+    ) -> None:
+        """``caps``: agent type -> its ``[upgrade_levels]`` cap."""
+        caps = caps or {}
+
+        def client(topic: str, agent_type: str) -> RPCClient:
+            target = Target(topic, fanout=True, version=API_VERSION)
+            return RPCClient(transport, target, version_cap=caps.get(agent_type))
+
+        self.l2 = client(L2_AGENT_TOPIC, LINUXBRIDGE_AGENT)
+        self.dhcp = client(DHCP_AGENT_TOPIC, DHCP_AGENT)
+        self.l3 = client(L3_AGENT_TOPIC, L3_AGENT)
 
     @staticmethod
     def _cast(client: RPCClient, method: str, **kwargs: JSON) -> None:

@@ -19,9 +19,11 @@ from oslo_config import cfg
 
 from tinystack.common import config
 from tinystack.common.api.app import create_app
+from tinystack.common.db import Database
 from tinystack.common.notifier import Notifier
 from tinystack.common.policy import Policy
 from tinystack.common.rpc import Transport, get_transport
+from tinystack.common.rpc.versions import CapReport, RunningVersion
 from tinystack.common.service import Runtime, ServiceSpec
 from tinystack.network import conf as network_conf
 from tinystack.network import policies
@@ -29,6 +31,7 @@ from tinystack.network.api.router import JsonSuffix, include_routes
 from tinystack.network.conf import Options
 from tinystack.network.notifier import ComputeNotifier, Events, make_compute_notifier
 from tinystack.network.rpc import RpcServers
+from tinystack.network.services import agent_versions
 from tinystack.network.services import bootstrap as bootstrap_networks
 from tinystack.network.services.deps import Deps
 
@@ -88,6 +91,12 @@ class NetworkService(ServiceSpec):
     def register_opts(self, conf: cfg.ConfigOpts) -> None:
         network_conf.register_opts(conf)
 
+    def running_versions(self, conf: cfg.ConfigOpts, db: Database) -> list[RunningVersion]:
+        return agent_versions.report(db, network_conf.Options.from_conf(conf))
+
+    def version_caps(self, conf: cfg.ConfigOpts, db: Database) -> list[CapReport]:
+        return agent_versions.caps(conf, db)
+
     def create_app(self, runtime: Runtime) -> FastAPI:
         state = {
             "token_codec": runtime.token_codec,
@@ -108,7 +117,10 @@ class NetworkService(ServiceSpec):
             runtime.auth_url, runtime.credentials, runtime.catalog, opts.send_events_interval
         )
         deps.events = Events(
-            transport, compute, notify_compute=opts.notify_compute_on_port_status_changes
+            transport,
+            compute,
+            notify_compute=opts.notify_compute_on_port_status_changes,
+            caps=agent_versions.caps_by_agent_type(runtime.conf, deps.db),
         )
         deps.notifier = Notifier.from_conf(
             runtime.conf, lambda: transport, f"network.{socket.gethostname()}"

@@ -9,6 +9,7 @@ from typing import Any
 from oslo_config import cfg
 
 from tinystack.common.clients.limits import LimitsReader
+from tinystack.common.rpc import versions
 
 GROUP = "volume"
 
@@ -284,10 +285,19 @@ ALL_OPTS = HOST_OPTS + SCHEDULER_OPTS + API_OPTS + QUOTA_OPTS + BACKUP_OPTS
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(ALL_OPTS, group=GROUP)
+    versions.register_opts(conf, UPGRADE_LEVELS)
+
+
+#: ``[upgrade_levels]`` of the volume service's topics (``scheduler`` is compute's)
+UPGRADE_LEVELS = {
+    "volume_scheduler": "volume schedulers",
+    "volume": "volume managers",
+    "backup": "backup services",
+}
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    return [(GROUP, ALL_OPTS)]
+    return [(GROUP, ALL_OPTS), (versions.GROUP, versions.opts(UPGRADE_LEVELS))]
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from typing import TypeAlias
 
 from tinystack.common.exceptions import TinystackError
 from tinystack.common.rpc import RemoteError, RPCClient, RPCError, Target, Transport
+from tinystack.common.rpc.client import VersionCapFn
 from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import exception
@@ -65,6 +66,13 @@ BACKUP_VERSION = "1.0"
 VOLUME_TOPIC = "cinder-volume"
 SCHEDULER_VERSION = "1.0"
 VOLUME_VERSION = "1.0"
+#: topic -> the version this code serves (what a service row reports);
+#: ``[upgrade_levels] volume_scheduler|volume|backup`` cap the clients
+VERSIONS = {
+    SCHEDULER_TOPIC: SCHEDULER_VERSION,
+    VOLUME_TOPIC: VOLUME_VERSION,
+    BACKUP_TOPIC: BACKUP_VERSION,
+}
 
 RPCContext: TypeAlias = dict[str, JSON]
 """The transport's context of a request: a :meth:`CallContext.to_dict`."""
@@ -76,9 +84,11 @@ def backend_of(host: str) -> str:
 
 
 class SchedulerAPI:
-    def __init__(self, transport: Transport, timeout: float = 60) -> None:
+    def __init__(
+        self, transport: Transport, timeout: float = 60, version_cap: VersionCapFn | None = None
+    ) -> None:
         self.client = RPCClient(
-            transport, Target(SCHEDULER_TOPIC, version=SCHEDULER_VERSION), timeout
+            transport, Target(SCHEDULER_TOPIC, version=SCHEDULER_VERSION), timeout, version_cap
         )
 
     def create_volume(self, ctx: CallContext, spec: VolumeSpec) -> None:
@@ -102,13 +112,16 @@ class SchedulerAPI:
 class VolumeAPI:
     """The managers, one per backend, addressed by a volume's host."""
 
-    def __init__(self, transport: Transport, timeout: float = 60) -> None:
+    def __init__(
+        self, transport: Transport, timeout: float = 60, version_cap: VersionCapFn | None = None
+    ) -> None:
         self.transport = transport
         self.timeout = timeout
+        self.version_cap = version_cap
 
     def _client(self, host: str) -> RPCClient:
         target = Target(VOLUME_TOPIC, server=backend_of(host), version=VOLUME_VERSION)
-        return RPCClient(self.transport, target, self.timeout)
+        return RPCClient(self.transport, target, self.timeout, self.version_cap)
 
     def create_volume(self, ctx: CallContext, spec: VolumeSpec) -> None:
         """Create the volume on ``spec.host`` (chosen by the scheduler)."""
@@ -245,13 +258,17 @@ class VolumeAPI:
 class BackupAPI:
     """The backup services, addressed by a backup's host."""
 
-    def __init__(self, transport: Transport, timeout: float = 60) -> None:
+    def __init__(
+        self, transport: Transport, timeout: float = 60, version_cap: VersionCapFn | None = None
+    ) -> None:
         self.transport = transport
         self.timeout = timeout
+        self.version_cap = version_cap
 
     def _client(self, host: str, timeout: float | None = None) -> RPCClient:
         target = Target(BACKUP_TOPIC, server=host, version=BACKUP_VERSION)
-        return RPCClient(self.transport, target, self.timeout if timeout is None else timeout)
+        wait = self.timeout if timeout is None else timeout
+        return RPCClient(self.transport, target, wait, self.version_cap)
 
     def create_backup(self, ctx: CallContext, host: str, request: BackupRequest) -> None:
         """Back up the volume (``backing-up``) into the backup (``creating``)."""

@@ -14,8 +14,10 @@ from starlette.middleware import Middleware
 from tinystack.common import config
 from tinystack.common.api.app import create_app
 from tinystack.common.clients.session import Session
+from tinystack.common.db import Database
 from tinystack.common.policy import Policy
 from tinystack.common.rpc import RPCServer, Target
+from tinystack.common.rpc.versions import CapReport, RunningVersion
 from tinystack.common.service import BootstrapInfo, Runtime, ServiceSpec
 from tinystack.volume import conf as volume_conf
 from tinystack.volume import policies, rpcapi
@@ -24,7 +26,13 @@ from tinystack.volume.api.router import include_routers
 from tinystack.volume.backup.worker import BackupWorker
 from tinystack.volume.manager.backend import Backend, load_driver
 from tinystack.volume.scheduler.manager import SchedulerManager
-from tinystack.volume.services import backups, messages, os_services, volume_types
+from tinystack.volume.services import (
+    backups,
+    messages,
+    os_services,
+    service_versions,
+    volume_types,
+)
 from tinystack.volume.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
@@ -105,6 +113,13 @@ class VolumeService(ServiceSpec):
     def register_opts(self, conf: cfg.ConfigOpts) -> None:
         volume_conf.register_opts(conf)
 
+    def running_versions(self, conf: cfg.ConfigOpts, db: Database) -> list[RunningVersion]:
+        opts = volume_conf.Options.from_conf(conf)
+        return service_versions.report(db, int(opts.service_down_time))
+
+    def version_caps(self, conf: cfg.ConfigOpts, db: Database) -> list[CapReport]:
+        return service_versions.caps(conf, db)
+
     def deps(self, runtime: Runtime) -> Deps:
         with self._lock:
             found: Deps | None = runtime.extra.get("volume")
@@ -150,6 +165,7 @@ class VolumeService(ServiceSpec):
 
     def start(self, runtime: Runtime) -> None:
         deps = self.deps(runtime)
+        service_versions.caps(deps.conf, deps.db)  # a bad [upgrade_levels] value stops here
         opts = deps.opts
         enabled = enabled_workers(opts)
         host = opts.host or socket.gethostname()

@@ -26,6 +26,7 @@ from .exceptions import (
     NoSuchMethod,
     RemoteError,
     RPCError,
+    RPCVersionCapError,
     TransportError,
     UnsupportedVersion,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "RPCClient",
     "RPCError",
     "RPCServer",
+    "RPCVersionCapError",
     "RemoteError",
     "Target",
     "Transport",

@@ -102,3 +102,15 @@ def failure_from_dict(failure: dict[str, Any]) -> RemoteError:
     return RemoteError(
         str(failure.get("exc_type", "Exception")), str(failure.get("message", "")), traceback
     )
+
+
+class RPCVersionCapError(RPCError):
+    """A request needs a newer API version than ``[upgrade_levels]`` lets the client send
+    (a receiver still runs the older version)."""
+
+    def __init__(self, version: str, cap: str, topic: str = "") -> None:
+        self.version = version
+        self.cap = cap
+        super().__init__(
+            f"{topic} RPC version {version} is above the cap {cap} ([upgrade_levels])".strip()
+        )

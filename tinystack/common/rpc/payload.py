@@ -17,6 +17,13 @@ Field types that round-trip: ``str``, ``int``, ``float``, ``bool``, ``None``, ``
 (ISO 8601), other payloads, ``list[T]``, ``tuple[T, ...]``, ``dict[str, T]``, ``T | None``
 and :data:`JSON` (any JSON value, passed through). Add a field with a default and bump
 the minor version; an old reader ignores fields it does not know.
+
+Backports: a field added in a minor version says so (``field(default=None,
+metadata=since("1.1"))``); ``to_primitive(versions)`` writes each payload named in
+``versions`` (payload name -> version, what the receiver runs) at that version: the
+fields added after it are dropped and :meth:`Payload.backport` may rewrite the rest.
+A sender capped to an older RPC version (:mod:`tinystack.common.rpc.versions`) so
+talks to an older receiver in the payload versions it knows.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Self, TypeAlias, Union
 
@@ -40,16 +47,47 @@ class PayloadError(ValueError):
     """A primitive that does not describe the payload it is read as."""
 
 
+Versions: TypeAlias = Mapping[str, str]
+"""Payload name -> the version to write it at (the receiver's)."""
+
+
+def since(version: str) -> dict[str, str]:
+    """The ``metadata`` of a field added in ``version`` (dropped by older backports)."""
+    return {"since": version}
+
+
+def version_tuple(version: str) -> tuple[int, int]:
+    major, _, minor = version.partition(".")
+    return int(major), int(minor or 0)
+
+
 class Payload:
     """Base of the frozen dataclasses that travel over RPC."""
 
     VERSION: ClassVar[str] = "1.0"
 
-    def to_primitive(self) -> dict[str, JSON]:
+    def to_primitive(self, versions: Versions | None = None) -> dict[str, JSON]:
+        """The wire form; with ``versions``, this payload and nested ones backported."""
+        cls = type(self)
         data: dict[str, JSON] = {}
-        for name in _field_names(type(self)):
-            data[name] = _encode(getattr(self, name))
-        return {_NAME: type(self).__name__, _VERSION: self.VERSION, _DATA: data}
+        for name in _field_names(cls):
+            data[name] = _encode(getattr(self, name), versions)
+        version = self.VERSION
+        target = versions.get(cls.__name__) if versions else None
+        if target is not None and version_tuple(target) < version_tuple(version):
+            if _major(target) != _major(version):
+                raise PayloadError(f"cannot backport {cls.__name__} {version} to {target}")
+            for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+                added = f.metadata.get("since")
+                if added is not None and version_tuple(added) > version_tuple(target):
+                    data.pop(f.name, None)
+            self.backport(data, target)
+            version = target
+        return {_NAME: cls.__name__, _VERSION: version, _DATA: data}
+
+    def backport(self, data: dict[str, JSON], version: str) -> None:
+        """Rewrite ``data`` (fields newer than ``version`` already dropped) for a reader
+        of ``version``; override when a change is more than an added field."""
 
     @classmethod
     def from_primitive(cls, primitive: JSON) -> Self:
@@ -95,15 +133,25 @@ def _plan(cls: type) -> tuple[tuple[str, Decoder], ...]:
     return plan
 
 
-def _encode(value: object) -> JSON:
+def payload_versions(classes: Mapping[str, object]) -> dict[str, str]:
+    """Name -> VERSION of the payload classes among ``classes`` (a module's ``vars()``):
+    the object versions a service reports it runs."""
+    return {
+        name: value.VERSION
+        for name, value in sorted(classes.items())
+        if isinstance(value, type) and issubclass(value, Payload) and value is not Payload
+    }
+
+
+def _encode(value: object, versions: Versions | None = None) -> JSON:
     if value is None or isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, Payload):
-        return value.to_primitive()
+        return value.to_primitive(versions)
     if isinstance(value, list | tuple):
-        return [_encode(v) for v in value]
+        return [_encode(v, versions) for v in value]
     if isinstance(value, dict):
-        return {str(k): _encode(v) for k, v in value.items()}
+        return {str(k): _encode(v, versions) for k, v in value.items()}
     if isinstance(value, datetime):
         return value.isoformat()
     raise PayloadError(f"cannot put a {type(value).__name__} on the wire")

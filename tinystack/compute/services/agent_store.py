@@ -170,7 +170,12 @@ class DatabaseAgentStore:
             )
             if scheduled:
                 instance_actions.event_finish_in(
-                    session, ctx, uuid, scheduled.event, started=scheduled.started, host=host
+                    session,
+                    ctx,
+                    uuid,
+                    scheduled.event,
+                    started=scheduled.started,
+                    host=scheduled.host or host,
                 )
             return self.record(row)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -15,10 +16,12 @@ from tinystack.common.clients.network import NetworkClient
 from tinystack.common.clients.placement import PlacementClient
 from tinystack.common.clients.volume import VolumeClient
 from tinystack.common.db import Database
+from tinystack.common.rpc.versions import VersionCap
 from tinystack.common.service_deps import ServiceDeps
 from tinystack.common.timeutils import TTLCache
 from tinystack.compute.conf import ConsoleOptions, Options
 from tinystack.compute.rpcapi import ComputeAgentAPI, ConductorAPI, SchedulerAPI
+from tinystack.compute.services import service_versions
 
 
 @dataclass
@@ -67,17 +70,29 @@ class Deps(ServiceDeps):
     def volume(self) -> VolumeClient:
         return self._client("volume", VolumeClient)
 
+    @cached_property
+    def host(self) -> str:
+        """This process's service host: ``[compute] host``, else the machine's name."""
+        return str(self.opts.host or "") or socket.gethostname()
+
     @property
     def conductor(self) -> ConductorAPI:
-        return self._client("conductor", lambda _s: ConductorAPI(self.transport, self.timeout))
+        cap = self._cap("conductor")
+        return self._client("conductor", lambda _s: ConductorAPI(self.transport, self.timeout, cap))
 
     @property
     def scheduler(self) -> SchedulerAPI:
-        return self._client("scheduler", lambda _s: SchedulerAPI(self.transport, self.timeout))
+        cap = self._cap("scheduler")
+        return self._client("scheduler", lambda _s: SchedulerAPI(self.transport, self.timeout, cap))
 
     @property
     def agents(self) -> ComputeAgentAPI:
-        return self._client("agents", lambda _s: ComputeAgentAPI(self.transport, self.timeout))
+        cap = self._cap("compute")
+        return self._client("agents", lambda _s: ComputeAgentAPI(self.transport, self.timeout, cap))
+
+    def _cap(self, topic: str) -> VersionCap:
+        """``[upgrade_levels] <topic>``; ``auto``: the oldest the topic's services report."""
+        return service_versions.version_cap(self.conf, self.db, topic)
 
     @property
     def timeout(self) -> float:

@@ -17,9 +17,10 @@ from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
 from tinystack.compute.conf import Options
 from tinystack.compute.objects import NodeSpec
+from tinystack.compute.services import service_versions
 from tinystack.compute.services.records import from_row
 
-COMPUTE_BINARY = "nova-compute"
+COMPUTE_BINARY = service_versions.COMPUTE_BINARY
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,8 @@ class ServiceInfo:
     forced_down: bool
     last_seen_up: datetime | None
     version: int
+    rpc_version: str | None
+    object_versions: dict[str, str] | None
     created_at: datetime
     updated_at: datetime | None
 
@@ -160,6 +163,7 @@ def ensure_service(db: Database, host: str, binary: str, topic: str) -> ServiceI
         else:
             found.last_seen_up = now
             found.updated_at = now
+        service_versions.stamp(found)
         return _service(found)
 
     return db.write(write)
@@ -274,6 +278,7 @@ def register_nodes(db: Database, specs: list[NodeSpec], binary: str = COMPUTE_BI
                 session.add(svc)
             svc.last_seen_up = now
             svc.updated_at = now
+            service_versions.stamp(svc)
             if svc.id is None:
                 session.flush()
             _upsert_node(session, nodes.get(spec.host), svc, spec, now)

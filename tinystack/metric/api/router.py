@@ -49,6 +49,17 @@ BODY = openapi.request_schema(
     },
 )
 BATCH_BODY = openapi.request_schema("BatchResourcesMeasures", {"type": "object"})
+#: Prometheus' query parameters as a form (what Grafana POSTs)
+_PROM_FIELDS = {"query": {"type": "string"}, "time": {"type": "string"},
+                "start": {"type": "string"}, "end": {"type": "string"},
+                "step": {"type": "string"}}  # fmt: skip
+PROM_FORM = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/x-www-form-urlencoded": {
+            "schema": {"type": "object", "properties": _PROM_FIELDS}}},
+    }
+}  # fmt: skip
 
 
 class Route(NamedTuple):
@@ -109,9 +120,10 @@ ROUTES = (
     Route("GET",    "/metrics",          ex.metrics, (ex_p.GET,)),
     Route("POST",   "/v1/aggregates",    agg.aggregate, (agg_p.AGGREGATES, ms_p.GET)),
     Route("GET",    "/api/v1/query",     pq.query, (pq_p.QUERY, ms_p.GET)),
-    Route("POST",   "/api/v1/query",     pq.query, (pq_p.QUERY, ms_p.GET)),
+    Route("POST",   "/api/v1/query",     pq.query, (pq_p.QUERY, ms_p.GET), 200, PROM_FORM),
     Route("GET",    "/api/v1/query_range", pq.query_range, (pq_p.QUERY, ms_p.GET)),
-    Route("POST",   "/api/v1/query_range", pq.query_range, (pq_p.QUERY, ms_p.GET)),
+    Route("POST",   "/api/v1/query_range", pq.query_range, (pq_p.QUERY, ms_p.GET), 200,
+          PROM_FORM),
 )
 # fmt: on
 

@@ -25,7 +25,7 @@ from tinystack.common.rpc import RPCServer, Target, Transport
 from tinystack.common.rpc.payload import JSON
 from tinystack.network.agents.ip_lib import NETNS_DIR, IpLib
 from tinystack.network.payloads import AgentState
-from tinystack.network.rpcapi import PluginApi, ReportsApi
+from tinystack.network.rpcapi import PluginApi, ReportsApi, running_versions
 
 LOG = logging.getLogger(__name__)
 CLONE_NEWNET = 0x40000000
@@ -236,6 +236,7 @@ class Agent(abc.ABC):
             topic=self.topic or "N/A",
             configurations=self.configurations(),
             start_flag=start_flag,
+            resource_versions=running_versions(),
         )
         self.reports.report_state({}, state)
 

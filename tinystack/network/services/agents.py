@@ -170,7 +170,7 @@ class Agents:
             row.topic = state.topic
             row.availability_zone = state.availability_zone
             row.configurations = dict(state.configurations)
-            row.resource_versions = {}
+            row.resource_versions = dict(state.resource_versions)
             row.heartbeat_timestamp = stamp
             return row.id
 

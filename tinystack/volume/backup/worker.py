@@ -20,7 +20,7 @@ from tinystack.volume.backup.posix import PosixObjectStore
 from tinystack.volume.backup.swift import SwiftObjectStore
 from tinystack.volume.payloads import DeviceRequest
 from tinystack.volume.running import RunningWorker
-from tinystack.volume.services import backup_ops, backups, os_services
+from tinystack.volume.services import backup_ops, backups, os_services, service_versions
 from tinystack.volume.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
@@ -89,7 +89,8 @@ class BackupWorker(RunningWorker):
         if not host:
             return
         try:
-            volumes = rpcapi.VolumeAPI(self.deps.transport, RELEASE_TIMEOUT)
+            cap = service_versions.version_cap(self.deps.conf, self.deps.db, "volume")
+            volumes = rpcapi.VolumeAPI(self.deps.transport, RELEASE_TIMEOUT, cap)
             volumes.detach_device(CallContext.internal(), host, request)
         except Exception:
             LOG.warning("backup device %s not released", request.attachment_id, exc_info=True)

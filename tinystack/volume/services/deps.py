@@ -17,6 +17,7 @@ from tinystack.common.notifier import Notifier
 from tinystack.common.service_deps import ServiceDeps
 from tinystack.volume.conf import Options
 from tinystack.volume.rpcapi import BackupAPI, SchedulerAPI, VolumeAPI
+from tinystack.volume.services import service_versions
 
 
 @dataclass
@@ -63,17 +64,20 @@ class Deps(ServiceDeps):
 
     @property
     def scheduler(self) -> SchedulerAPI:
-        return self._client("scheduler", lambda _s: SchedulerAPI(self.transport, self.timeout))
+        cap = service_versions.version_cap(self.conf, self.db, "volume_scheduler")
+        return self._client("scheduler", lambda _s: SchedulerAPI(self.transport, self.timeout, cap))
 
     @property
     def volumes(self) -> VolumeAPI:
         """The volume managers (one per backend)."""
-        return self._client("volumes", lambda _s: VolumeAPI(self.transport, self.timeout))
+        cap = service_versions.version_cap(self.conf, self.db, "volume")
+        return self._client("volumes", lambda _s: VolumeAPI(self.transport, self.timeout, cap))
 
     @property
     def backups(self) -> BackupAPI:
         """The backup services."""
-        return self._client("backups", lambda _s: BackupAPI(self.transport, self.timeout))
+        cap = service_versions.version_cap(self.conf, self.db, "backup")
+        return self._client("backups", lambda _s: BackupAPI(self.transport, self.timeout, cap))
 
     @property
     def timeout(self) -> float:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tinystack.common.db import Database
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import utcnow
-from tinystack.volume import exception, models
+from tinystack.volume import exception, models, rpcapi
 from tinystack.volume.services import _rows
 from tinystack.volume.services.records import ServiceRecord
 
@@ -79,6 +79,7 @@ def ensure(db: Database, host: str, binary: str, topic: str, zone: str) -> Servi
         row.availability_zone = zone
         row.heartbeat_at = now
         row.updated_at = now
+        row.rpc_current_version = rpcapi.VERSIONS.get(topic)  # what this code serves
         session.flush()
         return record(row, 60, now)
 

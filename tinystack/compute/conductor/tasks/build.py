@@ -118,8 +118,8 @@ class CastBuildTask(Task[None]):
             LOG.warning("cannot remove the allocations of %s: %s", self.uuid, err)
 
 
-def _scheduled(event: str, started: datetime) -> ScheduledEvent:
-    return ScheduledEvent(event=event, started=started, finished=utcnow())
+def _scheduled(event: str, started: datetime, host: str) -> ScheduledEvent:
+    return ScheduledEvent(event=event, started=started, finished=utcnow(), host=host)
 
 
 class BuildFlow:
@@ -138,7 +138,7 @@ class BuildFlow:
             LOG.info("no host for %s: %s", ", ".join(uuids), reason)
             fail_builds(self.deps, self.ctx, uuids, reason, event=SCHEDULE_EVENT, started=started)
             return
-        scheduled = _scheduled(SCHEDULE_EVENT, started)
+        scheduled = _scheduled(SCHEDULE_EVENT, started, self.deps.host)
         for uuid, host_list in zip(uuids, selections.host_lists, strict=True):
             try:
                 CastBuildTask(self.deps, self.ctx, uuid, spec, host_list, 1, scheduled).execute()
@@ -179,7 +179,7 @@ class BuildFlow:
                 )
                 fail_builds(self.deps, self.ctx, [uuid], error, event=RETRY_EVENT, started=started)
                 continue
-            scheduled = _scheduled(RETRY_EVENT, started)
+            scheduled = _scheduled(RETRY_EVENT, started, self.deps.host)
             try:
                 host_list = HostList((chosen, *remaining))
                 CastBuildTask(
