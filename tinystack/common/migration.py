@@ -49,7 +49,10 @@ def _script(cfg: Config) -> ScriptDirectory:
 @contextlib.contextmanager
 def _connection(db: Database) -> Iterator[Connection]:
     lock = db._write_lock or contextlib.nullcontext()
-    with lock, db.engine.begin() as conn:
+    # a write transaction from the start (SQLite: BEGIN IMMEDIATE): a read snapshot that
+    # later writes the version table fails with "database is locked" if a running
+    # service wrote in between (contract runs beside the cloud)
+    with lock, db.engine.execution_options(tinystack_write=True).begin() as conn:
         yield conn
 
 
