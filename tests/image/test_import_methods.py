@@ -26,6 +26,7 @@ def filtered(web: WebServer, **extra: Any) -> dict[str, Any]:
     return {
         "image.import_allowed_hosts": ["127.0.0.1"],
         "image.import_allowed_ports": [str(web.port)],
+        "outbound_allowed_networks": ["127.0.0.1/32"],  # loopback is denied by default
         **extra,
     }
 
@@ -125,6 +126,37 @@ def test_web_download_filtering(make_api: MakeApi) -> None:
         shown = wait_for(api, image["id"], lambda i: "os_glance_import_task" not in i)
     assert shown["status"] == "queued" and shown["os_glance_failed_import"] == "file"
     assert "filtering" in tasks_of(api, image["id"])[0]["message"]
+
+
+def test_web_download_address_filter(make_api: MakeApi) -> None:
+    """Beyond Glance's host filter, the addresses a URL resolves to must be permitted:
+    loopback and link-local are refused by default (a name too), an allowed network
+    opens one address, and a redirect to a host the host filter passes but whose
+    address is not allowed fails the task."""
+    with web_server() as web:
+        web.files["/img"] = imagefiles.raw()
+        web.redirects["/away"] = f"http://127.0.0.2:{web.port}/img"
+        default = make_api(**{"image.import_allowed_ports": [str(web.port), "80"]})
+        image = default.create()
+        for uri in (
+            web.url("/img"),
+            f"http://localhost:{web.port}/img",
+            f"http://[::ffff:127.0.0.1]:{web.port}/img",
+            "http://169.254.169.254/",
+        ):
+            resp = web_import(default, image["id"], uri)
+            assert resp.status_code == 400 and "filtering" in resp.text, uri
+        assert default.show(image["id"]).json()["status"] == "queued"
+        api = make_api(
+            **filtered(web, **{"image.import_allowed_hosts": ["127.0.0.1", "127.0.0.2"]})
+        )
+        image = api.create()
+        assert web_import(api, image["id"], web.url("/away")).status_code == 202
+        shown = wait_for(api, image["id"], lambda i: "os_glance_import_task" not in i)
+        assert shown["status"] == "queued" and shown["os_glance_failed_import"] == "file"
+        assert "filtering: http://127.0.0.2" in tasks_of(api, image["id"])[0]["message"]
+        assert web_import(api, image["id"], web.url("/img")).status_code == 202
+        assert wait_for(api, image["id"], lambda i: i["status"] == "active")["status"] == "active"
 
 
 def test_second_import_conflicts_while_one_runs(make_api: MakeApi) -> None:

@@ -34,6 +34,11 @@ def build_deps(runtime: Runtime) -> Deps:
     return found
 
 
+def _streams(method: str, path: str) -> bool:
+    """Measures are bulk data (Gnocchi has no body limit on them)."""
+    return method == "POST" and path.endswith("/measures")
+
+
 class MetricService(ServiceSpec):
     name = "metric"
     service_type = "metric"
@@ -54,7 +59,9 @@ class MetricService(ServiceSpec):
             "policy": Policy(runtime.conf, policies.list_rules(), deps.opts.policy_file or None),
             "deps": deps,
         }
-        app = create_app(title="tinystack metric", version="1.0", style="metric", state=state)
+        app = create_app(
+            title="tinystack metric", version="1.0", style="metric", state=state, streams=_streams
+        )
         include_routes(app)
         app.add_middleware(TrailingSlash)
         return app
