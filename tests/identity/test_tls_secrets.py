@@ -195,3 +195,17 @@ def test_secrets_only_in_private_files_and_never_logged(
     assert len(private) >= 8
     for path in private:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_contexts_and_credentials_never_show_secrets() -> None:
+    """What a log line may format (a context, the service user) leaves the secret out."""
+    from tinystack.common.auth.context import RequestContext
+    from tinystack.common.cloud import ServiceCredentials
+    from tinystack.common.rpc.context import CallContext
+
+    shown = repr([
+        ServiceCredentials("nova", "pw-secret"),
+        CallContext("req-1", token="tok-secret"),
+        RequestContext("req-2", token="tok-secret2"),
+    ])  # fmt: skip
+    assert "secret" not in shown and "nova" in shown and "req-2" in shown

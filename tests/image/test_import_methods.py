@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,12 @@ import pytest
 from tests.image import imagefiles
 from tests.image.conftest import PROJECT_B, Api, MakeApi
 from tests.image.webserver import WebServer, web_server
+from tinystack.common.outbound import AddressFilter
 from tinystack.image.service import SERVICE, build_deps
 from tinystack.image.services import import_flow
 from tinystack.image.services.cache_prefetcher import Prefetcher
+from tinystack.image.store.base import StoreError
+from tinystack.image.store.http import HttpStore
 
 TWO_STORES = {"image.enabled_backends": {"fast": "file", "cheap": "file"}}
 
@@ -344,3 +348,23 @@ def test_cache_api_and_prefetcher(make_api: MakeApi, tmp_path: Path) -> None:
     )
     assert api.show(one["id"], api.headers(PROJECT_B)).status_code == 404
     assert SERVICE.name == "image"
+
+
+def test_http_store_reads_only_permitted_addresses() -> None:
+    """Locations are read through the address filter on every request and redirect."""
+    with web_server() as web:
+        web.files["/img"] = b"image bytes"
+        web.redirects["/away"] = f"http://127.0.0.2:{web.port}/img"
+        store = HttpStore(outbound=AddressFilter(allowed=(ip_network("127.0.0.1/32"),)))
+        reader = store.open_reader(web.url("/img"))
+        try:
+            assert reader.read() == b"image bytes"
+        finally:
+            reader.close()
+        assert store.size(web.url("/img")) == len(b"image bytes")
+        with pytest.raises(StoreError, match="127.0.0.2"):
+            store.open_reader(web.url("/away"))
+        with pytest.raises(StoreError, match="not an allowed destination"):
+            store.size(web.url("/away"))
+        with pytest.raises(StoreError, match="not an allowed destination"):
+            HttpStore().open_reader(web.url("/img"))  # loopback is denied by default

@@ -13,6 +13,10 @@ from pathlib import Path
 
 from oslo_config import cfg
 
+#: what server-side fetches of user-given URLs never reach by default: loopback,
+#: unspecified, link-local (``common/outbound.py``)
+OUTBOUND_DENIED = ["127.0.0.0/8", "::1/128", "0.0.0.0/8", "::/128", "169.254.0.0/16", "fe80::/10"]
+
 DEFAULT_OPTS = [
     cfg.StrOpt(
         "state_dir",
@@ -65,7 +69,7 @@ DEFAULT_OPTS = [
     ),
     cfg.ListOpt(
         "outbound_denied_networks",
-        default=["127.0.0.0/8", "::1/128", "0.0.0.0/8", "::/128", "169.254.0.0/16", "fe80::/10"],
+        default=OUTBOUND_DENIED,
         help="CIDRs such fetches never reach unless allowed explicitly (loopback, "
         "unspecified and link-local by default: the host's own services, cloud metadata).",
     ),

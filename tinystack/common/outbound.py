@@ -9,18 +9,23 @@ empty and it is in no denied network (loopback, unspecified and link-local are d
 by default). :meth:`AddressFilter.refusal` resolves the URL's host and checks every
 address it resolves to (an IPv4-mapped IPv6 address is checked as IPv4), so a name
 cannot hide a denied address; callers check each redirect's URL again and, after
-connecting, the address actually connected to (:meth:`AddressFilter.permits` on the
-peer), so a name that resolves differently the second time gains nothing.
+connecting, the address actually connected to (:meth:`AddressFilter.check_peer`), so
+a name that resolves differently the second time gains nothing. An httpx client built
+with :meth:`AddressFilter.hooks` does both on every request and redirect it makes.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import httpx
 from oslo_config import cfg
+
+from tinystack.common.config import OUTBOUND_DENIED
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -42,10 +47,18 @@ def _address(value: str) -> Address | None:
     return found
 
 
+class Refused(httpx.TransportError):
+    """A fetch the address filter refused (an httpx error, so callers' handlers of
+    unreachable URLs handle it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class AddressFilter:
+    """The allowed and denied networks (by default, none allowed explicitly and the
+    defaults of ``[DEFAULT] outbound_denied_networks`` denied)."""
+
     allowed: tuple[Network, ...] = ()
-    denied: tuple[Network, ...] = ()
+    denied: tuple[Network, ...] = _networks(OUTBOUND_DENIED)
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> AddressFilter:
@@ -85,3 +98,23 @@ class AddressFilter:
             if not self.permits(address):
                 return f"{host} resolves to {address}, which is not an allowed destination"
         return None
+
+    def check_peer(self, response: httpx.Response) -> None:
+        """Raise :class:`Refused` unless ``response`` came from a permitted address
+        (called before any of its body is read)."""
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        if not peer or not self.permits(str(peer[0])):
+            where = peer[0] if peer else "an unknown address"
+            raise Refused(f"connected to {where}, not an allowed destination")
+
+    def hooks(self) -> dict[str, list[Callable[..., None]]]:
+        """httpx ``event_hooks`` checking every request's URL (each redirect is a new
+        request) and the address each response came from."""
+
+        def check_request(request: httpx.Request) -> None:
+            reason = self.refusal(str(request.url))
+            if reason is not None:
+                raise Refused(reason, request=request)
+
+        return {"request": [check_request], "response": [self.check_peer]}

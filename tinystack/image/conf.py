@@ -510,6 +510,7 @@ class Options:
                     rbd_user=self.rbd_store_user,
                     rbd_ceph_conf=self.rbd_store_ceph_conf,
                     rbd_chunk_size=self.rbd_store_chunk_size,
+                    outbound=self.outbound,
                 )
             )
         return specs

@@ -41,7 +41,7 @@ def web_stream(opts: Options, uri: str) -> Iterator[Iterator[bytes]]:
                 raise SourceError(f"URI for web-download does not pass filtering: {url}")
             try:
                 with client.stream("GET", url) as response:
-                    _check_peer(opts, url, response)
+                    opts.outbound.check_peer(response)
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
@@ -52,15 +52,6 @@ def web_stream(opts: Options, uri: str) -> Iterator[Iterator[bytes]]:
             except httpx.HTTPError as exc:
                 raise SourceError(f"Cannot download {url}: {exc}") from None
         raise SourceError(f"Too many redirects from {uri}")
-
-
-def _check_peer(opts: Options, url: str, response: httpx.Response) -> None:
-    """The address the request connected to must be permitted too (the name may have
-    resolved differently than when it was checked); nothing of the answer is read."""
-    stream = response.extensions.get("network_stream")
-    peer = stream.get_extra_info("server_addr") if stream is not None else None
-    if not peer or not opts.outbound.permits(str(peer[0])):
-        raise SourceError(f"URI for web-download does not pass filtering: {url}")
 
 
 @dataclass(frozen=True, slots=True)
