@@ -64,10 +64,12 @@ def throwaway_ca(directory: Path) -> tuple[Path, Path, Path]:
     key_pem = key.private_bytes(
         pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+    key_file = _pem(directory / "server.key", key_pem)
+    key_file.chmod(0o600)
     return (
         _pem(directory / "ca.pem", ca.public_bytes(pem)),
         _pem(directory / "server.pem", server.public_bytes(pem)),
-        _pem(directory / "server.key", key_pem),
+        key_file,
     )
 
 
@@ -94,7 +96,8 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsCloud]:
     certs = tmp_path_factory.mktemp("tls-ca")
     ca, cert, key = throwaway_ca(certs)
     conf = f"[DEFAULT]\ntls_cert_file = {cert}\ntls_key_file = {key}\ntls_ca_file = {ca}\n"
-    proc = TlsCloud(Path(tmp_path_factory.mktemp("tls")), ["identity", "image"], conf)
+    services = ["identity", "placement", "image", "compute", "network"]
+    proc = TlsCloud(Path(tmp_path_factory.mktemp("tls")), services, conf)
     proc.ca_file = ca
     proc.extra_args = ["--debug"]
     proc.start()
@@ -117,7 +120,7 @@ def test_every_api_over_https_with_the_cli(cloud: TlsCloud, tmp_path: Path) -> N
     assert admin["cacert"] == str(cloud.ca_file)
     assert f"OS_CACERT={cloud.ca_file}" in (cloud.state_dir / "admin-openrc").read_text()
     endpoints = cloud.osc("endpoint", "list")
-    assert {e["Service Type"] for e in endpoints} >= {"identity", "image"}
+    assert {e["Service Type"] for e in endpoints} >= {"identity", "image", "compute", "network"}
     assert all(e["URL"].startswith("https://127.0.0.1:") for e in endpoints), endpoints
     # a 200 KB upload through the https image endpoint (data streams: no body limit)
     data = tmp_path / "disk.raw"
@@ -127,6 +130,20 @@ def test_every_api_over_https_with_the_cli(cloud: TlsCloud, tmp_path: Path) -> N
         "--container-format", "bare", "tls-image",
     )  # fmt: skip
     assert image["status"] == "active" and image["size"] == 200_000
+    # a boot: compute calls placement, image and network over https, verifying the CA
+    cloud.osc("network", "create", "tls-net")
+    cloud.osc("subnet", "create", "--network", "tls-net", "--subnet-range", "10.77.0.0/24", "s")
+    server = cloud.osc(
+        "server", "create", "--image", "tls-image", "--flavor", "m1.tiny",
+        "--network", "tls-net", "--wait", "tls-vm",
+    )  # fmt: skip
+    assert server["status"] == "ACTIVE"
+    # the console proxy serves the certificate too, and its links say so
+    url = cloud.osc("console", "url", "show", "--novnc", "tls-vm")["url"]
+    assert url.startswith(f"https://127.0.0.1:{cloud.console_ports['novncproxy']}/")
+    context = ssl.create_default_context(cafile=str(cloud.ca_file))
+    with httpx.Client(verify=context) as client:
+        assert client.get(url).status_code in (200, 404)  # 404: noVNC not installed
     # nothing answers plain http, and the certificate is only trusted through the CA
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{cloud.ports['identity']}/v3", timeout=5)

@@ -46,6 +46,18 @@ class _Server(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         yield
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """With TLS, drop idle keep-alive connections at once: closing one gracefully
+        waits up to 30 s for the client's close_notify, which a pooled client that is
+        not reading (the services' own sessions) never sends."""
+        if self.config.is_ssl:
+            for conn in list(self.server_state.connections):
+                cycle = getattr(conn, "cycle", None)
+                transport = getattr(conn, "transport", None)
+                if transport is not None and (cycle is None or cycle.response_complete):
+                    transport.abort()
+        await super().shutdown(sockets)
+
 
 #: the secrets.json entry shared by the metadata proxy (network) and API (compute)
 METADATA_SECRET = "metadata_proxy_shared_secret"
