@@ -45,6 +45,9 @@ SHAPES = {
     "network": lambda b: b["NeutronError"]["message"],
     "placement": lambda b: b["errors"][0]["status"] == 413 and b["errors"][0]["detail"],
     "load_balancer": lambda b: b["faultstring"],
+    "volume": lambda b: b["overLimit"]["code"] == 413 and b["overLimit"]["message"],
+    "metric": lambda b: b["code"] == 413 and b["description"],
+    "dashboard": lambda b: b["detail"],
 }
 
 
@@ -71,7 +74,9 @@ def test_chunked_bodies_are_counted_and_small_ones_replayed() -> None:
 
 def test_limit_is_configurable_and_uploads_stream_unlimited() -> None:
     with _client("image", limit=100) as client:
-        assert client.post("/things", content=b"x" * 101).status_code == 413
+        refused = client.post("/things", content=b"x" * 101)
+        assert refused.status_code == 413
+        assert refused.text.startswith("413 Request Entity Too Large\n\nRequest is too large.")
         assert client.post("/things", content=b"x" * 100).status_code == 200
         upload = client.put("/things/a/file", content=_chunks(DEFAULT_LIMIT * 3))
         assert upload.status_code == 200 and upload.json() == {"size": DEFAULT_LIMIT * 3}
