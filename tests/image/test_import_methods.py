@@ -11,12 +11,13 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.image import imagefiles
 from tests.image.conftest import PROJECT_B, Api, MakeApi
 from tests.image.webserver import WebServer, web_server
-from tinystack.common.outbound import AddressFilter
+from tinystack.common.outbound import AddressFilter, Refused
 from tinystack.image.service import SERVICE, build_deps
 from tinystack.image.services import import_flow
 from tinystack.image.services.cache_prefetcher import Prefetcher
@@ -368,3 +369,8 @@ def test_http_store_reads_only_permitted_addresses() -> None:
             store.size(web.url("/away"))
         with pytest.raises(StoreError, match="not an allowed destination"):
             HttpStore().open_reader(web.url("/img"))  # loopback is denied by default
+        # the address connected to is checked too (a name may resolve anew)
+        with httpx.Client() as client, client.stream("GET", web.url("/img")) as response:
+            AddressFilter(allowed=(ip_network("127.0.0.1/32"),)).check_peer(response)
+            with pytest.raises(Refused, match="connected to 127.0.0.1"):
+                AddressFilter(allowed=(ip_network("127.0.0.2/32"),)).check_peer(response)
