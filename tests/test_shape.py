@@ -206,7 +206,8 @@ def test_body_limit(service: str, tmp_path_factory: pytest.TempPathFactory) -> N
     """Every API refuses bodies over [DEFAULT] max_request_body_size (common/api/app.py's
     create_app adds the middleware; an app built otherwise would escape it)."""
     app = service_app(service, tmp_path_factory)
-    assert any(m.cls is BodyLimitMiddleware for m in app.user_middleware), service
+    classes: list[object] = [m.cls for m in app.user_middleware]
+    assert BodyLimitMiddleware in classes, service
 
 
 # -- (ii) no hand-written dict[str, Any] at the service layer and on RPC ----------------------
