@@ -19,10 +19,12 @@ Phases (each bounded in count and time; every volume it creates is deleted at th
 4. with ``--backup-mib N`` (and ``--workdir`` on the disk the backend and the backups use):
    an N MiB image of random bytes (``--compressible``: each MiB a quarter random bytes and
    three quarters log-like text: zlib level 1 stores it in ~58 %) is uploaded and a volume
-   created from it; then ``--backup-rounds`` rounds of: ``cp`` of the same bytes (the
-   source file, warm in the page cache as the volume's data is) to a file in
-   ``--workdir``; a backup (``POST /backups`` until ``available``); a restore into a new
-   volume (until ``available``). Every timed phase starts after a ``sync`` (it does not
+   created from it; then ``--backup-rounds`` rounds of: ``cp`` of the same bytes to a
+   file in ``--workdir``, twice: from a cold source (its pages dropped from the page
+   cache first: read from the disk, as a restore reads backup objects written past the
+   cache) and from a warm one (as the backup reads the volume's data); a backup
+   (``POST /backups`` until ``available``); a restore into a new volume (until
+   ``available``). Every timed phase starts after a ``sync`` (it does not
    pay for the writeback of the phases before it) and ends when what it wrote has
    reached the disk, so the three are compared like with like: cp with an fsync of its
    copy (``sync FILE``), the backup and the restore with a ``sync`` (the benchmark
@@ -30,7 +32,8 @@ Phases (each bounded in count and time; every volume it creates is deleted at th
    dirty pages, which can only count against the backup and the restore). cp is
    measured in each round next to the backup and restore it is compared with (the
    host's load changes by the minute); reported are the medians of the rounds' rates
-   and of each round's own ratios to cp.
+   and of each round's own ratios to cp: the backup's to the warm cp, the restore's to
+   both (``restore_vs_cp_cold`` compares disk-to-disk copies like with like).
 
 Only loopback endpoints are accepted.
 """
@@ -245,10 +248,24 @@ def _cp(src: Path, copy: Path) -> None:
     subprocess.run(["sync", str(copy)], check=True)
 
 
+def _evict(path: Path) -> None:
+    """Drop ``path``'s clean pages from the page cache (its next read comes from disk)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def _backup_round(cinder: Cinder, vid: str, src: Path, copy: Path) -> dict[str, float]:
-    """One round: cp, backup, restore, each after a ``sync`` and timed with one."""
+    """One round: cp from a cold source, cp from a warm one, backup, restore, each after
+    a ``sync`` and timed with one."""
     os.sync()  # each timed phase starts without the previous phases' dirty pages
-    cp_s = _timed(lambda: _cp(src, copy), sync=False)
+    _evict(src)
+    cp_cold_s = _timed(lambda: _cp(src, copy), sync=False)
+    copy.unlink()
+    os.sync()
+    cp_s = _timed(lambda: _cp(src, copy), sync=False)  # cold cp's read left it warm
     copy.unlink()
     backup_id = restored = ""
 
@@ -284,7 +301,13 @@ def _backup_round(cinder: Cinder, vid: str, src: Path, copy: Path) -> dict[str, 
         if backup_id:
             cinder.http.delete(f"/backups/{backup_id}")
             cinder.wait_gone(f"/backups/{backup_id}", 300)
-    return {"load": load, "cp_s": cp_s, "backup_s": backup_s, "restore_s": restore_s}
+    return {
+        "load": load,
+        "cp_s": cp_s,
+        "cp_cold_s": cp_cold_s,
+        "backup_s": backup_s,
+        "restore_s": restore_s,
+    }
 
 
 def backup_throughput(
@@ -315,7 +338,7 @@ def backup_throughput(
             httpx.delete(f"{image_url}/v2/images/{image_id}", headers={"X-Auth-Token": token})
     # rates: medians of the rounds' times; ratios: medians of each round's own ratio
     median = _rates(mib, {k: statistics.median(r[k] for r in runs) for k in runs[0]})
-    for key in ("backup_vs_cp", "restore_vs_cp"):
+    for key in ("backup_vs_cp", "restore_vs_cp", "restore_vs_cp_cold"):
         median[key] = statistics.median(_rates(mib, r)[key] for r in runs)
     return {"mib": mib, "compressible": compressible, "rounds": rounds, **median}
 
@@ -324,10 +347,12 @@ def _rates(mib: int, run: dict[str, float]) -> dict[str, float]:
     return {
         "load": round(run["load"], 1),
         "cp_mib_s": round(mib / run["cp_s"], 1),
+        "cp_cold_mib_s": round(mib / run["cp_cold_s"], 1),
         "backup_mib_s": round(mib / run["backup_s"], 1),
         "restore_mib_s": round(mib / run["restore_s"], 1),
         "backup_vs_cp": round(run["cp_s"] / run["backup_s"], 2),
         "restore_vs_cp": round(run["cp_s"] / run["restore_s"], 2),
+        "restore_vs_cp_cold": round(run["cp_cold_s"] / run["restore_s"], 2),
     }
 
 

@@ -39,6 +39,7 @@ SERVICES = (
     "volume",
     "object_store",
     "metric",
+    "alarm",
     "load_balancer",
     "dashboard",
 )
@@ -59,6 +60,7 @@ PUBLIC: dict[str, set[Route]] = {
     "load_balancer": set(),
     "image": {("GET", p) for p in ("/", "/versions", "/v2", "/v2/")},
     "metric": {("GET", p) for p in ("/", "/v1", "/v1/capabilities")},
+    "alarm": {("GET", p) for p in ("/", "/v2/capabilities")},
     "compute": {
         # the action route dispatches on the body; every action names its rule
         # (tests/compute/test_routes.py checks the action table)
@@ -135,6 +137,7 @@ BODILESS: dict[str, set[Route]] = {
     "network": {("PUT", "/v2.0/{resources}/{resource_id}/tags/{tag}")},
     "volume": set(),
     "metric": set(),
+    "alarm": set(),
     # Octavia's failover takes no body
     "load_balancer": {("PUT", "/v2/lbaas/loadbalancers/{loadbalancer_id}/failover")},
     # Swift takes metadata in headers: these writes have no body

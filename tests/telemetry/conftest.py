@@ -22,7 +22,7 @@ from tests.common.test_rpc_rabbit import rabbit_listening
 from tinystack.common.notifier import Notification, NotificationListener
 from tinystack.common.rpc import Transport, get_transport
 
-SERVICES = ["identity", "placement", "image", "compute", "volume", "network", "metric"]
+SERVICES = ["identity", "placement", "image", "compute", "volume", "network", "metric", "alarm"]
 
 
 def rabbit_vhost(name: str) -> str | None:
@@ -84,6 +84,7 @@ class Env:
         self.compute = Api(cloud.endpoint("compute"), token)
         self.compute.http.headers["OpenStack-API-Version"] = "compute 2.90"
         self.metric = Api(cloud.endpoint("metric"), token)
+        self.alarm = Api(cloud.endpoint("alarming"), token)
 
     def close(self) -> None:
         self.notifications.listener.stop()
@@ -110,7 +111,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     if url is None:
         pytest.skip("cannot make a RabbitMQ virtual host (rabbitmqctl)")
     state = Path(tmp_path_factory.mktemp("tsf-telemetry"))
-    conf = f"[DEFAULT]\ntransport_url = {url}\n[volume]\nreport_interval = 1\n"
+    conf = (
+        f"[DEFAULT]\ntransport_url = {url}\n[volume]\nreport_interval = 1\n"
+        "[alarm]\nevaluation_interval = 1\n"
+    )
     cloud = CloudProcess(state, SERVICES, conf)
     made: Env | None = None
     try:

@@ -16,6 +16,7 @@ SERVICES: dict[str, str] = {
     "network": "tinystack.network.service",
     "object_store": "tinystack.object_store.service",
     "metric": "tinystack.metric.service",
+    "alarm": "tinystack.alarm.service",
     "load_balancer": "tinystack.load_balancer.service",
     "dashboard": "tinystack.dashboard.service",
 }

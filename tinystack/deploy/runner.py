@@ -14,6 +14,7 @@ import contextlib
 import logging
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -233,6 +234,7 @@ class Cloud:
 
         self._check_ports()
         anyio.to_thread.current_default_thread_limiter().total_tokens = self.conf.api_threads
+        sys.setswitchinterval(self.conf.gil_switch_interval)
         servers = []
         cert, key = str(self.conf.tls_cert_file or ""), str(self.conf.tls_key_file or "")
         for _, host, port, app, tls_ in self._endpoints():

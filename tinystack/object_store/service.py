@@ -152,7 +152,7 @@ class ObjectStoreService(ServiceSpec):
                 str(opts.devices), str(opts.ring_dir), opts.ring_check_interval,
                 hash_suffix(opts.ring_dir), opts.storage_listen, opts.object_port,
                 opts.container_port, opts.account_port, opts.replicator_interval,
-                opts.auditor_interval,
+                opts.auditor_interval, runtime.conf.gil_switch_interval,
             )  # fmt: skip
             # started now, not in start(): other services' start() (volume backups'
             # recovery) may already use the object store

@@ -156,6 +156,13 @@ def load_balancer(
     return JSONResponse(body, status_code=status, headers=_headers(status))
 
 
+def alarm(status: int, title: str, message: str, code: str | None, request_id: str) -> Response:
+    """Aodh's: wsme's fault inside ``error_message`` (what aodhclient reads)."""
+    fault = "Server" if status >= 500 else "Client"
+    body = {"error_message": {"faultcode": fault, "faultstring": message, "debuginfo": None}}
+    return JSONResponse(body, status_code=status, headers=_headers(status))
+
+
 def dashboard(status: int, title: str, message: str, code: str | None, request_id: str) -> Response:
     """The Skyline API server's errors (FastAPI's): ``{"detail": message}``."""
     return JSONResponse({"detail": message}, status_code=status)
@@ -163,6 +170,7 @@ def dashboard(status: int, title: str, message: str, code: str | None, request_i
 
 STYLES: dict[str, ErrorRenderer] = {
     "metric": metric,
+    "alarm": alarm,
     "load_balancer": load_balancer,
     "dashboard": dashboard,
     "object_store": object_store,

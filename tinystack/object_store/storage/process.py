@@ -57,6 +57,8 @@ class NodeSpec:
     account_port: int
     replicate_every: float
     audit_every: float
+    #: the cloud's ``[DEFAULT] gil_switch_interval``
+    gil_switch_interval: float = 0.005
 
 
 class StorageProcesses:
@@ -177,6 +179,7 @@ def main(argv: list[str]) -> None:
     _die_with(int(argv[3]))
     spec = NodeSpec(**json.loads(argv[1]))
     spec = replace(spec, hash_suffix=spec.hash_suffix or hash_suffix(Path(spec.ring_dir)))
+    sys.setswitchinterval(spec.gil_switch_interval)
     asyncio.run(serve(spec, argv[2]))
 
 

@@ -1,0 +1,162 @@
+"""The alarm service without a cloud: the evaluation rules (thresholds, trends,
+composites, events), the complex-query language, and the evaluator against a real
+database with stand-in statistics and notifier — a transition is notified once, also
+across a restart, and a concurrent change wins."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import make_runtime
+from tinystack.alarm.evaluator.statistics import InsufficientData
+from tinystack.alarm.evaluator.threshold import Evaluator
+from tinystack.alarm.service import SERVICE, build_deps
+from tinystack.alarm.services import alarms, evaluation, query, rules
+from tinystack.alarm.services.deps import Deps
+from tinystack.alarm.services.evaluation import Outcome, Verdict
+from tinystack.alarm.services.records import ALARM, OK, UNKNOWN, AlarmRecord, Caller
+from tinystack.common.exceptions import BadRequest
+
+RULE = {"metric": "cpu", "resource_id": "r1", "resource_type": "generic",
+        "aggregation_method": "mean", "threshold": 50.0, "comparison_operator": "gt",
+        "granularity": 60, "evaluation_periods": 3}  # fmt: skip
+ME = Caller("u1", "p1")
+
+
+def test_threshold_verdicts() -> None:
+    rule = rules.threshold_rule(RULE)
+    assert evaluation.threshold(rule, [60, 70, 80]) == Verdict(ALARM, None, (60, 70, 80), 3)
+    assert evaluation.threshold(rule, [60, 1, 2, 3]).state == OK  # the last three only
+    mixed = evaluation.threshold(rule, [1, 2, 99])
+    assert (mixed.state, mixed.trending, mixed.outside) == (None, ALARM, 1)
+    short = evaluation.threshold(rule, [99, 99])
+    assert (short.state, short.unknown_reason) == (UNKNOWN, "3 datapoints are unknown")
+
+
+class Stats:
+    """Statistics that answer what the test says, or have no data."""
+
+    def __init__(self) -> None:
+        self.values: list[float] | None = None
+
+    def fetch(self, rule: Mapping[str, Any], now: datetime) -> list[float]:
+        if self.values is None:
+            raise InsufficientData("metric cpu for resource r1 does not exists")
+        return self.values
+
+
+class Notified:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def notify(self, alarm: AlarmRecord, previous: str, outcome: Outcome) -> None:
+        self.sent.append((alarm.alarm_id, previous, outcome.state))
+
+
+@pytest.fixture
+def deps(tmp_path: Path) -> Deps:
+    return build_deps(make_runtime(tmp_path, SERVICE))
+
+
+def _evaluator(deps: Deps, stats: Stats, notified: Notified) -> Evaluator:
+    return Evaluator(deps, stats, notified)  # type: ignore[arg-type]
+
+
+def test_evaluator_notifies_each_transition_once(deps: Deps) -> None:
+    body = {"name": "a", "type": "gnocchi_resources_threshold",
+            "gnocchi_resources_threshold_rule": RULE, "alarm_actions": ["log://"]}  # fmt: skip
+    made = alarms.create(deps, ME, body)
+    stats, notified = Stats(), Notified()
+    first = _evaluator(deps, stats, notified)
+    first.evaluate_all()  # no data: stays insufficient data, nothing sent
+    assert notified.sent == []
+    stats.values = [90, 91, 92]
+    assert first.evaluate_all() == 1
+    assert first.evaluate_all() == 0  # still in alarm: not again
+    restarted = _evaluator(deps, stats, notified)  # a new process reads the stored state
+    assert restarted.evaluate_all() == 0
+    assert notified.sent == [(made.alarm_id, UNKNOWN, ALARM)]
+    stats.values = [90, 10, 91]  # samples disagree: an alarm stays as it is
+    assert restarted.evaluate_all() == 0
+    stats.values = None
+    restarted.evaluate_all()
+    assert notified.sent[-1] == (made.alarm_id, ALARM, UNKNOWN)
+    now = alarms.get(deps, made.alarm_id, None)
+    assert now.state_reason == "metric cpu for resource r1 does not exists"
+
+
+def test_a_concurrent_change_wins(deps: Deps) -> None:
+    body = {"name": "a", "type": "gnocchi_resources_threshold",
+            "gnocchi_resources_threshold_rule": RULE}  # fmt: skip
+    read = alarms.create(deps, ME, body)
+    alarms.set_state(deps, ME, read, OK)  # the API changes it after the evaluator read it
+    assert not alarms.transition(deps, read, ALARM, "late", datetime(2026, 1, 1))
+    assert alarms.get(deps, read.alarm_id, None).state == OK
+
+
+def test_repeat_actions_notify_every_evaluation(deps: Deps) -> None:
+    body = {"name": "a", "type": "gnocchi_resources_threshold", "repeat_actions": True,
+            "gnocchi_resources_threshold_rule": RULE}  # fmt: skip
+    alarms.create(deps, ME, body)
+    stats, notified = Stats(), Notified()
+    stats.values = [90, 91, 92]
+    run = _evaluator(deps, stats, notified)
+    run.evaluate_all()
+    run.evaluate_all()
+    assert [s[2] for s in notified.sent] == [ALARM, ALARM]
+
+
+def test_composite_is_three_valued() -> None:
+    leaves = {"a": Verdict(ALARM, None), "o": Verdict(OK, None), "u": Verdict(UNKNOWN, None),
+              "t": Verdict(None, ALARM)}  # fmt: skip
+
+    def state(tree: dict[str, Any]) -> str:
+        return evaluation.combine(tree, lambda node: leaves[str(node["id"])])
+
+    assert state({"and": [{"id": "a"}, {"id": "t"}]}) == ALARM
+    assert state({"and": [{"id": "a"}, {"id": "o"}]}) == OK
+    assert state({"and": [{"id": "a"}, {"id": "u"}]}) == UNKNOWN
+    assert state({"and": [{"id": "o"}, {"id": "u"}]}) == OK
+    assert state({"or": [{"id": "u"}, {"id": "a"}]}) == ALARM
+    assert state({"or": [{"id": "o"}, {"and": [{"id": "a"}, {"id": "u"}]}]}) == UNKNOWN
+
+
+def test_composite_rules_are_checked(deps: Deps) -> None:
+    leaf = {"type": "gnocchi_resources_threshold", **RULE}
+    tree = {"or": [leaf, {"and": [leaf, leaf]}]}
+    made = alarms.create(deps, ME, {"name": "c", "type": "composite", "composite_rule": tree})
+    assert made.rule["or"][1]["and"][0]["threshold"] == 50.0
+    with pytest.raises(BadRequest, match="Invalid composite rule"):
+        alarms.create(deps, ME, {"name": "c", "type": "composite",
+                                 "composite_rule": {"xor": [leaf]}})  # fmt: skip
+
+
+def test_event_rules_match_types_and_traits() -> None:
+    rule = rules.event_rule({"event_type": "compute.instance.*", "query": [
+        {"field": "traits.instance_id", "op": "eq", "value": "i1", "type": "string"},
+        {"field": "traits.memory_mb", "op": "ge", "value": "512", "type": "integer"}]})  # fmt: skip
+    traits = {"instance_id": "i1", "memory_mb": 1024}
+    assert evaluation.event_matches(rule, "compute.instance.delete.end", traits)
+    assert not evaluation.event_matches(rule, "volume.delete.end", traits)
+    assert not evaluation.event_matches(rule, "compute.instance.delete.end", {"instance_id": "i1"})
+    assert not evaluation.event_matches(rule, "compute.instance.x", {**traits, "memory_mb": 256})
+
+
+def test_complex_queries() -> None:
+    rows = [{"name": "a", "state": "ok", "n": 1}, {"name": "b", "state": "alarm", "n": 2},
+            {"name": "c", "state": "alarm", "n": 3}]  # fmt: skip
+    fields = ("name", "state", "n")
+    got = query.run(list(rows), {"filter": '{"and": [{"=": {"state": "alarm"}}, {">": {"n": 2}}]}'},
+                    fields)  # fmt: skip
+    assert [r["name"] for r in got] == ["c"]
+    got = query.run(list(rows), {"filter": '{"not": {"in": {"name": ["a"]}}}',
+                                 "orderby": '[{"n": "desc"}]', "limit": 1}, fields)  # fmt: skip
+    assert [r["name"] for r in got] == ["c"]
+    for bad in ('{"~": {"n": 1}}', '{"=": {"color": 1}}', "not json"):
+        with pytest.raises(BadRequest):
+            query.run(list(rows), {"filter": bad}, fields)

@@ -1,0 +1,1 @@
+"""The alarm API: Aodh's v2 routes and handlers."""

@@ -1,0 +1,71 @@
+"""Alarm actions: ``log://`` (the cloud's log) and ``http(s)://`` webhooks with Aodh's
+JSON body. Sent from a small pool of threads so a slow webhook never holds up an
+evaluation; a failed delivery is logged, never retried forever."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from tinystack.alarm.conf import Options
+from tinystack.alarm.services.evaluation import Outcome
+from tinystack.alarm.services.records import AlarmRecord
+
+LOG = logging.getLogger(__name__)
+
+
+class Notifier:
+    def __init__(self, opts: Options, threads: int = 4) -> None:
+        self.opts = opts
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="alarm-notifier")
+
+    def notify(self, alarm: AlarmRecord, previous: str, outcome: Outcome) -> None:
+        for action in alarm.actions_for(outcome.state):
+            self.pool.submit(self._send, action, alarm, previous, outcome)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _send(self, action: str, alarm: AlarmRecord, previous: str, outcome: Outcome) -> None:
+        body: dict[str, Any] = {
+            "alarm_name": alarm.name,
+            "alarm_id": alarm.alarm_id,
+            "severity": alarm.severity,
+            "previous": previous,
+            "current": outcome.state,
+            "reason": outcome.reason,
+            "reason_data": outcome.reason_data,
+        }
+        url = urlsplit(action)
+        if url.scheme == "log":
+            LOG.info("alarm %s (%s) %s -> %s: %s", alarm.name, alarm.alarm_id, previous,
+                     outcome.state, outcome.reason)  # fmt: skip
+            return
+        verify = self.opts.rest_notifier_ssl_verify
+        wanted = parse_qs(url.query).get("aodh-alarm-ssl-verify")
+        if wanted:
+            verify = wanted[-1] not in ("0", "false", "False")
+        headers = {"content-type": "application/json",
+                   "x-openstack-request-id": f"req-{uuid.uuid4()}"}  # fmt: skip
+        for attempt in range(self.opts.rest_notifier_max_retries + 1):
+            try:
+                reply = httpx.post(
+                    action,
+                    content=json.dumps(body),
+                    headers=headers,
+                    timeout=self.opts.rest_notifier_timeout,
+                    verify=verify,
+                )
+            except httpx.HTTPError as exc:
+                LOG.warning("alarm %s: webhook %s failed (try %d): %s", alarm.alarm_id,
+                            url.netloc, attempt + 1, exc)  # fmt: skip
+                continue
+            LOG.info("alarm %s: webhook %s answered %s", alarm.alarm_id, url.netloc,
+                     reply.status_code)  # fmt: skip
+            return

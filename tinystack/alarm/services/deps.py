@@ -1,0 +1,14 @@
+"""``Deps``: the alarm service's dependency bundle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinystack.alarm.conf import Options
+from tinystack.common.db import Database
+
+
+@dataclass(frozen=True)
+class Deps:
+    db: Database
+    opts: Options

@@ -1,0 +1,205 @@
+"""The rules each alarm type evaluates, checked as Aodh checks them: the
+``<type>_rule`` of an alarm, with its defaults filled in.
+
+Types: ``gnocchi_resources_threshold`` (one metric of one resource),
+``gnocchi_aggregation_by_metrics_threshold`` (metrics by id, aggregated),
+``event`` (a notification's type and payload fields) and ``composite`` (``and``/``or``
+of threshold rules). ``gnocchi_aggregation_by_resources_threshold`` needs the metric
+service's resource search, which it does not have yet: the type is not offered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tinystack.common.exceptions import BadRequest
+
+RESOURCES = "gnocchi_resources_threshold"
+BY_METRICS = "gnocchi_aggregation_by_metrics_threshold"
+EVENT = "event"
+COMPOSITE = "composite"
+THRESHOLDS = (RESOURCES, BY_METRICS)
+TYPES = (*THRESHOLDS, EVENT, COMPOSITE)
+OPERATORS = ("lt", "le", "eq", "ne", "ge", "gt")
+#: the metric service's aggregation methods (and ``rate:`` of each)
+_METHODS = ("mean", "min", "max", "sum", "std", "count", "last")
+AGGREGATION_METHODS = (*_METHODS, *(f"rate:{m}" for m in _METHODS))
+QUERY_TYPES = ("", "string", "integer", "float", "boolean", "datetime")
+_MAX_GRANULARITY = 3600 * 24 * 365
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdRule:
+    """What a threshold alarm (or a composite's leaf) evaluates."""
+
+    comparison_operator: str
+    threshold: float
+    aggregation_method: str
+    evaluation_periods: int
+    granularity: int
+    #: gnocchi_resources_threshold
+    metric: str = ""
+    resource_id: str = ""
+    resource_type: str = ""
+    #: gnocchi_aggregation_by_metrics_threshold
+    metrics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    field: str
+    op: str
+    value: object
+    type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EventRule:
+    event_type: str
+    query: tuple[EventQuery, ...] = ()
+
+
+def threshold_rule(doc: Mapping[str, object]) -> ThresholdRule:
+    """A stored threshold rule (checked when it was stored), typed."""
+    checked = _resources(dict(doc)) if "metrics" not in doc else _by_metrics(dict(doc))
+    return ThresholdRule(
+        comparison_operator=checked["comparison_operator"],
+        threshold=checked["threshold"],
+        aggregation_method=checked["aggregation_method"],
+        evaluation_periods=checked["evaluation_periods"],
+        granularity=checked["granularity"],
+        metric=checked.get("metric", ""),
+        resource_id=checked.get("resource_id", ""),
+        resource_type=checked.get("resource_type", ""),
+        metrics=tuple(checked.get("metrics", ())),
+    )
+
+
+def event_rule(doc: Mapping[str, object]) -> EventRule:
+    checked = _event(dict(doc))
+    return EventRule(checked["event_type"], tuple(EventQuery(**q) for q in checked["query"]))
+
+
+def invalid(field: str, value: object, reason: str) -> BadRequest:
+    """WSME's wording for a field it refuses."""
+    return BadRequest(f"Invalid input for field/attribute {field}. Value: '{value}'. {reason}")
+
+
+def _enum(rule: dict[str, Any], key: str, allowed: tuple[str, ...], default: str) -> str:
+    value = rule.get(key, default)
+    if value not in allowed:
+        raise invalid(key, value, f"Value should be one of: {', '.join(allowed)}")
+    return str(value)
+
+
+def _integer(rule: dict[str, Any], key: str, low: int, high: int, default: int) -> int:
+    value = rule.get(key, default)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise invalid(key, value, "Wrong type. Expected 'int'")
+    if not low <= value <= high:
+        raise invalid(key, value, f"Value should be between {low} and {high}")
+    return value
+
+
+def _text(rule: dict[str, Any], key: str) -> str:
+    value = rule.get(key)
+    if value is None or value == "":
+        raise invalid(key, value, "Mandatory field missing.")
+    if not isinstance(value, str):
+        raise invalid(key, value, "Wrong type. Expected 'str'")
+    return value
+
+
+def _threshold(rule: dict[str, Any]) -> dict[str, Any]:
+    value = rule.get("threshold")
+    if value is None:
+        raise invalid("threshold", value, "Mandatory field missing.")
+    try:
+        threshold = float(value)
+    except (TypeError, ValueError):
+        raise invalid("threshold", value, "Wrong type. Expected 'float'") from None
+    method = _text(rule, "aggregation_method")
+    if method not in AGGREGATION_METHODS:
+        raise BadRequest(
+            f"aggregation_method should be in {list(AGGREGATION_METHODS)} not {method}"
+        )
+    return {
+        "comparison_operator": _enum(rule, "comparison_operator", OPERATORS, "eq"),
+        "threshold": threshold,
+        "aggregation_method": method,
+        "evaluation_periods": _integer(rule, "evaluation_periods", 1, 100, 1),
+        "granularity": _integer(rule, "granularity", 1, _MAX_GRANULARITY, 60),
+    }
+
+
+def _resources(rule: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **_threshold(rule),
+        "metric": _text(rule, "metric"),
+        "resource_id": _text(rule, "resource_id"),
+        "resource_type": _text(rule, "resource_type"),
+    }
+
+
+def _by_metrics(rule: dict[str, Any]) -> dict[str, Any]:
+    metrics = rule.get("metrics")
+    if not isinstance(metrics, list) or not metrics:
+        raise invalid("metrics", metrics, "Mandatory field missing.")
+    if not all(isinstance(m, str) and m for m in metrics):
+        raise invalid("metrics", metrics, "Wrong type. Expected '[str]'")
+    return {**_threshold(rule), "metrics": list(metrics)}
+
+
+def _event(rule: dict[str, Any]) -> dict[str, Any]:
+    event_type = rule.get("event_type") or "*"
+    if not isinstance(event_type, str):
+        raise invalid("event_type", event_type, "Wrong type. Expected 'str'")
+    query = rule.get("query") or []
+    if not isinstance(query, list):
+        raise invalid("query", query, "Wrong type. Expected '[Query]'")
+    checked = []
+    for item in query:
+        if not isinstance(item, dict) or not isinstance(item.get("field"), str):
+            raise BadRequest(f"Query value or traits invalid: {item}")
+        op = item.get("op") or "eq"
+        if op not in OPERATORS:
+            raise invalid("op", op, f"Value should be one of: {', '.join(OPERATORS)}")
+        kind = item.get("type") or ""
+        if kind not in QUERY_TYPES:
+            raise BadRequest(f"Query value or traits invalid: {item}")
+        checked.append({"field": item["field"], "op": op, "value": item.get("value"),
+                        "type": kind})  # fmt: skip
+    return {"event_type": event_type, "query": checked}
+
+
+def _composite(rule: object, depth: int = 0) -> dict[str, Any]:
+    if depth > 10:
+        raise BadRequest("Composite rule nested too deeply")
+    if isinstance(rule, dict) and len(rule) == 1 and next(iter(rule)) in ("and", "or"):
+        (joiner, parts), = rule.items()  # fmt: skip
+        if not isinstance(parts, list) or not parts:
+            raise BadRequest(f"Invalid composite rule: '{joiner}' needs a list of rules")
+        return {joiner: [_composite(part, depth + 1) for part in parts]}
+    if isinstance(rule, dict) and rule.get("type") in THRESHOLDS:
+        return {"type": rule["type"], **check(str(rule["type"]), rule)}
+    raise BadRequest(
+        f"Invalid composite rule: {rule}; a rule is {{'and'|'or': [rules]}} or a "
+        f"threshold rule with a type in {list(THRESHOLDS)}"
+    )
+
+
+def check(alarm_type: str, rule: object) -> dict[str, object]:
+    """The rule of an ``alarm_type`` alarm as stored, defaults filled in; 400 if bad."""
+    if alarm_type == COMPOSITE:
+        return _composite(rule)
+    if not isinstance(rule, dict):
+        raise BadRequest(f"{alarm_type}_rule must be set for {alarm_type} type alarm")
+    if alarm_type == RESOURCES:
+        return _resources(rule)
+    if alarm_type == BY_METRICS:
+        return _by_metrics(rule)
+    return _event(rule)
