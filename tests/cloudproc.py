@@ -68,6 +68,8 @@ class CloudProcess:
         self.conf_file = state_dir / "tinystack.conf"
         self.log_file = state_dir / "tinystack.log"
         self.proc: subprocess.Popen[bytes] | cloud_fork.Forked | None = None
+        #: more arguments of ``tinystack up``/``serve`` (``--debug``)
+        self.extra_args: list[str] = []
         lines = [
             "[DEFAULT]",
             f"state_dir = {state_dir}",
@@ -118,7 +120,7 @@ class CloudProcess:
         """Start and wait for identity to answer; returns the seconds it took (from the
         spawn: the fork server's one-time imports do not count)."""
         command = ["serve", self.serve] if self.serve else ["up"]
-        argv = [*command, "--config-file", str(self.conf_file)]
+        argv = [*command, "--config-file", str(self.conf_file), *self.extra_args]
         # test-only plugins (e.g. tests.volume.sparse_driver) import from the checkout
         env = {
             **os.environ,

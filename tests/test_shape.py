@@ -26,6 +26,7 @@ from fastapi import FastAPI
 from tests import routecheck
 from tests.routecheck import Route, RouteRules
 from tests.support import make_runtime
+from tinystack.common.api.body_limit import BodyLimitMiddleware
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "tinystack"
@@ -201,6 +202,15 @@ def route_rules(service: str) -> RouteRules:
 @pytest.mark.parametrize(("service", "check"), list(_route_cases()))
 def test_routes(service: str, check: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     routecheck.check(service_app(service, tmp_path_factory), route_rules(service), [check])
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_body_limit(service: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every API refuses bodies over [DEFAULT] max_request_body_size (common/api/app.py's
+    create_app adds the middleware; an app built otherwise would escape it)."""
+    app = service_app(service, tmp_path_factory)
+    classes: list[object] = [m.cls for m in app.user_middleware]
+    assert BodyLimitMiddleware in classes, service
 
 
 # -- (ii) no hand-written dict[str, Any] at the service layer and on RPC ----------------------

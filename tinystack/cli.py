@@ -136,10 +136,12 @@ def _run(conf: cfg.ConfigOpts, only: str | None, debug: bool) -> None:
         dashboard = next((s.url for s in cloud.services if s.spec.name == "dashboard"), None)
         if dashboard:
             typer.echo(f"\n  dashboard: {dashboard}")
-        if cloud.logins:
+        if cloud.logins and sys.stdout.isatty():
             typer.echo("  logins (passwords kept in secrets.json):")
             for user, password in cloud.logins.items():
                 typer.echo(f"    {user:<6} {password}   (project {user}, domain Default)")
+        elif cloud.logins:  # a log file: passwords stay in secrets.json and clouds.yaml
+            typer.echo(f"  logins: {', '.join(cloud.logins)} (passwords in secrets.json)")
         if cloud.clouds_yaml:
             typer.echo(f"\n  clouds.yaml: {cloud.clouds_yaml}")
             typer.echo(f"  export OS_CLIENT_CONFIG_FILE={cloud.clouds_yaml}")
@@ -176,13 +178,19 @@ def status(config_file: ConfigFile = None, state_dir: StateDir = None) -> None:
     typer.echo(f"state directory: {sdir}")
     typer.echo(f"process: {'running, pid ' + str(pid) if alive else 'not running'}")
     host = cfg_mod.public_host(conf)
+    scheme = cfg_mod.api_scheme(conf)
+    context = None
+    if scheme == "https":
+        import ssl
+
+        context = ssl.create_default_context(cafile=cfg_mod.tls_ca_file(conf))
     ok = alive
     for name in conf.enabled_services or registry.available():
         spec = registry.load(name)
         cfg_mod.register_service_opts(conf, spec.name, spec.default_port)
-        url = f"http://{host}:{getattr(conf, spec.name).port}{spec.health_path}"
+        url = f"{scheme}://{host}:{getattr(conf, spec.name).port}{spec.health_path}"
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
+            with urllib.request.urlopen(url, timeout=2, context=context) as resp:
                 code = resp.status
         except urllib.error.HTTPError as exc:
             code = exc.code

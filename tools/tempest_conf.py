@@ -117,6 +117,12 @@ def main() -> int:
         "[identity]",
         *compliance_identity,
         f"uri_v3 = {auth['auth_url']}",
+        # an https cloud ([DEFAULT] tls_cert_file): its CA, as clouds.yaml names it
+        *(
+            [f"ca_certificates_file = {conn.config.config['cacert']}"]
+            if conn.config.config.get("cacert")
+            else []
+        ),
         "auth_version = v3",
         "region = RegionOne",
         "[identity-feature-enabled]",

@@ -5,14 +5,19 @@ across a restart, and a concurrent change wins."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support import make_runtime
+from tinystack.alarm.evaluator.notifier import Notifier
 from tinystack.alarm.evaluator.statistics import InsufficientData
 from tinystack.alarm.evaluator.threshold import Evaluator
 from tinystack.alarm.service import SERVICE, build_deps
@@ -21,6 +26,7 @@ from tinystack.alarm.services.deps import Deps
 from tinystack.alarm.services.evaluation import Outcome, Verdict
 from tinystack.alarm.services.records import ALARM, OK, UNKNOWN, AlarmRecord, Caller
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.outbound import AddressFilter
 
 RULE = {"metric": "cpu", "resource_id": "r1", "resource_type": "generic",
         "aggregation_method": "mean", "threshold": 50.0, "comparison_operator": "gt",
@@ -160,3 +166,39 @@ def test_complex_queries() -> None:
     for bad in ('{"~": {"n": 1}}', '{"=": {"color": 1}}', "not json"):
         with pytest.raises(BadRequest):
             query.run(list(rows), {"filter": bad}, fields)
+
+
+def test_webhooks_reach_only_permitted_addresses(deps: Deps) -> None:
+    """A webhook to loopback is refused by default ([DEFAULT] outbound_*_networks) and
+    delivered once the operator allows that address."""
+    received: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        body = {"name": "w", "type": "gnocchi_resources_threshold",
+                "gnocchi_resources_threshold_rule": RULE, "alarm_actions": [url]}  # fmt: skip
+        alarm = alarms.create(deps, ME, body)
+        for opts, expected in (
+            (deps.opts, []),  # loopback is denied by default
+            (replace(deps.opts, outbound=AddressFilter(allowed=(ip_network("127.0.0.1/32"),))),
+             ["/hook"]),
+        ):  # fmt: skip
+            notifier = Notifier(opts)
+            notifier.notify(alarm, OK, Outcome(ALARM, "crossed"))
+            notifier.pool.shutdown(wait=True)
+            assert received == expected
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -302,6 +302,8 @@ def test_password_is_posted_once(client: TestClient, runtime: Runtime) -> None:
     assert "password" not in text(client, inst, "/openstack/2012-08-10").splitlines()
     too_big = client.post(url, content=b"x" * 257, headers=signed(inst))
     assert too_big.status_code == 400
+    huge = client.post(url, content=iter([b"x" * 65536] * 2), headers=signed(inst))
+    assert huge.status_code == 413 and huge.text == "Request is too large."
     encrypted = "c2VjcmV0IGVuY3J5cHRlZCB3aXRoIHRoZSBndWVzdCdzIGtleQ=="
     assert client.post(url, content=encrypted, headers=signed(inst)).status_code == 200
     assert text(client, inst, url) == encrypted

@@ -28,6 +28,8 @@ def web() -> Iterator[WebServer]:
 def cloud(tmp_path_factory: pytest.TempPathFactory, web: WebServer) -> Iterator[CloudProcess]:
     conf = "\n".join(
         [
+            "[DEFAULT]",
+            "outbound_allowed_networks = 127.0.0.1/32",  # loopback is denied by default
             "[image]",
             "enabled_backends = fast:file,cheap:file",
             "import_allowed_hosts = 127.0.0.1",

@@ -442,7 +442,7 @@ def test_import_method_needs_its_status(api: Api) -> None:
     """web-download needs a queued image and copy-image an active one (409 otherwise)."""
     image = api.create()
     stage(api, image["id"], b"data")
-    web = {"method": {"name": "web-download", "uri": "http://127.0.0.1/x"}}
+    web = {"method": {"name": "web-download", "uri": "http://192.0.2.1/x"}}
     assert do_import(api, image["id"], web) == 409
     assert do_import(api, image["id"], {"method": {"name": "copy-image"}}) == 409
     assert status_of(api, image["id"]) == "uploading"

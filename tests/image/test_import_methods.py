@@ -7,17 +7,22 @@ import shutil
 import subprocess
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.image import imagefiles
 from tests.image.conftest import PROJECT_B, Api, MakeApi
 from tests.image.webserver import WebServer, web_server
+from tinystack.common.outbound import AddressFilter, Refused
 from tinystack.image.service import SERVICE, build_deps
 from tinystack.image.services import import_flow
 from tinystack.image.services.cache_prefetcher import Prefetcher
+from tinystack.image.store.base import StoreError
+from tinystack.image.store.http import HttpStore
 
 TWO_STORES = {"image.enabled_backends": {"fast": "file", "cheap": "file"}}
 
@@ -26,6 +31,7 @@ def filtered(web: WebServer, **extra: Any) -> dict[str, Any]:
     return {
         "image.import_allowed_hosts": ["127.0.0.1"],
         "image.import_allowed_ports": [str(web.port)],
+        "outbound_allowed_networks": ["127.0.0.1/32"],  # loopback is denied by default
         **extra,
     }
 
@@ -125,6 +131,37 @@ def test_web_download_filtering(make_api: MakeApi) -> None:
         shown = wait_for(api, image["id"], lambda i: "os_glance_import_task" not in i)
     assert shown["status"] == "queued" and shown["os_glance_failed_import"] == "file"
     assert "filtering" in tasks_of(api, image["id"])[0]["message"]
+
+
+def test_web_download_address_filter(make_api: MakeApi) -> None:
+    """Beyond Glance's host filter, the addresses a URL resolves to must be permitted:
+    loopback and link-local are refused by default (a name too), an allowed network
+    opens one address, and a redirect to a host the host filter passes but whose
+    address is not allowed fails the task."""
+    with web_server() as web:
+        web.files["/img"] = imagefiles.raw()
+        web.redirects["/away"] = f"http://127.0.0.2:{web.port}/img"
+        default = make_api(**{"image.import_allowed_ports": [str(web.port), "80"]})
+        image = default.create()
+        for uri in (
+            web.url("/img"),
+            f"http://localhost:{web.port}/img",
+            f"http://[::ffff:127.0.0.1]:{web.port}/img",
+            "http://169.254.169.254/",
+        ):
+            resp = web_import(default, image["id"], uri)
+            assert resp.status_code == 400 and "filtering" in resp.text, uri
+        assert default.show(image["id"]).json()["status"] == "queued"
+        api = make_api(
+            **filtered(web, **{"image.import_allowed_hosts": ["127.0.0.1", "127.0.0.2"]})
+        )
+        image = api.create()
+        assert web_import(api, image["id"], web.url("/away")).status_code == 202
+        shown = wait_for(api, image["id"], lambda i: "os_glance_import_task" not in i)
+        assert shown["status"] == "queued" and shown["os_glance_failed_import"] == "file"
+        assert "filtering: http://127.0.0.2" in tasks_of(api, image["id"])[0]["message"]
+        assert web_import(api, image["id"], web.url("/img")).status_code == 202
+        assert wait_for(api, image["id"], lambda i: i["status"] == "active")["status"] == "active"
 
 
 def test_second_import_conflicts_while_one_runs(make_api: MakeApi) -> None:
@@ -312,3 +349,28 @@ def test_cache_api_and_prefetcher(make_api: MakeApi, tmp_path: Path) -> None:
     )
     assert api.show(one["id"], api.headers(PROJECT_B)).status_code == 404
     assert SERVICE.name == "image"
+
+
+def test_http_store_reads_only_permitted_addresses() -> None:
+    """Locations are read through the address filter on every request and redirect."""
+    with web_server() as web:
+        web.files["/img"] = b"image bytes"
+        web.redirects["/away"] = f"http://127.0.0.2:{web.port}/img"
+        store = HttpStore(outbound=AddressFilter(allowed=(ip_network("127.0.0.1/32"),)))
+        reader = store.open_reader(web.url("/img"))
+        try:
+            assert reader.read() == b"image bytes"
+        finally:
+            reader.close()
+        assert store.size(web.url("/img")) == len(b"image bytes")
+        with pytest.raises(StoreError, match="127.0.0.2"):
+            store.open_reader(web.url("/away"))
+        with pytest.raises(StoreError, match="not an allowed destination"):
+            store.size(web.url("/away"))
+        with pytest.raises(StoreError, match="not an allowed destination"):
+            HttpStore().open_reader(web.url("/img"))  # loopback is denied by default
+        # the address connected to is checked too (a name may resolve anew)
+        with httpx.Client() as client, client.stream("GET", web.url("/img")) as response:
+            AddressFilter(allowed=(ip_network("127.0.0.1/32"),)).check_peer(response)
+            with pytest.raises(Refused, match="connected to 127.0.0.1"):
+                AddressFilter(allowed=(ip_network("127.0.0.2/32"),)).check_peer(response)

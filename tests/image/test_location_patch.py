@@ -30,6 +30,7 @@ def _api(make_api: MakeApi, web: WebServer, **extra: Any) -> Api:
             "image.show_multiple_locations": True,
             "image.import_allowed_hosts": ["127.0.0.1"],
             "image.import_allowed_ports": [str(web.port)],
+            "outbound_allowed_networks": ["127.0.0.1/32"],  # loopback is denied by default
             **extra,
         }
     )

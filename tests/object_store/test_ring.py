@@ -4,6 +4,7 @@ handoffs, reload on change."""
 from __future__ import annotations
 
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -11,7 +12,13 @@ import pytest
 
 from tinystack.object_store.exception import RingError
 from tinystack.object_store.ring.builder import NONE, RingBuilder, write_ring
-from tinystack.object_store.ring.layout import DefaultLayout, Rings, ensure_default, ring_path
+from tinystack.object_store.ring.layout import (
+    DefaultLayout,
+    Rings,
+    ensure_default,
+    hash_suffix,
+    ring_path,
+)
 from tinystack.object_store.ring.ring import Ring
 
 HOUR = 3600.0
@@ -123,3 +130,10 @@ def test_default_layout(tmp_path: Path) -> None:
     assert ring_path(tmp_path, "object").stat().st_mtime == mtime
     ensure_default(tmp_path, DefaultLayout("127.0.0.1", {**PORTS, "object": 6300}, 3, 3, 6, 1))
     assert {n.port for n in Ring(ring_path(tmp_path, "object"), "", "s", 0).primaries(0)} == {6300}
+
+
+def test_hash_path_suffix_is_a_private_file(tmp_path: Path) -> None:
+    """The cluster's path salt is a secret (Swift's swift_hash_path_suffix): mode 0600."""
+    salt = hash_suffix(tmp_path / "rings")
+    assert len(salt) == 32 and hash_suffix(tmp_path / "rings") == salt
+    assert stat.S_IMODE((tmp_path / "rings" / "hash_path_suffix").stat().st_mode) == 0o600

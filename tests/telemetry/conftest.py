@@ -95,7 +95,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         pytest.skip("cannot make a RabbitMQ virtual host (rabbitmqctl)")
     state = Path(tmp_path_factory.mktemp("tsf-telemetry"))
     conf = (
-        f"[DEFAULT]\ntransport_url = {url}\n[volume]\nreport_interval = 1\n"
+        f"[DEFAULT]\ntransport_url = {url}\n"
+        "outbound_allowed_networks = 127.0.0.1/32\n"  # the alarm tests' webhook listener
+        "[volume]\nreport_interval = 1\n"
         "[alarm]\nevaluation_interval = 1\n"
     )
     cloud = CloudProcess(state, SERVICES, conf)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from oslo_config import cfg
 
+from tinystack.common.outbound import AddressFilter
+
 GROUP = "alarm"
 
 OPTS = [
@@ -79,6 +81,8 @@ class Options:
     rest_notifier_ssl_verify: bool = True
     additional_ingestion_lag: int = 0
     policy_file: str = ""
+    #: ``[DEFAULT] outbound_*_networks``: where webhooks may be sent
+    outbound: AddressFilter = AddressFilter()
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
@@ -96,4 +100,5 @@ class Options:
             rest_notifier_ssl_verify=bool(group.rest_notifier_ssl_verify),
             additional_ingestion_lag=int(group.additional_ingestion_lag),
             policy_file=str(group.policy_file),
+            outbound=AddressFilter.from_conf(conf),
         )

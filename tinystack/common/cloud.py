@@ -8,7 +8,7 @@ importing the web stack or the database (``tinystack.common.service`` re-exports
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class ServiceCredentials:
     """The service user a service authenticates as when it calls other services."""
 
     username: str
-    password: str
+    password: str = field(repr=False)  # never in a log line
     project_name: str = "service"
     domain_name: str = "Default"
 
@@ -35,8 +35,8 @@ class ServiceCredentials:
 class BootstrapInfo:
     """What the first start of a cloud needs to know (used by identity's bootstrap)."""
 
-    admin_password: str
-    demo_password: str
+    admin_password: str = field(repr=False)
+    demo_password: str = field(repr=False)
     region: str
     catalog: list[CatalogEntry]
     service_users: dict[str, ServiceCredentials]

@@ -13,6 +13,10 @@ from pathlib import Path
 
 from oslo_config import cfg
 
+#: what server-side fetches of user-given URLs never reach by default: loopback,
+#: unspecified, link-local (``common/outbound.py``)
+OUTBOUND_DENIED = ["127.0.0.0/8", "::1/128", "0.0.0.0/8", "::/128", "169.254.0.0/16", "fe80::/10"]
+
 DEFAULT_OPTS = [
     cfg.StrOpt(
         "state_dir",
@@ -42,6 +46,38 @@ DEFAULT_OPTS = [
         default=True,
         help="Log one line per API request (service, method, path, status, duration, "
         "request id, project) at INFO on the logger tinystack.access.",
+    ),
+    cfg.IntOpt(
+        "max_request_body_size",
+        default=114688,
+        min=0,
+        help="Largest request body (bytes) a JSON API accepts; larger ones get a 413. "
+        "Image data and object uploads stream and are exempt. 0: no limit.",
+    ),
+    cfg.StrOpt(
+        "tls_cert_file",
+        default="",
+        help="PEM certificate (and chain) every API listener serves over TLS; with it the "
+        "catalog and clouds.yaml use https.",
+    ),
+    cfg.StrOpt("tls_key_file", default="", secret=True, help="PEM private key of tls_cert_file."),
+    cfg.StrOpt(
+        "tls_ca_file",
+        default="",
+        help="CA bundle clients (clouds.yaml's cacert, service-to-service calls) trust for "
+        "the APIs (defaults to tls_cert_file, for a self-signed certificate).",
+    ),
+    cfg.ListOpt(
+        "outbound_allowed_networks",
+        default=[],
+        help="CIDRs server-side fetches of user-given URLs (image web-download) may reach; "
+        "empty: any address not denied.",
+    ),
+    cfg.ListOpt(
+        "outbound_denied_networks",
+        default=OUTBOUND_DENIED,
+        help="CIDRs such fetches never reach unless allowed explicitly (loopback, "
+        "unspecified and link-local by default: the host's own services, cloud metadata).",
     ),
     cfg.FloatOpt(
         "gil_switch_interval",
@@ -132,6 +168,16 @@ def public_host(conf: cfg.ConfigOpts) -> str:
     if host in ("0.0.0.0", "::"):
         host = "127.0.0.1"
     return host
+
+
+def api_scheme(conf: cfg.ConfigOpts) -> str:
+    """``https`` when the API listeners serve TLS, else ``http``."""
+    return "https" if conf.tls_cert_file else "http"
+
+
+def tls_ca_file(conf: cfg.ConfigOpts) -> str:
+    """The CA bundle that verifies the APIs' certificate ("" without TLS)."""
+    return str(conf.tls_ca_file or conf.tls_cert_file or "")
 
 
 def database_url(conf: cfg.ConfigOpts, service: str) -> str:

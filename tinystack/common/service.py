@@ -56,6 +56,10 @@ class Listener:
     #: how ``tinystack up`` shows its address: ``<scheme>://host:port/<path>``
     scheme: str = "http"
     path: str = ""
+    #: whether it serves TLS when the cloud has ``[DEFAULT] tls_cert_file`` (users reach
+    #: it); False for a backend only the cloud's own plain-HTTP clients call (the
+    #: metadata API behind network's metadata proxy, object storage's servers)
+    tls: bool = True
 
 
 class ServiceSpec(abc.ABC):

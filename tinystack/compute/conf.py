@@ -372,13 +372,15 @@ class ConsoleOptions:
         section = conf[CONSOLE_GROUP]
         public = config.public_host(conf)
         novnc, serial = int(section.novncproxy_port), int(section.serialproxy_port)
+        tls = config.api_scheme(conf) == "https"  # the proxies serve the APIs' certificate
+        web, ws = ("https", "wss") if tls else ("http", "ws")
         return cls(
             proxy_host=str(section.proxy_host or conf.bind_host),
             novncproxy_port=novnc,
             serialproxy_port=serial,
             novncproxy_base_url=str(section.novncproxy_base_url)
-            or f"http://{public}:{novnc}/vnc_lite.html",
-            serialproxy_base_url=str(section.serialproxy_base_url) or f"ws://{public}:{serial}/",
+            or f"{web}://{public}:{novnc}/vnc_lite.html",
+            serialproxy_base_url=str(section.serialproxy_base_url) or f"{ws}://{public}:{serial}/",
             novnc_dir=str(section.novnc_dir),
             token_ttl=int(section.token_ttl),
         )

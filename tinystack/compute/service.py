@@ -211,16 +211,22 @@ class ComputeService(ServiceSpec):
         novnc = ConsoleProxy(deps, consoles.VNC_TYPES, console.novnc_dir)
         serial = ConsoleProxy(deps, consoles.SERIAL_TYPES, None)
         return [
-            Listener("metadata", host, int(opts.metadata_listen_port), app),
+            Listener("metadata", host, int(opts.metadata_listen_port), app, tls=False),
             Listener(
                 "novncproxy",
                 console.proxy_host,
                 console.novncproxy_port,
                 novnc,
-                "http",
+                console.novncproxy_base_url.split(":", 1)[0],
                 "vnc_lite.html",
             ),
-            Listener("serialproxy", console.proxy_host, console.serialproxy_port, serial, "ws"),
+            Listener(
+                "serialproxy",
+                console.proxy_host,
+                console.serialproxy_port,
+                serial,
+                console.serialproxy_base_url.split(":", 1)[0],
+            ),
         ]
 
     def bootstrap(self, runtime: Runtime, info: BootstrapInfo) -> None:

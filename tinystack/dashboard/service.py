@@ -26,6 +26,12 @@ from tinystack.dashboard.services.policy_checks import Enforcers
 from tinystack.dashboard.services.signer import Signer
 
 
+def _streams(method: str, path: str) -> bool:
+    """What the dashboard forwards to a service (image uploads, objects) is that
+    service's to limit."""
+    return path.startswith("/api/openstack/") and not path.startswith("/api/openstack/skyline/")
+
+
 class DashboardService(ServiceSpec):
     name = "dashboard"
     service_type = "dashboard"
@@ -60,6 +66,7 @@ class DashboardService(ServiceSpec):
             title="tinystack dashboard",
             version="1",
             style="dashboard",
+            streams=_streams,
             state={
                 "token_codec": runtime.token_codec,
                 "revocations": runtime.revocations,

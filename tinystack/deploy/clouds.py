@@ -8,8 +8,10 @@ from pathlib import Path
 import yaml
 
 
-def _cloud(auth_url: str, user: str, password: str, project: str, region: str) -> dict[str, object]:
-    return {
+def _cloud(
+    auth_url: str, user: str, password: str, project: str, region: str, cacert: str
+) -> dict[str, object]:
+    cloud: dict[str, object] = {
         "auth": {
             "auth_url": auth_url,
             "username": user,
@@ -22,13 +24,21 @@ def _cloud(auth_url: str, user: str, password: str, project: str, region: str) -
         "interface": "public",
         "identity_api_version": 3,
     }
+    if cacert:
+        cloud["cacert"] = cacert
+    return cloud
 
 
-def write(state_dir: Path, auth_url: str, passwords: dict[str, str], region: str) -> Path:
+def write(
+    state_dir: Path, auth_url: str, passwords: dict[str, str], region: str, cacert: str = ""
+) -> Path:
+    """clouds.yaml and ``<user>-openrc`` (mode 0600: they hold passwords); ``cacert`` is
+    the CA bundle that verifies an https ``auth_url``."""
+    cacert = os.path.abspath(os.path.expanduser(cacert)) if cacert else ""
     clouds = {
         "clouds": {
-            "tinystack-admin": _cloud(auth_url, "admin", passwords["admin"], "admin", region),
-            "tinystack-demo": _cloud(auth_url, "demo", passwords["demo"], "demo", region),
+            name: _cloud(auth_url, user, passwords[user], user, region, cacert)
+            for name, user in (("tinystack-admin", "admin"), ("tinystack-demo", "demo"))
         }
     }
     path = state_dir / "clouds.yaml"
@@ -48,6 +58,8 @@ def write(state_dir: Path, auth_url: str, passwords: dict[str, str], region: str
             "export OS_IDENTITY_API_VERSION=3",
             "export OS_INTERFACE=public",
         ]
+        if cacert:
+            lines.append(f"export OS_CACERT={cacert}")
         fd = os.open(rc, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write("\n".join(lines) + "\n")

@@ -34,7 +34,7 @@ from tinystack.common.clients.session import Session
 from tinystack.common.cloud import BootstrapInfo, CatalogEntry, ServiceCredentials
 from tinystack.common.db import Database, migrate
 from tinystack.common.service import Listener, Runtime, ServiceSpec
-from tinystack.deploy import clouds, registry, secrets
+from tinystack.deploy import clouds, registry, secrets, tls
 
 LOG = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -46,6 +46,18 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """With TLS, drop idle keep-alive connections at once: closing one gracefully
+        waits up to 30 s for the client's close_notify, which a pooled client that is
+        not reading (the services' own sessions) never sends."""
+        if self.config.is_ssl:
+            for conn in list(self.server_state.connections):
+                cycle = getattr(conn, "cycle", None)
+                transport = getattr(conn, "transport", None)
+                if transport is not None and (cycle is None or cycle.response_complete):
+                    transport.abort()
+        await super().shutdown(sockets)
 
 
 #: the secrets.json entry shared by the metadata proxy (network) and API (compute)
@@ -129,11 +141,14 @@ class Cloud:
         share_metadata_secret(conf, passwords[METADATA_SECRET])
 
         host = config.public_host(conf)
+        scheme = config.api_scheme(conf)
+        if scheme == "https":
+            tls.trust(self.state_dir, config.tls_ca_file(conf))
         catalog = []
         urls: dict[str, str] = {}
         for spec in all_specs:
             port = getattr(conf, spec.name).port
-            url = urls[spec.name] = f"http://{host}:{port}{spec.url_suffix}"
+            url = urls[spec.name] = f"{scheme}://{host}:{port}{spec.url_suffix}"
             if not spec.in_catalog:
                 continue
             catalog.append(CatalogEntry(spec.service_type, spec.catalog_name, url))
@@ -168,6 +183,8 @@ class Cloud:
             if isinstance(getattr(app, "state", None), State):
                 # what the access rules of application credentials name this service
                 app.state.service_type = spec.service_type  # type: ignore[attr-defined]
+                # the body limit of common/api/body_limit.py
+                app.state.max_request_body_size = conf.max_request_body_size  # type: ignore[attr-defined]
             port = getattr(conf, spec.name).port
             listeners = spec.extra_listeners(runtime)
             self.services.append(RunningService(spec, runtime, app, port, entry_url, listeners))
@@ -183,19 +200,24 @@ class Cloud:
         for svc in self.services:
             svc.spec.bootstrap(svc.runtime, info)
         if "identity" in names:
-            self.clouds_yaml = clouds.write(self.state_dir, auth_url, passwords, conf.region)
+            self.clouds_yaml = clouds.write(
+                self.state_dir, auth_url, passwords, conf.region, config.tls_ca_file(conf)
+            )
             self.logins = {user: passwords[user] for user in ("admin", "demo")}
 
-    def _endpoints(self) -> list[tuple[str, str, int, ASGIApp]]:
-        """(name, host, port, app) of every server: the APIs, then the extra listeners."""
-        found = [(s.spec.name, str(self.conf.bind_host), s.port, s.app) for s in self.services]
+    def _endpoints(self) -> list[tuple[str, str, int, ASGIApp, bool]]:
+        """(name, host, port, app, tls) of every server: the APIs, then the extra listeners."""
+        host = str(self.conf.bind_host)
+        found = [(s.spec.name, host, s.port, s.app, True) for s in self.services]
         for svc in self.services:
-            found += [(f"{svc.spec.name} {x.name}", x.host, x.port, x.app) for x in svc.listeners]
+            found += [
+                (f"{svc.spec.name} {x.name}", x.host, x.port, x.app, x.tls) for x in svc.listeners
+            ]
         return found
 
     def _check_ports(self) -> None:
         taken: dict[int, str] = {}
-        for name, host, port, _ in self._endpoints():
+        for name, host, port, _, _ in self._endpoints():
             if port in taken:
                 raise SystemExit(f"{name}: port {port} is also configured for {taken[port]}")
             taken[port] = name
@@ -214,7 +236,8 @@ class Cloud:
         anyio.to_thread.current_default_thread_limiter().total_tokens = self.conf.api_threads
         sys.setswitchinterval(self.conf.gil_switch_interval)
         servers = []
-        for _, host, port, app in self._endpoints():
+        cert, key = str(self.conf.tls_cert_file or ""), str(self.conf.tls_key_file or "")
+        for _, host, port, app, tls_ in self._endpoints():
             cfg_ = uvicorn.Config(
                 app,
                 host=host,
@@ -224,6 +247,8 @@ class Cloud:
                 lifespan="off",
                 http="httptools",
                 server_header=False,
+                ssl_certfile=cert if tls_ and cert else None,
+                ssl_keyfile=key if tls_ and cert else None,
             )
             servers.append(_Server(cfg_))
         loop = asyncio.get_running_loop()

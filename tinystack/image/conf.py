@@ -14,6 +14,7 @@ from oslo_config import cfg, types
 
 from tinystack.common import config
 from tinystack.common.clients.limits import LimitsReader
+from tinystack.common.outbound import AddressFilter
 from tinystack.image.store.registry import BackendSpec
 
 GROUP = "image"
@@ -386,6 +387,8 @@ class Options:
     import_disallowed_hosts: tuple[str, ...] = ()
     import_allowed_ports: tuple[str, ...] = ("80", "443")
     import_disallowed_ports: tuple[str, ...] = ()
+    #: ``[DEFAULT] outbound_*_networks``: the addresses fetched URLs may resolve to
+    outbound: AddressFilter = AddressFilter()
     import_plugins: tuple[str, ...] = ()
     conversion_output_format: str = "raw"
     glance_download_properties: tuple[str, ...] = ()
@@ -451,6 +454,7 @@ class Options:
             import_disallowed_hosts=tuple(group.import_disallowed_hosts),
             import_allowed_ports=tuple(group.import_allowed_ports),
             import_disallowed_ports=tuple(group.import_disallowed_ports),
+            outbound=AddressFilter.from_conf(conf),
             import_plugins=tuple(group.import_plugins),
             conversion_output_format=str(group.conversion_output_format),
             glance_download_properties=tuple(group.glance_download_properties),
@@ -506,6 +510,7 @@ class Options:
                     rbd_user=self.rbd_store_user,
                     rbd_ceph_conf=self.rbd_store_ceph_conf,
                     rbd_chunk_size=self.rbd_store_chunk_size,
+                    outbound=self.outbound,
                 )
             )
         return specs

@@ -88,6 +88,11 @@ def build_deps(runtime: Runtime) -> Deps:
     return deps
 
 
+def _streams(method: str, path: str) -> bool:
+    """Image data uploads stream to the store: no request body limit."""
+    return method == "PUT" and path.endswith(("/file", "/stage"))
+
+
 class ImageService(ServiceSpec):
     name = "image"
     service_type = "image"
@@ -107,7 +112,9 @@ class ImageService(ServiceSpec):
             "policy": Policy(runtime.conf, policies.list_rules()),
             "deps": deps,
         }
-        app = create_app(title="tinystack image", version="2.17", style="image", state=state)
+        app = create_app(
+            title="tinystack image", version="2.17", style="image", state=state, streams=_streams
+        )
         include_routers(app)
         return app
 

@@ -34,6 +34,11 @@ def build_deps(runtime: Runtime) -> Deps:
     return found
 
 
+def _streams(method: str, path: str) -> bool:
+    """Measures are bulk data (Gnocchi has no body limit on them)."""
+    return method == "POST" and path.endswith("/measures")
+
+
 class MetricService(ServiceSpec):
     name = "metric"
     service_type = "metric"
@@ -55,7 +60,12 @@ class MetricService(ServiceSpec):
             "deps": deps,
         }
         app = create_app(
-            title="tinystack metric", version="1.0", style="metric", state=state, own_metrics=True
+            title="tinystack metric",
+            version="1.0",
+            style="metric",
+            state=state,
+            streams=_streams,
+            own_metrics=True,
         )
         include_routes(app)
         app.add_middleware(TrailingSlash)

@@ -51,6 +51,12 @@ from tinystack.object_store.storage.layout import prepare_devices
 from tinystack.object_store.storage.process import NodeSpec, StorageProcesses
 
 
+def _streams(method: str, path: str) -> bool:
+    """Object and S3 uploads stream to the object servers; Swift limits what it stores
+    (object size, metadata) itself: no request body limit."""
+    return True
+
+
 class ObjectStoreService(ServiceSpec):
     name = "object_store"
     service_type = "object-store"
@@ -110,6 +116,7 @@ class ObjectStoreService(ServiceSpec):
             title="tinystack object storage",
             version="1",
             style="object_store",
+            streams=_streams,
             state={
                 "token_codec": runtime.token_codec,
                 "revocations": runtime.revocations,
@@ -160,9 +167,11 @@ class ObjectStoreService(ServiceSpec):
         runtime.extra["object_store_node"] = storage
         host = opts.storage_listen
         return [
-            Listener("object-server", host, opts.object_port, storage.object_app),
-            Listener("container-server", host, opts.container_port, storage.container_app),
-            Listener("account-server", host, opts.account_port, storage.account_app),
+            Listener("object-server", host, opts.object_port, storage.object_app, tls=False),
+            Listener(
+                "container-server", host, opts.container_port, storage.container_app, tls=False
+            ),
+            Listener("account-server", host, opts.account_port, storage.account_app, tls=False),
         ]
 
     def start(self, runtime: Runtime) -> None:

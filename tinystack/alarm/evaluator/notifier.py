@@ -1,6 +1,9 @@
 """Alarm actions: ``log://`` (the cloud's log) and ``http(s)://`` webhooks with Aodh's
 JSON body. Sent from a small pool of threads so a slow webhook never holds up an
-evaluation; a failed delivery is logged, never retried forever."""
+evaluation; a failed delivery is logged (the host only: a URL may carry credentials),
+never retried forever. A webhook goes only to addresses ``[DEFAULT]
+outbound_*_networks`` permit (``common/outbound.py``: not loopback or link-local by
+default), checked on the resolved name and on the address connected to."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import httpx
 from tinystack.alarm.conf import Options
 from tinystack.alarm.services.evaluation import Outcome
 from tinystack.alarm.services.records import AlarmRecord
+from tinystack.common.outbound import Refused
 
 LOG = logging.getLogger(__name__)
 
@@ -53,19 +57,18 @@ class Notifier:
             verify = wanted[-1] not in ("0", "false", "False")
         headers = {"content-type": "application/json",
                    "x-openstack-request-id": f"req-{uuid.uuid4()}"}  # fmt: skip
+        hooks = self.opts.outbound.hooks()
+        timeout = self.opts.rest_notifier_timeout
         for attempt in range(self.opts.rest_notifier_max_retries + 1):
             try:
-                reply = httpx.post(
-                    action,
-                    content=json.dumps(body),
-                    headers=headers,
-                    timeout=self.opts.rest_notifier_timeout,
-                    verify=verify,
-                )
+                with httpx.Client(verify=verify, timeout=timeout, event_hooks=hooks) as client:
+                    reply = client.post(action, content=json.dumps(body), headers=headers)
             except httpx.HTTPError as exc:
-                LOG.warning("alarm %s: webhook %s failed (try %d): %s", alarm.alarm_id,
-                            url.netloc, attempt + 1, exc)  # fmt: skip
+                LOG.warning("alarm %s: webhook to %s failed (try %d): %s", alarm.alarm_id,
+                            url.hostname, attempt + 1, exc)  # fmt: skip
+                if isinstance(exc, Refused):
+                    return  # the address does not change by trying again
                 continue
-            LOG.info("alarm %s: webhook %s answered %s", alarm.alarm_id, url.netloc,
+            LOG.info("alarm %s: webhook to %s answered %s", alarm.alarm_id, url.hostname,
                      reply.status_code)  # fmt: skip
             return

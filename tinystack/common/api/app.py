@@ -4,8 +4,10 @@ Middleware, innermost first:
 1. FastAPI's router and dependencies (auth happens in the ``ContextDep``
    dependency, so public routes such as version discovery cost nothing);
 2. the exception handlers, which render every error in the service's style;
-3. :class:`~tinystack.common.api.observability.ObservabilityMiddleware`: the access log
-   line and the request's latency; ``GET /metrics``;
+3. :class:`~tinystack.common.api.body_limit.BodyLimitMiddleware`, the 413 for bodies
+   over ``[DEFAULT] max_request_body_size`` (except what ``streams`` names);
+4. :class:`~tinystack.common.api.observability.ObservabilityMiddleware`: the access log
+   line and the request's latency (a 413 too); ``GET /metrics``;
 4. :class:`RequestIdMiddleware`, outermost, so even a 500 carries
    ``x-openstack-request-id``.
 """
@@ -24,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tinystack.common.api.body_limit import BodyLimitMiddleware, Streams
 from tinystack.common.api.errors import STATUS_TITLES, STYLES, ErrorRenderer
 from tinystack.common.api.observability import ObservabilityMiddleware
 from tinystack.common.exceptions import TinystackError
@@ -77,10 +80,13 @@ def create_app(
     version: str,
     style: str,
     state: dict[str, Any] | None = None,
+    streams: Streams | None = None,
     own_metrics: bool = False,
 ) -> FastAPI:
-    """A FastAPI app with OpenStack errors, request ids, an access log and ``/metrics``
-    (``own_metrics``: the app routes ``/metrics`` itself); routers are added by the caller."""
+    """A FastAPI app with OpenStack errors, request ids, the body size limit (``streams``
+    names the requests whose bodies stream to storage, exempt from it), an access log and
+    ``/metrics`` (``own_metrics``: the app routes ``/metrics`` itself); routers are added
+    by the caller."""
     render: ErrorRenderer = STYLES[style]
     app = FastAPI(
         title=title,
@@ -132,6 +138,7 @@ def create_app(
             request, 500, "An unexpected error prevented the server from fulfilling your request."
         )
 
+    app.add_middleware(BodyLimitMiddleware, refuse=respond, streams=streams)
     app.add_middleware(ObservabilityMiddleware, service=style, own_metrics=own_metrics)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 @dataclass
 class RequestContext:
     request_id: str
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)  # never in a log line
     payload: TokenPayload | None = None
     policy: Policy | None = field(default=None, repr=False)
 

@@ -4,7 +4,7 @@ volume's ``CallContext``: the transport carries :meth:`CallContext.to_dict`)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tinystack.common.auth.context import RequestContext
 from tinystack.common.rpc.payload import JSON
@@ -16,8 +16,9 @@ class CallContext:
     user_id: str | None = None
     project_id: str | None = None
     roles: tuple[str, ...] = ()
-    #: the user's token, so workers can act on other services as the user
-    token: str | None = None
+    #: the user's token, so workers can act on other services as the user (not in repr:
+    #: a context in a log line never shows it)
+    token: str | None = field(default=None, repr=False)
 
     @property
     def is_admin(self) -> bool:

@@ -31,10 +31,12 @@ from typing import Any
 
 from anyio import from_thread
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tinystack.common.api.body_limit import BodyLimitMiddleware
 from tinystack.common.db import Database
 from tinystack.common.timeutils import TTLCache
 from tinystack.compute import exception
@@ -236,4 +238,12 @@ def create_app(
         request.state.body = from_thread.run(request.body) if request.method == "POST" else b""
         return handler(request)
 
-    return Starlette(routes=[Route("/{path:path}", serve, methods=["GET", "POST"])])
+    def refuse(request: Request, status: int, message: str) -> Response:
+        return _text(message, status)
+
+    # a guest's body beyond the common limit (114688) is refused before it is read; the
+    # password's own 256-byte limit (400) stays the handler's, after the signature check
+    return Starlette(
+        routes=[Route("/{path:path}", serve, methods=["GET", "POST"])],
+        middleware=[Middleware(BodyLimitMiddleware, refuse=refuse)],
+    )

@@ -4,7 +4,10 @@ web-download, the legacy ``import`` task and each redirect they follow are check
 here: the scheme must be allowed and not disallowed, the host (as written in the
 URL, as upstream) allowed when an allow list exists and never on the deny list, the
 port (the scheme's default when absent) likewise. An allow list wins over its deny
-list only by being set: with an allow list the deny list is not consulted.
+list only by being set: with an allow list the deny list is not consulted. Beyond
+Glance, every address the host resolves to must be one ``[DEFAULT]
+outbound_*_networks`` permit (``common/outbound.py``: not loopback or link-local by
+default), and ``import_sources`` checks the address it connected to.
 """
 
 from __future__ import annotations
@@ -42,4 +45,6 @@ def allowed(opts: Options, uri: object) -> bool:
         port = DEFAULT_PORTS.get(scheme)
     if port is None:
         return False
-    return _listed(str(port), opts.import_allowed_ports, opts.import_disallowed_ports)
+    if not _listed(str(port), opts.import_allowed_ports, opts.import_disallowed_ports):
+        return False
+    return opts.outbound.refusal(uri) is None

@@ -41,6 +41,7 @@ def web_stream(opts: Options, uri: str) -> Iterator[Iterator[bytes]]:
                 raise SourceError(f"URI for web-download does not pass filtering: {url}")
             try:
                 with client.stream("GET", url) as response:
+                    opts.outbound.check_peer(response)
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue

@@ -3,7 +3,8 @@
 It backs locations that point at a web server (``POST /v2/images/{id}/locations``
 with an ``http://`` URL): downloads stream from the URL, with ``Range`` for partial
 reads. It takes no uploads. Which URLs it may fetch is decided by the caller (the
-import URI filter).
+import URI filter); the addresses it connects to, redirects included, by ``[DEFAULT]
+outbound_*_networks`` (``common/outbound.py``) on every request.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from tinystack.common.outbound import AddressFilter
 from tinystack.image.store.base import DataNotFound, DataReader, Store, StoreError, StoreWriter
 
 
@@ -63,11 +65,19 @@ class HttpStore(Store):
     type = "http"
     read_only = True
 
-    def __init__(self, *, store_id: str = "http", description: str = "", weight: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        store_id: str = "http",
+        description: str = "",
+        weight: int = 0,
+        outbound: AddressFilter | None = None,
+    ) -> None:
         self.id = store_id
         self.description = description or "Read-only store of image data served over HTTP"
         self.weight = weight
-        self._client = httpx.Client(timeout=60.0)
+        hooks = (outbound or AddressFilter()).hooks()
+        self._client = httpx.Client(timeout=60.0, event_hooks=hooks)
 
     def handles(self, location: str) -> bool:
         return urlparse(location).scheme in ("http", "https")

@@ -21,6 +21,7 @@ from pathlib import Path
 from tinystack.common.ceph import ClusterSpec
 from tinystack.common.clients.object_store import ObjectStoreClient
 from tinystack.common.clients.session import Session
+from tinystack.common.outbound import AddressFilter
 from tinystack.image.store.base import Store, StoreError
 from tinystack.image.store.cinder import CinderStore
 from tinystack.image.store.file import FileStore
@@ -57,6 +58,8 @@ class BackendSpec:
     rbd_chunk_size: int = 8 * 1024 * 1024
     #: the service's session (credentials and catalog), for stores in other services
     session: Session | None = None
+    #: http: the addresses its locations (and their redirects) may reach
+    outbound: AddressFilter | None = None
 
 
 def _file_store(spec: BackendSpec) -> Store:
@@ -116,7 +119,9 @@ def _rbd_store(spec: BackendSpec) -> Store:
 
 
 def _http_store(spec: BackendSpec) -> Store:
-    return HttpStore(store_id=spec.id, description=spec.description, weight=spec.weight)
+    return HttpStore(
+        store_id=spec.id, description=spec.description, weight=spec.weight, outbound=spec.outbound
+    )
 
 
 #: driver type -> factory; a new store driver registers here
@@ -137,7 +142,13 @@ class StoreSet:
     """The enabled stores by id, the default one, staging, and a reader for any location."""
 
     def __init__(
-        self, stores: list[Store], default_id: str, staging: Store, *, multi: bool
+        self,
+        stores: list[Store],
+        default_id: str,
+        staging: Store,
+        *,
+        multi: bool,
+        outbound: AddressFilter | None = None,
     ) -> None:
         self._stores = {s.id: s for s in stores}
         if default_id not in self._stores:
@@ -146,7 +157,8 @@ class StoreSet:
         self.staging = staging
         #: whether enabled_backends is configured (multi-store API semantics)
         self.multi = multi
-        self._http = HttpStore(store_id="http")
+        #: reads http(s) locations when no http backend is enabled
+        self._http = HttpStore(store_id="http", outbound=outbound)
 
     @classmethod
     def build(
@@ -160,7 +172,8 @@ class StoreSet:
             stores.append(factory(spec))
         chunk = specs[0].chunk_size if specs else 1024 * 1024
         staging = FileStore(staging_dir, chunk_size=chunk, store_id="os_glance_staging_store")
-        return cls(stores, default_id, staging, multi=multi)
+        outbound = specs[0].outbound if specs else None
+        return cls(stores, default_id, staging, multi=multi, outbound=outbound)
 
     def __iter__(self) -> Iterator[Store]:
         return iter(self._stores.values())

@@ -3,6 +3,7 @@ ring (account, container, object) in the ring directory, and the cluster's hash 
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,9 @@ def hash_suffix(ring_dir: Path) -> str:
     if not path.exists():
         ring_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_hex(16))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # a secret salt
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(16))
         tmp.replace(path)
     return path.read_text().strip()
 

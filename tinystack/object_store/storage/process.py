@@ -26,12 +26,12 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import uvicorn
 
-from tinystack.object_store.ring.layout import Rings
+from tinystack.object_store.ring.layout import Rings, hash_suffix
 from tinystack.object_store.storage import node
 
 LOG = logging.getLogger(__name__)
@@ -70,7 +70,9 @@ class StorageProcesses:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
-        doc = json.dumps(asdict(self.spec))
+        # the salt is a secret: never on a command line (ps shows it); children read it
+        # from the ring directory
+        doc = json.dumps({**asdict(self.spec), "hash_suffix": ""})
         for index in [*map(str, range(self.workers)), DAEMONS]:
             self.procs.append(
                 subprocess.Popen(
@@ -176,6 +178,7 @@ def main(argv: list[str]) -> None:
     )
     _die_with(int(argv[3]))
     spec = NodeSpec(**json.loads(argv[1]))
+    spec = replace(spec, hash_suffix=spec.hash_suffix or hash_suffix(Path(spec.ring_dir)))
     sys.setswitchinterval(spec.gil_switch_interval)
     asyncio.run(serve(spec, argv[2]))
 
