@@ -9,6 +9,7 @@ import base64
 import time
 import uuid as uuidlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -50,7 +51,7 @@ def metric_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudProc
 
 
 def test_poller_pushes_a_working_guests_meters(
-    harness: Harness, metric_cloud: CloudProcess
+    harness: Harness, metric_cloud: CloudProcess, tmp_path: Path
 ) -> None:
     h = harness
     meta = h.instance(UUID, "tsf-poll", ephemeral_gb=1,
@@ -68,9 +69,12 @@ def test_poller_pushes_a_working_guests_meters(
         ServiceCredentials("admin", metric_cloud.password("admin"), "admin"),
         [CatalogEntry("metric", "gnocchi", metric_cloud.endpoint("metric"))],
     )
+    published = tmp_path / "cpu_util.jsonl"
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(PIPELINE.replace("FILE", str(published)))
     poller = Poller(
         MetricClient(session),
-        TelemetryOptions(polling_interval=1, archive_policy="high"),
+        TelemetryOptions(polling_interval=1, archive_policy="high", pipeline_file=str(pipeline)),
         lambda: [(h.driver, "qemu-test-host", inst)],
     )
     started = time.monotonic()
@@ -99,6 +103,28 @@ def test_poller_pushes_a_working_guests_meters(
     assert shown["host"] == "qemu-test-host" and "cpu" in str(shown["metrics"])
     memory = metric_cloud.osc("metric", "measures", "show", "memory", "--resource-id", UUID)
     assert memory[-1]["value"] == float(meta.flavor.memory_mb)
+    # the pipeline's second sink: cpu's rate of change as Ceilometer's cpu_util, in
+    # the store and in a file
+    util = wait_points(api, "cpu_util", UUID, 2)
+    assert all(0 <= u <= 100.0 * meta.flavor.vcpus * 1.2 for u in util) and max(util) > 0, util
+    lines = published.read_text().splitlines()
+    assert lines and '"counter_name": "cpu_util"' in lines[0] and '"counter_unit": "%"' in lines[0]
+
+
+PIPELINE = """
+sources:
+  - {name: all, meters: ["*", "!cpu_util"], sinks: [store]}
+  - {name: cpu, meters: [cpu], sinks: [cpu_util]}
+sinks:
+  - {name: store, publishers: ["gnocchi://?archive_policy=high"]}
+  - name: cpu_util
+    transformers:
+      - name: rate_of_change
+        parameters:
+          target: {name: cpu_util, unit: "%", type: gauge,
+                   scale: "100.0 / (10**9 * (resource_metadata.cpu_number or 1))"}
+    publishers: ["gnocchi://?archive_policy=high", "file://FILE"]
+"""
 
 
 def wait_points(api: httpx.Client, metric: str, resource: str, count: int) -> list[float]:

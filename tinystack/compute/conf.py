@@ -337,6 +337,12 @@ TELEMETRY_OPTS = [
         default="low",
         help="Archive policy of the metrics the poller creates in the metric service.",
     ),
+    cfg.StrOpt(
+        "pipeline_file",
+        default="",
+        help="A Ceilometer pipeline.yaml (sources, sinks, transformers, publishers) the "
+        "poller's samples go through; empty: every meter to the metric service.",
+    ),
 ]
 
 
@@ -392,11 +398,14 @@ class TelemetryOptions:
 
     polling_interval: int = 300
     archive_policy: str = "low"
+    pipeline_file: str = ""
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> TelemetryOptions:
         section = conf[TELEMETRY_GROUP]
-        return cls(int(section.polling_interval), str(section.archive_policy))
+        return cls(
+            int(section.polling_interval), str(section.archive_policy), str(section.pipeline_file)
+        )
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

@@ -14,8 +14,10 @@ the metric service, one batch per poll:
   ``.error`` packet counts.
 
 Resources are created (or their attributes refreshed) the first time a guest is seen
-by this poller; the metrics are created by the first push (the metric service's batch
-with ``create_metrics``), with ``[telemetry] archive_policy``.
+by this poller; the samples then go through the pipeline (``common/pipeline.py``,
+``[telemetry] pipeline_file``; by default straight to the metric service), whose
+metrics are created by the first push (the metric service's batch with
+``create_metrics``), with ``[telemetry] archive_policy``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Callable
 
 from tinystack.common.clients.metric import MetricClient, Sample
 from tinystack.common.clients.session import ClientError
+from tinystack.common.pipeline import Pipeline
 from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import utcnow
@@ -61,6 +64,7 @@ class Poller:
         self.client = client
         self.opts = opts
         self.guests = guests
+        self.pipeline = Pipeline.load(opts.pipeline_file, client, opts.archive_policy)
         #: resources known to exist (created by this poller or found)
         self._known: set[str] = set()
         self._stop = threading.Event()
@@ -104,7 +108,7 @@ class Poller:
                 continue
             samples += meters(inst, found)
         if samples:
-            self.client.push(samples, self.opts.archive_policy)
+            self.pipeline.publish(samples)
         return len(samples)
 
     def _ensure(self, rtype: str, rid: str, attributes: dict[str, JSON]) -> None:
