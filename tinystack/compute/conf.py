@@ -56,8 +56,9 @@ HOST_OPTS = [
         "compute_driver",
         default="auto",
         help="The virt driver of this process's compute host: 'fake' (``fake_hosts`` "
-        "in-memory hosts), 'qemu', 'auto' (qemu as root with QEMU installed, else one fake "
-        "host), or 'module:function' returning a ComputeDriver for one host, "
+        "in-memory hosts), 'qemu', 'libvirt' (the QEMU driver's guests as domains of the "
+        "libvirtd at libvirt_uri), 'auto' (qemu as root with QEMU installed, else one fake "
+        "host; never libvirt), or 'module:function' returning a ComputeDriver for one host, "
         "called as function(deps, host).",
     ),
     cfg.IntOpt(
