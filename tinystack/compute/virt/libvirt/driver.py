@@ -13,6 +13,7 @@ starts QEMU there), so ``host_namespace`` is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 
@@ -72,7 +73,7 @@ class LibvirtDriver(QemuDriver):
             version = int(self.machines.conn().getVersion())
         except Exception:  # the host's figures still count
             return found
-        return HostResources(**{**found.__dict__, "hypervisor_version": version})
+        return dataclasses.replace(found, hypervisor_version=version)
 
     def list_instances(self, context: CallContext) -> list[str]:
         return self.machines.domain_uuids()

@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from tinystack.compute.virt.driver import DriverError, InstanceNotOnHost
+from tinystack.compute.virt.driver import DriverError, DriverNotSupported, InstanceNotOnHost
 from tinystack.compute.virt.libvirt import connection
 from tinystack.compute.virt.libvirt.domain import (
     alias_of,
@@ -105,7 +105,7 @@ class LibvirtMachines(Machines):
         found = []
         for dom in self.conn().listAllDomains(0):
             name = str(dom.name())
-            if name.startswith(self.prefix) and self.hostname in connection.metadata_host(dom):
+            if name.startswith(self.prefix) and connection.metadata_host(dom) == self.hostname:
                 found.append(name[len(self.prefix) :])
         return sorted(found)
 
@@ -330,7 +330,10 @@ class LibvirtMachines(Machines):
         self.remove_secret(defn.uuid, disk)
 
     def resize_volume(self, defn: Definition, disk: VolumeDisk, size: int) -> VolumeDisk:
-        """``virDomainBlockResize`` of the volume's disk (the guest is told of the new size)."""
+        """``virDomainBlockResize`` of the volume's disk (the guest is told of the new size);
+        an NBD connection keeps the size it opened with, and libvirt cannot reopen it."""
+        if disk.kind == "nbd":
+            raise DriverNotSupported("the libvirt driver cannot grow an attached NBD volume")
         found = self._live_disk(defn, disk)
         if found is None:
             raise DriverError(f"volume {disk.serial} is not plugged into {defn.uuid}")
