@@ -4,7 +4,9 @@ taps the tests made, whatever happened.
 
 Every module whose tests take the ``harness`` runs them with the QEMU driver; a module
 that sets ``DRIVERS = ("qemu", "libvirt")`` runs them once more with the libvirt driver
-(its guests as ``tslv-`` domains of a libvirtd, see :mod:`.libvirt_host`), unchanged.
+(its guests as ``tslv-`` domains of a libvirtd, see :mod:`.libvirt_host`), unchanged. To
+keep the suite's time, the libvirt run takes only the module's ``LIBVIRT_SUBSET`` (the
+tests whose code paths differ under libvirt) unless ``TINYSTACK_LIBVIRT_TESTS=all``.
 
 Guests run under TCG with no NIC (or a tap nobody bridges): nothing here touches bridges
 or the host's network.
@@ -55,6 +57,7 @@ SKIP = _skip_reason()
 
 
 LIBVIRT_SKIP = SKIP or libvirt_host.skip_reason()
+LIBVIRT_ALL = os.environ.get("TINYSTACK_LIBVIRT_TESTS") == "all"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -70,8 +73,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if SKIP:
                 item.add_marker(pytest.mark.skip(reason=SKIP))
             callspec = getattr(item, "callspec", None)
-            if callspec and callspec.params.get("driver_kind") == "libvirt" and LIBVIRT_SKIP:
+            if not callspec or callspec.params.get("driver_kind") != "libvirt":
+                continue
+            if LIBVIRT_SKIP:
                 item.add_marker(pytest.mark.skip(reason=LIBVIRT_SKIP))
+            subset = getattr(getattr(item, "module", None), "LIBVIRT_SUBSET", None)
+            name = getattr(item, "originalname", item.name)
+            if subset is not None and name not in subset and not LIBVIRT_ALL:
+                reason = "not in the libvirt subset (TINYSTACK_LIBVIRT_TESTS=all runs it)"
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def qemu_pids_under(path: Path) -> list[int]:

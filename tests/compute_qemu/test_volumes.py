@@ -71,6 +71,12 @@ UUID_V = str(uuidlib.uuid4())
 #: the libvirt driver passes the same tests (see conftest); QEMU's block node names are
 #: the QEMU driver's own (libvirt names its nodes), so those checks are QEMU-only
 DRIVERS = ("qemu", "libvirt")
+#: what `make test` runs under libvirt (TINYSTACK_LIBVIRT_TESTS=all: QoS, boot from volume)
+LIBVIRT_SUBSET = {
+    "test_hotplug_qcow2_file",
+    "test_hotplug_nbd_export",
+    "test_hotplug_iscsi_with_chap",
+}
 
 
 def make_volume(path: Path, text: str, size: int = 64 * MiB, fmt: str = "qcow2") -> None:

@@ -496,6 +496,9 @@ class Options:
     rbd_secret_uuid: str = ""
     rbd_keyring: str = ""
     vnc_websocket_offset: int = 1000
+    # libvirt driver
+    libvirt_uri: str = "qemu:///system"
+    libvirt_domain_prefix: str = "tinystack-"
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
