@@ -25,8 +25,10 @@ class BindingsUnavailable(ImportError):
     """The bindings are not installed (or not for this Python)."""
 
 
-def _exec(name: str, path: Path, loader: importlib.machinery.SourceFileLoader
-          | importlib.machinery.ExtensionFileLoader) -> ModuleType | None:  # fmt: skip
+Loader = importlib.machinery.SourceFileLoader | importlib.machinery.ExtensionFileLoader
+
+
+def _exec(name: str, path: Path, loader: Loader) -> ModuleType | None:
     spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     if spec is None:
         return None

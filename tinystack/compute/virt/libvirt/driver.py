@@ -97,6 +97,8 @@ class LibvirtDriver(QemuDriver):
         state = self.machines.state(instance.uuid)
         if state in (None, 5) and (self.vm.dir(instance.uuid) / STATE_FILE).is_file():
             return InstanceInfo(states.POWER_SUSPENDED, defn.name)
+        if state not in (None, 5) and self.vm.pid(instance.uuid) is None:
+            return InstanceInfo(states.SHUTDOWN, defn.name)  # its QEMU died just now
         return InstanceInfo(STATE_POWER.get(state or 5, states.NOSTATE), defn.name)
 
     # -- life cycle ----------------------------------------------------------------------------

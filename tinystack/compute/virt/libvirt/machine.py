@@ -30,7 +30,7 @@ from tinystack.compute.virt.libvirt.domain import (
     nic_xml,
     volume_disk,
 )
-from tinystack.compute.virt.qemu import net
+from tinystack.compute.virt.qemu import net, process
 from tinystack.compute.virt.qemu.definition import (
     CONSOLE_LOG,
     PIDFILE,
@@ -114,14 +114,10 @@ class LibvirtMachines(Machines):
         return PIDFILE_DIR / f"{self.name(uuid)}.pid"
 
     def pid(self, uuid: str) -> int | None:
+        """The domain's QEMU, if it lives (libvirt notices a killed QEMU a little later)."""
         if self.state(uuid) in (None, 5):  # VIR_DOMAIN_SHUTOFF
             return None
-        pidfile = self.pidfile(uuid)
-        try:
-            text = pidfile.read_text().strip()
-        except OSError:
-            return None
-        return int(text) if text.isdigit() else None
+        return process.find(self.pidfile(uuid), uuid)
 
     def status(self, defn: Definition) -> str | None:
         return STATE_STATUS.get(self.state(defn.uuid) or 0)
@@ -164,6 +160,8 @@ class LibvirtMachines(Machines):
         directory = self.dir(defn.uuid)
         if self.pid(defn.uuid) is not None:
             raise DriverError(f"instance {defn.uuid} already runs")
+        if self.state(defn.uuid) not in (None, 5):
+            self.kill(defn.uuid)  # its QEMU died and libvirt has not noticed yet
         for nic in defn.nics:
             net.ensure_tap(nic.tap, nic.mac, self.settings.host_namespace)
         trim_console(directory / CONSOLE_LOG)
