@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from tests.compute_qemu import libvirt_host
 from tests.compute_qemu.conftest import READY, Harness
 from tinystack.common.qmp import command as qmp
 from tinystack.compute.objects import BlockDevice, InstanceMeta
@@ -312,6 +313,14 @@ def test_hotplug_nbd_export(
     assert defn(h, UUID_V).volumes == []
 
 
+def libvirt_secrets() -> int:
+    """How many of the tests' libvirt secrets libvirtd holds."""
+    listed = subprocess.run(
+        ["virsh", "-c", libvirt_host.URI, "secret-list"], capture_output=True, text=True
+    )
+    return listed.stdout.count(libvirt_host.PREFIX)
+
+
 def test_hotplug_iscsi_with_chap(
     harness: Harness, guest: InstanceMeta, iscsi_target: tuple[int, str, str]
 ) -> None:
@@ -336,10 +345,14 @@ def test_hotplug_iscsi_with_chap(
     assert disk["data"].startswith("TSQ-ISCSI-DATA-31")
     directory = h.driver.settings.instances / UUID_V
     secret = directory / f"volume-{volume_id[:20]}.secret"
-    if h.kind == "qemu":  # the libvirt driver keeps it as a private libvirt secret
+    if h.kind == "qemu":
         assert secret.read_text() == password and secret.stat().st_mode & 0o777 == 0o600
+    else:  # the libvirt driver keeps it as a private libvirt secret, gone with the volume
+        assert libvirt_secrets() == 1
     h.driver.detach_volume(h.ctx, guest, info, "/dev/vdf")
     assert not secret.exists()
+    if h.kind == "libvirt":
+        assert libvirt_secrets() == 0
     # a wrong password: QEMU cannot log in, nothing is left plugged or kept
     bad = {**info, "data": {**info["data"], "auth_password": "wrong"}}
     with pytest.raises(DriverError):
