@@ -177,7 +177,10 @@ def nic_xml(nic: Nic) -> str:
 def free_device(live_xml: str) -> str:
     """The first virtio disk name the running domain does not use."""
     taken = {t.get("dev") for t in ET.fromstring(live_xml).iter("target")}
-    return next(device_name("vd", n) for n in range(26) if device_name("vd", n) not in taken)
+    free = [device_name("vd", n) for n in range(26) if device_name("vd", n) not in taken]
+    if not free:
+        raise DriverError("the guest has no free virtio disk name left")
+    return free[0]
 
 
 def domain_xml(

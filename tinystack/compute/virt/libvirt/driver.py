@@ -45,7 +45,7 @@ STATE_POWER = {
 
 class LibvirtDriver(QemuDriver):
     capabilities = {**QemuDriver.capabilities, "supports_swap_volume": False}
-    name = "libvirt"
+    driver_name = "libvirt"
 
     def __init__(
         self,

@@ -131,7 +131,7 @@ class QemuDriver(ComputeDriver):
     }
 
     #: ``driver`` of the diagnostics
-    name = "qemu"
+    driver_name = "qemu"
 
     def __init__(
         self,
@@ -627,7 +627,7 @@ class QemuDriver(ComputeDriver):
                 blockstats = list(self.vm.qmp(defn, "query-blockstats") or [])
         return {
             "state": states.POWER_STATE_NAMES.get(info.power_state, "pending"),
-            "driver": self.name,
+            "driver": self.driver_name,
             "hypervisor": self.vm.accel_decided() or "qemu",
             "hypervisor_os": "linux",
             "uptime": uptime,
