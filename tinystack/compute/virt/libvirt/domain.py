@@ -130,7 +130,6 @@ def _network_source(elem: ET.Element, disk: VolumeDisk, secret_uuid: str | None)
             raise DriverError(f"volume {disk.serial}: an nbd connection without a server")
         port = data.get("port") or _first(data.get("ports")) or 10809
         _sub(source, "host", name=str(host), port=str(port))
-        _sub(source, "reconnect", delay="30")
         return
     if kind == "iscsi":
         portal = str(data.get("target_portal") or _first(data.get("target_portals")) or "")
