@@ -205,7 +205,7 @@ def status(config_file: ConfigFile = None, state_dir: StateDir = None) -> None:
 @app.command()
 def doctor() -> None:
     """Report what this host can do: root, QEMU and acceleration, dnsmasq, radvd, namespaces,
-    librbd."""
+    librbd, libvirt."""
     checks = {
         "python": sys.version.split()[0],
         "root": os.geteuid() == 0,
@@ -219,6 +219,7 @@ def doctor() -> None:
         "iptables": shutil.which("iptables") or False,
         "network namespaces": os.path.isdir("/var/run/netns") or os.geteuid() == 0,
         "librbd (rbd image store and volume driver)": _librbd(),
+        "libvirt (compute_driver = libvirt)": _libvirt(),
     }
     data_plane = bool(checks["root"] and checks["ip (iproute2)"] and checks["iptables"])
     virt = "tcg" if checks["qemu-system-x86_64"] else "none"
@@ -237,6 +238,19 @@ def _librbd() -> str | bool:
     if reason is None:
         return str(ceph.bindings().rbd.__file__)
     typer.echo(f"  (librbd: {reason})")
+    return False
+
+
+def _libvirt() -> str | bool:
+    from tinystack.compute.virt.libvirt import connection
+
+    try:
+        usable, why = connection.usable("qemu:///system")
+    except Exception as exc:  # the bindings are missing: say so
+        usable, why = False, str(exc)
+    if usable:
+        return why
+    typer.echo(f"  (libvirt: {why})")
     return False
 
 

@@ -2,6 +2,12 @@
 directory, and finalizers that kill every QEMU started under it (by PID) and remove the
 taps the tests made, whatever happened.
 
+Every module whose tests take the ``harness`` runs them with the QEMU driver; a module
+that sets ``DRIVERS = ("qemu", "libvirt")`` runs them once more with the libvirt driver
+(its guests as ``tslv-`` domains of a libvirtd, see :mod:`.libvirt_host`), unchanged. To
+keep the suite's time, the libvirt run takes only the module's ``LIBVIRT_SUBSET`` (the
+tests whose code paths differ under libvirt) unless ``TINYSTACK_LIBVIRT_TESTS=all``.
+
 Guests run under TCG with no NIC (or a tap nobody bridges): nothing here touches bridges
 or the host's network.
 """
@@ -20,8 +26,11 @@ from typing import Any
 
 import pytest
 
+from tests.compute_qemu import libvirt_host
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute.objects import FlavorMeta, ImageMeta, InstanceMeta
+from tinystack.compute.virt.libvirt.driver import LibvirtDriver
+from tinystack.compute.virt.qemu import process
 from tinystack.compute.virt.qemu.driver import QemuDriver
 from tinystack.compute.virt.qemu.imagecache import FileImageSource
 from tinystack.compute.virt.qemu.settings import QemuSettings
@@ -47,12 +56,32 @@ def _skip_reason() -> str | None:
 SKIP = _skip_reason()
 
 
+LIBVIRT_SKIP = SKIP or libvirt_host.skip_reason()
+LIBVIRT_ALL = os.environ.get("TINYSTACK_LIBVIRT_TESTS") == "all"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "driver_kind" in metafunc.fixturenames:
+        kinds = getattr(metafunc.module, "DRIVERS", ("qemu",))
+        metafunc.parametrize("driver_kind", kinds, scope="module")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "compute_qemu" in str(item.fspath) and "test_factory" not in str(item.fspath):
             item.add_marker(pytest.mark.root)
             if SKIP:
                 item.add_marker(pytest.mark.skip(reason=SKIP))
+            callspec = getattr(item, "callspec", None)
+            if not callspec or callspec.params.get("driver_kind") != "libvirt":
+                continue
+            if LIBVIRT_SKIP:
+                item.add_marker(pytest.mark.skip(reason=LIBVIRT_SKIP))
+            subset = getattr(getattr(item, "module", None), "LIBVIRT_SUBSET", None)
+            name = getattr(item, "originalname", item.name)
+            if subset is not None and name not in subset and not LIBVIRT_ALL:
+                reason = "not in the libvirt subset (TINYSTACK_LIBVIRT_TESTS=all runs it)"
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def qemu_pids_under(path: Path) -> list[int]:
@@ -119,9 +148,10 @@ def images(test_image: Path) -> FileImageSource:
 
 
 class Harness:
-    def __init__(self, state: Path, source: FileImageSource) -> None:
+    def __init__(self, state: Path, source: FileImageSource, kind: str = "qemu") -> None:
         self.state = state
         self.source = source
+        self.kind = kind
         self.ctx = CallContext.internal()
         self.driver = self.new_driver()
 
@@ -136,7 +166,16 @@ class Harness:
         )
 
     def new_driver(self) -> QemuDriver:
-        driver = QemuDriver("qemu-test-host", self.settings(), self.source)
+        if self.kind == "libvirt":
+            driver: QemuDriver = LibvirtDriver(
+                "qemu-test-host",
+                self.settings(),
+                self.source,
+                uri=libvirt_host.URI,
+                prefix=libvirt_host.PREFIX,
+            )
+        else:
+            driver = QemuDriver("qemu-test-host", self.settings(), self.source)
         driver.init_host(self.ctx, "qemu-test-host")
         return driver
 
@@ -171,6 +210,15 @@ class Harness:
             user_data=user_data,
         )
 
+    def started_with(self, uuid: str, pid: int) -> str:
+        """What the guest's QEMU was started from: its command line (QEMU driver), or its
+        live domain XML (libvirt driver, which hands QEMU file descriptors, not names)."""
+        if self.kind == "libvirt":
+            name = f"{libvirt_host.PREFIX}{uuid}"
+            virsh = ["virsh", "-c", libvirt_host.URI, "dumpxml", name]
+            return subprocess.run(virsh, capture_output=True, text=True, check=True).stdout
+        return " ".join(process.cmdline(pid))
+
     def console(self, inst: InstanceMeta) -> str:
         return self.driver.get_console_output(self.ctx, inst)
 
@@ -192,8 +240,18 @@ class Harness:
 
 
 @pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory, images: FileImageSource) -> Iterator[Harness]:
+def harness(
+    tmp_path_factory: pytest.TempPathFactory, images: FileImageSource, driver_kind: str
+) -> Iterator[Harness]:
     state = tmp_path_factory.mktemp("tsq-state")
+    if driver_kind == "libvirt":
+        with libvirt_host.running_libvirtd():
+            try:
+                yield Harness(state, images, driver_kind)
+            finally:
+                libvirt_host.remove_test_domains()
+                cleanup_state(state)
+        return
     try:
         yield Harness(state, images)
     finally:

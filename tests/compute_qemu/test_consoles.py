@@ -9,6 +9,7 @@ The test image is dropped in ``<state_dir>/bootstrap-images`` before the start, 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -27,7 +28,8 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin, Subprotocol
 
 from tests.cloudproc import CloudProcess
-from tests.compute_qemu.conftest import READY, cleanup_state
+from tests.compute_qemu import libvirt_host
+from tests.compute_qemu.conftest import LIBVIRT_SKIP, READY, cleanup_state
 
 pytestmark = pytest.mark.cli
 
@@ -37,6 +39,15 @@ compute_driver = tinystack.compute.virt.qemu.factory:qemu_driver
 accel = tcg
 vnc_port_min = 17500
 vnc_port_max = 17599
+"""
+#: the same consoles with the libvirt driver (its guests as tslv- domains)
+LIBVIRT_CONF = f"""
+[compute]
+compute_driver = libvirt
+libvirt_domain_prefix = {libvirt_host.PREFIX}
+accel = tcg
+vnc_port_min = 17600
+vnc_port_max = 17699
 """
 CHROMIUM = "/usr/bin/chromium"
 
@@ -69,18 +80,36 @@ def token_of(url: str) -> str:
     return query["token"][0]
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory, test_image: Path) -> Iterator[Consoles]:
+@pytest.fixture(
+    scope="module",
+    params=[
+        "qemu",
+        pytest.param(
+            "libvirt", marks=pytest.mark.skipif(bool(LIBVIRT_SKIP), reason=str(LIBVIRT_SKIP))
+        ),
+    ],
+)
+def cloud(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, test_image: Path
+) -> Iterator[Consoles]:
     state = tmp_path_factory.mktemp("tsq-consoles")
     (state / "bootstrap-images").mkdir()
     shutil.copyfile(test_image, state / "bootstrap-images" / "tinystack-test.qcow2")
-    proc = CloudProcess(state, ["identity", "placement", "image", "compute"], EXTRA_CONF)
-    proc.start(timeout=120)
-    try:
-        yield Consoles(proc)
-    finally:
-        proc.stop()
-        cleanup_state(state)
+    libvirt = request.param == "libvirt"
+    with libvirt_host.running_libvirtd() if libvirt else contextlib.nullcontext():
+        proc = CloudProcess(
+            state,
+            ["identity", "placement", "image", "compute"],
+            LIBVIRT_CONF if libvirt else EXTRA_CONF,
+        )
+        proc.start(timeout=120)
+        try:
+            yield Consoles(proc)
+        finally:
+            proc.stop()
+            if libvirt:
+                libvirt_host.remove_test_domains()
+            cleanup_state(state)
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +214,9 @@ def test_tokens_rfb_and_refusals(cloud: Consoles, guest: str) -> None:
         f"ws://127.0.0.1:{cloud.novnc_port}/?token={token}", subprotocols=[Subprotocol("binary")]
     ) as ws:
         width, height, name = rfb_handshake(ws)
-    assert width >= 640 and height >= 400 and b"(instance-" in name
+    assert width >= 640 and height >= 400
+    # the VNC desktop is named after QEMU's guest name: libvirt's is the domain's
+    assert b"(instance-" in name or f"({libvirt_host.PREFIX}".encode() in name
     # single use: the proxy took it, the admin API no longer knows it
     with pytest.raises(InvalidStatus):
         connect(f"ws://127.0.0.1:{cloud.novnc_port}/?token={token}").close()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tinystack.common import config
+from tinystack.common.rpc.context import CallContext
 from tinystack.compute import conf as compute_conf
 from tinystack.compute import service as compute_service
 from tinystack.compute.virt.fake import FakeDriver
@@ -97,3 +98,29 @@ def test_auto_picks_qemu_as_root_with_qemu(tmp_path: Path) -> None:
     driver = factory.auto_driver(make_deps(tmp_path), "host-c")
     assert isinstance(driver, QemuDriver) and driver.hostname == "host-c"
     assert isinstance(driver.cache.source, ServiceImageSource)
+
+
+def test_libvirt_is_chosen_only_when_configured(tmp_path: Path) -> None:
+    """``compute_driver = libvirt`` builds the libvirt driver with its options (auto never
+    does: it stays QEMU-direct); without a libvirtd it says why instead."""
+    from tinystack.compute.virt.libvirt import factory as libvirt_factory
+    from tinystack.compute.virt.libvirt.driver import LibvirtDriver
+
+    drivers = compute_service.ComputeService._drivers
+    auto = drivers(make_deps(tmp_path), "host-d")[0][0]  # type: ignore[arg-type]
+    assert not isinstance(auto, LibvirtDriver)
+    deps = make_deps(
+        tmp_path,
+        compute_driver="libvirt",
+        libvirt_uri="qemu:///system",
+        libvirt_domain_prefix="tslv-f-",
+    )
+    usable, why = libvirt_factory.available("qemu:///system")
+    if not usable:
+        with pytest.raises(Exception, match="cannot run here"):
+            drivers(deps, "host-d")  # type: ignore[arg-type]
+        return
+    (driver,), names = drivers(deps, "host-d")  # type: ignore[arg-type]
+    assert isinstance(driver, LibvirtDriver) and names == ["host-d"]
+    assert (driver.machines.uri, driver.machines.prefix) == ("qemu:///system", "tslv-f-")
+    assert driver.list_instances(CallContext.internal()) == []

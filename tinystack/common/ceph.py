@@ -11,22 +11,15 @@ never pass through arguments or logs.
 
 from __future__ import annotations
 
-import importlib
-import importlib.machinery
-import importlib.util
 import json
-import sys
-import sysconfig
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-#: where Debian installs the bindings
-SYSTEM_DIRS = (Path("/usr/lib/python3/dist-packages"),)
+from tinystack.common import distpackages
 
 
 class CephUnavailable(Exception):
@@ -39,32 +32,11 @@ class Bindings:
     rbd: Any
 
 
-def _load_extension(name: str) -> ModuleType:
-    suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    for directory in SYSTEM_DIRS:
-        path = directory / f"{name}{suffix}"
-        if not path.exists():
-            continue
-        loader = importlib.machinery.ExtensionFileLoader(name, str(path))
-        spec = importlib.util.spec_from_file_location(name, path, loader=loader)
-        if spec is None:
-            continue
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            loader.exec_module(module)
-        except BaseException:
-            del sys.modules[name]
-            raise
-        return module
-    raise CephUnavailable(f"python3-{name} is not installed for this Python ({suffix})")
-
-
 def _module(name: str) -> ModuleType:
     try:
-        return importlib.import_module(name)
-    except ImportError:
-        return _load_extension(name)
+        return distpackages.module(name, f"python3-{name}")
+    except distpackages.BindingsUnavailable as exc:
+        raise CephUnavailable(str(exc)) from exc
 
 
 _BINDINGS: list[Bindings] = []

@@ -57,8 +57,9 @@ HOST_OPTS = [
         "compute_driver",
         default="auto",
         help="The virt driver of this process's compute host: 'fake' (``fake_hosts`` "
-        "in-memory hosts), 'qemu', 'auto' (qemu as root with QEMU installed, else one fake "
-        "host), or 'module:function' returning a ComputeDriver for one host, "
+        "in-memory hosts), 'qemu', 'libvirt' (the QEMU driver's guests as domains of the "
+        "libvirtd at libvirt_uri), 'auto' (qemu as root with QEMU installed, else one fake "
+        "host; never libvirt), or 'module:function' returning a ComputeDriver for one host, "
         "called as function(deps, host).",
     ),
     cfg.IntOpt(
@@ -517,6 +518,9 @@ class Options:
     rbd_secret_uuid: str = ""
     rbd_keyring: str = ""
     vnc_websocket_offset: int = 1000
+    # libvirt driver
+    libvirt_uri: str = "qemu:///system"
+    libvirt_domain_prefix: str = "tinystack-"
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Options:

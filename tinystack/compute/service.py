@@ -283,6 +283,8 @@ class ComputeService(ServiceSpec):
         if choice in ("qemu", "auto"):
             # auto: QEMU as root with qemu-system-x86_64 present, else one fake host (logged).
             choice = f"tinystack.compute.virt.qemu.factory:{choice}_driver"
+        if choice == "libvirt":
+            choice = "tinystack.compute.virt.libvirt.factory:libvirt_driver"
         if choice == "fake":
             fakes = fake_drivers(deps.opts)
             return list(fakes), [d.hostname for d in fakes]

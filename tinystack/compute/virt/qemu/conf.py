@@ -72,4 +72,16 @@ QEMU_OPTS = [
         help="Ceph keyring file holding the key of rbd_secret_uuid's user; QEMU gets the "
         "key as a secret object from a 0600 file, never on its command line.",
     ),
+    cfg.StrOpt(
+        "libvirt_uri",
+        default="qemu:///system",
+        help="The libvirtd the libvirt driver (compute_driver = libvirt) runs guests under "
+        "(Nova's [libvirt] connection_uri).",
+    ),
+    cfg.StrOpt(
+        "libvirt_domain_prefix",
+        default="tinystack-",
+        help="The libvirt driver names an instance's domain <prefix><instance uuid>; a "
+        "restarted agent adopts the domains with this prefix whose metadata names its host.",
+    ),
 ]

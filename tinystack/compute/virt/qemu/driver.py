@@ -37,7 +37,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tinystack.common.qmp import QMP, QMPError
+from tinystack.common.qmp import QMPError
 from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import states
@@ -82,7 +82,6 @@ from tinystack.compute.virt.qemu.machine import Machines
 from tinystack.compute.virt.qemu.resize import Resizes
 from tinystack.compute.virt.qemu.settings import (
     CONSOLE_MAX_BYTES,
-    QMP_TIMEOUT,
     RESIZE_SUFFIX,
     GiB,
     QemuSettings,
@@ -131,13 +130,21 @@ class QemuDriver(ComputeDriver):
         "supports_image_type_iso": True,
     }
 
+    #: ``driver`` of the diagnostics
+    driver_name = "qemu"
+
     def __init__(
-        self, hostname: str, settings: QemuSettings, image_source: ImageSource | None = None
+        self,
+        hostname: str,
+        settings: QemuSettings,
+        image_source: ImageSource | None = None,
+        machines: Machines | None = None,
     ) -> None:
+        """``machines``: who runs the QEMUs (default: this driver itself, as processes)."""
         self.settings = settings
         self.cache = ImageCache(settings.image_cache, image_source)
         binary = settings.qemu_binary or shutil.which("qemu-system-x86_64") or ""
-        self.vm = Machines(hostname, settings, binary)
+        self.vm = machines or Machines(hostname, settings, binary)
         self.resizes = Resizes(self.vm)
         self.volumes = Volumes(self.vm)
 
@@ -396,9 +403,9 @@ class QemuDriver(ComputeDriver):
             status = self.vm.status(defn)
             if not hard and status == "running" and self.vm.soft_reboot(defn, pid):
                 return
-            self.vm.qmp(defn, "system_reset")
+            self.vm.reset(defn)
             if status != "running":
-                self.vm.qmp(defn, "cont")
+                self.vm.cont(defn)
 
     def power_off(self, context: CallContext, instance: InstanceMeta, timeout: int = 0) -> None:
         with self.vm.locked(instance.uuid):
@@ -414,18 +421,18 @@ class QemuDriver(ComputeDriver):
             if self.vm.pid(instance.uuid) is not None:
                 status = self.vm.status(defn)
                 if status not in ("running", None):
-                    self.vm.qmp(defn, "cont")
+                    self.vm.cont(defn)
                 return
             state = self.vm.dir(instance.uuid) / STATE_FILE
             self.vm.start(defn, incoming=state if state.is_file() else None)
 
     def pause(self, context: CallContext, instance: InstanceMeta) -> None:
         with self.vm.locked(instance.uuid):
-            self.vm.qmp(self.vm.running(instance.uuid), "stop")
+            self.vm.pause(self.vm.running(instance.uuid))
 
     def unpause(self, context: CallContext, instance: InstanceMeta) -> None:
         with self.vm.locked(instance.uuid):
-            self.vm.qmp(self.vm.running(instance.uuid), "cont")
+            self.vm.cont(self.vm.running(instance.uuid))
 
     def suspend(self, context: CallContext, instance: InstanceMeta) -> None:
         """Save the guest's RAM and device state to ``memory.state`` and stop QEMU."""
@@ -436,7 +443,7 @@ class QemuDriver(ComputeDriver):
             defn = self.vm.load(instance.uuid)
             if self.vm.pid(instance.uuid) is not None:
                 if self.vm.status(defn) != "running":
-                    self.vm.qmp(defn, "cont")
+                    self.vm.cont(defn)
                 return
             state = self.vm.dir(instance.uuid) / STATE_FILE
             if not state.is_file():
@@ -445,7 +452,7 @@ class QemuDriver(ComputeDriver):
 
     def trigger_crash_dump(self, context: CallContext, instance: InstanceMeta) -> None:
         with self.vm.locked(instance.uuid):
-            self.vm.qmp(self.vm.running(instance.uuid), "inject-nmi")
+            self.vm.inject_nmi(self.vm.running(instance.uuid))
 
     def set_admin_password(
         self, context: CallContext, instance: InstanceMeta, new_password: str
@@ -461,13 +468,13 @@ class QemuDriver(ComputeDriver):
             target = directory / f".snapshot-{uuidlib.uuid4().hex}.qcow2"
             paused = False
             if self.vm.pid(instance.uuid) is not None and self.vm.status(defn) == "running":
-                self.vm.qmp(defn, "stop")  # stop flushes QEMU's caches to the file
+                self.vm.pause(defn)  # stopping flushes QEMU's caches to the file
                 paused = True
             try:
                 disks.flatten(directory / ROOT_DISK, target)
             finally:
                 if paused:
-                    self.vm.qmp(defn, "cont")
+                    self.vm.cont(defn)
             f = open(target, "rb")  # closed by the generator below
             target.unlink()  # the open file keeps the data; nothing is left behind
 
@@ -620,7 +627,7 @@ class QemuDriver(ComputeDriver):
                 blockstats = list(self.vm.qmp(defn, "query-blockstats") or [])
         return {
             "state": states.POWER_STATE_NAMES.get(info.power_state, "pending"),
-            "driver": "qemu",
+            "driver": self.driver_name,
             "hypervisor": self.vm.accel_decided() or "qemu",
             "hypervisor_os": "linux",
             "uptime": uptime,
@@ -658,28 +665,9 @@ class QemuDriver(ComputeDriver):
             nic = nic_for(vif)
             if self.vm.pid(instance.uuid) is not None:
                 net.ensure_tap(nic.tap, nic.mac, self.settings.host_namespace)
-                args = {
-                    "type": "tap",
-                    "id": nic.netdev_id,
-                    "ifname": nic.tap,
-                    "script": "no",
-                    "downscript": "no",
-                }
-                self.vm.qmp(defn, "netdev_add", args)
                 try:
-                    self.vm.qmp(
-                        defn,
-                        "device_add",
-                        {
-                            "driver": "virtio-net-pci",
-                            "netdev": nic.netdev_id,
-                            "id": nic.device_id,
-                            "mac": nic.mac,
-                        },
-                    )
-                except QMPError:
-                    with contextlib.suppress(QMPError):
-                        self.vm.qmp(defn, "netdev_del", {"id": nic.netdev_id})
+                    self.vm.plug_nic(defn, nic)
+                except BaseException:
                     net.delete_tap(nic.tap, self.settings.host_namespace)
                     raise
             defn.nics.append(nic)
@@ -692,19 +680,7 @@ class QemuDriver(ComputeDriver):
             if nic is None:
                 return
             if self.vm.pid(instance.uuid) is not None:
-                with QMP(defn.qmp_events_socket, QMP_TIMEOUT) as events:
-                    try:
-                        self.vm.qmp(defn, "device_del", {"id": nic.device_id})
-                    except QMPError as exc:
-                        if exc.error_class != "DeviceNotFound":
-                            raise
-                    else:
-                        if events.wait_event("DEVICE_DELETED", 20) is None:
-                            raise DriverError(
-                                f"the guest did not release interface {vif.id} in time"
-                            )
-                with contextlib.suppress(QMPError):
-                    self.vm.qmp(defn, "netdev_del", {"id": nic.netdev_id})
+                self.vm.unplug_nic(defn, nic)
             net.delete_tap(nic.tap, self.settings.host_namespace)
             defn.nics = [n for n in defn.nics if n.port_id != vif.id]
             defn.save(self.vm.dir(instance.uuid))

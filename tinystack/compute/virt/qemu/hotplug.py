@@ -81,7 +81,7 @@ class Volumes:
                     raise DriverError(f"{mountpoint} or volume {serial} is in use already")
             directory = self.vm.dir(uuid)
             if self.vm.pid(uuid) is not None:
-                vols.plug(defn.qmp_socket, disk, directory)
+                self.vm.plug_volume(defn, disk)
             defn.set_volumes([*attached, disk])
             defn.save(directory)
 
@@ -103,7 +103,7 @@ class Volumes:
                 return
             directory = self.vm.dir(uuid)
             if self.vm.pid(uuid) is not None:
-                vols.unplug(defn.qmp_socket, defn.qmp_events_socket, disk, directory)
+                self.vm.unplug_volume(defn, disk)
             else:
                 vols.remove_secret(disk, directory)
             defn.set_volumes([d for d in defn.volume_disks() if d.key != disk.key])
@@ -121,7 +121,7 @@ class Volumes:
                 if disk.kind in ("file", "local") and path:
                     disks.grow(Path(str(path)), size, str(disk.data.get("format") or "raw"))
                 return
-            grown = vols.resize(defn.qmp_socket, disk, size)
+            grown = self.vm.resize_volume(defn, disk, size)
             if grown != disk:
                 defn.set_volumes([grown if d.key == disk.key else d for d in defn.volume_disks()])
                 defn.save(self.vm.dir(uuid))

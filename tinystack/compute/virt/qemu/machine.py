@@ -24,11 +24,13 @@ from tinystack.common.qmp import QMP, QMPError
 from tinystack.common.qmp import command as qmp_command
 from tinystack.compute.virt.driver import DriverError, InstanceNotOnHost
 from tinystack.compute.virt.qemu import net, process
+from tinystack.compute.virt.qemu import volumes as vols
 from tinystack.compute.virt.qemu.definition import (
     CONSOLE_LOG,
     PIDFILE,
     STATE_FILE,
     Definition,
+    Nic,
     command,
     serial_socket_path,
 )
@@ -40,6 +42,7 @@ from tinystack.compute.virt.qemu.settings import (
     GiB,
     QemuSettings,
 )
+from tinystack.compute.virt.qemu.volumes import VolumeDisk
 from tinystack.guest.accel import choose_accel
 
 LOG = logging.getLogger(__name__)
@@ -175,7 +178,7 @@ class Machines:
             raise DriverError(f"instance {defn.uuid} already runs")
         for nic in defn.nics:
             net.ensure_tap(nic.tap, nic.mac, self.settings.host_namespace)
-        _trim_console(directory / CONSOLE_LOG)
+        trim_console(directory / CONSOLE_LOG)
         if not defn.serial_socket:  # defined before serial consoles were sockets
             short = self.settings.short_socket_dir
             defn.serial_socket = serial_socket_path(directory, defn.uuid, short)
@@ -271,6 +274,56 @@ class Machines:
         self.start(defn)
         return True
 
+    # -- what the guest is told (the libvirt driver's machines do it through libvirt) -----------
+    def pause(self, defn: Definition) -> None:
+        self.qmp(defn, "stop")
+
+    def cont(self, defn: Definition) -> None:
+        self.qmp(defn, "cont")
+
+    def reset(self, defn: Definition) -> None:
+        self.qmp(defn, "system_reset")
+
+    def inject_nmi(self, defn: Definition) -> None:
+        self.qmp(defn, "inject-nmi")
+
+    def plug_nic(self, defn: Definition, nic: Nic) -> None:
+        """Hot-plug a NIC on its tap (which exists)."""
+        args = {"type": "tap", "id": nic.netdev_id, "ifname": nic.tap,
+                "script": "no", "downscript": "no"}  # fmt: skip
+        self.qmp(defn, "netdev_add", args)
+        try:
+            device = {"driver": "virtio-net-pci", "netdev": nic.netdev_id,
+                      "id": nic.device_id, "mac": nic.mac}  # fmt: skip
+            self.qmp(defn, "device_add", device)
+        except QMPError:
+            with contextlib.suppress(QMPError):
+                self.qmp(defn, "netdev_del", {"id": nic.netdev_id})
+            raise
+
+    def unplug_nic(self, defn: Definition, nic: Nic) -> None:
+        """Hot-unplug a NIC (the guest must release it within 20 s)."""
+        with QMP(defn.qmp_events_socket, QMP_TIMEOUT) as events:
+            try:
+                self.qmp(defn, "device_del", {"id": nic.device_id})
+            except QMPError as exc:
+                if exc.error_class != "DeviceNotFound":
+                    raise
+            else:
+                if events.wait_event("DEVICE_DELETED", 20) is None:
+                    raise DriverError(f"the guest did not release interface {nic.port_id} in time")
+        with contextlib.suppress(QMPError):
+            self.qmp(defn, "netdev_del", {"id": nic.netdev_id})
+
+    def plug_volume(self, defn: Definition, disk: VolumeDisk) -> None:
+        vols.plug(defn.qmp_socket, disk, self.dir(defn.uuid))
+
+    def unplug_volume(self, defn: Definition, disk: VolumeDisk) -> None:
+        vols.unplug(defn.qmp_socket, defn.qmp_events_socket, disk, self.dir(defn.uuid))
+
+    def resize_volume(self, defn: Definition, disk: VolumeDisk, size: int) -> VolumeDisk:
+        return vols.resize(defn.qmp_socket, disk, size)
+
     def running(self, uuid: str) -> Definition:
         """The definition of a running instance (DriverError if it does not run)."""
         defn = self.load(uuid)
@@ -313,7 +366,7 @@ class Machines:
             self.cleanup_sockets(defn)
 
 
-def _trim_console(path: Path) -> None:
+def trim_console(path: Path) -> None:
     """Keep a restarted guest's console log bounded (QEMU appends to it)."""
     try:
         if path.stat().st_size <= CONSOLE_ROTATE_BYTES:

@@ -192,7 +192,7 @@ def _first(values: Any) -> Any:
     return values
 
 
-def _secret(disk: VolumeDisk) -> str | None:
+def secret(disk: VolumeDisk) -> str | None:
     """The password or key the connection needs, if any."""
     data = disk.data
     if disk.kind == "iscsi" and str(data.get("auth_method", "")).upper() == "CHAP":
@@ -253,7 +253,7 @@ def _protocol(disk: VolumeDisk) -> dict[str, Any]:
         node["lun"] = int(lun or 0)
         if disk.initiator:
             node["initiator-name"] = disk.initiator
-        if _secret(disk) is not None:
+        if secret(disk) is not None:
             node["user"] = str(data.get("auth_username") or "")
             node["password-secret"] = disk.secret_id
     elif kind == "rbd":
@@ -269,7 +269,7 @@ def _protocol(disk: VolumeDisk) -> dict[str, Any]:
             ]
         if data.get("auth_username"):
             node["user"] = str(data["auth_username"])
-        if _secret(disk) is not None:
+        if secret(disk) is not None:
             node["key-secret"] = disk.secret_id
             node["auth-client-required"] = ["cephx"]
     else:
@@ -294,12 +294,12 @@ def objects(disk: VolumeDisk, directory: Path) -> list[dict[str, Any]]:
     """The QOM objects the volume needs (its secret, its throttle group), as ``object-add``
     arguments; writes the secret file."""
     found: list[dict[str, Any]] = []
-    secret = _secret(disk)
-    if secret is not None:
+    value = secret(disk)
+    if value is not None:
         path = disk.secret_file(directory)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(secret)
+            f.write(value)
         secret_object = {"qom-type": "secret", "id": disk.secret_id, "file": str(path)}
         if disk.kind == "rbd":
             # a cephx key is base64 text: QEMU decodes it (else it would encode it again)
@@ -424,7 +424,7 @@ def node_names(disk: VolumeDisk) -> list[str]:
 
 def object_ids(disk: VolumeDisk) -> list[str]:
     found = []
-    if _secret(disk) is not None:
+    if secret(disk) is not None:
         found.append(disk.secret_id)
     if disk.limits:
         found.append(disk.throttle_group)
@@ -516,7 +516,7 @@ def mirror(
         _await_job(events, job, "BLOCK_JOB_COMPLETED")
     with QMP(qmp_socket, QMP_TIMEOUT) as qmp:
         _remove(qmp, [old.format_node, old.protocol_node], [])
-        if _secret(old) is not None:
+        if secret(old) is not None:
             _remove(qmp, [], [old.secret_id])
     remove_secret(old, directory)
 
