@@ -29,7 +29,9 @@ UNDERLAY = "198.18.{n}.{h}"
 class SecondHost:
     """Host 2: a namespace on the underlay and its compute + L2 agent processes."""
 
-    def __init__(self, cloud: Cloud, underlay: str, vtep: str, transport: str) -> None:
+    def __init__(
+        self, cloud: Cloud, underlay: str, vtep: str, transport: str, compute_extra: str = ""
+    ) -> None:
         self.cloud = cloud
         self.name = f"{cloud.tag}-h2"
         self.state = Path(cloud.proc.state_dir).parent / f"{cloud.tag}-host2"
@@ -69,6 +71,7 @@ class SecondHost:
             "report_interval = 1",
             "vnc_port_min = 17100",
             "vnc_port_max = 17199",
+            *compute_extra.format(address=vtep).splitlines(),
             "[console]",
             f"novncproxy_port = {free_port()}",
             f"serialproxy_port = {free_port()}",
@@ -88,15 +91,17 @@ class SecondHost:
         self.conf = self.state / "tinystack.conf"
         self.conf.write_text("\n".join(lines) + "\n")
         for service in ("network", "compute"):
-            with open(self.state / f"{service}.log", "wb") as log:
-                self.procs.append(
-                    subprocess.Popen(
-                        [str(BIN / "tinystack"), "serve", service, "--config-file", str(self.conf)],
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                )
+            self.procs.append(self.serve(service))
+
+    def serve(self, service: str) -> subprocess.Popen[bytes]:
+        """Start ``tinystack serve <service>`` of this host (its log appended to)."""
+        with open(self.state / f"{service}.log", "ab") as log:
+            return subprocess.Popen(
+                [str(BIN / "tinystack"), "serve", service, "--config-file", str(self.conf)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def logs(self) -> str:
         return "\n".join(

@@ -16,6 +16,7 @@ Versions (bump the minor for additions, the major for incompatible changes):
 * compute 2.0: the same, with payloads (HostList, ScheduledEvent, FlavorMeta, DiskInfo;
   ConsoleInfo, Diagnostics and AttachedInterface results); no ``data`` on external events
 * compute 2.1: attach_volume, detach_volume, swap_volume (BlockDevice payloads)
+* conductor 2.1, compute 2.2: evacuate_server, evacuate_instance (Evacuation payload)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tinystack.compute.objects import (
     Destinations,
     Diagnostics,
     DiskInfo,
+    Evacuation,
     FlavorMeta,
     HostList,
     ImageMeta,
@@ -44,9 +46,9 @@ CONDUCTOR_TOPIC = "compute-conductor"
 SCHEDULER_TOPIC = "compute-scheduler"
 COMPUTE_TOPIC = "compute"
 
-CONDUCTOR_VERSION = "2.0"
+CONDUCTOR_VERSION = "2.1"
 SCHEDULER_VERSION = "2.0"
-COMPUTE_VERSION = "2.1"
+COMPUTE_VERSION = "2.2"
 
 RPCContext: TypeAlias = dict[str, JSON]
 """The transport's context of a request: a :meth:`CallContext.to_dict`."""
@@ -101,6 +103,18 @@ class ConductorAPI:
     def unshelve_instance(self, ctx: CallContext, instance_uuid: str, move: MoveRequest) -> None:
         self.client.cast(
             _ctxt(ctx), "unshelve_instance", instance_uuid=instance_uuid, move=move.to_primitive()
+        )
+
+    def evacuate_server(
+        self, ctx: CallContext, instance_uuid: str, move: MoveRequest, evacuation: Evacuation
+    ) -> None:
+        """Schedule the evacuated instance and have the chosen host rebuild it."""
+        self.client.cast(
+            _ctxt(ctx),
+            "evacuate_server",
+            instance_uuid=instance_uuid,
+            move=move.to_primitive(),
+            evacuation=evacuation.to_primitive(),
         )
 
 
@@ -304,6 +318,17 @@ class ComputeAgentAPI:
             orig_vm_state=orig_vm_state,
             admin_password=admin_password,
             **extra,
+        )
+
+    def evacuate_instance(
+        self, ctx: CallContext, host: str, instance_uuid: str, evacuation: Evacuation
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "evacuate_instance",
+            instance_uuid=instance_uuid,
+            evacuation=evacuation.to_primitive(),
         )
 
     # -- resize and cold migration -------------------------------------------------------------

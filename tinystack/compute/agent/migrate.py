@@ -26,6 +26,17 @@ def _flavor_columns(flavor: dict[str, Any]) -> InstanceChanges:
     }
 
 
+def bind_ports(agent: AgentContext, inst: AgentInstance, host: str) -> None:
+    """Bind the instance's ports to ``host`` (its L2 agent wires them there)."""
+    if not agent.deps.network.available():
+        return
+    for vif in inst.network_info or []:
+        try:
+            agent.deps.network.update_port(vif["id"], {"binding:host_id": host})
+        except ClientError as exc:
+            LOG.warning("cannot rebind port %s to %s: %s", vif.get("id"), host, exc)
+
+
 class MigrateOps:
     """Resize and cold migration, both ends."""
 
@@ -39,13 +50,7 @@ class MigrateOps:
             pass
 
     def _bind_ports(self, inst: AgentInstance, host: str) -> None:
-        if not self.agent.deps.network.available():
-            return
-        for vif in inst.network_info or []:
-            try:
-                self.agent.deps.network.update_port(vif["id"], {"binding:host_id": host})
-            except ClientError as exc:
-                LOG.warning("cannot rebind port %s to %s: %s", vif.get("id"), host, exc)
+        bind_ports(self.agent, inst, host)
 
     def prep_resize(
         self,
@@ -63,7 +68,7 @@ class MigrateOps:
                 {
                     "dest_compute": self.agent.host,
                     "dest_node": self.agent.driver.get_available_resource(ctx).hypervisor_hostname,
-                    "dest_host": "127.0.0.1",
+                    "dest_host": str(self.agent.deps.opts.my_ip or "127.0.0.1"),
                 },
             )
             if not mig.source_host or inst.host is None:
