@@ -4,11 +4,20 @@ host that is down; states, migration records, allocations, 400/404/409, NoValidH
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from tests.compute.conftest import Env
+import pytest
+
+from tests.compute.conftest import Env, MakeEnv
 
 H1, H2 = "fake-compute-1", "fake-compute-2"
+
+
+@pytest.fixture(scope="module")
+def env(make_env: MakeEnv) -> Env:
+    # the scheduler sees a host forced down, up, disabled or enabled at once
+    return make_env("[compute]\nfake_hosts = 2\nhost_cache_seconds = 0\n")
 
 
 def _server(env: Env, host: str) -> str:
@@ -181,3 +190,18 @@ def test_evacuate_on_storage_that_is_not_shared_fails(env: Env) -> None:
     assert "shared storage" in server["fault"]["message"]
     assert _migrations(env, sid, "evacuation")[0]["status"] == "failed"
     env.compute.delete(f"/servers/{sid}", 204)
+
+
+def test_deleting_a_resized_server_confirms_its_resize(env: Env) -> None:
+    sid = _server(env, H1)
+    env.compute.post(f"/servers/{sid}/action", {"migrate": None}, 202)
+    env.wait(sid, "VERIFY_RESIZE")
+    [mig] = _migrations(env, sid, "migration")
+    env.compute.delete(f"/servers/{sid}", 204)
+    env.wait(sid, "DELETED")
+    deadline = time.monotonic() + 10
+    while _migrations(env, sid, "migration")[0]["status"] != "confirmed":
+        assert time.monotonic() < deadline, _migrations(env, sid, "migration")
+        time.sleep(0.05)
+    assert _allocations(env, mig["uuid"]) == {}
+    assert _allocations(env, sid) == {}

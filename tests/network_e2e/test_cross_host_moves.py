@@ -103,7 +103,7 @@ class Guests:
 
     def leftovers(self, sid: str, host: str) -> list[str]:
         """What of the guest is left on ``host``: QEMUs, its tap, its directories."""
-        found = [f"qemu {pid}" for pid in qemus(sid)]
+        found = [f"qemu {pid}" for pid in qemus(sid, self.state_dir(host))]
         instances = self.state_dir(host) / "instances"
         found += [str(p) for p in (instances / sid, instances / f"{sid}_resize") if p.exists()]
         tap = f"tap{self.ports[sid][:11]}"
@@ -115,8 +115,9 @@ class Guests:
         return found
 
 
-def qemus(uuid: str) -> list[int]:
-    """The PIDs of live QEMUs started for instance ``uuid`` (on either host)."""
+def qemus(uuid: str, under: Path | None = None) -> list[int]:
+    """The PIDs of live QEMUs started for instance ``uuid`` (on either host, or the one
+    whose state directory is ``under``)."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -126,7 +127,9 @@ def qemus(uuid: str) -> list[int]:
             state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[-1].split()[0]
         except OSError:
             continue
-        if args and b"qemu-system" in args[0] and uuid.encode() in args and state != "Z":
+        if not args or b"qemu-system" not in args[0] or uuid.encode() not in args:
+            continue
+        if state != "Z" and (under is None or any(str(under).encode() in a for a in args)):
             pids.append(int(entry))
     return pids
 

@@ -178,10 +178,14 @@ class MigrateOps:
     def confirm_resize(self, ctx: CallContext, instance_uuid: str, migration_uuid: str) -> None:
         """On the source: forget the old copy and release its resources."""
         with self.agent.operation(ctx, instance_uuid, "compute_confirm_resize") as ctx:
-            inst = self.agent.load(instance_uuid)
+            # a resized server being deleted is confirmed too (it may be gone already)
+            inst = self.agent.load(instance_uuid, read_deleted=True)
             mig = self.agent.store.migration(migration_uuid)
             self.agent.driver.confirm_migration(ctx, inst.meta, mig, inst.vifs)
             self.agent.delete_allocations(migration_uuid)
+            if inst.deleted or inst.task_state == T.DELETING:
+                self.agent.store.update_migration(migration_uuid, {"status": "confirmed"})
+                return
             old_vm_state = (inst.system_metadata or {}).get("old_vm_state")
             sysmeta = {k: v for k, v in (inst.system_metadata or {}).items() if k != "old_vm_state"}
             vm_state = states.STOPPED if old_vm_state == states.STOPPED else states.ACTIVE

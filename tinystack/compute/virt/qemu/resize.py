@@ -32,6 +32,8 @@ from tinystack.compute.virt.qemu.settings import RESIZE_SUFFIX, GiB
 
 #: an orphaned ``<uuid>_resize`` (its instance was deleted while resized) lives this long
 RESIZE_ORPHAN_SECONDS = 600.0
+#: in a copy whose instance moved to another host (removed at confirm or revert only)
+MOVED_MARKER = "moved-away"
 
 
 class Resizes:
@@ -83,6 +85,7 @@ class Resizes:
         backup = self.vm.resize_dir(defn.uuid)
         shutil.rmtree(backup, ignore_errors=True)
         directory.rename(backup)
+        (backup / MOVED_MARKER).touch()
         self._orphans.pop(defn.uuid, None)
         s = self.vm.settings
         try:
@@ -168,6 +171,7 @@ class Resizes:
             self.vm.kill(instance.uuid)
             transfer.stop_exports(backup)
             if backup.is_dir():
+                (backup / MOVED_MARKER).unlink(missing_ok=True)
                 old = Definition.load(directory)
                 if old is not None:
                     self.vm.cleanup_sockets(old)
@@ -196,7 +200,7 @@ class Resizes:
                 if not p.name.endswith(RESIZE_SUFFIX):
                     continue
                 uuid = p.name[: -len(RESIZE_SUFFIX)]
-                if (root / uuid).exists():
+                if (root / uuid).exists() or (p / MOVED_MARKER).exists():
                     continue
                 first_seen = self._orphans.setdefault(uuid, now)
                 if now - first_seen >= RESIZE_ORPHAN_SECONDS:
