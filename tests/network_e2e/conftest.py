@@ -227,10 +227,11 @@ def _remove_network_links(network_ids: list[str]) -> list[str]:
 
 @contextlib.contextmanager
 def cloud_fixture(
-    factory: pytest.TempPathFactory, two_hosts: bool = False
+    factory: pytest.TempPathFactory, two_hosts: bool = False, compute_extra: str = ""
 ) -> Iterator[tuple[Cloud, str, int]]:
     """A running cloud; with ``two_hosts``, on RabbitMQ (a virtual host of its own) with
-    an underlay bridge holding host 1's VTEP address. Yields (cloud, underlay, octet)."""
+    an underlay bridge holding host 1's VTEP address (and ``compute_extra`` lines in its
+    ``[compute]``, ``{address}`` standing for that address). Yields (cloud, underlay, octet)."""
     if SKIP:
         pytest.skip(SKIP)
     tag = "e" + uuid.uuid4().hex[:5]
@@ -252,6 +253,8 @@ def cloud_fixture(
         run(["ip", "addr", "add", f"198.18.{octet}.1/24", "dev", underlay])
         run(["ip", "link", "set", underlay, "up"])
         conf += f"local_ip = 198.18.{octet}.1\n[DEFAULT]\ntransport_url = {transport}\n"
+        if compute_extra:
+            conf += "[compute]\n" + compute_extra.format(address=f"198.18.{octet}.1") + "\n"
     proc = CloudProcess(state, None, conf)
     result: Cloud | None = None
     try:

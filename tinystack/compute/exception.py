@@ -80,6 +80,12 @@ class RescheduledBuild(TinystackError):
     status = 500
 
 
+class InvalidSharedStorage(TinystackError):
+    """An evacuation said the disks are on shared storage; the destination does not see them."""
+
+    status = 500
+
+
 class BuildAbort(TinystackError):
     """A build failed in a way no other host can fix."""
 

@@ -255,7 +255,7 @@ class DiskImage:
 
 @dataclass(frozen=True)
 class MigrationMeta:
-    """A resize or cold migration, as the agents and drivers see it."""
+    """A resize, cold migration or evacuation, as the agents and drivers see it."""
 
     uuid: str
     source_host: str
@@ -263,6 +263,8 @@ class MigrationMeta:
     migration_type: str
     source_node: str | None = None
     dest_node: str | None = None
+    instance_uuid: str = ""
+    status: str = ""
 
 
 class MigrationChanges(TypedDict, total=False):
@@ -501,6 +503,20 @@ class MoveRequest(Payload):
     same_host_last: bool = False
     requested_destination: Destination | None = None
     availability_zone: str | None = None
+
+
+@dataclass(frozen=True)
+class Evacuation(Payload):
+    """An evacuation the API accepted: its migration and how the server is rebuilt."""
+
+    migration_uuid: str
+    admin_password: str | None = None
+    #: before 2.14: the caller's word that the disks are on storage the hosts share
+    on_shared_storage: bool | None = None
+    #: a host to use without the scheduler's checks (``force``, 2.29 to 2.67)
+    force_host: str | None = None
+    #: the server ends stopped (2.95)
+    stopped: bool = False
 
 
 @dataclass(frozen=True)

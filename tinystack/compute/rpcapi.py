@@ -17,6 +17,7 @@ Versions (bump the minor for additions, the major for incompatible changes):
   ConsoleInfo, Diagnostics and AttachedInterface results); no ``data`` on external events
 * compute 2.1: attach_volume, detach_volume, swap_volume (BlockDevice payloads)
 * compute 2.2: build_and_run_instance's ScheduledEvent 1.1 (the conductor's host)
+* conductor 2.1, compute 2.3: evacuate_server, evacuate_instance (Evacuation payload)
 
 Rolling upgrades (``[upgrade_levels] compute|conductor|scheduler``, see
 :mod:`tinystack.common.rpc.versions`): a client capped below its version sends at the cap,
@@ -41,6 +42,7 @@ from tinystack.compute.objects import (
     Destinations,
     Diagnostics,
     DiskInfo,
+    Evacuation,
     FlavorMeta,
     HostList,
     ImageMeta,
@@ -53,9 +55,9 @@ CONDUCTOR_TOPIC = "compute-conductor"
 SCHEDULER_TOPIC = "compute-scheduler"
 COMPUTE_TOPIC = "compute"
 
-CONDUCTOR_VERSION = "2.0"
+CONDUCTOR_VERSION = "2.1"
 SCHEDULER_VERSION = "2.0"
-COMPUTE_VERSION = "2.2"
+COMPUTE_VERSION = "2.3"
 
 #: RPC version -> the payload versions its receivers read (written when a bump changes a
 #: payload): a client capped at or below the key backports them
@@ -116,6 +118,19 @@ class ConductorAPI:
     def unshelve_instance(self, ctx: CallContext, instance_uuid: str, move: MoveRequest) -> None:
         self.client.cast(
             _ctxt(ctx), "unshelve_instance", instance_uuid=instance_uuid, move=move.to_primitive()
+        )
+
+    def evacuate_server(
+        self, ctx: CallContext, instance_uuid: str, move: MoveRequest, evacuation: Evacuation
+    ) -> None:
+        """Schedule the evacuated instance and have the chosen host rebuild it (a conductor
+        capped below 2.1 refuses: RPCVersionCapError)."""
+        self.client.prepare(version="2.1").cast(
+            _ctxt(ctx),
+            "evacuate_server",
+            instance_uuid=instance_uuid,
+            move=move.to_primitive(),
+            evacuation=evacuation.to_primitive(),
         )
 
 
@@ -329,6 +344,17 @@ class ComputeAgentAPI:
             orig_vm_state=orig_vm_state,
             admin_password=admin_password,
             **extra,
+        )
+
+    def evacuate_instance(
+        self, ctx: CallContext, host: str, instance_uuid: str, evacuation: Evacuation
+    ) -> None:
+        # new in 2.3: an agent capped below it cannot rebuild (RPCVersionCapError)
+        self.client.prepare(server=host, version="2.3").cast(
+            _ctxt(ctx),
+            "evacuate_instance",
+            instance_uuid=instance_uuid,
+            evacuation=evacuation.to_primitive(),
         )
 
     # -- resize and cold migration -------------------------------------------------------------

@@ -168,6 +168,11 @@ class AgentGroup:
         return self.deps.store.instances_on(list(self.managers))
 
     def _recover(self) -> None:
+        for manager in self.managers.values():
+            try:
+                manager.evacuations.clean_up_evacuated()
+            except Exception:
+                LOG.exception("cannot clean up after evacuations from %s", manager.agent.host)
         for host, found in self._instances_by_host().items():
             if found:
                 self.managers[host].recovery.recover(found)

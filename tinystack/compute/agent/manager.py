@@ -2,7 +2,8 @@
 
 The families share one :class:`AgentContext` (host, node, driver, deps, locks, event
 waiters): build and delete (``build.py``), power (``power.py``), images and shelve
-(``images.py``), resize and migration (``migrate.py``), consoles, interfaces and events
+(``images.py``), resize and migration (``migrate.py``), evacuation (``evacuate.py``),
+consoles, interfaces and events
 (``devices.py``), volumes (``volumes.py``), start-up recovery and power sync
 (``recovery.py``).
 """
@@ -16,6 +17,7 @@ from tinystack.compute import rpcapi
 from tinystack.compute.agent.build import BuildOps
 from tinystack.compute.agent.context import AgentContext, AgentDeps
 from tinystack.compute.agent.devices import DeviceOps
+from tinystack.compute.agent.evacuate import EvacuateOps
 from tinystack.compute.agent.images import ImageOps
 from tinystack.compute.agent.migrate import MigrateOps
 from tinystack.compute.agent.power import PowerOps
@@ -24,6 +26,7 @@ from tinystack.compute.agent.volumes import VolumeOps
 from tinystack.compute.objects import (
     BlockDevice,
     DiskInfo,
+    Evacuation,
     FlavorMeta,
     HostList,
     ImageMeta,
@@ -45,6 +48,7 @@ class ComputeManager:
         self.power = PowerOps(self.agent)
         self.images = ImageOps(self.agent, self.volumes)
         self.moves = MigrateOps(self.agent)
+        self.evacuations = EvacuateOps(self.agent)
         self.devices = DeviceOps(self.agent, self.volumes)
         self.recovery = RecoveryOps(self.agent, self.volumes)
 
@@ -225,6 +229,14 @@ class ComputeManager:
         self, ctxt: rpcapi.RPCContext, instance_uuid: str, migration_uuid: str
     ) -> None:
         self.moves.finish_revert_resize(CallContext.from_dict(ctxt), instance_uuid, migration_uuid)
+
+    # -- Evacuation ----------------------------------------------------------------------------
+    def evacuate_instance(
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, evacuation: JSON
+    ) -> None:
+        self.evacuations.evacuate_instance(
+            CallContext.from_dict(ctxt), instance_uuid, Evacuation.from_primitive(evacuation)
+        )
 
     # -- Consoles, interfaces and events -------------------------------------------------------
     def get_console_output(

@@ -26,6 +26,17 @@ def _flavor_columns(flavor: dict[str, Any]) -> InstanceChanges:
     }
 
 
+def bind_ports(agent: AgentContext, inst: AgentInstance, host: str) -> None:
+    """Bind the instance's ports to ``host`` (its L2 agent wires them there)."""
+    if not agent.deps.network.available():
+        return
+    for vif in inst.network_info or []:
+        try:
+            agent.deps.network.update_port(vif["id"], {"binding:host_id": host})
+        except ClientError as exc:
+            LOG.warning("cannot rebind port %s to %s: %s", vif.get("id"), host, exc)
+
+
 class MigrateOps:
     """Resize and cold migration, both ends."""
 
@@ -39,13 +50,7 @@ class MigrateOps:
             pass
 
     def _bind_ports(self, inst: AgentInstance, host: str) -> None:
-        if not self.agent.deps.network.available():
-            return
-        for vif in inst.network_info or []:
-            try:
-                self.agent.deps.network.update_port(vif["id"], {"binding:host_id": host})
-            except ClientError as exc:
-                LOG.warning("cannot rebind port %s to %s: %s", vif.get("id"), host, exc)
+        bind_ports(self.agent, inst, host)
 
     def prep_resize(
         self,
@@ -63,7 +68,7 @@ class MigrateOps:
                 {
                     "dest_compute": self.agent.host,
                     "dest_node": self.agent.driver.get_available_resource(ctx).hypervisor_hostname,
-                    "dest_host": "127.0.0.1",
+                    "dest_host": str(self.agent.deps.opts.my_ip or "127.0.0.1"),
                 },
             )
             if not mig.source_host or inst.host is None:
@@ -173,10 +178,14 @@ class MigrateOps:
     def confirm_resize(self, ctx: CallContext, instance_uuid: str, migration_uuid: str) -> None:
         """On the source: forget the old copy and release its resources."""
         with self.agent.operation(ctx, instance_uuid, "compute_confirm_resize") as ctx:
-            inst = self.agent.load(instance_uuid)
+            # a resized server being deleted is confirmed too (it may be gone already)
+            inst = self.agent.load(instance_uuid, read_deleted=True)
             mig = self.agent.store.migration(migration_uuid)
             self.agent.driver.confirm_migration(ctx, inst.meta, mig, inst.vifs)
             self.agent.delete_allocations(migration_uuid)
+            if inst.deleted or inst.task_state == T.DELETING:
+                self.agent.store.update_migration(migration_uuid, {"status": "confirmed"})
+                return
             old_vm_state = (inst.system_metadata or {}).get("old_vm_state")
             sysmeta = {k: v for k, v in (inst.system_metadata or {}).items() if k != "old_vm_state"}
             vm_state = states.STOPPED if old_vm_state == states.STOPPED else states.ACTIVE

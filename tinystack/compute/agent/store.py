@@ -135,6 +135,10 @@ class AgentStore(Protocol):
 
     def update_migration(self, uuid: str, changes: MigrationChanges) -> MigrationMeta: ...
 
+    def evacuations_from(self, host: str) -> list[MigrationMeta]:
+        """The evacuations away from ``host`` its agent has not cleaned up after."""
+        ...
+
     # -- ports ---------------------------------------------------------------------------------
     def wants_ports(self, requested: list[dict[str, JSON]] | str | None) -> bool:
         """Whether a build with these requested networks allocates ports."""

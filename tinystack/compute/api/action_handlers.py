@@ -18,18 +18,21 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, Conflict
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api import servers_view
-from tinystack.compute.api.bodies import gate
+from tinystack.compute.api.bodies import gate, unexpected
 from tinystack.compute.api.microversion import Version
 from tinystack.compute.api.rendering import json_response
 from tinystack.compute.api.schemas import (
+    EVACUATE_GATES,
     REBUILD_GATES,
     BackupBody,
+    EvacuateBody,
     RebuildBody,
     ResizeBody,
     UnshelveBody,
     parse_hostname,
 )
 from tinystack.compute.services import consoles, servers
+from tinystack.compute.services import evacuate as evacuations
 from tinystack.compute.services import images as image_service
 from tinystack.compute.services import network_proxies as proxies
 from tinystack.compute.services import server_actions as actions
@@ -329,8 +332,31 @@ def restore(req: ActionRequest) -> None:
     )
 
 
-def evacuate(req: ActionRequest) -> None:
-    host = req.instance.host or ""
-    if servers.host_statuses(req.deps, [req.instance]).get(req.uuid) in ("UP", "MAINTENANCE"):
-        raise BadRequest(f"Compute service of {host} is still in use.")
-    raise BadRequest(f"Evacuation of servers from {host} is not supported by this cloud.")
+def evacuate(req: ActionRequest) -> Response:
+    body: EvacuateBody = req.body
+    fields = body.model_fields_set
+    gate(dict.fromkeys(fields, True), req.version, EVACUATE_GATES)
+    if "force" in fields and req.version >= (2, 68):
+        raise unexpected(["force"])
+    legacy = req.version < (2, 14)
+    if legacy and body.onSharedStorage is None:
+        raise BadRequest(
+            "Invalid input for field/attribute evacuate. 'onSharedStorage' is a required property"
+        )
+    shared = bool(body.onSharedStorage)
+    if shared and body.adminPass is not None:
+        raise BadRequest("admin password can't be changed on existing disk")
+    password = body.adminPass
+    if password is None and not shared:
+        password = secrets.token_urlsafe(9)[:12]
+    request = evacuations.EvacuateRequest(
+        host=body.host,
+        on_shared_storage=body.onSharedStorage if legacy else None,
+        admin_password=password,
+        force=bool(body.force),
+        stopped=req.version >= (2, 95),
+    )
+    evacuations.evacuate(req.deps, req.call, req.uuid, request)
+    if legacy:
+        return json_response({"adminPass": password}, 200)
+    return Response(status_code=200)

@@ -219,6 +219,17 @@ class MigrateBody(Strict):
     host: Fqdn | None = None
 
 
+class EvacuateBody(Strict):
+    host: Fqdn | None = None
+    onSharedStorage: BoolLike | None = None
+    adminPass: str | None = None
+    force: BoolLike | None = None
+
+
+#: first versions of the evacuate body's fields (negative minor: gone since)
+EVACUATE_GATES = {"onSharedStorage": (2, -14), "force": (2, 29)}
+
+
 class UnshelveBody(Strict):
     availability_zone: str | None = None
     host: str | None = None

@@ -31,6 +31,7 @@ from tinystack.compute.api.schemas import (
     BackupBody,
     ConsoleOutputBody,
     CreateImageBody,
+    EvacuateBody,
     LockBody,
     MigrateBody,
     PasswordBody,
@@ -191,7 +192,13 @@ ACTIONS: dict[str, Action] = {
         ),
         Action("forceDelete", h.force_delete, "os_compute_api:os-deferred-delete:force"),
         Action("restore", h.restore, "os_compute_api:os-deferred-delete:restore"),
-        Action("evacuate", h.evacuate, "os_compute_api:os-evacuate"),
+        Action(
+            "evacuate",
+            h.evacuate,
+            "os_compute_api:os-evacuate",
+            schema=EvacuateBody,
+            nullable=False,
+        ),
     )
 }
 

@@ -1,1 +1,2 @@
-"""The conductor: multi-step flows (build, resize and cold migration, unshelve) as tasks."""
+"""The conductor: multi-step flows (build, resize and cold migration, evacuate, unshelve) as
+tasks."""

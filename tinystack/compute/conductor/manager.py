@@ -13,8 +13,15 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, rpcapi, states
 from tinystack.compute.conductor.tasks.build import BuildFlow, fail_builds
+from tinystack.compute.conductor.tasks.evacuate import EvacuateFlow
 from tinystack.compute.conductor.tasks.migrate import MigrationFlow, UnshelveFlow
-from tinystack.compute.objects import Destinations, FlavorMeta, MoveRequest, RequestSpec
+from tinystack.compute.objects import (
+    Destinations,
+    Evacuation,
+    FlavorMeta,
+    MoveRequest,
+    RequestSpec,
+)
 from tinystack.compute.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
@@ -61,6 +68,14 @@ class ConductorManager:
         """``move`` a :class:`MoveRequest`."""
         UnshelveFlow(self.deps, CallContext.from_dict(ctxt)).run(
             instance_uuid, MoveRequest.from_primitive(move)
+        )
+
+    def evacuate_server(
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, move: JSON, evacuation: JSON
+    ) -> None:
+        """``move`` a :class:`MoveRequest`, ``evacuation`` an :class:`Evacuation`."""
+        EvacuateFlow(self.deps, CallContext.from_dict(ctxt)).run(
+            instance_uuid, MoveRequest.from_primitive(move), Evacuation.from_primitive(evacuation)
         )
 
     # -- start-up recovery ---------------------------------------------------------------------

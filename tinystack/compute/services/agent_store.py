@@ -71,6 +71,8 @@ def _migration(row: models.Migration | MigrationRecord) -> MigrationMeta:
         migration_type=row.migration_type,
         source_node=row.source_node,
         dest_node=row.dest_node,
+        instance_uuid=row.instance_uuid,
+        status=row.status,
     )
 
 
@@ -279,6 +281,9 @@ class DatabaseAgentStore:
             return _migration(migrations.update_in(session, uuid, **changes))
 
         return self.db.write(write)
+
+    def evacuations_from(self, host: str) -> list[MigrationMeta]:
+        return [_migration(m) for m in migrations.evacuations_from(self.db, host)]
 
     # -- ports ---------------------------------------------------------------------------------
     def wants_ports(self, requested: list[dict[str, JSON]] | str | None) -> bool:

@@ -1,4 +1,4 @@
-"""Migration records (resize, cold migration): create, advance, list."""
+"""Migration records (resize, cold migration, evacuation): create, advance, list."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ class MigrationRecord:
 
 #: statuses of a resize or cold migration still under way
 IN_PROGRESS = ("pre-migrating", "migrating", "post-migrating", "confirming", "reverting")
+#: statuses of an evacuation whose source host has not cleaned up yet (as upstream)
+EVACUATION_PENDING = ("accepted", "pre-migrating", "done")
 
 
 def create(
@@ -50,6 +52,8 @@ def create(
     new_flavor_id: int | None,
     user_id: str | None,
     project_id: str | None,
+    status: str = "pre-migrating",
+    dest_compute: str | None = None,
 ) -> MigrationRecord:
     def write(session: Session) -> MigrationRecord:
         now = utcnow()
@@ -58,7 +62,8 @@ def create(
             instance_uuid=inst.uuid,
             source_compute=inst.host,
             source_node=inst.node,
-            status="pre-migrating",
+            dest_compute=dest_compute,
+            status=status,
             migration_type=migration_type,
             old_flavor_id=old_flavor_id,
             new_flavor_id=new_flavor_id,
@@ -72,6 +77,16 @@ def create(
         return from_row(MigrationRecord, row)
 
     return db.write(write)
+
+
+def get(db: Database, migration_uuid: str) -> MigrationRecord:
+    with db.reader() as session:
+        row = session.scalars(
+            select(models.Migration).where(models.Migration.uuid == migration_uuid)
+        ).first()
+        if row is None:
+            raise exception.MigrationNotFound(migration_uuid)
+        return from_row(MigrationRecord, row)
 
 
 def update(db: Database, migration_uuid: str, **values: Any) -> None:
@@ -136,3 +151,17 @@ def list_migrations(
             raise pg.marker_not_found(marker)
         rows = rows[ids.index(marker) + 1 :]
     return rows[:limit] if limit is not None else rows
+
+
+def evacuations_from(db: Database, host: str) -> list[MigrationRecord]:
+    """The evacuations away from ``host`` that it has not cleaned up after."""
+    table = models.Migration
+    with db.reader() as session:
+        rows = session.scalars(
+            select(table).where(
+                table.source_compute == host,
+                table.migration_type == "evacuation",
+                table.status.in_(EVACUATION_PENDING),
+            )
+        )
+        return [from_row(MigrationRecord, row) for row in rows]

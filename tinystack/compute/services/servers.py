@@ -27,6 +27,7 @@ from tinystack.compute.services import (
     hosts,
     instance_actions,
     instances,
+    migrations,
     ports,
     quotas,
 )
@@ -232,10 +233,32 @@ def delete(deps: Deps, ctx: CallContext, uuid: str, *, force: bool = False) -> N
         return row
 
     inst = deps.db.write(begin)
+    if inst.vm_state == states.RESIZED:
+        _confirm_resize_on_deleting(deps, ctx, inst)
     if agent_host is None:
         local_delete(deps, ctx, inst)
         return
     deps.agents.terminate_instance(ctx, agent_host, uuid)
+
+
+def _confirm_resize_on_deleting(deps: Deps, ctx: CallContext, inst: ServerRecord) -> None:
+    """As upstream: a resized server being deleted has its resize confirmed, so its source
+    host drops the old copy and the migration's allocations go."""
+    mig = _rows.latest_migration(deps.db, inst.uuid, ("finished",))
+    if mig is None or not mig.source_compute:
+        return
+    migrations.update(deps.db, mig.uuid, status="confirming")
+    try:
+        svc = hosts.find_service(deps.db, mig.source_compute, hosts.COMPUTE_BINARY)
+    except exception.ComputeHostNotFound:
+        svc = None
+    if svc is not None and hosts.service_up_checker(deps.opts)(svc):
+        deps.agents.confirm_resize(ctx, mig.source_compute, inst.uuid, mig.uuid)
+        return
+    try:
+        deps.placement.delete_allocations(mig.uuid)
+    except ClientError as exc:
+        LOG.warning("cannot remove the allocations of migration %s: %s", mig.uuid, exc)
 
 
 def _live_host(deps: Deps, inst: ServerRecord) -> str | None:

@@ -16,8 +16,9 @@ disk chain while the guest is paused; rescue = the rescue image as first disk, t
 instance's disk second (stable device rescue, asked for by the rescue image's
 ``hw_rescue_bus``/``hw_rescue_device``: the rescue disk after every disk of the instance,
 which keep their addresses, and first to boot; the only way to rescue a volume-backed
-instance); resize and cold migration on this host keep a copy of the
-instance directory in ``<uuid>_resize`` until confirm (dropped) or revert (restored).
+instance); resize and cold migration keep a copy of the instance directory in
+``<uuid>_resize`` until confirm (dropped) or revert (restored); to another host, the
+destination pulls the disks from NBD exports of the source's copy (``transfer.py``).
 
 A host standing in a network namespace (``[compute] host_namespace``, tests and simulated
 hosts) has its taps created there and its QEMUs started there with ``ip netns exec``;
@@ -530,7 +531,7 @@ class QemuDriver(ComputeDriver):
             defn.rescue = None
             self.vm.start(defn)
 
-    # -- resize and cold migration (this host only) --------------------------------------------
+    # -- resize and cold migration (this host or another) ----------------------------------------
     def migrate_disk_and_power_off(
         self,
         context: CallContext,
@@ -550,7 +551,7 @@ class QemuDriver(ComputeDriver):
         network_info: list[VIF],
         power_on: bool,
     ) -> None:
-        self.resizes.finish(instance, network_info, power_on)
+        self.resizes.finish(instance, disk_info, network_info, power_on)
 
     def confirm_migration(
         self,
@@ -559,7 +560,9 @@ class QemuDriver(ComputeDriver):
         migration: MigrationMeta,
         network_info: list[VIF],
     ) -> None:
-        self.resizes.confirm(instance.uuid)
+        self.resizes.confirm(
+            instance.uuid, bool(migration.dest_host) and migration.dest_host != self.hostname
+        )
 
     def finish_revert_migration(
         self,

@@ -1,8 +1,10 @@
-"""Resize and cold migration on this host: the ``<uuid>_resize`` copy of an instance.
+"""Resize and cold migration: the ``<uuid>_resize`` copy of an instance.
 
 The source keeps a copy of the instance directory until the resize is confirmed (the copy
-is dropped) or reverted (the copy comes back). A copy whose instance was deleted meanwhile
-is an orphan, removed after :data:`RESIZE_ORPHAN_SECONDS`.
+is dropped) or reverted (the copy comes back). On the same host the copy is made beside
+the instance; to another host the instance directory itself becomes the copy and its
+disks are exported for the destination to pull (:mod:`.transfer`). A copy whose instance
+was deleted meanwhile is an orphan, removed after :data:`RESIZE_ORPHAN_SECONDS`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute.objects import VIF, FlavorMeta, InstanceMeta, MigrationMeta
 from tinystack.compute.virt.driver import DriverError, DriverNotSupported
-from tinystack.compute.virt.qemu import disks
+from tinystack.compute.virt.qemu import disks, net, transfer
 from tinystack.compute.virt.qemu.definition import (
     CONFIG_DRIVE,
     EPHEMERAL_DISK,
@@ -23,12 +25,15 @@ from tinystack.compute.virt.qemu.definition import (
     Definition,
     flavor_record,
     nic_for,
+    socket_paths,
 )
 from tinystack.compute.virt.qemu.machine import Machines
 from tinystack.compute.virt.qemu.settings import RESIZE_SUFFIX, GiB
 
 #: an orphaned ``<uuid>_resize`` (its instance was deleted while resized) lives this long
 RESIZE_ORPHAN_SECONDS = 600.0
+#: in a copy whose instance moved to another host (removed at confirm or revert only)
+MOVED_MARKER = "moved-away"
 
 
 class Resizes:
@@ -41,15 +46,16 @@ class Resizes:
     def hand_over(
         self, instance: InstanceMeta, migration: MigrationMeta, flavor: FlavorMeta
     ) -> dict[str, JSON]:
-        """Power off and copy the instance directory aside (the source side)."""
-        if migration.dest_host and migration.dest_host != self.vm.hostname:
-            raise DriverNotSupported(
-                "the QEMU driver resizes and migrates on the same host only "
-                f"({self.vm.hostname} -> {migration.dest_host})"
-            )
+        """Power off and copy the instance directory aside (the source side); to another
+        host, also export its disks (what the destination pulls)."""
+        remote = bool(migration.dest_host) and migration.dest_host != self.vm.hostname
         with self.vm.locked(instance.uuid):
             defn = self.vm.load(instance.uuid)
             root = self.vm.dir(instance.uuid) / ROOT_DISK
+            if remote and defn.volumes:
+                raise DriverNotSupported(
+                    "the QEMU driver moves instances with volumes on the same host only"
+                )
             if (
                 defn.boot_volume is None
                 and flavor.root_gb
@@ -57,6 +63,8 @@ class Resizes:
             ):
                 raise DriverError("the new flavor's root disk is smaller than the current one")
             self.vm.shutdown(defn, float(self.vm.settings.soft_reboot_timeout))
+            if remote:
+                return self._hand_over_remote(defn)
             directory = self.vm.dir(instance.uuid)
             (directory / STATE_FILE).unlink(missing_ok=True)
             backup = self.vm.resize_dir(instance.uuid)
@@ -70,9 +78,57 @@ class Resizes:
             self._orphans.pop(instance.uuid, None)
         return {"instance_dir": str(directory), "backup_dir": str(backup)}
 
-    def finish(self, instance: InstanceMeta, network_info: list[VIF], power_on: bool) -> None:
+    def _hand_over_remote(self, defn: Definition) -> dict[str, JSON]:
+        """The instance directory becomes the copy; its disks are exported from there."""
+        directory = self.vm.dir(defn.uuid)
+        (directory / STATE_FILE).unlink(missing_ok=True)
+        backup = self.vm.resize_dir(defn.uuid)
+        shutil.rmtree(backup, ignore_errors=True)
+        directory.rename(backup)
+        (backup / MOVED_MARKER).touch()
+        self._orphans.pop(defn.uuid, None)
+        s = self.vm.settings
+        try:
+            handed = transfer.export(backup, backup, s.my_ip, s.host_namespace)
+        except DriverError:
+            backup.rename(directory)
+            raise
+        return {**handed, "definition": defn.to_dict()}
+
+    def _receive(self, instance: InstanceMeta, disk_info: dict[str, JSON]) -> None:
+        """Pull the disks a source host exported into a new instance directory."""
+        data = disk_info.get("definition")
+        if not isinstance(data, dict):
+            raise DriverError("the source handed over no instance definition")
+        directory = self.vm.dir(instance.uuid)
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        try:
+            transfer.pull(disk_info, directory, self.vm.settings.host_namespace)
+            defn = Definition.from_dict(data)
+            # the root disk arrived whole: no base image, no path of the source's
+            defn.base = None
+            defn.vnc_port, defn.serial_socket = None, ""
+            defn.qmp_socket, defn.qmp_events_socket = socket_paths(
+                directory, defn.uuid, self.vm.settings.short_socket_dir
+            )
+            defn.user_network = self.vm.settings.user_network
+            defn.save(directory)
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+
+    def finish(
+        self,
+        instance: InstanceMeta,
+        disk_info: dict[str, JSON],
+        network_info: list[VIF],
+        power_on: bool,
+    ) -> None:
         """Give the instance its new flavor's disks (the destination side)."""
         with self.vm.locked(instance.uuid):
+            if "exports" in disk_info:
+                self._receive(instance, disk_info)
             defn = self.vm.load(instance.uuid)
             directory = self.vm.dir(instance.uuid)
             flavor = instance.flavor
@@ -95,10 +151,16 @@ class Resizes:
             if power_on:
                 self.vm.start(defn)
 
-    def confirm(self, uuid: str) -> None:
-        """Drop the copy."""
+    def confirm(self, uuid: str, moved_away: bool) -> None:
+        """Drop the copy; when the instance moved to another host, also its taps here."""
         with self.vm.locked(uuid):
-            shutil.rmtree(self.vm.resize_dir(uuid), ignore_errors=True)
+            backup = self.vm.resize_dir(uuid)
+            transfer.stop_exports(backup)
+            if moved_away:
+                old = Definition.load(backup)
+                for nic in old.nics if old is not None else []:
+                    net.delete_tap(nic.tap, self.vm.settings.host_namespace)
+            shutil.rmtree(backup, ignore_errors=True)
             self._orphans.pop(uuid, None)
 
     def revert(self, instance: InstanceMeta, network_info: list[VIF], power_on: bool) -> None:
@@ -107,7 +169,9 @@ class Resizes:
             directory = self.vm.dir(instance.uuid)
             backup = self.vm.resize_dir(instance.uuid)
             self.vm.kill(instance.uuid)
+            transfer.stop_exports(backup)
             if backup.is_dir():
+                (backup / MOVED_MARKER).unlink(missing_ok=True)
                 old = Definition.load(directory)
                 if old is not None:
                     self.vm.cleanup_sockets(old)
@@ -136,7 +200,7 @@ class Resizes:
                 if not p.name.endswith(RESIZE_SUFFIX):
                     continue
                 uuid = p.name[: -len(RESIZE_SUFFIX)]
-                if (root / uuid).exists():
+                if (root / uuid).exists() or (p / MOVED_MARKER).exists():
                     continue
                 first_seen = self._orphans.setdefault(uuid, now)
                 if now - first_seen >= RESIZE_ORPHAN_SECONDS:
