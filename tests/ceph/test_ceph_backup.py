@@ -131,11 +131,11 @@ def test_file_source_and_interrupted_backups(
 ) -> None:  # fmt: skip
     # a file volume: a full backup (sparse), restored into an RBD volume
     disk = tmp_path / "disk.raw"
-    with disk.open("wb") as f:
-        f.write(b"F" * 8192)
-        f.seek(20 * MiB)
-        f.write(b"G" * 8192)
-        f.truncate(32 * MiB)
+    with disk.open("wb") as w:
+        w.write(b"F" * 8192)
+        w.seek(20 * MiB)
+        w.write(b"G" * 8192)
+        w.truncate(32 * MiB)
     backup = BackupRef(str(uuid.uuid4()), str(uuid.uuid4()), "backups")
     with disk.open("rb") as f:
         made = driver.backup(backup, f, 32 * MiB, None)
@@ -149,7 +149,9 @@ def test_file_source_and_interrupted_backups(
     vol = _volume(volumes)
     _write(volumes, vol, 0, b"D" * MiB)
     full = BackupRef(str(uuid.uuid4()), vol.id, "backups")
-    full = BackupRef(full.id, vol.id, "backups", driver.backup_rbd(full, _source(vol)).service_metadata)
+    full = BackupRef(
+        full.id, vol.id, "backups", driver.backup_rbd(full, _source(vol)).service_metadata
+    )
     _write(volumes, vol, 0, b"E" * MiB)
 
     def broken(src: object, target: object, size: int, from_snap: str | None) -> int:
@@ -172,8 +174,8 @@ def test_file_source_and_interrupted_backups(
     # the base image was rolled back: restoring `full` gives D, an incremental works
     out = tmp_path / "r.raw"
     out.write_bytes(bytes(SIZE))
-    with out.open("r+b") as f:
-        driver.restore(full, f, SIZE)
+    with out.open("r+b") as rw:
+        driver.restore(full, rw, SIZE)
     assert out.read_bytes()[: MiB + 1] == b"D" * MiB + b"\0"
     inc = BackupRef(str(uuid.uuid4()), vol.id, "backups")
     assert MiB <= driver.backup_rbd(inc, _source(vol), full).stored_bytes <= 4 * MiB
@@ -183,4 +185,3 @@ def test_file_source_and_interrupted_backups(
     volumes.delete_volume(target)
     usage = ceph_cluster.pool_usage()
     assert usage == {p: [] for p in usage}
-

@@ -225,11 +225,22 @@ BACKUP_OPTS = [
     cfg.StrOpt(
         "backup_driver",
         default="auto",
-        choices=["auto", "posix", "swift"],
+        choices=["auto", "posix", "swift", "ceph"],
         help="Where new backups go: swift (containers in the object store, as Cinder's "
-        "swift driver), posix (directories, backup_posix_path), or auto: swift when the "
-        "cloud runs an object store, else posix. Existing backups stay where they are.",
+        "swift driver), posix (directories, backup_posix_path), ceph (RBD images in "
+        "backup_ceph_pool, incrementals as snapshot diffs of RBD volumes), or auto: swift "
+        "when the cloud runs an object store, else posix. Existing backups stay where "
+        "they are (ceph ones need backup_ceph_conf to stay reachable).",
     ),
+    cfg.StrOpt(
+        "backup_ceph_conf",
+        default="",
+        help="ceph.conf of the backup cluster (monitors; the keyrings of backup_ceph_user and "
+        "of the rbd volumes' users, which a backup of an RBD volume reads as). Empty: "
+        "/etc/ceph/ceph.conf when backup_driver is ceph, else no ceph backups.",
+    ),
+    cfg.StrOpt("backup_ceph_user", default="cinder-backup", help="cephx user of ceph backups."),
+    cfg.StrOpt("backup_ceph_pool", default="backups", help="Pool of ceph backups."),
     cfg.StrOpt(
         "backup_swift_container",
         default="volumebackups",
@@ -358,6 +369,9 @@ class Options:
 
     # backup
     backup_driver: str = "auto"
+    backup_ceph_conf: str = ""
+    backup_ceph_user: str = "cinder-backup"
+    backup_ceph_pool: str = "backups"
     backup_swift_container: str = "volumebackups"
     backup_posix_path: str = ""
     backup_container: str = "volumebackups"

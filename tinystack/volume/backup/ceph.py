@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ SERVICE = "cinder.backup.drivers.ceph.CephBackupDriver"
 COPY_SIZE = 4 << 20
 #: granularity of the zero detection of a file volume's backup
 ZERO_BLOCK = 64 << 10
+#: seconds an image removal waits for a killed writer's watch to expire
+BUSY_TIMEOUT = 45.0
 PENDING = "tinystack.pending"
 SOURCE = "tinystack.source."
 
@@ -330,6 +333,8 @@ class CephBackupDriver:
             snaps = self._snaps(image)
             meta = dict(image.metadata_list())
             others = [s for s in snaps if s != snap]
+            if own or meta.get(PENDING) == backup_id:
+                self._break_locks(image, name)
             if own and others:
                 dependent = _backup_id_of_snap(others[-1])
                 raise BackupHasDependents(
@@ -345,7 +350,33 @@ class CephBackupDriver:
             if snap in snaps:
                 image.remove_snap(snap)
         if own:
-            self._rbd.RBD().remove(ioctx, name)
+            self._remove(ioctx, name)
+
+    def _break_locks(self, image: Any, name: str) -> None:
+        """Break the exclusive lock a killed backup left on its image (librbd blocklists
+        the dead client, which also drops its watch). Only a writer of this backup can
+        hold it, and a backup being deleted or cleaned up has none alive."""
+        try:
+            for owner in list(image.lock_get_owners()):
+                LOG.warning("%s: breaking the lock of %s (a killed backup)", name, owner["owner"])
+                image.lock_break(owner["mode"], owner["owner"])
+        except self._rbd.Error as exc:
+            LOG.warning("%s: lock not broken: %s", name, exc)
+
+    def _remove(self, ioctx: Any, name: str) -> None:
+        """Remove an image; a dead writer's watch lingers until the OSD times it out
+        (``osd_client_watch_timeout``, 30 s), so busy is retried that long."""
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                self._rbd.RBD().remove(ioctx, name)
+                return
+            except self._rbd.ImageNotFound:
+                return
+            except self._rbd.ImageBusy:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
 
     def _drop_source_snap(self, ioctx: Any, name: str, backup_id: str) -> None:
         """Remove the source snapshot ``backup_id`` took (a newer one replaces it)."""
@@ -432,7 +463,9 @@ class CephBackupDriver:
         except (ValueError, KeyError, TypeError) as exc:
             raise BackupError(f"bad backup record: {exc}") from exc
         if ref.container != self.pool:
-            raise BackupError(f"the backup is in pool {ref.container}, this service uses {self.pool}")
+            raise BackupError(
+                f"the backup is in pool {ref.container}, this service uses {self.pool}"
+            )
         with self._io() as ioctx:
             self._located(ioctx, ref)
             name, snap = str(ref.service_metadata).partition("@")[::2]

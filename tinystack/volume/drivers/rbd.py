@@ -357,9 +357,12 @@ class RbdDriver(VolumeDriver):
     ) -> ConnectionInfo:
         if not self._exists(_name(volume.id)):
             raise VolumeNotFound(f"volume {volume.id} has no rbd image")
+        return self._connection_info(volume.id)
+
+    def _connection_info(self, volume_id: str, snap: str | None = None) -> ConnectionInfo:
         hosts, ports = ceph.monitors(self.cluster.rados())
         data: dict[str, JSON] = {
-            "name": f"{self.pool}/{_name(volume.id)}",
+            "name": f"{self.pool}/{_name(volume_id)}",
             "hosts": list(hosts),
             "ports": list(ports),
             "cluster_name": "ceph",
@@ -367,13 +370,27 @@ class RbdDriver(VolumeDriver):
             "auth_username": self.spec.user,
             "secret_type": "ceph",
             "secret_uuid": self.secret_uuid or None,
-            "volume_id": volume.id,
+            "volume_id": volume_id,
             "discard": True,
         }
+        if snap:
+            data["snap_name"] = snap
         return ConnectionInfo("rbd", data)
 
     def terminate_connection(self, volume: VolumeRef, attachment_id: str) -> None:
         """Nothing to undo: a client of the cluster holds no export."""
+
+    def initialize_snapshot_connection(
+        self, snapshot: SnapshotRef, connector: Connector, attachment_id: str
+    ) -> ConnectionInfo:
+        """The snapshot as an ``rbd`` connection info naming it (``snap_name``)."""
+        with self._image(_name(snapshot.volume_id), read_only=True) as image:
+            if _snap(snapshot.id) not in {s["name"] for s in image.list_snaps()}:
+                raise VolumeNotFound(f"snapshot {snapshot.id} has no rbd snapshot")
+        return self._connection_info(snapshot.volume_id, _snap(snapshot.id))
+
+    def terminate_snapshot_connection(self, snapshot: SnapshotRef, attachment_id: str) -> None:
+        """Nothing to undo, as for volumes."""
 
     def exports(self) -> list[str]:
         return []
