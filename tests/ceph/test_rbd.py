@@ -7,13 +7,17 @@
 hot-plugged into a real guest keeps what the guest wrote across detach and re-attach
 and grows online; a snapshot and a volume from it are a snapshot and a clone in the
 pool; deleting everything leaves the pools empty. The cephx keys never show in process
-arguments, the cloud's log or API answers.
+arguments, the cloud's log or API answers. Root disks are RBD images too (``[compute]
+images_type = rbd``): a clone of a raw image's snapshot in ``vms`` (nothing downloaded),
+a qcow2 image converted into the pool; ``server image create`` of such a server lands
+in the ``images`` pool.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -52,6 +56,9 @@ def cloud(
     extra = EXTRA_CONF + (
         f"rbd_secret_uuid = {SECRET_UUID}\n"
         f"rbd_keyring = {ceph_cluster.keyring('cinder')}\n"
+        "images_type = rbd\n"
+        f"images_rbd_ceph_conf = {conf}\n"
+        "rbd_user = cinder\n"
         "[image]\n"
         "default_store = rbd\n"
         f"rbd_store_ceph_conf = {conf}\n"
@@ -240,16 +247,19 @@ def test_guest_volume_life_cycle(cloud: Cloud, ceph_cluster: CephCluster, tmp_pa
     assert cloned["parent"] == f"volumes/volume-{volume}@snapshot-{snap['id']}"
     assert cloned["head"].startswith(b"TSQ-WRITTEN-vm1")
 
-    # delete everything, the snapshot before its clone: the clone keeps its data
+    # delete everything in upstream's orders: a snapshot with a clone is busy (it stays
+    # available, nothing is copied), so the clone goes first
     cloud.osc("server", "delete", "--wait", vm)
     wait_volume(cloud, volume, "available")
     cloud.osc("volume", "snapshot", "delete", snap["id"])
-    wait_gone(cloud, "volume snapshot", snap["id"])
-    flattened = rbd_info(ceph_cluster, "volumes", f"volume-{copy['id']}")
-    assert flattened["parent"] is None and flattened["head"].startswith(b"TSQ-WRITTEN-vm1")
-    cloud.osc("volume", "delete", volume, copy["id"])
-    wait_gone(cloud, "volume", volume)
+    wait_snapshot(cloud, snap["id"])
+    assert rbd_info(ceph_cluster, "volumes", f"volume-{copy['id']}")["parent"]
+    cloud.osc("volume", "delete", copy["id"])
     wait_gone(cloud, "volume", copy["id"])
+    cloud.osc("volume", "snapshot", "delete", snap["id"])
+    wait_gone(cloud, "volume snapshot", snap["id"])
+    cloud.osc("volume", "delete", volume)
+    wait_gone(cloud, "volume", volume)
     assert rbd_images(ceph_cluster, "volumes") == []
     assert rbd_images(ceph_cluster, "images") == []
     data = {
@@ -279,3 +289,45 @@ def volume_attachment(cloud: Cloud, volume: str) -> str:
     answer = httpx.get(f"{base}/attachments/{attachment['id']}", headers=headers)
     assert answer.status_code == 200
     return json.dumps(answer.json())
+
+
+def test_boot_from_rbd_clone_and_image_create(
+    cloud: Cloud, ceph_cluster: CephCluster, tmp_path: Path, test_image: Path
+) -> None:
+    raw = tmp_path / "guest.raw"
+    subprocess.run(["qemu-img", "convert", "-O", "raw", str(test_image), str(raw)], check=True)
+    image = cloud.osc(
+        "image", "create", "--disk-format", "raw", "--container-format", "bare",
+        "--file", str(raw), "tsq-raw-guest",
+    )["id"]  # fmt: skip
+    started = time.monotonic()
+    server = cloud.osc_wait(
+        "server", "create", "--image", image, "--flavor", "m1.tiny", "--wait", "vm-rbd"
+    )
+    active = time.monotonic() - started
+    assert server["status"] == "ACTIVE", server
+    vm = server["id"]
+    cloud.wait_console(vm, f"{READY} hostname=vm-rbd", timeout=120)
+    print(
+        f"\nboot from an rbd clone: ACTIVE {active:.1f}s, "
+        f"guest ready {time.monotonic() - started:.1f}s"
+    )
+    # the root disk is a clone of the image's snapshot: nothing was downloaded
+    root = rbd_info(ceph_cluster, "vms", f"{vm}_disk")
+    assert root["parent"] == f"images/{image}@snap" and root["size"] == GiB
+    assert not (cloud.proc.state_dir / "image-cache" / image).exists()
+    # QEMU opens it through librbd; the key is in a secret object's file, not its arguments
+    assert processes_with(f'"image":"{vm}_disk"')
+    assert processes_with(ceph_cluster.key("cinder")) == []
+
+    # an image of the server: an RBD image (with its snapshot) in the images pool
+    made = cloud.osc_wait("server", "image", "create", "--name", "tsq-of-vm", "--wait", vm)
+    new = made["id"]
+    assert new in rbd_images(ceph_cluster, "images")
+    assert rbd_info(ceph_cluster, "images", new)["snaps"] == {"snap": True}
+    assert rbd_info(ceph_cluster, "vms", f"{vm}_disk")["snaps"] == {}
+
+    cloud.osc("server", "delete", "--wait", vm)
+    assert rbd_images(ceph_cluster, "vms") == []
+    cloud.osc("image", "delete", new, image)
+    assert rbd_images(ceph_cluster, "images") == []

@@ -5,7 +5,10 @@ A full backup is an image in the ``backups`` pool, an incremental one a snapshot
 image holding only the diff; a restore writes a new RBD volume; deleting the backups
 leaves the pools empty. A kill -9 of the cloud in the middle of a backup leaves the
 backup in ``error`` after the restart, with no image or snapshot behind it. The cephx
-keys are in no process argument, log line or API answer.
+keys are in no process argument, log line or API answer. With the OSD stopped, new
+operations fail within the operation timeout (the API answers at once; the volume or
+backup goes to ``error`` with a user message) and, once it is back, everything works
+and can be cleaned up.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from tests.volume.resources import backup, wait_for
 from tinystack.common import ceph
 
 MiB = 1 << 20
+#: seconds a Ceph operation may take in this cloud (the OSD-down test waits for it)
+OP_TIMEOUT = 8
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +47,7 @@ def cloud(
         "api_settle_seconds = 0\n"
         "backup_driver = ceph\n"
         f"backup_ceph_conf = {conf}\n"
+        f"rados_osd_op_timeout = {OP_TIMEOUT}\n"
     )
     proc = CloudProcess(tmp_path_factory.mktemp("tsq-rbd-backup"), SERVICES, extra)
     proc.start(timeout=180)
@@ -165,5 +171,34 @@ def test_kill_during_backup_leaves_error_and_nothing_behind(
     wait_for(env.demo, "backups", running["id"], "deleted")
     env.demo.delete(f"/volumes/{vol}", 202)
     env.wait(vol, "deleted")
+    usage = ceph_cluster.pool_usage()
+    assert usage == {p: [] for p in usage}
+
+
+def test_osd_down_fails_in_bounded_time_then_recovers(
+    cloud: CloudProcess, ceph_cluster: CephCluster
+) -> None:
+    env = Env(cloud)
+    kept = env.create(size=1)["id"]
+    ceph_cluster.stop_osd()
+    try:
+        started = time.monotonic()
+        made = env.demo.post("/volumes", {"volume": {"size": 1}}, 202).json()["volume"]
+        assert time.monotonic() - started < 5, "the API waited for the cluster"
+        env.wait(made["id"], "error", timeout=OP_TIMEOUT * 5)
+        print(f"\nvolume create with the OSD down: error after {time.monotonic() - started:.1f}s")
+        assert env.messages(made["id"]), "no user message"
+        failed = backup(env.demo, kept, wait="error")
+        assert failed["fail_reason"]
+        assert env.wait(kept, "available")
+    finally:
+        ceph_cluster.start_osd()
+    # back: new operations work, what failed can be cleaned up
+    again = env.create(size=1)["id"]
+    env.demo.delete(f"/backups/{failed['id']}", 202)
+    wait_for(env.demo, "backups", failed["id"], "deleted")
+    for volume in (made["id"], kept, again):
+        env.demo.delete(f"/volumes/{volume}", 202)
+        env.wait(volume, "deleted", timeout=60)
     usage = ceph_cluster.pool_usage()
     assert usage == {p: [] for p in usage}

@@ -74,6 +74,14 @@ HOST_OPTS = [
         default="/etc/ceph/ceph.conf",
         help="ceph.conf of the rbd backend's cluster (monitors; the user's keyring).",
     ),
+    cfg.IntOpt(
+        "rados_osd_op_timeout",
+        default=30,
+        min=1,
+        help="Seconds a Ceph operation of the rbd driver and the ceph backup driver may "
+        "take (an OSD or monitor down): then it fails, the volume or backup goes to error "
+        "with a user message, instead of waiting for the cluster to come back.",
+    ),
     cfg.StrOpt(
         "rbd_secret_uuid",
         default="",
@@ -322,6 +330,7 @@ class Options:
     rbd_user: str = "cinder"
     rbd_ceph_conf: str = "/etc/ceph/ceph.conf"
     rbd_secret_uuid: str = ""
+    rados_osd_op_timeout: int = 30
     rbd_flatten_volume_from_snapshot: bool = False
     rbd_max_clone_depth: int = 5
     nbd_bind: str = ""

@@ -104,7 +104,9 @@ class CephBackupDriver:
             return self.cluster
         if user not in self._sources:
             self._sources[user] = ceph.Connection(
-                ceph.ClusterSpec(self.spec.conf_file, user, self.spec.connect_timeout)
+                ceph.ClusterSpec(
+                    self.spec.conf_file, user, self.spec.connect_timeout, self.spec.op_timeout
+                )
             )
         return self._sources[user]
 

@@ -61,7 +61,7 @@ def make_drivers(deps: Deps) -> dict[str, Driver]:
     }
     conf = ceph_conf(deps)
     if conf:
-        spec = ceph.ClusterSpec(conf, opts.backup_ceph_user)
+        spec = ceph.ClusterSpec(conf, opts.backup_ceph_user, op_timeout=opts.rados_osd_op_timeout)
         drivers[backups.CEPH_SERVICE] = CephBackupDriver(spec, opts.backup_ceph_pool)
     return drivers
 
