@@ -16,8 +16,12 @@ from tinystack.common import ceph
 from tinystack.volume.backup import ceph as ceph_backup
 from tinystack.volume.backup.base import BackupHasDependents, BackupRef
 from tinystack.volume.backup.ceph import CephBackupDriver, RbdVolume
+from tinystack.volume.backup.chunked import ChunkedBackupDriver
+from tinystack.volume.backup.connector import open_device
+from tinystack.volume.backup.posix import PosixObjectStore
 from tinystack.volume.drivers.base import VolumeRef
 from tinystack.volume.drivers.rbd import RbdDriver
+from tinystack.volume.payloads import Device
 
 MiB = 1 << 20
 SIZE = 64 * MiB
@@ -181,6 +185,34 @@ def test_file_source_and_interrupted_backups(
     assert MiB <= driver.backup_rbd(inc, _source(vol), full).stored_bytes <= 4 * MiB
     for ref in (inc, full, backup):
         driver.delete_backup(ref)
+    volumes.delete_volume(vol)
+    volumes.delete_volume(target)
+    usage = ceph_cluster.pool_usage()
+    assert usage == {p: [] for p in usage}
+
+
+def test_chunked_backups_of_rbd_volumes(
+    volumes: RbdDriver, ceph_cluster: CephCluster, tmp_path: Path
+) -> None:
+    """The posix (chunked) driver backs up an RBD volume and restores into another one
+    through the backup service's connector: librbd as the connection info's user."""
+    vol = _volume(volumes, 32 * MiB)
+    _write(volumes, vol, 0, b"R" * MiB)
+    _write(volumes, vol, 20 * MiB, b"S" * 4096)
+    conf = str(ceph_cluster.conf)
+    device = Device("rbd", {"name": f"volumes/volume-{vol.id}", "auth_username": "cinder"})
+    chunked = ChunkedBackupDriver(PosixObjectStore(tmp_path / "store"), chunk_size=4 * MiB)
+    ref = BackupRef(str(uuid.uuid4()), vol.id, "volumebackups")
+    with open_device(device, False, tmp_path, conf) as f:
+        made = chunked.backup(ref, f, 32 * MiB)
+    ref = BackupRef(ref.id, vol.id, "volumebackups", made.service_metadata)
+    target = _volume(volumes, 32 * MiB)
+    _write(volumes, target, 8 * MiB, b"junk")
+    out = Device("rbd", {"name": f"volumes/volume-{target.id}", "auth_username": "cinder"})
+    with open_device(out, True, tmp_path, conf) as f:
+        chunked.restore(ref, f, 32 * MiB)
+    assert _read(volumes, target) == _read(volumes, vol)
+    chunked.delete_backup(ref)
     volumes.delete_volume(vol)
     volumes.delete_volume(target)
     usage = ceph_cluster.pool_usage()
