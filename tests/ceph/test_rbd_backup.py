@@ -49,7 +49,8 @@ def cloud(
         f"backup_ceph_conf = {conf}\n"
         f"rados_osd_op_timeout = {OP_TIMEOUT}\n"
     )
-    proc = CloudProcess(tmp_path_factory.mktemp("tsq-rbd-backup"), SERVICES, extra)
+    state = tmp_path_factory.mktemp("tsq-rbd-backup")
+    proc = CloudProcess(state, SERVICES, extra, debug=True)  # the key must not be logged
     proc.start(timeout=180)
     try:
         yield proc
@@ -125,6 +126,7 @@ def test_full_incremental_restore_and_delete(
     shown = json.dumps(env.admin.get(f"/backups/{inc['id']}").json())
     shown += json.dumps(env.admin.get("/backups/detail").json())
     log = cloud.log_file.read_text(errors="replace")
+    assert "DEBUG" in log  # a log with something in it
     for user in ("cinder", "cinder-backup", "admin"):
         key = ceph_cluster.key(user)
         assert processes_with(key) == [] and key not in log and key not in shown
