@@ -327,9 +327,11 @@ class RbdDriver(VolumeDriver):
                 return
             except rbd.ImageNotFound:
                 return
-            except (rbd.ImageBusy, rbd.ImageHasSnapshots) as exc:
+            except rbd.ImageHasSnapshots as exc:
+                raise VolumeBusy(f"{self.pool}/{name} has snapshots") from exc
+            except rbd.ImageBusy as exc:
                 if attempt == REMOVE_RETRIES - 1:
-                    raise VolumeBusy(f"{self.pool}/{name} is still open or has snapshots") from exc
+                    raise VolumeBusy(f"{self.pool}/{name} is still open") from exc
                 time.sleep(1)
 
     def _children(self, image: Any, snap: str) -> list[Any]:
