@@ -325,7 +325,7 @@ log file = /dev/null
         self._daemon("ceph-osd", "-i", self.osd_id)
         deadline = time.monotonic() + 120
         with self.admin() as cluster:
-            while not self._pgs_active(cluster):
+            while not (self._osd_up(cluster) and self._pgs_active(cluster)):
                 self._check_alive()
                 if time.monotonic() > deadline:
                     raise RuntimeError("the placement groups did not become active again")
@@ -359,12 +359,19 @@ log file = /dev/null
             finally:
                 io.close()
 
+    def _osd_up(self, cluster: Any) -> bool:
+        osds = self.command(cluster, "osd dump").get("osds", [])
+        return any(str(o["osd"]) == self.osd_id and o["up"] == 1 for o in osds)
+
     def _pgs_active(self, cluster: Any) -> bool:
         status = self.command(cluster, "status")
         pgmap = status.get("pgmap", {})
         total = pgmap.get("num_pgs", 0)
+        # "stale+active+clean": the monitor's last word from an OSD that has gone since
         active = sum(
-            s["count"] for s in pgmap.get("pgs_by_state", []) if "active" in s["state_name"]
+            s["count"]
+            for s in pgmap.get("pgs_by_state", [])
+            if "active" in s["state_name"] and "stale" not in s["state_name"]
         )
         return bool(total) and active == total and total >= 8 * len(POOLS)
 
