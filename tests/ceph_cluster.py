@@ -98,6 +98,7 @@ class CephCluster:
     #: the first of MSGR_PORTS + 1 ports to use (a cluster started by hand in an
     #: engineer's range); 0: free ports from cloudproc.free_port()
     port_base: int = 0
+    osd_id: str = "0"
     _thread: threading.Thread | None = field(default=None, repr=False)
     _error: BaseException | None = field(default=None, repr=False)
 
@@ -305,7 +306,30 @@ log file = /dev/null
         keyring.write_text(f"[osd.{osd_id}]\n\tkey = {key}\n")
         keyring.chmod(0o600)
         self._run("ceph-osd", "-c", str(self.conf), "--mkfs", "-i", osd_id, "--osd-uuid", osd_uuid)
+        self.osd_id = osd_id
         self._daemon("ceph-osd", "-i", osd_id)
+
+    # -- faults ------------------------------------------------------------------------------
+    def stop_osd(self) -> None:
+        """Stop the OSD (its PID, SIGTERM: it tells the monitor it is going down)."""
+        proc = self.procs.pop("ceph-osd")
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def start_osd(self) -> None:
+        """Start the stopped OSD again and wait until its placement groups are active."""
+        self._daemon("ceph-osd", "-i", self.osd_id)
+        deadline = time.monotonic() + 120
+        with self.admin() as cluster:
+            while not (self._osd_up(cluster) and self._pgs_active(cluster)):
+                self._check_alive()
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the placement groups did not become active again")
+                time.sleep(0.3)
 
     def _write_key(self, cluster: Any, entity: str, path: Path, **caps: str) -> None:
         flat = [x for kind, cap in caps.items() for x in (kind, cap)]
@@ -335,12 +359,19 @@ log file = /dev/null
             finally:
                 io.close()
 
+    def _osd_up(self, cluster: Any) -> bool:
+        osds = self.command(cluster, "osd dump").get("osds", [])
+        return any(str(o["osd"]) == self.osd_id and o["up"] == 1 for o in osds)
+
     def _pgs_active(self, cluster: Any) -> bool:
         status = self.command(cluster, "status")
         pgmap = status.get("pgmap", {})
         total = pgmap.get("num_pgs", 0)
+        # "stale+active+clean": the monitor's last word from an OSD that has gone since
         active = sum(
-            s["count"] for s in pgmap.get("pgs_by_state", []) if "active" in s["state_name"]
+            s["count"]
+            for s in pgmap.get("pgs_by_state", [])
+            if "active" in s["state_name"] and "stale" not in s["state_name"]
         )
         return bool(total) and active == total and total >= 8 * len(POOLS)
 

@@ -57,9 +57,12 @@ class CloudProcess:
         services: list[str] | None = None,
         extra_conf: str = "",
         serve: str | None = None,
+        debug: bool = False,
     ) -> None:
         self.state_dir = state_dir
         self.serve = serve
+        #: log at DEBUG (tests that check what the log must never hold)
+        self.debug = debug
         self.services = services or registry.available()
         self.ports = {name: free_port() for name in self.services}
         self.metadata_port = free_port()  # compute's metadata API
@@ -121,6 +124,8 @@ class CloudProcess:
         spawn: the fork server's one-time imports do not count)."""
         command = ["serve", self.serve] if self.serve else ["up"]
         argv = [*command, "--config-file", str(self.conf_file), *self.extra_args]
+        if self.debug:
+            argv.append("--debug")
         # test-only plugins (e.g. tests.volume.sparse_driver) import from the checkout
         env = {
             **os.environ,

@@ -11,7 +11,7 @@ import pytest
 from tests.ceph_cluster import CephCluster
 from tinystack.image.store.rbd import RbdStore
 from tinystack.volume.drivers.base import Connector, SnapshotRef, VolumeRef
-from tinystack.volume.drivers.errors import VolumeNotFound
+from tinystack.volume.drivers.errors import VolumeBusy, VolumeNotFound
 from tinystack.volume.drivers.rbd import RbdDriver
 
 GiB = 1024**3
@@ -80,10 +80,19 @@ def test_clone_chains_and_delete_orders(driver: RbdDriver, ceph_cluster: CephClu
     for volume in (from_snap, copy, second):
         with driver.open_volume(volume, write=False) as f:
             assert f.read(6) == b"SOURCE"
-    # deleting the snapshot and the source first flattens what depends on them
+    # upstream's delete orders: nothing is copied. A snapshot with clones is busy...
+    with pytest.raises(VolumeBusy, match="dependent"):
+        driver.delete_snapshot(snap)
+    with pytest.raises(VolumeBusy, match="snapshot"):  # ...and so is its volume
+        driver.delete_volume(source)
+    driver.delete_volume(from_snap)
     driver.delete_snapshot(snap)
+    # a volume whose .clone_snap has a clone stays, renamed, until the clone goes
     driver.delete_volume(source)
-    for volume in (from_snap, copy, second):
+    with driver._io() as ioctx:
+        assert f"volume-{source.id}.deleted" in driver._rbd.RBD().list(ioctx)
+    assert source.id not in driver.volume_ids()
+    for volume in (copy, second):
         with driver.open_volume(volume, write=False) as f:
             assert f.read(6) == b"SOURCE"
         driver.extend_volume(volume, 3)

@@ -69,6 +69,19 @@ class ClusterSpec:
     conf_file: str
     user: str
     connect_timeout: float = 10.0
+    #: seconds an operation on an OSD or a monitor may take before it fails with
+    #: ETIMEDOUT (``rados_osd_op_timeout``/``rados_mon_op_timeout``): with an OSD down,
+    #: operations fail in bounded time instead of waiting for it
+    op_timeout: float = 30.0
+
+    def options(self) -> dict[str, str]:
+        """librados settings of the connection (never the key: that is the keyring's)."""
+        op = str(int(max(1, self.op_timeout)))
+        return {
+            "client_mount_timeout": str(int(max(1, self.connect_timeout))),
+            "rados_osd_op_timeout": op,
+            "rados_mon_op_timeout": op,
+        }
 
 
 class Connection:
@@ -85,14 +98,13 @@ class Connection:
         with self._lock:
             if self._rados is None:
                 rados = bindings().rados
-                timeout = str(int(max(1, self.spec.connect_timeout)))
                 cluster = rados.Rados(
                     conffile=self.spec.conf_file,
                     rados_id=self.spec.user,
-                    conf={"client_mount_timeout": timeout, "rados_osd_op_timeout": "60"},
+                    conf=self.spec.options(),
                 )
                 try:
-                    cluster.connect(timeout=int(timeout))
+                    cluster.connect(timeout=int(max(1, self.spec.connect_timeout)))
                     self._fsid = str(cluster.get_fsid())
                 except Exception:
                     cluster.shutdown()
@@ -118,14 +130,9 @@ class Connection:
 def connect(spec: ClusterSpec) -> Iterator[Any]:
     """A connected ``rados.Rados``, shut down on exit."""
     rados = bindings().rados
-    timeout = str(int(max(1, spec.connect_timeout)))
-    cluster = rados.Rados(
-        conffile=spec.conf_file,
-        rados_id=spec.user,
-        conf={"client_mount_timeout": timeout, "rados_osd_op_timeout": "60"},
-    )
+    cluster = rados.Rados(conffile=spec.conf_file, rados_id=spec.user, conf=spec.options())
     try:
-        cluster.connect(timeout=int(timeout))
+        cluster.connect(timeout=int(max(1, spec.connect_timeout)))
     except Exception:
         cluster.shutdown()
         raise

@@ -516,6 +516,10 @@ class Options:
     vnc_port_min: int = 5900
     vnc_port_max: int = 6399
     rbd_secret_uuid: str = ""
+    images_type: str = "qcow2"
+    images_rbd_pool: str = "vms"
+    images_rbd_ceph_conf: str = "/etc/ceph/ceph.conf"
+    rbd_user: str = "cinder"
     rbd_keyring: str = ""
     vnc_websocket_offset: int = 1000
     # libvirt driver

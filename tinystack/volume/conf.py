@@ -75,6 +75,14 @@ HOST_OPTS = [
         default="/etc/ceph/ceph.conf",
         help="ceph.conf of the rbd backend's cluster (monitors; the user's keyring).",
     ),
+    cfg.IntOpt(
+        "rados_osd_op_timeout",
+        default=30,
+        min=1,
+        help="Seconds a Ceph operation of the rbd driver and the ceph backup driver may "
+        "take (an OSD or monitor down): then it fails, the volume or backup goes to error "
+        "with a user message, instead of waiting for the cluster to come back.",
+    ),
     cfg.StrOpt(
         "rbd_secret_uuid",
         default="",
@@ -226,11 +234,22 @@ BACKUP_OPTS = [
     cfg.StrOpt(
         "backup_driver",
         default="auto",
-        choices=["auto", "posix", "swift"],
+        choices=["auto", "posix", "swift", "ceph"],
         help="Where new backups go: swift (containers in the object store, as Cinder's "
-        "swift driver), posix (directories, backup_posix_path), or auto: swift when the "
-        "cloud runs an object store, else posix. Existing backups stay where they are.",
+        "swift driver), posix (directories, backup_posix_path), ceph (RBD images in "
+        "backup_ceph_pool, incrementals as snapshot diffs of RBD volumes), or auto: swift "
+        "when the cloud runs an object store, else posix. Existing backups stay where "
+        "they are (ceph ones need backup_ceph_conf to stay reachable).",
     ),
+    cfg.StrOpt(
+        "backup_ceph_conf",
+        default="",
+        help="ceph.conf of the backup cluster (monitors; the keyrings of backup_ceph_user and "
+        "of the rbd volumes' users, which a backup of an RBD volume reads as). Empty: "
+        "/etc/ceph/ceph.conf when backup_driver is ceph, else no ceph backups.",
+    ),
+    cfg.StrOpt("backup_ceph_user", default="cinder-backup", help="cephx user of ceph backups."),
+    cfg.StrOpt("backup_ceph_pool", default="backups", help="Pool of ceph backups."),
     cfg.StrOpt(
         "backup_swift_container",
         default="volumebackups",
@@ -321,6 +340,7 @@ class Options:
     rbd_user: str = "cinder"
     rbd_ceph_conf: str = "/etc/ceph/ceph.conf"
     rbd_secret_uuid: str = ""
+    rados_osd_op_timeout: int = 30
     rbd_flatten_volume_from_snapshot: bool = False
     rbd_max_clone_depth: int = 5
     nbd_bind: str = ""
@@ -368,6 +388,9 @@ class Options:
 
     # backup
     backup_driver: str = "auto"
+    backup_ceph_conf: str = ""
+    backup_ceph_user: str = "cinder-backup"
+    backup_ceph_pool: str = "backups"
     backup_swift_container: str = "volumebackups"
     backup_posix_path: str = ""
     backup_container: str = "volumebackups"

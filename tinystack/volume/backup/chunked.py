@@ -54,6 +54,8 @@ SERVICE = "tinystack.volume.backup.chunked.ChunkedBackupDriver"
 COMPRESSIONS = ("zlib", "none")
 #: bytes of a chunk compressed as a trial; stored uncompressed when it shrinks < 10 %
 SAMPLE = 64 << 10
+#: the volume's own metadata, stored beside the backup's objects
+VOLUME_META = "_volume_meta"
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,6 +406,19 @@ class ChunkedBackupDriver(BackupDriver):
         ):
             raise BackupCorrupt(f"backup object {extent['name']} does not match its hash")
         return data
+
+    # -- the volume's own metadata, beside the objects -------------------------------------
+    def put_volume_meta(self, backup: BackupRef, data: bytes) -> None:
+        container = self.store.container(backup.container)
+        container.put_object(self.prefix(backup) + VOLUME_META, data)
+
+    def get_volume_meta(self, backup: BackupRef) -> bytes | None:
+        prefix = backup.service_metadata or self.prefix(backup)
+        try:
+            container = self.store.container(backup.container, create=False)
+            return container.get_object(prefix + VOLUME_META)
+        except ObjectNotFound:
+            return None
 
     # -- delete, export, import ------------------------------------------------------------
     def delete_backup(self, backup: BackupRef) -> None:

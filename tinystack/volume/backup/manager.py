@@ -35,10 +35,11 @@ from tinystack.common.rpc import Target
 from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
-from tinystack.volume.backup import chunked
-from tinystack.volume.backup.base import BackupError, BackupRef, BackupResult, ObjectNotFound
+from tinystack.volume.backup import ceph, chunked
+from tinystack.volume.backup.base import BackupError, BackupRef, BackupResult
+from tinystack.volume.backup.ceph import CephBackupDriver
 from tinystack.volume.backup.chunked import ChunkedBackupDriver
-from tinystack.volume.backup.connector import open_device
+from tinystack.volume.backup.connector import open_device, rbd_volume
 from tinystack.volume.payloads import (
     BackupExport,
     BackupRequest,
@@ -56,9 +57,10 @@ KNOWN_SERVICES = {
     backups.POSIX_SERVICE: backups.POSIX_SERVICE,
     chunked.SERVICE: backups.POSIX_SERVICE,
     backups.SWIFT_SERVICE: backups.SWIFT_SERVICE,
+    ceph.SERVICE: backups.CEPH_SERVICE,
 }
-#: the volume's own metadata, stored beside the backup's objects
-VOLUME_META = "_volume_meta"
+#: a backup driver: the chunked format over a store, or RBD images
+Driver = ChunkedBackupDriver | CephBackupDriver
 
 
 def ref_of(backup: BackupState) -> BackupRef:
@@ -76,14 +78,17 @@ class BackupManager:
     target = Target(rpcapi.BACKUP_TOPIC, version=rpcapi.BACKUP_VERSION)
 
     def __init__(
-        self, deps: Deps, drivers: Mapping[str, ChunkedBackupDriver], host: str, sockets: Path
-    ) -> None:
+        self, deps: Deps, drivers: Mapping[str, Driver], host: str, sockets: Path,
+        ceph_conf: str = "",
+    ) -> None:  # fmt: skip
         self.deps = deps
         #: backup service (Cinder's driver name) -> its driver
         self.drivers = dict(drivers)
         #: this service's host: the connector the volume managers export to
         self.host = host
         self.sockets = sockets
+        #: the ceph.conf RBD devices are opened with (their users' keyrings)
+        self.ceph_conf = ceph_conf
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_lock = threading.Lock()
 
@@ -91,7 +96,7 @@ class BackupManager:
         with self._locks_lock:
             return self._locks[backup_id]
 
-    def driver(self, service: str | None) -> ChunkedBackupDriver:
+    def driver(self, service: str | None) -> Driver:
         """The driver of a backup whose ``service`` is ``service``."""
         found = self.drivers.get(service or backups.SERVICE)
         if found is None:
@@ -170,9 +175,8 @@ class BackupManager:
     ) -> BackupResult:
         ref = ref_of(backup)
         driver = self.driver(backup.service)
-        container = driver.store.container(ref.container)
         meta = backup_ops.volume_meta(self.deps.db, backup.volume_id)
-        container.put_object(driver.prefix(ref) + VOLUME_META, json.dumps(meta).encode())
+        driver.put_volume_meta(ref, json.dumps(meta).encode())
         parent = None
         if backup.parent_id:
             found = backup_ops.get(self.deps.db, backup.parent_id)
@@ -182,7 +186,12 @@ class BackupManager:
         host = self._device_host(backup.volume_id)
         device = self._attach(ctx, host, request)
         try:
-            with open_device(device, False, self.sockets) as volume_file:
+            if isinstance(driver, CephBackupDriver) and device.driver_volume_type == "rbd":
+                # a snapshot diff: the driver snapshots the volume itself, unless the
+                # backup is of a volume snapshot
+                source = rbd_volume(device, snapshot=bool(backup.snapshot_id))
+                return driver.backup_rbd(ref, source, parent)
+            with open_device(device, False, self.sockets, self.ceph_conf) as volume_file:
                 return driver.backup(ref, volume_file, device.size, parent)
         finally:
             self._release(ctx, host, request)
@@ -246,21 +255,19 @@ class BackupManager:
     def _write(self, ctx: CallContext, backup: BackupState, request: DeviceRequest) -> None:
         host = self._device_host(request.volume_id)
         device = self._attach(ctx, host, request)
+        driver = self.driver(backup.service)
         try:
-            with open_device(device, True, self.sockets) as volume_file:
-                self.driver(backup.service).restore(ref_of(backup), volume_file, device.size)
+            if isinstance(driver, CephBackupDriver) and device.driver_volume_type == "rbd":
+                driver.restore_rbd(ref_of(backup), rbd_volume(device), request.new_volume)
+                return
+            with open_device(device, True, self.sockets, self.ceph_conf) as volume_file:
+                driver.restore(ref_of(backup), volume_file, device.size)
         finally:
             self._release(ctx, host, request)
 
     def _volume_meta(self, backup: BackupState) -> dict[str, JSON]:
-        ref = ref_of(backup)
-        driver = self.driver(backup.service)
-        prefix = ref.service_metadata or driver.prefix(ref)
-        try:
-            data = driver.store.container(ref.container, create=False).get_object(
-                prefix + VOLUME_META
-            )
-        except ObjectNotFound:
+        data = self.driver(backup.service).get_volume_meta(ref_of(backup))
+        if data is None:
             return {}
         found = json.loads(data)
         return found if isinstance(found, dict) else {}

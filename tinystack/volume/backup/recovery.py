@@ -32,6 +32,7 @@ from tinystack.volume.backup.base import (
     BackupRef,
     ObjectNotFound,
 )
+from tinystack.volume.backup.ceph import CephBackupDriver
 from tinystack.volume.backup.chunked import ChunkedBackupDriver
 from tinystack.volume.backup.manager import BackupManager
 from tinystack.volume.payloads import DeviceRequest
@@ -123,7 +124,12 @@ def remove_orphans(manager: BackupManager) -> int:
     count = 0
     for service, driver in manager.drivers.items():
         try:
-            count += _remove_orphans(manager, driver)
+            if isinstance(driver, CephBackupDriver):
+                count += driver.remove_orphans(
+                    lambda ids: backup_ops.existing_ids(manager.deps.db, ids)
+                )
+            else:
+                count += _remove_orphans(manager, driver)
         except BackupError:
             LOG.warning("backup store %s unreachable; orphans left for now", service, exc_info=True)
     return count

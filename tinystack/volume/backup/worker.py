@@ -8,14 +8,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from tinystack.common import ceph
 from tinystack.common.rpc import RPCServer, Target
 from tinystack.common.rpc.context import CallContext
 from tinystack.volume import rpcapi
 from tinystack.volume.backup import recovery
 from tinystack.volume.backup.base import ObjectStore
+from tinystack.volume.backup.ceph import CephBackupDriver
 from tinystack.volume.backup.chunked import ChunkedBackupDriver
 from tinystack.volume.backup.connector import run_dir, stop_leftovers
-from tinystack.volume.backup.manager import BackupManager
+from tinystack.volume.backup.manager import BackupManager, Driver
 from tinystack.volume.backup.posix import PosixObjectStore
 from tinystack.volume.backup.swift import SwiftObjectStore
 from tinystack.volume.payloads import DeviceRequest
@@ -28,16 +30,25 @@ LOG = logging.getLogger(__name__)
 RELEASE_TIMEOUT = 30.0
 
 
-def make_drivers(deps: Deps) -> dict[str, ChunkedBackupDriver]:
+def ceph_conf(deps: Deps) -> str:
+    """The backup cluster's ceph.conf, or "" when this service makes no ceph backups."""
+    opts = deps.opts
+    if opts.backup_ceph_conf:
+        return str(opts.backup_ceph_conf)
+    return "/etc/ceph/ceph.conf" if opts.backup_driver == "ceph" else ""
+
+
+def make_drivers(deps: Deps) -> dict[str, Driver]:
     """A driver per backup service: posix always (a directory), swift when the cloud
-    runs an object store (the service's account)."""
+    runs an object store (the service's account), ceph when a backup cluster is
+    configured (``backup_ceph_conf``, or ``backup_driver = ceph``)."""
     opts = deps.opts
     root = Path(opts.backup_posix_path) if opts.backup_posix_path else deps.state_dir / "backups"
     root.mkdir(parents=True, exist_ok=True)
     stores: dict[str, ObjectStore] = {backups.POSIX_SERVICE: PosixObjectStore(root)}
     if deps.object_store.available():
         stores[backups.SWIFT_SERVICE] = SwiftObjectStore(deps.object_store)
-    return {
+    drivers: dict[str, Driver] = {
         service: ChunkedBackupDriver(
             store,
             chunk_size=int(opts.backup_file_size),
@@ -48,6 +59,11 @@ def make_drivers(deps: Deps) -> dict[str, ChunkedBackupDriver]:
         )
         for service, store in stores.items()
     }
+    conf = ceph_conf(deps)
+    if conf:
+        spec = ceph.ClusterSpec(conf, opts.backup_ceph_user, op_timeout=opts.rados_osd_op_timeout)
+        drivers[backups.CEPH_SERVICE] = CephBackupDriver(spec, opts.backup_ceph_pool)
+    return drivers
 
 
 class BackupWorker(RunningWorker):
@@ -56,7 +72,9 @@ class BackupWorker(RunningWorker):
     def __init__(self, deps: Deps, host: str) -> None:
         super().__init__(deps, host)
         self.host = host
-        self.manager = BackupManager(deps, make_drivers(deps), host, run_dir(deps.state_dir))
+        self.manager = BackupManager(
+            deps, make_drivers(deps), host, run_dir(deps.state_dir), ceph_conf(deps)
+        )
 
     def start(self) -> None:
         opts = self.deps.opts

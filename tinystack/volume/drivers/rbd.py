@@ -15,10 +15,12 @@ no host block device.
   ``rbd_flatten_volume_from_snapshot``; a volume from a volume clones a snapshot
   ``volume-<new id>.clone_snap`` taken of the source, flattened when the chain would get
   deeper than ``rbd_max_clone_depth``.
-- Deleting keeps no orphans: a snapshot or volume whose snapshots have clones flattens
-  those clones first (upstream defers the delete by renaming instead; flattening costs a
-  copy once but leaves nothing behind), and a deleted clone removes the
-  ``.clone_snap`` it was made from when nothing else uses it.
+- Deletes copy nothing and leave no orphans, as upstream's: a snapshot that volumes were
+  cloned from is busy (it stays ``available`` with a user message until they go); a volume
+  whose ``.clone_snap`` has clones is renamed ``volume-<id>.deleted`` and removed when its
+  last clone goes (a deleted clone removes the ``.clone_snap`` it was made from when
+  nothing else uses it, then such a deleted parent, up the chain); the snapshots a
+  ``ceph`` backup keeps of the volume go with it.
 - Attachments need no export: the connection info is ``rbd`` with the monitors, pool/image,
   user and the ``secret_uuid`` under which compute hosts keep the user's key
   (``rbd_secret_uuid``). Capacity is the pool's share of the cluster (``ceph df``).
@@ -30,6 +32,7 @@ import io
 import json
 import logging
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -47,12 +50,19 @@ from tinystack.volume.drivers.base import (
     VolumeDriver,
     VolumeRef,
 )
-from tinystack.volume.drivers.errors import BackendError, ImageTooLarge, VolumeNotFound
+from tinystack.volume.drivers.errors import (
+    BackendError,
+    ImageTooLarge,
+    VolumeBusy,
+    VolumeNotFound,
+)
 
 LOG = logging.getLogger(__name__)
 GiB = 1024**3
 PREFIX = "volume-"
 CLONE_SNAP = ".clone_snap"
+#: tries (a second apart) to remove an image a crashed client still watches
+REMOVE_RETRIES = 45
 _UPLOAD_FORMATS = {"raw": "raw", "qcow2": "qcow2", "vmdk": "vmdk", "vdi": "vdi", "vhd": "vpc"}
 
 
@@ -280,52 +290,81 @@ class RbdDriver(VolumeDriver):
 
     # -- delete ----------------------------------------------------------------------------
     def delete_volume(self, volume: VolumeRef) -> None:
+        """Remove the volume as upstream does: backup base snapshots go first; other
+        snapshots make it busy; while clones depend on its ``.clone_snap`` snapshots it
+        stays as ``volume-<id>.deleted`` (no copy), removed with the last clone."""
         name = _name(volume.id)
-        rbd = self._rbd
-        parent: dict[str, Any] | None = None
         try:
             with self._image(name) as image:
                 parent = image.get_parent_image_spec() if _has_parent(image) else None
-                for snap in list(image.list_snaps()):
-                    self._remove_snap(image, snap["name"])
+                busy_clones = False
+                for snap in [s["name"] for s in image.list_snaps()]:
+                    if snap.startswith("backup.") and snap.endswith(".snap"):
+                        image.remove_snap(snap)  # a ceph backup's base (upstream: the same)
+                    elif not snap.endswith(CLONE_SNAP):
+                        raise VolumeBusy(f"volume {volume.id} still has snapshot {snap}")
+                    elif self._children(image, snap):
+                        busy_clones = True
+                    else:
+                        self._remove_snap(image, snap)
         except VolumeNotFound:
             return
         with self._io() as ioctx:
-            try:
-                rbd.RBD().remove(ioctx, name)
-            except rbd.ImageNotFound:
-                pass
-            except (rbd.ImageBusy, rbd.ImageHasSnapshots) as exc:
-                raise BackendError(f"volume {volume.id} is still open or has snapshots") from exc
+            if busy_clones:
+                LOG.info("volume %s has clones: kept as %s.deleted until they go", volume.id, name)
+                self._rbd.RBD().rename(ioctx, name, f"{name}.deleted")
+                return
+            self._remove(ioctx, name)
         if parent and parent["snap_name"].endswith(CLONE_SNAP):
             self._drop_clone_snap(parent["image_name"], parent["snap_name"])
 
-    def _remove_snap(self, image: Any, snap: str) -> None:
-        """Remove a snapshot, flattening its clones first so they keep their data."""
+    def _remove(self, ioctx: Any, name: str) -> None:
+        """Remove an image; busy (a crashed client's watch, 30 s) is retried a while."""
+        rbd = self._rbd
+        for attempt in range(REMOVE_RETRIES):
+            try:
+                rbd.RBD().remove(ioctx, name)
+                return
+            except rbd.ImageNotFound:
+                return
+            except rbd.ImageHasSnapshots as exc:
+                raise VolumeBusy(f"{self.pool}/{name} has snapshots") from exc
+            except rbd.ImageBusy as exc:
+                if attempt == REMOVE_RETRIES - 1:
+                    raise VolumeBusy(f"{self.pool}/{name} is still open") from exc
+                time.sleep(1)
+
+    def _children(self, image: Any, snap: str) -> list[Any]:
         image.set_snap(snap)
-        children = list(image.list_children2())
-        image.set_snap(None)
-        for child in children:
-            with self._io(child["pool"]) as ioctx, self._rbd.Image(ioctx, child["image"]) as c:
-                LOG.info("flattening %s/%s before %s goes", child["pool"], child["image"], snap)
-                c.flatten()
+        try:
+            return list(image.list_children2())
+        finally:
+            image.set_snap(None)
+
+    def _remove_snap(self, image: Any, snap: str) -> None:
         if image.is_protected_snap(snap):
             image.unprotect_snap(snap)
         image.remove_snap(snap)
 
     def _drop_clone_snap(self, source: str, snap: str) -> None:
-        """Remove a ``.clone_snap`` once no clone uses it (the source may be gone)."""
+        """Remove a ``.clone_snap`` once no clone uses it (the source may be gone); a
+        deleted source (``.deleted``) left without snapshots goes too, and so on up the
+        chain (upstream's ``_delete_clone_parent_refs``)."""
         try:
             with self._image(source) as image:
-                image.set_snap(snap)
-                busy = bool(list(image.list_children2()))
-                image.set_snap(None)
-                if not busy:
-                    if image.is_protected_snap(snap):
-                        image.unprotect_snap(snap)
-                    image.remove_snap(snap)
+                if self._children(image, snap):
+                    return
+                self._remove_snap(image, snap)
+                left = bool(list(image.list_snaps()))
+                parent = image.get_parent_image_spec() if _has_parent(image) else None
         except (VolumeNotFound, self._rbd.ImageNotFound):
             return
+        if left or not source.endswith(".deleted"):
+            return
+        with self._io() as ioctx:
+            self._remove(ioctx, source)
+        if parent and parent["snap_name"].endswith(CLONE_SNAP):
+            self._drop_clone_snap(parent["image_name"], parent["snap_name"])
 
     # -- resize, snapshots -----------------------------------------------------------------
     def extend_volume(self, volume: VolumeRef, new_size: int) -> None:
@@ -340,10 +379,18 @@ class RbdDriver(VolumeDriver):
         return None
 
     def delete_snapshot(self, snapshot: SnapshotRef) -> None:
+        """Remove the snapshot; busy while volumes cloned from it exist (upstream's
+        SnapshotIsBusy: it stays ``available``)."""
+        snap = _snap(snapshot.id)
         try:
             with self._image(_name(snapshot.volume_id)) as image:
-                if _snap(snapshot.id) in {s["name"] for s in image.list_snaps()}:
-                    self._remove_snap(image, _snap(snapshot.id))
+                if snap not in {s["name"] for s in image.list_snaps()}:
+                    return
+                children = self._children(image, snap)
+                if children:
+                    names = ", ".join(f"{c['pool']}/{c['image']}" for c in children)
+                    raise VolumeBusy(f"snapshot {snapshot.id} has dependent volumes: {names}")
+                self._remove_snap(image, snap)
         except VolumeNotFound:
             return
 
@@ -357,9 +404,12 @@ class RbdDriver(VolumeDriver):
     ) -> ConnectionInfo:
         if not self._exists(_name(volume.id)):
             raise VolumeNotFound(f"volume {volume.id} has no rbd image")
+        return self._connection_info(volume.id)
+
+    def _connection_info(self, volume_id: str, snap: str | None = None) -> ConnectionInfo:
         hosts, ports = ceph.monitors(self.cluster.rados())
         data: dict[str, JSON] = {
-            "name": f"{self.pool}/{_name(volume.id)}",
+            "name": f"{self.pool}/{_name(volume_id)}",
             "hosts": list(hosts),
             "ports": list(ports),
             "cluster_name": "ceph",
@@ -367,13 +417,27 @@ class RbdDriver(VolumeDriver):
             "auth_username": self.spec.user,
             "secret_type": "ceph",
             "secret_uuid": self.secret_uuid or None,
-            "volume_id": volume.id,
+            "volume_id": volume_id,
             "discard": True,
         }
+        if snap:
+            data["snap_name"] = snap
         return ConnectionInfo("rbd", data)
 
     def terminate_connection(self, volume: VolumeRef, attachment_id: str) -> None:
         """Nothing to undo: a client of the cluster holds no export."""
+
+    def initialize_snapshot_connection(
+        self, snapshot: SnapshotRef, connector: Connector, attachment_id: str
+    ) -> ConnectionInfo:
+        """The snapshot as an ``rbd`` connection info naming it (``snap_name``)."""
+        with self._image(_name(snapshot.volume_id), read_only=True) as image:
+            if _snap(snapshot.id) not in {s["name"] for s in image.list_snaps()}:
+                raise VolumeNotFound(f"snapshot {snapshot.id} has no rbd snapshot")
+        return self._connection_info(snapshot.volume_id, _snap(snapshot.id))
+
+    def terminate_snapshot_connection(self, snapshot: SnapshotRef, attachment_id: str) -> None:
+        """Nothing to undo, as for volumes."""
 
     def exports(self) -> list[str]:
         return []

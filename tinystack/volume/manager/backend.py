@@ -68,7 +68,7 @@ def rbd_driver(opts: Options) -> VolumeDriver:
     from tinystack.volume.drivers.rbd import RbdDriver
 
     return RbdDriver(
-        ClusterSpec(opts.rbd_ceph_conf, opts.rbd_user),
+        ClusterSpec(opts.rbd_ceph_conf, opts.rbd_user, op_timeout=opts.rados_osd_op_timeout),
         opts.volume_backend_name,
         pool=opts.rbd_pool,
         secret_uuid=opts.rbd_secret_uuid,

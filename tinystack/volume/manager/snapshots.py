@@ -25,7 +25,7 @@ from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.drivers.base import SnapshotRef, VolumeDriver, VolumeRef
-from tinystack.volume.drivers.errors import InvalidReference
+from tinystack.volume.drivers.errors import InvalidReference, VolumeBusy
 from tinystack.volume.payloads import SnapshotManageSpec, SnapshotRequest
 from tinystack.volume.services import messages, snapshot_ops, volume_ops
 from tinystack.volume.services.deps import Deps
@@ -120,6 +120,12 @@ class SnapshotManager:
                 return
             try:
                 self.driver.delete_snapshot(snapshot_ref(snap))
+            except VolumeBusy as exc:  # upstream's SnapshotIsBusy: it stays usable
+                LOG.warning("snapshot %s: %s", snap.id, exc)
+                snapshot_ops.failed(
+                    self.deps.db, snap.id, "available", action=messages.SNAPSHOT_DELETE,
+                    request_id=ctx.request_id, ttl=self.ttl, expected=("deleting",),
+                )  # fmt: skip
             except Exception:
                 LOG.exception("snapshot %s: delete failed", snap.id)
                 snapshot_ops.failed(

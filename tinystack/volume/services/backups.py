@@ -52,7 +52,8 @@ BINARY = "cinder-backup"
 #: the drivers a backup's ``service`` names (Cinder's; the chunked format is theirs)
 POSIX_SERVICE = "cinder.backup.drivers.posix.PosixBackupDriver"
 SWIFT_SERVICE = "cinder.backup.drivers.swift.SwiftBackupDriver"
-SERVICES = {"posix": POSIX_SERVICE, "swift": SWIFT_SERVICE}
+CEPH_SERVICE = "cinder.backup.drivers.ceph.CephBackupDriver"
+SERVICES = {"posix": POSIX_SERVICE, "swift": SWIFT_SERVICE, "ceph": CEPH_SERVICE}
 #: what a backup made before drivers were chosen, and an import until checked, name
 SERVICE = POSIX_SERVICE
 GET = "backup:get"
@@ -278,6 +279,8 @@ def backup_driver(deps: Deps) -> str:
 
 def default_container(deps: Deps, driver: str) -> str:
     opts = deps.opts
+    if driver == "ceph":
+        return opts.backup_ceph_pool
     return opts.backup_swift_container if driver == "swift" else opts.backup_container
 
 

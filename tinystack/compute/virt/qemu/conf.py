@@ -67,6 +67,27 @@ QEMU_OPTS = [
         "backend's rbd_secret_uuid; Nova's [libvirt] rbd_secret_uuid).",
     ),
     cfg.StrOpt(
+        "images_type",
+        default="qcow2",
+        choices=["qcow2", "rbd"],
+        help="Where root disks live: qcow2 overlays on the cached image in the instance "
+        "directory, or rbd: RBD images in images_rbd_pool, clones of the image's RBD "
+        "snapshot when the image service stores it in the same cluster (no download), "
+        "opened by QEMU through librbd as rbd_user (Nova's [libvirt] images_type).",
+    ),
+    cfg.StrOpt("images_rbd_pool", default="vms", help="Pool of rbd root disks."),
+    cfg.StrOpt(
+        "images_rbd_ceph_conf",
+        default="/etc/ceph/ceph.conf",
+        help="ceph.conf of the rbd root disks' cluster (monitors; rbd_user's keyring).",
+    ),
+    cfg.StrOpt(
+        "rbd_user",
+        default="cinder",
+        help="cephx user of rbd root disks: rbd_secret_uuid's user, whose key rbd_keyring "
+        "holds (Nova's [libvirt] rbd_user).",
+    ),
+    cfg.StrOpt(
         "rbd_keyring",
         default="",
         help="Ceph keyring file holding the key of rbd_secret_uuid's user; QEMU gets the "

@@ -76,6 +76,8 @@ class Definition:
     user_network: bool = False
     #: the attached volumes (:class:`VolumeDisk` as dicts); one with ``boot`` is the root
     volumes: list[dict[str, Any]] = field(default_factory=list)
+    #: the root disk as an RBD image (``images_type = rbd``: a :class:`VolumeDisk` dict)
+    root_rbd: dict[str, Any] | None = None
 
     def volume_disks(self) -> list[VolumeDisk]:
         return [VolumeDisk.from_dict(v) for v in self.volumes]
@@ -213,6 +215,8 @@ def _disks(defn: Definition, d: Path) -> list[str]:
     stable = stable_rescue(defn.rescue)
     if defn.rescue and stable is None:
         disks.append((d / RESCUE_DISK, "qcow2"))
+    if boot is None and defn.root_rbd:
+        boot = VolumeDisk.from_dict(defn.root_rbd)
     disks.append(boot if boot is not None else (d / ROOT_DISK, "qcow2"))
     if defn.ephemeral:
         disks.append((d / EPHEMERAL_DISK, "raw"))

@@ -80,6 +80,7 @@ from tinystack.compute.virt.qemu.definition import (
 from tinystack.compute.virt.qemu.hotplug import Volumes
 from tinystack.compute.virt.qemu.imagecache import CachedImage, ImageCache, ImageSource
 from tinystack.compute.virt.qemu.machine import Machines
+from tinystack.compute.virt.qemu.rbd_roots import RbdRoots
 from tinystack.compute.virt.qemu.resize import Resizes
 from tinystack.compute.virt.qemu.settings import (
     CONSOLE_MAX_BYTES,
@@ -148,6 +149,7 @@ class QemuDriver(ComputeDriver):
         self.vm = machines or Machines(hostname, settings, binary)
         self.resizes = Resizes(self.vm)
         self.volumes = Volumes(self.vm)
+        self.rbd_roots = RbdRoots(settings) if settings.images_type == "rbd" else None
 
     @property
     def hostname(self) -> str:
@@ -261,6 +263,14 @@ class QemuDriver(ComputeDriver):
             disks.create_overlay(target, cached.path, cached.format, size)
         return cached, boot_iso
 
+    def _make_rbd_root(self, instance: InstanceMeta) -> VolumeDisk | None:
+        """The root disk as an RBD image with ``images_type = rbd`` (not for ISOs)."""
+        image = instance.image
+        if self.rbd_roots is None or image is None or image.disk_format == "iso":
+            return None
+        size = int(instance.flavor.root_gb) * GiB
+        return self.rbd_roots.make(instance.uuid, image.id, self.cache, size)
+
     def spawn(
         self,
         context: CallContext,
@@ -294,8 +304,11 @@ class QemuDriver(ComputeDriver):
         flavor = instance.flavor
         cached: CachedImage | None = None
         boot_iso = False
+        root_rbd = None
         if not any(v.boot for v in volumes):
-            cached, boot_iso = self._make_root(directory, instance.image, flavor)
+            root_rbd = self._make_rbd_root(instance)
+            if root_rbd is None:
+                cached, boot_iso = self._make_root(directory, instance.image, flavor)
         if flavor.ephemeral_gb:
             disks.create_ephemeral(directory / EPHEMERAL_DISK, flavor.ephemeral_gb)
         if flavor.swap:
@@ -322,6 +335,7 @@ class QemuDriver(ComputeDriver):
             qmp_socket=qmp_main,
             qmp_events_socket=qmp_events,
             user_network=self.settings.user_network,
+            root_rbd=root_rbd.to_dict() if root_rbd else None,
         )
         defn.set_volumes(volumes)
         self.vm.start(defn)
@@ -355,6 +369,8 @@ class QemuDriver(ComputeDriver):
             except DriverError as exc:
                 LOG.warning("instance %s: %s", uuid, exc)
         if destroy_disks:
+            if self.rbd_roots is not None:  # also what a failed spawn made
+                self.rbd_roots.remove(uuid)
             shutil.rmtree(directory, ignore_errors=True)
             self.resizes.deleted(uuid)
 
@@ -377,11 +393,15 @@ class QemuDriver(ComputeDriver):
             if defn.config_drive or self._wants_config_drive(instance):
                 configdrive.make(directory / CONFIG_DRIVE, instance, network_info, admin_password)
                 defn.config_drive = True
+            root_rbd = None
             if defn.boot_volume is None:  # a volume-backed guest keeps its root volume
+                root_rbd = self._make_rbd_root(instance)
+            if defn.boot_volume is None and root_rbd is None:
                 cached, boot_iso = self._make_root(directory, instance.image, instance.flavor)
                 defn.image_id = instance.image.id if instance.image else None
                 defn.base, defn.base_format = str(cached.path), cached.format
                 defn.boot_iso = boot_iso
+            defn.root_rbd = root_rbd.to_dict() if root_rbd else None
             defn.rescue = None
             defn.flavor = flavor_record(instance.flavor)
             defn.hostname = instance.hostname
@@ -467,15 +487,10 @@ class QemuDriver(ComputeDriver):
             defn = self.vm.load(instance.uuid)
             directory = self.vm.dir(instance.uuid)
             target = directory / f".snapshot-{uuidlib.uuid4().hex}.qcow2"
-            paused = False
-            if self.vm.pid(instance.uuid) is not None and self.vm.status(defn) == "running":
-                self.vm.pause(defn)  # stopping flushes QEMU's caches to the file
-                paused = True
-            try:
-                disks.flatten(directory / ROOT_DISK, target)
-            finally:
-                if paused:
-                    self.vm.cont(defn)
+            if defn.root_rbd and self.rbd_roots is not None:
+                self.rbd_roots.snapshot_to(instance.uuid, target)  # an RBD snapshot
+            else:
+                self._flatten_paused(defn, directory / ROOT_DISK, target)
             f = open(target, "rb")  # closed by the generator below
             target.unlink()  # the open file keeps the data; nothing is left behind
 
@@ -485,6 +500,17 @@ class QemuDriver(ComputeDriver):
                     yield chunk
 
         return DiskImage(disk_format="qcow2", container_format="bare", chunks=chunks())
+
+    def _flatten_paused(self, defn: Definition, root: Path, target: Path) -> None:
+        paused = False
+        if self.vm.pid(defn.uuid) is not None and self.vm.status(defn) == "running":
+            self.vm.pause(defn)  # stopping flushes QEMU's caches to the file
+            paused = True
+        try:
+            disks.flatten(root, target)
+        finally:
+            if paused:
+                self.vm.cont(defn)
 
     def rescue(
         self,

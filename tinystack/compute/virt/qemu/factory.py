@@ -61,6 +61,10 @@ def settings(opts: Options, state_dir: Path, bootstrap_image_dir: Path) -> QemuS
         my_ip=str(opts.my_ip or "127.0.0.1"),
         rbd_secret_uuid=str(opts.rbd_secret_uuid or ""),
         rbd_keyring=str(opts.rbd_keyring or ""),
+        images_type=str(opts.images_type),
+        images_rbd_pool=str(opts.images_rbd_pool),
+        images_rbd_ceph_conf=str(opts.images_rbd_ceph_conf),
+        rbd_user=str(opts.rbd_user),
     )
 
 

@@ -44,6 +44,11 @@ class QemuSettings:
     #: the secret rbd volumes name and the keyring holding its key
     rbd_secret_uuid: str = ""
     rbd_keyring: str = ""
+    #: root disks: "qcow2" files, or "rbd" images in images_rbd_pool (as rbd_user)
+    images_type: str = "qcow2"
+    images_rbd_pool: str = "vms"
+    images_rbd_ceph_conf: str = "/etc/ceph/ceph.conf"
+    rbd_user: str = "cinder"
 
     @property
     def instances(self) -> Path:
