@@ -16,6 +16,9 @@ Versions (bump the minor for additions, the major for incompatible changes):
 * compute 2.0: the same, with payloads (HostList, ScheduledEvent, FlavorMeta, DiskInfo;
   ConsoleInfo, Diagnostics and AttachedInterface results); no ``data`` on external events
 * compute 2.1: attach_volume, detach_volume, swap_volume (BlockDevice payloads)
+* compute 2.2: live migration (checks, pre, live_migration, post, rollback, abort,
+  force complete; LiveMigrateData payloads)
+* conductor 2.1: live_migrate_instance
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from tinystack.compute.objects import (
     FlavorMeta,
     HostList,
     ImageMeta,
+    LiveMigrateData,
     MoveRequest,
     RequestSpec,
     ScheduledEvent,
@@ -44,9 +48,9 @@ CONDUCTOR_TOPIC = "compute-conductor"
 SCHEDULER_TOPIC = "compute-scheduler"
 COMPUTE_TOPIC = "compute"
 
-CONDUCTOR_VERSION = "2.0"
+CONDUCTOR_VERSION = "2.1"
 SCHEDULER_VERSION = "2.0"
-COMPUTE_VERSION = "2.1"
+COMPUTE_VERSION = "2.2"
 
 RPCContext: TypeAlias = dict[str, JSON]
 """The transport's context of a request: a :meth:`CallContext.to_dict`."""
@@ -102,6 +106,28 @@ class ConductorAPI:
         self.client.cast(
             _ctxt(ctx), "unshelve_instance", instance_uuid=instance_uuid, move=move.to_primitive()
         )
+
+    def live_migrate_instance(
+        self,
+        ctx: CallContext,
+        instance_uuid: str,
+        host: str | None,
+        block_migration: bool | None,
+        force: bool,
+        wait: bool,
+    ) -> str:
+        """``wait``: call until the checks are done and return why they failed ("" when the
+        migration started); otherwise cast (errors end up in the instance's actions)."""
+        kwargs: dict[str, JSON] = {
+            "instance_uuid": instance_uuid,
+            "host": host,
+            "block_migration": block_migration,
+            "force": force,
+        }
+        if not wait:
+            self.client.cast(_ctxt(ctx), "live_migrate_instance", **kwargs)
+            return ""
+        return str(self.client.call(_ctxt(ctx), "live_migrate_instance", **kwargs) or "")
 
 
 class SchedulerAPI:
@@ -506,4 +532,127 @@ class ComputeAgentAPI:
             name=name,
             tag=tag,
             status=status,
+        )
+
+    # -- live migration (agent/live_migrate.py) ------------------------------------------------
+    def check_can_live_migrate_destination(
+        self, ctx: CallContext, host: str, instance_uuid: str, block_migration: bool | None
+    ) -> LiveMigrateData:
+        result = self._call(
+            ctx,
+            host,
+            "check_can_live_migrate_destination",
+            instance_uuid=instance_uuid,
+            block_migration=block_migration,
+        )
+        return LiveMigrateData.from_primitive(result)
+
+    def check_can_live_migrate_source(
+        self, ctx: CallContext, host: str, instance_uuid: str, data: LiveMigrateData
+    ) -> LiveMigrateData:
+        result = self._call(
+            ctx,
+            host,
+            "check_can_live_migrate_source",
+            instance_uuid=instance_uuid,
+            data=data.to_primitive(),
+        )
+        return LiveMigrateData.from_primitive(result)
+
+    def cleanup_live_migration_destination_check(
+        self, ctx: CallContext, host: str, data: LiveMigrateData
+    ) -> None:
+        self._cast(ctx, host, "cleanup_live_migration_destination_check", data=data.to_primitive())
+
+    def live_migration(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        migration_uuid: str,
+        data: LiveMigrateData,
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "live_migration",
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
+            data=data.to_primitive(),
+        )
+
+    def pre_live_migration(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        migration_uuid: str,
+        data: LiveMigrateData,
+        timeout: float,
+    ) -> LiveMigrateData:
+        result = self._call(
+            ctx,
+            host,
+            "pre_live_migration",
+            timeout=timeout,
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
+            data=data.to_primitive(),
+        )
+        return LiveMigrateData.from_primitive(result)
+
+    def post_live_migration_at_destination(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        migration_uuid: str,
+        data: LiveMigrateData,
+    ) -> None:
+        self._call(
+            ctx,
+            host,
+            "post_live_migration_at_destination",
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
+            data=data.to_primitive(),
+        )
+
+    def rollback_live_migration_at_destination(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        migration_uuid: str,
+        data: LiveMigrateData,
+    ) -> None:
+        self._call(
+            ctx,
+            host,
+            "rollback_live_migration_at_destination",
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
+            data=data.to_primitive(),
+        )
+
+    def live_migration_abort(
+        self, ctx: CallContext, host: str, instance_uuid: str, migration_uuid: str
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "live_migration_abort",
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
+        )
+
+    def live_migration_force_complete(
+        self, ctx: CallContext, host: str, instance_uuid: str, migration_uuid: str
+    ) -> None:
+        self._cast(
+            ctx,
+            host,
+            "live_migration_force_complete",
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
         )

@@ -1,4 +1,4 @@
-"""Migration records (resize, cold migration): create, advance, list."""
+"""Migration records (resize, cold and live migration): create, advance, list."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ class MigrationRecord:
     project_id: str | None
     created_at: datetime
     updated_at: datetime | None
+    memory_total: int | None = None
+    memory_processed: int | None = None
+    memory_remaining: int | None = None
+    disk_total: int | None = None
+    disk_processed: int | None = None
+    disk_remaining: int | None = None
 
 
 #: statuses of a resize or cold migration still under way
@@ -50,6 +56,7 @@ def create(
     new_flavor_id: int | None,
     user_id: str | None,
     project_id: str | None,
+    status: str = "pre-migrating",
 ) -> MigrationRecord:
     def write(session: Session) -> MigrationRecord:
         now = utcnow()
@@ -58,7 +65,7 @@ def create(
             instance_uuid=inst.uuid,
             source_compute=inst.host,
             source_node=inst.node,
-            status="pre-migrating",
+            status=status,
             migration_type=migration_type,
             old_flavor_id=old_flavor_id,
             new_flavor_id=new_flavor_id,

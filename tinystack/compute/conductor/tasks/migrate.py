@@ -70,7 +70,7 @@ class SelectDestinationTask(Task[Selection]):
             return self._select(replace(self.spec, ignore_hosts=()))
 
 
-def _spec_for(inst: ServerRecord, flavor: FlavorMeta, move: MoveRequest) -> RequestSpec:
+def spec_for(inst: ServerRecord, flavor: FlavorMeta, move: MoveRequest) -> RequestSpec:
     """The instance's stored request spec, for one instance of ``flavor``, moved as asked."""
     spec = RequestSpec.from_dict(inst.request_spec or {})
     return replace(
@@ -112,7 +112,7 @@ class MigrationFlow:
             user_id=self.ctx.user_id,
             project_id=inst.project_id,
         )
-        spec = _spec_for(inst, flavor, move)
+        spec = spec_for(inst, flavor, move)
         moving = MoveAllocationsTask(self.deps, inst, migration)
         try:
             moving.execute()
@@ -176,7 +176,7 @@ class UnshelveFlow:
     def run(self, uuid: str, move: MoveRequest) -> None:
         started = utcnow()
         inst = instances.get(self.deps.db, uuid)
-        spec = _spec_for(inst, FlavorMeta.from_dict(dict(inst.flavor)), move)
+        spec = spec_for(inst, FlavorMeta.from_dict(dict(inst.flavor)), move)
         try:
             dest = SelectDestinationTask(self.deps, self.ctx, inst, spec, False).execute()
         except Exception as exc:

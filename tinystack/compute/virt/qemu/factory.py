@@ -61,6 +61,8 @@ def settings(opts: Options, state_dir: Path, bootstrap_image_dir: Path) -> QemuS
         my_ip=str(opts.my_ip or "127.0.0.1"),
         rbd_secret_uuid=str(opts.rbd_secret_uuid or ""),
         rbd_keyring=str(opts.rbd_keyring or ""),
+        migration_address=str(opts.live_migration_inbound_addr or opts.my_ip or "127.0.0.1"),
+        migration_downtime_ms=int(opts.live_migration_downtime),
     )
 
 

@@ -44,6 +44,10 @@ class QemuSettings:
     #: the secret rbd volumes name and the keyring holding its key
     rbd_secret_uuid: str = ""
     rbd_keyring: str = ""
+    #: where this host's incoming live migrations and NBD exports listen
+    migration_address: str = "127.0.0.1"
+    #: QEMU's downtime-limit for a live migration (ms)
+    migration_downtime_ms: int = 500
 
     @property
     def instances(self) -> Path:
