@@ -687,6 +687,11 @@ class LiveMigrateData(Payload):
     volume_connections: dict[str, dict[str, JSON]] = field(default_factory=dict)
     #: volume id -> the attachment id the destination's connection belongs to
     volume_attachments: dict[str, str] = field(default_factory=dict)
+    #: block_migration was "auto": the source decides from the storage
+    auto_block: bool = False
+    #: what the source's driver tells the destination's (the QEMU driver: the guest's
+    #: definition, its local disks' sizes, its config drive)
+    source: dict[str, JSON] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -439,7 +439,11 @@ class FakeDriver(ComputeDriver):
         if instance.uuid in self.instances:
             raise DriverError(f"instance {instance.uuid} is already on {self.hostname}")
         # fake hosts share nothing: their disks are copied (block migration)
-        return LiveMigrateData(block_migration=bool(block_migration), dest_address=self.hostname)
+        return LiveMigrateData(
+            block_migration=block_migration is not False,
+            auto_block=block_migration is None,
+            dest_address=self.hostname,
+        )
 
     def check_can_live_migrate_source(
         self, context: CallContext, instance: InstanceMeta, data: LiveMigrateData

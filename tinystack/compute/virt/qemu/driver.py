@@ -78,6 +78,7 @@ from tinystack.compute.virt.qemu.definition import (
 )
 from tinystack.compute.virt.qemu.hotplug import Volumes
 from tinystack.compute.virt.qemu.imagecache import CachedImage, ImageCache, ImageSource
+from tinystack.compute.virt.qemu.live_migration import LiveMigrationMixin
 from tinystack.compute.virt.qemu.machine import Machines
 from tinystack.compute.virt.qemu.resize import Resizes
 from tinystack.compute.virt.qemu.settings import (
@@ -112,7 +113,7 @@ STATUS_POWER = {
 }
 
 
-class QemuDriver(ComputeDriver):
+class QemuDriver(LiveMigrationMixin, ComputeDriver):
     capabilities = {
         "waits_for_vif_plugged": True,
         "supports_migrate_to_same_host": True,
@@ -140,6 +141,7 @@ class QemuDriver(ComputeDriver):
         self.vm = Machines(hostname, settings, binary)
         self.resizes = Resizes(self.vm)
         self.volumes = Volumes(self.vm)
+        self.migration_requests: dict[str, str] = {}
 
     @property
     def hostname(self) -> str:
