@@ -29,7 +29,14 @@ UNDERLAY = "198.18.{n}.{h}"
 class SecondHost:
     """Host 2: a namespace on the underlay and its compute + L2 agent processes."""
 
-    def __init__(self, cloud: Cloud, underlay: str, vtep: str, transport: str) -> None:
+    def __init__(
+        self,
+        cloud: Cloud,
+        underlay: str,
+        vtep: str,
+        transport: str,
+        compute_options: tuple[str, ...] = (),
+    ) -> None:
         self.cloud = cloud
         self.name = f"{cloud.tag}-h2"
         self.state = Path(cloud.proc.state_dir).parent / f"{cloud.tag}-host2"
@@ -69,6 +76,7 @@ class SecondHost:
             "report_interval = 1",
             "vnc_port_min = 17100",
             "vnc_port_max = 17199",
+            *compute_options,
             "[console]",
             f"novncproxy_port = {free_port()}",
             f"serialproxy_port = {free_port()}",

@@ -139,27 +139,23 @@ class LiveMigrateOps:
     def _post(
         self, ctx: CallContext, inst: AgentInstance, mig: MigrationMeta, data: LiveMigrateData
     ) -> None:
-        """The guest runs on the destination: clean the source, hand the instance over."""
+        """The guest's state is on the destination: resume it there (ports bound there
+        first), then clean the source and release what the migration held."""
+        ours = [
+            bdm.attachment_id
+            for bdm in self.agent.store.block_devices(inst.uuid)
+            if bdm.volume_id in data.volume_attachments and bdm.attachment_id
+        ]
+        self.agent.deps.agents.post_live_migration_at_destination(
+            ctx, mig.dest_host, inst.uuid, mig.uuid, data
+        )
         try:
             self.agent.driver.post_live_migration(ctx, inst.meta, inst.vifs, data)
         except Exception:
             LOG.exception("%s: cleaning the source after its live migration failed", inst.uuid)
-        self._end_source_attachments(ctx, inst, data)
-        self.agent.deps.agents.post_live_migration_at_destination(
-            ctx, mig.dest_host, inst.uuid, mig.uuid, data
-        )
+        for attachment_id in ours:
+            self._end_attachment(ctx, attachment_id)
         self.agent.delete_allocations(mig.uuid)
-
-    def _end_source_attachments(
-        self, ctx: CallContext, inst: AgentInstance, data: LiveMigrateData
-    ) -> None:
-        for bdm in self.agent.store.block_devices(inst.uuid):
-            if bdm.volume_id not in data.volume_attachments or not bdm.attachment_id:
-                continue
-            try:
-                self.agent.deps.volume.attachment_delete(bdm.attachment_id, token=ctx.token)
-            except ClientError as exc:
-                LOG.warning("%s: cannot end attachment %s: %s", inst.uuid, bdm.attachment_id, exc)
 
     def _rollback(
         self,
