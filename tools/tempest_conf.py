@@ -147,6 +147,7 @@ def main() -> int:
         version = conn.session.get(endpoint, endpoint_filter=None).json()["version"]
         images = [i.id for i in conn.image.images() if i.status == "active"]
         flavors = sorted(conn.compute.flavors(), key=lambda f: (f.ram, f.id))
+        hosts = {s.host for s in conn.compute.services() if s.binary == "nova-compute"}
         lines += [
             "[compute]",
             f"image_ref = {images[0] if images else ''}",
@@ -155,6 +156,8 @@ def main() -> int:
             f"flavor_ref_alt = {flavors[1].id if len(flavors) > 1 else ''}",
             "min_microversion = 2.1",
             f"max_microversion = {version['version']}",  # tests of newer ones skip
+            # live migration needs two hosts (their local disks copied: block migration)
+            f"min_compute_nodes = {max(1, len(hosts))}",
             "[compute-feature-enabled]",
             "console_output = true",
             "snapshot = true",
@@ -166,6 +169,9 @@ def main() -> int:
             "volume_multiattach = true",
             # rescue disk added after the server's disks (hw_rescue_*), volume-backed too
             "stable_rescue = true",
+            f"live_migration = {len(hosts) >= 2}".lower(),
+            "block_migration_for_live_migration = true",
+            "block_migrate_cinder_iscsi = false",
         ]
     if "image" in services:
         lines += image_lines(conn, _import_plugins(state))

@@ -252,6 +252,7 @@ def cloud_fixture(
         run(["ip", "addr", "add", f"198.18.{octet}.1/24", "dev", underlay])
         run(["ip", "link", "set", underlay, "up"])
         conf += f"local_ip = 198.18.{octet}.1\n[DEFAULT]\ntransport_url = {transport}\n"
+        conf += f"[compute]\nlive_migration_inbound_addr = 198.18.{octet}.1\n"
     proc = CloudProcess(state, None, conf)
     result: Cloud | None = None
     try:

@@ -6,7 +6,8 @@ The guest writes random data into its root disk (past the image: the overlay the
 migration mirrors) and prints its checksum, read back with the page cache dropped, every
 half second; after the migration the console (now host 2's) goes on with the same sum.
 The server ends ACTIVE on host 2 with its allocations there only, and host 1 keeps no
-QEMU, tap or instance directory of it.
+QEMU, tap or instance directory of it. Then a migration back (host 2's copy throttled
+to 1 MiB/s, so it is still running) is aborted: the guest stays on host 2, untouched.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def two_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cloud,
     with cloud_fixture(tmp_path_factory, two_hosts=True) as (cloud, underlay, octet):
         assert cloud.transport is not None
         vtep = UNDERLAY.format(n=octet, h=2)
-        options = (f"live_migration_inbound_addr = {vtep}",)
+        options = (f"live_migration_inbound_addr = {vtep}", "live_migration_bandwidth = 1")
         host2 = SecondHost(cloud, underlay, vtep, cloud.transport, options)
         try:
             host2.wait_ready()
@@ -151,7 +152,11 @@ def test_live_migration_keeps_the_guest_pinging(two_hosts: tuple[Cloud, SecondHo
     assert sent, out
     answered = {int(s) for s in sent}
     lost = max(answered) + 1 - len(answered)
-    print(f"\nlive migration: {took:.1f}s, {lost} of {max(answered) + 1} pings (0.2 s) lost")
+    downtime = re.findall(r"downtime (\d+) ms", cloud.proc.log_file.read_text(errors="replace"))
+    print(
+        f"\nlive migration: {took:.1f}s, {lost} of {max(answered) + 1} pings (0.2 s) lost, "
+        f"QEMU's downtime {downtime[-1] if downtime else '?'} ms"
+    )
     assert server["OS-EXT-SRV-ATTR:host"] == host2.name
     assert lost <= 10, out[-3000:]
 
@@ -170,5 +175,41 @@ def test_live_migration_keeps_the_guest_pinging(two_hosts: tuple[Cloud, SecondHo
     assert not Path(f"/sys/class/net/{tap}").exists()
     assert not directory.exists()
     assert tap in host2.ns.sh("ip", "-o", "link", "show")
+    _abort_back(cloud, sid, host1, host2.name, before)
     cloud.osc_ok("server", "delete", "--wait", sid)
     assert wait_for(lambda: tap not in host2.ns.sh("ip", "-o", "link", "show"), 20)
+
+
+def _abort_back(cloud: Cloud, sid: str, host1: str, host2: str, disk_sum: str) -> None:
+    """Abort a migration back to host 1: the guest stays on host 2, host 1 keeps nothing."""
+    directory = Path(cloud.proc.state_dir) / "instances" / sid
+    with _api(cloud, "compute") as api:
+        body = {"os-migrateLive": {"host": host1, "block_migration": "auto"}}
+        assert api.post(f"/servers/{sid}/action", json=body).status_code == 202
+
+        def running() -> dict[str, Any] | None:
+            found = api.get(f"/servers/{sid}/migrations").json()["migrations"]
+            # running, and QEMU copying the memory (its counters in the migration)
+            ok = found and found[0]["status"] == "running" and found[0]["memory_total_bytes"]
+            return found[0] if ok else None
+
+        migration = wait_for(running, 120, 0.1)
+        assert migration, api.get("/os-migrations", params={"instance_uuid": sid}).text
+        # QEMU's own counters, while it copies
+        assert migration["memory_total_bytes"] >= 512 * 1024**2
+        reply = api.delete(f"/servers/{sid}/migrations/{migration['id']}")
+        assert reply.status_code == 202, reply.text
+    server = cloud.wait_status(sid, "ACTIVE", timeout=120)
+    assert server["OS-EXT-SRV-ATTR:host"] == host2
+    with _api(cloud, "compute") as api:
+        statuses = [
+            m["status"]
+            for m in api.get("/os-migrations", params={"instance_uuid": sid}).json()["migrations"]
+        ]
+    assert statuses == ["cancelled", "completed"]
+    assert _allocation_hosts(cloud, sid) == [host2]
+    assert _allocation_hosts(cloud, migration["uuid"]) == []
+    assert not directory.exists() and not qemu_pids_under(directory)
+    count = len(_sums(cloud, sid))
+    assert wait_for(lambda: len(_sums(cloud, sid)) > count, 30, 0.5)
+    assert _sums(cloud, sid)[-1] == disk_sum

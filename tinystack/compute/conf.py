@@ -505,6 +505,7 @@ class Options:
     vnc_websocket_offset: int = 1000
     live_migration_inbound_addr: str = ""
     live_migration_downtime: int = 500
+    live_migration_bandwidth: int = 0
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Options:

@@ -49,6 +49,8 @@ class LiveMigrateOps:
         self._running: dict[str, str] = {}
         #: migrations aborted before the driver started moving them
         self._aborted: set[str] = set()
+        #: migration uuid -> what the destination prepared (what a rollback must undo)
+        self._prepared: dict[str, LiveMigrateData] = {}
 
     # -- checks (the conductor calls these) ----------------------------------------------------
     def check_can_live_migrate_destination(
@@ -81,12 +83,15 @@ class LiveMigrateOps:
                 data = self._migrate(ctx, inst, mig, data)
             except MigrationAborted:
                 LOG.info("live migration %s of %s cancelled", migration_uuid, instance_uuid)
+                data = self._prepared.pop(mig.uuid, data)
                 self._rollback(ctx, inst, mig, data, "cancelled")
                 return
             except Exception as exc:
                 LOG.warning("live migration %s of %s failed: %s", mig.uuid, inst.uuid, exc)
+                data = self._prepared.pop(mig.uuid, data)
                 self._rollback(ctx, inst, mig, data, "failed")
                 raise OperationFailed(f"Live migration failed: {exc}") from exc
+            self._prepared.pop(mig.uuid, None)
             self._post(ctx, inst, mig, data)
 
     def _migrate(
@@ -98,6 +103,7 @@ class LiveMigrateOps:
         data = self.agent.deps.agents.pre_live_migration(
             ctx, mig.dest_host, inst.uuid, mig.uuid, data, timeout
         )
+        self._prepared[mig.uuid] = data
         with self._guard:
             if mig.uuid in self._aborted:
                 self._aborted.discard(mig.uuid)

@@ -73,6 +73,12 @@ QEMU_OPTS = [
         help="Milliseconds a live migration may pause the guest to switch over (QEMU's "
         "downtime-limit; force_complete pauses the guest instead).",
     ),
+    cfg.IntOpt(
+        "live_migration_bandwidth",
+        default=0,
+        min=0,
+        help="MiB/s a live migration's memory copy may use (0: as fast as it goes).",
+    ),
     cfg.StrOpt(
         "rbd_secret_uuid",
         default="",

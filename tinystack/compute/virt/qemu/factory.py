@@ -63,6 +63,7 @@ def settings(opts: Options, state_dir: Path, bootstrap_image_dir: Path) -> QemuS
         rbd_keyring=str(opts.rbd_keyring or ""),
         migration_address=str(opts.live_migration_inbound_addr or opts.my_ip or "127.0.0.1"),
         migration_downtime_ms=int(opts.live_migration_downtime),
+        migration_bandwidth_mib=int(opts.live_migration_bandwidth),
     )
 
 

@@ -304,8 +304,9 @@ class LiveMigrationMixin:
             run.mirror(data.disk_targets, has_base=bool(defn.base and not defn.boot_iso))
             downtime = max(10, int(self.settings.migration_downtime_ms))
             self.vm.qmp(defn, "migrate-set-parameters", {"downtime-limit": downtime})
+            mib = int(self.settings.migration_bandwidth_mib) or 8 * 1024
             with contextlib.suppress(QMPError):
-                self.vm.qmp(defn, "migrate-set-parameters", {"max-bandwidth": 8 * 1024**3})
+                self.vm.qmp(defn, "migrate-set-parameters", {"max-bandwidth": mib * 1024**2})
             self.vm.qmp(defn, "migrate", {"uri": data.incoming_uri})
             final = run.migrate()
             run.complete_mirrors()

@@ -48,6 +48,8 @@ class QemuSettings:
     migration_address: str = "127.0.0.1"
     #: QEMU's downtime-limit for a live migration (ms)
     migration_downtime_ms: int = 500
+    #: MiB/s a live migration's memory copy may use (0: unlimited)
+    migration_bandwidth_mib: int = 0
 
     @property
     def instances(self) -> Path:
