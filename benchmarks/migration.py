@@ -11,8 +11,9 @@ It boots one server (``--flavor``, ``networks: none``) on the first host, waits 
 guest's ready marker, then live-migrates it ``--rounds`` times back and forth
 (``block_migration: auto``), timing each from the request until the server is ACTIVE on
 the other host. The downtime is the one the source agent logs from QEMU's
-``query-migrate`` (``downtime N ms``), read from the ``--log-file`` s given (the hosts'
-agent logs; without them only the times are reported). The server is deleted at the
+``query-migrate`` (``downtime N ms``, an INFO line: run the agents with ``--debug``), read
+from the ``--log-file`` s given (the hosts' agent logs; without them only the times are
+reported). The server is deleted at the
 end. Only loopback endpoints are accepted. Targets (issue 16): under 5 s per migration,
 under 500 ms of downtime, for an idle 512 MiB guest with its disks copied.
 """
@@ -149,7 +150,9 @@ def main() -> None:
     add_auth_args(parser)
     parser.add_argument("--image", default="tinystack-test", help="image name or id")
     parser.add_argument("--flavor", default="m1.tiny", help="flavor name or id")
-    parser.add_argument("--marker", default="TINYSTACK-GUEST-READY")
+    parser.add_argument(
+        "--marker", default="TINYSTACK-GUEST-INIT", help="console text of a booted guest"
+    )
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--log-file", action="append", default=[], help="an agent's log")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -166,11 +169,13 @@ def main() -> None:
     images = found.json().get("images", [])
     image_id = images[0]["id"] if images else args.image
     bench = Bench(compute, token)
+    flavors = bench.http.get("/flavors").json()["flavors"]
+    flavor_id = next((f["id"] for f in flavors if args.flavor in (f["name"], f["id"])), args.flavor)
     hosts = bench.hosts()
     if len(hosts) < 2:
         raise SystemExit(f"two compute hosts are needed, found {hosts}")
     pair = hosts[:2]
-    sid = bench.boot(image_id, args.flavor, pair[0])
+    sid = bench.boot(image_id, flavor_id, pair[0])
     results: dict[str, Any] = {"hosts": pair}
     try:
         bench.wait(sid, pair[0])

@@ -1,6 +1,7 @@
 """Live migration between two QEMU driver hosts (two state directories on this machine):
 a block migration of a running guest whose disks hold random data, checked from inside
-the guest before and after; and an abort that leaves the guest running on the source.
+the guest before and after, and back while paused; and an abort that leaves the guest
+running on the source.
 
 The guest writes 4 MiB of random data into its root disk (past the image, so into the
 qcow2 overlay the mirror copies with ``sync=top``) and its raw ephemeral disk, then prints
@@ -132,7 +133,21 @@ def test_block_migration_keeps_the_guest_and_its_disks(hosts: tuple[Host, Host])
     assert qmp(defn.qmp_socket, "query-status")["status"] == "running"
     after = _sums(dst, inst, after=again[2])
     assert after[:2] == before[:2], (before, after)
-    dst.driver.destroy(dst.ctx, inst, [])
+
+    # back to the first host, paused: it stays paused there, and runs on when unpaused
+    dst.driver.pause(dst.ctx, inst)
+    data = _prepare(dst, src, inst)
+    dst.driver.live_migration(dst.ctx, inst, data, reports.append)
+    src.driver.post_live_migration_at_destination(src.ctx, inst, [], data)
+    dst.driver.post_live_migration(dst.ctx, inst, [], data)
+    assert not (dst.driver.settings.instances / uuid).exists()
+    defn = Definition.load(src.driver.settings.instances / uuid)
+    assert defn is not None
+    assert qmp(defn.qmp_socket, "query-status")["status"] == "paused"
+    src.driver.unpause(src.ctx, inst)
+    back = _sums(src, inst, after=after[2])
+    assert back[:2] == before[:2]
+    src.driver.destroy(src.ctx, inst, [])
 
 
 def test_the_check_refuses_shared_instance_directories(hosts: tuple[Host, Host]) -> None:

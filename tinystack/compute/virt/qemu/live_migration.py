@@ -140,6 +140,8 @@ class LiveMigrationMixin:
             )
         source: dict[str, Any] = {
             "definition": defn.to_dict(),
+            # a paused guest stays paused on the destination
+            "paused": self.vm.status(defn) == "paused",
             "sizes": {
                 path.name: disks.virtual_size(path) if fmt == "qcow2" else path.stat().st_size
                 for _, path, fmt in local
@@ -271,7 +273,7 @@ class LiveMigrationMixin:
             if data.block_migration:
                 with contextlib.suppress(QMPError):
                     self.vm.qmp(defn, "nbd-server-stop")
-            if self.vm.status(defn) != "running":
+            if not data.source.get("paused") and self.vm.status(defn) != "running":
                 self.vm.qmp(defn, "cont")
             defn.save(self.vm.dir(instance.uuid))
 
