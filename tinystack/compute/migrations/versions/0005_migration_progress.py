@@ -1,6 +1,10 @@
 """migration progress: a live migration's memory and disk counters
 
-Revision ID: compute_0003
+Nullable columns only (an expand change: old code ignores them). Numbered 0005 so it
+does not collide with the rolling-upgrade branch's 0003 (expand) and 0004 (contract);
+merged with those, it chains on ``expand@head`` (``down_revision = "compute_0003"``).
+
+Revision ID: compute_0005
 Revises: compute_0002
 Create Date: 2026-12-06 15:20:00
 """
@@ -8,7 +12,7 @@ Create Date: 2026-12-06 15:20:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "compute_0003"
+revision = "compute_0005"
 down_revision = "compute_0002"
 branch_labels = None
 depends_on = None
