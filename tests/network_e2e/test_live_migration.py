@@ -152,11 +152,7 @@ def test_live_migration_keeps_the_guest_pinging(two_hosts: tuple[Cloud, SecondHo
     assert sent, out
     answered = {int(s) for s in sent}
     lost = max(answered) + 1 - len(answered)
-    downtime = re.findall(r"downtime (\d+) ms", cloud.proc.log_file.read_text(errors="replace"))
-    print(
-        f"\nlive migration: {took:.1f}s, {lost} of {max(answered) + 1} pings (0.2 s) lost, "
-        f"QEMU's downtime {downtime[-1] if downtime else '?'} ms"
-    )
+    print(f"\nlive migration: {took:.1f}s, {lost} of {max(answered) + 1} pings (0.2 s) lost")
     assert server["OS-EXT-SRV-ATTR:host"] == host2.name
     assert lost <= 10, out[-3000:]
 
