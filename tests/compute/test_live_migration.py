@@ -4,6 +4,7 @@ and a destination without room (NoValidHost, the guest untouched)."""
 
 from __future__ import annotations
 
+import signal
 import time
 from typing import Any
 
@@ -165,4 +166,27 @@ def test_bad_live_migration_requests(lm: Env) -> None:
     assert server["OS-EXT-SRV-ATTR:host"] == SMALL
     assert _live_migrations(lm, sid) == []
     api.at("2.22").get(f"/servers/{sid}/migrations", 404)
+    lm.compute.delete(f"/servers/{sid}", 204)
+
+
+def test_a_restart_mid_migration_leaves_the_server_on_its_source(lm: Env) -> None:
+    """Killed while it copies: after the restart the migration is in error, the server
+    runs on its source with its allocations, and can be migrated again."""
+    sid = _boot(lm, SMALL)["id"]
+    before = _providers(lm, sid)
+    _migrate(lm.compute, sid, {"host": BIG, "block_migration": "auto"})
+    running = _wait_running(lm, sid)
+    lm.cloud.stop(signal.SIGKILL)
+    lm.cloud.start(timeout=120)
+    server = lm.wait(sid, "ACTIVE", timeout=60)
+    assert server["OS-EXT-SRV-ATTR:host"] == SMALL
+    assert _live_migrations(lm, sid)[0]["status"] == "error"
+    # the allocations return once placement answers (it starts after the agents)
+    deadline = time.monotonic() + 30
+    while _providers(lm, running["uuid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _providers(lm, sid) == before and _providers(lm, running["uuid"]) == {}
+    _migrate(lm.compute, sid, {"host": BIG, "block_migration": "auto"})
+    assert lm.wait(sid, "ACTIVE", timeout=30)["OS-EXT-SRV-ATTR:host"] == BIG
+    assert list(_providers(lm, sid)) == [BIG]
     lm.compute.delete(f"/servers/{sid}", 204)

@@ -37,6 +37,8 @@ LOG = logging.getLogger(__name__)
 T = states.Task
 #: seconds between two progress writes of a running migration
 PROGRESS_INTERVAL = 0.5
+#: seconds a recovery after a restart waits for placement to answer
+RECOVERY_PATIENCE = 300.0
 
 
 class LiveMigrateOps:
@@ -328,6 +330,61 @@ class LiveMigrateOps:
                 network.update_port(vif["id"], {"binding:host_id": host})
             except ClientError as exc:
                 LOG.warning("cannot bind port %s to %s: %s", vif.get("id"), host, exc)
+
+
+def recover(agent: AgentContext, ctx: CallContext, inst: AgentInstance) -> None:
+    """After a restart of the source's agent, for an instance still ``migrating``: its
+    live migrations under way end in ``error`` and the guest runs on here (the
+    destination's guest never ran: only the switch-over that ends a migration resumes
+    it); in the background, once placement and the destination answer (they may start
+    after this agent), the allocations return to the instance and the destination drops
+    what it prepared."""
+    interrupted = [
+        mig
+        for mig in agent.store.live_migrations_under_way(inst.uuid)
+        if mig.source_host == agent.host
+    ]
+    for mig in interrupted:
+        LOG.warning("%s: live migration %s was interrupted; rolling back", inst.uuid, mig.uuid)
+        agent.store.update_migration(mig.uuid, {"status": "error"})
+    agent.driver.recover_instance(ctx, inst.meta, inst.power_state)
+    if inst.vm_state == states.ACTIVE and agent.power_state(ctx, inst) == states.POWER_PAUSED:
+        agent.driver.unpause(ctx, inst.meta)  # QEMU stopped it for the switch-over
+    if interrupted:
+        thread = threading.Thread(
+            target=_undo_later,
+            args=(agent, ctx, inst, interrupted),
+            name=f"live-migration-recovery-{inst.uuid}",
+            daemon=True,
+        )
+        thread.start()
+
+
+def _undo_later(
+    agent: AgentContext, ctx: CallContext, inst: AgentInstance, interrupted: list[MigrationMeta]
+) -> None:
+    deadline = time.monotonic() + RECOVERY_PATIENCE
+    for mig in interrupted:
+        while True:
+            try:
+                moved = agent.deps.placement.move_allocations(
+                    mig.uuid, inst.uuid, consumer_type="INSTANCE"
+                )
+                break
+            except ClientError as exc:
+                if time.monotonic() > deadline:
+                    LOG.warning("%s: allocations of %s stay: %s", inst.uuid, mig.uuid, exc)
+                    moved = True
+                    break
+                time.sleep(1)
+        if not moved:
+            LOG.warning("%s: placement refused to give the allocations back", inst.uuid)
+        try:
+            agent.deps.agents.rollback_live_migration_at_destination(
+                ctx, mig.dest_host, inst.uuid, mig.uuid, LiveMigrateData(incoming_uri="lost")
+            )
+        except Exception as exc:
+            LOG.warning("%s: rollback on %s failed: %s", inst.uuid, mig.dest_host, exc)
 
 
 def _counters(report: MigrationProgress) -> MigrationChanges:

@@ -23,7 +23,7 @@ from tinystack.compute.services.server_actions import begin
 T = states.Task
 LIVE = "live-migration"
 #: statuses of a live migration still under way (upstream's in-progress list for a server)
-IN_PROGRESS = ("queued", "preparing", "running", "post-migrating")
+IN_PROGRESS = migrations.LIVE_UNDER_WAY
 #: action names (upstream's instance_actions)
 LIVE_MIGRATION = "live-migration"
 FORCE_COMPLETE = "live_migration_force_complete"

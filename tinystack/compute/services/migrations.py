@@ -45,6 +45,8 @@ class MigrationRecord:
 
 #: statuses of a resize or cold migration still under way
 IN_PROGRESS = ("pre-migrating", "migrating", "post-migrating", "confirming", "reverting")
+#: statuses of a live migration still under way (a server's in-progress migrations)
+LIVE_UNDER_WAY = ("queued", "preparing", "running", "post-migrating")
 
 
 def create(
