@@ -153,7 +153,8 @@ def main() -> int:
         version = conn.session.get(endpoint, endpoint_filter=None).json()["version"]
         images = [i.id for i in conn.image.images() if i.status == "active"]
         flavors = sorted(conn.compute.flavors(), key=lambda f: (f.ram, f.id))
-        # the move tests (cold and live migration) skip below two compute nodes
+        # the move tests (cold and live migration: local disks copied, block migration)
+        # skip below two compute nodes
         nodes = sum(1 for h in conn.compute.hypervisors() if h.state == "up")
         lines += [
             "[compute]",
@@ -175,6 +176,9 @@ def main() -> int:
             "volume_multiattach = true",
             # rescue disk added after the server's disks (hw_rescue_*), volume-backed too
             "stable_rescue = true",
+            f"live_migration = {nodes >= 2}".lower(),
+            "block_migration_for_live_migration = true",
+            "block_migrate_cinder_iscsi = false",
         ]
     if "image" in services:
         lines += image_lines(conn, _import_plugins(state))

@@ -253,8 +253,9 @@ def cloud_fixture(
         run(["ip", "addr", "add", f"198.18.{octet}.1/24", "dev", underlay])
         run(["ip", "link", "set", underlay, "up"])
         conf += f"local_ip = 198.18.{octet}.1\n[DEFAULT]\ntransport_url = {transport}\n"
+        conf += f"[compute]\nlive_migration_inbound_addr = 198.18.{octet}.1\n"
         if compute_extra:
-            conf += "[compute]\n" + compute_extra.format(address=f"198.18.{octet}.1") + "\n"
+            conf += compute_extra.format(address=f"198.18.{octet}.1") + "\n"
     proc = CloudProcess(state, None, conf)
     result: Cloud | None = None
     try:

@@ -79,6 +79,13 @@ HOST_OPTS = [
     cfg.FloatOpt(
         "fake_action_delay", default=0.0, min=0, help="Seconds other fake operations take."
     ),
+    cfg.FloatOpt(
+        "fake_live_migration_seconds",
+        default=0.2,
+        min=0,
+        help="Seconds a fake live migration copies memory before it switches over "
+        "(force_complete switches over at once; an abort stops it).",
+    ),
     cfg.ListOpt(
         "fake_fail_spawn_hosts",
         default=[],
@@ -435,6 +442,7 @@ class Options:
     fake_host_sizes: tuple[str, ...] = ("8:16384:200",)
     fake_spawn_delay: float = 0.0
     fake_action_delay: float = 0.0
+    fake_live_migration_seconds: float = 0.2
     fake_fail_spawn_hosts: tuple[str, ...] = ()
     cpu_allocation_ratio: float = 4.0
     ram_allocation_ratio: float = 1.0
@@ -525,6 +533,9 @@ class Options:
     # libvirt driver
     libvirt_uri: str = "qemu:///system"
     libvirt_domain_prefix: str = "tinystack-"
+    live_migration_inbound_addr: str = ""
+    live_migration_downtime: int = 500
+    live_migration_bandwidth: int = 0
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Options:

@@ -193,3 +193,8 @@ class VolumeTaggedAttachNotSupported(BadRequest):
 
 class MultiattachNotSupported(BadRequest):
     pass
+
+
+class MigrationPreCheckError(BadRequest):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Migration pre-check error: {reason}")

@@ -274,6 +274,12 @@ class MigrationChanges(TypedDict, total=False):
     dest_compute: str
     dest_node: str
     dest_host: str
+    memory_total: int
+    memory_processed: int
+    memory_remaining: int
+    disk_total: int
+    disk_processed: int
+    disk_remaining: int
 
 
 @dataclass(frozen=True)
@@ -680,3 +686,43 @@ class HostService:
     id: int
     host: str
     disabled: bool
+
+
+@dataclass(frozen=True)
+class LiveMigrateData(Payload):
+    """What the two ends of a live migration tell each other (upstream's migrate_data).
+
+    The destination's check fills ``shared_storage`` and ``dest_address``; the source's
+    check decides ``block_migration``; the destination's preparation fills
+    ``incoming_uri`` (where its QEMU listens for the guest's state) and ``disk_targets``
+    (device -> the NBD URI a block migration mirrors that disk to)."""
+
+    block_migration: bool = False
+    shared_storage: bool = False
+    dest_address: str = ""
+    #: the destination's probe file in its instances directory (shared-storage check)
+    probe: str = ""
+    incoming_uri: str = ""
+    disk_targets: dict[str, str] = field(default_factory=dict)
+    #: volume id -> the connection info of its attachment made for the destination
+    volume_connections: dict[str, dict[str, JSON]] = field(default_factory=dict)
+    #: volume id -> the attachment id the destination's connection belongs to
+    volume_attachments: dict[str, str] = field(default_factory=dict)
+    #: block_migration was "auto": the source decides from the storage
+    auto_block: bool = False
+    #: what the source's driver tells the destination's (the QEMU driver: the guest's
+    #: definition, its local disks' sizes, its config drive)
+    source: dict[str, JSON] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationProgress:
+    """A running live migration's counters (bytes) and QEMU's downtime figure (ms)."""
+
+    memory_total: int = 0
+    memory_processed: int = 0
+    memory_remaining: int = 0
+    disk_total: int = 0
+    disk_processed: int = 0
+    disk_remaining: int = 0
+    downtime_ms: int | None = None

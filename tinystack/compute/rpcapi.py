@@ -18,6 +18,8 @@ Versions (bump the minor for additions, the major for incompatible changes):
 * compute 2.1: attach_volume, detach_volume, swap_volume (BlockDevice payloads)
 * compute 2.2: build_and_run_instance's ScheduledEvent 1.1 (the conductor's host)
 * conductor 2.1, compute 2.3: evacuate_server, evacuate_instance (Evacuation payload)
+* conductor 2.2: live_migrate_instance; compute 2.4: live migration (checks, pre,
+  live_migration, post, rollback, abort, force complete; LiveMigrateData payloads)
 
 Rolling upgrades (``[upgrade_levels] compute|conductor|scheduler``, see
 :mod:`tinystack.common.rpc.versions`): a client capped below its version sends at the cap,
@@ -46,6 +48,7 @@ from tinystack.compute.objects import (
     FlavorMeta,
     HostList,
     ImageMeta,
+    LiveMigrateData,
     MoveRequest,
     RequestSpec,
     ScheduledEvent,
@@ -55,9 +58,11 @@ CONDUCTOR_TOPIC = "compute-conductor"
 SCHEDULER_TOPIC = "compute-scheduler"
 COMPUTE_TOPIC = "compute"
 
-CONDUCTOR_VERSION = "2.1"
+CONDUCTOR_VERSION = "2.2"
 SCHEDULER_VERSION = "2.0"
-COMPUTE_VERSION = "2.3"
+COMPUTE_VERSION = "2.4"
+#: the live migration methods are new in 2.4
+LIVE = "2.4"
 
 #: RPC version -> the payload versions its receivers read (written when a bump changes a
 #: payload): a client capped at or below the key backports them
@@ -133,6 +138,29 @@ class ConductorAPI:
             evacuation=evacuation.to_primitive(),
         )
 
+    def live_migrate_instance(
+        self,
+        ctx: CallContext,
+        instance_uuid: str,
+        host: str | None,
+        block_migration: bool | None,
+        force: bool,
+        wait: bool,
+    ) -> str:
+        """``wait``: call until the checks are done and return why they failed ("" when the
+        migration started); otherwise cast (errors end up in the instance's actions)."""
+        kwargs: dict[str, JSON] = {
+            "instance_uuid": instance_uuid,
+            "host": host,
+            "block_migration": block_migration,
+            "force": force,
+        }
+        client = self.client.prepare(version="2.2")  # new in 2.2
+        if not wait:
+            client.cast(_ctxt(ctx), "live_migrate_instance", **kwargs)
+            return ""
+        return str(client.call(_ctxt(ctx), "live_migrate_instance", **kwargs) or "")
+
 
 class SchedulerAPI:
     def __init__(
@@ -178,10 +206,29 @@ class ComputeAgentAPI:
     def _cast(self, ctx: CallContext, host: str, method: str, **kwargs: JSON) -> None:
         self.client.prepare(server=host).cast(_ctxt(ctx), method, **kwargs)
 
+    def _cast_since(
+        self, since: str, ctx: CallContext, host: str, method: str, **kwargs: JSON
+    ) -> None:
+        """A method new in ``since``: an agent capped below it refuses (RPCVersionCapError)."""
+        self.client.prepare(server=host, version=since).cast(_ctxt(ctx), method, **kwargs)
+
     def _call(
         self, ctx: CallContext, host: str, method: str, timeout: float | None = None, **kwargs: JSON
     ) -> Any:
         return self.client.prepare(server=host, timeout=timeout).call(_ctxt(ctx), method, **kwargs)
+
+    def _call_since(
+        self,
+        since: str,
+        ctx: CallContext,
+        host: str,
+        method: str,
+        timeout: float | None = None,
+        **kwargs: JSON,
+    ) -> Any:
+        """A method new in ``since`` (an agent capped below it: RPCVersionCapError)."""
+        client = self.client.prepare(server=host, timeout=timeout, version=since)
+        return client.call(_ctxt(ctx), method, **kwargs)
 
     # -- build and delete ----------------------------------------------------------------------
     def build_and_run_instance(
@@ -557,4 +604,137 @@ class ComputeAgentAPI:
             name=name,
             tag=tag,
             status=status,
+        )
+
+    # -- live migration (agent/live_migrate.py) ------------------------------------------------
+    def check_can_live_migrate_destination(
+        self, ctx: CallContext, host: str, instance_uuid: str, block_migration: bool | None
+    ) -> LiveMigrateData:
+        result = self._call_since(
+            LIVE,
+            ctx,
+            host,
+            "check_can_live_migrate_destination",
+            instance_uuid=instance_uuid,
+            block_migration=block_migration,
+        )
+        return LiveMigrateData.from_primitive(result)
+
+    def check_can_live_migrate_source(
+        self, ctx: CallContext, host: str, instance_uuid: str, data: LiveMigrateData
+    ) -> LiveMigrateData:
+        result = self._call_since(
+            LIVE,
+            ctx,
+            host,
+            "check_can_live_migrate_source",
+            instance_uuid=instance_uuid,
+            data=data.to_primitive(),
+        )
+        return LiveMigrateData.from_primitive(result)
+
+    def cleanup_live_migration_destination_check(
+        self, ctx: CallContext, host: str, data: LiveMigrateData
+    ) -> None:
+        self._cast_since(
+            LIVE, ctx, host, "cleanup_live_migration_destination_check", data=data.to_primitive()
+        )
+
+    def live_migration(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        migration_uuid: str,
+        data: LiveMigrateData,
+    ) -> None:
+        self._cast_since(
+            LIVE,
+            ctx,
+            host,
+            "live_migration",
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
+            data=data.to_primitive(),
+        )
+
+    def pre_live_migration(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        migration_uuid: str,
+        data: LiveMigrateData,
+        timeout: float,
+    ) -> LiveMigrateData:
+        result = self._call_since(
+            LIVE,
+            ctx,
+            host,
+            "pre_live_migration",
+            timeout=timeout,
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
+            data=data.to_primitive(),
+        )
+        return LiveMigrateData.from_primitive(result)
+
+    def post_live_migration_at_destination(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        migration_uuid: str,
+        data: LiveMigrateData,
+    ) -> None:
+        self._call_since(
+            LIVE,
+            ctx,
+            host,
+            "post_live_migration_at_destination",
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
+            data=data.to_primitive(),
+        )
+
+    def rollback_live_migration_at_destination(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        migration_uuid: str,
+        data: LiveMigrateData,
+    ) -> None:
+        self._call_since(
+            LIVE,
+            ctx,
+            host,
+            "rollback_live_migration_at_destination",
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
+            data=data.to_primitive(),
+        )
+
+    def live_migration_abort(
+        self, ctx: CallContext, host: str, instance_uuid: str, migration_uuid: str
+    ) -> None:
+        self._cast_since(
+            LIVE,
+            ctx,
+            host,
+            "live_migration_abort",
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
+        )
+
+    def live_migration_force_complete(
+        self, ctx: CallContext, host: str, instance_uuid: str, migration_uuid: str
+    ) -> None:
+        self._cast_since(
+            LIVE,
+            ctx,
+            host,
+            "live_migration_force_complete",
+            instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid,
         )

@@ -62,6 +62,7 @@ def fake_drivers(opts: Options) -> list[FakeDriver]:
                 local_gb=size.disk_gb,
                 spawn_delay=float(opts.fake_spawn_delay),
                 action_delay=float(opts.fake_action_delay),
+                live_migration_seconds=float(opts.fake_live_migration_seconds),
                 fail_spawn=name in failing,
             )
         )

@@ -19,6 +19,7 @@ from tinystack.compute.agent.context import AgentContext, AgentDeps
 from tinystack.compute.agent.devices import DeviceOps
 from tinystack.compute.agent.evacuate import EvacuateOps
 from tinystack.compute.agent.images import ImageOps
+from tinystack.compute.agent.live_migrate import LiveMigrateOps
 from tinystack.compute.agent.migrate import MigrateOps
 from tinystack.compute.agent.power import PowerOps
 from tinystack.compute.agent.recovery import RecoveryOps
@@ -30,6 +31,7 @@ from tinystack.compute.objects import (
     FlavorMeta,
     HostList,
     ImageMeta,
+    LiveMigrateData,
     RequestSpec,
     ScheduledEvent,
 )
@@ -49,6 +51,7 @@ class ComputeManager:
         self.images = ImageOps(self.agent, self.volumes)
         self.moves = MigrateOps(self.agent)
         self.evacuations = EvacuateOps(self.agent)
+        self.live = LiveMigrateOps(self.agent)
         self.devices = DeviceOps(self.agent, self.volumes)
         self.recovery = RecoveryOps(self.agent, self.volumes)
 
@@ -324,4 +327,76 @@ class ComputeManager:
     ) -> None:
         self.devices.external_instance_event(
             CallContext.from_dict(ctxt), instance_uuid, name, tag, status
+        )
+
+    # -- Live migration (agent/live_migrate.py) ------------------------------------------------
+    def check_can_live_migrate_destination(
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, block_migration: bool | None
+    ) -> JSON:
+        return self.live.check_can_live_migrate_destination(
+            CallContext.from_dict(ctxt), instance_uuid, block_migration
+        ).to_primitive()
+
+    def check_can_live_migrate_source(
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, data: JSON
+    ) -> JSON:
+        return self.live.check_can_live_migrate_source(
+            CallContext.from_dict(ctxt), instance_uuid, LiveMigrateData.from_primitive(data)
+        ).to_primitive()
+
+    def cleanup_live_migration_destination_check(self, ctxt: rpcapi.RPCContext, data: JSON) -> None:
+        self.live.cleanup_live_migration_destination_check(
+            CallContext.from_dict(ctxt), LiveMigrateData.from_primitive(data)
+        )
+
+    def live_migration(
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, migration_uuid: str, data: JSON
+    ) -> None:
+        self.live.live_migration(
+            CallContext.from_dict(ctxt),
+            instance_uuid,
+            migration_uuid,
+            LiveMigrateData.from_primitive(data),
+        )
+
+    def pre_live_migration(
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, migration_uuid: str, data: JSON
+    ) -> JSON:
+        return self.live.pre_live_migration(
+            CallContext.from_dict(ctxt),
+            instance_uuid,
+            migration_uuid,
+            LiveMigrateData.from_primitive(data),
+        ).to_primitive()
+
+    def post_live_migration_at_destination(
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, migration_uuid: str, data: JSON
+    ) -> None:
+        self.live.post_live_migration_at_destination(
+            CallContext.from_dict(ctxt),
+            instance_uuid,
+            migration_uuid,
+            LiveMigrateData.from_primitive(data),
+        )
+
+    def rollback_live_migration_at_destination(
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, migration_uuid: str, data: JSON
+    ) -> None:
+        self.live.rollback_live_migration_at_destination(
+            CallContext.from_dict(ctxt),
+            instance_uuid,
+            migration_uuid,
+            LiveMigrateData.from_primitive(data),
+        )
+
+    def live_migration_abort(
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, migration_uuid: str
+    ) -> None:
+        self.live.live_migration_abort(CallContext.from_dict(ctxt), instance_uuid, migration_uuid)
+
+    def live_migration_force_complete(
+        self, ctxt: rpcapi.RPCContext, instance_uuid: str, migration_uuid: str
+    ) -> None:
+        self.live.live_migration_force_complete(
+            CallContext.from_dict(ctxt), instance_uuid, migration_uuid
         )

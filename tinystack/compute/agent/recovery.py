@@ -8,6 +8,7 @@ from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception, states
 from tinystack.compute.agent import build
 from tinystack.compute.agent.context import AgentContext
+from tinystack.compute.agent.live_migrate import recover as recover_live_migration
 from tinystack.compute.agent.volumes import VolumeOps
 from tinystack.compute.objects import AgentInstance, InstanceChanges
 
@@ -59,7 +60,10 @@ class RecoveryOps:
             self.agent.delete_allocations(inst.uuid)
             build.mark_deleted(self.agent.store, ctx, inst.uuid)
             return
-        self.agent.driver.recover_instance(ctx, inst.meta, inst.power_state)
+        if inst.task_state == states.Task.MIGRATING:
+            recover_live_migration(self.agent, ctx, inst)
+        else:
+            self.agent.driver.recover_instance(ctx, inst.meta, inst.power_state)
         if inst.task_state is not None:
             self.agent.save(inst.uuid, {"task_state": None})
 

@@ -139,6 +139,10 @@ class AgentStore(Protocol):
         """The evacuations away from ``host`` its agent has not cleaned up after."""
         ...
 
+    def live_migrations_under_way(self, instance_uuid: str) -> list[MigrationMeta]:
+        """The instance's live migrations not yet ended (queued to post-migrating)."""
+        ...
+
     # -- ports ---------------------------------------------------------------------------------
     def wants_ports(self, requested: list[dict[str, JSON]] | str | None) -> bool:
         """Whether a build with these requested networks allocates ports."""

@@ -31,7 +31,7 @@ from tinystack.compute.api.schemas import (
     UnshelveBody,
     parse_hostname,
 )
-from tinystack.compute.services import consoles, servers
+from tinystack.compute.services import consoles, live_migrations, servers
 from tinystack.compute.services import evacuate as evacuations
 from tinystack.compute.services import images as image_service
 from tinystack.compute.services import network_proxies as proxies
@@ -192,6 +192,41 @@ def migrate(req: ActionRequest) -> None:
             raise BadRequest("Additional properties are not allowed ('host' was unexpected)")
         req.ctx.can("os_compute_api:os-migrate-server:migrate:host", servers.target(req.instance))
     moves.migrate(req.deps, req.call, req.uuid, host)
+
+
+def live_migrate(req: ActionRequest) -> None:
+    body, version = req.body, req.version
+    given = body.model_fields_set
+    required = ["host", "block_migration"] + (["disk_over_commit"] if version < (2, 25) else [])
+    for key in required:
+        if key not in given:
+            raise BadRequest(f"Invalid input for field/attribute os-migrateLive. '{key}' is a "
+                             "required property")  # fmt: skip
+    allowed = {"disk_over_commit"} if version < (2, 25) else set()
+    if (2, 30) <= version < (2, 68):
+        allowed.add("force")
+    unexpected = [k for k in ("disk_over_commit", "force") if k in given and k not in allowed]
+    if unexpected:
+        raise BadRequest(
+            f"Additional properties are not allowed ('{unexpected[0]}' was unexpected)"
+        )
+    block = body.block_migration
+    if block == "auto" and version < (2, 25):
+        raise BadRequest("Invalid input for field/attribute block_migration. Value: auto. "
+                         "'auto' is not of type 'boolean', 'string'")  # fmt: skip
+    if body.host is not None:
+        req.ctx.can(
+            "os_compute_api:os-migrate-server:migrate_live:host", servers.target(req.instance)
+        )
+    live_migrations.live_migrate(
+        req.deps,
+        req.call,
+        req.uuid,
+        body.host,
+        None if block == "auto" else bool(block),
+        force=bool(body.force) and body.host is not None,
+        wait=version < (2, 34),
+    )
 
 
 # -- images -----------------------------------------------------------------------------------

@@ -689,3 +689,13 @@ class ExtraSpecItemRequest(RootModel[StrMap]):
     """``{key: value}``: one extra spec, its key that of the URL."""
 
     model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
+
+
+class LiveMigrateBody(Strict):
+    """``os-migrateLive``; which keys each microversion requires or allows is the
+    handler's check (``action_handlers.live_migrate``)."""
+
+    host: Fqdn | None = None
+    block_migration: Literal["auto"] | BoolLike | None = None
+    disk_over_commit: BoolLike | None = None
+    force: BoolLike | None = None

@@ -32,6 +32,7 @@ from tinystack.compute.api.schemas import (
     ConsoleOutputBody,
     CreateImageBody,
     EvacuateBody,
+    LiveMigrateBody,
     LockBody,
     MigrateBody,
     PasswordBody,
@@ -101,6 +102,13 @@ ACTIONS: dict[str, Action] = {
         Action("revertResize", h.revert_resize, S % "revert_resize"),
         Action(
             "migrate", h.migrate, "os_compute_api:os-migrate-server:migrate", schema=MigrateBody
+        ),
+        Action(
+            "os-migrateLive",
+            h.live_migrate,
+            "os_compute_api:os-migrate-server:migrate_live",
+            schema=LiveMigrateBody,
+            nullable=False,
         ),
         Action(
             "createImage",

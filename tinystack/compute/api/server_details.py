@@ -11,14 +11,16 @@ from starlette.responses import Response
 from tinystack.common.api.microversion import since
 from tinystack.common.api.openapi import policies, request_model
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.exceptions import BadRequest, Conflict, NotFound
+from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute.api import servers_view
 from tinystack.compute.api.deps import ContextDep, DepsDep, VersionDep
-from tinystack.compute.api.rendering import json_response
+from tinystack.compute.api.microversion import Version
+from tinystack.compute.api.rendering import json_response, plain_time
 from tinystack.compute.api.schemas import ForceCompleteRequest
-from tinystack.compute.services import servers
+from tinystack.compute.services import live_migrations, servers
 from tinystack.compute.services.deps import Deps
+from tinystack.compute.services.migrations import MigrationRecord
 
 router = APIRouter(tags=["server details"])
 
@@ -78,6 +80,37 @@ def server_security_groups(server_id: str, ctx: ContextDep, deps: DepsDep) -> Re
     return json_response({"security_groups": groups})
 
 
+def _migration_view(row: MigrationRecord, version: Version, show_host: bool) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": row.id,
+        "server_uuid": row.instance_uuid,
+        "status": row.status,
+        "source_compute": row.source_compute if show_host else None,
+        "source_node": row.source_node if show_host else None,
+        "dest_compute": row.dest_compute if show_host else None,
+        "dest_node": row.dest_node if show_host else None,
+        "dest_host": row.dest_host if show_host else None,
+        "memory_total_bytes": row.memory_total,
+        "memory_processed_bytes": row.memory_processed,
+        "memory_remaining_bytes": row.memory_remaining,
+        "disk_total_bytes": row.disk_total,
+        "disk_processed_bytes": row.disk_processed,
+        "disk_remaining_bytes": row.disk_remaining,
+        "created_at": plain_time(row.created_at),
+        "updated_at": plain_time(row.updated_at),
+    }
+    if version >= (2, 59):
+        view["uuid"] = row.uuid
+    if version >= (2, 80):
+        view["user_id"] = row.user_id
+        view["project_id"] = row.project_id
+    return view
+
+
+def _shows_host(ctx: RequestContext, inst: Any) -> bool:
+    return ctx.allowed("os_compute_api:servers:migrations:index:host", servers.target(inst))
+
+
 @router.get(
     "/servers/{server_id}/migrations",
     openapi_extra=since("2.23") | policies("os_compute_api:servers:migrations:index"),
@@ -87,8 +120,10 @@ def server_migrations(
 ) -> Response:
     if version < (2, 23):
         raise NotFound("The resource could not be found.")
-    _load(ctx, deps, server_id, "os_compute_api:servers:migrations:index")
-    return json_response({"migrations": []})
+    inst = _load(ctx, deps, server_id, "os_compute_api:servers:migrations:index")
+    found = live_migrations.in_progress(deps, CallContext.from_request(ctx), inst.uuid)
+    show_host = _shows_host(ctx, inst)
+    return json_response({"migrations": [_migration_view(m, version, show_host) for m in found]})
 
 
 @router.get(
@@ -101,9 +136,10 @@ def server_migration(
     if version < (2, 23):
         raise NotFound("The resource could not be found.")
     inst = _load(ctx, deps, server_id, "os_compute_api:servers:migrations:show")
-    raise NotFound(
-        f"In-progress live migration {migration_id} is not found for server {inst.uuid}."
+    found = live_migrations.get_in_progress(
+        deps, CallContext.from_request(ctx), inst.uuid, migration_id
     )
+    return json_response({"migration": _migration_view(found, version, _shows_host(ctx, inst))})
 
 
 @router.post(
@@ -125,9 +161,8 @@ def force_complete(
     inst = _load(ctx, deps, server_id, "os_compute_api:servers:migrations:force_complete")
     if "force_complete" not in body:
         raise BadRequest(f"There is no such action: {next(iter(body), '')}")
-    raise Conflict(
-        f"Cannot 'force_complete' instance {inst.uuid} while it is in task_state {inst.task_state}"
-    )
+    live_migrations.force_complete(deps, CallContext.from_request(ctx), inst.uuid, migration_id)
+    return Response(status_code=202)
 
 
 @router.delete(
@@ -140,9 +175,14 @@ def abort_migration(
     if version < (2, 24):
         raise NotFound("The resource could not be found.")
     inst = _load(ctx, deps, server_id, "os_compute_api:servers:migrations:delete")
-    raise NotFound(
-        f"In-progress live migration {migration_id} is not found for server {inst.uuid}."
+    live_migrations.abort(
+        deps,
+        CallContext.from_request(ctx),
+        inst.uuid,
+        migration_id,
+        queued=version >= (2, 65),
     )
+    return Response(status_code=202)
 
 
 @router.get(

@@ -14,6 +14,7 @@ from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, rpcapi, states
 from tinystack.compute.conductor.tasks.build import BuildFlow, fail_builds
 from tinystack.compute.conductor.tasks.evacuate import EvacuateFlow
+from tinystack.compute.conductor.tasks.live_migrate import LiveMigrationFlow
 from tinystack.compute.conductor.tasks.migrate import MigrationFlow, UnshelveFlow
 from tinystack.compute.objects import (
     Destinations,
@@ -76,6 +77,20 @@ class ConductorManager:
         """``move`` a :class:`MoveRequest`, ``evacuation`` an :class:`Evacuation`."""
         EvacuateFlow(self.deps, CallContext.from_dict(ctxt)).run(
             instance_uuid, MoveRequest.from_primitive(move), Evacuation.from_primitive(evacuation)
+        )
+
+    def live_migrate_instance(
+        self,
+        ctxt: rpcapi.RPCContext,
+        instance_uuid: str,
+        host: str | None,
+        block_migration: bool | None,
+        force: bool = False,
+    ) -> str:
+        """Why the live migration could not start ("" when it did); ``force`` (2.30-2.67)
+        still has the scheduler verify and claim the asked host."""
+        return LiveMigrationFlow(self.deps, CallContext.from_dict(ctxt)).run(
+            instance_uuid, host, block_migration
         )
 
     # -- start-up recovery ---------------------------------------------------------------------

@@ -285,6 +285,12 @@ class DatabaseAgentStore:
     def evacuations_from(self, host: str) -> list[MigrationMeta]:
         return [_migration(m) for m in migrations.evacuations_from(self.db, host)]
 
+    def live_migrations_under_way(self, instance_uuid: str) -> list[MigrationMeta]:
+        found = migrations.list_migrations(
+            self.db, instance_uuid=instance_uuid, migration_type="live-migration"
+        )
+        return [_migration(m) for m in found if m.status in migrations.LIVE_UNDER_WAY]
+
     # -- ports ---------------------------------------------------------------------------------
     def wants_ports(self, requested: list[dict[str, JSON]] | str | None) -> bool:
         return ports.wants_ports(self.network, requested)

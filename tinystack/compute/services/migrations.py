@@ -1,4 +1,5 @@
-"""Migration records (resize, cold migration, evacuation): create, advance, list."""
+"""Migration records (resize, cold and live migration, evacuation): create, advance,
+list."""
 
 from __future__ import annotations
 
@@ -35,12 +36,20 @@ class MigrationRecord:
     project_id: str | None
     created_at: datetime
     updated_at: datetime | None
+    memory_total: int | None = None
+    memory_processed: int | None = None
+    memory_remaining: int | None = None
+    disk_total: int | None = None
+    disk_processed: int | None = None
+    disk_remaining: int | None = None
 
 
 #: statuses of a resize or cold migration still under way
 IN_PROGRESS = ("pre-migrating", "migrating", "post-migrating", "confirming", "reverting")
 #: statuses of an evacuation whose source host has not cleaned up yet (as upstream)
 EVACUATION_PENDING = ("accepted", "pre-migrating", "done")
+#: statuses of a live migration still under way (a server's in-progress migrations)
+LIVE_UNDER_WAY = ("queued", "preparing", "running", "post-migrating")
 
 
 def create(

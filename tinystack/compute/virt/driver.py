@@ -14,7 +14,7 @@ driver keeps what it needs to open the volumes again when the guest starts again
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tinystack.common.rpc.context import CallContext
@@ -30,7 +30,9 @@ from tinystack.compute.objects import (
     ImageMeta,
     InstanceInfo,
     InstanceMeta,
+    LiveMigrateData,
     MigrationMeta,
+    MigrationProgress,
 )
 
 
@@ -44,6 +46,10 @@ class DriverNotSupported(DriverError):
 
 class InstanceNotOnHost(DriverError):
     """The hypervisor does not know the instance."""
+
+
+class MigrationAborted(DriverError):
+    """A live migration was cancelled (aborted by the user); the guest runs on the source."""
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,85 @@ class ComputeDriver(abc.ABC):
         power_on: bool,
     ) -> None:
         """Bring the instance back up on the source with its old flavor."""
+
+    # -- live migration (a driver without it keeps these defaults) ----------------------------
+    def check_can_live_migrate_destination(
+        self, context: CallContext, instance: InstanceMeta, block_migration: bool | None
+    ) -> LiveMigrateData:
+        """On the destination: can the instance come here? Leaves a shared-storage probe."""
+        raise DriverNotSupported("live migration")
+
+    def check_can_live_migrate_source(
+        self, context: CallContext, instance: InstanceMeta, data: LiveMigrateData
+    ) -> LiveMigrateData:
+        """On the source: decide shared storage (the probe) and block migration."""
+        raise DriverNotSupported("live migration")
+
+    def cleanup_live_migration_destination_check(
+        self, context: CallContext, data: LiveMigrateData
+    ) -> None:
+        """On the destination: remove the shared-storage probe."""
+        return None
+
+    def pre_live_migration(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        block_devices: Sequence[BlockDevice],
+        network_info: list[VIF],
+        data: LiveMigrateData,
+    ) -> LiveMigrateData:
+        """On the destination: disks, taps, volumes and a guest waiting for the state."""
+        raise DriverNotSupported("live migration")
+
+    def live_migration(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        data: LiveMigrateData,
+        progress: Callable[[MigrationProgress], None],
+    ) -> MigrationProgress:
+        """On the source: move the running guest; MigrationAborted when cancelled (the
+        guest then still runs here). Returns the last counters."""
+        raise DriverNotSupported("live migration")
+
+    def live_migration_abort(self, context: CallContext, instance: InstanceMeta) -> None:
+        """On the source: cancel the running live migration."""
+        raise DriverNotSupported("live migration abort")
+
+    def live_migration_force_complete(self, context: CallContext, instance: InstanceMeta) -> None:
+        """On the source: pause the guest so the running live migration converges."""
+        raise DriverNotSupported("live migration force complete")
+
+    def post_live_migration(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        data: LiveMigrateData,
+    ) -> None:
+        """On the source, once the guest runs on the destination: remove what is left."""
+        raise DriverNotSupported("live migration")
+
+    def post_live_migration_at_destination(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        data: LiveMigrateData,
+    ) -> None:
+        """On the destination: the guest is ours now."""
+        raise DriverNotSupported("live migration")
+
+    def rollback_live_migration_at_destination(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        data: LiveMigrateData,
+    ) -> None:
+        """On the destination, after a failed or aborted migration: remove the copy."""
+        raise DriverNotSupported("live migration")
 
     # -- consoles and diagnostics --------------------------------------------------------------
     @abc.abstractmethod

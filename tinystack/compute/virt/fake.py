@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tinystack.common.rpc.context import CallContext
@@ -27,12 +27,15 @@ from tinystack.compute.objects import (
     ImageMeta,
     InstanceInfo,
     InstanceMeta,
+    LiveMigrateData,
     MigrationMeta,
+    MigrationProgress,
 )
 from tinystack.compute.virt.driver import (
     ComputeDriver,
     DriverError,
     InstanceNotOnHost,
+    MigrationAborted,
     VolumeConnector,
 )
 
@@ -101,6 +104,7 @@ class FakeDriver(ComputeDriver):
         spawn_delay: float = 0.0,
         action_delay: float = 0.0,
         fail_spawn: bool = False,
+        live_migration_seconds: float = 0.2,
     ) -> None:
         self.hostname = hostname
         self.vcpus = vcpus
@@ -109,6 +113,11 @@ class FakeDriver(ComputeDriver):
         self.spawn_delay = spawn_delay
         self.action_delay = action_delay
         self.fail_spawn = fail_spawn
+        self.live_migration_seconds = live_migration_seconds
+        #: instance uuid -> "abort" or "complete", asked of its running live migration
+        self._migration_requests: dict[str, str] = {}
+        #: instances arriving by live migration (prepared, not yet switched over)
+        self.incoming: set[str] = set()
         self.instances: dict[str, FakeInstance] = {}
         self._failures: dict[str, _Failure] = {}
         self._lock = threading.Lock()
@@ -421,6 +430,133 @@ class FakeDriver(ComputeDriver):
         inst.flavor = instance.flavor
         inst.power_state = states.RUNNING if power_on else states.SHUTDOWN
         self._log(inst, "resize reverted")
+
+    # -- live migration ------------------------------------------------------------------------
+    def check_can_live_migrate_destination(
+        self, context: CallContext, instance: InstanceMeta, block_migration: bool | None
+    ) -> LiveMigrateData:
+        self._act("check_can_live_migrate_destination")
+        if instance.uuid in self.instances:
+            raise DriverError(f"instance {instance.uuid} is already on {self.hostname}")
+        # fake hosts share nothing: their disks are copied (block migration)
+        return LiveMigrateData(
+            block_migration=block_migration is not False,
+            auto_block=block_migration is None,
+            dest_address=self.hostname,
+        )
+
+    def check_can_live_migrate_source(
+        self, context: CallContext, instance: InstanceMeta, data: LiveMigrateData
+    ) -> LiveMigrateData:
+        self._act("check_can_live_migrate_source")
+        self._get(instance)
+        return data
+
+    def pre_live_migration(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        block_devices: Sequence[BlockDevice],
+        network_info: list[VIF],
+        data: LiveMigrateData,
+    ) -> LiveMigrateData:
+        self._act("pre_live_migration")
+        inst = FakeInstance(
+            uuid=instance.uuid,
+            name=instance.name,
+            power_state=states.POWER_PAUSED,
+            flavor=instance.flavor,
+            image_id=instance.image.id if instance.image else None,
+            vifs={v.id: v for v in network_info},
+            volumes={
+                bd.device_name: dict(data.volume_connections[bd.volume_id])
+                for bd in block_devices
+                if bd.device_name and bd.volume_id and bd.volume_id in data.volume_connections
+            },
+        )
+        root = next((bd for bd in block_devices if bd.is_root), None)
+        inst.boot_volume = root.device_name if root is not None else None
+        self._log(inst, "waiting for a live migration")
+        self.instances[instance.uuid] = inst
+        self.incoming.add(instance.uuid)
+        return replace(data, incoming_uri=f"fake:{self.hostname}")
+
+    def live_migration(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        data: LiveMigrateData,
+        progress: Callable[[MigrationProgress], None],
+    ) -> MigrationProgress:
+        self._act("live_migration", 0)
+        self._get(instance)
+        total = instance.flavor.memory_mb * 1024 * 1024
+        disk = instance.flavor.root_gb * 1024**3 if data.block_migration else 0
+        steps = 10
+        for step in range(1, steps + 1):
+            asked = self._migration_requests.pop(instance.uuid, None)
+            if asked == "abort":
+                raise MigrationAborted(f"live migration of {instance.uuid} cancelled")
+            if asked == "complete":
+                step = steps
+            done = total * step // steps
+            report = MigrationProgress(
+                memory_total=total,
+                memory_processed=done,
+                memory_remaining=total - done,
+                disk_total=disk,
+                disk_processed=disk * step // steps,
+                disk_remaining=disk - disk * step // steps,
+            )
+            progress(report)
+            if step == steps:
+                break
+            time.sleep(self.live_migration_seconds / steps)
+        self._migration_requests.pop(instance.uuid, None)
+        return replace(report, downtime_ms=1)
+
+    def live_migration_abort(self, context: CallContext, instance: InstanceMeta) -> None:
+        self._get(instance)
+        self._migration_requests[instance.uuid] = "abort"
+
+    def live_migration_force_complete(self, context: CallContext, instance: InstanceMeta) -> None:
+        self._get(instance)
+        self._migration_requests[instance.uuid] = "complete"
+
+    def post_live_migration(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        data: LiveMigrateData,
+    ) -> None:
+        self._act("post_live_migration")
+        self.instances.pop(instance.uuid, None)
+
+    def post_live_migration_at_destination(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        data: LiveMigrateData,
+    ) -> None:
+        self._act("post_live_migration_at_destination")
+        inst = self._get(instance)
+        self.incoming.discard(instance.uuid)
+        inst.power_state = states.RUNNING
+        self._log(inst, "live migrated here")
+
+    def rollback_live_migration_at_destination(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        data: LiveMigrateData,
+    ) -> None:
+        self._act("rollback_live_migration_at_destination")
+        if instance.uuid in self.incoming:
+            self.incoming.discard(instance.uuid)
+            self.instances.pop(instance.uuid, None)
 
     # -- consoles and diagnostics --------------------------------------------------------------
     def get_console_output(self, context: CallContext, instance: InstanceMeta) -> str:

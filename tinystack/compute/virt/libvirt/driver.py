@@ -20,7 +20,13 @@ import shutil
 from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import states
-from tinystack.compute.objects import VIF, HostResources, InstanceInfo, InstanceMeta
+from tinystack.compute.objects import (
+    VIF,
+    HostResources,
+    InstanceInfo,
+    InstanceMeta,
+    LiveMigrateData,
+)
 from tinystack.compute.virt.driver import DriverError, DriverNotSupported
 from tinystack.compute.virt.libvirt.machine import LibvirtMachines
 from tinystack.compute.virt.qemu.definition import STATE_FILE, Definition
@@ -46,6 +52,18 @@ STATE_POWER = {
 class LibvirtDriver(QemuDriver):
     capabilities = {**QemuDriver.capabilities, "supports_swap_volume": False}
     driver_name = "libvirt"
+
+    # live migration between libvirtds is not built: the QEMU driver's (a paused QEMU
+    # waiting for the state, NBD exports, QMP migrate) does not apply to libvirt domains
+    def check_can_live_migrate_destination(
+        self, context: CallContext, instance: InstanceMeta, block_migration: bool | None
+    ) -> LiveMigrateData:
+        raise DriverNotSupported("live migration with the libvirt driver")
+
+    def check_can_live_migrate_source(
+        self, context: CallContext, instance: InstanceMeta, data: LiveMigrateData
+    ) -> LiveMigrateData:
+        raise DriverNotSupported("live migration with the libvirt driver")
 
     def __init__(
         self,

@@ -156,7 +156,11 @@ class LibvirtMachines(Machines):
             pass  # never defined (or gone already)
 
     # -- start and stop ------------------------------------------------------------------------
-    def start(self, defn: Definition, incoming: Path | None = None) -> int:
+    def start(
+        self, defn: Definition, incoming: Path | None = None, defer_incoming: bool = False
+    ) -> int:
+        if defer_incoming:  # a live migration's destination: not through libvirt yet
+            raise DriverError("live migration is not supported by the libvirt driver")
         directory = self.dir(defn.uuid)
         if self.pid(defn.uuid) is not None:
             raise DriverError(f"instance {defn.uuid} already runs")

@@ -61,6 +61,25 @@ QEMU_OPTS = [
         help="An instance's VNC websocket port is its VNC port plus this offset.",
     ),
     cfg.StrOpt(
+        "live_migration_inbound_addr",
+        default="",
+        help="The address this host's QEMUs listen on for incoming live migrations and "
+        "their disks' NBD exports (default: my_ip, else 127.0.0.1).",
+    ),
+    cfg.IntOpt(
+        "live_migration_downtime",
+        default=500,
+        min=10,
+        help="Milliseconds a live migration may pause the guest to switch over (QEMU's "
+        "downtime-limit; force_complete pauses the guest instead).",
+    ),
+    cfg.IntOpt(
+        "live_migration_bandwidth",
+        default=0,
+        min=0,
+        help="MiB/s a live migration's memory copy may use (0: as fast as it goes).",
+    ),
+    cfg.StrOpt(
         "rbd_secret_uuid",
         default="",
         help="The secret rbd volumes' connection infos name (the block storage "

@@ -156,6 +156,7 @@ def command(
     vnc_listen: str,
     websocket_offset: int,
     incoming: Path | None = None,
+    defer_incoming: bool = False,
 ) -> list[str]:
     """The full ``qemu-system-x86_64`` command line of the instance."""
     d = directory
@@ -184,7 +185,7 @@ def command(
     else:
         cmd += ["-display", "none"]
 
-    cmd += _disks(defn, d)
+    cmd += _disks(defn, d, writable_exports=defer_incoming)
     if defn.boot_iso and defn.base and not defn.rescue:
         cmd += ["-drive", f"file={esc(defn.base)},if=none,id=drive-cd0,media=cdrom,format=raw"]
         cmd += ["-device", "ide-cd,drive=drive-cd0,bus=ide.0,unit=0,bootindex=1"]
@@ -204,12 +205,16 @@ def command(
         ]
     if incoming is not None:
         cmd += ["-incoming", f"exec:cat {shlex.quote(str(incoming))}"]
+    elif defer_incoming:  # a live migration's destination: paused until told to run
+        cmd += ["-S", "-incoming", "defer"]
     return cmd
 
 
-def _disks(defn: Definition, d: Path) -> list[str]:
+def _disks(defn: Definition, d: Path, writable_exports: bool = False) -> list[str]:
     """The disks in the guest's order: rescue, root (file or boot volume), ephemeral, swap,
-    then the attached volumes."""
+    then the attached volumes. ``writable_exports``: a live migration's destination serves
+    its local disks over NBD before it runs, which QEMU refuses for files it may have
+    opened read-only (``auto-read-only``)."""
     boot = defn.boot_volume
     disks: list[tuple[Path, str] | VolumeDisk] = []
     stable = stable_rescue(defn.rescue)
@@ -232,6 +237,8 @@ def _disks(defn: Definition, d: Path) -> list[str]:
             continue
         path, fmt = disk
         cmd += ["-drive", f"file={esc(path)},if=none,id=drive-vd{chr(97 + n)},format={fmt}"]
+        if writable_exports:
+            cmd[-1] += ",auto-read-only=off"
         device = f"virtio-blk-pci,drive=drive-vd{chr(97 + n)},id=vd{chr(97 + n)}"
         if bootindex is not None:
             device += f",bootindex={bootindex}"

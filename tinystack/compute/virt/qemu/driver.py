@@ -79,6 +79,7 @@ from tinystack.compute.virt.qemu.definition import (
 )
 from tinystack.compute.virt.qemu.hotplug import Volumes
 from tinystack.compute.virt.qemu.imagecache import CachedImage, ImageCache, ImageSource
+from tinystack.compute.virt.qemu.live_migration import LiveMigrationMixin
 from tinystack.compute.virt.qemu.machine import Machines
 from tinystack.compute.virt.qemu.rbd_roots import RbdRoots
 from tinystack.compute.virt.qemu.resize import Resizes
@@ -113,7 +114,7 @@ STATUS_POWER = {
 }
 
 
-class QemuDriver(ComputeDriver):
+class QemuDriver(LiveMigrationMixin, ComputeDriver):
     capabilities = {
         "waits_for_vif_plugged": True,
         "supports_migrate_to_same_host": True,
@@ -150,6 +151,7 @@ class QemuDriver(ComputeDriver):
         self.resizes = Resizes(self.vm)
         self.volumes = Volumes(self.vm)
         self.rbd_roots = RbdRoots(settings) if settings.images_type == "rbd" else None
+        self.migration_requests: dict[str, str] = {}
 
     @property
     def hostname(self) -> str:

@@ -65,6 +65,9 @@ def settings(opts: Options, state_dir: Path, bootstrap_image_dir: Path) -> QemuS
         images_rbd_pool=str(opts.images_rbd_pool),
         images_rbd_ceph_conf=str(opts.images_rbd_ceph_conf),
         rbd_user=str(opts.rbd_user),
+        migration_address=str(opts.live_migration_inbound_addr or opts.my_ip or "127.0.0.1"),
+        migration_downtime_ms=int(opts.live_migration_downtime),
+        migration_bandwidth_mib=int(opts.live_migration_bandwidth),
     )
 
 

@@ -172,7 +172,9 @@ class Machines:
             return
         defn.vnc_port = self.free_vnc_port({port} if port is not None else None)
 
-    def start(self, defn: Definition, incoming: Path | None = None) -> int:
+    def start(
+        self, defn: Definition, incoming: Path | None = None, defer_incoming: bool = False
+    ) -> int:
         directory = self.dir(defn.uuid)
         if self.pid(defn.uuid) is not None:
             raise DriverError(f"instance {defn.uuid} already runs")
@@ -196,6 +198,7 @@ class Machines:
                 vnc_listen=self.settings.vnc_listen,
                 websocket_offset=self.settings.vnc_websocket_offset,
                 incoming=incoming,
+                defer_incoming=defer_incoming,
             )
             # QEMU attaches its taps by name in its own namespace: it runs in the host's
             cmd = net.in_namespace(cmd, self.settings.host_namespace)

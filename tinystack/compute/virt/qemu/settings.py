@@ -49,6 +49,12 @@ class QemuSettings:
     images_rbd_pool: str = "vms"
     images_rbd_ceph_conf: str = "/etc/ceph/ceph.conf"
     rbd_user: str = "cinder"
+    #: where this host's incoming live migrations and NBD exports listen
+    migration_address: str = "127.0.0.1"
+    #: QEMU's downtime-limit for a live migration (ms)
+    migration_downtime_ms: int = 500
+    #: MiB/s a live migration's memory copy may use (0: unlimited)
+    migration_bandwidth_mib: int = 0
 
     @property
     def instances(self) -> Path:
