@@ -3,7 +3,7 @@ compute driver, no data plane) and tokens got straight from identity."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -12,7 +12,7 @@ import pytest
 from tests.cloudproc import CloudProcess
 
 
-def password_token(auth_url: str, user: str, password: str, scope: dict[str, object]) -> str:
+def password_token(auth_url: str, user: str, password: str, scope: Mapping[str, object]) -> str:
     """A token of ``user`` (domain Default) with ``scope`` (Keystone's auth scope)."""
     body = {
         "auth": {

@@ -23,7 +23,11 @@ def write_section(name: str, title: str, figures: dict[str, Any]) -> Path:
     folder = directory()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
-    section = {"title": title, "figures": figures, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    section = {
+        "title": title,
+        "figures": figures,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(section, indent=2) + "\n")
     tmp.replace(path)
