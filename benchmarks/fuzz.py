@@ -1,4 +1,4 @@
-"""Schema fuzzing of a cloud, the long run of ``tests/reliability/test_fuzz.py``.
+"""Schema fuzzing of a cloud, the long run of ``tests/reliability/test_schema_fuzz.py``.
 
 Loads every service's ``/openapi.json`` from the catalog of the cloud named by the
 credentials, and drives every operation with schemathesis: ``--examples`` positive and

@@ -1,5 +1,5 @@
 """Print the reliability figures the runs left behind (``tests/reliability/figures.py``):
-one section per kind of run, ``fuzz`` (schema fuzzing: ``tests/reliability/test_fuzz.py``
+one section per kind of run, ``fuzz`` (schema fuzzing: ``tests/reliability/test_schema_fuzz.py``
 or ``benchmarks/fuzz.py``), ``rbac`` (the RBAC matrix), and whatever other runs write
 there in the same shape (chaos rounds, soak).
 

@@ -1,5 +1,7 @@
-"""Fixtures of the reliability tests: one whole cloud per module (every service, fake
-compute driver, no data plane) and tokens got straight from identity."""
+"""Fixtures of the reliability tests: one whole cloud (every service, fake compute
+driver, no data plane) that the RBAC matrix and then the schema fuzzing share (the
+matrix first: its projects and resources are its own, while the fuzzing's admin writes
+random data anywhere), and tokens got straight from identity."""
 
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ def project_scope(name: str) -> dict[str, object]:
     return {"project": {"name": name, "domain": {"id": "default"}}}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudProcess]:
     state = Path(tmp_path_factory.mktemp("cloud"))
     proc = CloudProcess(state)

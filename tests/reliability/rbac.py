@@ -111,6 +111,7 @@ class RouteCase:
 @dataclass
 class Result:
     cells: int = 0
+    denied: int = 0
     routes: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -209,13 +210,14 @@ def run_route(
     params: dict[str, str],
     project_a: str,
     check: Callable[[Persona, str, dict[str, Any]], bool],
-) -> tuple[int, list[str]]:
-    """Call one route as every persona; (cells checked, problems)."""
+) -> tuple[int, int, list[str]]:
+    """Call one route as every persona; (cells checked, cells the policy denies,
+    problems)."""
     params = effective(route.method, params)
     url = root + fill(route.path, params)
     body: dict[str, Any] | None = {} if route.method in ("POST", "PUT", "PATCH") else None
     problems = []
-    cells = 0
+    cells = denied = 0
     with httpx.Client(timeout=60) as client:
         for persona in personas:
             headers = {"X-Auth-Token": persona.token}
@@ -231,6 +233,7 @@ def run_route(
             where = {} if key in QUERY_TARGET else target(route.path, params, persona)
             allowed = check(persona, route.rules[0], where)
             allowed = allowed or (key in OWN_PROJECT_FREE and persona.project_id == project_a)
+            denied += not allowed
             problem = judge(route, persona, allowed, response.status_code, response.text)
             if problem and (route.service, route.method, route.path) not in SHAPING:
                 problems.append(problem)
@@ -240,7 +243,7 @@ def run_route(
                     for name, value in params.items()
                     if name in RESOURCES and value in response.text
                 ]
-    return cells, problems
+    return cells, denied, problems
 
 
 def reader_writes(

@@ -149,6 +149,7 @@ def env(cloud: CloudProcess) -> Iterator[Env]:
             "services": len(SERVICES),
             "routes": RESULTS.routes,
             "cells checked": RESULTS.cells,
+            "cells the policy denies": RESULTS.denied,
             "mismatches": len(RESULTS.problems),
             "default rules that let a reader write": len(READER_WRITES),
         },
@@ -165,7 +166,6 @@ def _document(root: str) -> dict[str, Any]:
 @pytest.mark.parametrize("service", SERVICES)
 def test_rbac_matrix(env: Env, service: str) -> None:
     root = env.root(service)
-    spec = registry.load(service)
     rules = __import__(f"tinystack.{service}.policies", fromlist=["list_rules"]).list_rules()
     policy = rbac.policy(list(rules))
 
@@ -173,7 +173,7 @@ def test_rbac_matrix(env: Env, service: str) -> None:
         ctx: RequestContext = rbac.context(persona, policy)
         return ctx.allowed(rule, target)
 
-    cases = rbac.routes(spec.name, _document(root))
+    cases = rbac.routes(service, _document(root))
     reader = next(p for p in env.personas if p.name == "reader_a")
     READER_WRITES.extend(rbac.reader_writes(service, cases, check, reader, env.project_a))
     with ThreadPoolExecutor(4) as pool:
@@ -191,11 +191,22 @@ def test_rbac_matrix(env: Env, service: str) -> None:
         for c in cases
         if c.method == "DELETE"
     ]
-    problems = [p for _, found in done for p in found]
+    problems = [p for _, _, found in done for p in found]
     RESULTS.routes += len(cases)
-    RESULTS.cells += sum(cells for cells, _ in done)
+    RESULTS.cells += sum(cells for cells, _, _ in done)
+    RESULTS.denied += sum(denied for _, denied, _ in done)
     RESULTS.problems += problems
     assert cases
     assert not problems, f"{len(problems)} cells differ from the policy:\n" + "\n".join(
         sorted(problems)[:60]
     )
+
+
+def test_a_cell_fails_when_the_service_and_the_policy_disagree() -> None:
+    route = rbac.RouteCase("compute", "GET", "/v2.1/servers/{server_id}", ("rule",))
+    b = rbac.Persona("member_b", "t", "u", "p")
+    assert rbac.judge(route, b, False, 200, "{}")  # denied, yet answered
+    assert rbac.judge(route, b, True, 403, "You are not authorized to ...")  # allowed, refused
+    assert rbac.judge(route, b, False, 500, "")
+    assert rbac.judge(route, b, False, 404, "") is None
+    assert rbac.judge(route, b, True, 404, "") is None
