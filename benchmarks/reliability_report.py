@@ -32,7 +32,12 @@ def main() -> None:
     for name, section in sections.items():
         print(f"{section.get('title', name)}  [{name}, {section.get('at', '?')}]")
         for key, value in section.get("figures", {}).items():
-            print(f"  {key:<40} {value}")
+            if isinstance(value, list):
+                print(f"  {key:<40} {len(value)}")
+                for item in value:
+                    print(f"      {item}")
+            else:
+                print(f"  {key:<40} {value}")
         print()
 
 
