@@ -30,7 +30,7 @@ def main() -> None:
         print(f"no figures in {figures.directory()} (run make test or benchmarks/fuzz.py)")
         return
     for name, section in sections.items():
-        print(f"{section.get('title', name)}  [{name}, {section.get('at', '?')}]")
+        print(f"{section.get('title', name)}  [{name}, {section.get('updated', '?')}]")
         for key, value in section.get("figures", {}).items():
             if isinstance(value, list):
                 print(f"  {key:<40} {len(value)}")

@@ -138,7 +138,9 @@ def response_problems(
 ) -> list[str]:
     """What is wrong with one response (empty: nothing)."""
     problems = []
-    if status >= 500 and not provider_unsupported(service, status, text):
+    if provider_unsupported(service, status, text):
+        pass
+    elif status >= 500:
         problems.append(f"server error {status}: {text[:300]}")
     elif status < 400:
         # a route that declares no status documents FastAPI's 200: its handler sets the

@@ -210,3 +210,7 @@ def test_a_cell_fails_when_the_service_and_the_policy_disagree() -> None:
     assert rbac.judge(route, b, False, 500, "")
     assert rbac.judge(route, b, False, 404, "") is None
     assert rbac.judge(route, b, True, 404, "") is None
+    write = rbac.RouteCase("image", "PUT", "/v2/images/{image_id}/members/{member_id}", ("a", "b"))
+    reader = rbac.Persona("reader_a", "t", "u", "p")
+    assert rbac.judge(write, reader, None, 200, "{}")  # readers never write
+    assert rbac.judge(write, b, None, 200, "{}") is None  # a conditional rule decides

@@ -159,3 +159,20 @@ def test_version_documents_declare_their_300(env: Env, service: str, path: str) 
     root = env.root(service)
     assert httpx.get(root + path).status_code == 300
     assert "300" in _document(root)["paths"][path]["get"]["responses"]
+
+
+def test_the_response_checks_flag_what_upstream_never_answers() -> None:
+    ok_fault = '{"itemNotFound": {"code": 404, "message": "x"}}'
+    assert (
+        fuzzing.response_problems("compute", {"200"}, 404, "application/json", ok_fault, False)
+        == []
+    )
+    assert fuzzing.response_problems("compute", {"200"}, 500, "application/json", "{}", False)
+    assert fuzzing.response_problems("compute", {"200"}, 422, "application/json", ok_fault, False)
+    assert fuzzing.response_problems("image", {"201"}, 300, "application/json", "{}", False)
+    bad = '{"error": {"code": 404, "message": "x"}}'  # no title
+    assert fuzzing.response_problems("identity", {"200"}, 404, "application/json", bad, False)
+    unsupported = (
+        '{"faultcode": "Server", "faultstring": "... does not support ...", "debuginfo": null}'
+    )
+    assert not fuzzing.response_problems("load_balancer", {"201"}, 501, "", unsupported, False)
