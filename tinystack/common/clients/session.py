@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -283,7 +284,7 @@ class Session:
         ok: tuple[int, ...],
         stream: bool,
     ) -> httpx.Response:
-        url = self.endpoint(service_type) + path
+        url = self.endpoint(service_type) + _quote_controls(path)
         send_headers = dict(headers or {})
         replayable = content is None or isinstance(content, bytes)
         use_service_token = token is None
@@ -320,3 +321,13 @@ class Session:
 
     def close(self) -> None:
         self._http.close()
+
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _quote_controls(path: str) -> str:
+    """``path`` with control characters percent-encoded (an id a caller
+    passed on may hold them; httpx refuses to build such a URL, the service it names
+    answers 404 for it)."""
+    return _CONTROLS.sub(lambda m: f"%{ord(m.group()):02X}", path)

@@ -113,7 +113,7 @@ POLICY_REGION = POLICY_SERVICE + "/regions/{region_id}"
 
 # fmt: off
 ROUTES = (
-    Route(READ,     "/",                           versions.versions, PUBLIC),
+    Route(READ,     "/",                           versions.versions, PUBLIC, 300),
     Route(READ,     "/v3/",                        versions.version_v3, PUBLIC, hidden=True),
     Route(READ,     "/v3",                         versions.version_v3, PUBLIC),
     Route("POST",   "/v3/auth/tokens",             auth.issue_token, PUBLIC, 201),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -31,7 +33,8 @@ def list_namespaces(request: Request, ctx: ContextDep, deps: DepsDep) -> Respons
 
 def create_namespace(ctx: ContextDep, deps: DepsDep, spec: NamespaceBody) -> Response:
     record = metadef_namespaces.create(deps, ctx, spec)
-    headers = {"Location": namespace_href(record.namespace)}
+    # a header carries the name percent-encoded (it may hold what a header cannot)
+    headers = {"Location": quote(namespace_href(record.namespace), safe="/")}
     return JSONResponse(render_namespace(record), status_code=201, headers=headers)
 
 

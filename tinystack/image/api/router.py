@@ -112,10 +112,10 @@ SCHEMAS = "/v2/schemas/metadefs/"
 
 # fmt: off
 ROUTES = (
-    Route("GET",    "/",                 versions.root, PUBLIC),
+    Route("GET",    "/",                 versions.root, PUBLIC, None, 300),
     Route("GET",    "/versions",         versions.versions, PUBLIC),
-    Route("GET",    "/v2",               versions.v2_root, PUBLIC),
-    Route("GET",    "/v2/",              versions.v2_root, PUBLIC),
+    Route("GET",    "/v2",               versions.v2_root, PUBLIC, None, 300),
+    Route("GET",    "/v2/",              versions.v2_root, PUBLIC, None, 300),
     Route("GET",    "/v2/images",        images.list_images, LIST_IMAGES),
     Route("POST",   "/v2/images",        images.create_image, ADD_IMAGE, IMAGE_CREATE, 201),
     Route("GET",    IMAGE,               images.show_image, GET_IMAGE),

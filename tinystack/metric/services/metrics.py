@@ -108,14 +108,19 @@ def get(deps: Deps, ctx: RequestContext, metric_id: str) -> MetricRecord:
         return record(session, _rows.authorized_metric(session, ctx, metric_id, rules.GET))
 
 
+#: Gnocchi's ``[api] max_limit``: a larger ``limit`` is clamped to it
+MAX_LIMIT = 1000
+
+
 def list_items(deps: Deps, ctx: RequestContext, limit: int | None) -> list[MetricRecord]:
-    """Every metric for an admin (``list all metric``), else those the project created."""
+    """Every metric for an admin (``list all metric``), else those the project created;
+    at most ``limit`` of them, clamped to :data:`MAX_LIMIT` as Gnocchi does."""
     with deps.db.reader() as session:
         stmt = select(models.Metric).order_by(models.Metric.id)
         if not ctx.allowed(rules.LIST_ALL, {}):
             stmt = stmt.where(models.Metric.created_by_project_id == ctx.project_id)
         if limit is not None:
-            stmt = stmt.limit(limit)
+            stmt = stmt.limit(min(limit, MAX_LIMIT))
         return [record(session, r, with_resource=False) for r in session.scalars(stmt)]
 
 

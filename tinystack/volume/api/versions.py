@@ -37,7 +37,7 @@ def _v3(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/", openapi_extra=PUBLIC)
+@router.get("/", openapi_extra=PUBLIC, status_code=300)
 def list_versions(request: Request) -> Response:
     return json_response({"versions": [_v3(request)]}, status=300)
 
