@@ -3,6 +3,7 @@ evaluation window, read over REST with the service's session as Aodh reads Gnocc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,13 +44,23 @@ class Statistics:
         method = rule.aggregation_method
         params = {"granularity": granularity, "start": start, "stop": stop}
         try:
+            base = method.removeprefix("rate:")
             if rule.metrics:  # gnocchi_aggregation_by_metrics_threshold
-                base = method.removeprefix("rate:")
                 operations = ["aggregate", method, *(["metric", m, base] for m in rule.metrics)]
                 reply = self.session.request(
                     SERVICE_TYPE, "POST", "/v1/aggregates", ok=(200,),
                     params={**params, "needed_overlap": 0},
                     json_body={"operations": operations},
+                )  # fmt: skip
+            elif rule.query:  # gnocchi_aggregation_by_resources_threshold
+                body = {
+                    "operations": ["aggregate", method, ["metric", rule.metric, base]],
+                    "search": json.loads(rule.query),
+                    "resource_type": rule.resource_type,
+                }
+                reply = self.session.request(
+                    SERVICE_TYPE, "POST", "/v1/aggregates", ok=(200,),
+                    params={**params, "needed_overlap": 0}, json_body=body,
                 )  # fmt: skip
             else:
                 path = (f"/v1/resource/{rule.resource_type}/{rule.resource_id}"
@@ -65,6 +76,8 @@ class Statistics:
 
 
 def _missing(rule: ThresholdRule, exc: ClientError) -> str:
+    if rule.query:
+        return f"metric {rule.metric} does not exist for any resource of the search"
     if rule.metrics:
         return f"At least one of metrics in {list(rule.metrics)} does not exist"
     text = str(exc).lower()

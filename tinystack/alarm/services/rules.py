@@ -3,13 +3,15 @@
 
 Types: ``gnocchi_resources_threshold`` (one metric of one resource),
 ``gnocchi_aggregation_by_metrics_threshold`` (metrics by id, aggregated),
-``event`` (a notification's type and payload fields) and ``composite`` (``and``/``or``
-of threshold rules). ``gnocchi_aggregation_by_resources_threshold`` needs the metric
-service's resource search, which it does not have yet: the type is not offered.
+``gnocchi_aggregation_by_resources_threshold`` (a metric of every resource a metric
+service search finds, aggregated; the search scoped to the owner's project for
+non-admins, as Aodh scopes it), ``event`` (a notification's type and payload fields) and
+``composite`` (``and``/``or`` of threshold rules).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +20,10 @@ from tinystack.common.exceptions import BadRequest
 
 RESOURCES = "gnocchi_resources_threshold"
 BY_METRICS = "gnocchi_aggregation_by_metrics_threshold"
+BY_RESOURCES = "gnocchi_aggregation_by_resources_threshold"
 EVENT = "event"
 COMPOSITE = "composite"
-THRESHOLDS = (RESOURCES, BY_METRICS)
+THRESHOLDS = (RESOURCES, BY_METRICS, BY_RESOURCES)
 TYPES = (*THRESHOLDS, EVENT, COMPOSITE)
 OPERATORS = ("lt", "le", "eq", "ne", "ge", "gt")
 #: the metric service's aggregation methods (and ``rate:`` of each)
@@ -45,6 +48,9 @@ class ThresholdRule:
     resource_type: str = ""
     #: gnocchi_aggregation_by_metrics_threshold
     metrics: tuple[str, ...] = ()
+    #: gnocchi_aggregation_by_resources_threshold: the search (JSON text), with
+    #: ``metric`` and ``resource_type``
+    query: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,12 @@ class EventRule:
 
 def threshold_rule(doc: Mapping[str, object]) -> ThresholdRule:
     """A stored threshold rule (checked when it was stored), typed."""
-    checked = _resources(dict(doc)) if "metrics" not in doc else _by_metrics(dict(doc))
+    if "metrics" in doc:
+        checked = _by_metrics(dict(doc))
+    elif "query" in doc:
+        checked = _by_resources(dict(doc))
+    else:
+        checked = _resources(dict(doc))
     return ThresholdRule(
         comparison_operator=checked["comparison_operator"],
         threshold=checked["threshold"],
@@ -74,6 +85,7 @@ def threshold_rule(doc: Mapping[str, object]) -> ThresholdRule:
         resource_id=checked.get("resource_id", ""),
         resource_type=checked.get("resource_type", ""),
         metrics=tuple(checked.get("metrics", ())),
+        query=checked.get("query", ""),
     )
 
 
@@ -154,6 +166,43 @@ def _by_metrics(rule: dict[str, Any]) -> dict[str, Any]:
     return {**_threshold(rule), "metrics": list(metrics)}
 
 
+def _by_resources(rule: dict[str, Any]) -> dict[str, Any]:
+    query = _text(rule, "query")
+    try:
+        parsed = json.loads(query)
+    except ValueError:
+        raise BadRequest(
+            f"Invalid input for field/attribute rule/query. Value: '{query}'."
+        ) from None
+    if not isinstance(parsed, dict):
+        raise invalid("query", query, "Expected a JSON object (a metric service search)")
+    return {
+        **_threshold(rule),
+        "metric": _text(rule, "metric"),
+        "resource_type": _text(rule, "resource_type"),
+        "query": query,
+    }
+
+
+def scoped(alarm_type: str, rule: dict[str, Any], project_id: str) -> dict[str, Any]:
+    """The rule with each resource search limited to ``project_id``'s resources (those
+    it owns or created), for an alarm a non-admin owns (Aodh does it on create)."""
+    if alarm_type == COMPOSITE:
+        return _scoped_node(rule, project_id)
+    if alarm_type != BY_RESOURCES:
+        return rule
+    mine = {"or": [{"=": {"created_by_project_id": project_id}},
+                   {"=": {"project_id": project_id}}]}  # fmt: skip
+    return {**rule, "query": json.dumps({"and": [mine, json.loads(rule["query"])]})}
+
+
+def _scoped_node(node: dict[str, Any], project_id: str) -> dict[str, Any]:
+    if len(node) == 1 and next(iter(node)) in ("and", "or"):
+        ((joiner, parts),) = node.items()
+        return {joiner: [_scoped_node(part, project_id) for part in parts]}
+    return scoped(str(node.get("type")), node, project_id)
+
+
 def _event(rule: dict[str, Any]) -> dict[str, Any]:
     event_type = rule.get("event_type") or "*"
     if not isinstance(event_type, str):
@@ -202,4 +251,6 @@ def check(alarm_type: str, rule: object) -> dict[str, object]:
         return _resources(rule)
     if alarm_type == BY_METRICS:
         return _by_metrics(rule)
+    if alarm_type == BY_RESOURCES:
+        return _by_resources(rule)
     return _event(rule)
