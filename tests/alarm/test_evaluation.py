@@ -5,6 +5,7 @@ across a restart, and a concurrent change wins."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -160,3 +161,21 @@ def test_complex_queries() -> None:
     for bad in ('{"~": {"n": 1}}', '{"=": {"color": 1}}', "not json"):
         with pytest.raises(BadRequest):
             query.run(list(rows), {"filter": bad}, fields)
+
+
+def test_by_resources_rule_checked_and_scoped() -> None:
+    doc = {"metric": "cpu", "resource_type": "instance", "query": '{"=": {"host": "h1"}}',
+           "aggregation_method": "rate:mean", "threshold": 5}  # fmt: skip
+    checked = rules.check(rules.BY_RESOURCES, doc)
+    typed = rules.threshold_rule(checked)
+    assert (typed.metric, typed.resource_type, typed.granularity) == ("cpu", "instance", 60)
+    scoped = rules.scoped(rules.BY_RESOURCES, checked, "p1")
+    mine = {"or": [{"=": {"created_by_project_id": "p1"}}, {"=": {"project_id": "p1"}}]}
+    assert json.loads(str(scoped["query"])) == {"and": [mine, {"=": {"host": "h1"}}]}
+    leaf = {"type": rules.BY_RESOURCES, **checked}
+    inside: Any = rules.scoped(rules.COMPOSITE, {"or": [leaf, {"and": [leaf]}]}, "p1")
+    assert json.loads(inside["or"][1]["and"][0]["query"])["and"][0] == mine
+    assert rules.scoped(rules.RESOURCES, RULE, "p1") == RULE
+    for bad in ("{not json", "[1]", ""):
+        with pytest.raises(BadRequest):
+            rules.check(rules.BY_RESOURCES, {**doc, "query": bad})

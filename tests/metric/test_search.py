@@ -60,6 +60,7 @@ def test_json_form_matches_resources() -> None:
     assert _match({"and": [{"=": {"user_id": "u1"}}, {"not": {"=": {"host": "h"}}}]})
     assert _match({"or": [{"=": {"user_id": "nobody"}}, {"eq": {"memory": 512}}]})
     assert not _match({"=": {"host": "compute-1"}}, host=None)
+    bad: object
     for bad in ({"=": {"color": "red"}}, {"~": {"host": "x"}}, {"and": []},
                 {">": {"started_at": "yesterday"}}, {"in": {"id": "x"}}, ["="],
                 {"<": {"memory": None}}):  # fmt: skip

@@ -200,14 +200,16 @@ def test_resource_search_and_aggregates_over_it(env: Env) -> None:
               "resource_type": "tss_box"}  # fmt: skip
     agg = env.metric.post("/v1/aggregates?granularity=60", search, 200).json()
     assert [r[2] for r in agg["measures"]["aggregated"]] == [20.0, 21.0]
-    per = env.metric.post("/v1/aggregates?granularity=60", {**search, "operations":
-                          "(metric tss.* max)", "search": {"=": {"rack": "b"}}}, 200).json()  # fmt: skip
+    by_resource = {**search, "operations": "(metric tss.* max)", "search": {"=": {"rack": "b"}}}
+    per = env.metric.post("/v1/aggregates?granularity=60", by_resource, 200).json()
     assert per["measures"] == {boxes["tss-3"]: {"tss.load": {"max": [
         [iso(T0), 60.0, 99.0], [iso(T0 + 60), 60.0, 100.0]]}}}  # fmt: skip
     grouped = osc("metric", "aggregates", "--resource-type", "tss_box", "--groupby", "rack",
                   "--granularity", "60", "(aggregate sum (metric tss.load mean))",
                   "project_id=p-tss")  # fmt: skip
-    sums = {(g["group"], g["value"]) for g in grouped if g["timestamp"].startswith("2026-01-01T00:01")}
+    sums = {
+        (g["group"], g["value"]) for g in grouped if g["timestamp"].startswith("2026-01-01T00:01")
+    }
     assert sums == {("rack: a", 42.0), ("rack: b", 100.0)}, grouped
     assert demo.post("/v1/aggregates", search, 404).json()  # its resource has no tss.load
     env.metric.post("/v1/aggregates", {**search, "operations": "(metric nothing mean)"}, 404)

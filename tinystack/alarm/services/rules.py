@@ -184,7 +184,7 @@ def _by_resources(rule: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def scoped(alarm_type: str, rule: dict[str, Any], project_id: str) -> dict[str, Any]:
+def scoped(alarm_type: str, rule: dict[str, object], project_id: str) -> dict[str, object]:
     """The rule with each resource search limited to ``project_id``'s resources (those
     it owns or created), for an alarm a non-admin owns (Aodh does it on create)."""
     if alarm_type == COMPOSITE:
@@ -193,12 +193,13 @@ def scoped(alarm_type: str, rule: dict[str, Any], project_id: str) -> dict[str, 
         return rule
     mine = {"or": [{"=": {"created_by_project_id": project_id}},
                    {"=": {"project_id": project_id}}]}  # fmt: skip
-    return {**rule, "query": json.dumps({"and": [mine, json.loads(rule["query"])]})}
+    return {**rule, "query": json.dumps({"and": [mine, json.loads(str(rule["query"]))]})}
 
 
-def _scoped_node(node: dict[str, Any], project_id: str) -> dict[str, Any]:
+def _scoped_node(node: dict[str, object], project_id: str) -> dict[str, object]:
     if len(node) == 1 and next(iter(node)) in ("and", "or"):
         ((joiner, parts),) = node.items()
+        assert isinstance(parts, list)  # checked when stored
         return {joiner: [_scoped_node(part, project_id) for part in parts]}
     return scoped(str(node.get("type")), node, project_id)
 

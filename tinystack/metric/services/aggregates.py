@@ -26,9 +26,10 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.metric import models
 from tinystack.metric.policies import measures as rules
-from tinystack.metric.services import _rows, measures, resources, search
+from tinystack.metric.services import _rows, measures, search
 from tinystack.metric.services.deps import Deps
 from tinystack.metric.services.records import Measure
+from tinystack.metric.services.resources import creator_of
 
 _TOKEN = re.compile(r"\(|\)|[^\s()]+")
 Tree = str | list["Tree"]
@@ -160,7 +161,9 @@ def evaluate_search(
     combine, refs = _split(operations)
     results = []
     with deps.db.reader() as session:
-        found = resources.matching(session, ctx, wanted.resource_type, wanted.query)
+        accepts = search.accepts(session, wanted.resource_type, wanted.query, creator_of(ctx))
+        found = [r for r in _rows.visible(session, ctx, wanted.resource_type)
+                 if accepts(search.values_of(r))]  # fmt: skip
         groups: dict[tuple[Any, ...], list[models.Resource]] = {}
         for row in found:
             values = search.values_of(row)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
@@ -118,23 +117,6 @@ def get(deps: Deps, ctx: RequestContext, rtype: str, resource_id: str) -> Resour
         return _rows.resource_record(session, row)
 
 
-def _visible(session: Session, ctx: RequestContext, rtype: str) -> list[models.Resource]:
-    """Resources of ``rtype`` (every type for ``generic``), oldest first; a caller who
-    is not admin sees those of its project and those its project created."""
-    _rows.resource_type(session, rtype)
-    stmt = select(models.Resource).order_by(models.Resource.started_at, models.Resource.id)
-    if rtype != _rows.GENERIC:
-        stmt = stmt.where(models.Resource.type == rtype)
-    if not ctx.is_admin:
-        stmt = stmt.where(
-            or_(
-                models.Resource.project_id == ctx.project_id,
-                models.Resource.created_by_project_id == ctx.project_id,
-            )
-        )
-    return list(session.scalars(stmt))
-
-
 def _page(
     rows: list[models.Resource], limit: int | None, marker: str | None
 ) -> list[models.Resource]:
@@ -150,26 +132,15 @@ def list_items(
     deps: Deps, ctx: RequestContext, rtype: str, limit: int | None, marker: str | None
 ) -> list[ResourceRecord]:
     with deps.db.reader() as session:
-        rows = _page(_visible(session, ctx, rtype), limit, marker)
+        rows = _page(_rows.visible(session, ctx, rtype), limit, marker)
         return [_rows.resource_record(session, r) for r in rows]
-
-
-def matching(
-    session: Session, ctx: RequestContext, rtype: str, query: object
-) -> list[models.Resource]:
-    """The visible resources of ``rtype`` that ``query`` (Gnocchi's JSON form, None:
-    every one) matches."""
-    rows = _visible(session, ctx, rtype)
-    if query is None or query == {}:
-        return rows
-    attributes = dict(_rows.resource_type(session, rtype).attributes)
-    accepts = search.matcher(query, attributes, creator_of(ctx))
-    return [row for row in rows if accepts(search.values_of(row))]
 
 
 def _sorted(rows: list[models.Resource], attribute: str, desc: bool) -> list[models.Resource]:
     """Stable, nulls last."""
-    keyed = [(search.values_of(r).get(attribute), r) for r in rows]
+    keyed: list[tuple[Any, models.Resource]] = [
+        (search.values_of(r).get(attribute), r) for r in rows
+    ]
     present = [(v, r) for v, r in keyed if v is not None]
     try:
         present.sort(key=lambda pair: pair[0], reverse=desc)
@@ -184,7 +155,8 @@ def search_items(
     """``POST /v1/search/resource/{type}``: the matching resources, sorted (``attr:asc``
     or ``attr:desc``, nulls last; then oldest first) and paged."""
     with deps.db.reader() as session:
-        rows = matching(session, ctx, rtype, query)
+        accepts = search.accepts(session, rtype, query, creator_of(ctx))
+        rows = [r for r in _rows.visible(session, ctx, rtype) if accepts(search.values_of(r))]
         known = set(search.COMMON) | set(_rows.resource_type(session, rtype).attributes)
         for sort in reversed(page.sorts):
             attribute, _, direction = sort.partition(":")

@@ -15,13 +15,16 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from tinystack.common.exceptions import BadRequest
+from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import parse_isotime
 from tinystack.metric import models
 from tinystack.metric.services import _rows
 
-Query = dict[str, Any]
-Values = dict[str, Any]
+Query = dict[str, JSON]
+Values = dict[str, object]
 Predicate = Callable[[Values], bool]
 
 #: every spelling of an operator -> its canonical name
@@ -101,12 +104,17 @@ def parse_filter(text: str) -> Query:
         pos += 1
         return tokens[pos - 1]
 
+    def inner_only(parts: list[JSON]) -> Query:
+        only = parts[0]
+        assert isinstance(only, dict)
+        return only
+
     def joined(joiner: str, inner: Callable[[], Query]) -> Query:
-        parts = [inner()]
+        parts: list[JSON] = [inner()]
         while (tok := peek()) is not None and tok[0] == "word" and _JOINERS.get(tok[1]) == joiner:
             take()
             parts.append(inner())
-        return parts[0] if len(parts) == 1 else {joiner: parts}
+        return {joiner: parts} if len(parts) > 1 else inner_only(parts)
 
     def term() -> Any:
         kind, value = take()
@@ -139,7 +147,8 @@ def parse_filter(text: str) -> Query:
         op_kind, op = take()
         if kind != "word" or op_kind not in ("op", "word") or op not in OPERATORS:
             raise BadRequest(f"Invalid filter: expected <attribute> <operator> <value> in {text!r}")
-        return {op: {name: term()}}
+        value: JSON = term()
+        return {op: {name: value}}
 
     query = joined("or", lambda: joined("and", atom))
     if pos != len(tokens):
@@ -218,7 +227,7 @@ def _comparison(op: str, name: str, kind: str, value: Any, creator: str) -> Pred
     return check
 
 
-def matcher(query: object, attributes: Mapping[str, Mapping[str, Any]], creator: str) -> Predicate:
+def matcher(query: object, attributes: Mapping[str, Mapping[str, JSON]], creator: str) -> Predicate:
     """``query`` (the JSON form) as a predicate over :func:`values_of`; 400 if it is bad
     or names an attribute the type does not have."""
     if not isinstance(query, dict) or len(query) != 1:
@@ -241,3 +250,10 @@ def matcher(query: object, attributes: Mapping[str, Mapping[str, Any]], creator:
     if not kind:
         raise BadRequest(f"Invalid input: unknown attribute {name!r}")
     return _comparison(OPERATORS[op], name, kind, value, creator)
+
+
+def accepts(session: Session, rtype: str, query: object, creator: str) -> Predicate:
+    """:func:`matcher` of ``query`` for resources of ``rtype`` (None or ``{}``: every one)."""
+    if query is None or query == {}:
+        return lambda vals: True
+    return matcher(query, dict(_rows.resource_type(session, rtype).attributes), creator)
