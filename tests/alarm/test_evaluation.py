@@ -179,3 +179,24 @@ def test_by_resources_rule_checked_and_scoped() -> None:
     for bad in ("{not json", "[1]", ""):
         with pytest.raises(BadRequest):
             rules.check(rules.BY_RESOURCES, {**doc, "query": bad})
+
+
+def test_prometheus_rule_checked_and_scoped() -> None:
+    checked = rules.check(rules.PROMETHEUS, {"query": "up", "threshold": "2"})
+    assert checked == {"query": "up", "threshold": 2.0, "comparison_operator": "eq"}
+    assert rules.threshold_rule(checked).promql == "up"
+    for bad in ({"threshold": 1}, {"query": "up"}, {"query": "up", "threshold": "x"}):
+        with pytest.raises(BadRequest):
+            rules.check(rules.PROMETHEUS, bad)
+    scope = rules.scoped_promql
+    p = 'project_id="p1"'
+    assert scope("cpu", "p1") == f"cpu{{{p}}}"
+    assert scope('cpu{host="h"} > 2', "p1") == f'cpu{{{p},host="h"}} > 2'
+    assert scope("sum by (host) (rate(cpu{}[5m]))", "p1") == f"sum by (host) (rate(cpu{{{p}}}[5m]))"
+    assert scope("avg(a) without (x) / on(y) b offset 5m", "p1") == (
+        f"avg(a{{{p}}}) without (x) / on(y) b{{{p}}} offset 5m"
+    )
+    assert scope('{__name__=~"c.*"}', "p1") == f'{{{p},__name__=~"c.*"}}'
+    for text in ("cpu{{a}}", "cpu @ 5", "cpu[5m:1m]"):
+        with pytest.raises(BadRequest):
+            scope(text, "p1")

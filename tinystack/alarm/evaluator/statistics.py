@@ -39,6 +39,8 @@ class Statistics:
         return (now - timedelta(seconds=seconds)).isoformat(), now.isoformat()
 
     def fetch(self, rule: ThresholdRule, now: datetime) -> list[float]:
+        if rule.promql:
+            return self._instant(rule.promql, now)
         start, stop = self.window(rule, now)
         granularity = rule.granularity
         method = rule.aggregation_method
@@ -73,6 +75,23 @@ class Statistics:
         except ClientError as exc:
             raise InsufficientData(f"alarm statistics retrieval failed: {exc}") from None
         return _values(reply.json(), granularity)
+
+    def _instant(self, promql: str, now: datetime) -> list[float]:
+        """``/api/v1/query`` at ``now``: the value of every series (or the scalar)."""
+        params = {"query": promql, "time": f"{now.timestamp():.3f}"}
+        try:
+            reply = self.session.request(SERVICE_TYPE, "GET", "/api/v1/query", ok=(200,),
+                                         params=params)  # fmt: skip
+        except ClientError as exc:
+            raise InsufficientData(f"prometheus query failed: {exc}") from None
+        data = reply.json().get("data", {})
+        result = data.get("result") or []
+        if data.get("resultType") == "scalar":
+            result = [{"value": result}]
+        values = [float(series["value"][1]) for series in result]
+        if not values:
+            raise InsufficientData("empty result")
+        return values
 
 
 def _missing(rule: ThresholdRule, exc: ClientError) -> str:
