@@ -213,5 +213,6 @@ def test_resource_search_and_aggregates_over_it(env: Env) -> None:
     assert sums == {("rack: a", 42.0), ("rack: b", 100.0)}, grouped
     assert demo.post("/v1/aggregates", search, 404).json()  # its resource has no tss.load
     env.metric.post("/v1/aggregates", {**search, "operations": "(metric nothing mean)"}, 404)
+    env.metric.post("/v1/aggregates?groupby=colour", search, 400)
     for rid in (*boxes.values(), mine["id"]):
         env.metric.delete(f"/v1/resource/tss_box/{rid}", 204)

@@ -162,6 +162,10 @@ def evaluate_search(
     results = []
     with deps.db.reader() as session:
         accepts = search.accepts(session, wanted.resource_type, wanted.query, creator_of(ctx))
+        attributes = _rows.resource_type(session, wanted.resource_type).attributes
+        unknown = [a for a in wanted.groupby if a not in search.COMMON and a not in attributes]
+        if unknown:
+            raise BadRequest(f"Invalid input: unknown groupby attribute {unknown[0]!r}")
         found = [r for r in _rows.visible(session, ctx, wanted.resource_type)
                  if accepts(search.values_of(r))]  # fmt: skip
         groups: dict[tuple[Any, ...], list[models.Resource]] = {}
