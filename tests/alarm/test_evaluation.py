@@ -5,6 +5,7 @@ across a restart, and a concurrent change wins."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
@@ -202,3 +203,42 @@ def test_webhooks_reach_only_permitted_addresses(deps: Deps) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_by_resources_rule_checked_and_scoped() -> None:
+    doc = {"metric": "cpu", "resource_type": "instance", "query": '{"=": {"host": "h1"}}',
+           "aggregation_method": "rate:mean", "threshold": 5}  # fmt: skip
+    checked = rules.check(rules.BY_RESOURCES, doc)
+    typed = rules.threshold_rule(checked)
+    assert (typed.metric, typed.resource_type, typed.granularity) == ("cpu", "instance", 60)
+    scoped = rules.scoped(rules.BY_RESOURCES, checked, "p1")
+    mine = {"or": [{"=": {"created_by_project_id": "p1"}}, {"=": {"project_id": "p1"}}]}
+    assert json.loads(str(scoped["query"])) == {"and": [mine, {"=": {"host": "h1"}}]}
+    leaf = {"type": rules.BY_RESOURCES, **checked}
+    inside: Any = rules.scoped(rules.COMPOSITE, {"or": [leaf, {"and": [leaf]}]}, "p1")
+    assert json.loads(inside["or"][1]["and"][0]["query"])["and"][0] == mine
+    assert rules.scoped(rules.RESOURCES, RULE, "p1") == RULE
+    for bad in ("{not json", "[1]", ""):
+        with pytest.raises(BadRequest):
+            rules.check(rules.BY_RESOURCES, {**doc, "query": bad})
+
+
+def test_prometheus_rule_checked_and_scoped() -> None:
+    checked = rules.check(rules.PROMETHEUS, {"query": "up", "threshold": "2"})
+    assert checked == {"query": "up", "threshold": 2.0, "comparison_operator": "eq"}
+    assert rules.threshold_rule(checked).promql == "up"
+    for bad in ({"threshold": 1}, {"query": "up"}, {"query": "up", "threshold": "x"}):
+        with pytest.raises(BadRequest):
+            rules.check(rules.PROMETHEUS, bad)
+    scope = rules.scoped_promql
+    p = 'project_id="p1"'
+    assert scope("cpu", "p1") == f"cpu{{{p}}}"
+    assert scope('cpu{host="h"} > 2', "p1") == f'cpu{{{p},host="h"}} > 2'
+    assert scope("sum by (host) (rate(cpu{}[5m]))", "p1") == f"sum by (host) (rate(cpu{{{p}}}[5m]))"
+    assert scope("avg(a) without (x) / on(y) b offset 5m", "p1") == (
+        f"avg(a{{{p}}}) without (x) / on(y) b{{{p}}} offset 5m"
+    )
+    assert scope('{__name__=~"c.*"}', "p1") == f'{{{p},__name__=~"c.*"}}'
+    for text in ("cpu{{a}}", "cpu @ 5", "cpu[5m:1m]"):
+        with pytest.raises(BadRequest):
+            scope(text, "p1")

@@ -205,3 +205,65 @@ def test_event_alarm_fires_on_server_delete(env: Env, hooks: Hooks) -> None:
     env.cloud.osc("alarm", "delete", made["alarm_id"])
     with pytest.raises(subprocess.CalledProcessError):
         env.cloud.osc("alarm", "show", made["alarm_id"])
+
+
+def test_by_resources_and_prometheus_alarms_scoped_to_their_project(env: Env, hooks: Hooks) -> None:
+    """The demo project's alarms, over a search and over a PromQL query, see only the
+    demo's resources: the admin's hot box in the same rack never makes them fire; the
+    demo's own box does."""
+    env.metric.post("/v1/archive_policy", {"name": "tss-2s", "aggregation_methods": ["mean"],
+                    "definition": [{"granularity": "2s", "points": 600}]}, 201)  # fmt: skip
+    env.metric.post("/v1/resource_type", {"name": "tss_rack", "attributes": {
+        "rack": {"type": "string", "required": False}}}, 201)  # fmt: skip
+    demo = type(env.metric)(env.cloud.endpoint("metric"), env.cloud.token("tinystack-demo"))
+    metrics = {"tss.load": {"archive_policy_name": "tss-2s"}}
+    env.metric.post("/v1/resource/tss_rack", {"id": "tss-admin-box", "rack": "a",
+                    "project_id": "p-tss", "metrics": metrics}, 201)  # fmt: skip
+    project = env.cloud.osc("token", "issue", cloud="tinystack-demo")["project_id"]
+    demo.post("/v1/resource/tss_rack", {"id": "tss-demo-box", "rack": "a", "metrics": metrics,
+              "project_id": project}, 201)  # fmt: skip
+    made = env.cloud.osc(
+        "alarm", "create", "--name", "tss-rack-hot",
+        "--type", "gnocchi_aggregation_by_resources_threshold", "--metric", "tss.load",
+        "--resource-type", "tss_rack", "--query", '{"=": {"rack": "a"}}',
+        "--aggregation-method", "mean", "--threshold", "50", "--comparison-operator", "gt",
+        "--granularity", "2", "--evaluation-periods", "1",
+        "--alarm-action", f"{hooks.url}/rack", "--ok-action", f"{hooks.url}/rack",
+        cloud="tinystack-demo",
+    )  # fmt: skip
+    assert "created_by_project_id" in made["query"]  # scoped on create, as Aodh does
+
+    def until(demo_value: float, current: str, path: str = "/rack") -> dict[str, Any]:
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+            for api, box, value in ((env.metric, "tss-admin-box", 95.0),
+                                    (demo, "tss-demo-box", demo_value)):  # fmt: skip
+                api.post(f"/v1/resource/tss_rack/{box}/metric/tss.load/measures",
+                         [{"timestamp": now, "value": value}], 202)  # fmt: skip
+            try:
+                return hooks.wait(path, current, timeout=1.5)
+            except AssertionError:
+                continue
+        raise AssertionError(f"the alarm never went {current}")
+
+    assert until(10.0, "ok")["alarm_id"] == made["alarm_id"]
+    fired = until(80.0, "alarm")
+    assert fired["previous"] == "ok" and fired["reason_data"]["most_recent"] > 50  # a 2 s mean
+    bad = {"name": "tss-bad", "type": "gnocchi_aggregation_by_resources_threshold",
+           "gnocchi_aggregation_by_resources_threshold_rule": {
+               "metric": "tss.load", "resource_type": "tss_rack", "query": "{not json",
+               "aggregation_method": "mean", "threshold": 1}}  # fmt: skip
+    assert "rule/query" in _error(env, "POST", "/v2/alarms", bad, 400)
+    env.alarm.delete(f"/v2/alarms/{made['alarm_id']}", 204)
+    # unscoped, max() would see the admin's 95
+    prom = env.cloud.osc(
+        "alarm", "create", "--name", "tss-prom", "--type", "prometheus",
+        "--query", 'max(ceilometer_tss_load{resource_type="tss_rack"})', "--threshold", "50",
+        "--comparison-operator", "gt", "--alarm-action", f"{hooks.url}/prom",
+        "--ok-action", f"{hooks.url}/prom", cloud="tinystack-demo",
+    )  # fmt: skip
+    assert f'project_id="{project}",resource_type' in prom["query"]
+    assert until(10.0, "ok", "/prom")["alarm_id"] == prom["alarm_id"]
+    assert until(80.0, "alarm", "/prom")["reason_data"]["most_recent"] > 50
+    env.alarm.delete(f"/v2/alarms/{prom['alarm_id']}", 204)

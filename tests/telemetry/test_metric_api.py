@@ -162,3 +162,57 @@ def wait_for(fetch: Any, timeout: float = 30) -> Any:
             return response.json()
         time.sleep(0.1)
     raise AssertionError(f"not there after {timeout}s: {response.status_code} {response.text}")
+
+
+def test_resource_search_and_aggregates_over_it(env: Env) -> None:
+    osc = env.cloud.osc
+    env.metric.post("/v1/resource_type", {"name": "tss_box", "attributes": {
+        "rack": {"type": "string", "required": False}}}, 201)  # fmt: skip
+    boxes = {}
+    for name, rack, value in (("tss-1", "a", 10.0), ("tss-2", "a", 30.0), ("tss-3", "b", 99.0)):
+        made = env.metric.post("/v1/resource/tss_box", {
+            "id": name, "project_id": "p-tss", "rack": rack,
+            "metrics": {"tss.load": {"archive_policy_name": "medium"}}}, 201).json()  # fmt: skip
+        boxes[name] = made["id"]
+        env.metric.post(f"/v1/resource/tss_box/{made['id']}/metric/tss.load/measures",
+                        [{"timestamp": iso(T0), "value": value},
+                         {"timestamp": iso(T0 + 60), "value": value + 1}], 202)  # fmt: skip
+    # gnocchiclient's CLI sends the string form as ``filter=``
+    found = osc("metric", "resource", "search", "--type", "tss_box", "rack=a")
+    assert sorted(r["id"] for r in found) == sorted([boxes["tss-1"], boxes["tss-2"]])
+    first = osc("metric", "resource", "search", "--type", "tss_box", "--sort", "rack:desc",
+                "--limit", "1", "project_id='p-tss' and not rack like 'z%'")  # fmt: skip
+    assert [r["id"] for r in first] == [boxes["tss-3"]]
+    query = {"and": [{"in": {"id": ["tss-1", "tss-3"]}}, {">=": {"started_at": iso(T0)}}]}
+    body = env.metric.post("/v1/search/resource/tss_box", query, 200).json()
+    assert {r["id"] for r in body} == {boxes["tss-1"], boxes["tss-3"]}
+    assert body[0]["rack"] in ("a", "b") and "tss.load" in body[0]["metrics"]
+    env.metric.post("/v1/search/resource/tss_box", {"=": {"colour": "red"}}, 400)
+    env.metric.post("/v1/search/resource/tss_box?filter=rack%3D", None, 400)
+    env.metric.post("/v1/search/resource/nope", {}, 404)
+    # the demo project sees none of them, only its own
+    demo = type(env.metric)(env.cloud.endpoint("metric"), env.cloud.token("tinystack-demo"))
+    mine = demo.post("/v1/resource/tss_box", {"id": "tss-demo", "rack": "a"}, 201).json()
+    seen = demo.post("/v1/search/resource/tss_box", {"=": {"rack": "a"}}, 200).json()
+    assert [r["id"] for r in seen] == [mine["id"]]
+    # aggregates over the search: by resource, combined, and grouped
+    search = {"operations": "(aggregate mean (metric tss.load mean))", "search": "rack=a",
+              "resource_type": "tss_box"}  # fmt: skip
+    agg = env.metric.post("/v1/aggregates?granularity=60", search, 200).json()
+    assert [r[2] for r in agg["measures"]["aggregated"]] == [20.0, 21.0]
+    by_resource = {**search, "operations": "(metric tss.* max)", "search": {"=": {"rack": "b"}}}
+    per = env.metric.post("/v1/aggregates?granularity=60", by_resource, 200).json()
+    assert per["measures"] == {boxes["tss-3"]: {"tss.load": {"max": [
+        [iso(T0), 60.0, 99.0], [iso(T0 + 60), 60.0, 100.0]]}}}  # fmt: skip
+    grouped = osc("metric", "aggregates", "--resource-type", "tss_box", "--groupby", "rack",
+                  "--granularity", "60", "(aggregate sum (metric tss.load mean))",
+                  "project_id=p-tss")  # fmt: skip
+    sums = {
+        (g["group"], g["value"]) for g in grouped if g["timestamp"].startswith("2026-01-01T00:01")
+    }
+    assert sums == {("rack: a", 42.0), ("rack: b", 100.0)}, grouped
+    assert demo.post("/v1/aggregates", search, 404).json()  # its resource has no tss.load
+    env.metric.post("/v1/aggregates", {**search, "operations": "(metric nothing mean)"}, 404)
+    env.metric.post("/v1/aggregates?groupby=colour", search, 400)
+    for rid in (*boxes.values(), mine["id"]):
+        env.metric.delete(f"/v1/resource/tss_box/{rid}", 204)

@@ -1,7 +1,14 @@
 """The alarm service (Aodh v2 API, catalog type ``alarming``, port 8042).
 
 Alarms of the types ``gnocchi_resources_threshold`` (one metric of one resource),
-``gnocchi_aggregation_by_metrics_threshold`` (metrics by id, aggregated), ``event``
+``gnocchi_aggregation_by_metrics_threshold`` (metrics by id, aggregated),
+``gnocchi_aggregation_by_resources_threshold`` (a metric of every resource a metric
+service search finds, aggregated with ``needed_overlap=0``; a non-admin owner's search
+scoped to its project on create, as Aodh does), ``prometheus`` (a PromQL query to the
+metric service's ``/api/v1/query``; every series' value is a statistic, an empty result
+is insufficient data; for a non-admin owner ``project_id="<project>"`` is added to every
+selector of the query on create: ``rules.scoped_promql``, which refuses with 400 what it
+cannot read, such as subqueries), ``event``
 (the services' notifications) and ``composite`` (``and``/``or`` of threshold rules);
 their state (``ok``, ``alarm``, ``insufficient data``), history and actions: ``log://``
 and ``http(s)://`` webhooks with Aodh's body.
@@ -22,8 +29,7 @@ aggregates, ``services/evaluation`` decides, ``services/alarms.transition`` writ
 new state if the alarm still has the state read (compare-and-set: after a restart or
 a concurrent change nothing is notified twice), and the notifier posts the webhook.
 
-Departures: ``gnocchi_aggregation_by_resources_threshold`` needs the metric service's
-resource search (not built yet) and is not offered; time constraints, quotas API,
-``trust+http`` actions and the ``prometheus`` rule are not implemented; one evaluator
+Departures: time constraints, quotas API,
+``trust+http`` actions are not implemented; one evaluator
 per cloud (no partitioning between several alarm services).
 """

@@ -7,7 +7,10 @@ metric, granularity and time bucket with the count, sum, sum of squares, min, ma
 last value (``models.Point``), from which mean/min/max/sum/count/std/last are read;
 ``rate:*`` read the same statistics of the changes between successive measures. The
 timespan of each granularity is trimmed and the back window enforced on ingestion.
-``/v1/aggregates`` evaluates Gnocchi's operations language over them
+``POST /v1/search/resource/{type}`` finds resources with Gnocchi's query language
+(``services/search.py``: the JSON and the ``filter=`` string forms, evaluated over the
+resources the caller may list); ``/v1/aggregates`` evaluates Gnocchi's operations
+language over metrics by id or over the named metrics of a search's resources
 (``services/aggregates.py``); ``/api/v1/query`` and ``query_range`` answer a PromQL
 subset over the same points, as Prometheus' HTTP API does (``services/promql.py``), for
 dashboards and Grafana.
@@ -24,6 +27,7 @@ Worked path: ``openstack metric measures add -m 2026-01-01T00:00:00@42 <metric>`
 ``services/measures.add``: the metric loaded and authorized (``post measures`` on its
 creator), ``ingest`` merges each measure into its buckets, trims the timespans → 202.
 
-Departures: measures are aggregated synchronously (no metricd backlog), resource
-history, search and ``resample`` are not implemented yet.
+Departures: measures are aggregated synchronously (no metricd backlog); resource
+history (``history=true``, ``use_history``) and ``resample`` are not implemented; searches
+are matched in Python over the visible rows of the type, not in SQL.
 """

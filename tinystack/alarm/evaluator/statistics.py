@@ -3,6 +3,7 @@ evaluation window, read over REST with the service's session as Aodh reads Gnocc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,18 +39,30 @@ class Statistics:
         return (now - timedelta(seconds=seconds)).isoformat(), now.isoformat()
 
     def fetch(self, rule: ThresholdRule, now: datetime) -> list[float]:
+        if rule.promql:
+            return self._instant(rule.promql, now)
         start, stop = self.window(rule, now)
         granularity = rule.granularity
         method = rule.aggregation_method
         params = {"granularity": granularity, "start": start, "stop": stop}
         try:
+            base = method.removeprefix("rate:")
             if rule.metrics:  # gnocchi_aggregation_by_metrics_threshold
-                base = method.removeprefix("rate:")
                 operations = ["aggregate", method, *(["metric", m, base] for m in rule.metrics)]
                 reply = self.session.request(
                     SERVICE_TYPE, "POST", "/v1/aggregates", ok=(200,),
                     params={**params, "needed_overlap": 0},
                     json_body={"operations": operations},
+                )  # fmt: skip
+            elif rule.query:  # gnocchi_aggregation_by_resources_threshold
+                body = {
+                    "operations": ["aggregate", method, ["metric", rule.metric, base]],
+                    "search": json.loads(rule.query),
+                    "resource_type": rule.resource_type,
+                }
+                reply = self.session.request(
+                    SERVICE_TYPE, "POST", "/v1/aggregates", ok=(200,),
+                    params={**params, "needed_overlap": 0}, json_body=body,
                 )  # fmt: skip
             else:
                 path = (f"/v1/resource/{rule.resource_type}/{rule.resource_id}"
@@ -63,8 +76,27 @@ class Statistics:
             raise InsufficientData(f"alarm statistics retrieval failed: {exc}") from None
         return _values(reply.json(), granularity)
 
+    def _instant(self, promql: str, now: datetime) -> list[float]:
+        """``/api/v1/query`` at ``now``: the value of every series (or the scalar)."""
+        params = {"query": promql, "time": f"{now.timestamp():.3f}"}
+        try:
+            reply = self.session.request(SERVICE_TYPE, "GET", "/api/v1/query", ok=(200,),
+                                         params=params)  # fmt: skip
+        except ClientError as exc:
+            raise InsufficientData(f"prometheus query failed: {exc}") from None
+        data = reply.json().get("data", {})
+        result = data.get("result") or []
+        if data.get("resultType") == "scalar":
+            result = [{"value": result}]
+        values = [float(series["value"][1]) for series in result]
+        if not values:
+            raise InsufficientData("empty result")
+        return values
+
 
 def _missing(rule: ThresholdRule, exc: ClientError) -> str:
+    if rule.query:
+        return f"metric {rule.metric} does not exist for any resource of the search"
     if rule.metrics:
         return f"At least one of metrics in {list(rule.metrics)} does not exist"
     text = str(exc).lower()

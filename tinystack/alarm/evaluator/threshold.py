@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 
 from tinystack.alarm.evaluator.notifier import Notifier
 from tinystack.alarm.evaluator.statistics import InsufficientData, Statistics, leaf_rule
@@ -46,7 +47,8 @@ class Evaluator:
     def evaluate_all(self) -> int:
         """One pass over every enabled threshold and composite alarm; how many changed."""
         changed = 0
-        for alarm in alarms.enabled_alarms(self.deps, (*rules.THRESHOLDS, rules.COMPOSITE)):
+        kinds = (*rules.THRESHOLDS, rules.PROMETHEUS, rules.COMPOSITE)
+        for alarm in alarms.enabled_alarms(self.deps, kinds):
             if self._stop.is_set():
                 break
             try:
@@ -60,6 +62,8 @@ class Evaluator:
             values = self.statistics.fetch(rule, utcnow())
         except InsufficientData as exc:
             return evaluation.unknown(str(exc))
+        if rule.promql:  # every series' value is a statistic
+            rule = replace(rule, evaluation_periods=len(values))
         return evaluation.threshold(rule, values)
 
     def evaluate(self, alarm: AlarmRecord) -> bool:

@@ -154,6 +154,8 @@ def create(deps: Deps, caller: Caller, body: Mapping[str, object]) -> AlarmRecor
     columns = _definition(deps, body)
     project_id = _owner(body, caller, "project_id", caller.project_id)
     user_id = _owner(body, caller, "user_id", caller.user_id)
+    if not caller.is_admin:
+        columns["rule"] = rules.scoped(columns["type"], columns["rule"], project_id)
     _check_quota(deps, project_id, user_id)
     now = utcnow()
     row = models.Alarm(
@@ -218,6 +220,8 @@ def replace(deps: Deps, caller: Caller, alarm_id: str, body: Mapping[str, object
     columns = _definition(deps, body)
     project_id = _owner(body, caller, "project_id", old.project_id)
     user_id = _owner(body, caller, "user_id", old.user_id)
+    if not caller.is_admin:
+        columns["rule"] = rules.scoped(columns["type"], columns["rule"], project_id)
     state = _state(body, old.state)
     now = utcnow()
     with deps.db.writer() as session:

@@ -3,13 +3,19 @@
 
 Types: ``gnocchi_resources_threshold`` (one metric of one resource),
 ``gnocchi_aggregation_by_metrics_threshold`` (metrics by id, aggregated),
-``event`` (a notification's type and payload fields) and ``composite`` (``and``/``or``
-of threshold rules). ``gnocchi_aggregation_by_resources_threshold`` needs the metric
-service's resource search, which it does not have yet: the type is not offered.
+``gnocchi_aggregation_by_resources_threshold`` (a metric of every resource a metric
+service search finds, aggregated; the search scoped to the owner's project for
+non-admins, as Aodh scopes it), ``event`` (a notification's type and payload fields) and
+``composite`` (``and``/``or`` of threshold rules) and ``prometheus`` (a PromQL query
+to the metric service's ``/api/v1/query``, every series' value against the threshold;
+for a non-admin owner a ``project_id`` matcher is added to each selector, see
+:func:`scoped_promql`).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +24,12 @@ from tinystack.common.exceptions import BadRequest
 
 RESOURCES = "gnocchi_resources_threshold"
 BY_METRICS = "gnocchi_aggregation_by_metrics_threshold"
+BY_RESOURCES = "gnocchi_aggregation_by_resources_threshold"
 EVENT = "event"
 COMPOSITE = "composite"
-THRESHOLDS = (RESOURCES, BY_METRICS)
-TYPES = (*THRESHOLDS, EVENT, COMPOSITE)
+PROMETHEUS = "prometheus"
+THRESHOLDS = (RESOURCES, BY_METRICS, BY_RESOURCES)
+TYPES = (*THRESHOLDS, EVENT, COMPOSITE, PROMETHEUS)
 OPERATORS = ("lt", "le", "eq", "ne", "ge", "gt")
 #: the metric service's aggregation methods (and ``rate:`` of each)
 _METHODS = ("mean", "min", "max", "sum", "std", "count", "last")
@@ -45,6 +53,11 @@ class ThresholdRule:
     resource_type: str = ""
     #: gnocchi_aggregation_by_metrics_threshold
     metrics: tuple[str, ...] = ()
+    #: gnocchi_aggregation_by_resources_threshold: the search (JSON text), with
+    #: ``metric`` and ``resource_type``
+    query: str = ""
+    #: prometheus: the PromQL query (``aggregation_method``, ``granularity`` unused)
+    promql: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +76,16 @@ class EventRule:
 
 def threshold_rule(doc: Mapping[str, object]) -> ThresholdRule:
     """A stored threshold rule (checked when it was stored), typed."""
-    checked = _resources(dict(doc)) if "metrics" not in doc else _by_metrics(dict(doc))
+    if "metric" not in doc and "metrics" not in doc:  # prometheus
+        checked = _prometheus(dict(doc))
+        return ThresholdRule(checked["comparison_operator"], checked["threshold"], "", 1, 1,
+                             promql=checked["query"])  # fmt: skip
+    if "metrics" in doc:
+        checked = _by_metrics(dict(doc))
+    elif "query" in doc:
+        checked = _by_resources(dict(doc))
+    else:
+        checked = _resources(dict(doc))
     return ThresholdRule(
         comparison_operator=checked["comparison_operator"],
         threshold=checked["threshold"],
@@ -74,6 +96,7 @@ def threshold_rule(doc: Mapping[str, object]) -> ThresholdRule:
         resource_id=checked.get("resource_id", ""),
         resource_type=checked.get("resource_type", ""),
         metrics=tuple(checked.get("metrics", ())),
+        query=checked.get("query", ""),
     )
 
 
@@ -154,6 +177,114 @@ def _by_metrics(rule: dict[str, Any]) -> dict[str, Any]:
     return {**_threshold(rule), "metrics": list(metrics)}
 
 
+def _by_resources(rule: dict[str, Any]) -> dict[str, Any]:
+    query = _text(rule, "query")
+    try:
+        parsed = json.loads(query)
+    except ValueError:
+        raise BadRequest(
+            f"Invalid input for field/attribute rule/query. Value: '{query}'."
+        ) from None
+    if not isinstance(parsed, dict):
+        raise invalid("query", query, "Expected a JSON object (a metric service search)")
+    return {
+        **_threshold(rule),
+        "metric": _text(rule, "metric"),
+        "resource_type": _text(rule, "resource_type"),
+        "query": query,
+    }
+
+
+def _prometheus(rule: dict[str, Any]) -> dict[str, Any]:
+    value = rule.get("threshold")
+    try:
+        threshold = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise invalid("threshold", value, "Mandatory field missing or not a float.") from None
+    return {
+        "query": _text(rule, "query"),
+        "threshold": threshold,
+        "comparison_operator": _enum(rule, "comparison_operator", OPERATORS, "eq"),
+    }
+
+
+#: PromQL tokens: strings, names, numbers and durations, operators
+_PROM_TOKEN = re.compile(
+    r"""\s*(?:(?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')"""
+    r"|(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)"
+    r"|(?P<other>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[smhdwy]?|=~|!~|!=|==|>=|<=|[{}()\[\],=<>+\-*/^%]))"
+)
+#: names that are not metric names where a name is read
+_PROM_KEYWORDS = ("by", "without", "on", "ignoring", "group_left", "group_right", "bool",
+                  "offset", "and", "or", "unless")  # fmt: skip
+
+
+def scoped_promql(text: str, project_id: str) -> str:
+    """``text`` with ``project_id="<project>"`` added to every selector (``name``,
+    ``name{…}`` and ``{…}``); 400 for text it cannot read. Function and aggregation
+    names are recognised by the ``(`` that follows them, label lists after ``by``,
+    ``without``, ``on``, ``ignoring`` and ``group_*`` are skipped."""
+    tokens = []
+    pos, text = 0, text.rstrip()
+    while pos < len(text):
+        m = _PROM_TOKEN.match(text, pos)
+        if m is None:
+            raise BadRequest(f"Invalid prometheus query: cannot read {text[pos:]!r}")
+        tokens.append((m.lastgroup or "", m[m.lastgroup or 0], m.end()))
+        pos = m.end()
+    matcher = f"project_id={json.dumps(project_id)}"
+    out, cut, depth, i = [], 0, 0, 0
+    while i < len(tokens):
+        kind, value, end = tokens[i]
+        following = tokens[i + 1][1] if i + 1 < len(tokens) else ""
+        if value in ("{", "}"):
+            depth += 1 if value == "{" else -1
+        if depth > 1 or depth < 0:
+            raise BadRequest("Invalid prometheus query: unbalanced braces")
+        if value == "[":  # a range: a duration only (no subqueries)
+            if i + 2 >= len(tokens) or tokens[i + 1][0] != "other" or tokens[i + 2][1] != "]":
+                raise BadRequest("Invalid prometheus query: a range is [<duration>]")
+            i += 3
+            continue
+        if kind == "name" and depth == 0 and value in _PROM_KEYWORDS:
+            if following == "(" and value not in ("and", "or", "unless", "offset", "bool"):
+                while i < len(tokens) and tokens[i][1] != ")":  # a label list
+                    i += 1
+            i += 1
+            continue
+        if value == "{" and depth == 1:  # a selector's matchers
+            empty = following == "}"
+            out.append(text[cut:end] + matcher + ("" if empty else ","))
+            cut = end
+        elif kind == "name" and depth == 0 and following not in ("(", "{", "by", "without"):
+            out.append(text[cut:end] + "{" + matcher + "}")
+            cut = end
+        i += 1
+    return "".join(out) + text[cut:]
+
+
+def scoped(alarm_type: str, rule: dict[str, object], project_id: str) -> dict[str, object]:
+    """The rule with each resource search limited to ``project_id``'s resources (those
+    it owns or created), for an alarm a non-admin owns (Aodh does it on create)."""
+    if alarm_type == COMPOSITE:
+        return _scoped_node(rule, project_id)
+    if alarm_type == PROMETHEUS:
+        return {**rule, "query": scoped_promql(str(rule["query"]), project_id)}
+    if alarm_type != BY_RESOURCES:
+        return rule
+    mine = {"or": [{"=": {"created_by_project_id": project_id}},
+                   {"=": {"project_id": project_id}}]}  # fmt: skip
+    return {**rule, "query": json.dumps({"and": [mine, json.loads(str(rule["query"]))]})}
+
+
+def _scoped_node(node: dict[str, object], project_id: str) -> dict[str, object]:
+    if len(node) == 1 and next(iter(node)) in ("and", "or"):
+        ((joiner, parts),) = node.items()
+        assert isinstance(parts, list)  # checked when stored
+        return {joiner: [_scoped_node(part, project_id) for part in parts]}
+    return scoped(str(node.get("type")), node, project_id)
+
+
 def _event(rule: dict[str, Any]) -> dict[str, Any]:
     event_type = rule.get("event_type") or "*"
     if not isinstance(event_type, str):
@@ -202,4 +333,8 @@ def check(alarm_type: str, rule: object) -> dict[str, object]:
         return _resources(rule)
     if alarm_type == BY_METRICS:
         return _by_metrics(rule)
+    if alarm_type == BY_RESOURCES:
+        return _by_resources(rule)
+    if alarm_type == PROMETHEUS:
+        return _prometheus(rule)
     return _event(rule)

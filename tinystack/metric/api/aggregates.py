@@ -13,7 +13,8 @@ from tinystack.metric.api import views
 from tinystack.metric.api.deps import DepsDep
 from tinystack.metric.api.schemas import Aggregates
 from tinystack.metric.policies import aggregates as rules
-from tinystack.metric.services import aggregates, measures
+from tinystack.metric.policies import resources as res_rules
+from tinystack.metric.services import aggregates, measures, search
 from tinystack.metric.services.aggregates import AggregateQuery
 from tinystack.metric.services.archive_policies import parse_timespan
 
@@ -49,14 +50,30 @@ def _text(operations: str | list[Any]) -> str:
     )
 
 
-def aggregate(request: Request, ctx: ContextDep, deps: DepsDep, body: Aggregates) -> Any:
-    ctx.can(rules.AGGREGATES, {})
-    if body.search is not None or body.resource_type is not None:
-        raise BadRequest("Invalid input: resource searches are not supported yet")
-    found = aggregates.evaluate(deps, ctx, _text(body.operations), _query(request))
+def _view(found: aggregates.Aggregated) -> dict[str, Any]:
     if found.aggregated is not None:
         return {"measures": {"aggregated": views.measures(found.aggregated)}}
-    per_metric: dict[str, dict[str, Any]] = {}
-    for metric_id, method, points in found.series:
-        per_metric.setdefault(metric_id, {})[method] = views.measures(points)
-    return {"measures": per_metric}
+    out: dict[str, Any] = {}
+    for one in found.series:
+        per_metric = out.setdefault(one.resource_id, {}) if one.resource_id else out
+        per_metric.setdefault(one.metric, {})[one.aggregation] = views.measures(one.points)
+    return {"measures": out}
+
+
+def aggregate(request: Request, ctx: ContextDep, deps: DepsDep, body: Aggregates) -> Any:
+    ctx.can(rules.AGGREGATES, {})
+    operations, query = _text(body.operations), _query(request)
+    if body.search is None:
+        if request.query_params.getlist("groupby"):
+            raise BadRequest("Invalid input: groupby needs a resource search")
+        return _view(aggregates.evaluate(deps, ctx, operations, query))
+    ctx.can(res_rules.SEARCH, {"project_id": ctx.project_id,
+                                "created_by_project_id": ctx.project_id})  # fmt: skip
+    groupby = tuple(sorted({g for value in request.query_params.getlist("groupby")
+                            for g in value.split(",") if g}))  # fmt: skip
+    query_doc = search.parse_filter(body.search) if isinstance(body.search, str) else body.search
+    wanted = aggregates.ResourceSearch(body.resource_type or "generic", query_doc, groupby)
+    found = aggregates.evaluate_search(deps, ctx, operations, query, wanted)
+    if not groupby:
+        return _view(found[0])
+    return [{"group": one.group, "measures": _view(one)} for one in found]

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import Query
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
+from tinystack.common.exceptions import BadRequest
 from tinystack.metric.api import views
 from tinystack.metric.api.deps import DepsDep
 from tinystack.metric.api.schemas import ResourceBody
 from tinystack.metric.policies import resources as rules
-from tinystack.metric.services import resources
+from tinystack.metric.services import resources, search
 from tinystack.metric.services.metrics import MetricSpec
 from tinystack.metric.services.resources import ResourceSpec
 
@@ -53,6 +57,33 @@ def list_resources(
 ) -> Any:
     ctx.can(rules.LIST, {"project_id": ctx.project_id, "created_by_project_id": ctx.project_id})
     found = resources.list_items(deps, ctx, resource_type, limit, marker)
+    return [views.resource(r) for r in found]
+
+
+async def search_resources(
+    resource_type: str,
+    request: Request,
+    ctx: ContextDep,
+    deps: DepsDep,
+    limit: int | None = Query(default=None, ge=1),
+    marker: str | None = None,
+    sort: list[str] = Query(default=[]),
+    filter: str | None = None,
+) -> Any:
+    """The query: the ``filter`` parameter (the string form), else the JSON body."""
+    ctx.can(rules.SEARCH, {"project_id": ctx.project_id, "created_by_project_id": ctx.project_id})
+    if request.query_params.get("history", "false").lower() in ("true", "1", "yes"):
+        raise BadRequest("Invalid input: resource history is not supported")
+    if filter is not None:
+        query: object = search.parse_filter(filter)
+    else:
+        raw = await request.body()
+        try:
+            query = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            raise BadRequest("Unable to decode body") from None
+    page = resources.Page(limit, marker, tuple(sort))
+    found = await run_in_threadpool(resources.search_items, deps, ctx, resource_type, query, page)
     return [views.resource(r) for r in found]
 
 

@@ -48,6 +48,7 @@ BODY = openapi.request_schema(
         },
     },
 )
+SEARCH_BODY = openapi.request_schema("ResourceQuery", {"type": "object"})
 BATCH_BODY = openapi.request_schema("BatchResourcesMeasures", {"type": "object"})
 #: Prometheus' query parameters as a form (what Grafana POSTs)
 _PROM_FIELDS = {"query": {"type": "string"}, "time": {"type": "string"},
@@ -107,6 +108,8 @@ ROUTES = (
     Route("GET",    ONE,                 rs.show_resource, (rs_p.GET,)),
     Route("PATCH",  ONE,                 rs.update_resource, (rs_p.UPDATE,)),
     Route("DELETE", ONE,                 rs.delete_resource, (rs_p.DELETE,), 204),
+    Route("POST",   "/v1/search/resource/{resource_type}", rs.search_resources, (rs_p.SEARCH,),
+          200, SEARCH_BODY),
     Route("POST",   RES_MEASURES,        ms.add_resource_measures, (ms_p.POST,), 202, BODY),
     Route("GET",    RES_MEASURES,        ms.get_resource_measures, (ms_p.GET,)),
     Route("POST",   MT,                  mt.create_metric, (mt_p.CREATE,), 201),
@@ -118,7 +121,7 @@ ROUTES = (
     Route("POST",   "/v1/batch/resources/metrics/measures", ms.batch_resources_measures,
           (ms_p.POST,), 202, BATCH_BODY),
     Route("GET",    "/metrics",          ex.metrics, (ex_p.GET,)),
-    Route("POST",   "/v1/aggregates",    agg.aggregate, (agg_p.AGGREGATES, ms_p.GET)),
+    Route("POST",   "/v1/aggregates",    agg.aggregate, (agg_p.AGGREGATES, ms_p.GET, rs_p.SEARCH)),
     Route("GET",    "/api/v1/query",     pq.query, (pq_p.QUERY, ms_p.GET)),
     Route("POST",   "/api/v1/query",     pq.query, (pq_p.QUERY, ms_p.GET), 200, PROM_FORM),
     Route("GET",    "/api/v1/query_range", pq.query_range, (pq_p.QUERY, ms_p.GET)),

@@ -9,6 +9,7 @@ GET = "get resource"
 LIST = "list resource"
 UPDATE = "update resource"
 DELETE = "delete resource"
+SEARCH = "search resource"
 _OWNER = "rule:admin_or_creator or rule:resource_owner"
 _PATH = "/v1/resource/{resource_type}"
 
@@ -18,4 +19,5 @@ RULES = [
     documented(LIST, _OWNER, "List resources", "GET", _PATH),
     documented(UPDATE, ADMIN_OR_CREATOR, "Update a resource", "PATCH", _PATH + "/{resource_id}"),
     documented(DELETE, ADMIN_OR_CREATOR, "Delete a resource", "DELETE", _PATH + "/{resource_id}"),
+    documented(SEARCH, _OWNER, "Search resources", "POST", "/v1/search/resource/{resource_type}"),
 ]

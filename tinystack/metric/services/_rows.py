@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
@@ -134,3 +134,20 @@ def policy_for(session: Session, metric_name: str | None) -> models.ArchivePolic
             return archive_policy(session, rule.archive_policy_name)
     raise BadRequest(f"No archive policy name specified and no archive policy rule found "
                      f"matching the metric name {metric_name}")  # fmt: skip
+
+
+def visible(session: Session, ctx: RequestContext, rtype: str) -> list[models.Resource]:
+    """Resources of ``rtype`` (every type for ``generic``), oldest first; a caller who
+    is not admin sees those of its project and those its project created."""
+    resource_type(session, rtype)
+    stmt = select(models.Resource).order_by(models.Resource.started_at, models.Resource.id)
+    if rtype != GENERIC:
+        stmt = stmt.where(models.Resource.type == rtype)
+    if not ctx.is_admin:
+        stmt = stmt.where(
+            or_(
+                models.Resource.project_id == ctx.project_id,
+                models.Resource.created_by_project_id == ctx.project_id,
+            )
+        )
+    return list(session.scalars(stmt))

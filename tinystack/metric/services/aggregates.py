@@ -3,24 +3,33 @@
 Supported: ``(metric <id> <aggregation>)``, ``(metric (<id> <agg>) (<id> <agg>) …)``
 and ``(aggregate <mean|min|max|sum|count> <metric expression>)``, which combines the
 series at each timestamp of each granularity (with ``needed_overlap`` 100, only the
-timestamps every series has; with ``fill``, the others filled). Not yet: arithmetic
-operators, ``resample``, ``rolling`` and resource searches.
+timestamps every series has; with ``fill``, the others filled). With a resource search
+(``search`` and ``resource_type``), the references name metrics (``fnmatch`` patterns) of
+every resource the search finds, optionally grouped by resource attributes
+(``groupby``). Not yet: arithmetic operators, ``resample`` and ``rolling``.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import fmean
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
-from tinystack.common.exceptions import BadRequest
+from tinystack.common.exceptions import BadRequest, NotFound
+from tinystack.metric import models
 from tinystack.metric.policies import measures as rules
-from tinystack.metric.services import _rows, measures
+from tinystack.metric.services import _rows, measures, search
 from tinystack.metric.services.deps import Deps
 from tinystack.metric.services.records import Measure
+from tinystack.metric.services.resources import creator_of
 
 _TOKEN = re.compile(r"\(|\)|[^\s()]+")
 Tree = str | list["Tree"]
@@ -43,11 +52,29 @@ class AggregateQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourceSearch:
+    resource_type: str
+    #: Gnocchi's JSON query (None: every resource)
+    query: object = None
+    groupby: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    #: the metric's id, or its name in ``resource_id``
+    metric: str
+    aggregation: str
+    points: tuple[Measure, ...]
+    resource_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Aggregated:
-    #: (metric id, aggregation, points) of each referenced metric
-    series: tuple[tuple[str, str, tuple[Measure, ...]], ...] = ()
+    series: tuple[Series, ...] = ()
     #: the combined series of ``(aggregate …)``, None for bare metric references
     aggregated: tuple[Measure, ...] | None = None
+    #: the ``groupby`` attributes' values of this group
+    group: dict[str, Any] | None = None
 
 
 def parse(text: str) -> Tree:
@@ -92,14 +119,26 @@ def _references(tree: Tree) -> list[tuple[str, str]]:
     return refs
 
 
-def evaluate(deps: Deps, ctx: RequestContext, operations: str, query: AggregateQuery) -> Aggregated:
+def _split(operations: str) -> tuple[str | None, list[tuple[str, str]]]:
+    """The ``(aggregate <method> …)`` method (None: bare references) and the references."""
     tree = parse(operations)
     combine = None
     if isinstance(tree, list) and tree and tree[0] == "aggregate":
         if len(tree) != 3 or not isinstance(tree[1], str) or tree[1] not in _COMBINE:
             raise BadRequest(f"Invalid operations: (aggregate <{'|'.join(_COMBINE)}> …)")
         combine, tree = tree[1], tree[2]
-    refs = _references(tree)
+    return combine, _references(tree)
+
+
+def _result(combine: str | None, found: list[Series], query: AggregateQuery) -> Aggregated:
+    if combine is None:
+        return Aggregated(series=tuple(found))
+    combined = _combine(combine, [s.points for s in found], query)
+    return Aggregated(aggregated=tuple(combined))
+
+
+def evaluate(deps: Deps, ctx: RequestContext, operations: str, query: AggregateQuery) -> Aggregated:
+    combine, refs = _split(operations)
     found = []
     with deps.db.reader() as session:
         for metric_id, method in refs:
@@ -109,10 +148,65 @@ def evaluate(deps: Deps, ctx: RequestContext, operations: str, query: AggregateQ
                 row,
                 measures.MeasureQuery(method, query.granularity, query.start, query.stop),
             )
-            found.append((metric_id, method, tuple(points)))
-    if combine is None:
-        return Aggregated(series=tuple(found))
-    return Aggregated(aggregated=tuple(_combine(combine, [s for _, _, s in found], query)))
+            found.append(Series(metric_id, method, tuple(points)))
+    return _result(combine, found, query)
+
+
+def evaluate_search(
+    deps: Deps, ctx: RequestContext, operations: str, query: AggregateQuery, wanted: ResourceSearch
+) -> list[Aggregated]:
+    """The operations over the named metrics of the resources ``wanted`` finds: one
+    result, or one per group with ``groupby`` (groups without such metrics left out);
+    404 when none of the resources has them."""
+    combine, refs = _split(operations)
+    results = []
+    with deps.db.reader() as session:
+        accepts = search.accepts(session, wanted.resource_type, wanted.query, creator_of(ctx))
+        attributes = _rows.resource_type(session, wanted.resource_type).attributes
+        unknown = [a for a in wanted.groupby if a not in search.COMMON and a not in attributes]
+        if unknown:
+            raise BadRequest(f"Invalid input: unknown groupby attribute {unknown[0]!r}")
+        found = [r for r in _rows.visible(session, ctx, wanted.resource_type)
+                 if accepts(search.values_of(r))]  # fmt: skip
+        groups: dict[tuple[Any, ...], list[models.Resource]] = {}
+        for row in found:
+            values = search.values_of(row)
+            groups.setdefault(tuple(values.get(a) for a in wanted.groupby), []).append(row)
+        for key, rows in groups.items():
+            series = _named_series(session, ctx, rows, refs, query)
+            if series:
+                group = dict(zip(wanted.groupby, key, strict=True)) if wanted.groupby else None
+                one = _result(combine, series, query)
+                results.append(Aggregated(one.series, one.aggregated, group))
+    if not results:
+        names = sorted({name for name, _ in refs})
+        raise NotFound(f"Metrics {names} do not exist")
+    return results
+
+
+def _named_series(
+    session: Session,
+    ctx: RequestContext,
+    rows: list[models.Resource],
+    refs: list[tuple[str, str]],
+    query: AggregateQuery,
+) -> list[Series]:
+    found = []
+    for row in rows:
+        named = session.scalars(select(models.Metric).where(models.Metric.resource_id == row.id))
+        metrics = sorted(named, key=lambda m: m.name or "")
+        for pattern, method in refs:
+            for metric in metrics:
+                if metric.name is None or not fnmatch.fnmatchcase(metric.name, pattern):
+                    continue
+                ctx.can(rules.GET, _rows.metric_target(metric, row))
+                points = measures.series(
+                    session,
+                    metric,
+                    measures.MeasureQuery(method, query.granularity, query.start, query.stop),
+                )
+                found.append(Series(metric.name, method, tuple(points), row.id))
+    return found
 
 
 def _combine(

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.auth.context import RequestContext
@@ -22,7 +21,7 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import naive_utc, parse_isotime, utcnow
 from tinystack.metric import models
 from tinystack.metric.policies import resources as rules
-from tinystack.metric.services import _rows, metrics, resource_types
+from tinystack.metric.services import _rows, metrics, resource_types, search
 from tinystack.metric.services.deps import Deps
 from tinystack.metric.services.records import ResourceRecord
 
@@ -43,6 +42,14 @@ class ResourceSpec:
     metrics: dict[str, str | metrics.MetricSpec] = field(default_factory=dict)
     attributes: dict[str, JSON] = field(default_factory=dict)
     given: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    limit: int | None = None
+    marker: str | None = None
+    #: ``attribute[:asc|:desc]``, the first the primary key
+    sorts: tuple[str, ...] = ()
 
 
 def creator_of(ctx: RequestContext) -> str:
@@ -110,31 +117,53 @@ def get(deps: Deps, ctx: RequestContext, rtype: str, resource_id: str) -> Resour
         return _rows.resource_record(session, row)
 
 
+def _page(
+    rows: list[models.Resource], limit: int | None, marker: str | None
+) -> list[models.Resource]:
+    if marker is not None:
+        ids = [r.id for r in rows]
+        if marker not in ids:
+            raise BadRequest(f"Invalid marker: `{marker}'")
+        rows = rows[ids.index(marker) + 1 :]
+    return rows if limit is None else rows[:limit]
+
+
 def list_items(
     deps: Deps, ctx: RequestContext, rtype: str, limit: int | None, marker: str | None
 ) -> list[ResourceRecord]:
-    """Resources of ``rtype`` (every type for ``generic``), oldest first; a caller who
-    is not admin sees those of its project and those its project created."""
     with deps.db.reader() as session:
-        _rows.resource_type(session, rtype)
-        stmt = select(models.Resource).order_by(models.Resource.started_at, models.Resource.id)
-        if rtype != _rows.GENERIC:
-            stmt = stmt.where(models.Resource.type == rtype)
-        if not ctx.is_admin:
-            stmt = stmt.where(
-                or_(
-                    models.Resource.project_id == ctx.project_id,
-                    models.Resource.created_by_project_id == ctx.project_id,
-                )
-            )
-        rows = list(session.scalars(stmt))
-        if marker is not None:
-            ids = [r.id for r in rows]
-            if marker not in ids:
-                raise BadRequest(f"Invalid marker: `{marker}'")
-            rows = rows[ids.index(marker) + 1 :]
-        if limit is not None:
-            rows = rows[:limit]
+        rows = _page(_rows.visible(session, ctx, rtype), limit, marker)
+        return [_rows.resource_record(session, r) for r in rows]
+
+
+def _sorted(rows: list[models.Resource], attribute: str, desc: bool) -> list[models.Resource]:
+    """Stable, nulls last."""
+    keyed: list[tuple[Any, models.Resource]] = [
+        (search.values_of(r).get(attribute), r) for r in rows
+    ]
+    present = [(v, r) for v, r in keyed if v is not None]
+    try:
+        present.sort(key=lambda pair: pair[0], reverse=desc)
+    except TypeError:
+        raise BadRequest(f"Invalid input: {attribute} has values of mixed types") from None
+    return [r for _, r in present] + [r for v, r in keyed if v is None]
+
+
+def search_items(
+    deps: Deps, ctx: RequestContext, rtype: str, query: object, page: Page
+) -> list[ResourceRecord]:
+    """``POST /v1/search/resource/{type}``: the matching resources, sorted (``attr:asc``
+    or ``attr:desc``, nulls last; then oldest first) and paged."""
+    with deps.db.reader() as session:
+        accepts = search.accepts(session, rtype, query, creator_of(ctx))
+        rows = [r for r in _rows.visible(session, ctx, rtype) if accepts(search.values_of(r))]
+        known = set(search.COMMON) | set(_rows.resource_type(session, rtype).attributes)
+        for sort in reversed(page.sorts):
+            attribute, _, direction = sort.partition(":")
+            if attribute not in known or direction.split("-")[0] not in ("", "asc", "desc"):
+                raise BadRequest(f"Invalid input: invalid sort {sort!r}")
+            rows = _sorted(rows, attribute, direction.startswith("desc"))
+        rows = _page(rows, page.limit, page.marker)
         return [_rows.resource_record(session, r) for r in rows]
 
 
