@@ -115,3 +115,46 @@ def test_failure_injection(manager: ComputeManager, deps: Deps) -> None:
         driver.power_off(ctx, meta)
     driver.power_off(ctx, meta)
     assert driver.get_info(ctx, meta).power_state == states.SHUTDOWN
+
+
+class _Network:
+    """The part of the network client ``ports.deallocate_for`` uses, over a dict of ports."""
+
+    def __init__(self, ports: dict[str, str]) -> None:
+        self.ports = dict(ports)  # port id -> device id
+        self.unbound: list[str] = []
+
+    def available(self) -> bool:
+        return True
+
+    def list_ports(self, **filters: Any) -> list[dict[str, Any]]:
+        return [{"id": p} for p, dev in self.ports.items() if dev == filters["device_id"]]
+
+    def delete_port(self, port_id: str, **_: Any) -> bool:
+        return self.ports.pop(port_id, None) is not None
+
+    def update_port(self, port_id: str, body: dict[str, Any], **_: Any) -> dict[str, Any]:
+        self.ports[port_id] = body["device_id"]
+        self.unbound.append(port_id)
+        return {"id": port_id}
+
+
+def test_release_finds_ports_a_killed_build_did_not_record(
+    deps: Deps, manager: ComputeManager
+) -> None:
+    """Regression (chaos, kill -9 during boots and deletes): a port created for a build
+    killed before ``network_info`` was saved, and every port of an instance whose delete
+    was interrupted, stayed owned by a server that no longer existed."""
+    from tinystack.compute.services import ports
+
+    sid = add(deps, task_state=states.Task.DELETING, network_info=[{"id": "recorded"}],
+              request_spec={"requested_networks": [{"port_id": "users"}]})  # fmt: skip
+    network = _Network({"recorded": sid, "unrecorded": sid, "users": sid, "other": "x"})
+    ports.deallocate_for(network, CallContext.internal(), record(manager, sid))  # type: ignore[arg-type]
+    assert network.ports == {"users": "", "other": "x"} and network.unbound == ["users"]
+
+    released: list[str] = []
+    store = manager.agent.store
+    store.release_instance_ports = lambda ctx, inst: released.append(inst.uuid)  # type: ignore[method-assign]
+    manager.recovery.recover([record(manager, sid)])
+    assert released == [sid] and load(deps, sid).deleted
