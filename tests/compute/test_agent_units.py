@@ -44,11 +44,10 @@ def add(deps: Deps, **values: Any) -> str:
         vcpus=1,
         memory_mb=512,
         flavor={"flavorid": "1", "name": "m1.tiny", "vcpus": 1, "memory_mb": 512, "root_gb": 1},
-        host="h1",
-        node="h1",
         reservation_id="r-1",
         created_at=utcnow(),
-        **{"vm_state": states.ACTIVE, "power_state": states.RUNNING, **values},
+        **{"vm_state": states.ACTIVE, "power_state": states.RUNNING, "host": "h1", "node": "h1",
+           **values},  # fmt: skip
     )
 
     def write(session: Any) -> None:
@@ -158,3 +157,22 @@ def test_release_finds_ports_a_killed_build_did_not_record(
     store.release_instance_ports = lambda ctx, inst: released.append(inst.uuid)  # type: ignore[method-assign]
     manager.recovery.recover([record(manager, sid)])
     assert released == [sid] and load(deps, sid).deleted
+
+
+def test_conductor_settles_orphans_of_a_dead_compute_process(deps: Deps) -> None:
+    """Regression (chaos, kill -9 of compute in the distributed mode): a delete of an
+    instance that never reached a host, cut by the kill, stayed BUILD/deleting for ever,
+    and a build whose cast the kill swallowed stayed BUILD/scheduling until a restart
+    more than five minutes later."""
+    from tinystack.compute.conductor.manager import ConductorManager
+
+    deleting = add(deps, host=None, node=None, vm_state=states.BUILDING,
+                   task_state=states.Task.DELETING)  # fmt: skip
+    scheduling = add(deps, host=None, node=None, vm_state=states.BUILDING,
+                     task_state=states.Task.SCHEDULING)  # fmt: skip
+    conductor = ConductorManager(deps)
+    assert conductor.recover(3600.0) == 0  # may still be another conductor's
+    assert conductor.recover(0.0) == 2
+    assert load(deps, deleting).deleted
+    failed = load(deps, scheduling)
+    assert failed.vm_state == states.ERROR and failed.task_state is None

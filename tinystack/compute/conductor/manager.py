@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tinystack.common.rpc import Target
 from tinystack.common.rpc.context import CallContext
@@ -15,6 +15,7 @@ from tinystack.compute import exception, models, rpcapi, states
 from tinystack.compute.conductor.tasks.build import BuildFlow, fail_builds
 from tinystack.compute.conductor.tasks.migrate import MigrationFlow, UnshelveFlow
 from tinystack.compute.objects import Destinations, FlavorMeta, MoveRequest, RequestSpec
+from tinystack.compute.services import instances, servers
 from tinystack.compute.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
@@ -65,19 +66,28 @@ class ConductorManager:
 
     # -- start-up recovery ---------------------------------------------------------------------
     def recover(self, older_than: float) -> int:
-        """Fail builds that never reached a host (their conductor died); returns how many."""
+        """Fail builds that never reached a host (their conductor died) and finish deletes
+        of instances without a host (the API process died in ``local_delete``), those
+        older than ``older_than`` seconds; returns how many."""
         cutoff = utcnow() - timedelta(seconds=older_than)
+        orphaned = (
+            models.Instance.deleted.is_(False),
+            models.Instance.host.is_(None),
+            func.coalesce(models.Instance.updated_at, models.Instance.created_at) <= cutoff,
+        )
         with self.deps.db.reader() as session:
-            stuck = list(
-                session.scalars(
-                    select(models.Instance.uuid).where(
-                        models.Instance.deleted.is_(False),
-                        models.Instance.vm_state == states.BUILDING,
-                        models.Instance.host.is_(None),
-                        models.Instance.created_at <= cutoff,
-                    )
-                )
-            )
+            deleting = list(session.scalars(select(models.Instance.uuid).where(
+                *orphaned, models.Instance.task_state == states.Task.DELETING)))  # fmt: skip
+            stuck = list(session.scalars(select(models.Instance.uuid).where(
+                *orphaned, models.Instance.vm_state == states.BUILDING,
+                models.Instance.task_state.is_distinct_from(states.Task.DELETING))))  # fmt: skip
+        ctx = CallContext.internal()
+        for uuid in deleting:
+            LOG.warning("finishing the delete of %s, interrupted by a restart", uuid)
+            try:
+                servers.local_delete(self.deps, ctx, instances.get(self.deps.db, uuid))
+            except exception.InstanceNotFound:
+                continue
         if stuck:
             LOG.warning("failing %d build(s) interrupted by a restart", len(stuck))
             error = exception.NoValidHost(
@@ -85,9 +95,9 @@ class ConductorManager:
             )
             fail_builds(
                 self.deps,
-                CallContext.internal(),
+                ctx,
                 stuck,
                 error,
                 event="conductor_schedule_and_build_instances",
             )
-        return len(stuck)
+        return len(stuck) + len(deleting)

@@ -7,6 +7,7 @@ right away on a container PUT or DELETE and shortly after object changes."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -135,7 +136,7 @@ def complete_intents(dev: Path, older_than: float = INTENT_GRACE) -> int:
                                 meta.get("ETag", ""), "X-Content-Type": meta.get(
                                 "Content-Type", "application/octet-stream")})  # fmt: skip
             headers.update(update.headers)
-            update_container(dev, ContainerUpdate(**{**_as_dict(update), "headers": headers}))
+            update_container(dev, dataclasses.replace(update, headers=headers))
             done += 1
         drop_intent(path)
     return done
