@@ -133,8 +133,12 @@ def test_an_update_a_kill_cut_off_is_completed_from_its_intent(
     from tinystack.object_store.storage import updates
 
     sent: list[tuple[str, str, dict[str, str]]] = []
-    monkeypatch.setattr(updates, "send", lambda host, method, path, headers, timeout=0:
-                        sent.append((method, path, headers)) or True)  # fmt: skip
+
+    def send(host: str, method: str, path: str, headers: dict[str, str], timeout: float) -> bool:
+        sent.append((method, path, headers))
+        return True
+
+    monkeypatch.setattr(updates, "send", send)
     disk = DiskFile(tmp_path, 7, HASH)
     update = updates.ContainerUpdate("h:1", "d1", "3", "PUT", "AUTH_a", "c", "o", {})
     stored_ts = normalize(5)
@@ -145,7 +149,7 @@ def test_an_update_a_kill_cut_off_is_completed_from_its_intent(
     for path in (done, never):
         os.utime(path, (1, 1))
     assert updates.complete_intents(tmp_path) == 1
-    [(method, path, headers)] = sent
-    assert method == "PUT" and path == "/d1/3/AUTH_a/c/o"
+    [(method, target, headers)] = sent
+    assert method == "PUT" and target == "/d1/3/AUTH_a/c/o"
     assert headers["X-Timestamp"] == stored_ts and headers["X-Size"] == "4"
     assert not done.exists() and not never.exists() and fresh.exists()
