@@ -12,7 +12,7 @@ MariaDB of the test's own (the machine's shared servers are not restarted):
 from __future__ import annotations
 
 import os
-import threading
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,13 +20,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests import invariants
 from tests.chaos import figures
 from tests.chaos.cluster import Cluster, running
 from tests.chaos.rounds import crash_round
 from tests.chaos.servers import MariaServer, RabbitServer
+from tests.chaos.session import Session
 from tests.chaos.workload import Workload
 
+#: seconds after the database is back within which every service serves again
+RECOVERY_BOUND = 30.0
 SERVICES = ["identity", "placement", "image", "compute", "volume", "network"]
 CONF = """
 [compute]
@@ -92,3 +94,49 @@ def _boots_go_through(workload: Workload) -> None:
     for sid in after.created["servers"]:
         server = workload.session.get("compute", f"/servers/{sid}")["server"]
         assert server["status"] == "ACTIVE", server
+
+
+def test_database_restart_under_load(faulty: Faulty) -> None:
+    cluster = faulty.cluster
+    session = cluster.session()
+    workload = Workload(session, seed=int.from_bytes(os.urandom(2), "big"))
+    workload.setup()
+    name = "database kill -9 and restart under load"
+    back: list[float] = []
+
+    def restart() -> None:
+        faulty.maria.start()
+        back.append(_serving_again(session))
+
+    try:
+        crash_round(workload, lambda: faulty.maria.stop(signal.SIGKILL), lambda: None,
+                    lambda: cluster.checked(session), window=(1.0, 2.0),
+                    during=restart)  # fmt: skip
+        assert not workload.server_errors, workload.server_errors
+        assert back and back[0] < RECOVERY_BOUND, f"requests failing {back}s after the restart"
+    except AssertionError:
+        figures.record_round(name, 0, 1, len(workload.server_errors))
+        raise
+    figures.record_round(name, 1, 0, 0)
+    figures.record("chaos", {"database back: seconds until requests succeed": round(back[0], 1)})
+
+
+def _serving_again(session: Session, timeout: float = 60) -> float:
+    """Seconds until a read of every service and a write answer 2xx again."""
+    started = time.monotonic()
+    probes = [("compute", "/servers"), ("network", "/v2.0/ports"), ("image", "/v2/images"),
+              ("block-storage", "/volumes"), ("placement", "/resource_providers")]  # fmt: skip
+    while True:
+        try:
+            ok = all(session.client(s).get(p).status_code == 200 for s, p in probes)
+            body = {"network": {"name": "probe"}}
+            made = session.client("network").post("/v2.0/networks", json=body)
+            if made.status_code == 201:
+                session.client("network").delete(f"/v2.0/networks/{made.json()['network']['id']}")
+            if ok and made.status_code == 201:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() - started > timeout:
+            return time.monotonic() - started
+        time.sleep(0.2)

@@ -35,8 +35,8 @@ class Workload:
     #: requests that failed without an answer (the cloud was down)
     errors: int = 0
     requests: int = 0
-    #: 500 answers ("METHOD url: status body"): always a bug (a service that cannot
-    #: reach another or its database says 502/503/504)
+    #: 500 answers, and 503 without Retry-After ("METHOD url: status body"): always a
+    #: bug (a service that cannot reach another or its database says 503, Retry-After)
     server_errors: list[str] = field(default_factory=list)
     network_id: str = ""
     image_id: str = ""
@@ -176,7 +176,8 @@ class Workload:
                 except httpx.HTTPStatusError as exc:
                     resp = exc.response
                     with self._lock:
-                        if resp.status_code == 500:
+                        unclean = resp.status_code == 503 and "retry-after" not in resp.headers
+                        if resp.status_code == 500 or unclean:
                             self.server_errors.append(
                                 f"{resp.request.method} {resp.request.url}: "
                                 f"{resp.status_code} {resp.text[:300]}"
