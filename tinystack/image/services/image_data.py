@@ -187,7 +187,7 @@ class Transfer:
         self, session: Session, digest: Digest, virtual_size: int | None, location: str
     ) -> ImageRecord | None:
         """The image's row updated with its data; the image (None for a stage)."""
-        image = get_row(session, self.image_id)
+        image = get_row(session, self.image_id, lock=True)  # a delete waits, or is seen
         if image is None or image.status != self.status:
             raise Gone(
                 f"Image {self.image_id} could not be found after upload. The image may have "
