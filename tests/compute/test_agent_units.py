@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -161,18 +163,34 @@ def test_release_finds_ports_a_killed_build_did_not_record(
 
 def test_conductor_settles_orphans_of_a_dead_compute_process(deps: Deps) -> None:
     """Regression (chaos, kill -9 of compute in the distributed mode): a delete of an
-    instance that never reached a host, cut by the kill, stayed BUILD/deleting for ever,
-    and a build whose cast the kill swallowed stayed BUILD/scheduling until a restart
-    more than five minutes later."""
+    instance that never reached a host, cut by the kill, stayed BUILD/deleting for ever;
+    a build whose cast the kill swallowed stayed BUILD/scheduling until a restart more
+    than five minutes later; the claim of a build whose instance was deleted meanwhile
+    stayed in placement."""
     from tinystack.compute.conductor.manager import ConductorManager
 
     deleting = add(deps, host=None, node=None, vm_state=states.BUILDING,
                    task_state=states.Task.DELETING)  # fmt: skip
     scheduling = add(deps, host=None, node=None, vm_state=states.BUILDING,
                      task_state=states.Task.SCHEDULING)  # fmt: skip
+    claimed = add(deps, host=None, node=None, deleted=True, vm_state=states.DELETED,
+                  deleted_at=utcnow())  # fmt: skip
+    node = str(uuid.uuid4())
+
+    def write(session: Any) -> None:
+        session.add(models.ComputeNode(uuid=node, host="h1", hypervisor_hostname="h1",
+                    hypervisor_type="fake", vcpus=1, memory_mb=1, local_gb=1,
+                    created_at=utcnow()))  # fmt: skip
+
+    deps.db.write(write)
+    held = {claimed: {"VCPU": 1}, "someone-else": {"VCPU": 1}}
+    placement = SimpleNamespace(consumers_of=lambda rp: dict(held) if rp == node else {},
+                                delete_allocations=lambda c: held.pop(c, None) is not None)  # fmt: skip
     conductor = ConductorManager(deps)
-    assert conductor.recover(3600.0) == 0  # may still be another conductor's
-    assert conductor.recover(0.0) == 2
+    with mock.patch.object(Deps, "placement", placement):
+        assert conductor.recover(3600.0) == 0  # may still be another conductor's
+        assert conductor.recover(0.0) == 3
     assert load(deps, deleting).deleted
     failed = load(deps, scheduling)
     assert failed.vm_state == states.ERROR and failed.task_state is None
+    assert held == {"someone-else": {"VCPU": 1}}  # the deleted instance's claim is gone

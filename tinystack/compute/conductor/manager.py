@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from tinystack.common.clients.session import ClientError
 from tinystack.common.rpc import Target
 from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
@@ -100,4 +101,31 @@ class ConductorManager:
                 error,
                 event="conductor_schedule_and_build_instances",
             )
-        return len(stuck) + len(deleting)
+        return len(stuck) + len(deleting) + self._release_deleted_allocations(cutoff)
+
+    def _release_deleted_allocations(self, cutoff: datetime) -> int:
+        """Remove the allocations on this cloud's compute nodes held by instances deleted
+        before ``cutoff`` (a process that claimed them for a build was killed before it
+        saw the delete), as upstream's resource tracker does for its node."""
+        with self.deps.db.reader() as session:
+            nodes = list(session.scalars(select(models.ComputeNode.uuid)))
+        held: set[str] = set()
+        for node in nodes:
+            try:
+                held |= set(self.deps.placement.consumers_of(node))
+            except ClientError as exc:
+                LOG.debug("cannot read the allocations on %s: %s", node, exc)
+        if not held:
+            return 0
+        with self.deps.db.reader() as session:
+            gone = list(session.scalars(select(models.Instance.uuid).where(
+                models.Instance.uuid.in_(held), models.Instance.deleted.is_(True),
+                func.coalesce(models.Instance.deleted_at, models.Instance.updated_at) <= cutoff,
+            )))  # fmt: skip
+        for uuid in gone:
+            LOG.warning("removing the allocations of deleted instance %s", uuid)
+            try:
+                self.deps.placement.delete_allocations(uuid)
+            except ClientError as exc:
+                LOG.warning("cannot remove the allocations of %s: %s", uuid, exc)
+        return len(gone)
