@@ -26,6 +26,7 @@ def crash_round(
     ``during``, with the workload still running, if given), stop the workload,
     ``recover``, settle and check. Returns the last report (after the clean-up); every
     check asserts."""
+    clock = Clock()
     rng = random.Random(workload.seed)
     stop = threading.Event()
     workers = workload.run(stop, threads)
@@ -36,17 +37,40 @@ def crash_round(
     stop.set()
     for worker in workers:
         worker.join(120)
+    clock.lap("workload and fault")
     recover()
+    clock.lap("recovery")
     workload.session.login()
     workload.settle()
+    clock.lap("settled")
     report = eventually(lambda: invariants.check(cloud(), workload.gone()))
+    clock.lap("checked")
     assert workload.requests > 0
     workload.cleanup()
+    clock.lap("deleted everything")
     after = eventually(lambda: invariants.check(cloud(), workload.gone()))
+    clock.lap("checked again")
+    print(f"chaos round (seed {workload.seed}): {clock}")
     left = {k: after.checked.get(k, 0) for k in ("allocation consumers", "image files",
                                                  "volume files", "object files")}  # fmt: skip
     assert not any(left.values()), f"left after deleting everything: {left}"
     return report
+
+
+class Clock:
+    """Seconds each phase of a round took (printed: pytest shows it on a failure)."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+        self.laps: list[str] = []
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps.append(f"{name} {now - self.last:.1f}s")
+        self.last = now
+
+    def __str__(self) -> str:
+        return ", ".join(self.laps)
 
 
 def eventually(check: Callable[[], invariants.Report], timeout: float = 30) -> invariants.Report:

@@ -46,8 +46,13 @@ class Server:
         argv, env = self.command()
         started = time.monotonic()
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            self.proc = subprocess.Popen(
+                argv,
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         while not _listening(self.port):
             if self.proc.poll() is not None or time.monotonic() - started > timeout:
                 self.stop()

@@ -1,12 +1,17 @@
-"""Broker and database faults in the distributed mode, on a throwaway RabbitMQ and
-MariaDB of the test's own (the machine's shared servers are not restarted):
+"""Faults in the distributed mode (each service a process of its own) on a throwaway
+RabbitMQ and MariaDB of the test's own (the machine's shared servers are not restarted),
+each during the mixed workload, with the invariants checked after (``tests/invariants.py``):
 
+* kill -9 of one service (compute; also network with ``TINYSTACK_CHAOS_FULL=1``): the
+  others carry on, the killed one comes back, everything settles, nothing leaks.
 * RabbitMQ restarted while servers boot: RPC reconnects, no cast is lost (every server
   ends ACTIVE, or ERROR with a fault), calls fail cleanly or succeed, no 500; boots after
   the restart work; nothing leaks.
 * MariaDB killed and restarted under API load: every request succeeds, or answers 503
   with Retry-After while the database is away, never a 500; afterwards every request
-  succeeds again within a bounded window, and no row is half-written.
+  succeeds again within a bounded window, and no row is half-written (a volume operation
+  the outage cut inside its manager is replayed by ``POST /workers/cleanup``, as with
+  Cinder).
 """
 
 from __future__ import annotations
@@ -30,12 +35,15 @@ from tests.chaos.workload import Workload
 #: seconds after the database is back within which every service serves again
 RECOVERY_BOUND = 30.0
 SERVICES = ["identity", "placement", "image", "compute", "volume", "network"]
+#: builds and deletes a killed compute left are settled after 60 s (default 300: other
+#: conductors may be at work on younger ones; shorter fails builds whose casts wait out
+#: the broker's restart, which takes 15-40 s on a loaded machine)
 CONF = """
 [compute]
 fake_hosts = 2
 fake_spawn_delay = 0.5
 api_settle_seconds = 0
-orphan_timeout = 5
+orphan_timeout = 60
 report_interval = 2
 [volume]
 api_settle_seconds = 0
@@ -67,6 +75,30 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faulty]:
         maria.stop(9)
 
 
+#: the services killed, one per round (compute's API, conductor, scheduler and agent;
+#: the network service its builds call)
+FULL = bool(os.environ.get("TINYSTACK_CHAOS_FULL"))
+KILLED = ["compute", "network"] if FULL else ["compute"]
+
+
+@pytest.mark.parametrize("killed", KILLED)
+def test_kill_one_service_during_mixed_workload(faulty: Faulty, killed: str) -> None:
+    cluster = faulty.cluster
+    seed = int.from_bytes(os.urandom(2), "big")
+    session = cluster.session()
+    workload = Workload(session, seed=seed)
+    workload.setup()
+    name = f"distributed kill -9 {killed}"
+    try:
+        crash_round(workload, lambda: cluster.kill(killed), lambda: cluster.start(killed),
+                    lambda: cluster.checked(session))  # fmt: skip
+        assert not workload.server_errors, f"seed {seed}: {workload.server_errors}"
+    except AssertionError:
+        figures.record_round(name, 0, 1, len(workload.server_errors))
+        raise
+    figures.record_round(name, 1, 0, 0)
+
+
 def test_broker_restart_during_boots(faulty: Faulty) -> None:
     cluster = faulty.cluster
     session = cluster.session()
@@ -96,6 +128,7 @@ def _boots_go_through(workload: Workload) -> None:
         assert server["status"] == "ACTIVE", server
 
 
+@pytest.mark.skipif(not FULL, reason="the database round runs with TINYSTACK_CHAOS_FULL=1")
 def test_database_restart_under_load(faulty: Faulty) -> None:
     cluster = faulty.cluster
     session = cluster.session()
@@ -108,8 +141,14 @@ def test_database_restart_under_load(faulty: Faulty) -> None:
         faulty.maria.start()
         back.append(_serving_again(session))
 
+    def cleanup_workers() -> None:
+        # a volume operation the outage cut in its manager stays in its transient status
+        # until an operator asks the backends to replay (Cinder's work-cleanup, 3.24)
+        made = session.client("block-storage").post("/workers/cleanup", json={})
+        assert made.status_code == 202, made.text
+
     try:
-        crash_round(workload, lambda: faulty.maria.stop(signal.SIGKILL), lambda: None,
+        crash_round(workload, lambda: faulty.maria.stop(signal.SIGKILL), cleanup_workers,
                     lambda: cluster.checked(session), window=(1.0, 2.0),
                     during=restart)  # fmt: skip
         assert not workload.server_errors, workload.server_errors

@@ -122,8 +122,11 @@ class Workload:
         created.raise_for_status()
         iid = str(created.json()["id"])
         self._remember("images", iid)
-        client.put(f"/v2/images/{iid}/file", content=IMAGE_DATA,
-                   headers={"Content-Type": "application/octet-stream"}).raise_for_status()  # fmt: skip
+        client.put(
+            f"/v2/images/{iid}/file",
+            content=IMAGE_DATA,
+            headers={"Content-Type": "application/octet-stream"},
+        ).raise_for_status()
         return iid
 
     def _delete_image(self) -> None:
@@ -202,7 +205,7 @@ class Workload:
 
     # -- after a restart -----------------------------------------------------------------
 
-    def settle(self, timeout: float = 60) -> None:
+    def settle(self, timeout: float = 100) -> None:
         """Wait until no server, volume or image the workload made is in transition."""
         deadline = time.monotonic() + timeout
         while True:

@@ -24,12 +24,13 @@ def _dialect(failures: list[str]) -> Any:
             raise OperationalError(failures.pop(0))
         return "connection"
 
-    return SimpleNamespace(loaded_dbapi=SimpleNamespace(connect=connect,
-                                                        OperationalError=OperationalError))  # fmt: skip
+    return SimpleNamespace(
+        loaded_dbapi=SimpleNamespace(connect=connect, OperationalError=OperationalError)
+    )
 
 
 def test_a_refused_connection_is_retried_until_the_server_is_back() -> None:
-    refused = ["(2003, \"Can't connect to MySQL server (111 Connection refused)\")"] * 3
+    refused = ['(2003, "Can\'t connect to MySQL server (111 Connection refused)")'] * 3
     assert db._connect_waiting(_dialect(refused), None, (), {}) == "connection"
 
 

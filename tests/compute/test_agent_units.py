@@ -48,8 +48,13 @@ def add(deps: Deps, **values: Any) -> str:
         flavor={"flavorid": "1", "name": "m1.tiny", "vcpus": 1, "memory_mb": 512, "root_gb": 1},
         reservation_id="r-1",
         created_at=utcnow(),
-        **{"vm_state": states.ACTIVE, "power_state": states.RUNNING, "host": "h1", "node": "h1",
-           **values},  # fmt: skip
+        **{
+            "vm_state": states.ACTIVE,
+            "power_state": states.RUNNING,
+            "host": "h1",
+            "node": "h1",
+            **values,
+        },  # fmt: skip
     )
 
     def write(session: Any) -> None:
@@ -184,8 +189,10 @@ def test_conductor_settles_orphans_of_a_dead_compute_process(deps: Deps) -> None
 
     deps.db.write(write)
     held = {claimed: {"VCPU": 1}, "someone-else": {"VCPU": 1}}
-    placement = SimpleNamespace(consumers_of=lambda rp: dict(held) if rp == node else {},
-                                delete_allocations=lambda c: held.pop(c, None) is not None)  # fmt: skip
+    placement = SimpleNamespace(
+        consumers_of=lambda rp: dict(held) if rp == node else {},
+        delete_allocations=lambda c: held.pop(c, None) is not None,
+    )
     conductor = ConductorManager(deps)
     with mock.patch.object(Deps, "placement", placement):
         assert conductor.recover(3600.0) == 0  # may still be another conductor's

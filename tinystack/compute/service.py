@@ -71,7 +71,6 @@ class Workers:
         self.heartbeat = threading.Thread(target=run, name="compute-heartbeat", daemon=True)
         self.heartbeat.start()
 
-
     def watch_orphans(self, deps: Deps, conductor: ConductorManager) -> None:
         """Distributed mode: builds and deletes a dead compute process left, older than
         ``orphan_timeout`` (another conductor may be at work on younger ones), settled at

@@ -257,8 +257,9 @@ def recover_uploads(deps: Deps) -> list[str]:
             session.execute(
                 update(models.Image)
                 .where(models.Image.id.in_(rows))
-                .values(status="queued", size=None, virtual_size=None,
-                        updated_at=timeutils.utcnow())  # fmt: skip
+                .values(
+                    status="queued", size=None, virtual_size=None, updated_at=timeutils.utcnow()
+                )  # fmt: skip
                 .execution_options(synchronize_session=False)
             )
         return list(rows)
