@@ -9,6 +9,8 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
+
 from tests import invariants
 from tests.chaos import figures
 from tests.chaos.rounds import crash_round
@@ -27,7 +29,12 @@ api_settle_seconds = 0
 """
 
 
-def test_kill_whole_cloud_during_mixed_workload(tmp_path: Path) -> None:
+#: rounds in one run (``TINYSTACK_CHAOS_ROUNDS``; one in ``make test``)
+ROUNDS = int(os.environ.get("TINYSTACK_CHAOS_ROUNDS", "1"))
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_kill_whole_cloud_during_mixed_workload(tmp_path: Path, round_: int) -> None:
     cloud = CloudProcess(tmp_path / "state", SERVICES, CONF)
     cloud.start(timeout=120)
     seed = int.from_bytes(os.urandom(2), "big")
@@ -46,9 +53,9 @@ def test_kill_whole_cloud_during_mixed_workload(tmp_path: Path) -> None:
                     lambda: cloud.start(timeout=120), checked)  # fmt: skip
         server_errors = len(workload.server_errors)
         assert not workload.server_errors, f"seed {seed}: {workload.server_errors}"
-        figures.record_round("all-in-one kill -9", 1, 0, 0)
+        figures.record_round(f"all-in-one kill -9 #{round_ + 1}", 1, 0, 0)
     except AssertionError:
-        figures.record_round("all-in-one kill -9", 0, 1, server_errors)
+        figures.record_round(f"all-in-one kill -9 #{round_ + 1}", 0, 1, server_errors)
         raise
     finally:
         cloud.stop()
