@@ -100,6 +100,17 @@ class TestRabbit(RPCBehaviour):
         assert endpoint.calls == [("record", {"after": "cut"})]
         assert client.call({}, "whoami") == "s1"
 
+    def test_a_cast_before_its_server_declared_its_queue_waits(self, env: Env) -> None:
+        """Regression (chaos, RabbitMQ restarted during boots): after the restart a
+        cast published before its server had declared its queue again was dropped by
+        the exchange, and the volume or server it was for stayed ``creating`` for ever."""
+        client = env.client(timeout=WAIT)
+        client.cast({}, "record", sent="before any server")
+        endpoint = Recorder("s1")
+        env.serve("s1", endpoint)
+        assert endpoint.event.wait(WAIT)
+        assert endpoint.calls == [("record", {"sent": "before any server"})]
+
     def test_amqp_scheme_and_reply_queue_cleanup(self, env: Env) -> None:
         env.serve("s1", Recorder("s1"))
         url = URL.replace("rabbit://", "amqp://")

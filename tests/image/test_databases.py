@@ -104,3 +104,38 @@ def test_data_sharing_and_import(api: Api) -> None:
     assert api.show(staged["id"]).json()["status"] == "active"
     usage = api.client.get("/v2/info/usage", headers=api.headers()).json()["usage"]
     assert usage["image_count_total"]["usage"] >= 2
+
+
+def test_a_delete_racing_an_upload_leaves_no_data(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression (chaos on MariaDB): a delete that read the image's locations before an
+    upload recorded its own, and wrote after, left the upload's file and location behind
+    a deleted image (READ COMMITTED, no row lock)."""
+    import threading
+
+    from tinystack.image.conf import store_dir
+    from tinystack.image.services import _locations
+
+    image = api.create()
+    entered, recorded = threading.Event(), threading.Event()
+    clear = _locations.clear
+
+    def slow_clear(*args: object, **kwargs: object) -> object:
+        found = clear(*args, **kwargs)  # type: ignore[arg-type]
+        entered.set()
+        recorded.wait(2)  # without the lock the upload records its location meanwhile
+        return found
+
+    monkeypatch.setattr(_locations, "clear", slow_clear)
+    deleting = threading.Thread(target=lambda: api.client.delete(
+        f"/v2/images/{image['id']}", headers=api.headers()))  # fmt: skip
+    deleting.start()
+    try:
+        assert entered.wait(30)
+        api.upload(image["id"], b"raced")
+        recorded.set()
+    finally:
+        deleting.join(30)
+    assert api.client.get(f"/v2/images/{image['id']}", headers=api.headers()).status_code == 404
+    assert not (store_dir(api.runtime.conf) / image["id"]).exists()

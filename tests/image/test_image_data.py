@@ -522,6 +522,30 @@ def test_partial_files_of_a_crash_are_cleaned_at_start(api: Api, tmp_path: Path)
     assert fresh.exists()
 
 
+def test_uploads_a_crash_interrupted_go_back_to_queued_at_start(api: Api) -> None:
+    """Regression (chaos, kill -9 during uploads): an image whose upload the crash cut
+    stayed ``saving`` forever, its partial data kept an hour and a file committed just
+    before the kill kept for ever."""
+    from sqlalchemy import update
+
+    from tinystack.image import models
+    from tinystack.image.service import SERVICE
+
+    cut, committed = api.create(), api.create()
+    assert api.runtime.db is not None
+    api.runtime.db.write(lambda s: s.execute(update(models.Image).where(
+        models.Image.id.in_([cut["id"], committed["id"]])).values(status="saving")))  # fmt: skip
+    root = store_dir(api.runtime.conf)
+    partial, whole = root / f"{cut['id']}.1a2b.partial", root / committed["id"]
+    partial.write_bytes(b"half")
+    whole.write_bytes(b"all of it")
+    SERVICE.start(api.runtime)
+    assert status_of(api, cut["id"]) == status_of(api, committed["id"]) == "queued"
+    assert not partial.exists() and not whole.exists()
+    assert api.upload(cut["id"], b"again").status_code == 204
+    assert status_of(api, cut["id"]) == "active"
+
+
 def test_import_tasks(api: Api) -> None:
     good = api.create(disk_format="qcow2")
     stage(api, good["id"], imagefiles.qcow2())

@@ -123,3 +123,33 @@ def test_the_replicator_reclaims_old_tombstones_and_tmp_files(tmp_path: Path) ->
     assert not disk.dir.exists()  # a week-old tombstone is gone, with its directory
     assert fresh.dir.exists()  # a recent one stays
     assert not (tmp_path / "tmp" / "left-over").exists()
+
+
+def test_an_update_a_kill_cut_off_is_completed_from_its_intent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression (chaos, kill -9 during object PUTs): an object stored just before the
+    kill, its container update never sent, stayed out of its container's listing."""
+    from tinystack.object_store.storage import updates
+
+    sent: list[tuple[str, str, dict[str, str]]] = []
+
+    def send(host: str, method: str, path: str, headers: dict[str, str], timeout: float) -> bool:
+        sent.append((method, path, headers))
+        return True
+
+    monkeypatch.setattr(updates, "send", send)
+    disk = DiskFile(tmp_path, 7, HASH)
+    update = updates.ContainerUpdate("h:1", "d1", "3", "PUT", "AUTH_a", "c", "o", {})
+    stored_ts = normalize(5)
+    done = updates.note_intent(tmp_path, update, disk.dir / f"{stored_ts}.data")
+    put(disk, 5, b"kept")  # the kill came after this rename, before the update
+    never = updates.note_intent(tmp_path, update, disk.dir / f"{normalize(6)}.data")
+    fresh = updates.note_intent(tmp_path, update, disk.dir / f"{normalize(7)}.data")
+    for path in (done, never):
+        os.utime(path, (1, 1))
+    assert updates.complete_intents(tmp_path) == 1
+    [(method, target, headers)] = sent
+    assert method == "PUT" and target == "/d1/3/AUTH_a/c/o"
+    assert headers["X-Timestamp"] == stored_ts and headers["X-Size"] == "4"
+    assert not done.exists() and not never.exists() and fresh.exists()

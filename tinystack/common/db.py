@@ -5,7 +5,9 @@ process are serialized by a lock and every write transaction starts with
 ``BEGIN IMMEDIATE`` with a long busy timeout, so a write waits for another
 process's write instead of failing with "database is locked". On MariaDB and
 PostgreSQL, :meth:`Database.write` retries transactions that lost a deadlock or
-a serialization race.
+a serialization race, and a new connection waits ``CONNECT_WAIT`` seconds for a server
+that refuses connections (a restart); what still fails is a 503 with Retry-After
+(``common/api/app.py``).
 
 The service layer owns transactions: handlers never see a session.
 """
@@ -32,6 +34,30 @@ T = TypeVar("T")
 
 # MySQL 1213 deadlock, 1205 lock wait timeout; PostgreSQL 40001/40P01.
 _RETRYABLE = ("1213", "1205", "40001", "40P01", "deadlock", "could not serialize")
+
+
+#: how long a new connection waits for a database server that refuses connections
+#: (restarting): a request then succeeds once it is back, or fails after this (503)
+CONNECT_WAIT = 10.0
+#: connection failures waiting cannot cure
+_FINAL = ("denied", "authentication", "unknown database", "does not exist")
+
+
+def _connect_waiting(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """Open a DBAPI connection, retried with backoff for ``CONNECT_WAIT`` seconds."""
+    deadline = time.monotonic() + CONNECT_WAIT
+    delay = 0.1
+    while True:
+        try:
+            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.OperationalError as exc:
+            if any(word in str(exc).lower() for word in _FINAL):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise
+            LOG.warning("database unreachable (%s); retrying in %.1fs", exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
 
 class Base(DeclarativeBase):
@@ -77,7 +103,9 @@ class Database:
             kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
             if url.startswith("mysql"):
                 kwargs["isolation_level"] = "READ COMMITTED"
-            return create_engine(url, echo=echo, **kwargs)
+            server = create_engine(url, echo=echo, **kwargs)
+            event.listen(server, "do_connect", _connect_waiting)
+            return server
         memory = url in ("sqlite://", "sqlite:///:memory:")
         engine = create_engine(
             url,

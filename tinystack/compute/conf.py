@@ -105,6 +105,14 @@ HOST_OPTS = [
         help="Seconds without a heartbeat after which a service is down.",
     ),
     cfg.IntOpt(
+        "orphan_timeout",
+        default=300,
+        min=1,
+        help="Distributed mode: seconds after which a conductor fails a build that never "
+        "reached a host, and finishes a delete of an instance without a host, that a dead "
+        "compute process left (checked at start and every report_interval).",
+    ),
+    cfg.IntOpt(
         "sync_power_state_interval",
         default=600,
         help="Seconds between power state syncs with the driver (<= 0 disables).",
@@ -452,6 +460,7 @@ class Options:
     reserved_host_disk_mb: int = 0
     report_interval: int = 10
     service_down_time: int = 60
+    orphan_timeout: int = 300
     sync_power_state_interval: int = 600
     vif_plugging_timeout: int = 300
     vif_plugging_is_fatal: bool = True

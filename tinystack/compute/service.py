@@ -40,8 +40,6 @@ from tinystack.compute.services.service_versions import CONDUCTOR_BINARY, SCHEDU
 from tinystack.compute.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
-#: in the embedded mode, builds older than this without a host were orphaned by a restart
-RECOVER_AFTER_SECONDS_DISTRIBUTED = 300.0
 
 
 class Workers:
@@ -55,6 +53,7 @@ class Workers:
         self.scheduler: SchedulerManager | None = None
         self.stopping = threading.Event()
         self.heartbeat: threading.Thread | None = None
+        self.orphans: threading.Thread | None = None
 
     def serve(self, deps: Deps, topic: str, host: str, endpoint: Any, threads: int) -> None:
         """An RPC server for ``endpoint`` on ``topic`` (``server=host``), started."""
@@ -74,6 +73,24 @@ class Workers:
 
         self.heartbeat = threading.Thread(target=run, name="compute-heartbeat", daemon=True)
         self.heartbeat.start()
+
+    def watch_orphans(self, deps: Deps, conductor: ConductorManager) -> None:
+        """Distributed mode: builds and deletes a dead compute process left, older than
+        ``orphan_timeout`` (another conductor may be at work on younger ones), settled at
+        start and every ``report_interval``."""
+        older_than = float(deps.opts.orphan_timeout)
+
+        def run() -> None:
+            while True:
+                try:
+                    conductor.recover(older_than)
+                except Exception:
+                    LOG.exception("cannot settle orphaned builds and deletes")
+                if self.stopping.wait(int(deps.opts.report_interval)):
+                    return
+
+        self.orphans = threading.Thread(target=run, name="compute-orphans", daemon=True)
+        self.orphans.start()
 
 
 def agent_deps(deps: Deps) -> AgentDeps:
@@ -260,8 +277,10 @@ class ComputeService(ServiceSpec):
         if beating:
             workers.beat(deps, beating)
         if workers.conductor is not None:
-            embedded = deps.transport_url.startswith("inproc")
-            workers.conductor.recover(0.0 if embedded else RECOVER_AFTER_SECONDS_DISTRIBUTED)
+            if deps.transport_url.startswith("inproc"):
+                workers.conductor.recover(0.0)  # the process that ran them was this one
+            else:
+                workers.watch_orphans(deps, workers.conductor)
         drivers: list[ComputeDriver] = []
         if "agent" in enabled:
             drivers, names = self._drivers(deps, host)

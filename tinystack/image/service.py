@@ -21,7 +21,13 @@ from tinystack.image import conf as image_conf
 from tinystack.image import policies
 from tinystack.image.api.router import include_routers
 from tinystack.image.conf import Options
-from tinystack.image.services import bootstrap, import_flow, metadef_loader, store_sweep
+from tinystack.image.services import (
+    bootstrap,
+    image_data,
+    import_flow,
+    metadef_loader,
+    store_sweep,
+)
 from tinystack.image.services.cache import ImageCache
 from tinystack.image.services.cache_prefetcher import Prefetcher
 from tinystack.image.services.deps import Deps
@@ -125,13 +131,18 @@ class ImageService(ServiceSpec):
         deps = build_deps(runtime)
         # at start, not bootstrap: the owner's id comes from identity's API, which answers now
         bootstrap.register_images(deps, _project_id(runtime, deps.opts.bootstrap_image_owner))
+        interrupted = set(image_data.recover_uploads(deps))
+        if interrupted:
+            LOG.info("%d uploads interrupted by a restart: images back in queued", len(interrupted))
         cutoff = time.time() - STALE_PARTIAL_SECONDS
         for store in (*deps.stores, deps.staging):
             if not isinstance(store, FileStore):
                 continue
-            for path in store.partial_files():
+            # a file committed by an upload killed before it recorded its location
+            leftovers = [store.root / image_id for image_id in interrupted]
+            for path in [*store.partial_files(), *leftovers]:
                 try:
-                    if path.stat().st_mtime < cutoff:
+                    if path.name.split(".")[0] in interrupted or path.stat().st_mtime < cutoff:
                         path.unlink()
                         LOG.info("removed the leftover of an interrupted upload: %s", path)
                 except FileNotFoundError:

@@ -3,12 +3,13 @@
 Middleware, innermost first:
 1. FastAPI's router and dependencies (auth happens in the ``ContextDep``
    dependency, so public routes such as version discovery cost nothing);
-2. the exception handlers, which render every error in the service's style;
+2. the exception handlers, which render every error in the service's style (another
+   service or the database out of reach: 503 with Retry-After, never a 500);
 3. :class:`~tinystack.common.api.body_limit.BodyLimitMiddleware`, the 413 for bodies
    over ``[DEFAULT] max_request_body_size`` (except what ``streams`` names);
 4. :class:`~tinystack.common.api.observability.ObservabilityMiddleware`: the access log
    line and the request's latency (a 413 too); ``GET /metrics``;
-4. :class:`RequestIdMiddleware`, outermost, so even a 500 carries
+5. :class:`RequestIdMiddleware`, outermost, so even a 500 carries
    ``x-openstack-request-id``.
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,10 +31,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tinystack.common.api.body_limit import BodyLimitMiddleware, Streams
 from tinystack.common.api.errors import STATUS_TITLES, STYLES, ErrorRenderer
 from tinystack.common.api.observability import ObservabilityMiddleware
+from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import TinystackError
 
 LOG = logging.getLogger(__name__)
 REQUEST_ID_HEADER = b"x-openstack-request-id"
+#: seconds a client is told to wait when a service this one needs (another service, the
+#: database) cannot be reached: the request failed cleanly and may be retried as it is
+RETRY_AFTER = "3"
 
 
 class RequestIdMiddleware:
@@ -137,6 +143,25 @@ def create_app(
         return respond(
             request, 500, "An unexpected error prevented the server from fulfilling your request."
         )
+
+    def unavailable(request: Request, what: str, exc: Exception) -> Response:
+        LOG.warning("cannot serve %s %s: %s unavailable: %s", request.method,
+                    request.url.path, what, exc)  # fmt: skip
+        response = respond(request, 503, f"The {what} is unavailable; retry later.")
+        response.headers["Retry-After"] = RETRY_AFTER
+        return response
+
+    @app.exception_handler(ClientError)
+    def _dependency_error(request: Request, exc: ClientError) -> Response:
+        if exc.status == 0 or exc.status >= 500:  # unreachable, or failing itself
+            return unavailable(request, f"{exc.service} service", exc)
+        return _unexpected(request, exc)
+
+    @app.exception_handler(DBAPIError)
+    def _database_error(request: Request, exc: DBAPIError) -> Response:
+        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+            return unavailable(request, "database", exc)
+        return _unexpected(request, exc)
 
     app.add_middleware(BodyLimitMiddleware, refuse=respond, streams=streams)
     app.add_middleware(ObservabilityMiddleware, service=style, own_metrics=own_metrics)

@@ -11,6 +11,8 @@ topic ``T``:
 
 Queues ``T`` and ``T.S`` are not auto-delete, so requests sent while a server
 reconnects wait for it; they expire after ``queue_ttl`` seconds without consumers.
+Publishers of casts and calls declare them too, so a request sent after a broker
+restart, before its server has declared its queues again, waits for it as well.
 
 Calls carry ``correlation_id`` and ``reply_to``: the reply queue of the calling
 transport, consumed by one thread that hands each reply to the waiting caller by
@@ -273,6 +275,13 @@ class RabbitTransport(Transport):
     def _routing_key(target: Target) -> str:
         return f"{target.topic}.{target.server}" if target.server else target.topic
 
+    def _server_queue(self, key: str) -> kombu.Queue:
+        """The queue the servers of routing key ``key`` consume. Publishers declare it
+        too: after a broker restart a request may go out before its server has declared
+        the queue again, and the exchange would drop it."""
+        return kombu.Queue(key, self._exchange, routing_key=key, durable=False,
+                           auto_delete=False, expires=self.queue_ttl)  # fmt: skip
+
     def cast(self, target: Target, message: dict[str, Any]) -> None:
         self._check_open()
         deadline = time.monotonic() + self.publish_timeout
@@ -280,7 +289,9 @@ class RabbitTransport(Transport):
             exchange = self._fanout_exchange(target.topic)
             self._publisher.publish(message, exchange, "", deadline)
         else:
-            self._publisher.publish(message, self._exchange, self._routing_key(target), deadline)
+            key = self._routing_key(target)
+            queues = (self._server_queue(key),)
+            self._publisher.publish(message, self._exchange, key, deadline, queues)
 
     def call(
         self, target: Target, message: dict[str, Any], timeout: float | None
@@ -300,7 +311,8 @@ class RabbitTransport(Transport):
             if timeout is not None:
                 properties["expiration"] = max(timeout, 0.001)  # drop if nobody took it in time
             key = self._routing_key(target)
-            self._publisher.publish(message, self._exchange, key, deadline, **properties)
+            queues = (self._server_queue(key),)
+            self._publisher.publish(message, self._exchange, key, deadline, queues, **properties)
             remaining = None if timeout is None else max(0.0, deadline - time.monotonic())
             if not slot.event.wait(remaining):
                 raise MessagingTimeout(
@@ -322,14 +334,12 @@ class RabbitTransport(Transport):
         if not target.server:
             raise InvalidTarget("an RPC server target needs a server name")
         topic, server = target.topic, target.server
-        ttl = self.queue_ttl
 
         def declare() -> list[kombu.Queue]:
-            opts: dict[str, Any] = {"durable": False, "auto_delete": False, "expires": ttl}
             fanout_queue = f"{topic}_fanout_{uuid.uuid4().hex}"
             return [
-                kombu.Queue(topic, self._exchange, routing_key=topic, **opts),
-                kombu.Queue(f"{topic}.{server}", self._exchange, f"{topic}.{server}", **opts),
+                self._server_queue(topic),
+                self._server_queue(f"{topic}.{server}"),
                 kombu.Queue(fanout_queue, self._fanout_exchange(topic), exclusive=True),
             ]
 

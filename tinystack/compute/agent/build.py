@@ -174,7 +174,7 @@ class BuildOps:
             self.volumes.release_connections(ctx, inst)
         except Exception:
             LOG.exception("cannot release the volume connections of %s", uuid)
-        self.agent.store.release_ports(ctx, list(inst.network_info or []))
+        self.agent.store.release_instance_ports(ctx, inst)
         if delete_allocations:
             self.agent.delete_allocations(uuid)
 
@@ -219,7 +219,7 @@ class BuildOps:
         with self.agent.operation(ctx, instance_uuid, "compute_terminate_instance") as ctx:
             inst = self.agent.load(instance_uuid)
             self.agent.driver.destroy(ctx, inst.meta, inst.vifs)
-            self.agent.store.release_ports(ctx, list(inst.network_info or []))
+            self.agent.store.release_instance_ports(ctx, inst)
             self.agent.store.release_volumes(ctx, instance_uuid)
             self.agent.delete_allocations(instance_uuid)
             mark_deleted(self.agent.store, ctx, instance_uuid)

@@ -56,6 +56,7 @@ class RecoveryOps:
             return
         if inst.task_state == states.Task.DELETING:
             self.agent.driver.destroy(ctx, inst.meta, inst.vifs)
+            self.agent.store.release_instance_ports(ctx, inst)
             self.agent.store.release_volumes(ctx, inst.uuid)
             self.agent.delete_allocations(inst.uuid)
             build.mark_deleted(self.agent.store, ctx, inst.uuid)

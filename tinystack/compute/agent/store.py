@@ -171,6 +171,10 @@ class AgentStore(Protocol):
         """Delete the ports compute created; unbind those the user brought."""
         ...
 
+    def release_instance_ports(self, ctx: CallContext, inst: AgentInstance) -> None:
+        """Release every port of the instance, also those its ``network_info`` misses."""
+        ...
+
     def refresh_ports(self, inst: AgentInstance) -> list[dict[str, JSON]]:
         """The instance's VIFs as the network service now sees them."""
         ...

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from tinystack.common.clients.session import ClientError
 from tinystack.common.rpc import Target
 from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
@@ -23,6 +24,7 @@ from tinystack.compute.objects import (
     MoveRequest,
     RequestSpec,
 )
+from tinystack.compute.services import instances, servers
 from tinystack.compute.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
@@ -95,19 +97,28 @@ class ConductorManager:
 
     # -- start-up recovery ---------------------------------------------------------------------
     def recover(self, older_than: float) -> int:
-        """Fail builds that never reached a host (their conductor died); returns how many."""
+        """Fail builds that never reached a host (their conductor died) and finish deletes
+        of instances without a host (the API process died in ``local_delete``), those
+        older than ``older_than`` seconds; returns how many."""
         cutoff = utcnow() - timedelta(seconds=older_than)
+        orphaned = (
+            models.Instance.deleted.is_(False),
+            models.Instance.host.is_(None),
+            func.coalesce(models.Instance.updated_at, models.Instance.created_at) <= cutoff,
+        )
         with self.deps.db.reader() as session:
-            stuck = list(
-                session.scalars(
-                    select(models.Instance.uuid).where(
-                        models.Instance.deleted.is_(False),
-                        models.Instance.vm_state == states.BUILDING,
-                        models.Instance.host.is_(None),
-                        models.Instance.created_at <= cutoff,
-                    )
-                )
-            )
+            deleting = list(session.scalars(select(models.Instance.uuid).where(
+                *orphaned, models.Instance.task_state == states.Task.DELETING)))  # fmt: skip
+            stuck = list(session.scalars(select(models.Instance.uuid).where(
+                *orphaned, models.Instance.vm_state == states.BUILDING,
+                models.Instance.task_state.is_distinct_from(states.Task.DELETING))))  # fmt: skip
+        ctx = CallContext.internal()
+        for uuid in deleting:
+            LOG.warning("finishing the delete of %s, interrupted by a restart", uuid)
+            try:
+                servers.local_delete(self.deps, ctx, instances.get(self.deps.db, uuid))
+            except exception.InstanceNotFound:
+                continue
         if stuck:
             LOG.warning("failing %d build(s) interrupted by a restart", len(stuck))
             error = exception.NoValidHost(
@@ -115,9 +126,36 @@ class ConductorManager:
             )
             fail_builds(
                 self.deps,
-                CallContext.internal(),
+                ctx,
                 stuck,
                 error,
                 event="conductor_schedule_and_build_instances",
             )
-        return len(stuck)
+        return len(stuck) + len(deleting) + self._release_deleted_allocations(cutoff)
+
+    def _release_deleted_allocations(self, cutoff: datetime) -> int:
+        """Remove the allocations on this cloud's compute nodes held by instances deleted
+        before ``cutoff`` (a process that claimed them for a build was killed before it
+        saw the delete), as upstream's resource tracker does for its node."""
+        with self.deps.db.reader() as session:
+            nodes = list(session.scalars(select(models.ComputeNode.uuid)))
+        held: set[str] = set()
+        for node in nodes:
+            try:
+                held |= set(self.deps.placement.consumers_of(node))
+            except ClientError as exc:
+                LOG.debug("cannot read the allocations on %s: %s", node, exc)
+        if not held:
+            return 0
+        with self.deps.db.reader() as session:
+            gone = list(session.scalars(select(models.Instance.uuid).where(
+                models.Instance.uuid.in_(held), models.Instance.deleted.is_(True),
+                func.coalesce(models.Instance.deleted_at, models.Instance.updated_at) <= cutoff,
+            )))  # fmt: skip
+        for uuid in gone:
+            LOG.warning("removing the allocations of deleted instance %s", uuid)
+            try:
+                self.deps.placement.delete_allocations(uuid)
+            except ClientError as exc:
+                LOG.warning("cannot remove the allocations of %s: %s", uuid, exc)
+        return len(gone)

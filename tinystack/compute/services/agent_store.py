@@ -316,6 +316,9 @@ class DatabaseAgentStore:
     def release_ports(self, ctx: CallContext, vifs: list[dict[str, JSON]]) -> None:
         ports.deallocate(self.network, ctx, vifs)
 
+    def release_instance_ports(self, ctx: CallContext, inst: AgentInstance) -> None:
+        ports.deallocate_for(self.network, ctx, inst)
+
     def refresh_ports(self, inst: AgentInstance) -> list[dict[str, JSON]]:
         return ports.refresh(self.network, inst)
 

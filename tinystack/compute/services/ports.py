@@ -193,6 +193,29 @@ def deallocate(client: NetworkClient, ctx: CallContext, vifs: Sequence[StoredVif
             LOG.warning("cannot release port %s: %s", vif.get("id"), exc)
 
 
+def deallocate_for(client: NetworkClient, ctx: CallContext, inst: PortOwner) -> None:
+    """Release every port of the instance: those its ``network_info`` names and those the
+    network service lists as its own that it does not (a build killed between creating a
+    port and recording it), as upstream's ``deallocate_for_instance`` asks Neutron; a port
+    the request named is the user's and only unbound."""
+    vifs: list[StoredVif] = list(inst.network_info or [])
+    if client.available():
+        known = {str(v.get("id")) for v in vifs}
+        requested = (inst.request_spec or {}).get("requested_networks")
+        brought = {
+            str(r["port_id"]) for r in requested or [] if isinstance(r, dict) and r.get("port_id")
+        }
+        try:
+            listed = client.list_ports(device_id=inst.uuid)
+        except ClientError as exc:
+            LOG.warning("cannot list the ports of %s: %s", inst.uuid, exc)
+            listed = []
+        for port in listed:
+            if port["id"] not in known:
+                vifs.append({"id": port["id"], "preexisting": port["id"] in brought})
+    deallocate(client, ctx, vifs)
+
+
 def refresh(client: NetworkClient, inst: PortOwner) -> list[StoredVif]:
     """The instance's VIFs as the network service now sees them (addresses, floating IPs)."""
     if not client.available():

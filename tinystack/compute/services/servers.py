@@ -280,7 +280,7 @@ def local_delete(deps: Deps, ctx: CallContext, inst: ServerRecord) -> None:
         deps.placement.delete_allocations(inst.uuid)
     except ClientError as exc:
         LOG.warning("cannot remove the allocations of %s: %s", inst.uuid, exc)
-    ports.deallocate(deps.network, ctx, list(inst.network_info or []))
+    ports.deallocate_for(deps.network, ctx, inst)
     _volumes.release_all(deps.db, deps.volume, ctx, inst.uuid)
     image_id = (inst.system_metadata or {}).get("shelved_image_id")
     if image_id:

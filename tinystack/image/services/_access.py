@@ -29,11 +29,13 @@ from tinystack.image.policies import images as image_rules
 Target = dict[str, str | None]
 
 
-def get_row(session: Session, image_id: str) -> models.Image | None:
-    """The image row, unless it is deleted (whoever asks)."""
-    image: models.Image | None = session.execute(
-        select(models.Image).where(models.Image.id == image_id, models.Image.deleted.is_(False))
-    ).scalar_one_or_none()
+def get_row(session: Session, image_id: str, *, lock: bool = False) -> models.Image | None:
+    """The image row, unless it is deleted (whoever asks); ``lock``: locked for the rest of
+    the transaction (on MariaDB/PostgreSQL; SQLite's writers are serialized anyway)."""
+    query = select(models.Image).where(models.Image.id == image_id, models.Image.deleted.is_(False))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    image: models.Image | None = session.execute(query).scalar_one_or_none()
     return image
 
 

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tinystack.common import timeutils
@@ -187,7 +187,7 @@ class Transfer:
         self, session: Session, digest: Digest, virtual_size: int | None, location: str
     ) -> ImageRecord | None:
         """The image's row updated with its data; the image (None for a stage)."""
-        image = get_row(session, self.image_id)
+        image = get_row(session, self.image_id, lock=True)  # a delete waits, or is seen
         if image is None or image.status != self.status:
             raise Gone(
                 f"Image {self.image_id} could not be found after upload. The image may have "
@@ -236,6 +236,35 @@ class Transfer:
             .values(status="queued", size=None, virtual_size=None, updated_at=timeutils.utcnow())
             .execution_options(synchronize_session=False)
         )
+
+
+def recover_uploads(deps: Deps) -> list[str]:
+    """Put the images a previous process was receiving data for back in ``queued`` (an
+    upload's ``saving``, a stage's ``uploading`` with nothing staged yet), as
+    :meth:`Transfer.abort` would have; their ids (the caller removes their partial data).
+    Like ``import_flow.recover``, this is the start of the one image service."""
+
+    def txn(session: Session) -> list[str]:
+        staged = select(models.ImageStage.image_id)
+        rows = session.scalars(
+            select(models.Image.id).where(
+                models.Image.deleted.is_(False),
+                (models.Image.status == "saving")
+                | ((models.Image.status == "uploading") & models.Image.id.not_in(staged)),
+            )
+        ).all()
+        if rows:
+            session.execute(
+                update(models.Image)
+                .where(models.Image.id.in_(rows))
+                .values(
+                    status="queued", size=None, virtual_size=None, updated_at=timeutils.utcnow()
+                )  # fmt: skip
+                .execution_options(synchronize_session=False)
+            )
+        return list(rows)
+
+    return deps.db.write(txn)
 
 
 def _forget(store: Store, location: str) -> None:

@@ -222,6 +222,8 @@ def delete(deps: Deps, ctx: RequestContext, image_id: str) -> None:
         image = _access.load_authorized(session, ctx, image_id, image_rules.DELETE_IMAGE)
         if image.protected:
             raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
+        # an upload recording its location waits, or its location is seen and cleared
+        _access.get_row(session, image_id, lock=True)
         stage = session.get(models.ImageStage, image_id)
         staged = stage.location if stage else None
         copies = _locations.clear(session, image)

@@ -20,7 +20,12 @@ from tinystack.object_store.storage import diskfile, expirer
 from tinystack.object_store.storage.diskfile import DiskFile, ObjectState
 from tinystack.object_store.storage.http import BackendPath, Workers, make_app
 from tinystack.object_store.storage.paths import device_path, normalize
-from tinystack.object_store.storage.updates import ContainerUpdate, update_container
+from tinystack.object_store.storage.updates import (
+    ContainerUpdate,
+    drop_intent,
+    note_intent,
+    update_container,
+)
 
 BATCH = 1024 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -201,18 +206,28 @@ class ObjectServer:
         self, request: Request, path: BackendPath, disk: DiskFile, writer: diskfile.Writer,
         expected: int | None,
     ) -> Response:  # fmt: skip
-        """Commit the data file, then tell the container (or keep an async pending)."""
-        stored = writer.commit(expected)
+        """Commit the data file, then tell the container (or keep an async pending); the
+        update is noted as an intent first, so a kill in between cannot lose it."""
+        overrides = {
+            field: value for key, field in OVERRIDES.items()
+            if (value := request.headers.get(f"{OVERRIDE}{key}")) is not None
+        }  # fmt: skip
+        intent = self.note_intent(request, path, "PUT", overrides,
+                                  disk.dir / f"{writer.timestamp}.data")  # fmt: skip
+        try:
+            stored = writer.commit(expected)
+        except BaseException:
+            drop_intent(intent)
+            raise
         update = {
             "X-Timestamp": writer.timestamp,
             "X-Size": stored["Content-Length"],
             "X-Content-Type": stored["Content-Type"],
             "X-Etag": stored["ETag"],
         }
-        for key, field in OVERRIDES.items():  # what SLO and symlinks show in listings
-            if (value := request.headers.get(f"{OVERRIDE}{key}")) is not None:
-                update[field] = value
+        update.update(overrides)  # what SLO and symlinks show in listings
         self.update_container(request, path, "PUT", update)
+        drop_intent(intent)
         self.queue_expiry(request, path, disk, stored)
         return Response(status_code=201, headers={"ETag": f'"{stored["ETag"]}"'})
 
@@ -251,26 +266,48 @@ class ObjectServer:
 
     def delete(self, request: Request, path: BackendPath) -> Response:
         timestamp = _timestamp(request)
-        previous = self.disk(path).delete(timestamp, {diskfile.NAME: _name(path)})
+        disk = self.disk(path)
+        intent = self.note_intent(request, path, "DELETE", {}, disk.dir / f"{timestamp}.ts")
+        try:
+            previous = disk.delete(timestamp, {diskfile.NAME: _name(path)})
+        except BaseException:
+            drop_intent(intent)
+            raise
         self.update_container(request, path, "DELETE", {"X-Timestamp": timestamp})
+        drop_intent(intent)
         found = (
             previous is not None and not previous.deleted
             and not expirer.expired(previous.metadata)
         )  # fmt: skip
         return Response(status_code=204 if found else 404)
 
-    def update_container(
+    def _update(
         self, request: Request, path: BackendPath, method: str, headers: dict[str, str]
-    ) -> None:
+    ) -> ContainerUpdate | None:
         host = request.headers.get("x-container-host")
         device = request.headers.get("x-container-device")
         part = request.headers.get("x-container-partition")
         if not (host and device and part):
-            return
-        update = ContainerUpdate(
+            return None
+        return ContainerUpdate(
             host, device, part, method, path.account, path.container, path.obj, headers
         )
-        update_container(device_path(self.devices, path.device), update)
+
+    def update_container(
+        self, request: Request, path: BackendPath, method: str, headers: dict[str, str]
+    ) -> None:
+        update = self._update(request, path, method, headers)
+        if update is not None:
+            update_container(device_path(self.devices, path.device), update)
+
+    def note_intent(
+        self, request: Request, path: BackendPath, method: str, overrides: dict[str, str],
+        written: Path,
+    ) -> Path | None:  # fmt: skip
+        update = self._update(request, path, method, overrides)
+        if update is None:
+            return None
+        return note_intent(device_path(self.devices, path.device), update, written)
 
 
 def _whole_wanted(request: Request, metadata: dict[str, str]) -> bool:

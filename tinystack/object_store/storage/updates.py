@@ -7,10 +7,12 @@ right away on a container PUT or DELETE and shortly after object changes."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
 import threading
+import time
 import urllib.parse
 import uuid
 from collections.abc import Callable
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from tinystack.object_store.ring.ring import Node, Ring
 from tinystack.object_store.storage.daemon import run_every
+from tinystack.object_store.storage.diskfile import read_meta
 from tinystack.object_store.storage.pool import Pool
 
 LOG = logging.getLogger(__name__)
@@ -76,6 +79,67 @@ def update_container(dev: Path, update: ContainerUpdate) -> None:
     name = f"{update.headers.get('X-Timestamp', '0')}-{uuid.uuid4().hex}"
     os.replace(tmp, pending / name)
     LOG.warning("container update %s %s saved as async pending", update.method, update.path())
+
+
+#: an object server's intents (``<device>/update_intents/``): the container update of a
+#: write, noted before the write's file is renamed into place and dropped once the update
+#: is sent or kept as an async pending. A process killed between the rename and the
+#: update leaves the intent; the updater completes it (Swift leaves that object out of
+#: its listing for good).
+INTENTS = "update_intents"
+#: an intent younger than this may belong to a write still under way (it is noted after
+#: the body arrived, just before the rename; the update after it waits UPDATE_TIMEOUT)
+INTENT_GRACE = 10.0
+
+
+def note_intent(dev: Path, update: ContainerUpdate, written: Path) -> Path:
+    """Note that ``update`` is owed once ``written`` (the ``.data`` or ``.ts`` file) is in
+    place; ``update.headers`` are the overrides (the file's own metadata is added when
+    the updater completes it)."""
+    intents = dev / INTENTS
+    intents.mkdir(exist_ok=True)
+    path = intents / uuid.uuid4().hex
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"update": _as_dict(update), "written": str(written)}))
+    os.replace(tmp, path)
+    return path
+
+
+def drop_intent(path: Path | None) -> None:
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def complete_intents(dev: Path, older_than: float = INTENT_GRACE) -> int:
+    """Send (or keep as async pendings) the updates of intents older than ``older_than``
+    whose file is in place; drop those whose write never finished. How many were sent."""
+    try:
+        paths = [p for p in (dev / INTENTS).iterdir() if p.suffix != ".tmp"]
+    except FileNotFoundError:
+        return 0
+    done = 0
+    for path in paths:
+        try:
+            if path.stat().st_mtime > time.time() - older_than:
+                continue
+            intent = json.loads(path.read_text())
+            update = ContainerUpdate(**intent["update"])
+            written = Path(intent["written"])
+            meta = read_meta(written) if written.exists() else None
+        except (OSError, ValueError, TypeError, KeyError):
+            meta = None
+        if meta is not None:
+            headers = {"X-Timestamp": meta.get("X-Timestamp", written.stem)}
+            if update.method == "PUT":
+                headers.update({"X-Size": meta.get("Content-Length", "0"), "X-Etag":
+                                meta.get("ETag", ""), "X-Content-Type": meta.get(
+                                "Content-Type", "application/octet-stream")})  # fmt: skip
+            headers.update(update.headers)
+            update_container(dev, dataclasses.replace(update, headers=headers))
+            done += 1
+        drop_intent(path)
+    return done
 
 
 def _as_dict(update: ContainerUpdate) -> dict[str, object]:
@@ -173,7 +237,8 @@ def node_host(node: Node) -> str:
 
 
 class PendingUpdater:
-    """The object updater: retries every device's async pendings every ``interval``."""
+    """The object updater: completes every device's old intents and retries its async
+    pendings every ``interval``."""
 
     def __init__(self, devices: Path, interval: float = 2.0) -> None:
         self.devices = devices
@@ -187,6 +252,7 @@ class PendingUpdater:
         except FileNotFoundError:
             return 0
         for dev in devs:
+            complete_intents(dev)
             sent += retry_pending(dev)
         return sent
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tinystack.common.db import Database
@@ -149,7 +150,17 @@ def _usage_rows(
             row = models.QuotaUsage(
                 project_id=project_id, resource=name, in_use=0, reserved=0, created_at=utcnow()
             )
-            session.add(row)
+            try:
+                with session.begin_nested():  # a concurrent first use may have made it
+                    session.add(row)
+                    session.flush()
+            except IntegrityError:
+                row = session.scalars(
+                    select(models.QuotaUsage)
+                    .where(models.QuotaUsage.project_id == project_id)
+                    .where(models.QuotaUsage.resource == name)
+                    .with_for_update()
+                ).one()
             rows[name] = row
     session.flush()
     return rows
