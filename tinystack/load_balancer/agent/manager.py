@@ -131,7 +131,10 @@ class ProviderAgent:
         if not self.dataplane:
             raise RuntimeError("this host has no data plane for the haproxy provider")
         netns.plug(self.namespace(spec.id), spec)
-        self.haproxy(spec.id).ensure(spec)
+        proxy = self.haproxy(spec.id)
+        if proxy.pids():  # a reload may follow: keep the old process's last counters
+            self._read_health(spec.id, spec)
+        proxy.ensure(spec)
 
     def _teardown(self, lb_id: str, port_id: str) -> None:
         proxy = self.haproxy(lb_id)
@@ -159,12 +162,15 @@ class ProviderAgent:
             spec = self.store.spec(lb_id)
             if spec is None:
                 return
-            proxy = self.haproxy(lb_id)
-            try:
-                members, listeners = health(proxy.stats(), spec)
-                running = True
-            except OSError:
-                members, listeners, running = (), (), False
-            self.store.report(lb_id, HealthReport(members, listeners, running))
+            self._read_health(lb_id, spec)
         finally:
             lock.release()
+
+    def _read_health(self, lb_id: str, spec: LoadBalancerSpec) -> None:
+        """HAProxy's member states and counters, stored (the caller holds the LB's lock)."""
+        try:
+            members, listeners = health(self.haproxy(lb_id).stats(), spec)
+            running = True
+        except OSError:
+            members, listeners, running = (), (), False
+        self.store.report(lb_id, HealthReport(members, listeners, running))
