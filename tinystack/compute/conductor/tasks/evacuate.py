@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from tinystack.common.rpc.context import CallContext
 from tinystack.common.timeutils import utcnow
-from tinystack.compute import exception, states
+from tinystack.compute import states
 from tinystack.compute.conductor.tasks.build import remote_reason
 from tinystack.compute.conductor.tasks.migrate import (
     MoveAllocationsTask,
     SelectDestinationTask,
+    fail_move,
     spec_for,
 )
 from tinystack.compute.objects import Evacuation, FlavorMeta, MoveRequest
@@ -70,24 +71,6 @@ class EvacuateFlow:
         self, uuid: str, migration_uuid: str, error: BaseException, started: datetime
     ) -> None:
         LOG.info("cannot evacuate %s: %s", uuid, error)
-
-        def write(session: Session) -> None:
-            migrations.update_in(session, migration_uuid, status="error")
-            try:
-                instances.save_in(
-                    session, uuid, {"task_state": None}, expected_task_state=[T.REBUILDING]
-                )
-            except (exception.InstanceNotFound, exception.UnexpectedTaskState):
-                return
-            instances.add_fault(session, uuid, error)
-            instance_actions.event_finish_in(
-                session,
-                self.ctx,
-                uuid,
-                EVACUATE_EVENT,
-                error=error,
-                started=started,
-                finish_action=True,
-            )
-
-        self.deps.db.write(write)
+        fail_move(
+            self.deps, self.ctx, uuid, migration_uuid, error, started, T.REBUILDING, EVACUATE_EVENT
+        )

@@ -26,6 +26,7 @@ from tinystack.compute.conductor.tasks.build import remote_reason
 from tinystack.compute.conductor.tasks.migrate import (
     MoveAllocationsTask,
     SelectDestinationTask,
+    fail_move,
     spec_for,
 )
 from tinystack.compute.objects import Destination, FlavorMeta, LiveMigrateData, MoveRequest
@@ -115,24 +116,4 @@ class LiveMigrationFlow:
         self, uuid: str, migration_uuid: str, error: BaseException, started: datetime
     ) -> None:
         LOG.info("cannot live-migrate %s: %s", uuid, error)
-
-        def write(session: Session) -> None:
-            migrations.update_in(session, migration_uuid, status="error")
-            try:
-                instances.save_in(
-                    session, uuid, {"task_state": None}, expected_task_state=[T.MIGRATING]
-                )
-            except (exception.InstanceNotFound, exception.UnexpectedTaskState):
-                return
-            instances.add_fault(session, uuid, error)
-            instance_actions.event_finish_in(
-                session,
-                self.ctx,
-                uuid,
-                EVENT,
-                error=error,
-                started=started,
-                finish_action=True,
-            )
-
-        self.deps.db.write(write)
+        fail_move(self.deps, self.ctx, uuid, migration_uuid, error, started, T.MIGRATING, EVENT)

@@ -146,27 +146,8 @@ class MigrationFlow:
         self, uuid: str, migration_uuid: str, error: BaseException, started: datetime
     ) -> None:
         LOG.info("cannot migrate %s: %s", uuid, error)
-
-        def write(session: Session) -> None:
-            migrations.update_in(session, migration_uuid, status="error")
-            try:
-                instances.save_in(
-                    session, uuid, {"task_state": None}, expected_task_state=[T.RESIZE_PREP]
-                )
-            except (exception.InstanceNotFound, exception.UnexpectedTaskState):
-                return
-            instances.add_fault(session, uuid, error)
-            instance_actions.event_finish_in(
-                session,
-                self.ctx,
-                uuid,
-                MIGRATE_EVENT,
-                error=error,
-                started=started,
-                finish_action=True,
-            )
-
-        self.deps.db.write(write)
+        fail_move(self.deps, self.ctx, uuid, migration_uuid, error, started,
+                  T.RESIZE_PREP, MIGRATE_EVENT)  # fmt: skip
 
 
 class UnshelveFlow:
@@ -221,3 +202,31 @@ class UnshelveFlow:
                 pass
             return
         self.deps.agents.unshelve_instance(self.ctx, dest.host, uuid)
+
+
+def fail_move(
+    deps: Deps,
+    ctx: CallContext,
+    uuid: str,
+    migration_uuid: str,
+    error: BaseException,
+    started: datetime,
+    task_state: str,
+    event: str,
+) -> None:
+    """A move (migration, evacuation, live migration) that could not start: its migration
+    in ``error``; the instance, if still in ``task_state``, back to none with the fault
+    and its action's event finished with the error."""
+
+    def write(session: Session) -> None:
+        migrations.update_in(session, migration_uuid, status="error")
+        try:
+            instances.save_in(session, uuid, {"task_state": None}, expected_task_state=[task_state])
+        except (exception.InstanceNotFound, exception.UnexpectedTaskState):
+            return
+        instances.add_fault(session, uuid, error)
+        instance_actions.event_finish_in(
+            session, ctx, uuid, event, error=error, started=started, finish_action=True
+        )
+
+    deps.db.write(write)
