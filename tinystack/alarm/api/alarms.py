@@ -128,8 +128,7 @@ def alarm_history(alarm_id: str, request: Request, ctx: ContextDep, deps: DepsDe
         _load(ctx, deps, alarm_id, rules.HISTORY)
     ctx.can(rules.HISTORY, {"project_id": changes[0].on_behalf_of if changes else project})
     params = request.query_params
-    changes = history.list_changes(deps, alarm_id, project, _int(params.get("limit"), "limit"),
-                                   params.get("marker"))  # fmt: skip
+    changes = history.page(changes, _int(params.get("limit"), "limit"), params.get("marker"))
     return [_change(c) for c in changes]
 
 

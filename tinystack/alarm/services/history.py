@@ -47,17 +47,9 @@ def record(
     )
 
 
-def list_changes(
-    deps: Deps,
-    alarm_id: str,
-    project_id: str | None,
-    limit: int | None = None,
-    marker: str | None = None,
-) -> list[ChangeRecord]:
-    """Changes of ``alarm_id`` made on behalf of ``project_id`` (None: any), newest
-    first; ``marker`` is the ``event_id`` of the last change of the previous page."""
-    if limit is not None and limit <= 0:
-        raise BadRequest("Limit must be positive")
+def list_changes(deps: Deps, alarm_id: str, project_id: str | None) -> list[ChangeRecord]:
+    """Changes of ``alarm_id`` made on behalf of ``project_id`` (None: any), newest first
+    (:func:`page` takes a page of them)."""
     with deps.db.reader() as session:
         query = select(models.AlarmChange).where(models.AlarmChange.alarm_id == alarm_id)
         if project_id is not None:
@@ -65,7 +57,13 @@ def list_changes(
         rows = session.scalars(
             query.order_by(models.AlarmChange.timestamp.desc(), models.AlarmChange.event_id)
         ).all()
-    changes = [ChangeRecord.of(r) for r in rows]
+    return [ChangeRecord.of(r) for r in rows]
+
+
+def page(changes: list[ChangeRecord], limit: int | None, marker: str | None) -> list[ChangeRecord]:
+    """``limit`` changes after the one whose ``event_id`` is ``marker``."""
+    if limit is not None and limit <= 0:
+        raise BadRequest("Limit must be positive")
     if marker is not None:
         ids = [c.event_id for c in changes]
         if marker not in ids:

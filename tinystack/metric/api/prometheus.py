@@ -54,10 +54,6 @@ def _expression(params: dict[str, str]) -> str:
     return text
 
 
-def _metric(labels: promql.Labels) -> dict[str, str]:
-    return dict(labels)
-
-
 def query(ctx: ContextDep, deps: DepsDep, params: ParamsDep) -> Any:
     ctx.can(rules.QUERY, {})
     try:
@@ -65,7 +61,7 @@ def query(ctx: ContextDep, deps: DepsDep, params: ParamsDep) -> Any:
         vector = promql.query(deps, ctx, _expression(params), at)
     except BadRequest as exc:
         return _failed(exc)
-    result = [{"metric": _metric(k), "value": [at, repr(v)]} for k, v in sorted(vector.items())]
+    result = [{"metric": dict(k), "value": [at, repr(v)]} for k, v in sorted(vector.items())]
     return {"status": "success", "data": {"resultType": "vector", "result": result}}
 
 
@@ -78,7 +74,7 @@ def query_range(ctx: ContextDep, deps: DepsDep, params: ParamsDep) -> Any:
     except BadRequest as exc:
         return _failed(exc)
     result = [
-        {"metric": _metric(k), "values": [[t, repr(v)] for t, v in points]}
+        {"metric": dict(k), "values": [[t, repr(v)] for t, v in points]}
         for k, points in sorted(matrix.items())
     ]
     return {"status": "success", "data": {"resultType": "matrix", "result": result}}
