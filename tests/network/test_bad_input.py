@@ -27,6 +27,10 @@ MODELS: list[tuple[str, str, type[BaseModel]]] = [
     ("subnetpools", "subnetpool", schemas.SubnetPoolCreate),
     ("address-scopes", "address_scope", schemas.AddressScopeCreate),
     ("rbac-policies", "rbac_policy", schemas.RbacCreate),
+    ("fwaas/firewall_rules", "firewall_rule", schemas.FirewallRuleCreate),
+    ("fwaas/firewall_policies", "firewall_policy", schemas.FirewallPolicyCreate),
+    ("fwaas/firewall_groups", "firewall_group", schemas.FirewallGroupCreate),
+    ("segments", "segment", schemas.SegmentCreate),
 ]
 
 
@@ -48,6 +52,10 @@ def _base(api: Api, ids: dict[str, str], kind: str) -> dict[str, Any]:
         "address_scope": {"ip_version": 4},
         "rbac_policy": {"object_type": "network", "object_id": ids["net"],
                         "action": "access_as_shared", "target_tenant": "x"},
+        "firewall_rule": {"protocol": "tcp"},
+        "firewall_policy": {"name": "p"},
+        "firewall_group": {"name": "g"},
+        "segment": {"network_id": ids["net"], "network_type": "vxlan"},
     }  # fmt: skip
     return bodies[kind]
 

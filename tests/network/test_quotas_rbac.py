@@ -99,3 +99,36 @@ def test_rbac_external(api: Api) -> None:
     assert api.get(f"/v2.0/networks/{net['id']}").status_code == 404
     listed = api.get("/v2.0/rbac-policies", admin, object_id=net["id"]).json()["rbac_policies"]
     assert [p["action"] for p in listed] == ["access_as_external"]
+
+
+def test_rbac_shares_a_qos_policy(api: Api) -> None:
+    qos = api.create("policy", api.admin(), path="qos/policies", name="gold", project_id=PROJECT_A)
+    other = api.headers(PROJECT_B)
+    assert api.get(f"/v2.0/qos/policies/{qos['id']}", other).status_code == 404
+    body = {
+        "object_type": "qos_policy",
+        "object_id": qos["id"],
+        "action": "access_as_shared",
+        "target_tenant": PROJECT_B,
+    }
+    resp = api.post("/v2.0/rbac-policies", {"rbac_policy": body}, api.admin())
+    assert resp.status_code == 201, resp.text
+    rbac = resp.json()["rbac_policy"]
+    assert api.get(f"/v2.0/qos/policies/{qos['id']}", other).json()["policy"]["name"] == "gold"
+    wildcard = api.post(
+        "/v2.0/rbac-policies", {"rbac_policy": {**body, "target_tenant": "*"}}, api.admin()
+    ).json()["rbac_policy"]
+    net = api.network(other, qos_policy_id=qos["id"])
+    # shared with project B, still not B's to share on (400, not the 404 of the unseen)
+    onward = {**body, "target_tenant": "project-c"}
+    assert api.post("/v2.0/rbac-policies", {"rbac_policy": onward}, other).status_code == 400
+    # project B keeps its own grant: the wildcard may go
+    assert api.delete(f"/v2.0/rbac-policies/{wildcard['id']}", api.admin()).status_code == 204
+    # project B's network uses the policy: the grant it rests on stays
+    resp = api.delete(f"/v2.0/rbac-policies/{rbac['id']}", api.admin())
+    assert resp.status_code == 409 and error_type(resp) == "RbacPolicyInUse"
+    assert api.delete(f"/v2.0/networks/{net['id']}", other).status_code == 204
+    assert api.delete(f"/v2.0/rbac-policies/{rbac['id']}", api.admin()).status_code == 204
+    assert api.get(f"/v2.0/qos/policies/{qos['id']}", other).status_code == 404
+    bad = {**body, "action": "access_as_external"}
+    assert api.post("/v2.0/rbac-policies", {"rbac_policy": bad}, api.admin()).status_code == 400

@@ -166,3 +166,50 @@ def test_floating_ips(api: Api) -> None:
     assert api.get(path, api.headers(PROJECT_B)).status_code == 404
     assert api.delete(path).status_code == 204
     assert api.get(path).status_code == 404
+
+
+def test_port_forwardings_show_in_their_floating_ip(api: Api) -> None:
+    t = _topology(api)
+    port = api.port(t["net"]["id"])
+    address = port["fixed_ips"][0]["ip_address"]
+    fip = api.create("floatingip", floating_network_id=t["public"]["id"])
+    pfs = f"/v2.0/floatingips/{fip['id']}/port_forwardings"
+    common = {"internal_port_id": port["id"], "internal_ip_address": address, "protocol": "tcp"}
+    for body in (
+        {**common, "internal_port": 22, "external_port": 2222},
+        {**common, "internal_port_range": "80:81", "external_port_range": "8080:8081"},
+    ):
+        resp = api.post(pfs, {"port_forwarding": body})
+        assert resp.status_code == 201, resp.text
+    shown = api.get(f"/v2.0/floatingips/{fip['id']}").json()["floatingip"]["port_forwardings"]
+    base = {"protocol": "tcp", "internal_ip_address": address}
+    assert sorted(shown, key=str) == sorted(
+        [
+            {**base, "internal_port": 22, "external_port": 2222},
+            {**base, "internal_port_range": "80:81", "external_port_range": "8080:8081"},
+        ],
+        key=str,
+    )
+    # a floating IP with forwardings is not deleted under them
+    resp = api.delete(f"/v2.0/floatingips/{fip['id']}")
+    assert resp.status_code == 409 and error_type(resp) == "FipInUseByPortForwarding"
+    # nor does a port with a floating IP of its own take forwardings
+    other = api.port(t["net"]["id"])
+    api.create("floatingip", floating_network_id=t["public"]["id"], port_id=other["id"])
+    resp = api.post(
+        pfs,
+        {
+            "port_forwarding": {
+                **common,
+                "internal_port_id": other["id"],
+                "internal_ip_address": other["fixed_ips"][0]["ip_address"],
+                "internal_port": 22,
+                "external_port": 2223,
+            }
+        },
+    )
+    assert resp.status_code == 409 and error_type(resp) == "PortHasBindingFloatingIP"
+    for pf in api.get(pfs).json()["port_forwardings"]:
+        assert api.delete(f"{pfs}/{pf['id']}").status_code == 204
+    assert api.get(f"/v2.0/floatingips/{fip['id']}").json()["floatingip"]["port_forwardings"] == []
+    assert api.delete(f"/v2.0/floatingips/{fip['id']}").status_code == 204

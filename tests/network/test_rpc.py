@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from kombu.connection import Connection
 
-from tests.network.conftest import Api
+from tests.network.conftest import ADMIN_PROJECT, Api
+from tests.support import make_token
 from tinystack.common.rpc import RPCServer, Target, Transport, get_transport
 from tinystack.network import rpcapi
 from tinystack.network.notifier import ComputeNotifier, Events, ServerEvent
@@ -215,6 +216,21 @@ def test_device_lifecycle_and_compute_events(wired: Wired) -> None:
             name="network-vif-plugged", server_uuid="server-1", tag=port["id"], status="completed"
         )
     ]
+    # live migration: the port names the destination in migrating_to; the destination's
+    # agent reporting it up sends network-vif-plugged and leaves it as it was
+    moving = {"binding:profile": {"migrating_to": "host-2"}}
+    # as compute's service user (admin and service roles; upstream: rule:service_api)
+    token = make_token(api.runtime, roles=["admin", "service"], project_id=ADMIN_PROJECT)
+    service = {"X-Auth-Token": token}
+    assert api.put(f"/v2.0/ports/{port['id']}", {"port": moving}, service).status_code == 200
+    before = api.get(f"/v2.0/ports/{port['id']}", api.admin()).json()["port"]
+    assert plugin.update_device_up({}, port["id"], "agent-2", "host-2").exists is True
+    assert compute.events[-1] == compute.events[0] and len(compute.events) == 2
+    after = api.get(f"/v2.0/ports/{port['id']}", api.admin()).json()["port"]
+    assert after["status"] == "ACTIVE" and after["revision_number"] == before["revision_number"]
+    assert after["binding:host_id"] == before["binding:host_id"] != "host-2"
+    plugin.update_device_up({}, port["id"], "agent-3", "host-3")  # migrating elsewhere
+    assert len(compute.events) == 2
     plugin.update_device_down({}, port["id"], "agent-1", HOST)
     assert compute.events[-1].name == "network-vif-unplugged"
     assert plugin.update_device_down({}, "tapnothere", "agent-1", HOST) == DeviceStatus(

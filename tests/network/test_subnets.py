@@ -33,6 +33,10 @@ def test_ipv6_subnets(api: Api) -> None:
     ips = {ip["subnet_id"]: ip["ip_address"] for ip in port["fixed_ips"]}
     assert ips[slaac["id"]] == "2001:db8::f816:3eff:fe00:1"
     assert ips[stateful["id"]].startswith("2001:db8:1:")
+    # an IPv6 CIDR in any spelling is taken and kept canonical (octavia-tempest-plugin's
+    # member subnets are fd7b:f9f7:0fff:4eca::/64); IPv4 must be canonical
+    spelled = api.subnet(net["id"], "2001:DB8:00a0::/64")
+    assert spelled["cidr"] == "2001:db8:a0::/64"
     for bad in (
         {"cidr": "2001:db8:2::/80", "ipv6_address_mode": "slaac"},
         {

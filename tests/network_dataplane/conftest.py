@@ -21,7 +21,9 @@ from fastapi.testclient import TestClient
 from tests.network_dataplane.support import (
     Guest,
     Namespace,
+    bridge_tables,
     cleanup_tagged,
+    remove_agent_leftovers,
     run,
     tools_missing,
     wait_for,
@@ -31,11 +33,13 @@ from tinystack.common.service import Runtime
 from tinystack.common.timeutils import new_hex_id, new_uuid
 from tinystack.network.agents import arp_protect
 from tinystack.network.agents.dataplane import DataPlane
-from tinystack.network.agents.iptables import ChainSet
 from tinystack.network.conf import Options
 from tinystack.network.service import SERVICE, WORKERS_KEY
 
 PUBLIC_CIDR = "203.0.113.0/24"
+#: [network] dns_domain: not upstream's default openstacklocal, so ports keep their
+#: dns_name (DevStack's gate sets one too)
+DNS_DOMAIN = "dataplane.test."
 UNDERLAY = "198.18.{n}.{h}"
 
 
@@ -95,11 +99,13 @@ class Cloud:
             "network.dhcp_namespace_prefix": f"{tag}-qd-",
             "network.firewall_chain_prefix": self.chain_prefix,
             "network.report_interval": 2.0,
+            "network.metering_report_interval": 2.0,
             "network.metadata_proxy_shared_secret": "s3cret",
             "network.nova_metadata_url": "http://127.0.0.1:1",
             "network.dataplane_cleanup_on_stop": True,
             "network.bootstrap_networks": False,
             "network.notify_compute_on_port_status_changes": False,
+            "network.dns_domain": DNS_DOMAIN,
         }
         self.runtime: Runtime = make_runtime(tmp / "state", SERVICE, overrides=overrides)
         self.client = TestClient(SERVICE.create_app(self.runtime), raise_server_exceptions=False)
@@ -290,17 +296,16 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
             cloud.destroy_namespaces()
             cloud.stop()
             left_rules = cloud.chain_rules(4) + cloud.chain_rules(6)
-            table = arp_protect.table_name(cloud.chain_prefix)
-            if arp_protect.available() and table in run(["nft", "list", "tables", "bridge"]):
-                left_rules.append(f"nft table bridge {table}")
+            if arp_protect.available():
+                tables = run(["nft", "list", "tables", "bridge"]).split()
+                for table in bridge_tables(cloud.chain_prefix):
+                    if table in tables:
+                        left_rules.append(f"nft table bridge {table}")
         else:
             left_rules = []
         left = cleanup_tagged(tag)
         if cloud is not None:
-            for prefix in (cloud.chain_prefix, cloud.chain_prefix + "N"):
-                ChainSet(prefix).remove_all()
-            if arp_protect.available():
-                arp_protect.remove(None, arp_protect.table_name(cloud.chain_prefix))
+            remove_agent_leftovers(cloud.chain_prefix)
         assert not left, f"left behind: {left}"
         assert not left_rules, f"rules left behind: {left_rules}"
 

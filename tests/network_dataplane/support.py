@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from tinystack.network.agents import arp_protect, qos
+from tinystack.network.agents.iptables import ChainSet
 
 UDHCPC_SCRIPT = textwrap.dedent(
     """\
@@ -54,8 +58,22 @@ def in_ns(ns: str, *cmd: str, check: bool = True, timeout: float = 30) -> str:
     return run(["ip", "netns", "exec", ns, *cmd], check=check, timeout=timeout)
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 10, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
+#: how many times its nominal timeout a wait may take before it gives up: the suite runs on
+#: four xdist workers on two cores, where an agent's sync can lag well behind a quiet run's
+#: (a wait returns as soon as its condition holds, so only a failing wait pays for it)
+PATIENCE = float(os.environ.get("TINYSTACK_TEST_PATIENCE", "3"))
+
+
+def wait_for(
+    predicate: Callable[[], Any],
+    timeout: float = 10,
+    interval: float = 0.05,
+    *,
+    patience: float = PATIENCE,
+) -> Any:
+    """The predicate's first true value, or its last value once ``timeout`` times
+    ``patience`` has passed (``patience=1`` for a wait that must see nothing happen)."""
+    deadline = time.monotonic() + timeout * patience
     while True:
         value = predicate()
         if value:
@@ -250,6 +268,12 @@ class Guest(Namespace):
             out[key] = value.strip()
         return out
 
+    def lookup(self, name: str, server: str) -> list[str]:
+        """The addresses ``server`` answers for ``name`` (busybox nslookup; none: empty)."""
+        out = self.sh("busybox", "nslookup", name, server, check=False, timeout=15)
+        answer = out.split("Name:", 1)[1] if "Name:" in out else ""
+        return re.findall(r"Address(?: \d+)?:\s+(\S+)", answer)
+
     def static(self, cidr: str, gateway: str | None) -> None:
         self.sh("ip", "addr", "replace", cidr, "dev", "eth0")
         if gateway:
@@ -273,6 +297,27 @@ def cleanup_tagged(tag: str) -> list[str]:
             left.append(f"link {link}")
             run(["ip", "link", "delete", link], check=False)
     return left
+
+
+def bridge_tables(chain_prefix: str) -> list[str]:
+    """The nftables bridge tables an L2 agent with this chain prefix owns (ARP
+    protection, egress QoS)."""
+    return [arp_protect.table_name(chain_prefix), qos.table_name(chain_prefix)]
+
+
+def remove_agent_leftovers(chain_prefix: str) -> None:
+    """Remove what an L2 agent with this chain prefix keeps on the host: its iptables
+    chains (ports and networks), its nftables bridge tables and the veths into its
+    physnet bridges (named by the prefix, which the test tags' lower case does not
+    match); for clouds that stop without cleaning up, or did not stop."""
+    for prefix in (chain_prefix, chain_prefix + "N"):
+        ChainSet(prefix).remove_all()
+    if arp_protect.available():
+        for table in bridge_tables(chain_prefix):
+            run(["nft", "delete", "table", "bridge", table], check=False)
+    for link in os.listdir("/sys/class/net"):
+        if link.startswith(chain_prefix):
+            run(["ip", "link", "delete", link], check=False)
 
 
 class FakeMetadata:

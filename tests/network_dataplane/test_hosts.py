@@ -146,3 +146,48 @@ def test_vlan_network_on_the_physical_bridge(fresh: Cloud) -> None:
     cloud.delete(f"/ports/{port['id']}")
     cloud.delete(f"/networks/{net['id']}")
     assert wait_for(lambda: not IpLib().exists("brq" + net["id"][:11]), 10)
+
+
+def test_each_host_wires_the_segment_it_carries(
+    fresh: Cloud, second_host: tuple[Namespace, DataPlane]
+) -> None:
+    """A network of two segments, flat ``public`` then VXLAN: host 1 (which maps
+    ``public``) wires the flat one, host 2 (tunnels only) the VXLAN one; the segments
+    are separate L2 domains, as upstream's routed networks are."""
+    cloud = fresh
+    host_ns, plane = second_host
+    segments = [
+        {"provider:network_type": "flat", "provider:physical_network": "public"},
+        {"provider:network_type": "vxlan"},
+    ]
+    net = cloud.create("network", admin=True, name=f"{cloud.tag}-2seg", segments=segments)
+    listed = cloud.call("GET", f"/segments?network_id={net['id']}", admin=True, expect=200)
+    by_type = {s["network_type"]: s for s in listed["segments"]}
+    vni = by_type["vxlan"]["segmentation_id"]
+    cloud.create(
+        "subnet",
+        admin=True,
+        network_id=net["id"],
+        cidr="10.69.0.0/24",
+        ip_version=4,
+        enable_dhcp=False,
+    )
+    here = cloud.server_port(net["id"])
+    there = cloud.server_port(net["id"], host=plane.host)
+    cloud.guest(here)
+    cloud.guest(there, host_ns=host_ns.name)
+    assert cloud.wait_active(here["id"]) and cloud.wait_active(there["id"])
+    bridge = "brq" + net["id"][:11]
+    local, remote = IpLib(), IpLib(host_ns.name)
+    assert wait_for(lambda: f"vxlan-{vni}" in remote.bridge_ports(bridge), 10)
+    assert f"vxlan-{vni}" not in local.bridge_ports(bridge)
+    trunk = cloud.plane.l2._trunk_names("public")[1] if cloud.plane.l2 else ""
+    assert trunk in local.bridge_ports(bridge)
+    busy = cloud.call("DELETE", f"/segments/{by_type['vxlan']['id']}", admin=True, expect=409)
+    assert busy["NeutronError"]["type"] == "SegmentInUse"
+    cloud.destroy_namespaces()
+    cloud.delete(f"/ports/{there['id']}")
+    cloud.delete(f"/segments/{by_type['vxlan']['id']}")
+    cloud.delete(f"/ports/{here['id']}")
+    cloud.delete(f"/networks/{net['id']}")
+    assert wait_for(lambda: not remote.exists(bridge), 10)

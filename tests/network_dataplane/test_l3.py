@@ -18,6 +18,13 @@ class Topology:
     def __init__(self, cloud: Cloud, cidr: str) -> None:
         self.cloud = cloud
         self.public, self.public_subnet = cloud.public_network()
+        try:
+            self._build(cloud, cidr)
+        except BaseException:  # what was made goes (a leftover public network is in the
+            self.teardown()  # way of every later test's: FlatNetworkInUse)
+            raise
+
+    def _build(self, cloud: Cloud, cidr: str) -> None:
         self.net, self.subnet = cloud.network(cidr)
         self.router = cloud.create(
             "router", name=f"{cloud.tag}-r", external_gateway_info={"network_id": self.public["id"]}
@@ -40,23 +47,31 @@ class Topology:
         self.outside = cloud.outside_host()
 
     def teardown(self) -> None:
-        cloud = self.cloud
+        """Delete what the topology made (all of it, or what a failed build had made)."""
+        cloud, made = self.cloud, vars(self)
         for fip in cloud.call("GET", "/floatingips", admin=True)["floatingips"]:
-            if (
-                fip["router_id"] == self.router["id"]
-                or fip["floating_network_id"] == self.public["id"]
+            if fip["floating_network_id"] == self.public["id"] or (
+                "router" in made and fip["router_id"] == self.router["id"]
             ):
+                # as upstream, a floating IP with port forwardings cannot be deleted
+                path = f"/floatingips/{fip['id']}/port_forwardings"
+                for forwarding in cloud.call("GET", path, admin=True)["port_forwardings"]:
+                    cloud.delete(f"{path}/{forwarding['id']}")
                 cloud.delete(f"/floatingips/{fip['id']}")
-        cloud.delete(f"/ports/{self.port['id']}")
-        cloud.call(
-            "PUT",
-            f"/routers/{self.router['id']}/remove_router_interface",
-            {"subnet_id": self.subnet["id"]},
-            admin=True,
-            expect=200,
-        )
-        cloud.delete(f"/routers/{self.router['id']}")
-        cloud.delete(f"/networks/{self.net['id']}")
+        if "port" in made:
+            cloud.delete(f"/ports/{self.port['id']}")
+        if "router" in made:
+            if "gw_ip" in made:  # set once the interface was added
+                cloud.call(
+                    "PUT",
+                    f"/routers/{self.router['id']}/remove_router_interface",
+                    {"subnet_id": self.subnet["id"]},
+                    admin=True,
+                    expect=200,
+                )
+            cloud.delete(f"/routers/{self.router['id']}")
+        if "net" in made:
+            cloud.delete(f"/networks/{self.net['id']}")
         cloud.delete(f"/networks/{self.public['id']}")
 
 
@@ -68,7 +83,9 @@ def topo(fresh: Cloud) -> Iterator[Topology]:
     topo.teardown()
 
 
-def test_snat_floating_ip_and_security_groups(topo: Topology) -> None:
+def test_snat_floating_ip_and_security_groups(
+    topo: Topology, request: pytest.FixtureRequest
+) -> None:
     cloud, guest, outside = topo.cloud, topo.guest, topo.outside
     ns = cloud.opts.router_namespace_prefix + topo.router["id"]
     # SNAT: the outside host sees the router's external address
@@ -82,26 +99,37 @@ def test_snat_floating_ip_and_security_groups(topo: Topology) -> None:
     assert wait_for(lambda: cloud.get("floatingip", fip["id"])["status"] == "ACTIVE", 10)
     assert not outside.ping(address, wait=1), "the default group let ping in"
     group = topo.port["security_groups"][0]
+    # the project's default group is the session's: the test's rules go when it does
+    made: list[dict[str, str]] = []
+
+    def remove_rules() -> None:
+        for rule in made:
+            cloud.delete(f"/security-group-rules/{rule['id']}")
+
+    request.addfinalizer(remove_rules)
     started = time.monotonic()
     icmp = cloud.rule(
         group,
         protocol="icmp",
     )
+    made.append(icmp)
     assert wait_for(lambda: "-p icmp" in cloud.ingress_rules(topo.port["id"]), 1.0, 0.01)
     assert time.monotonic() - started < 1.0, "the rule took more than a second"
     assert outside.eventually_pings(address, timeout=5, wait=0.2)
     assert outside.tcp(address, 8000, "in") is None
-    cloud.rule(
+    web = cloud.rule(
         group,
         protocol="tcp",
         port_range_min=8000,
         port_range_max=8000,
     )
+    made.append(web)
     assert wait_for(lambda: outside.tcp(address, 8000, "in") == "203.0.113.1 in", 5)
     # SNAT of the guest's own traffic now uses its floating IP
     assert guest.tcp("203.0.113.1", 7000, "via-fip") == f"{address} via-fip"
     started = time.monotonic()
     cloud.delete(f"/security-group-rules/{icmp['id']}")
+    made.remove(icmp)
     assert wait_for(lambda: "-p icmp" not in cloud.ingress_rules(topo.port["id"]), 1.0, 0.01)
     assert time.monotonic() - started < 1.0, "the removal took more than a second"
     assert not outside.ping(address, wait=0.5)

@@ -28,10 +28,15 @@ import pytest
 
 from tests.cloudproc import CloudProcess
 from tests.compute_qemu.conftest import cleanup_state
-from tests.network_dataplane.support import Namespace, cleanup_tagged, run, tools_missing, wait_for
+from tests.network_dataplane.support import (
+    Namespace,
+    cleanup_tagged,
+    remove_agent_leftovers,
+    run,
+    tools_missing,
+    wait_for,
+)
 from tinystack.guest import build, hostdeps
-from tinystack.network.agents import arp_protect
-from tinystack.network.agents.iptables import ChainSet
 
 PUBLIC_CIDR = "203.0.113.0/24"
 OUTSIDE_ADDRESS = "203.0.113.1"
@@ -227,11 +232,15 @@ def _remove_network_links(network_ids: list[str]) -> list[str]:
 
 @contextlib.contextmanager
 def cloud_fixture(
-    factory: pytest.TempPathFactory, two_hosts: bool = False, compute_extra: str = ""
+    factory: pytest.TempPathFactory,
+    two_hosts: bool = False,
+    compute_extra: str = "",
+    debug: bool = False,
 ) -> Iterator[tuple[Cloud, str, int]]:
     """A running cloud; with ``two_hosts``, on RabbitMQ (a virtual host of its own) with
     an underlay bridge holding host 1's VTEP address (and ``compute_extra`` lines in its
-    ``[compute]``, ``{address}`` standing for that address). Yields (cloud, underlay, octet)."""
+    ``[compute]``, ``{address}`` standing for that address); ``debug``: its log at DEBUG.
+    Yields (cloud, underlay, octet)."""
     if SKIP:
         pytest.skip(SKIP)
     tag = "e" + uuid.uuid4().hex[:5]
@@ -256,7 +265,7 @@ def cloud_fixture(
         conf += f"[compute]\nlive_migration_inbound_addr = 198.18.{octet}.1\n"
         if compute_extra:
             conf += compute_extra.format(address=f"198.18.{octet}.1") + "\n"
-    proc = CloudProcess(state, None, conf)
+    proc = CloudProcess(state, None, conf, debug=debug)
     result: Cloud | None = None
     try:
         proc.start(timeout=120)
@@ -265,7 +274,7 @@ def cloud_fixture(
         yield result, underlay, octet
     finally:
         proc.stop()
-        cleanup_state(state)
+        cleanup_state(state, test_devices=False)  # their taps are their ports'
         if result is not None:
             if result.outside is not None:
                 result.outside.destroy()
@@ -277,13 +286,9 @@ def cloud_fixture(
         cleanup_tagged(tag)
         vnis = {f"vxlan-{vni}" for vni in range(vni_base, vni_base + 100)}
         for link in os.listdir("/sys/class/net"):
-            # the veth into the public bridge; the VXLAN devices of this run's VNIs
-            if link.startswith("T" + tag[1:]) or link in vnis:
+            if link in vnis:  # the VXLAN devices of this run's VNIs
                 run(["ip", "link", "delete", link], check=False)
-        for prefix in ("T" + tag[1:], "T" + tag[1:] + "N"):
-            ChainSet(prefix).remove_all()
-        if arp_protect.available():
-            arp_protect.remove(None, arp_protect.table_name("T" + tag[1:]))
+        remove_agent_leftovers("T" + tag[1:])  # with the veth into the public bridge
         if vhost:
             subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, timeout=60)
 

@@ -63,6 +63,8 @@ class SecondHost:
             f"port = {main.ports['placement']}",
             "[image]",
             f"port = {main.ports['image']}",
+            # the block storage service, for volumes attached on this host
+            *(["[volume]", f"port = {main.ports['volume']}"] if "volume" in main.ports else []),
             "[compute]",
             f"port = {free_port()}",
             f"connection = sqlite:///{main.state_dir / 'compute.sqlite'}",
@@ -132,7 +134,7 @@ class SecondHost:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        cleanup_state(self.state)
+        cleanup_state(self.state, test_devices=False)
         self.ns.destroy()
 
 

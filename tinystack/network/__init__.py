@@ -1,5 +1,6 @@
-"""Networking (Neutron v2.0): networks, subnets, ports, routers, floating IPs (and their port
-forwardings), security groups, QoS policies.
+"""Networking (Neutron v2.0): networks and their segments, subnets, ports, routers, floating
+IPs (and their port forwardings), security groups, QoS policies, FWaaS v2 firewall groups,
+metering labels.
 
 Layout (ARCHITECTURE.md):
 
@@ -28,6 +29,19 @@ Layout (ARCHITECTURE.md):
 * QoS: ``services/qos_policies.py`` (policies, defaults, a port's effective limits for
   ``agent_sync``) and ``services/qos_rules.py`` (the three rule types), whose changes
   re-wire the ports they reach;
+* FWaaS v2: ``services/firewall_rules.py``, ``firewall_policies.py`` (ordered rule
+  lists, ``insert_rule``/``remove_rule``) and ``firewall_groups.py`` (policies on router
+  interface ports, statuses, the project's default group, ``router_firewalls`` for
+  ``agent_sync``), sharing ``_firewall_rows.py`` (row loaders, rule checks);
+  ``agents/fwaas.py`` writes them as the ``fwaas-`` chains of the
+  router namespace's filter table for the L3 agent;
+* metering: ``services/metering_labels.py`` (labels; ``router_metering_labels`` for
+  ``agent_sync``) and ``metering_label_rules.py`` (rules, overlap checks), sharing
+  ``_metering_rows.py``; ``agents/metering.py`` counts them in ``meter-`` chains of the
+  router namespace's filter table (written with FWaaS's) and reports ``l3.meter``;
+* segments: ``services/segments.py`` (``/v2.0/segments`` over ``network_segments``,
+  segmentation ids from the type drivers; the subnet-on-segment rules, routed networks'
+  candidate subnets and peer host routes that ``subnets``/``ports`` call);
 * ``services/auto_allocated_topology.py``: "get me a network" (a project's network,
   subnets from the default pools, a router on the default external network, made once
   through the resource services; compute's ``networks: auto`` asks for it);

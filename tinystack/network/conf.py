@@ -169,12 +169,24 @@ DATAPLANE_OPTS = [
     cfg.FloatOpt(
         "resync_interval", default=60.0, min=1, help="Seconds between full agent resyncs."
     ),
+    cfg.FloatOpt(
+        "metering_report_interval",
+        default=300.0,
+        min=1,
+        help="Seconds between the L3 agent's l3.meter notifications of metering label counters.",
+    ),
     cfg.IntOpt("dhcp_lease_duration", default=86400, min=120, help="DHCP lease seconds."),
-    cfg.StrOpt("dns_domain", default="openstacklocal", help="Domain of DHCP host names."),
+    cfg.StrOpt(
+        "dns_domain",
+        default="openstacklocal",
+        help="Domain of the ports' DNS names (dnsmasq's, and the FQDNs of dns_assignment). "
+        "With the default, as upstream, ports keep no dns_name (dns-integration).",
+    ),
     cfg.ListOpt(
         "dnsmasq_dns_servers",
         default=[],
-        help="DNS servers offered by DHCP for subnets without dns_nameservers.",
+        help="DNS servers the networks' dnsmasq forwards the queries for other names to "
+        "(dnsmasq is the DNS server of subnets without dns_nameservers).",
     ),
     cfg.BoolOpt(
         "enable_isolated_metadata",
@@ -287,6 +299,7 @@ class Options:
     firewall_chain_prefix: str
     report_interval: float
     resync_interval: float
+    metering_report_interval: float
     dhcp_lease_duration: int
     dns_domain: str
     dnsmasq_dns_servers: tuple[str, ...]

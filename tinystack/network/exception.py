@@ -33,6 +33,7 @@ _KINDS = {
     "auto_allocated_topology": ("Auto-allocated topology of project", "TopologyNotFound"),
     "qos_rule": ("QoS rule", "QosRuleNotFound"),
     "rule_type": ("QoS rule type", "QosRuleTypeNotFound"),
+    "segment": ("Segment", "SegmentNotFound"),
 }
 
 

@@ -71,9 +71,15 @@ class Network(StandardAttrs, Base):
     qos_policy_id: Mapped[str | None] = mapped_column(ID, index=True, nullable=True)
     #: the default external network (auto-allocated topologies use it)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: dns-integration: the domain of the network's ports in an external DNS service
+    dns_domain: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
 
 class NetworkSegment(Base):
+    """A segment of a network (``/v2.0/segments``). ``name`` and ``description`` stay
+    NULL until given, as upstream shows them; the first segment by ``segment_index``
+    (then id) is the one the provider attributes and the L2 agents use."""
+
     __tablename__ = "network_segments"
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     network_id: Mapped[str] = mapped_column(
@@ -83,6 +89,12 @@ class NetworkSegment(Base):
     physical_network: Mapped[str | None] = mapped_column(String(64))
     segmentation_id: Mapped[int | None] = mapped_column(Integer)
     segment_index: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    description: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    revision_number: Mapped[int] = mapped_column(Integer, default=0)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class SegmentAllocation(Base):
@@ -110,6 +122,10 @@ class Subnet(StandardAttrs, Base):
     ipv6_ra_mode: Mapped[str | None] = mapped_column(String(32))
     ipv6_address_mode: Mapped[str | None] = mapped_column(String(32))
     subnetpool_id: Mapped[str | None] = mapped_column(ID, index=True)
+    #: the segment of a routed network the subnet is on (``segment`` extension)
+    segment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("network_segments.id"), index=True, nullable=True
+    )
     allocation_pools: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     dns_nameservers: Mapped[list[str]] = mapped_column(JSON, default=list)
     host_routes: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
@@ -139,6 +155,9 @@ class Port(StandardAttrs, Base):
     binding_profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     qos_policy_id: Mapped[str | None] = mapped_column(ID, index=True, nullable=True)
+    #: dns-integration / dns-domain-ports: the port's name (lowercase) and its own domain
+    dns_name: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    dns_domain: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
 
 class IPAllocation(Base):
@@ -364,3 +383,111 @@ class AutoAllocatedTopology(Base):
     router_id: Mapped[str | None] = mapped_column(
         ForeignKey("routers.id", ondelete="SET NULL"), nullable=True
     )
+
+
+class FirewallRule(StandardAttrs, Base):
+    """An FWaaS v2 rule: a match (protocol, addresses, port ranges) and an action.
+    Port ranges are (min, max), both None for any port."""
+
+    __tablename__ = "firewall_rules"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(PROJECT, index=True)
+    name: Mapped[str] = mapped_column(NAME, default="")
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    protocol: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    ip_version: Mapped[int] = mapped_column(Integer, default=4)
+    source_ip_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    destination_ip_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    source_port_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    source_port_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    destination_port_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    destination_port_max: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    action: Mapped[str] = mapped_column(String(16), default="deny")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FirewallPolicy(StandardAttrs, Base):
+    """An ordered list of firewall rules (``firewall_policy_rules``); ``audited`` is
+    cleared by every change to the policy or its rules."""
+
+    __tablename__ = "firewall_policies"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(PROJECT, index=True)
+    name: Mapped[str] = mapped_column(NAME, default="")
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    audited: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FirewallPolicyRule(Base):
+    """A rule's place in a policy: positions count from 1, first match wins."""
+
+    __tablename__ = "firewall_policy_rules"
+    firewall_policy_id: Mapped[str] = mapped_column(
+        ForeignKey("firewall_policies.id", ondelete="CASCADE"), primary_key=True
+    )
+    firewall_rule_id: Mapped[str] = mapped_column(
+        ForeignKey("firewall_rules.id"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class FirewallGroup(StandardAttrs, Base):
+    """Ingress and egress policies applied to router interface ports.
+    ``default_of``: the project whose default group (``default``) this is."""
+
+    __tablename__ = "firewall_groups"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(PROJECT, index=True)
+    name: Mapped[str] = mapped_column(NAME, default="")
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16), default="INACTIVE")
+    ingress_firewall_policy_id: Mapped[str | None] = mapped_column(
+        ForeignKey("firewall_policies.id"), nullable=True, index=True
+    )
+    egress_firewall_policy_id: Mapped[str | None] = mapped_column(
+        ForeignKey("firewall_policies.id"), nullable=True, index=True
+    )
+    default_of: Mapped[str | None] = mapped_column(PROJECT, nullable=True, unique=True)
+
+
+class FirewallGroupPort(Base):
+    """A port in a firewall group; a port is in one group at most (its primary key)."""
+
+    __tablename__ = "firewall_group_ports"
+    port_id: Mapped[str] = mapped_column(
+        ForeignKey("ports.id", ondelete="CASCADE"), primary_key=True
+    )
+    firewall_group_id: Mapped[str] = mapped_column(
+        ForeignKey("firewall_groups.id", ondelete="CASCADE"), index=True
+    )
+
+
+class MeteringLabel(Base):
+    """A metering label: traffic of its project's routers (every router when ``shared``)
+    counted by its rules. No standard attributes (upstream has none but ``description``)."""
+
+    __tablename__ = "metering_labels"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(PROJECT, index=True)
+    name: Mapped[str] = mapped_column(NAME, default="")
+    description: Mapped[str] = mapped_column(String(1024), default="")
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MeteringLabelRule(Base):
+    """What a label counts on a router's gateway: ``direction`` and either
+    ``remote_ip_prefix`` or source/destination prefixes; ``excluded`` ones are not
+    counted (checked first). ``project_id`` is the label's (a policy target)."""
+
+    __tablename__ = "metering_label_rules"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(PROJECT, index=True)
+    metering_label_id: Mapped[str] = mapped_column(
+        ForeignKey("metering_labels.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(16))
+    remote_ip_prefix: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    source_ip_prefix: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    destination_ip_prefix: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)

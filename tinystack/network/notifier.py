@@ -220,6 +220,14 @@ class Events:
         if self.agents is not None:
             self.agents.router_deleted(router_id)
 
+    def port_active_direct(self, port: PortRecord) -> None:
+        """``network-vif-plugged`` for a port the L2 agent of the host it live-migrates to
+        (``binding:profile`` ``migrating_to``) has wired: the migration's source waits for
+        it before the switch-over (upstream's ``notify_port_active_direct``)."""
+        event = vif_event(port, "network-vif-plugged") if self.notify_compute else None
+        if event:
+            self.compute.notify([event])
+
     def port_status_changed(self, port: PortRecord, old: str, new: str) -> None:
         if not self.notify_compute or old == new:
             return

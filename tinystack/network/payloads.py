@@ -9,7 +9,7 @@ holding what an agent uses of a resource (not the API's rendering of it):
 * DHCP agent: :class:`NetworkInfo` (a network with its subnets and ports),
   :class:`DhcpPortRequest`, :class:`PortInfo`;
 * L3 agent: :class:`RouterInfo` (interfaces and gateway with their subnets, extra
-  routes, floating IPs), :class:`FloatingIPStatuses`;
+  routes, floating IPs, firewall groups, metering labels), :class:`FloatingIPStatuses`;
 * every agent: :class:`AgentState` (its heartbeat); casts carry :class:`PortChange`.
 """
 
@@ -72,10 +72,22 @@ class ExtraDhcpOpt(Payload):
 
 
 @dataclass(frozen=True)
-class PortInfo(Payload):
-    """A port as the DHCP and metadata agents see it."""
+class DnsName(Payload):
+    """The name of one fixed IP of a port (its ``dns_assignment`` entry)."""
 
     VERSION: ClassVar[str] = "1.0"
+    ip_address: str
+    hostname: str
+    fqdn: str
+
+
+@dataclass(frozen=True)
+class PortInfo(Payload):
+    """A port as the DHCP and metadata agents see it.
+
+    1.1: ``dns_assignment`` (an older agent names every address ``host-<address>``)."""
+
+    VERSION: ClassVar[str] = "1.1"
     id: str
     network_id: str
     project_id: str
@@ -87,6 +99,7 @@ class PortInfo(Payload):
     admin_state_up: bool = True
     fixed_ips: tuple[FixedIP, ...] = ()
     extra_dhcp_opts: tuple[ExtraDhcpOpt, ...] = ()
+    dns_assignment: tuple[DnsName, ...] = field(default=(), metadata=since("1.1"))
 
 
 @dataclass(frozen=True)
@@ -319,10 +332,69 @@ class Forwarding(Payload):
 
 
 @dataclass(frozen=True)
-class RouterInfo(Payload):
-    """1.1: ``port_forwardings``."""
+class FirewallMatch(Payload):
+    """An enabled FWaaS rule as the router's firewall applies it (ports ``a`` or ``a:b``)."""
 
-    VERSION: ClassVar[str] = "1.1"
+    VERSION: ClassVar[str] = "1.0"
+    action: str
+    ip_version: int = 4
+    protocol: str | None = None
+    source_ip_address: str | None = None
+    destination_ip_address: str | None = None
+    source_port: str | None = None
+    destination_port: str | None = None
+
+
+@dataclass(frozen=True)
+class RouterPortFirewall(Payload):
+    """The firewall group on one of the router's interfaces: its ingress (into the
+    port's network) and egress rules in order; no policy is no rules (all dropped)."""
+
+    VERSION: ClassVar[str] = "1.0"
+    port_id: str
+    group_id: str
+    status: str
+    admin_state_up: bool = True
+    ingress: tuple[FirewallMatch, ...] = ()
+    egress: tuple[FirewallMatch, ...] = ()
+
+
+@dataclass(frozen=True)
+class MeteringRule(Payload):
+    """A metering label rule as the router's gateway counts it."""
+
+    VERSION: ClassVar[str] = "1.0"
+    id: str
+    direction: str
+    remote_ip_prefix: str | None = None
+    source_ip_prefix: str | None = None
+    destination_ip_prefix: str | None = None
+    excluded: bool = False
+
+
+@dataclass(frozen=True)
+class MeteringLabel(Payload):
+    """A metering label that applies to the router (its project's, or shared)."""
+
+    VERSION: ClassVar[str] = "1.0"
+    id: str
+    project_id: str
+    rules: tuple[MeteringRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class FirewallGroupStatuses(Payload):
+    """What the L3 agent applied, by firewall group id (ACTIVE or DOWN)."""
+
+    VERSION: ClassVar[str] = "1.0"
+    statuses: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RouterInfo(Payload):
+    """1.1: ``port_forwardings``; 1.2: ``firewalls``; 1.3: ``metering_labels``."""
+
+    VERSION: ClassVar[str] = "1.3"
     id: str
     admin_state_up: bool = True
     enable_snat: bool = True
@@ -331,6 +403,8 @@ class RouterInfo(Payload):
     gw_port: RouterPort | None = None
     floatingips: tuple[FloatingIP, ...] = ()
     port_forwardings: tuple[Forwarding, ...] = ()
+    firewalls: tuple[RouterPortFirewall, ...] = field(default=(), metadata=since("1.2"))
+    metering_labels: tuple[MeteringLabel, ...] = field(default=(), metadata=since("1.3"))
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,17 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.network.payloads import (
     AgentState,
     DhcpPortRequest,
+    FirewallGroupStatuses,
     FloatingIPStatuses,
     TunnelSync,
 )
-from tinystack.network.rpcapi import API_VERSION, PLUGIN_TOPIC, REPORTS_TOPIC, Ctxt
+from tinystack.network.rpcapi import (
+    API_VERSION,
+    PLUGIN_TOPIC,
+    PLUGIN_VERSION,
+    REPORTS_TOPIC,
+    Ctxt,
+)
 from tinystack.network.services.agent_sync import AgentSync
 from tinystack.network.services.deps import Deps
 
@@ -26,7 +33,7 @@ LOG = logging.getLogger(__name__)
 class PluginEndpoint:
     """Requests from L2, DHCP and L3 agents."""
 
-    target = Target("", version=API_VERSION)
+    target = Target("", version=PLUGIN_VERSION)
 
     def __init__(self, deps: Deps) -> None:
         self.sync = AgentSync(deps)
@@ -45,12 +52,12 @@ class PluginEndpoint:
     def update_device_up(
         self, ctxt: Ctxt, device: str, agent_id: str = "", host: str | None = None
     ) -> JSON:
-        return self.sync.set_status(device, "ACTIVE").to_primitive()
+        return self.sync.set_status(device, "ACTIVE", host).to_primitive()
 
     def update_device_down(
         self, ctxt: Ctxt, device: str, agent_id: str = "", host: str | None = None
     ) -> JSON:
-        return self.sync.set_status(device, "DOWN").to_primitive()
+        return self.sync.set_status(device, "DOWN", host).to_primitive()
 
     def get_ports_for_host(self, ctxt: Ctxt, host: str) -> list[JSON]:
         return [d.to_primitive() for d in self.sync.ports_for_host(host)]
@@ -86,6 +93,10 @@ class PluginEndpoint:
     def update_floatingip_statuses(self, ctxt: Ctxt, router_id: str, fip_statuses: JSON) -> None:
         statuses = FloatingIPStatuses.from_primitive(fip_statuses).statuses
         self.deps.floatingips.set_statuses(dict(statuses))
+
+    def set_firewall_group_statuses(self, ctxt: Ctxt, statuses: JSON) -> None:
+        applied = FirewallGroupStatuses.from_primitive(statuses).statuses
+        self.deps.firewall_groups.set_statuses(dict(applied))
 
     def get_external_network_id(self, ctxt: Ctxt, host: str = "") -> str | None:
         return self.sync.external_network_id()

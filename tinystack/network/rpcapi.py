@@ -33,6 +33,7 @@ from tinystack.network.payloads import (
     DeviceRules,
     DeviceStatus,
     DhcpPortRequest,
+    FirewallGroupStatuses,
     FloatingIP,
     FloatingIPStatuses,
     NetworkInfo,
@@ -53,6 +54,9 @@ DHCP_AGENT_TOPIC = "dhcp_agent"
 L3_AGENT_TOPIC = "l3_agent"
 #: 2.0: typed payloads instead of dicts (both directions, every topic)
 API_VERSION = "2.0"
+#: the service's ``q-plugin`` endpoint: 2.1 added ``set_firewall_group_statuses`` (an
+#: agent sends it as 2.1, so a service still at 2.0 refuses it instead of failing inside)
+PLUGIN_VERSION = "2.1"
 #: what an agent that reported no version (before AgentState 1.1) runs
 LEGACY_VERSION = "2.0"
 
@@ -158,6 +162,10 @@ class PluginApi:
             router_id=router_id,
             fip_statuses=fip_statuses.to_primitive(),
         )
+
+    def set_firewall_group_statuses(self, ctxt: Ctxt, statuses: FirewallGroupStatuses) -> None:
+        client = self.client.prepare(version="2.1")  # new in 2.1
+        client.call(ctxt, "set_firewall_group_statuses", statuses=statuses.to_primitive())
 
     def get_external_network_id(self, ctxt: Ctxt, host: str) -> str | None:
         found = self.client.call(ctxt, "get_external_network_id", host=host)

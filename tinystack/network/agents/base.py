@@ -54,6 +54,9 @@ class AgentOptions(Protocol):
     def resync_interval(self) -> float: ...
 
     @property
+    def metering_report_interval(self) -> float: ...
+
+    @property
     def bridge_mappings(self) -> Sequence[str]: ...
 
     @property

@@ -11,9 +11,11 @@ egress, connections *from* them. The next packet of a connection that is still a
 is tracked anew by the rules (TCP is picked up mid-stream); one that is not is dropped.
 
 Entries are dumped (once per IP version and update) and deleted over ctnetlink
-(pyroute2's ``Conntrack``) in the agent's namespace. Only rules that went away matter:
-a port that appears, stops being filtered or gains rules loses nothing, and after an
-agent restart the first update compares against nothing.
+(pyroute2's ``Conntrack``) in the agent's namespace (:func:`forget_where`, which the
+L3 agent's FWaaS uses too, in a router's namespace, judging each entry's
+:class:`Flow`). Only rules that went away matter: a port that appears, stops being
+filtered or gains rules loses nothing, and after an agent restart the first update
+compares against nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pyroute2 import Conntrack
@@ -38,6 +41,7 @@ INGRESS, EGRESS = "ingress", "egress"
 #: (port id, IP version, direction)
 FlowKey = tuple[str, int, str]
 FAMILIES = {4: socket.AF_INET, 6: socket.AF_INET6}
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def port_rules(
@@ -97,11 +101,17 @@ def forget(namespace: str | None, family: int, targets: Iterable[Target]) -> int
         orig = entry.tuple_orig
         return any((zone, f, _address(orig, f)) in wanted for f in ("daddr", "saddr"))
 
+    return forget_where(namespace, family, matches)
+
+
+def forget_where(namespace: str | None, family: int, doomed: Callable[[Any], bool]) -> int:
+    """Delete the entries of ``family`` (pyroute2 ``ConntrackEntry``) for which
+    ``doomed`` is true, from one dump of the table; returns how many were deleted."""
+
     def work() -> int:
         with contextlib.closing(Conntrack(nfgen_family=FAMILIES[family])) as ct:
-            doomed = [(e.tuple_orig, e.zone or 0) for e in ct.dump_entries() if matches(e)]
             gone = 0
-            for orig, zone in doomed:
+            for orig, zone in [(e.tuple_orig, e.zone or 0) for e in ct.dump_entries() if doomed(e)]:
                 try:
                     ct.entry("del", tuple_orig=orig, zone=zone)
                     gone += 1
@@ -113,7 +123,29 @@ def forget(namespace: str | None, family: int, targets: Iterable[Target]) -> int
     return ip_lib.in_namespace(namespace, work)
 
 
-def _address(orig: Any, field: str) -> Any:
+@dataclass(frozen=True)
+class Flow:
+    """A tracked connection's first packet as a router's filter table saw it in
+    ``FORWARD``: after destination NAT (the reply's source), before source NAT (the
+    original source)."""
+
+    proto: int
+    src: IPAddress
+    dst: IPAddress
+    sport: int | None = None
+    dport: int | None = None
+
+    @classmethod
+    def forwarded(cls, entry: Any) -> Flow | None:
+        """The flow of a pyroute2 ``ConntrackEntry`` (None without both addresses)."""
+        orig, reply = entry.tuple_orig, entry.tuple_reply
+        src, dst = _address(orig, "saddr"), _address(reply, "saddr")
+        if src is None or dst is None:
+            return None
+        return cls(orig.proto or 0, src, dst, orig.sport, reply.sport)
+
+
+def _address(orig: Any, field: str) -> IPAddress | None:
     value = getattr(orig, field, None)
     try:
         return ipaddress.ip_address(value) if value else None

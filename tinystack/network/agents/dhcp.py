@@ -5,8 +5,16 @@ port (``create_dhcp_port``, device id ``dhcp<uuid5(host)>-<network>``), plugs a 
 ``tap<port>``/``ns-<port>`` whose host end the L2 agent wires into the network's bridge,
 and runs dnsmasq with static host entries (MAC -> address, host name), the router, DNS
 servers, host routes (classless static routes) and the MTU. Port changes rewrite the
-host and option files and send dnsmasq SIGHUP; subnet changes restart it. Files live in
+host and option files and send dnsmasq SIGHUP; subnet changes restart it, and so does a
+lease of a port that is gone (dropped from the lease file in between: its address may go
+to a new port, which dnsmasq would refuse while another client holds it). Files live in
 ``<state>/dhcp/<network>/`` (leases included).
+
+dnsmasq is also the network's DNS server, as upstream's: it answers each port's names
+(the server's ``dns_assignment``: the port's ``dns_name``, else ``host-<address>``, and
+its FQDN in ``[network] dns_domain``) from its additional hosts file, and forwards other
+queries to ``[network] dnsmasq_dns_servers``. Subnets without ``dns_nameservers`` get no
+DNS server option, so dnsmasq offers its own address.
 
 IPv6 follows the subnet's ``ipv6_address_mode`` as upstream's dnsmasq driver does:
 ``dhcpv6-stateful`` (or no mode at all) gets a static range and ``mac,[address],name``
@@ -304,9 +312,11 @@ class Dnsmasq:
         text = "\0".join(cmd)
         pid = self.pid()
         old = self.cmd_file.read_text() if self.cmd_file.exists() else ""
-        if pid is None or old != text:
+        stale = self._stale_leases(info, subnets)
+        if pid is None or old != text or stale:
             if pid is not None:
                 ip_lib.stop_pid(pid, self.marker)
+            self._forget(stale)
             self.leases.touch()
             ip_lib.execute(cmd, namespace=self.namespace)
             self.cmd_file.write_text(text)
@@ -319,13 +329,35 @@ class Dnsmasq:
         if pid is not None:
             ip_lib.stop_pid(pid, self.marker)
 
+    def _stale_leases(self, info: NetworkInfo, subnets: list[Subnet]) -> set[tuple[str, str]]:
+        """(MAC, address) of the IPv4 leases no port holds any more: a deleted port's, whose
+        address a new port may get, and dnsmasq offers no client an address leased to
+        another (upstream's agent releases such leases with ``dhcp_release``)."""
+        v4 = {s.id for s in subnets if s.ip_version == 4}
+        held = {
+            (p.mac_address.lower(), f.ip_address)
+            for p in info.ports
+            for f in p.fixed_ips
+            if f.subnet_id in v4
+        }
+        return {key for key in _v4_leases(self.leases) if key not in held}
+
+    def _forget(self, stale: set[tuple[str, str]]) -> None:
+        """Drop ``stale`` leases from the lease file (dnsmasq is not running: it reads the
+        file when it starts)."""
+        if not stale:
+            return
+        lines = self.leases.read_text().splitlines()
+        kept = [line for line in lines if _v4_lease(line) not in stale]
+        self.leases.write_text("".join(line + "\n" for line in kept))
+        LOG.info("dnsmasq in %s: %d lease(s) of ports gone released", self.namespace, len(stale))
+
     def _command(self, subnets: list[Subnet], mtu: int) -> list[str]:
         lease = int(self.opts.dhcp_lease_duration)
         cmd = [
             "dnsmasq",
             "--no-hosts",
             "--no-resolv",
-            "--port=0",
             "--user=root",
             "--group=root",
             "--conf-file=/dev/null",
@@ -339,6 +371,7 @@ class Dnsmasq:
             f"--interface={self.device}",
             f"--domain={self.opts.dns_domain}",
             f"--dhcp-option-force=option:mtu,{mtu}",
+            *(f"--server={server}" for server in self.opts.dnsmasq_dns_servers),
         ]
         size = 0
         for subnet in sorted(subnets, key=lambda s: s.id):
@@ -362,7 +395,7 @@ class Dnsmasq:
                 if subnet is None:
                     continue
                 address = fixed.ip_address
-                name = hostname(address)
+                name = names(port, address, self.opts.dns_domain)[1]
                 if subnet.ip_version == 4:
                     lines.append(f"{port.mac_address}{tag},{name},{address}")
                 elif stateful(subnet):
@@ -372,14 +405,14 @@ class Dnsmasq:
         return "".join(line + "\n" for line in lines)
 
     def _addn_hosts(self, info: NetworkInfo, subnets: list[Subnet]) -> str:
+        """``address<TAB>fqdn hostname`` per address (the FQDN first: PTR answers use it)."""
         ids = {s.id for s in subnets}
-        domain = self.opts.dns_domain
         lines = []
         for port in sorted(info.ports, key=lambda p: p.id):
             for fixed in port.fixed_ips:
                 if fixed.subnet_id in ids:
-                    name = hostname(fixed.ip_address)
-                    lines.append(f"{fixed.ip_address}\t{name}.{domain} {name}")
+                    short, fqdn = names(port, fixed.ip_address, self.opts.dns_domain)
+                    lines.append(f"{fixed.ip_address}\t{fqdn} {short}")
         return "".join(line + "\n" for line in lines)
 
     def _options(self, info: NetworkInfo, subnets: list[Subnet], port: PortInfo) -> str:
@@ -391,8 +424,8 @@ class Dnsmasq:
         for subnet in sorted(subnets, key=lambda s: s.id):
             tag = f"tag:subnet-{subnet.id}"
             version = subnet.ip_version
-            dns = list(subnet.dns_nameservers) or list(self.opts.dnsmasq_dns_servers)
-            dns = [d for d in dns if ipaddress.ip_address(d).version == version]
+            # none: dnsmasq offers itself (it forwards to dnsmasq_dns_servers)
+            dns = [d for d in subnet.dns_nameservers if ipaddress.ip_address(d).version == version]
             if version == 6:
                 if dns:
                     text = ",".join(f"[{d}]" for d in dns)
@@ -423,5 +456,33 @@ class Dnsmasq:
         return "".join(line + "\n" for line in lines)
 
 
+def _v4_lease(line: str) -> tuple[str, str] | None:
+    """(MAC, address) of a lease file's IPv4 line (``expiry mac address name client-id``);
+    None for the IPv6 ones (``duid ...``, ``expiry iaid address name duid``)."""
+    fields = line.split()
+    if len(fields) >= 3 and fields[1].count(":") == 5 and "." in fields[2]:
+        return fields[1].lower(), fields[2]
+    return None
+
+
+def _v4_leases(path: Path) -> set[tuple[str, str]]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return set()
+    return {key for key in map(_v4_lease, text.splitlines()) if key is not None}
+
+
 def hostname(address: str) -> str:
     return "host-" + address.replace(".", "-").replace(":", "-")
+
+
+def names(port: PortInfo, address: str, domain: str = "") -> tuple[str, str]:
+    """The host name and FQDN of ``port``'s ``address`` (no trailing dots): the server's
+    ``dns_assignment``, else (an older server) ``host-<address>`` in ``domain``."""
+    for item in port.dns_assignment:
+        if item.ip_address == address:
+            return item.hostname.rstrip("."), item.fqdn.rstrip(".")
+    short = hostname(address)
+    domain = domain.rstrip(".")
+    return short, f"{short}.{domain}" if domain else short

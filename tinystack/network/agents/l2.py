@@ -227,6 +227,7 @@ class LinuxBridgeAgent(Agent):
             current.discard(dev)
         refresh = {d for d in current if d[3:] in prefixes}
         refresh |= {d for d, dev in self.devices.items() if dev.network_id in networks}
+        refresh |= self._unbridged(current)
         if full:
             fetch = set(current)
         else:
@@ -242,6 +243,7 @@ class LinuxBridgeAgent(Agent):
             set(self.state.data["networks"]), force=False
         ):
             firewall_dirty = True
+        self._sync_qos()  # before the firewall: a limit waits for no iptables restore
         if firewall_dirty:
             self._refresh_firewall()
         for dev in up:
@@ -253,7 +255,18 @@ class LinuxBridgeAgent(Agent):
                 LOG.debug("update_device_down %s failed", dev, exc_info=True)
         if fdb_dirty:
             self._sync_fdb()
-        self._sync_qos()
+
+    def _unbridged(self, current: set[str]) -> set[str]:
+        """The wired taps out of their bridge: deleted and made again under the same name
+        between two passes (a guest's QEMU started anew, as on a rebuild), which the list
+        of names does not tell; left so, the guest's DHCP went unanswered until the next
+        full resync. Their ingress limits went with the old device."""
+        found = {
+            d for d in current & set(self.devices) if self.ip.master_of(d) != self.devices[d].bridge
+        }
+        for dev in found:
+            self.qos_limits.pop(dev, None)
+        return found
 
     def _wire_devices(
         self, fetch: list[str], deleted: set[str]
@@ -300,6 +313,8 @@ class LinuxBridgeAgent(Agent):
         else:
             self.ip.set_link(dev, mtu=mtu, up=admin_up)
         filtered = item.port_security_enabled and not trusted(item.device_owner)
+        # what the firewall and the port's status follow; a QoS change is applied on its
+        # own (_set_qos, _sync_qos) and refreshes no firewall
         signature = (
             item.network_id,
             admin_up,
@@ -309,7 +324,6 @@ class LinuxBridgeAgent(Agent):
             tuple(ip.ip_address for ip in item.fixed_ips),
             tuple(sorted(item.security_groups)),
             item.allowed_address_pairs,
-            item.qos,
         )
         self._set_qos(dev, item.qos)
         return Device(item.port_id, item.network_id, bridge, filtered, admin_up, signature)

@@ -13,8 +13,12 @@ in on ``qg-`` that were DNATed leave with the gateway address), and the REDIRECT
 (a floating IP with forwardings is on ``qg-`` too; a port range maps onto one port or,
 port by port, onto a range of the same length: ``--to-destination ip:a-b/base``).
 Removing a floating IP deletes the tracked connections to it (:mod:`conntrack`).
-Extra routes are kernel routes with ``proto static``. New external addresses are
-announced with gratuitous ARP.
+FWaaS firewall groups on the interfaces are ``fwaas-`` chains of the filter table
+(:mod:`fwaas`; a change ends the tracked connections the chains now refuse), written
+with the ``meter-`` chains that count the router's metering labels on ``qg-``
+(:mod:`metering`; their counters go out as ``l3.meter`` notifications every
+``metering_report_interval``). Extra routes are kernel routes with ``proto static``. New
+external addresses are announced with gratuitous ARP.
 
 IPv6: a ``qr-`` interface holds its IPv6 subnets' gateway addresses too, and the IPv6
 subnets with ``ipv6_ra_mode`` are advertised by a radvd per router (:mod:`radvd`; skipped
@@ -25,20 +29,24 @@ NAT; floating IPs are IPv4 only.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from pyroute2.netlink.exceptions import NetlinkError
 
+from tinystack.common.notifier import Notifier
 from tinystack.common.rpc.payload import JSON
-from tinystack.network.agents import conntrack, ip_lib, iptables, radvd
+from tinystack.network.agents import conntrack, fwaas, ip_lib, iptables, metering, radvd
 from tinystack.network.agents.base import Agent, AgentContext
 from tinystack.network.agents.ip_lib import CommandError, IpLib, Reaper
 from tinystack.network.agents.metadata import ProxyProcess
 from tinystack.network.payloads import (
+    FirewallGroupStatuses,
     FloatingIP,
     FloatingIPStatuses,
     Forwarding,
@@ -99,6 +107,17 @@ class L3Agent(Agent):
         self.reaper = Reaper()
         self._dirty: set[str] = set()
         self._deleted: set[str] = set()
+        #: routers known to hold no firewall chains (skips writing empty tables)
+        self._no_firewall: set[str] = set()
+        #: what was applied of each router: a change of its firewalls only skips the rest
+        self._applied: dict[str, RouterInfo] = {}
+        #: the firewall chains applied to each router since the agent started
+        self._chains: dict[str, fwaas.Chains] = {}
+        notifier = Notifier(lambda: ctx.transport, f"metering.{ctx.host}")
+        self.meter = metering.Meter(ctx.host, lambda event, body: notifier.info(None, event, body))
+        self.meter_interval = float(ctx.opts.metering_report_interval)
+        self.poll_interval = min(self.poll_interval, self.meter_interval)
+        self._next_meter = time.monotonic() + self.meter_interval
         self.has_radvd = radvd.available()
         if not self.has_radvd:
             LOG.warning("radvd not found: routers send no IPv6 router advertisements")
@@ -128,6 +147,10 @@ class L3Agent(Agent):
     # -- loop ----------------------------------------------------------------------------
 
     def process(self, full: bool) -> None:
+        if time.monotonic() >= self._next_meter:
+            self._next_meter = time.monotonic() + self.meter_interval
+            applied = self.meter.applied
+            self.meter.report({rid: self.prefix + rid for rid in applied if applied[rid]})
         with self.lock:
             dirty, self._dirty = self._dirty, set()
             deleted, self._deleted = self._deleted, set()
@@ -146,11 +169,26 @@ class L3Agent(Agent):
             return
         for router in routers:
             try:
-                self.configure(router)
+                if not full and self._only_firewall_changed(router):
+                    self._firewall(self.prefix + router.id, router)
+                else:
+                    self.configure(router)
+                self._applied[router.id] = router
             except (CommandError, OSError):
                 LOG.exception("cannot configure router %s", router.id)
                 with self.lock:
                     self._dirty.add(router.id)
+
+    def _only_firewall_changed(self, router: RouterInfo) -> bool:
+        """Whether the router is as last applied but for its firewall groups and metering
+        labels (a rule change then rewrites only the filter tables: well under the 500 ms
+        it may take)."""
+        before = self._applied.get(router.id)
+        if before is None:
+            return False
+        return dataclasses.replace(before, firewalls=(), metering_labels=()) == dataclasses.replace(
+            router, firewalls=(), metering_labels=()
+        )
 
     def _existing(self) -> set[str]:
         found = {n[len(self.prefix) :] for n in ip_lib.netns_list() if n.startswith(self.prefix)}
@@ -205,6 +243,7 @@ class L3Agent(Agent):
         if self.has_radvd:
             self._radvd(rid).update(advertised if admin_up else [], self.reaper)
         self._nat(ns, router, gw_dev, gw_ips, internal, fips)
+        self._firewall(ns, router)
         if self.metadata_socket is not None and internal and admin_up:
             self._ensure_proxy(rid, ns)
         else:
@@ -309,6 +348,33 @@ class L3Agent(Agent):
         }
         iptables.restore_tables(ns, 4, tables)
 
+    def _firewall(self, ns: str, router: RouterInfo) -> None:
+        """The filter table: FWaaS chains of the router's interfaces (:mod:`fwaas`) and
+        metering chains of its gateway (:mod:`metering`, whose counters are collected
+        first: the rewrite resets them); the groups' statuses back to the service when
+        they change."""
+        labels = router.metering_labels
+        if not router.firewalls and not labels and router.id in self._no_firewall:
+            return
+        gw_dev = "qg-" + router.gw_port.id[:11] if router.gw_port else None
+        other = {f: metering.table_state(labels, gw_dev, f) for f in iptables.FAMILIES}
+        self.meter.collect(router.id, ns)
+        applied = fwaas.apply(ns, router.firewalls, other)
+        chains = fwaas.chains_of(router.firewalls)
+        if chains and chains != self._chains.get(router.id):
+            ended = fwaas.end_refused(ns, router)
+            LOG.debug("%d connections of router %s ended by its firewall", ended, router.id)
+        self._chains[router.id] = chains
+        self.meter.applied[router.id] = labels if gw_dev else ()
+        if router.firewalls or labels:
+            self._no_firewall.discard(router.id)
+        else:
+            self._no_firewall.add(router.id)
+        had = {fw.group_id: fw.status for fw in router.firewalls}
+        changed = {g: s for g, s in applied.items() if had.get(g) != s}
+        if changed:
+            self.plugin.set_firewall_group_statuses({}, FirewallGroupStatuses(changed))
+
     def _garp(self, ns: str, dev: str, address: str) -> None:
         if shutil.which("arping") and not _is_busybox("arping"):
             cmd = ["arping", "-U", "-c", "1", "-I", dev, address]
@@ -360,6 +426,10 @@ class L3Agent(Agent):
         self._radvd(rid).stop(self.reaper)
         ns = self.prefix + rid
         if ip_lib.netns_exists(ns):
+            try:
+                self.meter.collect(rid, ns)
+            except (CommandError, OSError):
+                LOG.exception("cannot read the metering counters of router %s", rid)
             nsip = IpLib(ns)
             for name in nsip.link_names():
                 if name.startswith(("qr-", "qg-")):
@@ -367,6 +437,10 @@ class L3Agent(Agent):
             ip_lib.netns_delete(ns)
         shutil.rmtree(self.root / rid, ignore_errors=True)
         self.routers.pop(rid, None)
+        self._no_firewall.discard(rid)
+        self._applied.pop(rid, None)
+        self._chains.pop(rid, None)
+        self.meter.applied.pop(rid, None)
 
     def stop(self) -> None:
         super().stop()

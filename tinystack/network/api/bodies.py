@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends
@@ -86,3 +87,21 @@ def revision(request: Request) -> int | None:
                     code="BadRequest",
                 ) from None
     return found
+
+
+def check_uuids(name: str, values: list[str] | str | None) -> None:
+    """Neutron's ``type:uuid_list``/``type:uuid_or_none`` (400 naming the attribute): each
+    item a UUID, and a list without duplicates."""
+    items = [values] if isinstance(values, str) else values or []
+    for item in items:
+        try:
+            uuid.UUID(item)
+        except ValueError:
+            raise http_bad_request(
+                f"Invalid input for {name}. Reason: '{item}' is not a valid UUID."
+            ) from None
+    if len(set(items)) != len(items):
+        dups = sorted({i for i in items if items.count(i) > 1})
+        raise http_bad_request(
+            f"Invalid input for {name}. Reason: Duplicate items in the list: '{', '.join(dups)}'."
+        )

@@ -73,6 +73,7 @@ def _spec(values: dict[str, Any]) -> NetworkSpec:
         segments=segments,
         qos_policy_id=values.get("qos_policy_id"),
         is_default=bool(values.get("is_default")),
+        dns_domain=values.get("dns_domain") or "",
         given=frozenset(k for k in ("qos_policy_id",) if k in values),
     )
 
@@ -88,6 +89,7 @@ _CHANGES = {
     "router:external": "external",
     "qos_policy_id": "qos_policy_id",
     "is_default": "is_default",
+    "dns_domain": "dns_domain",
 }
 
 
@@ -102,6 +104,7 @@ def _changes(values: dict[str, Any]) -> NetworkChanges:
         external=values.get("router:external"),
         qos_policy_id=values.get("qos_policy_id"),
         is_default=values.get("is_default"),
+        dns_domain=values.get("dns_domain"),
         touches_provider=any(k in values for k in (*PROVIDER_KEYS, "segments")),
         given=frozenset(_CHANGES[k] for k in _CHANGES if k in values),
     )

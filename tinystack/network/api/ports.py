@@ -28,7 +28,7 @@ PORT = Resource(
             id name project_id tenant_id network_id admin_state_up status mac_address
             device_id device_owner fixed_ips security_groups port_security_enabled
             binding:host_id binding:vif_type binding:vnic_type description revision_number
-            ip_allocation created_at updated_at qos_policy_id
+            ip_allocation created_at updated_at qos_policy_id dns_name
             """.split()
     ),
     sort_keys=frozenset(
@@ -67,6 +67,8 @@ _CHANGES = {
     "binding:vnic_type": "vnic_type",
     "binding:profile": "profile",
     "qos_policy_id": "qos_policy_id",
+    "dns_name": "dns_name",
+    "dns_domain": "dns_domain",
 }
 
 

@@ -33,6 +33,7 @@ from tinystack.network.services.qos_rules import (
     QosRuleChanges,
     QosRuleTarget,
 )
+from tinystack.network.services.visibility import project_of
 
 #: the one driver of this cloud's data plane, as ``/qos/rule-types/{type}`` reports it
 DRIVER = "linuxbridge"
@@ -113,6 +114,9 @@ class RuleHandlers:
         ) -> Response:
             values, changes = self._changes(body)
             check = self._check(ctx, "create", values)
+            # as upstream, a caller the rule refuses even on a policy of its own project
+            # hears 403 before whether the policy exists (or is visible to it) is looked up
+            check(QosRuleTarget(project_of(ctx)))
             created = deps.qos_rules.create(ctx, qos_policy_id, rule_type, changes, check)
             return JSONResponse({self.envelope.singular: _plain(created)}, status_code=201)
 
@@ -171,7 +175,8 @@ def _parameter(name: str) -> dict[str, Any]:
 
 
 def list_rule_types(ctx: ContextDep) -> Response:
-    simple_check(ctx, "get_rule_type")({})
+    # every user may list the types (clients pick what to create from it, as upstream's
+    # regular users do); their drivers' details are for ``get_rule_type`` (admins)
     return JSONResponse({"rule_types": [{"type": t} for t in RULE_TYPES]})
 
 

@@ -7,16 +7,37 @@ are what ``/openapi.json`` shows as each route's body.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from tinystack.network.exception import invalid_input
+from tinystack.network.services import dns
 
 #: integers the databases can store
 Int = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 Name = Field(default=None, max_length=255)
 Description = Field(default=None, max_length=255)
+
+
+def _dns(reason_of: Callable[[str], str | None]) -> AfterValidator:
+    """A DNS name or domain: lowercased, then checked (the reason is the 400's)."""
+
+    def check(value: str) -> str:
+        value = value.lower()
+        reason = reason_of(value)
+        if reason:
+            raise PydanticCustomError("dns", "{reason}", {"reason": reason})
+        return value
+
+    return AfterValidator(check)
+
+
+DnsName = Annotated[str, _dns(dns.format_error)]
+DnsDomain = Annotated[str, _dns(dns.domain_error)]
+FipDnsName = Annotated[str, _dns(dns.fip_name_error)]
 
 
 class Body(BaseModel):
@@ -54,6 +75,7 @@ class NetworkUpdate(Body):
     segments: list[dict[str, Any]] | None = None
     qos_policy_id: str | None = None
     is_default: bool | None = None
+    dns_domain: DnsDomain = ""
 
 
 class NetworkCreate(Owned, NetworkUpdate):
@@ -70,6 +92,7 @@ class SubnetUpdate(Body):
     host_routes: list[Any] | None = None
     enable_dhcp: bool | None = None
     service_types: list[str] | None = None
+    segment_id: str | None = None
 
 
 class SubnetCreate(Owned, SubnetUpdate):
@@ -170,6 +193,8 @@ class PortUpdate(Body):
     vnic_type: str | None = Field(default=None, alias="binding:vnic_type")
     profile: dict[str, Any] | None = Field(default=None, alias="binding:profile")
     qos_policy_id: str | None = None
+    dns_name: DnsName = ""
+    dns_domain: DnsDomain = ""
 
 
 class PortCreate(Owned, PortUpdate):
@@ -212,6 +237,9 @@ class FloatingIPCreate(Owned, FloatingIPUpdate):
     floating_ip_address: str | None = None
     subnet_id: str | None = None
     tags: list[str] | None = None
+    #: accepted and checked, kept only for an external DNS service (see services/dns.py)
+    dns_name: FipDnsName = ""
+    dns_domain: DnsDomain = ""
 
 
 class SecurityGroupUpdate(Body):
@@ -387,3 +415,123 @@ class AgentUpdateRequest(Body):
 
 class QuotaUpdateRequest(Body):
     quota: QuotaUpdate
+
+
+class FirewallRuleUpdate(Body):
+    name: str | None = Name
+    description: str | None = Description
+    shared: bool | None = None
+    protocol: str | Int | None = None
+    ip_version: Int | str | None = None
+    source_ip_address: str | None = None
+    destination_ip_address: str | None = None
+    source_port: str | Int | None = None
+    destination_port: str | Int | None = None
+    action: str | None = None
+    enabled: bool | None = None
+
+
+class FirewallRuleCreate(Owned, FirewallRuleUpdate):
+    pass
+
+
+class FirewallPolicyUpdate(Body):
+    name: str | None = Name
+    description: str | None = Description
+    shared: bool | None = None
+    audited: bool | None = None
+    firewall_rules: list[str] | None = None
+
+
+class FirewallPolicyCreate(Owned, FirewallPolicyUpdate):
+    pass
+
+
+class FirewallGroupUpdate(Body):
+    name: str | None = Name
+    description: str | None = Description
+    shared: bool | None = None
+    admin_state_up: bool | None = None
+    ingress_firewall_policy_id: str | None = None
+    egress_firewall_policy_id: str | None = None
+    ports: list[str] | None = None
+
+
+class FirewallGroupCreate(Owned, FirewallGroupUpdate):
+    pass
+
+
+class FirewallRuleCreateRequest(Body):
+    firewall_rule: FirewallRuleCreate
+
+
+class FirewallRuleUpdateRequest(Body):
+    firewall_rule: FirewallRuleUpdate
+
+
+class FirewallPolicyCreateRequest(Body):
+    firewall_policy: FirewallPolicyCreate
+
+
+class FirewallPolicyUpdateRequest(Body):
+    firewall_policy: FirewallPolicyUpdate
+
+
+class FirewallGroupCreateRequest(Body):
+    firewall_group: FirewallGroupCreate
+
+
+class FirewallGroupUpdateRequest(Body):
+    firewall_group: FirewallGroupUpdate
+
+
+class MeteringLabelCreate(Owned):
+    name: str | None = Name
+    description: str | None = Field(default=None, max_length=1024)
+    shared: bool | None = None
+
+
+class MeteringLabelRuleCreate(Owned):
+    metering_label_id: str
+    direction: str
+    remote_ip_prefix: str | None = None
+    source_ip_prefix: str | None = None
+    destination_ip_prefix: str | None = None
+    excluded: bool | None = None
+
+
+class MeteringLabelCreateRequest(Body):
+    metering_label: MeteringLabelCreate
+
+
+class MeteringLabelRuleCreateRequest(Body):
+    metering_label_rule: MeteringLabelRuleCreate
+
+
+class SegmentUpdate(Body):
+    name: str | None = Name
+    description: str | None = Description
+
+
+class SegmentCreate(Owned, SegmentUpdate):
+    network_id: str
+    network_type: str = Field(max_length=32)
+    physical_network: str | None = Field(default=None, max_length=64)
+    segmentation_id: Int | None = None
+    tags: list[str] | None = None
+
+
+class SegmentCreateRequest(Body):
+    segment: SegmentCreate
+
+
+class SegmentUpdateRequest(Body):
+    segment: SegmentUpdate
+
+
+class FirewallRuleInsertion(BaseModel):
+    """``insert_rule``/``remove_rule``: not enveloped; unknown keys ignored (upstream)."""
+
+    firewall_rule_id: str | None = None
+    insert_before: str | None = None
+    insert_after: str | None = None

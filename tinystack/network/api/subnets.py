@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinystack.common.api.deps import ContextDep
-from tinystack.network.api.bodies import JsonBody, revision, unwrap, validate
+from tinystack.network.api.bodies import JsonBody, check_uuids, revision, unwrap, validate
 from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import make_check, on_view
 from tinystack.network.api.list_params import fields_of, list_params, max_limit
@@ -25,7 +25,7 @@ SUBNET = Resource(
     filters=frozenset(
         """
             id name project_id tenant_id network_id ip_version cidr gateway_ip enable_dhcp
-            ipv6_ra_mode ipv6_address_mode subnetpool_id description revision_number
+            ipv6_ra_mode ipv6_address_mode subnetpool_id segment_id description revision_number
             dns_nameservers host_routes allocation_pools service_types router:external
             created_at updated_at
             """.split()
@@ -33,21 +33,23 @@ SUBNET = Resource(
     sort_keys=frozenset(
         """
             id name project_id tenant_id network_id ip_version cidr gateway_ip enable_dhcp
-            created_at updated_at revision_number
+            created_at updated_at revision_number segment_id
             """.split()
     ),
-    defaults={"tags": [], "service_types": []},
+    defaults={"tags": [], "service_types": [], "segment_id": None},
 )
 
 
 _CHANGES = (
     "name description gateway_ip allocation_pools dns_nameservers host_routes enable_dhcp "
-    "service_types"
+    "service_types segment_id"
 ).split()
 
 
 def _change_fields(values: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {k: values[k] for k in _CHANGES if k in values}
+    if out.get("segment_id") is not None:
+        check_uuids("segment_id", out["segment_id"])
     if out.get("service_types") is not None:
         out["service_types"] = tuple(out["service_types"])
     out["given"] = frozenset(k for k in _CHANGES if k in values)

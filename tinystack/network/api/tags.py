@@ -11,6 +11,7 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.network.api.bodies import JsonBody
 from tinystack.network.api.deps import DepsDep
 from tinystack.network.api.enforcement import Target, simple_check
+from tinystack.network.api.segments import segment_view
 from tinystack.network.api.views import (
     address_scope_view,
     floatingip_view,
@@ -46,6 +47,7 @@ TAGGABLE: dict[str, tuple[str, Callable[[Deps, RequestContext, str], Target]]] =
         "address_scope",
         lambda deps, ctx, rid: address_scope_view(deps.address_scopes.show(ctx, rid)),
     ),
+    "segments": ("segment", lambda deps, ctx, rid: segment_view(deps.segments.show(ctx, rid))),
 }
 
 

@@ -14,6 +14,7 @@ from tinystack.network.services.records import (
     FloatingIPRecord,
     NetworkIpAvailabilityRecord,
     NetworkRecord,
+    PortForwardingRecord,
     PortRecord,
     QosPolicyRecord,
     QosRuleRecord,
@@ -47,7 +48,7 @@ def network_view(net: NetworkRecord) -> dict[str, Any]:
         "availability_zones": list(net.availability_zones),
         "ipv4_address_scope": net.ipv4_address_scope,
         "ipv6_address_scope": net.ipv6_address_scope,
-        "l2_adjacency": True,
+        "l2_adjacency": net.l2_adjacency,
         "description": net.description,
         "created_at": isotime(net.created_at),
         "updated_at": isotime(net.updated_at),
@@ -55,6 +56,7 @@ def network_view(net: NetworkRecord) -> dict[str, Any]:
         "tags": list(net.tags),
         "qos_policy_id": net.qos_policy_id,
         "is_default": net.is_default,
+        "dns_domain": net.dns_domain,
     }
     provider = net.provider
     if provider is None:
@@ -253,6 +255,7 @@ def subnet_view(subnet: SubnetRecord) -> dict[str, Any]:
         "ipv6_ra_mode": subnet.ipv6_ra_mode,
         "ipv6_address_mode": subnet.ipv6_address_mode,
         "subnetpool_id": subnet.subnetpool_id,
+        "segment_id": subnet.segment_id,
         "service_types": list(subnet.service_types),
         "router:external": subnet.external,
         "description": subnet.description,
@@ -311,6 +314,24 @@ def router_interface_view(info: RouterInterfaceRecord) -> dict[str, Any]:
     }
 
 
+def _fip_forwarding(pf: PortForwardingRecord) -> dict[str, Any]:
+    """A forwarding as its floating IP shows it (``expose-port-forwarding-in-fip``): single
+    ports as ``*_port``, ranges as ``*_port_range``."""
+    out: dict[str, Any] = {
+        "protocol": pf.protocol,
+        "internal_ip_address": pf.internal_ip_address,
+    }
+    for side, start, end in (
+        ("internal", pf.internal_port_start, pf.internal_port_end),
+        ("external", pf.external_port_start, pf.external_port_end),
+    ):
+        if start == end:
+            out[f"{side}_port"] = start
+        else:
+            out[f"{side}_port_range"] = f"{start}:{end}"
+    return out
+
+
 def floatingip_view(fip: FloatingIPRecord) -> dict[str, Any]:
     details = None
     if fip.port_details is not None:
@@ -334,7 +355,9 @@ def floatingip_view(fip: FloatingIPRecord) -> dict[str, Any]:
         "fixed_ip_address": fip.fixed_ip_address,
         "status": fip.status,
         "port_details": details,
-        "port_forwardings": [],
+        "port_forwardings": [_fip_forwarding(pf) for pf in fip.port_forwardings],
+        "dns_name": "",  # kept only for an external DNS service (none here)
+        "dns_domain": "",
         "description": fip.description,
         "created_at": isotime(fip.created_at),
         "updated_at": isotime(fip.updated_at),
@@ -380,6 +403,12 @@ def port_view(port: PortRecord) -> dict[str, Any]:
         "tags": list(port.tags),
         "qos_policy_id": port.qos_policy_id,
         "qos_network_policy_id": port.qos_network_policy_id,
+        "dns_name": port.dns_name,
+        "dns_domain": port.dns_domain,
+        "dns_assignment": [
+            {"hostname": a.hostname, "ip_address": a.ip_address, "fqdn": a.fqdn}
+            for a in port.dns_assignment
+        ],
         "_policy": {
             "network:project_id": port.network_project_id,
             "network:tenant_id": port.network_project_id,

@@ -46,7 +46,36 @@ class PortBinder:
             port.binding_vif_type = UNBOUND
             port.binding_vif_details = {}
             return
-        request = BindingRequest(
+        result = self.try_drivers(self._request(session, port, segments))
+        if result is None:
+            port.binding_vif_type = BINDING_FAILED
+            port.binding_vif_details = {}
+            return
+        port.binding_vif_type = result.vif_type
+        port.binding_vif_details = result.vif_details
+
+    def host_segment(
+        self, session: Session, port: models.Port, segments: list[Segment]
+    ) -> Segment | None:
+        """The segment of a multi-segment network the port is bound to on its host: the
+        first one the host's agent can wire, as :meth:`bind` chose it (None: unbound)."""
+        if not port.binding_host_id or port.binding_vif_type in (UNBOUND, BINDING_FAILED):
+            return None
+        if len(segments) < 2:
+            return segments[0] if segments else None
+        return self.choose_segment(session, port, segments)
+
+    def choose_segment(
+        self, session: Session, port: models.Port, segments: list[Segment]
+    ) -> Segment | None:
+        """The segment the mechanism drivers would bind the port to on its host."""
+        result = self.try_drivers(self._request(session, port, segments))
+        return result.segment if result is not None else None
+
+    def _request(
+        self, session: Session, port: models.Port, segments: list[Segment]
+    ) -> BindingRequest:
+        return BindingRequest(
             port_id=port.id,
             network_id=port.network_id,
             host=port.binding_host_id,
@@ -55,13 +84,6 @@ class PortBinder:
             segments=segments,
             agents=self.live_agents(session, port.binding_host_id),
         )
-        result = self.try_drivers(request)
-        if result is None:
-            port.binding_vif_type = BINDING_FAILED
-            port.binding_vif_details = {}
-            return
-        port.binding_vif_type = result.vif_type
-        port.binding_vif_details = result.vif_details
 
     def try_drivers(self, request: BindingRequest) -> Binding | None:
         require_agent = bool(self.opts.require_agent_for_binding)

@@ -10,7 +10,12 @@ from tinystack.network.policies import (
     auto_allocated_topology,
     availability_zones,
     base,
+    firewall_groups,
+    firewall_policies,
+    firewall_rules,
     floatingips,
+    metering_label_rules,
+    metering_labels,
     network_ip_availability,
     networks,
     port_forwardings,
@@ -22,6 +27,7 @@ from tinystack.network.policies import (
     routers,
     security_group_rules,
     security_groups,
+    segments,
     subnetpools,
     subnets,
 )
@@ -46,6 +52,12 @@ _MODULES = (
     qos_rules,
     port_forwardings,
     auto_allocated_topology,
+    firewall_rules,
+    firewall_policies,
+    firewall_groups,
+    metering_labels,
+    metering_label_rules,
+    segments,
 )
 
 

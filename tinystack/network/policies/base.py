@@ -72,6 +72,28 @@ def rule(name: str, check: str, description: str = "") -> policy.RuleDefault:
     return policy.RuleDefault(name, check, description=description or name, scope_types=["project"])
 
 
+def shareable(singular: str, plural: str, noun: str) -> list[policy.RuleDefault]:
+    """The rules of a resource project members manage and only admins share, visible to
+    its project or when shared (neutron-fwaas's firewall groups, policies and rules):
+    ``shared_<plural>``, ``create/update/delete_<singular>[:shared]``, ``get_<singular>``."""
+    return [
+        policy.RuleDefault(
+            f"shared_{plural}", f"field:{plural}:shared=True", description=f"Shared {noun}."
+        ),
+        rule(f"create_{singular}", ADMIN_OR_PROJECT_MEMBER, f"Create a {noun}."),
+        rule(f"create_{singular}:shared", ADMIN, f"Create a shared {noun}."),
+        rule(f"update_{singular}", ADMIN_OR_PROJECT_MEMBER, f"Update a {noun}."),
+        rule(f"update_{singular}:shared", ADMIN, f"Share or unshare a {noun}."),
+        rule(f"delete_{singular}", ADMIN_OR_PROJECT_MEMBER, f"Delete a {noun}."),
+        rule(f"delete_{singular}:shared", ADMIN, f"Delete a shared {noun}."),
+        rule(
+            f"get_{singular}",
+            any_of(ADMIN_OR_PROJECT_READER, f"rule:shared_{plural}"),
+            f"Show a {noun}.",
+        ),
+    ]
+
+
 RULES = [
     policy.RuleDefault("context_is_admin", "role:admin", description="Cloud admin."),
     policy.RuleDefault("service_api", "role:service", description="Service-to-service APIs."),

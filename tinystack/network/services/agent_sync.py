@@ -22,6 +22,7 @@ from tinystack.network.payloads import (
     DeviceRules,
     DeviceStatus,
     DhcpPortRequest,
+    DnsName,
     ExtraDhcpOpt,
     FirewallPort,
     FixedIP,
@@ -44,6 +45,8 @@ from tinystack.network.plugins.mech_linuxbridge import bridge_name
 from tinystack.network.services import listing
 from tinystack.network.services.agents import alive
 from tinystack.network.services.authz import allow_all, internal_context
+from tinystack.network.services.firewall_groups import router_firewalls
+from tinystack.network.services.metering_labels import router_metering_labels
 from tinystack.network.services.networks import segments_of
 from tinystack.network.services.ports import PortChanges, PortSpec
 from tinystack.network.services.qos_policies import limits as qos_limits
@@ -115,6 +118,7 @@ def _port_info(p: PortRecord) -> PortInfo:
             )
             for o in p.extra_dhcp_opts
         ),
+        dns_assignment=tuple(DnsName(a.ip_address, a.hostname, a.fqdn) for a in p.dns_assignment),
     )
 
 
@@ -202,13 +206,15 @@ class AgentSync:
             self.deps.events.port_status_changed(port, old, port.status)
         return details
 
-    @staticmethod
     def _details(
-        session: Session, port: models.Port, record: PortRecord, device: str
+        self, session: Session, port: models.Port, record: PortRecord, device: str
     ) -> DeviceDetails:
         net = session.get(models.Network, port.network_id)
         segments = segments_of(session, [port.network_id])[port.network_id]
-        segment = segments[0] if segments else None
+        # the segment the port is bound to on its host (the first one the host's agent
+        # wires); an unbound port's details name the network's first segment
+        bound = self.deps.binder.host_segment(session, port, segments)
+        segment = bound or (segments[0] if segments else None)
         return DeviceDetails(
             device=device,
             port_id=port.id,
@@ -234,21 +240,34 @@ class AgentSync:
             qos=qos_limits(session, port, net),
         )
 
-    def set_status(self, device: str, status: str) -> DeviceStatus:
-        def tx(session: Session) -> tuple[PortRecord | None, str]:
+    def set_status(self, device: str, status: str, host: str | None = None) -> DeviceStatus:
+        """An L2 agent reports a device up or down. Up on the host the port live-migrates
+        to (``binding:profile`` ``migrating_to``, the port still bound to the source)
+        changes no status but tells compute the port was plugged there (upstream ML2's
+        ``notify_port_active_direct``)."""
+
+        def tx(session: Session) -> tuple[PortRecord | None, str, bool]:
             port = _find_port(session, device)
             if port is None:
-                return None, ""
+                return None, "", False
             old = port.status
-            if old != status:
+            arriving = (
+                status == "ACTIVE"
+                and bool(host)
+                and port.binding_host_id not in ("", host)
+                and (port.binding_profile or {}).get("migrating_to") == host
+            )
+            if old != status and not arriving:
                 port.status = status
                 bump(port)
-            return self.deps.ports.records(session, [port], ADMIN)[0], old
+            return self.deps.ports.records(session, [port], ADMIN)[0], old, arriving
 
-        port, old = self.deps.db.write(tx)
+        port, old, arriving = self.deps.db.write(tx)
         if port is None:
             return DeviceStatus(device=device, exists=False)
-        if old != status:
+        if arriving:
+            self.deps.events.port_active_direct(port)
+        elif old != status:
             self.deps.events.port_status_changed(port, old, status)
         return DeviceStatus(device=device, exists=True, port_id=port.id)
 
@@ -363,6 +382,8 @@ class AgentSync:
                 )
             }
             forwardings = {rid: _forwardings(session, rid) for rid in ids}
+            firewalls = router_firewalls(session, list(ids))
+            metering = router_metering_labels(session, [(r.id, r.project_id) for r in routers])
         out = []
         for router in routers:
             mine = [
@@ -381,6 +402,8 @@ class AgentSync:
                     gw_port=gateway[0] if gateway else None,
                     floatingips=tuple(_floatingip(f) for f in fips if f.router_id == router.id),
                     port_forwardings=forwardings[router.id],
+                    firewalls=firewalls.get(router.id, ()),
+                    metering_labels=metering.get(router.id, ()),
                 )
             )
         return out

@@ -18,7 +18,12 @@ from tinystack.network.services.address_scopes import AddressScopes
 from tinystack.network.services.agents import Agents
 from tinystack.network.services.auto_allocated_topology import AutoAllocatedTopologies
 from tinystack.network.services.events import EventSink, NullEvents
+from tinystack.network.services.firewall_groups import FirewallGroups
+from tinystack.network.services.firewall_policies import FirewallPolicies
+from tinystack.network.services.firewall_rules import FirewallRules
 from tinystack.network.services.floatingips import FloatingIPs
+from tinystack.network.services.metering_label_rules import MeteringLabelRules
+from tinystack.network.services.metering_labels import MeteringLabels
 from tinystack.network.services.network_ip_availability import NetworkIpAvailability
 from tinystack.network.services.networks import Networks
 from tinystack.network.services.port_forwardings import PortForwardings
@@ -31,6 +36,7 @@ from tinystack.network.services.router_interfaces import RouterInterfaces
 from tinystack.network.services.routers import Routers
 from tinystack.network.services.security_group_rules import SecurityGroupRules
 from tinystack.network.services.security_groups import SecurityGroups
+from tinystack.network.services.segments import Segments
 from tinystack.network.services.subnetpools import SubnetPools
 from tinystack.network.services.subnets import Subnets
 from tinystack.network.services.tags import Tags
@@ -68,7 +74,13 @@ class Deps:
     qos_policies: QosPolicies = field(init=False, repr=False)
     qos_rules: QosRules = field(init=False, repr=False)
     port_forwardings: PortForwardings = field(init=False, repr=False)
+    firewall_rules: FirewallRules = field(init=False, repr=False)
+    firewall_policies: FirewallPolicies = field(init=False, repr=False)
+    firewall_groups: FirewallGroups = field(init=False, repr=False)
     auto_allocated_topology: AutoAllocatedTopologies = field(init=False, repr=False)
+    metering_labels: MeteringLabels = field(init=False, repr=False)
+    metering_label_rules: MeteringLabelRules = field(init=False, repr=False)
+    segments: Segments = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.networks = Networks(self)
@@ -89,7 +101,13 @@ class Deps:
         self.qos_policies = QosPolicies(self)
         self.qos_rules = QosRules(self)
         self.port_forwardings = PortForwardings(self)
+        self.firewall_rules = FirewallRules(self)
+        self.firewall_policies = FirewallPolicies(self)
+        self.firewall_groups = FirewallGroups(self)
         self.auto_allocated_topology = AutoAllocatedTopologies(self)
+        self.metering_labels = MeteringLabels(self)
+        self.metering_label_rules = MeteringLabelRules(self)
+        self.segments = Segments(self)
 
     @classmethod
     def build(cls, db: Database, opts: Options) -> Deps:

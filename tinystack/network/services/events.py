@@ -28,6 +28,9 @@ class EventSink(Protocol):
 
     def port_status_changed(self, port: PortRecord, old: str, new: str) -> None: ...
 
+    def port_active_direct(self, port: PortRecord) -> None:
+        """The port is wired on the host it migrates to (its status unchanged)."""
+
 
 class NullEvents:
     """An :class:`EventSink` that drops everything (no agents, no compute)."""
@@ -57,4 +60,7 @@ class NullEvents:
         pass
 
     def port_status_changed(self, port: PortRecord, old: str, new: str) -> None:
+        pass
+
+    def port_active_direct(self, port: PortRecord) -> None:
         pass

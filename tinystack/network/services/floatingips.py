@@ -19,7 +19,12 @@ from tinystack.network.services import listing, port_ips, quotas
 from tinystack.network.services._rows import network_subnets, visible_network, visible_port
 from tinystack.network.services.authz import Check
 from tinystack.network.services.port_attrs import random_mac
-from tinystack.network.services.records import FloatingIPPortDetails, FloatingIPRecord
+from tinystack.network.services.port_forwardings import forwarding_record
+from tinystack.network.services.records import (
+    FloatingIPPortDetails,
+    FloatingIPRecord,
+    PortForwardingRecord,
+)
 from tinystack.network.services.routers import routers_by_gateway
 from tinystack.network.services.standard_attrs import (
     bump,
@@ -107,6 +112,17 @@ class FloatingIPs:
                 p.id: p
                 for p in session.scalars(select(models.Port).where(models.Port.id.in_(port_ids)))
             }
+        forwardings: dict[str, list[PortForwardingRecord]] = {}
+        fip_ids = [r.id for r in rows]
+        if fip_ids:
+            owners = {r.id: r.project_id for r in rows}
+            query = select(models.PortForwarding).where(
+                models.PortForwarding.floatingip_id.in_(fip_ids)
+            )
+            for pf in session.scalars(query.order_by(models.PortForwarding.id)):
+                forwardings.setdefault(pf.floatingip_id, []).append(
+                    forwarding_record(pf, owners[pf.floatingip_id])
+                )
         out = []
         for r in rows:
             port = ports.get(r.port_id or "")
@@ -137,6 +153,7 @@ class FloatingIPs:
                     updated_at=r.updated_at,
                     revision_number=r.revision_number,
                     tags=tuple(r.tags or ()),
+                    port_forwardings=tuple(forwardings.get(r.id, ())),
                 )
             )
         return out
@@ -340,6 +357,16 @@ class FloatingIPs:
             row = self._visible(session, ctx, fip_id)
             check(self.records(session, [row])[0])
             check_revision(row, revision)
+            in_use = session.scalars(
+                select(models.PortForwarding.id).where(
+                    models.PortForwarding.floatingip_id == row.id
+                )
+            ).first()
+            if in_use is not None:
+                raise conflict(
+                    "FipInUseByPortForwarding",
+                    f"Floating IP {row.id} in use by Port Forwarding resources.",
+                )
             router_id = row.router_id
             port = session.get(models.Port, row.floating_port_id)
             session.delete(row)

@@ -22,6 +22,7 @@ from tinystack.network.plugins.type_base import (
 )
 from tinystack.network.services import listing, quotas
 from tinystack.network.services._rows import visible_network, visible_policy
+from tinystack.network.services._segment_rows import segment_row
 from tinystack.network.services.agents import check_zones, zone_names
 from tinystack.network.services.authz import Check
 from tinystack.network.services.qos_policies import default_policy
@@ -128,6 +129,8 @@ class NetworkSpec:
     segments: tuple[RequestedSegment, ...] = ()
     qos_policy_id: str | None = None
     is_default: bool = False
+    #: dns-integration (checked by the API)
+    dns_domain: str = ""
     #: attributes given explicitly (``qos_policy_id``: None means no policy, not the default)
     given: frozenset[str] = frozenset()
 
@@ -145,6 +148,7 @@ class NetworkChanges:
     external: bool | None = None
     qos_policy_id: str | None = None
     is_default: bool | None = None
+    dns_domain: str | None = None
     #: provider attributes or segments were given (never updatable)
     touches_provider: bool = False
     given: frozenset[str] = frozenset()
@@ -176,7 +180,7 @@ def segments_of(session: Session, network_ids: list[str]) -> dict[str, list[Segm
     rows = session.scalars(
         select(models.NetworkSegment)
         .where(models.NetworkSegment.network_id.in_(network_ids))
-        .order_by(models.NetworkSegment.segment_index)
+        .order_by(models.NetworkSegment.segment_index, models.NetworkSegment.id)
     )
     for row in rows:
         out[row.network_id].append(
@@ -230,6 +234,7 @@ class Networks:
         ids = [r.id for r in rows]
         subnets: dict[str, list[str]] = defaultdict(list)
         scopes: dict[tuple[str, int], set[str | None]] = defaultdict(set)
+        routed: set[str] = set()
         if ids:
             stmt = (
                 select(
@@ -237,14 +242,17 @@ class Networks:
                     models.Subnet.id,
                     models.Subnet.ip_version,
                     models.SubnetPool.address_scope_id,
+                    models.Subnet.segment_id,
                 )
                 .outerjoin(models.SubnetPool, models.SubnetPool.id == models.Subnet.subnetpool_id)
                 .where(models.Subnet.network_id.in_(ids))
                 .order_by(models.Subnet.created_at, models.Subnet.id)
             )
-            for net_id, subnet_id, version, scope_id in session.execute(stmt):
+            for net_id, subnet_id, version, scope_id, segment_id in session.execute(stmt):
                 subnets[net_id].append(subnet_id)
                 scopes[(net_id, version)].add(scope_id)
+                if segment_id is not None:
+                    routed.add(net_id)
         segments = segments_of(session, ids)
         shared = set()
         if ids:
@@ -288,6 +296,8 @@ class Networks:
                 tags=tuple(r.tags or ()),
                 qos_policy_id=r.qos_policy_id,
                 is_default=r.is_default,
+                l2_adjacency=r.id not in routed,
+                dns_domain=r.dns_domain or "",
             )
             for r in rows
         ]
@@ -347,6 +357,7 @@ class Networks:
             availability_zone_hints=hints,
             tags=sorted(set(spec.tags)),
             mtu=0,
+            dns_domain=spec.dns_domain,
             qos_policy_id=(
                 visible_policy(session, ctx, spec.qos_policy_id).id
                 if spec.qos_policy_id
@@ -363,16 +374,10 @@ class Networks:
         types = self.deps.types
         segments = types.create_segments(session, row.id, requested_segments(spec))
         for index, seg in enumerate(segments):
-            session.add(
-                models.NetworkSegment(
-                    id=new_uuid(),
-                    network_id=row.id,
-                    network_type=seg.network_type,
-                    physical_network=seg.physical_network,
-                    segmentation_id=seg.segmentation_id,
-                    segment_index=index,
-                )
-            )
+            segment = segment_row(row.id, seg, index)
+            # made with the network: its times, not a clock read a second boundary later
+            segment.created_at = segment.updated_at = row.created_at
+            session.add(segment)
         row.mtu = self._mtu(spec.mtu, types.mtu(segments))
         if spec.shared:
             add_rbac(session, row, SHARED)
@@ -409,6 +414,7 @@ class Networks:
             given = changes.given
             columns = ("name", "admin_state_up", "description", "port_security_enabled")
             changed = apply_given(row, changes, columns)
+            changed |= apply_given(row, changes, ("dns_domain",), lambda value: value or "")
             if "mtu" in given and changes.mtu != row.mtu:
                 segments = segments_of(session, [row.id])[row.id]
                 row.mtu = self._mtu(changes.mtu, self.deps.types.mtu(segments))

@@ -65,7 +65,8 @@ def parse_ports(value: object, name: str) -> tuple[int, int]:
     return start, end
 
 
-def _record(row: models.PortForwarding, project_id: str) -> PortForwardingRecord:
+def forwarding_record(row: models.PortForwarding, project_id: str) -> PortForwardingRecord:
+    """The record of a forwarding row (``project_id``: its floating IP's owner)."""
     return PortForwardingRecord(
         id=row.id,
         floatingip_id=row.floatingip_id,
@@ -110,12 +111,12 @@ class PortForwardings:
                 .where(models.PortForwarding.floatingip_id == fip.id)
                 .order_by(models.PortForwarding.id)
             )
-            return [_record(r, fip.project_id) for r in session.scalars(stmt)]
+            return [forwarding_record(r, fip.project_id) for r in session.scalars(stmt)]
 
     def show(self, ctx: RequestContext, fip_id: str, forwarding_id: str) -> PortForwardingRecord:
         with self.deps.db.reader() as session:
             fip = self._fip(session, ctx, fip_id)
-            return _record(self._row(session, fip, forwarding_id), fip.project_id)
+            return forwarding_record(self._row(session, fip, forwarding_id), fip.project_id)
 
     def create(
         self,
@@ -129,12 +130,12 @@ class PortForwardings:
             _check_required(values)
             row = models.PortForwarding(id=new_uuid(), floatingip_id=fip.id)
             _assign(row, values)
-            check(_record(row, fip.project_id))
+            check(forwarding_record(row, fip.project_id))
             router_id = self._validate(session, ctx, fip, row)
             session.add(row)
             fip.router_id = router_id
             session.flush()
-            return router_id, _record(row, fip.project_id)
+            return router_id, forwarding_record(row, fip.project_id)
 
         router_id, created = self.deps.db.write(tx)
         self.deps.events.routers_changed([router_id])
@@ -151,12 +152,12 @@ class PortForwardings:
         def tx(session: Session) -> tuple[str, PortForwardingRecord]:
             fip = self._fip(session, ctx, fip_id)
             row = self._row(session, fip, forwarding_id)
-            check(_record(row, fip.project_id))
+            check(forwarding_record(row, fip.project_id))
             _assign(row, changes)
             router_id = self._validate(session, ctx, fip, row)
             fip.router_id = router_id
             session.flush()
-            return router_id, _record(row, fip.project_id)
+            return router_id, forwarding_record(row, fip.project_id)
 
         router_id, updated = self.deps.db.write(tx)
         self.deps.events.routers_changed([router_id])
@@ -172,7 +173,7 @@ class PortForwardings:
         def tx(session: Session) -> str | None:
             fip = self._fip(session, ctx, fip_id)
             row = self._row(session, fip, forwarding_id)
-            check(_record(row, fip.project_id))
+            check(forwarding_record(row, fip.project_id))
             session.delete(row)
             session.flush()
             router_id = fip.router_id
@@ -214,6 +215,16 @@ class PortForwardings:
                 "internal one be a single port",
             )
         port = visible_port(session, ctx, row.internal_port_id)
+        bound = session.scalars(
+            select(models.FloatingIP).where(models.FloatingIP.port_id == port.id)
+        ).first()
+        if bound is not None:
+            raise conflict(
+                "PortHasBindingFloatingIP",
+                f"Cannot create port forwarding to floating IP {fip.floating_ip_address} "
+                f"({fip.id}) with port {port.id} using fixed IP {row.internal_ip_address}, as "
+                f"that port already has a binding floating IP {bound.floating_ip_address}.",
+            )
         address = ipaddress.ip_address(row.internal_ip_address)
         fixed = port_ips.current(session, [port.id])[port.id]
         chosen = next((ip for ip in fixed if ip.ip_address == str(address)), None)

@@ -16,13 +16,14 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import isotime, new_uuid
 from tinystack.network import ipam, models
 from tinystack.network.exception import conflict, in_use, invalid_input
-from tinystack.network.services import listing, port_attrs, port_ips, quotas
+from tinystack.network.services import dns, listing, port_attrs, port_ips, quotas
 from tinystack.network.services._rows import (
     network_subnets,
     visible_network,
     visible_policy,
     visible_port,
 )
+from tinystack.network.services._segment_rows import candidate_subnets
 from tinystack.network.services.authz import Check
 from tinystack.network.services.networks import segments_of
 from tinystack.network.services.records import (
@@ -64,6 +65,7 @@ SPEC = listing.ListSpec(
         "binding:vnic_type": models.Port.binding_vnic_type,
         "description": models.Port.description,
         "revision_number": models.Port.revision_number,
+        "dns_name": models.Port.dns_name,
     },
     converters={
         "admin_state_up": listing.to_bool,
@@ -98,6 +100,7 @@ SPEC = listing.ListSpec(
         "created_at": lambda p: isotime(p.created_at),
         "updated_at": lambda p: isotime(p.updated_at),
         "tags": lambda p: p.tags,
+        "dns_name": lambda p: p.dns_name,
     },
 )
 
@@ -122,6 +125,8 @@ class PortChanges:
     vnic_type: str | None = None
     profile: dict[str, JSON] | None = None
     qos_policy_id: str | None = None
+    dns_name: str | None = None
+    dns_domain: str | None = None
     given: frozenset[str] = frozenset()
 
 
@@ -227,8 +232,13 @@ class Ports:
             for r in rows
         ]
 
-    @staticmethod
+    @property
+    def dns_domain(self) -> str:
+        """The service's DNS domain (``[network] dns_domain`` as a FQDN)."""
+        return dns.domain_of(self.deps.opts.dns_domain)
+
     def _record(
+        self,
         row: models.Port,
         fixed_ips: list[port_ips.FixedIp],
         groups: list[str],
@@ -271,6 +281,11 @@ class Ports:
             network_shared=shared,
             qos_policy_id=row.qos_policy_id,
             qos_network_policy_id=network_policy,
+            dns_name=row.dns_name or "",
+            dns_domain=row.dns_domain or "",
+            dns_assignment=dns.assignment(
+                (ip.ip_address for ip in fixed_ips), row.dns_name or "", self.dns_domain
+            ),
         )
 
     # -- queries -----------------------------------------------------------------------------
@@ -356,8 +371,11 @@ class Ports:
             qos_policy_id=(
                 visible_policy(session, ctx, spec.qos_policy_id).id if spec.qos_policy_id else None
             ),
+            dns_name="",
+            dns_domain="",
         )
         init_standard(row, spec.description)
+        self._set_dns(row, spec)
         row.mac_address = self._mac(session, net.id, spec.mac_address)
         pairs = port_attrs.check_address_pairs(spec.allowed_address_pairs or [])
         if pairs and not security:
@@ -377,6 +395,17 @@ class Ports:
         self.deps.binder.bind(session, row, segments_of(session, [net.id])[net.id])
         session.flush()
         return self._record(row, fixed, sorted(groups), net.project_id, shared, net.qos_policy_id)
+
+    def _set_dns(self, row: models.Port, changes: PortChanges) -> None:
+        """Keep the port's ``dns_name`` and ``dns_domain`` if given, unless the service's
+        domain is the default one (then, as upstream, a port keeps neither)."""
+        domain = self.dns_domain
+        if not dns.names_enabled(domain):
+            return
+        if "dns_name" in changes.given:
+            row.dns_name = dns.check_port_dns_name(changes.dns_name or "", domain)
+        if "dns_domain" in changes.given:
+            row.dns_domain = changes.dns_domain or ""
 
     def _shared(self, session: Session, network_id: str, ctx: RequestContext) -> bool:
         stmt = select(models.RbacPolicy.id).where(
@@ -423,6 +452,7 @@ class Ports:
     ) -> list[port_ips.FixedIp]:
         allocator = ipam.Allocator(session, serialized=self.deps.db.is_sqlite)
         subnets = network_subnets(session, row.network_id)
+        subnets = candidate_subnets(session, self.deps.binder, row, subnets, requested)
         if requested is None:
             return port_ips.allocate_default(allocator, subnets, row)
         requests = port_ips.parse_requests(
@@ -483,6 +513,7 @@ class Ports:
                     f"new_mac {changes.mac_address}.",
                 )
             row.mac_address = self._mac(session, row.network_id, changes.mac_address, row.id)
+        self._set_dns(row, changes)
         if "qos_policy_id" in given:
             policy = changes.qos_policy_id
             row.qos_policy_id = visible_policy(session, ctx, policy).id if policy else None
@@ -521,12 +552,25 @@ class Ports:
             self.deps.binder.bind(
                 session, row, segments_of(session, [row.network_id])[row.network_id]
             )
+            if "fixed_ips" not in given and row.binding_host_id:
+                self._allocate_deferred(session, row)
+
+    def _allocate_deferred(self, session: Session, row: models.Port) -> None:
+        """A port on a routed network got no address until its host was known (upstream's
+        deferred allocation): now it gets one from its host's segment."""
+        subnets = network_subnets(session, row.network_id)
+        if not any(s.segment_id for s in subnets) or port_ips.current(session, [row.id])[row.id]:
+            return
+        allocator = ipam.Allocator(session, serialized=self.deps.db.is_sqlite)
+        subnets = candidate_subnets(session, self.deps.binder, row, subnets, None)
+        port_ips.allocate_default(allocator, subnets, row)
 
     def _update_ips(
         self, session: Session, row: models.Port, requested: list[object] | None
     ) -> None:
         allocator = ipam.Allocator(session, serialized=self.deps.db.is_sqlite)
         subnets = network_subnets(session, row.network_id)
+        candidate_subnets(session, self.deps.binder, row, subnets, requested or [])
         requests = port_ips.parse_requests(
             subnets,
             row.network_id,

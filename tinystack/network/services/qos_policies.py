@@ -301,13 +301,14 @@ def _check_no_default(session: Session, project_id: str, policy_id: str | None) 
 
 
 def _check_unshare(session: Session, row: models.QosPolicy) -> None:
-    """A policy other projects' ports or networks use stays shared (409), as upstream."""
-    user = _first_user(session, row, other_projects=True)
+    """A policy any port or network uses stays shared (409): upstream counts the owner's
+    own networks and ports too when the wildcard grant would go."""
+    user = _first_user(session, row, other_projects=False)
     if user is not None:
         model, other = user
         raise in_use(
             "QosPolicyInUse",
-            f"QoS Policy {row.id} is used by {model.__tablename__} {other} of another project.",
+            f"QoS Policy {row.id} is used by {model.__tablename__} {other}.",
         )
 
 

@@ -1,4 +1,5 @@
-"""RBAC policies: sharing networks, security groups, address scopes and subnet pools."""
+"""RBAC policies: sharing networks, security groups, address scopes, subnet pools and QoS
+policies."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tinystack.network.exception import conflict, in_use, invalid_input, not_fou
 from tinystack.network.services import listing, quotas
 from tinystack.network.services.authz import Check
 from tinystack.network.services.records import RbacPolicyRecord
-from tinystack.network.services.visibility import project_of
+from tinystack.network.services.visibility import project_of, shared_ids
 
 if TYPE_CHECKING:
     from tinystack.network.services.deps import Deps
@@ -26,6 +27,15 @@ OBJECTS: dict[str, tuple[Any, str, tuple[str, ...]]] = {
     "security_group": (models.SecurityGroup, "security_group", ("access_as_shared",)),
     "address_scope": (models.AddressScope, "address_scope", ("access_as_shared",)),
     "subnetpool": (models.SubnetPool, "subnetpool", ("access_as_shared",)),
+    "qos_policy": (models.QosPolicy, "policy", ("access_as_shared",)),
+}
+#: what a project's use of a shared object of each kind is: the rows pointing at it
+USERS: dict[str, tuple[tuple[Any, Any], ...]] = {
+    "network": ((models.Port, models.Port.network_id),),
+    "qos_policy": (
+        (models.Port, models.Port.qos_policy_id),
+        (models.Network, models.Network.qos_policy_id),
+    ),
 }
 SPEC = listing.ListSpec(
     resource="rbac_policy",
@@ -106,6 +116,12 @@ class RbacPolicies:
         model, resource, _actions = OBJECTS[kind]
         row = session.get(model, str(object_id or ""))
         if row is None or not (ctx.is_admin or row.project_id == project_of(ctx)):
+            if row is not None and shared_ids(session, kind, [row.id], ctx, "access_as_shared"):
+                # shared with the caller, not its own: not the caller's to share on (400)
+                raise invalid_input(
+                    f"{resource} {row.id} is not owned by project {project_of(ctx)}: only "
+                    "its owner shares it"
+                )
             raise not_found(resource, str(object_id))
         return row
 
@@ -195,11 +211,12 @@ class RbacPolicies:
 
     @staticmethod
     def _check_unused(session: Session, row: models.RbacPolicy) -> None:
-        """Other projects' ports on a network must keep the access that lets them exist."""
-        if row.object_type != "network" or row.action != "access_as_shared":
+        """Other projects' ports on a network (ports and networks with a QoS policy) must
+        keep the access that lets them exist."""
+        if row.object_type not in USERS or row.action != "access_as_shared":
             return
         others = select(models.RbacPolicy.id).where(
-            models.RbacPolicy.object_type == "network",
+            models.RbacPolicy.object_type == row.object_type,
             models.RbacPolicy.object_id == row.object_id,
             models.RbacPolicy.action == "access_as_shared",
             models.RbacPolicy.id != row.id,
@@ -207,20 +224,30 @@ class RbacPolicies:
         )
         if session.scalars(others).first() is not None:
             return
-        net = session.get(models.Network, row.object_id)
-        owner = net.project_id if net is not None else ""
-        stmt = select(models.Port.id).where(
-            models.Port.network_id == row.object_id,
-            models.Port.project_id.not_in([owner, ""]),
-        )
-        if row.target_project != "*":
-            stmt = stmt.where(models.Port.project_id == row.target_project)
-        if session.scalars(stmt).first() is not None:
-            raise in_use(
-                "RbacPolicyInUse",
-                f"RBAC policy on object {row.object_id} cannot be removed because other "
-                "objects depend on it.",
+        model = OBJECTS[row.object_type][0]
+        obj = session.get(model, row.object_id)
+        owner = obj.project_id if obj is not None else ""
+        for user, column in USERS[row.object_type]:
+            stmt = select(user.id).where(
+                column == row.object_id, user.project_id.not_in([owner, ""])
             )
+            if row.target_project != "*":
+                stmt = stmt.where(user.project_id == row.target_project)
+            else:
+                # projects with a grant of their own keep their access without the wildcard
+                granted = select(models.RbacPolicy.target_project).where(
+                    models.RbacPolicy.object_type == row.object_type,
+                    models.RbacPolicy.object_id == row.object_id,
+                    models.RbacPolicy.action == "access_as_shared",
+                    models.RbacPolicy.id != row.id,
+                )
+                stmt = stmt.where(user.project_id.not_in(granted))
+            if session.scalars(stmt).first() is not None:
+                raise in_use(
+                    "RbacPolicyInUse",
+                    f"RBAC policy on object {row.object_id} cannot be removed because other "
+                    "objects depend on it.",
+                )
 
     def _notify(self, policy: RbacPolicyRecord) -> None:
         if policy.object_type == "network":

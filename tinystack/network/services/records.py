@@ -38,6 +38,9 @@ class NetworkRecord:
     tags: tuple[str, ...]
     qos_policy_id: str | None = None
     is_default: bool = False
+    #: False on a routed network (its subnets are bound to segments)
+    l2_adjacency: bool = True
+    dns_domain: str = ""
 
     @property
     def provider(self) -> Segment | None:
@@ -45,6 +48,24 @@ class NetworkRecord:
         if len(self.segments) > 1:
             return None
         return self.segments[0] if self.segments else Segment("local")
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRecord:
+    """A network segment as ``/v2.0/segments`` shows it."""
+
+    id: str
+    network_id: str
+    name: str | None
+    description: str | None
+    network_type: str
+    physical_network: str | None
+    segmentation_id: int | None
+    segment_index: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    revision_number: int
+    tags: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +306,8 @@ class SubnetRecord:
     #: the network's owner and whether it is shared with the caller (policy targets)
     network_project_id: str | None
     network_shared: bool
+    #: the segment of a routed network the subnet is on
+    segment_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +380,8 @@ class FloatingIPRecord:
     updated_at: dt.datetime
     revision_number: int
     tags: tuple[str, ...]
+    #: its port forwardings (``expose-port-forwarding-in-fip``)
+    port_forwardings: tuple[PortForwardingRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +395,15 @@ class DhcpOption:
     opt_name: str
     opt_value: JSON
     ip_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class DnsAssignment:
+    """The name dnsmasq gives one fixed IP of a port (``dns_assignment``)."""
+
+    hostname: str
+    ip_address: str
+    fqdn: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,3 +438,73 @@ class PortRecord:
     qos_policy_id: str | None = None
     #: the policy the port's network gives it when it has none of its own
     qos_network_policy_id: str | None = None
+    dns_name: str = ""
+    dns_domain: str = ""
+    dns_assignment: tuple[DnsAssignment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FirewallRuleRecord:
+    id: str
+    project_id: str
+    name: str
+    description: str
+    shared: bool
+    protocol: str | None
+    ip_version: int
+    source_ip_address: str | None
+    destination_ip_address: str | None
+    #: ``"80"`` or ``"1000:2000"``; None: any port
+    source_port: str | None
+    destination_port: str | None
+    action: str
+    enabled: bool
+    #: the policies the rule is in
+    firewall_policy_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FirewallPolicyRecord:
+    id: str
+    project_id: str
+    name: str
+    description: str
+    shared: bool
+    audited: bool
+    #: rule ids in order (first match wins)
+    firewall_rules: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FirewallGroupRecord:
+    id: str
+    project_id: str
+    name: str
+    description: str
+    shared: bool
+    admin_state_up: bool
+    status: str
+    ingress_firewall_policy_id: str | None
+    egress_firewall_policy_id: str | None
+    ports: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MeteringLabelRecord:
+    id: str
+    project_id: str
+    name: str
+    description: str
+    shared: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MeteringLabelRuleRecord:
+    id: str
+    project_id: str
+    metering_label_id: str
+    direction: str
+    remote_ip_prefix: str | None
+    source_ip_prefix: str | None
+    destination_ip_prefix: str | None
+    excluded: bool

@@ -24,7 +24,11 @@ def check_cidr(cidr: Any, ip_version: int) -> ipam.IPNetwork:
         net = ipaddress.ip_network(str(cidr), strict=False)
     except ValueError:
         raise invalid_input(f"'{cidr}' is not a valid IP subnet") from None
-    if str(net) != str(cidr).strip().lower() and str(net) != str(cidr):
+    # Neutron holds only IPv4 CIDRs to their canonical spelling; an IPv6 one in any
+    # spelling (leading zeros, upper case) is taken and stored canonical
+    text = str(cidr)
+    canonical = str(net) in (text, text.strip().lower())
+    if "/" not in text or (net.version == 4 and not canonical):
         raise invalid_input(f"'{cidr}' isn't a recognized IP subnet cidr, '{net}' is recommended")
     if net.version != ip_version:
         raise invalid_input("Cidr and IP version mismatch")

@@ -25,6 +25,11 @@ from tinystack.network.services._rows import (
 from tinystack.network.services.authz import Check
 from tinystack.network.services.networks import AUTO_DELETE_OWNERS, is_shared_for
 from tinystack.network.services.records import AllocationPool, HostRoute, SubnetRecord
+from tinystack.network.services.segments import (
+    check_subnet_segment,
+    check_subnet_segment_update,
+    peer_routes,
+)
 from tinystack.network.services.standard_attrs import (
     bump,
     check_revision,
@@ -52,6 +57,7 @@ SPEC = listing.ListSpec(
         "ipv6_ra_mode": models.Subnet.ipv6_ra_mode,
         "ipv6_address_mode": models.Subnet.ipv6_address_mode,
         "subnetpool_id": models.Subnet.subnetpool_id,
+        "segment_id": models.Subnet.segment_id,
         "description": models.Subnet.description,
         "revision_number": models.Subnet.revision_number,
     },
@@ -82,6 +88,7 @@ SPEC = listing.ListSpec(
         "ipv6_ra_mode": lambda s: s.ipv6_ra_mode,
         "ipv6_address_mode": lambda s: s.ipv6_address_mode,
         "subnetpool_id": lambda s: s.subnetpool_id,
+        "segment_id": lambda s: s.segment_id,
         "service_types": lambda s: s.service_types,
         "router:external": lambda s: s.external,
         "description": lambda s: s.description,
@@ -106,6 +113,7 @@ class SubnetChanges:
     host_routes: list[object] | None = None
     enable_dhcp: bool | None = None
     service_types: tuple[str, ...] | None = None
+    segment_id: str | None = None
     given: frozenset[str] = frozenset()
 
 
@@ -214,6 +222,7 @@ class Subnets:
             tags=tuple(row.tags or ()),
             network_project_id=net.project_id if net else None,
             network_shared=shared,
+            segment_id=row.segment_id,
         )
 
     def list_items(self, ctx: RequestContext, query: listing.ListQuery) -> list[SubnetRecord]:
@@ -285,6 +294,8 @@ class Subnets:
             pools = checks.check_pools(subnet_net, pools_raw, gateway)
         else:
             pools = ipam.default_pools(str(subnet_net), gateway)
+        segment_id = spec.segment_id if "segment_id" in spec.given else None
+        check_subnet_segment(session, net.id, segment_id)
         opts = self.deps.opts
         row = models.Subnet(
             id=new_uuid(),
@@ -298,6 +309,7 @@ class Subnets:
             ipv6_ra_mode=ra,
             ipv6_address_mode=address,
             subnetpool_id=pool_id,
+            segment_id=segment_id,
             allocation_pools=pools,
             dns_nameservers=checks.check_nameservers(
                 spec.dns_nameservers or [], opts.max_dns_nameservers
@@ -311,6 +323,7 @@ class Subnets:
         init_standard(row, spec.description)
         session.add(row)
         session.flush()
+        peer_routes(session, net.id, quiet=frozenset({row.id}))
         if ipam.is_auto_address(row):
             self._address_existing_ports(session, row)
         return row
@@ -367,7 +380,14 @@ class Subnets:
             row = visible_subnet(session, ctx, subnet_id)
             check(self.records(session, [row], ctx)[0])
             check_revision(row, revision)
+            if "segment_id" in changes.given:
+                check_subnet_segment_update(session, row, changes.segment_id)
+                row.segment_id = changes.segment_id
+            gateway = row.gateway_ip
             self._apply(row, changes)
+            peer_routes(
+                session, row.network_id, old_gateways={row.id: gateway}, quiet=frozenset({row.id})
+            )
             bump(row)
             session.flush()
             return self.records(session, [row], ctx)[0]
@@ -425,6 +445,8 @@ class Subnets:
                     continue
                 raise subnet_in_use(row.id)
             session.delete(row)
+            session.flush()
+            peer_routes(session, row.network_id, deleted_cidr=row.cidr)
             return row.network_id
 
         network_id = self.deps.db.write(tx)

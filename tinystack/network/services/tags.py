@@ -25,6 +25,7 @@ TABLES: dict[str, Any] = {
     "security_group": models.SecurityGroup,
     "subnetpool": models.SubnetPool,
     "address_scope": models.AddressScope,
+    "segment": models.NetworkSegment,
 }
 MAX_TAG_LENGTH = 255
 _BAD = re.compile(r"[,/]")

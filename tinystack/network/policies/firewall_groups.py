@@ -1,0 +1,8 @@
+"""FWaaS v2 firewall group rules: upstream neutron-fwaas's names and secure-RBAC
+defaults. Project members manage their own, only admins share; visible: own or shared."""
+
+from __future__ import annotations
+
+from tinystack.network.policies.base import shareable
+
+RULES = shareable("firewall_group", "firewall_groups", "firewall group")
