@@ -9,6 +9,7 @@ POST to the first GET that shows ``provisioning_status`` ACTIVE, then deletes th
 waits for them to go). ``--provider`` picks the provider (default: the cloud's).
 
 Target (issue #17): create -> ACTIVE p50 under 2 s (Octavia with amphorae takes minutes).
+HTTP through the VIP against one member (wrk, data plane, as root): ``load_balancer_http.py``.
 """
 
 from __future__ import annotations

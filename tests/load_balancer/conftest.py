@@ -22,9 +22,14 @@ import httpx
 import pytest
 
 from tests.cloudproc import CloudProcess
-from tests.network_dataplane.support import Guest, cleanup_tagged, run, tools_missing, wait_for
-from tinystack.network.agents import arp_protect
-from tinystack.network.agents.iptables import ChainSet
+from tests.network_dataplane.support import (
+    Guest,
+    cleanup_tagged,
+    remove_agent_leftovers,
+    run,
+    tools_missing,
+    wait_for,
+)
 
 SERVICES = ["identity", "network", "load_balancer"]
 
@@ -37,12 +42,14 @@ def _skip_reason() -> str | None:
 
 
 SKIP = _skip_reason()
+#: the modules that need neither root nor a data plane
+NOT_ROOT = ("test_routes.py", "test_agent_sync.py", "test_api.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         path = str(item.fspath)
-        if "tests/load_balancer/" in path and not path.endswith("test_routes.py"):
+        if "tests/load_balancer/" in path and not path.endswith(NOT_ROOT):
             item.add_marker(pytest.mark.root)
             if SKIP:
                 item.add_marker(pytest.mark.skip(reason=SKIP))
@@ -81,7 +88,13 @@ health_interval = 0.3
         try:
             return self.proc.osc(*args)
         except subprocess.CalledProcessError as exc:
-            raise AssertionError(f"openstack {' '.join(args)}: {exc.stderr}") from None
+            errors = [
+                line
+                for line in self.proc.log_file.read_text(errors="replace").splitlines()
+                if " ERROR " in line or " WARNING " in line or "Traceback" in line
+            ]
+            log = "\n".join(errors[-40:])
+            raise AssertionError(f"openstack {' '.join(args)}: {exc.stderr}\n{log}") from None
 
     def settle(self, lb_id: str, timeout: float = 20) -> None:
         """Wait for the load balancer to be ACTIVE again (the CLI's --wait polls every 3 s)."""
@@ -153,10 +166,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LbCloud]:
             # the networks' bridges and the physnet bridge (not the default br-ex-ts:
             # another run's or a cloud's of this host)
             bridges = ["brq" + n[:11] for n in found.networks] + [f"{tag}-ex"]
-            for prefix in (found.chain_prefix, found.chain_prefix + "N"):
-                ChainSet(prefix).remove_all()
-            if arp_protect.available():
-                arp_protect.remove(None, arp_protect.table_name(found.chain_prefix))
+            remove_agent_leftovers(found.chain_prefix)
         for bridge in bridges:
             if os.path.exists(f"/sys/class/net/{bridge}"):
                 run(["ip", "link", "delete", bridge], check=False)

@@ -205,7 +205,7 @@ def test_bad_input_gets_octavias_status(cloud: LbCloud) -> None:
     pools = "/v2/lbaas/pools"
     pool = {"listener_id": listener["id"], "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN"}
     post(pools, {"pool": {**pool, "lb_algorithm": "RANDOM"}}, 400)
-    post(pools, {"pool": {**pool, "protocol": "UDP"}}, 501)
+    post(pools, {"pool": {**pool, "protocol": "UDP"}}, 400)  # not a TCP listener's
     post(pools, {"pool": {**pool, "session_persistence": {"type": "APP_COOKIE"}}}, 400)
     made = post(pools, {"pool": pool}, 201)["pool"]
     assert isinstance(made, dict)

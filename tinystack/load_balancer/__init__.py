@@ -1,6 +1,7 @@
 """The load balancer service (Octavia's v2 API, catalog type ``load-balancer``, port 9876).
 
-Load balancers, listeners, pools, members, health monitors, L7 policies and rules,
+Load balancers, listeners, pools, members (one by one, or a pool's whole list in one
+``PUT .../members`` batch), health monitors, L7 policies and rules,
 quotas, stats, status trees and the provider/flavor/availability zone listings under
 ``/v2/lbaas`` (``/v2.0`` is an alias, python-octaviaclient's prefix), with Octavia's
 provisioning and operating statuses and its error bodies (``faultstring``).
@@ -19,8 +20,9 @@ Providers:
   TERMINATED_HTTPS (a key manager) are refused as upstream refuses what a provider
   does not support (501, 400).
 * ``noop_driver`` (always; the only one without a data plane): Octavia's no-op
-  provider: the objects go ACTIVE and nothing carries traffic. Its load balancers
-  say so by their ``provider``; asking for ``haproxy`` on such a host is a 400
+  provider: the objects go ACTIVE and nothing carries traffic; it takes every
+  protocol and monitor type (UDP, SCTP too). Its load balancers say so by their
+  ``provider``; asking for ``haproxy`` on such a host is a 400
   ("Provider 'haproxy' is not enabled.").
 
 The VIP port is made with ``port_security_enabled`` false (Octavia opens a security

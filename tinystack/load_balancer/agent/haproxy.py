@@ -12,6 +12,7 @@ path in the process's command line are how a restarted agent finds (adopts) it.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import os
@@ -226,6 +227,24 @@ exec ping -c 1 -W 2 "$3" >/dev/null 2>&1
 """
 
 
+#: the longest stats socket path given to HAProxy: ``sun_path`` holds 108 bytes with its
+#: NUL, and HAProxy binds ``<path>.<pid>.tmp`` first, then renames it
+SOCKET_PATH_MAX = 90
+
+
+def stats_socket_path(directory: Path) -> Path:
+    """``<directory>/stats.sock``, or when that is too long for a unix socket (a deep state
+    directory) a short one named by the directory's hash under ``/run/tinystack-lb`` (as
+    root) or ``/tmp/tinystack-lb`` — the same name after every restart, so a restarted
+    agent still reaches the HAProxy it adopts."""
+    natural = directory / "stats.sock"
+    if len(os.fsencode(natural)) <= SOCKET_PATH_MAX:
+        return natural
+    base = Path("/run/tinystack-lb") if os.geteuid() == 0 else Path("/tmp/tinystack-lb")
+    digest = hashlib.sha256(os.fsencode(directory.absolute())).hexdigest()[:24]
+    return base / f"{digest}.sock"
+
+
 class HAProxy:
     """The HAProxy of one load balancer, in ``namespace``, files in ``directory``."""
 
@@ -235,7 +254,7 @@ class HAProxy:
         self.namespace = namespace
         self.config = directory / "haproxy.cfg"
         self.pidfile = directory / "haproxy.pid"
-        self.socket = directory / "stats.sock"
+        self.socket = stats_socket_path(directory)
         self.ping = directory / "ping-check"
 
     def pids(self) -> list[int]:
@@ -257,6 +276,7 @@ class HAProxy:
     def ensure(self, spec: LoadBalancerSpec) -> bool:
         """Run HAProxy with the spec's configuration; True if it (re)started or reloaded."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.socket.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a short path
         if not self.ping.exists():
             self.ping.write_text(PING_SCRIPT)
             self.ping.chmod(0o755)
@@ -266,9 +286,12 @@ class HAProxy:
         if running and old == text:
             return False
         self.config.write_text(text)
-        check = self._run([self.binary, "-c", "-q", "-f", str(self.config)])
+        check = self._run([self.binary, "-c", "-f", str(self.config)])
         if check.returncode != 0:
-            raise RuntimeError(f"haproxy refused its configuration: {check.stderr.strip()}")
+            said = (check.stderr.strip() + "\n" + check.stdout.strip()).strip()
+            raise RuntimeError(
+                f"haproxy refused its configuration (exit {check.returncode}): {said}"
+            )
         cmd = [self.binary, "-f", str(self.config), "-p", str(self.pidfile), "-D"]
         if running:
             if self.socket.exists():
@@ -289,6 +312,8 @@ class HAProxy:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+        if not self.socket.is_relative_to(self.directory):  # a short path elsewhere
+            self.socket.unlink(missing_ok=True)
 
     def stats(self) -> list[dict[str, str]]:
         """``show stat`` as rows (raises OSError when HAProxy does not answer)."""

@@ -8,8 +8,10 @@ and an HAProxy (``haproxy.py``) whose files are in ``<state>/lbaas/<id>/``.
 
 On start the agent converges every load balancer of this host: a running HAProxy whose
 pid file and command line match is kept (reloaded only if its configuration changed),
-a dead one is started again, so a restart never duplicates processes; namespaces and
-directories of load balancers that no longer exist are removed.
+a dead one is started again, so a restart never duplicates processes; a delete left
+unfinished (PENDING_DELETE: the process was killed, or the cast lost) is finished, and
+a VIP port made for a load balancer whose row a kill prevented is deleted (or released);
+namespaces and directories of load balancers that no longer exist are removed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 from pathlib import Path
 
 from tinystack.common.rpc import RPCServer, Target, Transport
@@ -55,6 +58,9 @@ class ProviderAgent:
         self._guard = threading.Lock()
         self._stopping = threading.Event()
         self._server: RPCServer | None = None
+        #: when this agent began: a VIP port older than that without its load balancer's
+        #: row is an orphan of a killed create (a younger one may be a create under way)
+        self._born = time.time()
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -75,8 +81,15 @@ class ProviderAgent:
 
     def sync(self) -> None:
         for provider in ("haproxy", "noop_driver"):
+            for lb_id in self.store.deleting(self.host, provider):
+                self.delete({}, lb_id)  # else PENDING_DELETE forever (its cast is gone)
             for lb_id in self.store.hosted(self.host, provider):
                 self.converge(lb_id)
+        try:
+            for port_id in self.store.release_orphans(self.host, self._born):
+                LOG.warning("released VIP port %s of a load balancer never made", port_id)
+        except Exception:  # the network may be away: the next start tries again
+            LOG.exception("releasing orphaned VIP ports failed")
         if self.dataplane and self.root.exists():
             known = set(self.store.hosted(self.host, "haproxy"))
             for directory in self.root.iterdir():

@@ -24,5 +24,13 @@ class ProviderStore(Protocol):
     def hosted(self, host: str, provider: str) -> list[str]:
         """Ids of the load balancers of ``provider`` on ``host`` (not being deleted)."""
 
+    def deleting(self, host: str, provider: str) -> list[str]:
+        """Ids of the load balancers of ``provider`` on ``host`` being deleted (PENDING_DELETE:
+        a delete the agent never finished, its process killed or the cast lost)."""
+
+    def release_orphans(self, host: str, before: float) -> list[str]:
+        """VIP ports of ``host`` older than ``before`` whose load balancer was never
+        committed, deleted or released; their ids."""
+
     def report(self, lb_id: str, report: HealthReport) -> None:
         """Member health and listener counters read from HAProxy."""

@@ -26,6 +26,17 @@ def create(
     return {"member": views.member(members.create(deps, ctx, pool_id, body.member))}
 
 
+def batch_update(
+    pool_id: str,
+    body: schemas.MembersBatchBody,
+    ctx: ContextDep,
+    deps: DepsDep,
+    additive_only: bool = False,
+) -> Response:
+    members.batch_update(deps, ctx, pool_id, body.members, additive_only)
+    return Response(status_code=202)
+
+
 def show(pool_id: str, member_id: str, ctx: ContextDep, deps: DepsDep) -> dict[str, Any]:
     return {"member": views.member(members.get(deps, ctx, pool_id, member_id))}
 

@@ -72,6 +72,7 @@ ROUTES = [
     Route("DELETE", PO, po.delete, (po_p.DELETE,), 204),
     Route("GET", PO + "/members", mem.list_, (mem_p.GET_ALL, mem_p.GET_ALL_GLOBAL)),
     Route("POST", PO + "/members", mem.create, (mem_p.POST,), 201),
+    Route("PUT", PO + "/members", mem.batch_update, (mem_p.PUT,), 202),
     Route("GET", PO + "/members/{member_id}", mem.show, (mem_p.GET_ONE,)),
     Route("PUT", PO + "/members/{member_id}", mem.update, (mem_p.PUT,)),
     Route("DELETE", PO + "/members/{member_id}", mem.delete, (mem_p.DELETE,), 204),

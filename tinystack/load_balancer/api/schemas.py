@@ -60,6 +60,12 @@ class MemberUpdateBody(_Body):
     member: MemberUpdate
 
 
+class MembersBatchBody(_Body):
+    """A pool's whole member list (``PUT .../members``), each member as on create."""
+
+    members: list[MemberCreate]
+
+
 class HealthMonitorCreateBody(_Body):
     healthmonitor: HealthMonitorCreate
 

@@ -40,8 +40,6 @@ def _check(
 
 def create(deps: Deps, ctx: RequestContext, req: HealthMonitorCreate) -> HealthMonitorRecord:
     _check(req.type, req.delay, req.timeout, req)
-    if req.type not in SUPPORTED:
-        raise exception.ProviderUnsupported("haproxy", f"health monitor type {req.type}")
     http = req.type in HTTP_TYPES
 
     def tx(session: Session) -> tuple[HealthMonitorRecord, str]:
@@ -56,6 +54,8 @@ def create(deps: Deps, ctx: RequestContext, req: HealthMonitorCreate) -> HealthM
             session, deps, project, "health_monitor", models.HealthMonitor, "Health Monitor"
         )
         lb = _tree.lock_lb(session, pool.load_balancer_id)
+        if lb.provider == "haproxy" and req.type not in SUPPORTED:
+            raise exception.ProviderUnsupported(lb.provider, f"health monitor type {req.type}")
         row = models.HealthMonitor(
             pool_id=pool.id,
             type=req.type,

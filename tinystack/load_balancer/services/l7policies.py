@@ -105,6 +105,22 @@ def _policy(session: Session, policy_id: str) -> models.L7Policy:
     return _tree.load(session, models.L7Policy, policy_id, "L7 Policy", lock=True)
 
 
+#: the redirect fields each action keeps; Octavia clears the others when the action changes
+_TARGETS = {
+    "REDIRECT_TO_POOL": ("redirect_pool_id",),
+    "REDIRECT_TO_URL": ("redirect_url", "redirect_http_code"),
+    "REDIRECT_PREFIX": ("redirect_prefix", "redirect_http_code"),
+    "REJECT": (),
+}
+
+
+def _clear_other_targets(row: models.L7Policy) -> None:
+    kept = _TARGETS.get(row.action, ())
+    for name in ("redirect_pool_id", "redirect_url", "redirect_prefix", "redirect_http_code"):
+        if name not in kept:
+            setattr(row, name, None)
+
+
 def update(deps: Deps, ctx: RequestContext, policy_id: str, req: L7PolicyUpdate) -> L7PolicyRecord:
     def check(session: Session, row: models.L7Policy) -> None:
         if "action" in req.model_fields_set or any(
@@ -128,6 +144,7 @@ def update(deps: Deps, ctx: RequestContext, policy_id: str, req: L7PolicyUpdate)
             value = getattr(req, name)
             if name in req.model_fields_set and (value is not None or name.startswith("redirect")):
                 setattr(row, name, value)
+        _clear_other_targets(row)
         if req.position is not None:
             _renumber(session, row.listener_id, row, req.position)
 

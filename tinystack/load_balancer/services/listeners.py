@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -45,6 +47,26 @@ def _default_pool(session: Session, lb_id: str, pool_id: str | None) -> None:
         raise exception.Duplicate("Listener", f"pool {pool_id}")
 
 
+def _transport(protocol: str) -> str:
+    """The L4 protocol a listener takes its port on: a UDP, an SCTP and a TCP-based
+    listener may share a port number (Octavia refuses only two of one transport)."""
+    return protocol if protocol in ("UDP", "SCTP") else "TCP"
+
+
+def _allowed_cidrs(lb: models.LoadBalancer, cidrs: list[str] | None) -> None:
+    """Each allowed CIDR is a network of the VIP's IP version (Octavia: a 400)."""
+    vip = ipaddress.ip_address(lb.vip_address) if lb.vip_address else None
+    for cidr in cidrs or []:
+        try:
+            net = ipaddress.ip_network(cidr, strict=False)
+        except ValueError as exc:
+            raise exception.InvalidOption(f"{cidr!r} is not a valid CIDR.") from exc
+        if vip is not None and net.version != vip.version:
+            raise exception.InvalidOption(
+                f"CIDR {cidr} IP version incompatible with VIP {vip} IP version."
+            )
+
+
 def _apply(row: models.Listener, req: ListenerCreate | ListenerUpdate) -> None:
     for name in _FIELDS:
         if name in req.model_fields_set:
@@ -74,15 +96,16 @@ def create(deps: Deps, ctx: RequestContext, req: ListenerCreate) -> ListenerReco
         if req.protocol not in SUPPORTED.get(lb.provider, {req.protocol}):
             raise exception.ProviderUnsupported(lb.provider, f"protocol {req.protocol}")
         _tree.check_quota(session, deps, project, "listener", models.Listener, "Listener")
-        taken = session.scalar(
-            sa.select(models.Listener.id).where(
+        on_port = session.scalars(
+            sa.select(models.Listener.protocol).where(
                 models.Listener.load_balancer_id == lb.id,
                 models.Listener.protocol_port == req.protocol_port,
             )
-        )
-        if taken:
+        ).all()
+        if _transport(req.protocol) in {_transport(p) for p in on_port}:
             raise exception.Duplicate("Listener", f"protocol_port {req.protocol_port}")
         _default_pool(session, lb.id, req.default_pool_id)
+        _allowed_cidrs(lb, req.allowed_cidrs)
         _tree.lock_lb(session, lb.id)
         row = models.Listener(
             protocol=req.protocol,
@@ -134,8 +157,19 @@ def update(
             row.default_pool_id = req.default_pool_id
         _apply(row, req)
 
+    def check(session: Session, row: models.Listener) -> None:
+        if "allowed_cidrs" in req.model_fields_set:
+            lb = _tree.load(session, models.LoadBalancer, row.load_balancer_id, "Load Balancer")
+            _allowed_cidrs(lb, req.allowed_cidrs)
+
     return _provisioning.update(
-        deps, ctx, rules.PUT, lambda session: _listener(session, listener_id), change, record
+        deps,
+        ctx,
+        rules.PUT,
+        lambda session: _listener(session, listener_id),
+        change,
+        record,
+        check=check,
     )
 
 

@@ -34,12 +34,28 @@ def _pool(session: Session, pool_id: str) -> models.Pool:
     return pool
 
 
+def _authorized(
+    deps: Deps, ctx: RequestContext, pool_id: str, rule: str, project_id: str | None
+) -> None:
+    """Refuse a caller ``rule`` does not allow on the pool (as Octavia: a 403, or 404 for
+    no pool, comes before any 400 of the body's subnets, which the caller may not see)."""
+    with deps.db.reader() as session:
+        pool = _pool(session, pool_id)
+        _tree.creating_project(ctx, rule, project_id or pool.project_id)
+
+
+def _subnets(deps: Deps, ctx: RequestContext, subnet_ids: set[str | None]) -> None:
+    for subnet_id in sorted(s for s in subnet_ids if s):
+        if not deps.network.list_subnets(token=ctx.token, id=subnet_id):
+            raise exception.InvalidOption(f"Subnet {subnet_id} not found.")
+
+
 def create(deps: Deps, ctx: RequestContext, pool_id: str, req: MemberCreate) -> MemberRecord:
     _address(req.address, "Member address")
     if req.monitor_address:
         _address(req.monitor_address, "Monitor address")
-    if req.subnet_id and not deps.network.list_subnets(token=ctx.token, id=req.subnet_id):
-        raise exception.InvalidOption(f"Subnet {req.subnet_id} not found.")
+    _authorized(deps, ctx, pool_id, rules.POST, req.project_id)
+    _subnets(deps, ctx, {req.subnet_id} - {None})
 
     def tx(session: Session) -> tuple[MemberRecord, str]:
         pool = _pool(session, pool_id)
@@ -56,22 +72,83 @@ def create(deps: Deps, ctx: RequestContext, pool_id: str, req: MemberCreate) -> 
             raise exception.Duplicate("member", f"address/port {req.address}:{req.protocol_port}")
         lb = _tree.lock_lb(session, pool.load_balancer_id)
         _tree.mark(pool, _tree.PENDING_UPDATE)
-        row = models.Member(
-            pool_id=pool_id,
-            address=req.address,
-            protocol_port=req.protocol_port,
-            weight=req.weight,
-            backup=req.backup,
-            subnet_id=req.subnet_id,
-            monitor_address=req.monitor_address,
-            monitor_port=req.monitor_port,
-            name=req.name or "",
-            description=req.description or "",
-        )
+        row = _row(pool_id, req)
         _tree.add_pending(session, row, project, lb.id, req)
         return record(row), lb.host
 
     return _provisioning.write_and_refresh(deps, ctx, tx)
+
+
+#: what a batch update may change on a member it keeps (the rest names the member)
+_KEPT = ("name", "description", "admin_state_up", "tags", "weight", "backup",
+         "monitor_address", "monitor_port")  # fmt: skip
+
+
+def batch_update(
+    deps: Deps, ctx: RequestContext, pool_id: str, wanted: list[MemberCreate], additive_only: bool
+) -> None:
+    """Octavia's ``PUT /pools/{id}/members``: the pool's members become ``wanted``, matched
+    by address and port: new ones are created, matched ones updated and (unless
+    ``additive_only``) the others deleted, in one provisioning round (202, no body)."""
+    keys = [(m.address, m.protocol_port) for m in wanted]
+    if len(set(keys)) != len(keys):
+        raise exception.InvalidOption("Duplicate address/port pairs in the member list.")
+    for m in wanted:
+        _address(m.address, "Member address")
+        if m.monitor_address:
+            _address(m.monitor_address, "Monitor address")
+    _authorized(deps, ctx, pool_id, rules.PUT, None)
+    _subnets(deps, ctx, {m.subnet_id for m in wanted} - {None})
+
+    def tx(session: Session) -> tuple[str, str]:
+        pool = _pool(session, pool_id)
+        _tree.authorize(ctx, rules.PUT, pool)
+        current = {
+            (row.address, row.protocol_port): row
+            for row in session.scalars(
+                sa.select(models.Member).where(models.Member.pool_id == pool_id)
+            )
+            if row.provisioning_status != _tree.PENDING_DELETE
+        }
+        new = [m for m in wanted if (m.address, m.protocol_port) not in current]
+        _tree.check_quota(
+            session, deps, pool.project_id, "member", models.Member, "Member", len(new)
+        )
+        lb = _tree.lock_lb(session, pool.load_balancer_id)
+        _tree.mark(pool, _tree.PENDING_UPDATE)
+        given = {(m.address, m.protocol_port): m for m in wanted}
+        for key, row in current.items():
+            if key in given:
+                req = given[key]
+                for name in _KEPT:
+                    if name in req.model_fields_set:
+                        value = getattr(req, name)
+                        none = "" if name in ("name", "description") else None
+                        setattr(row, name, none if value is None else value)
+                _tree.mark(row, _tree.PENDING_UPDATE)
+            elif not additive_only:
+                _tree.mark(row, _tree.PENDING_DELETE)
+        for req in new:
+            _tree.add_pending(session, _row(pool_id, req), pool.project_id, lb.id, req)
+        return lb.host, lb.id
+
+    host, lb_id = deps.db.write(tx)
+    _tree.kick(deps, ctx, host, lb_id)
+
+
+def _row(pool_id: str, req: MemberCreate) -> models.Member:
+    return models.Member(
+        pool_id=pool_id,
+        address=req.address,
+        protocol_port=req.protocol_port,
+        weight=req.weight,
+        backup=req.backup,
+        subnet_id=req.subnet_id,
+        monitor_address=req.monitor_address,
+        monitor_port=req.monitor_port,
+        name=req.name or "",
+        description=req.description or "",
+    )
 
 
 def _member(session: Session, pool_id: str, member_id: str, lock: bool = False) -> models.Member:

@@ -57,8 +57,6 @@ def create(deps: Deps, ctx: RequestContext, req: PoolCreate) -> PoolRecord:
         raise exception.ProviderUnsupported("haproxy", "single-call create of a pool's members")
     if not req.loadbalancer_id and not req.listener_id:
         raise exception.InvalidOption("loadbalancer_id or listener_id must be specified.")
-    if req.protocol in ("UDP", "SCTP"):
-        raise exception.ProviderUnsupported("haproxy", f"protocol {req.protocol}")
 
     def tx(session: Session) -> tuple[PoolRecord, str]:
         listener = None
@@ -76,6 +74,9 @@ def create(deps: Deps, ctx: RequestContext, req: PoolCreate) -> PoolRecord:
             raise exception.InvalidOption("Listener and pool are on different load balancers.")
         lb = _tree.load(session, models.LoadBalancer, lb_id, "Load Balancer")
         project = _tree.creating_project(ctx, rules.POST, req.project_id or lb.project_id)
+        # UDP and SCTP are LVS upstream: not HAProxy's (the no-op provider takes them)
+        if lb.provider == "haproxy" and req.protocol in ("UDP", "SCTP"):
+            raise exception.ProviderUnsupported(lb.provider, f"protocol {req.protocol}")
         _tree.check_quota(session, deps, project, "pool", models.Pool, "Pool")
         persistence = _persistence(req)
         _tree.lock_lb(session, lb.id)

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tinystack.common.timeutils import utcnow
+from tinystack.common.timeutils import parse_isotime, utcnow
 from tinystack.load_balancer import models
 from tinystack.load_balancer.services import _tree
 from tinystack.load_balancer.services.deps import Deps
@@ -227,10 +227,44 @@ class ProviderStore:
 
         self.deps.db.write(tx)
 
+    def release_orphans(self, host: str, before: float) -> list[str]:
+        """VIP ports of ``host`` made (or bound) before ``before`` (epoch seconds) for a
+        load balancer whose row was never committed: the process died between the two.
+        The service's own (``octavia-lb-<id>``) are deleted, a port the user gave is
+        released; their ids."""
+        ports = self.deps.network.list_ports(device_owner="Octavia")
+        with self.deps.db.reader() as session:
+            known = set(session.scalars(sa.select(models.LoadBalancer.id)))
+        found = []
+        for port in ports:
+            lb_id = str(port.get("device_id", "")).removeprefix("lb-")
+            stamp = port.get("updated_at") or port.get("created_at") or ""
+            if port.get("binding:host_id") != host or lb_id in known or not stamp:
+                continue
+            if parse_isotime(stamp).timestamp() >= before:
+                continue  # a create under way in this process
+            if port.get("name") == f"octavia-lb-{lb_id}":
+                self.deps.network.delete_port(port["id"])
+            else:
+                self.deps.network.update_port(
+                    port["id"], {"device_owner": "", "device_id": "", "binding:host_id": ""}
+                )
+            found.append(str(port["id"]))
+        return found
+
     def hosted(self, host: str, provider: str) -> list[str]:
+        return self._on(host, provider, deleting=False)
+
+    def deleting(self, host: str, provider: str) -> list[str]:
+        return self._on(host, provider, deleting=True)
+
+    def _on(self, host: str, provider: str, *, deleting: bool) -> list[str]:
+        status = models.LoadBalancer.provisioning_status
         with self.deps.db.reader() as session:
             query = sa.select(models.LoadBalancer.id).where(
-                models.LoadBalancer.host == host, models.LoadBalancer.provider == provider
+                models.LoadBalancer.host == host,
+                models.LoadBalancer.provider == provider,
+                status == _tree.PENDING_DELETE if deleting else status != _tree.PENDING_DELETE,
             )
             return list(session.scalars(query))
 
