@@ -36,7 +36,6 @@ Phases (each bounded in time):
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import statistics
 import sys
@@ -44,34 +43,14 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import add_auth_args, creds_from_args, issue_token
+from _harness import add_auth_args, creds_from_args, issue_token, public_endpoint, require_loopback
 
 VERSION = "compute 2.96"
-
-
-def _loopback(url: str) -> None:
-    host = urlparse(url).hostname or ""
-    try:
-        ok = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        ok = host == "localhost"
-    if not ok:
-        raise SystemExit(f"refusing to load a non-loopback endpoint: {url}")
-
-
-def _endpoint(catalog: list[dict[str, Any]], kind: str) -> str:
-    for service in catalog:
-        if service["type"] == kind:
-            for ep in service["endpoints"]:
-                if ep["interface"] == "public":
-                    return str(ep["url"]).rstrip("/")
-    raise SystemExit(f"no {kind} endpoint in the catalog")
 
 
 def rss_kb(pid: int) -> int:
@@ -167,11 +146,11 @@ def main() -> None:
     args = parser.parse_args()
 
     creds = creds_from_args(args)
-    _loopback(creds.auth_url)
+    require_loopback(creds.auth_url)
     token, body = issue_token(creds)
     catalog = body["token"]["catalog"]
-    compute, image_url = _endpoint(catalog, "compute"), _endpoint(catalog, "image")
-    _loopback(compute)
+    compute, image_url = public_endpoint(catalog, "compute"), public_endpoint(catalog, "image")
+    require_loopback(compute)
     headers = {"X-Auth-Token": token}
     images = httpx.get(f"{image_url}/v2/images", params={"name": args.image}, headers=headers)
     found = images.json().get("images", [])

@@ -41,7 +41,6 @@ It raises the project's instances/cores/ram quotas to unlimited first and
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import statistics
 import sys
@@ -50,35 +49,15 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import add_auth_args, creds_from_args, issue_token
+from _harness import add_auth_args, creds_from_args, issue_token, public_endpoint, require_loopback
 
 VERSION = "compute 2.96"
 SCHEDULE_EVENT = "conductor_schedule_and_build_instances"
-
-
-def _loopback(url: str) -> None:
-    host = urlparse(url).hostname or ""
-    try:
-        ok = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        ok = host == "localhost"
-    if not ok:
-        raise SystemExit(f"refusing to load a non-loopback endpoint: {url}")
-
-
-def _endpoint(catalog: list[dict[str, Any]], kind: str) -> str:
-    for service in catalog:
-        if service["type"] == kind:
-            for ep in service["endpoints"]:
-                if ep["interface"] == "public":
-                    return str(ep["url"]).rstrip("/")
-    raise SystemExit(f"no {kind} endpoint in the catalog")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -286,11 +265,11 @@ def main() -> None:
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     creds = creds_from_args(args)
-    _loopback(creds.auth_url)
+    require_loopback(creds.auth_url)
     token, body = issue_token(creds)
     catalog = body["token"]["catalog"]
-    compute, image = _endpoint(catalog, "compute"), _endpoint(catalog, "image")
-    _loopback(compute)
+    compute, image = public_endpoint(catalog, "compute"), public_endpoint(catalog, "image")
+    require_loopback(compute)
     pid = args.pid or (int(Path(args.pid_file).read_text()) if args.pid_file else None)
     bench = Bench(compute, image, token, body["token"]["project"]["id"])
     image_id = bench.prepare(args.image)

@@ -16,47 +16,32 @@ Phases:
 3. every server is evacuated (one ``evacuate`` action each, no host: the scheduler
    chooses); the clock runs from the first request until every server is ACTIVE on
    another host (polled every 100 ms), bounded by ``--max-seconds`` (60: the target);
-4. the servers are deleted and the service is forced up again. Only loopback endpoints
-   are accepted.
+4. the servers are deleted and the service is forced up again; with ``--keep`` (and all
+   moved in time) they are left running on their new hosts and the source stays forced
+   down, so that what the source does when its agent restarts (destroy its stale copies)
+   can be checked. Only loopback endpoints are accepted.
+
+Every host needs room for ``--count`` servers of ``--flavor`` (placement's VCPU and
+MEMORY_MB inventories times their allocation ratios), or the boot ends in ERROR (no
+valid host).
 """
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import add_auth_args, creds_from_args, issue_token
+from _harness import add_auth_args, creds_from_args, issue_token, public_endpoint, require_loopback
 
 VERSION = "compute 2.94"
-
-
-def _loopback(url: str) -> None:
-    host = urlparse(url).hostname or ""
-    try:
-        ok = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        ok = host == "localhost"
-    if not ok:
-        raise SystemExit(f"refusing to load a non-loopback endpoint: {url}")
-
-
-def _endpoint(catalog: list[dict[str, Any]], kind: str) -> str:
-    for service in catalog:
-        if service["type"] == kind:
-            for ep in service["endpoints"]:
-                if ep["interface"] == "public":
-                    return str(ep["url"]).rstrip("/")
-    raise SystemExit(f"no {kind} endpoint in the catalog")
 
 
 class Bench:
@@ -131,18 +116,23 @@ def main() -> None:
     parser.add_argument("--flavor", default="1")
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the evacuated servers running and the source forced down",
+    )
     args = parser.parse_args()
     creds = creds_from_args(args)
-    _loopback(creds.auth_url)
+    require_loopback(creds.auth_url)
     token, body = issue_token(creds)
     catalog = body["token"]["catalog"]
-    compute = _endpoint(catalog, "compute")
-    _loopback(compute)
+    compute = public_endpoint(catalog, "compute")
+    require_loopback(compute)
     bench = Bench(compute, token)
     image = args.image
     if not image:
         images = httpx.get(
-            f"{_endpoint(catalog, 'image')}/v2/images",
+            f"{public_endpoint(catalog, 'image')}/v2/images",
             headers={"X-Auth-Token": token},
             params={"status": "active"},
         ).json()["images"]
@@ -171,9 +161,12 @@ def main() -> None:
         result["within_bound"] = moved is not None
         hosts = sorted({s["OS-EXT-SRV-ATTR:host"] for s in bench.servers().values()})
         result["destinations"] = hosts
+        if args.keep:
+            result["kept"] = list(bench.made)
     finally:
-        bench.force_down(service, False)
-        bench.cleanup()
+        if not (args.keep and result.get("within_bound")):
+            bench.force_down(service, False)
+            bench.cleanup()
     if args.json:
         print(json.dumps(result, indent=1))
     else:

@@ -10,6 +10,11 @@
 #   unique_last_password_count = 2
 #   minimum_password_age = 0
 # (change_password_upon_first_use must stay off: Tempest logs in after admin resets).
+# TEMPEST_CONF_ARGS= more options of tempest_conf.py, e.g. validation (Tempest logs into
+#   guests over SSH): '--validation --ssh-user cirros --ssh-password gocubsgo'
+# TEMPEST_NETNS= a network namespace to run Tempest in (made by tools/tempest_netns.sh: one
+#   that reaches the cloud's API and the public network's floating IPs, as validation needs)
+# TEMPEST_CONCURRENCY= workers (default 2)
 # Installs tempest 47 into .venv-tempest on first use; writes a workspace under <state_dir>/tempest.
 set -euo pipefail
 STATE=${1:?state directory of a running cloud}
@@ -24,5 +29,10 @@ if [ ! -d "$WS" ]; then
     "$VENV/bin/tempest" init --name "$NAME" "$WS" >/dev/null
 fi
 # what the cloud has: services, networking extensions, public network, images, flavors
-"${SDK_PYTHON:-$ROOT/.venv/bin/python}" "$ROOT/tools/tempest_conf.py" "$STATE" > "$WS/etc/tempest.conf"
-cd "$WS" && "$VENV/bin/tempest" run --regex "$REGEX" --concurrency 2
+# shellcheck disable=SC2086  # TEMPEST_CONF_ARGS: words
+"${SDK_PYTHON:-$ROOT/.venv/bin/python}" "$ROOT/tools/tempest_conf.py" "$STATE" \
+    ${TEMPEST_CONF_ARGS:-} > "$WS/etc/tempest.conf"
+IN_NETNS=()
+[ -z "${TEMPEST_NETNS:-}" ] || IN_NETNS=(ip netns exec "$TEMPEST_NETNS")
+cd "$WS" && "${IN_NETNS[@]}" "$VENV/bin/tempest" run --regex "$REGEX" \
+    --concurrency "${TEMPEST_CONCURRENCY:-2}"

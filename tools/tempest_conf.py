@@ -1,15 +1,21 @@
 """Write a tempest.conf for a running tinystack (used by tools/tempest.sh).
 
-    .venv/bin/python tools/tempest_conf.py <state_dir> > tempest.conf
+    .venv/bin/python tools/tempest_conf.py <state_dir> [options] > tempest.conf
 
 Reads the admin credentials from the state directory (clouds.yaml, secrets.json) and
 asks the cloud what it has: services in the catalog, the networking extensions it
 lists, the public network, images and flavors, so Tempest runs exactly the tests of
 what is implemented.
+
+Validation (Tempest logging into guests over SSH) is off unless ``--validation`` is
+given; then the guests must be reachable from where Tempest runs (real guests: the
+QEMU driver and the Linux data plane), and the ``--ssh-*`` options say how the image
+takes logins (``--help`` lists them).
 """
 
 from __future__ import annotations
 
+import argparse
 import configparser
 import json
 import os
@@ -51,10 +57,7 @@ def volume_section(conn: Any, with_compute: bool) -> list[str]:
         f"min_microversion = {version['min_version']}",
         f"max_microversion = {version['version']}",
         "build_timeout = 120",
-        # the file driver keeps an unmanaged volume's data as unmanaged-<id>.<format>
-        "manage_volume_ref = source-name,unmanaged-%s.qcow2",
-        # and an unmanaged snapshot's as unmanaged-snapshot-<id>.<format>
-        "manage_snapshot_ref = source-name,unmanaged-snapshot-%s.qcow2",
+        *_manage_refs(caps.get("storage_protocol", "NBD")),
         f"volume_type_multiattach = {multiattach}",
         "[volume-feature-enabled]",
         "multi_backend = false",
@@ -69,6 +72,20 @@ def volume_section(conn: Any, with_compute: bool) -> list[str]:
         # the image/volume/server dependency tests of tempest.api.image
         f"enable_volume_image_dep_tests = {with_compute}".lower(),
         "api_extensions = all",
+    ]
+
+
+def _manage_refs(protocol: str) -> list[str]:
+    """What an unmanaged volume's and snapshot's data are called on the backend."""
+    if protocol == "ceph":  # the rbd driver: unmanaged-volume-<id>, snapshot-<id>
+        return [
+            "manage_volume_ref = source-name,unmanaged-volume-%s",
+            "manage_snapshot_ref = source-name,snapshot-%s",
+        ]
+    # the file driver keeps them as unmanaged-<id>.<format>, unmanaged-snapshot-<id>.<format>
+    return [
+        "manage_volume_ref = source-name,unmanaged-%s.qcow2",
+        "manage_snapshot_ref = source-name,unmanaged-snapshot-%s.qcow2",
     ]
 
 
@@ -91,8 +108,83 @@ def _import_plugins(state: Path) -> list[str]:
     return [p.strip() for p in raw.split(",") if p.strip()]
 
 
-def main() -> int:
-    state = Path(sys.argv[1])
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Write a tempest.conf for a running tinystack.")
+    parser.add_argument("state_dir", type=Path, help="the running cloud's state directory")
+    parser.add_argument(
+        "--public-network",
+        default="public",
+        help="the external network (floating IPs, routers' gateways; default: public)",
+    )
+    group = parser.add_argument_group("validation (Tempest logs into guests over SSH)")
+    group.add_argument(
+        "--validation", action="store_true", help="[validation] run_validation = true"
+    )
+    group.add_argument(
+        "--connect-method",
+        choices=("floating", "fixed"),
+        default="floating",
+        help="floating: through a floating IP of the public network (default); fixed: the "
+        "server's address on --network-for-ssh",
+    )
+    group.add_argument(
+        "--network-for-ssh",
+        default=None,
+        help="the network whose address 'fixed' logs into (default: the public network)",
+    )
+    group.add_argument("--ssh-user", default="root", help="the image's login (default: root)")
+    group.add_argument(
+        "--ssh-password", default=None, help="that login's password (default: Tempest's)"
+    )
+    group.add_argument(
+        "--ssh-key-type",
+        choices=("ecdsa", "rsa"),
+        default="ecdsa",
+        help="ecdsa: Tempest makes the validation key pair itself (default); rsa: it asks "
+        "the compute API to generate one (before microversion 2.92 only)",
+    )
+    group.add_argument(
+        "--ssh-timeout",
+        type=int,
+        default=300,
+        help="seconds Tempest tries to log into a guest (default: 300)",
+    )
+    return parser.parse_args(argv)
+
+
+def validation_lines(args: argparse.Namespace) -> list[str]:
+    """Tempest's ``[validation]``: off, or how it reaches and logs into guests."""
+    if not args.validation:
+        return ["[validation]", "run_validation = false"]
+    password = (
+        [
+            f"image_ssh_password = {args.ssh_password}",
+            f"image_alt_ssh_password = {args.ssh_password}",
+        ]
+        if args.ssh_password
+        else []
+    )
+    return [
+        "[validation]",
+        "run_validation = true",
+        # the validation security group admits ssh and ping, as Tempest's default
+        "security_group = true",
+        "security_group_rules = true",
+        f"connect_method = {args.connect_method}",
+        "auth_method = keypair",
+        "ip_version_for_ssh = 4",
+        f"network_for_ssh = {args.network_for_ssh or args.public_network}",
+        f"image_ssh_user = {args.ssh_user}",
+        f"image_alt_ssh_user = {args.ssh_user}",
+        *password,
+        f"ssh_key_type = {args.ssh_key_type}",
+        f"ssh_timeout = {args.ssh_timeout}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    state = Path(args.state_dir)
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(state / "clouds.yaml")
     import openstack
 
@@ -135,12 +227,12 @@ def main() -> int:
         "trust = true",
     ]
     if "network" in services:
-        public = conn.network.find_network("public")
+        public = conn.network.find_network(args.public_network)
         aliases = sorted(e.alias for e in conn.network.extensions())
         lines += [
             "[network]",
             f"public_network_id = {public.id if public else ''}",
-            "floating_network_name = public",
+            f"floating_network_name = {args.public_network}",
             "project_network_cidr = 10.100.0.0/16",
             "[network-feature-enabled]",
             "ipv6 = true",
@@ -151,7 +243,7 @@ def main() -> int:
     if "compute" in services:
         endpoint = conn.compute.get_endpoint()
         version = conn.session.get(endpoint, endpoint_filter=None).json()["version"]
-        images = [i.id for i in conn.image.images() if i.status == "active"]
+        images = public_images(conn)
         flavors = sorted(conn.compute.flavors(), key=lambda f: (f.ram, f.id))
         # the move tests (cold and live migration: local disks copied, block migration)
         # skip below two compute nodes
@@ -178,18 +270,22 @@ def main() -> int:
             "stable_rescue = true",
             f"live_migration = {nodes >= 2}".lower(),
             "block_migration_for_live_migration = true",
+            # volumes move with a live migration (their attachments follow the guest)
+            f"volume_backed_live_migration = {nodes >= 2}".lower(),
             "block_migrate_cinder_iscsi = false",
         ]
     if "image" in services:
         lines += image_lines(conn, _import_plugins(state))
     if "compute" not in services and "image" in services:
         # volumes from images take the image from [compute] image_ref
-        images = [i.id for i in conn.image.images() if i.status == "active"]
+        images = public_images(conn)
         lines += ["[compute]", f"image_ref = {images[0] if images else ''}"]
     if "block-storage" in services:
         lines += volume_section(conn, "compute" in services)
     if "object-store" in services:
         lines += object_storage_lines(conn)
+    if "load-balancer" in services:
+        lines += load_balancer_lines(conn)
     lines += [
         "[service_available]",
         f"nova = {'compute' in services}".lower(),
@@ -197,12 +293,19 @@ def main() -> int:
         f"neutron = {'network' in services}".lower(),
         f"cinder = {'block-storage' in services}".lower(),
         f"swift = {'object-store' in services}".lower(),
+        f"load_balancer = {'load-balancer' in services}".lower(),
         "horizon = false",
-        "[validation]",
-        "run_validation = false",
+        *validation_lines(args),
     ]
     print("\n".join(lines))
     return 0
+
+
+def public_images(conn: Any) -> list[str]:
+    """The active public images, the cloud's own: not the private or shared ones a
+    Tempest run may leave behind (a backup its test never deletes), which the next run's
+    projects could not boot."""
+    return [i.id for i in conn.image.images() if i.status == "active" and i.visibility == "public"]
 
 
 def security_compliance(state: Path) -> tuple[list[str], list[str]]:
@@ -249,6 +352,35 @@ def object_storage_lines(conn: Any) -> list[str]:
         f"container_sync = {'container_sync' in info}".lower(),
         f"object_versioning = {'versioned_writes' in info}".lower(),
         f"tempurl_digest_hashlib = {'sha256' if 'sha256' in digests else 'sha1'}",
+    ]
+
+
+def load_balancer_lines(conn: Any) -> list[str]:
+    """octavia-tempest-plugin's sections: its tests run on the no-op provider (always
+    enabled; the API without HAProxy namespaces) against the cloud's real networks, so
+    not its ``test_with_noop`` mode (that one fakes the subnet ids Neutron is asked
+    about). No key manager: no TERMINATED_HTTPS. The plugin's tests need compute and
+    image in the catalog (``tinystack up`` with the fake compute driver will do)."""
+    root = conn.load_balancer.get_endpoint().rstrip("/").split("/v2", 1)[0]
+    providers = conn.session.get(root + "/v2/lbaas/providers", endpoint_filter=None)
+    # a DictOpt: "name:description" pairs split at commas
+    drivers = ",".join(
+        f"{p['name']}:{p['description'].replace(',', ';')}" for p in providers.json()["providers"]
+    )
+    return [
+        "[load_balancer]",
+        "provider = noop_driver",
+        f"enabled_provider_drivers = {drivers}",
+        "test_with_noop = false",
+        "RBAC_test_type = keystone_default_roles",
+        "build_interval = 0.5",
+        "check_interval = 0.5",
+        "lb_build_interval = 0.5",
+        "build_timeout = 60",
+        "check_timeout = 60",
+        "lb_build_timeout = 60",
+        "[loadbalancer-feature-enabled]",
+        "terminated_tls_enabled = false",
     ]
 
 

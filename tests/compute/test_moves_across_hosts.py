@@ -1,6 +1,7 @@
 """Moves between two fake hosts through the API: cold migration and resize (allocations
-held by the migration until confirm, given back on revert) and evacuation (only from a
-host that is down; states, migration records, allocations, 400/404/409, NoValidHost)."""
+held by the migration until confirm, given back on revert; an attached volume goes along,
+exported for the host the guest runs on), and evacuation (only from a host that is down;
+states, migration records, allocations, 400/404/409, NoValidHost)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.compute.conftest import Env, MakeEnv
+from tests.cloudproc import free_port
+from tests.compute.conftest import SERVICES, Api, Env, MakeEnv
 
 H1, H2 = "fake-compute-1", "fake-compute-2"
 
@@ -205,3 +207,158 @@ def test_deleting_a_resized_server_confirms_its_resize(env: Env) -> None:
         time.sleep(0.05)
     assert _allocations(env, mig["uuid"]) == {}
     assert _allocations(env, sid) == {}
+
+
+# -- with a volume attached --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def vol_env(make_env: MakeEnv) -> Env:
+    conf = (
+        "[compute]\nfake_hosts = 2\nhost_cache_seconds = 0\n"
+        f"[volume]\nreport_interval = 1\nfile_capacity_gb = 100\nnbd_port = {free_port()}\n"
+    )
+    return make_env(conf, [*SERVICES, "volume"])
+
+
+def _volume_attachment(env: Env, volume_id: str) -> dict[str, Any]:
+    """The volume's one attachment, as the block storage service has it."""
+    volume = Api(env.cloud.endpoint("block-storage"), env.admin_token, None)
+    volume.http.headers["OpenStack-API-Version"] = "volume 3.44"
+    shown = volume.get(f"/volumes/{volume_id}").json()["volume"]
+    assert shown["status"] == "in-use", shown
+    [attachment] = shown["attachments"]
+    return dict(attachment)
+
+
+def _attached_to(env: Env, sid: str, volume_id: str, host: str) -> str:
+    """Check that the server's volume is exported for ``host`` (the attachment the
+    server's mapping names, the only one); its attachment id."""
+    at = env.compute.at("2.89")
+    [mapping] = at.get(f"/servers/{sid}/os-volume_attachments").json()["volumeAttachments"]
+    assert mapping["volumeId"] == volume_id
+    attachment = _volume_attachment(env, volume_id)
+    assert attachment["attachment_id"] == mapping["attachment_id"]
+    assert attachment["server_id"] == sid and attachment["host_name"] == host
+    return str(mapping["attachment_id"])
+
+
+def test_moves_take_an_attached_volume_along(vol_env: Env) -> None:
+    """A cold migration (confirmed), then a resize (reverted), then back by a cold
+    migration (confirmed) of a server with a volume: each time the host the server
+    leaves ends its attachment and the one it runs on gets its own, completed."""
+    env = vol_env
+    sid = _server(env, H1)
+    demo = env.compute.at("2.1")
+    made = env.compute.at("2.1").post("/os-volumes", {"volume": {"size": 1}}, 200)
+    volume_id = str(made.json()["volume"]["id"])
+    deadline = time.monotonic() + 60
+    while demo.get(f"/os-volumes/{volume_id}").json()["volume"]["status"] != "available":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    env.compute.post(
+        f"/servers/{sid}/os-volume_attachments", {"volumeAttachment": {"volumeId": volume_id}}, 200
+    )
+    deadline = time.monotonic() + 30
+    while demo.get(f"/os-volumes/{volume_id}").json()["volume"]["status"] != "in-use":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    first = _attached_to(env, sid, volume_id, H1)
+
+    env.compute.post(f"/servers/{sid}/action", {"migrate": None}, 202)
+    assert env.wait(sid, "VERIFY_RESIZE")["OS-EXT-SRV-ATTR:host"] == H2
+    moved = _attached_to(env, sid, volume_id, H2)
+    assert moved != first
+    env.compute.post(f"/servers/{sid}/action", {"confirmResize": None}, 204)
+    env.wait(sid, "ACTIVE")
+    assert _attached_to(env, sid, volume_id, H2) == moved
+
+    env.compute.post(f"/servers/{sid}/action", {"resize": {"flavorRef": "2"}}, 202)
+    assert env.wait(sid, "VERIFY_RESIZE")["OS-EXT-SRV-ATTR:host"] == H1
+    resized = _attached_to(env, sid, volume_id, H1)
+    env.compute.post(f"/servers/{sid}/action", {"revertResize": None}, 202)
+    server = env.wait(sid, "ACTIVE")
+    assert server["OS-EXT-SRV-ATTR:host"] == H2 and server["flavor"]["original_name"] == "m1.tiny"
+    reverted = _attached_to(env, sid, volume_id, H2)
+    assert len({first, moved, resized, reverted}) == 4
+
+    env.compute.post(f"/servers/{sid}/action", {"migrate": None}, 202)
+    assert env.wait(sid, "VERIFY_RESIZE")["OS-EXT-SRV-ATTR:host"] == H1
+    env.compute.post(f"/servers/{sid}/action", {"confirmResize": None}, 204)
+    env.wait(sid, "ACTIVE")
+    _attached_to(env, sid, volume_id, H1)
+    env.compute.delete(f"/servers/{sid}/os-volume_attachments/{volume_id}", 202)
+    deadline = time.monotonic() + 30
+    while demo.get(f"/os-volumes/{volume_id}").json()["volume"]["status"] != "available":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    env.compute.delete(f"/servers/{sid}", 204)
+    demo.delete(f"/os-volumes/{volume_id}", 202)
+
+
+def _snapshot(volume: Api, snapshot_id: str) -> dict[str, Any]:
+    return dict(volume.get(f"/snapshots/{snapshot_id}").json()["snapshot"])
+
+
+def _wait_snapshot(volume: Api, snapshot_id: str, status: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while (shown := _snapshot(volume, snapshot_id))["status"] != status:
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.1)
+    return shown
+
+
+def test_assisted_volume_snapshots_go_to_the_servers_host(vol_env: Env) -> None:
+    """``os-assisted-volume-snapshots`` (what the block storage service calls for file
+    volumes): the request goes to the agent of the host the server runs on (the second
+    one here), whose driver snapshots the attached volume and reports the snapshot's
+    status back to the block storage service; a delete of a snapshot the driver never
+    made comes back as ``error_deleting``. A volume attached nowhere is upstream's 400."""
+    env = vol_env
+    volume = Api(env.cloud.endpoint("block-storage"), env.admin_token, None)
+    volume.http.headers["OpenStack-API-Version"] = "volume 3.44"
+    vid = volume.post("/volumes", {"volume": {"size": 1}}, 202).json()["volume"]["id"]
+    deadline = time.monotonic() + 60
+    while volume.get(f"/volumes/{vid}").json()["volume"]["status"] != "available":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    snaps = [
+        volume.post("/snapshots", {"snapshot": {"volume_id": vid}}, 202).json()["snapshot"]["id"]
+        for _ in range(2)
+    ]
+    for snap in snaps:
+        _wait_snapshot(volume, snap, "available")
+    info = {"snapshot_id": snaps[0], "type": "qcow2", "new_file": "overlay.qcow2", "id": "a1"}
+    body = {"snapshot": {"volume_id": vid, "create_info": info}}
+    refused = env.compute.post("/os-assisted-volume-snapshots", body)
+    assert refused.status_code == 400, refused.text
+    assert f"No volume Block Device Mapping with id {vid}." in refused.text
+    assert env.demo.post("/os-assisted-volume-snapshots", body).status_code == 403
+    bad = {"snapshot": {"volume_id": vid, "create_info": {**info, "type": "raw"}}}
+    assert env.compute.post("/os-assisted-volume-snapshots", bad).status_code == 400
+
+    sid = _server(env, H2)
+    env.compute.post(
+        f"/servers/{sid}/os-volume_attachments", {"volumeAttachment": {"volumeId": vid}}, 200
+    )
+    _attached_to(env, sid, vid, H2)
+    for snap in snaps:  # as the service has them while it waits for compute
+        volume.post(f"/snapshots/{snap}/action", {"os-reset_status": {"status": "creating"}}, 202)
+    made = env.compute.post("/os-assisted-volume-snapshots", body, 200).json()
+    assert made == {"snapshot": {"id": "a1", "volumeId": vid}}
+    deadline = time.monotonic() + 30
+    while _snapshot(volume, snaps[0]).get("os-extended-snapshot-attributes:progress") != "90%":
+        assert time.monotonic() < deadline, _snapshot(volume, snaps[0])
+        time.sleep(0.1)
+    assert _snapshot(volume, snaps[0])["status"] == "creating"
+
+    query = {"delete_info": f'{{"volume_id": "{vid}"}}'}
+    assert env.compute.delete(f"/os-assisted-volume-snapshots/{snaps[0]}").status_code == 400
+    for snap in snaps:
+        volume.post(f"/snapshots/{snap}/action", {"os-reset_status": {"status": "deleting"}}, 202)
+    env.compute.delete(f"/os-assisted-volume-snapshots/{snaps[1]}", 204, params=query)
+    _wait_snapshot(volume, snaps[1], "error_deleting")  # the driver never had it
+    env.compute.delete(f"/os-assisted-volume-snapshots/{snaps[0]}", 204, params=query)
+    time.sleep(1)
+    assert _snapshot(volume, snaps[0])["status"] == "deleting"  # merged away
+    env.compute.delete(f"/os-assisted-volume-snapshots/{snaps[0]}", 204, params=query)
+    _wait_snapshot(volume, snaps[0], "error_deleting")  # ... so not there a second time
+    env.compute.delete(f"/servers/{sid}", 204)

@@ -186,3 +186,27 @@ def test_console_options_derive_the_links_from_the_public_host() -> None:
     assert opts.proxy_host == conf.bind_host and opts.token_ttl == 600
     conf.set_override("novncproxy_base_url", "https://c/vnc.html", group="console")
     assert compute_conf.ConsoleOptions.from_conf(conf).novncproxy_base_url == "https://c/vnc.html"
+
+
+def test_a_requested_config_drive_reaches_the_qemu_driver() -> None:
+    """``server create --config-drive True`` is stored as "True" on the instance; the
+    driver's view carries it, so the QEMU driver writes one without force_config_drive."""
+    from types import SimpleNamespace
+
+    from tinystack.compute import models
+    from tinystack.compute.services.instances import meta
+    from tinystack.compute.virt.qemu.driver import QemuDriver
+
+    flavor = {"flavorid": "1", "name": "m1", "vcpus": 1, "memory_mb": 64, "root_gb": 1}
+
+    def row(config_drive: str) -> models.Instance:
+        return models.Instance(
+            id=7, uuid="u-1", project_id="p", user_id="u", flavor=flavor, system_metadata={},
+            config_drive=config_drive,
+        )  # fmt: skip
+
+    asked, plain = meta(row("True")), meta(row(""))
+    assert asked.config_drive == "True" and plain.config_drive == ""
+    for force, inst, wanted in ((False, asked, True), (False, plain, False), (True, plain, True)):
+        driver = SimpleNamespace(settings=SimpleNamespace(force_config_drive=force))
+        assert QemuDriver._wants_config_drive(driver, inst) is wanted  # type: ignore[arg-type]

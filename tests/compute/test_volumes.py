@@ -448,6 +448,32 @@ def boot(cloud: Cloud, status: int = 202, version: str = "2.96", **server: Any) 
     return cloud.call("POST", "/servers", status, {"server": body}, version)
 
 
+class BusAway:
+    """Stands for the conductor while the message bus is down: every cast fails."""
+
+    def build_instances(self, *args: Any, **kw: Any) -> None:
+        from tinystack.common.rpc.exceptions import TransportError
+
+        raise TransportError("cannot publish to RabbitMQ: connection refused")
+
+
+def test_boot_with_the_message_bus_away_leaves_nothing(cloud: Cloud) -> None:
+    """Regression (#18 chaos, RabbitMQ restarted during boots): the build's cast failing
+    after its retries made ``POST /servers`` answer 500 and left a server no conductor
+    would ever build. Now a 503 with Retry-After, and the server and its reservations
+    (the boot volume) are gone again."""
+    volume = cloud.storage.add_volume(bootable="true")
+    cloud.deps._clients["conductor"] = BusAway()
+    bdm = {"uuid": volume, "source_type": "volume", "destination_type": "volume", "boot_index": 0}
+    body = {"name": "no-bus", "flavorRef": "1", "networks": "none",
+            "block_device_mapping_v2": [bdm]}  # fmt: skip
+    err = cloud.call("POST", "/servers", 503, {"server": body}, "2.96")
+    assert "message bus" in str(err)
+    listed = cloud.call("GET", "/servers?name=no-bus", 200)
+    assert listed["servers"] == []
+    assert cloud.storage.status(volume) == "available"
+
+
 def test_boot_from_image_to_volume(cloud: Cloud) -> None:
     image = cloud.storage.add_image()
     bdm = {
@@ -551,6 +577,11 @@ def test_bad_block_device_mappings(cloud: Cloud) -> None:
         [{"uuid": volume, "source_type": "volume", "destination_type": "volume", "boot_index": 0}],
         "Cannot attach one or more volumes to multiple instances",
         max_count=2,
+    )
+    # the root must be bootable (Tempest test_create_server_from_non_bootable_volume)
+    refused(
+        [{"uuid": volume, "source_type": "volume", "destination_type": "volume", "boot_index": 0}],
+        f"Block Device {volume} is not bootable.",
     )
     # nothing stays reserved after a refusal
     assert cloud.storage.status(volume) == "available" and not cloud.storage.attachments
@@ -677,10 +708,8 @@ def test_restart_settles_unfinished_attach_and_detach(cloud: Cloud) -> None:
     cloud.wait(lambda: [a["volumeId"] for a in attached(cloud, server)] == [done], "one left")
 
 
-def test_volume_backed_rebuild(cloud: Cloud) -> None:
-    """Rebuild with the root volume's image keeps the volume; a new image (2.93) has the
-    block storage service re-image it (``volume-reimaged``); refusals as upstream's."""
-    image = cloud.storage.add_image()
+def _boot_from_volume(cloud: Cloud, image: str) -> tuple[str, str]:
+    """A server booted from a new 1 GiB volume of ``image``: (server id, volume id)."""
     root = {
         "uuid": image,
         "source_type": "image",
@@ -692,16 +721,28 @@ def test_volume_backed_rebuild(cloud: Cloud) -> None:
     (attached,) = cloud.call("GET", f"/servers/{server}", 200)["server"][
         "os-extended-volumes:volumes_attached"
     ]
-    volume = attached["id"]
+    return str(server), str(attached["id"])
+
+
+def _status(cloud: Cloud, server: str) -> str:
+    return str(cloud.call("GET", f"/servers/{server}", 200)["server"]["status"])
+
+
+def test_volume_backed_rebuild(cloud: Cloud) -> None:
+    """Rebuild before 2.93 with the root volume's image keeps the volume; a new image
+    (2.93) has the block storage service re-image it (``volume-reimaged``); refusals as
+    upstream's."""
+    image = cloud.storage.add_image()
+    server, volume = _boot_from_volume(cloud, image)
     action = f"/servers/{server}/action"
 
     def status() -> str:
-        return str(cloud.call("GET", f"/servers/{server}", 200)["server"]["status"])
+        return _status(cloud, server)
 
     other = cloud.storage.add_image(name="other")
     err = cloud.call("POST", action, 400, {"rebuild": {"imageRef": other}}, "2.92")
     assert "Unable to rebuild with a different image for a volume-backed server" in str(err)
-    cloud.call("POST", action, 202, {"rebuild": {"imageRef": image}})
+    cloud.call("POST", action, 202, {"rebuild": {"imageRef": image}}, "2.92")
     cloud.wait(lambda: status() == "ACTIVE", "rebuilt")
     fake = cloud.driver.instances[server]
     assert fake.boot_volume == "/dev/vda" and "/dev/vda" in fake.volumes
@@ -745,6 +786,43 @@ def test_volume_backed_rebuild(cloud: Cloud) -> None:
     live = [a for a in cloud.storage.attachments.values() if a["volume_id"] == volume]
     assert [a["id"] for a in live] == [mapping.attachment_id]  # the old one is gone
     assert ("rebuild", "compute_rebuild_instance", "Success") in cloud.events(server)
+
+
+def test_volume_backed_rebuild_from_2_93_reimages_its_own_image(cloud: Cloud) -> None:
+    """From 2.93 every rebuild of a volume-backed server starts from a fresh copy of the
+    image, the volume's own too (upstream sets ``reimage_boot_volume`` on each one, Tempest's
+    ServerActionsV293TestJSON sees it as the file it wrote gone); before 2.93 a rebuild on
+    the same image leaves the root volume as it is."""
+    image = cloud.storage.add_image()
+    server, volume = _boot_from_volume(cloud, image)
+    action = f"/servers/{server}/action"
+
+    def status() -> str:
+        return _status(cloud, server)
+
+    def volume_actions() -> int:
+        return sum(1 for (_, path, _) in cloud.storage.seen if path.endswith(f"{volume}/action"))
+
+    sent = volume_actions()
+    cloud.call("POST", action, 202, {"rebuild": {"imageRef": image}}, "2.92")
+    cloud.wait(lambda: status() == "ACTIVE", "rebuilt on its volume as it was")
+    assert volume_actions() == sent and "_reimage" not in cloud.storage.volumes[volume]
+    assert cloud.storage.status(volume) == "in-use"
+
+    cloud.call("POST", action, 202, {"rebuild": {"imageRef": image}}, "2.93")
+    cloud.wait(lambda: cloud.storage.status(volume) == "downloading", "the re-image started")
+    assert cloud.storage.volumes[volume]["_reimage"] == image and status() == "REBUILD"
+    cloud.storage.reimaged(volume)
+    event = {"name": "volume-reimaged", "server_uuid": server, "tag": volume}
+    done = cloud.call(
+        "POST", "/os-server-external-events", 200, {"events": [event]}, "2.93", token=cloud.admin
+    )
+    assert done["events"][0]["code"] == 200
+    cloud.wait(lambda: status() == "ACTIVE", "rebuilt on the re-imaged volume")
+    assert cloud.storage.status(volume) == "in-use"
+    assert cloud.storage.volumes[volume]["volume_image_metadata"]["image_id"] == image
+    assert cloud.call("GET", f"/servers/{server}", 200)["server"]["image"] == ""
+    assert cloud.driver.instances[server].volumes["/dev/vda"]["serial"] == volume
 
 
 def test_zero_disk_flavor_boots_from_volume_with_a_blank_data_volume(cloud: Cloud) -> None:

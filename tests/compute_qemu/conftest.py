@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from tests.compute_qemu import libvirt_host
+from tests.network_dataplane.support import PATIENCE
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute.objects import FlavorMeta, ImageMeta, InstanceMeta
 from tinystack.compute.virt.libvirt.driver import LibvirtDriver
@@ -228,7 +229,7 @@ class Harness:
         """Wait until ``pattern`` appears ``count`` times on the console; the matches (strings,
         or tuples of the groups when the pattern has several)."""
         regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * PATIENCE  # TCG boots slow down under load
         while True:
             found = regex.findall(self.console(inst))
             if len(found) >= count:
@@ -258,12 +259,14 @@ def harness(
         cleanup_state(state)
 
 
-def cleanup_state(state: Path) -> None:
-    """Kill the QEMUs of ``state`` by PID, remove the test taps, namespaces and short
-    socket paths."""
+def cleanup_state(state: Path, *, test_devices: bool = True) -> None:
+    """Kill the QEMUs of ``state`` by PID, remove the short socket paths and (``test_devices``)
+    the taps and namespaces of this directory's fixed test VIFs (``tapc0ffee*``: only tests
+    of the same xdist lane as this directory's may remove them)."""
     kill_qemus_under(state)
-    remove_test_taps()
-    remove_test_namespaces()
+    if test_devices:
+        remove_test_taps()
+        remove_test_namespaces()
     short = QemuSettings(state_dir=state).short_socket_dir
     instances = state / "instances"
     if short.is_dir() and instances.is_dir():

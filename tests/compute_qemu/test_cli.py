@@ -23,6 +23,7 @@ import pytest
 
 from tests.cloudproc import CloudProcess
 from tests.compute_qemu.conftest import READY, cleanup_state
+from tests.network_dataplane.support import PATIENCE
 from tinystack.common.qmp import command as qmp
 from tinystack.compute.virt.qemu import process
 from tinystack.compute.virt.qemu.definition import Definition
@@ -89,7 +90,7 @@ class Cloud:
         return qmp(defn.qmp_socket, name)
 
     def wait_console(self, sid: str, text: str, count: int = 1, timeout: float = 45) -> str:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * PATIENCE  # TCG boots slow down under load
         log = ""
         while time.monotonic() < deadline:
             log = self.proc.osc_raw("console", "log", "show", sid).stdout

@@ -16,6 +16,7 @@ import pytest
 
 from tests.cloudproc import CloudProcess
 from tests.compute_qemu.conftest import READY, Harness
+from tests.network_dataplane.support import PATIENCE
 from tinystack.common.clients.metric import MetricClient
 from tinystack.common.clients.session import Session
 from tinystack.common.cloud import CatalogEntry, ServiceCredentials
@@ -86,22 +87,25 @@ def test_poller_pushes_a_working_guests_meters(
     )
     try:
         wait_points(api, "cpu", UUID, 3)
-        wait_points(api, "disk.device.write.bytes", f"{UUID}-vdb", 3)
+        # under load a TCG guest can take seconds between its 1 MiB writes: poll until
+        # a later write shows (bounded), not for a fixed number of polls
+        wait_points(api, "disk.device.write.bytes", f"{UUID}-vdb", 3, rising=True)
     finally:
         poller.stop()
         session.close()
         h.driver.destroy(h.ctx, meta, [])
     shown = metric_cloud.osc("metric", "measures", "show", "cpu", "--resource-id", UUID,
-                             "--granularity", "1")  # fmt: skip
+                             "--granularity", "1", "--refresh")  # fmt: skip
     cpu = [row["value"] for row in shown]
-    writes = wait_points(api, "disk.device.write.bytes", f"{UUID}-vdb", 3)
+    writes = wait_points(api, "disk.device.write.bytes", f"{UUID}-vdb", 3, rising=True)
     print(f"\n3 polls in {time.monotonic() - started:.1f}s; cpu {cpu}; written {writes}")
     assert all(b > a for a, b in zip(cpu, cpu[1:], strict=False)), cpu
     assert writes[-1] > writes[0] > 0, writes
     shown = metric_cloud.osc("metric", "resource", "show", "--type", "instance", UUID)
     assert shown["display_name"] == "" and shown["flavor_name"] == meta.flavor.name
     assert shown["host"] == "qemu-test-host" and "cpu" in str(shown["metrics"])
-    memory = metric_cloud.osc("metric", "measures", "show", "memory", "--resource-id", UUID)
+    memory = metric_cloud.osc("metric", "measures", "show", "memory", "--resource-id", UUID,
+                              "--refresh")  # fmt: skip
     assert memory[-1]["value"] == float(meta.flavor.memory_mb)
     # the pipeline's second sink: cpu's rate of change as Ceilometer's cpu_util, in
     # the store and in a file
@@ -127,16 +131,19 @@ sinks:
 """
 
 
-def wait_points(api: httpx.Client, metric: str, resource: str, count: int) -> list[float]:
-    """The 1-second means of ``metric`` of ``resource`` once there are ``count``."""
-    deadline = time.monotonic() + 60
+def wait_points(
+    api: httpx.Client, metric: str, resource: str, count: int, rising: bool = False
+) -> list[float]:
+    """The 1-second means of ``metric`` of ``resource`` once there are ``count`` (and,
+    if ``rising``, once the last is above the first)."""
+    deadline = time.monotonic() + 60 * PATIENCE
     values: list[float] = []
     path = f"/v1/resource/generic/{resource}/metric/{metric}/measures?granularity=1"
     while time.monotonic() < deadline:
         response = api.get(path)
         if response.status_code == 200:
             values = [row[2] for row in response.json()]
-            if len(values) >= count:
+            if len(values) >= count and (not rising or values[-1] > values[0]):
                 return values
         time.sleep(0.3)
     raise AssertionError(f"{metric} of {resource}: {values}")

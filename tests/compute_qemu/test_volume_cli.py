@@ -25,6 +25,7 @@ import pytest
 from tests.cloudproc import CloudProcess
 from tests.compute_qemu.conftest import READY, cleanup_state
 from tests.compute_qemu.test_cli import EXTRA_CONF, Cloud
+from tests.network_dataplane.support import PATIENCE
 from tinystack.compute.virt.qemu.definition import Definition
 from tinystack.deploy import registry
 
@@ -37,17 +38,21 @@ pytestmark = [
 ]
 
 #: reports every virtio disk (name, serial, size, first bytes) and writes a marker on an
-#: empty one, so another guest can read it back
+#: empty one, so another guest can read it back. A disk being unplugged shows a size of 0
+#: for a moment: it is skipped (writing the marker into it made the next disk of that
+#: name look written, under load). First bytes are read past the guest's page cache.
 DISK_SCRIPT = r"""#!/bin/sh
 seen=""
 while true; do
   for d in /sys/block/vd*; do
     [ -e "$d" ] || continue
-    n=${d##*/}; s=$(cat "$d/serial" 2>/dev/null); z=$(cat "$d/size")
+    n=${d##*/}; s=$(cat "$d/serial" 2>/dev/null); z=$(cat "$d/size" 2>/dev/null)
+    [ "${z:-0}" -gt 0 ] || continue
     k="$n:$s:$z"
     case " $seen " in
       *" $k "*) ;;
-      *) v=$(dd if=/dev/$n bs=64 count=1 2>/dev/null | tr -cd 'A-Za-z0-9-')
+      *) v=$(dd if=/dev/$n bs=512 count=1 iflag=direct 2>/dev/null | head -c 64 \
+           | tr -cd 'A-Za-z0-9-')
          echo "DISK name=$n serial=$s sectors=$z data=$v"
          if [ -n "$s" ] && [ -z "$v" ]; then
            printf 'TSQ-WRITTEN-%s' "$(hostname)" | dd of=/dev/$n conv=notrunc 2>/dev/null
@@ -98,7 +103,7 @@ def volume_status(cloud: Cloud, volume: str) -> str:
 
 
 def wait_volume(cloud: Cloud, volume: str, status: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * PATIENCE
     while (found := volume_status(cloud, volume)) != status:
         assert time.monotonic() < deadline, f"volume {volume} is {found}, not {status}"
         time.sleep(0.5)
@@ -330,18 +335,24 @@ def test_kill_during_attach_settles(cloud: Cloud, tmp_path: Path) -> None:
     cloud.proc.start(timeout=180)
     cloud.api = cloud._api()
     cloud.wait_for(vm, "ACTIVE")
-    deadline = time.monotonic() + 60
-    while (status := volume_status(cloud, volume)) not in ("available", "in-use"):
-        assert time.monotonic() < deadline, f"volume {volume} stays {status}"
-        time.sleep(0.5)
-    listed = [a["Volume ID"] for a in cloud.osc("server", "volume", "list", vm)]
+    # each side settles on its own after the restart (the storage service marks an export
+    # made for a server attached; the compute agent then rolls back an attach it never
+    # recorded, seconds later): wait until they agree twice, 5 s apart
+    deadline = time.monotonic() + 90
+    agreed: tuple[str, list[str]] | None = None
+    while True:
+        status = volume_status(cloud, volume)
+        listed = [a["Volume ID"] for a in cloud.osc("server", "volume", "list", vm)]
+        now = (status, listed)
+        if now == agreed:
+            break
+        agreed = now if now in (("available", []), ("in-use", [volume])) else None
+        assert time.monotonic() < deadline, f"volume {volume} stays {status}, listed {listed}"
+        time.sleep(5 if agreed else 1)
     print(f"\nafter kill -9 during an attach: {status}")
     if status == "in-use":
-        assert listed == [volume]
         cloud.wait_console(vm, f"serial={volume[:20]}", timeout=60)
         cloud.osc("server", "remove", "volume", vm, volume)
         wait_volume(cloud, volume, "available")
-    else:
-        assert listed == []
     cloud.osc("server", "delete", "--wait", vm)
     cloud.osc("volume", "delete", volume)

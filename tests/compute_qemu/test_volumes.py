@@ -1,7 +1,7 @@
 """Volumes in real QEMU guests (the test image under TCG): hot-plug of a qcow2 file and of
 an NBD export served by a ``qemu-storage-daemon`` the test starts, QoS throttling, online
 extend, a swap under the running guest, detach, volumes kept across a power cycle, and a
-boot from a volume.
+boot from a volume (whose volume is swapped too).
 
 The guest runs a user_data script that reports each virtio disk it sees (name, serial,
 size, its first bytes) and each one that goes, so the tests check what the guest itself
@@ -28,6 +28,7 @@ import pytest
 from tests.compute_qemu import libvirt_host
 from tests.compute_qemu.conftest import READY, Harness
 from tinystack.common.qmp import command as qmp
+from tinystack.compute import states
 from tinystack.compute.objects import BlockDevice, InstanceMeta
 from tinystack.compute.virt.driver import DriverError, DriverNotSupported
 from tinystack.compute.virt.qemu.definition import Definition
@@ -77,6 +78,7 @@ LIBVIRT_SUBSET = {
     "test_hotplug_qcow2_file",
     "test_hotplug_nbd_export",
     "test_hotplug_iscsi_with_chap",
+    "test_swap_mirrors_under_the_guest",
 }
 
 
@@ -98,6 +100,13 @@ def file_info(volume_id: str, path: Path, fmt: str = "qcow2", **data: Any) -> di
         "serial": volume_id,
         "data": {"device_path": str(path), "format": fmt, "access_mode": "rw", **data},
     }
+
+
+def virsh_xml(uuid: str, *options: str) -> str:
+    """The libvirt driver's domain of ``uuid`` (``--inactive``: its persistent definition)."""
+    name = f"{libvirt_host.PREFIX}{uuid}"
+    virsh = ["virsh", "-c", libvirt_host.URI, "dumpxml", *options, name]
+    return subprocess.run(virsh, capture_output=True, text=True, check=True).stdout
 
 
 def defn(h: Harness, uuid: str) -> Definition:
@@ -399,8 +408,6 @@ def test_qos_throttles_and_survives_a_power_cycle(harness: Harness, guest: Insta
 
 def test_swap_mirrors_under_the_guest(harness: Harness, guest: InstanceMeta) -> None:
     h = harness
-    if h.kind == "libvirt":
-        pytest.skip("the libvirt driver does not swap volumes")
     old_id, new_id = str(uuidlib.uuid4()), str(uuidlib.uuid4())
     old_path, new_path = h.state / "swap-old.qcow2", h.state / "swap-new.qcow2"
     make_volume(old_path, "TSQ-SWAP-DATA-99")
@@ -408,10 +415,15 @@ def test_swap_mirrors_under_the_guest(harness: Harness, guest: InstanceMeta) -> 
     old_info, new_info = file_info(old_id, old_path), file_info(new_id, new_path)
     h.driver.attach_volume(h.ctx, guest, old_info, "/dev/vde")
     wait_disk(h, guest, old_id)
+    assert h.driver.capabilities["supports_swap_volume"]
     h.driver.swap_volume(h.ctx, guest, old_info, new_info, "/dev/vde")
     (kept,) = defn(h, UUID_V).volumes
     assert kept["connection_info"]["data"]["device_path"] == str(new_path)
     assert kept["serial"] == old_id  # the guest's disk keeps its serial
+    if h.kind == "libvirt":  # the domain runs on the new volume; its persistent definition
+        live, persistent = virsh_xml(UUID_V), virsh_xml(UUID_V, "--inactive")
+        assert f"<source file='{new_path}'" in live  # (no hot-plugged volumes) names no old
+        assert str(old_path) not in live + persistent
     h.driver.detach_volume(h.ctx, guest, {"serial": old_id}, "/dev/vde")
     copied = subprocess.run(
         ["qemu-io", "-f", "qcow2", "-c", "read -P 0x54 0 1", str(new_path)], capture_output=True
@@ -453,6 +465,21 @@ def test_boot_from_volume(harness: Harness, test_image: Path) -> None:
             assert '"bootindex":1' in cmdline and volume_id[:20] in cmdline
         else:
             assert f"<source file='{root}'" in started and "<boot order='1'/>" in started
+        swap_boot_volume(h, inst, volume_id, root)
     finally:
         h.driver.destroy(h.ctx, inst, [])
     assert root.exists()  # the volume is not the driver's to delete
+
+
+def swap_boot_volume(h: Harness, inst: InstanceMeta, volume_id: str, root: Path) -> None:
+    """The running guest's boot volume swapped for a flat copy of it: the definition and
+    (libvirt) the domain's persistent definition, which holds the volume, name the new one."""
+    new = h.state / "root-volume-new.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(new), "1G"], check=True)
+    h.driver.swap_volume(h.ctx, inst, file_info(volume_id, root), file_info(volume_id, new), "")
+    boot = defn(h, inst.uuid).boot_volume
+    assert boot is not None and boot.data["device_path"] == str(new)
+    if h.kind == "libvirt":
+        for xml in (virsh_xml(inst.uuid), virsh_xml(inst.uuid, "--inactive")):
+            assert f"<source file='{new}'" in xml and f"'{root}'" not in xml
+    assert h.driver.get_info(h.ctx, inst).power_state == states.RUNNING

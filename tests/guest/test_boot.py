@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.cloudproc import free_port
+from tests.network_dataplane.support import PATIENCE
 from tinystack.guest import accel, build, hostdeps, qemu, scripts
 
 HOSTNAME = "tsguest-e2e"
@@ -109,16 +110,21 @@ def test_boot_with_config_drive(
     cmd += ["-netdev", netdev, "-device", "virtio-net-pci,netdev=n0"]
 
     with qemu.Guest(cmd, serial, qmp) as guest:
-        ready = guest.wait_for(rf"{scripts.READY_MARKER} (.*)", 60)
+        ready = guest.wait_for(rf"{scripts.READY_MARKER} (.*)", 60 * PATIENCE)
         boot_seconds = time.monotonic() - guest.started
-        assert ready, f"no ready marker in 60s:\n{guest.console()[-3000:]}\n{guest.qemu_stderr()}"
+        assert ready, (
+            f"no ready marker in {60 * PATIENCE}s:\n{guest.console()[-3000:]}\n"
+            f"{guest.qemu_stderr()}"
+        )
         print(f"\nTCG boot to {scripts.READY_MARKER}: {boot_seconds:.1f}s")
         assert ready.group(1).strip() == (
             f"hostname={HOSTNAME} instance-id={UUID} addresses=10.0.2.15"
         )
         assert f"{scripts.METADATA_MARKER} source=config-drive" in guest.console()
-        assert guest.wait_for(rf"{USERDATA_MARK} {HOSTNAME}", 15), guest.console()[-2000:]
-        assert guest.wait_for(rf"{scripts.USERDATA_MARKER} exit=0", 15)
+        assert guest.wait_for(rf"{USERDATA_MARK} {HOSTNAME}", 15 * PATIENCE), guest.console()[
+            -2000:
+        ]
+        assert guest.wait_for(rf"{scripts.USERDATA_MARKER} exit=0", 15 * PATIENCE)
 
         assert http_get(f"http://127.0.0.1:{http_port}/") == f"{HOSTNAME}\n"
 
@@ -134,7 +140,7 @@ def test_boot_with_config_drive(
             assert out.strip() == "cirros"
 
         started = time.monotonic()
-        assert guest.powerdown(30), f"no clean power-off:\n{guest.console()[-2000:]}"
+        assert guest.powerdown(30 * PATIENCE), f"no clean power-off:\n{guest.console()[-2000:]}"
         print(f"ACPI power-off: {time.monotonic() - started:.1f}s")
         assert f"{scripts.SHUTDOWN_MARKER} reason=acpi-power-button" in guest.console()
         assert guest.proc.returncode == 0
@@ -160,14 +166,19 @@ def test_boot_with_metadata_service_and_two_nics(
     cmd += ["-device", "virtio-net-pci,netdev=n1"]
 
     with qemu.Guest(cmd, serial, qmp) as guest:
-        ready = guest.wait_for(rf"{scripts.READY_MARKER} (.*)", 60)
-        assert ready, f"no ready marker in 60s:\n{guest.console()[-3000:]}\n{guest.qemu_stderr()}"
+        ready = guest.wait_for(rf"{scripts.READY_MARKER} (.*)", 60 * PATIENCE)
+        assert ready, (
+            f"no ready marker in {60 * PATIENCE}s:\n{guest.console()[-3000:]}\n"
+            f"{guest.qemu_stderr()}"
+        )
         assert ready.group(1).strip() == (
             f"hostname=tsguest-md instance-id={UUID} addresses=169.254.0.15,10.0.3.15"
         )
         assert f"{scripts.METADATA_MARKER} source=metadata-service" in guest.console()
-        assert guest.wait_for(rf"{USERDATA_MARK} from-service", 15), guest.console()[-2000:]
-        assert guest.powerdown(30), f"no clean power-off:\n{guest.console()[-2000:]}"
+        assert guest.wait_for(rf"{USERDATA_MARK} from-service", 15 * PATIENCE), guest.console()[
+            -2000:
+        ]
+        assert guest.powerdown(30 * PATIENCE), f"no clean power-off:\n{guest.console()[-2000:]}"
 
 
 def test_kvm_probe(qemu_binary: str, built_image: build.BuildResult, tmp_path: Path) -> None:

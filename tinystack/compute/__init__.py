@@ -15,7 +15,7 @@ service (``common/clients/volume.py``), the agent (``agent/volumes.py``) connect
 its host and the driver plugs them (``virt/qemu/volumes.py``, ``hotplug.py``). The agent
 also answers a ``volume-extended`` the block storage service waits on
 (``os-extend_volume_completion``) and re-images a volume-backed server's root volume on a
-rebuild with a new image (``volume-reimaged``, 2.93).
+rebuild from 2.93 on, with a new image or its own (``volume-reimaged``).
 
 Consoles: ``api/console.py`` (``remote-consoles``, ``os-console-auth-tokens``) and the
 ``os-getVNCConsole``/``os-getSerialConsole`` actions ask the host's agent where the guest's

@@ -110,7 +110,10 @@ HOST_OPTS = [
         min=1,
         help="Distributed mode: seconds after which a conductor fails a build that never "
         "reached a host, and finishes a delete of an instance without a host, that a dead "
-        "compute process left (checked at start and every report_interval).",
+        "compute process left (checked at start and every report_interval). Either mode: "
+        "seconds after which an agent fails a build of its hosts that no thread runs any "
+        "more (its message or its writes lost to a broker or database fault; checked "
+        "four times per orphan_timeout).",
     ),
     cfg.IntOpt(
         "sync_power_state_interval",
@@ -126,7 +129,15 @@ HOST_OPTS = [
     cfg.BoolOpt(
         "vif_plugging_is_fatal",
         default=True,
-        help="Fail the build when network-vif-plugged does not arrive in time.",
+        help="Fail the build (and a live migration, which then stays on its source) when "
+        "network-vif-plugged does not arrive in time.",
+    ),
+    cfg.BoolOpt(
+        "live_migration_wait_for_vif_plug",
+        default=True,
+        help="As the destination of a live migration, have the source wait (up to "
+        "vif_plugging_timeout) for network-vif-plugged of the guest's ports, sent once this "
+        "host's L2 agent has wired them, before it switches the guest over.",
     ),
     cfg.IntOpt(
         "agent_threads",
@@ -464,6 +475,7 @@ class Options:
     sync_power_state_interval: int = 600
     vif_plugging_timeout: int = 300
     vif_plugging_is_fatal: bool = True
+    live_migration_wait_for_vif_plug: bool = True
     agent_threads: int = 8
     my_ip: str = ""
     block_device_allocate_retries: int = 60
@@ -542,6 +554,7 @@ class Options:
     # libvirt driver
     libvirt_uri: str = "qemu:///system"
     libvirt_domain_prefix: str = "tinystack-"
+    libvirt_live_migration_uri: str = "qemu+tcp://%s/system"
     live_migration_inbound_addr: str = ""
     live_migration_downtime: int = 500
     live_migration_bandwidth: int = 0

@@ -176,6 +176,14 @@ class InstanceMeta:
     #: the database id (EC2-style ids are derived from it)
     internal_id: int = 0
     root_device_name: str = ""
+    #: what the user asked for at create ("True" or ""; upstream's ``config_drive``): a
+    #: driver writes a config drive when asked, or always with ``force_config_drive``
+    config_drive: str = ""
+    #: the task the instance is in (a driver keeps a shared RBD root disk through the
+    #: destination's cleanup of a resize being reverted, as Nova's ``_cleanup_rbd``, and
+    #: starts an evacuated instance, spawned in ``REBUILD_SPAWNING``, from its disks on
+    #: shared storage)
+    task_state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +259,10 @@ class DiskImage:
     disk_format: str
     container_format: str
     chunks: Iterator[bytes]
+
+
+#: statuses of a live migration still under way (the agents' and the API's one list)
+LIVE_UNDER_WAY = ("queued", "preparing", "running", "post-migrating")
 
 
 @dataclass(frozen=True)
@@ -629,6 +641,11 @@ class AgentInstance:
     terminated_at: datetime | None = None
 
     @property
+    def hostname(self) -> str:
+        """The instance's hostname (what its ports' ``dns_name`` is set to)."""
+        return self.meta.hostname
+
+    @property
     def vifs(self) -> list[VIF]:
         """The driver's view of the instance's stored network info."""
         return [VIF.from_stored(vif) for vif in self.network_info or []]
@@ -650,6 +667,8 @@ class PortOwner(Protocol):
     def request_spec(self) -> dict[str, Any]: ...
     @property
     def network_info(self) -> list[dict[str, Any]]: ...
+    @property
+    def hostname(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -695,7 +714,13 @@ class LiveMigrateData(Payload):
     The destination's check fills ``shared_storage`` and ``dest_address``; the source's
     check decides ``block_migration``; the destination's preparation fills
     ``incoming_uri`` (where its QEMU listens for the guest's state) and ``disk_targets``
-    (device -> the NBD URI a block migration mirrors that disk to)."""
+    (device -> the NBD URI a block migration mirrors that disk to).
+
+    1.1: ``wait_for_vif_plugged``, the destination's ``live_migration_wait_for_vif_plug``
+    (a 1.0 destination is not waited for).
+    1.2: ``target``, what the destination's driver tells the source's."""
+
+    VERSION: ClassVar[str] = "1.2"
 
     block_migration: bool = False
     shared_storage: bool = False
@@ -713,6 +738,11 @@ class LiveMigrateData(Payload):
     #: what the source's driver tells the destination's (the QEMU driver: the guest's
     #: definition, its local disks' sizes, its config drive)
     source: dict[str, JSON] = field(default_factory=dict)
+    #: the source waits for the ports' network-vif-plugged before the switch-over
+    wait_for_vif_plugged: bool = field(default=False, metadata=since("1.1"))
+    #: what the destination's driver tells the source's (the libvirt driver: the URI its
+    #: libvirtd is reached at by peers, the domain XML the guest gets there)
+    target: dict[str, JSON] = field(default_factory=dict, metadata=since("1.2"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,9 @@ Versions (bump the minor for additions, the major for incompatible changes):
 * conductor 2.1, compute 2.3: evacuate_server, evacuate_instance (Evacuation payload)
 * conductor 2.2: live_migrate_instance; compute 2.4: live migration (checks, pre,
   live_migration, post, rollback, abort, force complete; LiveMigrateData payloads)
+* compute 2.5: LiveMigrateData 1.1 (the destination's ``wait_for_vif_plugged``)
+* compute 2.6: LiveMigrateData 1.2 (``target``: the libvirt driver's destination domain)
+* compute 2.7: volume_snapshot_create, volume_snapshot_delete (assisted volume snapshots)
 
 Rolling upgrades (``[upgrade_levels] compute|conductor|scheduler``, see
 :mod:`tinystack.common.rpc.versions`): a client capped below its version sends at the cap,
@@ -60,13 +63,19 @@ COMPUTE_TOPIC = "compute"
 
 CONDUCTOR_VERSION = "2.2"
 SCHEDULER_VERSION = "2.0"
-COMPUTE_VERSION = "2.4"
+COMPUTE_VERSION = "2.7"
 #: the live migration methods are new in 2.4
 LIVE = "2.4"
+#: the assisted volume snapshot methods are new in 2.7
+ASSISTED_SNAPSHOTS = "2.7"
 
 #: RPC version -> the payload versions its receivers read (written when a bump changes a
 #: payload): a client capped at or below the key backports them
-COMPUTE_PAYLOADS: dict[str, dict[str, str]] = {"2.1": {"ScheduledEvent": "1.0"}}
+COMPUTE_PAYLOADS: dict[str, dict[str, str]] = {
+    "2.1": {"ScheduledEvent": "1.0"},
+    "2.4": {"LiveMigrateData": "1.0"},
+    "2.5": {"LiveMigrateData": "1.1"},
+}
 
 RPCContext: TypeAlias = dict[str, JSON]
 """The transport's context of a request: a :meth:`CallContext.to_dict`."""
@@ -585,6 +594,44 @@ class ComputeAgentAPI:
             bdm=bdm.to_primitive(),
             new_volume_id=new_volume_id,
             new_attachment_id=new_attachment_id,
+        )
+
+    def volume_snapshot_create(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        volume_id: str,
+        create_info: dict[str, JSON],
+    ) -> None:
+        self._cast_since(
+            ASSISTED_SNAPSHOTS,
+            ctx,
+            host,
+            "volume_snapshot_create",
+            instance_uuid=instance_uuid,
+            volume_id=volume_id,
+            create_info=create_info,
+        )
+
+    def volume_snapshot_delete(
+        self,
+        ctx: CallContext,
+        host: str,
+        instance_uuid: str,
+        volume_id: str,
+        snapshot_id: str,
+        delete_info: dict[str, JSON],
+    ) -> None:
+        self._cast_since(
+            ASSISTED_SNAPSHOTS,
+            ctx,
+            host,
+            "volume_snapshot_delete",
+            instance_uuid=instance_uuid,
+            volume_id=volume_id,
+            snapshot_id=snapshot_id,
+            delete_info=delete_info,
         )
 
     def external_instance_event(

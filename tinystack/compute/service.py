@@ -75,9 +75,9 @@ class Workers:
         self.heartbeat.start()
 
     def watch_orphans(self, deps: Deps, conductor: ConductorManager) -> None:
-        """Distributed mode: builds and deletes a dead compute process left, older than
-        ``orphan_timeout`` (another conductor may be at work on younger ones), settled at
-        start and every ``report_interval``."""
+        """Distributed mode: builds and deletes a dead compute process or a database
+        fault left, older than ``orphan_timeout`` (another conductor may be at work on
+        younger ones), settled at start and every ``report_interval``."""
         older_than = float(deps.opts.orphan_timeout)
 
         def run() -> None:

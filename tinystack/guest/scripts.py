@@ -26,8 +26,10 @@ METADATA_MARKER = "TINYSTACK-GUEST-METADATA"
 USERDATA_MARKER = "TINYSTACK-GUEST-USERDATA"
 SHUTDOWN_MARKER = "TINYSTACK-GUEST-SHUTDOWN"
 
-#: kernel command line: the last console= is /dev/console (the serial port)
-KERNEL_CMDLINE = "console=tty0 console=ttyS0,115200n8"
+#: kernel command line: the last console= is /dev/console (the serial port);
+#: ``no_timer_check`` as cloud images have it: under TCG on a loaded host the kernel's
+#: check of the IO-APIC timer can fail and leave the guest stuck at its first second
+KERNEL_CMDLINE = "console=tty0 console=ttyS0,115200n8 no_timer_check"
 
 #: password of the CirrOS-style unprivileged user (ssh with a password works for it)
 CIRROS_PASSWORD = "gocubsgo"  # CirrOS' well-known default, test guests only

@@ -219,7 +219,13 @@ class BuildOps:
         with self.agent.operation(ctx, instance_uuid, "compute_terminate_instance") as ctx:
             inst = self.agent.load(instance_uuid)
             self.agent.driver.destroy(ctx, inst.meta, inst.vifs)
-            self.agent.store.release_instance_ports(ctx, inst)
+            try:
+                self.agent.store.release_instance_ports(ctx, inst, strict=True)
+            except ClientError:
+                # as upstream's _try_deallocate_network: the delete fails, the server
+                # goes to ERROR (with the fault) and keeps its ports for a retry
+                self.agent.save(instance_uuid, {"vm_state": states.ERROR})
+                raise
             self.agent.store.release_volumes(ctx, instance_uuid)
             self.agent.delete_allocations(instance_uuid)
             mark_deleted(self.agent.store, ctx, instance_uuid)

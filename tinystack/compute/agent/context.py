@@ -78,6 +78,11 @@ class InstanceLocks:
             if not lock.locked() and self._locks.get(uuid) is lock:
                 self._locks.pop(uuid, None)
 
+    def held(self, uuid: str) -> bool:
+        """Whether an operation on the instance runs (or waits for its turn)."""
+        with self._guard:
+            return uuid in self._locks
+
 
 @dataclass
 class AgentContext:

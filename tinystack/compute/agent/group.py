@@ -3,6 +3,8 @@
 Each host is a :class:`ComputeManager` with its own driver, listening on
 ``Target("compute", server=host)``. Messages of every host run on one thread pool,
 so a thousand fake hosts cost a thousand subscriptions, not a thousand threads.
+Every ``report_interval`` it beats; less often it fails builds lost to a broker or
+database fault (:meth:`AgentGroup.fail_lost_builds`) and syncs power states.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ import uuid as uuidlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
 from tinystack.common.clients.session import ClientError
 from tinystack.common.rpc import Dispatcher, IncomingMessage, Listener, Target
 from tinystack.common.rpc.context import CallContext
-from tinystack.compute import rpcapi
+from tinystack.common.rpc.server import Handoff
+from tinystack.common.timeutils import utcnow
+from tinystack.compute import rpcapi, states
 from tinystack.compute.agent import resource_tracker
 from tinystack.compute.agent.context import AgentDeps
+from tinystack.compute.agent.live_migrate import clean_up_incoming
 from tinystack.compute.agent.manager import ComputeManager
 from tinystack.compute.agent.telemetry import Poller
 from tinystack.compute.conf import Options
@@ -80,6 +86,8 @@ class AgentGroup:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._service_ids: list[int] = []
+        #: messages taken that wait for a thread of the pool
+        self._handoff = Handoff()
         self.poller = Poller(deps.metric, deps.telemetry, self._guests)
 
     # -- start-up ------------------------------------------------------------------------------
@@ -126,9 +134,7 @@ class AgentGroup:
             if executor is None:
                 LOG.warning("compute agents stopped: dropping %s", message.method)
                 return
-            try:
-                executor.submit(dispatcher.handle, message)
-            except RuntimeError:
+            if not self._handoff.submit(executor, dispatcher, message):
                 LOG.warning("compute agents stopping: dropping %s", message.method)
 
         return handle
@@ -165,8 +171,8 @@ class AgentGroup:
             for inst in found
         ]
 
-    def _instances_by_host(self) -> dict[str, list[AgentInstance]]:
-        return self.deps.store.instances_on(list(self.managers))
+    def _instances_by_host(self, vm_state: str | None = None) -> dict[str, list[AgentInstance]]:
+        return self.deps.store.instances_on(list(self.managers), vm_state)
 
     def _recover(self) -> None:
         for manager in self.managers.values():
@@ -174,6 +180,14 @@ class AgentGroup:
                 manager.evacuations.clean_up_evacuated()
             except Exception:
                 LOG.exception("cannot clean up after evacuations from %s", manager.agent.host)
+            try:
+                manager.evacuations.reap_deleted()
+            except Exception:
+                LOG.exception("cannot reap the guests of deleted servers on %s", manager.agent.host)
+            try:
+                clean_up_incoming(manager.agent)
+            except Exception:
+                LOG.exception("cannot clean up live migrations into %s", manager.agent.host)
         for host, found in self._instances_by_host().items():
             if found:
                 self.managers[host].recovery.recover(found)
@@ -183,16 +197,42 @@ class AgentGroup:
         opts = self.deps.opts
         interval = int(opts.report_interval)
         sync_every = int(opts.sync_power_state_interval)
-        waited = 0.0
+        #: lost builds are looked for four times per orphan_timeout (each pass reads
+        #: every instance of the group's hosts)
+        lost_every = max(interval, int(opts.orphan_timeout) // 4)
+        waited = since_lost = 0.0
         while not self._stop.wait(interval):
             try:
                 self.deps.store.heartbeat(self._service_ids)
             except Exception:
                 LOG.exception("compute heartbeat failed")
             waited += interval
+            since_lost += interval
+            if since_lost >= lost_every:
+                since_lost = 0.0
+                self.fail_lost_builds()
             if sync_every > 0 and waited >= sync_every:
                 waited = 0.0
                 self.sync_power_states()
+
+    def fail_lost_builds(self) -> None:
+        """Builds on this group's hosts started over ``orphan_timeout`` seconds ago that
+        no thread runs (the instance's lock is free and no message waits for a thread):
+        a broker or database fault lost their message or cut them short, so they fail
+        as a restart would fail them."""
+        cutoff = utcnow() - timedelta(seconds=float(self.deps.opts.orphan_timeout))
+        try:
+            for host, found in self._instances_by_host(states.BUILDING).items():
+                manager = self.managers[host]
+                lost = [
+                    inst for inst in found
+                    if inst.created_at is not None and inst.created_at <= cutoff
+                    and not manager.agent.locks.held(inst.uuid)
+                ]  # fmt: skip
+                if lost and not self._handoff.queued:
+                    manager.recovery.fail_lost_builds(lost)
+        except Exception:
+            LOG.exception("cannot fail lost builds")
 
     def sync_power_states(self) -> None:
         try:

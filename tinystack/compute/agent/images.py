@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from tinystack.common.clients.session import ClientError
@@ -11,6 +12,8 @@ from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
 from tinystack.compute.agent.volumes import VolumeOps
+from tinystack.compute.objects import ImageMeta, InstanceMeta
+from tinystack.compute.virt.driver import SnapshotRefused, SnapshotTarget
 
 LOG = logging.getLogger(__name__)
 T = states.Task
@@ -27,18 +30,37 @@ class ImageOps:
         self, ctx: CallContext, uuid: str, image_id: str, pending: str, uploading: str
     ) -> None:
         inst = self.agent.save(uuid, {"task_state": pending})
-        data = self.agent.driver.snapshot(ctx, inst.meta)
+
+        def publish(location: str) -> None:
+            """The driver made the image's data in the image store: hand its location over
+            (back to ``pending`` when refused: the driver uploads the data instead)."""
+            self.agent.save(uuid, {"task_state": uploading}, expected_task_state=[pending])
+            try:
+                self._set_formats(image_id, "raw", "bare")
+                self.agent.deps.image.add_location(image_id, location)
+            except ClientError as exc:
+                if exc.status not in (400, 403, 404, 409, 501):
+                    raise
+                self.agent.save(uuid, {"task_state": pending}, expected_task_state=[uploading])
+                raise SnapshotRefused(f"the image service refused {location}: {exc}") from exc
+
+        data = self.agent.driver.snapshot(ctx, inst.meta, SnapshotTarget(image_id, publish))
+        if data is None:  # published in place
+            return
         self.agent.save(uuid, {"task_state": uploading}, expected_task_state=[pending])
+        self._set_formats(image_id, data.disk_format, data.container_format)
+        self.agent.deps.image.upload(image_id, b"".join(data.chunks))
+
+    def _set_formats(self, image_id: str, disk_format: str, container_format: str) -> None:
         image = self.agent.deps.image.get(image_id)
-        if image is not None and image.get("disk_format") != data.disk_format:
+        if image is not None and image.get("disk_format") != disk_format:
             self.agent.deps.image.update(
                 image_id,
                 [
-                    {"op": "replace", "path": "/disk_format", "value": data.disk_format},
-                    {"op": "replace", "path": "/container_format", "value": data.container_format},
+                    {"op": "replace", "path": "/disk_format", "value": disk_format},
+                    {"op": "replace", "path": "/container_format", "value": container_format},
                 ],
             )
-        self.agent.deps.image.upload(image_id, b"".join(data.chunks))
 
     def snapshot_instance(
         self,
@@ -188,7 +210,8 @@ class ImageOps:
                 instance_uuid, {"task_state": T.SPAWNING}, expected_task_state=[T.UNSHELVING]
             )
             block_devices = self.volumes.prepare_boot(ctx, inst)
-            self.agent.driver.spawn(ctx, inst.meta, inst.vifs, None, block_devices)
+            meta = self._from_shelved_image(inst.meta, image_id)
+            self.agent.driver.spawn(ctx, meta, inst.vifs, None, block_devices)
             self.agent.finish_operation(
                 ctx,
                 instance_uuid,
@@ -200,6 +223,26 @@ class ImageOps:
                 [T.SPAWNING],
             )
         self._drop_image(image_id)
+
+    def _from_shelved_image(self, meta: InstanceMeta, image_id: str | None) -> InstanceMeta:
+        """The instance as the driver spawns it on unshelve: from the snapshot its shelve
+        took (its disk as it was), as upstream; the instance keeps its own image after.
+        A volume-backed server (no snapshot) boots from its volume."""
+        if not image_id or meta.image is None:
+            return meta
+        image = self.agent.deps.image.get(image_id)
+        if image is None:
+            raise exception.ImageNotFound(image_id)
+        return replace(meta, image=ImageMeta(
+            id=image_id,
+            name=str(image.get("name") or ""),
+            disk_format=image.get("disk_format"),
+            container_format=image.get("container_format"),
+            size=int(image.get("size") or 0),
+            min_disk=int(image.get("min_disk") or 0),
+            min_ram=int(image.get("min_ram") or 0),
+            properties=meta.image.properties,
+        ))  # fmt: skip
 
     def unshelve_on_host(self, ctx: CallContext, instance_uuid: str) -> None:
         """Unshelve an instance that was shelved but never offloaded: power it on."""

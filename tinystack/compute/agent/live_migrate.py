@@ -3,13 +3,21 @@ switch-over and rollback (destination), abort and force-complete (source).
 
 The source drives it (upstream's ``_do_live_migration``): ``preparing`` while the
 destination readies disks, taps and a guest waiting for the state (``pre_live_migration``,
-a call), ``running`` while the driver copies memory (and disks, for a block migration)
-and reports progress into the migration, ``post-migrating`` once the guest runs on the
+a call); ``running`` while the driver copies memory (and disks, for a block migration)
+and reports progress into the migration; ``post-migrating`` once the guest runs on the
 destination: the ports are bound there, the source copy goes, the destination takes the
 instance (host, node, ACTIVE, migration ``completed``), and the source allocations that
 the migration consumer held are released. A failure rolls back: the destination copy
 goes, the allocations return to the instance, the migration ends ``failed`` (``cancelled``
 for an abort) and the guest keeps running on the source.
+
+Ports: before the destination plugs anything their ``binding:profile`` names it in
+``migrating_to`` (upstream's ``setup_networks_on_host``), so the network service sends
+``network-vif-plugged`` once the destination's L2 agent has wired a tap. When the
+destination asked for it (``live_migration_wait_for_vif_plug``, drivers with real taps),
+the source waits for those events up to ``vif_plugging_timeout`` before the memory copy
+starts; a ``failed`` event, or none in time with ``vif_plugging_is_fatal``, ends the
+migration in ``error`` with the guest on the source.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext, OperationFailed
 from tinystack.compute.objects import (
+    LIVE_UNDER_WAY,
     AgentInstance,
     LiveMigrateData,
     MigrationChanges,
@@ -39,6 +48,14 @@ T = states.Task
 PROGRESS_INTERVAL = 0.5
 #: seconds a recovery after a restart waits for placement to answer
 RECOVERY_PATIENCE = 300.0
+
+
+class VifPlugFailed(Exception):
+    """The destination's ports were not plugged (in time): the migration ends in error."""
+
+
+class CopyFailed(Exception):
+    """The driver could not copy the guest (its disks or memory) to the destination."""
 
 
 class LiveMigrateOps:
@@ -59,7 +76,13 @@ class LiveMigrateOps:
         self, ctx: CallContext, instance_uuid: str, block_migration: bool | None
     ) -> LiveMigrateData:
         inst = self.agent.load(instance_uuid)
-        return self.agent.driver.check_can_live_migrate_destination(ctx, inst.meta, block_migration)
+        driver = self.agent.driver
+        data = driver.check_can_live_migrate_destination(ctx, inst.meta, block_migration)
+        # as upstream: only drivers plugging real interfaces get a network-vif-plugged
+        wait = bool(self.agent.deps.opts.live_migration_wait_for_vif_plug)
+        if wait and driver.capabilities.get("waits_for_vif_plugged"):
+            data = replace(data, wait_for_vif_plugged=True)
+        return data
 
     def check_can_live_migrate_source(
         self, ctx: CallContext, instance_uuid: str, data: LiveMigrateData
@@ -67,6 +90,15 @@ class LiveMigrateOps:
         inst = self.agent.load(instance_uuid)
         if inst.host != self.agent.host:
             raise exception.InstanceInvalidState("live migrate", instance_uuid, "host", inst.host)
+        for bdm in self.agent.store.block_devices(instance_uuid):
+            info = bdm.connection_info or {}
+            if bdm.volume_id and info.get("driver_volume_type") == "file":
+                # the storage host's QEMU holds the file: the volume service exports a
+                # volume to another host only when no QEMU opens it directly
+                raise exception.MigrationPreCheckError(
+                    f"volume {bdm.volume_id} is attached as a file of its storage host; "
+                    "it cannot be attached to another host while it is"
+                )
         return self.agent.driver.check_can_live_migrate_source(ctx, inst.meta, data)
 
     def cleanup_live_migration_destination_check(
@@ -81,20 +113,35 @@ class LiveMigrateOps:
         with self.agent.operation(ctx, instance_uuid, "compute_live_migration") as ctx:
             inst = self.agent.load(instance_uuid)
             mig = self.agent.store.migration(migration_uuid)
+            # the source's attachments, to end once the destination has its own
+            held = [b.attachment_id for b in self.agent.store.block_devices(inst.uuid)
+                    if b.volume_id and b.attachment_id]  # fmt: skip
             try:
                 data = self._migrate(ctx, inst, mig, data)
+                self.agent.deps.agents.post_live_migration_at_destination(
+                    ctx, mig.dest_host, inst.uuid, mig.uuid, data
+                )
             except MigrationAborted:
                 LOG.info("live migration %s of %s cancelled", migration_uuid, instance_uuid)
                 data = self._prepared.pop(mig.uuid, data)
-                self._rollback(ctx, inst, mig, data, "cancelled")
+                self._rollback(ctx, inst, mig, data, "cancelled", held)
+                return
+            except VifPlugFailed as exc:
+                LOG.warning("live migration %s of %s: %s", mig.uuid, inst.uuid, exc)
+                data = self._prepared.pop(mig.uuid, data)
+                self._rollback(ctx, inst, mig, data, "error", held)
                 return
             except Exception as exc:
                 LOG.warning("live migration %s of %s failed: %s", mig.uuid, inst.uuid, exc)
                 data = self._prepared.pop(mig.uuid, data)
-                self._rollback(ctx, inst, mig, data, "failed")
-                raise OperationFailed(f"Live migration failed: {exc}") from exc
+                # as upstream: ``error`` when the destination failed (or did not answer) to
+                # prepare or to take the guest, ``failed`` when the copy failed
+                status = "failed" if isinstance(exc, CopyFailed) else "error"
+                if self._rollback(ctx, inst, mig, data, status, held):
+                    raise OperationFailed(f"Live migration failed: {exc}") from exc
+                return
             self._prepared.pop(mig.uuid, None)
-            self._post(ctx, inst, mig, data)
+            self._clean_source(ctx, inst, mig, data, held)
 
     def _migrate(
         self, ctx: CallContext, inst: AgentInstance, mig: MigrationMeta, data: LiveMigrateData
@@ -102,10 +149,17 @@ class LiveMigrateOps:
         self._check_aborted(mig.uuid)
         self.agent.store.update_migration(mig.uuid, {"status": "preparing"})
         timeout = max(float(self.agent.deps.opts.rpc_timeout), 300.0)
-        data = self.agent.deps.agents.pre_live_migration(
-            ctx, mig.dest_host, inst.uuid, mig.uuid, data, timeout
-        )
+        # registered before the destination plugs anything, so no event is missed
+        keys = self._expect_vif_plugged(inst, data)
+        try:
+            data = self.agent.deps.agents.pre_live_migration(
+                ctx, mig.dest_host, inst.uuid, mig.uuid, data, timeout
+            )
+        except BaseException:
+            self.agent.waiters.cancel(keys)
+            raise
         self._prepared[mig.uuid] = data
+        self._wait_vif_plugged(inst, mig, keys)
         with self._guard:
             if mig.uuid in self._aborted:
                 self._aborted.discard(mig.uuid)
@@ -122,10 +176,15 @@ class LiveMigrateOps:
                     last = now
                     self.agent.store.update_migration(mig.uuid, _counters(report))
 
-            final = self.agent.driver.live_migration(ctx, inst.meta, data, progress)
-            self.agent.store.update_migration(
-                mig.uuid, {**_counters(final), "status": "post-migrating"}
-            )
+            try:
+                final = self.agent.driver.live_migration(ctx, inst.meta, data, progress)
+            except MigrationAborted:
+                raise
+            except Exception as exc:
+                raise CopyFailed(str(exc)) from exc
+            self.agent.store.update_migration(mig.uuid, _counters(final))
+            if not self.agent.store.advance_live_migration(mig.uuid, "post-migrating"):
+                raise OperationFailed(f"live migration {mig.uuid} ended while copying")
             LOG.info(
                 "live migration %s of %s: %d bytes of memory, downtime %s ms",
                 mig.uuid,
@@ -138,25 +197,76 @@ class LiveMigrateOps:
                 self._running.pop(inst.uuid, None)
         return data
 
+    def _expect_vif_plugged(
+        self, inst: AgentInstance, data: LiveMigrateData
+    ) -> list[tuple[str, str]]:
+        network = self.agent.deps.network
+        vifs = inst.network_info or []
+        timeout = int(self.agent.deps.opts.vif_plugging_timeout)
+        if not (data.wait_for_vif_plugged and vifs and timeout and network.available()):
+            return []
+        names = []
+        for vif in vifs:
+            try:
+                port = network.get_port(vif["id"])
+            except ClientError as exc:
+                LOG.warning("%s: cannot read port %s: %s", inst.uuid, vif.get("id"), exc)
+                continue
+            # a port no L2 agent brought up (no data plane) gets no event on the other end
+            if port is not None and port.get("status") == "ACTIVE":
+                names.append(f"network-vif-plugged-{vif['id']}")
+        return self.agent.waiters.expect(inst.uuid, names) if names else []
+
+    def _wait_vif_plugged(
+        self, inst: AgentInstance, mig: MigrationMeta, keys: list[tuple[str, str]]
+    ) -> None:
+        """Upstream's wait in ``_do_live_migration`` before the memory copy starts."""
+        if not keys:
+            return
+        opts = self.agent.deps.opts
+        started = time.monotonic()
+        result = self.agent.waiters.wait(keys, float(opts.vif_plugging_timeout))
+        missing = [name for (_, name), status in result.items() if status is None]
+        failed = [name for (_, name), status in result.items() if status == "failed"]
+        if failed:
+            raise VifPlugFailed(f"Virtual Interface creation failed: {', '.join(failed)}")
+        if missing:
+            LOG.warning(
+                "%s: timed out waiting for events: %s. The networking backend on %s may not "
+                "send them; live_migration_wait_for_vif_plug can be disabled there.",
+                inst.uuid,
+                ", ".join(missing),
+                mig.dest_host,
+            )
+            if opts.vif_plugging_is_fatal:
+                raise VifPlugFailed(f"Timed out waiting for events: {', '.join(missing)}")
+            return
+        LOG.info(
+            "%s: the ports are plugged on %s (%.2fs)",
+            inst.uuid,
+            mig.dest_host,
+            time.monotonic() - started,
+        )
+
     def _check_aborted(self, migration_uuid: str) -> None:
         with self._guard:
             if migration_uuid in self._aborted:
                 self._aborted.discard(migration_uuid)
                 raise MigrationAborted(f"live migration {migration_uuid} aborted while queued")
 
-    def _post(
-        self, ctx: CallContext, inst: AgentInstance, mig: MigrationMeta, data: LiveMigrateData
+    def _clean_source(
+        self,
+        ctx: CallContext,
+        inst: AgentInstance,
+        mig: MigrationMeta,
+        data: LiveMigrateData,
+        held: list[str],
     ) -> None:
-        """The guest's state is on the destination: resume it there (ports bound there
-        first), then clean the source and release what the migration held."""
-        ours = [
-            bdm.attachment_id
-            for bdm in self.agent.store.block_devices(inst.uuid)
-            if bdm.volume_id in data.volume_attachments and bdm.attachment_id
-        ]
-        self.agent.deps.agents.post_live_migration_at_destination(
-            ctx, mig.dest_host, inst.uuid, mig.uuid, data
-        )
+        """The guest runs on the destination: clean the source, end its attachments
+        (``held``) of the volumes the destination attached, release what the migration
+        held."""
+        moved = set(data.volume_attachments.values())
+        ours = [a for a in held if a not in moved] if moved else []
         try:
             self.agent.driver.post_live_migration(ctx, inst.meta, inst.vifs, data)
         except Exception:
@@ -172,8 +282,19 @@ class LiveMigrateOps:
         mig: MigrationMeta,
         data: LiveMigrateData,
         status: str,
-    ) -> None:
-        """The guest stays here: drop the destination's copy, give the allocations back."""
+        held: list[str],
+    ) -> bool:
+        """The guest stays here: drop the destination's copy, give the allocations back,
+        resume the guest if the switch-over had paused it. False when the destination
+        had taken the guest after all (its answer lost): then the source is cleaned."""
+        if not self.agent.store.advance_live_migration(mig.uuid, status):
+            found = self.agent.store.migration(mig.uuid)
+            if self.agent.load(inst.uuid).host == mig.dest_host:
+                LOG.warning("%s: %s took it after all", inst.uuid, mig.dest_host)
+                self._clean_source(ctx, inst, mig, data, held)
+                return False
+            LOG.info("%s: live migration %s had ended (%s)", inst.uuid, mig.uuid, found.status)
+        self._resume(ctx, inst, data)
         try:
             self.agent.deps.agents.rollback_live_migration_at_destination(
                 ctx, mig.dest_host, inst.uuid, mig.uuid, data
@@ -184,11 +305,19 @@ class LiveMigrateOps:
         if not placement.move_allocations(mig.uuid, inst.uuid, consumer_type="INSTANCE"):
             LOG.warning("%s: placement refused to give the allocations back", inst.uuid)
         self.agent.store.finish(
-            ctx,
-            inst.uuid,
-            {"task_state": None, "power_state": self.agent.power_state(ctx, inst)},
-            migration=(mig.uuid, status),
+            ctx, inst.uuid, {"task_state": None, "power_state": self.agent.power_state(ctx, inst)}
         )
+        return True
+
+    def _resume(self, ctx: CallContext, inst: AgentInstance, data: LiveMigrateData) -> None:
+        """Run the guest on again if QEMU paused it for a switch-over that did not happen."""
+        if inst.vm_state != states.ACTIVE or data.source.get("paused"):
+            return
+        try:
+            if self.agent.power_state(ctx, inst) == states.POWER_PAUSED:
+                self.agent.driver.unpause(ctx, inst.meta)
+        except Exception:
+            LOG.exception("%s: cannot resume the guest after a failed switch-over", inst.uuid)
 
     # -- the destination -----------------------------------------------------------------------
     def pre_live_migration(
@@ -200,9 +329,12 @@ class LiveMigrateOps:
             inst = self.agent.load(instance_uuid)
             data = self._connect_volumes(ctx, inst, data)
             bdms = self.agent.store.block_devices(instance_uuid)
+            # upstream's setup_networks_on_host: the ports name this host as where they go
+            self._bind_ports(inst, migrating_to=self.agent.host)
             try:
                 return self.agent.driver.pre_live_migration(ctx, inst.meta, bdms, inst.vifs, data)
             except BaseException:
+                self._bind_ports(inst)
                 self._end_dest_attachments(ctx, inst, data)
                 raise
         raise OperationFailed(f"pre_live_migration of {instance_uuid} did not finish")
@@ -252,11 +384,19 @@ class LiveMigrateOps:
         self, ctx: CallContext, instance_uuid: str, migration_uuid: str, data: LiveMigrateData
     ) -> None:
         with self.agent.operation(
-            ctx, instance_uuid, "compute_post_live_migration_at_destination", reraise=True
+            ctx,
+            instance_uuid,
+            "compute_post_live_migration_at_destination",
+            revert_task_state=False,
+            reraise=True,
         ) as ctx:
             inst = self.agent.load(instance_uuid)
             mig = self.agent.store.migration(migration_uuid)
-            self._bind_ports(inst, self.agent.host)
+            # the switch-over's one arbiter: from here the guest is this host's (or, when
+            # the migration was ended first, the source's, and this copy never runs)
+            if not self.agent.store.claim_live_migration(mig.uuid, self.agent.host, mig.dest_node):
+                raise OperationFailed(f"live migration {mig.uuid} ended before its switch-over")
+            self._bind_ports(inst, host=self.agent.host)
             self.agent.driver.post_live_migration_at_destination(ctx, inst.meta, inst.vifs, data)
             for bdm in self.agent.store.block_devices(instance_uuid):
                 volume_id = bdm.volume_id or ""
@@ -271,11 +411,6 @@ class LiveMigrateOps:
                             "connection_info": data.volume_connections[volume_id],
                         },
                     )
-            self.agent.save(
-                instance_uuid,
-                {"host": self.agent.host, "node": mig.dest_node},
-                expected_task_state=[T.MIGRATING],
-            )
             self.agent.store.finish(
                 ctx,
                 instance_uuid,
@@ -297,6 +432,7 @@ class LiveMigrateOps:
                 ctx, inst.meta, inst.vifs, data
             )
         finally:
+            self._bind_ports(inst)  # they stay on the source, migrating nowhere
             self._end_dest_attachments(ctx, inst, data)
 
     # -- abort and force-complete (the API casts these to the source) --------------------------
@@ -321,39 +457,60 @@ class LiveMigrateOps:
             self.agent.driver.live_migration_force_complete(ctx, inst.meta)
 
     # -- helpers -------------------------------------------------------------------------------
-    def _bind_ports(self, inst: AgentInstance, host: str) -> None:
+    def _bind_ports(
+        self, inst: AgentInstance, host: str | None = None, migrating_to: str | None = None
+    ) -> None:
+        """Bind the ports to ``host`` (if given), with ``migrating_to`` in their
+        ``binding:profile`` (None: removed)."""
         network = self.agent.deps.network
         if not network.available():
             return
         for vif in inst.network_info or []:
             try:
-                network.update_port(vif["id"], {"binding:host_id": host})
+                port = network.get_port(vif["id"])
+                if port is None:
+                    continue
+                profile = dict(port.get("binding:profile") or {})
+                profile.pop("migrating_to", None)
+                if migrating_to:
+                    profile["migrating_to"] = migrating_to
+                changes: dict[str, object] = {}
+                if profile != (port.get("binding:profile") or {}):
+                    changes["binding:profile"] = profile
+                if host and port.get("binding:host_id") != host:
+                    changes["binding:host_id"] = host
+                if changes:
+                    network.update_port(vif["id"], changes)
             except ClientError as exc:
-                LOG.warning("cannot bind port %s to %s: %s", vif.get("id"), host, exc)
+                LOG.warning("cannot update the binding of port %s: %s", vif.get("id"), exc)
 
 
 def recover(agent: AgentContext, ctx: CallContext, inst: AgentInstance) -> None:
     """After a restart of the source's agent, for an instance still ``migrating``: its
-    live migrations under way end in ``error`` and the guest runs on here (the
+    live migration ends in ``error`` (unless its destination had taken it at the
+    switch-over, or its own restart had ended it) and the guest runs on here (the
     destination's guest never ran: only the switch-over that ends a migration resumes
     it); in the background, once placement and the destination answer (they may start
     after this agent), the allocations return to the instance and the destination drops
-    what it prepared."""
-    interrupted = [
-        mig
-        for mig in agent.store.live_migrations_under_way(inst.uuid)
-        if mig.source_host == agent.host
-    ]
-    for mig in interrupted:
+    what it prepared. The instance still ``migrating`` says the migration's rollback did
+    not finish, whatever its status."""
+    mig = agent.store.latest_live_migration(inst.uuid)
+    if mig is not None and (mig.source_host != agent.host or mig.status == "completed"):
+        mig = None  # none of this host's was interrupted
+    if mig is not None:
         LOG.warning("%s: live migration %s was interrupted; rolling back", inst.uuid, mig.uuid)
-        agent.store.update_migration(mig.uuid, {"status": "error"})
+        if not agent.store.advance_live_migration(mig.uuid, "error"):
+            if agent.load(inst.uuid).host != agent.host:
+                LOG.warning("%s: %s took it at the switch-over", inst.uuid, mig.dest_host)
+                return
+    # the driver cancels what QEMU may still be copying for the lost migration
     agent.driver.recover_instance(ctx, inst.meta, inst.power_state)
     if inst.vm_state == states.ACTIVE and agent.power_state(ctx, inst) == states.POWER_PAUSED:
         agent.driver.unpause(ctx, inst.meta)  # QEMU stopped it for the switch-over
-    if interrupted:
+    if mig is not None:
         thread = threading.Thread(
             target=_undo_later,
-            args=(agent, ctx, inst, interrupted),
+            args=(agent, ctx, inst, mig),
             name=f"live-migration-recovery-{inst.uuid}",
             daemon=True,
         )
@@ -361,30 +518,29 @@ def recover(agent: AgentContext, ctx: CallContext, inst: AgentInstance) -> None:
 
 
 def _undo_later(
-    agent: AgentContext, ctx: CallContext, inst: AgentInstance, interrupted: list[MigrationMeta]
+    agent: AgentContext, ctx: CallContext, inst: AgentInstance, mig: MigrationMeta
 ) -> None:
     deadline = time.monotonic() + RECOVERY_PATIENCE
-    for mig in interrupted:
-        while True:
-            try:
-                moved = agent.deps.placement.move_allocations(
-                    mig.uuid, inst.uuid, consumer_type="INSTANCE"
-                )
-                break
-            except ClientError as exc:
-                if time.monotonic() > deadline:
-                    LOG.warning("%s: allocations of %s stay: %s", inst.uuid, mig.uuid, exc)
-                    moved = True
-                    break
-                time.sleep(1)
-        if not moved:
-            LOG.warning("%s: placement refused to give the allocations back", inst.uuid)
+    while True:
         try:
-            agent.deps.agents.rollback_live_migration_at_destination(
-                ctx, mig.dest_host, inst.uuid, mig.uuid, LiveMigrateData(incoming_uri="lost")
+            moved = agent.deps.placement.move_allocations(
+                mig.uuid, inst.uuid, consumer_type="INSTANCE"
             )
-        except Exception as exc:
-            LOG.warning("%s: rollback on %s failed: %s", inst.uuid, mig.dest_host, exc)
+            break
+        except ClientError as exc:
+            if time.monotonic() > deadline:
+                LOG.warning("%s: allocations of %s stay: %s", inst.uuid, mig.uuid, exc)
+                moved = True
+                break
+            time.sleep(1)
+    if not moved:
+        LOG.warning("%s: placement refused to give the allocations back", inst.uuid)
+    try:
+        agent.deps.agents.rollback_live_migration_at_destination(
+            ctx, mig.dest_host, inst.uuid, mig.uuid, LiveMigrateData(incoming_uri="lost")
+        )
+    except Exception as exc:
+        LOG.warning("%s: rollback on %s failed: %s", inst.uuid, mig.dest_host, exc)
 
 
 def _counters(report: MigrationProgress) -> MigrationChanges:
@@ -396,3 +552,29 @@ def _counters(report: MigrationProgress) -> MigrationChanges:
         "disk_processed": report.disk_processed,
         "disk_remaining": report.disk_remaining,
     }
+
+
+def clean_up_incoming(agent: AgentContext) -> None:
+    """At start-up, on a destination: the copies of guests whose live migration here was
+    under way when this agent stopped, or ended without them, go. A migration still under
+    way ends in ``error`` (unless its source gave the guest over at the switch-over: then
+    the guest is this host's and the instance recovery resumes it); its source's agent
+    rolls back when its copy fails, and gives the allocations back."""
+    ctx = CallContext.internal()
+    local = set(agent.driver.list_instances(ctx))
+    for mig in agent.store.live_migrations_to(agent.host):
+        if mig.status in LIVE_UNDER_WAY and not agent.store.advance_live_migration(
+            mig.uuid, "error"
+        ):
+            continue  # taken here at the switch-over meanwhile
+        if mig.instance_uuid not in local:
+            continue
+        LOG.warning("%s: dropping what live migration %s (%s) prepared here",
+                    mig.instance_uuid, mig.uuid, mig.status)  # fmt: skip
+        try:
+            inst = agent.load(mig.instance_uuid)
+            agent.driver.rollback_live_migration_at_destination(
+                ctx, inst.meta, inst.vifs, LiveMigrateData(incoming_uri="lost")
+            )
+        except Exception:
+            LOG.exception("cannot drop the live migration copy of %s", mig.instance_uuid)

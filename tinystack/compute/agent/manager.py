@@ -49,7 +49,7 @@ class ComputeManager:
         self.builds = BuildOps(self.agent, self.volumes)
         self.power = PowerOps(self.agent)
         self.images = ImageOps(self.agent, self.volumes)
-        self.moves = MigrateOps(self.agent)
+        self.moves = MigrateOps(self.agent, self.volumes)
         self.evacuations = EvacuateOps(self.agent)
         self.live = LiveMigrateOps(self.agent)
         self.devices = DeviceOps(self.agent, self.volumes)
@@ -315,6 +315,29 @@ class ComputeManager:
             BlockDevice.from_primitive(bdm),
             new_volume_id,
             new_attachment_id,
+        )
+
+    def volume_snapshot_create(
+        self,
+        ctxt: rpcapi.RPCContext,
+        instance_uuid: str,
+        volume_id: str,
+        create_info: dict[str, JSON],
+    ) -> None:
+        self.volumes.snapshot_create(
+            CallContext.from_dict(ctxt), instance_uuid, volume_id, create_info
+        )
+
+    def volume_snapshot_delete(
+        self,
+        ctxt: rpcapi.RPCContext,
+        instance_uuid: str,
+        volume_id: str,
+        snapshot_id: str,
+        delete_info: dict[str, JSON],
+    ) -> None:
+        self.volumes.snapshot_delete(
+            CallContext.from_dict(ctxt), instance_uuid, volume_id, snapshot_id, delete_info
         )
 
     def external_instance_event(

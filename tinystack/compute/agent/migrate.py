@@ -1,5 +1,12 @@
 """Resize and cold migration, agent side: prep (dest), resize (source), finish (dest),
-confirm (source), revert (dest) and finish revert (source)."""
+confirm (source), revert (dest) and finish revert (source).
+
+Volumes follow upstream's 3.44 flow: once the guest is off, the host it leaves ends its
+attachments, each replaced by a new one without a connector that keeps the volume
+reserved (``_terminate_volume_connections``: the source at resize, the destination at
+revert); the host it starts on connects them (``_connect_volumes``: this host's connector
+on the attachment, the connection info the block storage service answers kept in the
+mapping and handed to the driver), and completes them once the guest runs."""
 
 from __future__ import annotations
 
@@ -10,7 +17,14 @@ from tinystack.common.clients.session import ClientError
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception, states
 from tinystack.compute.agent.context import AgentContext
-from tinystack.compute.objects import AgentInstance, DiskInfo, FlavorMeta, InstanceChanges
+from tinystack.compute.agent.volumes import VolumeOps
+from tinystack.compute.objects import (
+    AgentInstance,
+    BlockDevice,
+    DiskInfo,
+    FlavorMeta,
+    InstanceChanges,
+)
 
 LOG = logging.getLogger(__name__)
 T = states.Task
@@ -40,8 +54,9 @@ def bind_ports(agent: AgentContext, inst: AgentInstance, host: str) -> None:
 class MigrateOps:
     """Resize and cold migration, both ends."""
 
-    def __init__(self, agent: AgentContext) -> None:
+    def __init__(self, agent: AgentContext, volumes: VolumeOps) -> None:
         self.agent = agent
+        self.volumes = volumes
 
     def _fail_migration(self, migration_uuid: str) -> None:
         try:
@@ -103,6 +118,7 @@ class MigrateOps:
                 new_flavor,
                 inst.vifs,
             )
+            self._terminate_volume_connections(ctx, inst)
             self.agent.store.update_migration(migration_uuid, {"status": "post-migrating"})
             self.agent.save(
                 instance_uuid,
@@ -152,14 +168,11 @@ class MigrateOps:
             )
             self._bind_ports(inst, self.agent.host)
             power_on = old_vm_state != states.STOPPED
+            bdms = self._connect_volumes(ctx, inst)
             self.agent.driver.finish_migration(
-                ctx,
-                inst.meta,
-                mig,
-                disk_info.data,
-                inst.vifs,
-                power_on,
+                ctx, inst.meta, mig, disk_info.data, inst.vifs, power_on, bdms
             )
+            self._complete_volume_attachments(ctx, bdms)
             self.agent.store.finish(
                 ctx,
                 instance_uuid,
@@ -208,6 +221,7 @@ class MigrateOps:
             inst = self.agent.load(instance_uuid)
             mig = self.agent.store.migration(migration_uuid)
             self.agent.driver.destroy(ctx, inst.meta, inst.vifs)
+            self._terminate_volume_connections(ctx, inst)
             self.agent.deps.agents.finish_revert_resize(
                 ctx, mig.source_host or self.agent.host, instance_uuid, migration_uuid
             )
@@ -236,7 +250,11 @@ class MigrateOps:
             )
             self._bind_ports(inst, self.agent.host)
             power_on = old_vm_state != states.STOPPED
-            self.agent.driver.finish_revert_migration(ctx, inst.meta, mig, inst.vifs, power_on)
+            bdms = self._connect_volumes(ctx, inst)
+            self.agent.driver.finish_revert_migration(
+                ctx, inst.meta, mig, inst.vifs, power_on, bdms
+            )
+            self._complete_volume_attachments(ctx, bdms)
             vm_state = states.ACTIVE if power_on else states.STOPPED
             self.agent.store.finish(
                 ctx,
@@ -248,6 +266,47 @@ class MigrateOps:
                 },
                 migration=(migration_uuid, "reverted"),
             )
+
+    # -- volumes -------------------------------------------------------------------------------
+    def _terminate_volume_connections(self, ctx: CallContext, inst: AgentInstance) -> None:
+        """The guest left this host: end its attachments here, keeping the volumes
+        reserved for it (upstream's ``_terminate_volume_connections``)."""
+        self.volumes.release_connections(ctx, inst)
+
+    def _connect_volumes(self, ctx: CallContext, inst: AgentInstance) -> list[BlockDevice]:
+        """This host's connector on each volume's attachment: the block storage service
+        exports the volume here; the mappings keep the connection info it answers
+        (upstream's ``refresh_conn_info``). The instance's volumes, connected."""
+        bdms = [b for b in self.agent.store.block_devices(inst.uuid) if b.volume_id]
+        if not bdms:
+            return []
+        client = self.volumes.client
+        connector = self.agent.driver.get_volume_connector(ctx, inst.meta).to_dict()
+        connected = []
+        for bdm in bdms:
+            volume_id = bdm.volume_id or ""
+            attachment_id = bdm.attachment_id
+            if not attachment_id:
+                attachment_id = client.attachment_create(volume_id, inst.uuid, token=ctx.token).id
+            updated = client.attachment_update(
+                attachment_id, connector, mountpoint=bdm.device_name, token=ctx.token
+            )
+            info = dict(updated.connection_info)
+            info.setdefault("serial", volume_id)
+            if client.get(volume_id, token=ctx.token).multiattach:
+                info["multiattach"] = True  # plugged share-rw, as an attach does
+            connected.append(
+                self.agent.store.update_block_device(
+                    bdm.uuid, {"attachment_id": attachment_id, "connection_info": info}
+                )
+            )
+        return connected
+
+    def _complete_volume_attachments(self, ctx: CallContext, bdms: list[BlockDevice]) -> None:
+        """The guest runs with its volumes here: they are in-use (``os-complete``)."""
+        for bdm in bdms:
+            if bdm.attachment_id:
+                self.volumes.client.attachment_complete(bdm.attachment_id, token=ctx.token)
 
     def _swap_allocations_back(self, inst: AgentInstance, migration_uuid: str) -> None:
         placement = self.agent.deps.placement

@@ -1,4 +1,4 @@
-"""Start-up recovery and the periodic power state sync of one compute host."""
+"""Start-up recovery, lost builds and the periodic power state sync of one compute host."""
 
 from __future__ import annotations
 
@@ -38,20 +38,37 @@ class RecoveryOps:
                 LOG.exception("cannot recover instance %s on %s", inst.uuid, self.agent.host)
         self.volumes.recover_later(ctx, rows)
 
+    def fail_lost_builds(self, rows: list[AgentInstance]) -> None:
+        """Fail builds no thread runs any more (see ``AgentGroup.fail_lost_builds``)."""
+        ctx = CallContext.internal()
+        for inst in rows:
+            try:
+                with self.agent.locks.hold(inst.uuid):
+                    now = self.agent.store.load(inst.uuid)  # a build may just have ended
+                    if now.vm_state == states.BUILDING and now.host == self.agent.host:
+                        LOG.warning("instance %s: build on %s lost to a broker or database "
+                                    "fault", inst.uuid, self.agent.host)  # fmt: skip
+                        self._fail_build(ctx, now, "The build was lost to a service fault.")
+            except exception.InstanceNotFound:
+                continue
+            except Exception:
+                LOG.exception("cannot fail lost build %s on %s", inst.uuid, self.agent.host)
+
+    def _fail_build(self, ctx: CallContext, inst: AgentInstance, message: str) -> None:
+        self.agent.driver.destroy(ctx, inst.meta, [])
+        self.agent.delete_allocations(inst.uuid)
+        self.agent.store.record_fault(
+            inst.uuid,
+            exception.RescheduledBuild(message),
+            host=self.agent.host,
+            changes={"vm_state": states.ERROR, "task_state": None},
+            code=500,
+        )
+
     def _recover_one(self, ctx: CallContext, inst: AgentInstance) -> None:
         if inst.vm_state == states.BUILDING:
-            error = exception.RescheduledBuild(
-                "The compute service restarted while the instance was building."
-            )
-            self.agent.driver.destroy(ctx, inst.meta, [])
-            self.agent.delete_allocations(inst.uuid)
-
-            self.agent.store.record_fault(
-                inst.uuid,
-                error,
-                host=self.agent.host,
-                changes={"vm_state": states.ERROR, "task_state": None},
-                code=500,
+            self._fail_build(
+                ctx, inst, "The compute service restarted while the instance was building."
             )
             return
         if inst.task_state == states.Task.DELETING:

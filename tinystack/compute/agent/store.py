@@ -105,8 +105,11 @@ class AgentStore(Protocol):
         """Record an action event around a block: started, then Success or Error."""
         ...
 
-    def instances_on(self, hosts: Sequence[str]) -> dict[str, list[AgentInstance]]:
-        """host -> the (not deleted) instances the database places there."""
+    def instances_on(
+        self, hosts: Sequence[str], vm_state: str | None = None
+    ) -> dict[str, list[AgentInstance]]:
+        """host -> the (not deleted) instances the database places there (only those in
+        ``vm_state``, if given)."""
         ...
 
     # -- hosts and zones -----------------------------------------------------------------------
@@ -139,8 +142,24 @@ class AgentStore(Protocol):
         """The evacuations away from ``host`` its agent has not cleaned up after."""
         ...
 
-    def live_migrations_under_way(self, instance_uuid: str) -> list[MigrationMeta]:
-        """The instance's live migrations not yet ended (queued to post-migrating)."""
+    def latest_live_migration(self, instance_uuid: str) -> MigrationMeta | None:
+        """The instance's most recent live migration (None when it had none)."""
+        ...
+
+    def advance_live_migration(self, uuid: str, status: str) -> bool:
+        """Set the status of a live migration that has not switched over (to
+        ``post-migrating``, or an end: ``error``, ``failed``, ``cancelled``): False when it
+        had ended, or its destination had taken the instance (``claim_live_migration``)."""
+        ...
+
+    def claim_live_migration(self, uuid: str, host: str, node: str | None) -> bool:
+        """The destination takes a ``post-migrating`` migration's instance (host and node):
+        False when the migration was ended first. Of this and ``advance_live_migration`` on one
+        migration exactly one succeeds."""
+        ...
+
+    def live_migrations_to(self, host: str) -> list[MigrationMeta]:
+        """Live migrations into ``host`` (under way or ended) whose instance is elsewhere."""
         ...
 
     # -- ports ---------------------------------------------------------------------------------
@@ -171,8 +190,11 @@ class AgentStore(Protocol):
         """Delete the ports compute created; unbind those the user brought."""
         ...
 
-    def release_instance_ports(self, ctx: CallContext, inst: AgentInstance) -> None:
-        """Release every port of the instance, also those its ``network_info`` misses."""
+    def release_instance_ports(
+        self, ctx: CallContext, inst: AgentInstance, strict: bool = False
+    ) -> None:
+        """Release every port of the instance, also those its ``network_info`` misses
+        (``strict``: raise ClientError when the network service could not release one)."""
         ...
 
     def refresh_ports(self, inst: AgentInstance) -> list[dict[str, JSON]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from tinystack.common.clients.session import ClientError, ClientNotFound
 from tinystack.common.clients.volume import (
@@ -25,6 +26,7 @@ from tinystack.common.clients.volume import (
     VolumeClient,
     VolumeNotReady,
 )
+from tinystack.common.exceptions import TinystackError
 from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import exception, states
@@ -257,6 +259,68 @@ class VolumeOps:
             raise exception.VolumeBDMNotFound(volume_id)
         self.agent.driver.extend_volume(ctx, inst.meta, dict(bdm.connection_info), size * GiB)
         self.agent.store.update_block_device(bdm.uuid, {"volume_size": size})
+
+    # -- assisted snapshots (the block storage service's file volumes) --------------------
+    def snapshot_create(
+        self, ctx: CallContext, instance_uuid: str, volume_id: str, create_info: dict[str, JSON]
+    ) -> None:
+        """Have the driver snapshot an attached volume; tell the service how it went
+        (as upstream: ``creating`` at 90 % when done, ``error`` when not)."""
+        snapshot_id = str(create_info.get("snapshot_id") or "")
+        status = self._snapshot_op(
+            ctx,
+            instance_uuid,
+            volume_id,
+            lambda inst, info: self.agent.driver.volume_snapshot_create(
+                ctx, inst.meta, info, create_info
+            ),
+        )
+        self._snapshot_status(ctx, snapshot_id, "creating" if status else "error")
+
+    def snapshot_delete(
+        self,
+        ctx: CallContext,
+        instance_uuid: str,
+        volume_id: str,
+        snapshot_id: str,
+        delete_info: dict[str, JSON],
+    ) -> None:
+        """Have the driver merge an assisted snapshot away; tell the service."""
+        status = self._snapshot_op(
+            ctx,
+            instance_uuid,
+            volume_id,
+            lambda inst, info: self.agent.driver.volume_snapshot_delete(
+                ctx, inst.meta, info, snapshot_id, delete_info
+            ),
+        )
+        self._snapshot_status(ctx, snapshot_id, "deleting" if status else "error_deleting")
+
+    def _snapshot_op(
+        self,
+        ctx: CallContext,
+        instance_uuid: str,
+        volume_id: str,
+        op: Callable[[AgentInstance, dict[str, JSON]], None],
+    ) -> bool:
+        try:
+            inst = self.agent.load(instance_uuid)
+            bdm = self._mapping(inst.uuid, volume_id)
+            if bdm is None or not bdm.connection_info:
+                raise exception.VolumeBDMNotFound(volume_id)
+            op(inst, dict(bdm.connection_info))
+        except (DriverError, InstanceNotOnHost, TinystackError) as exc:
+            LOG.warning(
+                "%s: assisted snapshot of volume %s failed: %s", instance_uuid, volume_id, exc
+            )
+            return False
+        return True
+
+    def _snapshot_status(self, ctx: CallContext, snapshot_id: str, status: str) -> None:
+        try:
+            self.client.update_snapshot_status(snapshot_id, status, "90%", token=ctx.token)
+        except ClientError as exc:
+            LOG.warning("cannot report status %s of snapshot %s: %s", status, snapshot_id, exc)
 
     def _complete_extend(self, ctx: CallContext, volume_id: str, *, error: bool) -> None:
         try:

@@ -228,7 +228,7 @@ COLLECTIONS = {
     "os-server-external-events", "os-console-auth-tokens", "images", "os-hosts",
     "os-instance_usage_audit_log", "extensions", "os-security-groups",
     "os-security-group-rules", "os-floating-ips", "os-floating-ip-pools", "os-networks",
-    "os-tenant-networks", "os-volumes", "os-snapshots", "",
+    "os-tenant-networks", "os-volumes", "os-snapshots", "os-assisted-volume-snapshots", "",
 }  # fmt: skip
 URL_PROJECT_KEY = "compute_url_project"
 

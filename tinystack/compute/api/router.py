@@ -35,6 +35,7 @@ MODULES = [
     "extensions",
     "network_proxies",
     "volume_proxies",
+    "assisted_volume_snapshots",
 ]
 
 

@@ -592,6 +592,22 @@ class SnapshotCreateRequest(Strict):
     snapshot: SnapshotBody
 
 
+class AssistedCreateInfo(Strict):
+    snapshot_id: str
+    type: Literal["qcow2"]
+    new_file: str
+    id: str | None = None
+
+
+class AssistedSnapshotBody(Strict):
+    volume_id: str
+    create_info: AssistedCreateInfo
+
+
+class AssistedSnapshotCreateRequest(Strict):
+    snapshot: AssistedSnapshotBody
+
+
 class FloatingIpCreateRequest(BaseModel):
     pool: str | None = None
 

@@ -126,6 +126,7 @@ def _create_request(body: dict[str, Any], version: Version) -> tuple[CreateReque
         flavor_ref=str(model.flavorRef),
         image_ref=model.imageRef or None,
         networks=_parse_networks(data, model, version),
+        networks_auto_asked=version >= (2, 37) and data.get("networks") == "auto",
         key_name=model.key_name,
         user_data=model.user_data,
         metadata=dict(model.metadata or {}),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -24,7 +24,7 @@ from tinystack.compute.objects import (
     MoveRequest,
     RequestSpec,
 )
-from tinystack.compute.services import instances, servers
+from tinystack.compute.services import instances, ports, servers
 from tinystack.compute.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
@@ -99,7 +99,8 @@ class ConductorManager:
     def recover(self, older_than: float) -> int:
         """Fail builds that never reached a host (their conductor died) and finish deletes
         of instances without a host (the API process died in ``local_delete``), those
-        older than ``older_than`` seconds; returns how many."""
+        older than ``older_than`` seconds; release what deleted instances still hold in
+        placement and the network; returns how many."""
         cutoff = utcnow() - timedelta(seconds=older_than)
         orphaned = (
             models.Instance.deleted.is_(False),
@@ -131,12 +132,42 @@ class ConductorManager:
                 error,
                 event="conductor_schedule_and_build_instances",
             )
-        return len(stuck) + len(deleting) + self._release_deleted_allocations(cutoff)
+        released = self._release_deleted_allocations() + self._release_deleted_ports()
+        return len(stuck) + len(deleting) + released
 
-    def _release_deleted_allocations(self, cutoff: datetime) -> int:
-        """Remove the allocations on this cloud's compute nodes held by instances deleted
-        before ``cutoff`` (a process that claimed them for a build was killed before it
-        saw the delete), as upstream's resource tracker does for its node."""
+    def _release_deleted_ports(self) -> int:
+        """Release the ports compute bound to instances that are deleted (a build that
+        bound a port after its instance's delete had listed the ports, killed before it
+        saw the delete): nothing else will ever release them."""
+        if not self.deps.network.available():
+            return 0
+        try:
+            listed = self.deps.network.list_ports(fields=["id", "device_id", "device_owner"])
+        except ClientError as exc:
+            LOG.debug("cannot list the ports: %s", exc)
+            return 0
+        owners = {str(p["device_id"]) for p in listed
+                  if str(p.get("device_owner") or "").startswith("compute:")}  # fmt: skip
+        if not owners:
+            return 0
+        with self.deps.db.reader() as session:
+            gone = list(session.scalars(select(models.Instance.uuid).where(
+                models.Instance.uuid.in_(owners), models.Instance.deleted.is_(True))))  # fmt: skip
+        ctx = CallContext.internal()
+        for uuid in gone:
+            LOG.warning("releasing the ports of deleted instance %s", uuid)
+            try:
+                record = instances.get(self.deps.db, uuid, read_deleted=True)
+                ports.deallocate_for(self.deps.network, ctx, record)
+            except (ClientError, exception.InstanceNotFound) as exc:
+                LOG.warning("cannot release the ports of %s: %s", uuid, exc)
+        return len(gone)
+
+    def _release_deleted_allocations(self) -> int:
+        """Remove the allocations on this cloud's compute nodes held by deleted instances
+        (a process that claimed them for a build was killed before it saw the delete; a
+        delete that could not reach placement), whatever their age, as upstream's
+        resource tracker does for its node: nothing else will ever release them."""
         with self.deps.db.reader() as session:
             nodes = list(session.scalars(select(models.ComputeNode.uuid)))
         held: set[str] = set()
@@ -149,9 +180,7 @@ class ConductorManager:
             return 0
         with self.deps.db.reader() as session:
             gone = list(session.scalars(select(models.Instance.uuid).where(
-                models.Instance.uuid.in_(held), models.Instance.deleted.is_(True),
-                func.coalesce(models.Instance.deleted_at, models.Instance.updated_at) <= cutoff,
-            )))  # fmt: skip
+                models.Instance.uuid.in_(held), models.Instance.deleted.is_(True))))  # fmt: skip
         for uuid in gone:
             LOG.warning("removing the allocations of deleted instance %s", uuid)
             try:

@@ -7,7 +7,8 @@ import importlib
 from oslo_policy import policy
 
 MODULES = [
-    "base", "admin_actions", "admin_password", "aggregates", "attach_interfaces",
+    "base", "admin_actions", "admin_password", "aggregates", "assisted_volume_snapshots",
+    "attach_interfaces",
     "availability_zone", "console_auth_tokens", "console_output", "create_backup",
     "deferred_delete", "evacuate", "extended_server_attributes", "extensions", "flavor_access",
     "flavor_extra_specs", "flavor_manage", "floating_ips", "hosts", "hypervisors",

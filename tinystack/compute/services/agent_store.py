@@ -234,17 +234,20 @@ class DatabaseAgentStore:
     ) -> AbstractContextManager[None]:
         return instance_actions.record(self.db, ctx, uuid, event, host)
 
-    def instances_on(self, hosts: Sequence[str]) -> dict[str, list[AgentInstance]]:
+    def instances_on(
+        self, hosts: Sequence[str], vm_state: str | None = None
+    ) -> dict[str, list[AgentInstance]]:
         found: dict[str, list[AgentInstance]] = {}
         names = list(hosts)
         with self.db.reader() as session:
             for start in range(0, len(names), 500):
                 chunk = names[start : start + 500]
-                for row in session.scalars(
-                    select(models.Instance).where(
-                        models.Instance.host.in_(chunk), models.Instance.deleted.is_(False)
-                    )
-                ):
+                query = select(models.Instance).where(
+                    models.Instance.host.in_(chunk), models.Instance.deleted.is_(False)
+                )
+                if vm_state is not None:
+                    query = query.where(models.Instance.vm_state == vm_state)
+                for row in session.scalars(query):
                     if row.host is not None:
                         found.setdefault(row.host, []).append(self.record(row))
         return found
@@ -285,11 +288,20 @@ class DatabaseAgentStore:
     def evacuations_from(self, host: str) -> list[MigrationMeta]:
         return [_migration(m) for m in migrations.evacuations_from(self.db, host)]
 
-    def live_migrations_under_way(self, instance_uuid: str) -> list[MigrationMeta]:
+    def latest_live_migration(self, instance_uuid: str) -> MigrationMeta | None:
         found = migrations.list_migrations(
-            self.db, instance_uuid=instance_uuid, migration_type="live-migration"
+            self.db, instance_uuid=instance_uuid, migration_type="live-migration", limit=1
         )
-        return [_migration(m) for m in found if m.status in migrations.LIVE_UNDER_WAY]
+        return _migration(found[0]) if found else None
+
+    def advance_live_migration(self, uuid: str, status: str) -> bool:
+        return self.db.write(lambda session: migrations.advance_live_in(session, uuid, status))
+
+    def claim_live_migration(self, uuid: str, host: str, node: str | None) -> bool:
+        return self.db.write(lambda session: migrations.claim_live_in(session, uuid, host, node))
+
+    def live_migrations_to(self, host: str) -> list[MigrationMeta]:
+        return [_migration(m) for m in migrations.live_migrations_to(self.db, host)]
 
     # -- ports ---------------------------------------------------------------------------------
     def wants_ports(self, requested: list[dict[str, JSON]] | str | None) -> bool:
@@ -316,8 +328,10 @@ class DatabaseAgentStore:
     def release_ports(self, ctx: CallContext, vifs: list[dict[str, JSON]]) -> None:
         ports.deallocate(self.network, ctx, vifs)
 
-    def release_instance_ports(self, ctx: CallContext, inst: AgentInstance) -> None:
-        ports.deallocate_for(self.network, ctx, inst)
+    def release_instance_ports(
+        self, ctx: CallContext, inst: AgentInstance, strict: bool = False
+    ) -> None:
+        ports.deallocate_for(self.network, ctx, inst, strict)
 
     def refresh_ports(self, inst: AgentInstance) -> list[dict[str, JSON]]:
         return ports.refresh(self.network, inst)

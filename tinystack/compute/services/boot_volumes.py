@@ -276,6 +276,9 @@ def _check_volume(
             volume = get_volume(deps, ctx, m.uuid or "")
         except exception.VolumeNotFound:
             raise invalid(f"failed to get volume {m.uuid}.") from None
+        if m.boot_index == 0 and not volume.bootable:
+            # as upstream: the root must be a volume the block storage service calls bootable
+            raise exception.InvalidBDM(f"Block Device {volume.id} is not bootable.")
         if volume.multiattach and not supports_multiattach:
             raise exception.MultiattachNotSupported(
                 "Multiattach volumes are only supported starting with compute API version 2.60."

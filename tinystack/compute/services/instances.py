@@ -189,6 +189,8 @@ def meta(
         security_groups=tuple(instance.security_groups or ()),
         internal_id=int(instance.id or 0),
         root_device_name=instance.root_device_name or "",
+        task_state=instance.task_state,
+        config_drive=instance.config_drive or "",
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.common.rpc.context import CallContext
 from tinystack.compute import exception, states
+from tinystack.compute.objects import LIVE_UNDER_WAY
 from tinystack.compute.services import hosts, instance_actions, migrations, servers
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.migrations import MigrationRecord
@@ -23,7 +24,7 @@ from tinystack.compute.services.server_actions import begin
 T = states.Task
 LIVE = "live-migration"
 #: statuses of a live migration still under way (upstream's in-progress list for a server)
-IN_PROGRESS = migrations.LIVE_UNDER_WAY
+IN_PROGRESS = LIVE_UNDER_WAY
 #: action names (upstream's instance_actions)
 LIVE_MIGRATION = "live-migration"
 FORCE_COMPLETE = "live_migration_force_complete"

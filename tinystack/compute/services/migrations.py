@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 
 from tinystack.common.api import pagination as pg
 from tinystack.common.db import Database
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models
+from tinystack.compute.objects import LIVE_UNDER_WAY
 from tinystack.compute.services.records import ServerRecord, from_row
 
 
@@ -48,8 +49,6 @@ class MigrationRecord:
 IN_PROGRESS = ("pre-migrating", "migrating", "post-migrating", "confirming", "reverting")
 #: statuses of an evacuation whose source host has not cleaned up yet (as upstream)
 EVACUATION_PENDING = ("accepted", "pre-migrating", "done")
-#: statuses of a live migration still under way (a server's in-progress migrations)
-LIVE_UNDER_WAY = ("queued", "preparing", "running", "post-migrating")
 
 
 def create(
@@ -90,12 +89,7 @@ def create(
 
 def get(db: Database, migration_uuid: str) -> MigrationRecord:
     with db.reader() as session:
-        row = session.scalars(
-            select(models.Migration).where(models.Migration.uuid == migration_uuid)
-        ).first()
-        if row is None:
-            raise exception.MigrationNotFound(migration_uuid)
-        return from_row(MigrationRecord, row)
+        return from_row(MigrationRecord, _row(session, migration_uuid))
 
 
 def update(db: Database, migration_uuid: str, **values: Any) -> None:
@@ -106,11 +100,7 @@ def update(db: Database, migration_uuid: str, **values: Any) -> None:
 
 
 def update_in(session: Session, migration_uuid: str, **values: Any) -> MigrationRecord:
-    row = session.scalars(
-        select(models.Migration).where(models.Migration.uuid == migration_uuid)
-    ).first()
-    if row is None:
-        raise exception.MigrationNotFound(migration_uuid)
+    row = _row(session, migration_uuid)
     for key, value in values.items():
         setattr(row, key, value)
     row.updated_at = utcnow()
@@ -174,3 +164,71 @@ def evacuations_from(db: Database, host: str) -> list[MigrationRecord]:
             )
         )
         return [from_row(MigrationRecord, row) for row in rows]
+
+
+#: statuses of a live migration that ended without moving the guest
+LIVE_ENDED_HERE = ("error", "failed", "cancelled")
+
+
+def advance_live_in(session: Session, migration_uuid: str, status: str) -> bool:
+    """Set the status of a live migration that has not switched over (its instance still
+    on the source host), True; False when it had ended or the destination had taken the
+    instance. With ``claim_live_in`` the one arbiter of the switch-over: the write
+    transactions are serial, so exactly one of the two succeeds."""
+    row = _row(session, migration_uuid)
+    host = session.scalar(
+        select(models.Instance.host).where(models.Instance.uuid == row.instance_uuid)
+    )
+    if row.status not in LIVE_UNDER_WAY or host != row.source_compute:
+        return False
+    row.status = status
+    row.updated_at = utcnow()
+    return True
+
+
+def claim_live_in(session: Session, migration_uuid: str, host: str, node: str | None) -> bool:
+    """The destination takes the instance of a live migration at its switch-over: the
+    instance's host and node become ``host`` and ``node``; False (nothing written) when
+    the migration is no longer ``post-migrating`` (the source or a restart ended it)."""
+    row = _row(session, migration_uuid)
+    inst = session.scalars(
+        select(models.Instance).where(models.Instance.uuid == row.instance_uuid)
+    ).first()
+    if row.status != "post-migrating" or inst is None or inst.host != row.source_compute:
+        return False
+    inst.host, inst.node = host, node
+    return True
+
+
+def live_migrations_to(db: Database, host: str) -> list[MigrationRecord]:
+    """The live migrations into ``host`` whose instance is elsewhere and that are under
+    way or ended without moving it: what a copy prepared on ``host`` may be left of.
+    Only an instance's latest migration (a later move may have made a copy here)."""
+    table, inst = models.Migration, models.Instance
+    later = aliased(models.Migration)
+    newest = (
+        select(func.max(later.id)).where(later.instance_uuid == table.instance_uuid)
+    ).scalar_subquery()
+    with db.reader() as session:
+        rows = session.scalars(
+            select(table)
+            .join(inst, inst.uuid == table.instance_uuid)
+            .where(
+                table.dest_compute == host,
+                table.migration_type == "live-migration",
+                table.status.in_(LIVE_UNDER_WAY + LIVE_ENDED_HERE),
+                inst.host != host,
+                inst.deleted.is_(False),
+                table.id == newest,
+            )
+        )
+        return [from_row(MigrationRecord, row) for row in rows]
+
+
+def _row(session: Session, migration_uuid: str) -> models.Migration:
+    row = session.scalars(
+        select(models.Migration).where(models.Migration.uuid == migration_uuid)
+    ).first()
+    if row is None:
+        raise exception.MigrationNotFound(migration_uuid)
+    return row

@@ -106,6 +106,15 @@ def _security_group_ids(
     return ids
 
 
+def _dns_integration(client: NetworkClient) -> bool:
+    """Whether the network service offers ``dns-integration`` (ports with a ``dns_name``)."""
+    try:
+        return client.has_extension("dns-integration")
+    except ClientError as exc:
+        LOG.warning("cannot list the network extensions: %s", exc)
+        return False
+
+
 def wants_ports(client: NetworkClient, requested: Any) -> bool:
     """Whether a build with these requested networks allocates ports."""
     if requested in (None, "none") or requested == []:
@@ -163,11 +172,16 @@ def _one_port(
         if ctx.token is None:
             body["project_id"] = inst.project_id
         port_id = client.create_port(body, token=ctx.token)["id"]
+    binding: dict[str, Any] = {
+        "device_id": inst.uuid,
+        "device_owner": owner,
+        "binding:host_id": host,
+    }
+    if inst.hostname and _dns_integration(client):
+        # as Nova: the port is named after the instance where the service has DNS names
+        binding["dns_name"] = inst.hostname
     try:
-        port = client.update_port(
-            port_id,
-            {"device_id": inst.uuid, "device_owner": owner, "binding:host_id": host},
-        )
+        port = client.update_port(port_id, binding)
     except ClientError:
         if not preexisting:
             client.delete_port(port_id)
@@ -177,27 +191,40 @@ def _one_port(
     return _vif(port, network, subnets, preexisting=preexisting, tag=req.get("tag"))
 
 
-def deallocate(client: NetworkClient, ctx: CallContext, vifs: Sequence[StoredVif]) -> None:
-    """Delete the ports compute created; unbind those the user brought."""
+def deallocate(
+    client: NetworkClient, ctx: CallContext, vifs: Sequence[StoredVif], strict: bool = False
+) -> None:
+    """Delete the ports compute created; unbind those the user brought (``strict``: a
+    port that could not be released, other than one already gone, raises its
+    ClientError once every port was tried)."""
     if not client.available():
         return
+    failed: list[ClientError] = []
     for vif in vifs:
         try:
             if vif.get("preexisting"):
-                client.update_port(
-                    str(vif["id"]), {"device_id": "", "device_owner": "", "binding:host_id": ""}
-                )
+                unbind = {"device_id": "", "device_owner": "", "binding:host_id": ""}
+                if _dns_integration(client):
+                    unbind["dns_name"] = ""
+                client.update_port(str(vif["id"]), unbind)
             else:
                 client.delete_port(str(vif["id"]))
         except ClientError as exc:
             LOG.warning("cannot release port %s: %s", vif.get("id"), exc)
+            if exc.status != 404:
+                failed.append(exc)
+    if strict and failed:
+        raise failed[0]
 
 
-def deallocate_for(client: NetworkClient, ctx: CallContext, inst: PortOwner) -> None:
+def deallocate_for(
+    client: NetworkClient, ctx: CallContext, inst: PortOwner, strict: bool = False
+) -> None:
     """Release every port of the instance: those its ``network_info`` names and those the
     network service lists as its own that it does not (a build killed between creating a
     port and recording it), as upstream's ``deallocate_for_instance`` asks Neutron; a port
-    the request named is the user's and only unbound."""
+    the request named is the user's and only unbound. ``strict``: the network service
+    not answering raises (a delete must then fail, not leave ports behind)."""
     vifs: list[StoredVif] = list(inst.network_info or [])
     if client.available():
         known = {str(v.get("id")) for v in vifs}
@@ -209,11 +236,13 @@ def deallocate_for(client: NetworkClient, ctx: CallContext, inst: PortOwner) -> 
             listed = client.list_ports(device_id=inst.uuid)
         except ClientError as exc:
             LOG.warning("cannot list the ports of %s: %s", inst.uuid, exc)
+            if strict:
+                raise
             listed = []
         for port in listed:
             if port["id"] not in known:
                 vifs.append({"id": port["id"], "preexisting": port["id"] in brought})
-    deallocate(client, ctx, vifs)
+    deallocate(client, ctx, vifs, strict)
 
 
 def refresh(client: NetworkClient, inst: PortOwner) -> list[StoredVif]:

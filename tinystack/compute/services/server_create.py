@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import BadRequest, Conflict, Forbidden
 from tinystack.common.rpc.context import CallContext
+from tinystack.common.rpc.exceptions import MessagingTimeout, TransportError
 from tinystack.common.rpc.payload import JSON
 from tinystack.common.timeutils import utcnow
 from tinystack.compute import exception, models, states
@@ -36,7 +37,9 @@ from tinystack.compute.services import (
     instance_actions,
     quotas,
     server_groups,
+    servers,
 )
+from tinystack.compute.services import instances as _instances
 from tinystack.compute.services.deps import Deps
 from tinystack.compute.services.flavors import FlavorRecord
 
@@ -53,6 +56,8 @@ class CreateRequest:
     image_ref: str | None = None
     #: None (not given), "auto", "none" or explicit requests
     networks: list[NetworkRequest] | str | None = None
+    #: the caller asked for "auto" (2.37+), rather than "auto" standing for no networks given
+    networks_auto_asked: bool = False
     key_name: str | None = None
     user_data: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
@@ -171,7 +176,7 @@ def image_properties(image: Image) -> dict[str, JSON]:
 def _check_networks(deps: Deps, ctx: CallContext, req: CreateRequest) -> None:
     if not isinstance(req.networks, list) or not req.networks:
         if req.networks == "auto" and deps.network.available():
-            _auto_network(deps, ctx)
+            _auto_network(deps, ctx, req.networks_auto_asked)
         return
     if not deps.network.available():
         first = req.networks[0]
@@ -206,7 +211,11 @@ def _check_security_groups(deps: Deps, ctx: CallContext, req: CreateRequest) -> 
             raise BadRequest(f"Security group {name} not found.")
 
 
-def _auto_network(deps: Deps, ctx: CallContext) -> None:
+def _auto_network(deps: Deps, ctx: CallContext, asked: bool) -> None:
+    project = ctx.project_id or ""
+    # what the caller's token lists (an admin's lists every project's networks: upstream
+    # counts only the project's own and shared ones; kept, as the suite's admin boots
+    # without networks on the demo's network)
     nets = [
         n
         for n in deps.network.list_networks(token=ctx.token)
@@ -214,6 +223,9 @@ def _auto_network(deps: Deps, ctx: CallContext) -> None:
     ]
     if len(nets) > 1:
         raise exception.NetworkAmbiguous()
+    # as upstream: "auto" with nothing to use needs a topology the network service can make
+    if asked and not nets and not deps.network.can_auto_allocate(project, token=ctx.token):
+        raise BadRequest(f"Unable to automatically allocate a network for project {project}")
 
 
 def _check_destination(deps: Deps, req: CreateRequest) -> None:
@@ -421,7 +433,14 @@ def create(deps: Deps, ctx: CallContext, req: CreateRequest) -> CreateResult:
     except BaseException:
         boot_volumes.unreserve(deps, ctx, volumes)
         raise
-    deps.conductor.build_instances(ctx, [i.uuid for i in instances], spec)
+    try:
+        deps.conductor.build_instances(ctx, [i.uuid for i in instances], spec)
+    except (TransportError, MessagingTimeout):
+        # the message bus is away (the API answers 503): the servers nothing will build
+        # go again, so the request leaves nothing half-made behind
+        for inst in instances:
+            servers.local_delete(deps, ctx, _instances.get(deps.db, inst.uuid))
+        raise
     return CreateResult(instances, resv, req.admin_password)
 
 

@@ -175,7 +175,7 @@ class RebuildRequest:
     hostname: str | None = None
     auto_disk_config: bool | None = None
     trusted_certs: Any = field(default=...)
-    #: 2.93: a volume-backed server may take a new image (its root volume is re-imaged)
+    #: 2.93: a volume-backed server's root volume is re-imaged (with a new image or its own)
     reimage_boot_volume: bool = False
 
 
@@ -265,14 +265,15 @@ def _volume_backed_root(deps: Deps, ctx: CallContext, inst: ServerRecord) -> Vol
 
 
 def _check_volume_backed_rebuild(root: Volume, image_id: str, reimage_allowed: bool) -> bool:
-    """Whether the root volume must be re-imaged: a new image takes 2.93; the volume must
-    be in use by the server (upstream's check_attached), or still reserved for it after a
-    re-image that failed (upstream would refuse that server any further rebuild)."""
-    if root.image_metadata.get("image_id") == image_id and (
-        root.status != "reserved" or not reimage_allowed
-    ):
-        return False
+    """Whether the root volume is re-imaged: from 2.93 on every rebuild, with the volume's
+    own image too (upstream's ``reimage_boot_volume``: the rebuild starts from a fresh
+    copy of the image, as an image-backed server's does); before, only the volume's own
+    image is accepted and the volume is kept as it is. The volume must be in use by the
+    server (upstream's check_attached), or still reserved for it after a re-image that
+    failed (upstream would refuse that server any further rebuild)."""
     if not reimage_allowed:
+        if root.image_metadata.get("image_id") == image_id:
+            return False
         raise BadRequest(
             f"Image {image_id} is unacceptable: Unable to rebuild with a different image for "
             "a volume-backed server."

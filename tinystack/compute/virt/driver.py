@@ -52,6 +52,23 @@ class MigrationAborted(DriverError):
     """A live migration was cancelled (aborted by the user); the guest runs on the source."""
 
 
+class SnapshotRefused(DriverError):
+    """A snapshot made in place could not be used (Nova's ``ImageUnacceptable`` and
+    ``Forbidden`` of a direct snapshot: no write access to the image pool, no pool to put
+    it in, the image service refusing its location); the driver uploads the data instead."""
+
+
+@dataclass(frozen=True)
+class SnapshotTarget:
+    """The image a snapshot becomes, for a driver that can make the image's data in the
+    image service's own store (Nova's direct snapshot of an RBD root disk): its id, and
+    ``publish``, which hands the image service the location the data is at (raises
+    :class:`SnapshotRefused` when the service will not take it)."""
+
+    image_id: str
+    publish: Callable[[str], None]
+
+
 @dataclass(frozen=True)
 class VolumeConnector:
     """This host's side of a volume attachment (os-brick's connector properties), as the
@@ -179,8 +196,11 @@ class ComputeDriver(abc.ABC):
 
     # -- images and rescue ---------------------------------------------------------------------
     @abc.abstractmethod
-    def snapshot(self, context: CallContext, instance: InstanceMeta) -> DiskImage:
-        """The instance's root disk as image data."""
+    def snapshot(
+        self, context: CallContext, instance: InstanceMeta, target: SnapshotTarget | None = None
+    ) -> DiskImage | None:
+        """The instance's root disk as image data, or None when the driver made the data
+        in the image's store itself and published it through ``target``."""
 
     @abc.abstractmethod
     def rescue(
@@ -205,7 +225,8 @@ class ComputeDriver(abc.ABC):
         flavor: FlavorMeta,
         network_info: list[VIF],
     ) -> dict[str, JSON]:
-        """Power off on the source and hand the disks over; returns disk info."""
+        """Power off on the source and hand the disks over; returns disk info. The guest
+        lets its volumes go (the agent ends their connections afterwards)."""
 
     @abc.abstractmethod
     def finish_migration(
@@ -216,8 +237,11 @@ class ComputeDriver(abc.ABC):
         disk_info: dict[str, JSON],
         network_info: list[VIF],
         power_on: bool,
+        block_devices: Sequence[BlockDevice] = (),
     ) -> None:
-        """Bring the instance up on the destination with its new flavor."""
+        """Bring the instance up on the destination with its new flavor; its volumes are
+        ``block_devices``, connected for this host (upstream's ``block_device_info``
+        with ``refresh_conn_info``)."""
 
     @abc.abstractmethod
     def confirm_migration(
@@ -237,8 +261,15 @@ class ComputeDriver(abc.ABC):
         migration: MigrationMeta,
         network_info: list[VIF],
         power_on: bool,
+        block_devices: Sequence[BlockDevice] = (),
     ) -> None:
-        """Bring the instance back up on the source with its old flavor."""
+        """Bring the instance back up on the source with its old flavor; its volumes are
+        ``block_devices``, connected for this host again."""
+
+    def instance_on_disk(self, context: CallContext, instance: InstanceMeta) -> bool:
+        """Whether this host sees the instance's disks although it does not run it (shared
+        storage): an evacuation keeps them (upstream's ``instance_on_disk``)."""
+        return False
 
     # -- live migration (a driver without it keeps these defaults) ----------------------------
     def check_can_live_migrate_destination(
@@ -380,6 +411,28 @@ class ComputeDriver(abc.ABC):
         requested_size: int,
     ) -> None:
         """Tell the guest the volume grew to ``requested_size`` bytes."""
+
+    def volume_snapshot_create(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        connection_info: dict[str, JSON],
+        create_info: dict[str, JSON],
+    ) -> None:
+        """Snapshot an attached file volume for the block storage service (an assisted
+        snapshot: the guest keeps writing to ``create_info['new_file']``)."""
+        raise DriverError("assisted volume snapshots are not supported by this driver")
+
+    def volume_snapshot_delete(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        connection_info: dict[str, JSON],
+        snapshot_id: str,
+        delete_info: dict[str, JSON],
+    ) -> None:
+        """Merge away an assisted snapshot of an attached volume."""
+        raise DriverError("assisted volume snapshots are not supported by this driver")
 
     @abc.abstractmethod
     def swap_volume(

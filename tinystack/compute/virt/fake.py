@@ -36,6 +36,7 @@ from tinystack.compute.virt.driver import (
     DriverError,
     InstanceNotOnHost,
     MigrationAborted,
+    SnapshotTarget,
     VolumeConnector,
 )
 
@@ -64,6 +65,8 @@ class FakeInstance:
     volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: volume id (the connection info's serial) -> its size in bytes, once extended
     volume_sizes: dict[str, int] = field(default_factory=dict)
+    #: volume serial -> its assisted snapshots (snapshot id -> the overlay file)
+    volume_snapshots: dict[str, dict[str, str]] = field(default_factory=dict)
     #: the mount point of the volume the instance boots from (None: its image)
     boot_volume: str | None = None
     rescued: bool = False
@@ -317,7 +320,9 @@ class FakeDriver(ComputeDriver):
         self._get(instance).admin_password = new_password
 
     # -- images and rescue ---------------------------------------------------------------------
-    def snapshot(self, context: CallContext, instance: InstanceMeta) -> DiskImage:
+    def snapshot(
+        self, context: CallContext, instance: InstanceMeta, target: SnapshotTarget | None = None
+    ) -> DiskImage:
         self._act("snapshot")
         inst = self._get(instance)
         digest = hashlib.sha256(f"{inst.uuid}:{inst.image_id}".encode()).digest()
@@ -375,6 +380,7 @@ class FakeDriver(ComputeDriver):
         disk_info: dict[str, JSON],
         network_info: list[VIF],
         power_on: bool,
+        block_devices: Sequence[BlockDevice] = (),
     ) -> None:
         self._act("finish_migration")
         image_id, console = disk_info.get("image_id"), disk_info.get("console")
@@ -394,6 +400,8 @@ class FakeDriver(ComputeDriver):
             },
             boot_volume=boot if isinstance(boot, str) else None,
         )
+        if block_devices:  # connected for this host
+            inst.volumes = _plugged(block_devices)
         self._log(inst, f"migrated from {migration.source_host}")
         self.instances[instance.uuid] = inst
 
@@ -415,6 +423,7 @@ class FakeDriver(ComputeDriver):
         migration: MigrationMeta,
         network_info: list[VIF],
         power_on: bool,
+        block_devices: Sequence[BlockDevice] = (),
     ) -> None:
         self._act("finish_revert_migration")
         inst = self.instances.get(instance.uuid)
@@ -428,6 +437,10 @@ class FakeDriver(ComputeDriver):
             )
             self.instances[instance.uuid] = inst
         inst.flavor = instance.flavor
+        if block_devices:  # connected for this host again
+            inst.volumes = _plugged(block_devices)
+            root = next((bd for bd in block_devices if bd.is_root), None)
+            inst.boot_volume = root.device_name if root is not None else None
         inst.power_state = states.RUNNING if power_on else states.SHUTDOWN
         self._log(inst, "resize reverted")
 
@@ -663,6 +676,39 @@ class FakeDriver(ComputeDriver):
         if inst.boot_volume == mountpoint:
             inst.boot_volume = None
 
+    def _attached(self, instance: InstanceMeta, connection_info: dict[str, JSON]) -> str:
+        serial = str(connection_info.get("serial") or "")
+        if not any(info.get("serial") == serial for info in self._get(instance).volumes.values()):
+            raise DriverError(f"volume {serial} is not attached to {instance.uuid}")
+        return serial
+
+    def volume_snapshot_create(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        connection_info: dict[str, JSON],
+        create_info: dict[str, JSON],
+    ) -> None:
+        self._act("volume_snapshot_create")
+        serial = self._attached(instance, connection_info)
+        if create_info.get("type") != "qcow2":
+            raise DriverError(f"unknown assisted snapshot type {create_info.get('type')}")
+        snaps = self._get(instance).volume_snapshots.setdefault(serial, {})
+        snaps[str(create_info["snapshot_id"])] = str(create_info.get("new_file") or "")
+
+    def volume_snapshot_delete(
+        self,
+        context: CallContext,
+        instance: InstanceMeta,
+        connection_info: dict[str, JSON],
+        snapshot_id: str,
+        delete_info: dict[str, JSON],
+    ) -> None:
+        self._act("volume_snapshot_delete")
+        serial = self._attached(instance, connection_info)
+        if self._get(instance).volume_snapshots.get(serial, {}).pop(snapshot_id, None) is None:
+            raise DriverError(f"volume {serial} has no assisted snapshot {snapshot_id}")
+
     def extend_volume(
         self,
         context: CallContext,
@@ -692,3 +738,12 @@ class FakeDriver(ComputeDriver):
             raise DriverError(f"nothing is attached at {mountpoint}")
         inst.volumes[mountpoint] = dict(new_connection_info)
         self._log(inst, f"virtio_blk: {mountpoint} now volume {new_connection_info.get('serial')}")
+
+
+def _plugged(block_devices: Sequence[BlockDevice]) -> dict[str, dict[str, Any]]:
+    """Mount point -> connection info of the connected volumes of ``block_devices``."""
+    return {
+        bd.device_name: dict(bd.connection_info)
+        for bd in block_devices
+        if bd.device_name and bd.volume_id and bd.connection_info
+    }

@@ -217,7 +217,7 @@ def domain_xml(
     _sub(dom, "on_crash", "destroy")
     devices = _sub(dom, "devices")
     _sub(devices, "emulator", binary)
-    _disks(devices, defn, directory, secrets)
+    _disks(devices, defn, defn.disk_dir(directory), secrets)
     if defn.user_network:
         iface = _sub(devices, "interface", type="user")
         _sub(iface, "model", type="virtio")

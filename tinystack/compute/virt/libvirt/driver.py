@@ -7,34 +7,40 @@ bookkeeping are shared; starting, stopping, pausing, saving and hot-plugging go 
 libvirt, so ``virsh list`` shows the guests (``<domain_prefix><uuid>``). What differs is
 here: the power state comes from the domain's state, a destroy undefines the domain and
 its volume secrets, a restarted agent adopts the domains whose metadata names its host,
-and a swap of volumes is not offered. Guests run in the root network namespace (libvirt
-starts QEMU there), so ``host_namespace`` is refused.
+a swap of volumes is libvirt's block copy and pivot (``virDomainBlockCopy``, libvirt 6.0
+on), and a live migration is libvirt's own, peer to peer (:mod:`.live_migration`). Guests
+run in the root network namespace (libvirt starts QEMU there), so ``host_namespace`` is
+refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import shutil
+from pathlib import Path
 
 from tinystack.common.rpc.context import CallContext
-from tinystack.common.rpc.payload import JSON
 from tinystack.compute import states
 from tinystack.compute.objects import (
     VIF,
     HostResources,
     InstanceInfo,
     InstanceMeta,
-    LiveMigrateData,
 )
-from tinystack.compute.virt.driver import DriverError, DriverNotSupported
-from tinystack.compute.virt.libvirt.machine import LibvirtMachines
+from tinystack.compute.virt.driver import DriverError
+from tinystack.compute.virt.libvirt import connection
+from tinystack.compute.virt.libvirt.live_migration import LibvirtLiveMigrationMixin
+from tinystack.compute.virt.libvirt.machine import RUN_DIR, LibvirtMachines, swaps_volumes
 from tinystack.compute.virt.qemu.definition import STATE_FILE, Definition
 from tinystack.compute.virt.qemu.driver import QemuDriver
 from tinystack.compute.virt.qemu.imagecache import ImageSource
 from tinystack.compute.virt.qemu.settings import QemuSettings
 
 LOG = logging.getLogger(__name__)
+#: Nova's default ``live_migration_scheme`` for QEMU/KVM: libvirtd's TCP socket
+MIGRATION_URI = "qemu+tcp://%s/system"
 
 #: libvirt domain state (``VIR_DOMAIN_*``) -> power state
 STATE_POWER = {
@@ -49,21 +55,10 @@ STATE_POWER = {
 }
 
 
-class LibvirtDriver(QemuDriver):
+class LibvirtDriver(LibvirtLiveMigrationMixin, QemuDriver):
+    #: swaps volumes once :meth:`init_host` found a libvirtd that can (:func:`swaps_volumes`)
     capabilities = {**QemuDriver.capabilities, "supports_swap_volume": False}
     driver_name = "libvirt"
-
-    # live migration between libvirtds is not built: the QEMU driver's (a paused QEMU
-    # waiting for the state, NBD exports, QMP migrate) does not apply to libvirt domains
-    def check_can_live_migrate_destination(
-        self, context: CallContext, instance: InstanceMeta, block_migration: bool | None
-    ) -> LiveMigrateData:
-        raise DriverNotSupported("live migration with the libvirt driver")
-
-    def check_can_live_migrate_source(
-        self, context: CallContext, instance: InstanceMeta, data: LiveMigrateData
-    ) -> LiveMigrateData:
-        raise DriverNotSupported("live migration with the libvirt driver")
 
     def __init__(
         self,
@@ -73,16 +68,22 @@ class LibvirtDriver(QemuDriver):
         *,
         uri: str = "qemu:///system",
         prefix: str = "tinystack-",
+        migration_uri: str = MIGRATION_URI,
+        run_dir: Path = RUN_DIR,
     ) -> None:
+        """``migration_uri``: how peers reach this host's libvirtd (``%s``: the live
+        migration inbound address); ``run_dir``: its ``/run/libvirt/qemu`` seen from here."""
         binary = settings.qemu_binary or shutil.which("qemu-system-x86_64") or ""
-        self.machines = LibvirtMachines(hostname, settings, binary, uri, prefix)
+        self.machines = LibvirtMachines(hostname, settings, binary, uri, prefix, run_dir)
+        self.migration_uri = migration_uri
         super().__init__(hostname, settings, image_source, self.machines)
 
     # -- the host ------------------------------------------------------------------------------
     def init_host(self, context: CallContext, host: str) -> None:
         if self.settings.host_namespace:
             raise DriverError("the libvirt driver runs guests in the root network namespace")
-        self.machines.conn()  # fails early when libvirtd does not answer
+        swaps = swaps_volumes(self.machines.conn())  # fails early when libvirtd does not answer
+        self.capabilities = {**type(self).capabilities, "supports_swap_volume": swaps}
         super().init_host(context, host)
 
     def get_available_resource(self, context: CallContext) -> HostResources:
@@ -108,7 +109,18 @@ class LibvirtDriver(QemuDriver):
             state = self.machines.state(instance.uuid)
             if state is None and power_state == states.RUNNING:
                 LOG.warning("instance %s: libvirt has no domain; it stays off", instance.uuid)
+            self._abort_orphaned_migration(instance.uuid)
             LOG.info("adopted instance %s (libvirt state %s)", instance.uuid, state)
+
+    def _abort_orphaned_migration(self, uuid: str) -> None:
+        """libvirtd runs a peer-to-peer migration by itself: one this agent's restart
+        interrupted would still move the guest to a destination nobody takes it on."""
+        dom = self.machines.domain(uuid)
+        lib = connection.bindings()
+        with contextlib.suppress(lib.libvirtError):
+            if dom is not None and int(dom.jobStats(0).get("type") or 0) in (1, 2):
+                LOG.warning("instance %s: aborting an interrupted live migration", uuid)
+                dom.abortJob()
 
     def get_info(self, context: CallContext, instance: InstanceMeta) -> InstanceInfo:
         defn = self.vm.load(instance.uuid)
@@ -121,20 +133,14 @@ class LibvirtDriver(QemuDriver):
 
     # -- life cycle ----------------------------------------------------------------------------
     def _destroy_locked(
-        self, uuid: str, network_info: list[VIF], destroy_disks: bool = True
+        self,
+        uuid: str,
+        network_info: list[VIF],
+        destroy_disks: bool = True,
+        keep_root: bool = False,
     ) -> None:
         defn = Definition.load(self.vm.dir(uuid))
         self.machines.undefine(uuid)
         for disk in defn.volume_disks() if defn is not None else []:
             self.machines.remove_secret(uuid, disk)
-        super()._destroy_locked(uuid, network_info, destroy_disks)
-
-    def swap_volume(
-        self,
-        context: CallContext,
-        instance: InstanceMeta,
-        old_connection_info: dict[str, JSON],
-        new_connection_info: dict[str, JSON],
-        mountpoint: str,
-    ) -> None:
-        raise DriverNotSupported("the libvirt driver does not swap volumes")
+        super()._destroy_locked(uuid, network_info, destroy_disks, keep_root)

@@ -35,4 +35,5 @@ def libvirt_driver(deps: Any, host: str) -> LibvirtDriver:
         ServiceImageSource(deps.image),
         uri=uri,
         prefix=str(deps.opts.libvirt_domain_prefix),
+        migration_uri=str(deps.opts.libvirt_live_migration_uri),
     )

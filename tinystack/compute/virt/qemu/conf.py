@@ -124,4 +124,11 @@ QEMU_OPTS = [
         help="The libvirt driver names an instance's domain <prefix><instance uuid>; a "
         "restarted agent adopts the domains with this prefix whose metadata names its host.",
     ),
+    cfg.StrOpt(
+        "libvirt_live_migration_uri",
+        default="qemu+tcp://%s/system",
+        help="How the libvirt driver's peers reach this host's libvirtd for a live "
+        "migration to it (peer to peer); %s stands for live_migration_inbound_addr (or "
+        "my_ip). Nova's [libvirt] live_migration_scheme / live_migration_uri.",
+    ),
 ]

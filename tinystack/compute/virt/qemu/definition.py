@@ -78,6 +78,13 @@ class Definition:
     volumes: list[dict[str, Any]] = field(default_factory=list)
     #: the root disk as an RBD image (``images_type = rbd``: a :class:`VolumeDisk` dict)
     root_rbd: dict[str, Any] | None = None
+    #: the directory of the local disks when it is not the instance's directory (a
+    #: shared ``instances_path``: the disks there, this host's runtime files in its own)
+    disks: str = ""
+
+    def disk_dir(self, directory: Path) -> Path:
+        """Where the local disks (root, ephemeral, swap, config drive, rescue) are."""
+        return Path(self.disks) if self.disks else directory
 
     def volume_disks(self) -> list[VolumeDisk]:
         return [VolumeDisk.from_dict(v) for v in self.volumes]
@@ -190,7 +197,8 @@ def command(
         cmd += ["-drive", f"file={esc(defn.base)},if=none,id=drive-cd0,media=cdrom,format=raw"]
         cmd += ["-device", "ide-cd,drive=drive-cd0,bus=ide.0,unit=0,bootindex=1"]
     if defn.config_drive:
-        cmd += ["-drive", f"file={esc(d / CONFIG_DRIVE)},if=none,id=drive-config,media=cdrom,"]
+        drive = esc(defn.disk_dir(d) / CONFIG_DRIVE)
+        cmd += ["-drive", f"file={drive},if=none,id=drive-config,media=cdrom,"]
         cmd[-1] += "format=raw,readonly=on"
         cmd += ["-device", "ide-cd,drive=drive-config,bus=ide.1,unit=0"]
 
@@ -214,19 +222,21 @@ def _disks(defn: Definition, d: Path, writable_exports: bool = False) -> list[st
     """The disks in the guest's order: rescue, root (file or boot volume), ephemeral, swap,
     then the attached volumes. ``writable_exports``: a live migration's destination serves
     its local disks over NBD before it runs, which QEMU refuses for files it may have
-    opened read-only (``auto-read-only``)."""
+    opened read-only (``auto-read-only``). ``d`` is the instance's directory (the volumes'
+    secrets), its local disks are in ``defn.disk_dir(d)``."""
+    local = defn.disk_dir(d)
     boot = defn.boot_volume
     disks: list[tuple[Path, str] | VolumeDisk] = []
     stable = stable_rescue(defn.rescue)
     if defn.rescue and stable is None:
-        disks.append((d / RESCUE_DISK, "qcow2"))
+        disks.append((local / RESCUE_DISK, "qcow2"))
     if boot is None and defn.root_rbd:
         boot = VolumeDisk.from_dict(defn.root_rbd)
-    disks.append(boot if boot is not None else (d / ROOT_DISK, "qcow2"))
+    disks.append(boot if boot is not None else (local / ROOT_DISK, "qcow2"))
     if defn.ephemeral:
-        disks.append((d / EPHEMERAL_DISK, "raw"))
+        disks.append((local / EPHEMERAL_DISK, "raw"))
     if defn.swap:
-        disks.append((d / SWAP_DISK, "raw"))
+        disks.append((local / SWAP_DISK, "raw"))
     disks += [v for v in defn.volume_disks() if not v.boot]
     cmd: list[str] = []
     for n, disk in enumerate(disks):
@@ -244,7 +254,7 @@ def _disks(defn: Definition, d: Path, writable_exports: bool = False) -> list[st
             device += f",bootindex={bootindex}"
         cmd += ["-device", device]
     if stable is not None:
-        cmd += rescue_disk(d / RESCUE_DISK, *stable)
+        cmd += rescue_disk(local / RESCUE_DISK, *stable)
     return cmd
 
 

@@ -97,3 +97,32 @@ def flatten(source: Path, target: Path) -> None:
 def copy(source: Path, target: Path) -> None:
     """Copy a disk file, keeping it sparse."""
     _run(["cp", "--sparse=always", "--reflink=auto", str(source), str(target)], "cp")
+
+
+def backing_file(path: Path) -> str | None:
+    """The backing file a qcow2 image names in its header (None: none, or not qcow2);
+    read from the header itself, so a scan of many disks costs no qemu-img runs."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(20)
+            if len(header) < 20 or header[:4] != b"QFI\xfb":
+                return None
+            offset = int.from_bytes(header[8:16], "big")
+            size = int.from_bytes(header[16:20], "big")
+            if not offset or not 0 < size <= 1023:
+                return None
+            f.seek(offset)
+            return f.read(size).decode(errors="replace")
+    except OSError:
+        return None
+
+
+def cached_backing(disks_root: Path, cache: Path) -> set[str]:
+    """The ids of the images in ``cache`` that the disks of the instance directories in
+    ``disks_root`` are backed by."""
+    found: set[str] = set()
+    for path in disks_root.glob("*/disk.*"):
+        backing = backing_file(path)
+        if backing and Path(backing).parent == cache:
+            found.add(Path(backing).name)
+    return found

@@ -18,7 +18,11 @@ instance's disk second (stable device rescue, asked for by the rescue image's
 which keep their addresses, and first to boot; the only way to rescue a volume-backed
 instance); resize and cold migration keep a copy of the instance directory in
 ``<uuid>_resize`` until confirm (dropped) or revert (restored); to another host, the
-destination pulls the disks from NBD exports of the source's copy (``transfer.py``).
+destination pulls the disks from the copy's NBD exports, or copies them in a shared
+``instances_path`` (``resize.py``). An evacuation (a spawn in ``REBUILD_SPAWNING``)
+starts the guest from its disks on shared storage as they are (a shared
+``instances_path``'s, an RBD root) and keeps them if it fails; the evacuated host's
+cleanup (``destroy_disks=False``) removes its files only.
 
 A host standing in a network namespace (``[compute] host_namespace``, tests and simulated
 hosts) has its taps created there and its QEMUs started there with ``ip netns exec``;
@@ -32,13 +36,10 @@ import contextlib
 import logging
 import os
 import shutil
-import time
 import uuid as uuidlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
-from tinystack.common.qmp import QMPError
 from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.compute import states
@@ -59,6 +60,7 @@ from tinystack.compute.virt.driver import (
     ComputeDriver,
     DriverError,
     DriverNotSupported,
+    SnapshotTarget,
     VolumeConnector,
 )
 from tinystack.compute.virt.qemu import configdrive, disks, host, net, stats
@@ -79,8 +81,8 @@ from tinystack.compute.virt.qemu.definition import (
 )
 from tinystack.compute.virt.qemu.hotplug import Volumes
 from tinystack.compute.virt.qemu.imagecache import CachedImage, ImageCache, ImageSource
-from tinystack.compute.virt.qemu.live_migration import LiveMigrationMixin
-from tinystack.compute.virt.qemu.machine import Machines
+from tinystack.compute.virt.qemu.live_migration import LiveMigrationMixin, cancel_orphaned_migration
+from tinystack.compute.virt.qemu.machine import STATUS_POWER, Machines
 from tinystack.compute.virt.qemu.rbd_roots import RbdRoots
 from tinystack.compute.virt.qemu.resize import Resizes
 from tinystack.compute.virt.qemu.settings import (
@@ -92,26 +94,6 @@ from tinystack.compute.virt.qemu.settings import (
 from tinystack.compute.virt.qemu.volumes import VolumeDisk
 
 LOG = logging.getLogger(__name__)
-
-#: QMP ``query-status`` -> power state
-STATUS_POWER = {
-    "running": states.RUNNING,
-    "paused": states.POWER_PAUSED,
-    "suspended": states.POWER_PAUSED,
-    "prelaunch": states.POWER_PAUSED,
-    "inmigrate": states.POWER_PAUSED,
-    "postmigrate": states.POWER_PAUSED,
-    "finish-migrate": states.POWER_PAUSED,
-    "save-vm": states.POWER_PAUSED,
-    "restore-vm": states.POWER_PAUSED,
-    "debug": states.POWER_PAUSED,
-    "colo": states.POWER_PAUSED,
-    "watchdog": states.RUNNING,
-    "shutdown": states.SHUTDOWN,
-    "guest-panicked": states.CRASHED,
-    "internal-error": states.CRASHED,
-    "io-error": states.CRASHED,
-}
 
 
 class QemuDriver(LiveMigrationMixin, ComputeDriver):
@@ -148,9 +130,9 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
         self.cache = ImageCache(settings.image_cache, image_source)
         binary = settings.qemu_binary or shutil.which("qemu-system-x86_64") or ""
         self.vm = machines or Machines(hostname, settings, binary)
-        self.resizes = Resizes(self.vm)
-        self.volumes = Volumes(self.vm)
         self.rbd_roots = RbdRoots(settings) if settings.images_type == "rbd" else None
+        self.volumes = Volumes(self.vm)
+        self.resizes = Resizes(self.vm, self.volumes, self.rbd_roots)
         self.migration_requests: dict[str, str] = {}
 
     @property
@@ -186,7 +168,7 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
         return HostResources(
             vcpus=host.vcpus(),
             memory_mb=host.memory_mb(),
-            local_gb=host.disk_gb(self.settings.instances),
+            local_gb=host.disk_gb(self.settings.disks_root),
             hypervisor_type="QEMU",
             hypervisor_version=version,
             hypervisor_hostname=self.hostname,
@@ -222,6 +204,7 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
             for nic in defn.nics:  # a host reboot would have taken the taps with QEMU
                 if not net.exists(nic.tap, self.settings.host_namespace):
                     LOG.warning("instance %s: tap %s is missing", instance.uuid, nic.tap)
+            cancel_orphaned_migration(self.vm, defn)
             LOG.info("adopted instance %s (QEMU pid %d)", instance.uuid, pid)
 
     def get_info(self, context: CallContext, instance: InstanceMeta) -> InstanceInfo:
@@ -237,19 +220,27 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
             return InstanceInfo(states.RUNNING, defn.name)
         return InstanceInfo(STATUS_POWER.get(status, states.NOSTATE), defn.name)
 
+    def instance_on_disk(self, context: CallContext, instance: InstanceMeta) -> bool:
+        """Whether this host sees the instance's disks: its root disk in a shared
+        ``instances_path``, or its RBD root disk in the pool (shared block storage, as
+        Nova's; none for ISO images and volume-backed instances)."""
+        root = self.vm.disk_dir(instance.uuid) / ROOT_DISK
+        if self.settings.shared_disks and root.is_file():
+            return True
+        roots = self._rbd_roots_for(instance)
+        return roots is not None and roots.exists(instance.uuid)
+
     def qemu_pid(self, uuid: str) -> int | None:
         """The PID of the instance's QEMU, if it runs."""
         return self.vm.pid(uuid)
 
     # -- life cycle ----------------------------------------------------------------------------
     def _wants_config_drive(self, instance: InstanceMeta) -> bool:
-        requested = getattr(instance, "config_drive", None)
-        if isinstance(requested, str):
-            requested = requested.strip().lower() in ("true", "1", "yes", "mandatory", "on")
+        requested = instance.config_drive.strip().lower() in ("true", "1", "yes", "mandatory")
         return bool(self.settings.force_config_drive or requested)
 
     def _make_root(
-        self, directory: Path, image: ImageMeta | None, flavor: FlavorMeta
+        self, directory: Path, image: ImageMeta | None, flavor: FlavorMeta, keep: bool = False
     ) -> tuple[CachedImage, bool]:
         if image is None:
             raise DriverNotSupported("booting from a volume is not supported by the QEMU driver")
@@ -257,6 +248,8 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
         root_bytes = int(flavor.root_gb) * GiB
         boot_iso = (image.disk_format or "") == "iso"
         target = directory / ROOT_DISK
+        if keep and target.is_file():  # found in instances_path
+            return cached, boot_iso
         target.unlink(missing_ok=True)
         if boot_iso:
             disks.create_overlay_blank(target, root_bytes or GiB)
@@ -265,13 +258,22 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
             disks.create_overlay(target, cached.path, cached.format, size)
         return cached, boot_iso
 
-    def _make_rbd_root(self, instance: InstanceMeta) -> VolumeDisk | None:
-        """The root disk as an RBD image with ``images_type = rbd`` (not for ISOs)."""
+    def _rbd_roots_for(self, instance: InstanceMeta) -> RbdRoots | None:
+        """The RBD root disks when the instance's is one (``images_type = rbd``, an image
+        that is not an ISO; a volume-backed spawn makes none)."""
         image = instance.image
-        if self.rbd_roots is None or image is None or image.disk_format == "iso":
+        if image is None or image.disk_format == "iso":
+            return None
+        return self.rbd_roots
+
+    def _make_rbd_root(self, instance: InstanceMeta, keep: bool = False) -> VolumeDisk | None:
+        """The root disk as an RBD image with ``images_type = rbd`` (not for ISOs); with
+        ``keep`` (an evacuation) the one already in the pool, as it is."""
+        roots = self._rbd_roots_for(instance)
+        if roots is None or instance.image is None:
             return None
         size = int(instance.flavor.root_gb) * GiB
-        return self.rbd_roots.make(instance.uuid, image.id, self.cache, size)
+        return roots.make(instance.uuid, instance.image.id, self.cache, size, keep)
 
     def spawn(
         self,
@@ -281,19 +283,39 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
         admin_password: str | None,
         block_devices: Sequence[BlockDevice] = (),
     ) -> None:
+        # an evacuation's (a rebuild here goes through rebuild; a volume-backed one has
+        # no disk on shared storage left): the instance's disks there are its own
+        evacuation = instance.task_state == states.Task.REBUILD_SPAWNING
+        with self.vm.locked(instance.uuid):
+            self._spawn_locked(instance, network_info, admin_password, block_devices, evacuation)
+
+    def _spawn_locked(
+        self,
+        instance: InstanceMeta,
+        network_info: list[VIF],
+        admin_password: str | None,
+        block_devices: Sequence[BlockDevice],
+        evacuation: bool,
+    ) -> None:
+        """A new guest; in an ``evacuation`` its disks on shared storage (an RBD root, a
+        shared ``instances_path``'s) are used as they are and outlive a failure."""
         uuid = instance.uuid
-        with self.vm.locked(uuid):
-            directory = self.vm.dir(uuid)
-            if directory.exists():  # a leftover of an earlier attempt
-                self._destroy_locked(uuid, [])
-            directory.mkdir(parents=True)
-            try:
-                volumes = [self.volumes.disk_of(b) for b in block_devices]
-                self._spawn(instance, directory, network_info, admin_password, volumes)
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    self._destroy_locked(uuid, network_info)
-                raise
+        directory = self.vm.dir(uuid)
+        drop_disks = not (evacuation and self.settings.shared_disks)
+        if directory.exists():  # a leftover of an earlier attempt
+            self._destroy_locked(uuid, [], drop_disks, keep_root=evacuation)
+        directory.mkdir(parents=True)
+        try:
+            # disks already in instances_path (evacuated from a host sharing it) are
+            # used as they are, as libvirt's driver does
+            self.vm.disk_dir(uuid).mkdir(parents=True, exist_ok=True)
+            self.vm.claim_disks(uuid)
+            volumes = [self.volumes.disk_of(b) for b in block_devices]
+            self._spawn(instance, directory, network_info, admin_password, volumes, evacuation)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._destroy_locked(uuid, network_info, drop_disks, keep_root=evacuation)
+            raise
 
     def _spawn(
         self,
@@ -302,22 +324,24 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
         network_info: list[VIF],
         admin_password: str | None,
         volumes: list[VolumeDisk],
+        evacuation: bool,
     ) -> None:
         flavor = instance.flavor
         cached: CachedImage | None = None
         boot_iso = False
         root_rbd = None
+        local, keep = self.vm.disk_dir(instance.uuid), self.settings.shared_disks  # kept if there
         if not any(v.boot for v in volumes):
-            root_rbd = self._make_rbd_root(instance)
+            root_rbd = self._make_rbd_root(instance, keep=evacuation)
             if root_rbd is None:
-                cached, boot_iso = self._make_root(directory, instance.image, flavor)
-        if flavor.ephemeral_gb:
-            disks.create_ephemeral(directory / EPHEMERAL_DISK, flavor.ephemeral_gb)
-        if flavor.swap:
-            disks.create_swap(directory / SWAP_DISK, flavor.swap)
+                cached, boot_iso = self._make_root(local, instance.image, flavor, keep)
+        if flavor.ephemeral_gb and not (keep and (local / EPHEMERAL_DISK).is_file()):
+            disks.create_ephemeral(local / EPHEMERAL_DISK, flavor.ephemeral_gb)
+        if flavor.swap and not (keep and (local / SWAP_DISK).is_file()):
+            disks.create_swap(local / SWAP_DISK, flavor.swap)
         config_drive = self._wants_config_drive(instance)
         if config_drive:
-            configdrive.make(directory / CONFIG_DRIVE, instance, network_info, admin_password)
+            configdrive.make(local / CONFIG_DRIVE, instance, network_info, admin_password)
         qmp_main, qmp_events = socket_paths(
             directory, instance.uuid, self.settings.short_socket_dir
         )
@@ -326,7 +350,7 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
             name=instance.name,
             hostname=instance.hostname,
             flavor=flavor_record(flavor),
-            image_id=instance.image.id if instance.image and cached else None,
+            image_id=instance.image.id if instance.image and (cached or root_rbd) else None,
             base=str(cached.path) if cached else None,
             base_format=cached.format if cached else "qcow2",
             boot_iso=boot_iso,
@@ -338,6 +362,7 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
             qmp_events_socket=qmp_events,
             user_network=self.settings.user_network,
             root_rbd=root_rbd.to_dict() if root_rbd else None,
+            disks=str(local) if local != directory else "",
         )
         defn.set_volumes(volumes)
         self.vm.start(defn)
@@ -349,14 +374,21 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
         network_info: list[VIF],
         destroy_disks: bool = True,
     ) -> None:
+        # a resize being reverted: the shared RBD root disk goes back to the source; the
+        # disks kept (an evacuated instance's source) are those another host runs from
+        keep_root = not destroy_disks or instance.task_state == states.Task.RESIZE_REVERTING
         with self.vm.locked(instance.uuid):
-            self._destroy_locked(instance.uuid, network_info, destroy_disks)
+            self._destroy_locked(instance.uuid, network_info, destroy_disks, keep_root)
         self.vm.forget_lock(instance.uuid)
         with contextlib.suppress(Exception):
             self.cleanup()
 
     def _destroy_locked(
-        self, uuid: str, network_info: list[VIF], destroy_disks: bool = True
+        self,
+        uuid: str,
+        network_info: list[VIF],
+        destroy_disks: bool = True,
+        keep_root: bool = False,
     ) -> None:
         directory = self.vm.dir(uuid)
         defn = Definition.load(directory)
@@ -370,10 +402,17 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
                 net.delete_tap(tap, self.settings.host_namespace)
             except DriverError as exc:
                 LOG.warning("instance %s: %s", uuid, exc)
-        if destroy_disks:
-            if self.rbd_roots is not None:  # also what a failed spawn made
-                self.rbd_roots.remove(uuid)
+        # no disk that stays is in the directory: the disks are apart (instances_path), or
+        # the one that stays is the RBD root (Nova's ensure_libvirt_rbd_instance_dir_cleanup)
+        rbd_root = keep_root and defn is not None and defn.root_rbd is not None
+        if destroy_disks or self.settings.shared_disks or rbd_root:
             shutil.rmtree(directory, ignore_errors=True)
+        if destroy_disks:
+            if self.rbd_roots is not None and not keep_root:  # also a failed spawn's
+                self.rbd_roots.remove(uuid)
+            # disks in instances_path another host has claimed since are not ours to delete
+            if self.settings.shared_disks and self.vm.owns_disks(uuid):
+                shutil.rmtree(self.vm.disk_dir(uuid), ignore_errors=True)
             self.resizes.deleted(uuid)
 
     def rebuild(
@@ -386,24 +425,27 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
         with self.vm.locked(instance.uuid):
             directory = self.vm.dir(instance.uuid)
             defn = Definition.load(directory)
-            if defn is None:
-                self.spawn(context, instance, network_info, admin_password)
+            if defn is None:  # a new guest, from the new image
+                self._spawn_locked(instance, network_info, admin_password, (), evacuation=False)
                 return
             self.vm.kill(instance.uuid)
             (directory / STATE_FILE).unlink(missing_ok=True)
-            (directory / RESCUE_DISK).unlink(missing_ok=True)
+            local = defn.disk_dir(directory)
+            (local / RESCUE_DISK).unlink(missing_ok=True)
             if defn.config_drive or self._wants_config_drive(instance):
-                configdrive.make(directory / CONFIG_DRIVE, instance, network_info, admin_password)
+                configdrive.make(local / CONFIG_DRIVE, instance, network_info, admin_password)
                 defn.config_drive = True
             root_rbd = None
             if defn.boot_volume is None:  # a volume-backed guest keeps its root volume
                 root_rbd = self._make_rbd_root(instance)
             if defn.boot_volume is None and root_rbd is None:
-                cached, boot_iso = self._make_root(directory, instance.image, instance.flavor)
+                cached, boot_iso = self._make_root(local, instance.image, instance.flavor)
                 defn.image_id = instance.image.id if instance.image else None
                 defn.base, defn.base_format = str(cached.path), cached.format
                 defn.boot_iso = boot_iso
             defn.root_rbd = root_rbd.to_dict() if root_rbd else None
+            if root_rbd is not None:
+                defn.image_id = instance.image.id if instance.image else None
             defn.rescue = None
             defn.flavor = flavor_record(instance.flavor)
             defn.hostname = instance.hostname
@@ -483,18 +525,27 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
         raise DriverNotSupported("setting the admin password needs a guest agent")
 
     # -- images and rescue ---------------------------------------------------------------------
-    def snapshot(self, context: CallContext, instance: InstanceMeta) -> DiskImage:
-        """A standalone qcow2 of the root disk, taken while the guest is paused."""
+    def snapshot(
+        self, context: CallContext, instance: InstanceMeta, target: SnapshotTarget | None = None
+    ) -> DiskImage | None:
+        """A standalone qcow2 of the root disk, taken while the guest is paused; of an RBD
+        root disk, made in the image pool and published through ``target`` when it can be
+        (``rbd_roots``: Nova's direct snapshot), else read from an RBD snapshot."""
         with self.vm.locked(instance.uuid):
             defn = self.vm.load(instance.uuid)
+            if defn.root_rbd and self.rbd_roots is not None and target is not None:
+                image = instance.image
+                base = self.cache.source.info(image.id) if image and self.cache.source else None
+                if self.rbd_roots.publish_snapshot(instance.uuid, target, base):
+                    return None
             directory = self.vm.dir(instance.uuid)
-            target = directory / f".snapshot-{uuidlib.uuid4().hex}.qcow2"
+            qcow2 = directory / f".snapshot-{uuidlib.uuid4().hex}.qcow2"
             if defn.root_rbd and self.rbd_roots is not None:
-                self.rbd_roots.snapshot_to(instance.uuid, target)  # an RBD snapshot
+                self.rbd_roots.snapshot_to(instance.uuid, qcow2)  # an RBD snapshot
             else:
-                self._flatten_paused(defn, directory / ROOT_DISK, target)
-            f = open(target, "rb")  # closed by the generator below
-            target.unlink()  # the open file keeps the data; nothing is left behind
+                self._flatten_paused(defn, defn.disk_dir(directory) / ROOT_DISK, qcow2)
+            f = open(qcow2, "rb")  # closed by the generator below
+            qcow2.unlink()  # the open file keeps the data; nothing is left behind
 
         def chunks() -> Iterator[bytes]:
             with f:
@@ -540,8 +591,9 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
             directory = self.vm.dir(instance.uuid)
             (directory / STATE_FILE).unlink(missing_ok=True)
             cached = self.cache.get(image_id)
-            (directory / RESCUE_DISK).unlink(missing_ok=True)
-            disks.create_overlay(directory / RESCUE_DISK, cached.path, cached.format)
+            rescue_disk = defn.disk_dir(directory) / RESCUE_DISK
+            rescue_disk.unlink(missing_ok=True)
+            disks.create_overlay(rescue_disk, cached.path, cached.format)
             defn.rescue = {
                 "image_id": image_id,
                 "base": str(cached.path),
@@ -555,7 +607,7 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
             defn = self.vm.load(instance.uuid)
             self.vm.kill(instance.uuid)
             self.vm.cleanup_sockets(defn)
-            (self.vm.dir(instance.uuid) / RESCUE_DISK).unlink(missing_ok=True)
+            (defn.disk_dir(self.vm.dir(instance.uuid)) / RESCUE_DISK).unlink(missing_ok=True)
             defn.rescue = None
             self.vm.start(defn)
 
@@ -578,8 +630,9 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
         disk_info: dict[str, JSON],
         network_info: list[VIF],
         power_on: bool,
+        block_devices: Sequence[BlockDevice] = (),
     ) -> None:
-        self.resizes.finish(instance, disk_info, network_info, power_on)
+        self.resizes.finish(instance, disk_info, network_info, power_on, block_devices)
 
     def confirm_migration(
         self,
@@ -588,9 +641,7 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
         migration: MigrationMeta,
         network_info: list[VIF],
     ) -> None:
-        self.resizes.confirm(
-            instance.uuid, bool(migration.dest_host) and migration.dest_host != self.hostname
-        )
+        self.resizes.confirm(instance.uuid, migration.dest_host not in ("", self.hostname))
 
     def finish_revert_migration(
         self,
@@ -599,8 +650,9 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
         migration: MigrationMeta,
         network_info: list[VIF],
         power_on: bool,
+        block_devices: Sequence[BlockDevice] = (),
     ) -> None:
-        self.resizes.revert(instance, network_info, power_on)
+        self.resizes.revert(instance, network_info, power_on, block_devices)
 
     # -- consoles and diagnostics --------------------------------------------------------------
     def get_console_output(self, context: CallContext, instance: InstanceMeta) -> str:
@@ -648,44 +700,8 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
     def get_diagnostics(self, context: CallContext, instance: InstanceMeta) -> dict[str, JSON]:
         defn = self.vm.load(instance.uuid)
         info = self.get_info(context, instance)
-        pid = self.vm.pid(instance.uuid)
-        uptime = 0
-        blockstats: list[dict[str, Any]] = []
-        if pid is not None:
-            with contextlib.suppress(OSError):
-                uptime = int(time.time() - os.stat(f"/proc/{pid}").st_mtime)
-            with contextlib.suppress(QMPError, TypeError):
-                blockstats = list(self.vm.qmp(defn, "query-blockstats") or [])
-        return {
-            "state": states.POWER_STATE_NAMES.get(info.power_state, "pending"),
-            "driver": self.driver_name,
-            "hypervisor": self.vm.accel_decided() or "qemu",
-            "hypervisor_os": "linux",
-            "uptime": uptime,
-            "config_drive": defn.config_drive,
-            "num_cpus": defn.vcpus,
-            "num_nics": len(defn.nics),
-            "num_disks": int(defn.boot_volume is None)
-            + int(defn.ephemeral)
-            + int(defn.swap)
-            + len(defn.volumes),
-            "cpu_details": [],
-            "nic_details": [
-                {"mac_address": n.mac, "rx_octets": None, "tx_octets": None} for n in defn.nics
-            ],
-            "disk_details": [
-                {
-                    "read_bytes": s.get("stats", {}).get("rd_bytes", 0),
-                    "read_requests": s.get("stats", {}).get("rd_operations", 0),
-                    "write_bytes": s.get("stats", {}).get("wr_bytes", 0),
-                    "write_requests": s.get("stats", {}).get("wr_operations", 0),
-                    "errors_count": 0,
-                }
-                for s in blockstats
-                if str(s.get("device", "")).startswith("drive-vd")
-            ],
-            "memory_details": {"maximum": defn.memory_mb, "used": 0},
-        }
+        state = states.POWER_STATE_NAMES.get(info.power_state, "pending")
+        return stats.diagnostics(self.vm, defn, state, self.driver_name)
 
     # -- devices -------------------------------------------------------------------------------
     def attach_interface(self, context: CallContext, instance: InstanceMeta, vif: VIF) -> None:
@@ -770,6 +786,8 @@ class QemuDriver(LiveMigrationMixin, ComputeDriver):
                 defn = Definition.load(p)
                 if defn is not None:
                     found |= defn.images_in_use()
+        if self.settings.shared_disks:  # whichever host runs them
+            found |= disks.cached_backing(self.settings.disks_root, self.settings.image_cache)
         return found
 
     def cleanup(self, max_age: float | None = None) -> list[str]:

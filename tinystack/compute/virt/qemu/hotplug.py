@@ -8,6 +8,7 @@ opens the same volumes from its command line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from tinystack.common.rpc.payload import JSON
@@ -59,6 +60,13 @@ class Volumes:
         )
         vols.nodes(disk)
         return disk
+
+    def connected(self, block_devices: Sequence[BlockDevice]) -> list[VolumeDisk] | None:
+        """The volumes of ``block_devices`` (a move's, connected for this host) as the
+        definition keeps them; None when none are given (the definition's stay)."""
+        if not block_devices:
+            return None
+        return [self.disk_of(b) for b in block_devices if b.volume_id]
 
     def attach(self, uuid: str, connection_info: dict[str, JSON], mountpoint: str) -> None:
         """Hot-plug when the guest runs; the definition keeps the volume for later starts."""
@@ -157,7 +165,6 @@ class Volumes:
             vols.nodes(new)
             if self.vm.pid(uuid) is None:
                 raise DriverError(f"instance {uuid} must run to swap its volume")
-            directory = self.vm.dir(uuid)
-            vols.mirror(defn.qmp_socket, defn.qmp_events_socket, old, new, directory)
+            self.vm.mirror_volume(defn, old, new)
             defn.set_volumes([new if d.key == old.key else d for d in defn.volume_disks()])
-            defn.save(directory)
+            defn.save(self.vm.dir(uuid))

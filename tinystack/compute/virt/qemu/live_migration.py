@@ -13,10 +13,20 @@ existing target), waits until every mirror is ready, then migrates the RAM and d
 mirrors are completed without pivot (``block-job-cancel`` of a ready job: the
 destination holds every write), and the destination is resumed with ``cont``.
 
+On shared storage (both hosts' ``[compute] instances_path`` one directory, found by the
+destination's probe file appearing in the source's) only the memory moves: the
+destination's QEMU opens the same disk files (QEMU takes their locks at the switch-over),
+no disk is created, exported or mirrored, and neither end deletes the disks when it
+cleans up; each host keeps its own runtime files (definition, pidfile, sockets, console
+log) in ``<state_dir>/instances``. ``block_migration: true`` on shared storage is refused
+as upstream does.
+
+An RBD root disk (``images_type = rbd``) is shared storage, like a volume: it is not
+mirrored (a guest with no other local disk moves its memory only), the destination opens
+it with its own keyring, and neither side's cleanup removes it.
+
 Abort is ``migrate_cancel`` (and the mirrors cancelled): the source keeps running.
-Force-complete pauses the source (``stop``) so the copy converges. The instance
-directories of the two hosts must not be shared (each host's pidfile, sockets and console
-log live there): shared storage is refused by the check.
+Force-complete pauses the source (``stop``) so the copy converges.
 """
 
 from __future__ import annotations
@@ -54,6 +64,7 @@ from tinystack.compute.virt.qemu.definition import (
 from tinystack.compute.virt.qemu.hotplug import Volumes
 from tinystack.compute.virt.qemu.imagecache import ImageCache
 from tinystack.compute.virt.qemu.machine import Machines
+from tinystack.compute.virt.qemu.rbd_roots import RbdRoots
 from tinystack.compute.virt.qemu.settings import QemuSettings
 
 LOG = logging.getLogger(__name__)
@@ -68,8 +79,9 @@ def local_disks(defn: Definition, directory: Path) -> list[tuple[str, Path, str]
     """(drive id, file, format) of the guest's local disks, named as the command line
     names them (``definition._disks``: root unless it boots from a volume, ephemeral,
     swap, then the volumes, which stay where they are)."""
+    shared_root = defn.boot_volume is not None or bool(defn.root_rbd)
     entries: list[tuple[Path, str] | None] = [
-        None if defn.boot_volume is not None else (directory / ROOT_DISK, "qcow2")
+        None if shared_root else (directory / ROOT_DISK, "qcow2")
     ]
     if defn.ephemeral:
         entries.append((directory / EPHEMERAL_DISK, "raw"))
@@ -89,11 +101,16 @@ class LiveMigrationMixin:
     vm: Machines
     cache: ImageCache
     volumes: Volumes
+    rbd_roots: RbdRoots | None
     #: instance uuid -> "abort" or "complete", asked of its running live migration
     migration_requests: dict[str, str]
 
     def _destroy_locked(
-        self, uuid: str, network_info: list[VIF], destroy_disks: bool = True
+        self,
+        uuid: str,
+        network_info: list[VIF],
+        destroy_disks: bool = True,
+        keep_root: bool = False,
     ) -> None:
         raise NotImplementedError
 
@@ -104,8 +121,8 @@ class LiveMigrationMixin:
         if self.vm.dir(instance.uuid).exists():
             raise DriverError(f"instance {instance.uuid} already has a directory here")
         probe = f".live-migration-probe-{uuidlib.uuid4().hex}"
-        self.settings.instances.mkdir(parents=True, exist_ok=True)
-        (self.settings.instances / probe).touch()
+        self.settings.disks_root.mkdir(parents=True, exist_ok=True)
+        (self.settings.disks_root / probe).touch()
         return LiveMigrateData(
             block_migration=block_migration is not False,
             auto_block=block_migration is None,
@@ -117,7 +134,7 @@ class LiveMigrationMixin:
         self, context: CallContext, data: LiveMigrateData
     ) -> None:
         if data.probe and "/" not in data.probe:
-            (self.settings.instances / data.probe).unlink(missing_ok=True)
+            (self.settings.disks_root / data.probe).unlink(missing_ok=True)
 
     def check_can_live_migrate_source(
         self, context: CallContext, instance: InstanceMeta, data: LiveMigrateData
@@ -126,13 +143,22 @@ class LiveMigrationMixin:
         defn = self.vm.running(uuid)
         if defn.rescue:
             raise DriverError(f"instance {uuid} is rescued")
-        if data.probe and (self.settings.instances / data.probe).exists():
-            raise DriverError(
-                "the two hosts share their instance directories; the QEMU driver live-migrates "
-                "between hosts with their own (block migration)"
-            )
+        shared = bool(data.probe) and (self.settings.disks_root / data.probe).exists()
+        if shared and not defn.disks:
+            raise DriverError(f"instance {uuid}'s disks are not in the shared instances_path")
         directory = self.vm.dir(uuid)
-        local = local_disks(defn, directory)
+        local = local_disks(defn, defn.disk_dir(directory))
+        if shared:
+            if data.block_migration and not data.auto_block:
+                raise DriverError(
+                    f"{self.vm.hostname} is not on local storage: Block migration can not be "
+                    "used with shared storage."
+                )
+            memory_only: dict[str, Any] = {
+                "definition": defn.to_dict(),
+                "paused": self.vm.status(defn) == "paused",
+            }
+            return replace(data, block_migration=False, shared_storage=True, source=memory_only)
         if local and not data.block_migration:
             raise DriverError(
                 f"{self.vm.hostname} is not on shared storage: Shared storage live-migration "
@@ -148,7 +174,7 @@ class LiveMigrationMixin:
             },
         }
         if defn.config_drive:
-            blob = (directory / CONFIG_DRIVE).read_bytes()
+            blob = (defn.disk_dir(directory) / CONFIG_DRIVE).read_bytes()
             source["config_drive"] = base64.b64encode(blob).decode()
         return replace(data, block_migration=bool(local), source=source)
 
@@ -166,16 +192,27 @@ class LiveMigrationMixin:
             directory = self.vm.dir(uuid)
             if directory.exists():
                 raise DriverError(f"instance {uuid} already has a directory on {self.vm.hostname}")
+            if data.shared_storage and not self.vm.disk_dir(uuid).is_dir():
+                raise DriverError(f"instance {uuid}'s disks are not in {self.vm.disk_dir(uuid)}")
             directory.mkdir(parents=True)
             try:
                 defn = self._incoming_definition(instance, directory, block_devices, data)
-                self.vm.start(defn, defer_incoming=True)
-                targets = self._export_disks(defn, directory) if data.block_migration else {}
-                uri = self._listen(defn)
+                return self._await_incoming(defn, directory, data)
             except BaseException:
                 with contextlib.suppress(Exception):
-                    self._destroy_locked(uuid, network_info)
+                    self._destroy_locked(
+                        uuid, network_info, not data.shared_storage, keep_root=True
+                    )
                 raise
+
+    def _await_incoming(
+        self, defn: Definition, directory: Path, data: LiveMigrateData
+    ) -> LiveMigrateData:
+        """Ready this host for the guest's state (here: a paused QEMU listening, and the
+        disks' NBD exports for a block migration); what the source needs to send it."""
+        self.vm.start(defn, defer_incoming=True)
+        targets = self._export_disks(defn, directory) if data.block_migration else {}
+        uri = self._listen(defn)
         return replace(data, incoming_uri=uri, disk_targets=targets)
 
     def _incoming_definition(
@@ -192,21 +229,15 @@ class LiveMigrationMixin:
         defn = Definition.from_dict(dict(raw))
         given = source.get("sizes")
         sizes: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
-        if defn.image_id and defn.boot_volume is None:
+        if defn.root_rbd and self.rbd_roots is not None:
+            defn.root_rbd = self.rbd_roots.disk(instance.uuid).to_dict()  # this host's keyring
+        elif defn.image_id and defn.boot_volume is None:
             cached = self.cache.get(defn.image_id)
             defn.base, defn.base_format = str(cached.path), cached.format
-        for _, path, fmt in local_disks(defn, directory):
-            size = int(sizes.get(path.name) or 0)
-            if path.name == ROOT_DISK and defn.base and not defn.boot_iso:
-                disks.create_overlay(path, Path(defn.base), defn.base_format, size)
-            elif fmt == "qcow2":
-                disks.create_overlay_blank(path, size)
-            else:
-                with open(path, "wb") as f:
-                    f.truncate(size)
-        blob = source.get("config_drive")
-        if defn.config_drive and isinstance(blob, str):
-            (directory / CONFIG_DRIVE).write_bytes(base64.b64decode(blob))
+        if data.shared_storage:  # the disks are there already: the same files
+            defn.disks = str(self.vm.disk_dir(instance.uuid))
+        else:
+            self._create_disks(defn, directory, sizes, source.get("config_drive"))
         short = self.settings.short_socket_dir
         qmp_main, qmp_events = socket_paths(directory, instance.uuid, short)
         serial = serial_socket_path(directory, instance.uuid, short)
@@ -228,6 +259,26 @@ class LiveMigrationMixin:
             ]
         )
         return defn
+
+    def _create_disks(
+        self, defn: Definition, directory: Path, sizes: dict[str, Any], config_drive: Any
+    ) -> None:
+        """Empty local disks of the source's sizes in this host's disk directory (a block
+        migration fills them)."""
+        local = self.vm.disk_dir(defn.uuid)
+        local.mkdir(parents=True, exist_ok=True)
+        defn.disks = str(local) if local != directory else ""
+        for _, path, fmt in local_disks(defn, local):
+            size = int(sizes.get(path.name) or 0)
+            if path.name == ROOT_DISK and defn.base and not defn.boot_iso:
+                disks.create_overlay(path, Path(defn.base), defn.base_format, size)
+            elif fmt == "qcow2":
+                disks.create_overlay_blank(path, size)
+            else:
+                with open(path, "wb") as f:
+                    f.truncate(size)
+        if defn.config_drive and isinstance(config_drive, str):
+            (local / CONFIG_DRIVE).write_bytes(base64.b64decode(config_drive))
 
     def _export_disks(self, defn: Definition, directory: Path) -> dict[str, str]:
         address = self.settings.migration_address
@@ -273,6 +324,8 @@ class LiveMigrationMixin:
             if data.block_migration:
                 with contextlib.suppress(QMPError):
                     self.vm.qmp(defn, "nbd-server-stop")
+            if data.shared_storage:  # the guest runs from the shared disks here now
+                self.vm.claim_disks(instance.uuid)
             if not data.source.get("paused") and self.vm.status(defn) != "running":
                 self.vm.qmp(defn, "cont")
             defn.save(self.vm.dir(instance.uuid))
@@ -287,7 +340,9 @@ class LiveMigrationMixin:
         if not data.incoming_uri:  # nothing was prepared here
             return
         with self.vm.locked(instance.uuid):
-            self._destroy_locked(instance.uuid, network_info)
+            self._destroy_locked(
+                instance.uuid, network_info, not data.shared_storage, keep_root=True
+            )
         self.vm.forget_lock(instance.uuid)
 
     # -- the source ----------------------------------------------------------------------------
@@ -335,7 +390,10 @@ class LiveMigrationMixin:
         data: LiveMigrateData,
     ) -> None:
         with self.vm.locked(instance.uuid):
-            self._destroy_locked(instance.uuid, network_info)
+            # on shared storage the destination runs the guest from the same disks
+            self._destroy_locked(
+                instance.uuid, network_info, not data.shared_storage, keep_root=True
+            )
         self.vm.forget_lock(instance.uuid)
 
 
@@ -456,6 +514,27 @@ class _Run:
         with contextlib.suppress(QMPError):
             if self.was_running and self.vm.status(self.defn) != "running":
                 self.qmp("cont")
+
+
+def cancel_orphaned_migration(vm: Machines, defn: Definition) -> None:
+    """A guest adopted after its agent's restart has no live migration of ours: cancel
+    what QEMU may still be copying for one the restart interrupted (its RAM, its disk
+    mirrors), so that it does not switch over to a destination nobody resumes."""
+    with contextlib.suppress(QMPError):
+        status = vm.qmp(defn, "query-migrate").get("status")
+        if status not in (None, "none", "completed", "cancelled", "failed"):
+            LOG.warning("instance %s: cancelling an interrupted live migration", defn.uuid)
+            vm.qmp(defn, "migrate_cancel")
+            deadline = time.monotonic() + 30
+            while vm.qmp(defn, "query-migrate").get("status") in ("cancelling", status):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(POLL)
+    with contextlib.suppress(QMPError):
+        for job in vm.qmp(defn, "query-block-jobs"):
+            if str(job.get("device", "")).startswith("mirror-"):
+                LOG.warning("instance %s: cancelling disk mirror %s", defn.uuid, job["device"])
+                vm.qmp(defn, "block-job-cancel", {"device": job["device"], "force": True})
 
 
 def _unlike(path: str, source: str) -> str:

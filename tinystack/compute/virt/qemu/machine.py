@@ -1,7 +1,8 @@
 """The QEMU processes of one host's instances: their directories, locks, start and stop.
 
-One :class:`Machines` per driver. An instance lives in ``<instances>/<uuid>`` (its
-:class:`~.definition.Definition`, disks, pidfile, console log); a QEMU is started from the
+One :class:`Machines` per driver. An instance lives in ``<state_dir>/instances/<uuid>`` (its
+:class:`~.definition.Definition`, pidfile, sockets, console log, and its disks unless
+``[compute] instances_path`` keeps them in ``<instances_path>/<uuid>``); a QEMU is started from the
 definition (``-daemonize``, in the host's network namespace), spoken to over QMP, powered
 down with ACPI and killed when it does not listen. The driver (``driver.py``) composes these
 steps into the life cycle the agent asks for.
@@ -16,12 +17,13 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from tinystack.common.qmp import QMP, QMPError
 from tinystack.common.qmp import command as qmp_command
+from tinystack.compute import states
 from tinystack.compute.virt.driver import DriverError, InstanceNotOnHost
 from tinystack.compute.virt.qemu import net, process
 from tinystack.compute.virt.qemu import volumes as vols
@@ -46,6 +48,30 @@ from tinystack.compute.virt.qemu.volumes import VolumeDisk
 from tinystack.guest.accel import choose_accel
 
 LOG = logging.getLogger(__name__)
+#: seconds between two presses of the power button while a clean stop waits (upstream's
+#: SHUTDOWN_RETRY_INTERVAL): a guest still booting misses a press
+POWER_BUTTON_INTERVAL = 10.0
+#: in a disk directory of ``instances_path``: the host running the instance from it
+OWNER_FILE = ".host"
+#: QMP ``query-status`` -> power state
+STATUS_POWER = {
+    "running": states.RUNNING,
+    "paused": states.POWER_PAUSED,
+    "suspended": states.POWER_PAUSED,
+    "prelaunch": states.POWER_PAUSED,
+    "inmigrate": states.POWER_PAUSED,
+    "postmigrate": states.POWER_PAUSED,
+    "finish-migrate": states.POWER_PAUSED,
+    "save-vm": states.POWER_PAUSED,
+    "restore-vm": states.POWER_PAUSED,
+    "debug": states.POWER_PAUSED,
+    "colo": states.POWER_PAUSED,
+    "watchdog": states.RUNNING,
+    "shutdown": states.SHUTDOWN,
+    "guest-panicked": states.CRASHED,
+    "internal-error": states.CRASHED,
+    "io-error": states.CRASHED,
+}
 
 
 class Machines:
@@ -78,6 +104,29 @@ class Machines:
         if not uuid or "/" in uuid or uuid.startswith("."):
             raise DriverError(f"bad instance uuid {uuid!r}")
         return self.settings.instances / uuid
+
+    def disk_dir(self, uuid: str) -> Path:
+        """Where the instance's local disks are (its directory unless ``instances_path``
+        keeps them apart, perhaps shared with other hosts)."""
+        return self.settings.disks_root / self.dir(uuid).name
+
+    def claim_disks(self, uuid: str) -> None:
+        """Record this host as the one running the instance from its disks in
+        ``instances_path`` (hosts sharing it delete only the disks they own)."""
+        disk_dir = self.disk_dir(uuid)
+        if disk_dir != self.dir(uuid) and disk_dir.is_dir():
+            part = disk_dir / f".{OWNER_FILE}.{self.hostname}.part"
+            part.write_text(self.hostname + "\n")
+            os.replace(part, disk_dir / OWNER_FILE)
+
+    def owns_disks(self, uuid: str) -> bool:
+        """Whether this host may delete the instance's disks: they are in its directory,
+        or no other host has claimed them since."""
+        try:
+            owner = (self.disk_dir(uuid) / OWNER_FILE).read_text().strip()
+        except OSError:
+            return True
+        return owner in ("", self.hostname)
 
     def resize_dir(self, uuid: str) -> Path:
         return self.settings.instances / f"{uuid}{RESIZE_SUFFIX}"
@@ -234,7 +283,8 @@ class Machines:
                 Path(sock).unlink(missing_ok=True)
 
     def shutdown(self, defn: Definition, timeout: float) -> bool:
-        """ACPI power button, wait up to ``timeout`` for QEMU to exit, then kill.
+        """ACPI power button (pressed again every :data:`POWER_BUTTON_INTERVAL`), wait up
+        to ``timeout`` for QEMU to exit, then kill.
 
         True when the guest shut itself down."""
         pid = self.pid(defn.uuid)
@@ -243,8 +293,15 @@ class Machines:
         clean = False
         if timeout > 0 and self.status(defn) == "running":
             try:
-                self.qmp(defn, "system_powerdown")
-                clean = process.wait_gone(pid, defn.uuid, timeout)
+                clean = press_power_button(
+                    lambda: self.qmp(defn, "system_powerdown"),
+                    lambda wait: process.wait_gone(pid, defn.uuid, wait),
+                    timeout,
+                    (QMPError,),
+                )
+                if not clean:
+                    LOG.info("instance %s: still running %.0fs after the power button; killed",
+                             defn.uuid, timeout)  # fmt: skip
             except QMPError as exc:
                 LOG.info("instance %s: ACPI power-off failed: %s", defn.uuid, exc)
         if not clean:
@@ -327,6 +384,10 @@ class Machines:
     def resize_volume(self, defn: Definition, disk: VolumeDisk, size: int) -> VolumeDisk:
         return vols.resize(defn.qmp_socket, disk, size)
 
+    def mirror_volume(self, defn: Definition, old: VolumeDisk, new: VolumeDisk) -> None:
+        """Copy ``old`` into ``new`` under the running guest and pivot its disk onto it."""
+        vols.mirror(defn.qmp_socket, defn.qmp_events_socket, old, new, self.dir(defn.uuid))
+
     def running(self, uuid: str) -> Definition:
         """The definition of a running instance (DriverError if it does not run)."""
         defn = self.load(uuid)
@@ -367,6 +428,31 @@ class Machines:
             if pid is not None:
                 process.kill(pid, uuid)
             self.cleanup_sockets(defn)
+
+
+def press_power_button(
+    press: Callable[[], object],
+    gone: Callable[[float], bool],
+    timeout: float,
+    errors: tuple[type[Exception], ...],
+    interval: float = POWER_BUTTON_INTERVAL,
+) -> bool:
+    """Press the guest's ACPI power button and wait up to ``timeout`` seconds for it to be
+    gone (``gone(seconds)`` waits at most that long), pressing again every ``interval``
+    seconds as upstream's libvirt driver re-sends its shutdown: a guest still booting has
+    no button driver yet and misses the press. A later press failing with ``errors`` (the
+    guest going away under it) is ignored; the first one's failure is the caller's."""
+    deadline = time.monotonic() + timeout
+    press()
+    while True:
+        left = deadline - time.monotonic()
+        if gone(max(0.0, min(interval, left))):
+            return True
+        if left <= interval:
+            return False
+        LOG.debug("guest still running after the power button; pressing it again")
+        with contextlib.suppress(*errors):
+            press()
 
 
 def trim_console(path: Path) -> None:

@@ -14,6 +14,8 @@ CONSOLE_ROTATE_BYTES = 1024 * 1024
 #: the suffix of an instance directory's copy kept during a resize
 RESIZE_SUFFIX = "_resize"
 QMP_TIMEOUT = 10.0
+#: the image cache's directory in a configured ``instances_path``
+BASE_DIR = "_base"
 
 
 @dataclass
@@ -58,11 +60,29 @@ class QemuSettings:
 
     @property
     def instances(self) -> Path:
-        return self.instances_path or self.state_dir / "instances"
+        """This host's instance directories: definition, pidfile, sockets, console log."""
+        return self.state_dir / "instances"
+
+    @property
+    def disks_root(self) -> Path:
+        """Where the instances' local disks are: ``instances_path`` (which hosts may share,
+        as Nova's), else each instance's own directory."""
+        return self.instances_path or self.instances
+
+    @property
+    def shared_disks(self) -> bool:
+        """The disks live apart from this host's runtime files (``instances_path``)."""
+        return self.disks_root != self.instances
 
     @property
     def image_cache(self) -> Path:
-        return self.image_cache_path or self.state_dir / "image-cache"
+        """The base images; with ``instances_path`` its ``_base`` (as Nova's), so hosts
+        sharing the disks share the images their overlays are backed by."""
+        if self.image_cache_path:
+            return self.image_cache_path
+        if self.instances_path:
+            return self.instances_path / BASE_DIR
+        return self.state_dir / "image-cache"
 
     @property
     def accel_cache_file(self) -> Path:

@@ -7,10 +7,14 @@ to the guest's point of view (what the tap sends, the guest receives)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from pathlib import Path
+from typing import Any
 
 from tinystack.common.qmp import QMPError
+from tinystack.common.rpc.payload import JSON
 from tinystack.compute.objects import DiskStats, GuestStats, NicStats
 from tinystack.compute.virt.qemu.definition import Definition
 from tinystack.compute.virt.qemu.machine import Machines
@@ -92,3 +96,45 @@ def guest_stats(vm: Machines, defn: Definition, pid: int) -> GuestStats:
         disks=disks(vm, defn),
         nics=tuple(nics),
     )
+
+
+def diagnostics(vm: Machines, defn: Definition, state: str, driver: str) -> dict[str, JSON]:
+    """The server's diagnostics (os-server-diagnostics) from its QEMU."""
+    pid = vm.pid(defn.uuid)
+    uptime = 0
+    blockstats: list[dict[str, Any]] = []
+    if pid is not None:
+        with contextlib.suppress(OSError):
+            uptime = int(time.time() - os.stat(f"/proc/{pid}").st_mtime)
+        with contextlib.suppress(QMPError, TypeError):
+            blockstats = list(vm.qmp(defn, "query-blockstats") or [])
+    return {
+        "state": state,
+        "driver": driver,
+        "hypervisor": vm.accel_decided() or "qemu",
+        "hypervisor_os": "linux",
+        "uptime": uptime,
+        "config_drive": defn.config_drive,
+        "num_cpus": defn.vcpus,
+        "num_nics": len(defn.nics),
+        "num_disks": int(defn.boot_volume is None)
+        + int(defn.ephemeral)
+        + int(defn.swap)
+        + len(defn.volumes),
+        "cpu_details": [],
+        "nic_details": [
+            {"mac_address": n.mac, "rx_octets": None, "tx_octets": None} for n in defn.nics
+        ],
+        "disk_details": [
+            {
+                "read_bytes": s.get("stats", {}).get("rd_bytes", 0),
+                "read_requests": s.get("stats", {}).get("rd_operations", 0),
+                "write_bytes": s.get("stats", {}).get("wr_bytes", 0),
+                "write_requests": s.get("stats", {}).get("wr_operations", 0),
+                "errors_count": 0,
+            }
+            for s in blockstats
+            if str(s.get("device", "")).startswith("drive-vd")
+        ],
+        "memory_details": {"maximum": defn.memory_mb, "used": 0},
+    }
