@@ -28,7 +28,6 @@ Only loopback endpoints are accepted.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
 import statistics
@@ -37,32 +36,14 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import add_auth_args, creds_from_args, issue_token
+from _harness import add_auth_args, creds_from_args, issue_token, public_endpoint, require_loopback
 
 MiB = 1 << 20
-
-
-def _loopback(url: str) -> None:
-    host = urlsplit(url).hostname or ""
-    if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
-        raise SystemExit(f"refusing to benchmark a non-loopback endpoint: {url}")
-
-
-def _endpoint(catalog: list[dict[str, Any]], *kinds: str) -> str:
-    for kind in kinds:
-        for entry in catalog:
-            if entry["type"] == kind:
-                for ep in entry["endpoints"]:
-                    if ep["interface"] == "public":
-                        _loopback(ep["url"])
-                        return str(ep["url"]).rstrip("/")
-    raise SystemExit(f"no {'/'.join(kinds)} endpoint in the catalog")
 
 
 def _wait(get: Any, done: Any, timeout: float, poll: float = 0.02) -> float:
@@ -171,11 +152,13 @@ def main() -> None:
     parser.add_argument("--marker", default="TINYSTACK-GUEST-READY")
     args = parser.parse_args()
     creds = creds_from_args(args)
-    _loopback(creds.auth_url)
+    require_loopback(creds.auth_url)
     token, body = issue_token(creds)
     catalog = body["token"]["catalog"]
-    volume_url = _endpoint(catalog, "block-storage", "volumev3")
-    image_url = _endpoint(catalog, "image")
+    volume_url = public_endpoint(catalog, "block-storage", "volumev3")
+    image_url = public_endpoint(catalog, "image")
+    for url in (volume_url, image_url):
+        require_loopback(url)
     report: dict[str, Any] = {}
     made: list[str] = []
     with httpx.Client(headers={"X-Auth-Token": token}, timeout=60) as http:
@@ -192,7 +175,8 @@ def main() -> None:
                 ]
                 report[f"volume_from_{mib}MiB_image"] = _summary(runs)
             if args.boot_image_file:
-                compute_url = _endpoint(catalog, "compute")
+                compute_url = public_endpoint(catalog, "compute")
+                require_loopback(compute_url)
                 flavor = _flavor(http, compute_url, args.flavor)
                 kinds = [("raw", args.boot_image_file)]
                 if args.boot_qcow2_file:

@@ -42,10 +42,8 @@ from __future__ import annotations
 
 import argparse
 import functools
-import ipaddress
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,13 +53,12 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import add_auth_args, creds_from_args, issue_token
+from _harness import add_auth_args, creds_from_args, issue_token, public_endpoint, require_loopback
 
 VERSION = "volume 3.60"
 POLL = 0.02
@@ -70,23 +67,6 @@ POLL = 0.02
 #: in the cloud's process (at 20 ms they held about a quarter of a core)
 POLL_LONG = 0.1
 MiB = 1024 * 1024
-
-
-def _loopback(url: str) -> None:
-    host = urlsplit(url).hostname or ""
-    addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
-    if not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
-        raise SystemExit(f"refusing to benchmark a non-loopback endpoint: {url}")
-
-
-def _endpoint(catalog: list[dict[str, Any]], *kinds: str) -> str:
-    for kind in kinds:
-        for entry in catalog:
-            if entry["type"] == kind:
-                for ep in entry["endpoints"]:
-                    if ep["interface"] == "public":
-                        return str(ep["url"]).rstrip("/")
-    raise SystemExit(f"no {'/'.join(kinds)} endpoint in the catalog")
 
 
 class Cinder:
@@ -376,12 +356,12 @@ def main() -> None:
     args = parser.parse_args()
 
     creds = creds_from_args(args)
-    _loopback(creds.auth_url)
+    require_loopback(creds.auth_url)
     token, body = issue_token(creds)
     catalog = body["token"]["catalog"]
-    volume_url = _endpoint(catalog, "block-storage", "volumev3")
-    image_url = _endpoint(catalog, "image")
-    _loopback(volume_url)
+    volume_url = public_endpoint(catalog, "block-storage", "volumev3")
+    image_url = public_endpoint(catalog, "image")
+    require_loopback(volume_url)
     cinder = Cinder(volume_url, token)
     results: dict[str, Any] = {}
 

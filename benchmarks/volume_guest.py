@@ -32,21 +32,18 @@ from __future__ import annotations
 
 import argparse
 import base64
-import ipaddress
 import json
 import re
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import add_auth_args, creds_from_args, issue_token
+from _harness import add_auth_args, creds_from_args, issue_token, public_endpoint, require_loopback
 
 COMPUTE_VERSION = "compute 2.96"
 VOLUME_VERSION = "volume 3.60"
@@ -78,22 +75,6 @@ while true; do
   sleep 0.1
 done
 """
-
-
-def _loopback(url: str) -> None:
-    host = urlsplit(url).hostname or ""
-    if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
-        raise SystemExit(f"refusing to benchmark a non-loopback endpoint: {url}")
-
-
-def _endpoint(catalog: list[dict[str, Any]], *kinds: str) -> str:
-    for kind in kinds:
-        for entry in catalog:
-            if entry["type"] == kind:
-                for ep in entry["endpoints"]:
-                    if ep["interface"] == "public":
-                        return str(ep["url"]).rstrip("/")
-    raise SystemExit(f"no {'/'.join(kinds)} endpoint in the catalog")
 
 
 class Guest:
@@ -208,14 +189,14 @@ def main() -> None:
     args = parser.parse_args()
 
     creds = creds_from_args(args)
-    _loopback(creds.auth_url)
+    require_loopback(creds.auth_url)
     token, body = issue_token(creds)
     catalog = body["token"]["catalog"]
-    compute = _endpoint(catalog, "compute")
-    volume = _endpoint(catalog, "block-storage", "volumev3")
-    image_url = _endpoint(catalog, "image")
+    compute = public_endpoint(catalog, "compute")
+    volume = public_endpoint(catalog, "block-storage", "volumev3")
+    image_url = public_endpoint(catalog, "image")
     for url in (compute, volume, image_url):
-        _loopback(url)
+        require_loopback(url)
     headers = {"X-Auth-Token": token}
     nova = httpx.Client(
         base_url=compute, headers={**headers, "OpenStack-API-Version": COMPUTE_VERSION}, timeout=60

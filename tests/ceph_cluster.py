@@ -31,17 +31,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.cloudproc import _ISSUED, free_port
+from tests.cloudproc import _ISSUED, WORKER_PORTS, free_port
 from tinystack.common import ceph
 
 DAEMONS = ("ceph-mon", "ceph-mgr", "ceph-osd", "ceph-authtool", "monmaptool")
 POOLS = ("images", "volumes", "backups", "vms")
-#: user -> (mon caps, osd caps, mgr caps), as the upstream guides give them
+#: user -> (mon caps, osd caps, mgr caps), as the upstream guides give them; compute's
+#: user (``cinder`` in the tests, as in Ceph's guide) may write ``images``, which Nova's
+#: direct snapshots need (``nova`` keeps the guide's read-only access: the fallback)
 USERS: dict[str, tuple[str, str, str]] = {
     "glance": ("profile rbd", "profile rbd pool=images", "profile rbd pool=images"),
     "cinder": (
         "profile rbd",
-        "profile rbd pool=volumes, profile rbd pool=vms, profile rbd-read-only pool=images",
+        "profile rbd pool=volumes, profile rbd pool=vms, profile rbd pool=images",
         "profile rbd pool=volumes, profile rbd pool=vms",
     ),
     "cinder-backup": ("profile rbd", "profile rbd pool=backups", "profile rbd pool=backups"),
@@ -72,7 +74,7 @@ def free_range(count: int) -> int:
     while True:
         base = free_port()
         ports = range(base, base + count)
-        if any(p in _ISSUED for p in ports[1:]) or ports[-1] > 32000:
+        if any(p in _ISSUED for p in ports[1:]) or ports[-1] > WORKER_PORTS[1]:
             continue
         free = True
         for port in ports[1:]:

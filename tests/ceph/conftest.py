@@ -10,13 +10,14 @@ from collections.abc import Iterator
 import pytest
 
 from tests.ceph_cluster import CephCluster, skip_reason
-from tests.compute_qemu.conftest import test_image
+from tests.compute_qemu.conftest import images, test_image
 
 __all__ = [
     "ceph_cluster",
     "ceph_starting",
+    "images",
     "test_image",
-]  # the guest image fixture, shared with compute_qemu
+]  # the guest image fixtures, shared with compute_qemu
 
 SKIP = skip_reason()
 

@@ -8,8 +8,9 @@ hot-plugged into a real guest keeps what the guest wrote across detach and re-at
 and grows online; a snapshot and a volume from it are a snapshot and a clone in the
 pool; deleting everything leaves the pools empty. The cephx keys never show in process
 arguments, the cloud's log or API answers. Root disks are RBD images too (``[compute]
-images_type = rbd``): a clone of a raw image's snapshot in ``vms`` (nothing downloaded),
-``server image create`` of such a server lands in the ``images`` pool.
+images_type = rbd``): a clone of a raw image's snapshot in ``vms`` (nothing downloaded);
+``server image create`` of such a server is Nova's direct snapshot (a flattened clone in
+the ``images`` pool, nothing uploaded), and a server boots from it.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def cloud(
     (state / "bootstrap-images").mkdir()
     shutil.copyfile(test_image, state / "bootstrap-images" / "tinystack-test.qcow2")
     conf = ceph_cluster.conf
-    extra = EXTRA_CONF + (
+    # its own VNC ports: the host-ceph lane runs beside compute_qemu's modules
+    extra = EXTRA_CONF.replace("16900", "21300").replace("16999", "21349") + (
         f"rbd_secret_uuid = {SECRET_UUID}\n"
         f"rbd_keyring = {ceph_cluster.keyring('cinder')}\n"
         "images_type = rbd\n"
@@ -76,7 +78,7 @@ def cloud(
         yield Cloud(proc)
     finally:
         proc.stop()
-        cleanup_state(state)
+        cleanup_state(state, test_devices=False)
 
 
 def rbd_images(cluster: CephCluster, pool: str) -> list[str]:
@@ -264,15 +266,30 @@ def test_guest_volume_life_cycle(
     assert cloned["parent"] == f"volumes/volume-{volume}@snapshot-{snap['id']}"
     assert cloned["head"].startswith(b"TSQ-WRITTEN-vm1")
 
-    # an image of the server: read from an RBD snapshot, stored in the images pool
+    # an image of the server, made as Nova's direct snapshot: the root disk's RBD snapshot
+    # cloned into the images pool and flattened, with its protected snapshot; the image
+    # service was given its location (a raw image of the disk's size: nothing uploaded)
+    started = time.monotonic()
     of_vm = cloud.osc_wait("server", "image", "create", "--name", "tsq-of-vm1", "--wait", vm)
-    assert of_vm["id"] in rbd_images(ceph_cluster, "images")
-    assert rbd_info(ceph_cluster, "images", of_vm["id"])["snaps"] == {"snap": True}
+    print(f"server image create (direct snapshot) -> active: {time.monotonic() - started:.1f}s")
+    taken = rbd_info(ceph_cluster, "images", of_vm["id"])
+    assert taken["snaps"] == {"snap": True} and taken["parent"] is None and taken["size"] == GiB
     assert rbd_info(ceph_cluster, "vms", f"{vm}_disk")["snaps"] == {}
+    shown = image_record(cloud, of_vm["id"])
+    assert shown["status"] == "active" and shown["disk_format"] == "raw", shown
+    assert shown["size"] == GiB and shown["stores"] == "rbd"
+    assert shown["direct_url"] == f"rbd://{ceph_cluster.fsid}/images/{of_vm['id']}/snap"
+    assert "standard snapshot" not in cloud.proc.log_file.read_text(errors="replace")
+    # a server from it boots from a clone of that snapshot
+    vm2 = cloud.osc_wait(
+        "server", "create", "--image", of_vm["id"], "--flavor", "m1.tiny", "--wait", "vm2"
+    )["id"]  # fmt: skip
+    cloud.wait_console(vm2, f"{READY} hostname=vm2", timeout=120)
+    assert rbd_info(ceph_cluster, "vms", f"{vm2}_disk")["parent"] == f"images/{of_vm['id']}@snap"
 
     # delete everything in upstream's orders: a snapshot with a clone is busy (it stays
     # available, nothing is copied), so the clone goes first
-    cloud.osc("server", "delete", "--wait", vm)
+    cloud.osc("server", "delete", "--wait", vm, vm2)
     assert rbd_images(ceph_cluster, "vms") == []
     cloud.osc("image", "delete", of_vm["id"], image)
     wait_volume(cloud, volume, "available")
@@ -295,6 +312,15 @@ def test_guest_volume_life_cycle(
     log = cloud.proc.log_file.read_text(errors="replace")
     for key in secrets:
         assert key not in log
+
+
+def image_record(cloud: Cloud, image_id: str) -> dict[str, Any]:
+    answer = httpx.get(
+        f"{cloud.proc.endpoint('image')}/v2/images/{image_id}",
+        headers={"X-Auth-Token": cloud.proc.token()},
+    )
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
 
 
 def wait_snapshot(cloud: Cloud, snap: str, timeout: float = 60) -> None:

@@ -1,6 +1,7 @@
 """A test-only volume driver: raw sparse files in a directory (until the real file driver
 is on main). Knobs for fault tests are files in the directory: ``.delay`` (seconds each
-create, clone and extend sleeps) and ``.fail-create`` (creates fail)."""
+create, clone and extend sleeps), ``.fail-create`` (creates fail) and ``.busy`` (deletes
+find the volume busy, as a backend does whose volume is still open)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tinystack.volume.drivers.base import (
     VolumeDriver,
     VolumeRef,
 )
+from tinystack.volume.drivers.errors import VolumeBusy
 
 GIB = 1024**3
 
@@ -101,6 +103,8 @@ class SparseDriver(VolumeDriver):
 
     def delete_volume(self, volume: VolumeRef) -> None:
         self._delay()
+        if (self.root / ".busy").exists():
+            raise VolumeBusy(f"volume {volume.id} is busy (test knob)")
         self._path(volume.id).unlink(missing_ok=True)
 
     def extend_volume(self, volume: VolumeRef, new_size: int) -> None:

@@ -8,6 +8,8 @@ import uuid
 
 from tests import cloud_fork
 from tests.volume.conftest import Env
+from tests.volume.resources import snapshot, wait_for
+from tinystack.volume import rpcapi
 
 
 def test_types_access_and_extra_specs(env: Env) -> None:
@@ -67,6 +69,42 @@ def test_a_type_no_backend_satisfies_fails_with_a_message(env: Env) -> None:
     env.demo.at("3.2").get("/messages", 404)
     env.demo.delete(f"/messages/{message['id']}", 204)
     env.demo.get(f"/messages/{message['id']}", 404)
+    env.demo.delete(f"/volumes/{vol['id']}", 202)
+    env.wait(vol["id"], "deleted")
+
+
+def test_migrations_refused_and_on_demand_retype_with_nowhere_to_go(env: Env) -> None:
+    """One backend: ``os-migrate_volume`` is refused (same host, unknown host, snapshots,
+    in-use, not admin) and an on-demand retype with no other backend fails cleanly."""
+    vol = env.create()
+    view = env.admin.get(f"/volumes/{vol['id']}").json()["volume"]
+    host = view["os-vol-host-attr:host"]
+    assert view["os-vol-mig-status-attr:migstat"] is None
+    action = f"/volumes/{vol['id']}/action"
+    for target, why in ((host, "different than the current host"), ("nope@x", "nope@x")):
+        body = {"os-migrate_volume": {"host": target, "force_host_copy": False}}
+        assert why in env.admin.post(action, body, 400).text
+    env.demo.post(action, {"os-migrate_volume": {"host": "nope@x"}}, 403)
+    env.admin.post(action, {"os-migrate_volume": {}}, 400)
+    snap = snapshot(env.demo, vol["id"])
+    refused = env.admin.post(action, {"os-migrate_volume": {"host": "nope@x"}}, 400).text
+    assert "must not have snapshots" in refused
+    env.demo.delete(f"/snapshots/{snap['id']}", 202)
+    wait_for(env.demo, "snapshots", snap["id"], "deleted")
+    name = f"far-{uuid.uuid4().hex[:6]}"
+    env.admin.post("/types", {"volume_type": {"name": name, "extra_specs": {
+        "volume_backend_name": "elsewhere"}}}, 200)  # fmt: skip
+    retype = {"os-retype": {"new_type": name, "migration_policy": "on-demand"}}
+    env.demo.post(action, retype, 202)
+    assert env.wait(vol["id"], "available")["volume_type"] != name
+    view = env.admin.get(f"/volumes/{vol['id']}").json()["volume"]
+    assert view["os-vol-mig-status-attr:migstat"] is None
+    att = {"volume_uuid": vol["id"], "instance_uuid": str(uuid.uuid4())}
+    made = env.demo.at("3.54").post("/attachments", {"attachment": att}, 200).json()
+    refused = env.admin.post(action, {"os-migrate_volume": {"host": "nope@x"}}, 400).text
+    assert "must be available to be migrated" in refused
+    env.demo.at("3.54").delete(f"/attachments/{made['attachment']['id']}", 200)
+    env.wait(vol["id"], "available")
     env.demo.delete(f"/volumes/{vol['id']}", 202)
     env.wait(vol["id"], "deleted")
 
@@ -235,7 +273,12 @@ def test_upgrade_check_reports_the_volume_services(env: Env) -> None:
     report = json.loads(result.stdout)
     volume = {s["binary"]: s for s in report["services"] if s["service"] == "volume"}
     assert {"cinder-scheduler", "cinder-volume"} <= set(volume)
-    assert all(s["rpc_version"] == "1.0" == s["current"] and s["up"] for s in volume.values())
+    serves = {"cinder-scheduler": rpcapi.SCHEDULER_VERSION, "cinder-volume": rpcapi.VOLUME_VERSION}
+    for binary, version in serves.items():
+        assert volume[binary]["rpc_version"] == version == volume[binary]["current"]
+        assert volume[binary]["up"]
     caps = {c["topic"]: c for c in report["caps"] if c["service"] == "volume"}
-    assert set(caps) == {"volume_scheduler", "volume", "backup"}
-    assert all(c["cap"] is None and c["newest"] == "1.0" for c in caps.values())
+    newest = {"volume_scheduler": rpcapi.SCHEDULER_VERSION, "volume": rpcapi.VOLUME_VERSION,
+              "backup": rpcapi.BACKUP_VERSION}  # fmt: skip
+    assert {topic: c["newest"] for topic, c in caps.items()} == newest
+    assert all(c["cap"] is None for c in caps.values())

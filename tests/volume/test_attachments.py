@@ -125,6 +125,34 @@ def test_nova_flow_exports_over_nbd_and_removes_the_export(env: Env) -> None:
     env.demo.delete(f"/volumes/{vol['id']}", 202)
 
 
+def test_a_moving_server_connects_from_a_second_host(env: Env) -> None:
+    """A live migration's destination connects a volume the source still has: a second
+    attachment of the server from another host is exported beside the first (the same
+    data), a second connection from a host already connected is refused (upstream's
+    "duplicate connectors", 409)."""
+    api = _attachments(env)
+    vol = env.create(name="moving")
+    server = str(uuid.uuid4())
+    source = _create(api, vol["id"], server, connector=connector("host-a"))
+    api.post(f"/attachments/{source['id']}/action", {"os-complete": None}, 204)
+    qemu_io(nbd_url(source["connection_info"]), "write -P 0x3c 0 64k")
+    dest = _create(api, vol["id"], server)
+    reply = api.put(
+        f"/attachments/{dest['id']}", {"attachment": {"connector": connector("host-b")}}
+    )
+    moved = reply.json()["attachment"]
+    assert "read 65536/65536" in qemu_io(nbd_url(moved["connection_info"]), "read -P 0x3c 0 64k")
+    api.post(f"/attachments/{dest['id']}/action", {"os-complete": None}, 204)
+    third = _create(api, vol["id"], server)
+    body = {"attachment": {"connector": connector("host-a")}}
+    reply = api.put(f"/attachments/{third['id']}", body, 409)
+    assert "duplicate connectors detected" in reply.text
+    for attachment in (third, source, dest):
+        api.delete(f"/attachments/{attachment['id']}", 200)
+    env.wait(vol["id"], "available")
+    env.demo.delete(f"/volumes/{vol['id']}", 202)
+
+
 def test_the_storage_host_opens_the_file(env: Env) -> None:
     vol = env.create()
     att = _create(

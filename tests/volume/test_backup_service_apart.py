@@ -5,67 +5,18 @@ the backup host (of a snapshot: the snapshot's), restores write it the same way.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cloudproc import CloudProcess, free_port
+from tests.cloudproc import CloudProcess
+from tests.volume.companion import Companion, companion_conf, vhost
 from tests.volume.conftest import SERVICES, Env
 from tests.volume.resources import backup, file_conf, kill_daemons, snapshot, wait_for
 from tests.volume.test_snapshots import holds, write
 
+__all__ = ["vhost"]  # the RabbitMQ virtual host fixture
 pytestmark = pytest.mark.rabbit
-BIN = Path(sys.executable).parent
-
-
-@pytest.fixture
-def vhost() -> Iterator[str]:
-    """A RabbitMQ virtual host of its own (removed after)."""
-    if shutil.which("rabbitmqctl") is None:
-        pytest.skip("rabbitmqctl is not installed")
-    name = f"vol-snap-{uuid.uuid4().hex[:8]}"
-    for cmd in (
-        ["rabbitmqctl", "add_vhost", name],
-        ["rabbitmqctl", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
-    ):
-        if subprocess.run(cmd, capture_output=True, timeout=60).returncode != 0:
-            pytest.skip("cannot make a RabbitMQ virtual host here")
-    yield f"rabbit://guest:guest@127.0.0.1:5672/{name}"
-    subprocess.run(["rabbitmqctl", "delete_vhost", name], capture_output=True, timeout=60)
-
-
-def _backup_host(main: CloudProcess, state: Path, transport: str) -> Path:
-    """The backup host's config: the cloud's ports, database and keys; its own state."""
-    state.mkdir()
-    shutil.copy(main.state_dir / "secrets.json", state / "secrets.json")
-    shutil.copytree(main.state_dir / "fernet-keys", state / "fernet-keys")
-    conf = state / "tinystack.conf"
-    conf.write_text(
-        "\n".join([
-            "[DEFAULT]",
-            f"state_dir = {state}",
-            f"enabled_services = {','.join(main.services)}",
-            f"transport_url = {transport}",
-            "[identity]",
-            f"port = {main.ports['identity']}",
-            "[image]",
-            f"port = {main.ports['image']}",
-            "[volume]",
-            f"port = {free_port()}",
-            f"connection = sqlite:///{main.state_dir / 'volume.sqlite'}",
-            "enabled_workers = backup",
-            "host = backup-host",
-            "report_interval = 1",
-        ])
-        + "\n"
-    )  # fmt: skip
-    return conf
 
 
 def test_backups_by_a_backup_service_in_another_process(tmp_path: Path, vhost: str) -> None:
@@ -74,24 +25,14 @@ def test_backups_by_a_backup_service_in_another_process(tmp_path: Path, vhost: s
         tmp_path / "main", SERVICES, file_conf(enabled_workers="scheduler,manager") + extra
     )
     main.start(timeout=120)
-    proc = None
+    host = None
     try:
-        conf = _backup_host(main, tmp_path / "backup-host", vhost)
-        with open(tmp_path / "backup-host.log", "wb") as log:
-            proc = subprocess.Popen(
-                [str(BIN / "tinystack"), "serve", "volume", "--config-file", str(conf)],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+        conf = companion_conf(
+            main, tmp_path / "backup-host", vhost, "enabled_workers = backup", "host = backup-host"
+        )
+        host = Companion(conf, tmp_path / "backup-host.log", "cinder-backup", "backup-host")
         env = Env(main)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            services = env.admin.get("/os-services", params={"binary": "cinder-backup"}).json()
-            if any(s["state"] == "up" for s in services["services"]):
-                break
-            assert proc.poll() is None, (tmp_path / "backup-host.log").read_text()[-3000:]
-            time.sleep(0.5)
-        else:
-            raise AssertionError("the backup service never came up")
+        host.start(env, timeout=60)
         vol = env.create()
         write(env, vol["id"], 0x6E, length=8 << 20)
         made = backup(env.demo, vol["id"])
@@ -118,13 +59,8 @@ def test_backups_by_a_backup_service_in_another_process(tmp_path: Path, vhost: s
         wait_for(env.demo, "backups", made["id"], "deleted")
         assert not list((tmp_path / "backup-host" / "backups").rglob(f"*{made['id']}*"))
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if host is not None:
+            host.stop()
         main.stop()
         kill_daemons(main.state_dir)
         kill_daemons(tmp_path / "backup-host")

@@ -1,6 +1,7 @@
 """kill -9 of the whole cloud while a volume is being managed and another unmanaged:
 after the restart the managed one is available (its quota counted once), the unmanaged
-one is gone with its data kept for a later manage, and no operation record is left."""
+one is gone with its data kept for a later manage, and no operation record is left.
+Then a delete the backend refuses as busy leaves the volume available."""
 
 from __future__ import annotations
 
@@ -52,5 +53,14 @@ def test_kill_during_manage_and_unmanage(tmp_path: Path) -> None:
         with sqlite3.connect(cloud.state_dir / "volume.sqlite") as db:
             (left,) = db.execute("SELECT count(*) FROM workers").fetchone()
         assert left == 0
+
+        # a backend that finds the volume busy on delete (still open): it stays
+        # available, as upstream's VolumeIsBusy leaves it, and a later delete works
+        (env.volumes_dir / ".busy").write_text("")
+        env.admin.delete(f"/volumes/{managed['id']}", 202)
+        env.wait(managed["id"], "available", api=env.admin)
+        (env.volumes_dir / ".busy").unlink()
+        env.admin.delete(f"/volumes/{managed['id']}", 202)
+        env.wait(managed["id"], "deleted", api=env.admin)
     finally:
         cloud.stop()

@@ -78,7 +78,7 @@ def test_every_action_names_registered_rules() -> None:
     wanted = {
         "os-extend", "os-retype", "os-set_bootable", "os-update_readonly_flag",
         "os-volume_upload_image", "os-set_image_metadata", "os-unset_image_metadata",
-        "os-show_image_metadata", "os-reset_status", "os-force_delete",
+        "os-show_image_metadata", "os-reset_status", "os-force_delete", "os-migrate_volume",
     }  # fmt: skip
     assert wanted <= set(ACTIONS)
     for action in ACTIONS.values():

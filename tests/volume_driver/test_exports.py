@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.cloudproc import free_port
+from tests.network_dataplane.support import PATIENCE
 from tests.volume_driver.conftest import make_driver, nbd_url, qemu_io
 from tinystack.volume.drivers import qemu_img
 from tinystack.volume.drivers.base import Connector, SnapshotRef, VolumeRef
@@ -134,10 +135,13 @@ def test_a_dead_daemon_is_restarted_with_its_exports(tmp_path: Path, run_dir: Pa
         pid = driver.exports_.daemon.pid()
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 10 * PATIENCE
         while driver.exports_.daemon.pid() in (None, pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert driver.exports_.daemon.pid() not in (None, pid)
+        # the new daemon runs before its exports are added again: a client retries
+        while time.monotonic() < deadline and "not present" in nbd_error(url):
+            time.sleep(0.1)
         qemu_io(url, "raw", "read -P 0x6f 0 1M")  # same name, same port, same data
     finally:
         driver.close()
@@ -376,3 +380,9 @@ def test_close_leaves_no_runtime_files(tmp_path: Path) -> None:
     finally:
         driver.close()
     assert not driver.run_dir.exists()
+
+
+def nbd_error(url: str) -> str:
+    """What qemu-img says opening the export ("" when it opens)."""
+    done = subprocess.run(["qemu-img", "info", url], capture_output=True, text=True, check=False)
+    return "" if done.returncode == 0 else done.stderr

@@ -157,6 +157,17 @@ HOST_OPTS = [
         min=1,
         help="Seconds without a heartbeat after which a service (and its backend) is down.",
     ),
+    cfg.IntOpt(
+        "lost_operation_age",
+        default=120,
+        min=0,
+        help="Seconds after which an operation the workers table still records, and no "
+        "thread of its service is running, counts as lost (its RPC message or its last "
+        "database write went with a broker or database fault): the scheduler schedules "
+        "such creates again and each backend replays its own, checked every "
+        "report_interval. 0 turns the periodic pass off (start-up recovery and "
+        "POST /workers/cleanup remain).",
+    ),
     cfg.IntOpt("manager_threads", default=8, min=1, help="Volume manager worker threads."),
     cfg.IntOpt("scheduler_threads", default=4, min=1, help="Volume scheduler threads."),
     cfg.StrOpt(
@@ -354,6 +365,7 @@ class Options:
     image_cache_max_gb: int = 20
     report_interval: int = 10
     service_down_time: int = 60
+    lost_operation_age: int = 120
     manager_threads: int = 8
     scheduler_threads: int = 4
     volume_name_template: str = "volume-%s"

@@ -126,6 +126,10 @@ class InvalidVolume(Invalid):
     template = "Invalid volume: {reason}"
 
 
+class InvalidHost(Invalid):
+    template = "Invalid host: {reason}"
+
+
 class InvalidVolumeType(Invalid):
     template = "Invalid volume type: {reason}"
 

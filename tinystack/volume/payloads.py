@@ -65,6 +65,24 @@ class RetypeSpec(Payload):
     reservations: tuple[str, ...] = ()
     #: the volume's status before ``retyping`` (restored when done)
     previous_status: str = "available"
+    #: ``on-demand``: a new type the volume's backend cannot serve moves it to one that can
+    migration_policy: str = "never"
+
+
+@dataclass(frozen=True)
+class MigrateSpec(Payload):
+    """A migration to another backend (``os-migrate_volume``, or a retype with migration
+    policy ``on-demand``): the destination pool and, for a retype, the new type."""
+
+    VERSION: ClassVar[str] = "1.0"
+    volume_id: str
+    #: the volume's ``host@backend#pool`` (where its data is)
+    source_host: str
+    #: the destination ``host@backend#pool``
+    dest_host: str
+    new_type_id: str | None = None
+    reservations: tuple[str, ...] = ()
+    previous_status: str = "available"
 
 
 @dataclass(frozen=True)

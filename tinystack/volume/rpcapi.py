@@ -52,6 +52,7 @@ from tinystack.volume.payloads import (
     ManageableEntry,
     ManageableList,
     ManageSpec,
+    MigrateSpec,
     ReimageSpec,
     RestoreRequest,
     RetypeSpec,
@@ -65,7 +66,8 @@ BACKUP_TOPIC = "cinder-backup"
 BACKUP_VERSION = "1.0"
 VOLUME_TOPIC = "cinder-volume"
 SCHEDULER_VERSION = "1.0"
-VOLUME_VERSION = "1.0"
+#: 1.1: migrate_volume and delete_migrated (a volume moving between backends)
+VOLUME_VERSION = "1.1"
 #: topic -> the version this code serves (what a service row reports);
 #: ``[upgrade_levels] volume_scheduler|volume|backup`` cap the clients
 VERSIONS = {
@@ -171,6 +173,17 @@ class VolumeAPI:
 
     def retype(self, ctx: CallContext, host: str, spec: RetypeSpec) -> None:
         self._client(host).cast(ctx.to_dict(), "retype", spec=spec.to_primitive())
+
+    def migrate_volume(self, ctx: CallContext, spec: MigrateSpec) -> None:
+        """The destination's manager copies the volume to itself (manager/migration.py)."""
+        client = self._client(spec.dest_host).prepare(version="1.1")  # new in 1.1
+        client.cast(ctx.to_dict(), "migrate_volume", spec=spec.to_primitive())
+
+    def delete_migrated(self, ctx: CallContext, host: str, volume_id: str, location: str) -> None:
+        """The source's manager deletes what a migration left behind on its backend."""
+        self._client(host).prepare(version="1.1").cast(  # new in 1.1
+            ctx.to_dict(), "delete_migrated", volume_id=volume_id, location=location
+        )
 
     def upload_image(self, ctx: CallContext, host: str, upload: ImageUpload) -> None:
         """Copy the volume into the image ``upload.image_id`` (the volume is ``uploading``)."""

@@ -1,7 +1,9 @@
 """What a backend's manager (``manager/backend.py``) and the backup service
 (``backup/worker.py``) share as running things: an RPC server, a service row, a
 heartbeat every ``report_interval``, a start-up recovery on its own thread (``recovered``
-is set when it is over, whatever its outcome), and the stop that ends them."""
+is set when it is over, whatever its outcome), a periodic pass over operations lost to
+a broker or database fault (``[volume] lost_operation_age``), and the stop that ends
+them."""
 
 from __future__ import annotations
 
@@ -40,10 +42,19 @@ class RunningWorker:
         """Replay or fail what a previous run left; counts by what was done."""
         raise NotImplementedError
 
+    def resume_lost(self, older_than: float) -> int:
+        """Take up the operations recorded over ``older_than`` seconds ago that nothing
+        runs any more (lost to a broker or database fault); how many."""
+        del older_than
+        return 0
+
     def start_threads(self, prefix: str) -> None:
-        """The heartbeat and the recovery threads (``<prefix>-heartbeat``, ``-recovery``)."""
+        """The heartbeat, the recovery and the lost operations' threads
+        (``<prefix>-heartbeat``, ``-recovery``, ``-lost``)."""
         self._thread(f"{prefix}-heartbeat", self._beat)
         self._thread(f"{prefix}-recovery", self._recover)
+        if int(self.deps.opts.lost_operation_age):
+            self._thread(f"{prefix}-lost", self._resume)
         LOG.info("%s %s started", self.kind, self.name)
 
     def _thread(self, name: str, target: Callable[[], None]) -> None:
@@ -57,6 +68,17 @@ class RunningWorker:
                 self.report()
             except Exception:
                 LOG.exception("%s %s: heartbeat failed", self.kind, self.name)
+
+    def _resume(self) -> None:
+        """Every ``report_interval`` once the start-up recovery is over."""
+        age = float(self.deps.opts.lost_operation_age)
+        while not self.stopping.wait(int(self.deps.opts.report_interval)):
+            if not self.recovered.is_set() or (self.server and self.server.queued):
+                continue  # messages of its own still wait for a thread: none is lost yet
+            try:
+                self.resume_lost(age)
+            except Exception:
+                LOG.exception("%s %s: cannot take up lost operations", self.kind, self.name)
 
     def _recover(self) -> None:
         try:

@@ -63,6 +63,8 @@ class Workers:
             deps.opts.storage_availability_zone,
         )
 
+        lost_age = int(deps.opts.lost_operation_age)
+
         def beat() -> None:
             while not self.stopping.wait(int(deps.opts.report_interval)):
                 try:
@@ -70,6 +72,11 @@ class Workers:
                     messages.purge_expired(deps.db)
                 except Exception:
                     LOG.exception("volume scheduler heartbeat failed")
+                if lost_age:
+                    try:
+                        manager.recover(older_than=lost_age)
+                    except Exception:
+                        LOG.exception("volume scheduler: cannot take up lost creates")
 
         self.heartbeat = threading.Thread(target=beat, name="volume-scheduler-beat", daemon=True)
         self.heartbeat.start()

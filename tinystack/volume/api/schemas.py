@@ -88,6 +88,12 @@ class RetypeBody(_Open):
     migration_policy: Literal["never", "on-demand"] | None = None
 
 
+class MigrateBody(_Open):
+    host: str
+    force_host_copy: bool | str | None = None
+    lock_volume: bool | str | None = None
+
+
 class BootableBody(_Open):
     bootable: bool | str
 

@@ -28,6 +28,7 @@ from tinystack.volume.services import (
     attach_actions,
     extend_completion,
     image_refs,
+    migration,
     reimage,
     volume_actions,
     volumes,
@@ -139,6 +140,7 @@ IMAGE_META_SET = "volume_extension:volume_image_metadata:set"
 IMAGE_META_REMOVE = "volume_extension:volume_image_metadata:remove"
 RESET_STATUS = "volume_extension:volume_admin_actions:reset_status"
 FORCE_DELETE = "volume_extension:volume_admin_actions:force_delete"
+MIGRATE = "volume_extension:volume_admin_actions:migrate_volume"
 DELETE = "volume:delete"
 
 
@@ -255,6 +257,19 @@ def _reset_status(a: ActionRequest) -> Response:
     return Response(status_code=202)
 
 
+def _migrate(a: ActionRequest) -> Response:
+    """Upstream's generic host-copy migration (``force_host_copy`` changes nothing: no
+    driver here migrates by itself; nor does ``lock_volume``: the volume is always
+    locked, see ``services/migration.py``); both are only validated."""
+    a.ctx.can(MIGRATE, {"project_id": a.ctx.project_id})
+    host = schemas.text(a.value.get("host"), "host", nullable=False) or ""
+    for flag in ("force_host_copy", "lock_volume"):
+        if a.value.get(flag) is not None:
+            schemas.boolean(a.value[flag], flag)
+    migration.migrate(a.deps, a.ctx, a.volume_id, host, MIGRATE)
+    return Response(status_code=202)
+
+
 def _force_delete(a: ActionRequest) -> Response:
     a.ctx.can(FORCE_DELETE, {"project_id": a.ctx.project_id})
     volumes.delete(a.deps, a.ctx, a.volume_id, DELETE, force=True, force_rule=FORCE_DELETE)
@@ -277,6 +292,7 @@ register(
     Action("os-reimage", _reimage, (reimage.REIMAGE, reimage.REIMAGE_RESERVED),
            schemas.ReimageBody, min_version=Version(3, 68)),
     Action("os-reset_status", _reset_status, (RESET_STATUS,), schemas.ResetStatusBody),
+    Action("os-migrate_volume", _migrate, (MIGRATE,), schemas.MigrateBody),
     Action("os-force_delete", _force_delete, (FORCE_DELETE, DELETE), schemas.EmptyBody,
            nullable=True),
 )  # fmt: skip

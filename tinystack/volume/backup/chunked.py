@@ -30,6 +30,7 @@ import datetime
 import hashlib
 import json
 import mmap
+import os
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -188,9 +189,12 @@ class ChunkedBackupDriver(BackupDriver):
         prefix: str,
         parent_shas: list[str] | None,
     ) -> Iterator[_Chunk]:
-        """Read chunks in this thread; hash, compress and store them in the pool; the
-        results in chunk order. Chunk buffers are reused: a fresh 32 MiB allocation per
-        chunk is an mmap whose page faults cost more than the copy itself."""
+        """Read chunks in this thread; hash them in one pool and store them in another;
+        the results in chunk order. Hashing is CPU work and storing is disk work: in
+        separate pools a chunk is written while the next ones are hashed, where one pool
+        doing both in turn left the cores or the disk idle. Chunk buffers are reused: a
+        fresh 32 MiB allocation per chunk is an mmap whose page faults cost more than
+        the copy itself."""
         buffers: list[bytearray] = []  # at most workers + 2, made when first needed
         #: a file that knows its holes (a qcow2 volume read by its map) says which
         #: chunks are zeros: those are neither read nor hashed
@@ -198,27 +202,35 @@ class ChunkedBackupDriver(BackupDriver):
         #: a file that can lend its pages (a volume read by its map) is not copied: the
         #: chunk is hashed and stored from the page cache (O_DIRECT writes take it as is)
         view = getattr(volume_file, "view", None)
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="backup") as pool:
+        hashers = max(1, min(self.workers, os.cpu_count() or 1))
+        with (
+            ThreadPoolExecutor(max_workers=hashers, thread_name_prefix="backup-hash") as hash_pool,
+            ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="backup") as pool,
+        ):
             pending: deque[tuple[bytearray | None, Future[_Chunk]]] = deque()
             offset = 0
             index = 0
             while offset < size:
                 n = min(self.chunk_size, size - offset)
                 buf: bytearray | None = None
+                data: bytes | bytearray | memoryview | None = None
                 if is_hole is not None and is_hole(offset, n):
                     volume_file.seek(offset + n)
-                    future: Future[_Chunk] = Future()
-                    future.set_result(self._chunk_job(container, prefix, index, offset,
-                                                      None, parent_shas, n)())  # fmt: skip
                 elif view is not None and (lent := view(offset, n)) is not None:
                     volume_file.seek(offset + n)
-                    job = self._chunk_job(container, prefix, index, offset, lent, parent_shas, n)
-                    future = pool.submit(job)
+                    data = lent
                 else:
                     buf = buffers.pop() if buffers else bytearray(self.chunk_size)
                     _read_into(volume_file, buf, n)
                     data = buf if n == len(buf) else bytes(buf[:n])
-                    job = self._chunk_job(container, prefix, index, offset, data, parent_shas, n)
+                if data is None:
+                    future: Future[_Chunk] = Future()
+                    future.set_result(self._chunk_job(container, prefix, index, offset, None,
+                                                      None, parent_shas, n)())  # fmt: skip
+                else:
+                    hashed = hash_pool.submit(self._block_shas, data)
+                    job = self._chunk_job(container, prefix, index, offset, data, hashed,
+                                          parent_shas, n)  # fmt: skip
                     future = pool.submit(job)
                 pending.append((buf, future))
                 offset += n
@@ -238,14 +250,16 @@ class ChunkedBackupDriver(BackupDriver):
         index: int,
         offset: int,
         data: bytes | bytearray | memoryview | None,
+        hashed: Future[list[str]] | None,
         parent_shas: list[str] | None,
         length: int,
     ) -> Callable[[], _Chunk]:
-        """Hash and store one chunk of ``length`` bytes (``data`` None: known zeros)."""
+        """Store one chunk of ``length`` bytes once ``hashed`` gives its sub-block
+        hashes (``data`` None: known zeros)."""
 
         def job() -> _Chunk:
             bs = self.sha_block_size
-            shas = self._zero_shas(length) if data is None else self._block_shas(data)
+            shas = self._zero_shas(length) if hashed is None else hashed.result()
             first = offset // bs
             if parent_shas is None:
                 runs = [(0, len(shas))]
@@ -439,8 +453,15 @@ class ChunkedBackupDriver(BackupDriver):
                     f"backup {backup.id} has dependent incremental backup {other['backup_id']}"
                 )
         container.delete_object(f"{prefix}_metadata")  # first: no restore of a half-deleted one
-        for name in container.list_objects(prefix):
+        listed = set(container.list_objects(prefix))
+        for name in listed:
             container.delete_object(name)
+        # a chunk stored just before a kill -9 may not be listed yet (the object store
+        # still owes its container the update): the numbers that were in flight go too
+        numbers = [int(n[len(prefix) + 1 :][:5]) for n in listed if _chunk_name(n, prefix)]
+        for index in range(1, max(numbers, default=0) + self.workers + 3):
+            if f"{prefix}-{index:05d}" not in listed:
+                container.delete_object(f"{prefix}-{index:05d}")
         container.discard_partials(prefix)  # a chunk a kill -9 cut off mid-write
 
     def export_record(self, backup: BackupRef) -> str:
@@ -510,3 +531,9 @@ def _write_zeros(f: BinaryIO, length: int) -> None:
         n = min(length, len(zero))
         f.write(zero[:n])
         length -= n
+
+
+def _chunk_name(name: str, prefix: str) -> bool:
+    """Whether ``name`` is one of the backup's chunks (``<prefix>-00001[-000]``)."""
+    rest = name[len(prefix) :]
+    return len(rest) >= 6 and rest[0] == "-" and rest[1:6].isdigit()

@@ -9,12 +9,17 @@ unfinished, then remove backup objects no backup row claims.
 - a delete is replayed (deleting objects is idempotent);
 - an import is ``error`` (its record was not kept; import it again).
 
+While the service runs, :func:`resume_lost` settles the same way every ``[volume]
+lost_operation_age`` the operations recorded that long ago and not running (a message
+or a write lost to a broker or database fault).
+
 Objects are named after their backup (``volume_<vid>/az_<zone>_backup_<id>...``), so a
 prefix whose backup no row has — nor any row's ``service_metadata``, which an imported
 copy shares — is what a crash or a lost row left, and goes. Every driver's store is
 searched (the directories, and the object store's containers the rows name plus the
 default one); a store that cannot be reached now is skipped and searched at the next
-start.
+start. The search runs once more 30 s after start (``worker.ORPHANS_AGAIN_AFTER``): an
+object store can list an object written just before a crash only seconds later.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from tinystack.volume.backup.ceph import CephBackupDriver
 from tinystack.volume.backup.chunked import ChunkedBackupDriver
 from tinystack.volume.backup.manager import BackupManager
 from tinystack.volume.payloads import DeviceRequest
-from tinystack.volume.services import backup_ops
+from tinystack.volume.services import backup_ops, workers
 
 LOG = logging.getLogger(__name__)
 PREFIX = re.compile(r"^(volume_([^/]+)/az_(.+)_backup_([0-9a-fA-F-]{36}))")
@@ -51,35 +56,9 @@ def recover(manager: BackupManager, release: Callable[[DeviceRequest], None]) ->
     counts = {"failed": 0, "replayed": 0, "orphans": 0}
     ctx = CallContext.internal()
     for op in backup_ops.pending(db, manager.host):
-        backup = backup_ops.get(db, op.resource_id)
-        if backup is None:
-            backup_ops.set_status(db, op.resource_id, "error")
-            continue
-        try:
-            if op.operation == "delete":
-                manager.delete(ctx, backup.id)
-                counts["replayed"] += 1
-                continue
-            if op.operation == "create":
-                release(_device(manager, backup, f"backup-{backup.id}", backup.volume_id))
-                manager._remove_objects(backup)
-                backup_ops.backup_failed(
-                    db, backup.id, "incomplete backup reset on manager restart",
-                    request_id=ctx.request_id, ttl=manager.ttl,
-                )  # fmt: skip
-            elif op.operation == "restore":
-                volume_id = str(op.args.get("volume_id") or backup.restore_volume_id or "")
-                release(_device(manager, backup, f"restore-{backup.id}", volume_id, write=True))
-                backup_ops.restored(
-                    db, backup.id, volume_id, {}, ok=False, request_id=ctx.request_id,
-                    ttl=manager.ttl,
-                )  # fmt: skip
-            else:
-                backup_ops.set_status(db, backup.id, "error", reason="interrupted by a restart")
-            counts["failed"] += 1
-        except Exception:
-            LOG.exception("backup %s: recovering %s failed", backup.id, op.operation)
-        manager.deps.changed(backup.id)
+        outcome = _settle(manager, release, op, "interrupted by a restart")
+        if outcome:
+            counts[outcome] += 1
     for backup_id in backup_ops.stuck(db, manager.host, TRANSIENT):
         backup = backup_ops.get(db, backup_id)
         if backup is None:
@@ -93,6 +72,64 @@ def recover(manager: BackupManager, release: Callable[[DeviceRequest], None]) ->
         counts["failed"] += 1
     counts["orphans"] = remove_orphans(manager)
     return counts
+
+
+def resume_lost(
+    manager: BackupManager, release: Callable[[DeviceRequest], None], older_than: float
+) -> int:
+    """The periodic pass: the operations of this service recorded over ``older_than``
+    seconds ago that no thread here runs (the backup's lock is free; the caller checks
+    that no message waits for a thread) were lost to a broker or database fault; they
+    are settled as at a restart. How many."""
+    count = 0
+    for op in backup_ops.pending(manager.deps.db, manager.host, older_than):
+        if manager.lock(op.resource_id).locked():
+            continue
+        LOG.warning("backup %s: %s recorded %d s ago and not running: settling it",
+                    op.resource_id, op.operation, older_than)  # fmt: skip
+        if _settle(manager, release, op, "lost to a broker or database fault"):
+            count += 1
+    return count
+
+
+def _settle(
+    manager: BackupManager, release: Callable[[DeviceRequest], None], op: workers.Operation,
+    reason: str,
+) -> str | None:  # fmt: skip
+    """Replay (a delete) or fail one operation: "replayed", "failed" or None (it
+    could not be settled now)."""
+    db = manager.deps.db
+    ctx = CallContext.internal()
+    backup = backup_ops.get(db, op.resource_id)
+    if backup is None:
+        backup_ops.set_status(db, op.resource_id, "error")
+        return None
+    try:
+        if op.operation == "delete":
+            manager.delete(ctx, backup.id)
+            return "replayed"
+        if op.operation == "create":
+            release(_device(manager, backup, f"backup-{backup.id}", backup.volume_id))
+            manager._remove_objects(backup)
+            backup_ops.backup_failed(
+                db, backup.id, f"incomplete backup reset: {reason}",
+                request_id=ctx.request_id, ttl=manager.ttl,
+            )  # fmt: skip
+        elif op.operation == "restore":
+            volume_id = str(op.args.get("volume_id") or backup.restore_volume_id or "")
+            release(_device(manager, backup, f"restore-{backup.id}", volume_id, write=True))
+            backup_ops.restored(
+                db, backup.id, volume_id, {}, ok=False, request_id=ctx.request_id,
+                ttl=manager.ttl,
+            )  # fmt: skip
+        else:
+            backup_ops.set_status(db, backup.id, "error", reason=reason)
+        return "failed"
+    except Exception:
+        LOG.exception("backup %s: recovering %s failed", backup.id, op.operation)
+        return None
+    finally:
+        manager.deps.changed(backup.id)
 
 
 def _device(

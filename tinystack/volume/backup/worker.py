@@ -28,6 +28,11 @@ from tinystack.volume.services.deps import Deps
 LOG = logging.getLogger(__name__)
 #: seconds recovery waits for a volume manager to release a device
 RELEASE_TIMEOUT = 30.0
+#: seconds after the start-up recovery when the stores are searched for orphans once
+#: more: an object store's listing can lag its objects (a container update an object
+#: server deferred under load, or one a crash left as an intent, arrives seconds later),
+#: so an orphan written just before a crash may not be listed yet at start
+ORPHANS_AGAIN_AFTER = 30.0
 
 
 def ceph_conf(deps: Deps) -> str:
@@ -95,6 +100,7 @@ class BackupWorker(RunningWorker):
         )  # fmt: skip
         self.service_id = service.id
         self.start_threads("backup")
+        self._thread("backup-orphans", self._search_orphans_again)
 
     def report(self) -> None:
         if self.service_id is not None:
@@ -115,3 +121,21 @@ class BackupWorker(RunningWorker):
 
     def recover(self) -> dict[str, int]:
         return recovery.recover(self.manager, self._release)
+
+    def _search_orphans_again(self) -> None:
+        while not self.recovered.wait(1.0):
+            if self.stopping.is_set():
+                return
+        if self.stopping.wait(ORPHANS_AGAIN_AFTER):
+            return
+        try:
+            count = recovery.remove_orphans(self.manager)
+        except Exception:
+            LOG.exception("backup service %s: the second search for orphans failed", self.host)
+            return
+        if count:
+            LOG.warning("backup service %s: removed %d orphan backup(s) listed late", self.host,
+                        count)  # fmt: skip
+
+    def resume_lost(self, older_than: float) -> int:
+        return recovery.resume_lost(self.manager, self._release, older_than)

@@ -23,7 +23,9 @@ no host block device.
   ``ceph`` backup keeps of the volume go with it.
 - Attachments need no export: the connection info is ``rbd`` with the monitors, pool/image,
   user and the ``secret_uuid`` under which compute hosts keep the user's key
-  (``rbd_secret_uuid``). Capacity is the pool's share of the cluster (``ceph df``).
+  (``rbd_secret_uuid``); a multiattach volume's image has no ``exclusive-lock`` (nor the
+  features built on it), so several guests may hold it open for writing. Capacity is the
+  pool's share of the cluster (``ceph df``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from tinystack.volume.drivers.base import (
 from tinystack.volume.drivers.errors import (
     BackendError,
     ImageTooLarge,
+    InvalidReference,
     VolumeBusy,
     VolumeNotFound,
 )
@@ -60,6 +63,8 @@ from tinystack.volume.drivers.errors import (
 LOG = logging.getLogger(__name__)
 GiB = 1024**3
 PREFIX = "volume-"
+#: what an unmanaged volume's image is renamed to (the prefix before ``volume-<id>``)
+UNMANAGED = "unmanaged-"
 CLONE_SNAP = ".clone_snap"
 #: tries (a second apart) to remove an image a crashed client still watches
 REMOVE_RETRIES = 45
@@ -188,6 +193,45 @@ class RbdDriver(VolumeDriver):
         with self._io() as ioctx:
             if name not in self._rbd.RBD().list(ioctx):
                 self._rbd.RBD().create(ioctx, name, volume.size * GiB, old_format=False)
+        self._lay_out(volume)
+        return None
+
+    def _lay_out(self, volume: VolumeRef) -> None:
+        """Upstream's multiattach layout: several QEMUs write a multiattach volume at
+        once, so its image goes without ``exclusive-lock`` and the features that need it
+        (``object-map``, ``fast-diff``, ``journaling``); a volume retyped back to single
+        attach gets back those of them the cluster gives new images (the object map
+        rebuilt)."""
+        rbd = self._rbd
+        shared = (
+            rbd.RBD_FEATURE_EXCLUSIVE_LOCK | rbd.RBD_FEATURE_OBJECT_MAP
+            | rbd.RBD_FEATURE_FAST_DIFF | rbd.RBD_FEATURE_JOURNALING
+        )  # fmt: skip
+        with self._image(_name(volume.id)) as image:
+            features = int(image.features())
+            if volume.multiattach and features & shared:
+                image.update_features(features & shared, False)
+            elif not volume.multiattach and not features & rbd.RBD_FEATURE_EXCLUSIVE_LOCK:
+                wanted = shared & ~rbd.RBD_FEATURE_JOURNALING & self._default_features()
+                if wanted:
+                    image.update_features(wanted, True)
+                if wanted & rbd.RBD_FEATURE_OBJECT_MAP:
+                    image.rebuild_object_map()
+
+    def _default_features(self) -> int:
+        """The cluster's ``rbd_default_features`` (what a new image gets)."""
+        value = str(self.cluster.rados().conf_get("rbd_default_features") or "0")
+        if value.isdigit():
+            return int(value)
+        names = {
+            "exclusive-lock": self._rbd.RBD_FEATURE_EXCLUSIVE_LOCK,
+            "object-map": self._rbd.RBD_FEATURE_OBJECT_MAP,
+            "fast-diff": self._rbd.RBD_FEATURE_FAST_DIFF,
+        }
+        return sum(names.get(name.strip(), 0) for name in value.split(","))
+
+    def retype(self, volume: VolumeRef) -> str | None:
+        self._lay_out(volume)
         return None
 
     def clone_image(self, volume: VolumeRef, locations: list[str], disk_format: str) -> bool:
@@ -206,6 +250,7 @@ class RbdDriver(VolumeDriver):
             except BackendError as exc:
                 LOG.warning("volume %s: %s; copying the image instead", volume.id, exc)
                 continue
+            self._lay_out(volume)
             return True
         return False
 
@@ -261,6 +306,7 @@ class RbdDriver(VolumeDriver):
         if depth + 1 > self.max_clone_depth:
             self._flatten(_name(volume.id))
             self._drop_clone_snap(src, snap)
+        self._lay_out(volume)
         return None
 
     def _depth(self, image: Any) -> int:
@@ -281,6 +327,7 @@ class RbdDriver(VolumeDriver):
         )
         if self.flatten_from_snapshot:
             self._flatten(_name(volume.id))
+        self._lay_out(volume)
         return None
 
     def _flatten(self, name: str) -> None:
@@ -547,7 +594,32 @@ class RbdDriver(VolumeDriver):
                 return -(-int(image.size()) // GiB), None
 
     def unmanage(self, volume: VolumeRef) -> None:
-        """The image stays as it is named (``volume-<id>``), as upstream leaves it."""
+        """The image stays, renamed ``unmanaged-volume-<id>`` (upstream keeps its name, but
+        here a ``volume-<id>`` no row claims is an orphan the manager's start removes)."""
+        with self._io() as ioctx:
+            names = self._rbd.RBD().list(ioctx)
+            if _name(volume.id) in names:
+                self._rbd.RBD().rename(ioctx, _name(volume.id), f"{UNMANAGED}{_name(volume.id)}")
+
+    def manage_existing_snapshot(
+        self, snapshot: SnapshotRef, reference: dict[str, str]
+    ) -> tuple[int, str | None]:
+        """Adopt the snapshot ``reference["source-name"]`` of the volume's RBD image,
+        renamed to ``snapshot-<id>`` (upstream's rbd driver; its size is the volume's)."""
+        source = reference.get("source-name") or ""
+        target = _snap(snapshot.id)
+        with self._image(_name(snapshot.volume_id)) as image:
+            names = {s["name"] for s in image.list_snaps()}
+            if source not in names and target not in names:
+                raise InvalidReference(
+                    f"no snapshot {source!r} of {self.pool}/{_name(snapshot.volume_id)}"
+                )
+            if source in names and source != target:  # not a replay after the rename
+                image.rename_snap(source, target)
+            return snapshot.volume_size, None
+
+    def unmanage_snapshot(self, snapshot: SnapshotRef) -> None:
+        """The snapshot stays as it is named (``snapshot-<id>``), as upstream leaves it."""
 
 
 def _has_parent(image: Any) -> bool:

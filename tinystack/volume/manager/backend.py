@@ -16,7 +16,7 @@ from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.conf import Options
 from tinystack.volume.drivers.base import BackendStats, VolumeDriver
-from tinystack.volume.manager import attachments, manageable, recovery, reimage
+from tinystack.volume.manager import attachments, manageable, migration, recovery, reimage
 from tinystack.volume.manager.backup_devices import BackupDeviceManager
 from tinystack.volume.manager.manager import VolumeManager
 from tinystack.volume.manager.snapshots import SnapshotManager
@@ -144,6 +144,7 @@ class Backend(RunningWorker):
                 manageable.ManageableManager(self.manager),
                 recovery.CleanupManager(self.manager),
                 reimage.ReimageManager(self.manager),
+                migration.MigrationManager(self.manager),
             ],
             int(opts.manager_threads),
         )
@@ -164,6 +165,9 @@ class Backend(RunningWorker):
         counts.update(attachments.recover(self.manager))
         counts.update(manageable.recover(self.manager))
         return counts
+
+    def resume_lost(self, older_than: float) -> int:
+        return recovery.resume_lost(self.manager, older_than)
 
     def stop(self) -> None:
         super().stop()

@@ -24,7 +24,7 @@ from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.drivers.base import SnapshotRef, VolumeDriver, VolumeRef
-from tinystack.volume.drivers.errors import GuestMustResize, ImageTooLarge
+from tinystack.volume.drivers.errors import GuestMustResize, ImageTooLarge, VolumeBusy
 from tinystack.volume.manager import backup_devices, compute_events, usage
 from tinystack.volume.manager.images import ImageOps
 from tinystack.volume.payloads import ExtendSpec, ImageUpload, RetypeSpec, VolumeSpec
@@ -136,6 +136,9 @@ class VolumeManager:
             try:
                 self.delete_snapshots(volume)
                 self.driver.delete_volume(ref_of(volume))
+            except VolumeBusy as exc:  # upstream's VolumeIsBusy: the volume stays usable
+                LOG.warning("volume %s: not deleted: %s", volume_id, exc)
+                volume_ops.set_status(self.deps.db, volume_id, "available")
             except Exception:
                 LOG.exception("volume %s: delete failed", volume_id)
                 volume_ops.set_status(self.deps.db, volume_id, "error_deleting")

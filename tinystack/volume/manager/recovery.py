@@ -2,8 +2,13 @@
 unfinished (the ``workers`` records), fail any volume still in a transient status with no
 record, and delete backend volumes no database row claims.
 
-Creates, deletes, extends, retypes and re-images are replayed (the driver's calls are idempotent,
-and each operation re-checks the volume's status first); an upload is failed (the volume
+While the manager runs, :func:`resume_lost` replays every ``[volume]
+lost_operation_age`` the operations of its backend that are recorded but not running
+(lost to a broker or database fault). Creates, deletes, extends, retypes and re-images
+are replayed (the driver's calls are idempotent,
+and each operation re-checks the volume's status first); a migration to this backend
+not yet started runs, one started is failed (``manager/migration.py``; at a start every
+one is failed, its partial copy deleted); an upload is failed (the volume
 back to its status before, the half-filled image deleted). Operations of other resources
 (snapshots, backups, attachments) are left to the code that owns them.
 """
@@ -18,11 +23,19 @@ from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
 from tinystack.volume.drivers.base import VolumeRef
-from tinystack.volume.manager import manageable
+from tinystack.volume.manager import manageable, migration
 from tinystack.volume.manager.manager import VolumeManager
 from tinystack.volume.manager.reimage import ReimageManager
-from tinystack.volume.payloads import CleanupSpec, ExtendSpec, RetypeSpec
-from tinystack.volume.services import messages, reimage, volume_ops, volumes, workers
+from tinystack.volume.payloads import CleanupSpec, ExtendSpec, MigrateSpec, RetypeSpec
+from tinystack.volume.services import (
+    extend_completion,
+    messages,
+    reimage,
+    volume_ops,
+    volumes,
+    workers,
+)
+from tinystack.volume.services import migration as migrations
 from tinystack.volume.services.workers import Operation
 
 LOG = logging.getLogger(__name__)
@@ -97,6 +110,44 @@ def cleanup(manager: VolumeManager, spec: CleanupSpec) -> int:
     return count
 
 
+def resume_lost(manager: VolumeManager, older_than: float) -> int:
+    """The periodic pass: replay this backend's volume operations recorded over
+    ``older_than`` seconds ago that no thread here is running (the volume's lock is
+    free): their message was lost to a broker fault, or their last write to a database
+    fault, and nothing else would ever finish them. An extend waiting for compute's
+    completion and an upload are not lost, only slow; they are left alone."""
+    count = 0
+    for op in workers.pending(manager.deps.db, manager.backend, older_than):
+        if op.resource_type != "Volume" or op.operation not in (*REPLAYABLE, "migrate"):
+            continue
+        if manager.lock(op.resource_id).locked():
+            continue
+        if op.operation == "migrate":
+            LOG.warning("volume %s: migration recorded %d s ago and not running: resuming it",
+                        op.resource_id, older_than)  # fmt: skip
+            try:
+                migration.resume_lost(manager, MigrateSpec.from_primitive(op.args))
+                count += 1
+            except Exception:
+                LOG.exception("volume %s: resuming its migration failed", op.resource_id)
+            continue
+        if op.operation == "extend" and extend_completion.waiting(manager.deps.db, op.resource_id):
+            continue
+        LOG.warning("volume %s: %s recorded %d s ago and not running: replaying it",
+                    op.resource_id, op.operation, older_than)  # fmt: skip
+        try:
+            _settle(manager, op)
+            count += 1
+        except Exception:
+            LOG.exception("volume %s: replaying %s failed", op.resource_id, op.operation)
+            continue
+        if workers.get(manager.deps.db, "Volume", op.resource_id) == op:
+            # the replay found the volume no longer in the operation's status: moot
+            LOG.info("volume %s: %s no longer applies: forgotten", op.resource_id, op.operation)
+            volume_ops.forget_operation(manager.deps.db, "Volume", op.resource_id)
+    return count
+
+
 def _settle(manager: VolumeManager, op: Operation) -> str:
     deps = manager.deps
     ctx = CallContext.internal()
@@ -134,6 +185,9 @@ def _settle(manager: VolumeManager, op: Operation) -> str:
             ).to_primitive(),
         )
         return "replayed"
+    if op.operation == "migrate":
+        migration.recover(manager, MigrateSpec.from_primitive(args))
+        return "failed"
     if op.operation == "reimage":
         ReimageManager(manager).run(ctx, reimage.spec_of(args))
         return "replayed"
@@ -171,6 +225,7 @@ def delete_orphans(manager: VolumeManager) -> int:
     if not held:
         return 0
     claimed = volume_ops.claimed_ids(manager.deps.db, held)
+    claimed -= migrations.migrated_away(manager.deps.db, held, manager.backend)
     count = 0
     for volume_id in held:
         if volume_id in claimed:

@@ -11,11 +11,12 @@ from tinystack.common.rpc import Target
 from tinystack.common.rpc.context import CallContext
 from tinystack.common.rpc.payload import JSON
 from tinystack.volume import rpcapi
-from tinystack.volume.payloads import ExtendSpec, GroupSpec, RetypeSpec, VolumeSpec
+from tinystack.volume.payloads import ExtendSpec, GroupSpec, MigrateSpec, RetypeSpec, VolumeSpec
 from tinystack.volume.scheduler import filters
 from tinystack.volume.services import (
     groups,
     messages,
+    migration,
     scheduling,
     volume_ops,
     volume_types,
@@ -73,16 +74,19 @@ class SchedulerManager:
         self.deps.changed(extend.volume_id)
 
     def retype(self, ctxt: rpcapi.RPCContext, host: str, spec: JSON) -> None:
-        """Same backend only (migration policy ``never``): the volume's pool must satisfy
-        the new type's extra specs."""
+        """On the volume's pool when it satisfies the new type's extra specs; else, with
+        migration policy ``on-demand``, migrated to the best pool that does."""
         ctx = CallContext.from_dict(ctxt)
         retype = RetypeSpec.from_primitive(spec)
         new_type = volume_types.get_record(self.deps.db, retype.new_type_id)
         pools = {pool.name: pool for pool in scheduling.all_pools(self.deps.db)}
         pool = pools.get(host)
-        request = filters.Request(0, None, dict(new_type.extra_specs) if new_type else {})
+        specs = dict(new_type.extra_specs) if new_type else {}
+        request = filters.Request(0, None, specs)
         if pool is not None and filters.capabilities_filter(pool, request):
             self.deps.volumes.retype(ctx, host, retype)
+            return
+        if retype.migration_policy == "on-demand" and self._migrate(ctx, host, retype, specs):
             return
         LOG.info("volume %s: its backend does not satisfy type %s", retype.volume_id,
                  retype.new_type_id)  # fmt: skip
@@ -97,6 +101,34 @@ class SchedulerManager:
             reservations=retype.reservations,
         )
         self.deps.changed(retype.volume_id)
+
+    def _migrate(
+        self, ctx: CallContext, host: str, retype: RetypeSpec, specs: dict[str, str]
+    ) -> bool:
+        """Start the migration to the best other backend for the new type (its extra
+        ``specs``; False: none, or the volume cannot move: attached, with snapshots, in a
+        group)."""
+        volume = volumes.spec_of(self.deps.db, retype.volume_id)
+        if volume is None:
+            return False
+        request = filters.Request(volume.size, volume.availability_zone, specs)
+        source = rpcapi.backend_of(host)
+        with self.deps.db.reader() as session:
+            pools = [p for p in scheduling.pool_states(session, self.deps.opts)
+                     if p.backend != source]  # fmt: skip
+        dest = filters.choose(pools, request, self.filters, self.multiplier)
+        if dest is None:
+            return False
+        spec = MigrateSpec(retype.volume_id, host, dest.name, retype.new_type_id,
+                           retype.reservations, retype.previous_status)  # fmt: skip
+        if not migration.begin_retype(self.deps.db, spec):
+            LOG.info("volume %s: cannot be migrated for its retype", retype.volume_id)
+            return False
+        LOG.info("volume %s: retype migrates it from %s to %s", retype.volume_id, host,
+                 dest.name)  # fmt: skip
+        self.deps.changed(retype.volume_id)
+        self.deps.volumes.migrate_volume(ctx, spec)
+        return True
 
     def create_group(self, ctxt: rpcapi.RPCContext, spec: JSON) -> None:
         """A generic group's backend: one that can host every volume type of the group."""
@@ -137,21 +169,39 @@ class SchedulerManager:
             return
         self.deps.volumes.create_volume(ctx, replace(spec, host=placement.host))
 
-    def recover(self) -> int:
-        """Schedule again the creates that never reached a backend (a crash between the
-        API's commit and the scheduler's decision)."""
+    def recover(self, older_than: float | None = None) -> int:
+        """Schedule again the creates that never reached a backend: at start, every one (a
+        crash between the API's commit and the scheduler's decision); while running,
+        those waiting ``older_than`` seconds (their message or the decision's transaction
+        was lost to a broker or database fault). Placing is idempotent: a volume already
+        placed, or no longer ``creating``, is skipped."""
         count = 0
-        for op in workers.pending(self.deps.db, None):
-            if op.resource_type == "Group" and op.operation == "schedule":
-                group = groups.spec_of(self.deps.db, op.resource_id)
-                if group is not None:
-                    self.create_group(CallContext.internal().to_dict(), group.to_primitive())
-                    count += 1
+        for op in workers.pending(self.deps.db, None, older_than):
+            if op.operation != "schedule":
                 continue
-            if op.resource_type != "Volume" or op.operation != "schedule":
-                continue
-            spec = volumes.spec_of(self.deps.db, op.resource_id)
-            if spec is not None:
-                self.schedule(CallContext.internal(), spec)
-                count += 1
+            if older_than is not None:
+                LOG.warning("%s %s: waiting to be scheduled for over %d s: scheduling it again",
+                            op.resource_type, op.resource_id, older_than)  # fmt: skip
+            try:
+                count += self._schedule_again(op)
+            except Exception:
+                LOG.exception("%s %s: cannot schedule it again", op.resource_type,
+                              op.resource_id)  # fmt: skip
         return count
+
+    def _schedule_again(self, op: workers.Operation) -> int:
+        if op.resource_type == "Group":
+            group = groups.spec_of(self.deps.db, op.resource_id)
+            if group is None:
+                volume_ops.forget_operation(self.deps.db, "Group", op.resource_id)
+                return 0
+            self.create_group(CallContext.internal().to_dict(), group.to_primitive())
+            return 1
+        if op.resource_type != "Volume":
+            return 0
+        spec = volumes.spec_of(self.deps.db, op.resource_id)
+        if spec is None:
+            volume_ops.forget_operation(self.deps.db, "Volume", op.resource_id)
+            return 0
+        self.schedule(CallContext.internal(), spec)
+        return 1

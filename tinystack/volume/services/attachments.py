@@ -226,11 +226,13 @@ def update(
                 reason="Volume attachments can not be updated if the volume is in an error "
                 f"state. The Volume {volume.id} currently has a status of: {volume.status} "
             )
-        others = state.attachments_of(session, volume.id)
-        if len(others) > 1 and not volume.multiattach:
-            # more than one attachment to different hosts is a server moving
+        others = [a for a in state.attachments_of(session, volume.id) if a.id != row.id]
+        if others and not volume.multiattach:
+            # as upstream: more than one attachment on different hosts is a server moving
+            # (a live migration's destination connects while the source still is); two
+            # connections from one host are not
             hosts = {a.attached_host for a in others if a.connection_info}
-            if hosts:
+            if connector.get("host") in hosts:
                 raise exception.ResourceConflict(
                     reason=f"duplicate connectors detected on volume {volume.id}"
                 )

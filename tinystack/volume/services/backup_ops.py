@@ -70,16 +70,13 @@ def operation(db: Database, backup_id: str) -> workers.Operation | None:
     return workers.get(db, BACKUP, backup_id)
 
 
-def pending(db: Database, host: str) -> list[workers.Operation]:
-    """The backup operations the service ``host`` left unfinished."""
-    with db.reader() as session:
-        rows = session.scalars(
-            select(models.Worker)
-            .where(models.Worker.resource_type == BACKUP, models.Worker.service_host == host)
-            .order_by(models.Worker.created_at)
-        )
-        ids = [r.resource_id for r in rows]
-    return [op for op in (workers.get(db, BACKUP, i) for i in ids) if op is not None]
+def pending(db: Database, host: str, older_than: float | None = None) -> list[workers.Operation]:
+    """The backup operations the service ``host`` left unfinished (with ``older_than``:
+    those recorded over that many seconds ago)."""
+    return [
+        op for op in workers.pending(db, host, older_than)
+        if op.resource_type == BACKUP and op.service_host == host
+    ]  # fmt: skip
 
 
 def stuck(db: Database, host: str, statuses: tuple[str, ...]) -> list[str]:

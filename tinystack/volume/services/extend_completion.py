@@ -36,6 +36,7 @@ __all__ = [
     "drop",
     "forget",
     "request",
+    "waiting",
 ]
 RULE = "volume_extension:volume_admin_actions:extend_volume_completion"
 NEW_SIZE = "extend_new_size"
@@ -56,6 +57,12 @@ def await_guest(db: Database, volume_id: str, new_size: int, reservations: tuple
         return True
 
     return db.write(tx)
+
+
+def waiting(db: Database, volume_id: str) -> bool:
+    """Whether the volume's extend waits for compute's completion action."""
+    with db.reader() as session:
+        return session.get(models.VolumeAdminMetadata, (volume_id, NEW_SIZE)) is not None
 
 
 def _set(session: Session, volume_id: str, key: str, value: str) -> None:

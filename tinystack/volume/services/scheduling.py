@@ -152,6 +152,8 @@ def place(
         pools = pool_states(session, opts, lock=True)
         row = session.get(models.Volume, volume_id)
         if row is None or row.status != "creating" or row.host:
+            if row is None or row.status != "creating":  # nothing left to schedule
+                workers.finish_if(session, "Volume", volume_id, "schedule")
             return Placement(volume_id, row.host if row else None, skipped=True)
         chosen = pick(pools)
         if chosen is None:

@@ -1,6 +1,6 @@
 """Volume actions that are not about attachments: extend (offline, and online 3.42),
-retype (same backend, migration policy ``never``), bootable and read-only flags, image
-metadata, upload to an image, and the admin's reset-status.
+retype (on its backend, or migrated with policy ``on-demand``), bootable and read-only
+flags, image metadata, upload to an image, and the admin's reset-status.
 
 The attach actions and the attachments API are ``services/attachments.py``'s (another
 module, another owner).
@@ -133,8 +133,9 @@ def extend(
 def retype(
     deps: Deps, ctx: RequestContext, volume_id: str, new_type: str, policy: str, rule: str
 ) -> None:
-    """Change the volume's type; with ``policy`` ``never`` (the only one served: one
-    backend per host, no migration) the volume's backend must satisfy the new type."""
+    """Change the volume's type; with ``policy`` ``never`` the volume's backend must
+    satisfy the new type, with ``on-demand`` the scheduler may migrate the volume to a
+    backend that does (``services/migration.py``)."""
 
     def tx(session: Session) -> tuple[str, RetypeSpec]:
         row = _load(session, ctx, volume_id, rule)
@@ -174,7 +175,7 @@ def retype(
             "new_type_id": target.id, "reservations": list(reservations),
             "previous_status": previous, "migration_policy": policy,
         })  # fmt: skip
-        return row.host, RetypeSpec(volume_id, target.id, reservations, previous)
+        return row.host, RetypeSpec(volume_id, target.id, reservations, previous, policy)
 
     host, spec = deps.db.write(tx)
     event = deps.watch(volume_id)

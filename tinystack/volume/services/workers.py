@@ -5,15 +5,17 @@ Whoever moves a resource into a transient status (``creating``, ``deleting``,
 in the same transaction (:func:`begin`); whoever settles it removes the record
 (:func:`finish`). A manager that starts finds what its backend left behind
 (:func:`pending`) and finishes or fails each; the scheduler re-schedules creates that
-never reached a backend.
+never reached a backend. While they run, the scheduler and each backend also take up
+every ``[volume] lost_operation_age`` the operations of theirs that nobody is running
+any more (a message or a write lost to a broker or database fault).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tinystack.common.db import Database
@@ -70,6 +72,17 @@ def finish(session: Session, resource_type: str, resource_id: str) -> None:
     )
 
 
+def finish_if(session: Session, resource_type: str, resource_id: str, operation: str) -> None:
+    """Remove the resource's record if it still records ``operation``."""
+    session.execute(
+        delete(models.Worker).where(
+            models.Worker.resource_type == resource_type,
+            models.Worker.resource_id == resource_id,
+            models.Worker.operation == operation,
+        )
+    )
+
+
 def _operation(row: models.Worker) -> Operation:
     return Operation(
         resource_type=row.resource_type,
@@ -83,10 +96,17 @@ def _operation(row: models.Worker) -> Operation:
     )
 
 
-def pending(db: Database, service_host: str | None) -> list[Operation]:
-    """Operations of the backend ``host@backend`` (None: never scheduled), oldest first."""
+def pending(
+    db: Database, service_host: str | None, older_than: float | None = None
+) -> list[Operation]:
+    """Operations of the backend ``host@backend`` (None: never scheduled), oldest first;
+    with ``older_than``, only those not updated for that many seconds."""
     with db.reader() as session:
         query = select(models.Worker).order_by(models.Worker.created_at)
+        if older_than is not None:
+            cutoff = utcnow() - timedelta(seconds=older_than)
+            touched = func.coalesce(models.Worker.updated_at, models.Worker.created_at)
+            query = query.where(touched <= cutoff)
         if service_host is None:
             query = query.where(models.Worker.service_host.is_(None))
         else:
