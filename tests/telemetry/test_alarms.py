@@ -11,8 +11,10 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -24,11 +26,16 @@ class Hooks:
 
     def __init__(self) -> None:
         self.received: queue.Queue[tuple[str, dict[str, Any], dict[str, str]]] = queue.Queue()
+        #: the headers of the last webhook ``wait`` returned
+        self.headers: dict[str, str] = {}
+        #: the path of every webhook received
+        self.paths: list[str] = []
         hooks = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                hooks.paths.append(self.path)
                 hooks.received.put(
                     (self.path, json.loads(body), {k.lower(): v for k, v in self.headers.items()})
                 )
@@ -51,6 +58,7 @@ class Hooks:
                 break
             if got == path and body["current"] == current:
                 assert headers["content-type"] == "application/json"
+                self.headers = headers
                 return body
         raise AssertionError(f"no {current} webhook on {path}")
 
@@ -178,6 +186,120 @@ def test_threshold_alarm_fires_and_recovers(env: Env, hooks: Hooks) -> None:
     states = [json.loads(c["detail"])["state"] for c in changes if c["type"] == "state transition"]
     assert states[:2] == ["ok", "alarm"], states
     env.alarm.delete(f"/v2/alarms/{alarm['alarm_id']}", 204)
+
+
+def test_time_constraints_gate_evaluation(env: Env, hooks: Hooks) -> None:
+    """An alarm outside its time constraints' windows is not evaluated (a hot metric does
+    not fire it); given a window that is open, it fires. Through aodhclient's
+    ``--time-constraint``, with Aodh's defaults and errors."""
+    osc = env.cloud.osc
+    env.metric.post("/v1/archive_policy", {"name": "tsf-tc-2s", "aggregation_methods": ["mean"],
+                    "definition": [{"granularity": "2s", "points": 600}]}, 201)  # fmt: skip
+    env.metric.post("/v1/resource/generic", {"id": "tsf-tc",
+                    "metrics": {"tsf.cpu": {"archive_policy_name": "tsf-tc-2s"}}}, 201)  # fmt: skip
+    later = datetime.now(ZoneInfo("Europe/Paris")) + timedelta(hours=3)
+    closed = f"name=later;start={later.minute} {later.hour} * * *;duration=60;timezone=Europe/Paris"
+    rule = ["--type", "gnocchi_resources_threshold", "--metric", "tsf.cpu", "--threshold", "50",
+            "--resource-id", "tsf-tc", "--resource-type", "generic", "--aggregation-method",
+            "mean", "--comparison-operator", "gt", "--granularity", "2",
+            "--evaluation-periods", "1", "--alarm-action", f"{hooks.url}/tc"]  # fmt: skip
+    made = osc("alarm", "create", "--name", "tsf-tc", *rule, "--time-constraint", closed)
+    aid = made["alarm_id"]
+    (stored,) = json.loads(made["time_constraints"])
+    assert stored == {"name": "later", "start": f"{later.minute} {later.hour} * * *",
+                      "duration": 60, "timezone": "Europe/Paris",
+                      "description": f"Time constraint at {later.minute} {later.hour} * * * "
+                                     "lasting for 60 seconds"}  # fmt: skip
+    for _ in range(4):  # evaluated every second, were it inside a window
+        _push(env, "tsf-tc", 95.0)
+        time.sleep(1)
+    shown = env.alarm.get(f"/v2/alarms/{aid}").json()
+    assert (shown["state"], shown["evaluate_timestamp"]) == ("insufficient data", None)
+    osc("alarm", "update", aid, "--time-constraint", closed,
+        "--time-constraint", "name=always;start=* * * * *;duration=60")  # fmt: skip
+    assert [tc["name"] for tc in env.alarm.get(f"/v2/alarms/{aid}").json()["time_constraints"]
+            ] == ["later", "always"]  # fmt: skip
+    deadline = time.monotonic() + 40
+    while True:
+        _push(env, "tsf-tc", 95.0)
+        try:
+            assert hooks.wait("/tc", "alarm", timeout=1.5)["alarm_id"] == aid
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+    bad = env.cloud.osc_raw("alarm", "create", "--name", "tsf-tc-bad", *rule,
+                            "--time-constraint", "name=x;start=0 25 * * *;duration=1")  # fmt: skip
+    assert bad.returncode != 0
+    assert "Invalid input for field/attribute start. Value: '0 25 * * *'" in bad.stderr
+    twice = [{"name": "x", "start": "* * * * *", "duration": 1}] * 2
+    body = {**env.alarm.get(f"/v2/alarms/{aid}").json(), "time_constraints": twice}
+    assert "names must be unique" in _error(env, "PUT", f"/v2/alarms/{aid}", body, 400)
+    env.alarm.delete(f"/v2/alarms/{aid}", 204)
+
+
+def test_trust_action_calls_with_a_token_of_the_trust(env: Env, hooks: Hooks) -> None:
+    """A ``trust+http://`` action: on create Aodh's trust (the demo user to the alarm
+    service's user) is made, the webhook is called with a token of that trust (checked
+    with identity), a GET-then-PUT keeps it, dropping the action or deleting the alarm
+    deletes it."""
+    osc = env.cloud.osc
+    demo = type(env.metric)(env.cloud.endpoint("metric"), env.cloud.token("tinystack-demo"))
+    env.metric.post("/v1/archive_policy", {"name": "tsf-tr-2s", "aggregation_methods": ["mean"],
+                    "definition": [{"granularity": "2s", "points": 600}]}, 201)  # fmt: skip
+    demo.post("/v1/resource/generic", {"id": "tsf-tr",
+              "metrics": {"tsf.cpu": {"archive_policy_name": "tsf-tr-2s"}}}, 201)  # fmt: skip
+    action = f"trust+{hooks.url}/trust"
+    made = osc("alarm", "create", "--name", "tsf-trust", "--type", "gnocchi_resources_threshold",
+               "--metric", "tsf.cpu", "--threshold", "50", "--resource-id", "tsf-tr",
+               "--resource-type", "generic", "--aggregation-method", "mean",
+               "--comparison-operator", "gt", "--granularity", "2", "--evaluation-periods", "1",
+               "--alarm-action", action, cloud="tinystack-demo")  # fmt: skip
+    aid = made["alarm_id"]
+    assert made["alarm_actions"] == [action]  # shown without the trust's credentials
+    me = osc("token", "issue", cloud="tinystack-demo")
+    trusts = env.identity.get(f"/OS-TRUST/trusts?trustor_user_id={me['user_id']}").json()
+    (trust,) = [t for t in trusts["trusts"] if t["project_id"] == me["project_id"]]
+    assert trust["impersonation"] is True
+    # the admin names the demo's trust in an alarm of its own: never called with it
+    stolen = f"trust+http://{trust['id']}@{hooks.url.removeprefix('http://')}/stolen"
+    rule = {"metric": "tsf.cpu", "resource_id": "tsf-tr", "resource_type": "generic",
+            "aggregation_method": "mean", "threshold": 50, "comparison_operator": "gt",
+            "granularity": 2, "evaluation_periods": 1}  # fmt: skip
+    other = env.alarm.post("/v2/alarms", {"name": "tsf-stolen", "alarm_actions": [stolen],
+                           "type": "gnocchi_resources_threshold",
+                           "gnocchi_resources_threshold_rule": rule}, 201).json()  # fmt: skip
+    deadline = time.monotonic() + 40
+    while True:
+        demo.post("/v1/resource/generic/tsf-tr/metric/tsf.cpu/measures",
+                  [{"timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+                    "value": 95.0}], 202)  # fmt: skip
+        try:
+            assert hooks.wait("/trust", "alarm", timeout=1.5)["alarm_id"] == aid
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+    token = hooks.headers["x-auth-token"]
+    while env.alarm.get(f"/v2/alarms/{other['alarm_id']}").json()["state"] != "alarm":
+        assert time.monotonic() < deadline, "the admin's alarm never fired"
+        time.sleep(0.2)
+    time.sleep(1)  # its notification's turn
+    assert "/stolen" not in hooks.paths
+    env.alarm.delete(f"/v2/alarms/{other['alarm_id']}", 204)
+    checked = env.identity.get("/auth/tokens", headers={"X-Subject-Token": token}).json()
+    assert checked["token"]["OS-TRUST:trust"]["id"] == trust["id"]
+    assert checked["token"]["user"]["id"] == me["user_id"]  # impersonating the trustor
+    assert checked["token"]["project"]["id"] == me["project_id"]
+    osc("alarm", "update", aid, "--description", "kept", cloud="tinystack-demo")
+    env.identity.get(f"/OS-TRUST/trusts/{trust['id']}", 200)  # the same trust kept
+    osc("alarm", "update", aid, "--alarm-action", "log://", cloud="tinystack-demo")
+    env.identity.get(f"/OS-TRUST/trusts/{trust['id']}", 404)  # no trust action: deleted
+    osc("alarm", "update", aid, "--alarm-action", action, cloud="tinystack-demo")
+    after = env.identity.get(f"/OS-TRUST/trusts?trustor_user_id={me['user_id']}").json()
+    (again,) = [t["id"] for t in after["trusts"] if t["project_id"] == me["project_id"]]
+    osc("alarm", "delete", aid, cloud="tinystack-demo")
+    env.identity.get(f"/OS-TRUST/trusts/{again}", 404)
 
 
 def test_event_alarm_fires_on_server_delete(env: Env, hooks: Hooks) -> None:

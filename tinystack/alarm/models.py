@@ -1,13 +1,24 @@
 """Alarm tables: Aodh's ``alarm`` (the definition, its rule as JSON, and the state the
-evaluator keeps) and ``alarm_history`` (one row per change: creation, rule change,
-state transition, deletion; kept after the alarm is deleted, as Aodh does)."""
+evaluator keeps), ``alarm_history`` (one row per change: creation, rule change,
+state transition, deletion; kept after the alarm is deleted, as Aodh does) and
+``quota`` (a project's limit of a resource set through ``/v2/quotas``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 UUID = String(36)
@@ -65,3 +76,19 @@ class AlarmChange(Base):
     on_behalf_of: Mapped[str | None] = mapped_column(String(255), nullable=True)
     severity: Mapped[str | None] = mapped_column(String(32), nullable=True)
     timestamp: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Quota(Base):
+    """A project's limit of one resource (``alarms``); no row: the ``[alarm]`` default."""
+
+    __tablename__ = "quota"
+    __table_args__ = (
+        UniqueConstraint("project_id", "resource"),
+        Index("ix_quota_project_id_resource", "project_id", "resource"),
+    )
+
+    id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    resource: Mapped[str] = mapped_column(String(50))
+    project_id: Mapped[str] = mapped_column(String(128))
+    #: -1: no limit
+    limit: Mapped[int] = mapped_column(Integer)

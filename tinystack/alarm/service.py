@@ -30,7 +30,11 @@ def build_deps(runtime: Runtime) -> Deps:
     if found is None:
         if runtime.db is None:
             raise RuntimeError("the alarm service needs its database")
-        found = Deps(db=runtime.db, opts=alarm_conf.Options.from_conf(runtime.conf))
+        identity = None
+        if runtime.credentials is not None and runtime.auth_url:
+            identity = Session(runtime.auth_url, runtime.credentials, runtime.catalog)
+        opts = alarm_conf.Options.from_conf(runtime.conf)
+        found = Deps(db=runtime.db, opts=opts, identity=identity)
         runtime.extra[_DEPS] = found
     return found
 
@@ -64,8 +68,8 @@ class AlarmService(ServiceSpec):
         deps = build_deps(runtime)
         if runtime.credentials is None:
             return
-        notifier = Notifier(deps.opts)
         session = Session(runtime.auth_url, runtime.credentials, runtime.catalog)
+        notifier = Notifier(deps.opts, session)
         workers: list[object] = [notifier, session]
         if deps.opts.evaluator:
             statistics = Statistics(session, deps.opts.additional_ingestion_lag)
@@ -87,6 +91,9 @@ class AlarmService(ServiceSpec):
                 worker.close()
             elif isinstance(worker, Transport | Session):
                 worker.close()
+        deps: Deps | None = runtime.extra.pop(_DEPS, None)
+        if deps is not None and deps.identity is not None:
+            deps.identity.close()
 
 
 SERVICE = AlarmService()

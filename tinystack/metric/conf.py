@@ -22,6 +22,21 @@ OPTS = [
         "services' notifications on the bus.",
     ),
     cfg.StrOpt("policy_file", default="", help="A policy.yaml overriding the defaults."),
+    cfg.IntOpt(
+        "workers",
+        default=1,
+        min=0,
+        help="Metric worker threads of each metric service process (Gnocchi's [metricd] "
+        "workers): they aggregate the measures the API queued. 0: this process only "
+        "queues them (another process's workers, or a read's refresh, aggregate them).",
+    ),
+    cfg.FloatOpt(
+        "processing_delay",
+        default=0.5,
+        min=0.01,
+        help="Seconds a metric worker sleeps when nothing is queued (Gnocchi's [metricd] "
+        "metric_processing_delay); measures posted to the same process wake it at once.",
+    ),
 ]
 
 
@@ -36,6 +51,8 @@ class Options:
     default_aggregation_methods: tuple[str, ...] = ("mean", "min", "max", "sum", "std", "count")
     notification_agent: bool = True
     policy_file: str = ""
+    workers: int = 1
+    processing_delay: float = 0.5
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
@@ -44,4 +61,6 @@ class Options:
             default_aggregation_methods=tuple(group.default_aggregation_methods),
             notification_agent=bool(group.notification_agent),
             policy_file=str(group.policy_file),
+            workers=int(group.workers),
+            processing_delay=float(group.processing_delay),
         )

@@ -17,11 +17,12 @@ from tinystack.metric import conf as metric_conf
 from tinystack.metric import policies
 from tinystack.metric.agents.notification import NotificationAgent
 from tinystack.metric.api.router import TrailingSlash, include_routes
+from tinystack.metric.metricd import Metricd
 from tinystack.metric.services import archive_policies, resource_types
 from tinystack.metric.services.deps import Deps
 
 LOG = logging.getLogger(__name__)
-_DEPS, _WORKERS = "metric", "metric-workers"
+_DEPS, _WORKERS, _METRICD = "metric", "metric-workers", "metric-metricd"
 
 
 def build_deps(runtime: Runtime) -> Deps:
@@ -78,6 +79,9 @@ class MetricService(ServiceSpec):
 
     def start(self, runtime: Runtime) -> None:
         deps = build_deps(runtime)
+        metricd = Metricd(deps)
+        metricd.start()
+        runtime.extra[_METRICD] = metricd
         if not deps.opts.notification_agent or runtime.credentials is None:
             return
         transport = get_transport(runtime.conf.transport_url)
@@ -87,6 +91,9 @@ class MetricService(ServiceSpec):
         runtime.extra[_WORKERS] = (agent, transport, session)
 
     def stop(self, runtime: Runtime) -> None:
+        metricd = runtime.extra.pop(_METRICD, None)
+        if isinstance(metricd, Metricd):
+            metricd.stop()
         workers = runtime.extra.pop(_WORKERS, None)
         if workers is None:
             return

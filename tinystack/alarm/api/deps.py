@@ -21,4 +21,4 @@ DepsDep = Annotated[Deps, Depends(_deps)]
 
 
 def caller(ctx: RequestContext) -> Caller:
-    return Caller(ctx.user_id, ctx.project_id, ctx.is_admin)
+    return Caller(ctx.user_id, ctx.project_id, ctx.is_admin, ctx.token, tuple(ctx.roles))

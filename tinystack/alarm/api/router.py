@@ -10,8 +10,10 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tinystack.alarm.api import alarms as al
+from tinystack.alarm.api import quotas as qu
 from tinystack.alarm.api import versions
 from tinystack.alarm.policies import alarms as rules
+from tinystack.alarm.policies import quotas as quota_rules
 from tinystack.common.api import openapi
 
 
@@ -26,6 +28,7 @@ class Route(NamedTuple):
 
 A = "/v2/alarms"
 ONE = A + "/{alarm_id}"
+Q = "/v2/quotas"
 PUBLIC = None
 
 # fmt: off
@@ -42,8 +45,17 @@ ROUTES = (
     Route("GET",    ONE + "/history",         al.alarm_history, (rules.HISTORY,)),
     Route("POST",   "/v2/query/alarms",       al.query_alarms, (rules.QUERY,)),
     Route("POST",   "/v2/query/alarms/history", al.query_history, (rules.QUERY_HISTORY,)),
+    Route("GET",    Q,                        qu.show_quotas, (quota_rules.GET,)),
+    Route("POST",   Q,                        qu.set_quotas, (quota_rules.UPDATE,), 201),
+    Route("DELETE", Q + "/{project_id}",      qu.delete_quotas, (quota_rules.DELETE,), 204),
 )
 # fmt: on
+
+
+def _tag(route: Route) -> str:
+    if route.rules is None:
+        return "versions"
+    return "quotas" if route.path.startswith(Q) else "alarms"
 
 
 def include_routes(app: FastAPI) -> None:
@@ -54,7 +66,7 @@ def include_routes(app: FastAPI) -> None:
             route.handler,
             methods=[route.method],
             status_code=route.status,
-            tags=["alarms" if route.rules else "versions"],
+            tags=[_tag(route)],
             openapi_extra=extra,
         )
 

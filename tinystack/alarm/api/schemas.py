@@ -38,3 +38,14 @@ class ComplexQuery(BaseModel):
     filter: Any = None
     orderby: Any = None
     limit: Any = None
+
+
+class QuotasBody(BaseModel):
+    """A project's quotas as POSTed: ``{"project_id": ..., "quotas": [{"resource":
+    "alarms", "limit": N}]}`` (other attributes are refused by the service, as WSME
+    refuses them)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    project_id: Any = None
+    quotas: Any = None

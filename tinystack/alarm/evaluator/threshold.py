@@ -1,5 +1,6 @@
 """The evaluator (Aodh's ``aodh-evaluator``): every ``evaluation_interval`` each enabled
-threshold and composite alarm is evaluated against the metric service; a change of
+threshold and composite alarm inside its time constraints (if any) is evaluated against
+the metric service; a change of
 state (or, with ``repeat_actions``, every evaluation that confirms it) is written with
 a compare-and-set on the state read, then its actions are notified. A restart starts
 from the stored states, so a transition is never notified twice."""
@@ -12,7 +13,7 @@ from dataclasses import replace
 
 from tinystack.alarm.evaluator.notifier import Notifier
 from tinystack.alarm.evaluator.statistics import InsufficientData, Statistics, leaf_rule
-from tinystack.alarm.services import alarms, evaluation, rules
+from tinystack.alarm.services import alarms, constraints, evaluation, rules
 from tinystack.alarm.services.deps import Deps
 from tinystack.alarm.services.records import AlarmRecord
 from tinystack.common.timeutils import utcnow
@@ -67,6 +68,9 @@ class Evaluator:
         return evaluation.threshold(rule, values)
 
     def evaluate(self, alarm: AlarmRecord) -> bool:
+        if not constraints.within(alarm.time_constraints, utcnow()):
+            LOG.debug("alarm %s is outside its time constraints", alarm.alarm_id)
+            return False  # skipped, as Aodh does: not evaluated, its state kept
         if alarm.type == rules.COMPOSITE:
             state = evaluation.combine(alarm.rule, lambda node: self._verdict(leaf_rule(node)))
             found = evaluation.composite_outcome(alarm, state)

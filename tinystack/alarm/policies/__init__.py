@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from oslo_policy import policy
 
-from tinystack.alarm.policies import alarms, base
+from tinystack.alarm.policies import alarms, base, quotas
 
 
 def list_rules() -> list[policy.RuleDefault]:
-    return [*base.RULES, *alarms.RULES]
+    return [*base.RULES, *alarms.RULES, *quotas.RULES]

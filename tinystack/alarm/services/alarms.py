@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from tinystack.alarm import models
-from tinystack.alarm.services import history, rules
+from tinystack.alarm.services import constraints, history, quotas, rules, trusts
 from tinystack.alarm.services.deps import Deps
 from tinystack.alarm.services.records import (
     REASON_DEFAULT,
@@ -23,11 +23,11 @@ from tinystack.alarm.services.records import (
     AlarmRecord,
     Caller,
 )
-from tinystack.common.exceptions import BadRequest, Forbidden, NotFound, Unauthorized
+from tinystack.common.exceptions import BadRequest, NotFound, Unauthorized
 from tinystack.common.timeutils import utcnow
 
 #: the action schemes a notifier exists for
-SCHEMES = ("log", "http", "https")
+SCHEMES = ("log", "http", "https", "trust+http", "trust+https")
 ACTION_KEYS = ("ok_actions", "alarm_actions", "insufficient_data_actions")
 #: the fields a list may filter on (Aodh's; ``eq`` only)
 FILTERS = ("all_projects", "user_id", "project_id", "type", "name", "enabled", "state",
@@ -48,9 +48,9 @@ def as_dict(alarm: AlarmRecord) -> dict[str, object]:
         "state": alarm.state,
         "state_reason": alarm.state_reason,
         "severity": alarm.severity,
-        "ok_actions": alarm.ok_actions,
-        "alarm_actions": alarm.alarm_actions,
-        "insufficient_data_actions": alarm.insufficient_data_actions,
+        "ok_actions": [trusts.scrubbed(a) for a in alarm.ok_actions],
+        "alarm_actions": [trusts.scrubbed(a) for a in alarm.alarm_actions],
+        "insufficient_data_actions": [trusts.scrubbed(a) for a in alarm.insufficient_data_actions],
         "repeat_actions": alarm.repeat_actions,
         "time_constraints": alarm.time_constraints,
         "project_id": alarm.project_id,
@@ -100,8 +100,6 @@ def _definition(deps: Deps, body: Mapping[str, Any]) -> dict[str, Any]:
     if body.get(f"{kind}_rule") in (None, {}):
         raise BadRequest(f"{kind}_rule must be set for {kind} type alarm")
     rule = rules.check(str(kind), body[f"{kind}_rule"])
-    if body.get("time_constraints"):
-        raise BadRequest("Time constraints are not supported by this cloud")
     severity = body.get("severity") or "low"
     if severity not in SEVERITIES:
         raise rules.invalid("severity", severity, f"Value should be one of: {SEVERITIES}")
@@ -117,7 +115,7 @@ def _definition(deps: Deps, body: Mapping[str, Any]) -> dict[str, Any]:
         "enabled": _flag(body, "enabled", True),
         "severity": severity,
         "repeat_actions": _flag(body, "repeat_actions", False),
-        "time_constraints": [],
+        "time_constraints": constraints.check(body.get("time_constraints")),
         **{key: _actions(deps, body, key) for key in ACTION_KEYS},
     }
 
@@ -137,41 +135,37 @@ def _owner(body: Mapping[str, Any], caller: Caller, key: str, mine: str | None) 
     return str(wanted or "")
 
 
-def _check_quota(deps: Deps, project_id: str, user_id: str) -> None:
-    opts = deps.opts
-    if opts.project_alarm_quota < 0 and opts.user_alarm_quota < 0:
-        return  # no quota: nothing to count
-    with deps.db.reader() as session:
-        count = select(func.count()).select_from(models.Alarm)
-        in_project = session.scalar(count.where(models.Alarm.project_id == project_id)) or 0
-        of_user = session.scalar(count.where(models.Alarm.user_id == user_id)) or 0
-    over = (opts.project_alarm_quota >= 0 and in_project >= opts.project_alarm_quota) or (
-        opts.user_alarm_quota >= 0 and of_user >= opts.user_alarm_quota
-    )
-    if over:
-        raise Forbidden(f"Alarm quota exceeded for user {user_id} on project {project_id}")
-
-
 def create(deps: Deps, caller: Caller, body: Mapping[str, object]) -> AlarmRecord:
     columns = _definition(deps, body)
     project_id = _owner(body, caller, "project_id", caller.project_id)
     user_id = _owner(body, caller, "user_id", caller.user_id)
     if not caller.is_admin:
         columns["rule"] = rules.scoped(columns["type"], columns["rule"], project_id)
-    _check_quota(deps, project_id, user_id)
+    state = _state(body, UNKNOWN)
+    created, _ = trusts.delegate(deps, caller, _action_lists(columns))
     now = utcnow()
     row = models.Alarm(
-        alarm_id=str(uuid.uuid4()), state=_state(body, UNKNOWN), state_reason=REASON_DEFAULT,
+        alarm_id=str(uuid.uuid4()), state=state, state_reason=REASON_DEFAULT,
         project_id=project_id, user_id=user_id, timestamp=now, state_timestamp=now,
         evaluate_timestamp=None, **columns,
     )  # fmt: skip
-    with deps.db.writer() as session:
-        session.add(row)
-        session.flush()
-        made = AlarmRecord.of(row)
-        detail = {k: v for k, v in as_dict(made).items() if k != "evaluate_timestamp"}
-        history.record(deps, session, made, history.CREATION, detail, caller, now)
+    try:
+        with deps.db.writer() as session:
+            quotas.enforce(session, deps.opts, project_id, user_id)
+            session.add(row)
+            session.flush()
+            made = AlarmRecord.of(row)
+            detail = {k: v for k, v in as_dict(made).items() if k != "evaluate_timestamp"}
+            history.record(deps, session, made, history.CREATION, detail, caller, now)
+    except BaseException:
+        trusts.release(deps, caller, created)
+        raise
     return made
+
+
+def _action_lists(columns: dict[str, Any]) -> dict[str, list[str]]:
+    """The definition's action lists (``trusts.delegate`` fills in their trusts)."""
+    return {key: columns[key] for key in ACTION_KEYS}
 
 
 def get(deps: Deps, alarm_id: str, project_id: str | None) -> AlarmRecord:
@@ -225,6 +219,26 @@ def replace(deps: Deps, caller: Caller, alarm_id: str, body: Mapping[str, object
     if not caller.is_admin:
         columns["rule"] = rules.scoped(columns["type"], columns["rule"], project_id)
     state = _state(body, old.state)
+    previous = [*old.ok_actions, *old.alarm_actions, *old.insufficient_data_actions]
+    created, unused = trusts.delegate(deps, caller, _action_lists(columns), previous)
+    try:
+        new = _replace_row(deps, caller, old, columns, (project_id, user_id, state))
+    except BaseException:
+        trusts.release(deps, caller, created)
+        raise
+    trusts.release(deps, caller, unused)
+    return new
+
+
+def _replace_row(
+    deps: Deps,
+    caller: Caller,
+    old: AlarmRecord,
+    columns: dict[str, Any],
+    owners_and_state: tuple[str, str, str],
+) -> AlarmRecord:
+    project_id, user_id, state = owners_and_state
+    alarm_id = old.alarm_id
     now = utcnow()
     with deps.db.writer() as session:
         row = session.get(models.Alarm, alarm_id, with_for_update=True)
@@ -253,6 +267,8 @@ def delete(deps: Deps, caller: Caller, alarm: AlarmRecord) -> None:
         session.delete(row)
         detail = {"state": alarm.state}
         history.record(deps, session, alarm, history.DELETION, detail, caller, now)
+    actions = [*alarm.ok_actions, *alarm.alarm_actions, *alarm.insufficient_data_actions]
+    trusts.release(deps, caller, set(trusts.owned_ids(actions)))
 
 
 def set_state(deps: Deps, caller: Caller, alarm: AlarmRecord, state: object) -> str:

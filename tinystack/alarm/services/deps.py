@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinystack.alarm.conf import Options
+from tinystack.common.clients.session import Session
 from tinystack.common.db import Database
 
 
@@ -12,3 +13,6 @@ from tinystack.common.db import Database
 class Deps:
     db: Database
     opts: Options
+    #: identity with the alarm service's credentials (trusts of ``trust+http`` actions);
+    #: None without credentials
+    identity: Session | None = None

@@ -2,7 +2,9 @@
 and keeps the metric store's resources in step with the cloud — an instance, volume or
 image gets its resource (with Ceilometer's attributes) when created and its
 ``ended_at`` when deleted — and turns the sizes the notifications carry into samples
-(``vcpus``, ``memory``, ``volume.size``, ``image.size``).
+(``vcpus``, ``memory``, ``volume.size``, ``image.size``; ``bandwidth``, the bytes of a
+network metering label's ``l3.meter`` report, on a ``generic`` resource named by the
+label).
 
 It talks to the metric API over REST with the service's session, as Ceilometer does
 (so the resources and metrics are created by, and owned as, the telemetry service).
@@ -53,6 +55,7 @@ class NotificationAgent:
             "volume.create.end": self._volume_created,
             "volume.delete.end": self._volume_deleted,
             "image.upload": self._image_uploaded,
+            "l3.meter": self._metered,
         }
 
     def start(self) -> None:
@@ -131,3 +134,9 @@ class NotificationAgent:
         }
         self.client.ensure_resource("image", rid, attributes)
         self._samples(notification, rid, [("image.size", "B", _number(p, "size"))])
+
+    def _metered(self, notification: Notification) -> None:
+        p = notification.payload
+        rid = str(p["label_id"])
+        self.client.ensure_resource("generic", rid, {"project_id": _text(p, "tenant_id")})
+        self._samples(notification, rid, [("bandwidth", "B", _number(p, "bytes"))])

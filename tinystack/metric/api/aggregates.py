@@ -10,7 +10,7 @@ from starlette.requests import Request
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.exceptions import BadRequest
 from tinystack.metric.api import views
-from tinystack.metric.api.deps import DepsDep
+from tinystack.metric.api.deps import DepsDep, flag
 from tinystack.metric.api.schemas import Aggregates
 from tinystack.metric.policies import aggregates as rules
 from tinystack.metric.policies import resources as res_rules
@@ -34,6 +34,7 @@ def _query(request: Request) -> AggregateQuery:
         stop=None if stop is None else measures.parse_timestamp(stop),
         needed_overlap=overlap,
         fill=filled,
+        refresh=flag(request, "refresh"),
     )
 
 

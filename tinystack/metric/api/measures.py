@@ -1,21 +1,23 @@
-"""Measures of a metric, by id or as a named metric of a resource, and the batch of a
-resources' metrics (``/v1/batch/resources/metrics/measures``)."""
+"""Measures of a metric, by id or as a named metric of a resource, and the batches of
+metrics by id (``/v1/batch/metrics/measures``) and of resources' named metrics
+(``/v1/batch/resources/metrics/measures``)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from tinystack.common.api.deps import ContextDep
 from tinystack.common.exceptions import BadRequest
 from tinystack.metric.api import views
-from tinystack.metric.api.deps import DepsDep
+from tinystack.metric.api.deps import DepsDep, flag
+from tinystack.metric.exception import UnknownMetrics
 from tinystack.metric.services import measures
 from tinystack.metric.services.archive_policies import parse_timespan
 from tinystack.metric.services.measures import MeasureQuery
+from tinystack.metric.services.records import MeasureSeries
 
 _KNOWN = {"aggregation", "granularity", "start", "stop", "refresh", "resample", "details"}
 
@@ -31,6 +33,7 @@ def measure_query(request: Request) -> MeasureQuery:
         granularity=None if granularity is None else parse_timespan(granularity, "granularity"),
         start=None if start is None else measures.parse_timestamp(start),
         stop=None if stop is None else measures.parse_timestamp(stop),
+        refresh=flag(request, "refresh"),
     )
 
 
@@ -49,13 +52,14 @@ async def add_measures(
     return Response(status_code=202)
 
 
-def _rendered(points: list[list[Any]]) -> Response:
-    """Serialized here: FastAPI's encoder walks every value of a week of points."""
-    return Response(json.dumps(points), media_type="application/json")
+def _rendered(found: list[MeasureSeries]) -> Response:
+    """Serialized here from the columns: FastAPI's encoder would walk every value of a
+    week of points, and a list per point is garbage for the collector to chase."""
+    return Response(views.measures_json(found), media_type="application/json")
 
 
 def get_measures(metric_id: str, request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
-    return _rendered(views.measures(measures.get(deps, ctx, metric_id, measure_query(request))))
+    return _rendered(measures.get(deps, ctx, metric_id, measure_query(request)))
 
 
 async def add_resource_measures(
@@ -81,7 +85,7 @@ def get_resource_measures(
 ) -> Response:
     query = measure_query(request)
     found = measures.get_of_resource(deps, ctx, resource_type, resource_id, metric_name, query)
-    return _rendered(views.measures(found))
+    return _rendered(found)
 
 
 async def batch_resources_measures(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
@@ -90,4 +94,16 @@ async def batch_resources_measures(request: Request, ctx: ContextDep, deps: Deps
         raise BadRequest("Invalid input: expected {resource id: {metric name: measures}}")
     create = request.query_params.get("create_metrics", "false").lower() in ("true", "1", "yes")
     measures.batch_resources(deps, ctx, body, create)
+    return Response(status_code=202)
+
+
+async def batch_metrics_measures(request: Request, ctx: ContextDep, deps: DepsDep) -> Response:
+    body = await _json(request)
+    try:
+        measures.batch_metrics(deps, ctx, body)
+    except UnknownMetrics as error:  # Gnocchi describes this 400 as an object
+        description = {"cause": error.cause, "detail": error.unknown}
+        return JSONResponse(
+            {"code": 400, "description": description, "title": "Bad Request"}, status_code=400
+        )
     return Response(status_code=202)

@@ -50,10 +50,11 @@ BODY = openapi.request_schema(
 )
 SEARCH_BODY = openapi.request_schema("ResourceQuery", {"type": "object"})
 BATCH_BODY = openapi.request_schema("BatchResourcesMeasures", {"type": "object"})
-#: Prometheus' query parameters as a form (what Grafana POSTs)
-_PROM_FIELDS = {"query": {"type": "string"}, "time": {"type": "string"},
-                "start": {"type": "string"}, "end": {"type": "string"},
-                "step": {"type": "string"}}  # fmt: skip
+BATCH_METRICS_BODY = openapi.request_schema("BatchMetricsMeasures", {"type": "object"})
+#: Prometheus' parameters as a form (what Grafana POSTs); ``match[]`` repeats
+_PROM_FIELDS: dict[str, dict[str, Any]] = {name: {"type": "string"} for name in
+                ("query", "time", "start", "end", "step", "timeout", "limit")}  # fmt: skip
+_PROM_FIELDS["match[]"] = {"type": "array", "items": {"type": "string"}}
 PROM_FORM = {
     "requestBody": {
         "required": False,
@@ -81,6 +82,9 @@ ONE = RES + "/{resource_id}"
 RES_MEASURES = ONE + "/metric/{metric_name}/measures"
 MEASURES = "/v1/metric/{metric_id}/measures"
 MT = "/v1/metric"
+PROM = "/api/v1"
+#: Prometheus' API: any caller, each series limited to the metrics whose measures it reads
+PROM_RULES = (pq_p.QUERY, ms_p.GET)
 PUBLIC = None
 
 # fmt: off
@@ -118,15 +122,26 @@ ROUTES = (
     Route("DELETE", MT + "/{metric_id}", mt.delete_metric, (mt_p.DELETE,), 204),
     Route("POST",   MEASURES,            ms.add_measures, (ms_p.POST,), 202, BODY),
     Route("GET",    MEASURES,            ms.get_measures, (ms_p.GET,)),
+    Route("POST",   "/v1/batch/metrics/measures", ms.batch_metrics_measures, (ms_p.POST,), 202,
+          BATCH_METRICS_BODY),
     Route("POST",   "/v1/batch/resources/metrics/measures", ms.batch_resources_measures,
           (ms_p.POST,), 202, BATCH_BODY),
     Route("GET",    "/metrics",          ex.metrics, (ex_p.GET,)),
     Route("POST",   "/v1/aggregates",    agg.aggregate, (agg_p.AGGREGATES, ms_p.GET, rs_p.SEARCH)),
-    Route("GET",    "/api/v1/query",     pq.query, (pq_p.QUERY, ms_p.GET)),
-    Route("POST",   "/api/v1/query",     pq.query, (pq_p.QUERY, ms_p.GET), 200, PROM_FORM),
-    Route("GET",    "/api/v1/query_range", pq.query_range, (pq_p.QUERY, ms_p.GET)),
-    Route("POST",   "/api/v1/query_range", pq.query_range, (pq_p.QUERY, ms_p.GET), 200,
-          PROM_FORM),
+    Route("GET",    PROM + "/query",     pq.query, PROM_RULES),
+    Route("POST",   PROM + "/query",     pq.query, PROM_RULES, 200, PROM_FORM),
+    Route("GET",    PROM + "/query_range", pq.query_range, PROM_RULES),
+    Route("POST",   PROM + "/query_range", pq.query_range, PROM_RULES, 200, PROM_FORM),
+    Route("GET",    PROM + "/series",    pq.series, PROM_RULES),
+    Route("POST",   PROM + "/series",    pq.series, PROM_RULES, 200, PROM_FORM),
+    Route("GET",    PROM + "/labels",    pq.labels, PROM_RULES),
+    Route("POST",   PROM + "/labels",    pq.labels, PROM_RULES, 200, PROM_FORM),
+    Route("GET",    PROM + "/label/{name}/values", pq.label_values, PROM_RULES),
+    Route("GET",    PROM + "/metadata",  pq.metadata, PROM_RULES),
+    Route("GET",    PROM + "/query_exemplars", pq.query_exemplars, PROM_RULES),
+    Route("POST",   PROM + "/query_exemplars", pq.query_exemplars, PROM_RULES, 200, PROM_FORM),
+    Route("GET",    PROM + "/rules",     pq.rule_groups, (pq_p.QUERY,)),
+    Route("GET",    PROM + "/status/buildinfo", pq.buildinfo, (pq_p.QUERY,)),
 )
 # fmt: on
 

@@ -1,5 +1,6 @@
-"""Rules of the Prometheus query API (each series is further limited to the metrics the
-caller may read with ``get measures``)."""
+"""Rules of Prometheus' HTTP API (``/api/v1/...``: queries, series, labels, metadata,
+rules and build information; each series is further limited to the metrics the caller
+may read with ``get measures``)."""
 
 from __future__ import annotations
 
@@ -8,5 +9,6 @@ from tinystack.metric.policies.base import ANYONE, documented
 QUERY = "prometheus query"
 
 RULES = [
-    documented(QUERY, ANYONE, "PromQL instant and range queries", "GET", "/api/v1/query"),
-]
+    documented(QUERY, ANYONE, "Prometheus' HTTP API: PromQL queries, series, labels and "
+               "metadata of the metrics the caller may read", "GET", "/api/v1/query"),
+]  # fmt: skip

@@ -89,6 +89,16 @@ def metric_target(row: models.Metric, resource: models.Resource | None) -> dict[
     }
 
 
+def named_metrics(session: Session) -> list[tuple[models.Metric, models.Resource]]:
+    """Every named metric of a resource with its resource (the Prometheus series)."""
+    rows = session.execute(
+        select(models.Metric, models.Resource)
+        .join(models.Resource, models.Metric.resource_id == models.Resource.id)
+        .where(models.Metric.name.is_not(None))
+    )
+    return [(metric, resource) for metric, resource in rows]
+
+
 def metric(session: Session, metric_id: str) -> models.Metric:
     try:
         uuid.UUID(metric_id)

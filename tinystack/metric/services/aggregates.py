@@ -26,7 +26,7 @@ from tinystack.common.auth.context import RequestContext
 from tinystack.common.exceptions import BadRequest, NotFound
 from tinystack.metric import models
 from tinystack.metric.policies import measures as rules
-from tinystack.metric.services import _rows, measures, search
+from tinystack.metric.services import _rows, backlog, measures, search
 from tinystack.metric.services.deps import Deps
 from tinystack.metric.services.records import Measure
 from tinystack.metric.services.resources import creator_of
@@ -49,6 +49,8 @@ class AggregateQuery:
     stop: float | None = None
     needed_overlap: float = 100.0
     fill: float | None = None
+    #: aggregate the metrics' queued measures before reading (Gnocchi's ``refresh``)
+    refresh: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,11 @@ def _result(combine: str | None, found: list[Series], query: AggregateQuery) -> 
 
 def evaluate(deps: Deps, ctx: RequestContext, operations: str, query: AggregateQuery) -> Aggregated:
     combine, refs = _split(operations)
+    if query.refresh:
+        with deps.db.reader() as session:  # authorized before any work is done for them
+            for metric_id, _ in refs:
+                _rows.authorized_metric(session, ctx, metric_id, rules.GET)
+        measures.process_many(deps, dict.fromkeys(metric_id for metric_id, _ in refs))
     found = []
     with deps.db.reader() as session:
         for metric_id, method in refs:
@@ -159,15 +166,15 @@ def evaluate_search(
     result, or one per group with ``groupby`` (groups without such metrics left out);
     404 when none of the resources has them."""
     combine, refs = _split(operations)
+    if query.refresh:  # the queued measures of the found resources' metrics first
+        with deps.db.reader() as session:
+            ids = [r.id for r in _found(session, ctx, wanted)]
+            named = select(models.Metric.id).where(models.Metric.resource_id.in_(ids))
+            queued = backlog.pending_of(session, session.scalars(named))
+        measures.process_many(deps, queued)
     results = []
     with deps.db.reader() as session:
-        accepts = search.accepts(session, wanted.resource_type, wanted.query, creator_of(ctx))
-        attributes = _rows.resource_type(session, wanted.resource_type).attributes
-        unknown = [a for a in wanted.groupby if a not in search.COMMON and a not in attributes]
-        if unknown:
-            raise BadRequest(f"Invalid input: unknown groupby attribute {unknown[0]!r}")
-        found = [r for r in _rows.visible(session, ctx, wanted.resource_type)
-                 if accepts(search.values_of(r))]  # fmt: skip
+        found = _found(session, ctx, wanted)
         groups: dict[tuple[Any, ...], list[models.Resource]] = {}
         for row in found:
             values = search.values_of(row)
@@ -182,6 +189,17 @@ def evaluate_search(
         names = sorted({name for name, _ in refs})
         raise NotFound(f"Metrics {names} do not exist")
     return results
+
+
+def _found(session: Session, ctx: RequestContext, wanted: ResourceSearch) -> list[models.Resource]:
+    """The resources of the search the caller may see (400 for an unknown groupby)."""
+    accepts = search.accepts(session, wanted.resource_type, wanted.query, creator_of(ctx))
+    attributes = _rows.resource_type(session, wanted.resource_type).attributes
+    unknown = [a for a in wanted.groupby if a not in search.COMMON and a not in attributes]
+    if unknown:
+        raise BadRequest(f"Invalid input: unknown groupby attribute {unknown[0]!r}")
+    return [r for r in _rows.visible(session, ctx, wanted.resource_type)
+            if accepts(search.values_of(r))]  # fmt: skip
 
 
 def _named_series(

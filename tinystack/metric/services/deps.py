@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from tinystack.common.db import Database
 from tinystack.metric.conf import Options
@@ -12,3 +13,5 @@ from tinystack.metric.conf import Options
 class Deps:
     db: Database
     opts: Options
+    #: set when measures were queued, so this process's metric workers look at once
+    wake: threading.Event = field(default_factory=threading.Event)

@@ -127,7 +127,7 @@ def list_items(deps: Deps, ctx: RequestContext, limit: int | None) -> list[Metri
 def delete(deps: Deps, ctx: RequestContext, metric_id: str) -> None:
     def tx(session: Session) -> None:
         row = _rows.authorized_metric(session, ctx, metric_id, rules.DELETE)
-        session.execute(sql_delete(models.Point).where(models.Point.metric_id == row.id))
+        session.execute(sql_delete(models.Split).where(models.Split.metric_id == row.id))
         session.delete(row)
 
     deps.db.write(tx)
@@ -138,5 +138,5 @@ def delete_of_resource(session: Session, resource_id: str) -> None:
         session.scalars(select(models.Metric.id).where(models.Metric.resource_id == resource_id))
     )
     if ids:
-        session.execute(sql_delete(models.Point).where(models.Point.metric_id.in_(ids)))
+        session.execute(sql_delete(models.Split).where(models.Split.metric_id.in_(ids)))
         session.execute(sql_delete(models.Metric).where(models.Metric.id.in_(ids)))

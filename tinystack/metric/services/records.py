@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -79,3 +80,28 @@ class Measure:
     timestamp: float
     granularity: float
     value: float
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureSeries:
+    """The aggregated points of one granularity as two columns (a week of minutes is
+    10,080 points: two arrays, not 10,080 objects)."""
+
+    granularity: float
+    timestamps: array[float]
+    values: array[float]
+
+    def measures(self) -> list[Measure]:
+        gran = self.granularity
+        return [Measure(t, gran, v) for t, v in zip(self.timestamps, self.values, strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRecord:
+    """``/v1/status``: the backlog and the metric workers seen alive."""
+
+    metrics: int
+    measures: int
+    #: queued measures per metric id (with ``details``)
+    measures_to_process: dict[str, int] | None
+    processors: tuple[str, ...]
