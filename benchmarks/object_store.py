@@ -23,6 +23,12 @@ Phases (bounded in count and time; the containers it creates are emptied and del
 4. ``--large-runs`` PUTs and GETs of one ``--large-mib`` object (MiB/s, the best run and
    the median).
 
+With ``--cpu-pids`` (the stack's top processes, e.g. ``tinystack up``'s PID, or the PIDs
+upstream_swift.sh records) the CPU time (utime + stime from ``/proc/<pid>/stat``) those
+processes and all their descendants used during each phase is reported too, per request
+(small objects) and per GiB (large objects): a figure that, unlike the rates, does not
+depend much on what else the machine is running.
+
 Only loopback endpoints (or, with ``--allow-host``, that host) are accepted.
 """
 
@@ -168,6 +174,46 @@ def _empty(url: str, token: str, container: str, threads: int) -> None:
     admin.call("DELETE", f"/{container}")
 
 
+def _cpu_seconds(roots: list[int]) -> float:
+    """utime + stime of ``roots`` and all their descendants now (live processes)."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{name}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(name)] = int(fields[1])
+        ticks[int(name)] = int(fields[11]) + int(fields[12])
+    wanted = set(roots)
+    grew = True
+    while grew:
+        found = {pid for pid, ppid in parents.items() if ppid in wanted} - wanted
+        grew = bool(found)
+        wanted |= found
+    return sum(ticks.get(pid, 0) for pid in wanted) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds the stack's processes spent per phase (none without ``--cpu-pids``)."""
+
+    def __init__(self, roots: list[int]) -> None:
+        self.roots = roots
+        self.spent: dict[str, float] = {}
+        self._start = 0.0
+
+    def begin(self) -> None:
+        self._start = _cpu_seconds(self.roots) if self.roots else 0.0
+
+    def end(self, phase: str) -> None:
+        if self.roots:
+            spent = _cpu_seconds(self.roots) - self._start
+            self.spent[phase] = self.spent.get(phase, 0.0) + spent
+
+
 def _pct(values: list[float], q: float) -> float:
     data = sorted(values)
     return data[min(len(data) - 1, int(q * len(data)))] if data else 0.0
@@ -190,7 +236,11 @@ def main() -> None:
     parser.add_argument("--listing-runs", type=int, default=20)
     parser.add_argument("--max-seconds", type=float, default=120)
     parser.add_argument("--keep", action="store_true", help="leave the containers in place")
+    parser.add_argument(
+        "--cpu-pids", default="", help="comma-separated PIDs whose process trees' CPU to report"
+    )
     args = parser.parse_args()
+    cpu = CpuMeter([int(p) for p in args.cpu_pids.split(",") if p])
     url, token = _endpoint(args)
     _loopback(url, args.allow_host)
     run_id = uuid.uuid4().hex[:8]
@@ -215,8 +265,10 @@ def main() -> None:
 
         return put
 
+    cpu.begin()
     results.append(run("PUT 4 KiB", args.concurrency, putter, args.small, args.max_seconds,
                        ok=(201,)))  # fmt: skip
+    cpu.end("small_put")
     written = next(counter)
     reads = iter(range(10**9))
 
@@ -230,7 +282,9 @@ def main() -> None:
 
         return get
 
+    cpu.begin()
     results.append(run("GET 4 KiB", args.concurrency, getter, args.small, args.max_seconds))
+    cpu.end("small_get")
     _fill(url, token, container, written, args.listing_entries, args.concurrency)
     listing = []
     entries = 0
@@ -245,19 +299,35 @@ def main() -> None:
     big = os.urandom(args.large_mib * MiB)
     puts, gets = [], []
     for _ in range(args.large_runs):
+        cpu.begin()
         start = time.perf_counter()
         status, _ = admin.call("PUT", f"/{large_container}/large", big)
         assert status == 201, f"large PUT answered {status}"
         puts.append(args.large_mib / (time.perf_counter() - start))
+        cpu.end("large_put")
+        cpu.begin()
         start = time.perf_counter()
         status, data = admin.call("GET", f"/{large_container}/large")
         gets.append(args.large_mib / (time.perf_counter() - start))
+        cpu.end("large_get")
         assert data == big, "large object came back different"
     for result in results:
         print(result.line())
-    print(f"large object {args.large_mib} MiB x{args.large_runs}: PUT best "
-          f"{max(puts):.1f} median {median(puts):.1f} MiB/s, GET best {max(gets):.1f} "
-          f"median {median(gets):.1f} MiB/s")  # fmt: skip
+    per_request = {
+        phase: cpu.spent[phase] * 1000 / max(1, result.count)
+        for phase, result in zip(("small_put", "small_get"), results, strict=True)
+        if phase in cpu.spent
+    }
+    gib = args.large_mib * max(1, args.large_runs) / 1024
+    per_gib = {p: cpu.spent[p] / gib for p in ("large_put", "large_get") if p in cpu.spent}
+    if cpu.roots:
+        print("CPU of the stack: " + ", ".join(
+            [f"{p} {v:.2f} ms/request" for p, v in per_request.items()]
+            + [f"{p} {v:.2f} s/GiB" for p, v in per_gib.items()]))  # fmt: skip
+    if puts:
+        print(f"large object {args.large_mib} MiB x{args.large_runs}: PUT best "
+              f"{max(puts):.1f} median {median(puts):.1f} MiB/s, GET best {max(gets):.1f} "
+              f"median {median(gets):.1f} MiB/s")  # fmt: skip
     print(f"listing of {entries} entries: p50 {median(listing):.1f} ms, "
           f"p90 {_pct(listing, 0.9):.1f} ms")  # fmt: skip
     if not args.keep:
@@ -265,7 +335,8 @@ def main() -> None:
         _empty(url, token, container, args.concurrency)
     print(json.dumps({"results": [r.as_dict() for r in results], "large_put_mibs": puts,
                       "large_get_mibs": gets, "listing_entries": entries,
-                      "listing_p50_ms": median(listing)}))  # fmt: skip
+                      "listing_p50_ms": median(listing), "cpu_ms_per_request": per_request,
+                      "cpu_s_per_gib": per_gib}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -472,3 +472,51 @@ def test_tempest_gaps_of_the_base_api(cloud: CloudProcess, conn: swift.Connectio
     assert reseller.get_object("pol", "o")[1] == b"hello"
     reseller.put_object("pol", "by-reseller", b"r")
     assert conn.head_object("pol", "by-reseller")["content-length"] == "1"
+
+
+def _listeners(port: int) -> int:
+    """Sockets listening on ``port`` (the proxy workers share it with SO_REUSEPORT)."""
+    found = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
+                    found += 1
+    return found
+
+
+def test_container_changes_reach_every_proxy_worker(
+    cloud: CloudProcess, conn: swift.Connection
+) -> None:
+    """With ``proxy_workers`` 2 (the default) the connections are spread over two
+    processes; what one learnt of a container is dropped by both when one changes it,
+    not trusted for the 10 s recheck (a fresh connection per request lands on either)."""
+    port = cloud.ports["object_store"]
+    deadline = time.monotonic() + 60
+    while _listeners(port) < 2:
+        assert time.monotonic() < deadline, "the second proxy worker never listened"
+        time.sleep(0.2)
+    url, token = conn.get_auth()
+
+    def fresh(method: str, path: str, token: str | None = None) -> int:
+        headers = {"X-Auth-Token": token} if token else {}
+        data = b"x" if method == "PUT" else None
+        req = urllib.request.Request(f"{url}/{path}", data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    conn.put_container("workers")
+    conn.put_object("workers", "doc", b"bytes")
+    for public in (True, False, True):
+        assert {fresh("GET", "workers/doc") for _ in range(12)} == {200 if not public else 401}
+        conn.post_container("workers", {"X-Container-Read": ".r:*" if public else ""})
+        assert {fresh("GET", "workers/doc") for _ in range(12)} == {200 if public else 401}
+    conn.delete_object("workers", "doc")
+    assert {fresh("PUT", "workers/o", token) for _ in range(6)} == {201}
+    conn.delete_object("workers", "o")
+    conn.delete_container("workers")
+    assert {fresh("PUT", "workers/o", token) for _ in range(12)} == {404}

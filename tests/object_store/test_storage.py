@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,8 +131,9 @@ def test_an_update_a_kill_cut_off_is_completed_from_its_intent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Regression (chaos, kill -9 during object PUTs): an object stored just before the
-    kill, its container update never sent, stayed out of its container's listing."""
-    from tinystack.object_store.storage import updates
+    kill, its container update never sent, stayed out of its container's listing. The
+    intents of a live process are completed once old; those of a killed one at once."""
+    from tinystack.object_store.storage import intents, updates
 
     sent: list[tuple[str, str, dict[str, str]]] = []
 
@@ -141,15 +144,33 @@ def test_an_update_a_kill_cut_off_is_completed_from_its_intent(
     monkeypatch.setattr(updates, "send", send)
     disk = DiskFile(tmp_path, 7, HASH)
     update = updates.ContainerUpdate("h:1", "d1", "3", "PUT", "AUTH_a", "c", "o", {})
+    fields = {f: getattr(update, f) for f in update.__slots__}
     stored_ts = normalize(5)
-    done = updates.note_intent(tmp_path, update, disk.dir / f"{stored_ts}.data")
+    intents.note_intent(tmp_path, fields, disk.dir / f"{stored_ts}.data", at=1)
     put(disk, 5, b"kept")  # the kill came after this rename, before the update
-    never = updates.note_intent(tmp_path, update, disk.dir / f"{normalize(6)}.data")
+    intents.note_intent(tmp_path, fields, disk.dir / f"{normalize(6)}.data", at=1)  # never
     fresh = updates.note_intent(tmp_path, update, disk.dir / f"{normalize(7)}.data")
-    for path in (done, never):
-        os.utime(path, (1, 1))
     assert updates.complete_intents(tmp_path) == 1
     [(method, target, headers)] = sent
     assert method == "PUT" and target == "/d1/3/AUTH_a/c/o"
     assert headers["X-Timestamp"] == stored_ts and headers["X-Size"] == "4"
-    assert not done.exists() and not never.exists() and fresh.exists()
+    assert updates.complete_intents(tmp_path) == 0  # the young one waits for its write
+    put(disk, 7, b"late")
+    intents.drop_intent(fresh)  # its write sent the update itself
+    assert updates.complete_intents(tmp_path, older_than=-1) == 0
+    # another process killed between its rename and its update: its log is completed
+    # and removed without waiting
+    script = (
+        "import json, os, signal, sys; from pathlib import Path;"
+        "from tinystack.object_store.storage import intents;"
+        "intents.note_intent(Path(sys.argv[1]), json.loads(sys.argv[2]), Path(sys.argv[3]));"
+        "os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    written = disk.dir / f"{normalize(7)}.data"
+    subprocess.run([sys.executable, "-c", script, str(tmp_path), json.dumps(fields),
+                    str(written)], timeout=60, check=False)  # fmt: skip
+    logs = sorted((tmp_path / intents.INTENTS).glob("*.log"))
+    assert len(logs) == 2
+    assert updates.complete_intents(tmp_path) == 1
+    assert sent[-1][2]["X-Size"] == "4" and len(sent) == 2
+    assert len(list((tmp_path / intents.INTENTS).glob("*.log"))) == 1  # this process's

@@ -40,6 +40,15 @@ OPTS = [
         "daemons). 0 serves them in the API process.",
     ),
     cfg.IntOpt(
+        "proxy_workers",
+        default=2,
+        min=1,
+        help="Processes serving the proxy (the API) on its port with SO_REUSEPORT, as "
+        "Swift's proxy `workers`: the cloud's process and proxy_workers - 1 children "
+        "(`tinystack serve object-store-proxy` each). What a proxy learns of containers "
+        "and accounts is invalidated in all of them when one changes it.",
+    ),
+    cfg.IntOpt(
         "default_devices",
         default=3,
         min=1,
@@ -92,6 +101,7 @@ class Options:
     container_port: int
     account_port: int
     storage_workers: int
+    proxy_workers: int
     default_devices: int
     replicas: int
     part_power: int
@@ -122,6 +132,7 @@ class Options:
             container_port=int(group.container_port),
             account_port=int(group.account_port),
             storage_workers=int(group.storage_workers),
+            proxy_workers=int(group.proxy_workers),
             default_devices=int(group.default_devices),
             replicas=int(group.replicas),
             part_power=int(group.part_power),

@@ -43,7 +43,8 @@ from tinystack.object_store.ring.layout import (
     hash_suffix,
     ring_path,
 )  # fmt: skip
-from tinystack.object_store.services.deps import Deps
+from tinystack.object_store.services.deps import RECHECK_SECONDS, Deps
+from tinystack.object_store.services.info_cache import GENERATIONS, InfoCache
 from tinystack.object_store.services.reads import Refused
 from tinystack.object_store.services.s3.auth import Authenticator
 from tinystack.object_store.storage import node
@@ -66,6 +67,7 @@ class ObjectStoreService(ServiceSpec):
     migrations = None
     #: Swift has no version document at /; its healthcheck answers there
     health_path = "/healthcheck"
+    worker_role = "object-store-proxy"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -104,7 +106,9 @@ class ObjectStoreService(ServiceSpec):
                     session = Session(runtime.auth_url, runtime.credentials, runtime.catalog)
                     s3_auth = Authenticator(session, runtime.token_codec)
                 rings = Rings.load(opts.ring_dir, opts.ring_check_interval)
-                found = Deps(opts, rings, s3_auth=s3_auth)
+                generations = config.state_dir(runtime.conf) / "object_store" / GENERATIONS
+                info = InfoCache(generations, RECHECK_SECONDS)
+                found = Deps(opts, rings, info, s3_auth=s3_auth)
                 runtime.extra[STATE_KEY] = found
             return found
 
@@ -139,6 +143,11 @@ class ObjectStoreService(ServiceSpec):
         app.add_middleware(S3Middleware)  # S3 requests never reach the Swift routes
         app.add_middleware(TransIdMiddleware)  # outermost: it names the request
         return app
+
+    def api_workers(self, conf: cfg.ConfigOpts) -> int:
+        if str(conf.object_store.role) == "storage":
+            return 1
+        return int(conf.object_store.proxy_workers)
 
     def extra_listeners(self, runtime: Runtime) -> list[Listener]:
         """This node's account, container and object servers (in this process, or in

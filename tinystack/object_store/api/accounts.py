@@ -33,4 +33,6 @@ def post_account(account: str, request: Request, deps: DepsDep) -> Response:
     reseller = ctx is not None and ctx.allowed(RESELLER, {})
     meta.update(account_quotas.account_metadata(request.headers, reseller))
     account_quotas.forget(deps, account)
-    return respond(accounts.post(deps, account, meta))
+    reply = accounts.post(deps, account, meta)
+    account_quotas.forget(deps, account)  # in every proxy process, now that it is stored
+    return respond(reply)

@@ -67,8 +67,9 @@ def check(deps: Deps, account: str, size: int) -> None:
     asked fresh when there is a quota."""
     known = deps.info_cache.get(_key(account))
     if known is None:
+        stamp = deps.info_cache.stamp(_key(account))
         known = accounts.head(deps, account)
-        deps.info_cache.put(_key(account), Reply(known.status, known.headers))
+        deps.info_cache.put(_key(account), stamp, Reply(known.status, known.headers))
     lowered = {k.lower(): v for k, v in known.headers.items()}
     if _limit(lowered, BYTES, LEGACY) is None and _limit(lowered, COUNT) is None:
         return

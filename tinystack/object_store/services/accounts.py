@@ -68,11 +68,12 @@ def ensure(deps: Deps, account: str) -> None:
     """Create the account on its replicas unless it exists (autocreate)."""
     if deps.info_cache.get((account,)) is not None:
         return
+    stamp = deps.info_cache.stamp((account,))
     ring = deps.rings.account
     part = ring.part(account)
     found = backend(deps).first_good(ring, part, "HEAD", (account,), {})
     if found.status < 300:
-        deps.info_cache.put((account,), Reply(found.status))
+        deps.info_cache.put((account,), stamp, Reply(found.status))
         return
     ts = timestamp()
     replies = backend(deps).write_all(
@@ -80,7 +81,7 @@ def ensure(deps: Deps, account: str) -> None:
     )
     if best_status(replies, ring.replicas) >= 300:
         raise ServiceUnavailable("Service Unavailable")
-    deps.info_cache.put((account,), Reply(201))
+    deps.info_cache.put((account,), stamp, Reply(201))
 
 
 def head(deps: Deps, account: str) -> Reply:

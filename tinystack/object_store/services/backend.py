@@ -92,8 +92,8 @@ class Backend:
         stream: bool = False,
     ) -> NodeReply:  # fmt: skip
         """One bodiless request; status 503 when the node cannot be reached. A reused
-        connection the server closed meanwhile is replaced by a new one (backend
-        requests carry their X-Timestamp: sending one twice changes nothing)."""
+        connection the server closed meanwhile is replaced by a new one; one that timed
+        out is not (the node may still be carrying the request out)."""
         target = path + (f"?{query}" if query else "")
         while True:
             reused = False
@@ -102,6 +102,12 @@ class Backend:
                 conn.request(method, target, headers=headers)
                 response = conn.getresponse()
                 break
+            except TimeoutError as exc:
+                # a slow node, not a closed connection: it may still carry the request
+                # out, so it is not sent again (a DELETE sent twice answers 404)
+                conn.close()
+                LOG.warning("%s %s:%s%s: %s", method, node.ip, node.port, path, exc)
+                return NodeReply(node, 503)
             except (OSError, http.client.HTTPException) as exc:
                 if reused:
                     conn.close()
@@ -164,10 +170,12 @@ def _candidates(ring: Ring, part: int) -> Iterator[Node]:
 
 
 def best_status(replies: list[NodeReply], replicas: int) -> int:
-    """The status a quorum of replicas agrees on (by class), else 503."""
+    """The highest status of the class a quorum of replicas agrees on, else 503 (as Swift's
+    proxy: a container DELETE that met replicas already gone, 404, and replicas still
+    listing objects, 409, answers 409, which clients retry, not 404)."""
     need = quorum(replicas)
     for klass in (2, 4):
         agreeing = [r.status for r in replies if r.status // 100 == klass]
         if len(agreeing) >= need:
-            return max(set(agreeing), key=agreeing.count)
+            return max(agreeing)
     return 503

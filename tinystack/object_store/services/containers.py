@@ -43,17 +43,19 @@ def put(deps: Deps, account: str, container: str, metadata: dict[str, str]) -> R
     peers = _peer_headers(a_nodes, a_part, "Account", ring.replicas)
     headers = [{**metadata, **peer, "X-Timestamp": ts} for peer in peers]
     replies = backend(deps).write_all(ring, part, "PUT", (account, container), headers)
+    deps.info_cache.pop((account, container))  # and in the other proxy processes
     return Reply(best_status(replies, ring.replicas))
 
 
 def head(deps: Deps, account: str, container: str) -> Reply:
+    stamp = deps.info_cache.stamp((account, container))
     ring = deps.rings.container
     reply = backend(deps).first_good(
         ring, ring.part(account, container), "HEAD", (account, container), {}
     )
     found = Reply(reply.status, with_policy(public_headers(reply.headers, PASSED)))
     if found.status < 300:
-        deps.info_cache.put((account, container), found)
+        deps.info_cache.put((account, container), stamp, found)
     return found
 
 
@@ -98,6 +100,7 @@ def post(deps: Deps, account: str, container: str, metadata: dict[str, str]) -> 
         ring, ring.part(account, container), "POST", (account, container),
         [headers] * ring.replicas,
     )  # fmt: skip
+    deps.info_cache.pop((account, container))
     return Reply(best_status(replies, ring.replicas))
 
 
@@ -111,6 +114,7 @@ def delete(deps: Deps, account: str, container: str) -> Reply:
     replies = backend(deps).write_all(
         ring, ring.part(account, container), "DELETE", (account, container), headers
     )
+    deps.info_cache.pop((account, container))
     return Reply(best_status(replies, ring.replicas))
 
 

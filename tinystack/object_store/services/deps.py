@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tinystack.common.timeutils import TTLCache
 from tinystack.object_store.conf import Options
 from tinystack.object_store.ring.layout import Rings
-from tinystack.object_store.services.records import Reply
+from tinystack.object_store.services.info_cache import InfoCache
 from tinystack.object_store.services.s3.auth import Authenticator
 from tinystack.object_store.storage.pool import Pool
 
@@ -20,8 +19,9 @@ RECHECK_SECONDS = 10.0
 class Deps:
     opts: Options
     rings: Rings
-    #: (account, container) -> the container's HEAD reply; (account,) -> the account exists
-    info_cache: TTLCache[Reply] = field(default_factory=lambda: TTLCache(RECHECK_SECONDS))
+    #: what the proxy knows of containers and accounts, invalidated in every proxy
+    #: process of this host (services/info_cache.py)
+    info_cache: InfoCache
     #: keep-alive connections to the storage servers
     pool: Pool = field(default_factory=Pool)
     #: the S3 API's signature checks through identity (None: no S3 API)

@@ -16,7 +16,12 @@ from tinystack.object_store.ring.ring import hash_path
 from tinystack.object_store.storage.broker import ZERO, Broker, Info
 from tinystack.object_store.storage.http import BackendPath, Workers, make_app
 from tinystack.object_store.storage.paths import device_path, item_dir, normalize
-from tinystack.object_store.storage.updates import AccountReporter, ContainerStats, send
+from tinystack.object_store.storage.updates import (
+    UPDATE_TIMEOUT,
+    AccountReporter,
+    ContainerStats,
+    send,
+)
 
 #: metadata headers each kind stores (besides X-<Kind>-Meta-*)
 SYSMETA = {
@@ -201,7 +206,7 @@ class DbServer:
             return
         if host and device and part:
             path = f"/{device}/{part}/{stats.account}/{stats.container}"
-            if send(host, "PUT", path, stats.headers()):
+            if send(host, "PUT", path, stats.headers(), UPDATE_TIMEOUT):
                 return
         if self.reporter is not None:
             self.reporter.mark(broker.path)

@@ -19,10 +19,10 @@ from tinystack.object_store.ring.ring import hash_path
 from tinystack.object_store.storage import diskfile, expirer
 from tinystack.object_store.storage.diskfile import DiskFile, ObjectState
 from tinystack.object_store.storage.http import BackendPath, Workers, make_app
+from tinystack.object_store.storage.intents import Intent, drop_intent
 from tinystack.object_store.storage.paths import device_path, normalize
 from tinystack.object_store.storage.updates import (
     ContainerUpdate,
-    drop_intent,
     note_intent,
     update_container,
 )
@@ -303,7 +303,7 @@ class ObjectServer:
     def note_intent(
         self, request: Request, path: BackendPath, method: str, overrides: dict[str, str],
         written: Path,
-    ) -> Path | None:  # fmt: skip
+    ) -> Intent | None:  # fmt: skip
         update = self._update(request, path, method, overrides)
         if update is None:
             return None

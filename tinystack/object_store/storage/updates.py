@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import threading
-import time
 import urllib.parse
 import uuid
 from collections.abc import Callable
@@ -20,15 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinystack.object_store.ring.ring import Node, Ring
+from tinystack.object_store.storage import intents
 from tinystack.object_store.storage.daemon import run_every
 from tinystack.object_store.storage.diskfile import read_meta
+from tinystack.object_store.storage.intents import Intent
 from tinystack.object_store.storage.pool import Pool
 
 LOG = logging.getLogger(__name__)
 TIMEOUT = 10.0
 #: how long an object server waits for the container server before it keeps the update
-#: as an async pending (Swift's container_update_timeout): well within the proxy's
-#: node_timeout, so a slow container server delays the listing, never fails the PUT
+#: as an async pending (Swift's container_update_timeout), and a container server for the
+#: account server before it leaves the report to the reporter: well within the proxy's
+#: node_timeout, so a slow server delays a listing, never fails the write it follows
 UPDATE_TIMEOUT = 3.0
 
 
@@ -81,65 +83,41 @@ def update_container(dev: Path, update: ContainerUpdate) -> None:
     LOG.warning("container update %s %s saved as async pending", update.method, update.path())
 
 
-#: an object server's intents (``<device>/update_intents/``): the container update of a
-#: write, noted before the write's file is renamed into place and dropped once the update
-#: is sent or kept as an async pending. A process killed between the rename and the
-#: update leaves the intent; the updater completes it (Swift leaves that object out of
-#: its listing for good).
-INTENTS = "update_intents"
 #: an intent younger than this may belong to a write still under way (it is noted after
 #: the body arrived, just before the rename; the update after it waits UPDATE_TIMEOUT)
 INTENT_GRACE = 10.0
 
 
-def note_intent(dev: Path, update: ContainerUpdate, written: Path) -> Path:
+def note_intent(dev: Path, update: ContainerUpdate, written: Path) -> Intent:
     """Note that ``update`` is owed once ``written`` (the ``.data`` or ``.ts`` file) is in
-    place; ``update.headers`` are the overrides (the file's own metadata is added when
-    the updater completes it)."""
-    intents = dev / INTENTS
-    intents.mkdir(exist_ok=True)
-    path = intents / uuid.uuid4().hex
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"update": _as_dict(update), "written": str(written)}))
-    os.replace(tmp, path)
-    return path
-
-
-def drop_intent(path: Path | None) -> None:
-    if path is not None:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+    place (storage/intents.py); ``update.headers`` are the overrides (the file's own
+    metadata is added when the updater completes it)."""
+    return intents.note_intent(dev, _as_dict(update), written)
 
 
 def complete_intents(dev: Path, older_than: float = INTENT_GRACE) -> int:
-    """Send (or keep as async pendings) the updates of intents older than ``older_than``
-    whose file is in place; drop those whose write never finished. How many were sent."""
-    try:
-        paths = [p for p in (dev / INTENTS).iterdir() if p.suffix != ".tmp"]
-    except FileNotFoundError:
-        return 0
-    done = 0
-    for path in paths:
+    """Send (or keep as async pendings) the updates of intents a killed write left (or
+    older than ``older_than``) whose file is in place; drop those whose write never
+    finished. How many were sent."""
+
+    def complete(fields: dict[str, object], written: Path) -> bool:
+        update = ContainerUpdate(**fields)  # type: ignore[arg-type]
         try:
-            if path.stat().st_mtime > time.time() - older_than:
-                continue
-            intent = json.loads(path.read_text())
-            update = ContainerUpdate(**intent["update"])
-            written = Path(intent["written"])
             meta = read_meta(written) if written.exists() else None
-        except (OSError, ValueError, TypeError, KeyError):
+        except (OSError, ValueError):
             meta = None
-        if meta is not None:
-            headers = {"X-Timestamp": meta.get("X-Timestamp", written.stem)}
-            if update.method == "PUT":
-                headers.update({"X-Size": meta.get("Content-Length", "0"), "X-Etag":
-                                meta.get("ETag", ""), "X-Content-Type": meta.get(
-                                "Content-Type", "application/octet-stream")})  # fmt: skip
-            headers.update(update.headers)
-            update_container(dev, dataclasses.replace(update, headers=headers))
-            done += 1
-        drop_intent(path)
-    return done
+        if meta is None:
+            return False
+        headers = {"X-Timestamp": meta.get("X-Timestamp", written.stem)}
+        if update.method == "PUT":
+            headers.update({"X-Size": meta.get("Content-Length", "0"), "X-Etag":
+                            meta.get("ETag", ""), "X-Content-Type": meta.get(
+                            "Content-Type", "application/octet-stream")})  # fmt: skip
+        headers.update(update.headers)
+        update_container(dev, dataclasses.replace(update, headers=headers))
+        return True
+
+    return intents.settle(dev, older_than, complete)
 
 
 def _as_dict(update: ContainerUpdate) -> dict[str, object]:
