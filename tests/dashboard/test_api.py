@@ -21,6 +21,12 @@ def test_login_errors_say_why(dashboard: Dashboard) -> None:
     unknown = client.post(API + "/login", json={"username": "ghost", "password": "x"})
     assert unknown.status_code == 401
     assert client.post(API + "/login", json={"password": "x"}).status_code == 400
+    password = dashboard.password("demo")
+    elsewhere = {"username": "demo", "password": password, "region": "RegionTwo"}
+    assert client.post(API + "/login", json=elsewhere).status_code == 401
+    here = {**elsewhere, "region": "RegionOne", "domain": "Default"}
+    assert client.post(API + "/login", json=here).json()["region"] == "RegionOne"
+    client.cookies.clear()
     assert client.get(API + "/profile").status_code == 401
     # what the login page asks before anyone logged in
     assert client.get(API + "/contrib/domains").json() == ["Default"]

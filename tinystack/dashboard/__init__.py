@@ -16,6 +16,8 @@ two rules the lists check), ``api/router.py`` (every route), ``api/`` handlers
 ``extension``, ``contrib``, ``settings``, ``proxy``, ``console_files``; ``calls`` is the
 one place that asks a service with the user's token). No database: a session lives in its
 signed cookie, and the token in it is validated as every service validates tokens.
+``horizon/`` runs upstream Horizon, when installed, as a child process on
+``[dashboard] horizon_port`` (8001), configured from the cloud.
 
 Worked path, the instances page::
 

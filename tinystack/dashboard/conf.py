@@ -33,6 +33,24 @@ OPTS = [
         "skyline-console package's).",
     ),
     cfg.StrOpt("policy_file", default="", help="A policy.yaml overriding the defaults."),
+    cfg.PortOpt(
+        "horizon_port",
+        default=8001,
+        help="Port of upstream Horizon, served when it is installed (`pip install "
+        "tinystack[horizon]`); 0 turns it off.",
+    ),
+    cfg.ListOpt(
+        "horizon_plugins",
+        default=[],
+        help="Horizon plugins: directories holding a plugin's Python packages and its "
+        "`enabled/` files (as the Horizon docs' openstack_dashboard/local/enabled/).",
+    ),
+    cfg.StrOpt(
+        "horizon_static_root",
+        default="",
+        help="Where Horizon's collected and compressed static files go (default: "
+        "<state_dir>/horizon/static); rebuilt when Horizon or the plugins change.",
+    ),
 ]
 
 
@@ -51,6 +69,9 @@ class Options:
     default_domain: str = "Default"
     console_path: str = ""
     policy_file: str = ""
+    horizon_port: int = 8001
+    horizon_plugins: tuple[str, ...] = ()
+    horizon_static_root: str = ""
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Options:
@@ -63,4 +84,7 @@ class Options:
             default_domain=str(group.default_domain),
             console_path=str(group.console_path),
             policy_file=str(group.policy_file),
+            horizon_port=int(group.horizon_port),
+            horizon_plugins=tuple(str(p) for p in group.horizon_plugins),
+            horizon_static_root=str(group.horizon_static_root),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Awaitable, Callable
 
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
+from tinystack.common import config
 from tinystack.common.api.app import create_app as create_base_app
 from tinystack.common.clients.session import Session
 from tinystack.common.policy import Policy
@@ -20,6 +22,7 @@ from tinystack.dashboard import policies
 from tinystack.dashboard.api import deps as api_deps
 from tinystack.dashboard.api.router import router
 from tinystack.dashboard.conf import Options, register_opts
+from tinystack.dashboard.horizon import launcher
 from tinystack.dashboard.services import proxy
 from tinystack.dashboard.services.deps import Deps
 from tinystack.dashboard.services.policy_checks import Enforcers
@@ -76,7 +79,37 @@ class DashboardService(ServiceSpec):
         )
         app.include_router(router)
         app.middleware("http")(renew_session)
+        if opts.horizon_port and launcher.installed():
+            runtime.extra["horizon"] = launcher.HorizonProcess(horizon_setup(runtime, opts))
         return app
+
+    def start(self, runtime: Runtime) -> None:
+        horizon: launcher.HorizonProcess | None = runtime.extra.get("horizon")
+        if horizon is not None:
+            horizon.start()
+
+    def stop(self, runtime: Runtime) -> None:
+        horizon: launcher.HorizonProcess | None = runtime.extra.get("horizon")
+        if horizon is not None:
+            horizon.stop()
+
+
+def horizon_setup(runtime: Runtime, opts: Options) -> launcher.HorizonSetup:
+    """Upstream Horizon's configuration, from the cloud's (``[dashboard] horizon_*``)."""
+    conf = runtime.conf
+    directory = config.state_dir(conf) / "horizon"
+    return launcher.HorizonSetup(
+        directory=str(directory),
+        host=str(conf.bind_host),
+        port=opts.horizon_port,
+        keystone_url=runtime.auth_url,
+        default_domain=opts.default_domain,
+        static_root=opts.horizon_static_root or str(directory / "static"),
+        plugins=tuple(os.path.abspath(p) for p in opts.horizon_plugins),
+        ca_file=config.tls_ca_file(conf),
+        cert_file=str(conf.tls_cert_file or ""),
+        key_file=str(conf.tls_key_file or ""),
+    )
 
 
 async def renew_session(

@@ -18,6 +18,8 @@ def serve(request: Request, path: str = "") -> Response:
     if not found.immutable and "lang" not in request.cookies:
         # the console falls back to Chinese for any browser language but its two
         headers["Set-Cookie"] = f"lang={console_files.DEFAULT_LANGUAGE}; Path=/; SameSite=Strict"
+    if not found.immutable:
+        return HTMLResponse(console_files.index_html(found.path), headers=headers)
     if found.gzipped and "gzip" in request.headers.get("accept-encoding", ""):
         headers["Content-Encoding"] = "gzip"
         headers["Vary"] = "Accept-Encoding"

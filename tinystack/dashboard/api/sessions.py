@@ -23,7 +23,7 @@ def _answer(request: Request, deps: Deps, profile: Profile) -> JSONResponse:
 
 def login(request: Request, deps: d.DepsDep, body: Credential) -> JSONResponse:
     d.same_origin(request)
-    profile = sessions.login(deps, body.username, body.password, body.domain)
+    profile = sessions.login(deps, body.username, body.password, body.domain, body.region)
     return _answer(request, deps, profile)
 
 

@@ -1,8 +1,10 @@
 """The console's files: the prebuilt bundles of the ``skyline-console`` package (or
-``[dashboard] console_path``); any other path is the single-page app's ``index.html``."""
+``[dashboard] console_path``); any other path is the single-page app's ``index.html``,
+served with tinystack's live-list script (``static/live.js``) added to it."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import mimetypes
 from dataclasses import dataclass
@@ -15,6 +17,9 @@ MISSING = (
     "<p>Install it with <code>pip install 'tinystack[dashboard]'</code> (the "
     "<code>skyline-console</code> package) and restart the cloud.</p>"
 )
+
+
+LIVE_SCRIPT = Path(__file__).parent.parent / "static" / "live.js"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +52,17 @@ def find(root: Path, path: str) -> ConsoleFile:
     gz = candidate.with_name(candidate.name + ".gz")
     return ConsoleFile(candidate, media, gz if gz.is_file() else None,
                        candidate.name != "index.html")  # fmt: skip
+
+
+def index_html(index: Path) -> str:
+    """The console's ``index.html`` with the live-list script before ``</body>``."""
+    return _index_html(index, index.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _index_html(index: Path, mtime_ns: int) -> str:
+    del mtime_ns  # only part of the cache key: a changed file is read again
+    page = index.read_text(encoding="utf-8")
+    script = f"<script>{LIVE_SCRIPT.read_text(encoding='utf-8')}</script>"
+    at = page.rfind("</body>")
+    return page[:at] + script + page[at:] if at >= 0 else page + script

@@ -58,8 +58,14 @@ def _scoped(deps: Deps, token: str, project_id: str) -> str:
     return _issue(deps, auth)[0]
 
 
-def login(deps: Deps, username: str, password: str, domain: str | None) -> Profile:
-    """Authenticate with a password, scope to the user's project; the new session."""
+def login(
+    deps: Deps, username: str, password: str, domain: str | None, region: str | None = None
+) -> Profile:
+    """Authenticate with a password in a region the cloud has (the login page offers the
+    contrib regions; upstream finds no identity endpoint for any other: 401), scope to
+    the user's project; the new session."""
+    if region and region != deps.opts.region:
+        raise LoginFailed(f"Region {region} has no identity endpoint.")
     user = {"name": username, "domain": {"name": domain or deps.opts.default_domain}}
     auth = {
         "identity": {"methods": ["password"], "password": {"user": {**user, "password": password}}}
