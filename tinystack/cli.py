@@ -102,12 +102,7 @@ def serve(
     from tinystack.deploy import registry
 
     conf = _conf(config_file, state_dir)
-    if service in registry.ROLES:
-        service, options = registry.ROLES[service]
-        registry.load(service).register_opts(conf)
-        for key, value in options.items():
-            conf.set_override(key, value, group=service)
-    _run(conf, service, debug)
+    _run(conf, registry.serve(conf, service), debug)
 
 
 def _run(conf: cfg.ConfigOpts, only: str | None, debug: bool) -> None:
@@ -133,9 +128,12 @@ def _run(conf: cfg.ConfigOpts, only: str | None, debug: bool) -> None:
         for svc in cloud.services:
             for x in svc.listeners:
                 typer.echo(f"  {x.name:<14} {x.scheme}://{x.host}:{x.port}/{x.path}")
-        dashboard = next((s.url for s in cloud.services if s.spec.name == "dashboard"), None)
+        dashboard = next((s for s in cloud.services if s.spec.name == "dashboard"), None)
         if dashboard:
-            typer.echo(f"\n  dashboard: {dashboard}")
+            typer.echo(f"\n  dashboard: {dashboard.url}")
+            horizon = dashboard.runtime.extra.get("horizon")
+            if horizon is not None:
+                typer.echo(f"  horizon:   {horizon.setup.url} (log: {horizon.log_path})")
         if cloud.logins and sys.stdout.isatty():
             typer.echo("  logins (passwords kept in secrets.json):")
             for user, password in cloud.logins.items():

@@ -91,3 +91,24 @@ def test_without_a_file_everything_goes_to_the_store() -> None:
 def test_bad_definitions_are_refused(definition: dict[str, object]) -> None:
     with pytest.raises(PipelineError):
         Pipeline(definition, Store(), "low")
+
+
+def test_a_silent_resource_is_forgotten() -> None:
+    """A deleted guest's last counter is not kept for ever: after an hour without a
+    sample, the next one starts over (no rate), while a live resource keeps its rate."""
+    definition = {
+        "sources": [{"name": "cpu", "meters": ["cpu"], "sinks": ["util"]}],
+        "sinks": [{"name": "util", "publishers": ["gnocchi://"],
+                   "transformers": [{"name": "rate_of_change"}]}],
+    }  # fmt: skip
+    store = Store()
+    pipeline = Pipeline(definition, store, "low")
+    pipeline.publish([_sample("cpu", 1, 0, "gone"), _sample("cpu", 1, 0, "live")])
+    for minute in range(1, 62):  # "live" reports every minute, "gone" never again
+        pipeline.publish([_sample("cpu", 1 + minute * 60, minute * 60, "live")])
+    pipeline.publish([_sample("cpu", 100, 62 * 60, "gone")])
+    rates = {(s.resource_id, s.value) for _, batch in store.pushed for s in batch}
+    assert ("live", 1.0) in rates
+    assert not any(resource == "gone" for resource, _ in rates)
+    (transformer,) = pipeline.routes[0][1]
+    assert set(transformer.previous) == {("cpu", "gone"), ("cpu", "live")}

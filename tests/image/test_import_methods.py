@@ -305,6 +305,19 @@ def test_location_api(make_api: MakeApi) -> None:
     assert again.status_code in (400, 409)
     assert api.client.get(url, headers=api.headers()).status_code == 403  # services only
     assert api.client.get(url, headers=api.headers(role="service")).status_code == 200
+    # data a service put in one of the cloud's own stores (compute's direct snapshot of
+    # an RBD root disk): only a service may name such a location, as upstream
+    writer = build_deps(api.runtime).stores.default.open_writer("put-by-a-service")
+    writer.write([data])
+    own_data = writer.commit()
+    own = api.create()
+    own_url = f"/v2/images/{own['id']}/locations"
+    member = api.client.post(own_url, json={"url": own_data}, headers=api.headers())
+    assert member.status_code == 403, member.text
+    service = api.headers(role="service")
+    assert api.client.post(own_url, json={"url": own_data}, headers=service).status_code == 202
+    shown = wait_for(api, own["id"], lambda i: i["status"] == "active")
+    assert shown["size"] == len(data) and shown["stores"] == "file"
 
 
 def test_cache_api_and_prefetcher(make_api: MakeApi, tmp_path: Path) -> None:

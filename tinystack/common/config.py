@@ -87,6 +87,14 @@ DEFAULT_OPTS = [
         "(sys.setswitchinterval). Python's 0.005 makes the threads of I/O-bound requests "
         "queue behind each other; 0.0005 raised small-object GETs by ~40 % under load.",
     ),
+    cfg.IntOpt(
+        "client_socket_timeout",
+        default=900,
+        min=1,
+        help="Seconds an idle keep-alive connection to an API stays open (upstream's "
+        "client_socket_timeout). It must outlast clients' polling intervals: with "
+        "uvicorn's 5 s, a CLI polling every 5 s raced the close and got 'connection reset'.",
+    ),
     cfg.StrOpt(
         "auth_url",
         default="",

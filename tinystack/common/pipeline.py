@@ -20,9 +20,10 @@ Transformers: ``unit_conversion`` (``target``: ``name``, ``unit``, ``scale`` —
 or an arithmetic expression of ``volume``), ``rate_of_change`` (the change per second
 from the previous sample of the same meter and resource, then ``scale``: a number or an
 expression of numbers only; ``resource_metadata`` terms are taken as 1) and ``delta``
-(the change from the previous sample). Publishers: ``gnocchi://`` (the metric store,
-``?archive_policy=``), ``file:///path`` (one JSON line per sample) and
-``http(s)://…`` (a JSON list POSTed). Without a file, everything goes to ``gnocchi://``.
+(the change from the previous sample); a resource that sent nothing for ``STALE`` is
+forgotten (a deleted guest's last sample is not kept for ever). Publishers:
+``gnocchi://`` (the metric store, ``?archive_policy=``), ``file:///path`` (one JSON line
+per sample) and ``http(s)://…`` (a JSON list POSTed). Without a file, everything goes to ``gnocchi://``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ import json
 import logging
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -44,6 +46,8 @@ import yaml
 from tinystack.common.clients.metric import MetricClient, Sample
 
 LOG = logging.getLogger(__name__)
+#: a transformer forgets a (meter, resource)'s previous sample after this long without one
+STALE = timedelta(hours=1)
 DEFAULT = {"sources": [{"name": "all", "meters": ["*"], "sinks": ["metric"]}],
            "sinks": [{"name": "metric", "publishers": ["gnocchi://"]}]}  # fmt: skip
 
@@ -99,12 +103,15 @@ class _Transformer:
     unit: str | None
     scale: Callable[[float], float]
     previous: dict[tuple[str, str], Sample]
+    #: when ``previous`` was last swept of stale entries (sample time)
+    swept: datetime | None = field(default=None)
 
     def __call__(self, sample: Sample) -> Sample | None:
         value = sample.value
         if self.kind in ("rate_of_change", "delta"):
             key = (sample.name, sample.resource_id)
             before, self.previous[key] = self.previous.get(key), sample
+            self._sweep(sample.timestamp)
             if before is None:
                 return None
             seconds = (sample.timestamp - before.timestamp).total_seconds()
@@ -115,6 +122,14 @@ class _Transformer:
         value = self.scale(value)
         return replace(sample, name=self.name or sample.name, unit=self.unit or sample.unit,
                        value=value)  # fmt: skip
+
+    def _sweep(self, now: datetime) -> None:
+        """Drop the previous samples older than ``STALE``, at most once per ``STALE``."""
+        if self.swept is None:
+            self.swept = now
+        elif now - self.swept >= STALE:
+            self.previous = {k: v for k, v in self.previous.items() if now - v.timestamp < STALE}
+            self.swept = now
 
 
 def _transformer(spec: dict[str, Any]) -> _Transformer:

@@ -41,12 +41,22 @@ class Policy:
             )
 
     def check(self, rule: str, target: dict[str, Any], ctx: RequestContext) -> bool:
+        return self.check_all([rule], target, ctx)[0]
+
+    def check_all(
+        self, rules: list[str], target: dict[str, Any], ctx: RequestContext
+    ) -> list[bool]:
+        """Each rule on one target (flattened once, credentials built once)."""
         # Missing values must not match: oslo.policy would compare them as the string "None".
         flat = {key: value for key, value in flatten(target).items() if value is not None}
-        try:
-            return bool(self.enforcer.enforce(rule, flat, ctx.credentials(), do_raise=False))
-        except oslo_policy.InvalidScope:
-            return False
+        creds = ctx.credentials()
+        results = []
+        for rule in rules:
+            try:
+                results.append(bool(self.enforcer.enforce(rule, flat, creds, do_raise=False)))
+            except oslo_policy.InvalidScope:
+                results.append(False)
+        return results
 
     def rule_names(self) -> set[str]:
         return set(self.enforcer.registered_rules)

@@ -49,7 +49,11 @@ class QMP:
             raise QMPError(f"cannot connect to {self.path}: {exc}") from exc
         self._sock = sock
         try:
-            greeting = self._read_message(time.monotonic() + self.timeout)
+            deadline = time.monotonic() + self.timeout
+            greeting = self._read_message(deadline)
+            # an event QEMU emits while it accepts the connection can come first
+            while "event" in greeting and "QMP" not in greeting:
+                greeting = self._read_message(deadline)
             if "QMP" not in greeting:
                 raise QMPError(f"unexpected QMP greeting: {greeting!r}")
             self.command("qmp_capabilities")

@@ -81,6 +81,9 @@ class ServiceSpec(abc.ABC):
     in_catalog: bool = True
     #: what ``tinystack status`` GETs to see the API answer (200 or 300 means up)
     health_path: str = "/"
+    #: what the API's extra worker processes run (``tinystack serve <name>``: the
+    #: service, or one of its roles); see :meth:`api_workers`
+    worker_role: str = ""
 
     def register_opts(self, conf: cfg.ConfigOpts) -> None:  # noqa: B027
         """Register service-specific options (port and connection are registered for you)."""
@@ -94,6 +97,11 @@ class ServiceSpec(abc.ABC):
         revocation events); a role without an API (object storage's storage hosts) does
         not."""
         return True
+
+    def api_workers(self, conf: cfg.ConfigOpts) -> int:
+        """Processes serving the API's port (``SO_REUSEPORT``): the cloud's and N - 1
+        children running :attr:`worker_role` (``deploy/workers.py``); 1 by default."""
+        return 1
 
     def extra_listeners(self, runtime: Runtime) -> list[Listener]:
         """Servers to run besides the API (called after :meth:`create_app`); none by default."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 
+from oslo_config import cfg
+
 from tinystack.common.service import ServiceSpec
 
 # name -> module holding SERVICE; order is start (and bootstrap) order.
@@ -27,6 +29,18 @@ ROLES: dict[str, tuple[str, dict[str, str]]] = {
     "object-store-proxy": ("object_store", {"role": "proxy"}),
     "object-store-storage": ("object_store", {"role": "storage"}),
 }
+
+
+def serve(conf: cfg.ConfigOpts, name: str) -> str:
+    """The service a ``tinystack serve`` name runs, with ``conf`` set for the role it
+    names (``ROLES``); a service's own name is returned as it is."""
+    if name not in ROLES:
+        return name
+    service, options = ROLES[name]
+    load(service).register_opts(conf)
+    for key, value in options.items():
+        conf.set_override(key, value, group=service)
+    return service
 
 
 def available() -> list[str]:

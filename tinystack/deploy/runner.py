@@ -1,4 +1,6 @@
-"""Run a whole cloud in one process: every enabled service's API on one event loop.
+"""Run a whole cloud in one process: every enabled service's API on one event loop
+(a service whose ``api_workers`` is above 1 also in children sharing its port:
+``deploy/workers.py``).
 
 Start-up order: configuration, Fernet keys, passwords, per-service database
 migrations, identity bootstrap (idempotent: reconciles the catalog with the
@@ -228,11 +230,33 @@ class Cloud:
                 except OSError as exc:
                     raise SystemExit(f"{name}: cannot listen on {host}:{port}: {exc}") from None
 
-    async def serve(self, ready: Callable[[], None] | None = None) -> None:
-        """Serve every API until a signal arrives, then stop workers and servers."""
+    def _workers(self) -> list[tuple[RunningService, int]]:
+        """(service, extra processes) of the APIs served by several processes."""
+        found = []
+        for svc in self.services:
+            count = svc.spec.api_workers(self.conf) - 1
+            if count > 0 and svc.spec.worker_role:
+                found.append((svc, count))
+        return found
+
+    async def serve(self, ready: Callable[[], None] | None = None, worker: bool = False) -> None:
+        """Serve every API until a signal arrives, then stop workers and servers.
+
+        ``worker``: this process is one of a service's API workers (deploy/workers.py):
+        its API shares the port with the cloud's process and the other workers."""
         import anyio.to_thread
 
-        self._check_ports()
+        from tinystack.deploy.workers import ApiWorkers, reuse_port_socket
+
+        children: list[ApiWorkers] = []
+        shared = list(self.services)  # a worker's one API shares the port
+        if not worker:
+            self._check_ports()
+            groups = self._workers()
+            shared = [svc for svc, _ in groups]
+            children = [ApiWorkers(self.conf, svc.spec.worker_role, n) for svc, n in groups]
+        bind = str(self.conf.bind_host)
+        sockets = {svc.port: reuse_port_socket(bind, svc.port) for svc in shared}
         anyio.to_thread.current_default_thread_limiter().total_tokens = self.conf.api_threads
         sys.setswitchinterval(self.conf.gil_switch_interval)
         servers = []
@@ -247,10 +271,12 @@ class Cloud:
                 lifespan="off",
                 http="httptools",
                 server_header=False,
+                timeout_keep_alive=self.conf.client_socket_timeout,
                 ssl_certfile=cert if tls_ and cert else None,
                 ssl_keyfile=key if tls_ and cert else None,
             )
             servers.append(_Server(cfg_))
+        listening = [sockets.get(port) for _, _, port, _, _ in self._endpoints()]
         loop = asyncio.get_running_loop()
 
         def stop() -> None:
@@ -260,7 +286,10 @@ class Cloud:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop)
-        tasks = [asyncio.create_task(s.serve()) for s in servers]
+        tasks = [
+            asyncio.create_task(s.serve(sockets=[sock] if sock else None))
+            for s, sock in zip(servers, listening, strict=True)
+        ]
         while not all(s.started for s in servers):
             if any(t.done() for t in tasks):
                 stop()
@@ -271,11 +300,15 @@ class Cloud:
                 self.poller.start()
             for svc in self.services:
                 await asyncio.to_thread(svc.spec.start, svc.runtime)
+            for group in children:
+                group.start()
             if ready:
                 ready()
         try:
             await asyncio.gather(*tasks)
         finally:
+            for group in children:
+                await asyncio.to_thread(group.stop)
             if self.poller is not None:
                 self.poller.stop()
             for svc in reversed(self.services):

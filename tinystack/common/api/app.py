@@ -4,7 +4,8 @@ Middleware, innermost first:
 1. FastAPI's router and dependencies (auth happens in the ``ContextDep``
    dependency, so public routes such as version discovery cost nothing);
 2. the exception handlers, which render every error in the service's style (another
-   service or the database out of reach: 503 with Retry-After, never a 500);
+   service, the database or the message bus out of reach: 503 with Retry-After, never
+   a 500);
 3. :class:`~tinystack.common.api.body_limit.BodyLimitMiddleware`, the 413 for bodies
    over ``[DEFAULT] max_request_body_size`` (except what ``streams`` names);
 4. :class:`~tinystack.common.api.observability.ObservabilityMiddleware`: the access log
@@ -33,6 +34,7 @@ from tinystack.common.api.errors import STATUS_TITLES, STYLES, ErrorRenderer
 from tinystack.common.api.observability import ObservabilityMiddleware
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import TinystackError
+from tinystack.common.rpc.exceptions import MessagingTimeout, RPCError, TransportError
 
 LOG = logging.getLogger(__name__)
 REQUEST_ID_HEADER = b"x-openstack-request-id"
@@ -156,6 +158,11 @@ def create_app(
         if exc.status == 0 or exc.status >= 500:  # unreachable, or failing itself
             return unavailable(request, f"{exc.service} service", exc)
         return _unexpected(request, exc)
+
+    @app.exception_handler(TransportError)
+    @app.exception_handler(MessagingTimeout)
+    def _bus_error(request: Request, exc: RPCError) -> Response:
+        return unavailable(request, "message bus", exc)
 
     @app.exception_handler(DBAPIError)
     def _database_error(request: Request, exc: DBAPIError) -> Response:

@@ -6,17 +6,31 @@ and compute behaves as upstream without Neutron: it allocates nothing.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tinystack.common.clients.session import ClientError, ClientNotFound, Session
+
+#: how long the service's extension list is trusted (upstream Nova refreshes it as often)
+EXTENSIONS_TTL = 600.0
 
 
 class NetworkClient:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._extensions: tuple[float, frozenset[str]] | None = None
 
     def available(self) -> bool:
         return self.session.has_service("network")
+
+    def has_extension(self, alias: str) -> bool:
+        """Whether the service lists the API extension ``alias`` (the list is kept
+        ``EXTENSIONS_TTL`` seconds, as Nova keeps Neutron's)."""
+        now = time.monotonic()
+        if self._extensions is None or now - self._extensions[0] > EXTENSIONS_TTL:
+            listed = self._get("/v2.0/extensions").get("extensions", [])
+            self._extensions = (now, frozenset(str(e.get("alias")) for e in listed))
+        return alias in self._extensions[1]
 
     def call(
         self,
@@ -61,6 +75,17 @@ class NetworkClient:
             raise
         network_id = (found.get("auto_allocated_topology") or {}).get("id")
         return str(network_id) if network_id else None
+
+    def can_auto_allocate(self, project_id: str, *, token: str | None = None) -> bool:
+        """Whether the network service could make the project's auto-allocated topology
+        (its ``fields=dry-run`` check: 409 when the deployment lacks the defaults)."""
+        try:
+            self._get(f"/v2.0/auto-allocated-topology/{project_id}", {"fields": "dry-run"}, token)
+        except ClientError as exc:
+            if exc.status in (400, 404, 409, 501):
+                return False
+            raise
+        return True
 
     def list_ports(self, *, token: str | None = None, **filters: Any) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._get("/v2.0/ports", filters, token)["ports"]

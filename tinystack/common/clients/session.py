@@ -104,6 +104,7 @@ class Session:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._project_id = ""
+        self._user_id = ""
         self._expires = 0.0
         self._token_catalog: dict[str, str] = {}
 
@@ -135,6 +136,11 @@ class Session:
         self.token()
         return self._project_id
 
+    def user_id(self) -> str:
+        """The service user's id (what a trust names as its trustee)."""
+        self.token()
+        return self._user_id
+
     # -- the service token ---------------------------------------------------------------------
     def token(self, *, refresh: bool = False) -> str:
         with self._lock:
@@ -143,11 +149,12 @@ class Session:
             self._token, self._expires = self._authenticate()
             return self._token
 
-    def _authenticate(self) -> tuple[str, float]:
+    def _password_auth(self, scope: Mapping[str, Any] | None) -> dict[str, Any]:
         if self.credentials is None or not self.auth_url:
             raise ClientError("identity", 0, "this service has no credentials to authenticate")
         c = self.credentials
-        body = {
+        default = {"project": {"name": c.project_name, "domain": {"name": c.domain_name}}}
+        return {
             "auth": {
                 "identity": {
                     "methods": ["password"],
@@ -159,9 +166,12 @@ class Session:
                         }
                     },
                 },
-                "scope": {"project": {"name": c.project_name, "domain": {"name": c.domain_name}}},
+                "scope": dict(scope) if scope is not None else default,
             }
         }
+
+    def _authenticate(self) -> tuple[str, float]:
+        body = self._password_auth(None)
         try:
             response = self._http.post(f"{self.auth_url}/auth/tokens", json=body)
         except httpx.HTTPError as exc:
@@ -172,7 +182,17 @@ class Session:
         token_body = response.json().get("token", {})
         self._remember_catalog(token_body.get("catalog") or [])
         self._project_id = str((token_body.get("project") or {}).get("id") or "")
+        self._user_id = str((token_body.get("user") or {}).get("id") or "")
         return response.headers["x-subject-token"], _parse_expiry(token_body.get("expires_at"))
+
+    def trust_token(self, trust_id: str) -> tuple[str, str]:
+        """A token scoped to ``trust_id``, the service user being its trustee (Aodh's
+        ``trust+http`` actions), and the trust's trustor: the token acts as the trustor
+        (with impersonation) with the trust's roles on the trust's project."""
+        scope = {"OS-TRUST:trust": {"id": trust_id}}
+        token, body = self.user_token(self._password_auth(scope)["auth"])
+        trust = body.get("OS-TRUST:trust") or {}
+        return token, str((trust.get("trustor_user") or {}).get("id") or "")
 
     # -- a user's own tokens (a dashboard login) ------------------------------------------------
     def user_token(self, auth: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -485,6 +485,13 @@ class VolumeClient:
         created = self._call("POST", "/snapshots", body={"snapshot": body}, token=token)
         return Snapshot.from_api(created["snapshot"])
 
+    def update_snapshot_status(
+        self, snapshot_id: str, status: str, progress: str, *, token: str | None = None
+    ) -> None:
+        """Compute's report on a snapshot it made for the service (assisted snapshots)."""
+        body = {"os-update_snapshot_status": {"status": status, "progress": progress}}
+        self._call("POST", f"/snapshots/{snapshot_id}/action", body=body, token=token)
+
     def delete_snapshot(self, snapshot_id: str, *, token: str | None = None) -> bool:
         try:
             self._call("DELETE", f"/snapshots/{snapshot_id}", token=token)

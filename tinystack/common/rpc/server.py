@@ -17,6 +17,39 @@ from .transport import IncomingMessage, Listener, Transport
 LOG = logging.getLogger(__name__)
 
 
+class Handoff:
+    """Hands messages to a thread pool, counting those that wait for a free thread (a
+    periodic pass that takes up lost work runs only when none does: nothing of its own
+    is still on the way)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queued = 0
+
+    @property
+    def queued(self) -> int:
+        return self._queued
+
+    def submit(
+        self, executor: ThreadPoolExecutor, dispatcher: Dispatcher, message: IncomingMessage
+    ) -> bool:
+        """Queue ``message`` for ``dispatcher``; False if ``executor`` is shut down."""
+        with self._lock:
+            self._queued += 1
+        try:
+            executor.submit(self._handle, dispatcher, message)
+        except RuntimeError:
+            with self._lock:
+                self._queued -= 1
+            return False
+        return True
+
+    def _handle(self, dispatcher: Dispatcher, message: IncomingMessage) -> None:
+        with self._lock:
+            self._queued -= 1
+        dispatcher.handle(message)
+
+
 class RPCServer:
     """Serve ``endpoints`` for ``target`` (its topic, and its server name).
 
@@ -51,6 +84,7 @@ class RPCServer:
         self._executor: ThreadPoolExecutor | None = None
         self._listener: Listener | None = None
         self._running = False
+        self._handoff = Handoff()
 
     @property
     def running(self) -> bool:
@@ -97,10 +131,14 @@ class RPCServer:
         if executor is None:
             LOG.warning("RPC server %s stopped: dropping %s", self.target.topic, message.method)
             return
-        try:
-            executor.submit(self.dispatcher.handle, message)
-        except RuntimeError:  # executor shut down concurrently
+        if not self._handoff.submit(executor, self.dispatcher, message):
+            # the executor was shut down concurrently
             LOG.warning("RPC server %s stopped: dropping %s", self.target.topic, message.method)
+
+    @property
+    def queued(self) -> int:
+        """Messages taken that wait for a free thread (see :class:`Handoff`)."""
+        return self._handoff.queued
 
     def __enter__(self) -> RPCServer:
         self.start()

@@ -2,7 +2,9 @@
 
 ``POST /v2/images/{id}/locations`` gives a queued image data that a web server
 holds (the ``http`` store reads it; the URL must pass the import filter, since the
-service fetches it). The image becomes active once the service has read the data
+service fetches it), or, for a caller with the ``service`` role only, data a service
+put in one of the image stores itself (compute's direct snapshot of an RBD root disk:
+``rbd://fsid/pool/image/snap``). The image becomes active once the service has read the data
 to learn its size and digests, checked against the ``validation_data`` the
 caller gave. ``GET .../locations`` is for services (``fetch_image_location``).
 ``DELETE /v2/stores/{store_id}/{image_id}`` removes one store's copy of an active
@@ -81,12 +83,18 @@ def add_location(
     """
     if not isinstance(url, str) or not url:
         raise BadRequest("'url' is required")
-    if not import_filter.allowed(deps.opts, url):
-        raise BadRequest(f"URI for location does not pass filtering: {url}")
     try:
-        store_id = deps.stores.for_location(url).id
+        store = deps.stores.for_location(url)
     except StoreError:
         raise BadRequest(f"No store handles the location {url}") from None
+    store_id = store.id
+    if store.type != "http":
+        # a service's data in one of this cloud's stores (compute's direct snapshot of
+        # an RBD root disk): only services may name one, as upstream
+        if "service" not in ctx.roles:
+            raise Forbidden("http store must be enabled to use location API by normal user.")
+    elif not import_filter.allowed(deps.opts, url):
+        raise BadRequest(f"URI for location does not pass filtering: {url}")
 
     def lock(session: Session) -> str:
         image = _access.load(session, ctx, image_id)
