@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +24,19 @@ BIN = Path(sys.executable).parent
 NO_FORMAT_VERBS = {"delete", "set", "unset", "add", "remove", "revoke", "save"}
 
 
+class OscError(subprocess.CalledProcessError):
+    """A failed ``openstack`` command whose message carries the client's stderr and the
+    cloud's last warnings, so a failure in CI says what the cloud answered and why."""
+
+    cloud_log = ""
+
+    def __str__(self) -> str:
+        return (
+            f"{super().__str__()}\nstderr: {str(self.stderr or '')[-2000:]}"
+            f"\ncloud warnings:\n{self.cloud_log}"
+        )
+
+
 #: where test servers listen: below the kernel's ephemeral range (32768+), so no outgoing
 #: connection takes a port before its server binds it, and above the 21000-21999 that
 #: engineers use for clouds started by hand
@@ -30,11 +44,26 @@ PORTS = (22000, 32000)
 _ISSUED: set[int] = set()
 
 
+def _worker_ports() -> tuple[int, int]:
+    """This test process's slice of :data:`PORTS`: under pytest-xdist each worker draws
+    from its own slice, so two workers never hand out the same port."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker.startswith("gw") or count < 2:
+        return PORTS
+    index = int(worker[2:])
+    span = (PORTS[1] - PORTS[0]) // count
+    return PORTS[0] + index * span, PORTS[0] + (index + 1) * span - 1
+
+
+WORKER_PORTS = _worker_ports()
+
+
 def free_port() -> int:
     """A port nothing listens on now, never handed out twice by this test process
     (random, so concurrent test runs on one machine rarely meet)."""
     while True:
-        port = random.randint(*PORTS)
+        port = random.randint(*WORKER_PORTS)
         if port in _ISSUED:
             continue
         with socket.socket() as sock:
@@ -94,6 +123,9 @@ class CloudProcess:
                 lines.append(f"metadata_listen_port = {self.metadata_port}")
                 lines.append("[console]")
                 lines += [f"{proxy}_port = {num}" for proxy, num in self.console_ports.items()]
+            if name == "dashboard":
+                # upstream Horizon (when installed) only where a test asks for it
+                lines.append("horizon_port = 0")
             if name == "volume":
                 # exports of remote attachments: never the default 10809 another cloud on
                 # this machine may hold (a test's own [volume] nbd_port, later, wins)
@@ -196,12 +228,21 @@ class CloudProcess:
             result = self.osc_raw(*args, cloud=cloud)
             wants_format = False
         if result.returncode != 0:
-            raise subprocess.CalledProcessError(
-                result.returncode, ["openstack", *full], result.stdout, result.stderr
-            )
+            error = OscError(result.returncode, ["openstack", *full], result.stdout, result.stderr)
+            error.cloud_log = self.log_warnings()
+            raise error
         if wants_format and result.stdout.strip():
             return json.loads(result.stdout)
         return result.stdout
+
+    def log_warnings(self, count: int = 30) -> str:
+        """The log's last ``count`` WARNING/ERROR lines and failed requests."""
+        try:
+            lines = self.log_file.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        failed = re.compile(r"WARNING|ERROR|tinystack\.access: .* [45]\d\d ")
+        return "\n".join([ln for ln in lines if failed.search(ln)][-count:])
 
     def sdk(self, cloud: str = "tinystack-admin") -> Any:
         import openstack

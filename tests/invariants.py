@@ -16,9 +16,15 @@ database and the host (processes, links, namespaces) where it has them:
   ``.tmp-*`` half-built file is left;
 * objects: every object file on the storage devices is listed in its container and
   every listed object answers HEAD;
-* host: no process names the state directory outside the live cloud's process trees,
-  no tap or namespace names a resource (of ``gone``, the ids a workload saw) that no
-  longer exists.
+* load balancers: none, and none of their listeners or pools, in PENDING_* (ACTIVE and
+  ERROR are stable, as Octavia's provisioning_status says); every VIP port the load
+  balancer service owns (``Octavia``) names a load balancer that exists;
+* metrics: every split row belongs to a metric, and every split's blob is whole;
+  alarms: every alarm in one of Aodh's three states;
+* host: no process names the state directory outside the live cloud's process trees
+  (but for helpers a pid file of the state directory names: adopted across restarts),
+  no tap, bridge or namespace names a resource (of ``gone``, the ids a workload saw)
+  that no longer exists.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ from tests.chaos.session import Session
 SERVER_STABLE = {"ACTIVE", "ERROR", "SHUTOFF", "PAUSED", "SUSPENDED", "SHELVED_OFFLOADED"}
 VOLUME_STABLE = {"available", "in-use", "error", "error_deleting", "error_extending"}
 IMAGE_STABLE = {"queued", "active", "killed", "deactivated", "deleted"}
+ALARM_STATES = {"ok", "alarm", "insufficient data"}
+LB_KINDS = ("loadbalancers", "listeners", "pools")
 OBJECT_XATTR = "user.swift.metadata"
 
 
@@ -84,8 +92,9 @@ class Cloud:
 
 
 def check(cloud: Cloud, gone: Iterable[str] = ()) -> Report:
-    """Every invariant of the module docstring; ``gone`` are ids of resources that were
-    deleted (their taps and namespaces must be gone too)."""
+    """Every invariant of the module docstring; ``gone`` are ids of resources that may
+    have been deleted (those that no longer exist must have no tap, bridge or
+    namespace left)."""
     report = Report()
     servers = _servers(cloud, report)
     _placement(cloud, report, servers)
@@ -93,6 +102,9 @@ def check(cloud: Cloud, gone: Iterable[str] = ()) -> Report:
     _images(cloud, report)
     _volumes(cloud, report)
     _objects(cloud, report)
+    _load_balancers(cloud, report)
+    _metrics(cloud, report)
+    _alarms(cloud, report)
     _processes(cloud, report)
     alive = set(servers) | ports
     _host_devices(report, [g for g in gone if g not in alive])
@@ -106,6 +118,7 @@ def unstable(cloud: Cloud) -> list[str]:
     _servers(api_only, report)
     _volumes(api_only, report)
     _images(api_only, report)
+    _load_balancers(api_only, report)
     return [leak for leak in report.leaks if "not stable" in leak]
 
 
@@ -149,6 +162,7 @@ def _network(cloud: Cloud, report: Report, servers: set[str]) -> set[str]:
     ports = s.get("network", "/v2.0/ports")["ports"]
     report.count("ports", len(ports))
     ids = {p["id"] for p in ports}
+    networks = {n["id"] for n in s.get("network", "/v2.0/networks")["networks"]}
     for port in ports:
         if port["device_owner"].startswith("compute:") and port["device_id"] not in servers:
             report.leak(f"port {port['id']} owned by {port['device_id']}, which is no server")
@@ -170,7 +184,7 @@ def _network(cloud: Cloud, report: Report, servers: set[str]) -> set[str]:
             engine.dispose()
         for address, port_id in rows:
             report.leak(f"address {address} belongs to missing port {port_id}")
-    return ids
+    return ids | networks
 
 
 def _images(cloud: Cloud, report: Report) -> None:
@@ -271,6 +285,63 @@ def _objects(cloud: Cloud, report: Report) -> None:
     report.count("object files", found)
 
 
+def _load_balancers(cloud: Cloud, report: Report) -> None:
+    s = cloud.session
+    if not s.has("load-balancer"):
+        return
+    found: dict[str, list[dict[str, object]]] = {}
+    for kind in LB_KINDS:
+        found[kind] = s.get("load-balancer", f"/v2/lbaas/{kind}")[kind]
+        report.count(kind, len(found[kind]))
+        for item in found[kind]:
+            status = str(item["provisioning_status"])
+            if status.startswith("PENDING_"):
+                report.leak(f"{kind[:-1]} {item['id']} not stable: {status}")
+    if cloud.state_dir is None or not s.has("network"):
+        return  # API-only (``unstable``): the port check reads the network too
+    lbs = {str(lb["id"]) for lb in found["loadbalancers"]}
+    for lb in found["loadbalancers"]:
+        port = s.client("network").get(f"/v2.0/ports/{lb['vip_port_id']}")
+        if port.status_code == 404:
+            report.leak(f"load balancer {lb['id']}'s VIP port {lb['vip_port_id']} is gone")
+    ports = s.get("network", "/v2.0/ports", params={"device_owner": "Octavia"})["ports"]
+    for port in ports:
+        if port["device_id"].removeprefix("lb-") not in lbs:  # Octavia's device_id
+            report.leak(f"VIP port {port['id']} of {port['device_id']}, which is no load balancer")
+
+
+def _metrics(cloud: Cloud, report: Report) -> None:
+    url = cloud.connection("metric") if cloud.state_dir else None
+    if not url:
+        return
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT s.metric_id, m.id, length(s.points) FROM split s "
+                "LEFT JOIN metric m ON m.id = s.metric_id"
+            )).all()  # fmt: skip
+    finally:
+        engine.dispose()
+    report.count("metric splits", len(rows))
+    for metric_id, owner, size in rows:
+        if owner is None:
+            report.leak(f"split of missing metric {metric_id}")
+        if not size or size % 64:  # eight doubles a bucket (tinystack/metric/services/splits)
+            report.leak(f"split of metric {metric_id} half-written: {size} bytes")
+
+
+def _alarms(cloud: Cloud, report: Report) -> None:
+    s = cloud.session
+    if not s.has("alarming"):
+        return
+    found = s.get("alarming", "/v2/alarms", params={"q.field": "all_projects", "q.value": "true"})
+    report.count("alarms", len(found))
+    for alarm in found:
+        if alarm["state"] not in ALARM_STATES:
+            report.leak(f"alarm {alarm['alarm_id']} in no state of Aodh's: {alarm['state']}")
+
+
 def _tree(pids: Iterable[int]) -> set[int]:
     """The pids and all their descendants."""
     children: dict[int, list[int]] = {}
@@ -289,10 +360,23 @@ def _tree(pids: Iterable[int]) -> set[int]:
     return found
 
 
+def _adopted(state_dir: Path) -> set[int]:
+    """The pids the cloud's pid files name: helpers a restarted agent adopts (a DHCP
+    server of a network that still exists outlives the agent that started it, as
+    upstream's dnsmasq does); a helper whose resource went loses its pid file."""
+    found: set[int] = set()
+    for path in [*state_dir.rglob("pid"), *state_dir.rglob("*.pid")]:
+        try:
+            found.add(int(path.read_text().split()[0]))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 def _processes(cloud: Cloud, report: Report) -> None:
     if cloud.state_dir is None:
         return
-    own = _tree(cloud.pids)
+    own = _tree(cloud.pids) | _adopted(cloud.state_dir)
     marker = str(cloud.state_dir).encode()
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         pid = int(cmdline.parent.name)

@@ -179,8 +179,16 @@ def test_snapshot_and_shelve(compute_cloud: CloudProcess, api: httpx.Client, ima
     assert shown["name"] == "cli-snap-img"
     compute_cloud.osc("server", "shelve", "--wait", sid)
     assert wait_for(api, sid, "SHELVED_OFFLOADED")["OS-EXT-SRV-ATTR:host"] is None
+    (shelved,) = compute_cloud.osc("image", "list", "--name", "cli-snap-shelved")
     compute_cloud.osc("server", "unshelve", "--wait", sid)
-    assert wait_for(api, sid, "ACTIVE")["OS-EXT-SRV-ATTR:host"]
+    server = wait_for(api, sid, "ACTIVE")
+    assert server["OS-EXT-SRV-ATTR:host"] and server["image"]["id"] == image
+    # the guest came back from the shelve's snapshot (its disk as it was), which is then
+    # deleted, as upstream; it once booted the server's original image again
+    log = compute_cloud.osc_raw("console", "log", "show", sid).stdout
+    boots = [line for line in log.splitlines() if "fake BIOS: booting" in line]
+    assert boots[-1].endswith(f"from image {shelved['ID']}"), log
+    assert not compute_cloud.osc("image", "list", "--name", "cli-snap-shelved")
     compute_cloud.osc("server", "delete", "--wait", sid)
     compute_cloud.osc("image", "delete", snap["id"])
 

@@ -229,3 +229,122 @@ def test_sdk_network_api(cloud: CloudProcess) -> None:
     conn.network.delete_subnet(subnet)
     conn.network.delete_network(net)
     assert conn.network.find_network(net.id) is None
+
+
+def test_cli_firewall_groups(cloud: CloudProcess) -> None:
+    """FWaaS v2 through ``openstack firewall group ...`` (python-openstackclient's
+    commands): rules, a policy ordered with --insert-before/--insert-after, a group on
+    the bootstrap router's interface, and upstream's refusals."""
+    deny, allow, late = _name("deny"), _name("allow"), _name("late")
+    policy, group = _name("fwp"), _name("fwg")
+    rule = cloud.osc(
+        "firewall", "group", "rule", "create", "--name", deny, "--protocol", "tcp",
+        "--destination-port", "22", "--action", "deny", cloud=DEMO,
+    )  # fmt: skip
+    assert (rule["Protocol"], rule["Destination Port"], rule["Action"]) == ("tcp", "22", "deny")
+    cloud.osc("firewall", "group", "rule", "create", "--name", allow, "--protocol", "tcp",
+              "--destination-port", "22", "--action", "allow", cloud=DEMO)  # fmt: skip
+    cloud.osc("firewall", "group", "rule", "create", "--name", late, "--protocol", "icmp",
+              "--action", "allow", cloud=DEMO)  # fmt: skip
+    created = cloud.osc(
+        "firewall", "group", "policy", "create", "--firewall-rule", deny, policy, cloud=DEMO
+    )
+    assert created["Firewall Rules"] == [rule["ID"]]
+    cloud.osc("firewall", "group", "policy", "add", "rule", policy, allow,
+              "--insert-before", deny, cloud=DEMO)  # fmt: skip
+    cloud.osc("firewall", "group", "policy", "add", "rule", policy, late,
+              "--insert-after", deny, cloud=DEMO)  # fmt: skip
+    shown = cloud.osc("firewall", "group", "policy", "show", policy, cloud=DEMO)
+    names = {r["ID"]: r["Name"] for r in cloud.osc("firewall", "group", "rule", "list", cloud=DEMO)}
+    assert [names[r] for r in shown["Firewall Rules"]] == [allow, deny, late]
+    conn = cloud.sdk(DEMO)
+    router = conn.network.find_router("router1")
+    interface = next(
+        conn.network.ports(device_id=router.id, device_owner="network:router_interface")
+    )
+    # this cloud runs no L3 agent (dataplane = none): a group with ports and a policy
+    # would stay PENDING_CREATE as upstream's does without an agent, so the group gets
+    # its port and its policy one at a time (INACTIVE); the data plane is
+    # tests/network_dataplane/test_fwaas.py
+    fwg = cloud.osc(
+        "firewall", "group", "create", "--name", group, "--port", interface.id, cloud=DEMO
+    )
+    assert fwg["Ports"] == [interface.id] and fwg["Status"] == "INACTIVE"
+    listed = cloud.osc("firewall", "group", "list", cloud=DEMO)
+    assert {"default", group} <= {g["Name"] for g in listed}
+    # a port is in one group at most; a group with ports, a rule in a policy: in use
+    with pytest.raises(subprocess.CalledProcessError) as err:
+        cloud.osc("firewall", "group", "create", "--port", interface.id, cloud=DEMO)
+    assert "already associated" in err.value.stderr
+    with pytest.raises(subprocess.CalledProcessError) as err:
+        cloud.osc("firewall", "group", "delete", group, cloud=DEMO)
+    assert "still active" in err.value.stderr
+    with pytest.raises(subprocess.CalledProcessError) as err:
+        cloud.osc("firewall", "group", "rule", "delete", deny, cloud=DEMO)
+    assert "is being used" in err.value.stderr
+    cloud.osc("firewall", "group", "set", "--no-port", group, cloud=DEMO)
+    cloud.osc("firewall", "group", "set", "--ingress-firewall-policy", policy, group, cloud=DEMO)
+    fwg = cloud.osc("firewall", "group", "show", group, cloud=DEMO)
+    assert fwg["Ingress Policy ID"] == created["ID"] and fwg["Status"] == "INACTIVE"
+    cloud.osc("firewall", "group", "policy", "remove", "rule", policy, late, cloud=DEMO)
+    cloud.osc("firewall", "group", "delete", group, cloud=DEMO)
+    cloud.osc("firewall", "group", "policy", "delete", policy, cloud=DEMO)
+    cloud.osc("firewall", "group", "rule", "delete", deny, allow, late, cloud=DEMO)
+
+
+def test_cli_metering(cloud: CloudProcess) -> None:
+    """``openstack network meter ...`` and ``... meter rule ...``: admin-only writes,
+    the project sees its label, an overlapping rule is refused. The counters are
+    tests/network_dataplane/test_metering.py (this cloud runs no L3 agent)."""
+    name = _name("meter")
+    demo = cloud.sdk(DEMO).current_project_id
+    meter = cloud.osc("network", "meter", "create", "--project", demo, name)
+    assert meter["name"] == name and meter["shared"] is False
+    rule = cloud.osc("network", "meter", "rule", "create", "--egress",
+                     "--remote-ip-prefix", "198.51.100.0/24", name)  # fmt: skip
+    assert rule["direction"] == "egress" and rule["metering_label_id"] == meter["id"]
+    with pytest.raises(subprocess.CalledProcessError) as err:
+        cloud.osc("network", "meter", "rule", "create", "--egress",
+                  "--remote-ip-prefix", "198.51.100.128/25", name)  # fmt: skip
+    assert "overlaps" in err.value.stderr
+    with pytest.raises(subprocess.CalledProcessError) as err:
+        cloud.osc("network", "meter", "create", _name("mine"), cloud=DEMO)
+    assert "disallowed by policy" in err.value.stderr
+    assert name in {m["Name"] for m in cloud.osc("network", "meter", "list", cloud=DEMO)}
+    shown = cloud.osc("network", "meter", "rule", "show", rule["id"])
+    assert shown["remote_ip_prefix"] == "198.51.100.0/24"
+    assert rule["id"] in {r["ID"] for r in cloud.osc("network", "meter", "rule", "list")}
+    cloud.osc("network", "meter", "rule", "delete", rule["id"])
+    cloud.osc("network", "meter", "delete", name)
+    assert name not in {m["Name"] for m in cloud.osc("network", "meter", "list")}
+
+
+def test_cli_segments(cloud: CloudProcess) -> None:
+    """``openstack network segment ...`` and ``subnet create --network-segment``: the
+    network's own segment is listed, a second one takes the next VNI, a segment in use by
+    a subnet is refused deletion, and a project sees none."""
+    net = _name("routed")
+    created = cloud.osc("network", "create", "--provider-network-type", "vxlan", net)
+    own = cloud.osc("network", "segment", "list", "--network", net)
+    assert [s["ID"] for s in own] and own[0]["Network Type"] == "vxlan"
+    name = _name("seg")
+    seg = cloud.osc("network", "segment", "create", "--network", net,
+                    "--network-type", "vxlan", "--description", "second", name)  # fmt: skip
+    assert seg["network_id"] == created["id"] and seg["description"] == "second"
+    assert seg["segmentation_id"] not in (None, own[0]["Segment"])
+    cloud.osc("network", "segment", "set", "--name", name + "-x", seg["id"])
+    shown = cloud.osc("network", "segment", "show", seg["id"])
+    assert shown["name"] == name + "-x" and shown["revision_number"] == 2
+    subnet = cloud.osc("subnet", "create", "--network", net, "--network-segment", seg["id"],
+                       "--subnet-range", "192.168.88.0/24", _name("sub"))  # fmt: skip
+    assert subnet["segment_id"] == seg["id"]
+    with pytest.raises(subprocess.CalledProcessError) as err:
+        cloud.osc("network", "segment", "delete", seg["id"])
+    assert "still associated with subnet" in err.value.stderr
+    assert cloud.osc("network", "segment", "list", cloud=DEMO) == []
+    cloud.osc("subnet", "delete", subnet["id"])
+    cloud.osc("network", "segment", "delete", seg["id"])
+    assert [s["ID"] for s in cloud.osc("network", "segment", "list", "--network", net)] == [
+        own[0]["ID"]
+    ]
+    cloud.osc("network", "delete", net)

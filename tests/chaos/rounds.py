@@ -12,6 +12,9 @@ from collections.abc import Callable
 from tests import invariants
 from tests.chaos.workload import Workload
 
+#: seconds a round waits for its burst's share of accepted boots before the fault
+BURST_WAIT = 90
+
 
 def crash_round(
     workload: Workload,
@@ -21,34 +24,43 @@ def crash_round(
     window: tuple[float, float] = (1.5, 4.0),
     threads: int = 6,
     during: Callable[[], object] | None = None,
+    burst: int = 0,
+    settle: float = 30,
 ) -> invariants.Report:
-    """Run the workload, call ``fault`` after a random delay within ``window`` (then
-    ``during``, with the workload still running, if given), stop the workload,
-    ``recover``, settle and check. Returns the last report (after the clean-up); every
-    check asserts."""
+    """Run the workload (and a burst of ``burst`` boots at once), call ``fault`` after a
+    random delay within ``window`` — with a burst, once a random share of it (20-80 %)
+    was accepted, so the fault lands among builds under way — (then ``during``, with the
+    workload still running, if given), stop the workload, ``recover``, settle and check
+    (each check waits up to ``settle`` seconds for a clean report).
+    Returns the last report (after the clean-up); every check asserts."""
     clock = Clock()
     rng = random.Random(workload.seed)
     stop = threading.Event()
     workers = workload.run(stop, threads)
+    workers += workload.burst(burst) if burst else []
     time.sleep(rng.uniform(*window))
+    wanted, deadline = rng.randint(burst // 5, burst * 4 // 5), time.monotonic() + BURST_WAIT
+    while workload.boots < wanted and time.monotonic() < deadline:
+        time.sleep(0.05)
+    clock.lap(f"workload ({workload.boots} boots accepted, {workload.peak_boots} at once)")
     fault()
     if during is not None:
         during()
     stop.set()
     for worker in workers:
         worker.join(120)
-    clock.lap("workload and fault")
+    clock.lap("fault")
     recover()
     clock.lap("recovery")
     workload.session.login()
     workload.settle()
     clock.lap("settled")
-    report = eventually(lambda: invariants.check(cloud(), workload.gone()))
+    report = eventually(lambda: invariants.check(cloud(), workload.gone()), settle)
     clock.lap("checked")
     assert workload.requests > 0
     workload.cleanup()
     clock.lap("deleted everything")
-    after = eventually(lambda: invariants.check(cloud(), workload.gone()))
+    after = eventually(lambda: invariants.check(cloud(), workload.gone()), settle)
     clock.lap("checked again")
     print(f"chaos round (seed {workload.seed}): {clock}")
     left = {k: after.checked.get(k, 0) for k in ("allocation consumers", "image files",

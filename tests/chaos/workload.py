@@ -2,6 +2,7 @@
 compute, some made first through the network API), volumes, images and objects being
 created and deleted by several threads at once, until told to stop.
 
+A burst (:meth:`Workload.burst`) boots many servers at once beside the loops.
 The cloud may die under it at any moment: a failed request is counted, never raised.
 What the workload created and deleted is remembered (``created``, ``deleted``), so a
 test can settle the cloud after a restart, check the invariants, then delete
@@ -39,8 +40,15 @@ class Workload:
     #: bug (a service that cannot reach another or its database says 503, Retry-After)
     server_errors: list[str] = field(default_factory=list)
     network_id: str = ""
+    #: networks with a DHCP subnet made and deleted too (the data plane's dnsmasq,
+    #: namespaces and bridges)
+    networks: bool = False
     image_id: str = ""
     container: str = ""
+    #: boots the API accepted, and the most boot requests in flight at once
+    boots: int = 0
+    peak_boots: int = 0
+    _in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- set-up --------------------------------------------------------------------------
@@ -82,6 +90,20 @@ class Workload:
             return rid
 
     def _boot(self) -> None:
+        """A server with a port: made first through the network API half the time."""
+        with self._lock:
+            self._in_flight += 1
+            self.peak_boots = max(self.peak_boots, self._in_flight)
+        try:
+            sid = self._boot_one()
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+        self._remember("servers", sid)
+        with self._lock:
+            self.boots += 1
+
+    def _boot_one(self) -> str:
         s = self.session
         networks: object = "none"
         if self.network_id:
@@ -97,7 +119,7 @@ class Workload:
                   "networks": networks}  # fmt: skip
         resp = s.client("compute").post("/servers", json={"server": server})
         resp.raise_for_status()
-        self._remember("servers", resp.json()["server"]["id"])
+        return str(resp.json()["server"]["id"])
 
     def _delete_server(self) -> None:
         sid = self._pick("servers")
@@ -149,6 +171,32 @@ class Workload:
         if name:
             self.session.client("object-store").delete(f"/{name}")
 
+    def _network(self) -> None:
+        net = self.session.client("network")
+        made = net.post("/v2.0/networks", json={"network": {"name": "chaos-net"}})
+        made.raise_for_status()
+        nid = made.json()["network"]["id"]
+        self._remember("networks", nid)
+        cidr = f"10.{random.randint(100, 199)}.{random.randint(0, 255)}.0/24"
+        subnet = {"network_id": nid, "ip_version": 4, "cidr": cidr, "enable_dhcp": True}
+        net.post("/v2.0/subnets", json={"subnet": subnet}).raise_for_status()
+        port = net.post("/v2.0/ports", json={"port": {"network_id": nid}})
+        port.raise_for_status()
+        self._remember("ports", port.json()["port"]["id"])
+
+    def _delete_network(self) -> None:
+        nid = self._pick("networks")
+        if nid:
+            self._drop_network(nid)
+
+    def _drop_network(self, nid: str) -> None:
+        """The network's ports, then the network (its DHCP port goes with it)."""
+        net = self.session.client("network")
+        for port in net.get("/v2.0/ports", params={"network_id": nid}).json().get("ports", []):
+            if not port["device_owner"].startswith("network:"):
+                net.delete(f"/v2.0/ports/{port['id']}")
+        net.delete(f"/v2.0/networks/{nid}")
+
     def operations(self) -> list[tuple[Callable[[], object], int]]:
         """(operation, weight) of what this cloud offers."""
         s = self.session
@@ -161,6 +209,8 @@ class Workload:
             ops += [(self._image, 1), (self._delete_image, 1)]
         if s.has("object-store"):
             ops += [(self._object, 2), (self._delete_object, 1)]
+        if self.networks:
+            ops += [(self._network, 2), (self._delete_network, 1)]
         return ops
 
     # -- running -------------------------------------------------------------------------
@@ -173,31 +223,51 @@ class Workload:
         def loop(n: int) -> None:
             rng = random.Random(self.seed * 100 + n)
             while not stop.is_set():
-                op = rng.choices(funcs, weights)[0]
-                try:
-                    op()
-                except httpx.HTTPStatusError as exc:
-                    resp = exc.response
-                    with self._lock:
-                        unclean = resp.status_code == 503 and "retry-after" not in resp.headers
-                        if resp.status_code == 500 or unclean:
-                            self.server_errors.append(
-                                f"{resp.request.method} {resp.request.url}: "
-                                f"{resp.status_code} {resp.text[:300]}"
-                            )
-                        else:
-                            self.errors += 1
-                except (httpx.HTTPError, KeyError, ValueError):
-                    with self._lock:
-                        self.errors += 1
-                    time.sleep(0.1)
-                with self._lock:
-                    self.requests += 1
+                self.attempt(rng.choices(funcs, weights)[0])
 
         workers = [threading.Thread(target=loop, args=(n,), daemon=True) for n in range(threads)]
         for worker in workers:
             worker.start()
         return workers
+
+    def burst(self, count: int) -> list[threading.Thread]:
+        """``count`` boots at once: one thread each, released together by a barrier."""
+        barrier = threading.Barrier(count)
+
+        def one() -> None:
+            try:
+                barrier.wait(60)
+            except threading.BrokenBarrierError:
+                pass
+            self.attempt(self._boot)
+
+        workers = [threading.Thread(target=one, daemon=True) for _ in range(count)]
+        for worker in workers:
+            worker.start()
+        return workers
+
+    def attempt(self, op: Callable[[], object]) -> None:
+        """Run one operation; a failure is counted (a 500, or a 503 without Retry-After,
+        is a server error: always a bug), never raised."""
+        try:
+            op()
+        except httpx.HTTPStatusError as exc:
+            resp = exc.response
+            with self._lock:
+                unclean = resp.status_code == 503 and "retry-after" not in resp.headers
+                if resp.status_code == 500 or unclean:
+                    self.server_errors.append(
+                        f"{resp.request.method} {resp.request.url}: "
+                        f"{resp.status_code} {resp.text[:300]}"
+                    )
+                else:
+                    self.errors += 1
+        except (httpx.HTTPError, KeyError, ValueError):
+            with self._lock:
+                self.errors += 1
+            time.sleep(0.1)
+        with self._lock:
+            self.requests += 1
 
     def gone(self) -> set[str]:
         """Every id the workload saw (the checker looks for host devices of deleted ones)."""
@@ -216,7 +286,7 @@ class Workload:
                 raise AssertionError("not settled: " + "; ".join(moving[:10]))
             time.sleep(0.5)
 
-    def cleanup(self, timeout: float = 90) -> None:
+    def cleanup(self, timeout: float = 180) -> None:
         """Delete every server, volume, image and object named by the workload (also
         those whose creation answer the crash swallowed), its ports, and wait until
         they are gone."""
@@ -245,3 +315,7 @@ class Workload:
                 time.sleep(0.2)
         for pid in sorted(self.created.get("ports", set())):
             s.client("network").delete(f"/v2.0/ports/{pid}")
+        if self.networks:
+            listed = s.get("network", "/v2.0/networks", params={"name": "chaos-net"})
+            for network in listed["networks"]:
+                self._drop_network(network["id"])
