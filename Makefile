@@ -20,7 +20,10 @@ PIP_INSTALL = for try in 1 2 3 4; do $(BIN)/pip install -q $(1) && exit 0; \
 METADEFS = glance==33.0.0
 ## The extras (a comma would split $(call ...)'s arguments, hence variables)
 RUN_EXTRAS = .[clients,dashboard]
-TEST_EXTRAS = .[test,clients,dashboard]
+TEST_EXTRAS = .[test,clients,dashboard,horizon]
+## `make up HORIZON=1` also installs upstream Horizon (tinystack[horizon]); `tinystack up`
+## serves it when installed ([dashboard] horizon_port, 8001)
+HORIZON ?=
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@($(call PIP_INSTALL,-e '$(RUN_EXTRAS)'))
@@ -31,6 +34,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	@($(call PIP_INSTALL,-e '$(TEST_EXTRAS)'))
 	@($(call PIP_INSTALL,--no-deps $(METADEFS)))
 	@touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-horizon: pyproject.toml | $(VENV)/.installed
+	@($(call PIP_INSTALL,-e '.[horizon]'))
+	@touch $@
 
 ## Packages a fresh Debian/Ubuntu needs: as root, the missing ones are installed (the
 ## real data plane, QEMU, the test image's inputs); otherwise nothing is (emulated mode).
@@ -57,22 +64,31 @@ host-deps:
 ## Start the whole cloud in one process (Ctrl-C stops it; state persists in STATE_DIR).
 ## As root with QEMU: real guests from the test image (built on first use) and the Linux
 ## data plane; otherwise the fake driver and the emulated network (the log says which).
-up: host-deps $(VENV)/.installed
+up: host-deps $(VENV)/.installed $(if $(HORIZON),$(VENV)/.installed-horizon)
 	@$(BIN)/tinystack image build-test --state-dir $(STATE_DIR) \
 		|| echo "test image not built: servers need an image you upload yourself"
 	$(BIN)/tinystack up --state-dir $(STATE_DIR)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check tinystack tests benchmarks tools
-	$(BIN)/ruff format --check tinystack tests benchmarks tools
+	$(BIN)/ruff check tinystack tests benchmarks tools examples
+	$(BIN)/ruff format --check tinystack tests benchmarks tools examples
 	$(BIN)/lint-imports --no-cache
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-## The whole suite; pytest's "no tests collected" (exit 5) is a failure.
+## The whole suite on 4 xdist workers (tests/conftest.py says which modules share a worker;
+## PYTEST_WORKERS=0 runs it in one process); pytest's "no tests collected" (exit 5) is a failure.
+## A test that outlives TINYSTACK_TEST_TIMEOUT is interrupted with its stacks printed, and a run
+## that outlives TINYSTACK_SUITE_DEADLINE stops with its summary (tests/watchdog.py).
+PYTEST_WORKERS ?= 4
+TINYSTACK_TEST_TIMEOUT ?= 600
+TINYSTACK_SUITE_DEADLINE ?= 4200
 test: host-deps lint typecheck
-	@$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	@TINYSTACK_TEST_TIMEOUT=$(TINYSTACK_TEST_TIMEOUT) TINYSTACK_SUITE_DEADLINE=$(TINYSTACK_SUITE_DEADLINE) \
+		$(BIN)/python -m pytest -p no:cacheprovider \
+		$(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder) \
+		$(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 bench-identity: $(VENV)/.installed

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import ipaddress
 import json
 import os
+import socket
 import statistics
 import threading
 import time
@@ -203,3 +205,26 @@ def run(
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
+
+
+def require_loopback(url: str) -> None:
+    """Exit unless every address ``url``'s host resolves to is a loopback one: these
+    benchmarks load only a cloud on this machine."""
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    except socket.gaierror as exc:
+        raise SystemExit(f"cannot resolve the endpoint {url}: {exc}") from None
+    if not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses):
+        raise SystemExit(f"refusing to benchmark a non-loopback endpoint: {url}")
+
+
+def public_endpoint(catalog: list[dict[str, Any]], *kinds: str) -> str:
+    """The public URL of the first service of ``kinds`` in a token's catalog."""
+    for kind in kinds:
+        for entry in catalog:
+            if entry["type"] == kind:
+                for ep in entry["endpoints"]:
+                    if ep["interface"] == "public":
+                        return str(ep["url"]).rstrip("/")
+    raise SystemExit(f"no {'/'.join(kinds)} endpoint in the catalog")

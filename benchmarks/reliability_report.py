@@ -32,7 +32,11 @@ def main() -> None:
     for name, section in sections.items():
         print(f"{section.get('title', name)}  [{name}, {section.get('updated', '?')}]")
         for key, value in section.get("figures", {}).items():
-            if isinstance(value, list):
+            if isinstance(value, dict):  # chaos rounds: one line each kind (service family)
+                print(f"  {key:<40} {len(value)} kinds")
+                for name, item in sorted(value.items()):
+                    print(f"      {name:<44} {item}")
+            elif isinstance(value, list):
                 print(f"  {key:<40} {len(value)}")
                 for item in value:
                     print(f"      {item}")

@@ -35,6 +35,8 @@ from urllib.parse import urlsplit
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _harness import Client, add_auth_args, creds_from_args, issue_token
 
+#: seconds between token renewals (Keystone's default token lifetime is an hour)
+TOKEN_RENEWAL = 1800.0
 #: the operations and their weights; each returns the HTTP status of its last request
 READS = {
     "compute": ["/servers", "/flavors/detail", "/os-availability-zone"],
@@ -201,6 +203,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     add_auth_args(parser)
     parser.add_argument("--duration", type=float, default=3600.0, help="seconds of load")
     parser.add_argument("--rate", type=float, default=20.0, help="operations per second")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        help="requests in flight at most (a slow cloud queues the rest)",
+    )
     parser.add_argument("--warmup", type=float, default=None,
                         help="seconds before the steady state (default: a fifth)")  # fmt: skip
     parser.add_argument("--pid", type=int, action="append", default=[],
@@ -230,9 +238,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             stop.wait(args.sample_every)
 
     threading.Thread(target=sampler, daemon=True).start()
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    renewed = time.monotonic()
+    with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
         n = 0
         while (now := time.monotonic() - soak.started) < args.duration:
+            if time.monotonic() - renewed > TOKEN_RENEWAL:  # tokens live an hour upstream
+                soak.token, renewed = issue_token(creds)[0], time.monotonic()
             pool.submit(ops[n % len(ops)])
             n += 1
             time.sleep(max(0.0, n / args.rate - now))
