@@ -16,12 +16,12 @@ evicts pages the host's volumes and guests use).
 from __future__ import annotations
 
 import errno
-import fcntl
 import mmap
 import os
 import threading
 from pathlib import Path
 
+from tinystack.common.direct_io import ALIGN, pwrite_all, set_direct
 from tinystack.volume.backup.base import ObjectContainer, ObjectNotFound, ObjectStore
 
 
@@ -34,8 +34,6 @@ def _safe(name: str) -> str:
     return name
 
 
-#: O_DIRECT needs buffers, offsets and lengths aligned to the logical block size
-ALIGN = 4096
 _staging = threading.local()
 
 
@@ -46,21 +44,6 @@ def _staging_buffer(size: int) -> mmap.mmap:
         buf = mmap.mmap(-1, max(size, 1 << 20))
         _staging.buf = buf
     return buf
-
-
-def _direct(fd: int) -> bool:
-    """Switch ``fd`` to O_DIRECT; False when the filesystem does not support it."""
-    try:
-        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_DIRECT)
-    except OSError:
-        return False
-    return True
-
-
-def _write_all(fd: int, view: memoryview, offset: int) -> None:
-    while view:
-        done = os.pwrite(fd, view, offset)
-        view, offset = view[done:], offset + done
 
 
 def _read_all(fd: int, view: memoryview, size: int) -> int:
@@ -80,20 +63,20 @@ def _write_synced(path: Path, data: bytes | memoryview) -> None:
     aligned = len(view) - len(view) % ALIGN
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
     try:
-        if aligned and _direct(fd):
+        if aligned and set_direct(fd):
             try:  # straight from the caller's pages when they are page-aligned (a mapped
-                _write_all(fd, view[:aligned], 0)  # volume's page cache), else a copy
+                pwrite_all(fd, view[:aligned], 0)  # volume's page cache), else a copy
             except OSError as exc:
                 if exc.errno != errno.EINVAL:
                     raise
                 buf = _staging_buffer(aligned)
                 with memoryview(buf) as staged:
                     staged[:aligned] = view[:aligned]
-                    _write_all(fd, staged[:aligned], 0)
-            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_DIRECT)
-            _write_all(fd, view[aligned:], aligned)
+                    pwrite_all(fd, staged[:aligned], 0)
+            set_direct(fd, False)
+            pwrite_all(fd, view[aligned:], aligned)
         else:
-            _write_all(fd, view, 0)
+            pwrite_all(fd, view, 0)
         os.fdatasync(fd)
     finally:
         os.close(fd)
@@ -126,20 +109,20 @@ class PosixContainer(ObjectContainer):
         copy and fresh cache pages), else through the cache."""
         try:
             with open(self._file(name), "rb", buffering=0) as f:
-                size = os.fstat(f.fileno()).st_size
+                fd = f.fileno()
+                size = os.fstat(fd).st_size
                 if size > len(buffer):
                     return memoryview(f.read())
                 view = memoryview(buffer)
                 rounded = -(-size // ALIGN) * ALIGN
-                if isinstance(buffer, mmap.mmap) and rounded <= len(buffer) and _direct(f.fileno()):
+                if isinstance(buffer, mmap.mmap) and rounded <= len(buffer) and set_direct(fd):
                     try:
-                        return view[: _read_all(f.fileno(), view[:rounded], size)]
+                        return view[: _read_all(fd, view[:rounded], size)]
                     except OSError as exc:
                         if exc.errno != errno.EINVAL:
                             raise
-                    fcntl.fcntl(f.fileno(), fcntl.F_SETFL,
-                                fcntl.fcntl(f.fileno(), fcntl.F_GETFL) & ~os.O_DIRECT)  # fmt: skip
-                return view[: _read_all(f.fileno(), view[:size], size)]
+                    set_direct(fd, False)
+                return view[: _read_all(fd, view[:size], size)]
         except FileNotFoundError as exc:
             raise ObjectNotFound(f"no object {name} in container {self.name}") from exc
 

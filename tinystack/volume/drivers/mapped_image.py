@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tinystack.common.direct_io import ALIGN, pwrite_all
 from tinystack.volume.drivers import qemu_img
 from tinystack.volume.drivers.errors import BackendError
 
@@ -43,8 +44,6 @@ if TYPE_CHECKING:
 
 _FALLOC_FL_KEEP_SIZE = 0x01
 _FALLOC_FL_PUNCH_HOLE = 0x02
-#: O_DIRECT's alignment of buffers, file offsets and lengths
-ALIGN = 4096
 #: madvise(2): populate the page tables of a mapped range (Linux 5.14)
 MADV_POPULATE_READ = 22
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -326,12 +325,12 @@ class PreallocatedImageFile(io.RawIOBase):
         else through the cache."""
         if self._direct is not None and not (offset % ALIGN or len(view) % ALIGN):
             try:
-                _pwrite_all(self._direct, view, offset)
+                pwrite_all(self._direct, view, offset)
                 return
             except OSError as exc:  # EINVAL: an unaligned buffer
                 if exc.errno != errno.EINVAL:
                     raise
-        _pwrite_all(self._fd, view, offset)
+        pwrite_all(self._fd, view, offset)
 
     def write_zeroes(self, length: int) -> None:
         """Zero ``length`` bytes at the position by punching holes in the file."""
@@ -369,9 +368,3 @@ class PreallocatedImageFile(io.RawIOBase):
             for fd in (self._fd, self._direct):
                 if fd is not None:
                     os.close(fd)
-
-
-def _pwrite_all(fd: int, view: memoryview, offset: int) -> None:
-    while view:
-        done = os.pwrite(fd, view, offset)
-        view, offset = view[done:], offset + done
