@@ -81,6 +81,9 @@ class Definition:
     #: the directory of the local disks when it is not the instance's directory (a
     #: shared ``instances_path``: the disks there, this host's runtime files in its own)
     disks: str = ""
+    #: KiB of RAM QEMU was given beyond the flavor's at the guest's last boot (see
+    #: :func:`ram_pad_kib`); a restore or an incoming migration must give it the same
+    ram_pad_kib: int = 0
 
     def disk_dir(self, directory: Path) -> Path:
         """Where the local disks (root, ephemeral, swap, config drive, rescue) are."""
@@ -103,6 +106,11 @@ class Definition:
     @property
     def memory_mb(self) -> int:
         return max(16, int(self.flavor.get("memory_mb") or 64))
+
+    @property
+    def ram_kib(self) -> int:
+        """The RAM QEMU is given (``-m``): the flavor's, plus the pad of its last boot."""
+        return self.memory_mb * 1024 + self.ram_pad_kib
 
     def images_in_use(self) -> set[str]:
         found = {self.image_id} if self.image_id else set()
@@ -141,6 +149,24 @@ def serial_socket_path(directory: Path, uuid: str, short_dir: Path) -> str:
     return str(sock) if len(str(sock)) <= MAX_SOCKET_PATH else str(short_dir / f"{uuid}.serial")
 
 
+#: See :func:`ram_pad_kib`: QEMU rounds RAM sizes up to 8 KiB.
+TCG_RAM_PAD_KIB = 8
+
+
+def ram_pad_kib(accel: str) -> int:
+    """The RAM a guest booting now gets beyond its flavor's (KiB): 8 under TCG, else 0.
+
+    QEMU before 9.0 syncs a live migration's dirty bitmap a 64-page word at a time when a
+    RAM block's size is a multiple of 64 pages, and on that path does not re-arm TCG's
+    write tracking (the softmmu TLB entries that mark a page dirty on its next store):
+    stores made after a page was sent could then be missing on the destination, and
+    guests died there of corrupted kernel lists now and then (QEMU commit 03bfc2188f,
+    "physmem: Fix migration dirty bitmap coherency with TCG memory access", not in
+    Debian 12's QEMU 7.2). A size off that multiple takes the page-by-page path, which
+    re-arms it. KVM tracks dirty pages itself and keeps the flavor's size."""
+    return 0 if accel == "kvm" else TCG_RAM_PAD_KIB
+
+
 def esc(value: object) -> str:
     """A value inside a QEMU ``key=value,...`` option (commas are doubled)."""
     return str(value).replace(",", ",,")
@@ -170,7 +196,7 @@ def command(
     cmd = [binary, "-name", f"guest={defn.name},debug-threads=off", "-uuid", defn.uuid]
     cmd += ["-machine", "pc", "-accel", accel]
     cmd += ["-cpu", "host" if accel == "kvm" else "max"]
-    cmd += ["-m", str(defn.memory_mb), "-smp", str(defn.vcpus)]
+    cmd += ["-m", f"{defn.ram_kib}k", "-smp", str(defn.vcpus)]
     cmd += ["-nodefaults", "-no-user-config", "-rtc", "base=utc"]
     cmd += ["-daemonize", "-pidfile", str(d / PIDFILE)]
     for sock, ident in ((defn.qmp_socket, "qmp"), (defn.qmp_events_socket, "qmpev")):

@@ -34,6 +34,7 @@ from tinystack.compute.virt.qemu.definition import (
     Definition,
     Nic,
     command,
+    ram_pad_kib,
     serial_socket_path,
 )
 from tinystack.compute.virt.qemu.settings import (
@@ -236,6 +237,9 @@ class Machines:
         for sock in (defn.qmp_socket, defn.qmp_events_socket, defn.serial_socket):
             Path(sock).parent.mkdir(parents=True, exist_ok=True)
             Path(sock).unlink(missing_ok=True)
+        accel = self.accel()
+        if incoming is None and not defer_incoming:  # a boot: a restore keeps the state's
+            defn.ram_pad_kib = ram_pad_kib(accel)
         with self._ports_lock:
             self.ensure_vnc_port(defn)
             defn.save(directory)
@@ -243,7 +247,7 @@ class Machines:
                 defn,
                 directory,
                 binary=self.binary,
-                accel=self.accel(),
+                accel=accel,
                 vnc_listen=self.settings.vnc_listen,
                 websocket_offset=self.settings.vnc_websocket_offset,
                 incoming=incoming,
