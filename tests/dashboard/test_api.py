@@ -5,10 +5,17 @@ policies, the joined lists and the pass-through."""
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
+from typing import cast
 
 import httpx
+import pytest
 
 from tests.dashboard.conftest import API, Dashboard
+from tinystack.common.clients.session import ClientError
+from tinystack.dashboard.exception import ServiceFailed, SessionInvalid
+from tinystack.dashboard.services import sessions
+from tinystack.dashboard.services.deps import Deps
 from tinystack.dashboard.services.records import Session
 from tinystack.dashboard.services.signer import Signer
 
@@ -49,6 +56,22 @@ def test_session_cookie_profile_and_logout_revokes(dashboard: Dashboard) -> None
     assert httpx.get(compute + "/servers", headers={"X-Auth-Token": token}).status_code == 401
     stale = httpx.Client(base_url=dashboard.url, cookies={"session": cookie.value or ""})
     assert stale.get(API + "/profile").status_code == 401
+
+
+@pytest.mark.parametrize(("status", "error"), [(401, SessionInvalid), (503, ServiceFailed)])
+def test_identity_refusing_the_projects_of_a_profile(status: int, error: type) -> None:
+    """The session's token revoked after the dashboard checked it (a logout in another
+    tab racing a profile read; the chaos round found it as a 500) is a 401; identity
+    failing otherwise is its status, not a 500."""
+
+    class Identity:
+        def request(self, *args: object, **kwargs: object) -> httpx.Response:
+            raise ClientError("identity", status, "no")
+
+    deps = cast(Deps, SimpleNamespace(session=Identity()))
+    with pytest.raises(error) as raised:
+        sessions._projects(deps, "a-token")
+    assert getattr(raised.value, "status", status) == status
 
 
 def test_forged_and_expired_sessions_are_refused(dashboard: Dashboard) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from tinystack.common.auth.tokens import TokenPayload
 from tinystack.common.clients.session import ClientError
 from tinystack.common.exceptions import NotFound
-from tinystack.dashboard.exception import LoginFailed, SessionInvalid
+from tinystack.dashboard.exception import LoginFailed, ServiceFailed, SessionInvalid
 from tinystack.dashboard.services.deps import Deps
 from tinystack.dashboard.services.records import Profile, Session
 
@@ -36,7 +36,12 @@ def _issue(deps: Deps, auth: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _projects(deps: Deps, token: str) -> list[dict[str, Any]]:
-    response = deps.session.request("identity", "GET", "/auth/projects", token=token)
+    try:
+        response = deps.session.request("identity", "GET", "/auth/projects", token=token)
+    except ClientError as exc:
+        if exc.status == 401:  # revoked since it was checked: a logout of this session
+            raise SessionInvalid(exc.message) from exc
+        raise ServiceFailed(exc.status, f"identity: {exc.message}") from exc
     found: list[dict[str, Any]] = response.json().get("projects", [])
     return found
 
