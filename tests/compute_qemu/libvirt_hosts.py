@@ -194,16 +194,34 @@ def _processes() -> Iterator[int]:
             yield int(entry.name)
 
 
+def _started(pid: int) -> str | None:
+    """When ``pid`` started (clock ticks since boot): with the PID, who the process is
+    (None once it has exited, zombies included)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] == "Z" else fields[19]
+
+
 def _kill(pids: list[int], sig: int = signal.SIGTERM, wait: float = 10) -> None:
-    for pid in pids:
+    """Signal ``pids``, then SIGKILL those still there after ``wait``: only the processes
+    they named when called (a PID freed meanwhile may be another's)."""
+    who = {pid: started for pid in pids if (started := _started(pid)) is not None}
+
+    def same(pid: int) -> bool:
+        return _started(pid) == who[pid]
+
+    for pid in who:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
     deadline = time.monotonic() + wait
-    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+    while time.monotonic() < deadline and any(same(p) for p in who):
         time.sleep(0.05)
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    for pid in who:
+        if same(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _reap(proc: subprocess.Popen[bytes] | None) -> None:
@@ -268,14 +286,16 @@ def stop(hosts: list[LibvirtHost], prefix: str) -> None:
     for host in hosts:
         with contextlib.suppress(Exception):
             remove_domains(host, prefix)
-    _kill([pid for host in hosts for pid in host.pids])  # together: one wait, not each
+    # what runs in the daemons' namespaces is found while the daemons hold them: a
+    # namespace's number, once freed, is given to the next new one (another test's `ip
+    # netns exec`, whose processes this once killed)
+    namespaces = {h.namespace for h in hosts if h.namespace}
+    inside = [p for p in _processes() if namespaces and _namespace(p) in namespaces]
+    daemons = [pid for host in hosts for pid in host.pids]
+    _kill(daemons + [p for p in inside if p not in daemons])  # together: one wait
     for host in hosts:
         _reap(host.proc)
     _kill(qemus_named(prefix), signal.SIGKILL)
-    namespaces = {h.namespace for h in hosts if h.namespace}
-    if namespaces:
-        left = [p for p in _processes() if _namespace(p) in namespaces]
-        _kill(left, signal.SIGKILL)
 
 
 def _namespace(pid: int) -> str:
