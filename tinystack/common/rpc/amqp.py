@@ -302,7 +302,9 @@ class RabbitTransport(Transport):
         start = time.monotonic()
         deadline = start + (timeout if timeout is not None else self.publish_timeout)
         waiter = self._reply_waiter()
-        if not waiter.thread.declared.wait(max(0.0, deadline - time.monotonic())):
+        # consuming now, not only once: after a broker restart the reply queue is gone
+        # until the waiter has reconnected, and a reply sent before that is dropped
+        if not waiter.thread.ready.wait(max(0.0, deadline - time.monotonic())):
             raise MessagingTimeout(f"reply queue not ready within {timeout}s (broker down?)")
         msg_id = uuid.uuid4().hex
         slot = waiter.register(msg_id)
