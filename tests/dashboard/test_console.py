@@ -81,6 +81,18 @@ class Console:
         select.first.click()
         self.page.locator(".ant-select-item-option", has_text=option).first.click()
 
+    def press_until(self, button: str, shown: Any) -> None:
+        """Press ``button`` until ``shown`` appears (its modal's field): under load a click
+        can land before the page's handlers are bound, and then does nothing."""
+        for _ in range(5):
+            self.page.get_by_role("button", name=button).first.click()
+            try:
+                shown.first.wait_for(timeout=20_000)
+                return
+            except PlaywrightTimeout:
+                continue
+        shown.first.wait_for(timeout=patient(20_000))
+
     def modal_ok(self) -> None:
         """Press the open modal's primary button (the caller then checks what it did)."""
         buttons = self.page.locator(".ant-modal-footer button.ant-btn-primary:visible")
@@ -197,7 +209,7 @@ def test_demo_launches_an_instance_and_cleans_up(console_for: Any, dashboard: Da
     c.shot("5-security-group-rule")
 
     c.open("/network/floatingip", "Allocate IP")
-    page.get_by_role("button", name="Allocate IP").click()
+    c.press_until("Allocate IP", page.locator("input[id$='_floating_network_id']"))
     c.choose("_floating_network_id", "public")
     c.modal_ok()
     c.row("172.").first.wait_for(timeout=patient(30000))
@@ -235,13 +247,7 @@ def test_admin_sees_hypervisors_and_creates_project_and_user(
 
     c.open("/identity/project-admin", "Create Project")
     name = page.locator("input[id='Create Project_name']")
-    for _ in range(5):  # under load a click can land before the page's handlers are bound
-        page.get_by_role("button", name="Create Project").click()
-        try:
-            name.wait_for(timeout=20_000)
-            break
-        except PlaywrightTimeout:
-            continue
+    c.press_until("Create Project", name)
     name.fill("webteam")
     c.modal_ok()
     c.row("webteam").wait_for(timeout=patient(30000))
