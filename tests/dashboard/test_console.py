@@ -93,6 +93,22 @@ class Console:
                 continue
         shown.first.wait_for(timeout=patient(20_000))
 
+    def fill_in(self, button: str, field: Any, value: str) -> None:
+        """Open ``button``'s modal and fill ``field`` with ``value``. A modal that closes
+        before it is filled (its input detached: the list page under it re-rendered as
+        its data arrived) is opened again; each retry keeps a screenshot and the URL."""
+        for attempt in range(3):
+            self.press_until(button, field)
+            try:
+                field.fill(value, timeout=patient(15_000))
+                return
+            except playwright_api.Error:
+                self.shot(f"fill-retry-{button}-{attempt}")
+                print(f"{button}: the modal closed before it was filled, at {self.page.url}")
+                if self.page.locator(".ant-modal-wrap:visible").count():
+                    self.page.keyboard.press("Escape")
+        raise AssertionError(f"{button}'s modal never stayed open to be filled")
+
     def modal_ok(self) -> None:
         """Press the open modal's primary button (the caller then checks what it did)."""
         buttons = self.page.locator(".ant-modal-footer button.ant-btn-primary:visible")
@@ -246,9 +262,8 @@ def test_admin_sees_hypervisors_and_creates_project_and_user(
     c.shot("2-all-instances")
 
     c.open("/identity/project-admin", "Create Project")
-    name = page.locator("input[id='Create Project_name']")
-    c.press_until("Create Project", name)
-    name.fill("webteam")
+    c.row("demo").first.wait_for(timeout=patient(30000))  # the list has loaded
+    c.fill_in("Create Project", page.locator("input[id='Create Project_name']"), "webteam")
     c.modal_ok()
     c.row("webteam").wait_for(timeout=patient(30000))
     c.shot("3-project-created")
