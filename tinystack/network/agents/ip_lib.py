@@ -213,10 +213,6 @@ def netns_delete(name: str) -> None:
             LOG.warning("cannot delete namespace %s: %s", name, exc)
 
 
-def netns_pids(name: str) -> list[int]:
-    return sorted(pr_netns.ns_pids(str(NETNS_DIR)).get(name, []))
-
-
 # -- links, addresses, routes in one namespace -------------------------------------------------
 
 
