@@ -70,6 +70,10 @@ def test_vxlan_between_two_hosts(fresh: Cloud, second_host: tuple[Namespace, Dat
             guest.static(f"{guest.fixed_ip}/24", subnet["gateway_ip"])
     assert guest_there.eventually_pings(guest_here.fixed_ip)
     assert guest_here.ping(guest_there.fixed_ip)
+    # what each agent's pass reads of its taps: one look at the links of its namespace
+    bridge = "brq" + net["id"][:11]
+    assert local.link_masters("tap")[guest_here.tap] == bridge
+    assert remote.link_masters("tap")[guest_there.tap] == bridge
     agents = cloud.call("GET", "/agents", admin=True, expect=200)["agents"]
     mine = {(a["host"], a["agent_type"]): a for a in agents}
     b = mine[(plane.host, "Linux bridge agent")]

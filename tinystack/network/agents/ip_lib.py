@@ -374,6 +374,19 @@ class IpLib:
             return [str(msg.get("ifname")) for msg in ipr.link("dump")]
 
     @_off_event_loop
+    def link_masters(self, prefix: str = "") -> dict[str, str | None]:
+        """Each link whose name starts with ``prefix``, with the bridge it is a port of
+        (None: none); one netlink dump in a namespace, where ``master_of`` is a socket."""
+        if self.namespace is None:
+            names = [n for n in os.listdir("/sys/class/net") if n.startswith(prefix)]
+            return {n: self.master_of(n) for n in names}
+        with self._rtnl("link show") as ipr:
+            msgs = ipr.link("dump")
+        by_index = {msg["index"]: str(msg.get("ifname")) for msg in msgs}
+        found = {str(msg.get("ifname")): msg.get("master") for msg in msgs}
+        return {n: by_index.get(m) if m else None for n, m in found.items() if n.startswith(prefix)}
+
+    @_off_event_loop
     def links(self) -> dict[str, dict[str, Any]]:
         """Every link, by name, as a dict shaped like ``ip -j -d link show``'s entries."""
         with self._rtnl("link show") as ipr:

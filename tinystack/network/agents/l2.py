@@ -215,7 +215,8 @@ class LinuxBridgeAgent(Agent):
         if full:
             self._ensure_physical()
             self.ignored.clear()
-        current = {n for n in self.ip.link_names() if n.startswith("tap")}
+        masters = self.ip.link_masters("tap")
+        current = set(masters)
         prefixes = {p[:11] for p in updated}
         removed = set(self.devices) - current
         for port_id in deleted:
@@ -227,7 +228,7 @@ class LinuxBridgeAgent(Agent):
             current.discard(dev)
         refresh = {d for d in current if d[3:] in prefixes}
         refresh |= {d for d, dev in self.devices.items() if dev.network_id in networks}
-        refresh |= self._unbridged(current)
+        refresh |= self._unbridged(masters)
         if full:
             fetch = set(current)
         else:
@@ -256,14 +257,12 @@ class LinuxBridgeAgent(Agent):
         if fdb_dirty:
             self._sync_fdb()
 
-    def _unbridged(self, current: set[str]) -> set[str]:
+    def _unbridged(self, masters: dict[str, str | None]) -> set[str]:
         """The wired taps out of their bridge: deleted and made again under the same name
         between two passes (a guest's QEMU started anew, as on a rebuild), which the list
         of names does not tell; left so, the guest's DHCP went unanswered until the next
         full resync. Their ingress limits went with the old device."""
-        found = {
-            d for d in current & set(self.devices) if self.ip.master_of(d) != self.devices[d].bridge
-        }
+        found = {d for d, dev in self.devices.items() if d in masters and masters[d] != dev.bridge}
         for dev in found:
             self.qos_limits.pop(dev, None)
         return found
