@@ -107,9 +107,11 @@ def test_remote_group_membership(pair: Pair) -> None:
 #: answers every line of a connection with ``<peer address> <line>``
 LINE_SERVER = textwrap.dedent(
     """\
-    import socketserver, sys
+    import socket, socketserver, struct, sys
     class H(socketserver.StreamRequestHandler):
         def handle(self):
+            # killed, it resets the connection: no orphan socket keeps the namespace alive
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             for line in self.rfile:
                 reply = f"{self.client_address[0]} {line.decode().strip()}\\n"
                 self.wfile.write(reply.encode())
@@ -121,8 +123,11 @@ LINE_SERVER = textwrap.dedent(
 #: holds one TCP connection; sends each stdin line over it and prints the answer
 HELD_CLIENT = textwrap.dedent(
     """\
-    import socket, sys
+    import socket, struct, sys
     s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+    # killed with a line unanswered, it resets the connection rather than retrying it for
+    # minutes from an orphan socket that keeps the guest's namespace (and tap) alive
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.settimeout(float(sys.argv[3]))
     for line in sys.stdin:
         try:
