@@ -94,9 +94,10 @@ class Console:
         shown.first.wait_for(timeout=patient(20_000))
 
     def fill_in(self, button: str, field: Any, value: str) -> None:
-        """Open ``button``'s modal and fill ``field`` with ``value``. A modal that closes
-        before it is filled (its input detached: the list page under it re-rendered as
-        its data arrived) is opened again; each retry keeps a screenshot and the URL."""
+        """Open ``button``'s modal and fill ``field`` with ``value``. The console closes a
+        modal opened before its list page's data arrived when the data comes (reproduced
+        by holding the list request); callers wait for the list first, and a modal that
+        closes all the same is opened again (each retry keeps a screenshot and the URL)."""
         for attempt in range(3):
             self.press_until(button, field)
             try:
@@ -224,7 +225,9 @@ def test_demo_launches_an_instance_and_cleans_up(console_for: Any, dashboard: Da
     c.row("10.1.0.0/24").wait_for(timeout=patient(30000))
     c.shot("5-security-group-rule")
 
-    c.open("/network/floatingip", "Allocate IP")
+    # a modal opened before the page's list arrives closes when it does: wait for the list
+    with page.expect_response(re.compile(r"/neutron/v2\.0/floatingips(\?|$)")):
+        c.open("/network/floatingip", "Allocate IP")
     c.press_until("Allocate IP", page.locator("input[id$='_floating_network_id']"))
     c.choose("_floating_network_id", "public")
     c.modal_ok()
@@ -262,7 +265,7 @@ def test_admin_sees_hypervisors_and_creates_project_and_user(
     c.shot("2-all-instances")
 
     c.open("/identity/project-admin", "Create Project")
-    c.row("demo").first.wait_for(timeout=patient(30000))  # the list has loaded
+    c.row("demo").first.wait_for(timeout=patient(30000))  # the list has arrived (as above)
     c.fill_in("Create Project", page.locator("input[id='Create Project_name']"), "webteam")
     c.modal_ok()
     c.row("webteam").wait_for(timeout=patient(30000))
