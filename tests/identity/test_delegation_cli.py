@@ -47,8 +47,7 @@ def _as_demo(cloud: CloudProcess, *args: str) -> subprocess.CompletedProcess[str
         cloud.auth_url,
         "--os-username",
         "demo",
-        "--os-password",
-        cloud.password("demo"),
+        f"--os-password={cloud.password('demo')}",  # whatever its first character
         "--os-user-domain-name",
         "Default",
         "--os-identity-api-version",

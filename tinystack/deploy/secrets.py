@@ -13,7 +13,11 @@ from pathlib import Path
 
 
 def _new_password() -> str:
-    return secrets.token_urlsafe(18)
+    """24 URL-safe characters; never a leading "-", which a command line such as
+    ``openstack --os-password <it>`` would read as an option."""
+    while (password := secrets.token_urlsafe(18)).startswith("-"):
+        continue
+    return password
 
 
 def load_or_create(state_dir: Path, names: list[str]) -> dict[str, str]:
