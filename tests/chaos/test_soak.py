@@ -31,7 +31,7 @@ def test_short_soak_is_flat(tmp_path: Path) -> None:
         out = tmp_path / "soak.json"
         run = subprocess.run(
             [sys.executable, str(ROOT / "benchmarks" / "soak.py"), "--auth-url", cloud.auth_url,
-             "--username", "admin", "--password", cloud.password("admin"),
+             "--username", "admin", f"--password={cloud.password('admin')}",
              "--duration", str(DURATION), "--warmup", str(WARMUP), "--rate", str(RATE),
              "--concurrency", str(CONCURRENCY),
              "--pid", str(cloud.proc.pid), "--sample-every", "1", "--json", str(out)],
