@@ -106,6 +106,28 @@ def test_a_concurrent_change_wins(deps: Deps) -> None:
     assert alarms.get(deps, read.alarm_id, None).state == OK
 
 
+def test_a_put_without_a_state_keeps_the_evaluators_transition(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PUT that names no state read the alarm before the evaluator moved it, and wrote
+    the old state back as "Manually set via API" with no transition recorded (the
+    chaos alarm round found it): the state is the locked row's, not the stale read's."""
+    body = {"name": "a", "type": "gnocchi_resources_threshold",
+            "gnocchi_resources_threshold_rule": RULE}  # fmt: skip
+    stale = alarms.create(deps, ME, body)
+    assert alarms.transition(deps, stale, ALARM, "evaluated", datetime(2026, 1, 1))
+    real_get = alarms.get
+    monkeypatch.setattr(alarms, "get", lambda *args: stale)  # read before the transition
+    aimed = {**body, "gnocchi_resources_threshold_rule": {**RULE, "threshold": 5.0}}
+    assert alarms.replace(deps, ME, stale.alarm_id, aimed).state == ALARM
+    monkeypatch.setattr(alarms, "get", real_get)
+    now = alarms.get(deps, stale.alarm_id, None)
+    assert (now.state, now.state_reason) == (ALARM, "evaluated")
+    # a PUT that names a state still sets it
+    assert alarms.replace(deps, ME, stale.alarm_id, {**aimed, "state": OK}).state == OK
+    assert alarms.get(deps, stale.alarm_id, None).state_reason == "Manually set via API"
+
+
 def test_repeat_actions_notify_every_evaluation(deps: Deps) -> None:
     body = {"name": "a", "type": "gnocchi_resources_threshold", "repeat_actions": True,
             "gnocchi_resources_threshold_rule": RULE}  # fmt: skip

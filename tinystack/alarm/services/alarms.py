@@ -211,14 +211,16 @@ def list_alarms(
 
 
 def replace(deps: Deps, caller: Caller, alarm_id: str, body: Mapping[str, object]) -> AlarmRecord:
-    """PUT: the whole definition replaced (the state too, if given)."""
+    """PUT: the whole definition replaced (the state too, if given: else the alarm keeps
+    the state it has when its row is locked, not the one read before, which a transition
+    of the evaluator in between would make stale and the PUT would then undo)."""
     old = get(deps, alarm_id, None)
     columns = _definition(deps, body)
     project_id = _owner(body, caller, "project_id", old.project_id)
     user_id = _owner(body, caller, "user_id", old.user_id)
     if not caller.is_admin:
         columns["rule"] = rules.scoped(columns["type"], columns["rule"], project_id)
-    state = _state(body, old.state)
+    state = _state(body, old.state) if body.get("state") else None
     previous = [*old.ok_actions, *old.alarm_actions, *old.insufficient_data_actions]
     created, unused = trusts.delegate(deps, caller, _action_lists(columns), previous)
     try:
@@ -235,7 +237,7 @@ def _replace_row(
     caller: Caller,
     old: AlarmRecord,
     columns: dict[str, Any],
-    owners_and_state: tuple[str, str, str],
+    owners_and_state: tuple[str, str, str | None],
 ) -> AlarmRecord:
     project_id, user_id, state = owners_and_state
     alarm_id = old.alarm_id
@@ -247,7 +249,7 @@ def _replace_row(
         for key, value in columns.items():
             setattr(row, key, value)
         row.project_id, row.user_id, row.timestamp = project_id, user_id, now
-        if state != row.state:
+        if state is not None and state != row.state:
             row.state, row.state_timestamp, row.state_reason = state, now, REASON_MANUAL
         session.flush()
         new = AlarmRecord.of(row)
