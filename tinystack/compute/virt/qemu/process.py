@@ -19,14 +19,23 @@ def read_pid(pidfile: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _state(pid: int) -> str | None:
-    """The process state letter (R, S, Z, ...), None when there is no such process."""
+def _stat(pid: int) -> tuple[str, int] | None:
+    """The process's state letter (R, S, Z, ...) and start time (clock ticks after boot),
+    None when there is no such process."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError, OSError):
         return None
-    # the command name is in parentheses and may hold spaces: the state follows the last ")"
-    return stat.rsplit(")", 1)[-1].split()[0]
+    # the command name is in parentheses and may hold spaces: field 3 (the state) follows
+    # the last ")", field 22 (the start time) 19 fields later
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[0], int(fields[19])
+
+
+def _state(pid: int) -> str | None:
+    """The process state letter (R, S, Z, ...), None when there is no such process."""
+    found = _stat(pid)
+    return found[0] if found is not None else None
 
 
 def cmdline(pid: int) -> list[str]:
@@ -83,12 +92,22 @@ def start(cmd: list[str], pidfile: Path, uuid: str, timeout: float = 60) -> int:
 
 
 def wait_gone(pid: int, uuid: str, timeout: float) -> bool:
+    """Wait until the instance's QEMU ``pid`` has exited: no such process, a zombie, or
+    another process under its PID. Its command line is no sign: it reads empty from the
+    start of the exit, while QEMU still frees the guest's memory and holds its files, and
+    with them its images' locks (a QEMU started on the same volume then failed to get
+    the "write" lock)."""
+    first = _stat(pid)
+    if first is None or (cmdline(pid) and not is_ours(pid, uuid)):
+        return True
     deadline = time.monotonic() + timeout
-    while is_ours(pid, uuid):
+    while True:
+        now = _stat(pid)
+        if now is None or now[0] in ("Z", "X") or now[1] != first[1]:
+            return True
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.02)
-    return True
 
 
 def kill(pid: int, uuid: str, timeout: float = 10) -> None:
