@@ -17,6 +17,19 @@ from tests.cloudproc import CloudProcess
 
 SERVICES = ["identity", "placement", "image", "compute", "network", "dashboard"]
 API = "/api/openstack/skyline/api/v1"
+#: a browser test's consoles (``test_console.Console``), for its report if it fails
+CONSOLES = pytest.StashKey[list[Any]]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed console test's report says what each of its pages showed then (the
+    pages are still open: the report is made before the fixtures are torn down)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call" and report.failed:
+        for console in item.stash.get(CONSOLES, []):
+            report.sections.append((f"console of {console.user}", console.diagnosis()))
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.dashboard.conftest import Dashboard
+from tests.dashboard.conftest import CONSOLES, Dashboard
 from tests.network_dataplane.support import PATIENCE, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,11 +42,37 @@ class Console:
     def __init__(self, page: Any, url: str, shots: Path, user: str) -> None:
         self.page, self.url, self.shots, self.user = page, url, shots, user
         self.errors: list[str] = []
+        #: what a failed test's report shows: the API requests refused, failed or unanswered
+        self.refused: list[str] = []
+        self.pending: dict[Any, str] = {}
+        page.on("request", lambda r: self.pending.__setitem__(r, f"{r.method} {r.url}"))
+        page.on("requestfinished", lambda r: self.pending.pop(r, None))
+        page.on("requestfailed", self._failed)
         page.on("response", self._record)
 
     def _record(self, response: Any) -> None:
         if response.status >= 500:
             self.errors.append(f"{response.status} {response.request.method} {response.url}")
+        if response.status >= 400:
+            self.refused.append(f"{response.status} {response.request.method} {response.url}")
+
+    def _failed(self, request: Any) -> None:
+        self.pending.pop(request, None)
+        self.refused.append(f"failed ({request.failure}) {request.method} {request.url}")
+
+    def diagnosis(self) -> str:
+        """Where the page is and what it shows, for a failed test's report."""
+        try:
+            shown = self.page.inner_text("body", timeout=5000)[-3000:]
+            self.shot("at-failure")
+        except playwright_api.Error as exc:
+            shown = f"(unreadable: {exc})"
+        return "\n".join([
+            f"{self.user} at {self.page.url}",
+            "refused or failed:", *self.refused[-20:],
+            "unanswered:", *list(self.pending.values())[-20:],
+            "the page shows:", shown,
+        ])  # fmt: skip
 
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(self.shots / f"{self.user}-{name}.png"), full_page=True)
@@ -144,10 +170,14 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def console_for(
-    browser: Any, dashboard: Dashboard, tmp_path_factory: pytest.TempPathFactory
+    browser: Any,
+    dashboard: Dashboard,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Any]:
     shots = tmp_path_factory.mktemp("dashboard-screenshots")
     contexts = []
+    consoles = request.node.stash.setdefault(CONSOLES, [])
 
     def make(user: str) -> Console:
         context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -155,6 +185,7 @@ def console_for(
         page = context.new_page()
         page.set_default_timeout(patient(30000))
         console = Console(page, dashboard.url, shots, user)
+        consoles.append(console)
         console.login(dashboard.password(user))
         return console
 
