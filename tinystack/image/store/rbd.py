@@ -257,7 +257,7 @@ class RbdStore(Store):
                             image.unprotect_snap(snap["name"])
                         image.remove_snap(snap["name"])
             except rbd.ImageNotFound:
-                return
+                pass  # none, or a create killed half-way that only a remove clears
             except rbd.ImageBusy as exc:
                 raise StoreError(f"rbd image {name} has clones: {exc}") from exc
             try:

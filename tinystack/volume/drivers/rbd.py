@@ -341,10 +341,10 @@ class RbdDriver(VolumeDriver):
         snapshots make it busy; while clones depend on its ``.clone_snap`` snapshots it
         stays as ``volume-<id>.deleted`` (no copy), removed with the last clone."""
         name = _name(volume.id)
+        parent, busy_clones = None, False
         try:
             with self._image(name) as image:
                 parent = image.get_parent_image_spec() if _has_parent(image) else None
-                busy_clones = False
                 for snap in [s["name"] for s in image.list_snaps()]:
                     if snap.startswith("backup.") and snap.endswith(".snap"):
                         image.remove_snap(snap)  # a ceph backup's base (upstream: the same)
@@ -355,7 +355,9 @@ class RbdDriver(VolumeDriver):
                     else:
                         self._remove_snap(image, snap)
         except VolumeNotFound:
-            return
+            # none, or a create killed half-way: listed in the pool's directory without
+            # its header, which only a remove takes out of the directory
+            pass
         with self._io() as ioctx:
             if busy_clones:
                 LOG.info("volume %s has clones: kept as %s.deleted until they go", volume.id, name)

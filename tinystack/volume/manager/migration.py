@@ -131,8 +131,9 @@ class MigrationManager:
                 if volume is None or volume.host != spec.source_host:
                     return True  # gone, or migrated here since: not a leftover any more
                 try:
-                    if spec.volume_id in driver.volume_ids():
-                        driver.delete_volume(VolumeRef(spec.volume_id, 0))
+                    # whatever the copier's kill left (a create stopped half-way is not
+                    # listed): claim found nothing of the volume here, so it is all ours
+                    driver.delete_volume(VolumeRef(spec.volume_id, 0))
                     return True
                 except Exception as exc:
                     LOG.warning("volume %s: the partial copy could not be deleted yet: %s",

@@ -347,7 +347,7 @@ class RbdRoots:
                         image.unprotect_snap(snap["name"])
                     image.remove_snap(snap["name"])
         except rbd.ImageNotFound:
-            return
+            pass  # none, or a create killed half-way that only a remove clears
         while True:
             try:
                 rbd.RBD().remove(ioctx, name)
