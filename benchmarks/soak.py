@@ -12,8 +12,10 @@ accumulates and growth is the cloud's own. With ``--pid`` (the cloud's processes
 this machine) it samples, every ``--sample-every`` seconds, RSS, open file descriptors,
 threads, database files held open (SQLite) and TCP connections to ``--db-port``
 (MariaDB/PostgreSQL). It prints the RSS slope after ``--warmup`` (least squares, KiB per
-minute), the growth of the other figures over the same span, and p50/p99 latency of the
-first and last third; ``--json`` writes the same as JSON. Only loopback URLs are loaded.
+minute), the growth of the other figures (the lowest sample of the last third less the
+lowest of the first: requests in flight come and go, a leak raises the floor), and
+p50/p99 latency of the first and last third; ``--json`` writes the same as JSON. Only
+loopback URLs are loaded.
 """
 
 from __future__ import annotations
@@ -192,8 +194,12 @@ def summarize(soak: Soak, samples: list[tuple[float, dict[str, float]]], warmup:
         )
         first, last = steady[0][1], steady[-1][1]
         result["rss_kib_start"], result["rss_kib_end"] = first["rss_kib"], last["rss_kib"]
+        early = [s for t, s in steady if t <= warmup + third] or [first]
+        late = [s for t, s in steady if t >= duration - third] or [last]
         for key in ("fds", "threads", "db_files", "db_sockets"):
-            result[f"{key}_growth"] = last[key] - first[key]
+            # a leak raises the floor; one sample can catch requests in flight (their
+            # sockets, threads and database files) at either end of the window
+            result[f"{key}_growth"] = min(s[key] for s in late) - min(s[key] for s in early)
             result[f"{key}_max"] = max(s[key] for _, s in steady)
     return result
 
