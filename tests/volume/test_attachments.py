@@ -175,15 +175,23 @@ def _usage(env: Env) -> int:
 
 
 def _hold(path: Path) -> subprocess.Popen[bytes]:
-    """A QEMU process (qemu-io) holding the file's image lock, as a guest's QEMU would."""
-    held = subprocess.Popen(
-        ["qemu-io", "-f", "qcow2", str(path)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 10
-    while subprocess.run(["qemu-img", "info", str(path)], capture_output=True).returncode == 0:
-        assert time.monotonic() < deadline, "qemu-io did not lock the volume"
-        time.sleep(0.05)
-    return held
+    """A QEMU process (qemu-io) holding the file's image lock, as a guest's QEMU would.
+    Its locks are looked for in ``/proc/locks``: probing with ``qemu-img info`` takes a
+    lock of its own, and a probe that overlapped qemu-io's open made qemu-io fail ("Failed
+    to get write lock", CI)."""
+    inode = f":{path.stat().st_ino} "
+    deadline = time.monotonic() + 30
+    while True:
+        held = subprocess.Popen(
+            ["qemu-io", "-f", "qcow2", str(path)], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
+        )
+        while held.poll() is None:
+            locks = Path("/proc/locks").read_text().splitlines()
+            if any("OFDLCK" in line and inode in line for line in locks):
+                return held
+            assert time.monotonic() < deadline, "qemu-io did not lock the volume"
+            time.sleep(0.05)
+        assert time.monotonic() < deadline, f"qemu-io exited {held.returncode}"
 
 
 def test_extend_waits_for_the_guest(env: Env) -> None:
