@@ -231,7 +231,9 @@ class Harness:
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout * PATIENCE  # TCG boots slow down under load
         while True:
-            found = regex.findall(self.console(inst))
+            console = self.console(inst)
+            # whole lines only: one can be read half-written
+            found = regex.findall(console[: console.rfind("\n") + 1])
             if len(found) >= count:
                 return found
             if time.monotonic() > deadline:

@@ -94,6 +94,7 @@ class Cloud:
         log = ""
         while time.monotonic() < deadline:
             log = self.proc.osc_raw("console", "log", "show", sid).stdout
+            log = log[: log.rfind("\n") + 1]  # whole lines: one can be read half-written
             if log.count(text) >= count:
                 return log
             time.sleep(1)

@@ -136,8 +136,15 @@ class Cloud:
         return str(resp.json().get("output", "")) if resp.status_code == 200 else ""
 
     def wait_console(self, server_id: str, text: str, timeout: float = 120) -> str:
-        log = str(wait_for(lambda: (lambda c: c if text in c else "")(self.console(server_id)),
-                           timeout, 1.0))  # fmt: skip
+        """The console once ``text`` is on it, up to its last whole line: a guest's line
+        can be read half-written (CI: a READY line cut before its addresses)."""
+
+        def whole_lines() -> str:
+            console = self.console(server_id)
+            console = console[: console.rfind("\n") + 1]
+            return console if text in console else ""
+
+        log = str(wait_for(whole_lines, timeout, 1.0))
         assert text in log, (
             f"{text!r} not on the console of {server_id}:\n" + self.console(server_id)[-3000:]
         )
