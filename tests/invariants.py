@@ -365,7 +365,15 @@ def _adopted(state_dir: Path) -> set[int]:
     server of a network that still exists outlives the agent that started it, as
     upstream's dnsmasq does); a helper whose resource went loses its pid file."""
     found: set[int] = set()
-    for path in [*state_dir.rglob("pid"), *state_dir.rglob("*.pid")]:
+    # os.walk passes over a directory removed while it walks (a network deleted: its
+    # DHCP directory goes); Path.rglob raised FileNotFoundError there (CI)
+    paths = [
+        Path(top, name)
+        for top, _dirs, names in os.walk(state_dir)
+        for name in names
+        if name == "pid" or name.endswith(".pid")
+    ]
+    for path in paths:
         try:
             found.add(int(path.read_text().split()[0]))
         except (OSError, ValueError, IndexError):
