@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.ceph.test_rbd import rbd_images
 from tests.ceph_cluster import CephCluster
 from tinystack.common import ceph
 from tinystack.compute.virt.driver import SnapshotRefused, SnapshotTarget
@@ -297,40 +298,27 @@ def test_delete_removes_a_create_killed_half_way(
     delete still clears it (CI: the partial copy of a migration whose destination was
     killed stayed after its recovery)."""
     uid = str(uuid.uuid4())
-    roots = _roots(ceph_cluster, "cinder", tmp_path)
+    roots, ref = _roots(ceph_cluster, "cinder", tmp_path), VolumeRef(uid, 0)
     remove: dict[str, tuple[str, str, Any]] = {
-        "volume driver": ("volumes", f"volume-{uid}", lambda: driver.delete_volume(_ref_of(uid))),
+        "volume driver": ("volumes", f"volume-{uid}", lambda: driver.delete_volume(ref)),
         "image store": ("images", uid, lambda: store.remove(uid)),
         "root disks": ("vms", disk_name(uid), lambda: roots.remove(uid)),
     }
     pool, name, delete = remove[owner]
-    with ceph_cluster.admin() as cluster:
-        io = cluster.open_ioctx(pool)
-        try:
-            rbd().RBD().create(io, name, 8 << 20, old_format=False)
-            with rbd().Image(io, name) as image:
-                image_id = image.id()
-            for obj in [o.key for o in io.list_objects()]:
-                if image_id in obj:
-                    io.remove_object(obj)  # the header and everything after it
-            if left == "directory entry":  # killed before it was listed
-                io.execute("rbd_directory", "rbd", "dir_remove_image", _dir_entry(name, image_id))
-            assert (name in rbd().RBD().list(io)) is (left == "header")
-        finally:
-            io.close()
+    with ceph.ioctx(ceph_cluster.spec("admin"), pool) as io:
+        rbd().RBD().create(io, name, 8 << 20, old_format=False)
+        with rbd().Image(io, name) as image:
+            image_id = image.id()
+        for obj in [o.key for o in io.list_objects()]:
+            if image_id in obj:
+                io.remove_object(obj)  # the header and everything after it
+        if left == "directory entry":  # killed before it was listed
+            io.execute("rbd_directory", "rbd", "dir_remove_image", _dir_entry(name, image_id))
+    assert (name in rbd_images(ceph_cluster, pool)) is (left == "header")
     delete()
     usage = ceph_cluster.pool_usage()
     assert usage == {p: [] for p in usage}
-    with ceph_cluster.admin() as cluster:
-        io = cluster.open_ioctx(pool)
-        try:
-            assert name not in rbd().RBD().list(io)
-        finally:
-            io.close()
-
-
-def _ref_of(volume_id: str) -> VolumeRef:
-    return VolumeRef(volume_id, 0)
+    assert name not in rbd_images(ceph_cluster, pool)
 
 
 def _dir_entry(name: str, image_id: str) -> bytes:
